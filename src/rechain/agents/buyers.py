@@ -1,0 +1,40 @@
+"""End users of magnets: domestic motor makers by sector, and overseas buyers by region."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from ..network import MOTOR, OVERSEAS
+from .base import Firm
+
+
+class MotorMaker(Firm):
+    """Builds magnets into end products (NEVs, wind turbines, air-conditioners ...).
+
+    End-product output is exogenous (the scenario's units per year, monthly seasonality,
+    shocks); a maker uses magnets from stock to meet it and records any shortfall.
+    """
+
+    kind = MOTOR
+    sink = "used_domestic"
+
+    @classmethod
+    def act(cls, m) -> None:
+        i = m.idx[cls.kind]
+        if i.size == 0:
+            return
+        for g, share in ((m.mat.p("magnet_std"), 1.0 - m.uh_share[i]), (m.mat.p("magnet_uh"), m.uh_share[i])):
+            want = m.demand_week[i] * share
+            got = np.minimum(want, m.S[i, g])
+            m.S[i, g] -= got
+            m.ledger.add_sink(cls.sink, got.sum() * m.C[g])
+            m.record_use(i, want, got)
+            m.use_planned(i, np.full(i.size, g), want)
+
+
+class OverseasBuyer(MotorMaker):
+    """A buyer abroad: needs an export licence for controlled products and keeps its own
+    holidays (Christmas), so deliveries it cannot receive wait until January."""
+
+    kind = OVERSEAS
+    sink = "used_overseas"

@@ -1,0 +1,66 @@
+"""Magnet makers: Pr-Nd metal/oxide, Dy and Tb -> sintered NdFeB blanks, machined to magnets."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from ..network import MAG
+from .base import Firm
+
+
+class MagnetMaker(Firm):
+    """Makes two grades: standard (no Dy/Tb) and high-coercivity (52UH, Dy/Tb-bearing).
+
+    Output follows the order book (orders smoothed over the order lag, plus closing the
+    finished-stock gap), within capacity times the week's working share, and within what
+    its raw-material stock allows. Machining turns ``scrap_share`` of each blank into scrap,
+    which it sells to recyclers. Production is counted in blanks.
+    """
+
+    kind = MAG
+
+    @classmethod
+    def act(cls, m) -> None:
+        i = m.idx[cls.kind]
+        if i.size == 0:
+            return
+        cfg = m.sc.firms.magnet_makers
+        p, C, e = m.mat.p, m.C, m.mat.e
+        s, eps = cfg.scrap_share, cfg.melt_loss_share
+        grades = np.array([p("magnet_std"), p("magnet_uh")])
+        scraps = np.array([p("scrap_std"), p("scrap_uh")])
+        met, ox, dy, tb = p("prnd_metal"), p("prnd_oxide"), p("dy_oxide"), p("tb_oxide")
+        opm = m.mat.oxide_per_metal[e("prnd")]
+        # element needs per t blank, REO-eq: [grade, element]
+        per_blank = C[grades] / (1.0 - eps)
+        plan = np.stack([m.plan(i, np.full(i.size, g)) for g in grades], axis=1) / (1.0 - s)
+        cap = m.pop.capacity[i] * m.ws[i] * m.avail[i]
+        plan *= np.minimum(1.0, cap / np.maximum(plan.sum(axis=1), 1e-12))[:, None]
+        # what the raw-material stock allows
+        pool = m.S[i, met] * opm + m.S[i, ox]
+        need_prnd = plan @ per_blank[:, e("prnd")]
+        f_prnd = np.minimum(1.0, np.divide(pool, need_prnd, out=np.ones_like(pool), where=need_prnd > 1e-12))
+        need_dy = plan @ per_blank[:, e("dy")]
+        need_tb = plan @ per_blank[:, e("tb")]
+        f_dy = np.minimum(1.0, np.divide(m.S[i, dy], need_dy, out=np.ones_like(pool), where=need_dy > 1e-12))
+        f_tb = np.minimum(1.0, np.divide(m.S[i, tb], need_tb, out=np.ones_like(pool), where=need_tb > 1e-12))
+        blanks = plan * np.stack([f_prnd, np.minimum.reduce([f_prnd, f_dy, f_tb])], axis=1)
+        used = blanks @ per_blank                                  # [firm, element]
+        from_metal = used[:, e("prnd")] * np.divide(m.S[i, met] * opm, pool, out=np.zeros_like(pool),
+                                                    where=pool > 1e-12)
+        m.S[i, met] -= from_metal / opm
+        m.S[i, ox] -= used[:, e("prnd")] - from_metal
+        m.S[i, dy] -= used[:, e("dy")]
+        m.S[i, tb] -= used[:, e("tb")]
+        for j in range(2):
+            m.produce(i, np.full(i.size, grades[j]), blanks[:, j] * (1.0 - s), record=False)
+            m.produce(i, np.full(i.size, scraps[j]), blanks[:, j] * s)
+            m.record_production(i, grades[j], blanks[:, j])
+        m.ledger.add_sink("magnet_loss", used.sum(axis=0) - (blanks @ C[grades]).sum(axis=0))
+        # planned raw-material use drives ordering, whatever the stock allowed this week
+        theta = 1.0 - cfg.oxide_feed_share
+        prnd_plan = plan @ per_blank[:, e("prnd")]
+        m.use_planned(i, np.full(i.size, met), theta * prnd_plan / opm)
+        m.use_planned(i, np.full(i.size, ox), (1.0 - theta) * prnd_plan)
+        m.use_planned(i, np.full(i.size, dy), need_dy)
+        m.use_planned(i, np.full(i.size, tb), need_tb)

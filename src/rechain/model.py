@@ -1,0 +1,573 @@
+"""The chain model: firms trading along a network, one week per step.
+
+Step order (one week):
+
+1. the regulator sets the week: working shares, capacity offline, quota issued, licence regimes;
+2. goods in transit arrive; licence applications due are decided;
+3. firms produce, upstream first: miners, Myanmar holders, separation plants, recyclers,
+   magnet makers; then motor makers and overseas buyers use magnets;
+4. every firm updates its expectation of the price it watches (trend, news, neighbours);
+5. buyers order (anchoring and adjustment, with expectation-driven target cover) and split
+   orders over their linked suppliers by price and reliability;
+6. sellers set asks from stock cover and expectations;
+7. sellers ship from stock to their backlogs, pro rata; a price index per product is the
+   volume-weighted mean of the week's transaction prices;
+8. the material balance is checked per element, and the week is recorded.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import math
+from functools import partial
+
+import mesa
+import numpy as np
+
+from .accounting import Ledger
+from .agents import AGENT_CLASSES, Regulator
+from .calendar import CALENDARS, Calendar
+from .market import fill_pro_rata, logit_shares, offer_share, price_index, update_ask
+from .materials import Materials, materials
+from .network import (EXPORT, IMPORT, MAG, MOTOR, MYANMAR, OVERSEAS, REC, SEP, IONIC, ROCK,
+                      build_links, build_population, to_networkx)
+from .ordering import order_quantity, production_plan, smooth, target_cover
+from .policy import QUOTA_TYPES, ExportRegimes, LicenceQueue, QuotaBook, disruption_table
+from .recorder import Recorder
+from .scenario import STAGES, Scenario
+from .sentiment import expected_change, neighbour_mean, news_weights, update_trend, update_uncertainty
+
+__all__ = ["ChainModel"]
+
+WEEKS_PER_YEAR = 52.18
+
+
+class ChainModel(mesa.Model):
+    """Agent-based model of the rare-earth -> NdFeB magnet chain.
+
+    Parameters
+    ----------
+    scenario : a validated :class:`~rechain.scenario.Scenario`
+    seed : random seed; the same seed gives the same run
+    check_balance : check the per-element material balance every step (raises on failure)
+    """
+
+    def __init__(self, scenario: Scenario, seed: int | None = None, check_balance: bool = True):
+        super().__init__(seed=seed)
+        self.sc = sc = scenario
+        self.beh = sc.behaviour
+        self.check_balance = check_balance
+        base = materials()
+        self.mat: Materials = base.with_prnd_scale("magnet_std", 1.0 - sc.prnd_reduction_std) \
+            if sc.prnd_reduction_std > 0 else base
+        self.C = self.mat.content
+        self.stages = STAGES
+        self.cal = Calendar.build(sc.start, sc.end)
+        self.pop = build_population(sc, self.mat, self.rng, STAGES)
+        self.links = build_links(self.pop, sc, self.mat, self.rng)
+        self.regions = list(self.pop.region_names)
+        N, P, E = self.pop.n, len(self.mat.products), self.links.n
+        self.N, self.P, self.E = N, P, E
+        self.idx = {k: np.flatnonzero(self.pop.kind == k) for k in range(8)}
+        self.t = 0
+        self.running = True
+
+        # --- state arrays ---------------------------------------------------------------
+        self.S = np.zeros((N, P))          # stock, t
+        self.Ohat = np.zeros((N, P))       # smoothed orders received, t/wk
+        self.Dhat = np.zeros((N, P))       # smoothed planned use of inputs, t/wk
+        self.Bout = np.zeros((N, P))       # backlog owed to customers, t
+        self.x = np.zeros(N)               # expected relative price change
+        self.g = np.zeros(N)               # smoothed weekly log-return of the watched price
+        self.u = np.zeros(N)               # uncertainty
+        self.backlog = np.zeros(E)         # ordered, licensed, not yet shipped, t per link
+        self.reliability = np.ones(E)
+        self.lmax = int(self.links.lead.max()) + 1
+        self.pipe = np.zeros((self.lmax, E))   # goods in transit by arrival slot
+        self.licences = LicenceQueue()
+        self.success = np.ones(N)          # overseas buyers' remembered licence success rate
+        self.import_share = np.zeros(N)    # share of a plant's ore receipts that were imported
+        self.shipped_total = np.zeros(E)
+        self.ledger = Ledger(self.mat.elements)
+
+        # --- firm attributes derived from the population ------------------------------
+        pop = self.pop
+        self.main_output = np.argmax(pop.outputs, axis=1)
+        self.main_input = np.argmax(pop.inputs, axis=1)
+        self.uh_share = pop.uh_share
+        self.cal_index = np.array([CALENDARS.index(c) for c in pop.calendar])
+        het = self.beh.heterogeneity
+        ln = lambda: self.rng.lognormal(0.0, het, N)  # noqa: E731
+        self.lam = np.clip(self.beh.trend_smoothing * ln(), 0.01, 1.0)
+        self.k_restock = self.beh.restock_strength * ln()
+        self.k_wait = self.beh.wait_strength * ln()
+        c0_stage = np.array([self.beh.cover_weeks.get(s, 4.0) for s in STAGES])
+        self.c0 = c0_stage[pop.stage] * ln()
+        self.watch = self._watched_products()
+
+        # buyer (firm, input) pairs and seller (firm, output) pairs
+        self.bi, self.bk = np.nonzero(pop.inputs)
+        self.si, self.sk = np.nonzero(pop.outputs)
+        pair = np.full(N * P, -1)
+        pair[self.bi * P + self.bk] = np.arange(self.bi.size)
+        self.edge_pair = pair[self.links.dst * P + self.links.prod]
+        self.edge_skey = self.links.src * P + self.links.prod
+        self.export_edge = self.links.flow == EXPORT
+        self.edge_region = pop.region[self.links.dst]
+        self.edge_cal = self.cal_index[self.links.dst]
+        self.arange_e = np.arange(E)
+
+        # --- time tables ---------------------------------------------------------------
+        self.ws_table = np.stack([self.cal.working_share[c] for c in CALENDARS], axis=1)
+        self.avail_table = disruption_table(sc, self.cal, STAGES)
+        self.demand_table = self._demand_table()
+        self.demand_col = np.where(pop.kind == OVERSEAS, pop.group + len(sc.sectors), pop.group)
+        self.demand_week = np.zeros(N)
+        self.regimes = ExportRegimes.build(sc, self.cal, self.mat.products, self.regions)
+        self.quota_book = QuotaBook(sc)
+        self._setup_quotas()
+        self._setup_news()
+        self.eol_week = self._eol_table()
+
+        # --- prices --------------------------------------------------------------------
+        init = np.array([sc.market.initial_price[k] for k in self.mat.products]) / self.mat.quote_factor
+        self.initial_price = init
+        self.index_price = init.copy()
+        self.prev_index = init.copy()
+        self.anchor_price = init.copy()
+        self.ask = np.where(pop.outputs, init[None, :] * self.rng.lognormal(0.0, 0.02, (N, P)), 0.0)
+        nb = self._netback(init)
+        self.netback_ratio = np.divide(init, nb, out=np.ones(P), where=nb > 0)
+
+        # --- agents --------------------------------------------------------------------
+        classes = {c.kind: c for c in AGENT_CLASSES}
+        for i in range(N):
+            classes[pop.kind[i]](self, i)
+        self.regulator = Regulator(self)
+        self.ws = self.ws_table[0][self.cal_index]
+        self.avail = self.avail_table[0][pop.stage]
+        self.imports_count = False
+
+        self.rec = Recorder(self)
+        self._initialising = True
+        self._initialise_flows()
+        self._initialising = False
+        self.datacollector = mesa.DataCollector(
+            model_reporters={f"price_{k}": partial(price_of, j=j) for j, k in enumerate(self.mat.products)}
+            | {f"sentiment_{s}": partial(sentiment_of, j=j) for j, s in enumerate(STAGES)})
+
+    # ------------------------------------------------------------------------------------
+    # set-up helpers
+    # ------------------------------------------------------------------------------------
+    def _watched_products(self) -> np.ndarray:
+        """The price each firm forms expectations about: Pr-Nd oxide, the chain's bellwether,
+        except ion-adsorption ore holders and plants, who watch Dy oxide."""
+        p = self.mat.p
+        w = np.full(self.N, p("prnd_oxide"))
+        heavy = np.isin(self.pop.kind, [IONIC, MYANMAR]) | ((self.pop.kind == SEP) & ~self.pop.light)
+        w[heavy] = p("dy_oxide")
+        return w
+
+    @property
+    def date(self) -> dt.date:
+        return self.cal.weeks[min(self.t, self.cal.n_weeks - 1)]
+
+    def _demand_table(self) -> np.ndarray:
+        """Magnet use per week of each sector and region, t [n_weeks, n_sectors + n_regions].
+
+        A month's use is the year's use / 12 times the month's seasonal factor (normalised
+        to mean 1) times shocks; it is spread over the weeks by the buyers' working days.
+        """
+        sc, cal = self.sc, self.cal
+        groups = [(s.units_per_yr, s.magnet_kg_per_unit, s.seasonality, s.shocks, "china")
+                  for s in sc.sectors.values()]
+        groups += [({y: v for y, v in r.demand_t_per_yr.items()}, None, r.seasonality, [], r.calendar)
+                   for r in sc.regions.values()]
+        W = cal.n_weeks
+        first = cal.weeks[0]
+        days = [first + dt.timedelta(days=d) for d in range(7 * W)]
+        out = np.zeros((W, len(groups)))
+        for gi, (units, kg, season, shocks, calname) in enumerate(groups):
+            season = np.array(season) / np.mean(season)
+            wd = _daily_work(days, calname)
+            month_key = np.array([d.year * 12 + d.month - 1 for d in days])
+            month_tot = {mk: wd[month_key == mk].sum() for mk in np.unique(month_key)}
+            daily = np.zeros(len(days))
+            for di, d in enumerate(days):
+                y = str(d.year)
+                if y not in units or wd[di] == 0:
+                    continue
+                t_yr = units[y] * (kg[y] / 1000.0 if kg is not None else 1.0)
+                mult = 1.0
+                for sh in shocks:
+                    if sh.start <= d <= sh.end:
+                        mult *= sh.multiplier
+                daily[di] = t_yr / 12.0 * season[d.month - 1] * mult * wd[di] / month_tot[month_key[di]]
+            out[:, gi] = daily.reshape(W, 7).sum(axis=1)
+        return out
+
+    def _setup_quotas(self) -> None:
+        kinds = {"mining_rock": ROCK, "mining_ionic": IONIC, "separation": SEP}
+        self.quota_firms = {q: self.idx[k] for q, k in kinds.items()}
+        self.quota_share = np.zeros(self.N)
+        for q, f in self.quota_firms.items():
+            cap = self.pop.capacity[f]
+            self.quota_share[f] = cap / max(cap.sum(), 1e-12)
+        self.quota_allowance = np.full(self.N, np.inf)
+        self.quota_used_firm = np.zeros(self.N)
+        self.quota_type_of_firm = np.full(self.N, -1)
+        for qi, q in enumerate(QUOTA_TYPES):
+            self.quota_type_of_firm[self.quota_firms[q]] = qi
+
+    def _setup_news(self) -> None:
+        ev = self.sc.news
+        self.ev_week = np.array([self.cal.week_of(e.date) for e in ev], dtype=np.int64)
+        self.ev_signed = np.array([e.sign * e.strength for e in ev], dtype=float)
+        self.ev_half = np.array([e.half_life_weeks for e in ev], dtype=float)
+        self.ev_unc = np.array([e.uncertainty for e in ev], dtype=float)
+        hear = np.zeros((self.N, len(ev)))
+        region_name = np.array(self.pop.region_names)[self.pop.region]
+        stage_name = np.array(STAGES)[self.pop.stage]
+        for j, e in enumerate(ev):
+            st = np.isin(stage_name, e.stages)
+            rg = np.ones(self.N, bool) if "all" in e.regions else np.isin(region_name, e.regions)
+            hear[:, j] = st & rg
+        self.hear = hear
+
+    def _eol_table(self) -> np.ndarray:
+        rc = self.sc.recycling
+        rates = {int(r["year"]): float(r["rate"]) for r in rc.collection}
+        out = np.zeros(self.cal.n_weeks)
+        for w, d in enumerate(self.cal.weeks):
+            years = [y for y in rates if y <= d.year]
+            rate = rates[max(years)] if years else 0.0
+            out[w] = rc.eol_magnets_t_per_yr * rate / WEEKS_PER_YEAR
+        return out
+
+    def _netback(self, price: np.ndarray) -> np.ndarray:
+        """Value of each product's Pr-Nd, Dy and Tb content at oxide prices, yuan/t."""
+        p, e = self.mat.p, self.mat.e
+        ox_price = np.zeros(len(self.mat.elements))
+        ox_price[e("prnd")] = price[p("prnd_oxide")]
+        ox_price[e("dy")] = price[p("dy_oxide")]
+        ox_price[e("tb")] = price[p("tb_oxide")]
+        return self.C @ ox_price
+
+    def _initialise_flows(self) -> None:
+        """Start near steady state: expected use and orders from year-one demand, passed up
+        the links with equal splits, and stocks at their targets."""
+        P, L = self.P, self.links
+        beh, pop = self.beh, self.pop
+        first_year = self.demand_table[: min(52, self.cal.n_weeks)].mean(axis=0)
+        for kind in (MOTOR, OVERSEAS):
+            i = self.idx[kind]
+            col = pop.group[i] + (0 if kind == MOTOR else len(self.sc.sectors))
+            d = first_year[col] * pop.demand_share[i]
+            self.Dhat[i, self.mat.p("magnet_std")] = d * (1.0 - self.uh_share[i])
+            self.Dhat[i, self.mat.p("magnet_uh")] = d * self.uh_share[i]
+        nlinks = np.bincount(self.edge_pair, minlength=self.bi.size).astype(float)
+
+        def pass_up(kinds: tuple[int, ...]) -> None:
+            buyer_mask = np.isin(pop.kind[L.dst], kinds)
+            flow = self.Dhat[L.dst, L.prod] / np.maximum(nlinks[self.edge_pair], 1.0) * buyer_mask
+            self.Ohat += np.bincount(self.edge_skey, weights=flow, minlength=self.N * P).reshape(self.N, P)
+
+        pass_up((MOTOR, OVERSEAS))
+        self.Bout[:] = 0.0
+        # dry-run the producers' planning rules once with stocks at target
+        Fc = beh.finished_cover_weeks
+        for kinds in ((MAG,), (REC,), (SEP,), (ROCK, IONIC)):
+            for k in kinds:
+                i = self.idx[k]
+                self.S[i] = self.Ohat[i] * Fc
+            saved = self.S.copy()
+            self._dry_run(kinds)
+            self.S = saved
+            pass_up(kinds)
+        self.S[:] = np.where(pop.outputs, self.Ohat * Fc, 0.0)
+        self.S[self.bi, self.bk] = self.c0[self.bi] * self.Dhat[self.bi, self.bk]
+        i = self.idx[MYANMAR]
+        self.S[i, self.main_output[i]] = pop.capacity[i] * self.sc.firms.myanmar_holders.initial_stock_weeks
+        # the goods already in this stock were mined before the run: count them as sources
+        content = self.S.sum(axis=0) @ self.C
+        self.ledger.add_source("mined_domestic", content)
+        self._last_in_system = content
+
+    def _dry_run(self, kinds: tuple[int, ...]) -> None:
+        from .agents import AGENT_CLASSES as AC
+        ledger, self.ledger = self.ledger, Ledger(self.mat.elements)
+        rec_on, self.rec.enabled = self.rec.enabled, False
+        self.ws = np.ones(self.N)
+        self.quota_allowance[:] = np.inf
+        for c in AC:
+            if c.kind in kinds:
+                c.act(self)
+        self.ledger, self.rec.enabled = ledger, rec_on
+        self.quota_used_firm[:] = 0.0
+
+    # ------------------------------------------------------------------------------------
+    # helpers used by the agents
+    # ------------------------------------------------------------------------------------
+    def plan(self, i: np.ndarray, k: np.ndarray) -> np.ndarray:
+        """Output firms ``i`` want of product ``k`` this week (see :func:`production_plan`)."""
+        b = self.beh
+        return production_plan(self.Ohat[i, k], self.S[i, k], self.Bout[i, k],
+                               b.finished_cover_weeks, b.finished_adjust_weeks)
+
+    def produce(self, i: np.ndarray, k: np.ndarray | int, y: np.ndarray, record: bool = True) -> None:
+        self.S[i, k] += y
+        if record:
+            self.record_production(i, k, y)
+
+    def record_production(self, i: np.ndarray, k: np.ndarray | int, y: np.ndarray) -> None:
+        if self.rec.enabled:
+            self.rec.add_production(self.pop.stage[i], k, y)
+
+    def use_planned(self, i: np.ndarray, k: np.ndarray | int, qty: np.ndarray) -> None:
+        """Update the smoothed planned use of an input, which anchors ordering."""
+        weeks = 1.0 if self._initialising else self.beh.usage_smoothing_weeks
+        self.Dhat[i, k] = smooth(self.Dhat[i, k], qty, weeks)
+
+    def record_use(self, i: np.ndarray, want: np.ndarray, got: np.ndarray) -> None:
+        if self.rec.enabled:
+            self.rec.add_use(i, want, got)
+
+    # ------------------------------------------------------------------------------------
+    # the week
+    # ------------------------------------------------------------------------------------
+    def step(self) -> None:
+        if self.t >= self.cal.n_weeks:
+            self.running = False
+            return
+        self.regulator.step()
+        self._deliver()
+        self._decide_licences()
+        self.Bout = np.bincount(self.edge_skey, weights=self.backlog, minlength=self.N * self.P
+                                ).reshape(self.N, self.P)
+        for cls in AGENT_CLASSES:
+            cls.act(self)
+        self._collect_eol()
+        self._form_expectations()
+        self._order()
+        self._set_prices()
+        self._ship()
+        if self.check_balance:
+            self.ledger.check(self.in_system(), self.t)
+        self.rec.end_week()
+        self.datacollector.collect(self)
+        self.t += 1
+        if self.t >= self.cal.n_weeks:
+            self.running = False
+
+    def run(self, progress=None) -> None:
+        """Run to the end of the scenario; ``progress`` is called with the week index."""
+        while self.running:
+            self.step()
+            if progress is not None:
+                progress(self.t)
+
+    # --- 2. arrivals and licences -----------------------------------------------------------
+    def _deliver(self) -> None:
+        slot = self.t % self.lmax
+        arr = self.pipe[slot]
+        L = self.links
+        self.S += np.bincount(L.dst * self.P + L.prod, weights=arr, minlength=self.N * self.P
+                              ).reshape(self.N, self.P)
+        ore_in = np.bincount(L.dst, weights=arr * (self.pop.kind[L.dst] == SEP), minlength=self.N)
+        imp_in = np.bincount(L.dst, weights=arr * (L.flow == IMPORT), minlength=self.N)
+        share_now = np.divide(imp_in, ore_in, out=self.import_share.copy(), where=ore_in > 1e-9)
+        self.import_share = smooth(self.import_share, share_now, 8.0)
+        self.pipe[slot] = 0.0
+
+    def _decide_licences(self) -> None:
+        L = self.links
+        approval = self.regimes.approval[self.t][L.prod, self.edge_region]
+        e, q, ok = self.licences.decide(self.t, approval, self.rng)
+        if e.size:
+            np.add.at(self.backlog, e[ok], q[ok])
+            np.add.at(self.Ohat, (L.src[e[ok]], L.prod[e[ok]]),
+                      q[ok] / self.beh.order_smoothing_weeks)
+            buyer = L.dst[e]
+            rate = np.bincount(buyer, weights=ok * q, minlength=self.N)
+            tot = np.bincount(buyer, weights=q, minlength=self.N)
+            has = tot > 0
+            r = self.beh.refusal_memory
+            self.success[has] = (1 - r) * self.success[has] + r * rate[has] / tot[has]
+        self.rec.licences(granted=float(q[ok].sum()) if e.size else 0.0,
+                          refused=float(q[~ok].sum()) if e.size else 0.0,
+                          pending_n=self.licences.n_pending, pending_t=self.licences.t_pending)
+
+    def _collect_eol(self) -> None:
+        """Collected end-of-life magnets go to recyclers as scrap, by capacity."""
+        t_eol = self.eol_week[self.t]
+        i = self.idx[REC]
+        if t_eol <= 0 or i.size == 0:
+            return
+        share = self.pop.capacity[i] / self.pop.capacity[i].sum()
+        for g in ("scrap_std", "scrap_uh"):
+            k = self.mat.p(g)
+            self.S[i, k] += 0.5 * t_eol * share
+            self.ledger.add_source("eol_collected", 0.5 * t_eol * self.C[k])
+        self.rec.eol[self.t] = t_eol
+
+    # --- 4. expectations ------------------------------------------------------------------------
+    def _form_expectations(self) -> None:
+        b = self.beh
+        r = np.log(self.index_price / self.prev_index)[self.watch]
+        self.g = update_trend(self.g, r, self.lam)
+        nw = news_weights(self.t, self.ev_week, self.ev_signed, self.ev_half)
+        news = self.hear @ nw if nw.size else np.zeros(self.N)
+        social = neighbour_mean(self.x, self.links.src, self.links.dst)
+        noise = b.noise * self.rng.standard_normal(self.N)
+        self.anchor_price = smooth(self.anchor_price, self.index_price, b.anchor_weeks)
+        gap = np.log(self.anchor_price / self.index_price)[self.watch]
+        self.x = expected_change(self.g, news, social, noise, b.horizon_weeks, b.w_trend, b.w_news,
+                                 b.w_social, b.x_max, gap, b.w_anchor)
+        shock = b.volatility_weight * np.abs(r)
+        if self.ev_week.size:
+            shock = shock + self.hear @ (self.ev_unc * (self.ev_week == self.t))
+        late = np.array([self.regulator.overdue[q] for q in QUOTA_TYPES])
+        qt = self.quota_type_of_firm
+        shock = shock + np.where(qt >= 0, late[qt] * b.quota_late_uncertainty, 0.0)
+        self.u = update_uncertainty(self.u, b.uncertainty_decay, shock)
+
+    # --- 5. orders ------------------------------------------------------------------------------
+    def _supply_line(self) -> np.ndarray:
+        """Ordered but not received, per buyer pair: backlog, licences pending, in transit."""
+        per_edge = self.backlog + self.pipe.sum(axis=0) + self.licences.pending_by_edge(self.E)
+        return np.bincount(self.edge_pair, weights=per_edge, minlength=self.bi.size)
+
+    def _order(self) -> None:
+        b, L = self.beh, self.links
+        bi, bk = self.bi, self.bk
+        usage = self.Dhat[bi, bk]
+        cover = target_cover(self.c0[bi], self.x[bi], self.u[bi], self.k_restock[bi], self.k_wait[bi],
+                             b.uncertainty_strength, b.cover_bounds[0], b.cover_bounds[1])
+        q = order_quantity(usage, self.S[bi, bk], self._supply_line(), cover,
+                           b.supply_line_weight, b.stock_adjust_weeks)
+        q *= np.where(self.pop.kind[bi] == OVERSEAS, 0.5 + 0.5 * self.success[bi], 1.0)
+        price = self.ask[L.src, L.prod]
+        share = logit_shares(self.edge_pair, price, self.index_price[L.prod], self.reliability,
+                             b.price_choice, self.bi.size)
+        order = q[self.edge_pair] * share
+        ctrl = self.export_edge & self.regimes.controlled[self.t][L.prod, self.edge_region]
+        if ctrl.any():
+            e = np.flatnonzero(ctrl & (order > 1e-9))
+            rg = self.regimes
+            self.licences.apply(e, order[e], self.t, rg.days_min[self.t][L.prod[e], self.edge_region[e]],
+                                rg.days_mode[self.t][L.prod[e], self.edge_region[e]],
+                                rg.days_max[self.t][L.prod[e], self.edge_region[e]], self.rng)
+            self.rec.licences_applied[self.t] = order[e].sum()
+            order = np.where(ctrl, 0.0, order)
+        self.backlog += order
+        received = np.bincount(self.edge_skey, weights=order, minlength=self.N * self.P).reshape(self.N, self.P)
+        self.Ohat = smooth(self.Ohat, received, b.order_smoothing_weeks)
+        self.rec.add_orders(self.pop.stage[bi], bk, q)
+
+    # --- 6. prices ------------------------------------------------------------------------------
+    def _set_prices(self) -> None:
+        b = self.beh
+        si, sk = self.si, self.sk
+        net = np.maximum(self.S[si, sk] - self.Bout[si, sk], 0.0)
+        cover = net / np.maximum(self.Ohat[si, sk], 1e-9)
+        nb = self._netback(self.index_price) * self.netback_ratio
+        tied = np.isin(sk, [self.mat.p(k) for k in ("light_ore", "ionic_ore", "scrap_std", "scrap_uh")])
+        ref = np.where(tied, nb[sk], self.index_price[sk])
+        floor = self._unit_cost_floor(si, sk)
+        new = update_ask(self.ask[si, sk], cover, b.finished_cover_weeks, self.x[si], ref, floor,
+                         b.price_cover_response, b.price_expectation_response, b.price_market_pull,
+                         b.max_weekly_price_move)
+        scrap = np.isin(sk, [self.mat.p("scrap_std"), self.mat.p("scrap_uh")])
+        self.ask[si, sk] = np.where(scrap, nb[sk], new)
+
+    def _unit_cost_floor(self, si: np.ndarray, sk: np.ndarray) -> np.ndarray:
+        """Miners: mining cost. Magnet makers: raw materials at market prices plus processing,
+        less the scrap credit. Joint products of separation and recycling: no floor."""
+        kind = self.pop.kind[si]
+        floor = np.zeros(si.size)
+        miner = np.isin(kind, [ROCK, IONIC, MYANMAR])
+        floor[miner] = self.pop.cost[si[miner]]
+        mag = (kind == MAG) & np.isin(sk, [self.mat.p("magnet_std"), self.mat.p("magnet_uh")])
+        if mag.any():
+            cfg = self.sc.firms.magnet_makers
+            p, e = self.mat.p, self.mat.e
+            opm = self.mat.oxide_per_metal[e("prnd")]
+            theta = 1.0 - cfg.oxide_feed_share
+            per_t = self.C[sk[mag]] / (1.0 - cfg.melt_loss_share)
+            ip = self.index_price
+            prnd_cost = theta * ip[p("prnd_metal")] / opm + (1 - theta) * ip[p("prnd_oxide")]
+            rm = per_t[:, e("prnd")] * prnd_cost + per_t[:, e("dy")] * ip[p("dy_oxide")] \
+                + per_t[:, e("tb")] * ip[p("tb_oxide")]
+            s = cfg.scrap_share
+            scrap_k = np.where(sk[mag] == p("magnet_std"), p("scrap_std"), p("scrap_uh"))
+            floor[mag] = (rm + self.pop.cost[si[mag]]) / (1.0 - s) - s / (1.0 - s) * ip[scrap_k]
+        return floor
+
+    # --- 7. shipping ------------------------------------------------------------------------------
+    def _ship(self) -> None:
+        L, b = self.links, self.beh
+        S = self.S
+        avail_pair = S[self.si, self.sk].copy()
+        kind = self.pop.kind[self.si]
+        mh = kind == MYANMAR
+        if mh.any():
+            cfg = self.sc.firms.myanmar_holders
+            k = self.si[mh]
+            ore = self.mat.p("ionic_ore")
+            floor = cfg.price_floor_share * self.initial_price[ore]
+            f = offer_share(self.x[k], self.index_price[ore], floor, cfg.holdback_expectation,
+                            cfg.holdback_price, cfg.min_offer_share)
+            avail_pair[mh] *= f * self.avail[k]
+            self.rec.offer_share[self.t] = float(f.mean())
+        sep = kind == SEP
+        if sep.any():
+            cfg = self.sc.firms.separation_plants
+            avail_pair[sep] *= offer_share(self.x[self.si[sep]], 1.0, 1.0, cfg.holdback_expectation, 0.0, 0.5, )
+        available = np.zeros(self.N * self.P)
+        available[self.si * self.P + self.sk] = avail_pair
+        eligible = self.backlog * np.where(self.export_edge, self.ws_table[self.t][self.edge_cal], 1.0)
+        shipped = fill_pro_rata(available, eligible, self.edge_skey)
+        owed = self.backlog.copy()
+        self.backlog -= shipped
+        S -= np.bincount(self.edge_skey, weights=shipped, minlength=self.N * self.P).reshape(self.N, self.P)
+        np.maximum(S, 0.0, out=S)  # guards -1e-17 round-off only; fill_pro_rata never overdraws
+        slot = (self.t + L.lead) % self.lmax
+        self.pipe[slot, self.arange_e] += shipped
+        price = self.ask[L.src, L.prod]
+        qty = np.bincount(L.prod, weights=shipped, minlength=self.P)
+        val = np.bincount(L.prod, weights=shipped * price, minlength=self.P)
+        self.prev_index = self.index_price
+        self.index_price = price_index(qty, val, self.index_price)
+        fill = np.divide(shipped, owed, out=np.ones(self.E), where=owed > 1e-9)
+        rho = b.reliability_smoothing
+        self.reliability = np.where(owed > 1e-9, (1 - rho) * self.reliability + rho * fill, self.reliability)
+        self.backlog *= 1.0 - self.sc.market.backlog_cancel_share
+        self.shipped_total += shipped
+        self.rec.add_shipments(shipped)
+
+    # ------------------------------------------------------------------------------------
+    def in_system(self) -> np.ndarray:
+        """Material in stocks and in transit, t REO-eq per element."""
+        transit = np.bincount(self.links.prod, weights=self.pipe.sum(axis=0), minlength=self.P)
+        return (self.S.sum(axis=0) + transit) @ self.C
+
+    @property
+    def network(self):
+        """The trade network as a ``networkx.DiGraph`` with tonnes shipped so far per link."""
+        return to_networkx(self.pop, self.links, self.mat, STAGES, self.shipped_total)
+
+
+def _daily_work(days: list[dt.date], calname: str) -> np.ndarray:
+    from .calendar import _day_shares, load_holidays
+    return _day_shares(days, load_holidays().get(calname, []))
+
+
+def price_of(m: ChainModel, j: int) -> float:
+    """Reporter: price index of product ``j`` in its quoted unit."""
+    return float(m.index_price[j] * m.mat.quote_factor[j])
+
+
+def sentiment_of(m: ChainModel, j: int) -> float:
+    """Reporter: mean expected price change of the firms of stage ``j``."""
+    sel = m.pop.stage == j
+    return float(m.x[sel].mean()) if sel.any() else math.nan

@@ -1,0 +1,242 @@
+"""The firm population and the trade network it trades on.
+
+Firms are numbered 0..N-1; their state lives in arrays indexed by that number (see
+:mod:`rechain.model`). Links are supplier -> buyer for one product, with a lead time
+in weeks and a flow type (domestic, import into China, export from China). Orders and
+goods move only along links. :func:`to_networkx` gives the graph as a ``networkx.DiGraph``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import networkx as nx
+import numpy as np
+
+from .materials import Materials
+from .scenario import Scenario
+
+__all__ = ["KINDS", "KIND_STAGE", "Population", "Links", "build_population", "build_links", "to_networkx",
+           "DOMESTIC", "IMPORT", "EXPORT"]
+
+# kind codes, in chain order
+ROCK, IONIC, MYANMAR, SEP, REC, MAG, MOTOR, OVERSEAS = range(8)
+KINDS = ("rock_miner", "ionic_miner", "myanmar_holder", "separation_plant", "recycler",
+         "magnet_maker", "motor_maker", "overseas_buyer")
+KIND_STAGE = ("miners", "miners", "myanmar_holders", "separation_plants", "recyclers",
+              "magnet_makers", "motor_makers", "overseas_buyers")
+DOMESTIC, IMPORT, EXPORT = 0, 1, 2
+FLOW_NAMES = ("domestic", "import", "export")
+
+
+@dataclass
+class Population:
+    """Static attributes of every firm (arrays of length N)."""
+
+    kind: np.ndarray          # kind code
+    stage: np.ndarray         # stage index into STAGES
+    region: np.ndarray        # index into region_names (0 = china, 1 = myanmar, then overseas regions)
+    calendar: list[str]       # holiday calendar per firm
+    capacity: np.ndarray      # t of main output per week (ore t REO, blanks t, scrap t); 0 for buyers
+    cost: np.ndarray          # yuan per t of main output
+    light: np.ndarray         # separation plants: True if processing rock-type ore
+    metal_share: np.ndarray   # separation plants: 1 if the plant has a metal line
+    group: np.ndarray         # motor makers: sector index; overseas buyers: region index; else -1
+    demand_share: np.ndarray  # share of its sector's/region's demand a buyer holds
+    uh_share: np.ndarray      # buyers: share of their magnets in the Dy/Tb grade
+    inputs: np.ndarray        # bool [N, P] products the firm buys
+    outputs: np.ndarray       # bool [N, P] products the firm sells
+    region_names: list[str]
+    sector_names: list[str]
+
+    @property
+    def n(self) -> int:
+        return self.kind.shape[0]
+
+
+@dataclass
+class Links:
+    """Supplier -> buyer links, one per product (arrays of length E)."""
+
+    src: np.ndarray
+    dst: np.ndarray
+    prod: np.ndarray
+    lead: np.ndarray
+    flow: np.ndarray
+
+    @property
+    def n(self) -> int:
+        return self.src.shape[0]
+
+
+def _sizes(rng: np.random.Generator, n: int, total: float, spread: float) -> np.ndarray:
+    w = rng.lognormal(0.0, spread, n) if spread > 0 else np.ones(n)
+    return total * w / w.sum()
+
+
+def build_population(sc: Scenario, mat: Materials, rng: np.random.Generator, stages: tuple[str, ...]
+                     ) -> Population:
+    """Create the firms of the scenario with heterogeneous sizes and costs."""
+    f = sc.firms
+    rows: list[dict] = []
+    region_names = ["china", "myanmar", *sc.regions]
+    sector_names = list(sc.sectors)
+
+    def add(kind: int, count: int, cap_total: float, spread: float, cost: float, **extra) -> None:
+        caps = _sizes(rng, count, cap_total / 52.18, spread)
+        costs = cost * rng.lognormal(0.0, 0.1, count) if cost > 0 else np.zeros(count)
+        for i in range(count):
+            rows.append(dict(kind=kind, capacity=caps[i], cost=costs[i], **{k: (v[i] if isinstance(v, np.ndarray) else v)
+                                                                            for k, v in extra.items()}))
+
+    add(ROCK, f.rock_miners.count, f.rock_miners.capacity_t_per_yr, f.rock_miners.capacity_spread,
+        f.rock_miners.cost_yuan_per_t)
+    add(IONIC, f.ionic_miners.count, f.ionic_miners.capacity_t_per_yr, f.ionic_miners.capacity_spread,
+        f.ionic_miners.cost_yuan_per_t)
+    add(MYANMAR, f.myanmar_holders.count, f.myanmar_holders.capacity_t_per_yr,
+        f.myanmar_holders.capacity_spread, f.myanmar_holders.cost_yuan_per_t, region=1)
+    sp = f.separation_plants
+    n_light = int(round(sp.count * sp.light_share))
+    n_light = min(max(n_light, 1 if sp.light_share > 0 else 0), sp.count - (1 if sp.light_share < 1 else 0))
+    n_ionic = sp.count - n_light
+    ms = lambda n: (rng.random(n) < sp.metal_line_share).astype(float)  # noqa: E731
+    if n_light:
+        add(SEP, n_light, sp.capacity_t_per_yr * sp.light_capacity_share, sp.capacity_spread,
+            sp.cost_yuan_per_t, light=True, metal_share=ms(n_light))
+    if n_ionic:
+        add(SEP, n_ionic, sp.capacity_t_per_yr * (1 - sp.light_capacity_share), sp.capacity_spread,
+            sp.cost_yuan_per_t, light=False, metal_share=ms(n_ionic))
+    add(REC, f.recyclers.count, f.recyclers.capacity_t_per_yr, f.recyclers.capacity_spread, f.recyclers.cost_yuan_per_t)
+    add(MAG, f.magnet_makers.count, f.magnet_makers.capacity_t_per_yr, f.magnet_makers.capacity_spread,
+        f.magnet_makers.cost_yuan_per_t)
+    for si, (name, sec) in enumerate(sc.sectors.items()):
+        share = _sizes(rng, sec.firms, 1.0, 0.8)
+        for i in range(sec.firms):
+            rows.append(dict(kind=MOTOR, capacity=0.0, cost=0.0, group=si, demand_share=share[i],
+                             uh=sec.uh_share))
+    for ri, (name, reg) in enumerate(sc.regions.items()):
+        share = _sizes(rng, reg.buyers, 1.0, 0.8)
+        for i in range(reg.buyers):
+            rows.append(dict(kind=OVERSEAS, capacity=0.0, cost=0.0, group=ri, demand_share=share[i],
+                             region=2 + ri, uh=reg.uh_share))
+
+    n, P = len(rows), len(mat.products)
+    kind = np.array([r["kind"] for r in rows])
+    region = np.array([r.get("region", 0) for r in rows])
+    cal_of_region = ["china", "other", *[r.calendar for r in sc.regions.values()]]
+    inputs = np.zeros((n, P), bool)
+    outputs = np.zeros((n, P), bool)
+    p = mat.p
+    light = np.array([bool(r.get("light", False)) for r in rows])
+    metal_share = np.array([float(r.get("metal_share", 0.0)) for r in rows])
+    for i, r in enumerate(rows):
+        k = r["kind"]
+        if k == ROCK:
+            outputs[i, p("light_ore")] = True
+        elif k in (IONIC, MYANMAR):
+            outputs[i, p("ionic_ore")] = True
+        elif k == SEP:
+            inputs[i, p("light_ore") if light[i] else p("ionic_ore")] = True
+            for q in ("prnd_oxide", "dy_oxide", "tb_oxide"):
+                outputs[i, p(q)] = True
+            outputs[i, p("prnd_metal")] = metal_share[i] > 0
+        elif k == REC:
+            inputs[i, [p("scrap_std"), p("scrap_uh")]] = True
+            outputs[i, [p("prnd_oxide"), p("dy_oxide"), p("tb_oxide")]] = True
+        elif k == MAG:
+            inputs[i, [p("prnd_metal"), p("prnd_oxide"), p("dy_oxide"), p("tb_oxide")]] = True
+            outputs[i, [p("magnet_std"), p("magnet_uh"), p("scrap_std"), p("scrap_uh")]] = True
+        elif k in (MOTOR, OVERSEAS):
+            inputs[i, p("magnet_std")] = r["uh"] < 1.0
+            inputs[i, p("magnet_uh")] = r["uh"] > 0.0
+    stage = np.array([stages.index(KIND_STAGE[k]) for k in kind])
+    return Population(
+        kind=kind, stage=stage, region=region, calendar=[cal_of_region[g] for g in region],
+        capacity=np.array([r["capacity"] for r in rows]), cost=np.array([r["cost"] for r in rows]),
+        light=light, metal_share=metal_share,
+        group=np.array([r.get("group", -1) for r in rows]),
+        demand_share=np.array([r.get("demand_share", 0.0) for r in rows]),
+        uh_share=np.array([r.get("uh", 0.0) for r in rows]),
+        inputs=inputs, outputs=outputs, region_names=region_names, sector_names=sector_names)
+
+
+def supply_weight(pop: Population, mat: Materials, sellers: np.ndarray, k: int) -> np.ndarray:
+    """How much of product ``k`` each seller can be expected to supply, for choosing links.
+
+    Capacity times the content of ``k``'s element in what the seller processes, so a
+    rock-type plant with a trace of Dy is rarely anyone's Dy supplier.
+    """
+    cap = pop.capacity[sellers]
+    el = np.flatnonzero(mat.content[k])
+    if k in (mat.p("prnd_oxide"), mat.p("dy_oxide"), mat.p("tb_oxide")) and el.size == 1:
+        e = el[0]
+        feed = np.where(pop.kind[sellers] == REC, mat.content[mat.p("scrap_uh"), e],
+                        np.where(pop.light[sellers], mat.content[mat.p("light_ore"), e],
+                                 mat.content[mat.p("ionic_ore"), e]))
+        return cap * feed
+    return cap
+
+
+def build_links(pop: Population, sc: Scenario, mat: Materials, rng: np.random.Generator) -> Links:
+    """Link each buyer to ``links_per_buyer`` sellers of each input (chosen by size), and
+    make sure every seller has at least one buyer for each of its outputs."""
+    m = sc.market.links_per_buyer
+    lt = sc.market.lead_times
+    src, dst, prod = [], [], []
+    for k in range(len(mat.products)):
+        sellers = np.flatnonzero(pop.outputs[:, k])
+        buyers = np.flatnonzero(pop.inputs[:, k])
+        if sellers.size == 0 or buyers.size == 0:
+            continue
+        w = np.maximum(supply_weight(pop, mat, sellers, k), 1e-12)
+        linked = np.zeros(sellers.size, bool)
+        for b in buyers:
+            cand = sellers[sellers != b]
+            cw = w[sellers != b]
+            take = min(m, cand.size)
+            chosen = rng.choice(cand, size=take, replace=False, p=cw / cw.sum())
+            for s in chosen:
+                src.append(s), dst.append(b), prod.append(k)
+            linked |= np.isin(sellers, chosen)
+        for s in sellers[~linked]:
+            b = rng.choice(buyers[buyers != s])
+            src.append(s), dst.append(b), prod.append(k)
+    src, dst, prod = np.array(src), np.array(dst), np.array(prod)
+    order = np.lexsort((dst, src, prod))
+    src, dst, prod = src[order], dst[order], prod[order]
+    kind_s, kind_d = pop.kind[src], pop.kind[dst]
+    flow = np.full(src.size, DOMESTIC)
+    flow[kind_s == MYANMAR] = IMPORT
+    flow[kind_d == OVERSEAS] = EXPORT
+    lead = np.full(src.size, lt.domestic_weeks)
+    is_ore = np.isin(prod, [mat.p("light_ore"), mat.p("ionic_ore")])
+    lead[is_ore] = lt.ore_weeks
+    lead[flow == IMPORT] = lt.import_weeks
+    lead[flow == EXPORT] = lt.export_weeks
+    return Links(src=src, dst=dst, prod=prod, lead=np.maximum(lead, 1), flow=flow)
+
+
+def to_networkx(pop: Population, links: Links, mat: Materials, stages: tuple[str, ...],
+                shipped: np.ndarray | None = None) -> nx.DiGraph:
+    """The trade network as a DiGraph: nodes are firms, edges supplier -> buyer.
+
+    Node attributes: ``kind``, ``stage``, ``region``, ``capacity_t_per_wk``. Edge attributes:
+    ``products`` (list), ``lead_time_weeks``, ``cross_border`` and ``flow``; with
+    ``shipped`` (t per link), ``shipped_t`` per product.
+    """
+    g = nx.DiGraph()
+    for i in range(pop.n):
+        g.add_node(i, kind=KINDS[pop.kind[i]], stage=stages[pop.stage[i]],
+                   region=pop.region_names[pop.region[i]], capacity_t_per_wk=float(pop.capacity[i]))
+    for e in range(links.n):
+        u, v, k = int(links.src[e]), int(links.dst[e]), mat.products[links.prod[e]]
+        if g.has_edge(u, v):
+            d = g.edges[u, v]
+            d["products"].append(k)
+        else:
+            g.add_edge(u, v, products=[k], lead_time_weeks=int(links.lead[e]),
+                       cross_border=bool(links.flow[e] != DOMESTIC), flow=FLOW_NAMES[links.flow[e]],
+                       shipped_t={})
+        if shipped is not None:
+            g.edges[u, v]["shipped_t"][k] = float(shipped[e])
+    return g
