@@ -16,7 +16,7 @@ import numpy as np
 
 __all__ = ["Ledger", "MassBalanceError", "SOURCES", "SINKS"]
 
-SOURCES = ("mined_domestic", "mined_myanmar", "eol_collected")
+SOURCES = ("mined_domestic", "mined_abroad", "eol_collected")
 SINKS = ("separation_loss", "metal_loss", "magnet_loss", "recycling_loss", "byproduct_sold",
          "used_domestic", "used_overseas")
 

@@ -29,7 +29,7 @@ from .agents import AGENT_CLASSES, Regulator
 from .calendar import CALENDARS, Calendar
 from .market import fill_pro_rata, logit_shares, offer_share, price_index, update_ask
 from .materials import Materials, materials
-from .network import (EXPORT, IMPORT, MAG, MOTOR, MYANMAR, OVERSEAS, REC, SEP, IONIC, ROCK,
+from .network import (ABROAD, EXPORT, HOLDERS, IMPORT, KINDS, MAG, MOTOR, MYANMAR, OVERSEAS, REC, SEP, IONIC, ROCK,
                       build_links, build_population, to_networkx)
 from .ordering import order_quantity, production_plan, smooth, target_cover
 from .policy import QUOTA_TYPES, ExportRegimes, LicenceQueue, QuotaBook, disruption_table
@@ -68,7 +68,7 @@ class ChainModel(mesa.Model):
         self.regions = list(self.pop.region_names)
         N, P, E = self.pop.n, len(self.mat.products), self.links.n
         self.N, self.P, self.E = N, P, E
-        self.idx = {k: np.flatnonzero(self.pop.kind == k) for k in range(8)}
+        self.idx = {k: np.flatnonzero(self.pop.kind == k) for k in range(len(KINDS))}
         self.t = 0
         self.running = True
 
@@ -88,6 +88,7 @@ class ChainModel(mesa.Model):
         self.success = np.ones(N)          # overseas buyers' remembered licence success rate
         self.import_share = np.zeros(N)    # share of a plant's ore receipts that were imported
         self.shipped_total = np.zeros(E)
+        self.util = np.full(N, self.beh.normal_utilisation)  # smoothed capacity utilisation
         self.ledger = Ledger(self.mat.elements)
 
         # --- firm attributes derived from the population ------------------------------
@@ -138,6 +139,15 @@ class ChainModel(mesa.Model):
         self.ask = np.where(pop.outputs, init[None, :] * self.rng.lognormal(0.0, 0.02, (N, P)), 0.0)
         nb = self._netback(init)
         self.netback_ratio = np.divide(init, nb, out=np.ones(P), where=nb > 0)
+
+        self.metal_markup = init[self.mat.p("prnd_metal")] / self._metal_parity(init)
+        self.magnet_markup = np.ones(P)
+        mags = self.idx[MAG]
+        for g in ("magnet_std", "magnet_uh"):
+            k = self.mat.p(g)
+            if mags.size:
+                cost = self._unit_cost_floor(mags, np.full(mags.size, k)).mean()
+                self.magnet_markup[k] = init[k] / max(cost, 1e-9)
 
         # --- agents --------------------------------------------------------------------
         classes = {c.kind: c for c in AGENT_CLASSES}
@@ -207,10 +217,13 @@ class ChainModel(mesa.Model):
         return out
 
     def _setup_quotas(self) -> None:
+        self.quota_policy_imports_from = self.sc.quota_policy.imported_ore_counts_from
         kinds = {"mining_rock": ROCK, "mining_ionic": IONIC, "separation": SEP}
         self.quota_firms = {q: self.idx[k] for q, k in kinds.items()}
         self.quota_share = np.zeros(self.N)
         for q, f in self.quota_firms.items():
+            if q == "separation":
+                continue  # split by ore type each year, see separation_shares()
             cap = self.pop.capacity[f]
             self.quota_share[f] = cap / max(cap.sum(), 1e-12)
         self.quota_allowance = np.full(self.N, np.inf)
@@ -233,6 +246,28 @@ class ChainModel(mesa.Model):
             rg = np.ones(self.N, bool) if "all" in e.regions else np.isin(region_name, e.regions)
             hear[:, j] = st & rg
         self.hear = hear
+
+    def separation_shares(self, year: int) -> None:
+        """Split the separation quota between rock-type and ion-adsorption plants by the
+        feed each type can expect that year (MIIT issues both by ore type): the mining quota
+        of the type, plus imports of that type once imported ore counts; then by capacity."""
+        f = self.quota_firms["separation"]
+        if f.size == 0:
+            return
+        rock = self.quota_book.total("mining_rock", year)
+        ionic = self.quota_book.total("mining_ionic", year)
+        light = self.pop.light[f]
+        cap = self.pop.capacity[f]
+        if rock is None or ionic is None or rock + ionic <= 0 or light.all() or (~light).all():
+            self.quota_share[f] = cap / max(cap.sum(), 1e-12)
+            return
+        frm = self.quota_policy_imports_from
+        if frm is not None and frm.year <= year:
+            rock += self.pop.capacity[self.idx[ABROAD]].sum() * WEEKS_PER_YEAR
+            ionic += self.pop.capacity[self.idx[MYANMAR]].sum() * WEEKS_PER_YEAR
+        w_light = rock / (rock + ionic)
+        self.quota_share[f] = np.where(light, w_light * cap / cap[light].sum(),
+                                       (1 - w_light) * cap / cap[~light].sum())
 
     def _eol_table(self) -> np.ndarray:
         rc = self.sc.recycling
@@ -286,8 +321,9 @@ class ChainModel(mesa.Model):
             pass_up(kinds)
         self.S[:] = np.where(pop.outputs, self.Ohat * Fc, 0.0)
         self.S[self.bi, self.bk] = self.c0[self.bi] * self.Dhat[self.bi, self.bk]
-        i = self.idx[MYANMAR]
-        self.S[i, self.main_output[i]] = pop.capacity[i] * self.sc.firms.myanmar_holders.initial_stock_weeks
+        for kind, cfg in ((MYANMAR, self.sc.firms.myanmar_holders), (ABROAD, self.sc.firms.overseas_miners)):
+            i = self.idx[kind]
+            self.S[i, self.main_output[i]] = pop.capacity[i] * cfg.initial_stock_weeks
         # the goods already in this stock were mined before the run: count them as sources
         content = self.S.sum(axis=0) @ self.C
         self.ledger.add_source("mined_domestic", content)
@@ -322,6 +358,12 @@ class ChainModel(mesa.Model):
     def record_production(self, i: np.ndarray, k: np.ndarray | int, y: np.ndarray) -> None:
         if self.rec.enabled:
             self.rec.add_production(self.pop.stage[i], k, y)
+
+    def utilised(self, i: np.ndarray, throughput: np.ndarray) -> None:
+        """Record capacity utilisation (throughput over the week's working capacity), smoothed."""
+        cap = self.pop.capacity[i] * self.ws[i]
+        now = np.divide(throughput, cap, out=self.util[i].copy(), where=cap > 1e-12)
+        self.util[i] = smooth(self.util[i], np.clip(now, 0.0, 1.5), 4.0)
 
     def use_planned(self, i: np.ndarray, k: np.ndarray | int, qty: np.ndarray) -> None:
         """Update the smoothed planned use of an input, which anchors ordering."""
@@ -470,22 +512,45 @@ class ChainModel(mesa.Model):
         si, sk = self.si, self.sk
         net = np.maximum(self.S[si, sk] - self.Bout[si, sk], 0.0)
         cover = net / np.maximum(self.Ohat[si, sk], 1e-9)
-        nb = self._netback(self.index_price) * self.netback_ratio
-        tied = np.isin(sk, [self.mat.p(k) for k in ("light_ore", "ionic_ore", "scrap_std", "scrap_uh")])
-        ref = np.where(tied, nb[sk], self.index_price[sk])
         floor = self._unit_cost_floor(si, sk)
+        ref = self._reference_price(si, sk, floor)
+        slack = np.where(self.pop.capacity[si] > 0, self.util[si] - b.normal_utilisation, 0.0)
         new = update_ask(self.ask[si, sk], cover, b.finished_cover_weeks, self.x[si], ref, floor,
                          b.price_cover_response, b.price_expectation_response, b.price_market_pull,
-                         b.max_weekly_price_move)
+                         b.max_weekly_price_move, slack, b.price_utilisation_response)
         scrap = np.isin(sk, [self.mat.p("scrap_std"), self.mat.p("scrap_uh")])
-        self.ask[si, sk] = np.where(scrap, nb[sk], new)
+        self.ask[si, sk] = np.where(scrap, ref, new)  # scrap trades at its netback value
+
+    def _reference_price(self, si: np.ndarray, sk: np.ndarray, floor: np.ndarray) -> np.ndarray:
+        """The price each ask is pulled toward.
+
+        Ore and scrap: the value of their oxide content (netback) at the start-of-run ratio.
+        Pr-Nd metal and magnets: cost plus the start-of-run markup, the way the trade quotes
+        them (raw material cost plus a processing fee). Oxides: the market index.
+        """
+        p = self.mat.p
+        nb = self._netback(self.index_price) * self.netback_ratio
+        ref = self.index_price[sk].copy()
+        tied = np.isin(sk, [p("light_ore"), p("ionic_ore"), p("scrap_std"), p("scrap_uh")])
+        ref[tied] = nb[sk[tied]]
+        met = sk == p("prnd_metal")
+        ref[met] = self._metal_parity(self.index_price) * self.metal_markup
+        mag = (self.pop.kind[si] == MAG) & np.isin(sk, [p("magnet_std"), p("magnet_uh")])
+        ref[mag] = floor[mag] * self.magnet_markup[sk[mag]]
+        return ref
+
+    def _metal_parity(self, price: np.ndarray) -> float:
+        """Oxide made into metal: t oxide per t metal times the oxide price plus conversion."""
+        return float(price[self.mat.p("prnd_oxide")] * self.mat.oxide_per_metal[self.mat.e("prnd")]
+                     / (1.0 - self.sc.firms.separation_plants.metal_loss_share)
+                     + self.sc.firms.separation_plants.metal_cost_yuan_per_t)
 
     def _unit_cost_floor(self, si: np.ndarray, sk: np.ndarray) -> np.ndarray:
         """Miners: mining cost. Magnet makers: raw materials at market prices plus processing,
         less the scrap credit. Joint products of separation and recycling: no floor."""
         kind = self.pop.kind[si]
         floor = np.zeros(si.size)
-        miner = np.isin(kind, [ROCK, IONIC, MYANMAR])
+        miner = np.isin(kind, [ROCK, IONIC, *HOLDERS])
         floor[miner] = self.pop.cost[si[miner]]
         mag = (kind == MAG) & np.isin(sk, [self.mat.p("magnet_std"), self.mat.p("magnet_uh")])
         if mag.any():
@@ -509,16 +574,18 @@ class ChainModel(mesa.Model):
         S = self.S
         avail_pair = S[self.si, self.sk].copy()
         kind = self.pop.kind[self.si]
-        mh = kind == MYANMAR
-        if mh.any():
-            cfg = self.sc.firms.myanmar_holders
+        for hk, cfg in ((MYANMAR, self.sc.firms.myanmar_holders), (ABROAD, self.sc.firms.overseas_miners)):
+            mh = kind == hk
+            if not mh.any():
+                continue
             k = self.si[mh]
-            ore = self.mat.p("ionic_ore")
+            ore = self.sk[mh]
             floor = cfg.price_floor_share * self.initial_price[ore]
             f = offer_share(self.x[k], self.index_price[ore], floor, cfg.holdback_expectation,
                             cfg.holdback_price, cfg.min_offer_share)
             avail_pair[mh] *= f * self.avail[k]
-            self.rec.offer_share[self.t] = float(f.mean())
+            if hk == MYANMAR:
+                self.rec.offer_share[self.t] = float(f.mean())
         sep = kind == SEP
         if sep.any():
             cfg = self.sc.firms.separation_plants

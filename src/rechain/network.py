@@ -20,11 +20,12 @@ __all__ = ["KINDS", "KIND_STAGE", "Population", "Links", "build_population", "bu
            "DOMESTIC", "IMPORT", "EXPORT"]
 
 # kind codes, in chain order
-ROCK, IONIC, MYANMAR, SEP, REC, MAG, MOTOR, OVERSEAS = range(8)
+ROCK, IONIC, MYANMAR, SEP, REC, MAG, MOTOR, OVERSEAS, ABROAD = range(9)
 KINDS = ("rock_miner", "ionic_miner", "myanmar_holder", "separation_plant", "recycler",
-         "magnet_maker", "motor_maker", "overseas_buyer")
+         "magnet_maker", "motor_maker", "overseas_buyer", "overseas_miner")
 KIND_STAGE = ("miners", "miners", "myanmar_holders", "separation_plants", "recyclers",
-              "magnet_makers", "motor_makers", "overseas_buyers")
+              "magnet_makers", "motor_makers", "overseas_buyers", "overseas_miners")
+HOLDERS = (MYANMAR, ABROAD)   # ore holders outside China's quota, selling into China
 DOMESTIC, IMPORT, EXPORT = 0, 1, 2
 FLOW_NAMES = ("domestic", "import", "export")
 
@@ -79,7 +80,7 @@ def build_population(sc: Scenario, mat: Materials, rng: np.random.Generator, sta
     """Create the firms of the scenario with heterogeneous sizes and costs."""
     f = sc.firms
     rows: list[dict] = []
-    region_names = ["china", "myanmar", *sc.regions]
+    region_names = ["china", "abroad", *sc.regions]
     sector_names = list(sc.sectors)
 
     def add(kind: int, count: int, cap_total: float, spread: float, cost: float, **extra) -> None:
@@ -95,6 +96,9 @@ def build_population(sc: Scenario, mat: Materials, rng: np.random.Generator, sta
         f.ionic_miners.cost_yuan_per_t)
     add(MYANMAR, f.myanmar_holders.count, f.myanmar_holders.capacity_t_per_yr,
         f.myanmar_holders.capacity_spread, f.myanmar_holders.cost_yuan_per_t, region=1)
+    if f.overseas_miners.count > 0 and f.overseas_miners.capacity_t_per_yr > 0:
+        add(ABROAD, f.overseas_miners.count, f.overseas_miners.capacity_t_per_yr,
+            f.overseas_miners.capacity_spread, f.overseas_miners.cost_yuan_per_t, region=1)
     sp = f.separation_plants
     n_light = int(round(sp.count * sp.light_share))
     n_light = min(max(n_light, 1 if sp.light_share > 0 else 0), sp.count - (1 if sp.light_share < 1 else 0))
@@ -131,7 +135,7 @@ def build_population(sc: Scenario, mat: Materials, rng: np.random.Generator, sta
     metal_share = np.array([float(r.get("metal_share", 0.0)) for r in rows])
     for i, r in enumerate(rows):
         k = r["kind"]
-        if k == ROCK:
+        if k in (ROCK, ABROAD):
             outputs[i, p("light_ore")] = True
         elif k in (IONIC, MYANMAR):
             outputs[i, p("ionic_ore")] = True
@@ -168,7 +172,7 @@ def supply_weight(pop: Population, mat: Materials, sellers: np.ndarray, k: int) 
     """
     cap = pop.capacity[sellers]
     el = np.flatnonzero(mat.content[k])
-    if k in (mat.p("prnd_oxide"), mat.p("dy_oxide"), mat.p("tb_oxide")) and el.size == 1:
+    if k in (mat.p("prnd_oxide"), mat.p("prnd_metal"), mat.p("dy_oxide"), mat.p("tb_oxide")) and el.size == 1:
         e = el[0]
         feed = np.where(pop.kind[sellers] == REC, mat.content[mat.p("scrap_uh"), e],
                         np.where(pop.light[sellers], mat.content[mat.p("light_ore"), e],
@@ -206,7 +210,7 @@ def build_links(pop: Population, sc: Scenario, mat: Materials, rng: np.random.Ge
     src, dst, prod = src[order], dst[order], prod[order]
     kind_s, kind_d = pop.kind[src], pop.kind[dst]
     flow = np.full(src.size, DOMESTIC)
-    flow[kind_s == MYANMAR] = IMPORT
+    flow[np.isin(kind_s, HOLDERS)] = IMPORT
     flow[kind_d == OVERSEAS] = EXPORT
     lead = np.full(src.size, lt.domestic_weeks)
     is_ore = np.isin(prod, [mat.p("light_ore"), mat.p("ionic_ore")])

@@ -29,7 +29,7 @@ from .materials import PRODUCTS
 
 __all__ = ["Scenario", "ScenarioError", "load_scenario", "scenario_from_dict", "STAGES", "json_schema"]
 
-STAGES = ("miners", "myanmar_holders", "separation_plants", "recyclers", "magnet_makers",
+STAGES = ("miners", "myanmar_holders", "overseas_miners", "separation_plants", "recyclers", "magnet_makers",
           "motor_makers", "overseas_buyers")
 
 NonNeg = Annotated[float, Field(ge=0)]
@@ -77,6 +77,13 @@ class MyanmarHolders(FirmGroup):
     price_floor_share: Pos = Field(0.95, description="price below which holders hold back, as a share of the start price")
     min_offer_share: Share = Field(0.15, description="f_min: the share of stock always offered")
     storage_weeks: Pos = Field(26.0, description="holders stop mining when stock exceeds this many weeks of output")
+
+
+class OverseasMiners(MyanmarHolders):
+    """Rock-type ore mined abroad and shipped to Chinese plants (e.g. US, Australian, Lao
+    concentrate); outside China's mining quota; ``capacity_t_per_yr`` in t REO."""
+    count: int = Field(0, ge=0, le=100_000, description="number of firms (0 = none)")
+    capacity_t_per_yr: NonNeg = Field(0.0, description="what they can mine and ship, t REO per year")
 
 
 class SeparationPlants(FirmGroup):
@@ -148,6 +155,7 @@ class Firms(_Model):
     rock_miners: Miners
     ionic_miners: Miners
     myanmar_holders: MyanmarHolders
+    overseas_miners: OverseasMiners = Field(default_factory=OverseasMiners)
     separation_plants: SeparationPlants
     recyclers: Recyclers
     magnet_makers: MagnetMakers
@@ -205,6 +213,8 @@ class Behaviour(_Model):
     # pricing
     price_cover_response: NonNeg = Field(0.02, description="alpha_c: weekly price move per unit cover gap")
     price_expectation_response: NonNeg = Field(0.05, description="alpha_x: weekly price move per unit expected change")
+    price_utilisation_response: NonNeg = Field(0.05, description="alpha_u: weekly price move per unit utilisation above normal")
+    normal_utilisation: Share = Field(0.8, description="utilisation at which idle capacity exerts no price pressure")
     price_market_pull: Share = Field(0.3, description="weekly pull of an ask toward the market index")
     max_weekly_price_move: Share = Field(0.03, description="cap on a seller's weekly ask change")
     price_choice: NonNeg = Field(4.0, description="gamma: buyers' price sensitivity in splitting orders")

@@ -9,13 +9,13 @@ at once, on arrays: the same rule per firm, evaluated together for speed.
 from .base import Firm
 from .buyers import MotorMaker, OverseasBuyer
 from .magnets import MagnetMaker
-from .miners import IonicMiner, MyanmarHolder, RockMiner
+from .miners import IonicMiner, MyanmarHolder, OverseasMiner, RockMiner
 from .recyclers import Recycler
 from .regulator import Regulator
 from .separation import SeparationPlant
 
-AGENT_CLASSES = (RockMiner, IonicMiner, MyanmarHolder, SeparationPlant, Recycler, MagnetMaker,
+AGENT_CLASSES = (RockMiner, IonicMiner, MyanmarHolder, OverseasMiner, SeparationPlant, Recycler, MagnetMaker,
                  MotorMaker, OverseasBuyer)
 
-__all__ = ["Firm", "RockMiner", "IonicMiner", "MyanmarHolder", "SeparationPlant", "Recycler",
+__all__ = ["Firm", "RockMiner", "IonicMiner", "MyanmarHolder", "OverseasMiner", "SeparationPlant", "Recycler",
            "MagnetMaker", "MotorMaker", "OverseasBuyer", "Regulator", "AGENT_CLASSES"]

@@ -8,6 +8,17 @@ from ..network import MAG
 from .base import Firm
 
 
+def metal_share(theta0: float, p_oxide: float, p_metal: float, oxide_per_metal: float,
+                conversion_cost: float, elasticity: float = 4.0) -> float:
+    """Share of Pr-Nd bought as metal: ``theta0`` at cost parity, less when metal is dear.
+
+    Parity is oxide made into metal (``p_oxide * oxide_per_metal + conversion_cost``);
+    the share moves with (parity / p_metal) ** elasticity, within [0, 1].
+    """
+    parity = p_oxide * oxide_per_metal + conversion_cost
+    return float(np.clip(theta0 * (parity / max(p_metal, 1e-9)) ** elasticity, 0.0, 1.0))
+
+
 class MagnetMaker(Firm):
     """Makes two grades: standard (no Dy/Tb) and high-coercivity (52UH, Dy/Tb-bearing).
 
@@ -46,6 +57,7 @@ class MagnetMaker(Firm):
         f_tb = np.minimum(1.0, np.divide(m.S[i, tb], need_tb, out=np.ones_like(pool), where=need_tb > 1e-12))
         blanks = plan * np.stack([f_prnd, np.minimum.reduce([f_prnd, f_dy, f_tb])], axis=1)
         used = blanks @ per_blank                                  # [firm, element]
+        m.utilised(i, blanks.sum(axis=1))
         from_metal = used[:, e("prnd")] * np.divide(m.S[i, met] * opm, pool, out=np.zeros_like(pool),
                                                     where=pool > 1e-12)
         m.S[i, met] -= from_metal / opm
@@ -57,8 +69,10 @@ class MagnetMaker(Firm):
             m.produce(i, np.full(i.size, scraps[j]), blanks[:, j] * s)
             m.record_production(i, grades[j], blanks[:, j])
         m.ledger.add_sink("magnet_loss", used.sum(axis=0) - (blanks @ C[grades]).sum(axis=0))
-        # planned raw-material use drives ordering, whatever the stock allowed this week
-        theta = 1.0 - cfg.oxide_feed_share
+        # planned raw-material use drives ordering, whatever the stock allowed this week;
+        # the Pr-Nd is bought as metal or as oxide by their relative price
+        theta = metal_share(1.0 - cfg.oxide_feed_share, m.index_price[ox], m.index_price[met], opm,
+                            m.sc.firms.separation_plants.metal_cost_yuan_per_t)
         prnd_plan = plan @ per_blank[:, e("prnd")]
         m.use_planned(i, np.full(i.size, met), theta * prnd_plan / opm)
         m.use_planned(i, np.full(i.size, ox), (1.0 - theta) * prnd_plan)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..network import IONIC, MYANMAR, ROCK
+from ..network import ABROAD, IONIC, MYANMAR, ROCK
 from .base import Firm
 
 
@@ -25,6 +25,7 @@ class RockMiner(Firm):
         room = np.maximum(m.quota_allowance[i] - m.quota_used_firm[i], 0.0)
         y = np.minimum(np.minimum(cap, plan), room)
         m.quota_used_firm[i] += y
+        m.utilised(i, y)
         m.produce(i, k, y)
         m.ledger.add_source("mined_domestic", (y[:, None] * m.C[k]).sum(axis=0))
 
@@ -47,14 +48,29 @@ class MyanmarHolder(Firm):
     kind = MYANMAR
 
     @classmethod
+    def config(cls, m):
+        return m.sc.firms.myanmar_holders
+
+    @classmethod
     def act(cls, m) -> None:
         i = m.idx[cls.kind]
         if i.size == 0:
             return
-        cfg = m.sc.firms.myanmar_holders
+        cfg = cls.config(m)
         k = m.main_output[i]
         cap = m.pop.capacity[i]
         room = np.clip(2.0 - m.S[i, k] / (cfg.storage_weeks * cap), 0.0, 1.0)
         y = cap * m.ws[i] * m.avail[i] * room
         m.produce(i, k, y)
-        m.ledger.add_source("mined_myanmar", (y[:, None] * m.C[k]).sum(axis=0))
+        m.ledger.add_source("mined_abroad", (y[:, None] * m.C[k]).sum(axis=0))
+
+
+class OverseasMiner(MyanmarHolder):
+    """Rock-type ore mined abroad (US, Australia, ...) and sold to Chinese plants; outside
+    China's quota; holds back like the Myanmar holders, and can be cut off by tariffs."""
+
+    kind = ABROAD
+
+    @classmethod
+    def config(cls, m):
+        return m.sc.firms.overseas_miners

@@ -40,6 +40,7 @@ class Recycler(Firm):
         # scrap in hand is worked off over about two weeks whatever the order book says
         wanted = np.minimum(np.maximum(wanted, 0.5 * total), cap)
         r = np.minimum(wanted, total)
+        m.utilised(i, r)
         used = r[:, None] * mix                                          # t scrap per grade
         m.S[i[:, None], scrap[None, :]] -= used
         content = used @ C[scrap]                                        # REO-eq per element

@@ -29,6 +29,7 @@ class Regulator(mesa.Agent):
         m.demand_week = np.where(buyers, m.demand_table[t][m.demand_col] * m.pop.demand_share, 0.0)
         if t == 0 or date.year != m.cal.weeks[t - 1].year:
             m.quota_used_firm[:] = 0.0
+            m.separation_shares(date.year)
         for q in QUOTA_TYPES:
             issued = m.quota_book.issued(q, date)
             firms = m.quota_firms[q]
