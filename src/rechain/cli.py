@@ -1,0 +1,92 @@
+"""Command-line interface: ``rechain run | check | schema``.
+
+Bad input (a scenario that does not load or validate) prints one message naming the
+file, the key and what is allowed, exits with status 2 and writes nothing.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+
+import click
+
+from .scenario import ScenarioError, json_schema, load_scenario
+
+__all__ = ["main"]
+
+
+class _Group(click.Group):
+    """A click group that turns ScenarioError into a one-line message and exit status 2."""
+
+    def invoke(self, ctx):
+        try:
+            return super().invoke(ctx)
+        except ScenarioError as e:
+            click.echo(f"error: {e}", err=True)
+            sys.exit(2)
+
+
+@click.group(cls=_Group)
+@click.version_option(package_name="rechain")
+def main() -> None:
+    """rechain: agent-based simulation of the rare-earth -> NdFeB magnet chain."""
+
+
+@main.command()
+@click.argument("scenario", type=click.Path(dir_okay=False, path_type=Path))
+@click.option("--seed", default=0, show_default=True, type=int, help="random seed")
+@click.option("--out", "out_dir", type=click.Path(file_okay=False, path_type=Path), default=None,
+              help="output folder (default outputs/<scenario>-seed<N>)")
+@click.option("--no-figures", is_flag=True, help="skip the PNG figures")
+@click.option("--quiet", is_flag=True, help="print nothing but errors")
+def run(scenario: Path, seed: int, out_dir: Path | None, no_figures: bool, quiet: bool) -> None:
+    """Run SCENARIO and write monthly.csv, flows.csv, manifest.json and figures."""
+    from tqdm import tqdm
+
+    from .results import run as run_scenario
+
+    sc = load_scenario(scenario)
+    out_dir = out_dir or Path("outputs") / f"{sc.name}-seed{seed}"
+    from .calendar import Calendar
+    n_weeks = Calendar.build(sc.start, sc.end).n_weeks
+    bar = tqdm(total=n_weeks, unit="wk", desc=sc.name, delay=2.0, disable=quiet, leave=False)
+    last = [0]
+
+    def progress(t: int) -> None:
+        bar.update(t - last[0])
+        last[0] = t
+
+    try:
+        res = run_scenario(sc, seed=seed, progress=progress)
+    finally:
+        bar.close()
+    res.save(out_dir, figures=not no_figures)
+    if not quiet:
+        import pandas as pd
+        with pd.option_context("display.width", 160, "display.max_rows", 80,
+                               "display.float_format", "{:,.0f}".format):
+            click.echo(res.summary().to_string())
+        click.echo(f"\nwrote {out_dir}/ (monthly.csv, flows.csv, manifest.json"
+                   f"{', figures' if not no_figures else ''})")
+
+
+@main.command()
+@click.argument("scenario", type=click.Path(dir_okay=False, path_type=Path))
+def check(scenario: Path) -> None:
+    """Validate SCENARIO without running it."""
+    sc = load_scenario(scenario)
+    click.echo(f"{scenario}: ok ({sc.name}, {sc.start} to {sc.end}, "
+               f"{len(sc.export_controls)} export controls, {len(sc.news)} news events, "
+               f"{len(sc.disruptions)} disruptions)")
+
+
+@main.command()
+def schema() -> None:
+    """Print the JSON Schema of the scenario format."""
+    click.echo(json.dumps(json_schema(), indent=2))
+
+
+if __name__ == "__main__":  # pragma: no cover
+    main()

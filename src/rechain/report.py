@@ -1,0 +1,281 @@
+"""Turning a finished run into tables, figures and key figures.
+
+``monthly_table`` is the tidy table behind ``monthly.csv``
+(``month, stage, product, region, variable, value, unit``); ``flows_table`` the monthly
+tonnes between stages behind ``flows.csv``; ``kpis`` the headline numbers used by
+summaries, comparisons and sweeps; ``write_figures`` the PNG figures.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+import numpy as np
+import pandas as pd
+
+from .policy import QUOTA_TYPES
+
+if TYPE_CHECKING:
+    from .model import ChainModel
+
+__all__ = ["monthly_table", "flows_table", "kpis", "write_figures", "summary_table", "COLUMNS"]
+
+COLUMNS = ["month", "stage", "product", "region", "variable", "value", "unit"]
+MAGNETS = ("magnet_std", "magnet_uh")
+
+
+def _month_means(m: "ChainModel", weekly: np.ndarray) -> np.ndarray:
+    """Weekly levels averaged into months (weighted by the days each week gives a month)."""
+    w = m.cal.month_weights
+    tot = w.sum(axis=0)
+    norm = np.divide(w, tot, out=np.zeros_like(w), where=tot > 0)
+    x = np.nan_to_num(weekly)
+    return np.tensordot(norm, x, axes=([0], [0]))
+
+
+def _rows(months, stage, product, region, variable, values, unit) -> pd.DataFrame:
+    return pd.DataFrame({"month": months, "stage": stage, "product": product, "region": region,
+                         "variable": variable, "value": values, "unit": unit})
+
+
+def monthly_table(m: "ChainModel") -> pd.DataFrame:
+    """All monthly series of a run in long form, with units."""
+    r, cal, mat = m.rec, m.cal, m.mat
+    months = cal.months
+    P, stages = mat.products, m.stages
+    parts: list[pd.DataFrame] = []
+    prod = cal.to_months(r.production)
+    orders = cal.to_months(r.orders)
+    for s, stage in enumerate(stages):
+        region = "abroad" if stage in ("myanmar_holders", "overseas_miners") else (
+            "overseas" if stage == "overseas_buyers" else "china")
+        for k, product in enumerate(P):
+            if prod[:, s, k].any():
+                parts.append(_rows(months, stage, product, region, "production", prod[:, s, k], "t"))
+            if orders[:, s, k].any():
+                parts.append(_rows(months, stage, product, region, "orders", orders[:, s, k], "t"))
+    exp = cal.to_months(r.exports)
+    for k, product in enumerate(P):
+        for g, region in enumerate(m.regions):
+            if exp[:, k, g].any():
+                parts.append(_rows(months, "magnet_makers", product, region, "exports", exp[:, k, g], "t"))
+    parts.append(_rows(months, "separation_plants", "ore", "abroad", "imports", cal.to_months(r.imports), "t REO"))
+    price = _month_means(m, r.price)
+    for k, product in enumerate(P):
+        parts.append(_rows(months, "market", product, "china", "price", price[:, k], mat.price_unit[product]))
+    cover = _month_means(m, r.cover_days)
+    sent = _month_means(m, r.sentiment)
+    unc = _month_means(m, r.uncertainty)
+    for s, stage in enumerate(stages):
+        parts.append(_rows(months, stage, "all", "all", "stock_cover_days", cover[:, s], "days"))
+        parts.append(_rows(months, stage, "all", "all", "sentiment", sent[:, s], "expected relative price change"))
+        parts.append(_rows(months, stage, "all", "all", "uncertainty", unc[:, s], "index"))
+    want = cal.to_months(r.use_want)
+    got = cal.to_months(r.use_got)
+    for g, group in enumerate(r.groups):
+        is_region = group in m.sc.regions
+        stage = "overseas_buyers" if is_region else "motor_makers"
+        region = group if is_region else "china"
+        sector = "all" if is_region else group
+        parts.append(_rows(months, stage, "magnets", region, "demand", want[:, g], "t").assign(product=sector))
+        parts.append(_rows(months, stage, "magnets", region, "use", got[:, g], "t").assign(product=sector))
+        parts.append(_rows(months, stage, "magnets", region, "shortfall", want[:, g] - got[:, g], "t"
+                           ).assign(product=sector))
+    lic = {"licences_pending": (_month_means(m, r.lic_pending_n), "applications"),
+           "licences_pending_t": (_month_means(m, r.lic_pending_t), "t"),
+           "licences_applied": (cal.to_months(r.licences_applied), "t"),
+           "licences_granted": (cal.to_months(r.lic_granted), "t"),
+           "licences_refused": (cal.to_months(r.lic_refused), "t")}
+    for var, (vals, unit) in lic.items():
+        parts.append(_rows(months, "overseas_buyers", "controlled", "overseas", var, vals, unit))
+    used = cal.to_months(r.quota_used)
+    issued = _month_means(m, np.nan_to_num(r.quota_issued, nan=0.0))
+    for q, qtype in enumerate(QUOTA_TYPES):
+        stage = "separation_plants" if qtype == "separation" else "miners"
+        parts.append(_rows(months, stage, qtype, "china", "quota_used", used[:, q], "t REO"))
+        parts.append(_rows(months, stage, qtype, "china", "quota_issued", issued[:, q], "t REO"))
+    parts.append(_rows(months, "recyclers", "scrap", "china", "eol_collected", cal.to_months(r.eol), "t"))
+    parts.append(_rows(months, "myanmar_holders", "ionic_ore", "abroad", "offer_share",
+                       _month_means(m, np.nan_to_num(r.offer_share, nan=1.0)), "share of stock offered"))
+    df = pd.concat(parts, ignore_index=True)[COLUMNS]
+    df["value"] = df["value"].astype(float).round(6)
+    return df
+
+
+def flows_table(m: "ChainModel") -> pd.DataFrame:
+    """Monthly tonnes shipped between stages, by product; exports split by region."""
+    r, cal, mat = m.rec, m.cal, m.mat
+    fl = cal.to_months(r.flows)            # [month, from, to, product]
+    exp = cal.to_months(r.exports)         # [month, product, region]
+    over = m.stages.index("overseas_buyers")
+    rows = []
+    for a, src in enumerate(m.stages):
+        for b, dst in enumerate(m.stages):
+            for k, product in enumerate(mat.products):
+                if b == over:
+                    for g, region in enumerate(m.regions):
+                        if exp[:, k, g].any():
+                            rows.append(pd.DataFrame({"month": cal.months, "from_stage": src, "to_stage": dst,
+                                                      "product": product, "region": region,
+                                                      "tonnes": exp[:, k, g]}))
+                elif fl[:, a, b, k].any():
+                    rows.append(pd.DataFrame({"month": cal.months, "from_stage": src, "to_stage": dst,
+                                              "product": product, "region": "china", "tonnes": fl[:, a, b, k]}))
+    cols = ["month", "from_stage", "to_stage", "product", "region", "tonnes"]
+    if not rows:
+        return pd.DataFrame(columns=cols)
+    df = pd.concat(rows, ignore_index=True)[cols]
+    df["tonnes"] = df["tonnes"].round(6)
+    return df
+
+
+def _series(df: pd.DataFrame, variable: str, **match) -> pd.Series:
+    sel = df["variable"] == variable
+    for k, v in match.items():
+        sel &= df[k] == v
+    return df[sel].groupby("month")["value"].sum()
+
+
+def magnet_output(monthly: pd.DataFrame) -> pd.Series:
+    """Sintered blanks produced per month, t."""
+    sel = (monthly["variable"] == "production") & (monthly["stage"] == "magnet_makers") \
+        & monthly["product"].isin(MAGNETS)
+    return monthly[sel].groupby("month")["value"].sum()
+
+
+def kpis(monthly: pd.DataFrame, flows: pd.DataFrame | None = None) -> dict[str, float]:
+    """Headline figures of a run, from its monthly table.
+
+    Prices are in market units; tonnes in t. Names carry their unit or meaning.
+    """
+    out: dict[str, float] = {}
+    price = monthly[monthly["variable"] == "price"]
+    for product, g in price.groupby("product"):
+        out[f"price_peak_{product}"] = float(g["value"].max())
+        out[f"price_mean_{product}"] = float(g["value"].mean())
+        out[f"price_end_{product}"] = float(g["value"].iloc[-1])
+    mag = magnet_output(monthly)
+    years = sorted({m[:4] for m in mag.index})
+    for y in years:
+        out[f"magnet_output_{y}_t"] = float(mag[[m for m in mag.index if m.startswith(y)]].sum())
+    exports = monthly[monthly["variable"] == "exports"].groupby("month")["value"].sum()
+    for y in years:
+        out[f"exports_{y}_t"] = float(exports[[m for m in exports.index if m.startswith(y)]].sum())
+    short = monthly[monthly["variable"] == "shortfall"]
+    out["shortfall_overseas_t"] = float(short[short["stage"] == "overseas_buyers"]["value"].sum())
+    out["shortfall_domestic_t"] = float(short[short["stage"] == "motor_makers"]["value"].sum())
+    prod = monthly[monthly["variable"] == "production"]
+    oxides = prod[prod["product"].isin(["prnd_oxide", "dy_oxide", "tb_oxide"])]
+    total = oxides["value"].sum()
+    out["recycled_share_of_oxide"] = float(oxides[oxides["stage"] == "recyclers"]["value"].sum() / total) \
+        if total > 0 else 0.0
+    out["licences_granted_t"] = float(monthly[monthly["variable"] == "licences_granted"]["value"].sum())
+    out["licences_refused_t"] = float(monthly[monthly["variable"] == "licences_refused"]["value"].sum())
+    for mo in ("2025-10", "2025-11"):
+        prev = (pd.Period(mo, "M") - 1).strftime("%Y-%m")
+        if mo in mag.index and prev in mag.index and mag[prev] > 0:
+            out[f"magnet_output_mom_{mo}_pct"] = float(100 * (mag[mo] / mag[prev] - 1))
+    return out
+
+
+def summary_table(monthly: pd.DataFrame) -> pd.DataFrame:
+    """Annual totals and mean prices: the table the CLI prints."""
+    df = monthly.copy()
+    df["year"] = df["month"].str[:4]
+    rows = []
+    prod = df[df["variable"] == "production"]
+    for (stage, product), g in prod.groupby(["stage", "product"]):
+        if product.startswith("scrap"):
+            continue
+        for y, v in g.groupby("year")["value"].sum().items():
+            rows.append(("production", f"{stage}/{product}", y, v, "t"))
+    for y, v in df[df["variable"] == "exports"].groupby("year")["value"].sum().items():
+        rows.append(("exports", "magnets", y, v, "t"))
+    for y, v in df[df["variable"] == "shortfall"].groupby("year")["value"].sum().items():
+        rows.append(("shortfall", "all users", y, v, "t"))
+    for (product, unit), g in df[df["variable"] == "price"].groupby(["product", "unit"]):
+        for y, v in g.groupby("year")["value"].mean().items():
+            rows.append(("mean price", product, y, v, unit))
+    t = pd.DataFrame(rows, columns=["what", "item", "year", "value", "unit"])
+    return t.pivot_table(index=["what", "item", "unit"], columns="year", values="value", aggfunc="sum")
+
+
+def write_figures(monthly: pd.DataFrame, out_dir, title: str = "") -> list[str]:
+    """Write the standard PNG figures; returns their file names."""
+    import matplotlib
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+    from pathlib import Path
+
+    out_dir = Path(out_dir)
+    files = []
+    months = sorted(monthly["month"].unique())
+    x = pd.to_datetime(months)
+
+    def save(fig, name):
+        fig.tight_layout()
+        fig.savefig(out_dir / name, dpi=110)
+        plt.close(fig)
+        files.append(name)
+
+    price = monthly[monthly["variable"] == "price"]
+    shown = ["prnd_oxide", "prnd_metal", "dy_oxide", "tb_oxide", "magnet_uh", "magnet_std"]
+    fig, axes = plt.subplots(2, 3, figsize=(13, 6.5), sharex=True)
+    for ax, product in zip(axes.flat, shown):
+        g = price[price["product"] == product].set_index("month").reindex(months)
+        ax.plot(x, g["value"], color="tab:blue")
+        ax.set_title(f"{product} ({g['unit'].dropna().iloc[0] if g['unit'].notna().any() else ''})", fontsize=10)
+        ax.grid(alpha=0.3)
+    fig.suptitle(f"Price indices {title}")
+    save(fig, "prices.png")
+
+    prod = monthly[monthly["variable"] == "production"]
+    series = {
+        "mining (t REO)": prod[prod["stage"] == "miners"].groupby("month")["value"].sum(),
+        "separated oxides (t)": prod[(prod["stage"] == "separation_plants")
+                                     & prod["product"].str.endswith("oxide")].groupby("month")["value"].sum(),
+        "recycled oxides (t)": prod[prod["stage"] == "recyclers"].groupby("month")["value"].sum(),
+        "magnet blanks (t)": magnet_output(monthly),
+    }
+    fig, axes = plt.subplots(2, 2, figsize=(13, 6.5), sharex=True)
+    for ax, (name, s) in zip(axes.flat, series.items()):
+        s = s.reindex(months).fillna(0.0)
+        ax.bar(x, s.values, width=20, color="tab:gray")
+        ax.set_title(name, fontsize=10)
+        ax2 = ax.twinx()
+        mom = 100 * s.pct_change().replace([np.inf, -np.inf], np.nan)
+        ax2.plot(x, mom.values, color="tab:red", lw=1)
+        ax2.axhline(0, color="tab:red", lw=0.5, ls=":")
+        ax2.set_ylabel("MoM %", color="tab:red")
+        ax.grid(alpha=0.3)
+    fig.suptitle(f"Production by stage, with month-on-month change {title}")
+    save(fig, "production.png")
+
+    exp = monthly[monthly["variable"] == "exports"].pivot_table(index="month", columns="region", values="value",
+                                                               aggfunc="sum").reindex(months).fillna(0.0)
+    fig, ax = plt.subplots(figsize=(12, 4.5))
+    bottom = np.zeros(len(months))
+    for col in exp.columns:
+        ax.bar(x, exp[col].values, width=20, bottom=bottom, label=col)
+        bottom += exp[col].values
+    ax.set_ylabel("t")
+    ax.set_title(f"Magnet exports by region {title}")
+    ax.legend(ncol=5, fontsize=8)
+    ax.grid(alpha=0.3)
+    save(fig, "exports.png")
+
+    for var, name, ylabel in (("stock_cover_days", "stock_cover.png", "days"),
+                              ("sentiment", "sentiment.png", "expected relative price change")):
+        d = monthly[monthly["variable"] == var].pivot_table(index="month", columns="stage", values="value"
+                                                           ).reindex(months)
+        fig, ax = plt.subplots(figsize=(12, 4.5))
+        for col in d.columns:
+            ax.plot(x, d[col].values, label=col)
+        ax.set_ylabel(ylabel)
+        ax.set_title(f"{var.replace('_', ' ')} by stage {title}")
+        ax.legend(ncol=4, fontsize=8)
+        ax.grid(alpha=0.3)
+        if var == "sentiment":
+            ax.axhline(0, color="k", lw=0.5)
+        save(fig, name)
+    return files

@@ -1,0 +1,139 @@
+"""Running a scenario and holding its results: the Python API behind ``rechain run``."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import tempfile
+from dataclasses import dataclass, field
+from importlib.metadata import PackageNotFoundError, version
+from pathlib import Path
+from typing import Any, Callable
+
+import pandas as pd
+
+from .model import ChainModel
+from .report import flows_table, kpis, monthly_table, summary_table, write_figures
+from .scenario import Scenario, load_scenario, scenario_from_dict, scenario_hash
+
+__all__ = ["RunResult", "run", "package_version", "atomic_dir"]
+
+
+def package_version() -> str:
+    try:
+        return version("rechain")
+    except PackageNotFoundError:  # running from a source tree
+        return "0+unknown"
+
+
+@dataclass
+class RunResult:
+    """Everything a run produced, as pandas DataFrames.
+
+    Attributes
+    ----------
+    scenario : the scenario as loaded (after ``extends``)
+    seed : the seed of the run
+    monthly : tidy monthly table (``month, stage, product, region, variable, value, unit``)
+    flows : monthly tonnes between stages (``month, from_stage, to_stage, product, region, tonnes``)
+    model_vars : weekly model-level series from Mesa's DataCollector (prices, sentiment)
+    mass_balance : cumulative sources and sinks per element, t REO-eq
+    manifest : what made the run (scenario, hash, seed, version)
+    model : the finished :class:`ChainModel` when ``keep_model=True``
+    """
+
+    scenario: Scenario
+    seed: int
+    monthly: pd.DataFrame
+    flows: pd.DataFrame
+    model_vars: pd.DataFrame
+    mass_balance: dict[str, dict[str, float]]
+    manifest: dict[str, Any]
+    model: ChainModel | None = field(default=None, repr=False)
+
+    def kpis(self) -> dict[str, float]:
+        return kpis(self.monthly, self.flows)
+
+    def summary(self) -> pd.DataFrame:
+        return summary_table(self.monthly)
+
+    def series(self, variable: str, **match) -> pd.Series:
+        """One monthly series, summed over whatever ``match`` leaves open."""
+        df = self.monthly[self.monthly["variable"] == variable]
+        for k, v in match.items():
+            df = df[df[k] == v]
+        return df.groupby("month")["value"].sum()
+
+    def save(self, out_dir: str | Path, figures: bool = True) -> Path:
+        """Write the run's files to ``out_dir`` all at once (a failed write leaves nothing)."""
+        out_dir = Path(out_dir)
+        with atomic_dir(out_dir) as tmp:
+            self.monthly.to_csv(tmp / "monthly.csv", index=False)
+            self.flows.to_csv(tmp / "flows.csv", index=False)
+            self.model_vars.to_csv(tmp / "weekly_model_vars.csv", index_label="week")
+            (tmp / "manifest.json").write_text(json.dumps(self.manifest, indent=2, default=str) + "\n")
+            (tmp / "mass_balance.json").write_text(json.dumps(self.mass_balance, indent=2) + "\n")
+            if figures:
+                write_figures(self.monthly, tmp, title=f"({self.scenario.name}, seed {self.seed})")
+        return out_dir
+
+
+class atomic_dir:
+    """Context manager: build a directory beside ``target`` and move it into place on success."""
+
+    def __init__(self, target: Path):
+        self.target = Path(target)
+
+    def __enter__(self) -> Path:
+        self.target.parent.mkdir(parents=True, exist_ok=True)
+        self.tmp = Path(tempfile.mkdtemp(prefix=f".{self.target.name}.", dir=self.target.parent))
+        self.tmp.chmod(0o755)
+        return self.tmp
+
+    def __exit__(self, exc_type, exc, tb) -> None:
+        if exc_type is not None:
+            shutil.rmtree(self.tmp, ignore_errors=True)
+            return
+        if self.target.exists():
+            old = self.target.with_name(f".{self.target.name}.old.{os.getpid()}")
+            os.replace(self.target, old)
+            os.replace(self.tmp, self.target)
+            shutil.rmtree(old, ignore_errors=True)
+        else:
+            os.replace(self.tmp, self.target)
+
+
+def _as_scenario(scenario: Scenario | str | Path | dict) -> Scenario:
+    if isinstance(scenario, Scenario):
+        return scenario
+    if isinstance(scenario, dict):
+        return scenario_from_dict(scenario)
+    return load_scenario(scenario)
+
+
+def run(scenario: Scenario | str | Path | dict, seed: int = 0, keep_model: bool = False,
+        progress: Callable[[int], None] | None = None, check_balance: bool = True) -> RunResult:
+    """Run a scenario (object, dict or TOML path) with one seed and return its tables.
+
+    >>> res = run("scenarios/baseline.toml", seed=1)      # doctest: +SKIP
+    >>> res.series("price", product="prnd_oxide")          # doctest: +SKIP
+    """
+    sc = _as_scenario(scenario)
+    model = ChainModel(sc, seed=seed, check_balance=check_balance)
+    model.run(progress=progress)
+    manifest = {
+        "scenario_name": sc.name,
+        "scenario_files": list(getattr(sc, "_files", [])),
+        "scenario_sha256": scenario_hash(sc),
+        "seed": seed,
+        "rechain_version": package_version(),
+        "weeks": model.cal.n_weeks,
+        "firms": int(model.N),
+        "links": int(model.E),
+        "scenario": sc.model_dump(mode="json"),
+    }
+    return RunResult(
+        scenario=sc, seed=seed, monthly=monthly_table(model), flows=flows_table(model),
+        model_vars=model.datacollector.get_model_vars_dataframe(),
+        mass_balance=model.ledger.summary(), manifest=manifest, model=model if keep_model else None)
