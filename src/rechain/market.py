@@ -19,8 +19,8 @@ def update_ask(ask: np.ndarray, cover: np.ndarray, target: np.ndarray, x: np.nda
     ``p' = p (1 + alpha_c ln(c*/c) + alpha_x x + alpha_u (util - util*) + pull (ref/p - 1))``,
     the log cover ratio bounded to ±2, the move capped at ``max_move`` and the result
     floored at unit cost. Thin cover (c < c*) raises the ask (Sterman, Business Dynamics
-    ch. 20); expected rises raise it; idle capacity (``slack`` = util - util* < 0) lowers it,
-    as sellers compete for orders; ``pull`` draws it toward the market's reference price.
+    ch. 20); expected rises raise it; capacity idler than usual (``slack`` = util - normal
+    util < 0) lowers it, as sellers compete for orders; ``pull`` draws it toward the market's reference price.
     """
     ratio = np.clip(np.log(np.maximum(target, 1e-9) / np.maximum(cover, 1e-9)), -2.0, 2.0)
     move = alpha_c * ratio + alpha_x * x + alpha_u * slack \

@@ -62,7 +62,7 @@ class ChainModel(mesa.Model):
             if sc.prnd_reduction_std > 0 else base
         self.C = self.mat.content
         self.stages = STAGES
-        self.cal = Calendar.build(sc.start, sc.end)
+        self.cal = Calendar.build(sc.start, sc.end, holidays=None if sc.holidays else {})
         self.pop = build_population(sc, self.mat, self.rng, STAGES)
         self.links = build_links(self.pop, sc, self.mat, self.rng)
         self.regions = list(self.pop.region_names)
@@ -84,11 +84,13 @@ class ChainModel(mesa.Model):
         self.reliability = np.ones(E)
         self.lmax = int(self.links.lead.max()) + 1
         self.pipe = np.zeros((self.lmax, E))   # goods in transit by arrival slot
+        self._tick = 0                         # weeks stepped, spin-up included (the pipeline's clock)
         self.licences = LicenceQueue()
         self.success = np.ones(N)          # overseas buyers' remembered licence success rate
         self.import_share = np.zeros(N)    # share of a plant's ore receipts that were imported
         self.shipped_total = np.zeros(E)
-        self.util = np.full(N, self.beh.normal_utilisation)  # smoothed capacity utilisation
+        self.util = np.full(N, 0.8)       # smoothed capacity utilisation
+        self.util_normal = self.util.copy()  # what each firm is used to
         self.ledger = Ledger(self.mat.elements)
 
         # --- firm attributes derived from the population ------------------------------
@@ -159,9 +161,11 @@ class ChainModel(mesa.Model):
         self.imports_count = False
 
         self.rec = Recorder(self)
+        self._spinning = False
         self._initialising = True
         self._initialise_flows()
         self._initialising = False
+        self._spin_up(self.sc.spin_up_weeks)
         self.datacollector = mesa.DataCollector(
             model_reporters={f"price_{k}": partial(price_of, j=j) for j, k in enumerate(self.mat.products)}
             | {f"sentiment_{s}": partial(sentiment_of, j=j) for j, s in enumerate(STAGES)})
@@ -199,7 +203,7 @@ class ChainModel(mesa.Model):
         out = np.zeros((W, len(groups)))
         for gi, (units, kg, season, shocks, calname) in enumerate(groups):
             season = np.array(season) / np.mean(season)
-            wd = _daily_work(days, calname)
+            wd = _daily_work(days, calname if self.sc.holidays else "none")
             month_key = np.array([d.year * 12 + d.month - 1 for d in days])
             month_tot = {mk: wd[month_key == mk].sum() for mk in np.unique(month_key)}
             daily = np.zeros(len(days))
@@ -329,6 +333,55 @@ class ChainModel(mesa.Model):
         self.ledger.add_source("mined_domestic", content)
         self._last_in_system = content
 
+    def _spin_up(self, weeks: int) -> None:
+        """Let the firms settle into their own routine before the run starts.
+
+        The start-of-2024 state of orders, backlogs and stocks is not observed, so the model
+        runs ``weeks`` ordinary weeks first (year-one average demand, full working weeks, no
+        news, quotas or controls), then prices and expectations are reset to the scenario's
+        start values and the records are cleared. Material stays where it is.
+        """
+        if weeks <= 0:
+            return
+        self._spinning = True
+        saved_rec = self.rec.enabled
+        self.rec.enabled = False
+        ledger, self.ledger = self.ledger, Ledger(self.mat.elements)
+        demand = np.where(self.demand_col >= 0,
+                          self.demand_table[: min(52, self.cal.n_weeks)].mean(axis=0)[self.demand_col]
+                          * self.pop.demand_share, 0.0)
+        for _ in range(weeks):
+            self.ws = np.ones(self.N)
+            self.avail = np.ones(self.N)
+            self.demand_week = demand
+            self.quota_allowance[:] = np.inf
+            self._deliver()
+            self.Bout = np.bincount(self.edge_skey, weights=self.backlog, minlength=self.N * self.P
+                                    ).reshape(self.N, self.P)
+            for cls in AGENT_CLASSES:
+                cls.act(self)
+            self._form_expectations()
+            self._order()
+            self._set_prices()
+            self._ship()
+            self._tick += 1
+        # material that arrived during spin-up came from sources counted in the spin-up
+        # ledger; carry the net in-system change into the run's opening balance
+        src, snk = self.ledger.totals()
+        ledger.add_source("mined_domestic", src - snk)
+        self.ledger = ledger
+        self.rec.enabled = saved_rec
+        self.quota_used_firm[:] = 0.0
+        self.index_price = self.initial_price.copy()
+        self.prev_index = self.initial_price.copy()
+        self.anchor_price = self.initial_price.copy()
+        self.ask = np.where(self.pop.outputs, self.initial_price[None, :] * self.rng.lognormal(0.0, 0.02, self.ask.shape), 0.0)
+        self.x[:] = 0.0
+        self.g[:] = 0.0
+        self.u[:] = 0.0
+        self.util_normal = self.util.copy()
+        self._spinning = False
+
     def _dry_run(self, kinds: tuple[int, ...]) -> None:
         from .agents import AGENT_CLASSES as AC
         ledger, self.ledger = self.ledger, Ledger(self.mat.elements)
@@ -398,6 +451,7 @@ class ChainModel(mesa.Model):
         self.rec.end_week()
         self.datacollector.collect(self)
         self.t += 1
+        self._tick += 1
         if self.t >= self.cal.n_weeks:
             self.running = False
 
@@ -410,7 +464,7 @@ class ChainModel(mesa.Model):
 
     # --- 2. arrivals and licences -----------------------------------------------------------
     def _deliver(self) -> None:
-        slot = self.t % self.lmax
+        slot = self._tick % self.lmax
         arr = self.pipe[slot]
         L = self.links
         self.S += np.bincount(L.dst * self.P + L.prod, weights=arr, minlength=self.N * self.P
@@ -458,7 +512,7 @@ class ChainModel(mesa.Model):
         r = np.log(self.index_price / self.prev_index)[self.watch]
         self.g = update_trend(self.g, r, self.lam)
         nw = news_weights(self.t, self.ev_week, self.ev_signed, self.ev_half)
-        news = self.hear @ nw if nw.size else np.zeros(self.N)
+        news = self.hear @ nw if (nw.size and not self._spinning) else np.zeros(self.N)
         social = neighbour_mean(self.x, self.links.src, self.links.dst)
         noise = b.noise * self.rng.standard_normal(self.N)
         self.anchor_price = smooth(self.anchor_price, self.index_price, b.anchor_weeks)
@@ -466,9 +520,9 @@ class ChainModel(mesa.Model):
         self.x = expected_change(self.g, news, social, noise, b.horizon_weeks, b.w_trend, b.w_news,
                                  b.w_social, b.x_max, gap, b.w_anchor)
         shock = b.volatility_weight * np.abs(r)
-        if self.ev_week.size:
+        if self.ev_week.size and not self._spinning:
             shock = shock + self.hear @ (self.ev_unc * (self.ev_week == self.t))
-        late = np.array([self.regulator.overdue[q] for q in QUOTA_TYPES])
+        late = np.array([self.regulator.overdue[q] and not self._spinning for q in QUOTA_TYPES])
         qt = self.quota_type_of_firm
         shock = shock + np.where(qt >= 0, late[qt] * b.quota_late_uncertainty, 0.0)
         self.u = update_uncertainty(self.u, b.uncertainty_decay, shock)
@@ -514,7 +568,8 @@ class ChainModel(mesa.Model):
         cover = net / np.maximum(self.Ohat[si, sk], 1e-9)
         floor = self._unit_cost_floor(si, sk)
         ref = self._reference_price(si, sk, floor)
-        slack = np.where(self.pop.capacity[si] > 0, self.util[si] - b.normal_utilisation, 0.0)
+        self.util_normal = smooth(self.util_normal, self.util, b.normal_utilisation_weeks)
+        slack = np.where(self.pop.capacity[si] > 0, self.util[si] - self.util_normal[si], 0.0)
         new = update_ask(self.ask[si, sk], cover, b.finished_cover_weeks, self.x[si], ref, floor,
                          b.price_cover_response, b.price_expectation_response, b.price_market_pull,
                          b.max_weekly_price_move, slack, b.price_utilisation_response)
@@ -598,7 +653,7 @@ class ChainModel(mesa.Model):
         self.backlog -= shipped
         S -= np.bincount(self.edge_skey, weights=shipped, minlength=self.N * self.P).reshape(self.N, self.P)
         np.maximum(S, 0.0, out=S)  # guards -1e-17 round-off only; fill_pro_rata never overdraws
-        slot = (self.t + L.lead) % self.lmax
+        slot = (self._tick + L.lead) % self.lmax
         self.pipe[slot, self.arange_e] += shipped
         price = self.ask[L.src, L.prod]
         qty = np.bincount(L.prod, weights=shipped, minlength=self.P)

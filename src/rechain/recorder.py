@@ -64,21 +64,29 @@ class Recorder:
 
     # --- filled during the week ------------------------------------------------------------
     def add_production(self, stage: np.ndarray, k, y: np.ndarray) -> None:
+        if not self.enabled:
+            return
         key = stage * self.m.P + k
         self.production[self.m.t] += np.bincount(key, weights=y, minlength=self.NS * self.m.P
                                                  ).reshape(self.NS, self.m.P)
 
     def add_use(self, i: np.ndarray, want: np.ndarray, got: np.ndarray) -> None:
+        if not self.enabled:
+            return
         G = len(self.groups)
         g = self._group[i]
         self.use_want[self.m.t] += np.bincount(g, weights=want, minlength=G)
         self.use_got[self.m.t] += np.bincount(g, weights=got, minlength=G)
 
     def add_orders(self, stage: np.ndarray, k: np.ndarray, q: np.ndarray) -> None:
+        if not self.enabled:
+            return
         P = self.m.P
         self.orders[self.m.t] += np.bincount(stage * P + k, weights=q, minlength=self.NS * P).reshape(self.NS, P)
 
     def add_shipments(self, shipped: np.ndarray) -> None:
+        if not self.enabled:
+            return
         m, t, P = self.m, self.m.t, self.m.P
         self.flows[t] = np.bincount(self._flow_key, weights=shipped, minlength=self.NS * self.NS * P
                                     ).reshape(self.NS, self.NS, P)

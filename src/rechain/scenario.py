@@ -214,7 +214,7 @@ class Behaviour(_Model):
     price_cover_response: NonNeg = Field(0.02, description="alpha_c: weekly price move per unit cover gap")
     price_expectation_response: NonNeg = Field(0.05, description="alpha_x: weekly price move per unit expected change")
     price_utilisation_response: NonNeg = Field(0.05, description="alpha_u: weekly price move per unit utilisation above normal")
-    normal_utilisation: Share = Field(0.8, description="utilisation at which idle capacity exerts no price pressure")
+    normal_utilisation_weeks: Pos = Field(52.0, description="a firm's normal utilisation is its own, smoothed over this many weeks")
     price_market_pull: Share = Field(0.3, description="weekly pull of an ask toward the market index")
     max_weekly_price_move: Share = Field(0.03, description="cap on a seller's weekly ask change")
     price_choice: NonNeg = Field(4.0, description="gamma: buyers' price sensitivity in splitting orders")
@@ -345,6 +345,8 @@ class Scenario(_Model):
     news: list[NewsEvent] = Field(default_factory=list)
     recycling: Recycling = Field(default_factory=Recycling)
     prnd_reduction_std: Share = Field(0.0, description="share of Pr-Nd in the standard grade replaced by Ce")
+    spin_up_weeks: int = Field(26, ge=0, le=520, description="ordinary weeks run before the start to settle stocks and order books")
+    holidays: bool = Field(True, description="apply the holiday calendars (false: weekends only, for steady-state checks)")
     _files: list[str] = PrivateAttr(default_factory=list)
 
     @model_validator(mode="after")
