@@ -170,8 +170,7 @@ def test_to_months_hand_worked():
     (D(2025, 9, 1), D(2025, 10, 6)),   # ends on Mon 6 Oct, a China holiday
 ])
 def test_to_months_conserves_totals_for_unaligned_periods(start, end):
-    # Every simulated week produces flows (its working_share is > 0), so every week's
-    # flows should land in some reported month.
+    # Every simulated week is a step with flows, so every week's flows should land in some
+    # reported month (the docstring: "split over the months a week touches").
     c = Calendar.build(start, end)
-    assert np.all(c.working_share["china"] > 0)
     assert c.to_months(np.ones(c.n_weeks)).sum() == pytest.approx(c.n_weeks)

@@ -158,8 +158,14 @@ def test_fill_pro_rata_exact_cover():
     assert out == pytest.approx([3.0, 9.0])
 
 
+def test_fill_pro_rata_no_links():
+    # A market with no links this week ships nothing: an empty array, not an error.
+    out = fill_pro_rata(np.array([5.0, 0.0]), np.zeros(0), np.zeros(0, dtype=np.int64))
+    assert out.shape == (0,)
+
+
 @PROP
-@given(data=st.data(), n_links=st.integers(0, 30), n_sellers=st.integers(1, 6))
+@given(data=st.data(), n_links=st.integers(1, 30), n_sellers=st.integers(1, 6))
 def test_fill_pro_rata_conserves_and_never_overdraws(data, n_links, n_sellers):
     seller = np.array(data.draw(st.lists(st.integers(0, n_sellers - 1), min_size=n_links,
                                          max_size=n_links)), dtype=np.int64)

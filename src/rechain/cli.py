@@ -88,5 +88,9 @@ def schema() -> None:
     click.echo(json.dumps(json_schema(), indent=2))
 
 
+# --- commands defined in their own modules (one line each, keep sorted) ----------------
+# (each module defines a click command; add it here with main.add_command(...))
+
+
 if __name__ == "__main__":  # pragma: no cover
     main()
