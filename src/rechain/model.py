@@ -25,11 +25,11 @@ import mesa
 import numpy as np
 
 from .accounting import Ledger
-from .agents import AGENT_CLASSES, Regulator
+from .agents import AGENT_CLASSES, Regulator, StateReserve
 from .calendar import CALENDARS, Calendar
 from .market import fill_pro_rata, logit_shares, offer_share, price_index, update_ask
 from .materials import Materials, materials
-from .network import (ABROAD, EXPORT, HOLDERS, IMPORT, KINDS, MAG, MOTOR, MYANMAR, OVERSEAS, REC, SEP, IONIC, ROCK,
+from .network import (ABROAD, EXPORT, HOLDERS, IMPORT, KINDS, MAG, RESERVE, MOTOR, MYANMAR, OVERSEAS, REC, SEP, IONIC, ROCK,
                       build_links, build_population, to_networkx)
 from .ordering import order_quantity, production_plan, smooth, target_cover
 from .policy import QUOTA_TYPES, ExportRegimes, LicenceQueue, QuotaBook, disruption_table
@@ -131,6 +131,11 @@ class ChainModel(mesa.Model):
         self._setup_quotas()
         self._setup_news()
         self.eol_week = self._eol_table()
+        self.landed = self._trade_charges()
+        self.export_quota_left: dict[tuple[int, int], float] = {}
+        self.region_elasticity = np.array([0.0, 0.0, *[r.price_elasticity for r in sc.regions.values()]])
+        self.reserve_buy = self.pop.kind[self.bi] == RESERVE
+        self.reserve_sell = self.pop.kind[self.si] == RESERVE
 
         # --- prices --------------------------------------------------------------------
         init = np.array([sc.market.initial_price[k] for k in self.mat.products]) / self.mat.quote_factor
@@ -274,14 +279,35 @@ class ChainModel(mesa.Model):
                                        (1 - w_light) * cap / cap[~light].sum())
 
     def _eol_table(self) -> np.ndarray:
+        """End-of-life magnets collected per week, t: the collection rate is interpolated
+        linearly between the years given (a ramp) and held after the last."""
         rc = self.sc.recycling
-        rates = {int(r["year"]): float(r["rate"]) for r in rc.collection}
         out = np.zeros(self.cal.n_weeks)
+        if not rc.collection:
+            return out
+        years = np.array([c.year for c in rc.collection], dtype=float)
+        rates = np.array([c.rate for c in rc.collection])
         for w, d in enumerate(self.cal.weeks):
-            years = [y for y in rates if y <= d.year]
-            rate = rates[max(years)] if years else 0.0
+            frac_year = d.year + (d.timetuple().tm_yday - 1) / 365.25
+            rate = np.interp(frac_year, years, rates, left=0.0 if frac_year < years[0] else rates[0])
             out[w] = rc.eol_magnets_t_per_yr * rate / WEEKS_PER_YEAR
         return out
+
+    def _trade_charges(self) -> tuple[np.ndarray, np.ndarray]:
+        """Landed-price factor of each product for each region per week, [W, P, R]:
+        (1 + China's export duty)(1 + the region's import tariff); and the export quota
+        left per product and year is tracked separately."""
+        W, P, R = self.cal.n_weeks, self.P, len(self.regions)
+        factor = np.ones((W, P, R))
+        for charges in (self.sc.export_duties, self.sc.import_tariffs):
+            for c in charges:
+                pm = np.array([p in c.products for p in self.mat.products])
+                rm = np.array([("all" in c.regions) or (r in c.regions) for r in self.regions])
+                for w, monday in enumerate(self.cal.weeks):
+                    if monday + dt.timedelta(days=6) < c.start or (c.end is not None and monday > c.end):
+                        continue
+                    factor[np.ix_([w], pm, rm)] *= 1.0 + c.rate_share
+        return factor
 
     def _netback(self, price: np.ndarray) -> np.ndarray:
         """Value of each product's Pr-Nd, Dy and Tb content at oxide prices, yuan/t."""
@@ -328,6 +354,8 @@ class ChainModel(mesa.Model):
         for kind, cfg in ((MYANMAR, self.sc.firms.myanmar_holders), (ABROAD, self.sc.firms.overseas_miners)):
             i = self.idx[kind]
             self.S[i, self.main_output[i]] = pop.capacity[i] * cfg.initial_stock_weeks
+        for name, qty in self.sc.stockpile.initial_stock_t.items():
+            self.S[self.idx[RESERVE], self.mat.p(name)] = qty
         # the goods already in this stock were mined before the run: count them as sources
         content = self.S.sum(axis=0) @ self.C
         self.ledger.add_source("mined_domestic", content)
@@ -542,6 +570,9 @@ class ChainModel(mesa.Model):
         q = order_quantity(usage, self.S[bi, bk], self._supply_line(), cover,
                            b.supply_line_weight, b.stock_adjust_weeks)
         q *= np.where(self.pop.kind[bi] == OVERSEAS, 0.5 + 0.5 * self.success[bi], 1.0)
+        if self.reserve_buy.any():
+            r = self.reserve_buy
+            q[r] = StateReserve.orders(self, bi[r], bk[r])
         price = self.ask[L.src, L.prod]
         share = logit_shares(self.edge_pair, price, self.index_price[L.prod], self.reliability,
                              b.price_choice, self.bi.size)
@@ -575,6 +606,9 @@ class ChainModel(mesa.Model):
                          b.max_weekly_price_move, slack, b.price_utilisation_response)
         scrap = np.isin(sk, [self.mat.p("scrap_std"), self.mat.p("scrap_uh")])
         self.ask[si, sk] = np.where(scrap, ref, new)  # scrap trades at its netback value
+        if self.reserve_sell.any():
+            r = self.reserve_sell
+            self.ask[si[r], sk[r]] = self.index_price[sk[r]]
 
     def _reference_price(self, si: np.ndarray, sk: np.ndarray, floor: np.ndarray) -> np.ndarray:
         """The price each ask is pulled toward.
@@ -645,10 +679,15 @@ class ChainModel(mesa.Model):
         if sep.any():
             cfg = self.sc.firms.separation_plants
             avail_pair[sep] *= offer_share(self.x[self.si[sep]], 1.0, 1.0, cfg.holdback_expectation, 0.0, 0.5, )
+        if self.reserve_sell.any():
+            r = self.reserve_sell
+            avail_pair[r] *= StateReserve.offer(self, self.si[r], self.sk[r])
         available = np.zeros(self.N * self.P)
         available[self.si * self.P + self.sk] = avail_pair
         eligible = self.backlog * np.where(self.export_edge, self.ws_table[self.t][self.edge_cal], 1.0)
         shipped = fill_pro_rata(available, eligible, self.edge_skey)
+        if self.sc.export_quotas:
+            shipped = self._apply_export_quotas(shipped)
         owed = self.backlog.copy()
         self.backlog -= shipped
         S -= np.bincount(self.edge_skey, weights=shipped, minlength=self.N * self.P).reshape(self.N, self.P)
@@ -666,6 +705,22 @@ class ChainModel(mesa.Model):
         self.backlog *= 1.0 - self.sc.market.backlog_cancel_share
         self.shipped_total += shipped
         self.rec.add_shipments(shipped)
+
+    def _apply_export_quotas(self, shipped: np.ndarray) -> np.ndarray:
+        """Scale this week's exports of quota-bound products down to the quota left."""
+        year = self.date.year
+        L = self.links
+        for qi, q in enumerate(self.sc.export_quotas):
+            if q.year != year:
+                continue
+            pm = np.isin(L.prod, [self.mat.p(p) for p in q.products]) & self.export_edge
+            want = shipped[pm].sum()
+            left = self.export_quota_left.setdefault((qi, year), q.total_t)
+            if want > left:
+                shipped = np.where(pm, shipped * (left / want), shipped)
+                want = left
+            self.export_quota_left[(qi, year)] = left - want
+        return shipped
 
     # ------------------------------------------------------------------------------------
     def in_system(self) -> np.ndarray:

@@ -20,11 +20,11 @@ __all__ = ["KINDS", "KIND_STAGE", "Population", "Links", "build_population", "bu
            "DOMESTIC", "IMPORT", "EXPORT"]
 
 # kind codes, in chain order
-ROCK, IONIC, MYANMAR, SEP, REC, MAG, MOTOR, OVERSEAS, ABROAD = range(9)
+ROCK, IONIC, MYANMAR, SEP, REC, MAG, MOTOR, OVERSEAS, ABROAD, RESERVE = range(10)
 KINDS = ("rock_miner", "ionic_miner", "myanmar_holder", "separation_plant", "recycler",
-         "magnet_maker", "motor_maker", "overseas_buyer", "overseas_miner")
+         "magnet_maker", "motor_maker", "overseas_buyer", "overseas_miner", "state_reserve")
 KIND_STAGE = ("miners", "miners", "myanmar_holders", "separation_plants", "recyclers",
-              "magnet_makers", "motor_makers", "overseas_buyers", "overseas_miners")
+              "magnet_makers", "motor_makers", "overseas_buyers", "overseas_miners", "state_reserve")
 HOLDERS = (MYANMAR, ABROAD)   # ore holders outside China's quota, selling into China
 DOMESTIC, IMPORT, EXPORT = 0, 1, 2
 FLOW_NAMES = ("domestic", "import", "export")
@@ -124,6 +124,8 @@ def build_population(sc: Scenario, mat: Materials, rng: np.random.Generator, sta
             rows.append(dict(kind=OVERSEAS, capacity=0.0, cost=0.0, group=ri, demand_share=share[i],
                              region=2 + ri, uh=reg.uh_share))
 
+    if sc.stockpile.products:
+        rows.append(dict(kind=RESERVE, capacity=0.0, cost=0.0))
     n, P = len(rows), len(mat.products)
     kind = np.array([r["kind"] for r in rows])
     region = np.array([r.get("region", 0) for r in rows])
@@ -150,6 +152,9 @@ def build_population(sc: Scenario, mat: Materials, rng: np.random.Generator, sta
         elif k == MAG:
             inputs[i, [p("prnd_metal"), p("prnd_oxide"), p("dy_oxide"), p("tb_oxide")]] = True
             outputs[i, [p("magnet_std"), p("magnet_uh"), p("scrap_std"), p("scrap_uh")]] = True
+        elif k == RESERVE:
+            for q in sc.stockpile.products:
+                inputs[i, p(q)] = outputs[i, p(q)] = True
         elif k in (MOTOR, OVERSEAS):
             inputs[i, p("magnet_std")] = r["uh"] < 1.0
             inputs[i, p("magnet_uh")] = r["uh"] > 0.0
@@ -195,13 +200,23 @@ def build_links(pop: Population, sc: Scenario, mat: Materials, rng: np.random.Ge
         w = np.maximum(supply_weight(pop, mat, sellers, k), 1e-12)
         linked = np.zeros(sellers.size, bool)
         for b in buyers:
-            cand = sellers[sellers != b]
-            cw = w[sellers != b]
+            if pop.kind[b] == RESERVE:      # the reserve buys from every producer
+                for s in sellers[(sellers != b) & (pop.kind[sellers] != RESERVE)]:
+                    src.append(s), dst.append(b), prod.append(k)
+                continue
+            cand = sellers[(sellers != b) & (pop.kind[sellers] != RESERVE)]
+            cw = w[(sellers != b) & (pop.kind[sellers] != RESERVE)]
             take = min(m, cand.size)
+            if take == 0:
+                continue
             chosen = rng.choice(cand, size=take, replace=False, p=cw / cw.sum())
             for s in chosen:
                 src.append(s), dst.append(b), prod.append(k)
             linked |= np.isin(sellers, chosen)
+        for s in sellers[pop.kind[sellers] == RESERVE]:   # ... and releases to every magnet maker
+            for b in buyers[pop.kind[buyers] == MAG]:
+                src.append(s), dst.append(b), prod.append(k)
+            linked[sellers == s] = True
         for s in sellers[~linked]:
             b = rng.choice(buyers[buyers != s])
             src.append(s), dst.append(b), prod.append(k)

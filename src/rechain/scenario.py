@@ -30,7 +30,7 @@ from .materials import PRODUCTS
 __all__ = ["Scenario", "ScenarioError", "load_scenario", "scenario_from_dict", "STAGES", "json_schema"]
 
 STAGES = ("miners", "myanmar_holders", "overseas_miners", "separation_plants", "recyclers", "magnet_makers",
-          "motor_makers", "overseas_buyers")
+          "motor_makers", "overseas_buyers", "state_reserve")
 
 NonNeg = Annotated[float, Field(ge=0)]
 Pos = Annotated[float, Field(gt=0)]
@@ -140,6 +140,7 @@ class Region(_Model):
     buyers: int = Field(ge=1, le=100_000)
     demand_t_per_yr: dict[str, NonNeg] = Field(description="magnets the region's buyers use per year, t")
     uh_share: Share = Field(description="share of the region's demand in the Dy/Tb grade")
+    price_elasticity: NonNeg = Field(0.0, description="share of demand lost per 1 % rise of the landed price (with duties and tariffs) over its start level")
     seasonality: list[Pos] = Field(default_factory=lambda: [1.0] * 12)
     source: str = ""
 
@@ -322,10 +323,62 @@ class NewsEvent(_Model):
     source: str = ""
 
 
+class CollectionStep(_Model):
+    year: int = Field(ge=1990, le=2100)
+    rate: Share = Field(description="share of end-of-life magnets collected from this year on")
+
+
 class Recycling(_Model):
     eol_magnets_t_per_yr: NonNeg = Field(0.0, description="magnets in products reaching end of life per year, t")
-    collection: list[dict[str, float]] = Field(
-        default_factory=list, description="[{year, rate}] share of end-of-life magnets collected and sold to recyclers")
+    collection: list[CollectionStep] = Field(
+        default_factory=list, description="share of end-of-life magnets collected and sold to recyclers, by year")
+
+    @model_validator(mode="after")
+    def _order(self) -> "Recycling":
+        years = [c.year for c in self.collection]
+        if years != sorted(years):
+            raise ValueError("collection steps must be in year order")
+        return self
+
+
+class ExportQuota(_Model):
+    name: str
+    products: list[ProductName] = Field(min_length=1)  # type: ignore[valid-type]
+    year: int = Field(ge=1990, le=2100)
+    total_t: NonNeg = Field(description="tonnes of these products that may be exported in the year")
+    source: str = ""
+
+
+class TradeCharge(_Model):
+    name: str
+    products: list[ProductName] = Field(min_length=1)  # type: ignore[valid-type]
+    regions: list[str] = Field(default_factory=lambda: ["all"], description="buyer regions it applies to")
+    start: dt.date
+    end: dt.date | None = None
+    rate_share: NonNeg = Field(description="ad-valorem rate, share of the price (0.25 = 25 %)")
+    source: str = ""
+
+    @model_validator(mode="after")
+    def _dates(self) -> "TradeCharge":
+        if self.end is not None and self.end < self.start:
+            raise ValueError(f"end {self.end} is before start {self.start}")
+        return self
+
+
+class Stockpile(_Model):
+    """A state reserve that buys when prices dip below their recent level and releases
+    when they climb above it."""
+    products: list[ProductName] = Field(default_factory=list)  # type: ignore[valid-type]
+    start: dt.date | None = None
+    end: dt.date | None = None
+    buy_below_share: Pos = Field(0.9, description="buys while the price index is below this share of its anchor price")
+    sell_above_share: Pos = Field(1.25, description="releases while the price index is above this share of its anchor")
+    buy_t_per_yr: dict[ProductName, NonNeg] = Field(default_factory=dict,  # type: ignore[valid-type]
+                                                    description="buying rate per product, t per year")
+    max_stock_t: dict[ProductName, NonNeg] = Field(default_factory=dict,  # type: ignore[valid-type]
+                                                   description="largest stock the reserve holds, t")
+    initial_stock_t: dict[ProductName, NonNeg] = Field(default_factory=dict)  # type: ignore[valid-type]
+    source: str = ""
 
 
 class Scenario(_Model):
@@ -344,6 +397,10 @@ class Scenario(_Model):
     disruptions: list[Disruption] = Field(default_factory=list)
     news: list[NewsEvent] = Field(default_factory=list)
     recycling: Recycling = Field(default_factory=Recycling)
+    export_quotas: list[ExportQuota] = Field(default_factory=list)
+    export_duties: list[TradeCharge] = Field(default_factory=list, description="China's duties on exports")
+    import_tariffs: list[TradeCharge] = Field(default_factory=list, description="buyer regions' tariffs on Chinese goods")
+    stockpile: Stockpile = Field(default_factory=Stockpile)
     prnd_reduction_std: Share = Field(0.0, description="share of Pr-Nd in the standard grade replaced by Ce")
     spin_up_weeks: int = Field(26, ge=0, le=520, description="ordinary weeks run before the start to settle stocks and order books")
     holidays: bool = Field(True, description="apply the holiday calendars (false: weekends only, for steady-state checks)")
@@ -371,6 +428,11 @@ class Scenario(_Model):
             if not ec.start <= self.end:
                 raise ValueError(f"export_controls[{i}] ({ec.name}) starts {ec.start}, after the simulated period ends {self.end}")
             _check_regions(ec.regions, self.regions, f"export_controls[{i}].regions")
+        for kind in ("export_duties", "import_tariffs"):
+            for i, c in enumerate(getattr(self, kind)):
+                if c.start > self.end:
+                    raise ValueError(f"{kind}[{i}] ({c.name}) starts {c.start}, after the simulated period ends {self.end}")
+                _check_regions(c.regions, self.regions, f"{kind}[{i}].regions")
         for i, d in enumerate(self.disruptions):
             if d.start > self.end or d.end < self.start:
                 raise ValueError(f"disruptions[{i}] ({d.name}) {d.start}..{d.end} lies outside the simulated period")

@@ -12,10 +12,11 @@ from .magnets import MagnetMaker
 from .miners import IonicMiner, MyanmarHolder, OverseasMiner, RockMiner
 from .recyclers import Recycler
 from .regulator import Regulator
+from .reserve import StateReserve
 from .separation import SeparationPlant
 
 AGENT_CLASSES = (RockMiner, IonicMiner, MyanmarHolder, OverseasMiner, SeparationPlant, Recycler, MagnetMaker,
-                 MotorMaker, OverseasBuyer)
+                 MotorMaker, OverseasBuyer, StateReserve)
 
 __all__ = ["Firm", "RockMiner", "IonicMiner", "MyanmarHolder", "OverseasMiner", "SeparationPlant", "Recycler",
-           "MagnetMaker", "MotorMaker", "OverseasBuyer", "Regulator", "AGENT_CLASSES"]
+           "MagnetMaker", "MotorMaker", "OverseasBuyer", "StateReserve", "Regulator", "AGENT_CLASSES"]

@@ -24,12 +24,18 @@ class MotorMaker(Firm):
         if i.size == 0:
             return
         for g, share in ((m.mat.p("magnet_std"), 1.0 - m.uh_share[i]), (m.mat.p("magnet_uh"), m.uh_share[i])):
-            want = m.demand_week[i] * share
+            want = m.demand_week[i] * share * cls.price_response(m, i, g)
             got = np.minimum(want, m.S[i, g])
             m.S[i, g] -= got
             m.ledger.add_sink(cls.sink, got.sum() * m.C[g])
             m.record_use(i, want, got)
             m.use_planned(i, np.full(i.size, g), want)
+
+    @classmethod
+    def price_response(cls, m, i: np.ndarray, g: int) -> np.ndarray | float:
+        """Domestic end-product output does not respond to magnet prices (magnets are a small
+        share of a vehicle's or appliance's cost)."""
+        return 1.0
 
 
 class OverseasBuyer(MotorMaker):
@@ -38,3 +44,13 @@ class OverseasBuyer(MotorMaker):
 
     kind = OVERSEAS
     sink = "used_overseas"
+
+    @classmethod
+    def price_response(cls, m, i: np.ndarray, g: int) -> np.ndarray:
+        """Buyers abroad can turn to other suppliers: demand for Chinese magnets falls by the
+        region's ``price_elasticity`` per 1 % rise of the landed price (index price times
+        duties and tariffs) over the start price."""
+        r = m.pop.region[i]
+        landed = m.index_price[g] * m.landed[m.t][g, r]
+        eps = m.region_elasticity[r]
+        return (landed / m.initial_price[g]) ** (-eps)
