@@ -145,6 +145,15 @@ def test_working_share_partial_days_and_extra_china():
     assert c2.working_share["china"] == pytest.approx([1.0, 1.0])
 
 
+def test_overlapping_holidays_take_the_lowest_share():
+    # Wed 2024-03-06 is closed (0) and also inside a half-worked range listed after it:
+    # the day stays closed. Week: Mon 1, Tue 0.5, Wed 0, Thu 0.5, Fri 1 -> 3 / 5 = 0.6
+    hol = {"china": [{"start": D(2024, 3, 6), "end": D(2024, 3, 6)},
+                     {"start": D(2024, 3, 5), "end": D(2024, 3, 7), "working_share": 0.5}]}
+    c = Calendar.build(D(2024, 3, 4), D(2024, 3, 10), holidays=hol)
+    assert c.working_share["china"] == pytest.approx([0.6])
+
+
 def test_to_months_conserves_totals(cal):
     rng = np.random.default_rng(7)
     weekly = rng.uniform(0, 100, size=(cal.n_weeks, 3))

@@ -10,7 +10,7 @@ import pytest
 from rechain.calendar import Calendar
 from rechain.materials import PRODUCTS
 from rechain.policy import ExportRegimes, LicenceQueue, QuotaBook
-from rechain.scenario import load_scenario
+from rechain.scenario import ExportControl, load_scenario
 
 D = dt.date
 BASELINE = Path(__file__).resolve().parents[1] / "scenarios" / "baseline.toml"
@@ -257,3 +257,36 @@ def test_october_2025_overlap_takes_the_strictest(regimes):
     # after the suspension magnet_uh is back to the April regime's 0.9
     assert np.all(rg.approval[last + 1, uh] == 0.9)
     assert np.all(rg.approval[first - 1, uh] == 0.9)
+
+
+def test_overlap_keeps_lowest_rate_whatever_the_order(sc):
+    # A later, laxer regime (rate 0.95, US only, days 5/10/20) over the April controls must
+    # not raise magnet_uh approval for the US above the April step in force, nor shorten
+    # its processing times; other regions are untouched by the extra regime.
+    s = sc.model_copy(deep=True)
+    s.export_controls.append(ExportControl(
+        name="lax extra", products=["magnet_uh"], start=D(2025, 5, 5), end=D(2025, 5, 30),
+        regions=["us"], processing_working_days={"min": 5, "mode": 10, "max": 20},
+        approval=[{"start": D(2025, 5, 5), "rate": 0.95}]))
+    cal = Calendar.build(s.start, s.end)
+    regions = ["china", "abroad", *s.regions]
+    rg = ExportRegimes.build(s, cal, PRODUCTS, regions)
+    uh, us = PRODUCTS.index("magnet_uh"), regions.index("us")
+    w = cal.week_of(D(2025, 5, 12))
+    assert rg.approval[w, uh, us] == 0.5
+    assert (rg.days_min[w, uh, us], rg.days_mode[w, uh, us], rg.days_max[w, uh, us]) == (25, 40, 45)
+    # a product controlled only by the extra regime: controlled for the US only, rate 0.95
+    s2 = sc.model_copy(deep=True)
+    s2.export_controls = [ExportControl(
+        name="us only", products=["prnd_metal"], start=D(2025, 5, 5), end=D(2025, 5, 30),
+        regions=["us"], approval=[{"start": D(2025, 5, 5), "rate": 0.95}])]
+    rg2 = ExportRegimes.build(s2, cal, PRODUCTS, regions)
+    pm = PRODUCTS.index("prnd_metal")
+    assert rg2.controlled[w, pm, us] and rg2.approval[w, pm, us] == 0.95
+    others = [i for i in range(len(regions)) if i != us]
+    assert not rg2.controlled[w, pm, others].any()
+    assert np.all(rg2.approval[w, pm, others] == 1.0)
+    # Fri 2025-05-02 < start 05-05: the week of 04-28 is not controlled; week of 05-26 is
+    assert not rg2.controlled[cal.week_of(D(2025, 4, 28)), pm, us]
+    assert rg2.controlled[cal.week_of(D(2025, 5, 26)), pm, us]
+    assert not rg2.controlled[cal.week_of(D(2025, 6, 2)), pm, us]

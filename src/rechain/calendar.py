@@ -83,13 +83,13 @@ class Calendar:
         china_days = _day_shares(days, holidays.get("china", []) + (extra_china or []))
         weights = np.zeros((n_weeks, len(months)))
         for w in range(n_weeks):
+            inside = [k for k in range(7) if start <= days[7 * w + k] <= end]
             wd = china_days[7 * w: 7 * w + 7]
-            basis = wd if wd.sum() > 0 else np.ones(7)
-            for k in range(7):
+            # split by worked days; a week with none worked inside the period by calendar days
+            basis = wd if sum(wd[k] for k in inside) > 0 else np.ones(7)
+            for k in inside:
                 day = days[7 * w + k]
-                j = mindex.get(f"{day.year:04d}-{day.month:02d}")
-                if j is not None and (start <= day <= end):
-                    weights[w, j] += basis[k]
+                weights[w, mindex[f"{day.year:04d}-{day.month:02d}"]] += basis[k]
             tot = weights[w].sum()
             if tot > 0:
                 weights[w] /= tot

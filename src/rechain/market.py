@@ -36,8 +36,8 @@ def logit_shares(buyer: np.ndarray, price: np.ndarray, ref: np.ndarray, weight: 
     ``s_e ∝ w_e exp(-gamma p_e / ref_e)``, normalised over the links ``e`` of the same buyer.
     ``buyer`` holds a buyer key per link (e.g. firm*n_products + product).
     """
-    z = -gamma * price / np.maximum(ref, 1e-9)
-    z = z - z.max(initial=0.0)
+    # z <= 0; bounded so that a buyer whose links are all absurdly dear still splits evenly
+    z = np.maximum(-gamma * price / np.maximum(ref, 1e-9), -700.0)
     w = np.maximum(weight, 1e-6) * np.exp(z)
     tot = np.bincount(buyer, weights=w, minlength=n_buyers)
     return w / tot[buyer]
@@ -49,7 +49,7 @@ def fill_pro_rata(available: np.ndarray, backlog: np.ndarray, seller: np.ndarray
     ``available`` is per seller key, ``backlog`` and ``seller`` per link. Returns t shipped
     per link; no seller ships more than it has, no link more than it is owed.
     """
-    owed = np.bincount(seller, weights=backlog, minlength=available.shape[0])
+    owed = np.bincount(seller, weights=backlog, minlength=available.shape[0]).astype(float)
     ratio = np.divide(np.minimum(available, owed), owed, out=np.zeros_like(owed), where=owed > 0)
     return backlog * ratio[seller]
 

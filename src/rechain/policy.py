@@ -126,9 +126,11 @@ class LicenceQueue:
               dmode: np.ndarray, dmax: np.ndarray, rng: np.random.Generator) -> None:
         if edges.size == 0:
             return
-        lo, hi = dmin, np.maximum(dmax, dmin + 1e-9)
+        lo, hi = dmin, np.maximum(dmax, dmin)
+        spread = hi - lo > 1e-9
         mode = np.clip(dmode, lo, hi)
-        days = rng.triangular(lo, mode, hi)
+        # a degenerate distribution (min = mode = max) is that number of days, no draw needed
+        days = np.where(spread, rng.triangular(lo, mode, np.where(spread, hi, lo + 1.0)), lo)
         due = week + np.maximum(1, np.ceil(days / 5.0)).astype(np.int64)
         self.edge = np.concatenate([self.edge, edges])
         self.qty = np.concatenate([self.qty, qty])

@@ -1,0 +1,135 @@
+"""Whole-model tests: material balance, reproducibility, steady state, bullwhip, network."""
+
+from __future__ import annotations
+
+import networkx as nx
+import numpy as np
+import pandas as pd
+import pytest
+
+import rechain
+from rechain.model import ChainModel
+from rechain.scenario import scenario_from_dict
+
+from support import BASELINE, quiet_dict
+
+
+def test_mass_balance_over_baseline_per_element(baseline_run):
+    m = baseline_run.model
+    src, snk = m.ledger.totals()
+    in_system = m.in_system()
+    for j, el in enumerate(m.mat.elements):
+        assert src[j] > 0, el
+        assert src[j] == pytest.approx(snk[j] + in_system[j], rel=1e-9, abs=1e-6), el
+    # every element ends up somewhere meaningful: used at home and abroad, and lost in processes
+    assert m.ledger.sinks["used_domestic"][m.mat.e("prnd")] > 0
+    assert m.ledger.sinks["used_overseas"][m.mat.e("dy")] > 0
+    assert m.ledger.sinks["separation_loss"][m.mat.e("other")] > 0
+
+
+def test_balance_check_catches_material_that_vanishes():
+    from rechain.accounting import MassBalanceError
+    m = ChainModel(scenario_from_dict(quiet_dict(1)), seed=3)
+    m.step()
+    m.S[m.idx[5][0], m.mat.p("prnd_metal")] -= 1.0   # 1 t of metal disappears
+    with pytest.raises(MassBalanceError, match="prnd"):
+        m.step()
+
+
+def test_no_negative_stock_price_or_backlog(baseline_run):
+    m = baseline_run.model
+    assert (m.S >= 0).all()
+    assert (m.backlog >= -1e-9).all()
+    assert (m.pipe >= 0).all()
+    prices = baseline_run.monthly.query("variable == 'price'")["value"]
+    assert (prices > 0).all()
+
+
+def test_same_seed_same_numbers_other_seed_different():
+    a = rechain.run(BASELINE, seed=7)
+    b = rechain.run(BASELINE, seed=7)
+    c = rechain.run(BASELINE, seed=8)
+    pd.testing.assert_frame_equal(a.monthly, b.monthly)
+    pd.testing.assert_frame_equal(a.flows, b.flows)
+    assert not a.monthly["value"].equals(c.monthly["value"])
+
+
+def _blanks(res) -> pd.Series:
+    from rechain.report import magnet_output
+    return magnet_output(res.monthly)
+
+
+def test_quiet_chain_stays_near_steady_state():
+    """With every shock off and stocks at target the chain neither drifts nor oscillates."""
+    res = rechain.run(quiet_dict(3), seed=5)
+    blanks = _blanks(res).iloc[6:]
+    assert blanks.std() / blanks.mean() < 0.12
+    expected = res.series("demand").iloc[6:].mean() / (1 - 0.22)   # finished use / yield
+    assert blanks.mean() == pytest.approx(expected, rel=0.05)
+    sent = res.monthly.query("variable == 'sentiment'")["value"]
+    assert sent.abs().max() < 0.1
+
+
+def test_demand_step_swings_grow_upstream():
+    """Bullwhip (Sterman's beer game: end demand steps up once): the order swing, peak to
+    trough relative to normal orders, grows at each stage upstream."""
+    base = quiet_dict(2)
+    step = quiet_dict(2)
+    for s in step["sectors"].values():
+        s["shocks"] = [{"name": "step", "start": "2024-06-03", "end": "2025-12-31", "multiplier": 1.2}]
+    runs = [ChainModel(scenario_from_dict(d), seed=11) for d in (base, step)]
+    for m in runs:
+        m.run()
+    st, p = runs[0].stages, runs[0].mat.p
+    opm = runs[0].mat.oxide_per_metal[runs[0].mat.e("prnd")]
+
+    def orders(m):
+        o = m.rec.orders
+        return {
+            "end use": m.rec.use_want[:, : len(m.sc.sectors)].sum(1),
+            "motor makers (magnets)": o[:, st.index("motor_makers"), [p("magnet_std"), p("magnet_uh")]].sum(1),
+            "magnet makers (Pr-Nd)": o[:, st.index("magnet_makers"), p("prnd_metal")] * opm
+            + o[:, st.index("magnet_makers"), p("prnd_oxide")],
+            "separation plants (ore)": o[:, st.index("separation_plants"), p("light_ore")],
+        }
+
+    a, b = orders(runs[0]), orders(runs[1])
+    swing = {k: float((b[k] - a[k]).max() - (b[k] - a[k]).min()) / a[k][:20].mean() for k in a}
+    values = list(swing.values())
+    assert all(x < y for x, y in zip(values, values[1:])), swing
+
+
+def test_trade_network_is_a_digraph_with_lead_times(baseline_run):
+    m = baseline_run.model
+    g = m.network
+    assert isinstance(g, nx.DiGraph)
+    assert g.number_of_nodes() == m.N
+    for u, v, d in g.edges(data=True):
+        assert d["lead_time_weeks"] >= 1
+        assert d["cross_border"] == (d["flow"] != "domestic")
+        assert set(d["products"]) <= set(m.mat.products)
+    # every buyer can buy each of its inputs from someone, every seller can sell each output
+    L = m.links
+    for i, k in zip(m.bi, m.bk):
+        assert ((L.dst == i) & (L.prod == k)).any()
+    for i, k in zip(m.si, m.sk):
+        assert ((L.src == i) & (L.prod == k)).any()
+    # exports cross borders to overseas buyers only; goods moved only along links
+    kinds = nx.get_node_attributes(g, "kind")
+    exports = [(u, v) for u, v, d in g.edges(data=True) if d["flow"] == "export"]
+    assert exports and all(kinds[v] == "overseas_buyer" for _, v in exports)
+    shipped = sum(sum(d["shipped_t"].values()) for _, _, d in g.edges(data=True))
+    assert shipped == pytest.approx(m.shipped_total.sum())
+
+
+def test_agents_are_mesa_agents_with_a_view_of_their_state(baseline_run):
+    import mesa
+    from rechain.agents import MagnetMaker, Regulator
+    m = baseline_run.model
+    makers = m.agents_by_type[MagnetMaker]
+    assert isinstance(makers, mesa.agent.AgentSet)
+    assert len(makers) == m.sc.firms.magnet_makers.count
+    a = next(iter(makers))
+    assert a.stage == "magnet_makers" and a.suppliers and a.customers
+    assert set(a.asks) == {"magnet_std", "magnet_uh", "scrap_std", "scrap_uh"}
+    assert len(m.agents_by_type[Regulator]) == 1
