@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import datetime as dt
 import math
-from functools import partial
 
 import mesa
 import numpy as np
@@ -116,9 +115,24 @@ class ChainModel(mesa.Model):
         self.edge_pair = pair[self.links.dst * P + self.links.prod]
         self.edge_skey = self.links.src * P + self.links.prod
         self.export_edge = self.links.flow == EXPORT
+        self.export_idx = np.flatnonzero(self.export_edge)
         self.edge_region = pop.region[self.links.dst]
         self.edge_cal = self.cal_index[self.links.dst]
         self.arange_e = np.arange(E)
+        self._masks = self._seller_masks(self.si, self.sk)
+        self._c0_b, self._kr_b, self._kw_b = self.c0[self.bi], self.k_restock[self.bi], self.k_wait[self.bi]
+        self._skey = self.si * P + self.sk
+        self._bkey = self.bi * P + self.bk
+        self._overseas_b = pop.kind[self.bi] == OVERSEAS
+        self._dkey = self.links.dst * P + self.links.prod
+        self._to_sep = pop.kind[self.links.dst] == SEP
+        self._is_import = self.links.flow == IMPORT
+        self._degree = np.bincount(self.links.dst, minlength=N) + np.bincount(self.links.src, minlength=N)
+        self.in_transit = np.zeros(E)          # t per link, equals pipe.sum(axis=0)
+        self._sell_kind = {}
+        for k in (MYANMAR, ABROAD, SEP):
+            mask = pop.kind[self.si] == k
+            self._sell_kind[k] = mask if mask.any() else None
 
         # --- time tables ---------------------------------------------------------------
         self.ws_table = np.stack([self.cal.working_share[c] for c in CALENDARS], axis=1)
@@ -127,6 +141,7 @@ class ChainModel(mesa.Model):
         self.demand_col = np.where(pop.kind == OVERSEAS, pop.group + len(sc.sectors), pop.group)
         self.demand_week = np.zeros(N)
         self.regimes = ExportRegimes.build(sc, self.cal, self.mat.products, self.regions)
+        self._controls_in_week = self.regimes.controlled.any(axis=(1, 2))
         self.quota_book = QuotaBook(sc)
         self._setup_quotas()
         self._setup_news()
@@ -172,8 +187,7 @@ class ChainModel(mesa.Model):
         self._initialising = False
         self._spin_up(self.sc.spin_up_weeks)
         self.datacollector = mesa.DataCollector(
-            model_reporters={f"price_{k}": partial(price_of, j=j) for j, k in enumerate(self.mat.products)}
-            | {f"sentiment_{s}": partial(sentiment_of, j=j) for j, s in enumerate(STAGES)})
+            model_reporters={"week": "t", "price": prices_reported, "sentiment": sentiment_reported})
 
     # ------------------------------------------------------------------------------------
     # set-up helpers
@@ -438,7 +452,7 @@ class ChainModel(mesa.Model):
 
     def record_production(self, i: np.ndarray, k: np.ndarray | int, y: np.ndarray) -> None:
         if self.rec.enabled:
-            self.rec.add_production(self.pop.stage[i], k, y)
+            self.rec.add_production(i, k, y)
 
     def utilised(self, i: np.ndarray, throughput: np.ndarray) -> None:
         """Record capacity utilisation (throughput over the week's working capacity), smoothed."""
@@ -495,18 +509,18 @@ class ChainModel(mesa.Model):
         slot = self._tick % self.lmax
         arr = self.pipe[slot]
         L = self.links
-        self.S += np.bincount(L.dst * self.P + L.prod, weights=arr, minlength=self.N * self.P
-                              ).reshape(self.N, self.P)
-        ore_in = np.bincount(L.dst, weights=arr * (self.pop.kind[L.dst] == SEP), minlength=self.N)
-        imp_in = np.bincount(L.dst, weights=arr * (L.flow == IMPORT), minlength=self.N)
+        self.S += np.bincount(self._dkey, weights=arr, minlength=self.N * self.P).reshape(self.N, self.P)
+        ore_in = np.bincount(L.dst, weights=arr * self._to_sep, minlength=self.N)
+        imp_in = np.bincount(L.dst, weights=arr * self._is_import, minlength=self.N)
         share_now = np.divide(imp_in, ore_in, out=self.import_share.copy(), where=ore_in > 1e-9)
         self.import_share = smooth(self.import_share, share_now, 8.0)
+        self.in_transit -= arr
         self.pipe[slot] = 0.0
 
     def _decide_licences(self) -> None:
         L = self.links
-        approval = self.regimes.approval[self.t][L.prod, self.edge_region]
-        e, q, ok = self.licences.decide(self.t, approval, self.rng)
+        approval = self.regimes.approval[self.t]
+        e, q, ok = self.licences.decide(self.t, lambda e: approval[L.prod[e], self.edge_region[e]], self.rng)
         if e.size:
             np.add.at(self.backlog, e[ok], q[ok])
             np.add.at(self.Ohat, (L.src[e[ok]], L.prod[e[ok]]),
@@ -541,7 +555,7 @@ class ChainModel(mesa.Model):
         self.g = update_trend(self.g, r, self.lam)
         nw = news_weights(self.t, self.ev_week, self.ev_signed, self.ev_half)
         news = self.hear @ nw if (nw.size and not self._spinning) else np.zeros(self.N)
-        social = neighbour_mean(self.x, self.links.src, self.links.dst)
+        social = neighbour_mean(self.x, self.links.src, self.links.dst, self._degree)
         noise = b.noise * self.rng.standard_normal(self.N)
         self.anchor_price = smooth(self.anchor_price, self.index_price, b.anchor_weeks)
         gap = np.log(self.anchor_price / self.index_price)[self.watch]
@@ -558,38 +572,42 @@ class ChainModel(mesa.Model):
     # --- 5. orders ------------------------------------------------------------------------------
     def _supply_line(self) -> np.ndarray:
         """Ordered but not received, per buyer pair: backlog, licences pending, in transit."""
-        per_edge = self.backlog + self.pipe.sum(axis=0) + self.licences.pending_by_edge(self.E)
+        per_edge = self.backlog + self.in_transit
+        if self.licences.n_pending:
+            per_edge = per_edge + self.licences.pending_by_edge(self.E)
         return np.bincount(self.edge_pair, weights=per_edge, minlength=self.bi.size)
 
     def _order(self) -> None:
         b, L = self.beh, self.links
-        bi, bk = self.bi, self.bk
-        usage = self.Dhat[bi, bk]
-        cover = target_cover(self.c0[bi], self.x[bi], self.u[bi], self.k_restock[bi], self.k_wait[bi],
+        bi, bk, key = self.bi, self.bk, self._bkey
+        usage = self.Dhat.ravel()[key]
+        cover = target_cover(self._c0_b, self.x[bi], self.u[bi], self._kr_b, self._kw_b,
                              b.uncertainty_strength, b.cover_bounds[0], b.cover_bounds[1])
-        q = order_quantity(usage, self.S[bi, bk], self._supply_line(), cover,
+        q = order_quantity(usage, self.S.ravel()[key], self._supply_line(), cover,
                            b.supply_line_weight, b.stock_adjust_weeks)
-        q *= np.where(self.pop.kind[bi] == OVERSEAS, 0.5 + 0.5 * self.success[bi], 1.0)
+        ob = self._overseas_b
+        q[ob] *= 0.5 + 0.5 * self.success[bi[ob]]
         if self.reserve_buy.any():
             r = self.reserve_buy
             q[r] = StateReserve.orders(self, bi[r], bk[r])
-        price = self.ask[L.src, L.prod]
+        price = self.ask.ravel()[self.edge_skey]
         share = logit_shares(self.edge_pair, price, self.index_price[L.prod], self.reliability,
                              b.price_choice, self.bi.size)
         order = q[self.edge_pair] * share
-        ctrl = self.export_edge & self.regimes.controlled[self.t][L.prod, self.edge_region]
-        if ctrl.any():
+        if self._controls_in_week[self.t]:
+            x = self.export_idx
+            ctrl = np.zeros(self.E, bool)
+            ctrl[x] = self.regimes.controlled[self.t][L.prod[x], self.edge_region[x]]
             e = np.flatnonzero(ctrl & (order > 1e-9))
-            rg = self.regimes
-            self.licences.apply(e, order[e], self.t, rg.days_min[self.t][L.prod[e], self.edge_region[e]],
-                                rg.days_mode[self.t][L.prod[e], self.edge_region[e]],
-                                rg.days_max[self.t][L.prod[e], self.edge_region[e]], self.rng)
+            rg, pe, re_ = self.regimes, L.prod[e], self.edge_region[e]
+            self.licences.apply(e, order[e], self.t, rg.days_min[self.t][pe, re_],
+                                rg.days_mode[self.t][pe, re_], rg.days_max[self.t][pe, re_], self.rng)
             self.rec.licences_applied[self.t] = order[e].sum()
             order = np.where(ctrl, 0.0, order)
         self.backlog += order
         received = np.bincount(self.edge_skey, weights=order, minlength=self.N * self.P).reshape(self.N, self.P)
         self.Ohat = smooth(self.Ohat, received, b.order_smoothing_weeks)
-        self.rec.add_orders(self.pop.stage[bi], bk, q)
+        self.rec.add_orders(q)
 
     # --- 6. prices ------------------------------------------------------------------------------
     def _set_prices(self) -> None:
@@ -597,34 +615,46 @@ class ChainModel(mesa.Model):
         si, sk = self.si, self.sk
         net = np.maximum(self.S[si, sk] - self.Bout[si, sk], 0.0)
         cover = net / np.maximum(self.Ohat[si, sk], 1e-9)
-        floor = self._unit_cost_floor(si, sk)
-        ref = self._reference_price(si, sk, floor)
+        masks = self._masks
+        floor = self._unit_cost_floor(si, sk, masks)
+        ref = self._reference_price(si, sk, floor, masks)
         self.util_normal = smooth(self.util_normal, self.util, b.normal_utilisation_weeks)
         slack = np.where(self.pop.capacity[si] > 0, self.util[si] - self.util_normal[si], 0.0)
         new = update_ask(self.ask[si, sk], cover, b.finished_cover_weeks, self.x[si], ref, floor,
                          b.price_cover_response, b.price_expectation_response, b.price_market_pull,
                          b.max_weekly_price_move, slack, b.price_utilisation_response)
-        scrap = np.isin(sk, [self.mat.p("scrap_std"), self.mat.p("scrap_uh")])
-        self.ask[si, sk] = np.where(scrap, ref, new)  # scrap trades at its netback value
+        self.ask[si, sk] = np.where(masks["scrap"], ref, new)  # scrap trades at its netback value
         if self.reserve_sell.any():
             r = self.reserve_sell
             self.ask[si[r], sk[r]] = self.index_price[sk[r]]
 
-    def _reference_price(self, si: np.ndarray, sk: np.ndarray, floor: np.ndarray) -> np.ndarray:
+    def _seller_masks(self, si: np.ndarray, sk: np.ndarray) -> dict[str, np.ndarray]:
+        """Which (seller, product) pairs price by which rule; fixed for a run."""
+        p = self.mat.p
+        kind = self.pop.kind[si]
+        return {
+            "scrap": np.isin(sk, [p("scrap_std"), p("scrap_uh")]),
+            "tied": np.isin(sk, [p("light_ore"), p("ionic_ore"), p("scrap_std"), p("scrap_uh")]),
+            "metal": sk == p("prnd_metal"),
+            "magnet": (kind == MAG) & np.isin(sk, [p("magnet_std"), p("magnet_uh")]),
+            "miner": np.isin(kind, [ROCK, IONIC, *HOLDERS]),
+        }
+
+    def _reference_price(self, si: np.ndarray, sk: np.ndarray, floor: np.ndarray,
+                         masks: dict[str, np.ndarray] | None = None) -> np.ndarray:
         """The price each ask is pulled toward.
 
         Ore and scrap: the value of their oxide content (netback) at the start-of-run ratio.
         Pr-Nd metal and magnets: cost plus the start-of-run markup, the way the trade quotes
         them (raw material cost plus a processing fee). Oxides: the market index.
         """
-        p = self.mat.p
+        masks = masks if masks is not None else self._seller_masks(si, sk)
         nb = self._netback(self.index_price) * self.netback_ratio
         ref = self.index_price[sk].copy()
-        tied = np.isin(sk, [p("light_ore"), p("ionic_ore"), p("scrap_std"), p("scrap_uh")])
+        tied = masks["tied"]
         ref[tied] = nb[sk[tied]]
-        met = sk == p("prnd_metal")
-        ref[met] = self._metal_parity(self.index_price) * self.metal_markup
-        mag = (self.pop.kind[si] == MAG) & np.isin(sk, [p("magnet_std"), p("magnet_uh")])
+        ref[masks["metal"]] = self._metal_parity(self.index_price) * self.metal_markup
+        mag = masks["magnet"]
         ref[mag] = floor[mag] * self.magnet_markup[sk[mag]]
         return ref
 
@@ -634,14 +664,15 @@ class ChainModel(mesa.Model):
                      / (1.0 - self.sc.firms.separation_plants.metal_loss_share)
                      + self.sc.firms.separation_plants.metal_cost_yuan_per_t)
 
-    def _unit_cost_floor(self, si: np.ndarray, sk: np.ndarray) -> np.ndarray:
+    def _unit_cost_floor(self, si: np.ndarray, sk: np.ndarray,
+                         masks: dict[str, np.ndarray] | None = None) -> np.ndarray:
         """Miners: mining cost. Magnet makers: raw materials at market prices plus processing,
         less the scrap credit. Joint products of separation and recycling: no floor."""
-        kind = self.pop.kind[si]
+        masks = masks if masks is not None else self._seller_masks(si, sk)
         floor = np.zeros(si.size)
-        miner = np.isin(kind, [ROCK, IONIC, *HOLDERS])
+        miner = masks["miner"]
         floor[miner] = self.pop.cost[si[miner]]
-        mag = (kind == MAG) & np.isin(sk, [self.mat.p("magnet_std"), self.mat.p("magnet_uh")])
+        mag = masks["magnet"]
         if mag.any():
             cfg = self.sc.firms.magnet_makers
             p, e = self.mat.p, self.mat.e
@@ -661,11 +692,10 @@ class ChainModel(mesa.Model):
     def _ship(self) -> None:
         L, b = self.links, self.beh
         S = self.S
-        avail_pair = S[self.si, self.sk].copy()
-        kind = self.pop.kind[self.si]
+        avail_pair = S.ravel()[self._skey]
         for hk, cfg in ((MYANMAR, self.sc.firms.myanmar_holders), (ABROAD, self.sc.firms.overseas_miners)):
-            mh = kind == hk
-            if not mh.any():
+            mh = self._sell_kind[hk]
+            if mh is None:
                 continue
             k = self.si[mh]
             ore = self.sk[mh]
@@ -675,16 +705,18 @@ class ChainModel(mesa.Model):
             avail_pair[mh] *= f * self.avail[k]
             if hk == MYANMAR:
                 self.rec.offer_share[self.t] = float(f.mean())
-        sep = kind == SEP
-        if sep.any():
+        sep = self._sell_kind[SEP]
+        if sep is not None:
             cfg = self.sc.firms.separation_plants
             avail_pair[sep] *= offer_share(self.x[self.si[sep]], 1.0, 1.0, cfg.holdback_expectation, 0.0, 0.5, )
         if self.reserve_sell.any():
             r = self.reserve_sell
             avail_pair[r] *= StateReserve.offer(self, self.si[r], self.sk[r])
         available = np.zeros(self.N * self.P)
-        available[self.si * self.P + self.sk] = avail_pair
-        eligible = self.backlog * np.where(self.export_edge, self.ws_table[self.t][self.edge_cal], 1.0)
+        available[self._skey] = avail_pair
+        eligible = self.backlog.copy()
+        ex = self.export_edge
+        eligible[ex] *= self.ws_table[self.t][self.edge_cal[ex]]
         shipped = fill_pro_rata(available, eligible, self.edge_skey)
         if self.sc.export_quotas:
             shipped = self._apply_export_quotas(shipped)
@@ -694,14 +726,15 @@ class ChainModel(mesa.Model):
         np.maximum(S, 0.0, out=S)  # guards -1e-17 round-off only; fill_pro_rata never overdraws
         slot = (self._tick + L.lead) % self.lmax
         self.pipe[slot, self.arange_e] += shipped
-        price = self.ask[L.src, L.prod]
+        self.in_transit += shipped
+        price = self.ask.ravel()[self.edge_skey]
         qty = np.bincount(L.prod, weights=shipped, minlength=self.P)
         val = np.bincount(L.prod, weights=shipped * price, minlength=self.P)
         self.prev_index = self.index_price
         self.index_price = price_index(qty, val, self.index_price)
-        fill = np.divide(shipped, owed, out=np.ones(self.E), where=owed > 1e-9)
+        owing = owed > 1e-9
         rho = b.reliability_smoothing
-        self.reliability = np.where(owed > 1e-9, (1 - rho) * self.reliability + rho * fill, self.reliability)
+        self.reliability[owing] += rho * (shipped[owing] / owed[owing] - self.reliability[owing])
         self.backlog *= 1.0 - self.sc.market.backlog_cancel_share
         self.shipped_total += shipped
         self.rec.add_shipments(shipped)
@@ -725,7 +758,7 @@ class ChainModel(mesa.Model):
     # ------------------------------------------------------------------------------------
     def in_system(self) -> np.ndarray:
         """Material in stocks and in transit, t REO-eq per element."""
-        transit = np.bincount(self.links.prod, weights=self.pipe.sum(axis=0), minlength=self.P)
+        transit = np.bincount(self.links.prod, weights=self.pipe.sum(axis=0), minlength=self.P)  # exact, not the running total
         return (self.S.sum(axis=0) + transit) @ self.C
 
     @property
@@ -739,12 +772,12 @@ def _daily_work(days: list[dt.date], calname: str) -> np.ndarray:
     return _day_shares(days, load_holidays().get(calname, []))
 
 
-def price_of(m: ChainModel, j: int) -> float:
-    """Reporter: price index of product ``j`` in its quoted unit."""
-    return float(m.index_price[j] * m.mat.quote_factor[j])
+def prices_reported(m: ChainModel) -> dict[str, float]:
+    """Reporter: this week's price index per product, in its quoted unit."""
+    return dict(zip(m.mat.products, m.rec.price[m.t].tolist()))
 
 
-def sentiment_of(m: ChainModel, j: int) -> float:
-    """Reporter: mean expected price change of the firms of stage ``j``."""
-    sel = m.pop.stage == j
-    return float(m.x[sel].mean()) if sel.any() else math.nan
+def sentiment_reported(m: ChainModel) -> dict[str, float]:
+    """Reporter: this week's mean expected price change per stage (stages with firms)."""
+    row = m.rec.sentiment[m.t]
+    return {s: float(row[j]) for j, s in enumerate(m.stages) if m.rec.has_stage[j]}

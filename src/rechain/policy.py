@@ -136,14 +136,19 @@ class LicenceQueue:
         self.qty = np.concatenate([self.qty, qty])
         self.due = np.concatenate([self.due, due])
 
-    def decide(self, week: int, approval_of_edge: np.ndarray, rng: np.random.Generator
+    def decide(self, week: int, approval_of_edge, rng: np.random.Generator
                ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        """Decide the applications due; returns (edge, qty, approved mask) and drops them."""
+        """Decide the applications due; returns (edge, qty, approved mask) and drops them.
+
+        ``approval_of_edge`` is an array over all links, or a function of the due links'
+        indices returning their approval rates.
+        """
         now = self.due <= week
         if not now.any():
             return np.zeros(0, np.int64), np.zeros(0), np.zeros(0, bool)
         e, q = self.edge[now], self.qty[now]
-        ok = rng.random(e.size) < approval_of_edge[e]
+        rate = approval_of_edge(e) if callable(approval_of_edge) else approval_of_edge[e]
+        ok = rng.random(e.size) < rate
         keep = ~now
         self.edge, self.qty, self.due = self.edge[keep], self.qty[keep], self.due[keep]
         return e, q, ok

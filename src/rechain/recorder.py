@@ -51,24 +51,31 @@ class Recorder:
         self._quota_prev = np.zeros(len(QUOTA_TYPES))
         L = m.links
         self._flow_key = (m.pop.stage[L.src] * NS + m.pop.stage[L.dst]) * P + L.prod
-        self._export_key = L.prod * R + m.pop.region[L.dst]
-        self._is_export = L.flow == EXPORT
-        self._is_import = L.flow == IMPORT
+        self._export_idx = np.flatnonzero(L.flow == EXPORT)
+        self._import_idx = np.flatnonzero(L.flow == IMPORT)
+        self._export_key = (L.prod * R + m.pop.region[L.dst])[self._export_idx]
         grp = np.full(m.N, -1)
         grp[m.idx[MOTOR]] = m.pop.group[m.idx[MOTOR]]
         grp[m.idx[OVERSEAS]] = m.pop.group[m.idx[OVERSEAS]] + len(m.sc.sectors)
         self._group = grp
         self._stage_count = np.bincount(m.pop.stage, minlength=NS)
+        self.has_stage = self._stage_count > 0
+        self._order_key = m.pop.stage[m.bi] * P + m.bk
+        self._st_b, self._st_s = m.pop.stage[m.bi], m.pop.stage[m.si]
+        self._quota_holders = np.flatnonzero(m.quota_type_of_firm >= 0)
+        self._quota_type = m.quota_type_of_firm[self._quota_holders]
+        # production is gathered per firm during the week and summed by stage once
+        self._week_prod = np.zeros((m.N, P))
+        self._stage_onehot = np.zeros((NS, m.N))
+        self._stage_onehot[m.pop.stage, np.arange(m.N)] = 1.0
         self._buys = np.zeros(NS, bool)
         self._buys[np.unique(m.pop.stage[m.bi])] = True
 
     # --- filled during the week ------------------------------------------------------------
-    def add_production(self, stage: np.ndarray, k, y: np.ndarray) -> None:
+    def add_production(self, i: np.ndarray, k, y: np.ndarray) -> None:
         if not self.enabled:
             return
-        key = stage * self.m.P + k
-        self.production[self.m.t] += np.bincount(key, weights=y, minlength=self.NS * self.m.P
-                                                 ).reshape(self.NS, self.m.P)
+        self._week_prod[i, k] += y
 
     def add_use(self, i: np.ndarray, want: np.ndarray, got: np.ndarray) -> None:
         if not self.enabled:
@@ -78,11 +85,12 @@ class Recorder:
         self.use_want[self.m.t] += np.bincount(g, weights=want, minlength=G)
         self.use_got[self.m.t] += np.bincount(g, weights=got, minlength=G)
 
-    def add_orders(self, stage: np.ndarray, k: np.ndarray, q: np.ndarray) -> None:
+    def add_orders(self, q: np.ndarray) -> None:
+        """Orders placed this week by each buyer pair (firm, input), summed by stage."""
         if not self.enabled:
             return
         P = self.m.P
-        self.orders[self.m.t] += np.bincount(stage * P + k, weights=q, minlength=self.NS * P).reshape(self.NS, P)
+        self.orders[self.m.t] += np.bincount(self._order_key, weights=q, minlength=self.NS * P).reshape(self.NS, P)
 
     def add_shipments(self, shipped: np.ndarray) -> None:
         if not self.enabled:
@@ -90,9 +98,9 @@ class Recorder:
         m, t, P = self.m, self.m.t, self.m.P
         self.flows[t] = np.bincount(self._flow_key, weights=shipped, minlength=self.NS * self.NS * P
                                     ).reshape(self.NS, self.NS, P)
-        self.exports[t] = np.bincount(self._export_key, weights=shipped * self._is_export,
+        self.exports[t] = np.bincount(self._export_key, weights=shipped[self._export_idx],
                                       minlength=P * self.R).reshape(P, self.R)
-        self.imports[t] = float((shipped * self._is_import).sum())
+        self.imports[t] = float(shipped[self._import_idx].sum())
 
     def licences(self, granted: float, refused: float, pending_n: int, pending_t: float) -> None:
         t = self.m.t
@@ -102,6 +110,8 @@ class Recorder:
     # --- closing the week ---------------------------------------------------------------
     def end_week(self) -> None:
         m, t = self.m, self.m.t
+        self.production[t] = self._stage_onehot @ self._week_prod
+        self._week_prod[:] = 0.0
         self.price[t] = m.index_price * m.mat.quote_factor
         st = m.pop.stage
         self.sentiment[t] = np.bincount(st, weights=m.x, minlength=self.NS) / np.maximum(self._stage_count, 1)
@@ -109,14 +119,17 @@ class Recorder:
         # stock cover: value-weighted input stock over planned use (buyers), else finished
         # stock over orders (miners, holders), in days
         ip = m.index_price
-        sv = np.bincount(st[m.bi], weights=m.S[m.bi, m.bk] * ip[m.bk], minlength=self.NS)
-        uv = np.bincount(st[m.bi], weights=m.Dhat[m.bi, m.bk] * ip[m.bk], minlength=self.NS)
-        fs = np.bincount(st[m.si], weights=m.S[m.si, m.sk] * ip[m.sk], minlength=self.NS)
-        fo = np.bincount(st[m.si], weights=m.Ohat[m.si, m.sk] * ip[m.sk], minlength=self.NS)
+        pb, ps = ip[m.bk], ip[m.sk]
+        S = m.S.ravel()
+        sv = np.bincount(self._st_b, weights=S[m._bkey] * pb, minlength=self.NS)
+        uv = np.bincount(self._st_b, weights=m.Dhat.ravel()[m._bkey] * pb, minlength=self.NS)
+        fs = np.bincount(self._st_s, weights=S[m._skey] * ps, minlength=self.NS)
+        fo = np.bincount(self._st_s, weights=m.Ohat.ravel()[m._skey] * ps, minlength=self.NS)
         num = np.where(self._buys, sv, fs)
         den = np.where(self._buys, uv, fo)
         self.cover_days[t] = np.divide(7.0 * num, den, out=np.full(self.NS, np.nan), where=den > 1e-9)
-        used = np.array([m.quota_used_firm[m.quota_firms[q]].sum() for q in QUOTA_TYPES])
+        used = np.bincount(self._quota_type, weights=m.quota_used_firm[self._quota_holders],
+                           minlength=len(QUOTA_TYPES))
         new_year = t > 0 and m.cal.weeks[t].year != m.cal.weeks[t - 1].year
         self.quota_used[t] = used - (0.0 if new_year else self._quota_prev)
         self._quota_prev = used

@@ -71,7 +71,7 @@ class RunResult:
         with atomic_dir(out_dir) as tmp:
             self.monthly.to_csv(tmp / "monthly.csv", index=False)
             self.flows.to_csv(tmp / "flows.csv", index=False)
-            self.model_vars.to_csv(tmp / "weekly_model_vars.csv", index_label="week")
+            self.model_vars.to_csv(tmp / "weekly_model_vars.csv", index=False)
             (tmp / "manifest.json").write_text(json.dumps(self.manifest, indent=2, default=str) + "\n")
             (tmp / "mass_balance.json").write_text(json.dumps(self.mass_balance, indent=2) + "\n")
             if figures:
@@ -102,6 +102,15 @@ class atomic_dir:
             shutil.rmtree(old, ignore_errors=True)
         else:
             os.replace(self.tmp, self.target)
+
+
+def weekly_model_vars(model: ChainModel) -> pd.DataFrame:
+    """Mesa's DataCollector series as a flat table: one row per week, one column per series."""
+    raw = model.datacollector.get_model_vars_dataframe()
+    parts = [pd.DataFrame({"week": raw["week"], "date": [str(model.cal.weeks[w]) for w in raw["week"]]})]
+    for col in ("price", "sentiment"):
+        parts.append(pd.DataFrame(raw[col].tolist()).add_prefix(f"{col}_"))
+    return pd.concat(parts, axis=1)
 
 
 def _as_scenario(scenario: Scenario | str | Path | dict) -> Scenario:
@@ -135,5 +144,5 @@ def run(scenario: Scenario | str | Path | dict, seed: int = 0, keep_model: bool 
     }
     return RunResult(
         scenario=sc, seed=seed, monthly=monthly_table(model), flows=flows_table(model),
-        model_vars=model.datacollector.get_model_vars_dataframe(),
+        model_vars=weekly_model_vars(model),
         mass_balance=model.ledger.summary(), manifest=manifest, model=model if keep_model else None)

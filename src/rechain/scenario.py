@@ -27,7 +27,8 @@ from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, ValidationError,
 from .calendar import CALENDARS
 from .materials import PRODUCTS
 
-__all__ = ["Scenario", "ScenarioError", "load_scenario", "scenario_from_dict", "STAGES", "json_schema"]
+__all__ = ["Scenario", "ScenarioError", "ERROR_KINDS", "load_scenario", "scenario_from_dict", "STAGES",
+           "json_schema"]
 
 STAGES = ("miners", "myanmar_holders", "overseas_miners", "separation_plants", "recyclers", "magnet_makers",
           "motor_makers", "overseas_buyers", "state_reserve")
@@ -40,15 +41,52 @@ StageName = Literal[STAGES]  # type: ignore[valid-type]
 
 
 class ScenarioError(Exception):
-    """A scenario or sweep file that cannot be used. ``str(err)`` is the message for the user."""
+    """A scenario or sweep file that cannot be used. ``str(err)`` is the message for the user.
+
+    Attributes
+    ----------
+    file : the file that sets the bad key (a parent when the key is inherited)
+    key : the key path, e.g. ``firms.recyclers.capacity_t_per_yr`` or ``news[3].date``
+    line : line of the key in ``file`` when it can be found, else None
+    kind : what is wrong, one of :data:`ERROR_KINDS`
+    detail : the message without the file and key
+    via : the file that was loaded, when it differs from ``file``
+    """
 
     def __init__(self, file: str | Path | None, key: str, message: str, line: int | None = None,
-                 kind: str = "invalid"):
+                 kind: str = "invalid", via: str | Path | None = None):
         self.file, self.key, self.line, self.kind, self.detail = file, key, line, kind, message
-        where = f"{file}" if file else "<scenario>"
+        self.via = via if via is not None and file is not None and Path(via).resolve() != Path(file).resolve() \
+            else None
+        where = _show(file) if file else "<scenario>"
         if line:
             where += f", line {line}"
+        if self.via is not None:
+            where += f" (extended by {_show(self.via)})"
         super().__init__(f"{where}: {key}: {message}" if key else f"{where}: {message}")
+
+
+#: The kinds of :class:`ScenarioError`, with what each means.
+ERROR_KINDS = {
+    "missing": "the scenario file does not exist",
+    "not_a_file": "the path is a directory, not a scenario file",
+    "not_toml": "the file is not valid TOML (or not text at all)",
+    "extends_missing": "the file named by `extends` does not exist",
+    "extends_cycle": "`extends` leads back to a file already in the chain",
+    "unknown_key": "a key the schema does not have (the nearest valid key is suggested)",
+    "missing_key": "a required key is absent",
+    "type": "a value of the wrong type (text for a number, a number for a table, ...)",
+    "out_of_range": "a number outside its allowed range (negative tonnes, a share above 1, ...)",
+    "not_allowed": "a name that is not one of the allowed values (product, stage, calendar, quota type)",
+    "unknown_region": "a region that is not defined under [regions]",
+    "unknown_item": "`remove = true` names no inherited item",
+    "duplicate_name": "two items of one list share a name (or a quota type and year)",
+    "date": "a date that cannot be read (use ISO dates such as 2025-04-04)",
+    "date_order": "dates in the wrong order (an end before its start, batches or steps out of order)",
+    "outside_period": "an event (news, control, disruption, shock) outside the simulated period",
+    "length": "a list of the wrong length (seasonality needs 12 values, approval at least one step)",
+    "invalid": "any other inconsistent value (quota batch shares above 1, min > mode, missing years)",
+}
 
 
 class _Model(BaseModel):
@@ -456,6 +494,11 @@ def json_schema() -> dict:
 # ---------------------------------------------------------------------------------------
 # loading
 # ---------------------------------------------------------------------------------------
+# Lists whose items carry a ``name`` (or, for quotas, a type and year) merge item by item
+# across ``extends``; an item with ``remove = true`` deletes the inherited one.
+_NAMED_LISTS = ("export_controls", "disruptions", "news", "export_quotas", "export_duties", "import_tariffs")
+
+
 def _merge_key(item: Any) -> str | None:
     if isinstance(item, dict):
         if "name" in item:
@@ -465,77 +508,297 @@ def _merge_key(item: Any) -> str | None:
     return None
 
 
-def deep_merge(base: Any, over: Any) -> Any:
-    """Merge ``over`` onto ``base``: tables key by key, named lists item by item."""
+class _MergeError(Exception):
+    """Raised by :func:`deep_merge`; turned into a :class:`ScenarioError` by the caller."""
+
+    def __init__(self, keypath: tuple, name: str, kind: str, message: str):
+        super().__init__(message)
+        self.keypath, self.name, self.kind, self.message = keypath, name, kind, message
+
+
+def _strip_removals(items: list, keypath: tuple) -> list:
+    """A list that replaces nothing inherited: ``remove = true`` has nothing to remove."""
+    for item in items:
+        if isinstance(item, dict) and "remove" in item:
+            if item["remove"] is True:
+                raise _MergeError((*keypath, "remove"), str(_merge_key(item)), "unknown_item",
+                                  f"given remove = true for {_merge_key(item)!r}, but no inherited item "
+                                  f"has that name (nothing to remove)")
+    return [{k: v for k, v in i.items() if k != "remove"} if isinstance(i, dict) and i.get("remove") is False
+            else i for i in items]
+
+
+def deep_merge(base: Any, over: Any, _keypath: tuple = ()) -> Any:
+    """Merge ``over`` onto ``base``: tables key by key, named lists item by item.
+
+    - tables (dicts) merge recursively, ``over`` winning on leaves;
+    - lists whose items all have a ``name`` (or a ``type`` and ``year``, as quotas do) merge
+      item by item on that key: an item of the same name is merged into the inherited one,
+      a new name is appended, and ``remove = true`` deletes the inherited item of that name;
+    - any other value or list (seasonality, approval steps, batches) replaces the inherited one.
+
+    Raises ``_MergeError`` when ``remove = true`` names no inherited item or when ``over``
+    names the same item twice.
+    """
     if isinstance(base, dict) and isinstance(over, dict):
         out = dict(base)
         for k, v in over.items():
-            out[k] = deep_merge(base[k], v) if k in base else v
+            if k in base:
+                out[k] = deep_merge(base[k], v, (*_keypath, k))
+            else:
+                out[k] = _strip_removals(v, (*_keypath, k)) if isinstance(v, list) else v
         return out
     if isinstance(base, list) and isinstance(over, list) and over and all(_merge_key(i) for i in over) \
             and all(_merge_key(i) for i in base):
+        seen: set[str] = set()
+        for item in over:
+            key = _merge_key(item)
+            if key in seen:
+                raise _MergeError((*_keypath, "name"), str(key), "duplicate_name",
+                                  f"given two items named {key!r} in one file; allowed: each name once")
+            seen.add(key)
         out = {_merge_key(i): i for i in base}
         for item in over:
             key = _merge_key(item)
-            if item.get("remove"):
-                out.pop(key, None)
-            elif key in out:
-                out[key] = deep_merge(out[key], item)
-            else:
-                out[key] = item
+            if "remove" in item:
+                flag = item["remove"]
+                if flag is True:
+                    if key not in out:
+                        near = difflib.get_close_matches(str(key), [str(k) for k in out], n=1, cutoff=0.5)
+                        hint = f"; did you mean {near[0]!r}?" if near else ""
+                        raise _MergeError((*_keypath, "remove"), str(key), "unknown_item",
+                                          f"given remove = true for {key!r}, but no inherited item has that "
+                                          f"name{hint} Inherited: {', '.join(repr(str(k)) for k in out)}")
+                    out.pop(key)
+                    continue
+                item = {k: v for k, v in item.items() if k != "remove"} if flag is False else item
+            out[key] = deep_merge(out[key], item, _keypath) if key in out else item
         return list(out.values())
+    if isinstance(over, list):
+        return _strip_removals(over, _keypath)
     return over
 
 
+def _show(path: str | Path | None) -> str:
+    """A path as the user would type it: relative to the working directory when below it."""
+    if path is None:
+        return "<scenario>"
+    p = Path(path)
+    try:
+        return str(p.resolve().relative_to(Path.cwd().resolve()))
+    except (ValueError, OSError):
+        return str(p)
+
+
 def _read_toml(path: Path) -> dict:
+    if path.is_dir():
+        raise ScenarioError(path, "", "given a directory; allowed: a scenario file (.toml)", kind="not_a_file")
     try:
         text = path.read_text(encoding="utf-8")
     except FileNotFoundError:
         raise ScenarioError(path, "", "file not found", kind="missing") from None
-    except (IsADirectoryError, UnicodeDecodeError, PermissionError) as e:
-        raise ScenarioError(path, "", f"cannot be read as a text file ({e.__class__.__name__})", kind="not_toml") from None
+    except (IsADirectoryError, UnicodeDecodeError, PermissionError, OSError) as e:
+        raise ScenarioError(path, "", f"cannot be read as a text file ({e.__class__.__name__}); allowed: "
+                            f"a UTF-8 TOML file", kind="not_a_file" if isinstance(e, IsADirectoryError)
+                            else "not_toml") from None
     try:
         return tomllib.loads(text)
     except tomllib.TOMLDecodeError as e:
         m = re.search(r"line (\d+)", str(e))
-        raise ScenarioError(path, "", f"not valid TOML: {e}", line=int(m.group(1)) if m else None,
-                            kind="not_toml") from None
+        line = int(m.group(1)) if m else None
+        what = str(e)
+        if "date" in what.lower():
+            bad = text.splitlines()[line - 1].strip() if line and line <= len(text.splitlines()) else ""
+            key = bad.split("=", 1)[0].strip() if "=" in bad else ""
+            raise ScenarioError(path, key, f"given {bad!r}, which is not a valid date; allowed: an ISO date "
+                                f"such as 2025-04-04 (year-month-day)", line=line, kind="date") from None
+        raise ScenarioError(path, "", f"not valid TOML: {what}. A scenario is a TOML file of `key = value` "
+                            f"lines and [table] headers (https://toml.io)", line=line, kind="not_toml") from None
 
 
 def _resolve(path: Path, chain: tuple[Path, ...] = ()) -> tuple[dict, list[Path]]:
-    path = path.resolve()
+    """Read ``path`` and the files it ``extends``; return the merged dict and the files,
+    parent first. Raises :class:`ScenarioError` for a missing, unreadable or circular chain."""
+    path = Path(path).resolve()
     if path in chain:
         cycle = " -> ".join(p.name for p in (*chain, path))
-        raise ScenarioError(chain[0], "extends", f"circular extends: {cycle}", kind="extends_cycle")
+        last = chain[-1]
+        raise ScenarioError(last, "extends", f"circular extends: {cycle}; allowed: a chain of files that "
+                            f"ends in one without extends", line=_find_line(last, ["extends"]),
+                            kind="extends_cycle")
     data = _read_toml(path)
     parent = data.pop("extends", None)
     if parent is None:
         return data, [path]
-    if not isinstance(parent, str):
-        raise ScenarioError(path, "extends", f"must be a file name (string), got {parent!r}", kind="type")
+    line = _find_line(path, ["extends"])
+    if not isinstance(parent, str) or not parent:
+        raise ScenarioError(path, "extends", f"given {parent!r}; allowed: a file name in quotes, such as "
+                            f"\"baseline.toml\"", line=line, kind="type")
     ppath = (path.parent / parent)
     if not ppath.exists():
-        raise ScenarioError(path, "extends", f"file {parent!r} not found (looked in {path.parent})",
-                            line=_find_line(path, ["extends"]), kind="extends_missing")
+        raise ScenarioError(path, "extends", f"given {parent!r}, but {_show(ppath)} does not exist; allowed: a "
+                            f"path relative to {_show(path.parent) or '.'}/", line=line, kind="extends_missing")
+    if ppath.is_dir():
+        raise ScenarioError(path, "extends", f"given {parent!r}, which is a directory; allowed: a scenario file",
+                            line=line, kind="extends_missing")
     base, files = _resolve(ppath, (*chain, path))
-    return deep_merge(base, data), [*files, path]
+    try:
+        merged = deep_merge(base, data)
+    except _MergeError as e:
+        key = ".".join(str(k) for k in e.keypath)
+        raise ScenarioError(path, key, e.message, line=_find_name_line(path, e.name), kind=e.kind) from None
+    return merged, [*files, path]
+
+
+# --- finding the line of a key ----------------------------------------------------------
+_STR = re.compile(r'"(?:[^"\\]|\\.)*"|\'[^\']*\'')
+
+
+def _split_key(key: str) -> tuple[str, ...]:
+    parts = re.findall(r'"(?:[^"\\]|\\.)*"|\'[^\']*\'|[^.]+', key.strip())
+    return tuple(p.strip().strip("\"'").strip() for p in parts if p.strip())
+
+
+def _index_lines(text: str) -> list[tuple[int, tuple[str, ...], int | None, str]]:
+    """(line number, key path, block start, text) for every line that sets a key or opens a
+    table; lines inside a multi-line value inherit the key that opened it. ``block start`` is
+    the line of the ``[[array]]`` header the line belongs to, if any."""
+    out = []
+    table: tuple[str, ...] = ()
+    block = None
+    depth, open_path = 0, ()
+    for n, raw in enumerate(text.splitlines(), 1):
+        code = _STR.sub('""', raw).split("#", 1)[0]
+        if depth > 0:
+            out.append((n, open_path, block, raw))
+            depth += code.count("[") + code.count("{") - code.count("]") - code.count("}")
+            continue
+        s = code.strip()
+        if not s:
+            continue
+        m2 = re.match(r"^\[\[(.+?)\]\]", raw.strip())
+        m1 = re.match(r"^\[(.+?)\]", raw.strip())
+        if m2:
+            table, block = _split_key(m2.group(1)), n
+            out.append((n, table, block, raw))
+        elif m1:
+            table, block = _split_key(m1.group(1)), None
+            out.append((n, table, block, raw))
+        else:
+            m = re.match(r'^\s*((?:"(?:[^"\\]|\\.)*"|\'[^\']*\'|[\w\-]+)(?:\s*\.\s*(?:"(?:[^"\\]|\\.)*"|'
+                         r'\'[^\']*\'|[\w\-]+))*)\s*=', raw)
+            if not m:
+                continue
+            path = (*table, *_split_key(m.group(1)))
+            out.append((n, path, block, raw))
+            rest = code.split("=", 1)[1] if "=" in code else ""
+            depth = rest.count("[") + rest.count("{") - rest.count("]") - rest.count("}")
+            open_path = path
+    return out
+
+
+def _selector_text(item: Any) -> list[re.Pattern]:
+    """Patterns that find a list item in a file: its name, or its type and year."""
+    if not isinstance(item, dict):
+        return []
+    if item.get("name"):
+        name = str(item["name"])
+        return [re.compile(rf'name\s*=\s*["\']{re.escape(name)}["\']')]
+    if "type" in item and "year" in item:
+        return [re.compile(rf'type\s*=\s*["\']{re.escape(str(item["type"]))}["\']'),
+                re.compile(rf'year\s*=\s*{re.escape(str(item["year"]))}\b')]
+    return []
+
+
+def _locate_in(path: Path, loc: tuple, data: dict | None) -> tuple[int | None, int]:
+    """Best line for ``loc`` in one file and how much of the key path it matched (0: none)."""
+    try:
+        text = Path(path).read_text(encoding="utf-8", errors="replace")
+    except OSError:
+        return None, 0
+    target = tuple(str(p) for p in loc if isinstance(p, str) and p != "[key]")
+    # the first list item on the way, and the key path up to its list
+    item, list_depth = None, None
+    node: Any = data
+    strs = 0
+    for p in loc:
+        if isinstance(p, int):
+            if isinstance(node, list) and 0 <= p < len(node) and item is None:
+                item, list_depth = node[p], strs
+            node = node[p] if isinstance(node, list) and 0 <= p < len(node) else None
+        else:
+            strs += 1
+            node = node.get(p) if isinstance(node, dict) else None
+    pats = _selector_text(item)
+    lines = text.splitlines()
+    entries = _index_lines(text)
+    block_text: dict[int, str] = {}
+    starts = sorted({b for _, _, b, _ in entries if b is not None})
+    for i, b in enumerate(starts):
+        nxt = [n for n, p, bb, _ in entries if n > b and bb != b]
+        end = nxt[0] - 1 if nxt else len(lines)
+        block_text[b] = "\n".join(lines[b - 1:end])
+    best, best_score = None, 0.0
+    for n, path_, block, raw in entries:
+        if not path_ or path_ != target[:len(path_)]:
+            continue
+        score = float(len(path_))
+        if len(path_) < len(target):
+            if re.search(rf'(^|[{{,\s.])"?{re.escape(target[-1])}"?\s*=', raw):
+                score = len(target) - 0.5
+        if pats and list_depth is not None and len(path_) >= list_depth:
+            where = block_text.get(block, "") if block is not None else raw
+            if not all(p.search(where) for p in pats) and not all(p.search(raw) for p in pats):
+                continue
+            score += 0.25
+        if score > best_score:
+            best, best_score = n, score
+    return best, best_score
+
+
+def _locate(files: list[Path], loc: tuple, data: dict | None) -> tuple[Path | None, int | None]:
+    """The file of the ``extends`` chain (child first) that sets ``loc``, and its line."""
+    if not files:
+        return None, None
+    best_file, best_line, best_score = files[-1], None, 0.0
+    for f in reversed(files):
+        line, score = _locate_in(f, loc, data)
+        if score > best_score + 1e-9:
+            best_file, best_line, best_score = f, line, score
+    return best_file, best_line
 
 
 def _find_line(path: Path | None, loc: list) -> int | None:
-    """Best-effort line of the last named key of ``loc`` in the file."""
-    if path is None or not Path(path).exists():
+    """Best-effort line of ``loc`` (a key path) in one file."""
+    if path is None or not Path(path).is_file():
         return None
-    names = [str(x) for x in loc if isinstance(x, str)]
-    if not names:
+    return _locate_in(Path(path), tuple(loc), None)[0]
+
+
+def _find_name_line(path: Path, name: str) -> int | None:
+    try:
+        lines = Path(path).read_text(encoding="utf-8", errors="replace").splitlines()
+    except OSError:
         return None
-    lines = Path(path).read_text(encoding="utf-8", errors="replace").splitlines()
-    key = re.escape(names[-1])
-    pat = re.compile(rf'^\s*(\[+\s*)?([\w."-]*\.)?"?{key}"?\s*(=|\]|\.)')
-    inline = re.compile(rf'[{{,]\s*"?{key}"?\s*=')
-    for i, line in enumerate(lines, 1):
-        if pat.search(line) or inline.search(line):
-            return i
-    return None
+    pat = re.compile(rf'name\s*=\s*["\']{re.escape(name)}["\']')
+    return next((i for i, line in enumerate(lines, 1) if pat.search(line)), None)
+
+
+# --- describing a validation error --------------------------------------------------------
+def _field_info(loc: tuple) -> Any:
+    """The pydantic FieldInfo of the deepest named field on ``loc`` (None if unknown)."""
+    model: Any = Scenario
+    info = None
+    for part in loc:
+        if isinstance(part, int) or part == "[key]":
+            continue
+        fields = getattr(model, "model_fields", None)
+        if fields is not None and part in fields:
+            info = fields[part]
+            model = _inner_model(info.annotation)
+        elif fields is not None:
+            return None   # a dict key (sector or product name): keep nothing deeper
+    return info
 
 
 def _allowed_keys(loc: tuple) -> list[str]:
@@ -567,50 +830,257 @@ def _inner_model(ann: Any) -> Any:
     return None
 
 
-def _describe(err: dict, path: Path | None) -> ScenarioError:
+def _bounds(info: Any) -> str:
+    """'>= 0 and <= 1' from a field's constraints (including those of dict values)."""
+    from typing import get_args
+    if info is None:
+        return ""
+    metas = list(getattr(info, "metadata", []))
+    stack = [info.annotation]
+    while stack:
+        a = stack.pop()
+        for x in get_args(a):
+            if hasattr(x, "metadata"):
+                metas += list(x.metadata)
+            stack.append(x)
+    b: dict[str, Any] = {}
+    for md in metas:
+        for attr in ("gt", "ge", "lt", "le"):
+            v = getattr(md, attr, None)
+            if v is not None:
+                b.setdefault(attr, v)
+    sym = {"gt": ">", "ge": ">=", "lt": "<", "le": "<="}
+    return " and ".join(f"{sym[a]} {b[a]:g}" if isinstance(b[a], float) else f"{sym[a]} {b[a]}"
+                        for a in ("gt", "ge", "lt", "le") if a in b)
+
+
+def _meaning(info: Any) -> str:
+    d = getattr(info, "description", None)
+    return f" (meaning: {d})" if d else ""
+
+
+_TYPE_ALLOWED = {
+    "int": "a whole number", "float": "a number", "bool": "true or false", "string": "text in quotes",
+    "list": "a list in [ ]", "tuple": "a list in [ ]", "dict": "a table of key = value",
+    "model": "a table of key = value", "literal": "one of the listed names",
+}
+
+
+def _given(v: Any) -> str:
+    if isinstance(v, dict):
+        return "a table {" + ", ".join(list(map(str, v))[:6]) + (", ..." if len(v) > 6 else "") + "}"
+    r = repr(v)
+    return r if len(r) <= 80 else r[:77] + "..."
+
+
+def _key_of(loc: tuple) -> str:
+    loc = tuple(p for p in loc if p != "[key]")
+    return ".".join(f"[{p}]" if isinstance(p, int) else str(p) for p in loc).replace(".[", "[")
+
+
+def _item_label(data: dict | None, loc: tuple) -> str:
+    """' (item "name")' for a loc through a named list item."""
+    node: Any = data
+    for p in loc:
+        if isinstance(p, int):
+            if isinstance(node, list) and 0 <= p < len(node) and isinstance(node[p], dict):
+                k = _merge_key(node[p])
+                return f' (item "{k}")' if k else ""
+            return ""
+        node = node.get(p) if isinstance(node, dict) else None
+    return ""
+
+
+def _cross_check(msg: str, data: dict | None) -> tuple[tuple, str, str]:
+    """Key path, message and kind for a whole-scenario check (they name their own key)."""
+    period = ""
+    if isinstance(data, dict) and "start" in data and "end" in data:
+        period = f"{data['start']}..{data['end']}"
+    if m := re.match(r"^end (\S+) must be after start (\S+)$", msg):
+        return ("end",), f"given end {m[1]} with start {m[2]}; allowed: an end date after the start", "date_order"
+    if m := re.match(r"^(\w+)\[(\d+)\] \((.*)\) date (\S+) is outside the simulated period (\S+)$", msg):
+        return (m[1], int(m[2]), "date"), (f"given {m[4]}; allowed: a date within the simulated period "
+                                           f"{m[5]}"), "outside_period"
+    if m := re.match(r"^(\w+)\[(\d+)\] \((.*)\) starts (\S+), after the simulated period ends (\S+)$", msg):
+        return (m[1], int(m[2]), "start"), (f"given {m[4]}, after the simulated period ends {m[5]}; allowed: "
+                                            f"a start within the simulated period {period}"), "outside_period"
+    if m := re.match(r"^(\w+)\[(\d+)\] \((.*)\) (\S+)\.\.(\S+) lies outside the simulated period$", msg):
+        return (m[1], int(m[2]), "start"), (f"given {m[4]}..{m[5]}; allowed: dates that overlap the "
+                                            f"simulated period {period}"), "outside_period"
+    if m := re.match(r"^(\w+)\[(\d+)\]\.regions: unknown region '(.*)'; allowed: (.*)$", msg):
+        regions = ["all", "china", *sorted((data or {}).get("regions", {}))]
+        near = difflib.get_close_matches(m[3], regions, n=1)
+        hint = f"; did you mean {near[0]!r}?" if near else ""
+        return (m[1], int(m[2]), "regions"), (f"given unknown region {m[3]!r}{hint}; allowed: "
+                                              f"{', '.join(map(repr, regions))} (the regions under [regions])"), \
+            "unknown_region"
+    if m := re.match(r"^([\w.]+) lacks year\(s\) (\[.*?\])", msg):
+        return tuple(m[1].split(".")), (f"lacks year(s) {m[2]} of the simulated period {period}; allowed: one "
+                                        f"value per simulated year, e.g. {{ 2025 = ... }}"), "invalid"
+    if m := re.match(r"^market\.initial_price lacks (.*)$", msg):
+        return ("market", "initial_price"), f"lacks {m[1]}; allowed: a start price for every product", "missing_key"
+    return (), msg, "invalid"
+
+
+def _value_error(loc: tuple, msg: str, given: Any) -> tuple[str, str]:
+    """Kind and fuller message for a field or item validator's complaint."""
+    g = given if isinstance(given, dict) else {}
+    if "before start" in msg:
+        return "date_order", f"{msg}; allowed: an end on or after the start"
+    if "batches must be in date order" in msg:
+        dates = [str(b.get("issued")) for b in g.get("batches", []) if isinstance(b, dict)]
+        return "date_order", f"given batches issued {', '.join(dates)}; allowed: batches in date order"
+    if "approval steps must be in date order" in msg:
+        dates = [str(b.get("start")) for b in g.get("approval", []) if isinstance(b, dict)]
+        return "date_order", f"given approval steps from {', '.join(dates)}; allowed: steps in date order"
+    if "collection steps must be in year order" in msg:
+        years = [str(b.get("year")) for b in g.get("collection", []) if isinstance(b, dict)]
+        return "date_order", f"given collection years {', '.join(years)}; allowed: years in increasing order"
+    if "batch shares add up to more than 1" in msg:
+        shares = [b.get("share") for b in g.get("batches", []) if isinstance(b, dict)]
+        tot = sum(s for s in shares if isinstance(s, (int, float)))
+        return "invalid", (f"given batch shares {shares} (sum {tot:g}); allowed: shares of the year's quota "
+                           f"that add up to at most 1")
+    if m := re.match(r"needs 12 monthly factors, got (\d+)", msg):
+        return "length", (f"given {m[1]} values; allowed: 12 monthly factors, January to December "
+                          f"(normalised to mean 1)")
+    if "min <= mode <= max" in msg:
+        return "invalid", (f"given min {g.get('min')}, mode {g.get('mode')}, max {g.get('max')}; allowed: "
+                           f"min <= mode <= max (working days)")
+    return "invalid", msg
+
+
+def _describe(err: dict, path: Path | None, files: list[Path] | None = None,
+              data: dict | None = None) -> ScenarioError:
+    """One :class:`ScenarioError` for one pydantic error."""
+    files = list(files) if files else ([Path(path)] if path else [])
     loc = tuple(err["loc"])
-    key = ".".join(f"[{p}]" if isinstance(p, int) else str(p) for p in loc).replace(".[", "[")
     typ = err["type"]
     given = err.get("input")
-    line = _find_line(path, list(loc))
-    if typ == "extra_forbidden":
+    msg = err["msg"]
+    kind = "type"
+    if typ in ("value_error", "assertion_error"):
+        msg = msg.removeprefix("Value error, ").removeprefix("Assertion failed, ")
+        if not loc:
+            loc, text, kind = _cross_check(msg, data)
+        else:
+            kind, text = _value_error(loc, msg, given)
+    elif typ == "extra_forbidden":
         allowed = _allowed_keys(loc)
         near = difflib.get_close_matches(str(loc[-1]), allowed, n=1)
         hint = f"; did you mean {near[0]!r}?" if near else ""
-        return ScenarioError(path, key, f"unknown key{hint} Allowed here: {', '.join(sorted(allowed))}",
-                             line=line, kind="unknown_key")
-    if typ == "missing":
-        return ScenarioError(path, key, "required key is missing", line=line, kind="missing_key")
-    if typ in ("greater_than", "greater_than_equal", "less_than", "less_than_equal"):
-        return ScenarioError(path, key, f"given {given!r}; allowed: {err['msg'].lower()}", line=line,
-                             kind="out_of_range")
-    if typ == "literal_error":
-        return ScenarioError(path, key, f"given {given!r}; {err['msg'].lower()}", line=line, kind="not_allowed")
-    if typ.startswith(("date", "datetime")):
-        return ScenarioError(path, key, f"given {given!r}; allowed: an ISO date such as 2025-04-04", line=line,
-                             kind="date")
-    if typ == "value_error" or typ == "assertion_error":
-        msg = err["msg"].removeprefix("Value error, ")
-        kind = "date" if ("before" in msg or "outside" in msg or "order" in msg or "after" in msg) else "invalid"
-        return ScenarioError(path, key or "(scenario)", msg, line=line, kind=kind)
-    return ScenarioError(path, key, f"given {given!r}; {err['msg']}", line=line, kind="type")
+        text = f"unknown key{hint} Allowed here: {', '.join(sorted(allowed))}"
+        kind = "unknown_key"
+    elif typ == "missing":
+        text = f"required key is missing{_meaning(_field_info(loc))}"
+        kind = "missing_key"
+    elif typ in ("greater_than", "greater_than_equal", "less_than", "less_than_equal"):
+        info = _field_info(loc)
+        rng = _bounds(info) or msg.lower().removeprefix("input should be ")
+        text = f"given {_given(given)}; allowed: a number {rng}{_meaning(info)}"
+        kind = "out_of_range"
+    elif typ == "literal_error":
+        expected = (err.get("ctx") or {}).get("expected", "")
+        options = re.findall(r"'([^']*)'", expected)
+        near = difflib.get_close_matches(str(given), options, n=1) if options else []
+        hint = f"; did you mean {near[0]!r}?" if near else ""
+        what = "name" if loc and loc[-1] == "[key]" else "value"
+        text = f"given unknown {what} {_given(given)}{hint} Allowed: {expected}"
+        kind = "not_allowed"
+    elif typ.startswith(("date", "datetime")):
+        text = f"given {_given(given)}; allowed: an ISO date such as 2025-04-04 (year-month-day)"
+        kind = "date"
+    elif typ in ("too_short", "too_long"):
+        text = f"given {_given(given)}; {msg.lower()}"
+        kind = "length"
+    else:
+        base = typ.split("_")[0]
+        allowed = _TYPE_ALLOWED.get(base, msg)
+        info = _field_info(loc)
+        text = f"given {_given(given)} ({type(given).__name__}); allowed: {allowed}{_meaning(info)}"
+        kind = "type"
+    file, line = _locate(files, loc, data)
+    key = _key_of(loc) + _item_label(data, loc)
+    via = files[-1] if files else None
+    return ScenarioError(file or path, key or "(scenario)", text, line=line, kind=kind, via=via)
 
 
-def scenario_from_dict(data: dict, path: Path | None = None) -> Scenario:
-    """Validate a merged scenario dict; raise :class:`ScenarioError` on the first problem."""
+def _extra_checks(sc: "Scenario") -> None:
+    """Checks the schema classes leave to loading: date order of shocks and the stockpile,
+    shocks within the period, one item per name."""
+    for sname, s in sc.sectors.items():
+        for i, sh in enumerate(s.shocks):
+            if sh.end < sh.start:
+                raise ValueError(("sectors", sname, "shocks", i, "end"), "date_order",
+                                 f"given end {sh.end} before start {sh.start}; allowed: an end on or after the start")
+            if sh.start > sc.end or sh.end < sc.start:
+                raise ValueError(("sectors", sname, "shocks", i, "start"), "outside_period",
+                                 f"given {sh.start}..{sh.end}; allowed: dates that overlap the simulated period "
+                                 f"{sc.start}..{sc.end}")
+    st = sc.stockpile
+    if st.start is not None and st.end is not None and st.end < st.start:
+        raise ValueError(("stockpile", "end"), "date_order",
+                         f"given end {st.end} before start {st.start}; allowed: an end on or after the start")
+    if st.products and not st.buy_t_per_yr and not st.initial_stock_t:
+        pass  # a reserve that never buys is allowed (a control run)
+    for lname in _NAMED_LISTS:
+        names = [getattr(x, "name", "") for x in getattr(sc, lname)]
+        for i, n in enumerate(names):
+            if n and n in names[:i]:
+                raise ValueError((lname, i, "name"), "duplicate_name",
+                                 f"given two items named {n!r}; allowed: each name once")
+    keys = [(q.type, q.year) for q in sc.quota_policy.quotas]
+    for i, k in enumerate(keys):
+        if k in keys[:i]:
+            raise ValueError(("quota_policy", "quotas", i, "year"), "duplicate_name",
+                             f"given two {k[0]} quotas for {k[1]}; allowed: one quota per type and year")
+
+
+def scenario_from_dict(data: dict, path: Path | None = None, files: list[Path] | None = None) -> Scenario:
+    """Validate a merged scenario dict; raise :class:`ScenarioError` on the first problem.
+
+    ``path`` is the file the dict came from (for the message); ``files`` the whole
+    ``extends`` chain, parent first, so that the message can point at the file and line
+    that set the bad key.
+    """
+    files = list(files) if files else ([Path(path)] if path else [])
     try:
-        return Scenario.model_validate(data)
+        sc = Scenario.model_validate(data)
     except ValidationError as e:
         errs = sorted(e.errors(), key=lambda x: x["type"] != "extra_forbidden")
-        raise _describe(errs[0], path) from None
+        raise _describe(errs[0], path, files, data) from None
+    try:
+        _extra_checks(sc)
+    except ValueError as e:
+        if len(e.args) == 3 and isinstance(e.args[0], tuple):
+            loc, kind, text = e.args
+            file, line = _locate(files, loc, data)
+            raise ScenarioError(file or path, _key_of(loc) + _item_label(data, loc), text, line=line, kind=kind,
+                                via=files[-1] if files else None) from None
+        raise
+    return sc
 
 
 def load_scenario(path: str | Path) -> Scenario:
-    """Load, resolve ``extends`` and validate a scenario file."""
+    """Load, resolve ``extends`` and validate a scenario file.
+
+    The scenario's ``name`` is the file's own ``name`` key, or else the file's stem (a
+    what-if does not inherit the name of the file it extends).
+
+    Raises
+    ------
+    ScenarioError
+        naming the file, key path, line, what was given and what is allowed.
+    """
     path = Path(path)
     data, files = _resolve(path)
-    data.setdefault("name", path.stem)
-    sc = scenario_from_dict(data, path)
+    try:
+        own = tomllib.loads(files[-1].read_text(encoding="utf-8"))
+    except (OSError, tomllib.TOMLDecodeError):  # pragma: no cover - read fine a moment ago
+        own = data
+    if "name" not in own:
+        data["name"] = path.stem
+    sc = scenario_from_dict(data, path, files)
     sc._files = [str(f) for f in files]  # type: ignore[attr-defined]
     return sc
 

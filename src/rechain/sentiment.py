@@ -24,11 +24,15 @@ def news_weights(week: int, ev_week: np.ndarray, ev_signed_strength: np.ndarray,
     return np.where(age >= 0, out, 0.0)
 
 
-def neighbour_mean(x: np.ndarray, src: np.ndarray, dst: np.ndarray) -> np.ndarray:
-    """Mean of the linked firms' values (links count both ways); 0 for a firm with no links."""
+def neighbour_mean(x: np.ndarray, src: np.ndarray, dst: np.ndarray,
+                   degree: np.ndarray | None = None) -> np.ndarray:
+    """Mean of the linked firms' values (links count both ways); 0 for a firm with no links.
+
+    ``degree`` (links per firm, both ways) may be passed when it is known.
+    """
     n = x.shape[0]
     tot = np.bincount(dst, weights=x[src], minlength=n) + np.bincount(src, weights=x[dst], minlength=n)
-    deg = np.bincount(dst, minlength=n) + np.bincount(src, minlength=n)
+    deg = degree if degree is not None else np.bincount(dst, minlength=n) + np.bincount(src, minlength=n)
     return np.divide(tot, deg, out=np.zeros(n), where=deg > 0)
 
 

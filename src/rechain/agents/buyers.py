@@ -29,7 +29,7 @@ class MotorMaker(Firm):
             m.S[i, g] -= got
             m.ledger.add_sink(cls.sink, got.sum() * m.C[g])
             m.record_use(i, want, got)
-            m.use_planned(i, np.full(i.size, g), want)
+            m.use_planned(i, g, want)
 
     @classmethod
     def price_response(cls, m, i: np.ndarray, g: int) -> np.ndarray | float:

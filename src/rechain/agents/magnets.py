@@ -44,7 +44,7 @@ class MagnetMaker(Firm):
         opm = m.mat.oxide_per_metal[e("prnd")]
         # element needs per t blank, REO-eq: [grade, element]
         per_blank = C[grades] / (1.0 - eps)
-        plan = np.stack([m.plan(i, np.full(i.size, g)) for g in grades], axis=1) / (1.0 - s)
+        plan = np.stack([m.plan(i, g) for g in grades], axis=1) / (1.0 - s)
         cap = m.pop.capacity[i] * m.ws[i] * m.avail[i]
         plan *= np.minimum(1.0, cap / np.maximum(plan.sum(axis=1), 1e-12))[:, None]
         # what the raw-material stock allows
@@ -65,8 +65,8 @@ class MagnetMaker(Firm):
         m.S[i, dy] -= used[:, e("dy")]
         m.S[i, tb] -= used[:, e("tb")]
         for j in range(2):
-            m.produce(i, np.full(i.size, grades[j]), blanks[:, j] * (1.0 - s), record=False)
-            m.produce(i, np.full(i.size, scraps[j]), blanks[:, j] * s)
+            m.produce(i, grades[j], blanks[:, j] * (1.0 - s), record=False)
+            m.produce(i, scraps[j], blanks[:, j] * s)
             m.record_production(i, grades[j], blanks[:, j])
         m.ledger.add_sink("magnet_loss", used.sum(axis=0) - (blanks @ C[grades]).sum(axis=0))
         # planned raw-material use drives ordering, whatever the stock allowed this week;
@@ -74,7 +74,7 @@ class MagnetMaker(Firm):
         theta = metal_share(1.0 - cfg.oxide_feed_share, m.index_price[ox], m.index_price[met], opm,
                             m.sc.firms.separation_plants.metal_cost_yuan_per_t)
         prnd_plan = plan @ per_blank[:, e("prnd")]
-        m.use_planned(i, np.full(i.size, met), theta * prnd_plan / opm)
-        m.use_planned(i, np.full(i.size, ox), (1.0 - theta) * prnd_plan)
-        m.use_planned(i, np.full(i.size, dy), need_dy)
-        m.use_planned(i, np.full(i.size, tb), need_tb)
+        m.use_planned(i, met, theta * prnd_plan / opm)
+        m.use_planned(i, ox, (1.0 - theta) * prnd_plan)
+        m.use_planned(i, dy, need_dy)
+        m.use_planned(i, tb, need_tb)

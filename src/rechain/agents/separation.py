@@ -38,9 +38,9 @@ class SeparationPlant(Firm):
         cap = m.pop.capacity[i] * m.ws[i] * m.avail[i]
         # metal line
         has_metal = m.pop.metal_share[i] > 0
-        plan_metal = np.where(has_metal, m.plan(i, np.full(i.size, met)), 0.0)
+        plan_metal = np.where(has_metal, m.plan(i, met), 0.0)
         oxide_for_metal = plan_metal * opm / (1.0 - cfg.metal_loss_share)
-        need = np.stack([m.plan(i, np.full(i.size, k)) for k in ox], axis=1)
+        need = np.stack([m.plan(i, k) for k in ox], axis=1)
         need[:, 0] += oxide_for_metal
         value = yields * m.index_price[ox]
         w = value / np.maximum(value.sum(axis=1, keepdims=True), 1e-12)
@@ -55,7 +55,7 @@ class SeparationPlant(Firm):
         m.S[i, ore] -= r
         out = r[:, None] * yields
         for j, k in enumerate(ox):
-            m.produce(i, np.full(i.size, k), out[:, j])
+            m.produce(i, k, out[:, j])
         ore_content = r[:, None] * C[ore]
         m.ledger.add_sink("separation_loss", ore_content.sum(axis=0) * cfg.loss_share)
         other = np.zeros(len(m.mat.elements))
@@ -66,7 +66,7 @@ class SeparationPlant(Firm):
         feed = np.minimum(oxide_for_metal, m.S[i, k_ox])
         m.S[i, k_ox] -= feed
         metal = feed * (1.0 - cfg.metal_loss_share) / opm
-        m.produce(i, np.full(i.size, met), metal)
+        m.produce(i, met, metal)
         loss = np.zeros(len(m.mat.elements))
         loss[e("prnd")] = (feed * cfg.metal_loss_share).sum()
         m.ledger.add_sink("metal_loss", loss)
