@@ -28,7 +28,8 @@ def test_weeks_start_on_mondays(cal):
     assert cal.months[0] == "2024-01" and cal.months[-1] == "2026-12"
     for name in CALENDARS:
         assert cal.working_share[name].shape == (157,)
-        assert np.all((cal.working_share[name] >= 0) & (cal.working_share[name] <= 1))
+        # a week with a make-up Saturday or Sunday works six days: 6/5 = 1.2
+        assert np.all((cal.working_share[name] >= 0) & (cal.working_share[name] <= 1.2))
     assert cal.month_weights.shape == (157, 36)
 
 
@@ -59,9 +60,9 @@ def test_chinese_new_year_2025_week(cal):
     assert cal.weeks[w] == D(2025, 1, 27)
     china = cal.working_share["china"]
     assert china[w] == pytest.approx(0.1)
-    # Next week: Mon 3, Tue 4 Feb official (0), Wed-Fri 5-7 Feb slow restart (0.6)
-    #   -> 1.8 / 5 = 0.36
-    assert china[w + 1] == pytest.approx(0.36)
+    # Next week: Mon 3, Tue 4 Feb official (0), Wed-Fri 5-7 Feb slow restart (0.6),
+    # Sat 8 Feb official make-up working day (1) -> 2.8 / 5 = 0.56
+    assert china[w + 1] == pytest.approx(0.56)
     # it is the lowest China week of 2025
     in_2025 = [i for i, m in enumerate(cal.weeks) if m.year == 2025]
     assert int(np.argmin(china[in_2025])) + in_2025[0] == w
@@ -70,12 +71,22 @@ def test_chinese_new_year_2025_week(cal):
     assert cal.working_share["other"][w] == pytest.approx(1.0)
 
 
-def test_full_holiday_weeks_have_zero_china_share(cal):
-    # 2024: official holiday 10-17 Feb covers Mon 12 - Fri 16 Feb entirely -> 0
+def test_full_holiday_weeks_have_little_china_share(cal):
+    # 2024: official holiday 10-17 Feb covers Mon 12 - Fri 16 Feb entirely, but Sun 18 Feb
+    # is a make-up working day -> 1/5 = 0.2
     # 2026: official holiday 16-23 Feb covers Mon 16 - Fri 20 Feb entirely -> 0
     china = cal.working_share["china"]
-    assert china[cal.week_of(D(2024, 2, 12))] == 0.0
+    assert china[cal.week_of(D(2024, 2, 12))] == pytest.approx(0.2)
     assert china[cal.week_of(D(2026, 2, 16))] == 0.0
+
+
+def test_make_up_days_and_partly_worked_national_day(cal):
+    # Week of Mon 2025-09-22: five weekdays plus make-up Sunday 28 Sep -> 6/5 = 1.2
+    china = cal.working_share["china"]
+    assert china[cal.week_of(D(2025, 9, 22))] == pytest.approx(1.2)
+    # Week of Mon 2025-10-06: Mon-Wed National Day at 0.35, Thu-Fri worked, make-up
+    # Saturday 11 Oct -> (3 * 0.35 + 2 + 1) / 5 = 0.81
+    assert china[cal.week_of(D(2025, 10, 6))] == pytest.approx(0.81)
 
 
 def test_first_week_shares(cal):
@@ -91,14 +102,15 @@ def test_west_christmas_2025(cal):
     # West closes 2025-12-22 .. 2026-01-01:
     #   week of Mon 22 Dec: all five weekdays closed -> 0
     #   week of Mon 29 Dec: Mon-Thu closed, Fri 2 Jan open -> 0.2
-    # China works through Christmas (1.0) and closes 1-2 Jan 2026 (Mon-Wed open -> 0.6)
+    # China works through Christmas (1.0) and closes 1-2 Jan 2026 (Mon-Wed open) with
+    # Sunday 4 Jan a make-up day -> 4/5 = 0.8
     w = cal.week_of(D(2025, 12, 22))
     west, china = cal.working_share["west"], cal.working_share["china"]
     assert west[w] == pytest.approx(0.0)
     assert west[w + 1] == pytest.approx(0.2)
     assert west[w] < 0.5
     assert china[w] == pytest.approx(1.0)
-    assert china[w + 1] == pytest.approx(0.6)
+    assert china[w + 1] == pytest.approx(0.8)
 
 
 def test_month_weights_rows_sum_to_one(cal):
@@ -108,14 +120,16 @@ def test_month_weights_rows_sum_to_one(cal):
 
 def test_month_weights_split_by_china_working_days(cal):
     j = {m: i for i, m in enumerate(cal.months)}
-    # Week of Mon 2024-01-29: Mon-Wed (29-31 Jan) worked, Thu-Fri (1-2 Feb) worked -> 3:2
+    # Week of Mon 2024-01-29: Mon-Wed (29-31 Jan) worked, Thu-Fri (1-2 Feb) worked and
+    # Sun 4 Feb a make-up day -> 3:3
     w = cal.week_of(D(2024, 1, 29))
-    assert cal.month_weights[w, j["2024-01"]] == pytest.approx(0.6)
-    assert cal.month_weights[w, j["2024-02"]] == pytest.approx(0.4)
-    # Week of Mon 2025-09-29: Mon-Tue worked (Sep), Wed-Fri 1-3 Oct National Day -> all September
+    assert cal.month_weights[w, j["2024-01"]] == pytest.approx(0.5)
+    assert cal.month_weights[w, j["2024-02"]] == pytest.approx(0.5)
+    # Week of Mon 2025-09-29: Mon-Tue worked (Sep), Wed-Fri 1-3 Oct National Day at 0.35
+    #   -> September 2 / 3.05, October 1.05 / 3.05
     w = cal.week_of(D(2025, 9, 29))
-    assert cal.month_weights[w, j["2025-09"]] == pytest.approx(1.0)
-    assert cal.month_weights[w, j["2025-10"]] == pytest.approx(0.0)
+    assert cal.month_weights[w, j["2025-09"]] == pytest.approx(2 / 3.05)
+    assert cal.month_weights[w, j["2025-10"]] == pytest.approx(1.05 / 3.05)
 
 
 def test_month_weights_fall_back_to_calendar_days():
@@ -165,12 +179,13 @@ def test_to_months_conserves_totals(cal):
 
 
 def test_to_months_hand_worked():
-    # Jan-Feb 2024, one flow of 10 t in the week of 29 Jan (3:2 split) and 7 t in week 0
+    # Jan-Feb 2024, one flow of 10 t in the week of 29 Jan (3:3 split, with the make-up
+    # Sunday 4 Feb) and 7 t in week 0
     c = Calendar.build(D(2024, 1, 1), D(2024, 2, 29))
     weekly = np.zeros(c.n_weeks)
     weekly[0] = 7.0
     weekly[c.week_of(D(2024, 1, 29))] = 10.0
-    assert c.to_months(weekly) == pytest.approx([7.0 + 6.0, 4.0])
+    assert c.to_months(weekly) == pytest.approx([7.0 + 5.0, 5.0])
 
 
 @pytest.mark.parametrize("start,end", [

@@ -239,10 +239,17 @@ def test_magnet_uh_approval_steps_and_processing_days(regimes):
     assert np.all(rg.days_max[w, uh] == 45)
 
 
-def test_october_2025_overlap_takes_the_strictest(regimes):
-    # October expansion (magnet_std, magnet_uh), 2025-10-09 .. 2025-11-09, rate 0.85,
-    # days 10/25/45. First week: Mon 10-06 (Friday 10-10). Last: Mon 11-03 (<= 11-09).
-    cal, regions, rg = regimes
+def test_second_regime_overlap_takes_the_strictest(sc):
+    # A second regime (magnet_std, magnet_uh), 2025-10-09 .. 2025-11-09, rate 0.85, days
+    # 10/25/45, over the April controls. First week: Mon 10-06 (its Friday is 10-10).
+    # Last: Mon 11-03 (<= 11-09).
+    s = sc.model_copy(deep=True)
+    s.export_controls.append(ExportControl(
+        name="October expansion", products=["magnet_std", "magnet_uh"], start=D(2025, 10, 9),
+        end=D(2025, 11, 9), processing_working_days={"min": 10, "mode": 25, "max": 45},
+        approval=[{"start": D(2025, 10, 9), "rate": 0.85}]))
+    cal = Calendar.build(s.start, s.end)
+    rg = ExportRegimes.build(s, cal, PRODUCTS, ["china", "abroad", *s.regions])
     uh, std = PRODUCTS.index("magnet_uh"), PRODUCTS.index("magnet_std")
     first, last = cal.week_of(D(2025, 10, 6)), cal.week_of(D(2025, 11, 3))
     assert not rg.controlled[first - 1, std].any()
@@ -254,7 +261,7 @@ def test_october_2025_overlap_takes_the_strictest(regimes):
     assert np.all(rg.approval[first:last + 1, uh] == 0.85)
     assert np.all(rg.days_min[first, uh] == 25) and np.all(rg.days_mode[first, uh] == 40)
     assert np.all(rg.days_max[first, uh] == 45)
-    # after the suspension magnet_uh is back to the April regime's 0.9
+    # after the second regime ends magnet_uh is back to the April regime's 0.9
     assert np.all(rg.approval[last + 1, uh] == 0.9)
     assert np.all(rg.approval[first - 1, uh] == 0.9)
 

@@ -29,15 +29,21 @@ def load_holidays() -> dict[str, list[dict]]:
 
 
 def _day_shares(days: list[dt.date], holidays: list[dict]) -> np.ndarray:
-    """Worked share (0..1) of each day: weekends 0, holidays their working_share."""
+    """Worked share (0..1) of each day: weekends 0 unless a make-up day, holidays their
+    working_share."""
     share = np.array([1.0 if d.weekday() < 5 else 0.0 for d in days])
     index = {d: i for i, d in enumerate(days)}
     for h in holidays:
-        d, end, ws = h["start"], h["end"], float(h.get("working_share", 0.0))
+        makeup = bool(h.get("makeup", False))
+        d, end = h["start"], h["end"]
+        ws = float(h.get("working_share", 1.0 if makeup else 0.0))
         while d <= end:
             i = index.get(d)
-            if i is not None and days[i].weekday() < 5:
-                share[i] = min(share[i], ws)
+            if i is not None:
+                if makeup and days[i].weekday() >= 5:
+                    share[i] = max(share[i], ws)
+                elif not makeup and days[i].weekday() < 5:
+                    share[i] = min(share[i], ws)
             d += dt.timedelta(days=1)
     return share
 
@@ -73,7 +79,7 @@ class Calendar:
             if name == "china" and extra_china:
                 hol += extra_china
             d = _day_shares(days, hol).reshape(n_weeks, 7)
-            shares[name] = d.sum(axis=1) / 5.0
+            shares[name] = np.minimum(d.sum(axis=1) / 5.0, 1.2)  # a make-up Saturday adds a day
         months = []
         m = dt.date(start.year, start.month, 1)
         while m <= end:

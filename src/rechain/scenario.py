@@ -965,6 +965,8 @@ def _describe(err: dict, path: Path | None, files: list[Path] | None = None,
             loc, text, kind = _cross_check(msg, data)
         else:
             kind, text = _value_error(loc, msg, given)
+            if "before start" in msg and loc and isinstance(loc[-1], int):
+                loc = (*loc, "end")
     elif typ == "extra_forbidden":
         allowed = _allowed_keys(loc)
         near = difflib.get_close_matches(str(loc[-1]), allowed, n=1)
@@ -985,13 +987,14 @@ def _describe(err: dict, path: Path | None, files: list[Path] | None = None,
         near = difflib.get_close_matches(str(given), options, n=1) if options else []
         hint = f"; did you mean {near[0]!r}?" if near else ""
         what = "name" if loc and loc[-1] == "[key]" else "value"
-        text = f"given unknown {what} {_given(given)}{hint} Allowed: {expected}"
+        text = f"given unknown {what} {_given(given)}{hint}; allowed: {expected}"
         kind = "not_allowed"
     elif typ.startswith(("date", "datetime")):
         text = f"given {_given(given)}; allowed: an ISO date such as 2025-04-04 (year-month-day)"
         kind = "date"
     elif typ in ("too_short", "too_long"):
-        text = f"given {_given(given)}; {msg.lower()}"
+        lim = (err.get("ctx") or {}).get("min_length" if typ == "too_short" else "max_length")
+        text = f"given {_given(given)}; allowed: {'at least' if typ == 'too_short' else 'at most'} {lim} item(s)"
         kind = "length"
     else:
         base = typ.split("_")[0]

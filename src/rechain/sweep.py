@@ -530,8 +530,8 @@ def _check_value(base: dict, p: Parameter, value: Any, file: Path | None, what: 
     try:
         scenario_from_dict(d)
     except ScenarioError as e:
-        raise _err(file, f"parameters.{p.name}", f"{what} {value!r} does not give a valid scenario "
-                   f"({p.path}): {e.key}: {e.detail}", "out_of_range", needle=p.name) from None
+        raise _err(file, f"parameters.{p.name}", f"{what} {value!r} does not give a valid scenario: "
+                   f"{e.key}: {e.detail}", "out_of_range", needle=p.name) from None
 
 
 def _parameter(name: str, entry: dict, base: dict, file: Path | None, design: str) -> Parameter:

@@ -49,11 +49,10 @@ import click
 import numpy as np
 import pandas as pd
 
-__all__ = ["Fact", "FactError", "Validation", "VARIABLES", "FLOW_VARIABLES", "LEVEL_VARIABLES", "MEASURES",
-           "COMPARISONS", "load_facts", "default_vocabulary", "vocabulary_of", "check_selections",
+__all__ = ["Fact", "FactError", "Validation", "Vocabulary", "VARIABLES", "FLOW_VARIABLES", "LEVEL_VARIABLES",
+           "MEASURES", "COMPARISONS", "load_facts", "default_vocabulary", "vocabulary_of", "check_selections",
            "parse_period", "monthly_series", "evaluate_fact", "judge", "evaluate", "summarise", "validate",
-           "format_table", "write_outputs", "write_figures",
-           "validate_command"]
+           "format_table", "write_outputs", "write_figures", "validate_command"]
 
 # --- what the monthly table holds (rechain.report.monthly_table) -------------------------
 FLOW_VARIABLES = ("production", "orders", "exports", "imports", "demand", "use", "shortfall",
@@ -370,7 +369,8 @@ def load_facts(path: str | Path | None = None, vocabulary: Vocabulary | None = N
             raise FactError(f"{path}: file not found") from None
         name = str(path)
     reader = csv.DictReader(text.splitlines())
-    missing = [c for c in ("fact_id", "variable", "period", "measure", "comparison") if c not in (reader.fieldnames or [])]
+    header = reader.fieldnames or []
+    missing = [c for c in ("fact_id", "variable", "period", "measure", "comparison") if c not in header]
     if missing:
         raise FactError(f"{name}: missing column(s) {', '.join(missing)}")
     unknown = [c for c in reader.fieldnames or [] if c not in COLUMNS]
