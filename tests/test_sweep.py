@@ -1,0 +1,358 @@
+"""Batch sweeps: sweep files, seeds, parallel runs, resuming, failures, analysis.
+
+All sweeps run the six-month, small-firm-count scenario ``tests/data/tiny.toml``.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pyarrow.parquet as pq
+import pytest
+from click.testing import CliRunner
+from support import ROOT
+
+from rechain import sweep as sweep_mod
+from rechain.analyze import analyze
+from rechain.cli import main
+from rechain.scenario import ScenarioError
+from rechain.sweep import (load_results, load_sweep, make_model_function, model_function, parse_path, run_seed,
+                           run_sweep)
+
+DATA = Path(__file__).resolve().parent / "data"
+TINY = DATA / "tiny.toml"
+GRID = DATA / "tiny_grid.toml"
+APPROVAL = "export_controls[April 2025 medium-heavy controls].approval[0].rate"
+CONTROLS = """
+[[overrides.export_controls]]
+name = "April 2025 medium-heavy controls"
+products = ["magnet_uh", "dy_oxide", "tb_oxide"]
+start = 2024-02-01
+approval = [{ start = 2024-02-01, rate = 0.5 }]
+"""
+
+
+def write(path: Path, text: str) -> Path:
+    path.write_text(text, encoding="utf-8")
+    return path
+
+
+def tiny_sweep(tmp_path: Path, body: str, name: str = "s.toml") -> Path:
+    """A sweep file in tmp_path whose base is the tiny scenario."""
+    return write(tmp_path / name, f'base = "{TINY.as_posix()}"\n' + body)
+
+
+# --------------------------------------------------------------------------- building blocks
+def test_run_seed_is_the_spawned_child():
+    children = np.random.SeedSequence(123).spawn(5)
+    for i, ss in enumerate(children):
+        assert run_seed(123, i) == int(ss.generate_state(1, dtype=np.uint64)[0]) & (2**63 - 1)
+    assert len({run_seed(123, i) for i in range(100)}) == 100
+
+
+@pytest.mark.parametrize("path, tokens", [
+    ("behaviour.restock_strength", ("behaviour", "restock_strength")),
+    (APPROVAL, ("export_controls", "April 2025 medium-heavy controls", "approval", 0, "rate")),
+    ("sectors.nev.units_per_yr.2025", ("sectors", "nev", "units_per_yr", "2025")),
+    ('disruptions["No. 18 closure"].end', ("disruptions", "No. 18 closure", "end")),
+])
+def test_parse_path(path, tokens):
+    assert parse_path(path) == tokens
+
+
+@pytest.mark.parametrize("bad", ["", "a..b", "a.", "[0].x", "a[0", "a]b", "a[0]b"])
+def test_parse_path_rejects(bad):
+    with pytest.raises(ValueError):
+        parse_path(bad)
+
+
+def test_points_run_order_and_values():
+    sw = load_sweep(GRID)
+    assert sw.n_points == 4 and sw.n_runs == 8
+    # point-major, replicate-minor; grid: first parameter varies slowest
+    assert [sw.run_of(i)[:2] for i in range(4)] == [(0, 0), (0, 1), (1, 0), (1, 1)]
+    assert [p["approval"] for p in sw.points] == [0.3, 0.9, 0.3, 0.9]
+    assert sw.run_of(5)[2] == run_seed(11, 5)
+
+
+# --------------------------------------------------------------------------- parallel = serial
+def test_one_and_two_workers_give_identical_tables(tmp_path):
+    r1, s1 = run_sweep(GRID, workers=1, out=tmp_path / "w1")
+    r2, s2 = run_sweep(GRID, workers=2, out=tmp_path / "w2", batch_size=1)
+    assert len(r1) == 8 and (r1["status"] == "ok").all()
+    assert list(r1["run_id"]) == list(range(8))
+    pd.testing.assert_frame_equal(r1, r2)
+    pd.testing.assert_frame_equal(s1, s2)
+    assert set(s1["series"]) == {"price[product=prnd_oxide]"}
+    assert len(s1) == 8 * 6                       # 8 runs x 6 months
+    # replicates differ (own seeds), and a point's replicate matches a lone run with its seed
+    assert r1.loc[0, "price_peak_prnd_oxide"] != r1.loc[1, "price_peak_prnd_oxide"]
+    k = model_function(GRID, seed=int(r1.loc[3, "seed"]), **{"approval": 0.9,
+                                                             "behaviour.restock_strength": 0.5})
+    assert k["price_peak_prnd_oxide"] == r1.loc[3, "price_peak_prnd_oxide"]
+
+
+def test_dask_local_cluster_gives_the_same_tables(tmp_path):
+    pytest.importorskip("distributed")
+    r1, s1 = run_sweep(GRID, workers=1, out=tmp_path / "serial")
+    r2, s2 = run_sweep(GRID, workers=2, out=tmp_path / "dask", scheduler="local")
+    pd.testing.assert_frame_equal(r1, r2)
+    pd.testing.assert_frame_equal(s1, s2)
+
+
+# --------------------------------------------------------------------------- kill and resume
+def test_killed_sweep_resumes_with_every_run_once(tmp_path):
+    spec = tiny_sweep(tmp_path, """
+name = "kill_me"
+design = "grid"
+replicates = 5
+root_seed = 3
+batch_size = 1
+[overrides]
+end = 2024-04-30
+[parameters]
+"behaviour.restock_strength" = { levels = [0.5, 1.0, 1.5, 2.0] }
+[outputs]
+kpis = ["price_peak_prnd_oxide", "magnet_output_2024_t"]
+series = [{ variable = "exports" }]
+""")
+    out = tmp_path / "out"
+    cmd = [sys.executable, "-m", "rechain.cli", "sweep", str(spec), "--workers", "1", "--out", str(out), "--quiet"]
+    proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
+    try:
+        deadline = time.monotonic() + 120
+        while len(list((out / "runs").glob("part-*.parquet"))) < 3:
+            assert proc.poll() is None, "the sweep ended before it could be killed"
+            assert time.monotonic() < deadline
+            time.sleep(0.05)
+    finally:
+        os.killpg(proc.pid, signal.SIGKILL)     # the sweep and its worker processes
+        proc.wait()
+    n_before = len(list((out / "runs").glob("part-*.parquet")))
+    assert 3 <= n_before < 20
+
+    # resuming without --resume is refused; with it, only the missing runs are run
+    res = CliRunner().invoke(main, ["sweep", str(spec), "--workers", "1", "--out", str(out), "--quiet"])
+    assert res.exit_code == 2 and "--resume" in res.output
+    runs, series = run_sweep(spec, workers=1, out=out, resume=True)
+
+    ids = []
+    for f in (out / "runs").glob("part-*.parquet"):
+        ids += pq.read_table(f, columns=["run_id"]).column("run_id").to_pylist()
+    assert sorted(ids) == list(range(20))      # every run exactly once across the part files
+    assert not list(out.rglob("*.tmp"))
+    assert (runs["status"] == "ok").all()
+    assert series.groupby("run_id").size().nunique() == 1 and series["run_id"].nunique() == 20
+
+    ref, ref_series = run_sweep(spec, workers=1, out=tmp_path / "ref")
+    pd.testing.assert_frame_equal(runs, ref)
+    pd.testing.assert_frame_equal(series, ref_series)
+
+
+def test_resume_refuses_a_changed_sweep(tmp_path):
+    body = """
+design = "grid"
+[overrides]
+end = 2024-03-31
+[parameters]
+"behaviour.noise" = { levels = [0.0, 0.01] }
+[outputs]
+kpis = ["price_peak_prnd_oxide"]
+"""
+    spec = tiny_sweep(tmp_path, body)
+    run_sweep(spec, out=tmp_path / "out")
+    tiny_sweep(tmp_path, body.replace("0.01]", "0.02]"))
+    res = CliRunner().invoke(main, ["sweep", str(spec), "--out", str(tmp_path / "out"), "--resume", "--quiet"])
+    assert res.exit_code == 2
+    assert "is not the sweep whose results are in" in res.output
+
+
+# --------------------------------------------------------------------------- failures
+def test_a_failing_run_is_recorded_and_the_others_complete(tmp_path):
+    # each level is valid alone, but a closure that ends before it starts is not
+    spec = tiny_sweep(tmp_path, """
+design = "grid"
+root_seed = 5
+[overrides]
+end = 2024-04-30
+[[overrides.disruptions]]
+name = "closure"
+target = "myanmar_holders"
+start = 2024-02-01
+end = 2024-04-01
+capacity_offline_share = 0.5
+[parameters]
+start = { path = "disruptions[closure].start", levels = [2024-02-01, 2024-03-15] }
+end = { path = "disruptions[closure].end", levels = [2024-03-01, 2024-04-15] }
+[outputs]
+kpis = ["price_peak_prnd_oxide"]
+""")
+    out = tmp_path / "out"
+    res = CliRunner().invoke(main, ["sweep", str(spec), "--workers", "1", "--out", str(out), "--quiet"])
+    assert res.exit_code == 0, res.output
+    assert "1 run(s) failed" in res.output and "errors.csv" in res.output
+    runs, _ = load_results(out)
+    bad = runs[runs["status"] == "error"]
+    assert len(runs) == 4 and len(bad) == 1
+    row = bad.iloc[0]
+    assert row["start"] == pd.Timestamp("2024-03-15").date() and row["end"] == pd.Timestamp("2024-03-01").date()
+    assert "before start" in row["error"] and "s.toml" in row["error"]
+    assert np.isnan(row["price_peak_prnd_oxide"])
+    assert runs.loc[runs["status"] == "ok", "price_peak_prnd_oxide"].notna().all()
+    errors = pd.read_csv(out / "errors.csv")
+    assert list(errors["run_id"]) == [int(row["run_id"])]
+
+
+def test_an_exception_inside_a_run_is_recorded(tmp_path, monkeypatch):
+    spec = tiny_sweep(tmp_path, """
+design = "grid"
+[overrides]
+end = 2024-03-31
+[parameters]
+"behaviour.noise" = { levels = [0.0, 0.01, 0.02] }
+[outputs]
+kpis = ["price_peak_prnd_oxide"]
+""")
+    real = sweep_mod._evaluate
+
+    def flaky(ctx, values, seed):
+        if values["behaviour.noise"] == 0.01:
+            raise FloatingPointError("boom")
+        return real(ctx, values, seed)
+
+    monkeypatch.setattr(sweep_mod, "_evaluate", flaky)
+    runs, _ = run_sweep(spec, workers=1, out=tmp_path / "out")
+    assert list(runs["status"]) == ["ok", "error", "ok"]
+    assert runs.loc[1, "error"].startswith("FloatingPointError: boom")
+
+
+# --------------------------------------------------------------------------- malformed files
+BAD = [
+    ("unknown_key", 'desing = "grid"\n[parameters]\n"behaviour.noise" = { levels = [0.0] }\n',
+     ["desing", "did you mean 'design'"]),
+    ("unknown_path", '[parameters]\n"behaviour.restock_strengh" = { levels = [1.0] }\n',
+     ["parameters.behaviour.restock_strengh", "did you mean 'restock_strength'", "line 3"]),
+    ("unknown_item", '[parameters]\n"quota_policy.quotas[mining_rok-2024].total_t" = { levels = [1e5] }\n',
+     ["no item named 'mining_rok-2024'", "did you mean [mining_rock-2024]"]),
+    ("level_out_of_range", '[parameters]\n"behaviour.w_social" = { levels = [0.5, 1.5] }\n',
+     ["parameters.behaviour.w_social", "level 1.5 does not give a valid scenario", "given 1.5", "<= 1"]),
+    ("min_above_max", 'design = "lhs"\nsamples = 4\n[parameters]\n"behaviour.noise" = { min = 0.2, max = 0.1 }\n',
+     ["parameters.behaviour.noise", "min (0.2) must be below max (0.1)"]),
+    ("bad_design", 'design = "factorial"\n', ["design", "'factorial'", "'sobol'"]),
+    ("sobol_samples", 'design = "sobol"\nsamples = 10\n[parameters]\n"behaviour.noise" = { min = 0.0, max = 0.1 }\n',
+     ["samples", "power of 2"]),
+    ("unknown_kpi", '[parameters]\n"behaviour.noise" = { levels = [0.0] }\n[outputs]\nkpis = ["price_peak_prnd"]\n',
+     ["outputs.kpis", "unknown KPI 'price_peak_prnd'", "did you mean 'price_peak_prnd_"]),
+    ("missing_base", None, ["base", "'nowhere.toml' not found"]),
+    ("not_toml", None, ["not valid TOML"]),
+]
+
+
+@pytest.mark.parametrize("case, body, expected", BAD, ids=[b[0] for b in BAD])
+def test_malformed_sweep_files_exit_2_with_one_clear_message(tmp_path, case, body, expected):
+    if case == "missing_base":
+        path = write(tmp_path / "s.toml", 'base = "nowhere.toml"\n')
+    elif case == "not_toml":
+        path = write(tmp_path / "s.toml", 'base = "x.toml\n')
+    else:
+        path = tiny_sweep(tmp_path, body)
+    res = CliRunner().invoke(main, ["sweep", str(path), "--out", str(tmp_path / "out"), "--quiet"])
+    assert res.exit_code == 2, res.output
+    msg = res.output.strip()
+    assert msg.startswith(f"error: {path}") and msg.count("\n") == 0, msg
+    for part in expected:
+        assert part in msg, msg
+    assert not (tmp_path / "out").exists()
+
+
+# --------------------------------------------------------------------------- designs and analysis
+def test_sobol_top_parameter_is_stable_across_root_seeds(tmp_path):
+    """The initial Pr-Nd oxide price dominates its mean price; noise barely matters."""
+    tops = []
+    for seed in (1, 2):
+        spec = tiny_sweep(tmp_path, f"""
+design = "sobol"
+samples = 8
+root_seed = {seed}
+[overrides]
+end = 2024-03-31
+[parameters]
+"market.initial_price.prnd_oxide" = {{ min = 300000, max = 600000 }}
+"behaviour.noise" = {{ min = 0.0, max = 0.03 }}
+[outputs]
+kpis = ["price_mean_prnd_oxide"]
+""", name=f"sobol{seed}.toml")
+        runs, _ = run_sweep(spec, workers=2, out=tmp_path / f"sobol{seed}")
+        assert len(runs) == 8 * (2 + 2)
+        res = analyze(tmp_path / f"sobol{seed}", figures=seed == 1)
+        t = res["table"]
+        assert set(t.columns) >= {"kpi", "parameter", "S1", "S1_conf", "ST", "ST_conf", "rank"}
+        tops.append(res["top"]["price_mean_prnd_oxide"])
+        assert t.iloc[0]["ST"] > 0.5
+    assert tops == ["market.initial_price.prnd_oxide"] * 2
+    assert (tmp_path / "sobol1" / "analysis" / "sensitivity_price_mean_prnd_oxide.png").exists()
+    assert "| market.initial_price.prnd_oxide |" in (tmp_path / "sobol1" / "analysis" / "sensitivity.md").read_text()
+
+
+def test_morris_table_design_and_analyze_cli(tmp_path):
+    spec = tiny_sweep(tmp_path, """
+design = "morris"
+samples = 2
+morris_levels = 4
+[overrides]
+end = 2024-03-31
+[parameters]
+"market.initial_price.prnd_oxide" = { min = 300000, max = 600000 }
+"firms.magnet_makers.count" = { min = 10, max = 30 }
+[outputs]
+kpis = ["price_mean_prnd_oxide"]
+""")
+    runs, _ = run_sweep(spec, workers=1, out=tmp_path / "m")
+    assert len(runs) == 2 * 3
+    assert runs["firms.magnet_makers.count"].dtype == np.int64          # int field: values rounded
+    res = CliRunner().invoke(main, ["analyze", str(tmp_path / "m"), "--no-figures"])
+    assert res.exit_code == 0, res.output
+    t = pd.read_csv(tmp_path / "m" / "analysis" / "sensitivity.csv")
+    assert {"mu_star", "sigma", "mu_star_conf"} <= set(t.columns)
+
+    table = tiny_sweep(tmp_path, f"""
+design = "table"
+points = [{{ "{APPROVAL}" = 0.2 }}, {{ "{APPROVAL}" = 0.9 }}]
+[outputs]
+kpis = ["licences_refused_t"]
+""" + CONTROLS, name="table.toml")
+    runs, _ = run_sweep(table, workers=1, out=tmp_path / "t")
+    assert list(runs[APPROVAL]) == [0.2, 0.9]
+    assert runs.loc[0, "licences_refused_t"] > runs.loc[1, "licences_refused_t"]
+    res = CliRunner().invoke(main, ["analyze", str(tmp_path / "t")])
+    assert res.exit_code == 0, res.output
+    assert (tmp_path / "t" / "analysis" / "scatter_licences_refused_t.png").exists()
+
+
+def test_shipped_sweeps_load():
+    for name in ("behaviour_sobol", "policy_grid"):
+        sw = load_sweep(ROOT / "scenarios" / "sweeps" / f"{name}.toml")
+        assert sw.n_runs > 0
+    sw = load_sweep(ROOT / "scenarios" / "sweeps" / "policy_grid.toml")
+    assert sw.n_runs == 5 * 4 * 3
+    assert "magnet_output_mom_2025-10_pct" in load_sweep(ROOT / "scenarios" / "sweeps" / "behaviour_sobol.toml").kpis
+
+
+def test_model_function_is_a_plain_function():
+    f = make_model_function(GRID, seed=4)
+    k = f(approval=0.3)
+    assert set(k) == {"price_peak_prnd_oxide", "exports_2024_t", "magnet_output_2024_t", "licences_refused_t"}
+    assert k == f(approval=0.3)                       # same seed, same run
+    all_kpis = model_function(base=TINY, seed=4, **{"behaviour.restock_strength": 0.5})
+    assert set(k) < set(all_kpis) and all_kpis["licences_refused_t"] == 0.0   # tiny has no licence regime
+    with pytest.raises(ScenarioError, match="restock_strengh"):
+        model_function(GRID, **{"behaviour.restock_strengh": 1.0})
+    with pytest.raises(ScenarioError, match="invalid"):
+        model_function(base=TINY, **{"behaviour.w_social": 2.0})

@@ -1,0 +1,322 @@
+"""The facts table, the fact evaluator (on hand-made tables), the validate command, and
+the baseline held to the record (the required facts of issue 4)."""
+
+from __future__ import annotations
+
+import datetime as dt
+import math
+from dataclasses import replace
+from pathlib import Path
+
+import pandas as pd
+import pytest
+from click.testing import CliRunner
+
+import rechain
+from rechain.cli import main
+from rechain.report import COLUMNS
+from rechain.scenario import _resolve
+from rechain.validate import (FLOW_VARIABLES, LEVEL_VARIABLES, VARIABLES, Fact, FactError,
+                              Validation, default_vocabulary, evaluate_fact, format_table, judge, load_facts,
+                              monthly_series, parse_period, summarise, vocabulary_of, write_outputs)
+
+ROOT = Path(__file__).resolve().parents[1]
+BASELINE = ROOT / "scenarios" / "baseline.toml"
+REQUIRED = {f"F{i:02d}" for i in range(1, 30)}
+
+
+# --------------------------------------------------------------------------- helpers
+def table(rows: dict[tuple[str, str, str, str], dict[str, float]]) -> pd.DataFrame:
+    """A monthly table from {(variable, stage, product, region): {month: value}}."""
+    out = []
+    for (var, stage, product, region), series in rows.items():
+        for month, value in series.items():
+            out.append(dict(month=month, stage=stage, product=product, region=region, variable=var,
+                            value=float(value), unit="t"))
+    return pd.DataFrame(out, columns=COLUMNS)
+
+
+def months(start: str, n: int) -> list[str]:
+    return [str(p) for p in pd.period_range(start, periods=n, freq="M")]
+
+
+@pytest.fixture(scope="module")
+def short_run() -> pd.DataFrame:
+    """Monthly table of the baseline cut to Jan-Mar 2024 (4 spin-up weeks)."""
+    data, _ = _resolve(BASELINE)
+    end = dt.date(2024, 3, 31)
+    data = _inside(dict(data, name="baseline-short", end=end, spin_up_weeks=4), data["start"], end)
+    return rechain.run(data, seed=0).monthly
+
+
+def _inside(node, start: dt.date, end: dt.date):
+    """Drop named dated items (news, controls, disruptions, shocks ...) outside start..end."""
+    if isinstance(node, dict):
+        return {k: _inside(v, start, end) for k, v in node.items()}
+    if isinstance(node, list):
+        def keep(item) -> bool:
+            if not (isinstance(item, dict) and "name" in item):
+                return True
+            first = item.get("date", item.get("start"))
+            last = item.get("date", item.get("end"))
+            return not ((isinstance(first, dt.date) and first > end) or (isinstance(last, dt.date) and last < start))
+        return [_inside(i, start, end) for i in node if keep(i)]
+    return node
+
+
+# --------------------------------------------------------------------------- the facts table
+def test_facts_load_with_unique_ids_and_the_required_set_of_issue_4():
+    facts = load_facts()
+    ids = [f.fact_id for f in facts]
+    assert len(ids) == len(set(ids)) >= 60
+    assert {f.fact_id for f in facts if f.required} == REQUIRED
+    assert all(f.source for f in facts)
+    # direction-only facts are in (sign checks)
+    assert sum(f.comparison.startswith("direction") for f in facts) >= 10
+
+
+def test_variable_list_is_the_monthly_tables(short_run):
+    assert set(VARIABLES) == set(short_run["variable"].unique())
+    assert not set(FLOW_VARIABLES) & set(LEVEL_VARIABLES)
+
+
+def test_every_fact_names_what_the_model_outputs(short_run):
+    vocab = vocabulary_of(short_run)
+    facts = load_facts(vocabulary=vocab)        # raises FactError naming the fact otherwise
+    for f in facts:
+        for other in (False, True) if f.uses_other else (False,):
+            s = monthly_series(short_run, *f.selection(other))
+            assert len(s) == 3 and s.notna().all(), f"{f.fact_id}: selection {f.selection(other)} is empty"
+
+
+def test_default_vocabulary_accepts_everything_the_model_outputs(short_run):
+    default = default_vocabulary().names
+    for var, names in vocabulary_of(short_run).names.items():
+        for key, got in names.items():
+            assert all(n in default[var][key] for n in got), (var, key, got)
+
+
+def _write(tmp_path, rows: list[str]) -> Path:
+    head = ("fact_id,required,description,variable,stage,product,region,period,measure,base_period,comparison,"
+            "target,tolerance,unit,other_variable,other_stage,other_product,other_region,seed_fact,source,note")
+    p = tmp_path / "facts.csv"
+    p.write_text("\n".join([head, *rows]) + "\n", encoding="utf-8")
+    return p
+
+
+GOOD = "X1,true,d,production,magnet_makers,magnet_std+magnet_uh,*,2025-10,mom_pct,,within,-5,3,%,,,,,S001,000,"
+
+
+@pytest.mark.parametrize("row, message", [
+    (GOOD.replace("production", "output"), "variable 'output' is not in the monthly table"),
+    (GOOD.replace("magnet_makers", "magnet_maker"), "stage 'magnet_maker' does not occur"),
+    (GOOD.replace("magnet_std+magnet_uh", "magnet_std+magnet_xx"), "product 'magnet_xx' does not occur"),
+    (GOOD.replace("mom_pct", "mom"), "measure 'mom'"),
+    (GOOD.replace("within", "close_to"), "comparison 'close_to'"),
+    (GOOD.replace(",-5,3,", ",,3,"), "needs a numeric target"),
+    (GOOD.replace(",-5,3,", ",-5,-3,"), "tolerance must be >= 0"),
+    (GOOD.replace("2025-10", "2025-13"), "period '2025-13'"),
+    (GOOD.replace("mom_pct,,within,-5", "level,,direction_up,"), "needs a change measure"),
+    (GOOD.replace("mom_pct,,", "change_pct,,"), "needs a base_period"),
+    (GOOD.replace("true", "maybe"), "required must be true or false"),
+    (GOOD.replace("within", "less_than_other"), "needs an other_variable"),
+    ("X1,false,d,sentiment,motor_makers,all,all,2025-11,mom_pct,,direction_up,,0,,,,,,,000,",
+     "use measure 'change'"),
+])
+def test_bad_rows_raise_a_clear_error(tmp_path, row, message):
+    with pytest.raises(FactError, match="line 2") as err:
+        load_facts(_write(tmp_path, [row]))
+    assert message in str(err.value)
+
+
+def test_duplicate_ids_and_unknown_columns_are_refused(tmp_path):
+    with pytest.raises(FactError, match="duplicate fact_id 'X1'"):
+        load_facts(_write(tmp_path, [GOOD, GOOD]))
+    p = tmp_path / "bad.csv"
+    p.write_text("fact_id,variable,period,measure,comparison,colour\n", encoding="utf-8")
+    with pytest.raises(FactError, match="unknown column"):
+        load_facts(p)
+
+
+def test_parse_period():
+    assert parse_period("2025-02") == ["2025-02"]
+    assert parse_period("2024") == months("2024-01", 12)
+    assert parse_period("2024-11/2025-02") == ["2024-11", "2024-12", "2025-01", "2025-02"]
+    for bad in ("2025-00", "25-01", "2025-04/2025-01", "Q1"):
+        with pytest.raises(FactError):
+            parse_period(bad)
+
+
+# --------------------------------------------------------------------------- the evaluator
+OUT = ("production", "magnet_makers", "magnet_std", "china")
+UH = ("production", "magnet_makers", "magnet_uh", "china")
+
+
+def test_mom_sums_the_selected_products():
+    t = table({OUT: {"2025-09": 60, "2025-10": 50}, UH: {"2025-09": 40, "2025-10": 45}})
+    f = Fact("T", "production", "2025-10", measure="mom_pct", stage="magnet_makers",
+             product="magnet_std+magnet_uh", target=-5, tolerance=3)
+    r = evaluate_fact(f, t)
+    assert r["value"] == pytest.approx(-5.0) and r["now"] == 95 and r["base"] == 100 and r["ok"]
+    assert not evaluate_fact(replace(f, target=-10, tolerance=4), t)["ok"]       # -5 is 5 pp off
+    only_std = evaluate_fact(replace(f, product="magnet_std"), t)
+    assert only_std["value"] == pytest.approx(100 * (50 / 60 - 1))
+
+
+def test_yoy_of_a_single_month_and_of_a_cumulative_period():
+    vals = dict(zip(months("2024-01", 16), [10, 10, 10, 10] + [0] * 8 + [10, 11, 9, 5.5]))
+    t = table({("exports", "magnet_makers", "magnet_uh", "eu"): vals})
+    f = Fact("T", "exports", "2025-04", measure="yoy_pct", target=-45, tolerance=10)
+    assert evaluate_fact(f, t)["value"] == pytest.approx(-45.0)
+    cum = replace(f, period="2025-01/2025-04", target=2, tolerance=5)
+    assert evaluate_fact(cum, t)["value"] == pytest.approx(100 * (35.5 / 40 - 1))
+    assert not evaluate_fact(cum, t)["ok"]                                      # -11.25 % is outside +2 +- 5
+
+
+def test_qoq_default_base_and_a_stated_base_period():
+    vals = dict(zip(months("2025-01", 6), [100, 110, 90, 120, 80, 130]))
+    t = table({("production", "recyclers", "dy_oxide", "china"): vals})
+    q = Fact("T", "production", "2025-04/2025-06", measure="qoq_pct", target=10, tolerance=1)
+    assert q.base_months() == ["2025-01", "2025-02", "2025-03"]
+    assert evaluate_fact(q, t)["value"] == pytest.approx(10.0)
+    may = Fact("T", "production", "2025-05", measure="change_pct", base_period="2025-01/2025-03",
+               comparison="direction_down")
+    r = evaluate_fact(may, t)
+    assert r["base"] == pytest.approx(100.0) and r["value"] == pytest.approx(-20.0) and r["ok"]
+    assert not evaluate_fact(replace(may, comparison="direction_up"), t)["ok"]
+    assert not evaluate_fact(replace(may, tolerance=25.0), t)["ok"]             # a 20 % fall is not "over 25 %"
+
+
+def test_level_sums_flows_and_averages_levels():
+    yr = months("2024-01", 12)
+    t = table({("use", "motor_makers", "nev", "china"): {m: 4750 for m in yr},
+               ("price", "market", "dy_oxide", "china"): {m: 1600 + 10 * i for i, m in enumerate(yr)},
+               ("price", "market", "tb_oxide", "china"): {m: 6000 for m in yr}})
+    use = Fact("T", "use", "2024", stage="motor_makers", product="nev", target=57000, tolerance=2850)
+    assert evaluate_fact(use, t)["value"] == pytest.approx(57000) and evaluate_fact(use, t)["ok"]
+    price = Fact("T", "price", "2024-01/2024-03", product="dy_oxide", target=1610, tolerance=1)
+    assert evaluate_fact(price, t)["value"] == pytest.approx(1610)
+    both = Fact("T", "price", "2024-01", product="dy_oxide+tb_oxide", target=3800, tolerance=1)
+    assert evaluate_fact(both, t)["value"] == pytest.approx(3800)               # mean over rows, not sum
+
+
+def test_at_least_and_at_most():
+    t = table({OUT: {"2025-01": 100, "2025-02": 108}})
+    f = Fact("T", "production", "2025-02", measure="mom_pct", comparison="at_least", target=7)
+    assert evaluate_fact(f, t)["ok"] and not evaluate_fact(replace(f, target=9), t)["ok"]
+    g = replace(f, comparison="at_most")
+    assert evaluate_fact(g, t)["ok"] is False and evaluate_fact(replace(g, target=8), t)["ok"]
+
+
+def test_direction_facts_on_month_on_month_price_changes():
+    t = table({("price", "market", "dy_oxide", "china"): {"2025-01": 1665, "2025-02": 1710}})
+    up = Fact("T", "price", "2025-02", measure="mom_pct", comparison="direction_up", product="dy_oxide")
+    assert evaluate_fact(up, t)["ok"]
+    assert not evaluate_fact(replace(up, comparison="direction_down"), t)["ok"]
+    flat = table({("price", "market", "dy_oxide", "china"): {"2025-01": 1665, "2025-02": 1665}})
+    assert not evaluate_fact(up, flat)["ok"] and not evaluate_fact(replace(up, comparison="direction_down"), flat)["ok"]
+
+
+def test_signed_series_use_differences():
+    t = table({("sentiment", "motor_makers", "all", "all"): {"2025-10": -0.05, "2025-11": 0.04}})
+    f = Fact("T", "sentiment", "2025-11", measure="change", base_period="2025-10", comparison="direction_up",
+             stage="motor_makers")
+    assert evaluate_fact(f, t)["value"] == pytest.approx(0.09) and evaluate_fact(f, t)["ok"]
+
+
+def test_less_and_greater_than_other():
+    t = table({("orders", "motor_makers", "magnet_std", "china"): {"2025-06": 800, "2025-10": 900,
+                                                                   "2025-11": 1500, "2025-12": 1300},
+               ("use", "motor_makers", "nev", "china"): {"2025-06": 700, "2025-10": 1000, "2025-11": 1050,
+                                                         "2025-12": 1150},
+               ("use", "motor_makers", "wind", "china"): {"2025-06": 300, "2025-10": 0, "2025-11": 0,
+                                                          "2025-12": 0},
+               ("exports", "magnet_makers", "magnet_std", "eu"): {"2025-10": 400, "2025-11": 400,
+                                                                  "2025-12": 440}})
+    june = Fact("T", "orders", "2025-06", comparison="less_than_other", stage="motor_makers",
+                other_variable="use", other_product="*")
+    r = evaluate_fact(june, t)
+    assert r["main"] == 800 and r["other"] == 1000 and r["value"] == -200 and r["ok"]
+    assert not evaluate_fact(replace(june, comparison="greater_than_other"), t)["ok"]
+    # Nov-Dec growth vs October: exports +5 %, domestic use +10 % -> exports grow less
+    lag = Fact("T", "exports", "2025-11/2025-12", measure="change_pct", base_period="2025-10",
+               comparison="less_than_other", stage="magnet_makers", other_variable="use",
+               other_stage="motor_makers")
+    r = evaluate_fact(lag, t)
+    assert r["main"] == pytest.approx(5.0) and r["other"] == pytest.approx(10.0) and r["ok"]
+
+
+def test_ratio():
+    t = table({("production", "recyclers", "prnd_oxide", "china"): {"2025-01": 8},
+               ("production", "separation_plants", "prnd_oxide", "china"): {"2025-01": 92}})
+    f = Fact("T", "production", "2025-01", measure="ratio", comparison="at_most", target=0.1,
+             stage="recyclers", other_stage="separation_plants+recyclers")
+    assert evaluate_fact(f, t)["value"] == pytest.approx(0.08) and evaluate_fact(f, t)["ok"]
+
+
+def test_missing_or_zero_base_is_not_reproduced():
+    t = table({OUT: {"2025-01": 0.0, "2025-02": 5.0}})
+    f = Fact("T", "production", "2025-02", measure="mom_pct", comparison="direction_up")
+    r = evaluate_fact(f, t)
+    assert math.isnan(r["value"]) and not r["ok"]
+    assert not judge(f, math.nan)
+
+
+# --------------------------------------------------------------------------- summary, outputs, command
+def _validation(values: dict[str, list[float]]) -> Validation:
+    facts = [Fact("R1", "production", "2025-02", measure="mom_pct", target=7, tolerance=3, required=True,
+                  stage="magnet_makers", product="magnet_std", description="required"),
+             Fact("N1", "production", "2025-02", measure="mom_pct", comparison="direction_up",
+                  stage="magnet_makers", product="magnet_std", description="optional")]
+    runs = [pd.DataFrame({"fact_id": list(values), "value": [v[i] for v in values.values()],
+                          "ok": [judge(f, v[i]) for f, v in zip(facts, values.values())]})
+            for i in range(len(values["R1"]))]
+    table_ = summarise(facts, runs)
+    monthly = [table({OUT: dict(zip(months("2024-01", 24), [100 + i for i in range(24)]))})] * len(runs)
+    return Validation(table=table_, facts=facts, monthly=monthly, scenario_name="hand", scenario_path="hand.toml",
+                      seeds=list(range(len(runs))), seconds=0.1)
+
+
+def test_summary_reproduced_by_the_replicate_mean():
+    v = _validation({"R1": [3.0, 5.0, 12.0, 8.0, 9.0], "N1": [1.0, -1.0, 2.0, 0.5, -0.2]})
+    r1 = v.table.set_index("fact_id").loc["R1"]
+    assert r1["mean"] == pytest.approx(7.4) and r1["min"] == 3 and r1["max"] == 12
+    assert r1["share_ok"] == pytest.approx(3 / 5) and r1["reproduced"]
+    assert v.passed and v.score == 1.0
+    bad = _validation({"R1": [1.0, 2.0, 3.0, 2.0, 1.0], "N1": [1.0, 1.0, 1.0, 1.0, 1.0]})
+    assert bad.required_failed == ["R1"] and bad.score == 0.5
+    assert "R1" in format_table(bad) and "NO" in format_table(bad)
+
+
+def test_write_outputs(tmp_path):
+    v = _validation({"R1": [7.0] * 3, "N1": [1.0] * 3})
+    out = write_outputs(v, tmp_path / "validation-hand", figures=True)
+    got = pd.read_csv(out / "facts.csv")
+    assert list(got["fact_id"]) == ["R1", "N1"]
+    md = (out / "facts.md").read_text()
+    assert "score 2/2" in md and "| R1 |" in md
+    assert (out / "ndfeb_output.png").stat().st_size > 0
+
+
+@pytest.mark.parametrize("values, status", [({"R1": [7.0] * 2, "N1": [-1.0] * 2}, 0),
+                                            ({"R1": [0.0] * 2, "N1": [1.0] * 2}, 1)])
+def test_command_exit_status(tmp_path, monkeypatch, values, status):
+    import rechain.validate as mod
+    monkeypatch.setattr(mod, "validate", lambda *a, **k: _validation(values))
+    res = CliRunner().invoke(main, ["validate", str(BASELINE), "--replicates", "2", "--no-figures",
+                                    "--out", str(tmp_path / "out")])
+    assert res.exit_code == status, res.output
+    assert "score" in res.output and (tmp_path / "out" / "facts.md").exists()
+
+
+# --------------------------------------------------------------------------- the baseline against the record
+def test_baseline_reproduces_required_facts():
+    """Issue 4: ``rechain validate`` on the baseline reproduces every required fact (5 replicates)."""
+    from rechain.validate import validate
+    v = validate(BASELINE, replicates=5, workers=2)
+    t = v.table
+    bad = t[t["required"] & ~t["reproduced"]]
+    detail = "; ".join(f"{r.fact_id} {r.description}: target {r.target}, mean {r.mean:.4g} "
+                       f"(min {r.min:.4g}, max {r.max:.4g})" for r in bad.itertuples())
+    n_bad = len(bad)
+    assert n_bad == 0, f"{n_bad} required fact(s) not reproduced: {detail}"
