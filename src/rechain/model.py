@@ -117,7 +117,7 @@ class ChainModel(mesa.Model):
         self.export_edge = self.links.flow == EXPORT
         self.export_idx = np.flatnonzero(self.export_edge)
         self.edge_region = pop.region[self.links.dst]
-        self.edge_cal = self.cal_index[self.links.dst]
+        self.edge_cal = self.cal_index[self.links.dst]   # the receiver's holiday calendar
         self.arange_e = np.arange(E)
         self._masks = self._seller_masks(self.si, self.sk)
         self._c0_b, self._kr_b, self._kw_b = self.c0[self.bi], self.k_restock[self.bi], self.k_wait[self.bi]
@@ -250,6 +250,7 @@ class ChainModel(mesa.Model):
             cap = self.pop.capacity[f]
             self.quota_share[f] = cap / max(cap.sum(), 1e-12)
         self.quota_allowance = np.full(self.N, np.inf)
+        self.quota_pace = np.ones(self.N)     # share of the remaining allowance usable this week
         self.quota_used_firm = np.zeros(self.N)
         self.quota_type_of_firm = np.full(self.N, -1)
         for qi, q in enumerate(QUOTA_TYPES):
@@ -397,6 +398,7 @@ class ChainModel(mesa.Model):
             self.avail = np.ones(self.N)
             self.demand_week = demand
             self.quota_allowance[:] = np.inf
+            self.quota_pace[:] = 1.0
             self._deliver()
             self.Bout = np.bincount(self.edge_skey, weights=self.backlog, minlength=self.N * self.P
                                     ).reshape(self.N, self.P)
@@ -714,9 +716,10 @@ class ChainModel(mesa.Model):
             avail_pair[r] *= StateReserve.offer(self, self.si[r], self.sk[r])
         available = np.zeros(self.N * self.P)
         available[self._skey] = avail_pair
-        eligible = self.backlog.copy()
-        ex = self.export_edge
-        eligible[ex] *= self.ws_table[self.t][self.edge_cal[ex]]
+        # goods move on days both ends work: a holiday at the shipper or the receiver (Chinese
+        # New Year, National Day, Christmas abroad) holds deliveries back until it is over
+        ws = np.minimum(self.ws, 1.0)
+        eligible = self.backlog * np.minimum(ws[self.links.src], ws[self.links.dst])
         shipped = fill_pro_rata(available, eligible, self.edge_skey)
         if self.sc.export_quotas:
             shipped = self._apply_export_quotas(shipped)

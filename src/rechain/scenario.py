@@ -292,6 +292,7 @@ class Quota(_Model):
 class QuotaPolicy(_Model):
     provisional_share: Share = Field(0.5, description="share of last year's quota firms may use before this year's first batch")
     advance_share: Share = Field(0.25, description="share of last year's quota firms may run ahead of the batches issued, expecting the next")
+    pacing_weeks: Pos = Field(8.0, description="while the year's quota is not all issued, firms use at most 1/pacing_weeks of what is left each week")
     late_after_days: int = Field(45, ge=0, le=365, description="a first batch later than last year's date plus this is overdue")
     imported_ore_counts_from: dt.date | None = Field(None, description="from this date imported ore counts against the separation quota")
     quotas: list[Quota] = Field(default_factory=list)

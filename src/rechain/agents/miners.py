@@ -22,7 +22,7 @@ class RockMiner(Firm):
         k = m.main_output[i]
         plan = m.plan(i, k)
         cap = m.pop.capacity[i] * m.ws[i] * m.avail[i]
-        room = np.maximum(m.quota_allowance[i] - m.quota_used_firm[i], 0.0)
+        room = np.maximum(m.quota_allowance[i] - m.quota_used_firm[i], 0.0) * m.quota_pace[i]
         y = np.minimum(np.minimum(cap, plan), room)
         m.quota_used_firm[i] += y
         m.utilised(i, y)

@@ -30,10 +30,13 @@ class Regulator(mesa.Agent):
         if t == 0 or date.year != m.cal.weeks[t - 1].year:
             m.quota_used_firm[:] = 0.0
             m.separation_shares(date.year)
+        pacing = max(m.sc.quota_policy.pacing_weeks, 1.0)
         for q in QUOTA_TYPES:
             issued = m.quota_book.issued(q, date)
             firms = m.quota_firms[q]
             m.quota_allowance[firms] = issued * m.quota_share[firms] if np.isfinite(issued) else np.inf
+            # until the year's quota is all out, firms pace what is left rather than run it dry
+            m.quota_pace[firms] = 1.0 if m.quota_book.complete(q, date) else 1.0 / pacing
             self.overdue[q] = m.quota_book.overdue(q, date)
             m.rec.quota_issued[t, QUOTA_TYPES.index(q)] = issued if np.isfinite(issued) else np.nan
         m.imports_count = (m.sc.quota_policy.imported_ore_counts_from is not None

@@ -47,7 +47,8 @@ class SeparationPlant(Firm):
         per_product = np.divide(need, yields, out=np.zeros_like(need), where=yields > 1e-9)
         ore_wanted = np.where(w >= cls.MIN_REVENUE_SHARE, per_product, 0.0).max(axis=1)
         counted = np.where(m.imports_count, 1.0, 1.0 - m.import_share[i])
-        room = np.maximum(m.quota_allowance[i] - m.quota_used_firm[i], 0.0) / np.maximum(counted, 1e-6)
+        room = np.maximum(m.quota_allowance[i] - m.quota_used_firm[i], 0.0) * m.quota_pace[i] \
+            / np.maximum(counted, 1e-6)
         ore_wanted = np.minimum.reduce([ore_wanted, cap, room])  # nobody plans beyond what they may run
         r = np.minimum(ore_wanted, m.S[i, ore])
         m.quota_used_firm[i] += r * counted

@@ -1,0 +1,193 @@
+"""``rechain calibrate``: search behavioural parameters for the set that reproduces most facts.
+
+A Latin-hypercube sample of the parameter space (``data/calibration_space.toml`` or a file
+of the same form) is run with a few seeds each through the same machinery as
+``rechain validate``; each candidate is scored by the required facts it reproduces (the
+mean over seeds within tolerance), then by all facts. The best candidates are re-run with
+more seeds. Writes ``outputs/calibration-<scenario>/``: every candidate's parameters and
+score (``candidates.csv``), and the best set as a ``[behaviour]`` block ready to paste into
+the scenario (``best.toml``).
+"""
+
+from __future__ import annotations
+
+import multiprocessing as mp
+import tomllib
+from concurrent.futures import ProcessPoolExecutor
+from dataclasses import dataclass
+from importlib import resources
+from pathlib import Path
+
+import click
+import numpy as np
+import pandas as pd
+
+from .scenario import ScenarioError, _resolve, deep_merge, scenario_from_dict
+
+__all__ = ["load_space", "calibrate", "calibrate_command"]
+
+
+@dataclass(frozen=True)
+class Dimension:
+    key: str           # dotted path under the scenario, e.g. "behaviour.restock_strength"
+    low: float
+    high: float
+    integer: bool = False
+
+
+def load_space(path: str | Path | None = None) -> list[Dimension]:
+    """Parameter ranges: ``[parameters] "behaviour.x" = {min = .., max = ..}``."""
+    if path is None:
+        text = resources.files("rechain").joinpath("data/calibration_space.toml").read_text(encoding="utf-8")
+        where = "data/calibration_space.toml"
+    else:
+        where = str(path)
+        try:
+            text = Path(path).read_text(encoding="utf-8")
+        except OSError as e:
+            raise ScenarioError(path, "", f"cannot be read ({e.__class__.__name__})", kind="missing") from None
+    try:
+        data = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as e:
+        raise ScenarioError(where, "", f"not valid TOML: {e}", kind="not_toml") from None
+    dims = []
+    for key, spec in data.get("parameters", {}).items():
+        if not isinstance(spec, dict) or "min" not in spec or "max" not in spec:
+            raise ScenarioError(where, f"parameters.{key}", "needs {min = ..., max = ...}", kind="type")
+        lo, hi = float(spec["min"]), float(spec["max"])
+        if not lo < hi:
+            raise ScenarioError(where, f"parameters.{key}", f"min {lo} must be below max {hi}", kind="out_of_range")
+        dims.append(Dimension(key, lo, hi, bool(spec.get("integer", False))))
+    if not dims:
+        raise ScenarioError(where, "parameters", "no parameters to calibrate", kind="missing_key")
+    return dims
+
+
+def _nested(key: str, value: float) -> dict:
+    out: dict = {}
+    cur = out
+    parts = key.split(".")
+    for p in parts[:-1]:
+        cur = cur.setdefault(p, {})
+    cur[parts[-1]] = value
+    return out
+
+
+def _override(dims: list[Dimension], point: np.ndarray) -> dict:
+    over: dict = {}
+    for d, v in zip(dims, point):
+        val = int(round(v)) if d.integer else float(v)
+        over = deep_merge(over, _nested(d.key, val))
+    return over
+
+
+def _evaluate(args) -> pd.DataFrame:
+    """Worker: run one (candidate, seed) and evaluate every fact on its monthly table."""
+    base, over, seed = args
+    from .results import run
+    from .validate import evaluate, load_facts
+    sc = scenario_from_dict(deep_merge(base, over))
+    table = run(sc, seed=seed).monthly
+    return evaluate(load_facts(), table)
+
+
+def _score(per_seed: list[pd.DataFrame]) -> dict[str, float]:
+    from .validate import judge, load_facts
+    facts = {f.fact_id: f for f in load_facts()}
+    values = pd.concat([d[["fact_id", "value"]] for d in per_seed]).groupby("fact_id")["value"].mean()
+    req = [fid for fid, f in facts.items() if f.required]
+    ok = {fid: bool(judge(facts[fid], v)) if np.isfinite(v) else False for fid, v in values.items()}
+    return {"required_reproduced": sum(ok.get(fid, False) for fid in req), "required": len(req),
+            "facts_reproduced": sum(ok.values()), "facts": len(facts),
+            "failing_required": " ".join(fid for fid in req if not ok.get(fid, False))}
+
+
+def calibrate(scenario_path: str | Path = "scenarios/baseline.toml", space: str | Path | None = None,
+              samples: int = 32, replicates: int = 2, finalists: int = 4, final_replicates: int = 5,
+              workers: int = 2, seed: int = 0) -> pd.DataFrame:
+    """Latin-hypercube search; returns one row per candidate, best first."""
+    from scipy.stats import qmc
+
+    dims = load_space(space)
+    base = _resolve(Path(scenario_path))[0]
+    unit = qmc.LatinHypercube(d=len(dims), seed=np.random.default_rng(seed)).random(samples)
+    lows = np.array([d.low for d in dims])
+    highs = np.array([d.high for d in dims])
+    points = lows + unit * (highs - lows)
+    # the scenario's own values are candidate 0, so the search can only improve on them
+    current = []
+    for d in dims:
+        node = base
+        for p in d.key.split("."):
+            node = node.get(p, {}) if isinstance(node, dict) else {}
+        current.append(float(node) if isinstance(node, (int, float)) else (d.low + d.high) / 2)
+    points = np.vstack([np.clip(current, lows, highs), points])
+    overs = [_override(dims, pt) for pt in points]
+    ctx = mp.get_context("spawn")
+
+    def run_all(cands: list[int], reps: int) -> dict[int, dict]:
+        jobs = [(base, overs[c], s) for c in cands for s in range(reps)]
+        if workers > 1:
+            with ProcessPoolExecutor(max_workers=workers, mp_context=ctx) as ex:
+                res = list(ex.map(_evaluate, jobs))
+        else:
+            res = [_evaluate(j) for j in jobs]
+        return {c: _score(res[i * reps:(i + 1) * reps]) for i, c in enumerate(cands)}
+
+    scores = run_all(list(range(len(points))), replicates)
+    rows = [{"candidate": c, "replicates": replicates, **scores[c],
+             **{d.key: (int(round(v)) if d.integer else float(v)) for d, v in zip(dims, points[c])}}
+            for c in scores]
+    table = pd.DataFrame(rows).sort_values(["required_reproduced", "facts_reproduced"], ascending=False)
+    top = table["candidate"].head(finalists).tolist()
+    final = run_all(top, final_replicates)
+    for c, s in final.items():
+        for k, v in s.items():
+            table.loc[table["candidate"] == c, k] = v
+        table.loc[table["candidate"] == c, "replicates"] = final_replicates
+    return table.sort_values(["replicates", "required_reproduced", "facts_reproduced"], ascending=False
+                             ).reset_index(drop=True)
+
+
+def best_block(table: pd.DataFrame, dims: list[Dimension]) -> str:
+    """The best candidate as TOML tables ready to paste into a scenario."""
+    row = table.iloc[0]
+    groups: dict[str, list[str]] = {}
+    for d in dims:
+        head, _, leaf = d.key.rpartition(".")
+        v = row[d.key]
+        groups.setdefault(head, []).append(f"{leaf} = {int(v) if d.integer else round(float(v), 4)}")
+    lines = [f"# rechain calibrate: {int(row['required_reproduced'])}/{int(row['required'])} required and "
+             f"{int(row['facts_reproduced'])}/{int(row['facts'])} facts over {int(row['replicates'])} seeds"]
+    for head, items in groups.items():
+        lines += ["", f"[{head}]", *items]
+    return "\n".join(lines) + "\n"
+
+
+@click.command("calibrate")
+@click.argument("scenario", required=False, default="scenarios/baseline.toml",
+                type=click.Path(dir_okay=False, path_type=Path))
+@click.option("--space", type=click.Path(dir_okay=False, path_type=Path), default=None,
+              help="parameter ranges (default: the packaged calibration_space.toml)")
+@click.option("--samples", default=32, show_default=True, help="Latin-hypercube candidates")
+@click.option("--replicates", default=2, show_default=True, help="seeds per candidate in the search")
+@click.option("--finalists", default=4, show_default=True, help="best candidates re-run with more seeds")
+@click.option("--final-replicates", default=5, show_default=True)
+@click.option("--workers", default=2, show_default=True)
+@click.option("--seed", default=0, show_default=True, help="seed of the sample design")
+@click.option("--out", "out_dir", type=click.Path(file_okay=False, path_type=Path), default=None)
+def calibrate_command(scenario, space, samples, replicates, finalists, final_replicates, workers, seed, out_dir):
+    """Search behavioural parameters of SCENARIO to reproduce the most facts."""
+    from .results import atomic_dir
+
+    sc = scenario_from_dict(_resolve(scenario)[0])
+    dims = load_space(space)
+    table = calibrate(scenario, space, samples, replicates, finalists, final_replicates, workers, seed)
+    out_dir = out_dir or Path("outputs") / f"calibration-{sc.name}"
+    with atomic_dir(out_dir) as tmp:
+        table.to_csv(tmp / "candidates.csv", index=False)
+        (tmp / "best.toml").write_text(best_block(table, dims))
+    cols = ["candidate", "replicates", "required_reproduced", "facts_reproduced", "failing_required"]
+    with pd.option_context("display.width", 160):
+        click.echo(table[cols].head(10).to_string(index=False))
+    click.echo(f"\nbest set written to {out_dir}/best.toml")
