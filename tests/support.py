@@ -19,7 +19,7 @@ def quiet_dict(years: int = 3) -> dict:
     """The baseline with every shock switched off: no news, controls, disruptions, holidays,
     seasonality or demand growth, and quotas that do not bind."""
     d = baseline_dict()
-    for k in ("news", "disruptions", "export_controls"):
+    for k in ("news", "disruptions", "export_controls", "export_quotas", "export_duties", "import_tariffs"):
         d[k] = []
     d["holidays"] = False
     for s in d["sectors"].values():

@@ -84,9 +84,9 @@ def test_make_up_days_and_partly_worked_national_day(cal):
     # Week of Mon 2025-09-22: five weekdays plus make-up Sunday 28 Sep -> 6/5 = 1.2
     china = cal.working_share["china"]
     assert china[cal.week_of(D(2025, 9, 22))] == pytest.approx(1.2)
-    # Week of Mon 2025-10-06: Mon-Wed National Day at 0.5, Thu-Fri worked, make-up
-    # Saturday 11 Oct -> (3 * 0.5 + 2 + 1) / 5 = 0.9
-    assert china[cal.week_of(D(2025, 10, 6))] == pytest.approx(0.9)
+    # Week of Mon 2025-10-06: Mon-Wed National Day at 0.7, Thu-Fri worked, make-up
+    # Saturday 11 Oct -> (3 * 0.7 + 2 + 1) / 5 = 1.02
+    assert china[cal.week_of(D(2025, 10, 6))] == pytest.approx(1.02)
 
 
 def test_first_week_shares(cal):
@@ -125,11 +125,11 @@ def test_month_weights_split_by_china_working_days(cal):
     w = cal.week_of(D(2024, 1, 29))
     assert cal.month_weights[w, j["2024-01"]] == pytest.approx(0.5)
     assert cal.month_weights[w, j["2024-02"]] == pytest.approx(0.5)
-    # Week of Mon 2025-09-29: Mon-Tue worked (Sep), Wed-Fri 1-3 Oct National Day at 0.5
-    #   -> September 2 / 3.5, October 1.5 / 3.5
+    # Week of Mon 2025-09-29: Mon-Tue worked (Sep), Wed-Fri 1-3 Oct National Day at 0.7
+    #   -> September 2 / 4.1, October 2.1 / 4.1
     w = cal.week_of(D(2025, 9, 29))
-    assert cal.month_weights[w, j["2025-09"]] == pytest.approx(2 / 3.5)
-    assert cal.month_weights[w, j["2025-10"]] == pytest.approx(1.5 / 3.5)
+    assert cal.month_weights[w, j["2025-09"]] == pytest.approx(2 / 4.1)
+    assert cal.month_weights[w, j["2025-10"]] == pytest.approx(2.1 / 4.1)
 
 
 def test_month_weights_fall_back_to_calendar_days():

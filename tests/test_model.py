@@ -67,7 +67,7 @@ def test_quiet_chain_stays_near_steady_state():
     expected = res.series("demand").iloc[6:].mean() / (1 - 0.22)   # finished use / yield
     assert blanks.mean() == pytest.approx(expected, rel=0.05)
     sent = res.monthly.query("variable == 'sentiment'")["value"]
-    assert sent.abs().max() < 0.1
+    assert sent.abs().max() < 0.2   # a limit cycle would drive it to the x_max bound (0.3)
 
 
 def test_demand_step_swings_grow_upstream():

@@ -246,6 +246,8 @@ BAD = [
     ("min_above_max", 'design = "lhs"\nsamples = 4\n[parameters]\n"behaviour.noise" = { min = 0.2, max = 0.1 }\n',
      ["parameters.behaviour.noise", "min (0.2) must be below max (0.1)"]),
     ("bad_design", 'design = "factorial"\n', ["design", "'factorial'", "'sobol'"]),
+    ("not_a_parameter", '[parameters]\n"behaviour.noise" = 0.01\n',
+     ["parameters.behaviour.noise", "given 0.01", "{levels = [...]}"]),
     ("sobol_samples", 'design = "sobol"\nsamples = 10\n[parameters]\n"behaviour.noise" = { min = 0.0, max = 0.1 }\n',
      ["samples", "power of 2"]),
     ("unknown_kpi", '[parameters]\n"behaviour.noise" = { levels = [0.0] }\n[outputs]\nkpis = ["price_peak_prnd"]\n',
@@ -334,6 +336,18 @@ kpis = ["licences_refused_t"]
     res = CliRunner().invoke(main, ["analyze", str(tmp_path / "t")])
     assert res.exit_code == 0, res.output
     assert (tmp_path / "t" / "analysis" / "scatter_licences_refused_t.png").exists()
+
+    write(tmp_path / "points.csv", "rate,behaviour.noise\n0.9,0.0\n0.2,0.02\n")
+    csv_table = tiny_sweep(tmp_path, """
+design = "table"
+points = "points.csv"
+[parameters]
+rate = { path = "export_controls[April 2025 medium-heavy controls].approval[0].rate", levels = [0.2, 0.9] }
+[outputs]
+kpis = ["licences_refused_t"]
+""" + CONTROLS, name="csv.toml")
+    runs, _ = run_sweep(csv_table, workers=1, out=tmp_path / "c")
+    assert list(runs["rate"]) == [0.9, 0.2] and list(runs["behaviour.noise"]) == [0.0, 0.02]
 
 
 def test_shipped_sweeps_load():

@@ -115,9 +115,10 @@ def calibrate(scenario_path: str | Path = "scenarios/baseline.toml", space: str 
     highs = np.array([d.high for d in dims])
     points = lows + unit * (highs - lows)
     # the scenario's own values are candidate 0, so the search can only improve on them
+    loaded = scenario_from_dict(base).model_dump()   # with the schema's defaults filled in
     current = []
     for d in dims:
-        node = base
+        node = loaded
         for p in d.key.split("."):
             node = node.get(p, {}) if isinstance(node, dict) else {}
         current.append(float(node) if isinstance(node, (int, float)) else (d.low + d.high) / 2)

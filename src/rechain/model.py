@@ -62,8 +62,12 @@ class ChainModel(mesa.Model):
         self.C = self.mat.content
         self.stages = STAGES
         self.cal = Calendar.build(sc.start, sc.end, holidays=None if sc.holidays else {})
-        self.pop = build_population(sc, self.mat, self.rng, STAGES)
-        self.links = build_links(self.pop, sc, self.mat, self.rng)
+        # independent random streams per purpose (and per kind of firm below), so a what-if
+        # that adds a firm or a licence regime does not shift every other random draw
+        names = ("population", "links", "heterogeneity", "asks", "expectations", "licences")
+        self.streams = dict(zip(names, self.rng.spawn(len(names))))
+        self.pop = build_population(sc, self.mat, self.streams["population"], STAGES)
+        self.links = build_links(self.pop, sc, self.mat, self.streams["links"])
         self.regions = list(self.pop.region_names)
         N, P, E = self.pop.n, len(self.mat.products), self.links.n
         self.N, self.P, self.E = N, P, E
@@ -98,13 +102,21 @@ class ChainModel(mesa.Model):
         self.main_input = np.argmax(pop.inputs, axis=1)
         self.uh_share = pop.uh_share
         self.cal_index = np.array([CALENDARS.index(c) for c in pop.calendar])
+        self._kind_rows = [(k, np.flatnonzero(pop.kind == k)) for k in range(len(KINDS))
+                           if (pop.kind == k).any()]
         het = self.beh.heterogeneity
-        ln = lambda: self.rng.lognormal(0.0, het, N)  # noqa: E731
-        self.lam = np.clip(self.beh.trend_smoothing * ln(), 0.01, 1.0)
-        self.k_restock = self.beh.restock_strength * ln()
-        self.k_wait = self.beh.wait_strength * ln()
+        self.kind_streams = {name: dict(zip(range(len(KINDS)), self.streams[name].spawn(len(KINDS))))
+                             for name in ("heterogeneity", "asks", "expectations")}
+        mult = np.ones((4, N))
+        for k in range(len(KINDS)):
+            i = np.flatnonzero(pop.kind == k)
+            if i.size:
+                mult[:, i] = self.kind_streams["heterogeneity"][k].lognormal(0.0, het, (4, i.size))
+        self.lam = np.clip(self.beh.trend_smoothing * mult[0], 0.01, 1.0)
+        self.k_restock = self.beh.restock_strength * mult[1]
+        self.k_wait = self.beh.wait_strength * mult[2]
         c0_stage = np.array([self.beh.cover_weeks.get(s, 4.0) for s in STAGES])
-        self.c0 = c0_stage[pop.stage] * ln()
+        self.c0 = c0_stage[pop.stage] * mult[3]
         self.watch = self._watched_products()
 
         # buyer (firm, input) pairs and seller (firm, output) pairs
@@ -158,7 +170,8 @@ class ChainModel(mesa.Model):
         self.index_price = init.copy()
         self.prev_index = init.copy()
         self.anchor_price = init.copy()
-        self.ask = np.where(pop.outputs, init[None, :] * self.rng.lognormal(0.0, 0.02, (N, P)), 0.0)
+        self.ask = init[None, :] * self._per_kind("asks", lambda g, n: g.lognormal(0.0, 0.02, (n, P)), (N, P))
+        self.ask = np.where(pop.outputs, self.ask, 0.0)
         nb = self._netback(init)
         self.netback_ratio = np.divide(init, nb, out=np.ones(P), where=nb > 0)
 
@@ -192,6 +205,13 @@ class ChainModel(mesa.Model):
     # ------------------------------------------------------------------------------------
     # set-up helpers
     # ------------------------------------------------------------------------------------
+    def _per_kind(self, stream: str, draw, shape: tuple) -> np.ndarray:
+        """Random values per firm, each kind of firm from its own stream (rows = firms)."""
+        out = np.empty(shape)
+        for k, i in self._kind_rows:
+            out[i] = draw(self.kind_streams[stream][k], i.size)
+        return out
+
     def _watched_products(self) -> np.ndarray:
         """The price each firm forms expectations about: Pr-Nd oxide, the chain's bellwether,
         except ion-adsorption ore holders and plants, who watch Dy oxide."""
@@ -419,7 +439,9 @@ class ChainModel(mesa.Model):
         self.index_price = self.initial_price.copy()
         self.prev_index = self.initial_price.copy()
         self.anchor_price = self.initial_price.copy()
-        self.ask = np.where(self.pop.outputs, self.initial_price[None, :] * self.rng.lognormal(0.0, 0.02, self.ask.shape), 0.0)
+        self.ask = np.where(self.pop.outputs, self.initial_price[None, :]
+                            * self._per_kind("asks", lambda g, n: g.lognormal(0.0, 0.02, (n, self.P)),
+                                             self.ask.shape), 0.0)
         self.x[:] = 0.0
         self.g[:] = 0.0
         self.u[:] = 0.0
@@ -522,7 +544,8 @@ class ChainModel(mesa.Model):
     def _decide_licences(self) -> None:
         L = self.links
         approval = self.regimes.approval[self.t]
-        e, q, ok = self.licences.decide(self.t, lambda e: approval[L.prod[e], self.edge_region[e]], self.rng)
+        e, q, ok = self.licences.decide(self.t, lambda e: approval[L.prod[e], self.edge_region[e]],
+                                        self.streams["licences"])
         if e.size:
             np.add.at(self.backlog, e[ok], q[ok])
             np.add.at(self.Ohat, (L.src[e[ok]], L.prod[e[ok]]),
@@ -558,7 +581,7 @@ class ChainModel(mesa.Model):
         nw = news_weights(self.t, self.ev_week, self.ev_signed, self.ev_half)
         news = self.hear @ nw if (nw.size and not self._spinning) else np.zeros(self.N)
         social = neighbour_mean(self.x, self.links.src, self.links.dst, self._degree)
-        noise = b.noise * self.rng.standard_normal(self.N)
+        noise = b.noise * self._per_kind("expectations", lambda g, n: g.standard_normal(n), (self.N,))
         self.anchor_price = smooth(self.anchor_price, self.index_price, b.anchor_weeks)
         gap = np.log(self.anchor_price / self.index_price)[self.watch]
         self.x = expected_change(self.g, news, social, noise, b.horizon_weeks, b.w_trend, b.w_news,
@@ -603,7 +626,8 @@ class ChainModel(mesa.Model):
             e = np.flatnonzero(ctrl & (order > 1e-9))
             rg, pe, re_ = self.regimes, L.prod[e], self.edge_region[e]
             self.licences.apply(e, order[e], self.t, rg.days_min[self.t][pe, re_],
-                                rg.days_mode[self.t][pe, re_], rg.days_max[self.t][pe, re_], self.rng)
+                                rg.days_mode[self.t][pe, re_], rg.days_max[self.t][pe, re_],
+                                self.streams["licences"])
             self.rec.licences_applied[self.t] = order[e].sum()
             order = np.where(ctrl, 0.0, order)
         self.backlog += order
@@ -743,8 +767,10 @@ class ChainModel(mesa.Model):
         self.rec.add_shipments(shipped)
 
     def _apply_export_quotas(self, shipped: np.ndarray) -> np.ndarray:
-        """Scale this week's exports of quota-bound products down to the quota left."""
-        year = self.date.year
+        """Scale this week's exports of quota-bound products down to the quota left.
+
+        A week counts toward the year its Thursday falls in (most of its days, as ISO weeks)."""
+        year = (self.date + dt.timedelta(days=3)).year
         L = self.links
         for qi, q in enumerate(self.sc.export_quotas):
             if q.year != year:

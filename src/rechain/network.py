@@ -217,8 +217,9 @@ def build_links(pop: Population, sc: Scenario, mat: Materials, rng: np.random.Ge
             for b in buyers[pop.kind[buyers] == MAG]:
                 src.append(s), dst.append(b), prod.append(k)
             linked[sellers == s] = True
+        regular = buyers[pop.kind[buyers] != RESERVE]
         for s in sellers[~linked]:
-            b = rng.choice(buyers[buyers != s])
+            b = rng.choice(regular[regular != s])
             src.append(s), dst.append(b), prod.append(k)
     src, dst, prod = np.array(src), np.array(dst), np.array(prod)
     order = np.lexsort((dst, src, prod))

@@ -148,22 +148,23 @@ class MagnetMakers(FirmGroup):
 
 
 class Shock(_Model):
-    name: str = ""
-    start: dt.date
-    end: dt.date
+    name: str = Field("", description="name; a what-if merges or removes the shock by it")
+    start: dt.date = Field(description="first day of the shock")
+    end: dt.date = Field(description="last day of the shock")
     multiplier: NonNeg = Field(description="multiplies end-product output while active (subsidy > 1, slump < 1)")
-    source: str = ""
+    source: str = Field("", description="where the figures come from (free text)")
 
 
 class Sector(_Model):
     firms: int = Field(ge=1, le=100_000, description="number of motor makers in the sector")
     units_per_yr: dict[str, Pos] = Field(description="end-product output per calendar year, units")
     magnet_kg_per_unit: dict[str, Pos] = Field(description="finished magnet per unit, kg, per year")
-    unit_label: str = "units"
+    unit_label: str = Field("units", description="what a unit is, for labels (vehicles, MW installed, units)")
     uh_share: Share = Field(description="share of the sector's magnets that are the high-coercivity Dy/Tb grade")
     seasonality: list[Pos] = Field(default_factory=lambda: [1.0] * 12, description="12 monthly output factors (normalised to mean 1)")
-    shocks: list[Shock] = Field(default_factory=list)
-    source: str = ""
+    shocks: list[Shock] = Field(default_factory=list,
+                                description="periods when output is multiplied (subsidies, slumps, booms)")
+    source: str = Field("", description="where the figures come from (free text)")
 
     @field_validator("seasonality")
     @classmethod
@@ -175,12 +176,13 @@ class Sector(_Model):
 
 class Region(_Model):
     calendar: Literal[CALENDARS] = Field(description="holiday calendar of the region's buyers")  # type: ignore[valid-type]
-    buyers: int = Field(ge=1, le=100_000)
+    buyers: int = Field(ge=1, le=100_000, description="number of buyer firms in the region")
     demand_t_per_yr: dict[str, NonNeg] = Field(description="magnets the region's buyers use per year, t")
     uh_share: Share = Field(description="share of the region's demand in the Dy/Tb grade")
     price_elasticity: NonNeg = Field(0.0, description="share of demand lost per 1 % rise of the landed price (with duties and tariffs) over its start level")
-    seasonality: list[Pos] = Field(default_factory=lambda: [1.0] * 12)
-    source: str = ""
+    seasonality: list[Pos] = Field(default_factory=lambda: [1.0] * 12,
+                                   description="12 monthly demand factors (normalised to mean 1)")
+    source: str = Field("", description="where the figures come from (free text)")
 
     @field_validator("seasonality")
     @classmethod
@@ -191,21 +193,23 @@ class Region(_Model):
 
 
 class Firms(_Model):
-    rock_miners: Miners
-    ionic_miners: Miners
-    myanmar_holders: MyanmarHolders
-    overseas_miners: OverseasMiners = Field(default_factory=OverseasMiners)
-    separation_plants: SeparationPlants
-    recyclers: Recyclers
-    magnet_makers: MagnetMakers
+    rock_miners: Miners = Field(description="rock-type (bastnaesite/monazite) miners holding the mining_rock quota")
+    ionic_miners: Miners = Field(description="ion-adsorption clay miners holding the mining_ionic quota")
+    myanmar_holders: MyanmarHolders = Field(description="Myanmar ion-adsorption ore holders, outside China's quota")
+    overseas_miners: OverseasMiners = Field(
+        default_factory=OverseasMiners, description="rock-type ore mined abroad, sold to Chinese plants (default: none)")
+    separation_plants: SeparationPlants = Field(
+        description="separation plants: ore to Pr-Nd, Dy and Tb oxide (and Pr-Nd metal)")
+    recyclers: Recyclers = Field(description="scrap recyclers: NdFeB scrap to oxides")
+    magnet_makers: MagnetMakers = Field(description="sintered NdFeB magnet makers")
 
 
 # ---------------------------------------------------------------------------------------
 # market and behaviour
 # ---------------------------------------------------------------------------------------
 class LeadTimes(_Model):
-    domestic_weeks: int = Field(1, ge=0, le=26)
-    ore_weeks: int = Field(2, ge=0, le=26)
+    domestic_weeks: int = Field(1, ge=0, le=26, description="shipping time between Chinese firms")
+    ore_weeks: int = Field(2, ge=0, le=26, description="domestic ore to separation plants")
     import_weeks: int = Field(3, ge=0, le=26, description="Myanmar ore to Chinese plants")
     export_weeks: int = Field(5, ge=0, le=26, description="China to overseas buyers, by sea")
 
@@ -213,7 +217,7 @@ class LeadTimes(_Model):
 class Market(_Model):
     initial_price: dict[ProductName, Pos] = Field(  # type: ignore[valid-type]
         description="price at the start in the market's quoted unit (yuan/t or yuan/kg, see materials)")
-    lead_times: LeadTimes = Field(default_factory=LeadTimes)
+    lead_times: LeadTimes = Field(default_factory=LeadTimes, description="shipping times")
     links_per_buyer: int = Field(3, ge=1, le=50, description="suppliers each buyer is linked to, per product")
     backlog_cancel_share: Share = Field(0.15, description="share of an unfilled backlog buyers cancel each week")
 
@@ -225,8 +229,9 @@ class Behaviour(_Model):
     w_trend: NonNeg = Field(1.0, description="weight of the extrapolated price trend")
     w_anchor: NonNeg = Field(0.5, description="weight of the pull back toward the anchor price (fundamentalist)")
     anchor_weeks: Pos = Field(26.0, description="time constant of the slow anchor price, weeks")
-    w_news: NonNeg = Field(1.0)
-    w_social: Share = Field(0.4)
+    w_news: NonNeg = Field(1.0, description="weight of scheduled news in the expected price change")
+    w_social: Share = Field(
+        0.4, description="weight of linked firms' expectations (sentiment spreading along the network)")
     noise: NonNeg = Field(0.01, description="sigma of the idiosyncratic expectation shock")
     x_max: Pos = Field(0.3, description="bound on the expected relative price change")
     heterogeneity: NonNeg = Field(0.25, description="lognormal sigma of firm-level behavioural parameters")
@@ -248,7 +253,8 @@ class Behaviour(_Model):
     order_smoothing_weeks: Pos = Field(3.0, description="L: production follows orders smoothed over this lag")
     usage_smoothing_weeks: Pos = Field(6.0, description="buyers' expected use is planned use smoothed over this many weeks")
     finished_cover_weeks: Pos = Field(3.0, description="sellers' normal finished-goods cover, weeks of orders")
-    finished_adjust_weeks: Pos = Field(3.0)
+    finished_adjust_weeks: Pos = Field(3.0,
+                                       description="weeks sellers take to close a gap in their finished-goods cover")
     # pricing
     price_cover_response: NonNeg = Field(0.02, description="alpha_c: weekly price move per unit cover gap")
     price_expectation_response: NonNeg = Field(0.05, description="alpha_x: weekly price move per unit expected change")
@@ -257,7 +263,8 @@ class Behaviour(_Model):
     price_market_pull: Share = Field(0.3, description="weekly pull of an ask toward the market index")
     max_weekly_price_move: Share = Field(0.03, description="cap on a seller's weekly ask change")
     price_choice: NonNeg = Field(4.0, description="gamma: buyers' price sensitivity in splitting orders")
-    reliability_smoothing: Share = Field(0.2)
+    reliability_smoothing: Share = Field(
+        0.2, description="weight of the latest fill rate in a buyer's view of a supplier's reliability")
     refusal_memory: Share = Field(0.2, description="overseas buyers' weekly update of their licence success rate")
 
 
@@ -265,17 +272,18 @@ class Behaviour(_Model):
 # policy
 # ---------------------------------------------------------------------------------------
 class QuotaBatch(_Model):
-    issued: dt.date
+    issued: dt.date = Field(description="date the batch is issued")
     share: Annotated[float, Field(gt=0, le=1)] = Field(description="share of the year's total issued")
 
 
 class Quota(_Model):
-    name: str = ""
-    type: Literal["mining_rock", "mining_ionic", "separation"]
-    year: int = Field(ge=1990, le=2100)
+    name: str = Field("", description="optional; default '<type>-<year>' (what-ifs merge quotas by type and year)")
+    type: Literal["mining_rock", "mining_ionic", "separation"] = Field(description="which quota")
+    year: int = Field(ge=1990, le=2100, description="calendar year of the quota")
     total_t: NonNeg = Field(description="the year's quota, t REO")
-    batches: list[QuotaBatch] = Field(min_length=1)
-    source: str = ""
+    batches: list[QuotaBatch] = Field(min_length=1,
+                                      description="issue dates and shares of the year's total, in date order")
+    source: str = Field("", description="where the figures come from (free text)")
 
     @model_validator(mode="after")
     def _check(self) -> "Quota":
@@ -295,13 +303,13 @@ class QuotaPolicy(_Model):
     pacing_weeks: Pos = Field(8.0, description="while the year's quota is not all issued, firms use at most 1/pacing_weeks of what is left each week")
     late_after_days: int = Field(45, ge=0, le=365, description="a first batch later than last year's date plus this is overdue")
     imported_ore_counts_from: dt.date | None = Field(None, description="from this date imported ore counts against the separation quota")
-    quotas: list[Quota] = Field(default_factory=list)
+    quotas: list[Quota] = Field(default_factory=list, description="annual quotas, one per type and year")
 
 
 class ProcessingDays(_Model):
-    min: NonNeg = 10
-    mode: NonNeg = 30
-    max: NonNeg = 45
+    min: NonNeg = Field(10, description="shortest processing time, working days")
+    mode: NonNeg = Field(30, description="most likely processing time, working days")
+    max: NonNeg = Field(45, description="longest processing time, working days")
 
     @model_validator(mode="after")
     def _order(self) -> "ProcessingDays":
@@ -311,19 +319,22 @@ class ProcessingDays(_Model):
 
 
 class ApprovalStep(_Model):
-    start: dt.date
-    rate: Share
+    start: dt.date = Field(description="date from which this approval rate applies")
+    rate: Share = Field(description="share of licence applications approved (0 = a ban)")
 
 
 class ExportControl(_Model):
-    name: str
-    products: list[ProductName] = Field(min_length=1)  # type: ignore[valid-type]
-    start: dt.date
-    end: dt.date | None = None
-    regions: list[str] = Field(default_factory=lambda: ["all"])
-    processing_working_days: ProcessingDays = Field(default_factory=ProcessingDays)
+    name: str = Field(description="unique name; a what-if merges or removes the item by it")
+    products: list[ProductName] = Field(min_length=1,  # type: ignore[valid-type]
+                                        description="products whose exports need a licence")
+    start: dt.date = Field(description="first day licences are required")
+    end: dt.date | None = Field(None, description="last day (none: to the end of the run)")
+    regions: list[str] = Field(default_factory=lambda: ["all"],
+                               description="destination regions it applies to: 'all' or names under [regions]")
+    processing_working_days: ProcessingDays = Field(
+        default_factory=ProcessingDays, description="licence processing time, triangular, in working days")
     approval: list[ApprovalStep] = Field(min_length=1, description="approval rate from each date on")
-    source: str = ""
+    source: str = Field("", description="where the figures come from (free text)")
 
     @model_validator(mode="after")
     def _dates(self) -> "ExportControl":
@@ -336,12 +347,12 @@ class ExportControl(_Model):
 
 
 class Disruption(_Model):
-    name: str
-    target: StageName  # type: ignore[valid-type]
-    start: dt.date
-    end: dt.date
+    name: str = Field(description="unique name; a what-if merges or removes the item by it")
+    target: StageName = Field(description="stage whose capacity is cut")  # type: ignore[valid-type]
+    start: dt.date = Field(description="first day of the disruption")
+    end: dt.date = Field(description="last day of the disruption")
     capacity_offline_share: Share = Field(description="share of the target's capacity offline")
-    source: str = ""
+    source: str = Field("", description="where the figures come from (free text)")
 
     @model_validator(mode="after")
     def _dates(self) -> "Disruption":
@@ -351,19 +362,22 @@ class Disruption(_Model):
 
 
 class NewsEvent(_Model):
-    name: str
-    date: dt.date
-    sign: Literal[-1, 1]
+    name: str = Field(description="unique name; a what-if merges or removes the item by it")
+    date: dt.date = Field(description="the day the news breaks (within start..end)")
+    sign: Literal[-1, 1] = Field(description="1: prices expected to rise; -1: to fall")
     strength: NonNeg = Field(description="a: expected relative price change the news implies")
-    half_life_weeks: Pos = 4.0
+    half_life_weeks: Pos = Field(4.0, description="weeks for the news' effect to halve")
     uncertainty: float = Field(0.0, ge=-1, le=1, description="uncertainty the news adds (or, negative, removes) for those who hear it")
-    stages: list[StageName] = Field(default_factory=lambda: list(STAGES))  # type: ignore[valid-type]
-    regions: list[str] = Field(default_factory=lambda: ["all"])
-    source: str = ""
+    stages: list[StageName] = Field(default_factory=lambda: list(STAGES),  # type: ignore[valid-type]
+                                    description="stages whose firms hear it")
+    regions: list[str] = Field(default_factory=lambda: ["all"],
+                               description="regions whose firms hear it: 'all', 'china' or names under [regions]")
+    source: str = Field("", description="where the figures come from (free text)")
 
 
 class CollectionStep(_Model):
-    year: int = Field(ge=1990, le=2100)
+    year: int = Field(
+        ge=1990, le=2100, description="year from whose start this rate holds (linear between years)")
     rate: Share = Field(description="share of end-of-life magnets collected from this year on")
 
 
@@ -381,21 +395,22 @@ class Recycling(_Model):
 
 
 class ExportQuota(_Model):
-    name: str
-    products: list[ProductName] = Field(min_length=1)  # type: ignore[valid-type]
-    year: int = Field(ge=1990, le=2100)
+    name: str = Field(description="unique name; a what-if merges or removes the item by it")
+    products: list[ProductName] = Field(min_length=1,  # type: ignore[valid-type]
+                                        description="products counted against the cap")
+    year: int = Field(ge=1990, le=2100, description="calendar year of the cap")
     total_t: NonNeg = Field(description="tonnes of these products that may be exported in the year")
-    source: str = ""
+    source: str = Field("", description="where the figures come from (free text)")
 
 
 class TradeCharge(_Model):
-    name: str
-    products: list[ProductName] = Field(min_length=1)  # type: ignore[valid-type]
+    name: str = Field(description="unique name; a what-if merges or removes the item by it")
+    products: list[ProductName] = Field(min_length=1, description="products charged")  # type: ignore[valid-type]
     regions: list[str] = Field(default_factory=lambda: ["all"], description="buyer regions it applies to")
-    start: dt.date
-    end: dt.date | None = None
+    start: dt.date = Field(description="first day in force")
+    end: dt.date | None = Field(None, description="last day in force (none: to the end)")
     rate_share: NonNeg = Field(description="ad-valorem rate, share of the price (0.25 = 25 %)")
-    source: str = ""
+    source: str = Field("", description="where the figures come from (free text)")
 
     @model_validator(mode="after")
     def _dates(self) -> "TradeCharge":
@@ -407,39 +422,43 @@ class TradeCharge(_Model):
 class Stockpile(_Model):
     """A state reserve that buys when prices dip below their recent level and releases
     when they climb above it."""
-    products: list[ProductName] = Field(default_factory=list)  # type: ignore[valid-type]
-    start: dt.date | None = None
-    end: dt.date | None = None
+    products: list[ProductName] = Field(default_factory=list,  # type: ignore[valid-type]
+                                        description="products the reserve trades (empty: no reserve)")
+    start: dt.date | None = Field(None, description="first day the reserve acts (none: from the start)")
+    end: dt.date | None = Field(None, description="last day the reserve acts (none: to the end)")
     buy_below_share: Pos = Field(0.9, description="buys while the price index is below this share of its anchor price")
     sell_above_share: Pos = Field(1.25, description="releases while the price index is above this share of its anchor")
     buy_t_per_yr: dict[ProductName, NonNeg] = Field(default_factory=dict,  # type: ignore[valid-type]
                                                     description="buying rate per product, t per year")
     max_stock_t: dict[ProductName, NonNeg] = Field(default_factory=dict,  # type: ignore[valid-type]
                                                    description="largest stock the reserve holds, t")
-    initial_stock_t: dict[ProductName, NonNeg] = Field(default_factory=dict)  # type: ignore[valid-type]
-    source: str = ""
+    initial_stock_t: dict[ProductName, NonNeg] = Field(default_factory=dict,  # type: ignore[valid-type]
+                                                       description="stock the reserve starts with, t")
+    source: str = Field("", description="where the figures come from (free text)")
 
 
 class Scenario(_Model):
-    name: str
-    description: str = ""
+    name: str = Field(description="scenario name, used for output folders (default: the file's stem)")
+    description: str = Field("", description="one line on what the scenario is")
     question: str = Field("", description="the question this scenario answers")
-    start: dt.date
-    end: dt.date
-    firms: Firms
-    sectors: dict[str, Sector]
-    regions: dict[str, Region]
-    market: Market
-    behaviour: Behaviour = Field(default_factory=Behaviour)
-    quota_policy: QuotaPolicy = Field(default_factory=QuotaPolicy)
-    export_controls: list[ExportControl] = Field(default_factory=list)
-    disruptions: list[Disruption] = Field(default_factory=list)
-    news: list[NewsEvent] = Field(default_factory=list)
-    recycling: Recycling = Field(default_factory=Recycling)
-    export_quotas: list[ExportQuota] = Field(default_factory=list)
+    start: dt.date = Field(description="first day simulated")
+    end: dt.date = Field(description="last day simulated")
+    firms: Firms = Field(description="the firm population by kind")
+    sectors: dict[str, Sector] = Field(description="domestic end-use sectors (motor makers), by name")
+    regions: dict[str, Region] = Field(description="overseas buyer regions, by name")
+    market: Market = Field(description="start prices, lead times and network links")
+    behaviour: Behaviour = Field(default_factory=Behaviour,
+                                 description="behavioural parameters: expectations, ordering, pricing")
+    quota_policy: QuotaPolicy = Field(default_factory=QuotaPolicy, description="mining and separation quotas")
+    export_controls: list[ExportControl] = Field(default_factory=list, description="licence regimes on exports")
+    disruptions: list[Disruption] = Field(default_factory=list, description="supply disruptions (capacity offline)")
+    news: list[NewsEvent] = Field(default_factory=list, description="scheduled news events")
+    recycling: Recycling = Field(default_factory=Recycling, description="end-of-life magnet collection")
+    export_quotas: list[ExportQuota] = Field(default_factory=list, description="yearly caps on exports")
     export_duties: list[TradeCharge] = Field(default_factory=list, description="China's duties on exports")
     import_tariffs: list[TradeCharge] = Field(default_factory=list, description="buyer regions' tariffs on Chinese goods")
-    stockpile: Stockpile = Field(default_factory=Stockpile)
+    stockpile: Stockpile = Field(default_factory=Stockpile,
+                                 description="a state reserve that buys in price dips and sells in spikes")
     prnd_reduction_std: Share = Field(0.0, description="share of Pr-Nd in the standard grade replaced by Ce")
     spin_up_weeks: int = Field(26, ge=0, le=520, description="ordinary weeks run before the start to settle stocks and order books")
     holidays: bool = Field(True, description="apply the holiday calendars (false: weekends only, for steady-state checks)")
@@ -509,12 +528,13 @@ def _merge_key(item: Any) -> str | None:
     return None
 
 
-class _MergeError(Exception):
-    """Raised by :func:`deep_merge`; turned into a :class:`ScenarioError` by the caller."""
+class _MergeError(ScenarioError):
+    """Raised by :func:`deep_merge` (a :class:`ScenarioError` without a file);
+    :func:`_resolve` re-raises it naming the file and line."""
 
     def __init__(self, keypath: tuple, name: str, kind: str, message: str):
-        super().__init__(message)
-        self.keypath, self.name, self.kind, self.message = keypath, name, kind, message
+        super().__init__(None, ".".join(str(k) for k in keypath), message, kind=kind)
+        self.keypath, self.name, self.message = keypath, name, message
 
 
 def _strip_removals(items: list, keypath: tuple) -> list:
@@ -538,8 +558,8 @@ def deep_merge(base: Any, over: Any, _keypath: tuple = ()) -> Any:
       a new name is appended, and ``remove = true`` deletes the inherited item of that name;
     - any other value or list (seasonality, approval steps, batches) replaces the inherited one.
 
-    Raises ``_MergeError`` when ``remove = true`` names no inherited item or when ``over``
-    names the same item twice.
+    Raises :class:`ScenarioError` (kind ``unknown_item`` or ``duplicate_name``) when
+    ``remove = true`` names no inherited item or when ``over`` names the same item twice.
     """
     if isinstance(base, dict) and isinstance(over, dict):
         out = dict(base)
@@ -566,7 +586,7 @@ def deep_merge(base: Any, over: Any, _keypath: tuple = ()) -> Any:
                 if flag is True:
                     if key not in out:
                         near = difflib.get_close_matches(str(key), [str(k) for k in out], n=1, cutoff=0.5)
-                        hint = f"; did you mean {near[0]!r}?" if near else ""
+                        hint = f"; did you mean {near[0]!r}?" if near else "."
                         raise _MergeError((*_keypath, "remove"), str(key), "unknown_item",
                                           f"given remove = true for {key!r}, but no inherited item has that "
                                           f"name{hint} Inherited: {', '.join(repr(str(k)) for k in out)}")
@@ -911,8 +931,8 @@ def _cross_check(msg: str, data: dict | None) -> tuple[tuple, str, str]:
     if m := re.match(r"^(\w+)\[(\d+)\]\.regions: unknown region '(.*)'; allowed: (.*)$", msg):
         regions = ["all", "china", *sorted((data or {}).get("regions", {}))]
         near = difflib.get_close_matches(m[3], regions, n=1)
-        hint = f"; did you mean {near[0]!r}?" if near else ""
-        return (m[1], int(m[2]), "regions"), (f"given unknown region {m[3]!r}{hint}; allowed: "
+        hint = f"; did you mean {near[0]!r}? Allowed" if near else "; allowed"
+        return (m[1], int(m[2]), "regions"), (f"given unknown region {m[3]!r}{hint}: "
                                               f"{', '.join(map(repr, regions))} (the regions under [regions])"), \
             "unknown_region"
     if m := re.match(r"^([\w.]+) lacks year\(s\) (\[.*?\])", msg):
@@ -986,9 +1006,9 @@ def _describe(err: dict, path: Path | None, files: list[Path] | None = None,
         expected = (err.get("ctx") or {}).get("expected", "")
         options = re.findall(r"'([^']*)'", expected)
         near = difflib.get_close_matches(str(given), options, n=1) if options else []
-        hint = f"; did you mean {near[0]!r}?" if near else ""
+        hint = f"; did you mean {near[0]!r}? Allowed" if near else "; allowed"
         what = "name" if loc and loc[-1] == "[key]" else "value"
-        text = f"given unknown {what} {_given(given)}{hint}; allowed: {expected}"
+        text = f"given unknown {what} {_given(given)}{hint}: {expected}"
         kind = "not_allowed"
     elif typ.startswith(("date", "datetime")):
         text = f"given {_given(given)}; allowed: an ISO date such as 2025-04-04 (year-month-day)"

@@ -246,7 +246,7 @@ class SweepFile(_Spec):
     description: str = ""
     base: str = Field(description="scenario file, relative to the sweep file")
     overrides: dict[str, Any] = Field(default_factory=dict, description="merged onto the base scenario first")
-    parameters: dict[str, dict[str, Any]] = Field(default_factory=dict)
+    parameters: dict[str, Any] = Field(default_factory=dict, description="name or key path -> {min, max} or {levels}")
     design: Literal[DESIGNS] = "grid"  # type: ignore[valid-type]
     samples: int | None = Field(None, ge=1, le=10_000_000, description="N for lhs, sobol, morris")
     points: str | list[dict[str, Any]] | None = Field(None, description="table design: CSV file or inline list")
@@ -409,8 +409,8 @@ def _line_of(path: Path, needle: str) -> int | None:
 def _spec_error(e: ValidationError, path: Path | None) -> ScenarioError:
     err = sorted(e.errors(), key=lambda x: x["type"] != "extra_forbidden")[0]
     loc = list(err["loc"])
-    # drop pydantic's union-branch names from the location
-    loc = [p for p in loc if not (isinstance(p, str) and ("[" in p or p in ("str", "list[dict[str,any]]")))]
+    if loc and loc[0] == "points":     # drop pydantic's union-branch names (points = str | list)
+        loc = [p for i, p in enumerate(loc) if not (i == 1 and isinstance(p, str))]
     key = ".".join(f"[{p}]" if isinstance(p, int) else str(p) for p in loc).replace(".[", "[")
     typ, given = err["type"], err.get("input")
     if typ == "extra_forbidden":
@@ -444,6 +444,13 @@ def _first_model(ann: Any) -> Any:
         if m is not None:
             return m
     return None
+
+
+def _value_key(v: Any) -> str:
+    """A value as a comparable key (1 and 1.0 alike)."""
+    if isinstance(v, (int, float)) and not isinstance(v, bool):
+        return repr(float(v))
+    return json.dumps(v, sort_keys=True, default=str)
 
 
 def _dtype_of(values: list) -> str:
@@ -536,6 +543,9 @@ def _check_value(base: dict, p: Parameter, value: Any, file: Path | None, what: 
 
 def _parameter(name: str, entry: dict, base: dict, file: Path | None, design: str) -> Parameter:
     key = f"parameters.{name}"
+    if not isinstance(entry, dict):
+        raise _err(file, key, f"given {entry!r}; a parameter is {{min = ..., max = ...}} or {{levels = [...]}}, "
+                   "with an optional path = \"...\"", "type", needle=name)
     allowed = {"path", "min", "max", "levels"}
     extra = set(entry) - allowed
     if extra:
@@ -587,7 +597,7 @@ def _parameter(name: str, entry: dict, base: dict, file: Path | None, design: st
     levels = entry["levels"]
     if not isinstance(levels, list) or not levels:
         raise _err(file, f"{key}.levels", f"must be a non-empty list, got {levels!r}", "type", needle=name)
-    seen = [json.dumps(v, sort_keys=True, default=str) for v in levels]
+    seen = [_value_key(v) for v in levels]
     if len(set(seen)) < len(seen):
         dup = next(v for v in seen if seen.count(v) > 1)
         raise _err(file, f"{key}.levels", f"level {dup} is given twice", "invalid", needle=name)
@@ -630,16 +640,16 @@ def _table_points(spec: SweepFile, file: Path | None, params: dict[str, Paramete
             raise _err(file, f"points[{i}]", f"lacks {missing}", "missing_key", needle="points")
     order: list[Parameter] = []
     for c in columns:
-        values = list(dict.fromkeys(json.dumps(r[c], sort_keys=True, default=str) for r in rows))
         if c in params:
             p = params[c]
+            allowed = {_value_key(v): v for v in p.levels}
             for r in rows:
-                if json.dumps(r[c], sort_keys=True, default=str) not in \
-                        {json.dumps(v, sort_keys=True, default=str) for v in p.levels}:
+                if _value_key(r[c]) not in allowed:
                     raise _err(file, f"points.{c}", f"value {r[c]!r} is not one of the parameter's levels "
                                f"{p.levels}", "out_of_range", needle="points")
+                r[c] = allowed[_value_key(r[c])]
         else:
-            levels = [next(r[c] for r in rows if json.dumps(r[c], sort_keys=True, default=str) == v) for v in values]
+            levels = list({_value_key(r[c]): r[c] for r in rows}.values())
             p = _parameter(c, {"levels": levels}, base, file, "table")
         order.append(p)
     unused = [n for n in params if n not in columns]
@@ -849,9 +859,26 @@ def _evaluate(ctx: _Context, values: dict, seed: int):
 
     sc = _scenario_at(ctx, values)
     model = ChainModel(sc, seed=seed)
-    model.run()
-    monthly = monthly_table(model)
+    try:
+        model.run()
+        monthly = monthly_table(model)
+    finally:
+        _forget(model)
     return kpis(monthly), monthly
+
+
+def _forget(model) -> None:
+    """Drop Mesa's class-level reference to a finished model.
+
+    Mesa 3.3 numbers agents with ``Agent._ids``, a ``defaultdict`` keyed by model that is
+    never emptied, so every model a process builds stays in memory (about 0.4 MB each for
+    the tiny scenario, several MB for the baseline). A worker running thousands of runs
+    would grow without bound; removing the finished model's entry keeps it flat.
+    """
+    import mesa
+    ids = getattr(mesa.Agent, "_ids", None)
+    if isinstance(ids, dict):
+        ids.pop(model, None)
 
 
 def _series_rows(ctx: _Context, monthly, head: tuple) -> dict[str, list]:
@@ -1112,7 +1139,8 @@ def load_results(out_dir: str | Path, columns: list[str] | None = None):
         parts = _part_files(d)
         if not parts:
             return schema.empty_table().to_pandas()
-        tables = [pq.read_table(f, columns=columns if d.name == "runs" else None) for f in parts]
+        cols = None if columns is None or d.name != "runs" else list(dict.fromkeys(["run_id", *columns]))
+        tables = [pq.read_table(f, columns=cols) for f in parts]
         df = pa.concat_tables(tables, promote_options="default").to_pandas()
         return df.sort_values(sort, kind="stable").reset_index(drop=True)
 
@@ -1154,15 +1182,16 @@ class SweepSummary:
         return self.ran / self.seconds if self.seconds > 0 else float("nan")
 
     def text(self) -> str:
-        s = (f"{self.n_runs} runs in {self.out}: {self.ran} run now in {self.seconds:.1f} s "
-             f"({self.runs_per_s:.2f} runs/s, {self.workers} worker(s), {self.backend})")
+        s = (f"ran {self.ran} of {self.n_runs} runs in {self.seconds:.1f} s ({self.runs_per_s:.2f} runs/s, "
+             f"{self.workers} worker(s), {self.backend})")
         if self.skipped:
-            s += f", {self.skipped} already done"
+            s += f"; {self.skipped} were already done"
+        s += f"\nresults: {self.out / 'runs'}, {self.out / 'series'} (rechain.sweep.load_results)"
         if self.failed_total:
             s += (f"\n{self.failed_total} run(s) failed: see {self.out / 'errors.csv'} "
                   f"(or the status and error columns of {self.out / 'runs'})")
         else:
-            s += "; none failed"
+            s += "\nno run failed"
         return s
 
 
@@ -1212,7 +1241,7 @@ class _DaskBackend:
         self.cluster = None
         if address == "local":
             self.cluster = LocalCluster(n_workers=workers, threads_per_worker=1, processes=True,
-                                        dashboard_address=None)
+                                        dashboard_address=":0")   # any free port: never clashes
             self.client = Client(self.cluster)
         else:
             self.client = Client(address)
@@ -1410,8 +1439,15 @@ def sweep_command(sweep_file: Path, workers: int | None, scheduler: str | None, 
     Results stream to OUT/runs/ and OUT/series/ (Parquet, one file per finished batch);
     analyse them with `rechain analyze OUT`.
     """
-    summary = execute(sweep_file, out=out_dir, workers=workers, scheduler=scheduler, resume=resume,
-                      batch_size=batch_size, progress=not quiet, echo=None if quiet else click.echo)
+    sw = load_sweep(sweep_file)
+    out = out_dir or Path("outputs") / "sweeps" / sw.name
+    try:
+        summary = execute(sw, out=out, workers=workers, scheduler=scheduler, resume=resume,
+                          batch_size=batch_size, progress=not quiet, echo=None if quiet else click.echo)
+    except KeyboardInterrupt:
+        click.echo(f"\ninterrupted: the runs finished so far are in {out}; continue with "
+                   f"`rechain sweep {sweep_file} --out {out} --resume`", err=True)
+        sys.exit(130)
     click.echo(summary.text())
     if not quiet:
         click.echo(f"next: rechain analyze {summary.out}")

@@ -1,0 +1,269 @@
+"""Bad scenario files give one clear message, never a traceback; and ``extends`` merges.
+
+The malformed files live in ``tests/malformed/``; most extend the baseline and add one bad
+line. For each, the table below gives the :attr:`ScenarioError.kind` and substrings the
+message must contain (the key path, what was given, what is allowed). The CLI must exit
+with status 2, print the message, and write nothing.
+"""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from rechain.cli import main
+from rechain.scenario import (ERROR_KINDS, ScenarioError, _resolve, deep_merge, load_scenario,
+                              scenario_from_dict)
+
+HERE = Path(__file__).parent
+MALFORMED = HERE / "malformed"
+BASELINE = HERE.parent / "scenarios" / "baseline.toml"
+
+# file, kind, substrings of the message (key path first), line of the bad key (None: not checked)
+CASES = [
+    ("unknown_key.toml", "unknown_key", ["behaviour.restock_strenght", "did you mean 'restock_strength'"], 4),
+    ("unknown_top_key.toml", "unknown_key", ["spinup_weeks", "did you mean 'spin_up_weeks'"], 3),
+    ("unknown_table.toml", "unknown_key", ["firms.magnet_maker", "did you mean 'magnet_makers'"], 3),
+    ("wrong_type.toml", "type", ["firms.magnet_makers.count", "given 'many'", "a whole number"], 4),
+    ("wrong_type_table.toml", "type", ["market.lead_times", "given 3", "a table"], 4),
+    ("negative_value.toml", "out_of_range", ["firms.recyclers.capacity_t_per_yr", "given -5000", "> 0"], 4),
+    ("share_above_one.toml", "out_of_range", ["firms.magnet_makers.scrap_share", "given 1.5", "<= 1"], 4),
+    ("bad_date.toml", "date", ["end", "2026-02-30", "ISO date"], 3),
+    ("bad_date_text.toml", "date", ["disruptions[", "].start", "'next spring'", "ISO date"], 6),
+    ("end_before_start.toml", "date_order", ["end", "2023-06-30", "after the start"], 3),
+    ("disruption_end_before_start.toml", "date_order", ["].end", '"Mine collapse"', "before start"], 7),
+    ("batches_out_of_order.toml", "date_order", ["quota_policy.quotas[", "mining_rock-2025", "date order"], None),
+    ("quota_shares_above_one.toml", "invalid", ["quota_policy.quotas[", "sum 1.2", "at most 1"], None),
+    ("news_outside_period.toml", "outside_period", ["news[", "].date", "2027-01-05", "2024-01-01..2026-12-31"], 5),
+    ("control_outside_period.toml", "outside_period", ["export_controls[", "].start", "2027-05-01"], 6),
+    ("disruption_outside_period.toml", "outside_period", ["disruptions[", '"2022 floods"', "2022-06-01"], 6),
+    ("unknown_product.toml", "not_allowed", ["export_controls[", "].products[0]", "'magnet_xx'",
+                                             "did you mean 'magnet_uh'", "'prnd_oxide'"], 5),
+    ("unknown_stage.toml", "not_allowed", ["disruptions[", "].target", "'myanmar_holder'",
+                                           "did you mean 'myanmar_holders'"], 5),
+    ("unknown_region.toml", "unknown_region", ["news[", "].regions", "'europe'", "'eu'"], 8),
+    ("unknown_price_product.toml", "not_allowed", ["market.initial_price.prnd_oxid",
+                                                   "did you mean 'prnd_oxide'"], 4),
+    ("seasonality_11.toml", "length", ["sectors.nev.seasonality", "given 11 values", "12 monthly factors"], 4),
+    ("missing_key.toml", "missing_key", ["news[", "].strength", '"Rumour"', "required key is missing"], None),
+    ("bad_sign.toml", "not_allowed", ["news[", "].sign", "given unknown value 2", "-1 or 1"], 6),
+    ("empty_approval.toml", "length", ["export_controls[", "].approval", "at least 1"], 5),
+    ("processing_days.toml", "invalid", ["processing_working_days", "min 50", "min <= mode <= max"], 5),
+    ("shock_end_before_start.toml", "date_order", ["sectors.nev.shocks[", "].end", "before start"], 6),
+    ("remove_unknown.toml", "unknown_item", ["news.remove", "'Export controls on seven rare earths'",
+                                             "did you mean 'Export controls on seven medium-heavy rare earths'"], 3),
+    ("duplicate_names.toml", "duplicate_name", ["news", "'Rumour'", "each name once"], None),
+    ("extends_missing.toml", "extends_missing", ["extends", "no_such_baseline.toml", "does not exist"], 2),
+    ("extends_not_text.toml", "type", ["extends", "given 2024", "file name in quotes"], 2),
+    ("circular_a.toml", "extends_cycle", ["extends", "circular_a.toml -> circular_b.toml -> circular_a.toml"], 2),
+    ("not_toml.txt", "not_toml", ["not valid TOML", "line 1"], 1),
+]
+IDS = [c[0].rsplit(".", 1)[0] for c in CASES]
+
+
+def test_the_table_is_long_enough_and_covers_every_file():
+    assert len(CASES) >= 15
+    listed = {c[0] for c in CASES}
+    on_disk = {p.name for p in MALFORMED.iterdir() if p.is_file()}
+    assert on_disk - listed <= {"circular_b.toml"}, f"malformed files not in the table: {on_disk - listed}"
+    assert listed <= on_disk
+    assert {c[1] for c in CASES} <= set(ERROR_KINDS)
+
+
+@pytest.mark.parametrize("name, kind, parts, line", CASES, ids=IDS)
+def test_malformed_file_gives_one_clear_error(name, kind, parts, line):
+    path = MALFORMED / name
+    with pytest.raises(ScenarioError) as info:
+        load_scenario(path)
+    err = info.value
+    msg = str(err)
+    assert err.kind == kind, msg
+    for p in parts:
+        assert p in msg, f"{p!r} not in {msg!r}"
+    if kind == "extends_cycle":
+        assert Path(err.file).name.startswith("circular_")
+    else:
+        assert Path(err.file).name == name
+    assert Path(err.file).name in msg.split(":")[0]     # the message starts with the file
+    if line is not None:
+        assert err.line == line, msg
+        assert f"line {line}" in msg
+    assert "\n" not in msg and "Traceback" not in msg
+
+
+@pytest.mark.parametrize("name, kind, parts, line", CASES, ids=IDS)
+def test_cli_exits_2_and_writes_nothing(name, kind, parts, line, tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)   # the default output folder would be tmp_path/outputs
+    runner = CliRunner()
+    for args in (["run", str(MALFORMED / name), "--out", str(tmp_path / "out")],
+                 ["run", str(MALFORMED / name)],
+                 ["check", str(MALFORMED / name)]):
+        res = runner.invoke(main, args)
+        assert res.exit_code == 2, res.output
+        assert res.exception is None or isinstance(res.exception, SystemExit)
+        assert parts[0] in res.output and "Traceback" not in res.output
+        assert res.output.count("error:") == 1
+    assert not (tmp_path / "out").exists()
+    assert not (tmp_path / "outputs").exists()
+
+
+@pytest.mark.parametrize("name", ["unknown_key.toml", "news_outside_period.toml", "not_toml.txt",
+                                  "circular_a.toml"])
+def test_cli_in_a_real_process(name, tmp_path):
+    out = tmp_path / "out"
+    proc = subprocess.run([sys.executable, "-m", "rechain.cli", "run", str(MALFORMED / name), "--out", str(out)],
+                          capture_output=True, text=True, cwd=tmp_path, timeout=120)
+    assert proc.returncode == 2
+    assert proc.stderr.startswith("error: ") and proc.stderr.count("\n") == 1, proc.stderr
+    assert "Traceback" not in proc.stderr and proc.stdout == ""
+    assert not out.exists() and not (tmp_path / "outputs").exists()
+
+
+def test_missing_scenario_file_and_directory(tmp_path, monkeypatch):
+    with pytest.raises(ScenarioError) as info:
+        load_scenario(tmp_path / "nope.toml")
+    assert info.value.kind == "missing" and "nope.toml" in str(info.value)
+    with pytest.raises(ScenarioError) as info:
+        load_scenario(tmp_path)
+    assert info.value.kind == "not_a_file" and "directory" in str(info.value)
+    monkeypatch.chdir(tmp_path)
+    runner = CliRunner()
+    for target in (tmp_path / "nope.toml", tmp_path):
+        res = runner.invoke(main, ["run", str(target), "--out", str(tmp_path / "out")])
+        assert res.exit_code == 2 and "Traceback" not in res.output
+    assert not (tmp_path / "out").exists() and not (tmp_path / "outputs").exists()
+
+
+def test_error_in_an_inherited_file_names_that_file(tmp_path):
+    (tmp_path / "mid.toml").write_text(f'extends = "{BASELINE.as_posix()}"\nname = "mid"\n[[news]]\nname = "Bad"\n'
+                                       'date = 2025-01-01\nsign = 1\nstrength = -0.1\n')
+    (tmp_path / "child.toml").write_text('extends = "mid.toml"\n[behaviour]\nw_news = 2\n')
+    with pytest.raises(ScenarioError) as info:
+        load_scenario(tmp_path / "child.toml")
+    err = info.value
+    assert err.kind == "out_of_range" and Path(err.file).name == "mid.toml" and err.line == 7
+    assert "extended by" in str(err) and "child.toml" in str(err) and "].strength" in str(err)
+
+
+def test_cross_check_errors_point_at_the_right_item_in_the_baseline(tmp_path):
+    """A shortened period puts baseline events outside it: the message names the event's file
+    (the baseline) and its line, not the what-if."""
+    (tmp_path / "short.toml").write_text(f'extends = "{BASELINE.as_posix()}"\nend = 2024-06-30\n')
+    with pytest.raises(ScenarioError) as info:
+        load_scenario(tmp_path / "short.toml")
+    err = info.value
+    assert err.kind == "outside_period"
+    assert Path(err.file).name == "baseline.toml" and err.line is not None
+    text = BASELINE.read_text().splitlines()
+    item = err.key.split('(item "')[1].rstrip('")')
+    # the reported line is inside the named item's block
+    start = next(i for i, s in enumerate(text, 1) if f'name = "{item}"' in s)
+    assert start <= err.line <= start + 12
+
+
+# ---------------------------------------------------------------------------------------
+# extends and merge rules
+# ---------------------------------------------------------------------------------------
+def _write(path: Path, text: str) -> Path:
+    path.write_text(text)
+    return path
+
+
+def test_chain_of_three_files_resolves(tmp_path):
+    _write(tmp_path / "a.toml", f'extends = "{BASELINE.as_posix()}"\nname = "a"\n[behaviour]\nw_news = 2.0\n')
+    sub = tmp_path / "sub"
+    sub.mkdir()
+    _write(sub / "b.toml", 'extends = "../a.toml"\n[behaviour]\nw_social = 0.1\n')
+    _write(sub / "c.toml", 'extends = "b.toml"\nname = "c"\n[behaviour]\nw_news = 3.0\n')
+    sc = load_scenario(sub / "c.toml")
+    assert sc.name == "c"
+    assert sc.behaviour.w_news == 3.0          # c overrides a
+    assert sc.behaviour.w_social == 0.1        # from b
+    base = load_scenario(BASELINE)
+    assert sc.behaviour.restock_strength == base.behaviour.restock_strength   # from the baseline
+    assert [Path(f).name for f in sc._files] == ["baseline.toml", "a.toml", "b.toml", "c.toml"]
+    # a file without its own name takes its stem, not its parent's name
+    assert load_scenario(sub / "b.toml").name == "b"
+
+
+def test_tables_merge_key_by_key(tmp_path):
+    p = _write(tmp_path / "w.toml", f'extends = "{BASELINE.as_posix()}"\n[firms.magnet_makers]\ncount = 40\n'
+                                    '[sectors.nev]\nunits_per_yr = { 2026 = 25.0e6 }\n')
+    sc, base = load_scenario(p), load_scenario(BASELINE)
+    assert sc.firms.magnet_makers.count == 40
+    assert sc.firms.magnet_makers.capacity_t_per_yr == base.firms.magnet_makers.capacity_t_per_yr
+    assert sc.sectors["nev"].units_per_yr["2026"] == 25.0e6
+    assert sc.sectors["nev"].units_per_yr["2025"] == base.sectors["nev"].units_per_yr["2025"]
+    assert sc.sectors["nev"].seasonality == base.sectors["nev"].seasonality
+    assert sc.sectors["wind"] == base.sectors["wind"]
+
+
+def test_named_items_merge_append_and_remove(tmp_path):
+    base = load_scenario(BASELINE)
+    first = base.export_controls[0].name
+    news0 = base.news[0].name
+    p = _write(tmp_path / "w.toml", f'''extends = "{BASELINE.as_posix()}"
+[[export_controls]]
+name = "{first}"
+approval = [{{ start = 2025-04-04, rate = 0.1 }}]
+[[export_controls]]
+name = "new regime"
+products = ["dy_oxide"]
+start = 2025-06-01
+approval = [{{ start = 2025-06-01, rate = 0.5 }}]
+[[news]]
+name = "{news0}"
+remove = true
+''')
+    sc = load_scenario(p)
+    by_name = {c.name: c for c in sc.export_controls}
+    assert len(sc.export_controls) == len(base.export_controls) + 1
+    merged = by_name[first]
+    assert [a.rate for a in merged.approval] == [0.1]                  # a plain list replaces
+    assert merged.products == base.export_controls[0].products         # other keys inherited
+    assert merged.processing_working_days == base.export_controls[0].processing_working_days
+    assert by_name["new regime"].products == ["dy_oxide"]
+    assert [c.name for c in sc.export_controls][-1] == "new regime"    # appended at the end
+    assert news0 not in [n.name for n in sc.news] and len(sc.news) == len(base.news) - 1
+
+
+def test_quotas_merge_by_type_and_year(tmp_path):
+    base = load_scenario(BASELINE)
+    p = _write(tmp_path / "w.toml", f'''extends = "{BASELINE.as_posix()}"
+[quota_policy]
+quotas = [{{ type = "mining_rock", year = 2026, total_t = 123456 }},
+          {{ type = "mining_rock", year = 2027, total_t = 1, batches = [{{ issued = 2026-12-01, share = 1.0 }}] }}]
+''')
+    sc = load_scenario(p)
+    q = {(x.type, x.year): x for x in sc.quota_policy.quotas}
+    qb = {(x.type, x.year): x for x in base.quota_policy.quotas}
+    assert len(q) == len(qb) + 1
+    assert q[("mining_rock", 2026)].total_t == 123456
+    assert q[("mining_rock", 2026)].batches == qb[("mining_rock", 2026)].batches
+    assert q[("separation", 2026)] == qb[("separation", 2026)]
+
+
+def test_deep_merge_rules_directly():
+    base = {"a": {"x": 1, "y": 2}, "items": [{"name": "p", "v": 1}, {"name": "q", "v": 2}], "l": [1, 2, 3]}
+    over = {"a": {"y": 20}, "items": [{"name": "q", "v": 5}, {"name": "r", "v": 9}, {"name": "p", "remove": True}],
+            "l": [7]}
+    out = deep_merge(base, over)
+    assert out["a"] == {"x": 1, "y": 20}
+    assert out["items"] == [{"name": "q", "v": 5}, {"name": "r", "v": 9}]
+    assert out["l"] == [7]
+    assert base["items"][0] == {"name": "p", "v": 1}    # inputs untouched
+
+
+def test_resolve_then_scenario_from_dict_round_trip():
+    data, files = _resolve(BASELINE)
+    assert [f.name for f in files] == ["baseline.toml"]
+    sc = scenario_from_dict(data, BASELINE)
+    assert sc.name == "baseline"
+    data["behaviour"]["w_newz"] = 1.0
+    with pytest.raises(ScenarioError) as info:
+        scenario_from_dict(data, BASELINE)
+    assert info.value.kind == "unknown_key" and "w_news" in str(info.value)

@@ -1,0 +1,297 @@
+"""The what-if library: every shipped scenario loads, validates and runs, and every what-if
+moves the chain the way its header says (``Claimed: ...``); plus ``rechain compare``.
+
+Full runs are shared by the whole module (one pool of two processes, seeds 0 and 1); a
+claim compares the mean over the two seeds of the what-if with that of its reference run
+with the same seeds.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import multiprocessing as mp
+import re
+from concurrent.futures import ProcessPoolExecutor
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+from click.testing import CliRunner
+
+from rechain.cli import main
+from rechain.compare import _run_one, compare, recovery_months
+from rechain.model import ChainModel
+from rechain.results import run
+from rechain.scenario import ScenarioError, load_scenario, scenario_hash
+
+ROOT = Path(__file__).parent.parent
+SCENARIOS = sorted((ROOT / "scenarios").glob("*.toml"))
+WHATIFS = [p for p in SCENARIOS if p.stem != "baseline"]
+TINY = ROOT / "tests" / "data" / "tiny.toml"
+SEEDS = (0, 1)
+
+
+# ---------------------------------------------------------------------------------------
+# every shipped scenario
+# ---------------------------------------------------------------------------------------
+def test_the_library_has_the_what_ifs_the_issue_asks_for():
+    names = {p.stem for p in SCENARIOS}
+    assert {"baseline", "export_controls_2025", "no_export_controls", "licence_approvals_halved",
+            "heavy_magnet_export_ban", "myanmar_stop_quarter", "mining_quota_frozen", "mining_quota_plus10",
+            "recycling_30pct", "nev_robot_boom", "ce_substitution", "state_stockpile"} <= names
+    used = {k for p in WHATIFS for k in ("export_quotas", "import_tariffs", "price_elasticity")
+            if k in p.read_text()}
+    assert used == {"export_quotas", "import_tariffs", "price_elasticity"}
+
+
+@pytest.mark.parametrize("path", SCENARIOS, ids=[p.stem for p in SCENARIOS])
+def test_scenario_loads_validates_and_checks(path):
+    sc = load_scenario(path)
+    assert sc.name == path.stem
+    res = CliRunner().invoke(main, ["check", str(path)])
+    assert res.exit_code == 0, res.output
+    assert "ok" in res.output
+
+
+@pytest.mark.parametrize("path", WHATIFS, ids=[p.stem for p in WHATIFS])
+def test_what_if_is_short_and_has_a_header(path):
+    text = path.read_text()
+    lines = text.splitlines()
+    assert lines[0].startswith("# What-if:")
+    header = "\n".join(line for line in lines if line.startswith("#"))
+    for word in ("Question:", "Claimed:", "Changes:", "Sources:"):
+        assert word in header, f"{path.name}: header lacks {word!r}"
+    assert 'extends = "baseline.toml"' in text
+    settings = [s for s in lines if s.strip() and not s.lstrip().startswith("#")
+                and not re.match(r"^(extends|name|question|description)\s*=", s)]
+    assert len(settings) <= 15, f"{path.name} has {len(settings)} lines of settings"
+    assert path.stem in CLAIMED, f"{path.name}: add its claims to CLAIMS in this file"
+
+
+@pytest.mark.parametrize("path", SCENARIOS, ids=[p.stem for p in SCENARIOS])
+def test_smoke_ten_weeks(path):
+    sc = load_scenario(path)
+    model = ChainModel(sc, seed=0)
+    for _ in range(10):
+        model.step()
+    price = np.asarray(model.index_price)
+    assert np.isfinite(price).all() and (price > 0).all()
+    assert (model.S >= -1e-9).all()
+
+
+def test_export_controls_2025_is_the_baseline_under_its_own_name():
+    a = load_scenario(ROOT / "scenarios" / "baseline.toml").model_dump(mode="json")
+    b = load_scenario(ROOT / "scenarios" / "export_controls_2025.toml").model_dump(mode="json")
+    for key in ("name", "question", "description"):
+        a.pop(key), b.pop(key)
+    assert a == b
+
+
+# ---------------------------------------------------------------------------------------
+# full runs, shared by the module
+# ---------------------------------------------------------------------------------------
+@pytest.fixture(scope="module")
+def runs() -> dict[tuple[str, int], pd.DataFrame]:
+    """Monthly tables of every shipped scenario with seeds 0 and 1 (two processes)."""
+    tasks = [(load_scenario(p), s) for p in SCENARIOS for s in SEEDS]
+    with ProcessPoolExecutor(2, mp_context=mp.get_context("spawn")) as ex:
+        return {(name, seed): m for name, seed, m, _ in ex.map(_run_one, tasks)}
+
+
+def _sel(m: pd.DataFrame, variable: str, **match) -> pd.Series:
+    d = m[m["variable"] == variable]
+    for k, v in match.items():
+        d = d[d[k].isin(v)] if isinstance(v, (list, tuple)) else d[d[k] == v]
+    return d.groupby("month")["value"].sum()
+
+
+def total(variable, first, last, **match):
+    return lambda m: float(_sel(m, variable, **match).loc[first:last].sum())
+
+
+def mean_price(product, first, last):
+    return lambda m: float(_sel(m, "price", product=product).loc[first:last].mean())
+
+
+def min_price(product):
+    return lambda m: float(_sel(m, "price", product=product).min())
+
+
+def recycled_share(m):
+    p = m[(m["variable"] == "production") & m["product"].isin(["prnd_oxide", "dy_oxide", "tb_oxide"])]
+    return float(p.loc[p["stage"] == "recyclers", "value"].sum() / p["value"].sum())
+
+
+MAGNETS = ["magnet_std", "magnet_uh"]
+# (what-if, reference, what is measured, metric, direction the header claims)
+CLAIMS = [
+    ("myanmar_stop_quarter", "baseline", "Dy+Tb oxide output May-Jul 2025, t",
+     total("production", "2025-05", "2025-07", product=["dy_oxide", "tb_oxide"]), "lower"),
+    ("myanmar_stop_quarter", "baseline", "mean Dy oxide price May 2025-Apr 2026",
+     mean_price("dy_oxide", "2025-05", "2026-04"), "higher"),
+    ("myanmar_stop_quarter", "baseline", "mean Tb oxide price May 2025-Apr 2026",
+     mean_price("tb_oxide", "2025-05", "2026-04"), "higher"),
+    ("no_export_controls", "baseline", "magnet exports 2025, t", total("exports", "2025-01", "2025-12"), "higher"),
+    ("no_export_controls", "baseline", "overseas shortfall, t",
+     total("shortfall", "2024-01", "2026-12", stage="overseas_buyers"), "lower"),
+    ("heavy_magnet_export_ban", "baseline", "UH magnet exports May 2025-Mar 2026, t",
+     total("exports", "2025-05", "2026-03", product="magnet_uh"), "lower"),
+    ("heavy_magnet_export_ban", "baseline", "magnet exports 2025, t", total("exports", "2025-01", "2025-12"), "lower"),
+    ("licence_approvals_halved", "baseline", "licences granted, t",
+     total("licences_granted", "2024-01", "2026-12"), "lower"),
+    ("licence_approvals_halved", "baseline", "magnet exports 2025, t", total("exports", "2025-01", "2025-12"), "lower"),
+    ("licence_approvals_halved", "baseline", "overseas shortfall, t",
+     total("shortfall", "2024-01", "2026-12", stage="overseas_buyers"), "higher"),
+    ("mining_quota_frozen", "baseline", "rock-type ore mined 2026, t REO",
+     total("production", "2026-01", "2026-12", stage="miners", product="light_ore"), "lower"),
+    ("mining_quota_plus10", "mining_quota_frozen", "mean Pr-Nd oxide price 2026",
+     mean_price("prnd_oxide", "2026-01", "2026-12"), "lower"),
+    ("recycling_30pct", "baseline", "recyclers' share of oxide output", recycled_share, "higher"),
+    ("nev_robot_boom", "baseline", "magnet output 2025, t",
+     total("production", "2025-01", "2025-12", stage="magnet_makers", product=MAGNETS), "higher"),
+    ("nev_robot_boom", "baseline", "mean Pr-Nd oxide price 2025-2026",
+     mean_price("prnd_oxide", "2025-01", "2026-12"), "higher"),
+    ("ce_substitution", "baseline", "mean Pr-Nd oxide price", mean_price("prnd_oxide", "2024-01", "2026-12"),
+     "lower"),
+    ("state_stockpile", "baseline", "lowest Pr-Nd oxide price", min_price("prnd_oxide"), "higher"),
+    ("export_quota_magnets", "baseline", "magnet exports 2026, t", total("exports", "2026-01", "2026-12"), "lower"),
+    ("export_quota_magnets", "baseline", "overseas shortfall, t",
+     total("shortfall", "2024-01", "2026-12", stage="overseas_buyers"), "higher"),
+    ("us_magnet_tariff", "baseline", "magnet exports to the US 2026, t",
+     total("exports", "2026-01", "2026-12", region="us"), "lower"),
+]
+CLAIMED = {c[0] for c in CLAIMS} | {"export_controls_2025"}   # the latter: test above
+
+
+@pytest.mark.parametrize("whatif, ref, what, metric, direction", CLAIMS,
+                         ids=[f"{c[0]}:{c[2].split(',')[0]}" for c in CLAIMS])
+def test_what_if_moves_the_way_its_header_claims(runs, whatif, ref, what, metric, direction):
+    a = [metric(runs[(whatif, s)]) for s in SEEDS]
+    b = [metric(runs[(ref, s)]) for s in SEEDS]
+    ma, mb = float(np.mean(a)), float(np.mean(b))
+    detail = f"{what}: {whatif} {a} (mean {ma:,.4g}) vs {ref} {b} (mean {mb:,.4g})"
+    if direction == "lower":
+        assert ma < mb, detail
+    else:
+        assert ma > mb, detail
+
+
+def test_heavy_magnet_ban_all_but_stops_uh_exports(runs):
+    metric = total("exports", "2025-05", "2026-03", product="magnet_uh")
+    for s in SEEDS:
+        assert metric(runs[("heavy_magnet_export_ban", s)]) < 0.05 * metric(runs[("baseline", s)])
+
+
+def test_export_quota_caps_2026_exports(runs):
+    for s in SEEDS:
+        assert total("exports", "2026-01", "2026-12")(runs[("export_quota_magnets", s)]) <= 45000 * (1 + 1e-9)
+
+
+def test_recycling_ramp_collects_six_times_as_much_in_2026(runs):
+    eol = total("eol_collected", "2026-01", "2026-12")
+    for s in SEEDS:
+        assert eol(runs[("recycling_30pct", s)]) == pytest.approx(6.0 * eol(runs[("baseline", s)]), rel=0.02)
+
+
+# ---------------------------------------------------------------------------------------
+# rechain compare
+# ---------------------------------------------------------------------------------------
+def test_recovery_months():
+    ref = pd.Series([100.0] * 8, index=[f"2025-{i:02d}" for i in range(1, 9)])
+    assert recovery_months(ref * 1.05, ref) == 0.0
+    bump = ref.copy()
+    bump.iloc[2:5] = 130.0
+    assert recovery_months(bump, ref) == 3.0
+    late = ref.copy()
+    late.iloc[6:] = 150.0
+    assert math.isnan(recovery_months(late, ref))
+
+
+@pytest.fixture(scope="module")
+def tiny_pair(tmp_path_factory) -> list[Path]:
+    d = tmp_path_factory.mktemp("tiny")
+    ban = d / "tiny_ban.toml"
+    ban.write_text(f'extends = "{TINY.as_posix()}"\nname = "tiny_ban"\n'
+                   '[[export_controls]]\nname = "ban"\nproducts = ["magnet_uh", "magnet_std"]\nstart = 2024-02-01\n'
+                   'approval = [{ start = 2024-02-01, rate = 0.0 }]\n')
+    return [TINY, ban]
+
+
+def test_compare_writes_table_and_plots(tiny_pair, tmp_path):
+    out = tmp_path / "cmp"
+    comp = compare(tiny_pair, seeds=[0, 1], out_dir=out, workers=2, runs_dir=None, band=True)
+    assert comp.out_dir == out and comp.names == ["tiny", "tiny_ban"]
+    for f in ("kpis.csv", "kpis.md", "kpis_long.csv", "kpis_by_seed.csv", "series.csv", "compare.json",
+              "overview.png", "price_prnd_oxide.png", "price_dy_oxide.png", "price_tb_oxide.png",
+              "magnet_output.png", "exports.png", "dytb_oxide_output.png"):
+        assert (out / f).is_file(), f
+    wide = pd.read_csv(out / "kpis.csv", index_col=[0, 1])
+    assert list(wide.columns) == ["tiny", "tiny_ban"]
+    kpis = set(wide.index.get_level_values(0))
+    for k in ("price_peak_prnd_oxide", "price_mean_dy_oxide", "months_to_recover_tb_oxide", "shortfall_overseas_t",
+              "magnet_output_change_pct", "recycled_share_of_oxide", "licences_granted_t"):
+        assert k in kpis
+    assert wide.loc[("magnet_output_change_t", "t"), "tiny"] == 0.0
+    assert wide.loc[("exports_t", "t"), "tiny_ban"] < wide.loc[("exports_t", "t"), "tiny"]
+    assert wide.loc[("shortfall_overseas_t", "t"), "tiny_ban"] > wide.loc[("shortfall_overseas_t", "t"), "tiny"]
+    md = (out / "kpis.md").read_text()
+    assert "| key figure | unit | tiny | tiny_ban |" in md and "[" in md      # the 90 % band
+    long = pd.read_csv(out / "kpis_long.csv")
+    assert (long["seeds"] == 2).all()
+    finite = long[["p05", "mean", "p95"]].dropna()
+    assert (finite["p05"] <= finite["mean"] + 1e-6).all() and (finite["mean"] <= finite["p95"] + 1e-6).all()
+    series = pd.read_csv(out / "series.csv")
+    assert set(series["series"]) == {"price_prnd_oxide", "price_dy_oxide", "price_tb_oxide", "magnet_output",
+                                     "exports", "dytb_oxide_output"}
+    assert set(series["seed"]) == {0, 1}
+
+
+def test_compare_reuses_a_finished_run_with_the_same_hash(tiny_pair, tmp_path):
+    runs_dir = tmp_path / "outputs"
+    sc = load_scenario(TINY)
+    res = run(sc, seed=0)
+    res.save(runs_dir / "tiny-seed0", figures=False)
+    manifest = json.loads((runs_dir / "tiny-seed0" / "manifest.json").read_text())
+    assert manifest["scenario_sha256"] == scenario_hash(sc)
+    comp = compare(tiny_pair, seeds=[0], runs_dir=runs_dir, write=False, workers=1)
+    assert comp.reused == ["tiny-seed0"]
+    fresh = compare(tiny_pair, seeds=[0], runs_dir=None, write=False, workers=1)
+    pd.testing.assert_frame_equal(comp.kpis, fresh.kpis)
+    # a run of a different scenario under the same name is not reused
+    (runs_dir / "tiny-seed0" / "manifest.json").write_text(json.dumps({**manifest, "scenario_sha256": "x"}))
+    assert compare(tiny_pair, seeds=[0], runs_dir=runs_dir, write=False, workers=1).reused == []
+
+
+def test_compare_cli(tiny_pair, tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    res = CliRunner().invoke(main, ["compare", *map(str, tiny_pair), "--no-figures", "--quiet"])
+    assert res.exit_code == 0, res.output
+    assert (tmp_path / "outputs" / "compare-tiny-tiny_ban" / "kpis.md").is_file()
+    res = CliRunner().invoke(main, ["compare", *map(str, tiny_pair), "--seeds", "2", "--replicates", "2"])
+    assert res.exit_code == 2
+
+
+def test_compare_with_a_bad_scenario_runs_and_writes_nothing(tiny_pair, tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    bad = ROOT / "tests" / "malformed" / "unknown_key.toml"
+    with pytest.raises(ScenarioError):
+        compare([tiny_pair[0], bad], seeds=[0], out_dir=tmp_path / "cmp", workers=1)
+    res = CliRunner().invoke(main, ["compare", str(tiny_pair[0]), str(bad), "--out", str(tmp_path / "cmp")])
+    assert res.exit_code == 2 and "restock_strength" in res.output
+    assert not (tmp_path / "cmp").exists() and not (tmp_path / "outputs").exists()
+
+
+# ---------------------------------------------------------------------------------------
+# docs
+# ---------------------------------------------------------------------------------------
+def test_docs_key_reference_is_current():
+    """docs/scenarios.md carries the key reference generated from the schema; after changing
+    the schema, run `python docs/gen_scenario_reference.py --write`."""
+    import importlib.util
+    spec = importlib.util.spec_from_file_location("gen_scenario_reference", ROOT / "docs" / "gen_scenario_reference.py")
+    gen = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(gen)
+    doc = (ROOT / "docs" / "scenarios.md").read_text()
+    assert gen.reference() in doc, "run: python docs/gen_scenario_reference.py --write"
