@@ -336,6 +336,8 @@ kpis = ["licences_refused_t"]
     res = CliRunner().invoke(main, ["analyze", str(tmp_path / "t")])
     assert res.exit_code == 0, res.output
     assert (tmp_path / "t" / "analysis" / "scatter_licences_refused_t.png").exists()
+    means = pd.read_csv(tmp_path / "t" / "analysis" / "point_means.csv")
+    assert list(means["licences_refused_t_count"]) == [1, 1]
 
     write(tmp_path / "points.csv", "rate,behaviour.noise\n0.9,0.0\n0.2,0.02\n")
     csv_table = tiny_sweep(tmp_path, """
@@ -370,3 +372,19 @@ def test_model_function_is_a_plain_function():
         model_function(GRID, **{"behaviour.restock_strengh": 1.0})
     with pytest.raises(ScenarioError, match="invalid"):
         model_function(base=TINY, **{"behaviour.w_social": 2.0})
+
+
+def test_finished_models_are_not_kept_in_memory(tmp_path):
+    """Mesa 3.3 keeps every model in ``Agent._ids``; a sweep drops each finished one."""
+    import mesa
+    spec = tiny_sweep(tmp_path, """
+design = "grid"
+replicates = 3
+[overrides]
+end = 2024-03-31
+[outputs]
+kpis = ["price_peak_prnd_oxide"]
+""")
+    before = len(mesa.Agent._ids)
+    runs, _ = run_sweep(spec, workers=1, out=tmp_path / "out")
+    assert len(runs) == 3 and len(mesa.Agent._ids) == before

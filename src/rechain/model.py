@@ -161,6 +161,7 @@ class ChainModel(mesa.Model):
         self.landed = self._trade_charges()
         self.export_quota_left: dict[tuple[int, int], float] = {}
         self.region_elasticity = np.array([0.0, 0.0, *[r.price_elasticity for r in sc.regions.values()]])
+        self.sector_elasticity = np.array([s.price_elasticity for s in sc.sectors.values()])
         self.reserve_buy = self.pop.kind[self.bi] == RESERVE
         self.reserve_sell = self.pop.kind[self.si] == RESERVE
 
@@ -170,6 +171,7 @@ class ChainModel(mesa.Model):
         self.index_price = init.copy()
         self.prev_index = init.copy()
         self.anchor_price = init.copy()
+        self.supply_push = np.ones(P)
         self.ask = init[None, :] * self._per_kind("asks", lambda g, n: g.lognormal(0.0, 0.02, (n, P)), (N, P))
         self.ask = np.where(pop.outputs, self.ask, 0.0)
         nb = self._netback(init)
@@ -439,6 +441,7 @@ class ChainModel(mesa.Model):
         self.index_price = self.initial_price.copy()
         self.prev_index = self.initial_price.copy()
         self.anchor_price = self.initial_price.copy()
+        self.supply_push = np.ones(self.P)
         self.ask = np.where(self.pop.outputs, self.initial_price[None, :]
                             * self._per_kind("asks", lambda g, n: g.lognormal(0.0, 0.02, (n, self.P)),
                                              self.ask.shape), 0.0)
@@ -464,9 +467,14 @@ class ChainModel(mesa.Model):
     # helpers used by the agents
     # ------------------------------------------------------------------------------------
     def plan(self, i: np.ndarray, k: np.ndarray) -> np.ndarray:
-        """Output firms ``i`` want of product ``k`` this week (see :func:`production_plan`)."""
+        """Output firms ``i`` want of product ``k`` this week (see :func:`production_plan`).
+
+        Dear prices draw out supply: the order-driven plan is scaled by
+        ``(P / P_anchor) ** supply_price_response`` (within 0.5..2), so producers run harder
+        when the price stands above what the market is used to, and ease off below it.
+        """
         b = self.beh
-        return production_plan(self.Ohat[i, k], self.S[i, k], self.Bout[i, k],
+        return production_plan(self.Ohat[i, k] * self.supply_push[k], self.S[i, k], self.Bout[i, k],
                                b.finished_cover_weeks, b.finished_adjust_weeks)
 
     def produce(self, i: np.ndarray, k: np.ndarray | int, y: np.ndarray, record: bool = True) -> None:
@@ -583,6 +591,7 @@ class ChainModel(mesa.Model):
         social = neighbour_mean(self.x, self.links.src, self.links.dst, self._degree)
         noise = b.noise * self._per_kind("expectations", lambda g, n: g.standard_normal(n), (self.N,))
         self.anchor_price = smooth(self.anchor_price, self.index_price, b.anchor_weeks)
+        self.supply_push = np.clip((self.index_price / self.anchor_price) ** b.supply_price_response, 0.5, 2.0)
         gap = np.log(self.anchor_price / self.index_price)[self.watch]
         self.x = expected_change(self.g, news, social, noise, b.horizon_weeks, b.w_trend, b.w_news,
                                  b.w_social, b.x_max, gap, b.w_anchor)

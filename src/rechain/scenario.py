@@ -161,6 +161,7 @@ class Sector(_Model):
     magnet_kg_per_unit: dict[str, Pos] = Field(description="finished magnet per unit, kg, per year")
     unit_label: str = Field("units", description="what a unit is, for labels (vehicles, MW installed, units)")
     uh_share: Share = Field(description="share of the sector's magnets that are the high-coercivity Dy/Tb grade")
+    price_elasticity: NonNeg = Field(0.0, description="share of the sector's magnet use lost per 1 % rise of the magnet price over its start level (substitution, thrifting)")
     seasonality: list[Pos] = Field(default_factory=lambda: [1.0] * 12, description="12 monthly output factors (normalised to mean 1)")
     shocks: list[Shock] = Field(default_factory=list,
                                 description="periods when output is multiplied (subsidies, slumps, booms)")
@@ -253,6 +254,7 @@ class Behaviour(_Model):
     order_smoothing_weeks: Pos = Field(3.0, description="L: production follows orders smoothed over this lag")
     usage_smoothing_weeks: Pos = Field(6.0, description="buyers' expected use is planned use smoothed over this many weeks")
     finished_cover_weeks: Pos = Field(3.0, description="sellers' normal finished-goods cover, weeks of orders")
+    supply_price_response: NonNeg = Field(0.0, description="producers scale their order-driven plan by (price / anchor price) to this power")
     finished_adjust_weeks: Pos = Field(3.0,
                                        description="weeks sellers take to close a gap in their finished-goods cover")
     # pricing

@@ -33,9 +33,13 @@ class MotorMaker(Firm):
 
     @classmethod
     def price_response(cls, m, i: np.ndarray, g: int) -> np.ndarray | float:
-        """Domestic end-product output does not respond to magnet prices (magnets are a small
-        share of a vehicle's or appliance's cost)."""
-        return 1.0
+        """Magnet use per unit responds to the magnet price through the sector's
+        ``price_elasticity`` (ferrite or induction designs, thrifting): use falls by that share
+        per 1 % rise of the price over its start level. 0 = fixed use."""
+        eps = m.sector_elasticity[m.pop.group[i]]
+        if not eps.any():
+            return 1.0
+        return (m.index_price[g] / m.initial_price[g]) ** (-eps)
 
 
 class OverseasBuyer(MotorMaker):
