@@ -132,6 +132,7 @@ class ChainModel(mesa.Model):
         self.edge_cal = self.cal_index[self.links.dst]   # the receiver's holiday calendar
         self.arange_e = np.arange(E)
         self._masks = self._seller_masks(self.si, self.sk)
+        self._lead_groups = [(int(v), (self.links.lead == v).astype(float)) for v in np.unique(self.links.lead)]
         self._c0_b, self._kr_b, self._kw_b = self.c0[self.bi], self.k_restock[self.bi], self.k_wait[self.bi]
         self._skey = self.si * P + self.sk
         self._bkey = self.bi * P + self.bk
@@ -751,8 +752,11 @@ class ChainModel(mesa.Model):
         available[self._skey] = avail_pair
         # goods move on days both ends work: a holiday at the shipper or the receiver (Chinese
         # New Year, National Day, Christmas abroad) holds deliveries back until it is over
-        ws = np.minimum(self.ws, 1.0)
-        eligible = self.backlog * np.minimum(ws[self.links.src], ws[self.links.dst])
+        if self.ws.min() >= 1.0:
+            eligible = self.backlog
+        else:
+            ws = np.minimum(self.ws, 1.0)
+            eligible = self.backlog * np.minimum(ws[self.links.src], ws[self.links.dst])
         shipped = fill_pro_rata(available, eligible, self.edge_skey)
         if self.sc.export_quotas:
             shipped = self._apply_export_quotas(shipped)
@@ -760,8 +764,8 @@ class ChainModel(mesa.Model):
         self.backlog -= shipped
         S -= np.bincount(self.edge_skey, weights=shipped, minlength=self.N * self.P).reshape(self.N, self.P)
         np.maximum(S, 0.0, out=S)  # guards -1e-17 round-off only; fill_pro_rata never overdraws
-        slot = (self._tick + L.lead) % self.lmax
-        self.pipe[slot, self.arange_e] += shipped
+        for lead, mask in self._lead_groups:
+            self.pipe[(self._tick + lead) % self.lmax] += shipped * mask
         self.in_transit += shipped
         price = self.ask.ravel()[self.edge_skey]
         qty = np.bincount(L.prod, weights=shipped, minlength=self.P)
@@ -810,12 +814,11 @@ def _daily_work(days: list[dt.date], calname: str) -> np.ndarray:
     return _day_shares(days, load_holidays().get(calname, []))
 
 
-def prices_reported(m: ChainModel) -> dict[str, float]:
-    """Reporter: this week's price index per product, in its quoted unit."""
-    return dict(zip(m.mat.products, m.rec.price[m.t].tolist()))
+def prices_reported(m: ChainModel) -> np.ndarray:
+    """Reporter: this week's price index per product (in ``m.mat.products`` order), quoted unit."""
+    return m.rec.price[m.t].copy()
 
 
-def sentiment_reported(m: ChainModel) -> dict[str, float]:
-    """Reporter: this week's mean expected price change per stage (stages with firms)."""
-    row = m.rec.sentiment[m.t]
-    return {s: float(row[j]) for j, s in enumerate(m.stages) if m.rec.has_stage[j]}
+def sentiment_reported(m: ChainModel) -> np.ndarray:
+    """Reporter: this week's mean expected price change per stage (``m.stages`` order)."""
+    return m.rec.sentiment[m.t].copy()

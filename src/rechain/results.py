@@ -11,6 +11,7 @@ from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
 from typing import Any, Callable
 
+import numpy as np
 import pandas as pd
 
 from .model import ChainModel
@@ -108,8 +109,11 @@ def weekly_model_vars(model: ChainModel) -> pd.DataFrame:
     """Mesa's DataCollector series as a flat table: one row per week, one column per series."""
     raw = model.datacollector.get_model_vars_dataframe()
     parts = [pd.DataFrame({"week": raw["week"], "date": [str(model.cal.weeks[w]) for w in raw["week"]]})]
-    for col in ("price", "sentiment"):
-        parts.append(pd.DataFrame(raw[col].tolist()).add_prefix(f"{col}_"))
+    parts.append(pd.DataFrame(np.vstack(raw["price"].to_numpy()), columns=list(model.mat.products)
+                              ).add_prefix("price_"))
+    stages = [s for j, s in enumerate(model.stages) if model.rec.has_stage[j]]
+    sent = np.vstack(raw["sentiment"].to_numpy())[:, model.rec.has_stage]
+    parts.append(pd.DataFrame(sent, columns=stages).add_prefix("sentiment_"))
     return pd.concat(parts, axis=1)
 
 
