@@ -758,9 +758,9 @@ class ChainModel(mesa.Model):
             ws = np.minimum(self.ws, 1.0)
             eligible = self.backlog * np.minimum(ws[self.links.src], ws[self.links.dst])
         shipped = fill_pro_rata(available, eligible, self.edge_skey)
-        if self.sc.export_quotas:
+        if self.sc.export_quotas and not self._spinning:
             shipped = self._apply_export_quotas(shipped)
-        owed = self.backlog.copy()
+        owed = eligible.copy()            # what could be delivered this week (holidays aside)
         self.backlog -= shipped
         S -= np.bincount(self.edge_skey, weights=shipped, minlength=self.N * self.P).reshape(self.N, self.P)
         np.maximum(S, 0.0, out=S)  # guards -1e-17 round-off only; fill_pro_rata never overdraws

@@ -101,7 +101,6 @@ class FirmGroup(_Model):
     capacity_t_per_yr: Pos = Field(description="total capacity of the group, t of main output per year")
     capacity_spread: float = Field(0.4, ge=0, le=3, description="lognormal sigma of firm sizes (0 = equal)")
     cost_yuan_per_t: NonNeg = Field(0.0, description="processing or mining cost, yuan per t of output")
-    initial_stock_weeks: NonNeg = Field(4.0, description="finished and input stock at the start, weeks of flow")
 
 
 class Miners(FirmGroup):
@@ -110,6 +109,7 @@ class Miners(FirmGroup):
 
 class MyanmarHolders(FirmGroup):
     """Ore holders outside China's quota; ``capacity_t_per_yr`` is what they can mine, t REO."""
+    initial_stock_weeks: NonNeg = Field(4.0, description="ore the holders have stockpiled at the start, weeks of their mining capacity (other firms start with stocks at their targets)")
     holdback_expectation: NonNeg = Field(4.0, description="h_x: offer share falls by this per unit expected price rise")
     holdback_price: NonNeg = Field(1.5, description="h_p: offer share falls by this per unit relative price below the floor")
     price_floor_share: Pos = Field(0.95, description="price below which holders hold back, as a share of the start price")
