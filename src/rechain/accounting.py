@@ -35,15 +35,20 @@ class Ledger:
         self.sources = {k: np.zeros(n) for k in SOURCES}
         self.sinks = {k: np.zeros(n) for k in SINKS}
         self.last_error = np.zeros(n)
+        self._src_total = np.zeros(n)
+        self._snk_total = np.zeros(n)
 
     def add_source(self, kind: str, amount: np.ndarray) -> None:
         self.sources[kind] += amount
+        self._src_total += amount
 
     def add_sink(self, kind: str, amount: np.ndarray) -> None:
         self.sinks[kind] += amount
+        self._snk_total += amount
 
     def totals(self) -> tuple[np.ndarray, np.ndarray]:
-        return sum(self.sources.values()), sum(self.sinks.values())
+        """Cumulative sources and sinks per element (kept as running totals)."""
+        return self._src_total.copy(), self._snk_total.copy()
 
     def check(self, in_system: np.ndarray, week: int | None = None) -> np.ndarray:
         """Compare sources with stocks + transit + sinks; raise if they differ."""

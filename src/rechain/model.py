@@ -132,6 +132,8 @@ class ChainModel(mesa.Model):
         self.edge_cal = self.cal_index[self.links.dst]   # the receiver's holiday calendar
         self.arange_e = np.arange(E)
         self._masks = self._seller_masks(self.si, self.sk)
+        self.grade_pair = np.array([self.mat.p("magnet_std"), self.mat.p("magnet_uh")])
+        self.grade_split = np.stack([1.0 - pop.uh_share, pop.uh_share], axis=1)  # [firm, grade]
         self._lead_groups = [(int(v), (self.links.lead == v).astype(float)) for v in np.unique(self.links.lead)]
         self._c0_b, self._kr_b, self._kw_b = self.c0[self.bi], self.k_restock[self.bi], self.k_wait[self.bi]
         self._skey = self.si * P + self.sk

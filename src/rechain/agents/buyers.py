@@ -23,23 +23,24 @@ class MotorMaker(Firm):
         i = m.idx[cls.kind]
         if i.size == 0:
             return
-        for g, share in ((m.mat.p("magnet_std"), 1.0 - m.uh_share[i]), (m.mat.p("magnet_uh"), m.uh_share[i])):
-            want = m.demand_week[i] * share * cls.price_response(m, i, g)
-            got = np.minimum(want, m.S[i, g])
-            m.S[i, g] -= got
-            m.ledger.add_sink(cls.sink, got.sum() * m.C[g])
-            m.record_use(i, want, got)
-            m.use_planned(i, g, want)
+        g = m.grade_pair                                           # [magnet_std, magnet_uh]
+        rows = i[:, None]
+        want = m.demand_week[rows] * m.grade_split[i] * cls.price_response(m, i, g)
+        got = np.minimum(want, m.S[rows, g])
+        m.S[rows, g] -= got
+        m.ledger.add_sink(cls.sink, got.sum(axis=0) @ m.C[g])
+        m.record_use(i, want.sum(axis=1), got.sum(axis=1))
+        m.use_planned(rows, g, want)
 
     @classmethod
-    def price_response(cls, m, i: np.ndarray, g: int) -> np.ndarray | float:
-        """Magnet use per unit responds to the magnet price through the sector's
+    def price_response(cls, m, i: np.ndarray, g: np.ndarray) -> np.ndarray | float:
+        """Magnet use per unit of grades ``g`` responds to their price through the sector's
         ``price_elasticity`` (ferrite or induction designs, thrifting): use falls by that share
-        per 1 % rise of the price over its start level. 0 = fixed use."""
-        eps = m.sector_elasticity[m.pop.group[i]]
-        if not eps.any():
+        per 1 % rise of the price over its start level. 0 = fixed use. Returns [firm, grade]."""
+        if not m.sector_elasticity.any():
             return 1.0
-        return (m.index_price[g] / m.initial_price[g]) ** (-eps)
+        eps = m.sector_elasticity[m.pop.group[i]][:, None]
+        return (m.index_price[g] / m.initial_price[g])[None, :] ** (-eps)
 
 
 class OverseasBuyer(MotorMaker):
@@ -50,11 +51,12 @@ class OverseasBuyer(MotorMaker):
     sink = "used_overseas"
 
     @classmethod
-    def price_response(cls, m, i: np.ndarray, g: int) -> np.ndarray:
+    def price_response(cls, m, i: np.ndarray, g: np.ndarray) -> np.ndarray | float:
         """Buyers abroad can turn to other suppliers: demand for Chinese magnets falls by the
         region's ``price_elasticity`` per 1 % rise of the landed price (index price times
-        duties and tariffs) over the start price."""
+        duties and tariffs) over the start price. Returns [firm, grade]."""
+        if not m.region_elasticity.any():
+            return 1.0
         r = m.pop.region[i]
-        landed = m.index_price[g] * m.landed[m.t][g, r]
-        eps = m.region_elasticity[r]
-        return (landed / m.initial_price[g]) ** (-eps)
+        landed = (m.index_price[g] / m.initial_price[g])[None, :] * m.landed[m.t][g][:, r].T
+        return landed ** (-m.region_elasticity[r][:, None])

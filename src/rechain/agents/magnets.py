@@ -44,7 +44,8 @@ class MagnetMaker(Firm):
         opm = m.mat.oxide_per_metal[e("prnd")]
         # element needs per t blank, REO-eq: [grade, element]
         per_blank = C[grades] / (1.0 - eps)
-        plan = np.stack([m.plan(i, g) for g in grades], axis=1) / (1.0 - s)
+        rows = i[:, None]
+        plan = m.plan(rows, grades) / (1.0 - s)
         cap = m.pop.capacity[i] * m.ws[i] * m.avail[i]
         plan *= np.minimum(1.0, cap / np.maximum(plan.sum(axis=1), 1e-12))[:, None]
         # what the raw-material stock allows
@@ -64,17 +65,14 @@ class MagnetMaker(Firm):
         m.S[i, ox] -= used[:, e("prnd")] - from_metal
         m.S[i, dy] -= used[:, e("dy")]
         m.S[i, tb] -= used[:, e("tb")]
-        for j in range(2):
-            m.produce(i, grades[j], blanks[:, j] * (1.0 - s), record=False)
-            m.produce(i, scraps[j], blanks[:, j] * s)
-            m.record_production(i, grades[j], blanks[:, j])
+        m.produce(rows, grades, blanks * (1.0 - s), record=False)
+        m.produce(rows, scraps, blanks * s)
+        m.record_production(rows, grades, blanks)
         m.ledger.add_sink("magnet_loss", used.sum(axis=0) - (blanks @ C[grades]).sum(axis=0))
         # planned raw-material use drives ordering, whatever the stock allowed this week;
         # the Pr-Nd is bought as metal or as oxide by their relative price
         theta = metal_share(1.0 - cfg.oxide_feed_share, m.index_price[ox], m.index_price[met], opm,
                             m.sc.firms.separation_plants.metal_cost_yuan_per_t)
         prnd_plan = plan @ per_blank[:, e("prnd")]
-        m.use_planned(i, met, theta * prnd_plan / opm)
-        m.use_planned(i, ox, (1.0 - theta) * prnd_plan)
-        m.use_planned(i, dy, need_dy)
-        m.use_planned(i, tb, need_tb)
+        m.use_planned(rows, np.array([met, ox, dy, tb]),
+                      np.stack([theta * prnd_plan / opm, (1.0 - theta) * prnd_plan, need_dy, need_tb], axis=1))

@@ -31,7 +31,8 @@ class Recycler(Firm):
         total = stock.sum(axis=1)
         mix = np.where(total[:, None] > 1e-12, stock / np.maximum(total[:, None], 1e-12), 0.5)
         yields = (mix @ C[scrap][:, els]) * cfg.recovery_yield          # t oxide per t scrap
-        need = np.stack([m.plan(i, k) for k in ox], axis=1)
+        rows = i[:, None]
+        need = m.plan(rows, ox)
         value = yields * m.index_price[ox]
         w = value / np.maximum(value.sum(axis=1, keepdims=True), 1e-12)
         per_product = np.divide(need, yields, out=np.zeros_like(need), where=yields > 1e-9)
@@ -44,8 +45,6 @@ class Recycler(Firm):
         used = r[:, None] * mix                                          # t scrap per grade
         m.S[i[:, None], scrap[None, :]] -= used
         content = used @ C[scrap]                                        # REO-eq per element
-        for j, k in enumerate(ox):
-            m.produce(i, k, content[:, els[j]] * cfg.recovery_yield)
+        m.produce(rows, ox, content[:, els] * cfg.recovery_yield)
         m.ledger.add_sink("recycling_loss", content.sum(axis=0) * (1.0 - cfg.recovery_yield))
-        for j, k in enumerate(scrap):
-            m.use_planned(i, k, wanted * np.where(total > 1e-12, mix[:, j], 0.5))
+        m.use_planned(rows, scrap, wanted[:, None] * np.where(total[:, None] > 1e-12, mix, 0.5))

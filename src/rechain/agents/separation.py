@@ -40,7 +40,7 @@ class SeparationPlant(Firm):
         has_metal = m.pop.metal_share[i] > 0
         plan_metal = np.where(has_metal, m.plan(i, met), 0.0)
         oxide_for_metal = plan_metal * opm / (1.0 - cfg.metal_loss_share)
-        need = np.stack([m.plan(i, k) for k in ox], axis=1)
+        need = m.plan(i[:, None], ox)
         need[:, 0] += oxide_for_metal
         value = yields * m.index_price[ox]
         w = value / np.maximum(value.sum(axis=1, keepdims=True), 1e-12)
@@ -55,8 +55,7 @@ class SeparationPlant(Firm):
         m.utilised(i, r)
         m.S[i, ore] -= r
         out = r[:, None] * yields
-        for j, k in enumerate(ox):
-            m.produce(i, k, out[:, j])
+        m.produce(i[:, None], ox, out)
         ore_content = r[:, None] * C[ore]
         m.ledger.add_sink("separation_loss", ore_content.sum(axis=0) * cfg.loss_share)
         other = np.zeros(len(m.mat.elements))
