@@ -10,6 +10,8 @@ KPIs against each parameter. Everything is written to ``SWEEP_OUTPUT/analysis/``
   (Sobol: by ST; Morris: by mu*),
 - ``sensitivity_<kpi>.png``: bar chart of the indices with their confidence intervals,
 - ``scatter_<kpi>.png``: the KPI against each parameter, one panel per parameter,
+- ``point_means.csv``: per design point, its parameter values and each KPI's mean,
+  standard deviation and count over the successful replicates,
 - ``summary.md``: the sweep, how many runs failed, which KPIs were left out and why.
 """
 
@@ -160,7 +162,7 @@ def _bar_figure(t: pd.DataFrame, kpi: str, method: str, path: Path) -> None:
 
     t = t.iloc[::-1]
     y = np.arange(len(t))
-    fig, ax = plt.subplots(figsize=(7.5, 1.0 + 0.45 * len(t)))
+    fig, ax = plt.subplots(figsize=(9.0, 1.4 + 0.45 * len(t)))
     if method == "sobol":
         ax.barh(y + 0.2, t["ST"], height=0.4, xerr=t["ST_conf"], label="total (ST)", color="tab:blue")
         ax.barh(y - 0.2, t["S1"], height=0.4, xerr=t["S1_conf"], label="first order (S1)", color="tab:orange")
@@ -172,7 +174,7 @@ def _bar_figure(t: pd.DataFrame, kpi: str, method: str, path: Path) -> None:
     ax.set_yticks(y, t["parameter"])
     ax.axvline(0, color="k", lw=0.5)
     ax.set_title(f"{kpi}: {method} sensitivity", fontsize=10)
-    ax.legend(fontsize=8)
+    ax.legend(fontsize=8, loc="upper left", bbox_to_anchor=(1.01, 1.0), borderaxespad=0)
     ax.grid(alpha=0.3, axis="x")
     fig.tight_layout()
     fig.savefig(path, dpi=110)
@@ -254,6 +256,15 @@ def analyze(out_dir: str | Path, kpis: list[str] | None = None, figures: bool = 
                     path = dest / f"sensitivity_{_safe(k)}.png"
                     _bar_figure(t.head(top) if top else t, k, man["design"], path)
                     files.append(path)
+    if params and n_ok:
+        # every design: mean, standard deviation and count of each KPI per point (over replicates)
+        ok = runs[runs["status"] == "ok"]
+        names = [p["name"] for p in params]
+        g = ok.groupby("point_id")
+        means = g[names].first().join(g[want].agg(["mean", "std", "count"]).set_axis(
+            [f"{k}_{stat}" for k in want for stat in ("mean", "std", "count")], axis=1))
+        means.to_csv(dest / "point_means.csv")
+        files.append(dest / "point_means.csv")
     shown = [k for k in want if runs[k].notna().any() and runs[k].nunique() > 1]
     for k in want:
         if k not in shown and k not in skipped:

@@ -12,6 +12,7 @@ from __future__ import annotations
 import datetime as dt
 import tomllib
 from dataclasses import dataclass
+from functools import lru_cache
 from importlib import resources
 
 import numpy as np
@@ -21,8 +22,9 @@ __all__ = ["Calendar", "load_holidays", "CALENDARS"]
 CALENDARS = ("china", "west", "east_asia", "other")
 
 
+@lru_cache(maxsize=1)
 def load_holidays() -> dict[str, list[dict]]:
-    """Holiday ranges per calendar from ``data/calendar.toml``."""
+    """Holiday ranges per calendar from ``data/calendar.toml`` (parsed once; read-only)."""
     text = resources.files("rechain").joinpath("data/calendar.toml").read_text(encoding="utf-8")
     data = tomllib.loads(text)
     return {name: list(data.get(name, [])) for name in CALENDARS}

@@ -36,7 +36,7 @@ from .recorder import Recorder
 from .scenario import STAGES, Scenario
 from .sentiment import expected_change, neighbour_mean, news_weights, update_trend, update_uncertainty
 
-__all__ = ["ChainModel"]
+__all__ = ["ChainModel", "forget_model"]
 
 WEEKS_PER_YEAR = 52.18
 
@@ -809,6 +809,19 @@ class ChainModel(mesa.Model):
     def network(self):
         """The trade network as a ``networkx.DiGraph`` with tonnes shipped so far per link."""
         return to_networkx(self.pop, self.links, self.mat, STAGES, self.shipped_total)
+
+
+def forget_model(model: mesa.Model) -> None:
+    """Drop Mesa's class-level reference to a finished model so it can be freed.
+
+    Mesa 3.3 numbers agents with ``Agent._ids``, a ``defaultdict`` keyed by model that is
+    never emptied: without this every model a process builds stays in memory, and a
+    worker running thousands of runs grows without bound. Call it once a model's results
+    have been taken (no agents are created after that).
+    """
+    ids = getattr(mesa.Agent, "_ids", None)
+    if isinstance(ids, dict):
+        ids.pop(model, None)
 
 
 def _daily_work(days: list[dt.date], calname: str) -> np.ndarray:

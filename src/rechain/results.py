@@ -14,7 +14,7 @@ from typing import Any, Callable
 import numpy as np
 import pandas as pd
 
-from .model import ChainModel
+from .model import ChainModel, forget_model
 from .report import flows_table, kpis, monthly_table, summary_table, write_figures
 from .scenario import Scenario, load_scenario, scenario_from_dict, scenario_hash
 
@@ -146,7 +146,10 @@ def run(scenario: Scenario | str | Path | dict, seed: int = 0, keep_model: bool 
         "links": int(model.E),
         "scenario": sc.model_dump(mode="json"),
     }
-    return RunResult(
+    result = RunResult(
         scenario=sc, seed=seed, monthly=monthly_table(model), flows=flows_table(model),
         model_vars=weekly_model_vars(model),
         mass_balance=model.ledger.summary(), manifest=manifest, model=model if keep_model else None)
+    if not keep_model:
+        forget_model(model)
+    return result

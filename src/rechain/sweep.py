@@ -868,17 +868,9 @@ def _evaluate(ctx: _Context, values: dict, seed: int):
 
 
 def _forget(model) -> None:
-    """Drop Mesa's class-level reference to a finished model.
-
-    Mesa 3.3 numbers agents with ``Agent._ids``, a ``defaultdict`` keyed by model that is
-    never emptied, so every model a process builds stays in memory (about 0.4 MB each for
-    the tiny scenario, several MB for the baseline). A worker running thousands of runs
-    would grow without bound; removing the finished model's entry keeps it flat.
-    """
-    import mesa
-    ids = getattr(mesa.Agent, "_ids", None)
-    if isinstance(ids, dict):
-        ids.pop(model, None)
+    """Let a finished model be freed (see :func:`rechain.model.forget_model`)."""
+    from .model import forget_model
+    forget_model(model)
 
 
 def _series_rows(ctx: _Context, monthly, head: tuple) -> dict[str, list]:
@@ -1176,6 +1168,14 @@ class SweepSummary:
     seconds: float
     workers: int
     backend: str
+    first_result_s: float = float("nan")     # until the first batch came back (includes start-up)
+    first_batch: int = 0
+
+    @property
+    def steady_runs_per_s(self) -> float:
+        """Runs per second after the first batch came back (start-up excluded)."""
+        dt_ = self.seconds - self.first_result_s
+        return (self.ran - self.first_batch) / dt_ if dt_ > 0 and self.ran > self.first_batch else float("nan")
 
     @property
     def runs_per_s(self) -> float:
@@ -1211,8 +1211,11 @@ class _LocalBackend:
         import concurrent.futures as cf
         import multiprocessing as mp
         self.cf = cf
+        # spawn, stated explicitly: `import mesa` makes it the default anyway, and fork after
+        # threads (pyarrow, tqdm) is unsafe
         self.pool = cf.ProcessPoolExecutor(max_workers=workers, mp_context=mp.get_context("spawn"),
                                            initializer=_init_worker, initargs=(ctx,))
+        self.slots = workers
         self.pending: set = set()
 
     def submit(self, batch):
@@ -1248,6 +1251,8 @@ class _DaskBackend:
         self.ctx = self.client.scatter(ctx, broadcast=True)
         self.ac = as_completed()
         self.name = f"dask {self.client.scheduler.address}"
+        threads = sum(w.get("nthreads", 1) for w in self.client.scheduler_info().get("workers", {}).values())
+        self.slots = max(1, threads)
 
     def submit(self, batch):
         fut = self.client.submit(_run_batch, batch, self.ctx, pure=False)
@@ -1269,6 +1274,7 @@ class _SerialBackend:
 
     def __init__(self, ctx: _Context):
         self.ctx = ctx
+        self.slots = 1
         self.queue: list = []
 
     def submit(self, batch):
@@ -1307,19 +1313,22 @@ def execute(sweep: str | Path | dict | Sweep, out: str | Path | None = None, wor
     done = _prepare_out(sw, out, resume)
     todo = [i for i in range(sw.n_runs) if i not in done]
     skipped = sw.n_runs - len(todo)
-    n_parallel = workers if (workers > 1 or scheduler) else 1
-    size = batch_size or sw.batch_size or max(1, min(16, len(todo) // (4 * n_parallel) or 1))
     ctx = _context(sw)
     runs_schema, series_schema = _runs_schema(sw), _series_schema()
 
     t0 = time.perf_counter()
-    failed_now = ran = 0
-    if scheduler:
+    failed_now = ran = first_n = 0
+    first_s = float("nan")
+    if scheduler and todo:
         backend: Any = _DaskBackend(scheduler, workers, ctx)
-    elif workers > 1:
+    elif workers > 1 and todo:
         backend = _LocalBackend(workers, ctx)
     else:
         backend = _SerialBackend(ctx)
+    n_parallel = backend.slots
+    # a few batches per worker and at most 16 runs per batch: the progress bar moves, the
+    # part files stay few, and a worker's start-up is shared by many runs
+    size = batch_size or sw.batch_size or max(1, min(16, len(todo) // (4 * n_parallel) or 1))
     if echo:
         echo(f"{sw.name}: {sw.n_points} points x {sw.replicates} replicate(s) = {sw.n_runs} runs"
              + (f", {skipped} already done" if skipped else "") + f"; {backend.name}, batches of {size}")
@@ -1338,6 +1347,8 @@ def execute(sweep: str | Path | dict | Sweep, out: str | Path | None = None, wor
             for fut in backend.next_done():
                 in_flight -= 1
                 rows, series = fut.result()
+                if not ran:
+                    first_s, first_n = time.perf_counter() - t0, len(rows)
                 name = f"part-{rows[0]['run_id']:09d}-{rows[-1]['run_id']:09d}.parquet"
                 if series["run_id"]:
                     _write_atomic(pa.table(series, schema=series_schema), out / "series" / name)
@@ -1364,7 +1375,8 @@ def execute(sweep: str | Path | dict | Sweep, out: str | Path | None = None, wor
     seconds = time.perf_counter() - t0
     failed_total = _write_errors(out)
     return SweepSummary(out=out, n_runs=sw.n_runs, skipped=skipped, ran=ran, failed_now=failed_now,
-                        failed_total=failed_total, seconds=seconds, workers=n_parallel, backend=backend.name)
+                        failed_total=failed_total, seconds=seconds, workers=n_parallel, backend=backend.name,
+                        first_result_s=first_s, first_batch=first_n)
 
 
 def _write_errors(out: Path) -> int:
