@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import numpy as np
 import pytest
 from support import ROOT
 
@@ -24,3 +25,5 @@ def test_ten_steps(path):
     assert model.t == 10
     assert model.rec.production[:10].sum() > 0
     assert (model.S >= 0).all()
+    price = np.asarray(model.index_price)
+    assert np.isfinite(price).all() and (price > 0).all()

@@ -3,7 +3,8 @@
 Step order (one week):
 
 1. the regulator sets the week: working shares, capacity offline, quota issued, licence regimes;
-2. goods in transit arrive; licence applications due are decided;
+2. goods in transit arrive; licence applications due are decided; collected end-of-life
+   magnets reach the recyclers;
 3. firms produce, upstream first: miners, Myanmar holders, separation plants, recyclers,
    magnet makers; then motor makers and overseas buyers use magnets;
 4. every firm updates its expectation of the price it watches (trend, news, neighbours);
@@ -18,7 +19,6 @@ Step order (one week):
 from __future__ import annotations
 
 import datetime as dt
-import math
 
 import mesa
 import numpy as np
@@ -425,14 +425,7 @@ class ChainModel(mesa.Model):
             self.quota_allowance[:] = np.inf
             self.quota_pace[:] = 1.0
             self._deliver()
-            self.Bout = np.bincount(self.edge_skey, weights=self.backlog, minlength=self.N * self.P
-                                    ).reshape(self.N, self.P)
-            for cls in AGENT_CLASSES:
-                cls.act(self)
-            self._form_expectations()
-            self._order()
-            self._set_prices()
-            self._ship()
+            self._trade()
             self._tick += 1
         # material that arrived during spin-up came from sources counted in the spin-up
         # ledger; carry the net in-system change into the run's opening balance
@@ -514,15 +507,8 @@ class ChainModel(mesa.Model):
         self.regulator.step()
         self._deliver()
         self._decide_licences()
-        self.Bout = np.bincount(self.edge_skey, weights=self.backlog, minlength=self.N * self.P
-                                ).reshape(self.N, self.P)
-        for cls in AGENT_CLASSES:
-            cls.act(self)
         self._collect_eol()
-        self._form_expectations()
-        self._order()
-        self._set_prices()
-        self._ship()
+        self._trade()
         if self.check_balance:
             self.ledger.check(self.in_system(), self.t)
         self.rec.end_week()
@@ -531,6 +517,17 @@ class ChainModel(mesa.Model):
         self._tick += 1
         if self.t >= self.cal.n_weeks:
             self.running = False
+
+    def _trade(self) -> None:
+        """Produce (upstream first), use, expect, order, price and ship: the firms' week."""
+        self.Bout = np.bincount(self.edge_skey, weights=self.backlog, minlength=self.N * self.P
+                                ).reshape(self.N, self.P)
+        for cls in AGENT_CLASSES:
+            cls.act(self)
+        self._form_expectations()
+        self._order()
+        self._set_prices()
+        self._ship()
 
     def run(self, progress=None) -> None:
         """Run to the end of the scenario; ``progress`` is called with the week index."""

@@ -95,7 +95,7 @@ class Recorder:
     def add_shipments(self, shipped: np.ndarray) -> None:
         if not self.enabled:
             return
-        m, t, P = self.m, self.m.t, self.m.P
+        t, P = self.m.t, self.m.P
         self.flows[t] = np.bincount(self._flow_key, weights=shipped, minlength=self.NS * self.NS * P
                                     ).reshape(self.NS, self.NS, P)
         self.exports[t] = np.bincount(self._export_key, weights=shipped[self._export_idx],
