@@ -63,7 +63,7 @@ from typing import Any, Callable, Iterator, Literal
 import click
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from .scenario import STAGES, ScenarioError, _find_line, _resolve, deep_merge, scenario_from_dict
+from .scenario import STAGES, ScenarioError, _find_line, _inner_model, _resolve, deep_merge, scenario_from_dict
 
 __all__ = ["Sweep", "Parameter", "load_sweep", "run_sweep", "load_results", "model_function",
            "make_model_function", "run_seed", "parse_path", "available_kpis", "SweepSummary", "sweep_command",
@@ -419,7 +419,7 @@ def _spec_error(e: ValidationError, path: Path | None) -> ScenarioError:
             if isinstance(p, int):
                 continue
             ann = getattr(model, "model_fields", {}).get(p)
-            model = _first_model(ann.annotation) if ann else None
+            model = _inner_model(ann.annotation) if ann else None
             if model is None:
                 break
         allowed = list(getattr(model, "model_fields", {})) if model else []
@@ -433,17 +433,6 @@ def _spec_error(e: ValidationError, path: Path | None) -> ScenarioError:
     if typ.startswith(("greater", "less")):
         return _err(path, key, f"given {given!r}; allowed: {err['msg'].lower()}", "out_of_range", loc=loc)
     return _err(path, key, f"given {given!r}; {err['msg']}", "type", loc=loc)
-
-
-def _first_model(ann: Any) -> Any:
-    from typing import get_args
-    if isinstance(ann, type) and issubclass(ann, BaseModel):
-        return ann
-    for a in get_args(ann):
-        m = _first_model(a)
-        if m is not None:
-            return m
-    return None
 
 
 def _value_key(v: Any) -> str:
