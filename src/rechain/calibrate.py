@@ -170,12 +170,12 @@ def best_block(table: pd.DataFrame, dims: list[Dimension]) -> str:
                 type=click.Path(dir_okay=False, path_type=Path))
 @click.option("--space", type=click.Path(dir_okay=False, path_type=Path), default=None,
               help="parameter ranges (default: the packaged calibration_space.toml)")
-@click.option("--samples", default=32, show_default=True, help="Latin-hypercube candidates")
-@click.option("--replicates", default=2, show_default=True, help="seeds per candidate in the search")
-@click.option("--finalists", default=4, show_default=True, help="best candidates re-run with more seeds")
-@click.option("--final-replicates", default=5, show_default=True)
-@click.option("--workers", default=2, show_default=True)
-@click.option("--seed", default=0, show_default=True, help="seed of the sample design")
+@click.option("--samples", default=32, show_default=True, type=click.IntRange(min=1), help="Latin-hypercube candidates")
+@click.option("--replicates", default=2, show_default=True, type=click.IntRange(min=1), help="seeds per candidate in the search")
+@click.option("--finalists", default=4, show_default=True, type=click.IntRange(min=1), help="best candidates re-run with more seeds")
+@click.option("--final-replicates", default=5, show_default=True, type=click.IntRange(min=1))
+@click.option("--workers", default=2, show_default=True, type=click.IntRange(min=1, max=64))
+@click.option("--seed", default=0, show_default=True, type=click.IntRange(min=0), help="seed of the sample design")
 @click.option("--out", "out_dir", type=click.Path(file_okay=False, path_type=Path), default=None)
 def calibrate_command(scenario, space, samples, replicates, finalists, final_replicates, workers, seed, out_dir):
     """Search behavioural parameters of SCENARIO to reproduce the most facts."""

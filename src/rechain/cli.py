@@ -36,7 +36,7 @@ def main() -> None:
 
 @main.command()
 @click.argument("scenario", type=click.Path(dir_okay=False, path_type=Path))
-@click.option("--seed", default=0, show_default=True, type=int, help="random seed")
+@click.option("--seed", default=0, show_default=True, type=click.IntRange(min=0), help="random seed (>= 0)")
 @click.option("--out", "out_dir", type=click.Path(file_okay=False, path_type=Path), default=None,
               help="output folder (default outputs/<scenario>-seed<N>)")
 @click.option("--no-figures", is_flag=True, help="skip the PNG figures")

@@ -442,7 +442,7 @@ def compare(scenarios: list[str | Path | Scenario], seeds: list[int] | int = 1, 
               help="run every scenario with seeds FIRST..FIRST+N-1 (default 1 seed)")
 @click.option("--replicates", type=click.IntRange(min=1), default=None,
               help="as --seeds N, and show the mean and a 90 % band across seeds")
-@click.option("--first-seed", default=0, show_default=True, type=int, help="first seed")
+@click.option("--first-seed", default=0, show_default=True, type=click.IntRange(min=0), help="first seed")
 @click.option("--out", "out_dir", type=click.Path(file_okay=False, path_type=Path), default=None,
               help="output folder (default outputs/compare-<names>)")
 @click.option("--workers", default=2, show_default=True, type=click.IntRange(1, 2),

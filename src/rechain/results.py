@@ -133,6 +133,8 @@ def run(scenario: Scenario | str | Path | dict, seed: int = 0, keep_model: bool 
     >>> res.series("price", product="prnd_oxide")          # doctest: +SKIP
     """
     sc = _as_scenario(scenario)
+    if not isinstance(seed, (int, np.integer)) or seed < 0:
+        raise ValueError(f"seed must be a non-negative integer, got {seed!r}")
     model = ChainModel(sc, seed=seed, check_balance=check_balance)
     model.run(progress=progress)
     manifest = {
