@@ -508,6 +508,34 @@ def _check_regions(given: list[str], regions: dict, where: str) -> None:
             raise ValueError(f"{where}: unknown region {r!r}; allowed: 'all', 'china', {sorted(regions)}")
 
 
+def quiet_variant(data: dict, years: int = 3) -> dict:
+    """A scenario dict with every shock switched off: no news, controls, trade charges,
+    disruptions, holidays, seasonality or demand growth, and quotas that do not bind.
+
+    MECHANISMS.md's check: such a chain, started with stocks at target, stays near steady
+    state. Used by ``rechain calibrate`` to reject parameter sets that cycle on their own.
+    """
+    import copy
+    d = copy.deepcopy(data)
+    for k in ("news", "disruptions", "export_controls", "export_quotas", "export_duties", "import_tariffs"):
+        d[k] = []
+    d["holidays"] = False
+    for s in d["sectors"].values():
+        s["seasonality"] = [1.0] * 12
+        s["shocks"] = []
+        for key in ("units_per_yr", "magnet_kg_per_unit"):
+            first = s[key][min(s[key])]
+            s[key] = {y: first for y in s[key]}
+    for r in d["regions"].values():
+        r["seasonality"] = [1.0] * 12
+        first = r["demand_t_per_yr"][min(r["demand_t_per_yr"])]
+        r["demand_t_per_yr"] = {y: first for y in r["demand_t_per_yr"]}
+    for q in d.get("quota_policy", {}).get("quotas", []):
+        q["total_t"] = q["total_t"] * 1.3
+    d["end"] = d["end"].replace(year=d["start"].year + years - 1)
+    return d
+
+
 def json_schema() -> dict:
     """JSON Schema of the scenario format (for editors and docs)."""
     return Scenario.model_json_schema()
