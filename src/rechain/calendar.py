@@ -17,7 +17,7 @@ from importlib import resources
 
 import numpy as np
 
-__all__ = ["Calendar", "load_holidays", "CALENDARS"]
+__all__ = ["Calendar", "load_holidays", "day_shares", "CALENDARS"]
 
 CALENDARS = ("china", "west", "east_asia", "other")
 
@@ -30,7 +30,7 @@ def load_holidays() -> dict[str, list[dict]]:
     return {name: list(data.get(name, [])) for name in CALENDARS}
 
 
-def _day_shares(days: list[dt.date], holidays: list[dict]) -> np.ndarray:
+def day_shares(days: list[dt.date], holidays: list[dict]) -> np.ndarray:
     """Worked share (0..1) of each day: weekends 0 unless a make-up day, holidays their
     working_share."""
     share = np.array([1.0 if d.weekday() < 5 else 0.0 for d in days])
@@ -80,7 +80,7 @@ class Calendar:
             hol = list(holidays.get(name, []))
             if name == "china" and extra_china:
                 hol += extra_china
-            d = _day_shares(days, hol).reshape(n_weeks, 7)
+            d = day_shares(days, hol).reshape(n_weeks, 7)
             shares[name] = np.minimum(d.sum(axis=1) / 5.0, 1.2)  # a make-up Saturday adds a day
         months = []
         m = dt.date(start.year, start.month, 1)
@@ -88,7 +88,7 @@ class Calendar:
             months.append(f"{m.year:04d}-{m.month:02d}")
             m = dt.date(m.year + (m.month == 12), m.month % 12 + 1, 1)
         mindex = {k: i for i, k in enumerate(months)}
-        china_days = _day_shares(days, holidays.get("china", []) + (extra_china or []))
+        china_days = day_shares(days, holidays.get("china", []) + (extra_china or []))
         weights = np.zeros((n_weeks, len(months)))
         for w in range(n_weeks):
             inside = [k for k in range(7) if start <= days[7 * w + k] <= end]

@@ -25,7 +25,7 @@ import numpy as np
 
 from .accounting import Ledger
 from .agents import AGENT_CLASSES, Regulator, StateReserve
-from .calendar import CALENDARS, Calendar
+from .calendar import CALENDARS, Calendar, day_shares, load_holidays
 from .market import fill_pro_rata, logit_shares, offer_share, price_index, update_ask
 from .materials import Materials, materials
 from .network import (ABROAD, EXPORT, HOLDERS, IMPORT, KINDS, MAG, RESERVE, MOTOR, MYANMAR, OVERSEAS, REC, SEP, IONIC, ROCK,
@@ -102,16 +102,11 @@ class ChainModel(mesa.Model):
         self.main_input = np.argmax(pop.inputs, axis=1)
         self.uh_share = pop.uh_share
         self.cal_index = np.array([CALENDARS.index(c) for c in pop.calendar])
-        self._kind_rows = [(k, np.flatnonzero(pop.kind == k)) for k in range(len(KINDS))
-                           if (pop.kind == k).any()]
+        self._kind_rows = [(k, i) for k, i in self.idx.items() if i.size]
         het = self.beh.heterogeneity
         self.kind_streams = {name: dict(zip(range(len(KINDS)), self.streams[name].spawn(len(KINDS))))
                              for name in ("heterogeneity", "asks", "expectations")}
-        mult = np.ones((4, N))
-        for k in range(len(KINDS)):
-            i = np.flatnonzero(pop.kind == k)
-            if i.size:
-                mult[:, i] = self.kind_streams["heterogeneity"][k].lognormal(0.0, het, (4, i.size))
+        mult = self._per_kind("heterogeneity", lambda g, n: g.lognormal(0.0, het, (4, n)).T, (N, 4)).T
         self.lam = np.clip(self.beh.trend_smoothing * mult[0], 0.01, 1.0)
         self.k_restock = self.beh.restock_strength * mult[1]
         self.k_wait = self.beh.wait_strength * mult[2]
@@ -129,8 +124,6 @@ class ChainModel(mesa.Model):
         self.export_edge = self.links.flow == EXPORT
         self.export_idx = np.flatnonzero(self.export_edge)
         self.edge_region = pop.region[self.links.dst]
-        self.edge_cal = self.cal_index[self.links.dst]   # the receiver's holiday calendar
-        self.arange_e = np.arange(E)
         self._masks = self._seller_masks(self.si, self.sk)
         self.grade_pair = np.array([self.mat.p("magnet_std"), self.mat.p("magnet_uh")])
         self.grade_split = np.stack([1.0 - pop.uh_share, pop.uh_share], axis=1)  # [firm, grade]
@@ -247,7 +240,7 @@ class ChainModel(mesa.Model):
         out = np.zeros((W, len(groups)))
         for gi, (units, kg, season, shocks, calname) in enumerate(groups):
             season = np.array(season) / np.mean(season)
-            wd = _daily_work(days, calname if self.sc.holidays else "none")
+            wd = day_shares(days, load_holidays().get(calname, []) if self.sc.holidays else [])
             month_key = np.array([d.year * 12 + d.month - 1 for d in days])
             month_tot = {mk: wd[month_key == mk].sum() for mk in np.unique(month_key)}
             daily = np.zeros(len(days))
@@ -448,12 +441,11 @@ class ChainModel(mesa.Model):
         self._spinning = False
 
     def _dry_run(self, kinds: tuple[int, ...]) -> None:
-        from .agents import AGENT_CLASSES as AC
         ledger, self.ledger = self.ledger, Ledger(self.mat.elements)
         rec_on, self.rec.enabled = self.rec.enabled, False
         self.ws = np.ones(self.N)
         self.quota_allowance[:] = np.inf
-        for c in AC:
+        for c in AGENT_CLASSES:
             if c.kind in kinds:
                 c.act(self)
         self.ledger, self.rec.enabled = ledger, rec_on
@@ -819,11 +811,6 @@ def forget_model(model: mesa.Model) -> None:
     ids = getattr(mesa.Agent, "_ids", None)
     if isinstance(ids, dict):
         ids.pop(model, None)
-
-
-def _daily_work(days: list[dt.date], calname: str) -> np.ndarray:
-    from .calendar import _day_shares, load_holidays
-    return _day_shares(days, load_holidays().get(calname, []))
 
 
 def prices_reported(m: ChainModel) -> np.ndarray:

@@ -129,7 +129,8 @@ def flows_table(m: "ChainModel") -> pd.DataFrame:
     return df
 
 
-def _series(df: pd.DataFrame, variable: str, **match) -> pd.Series:
+def series_of(df: pd.DataFrame, variable: str, **match) -> pd.Series:
+    """One monthly series of a monthly table, summed over whatever ``match`` leaves open."""
     sel = df["variable"] == variable
     for k, v in match.items():
         sel &= df[k] == v

@@ -15,7 +15,7 @@ import numpy as np
 import pandas as pd
 
 from .model import ChainModel, forget_model
-from .report import flows_table, kpis, monthly_table, summary_table, write_figures
+from .report import flows_table, kpis, monthly_table, series_of, summary_table, write_figures
 from .scenario import Scenario, load_scenario, scenario_from_dict, scenario_hash
 
 __all__ = ["RunResult", "run", "package_version", "atomic_dir"]
@@ -61,10 +61,7 @@ class RunResult:
 
     def series(self, variable: str, **match) -> pd.Series:
         """One monthly series, summed over whatever ``match`` leaves open."""
-        df = self.monthly[self.monthly["variable"] == variable]
-        for k, v in match.items():
-            df = df[df[k] == v]
-        return df.groupby("month")["value"].sum()
+        return series_of(self.monthly, variable, **match)
 
     def save(self, out_dir: str | Path, figures: bool = True) -> Path:
         """Write the run's files to ``out_dir`` all at once (a failed write leaves nothing)."""
