@@ -5,7 +5,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from rechain.market import fill_pro_rata, logit_shares, offer_share, price_index, update_ask
+from rechain.rules.market import fill_pro_rata, logit_shares, offer_share, price_index, update_ask
 
 PROP = settings(max_examples=200, deadline=None, database=None)
 

@@ -17,29 +17,29 @@ def test_mass_balance_over_baseline_per_element(baseline_run):
     m = baseline_run.model
     src, snk = m.ledger.totals()
     in_system = m.in_system()
-    for j, el in enumerate(m.mat.elements):
+    for j, el in enumerate(m.world.materials.elements):
         assert src[j] > 0, el
         assert src[j] == pytest.approx(snk[j] + in_system[j], rel=1e-9, abs=1e-6), el
     # every element ends up somewhere meaningful: used at home and abroad, and lost in processes
-    assert m.ledger.sinks["used_domestic"][m.mat.e("prnd")] > 0
-    assert m.ledger.sinks["used_overseas"][m.mat.e("dy")] > 0
-    assert m.ledger.sinks["separation_loss"][m.mat.e("other")] > 0
+    assert m.ledger.sinks["used_domestic"][m.world.materials.e("prnd")] > 0
+    assert m.ledger.sinks["used_overseas"][m.world.materials.e("dy")] > 0
+    assert m.ledger.sinks["separation_loss"][m.world.materials.e("other")] > 0
 
 
 def test_balance_check_catches_material_that_vanishes():
     from rechain.accounting import MassBalanceError
     m = ChainModel(scenario_from_dict(quiet_dict(1)), seed=3)
     m.step()
-    m.S[m.idx[5][0], m.mat.p("prnd_metal")] -= 1.0   # 1 t of metal disappears
+    m.firms.stock_t[m.world.rows[5][0], m.world.materials.p("prnd_metal")] -= 1.0   # 1 t of metal disappears
     with pytest.raises(MassBalanceError, match="prnd"):
         m.step()
 
 
 def test_no_negative_stock_price_or_backlog(baseline_run):
     m = baseline_run.model
-    assert (m.S >= 0).all()
-    assert (m.backlog >= -1e-9).all()
-    assert (m.pipe >= 0).all()
+    assert (m.firms.stock_t >= 0).all()
+    assert (m.links.backlog_t >= -1e-9).all()
+    assert (m.links.pipeline_t >= 0).all()
     prices = baseline_run.monthly.query("variable == 'price'")["value"]
     assert (prices > 0).all()
 
@@ -79,13 +79,13 @@ def test_demand_step_swings_grow_upstream():
     runs = [ChainModel(scenario_from_dict(d), seed=11) for d in (base, step)]
     for m in runs:
         m.run()
-    st, p = runs[0].stages, runs[0].mat.p
-    opm = runs[0].mat.oxide_per_metal[runs[0].mat.e("prnd")]
+    st, p = runs[0].world.stages, runs[0].world.materials.p
+    opm = runs[0].world.materials.oxide_per_metal[runs[0].world.materials.e("prnd")]
 
     def orders(m):
-        o = m.rec.orders
+        o = m.recorder.orders
         return {
-            "end use": m.rec.use_want[:, : len(m.sc.sectors)].sum(1),
+            "end use": m.recorder.use_want[:, : len(m.scenario.sectors)].sum(1),
             "motor makers (magnets)": o[:, st.index("motor_makers"), [p("magnet_std"), p("magnet_uh")]].sum(1),
             "magnet makers (Pr-Nd)": o[:, st.index("magnet_makers"), p("prnd_metal")] * opm
             + o[:, st.index("magnet_makers"), p("prnd_oxide")],
@@ -102,33 +102,46 @@ def test_trade_network_is_a_digraph_with_lead_times(baseline_run):
     m = baseline_run.model
     g = m.network
     assert isinstance(g, nx.DiGraph)
-    assert g.number_of_nodes() == m.N
+    assert g.number_of_nodes() == m.world.n_firms
     for u, v, d in g.edges(data=True):
         assert d["lead_time_weeks"] >= 1
         assert d["cross_border"] == (d["flow"] != "domestic")
-        assert set(d["products"]) <= set(m.mat.products)
+        assert set(d["products"]) <= set(m.world.materials.products)
     # every buyer can buy each of its inputs from someone, every seller can sell each output
-    L = m.links
-    for i, k in zip(m.bi, m.bk):
+    L = m.world.links
+    for i, k in zip(m.world.buys.firm, m.world.buys.product):
         assert ((L.dst == i) & (L.prod == k)).any()
-    for i, k in zip(m.si, m.sk):
+    for i, k in zip(m.world.sells.firm, m.world.sells.product):
         assert ((L.src == i) & (L.prod == k)).any()
     # exports cross borders to overseas buyers only; goods moved only along links
     kinds = nx.get_node_attributes(g, "kind")
     exports = [(u, v) for u, v, d in g.edges(data=True) if d["flow"] == "export"]
     assert exports and all(kinds[v] == "overseas_buyer" for _, v in exports)
     shipped = sum(sum(d["shipped_t"].values()) for _, _, d in g.edges(data=True))
-    assert shipped == pytest.approx(m.shipped_total.sum())
+    assert shipped == pytest.approx(m.links.shipped_total_t.sum())
 
 
 def test_agents_are_mesa_agents_with_a_view_of_their_state(baseline_run):
     import mesa
-    from rechain.agents import MagnetMaker, Regulator
+    from rechain.kinds import Firm, MagnetMaker
     m = baseline_run.model
     makers = m.agents_by_type[MagnetMaker]
     assert isinstance(makers, mesa.agent.AgentSet)
-    assert len(makers) == m.sc.firms.magnet_makers.count
+    assert len(makers) == m.scenario.firms.magnet_makers.count
     a = next(iter(makers))
     assert a.stage == "magnet_makers" and a.suppliers and a.customers
     assert set(a.asks) == {"magnet_std", "magnet_uh", "scrap_std", "scrap_uh"}
-    assert len(m.agents_by_type[Regulator]) == 1
+    assert a.stock_t and a.expectation == m.firms.expected_change[a.idx]
+    assert len(m.agents) == m.world.n_firms and all(isinstance(x, Firm) for x in m.agents)
+
+
+def test_spin_up_leaves_no_licence_applications_under_a_control_from_day_one(make_scenario):
+    """Spin-up weeks face a neutral world: a control in force from the first day must not
+    leave applications from the spin-up pending when the run starts."""
+    sc = make_scenario({"export_controls": [{"name": "from day one", "products": ["magnet_uh", "magnet_std"],
+                                             "start": "2024-01-01", "approval": [{"start": "2024-01-01",
+                                                                                   "rate": 0.5}]}]})
+    m = ChainModel(sc, seed=2)
+    assert m.links.licences.n_pending == 0
+    m.step()
+    assert m.links.licences.n_pending > 0    # the run's own first week applies for licences

@@ -3,7 +3,7 @@
 import numpy as np
 import pytest
 
-from rechain.ordering import order_quantity, production_plan, smooth, target_cover
+from rechain.rules.ordering import order_quantity, production_plan, smooth, target_cover
 
 
 # --------------------------------------------------------------------------- smooth

@@ -40,14 +40,14 @@ def test_conservation_and_non_negativity(over, seed):
     m = _run(over, seed)
     src, snk = m.ledger.totals()
     assert np.allclose(src, snk + m.in_system(), rtol=1e-9, atol=1e-6)
-    assert (m.S >= 0).all() and (m.backlog >= -1e-9).all() and (m.pipe >= 0).all()
-    assert np.isfinite(m.index_price).all() and (m.index_price > 0).all()
-    assert (m.ask >= 0).all()
+    assert (m.firms.stock_t >= 0).all() and (m.links.backlog_t >= -1e-9).all() and (m.links.pipeline_t >= 0).all()
+    assert np.isfinite(m.market.index_yuan_per_t).all() and (m.market.index_yuan_per_t > 0).all()
+    assert (m.firms.ask_yuan_per_t >= 0).all()
 
 
 @settings(max_examples=6, deadline=None, derandomize=True, suppress_health_check=[HealthCheck.too_slow])
 @given(over=behaviour, seed=st.integers(0, 2**31 - 1))
 def test_same_seed_same_path(over, seed):
     a, b = _run(over, seed, 8), _run(over, seed, 8)
-    assert np.array_equal(a.rec.production, b.rec.production)
-    assert np.array_equal(a.rec.price, b.rec.price)
+    assert np.array_equal(a.recorder.production, b.recorder.production)
+    assert np.array_equal(a.recorder.price, b.recorder.price)

@@ -3,7 +3,7 @@
 import numpy as np
 import pytest
 
-from rechain.sentiment import (expected_change, neighbour_mean, news_weights, update_trend,
+from rechain.rules.sentiment import (expected_change, neighbour_mean, news_weights, update_trend,
                                update_uncertainty)
 
 

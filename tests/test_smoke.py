@@ -23,7 +23,7 @@ def test_ten_steps(path):
     for _ in range(10):
         model.step()
     assert model.t == 10
-    assert model.rec.production[:10].sum() > 0
-    assert (model.S >= 0).all()
-    price = np.asarray(model.index_price)
+    assert model.recorder.production[:10].sum() > 0
+    assert (model.firms.stock_t >= 0).all()
+    price = np.asarray(model.market.index_yuan_per_t)
     assert np.isfinite(price).all() and (price > 0).all()

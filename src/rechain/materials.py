@@ -50,6 +50,17 @@ class Materials:
         """Column index of an element."""
         return self.elements.index(name)
 
+    def oxide_value_yuan_per_t(self, price: np.ndarray) -> np.ndarray:
+        """Value of each product's Pr-Nd, Dy and Tb content at oxide prices, yuan/t [P].
+
+        ``price`` is yuan/t per product; what an ore or a scrap is worth to whoever
+        separates it (its netback, before processing costs)."""
+        ox = np.zeros(len(self.elements))
+        ox[self.e("prnd")] = price[self.p("prnd_oxide")]
+        ox[self.e("dy")] = price[self.p("dy_oxide")]
+        ox[self.e("tb")] = price[self.p("tb_oxide")]
+        return self.content @ ox
+
     def with_prnd_scale(self, product: str, factor: float) -> "Materials":
         """A copy in which the Pr-Nd content of ``product`` (and its scrap) is scaled.
 

@@ -1,17 +1,18 @@
 """Weekly records of a run, kept as numpy arrays (cheap to fill, turned into tables by
-:mod:`rechain.report`)."""
+:mod:`rechain.report`).
+
+The recorder is fed by the week's phases; it never reads the model. It records only in
+``RUN`` weeks (``enabled`` is set from the week's mode).
+"""
 
 from __future__ import annotations
-
-from typing import TYPE_CHECKING
 
 import numpy as np
 
 from .network import EXPORT, IMPORT, MOTOR, OVERSEAS
 from .policy import QUOTA_TYPES
-
-if TYPE_CHECKING:
-    from .model import ChainModel
+from .state import FirmState, MarketState
+from .world import World
 
 __all__ = ["Recorder"]
 
@@ -20,13 +21,15 @@ class Recorder:
     """Per-week arrays: production, orders, shipments between stages, exports by region,
     end use and shortfall, prices, stock cover, sentiment, licences and quota use."""
 
-    def __init__(self, m: "ChainModel"):
-        self.m = m
-        self.enabled = True
-        W, P = m.cal.n_weeks, m.P
-        NS, R = len(m.stages), len(m.regions)
-        self.NS, self.R = NS, R
-        self.groups = list(m.sc.sectors) + list(m.sc.regions)
+    def __init__(self, world: World, quota_type_of_firm: np.ndarray):
+        self.world = world
+        self.enabled = False
+        self.week = 0
+        cal, mat, pop, L = world.calendar, world.materials, world.firms, world.links
+        W, P = cal.n_weeks, len(mat.products)
+        NS, R = len(world.stages), len(world.regions)
+        self.NS, self.R, self.P = NS, R, P
+        self.groups = list(world.scenario.sectors) + list(world.scenario.regions)
         G = len(self.groups)
         self.production = np.zeros((W, NS, P))
         self.orders = np.zeros((W, NS, P))
@@ -49,53 +52,50 @@ class Recorder:
         self.eol = np.zeros(W)
         self.offer_share = np.full(W, np.nan)
         self._quota_prev = np.zeros(len(QUOTA_TYPES))
-        L = m.links
-        self._flow_key = (m.pop.stage[L.src] * NS + m.pop.stage[L.dst]) * P + L.prod
+        self._flow_key = (pop.stage[L.src] * NS + pop.stage[L.dst]) * P + L.prod
         self._export_idx = np.flatnonzero(L.flow == EXPORT)
         self._import_idx = np.flatnonzero(L.flow == IMPORT)
-        self._export_key = (L.prod * R + m.pop.region[L.dst])[self._export_idx]
-        grp = np.full(m.N, -1)
-        grp[m.idx[MOTOR]] = m.pop.group[m.idx[MOTOR]]
-        grp[m.idx[OVERSEAS]] = m.pop.group[m.idx[OVERSEAS]] + len(m.sc.sectors)
+        self._export_key = (L.prod * R + pop.region[L.dst])[self._export_idx]
+        grp = np.full(pop.n, -1)
+        for code, offset in ((MOTOR, 0), (OVERSEAS, len(world.scenario.sectors))):
+            rows = world.rows[code]
+            grp[rows] = pop.group[rows] + offset
         self._group = grp
-        self._stage_count = np.bincount(m.pop.stage, minlength=NS)
+        self._stage_count = np.bincount(pop.stage, minlength=NS)
         self.has_stage = self._stage_count > 0
-        self._order_key = m.pop.stage[m.bi] * P + m.bk
-        self._st_b, self._st_s = m.pop.stage[m.bi], m.pop.stage[m.si]
-        self._quota_holders = np.flatnonzero(m.quota_type_of_firm >= 0)
-        self._quota_type = m.quota_type_of_firm[self._quota_holders]
+        buys, sells = world.buys, world.sells
+        self._order_key = pop.stage[buys.firm] * P + buys.product
+        self._st_b, self._st_s = pop.stage[buys.firm], pop.stage[sells.firm]
+        self._quota_holders = np.flatnonzero(quota_type_of_firm >= 0)
+        self._quota_type = quota_type_of_firm[self._quota_holders]
         # production is gathered per firm during the week and summed by stage once
-        self._week_prod = np.zeros((m.N, P))
-        self._stage_onehot = np.zeros((NS, m.N))
-        self._stage_onehot[m.pop.stage, np.arange(m.N)] = 1.0
+        self._week_prod = np.zeros((pop.n, P))
+        self._stage_onehot = np.zeros((NS, pop.n))
+        self._stage_onehot[pop.stage, np.arange(pop.n)] = 1.0
         self._buys = np.zeros(NS, bool)
-        self._buys[np.unique(m.pop.stage[m.bi])] = True
+        self._buys[np.unique(pop.stage[buys.firm])] = True
+
+    def start_week(self, week: int, recording: bool) -> None:
+        self.week = week
+        self.enabled = recording
 
     # --- filled during the week ------------------------------------------------------------
     def add_production(self, i: np.ndarray, k, y: np.ndarray) -> None:
-        if not self.enabled:
-            return
         self._week_prod[i, k] += y
 
     def add_use(self, i: np.ndarray, want: np.ndarray, got: np.ndarray) -> None:
-        if not self.enabled:
-            return
         G = len(self.groups)
         g = self._group[i]
-        self.use_want[self.m.t] += np.bincount(g, weights=want, minlength=G)
-        self.use_got[self.m.t] += np.bincount(g, weights=got, minlength=G)
+        self.use_want[self.week] += np.bincount(g, weights=want, minlength=G)
+        self.use_got[self.week] += np.bincount(g, weights=got, minlength=G)
 
     def add_orders(self, q: np.ndarray) -> None:
         """Orders placed this week by each buyer pair (firm, input), summed by stage."""
-        if not self.enabled:
-            return
-        P = self.m.P
-        self.orders[self.m.t] += np.bincount(self._order_key, weights=q, minlength=self.NS * P).reshape(self.NS, P)
+        P = self.P
+        self.orders[self.week] += np.bincount(self._order_key, weights=q, minlength=self.NS * P).reshape(self.NS, P)
 
     def add_shipments(self, shipped: np.ndarray) -> None:
-        if not self.enabled:
-            return
-        t, P = self.m.t, self.m.P
+        t, P = self.week, self.P
         self.flows[t] = np.bincount(self._flow_key, weights=shipped, minlength=self.NS * self.NS * P
                                     ).reshape(self.NS, self.NS, P)
         self.exports[t] = np.bincount(self._export_key, weights=shipped[self._export_idx],
@@ -103,33 +103,47 @@ class Recorder:
         self.imports[t] = float(shipped[self._import_idx].sum())
 
     def licences(self, granted: float, refused: float, pending_n: int, pending_t: float) -> None:
-        t = self.m.t
+        t = self.week
         self.lic_granted[t], self.lic_refused[t] = granted, refused
         self.lic_pending_n[t], self.lic_pending_t[t] = pending_n, pending_t
 
+    def note_licences_applied(self, tonnes: float) -> None:
+        self.licences_applied[self.week] = tonnes
+
+    def note_offer_share(self, share: float) -> None:
+        self.offer_share[self.week] = share
+
+    def note_end_of_life(self, tonnes: float) -> None:
+        self.eol[self.week] = tonnes
+
+    def note_quota_issued(self, issued: np.ndarray) -> None:
+        self.quota_issued[self.week] = issued
+
     # --- closing the week ---------------------------------------------------------------
-    def end_week(self) -> None:
-        m, t = self.m, self.m.t
+    def end_week(self, firms: FirmState, market: MarketState, new_year: bool) -> None:
+        t, w = self.week, self.world
+        mat = w.materials
         self.production[t] = self._stage_onehot @ self._week_prod
         self._week_prod[:] = 0.0
-        self.price[t] = m.index_price * m.mat.quote_factor
-        st = m.pop.stage
-        self.sentiment[t] = np.bincount(st, weights=m.x, minlength=self.NS) / np.maximum(self._stage_count, 1)
-        self.uncertainty[t] = np.bincount(st, weights=m.u, minlength=self.NS) / np.maximum(self._stage_count, 1)
+        self.price[t] = market.index_yuan_per_t * mat.quote_factor
+        st = w.firms.stage
+        count = np.maximum(self._stage_count, 1)
+        self.sentiment[t] = np.bincount(st, weights=firms.expected_change, minlength=self.NS) / count
+        self.uncertainty[t] = np.bincount(st, weights=firms.uncertainty, minlength=self.NS) / count
         # stock cover: value-weighted input stock over planned use (buyers), else finished
         # stock over orders (miners, holders), in days
-        ip = m.index_price
-        pb, ps = ip[m.bk], ip[m.sk]
-        S = m.S.ravel()
-        sv = np.bincount(self._st_b, weights=S[m._bkey] * pb, minlength=self.NS)
-        uv = np.bincount(self._st_b, weights=m.Dhat.ravel()[m._bkey] * pb, minlength=self.NS)
-        fs = np.bincount(self._st_s, weights=S[m._skey] * ps, minlength=self.NS)
-        fo = np.bincount(self._st_s, weights=m.Ohat.ravel()[m._skey] * ps, minlength=self.NS)
+        ip = market.index_yuan_per_t
+        buys, sells = w.buys, w.sells
+        pb, ps = ip[buys.product], ip[sells.product]
+        S = firms.stock_t.ravel()
+        sv = np.bincount(self._st_b, weights=S[buys.key] * pb, minlength=self.NS)
+        uv = np.bincount(self._st_b, weights=firms.use_expected_t_per_wk.ravel()[buys.key] * pb, minlength=self.NS)
+        fs = np.bincount(self._st_s, weights=S[sells.key] * ps, minlength=self.NS)
+        fo = np.bincount(self._st_s, weights=firms.orders_expected_t_per_wk.ravel()[sells.key] * ps, minlength=self.NS)
         num = np.where(self._buys, sv, fs)
         den = np.where(self._buys, uv, fo)
         self.cover_days[t] = np.divide(7.0 * num, den, out=np.full(self.NS, np.nan), where=den > 1e-9)
-        used = np.bincount(self._quota_type, weights=m.quota_used_firm[self._quota_holders],
+        used = np.bincount(self._quota_type, weights=firms.quota_used_t[self._quota_holders],
                            minlength=len(QUOTA_TYPES))
-        new_year = t > 0 and m.cal.weeks[t].year != m.cal.weeks[t - 1].year
-        self.quota_used[t] = used - (0.0 if new_year else self._quota_prev)
+        self.quota_used[t] = used - (0.0 if new_year and t > 0 else self._quota_prev)
         self._quota_prev = used

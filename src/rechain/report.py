@@ -26,7 +26,7 @@ MAGNETS = ("magnet_std", "magnet_uh")
 
 def _month_means(m: "ChainModel", weekly: np.ndarray) -> np.ndarray:
     """Weekly levels averaged into months (weighted by the days each week gives a month)."""
-    w = m.cal.month_weights
+    w = m.world.calendar.month_weights
     tot = w.sum(axis=0)
     norm = np.divide(w, tot, out=np.zeros_like(w), where=tot > 0)
     x = np.nan_to_num(weekly)
@@ -40,9 +40,9 @@ def _rows(months, stage, product, region, variable, values, unit) -> pd.DataFram
 
 def monthly_table(m: "ChainModel") -> pd.DataFrame:
     """All monthly series of a run in long form, with units."""
-    r, cal, mat = m.rec, m.cal, m.mat
+    r, cal, mat = m.recorder, m.world.calendar, m.world.materials
     months = cal.months
-    P, stages = mat.products, m.stages
+    P, stages = mat.products, m.world.stages
     parts: list[pd.DataFrame] = []
     prod = cal.to_months(r.production)
     orders = cal.to_months(r.orders)
@@ -56,7 +56,7 @@ def monthly_table(m: "ChainModel") -> pd.DataFrame:
                 parts.append(_rows(months, stage, product, region, "orders", orders[:, s, k], "t"))
     exp = cal.to_months(r.exports)
     for k, product in enumerate(P):
-        for g, region in enumerate(m.regions):
+        for g, region in enumerate(m.world.regions):
             if exp[:, k, g].any():
                 parts.append(_rows(months, "magnet_makers", product, region, "exports", exp[:, k, g], "t"))
     parts.append(_rows(months, "separation_plants", "ore", "abroad", "imports", cal.to_months(r.imports), "t REO"))
@@ -73,7 +73,7 @@ def monthly_table(m: "ChainModel") -> pd.DataFrame:
     want = cal.to_months(r.use_want)
     got = cal.to_months(r.use_got)
     for g, group in enumerate(r.groups):
-        is_region = group in m.sc.regions
+        is_region = group in m.world.scenario.regions
         stage = "overseas_buyers" if is_region else "motor_makers"
         region = group if is_region else "china"
         sector = "all" if is_region else group
@@ -104,16 +104,16 @@ def monthly_table(m: "ChainModel") -> pd.DataFrame:
 
 def flows_table(m: "ChainModel") -> pd.DataFrame:
     """Monthly tonnes shipped between stages, by product; exports split by region."""
-    r, cal, mat = m.rec, m.cal, m.mat
+    r, cal, mat = m.recorder, m.world.calendar, m.world.materials
     fl = cal.to_months(r.flows)            # [month, from, to, product]
     exp = cal.to_months(r.exports)         # [month, product, region]
-    over = m.stages.index("overseas_buyers")
+    over = m.world.stages.index("overseas_buyers")
     rows = []
-    for a, src in enumerate(m.stages):
-        for b, dst in enumerate(m.stages):
+    for a, src in enumerate(m.world.stages):
+        for b, dst in enumerate(m.world.stages):
             for k, product in enumerate(mat.products):
                 if b == over:
-                    for g, region in enumerate(m.regions):
+                    for g, region in enumerate(m.world.regions):
                         if exp[:, k, g].any():
                             rows.append(pd.DataFrame({"month": cal.months, "from_stage": src, "to_stage": dst,
                                                       "product": product, "region": region,

@@ -105,11 +105,11 @@ class atomic_dir:
 def weekly_model_vars(model: ChainModel) -> pd.DataFrame:
     """Mesa's DataCollector series as a flat table: one row per week, one column per series."""
     raw = model.datacollector.get_model_vars_dataframe()
-    parts = [pd.DataFrame({"week": raw["week"], "date": [str(model.cal.weeks[w]) for w in raw["week"]]})]
-    parts.append(pd.DataFrame(np.vstack(raw["price"].to_numpy()), columns=list(model.mat.products)
+    parts = [pd.DataFrame({"week": raw["week"], "date": [str(model.world.calendar.weeks[w]) for w in raw["week"]]})]
+    parts.append(pd.DataFrame(np.vstack(raw["price"].to_numpy()), columns=list(model.world.materials.products)
                               ).add_prefix("price_"))
-    stages = [s for j, s in enumerate(model.stages) if model.rec.has_stage[j]]
-    sent = np.vstack(raw["sentiment"].to_numpy())[:, model.rec.has_stage]
+    stages = [s for j, s in enumerate(model.world.stages) if model.recorder.has_stage[j]]
+    sent = np.vstack(raw["sentiment"].to_numpy())[:, model.recorder.has_stage]
     parts.append(pd.DataFrame(sent, columns=stages).add_prefix("sentiment_"))
     return pd.concat(parts, axis=1)
 
@@ -140,9 +140,9 @@ def run(scenario: Scenario | str | Path | dict, seed: int = 0, keep_model: bool 
         "scenario_sha256": scenario_hash(sc),
         "seed": seed,
         "rechain_version": package_version(),
-        "weeks": model.cal.n_weeks,
-        "firms": int(model.N),
-        "links": int(model.E),
+        "weeks": model.world.calendar.n_weeks,
+        "firms": model.world.n_firms,
+        "links": model.world.n_links,
         "scenario": sc.model_dump(mode="json"),
     }
     result = RunResult(

@@ -1,75 +1,18 @@
-"""Policy instruments: quotas issued in batches, export-control regimes, licence queues,
-supply disruptions. The :class:`~rechain.agents.Regulator` agent carries these out week by
-week; the firms see only what has been issued or decided so far.
+"""Export regimes: licence requirements with approval rates and processing times, and the
+queue of licence applications they create.
 """
 
 from __future__ import annotations
 
 import datetime as dt
-import math
 from dataclasses import dataclass, field
 
 import numpy as np
 
-from .calendar import Calendar
-from .scenario import Scenario
+from ..calendar import Calendar
+from ..scenario import Scenario
 
-__all__ = ["QuotaBook", "ExportRegimes", "LicenceQueue", "disruption_table"]
-
-QUOTA_TYPES = ("mining_rock", "mining_ionic", "separation")
-
-
-class QuotaBook:
-    """Issued quota to date, per quota type and year (t REO).
-
-    Firms may use what has been issued plus ``advance_share`` of last year's total
-    (running ahead in the expectation of the next batch), and before a year's first batch at
-    least ``provisional_share`` of last year's total. A first batch later than last year's
-    date plus ``late_after_days`` is *overdue*, which firms read as a signal.
-    """
-
-    def __init__(self, sc: Scenario):
-        self.provisional_share = sc.quota_policy.provisional_share
-        self.advance_share = sc.quota_policy.advance_share
-        self.late_after = dt.timedelta(days=sc.quota_policy.late_after_days)
-        self.quotas = {(q.type, q.year): q for q in sc.quota_policy.quotas}
-
-    def total(self, qtype: str, year: int) -> float | None:
-        q = self.quotas.get((qtype, year))
-        return None if q is None else q.total_t
-
-    def issued(self, qtype: str, date: dt.date) -> float:
-        """Allowance for the year of ``date`` as of ``date``; ``inf`` if no quota is set."""
-        q = self.quotas.get((qtype, date.year))
-        prev = self.quotas.get((qtype, date.year - 1))
-        if q is None:
-            return math.inf
-        got = sum(b.share for b in q.batches if b.issued <= date) * q.total_t
-        base = prev.total_t if prev is not None else q.total_t
-        if got >= q.total_t - 1e-9:
-            return q.total_t
-        return min(max(got + self.advance_share * base, self.provisional_share * base), q.total_t
-                   if got > 0 else math.inf)
-
-    def complete(self, qtype: str, date: dt.date) -> bool:
-        """The year's whole quota has been issued (or none is set)."""
-        q = self.quotas.get((qtype, date.year))
-        return q is None or sum(b.share for b in q.batches if b.issued <= date) >= 1.0 - 1e-9
-
-    def overdue(self, qtype: str, date: dt.date) -> bool:
-        """No batch issued yet this year although last year's first came earlier (plus grace)."""
-        q = self.quotas.get((qtype, date.year))
-        prev = self.quotas.get((qtype, date.year - 1))
-        if q is None or prev is None:
-            return False
-        if any(b.issued <= date for b in q.batches):
-            return False
-        first = prev.batches[0].issued
-        try:
-            expected = first.replace(year=date.year)
-        except ValueError:  # 29 Feb
-            expected = first.replace(year=date.year, day=28)
-        return date > expected + self.late_after
+__all__ = ["ExportRegimes", "LicenceQueue", "apply_export_quotas"]
 
 
 @dataclass
@@ -170,16 +113,21 @@ class LicenceQueue:
         return float(self.qty.sum())
 
 
-def disruption_table(sc: Scenario, cal: Calendar, stages: tuple[str, ...]) -> np.ndarray:
-    """Share of each stage's capacity available per week, [n_weeks, n_stages] in 0..1.
+def apply_export_quotas(shipped: np.ndarray, world, date: dt.date, left: dict) -> np.ndarray:
+    """Scale this week's exports of quota-bound products down to the quota left.
 
-    A week counts a disruption by the share of its seven days that fall inside it.
-    """
-    avail = np.ones((cal.n_weeks, len(stages)))
-    for d in sc.disruptions:
-        s = stages.index(d.target)
-        for w, monday in enumerate(cal.weeks):
-            days = sum(1 for k in range(7) if d.start <= monday + dt.timedelta(days=k) <= d.end)
-            if days:
-                avail[w, s] -= d.capacity_offline_share * days / 7.0
-    return np.clip(avail, 0.0, 1.0)
+    ``left`` maps (quota item, year) to the tonnes still allowed and is updated in place.
+    A week counts toward the year its Thursday falls in (most of its days, as ISO weeks)."""
+    year = (date + dt.timedelta(days=3)).year
+    L, mat = world.links, world.materials
+    for qi, q in enumerate(world.scenario.export_quotas):
+        if q.year != year:
+            continue
+        pm = np.isin(L.prod, [mat.p(p) for p in q.products]) & world.link.is_export
+        want = shipped[pm].sum()
+        room = left.setdefault((qi, year), q.total_t)
+        if want > room:
+            shipped = np.where(pm, shipped * (room / want), shipped)
+            want = room
+        left[(qi, year)] = room - want
+    return shipped

@@ -1,0 +1,276 @@
+"""What firms face each week: the scenario's timetables turned into one ``WeekConditions``.
+
+:class:`PolicyTimeline` is built once per run from the scenario (quota batches, export
+regimes, trade charges, disruptions, holidays, end-use demand, news, end-of-life flow) and
+answers ``conditions(week, mode)``. The *mode* of a week is decided once and read by every
+phase: ``RUN`` weeks follow the timetables; ``SPIN_UP`` and ``DRY_RUN`` weeks (before the run
+starts) face a neutral world: full working weeks, year-one average demand, no quota limit,
+no news, controls, charges, export quotas, end-of-life flow or state reserve.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import enum
+from dataclasses import dataclass
+
+import numpy as np
+
+from .calendar import CALENDARS, day_shares, load_holidays
+from .network import ABROAD, IONIC, MYANMAR, OVERSEAS, ROCK, SEP
+from .policy import QUOTA_TYPES, ExportRegimes, QuotaBook, disruption_table
+from .world import World
+
+__all__ = ["Mode", "WeekConditions", "PolicyTimeline", "WEEKS_PER_YEAR"]
+
+WEEKS_PER_YEAR = 52.18
+
+
+class Mode(enum.Enum):
+    """What kind of week is being stepped."""
+
+    DRY_RUN = "dry run"   # one planning pass per stage while the opening state is laid out
+    SPIN_UP = "spin-up"   # ordinary weeks before the start, to settle stocks and order books
+    RUN = "run"           # a week of the scenario, recorded
+
+
+@dataclass(frozen=True)
+class WeekConditions:
+    """The week as firms see it. Arrays over firms are [N]; over products and regions [P, R]."""
+
+    mode: Mode
+    week: int                         # index of the scenario week (0 before the run starts)
+    date: dt.date                     # its Monday
+    working_share: np.ndarray         # worked share of the firm's weekdays (holidays), [N]
+    capacity_share: np.ndarray        # share of capacity not disrupted, [N]
+    demand_t: np.ndarray              # end users' magnet need this week, t, [N]
+    quota_allowance_t: np.ndarray     # quota a holder may have used by now this year, t REO, [N]
+    quota_pace: np.ndarray            # share of the remaining allowance usable this week, [N]
+    quota_overdue: np.ndarray         # per quota type: a year's first batch is late, [3] bool
+    quota_issued_t: np.ndarray        # per quota type: issued so far (nan: none set), [3]
+    imports_count: bool               # imported ore counts against the separation quota
+    controls_on: bool                 # some export needs a licence this week
+    eol_collected_t: float            # end-of-life magnets collected this week, t
+    news_on: bool
+    export_quotas_on: bool
+    landed_factor: np.ndarray         # (1 + export duty)(1 + import tariff) per product and region, [P, R]
+
+    @property
+    def recording(self) -> bool:
+        return self.mode is Mode.RUN
+
+
+class PolicyTimeline:
+    """The scenario's timetables, laid out per week, and the neutral world before the run."""
+
+    def __init__(self, world: World):
+        sc, cal, pop = world.scenario, world.calendar, world.firms
+        self.world = world
+        W, N = cal.n_weeks, pop.n
+        self.n_weeks = W
+        self.dates = cal.weeks
+        # holidays and disruptions, per firm
+        ws_table = np.stack([cal.working_share[c] for c in CALENDARS], axis=1)
+        self.working_share = ws_table[:, world.calendar_index]
+        self.capacity_share = disruption_table(sc, cal, world.stages)[:, pop.stage]
+        # end-use demand
+        self.demand_column = np.where(pop.kind == OVERSEAS, pop.group + len(sc.sectors), pop.group)
+        table = demand_table(world)
+        self.first_year_demand = table[: min(52, W)].mean(axis=0)
+        buyers = self.demand_column >= 0
+        self.demand_t = np.where(buyers[None, :], table[:, self.demand_column] * pop.demand_share[None, :], 0.0)
+        self.neutral_demand_t = np.where(buyers, self.first_year_demand[self.demand_column] * pop.demand_share, 0.0)
+        # quotas
+        self.quota_book = QuotaBook(sc)
+        self.quota_firms = {"mining_rock": world.rows[ROCK], "mining_ionic": world.rows[IONIC],
+                            "separation": world.rows[SEP]}
+        self.quota_type_of_firm = np.full(N, -1)
+        for qi, q in enumerate(QUOTA_TYPES):
+            self.quota_type_of_firm[self.quota_firms[q]] = qi
+        self._lay_out_quotas()
+        # export regimes and trade charges
+        self.regimes = ExportRegimes.build(sc, cal, world.materials.products, world.regions)
+        self.controls_on = self.regimes.controlled.any(axis=(1, 2))
+        self.landed_factor = landed_factors(world)
+        self.neutral_landed = np.ones(self.landed_factor.shape[1:])
+        self.eol_t = eol_table(world)
+        # news
+        self.news = NewsTable(world)
+        self._ones = np.ones(N)
+        self._infinite = np.full(N, np.inf)
+        self._no_overdue = np.zeros(len(QUOTA_TYPES), bool)
+        self._nan3 = np.full(len(QUOTA_TYPES), np.nan)
+
+    # ------------------------------------------------------------------------------------
+    def conditions(self, week: int, mode: Mode) -> WeekConditions:
+        if mode is not Mode.RUN:
+            return WeekConditions(
+                mode=mode, week=0, date=self.dates[0], working_share=self._ones, capacity_share=self._ones,
+                demand_t=self.neutral_demand_t, quota_allowance_t=self._infinite, quota_pace=self._ones,
+                quota_overdue=self._no_overdue, quota_issued_t=self._nan3, imports_count=False,
+                controls_on=False, eol_collected_t=0.0, news_on=False, export_quotas_on=False,
+                landed_factor=self.neutral_landed)
+        sc = self.world.scenario
+        date = self.dates[week]
+        frm = sc.quota_policy.imported_ore_counts_from
+        return WeekConditions(
+            mode=mode, week=week, date=date, working_share=self.working_share[week],
+            capacity_share=self.capacity_share[week], demand_t=self.demand_t[week],
+            quota_allowance_t=self.quota_allowance_t[week], quota_pace=self.quota_pace[week],
+            quota_overdue=self.quota_overdue[week], quota_issued_t=self.quota_issued_t[week],
+            imports_count=frm is not None and date >= frm, controls_on=bool(self.controls_on[week]),
+            eol_collected_t=float(self.eol_t[week]), news_on=True, export_quotas_on=bool(sc.export_quotas),
+            landed_factor=self.landed_factor[week])
+
+    def is_new_year(self, week: int) -> bool:
+        """The week starts the run or a new calendar year (quota use starts again)."""
+        return week == 0 or self.dates[week].year != self.dates[week - 1].year
+
+    # ------------------------------------------------------------------------------------
+    def _lay_out_quotas(self) -> None:
+        """Allowance and pace per week and firm, issued and overdue per week and type."""
+        sc, book = self.world.scenario, self.quota_book
+        W, N = self.n_weeks, self.world.n_firms
+        pacing = max(sc.quota_policy.pacing_weeks, 1.0)
+        self.quota_allowance_t = np.full((W, N), np.inf)
+        self.quota_pace = np.ones((W, N))
+        self.quota_overdue = np.zeros((W, len(QUOTA_TYPES)), bool)
+        self.quota_issued_t = np.full((W, len(QUOTA_TYPES)), np.nan)
+        shares = {}
+        for w, date in enumerate(self.dates):
+            if date.year not in shares:
+                shares[date.year] = self.quota_shares(date.year)
+            share = shares[date.year]
+            for qi, q in enumerate(QUOTA_TYPES):
+                issued = book.issued(q, date)
+                firms = self.quota_firms[q]
+                self.quota_allowance_t[w, firms] = issued * share[firms] if np.isfinite(issued) else np.inf
+                self.quota_pace[w, firms] = 1.0 if book.complete(q, date) else 1.0 / pacing
+                self.quota_overdue[w, qi] = book.overdue(q, date)
+                self.quota_issued_t[w, qi] = issued if np.isfinite(issued) else np.nan
+
+    def quota_shares(self, year: int) -> np.ndarray:
+        """Each quota holder's share of its type's quota in ``year`` [N] (0 for others).
+
+        Miners share theirs by capacity. The separation quota is split between rock-type and
+        ion-adsorption plants by the feed each type can expect that year (MIIT issues both by
+        ore type): the mining quota of the type, plus imports of that type once imported ore
+        counts; then by capacity within the type."""
+        world, book = self.world, self.quota_book
+        pop = world.firms
+        share = np.zeros(world.n_firms)
+        for q in ("mining_rock", "mining_ionic"):
+            f = self.quota_firms[q]
+            cap = pop.capacity[f]
+            share[f] = cap / max(cap.sum(), 1e-12)
+        f = self.quota_firms["separation"]
+        if f.size == 0:
+            return share
+        rock = book.total("mining_rock", year)
+        ionic = book.total("mining_ionic", year)
+        light = pop.light[f]
+        cap = pop.capacity[f]
+        if rock is None or ionic is None or rock + ionic <= 0 or light.all() or (~light).all():
+            share[f] = cap / max(cap.sum(), 1e-12)
+            return share
+        frm = world.scenario.quota_policy.imported_ore_counts_from
+        if frm is not None and frm.year <= year:
+            rock += pop.capacity[world.rows[ABROAD]].sum() * WEEKS_PER_YEAR
+            ionic += pop.capacity[world.rows[MYANMAR]].sum() * WEEKS_PER_YEAR
+        w_light = rock / (rock + ionic)
+        share[f] = np.where(light, w_light * cap / cap[light].sum(), (1 - w_light) * cap / cap[~light].sum())
+        return share
+
+
+class NewsTable:
+    """Scheduled news: the week each breaks, its signed strength, half-life, the uncertainty
+    it adds, and who hears it ([N, n_events], by stage and region)."""
+
+    def __init__(self, world: World):
+        ev = world.scenario.news
+        cal, pop = world.calendar, world.firms
+        self.week = np.array([cal.week_of(e.date) for e in ev], dtype=np.int64)
+        self.signed_strength = np.array([e.sign * e.strength for e in ev], dtype=float)
+        self.half_life_weeks = np.array([e.half_life_weeks for e in ev], dtype=float)
+        self.uncertainty = np.array([e.uncertainty for e in ev], dtype=float)
+        hear = np.zeros((pop.n, len(ev)))
+        region_name = np.array(pop.region_names)[pop.region]
+        stage_name = np.array(world.stages)[pop.stage]
+        for j, e in enumerate(ev):
+            st = np.isin(stage_name, e.stages)
+            rg = np.ones(pop.n, bool) if "all" in e.regions else np.isin(region_name, e.regions)
+            hear[:, j] = st & rg
+        self.hear = hear
+
+    @property
+    def any(self) -> bool:
+        return self.week.size > 0
+
+
+def demand_table(world: World) -> np.ndarray:
+    """Magnet use per week of each sector and region, t [n_weeks, n_sectors + n_regions].
+
+    A month's use is the year's use / 12 times the month's seasonal factor (normalised
+    to mean 1) times shocks; it is spread over the weeks by the buyers' working days.
+    """
+    sc, cal = world.scenario, world.calendar
+    groups = [(s.units_per_yr, s.magnet_kg_per_unit, s.seasonality, s.shocks, "china")
+              for s in sc.sectors.values()]
+    groups += [({y: v for y, v in r.demand_t_per_yr.items()}, None, r.seasonality, [], r.calendar)
+               for r in sc.regions.values()]
+    W = cal.n_weeks
+    first = cal.weeks[0]
+    days = [first + dt.timedelta(days=d) for d in range(7 * W)]
+    out = np.zeros((W, len(groups)))
+    for gi, (units, kg, season, shocks, calname) in enumerate(groups):
+        season = np.array(season) / np.mean(season)
+        wd = day_shares(days, load_holidays().get(calname, []) if sc.holidays else [])
+        month_key = np.array([d.year * 12 + d.month - 1 for d in days])
+        month_tot = {mk: wd[month_key == mk].sum() for mk in np.unique(month_key)}
+        daily = np.zeros(len(days))
+        for di, d in enumerate(days):
+            y = str(d.year)
+            if y not in units or wd[di] == 0:
+                continue
+            t_yr = units[y] * (kg[y] / 1000.0 if kg is not None else 1.0)
+            mult = 1.0
+            for sh in shocks:
+                if sh.start <= d <= sh.end:
+                    mult *= sh.multiplier
+            daily[di] = t_yr / 12.0 * season[d.month - 1] * mult * wd[di] / month_tot[month_key[di]]
+        out[:, gi] = daily.reshape(W, 7).sum(axis=1)
+    return out
+
+
+def eol_table(world: World) -> np.ndarray:
+    """End-of-life magnets collected per week, t: the collection rate is interpolated
+    linearly between the years given (a ramp) and held after the last."""
+    rc = world.scenario.recycling
+    cal = world.calendar
+    out = np.zeros(cal.n_weeks)
+    if not rc.collection:
+        return out
+    years = np.array([c.year for c in rc.collection], dtype=float)
+    rates = np.array([c.rate for c in rc.collection])
+    for w, d in enumerate(cal.weeks):
+        frac_year = d.year + (d.timetuple().tm_yday - 1) / 365.25
+        rate = np.interp(frac_year, years, rates, left=0.0 if frac_year < years[0] else rates[0])
+        out[w] = rc.eol_magnets_t_per_yr * rate / WEEKS_PER_YEAR
+    return out
+
+
+def landed_factors(world: World) -> np.ndarray:
+    """Landed-price factor of each product for each region per week, [W, P, R]:
+    (1 + China's export duty)(1 + the region's import tariff)."""
+    sc, cal = world.scenario, world.calendar
+    products, regions = world.materials.products, world.regions
+    factor = np.ones((cal.n_weeks, len(products), len(regions)))
+    for charges in (sc.export_duties, sc.import_tariffs):
+        for c in charges:
+            pm = np.array([p in c.products for p in products])
+            rm = np.array([("all" in c.regions) or (r in c.regions) for r in regions])
+            for w, monday in enumerate(cal.weeks):
+                if monday + dt.timedelta(days=6) < c.start or (c.end is not None and monday > c.end):
+                    continue
+                factor[np.ix_([w], pm, rm)] *= 1.0 + c.rate_share
+    return factor

@@ -1,0 +1,10 @@
+"""Policy instruments: quotas issued in batches, export regimes and licence queues, trade
+charges, disruptions. :class:`~rechain.conditions.PolicyTimeline` turns them into what firms
+see week by week; firms see only what has been issued or decided so far.
+"""
+
+from .disruptions import disruption_table
+from .exports import ExportRegimes, LicenceQueue
+from .quotas import QUOTA_TYPES, QuotaBook
+
+__all__ = ["QUOTA_TYPES", "QuotaBook", "ExportRegimes", "LicenceQueue", "disruption_table"]

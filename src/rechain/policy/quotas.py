@@ -1,0 +1,69 @@
+"""Mining and separation quotas: annual totals issued in batches (t REO).
+
+Firms see only what has been issued so far; a year's first batch later than usual is
+*overdue*, which firms read as a signal of caution.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import math
+
+from ..scenario import Scenario
+
+__all__ = ["QUOTA_TYPES", "QuotaBook"]
+
+QUOTA_TYPES = ("mining_rock", "mining_ionic", "separation")
+
+
+class QuotaBook:
+    """Issued quota to date, per quota type and year (t REO).
+
+    Firms may use what has been issued plus ``advance_share`` of last year's total
+    (running ahead in the expectation of the next batch), and before a year's first batch at
+    least ``provisional_share`` of last year's total. A first batch later than last year's
+    date plus ``late_after_days`` is *overdue*, which firms read as a signal.
+    """
+
+    def __init__(self, sc: Scenario):
+        self.provisional_share = sc.quota_policy.provisional_share
+        self.advance_share = sc.quota_policy.advance_share
+        self.late_after = dt.timedelta(days=sc.quota_policy.late_after_days)
+        self.quotas = {(q.type, q.year): q for q in sc.quota_policy.quotas}
+
+    def total(self, qtype: str, year: int) -> float | None:
+        q = self.quotas.get((qtype, year))
+        return None if q is None else q.total_t
+
+    def issued(self, qtype: str, date: dt.date) -> float:
+        """Allowance for the year of ``date`` as of ``date``; ``inf`` if no quota is set."""
+        q = self.quotas.get((qtype, date.year))
+        prev = self.quotas.get((qtype, date.year - 1))
+        if q is None:
+            return math.inf
+        got = sum(b.share for b in q.batches if b.issued <= date) * q.total_t
+        base = prev.total_t if prev is not None else q.total_t
+        if got >= q.total_t - 1e-9:
+            return q.total_t
+        return min(max(got + self.advance_share * base, self.provisional_share * base), q.total_t
+                   if got > 0 else math.inf)
+
+    def complete(self, qtype: str, date: dt.date) -> bool:
+        """The year's whole quota has been issued (or none is set)."""
+        q = self.quotas.get((qtype, date.year))
+        return q is None or sum(b.share for b in q.batches if b.issued <= date) >= 1.0 - 1e-9
+
+    def overdue(self, qtype: str, date: dt.date) -> bool:
+        """No batch issued yet this year although last year's first came earlier (plus grace)."""
+        q = self.quotas.get((qtype, date.year))
+        prev = self.quotas.get((qtype, date.year - 1))
+        if q is None or prev is None:
+            return False
+        if any(b.issued <= date for b in q.batches):
+            return False
+        first = prev.batches[0].issued
+        try:
+            expected = first.replace(year=date.year)
+        except ValueError:  # 29 Feb
+            expected = first.replace(year=date.year, day=28)
+        return date > expected + self.late_after

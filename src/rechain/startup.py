@@ -1,0 +1,122 @@
+"""How a run starts: the opening state laid out near steady state, then a spin-up.
+
+The start-of-run state of orders, backlogs and stocks is not observed, so
+:func:`lay_out_opening_state` passes year-one demand up the links (with one dry-run planning
+pass per stage) and puts stocks at their targets, and :func:`spin_up` then runs ordinary
+weeks (``Mode.SPIN_UP``: a neutral world) so firms settle into their own routine. Prices and
+expectations are reset to the scenario's start values afterwards; material stays where it is.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from .accounting import Ledger
+from .conditions import Mode
+from .network import IONIC, MAG, MOTOR, MYANMAR, ABROAD, OVERSEAS, REC, RESERVE, ROCK, SEP
+from .traits import per_kind
+from .week import Chain, run_week
+
+__all__ = ["lay_out_opening_state", "spin_up", "draw_asks"]
+
+# the dry-run planning passes, downstream first: each stage plans on its customers' orders
+_DRY_RUN_STAGES = ((MAG,), (REC,), (SEP,), (ROCK, IONIC))
+
+
+def draw_asks(chain: Chain) -> np.ndarray:
+    """Start-of-run asks: the start price with a little scatter per seller (2 %, lognormal)."""
+    w = chain.world
+    N, P = w.n_firms, w.n_products
+    scatter = per_kind(w, chain.streams, "asks", lambda g, n: g.lognormal(0.0, 0.02, (n, P)), (N, P))
+    return np.where(w.firms.outputs, w.start_price_yuan_per_t[None, :] * scatter, 0.0)
+
+
+def lay_out_opening_state(chain: Chain) -> None:
+    """Expected use and orders from year-one demand, passed up the links with equal splits;
+    stocks at their targets; the material in them counted as mined before the run."""
+    w, f, tl = chain.world, chain.firms, chain.timeline
+    sc, pop, L = w.scenario, w.firms, w.links
+    P, N = w.n_products, w.n_firms
+    mat = w.materials
+    std, uh = mat.p("magnet_std"), mat.p("magnet_uh")
+    for code in (MOTOR, OVERSEAS):
+        i = w.rows[code]
+        col = pop.group[i] + (0 if code == MOTOR else len(sc.sectors))
+        d = tl.first_year_demand[col] * pop.demand_share[i]
+        f.use_expected_t_per_wk[i, std] = d * (1.0 - pop.uh_share[i])
+        f.use_expected_t_per_wk[i, uh] = d * pop.uh_share[i]
+    links_per_pair = np.bincount(w.link.buyer_pair, minlength=w.buys.n).astype(float)
+
+    def pass_up(codes: tuple[int, ...]) -> None:
+        buyer_mask = np.isin(pop.kind[L.dst], codes)
+        flow = f.use_expected_t_per_wk[L.dst, L.prod] / np.maximum(links_per_pair[w.link.buyer_pair], 1.0) \
+            * buyer_mask
+        f.orders_expected_t_per_wk += np.bincount(w.link.seller_key, weights=flow, minlength=N * P).reshape(N, P)
+
+    pass_up((MOTOR, OVERSEAS))
+    f.owed_t[:] = 0.0
+    cover = sc.behaviour.finished_cover_weeks
+    by_code = {k.code: k for k in chain.kinds}
+    for codes in _DRY_RUN_STAGES:
+        for code in codes:
+            i = w.rows[code]
+            f.stock_t[i] = f.orders_expected_t_per_wk[i] * cover
+        saved = f.stock_t.copy()
+        _dry_run(chain, [by_code[c] for c in codes])
+        f.stock_t = saved
+        pass_up(codes)
+    f.stock_t[:] = np.where(pop.outputs, f.orders_expected_t_per_wk * cover, 0.0)
+    buys = w.buys
+    f.stock_t[buys.firm, buys.product] = chain.traits.normal_cover_wk[buys.firm] \
+        * f.use_expected_t_per_wk[buys.firm, buys.product]
+    for code, cfg in ((MYANMAR, sc.firms.myanmar_holders), (ABROAD, sc.firms.overseas_miners)):
+        i = w.rows[code]
+        f.stock_t[i, w.main_output[i]] = pop.capacity[i] * cfg.initial_stock_weeks
+    for name, qty in sc.stockpile.initial_stock_t.items():
+        f.stock_t[w.rows[RESERVE], mat.p(name)] = qty
+    # the goods already in this stock were mined before the run: count them as sources
+    chain.ledger.add_source("mined_domestic", f.stock_t.sum(axis=0) @ mat.content)
+
+
+def _dry_run(chain: Chain, kinds) -> None:
+    """One planning pass of ``kinds`` in a neutral week; only their planned use and
+    utilisation are kept (stock is restored by the caller, quota use is reset)."""
+    book = chain.book
+    ledger = book.ledger
+    book.ledger = Ledger(chain.world.materials.elements)
+    book.cond = chain.timeline.conditions(0, Mode.DRY_RUN)
+    chain.recorder.start_week(0, False)
+    for kind in kinds:
+        if kind.present:
+            kind.produce(book)
+    book.ledger = ledger
+    chain.firms.quota_used_t[:] = 0.0
+
+
+def spin_up(chain: Chain, weeks: int) -> None:
+    """Run ``weeks`` neutral weeks, then reset prices, asks and expectations to the start.
+
+    Material that arrived during spin-up came from sources counted in a spin-up ledger; its
+    net (what is now in the system beyond the opening state) joins the run's opening balance.
+    """
+    if weeks <= 0:
+        return
+    w, f, m = chain.world, chain.firms, chain.market
+    run_ledger = chain.ledger
+    chain.ledger = chain.book.ledger = Ledger(w.materials.elements)
+    for _ in range(weeks):
+        run_week(chain, Mode.SPIN_UP)
+    src, snk = chain.ledger.totals()
+    run_ledger.add_source("mined_domestic", src - snk)
+    chain.ledger = chain.book.ledger = run_ledger
+    f.quota_used_t[:] = 0.0
+    start = w.start_price_yuan_per_t
+    m.index_yuan_per_t = start.copy()
+    m.previous_index_yuan_per_t = start.copy()
+    m.anchor_yuan_per_t = start.copy()
+    m.supply_push = np.ones(w.n_products)
+    f.ask_yuan_per_t = draw_asks(chain)
+    f.expected_change[:] = 0.0
+    f.price_trend_per_wk[:] = 0.0
+    f.uncertainty[:] = 0.0
+    f.normal_utilisation = f.utilisation.copy()

@@ -1,0 +1,146 @@
+"""What is fixed for a run: materials, calendar, the firms and the links they trade on.
+
+:func:`build_world` reads a scenario once and lays out the index arrays every phase uses:
+the rows of each kind of firm, the (firm, product) pairs each firm buys and sells, and for
+each link the buyer pair and seller key it feeds. Nothing here changes during a run; what
+changes lives in :mod:`rechain.state`.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from .calendar import CALENDARS, Calendar
+from .materials import Materials, materials
+from .network import EXPORT, IMPORT, KINDS, SEP, Links, Population, build_links, build_population
+from .randomness import Streams
+from .scenario import STAGES, Scenario
+
+__all__ = ["World", "Pairs", "build_world"]
+
+
+@dataclass(frozen=True)
+class Pairs:
+    """(firm, product) pairs, e.g. every input a firm buys; ``key = firm * P + product``.
+
+    Pairs are ordered by firm, so the pairs of one kind of firm form one contiguous slice
+    (``by_kind[code]``).
+    """
+
+    firm: np.ndarray
+    product: np.ndarray
+    key: np.ndarray
+    by_kind: dict[int, slice]
+
+    @property
+    def n(self) -> int:
+        return self.firm.shape[0]
+
+
+@dataclass(frozen=True)
+class LinkIndex:
+    """Per link: which buyer pair it serves, which seller key ships on it, where it goes."""
+
+    buyer_pair: np.ndarray       # index into World.buys
+    seller_key: np.ndarray       # src * P + product
+    buyer_key: np.ndarray        # dst * P + product
+    region: np.ndarray           # destination region index
+    is_export: np.ndarray        # bool
+    export_links: np.ndarray     # indices of export links
+    is_import: np.ndarray        # bool: ore shipped into China
+    to_separation: np.ndarray    # bool: delivers to a separation plant
+    lead_groups: tuple           # ((lead_weeks, float mask), ...)
+    n_slots: int                 # pipeline slots: longest lead + 1
+
+
+@dataclass(frozen=True)
+class World:
+    """Everything fixed for one run."""
+
+    scenario: Scenario
+    materials: Materials
+    calendar: Calendar
+    firms: Population
+    links: Links
+    link: LinkIndex
+    buys: Pairs
+    sells: Pairs
+    rows: dict[int, np.ndarray]          # kind code -> firm rows (contiguous)
+    main_output: np.ndarray              # product each firm mainly sells [N]
+    main_input: np.ndarray               # product each firm mainly buys [N]
+    calendar_index: np.ndarray           # index into CALENDARS per firm [N]
+    degree: np.ndarray                   # links per firm, both ways [N]
+    start_price_yuan_per_t: np.ndarray   # [P]
+
+    @property
+    def stages(self) -> tuple[str, ...]:
+        return STAGES
+
+    @property
+    def n_firms(self) -> int:
+        return self.firms.n
+
+    @property
+    def n_products(self) -> int:
+        return len(self.materials.products)
+
+    @property
+    def n_links(self) -> int:
+        return self.links.n
+
+    @property
+    def regions(self) -> list[str]:
+        return list(self.firms.region_names)
+
+
+def _pairs(firm: np.ndarray, product: np.ndarray, kind: np.ndarray, n_products: int) -> Pairs:
+    by_kind = {}
+    for code in range(len(KINDS)):
+        at = np.flatnonzero(kind[firm] == code)
+        if at.size:
+            if at[-1] - at[0] + 1 != at.size:
+                raise RuntimeError(f"pairs of kind {KINDS[code]} are not contiguous")
+            by_kind[code] = slice(int(at[0]), int(at[-1]) + 1)
+    return Pairs(firm=firm, product=product, key=firm * n_products + product, by_kind=by_kind)
+
+
+def build_world(sc: Scenario, streams: Streams) -> World:
+    """Lay out the firms, links and index arrays of a scenario."""
+    base = materials()
+    mat = base.with_prnd_scale("magnet_std", 1.0 - sc.prnd_reduction_std) if sc.prnd_reduction_std > 0 else base
+    cal = Calendar.build(sc.start, sc.end, holidays=None if sc.holidays else {})
+    pop = build_population(sc, mat, streams("population"), STAGES)
+    links = build_links(pop, sc, mat, streams("links"))
+    P = len(mat.products)
+    rows = {k: np.flatnonzero(pop.kind == k) for k in range(len(KINDS))}
+    for k, r in rows.items():
+        if r.size and r[-1] - r[0] + 1 != r.size:
+            raise RuntimeError(f"firms of kind {KINDS[k]} are not contiguous")
+    bi, bk = np.nonzero(pop.inputs)
+    si, sk = np.nonzero(pop.outputs)
+    buys = _pairs(bi, bk, pop.kind, P)
+    sells = _pairs(si, sk, pop.kind, P)
+    pair_of_key = np.full(pop.n * P, -1)
+    pair_of_key[buys.key] = np.arange(buys.n)
+    is_export = links.flow == EXPORT
+    link = LinkIndex(
+        buyer_pair=pair_of_key[links.dst * P + links.prod],
+        seller_key=links.src * P + links.prod,
+        buyer_key=links.dst * P + links.prod,
+        region=pop.region[links.dst],
+        is_export=is_export,
+        export_links=np.flatnonzero(is_export),
+        is_import=links.flow == IMPORT,
+        to_separation=pop.kind[links.dst] == SEP,
+        lead_groups=tuple((int(v), (links.lead == v).astype(float)) for v in np.unique(links.lead)),
+        n_slots=int(links.lead.max()) + 1 if links.n else 1,
+    )
+    start = np.array([sc.market.initial_price[k] for k in mat.products]) / mat.quote_factor
+    return World(
+        scenario=sc, materials=mat, calendar=cal, firms=pop, links=links, link=link, buys=buys, sells=sells,
+        rows=rows, main_output=np.argmax(pop.outputs, axis=1), main_input=np.argmax(pop.inputs, axis=1),
+        calendar_index=np.array([CALENDARS.index(c) for c in pop.calendar]),
+        degree=np.bincount(links.dst, minlength=pop.n) + np.bincount(links.src, minlength=pop.n),
+        start_price_yuan_per_t=start)
