@@ -17,7 +17,7 @@ from .accounting import Ledger
 from .book import Book
 from .conditions import Mode, PolicyTimeline
 from .kinds import KINDS_IN_CHAIN_ORDER
-from .network import KINDS, to_networkx
+from .network import to_networkx
 from .randomness import Streams
 from .recorder import Recorder
 from .scenario import Scenario
@@ -46,9 +46,9 @@ class ChainModel(mesa.Model):
     def __init__(self, scenario: Scenario, seed: int | None = None, check_balance: bool = True):
         super().__init__(seed=seed)
         self.check_balance = check_balance
-        self.streams = Streams(self.rng, len(KINDS))
+        # no seed: one drawn from Mesa's generator (itself seeded from the OS)
+        self.streams = Streams(seed if seed is not None else int(self.rng.integers(2**62)))
         self.world = world = build_world(scenario, self.streams)
-        self.streams.spawn_kind_streams()
         self.traits = draw_traits(world, self.streams)
         self.timeline = PolicyTimeline(world)
         self.kinds = tuple(cls(world) for cls in KINDS_IN_CHAIN_ORDER)

@@ -1,35 +1,42 @@
-"""Random streams of a run, one per purpose (and per kind of firm where a kind draws).
+"""Random streams of a run, keyed by name.
 
-INTERIM: positional streams spawned from the model's generator, as before the redesign,
-so that the numbers stay the same while the code moves; replaced by streams keyed by name.
+Each purpose (``population``, ``links``, ``licences``, and per kind of firm
+``heterogeneity/magnet_maker``, ``asks/recycler``, ``expectations/motor_maker`` ...) draws from
+its own numpy Generator, seeded from the run's seed and a hash of the stream's name (as
+Starsim's named distributions do). Adding a stream, a kind or a firm therefore shifts no
+other stream: a what-if that adds a licence regime or a state reserve leaves every other
+draw as it was.
 """
 
 from __future__ import annotations
 
+import hashlib
+
 import numpy as np
 
-__all__ = ["Streams"]
+from .network import KINDS
 
-_PURPOSES = ("population", "links", "heterogeneity", "asks", "expectations", "licences")
-_PER_KIND = ("heterogeneity", "asks", "expectations")
+__all__ = ["Streams", "name_key"]
+
+
+def name_key(name: str) -> int:
+    """A stable 64-bit number for a stream name (the same on every machine and run)."""
+    return int.from_bytes(hashlib.blake2b(name.encode("utf-8"), digest_size=8).digest(), "little")
 
 
 class Streams:
-    """``streams(name)`` or ``streams(name, kind_code)``: a numpy Generator."""
+    """``streams(name)`` or ``streams(name, kind_code)``: the Generator of that stream."""
 
-    def __init__(self, rng: np.random.Generator, n_kinds: int):
-        self._by_name = dict(zip(_PURPOSES, rng.spawn(len(_PURPOSES))))
-        self._n_kinds = n_kinds
-        self._per_kind: dict[str, list[np.random.Generator]] = {}
+    def __init__(self, seed: int):
+        if seed < 0:
+            raise ValueError(f"seed must be non-negative, got {seed}")
+        self.seed = int(seed)
+        self._made: dict[str, np.random.Generator] = {}
 
     def __call__(self, name: str, kind: int | None = None) -> np.random.Generator:
-        if kind is None:
-            return self._by_name[name]
-        if name not in self._per_kind:
-            self._per_kind[name] = self._by_name[name].spawn(self._n_kinds)
-        return self._per_kind[name][kind]
-
-    def spawn_kind_streams(self) -> None:
-        """Create the per-kind streams now (their order of creation fixes their seeds)."""
-        for name in _PER_KIND:
-            self(name, 0)
+        key = name if kind is None else f"{name}/{KINDS[kind]}"
+        g = self._made.get(key)
+        if g is None:
+            g = np.random.default_rng(np.random.SeedSequence([self.seed, name_key(key)]))
+            self._made[key] = g
+        return g

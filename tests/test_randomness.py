@@ -1,0 +1,36 @@
+"""Random streams are keyed by name: adding a stream or a kind shifts no other draw."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from rechain.model import ChainModel
+from rechain.network import MAG, REC
+from rechain.randomness import Streams, name_key
+
+
+def test_a_stream_depends_on_its_name_and_the_seed_only():
+    a = Streams(7)
+    first = a("asks", MAG).random(5)
+    b = Streams(7)
+    b("licences").random(100)            # another stream made and used first
+    b("asks", REC).random(3)
+    assert np.array_equal(b("asks", MAG).random(5), first)
+    assert not np.array_equal(Streams(8)("asks", MAG).random(5), first)
+    assert not np.array_equal(Streams(7)("asks", REC).random(5), first)
+
+
+def test_name_keys_are_stable():
+    assert name_key("licences") == name_key("licences")
+    assert name_key("asks/magnet_maker") != name_key("asks/recycler")
+
+
+def test_adding_a_state_reserve_leaves_other_firms_draws_alone(make_scenario):
+    """A what-if that adds a kind (here the state reserve) keeps every other firm's traits."""
+    base = ChainModel(make_scenario(), seed=3)
+    more = ChainModel(make_scenario({"stockpile": {"products": ["dy_oxide"], "buy_t_per_yr": {"dy_oxide": 100}}}),
+                      seed=3)
+    n = base.world.n_firms
+    assert more.world.n_firms == n + 1
+    assert np.array_equal(base.traits.restock_strength, more.traits.restock_strength[:n])
+    assert np.array_equal(base.traits.normal_cover_wk, more.traits.normal_cover_wk[:n])
