@@ -17,7 +17,13 @@ from .rules.ordering import production_plan, smooth
 from .state import FirmState, LinkState, MarketState
 from .world import World
 
-__all__ = ["Book"]
+__all__ = ["Book", "mix"]
+
+
+def mix(content_per_t: np.ndarray, tonnes: float, added_content: np.ndarray, added_tonnes: float) -> np.ndarray:
+    """Composition after ``added_tonnes`` (carrying ``added_content``, t per element) join
+    ``tonnes`` of composition ``content_per_t``: the total of each element is kept exactly."""
+    return (content_per_t * tonnes + added_content) / (tonnes + added_tonnes)
 
 
 class Book:
@@ -27,8 +33,6 @@ class Book:
                  ledger: Ledger, recorder: Recorder):
         self.world = world
         self.behaviour = world.scenario.behaviour
-        self.content = world.materials.content
-        self.capacity = world.firms.capacity
         self.firms = firms
         self.links = links
         self.market = market
@@ -36,21 +40,31 @@ class Book:
         self.recorder = recorder
         self.cond: WeekConditions | None = None
 
+    @property
+    def content(self) -> np.ndarray:
+        """Element content of a tonne of each product now, t REO-eq/t [P, E]."""
+        return self.market.content_t_per_t
+
+    @property
+    def capacity(self) -> np.ndarray:
+        """Capacity of each firm now, t/wk [N]."""
+        return self.firms.capacity_t_per_wk
+
     # --- what the week allows ------------------------------------------------------------
     def working_capacity(self, rows: np.ndarray) -> np.ndarray:
-        """Capacity this week, t: nameplate times worked share times share not disrupted."""
+        """Capacity this week, t: capacity times worked share times share not disrupted."""
         return self.capacity[rows] * self.cond.working_share[rows] * self.cond.capacity_share[rows]
 
     def plan(self, rows: np.ndarray, products: np.ndarray | int) -> np.ndarray:
-        """Output firms ``rows`` want of ``products`` this week (:func:`production_plan`).
-
-        Dear prices draw out supply: the order-driven plan is scaled by
-        ``(P / P_anchor) ** supply_price_response`` (within 0.5..2).
-        """
+        """Output firms ``rows`` want of ``products`` this week (:func:`production_plan`):
+        smoothed orders plus closing the gap to their normal finished cover."""
         b, f = self.behaviour, self.firms
-        return production_plan(f.orders_expected_t_per_wk[rows, products] * self.market.supply_push[products],
-                               f.stock_t[rows, products], f.owed_t[rows, products],
-                               b.finished_cover_weeks, b.finished_adjust_weeks)
+        return production_plan(f.orders_expected_t_per_wk[rows, products], f.stock_t[rows, products],
+                               f.owed_t[rows, products], b.finished_cover_weeks, b.finished_adjust_weeks)
+
+    def price(self, products) -> np.ndarray:
+        """Market price of ``products``, yuan/t."""
+        return self.market.price_yuan_per_t[products]
 
     # --- what firms did -------------------------------------------------------------------
     def add_output(self, rows, products, tonnes: np.ndarray, record: bool = True) -> None:
@@ -61,6 +75,26 @@ class Book:
     def record_output(self, rows, products, tonnes: np.ndarray) -> None:
         if self.recorder.enabled:
             self.recorder.add_production(rows, products, tonnes)
+
+    def add_mixed_output(self, rows: np.ndarray, product: int, tonnes: np.ndarray, content_per_t: np.ndarray,
+                         record: bool = True) -> np.ndarray:
+        """Add output of a product whose composition varies (magnets, scrap): every tonne of
+        it in the system shares one composition, which the new tonnes (``content_per_t``
+        [rows, E]) mix into. Returns the element content added, t REO-eq [E]."""
+        added = tonnes @ content_per_t
+        total = tonnes.sum()
+        if total > 0:
+            held = self.tonnes_in_system(product)
+            c = self.market.content_t_per_t
+            c[product] = mix(c[product], held, added, total)
+        self.add_output(rows, product, tonnes, record)
+        return added
+
+    def tonnes_in_system(self, product: int) -> float:
+        """Tonnes of ``product`` in stocks, in transit on links and bought on the spot market."""
+        lk = self.links
+        on_links = lk.in_transit_t[self.world.link.by_product[product]].sum()
+        return float(self.firms.stock_t[:, product].sum() + on_links + lk.spot_in_transit_t[:, product].sum())
 
     def note_utilisation(self, rows: np.ndarray, throughput: np.ndarray) -> None:
         """Capacity utilisation: throughput over the week's working capacity, smoothed."""

@@ -16,7 +16,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .calendar import CALENDARS, day_shares, load_holidays
+from .calendar import CALENDARS
 from .network import ABROAD, IONIC, MYANMAR, OVERSEAS, ROCK, SEP
 from .policy import QUOTA_TYPES, ExportRegimes, QuotaBook, disruption_table
 from .world import World
@@ -45,12 +45,14 @@ class WeekConditions:
     capacity_share: np.ndarray        # share of capacity not disrupted, [N]
     demand_t: np.ndarray              # end users' magnet need this week, t, [N]
     quota_allowance_t: np.ndarray     # quota a holder may have used by now this year, t REO, [N]
-    quota_pace: np.ndarray            # share of the remaining allowance usable this week, [N]
+    quota_pace_t: np.ndarray          # most quota a holder may use this week (inf: no limit), t REO, [N]
+    quota_year_t_per_wk: np.ndarray   # the year's quota of a holder (known or expected) per week, t REO, [N]
     quota_overdue: np.ndarray         # per quota type: a year's first batch is late, [3] bool
     quota_issued_t: np.ndarray        # per quota type: issued so far (nan: none set), [3]
     imports_count: bool               # imported ore counts against the separation quota
     controls_on: bool                 # some export needs a licence this week
-    eol_collected_t: float            # end-of-life magnets collected this week, t
+    eol_collected_t: float            # end-of-life magnets collected this week at the scheduled rate, t
+    eol_available_t: float            # end-of-life magnets reaching recyclers' reach this week, t
     news_on: bool
     export_quotas_on: bool
     landed_factor: np.ndarray         # (1 + export duty)(1 + import tariff) per product and region, [P, R]
@@ -94,6 +96,7 @@ class PolicyTimeline:
         self.landed_factor = landed_factors(world)
         self.neutral_landed = np.ones(self.landed_factor.shape[1:])
         self.eol_t = eol_table(world)
+        self.eol_available_t = world.scenario.recycling.eol_magnets_t_per_yr / WEEKS_PER_YEAR
         # news
         self.news = NewsTable(world)
         self._ones = np.ones(N)
@@ -106,9 +109,10 @@ class PolicyTimeline:
         if mode is not Mode.RUN:
             return WeekConditions(
                 mode=mode, week=0, date=self.dates[0], working_share=self._ones, capacity_share=self._ones,
-                demand_t=self.neutral_demand_t, quota_allowance_t=self._infinite, quota_pace=self._ones,
-                quota_overdue=self._no_overdue, quota_issued_t=self._nan3, imports_count=False,
-                controls_on=False, eol_collected_t=0.0, news_on=False, export_quotas_on=False,
+                demand_t=self.neutral_demand_t, quota_allowance_t=self._infinite, quota_pace_t=self._infinite,
+                quota_year_t_per_wk=self.quota_year_t_per_wk[0], quota_overdue=self._no_overdue,
+                quota_issued_t=self._nan3, imports_count=False, controls_on=False, eol_collected_t=0.0,
+                eol_available_t=0.0, news_on=False, export_quotas_on=False,
                 landed_factor=self.neutral_landed)
         sc = self.world.scenario
         date = self.dates[week]
@@ -116,10 +120,11 @@ class PolicyTimeline:
         return WeekConditions(
             mode=mode, week=week, date=date, working_share=self.working_share[week],
             capacity_share=self.capacity_share[week], demand_t=self.demand_t[week],
-            quota_allowance_t=self.quota_allowance_t[week], quota_pace=self.quota_pace[week],
-            quota_overdue=self.quota_overdue[week], quota_issued_t=self.quota_issued_t[week],
-            imports_count=frm is not None and date >= frm, controls_on=bool(self.controls_on[week]),
-            eol_collected_t=float(self.eol_t[week]), news_on=True, export_quotas_on=bool(sc.export_quotas),
+            quota_allowance_t=self.quota_allowance_t[week], quota_pace_t=self.quota_pace_t[week],
+            quota_year_t_per_wk=self.quota_year_t_per_wk[week], quota_overdue=self.quota_overdue[week],
+            quota_issued_t=self.quota_issued_t[week], imports_count=frm is not None and date >= frm,
+            controls_on=bool(self.controls_on[week]), eol_collected_t=float(self.eol_t[week]),
+            eol_available_t=self.eol_available_t, news_on=True, export_quotas_on=bool(sc.export_quotas),
             landed_factor=self.landed_factor[week])
 
     def is_new_year(self, week: int) -> bool:
@@ -131,11 +136,12 @@ class PolicyTimeline:
         """Allowance and pace per week and firm, issued and overdue per week and type."""
         sc, book = self.world.scenario, self.quota_book
         W, N = self.n_weeks, self.world.n_firms
-        pacing = max(sc.quota_policy.pacing_weeks, 1.0)
+        pacing = sc.quota_policy.pace_multiple
         self.quota_allowance_t = np.full((W, N), np.inf)
-        self.quota_pace = np.ones((W, N))
+        self.quota_pace_t = np.full((W, N), np.inf)
         self.quota_overdue = np.zeros((W, len(QUOTA_TYPES)), bool)
         self.quota_issued_t = np.full((W, len(QUOTA_TYPES)), np.nan)
+        self.quota_year_t_per_wk = np.full((W, N), np.inf)
         shares = {}
         for w, date in enumerate(self.dates):
             if date.year not in shares:
@@ -144,8 +150,14 @@ class PolicyTimeline:
             for qi, q in enumerate(QUOTA_TYPES):
                 issued = book.issued(q, date)
                 firms = self.quota_firms[q]
+                # the year's quota as the market reads it: this year's total, else last year's
+                total = book.total(q, date.year)
+                total = book.total(q, date.year - 1) if total is None else total
+                if total is not None:
+                    self.quota_year_t_per_wk[w, firms] = total * share[firms] / WEEKS_PER_YEAR
+                    if not book.complete(q, date):   # what is issued is made to last
+                        self.quota_pace_t[w, firms] = pacing * self.quota_year_t_per_wk[w, firms]
                 self.quota_allowance_t[w, firms] = issued * share[firms] if np.isfinite(issued) else np.inf
-                self.quota_pace[w, firms] = 1.0 if book.complete(q, date) else 1.0 / pacing
                 self.quota_overdue[w, qi] = book.overdue(q, date)
                 self.quota_issued_t[w, qi] = issued if np.isfinite(issued) else np.nan
 
@@ -219,12 +231,11 @@ def demand_table(world: World) -> np.ndarray:
     groups += [({y: v for y, v in r.demand_t_per_yr.items()}, None, r.seasonality, [], r.calendar)
                for r in sc.regions.values()]
     W = cal.n_weeks
-    first = cal.weeks[0]
-    days = [first + dt.timedelta(days=d) for d in range(7 * W)]
+    days = cal.days
     out = np.zeros((W, len(groups)))
     for gi, (units, kg, season, shocks, calname) in enumerate(groups):
         season = np.array(season) / np.mean(season)
-        wd = day_shares(days, load_holidays().get(calname, []) if sc.holidays else [])
+        wd = cal.daily_share[calname]
         month_key = np.array([d.year * 12 + d.month - 1 for d in days])
         month_tot = {mk: wd[month_key == mk].sum() for mk in np.unique(month_key)}
         daily = np.zeros(len(days))

@@ -61,6 +61,16 @@ class Materials:
         ox[self.e("tb")] = price[self.p("tb_oxide")]
         return self.content @ ox
 
+    def with_grade_content(self, grade: str, content: np.ndarray) -> "Materials":
+        """A copy in which ``grade`` (a magnet product) and its scrap have ``content`` [E]."""
+        table = self.content.copy()
+        table[self.p(grade)] = content
+        scrap = grade.replace("magnet_", "scrap_")
+        if scrap in self.products:
+            table[self.p(scrap)] = content
+        return Materials(self.elements, self.products, table, self.price_unit, self.quote_factor,
+                         self.oxide_per_metal, self.labels, self.units)
+
     def with_prnd_scale(self, product: str, factor: float) -> "Materials":
         """A copy in which the Pr-Nd content of ``product`` (and its scrap) is scaled.
 

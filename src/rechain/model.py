@@ -21,7 +21,7 @@ from .network import to_networkx
 from .randomness import Streams
 from .recorder import Recorder
 from .scenario import Scenario
-from .startup import draw_asks, lay_out_opening_state, spin_up
+from .startup import draw_ask_scatter, lay_out_opening_state, spin_up
 from .state import FirmState, LinkState, MarketState
 from .traits import draw_traits
 from .week import in_system, run_week
@@ -55,9 +55,10 @@ class ChainModel(mesa.Model):
         self.watched_product = np.empty(world.n_firms, dtype=np.int64)
         for kind in self.kinds:
             self.watched_product[kind.rows] = kind.watched_product()
-        self.firms = FirmState.empty(world.n_firms, world.n_products)
-        self.links = LinkState.empty(world.n_links, world.link.n_slots)
-        self.market = MarketState.at_prices(world.start_price_yuan_per_t)
+        self.firms = FirmState.empty(world.n_firms, world.n_products, world.firms.capacity)
+        self.links = LinkState.empty(world.n_links, world.link.n_slots, world.n_firms, world.n_products)
+        self.market = MarketState.at_prices(world.start_price_yuan_per_t, world.materials.content,
+                                            scenario.behaviour.finished_cover_weeks)
         self.ledger = Ledger(world.materials.elements)
         self.recorder = Recorder(world, self.timeline.quota_type_of_firm)
         self.book = Book(world, self.firms, self.links, self.market, self.ledger, self.recorder)
@@ -69,7 +70,9 @@ class ChainModel(mesa.Model):
         agent_class = {k.code: k.agent for k in self.kinds}
         for i in range(world.n_firms):
             agent_class[world.firms.kind[i]](self, i)
-        self.firms.ask_yuan_per_t = draw_asks(self)
+        self.ask_scatter = draw_ask_scatter(self)
+        self.firms.ask_yuan_per_t.ravel()[world.sells.key] = world.start_price_yuan_per_t[world.sells.product] \
+            * self.ask_scatter
         lay_out_opening_state(self)
         spin_up(self, scenario.spin_up_weeks)
         self.datacollector = mesa.DataCollector(

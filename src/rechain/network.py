@@ -20,11 +20,11 @@ __all__ = ["KINDS", "KIND_STAGE", "Population", "Links", "build_population", "bu
            "DOMESTIC", "IMPORT", "EXPORT"]
 
 # kind codes, in chain order
-ROCK, IONIC, MYANMAR, SEP, REC, MAG, MOTOR, OVERSEAS, ABROAD, RESERVE = range(10)
+ROCK, IONIC, MYANMAR, SEP, REC, MAG, MOTOR, OVERSEAS, ABROAD, RESERVE, TRADER = range(11)
 KINDS = ("rock_miner", "ionic_miner", "myanmar_holder", "separation_plant", "recycler",
-         "magnet_maker", "motor_maker", "overseas_buyer", "overseas_miner", "state_reserve")
+         "magnet_maker", "motor_maker", "overseas_buyer", "overseas_miner", "state_reserve", "trader")
 KIND_STAGE = ("miners", "miners", "myanmar_holders", "separation_plants", "recyclers",
-              "magnet_makers", "motor_makers", "overseas_buyers", "overseas_miners", "state_reserve")
+              "magnet_makers", "motor_makers", "overseas_buyers", "overseas_miners", "state_reserve", "traders")
 HOLDERS = (MYANMAR, ABROAD)   # ore holders outside China's quota, selling into China
 DOMESTIC, IMPORT, EXPORT = 0, 1, 2
 FLOW_NAMES = ("domestic", "import", "export")
@@ -38,8 +38,10 @@ class Population:
     stage: np.ndarray         # stage index into STAGES
     region: np.ndarray        # index into region_names (0 = china, 1 = myanmar, then overseas regions)
     calendar: list[str]       # holiday calendar per firm
-    capacity: np.ndarray      # t of main output per week (ore t REO, blanks t, scrap t); 0 for buyers
-    cost: np.ndarray          # yuan per t of main output
+    capacity: np.ndarray      # t of main output per week (ore t REO, blanks t, scrap t); 0 for buyers;
+                              # traders: storage, t
+    cost: np.ndarray          # variable cost, yuan per t of main output
+    capital_cost: np.ndarray  # capital charge and fixed costs, yuan per t of main output
     light: np.ndarray         # separation plants: True if processing rock-type ore
     metal_share: np.ndarray   # separation plants: 1 if the plant has a metal line
     group: np.ndarray         # motor makers: sector index; overseas buyers: region index; else -1
@@ -83,22 +85,25 @@ def build_population(sc: Scenario, mat: Materials, rng: np.random.Generator, sta
     region_names = ["china", "abroad", *sc.regions]
     sector_names = list(sc.sectors)
 
-    def add(kind: int, count: int, cap_total: float, spread: float, cost: float, **extra) -> None:
-        caps = _sizes(rng, count, cap_total / 52.18, spread)
-        costs = cost * rng.lognormal(0.0, 0.1, count) if cost > 0 else np.zeros(count)
+    def add(kind: int, count: int, cap_total: float, spread: float, cost: float, capital: float = 0.0,
+            per_week: bool = True, **extra) -> None:
+        caps = _sizes(rng, count, cap_total / 52.18 if per_week else cap_total, spread)
+        scatter = rng.lognormal(0.0, 0.1, count)
+        costs = cost * scatter if cost > 0 else np.zeros(count)
+        capital_costs = capital * scatter if capital > 0 else np.zeros(count)
         for i in range(count):
-            rows.append(dict(kind=kind, capacity=caps[i], cost=costs[i], **{k: (v[i] if isinstance(v, np.ndarray) else v)
-                                                                            for k, v in extra.items()}))
+            rows.append(dict(kind=kind, capacity=caps[i], cost=costs[i], capital=capital_costs[i],
+                             **{k: (v[i] if isinstance(v, np.ndarray) else v) for k, v in extra.items()}))
 
-    add(ROCK, f.rock_miners.count, f.rock_miners.capacity_t_per_yr, f.rock_miners.capacity_spread,
-        f.rock_miners.cost_yuan_per_t)
-    add(IONIC, f.ionic_miners.count, f.ionic_miners.capacity_t_per_yr, f.ionic_miners.capacity_spread,
-        f.ionic_miners.cost_yuan_per_t)
-    add(MYANMAR, f.myanmar_holders.count, f.myanmar_holders.capacity_t_per_yr,
-        f.myanmar_holders.capacity_spread, f.myanmar_holders.cost_yuan_per_t, region=1)
+    def add_group(kind: int, g, **extra) -> None:
+        add(kind, g.count, g.capacity_t_per_yr, g.capacity_spread, g.cost_yuan_per_t, g.capital_cost_yuan_per_t,
+            **extra)
+
+    add_group(ROCK, f.rock_miners)
+    add_group(IONIC, f.ionic_miners)
+    add_group(MYANMAR, f.myanmar_holders, region=1)
     if f.overseas_miners.count > 0 and f.overseas_miners.capacity_t_per_yr > 0:
-        add(ABROAD, f.overseas_miners.count, f.overseas_miners.capacity_t_per_yr,
-            f.overseas_miners.capacity_spread, f.overseas_miners.cost_yuan_per_t, region=1)
+        add_group(ABROAD, f.overseas_miners, region=1)
     sp = f.separation_plants
     n_light = int(round(sp.count * sp.light_share))
     n_light = min(max(n_light, 1 if sp.light_share > 0 else 0), sp.count - (1 if sp.light_share < 1 else 0))
@@ -106,26 +111,33 @@ def build_population(sc: Scenario, mat: Materials, rng: np.random.Generator, sta
     ms = lambda n: (rng.random(n) < sp.metal_line_share).astype(float)  # noqa: E731
     if n_light:
         add(SEP, n_light, sp.capacity_t_per_yr * sp.light_capacity_share, sp.capacity_spread,
-            sp.cost_yuan_per_t, light=True, metal_share=ms(n_light))
+            sp.cost_yuan_per_t, sp.capital_cost_yuan_per_t, light=True, metal_share=ms(n_light))
     if n_ionic:
         add(SEP, n_ionic, sp.capacity_t_per_yr * (1 - sp.light_capacity_share), sp.capacity_spread,
-            sp.cost_yuan_per_t, light=False, metal_share=ms(n_ionic))
-    add(REC, f.recyclers.count, f.recyclers.capacity_t_per_yr, f.recyclers.capacity_spread, f.recyclers.cost_yuan_per_t)
-    add(MAG, f.magnet_makers.count, f.magnet_makers.capacity_t_per_yr, f.magnet_makers.capacity_spread,
-        f.magnet_makers.cost_yuan_per_t)
+            sp.cost_yuan_per_t, sp.capital_cost_yuan_per_t, light=False, metal_share=ms(n_ionic))
+    add_group(REC, f.recyclers)
+    add_group(MAG, f.magnet_makers)
     for si, (name, sec) in enumerate(sc.sectors.items()):
         share = _sizes(rng, sec.firms, 1.0, 0.8)
         for i in range(sec.firms):
-            rows.append(dict(kind=MOTOR, capacity=0.0, cost=0.0, group=si, demand_share=share[i],
+            rows.append(dict(kind=MOTOR, capacity=0.0, cost=0.0, capital=0.0, group=si, demand_share=share[i],
                              uh=sec.uh_share))
     for ri, (name, reg) in enumerate(sc.regions.items()):
         share = _sizes(rng, reg.buyers, 1.0, 0.8)
         for i in range(reg.buyers):
-            rows.append(dict(kind=OVERSEAS, capacity=0.0, cost=0.0, group=ri, demand_share=share[i],
+            rows.append(dict(kind=OVERSEAS, capacity=0.0, cost=0.0, capital=0.0, group=ri, demand_share=share[i],
                              region=2 + ri, uh=reg.uh_share))
 
+    tr = f.traders
+    traded = [k for k, v in tr.storage_t.items() if v > 0]
+    if tr.count > 0 and traded:
+        # each trader deals in one product; traders are shared out by storage
+        total = sum(tr.storage_t[k] for k in traded)
+        counts = [max(1, int(round(tr.count * tr.storage_t[k] / total))) for k in traded]
+        for product, n in zip(traded, counts):
+            add(TRADER, n, tr.storage_t[product], tr.capacity_spread, 0.0, per_week=False, product=product)
     if sc.stockpile.products:
-        rows.append(dict(kind=RESERVE, capacity=0.0, cost=0.0))
+        rows.append(dict(kind=RESERVE, capacity=0.0, cost=0.0, capital=0.0))
     n, P = len(rows), len(mat.products)
     kind = np.array([r["kind"] for r in rows])
     region = np.array([r.get("region", 0) for r in rows])
@@ -146,12 +158,16 @@ def build_population(sc: Scenario, mat: Materials, rng: np.random.Generator, sta
             for q in ("prnd_oxide", "dy_oxide", "tb_oxide"):
                 outputs[i, p(q)] = True
             outputs[i, p("prnd_metal")] = metal_share[i] > 0
+            # a metal line buys oxide on the market when the plant's own falls short
+            inputs[i, p("prnd_oxide")] = metal_share[i] > 0 and sc.firms.separation_plants.metal_lines_buy_oxide
         elif k == REC:
             inputs[i, [p("scrap_std"), p("scrap_uh")]] = True
             outputs[i, [p("prnd_oxide"), p("dy_oxide"), p("tb_oxide")]] = True
         elif k == MAG:
             inputs[i, [p("prnd_metal"), p("prnd_oxide"), p("dy_oxide"), p("tb_oxide")]] = True
             outputs[i, [p("magnet_std"), p("magnet_uh"), p("scrap_std"), p("scrap_uh")]] = True
+        elif k == TRADER:
+            inputs[i, p(r["product"])] = outputs[i, p(r["product"])] = True
         elif k == RESERVE:
             for q in sc.stockpile.products:
                 inputs[i, p(q)] = outputs[i, p(q)] = True
@@ -162,6 +178,7 @@ def build_population(sc: Scenario, mat: Materials, rng: np.random.Generator, sta
     return Population(
         kind=kind, stage=stage, region=region, calendar=[cal_of_region[g] for g in region],
         capacity=np.array([r["capacity"] for r in rows]), cost=np.array([r["cost"] for r in rows]),
+        capital_cost=np.array([r["capital"] for r in rows]),
         light=light, metal_share=metal_share,
         group=np.array([r.get("group", -1) for r in rows]),
         demand_share=np.array([r.get("demand_share", 0.0) for r in rows]),
@@ -199,13 +216,15 @@ def build_links(pop: Population, sc: Scenario, mat: Materials, rng: np.random.Ge
             continue
         w = np.maximum(supply_weight(pop, mat, sellers, k), 1e-12)
         linked = np.zeros(sellers.size, bool)
+        # contracts are with producers; stockists (the reserve, traders) reach buyers on the spot market
+        producer = ~np.isin(pop.kind[sellers], (RESERVE, TRADER))
         for b in buyers:
             if pop.kind[b] == RESERVE:      # the reserve buys from every producer
-                for s in sellers[(sellers != b) & (pop.kind[sellers] != RESERVE)]:
+                for s in sellers[(sellers != b) & producer]:
                     src.append(s), dst.append(b), prod.append(k)
                 continue
-            cand = sellers[(sellers != b) & (pop.kind[sellers] != RESERVE)]
-            cw = w[(sellers != b) & (pop.kind[sellers] != RESERVE)]
+            cand = sellers[(sellers != b) & producer]
+            cw = w[(sellers != b) & producer]
             take = min(m, cand.size)
             if take == 0:
                 continue
@@ -217,10 +236,12 @@ def build_links(pop: Population, sc: Scenario, mat: Materials, rng: np.random.Ge
             for b in buyers[pop.kind[buyers] == MAG]:
                 src.append(s), dst.append(b), prod.append(k)
             linked[sellers == s] = True
-        regular = buyers[pop.kind[buyers] != RESERVE]
+        regular = buyers[~np.isin(pop.kind[buyers], (RESERVE, TRADER))]
         for s in sellers[~linked]:
-            b = rng.choice(regular[regular != s])
-            src.append(s), dst.append(b), prod.append(k)
+            others = regular[regular != s]
+            if others.size:
+                b = rng.choice(others)
+                src.append(s), dst.append(b), prod.append(k)
     src, dst, prod = np.array(src), np.array(dst), np.array(prod)
     order = np.lexsort((dst, src, prod))
     src, dst, prod = src[order], dst[order], prod[order]

@@ -39,6 +39,10 @@ class Recorder:
         self.use_want = np.zeros((W, G))
         self.use_got = np.zeros((W, G))
         self.price = np.zeros((W, P))
+        self.market_price = np.zeros((W, P))
+        self.long_run_price = np.zeros((W, P))
+        self.market_cover = np.zeros((W, P))
+        self.spot = np.zeros((W, P))
         self.cover_days = np.full((W, NS), np.nan)
         self.sentiment = np.zeros((W, NS))
         self.uncertainty = np.zeros((W, NS))
@@ -102,6 +106,17 @@ class Recorder:
                                       minlength=P * self.R).reshape(P, self.R)
         self.imports[t] = float(shipped[self._import_idx].sum())
 
+    def add_spot(self, sold: np.ndarray, bought: np.ndarray, cleared: np.ndarray) -> None:
+        """Spot trades of the week (t per firm * P + product key): stage-to-stage flows, each
+        seller stage's sales shared over the buyer stages by what they bought."""
+        t, P, NS = self.week, self.P, self.NS
+        key_stage, key_product = self.world.key_stage, self.world.key_product
+        out = np.bincount(key_stage * P + key_product, weights=sold, minlength=NS * P).reshape(NS, P)
+        into = np.bincount(key_stage * P + key_product, weights=bought, minlength=NS * P).reshape(NS, P)
+        share = np.divide(into, cleared[None, :], out=np.zeros_like(into), where=cleared[None, :] > 1e-12)
+        self.flows[t] += out[:, None, :] * share[None, :, :]
+        self.spot[t] = cleared
+
     def licences(self, granted: float, refused: float, pending_n: int, pending_t: float) -> None:
         t = self.week
         self.lic_granted[t], self.lic_refused[t] = granted, refused
@@ -126,6 +141,9 @@ class Recorder:
         self.production[t] = self._stage_onehot @ self._week_prod
         self._week_prod[:] = 0.0
         self.price[t] = market.index_yuan_per_t * mat.quote_factor
+        self.market_price[t] = market.price_yuan_per_t * mat.quote_factor
+        self.long_run_price[t] = market.long_run_yuan_per_t * mat.quote_factor
+        self.market_cover[t] = market.cover_wk
         st = w.firms.stage
         count = np.maximum(self._stage_count, 1)
         self.sentiment[t] = np.bincount(st, weights=firms.expected_change, minlength=self.NS) / count

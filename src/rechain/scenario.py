@@ -31,7 +31,7 @@ __all__ = ["Scenario", "ScenarioError", "ERROR_KINDS", "load_scenario", "scenari
            "json_schema"]
 
 STAGES = ("miners", "myanmar_holders", "overseas_miners", "separation_plants", "recyclers", "magnet_makers",
-          "motor_makers", "overseas_buyers", "state_reserve")
+          "motor_makers", "overseas_buyers", "state_reserve", "traders")
 
 NonNeg = Annotated[float, Field(ge=0)]
 Pos = Annotated[float, Field(gt=0)]
@@ -100,11 +100,16 @@ class FirmGroup(_Model):
     count: int = Field(ge=1, le=100_000, description="number of firms of this kind")
     capacity_t_per_yr: Pos = Field(description="total capacity of the group, t of main output per year")
     capacity_spread: float = Field(0.4, ge=0, le=3, description="lognormal sigma of firm sizes (0 = equal)")
-    cost_yuan_per_t: NonNeg = Field(0.0, description="processing or mining cost, yuan per t of output")
+    cost_yuan_per_t: NonNeg = Field(0.0, description="variable (cash) cost of processing or mining, yuan per t of output; below it a firm stops")
+    capital_cost_yuan_per_t: NonNeg = Field(0.0, description="capital charge and fixed costs per t of output at normal use; with cost_yuan_per_t the full cost that long-run prices answer to")
+    investment_share_per_yr: NonNeg = Field(0.0, le=1, description="capacity a firm adds per year when it runs full and expects a full-cost margin of 100 % (0: no new capacity)")
+    retirement_share_per_yr: NonNeg = Field(0.0, le=1, description="capacity a firm retires per year while its price stays below its full cost (0: none)")
+    investment_lead_weeks: int = Field(78, ge=1, le=520, description="weeks from an investment decision to new capacity (mines: 5-7 years; plants: 1-2)")
 
 
 class Miners(FirmGroup):
     """Domestic quota holders; ``capacity_t_per_yr`` in t REO."""
+    full_run_margin_share: Annotated[float, Field(gt=0, le=1)] = Field(0.1, description="miners mine at the quota's even pace once the ore price exceeds their cash cost by this share of it; less below, none at a loss")
 
 
 class MyanmarHolders(FirmGroup):
@@ -112,9 +117,11 @@ class MyanmarHolders(FirmGroup):
     initial_stock_weeks: NonNeg = Field(4.0, description="ore the holders have stockpiled at the start, weeks of their mining capacity (other firms start with stocks at their targets)")
     holdback_expectation: NonNeg = Field(4.0, description="h_x: offer share falls by this per unit expected price rise")
     holdback_price: NonNeg = Field(1.5, description="h_p: offer share falls by this per unit relative price below the floor")
-    price_floor_share: Pos = Field(0.95, description="price below which holders hold back, as a share of the start price")
+    price_floor_share: Pos = Field(0.95, description="reservation price below which holders hold back, as a share of their full cost")
     min_offer_share: Share = Field(0.15, description="f_min: the share of stock always offered")
     storage_weeks: Pos = Field(26.0, description="holders stop mining when stock exceeds this many weeks of output")
+    normal_utilisation: Share = Field(0.85, description="share of capacity mined at the normal margin (the start price)")
+    supply_price_elasticity: NonNeg = Field(0.5, description="mining rate answers the margin over variable cost with this elasticity (0: fixed rate)")
 
 
 class OverseasMiners(MyanmarHolders):
@@ -133,11 +140,27 @@ class SeparationPlants(FirmGroup):
     loss_share: Share = Field(0.03, description="share of REO lost in separation")
     metal_loss_share: Share = Field(0.01, description="share of Pr-Nd lost turning oxide into metal")
     metal_cost_yuan_per_t: NonNeg = Field(15000.0, description="oxide-to-metal conversion cost, yuan/t metal")
+    metal_lines_buy_oxide: bool = Field(True, description="plants with a metal line also buy Pr-Nd oxide on the market when their own falls short")
+    full_run_margin_share: Annotated[float, Field(gt=0, le=1)] = Field(0.1, description="plants run their ore at the pace orders ask once the basket margin (oxide value less ore and processing cost) reaches this share of the basket; less below it, none at a loss")
+    reservation_share: Share = Field(0.9, description="plants hold oxide back when its price falls below this share of its long-run price")
+    holdback_price: NonNeg = Field(1.0, description="h_p: plants offer this much less per unit relative price below their reservation")
+    min_offer_share: Share = Field(0.3, description="the share of oxide stock plants always offer")
 
 
 class Recyclers(FirmGroup):
     """``capacity_t_per_yr`` is scrap processed, t."""
     recovery_yield: Share = Field(0.92, description="share of the scrap's rare-earth content recovered as oxide")
+
+
+class Traders(_Model):
+    """Stockists and traders: buy and hold oxides and metal while the expected appreciation
+    beats the carrying cost, and sell when it does not (competitive storage)."""
+    count: int = Field(0, ge=0, le=100_000, description="number of traders (0 = none)")
+    storage_t: dict[ProductName, NonNeg] = Field(  # type: ignore[valid-type]
+        default_factory=dict, description="total stock all traders together may hold, t per product")
+    carrying_cost_pct_per_yr: NonNeg = Field(8.0, le=100, description="interest, storage and insurance, % of the price per year")
+    speculation_strength: NonNeg = Field(5.0, description="share of storage filled per unit expected excess return over the horizon")
+    capacity_spread: float = Field(0.4, ge=0, le=3, description="lognormal sigma of trader sizes")
 
 
 class MagnetMakers(FirmGroup):
@@ -161,7 +184,8 @@ class Sector(_Model):
     magnet_kg_per_unit: dict[str, Pos] = Field(description="finished magnet per unit, kg, per year")
     unit_label: str = Field("units", description="what a unit is, for labels (vehicles, MW installed, units)")
     uh_share: Share = Field(description="share of the sector's magnets that are the high-coercivity Dy/Tb grade")
-    price_elasticity: NonNeg = Field(0.0, description="share of the sector's magnet use lost per 1 % rise of the magnet price over its start level (substitution, thrifting)")
+    price_elasticity: NonNeg = Field(0.0, description="long-run share of the sector's magnet use lost per 1 % rise of the magnet price over its start level (ferrite or induction motors, other designs), reached over behaviour.substitution_adjust_weeks")
+    substitutable_share: Share = Field(0.3, description="the most of the sector's magnet use that other technologies can take over")
     seasonality: list[Pos] = Field(default_factory=lambda: [1.0] * 12, description="12 monthly output factors (normalised to mean 1)")
     shocks: list[Shock] = Field(default_factory=list,
                                 description="periods when output is multiplied (subsidies, slumps, booms)")
@@ -203,6 +227,7 @@ class Firms(_Model):
         description="separation plants: ore to Pr-Nd, Dy and Tb oxide (and Pr-Nd metal)")
     recyclers: Recyclers = Field(description="scrap recyclers: NdFeB scrap to oxides")
     magnet_makers: MagnetMakers = Field(description="sintered NdFeB magnet makers")
+    traders: Traders = Field(default_factory=Traders, description="stockists who speculate on oxides and metal (default: none)")
 
 
 # ---------------------------------------------------------------------------------------
@@ -229,7 +254,6 @@ class Behaviour(_Model):
     horizon_weeks: Pos = Field(8.0, description="H: horizon of the expected price change")
     w_trend: NonNeg = Field(1.0, description="weight of the extrapolated price trend")
     w_anchor: NonNeg = Field(0.5, description="weight of the pull back toward the anchor price (fundamentalist)")
-    anchor_weeks: Pos = Field(26.0, description="time constant of the slow anchor price, weeks")
     w_news: NonNeg = Field(1.0, description="weight of scheduled news in the expected price change")
     w_social: Share = Field(
         0.4, description="weight of linked firms' expectations (sentiment spreading along the network)")
@@ -254,16 +278,29 @@ class Behaviour(_Model):
     order_smoothing_weeks: Pos = Field(3.0, description="L: production follows orders smoothed over this lag")
     usage_smoothing_weeks: Pos = Field(6.0, description="buyers' expected use is planned use smoothed over this many weeks")
     finished_cover_weeks: Pos = Field(3.0, description="sellers' normal finished-goods cover, weeks of orders")
-    supply_price_response: NonNeg = Field(0.0, description="producers scale their order-driven plan by (price / anchor price) to this power")
+    max_finished_cover_weeks: Pos = Field(12.0, description="commodity producers (miners, plants) slow down as unsold stock passes this many weeks of their orders, and stop at twice that")
     finished_adjust_weeks: Pos = Field(3.0,
                                        description="weeks sellers take to close a gap in their finished-goods cover")
     # pricing
-    price_cover_response: NonNeg = Field(0.02, description="alpha_c: weekly price move per unit cover gap")
-    price_expectation_response: NonNeg = Field(0.05, description="alpha_x: weekly price move per unit expected change")
-    price_utilisation_response: NonNeg = Field(0.05, description="alpha_u: weekly price move per unit utilisation above normal")
+    # market price formation (rules/pricing.py)
+    price_cover_elasticity: Pos = Field(0.6, description="s_c: elasticity of the market price of ore, oxides and scrap to its stock cover at normal cover (1: half the cover, about twice the price)")
+    processed_price_cover_elasticity: Pos = Field(0.3, description="the same for metal and magnets, whose price is mostly the cost of their inputs passed on")
+    price_ceiling_multiple: Annotated[float, Field(gt=1, le=50)] = Field(4.0, description="the most a deficit can multiply the market price over its long-run anchor")
+    price_floor_multiple: Annotated[float, Field(gt=0, lt=1)] = Field(0.4, description="the least a glut can multiply the market price by")
+    price_adjust_weeks: Pos = Field(6.0, description="weeks the market price takes to close its gap to the balance price")
+    max_weekly_price_move: Annotated[float, Field(gt=0, le=1)] = Field(0.1, description="cap on the market price's weekly move (0.1 allows x4.5 in four months; 2011 saw x4-5 in six)")
+    cover_demand_weeks: Pos = Field(13.0, description="the market judges cover against orders smoothed over this many weeks (it looks through seasons)")
+    cost_anchor_weeks: Pos = Field(52.0, description="weeks the expected long-run price takes to move to the marginal supplier's cost")
+    # sellers' asks around the market price
+    price_cover_response: NonNeg = Field(0.05, description="alpha_c: a seller's ask rises by this per unit log gap between normal and own cover")
+    price_expectation_response: NonNeg = Field(0.1, description="alpha_x: a seller's ask rises by this per unit expected change")
+    price_utilisation_response: NonNeg = Field(0.1, description="alpha_u: a seller's ask falls by this per unit utilisation below its normal")
+    ask_spread: Share = Field(0.1, description="asks stay within this log distance of the market price")
     normal_utilisation_weeks: Pos = Field(52.0, description="a firm's normal utilisation is its own, smoothed over this many weeks")
-    price_market_pull: Share = Field(0.3, description="weekly pull of an ask toward the market index")
-    max_weekly_price_move: Share = Field(0.03, description="cap on a seller's weekly ask change")
+    # answers to price
+    substitution_adjust_weeks: Pos = Field(78.0, description="weeks end users take to move toward the substitution the magnet price calls for (1-2 years)")
+    thrift_adjust_weeks: Pos = Field(78.0, description="weeks magnet makers take to move their Dy/Tb and Pr-Nd use per kg toward what prices call for")
+    investment_review_weeks: Pos = Field(13.0, description="firms review capacity every this many weeks")
     price_choice: NonNeg = Field(4.0, description="gamma: buyers' price sensitivity in splitting orders")
     reliability_smoothing: Share = Field(
         0.2, description="weight of the latest fill rate in a buyer's view of a supplier's reliability")
@@ -302,7 +339,7 @@ class Quota(_Model):
 class QuotaPolicy(_Model):
     provisional_share: Share = Field(0.5, description="share of last year's quota firms may use before this year's first batch")
     advance_share: Share = Field(0.25, description="share of last year's quota firms may run ahead of the batches issued, expecting the next")
-    pacing_weeks: Pos = Field(8.0, description="while the year's quota is not all issued, firms use at most 1/pacing_weeks of what is left each week")
+    pace_multiple: Annotated[float, Field(ge=1, le=10)] = Field(1.25, description="while the year's quota is not all issued, a holder uses at most this multiple of its weekly share of the year's quota (last year's until this year's is known), so what is issued lasts")
     late_after_days: int = Field(45, ge=0, le=365, description="a first batch later than last year's date plus this is overdue")
     imported_ore_counts_from: dt.date | None = Field(None, description="from this date imported ore counts against the separation quota")
     quotas: list[Quota] = Field(default_factory=list, description="annual quotas, one per type and year")
@@ -377,6 +414,37 @@ class NewsEvent(_Model):
     source: str = Field("", description="where the figures come from (free text)")
 
 
+class Recipe(_Model):
+    """Rare-earth content of a magnet grade, metal wt % of the sintered blank. Each figure is
+    a number or a table by year (linear between the years given, held outside them)."""
+    prnd_wt_pct: float | dict[str, NonNeg] = Field(description="Pr-Nd, wt %")
+    dy_wt_pct: float | dict[str, NonNeg] = Field(0.0, description="Dy, wt %")
+    tb_wt_pct: float | dict[str, NonNeg] = Field(0.0, description="Tb, wt %")
+    min_prnd_share: Share = Field(1.0, description="least share of the recipe's Pr-Nd that Ce substitution can leave (1: none possible)")
+    min_heavy_share: Share = Field(1.0, description="least share of the recipe's Dy and Tb that grain-boundary diffusion and thrifting can leave (1: none possible)")
+    thrift_price_elasticity: NonNeg = Field(0.0, description="share of the substitutable Pr-Nd (Dy/Tb) given up per 1 % rise of its price over the start (long run)")
+    source: str = Field("", description="where the figures come from (free text)")
+
+    @field_validator("prnd_wt_pct", "dy_wt_pct", "tb_wt_pct")
+    @classmethod
+    def _pct(cls, v):
+        vals = v.values() if isinstance(v, dict) else [v]
+        for x in vals:
+            if not 0 <= x <= 60:
+                raise ValueError(f"a wt % between 0 and 60, got {x}")
+        if isinstance(v, dict):
+            for y in v:
+                if not (y.isdigit() and len(y) == 4):
+                    raise ValueError(f"years as keys (\"2024\"), got {y!r}")
+        return v
+
+
+class MagnetRecipes(_Model):
+    """Recipes of the two grades; missing ones keep the materials table's defaults."""
+    magnet_std: Recipe | None = Field(None, description="standard grade (no Dy/Tb)")
+    magnet_uh: Recipe | None = Field(None, description="high-coercivity grade (52UH, Dy/Tb-bearing)")
+
+
 class CollectionStep(_Model):
     year: int = Field(
         ge=1990, le=2100, description="year from whose start this rate holds (linear between years)")
@@ -385,6 +453,8 @@ class CollectionStep(_Model):
 
 class Recycling(_Model):
     eol_magnets_t_per_yr: NonNeg = Field(0.0, description="magnets in products reaching end of life per year, t")
+    collection_price_elasticity: NonNeg = Field(0.0, description="collection rises by this share per 1 % rise of the scrap price over its start (0: fixed)")
+    max_collection_rate: Share = Field(0.9, description="the most of end-of-life magnets collection can reach, however dear scrap is")
     collection: list[CollectionStep] = Field(
         default_factory=list, description="share of end-of-life magnets collected and sold to recyclers, by year")
 
@@ -422,21 +492,30 @@ class TradeCharge(_Model):
 
 
 class Stockpile(_Model):
-    """A state reserve that buys when prices dip below their recent level and releases
-    when they climb above it."""
+    """A state reserve that buys when prices dip below their long-run anchor (the cost of
+    the marginal supplier) and releases when they climb above it."""
     products: list[ProductName] = Field(default_factory=list,  # type: ignore[valid-type]
                                         description="products the reserve trades (empty: no reserve)")
     start: dt.date | None = Field(None, description="first day the reserve acts (none: from the start)")
     end: dt.date | None = Field(None, description="last day the reserve acts (none: to the end)")
-    buy_below_share: Pos = Field(0.9, description="buys while the price index is below this share of its anchor price")
-    sell_above_share: Pos = Field(1.25, description="releases while the price index is above this share of its anchor")
+    buy_below_share: Pos = Field(0.9, description="buys while the market price is below this share of its long-run anchor")
+    sell_above_share: Pos = Field(1.25, description="releases while the market price is above this share of its long-run anchor")
     buy_t_per_yr: dict[ProductName, NonNeg] = Field(default_factory=dict,  # type: ignore[valid-type]
                                                     description="buying rate per product, t per year")
     max_stock_t: dict[ProductName, NonNeg] = Field(default_factory=dict,  # type: ignore[valid-type]
                                                    description="largest stock the reserve holds, t")
     initial_stock_t: dict[ProductName, NonNeg] = Field(default_factory=dict,  # type: ignore[valid-type]
                                                        description="stock the reserve starts with, t")
+    release_t_per_yr: dict[ProductName, NonNeg] = Field(  # type: ignore[valid-type]
+        default_factory=dict, description="most the reserve releases per year, t per product (absent: all its stock may go at once)")
     source: str = Field("", description="where the figures come from (free text)")
+
+
+class AfterLastYear(_Model):
+    """How yearly figures (sector output and magnet use per unit, regions' demand, quotas)
+    continue past the last year a file gives, so a scenario can run to any end date."""
+    rule: Literal["hold", "grow"] = Field("hold", description="hold: repeat the last year's figure; grow: grow it by growth_pct_per_yr")
+    growth_pct_per_yr: float = Field(0.0, ge=-50, le=50, description="yearly growth of carried figures under rule = \"grow\" (magnet use per unit is held)")
 
 
 class Scenario(_Model):
@@ -461,16 +540,21 @@ class Scenario(_Model):
     import_tariffs: list[TradeCharge] = Field(default_factory=list, description="buyer regions' tariffs on Chinese goods")
     stockpile: Stockpile = Field(default_factory=Stockpile,
                                  description="a state reserve that buys in price dips and sells in spikes")
-    prnd_reduction_std: Share = Field(0.0, description="share of Pr-Nd in the standard grade replaced by Ce")
+    prnd_reduction_std: Share = Field(0.0, description="share of Pr-Nd in the standard grade replaced by Ce from the start (on top of what prices call for)")
+    magnet_recipes: MagnetRecipes = Field(default_factory=MagnetRecipes, description="rare-earth content of each magnet grade, and how far it can be thrifted")
+    after_last_year: AfterLastYear | None = Field(None, description="carry yearly figures past the last year given (absent: every simulated year must be given)")
     spin_up_weeks: int = Field(26, ge=0, le=520, description="ordinary weeks run before the start to settle stocks and order books")
     holidays: bool = Field(True, description="apply the holiday calendars (false: weekends only, for steady-state checks)")
     _files: list[str] = PrivateAttr(default_factory=list)
+    _carried: list[str] = PrivateAttr(default_factory=list)
 
     @model_validator(mode="after")
     def _cross_checks(self) -> "Scenario":
         if self.end <= self.start:
             raise ValueError(f"end {self.end} must be after start {self.start}")
         years = {str(y) for y in range(self.start.year, self.end.year + 1)}
+        if self.after_last_year is not None:
+            self._carried = carry_past_last_year(self)
         for sname, s in self.sectors.items():
             for key in ("units_per_yr", "magnet_kg_per_unit"):
                 missing = years - set(getattr(s, key))
@@ -502,6 +586,63 @@ class Scenario(_Model):
         return self
 
 
+def _carry(table: dict, years: list[int], factor: float) -> list[int]:
+    """Fill the years of ``years`` after the last one given in ``table`` (keys are year
+    strings): each is the previous year's value times ``factor``. Returns the years added."""
+    given = sorted(int(y) for y in table)
+    if not given:
+        return []
+    added = []
+    for y in years:
+        if y > given[-1] and str(y) not in table:
+            table[str(y)] = table[str(y - 1)] * factor if str(y - 1) in table else table[str(given[-1])]
+            added.append(y)
+    return added
+
+
+def carry_past_last_year(sc: "Scenario") -> list[str]:
+    """Continue yearly figures past the last year given, by ``sc.after_last_year``.
+
+    Sector output (``units_per_yr``) and regions' demand grow by the rule's rate; magnet use
+    per unit is held; each quota type's last year is repeated (grown by the rate) with its
+    batches on the same days of the year. Returns one line per figure carried, for ``check``.
+    """
+    rule = sc.after_last_year
+    g = 1.0 + (rule.growth_pct_per_yr / 100.0 if rule.rule == "grow" else 0.0)
+    how = "held" if g == 1.0 else f"grown {rule.growth_pct_per_yr:+g} %/yr"
+    years = list(range(sc.start.year, sc.end.year + 1))
+    lines = []
+
+    def note(key: str, added: list[int], what: str) -> None:
+        if added:
+            span = f"{added[0]}" if len(added) == 1 else f"{added[0]}-{added[-1]}"
+            lines.append(f"{key}: {span} {what}")
+
+    for name, sector in sc.sectors.items():
+        note(f"sectors.{name}.units_per_yr", _carry(sector.units_per_yr, years, g), how)
+        note(f"sectors.{name}.magnet_kg_per_unit", _carry(sector.magnet_kg_per_unit, years, 1.0), "held")
+    for name, region in sc.regions.items():
+        note(f"regions.{name}.demand_t_per_yr", _carry(region.demand_t_per_yr, years, g), how)
+    last: dict[str, Quota] = {}
+    for q in sc.quota_policy.quotas:
+        if q.type not in last or q.year > last[q.type].year:
+            last[q.type] = q
+    for qtype, q in last.items():
+        added = []
+        for y in years:
+            if y > q.year:
+                def shifted(d: dt.date, n: int = y - q.year) -> dt.date:
+                    return d.replace(year=d.year + n) if not (d.month == 2 and d.day == 29) else \
+                        d.replace(year=d.year + n, day=28)
+                sc.quota_policy.quotas.append(Quota(
+                    type=qtype, year=y, total_t=q.total_t * g ** (y - q.year),
+                    batches=[QuotaBatch(issued=shifted(b.issued), share=b.share) for b in q.batches],
+                    source=f"carried from {q.year} ({how})"))
+                added.append(y)
+        note(f"quota_policy.quotas[{qtype}]", added, how)
+    return lines
+
+
 def _check_regions(given: list[str], regions: dict, where: str) -> None:
     for r in given:
         if r != "all" and r != "china" and r not in regions:
@@ -509,30 +650,51 @@ def _check_regions(given: list[str], regions: dict, where: str) -> None:
 
 
 def quiet_variant(data: dict, years: int = 3) -> dict:
-    """A scenario dict with every shock switched off: no news, controls, trade charges,
-    disruptions, holidays, seasonality or demand growth, and quotas that do not bind.
+    """A scenario dict with every shock switched off and every yearly figure held at its
+    first year's value: no news, controls, trade charges, disruptions, holidays or
+    seasonality; end-use demand, quotas (issued whole on 1 January) and capacities as in the
+    first year, for ``years`` years.
 
-    MECHANISMS.md's check: such a chain, started with stocks at target, stays near steady
-    state. Used by ``rechain calibrate`` to reject parameter sets that cycle on their own.
+    The check of a market that clears: such a chain, started near steady state, stays there.
+    Used by the stability tests and by ``rechain calibrate`` to reject parameter sets that
+    drift or cycle on their own.
     """
     import copy
     d = copy.deepcopy(data)
     for k in ("news", "disruptions", "export_controls", "export_quotas", "export_duties", "import_tariffs"):
         d[k] = []
     d["holidays"] = False
+    first_year = d["start"].year
+    run_years = [str(first_year + i) for i in range(years)]
+
+    def held(table: dict) -> dict:
+        first = table[str(first_year)] if str(first_year) in table else table[min(table)]
+        return {y: first for y in run_years}
+
     for s in d["sectors"].values():
         s["seasonality"] = [1.0] * 12
         s["shocks"] = []
         for key in ("units_per_yr", "magnet_kg_per_unit"):
-            first = s[key][min(s[key])]
-            s[key] = {y: first for y in s[key]}
+            s[key] = held(s[key])
     for r in d["regions"].values():
         r["seasonality"] = [1.0] * 12
-        first = r["demand_t_per_yr"][min(r["demand_t_per_yr"])]
-        r["demand_t_per_yr"] = {y: first for y in r["demand_t_per_yr"]}
-    for q in d.get("quota_policy", {}).get("quotas", []):
-        q["total_t"] = q["total_t"] * 1.3
-    d["end"] = d["end"].replace(year=d["start"].year + years - 1)
+        r["demand_t_per_yr"] = held(r["demand_t_per_yr"])
+    qp = d.setdefault("quota_policy", {})
+    quotas = qp.get("quotas", [])
+    kept = []
+    for qtype in sorted({q["type"] for q in quotas}):
+        mine = sorted((q for q in quotas if q["type"] == qtype), key=lambda q: q["year"])
+        base = next((q for q in mine if q["year"] == first_year), mine[-1] if mine[-1]["year"] < first_year
+                    else mine[0])
+        for y in range(first_year - 1, first_year + years):
+            kept.append({"type": qtype, "year": y, "total_t": base["total_t"],
+                         "batches": [{"issued": dt.date(y, 1, 1), "share": 1.0}]})
+    qp["quotas"] = kept
+    frm = qp.get("imported_ore_counts_from")
+    if frm is not None and frm > d["start"]:     # a change of quota rules is a shock too
+        qp["imported_ore_counts_from"] = None
+    d.pop("after_last_year", None)
+    d["end"] = d["end"].replace(year=first_year + years - 1)
     return d
 
 

@@ -15,20 +15,39 @@ from .accounting import Ledger
 from .conditions import Mode
 from .network import IONIC, MAG, MOTOR, MYANMAR, ABROAD, OVERSEAS, REC, RESERVE, ROCK, SEP
 from .traits import per_kind
-from .week import Chain, run_week
+from .week import Chain, measure_cover, run_week
 
-__all__ = ["lay_out_opening_state", "spin_up", "draw_asks"]
+__all__ = ["lay_out_opening_state", "spin_up", "draw_ask_scatter", "start_market"]
 
 # the dry-run planning passes, downstream first: each stage plans on its customers' orders
 _DRY_RUN_STAGES = ((MAG,), (REC,), (SEP,), (ROCK, IONIC))
 
 
-def draw_asks(chain: Chain) -> np.ndarray:
-    """Start-of-run asks: the start price with a little scatter per seller (2 %, lognormal)."""
+def draw_ask_scatter(chain: Chain) -> np.ndarray:
+    """Each seller's own lasting scatter around the market price (2 %, lognormal), per sell pair."""
     w = chain.world
     N, P = w.n_firms, w.n_products
     scatter = per_kind(w, chain.streams, "asks", lambda g, n: g.lognormal(0.0, 0.02, (n, P)), (N, P))
-    return np.where(w.firms.outputs, w.start_price_yuan_per_t[None, :] * scatter, 0.0)
+    return scatter[w.sells.firm, w.sells.product]
+
+
+def start_market(chain: Chain) -> None:
+    """Prices, asks and expectations at the scenario's start values; the market's normal
+    cover is the cover it holds now, once firms have settled (within 0.5..26 weeks)."""
+    w, f, m = chain.world, chain.firms, chain.market
+    start = w.start_price_yuan_per_t
+    m.price_yuan_per_t = start.copy()
+    m.long_run_yuan_per_t = start.copy()
+    m.index_yuan_per_t = start.copy()
+    m.previous_index_yuan_per_t = start.copy()
+    f.ask_yuan_per_t[:] = 0.0
+    f.ask_yuan_per_t.ravel()[w.sells.key] = start[w.sells.product] * chain.ask_scatter
+    f.expected_change[:] = 0.0
+    f.price_trend_per_wk[:] = 0.0
+    f.uncertainty[:] = 0.0
+    f.normal_utilisation = f.utilisation.copy()
+    measure_cover(chain)
+    m.normal_cover_wk = np.clip(m.cover_wk, 0.5, 26.0)
 
 
 def lay_out_opening_state(chain: Chain) -> None:
@@ -94,29 +113,20 @@ def _dry_run(chain: Chain, kinds) -> None:
 
 
 def spin_up(chain: Chain, weeks: int) -> None:
-    """Run ``weeks`` neutral weeks, then reset prices, asks and expectations to the start.
+    """Run ``weeks`` neutral weeks, then set prices, asks and expectations to the start.
 
     Material that arrived during spin-up came from sources counted in a spin-up ledger; its
     net (what is now in the system beyond the opening state) joins the run's opening balance.
     """
-    if weeks <= 0:
-        return
-    w, f, m = chain.world, chain.firms, chain.market
-    run_ledger = chain.ledger
-    chain.ledger = chain.book.ledger = Ledger(w.materials.elements)
-    for _ in range(weeks):
-        run_week(chain, Mode.SPIN_UP)
-    src, snk = chain.ledger.totals()
-    run_ledger.add_source("mined_domestic", src - snk)
-    chain.ledger = chain.book.ledger = run_ledger
-    f.quota_used_t[:] = 0.0
-    start = w.start_price_yuan_per_t
-    m.index_yuan_per_t = start.copy()
-    m.previous_index_yuan_per_t = start.copy()
-    m.anchor_yuan_per_t = start.copy()
-    m.supply_push = np.ones(w.n_products)
-    f.ask_yuan_per_t = draw_asks(chain)
-    f.expected_change[:] = 0.0
-    f.price_trend_per_wk[:] = 0.0
-    f.uncertainty[:] = 0.0
-    f.normal_utilisation = f.utilisation.copy()
+    w, f = chain.world, chain.firms
+    if weeks > 0:
+        run_ledger = chain.ledger
+        chain.ledger = chain.book.ledger = Ledger(w.materials.elements)
+        for _ in range(weeks):
+            run_week(chain, Mode.SPIN_UP)
+        src, snk = chain.ledger.totals()
+        run_ledger.add_source("mined_domestic", src - snk)
+        chain.ledger = chain.book.ledger = run_ledger
+        f.quota_used_t[:] = 0.0
+    chain.book.cond = chain.timeline.conditions(0, Mode.SPIN_UP)
+    start_market(chain)

@@ -18,11 +18,40 @@ import numpy as np
 
 from .policy import LicenceQueue
 
-__all__ = ["FirmState", "LinkState", "MarketState", "state_table"]
+__all__ = ["FirmState", "LinkState", "MarketState", "CapacityOnOrder", "state_table"]
 
 
 def _f(doc: str, shape: str, unit: str):
     return field(metadata={"doc": doc, "shape": shape, "unit": unit})
+
+
+@dataclass
+class CapacityOnOrder:
+    """Capacity under construction: one entry per investment decision (firm, t/wk, week due)."""
+
+    firm: np.ndarray = field(default_factory=lambda: np.zeros(0, np.int64))
+    t_per_wk: np.ndarray = field(default_factory=lambda: np.zeros(0))
+    due_week: np.ndarray = field(default_factory=lambda: np.zeros(0, np.int64))
+
+    def order(self, firm: np.ndarray, t_per_wk: np.ndarray, due_week: np.ndarray) -> None:
+        keep = t_per_wk > 0
+        if keep.any():
+            self.firm = np.concatenate([self.firm, firm[keep]])
+            self.t_per_wk = np.concatenate([self.t_per_wk, t_per_wk[keep]])
+            self.due_week = np.concatenate([self.due_week, np.broadcast_to(due_week, firm.shape)[keep]])
+
+    def arrive(self, week: int, n_firms: int) -> np.ndarray | None:
+        """Capacity completed by ``week``, t/wk per firm (None if nothing), dropped from the order book."""
+        now = self.due_week <= week
+        if not now.any():
+            return None
+        out = np.bincount(self.firm[now], weights=self.t_per_wk[now], minlength=n_firms)
+        keep = ~now
+        self.firm, self.t_per_wk, self.due_week = self.firm[keep], self.t_per_wk[keep], self.due_week[keep]
+        return out
+
+    def pending_t_per_wk(self, n_firms: int) -> np.ndarray:
+        return np.bincount(self.firm, weights=self.t_per_wk, minlength=n_firms)
 
 
 @dataclass
@@ -45,15 +74,29 @@ class FirmState:
     licence_success: np.ndarray = _f("overseas buyers' remembered share of licences granted", "N", "share")
     import_share: np.ndarray = _f("share of a separation plant's ore receipts that were imported", "N", "share")
     quota_used_t: np.ndarray = _f("quota used so far this calendar year (quota holders)", "N", "t REO")
+    capacity_t_per_wk: np.ndarray = _f("capacity in use (storage for traders, t); grows and shrinks with "
+                                       "investment", "N", "t/wk")
+    capacity_on_order: CapacityOnOrder = _f("capacity under construction, due after the investment lead",
+                                            "projects", "t/wk")
+    offer_share: np.ndarray = _f("share of its saleable stock a firm offers this week (holding back)", "N, P",
+                                 "share")
+    substitution_share: np.ndarray = _f("end users: share of their magnet use taken over by other technologies",
+                                        "N", "share")
+    heavy_thrift: np.ndarray = _f("magnet makers: share of the high grade's Dy and Tb given up (grain-boundary "
+                                  "diffusion, thrifting)", "N", "share")
+    prnd_thrift: np.ndarray = _f("magnet makers: share of the standard grade's Pr-Nd replaced by Ce", "N", "share")
 
     @classmethod
-    def empty(cls, n_firms: int, n_products: int) -> "FirmState":
+    def empty(cls, n_firms: int, n_products: int, capacity_t_per_wk: np.ndarray) -> "FirmState":
         z2 = lambda: np.zeros((n_firms, n_products))  # noqa: E731
         z1 = lambda: np.zeros(n_firms)  # noqa: E731
         return cls(stock_t=z2(), orders_expected_t_per_wk=z2(), use_expected_t_per_wk=z2(), owed_t=z2(),
                    ask_yuan_per_t=z2(), expected_change=z1(), price_trend_per_wk=z1(), uncertainty=z1(),
                    utilisation=np.full(n_firms, 0.8), normal_utilisation=np.full(n_firms, 0.8),
-                   licence_success=np.ones(n_firms), import_share=z1(), quota_used_t=z1())
+                   licence_success=np.ones(n_firms), import_share=z1(), quota_used_t=z1(),
+                   capacity_t_per_wk=capacity_t_per_wk.astype(float).copy(), capacity_on_order=CapacityOnOrder(),
+                   offer_share=np.ones((n_firms, n_products)), substitution_share=z1(), heavy_thrift=z1(),
+                   prnd_thrift=z1())
 
 
 @dataclass
@@ -67,28 +110,43 @@ class LinkState:
     shipped_total_t: np.ndarray = _f("shipped since the start of the run", "E", "t")
     licences: LicenceQueue = _f("export-licence applications pending (one per controlled order)",
                                 "applications", "t")
+    spot_in_transit_t: np.ndarray = _f("bought on the spot market this week, arriving next week, per buyer",
+                                       "N, P", "t")
 
     @classmethod
-    def empty(cls, n_links: int, n_slots: int) -> "LinkState":
+    def empty(cls, n_links: int, n_slots: int, n_firms: int, n_products: int) -> "LinkState":
         return cls(backlog_t=np.zeros(n_links), reliability=np.ones(n_links), in_transit_t=np.zeros(n_links),
                    pipeline_t=np.zeros((n_slots, n_links)), shipped_total_t=np.zeros(n_links),
-                   licences=LicenceQueue())
+                   licences=LicenceQueue(), spot_in_transit_t=np.zeros((n_firms, n_products)))
 
 
 @dataclass
 class MarketState:
     """Market-wide prices per product."""
 
+    price_yuan_per_t: np.ndarray = _f("market price: the long-run anchor times the balance multiple, adjusted "
+                                      "weekly; sellers' asks scatter around it", "P", "yuan/t")
+    long_run_yuan_per_t: np.ndarray = _f("expected long-run price: drifts toward the marginal supplier's cost "
+                                         "(oxides) or the cost of inputs (ore, metal, magnets, scrap)", "P",
+                                         "yuan/t")
     index_yuan_per_t: np.ndarray = _f("price index: volume-weighted mean of the week's transactions", "P", "yuan/t")
     previous_index_yuan_per_t: np.ndarray = _f("last week's price index", "P", "yuan/t")
-    anchor_yuan_per_t: np.ndarray = _f("the slow-moving price the market is used to (half a year)", "P", "yuan/t")
-    supply_push: np.ndarray = _f("factor on producers' order-driven plans from price against anchor", "P", "1")
+    demand_t_per_wk: np.ndarray = _f("orders sellers face, smoothed over behaviour.cover_demand_weeks", "P", "t/wk")
+    cover_wk: np.ndarray = _f("saleable stock (offered, net of backlogs) over the orders sellers face", "P", "wk")
+    normal_cover_wk: np.ndarray = _f("the cover the market holds when settled (at the start of the run)", "P",
+                                     "wk")
+    content_t_per_t: np.ndarray = _f("element content of a tonne of each product (magnets and scrap follow the "
+                                     "recipes in use; one composition per product, all vintages mixed)", "P, E",
+                                     "t REO-eq/t")
     export_quota_left_t: dict = _f("export quota left per (quota item, year)", "items", "t")
 
     @classmethod
-    def at_prices(cls, price_yuan_per_t: np.ndarray) -> "MarketState":
-        return cls(index_yuan_per_t=price_yuan_per_t.copy(), previous_index_yuan_per_t=price_yuan_per_t.copy(),
-                   anchor_yuan_per_t=price_yuan_per_t.copy(), supply_push=np.ones(price_yuan_per_t.shape[0]),
+    def at_prices(cls, price_yuan_per_t: np.ndarray, content: np.ndarray, normal_cover_wk: float) -> "MarketState":
+        p = price_yuan_per_t
+        return cls(price_yuan_per_t=p.copy(), long_run_yuan_per_t=p.copy(), index_yuan_per_t=p.copy(),
+                   previous_index_yuan_per_t=p.copy(), demand_t_per_wk=np.zeros(p.shape[0]),
+                   cover_wk=np.full(p.shape[0], normal_cover_wk),
+                   normal_cover_wk=np.full(p.shape[0], normal_cover_wk), content_t_per_t=content.copy(),
                    export_quota_left_t={})
 
 

@@ -16,18 +16,19 @@ import numpy as np
 from .accounting import Ledger
 from .book import Book
 from .conditions import Mode, PolicyTimeline
-from .kinds import Kind
+from .kinds import Kind, Values
 from .policy.exports import apply_export_quotas
 from .randomness import Streams
 from .recorder import Recorder
-from .rules.market import fill_pro_rata, logit_shares, price_index, update_ask
+from .rules.market import fill_pro_rata, logit_shares, price_index
 from .rules.ordering import order_quantity, smooth, target_cover
+from .rules.pricing import adjust_price, balance_multiple, marginal_cost_ratio, seller_asks
 from .rules.sentiment import expected_change, neighbour_mean, news_weights, update_trend, update_uncertainty
 from .state import FirmState, LinkState, MarketState
 from .traits import Traits, per_kind
 from .world import World
 
-__all__ = ["WEEK", "run_week", "Chain", "phase_names"]
+__all__ = ["WEEK", "run_week", "Chain", "phase_names", "in_system", "measure_cover"]
 
 
 class Chain(Protocol):
@@ -45,6 +46,7 @@ class Chain(Protocol):
     recorder: Recorder
     book: Book
     watched_product: np.ndarray
+    ask_scatter: np.ndarray
     week: int
     tick: int
     mode: Mode
@@ -68,12 +70,15 @@ def set_conditions(chain: Chain) -> None:
 
 
 def deliver(chain: Chain) -> None:
-    """Goods in transit that are due arrive in the buyers' stock."""
+    """Goods in transit that are due arrive in the buyers' stock; so do last week's spot
+    purchases."""
     w, f, lk = chain.world, chain.firms, chain.links
     N, P = w.n_firms, w.n_products
     slot = chain.tick % w.link.n_slots
     arrived = lk.pipeline_t[slot]
     f.stock_t += np.bincount(w.link.buyer_key, weights=arrived, minlength=N * P).reshape(N, P)
+    f.stock_t += lk.spot_in_transit_t
+    lk.spot_in_transit_t[:] = 0.0
     dst = w.links.dst
     ore_in = np.bincount(dst, weights=arrived * w.link.to_separation, minlength=N)
     imported = np.bincount(dst, weights=arrived * w.link.is_import, minlength=N)
@@ -104,10 +109,18 @@ def decide_licences(chain: Chain) -> None:
 
 
 def collect_end_of_life(chain: Chain) -> None:
-    """Collected end-of-life magnets reach the recyclers as scrap."""
-    tonnes = chain.book.cond.eol_collected_t
+    """End-of-life magnets are collected and reach the recyclers as scrap: the scheduled
+    rate, more when scrap is dear (``collection_price_elasticity``), up to
+    ``max_collection_rate`` of what reaches end of life."""
+    cond, w = chain.book.cond, chain.world
+    tonnes = cond.eol_collected_t
     if tonnes <= 0:
         return
+    rc = w.scenario.recycling
+    if rc.collection_price_elasticity > 0:
+        scrap = w.scraps
+        ratio = chain.market.price_yuan_per_t[scrap].sum() / w.start_price_yuan_per_t[scrap].sum()
+        tonnes = min(tonnes * ratio ** rc.collection_price_elasticity, cond.eol_available_t * rc.max_collection_rate)
     for kind in chain.kinds:
         if kind.present and hasattr(kind, "collect_end_of_life"):
             kind.collect_end_of_life(chain.book, tonnes)
@@ -133,8 +146,9 @@ def use(chain: Chain) -> None:
 
 
 def form_expectations(chain: Chain) -> None:
-    """Every firm updates its expected change of the price it watches (trend, anchor, news,
-    neighbours, noise) and its uncertainty (volatility, news, overdue quota batches)."""
+    """Every firm updates its expected change of the price it watches (trend, the pull of
+    the long-run price, news, neighbours, noise) and its uncertainty (volatility, news,
+    overdue quota batches)."""
     w, f, m, tr = chain.world, chain.firms, chain.market, chain.traits
     b, cond = w.scenario.behaviour, chain.book.cond
     watch = chain.watched_product
@@ -145,9 +159,7 @@ def form_expectations(chain: Chain) -> None:
     heard = news.hear @ nw if (nw.size and cond.news_on) else np.zeros(w.n_firms)
     social = neighbour_mean(f.expected_change, w.links.src, w.links.dst, w.degree)
     noise = b.noise * per_kind(w, chain.streams, "expectations", lambda g, n: g.standard_normal(n), (w.n_firms,))
-    m.anchor_yuan_per_t = smooth(m.anchor_yuan_per_t, m.index_yuan_per_t, b.anchor_weeks)
-    m.supply_push = np.clip((m.index_yuan_per_t / m.anchor_yuan_per_t) ** b.supply_price_response, 0.5, 2.0)
-    gap = np.log(m.anchor_yuan_per_t / m.index_yuan_per_t)[watch]
+    gap = np.log(m.long_run_yuan_per_t / m.index_yuan_per_t)[watch]
     f.expected_change = expected_change(f.price_trend_per_wk, heard, social, noise, b.horizon_weeks, b.w_trend,
                                         b.w_news, b.w_social, b.x_max, gap, b.w_anchor)
     shock = b.volatility_weight * np.abs(r)
@@ -159,9 +171,9 @@ def form_expectations(chain: Chain) -> None:
 
 
 def place_orders(chain: Chain) -> None:
-    """Buyers order (anchoring and adjustment toward an expectation-driven target cover),
-    split orders over their suppliers by price and reliability; controlled exports wait for a
-    licence."""
+    """Buyers order (anchoring and adjustment toward an expectation-driven target cover;
+    traders and the reserve by their own rules), split orders over their suppliers by price
+    and reliability; controlled exports wait for a licence."""
     w, f, lk, m, tr, book = chain.world, chain.firms, chain.links, chain.market, chain.traits, chain.book
     b, cond = w.scenario.behaviour, book.cond
     L, buys = w.links, w.buys
@@ -169,13 +181,15 @@ def place_orders(chain: Chain) -> None:
     cover = target_cover(tr.normal_cover_wk_of_buy, f.expected_change[buys.firm], f.uncertainty[buys.firm],
                          tr.restock_strength_of_buy, tr.wait_strength_of_buy, b.uncertainty_strength,
                          b.cover_bounds[0], b.cover_bounds[1])
-    q = order_quantity(usage, f.stock_t.ravel()[buys.key], supply_line(chain), cover, b.supply_line_weight,
+    on_order = supply_line(chain)
+    q = order_quantity(usage, f.stock_t.ravel()[buys.key], on_order, cover, b.supply_line_weight,
                        b.stock_adjust_weeks)
     for kind in chain.kinds:
         if kind.buys is not None:
-            kind.adjust_orders(book, q[kind.buys])
+            kind.adjust_orders(book, q[kind.buys], on_order[kind.buys])
     price = f.ask_yuan_per_t.ravel()[w.link.seller_key]
-    share = logit_shares(w.link.buyer_pair, price, m.index_yuan_per_t[L.prod], lk.reliability, b.price_choice, buys.n)
+    share = logit_shares(w.link.buyer_pair, price, m.price_yuan_per_t[L.prod], lk.reliability, b.price_choice,
+                         buys.n)
     order = q[w.link.buyer_pair] * share
     if cond.controls_on:
         regimes = chain.timeline.regimes
@@ -199,52 +213,126 @@ def place_orders(chain: Chain) -> None:
 
 
 def supply_line(chain: Chain) -> np.ndarray:
-    """Ordered but not received, per buyer pair: backlog, licences pending, in transit."""
+    """Ordered but not received, per buyer pair: backlog, licences pending, in transit, and
+    bought on the spot market last week."""
     w, lk = chain.world, chain.links
     per_link = lk.backlog_t + lk.in_transit_t
     if lk.licences.n_pending:
         per_link = per_link + lk.licences.pending_by_edge(w.n_links)
-    return np.bincount(w.link.buyer_pair, weights=per_link, minlength=w.buys.n)
+    on_order = np.bincount(w.link.buyer_pair, weights=per_link, minlength=w.buys.n)
+    return on_order + lk.spot_in_transit_t.ravel()[w.buys.key]
 
 
-def set_asks(chain: Chain) -> None:
-    """Sellers move their asks: stock cover, expectations, capacity slack, a pull toward the
-    reference price of their kind, never below their cost floor."""
+def set_prices(chain: Chain) -> None:
+    """The market prices each product and sellers set their asks around it.
+
+    Holders decide what share of their stock to offer; each product's saleable cover (stock
+    offered, net of backlogs, over the orders sellers face) gives the balance multiple; the
+    long-run price moves toward the marginal supplier's cost (oxides) or the cost of inputs
+    (ore, metal, magnets, scrap); the market price closes part of its gap to long-run price
+    times balance multiple; each seller's ask scatters around it by its own cover,
+    expectation and spare capacity, never below its cost floor. Before the run (spin-up)
+    prices stay at their start values.
+    """
     w, f, m, book = chain.world, chain.firms, chain.market, chain.book
-    b = w.scenario.behaviour
+    b, cond = w.scenario.behaviour, book.cond
     sells = w.sells
+    stock, owed, faced, demand = measure_cover(chain)
+    if cond.mode is Mode.RUN:
+        value = long_run_prices(chain, demand)
+        m.long_run_yuan_per_t = value.long_run
+        elasticity = np.where(w.processed, b.processed_price_cover_elasticity, b.price_cover_elasticity)
+        target = m.long_run_yuan_per_t * balance_multiple(m.cover_wk / m.normal_cover_wk, elasticity,
+                                                          b.price_ceiling_multiple, b.price_floor_multiple)
+        target = np.maximum(np.minimum(target, value.ceiling), value.floor)
+        m.price_yuan_per_t = adjust_price(m.price_yuan_per_t, target, b.price_adjust_weeks, b.max_weekly_price_move)
+    # asks around the market price
     si, sk = sells.firm, sells.product
-    net = np.maximum(f.stock_t[si, sk] - f.owed_t[si, sk], 0.0)
-    cover = net / np.maximum(f.orders_expected_t_per_wk[si, sk], 1e-9)
-    floor = np.zeros(sells.n)
-    ref = m.index_yuan_per_t[sk].copy()
-    for kind in chain.kinds:
-        if kind.sells is not None:
-            kind.price_terms(book, floor[kind.sells], ref[kind.sells])
+    own_cover = np.maximum(stock - owed, 0.0) / np.maximum(faced, 1e-9)
+    gap = np.clip(np.log(b.finished_cover_weeks / np.maximum(own_cover, 1e-9)), -2.0, 2.0)
     f.normal_utilisation = smooth(f.normal_utilisation, f.utilisation, b.normal_utilisation_weeks)
     slack = np.where(w.firms.capacity[si] > 0, f.utilisation[si] - f.normal_utilisation[si], 0.0)
-    ask = update_ask(f.ask_yuan_per_t[si, sk], cover, b.finished_cover_weeks, f.expected_change[si], ref, floor,
-                     b.price_cover_response, b.price_expectation_response, b.price_market_pull,
-                     b.max_weekly_price_move, slack, b.price_utilisation_response)
+    ask = seller_asks(m.price_yuan_per_t[sk], gap, f.expected_change[si], slack, b.price_cover_response,
+                      b.price_expectation_response, b.price_utilisation_response, b.ask_spread)
+    ask *= chain.ask_scatter
+    floor = np.zeros(sells.n)
     for kind in chain.kinds:
         if kind.sells is not None:
-            kind.final_asks(book, ask[kind.sells], ref[kind.sells])
-    f.ask_yuan_per_t[si, sk] = ask
+            kind.cost_floor(book, floor[kind.sells])
+    ask = np.maximum(ask, floor)
+    for kind in chain.kinds:
+        if kind.sells is not None:
+            kind.final_asks(book, ask[kind.sells])
+    f.ask_yuan_per_t.ravel()[sells.key] = ask
 
 
-def ship(chain: Chain) -> None:
-    """Sellers ship what they offer to their backlogs, pro rata, on days both ends work;
-    the price index is the volume-weighted mean of the week's transaction prices."""
-    w, f, lk, m, book = chain.world, chain.firms, chain.links, chain.market, chain.book
-    b, cond = w.scenario.behaviour, book.cond
-    L, sells = w.links, w.sells
-    N, P = w.n_firms, w.n_products
-    offered = f.stock_t.ravel()[sells.key]
+def measure_cover(chain: Chain) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """Holders decide what share of their stock to offer (``firms.offer_share``); the
+    market's saleable cover per product (``market.cover_wk``) is the stock offered over the
+    orders sellers face (smoothed; Sterman's inventory coverage). Returns per sell pair stock, owed and orders
+    faced (t, t, t/wk), and per product the orders faced."""
+    w, f, m, book = chain.world, chain.firms, chain.market, chain.book
+    sells = w.sells
+    P = w.n_products
+    offer = np.ones(sells.n)
     for kind in chain.kinds:
         if kind.sells is not None:
             share = kind.offer_share(book)
             if share is not None:
-                offered[kind.sells] *= share
+                offer[kind.sells] = share
+    f.offer_share.ravel()[sells.key] = offer
+    stock = f.stock_t.ravel()[sells.key]
+    owed = f.owed_t.ravel()[sells.key]
+    faced = f.orders_expected_t_per_wk.ravel()[sells.key]
+    saleable = np.bincount(sells.product, weights=stock * offer, minlength=P)
+    demand = np.bincount(sells.product, weights=faced, minlength=P)
+    m.demand_t_per_wk = smooth(m.demand_t_per_wk, demand, w.scenario.behaviour.cover_demand_weeks) \
+        if book.cond.mode is Mode.RUN else demand
+    m.cover_wk = np.where(m.demand_t_per_wk > 1e-9, saleable / np.maximum(m.demand_t_per_wk, 1e-9),
+                          m.normal_cover_wk)
+    return stock, owed, faced, m.demand_t_per_wk
+
+
+def long_run_prices(chain: Chain, demand_t_per_wk: np.ndarray) -> Values:
+    """This week's long-run price of every product, with the lowest price each can stay at
+    (the cheapest producer's cash cost where it has one) and the highest its buyers can pay.
+
+    Oxides: Pr-Nd, Dy and Tb come out of the same ores, so costs anchor their basket, not
+    each one: the long-run prices of all three move together (over ``cost_anchor_weeks``)
+    until the marginal supply route — in merit order of full cost over basket value, the
+    dearest still needed to meet what is ordered, valued at long-run prices — just covers
+    its full cost. Their relative prices are left to their own balances.
+    Ore, metal, magnets and scrap: what their kinds say they are worth at market prices."""
+    w, m, book = chain.world, chain.market, chain.book
+    b = w.scenario.behaviour
+    value = Values(long_run=m.long_run_yuan_per_t.copy(), floor=np.zeros(w.n_products),
+                   ceiling=np.full(w.n_products, np.inf))
+    for kind in chain.kinds:
+        if kind.present:
+            kind.long_run_value(book, value)
+    routes = [r for r in (kind.supply_routes(book) for kind in chain.kinds if kind.present) if r is not None]
+    if routes:
+        cost = np.concatenate([r.cost_yuan for r in routes])
+        feed = np.concatenate([r.feed_t_per_wk for r in routes])
+        yields = np.concatenate([r.oxide_yield for r in routes])
+        ox, mat = w.oxides, w.materials
+        long_run = m.long_run_yuan_per_t[ox]
+        wanted = demand_t_per_wk[ox].copy()
+        wanted[0] += demand_t_per_wk[mat.p("prnd_metal")] * mat.oxide_per_metal[mat.e("prnd")]
+        basket = yields @ long_run                                         # yuan per unit of feed
+        ratio = marginal_cost_ratio(cost, basket, (feed * basket)[:, None], np.array([wanted @ long_run]))[0]
+        value.long_run[ox] = long_run * ratio ** (1.0 / b.cost_anchor_weeks)
+    return value
+
+
+def ship(chain: Chain) -> None:
+    """Sellers ship what they offer to their contract backlogs, pro rata, on days both ends
+    work; what is left on either side goes to the spot market."""
+    w, f, lk, m, book = chain.world, chain.firms, chain.links, chain.market, chain.book
+    b, cond = w.scenario.behaviour, book.cond
+    L, sells = w.links, w.sells
+    N, P = w.n_firms, w.n_products
+    offered = f.stock_t.ravel()[sells.key] * f.offer_share.ravel()[sells.key]
     available = np.zeros(N * P)
     available[sells.key] = offered
     # goods move on days both ends work: a holiday at the shipper or the receiver (Chinese
@@ -258,26 +346,83 @@ def ship(chain: Chain) -> None:
     shipped = fill_pro_rata(available, eligible, w.link.seller_key)
     if cond.export_quotas_on:
         shipped = apply_export_quotas(shipped, w, cond.date, m.export_quota_left_t)
-    owed = eligible.copy()
     lk.backlog_t -= shipped
+    sent = np.bincount(w.link.seller_key, weights=shipped, minlength=N * P)
     S = f.stock_t
-    S -= np.bincount(w.link.seller_key, weights=shipped, minlength=N * P).reshape(N, P)
+    S -= sent.reshape(N, P)
     np.maximum(S, 0.0, out=S)  # guards -1e-17 round-off only; fill_pro_rata never overdraws
     for lead, mask in w.link.lead_groups:
         lk.pipeline_t[(chain.tick + lead) % w.link.n_slots] += shipped * mask
     lk.in_transit_t += shipped
     price = f.ask_yuan_per_t.ravel()[w.link.seller_key]
-    qty = np.bincount(L.prod, weights=shipped, minlength=P)
-    val = np.bincount(L.prod, weights=shipped * price, minlength=P)
-    m.previous_index_yuan_per_t = m.index_yuan_per_t
-    m.index_yuan_per_t = price_index(qty, val, m.index_yuan_per_t)
-    owing = owed > 1e-9
+    owing = eligible > 1e-9
     rho = b.reliability_smoothing
-    lk.reliability[owing] += rho * (shipped[owing] / owed[owing] - lk.reliability[owing])
-    lk.backlog_t *= 1.0 - w.scenario.market.backlog_cancel_share
+    lk.reliability[owing] += rho * (shipped[owing] / eligible[owing] - lk.reliability[owing])
     lk.shipped_total_t += shipped
+    book.trade = {
+        "qty": np.bincount(L.prod, weights=shipped, minlength=P),
+        "value": np.bincount(L.prod, weights=shipped * price, minlength=P),
+        "left_offered": np.maximum(available - sent, 0.0),
+        "left_wanted": np.where(w.link.domestic, np.maximum(eligible - shipped, 0.0), 0.0),
+    }
     if chain.recorder.enabled:
         chain.recorder.add_shipments(shipped)
+
+
+def clear_spot(chain: Chain) -> None:
+    """The spot market: stock offered but not shipped on contracts meets domestic orders
+    their suppliers could not fill, pro rata on both sides, so a surplus anywhere can clear.
+    Spot purchases arrive next week and take the place of the unfilled orders; the price
+    index is the volume-weighted mean of the week's contract and spot trades."""
+    w, f, lk, m, book = chain.world, chain.firms, chain.links, chain.market, chain.book
+    N, P = w.n_firms, w.n_products
+    trade = book.trade
+    offered, wanted_link = trade["left_offered"], trade["left_wanted"]
+    wanted = np.bincount(w.link.buyer_key, weights=wanted_link, minlength=N * P)
+    supply = np.bincount(w.key_product, weights=offered, minlength=P)
+    demand = np.bincount(w.key_product, weights=wanted, minlength=P)
+    cleared = np.minimum(supply, demand)
+    sell_share = np.divide(cleared, supply, out=np.zeros(P), where=supply > 1e-9)
+    buy_share = np.divide(cleared, demand, out=np.zeros(P), where=demand > 1e-9)
+    sold = offered * sell_share[w.key_product]
+    bought = wanted * buy_share[w.key_product]
+    f.stock_t -= sold.reshape(N, P)
+    np.maximum(f.stock_t, 0.0, out=f.stock_t)
+    lk.spot_in_transit_t += bought.reshape(N, P)
+    lk.backlog_t -= wanted_link * buy_share[w.links.prod]
+    lk.backlog_t *= 1.0 - w.scenario.market.backlog_cancel_share
+    qty = trade["qty"] + cleared
+    value = trade["value"] + np.bincount(w.key_product, weights=sold * f.ask_yuan_per_t.ravel(), minlength=P)
+    m.previous_index_yuan_per_t = m.index_yuan_per_t
+    m.index_yuan_per_t = price_index(qty, value, m.index_yuan_per_t)
+    if chain.recorder.enabled and cleared.any():
+        chain.recorder.add_spot(sold, bought, cleared)
+
+
+def invest(chain: Chain) -> None:
+    """Capacity under construction that is due comes on stream; every
+    ``investment_review_weeks`` firms review their capacity on expected margins."""
+    book, f = chain.book, chain.firms
+    cond = book.cond
+    if cond.mode is not Mode.RUN:
+        return
+    done = f.capacity_on_order.arrive(cond.week, chain.world.n_firms)
+    if done is not None:
+        f.capacity_t_per_wk += done
+    if cond.week % max(int(round(chain.world.scenario.behaviour.investment_review_weeks)), 1) == 0:
+        for kind in chain.kinds:
+            if kind.present:
+                kind.invest(book)
+
+
+def adapt(chain: Chain) -> None:
+    """End users move toward the substitution, magnet makers toward the recipes, that prices
+    call for (slowly: over a year or two)."""
+    if chain.book.cond.mode is not Mode.RUN:
+        return
+    for kind in chain.kinds:
+        if kind.present:
+            kind.adapt(chain.book)
 
 
 def check_balance(chain: Chain) -> None:
@@ -303,7 +448,7 @@ def advance_clock(chain: Chain) -> None:
 
 
 WEEK = (set_conditions, deliver, decide_licences, collect_end_of_life, produce, use, form_expectations,
-        place_orders, set_asks, ship, check_balance, record, advance_clock)
+        place_orders, set_prices, ship, clear_spot, invest, adapt, check_balance, record, advance_clock)
 
 
 def phase_names() -> list[str]:
@@ -318,7 +463,8 @@ def run_week(chain: Chain, mode: Mode) -> None:
 
 
 def in_system(chain: Chain) -> np.ndarray:
-    """Material in stocks and in transit, t REO-eq per element."""
-    w = chain.world
-    transit = np.bincount(w.links.prod, weights=chain.links.pipeline_t.sum(axis=0), minlength=w.n_products)
-    return (chain.firms.stock_t.sum(axis=0) + transit) @ w.materials.content
+    """Material in stocks and in transit (links and spot), t REO-eq per element."""
+    w, lk = chain.world, chain.links
+    transit = np.bincount(w.links.prod, weights=lk.pipeline_t.sum(axis=0), minlength=w.n_products)
+    held = chain.firms.stock_t.sum(axis=0) + transit + lk.spot_in_transit_t.sum(axis=0)
+    return held @ chain.market.content_t_per_t

@@ -16,6 +16,7 @@ from .calendar import CALENDARS, Calendar
 from .materials import Materials, materials
 from .network import EXPORT, IMPORT, KINDS, SEP, Links, Population, build_links, build_population
 from .randomness import Streams
+from .recipes import GRADES, RecipeBook, recipe_book
 from .scenario import STAGES, Scenario
 
 __all__ = ["World", "Pairs", "build_world"]
@@ -53,6 +54,8 @@ class LinkIndex:
     to_separation: np.ndarray    # bool: delivers to a separation plant
     lead_groups: tuple           # ((lead_weeks, float mask), ...)
     n_slots: int                 # pipeline slots: longest lead + 1
+    by_product: tuple            # link indices carrying each product
+    domestic: np.ndarray         # bool: not an export (spot buyers may be served off it)
 
 
 @dataclass(frozen=True)
@@ -73,6 +76,9 @@ class World:
     calendar_index: np.ndarray           # index into CALENDARS per firm [N]
     degree: np.ndarray                   # links per firm, both ways [N]
     start_price_yuan_per_t: np.ndarray   # [P]
+    recipes: RecipeBook                  # magnet recipes per week
+    key_product: np.ndarray              # product of each firm * P + product key [N * P]
+    key_stage: np.ndarray                # stage of each key's firm [N * P]
 
     @property
     def stages(self) -> tuple[str, ...]:
@@ -94,6 +100,22 @@ class World:
     def regions(self) -> list[str]:
         return list(self.firms.region_names)
 
+    @property
+    def oxides(self) -> np.ndarray:
+        """Products of the separated elements, in element order: Pr-Nd, Dy, Tb oxide."""
+        p = self.materials.p
+        return np.array([p("prnd_oxide"), p("dy_oxide"), p("tb_oxide")])
+
+    @property
+    def processed(self) -> np.ndarray:
+        """Products whose price is mostly their inputs' cost passed on: metal and magnets [P] bool."""
+        return np.isin(np.array(self.materials.products), ["prnd_metal", "magnet_std", "magnet_uh"])
+
+    @property
+    def scraps(self) -> np.ndarray:
+        p = self.materials.p
+        return np.array([p("scrap_std"), p("scrap_uh")])
+
 
 def _pairs(firm: np.ndarray, product: np.ndarray, kind: np.ndarray, n_products: int) -> Pairs:
     by_kind = {}
@@ -109,8 +131,11 @@ def _pairs(firm: np.ndarray, product: np.ndarray, kind: np.ndarray, n_products: 
 def build_world(sc: Scenario, streams: Streams) -> World:
     """Lay out the firms, links and index arrays of a scenario."""
     base = materials()
-    mat = base.with_prnd_scale("magnet_std", 1.0 - sc.prnd_reduction_std) if sc.prnd_reduction_std > 0 else base
     cal = Calendar.build(sc.start, sc.end, holidays=None if sc.holidays else {})
+    recipes = recipe_book(sc, base, cal.weeks)
+    mat = base
+    for g, grade in enumerate(GRADES):     # magnets and scrap start with the recipes of the first week
+        mat = mat.with_grade_content(grade, recipes.content[0, g])
     pop = build_population(sc, mat, streams("population"), STAGES)
     links = build_links(pop, sc, mat, streams("links"))
     P = len(mat.products)
@@ -136,6 +161,8 @@ def build_world(sc: Scenario, streams: Streams) -> World:
         to_separation=pop.kind[links.dst] == SEP,
         lead_groups=tuple((int(v), (links.lead == v).astype(float)) for v in np.unique(links.lead)),
         n_slots=int(links.lead.max()) + 1 if links.n else 1,
+        by_product=tuple(np.flatnonzero(links.prod == k) for k in range(P)),
+        domestic=~is_export,
     )
     start = np.array([sc.market.initial_price[k] for k in mat.products]) / mat.quote_factor
     return World(
@@ -143,4 +170,5 @@ def build_world(sc: Scenario, streams: Streams) -> World:
         rows=rows, main_output=np.argmax(pop.outputs, axis=1), main_input=np.argmax(pop.inputs, axis=1),
         calendar_index=np.array([CALENDARS.index(c) for c in pop.calendar]),
         degree=np.bincount(links.dst, minlength=pop.n) + np.bincount(links.src, minlength=pop.n),
-        start_price_yuan_per_t=start)
+        start_price_yuan_per_t=start, recipes=recipes, key_product=np.tile(np.arange(P), pop.n),
+        key_stage=np.repeat(pop.stage, P))

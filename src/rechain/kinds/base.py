@@ -2,11 +2,12 @@
 
 A kind decides for all its firms at once, on arrays (the same rule per firm, evaluated
 together for speed). The generic phases of the week call a kind's hooks once per week over
-the kind's rows; a hook that a kind does not need keeps the default, which does nothing.
+the kind's rows; a hook a kind does not need keeps the default, which does nothing.
 """
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import ClassVar
 
 import mesa
@@ -15,7 +16,7 @@ import numpy as np
 from ..book import Book
 from ..world import World
 
-__all__ = ["Kind", "Firm"]
+__all__ = ["Kind", "Firm", "Routes", "Values"]
 
 
 class Firm(mesa.Agent):
@@ -41,7 +42,7 @@ class Firm(mesa.Agent):
 
     @property
     def capacity_t_per_wk(self) -> float:
-        return float(self.model.world.firms.capacity[self.idx])
+        return float(self.model.firms.capacity_t_per_wk[self.idx])
 
     @property
     def stock_t(self) -> dict[str, float]:
@@ -80,17 +81,46 @@ class Firm(mesa.Agent):
         return f"<{type(self).__name__} #{self.idx} {self.region}>"
 
 
+@dataclass
+class Values:
+    """Per product [P]: long-run price, the lowest price it can stay at (the cheapest
+    producer's cash cost), the highest its buyers can pay (what a unit yields them less
+    their processing cost); yuan/t. Kinds fill in the products they price."""
+
+    long_run: np.ndarray
+    floor: np.ndarray
+    ceiling: np.ndarray
+
+
+@dataclass(frozen=True)
+class Routes:
+    """Supply routes of separated rare earths through a kind's firms, for the cost anchor:
+    per firm, the full cost of a unit of feed (t REO of ore, or t of scrap) taken all the
+    way to oxide, yuan; the feed it can supply per week, t; and what a unit yields of each
+    element's oxide [rows, 3: Pr-Nd, Dy, Tb], t."""
+
+    cost_yuan: np.ndarray
+    feed_t_per_wk: np.ndarray
+    oxide_yield: np.ndarray
+
+
 class Kind:
     """One kind of firm over its rows. Subclasses set ``code`` and ``agent`` and override hooks.
 
     Hooks, in the order the week calls them:
-      ``produce(book)``        make output (upstream kinds, in chain order)
-      ``use(book)``            use magnets in end products (end users)
-      ``adjust_orders(book, q)``  change this kind's order quantities (view over its buy pairs)
-      ``price_terms(book, floor, ref)``  cost floor and reference price of its asks (views)
-      ``final_asks(book, ask, ref)``     asks set by a rule rather than the ask update (views)
+      ``produce(book)``        make output (upstream kinds first)
+      ``use(book)``            build magnets into end products (end users)
+      ``adjust_orders(book, q, supply_line)``  change this kind's order quantities (views)
       ``offer_share(book)``    share of saleable stock offered per sell pair, or None (all)
+      ``long_run_value(book, value)``  long-run price of products this kind prices, the
+                               lowest price they can stay at (cash cost) and the highest its
+                               buyers can pay (``value`` holds the three [P] arrays)
+      ``supply_routes(book)``  its firms as supply routes of separated rare earths, or None
+      ``cost_floor(book, floor)``    lowest ask of its sell pairs (view)
+      ``final_asks(book, ask)``      asks set by a rule rather than around the market price
       ``learn_from_licences(book, buyer, tonnes, granted)``  after licences are decided
+      ``invest(book)``         review capacity (every ``investment_review_weeks``)
+      ``adapt(book)``          move substitution and recipes toward what prices call for
     """
 
     code: ClassVar[int]
@@ -101,10 +131,11 @@ class Kind:
         self.rows: np.ndarray = world.rows[self.code]
         self.sells: slice | None = world.sells.by_kind.get(self.code)
         self.buys: slice | None = world.buys.by_kind.get(self.code)
+        self.present = self.rows.size > 0
 
-    @property
-    def present(self) -> bool:
-        return self.rows.size > 0
+    def config(self):
+        """The scenario's table for this kind (a firm group), or None."""
+        return None
 
     def watched_product(self) -> np.ndarray:
         """The price each firm forms expectations about: Pr-Nd oxide, the chain's bellwether."""
@@ -117,17 +148,52 @@ class Kind:
     def use(self, book: Book) -> None:
         pass
 
-    def adjust_orders(self, book: Book, q: np.ndarray) -> None:
-        pass
-
-    def price_terms(self, book: Book, floor: np.ndarray, ref: np.ndarray) -> None:
-        pass
-
-    def final_asks(self, book: Book, ask: np.ndarray, ref: np.ndarray) -> None:
+    def adjust_orders(self, book: Book, q: np.ndarray, supply_line: np.ndarray) -> None:
         pass
 
     def offer_share(self, book: Book) -> np.ndarray | None:
         return None
 
+    def long_run_value(self, book: Book, value: "Values") -> None:
+        pass
+
+    def supply_routes(self, book: Book) -> Routes | None:
+        return None
+
+    def cost_floor(self, book: Book, floor: np.ndarray) -> None:
+        pass
+
+    def final_asks(self, book: Book, ask: np.ndarray) -> None:
+        pass
+
     def learn_from_licences(self, book: Book, buyer: np.ndarray, tonnes: np.ndarray, granted: np.ndarray) -> None:
         pass
+
+    def adapt(self, book: Book) -> None:
+        pass
+
+    def expected_margin(self, book: Book) -> np.ndarray | None:
+        """Expected margin of each firm over its full cost at long-run prices (0.2 = 20 %)."""
+        return None
+
+    def invest(self, book: Book) -> None:
+        """Add capacity when running full at a good expected margin; retire it at a loss.
+
+        New capacity (``investment_share_per_yr`` of capacity per year at a 100 % margin,
+        scaled by the margin and by how full the firm runs) arrives after
+        ``investment_lead_weeks``; ``retirement_share_per_yr`` goes per year while the
+        expected price is below full cost."""
+        cfg = self.config()
+        if cfg is None or not self.present or (cfg.investment_share_per_yr == 0 and cfg.retirement_share_per_yr == 0):
+            return
+        margin = self.expected_margin(book)
+        if margin is None:
+            return
+        f, rows = book.firms, self.rows
+        period = book.behaviour.investment_review_weeks / 52.18
+        cap = f.capacity_t_per_wk[rows]
+        busy = np.clip((f.utilisation[rows] - 0.75) / 0.15, 0.0, 1.0)
+        add = cap * cfg.investment_share_per_yr * period * np.clip(margin, 0.0, 1.0) * busy
+        f.capacity_on_order.order(rows, add, book.cond.week + cfg.investment_lead_weeks)
+        retire = cap * cfg.retirement_share_per_yr * period * np.clip(-margin, 0.0, 1.0)
+        f.capacity_t_per_wk[rows] = cap - retire

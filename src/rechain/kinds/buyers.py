@@ -1,11 +1,13 @@
 """End users of magnets: domestic motor makers by sector, and overseas buyers by region.
 
 What an end user does each week: build magnets into its end products (the scenario's output
-per year, monthly seasonality, shocks; less where the magnet price has risen and the sector
-can substitute), using magnets from stock and recording any shortfall; plan that use, which
-anchors its orders. An overseas buyer needs an export licence for controlled products, keeps
-its own holidays (Christmas: deliveries it cannot receive wait until January), answers the
-landed price (with duties and tariffs), and orders less when licences are refused.
+per year, monthly seasonality, shocks), using magnets from stock and recording any
+shortfall; plan that use, which anchors its orders. Over a year or two a domestic sector
+moves part of its use to other technologies (ferrite or induction motors, other designs)
+when magnets stay dear, as far as ``substitutable_share`` allows and back again when they
+get cheaper. An overseas buyer needs an export licence for controlled products, keeps its
+own holidays (Christmas: deliveries it cannot receive wait until January), answers the
+landed price (with duties and tariffs) at once, and orders less when licences are refused.
 """
 
 from __future__ import annotations
@@ -14,10 +16,17 @@ import numpy as np
 
 from ..book import Book
 from ..network import MOTOR, OVERSEAS
+from ..recipes import GRADES
 from ..world import World
 from .base import Firm, Kind
 
-__all__ = ["MotorMakers", "OverseasBuyers", "MotorMaker", "OverseasBuyer"]
+__all__ = ["MotorMakers", "OverseasBuyers", "MotorMaker", "OverseasBuyer", "substitution_target"]
+
+
+def substitution_target(price_ratio: np.ndarray, elasticity: np.ndarray, ceiling: np.ndarray) -> np.ndarray:
+    """Share of magnet use to move to other technologies when magnets cost ``price_ratio``
+    times their start price: ``clip(elasticity * ln(ratio), 0, ceiling)``."""
+    return np.clip(elasticity * np.log(np.maximum(price_ratio, 1e-9)), 0.0, ceiling)
 
 
 class MotorMaker(Firm):
@@ -38,14 +47,15 @@ class MotorMakers(Kind):
     def __init__(self, world: World):
         super().__init__(world)
         mat = world.materials
-        self.grades = np.array([mat.p("magnet_std"), mat.p("magnet_uh")])
+        self.grades = np.array([mat.p(g) for g in GRADES])
         uh = world.firms.uh_share[self.rows]
         self.grade_split = np.stack([1.0 - uh, uh], axis=1)               # [firm, grade]
         self.group = world.firms.group[self.rows]
-        self.elasticity = self._elasticity()
-
-    def _elasticity(self) -> np.ndarray:
-        return np.array([s.price_elasticity for s in self.world.scenario.sectors.values()])
+        sectors = list(world.scenario.sectors.values())
+        self.elasticity = np.array([s.price_elasticity for s in sectors])[self.group] if sectors else np.zeros(0)
+        self.ceiling = np.array([s.substitutable_share for s in sectors])[self.group] if sectors else np.zeros(0)
+        start = world.start_price_yuan_per_t[self.grades]
+        self.start_cost = self.grade_split @ start                        # yuan per t of the firm's mix
 
     def use(self, book: Book) -> None:
         i, g = self.rows, self.grades
@@ -59,14 +69,19 @@ class MotorMakers(Kind):
         book.plan_use(rows, g, want)
 
     def price_response(self, book: Book) -> np.ndarray | float:
-        """Magnet use per unit responds to the grade's price through the sector's
-        ``price_elasticity`` (ferrite or induction designs, thrifting): use falls by that share
-        per 1 % rise of the price over its start level. 0 = fixed use. Returns [firm, grade]."""
+        """Share of the end product's magnet need still met by magnets, [firm, 1]."""
+        return 1.0 - book.firms.substitution_share[self.rows][:, None]
+
+    def adapt(self, book: Book) -> None:
+        """Move toward the substitution the magnet price calls for, over
+        ``substitution_adjust_weeks`` (models must be redesigned; 2011: ~10 % of demand a year)."""
         if not self.elasticity.any():
-            return 1.0
-        g = self.grades
-        eps = self.elasticity[self.group][:, None]
-        return (book.market.index_yuan_per_t[g] / book.world.start_price_yuan_per_t[g])[None, :] ** (-eps)
+            return
+        f = book.firms
+        ratio = (self.grade_split @ book.market.price_yuan_per_t[self.grades]) / self.start_cost
+        want = substitution_target(ratio, self.elasticity, self.ceiling)
+        s = f.substitution_share[self.rows]
+        f.substitution_share[self.rows] = s + (want - s) / book.behaviour.substitution_adjust_weeks
 
 
 class OverseasBuyers(MotorMakers):
@@ -76,22 +91,27 @@ class OverseasBuyers(MotorMakers):
     agent = OverseasBuyer
     sink = "used_overseas"
 
-    def _elasticity(self) -> np.ndarray:
-        return np.array([0.0, 0.0, *[r.price_elasticity for r in self.world.scenario.regions.values()]])
+    def __init__(self, world: World):
+        super().__init__(world)
+        regions = list(world.scenario.regions.values())
+        self.region = world.firms.region[self.rows]
+        self.elasticity = np.array([0.0, 0.0, *[r.price_elasticity for r in regions]])[self.region]
 
     def price_response(self, book: Book) -> np.ndarray | float:
         """Buyers abroad can turn to other suppliers: demand for Chinese magnets falls by the
-        region's ``price_elasticity`` per 1 % rise of the landed price (index price times
+        region's ``price_elasticity`` per 1 % rise of the landed price (market price times
         duties and tariffs) over the start price. Returns [firm, grade]."""
         if not self.elasticity.any():
             return 1.0
         g = self.grades
-        r = book.world.firms.region[self.rows]
-        relative = book.market.index_yuan_per_t[g] / book.world.start_price_yuan_per_t[g]
-        landed = relative[None, :] * book.cond.landed_factor[g][:, r].T
-        return landed ** (-self.elasticity[r][:, None])
+        relative = book.market.price_yuan_per_t[g] / book.world.start_price_yuan_per_t[g]
+        landed = relative[None, :] * book.cond.landed_factor[g][:, self.region].T
+        return landed ** (-self.elasticity[:, None])
 
-    def adjust_orders(self, book: Book, q: np.ndarray) -> None:
+    def adapt(self, book: Book) -> None:
+        """Overseas buyers answer the landed price at once (``price_response``)."""
+
+    def adjust_orders(self, book: Book, q: np.ndarray, supply_line: np.ndarray) -> None:
         """Buyers who have seen licences refused order less: q x (0.5 + 0.5 success rate)."""
         q *= 0.5 + 0.5 * book.firms.licence_success[book.world.buys.firm[self.buys]]
 

@@ -3,10 +3,13 @@
 What a magnet maker does each week: make two grades — standard (no Dy/Tb) and
 high-coercivity (52UH, Dy/Tb-bearing) — as its order book asks (orders smoothed over the
 order lag, plus closing the finished-stock gap), within its working capacity and what its
-raw-material stock allows; machine ``scrap_share`` of each blank off as scrap, which it
-sells to recyclers at the scrap's content value; buy its Pr-Nd as metal or oxide by their
-relative price; price its magnets at raw materials plus processing (less the scrap credit)
-times the start-of-run markup. Production is counted in blanks.
+raw-material stock allows, to the recipe in use; machine ``scrap_share`` of each blank off
+as scrap, which it sells to recyclers; buy its Pr-Nd as metal or oxide by their relative
+price. Over a year or two its recipes follow prices: dear Pr-Nd brings Ce into the standard
+grade, dear Dy and Tb bring grain-boundary diffusion and thrifting into the high grade, as
+far as the technology allows (``magnet_recipes``). Blanks are priced at raw materials plus
+processing (less the scrap credit) times the start-of-run markup, never below that cost.
+Production is counted in blanks.
 """
 
 from __future__ import annotations
@@ -15,10 +18,11 @@ import numpy as np
 
 from ..book import Book
 from ..network import MAG
+from ..recipes import GRADES
 from ..world import World
-from .base import Firm, Kind
+from .base import Firm, Kind, Values
 
-__all__ = ["MagnetMakers", "MagnetMaker", "metal_share"]
+__all__ = ["MagnetMakers", "MagnetMaker", "metal_share", "thrift_target"]
 
 
 def metal_share(theta0: float, p_oxide: float, p_metal: float, oxide_per_metal: float,
@@ -30,6 +34,12 @@ def metal_share(theta0: float, p_oxide: float, p_metal: float, oxide_per_metal: 
     """
     parity = p_oxide * oxide_per_metal + conversion_cost
     return float(np.clip(theta0 * (parity / max(p_metal, 1e-9)) ** elasticity, 0.0, 1.0))
+
+
+def thrift_target(price: float, start_price: float, elasticity: float) -> float:
+    """Share of the substitutable content a maker wants to give up at ``price``:
+    ``clip(elasticity * ln(price / start), 0, 1)`` (none at or below the start price)."""
+    return float(np.clip(elasticity * np.log(max(price, 1e-9) / max(start_price, 1e-9)), 0.0, 1.0))
 
 
 class MagnetMaker(Firm):
@@ -48,16 +58,24 @@ class MagnetMakers(Kind):
         p, e = mat.p, mat.e
         self.cfg = world.scenario.firms.magnet_makers
         self.metal_cost = world.scenario.firms.separation_plants.metal_cost_yuan_per_t
-        self.grades = np.array([p("magnet_std"), p("magnet_uh")])
-        self.scraps = np.array([p("scrap_std"), p("scrap_uh")])
+        self.grades = np.array([p(g) for g in GRADES])
+        self.scraps = np.array([p(g.replace("magnet_", "scrap_")) for g in GRADES])
         self.metal, self.oxide, self.dy, self.tb = p("prnd_metal"), p("prnd_oxide"), p("dy_oxide"), p("tb_oxide")
         self.e_prnd, self.e_dy, self.e_tb = e("prnd"), e("dy"), e("tb")
         self.oxide_per_metal = mat.oxide_per_metal[e("prnd")]
-        # element needs per t blank, REO-eq: [grade, element]
-        self.per_blank = mat.content[self.grades] / (1.0 - self.cfg.melt_loss_share)
+        rc = world.recipes
+        self.substitutable_prnd = 1.0 - rc.min_prnd_share          # [grade]
+        self.substitutable_heavy = 1.0 - rc.min_heavy_share
+        self.elasticity_prnd = rc.thrift_elasticity[0]             # Ce in the standard grade
+        self.elasticity_heavy = rc.thrift_elasticity[1]            # GBD in the high grade
         start = world.start_price_yuan_per_t
+        self.start = start
+        self.start_heavy = self._heavy_price(start, rc.content[0, 1])
         value = mat.oxide_value_yuan_per_t(start)
         self.netback_ratio = np.divide(start, value, out=np.ones_like(start), where=value > 0)
+        pop = world.firms
+        self.processing_cost = pop.cost[self.rows]
+        self.full_processing_cost = self.processing_cost + pop.capital_cost[self.rows]
         if self.sells is not None:
             sk = world.sells.product[self.sells]
             self.sell_firm = world.sells.firm[self.sells]
@@ -65,19 +83,27 @@ class MagnetMakers(Kind):
             self.sells_scrap = np.isin(sk, self.scraps)
             self.magnet_product = sk[self.sells_magnet]
             self.scrap_product = sk[self.sells_scrap]
-            self.magnet_cost = world.firms.cost[self.sell_firm[self.sells_magnet]]
+            self.magnet_cost = pop.cost[self.sell_firm[self.sells_magnet]]
         self.markup = np.ones(len(mat.products))
         if self.present:
             for k in self.grades:
-                cost = self._unit_cost(start, np.full(self.rows.size, k), world.firms.cost[self.rows]).mean()
+                cost = self.unit_cost(start, np.full(self.rows.size, k), self.processing_cost, mat.content).mean()
                 self.markup[k] = start[k] / max(cost, 1e-9)
 
-    def _unit_cost(self, price: np.ndarray, grade: np.ndarray, processing_cost: np.ndarray) -> np.ndarray:
-        """Raw materials at market prices plus processing, less the scrap credit, yuan/t."""
+    def config(self):
+        return self.cfg
+
+    def _heavy_price(self, price: np.ndarray, uh_content: np.ndarray) -> float:
+        """Dy and Tb price weighted by the high grade's content, yuan per t REO-eq."""
+        return float(uh_content[self.e_dy] * price[self.dy] + uh_content[self.e_tb] * price[self.tb])
+
+    def unit_cost(self, price: np.ndarray, grade: np.ndarray, processing_cost: np.ndarray,
+                  content: np.ndarray) -> np.ndarray:
+        """Raw materials at ``price`` plus processing, less the scrap credit, yuan/t blank sold."""
         cfg = self.cfg
         opm = self.oxide_per_metal
         theta = 1.0 - cfg.oxide_feed_share
-        per_t = self.world.materials.content[grade] / (1.0 - cfg.melt_loss_share)
+        per_t = content[grade] / (1.0 - cfg.melt_loss_share)
         prnd_cost = theta * price[self.metal] / opm + (1 - theta) * price[self.oxide]
         rm = per_t[:, self.e_prnd] * prnd_cost + per_t[:, self.e_dy] * price[self.dy] \
             + per_t[:, self.e_tb] * price[self.tb]
@@ -85,28 +111,42 @@ class MagnetMakers(Kind):
         scrap_k = np.where(grade == self.grades[0], self.scraps[0], self.scraps[1])
         return (rm + processing_cost) / (1.0 - s) - s / (1.0 - s) * price[scrap_k]
 
+    def recipes_now(self, book: Book) -> np.ndarray:
+        """Each maker's recipe this week, t REO-eq per t blank [firm, grade, element]: the
+        scenario's recipe less what it has thrifted."""
+        f = book.firms
+        base = book.world.recipes.content[book.cond.week]
+        keep_prnd = 1.0 - f.prnd_thrift[self.rows][:, None] * self.substitutable_prnd[None, :]
+        keep_heavy = 1.0 - f.heavy_thrift[self.rows][:, None] * self.substitutable_heavy[None, :]
+        recipe = np.repeat(base[None, :, :], self.rows.size, axis=0)
+        recipe[:, :, self.e_prnd] *= keep_prnd
+        recipe[:, :, self.e_dy] *= keep_heavy
+        recipe[:, :, self.e_tb] *= keep_heavy
+        return recipe
+
     def produce(self, book: Book) -> None:
         i, cfg = self.rows, self.cfg
         f = book.firms
         S = f.stock_t
         s = cfg.scrap_share
-        grades, scraps, per_blank = self.grades, self.scraps, self.per_blank
+        grades, scraps = self.grades, self.scraps
         met, ox, dy, tb, opm = self.metal, self.oxide, self.dy, self.tb, self.oxide_per_metal
         e_prnd, e_dy, e_tb = self.e_prnd, self.e_dy, self.e_tb
+        recipe = self.recipes_now(book)                            # [firm, grade, element]
+        per_blank = recipe / (1.0 - cfg.melt_loss_share)          # element needs per t blank
         rows = i[:, None]
         plan = book.plan(rows, grades) / (1.0 - s)
         cap = book.working_capacity(i)
         plan *= np.minimum(1.0, cap / np.maximum(plan.sum(axis=1), 1e-12))[:, None]
         # what the raw-material stock allows
         pool = S[i, met] * opm + S[i, ox]
-        need_prnd = plan @ per_blank[:, e_prnd]
+        need = np.einsum("ng,nge->ne", plan, per_blank)
+        need_prnd, need_dy, need_tb = need[:, e_prnd], need[:, e_dy], need[:, e_tb]
         f_prnd = np.minimum(1.0, np.divide(pool, need_prnd, out=np.ones_like(pool), where=need_prnd > 1e-12))
-        need_dy = plan @ per_blank[:, e_dy]
-        need_tb = plan @ per_blank[:, e_tb]
         f_dy = np.minimum(1.0, np.divide(S[i, dy], need_dy, out=np.ones_like(pool), where=need_dy > 1e-12))
         f_tb = np.minimum(1.0, np.divide(S[i, tb], need_tb, out=np.ones_like(pool), where=need_tb > 1e-12))
         blanks = plan * np.stack([f_prnd, np.minimum.reduce([f_prnd, f_dy, f_tb])], axis=1)
-        used = blanks @ per_blank                                  # [firm, element]
+        used = np.einsum("ng,nge->ne", blanks, per_blank)          # [firm, element]
         book.note_utilisation(i, blanks.sum(axis=1))
         from_metal = used[:, e_prnd] * np.divide(S[i, met] * opm, pool, out=np.zeros_like(pool),
                                                  where=pool > 1e-12)
@@ -114,28 +154,67 @@ class MagnetMakers(Kind):
         S[i, ox] -= used[:, e_prnd] - from_metal
         S[i, dy] -= used[:, e_dy]
         S[i, tb] -= used[:, e_tb]
-        book.add_output(rows, grades, blanks * (1.0 - s), record=False)
-        book.add_output(rows, scraps, blanks * s)
+        made = np.zeros(used.shape[1])
+        for g in range(len(GRADES)):
+            made += book.add_mixed_output(i, grades[g], blanks[:, g] * (1.0 - s), recipe[:, g], record=False)
+            made += book.add_mixed_output(i, scraps[g], blanks[:, g] * s, recipe[:, g])
         book.record_output(rows, grades, blanks)
-        book.ledger.add_sink("magnet_loss", used.sum(axis=0) - (blanks @ book.content[grades]).sum(axis=0))
+        book.ledger.add_sink("magnet_loss", used.sum(axis=0) - made)
         # planned raw-material use drives ordering, whatever the stock allowed this week;
         # the Pr-Nd is bought as metal or as oxide by their relative price
-        price = book.market.index_yuan_per_t
+        price = book.market.price_yuan_per_t
         theta = metal_share(1.0 - cfg.oxide_feed_share, price[ox], price[met], opm, self.metal_cost)
-        prnd_plan = plan @ per_blank[:, e_prnd]
         book.plan_use(rows, np.array([met, ox, dy, tb]),
-                      np.stack([theta * prnd_plan / opm, (1.0 - theta) * prnd_plan, need_dy, need_tb], axis=1))
+                      np.stack([theta * need_prnd / opm, (1.0 - theta) * need_prnd, need_dy, need_tb], axis=1))
 
-    def price_terms(self, book: Book, floor: np.ndarray, ref: np.ndarray) -> None:
-        """Magnets: floor at unit cost, reference at cost times the start-of-run markup (the
-        trade quotes blanks as raw materials plus a processing fee). Scrap: its content value."""
-        price = book.market.index_yuan_per_t
-        cost = self._unit_cost(price, self.magnet_product, self.magnet_cost)
-        floor[self.sells_magnet] = cost
-        ref[self.sells_magnet] = cost * self.markup[self.magnet_product]
-        value = book.world.materials.oxide_value_yuan_per_t(price) * self.netback_ratio
-        ref[self.sells_scrap] = value[self.scrap_product]
+    def adapt(self, book: Book) -> None:
+        """Move the Ce share and the Dy/Tb thrift toward what prices call for, over
+        ``thrift_adjust_weeks`` (a year or two: new grades must be qualified by customers)."""
+        f, price = book.firms, book.market.price_yuan_per_t
+        weeks = book.behaviour.thrift_adjust_weeks
+        uh = book.world.recipes.content[book.cond.week, 1]
+        want_prnd = thrift_target(price[self.oxide], self.start[self.oxide], self.elasticity_prnd)
+        want_heavy = thrift_target(self._heavy_price(price, uh), self.start_heavy, self.elasticity_heavy)
+        f.prnd_thrift[self.rows] += (want_prnd - f.prnd_thrift[self.rows]) / weeks
+        f.heavy_thrift[self.rows] += (want_heavy - f.heavy_thrift[self.rows]) / weeks
 
-    def final_asks(self, book: Book, ask: np.ndarray, ref: np.ndarray) -> None:
-        """Scrap trades at its content value."""
-        ask[self.sells_scrap] = ref[self.sells_scrap]
+    def long_run_value(self, book: Book, value: Values) -> None:
+        """Blanks: unit cost at market prices (grade composition now, mean processing cost)
+        times the start-of-run markup, never below the cheapest maker's unit cost. Scrap: its
+        oxide content's value at the start ratio."""
+        price, content = book.market.price_yuan_per_t, book.content
+        mean, least = self.processing_cost.mean(), self.processing_cost.min()
+        for k in self.grades:
+            cost = self.unit_cost(price, np.array([k, k]), np.array([mean, least]), content)
+            value.long_run[k] = cost[0] * self.markup[k]
+            value.floor[k] = cost[1]
+        worth = content @ self._oxide_prices(price)
+        value.long_run[self.scraps] = worth[self.scraps] * self.netback_ratio[self.scraps]
+        rec = book.world.scenario.firms.recyclers
+        value.ceiling[self.scraps] = worth[self.scraps] * rec.recovery_yield - rec.cost_yuan_per_t
+
+    def _oxide_prices(self, price: np.ndarray) -> np.ndarray:
+        ox = np.zeros(len(self.world.materials.elements))
+        ox[self.e_prnd], ox[self.e_dy], ox[self.e_tb] = price[self.oxide], price[self.dy], price[self.tb]
+        return ox
+
+    def cost_floor(self, book: Book, floor: np.ndarray) -> None:
+        """Magnets are not sold below their unit cost at market prices."""
+        floor[self.sells_magnet] = self.unit_cost(book.market.price_yuan_per_t, self.magnet_product,
+                                                  self.magnet_cost, book.content)
+
+    def final_asks(self, book: Book, ask: np.ndarray) -> None:
+        """Scrap trades at the market price of scrap."""
+        ask[self.sells_scrap] = book.market.price_yuan_per_t[self.scrap_product]
+
+    def expected_margin(self, book: Book) -> np.ndarray:
+        """Long-run blank prices against full unit cost, weighted by each maker's orders."""
+        lr = book.market.long_run_yuan_per_t
+        n = self.rows.size
+        margin = np.zeros((n, len(GRADES)))
+        for g, k in enumerate(self.grades):
+            cost = self.unit_cost(lr, np.full(n, k), self.full_processing_cost, book.content)
+            margin[:, g] = lr[k] / np.maximum(cost, 1e-9) - 1.0
+        w = book.firms.orders_expected_t_per_wk[self.rows][:, self.grades]
+        w = np.where(w.sum(axis=1, keepdims=True) > 0, w, 1.0)
+        return (margin * w).sum(axis=1) / w.sum(axis=1)

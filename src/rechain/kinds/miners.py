@@ -1,10 +1,14 @@
 """Miners: domestic quota holders (rock-type, ion-adsorption) and ore holders outside
 China's quota (Myanmar ion-adsorption ore, rock-type concentrate from abroad).
 
-What a miner does each week: mine what its order book asks for, within its working capacity
-and (domestic miners) its share of the quota issued so far; price its ore toward the value
-of its oxide content (netback), never below its mining cost. Holders outside the quota mine
-into a stockpile and offer only part of it when prices are low or expected to rise.
+What a miner does each week: a domestic quota holder mines its share of the year's quota at
+an even pace while the ore pays (full pace from a margin of ``full_run_margin_share`` of the
+ore's price over cash cost, none at a loss), within its working capacity and the quota issued
+so far, and slows as unsold ore fills its yard. Holders outside the quota mine into a stockpile at a rate that
+answers their margin, and offer only part of it when the price is below what they expect
+to get in the long run or is expected to rise. Ore is priced at the value of its oxide
+content (its netback, at the start-of-run ratio); each miner is also a supply route whose
+full cost, with separation, anchors the long-run price of the oxides.
 """
 
 from __future__ import annotations
@@ -14,8 +18,9 @@ import numpy as np
 from ..book import Book
 from ..network import ABROAD, IONIC, MYANMAR, ROCK
 from ..rules.market import offer_share
+from ..rules.pricing import margin_pace, margin_utilisation, storage_room
 from ..world import World
-from .base import Firm, Kind
+from .base import Firm, Kind, Routes, Values
 
 __all__ = ["RockMiners", "IonicMiners", "MyanmarHolders", "OverseasMiners", "RockMiner", "IonicMiner",
            "MyanmarHolder", "OverseasMiner"]
@@ -38,25 +43,48 @@ class OverseasMiner(Firm):
 
 
 class _OreSellers(Kind):
-    """Pricing shared by everyone who sells ore: netback reference, mining-cost floor."""
+    """What everyone who mines and sells ore shares: netback pricing, cost floor, routes."""
 
     def __init__(self, world: World):
         super().__init__(world)
         mat = world.materials
+        e = mat.e
         start = world.start_price_yuan_per_t
         value = mat.oxide_value_yuan_per_t(start)
         self.netback_ratio = np.divide(start, value, out=np.ones_like(start), where=value > 0)
-        if self.sells is not None:
-            self.sell_cost = world.firms.cost[world.sells.firm[self.sells]]
-            self.sell_product = world.sells.product[self.sells]
         self.output = world.main_output[self.rows]
+        self.ores = np.unique(self.output)
+        pop = world.firms
+        self.cost = pop.cost[self.rows]
+        sep = world.scenario.firms.separation_plants
+        # a tonne of ore taken all the way to oxide: mining plus separation, full cost
+        self.route_cost = self.cost + pop.capital_cost[self.rows] + sep.cost_yuan_per_t + sep.capital_cost_yuan_per_t
+        self.full_cost = self.cost + pop.capital_cost[self.rows]
+        self.route_yield = mat.content[self.output][:, [e("prnd"), e("dy"), e("tb")]] * (1.0 - sep.loss_share)
+        if self.sells is not None:
+            self.sell_cost = pop.cost[world.sells.firm[self.sells]]
+            self.sell_product = world.sells.product[self.sells]
 
-    def price_terms(self, book: Book, floor: np.ndarray, ref: np.ndarray) -> None:
-        """Floor: the firm's mining cost. Reference: the value of the ore's Pr-Nd, Dy and Tb
-        at oxide prices, at the start-of-run ratio of ore price to that value."""
+    def long_run_value(self, book: Book, value: Values) -> None:
+        """Ore is worth a share of its oxide content at market prices (its netback), the
+        share the market paid at the start (as Baotou's concentrate formula and the Myanmar
+        carbonate trade do); it cannot stay below the cheapest miner's cash cost, nor above
+        what separating it leaves a plant running at full pace."""
+        content_value = book.world.materials.oxide_value_yuan_per_t(book.market.price_yuan_per_t)
+        sep = book.world.scenario.firms.separation_plants
+        for k in self.ores:
+            value.long_run[k] = content_value[k] * self.netback_ratio[k]
+            value.floor[k] = max(value.floor[k], self.cost[self.output == k].min())
+            value.ceiling[k] = content_value[k] * (1.0 - sep.loss_share) * (1.0 - sep.full_run_margin_share) \
+                - sep.cost_yuan_per_t
+
+    def cost_floor(self, book: Book, floor: np.ndarray) -> None:
         floor[:] = self.sell_cost
-        value = book.world.materials.oxide_value_yuan_per_t(book.market.index_yuan_per_t) * self.netback_ratio
-        ref[:] = value[self.sell_product]
+
+    def expected_margin(self, book: Book) -> np.ndarray:
+        """Long-run ore price against the firm's full cost."""
+        price = book.market.long_run_yuan_per_t[self.output]
+        return price / np.maximum(self.full_cost, 1e-9) - 1.0
 
 
 class RockMiners(_OreSellers):
@@ -65,17 +93,28 @@ class RockMiners(_OreSellers):
     code = ROCK
     agent = RockMiner
 
+    def config(self):
+        return self.world.scenario.firms.rock_miners
+
     def produce(self, book: Book) -> None:
         i, k = self.rows, self.output
-        f, cond = book.firms, book.cond
-        plan = book.plan(i, k)
+        f, cond, b = book.firms, book.cond, book.behaviour
+        price = book.price(k)
+        pace = np.minimum(cond.quota_year_t_per_wk[i], book.capacity[i]) * cond.working_share[i]
+        pace *= margin_pace(price - self.cost, price, self.config().full_run_margin_share)
+        pace *= storage_room(f.stock_t[i, k], f.orders_expected_t_per_wk[i, k], b.max_finished_cover_weeks)
         cap = book.working_capacity(i)
-        room = np.maximum(cond.quota_allowance_t[i] - f.quota_used_t[i], 0.0) * cond.quota_pace[i]
-        y = np.minimum(np.minimum(cap, plan), room)
+        room = np.minimum(np.maximum(cond.quota_allowance_t[i] - f.quota_used_t[i], 0.0), cond.quota_pace_t[i])
+        y = np.minimum(np.minimum(cap, pace), room)
         f.quota_used_t[i] += y
         book.note_utilisation(i, y)
         book.add_output(i, k, y)
-        book.ledger.add_source("mined_domestic", (y[:, None] * book.content[k]).sum(axis=0))
+        book.ledger.add_source("mined_domestic", y @ book.content[k])
+
+    def supply_routes(self, book: Book) -> Routes:
+        """What the quota lets them mine this year, at most their capacity."""
+        feed = np.minimum(book.capacity[self.rows], book.cond.quota_year_t_per_wk[self.rows])
+        return Routes(self.route_cost, feed, self.route_yield)
 
 
 class IonicMiners(RockMiners):
@@ -85,6 +124,9 @@ class IonicMiners(RockMiners):
     code = IONIC
     agent = IonicMiner
 
+    def config(self):
+        return self.world.scenario.firms.ionic_miners
+
     def watched_product(self) -> np.ndarray:
         return np.full(self.rows.size, self.world.materials.p("dy_oxide"))
 
@@ -92,14 +134,22 @@ class IonicMiners(RockMiners):
 class MyanmarHolders(_OreSellers):
     """Mine ion-adsorption ore outside China's quota and sell or hold it back.
 
-    Mining slows as the stockpile nears ``storage_weeks`` of output and stops at twice that;
-    the share of stock offered each week follows :func:`rechain.rules.market.offer_share`
-    (less when prices are low or expected to rise), times the capacity not disrupted.
+    The mining rate answers the margin over cash cost (``normal_utilisation`` of capacity at
+    the start-of-run margin, ``supply_price_elasticity``), slows as the stockpile nears
+    ``storage_weeks`` of output and stops at twice that. The share of stock offered follows
+    :func:`rechain.rules.market.offer_share`: less when the price is below
+    ``price_floor_share`` of its long-run level (holders wait for better prices) or is
+    expected to rise; times the capacity not disrupted.
     """
 
     code = MYANMAR
     agent = MyanmarHolder
     records_offer_share = True
+
+    def __init__(self, world: World):
+        super().__init__(world)
+        start = world.start_price_yuan_per_t[self.output]
+        self.normal_margin = np.maximum(start - self.cost, 0.05 * start)
 
     def config(self):
         return self.world.scenario.firms.myanmar_holders
@@ -111,21 +161,29 @@ class MyanmarHolders(_OreSellers):
         cfg = self.config()
         i, k = self.rows, self.output
         cap = book.capacity[i]
-        room = np.clip(2.0 - book.firms.stock_t[i, k] / (cfg.storage_weeks * cap), 0.0, 1.0)
-        y = cap * book.cond.working_share[i] * book.cond.capacity_share[i] * room
+        room = np.clip(2.0 - book.firms.stock_t[i, k] / (cfg.storage_weeks * np.maximum(cap, 1e-12)), 0.0, 1.0)
+        rate = margin_utilisation(book.price(k), self.cost, self.normal_margin, cfg.supply_price_elasticity,
+                                  cfg.normal_utilisation)
+        y = cap * book.cond.working_share[i] * book.cond.capacity_share[i] * room * rate
+        book.note_utilisation(i, y)
         book.add_output(i, k, y)
-        book.ledger.add_source("mined_abroad", (y[:, None] * book.content[k]).sum(axis=0))
+        book.ledger.add_source("mined_abroad", y @ book.content[k])
 
     def offer_share(self, book: Book) -> np.ndarray:
         cfg = self.config()
         firm = book.world.sells.firm[self.sells]
         ore = self.sell_product
-        floor = cfg.price_floor_share * book.world.start_price_yuan_per_t[ore]
-        f = offer_share(book.firms.expected_change[firm], book.market.index_yuan_per_t[ore], floor,
+        m = book.market
+        reservation = cfg.price_floor_share * m.long_run_yuan_per_t[ore]
+        f = offer_share(book.firms.expected_change[firm], m.price_yuan_per_t[ore], reservation,
                         cfg.holdback_expectation, cfg.holdback_price, cfg.min_offer_share)
         if self.records_offer_share and book.recorder.enabled:
             book.recorder.note_offer_share(float(f.mean()))
         return f * book.cond.capacity_share[firm]
+
+    def supply_routes(self, book: Book) -> Routes:
+        feed = book.capacity[self.rows] * book.cond.capacity_share[self.rows]
+        return Routes(self.route_cost, feed, self.route_yield)
 
 
 class OverseasMiners(MyanmarHolders):

@@ -3,8 +3,9 @@
 What a recycler does each week: recover ``recovery_yield`` of the rare earths in the scrap it
 works, as much as its oxide orders call for (and at least half its scrap in hand, which it
 works off over about two weeks), within its working capacity. Its feed is the magnet makers'
-machining scrap plus collected end-of-life magnets, so when magnet output falls its oxide
-output falls with it (SMM, 31 May 2025).
+machining scrap plus collected end-of-life magnets (more of them when scrap is dear), so when
+magnet output falls its oxide output falls with it (SMM, 31 May 2025). Each recycler is a
+supply route of the oxides: scrap at its price plus the recycling cost.
 """
 
 from __future__ import annotations
@@ -14,7 +15,7 @@ import numpy as np
 from ..book import Book
 from ..network import REC
 from ..world import World
-from .base import Firm, Kind
+from .base import Firm, Kind, Routes
 
 __all__ = ["Recyclers", "Recycler"]
 
@@ -37,26 +38,37 @@ class Recyclers(Kind):
         self.scrap = np.array([p("scrap_std"), p("scrap_uh")])
         self.oxides = np.array([p("prnd_oxide"), p("dy_oxide"), p("tb_oxide")])
         self.elements = [e("prnd"), e("dy"), e("tb")]
+        # magnets reaching end of life were made years ago: the first week's recipes
+        self.end_of_life_content = mat.content[self.scrap].copy()
+        self.full_cost = world.firms.cost[self.rows] + world.firms.capital_cost[self.rows]
+
+    def config(self):
+        return self.cfg
 
     def collect_end_of_life(self, book: Book, tonnes: float) -> None:
         """Collected end-of-life magnets reach the recyclers as scrap, half of each grade,
         shared by capacity."""
         i = self.rows
         share = book.capacity[i] / book.capacity[i].sum()
-        for k in self.scrap:
-            book.firms.stock_t[i, k] += 0.5 * tonnes * share
-            book.ledger.add_source("eol_collected", 0.5 * tonnes * book.content[k])
+        for g, k in enumerate(self.scrap):
+            added = book.add_mixed_output(i, k, 0.5 * tonnes * share, np.broadcast_to(
+                self.end_of_life_content[g], (i.size, self.end_of_life_content.shape[1])), record=False)
+            book.ledger.add_source("eol_collected", added)
+
+    def _mix(self, book: Book) -> tuple[np.ndarray, np.ndarray]:
+        stock = book.firms.stock_t[self.rows][:, self.scrap]
+        total = stock.sum(axis=1)
+        mix = np.where(total[:, None] > 1e-12, stock / np.maximum(total[:, None], 1e-12), 0.5)
+        return mix, total
 
     def produce(self, book: Book) -> None:
         i, C = self.rows, book.content
         scrap, ox, els = self.scrap, self.oxides, self.elements
-        stock = book.firms.stock_t[i][:, scrap]
-        total = stock.sum(axis=1)
-        mix = np.where(total[:, None] > 1e-12, stock / np.maximum(total[:, None], 1e-12), 0.5)
+        mix, total = self._mix(book)
         yields = (mix @ C[scrap][:, els]) * self.cfg.recovery_yield          # t oxide per t scrap
         rows = i[:, None]
         need = book.plan(rows, ox)
-        value = yields * book.market.index_yuan_per_t[ox]
+        value = yields * book.market.price_yuan_per_t[ox]
         w = value / np.maximum(value.sum(axis=1, keepdims=True), 1e-12)
         per_product = np.divide(need, yields, out=np.zeros_like(need), where=yields > 1e-9)
         wanted = np.where(w >= 0.15, per_product, 0.0).max(axis=1)
@@ -71,3 +83,21 @@ class Recyclers(Kind):
         book.add_output(rows, ox, content[:, els] * self.cfg.recovery_yield)
         book.ledger.add_sink("recycling_loss", content.sum(axis=0) * (1.0 - self.cfg.recovery_yield))
         book.plan_use(rows, scrap, wanted[:, None] * np.where(total[:, None] > 1e-12, mix, 0.5))
+
+    def supply_routes(self, book: Book) -> Routes:
+        """Scrap they plan to work, at their full recycling cost: scrap is a by-product whose
+        supply does not answer its price (its price is a rent), so the route's cost is what
+        it takes to recycle it."""
+        mix, _ = self._mix(book)
+        C = book.content
+        feed = book.firms.use_expected_t_per_wk[self.rows][:, self.scrap].sum(axis=1)
+        return Routes(self.full_cost, feed, (mix @ C[self.scrap][:, self.elements]) * self.cfg.recovery_yield)
+
+    def expected_margin(self, book: Book) -> np.ndarray:
+        """Oxide value of scrap at long-run prices against scrap and full recycling cost."""
+        mix, _ = self._mix(book)
+        price = book.market.long_run_yuan_per_t
+        C = book.content
+        value = (mix @ C[self.scrap][:, self.elements]) * self.cfg.recovery_yield @ price[self.oxides]
+        cost = mix @ price[self.scrap] + self.full_cost
+        return value / np.maximum(cost, 1e-9) - 1.0

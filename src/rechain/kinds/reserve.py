@@ -1,10 +1,11 @@
 """The state reserve: buys separated oxides in a price dip, releases them when prices run up.
 
 What the reserve does each week (between ``start`` and ``end`` of the scenario's
-``[stockpile]``): order up to ``buy_t_per_yr`` of each of its products while the price index
-is below ``buy_below_share`` of its anchor (the slow price firms are used to) and its stock
-is under ``max_stock_t``; offer all its stock to magnet makers at the index price while the
-index is above ``sell_above_share`` of the anchor. It makes nothing.
+``[stockpile]``): the mechanics of any stockholder with a policy rule instead of a profit
+motive. It orders up to ``buy_t_per_yr`` of each of its products while the market price is
+below ``buy_below_share`` of the long-run price (the marginal supplier's cost) and its stock
+is under ``max_stock_t``; it offers its stock (at most ``release_t_per_yr``) at the market
+price while that is above ``sell_above_share`` of the long-run price. It makes nothing.
 """
 
 from __future__ import annotations
@@ -31,38 +32,45 @@ class StateReserve(Kind):
     def __init__(self, world: World):
         super().__init__(world)
         self.cfg = world.scenario.stockpile
+        products = world.materials.products
         if self.buys is not None:
-            names = [world.materials.products[j] for j in world.buys.product[self.buys]]
             self.buy_product = world.buys.product[self.buys]
             self.buy_firm = world.buys.firm[self.buys]
+            names = [products[j] for j in self.buy_product]
             self.rate_t_per_wk = np.array([self.cfg.buy_t_per_yr.get(n, 0.0) for n in names]) / WEEKS_PER_YEAR
             self.max_stock_t = np.array([self.cfg.max_stock_t.get(n, np.inf) for n in names])
         if self.sells is not None:
             self.sell_product = world.sells.product[self.sells]
+            self.sell_firm = world.sells.firm[self.sells]
+            names = [products[j] for j in self.sell_product]
+            self.release_t_per_wk = np.array([self.cfg.release_t_per_yr.get(n, np.inf) for n in names]) \
+                / WEEKS_PER_YEAR
 
     def active(self, book: Book) -> bool:
         cfg, cond = self.cfg, book.cond
         return cond.mode is Mode.RUN and (cfg.start is None or cond.date >= cfg.start) \
             and (cfg.end is None or cond.date <= cfg.end)
 
-    def adjust_orders(self, book: Book, q: np.ndarray) -> None:
+    def adjust_orders(self, book: Book, q: np.ndarray, supply_line: np.ndarray) -> None:
         """Replace the ordinary order rule: buy in a dip, up to the stock limit."""
         if not self.active(book):
             q[:] = 0.0
             return
-        k = self.buy_product
-        m = book.market
-        room = self.max_stock_t - book.firms.stock_t[self.buy_firm, k]
-        cheap = m.index_yuan_per_t[k] < self.cfg.buy_below_share * m.anchor_yuan_per_t[k]
+        k, m = self.buy_product, book.market
+        room = self.max_stock_t - book.firms.stock_t[self.buy_firm, k] - supply_line
+        cheap = m.price_yuan_per_t[k] < self.cfg.buy_below_share * m.long_run_yuan_per_t[k]
         q[:] = np.where(cheap, np.clip(np.minimum(self.rate_t_per_wk, room), 0.0, None), 0.0)
 
     def offer_share(self, book: Book) -> np.ndarray:
-        """All of its stock while prices run above the band, none otherwise."""
+        """Its stock (within the release rate) while prices run above the band, none otherwise."""
         if not self.active(book):
             return np.zeros(self.sell_product.size)
         k, m = self.sell_product, book.market
-        return (m.index_yuan_per_t[k] > self.cfg.sell_above_share * m.anchor_yuan_per_t[k]).astype(float)
+        dear = m.price_yuan_per_t[k] > self.cfg.sell_above_share * m.long_run_yuan_per_t[k]
+        stock = book.firms.stock_t[self.sell_firm, k]
+        share = np.minimum(1.0, np.divide(self.release_t_per_wk, stock, out=np.ones_like(stock), where=stock > 0))
+        return np.where(dear, share, 0.0)
 
-    def final_asks(self, book: Book, ask: np.ndarray, ref: np.ndarray) -> None:
-        """The reserve sells at the index price."""
-        ask[:] = book.market.index_yuan_per_t[self.sell_product]
+    def final_asks(self, book: Book, ask: np.ndarray) -> None:
+        """The reserve sells at the market price."""
+        ask[:] = book.market.price_yuan_per_t[self.sell_product]

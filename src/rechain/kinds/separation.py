@@ -1,11 +1,15 @@
 """Separation plants: ore -> Pr-Nd, Dy and Tb oxides; part of the Pr-Nd made into metal.
 
-What a plant does each week: work enough ore to meet the plan of its most demanding product
-(among those bringing at least ``MIN_REVENUE_SHARE`` of a tonne of ore's revenue: a plant
-cannot make Dy without making Pr-Nd), within its working capacity and its share of the
-separation quota; turn as much of its own Pr-Nd oxide into metal as its metal orders call for;
-price metal at the cost of making it from oxide times the start-of-run markup; offer less
-oxide when it expects prices to rise.
+What a plant does each week: work ore at the even pace of its share of the year's separation
+quota (at most its capacity) as far as the basket margin allows (the oxides' value at market
+prices less the ore's price and the processing cost: full pace from
+``full_run_margin_share`` of the basket, none at a loss), slowing as unsold oxide and metal
+fill its store, within its working capacity, the quota issued so far and the ore in stock; it
+orders ore for that pace; it turns Pr-Nd oxide into metal as its metal orders call for,
+buying oxide on the market when its own falls short; hold oxide back
+when its price is below ``reservation_share`` of its long-run level or is expected to rise
+(co-products are not dumped). Metal is priced at the cost of making it from oxide times the
+start-of-run markup.
 """
 
 from __future__ import annotations
@@ -15,8 +19,9 @@ import numpy as np
 from ..book import Book
 from ..network import SEP
 from ..rules.market import offer_share
+from ..rules.pricing import margin_pace, storage_room
 from ..world import World
-from .base import Firm, Kind
+from .base import Firm, Kind, Values
 
 __all__ = ["SeparationPlants", "SeparationPlant"]
 
@@ -30,7 +35,6 @@ class SeparationPlants(Kind):
 
     code = SEP
     agent = SeparationPlant
-    MIN_REVENUE_SHARE = 0.15
 
     def __init__(self, world: World):
         super().__init__(world)
@@ -44,10 +48,16 @@ class SeparationPlants(Kind):
         # t of each oxide per t REO of ore
         self.yields = mat.content[self.ore][:, [e("prnd"), e("dy"), e("tb")]] * (1.0 - self.cfg.loss_share)
         self.has_metal_line = world.firms.metal_share[self.rows] > 0
+        self.cost = world.firms.cost[self.rows]
+        self.full_cost = self.cost + world.firms.capital_cost[self.rows]
         start = world.start_price_yuan_per_t
         self.metal_markup = start[self.metal] / self.metal_parity(start)
         if self.sells is not None:
-            self.sells_metal = world.sells.product[self.sells] == self.metal
+            self.sell_firm = world.sells.firm[self.sells]
+            self.sell_product = world.sells.product[self.sells]
+
+    def config(self):
+        return self.cfg
 
     def watched_product(self) -> np.ndarray:
         """Plants on ion-adsorption ore watch Dy oxide, the rest Pr-Nd oxide."""
@@ -61,34 +71,43 @@ class SeparationPlants(Kind):
         return float(price[self.oxides[0]] * self.oxide_per_metal / (1.0 - self.cfg.metal_loss_share)
                      + self.cfg.metal_cost_yuan_per_t)
 
+    def basket_margin(self, price: np.ndarray, cost: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Value of a tonne of ore's oxides and the margin over ore price and ``cost``, yuan."""
+        value = self.yields @ price[self.oxides]
+        return value, value - price[self.ore] - cost
+
     def produce(self, book: Book) -> None:
         cfg, i, ore = self.cfg, self.rows, self.ore
         f, cond, C, e = book.firms, book.cond, book.content, book.world.materials.e
         ox, met, opm, yields = self.oxides, self.metal, self.oxide_per_metal, self.yields
+        price = book.market.price_yuan_per_t
         cap = book.working_capacity(i)
         plan_metal = np.where(self.has_metal_line, book.plan(i, met), 0.0)
         oxide_for_metal = plan_metal * opm / (1.0 - cfg.metal_loss_share)
-        need = book.plan(i[:, None], ox)
-        need[:, 0] += oxide_for_metal
-        value = yields * book.market.index_yuan_per_t[ox]
-        w = value / np.maximum(value.sum(axis=1, keepdims=True), 1e-12)
-        per_product = np.divide(need, yields, out=np.zeros_like(need), where=yields > 1e-9)
-        ore_wanted = np.where(w >= self.MIN_REVENUE_SHARE, per_product, 0.0).max(axis=1)
         counted = np.where(cond.imports_count, 1.0, 1.0 - f.import_share[i])
-        room = np.maximum(cond.quota_allowance_t[i] - f.quota_used_t[i], 0.0) * cond.quota_pace[i] \
+        pace = np.minimum(cond.quota_year_t_per_wk[i] / np.maximum(counted, 1e-6), book.capacity[i]) \
+            * cond.working_share[i]
+        basket, margin = self.basket_margin(price, self.cost)
+        pace *= margin_pace(margin, basket, cfg.full_run_margin_share)
+        sold = np.append(ox, met)
+        held = f.stock_t[i][:, sold] @ price[sold]
+        flow = f.orders_expected_t_per_wk[i][:, sold] @ price[sold]
+        pace *= storage_room(held, flow, book.behaviour.max_finished_cover_weeks)
+        room = np.minimum(np.maximum(cond.quota_allowance_t[i] - f.quota_used_t[i], 0.0), cond.quota_pace_t[i]) \
             / np.maximum(counted, 1e-6)
-        ore_wanted = np.minimum.reduce([ore_wanted, cap, room])  # nobody plans beyond what they may run
+        ore_wanted = np.minimum.reduce([pace, cap, room])  # nobody plans beyond what they may run
         r = np.minimum(ore_wanted, f.stock_t[i, ore])
         f.quota_used_t[i] += r * counted
         book.note_utilisation(i, r)
         f.stock_t[i, ore] -= r
-        book.add_output(i[:, None], ox, r[:, None] * yields)
+        made = r[:, None] * yields
+        book.add_output(i[:, None], ox, made)
         ore_content = r[:, None] * C[ore]
         book.ledger.add_sink("separation_loss", ore_content.sum(axis=0) * cfg.loss_share)
         other = np.zeros(len(book.world.materials.elements))
         other[e("other")] = ore_content[:, e("other")].sum() * (1.0 - cfg.loss_share)
         book.ledger.add_sink("byproduct_sold", other)
-        # the metal line draws on the plant's own oxide
+        # the metal line draws on the plant's oxide stock, own or bought
         k_ox = ox[0]
         feed = np.minimum(oxide_for_metal, f.stock_t[i, k_ox])
         f.stock_t[i, k_ox] -= feed
@@ -98,12 +117,30 @@ class SeparationPlants(Kind):
         loss[e("prnd")] = (feed * cfg.metal_loss_share).sum()
         book.ledger.add_sink("metal_loss", loss)
         book.plan_use(i, ore, ore_wanted)
+        if self.buys is not None:
+            # oxide to buy: what the metal line needs beyond the plant's own output
+            lines = i[self.has_metal_line]
+            short = np.maximum(oxide_for_metal - made[:, 0], 0.0)[self.has_metal_line]
+            book.plan_use(lines, k_ox, short)
 
-    def price_terms(self, book: Book, floor: np.ndarray, ref: np.ndarray) -> None:
-        """Metal: the cost of making it from oxide times the start-of-run markup (the trade
-        quotes metal as oxide plus a processing fee). Oxides: the market index (default)."""
-        ref[self.sells_metal] = self.metal_parity(book.market.index_yuan_per_t) * self.metal_markup
+    def long_run_value(self, book: Book, value: Values) -> None:
+        """Metal: the cost of making it from oxide at market prices times the start-of-run
+        markup (the trade quotes metal as oxide plus a processing fee), never below that cost."""
+        parity = self.metal_parity(book.market.price_yuan_per_t)
+        value.long_run[self.metal] = parity * self.metal_markup
+        value.floor[self.metal] = parity
 
     def offer_share(self, book: Book) -> np.ndarray:
-        firm = book.world.sells.firm[self.sells]
-        return offer_share(book.firms.expected_change[firm], 1.0, 1.0, self.cfg.holdback_expectation, 0.0, 0.5)
+        """Less when prices are expected to rise, and less when an oxide's price is below its
+        reservation share of the long-run price (co-products are held, not dumped)."""
+        cfg, m = self.cfg, book.market
+        k = self.sell_product
+        return offer_share(book.firms.expected_change[self.sell_firm], m.price_yuan_per_t[k],
+                           cfg.reservation_share * m.long_run_yuan_per_t[k], cfg.holdback_expectation,
+                           cfg.holdback_price, cfg.min_offer_share)
+
+    def expected_margin(self, book: Book) -> np.ndarray:
+        """Basket margin at long-run prices over ore and full processing cost."""
+        price = book.market.long_run_yuan_per_t
+        _, margin = self.basket_margin(price, self.full_cost)
+        return margin / np.maximum(price[self.ore] + self.full_cost, 1e-9)
