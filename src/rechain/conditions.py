@@ -228,27 +228,27 @@ def demand_table(world: World) -> np.ndarray:
     sc, cal = world.scenario, world.calendar
     groups = [(s.units_per_yr, s.magnet_kg_per_unit, s.seasonality, s.shocks, "china")
               for s in sc.sectors.values()]
-    groups += [({y: v for y, v in r.demand_t_per_yr.items()}, None, r.seasonality, [], r.calendar)
-               for r in sc.regions.values()]
+    groups += [(r.demand_t_per_yr, None, r.seasonality, [], r.calendar) for r in sc.regions.values()]
     W = cal.n_weeks
-    days = cal.days
+    days = np.array(cal.days, dtype="datetime64[D]")
+    year = days.astype("datetime64[Y]").astype(int) + 1970
+    month_index = days.astype("datetime64[M]").astype(int)                 # months since 1970
+    month_of_year = month_index % 12
+    _, month_slot = np.unique(month_index, return_inverse=True)
     out = np.zeros((W, len(groups)))
     for gi, (units, kg, season, shocks, calname) in enumerate(groups):
         season = np.array(season) / np.mean(season)
-        wd = cal.daily_share[calname]
-        month_key = np.array([d.year * 12 + d.month - 1 for d in days])
-        month_tot = {mk: wd[month_key == mk].sum() for mk in np.unique(month_key)}
-        daily = np.zeros(len(days))
-        for di, d in enumerate(days):
-            y = str(d.year)
-            if y not in units or wd[di] == 0:
-                continue
-            t_yr = units[y] * (kg[y] / 1000.0 if kg is not None else 1.0)
-            mult = 1.0
-            for sh in shocks:
-                if sh.start <= d <= sh.end:
-                    mult *= sh.multiplier
-            daily[di] = t_yr / 12.0 * season[d.month - 1] * mult * wd[di] / month_tot[month_key[di]]
+        worked = cal.daily_share[calname]
+        month_total = np.bincount(month_slot, weights=worked)
+        per_year = {int(y): units[y] * (kg[y] / 1000.0 if kg is not None else 1.0) for y in units if y in units
+                    and (kg is None or y in kg)}
+        t_yr = np.array([per_year.get(int(y), 0.0) for y in year])
+        mult = np.ones(days.size)
+        for sh in shocks:
+            inside = (days >= np.datetime64(sh.start)) & (days <= np.datetime64(sh.end))
+            mult[inside] *= sh.multiplier
+        share = np.divide(worked, month_total[month_slot], out=np.zeros(days.size), where=month_total[month_slot] > 0)
+        daily = t_yr / 12.0 * season[month_of_year] * mult * share
         out[:, gi] = daily.reshape(W, 7).sum(axis=1)
     return out
 

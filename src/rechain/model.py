@@ -17,7 +17,7 @@ from .accounting import Ledger
 from .book import Book
 from .conditions import Mode, PolicyTimeline
 from .kinds import KINDS_IN_CHAIN_ORDER
-from .network import to_networkx
+from .network import OVERSEAS, RESERVE, to_networkx
 from .randomness import Streams
 from .recorder import Recorder
 from .scenario import Scenario
@@ -71,6 +71,10 @@ class ChainModel(mesa.Model):
         for i in range(world.n_firms):
             agent_class[world.firms.kind[i]](self, i)
         self.ask_scatter = draw_ask_scatter(self)
+        # domestic buyers place part of their orders on the spot market; buyers abroad (and
+        # the reserve, which buys by its own rule) through contracts only
+        spot = ~np.isin(world.firms.kind[world.buys.firm], (OVERSEAS, RESERVE))
+        self.spot_share_of_buy = np.where(spot, scenario.behaviour.spot_share, 0.0)
         self.firms.ask_yuan_per_t.ravel()[world.sells.key] = world.start_price_yuan_per_t[world.sells.product] \
             * self.ask_scatter
         lay_out_opening_state(self)

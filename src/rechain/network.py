@@ -204,8 +204,11 @@ def supply_weight(pop: Population, mat: Materials, sellers: np.ndarray, k: int) 
 
 
 def build_links(pop: Population, sc: Scenario, mat: Materials, rng: np.random.Generator) -> Links:
-    """Link each buyer to ``links_per_buyer`` sellers of each input (chosen by size), and
-    make sure every seller has at least one buyer for each of its outputs."""
+    """Link each buyer to ``links_per_buyer`` producers of each input, drawn without
+    replacement with probability in proportion to their expected supply (Gumbel top-k), and
+    make sure every seller has at least one buyer for each of its outputs. The state reserve
+    buys from every producer and releases to every magnet maker; traders and the reserve
+    otherwise reach buyers on the spot market."""
     m = sc.market.links_per_buyer
     lt = sc.market.lead_times
     src, dst, prod = [], [], []
@@ -214,35 +217,42 @@ def build_links(pop: Population, sc: Scenario, mat: Materials, rng: np.random.Ge
         buyers = np.flatnonzero(pop.inputs[:, k])
         if sellers.size == 0 or buyers.size == 0:
             continue
-        w = np.maximum(supply_weight(pop, mat, sellers, k), 1e-12)
-        linked = np.zeros(sellers.size, bool)
-        # contracts are with producers; stockists (the reserve, traders) reach buyers on the spot market
         producer = ~np.isin(pop.kind[sellers], (RESERVE, TRADER))
-        for b in buyers:
-            if pop.kind[b] == RESERVE:      # the reserve buys from every producer
-                for s in sellers[(sellers != b) & producer]:
-                    src.append(s), dst.append(b), prod.append(k)
-                continue
-            cand = sellers[(sellers != b) & producer]
-            cw = w[(sellers != b) & producer]
-            take = min(m, cand.size)
-            if take == 0:
-                continue
-            chosen = rng.choice(cand, size=take, replace=False, p=cw / cw.sum())
-            for s in chosen:
-                src.append(s), dst.append(b), prod.append(k)
-            linked |= np.isin(sellers, chosen)
-        for s in sellers[pop.kind[sellers] == RESERVE]:   # ... and releases to every magnet maker
-            for b in buyers[pop.kind[buyers] == MAG]:
-                src.append(s), dst.append(b), prod.append(k)
+        weight = np.where(producer, np.maximum(supply_weight(pop, mat, sellers, k), 1e-12), 0.0)
+        is_reserve = pop.kind[buyers] == RESERVE
+        regular = buyers[~is_reserve]
+        linked = np.zeros(sellers.size, bool)
+        if regular.size and producer.any():
+            # Gumbel top-k: the k largest of log(w) + Gumbel noise are a weighted draw without replacement
+            keys = np.log(np.where(weight > 0, weight, 1.0))[None, :] - np.log(-np.log(rng.random((regular.size, sellers.size))))
+            keys[:, ~producer] = -np.inf
+            keys[regular[:, None] == sellers[None, :]] = -np.inf
+            take = min(m, int(producer.sum()))
+            top = np.argpartition(-keys, take - 1, axis=1)[:, :take] if take < sellers.size else \
+                np.tile(np.arange(sellers.size), (regular.size, 1))
+            ok = np.isfinite(np.take_along_axis(keys, top, axis=1))
+            rows = np.repeat(regular, top.shape[1]).reshape(top.shape)
+            src.append(sellers[top[ok]]), dst.append(rows[ok]), prod.append(np.full(int(ok.sum()), k))
+            linked[np.unique(top[ok])] = True
+        for b in buyers[is_reserve]:                     # the reserve buys from every producer
+            chosen = sellers[producer & (sellers != b)]
+            src.append(chosen), dst.append(np.full(chosen.size, b)), prod.append(np.full(chosen.size, k))
+        mags = buyers[pop.kind[buyers] == MAG]
+        for s in sellers[pop.kind[sellers] == RESERVE]:  # ... and releases to every magnet maker
+            src.append(np.full(mags.size, s)), dst.append(mags), prod.append(np.full(mags.size, k))
             linked[sellers == s] = True
-        regular = buyers[~np.isin(pop.kind[buyers], (RESERVE, TRADER))]
-        for s in sellers[~linked]:
-            others = regular[regular != s]
-            if others.size:
-                b = rng.choice(others)
-                src.append(s), dst.append(b), prod.append(k)
-    src, dst, prod = np.array(src), np.array(dst), np.array(prod)
+        base = regular[~np.isin(pop.kind[regular], (TRADER,))]
+        lonely = sellers[~linked]
+        if lonely.size and base.size:
+            pick = base[rng.integers(0, base.size, lonely.size)]
+            clash = pick == lonely
+            if clash.any() and base.size > 1:             # nobody sells to itself
+                pick[clash] = base[(np.searchsorted(base, lonely[clash]) + 1) % base.size]
+            ok = pick != lonely
+            src.append(lonely[ok]), dst.append(pick[ok]), prod.append(np.full(int(ok.sum()), k))
+    src = np.concatenate(src) if src else np.zeros(0, np.int64)
+    dst = np.concatenate(dst) if dst else np.zeros(0, np.int64)
+    prod = np.concatenate(prod) if prod else np.zeros(0, np.int64)
     order = np.lexsort((dst, src, prod))
     src, dst, prod = src[order], dst[order], prod[order]
     kind_s, kind_d = pop.kind[src], pop.kind[dst]

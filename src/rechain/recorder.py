@@ -34,7 +34,7 @@ class Recorder:
         self.production = np.zeros((W, NS, P))
         self.orders = np.zeros((W, NS, P))
         self.flows = np.zeros((W, NS, NS, P))
-        self.exports = np.zeros((W, P, R))
+        self.exports = np.zeros((W, NS, P, R))
         self.imports = np.zeros(W)
         self.use_want = np.zeros((W, G))
         self.use_got = np.zeros((W, G))
@@ -59,7 +59,7 @@ class Recorder:
         self._flow_key = (pop.stage[L.src] * NS + pop.stage[L.dst]) * P + L.prod
         self._export_idx = np.flatnonzero(L.flow == EXPORT)
         self._import_idx = np.flatnonzero(L.flow == IMPORT)
-        self._export_key = (L.prod * R + pop.region[L.dst])[self._export_idx]
+        self._export_key = ((pop.stage[L.src] * P + L.prod) * R + pop.region[L.dst])[self._export_idx]
         grp = np.full(pop.n, -1)
         for code, offset in ((MOTOR, 0), (OVERSEAS, len(world.scenario.sectors))):
             rows = world.rows[code]
@@ -103,7 +103,7 @@ class Recorder:
         self.flows[t] = np.bincount(self._flow_key, weights=shipped, minlength=self.NS * self.NS * P
                                     ).reshape(self.NS, self.NS, P)
         self.exports[t] = np.bincount(self._export_key, weights=shipped[self._export_idx],
-                                      minlength=P * self.R).reshape(P, self.R)
+                                      minlength=self.NS * P * self.R).reshape(self.NS, P, self.R)
         self.imports[t] = float(shipped[self._import_idx].sum())
 
     def add_spot(self, sold: np.ndarray, bought: np.ndarray, cleared: np.ndarray) -> None:

@@ -33,43 +33,75 @@ def _month_means(m: "ChainModel", weekly: np.ndarray) -> np.ndarray:
     return np.tensordot(norm, x, axes=([0], [0]))
 
 
-def _rows(months, stage, product, region, variable, values, unit) -> pd.DataFrame:
-    return pd.DataFrame({"month": months, "stage": stage, "product": product, "region": region,
-                         "variable": variable, "value": values, "unit": unit})
+class _Table:
+    """Monthly series gathered as (metadata, values) and laid out in long form at once."""
+
+    def __init__(self, months: list[str]):
+        self.months = months
+        self.meta: list[tuple[str, str, str, str, str]] = []
+        self.values: list[np.ndarray] = []
+
+    def add(self, stage: str, product: str, region: str, variable: str, values: np.ndarray, unit: str) -> None:
+        self.meta.append((stage, product, region, variable, unit))
+        self.values.append(np.asarray(values, dtype=float))
+
+    def frame(self, columns: list[str]) -> pd.DataFrame:
+        n, k = len(self.months), len(self.meta)
+        if k == 0:
+            return pd.DataFrame(columns=columns)
+        meta = np.array(self.meta, dtype=object).reshape(k, 5)
+        data = {"month": np.tile(np.array(self.months, dtype=object), k)}
+        for j, name in enumerate(("stage", "product", "region", "variable", "unit")):
+            data[name] = np.repeat(meta[:, j], n)
+        data["value"] = np.round(np.concatenate(self.values), 6)
+        return pd.DataFrame(data)[columns]
+
+
+def _region_of_stage(stage: str) -> str:
+    return "abroad" if stage in ("myanmar_holders", "overseas_miners") else (
+        "overseas" if stage == "overseas_buyers" else "china")
 
 
 def monthly_table(m: "ChainModel") -> pd.DataFrame:
     """All monthly series of a run in long form, with units."""
     r, cal, mat = m.recorder, m.world.calendar, m.world.materials
-    months = cal.months
     P, stages = mat.products, m.world.stages
-    parts: list[pd.DataFrame] = []
+    tab = _Table(cal.months)
     prod = cal.to_months(r.production)
     orders = cal.to_months(r.orders)
     for s, stage in enumerate(stages):
-        region = "abroad" if stage in ("myanmar_holders", "overseas_miners") else (
-            "overseas" if stage == "overseas_buyers" else "china")
+        region = _region_of_stage(stage)
         for k, product in enumerate(P):
             if prod[:, s, k].any():
-                parts.append(_rows(months, stage, product, region, "production", prod[:, s, k], "t"))
+                tab.add(stage, product, region, "production", prod[:, s, k], "t")
             if orders[:, s, k].any():
-                parts.append(_rows(months, stage, product, region, "orders", orders[:, s, k], "t"))
-    exp = cal.to_months(r.exports)
-    for k, product in enumerate(P):
-        for g, region in enumerate(m.world.regions):
-            if exp[:, k, g].any():
-                parts.append(_rows(months, "magnet_makers", product, region, "exports", exp[:, k, g], "t"))
-    parts.append(_rows(months, "separation_plants", "ore", "abroad", "imports", cal.to_months(r.imports), "t REO"))
+                tab.add(stage, product, region, "orders", orders[:, s, k], "t")
+    exp = cal.to_months(r.exports)                     # [month, stage, product, region]
+    for s, stage in enumerate(stages):
+        for k, product in enumerate(P):
+            for g, region in enumerate(m.world.regions):
+                if exp[:, s, k, g].any():
+                    tab.add(stage, product, region, "exports", exp[:, s, k, g], "t")
+    tab.add("separation_plants", "ore", "abroad", "imports", cal.to_months(r.imports), "t REO")
     price = _month_means(m, r.price)
+    long_run = _month_means(m, r.long_run_price)
+    cover = _month_means(m, r.market_cover)
+    spot = cal.to_months(r.spot)
     for k, product in enumerate(P):
-        parts.append(_rows(months, "market", product, "china", "price", price[:, k], mat.price_unit[product]))
+        unit = mat.price_unit[product]
+        tab.add("market", product, "china", "price", price[:, k], unit)
+        tab.add("market", product, "china", "price_long_run", long_run[:, k], unit)
+        tab.add("market", product, "china", "market_cover_weeks", cover[:, k], "weeks")
+        tab.add("market", product, "china", "spot_traded", spot[:, k], "t")
     cover = _month_means(m, r.cover_days)
     sent = _month_means(m, r.sentiment)
     unc = _month_means(m, r.uncertainty)
     for s, stage in enumerate(stages):
-        parts.append(_rows(months, stage, "all", "all", "stock_cover_days", cover[:, s], "days"))
-        parts.append(_rows(months, stage, "all", "all", "sentiment", sent[:, s], "expected relative price change"))
-        parts.append(_rows(months, stage, "all", "all", "uncertainty", unc[:, s], "index"))
+        if not r.has_stage[s]:
+            continue
+        tab.add(stage, "all", "all", "stock_cover_days", cover[:, s], "days")
+        tab.add(stage, "all", "all", "sentiment", sent[:, s], "expected relative price change")
+        tab.add(stage, "all", "all", "uncertainty", unc[:, s], "index")
     want = cal.to_months(r.use_want)
     got = cal.to_months(r.use_got)
     for g, group in enumerate(r.groups):
@@ -77,56 +109,61 @@ def monthly_table(m: "ChainModel") -> pd.DataFrame:
         stage = "overseas_buyers" if is_region else "motor_makers"
         region = group if is_region else "china"
         sector = "all" if is_region else group
-        parts.append(_rows(months, stage, "magnets", region, "demand", want[:, g], "t").assign(product=sector))
-        parts.append(_rows(months, stage, "magnets", region, "use", got[:, g], "t").assign(product=sector))
-        parts.append(_rows(months, stage, "magnets", region, "shortfall", want[:, g] - got[:, g], "t"
-                           ).assign(product=sector))
+        tab.add(stage, sector, region, "demand", want[:, g], "t")
+        tab.add(stage, sector, region, "use", got[:, g], "t")
+        tab.add(stage, sector, region, "shortfall", want[:, g] - got[:, g], "t")
     lic = {"licences_pending": (_month_means(m, r.lic_pending_n), "applications"),
            "licences_pending_t": (_month_means(m, r.lic_pending_t), "t"),
            "licences_applied": (cal.to_months(r.licences_applied), "t"),
            "licences_granted": (cal.to_months(r.lic_granted), "t"),
            "licences_refused": (cal.to_months(r.lic_refused), "t")}
     for var, (vals, unit) in lic.items():
-        parts.append(_rows(months, "overseas_buyers", "controlled", "overseas", var, vals, unit))
+        tab.add("overseas_buyers", "controlled", "overseas", var, vals, unit)
     used = cal.to_months(r.quota_used)
     issued = _month_means(m, np.nan_to_num(r.quota_issued, nan=0.0))
     for q, qtype in enumerate(QUOTA_TYPES):
         stage = "separation_plants" if qtype == "separation" else "miners"
-        parts.append(_rows(months, stage, qtype, "china", "quota_used", used[:, q], "t REO"))
-        parts.append(_rows(months, stage, qtype, "china", "quota_issued", issued[:, q], "t REO"))
-    parts.append(_rows(months, "recyclers", "scrap", "china", "eol_collected", cal.to_months(r.eol), "t"))
-    parts.append(_rows(months, "myanmar_holders", "ionic_ore", "abroad", "offer_share",
-                       _month_means(m, np.nan_to_num(r.offer_share, nan=1.0)), "share of stock offered"))
-    df = pd.concat(parts, ignore_index=True)[COLUMNS]
-    df["value"] = df["value"].astype(float).round(6)
-    return df
+        tab.add(stage, qtype, "china", "quota_used", used[:, q], "t REO")
+        tab.add(stage, qtype, "china", "quota_issued", issued[:, q], "t REO")
+    tab.add("recyclers", "scrap", "china", "eol_collected", cal.to_months(r.eol), "t")
+    tab.add("myanmar_holders", "ionic_ore", "abroad", "offer_share",
+            _month_means(m, np.nan_to_num(r.offer_share, nan=1.0)), "share of stock offered")
+    return tab.frame(COLUMNS)
+
+
+FLOW_COLUMNS = ["month", "from_stage", "to_stage", "product", "region", "tonnes"]
 
 
 def flows_table(m: "ChainModel") -> pd.DataFrame:
-    """Monthly tonnes shipped between stages, by product; exports split by region."""
+    """Monthly tonnes shipped between stages, by product; exports to overseas buyers split by
+    destination region (each shipment counted once, from the stage that shipped it)."""
     r, cal, mat = m.recorder, m.world.calendar, m.world.materials
+    stages, regions = m.world.stages, m.world.regions
     fl = cal.to_months(r.flows)            # [month, from, to, product]
-    exp = cal.to_months(r.exports)         # [month, product, region]
-    over = m.world.stages.index("overseas_buyers")
-    rows = []
-    for a, src in enumerate(m.world.stages):
-        for b, dst in enumerate(m.world.stages):
+    exp = cal.to_months(r.exports)         # [month, from, product, region]
+    over = stages.index("overseas_buyers")
+    months = cal.months
+    meta, values = [], []
+    for a, src in enumerate(stages):
+        for b, dst in enumerate(stages):
             for k, product in enumerate(mat.products):
                 if b == over:
-                    for g, region in enumerate(m.world.regions):
-                        if exp[:, k, g].any():
-                            rows.append(pd.DataFrame({"month": cal.months, "from_stage": src, "to_stage": dst,
-                                                      "product": product, "region": region,
-                                                      "tonnes": exp[:, k, g]}))
+                    for g, region in enumerate(regions):
+                        if exp[:, a, k, g].any():
+                            meta.append((src, dst, product, region))
+                            values.append(exp[:, a, k, g])
                 elif fl[:, a, b, k].any():
-                    rows.append(pd.DataFrame({"month": cal.months, "from_stage": src, "to_stage": dst,
-                                              "product": product, "region": "china", "tonnes": fl[:, a, b, k]}))
-    cols = ["month", "from_stage", "to_stage", "product", "region", "tonnes"]
-    if not rows:
-        return pd.DataFrame(columns=cols)
-    df = pd.concat(rows, ignore_index=True)[cols]
-    df["tonnes"] = df["tonnes"].round(6)
-    return df
+                    meta.append((src, dst, product, "china"))
+                    values.append(fl[:, a, b, k])
+    if not meta:
+        return pd.DataFrame(columns=FLOW_COLUMNS)
+    n, kk = len(months), len(meta)
+    meta_a = np.array(meta, dtype=object).reshape(kk, 4)
+    data = {"month": np.tile(np.array(months, dtype=object), kk)}
+    for j, name in enumerate(("from_stage", "to_stage", "product", "region")):
+        data[name] = np.repeat(meta_a[:, j], n)
+    data["tonnes"] = np.round(np.concatenate(values), 6)
+    return pd.DataFrame(data)[FLOW_COLUMNS]
 
 
 def series_of(df: pd.DataFrame, variable: str, **match) -> pd.Series:

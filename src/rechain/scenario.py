@@ -302,6 +302,7 @@ class Behaviour(_Model):
     thrift_adjust_weeks: Pos = Field(78.0, description="weeks magnet makers take to move their Dy/Tb and Pr-Nd use per kg toward what prices call for")
     investment_review_weeks: Pos = Field(13.0, description="firms review capacity every this many weeks")
     price_choice: NonNeg = Field(4.0, description="gamma: buyers' price sensitivity in splitting orders")
+    spot_share: Share = Field(0.3, description="share of a domestic buyer's orders placed on the spot market, the rest with its contract suppliers")
     reliability_smoothing: Share = Field(
         0.2, description="weight of the latest fill rate in a buyer's view of a supplier's reliability")
     refusal_memory: Share = Field(0.2, description="overseas buyers' weekly update of their licence success rate")

@@ -47,6 +47,7 @@ class Chain(Protocol):
     book: Book
     watched_product: np.ndarray
     ask_scatter: np.ndarray
+    spot_share_of_buy: np.ndarray
     week: int
     tick: int
     mode: Mode
@@ -187,10 +188,13 @@ def place_orders(chain: Chain) -> None:
     for kind in chain.kinds:
         if kind.buys is not None:
             kind.adjust_orders(book, q[kind.buys], on_order[kind.buys])
+    # a share of each domestic order goes to the spot market, the rest to contract suppliers
+    spot = q * chain.spot_share_of_buy
+    book.spot_wanted_t = np.bincount(buys.key, weights=spot, minlength=w.n_firms * w.n_products)
     price = f.ask_yuan_per_t.ravel()[w.link.seller_key]
     share = logit_shares(w.link.buyer_pair, price, m.price_yuan_per_t[L.prod], lk.reliability, b.price_choice,
                          buys.n)
-    order = q[w.link.buyer_pair] * share
+    order = (q - spot)[w.link.buyer_pair] * share
     if cond.controls_on:
         regimes = chain.timeline.regimes
         x = w.link.export_links
@@ -206,8 +210,7 @@ def place_orders(chain: Chain) -> None:
         order = np.where(ctrl, 0.0, order)
     lk.backlog_t += order
     N, P = w.n_firms, w.n_products
-    received = np.bincount(w.link.seller_key, weights=order, minlength=N * P).reshape(N, P)
-    f.orders_expected_t_per_wk = smooth(f.orders_expected_t_per_wk, received, b.order_smoothing_weeks)
+    book.orders_received_t = np.bincount(w.link.seller_key, weights=order, minlength=N * P)
     if chain.recorder.enabled:
         chain.recorder.add_orders(q)
 
@@ -370,15 +373,17 @@ def ship(chain: Chain) -> None:
 
 
 def clear_spot(chain: Chain) -> None:
-    """The spot market: stock offered but not shipped on contracts meets domestic orders
-    their suppliers could not fill, pro rata on both sides, so a surplus anywhere can clear.
-    Spot purchases arrive next week and take the place of the unfilled orders; the price
-    index is the volume-weighted mean of the week's contract and spot trades."""
+    """The spot market: stock offered but not shipped on contracts meets domestic buyers'
+    spot orders and the contract orders their suppliers could not fill, pro rata on both
+    sides, so a surplus anywhere can clear. Spot purchases arrive next week (unfilled
+    contract orders they replace leave the backlog); spot sales count as orders received.
+    The price index is the volume-weighted mean of the week's contract and spot trades."""
     w, f, lk, m, book = chain.world, chain.firms, chain.links, chain.market, chain.book
     N, P = w.n_firms, w.n_products
     trade = book.trade
     offered, wanted_link = trade["left_offered"], trade["left_wanted"]
-    wanted = np.bincount(w.link.buyer_key, weights=wanted_link, minlength=N * P)
+    unfilled = np.bincount(w.link.buyer_key, weights=wanted_link, minlength=N * P)
+    wanted = unfilled + book.spot_wanted_t
     supply = np.bincount(w.key_product, weights=offered, minlength=P)
     demand = np.bincount(w.key_product, weights=wanted, minlength=P)
     cleared = np.minimum(supply, demand)
@@ -389,8 +394,14 @@ def clear_spot(chain: Chain) -> None:
     f.stock_t -= sold.reshape(N, P)
     np.maximum(f.stock_t, 0.0, out=f.stock_t)
     lk.spot_in_transit_t += bought.reshape(N, P)
-    lk.backlog_t -= wanted_link * buy_share[w.links.prod]
+    # what a buyer got on the spot market fills its spot order first, then its unfilled contracts
+    to_contracts = np.maximum(bought - book.spot_wanted_t, 0.0)
+    covered = np.divide(to_contracts, unfilled, out=np.zeros(N * P), where=unfilled > 1e-12)
+    lk.backlog_t -= wanted_link * covered[w.link.buyer_key]
     lk.backlog_t *= 1.0 - w.scenario.market.backlog_cancel_share
+    received = (book.orders_received_t + sold).reshape(N, P)
+    f.orders_expected_t_per_wk = smooth(f.orders_expected_t_per_wk, received,
+                                        w.scenario.behaviour.order_smoothing_weeks)
     qty = trade["qty"] + cleared
     value = trade["value"] + np.bincount(w.key_product, weights=sold * f.ask_yuan_per_t.ravel(), minlength=P)
     m.previous_index_yuan_per_t = m.index_yuan_per_t

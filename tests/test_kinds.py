@@ -1,0 +1,294 @@
+"""Each kind of firm on a tiny hand-made state: two firms, numbers worked out by hand.
+
+The world is the baseline cut down to two firms of most kinds; the state each test needs is
+set by hand (capacity, stock, orders, prices), the week's conditions are replaced where the
+test needs them, and one hook of one kind is called.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+
+import numpy as np
+import pytest
+from support import baseline_dict
+
+from rechain.accounting import Ledger
+from rechain.book import Book
+from rechain.conditions import Mode, PolicyTimeline
+from rechain.kinds import (MagnetMakers, MotorMakers, MyanmarHolders, OverseasBuyers, Recyclers, RockMiners,
+                           SeparationPlants, StateReserve, Traders)
+from rechain.network import MAG, MOTOR, MYANMAR, OVERSEAS, REC, RESERVE, ROCK, SEP, TRADER
+from rechain.randomness import Streams
+from rechain.recorder import Recorder
+from rechain.scenario import deep_merge, scenario_from_dict
+from rechain.state import FirmState, LinkState, MarketState
+from rechain.world import build_world
+
+TINY = {
+    "spin_up_weeks": 0,
+    "firms": {"rock_miners": {"count": 2}, "ionic_miners": {"count": 2}, "myanmar_holders": {"count": 2},
+              "overseas_miners": {"count": 2}, "separation_plants": {"count": 2, "light_share": 0.5},
+              "recyclers": {"count": 2}, "magnet_makers": {"count": 2},
+              "traders": {"count": 2, "storage_t": {"prnd_oxide": 100.0, "dy_oxide": 10.0}}},
+    "stockpile": {"products": ["dy_oxide"], "buy_t_per_yr": {"dy_oxide": 521.8}, "max_stock_t": {"dy_oxide": 50.0},
+                  "release_t_per_yr": {"dy_oxide": 260.9}},
+}
+
+
+@pytest.fixture()
+def tiny():
+    """A two-firm world, fresh state at start prices, and a book in a run week."""
+    d = deep_merge(baseline_dict(), TINY)
+    for s in d["sectors"].values():
+        s["firms"] = 1
+    for r in d["regions"].values():
+        r["buyers"] = 1
+    world = build_world(scenario_from_dict(d), Streams(1))
+    timeline = PolicyTimeline(world)
+    firms = FirmState.empty(world.n_firms, world.n_products, world.firms.capacity)
+    links = LinkState.empty(world.n_links, world.link.n_slots, world.n_firms, world.n_products)
+    market = MarketState.at_prices(world.start_price_yuan_per_t, world.materials.content, 4.0)
+    book = Book(world, firms, links, market, Ledger(world.materials.elements), Recorder(world, timeline.quota_type_of_firm))
+    book.cond = timeline.conditions(10, Mode.RUN)
+    return world, book
+
+
+def week(book, **changes):
+    """The book's week with some conditions replaced."""
+    book.cond = dataclasses.replace(book.cond, **changes)
+
+
+def test_rock_miners_mine_the_quota_pace_within_what_pays_and_the_yard(tiny):
+    world, book = tiny
+    kind = RockMiners(world)
+    i, k, f = kind.rows, kind.output[0], book.firms
+    n = world.n_firms
+    week(book, working_share=np.ones(n), capacity_share=np.ones(n), quota_year_t_per_wk=np.full(n, 100.0),
+         quota_allowance_t=np.full(n, 1e9), quota_pace_t=np.full(n, np.inf))
+    f.capacity_t_per_wk[i] = [150.0, 60.0]          # the second is capacity-bound
+    kind.cost[:] = 10000.0                           # ore price 36,000: a wide margin, full pace
+    f.orders_expected_t_per_wk[i, k] = 100.0
+    f.stock_t[i, k] = [0.0, 1500.0]                  # 15 weeks of orders: the yard is filling (room 2 - 15/12)
+    kind.produce(book)
+    assert f.stock_t[i, k] == pytest.approx([100.0, 1500.0 + 60.0 * 0.75])
+    assert f.quota_used_t[i] == pytest.approx([100.0, 45.0])
+    # a cash loss stops mining
+    kind.cost[:] = 40000.0
+    kind.produce(book)
+    assert f.quota_used_t[i] == pytest.approx([100.0, 45.0])
+
+
+def test_rock_miners_stop_at_the_quota_issued(tiny):
+    world, book = tiny
+    kind = RockMiners(world)
+    i, k, f = kind.rows, kind.output[0], book.firms
+    n = world.n_firms
+    f.capacity_t_per_wk[i] = 1000.0
+    kind.cost[:] = 0.0
+    week(book, working_share=np.ones(n), capacity_share=np.ones(n), quota_year_t_per_wk=np.full(n, 500.0),
+         quota_allowance_t=np.full(n, 30.0), quota_pace_t=np.full(n, np.inf))
+    f.quota_used_t[i] = [0.0, 25.0]
+    kind.produce(book)
+    assert f.stock_t[i, k] == pytest.approx([30.0, 5.0])
+
+
+def test_myanmar_holders_mine_on_their_margin_and_hold_back_when_prices_are_low(tiny):
+    world, book = tiny
+    kind = MyanmarHolders(world)
+    i, k, f, m = kind.rows, kind.output[0], book.firms, book.market
+    n = world.n_firms
+    cfg = kind.config()
+    week(book, working_share=np.ones(n), capacity_share=np.ones(n))
+    f.capacity_t_per_wk[i] = 100.0
+    f.stock_t[i, k] = 0.0
+    kind.cost[:] = 90000.0
+    kind.normal_margin[:] = 120000.0
+    m.price_yuan_per_t[k] = 210000.0                 # the normal margin: normal utilisation
+    kind.produce(book)
+    assert f.stock_t[i, k] == pytest.approx(100.0 * cfg.normal_utilisation)
+    m.price_yuan_per_t[k] = 90000.0 + 120000.0 / 4   # a quarter of the margin: sqrt(1/4) at elasticity 0.5
+    f.stock_t[i, k] = 0.0
+    kind.produce(book)
+    assert f.stock_t[i, k] == pytest.approx(100.0 * cfg.normal_utilisation * 0.25 ** cfg.supply_price_elasticity)
+    # offer share: full at the long-run price, less below the reservation, less when a rise is expected
+    m.long_run_yuan_per_t[k] = 200000.0
+    m.price_yuan_per_t[k] = 200000.0
+    assert kind.offer_share(book) == pytest.approx(1.0)
+    m.price_yuan_per_t[k] = 0.5 * cfg.price_floor_share * 200000.0
+    expected = max(1.0 - cfg.holdback_price * 0.5, cfg.min_offer_share)
+    assert kind.offer_share(book) == pytest.approx(expected)
+
+
+def test_separation_plants_turn_ore_into_oxides_and_metal_and_keep_every_tonne(tiny):
+    world, book = tiny
+    kind = SeparationPlants(world)
+    i, f, mat = kind.rows, book.firms, world.materials
+    n = world.n_firms
+    week(book, working_share=np.ones(n), capacity_share=np.ones(n), quota_year_t_per_wk=np.full(n, 100.0),
+         quota_allowance_t=np.full(n, 1e9), quota_pace_t=np.full(n, np.inf), imports_count=True)
+    f.capacity_t_per_wk[i] = 1000.0
+    kind.cost[:] = 0.0
+    kind.has_metal_line[:] = False
+    f.stock_t[i, kind.ore] = 500.0
+    before = (f.stock_t.sum(axis=0) @ book.content)
+    kind.produce(book)
+    assert f.stock_t[i, kind.ore] == pytest.approx(400.0)          # the quota's even pace
+    made = f.stock_t[i][:, kind.oxides]
+    assert made == pytest.approx(100.0 * kind.yields)
+    src, snk = book.ledger.totals()
+    after = f.stock_t.sum(axis=0) @ book.content
+    assert after + snk == pytest.approx(before, rel=1e-12)         # nothing appears or vanishes
+    # a metal line turns the plant's own oxide into metal: 1.17 t oxide (+ loss) per t metal
+    kind.has_metal_line[:] = True
+    met, ox = kind.metal, kind.oxides[0]
+    f.orders_expected_t_per_wk[i, met] = 10.0
+    f.stock_t[i, met] = 0.0
+    f.stock_t[i, ox] = 1000.0
+    f.owed_t[i] = 0.0
+    kind.produce(book)
+    assert (f.stock_t[i, met] > 0).all()
+    assert (f.stock_t[i, met] * kind.oxide_per_metal / (1 - kind.cfg.metal_loss_share)
+            <= 1000.0 + 100.0 * kind.yields[:, 0] + 1e-9).all()
+
+
+def test_separation_plants_stop_at_a_basket_loss(tiny):
+    world, book = tiny
+    kind = SeparationPlants(world)
+    i, f = kind.rows, book.firms
+    n = world.n_firms
+    week(book, working_share=np.ones(n), capacity_share=np.ones(n), quota_year_t_per_wk=np.full(n, 100.0),
+         quota_allowance_t=np.full(n, 1e9), quota_pace_t=np.full(n, np.inf), imports_count=True)
+    f.capacity_t_per_wk[i] = 1000.0
+    f.stock_t[i, kind.ore] = 500.0
+    book.market.price_yuan_per_t[kind.ore] = 1e7     # ore dearer than its oxides
+    kind.produce(book)
+    assert f.stock_t[i, kind.ore] == pytest.approx(500.0)
+
+
+def test_recyclers_recover_the_yield_of_their_scrap(tiny):
+    world, book = tiny
+    kind = Recyclers(world)
+    i, f = kind.rows, book.firms
+    n = world.n_firms
+    week(book, working_share=np.ones(n), capacity_share=np.ones(n))
+    f.capacity_t_per_wk[i] = 1000.0
+    f.stock_t[i, kind.scrap[0]] = [100.0, 0.0]
+    f.stock_t[i, kind.scrap[1]] = [0.0, 100.0]
+    kind.produce(book)
+    content = book.content[kind.scrap][:, kind.elements] * kind.cfg.recovery_yield
+    worked = 50.0                                    # half the scrap in hand, no orders
+    assert f.stock_t[i[0]][kind.oxides] == pytest.approx(worked * content[0])
+    assert f.stock_t[i[1]][kind.oxides] == pytest.approx(worked * content[1])
+
+
+def test_magnet_makers_make_what_raw_materials_allow_and_machine_scrap(tiny):
+    world, book = tiny
+    kind = MagnetMakers(world)
+    i, f = kind.rows, book.firms
+    n = world.n_firms
+    week(book, working_share=np.ones(n), capacity_share=np.ones(n))
+    f.capacity_t_per_wk[i] = 1e6
+    std, uh = kind.grades
+    b = book.behaviour
+    f.orders_expected_t_per_wk[i, std] = 100.0
+    f.stock_t[i, std] = 100.0 * b.finished_cover_weeks     # at normal cover: the plan is the orders
+    f.stock_t[i, uh] = 0.0
+    f.orders_expected_t_per_wk[i, uh] = 0.0
+    s = kind.cfg.scrap_share
+    per_blank = book.content[std] / (1 - kind.cfg.melt_loss_share)
+    need = 100.0 / (1 - s) * per_blank[kind.e_prnd]
+    f.stock_t[i, kind.oxide] = [need, need / 2]      # the second has half the Pr-Nd it needs
+    f.stock_t[i, kind.metal] = 0.0
+    kind.produce(book)
+    blanks = np.array([100.0, 50.0]) / (1 - s)
+    assert f.stock_t[i, std] == pytest.approx(100.0 * b.finished_cover_weeks + blanks * (1 - s))
+    assert f.stock_t[i, kind.scraps[0]] == pytest.approx(blanks * s)
+    assert f.stock_t[i, kind.oxide] == pytest.approx([0.0, 0.0], abs=1e-9)
+
+
+def test_magnet_makers_thrift_dy_and_tb_when_they_are_dear(tiny):
+    world, book = tiny
+    kind = MagnetMakers(world)
+    f, m = book.firms, book.market
+    m.price_yuan_per_t[[kind.dy, kind.tb]] = 2.0 * world.start_price_yuan_per_t[[kind.dy, kind.tb]]
+    for _ in range(2000):
+        kind.adapt(book)
+    target = min(1.0, kind.elasticity_heavy * np.log(2.0))
+    assert f.heavy_thrift[kind.rows] == pytest.approx(target, rel=1e-3)
+    recipe = kind.recipes_now(book)
+    base = world.recipes.content[book.cond.week, 1]
+    assert recipe[:, 1, kind.e_dy] == pytest.approx(base[kind.e_dy] * (1 - target * kind.substitutable_heavy[1]))
+
+
+def test_motor_makers_use_magnets_from_stock_and_substitute_when_they_stay_dear(tiny):
+    world, book = tiny
+    kind = MotorMakers(world)
+    i, f = kind.rows, book.firms
+    n = world.n_firms
+    demand = np.zeros(n)
+    demand[i] = 10.0
+    week(book, demand_t=demand)
+    f.stock_t[i][:, kind.grades] = 0.0
+    f.stock_t[i[0], kind.grades] = 100.0
+    kind.use(book)
+    want = 10.0 * kind.grade_split
+    assert f.stock_t[i[0], kind.grades] == pytest.approx(100.0 - want[0])
+    src, snk = book.ledger.totals()
+    assert snk.sum() > 0
+    # dear magnets: substitution moves toward elasticity x ln(price ratio), capped
+    book.market.price_yuan_per_t[kind.grades] = 3.0 * world.start_price_yuan_per_t[kind.grades]
+    for _ in range(2000):
+        kind.adapt(book)
+    target = np.minimum(kind.elasticity * np.log(3.0), kind.ceiling)
+    assert f.substitution_share[i] == pytest.approx(target, rel=1e-3)
+
+
+def test_overseas_buyers_order_less_after_refusals(tiny):
+    world, book = tiny
+    kind = OverseasBuyers(world)
+    f = book.firms
+    buyer = kind.rows[0]
+    kind.learn_from_licences(book, np.array([buyer, buyer]), np.array([10.0, 30.0]), np.array([True, False]))
+    r = book.behaviour.refusal_memory
+    assert f.licence_success[buyer] == pytest.approx((1 - r) + r * 0.25)
+    q = np.ones(world.buys.by_kind[OVERSEAS].stop - world.buys.by_kind[OVERSEAS].start)
+    kind.adjust_orders(book, q, np.zeros_like(q))
+    firms = world.buys.firm[kind.buys]
+    assert q[firms == buyer] == pytest.approx(0.5 + 0.5 * f.licence_success[buyer])
+
+
+def test_traders_hold_stock_only_while_the_expected_rise_beats_carrying_costs(tiny):
+    world, book = tiny
+    kind = Traders(world)
+    f = book.firms
+    q = np.ones(kind.rows.size)
+    f.expected_change[kind.rows] = 0.0                 # no rise expected: hold nothing
+    kind.adjust_orders(book, q, np.zeros_like(q))
+    assert q == pytest.approx(0.0)
+    f.expected_change[kind.rows] = 0.5                 # a big expected rise: fill the store
+    kind.adjust_orders(book, q, np.zeros_like(q))
+    assert q == pytest.approx(kind.storage_t / book.behaviour.stock_adjust_weeks)
+    f.stock_t[kind.rows, kind.product] = kind.storage_t
+    f.expected_change[kind.rows] = 0.0                 # the rise is over: offer everything
+    assert kind.offer_share(book) == pytest.approx(1.0)
+
+
+def test_the_reserve_buys_in_a_dip_and_releases_in_a_spike(tiny):
+    world, book = tiny
+    kind = StateReserve(world)
+    m, f = book.market, book.firms
+    k = kind.buy_product[0]
+    m.long_run_yuan_per_t[k] = 100.0
+    m.price_yuan_per_t[k] = 80.0                       # below 0.9 x long run: buy
+    q = np.zeros(1)
+    kind.adjust_orders(book, q, np.zeros(1))
+    assert q == pytest.approx([10.0])                  # 521.8 t/yr = 10 t/wk
+    f.stock_t[kind.rows[0], k] = 45.0
+    kind.adjust_orders(book, q, np.zeros(1))
+    assert q == pytest.approx([5.0])                   # up to its 50 t limit
+    m.price_yuan_per_t[k] = 110.0                      # inside the band: neither
+    kind.adjust_orders(book, q, np.zeros(1))
+    assert q == pytest.approx([0.0]) and kind.offer_share(book) == pytest.approx([0.0])
+    m.price_yuan_per_t[k] = 130.0                      # above 1.25 x: release 5 t/wk of 45
+    assert kind.offer_share(book) == pytest.approx([5.0 / 45.0])
