@@ -17,7 +17,6 @@ KPIs against each parameter. Everything is written to ``SWEEP_OUTPUT/analysis/``
 
 from __future__ import annotations
 
-import json
 import re
 import warnings
 from pathlib import Path
@@ -26,7 +25,8 @@ from typing import TYPE_CHECKING
 import click
 
 from .scenario import ScenarioError
-from .sweep import load_results
+from .outputs import check_output_dir, output_dir
+from .sweep import load_results, sweep_manifest
 
 if TYPE_CHECKING:
     import numpy as np
@@ -80,11 +80,12 @@ def morris_indices(problem: dict, X: np.ndarray, Y: np.ndarray, num_levels: int 
 
 
 def _manifest(out: Path) -> dict:
-    path = out / "manifest.json"
-    if not path.exists():
-        raise ScenarioError(out, "", "not a sweep output folder (no manifest.json); give the --out folder of "
-                            "`rechain sweep`", kind="missing")
-    return json.loads(path.read_text())
+    man = sweep_manifest(out)
+    if man is None:
+        what = "a folder that is no sweep output" if out.is_dir() else "no folder"
+        raise ScenarioError(out, "", f"given {what}; allowed: the --out folder of `rechain sweep` (with the "
+                            f"sweep's manifest.json)", kind="missing")
+    return man
 
 
 def _point_means(runs: pd.DataFrame, kpis: list[str], n_points: int) -> pd.DataFrame:
@@ -219,21 +220,31 @@ def analyze(out_dir: str | Path, kpis: list[str] | None = None, figures: bool = 
             top: int | None = None) -> dict:
     """Write the analysis of a sweep output folder to ``out_dir/analysis`` and return a summary.
 
-    Returns a dict with ``table`` (the ranked sensitivity table, empty for other designs),
-    ``skipped`` (KPI -> reason), ``files`` (written paths) and ``top`` (KPI -> top-ranked
-    parameter).
+    The folder is written whole (a failure leaves the previous analysis, if any) and
+    replaces only an earlier analysis of rechain's. Returns a dict with ``table`` (the
+    ranked sensitivity table, empty for other designs), ``skipped`` (KPI -> reason),
+    ``files`` (written paths) and ``top`` (KPI -> top-ranked parameter).
     """
-    import pandas as pd
     out = Path(out_dir)
     man = _manifest(out)
     dest = out / "analysis"
-    dest.mkdir(exist_ok=True)
-    files: list[Path] = []
     want = kpis or man["kpis"]
     unknown = [k for k in want if k not in man["kpis"]]
     if unknown:
         raise ScenarioError(out, "--kpi", f"{unknown[0]!r} is not an output of this sweep; its KPIs: "
                             f"{', '.join(man['kpis'])}", kind="unknown_kpi")
+    check_output_dir(dest, "analysis")
+    with output_dir(dest, "analysis") as tmp:
+        res = _write_analysis(out, man, want, tmp, figures, top)
+    res["files"] = [dest / f.name for f in res["files"]]
+    res["dir"] = dest
+    return res
+
+
+def _write_analysis(out: Path, man: dict, want: list[str], dest: Path, figures: bool, top: int | None) -> dict:
+    """The files of :func:`analyze`, written to ``dest``."""
+    import pandas as pd
+    files: list[Path] = []
     params = man["parameters"]
     runs, _ = load_results(out, columns=["run_id", "point_id", "status", *[p["name"] for p in params], *want])
     n_ok = int((runs["status"] == "ok").sum())
@@ -291,7 +302,7 @@ def analyze(out_dir: str | Path, kpis: list[str] | None = None, figures: bool = 
         summary += ["", "## KPIs left out", ""] + [f"- {k}: {v}" for k, v in skipped.items()]
     (dest / "summary.md").write_text("\n".join(summary) + "\n")
     files.append(dest / "summary.md")
-    return {"table": table, "skipped": skipped, "files": files, "top": top_param, "dir": dest}
+    return {"table": table, "skipped": skipped, "files": files, "top": top_param}
 
 
 @click.command("analyze")

@@ -202,13 +202,13 @@ def best_block(table: pd.DataFrame, dims: list[Dimension]) -> str:
 @click.option("--out", "out_dir", type=click.Path(file_okay=False, path_type=Path), default=None)
 def calibrate_command(scenario, space, samples, replicates, finalists, final_replicates, workers, seed, out_dir):
     """Search behavioural parameters of SCENARIO to reproduce the most facts."""
-    from .results import atomic_dir
+    from .outputs import check_output_dir, output_dir
 
     sc = scenario_from_dict(_resolve(scenario)[0])
     dims = load_space(space)
+    out_dir = check_output_dir(out_dir or Path("outputs") / f"calibration-{sc.name}", "calibration")
     table = calibrate(scenario, space, samples, replicates, finalists, final_replicates, workers, seed)
-    out_dir = out_dir or Path("outputs") / f"calibration-{sc.name}"
-    with atomic_dir(out_dir) as tmp:
+    with output_dir(out_dir, "calibration") as tmp:
         table.to_csv(tmp / "candidates.csv", index=False)
         (tmp / "best.toml").write_text(best_block(table, dims))
     cols = ["candidate", "stable", "quiet_cv", "replicates", "required_reproduced", "facts_reproduced",

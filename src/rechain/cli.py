@@ -47,8 +47,10 @@ def run(scenario: Path, seed: int, out_dir: Path | None, no_figures: bool, quiet
 
     from .results import run as run_scenario
 
+    from .outputs import check_output_dir
+
     sc = load_scenario(scenario)
-    out_dir = out_dir or Path("outputs") / f"{sc.name}-seed{seed}"
+    out_dir = check_output_dir(out_dir or Path("outputs") / f"{sc.name}-seed{seed}", "run")
     from .calendar import Calendar
     n_weeks = Calendar.build(sc.start, sc.end).n_weeks
     bar = tqdm(total=n_weeks, unit="wk", desc=sc.name, delay=2.0, disable=quiet, leave=False)

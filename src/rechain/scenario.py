@@ -85,6 +85,7 @@ ERROR_KINDS = {
     "date_order": "dates in the wrong order (an end before its start, batches or steps out of order)",
     "outside_period": "an event (news, control, disruption, shock) outside the simulated period",
     "length": "a list of the wrong length (seasonality needs 12 values, approval at least one step)",
+    "output": "an output folder rechain must not or cannot write (not its own, a file, not writable)",
     "invalid": "any other inconsistent value (quota batch shares above 1, min > mode, missing years)",
 }
 

@@ -67,7 +67,7 @@ from .scenario import STAGES, ScenarioError, _find_line, _inner_model, _resolve,
 
 __all__ = ["Sweep", "Parameter", "load_sweep", "run_sweep", "load_results", "model_function",
            "make_model_function", "run_seed", "parse_path", "available_kpis", "SweepSummary", "sweep_command",
-           "SERIES_VARIABLES"]
+           "SERIES_VARIABLES", "sweep_manifest"]
 
 DESIGNS = ("grid", "lhs", "sobol", "morris", "table")
 RUN_COLUMNS = ("run_id", "point_id", "replicate", "seed")
@@ -80,6 +80,8 @@ SERIES_VARIABLES = ("production", "orders", "exports", "imports", "price", "stoc
                     "licences_applied", "licences_granted", "licences_refused", "quota_used", "quota_issued",
                     "eol_collected", "offer_share")
 FORMAT = "rechain-sweep/1"
+#: what a sweep writes in its output folder (named in the folder's marker)
+SWEEP_FILES = ("manifest.json", "design.parquet", "sweep.toml", "runs", "series", "errors.csv", "analysis")
 
 
 # ---------------------------------------------------------------------------------------
@@ -1066,20 +1068,23 @@ def _prepare_out(sw: Sweep, out: Path, resume: bool) -> set[int]:
     """Create or check the output folder; return the run ids already done."""
     import pyarrow.parquet as pq
 
+    from .outputs import check_output_dir, check_writable, write_marker
+
     man_path = out / "manifest.json"
-    if man_path.exists():
-        try:
-            old = json.loads(man_path.read_text())
-        except (OSError, json.JSONDecodeError):
-            old = {}
+    old = sweep_manifest(out)
+    if old is not None:
         if not resume:
             raise ScenarioError(out, "", "already holds the results of a sweep; pass --resume to continue it, "
                                 "or choose another --out", kind="out_exists")
         if old.get("spec_sha256") != sw.spec_hash():
             raise ScenarioError(sw.file, "", f"is not the sweep whose results are in {out} (the sweep file, its "
                                 "base scenario or their design changed); choose another --out", kind="resume_mismatch")
-    elif out.exists() and any(out.iterdir()) and not resume:
-        raise ScenarioError(out, "", "exists and is not empty; choose another --out", kind="out_exists")
+        check_writable(out)
+    else:
+        # a new sweep: only into a new or empty folder (a sweep never replaces anything)
+        check_output_dir(out, "sweep", replace=False)
+        out.mkdir(parents=True, exist_ok=True)
+        write_marker(out, "sweep", files=list(SWEEP_FILES), open_=True)
     (out / "runs").mkdir(parents=True, exist_ok=True)
     (out / "series").mkdir(parents=True, exist_ok=True)
     for d in (out / "runs", out / "series", out):
@@ -1102,6 +1107,15 @@ def _prepare_out(sw: Sweep, out: Path, resume: bool) -> set[int]:
     return done
 
 
+def sweep_manifest(out_dir: str | Path) -> dict | None:
+    """The manifest of a sweep output folder, or None when ``out_dir`` holds no sweep."""
+    try:
+        man = json.loads((Path(out_dir) / "manifest.json").read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+    return man if isinstance(man, dict) and man.get("format") == FORMAT else None
+
+
 def load_results(out_dir: str | Path, columns: list[str] | None = None):
     """The runs and series tables of a sweep output folder, as ``(runs_df, series_df)``.
 
@@ -1113,8 +1127,9 @@ def load_results(out_dir: str | Path, columns: list[str] | None = None):
     import pyarrow.parquet as pq
 
     out = Path(out_dir)
-    if not (out / "manifest.json").exists():
-        raise ScenarioError(out, "", "not a sweep output folder (no manifest.json)", kind="missing")
+    if sweep_manifest(out) is None:
+        raise ScenarioError(out, "", "is not a sweep output folder (no sweep manifest.json); give the --out "
+                            "folder of `rechain sweep`", kind="missing")
 
     def read(d: Path, schema, sort: list[str]) -> pd.DataFrame:
         parts = _part_files(d)

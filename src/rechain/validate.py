@@ -673,10 +673,11 @@ def _markdown(df: pd.DataFrame) -> str:
 
 def write_outputs(v: Validation, out_dir: str | Path, figures: bool = True) -> Path:
     """Write ``facts.csv``, ``facts.md`` and the figures to ``out_dir`` (all at once)."""
-    from .results import atomic_dir, package_version
+    from .outputs import output_dir
+    from .results import package_version
 
     out_dir = Path(out_dir)
-    with atomic_dir(out_dir) as tmp:
+    with output_dir(out_dir, "validation") as tmp:
         v.table.to_csv(tmp / "facts.csv", index=False)
         t = v.table
         show = pd.DataFrame({
@@ -808,12 +809,16 @@ def validate_command(ctx: click.Context, scenario: Path, replicates: int, worker
     whether it is reproduced, then the score; writes facts.csv, facts.md and figures.
     Exits with status 1 when a required fact is not reproduced, 2 on bad input.
     """
+    from .outputs import check_output_dir
+    from .scenario import load_scenario
+
+    out_dir = out_dir or Path("outputs") / f"validation-{load_scenario(scenario).name}"
+    check_output_dir(out_dir, "validation")       # before the runs
     try:
         v = validate(scenario, replicates=replicates, workers=workers)
     except FactError as e:
         click.echo(f"error: {e}", err=True)
         ctx.exit(2)
-    out_dir = out_dir or Path("outputs") / f"validation-{v.scenario_name}"
     write_outputs(v, out_dir, figures=not no_figures)
     click.echo(format_table(v))
     click.echo("")
