@@ -12,7 +12,6 @@ the scenario (``best.toml``).
 from __future__ import annotations
 
 import multiprocessing as mp
-import tomllib
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
 from importlib import resources
@@ -22,7 +21,7 @@ import click
 import numpy as np
 import pandas as pd
 
-from .scenario import ScenarioError, _resolve, deep_merge, scenario_from_dict
+from .scenario import ScenarioError, _resolve, deep_merge, read_toml_file, scenario_from_dict
 
 __all__ = ["load_space", "calibrate", "calibrate_command"]
 
@@ -37,29 +36,34 @@ class Dimension:
 
 def load_space(path: str | Path | None = None) -> list[Dimension]:
     """Parameter ranges: ``[parameters] "behaviour.x" = {min = .., max = ..}``."""
+    what = "a calibration space: [parameters] \"behaviour.x\" = { min = ..., max = ... }"
     if path is None:
-        text = resources.files("rechain").joinpath("data/calibration_space.toml").read_text(encoding="utf-8")
-        where = "data/calibration_space.toml"
+        with resources.as_file(resources.files("rechain").joinpath("data/calibration_space.toml")) as packaged:
+            data = read_toml_file(packaged, what)
+        where: str | Path = "data/calibration_space.toml"
     else:
-        where = str(path)
-        try:
-            text = Path(path).read_text(encoding="utf-8")
-        except OSError as e:
-            raise ScenarioError(path, "", f"cannot be read ({e.__class__.__name__})", kind="missing") from None
-    try:
-        data = tomllib.loads(text)
-    except tomllib.TOMLDecodeError as e:
-        raise ScenarioError(where, "", f"not valid TOML: {e}", kind="not_toml") from None
+        data, where = read_toml_file(path, what), path
+    extra = sorted(set(data) - {"parameters"})
+    if extra:
+        raise ScenarioError(where, extra[0], f"unknown key; allowed: {what}", kind="unknown_key")
+    params = data.get("parameters", {})
+    if not isinstance(params, dict):
+        raise ScenarioError(where, "parameters", f"given {params!r}; allowed: {what}", kind="type")
     dims = []
-    for key, spec in data.get("parameters", {}).items():
-        if not isinstance(spec, dict) or "min" not in spec or "max" not in spec:
-            raise ScenarioError(where, f"parameters.{key}", "needs {min = ..., max = ...}", kind="type")
-        lo, hi = float(spec["min"]), float(spec["max"])
+    for key, spec in params.items():
+        if not isinstance(spec, dict) or "min" not in spec or "max" not in spec or set(spec) - {"min", "max", "integer"}:
+            raise ScenarioError(where, f"parameters.{key}", f"given {spec!r}; allowed: {{min = ..., max = ...}} "
+                                f"with an optional integer = true", kind="type")
+        lo, hi = spec["min"], spec["max"]
+        if not all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in (lo, hi)):
+            raise ScenarioError(where, f"parameters.{key}", f"given min {lo!r} and max {hi!r}; allowed: numbers",
+                                kind="type")
         if not lo < hi:
-            raise ScenarioError(where, f"parameters.{key}", f"min {lo} must be below max {hi}", kind="out_of_range")
-        dims.append(Dimension(key, lo, hi, bool(spec.get("integer", False))))
+            raise ScenarioError(where, f"parameters.{key}", f"given min {lo} and max {hi}; allowed: min below max",
+                                kind="out_of_range")
+        dims.append(Dimension(key, float(lo), float(hi), bool(spec.get("integer", False))))
     if not dims:
-        raise ScenarioError(where, "parameters", "no parameters to calibrate", kind="missing_key")
+        raise ScenarioError(where, "parameters", f"no parameters to calibrate; allowed: {what}", kind="missing_key")
     return dims
 
 
@@ -114,6 +118,18 @@ def _score(per_seed: list[pd.DataFrame]) -> dict[str, float]:
             "failing_required": " ".join(fid for fid in req if not ok.get(fid, False))}
 
 
+def _current_value(loaded: dict, d: Dimension, space: str | Path | None) -> float:
+    """The scenario's value of a searched parameter (raises if the key is not a number there)."""
+    node: object = loaded
+    for p in d.key.split("."):
+        node = node.get(p) if isinstance(node, dict) else None
+    if isinstance(node, bool) or not isinstance(node, (int, float)):
+        raise ScenarioError(space or "data/calibration_space.toml", f"parameters.{d.key}",
+                            f"is not a numeric key of the scenario (it holds {node!r}); allowed: a dotted path "
+                            f"to a number, such as \"behaviour.w_news\"", kind="unknown_key")
+    return float(node)
+
+
 def calibrate(scenario_path: str | Path = "scenarios/baseline.toml", space: str | Path | None = None,
               samples: int = 32, replicates: int = 2, finalists: int = 4, final_replicates: int = 5,
               workers: int = 2, seed: int = 0, max_quiet_cv: float = 0.1) -> pd.DataFrame:
@@ -132,12 +148,14 @@ def calibrate(scenario_path: str | Path = "scenarios/baseline.toml", space: str 
     points = lows + unit * (highs - lows)
     # the scenario's own values are candidate 0, so the search can only improve on them
     loaded = scenario_from_dict(base).model_dump()   # with the schema's defaults filled in
-    current = []
-    for d in dims:
-        node = loaded
-        for p in d.key.split("."):
-            node = node.get(p, {}) if isinstance(node, dict) else {}
-        current.append(float(node) if isinstance(node, (int, float)) else (d.low + d.high) / 2)
+    current = [_current_value(loaded, d, space) for d in dims]
+    for d in dims:                  # each bound must give a valid scenario, or candidates would fail
+        for what, v in (("min", d.low), ("max", d.high)):
+            try:
+                scenario_from_dict(deep_merge(base, _override([d], np.array([v]))))
+            except ScenarioError as e:
+                raise ScenarioError(space or "data/calibration_space.toml", f"parameters.{d.key}",
+                                    f"{what} {v:g} gives an invalid scenario: {e.detail}", kind="out_of_range") from None
     points = np.vstack([np.clip(current, lows, highs), points])
     overs = [_override(dims, pt) for pt in points]
     ctx = mp.get_context("spawn")

@@ -27,8 +27,8 @@ from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, ValidationError,
 from .calendar import CALENDARS
 from .materials import PRODUCTS
 
-__all__ = ["Scenario", "ScenarioError", "ERROR_KINDS", "load_scenario", "scenario_from_dict", "STAGES",
-           "json_schema"]
+__all__ = ["Scenario", "ScenarioError", "OptionError", "ERROR_KINDS", "load_scenario", "scenario_from_dict",
+           "read_toml_file", "read_text_file", "STAGES", "json_schema"]
 
 STAGES = ("miners", "myanmar_holders", "overseas_miners", "separation_plants", "recyclers", "magnet_makers",
           "motor_makers", "overseas_buyers", "state_reserve")
@@ -66,6 +66,17 @@ class ScenarioError(Exception):
         super().__init__(f"{where}: {key}: {message}" if key else f"{where}: {message}")
 
 
+class OptionError(ScenarioError):
+    """A command-line value that cannot be used (an address, a count), not a file's key.
+
+    ``str(err)`` is ``"<option> <value>: <message>"``; ``file`` and ``line`` are None.
+    """
+
+    def __init__(self, option: str, value: Any, message: str, kind: str = "invalid"):
+        Exception.__init__(self, f"{option} {value}: {message}")
+        self.file, self.key, self.line, self.kind, self.detail, self.via = None, option, None, kind, message, None
+
+
 #: The kinds of :class:`ScenarioError`, with what each means.
 ERROR_KINDS = {
     "missing": "the scenario file does not exist",
@@ -85,6 +96,7 @@ ERROR_KINDS = {
     "date_order": "dates in the wrong order (an end before its start, batches or steps out of order)",
     "outside_period": "an event (news, control, disruption, shock) outside the simulated period",
     "length": "a list of the wrong length (seasonality needs 12 values, approval at least one step)",
+    "scheduler": "a Dask scheduler that cannot be reached at the address given",
     "output": "an output folder rechain must not or cannot write (not its own, a file, not writable)",
     "invalid": "any other inconsistent value (quota batch shares above 1, min > mode, missing years)",
 }
@@ -642,30 +654,48 @@ def _show(path: str | Path | None) -> str:
         return str(p)
 
 
-def _read_toml(path: Path) -> dict:
+def read_text_file(path: str | Path, what: str = "a scenario file (.toml)") -> str:
+    """The text of a UTF-8 file, a leading byte-order mark (BOM) dropped.
+
+    Raises :class:`ScenarioError` naming the file for a missing file, a directory, a file
+    that cannot be read, and bytes that are not UTF-8 (with the line of the first one).
+    """
+    path = Path(path)
     if path.is_dir():
-        raise ScenarioError(path, "", "given a directory; allowed: a scenario file (.toml)", kind="not_a_file")
+        raise ScenarioError(path, "", f"given a directory; allowed: {what}", kind="not_a_file")
     try:
-        text = path.read_text(encoding="utf-8")
+        data = path.read_bytes()
     except FileNotFoundError:
         raise ScenarioError(path, "", "file not found", kind="missing") from None
-    except (IsADirectoryError, UnicodeDecodeError, PermissionError, OSError) as e:
-        raise ScenarioError(path, "", f"cannot be read as a text file ({e.__class__.__name__}); allowed: "
-                            f"a UTF-8 TOML file", kind="not_a_file" if isinstance(e, IsADirectoryError)
-                            else "not_toml") from None
+    except OSError as e:
+        raise ScenarioError(path, "", f"cannot be read ({e.strerror or e.__class__.__name__}); allowed: {what}",
+                            kind="not_toml") from None
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError as e:
+        line = data[:e.start].count(b"\n") + 1
+        raise ScenarioError(path, "", f"given byte 0x{data[e.start]:02x}, which is not UTF-8 text; allowed: {what} "
+                            f"saved as UTF-8 (an editor's 'save with encoding' does it)", line=line,
+                            kind="not_toml") from None
+    return text.removeprefix("\ufeff")    # editors on Windows write a BOM; TOML readers reject it
+
+
+def read_toml_file(path: str | Path, what: str = "a scenario file (.toml)") -> dict:
+    """A TOML file as a dict (see :func:`read_text_file`); raises :class:`ScenarioError`
+    with the line for TOML that does not parse, and the key for a date that cannot be read."""
+    text = read_text_file(path, what)
     try:
         return tomllib.loads(text)
     except tomllib.TOMLDecodeError as e:
         m = re.search(r"line (\d+)", str(e))
         line = int(m.group(1)) if m else None
-        what = str(e)
-        if "date" in what.lower():
+        if "date" in str(e).lower():
             bad = text.splitlines()[line - 1].strip() if line and line <= len(text.splitlines()) else ""
             key = bad.split("=", 1)[0].strip() if "=" in bad else ""
             raise ScenarioError(path, key, f"given {bad!r}, which is not a valid date; allowed: an ISO date "
                                 f"such as 2025-04-04 (year-month-day)", line=line, kind="date") from None
-        raise ScenarioError(path, "", f"not valid TOML: {what}. A scenario is a TOML file of `key = value` "
-                            f"lines and [table] headers (https://toml.io)", line=line, kind="not_toml") from None
+        raise ScenarioError(path, "", f"not valid TOML: {e}. Allowed: {what}, of `key = value` lines and "
+                            f"[table] headers (https://toml.io)", line=line, kind="not_toml") from None
 
 
 def _resolve(path: Path, chain: tuple[Path, ...] = ()) -> tuple[dict, list[Path]]:
@@ -678,7 +708,7 @@ def _resolve(path: Path, chain: tuple[Path, ...] = ()) -> tuple[dict, list[Path]
         raise ScenarioError(last, "extends", f"circular extends: {cycle}; allowed: a chain of files that "
                             f"ends in one without extends", line=_find_line(last, ["extends"]),
                             kind="extends_cycle")
-    data = _read_toml(path)
+    data = read_toml_file(path)
     parent = data.pop("extends", None)
     if parent is None:
         return data, [path]
@@ -1130,7 +1160,7 @@ def load_scenario(path: str | Path) -> Scenario:
     path = Path(path)
     data, files = _resolve(path)
     try:
-        own = tomllib.loads(files[-1].read_text(encoding="utf-8"))
+        own = tomllib.loads(read_text_file(files[-1]))
     except (OSError, tomllib.TOMLDecodeError):  # pragma: no cover - read fine a moment ago
         own = data
     if "name" not in own:

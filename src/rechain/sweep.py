@@ -52,7 +52,6 @@ import re
 import shutil
 import sys
 import time
-import tomllib
 import traceback
 import warnings
 from dataclasses import dataclass, field
@@ -63,7 +62,8 @@ from typing import Any, Callable, Iterator, Literal
 import click
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from .scenario import STAGES, ScenarioError, _find_line, _inner_model, _resolve, deep_merge, scenario_from_dict
+from .scenario import (STAGES, OptionError, ScenarioError, _find_line, _inner_model, _resolve, deep_merge,
+                       read_toml_file, scenario_from_dict)
 
 __all__ = ["Sweep", "Parameter", "load_sweep", "run_sweep", "load_results", "model_function",
            "make_model_function", "run_seed", "parse_path", "available_kpis", "SweepSummary", "sweep_command",
@@ -744,19 +744,7 @@ def load_sweep(source: str | Path | dict, base_dir: str | Path | None = None) ->
         where = Path(base_dir) if base_dir else Path.cwd()
     else:
         file = Path(source)
-        try:
-            text = file.read_text(encoding="utf-8")
-        except FileNotFoundError:
-            raise ScenarioError(file, "", "file not found", kind="missing") from None
-        except (IsADirectoryError, UnicodeDecodeError, PermissionError) as e:
-            raise ScenarioError(file, "", f"cannot be read as a text file ({e.__class__.__name__})",
-                                kind="not_toml") from None
-        try:
-            raw = tomllib.loads(text)
-        except tomllib.TOMLDecodeError as e:
-            m = re.search(r"line (\d+)", str(e))
-            raise ScenarioError(file, "", f"not valid TOML: {e}", line=int(m.group(1)) if m else None,
-                                kind="not_toml") from None
+        raw = read_toml_file(file, "a sweep file (.toml)")
         where = file.parent
     try:
         spec = SweepFile.model_validate(raw)
@@ -1064,25 +1052,32 @@ def _design_table(sw: Sweep):
     return pa.table(cols)
 
 
+def _check_out(sw: Sweep, out: Path, resume: bool) -> None:
+    """Raise unless the sweep may write to ``out``: a new or empty folder, or (``resume``)
+    the folder of this same sweep. Writes nothing."""
+    from .outputs import check_output_dir, check_writable
+
+    old = sweep_manifest(out)
+    if old is None:
+        check_output_dir(out, "sweep", replace=False)    # a sweep never replaces anything
+        return
+    if not resume:
+        raise ScenarioError(out, "", "already holds the results of a sweep; pass --resume to continue it, "
+                            "or choose another --out", kind="out_exists")
+    if old.get("spec_sha256") != sw.spec_hash():
+        raise ScenarioError(sw.file, "", f"is not the sweep whose results are in {out} (the sweep file, its "
+                            "base scenario or their design changed); choose another --out", kind="resume_mismatch")
+    check_writable(out)
+
+
 def _prepare_out(sw: Sweep, out: Path, resume: bool) -> set[int]:
-    """Create or check the output folder; return the run ids already done."""
+    """Create the output folder (checked by :func:`_check_out`); return the run ids already done."""
     import pyarrow.parquet as pq
 
-    from .outputs import check_output_dir, check_writable, write_marker
+    from .outputs import write_marker
 
     man_path = out / "manifest.json"
-    old = sweep_manifest(out)
-    if old is not None:
-        if not resume:
-            raise ScenarioError(out, "", "already holds the results of a sweep; pass --resume to continue it, "
-                                "or choose another --out", kind="out_exists")
-        if old.get("spec_sha256") != sw.spec_hash():
-            raise ScenarioError(sw.file, "", f"is not the sweep whose results are in {out} (the sweep file, its "
-                                "base scenario or their design changed); choose another --out", kind="resume_mismatch")
-        check_writable(out)
-    else:
-        # a new sweep: only into a new or empty folder (a sweep never replaces anything)
-        check_output_dir(out, "sweep", replace=False)
+    if not man_path.exists():
         out.mkdir(parents=True, exist_ok=True)
         write_marker(out, "sweep", files=list(SWEEP_FILES), open_=True)
     (out / "runs").mkdir(parents=True, exist_ok=True)
@@ -1237,6 +1232,24 @@ class _LocalBackend:
         self.pool.shutdown(wait=not cancel, cancel_futures=cancel)
 
 
+#: seconds to wait for a Dask scheduler before saying it cannot be reached
+SCHEDULER_CONNECT_S = 5
+
+
+def _connect(client_class, address: str):
+    """A Dask client of the scheduler at ``address``, or one line saying it cannot be reached."""
+    try:
+        return client_class(address, timeout=SCHEDULER_CONNECT_S)
+    except ValueError as e:
+        raise OptionError("--scheduler", address, f"is not a scheduler address ({e}); allowed: tcp://HOST:PORT "
+                          "or local", kind="scheduler") from None
+    except (OSError, TimeoutError) as e:
+        why = f"no answer within {SCHEDULER_CONNECT_S} s" if "Timed out" in str(e) else str(e)
+        raise OptionError("--scheduler", address, f"cannot reach a Dask scheduler there ({why}); start one "
+                          "(`dask scheduler`) and give the address it prints, or use --scheduler local",
+                          kind="scheduler") from None
+
+
 class _DaskBackend:
     name = "dask"
 
@@ -1251,7 +1264,7 @@ class _DaskBackend:
                                         dashboard_address=":0")   # any free port: never clashes
             self.client = Client(self.cluster)
         else:
-            self.client = Client(address)
+            self.client = _connect(Client, address)
         self.ctx = self.client.scatter(ctx, broadcast=True)
         self.ac = as_completed()
         self.name = f"dask {self.client.scheduler.address}"
@@ -1314,21 +1327,25 @@ def execute(sweep: str | Path | dict | Sweep, out: str | Path | None = None, wor
     sw = sweep if isinstance(sweep, Sweep) else load_sweep(sweep)
     out = Path(out) if out is not None else Path("outputs") / "sweeps" / sw.name
     workers = max(1, int(workers if workers is not None else (os.cpu_count() or 1)))
-    done = _prepare_out(sw, out, resume)
+    _check_out(sw, out, resume)
+    ctx = _context(sw)
+    t0 = time.perf_counter()
+    # the scheduler is reached before anything is written: an unreachable one leaves no folder
+    backend: Any = _DaskBackend(scheduler, workers, ctx) if scheduler else None
+    try:
+        done = _prepare_out(sw, out, resume)
+    except BaseException:
+        if backend is not None:
+            backend.close(cancel=True)
+        raise
     todo = [i for i in range(sw.n_runs) if i not in done]
     skipped = sw.n_runs - len(todo)
-    ctx = _context(sw)
     runs_schema, series_schema = _runs_schema(sw), _series_schema()
 
-    t0 = time.perf_counter()
     failed_now = ran = first_n = 0
     first_s = float("nan")
-    if scheduler and todo:
-        backend: Any = _DaskBackend(scheduler, workers, ctx)
-    elif workers > 1 and todo:
-        backend = _LocalBackend(workers, ctx)
-    else:
-        backend = _SerialBackend(ctx)
+    if backend is None:
+        backend = _LocalBackend(workers, ctx) if workers > 1 and todo else _SerialBackend(ctx)
     n_parallel = backend.slots
     # a few batches per worker and at most 16 runs per batch: the progress bar moves, the
     # part files stay few, and a worker's start-up is shared by many runs
