@@ -156,6 +156,88 @@ series = [{ variable = "exports" }]
     pd.testing.assert_frame_equal(series, ref_series)
 
 
+def _descendants(pid: int) -> list[int]:
+    """Processes below ``pid`` (Linux /proc), children first."""
+    parent = {}
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        parent[int(stat.parent.name)] = int(fields[1])
+    out, todo = [], [pid]
+    while todo:
+        here = todo.pop()
+        kids = [p for p, pp in parent.items() if pp == here]
+        out += kids
+        todo += kids
+    return out
+
+
+def _running(pid: int) -> bool:
+    """True while ``pid`` exists and is not a zombie (reaped or not, a zombie has ended)."""
+    try:
+        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0] != "Z"
+    except OSError:
+        return False
+
+
+@pytest.mark.skipif(not Path("/proc/self/stat").exists(), reason="reads the process table from /proc")
+@pytest.mark.parametrize("sig", ["SIGKILL", "SIGTERM"])
+def test_killed_sweep_leaves_no_worker_behind_and_resumes(tmp_path, sig):
+    """Only the main process is signalled (as a job scheduler or `kill PID` would): its
+    worker processes must end within seconds, and --resume must complete the sweep."""
+    spec = tiny_sweep(tmp_path, """
+name = "orphans"
+design = "grid"
+replicates = 3
+root_seed = 8
+batch_size = 1
+[overrides]
+end = 2024-03-31
+[parameters]
+"behaviour.restock_strength" = { levels = [0.5, 1.0, 2.0] }
+[outputs]
+kpis = ["price_peak_prnd_oxide"]
+series = [{ variable = "price", product = "prnd_oxide" }]
+""")
+    out = tmp_path / "out"
+    cmd = [sys.executable, "-m", "rechain.cli", "sweep", str(spec), "--workers", "2", "--out", str(out), "--quiet"]
+    log = tmp_path / "stderr.txt"
+    with log.open("w") as err:
+        proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=err)
+    workers: list[int] = []
+    try:
+        deadline = time.monotonic() + 120
+        while len(list((out / "runs").glob("part-*.parquet"))) < 2:
+            assert proc.poll() is None, "the sweep ended before it could be killed"
+            assert time.monotonic() < deadline
+            time.sleep(0.02)
+        workers = _descendants(proc.pid)
+        assert len(workers) >= 2
+        proc.send_signal(getattr(signal, sig))
+        proc.wait(timeout=30)
+        gone_by = time.monotonic() + 10
+        while any(_running(p) for p in workers) and time.monotonic() < gone_by:
+            time.sleep(0.1)
+        assert not [p for p in workers if _running(p)], "worker processes outlived the sweep"
+    finally:
+        for p in workers + [proc.pid]:
+            if _running(p):
+                os.kill(p, signal.SIGKILL)
+        proc.wait()
+    if sig == "SIGTERM":      # as cleanly as Ctrl-C: a message saying how to resume
+        assert proc.returncode == 143 and "--resume" in log.read_text()
+    assert not list(out.rglob("*.tmp")) or sig == "SIGKILL"
+
+    runs, series = run_sweep(spec, workers=1, out=out, resume=True)
+    ids = []
+    for f in (out / "runs").glob("part-*.parquet"):
+        ids += pq.read_table(f, columns=["run_id"]).column("run_id").to_pylist()
+    assert sorted(ids) == list(range(9))       # every run exactly once
+    assert (runs["status"] == "ok").all() and series["run_id"].nunique() == 9
+
+
 def test_resume_refuses_a_changed_sweep(tmp_path):
     body = """
 design = "grid"

@@ -38,6 +38,7 @@ EMA-Workbench-style ``f(**params) -> dict``) and :func:`load_sweep`.
 
 from __future__ import annotations
 
+import contextlib
 import copy
 import csv
 import datetime as dt
@@ -882,9 +883,34 @@ def _error_text(e: BaseException) -> str:
 _WORKER_CTX: _Context | None = None
 
 
-def _init_worker(ctx: _Context) -> None:
+#: how often a worker process checks that the sweep's main process is still there, s
+PARENT_CHECK_S = 0.5
+
+
+def _init_worker(ctx: _Context, parent_pid: int | None = None) -> None:
+    """Set up a worker process: the sweep's context, and a watchdog for its parent."""
     global _WORKER_CTX
     _WORKER_CTX = ctx
+    if parent_pid is not None:
+        _exit_with_parent(parent_pid)
+
+
+def _exit_with_parent(parent_pid: int) -> None:
+    """End this process soon after ``parent_pid`` (the sweep's main process) is gone.
+
+    A worker whose parent was killed (SIGKILL, or a SIGTERM that left no time to clean
+    up) would otherwise block for ever writing its result to a pipe nobody reads. An
+    orphan is adopted by another process, so ``os.getppid()`` changes: portable, unlike
+    Linux's PR_SET_PDEATHSIG, and a daemon thread runs while the main thread is blocked.
+    """
+    import threading
+
+    def watch() -> None:
+        while os.getppid() == parent_pid:
+            time.sleep(PARENT_CHECK_S)
+        os._exit(3)    # no clean-up: there is no one left to report to
+
+    threading.Thread(target=watch, name="rechain-parent-watchdog", daemon=True).start()
 
 
 def _run_batch(batch: list[tuple], ctx: _Context | None = None) -> tuple[list[dict], dict[str, list]]:
@@ -1213,7 +1239,7 @@ class _LocalBackend:
         # spawn, stated explicitly: `import mesa` makes it the default anyway, and fork after
         # threads (pyarrow, tqdm) is unsafe
         self.pool = cf.ProcessPoolExecutor(max_workers=workers, mp_context=mp.get_context("spawn"),
-                                           initializer=_init_worker, initargs=(ctx,))
+                                           initializer=_init_worker, initargs=(ctx, os.getpid()))
         self.slots = workers
         self.pending: set = set()
 
@@ -1229,7 +1255,13 @@ class _LocalBackend:
         return done
 
     def close(self, cancel: bool = False):
-        self.pool.shutdown(wait=not cancel, cancel_futures=cancel)
+        if cancel:
+            # stop the batches under way too (their runs are run again on --resume): waiting
+            # for them would keep an interrupted or terminated sweep alive for a whole batch.
+            # The pool's own process table is the one place that lists exactly its workers.
+            for proc in list(getattr(self.pool, "_processes", {}).values()):
+                proc.terminate()
+        self.pool.shutdown(wait=True, cancel_futures=cancel)
 
 
 #: seconds to wait for a Dask scheduler before saying it cannot be reached
@@ -1454,6 +1486,30 @@ def run_sweep(path_or_spec: str | Path | dict | Sweep, workers: int | None = 1, 
 # ---------------------------------------------------------------------------------------
 # command line
 # ---------------------------------------------------------------------------------------
+class Terminated(KeyboardInterrupt):
+    """SIGTERM, raised in the main thread so that a sweep stops as it does on Ctrl-C."""
+
+
+@contextlib.contextmanager
+def _sigterm_as_interrupt():
+    """While the block runs, SIGTERM raises :class:`Terminated` (a KeyboardInterrupt):
+    finished batches are kept, workers are stopped, and the sweep can be resumed."""
+    import signal
+
+    def handler(signum, frame):
+        raise Terminated()
+
+    try:
+        old = signal.signal(signal.SIGTERM, handler)
+    except ValueError:          # not the main thread: leave SIGTERM as it is
+        yield
+        return
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, old)
+
+
 @click.command("sweep")
 @click.argument("sweep_file", type=click.Path(dir_okay=False, path_type=Path))
 @click.option("--workers", type=click.IntRange(min=1), default=None,
@@ -1475,12 +1531,14 @@ def sweep_command(sweep_file: Path, workers: int | None, scheduler: str | None, 
     sw = load_sweep(sweep_file)
     out = out_dir or Path("outputs") / "sweeps" / sw.name
     try:
-        summary = execute(sw, out=out, workers=workers, scheduler=scheduler, resume=resume,
-                          batch_size=batch_size, progress=not quiet, echo=None if quiet else click.echo)
-    except KeyboardInterrupt:
-        click.echo(f"\ninterrupted: the runs finished so far are in {out}; continue with "
+        with _sigterm_as_interrupt():
+            summary = execute(sw, out=out, workers=workers, scheduler=scheduler, resume=resume,
+                              batch_size=batch_size, progress=not quiet, echo=None if quiet else click.echo)
+    except KeyboardInterrupt as e:
+        what = "terminated" if isinstance(e, Terminated) else "interrupted"
+        click.echo(f"\n{what}: the runs finished so far are in {out}; continue with "
                    f"`rechain sweep {sweep_file} --out {out} --resume`", err=True)
-        sys.exit(130)
+        sys.exit(143 if isinstance(e, Terminated) else 130)
     click.echo(summary.text())
     if not quiet:
         click.echo(f"next: rechain analyze {summary.out}")
