@@ -102,25 +102,42 @@ def monthly_table(m: "ChainModel") -> pd.DataFrame:
     return df
 
 
+ABROAD_STAGES = ("myanmar_holders", "overseas_miners")
+
+
 def flows_table(m: "ChainModel") -> pd.DataFrame:
-    """Monthly tonnes shipped between stages, by product; exports split by region."""
+    """Monthly tonnes shipped between stages, by product.
+
+    ``region`` is where the goods go abroad or come from: shipments to overseas buyers are
+    split by destination region (they add up to the ``exports`` of :func:`monthly_table`),
+    shipments from ore holders abroad are "abroad" (they add up to its ``imports``), all
+    others "china".
+    """
     r, cal, mat = m.rec, m.cal, m.mat
     fl = cal.to_months(r.flows)            # [month, from, to, product]
     exp = cal.to_months(r.exports)         # [month, product, region]
     over = m.stages.index("overseas_buyers")
+    to_abroad = fl[:, :, over, :]          # [month, from, product]
+    # each source stage's part of a product's exports; the recorder splits exports by region
+    # but not by source, so a product shipped abroad by several stages is split pro rata
+    total = to_abroad.sum(axis=1, keepdims=True)
+    part = np.divide(to_abroad, total, out=np.zeros_like(to_abroad), where=total > 0)
     rows = []
+
+    def add(src: str, dst: str, product: str, region: str, tonnes: np.ndarray) -> None:
+        rows.append(pd.DataFrame({"month": cal.months, "from_stage": src, "to_stage": dst,
+                                  "product": product, "region": region, "tonnes": tonnes}))
+
     for a, src in enumerate(m.stages):
         for b, dst in enumerate(m.stages):
             for k, product in enumerate(mat.products):
                 if b == over:
                     for g, region in enumerate(m.regions):
-                        if exp[:, k, g].any():
-                            rows.append(pd.DataFrame({"month": cal.months, "from_stage": src, "to_stage": dst,
-                                                      "product": product, "region": region,
-                                                      "tonnes": exp[:, k, g]}))
+                        tonnes = part[:, a, k] * exp[:, k, g]
+                        if tonnes.any():
+                            add(src, dst, product, region, tonnes)
                 elif fl[:, a, b, k].any():
-                    rows.append(pd.DataFrame({"month": cal.months, "from_stage": src, "to_stage": dst,
-                                              "product": product, "region": "china", "tonnes": fl[:, a, b, k]}))
+                    add(src, dst, product, "abroad" if src in ABROAD_STAGES else "china", fl[:, a, b, k])
     cols = ["month", "from_stage", "to_stage", "product", "region", "tonnes"]
     if not rows:
         return pd.DataFrame(columns=cols)
