@@ -550,8 +550,49 @@ def quiet_variant(data: dict, years: int = 3) -> dict:
 
 
 def json_schema() -> dict:
-    """JSON Schema of the scenario format (for editors and docs)."""
-    return Scenario.model_json_schema()
+    """JSON Schema (draft 2020-12) of the scenario file format, for editors.
+
+    A file without ``extends`` is a whole scenario: every key without a default is
+    required (except ``name``, which defaults to the file's stem). A file with ``extends``
+    is a partial scenario (a what-if): every key is optional, and items of the named lists
+    may say ``remove = true``. Unknown keys and wrong types are errors in both. Dates are
+    ISO date strings, as editors pass TOML dates to a JSON Schema.
+    """
+    whole = Scenario.model_json_schema()
+    defs = whole.pop("$defs")
+    whole["required"] = [k for k in whole["required"] if k != "name"]
+    defs["Scenario"] = whole
+    partial = {f"Partial{k}": _partial(v) for k, v in defs.items()}
+    partial["PartialScenario"]["properties"] = {
+        "extends": {"type": "string", "description": "the scenario file this one changes, relative to this file"},
+        **partial["PartialScenario"]["properties"]}
+    partial["PartialScenario"]["required"] = ["extends"]
+    for item in _NAMED_ITEMS:
+        partial[f"Partial{item}"]["properties"]["remove"] = {
+            "type": "boolean", "description": "true: delete the inherited item of this name"}
+    return {"$schema": "https://json-schema.org/draft/2020-12/schema", "title": "rechain scenario",
+            "description": "A whole scenario, or (with extends) a partial one that changes another",
+            "type": "object",
+            "if": {"required": ["extends"]},
+            "then": {"$ref": "#/$defs/PartialScenario"},
+            "else": {"$ref": "#/$defs/Scenario"},
+            "$defs": {**defs, **partial}}
+
+
+#: schema classes of the items of named lists (they merge by name, and can be removed)
+_NAMED_ITEMS = ("ExportControl", "Disruption", "NewsEvent", "ExportQuota", "TradeCharge", "Quota")
+
+
+def _partial(node: Any) -> Any:
+    """A schema node with nothing required and references to the partial definitions."""
+    if isinstance(node, dict):
+        out = {k: _partial(v) for k, v in node.items() if not (k == "required" and isinstance(v, list))}
+        if isinstance(out.get("$ref"), str):
+            out["$ref"] = out["$ref"].replace("#/$defs/", "#/$defs/Partial")
+        return out
+    if isinstance(node, list):
+        return [_partial(v) for v in node]
+    return node
 
 
 # ---------------------------------------------------------------------------------------
