@@ -38,6 +38,18 @@ start = 2024-02-01
 approval = [{ start = 2024-02-01, rate = 0.5 }]
 """
 
+# a four-month tiny run with a Myanmar closure whose dates a sweep can vary
+CLOSURE = """
+[overrides]
+end = 2024-04-30
+[[overrides.disruptions]]
+name = "closure"
+target = "myanmar_holders"
+start = 2024-02-01
+end = 2024-04-01
+capacity_offline_share = 0.5
+"""
+
 
 def write(path: Path, text: str) -> Path:
     path.write_text(text, encoding="utf-8")
@@ -262,15 +274,7 @@ def test_a_failing_run_is_recorded_and_the_others_complete(tmp_path):
     spec = tiny_sweep(tmp_path, """
 design = "grid"
 root_seed = 5
-[overrides]
-end = 2024-04-30
-[[overrides.disruptions]]
-name = "closure"
-target = "myanmar_holders"
-start = 2024-02-01
-end = 2024-04-01
-capacity_offline_share = 0.5
-[parameters]
+""" + CLOSURE + """[parameters]
 start = { path = "disruptions[closure].start", levels = [2024-02-01, 2024-03-15] }
 end = { path = "disruptions[closure].end", levels = [2024-03-01, 2024-04-15] }
 [outputs]
@@ -354,6 +358,54 @@ def test_malformed_sweep_files_exit_2_with_one_clear_message(tmp_path, case, bod
     for part in expected:
         assert part in msg, msg
     assert not (tmp_path / "out").exists()
+
+
+def test_every_mistake_of_a_sweep_file_at_once(tmp_path):
+    path = tiny_sweep(tmp_path, """
+[parameters]
+"behaviour.restock_strengh" = { levels = [1.0] }
+"behaviour.w_social" = { levels = [0.5, 1.5] }
+[outputs]
+kpis = ["price_peak_prnd"]
+""")
+    res = CliRunner().invoke(main, ["sweep", str(path), "--out", str(tmp_path / "out"), "--quiet"])
+    assert res.exit_code == 2
+    lines = res.output.splitlines()
+    assert lines[-1] == "3 errors" and len(lines) == 4, res.output
+    assert "restock_strengh" in lines[0] and "w_social" in lines[1] and "price_peak_prnd" in lines[2]
+    assert all(s.startswith(f"error: {path}, line ") for s in lines[:3])
+    assert not (tmp_path / "out").exists()
+
+
+def test_sweep_messages_show_dates_as_written(tmp_path):
+    path = tiny_sweep(tmp_path, CLOSURE + """[parameters]
+start = { path = "disruptions[closure].start", levels = [2024-02-01, 2024-04-15] }
+""")
+    with pytest.raises(ScenarioError) as info:
+        load_sweep(path)
+    assert "level 2024-04-15 does not give" in str(info.value) and "datetime" not in str(info.value)
+
+
+def test_sobol_refuses_a_parameter_given_as_levels(tmp_path):
+    path = tiny_sweep(tmp_path, """
+design = "sobol"
+samples = 4
+[parameters]
+"behaviour.noise" = { min = 0.0, max = 0.02 }
+"behaviour.restock_strength" = { levels = [0.5, 2.0] }
+""")
+    with pytest.raises(ScenarioError) as info:
+        load_sweep(path)
+    msg = str(info.value)
+    assert "parameters.behaviour.restock_strength" in msg and "sobol" in msg and "min = ..., max = ..." in msg
+    assert info.value.line == 7
+
+
+def test_a_sweep_file_with_a_byte_order_mark_loads(tmp_path):
+    path = tmp_path / "bom.toml"
+    path.write_bytes(b"\xef\xbb\xbf" + GRID.read_bytes().replace(b'base = "tiny.toml"',
+                                                                   f'base = "{TINY.as_posix()}"'.encode()))
+    assert load_sweep(path).n_runs == 8
 
 
 # --------------------------------------------------------------------------- designs and analysis

@@ -1,7 +1,8 @@
 """Command-line interface: ``rechain run | check | schema``.
 
-Bad input (a scenario that does not load or validate) prints one message naming the
-file, the key and what is allowed, exits with status 2 and writes nothing.
+Bad input (a scenario that does not load or validate) prints one line per mistake naming
+the file, the key (and line), what was given and what is allowed, exits with status 2 and
+writes nothing.
 """
 
 from __future__ import annotations
@@ -18,13 +19,16 @@ __all__ = ["main"]
 
 
 class _Group(click.Group):
-    """A click group that turns ScenarioError into a one-line message and exit status 2."""
+    """A click group that turns ScenarioError into one line per mistake and exit status 2."""
 
     def invoke(self, ctx):
         try:
             return super().invoke(ctx)
         except ScenarioError as e:
-            click.echo(f"error: {e}", err=True)
+            for one in e.errors:
+                click.echo(f"error: {one}", err=True)
+            if len(e.errors) > 1:
+                click.echo(f"{len(e.errors)} errors", err=True)
             sys.exit(2)
 
 

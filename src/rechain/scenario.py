@@ -43,6 +43,11 @@ StageName = Literal[STAGES]  # type: ignore[valid-type]
 class ScenarioError(Exception):
     """A scenario or sweep file that cannot be used. ``str(err)`` is the message for the user.
 
+    A file with several mistakes raises one ScenarioError for all of them: its attributes
+    are those of the first, ``errors`` lists every one (each a ScenarioError), and
+    ``str(err)`` gives them one per line. A single mistake gives one line, and ``errors``
+    is ``[err]``.
+
     Attributes
     ----------
     file : the file that sets the bad key (a parent when the key is inherited)
@@ -51,7 +56,10 @@ class ScenarioError(Exception):
     kind : what is wrong, one of :data:`ERROR_KINDS`
     detail : the message without the file and key
     via : the file that was loaded, when it differs from ``file``
+    errors : every mistake found, in the order of the file(s)
     """
+
+    errors: list["ScenarioError"]
 
     def __init__(self, file: str | Path | None, key: str, message: str, line: int | None = None,
                  kind: str = "invalid", via: str | Path | None = None):
@@ -64,6 +72,21 @@ class ScenarioError(Exception):
         if self.via is not None:
             where += f" (extended by {_show(self.via)})"
         super().__init__(f"{where}: {key}: {message}" if key else f"{where}: {message}")
+        self.errors = [self]
+
+    @classmethod
+    def of(cls, errors: list["ScenarioError"]) -> "ScenarioError":
+        """One error standing for several (returned as it is when there is one): the first's
+        attributes, all of them in ``errors`` in file order, ``str()`` one per line."""
+        unique = list({str(e): e for e in errors}.values())
+        unique.sort(key=lambda e: (_show(e.file) if e.file else "", e.line if e.line else 10**9))
+        if len(unique) == 1:
+            return unique[0]
+        first = unique[0]
+        combined = cls(first.file, first.key, first.detail, line=first.line, kind=first.kind, via=first.via)
+        combined.errors = unique
+        combined.args = ("\n".join(str(e) for e in unique),)
+        return combined
 
 
 class OptionError(ScenarioError):
@@ -75,6 +98,7 @@ class OptionError(ScenarioError):
     def __init__(self, option: str, value: Any, message: str, kind: str = "invalid"):
         Exception.__init__(self, f"{option} {value}: {message}")
         self.file, self.key, self.line, self.kind, self.detail, self.via = None, option, None, kind, message, None
+        self.errors = [self]
 
 
 #: The kinds of :class:`ScenarioError`, with what each means.
@@ -481,44 +505,66 @@ class Scenario(_Model):
 
     @model_validator(mode="after")
     def _cross_checks(self) -> "Scenario":
-        if self.end <= self.start:
-            raise ValueError(f"end {self.end} must be after start {self.start}")
-        years = {str(y) for y in range(self.start.year, self.end.year + 1)}
-        for sname, s in self.sectors.items():
-            for key in ("units_per_yr", "magnet_kg_per_unit"):
-                missing = years - set(getattr(s, key))
-                if missing:
-                    raise ValueError(f"sectors.{sname}.{key} lacks year(s) {sorted(missing)} of the simulated period")
-        for rname, r in self.regions.items():
-            missing = years - set(r.demand_t_per_yr)
-            if missing:
-                raise ValueError(f"regions.{rname}.demand_t_per_yr lacks year(s) {sorted(missing)}")
-        for i, ev in enumerate(self.news):
-            if not self.start <= ev.date <= self.end:
-                raise ValueError(f"news[{i}] ({ev.name}) date {ev.date} is outside the simulated period {self.start}..{self.end}")
-            _check_regions(ev.regions, self.regions, f"news[{i}].regions")
-        for i, ec in enumerate(self.export_controls):
-            if not ec.start <= self.end:
-                raise ValueError(f"export_controls[{i}] ({ec.name}) starts {ec.start}, after the simulated period ends {self.end}")
-            _check_regions(ec.regions, self.regions, f"export_controls[{i}].regions")
-        for kind in ("export_duties", "import_tariffs"):
-            for i, c in enumerate(getattr(self, kind)):
-                if c.start > self.end:
-                    raise ValueError(f"{kind}[{i}] ({c.name}) starts {c.start}, after the simulated period ends {self.end}")
-                _check_regions(c.regions, self.regions, f"{kind}[{i}].regions")
-        for i, d in enumerate(self.disruptions):
-            if d.start > self.end or d.end < self.start:
-                raise ValueError(f"disruptions[{i}] ({d.name}) {d.start}..{d.end} lies outside the simulated period")
-        missing = set(PRODUCTS) - set(self.market.initial_price)
-        if missing:
-            raise ValueError(f"market.initial_price lacks {sorted(missing)}")
+        problems = _cross_problems(self)
+        if self.end > self.start:       # without a period, the other checks would only echo that
+            problems += _extra_problems(self)
+        if problems:
+            raise _Problems(problems)
         return self
 
 
-def _check_regions(given: list[str], regions: dict, where: str) -> None:
-    for r in given:
-        if r != "all" and r != "china" and r not in regions:
-            raise ValueError(f"{where}: unknown region {r!r}; allowed: 'all', 'china', {sorted(regions)}")
+class _Problems(ValueError):
+    """Every inconsistency of a scenario found by the whole-scenario checks, raised at once.
+
+    ``problems`` holds, each, either a message naming its own key path (parsed by
+    :func:`_cross_check`) or a ``(key path, kind, text)`` tuple.
+    """
+
+    def __init__(self, problems: list):
+        super().__init__("; ".join(p if isinstance(p, str) else p[2] for p in problems))
+        self.problems = problems
+
+
+def _cross_problems(sc: "Scenario") -> list[str]:
+    """Checks across keys: period, years given, events within the period, regions defined."""
+    if sc.end <= sc.start:
+        return [f"end {sc.end} must be after start {sc.start}"]    # the checks below need a period
+    out = []
+    years = {str(y) for y in range(sc.start.year, sc.end.year + 1)}
+    for sname, s in sc.sectors.items():
+        for key in ("units_per_yr", "magnet_kg_per_unit"):
+            missing = years - set(getattr(s, key))
+            if missing:
+                out.append(f"sectors.{sname}.{key} lacks year(s) {sorted(missing)} of the simulated period")
+    for rname, r in sc.regions.items():
+        missing = years - set(r.demand_t_per_yr)
+        if missing:
+            out.append(f"regions.{rname}.demand_t_per_yr lacks year(s) {sorted(missing)}")
+    for i, ev in enumerate(sc.news):
+        if not sc.start <= ev.date <= sc.end:
+            out.append(f"news[{i}] ({ev.name}) date {ev.date} is outside the simulated period {sc.start}..{sc.end}")
+        out += _region_problems(ev.regions, sc.regions, f"news[{i}].regions")
+    for i, ec in enumerate(sc.export_controls):
+        if not ec.start <= sc.end:
+            out.append(f"export_controls[{i}] ({ec.name}) starts {ec.start}, after the simulated period ends {sc.end}")
+        out += _region_problems(ec.regions, sc.regions, f"export_controls[{i}].regions")
+    for kind in ("export_duties", "import_tariffs"):
+        for i, c in enumerate(getattr(sc, kind)):
+            if c.start > sc.end:
+                out.append(f"{kind}[{i}] ({c.name}) starts {c.start}, after the simulated period ends {sc.end}")
+            out += _region_problems(c.regions, sc.regions, f"{kind}[{i}].regions")
+    for i, d in enumerate(sc.disruptions):
+        if d.start > sc.end or d.end < sc.start:
+            out.append(f"disruptions[{i}] ({d.name}) {d.start}..{d.end} lies outside the simulated period")
+    missing = set(PRODUCTS) - set(sc.market.initial_price)
+    if missing:
+        out.append(f"market.initial_price lacks {sorted(missing)}")
+    return out
+
+
+def _region_problems(given: list[str], regions: dict, where: str) -> list[str]:
+    return [f"{where}: unknown region {r!r}; allowed: 'all', 'china', {sorted(regions)}"
+            for r in given if r != "all" and r != "china" and r not in regions]
 
 
 def quiet_variant(data: dict, years: int = 3) -> dict:
@@ -910,8 +956,10 @@ def _find_name_line(path: Path, name: str) -> int | None:
 # --- describing a validation error --------------------------------------------------------
 def _field_info(loc: tuple) -> Any:
     """The pydantic FieldInfo of the deepest named field on ``loc`` (None if unknown)."""
+    from typing import get_origin
     model: Any = Scenario
     info = None
+    keyed = False          # the last field was a table of models by name (sectors, regions)
     for part in loc:
         if isinstance(part, int) or part == "[key]":
             continue
@@ -919,8 +967,11 @@ def _field_info(loc: tuple) -> Any:
         if fields is not None and part in fields:
             info = fields[part]
             model = _inner_model(info.annotation)
+            keyed = get_origin(info.annotation) is dict
+        elif fields is not None and keyed:
+            keyed = False  # the name of a sector or region: its model's fields come next
         elif fields is not None:
-            return None   # a dict key (sector or product name): keep nothing deeper
+            return None    # an unknown name: keep nothing deeper
     return info
 
 
@@ -1131,60 +1182,68 @@ def _describe(err: dict, path: Path | None, files: list[Path] | None = None,
     return ScenarioError(file or path, key or "(scenario)", text, line=line, kind=kind, via=via)
 
 
-def _extra_checks(sc: "Scenario") -> None:
-    """Checks the schema classes leave to loading: date order of shocks and the stockpile,
-    shocks within the period, one item per name."""
+def _extra_problems(sc: "Scenario") -> list[tuple[tuple, str, str]]:
+    """Checks the schema classes leave to the whole scenario, as (key path, kind, text):
+    date order of shocks and the stockpile, shocks within the period, one item per name."""
+    out = []
     for sname, s in sc.sectors.items():
         for i, sh in enumerate(s.shocks):
             if sh.end < sh.start:
-                raise ValueError(("sectors", sname, "shocks", i, "end"), "date_order",
-                                 f"given end {sh.end} before start {sh.start}; allowed: an end on or after the start")
+                out.append((("sectors", sname, "shocks", i, "end"), "date_order",
+                            f"given end {sh.end} before start {sh.start}; allowed: an end on or after the start"))
             if sh.start > sc.end or sh.end < sc.start:
-                raise ValueError(("sectors", sname, "shocks", i, "start"), "outside_period",
-                                 f"given {sh.start}..{sh.end}; allowed: dates that overlap the simulated period "
-                                 f"{sc.start}..{sc.end}")
+                out.append((("sectors", sname, "shocks", i, "start"), "outside_period",
+                            f"given {sh.start}..{sh.end}; allowed: dates that overlap the simulated period "
+                            f"{sc.start}..{sc.end}"))
     st = sc.stockpile
     if st.start is not None and st.end is not None and st.end < st.start:
-        raise ValueError(("stockpile", "end"), "date_order",
-                         f"given end {st.end} before start {st.start}; allowed: an end on or after the start")
-    if st.products and not st.buy_t_per_yr and not st.initial_stock_t:
-        pass  # a reserve that never buys is allowed (a control run)
+        out.append((("stockpile", "end"), "date_order",
+                    f"given end {st.end} before start {st.start}; allowed: an end on or after the start"))
     for lname in _NAMED_LISTS:
         names = [getattr(x, "name", "") for x in getattr(sc, lname)]
         for i, n in enumerate(names):
             if n and n in names[:i]:
-                raise ValueError((lname, i, "name"), "duplicate_name",
-                                 f"given two items named {n!r}; allowed: each name once")
+                out.append(((lname, i, "name"), "duplicate_name",
+                            f"given two items named {n!r}; allowed: each name once"))
     keys = [(q.type, q.year) for q in sc.quota_policy.quotas]
     for i, k in enumerate(keys):
         if k in keys[:i]:
-            raise ValueError(("quota_policy", "quotas", i, "year"), "duplicate_name",
-                             f"given two {k[0]} quotas for {k[1]}; allowed: one quota per type and year")
+            out.append((("quota_policy", "quotas", i, "year"), "duplicate_name",
+                        f"given two {k[0]} quotas for {k[1]}; allowed: one quota per type and year"))
+    return out
+
+
+def _problem_errors(problems: list, path: Path | None, files: list[Path], data: dict | None) -> list[ScenarioError]:
+    """One :class:`ScenarioError` per whole-scenario problem (see :class:`_Problems`)."""
+    out = []
+    for p in problems:
+        loc, text, kind = _cross_check(p, data) if isinstance(p, str) else (p[0], p[2], p[1])
+        file, line = _locate(files, loc, data)
+        out.append(ScenarioError(file or path, _key_of(loc) + _item_label(data, loc) or "(scenario)", text,
+                                 line=line, kind=kind, via=files[-1] if files else None))
+    return out
 
 
 def scenario_from_dict(data: dict, path: Path | None = None, files: list[Path] | None = None) -> Scenario:
-    """Validate a merged scenario dict; raise :class:`ScenarioError` on the first problem.
+    """Validate a merged scenario dict; raise one :class:`ScenarioError` naming every problem.
 
     ``path`` is the file the dict came from (for the message); ``files`` the whole
     ``extends`` chain, parent first, so that the message can point at the file and line
-    that set the bad key.
+    that set the bad key. Keys are checked one by one first; the checks across keys (dates
+    within the period, regions defined, one item per name) run once every key is valid.
     """
     files = list(files) if files else ([Path(path)] if path else [])
     try:
-        sc = Scenario.model_validate(data)
+        return Scenario.model_validate(data)
     except ValidationError as e:
-        errs = sorted(e.errors(), key=lambda x: x["type"] != "extra_forbidden")
-        raise _describe(errs[0], path, files, data) from None
-    try:
-        _extra_checks(sc)
-    except ValueError as e:
-        if len(e.args) == 3 and isinstance(e.args[0], tuple):
-            loc, kind, text = e.args
-            file, line = _locate(files, loc, data)
-            raise ScenarioError(file or path, _key_of(loc) + _item_label(data, loc), text, line=line, kind=kind,
-                                via=files[-1] if files else None) from None
-        raise
-    return sc
+        errors: list[ScenarioError] = []
+        for err in e.errors():
+            problems = getattr((err.get("ctx") or {}).get("error"), "problems", None)
+            if problems is not None and not err["loc"]:
+                errors += _problem_errors(problems, path, files, data)
+            else:
+                errors.append(_describe(err, path, files, data))
+        raise ScenarioError.of(errors) from None
 
 
 def load_scenario(path: str | Path) -> Scenario:

@@ -197,7 +197,7 @@ def _step(cur: Any, t: Any, done: list) -> tuple[Any, Any]:
     if isinstance(cur, list):
         raise PathError(f"{where} is a list; choose an item with [name] or [index] before .{t}")
     if not isinstance(cur, dict):
-        raise PathError(f"{where} is a value ({cur!r}), not a table; it has no key {t!r}")
+        raise PathError(f"{where} is a value ({_toml(cur)}), not a table; it has no key {t!r}")
     if t not in cur:
         near = difflib.get_close_matches(t, [str(k) for k in cur], n=1)
         hint = f"; did you mean {near[0]!r}?" if near else ""
@@ -409,8 +409,8 @@ def _line_of(path: Path, needle: str) -> int | None:
     return None
 
 
-def _spec_error(e: ValidationError, path: Path | None) -> ScenarioError:
-    err = sorted(e.errors(), key=lambda x: x["type"] != "extra_forbidden")[0]
+def _spec_error(err: dict, path: Path | None) -> ScenarioError:
+    """One :class:`ScenarioError` for one pydantic error of a sweep file."""
     loc = list(err["loc"])
     if loc and loc[0] == "points":     # drop pydantic's union-branch names (points = str | list)
         loc = [p for i, p in enumerate(loc) if not (i == 1 and isinstance(p, str))]
@@ -432,10 +432,23 @@ def _spec_error(e: ValidationError, path: Path | None) -> ScenarioError:
     if typ == "missing":
         return _err(path, key, "required key is missing", "missing_key", loc=loc)
     if typ == "literal_error":
-        return _err(path, key, f"given {given!r}; {err['msg'].lower()}", "not_allowed", loc=loc)
+        return _err(path, key, f"given {_toml(given)}; {err['msg'].lower()}", "not_allowed", loc=loc)
     if typ.startswith(("greater", "less")):
-        return _err(path, key, f"given {given!r}; allowed: {err['msg'].lower()}", "out_of_range", loc=loc)
-    return _err(path, key, f"given {given!r}; {err['msg']}", "type", loc=loc)
+        return _err(path, key, f"given {_toml(given)}; allowed: {err['msg'].lower()}", "out_of_range", loc=loc)
+    return _err(path, key, f"given {_toml(given)}; {err['msg']}", "type", loc=loc)
+
+
+def _toml(v: Any) -> str:
+    """A value as a user writes it in a TOML file: dates as 2025-04-01, lists in brackets."""
+    if isinstance(v, bool):
+        return "true" if v else "false"
+    if isinstance(v, (dt.date, dt.time)):
+        return v.isoformat()
+    if isinstance(v, (list, tuple)):
+        return "[" + ", ".join(_toml(x) for x in v) + "]"
+    if isinstance(v, dict):
+        return "{ " + ", ".join(f"{k} = {_toml(x)}" for k, x in v.items()) + " }"
+    return repr(v)
 
 
 def _value_key(v: Any) -> str:
@@ -529,14 +542,14 @@ def _check_value(base: dict, p: Parameter, value: Any, file: Path | None, what: 
     try:
         scenario_from_dict(d)
     except ScenarioError as e:
-        raise _err(file, f"parameters.{p.name}", f"{what} {value!r} does not give a valid scenario: "
+        raise _err(file, f"parameters.{p.name}", f"{what} {_toml(value)} does not give a valid scenario: "
                    f"{e.key}: {e.detail}", "out_of_range", needle=p.name) from None
 
 
 def _parameter(name: str, entry: dict, base: dict, file: Path | None, design: str) -> Parameter:
     key = f"parameters.{name}"
     if not isinstance(entry, dict):
-        raise _err(file, key, f"given {entry!r}; a parameter is {{min = ..., max = ...}} or {{levels = [...]}}, "
+        raise _err(file, key, f"given {_toml(entry)}; a parameter is {{min = ..., max = ...}} or {{levels = [...]}}, "
                    "with an optional path = \"...\"", "type", needle=name)
     allowed = {"path", "min", "max", "levels"}
     extra = set(entry) - allowed
@@ -565,7 +578,7 @@ def _parameter(name: str, entry: dict, base: dict, file: Path | None, design: st
         dates = isinstance(lo, dt.date) and isinstance(hi, dt.date)
         nums = all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in (lo, hi))
         if not (dates or nums):
-            raise _err(file, key, f"min and max must both be numbers or both dates, got {lo!r} and {hi!r}",
+            raise _err(file, key, f"min and max must both be numbers or both dates, got {_toml(lo)} and {_toml(hi)}",
                        "type", needle=name)
         if dates and any(isinstance(v, dt.datetime) for v in (lo, hi)):
             raise _err(file, key, "min and max must be dates (YYYY-MM-DD), not date-times", "type", needle=name)
@@ -573,7 +586,7 @@ def _parameter(name: str, entry: dict, base: dict, file: Path | None, design: st
             raise _err(file, key, f"min ({lo}) must be below max ({hi})", "out_of_range", needle=name)
         if isinstance(base_value, bool) or not isinstance(base_value, (int, float, dt.date)) or \
                 isinstance(base_value, dt.date) != dates:
-            raise _err(file, key, f"{path} is {base_value!r} in the base scenario; a "
+            raise _err(file, key, f"{path} is {_toml(base_value)} in the base scenario; a "
                        f"{'date' if dates else 'numeric'} range cannot replace it (use levels = [...])",
                        "type", needle=name)
         if design in ("grid", "table"):
@@ -586,13 +599,18 @@ def _parameter(name: str, entry: dict, base: dict, file: Path | None, design: st
         return p
     if "levels" not in entry:
         raise _err(file, key, "needs {min = ..., max = ...} or {levels = [...]}", "missing_key", needle=name)
+    if design == "sobol":
+        # Saltelli sampling and Sobol indices assume a continuous input; a few levels would
+        # be drawn unevenly and their indices read as if they were a range
+        raise _err(file, key, "given levels = [...] with design = \"sobol\"; allowed: a range { min = ..., "
+                   "max = ... } (levels are for grid, table, lhs and morris designs)", "design", needle=name)
     levels = entry["levels"]
     if not isinstance(levels, list) or not levels:
-        raise _err(file, f"{key}.levels", f"must be a non-empty list, got {levels!r}", "type", needle=name)
+        raise _err(file, f"{key}.levels", f"must be a non-empty list, got {_toml(levels)}", "type", needle=name)
     seen = [_value_key(v) for v in levels]
     if len(set(seen)) < len(seen):
-        dup = next(v for v in seen if seen.count(v) > 1)
-        raise _err(file, f"{key}.levels", f"level {dup} is given twice", "invalid", needle=name)
+        dup = next(v for v, k in zip(levels, seen) if seen.count(k) > 1)
+        raise _err(file, f"{key}.levels", f"level {_toml(dup)} is given twice", "invalid", needle=name)
     p = Parameter(name, path, tokens, "levels", levels=list(levels), dtype=_dtype_of(levels), base_value=base_value)
     for v in levels:
         _check_value(base, p, v, file, "level")
@@ -637,8 +655,8 @@ def _table_points(spec: SweepFile, file: Path | None, params: dict[str, Paramete
             allowed = {_value_key(v): v for v in p.levels}
             for r in rows:
                 if _value_key(r[c]) not in allowed:
-                    raise _err(file, f"points.{c}", f"value {r[c]!r} is not one of the parameter's levels "
-                               f"{p.levels}", "out_of_range", needle="points")
+                    raise _err(file, f"points.{c}", f"value {_toml(r[c])} is not one of the parameter's levels "
+                               f"{_toml(p.levels)}", "out_of_range", needle="points")
                 r[c] = allowed[_value_key(r[c])]
         else:
             levels = list({_value_key(r[c]): r[c] for r in rows}.values())
@@ -687,7 +705,9 @@ def _design(spec: SweepFile, file: Path | None, params: list[Parameter]
     return points, [list(map(float, row)) for row in X]
 
 
-def _check_outputs(spec: SweepFile, file: Path | None, base: dict, sc_names: dict) -> tuple[list[str], list[dict]]:
+def _check_outputs(spec: SweepFile, file: Path | None, base: dict, sc_names: dict, found: "_Found"
+                   ) -> tuple[list[str], list[dict]]:
+    """The KPIs and series a sweep keeps; their mistakes go to ``found``."""
     known = available_kpis(base)
     if spec.outputs.kpis is None:
         kpis = known
@@ -697,37 +717,65 @@ def _check_outputs(spec: SweepFile, file: Path | None, base: dict, sc_names: dic
             if k not in known:
                 near = difflib.get_close_matches(k, known, n=1)
                 hint = f"; did you mean {near[0]!r}?" if near else ""
-                raise _err(file, "outputs.kpis", f"unknown KPI {k!r}{hint} KPIs for a run of "
-                           f"{base['start']}..{base['end']}: {', '.join(known)}", "unknown_kpi", needle=k)
+                with found:
+                    raise _err(file, "outputs.kpis", f"unknown KPI {k!r}{hint} KPIs for a run of "
+                               f"{base['start']}..{base['end']}: {', '.join(known)}", "unknown_kpi", needle=k)
+        kpis = [k for k in kpis if k in known]
     series = []
-    stages = set(STAGES) | {"market"}
     for i, s in enumerate(spec.outputs.series):
-        key = f"outputs.series[{i}]"
-        if s.variable not in SERIES_VARIABLES:
-            near = difflib.get_close_matches(s.variable, SERIES_VARIABLES, n=1)
-            hint = f"; did you mean {near[0]!r}?" if near else ""
-            raise _err(file, f"{key}.variable", f"unknown variable {s.variable!r}{hint} Allowed: "
-                       f"{', '.join(SERIES_VARIABLES)}", "not_allowed", needle=s.variable)
-        if s.stage is not None and s.stage not in stages:
-            raise _err(file, f"{key}.stage", f"unknown stage {s.stage!r}; allowed: {', '.join(sorted(stages))}",
-                       "not_allowed", needle=s.stage)
-        if s.product is not None and s.product not in sc_names["products"]:
-            near = difflib.get_close_matches(s.product, sorted(sc_names["products"]), n=1)
-            hint = f"; did you mean {near[0]!r}?" if near else ""
-            raise _err(file, f"{key}.product", f"unknown product {s.product!r}{hint}", "not_allowed",
-                       needle=s.product)
-        if s.region is not None and s.region not in sc_names["regions"]:
-            raise _err(file, f"{key}.region", f"unknown region {s.region!r}; allowed: "
-                       f"{', '.join(sorted(sc_names['regions']))}", "not_allowed", needle=s.region)
-        sel = {k: getattr(s, k) for k in ("stage", "product", "region") if getattr(s, k) is not None}
-        label = s.name or s.variable + ("[" + ",".join(f"{k}={v}" for k, v in sel.items()) + "]" if sel else "")
-        series.append({"name": label, "variable": s.variable, **{k: getattr(s, k) for k in
-                                                                  ("stage", "product", "region")}})
+        with found:
+            series.append(_series_spec(i, s, file, sc_names))
     labels = [s["name"] for s in series]
-    if len(set(labels)) < len(labels):
-        raise _err(file, "outputs.series", "two series have the same selection; give them distinct name = ...",
-                   "invalid", needle="series")
+    with found:
+        if len(set(labels)) < len(labels):
+            raise _err(file, "outputs.series", "two series have the same selection; give them distinct name = ...",
+                       "invalid", needle="series")
     return kpis, series
+
+
+class _Found:
+    """Mistakes of one file, gathered (``with found: ...``) to be reported together."""
+
+    def __init__(self) -> None:
+        self.errors: list[ScenarioError] = []
+
+    def __enter__(self) -> "_Found":
+        return self
+
+    def __exit__(self, typ, exc, tb) -> bool:
+        if isinstance(exc, ScenarioError):
+            self.errors += exc.errors
+            return True
+        return False
+
+    def raise_any(self) -> None:
+        if self.errors:
+            raise ScenarioError.of(self.errors)
+
+
+def _series_spec(i: int, s: SeriesSpec, file: Path | None, sc_names: dict) -> dict:
+    """One checked ``[[outputs.series]]`` entry as a dict with its label."""
+    key = f"outputs.series[{i}]"
+    stages = set(STAGES) | {"market"}
+    if s.variable not in SERIES_VARIABLES:
+        near = difflib.get_close_matches(s.variable, SERIES_VARIABLES, n=1)
+        hint = f"; did you mean {near[0]!r}?" if near else ""
+        raise _err(file, f"{key}.variable", f"unknown variable {s.variable!r}{hint} Allowed: "
+                   f"{', '.join(SERIES_VARIABLES)}", "not_allowed", needle=s.variable)
+    if s.stage is not None and s.stage not in stages:
+        raise _err(file, f"{key}.stage", f"unknown stage {s.stage!r}; allowed: {', '.join(sorted(stages))}",
+                   "not_allowed", needle=s.stage)
+    if s.product is not None and s.product not in sc_names["products"]:
+        near = difflib.get_close_matches(s.product, sorted(sc_names["products"]), n=1)
+        hint = f"; did you mean {near[0]!r}?" if near else ""
+        raise _err(file, f"{key}.product", f"unknown product {s.product!r}{hint}", "not_allowed",
+                   needle=s.product)
+    if s.region is not None and s.region not in sc_names["regions"]:
+        raise _err(file, f"{key}.region", f"unknown region {s.region!r}; allowed: "
+                   f"{', '.join(sorted(sc_names['regions']))}", "not_allowed", needle=s.region)
+    sel = {k: getattr(s, k) for k in ("stage", "product", "region") if getattr(s, k) is not None}
+    label = s.name or s.variable + ("[" + ",".join(f"{k}={v}" for k, v in sel.items()) + "]" if sel else "")
+    return {"name": label, "variable": s.variable, **{k: getattr(s, k) for k in ("stage", "product", "region")}}
 
 
 def load_sweep(source: str | Path | dict, base_dir: str | Path | None = None) -> Sweep:
@@ -750,34 +798,43 @@ def load_sweep(source: str | Path | dict, base_dir: str | Path | None = None) ->
     try:
         spec = SweepFile.model_validate(raw)
     except ValidationError as e:
-        raise _spec_error(e, file) from None
-    if spec.design not in ("lhs", "sobol", "morris") and spec.samples is not None:
-        raise _err(file, "samples", f"samples is for lhs, sobol and morris designs, not {spec.design}",
-                   "design", needle="samples")
-    if spec.design != "table" and spec.points is not None:
-        raise _err(file, "points", "points is for design = \"table\"", "design", needle="points")
+        raise ScenarioError.of([_spec_error(err, file) for err in e.errors()]) from None
+    found = _Found()
+    with found:
+        if spec.design not in ("lhs", "sobol", "morris") and spec.samples is not None:
+            raise _err(file, "samples", f"samples is for lhs, sobol and morris designs, not {spec.design}",
+                       "design", needle="samples")
+    with found:
+        if spec.design != "table" and spec.points is not None:
+            raise _err(file, "points", "points is for design = \"table\"", "design", needle="points")
     base_path = where / spec.base
-    if not base_path.is_file():
-        raise _err(file, "base", f"scenario file {spec.base!r} not found (looked in {where})", "missing",
-                   needle="base")
-    base = _base_dict(base_path, spec.overrides, file)
+    with found:
+        if not base_path.is_file():
+            raise _err(file, "base", f"scenario file {spec.base!r} not found (looked in {where})", "missing",
+                       needle="base")
+        base = _base_dict(base_path, spec.overrides, file)
+    found.raise_any()        # what follows needs the base scenario
 
     params: dict[str, Parameter] = {}
     for name, entry in spec.parameters.items():
-        params[name] = _parameter(name, entry, base, file, spec.design)
+        with found:
+            params[name] = _parameter(name, entry, base, file, spec.design)
     paths = [p.path for p in params.values()]
     for p in params.values():
-        if paths.count(p.path) > 1:
-            raise _err(file, f"parameters.{p.name}", f"path {p.path} is swept twice", "invalid", needle=p.name)
+        with found:
+            if paths.count(p.path) > 1:
+                raise _err(file, f"parameters.{p.name}", f"path {p.path} is swept twice", "invalid", needle=p.name)
 
     names = {"products": _product_names(base), "regions": set(base["regions"]) | {"china", "abroad", "overseas",
                                                                                  "all"}}
-    kpis, series = _check_outputs(spec, file, base, names)
+    kpis, series = _check_outputs(spec, file, base, names, found)
     reserved = set(RUN_COLUMNS) | set(STATUS_COLUMNS) | set(kpis)
     for n in params:
-        if n in reserved:
-            raise _err(file, f"parameters.{n}", f"name {n!r} is taken by a column of the results; give the "
-                       "parameter another name with path = ...", "invalid", needle=n)
+        with found:
+            if n in reserved:
+                raise _err(file, f"parameters.{n}", f"name {n!r} is taken by a column of the results; give the "
+                           "parameter another name with path = ...", "invalid", needle=n)
+    found.raise_any()
 
     if spec.design == "table":
         order, points = _table_points(spec, file, params, base)
@@ -827,7 +884,7 @@ def _scenario_at(ctx: _Context, values: dict):
     try:
         return scenario_from_dict(d)
     except ScenarioError as e:
-        shown = ", ".join(f"{n} = {values[n]!r}" for n, _, _ in ctx.params)
+        shown = ", ".join(f"{n} = {_toml(values[n])}" for n, _, _ in ctx.params)
         raise ScenarioError(ctx.sweep_file, "parameters", f"the scenario at this point ({shown}) is invalid: "
                             f"{e.key}: {e.detail}", kind="point_invalid") from None
 
