@@ -32,8 +32,9 @@ monthly series in long form), one file per finished batch, each written under a 
 name and moved into place, so an interrupted sweep leaves only whole files and
 ``resume=True`` carries on where it stopped.
 
-Python API: :func:`run_sweep`, :func:`load_results`, :func:`model_function` (an
-EMA-Workbench-style ``f(**params) -> dict``) and :func:`load_sweep`.
+Python API: :func:`run_sweep`, :func:`load_results`, :func:`load_sweep`,
+:func:`model_function` (one run of one point) and :class:`ScenarioFunction` (a picklable
+``f(**params) -> dict`` for EMA Workbench and the like).
 """
 
 from __future__ import annotations
@@ -67,7 +68,7 @@ from .scenario import (STAGES, OptionError, ScenarioError, _find_line, _inner_mo
                        read_toml_file, scenario_from_dict)
 
 __all__ = ["Sweep", "Parameter", "load_sweep", "run_sweep", "load_results", "model_function",
-           "make_model_function", "run_seed", "parse_path", "available_kpis", "SweepSummary", "sweep_command",
+           "make_model_function", "ScenarioFunction", "run_seed", "parse_path", "available_kpis", "SweepSummary", "sweep_command",
            "SERIES_VARIABLES", "sweep_manifest"]
 
 DESIGNS = ("grid", "lhs", "sobol", "morris", "table")
@@ -1034,8 +1035,9 @@ def model_function(sweep: str | Path | Sweep | None = None, *, base: str | Path 
     >>> f = make_model_function("scenarios/sweeps/behaviour_sobol.toml")   # doctest: +SKIP
     >>> f(**{"behaviour.restock_strength": 2.0})["price_peak_prnd_oxide"]   # doctest: +SKIP
 
-    With EMA Workbench: ``Model("rechain", function=make_model_function(path))`` and
-    ``RealParameter`` uncertainties named like the sweep's parameters.
+    With EMA Workbench, use :class:`ScenarioFunction`: ``Model("rechain",
+    function=ScenarioFunction(path))``, with ``RealParameter`` uncertainties named like the
+    sweep's parameters (or with ``variable_name`` set to a key path).
     """
     if sweep is not None:
         sw = sweep if isinstance(sweep, Sweep) else _cached_sweep(str(Path(sweep).resolve()),
@@ -1046,7 +1048,8 @@ def model_function(sweep: str | Path | Sweep | None = None, *, base: str | Path 
         by_name, src, kpi_names, file = {}, _cached_base(str(Path(base).resolve()), Path(base).stat().st_mtime), \
             None, Path(base)
     else:
-        raise TypeError("model_function needs sweep=... or base=...")
+        raise TypeError("model_function needs sweep=... or base=...; for a function of the parameters "
+                        "alone (EMA Workbench's Model(function=...)), use ScenarioFunction(path)")
     plist, values = [], {}
     for key, v in params.items():
         p = by_name.get(key)
@@ -1065,15 +1068,87 @@ def model_function(sweep: str | Path | Sweep | None = None, *, base: str | Path 
     return {n: k.get(n, float("nan")) for n in kpi_names} if kpi_names else k
 
 
-def make_model_function(sweep: str | Path | Sweep, seed: int = 0) -> Callable[..., dict[str, float]]:
-    """``model_function`` bound to a sweep (and a seed): ``f(**params) -> dict``."""
-    sw = sweep if isinstance(sweep, Sweep) else load_sweep(sweep)
+def make_model_function(sweep: str | Path | Sweep, seed: int = 0) -> "ScenarioFunction":
+    """``model_function`` bound to a sweep file (and a seed): a picklable ``f(**params) -> dict``.
 
-    def f(**params: Any) -> dict[str, float]:
-        return model_function(sw, seed=seed, **params)
+    Same as :class:`ScenarioFunction` ``(sweep, seed=seed)``.
+    """
+    return ScenarioFunction(sweep, seed=seed)
 
-    f.__name__ = f"rechain_{sw.name}"
-    return f
+
+class ScenarioFunction:
+    """rechain as a plain function ``f(**params) -> dict`` of KPIs, for EMA Workbench, SALib,
+    scipy and the like. Picklable, so it runs in worker processes (EMA's
+    ``MultiprocessingEvaluator``): it holds only the file's path, the seed and the outcomes,
+    and each process loads the file once.
+
+    Parameters
+    ----------
+    path : a sweep file or a scenario file (or a loaded :class:`Sweep`).
+        With a sweep, the parameters are its parameter names or key paths, and the outcomes
+        default to the sweep's KPIs; with a scenario, the parameters are key paths
+        (``"behaviour.w_news"``) and the outcomes default to every KPI. Parameters not given
+        keep the file's values.
+    seed : the seed of every run, unless a call passes ``seed=...`` (e.g. an EMA
+        ``IntegerParameter("seed", ...)`` for replicates).
+    outcomes : KPI names to return (see :func:`rechain.report.kpis`).
+
+    Raises
+    ------
+    ScenarioError when the file does not load or an outcome is not a KPI of it (at once),
+    and when a call's parameter is unknown or makes the scenario invalid.
+
+    Examples
+    --------
+    >>> from ema_workbench import Model, RealParameter, ScalarOutcome     # doctest: +SKIP
+    >>> model = Model("rechain", function=ScenarioFunction("scenarios/baseline.toml",
+    ...                                                    outcomes=["price_peak_prnd_oxide"]))
+    >>> model.uncertainties = [RealParameter("w_news", 0.5, 2.0, variable_name="behaviour.w_news")]
+    >>> model.outcomes = [ScalarOutcome("price_peak_prnd_oxide")]
+    """
+
+    def __init__(self, path: str | Path | Sweep, seed: int = 0, outcomes: list[str] | None = None):
+        if isinstance(path, Sweep):
+            self.sweep, self.path, self.is_sweep = path, str(path.file) if path.file else None, True
+            known = path.kpis
+        else:
+            self.sweep, self.path = None, str(Path(path).resolve())
+            raw = read_toml_file(self.path)
+            self.is_sweep = "base" in raw           # sweep files name a base; scenarios never do
+            known = self._load().kpis if self.is_sweep else available_kpis(self._base())
+        if not isinstance(seed, int) or seed < 0:
+            raise ValueError(f"seed must be a non-negative integer, got {seed!r}")
+        self.seed = seed
+        self.outcomes = list(outcomes) if outcomes is not None else None
+        for name in self.outcomes or []:
+            if name not in known:
+                near = difflib.get_close_matches(name, known, n=1)
+                hint = f"; did you mean {near[0]!r}?" if near else ""
+                raise ScenarioError(self.path, "outcomes", f"unknown KPI {name!r}{hint} Allowed: {', '.join(known)}",
+                                    kind="unknown_kpi")
+
+    def _load(self) -> Sweep:
+        return self.sweep or _cached_sweep(self.path, Path(self.path).stat().st_mtime)
+
+    def _base(self) -> dict:
+        return _cached_base(self.path, Path(self.path).stat().st_mtime)
+
+    def __call__(self, **params: Any) -> dict[str, float]:
+        seed = int(params.pop("seed", self.seed))
+        if self.is_sweep:
+            k = model_function(self._load(), seed=seed, **params)
+        else:
+            k = model_function(base=self.path, seed=seed, **params)
+        return {n: k.get(n, float("nan")) for n in self.outcomes} if self.outcomes is not None else k
+
+    def __getstate__(self) -> dict:
+        state = dict(self.__dict__)
+        if self.path is not None:
+            state["sweep"] = None       # reloaded (and cached) in each process
+        return state
+
+    def __repr__(self) -> str:
+        return f"ScenarioFunction({self.path!r}, seed={self.seed}, outcomes={self.outcomes!r})"
 
 
 # ---------------------------------------------------------------------------------------
