@@ -5,13 +5,15 @@ of the same form) is run with a few seeds each through the same machinery as
 ``rechain validate``; each candidate is scored by the required facts it reproduces (the
 mean over seeds within tolerance), then by all facts. The best candidates are re-run with
 more seeds. Writes ``outputs/calibration-<scenario>/``: every candidate's parameters and
-score (``candidates.csv``), and the best set as a ``[behaviour]`` block ready to paste into
-the scenario (``best.toml``).
+score (``candidates.csv``), and the best set as a what-if that extends the calibrated
+scenario (``best.toml``: runs as it is, or its tables can be pasted into the scenario).
 """
 
 from __future__ import annotations
 
+import json
 import multiprocessing as mp
+import os
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
 from importlib import resources
@@ -21,7 +23,7 @@ import click
 import numpy as np
 import pandas as pd
 
-from .scenario import ScenarioError, _resolve, deep_merge, read_toml_file, scenario_from_dict
+from .scenario import ScenarioError, _resolve, deep_merge, load_scenario, read_toml_file, scenario_from_dict
 
 __all__ = ["load_space", "calibrate", "calibrate_command"]
 
@@ -142,6 +144,7 @@ def calibrate(scenario_path: str | Path = "scenarios/baseline.toml", space: str 
 
     dims = load_space(space)
     base = _resolve(Path(scenario_path))[0]
+    base.setdefault("name", Path(scenario_path).stem)     # as load_scenario names it
     unit = qmc.LatinHypercube(d=len(dims), seed=np.random.default_rng(seed)).random(samples)
     lows = np.array([d.low for d in dims])
     highs = np.array([d.high for d in dims])
@@ -191,16 +194,26 @@ def calibrate(scenario_path: str | Path = "scenarios/baseline.toml", space: str 
                              ascending=False).reset_index(drop=True)
 
 
-def best_block(table: pd.DataFrame, dims: list[Dimension]) -> str:
-    """The best candidate as TOML tables ready to paste into a scenario."""
+def best_scenario(table: pd.DataFrame, dims: list[Dimension], scenario_path: str | Path, out_dir: str | Path,
+                  name: str) -> str:
+    """The best candidate as a what-if of the calibrated scenario: ``extends`` it by a path
+    relative to ``out_dir`` (where the file is written), so that it loads from there, and
+    sets the searched parameters. Its tables can also be pasted into the scenario itself."""
     row = table.iloc[0]
     groups: dict[str, list[str]] = {}
     for d in dims:
         head, _, leaf = d.key.rpartition(".")
         v = row[d.key]
         groups.setdefault(head, []).append(f"{leaf} = {int(v) if d.integer else round(float(v), 4)}")
+    target = Path(scenario_path).resolve()
+    try:
+        parent = Path(os.path.relpath(target, Path(out_dir).resolve())).as_posix()
+    except ValueError:      # another drive (Windows): no relative path exists
+        parent = target.as_posix()
     lines = [f"# rechain calibrate: {int(row['required_reproduced'])}/{int(row['required'])} required and "
-             f"{int(row['facts_reproduced'])}/{int(row['facts'])} facts over {int(row['replicates'])} seeds"]
+             f"{int(row['facts_reproduced'])}/{int(row['facts'])} facts over {int(row['replicates'])} seeds.",
+             "# Run it as it is, or paste the tables below into the scenario it extends.",
+             f"extends = {json.dumps(parent)}", f"name = {json.dumps(name)}", *groups.pop("", [])]
     for head, items in groups.items():
         lines += ["", f"[{head}]", *items]
     return "\n".join(lines) + "\n"
@@ -222,13 +235,13 @@ def calibrate_command(scenario, space, samples, replicates, finalists, final_rep
     """Search behavioural parameters of SCENARIO to reproduce the most facts."""
     from .outputs import check_output_dir, output_dir
 
-    sc = scenario_from_dict(_resolve(scenario)[0])
+    sc = load_scenario(scenario)
     dims = load_space(space)
     out_dir = check_output_dir(out_dir or Path("outputs") / f"calibration-{sc.name}", "calibration")
     table = calibrate(scenario, space, samples, replicates, finalists, final_replicates, workers, seed)
     with output_dir(out_dir, "calibration") as tmp:
         table.to_csv(tmp / "candidates.csv", index=False)
-        (tmp / "best.toml").write_text(best_block(table, dims))
+        (tmp / "best.toml").write_text(best_scenario(table, dims, scenario, out_dir, f"{sc.name}_calibrated"))
     cols = ["candidate", "stable", "quiet_cv", "replicates", "required_reproduced", "facts_reproduced",
             "failing_required"]
     with pd.option_context("display.width", 160):
