@@ -261,7 +261,7 @@ class Market(_Model):
 
 
 class Behaviour(_Model):
-    # expectations (MECHANISMS.md)
+    # expectations (docs/ODD.md, section 7.1)
     trend_smoothing: Share = Field(0.3, description="lambda: weight of the latest weekly log-return in the trend")
     horizon_weeks: Pos = Field(8.0, description="H: horizon of the expected price change")
     w_trend: NonNeg = Field(1.0, description="weight of the extrapolated price trend")
@@ -571,8 +571,8 @@ def quiet_variant(data: dict, years: int = 3) -> dict:
     """A scenario dict with every shock switched off: no news, controls, trade charges,
     disruptions, holidays, seasonality or demand growth, and quotas that do not bind.
 
-    MECHANISMS.md's check: such a chain, started with stocks at target, stays near steady
-    state. Used by ``rechain calibrate`` to reject parameter sets that cycle on their own.
+    The reference check of a chain model: such a chain, started with stocks at target,
+    stays near steady state. Used by ``rechain calibrate`` to reject parameter sets that cycle on their own.
     """
     import copy
     d = copy.deepcopy(data)

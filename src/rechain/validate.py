@@ -1,8 +1,8 @@
 """Holding the model to the record: the facts table and ``rechain validate``.
 
-``data/facts.csv`` lists what the seed articles and the public record say happened, one
-checkable fact a row. A fact selects a monthly series of the run's monthly table
-(:func:`rechain.report.monthly_table`) by ``variable`` and the selectors ``stage``,
+``data/facts.csv`` lists what public market reports and the public record say happened
+(``docs/sources.md``), one checkable fact a row. A fact selects a monthly series of the
+run's monthly table (:func:`rechain.report.monthly_table`) by ``variable`` and the selectors ``stage``,
 ``product`` and ``region`` (``*`` or empty: any; ``a+b``: either), reduces it over a
 ``period`` with a ``measure``, and judges the result with a ``comparison``:
 
