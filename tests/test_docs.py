@@ -9,7 +9,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 # references to material outside the repository: notes and article files of its authors
-OUTSIDE = re.compile(r"DOMAIN\.md|MECHANISMS\.md|shared/|seeds/|seeds_(facts|mechanisms)|_[0-9a-f]{16}\.txt")
+OUTSIDE = re.compile(r"DOMAIN\.md|MECHANISMS\.md|shared[/]|seeds[/]|seeds_(facts|mechanisms)|_[0-9a-f]{16}\.txt")
 KEY = re.compile(r"\[SMM-\d{4}-\d{2}-\d{2}\]")
 # the simulation core, being rewritten elsewhere (its docstrings are cleaned there)
 CORE = {"model.py", "market.py", "ordering.py", "sentiment.py", "policy.py", "network.py", "recorder.py",
