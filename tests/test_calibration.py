@@ -1,4 +1,4 @@
-"""The 2024 calibration figures of DOMAIN.md §3 come out of a baseline run within ±5 %.
+"""The 2024 calibration figures of docs/background.md §3 come out of a baseline run within ±5 %.
 
 Targets and tolerances are read from the facts table (src/rechain/data/facts.csv), where
 each has its source; quotas are checked against what the regulator issued by year end.
@@ -29,7 +29,7 @@ def test_2024_figure_within_five_percent(baseline_run, facts, fact_id):
 
 def test_2024_quotas_issued(baseline_run):
     """By the end of 2024 the regulator has issued the whole 2024 quotas: 270 kt of mining
-    (rock-type plus ion-adsorption) and 254 kt of separation (003), to within ±5 %."""
+    (rock-type plus ion-adsorption) and 254 kt of separation [SMM-2025-03-11], to within ±5 %."""
     m = baseline_run.monthly
     issued = m[(m.variable == "quota_issued") & (m.month == "2024-12")].set_index("product")["value"]
     used = m[(m.variable == "quota_used") & m.month.str.startswith("2024")].groupby("product")["value"].sum()

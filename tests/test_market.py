@@ -1,4 +1,4 @@
-"""Hand-worked checks of the market rules in rechain.market, plus property tests."""
+"""Hand-worked checks of the market rules in rechain.rules.market, plus property tests."""
 
 import numpy as np
 import pytest

@@ -1,4 +1,4 @@
-"""Hand-worked checks of the ordering and production rules in rechain.ordering."""
+"""Hand-worked checks of the ordering and production rules in rechain.rules.ordering."""
 
 import numpy as np
 import pytest

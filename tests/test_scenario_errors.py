@@ -267,3 +267,124 @@ def test_resolve_then_scenario_from_dict_round_trip():
     with pytest.raises(ScenarioError) as info:
         scenario_from_dict(data, BASELINE)
     assert info.value.kind == "unknown_key" and "w_news" in str(info.value)
+
+
+# ---------------------------------------------------------------------------------------
+# every mistake of a file at once
+# ---------------------------------------------------------------------------------------
+MANY_MISTAKES = f'''extends = "{BASELINE.as_posix()}"
+spinup_weeks = 4
+
+[behaviour]
+restock_strenght = 2
+w_social = 1.5
+noise = -0.1
+
+[firms.magnet_makers]
+count = "many"
+scrap_share = 1.5
+
+[firms.recyclers]
+capacity_t_per_yr = -5000
+
+[market]
+lead_times = 3
+
+[market.initial_price]
+prnd_oxid = 450000
+
+[[news]]
+name = "Rumour"
+date = 2025-03-01
+sign = 2
+strength = -0.05
+
+[[disruptions]]
+name = "Border closed"
+target = "myanmar_holder"
+start = 2025-05-01
+end = 2025-07-31
+capacity_offline_share = 1.5
+
+[sectors.nev]
+seasonality = [1, 1, 1]
+uh_share = 2
+'''
+# (key, line) of every mistake above, in file order
+MISTAKES = [("spinup_weeks", 2), ("behaviour.restock_strenght", 5), ("behaviour.w_social", 6),
+            ("behaviour.noise", 7), ("firms.magnet_makers.count", 10), ("firms.magnet_makers.scrap_share", 11),
+            ("firms.recyclers.capacity_t_per_yr", 14), ("market.lead_times", 17),
+            ("market.initial_price.prnd_oxid", 20), ("].sign", 25), ("].strength", 26), ("].target", 30),
+            ("].capacity_offline_share", 33), ("sectors.nev.seasonality", 36), ("sectors.nev.uh_share", 37)]
+
+
+def test_every_mistake_of_a_file_is_reported_at_once(tmp_path):
+    path = _write(tmp_path / "many.toml", MANY_MISTAKES)
+    with pytest.raises(ScenarioError) as info:
+        load_scenario(path)
+    err = info.value
+    assert len(err.errors) == len(MISTAKES), str(err)
+    for one, (key, line) in zip(err.errors, MISTAKES):
+        assert key in one.key and one.line == line, str(one)
+        assert Path(one.file).name == "many.toml" and f"many.toml, line {line}: " in str(one)
+        assert "given" in one.detail or "did you mean" in one.detail, str(one)
+        assert "allowed" in one.detail.lower(), str(one)
+    assert str(err).splitlines() == [str(e) for e in err.errors]
+    # the error itself is the first one, as a single error would be
+    assert (err.file, err.key, err.line, err.kind) == (err.errors[0].file, err.errors[0].key, 2, "unknown_key")
+
+    res = CliRunner().invoke(main, ["check", str(path)])
+    assert res.exit_code == 2
+    lines = res.output.splitlines()
+    assert len(lines) == len(MISTAKES) + 1 and all(s.startswith("error: ") for s in lines[:-1])
+    assert lines[-1] == f"{len(MISTAKES)} errors"
+
+
+def test_every_inconsistency_is_reported_at_once(tmp_path):
+    """The checks across keys (period, regions, names) also report all they find."""
+    path = _write(tmp_path / "w.toml", f'''extends = "{BASELINE.as_posix()}"
+[[news]]
+name = "Too late"
+date = 2027-05-01
+sign = 1
+strength = 0.1
+[[news]]
+name = "Nowhere"
+date = 2025-05-01
+sign = 1
+strength = 0.1
+regions = ["atlantis"]
+[[disruptions]]
+name = "Long ago"
+target = "miners"
+start = 2020-01-01
+end = 2020-02-01
+capacity_offline_share = 0.5
+''')
+    with pytest.raises(ScenarioError) as info:
+        load_scenario(path)
+    kinds = sorted(e.kind for e in info.value.errors)
+    assert kinds == ["outside_period", "outside_period", "unknown_region"], str(info.value)
+
+
+def test_a_single_mistake_is_one_line_and_its_own_errors_list():
+    with pytest.raises(ScenarioError) as info:
+        load_scenario(MALFORMED / "unknown_key.toml")
+    assert info.value.errors == [info.value] and "\n" not in str(info.value)
+
+
+def test_a_byte_order_mark_is_accepted(tmp_path):
+    """Editors on Windows may start a UTF-8 file with a BOM; it is not a TOML error."""
+    path = tmp_path / "bom.toml"
+    path.write_bytes(b"\xef\xbb\xbf" + f'extends = "{BASELINE.as_posix()}"\n[behaviour]\nw_news = 2.0\n'.encode())
+    assert load_scenario(path).behaviour.w_news == 2.0
+    res = CliRunner().invoke(main, ["check", str(path)])
+    assert res.exit_code == 0, res.output
+
+
+def test_text_that_is_not_utf8_names_the_line(tmp_path):
+    path = tmp_path / "latin1.toml"
+    path.write_bytes(f'extends = "{BASELINE.as_posix()}"\n# Caf\xe9 prices\n'.encode("latin-1"))
+    with pytest.raises(ScenarioError) as info:
+        load_scenario(path)
+    assert info.value.line == 2 and "not UTF-8" in str(info.value)

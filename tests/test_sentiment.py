@@ -1,4 +1,4 @@
-"""Hand-worked checks of the expectation rules in rechain.sentiment."""
+"""Hand-worked checks of the expectation rules in rechain.rules.sentiment."""
 
 import numpy as np
 import pytest

@@ -38,6 +38,18 @@ start = 2024-02-01
 approval = [{ start = 2024-02-01, rate = 0.5 }]
 """
 
+# a four-month tiny run with a Myanmar closure whose dates a sweep can vary
+CLOSURE = """
+[overrides]
+end = 2024-04-30
+[[overrides.disruptions]]
+name = "closure"
+target = "myanmar_holders"
+start = 2024-02-01
+end = 2024-04-01
+capacity_offline_share = 0.5
+"""
+
 
 def write(path: Path, text: str) -> Path:
     path.write_text(text, encoding="utf-8")
@@ -156,6 +168,88 @@ series = [{ variable = "exports" }]
     pd.testing.assert_frame_equal(series, ref_series)
 
 
+def _descendants(pid: int) -> list[int]:
+    """Processes below ``pid`` (Linux /proc), children first."""
+    parent = {}
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        parent[int(stat.parent.name)] = int(fields[1])
+    out, todo = [], [pid]
+    while todo:
+        here = todo.pop()
+        kids = [p for p, pp in parent.items() if pp == here]
+        out += kids
+        todo += kids
+    return out
+
+
+def _running(pid: int) -> bool:
+    """True while ``pid`` exists and is not a zombie (reaped or not, a zombie has ended)."""
+    try:
+        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0] != "Z"
+    except OSError:
+        return False
+
+
+@pytest.mark.skipif(not Path("/proc/self/stat").exists(), reason="reads the process table from /proc")
+@pytest.mark.parametrize("sig", ["SIGKILL", "SIGTERM"])
+def test_killed_sweep_leaves_no_worker_behind_and_resumes(tmp_path, sig):
+    """Only the main process is signalled (as a job scheduler or `kill PID` would): its
+    worker processes must end within seconds, and --resume must complete the sweep."""
+    spec = tiny_sweep(tmp_path, """
+name = "orphans"
+design = "grid"
+replicates = 3
+root_seed = 8
+batch_size = 1
+[overrides]
+end = 2024-03-31
+[parameters]
+"behaviour.restock_strength" = { levels = [0.5, 1.0, 2.0] }
+[outputs]
+kpis = ["price_peak_prnd_oxide"]
+series = [{ variable = "price", product = "prnd_oxide" }]
+""")
+    out = tmp_path / "out"
+    cmd = [sys.executable, "-m", "rechain.cli", "sweep", str(spec), "--workers", "2", "--out", str(out), "--quiet"]
+    log = tmp_path / "stderr.txt"
+    with log.open("w") as err:
+        proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=err)
+    workers: list[int] = []
+    try:
+        deadline = time.monotonic() + 120
+        while len(list((out / "runs").glob("part-*.parquet"))) < 2:
+            assert proc.poll() is None, "the sweep ended before it could be killed"
+            assert time.monotonic() < deadline
+            time.sleep(0.02)
+        workers = _descendants(proc.pid)
+        assert len(workers) >= 2
+        proc.send_signal(getattr(signal, sig))
+        proc.wait(timeout=30)
+        gone_by = time.monotonic() + 10
+        while any(_running(p) for p in workers) and time.monotonic() < gone_by:
+            time.sleep(0.1)
+        assert not [p for p in workers if _running(p)], "worker processes outlived the sweep"
+    finally:
+        for p in workers + [proc.pid]:
+            if _running(p):
+                os.kill(p, signal.SIGKILL)
+        proc.wait()
+    if sig == "SIGTERM":      # as cleanly as Ctrl-C: a message saying how to resume
+        assert proc.returncode == 143 and "--resume" in log.read_text()
+    assert not list(out.rglob("*.tmp")) or sig == "SIGKILL"
+
+    runs, series = run_sweep(spec, workers=1, out=out, resume=True)
+    ids = []
+    for f in (out / "runs").glob("part-*.parquet"):
+        ids += pq.read_table(f, columns=["run_id"]).column("run_id").to_pylist()
+    assert sorted(ids) == list(range(9))       # every run exactly once
+    assert (runs["status"] == "ok").all() and series["run_id"].nunique() == 9
+
+
 def test_resume_refuses_a_changed_sweep(tmp_path):
     body = """
 design = "grid"
@@ -180,15 +274,7 @@ def test_a_failing_run_is_recorded_and_the_others_complete(tmp_path):
     spec = tiny_sweep(tmp_path, """
 design = "grid"
 root_seed = 5
-[overrides]
-end = 2024-04-30
-[[overrides.disruptions]]
-name = "closure"
-target = "myanmar_holders"
-start = 2024-02-01
-end = 2024-04-01
-capacity_offline_share = 0.5
-[parameters]
+""" + CLOSURE + """[parameters]
 start = { path = "disruptions[closure].start", levels = [2024-02-01, 2024-03-15] }
 end = { path = "disruptions[closure].end", levels = [2024-03-01, 2024-04-15] }
 [outputs]
@@ -272,6 +358,54 @@ def test_malformed_sweep_files_exit_2_with_one_clear_message(tmp_path, case, bod
     for part in expected:
         assert part in msg, msg
     assert not (tmp_path / "out").exists()
+
+
+def test_every_mistake_of_a_sweep_file_at_once(tmp_path):
+    path = tiny_sweep(tmp_path, """
+[parameters]
+"behaviour.restock_strengh" = { levels = [1.0] }
+"behaviour.w_social" = { levels = [0.5, 1.5] }
+[outputs]
+kpis = ["price_peak_prnd"]
+""")
+    res = CliRunner().invoke(main, ["sweep", str(path), "--out", str(tmp_path / "out"), "--quiet"])
+    assert res.exit_code == 2
+    lines = res.output.splitlines()
+    assert lines[-1] == "3 errors" and len(lines) == 4, res.output
+    assert "restock_strengh" in lines[0] and "w_social" in lines[1] and "price_peak_prnd" in lines[2]
+    assert all(s.startswith(f"error: {path}, line ") for s in lines[:3])
+    assert not (tmp_path / "out").exists()
+
+
+def test_sweep_messages_show_dates_as_written(tmp_path):
+    path = tiny_sweep(tmp_path, CLOSURE + """[parameters]
+start = { path = "disruptions[closure].start", levels = [2024-02-01, 2024-04-15] }
+""")
+    with pytest.raises(ScenarioError) as info:
+        load_sweep(path)
+    assert "level 2024-04-15 does not give" in str(info.value) and "datetime" not in str(info.value)
+
+
+def test_sobol_refuses_a_parameter_given_as_levels(tmp_path):
+    path = tiny_sweep(tmp_path, """
+design = "sobol"
+samples = 4
+[parameters]
+"behaviour.noise" = { min = 0.0, max = 0.02 }
+"behaviour.restock_strength" = { levels = [0.5, 2.0] }
+""")
+    with pytest.raises(ScenarioError) as info:
+        load_sweep(path)
+    msg = str(info.value)
+    assert "parameters.behaviour.restock_strength" in msg and "sobol" in msg and "min = ..., max = ..." in msg
+    assert info.value.line == 7
+
+
+def test_a_sweep_file_with_a_byte_order_mark_loads(tmp_path):
+    path = tmp_path / "bom.toml"
+    path.write_bytes(b"\xef\xbb\xbf" + GRID.read_bytes().replace(b'base = "tiny.toml"',
+                                                                   f'base = "{TINY.as_posix()}"'.encode()))
+    assert load_sweep(path).n_runs == 8
 
 
 # --------------------------------------------------------------------------- designs and analysis

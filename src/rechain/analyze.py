@@ -12,12 +12,13 @@ KPIs against each parameter. Everything is written to ``SWEEP_OUTPUT/analysis/``
 - ``scatter_<kpi>.png``: the KPI against each parameter, one panel per parameter,
 - ``point_means.csv``: per design point, its parameter values and each KPI's mean,
   standard deviation and count over the successful replicates,
-- ``summary.md``: the sweep, how many runs failed, which KPIs were left out and why.
+- ``summary.md``: the sweep, how many runs failed, which KPIs were left out and why, and
+  per KPI whether the top-ranked parameter is resolved (its confidence interval clear of
+  the next one's) or, if not, about how many samples would resolve it.
 """
 
 from __future__ import annotations
 
-import json
 import re
 import warnings
 from pathlib import Path
@@ -26,13 +27,14 @@ from typing import TYPE_CHECKING
 import click
 
 from .scenario import ScenarioError
-from .sweep import load_results
+from .outputs import check_output_dir, output_dir
+from .sweep import load_results, sweep_manifest
 
 if TYPE_CHECKING:
     import numpy as np
     import pandas as pd
 
-__all__ = ["analyze", "sensitivity", "sobol_indices", "morris_indices", "analyze_command"]
+__all__ = ["analyze", "sensitivity", "sobol_indices", "morris_indices", "ranking_resolution", "analyze_command"]
 
 
 def sobol_indices(problem: dict, Y: np.ndarray, second_order: bool = False, seed: int | None = None,
@@ -79,12 +81,73 @@ def morris_indices(problem: dict, X: np.ndarray, Y: np.ndarray, num_levels: int 
     return df
 
 
+#: the index that ranks the parameters, and its confidence half-width, per method
+RANK_BY = {"sobol": ("ST", "ST_conf"), "morris": ("mu_star", "mu_star_conf")}
+
+
+def ranking_resolution(t: pd.DataFrame, samples: int, method: str) -> dict:
+    """Whether one KPI's top-ranked parameter is resolved, and how many samples would resolve it.
+
+    ``t`` is one KPI's ranked rows of :func:`sensitivity`; ``samples`` the sweep's N (Sobol
+    base samples or Morris trajectories). The first two parameters are told apart when
+    their 95 % confidence intervals do not overlap: ``s1 - c1 > s2 + c2``. Half-widths
+    shrink about as ``1 / sqrt(N)``, so, if the indices stay as they are, the intervals part
+    at ``N' = N ((c1 + c2) / (s1 - s2))^2`` (for Sobol, rounded up to a power of 2).
+
+    Returns a dict: ``top``, ``second`` (None for a single parameter), their ``index`` and
+    ``conf`` pairs, ``resolved``, and ``samples_needed`` (None when resolved, or when the
+    two indices are equal or their intervals unknown, so that no N would do).
+    """
+    import math
+    col, conf = RANK_BY[method]
+    rows = t.sort_values(col, ascending=False, kind="stable")
+    out = {"top": rows["parameter"].iloc[0], "second": None, "index": (float(rows[col].iloc[0]), None),
+           "conf": (float(rows[conf].iloc[0]), None), "resolved": True, "samples_needed": None}
+    if len(rows) < 2:
+        return out
+    (s1, s2), (c1, c2) = rows[col].iloc[:2].astype(float), rows[conf].iloc[:2].astype(float)
+    out.update(second=rows["parameter"].iloc[1], index=(s1, s2), conf=(c1, c2))
+    if not (math.isfinite(c1) and math.isfinite(c2)):
+        out["resolved"] = False
+        return out
+    out["resolved"] = bool(s1 - c1 > s2 + c2)
+    gap = s1 - s2
+    if not out["resolved"] and gap > 0:
+        need = samples * ((c1 + c2) / gap) ** 2
+        need = max(samples + 1, math.ceil(need * 1.0001))   # strictly beyond the touching point
+        out["samples_needed"] = 2 ** math.ceil(math.log2(need)) if method == "sobol" else need
+    return out
+
+
+def _ranking_line(kpi: str, r: dict, samples: int, method: str) -> str:
+    """One line of summary.md on how far the ranking of ``kpi`` can be trusted."""
+    col = RANK_BY[method][0]
+
+    def shown(i: int) -> str:
+        return f"{col} {r['index'][i]:.2f} ± {r['conf'][i]:.2f}"
+
+    if r["second"] is None:
+        return f"- {kpi}: {r['top']} ({shown(0)}), the only parameter"
+    if r["resolved"]:
+        return (f"- {kpi}: **{r['top']}** is the most influential ({shown(0)}; next {r['second']}, {shown(1)}): "
+                f"the confidence intervals do not overlap")
+    text = (f"- {kpi}: **not resolved** at N = {samples}: {r['top']} ({shown(0)}) and {r['second']} ({shown(1)}) "
+            f"have overlapping confidence intervals, so neither can be called the most influential")
+    if r["samples_needed"] is not None:
+        text += (f"; about N = {r['samples_needed']:,} would separate them if the indices stay as they are "
+                 f"(intervals shrink as 1/sqrt(N))")
+    else:
+        text += "; their indices are equal, so more samples would not rank them"
+    return text
+
+
 def _manifest(out: Path) -> dict:
-    path = out / "manifest.json"
-    if not path.exists():
-        raise ScenarioError(out, "", "not a sweep output folder (no manifest.json); give the --out folder of "
-                            "`rechain sweep`", kind="missing")
-    return json.loads(path.read_text())
+    man = sweep_manifest(out)
+    if man is None:
+        what = "a folder that is no sweep output" if out.is_dir() else "no folder"
+        raise ScenarioError(out, "", f"given {what}; allowed: the --out folder of `rechain sweep` (with the "
+                            f"sweep's manifest.json)", kind="missing")
+    return man
 
 
 def _point_means(runs: pd.DataFrame, kpis: list[str], n_points: int) -> pd.DataFrame:
@@ -219,21 +282,33 @@ def analyze(out_dir: str | Path, kpis: list[str] | None = None, figures: bool = 
             top: int | None = None) -> dict:
     """Write the analysis of a sweep output folder to ``out_dir/analysis`` and return a summary.
 
-    Returns a dict with ``table`` (the ranked sensitivity table, empty for other designs),
-    ``skipped`` (KPI -> reason), ``files`` (written paths) and ``top`` (KPI -> top-ranked
-    parameter).
+    The folder is written whole (a failure leaves the previous analysis, if any) and
+    replaces only an earlier analysis of rechain's. Returns a dict with ``table`` (the
+    ranked sensitivity table, empty for other designs), ``skipped`` (KPI -> reason),
+    ``files`` (written paths), ``top`` (KPI -> top-ranked parameter) and ``ranking``
+    (KPI -> :func:`ranking_resolution`: is that top rank resolved, and if not, the N that
+    would resolve it).
     """
-    import pandas as pd
     out = Path(out_dir)
     man = _manifest(out)
     dest = out / "analysis"
-    dest.mkdir(exist_ok=True)
-    files: list[Path] = []
     want = kpis or man["kpis"]
     unknown = [k for k in want if k not in man["kpis"]]
     if unknown:
         raise ScenarioError(out, "--kpi", f"{unknown[0]!r} is not an output of this sweep; its KPIs: "
                             f"{', '.join(man['kpis'])}", kind="unknown_kpi")
+    check_output_dir(dest, "analysis")
+    with output_dir(dest, "analysis") as tmp:
+        res = _write_analysis(out, man, want, tmp, figures, top)
+    res["files"] = [dest / f.name for f in res["files"]]
+    res["dir"] = dest
+    return res
+
+
+def _write_analysis(out: Path, man: dict, want: list[str], dest: Path, figures: bool, top: int | None) -> dict:
+    """The files of :func:`analyze`, written to ``dest``."""
+    import pandas as pd
+    files: list[Path] = []
     params = man["parameters"]
     runs, _ = load_results(out, columns=["run_id", "point_id", "status", *[p["name"] for p in params], *want])
     n_ok = int((runs["status"] == "ok").sum())
@@ -274,7 +349,9 @@ def analyze(out_dir: str | Path, kpis: list[str] | None = None, figures: bool = 
             path = dest / f"scatter_{_safe(k)}.png"
             _scatter_figure(runs, k, params, path)
             files.append(path)
-    top_param = {k: t["parameter"].iloc[0] for k, t in table.groupby("kpi", sort=False)} if not table.empty else {}
+    ranking = {k: ranking_resolution(t, man["samples"], man["design"]) for k, t in table.groupby("kpi", sort=False)} \
+        if not table.empty else {}
+    top_param = {k: r["top"] for k, r in ranking.items()}
     summary = [f"# Analysis of sweep {man['name']}\n",
                f"- design: {man['design']}, {man['n_points']} points x {man['replicates']} replicate(s) = "
                f"{man['n_runs']} runs",
@@ -284,14 +361,18 @@ def analyze(out_dir: str | Path, kpis: list[str] | None = None, figures: bool = 
     if len(runs) < man["n_runs"]:
         summary.append(f"- {man['n_runs'] - len(runs)} runs are missing: the sweep did not finish "
                        "(`rechain sweep ... --resume` completes it)")
-    if top_param:
-        summary += ["", "## Most influential parameter per KPI", ""]
-        summary += [f"- {k}: {v}" for k, v in top_param.items()]
+    if ranking:
+        col, _ = RANK_BY[man["design"]]
+        summary += ["", "## Ranking of the parameters per KPI", "",
+                    f"By {col} with 95 % confidence intervals, from N = {man['samples']} "
+                    f"({'base samples' if man['design'] == 'sobol' else 'trajectories'}). The top parameter is "
+                    f"named only when its interval and the next one's do not overlap.", ""]
+        summary += [_ranking_line(k, r, man["samples"], man["design"]) for k, r in ranking.items()]
     if skipped:
         summary += ["", "## KPIs left out", ""] + [f"- {k}: {v}" for k, v in skipped.items()]
     (dest / "summary.md").write_text("\n".join(summary) + "\n")
     files.append(dest / "summary.md")
-    return {"table": table, "skipped": skipped, "files": files, "top": top_param, "dir": dest}
+    return {"table": table, "skipped": skipped, "files": files, "top": top_param, "ranking": ranking}
 
 
 @click.command("analyze")
@@ -317,6 +398,10 @@ def analyze_command(sweep_output: Path, kpis: tuple[str, ...], top: int | None, 
         with pd.option_context("display.width", 160, "display.max_rows", 200, "display.float_format",
                                "{:.3f}".format):
             click.echo(shown.to_string(index=False))
+    for k, r in res["ranking"].items():
+        if r["second"] is not None and not r["resolved"]:
+            more = f"; about N = {r['samples_needed']:,} would separate them" if r["samples_needed"] else ""
+            click.echo(f"{k}: ranking not resolved ({r['top']} and {r['second']} overlap){more}")
     for k, why in res["skipped"].items():
         click.echo(f"left out {k}: {why}")
     click.echo(f"wrote {res['dir']}/ ({len(res['files'])} files)")

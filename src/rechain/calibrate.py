@@ -5,14 +5,15 @@ of the same form) is run with a few seeds each through the same machinery as
 ``rechain validate``; each candidate is scored by the required facts it reproduces (the
 mean over seeds within tolerance), then by all facts. The best candidates are re-run with
 more seeds. Writes ``outputs/calibration-<scenario>/``: every candidate's parameters and
-score (``candidates.csv``), and the best set as a ``[behaviour]`` block ready to paste into
-the scenario (``best.toml``).
+score (``candidates.csv``), and the best set as a what-if that extends the calibrated
+scenario (``best.toml``: runs as it is, or its tables can be pasted into the scenario).
 """
 
 from __future__ import annotations
 
+import json
 import multiprocessing as mp
-import tomllib
+import os
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
 from importlib import resources
@@ -22,7 +23,7 @@ import click
 import numpy as np
 import pandas as pd
 
-from .scenario import ScenarioError, _resolve, deep_merge, scenario_from_dict
+from .scenario import ScenarioError, _resolve, deep_merge, load_scenario, read_toml_file, scenario_from_dict
 
 __all__ = ["load_space", "calibrate", "calibrate_command"]
 
@@ -37,29 +38,34 @@ class Dimension:
 
 def load_space(path: str | Path | None = None) -> list[Dimension]:
     """Parameter ranges: ``[parameters] "behaviour.x" = {min = .., max = ..}``."""
+    what = "a calibration space: [parameters] \"behaviour.x\" = { min = ..., max = ... }"
     if path is None:
-        text = resources.files("rechain").joinpath("data/calibration_space.toml").read_text(encoding="utf-8")
-        where = "data/calibration_space.toml"
+        with resources.as_file(resources.files("rechain").joinpath("data/calibration_space.toml")) as packaged:
+            data = read_toml_file(packaged, what)
+        where: str | Path = "data/calibration_space.toml"
     else:
-        where = str(path)
-        try:
-            text = Path(path).read_text(encoding="utf-8")
-        except OSError as e:
-            raise ScenarioError(path, "", f"cannot be read ({e.__class__.__name__})", kind="missing") from None
-    try:
-        data = tomllib.loads(text)
-    except tomllib.TOMLDecodeError as e:
-        raise ScenarioError(where, "", f"not valid TOML: {e}", kind="not_toml") from None
+        data, where = read_toml_file(path, what), path
+    extra = sorted(set(data) - {"parameters"})
+    if extra:
+        raise ScenarioError(where, extra[0], f"unknown key; allowed: {what}", kind="unknown_key")
+    params = data.get("parameters", {})
+    if not isinstance(params, dict):
+        raise ScenarioError(where, "parameters", f"given {params!r}; allowed: {what}", kind="type")
     dims = []
-    for key, spec in data.get("parameters", {}).items():
-        if not isinstance(spec, dict) or "min" not in spec or "max" not in spec:
-            raise ScenarioError(where, f"parameters.{key}", "needs {min = ..., max = ...}", kind="type")
-        lo, hi = float(spec["min"]), float(spec["max"])
+    for key, spec in params.items():
+        if not isinstance(spec, dict) or "min" not in spec or "max" not in spec or set(spec) - {"min", "max", "integer"}:
+            raise ScenarioError(where, f"parameters.{key}", f"given {spec!r}; allowed: {{min = ..., max = ...}} "
+                                f"with an optional integer = true", kind="type")
+        lo, hi = spec["min"], spec["max"]
+        if not all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in (lo, hi)):
+            raise ScenarioError(where, f"parameters.{key}", f"given min {lo!r} and max {hi!r}; allowed: numbers",
+                                kind="type")
         if not lo < hi:
-            raise ScenarioError(where, f"parameters.{key}", f"min {lo} must be below max {hi}", kind="out_of_range")
-        dims.append(Dimension(key, lo, hi, bool(spec.get("integer", False))))
+            raise ScenarioError(where, f"parameters.{key}", f"given min {lo} and max {hi}; allowed: min below max",
+                                kind="out_of_range")
+        dims.append(Dimension(key, float(lo), float(hi), bool(spec.get("integer", False))))
     if not dims:
-        raise ScenarioError(where, "parameters", "no parameters to calibrate", kind="missing_key")
+        raise ScenarioError(where, "parameters", f"no parameters to calibrate; allowed: {what}", kind="missing_key")
     return dims
 
 
@@ -114,6 +120,18 @@ def _score(per_seed: list[pd.DataFrame]) -> dict[str, float]:
             "failing_required": " ".join(fid for fid in req if not ok.get(fid, False))}
 
 
+def _current_value(loaded: dict, d: Dimension, space: str | Path | None) -> float:
+    """The scenario's value of a searched parameter (raises if the key is not a number there)."""
+    node: object = loaded
+    for p in d.key.split("."):
+        node = node.get(p) if isinstance(node, dict) else None
+    if isinstance(node, bool) or not isinstance(node, (int, float)):
+        raise ScenarioError(space or "data/calibration_space.toml", f"parameters.{d.key}",
+                            f"is not a numeric key of the scenario (it holds {node!r}); allowed: a dotted path "
+                            f"to a number, such as \"behaviour.w_news\"", kind="unknown_key")
+    return float(node)
+
+
 def calibrate(scenario_path: str | Path = "scenarios/baseline.toml", space: str | Path | None = None,
               samples: int = 32, replicates: int = 2, finalists: int = 4, final_replicates: int = 5,
               workers: int = 2, seed: int = 0, max_quiet_cv: float = 0.1) -> pd.DataFrame:
@@ -126,18 +144,21 @@ def calibrate(scenario_path: str | Path = "scenarios/baseline.toml", space: str 
 
     dims = load_space(space)
     base = _resolve(Path(scenario_path))[0]
+    base.setdefault("name", Path(scenario_path).stem)     # as load_scenario names it
     unit = qmc.LatinHypercube(d=len(dims), seed=np.random.default_rng(seed)).random(samples)
     lows = np.array([d.low for d in dims])
     highs = np.array([d.high for d in dims])
     points = lows + unit * (highs - lows)
     # the scenario's own values are candidate 0, so the search can only improve on them
     loaded = scenario_from_dict(base).model_dump()   # with the schema's defaults filled in
-    current = []
-    for d in dims:
-        node = loaded
-        for p in d.key.split("."):
-            node = node.get(p, {}) if isinstance(node, dict) else {}
-        current.append(float(node) if isinstance(node, (int, float)) else (d.low + d.high) / 2)
+    current = [_current_value(loaded, d, space) for d in dims]
+    for d in dims:                  # each bound must give a valid scenario, or candidates would fail
+        for what, v in (("min", d.low), ("max", d.high)):
+            try:
+                scenario_from_dict(deep_merge(base, _override([d], np.array([v]))))
+            except ScenarioError as e:
+                raise ScenarioError(space or "data/calibration_space.toml", f"parameters.{d.key}",
+                                    f"{what} {v:g} gives an invalid scenario: {e.detail}", kind="out_of_range") from None
     points = np.vstack([np.clip(current, lows, highs), points])
     overs = [_override(dims, pt) for pt in points]
     ctx = mp.get_context("spawn")
@@ -173,16 +194,26 @@ def calibrate(scenario_path: str | Path = "scenarios/baseline.toml", space: str 
                              ascending=False).reset_index(drop=True)
 
 
-def best_block(table: pd.DataFrame, dims: list[Dimension]) -> str:
-    """The best candidate as TOML tables ready to paste into a scenario."""
+def best_scenario(table: pd.DataFrame, dims: list[Dimension], scenario_path: str | Path, out_dir: str | Path,
+                  name: str) -> str:
+    """The best candidate as a what-if of the calibrated scenario: ``extends`` it by a path
+    relative to ``out_dir`` (where the file is written), so that it loads from there, and
+    sets the searched parameters. Its tables can also be pasted into the scenario itself."""
     row = table.iloc[0]
     groups: dict[str, list[str]] = {}
     for d in dims:
         head, _, leaf = d.key.rpartition(".")
         v = row[d.key]
         groups.setdefault(head, []).append(f"{leaf} = {int(v) if d.integer else round(float(v), 4)}")
+    target = Path(scenario_path).resolve()
+    try:
+        parent = Path(os.path.relpath(target, Path(out_dir).resolve())).as_posix()
+    except ValueError:      # another drive (Windows): no relative path exists
+        parent = target.as_posix()
     lines = [f"# rechain calibrate: {int(row['required_reproduced'])}/{int(row['required'])} required and "
-             f"{int(row['facts_reproduced'])}/{int(row['facts'])} facts over {int(row['replicates'])} seeds"]
+             f"{int(row['facts_reproduced'])}/{int(row['facts'])} facts over {int(row['replicates'])} seeds.",
+             "# Run it as it is, or paste the tables below into the scenario it extends.",
+             f"extends = {json.dumps(parent)}", f"name = {json.dumps(name)}", *groups.pop("", [])]
     for head, items in groups.items():
         lines += ["", f"[{head}]", *items]
     return "\n".join(lines) + "\n"
@@ -202,15 +233,15 @@ def best_block(table: pd.DataFrame, dims: list[Dimension]) -> str:
 @click.option("--out", "out_dir", type=click.Path(file_okay=False, path_type=Path), default=None)
 def calibrate_command(scenario, space, samples, replicates, finalists, final_replicates, workers, seed, out_dir):
     """Search behavioural parameters of SCENARIO to reproduce the most facts."""
-    from .results import atomic_dir
+    from .outputs import check_output_dir, output_dir
 
-    sc = scenario_from_dict(_resolve(scenario)[0])
+    sc = load_scenario(scenario)
     dims = load_space(space)
+    out_dir = check_output_dir(out_dir or Path("outputs") / f"calibration-{sc.name}", "calibration")
     table = calibrate(scenario, space, samples, replicates, finalists, final_replicates, workers, seed)
-    out_dir = out_dir or Path("outputs") / f"calibration-{sc.name}"
-    with atomic_dir(out_dir) as tmp:
+    with output_dir(out_dir, "calibration") as tmp:
         table.to_csv(tmp / "candidates.csv", index=False)
-        (tmp / "best.toml").write_text(best_block(table, dims))
+        (tmp / "best.toml").write_text(best_scenario(table, dims, scenario, out_dir, f"{sc.name}_calibrated"))
     cols = ["candidate", "stable", "quiet_cv", "replicates", "required_reproduced", "facts_reproduced",
             "failing_required"]
     with pd.option_context("display.width", 160):

@@ -1,7 +1,8 @@
 """Command-line interface: ``rechain run | check | schema``.
 
-Bad input (a scenario that does not load or validate) prints one message naming the
-file, the key and what is allowed, exits with status 2 and writes nothing.
+Bad input (a scenario that does not load or validate) prints one line per mistake naming
+the file, the key (and line), what was given and what is allowed, exits with status 2 and
+writes nothing.
 """
 
 from __future__ import annotations
@@ -18,13 +19,16 @@ __all__ = ["main"]
 
 
 class _Group(click.Group):
-    """A click group that turns ScenarioError into a one-line message and exit status 2."""
+    """A click group that turns ScenarioError into one line per mistake and exit status 2."""
 
     def invoke(self, ctx):
         try:
             return super().invoke(ctx)
         except ScenarioError as e:
-            click.echo(f"error: {e}", err=True)
+            for one in e.errors:
+                click.echo(f"error: {one}", err=True)
+            if len(e.errors) > 1:
+                click.echo(f"{len(e.errors)} errors", err=True)
             sys.exit(2)
 
 
@@ -47,8 +51,10 @@ def run(scenario: Path, seed: int, out_dir: Path | None, no_figures: bool, quiet
 
     from .results import run as run_scenario
 
+    from .outputs import check_output_dir
+
     sc = load_scenario(scenario)
-    out_dir = out_dir or Path("outputs") / f"{sc.name}-seed{seed}"
+    out_dir = check_output_dir(out_dir or Path("outputs") / f"{sc.name}-seed{seed}", "run")
     from .calendar import Calendar
     n_weeks = Calendar.build(sc.start, sc.end).n_weeks
     bar = tqdm(total=n_weeks, unit="wk", desc=sc.name, delay=2.0, disable=quiet, leave=False)

@@ -34,7 +34,7 @@ import pandas as pd
 
 from .report import kpis as run_kpis
 from .report import magnet_output
-from .results import atomic_dir
+from .outputs import check_output_dir, output_dir
 from .scenario import Scenario, ScenarioError, load_scenario, scenario_hash
 
 __all__ = ["compare", "Comparison", "compare_command", "MAIN_PRODUCTS", "SERIES", "recovery_months"]
@@ -343,6 +343,9 @@ def compare(scenarios: list[str | Path | Scenario], seeds: list[int] | int = 1, 
         raise ScenarioError(where, "name", f"given the name {dup[0]!r} for two of the scenarios compared; "
                             f"allowed: a different `name` in each file", kind="duplicate_name")
     band = len(seeds) > 1 if band is None else band
+    out = Path(out_dir) if out_dir is not None else default_out_dir(names)
+    if write:
+        check_output_dir(out, "compare")      # before any run: refuse a folder that is not ours
 
     monthly: dict[tuple[str, int], pd.DataFrame] = {}
     reused: list[str] = []
@@ -412,8 +415,7 @@ def compare(scenarios: list[str | Path | Scenario], seeds: list[int] | int = 1, 
     if not write:
         return comp
 
-    out = Path(out_dir) if out_dir is not None else default_out_dir(names)
-    with atomic_dir(out) as tmp:
+    with output_dir(out, "compare") as tmp:
         wide.to_csv(tmp / "kpis.csv")
         long.to_csv(tmp / "kpis_long.csv", index=False)
         by_seed.to_csv(tmp / "kpis_by_seed.csv", index=False)

@@ -59,6 +59,7 @@ class Recorder:
         self._flow_key = (pop.stage[L.src] * NS + pop.stage[L.dst]) * P + L.prod
         self._export_idx = np.flatnonzero(L.flow == EXPORT)
         self._import_idx = np.flatnonzero(L.flow == IMPORT)
+        self._abroad_stages = [world.stages.index(s) for s in ("myanmar_holders", "overseas_miners")]
         self._export_key = ((pop.stage[L.src] * P + L.prod) * R + pop.region[L.dst])[self._export_idx]
         grp = np.full(pop.n, -1)
         for code, offset in ((MOTOR, 0), (OVERSEAS, len(world.scenario.sectors))):
@@ -116,6 +117,7 @@ class Recorder:
         share = np.divide(into, cleared[None, :], out=np.zeros_like(into), where=cleared[None, :] > 1e-12)
         self.flows[t] += out[:, None, :] * share[None, :, :]
         self.spot[t] = cleared
+        self.imports[t] += out[self._abroad_stages].sum()   # ore holders abroad selling spot
 
     def licences(self, granted: float, refused: float, pending_n: int, pending_t: float) -> None:
         t = self.week

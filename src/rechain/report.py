@@ -134,9 +134,17 @@ def monthly_table(m: "ChainModel") -> pd.DataFrame:
 FLOW_COLUMNS = ["month", "from_stage", "to_stage", "product", "region", "tonnes"]
 
 
+ABROAD_STAGES = ("myanmar_holders", "overseas_miners")
+
+
 def flows_table(m: "ChainModel") -> pd.DataFrame:
-    """Monthly tonnes shipped between stages, by product; exports to overseas buyers split by
-    destination region (each shipment counted once, from the stage that shipped it)."""
+    """Monthly tonnes shipped between stages, by product.
+
+    ``region`` is where the goods go abroad or come from: shipments to overseas buyers are
+    split by destination region (each counted once, from the stage that shipped it; they add
+    up to the ``exports`` of :func:`monthly_table`), shipments from ore holders abroad are
+    "abroad" (they add up to its ``imports``), all others "china".
+    """
     r, cal, mat = m.recorder, m.world.calendar, m.world.materials
     stages, regions = m.world.stages, m.world.regions
     fl = cal.to_months(r.flows)            # [month, from, to, product]
@@ -153,7 +161,7 @@ def flows_table(m: "ChainModel") -> pd.DataFrame:
                             meta.append((src, dst, product, region))
                             values.append(exp[:, a, k, g])
                 elif fl[:, a, b, k].any():
-                    meta.append((src, dst, product, "china"))
+                    meta.append((src, dst, product, "abroad" if src in ABROAD_STAGES else "china"))
                     values.append(fl[:, a, b, k])
     if not meta:
         return pd.DataFrame(columns=FLOW_COLUMNS)

@@ -3,9 +3,6 @@
 from __future__ import annotations
 
 import json
-import os
-import shutil
-import tempfile
 from dataclasses import dataclass, field
 from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
@@ -15,10 +12,11 @@ import numpy as np
 import pandas as pd
 
 from .model import ChainModel, forget_model
+from .outputs import output_dir
 from .report import flows_table, kpis, monthly_table, series_of, summary_table, write_figures
 from .scenario import Scenario, load_scenario, scenario_from_dict, scenario_hash
 
-__all__ = ["RunResult", "run", "package_version", "atomic_dir"]
+__all__ = ["RunResult", "run", "package_version"]
 
 
 def package_version() -> str:
@@ -64,9 +62,13 @@ class RunResult:
         return series_of(self.monthly, variable, **match)
 
     def save(self, out_dir: str | Path, figures: bool = True) -> Path:
-        """Write the run's files to ``out_dir`` all at once (a failed write leaves nothing)."""
+        """Write the run's files to ``out_dir`` all at once (a failed write leaves nothing).
+
+        ``out_dir`` must be new, empty or an earlier run output of rechain's
+        (:func:`rechain.outputs.check_output_dir`); raises :class:`rechain.outputs.OutputError` if not.
+        """
         out_dir = Path(out_dir)
-        with atomic_dir(out_dir) as tmp:
+        with output_dir(out_dir, "run") as tmp:
             self.monthly.to_csv(tmp / "monthly.csv", index=False)
             self.flows.to_csv(tmp / "flows.csv", index=False)
             self.model_vars.to_csv(tmp / "weekly_model_vars.csv", index=False)
@@ -75,31 +77,6 @@ class RunResult:
             if figures:
                 write_figures(self.monthly, tmp, title=f"({self.scenario.name}, seed {self.seed})")
         return out_dir
-
-
-class atomic_dir:
-    """Context manager: build a directory beside ``target`` and move it into place on success."""
-
-    def __init__(self, target: Path):
-        self.target = Path(target)
-
-    def __enter__(self) -> Path:
-        self.target.parent.mkdir(parents=True, exist_ok=True)
-        self.tmp = Path(tempfile.mkdtemp(prefix=f".{self.target.name}.", dir=self.target.parent))
-        self.tmp.chmod(0o755)
-        return self.tmp
-
-    def __exit__(self, exc_type, exc, tb) -> None:
-        if exc_type is not None:
-            shutil.rmtree(self.tmp, ignore_errors=True)
-            return
-        if self.target.exists():
-            old = self.target.with_name(f".{self.target.name}.old.{os.getpid()}")
-            os.replace(self.target, old)
-            os.replace(self.tmp, self.target)
-            shutil.rmtree(old, ignore_errors=True)
-        else:
-            os.replace(self.tmp, self.target)
 
 
 def weekly_model_vars(model: ChainModel) -> pd.DataFrame:

@@ -27,8 +27,8 @@ from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, ValidationError,
 from .calendar import CALENDARS
 from .materials import PRODUCTS
 
-__all__ = ["Scenario", "ScenarioError", "ERROR_KINDS", "load_scenario", "scenario_from_dict", "STAGES",
-           "json_schema"]
+__all__ = ["Scenario", "ScenarioError", "OptionError", "ERROR_KINDS", "load_scenario", "scenario_from_dict",
+           "read_toml_file", "read_text_file", "STAGES", "json_schema"]
 
 STAGES = ("miners", "myanmar_holders", "overseas_miners", "separation_plants", "recyclers", "magnet_makers",
           "motor_makers", "overseas_buyers", "state_reserve", "traders")
@@ -43,6 +43,11 @@ StageName = Literal[STAGES]  # type: ignore[valid-type]
 class ScenarioError(Exception):
     """A scenario or sweep file that cannot be used. ``str(err)`` is the message for the user.
 
+    A file with several mistakes raises one ScenarioError for all of them: its attributes
+    are those of the first, ``errors`` lists every one (each a ScenarioError), and
+    ``str(err)`` gives them one per line. A single mistake gives one line, and ``errors``
+    is ``[err]``.
+
     Attributes
     ----------
     file : the file that sets the bad key (a parent when the key is inherited)
@@ -51,7 +56,10 @@ class ScenarioError(Exception):
     kind : what is wrong, one of :data:`ERROR_KINDS`
     detail : the message without the file and key
     via : the file that was loaded, when it differs from ``file``
+    errors : every mistake found, in the order of the file(s)
     """
+
+    errors: list["ScenarioError"]
 
     def __init__(self, file: str | Path | None, key: str, message: str, line: int | None = None,
                  kind: str = "invalid", via: str | Path | None = None):
@@ -64,6 +72,33 @@ class ScenarioError(Exception):
         if self.via is not None:
             where += f" (extended by {_show(self.via)})"
         super().__init__(f"{where}: {key}: {message}" if key else f"{where}: {message}")
+        self.errors = [self]
+
+    @classmethod
+    def of(cls, errors: list["ScenarioError"]) -> "ScenarioError":
+        """One error standing for several (returned as it is when there is one): the first's
+        attributes, all of them in ``errors`` in file order, ``str()`` one per line."""
+        unique = list({str(e): e for e in errors}.values())
+        unique.sort(key=lambda e: (_show(e.file) if e.file else "", e.line if e.line else 10**9))
+        if len(unique) == 1:
+            return unique[0]
+        first = unique[0]
+        combined = cls(first.file, first.key, first.detail, line=first.line, kind=first.kind, via=first.via)
+        combined.errors = unique
+        combined.args = ("\n".join(str(e) for e in unique),)
+        return combined
+
+
+class OptionError(ScenarioError):
+    """A command-line value that cannot be used (an address, a count), not a file's key.
+
+    ``str(err)`` is ``"<option> <value>: <message>"``; ``file`` and ``line`` are None.
+    """
+
+    def __init__(self, option: str, value: Any, message: str, kind: str = "invalid"):
+        Exception.__init__(self, f"{option} {value}: {message}")
+        self.file, self.key, self.line, self.kind, self.detail, self.via = None, option, None, kind, message, None
+        self.errors = [self]
 
 
 #: The kinds of :class:`ScenarioError`, with what each means.
@@ -85,6 +120,8 @@ ERROR_KINDS = {
     "date_order": "dates in the wrong order (an end before its start, batches or steps out of order)",
     "outside_period": "an event (news, control, disruption, shock) outside the simulated period",
     "length": "a list of the wrong length (seasonality needs 12 values, approval at least one step)",
+    "scheduler": "a Dask scheduler that cannot be reached at the address given",
+    "output": "an output folder rechain must not or cannot write (not its own, a file, not writable)",
     "invalid": "any other inconsistent value (quota batch shares above 1, min > mode, missing years)",
 }
 
@@ -249,7 +286,7 @@ class Market(_Model):
 
 
 class Behaviour(_Model):
-    # expectations (MECHANISMS.md)
+    # expectations (docs/ODD.md, section 7.1)
     trend_smoothing: Share = Field(0.3, description="lambda: weight of the latest weekly log-return in the trend")
     horizon_weeks: Pos = Field(8.0, description="H: horizon of the expected price change")
     w_trend: NonNeg = Field(1.0, description="weight of the extrapolated price trend")
@@ -551,40 +588,68 @@ class Scenario(_Model):
 
     @model_validator(mode="after")
     def _cross_checks(self) -> "Scenario":
-        if self.end <= self.start:
-            raise ValueError(f"end {self.end} must be after start {self.start}")
-        years = {str(y) for y in range(self.start.year, self.end.year + 1)}
-        if self.after_last_year is not None:
+        if self.after_last_year is not None and self.end > self.start:
             self._carried = carry_past_last_year(self)
-        for sname, s in self.sectors.items():
-            for key in ("units_per_yr", "magnet_kg_per_unit"):
-                missing = years - set(getattr(s, key))
-                if missing:
-                    raise ValueError(f"sectors.{sname}.{key} lacks year(s) {sorted(missing)} of the simulated period")
-        for rname, r in self.regions.items():
-            missing = years - set(r.demand_t_per_yr)
-            if missing:
-                raise ValueError(f"regions.{rname}.demand_t_per_yr lacks year(s) {sorted(missing)}")
-        for i, ev in enumerate(self.news):
-            if not self.start <= ev.date <= self.end:
-                raise ValueError(f"news[{i}] ({ev.name}) date {ev.date} is outside the simulated period {self.start}..{self.end}")
-            _check_regions(ev.regions, self.regions, f"news[{i}].regions")
-        for i, ec in enumerate(self.export_controls):
-            if not ec.start <= self.end:
-                raise ValueError(f"export_controls[{i}] ({ec.name}) starts {ec.start}, after the simulated period ends {self.end}")
-            _check_regions(ec.regions, self.regions, f"export_controls[{i}].regions")
-        for kind in ("export_duties", "import_tariffs"):
-            for i, c in enumerate(getattr(self, kind)):
-                if c.start > self.end:
-                    raise ValueError(f"{kind}[{i}] ({c.name}) starts {c.start}, after the simulated period ends {self.end}")
-                _check_regions(c.regions, self.regions, f"{kind}[{i}].regions")
-        for i, d in enumerate(self.disruptions):
-            if d.start > self.end or d.end < self.start:
-                raise ValueError(f"disruptions[{i}] ({d.name}) {d.start}..{d.end} lies outside the simulated period")
-        missing = set(PRODUCTS) - set(self.market.initial_price)
-        if missing:
-            raise ValueError(f"market.initial_price lacks {sorted(missing)}")
+        problems = _cross_problems(self)
+        if self.end > self.start:       # without a period, the other checks would only echo that
+            problems += _extra_problems(self)
+        if problems:
+            raise _Problems(problems)
         return self
+
+
+class _Problems(ValueError):
+    """Every inconsistency of a scenario found by the whole-scenario checks, raised at once.
+
+    ``problems`` holds, each, either a message naming its own key path (parsed by
+    :func:`_cross_check`) or a ``(key path, kind, text)`` tuple.
+    """
+
+    def __init__(self, problems: list):
+        super().__init__("; ".join(p if isinstance(p, str) else p[2] for p in problems))
+        self.problems = problems
+
+
+def _cross_problems(sc: "Scenario") -> list[str]:
+    """Checks across keys: period, years given, events within the period, regions defined."""
+    if sc.end <= sc.start:
+        return [f"end {sc.end} must be after start {sc.start}"]    # the checks below need a period
+    out = []
+    years = {str(y) for y in range(sc.start.year, sc.end.year + 1)}
+    for sname, s in sc.sectors.items():
+        for key in ("units_per_yr", "magnet_kg_per_unit"):
+            missing = years - set(getattr(s, key))
+            if missing:
+                out.append(f"sectors.{sname}.{key} lacks year(s) {sorted(missing)} of the simulated period")
+    for rname, r in sc.regions.items():
+        missing = years - set(r.demand_t_per_yr)
+        if missing:
+            out.append(f"regions.{rname}.demand_t_per_yr lacks year(s) {sorted(missing)}")
+    for i, ev in enumerate(sc.news):
+        if not sc.start <= ev.date <= sc.end:
+            out.append(f"news[{i}] ({ev.name}) date {ev.date} is outside the simulated period {sc.start}..{sc.end}")
+        out += _region_problems(ev.regions, sc.regions, f"news[{i}].regions")
+    for i, ec in enumerate(sc.export_controls):
+        if not ec.start <= sc.end:
+            out.append(f"export_controls[{i}] ({ec.name}) starts {ec.start}, after the simulated period ends {sc.end}")
+        out += _region_problems(ec.regions, sc.regions, f"export_controls[{i}].regions")
+    for kind in ("export_duties", "import_tariffs"):
+        for i, c in enumerate(getattr(sc, kind)):
+            if c.start > sc.end:
+                out.append(f"{kind}[{i}] ({c.name}) starts {c.start}, after the simulated period ends {sc.end}")
+            out += _region_problems(c.regions, sc.regions, f"{kind}[{i}].regions")
+    for i, d in enumerate(sc.disruptions):
+        if d.start > sc.end or d.end < sc.start:
+            out.append(f"disruptions[{i}] ({d.name}) {d.start}..{d.end} lies outside the simulated period")
+    missing = set(PRODUCTS) - set(sc.market.initial_price)
+    if missing:
+        out.append(f"market.initial_price lacks {sorted(missing)}")
+    return out
+
+
+def _region_problems(given: list[str], regions: dict, where: str) -> list[str]:
+    return [f"{where}: unknown region {r!r}; allowed: 'all', 'china', {sorted(regions)}"
+            for r in given if r != "all" and r != "china" and r not in regions]
 
 
 def _carry(table: dict, years: list[int], factor: float) -> list[int]:
@@ -644,12 +709,6 @@ def carry_past_last_year(sc: "Scenario") -> list[str]:
     return lines
 
 
-def _check_regions(given: list[str], regions: dict, where: str) -> None:
-    for r in given:
-        if r != "all" and r != "china" and r not in regions:
-            raise ValueError(f"{where}: unknown region {r!r}; allowed: 'all', 'china', {sorted(regions)}")
-
-
 def quiet_variant(data: dict, years: int = 3) -> dict:
     """A scenario dict with every shock switched off and every yearly figure held at its
     first year's value: no news, controls, trade charges, disruptions, holidays or
@@ -700,8 +759,49 @@ def quiet_variant(data: dict, years: int = 3) -> dict:
 
 
 def json_schema() -> dict:
-    """JSON Schema of the scenario format (for editors and docs)."""
-    return Scenario.model_json_schema()
+    """JSON Schema (draft 2020-12) of the scenario file format, for editors.
+
+    A file without ``extends`` is a whole scenario: every key without a default is
+    required (except ``name``, which defaults to the file's stem). A file with ``extends``
+    is a partial scenario (a what-if): every key is optional, and items of the named lists
+    may say ``remove = true``. Unknown keys and wrong types are errors in both. Dates are
+    ISO date strings, as editors pass TOML dates to a JSON Schema.
+    """
+    whole = Scenario.model_json_schema()
+    defs = whole.pop("$defs")
+    whole["required"] = [k for k in whole["required"] if k != "name"]
+    defs["Scenario"] = whole
+    partial = {f"Partial{k}": _partial(v) for k, v in defs.items()}
+    partial["PartialScenario"]["properties"] = {
+        "extends": {"type": "string", "description": "the scenario file this one changes, relative to this file"},
+        **partial["PartialScenario"]["properties"]}
+    partial["PartialScenario"]["required"] = ["extends"]
+    for item in _NAMED_ITEMS:
+        partial[f"Partial{item}"]["properties"]["remove"] = {
+            "type": "boolean", "description": "true: delete the inherited item of this name"}
+    return {"$schema": "https://json-schema.org/draft/2020-12/schema", "title": "rechain scenario",
+            "description": "A whole scenario, or (with extends) a partial one that changes another",
+            "type": "object",
+            "if": {"required": ["extends"]},
+            "then": {"$ref": "#/$defs/PartialScenario"},
+            "else": {"$ref": "#/$defs/Scenario"},
+            "$defs": {**defs, **partial}}
+
+
+#: schema classes of the items of named lists (they merge by name, and can be removed)
+_NAMED_ITEMS = ("ExportControl", "Disruption", "NewsEvent", "ExportQuota", "TradeCharge", "Quota")
+
+
+def _partial(node: Any) -> Any:
+    """A schema node with nothing required and references to the partial definitions."""
+    if isinstance(node, dict):
+        out = {k: _partial(v) for k, v in node.items() if not (k == "required" and isinstance(v, list))}
+        if isinstance(out.get("$ref"), str):
+            out["$ref"] = out["$ref"].replace("#/$defs/", "#/$defs/Partial")
+        return out
+    if isinstance(node, list):
+        return [_partial(v) for v in node]
+    return node
 
 
 # ---------------------------------------------------------------------------------------
@@ -804,30 +904,48 @@ def _show(path: str | Path | None) -> str:
         return str(p)
 
 
-def _read_toml(path: Path) -> dict:
+def read_text_file(path: str | Path, what: str = "a scenario file (.toml)") -> str:
+    """The text of a UTF-8 file, a leading byte-order mark (BOM) dropped.
+
+    Raises :class:`ScenarioError` naming the file for a missing file, a directory, a file
+    that cannot be read, and bytes that are not UTF-8 (with the line of the first one).
+    """
+    path = Path(path)
     if path.is_dir():
-        raise ScenarioError(path, "", "given a directory; allowed: a scenario file (.toml)", kind="not_a_file")
+        raise ScenarioError(path, "", f"given a directory; allowed: {what}", kind="not_a_file")
     try:
-        text = path.read_text(encoding="utf-8")
+        data = path.read_bytes()
     except FileNotFoundError:
         raise ScenarioError(path, "", "file not found", kind="missing") from None
-    except (IsADirectoryError, UnicodeDecodeError, PermissionError, OSError) as e:
-        raise ScenarioError(path, "", f"cannot be read as a text file ({e.__class__.__name__}); allowed: "
-                            f"a UTF-8 TOML file", kind="not_a_file" if isinstance(e, IsADirectoryError)
-                            else "not_toml") from None
+    except OSError as e:
+        raise ScenarioError(path, "", f"cannot be read ({e.strerror or e.__class__.__name__}); allowed: {what}",
+                            kind="not_toml") from None
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError as e:
+        line = data[:e.start].count(b"\n") + 1
+        raise ScenarioError(path, "", f"given byte 0x{data[e.start]:02x}, which is not UTF-8 text; allowed: {what} "
+                            f"saved as UTF-8 (an editor's 'save with encoding' does it)", line=line,
+                            kind="not_toml") from None
+    return text.removeprefix("\ufeff")    # editors on Windows write a BOM; TOML readers reject it
+
+
+def read_toml_file(path: str | Path, what: str = "a scenario file (.toml)") -> dict:
+    """A TOML file as a dict (see :func:`read_text_file`); raises :class:`ScenarioError`
+    with the line for TOML that does not parse, and the key for a date that cannot be read."""
+    text = read_text_file(path, what)
     try:
         return tomllib.loads(text)
     except tomllib.TOMLDecodeError as e:
         m = re.search(r"line (\d+)", str(e))
         line = int(m.group(1)) if m else None
-        what = str(e)
-        if "date" in what.lower():
+        if "date" in str(e).lower():
             bad = text.splitlines()[line - 1].strip() if line and line <= len(text.splitlines()) else ""
             key = bad.split("=", 1)[0].strip() if "=" in bad else ""
             raise ScenarioError(path, key, f"given {bad!r}, which is not a valid date; allowed: an ISO date "
                                 f"such as 2025-04-04 (year-month-day)", line=line, kind="date") from None
-        raise ScenarioError(path, "", f"not valid TOML: {what}. A scenario is a TOML file of `key = value` "
-                            f"lines and [table] headers (https://toml.io)", line=line, kind="not_toml") from None
+        raise ScenarioError(path, "", f"not valid TOML: {e}. Allowed: {what}, of `key = value` lines and "
+                            f"[table] headers (https://toml.io)", line=line, kind="not_toml") from None
 
 
 def _resolve(path: Path, chain: tuple[Path, ...] = ()) -> tuple[dict, list[Path]]:
@@ -840,7 +958,7 @@ def _resolve(path: Path, chain: tuple[Path, ...] = ()) -> tuple[dict, list[Path]
         raise ScenarioError(last, "extends", f"circular extends: {cycle}; allowed: a chain of files that "
                             f"ends in one without extends", line=_find_line(last, ["extends"]),
                             kind="extends_cycle")
-    data = _read_toml(path)
+    data = read_toml_file(path)
     parent = data.pop("extends", None)
     if parent is None:
         return data, [path]
@@ -1001,8 +1119,10 @@ def _find_name_line(path: Path, name: str) -> int | None:
 # --- describing a validation error --------------------------------------------------------
 def _field_info(loc: tuple) -> Any:
     """The pydantic FieldInfo of the deepest named field on ``loc`` (None if unknown)."""
+    from typing import get_origin
     model: Any = Scenario
     info = None
+    keyed = False          # the last field was a table of models by name (sectors, regions)
     for part in loc:
         if isinstance(part, int) or part == "[key]":
             continue
@@ -1010,8 +1130,11 @@ def _field_info(loc: tuple) -> Any:
         if fields is not None and part in fields:
             info = fields[part]
             model = _inner_model(info.annotation)
+            keyed = get_origin(info.annotation) is dict
+        elif fields is not None and keyed:
+            keyed = False  # the name of a sector or region: its model's fields come next
         elif fields is not None:
-            return None   # a dict key (sector or product name): keep nothing deeper
+            return None    # an unknown name: keep nothing deeper
     return info
 
 
@@ -1222,60 +1345,68 @@ def _describe(err: dict, path: Path | None, files: list[Path] | None = None,
     return ScenarioError(file or path, key or "(scenario)", text, line=line, kind=kind, via=via)
 
 
-def _extra_checks(sc: "Scenario") -> None:
-    """Checks the schema classes leave to loading: date order of shocks and the stockpile,
-    shocks within the period, one item per name."""
+def _extra_problems(sc: "Scenario") -> list[tuple[tuple, str, str]]:
+    """Checks the schema classes leave to the whole scenario, as (key path, kind, text):
+    date order of shocks and the stockpile, shocks within the period, one item per name."""
+    out = []
     for sname, s in sc.sectors.items():
         for i, sh in enumerate(s.shocks):
             if sh.end < sh.start:
-                raise ValueError(("sectors", sname, "shocks", i, "end"), "date_order",
-                                 f"given end {sh.end} before start {sh.start}; allowed: an end on or after the start")
+                out.append((("sectors", sname, "shocks", i, "end"), "date_order",
+                            f"given end {sh.end} before start {sh.start}; allowed: an end on or after the start"))
             if sh.start > sc.end or sh.end < sc.start:
-                raise ValueError(("sectors", sname, "shocks", i, "start"), "outside_period",
-                                 f"given {sh.start}..{sh.end}; allowed: dates that overlap the simulated period "
-                                 f"{sc.start}..{sc.end}")
+                out.append((("sectors", sname, "shocks", i, "start"), "outside_period",
+                            f"given {sh.start}..{sh.end}; allowed: dates that overlap the simulated period "
+                            f"{sc.start}..{sc.end}"))
     st = sc.stockpile
     if st.start is not None and st.end is not None and st.end < st.start:
-        raise ValueError(("stockpile", "end"), "date_order",
-                         f"given end {st.end} before start {st.start}; allowed: an end on or after the start")
-    if st.products and not st.buy_t_per_yr and not st.initial_stock_t:
-        pass  # a reserve that never buys is allowed (a control run)
+        out.append((("stockpile", "end"), "date_order",
+                    f"given end {st.end} before start {st.start}; allowed: an end on or after the start"))
     for lname in _NAMED_LISTS:
         names = [getattr(x, "name", "") for x in getattr(sc, lname)]
         for i, n in enumerate(names):
             if n and n in names[:i]:
-                raise ValueError((lname, i, "name"), "duplicate_name",
-                                 f"given two items named {n!r}; allowed: each name once")
+                out.append(((lname, i, "name"), "duplicate_name",
+                            f"given two items named {n!r}; allowed: each name once"))
     keys = [(q.type, q.year) for q in sc.quota_policy.quotas]
     for i, k in enumerate(keys):
         if k in keys[:i]:
-            raise ValueError(("quota_policy", "quotas", i, "year"), "duplicate_name",
-                             f"given two {k[0]} quotas for {k[1]}; allowed: one quota per type and year")
+            out.append((("quota_policy", "quotas", i, "year"), "duplicate_name",
+                        f"given two {k[0]} quotas for {k[1]}; allowed: one quota per type and year"))
+    return out
+
+
+def _problem_errors(problems: list, path: Path | None, files: list[Path], data: dict | None) -> list[ScenarioError]:
+    """One :class:`ScenarioError` per whole-scenario problem (see :class:`_Problems`)."""
+    out = []
+    for p in problems:
+        loc, text, kind = _cross_check(p, data) if isinstance(p, str) else (p[0], p[2], p[1])
+        file, line = _locate(files, loc, data)
+        out.append(ScenarioError(file or path, _key_of(loc) + _item_label(data, loc) or "(scenario)", text,
+                                 line=line, kind=kind, via=files[-1] if files else None))
+    return out
 
 
 def scenario_from_dict(data: dict, path: Path | None = None, files: list[Path] | None = None) -> Scenario:
-    """Validate a merged scenario dict; raise :class:`ScenarioError` on the first problem.
+    """Validate a merged scenario dict; raise one :class:`ScenarioError` naming every problem.
 
     ``path`` is the file the dict came from (for the message); ``files`` the whole
     ``extends`` chain, parent first, so that the message can point at the file and line
-    that set the bad key.
+    that set the bad key. Keys are checked one by one first; the checks across keys (dates
+    within the period, regions defined, one item per name) run once every key is valid.
     """
     files = list(files) if files else ([Path(path)] if path else [])
     try:
-        sc = Scenario.model_validate(data)
+        return Scenario.model_validate(data)
     except ValidationError as e:
-        errs = sorted(e.errors(), key=lambda x: x["type"] != "extra_forbidden")
-        raise _describe(errs[0], path, files, data) from None
-    try:
-        _extra_checks(sc)
-    except ValueError as e:
-        if len(e.args) == 3 and isinstance(e.args[0], tuple):
-            loc, kind, text = e.args
-            file, line = _locate(files, loc, data)
-            raise ScenarioError(file or path, _key_of(loc) + _item_label(data, loc), text, line=line, kind=kind,
-                                via=files[-1] if files else None) from None
-        raise
-    return sc
+        errors: list[ScenarioError] = []
+        for err in e.errors():
+            problems = getattr((err.get("ctx") or {}).get("error"), "problems", None)
+            if problems is not None and not err["loc"]:
+                errors += _problem_errors(problems, path, files, data)
+            else:
+                errors.append(_describe(err, path, files, data))
+        raise ScenarioError.of(errors) from None
 
 
 def load_scenario(path: str | Path) -> Scenario:
@@ -1292,7 +1423,7 @@ def load_scenario(path: str | Path) -> Scenario:
     path = Path(path)
     data, files = _resolve(path)
     try:
-        own = tomllib.loads(files[-1].read_text(encoding="utf-8"))
+        own = tomllib.loads(read_text_file(files[-1]))
     except (OSError, tomllib.TOMLDecodeError):  # pragma: no cover - read fine a moment ago
         own = data
     if "name" not in own:

@@ -32,12 +32,14 @@ monthly series in long form), one file per finished batch, each written under a 
 name and moved into place, so an interrupted sweep leaves only whole files and
 ``resume=True`` carries on where it stopped.
 
-Python API: :func:`run_sweep`, :func:`load_results`, :func:`model_function` (an
-EMA-Workbench-style ``f(**params) -> dict``) and :func:`load_sweep`.
+Python API: :func:`run_sweep`, :func:`load_results`, :func:`load_sweep`,
+:func:`model_function` (one run of one point) and :class:`ScenarioFunction` (a picklable
+``f(**params) -> dict`` for EMA Workbench and the like).
 """
 
 from __future__ import annotations
 
+import contextlib
 import copy
 import csv
 import datetime as dt
@@ -52,7 +54,6 @@ import re
 import shutil
 import sys
 import time
-import tomllib
 import traceback
 import warnings
 from dataclasses import dataclass, field
@@ -63,11 +64,12 @@ from typing import Any, Callable, Iterator, Literal
 import click
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from .scenario import STAGES, ScenarioError, _find_line, _inner_model, _resolve, deep_merge, scenario_from_dict
+from .scenario import (STAGES, OptionError, ScenarioError, _find_line, _inner_model, _resolve, deep_merge,
+                       read_toml_file, scenario_from_dict)
 
 __all__ = ["Sweep", "Parameter", "load_sweep", "run_sweep", "load_results", "model_function",
-           "make_model_function", "run_seed", "parse_path", "available_kpis", "SweepSummary", "sweep_command",
-           "SERIES_VARIABLES"]
+           "make_model_function", "ScenarioFunction", "run_seed", "parse_path", "available_kpis", "SweepSummary", "sweep_command",
+           "SERIES_VARIABLES", "sweep_manifest"]
 
 DESIGNS = ("grid", "lhs", "sobol", "morris", "table")
 RUN_COLUMNS = ("run_id", "point_id", "replicate", "seed")
@@ -80,6 +82,8 @@ SERIES_VARIABLES = ("production", "orders", "exports", "imports", "price", "stoc
                     "licences_applied", "licences_granted", "licences_refused", "quota_used", "quota_issued",
                     "eol_collected", "offer_share")
 FORMAT = "rechain-sweep/1"
+#: what a sweep writes in its output folder (named in the folder's marker)
+SWEEP_FILES = ("manifest.json", "design.parquet", "sweep.toml", "runs", "series", "errors.csv", "analysis")
 
 
 # ---------------------------------------------------------------------------------------
@@ -194,7 +198,7 @@ def _step(cur: Any, t: Any, done: list) -> tuple[Any, Any]:
     if isinstance(cur, list):
         raise PathError(f"{where} is a list; choose an item with [name] or [index] before .{t}")
     if not isinstance(cur, dict):
-        raise PathError(f"{where} is a value ({cur!r}), not a table; it has no key {t!r}")
+        raise PathError(f"{where} is a value ({_toml(cur)}), not a table; it has no key {t!r}")
     if t not in cur:
         near = difflib.get_close_matches(t, [str(k) for k in cur], n=1)
         hint = f"; did you mean {near[0]!r}?" if near else ""
@@ -406,8 +410,8 @@ def _line_of(path: Path, needle: str) -> int | None:
     return None
 
 
-def _spec_error(e: ValidationError, path: Path | None) -> ScenarioError:
-    err = sorted(e.errors(), key=lambda x: x["type"] != "extra_forbidden")[0]
+def _spec_error(err: dict, path: Path | None) -> ScenarioError:
+    """One :class:`ScenarioError` for one pydantic error of a sweep file."""
     loc = list(err["loc"])
     if loc and loc[0] == "points":     # drop pydantic's union-branch names (points = str | list)
         loc = [p for i, p in enumerate(loc) if not (i == 1 and isinstance(p, str))]
@@ -429,10 +433,23 @@ def _spec_error(e: ValidationError, path: Path | None) -> ScenarioError:
     if typ == "missing":
         return _err(path, key, "required key is missing", "missing_key", loc=loc)
     if typ == "literal_error":
-        return _err(path, key, f"given {given!r}; {err['msg'].lower()}", "not_allowed", loc=loc)
+        return _err(path, key, f"given {_toml(given)}; {err['msg'].lower()}", "not_allowed", loc=loc)
     if typ.startswith(("greater", "less")):
-        return _err(path, key, f"given {given!r}; allowed: {err['msg'].lower()}", "out_of_range", loc=loc)
-    return _err(path, key, f"given {given!r}; {err['msg']}", "type", loc=loc)
+        return _err(path, key, f"given {_toml(given)}; allowed: {err['msg'].lower()}", "out_of_range", loc=loc)
+    return _err(path, key, f"given {_toml(given)}; {err['msg']}", "type", loc=loc)
+
+
+def _toml(v: Any) -> str:
+    """A value as a user writes it in a TOML file: dates as 2025-04-01, lists in brackets."""
+    if isinstance(v, bool):
+        return "true" if v else "false"
+    if isinstance(v, (dt.date, dt.time)):
+        return v.isoformat()
+    if isinstance(v, (list, tuple)):
+        return "[" + ", ".join(_toml(x) for x in v) + "]"
+    if isinstance(v, dict):
+        return "{ " + ", ".join(f"{k} = {_toml(x)}" for k, x in v.items()) + " }"
+    return repr(v)
 
 
 def _value_key(v: Any) -> str:
@@ -526,14 +543,14 @@ def _check_value(base: dict, p: Parameter, value: Any, file: Path | None, what: 
     try:
         scenario_from_dict(d)
     except ScenarioError as e:
-        raise _err(file, f"parameters.{p.name}", f"{what} {value!r} does not give a valid scenario: "
+        raise _err(file, f"parameters.{p.name}", f"{what} {_toml(value)} does not give a valid scenario: "
                    f"{e.key}: {e.detail}", "out_of_range", needle=p.name) from None
 
 
 def _parameter(name: str, entry: dict, base: dict, file: Path | None, design: str) -> Parameter:
     key = f"parameters.{name}"
     if not isinstance(entry, dict):
-        raise _err(file, key, f"given {entry!r}; a parameter is {{min = ..., max = ...}} or {{levels = [...]}}, "
+        raise _err(file, key, f"given {_toml(entry)}; a parameter is {{min = ..., max = ...}} or {{levels = [...]}}, "
                    "with an optional path = \"...\"", "type", needle=name)
     allowed = {"path", "min", "max", "levels"}
     extra = set(entry) - allowed
@@ -562,7 +579,7 @@ def _parameter(name: str, entry: dict, base: dict, file: Path | None, design: st
         dates = isinstance(lo, dt.date) and isinstance(hi, dt.date)
         nums = all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in (lo, hi))
         if not (dates or nums):
-            raise _err(file, key, f"min and max must both be numbers or both dates, got {lo!r} and {hi!r}",
+            raise _err(file, key, f"min and max must both be numbers or both dates, got {_toml(lo)} and {_toml(hi)}",
                        "type", needle=name)
         if dates and any(isinstance(v, dt.datetime) for v in (lo, hi)):
             raise _err(file, key, "min and max must be dates (YYYY-MM-DD), not date-times", "type", needle=name)
@@ -570,7 +587,7 @@ def _parameter(name: str, entry: dict, base: dict, file: Path | None, design: st
             raise _err(file, key, f"min ({lo}) must be below max ({hi})", "out_of_range", needle=name)
         if isinstance(base_value, bool) or not isinstance(base_value, (int, float, dt.date)) or \
                 isinstance(base_value, dt.date) != dates:
-            raise _err(file, key, f"{path} is {base_value!r} in the base scenario; a "
+            raise _err(file, key, f"{path} is {_toml(base_value)} in the base scenario; a "
                        f"{'date' if dates else 'numeric'} range cannot replace it (use levels = [...])",
                        "type", needle=name)
         if design in ("grid", "table"):
@@ -583,13 +600,18 @@ def _parameter(name: str, entry: dict, base: dict, file: Path | None, design: st
         return p
     if "levels" not in entry:
         raise _err(file, key, "needs {min = ..., max = ...} or {levels = [...]}", "missing_key", needle=name)
+    if design == "sobol":
+        # Saltelli sampling and Sobol indices assume a continuous input; a few levels would
+        # be drawn unevenly and their indices read as if they were a range
+        raise _err(file, key, "given levels = [...] with design = \"sobol\"; allowed: a range { min = ..., "
+                   "max = ... } (levels are for grid, table, lhs and morris designs)", "design", needle=name)
     levels = entry["levels"]
     if not isinstance(levels, list) or not levels:
-        raise _err(file, f"{key}.levels", f"must be a non-empty list, got {levels!r}", "type", needle=name)
+        raise _err(file, f"{key}.levels", f"must be a non-empty list, got {_toml(levels)}", "type", needle=name)
     seen = [_value_key(v) for v in levels]
     if len(set(seen)) < len(seen):
-        dup = next(v for v in seen if seen.count(v) > 1)
-        raise _err(file, f"{key}.levels", f"level {dup} is given twice", "invalid", needle=name)
+        dup = next(v for v, k in zip(levels, seen) if seen.count(k) > 1)
+        raise _err(file, f"{key}.levels", f"level {_toml(dup)} is given twice", "invalid", needle=name)
     p = Parameter(name, path, tokens, "levels", levels=list(levels), dtype=_dtype_of(levels), base_value=base_value)
     for v in levels:
         _check_value(base, p, v, file, "level")
@@ -634,8 +656,8 @@ def _table_points(spec: SweepFile, file: Path | None, params: dict[str, Paramete
             allowed = {_value_key(v): v for v in p.levels}
             for r in rows:
                 if _value_key(r[c]) not in allowed:
-                    raise _err(file, f"points.{c}", f"value {r[c]!r} is not one of the parameter's levels "
-                               f"{p.levels}", "out_of_range", needle="points")
+                    raise _err(file, f"points.{c}", f"value {_toml(r[c])} is not one of the parameter's levels "
+                               f"{_toml(p.levels)}", "out_of_range", needle="points")
                 r[c] = allowed[_value_key(r[c])]
         else:
             levels = list({_value_key(r[c]): r[c] for r in rows}.values())
@@ -684,7 +706,9 @@ def _design(spec: SweepFile, file: Path | None, params: list[Parameter]
     return points, [list(map(float, row)) for row in X]
 
 
-def _check_outputs(spec: SweepFile, file: Path | None, base: dict, sc_names: dict) -> tuple[list[str], list[dict]]:
+def _check_outputs(spec: SweepFile, file: Path | None, base: dict, sc_names: dict, found: "_Found"
+                   ) -> tuple[list[str], list[dict]]:
+    """The KPIs and series a sweep keeps; their mistakes go to ``found``."""
     known = available_kpis(base)
     if spec.outputs.kpis is None:
         kpis = known
@@ -694,37 +718,65 @@ def _check_outputs(spec: SweepFile, file: Path | None, base: dict, sc_names: dic
             if k not in known:
                 near = difflib.get_close_matches(k, known, n=1)
                 hint = f"; did you mean {near[0]!r}?" if near else ""
-                raise _err(file, "outputs.kpis", f"unknown KPI {k!r}{hint} KPIs for a run of "
-                           f"{base['start']}..{base['end']}: {', '.join(known)}", "unknown_kpi", needle=k)
+                with found:
+                    raise _err(file, "outputs.kpis", f"unknown KPI {k!r}{hint} KPIs for a run of "
+                               f"{base['start']}..{base['end']}: {', '.join(known)}", "unknown_kpi", needle=k)
+        kpis = [k for k in kpis if k in known]
     series = []
-    stages = set(STAGES) | {"market"}
     for i, s in enumerate(spec.outputs.series):
-        key = f"outputs.series[{i}]"
-        if s.variable not in SERIES_VARIABLES:
-            near = difflib.get_close_matches(s.variable, SERIES_VARIABLES, n=1)
-            hint = f"; did you mean {near[0]!r}?" if near else ""
-            raise _err(file, f"{key}.variable", f"unknown variable {s.variable!r}{hint} Allowed: "
-                       f"{', '.join(SERIES_VARIABLES)}", "not_allowed", needle=s.variable)
-        if s.stage is not None and s.stage not in stages:
-            raise _err(file, f"{key}.stage", f"unknown stage {s.stage!r}; allowed: {', '.join(sorted(stages))}",
-                       "not_allowed", needle=s.stage)
-        if s.product is not None and s.product not in sc_names["products"]:
-            near = difflib.get_close_matches(s.product, sorted(sc_names["products"]), n=1)
-            hint = f"; did you mean {near[0]!r}?" if near else ""
-            raise _err(file, f"{key}.product", f"unknown product {s.product!r}{hint}", "not_allowed",
-                       needle=s.product)
-        if s.region is not None and s.region not in sc_names["regions"]:
-            raise _err(file, f"{key}.region", f"unknown region {s.region!r}; allowed: "
-                       f"{', '.join(sorted(sc_names['regions']))}", "not_allowed", needle=s.region)
-        sel = {k: getattr(s, k) for k in ("stage", "product", "region") if getattr(s, k) is not None}
-        label = s.name or s.variable + ("[" + ",".join(f"{k}={v}" for k, v in sel.items()) + "]" if sel else "")
-        series.append({"name": label, "variable": s.variable, **{k: getattr(s, k) for k in
-                                                                  ("stage", "product", "region")}})
+        with found:
+            series.append(_series_spec(i, s, file, sc_names))
     labels = [s["name"] for s in series]
-    if len(set(labels)) < len(labels):
-        raise _err(file, "outputs.series", "two series have the same selection; give them distinct name = ...",
-                   "invalid", needle="series")
+    with found:
+        if len(set(labels)) < len(labels):
+            raise _err(file, "outputs.series", "two series have the same selection; give them distinct name = ...",
+                       "invalid", needle="series")
     return kpis, series
+
+
+class _Found:
+    """Mistakes of one file, gathered (``with found: ...``) to be reported together."""
+
+    def __init__(self) -> None:
+        self.errors: list[ScenarioError] = []
+
+    def __enter__(self) -> "_Found":
+        return self
+
+    def __exit__(self, typ, exc, tb) -> bool:
+        if isinstance(exc, ScenarioError):
+            self.errors += exc.errors
+            return True
+        return False
+
+    def raise_any(self) -> None:
+        if self.errors:
+            raise ScenarioError.of(self.errors)
+
+
+def _series_spec(i: int, s: SeriesSpec, file: Path | None, sc_names: dict) -> dict:
+    """One checked ``[[outputs.series]]`` entry as a dict with its label."""
+    key = f"outputs.series[{i}]"
+    stages = set(STAGES) | {"market"}
+    if s.variable not in SERIES_VARIABLES:
+        near = difflib.get_close_matches(s.variable, SERIES_VARIABLES, n=1)
+        hint = f"; did you mean {near[0]!r}?" if near else ""
+        raise _err(file, f"{key}.variable", f"unknown variable {s.variable!r}{hint} Allowed: "
+                   f"{', '.join(SERIES_VARIABLES)}", "not_allowed", needle=s.variable)
+    if s.stage is not None and s.stage not in stages:
+        raise _err(file, f"{key}.stage", f"unknown stage {s.stage!r}; allowed: {', '.join(sorted(stages))}",
+                   "not_allowed", needle=s.stage)
+    if s.product is not None and s.product not in sc_names["products"]:
+        near = difflib.get_close_matches(s.product, sorted(sc_names["products"]), n=1)
+        hint = f"; did you mean {near[0]!r}?" if near else ""
+        raise _err(file, f"{key}.product", f"unknown product {s.product!r}{hint}", "not_allowed",
+                   needle=s.product)
+    if s.region is not None and s.region not in sc_names["regions"]:
+        raise _err(file, f"{key}.region", f"unknown region {s.region!r}; allowed: "
+                   f"{', '.join(sorted(sc_names['regions']))}", "not_allowed", needle=s.region)
+    sel = {k: getattr(s, k) for k in ("stage", "product", "region") if getattr(s, k) is not None}
+    label = s.name or s.variable + ("[" + ",".join(f"{k}={v}" for k, v in sel.items()) + "]" if sel else "")
+    return {"name": label, "variable": s.variable, **{k: getattr(s, k) for k in ("stage", "product", "region")}}
 
 
 def load_sweep(source: str | Path | dict, base_dir: str | Path | None = None) -> Sweep:
@@ -742,51 +794,48 @@ def load_sweep(source: str | Path | dict, base_dir: str | Path | None = None) ->
         where = Path(base_dir) if base_dir else Path.cwd()
     else:
         file = Path(source)
-        try:
-            text = file.read_text(encoding="utf-8")
-        except FileNotFoundError:
-            raise ScenarioError(file, "", "file not found", kind="missing") from None
-        except (IsADirectoryError, UnicodeDecodeError, PermissionError) as e:
-            raise ScenarioError(file, "", f"cannot be read as a text file ({e.__class__.__name__})",
-                                kind="not_toml") from None
-        try:
-            raw = tomllib.loads(text)
-        except tomllib.TOMLDecodeError as e:
-            m = re.search(r"line (\d+)", str(e))
-            raise ScenarioError(file, "", f"not valid TOML: {e}", line=int(m.group(1)) if m else None,
-                                kind="not_toml") from None
+        raw = read_toml_file(file, "a sweep file (.toml)")
         where = file.parent
     try:
         spec = SweepFile.model_validate(raw)
     except ValidationError as e:
-        raise _spec_error(e, file) from None
-    if spec.design not in ("lhs", "sobol", "morris") and spec.samples is not None:
-        raise _err(file, "samples", f"samples is for lhs, sobol and morris designs, not {spec.design}",
-                   "design", needle="samples")
-    if spec.design != "table" and spec.points is not None:
-        raise _err(file, "points", "points is for design = \"table\"", "design", needle="points")
+        raise ScenarioError.of([_spec_error(err, file) for err in e.errors()]) from None
+    found = _Found()
+    with found:
+        if spec.design not in ("lhs", "sobol", "morris") and spec.samples is not None:
+            raise _err(file, "samples", f"samples is for lhs, sobol and morris designs, not {spec.design}",
+                       "design", needle="samples")
+    with found:
+        if spec.design != "table" and spec.points is not None:
+            raise _err(file, "points", "points is for design = \"table\"", "design", needle="points")
     base_path = where / spec.base
-    if not base_path.is_file():
-        raise _err(file, "base", f"scenario file {spec.base!r} not found (looked in {where})", "missing",
-                   needle="base")
-    base = _base_dict(base_path, spec.overrides, file)
+    with found:
+        if not base_path.is_file():
+            raise _err(file, "base", f"scenario file {spec.base!r} not found (looked in {where})", "missing",
+                       needle="base")
+        base = _base_dict(base_path, spec.overrides, file)
+    found.raise_any()        # what follows needs the base scenario
 
     params: dict[str, Parameter] = {}
     for name, entry in spec.parameters.items():
-        params[name] = _parameter(name, entry, base, file, spec.design)
+        with found:
+            params[name] = _parameter(name, entry, base, file, spec.design)
     paths = [p.path for p in params.values()]
     for p in params.values():
-        if paths.count(p.path) > 1:
-            raise _err(file, f"parameters.{p.name}", f"path {p.path} is swept twice", "invalid", needle=p.name)
+        with found:
+            if paths.count(p.path) > 1:
+                raise _err(file, f"parameters.{p.name}", f"path {p.path} is swept twice", "invalid", needle=p.name)
 
     names = {"products": _product_names(base), "regions": set(base["regions"]) | {"china", "abroad", "overseas",
                                                                                  "all"}}
-    kpis, series = _check_outputs(spec, file, base, names)
+    kpis, series = _check_outputs(spec, file, base, names, found)
     reserved = set(RUN_COLUMNS) | set(STATUS_COLUMNS) | set(kpis)
     for n in params:
-        if n in reserved:
-            raise _err(file, f"parameters.{n}", f"name {n!r} is taken by a column of the results; give the "
-                       "parameter another name with path = ...", "invalid", needle=n)
+        with found:
+            if n in reserved:
+                raise _err(file, f"parameters.{n}", f"name {n!r} is taken by a column of the results; give the "
+                           "parameter another name with path = ...", "invalid", needle=n)
+    found.raise_any()
 
     if spec.design == "table":
         order, points = _table_points(spec, file, params, base)
@@ -836,7 +885,7 @@ def _scenario_at(ctx: _Context, values: dict):
     try:
         return scenario_from_dict(d)
     except ScenarioError as e:
-        shown = ", ".join(f"{n} = {values[n]!r}" for n, _, _ in ctx.params)
+        shown = ", ".join(f"{n} = {_toml(values[n])}" for n, _, _ in ctx.params)
         raise ScenarioError(ctx.sweep_file, "parameters", f"the scenario at this point ({shown}) is invalid: "
                             f"{e.key}: {e.detail}", kind="point_invalid") from None
 
@@ -892,9 +941,34 @@ def _error_text(e: BaseException) -> str:
 _WORKER_CTX: _Context | None = None
 
 
-def _init_worker(ctx: _Context) -> None:
+#: how often a worker process checks that the sweep's main process is still there, s
+PARENT_CHECK_S = 0.5
+
+
+def _init_worker(ctx: _Context, parent_pid: int | None = None) -> None:
+    """Set up a worker process: the sweep's context, and a watchdog for its parent."""
     global _WORKER_CTX
     _WORKER_CTX = ctx
+    if parent_pid is not None:
+        _exit_with_parent(parent_pid)
+
+
+def _exit_with_parent(parent_pid: int) -> None:
+    """End this process soon after ``parent_pid`` (the sweep's main process) is gone.
+
+    A worker whose parent was killed (SIGKILL, or a SIGTERM that left no time to clean
+    up) would otherwise block for ever writing its result to a pipe nobody reads. An
+    orphan is adopted by another process, so ``os.getppid()`` changes: portable, unlike
+    Linux's PR_SET_PDEATHSIG, and a daemon thread runs while the main thread is blocked.
+    """
+    import threading
+
+    def watch() -> None:
+        while os.getppid() == parent_pid:
+            time.sleep(PARENT_CHECK_S)
+        os._exit(3)    # no clean-up: there is no one left to report to
+
+    threading.Thread(target=watch, name="rechain-parent-watchdog", daemon=True).start()
 
 
 def _run_batch(batch: list[tuple], ctx: _Context | None = None) -> tuple[list[dict], dict[str, list]]:
@@ -961,8 +1035,9 @@ def model_function(sweep: str | Path | Sweep | None = None, *, base: str | Path 
     >>> f = make_model_function("scenarios/sweeps/behaviour_sobol.toml")   # doctest: +SKIP
     >>> f(**{"behaviour.restock_strength": 2.0})["price_peak_prnd_oxide"]   # doctest: +SKIP
 
-    With EMA Workbench: ``Model("rechain", function=make_model_function(path))`` and
-    ``RealParameter`` uncertainties named like the sweep's parameters.
+    With EMA Workbench, use :class:`ScenarioFunction`: ``Model("rechain",
+    function=ScenarioFunction(path))``, with ``RealParameter`` uncertainties named like the
+    sweep's parameters (or with ``variable_name`` set to a key path).
     """
     if sweep is not None:
         sw = sweep if isinstance(sweep, Sweep) else _cached_sweep(str(Path(sweep).resolve()),
@@ -973,7 +1048,8 @@ def model_function(sweep: str | Path | Sweep | None = None, *, base: str | Path 
         by_name, src, kpi_names, file = {}, _cached_base(str(Path(base).resolve()), Path(base).stat().st_mtime), \
             None, Path(base)
     else:
-        raise TypeError("model_function needs sweep=... or base=...")
+        raise TypeError("model_function needs sweep=... or base=...; for a function of the parameters "
+                        "alone (EMA Workbench's Model(function=...)), use ScenarioFunction(path)")
     plist, values = [], {}
     for key, v in params.items():
         p = by_name.get(key)
@@ -992,15 +1068,87 @@ def model_function(sweep: str | Path | Sweep | None = None, *, base: str | Path 
     return {n: k.get(n, float("nan")) for n in kpi_names} if kpi_names else k
 
 
-def make_model_function(sweep: str | Path | Sweep, seed: int = 0) -> Callable[..., dict[str, float]]:
-    """``model_function`` bound to a sweep (and a seed): ``f(**params) -> dict``."""
-    sw = sweep if isinstance(sweep, Sweep) else load_sweep(sweep)
+def make_model_function(sweep: str | Path | Sweep, seed: int = 0) -> "ScenarioFunction":
+    """``model_function`` bound to a sweep file (and a seed): a picklable ``f(**params) -> dict``.
 
-    def f(**params: Any) -> dict[str, float]:
-        return model_function(sw, seed=seed, **params)
+    Same as :class:`ScenarioFunction` ``(sweep, seed=seed)``.
+    """
+    return ScenarioFunction(sweep, seed=seed)
 
-    f.__name__ = f"rechain_{sw.name}"
-    return f
+
+class ScenarioFunction:
+    """rechain as a plain function ``f(**params) -> dict`` of KPIs, for EMA Workbench, SALib,
+    scipy and the like. Picklable, so it runs in worker processes (EMA's
+    ``MultiprocessingEvaluator``): it holds only the file's path, the seed and the outcomes,
+    and each process loads the file once.
+
+    Parameters
+    ----------
+    path : a sweep file or a scenario file (or a loaded :class:`Sweep`).
+        With a sweep, the parameters are its parameter names or key paths, and the outcomes
+        default to the sweep's KPIs; with a scenario, the parameters are key paths
+        (``"behaviour.w_news"``) and the outcomes default to every KPI. Parameters not given
+        keep the file's values.
+    seed : the seed of every run, unless a call passes ``seed=...`` (e.g. an EMA
+        ``IntegerParameter("seed", ...)`` for replicates).
+    outcomes : KPI names to return (see :func:`rechain.report.kpis`).
+
+    Raises
+    ------
+    ScenarioError when the file does not load or an outcome is not a KPI of it (at once),
+    and when a call's parameter is unknown or makes the scenario invalid.
+
+    Examples
+    --------
+    >>> from ema_workbench import Model, RealParameter, ScalarOutcome     # doctest: +SKIP
+    >>> model = Model("rechain", function=ScenarioFunction("scenarios/baseline.toml",
+    ...                                                    outcomes=["price_peak_prnd_oxide"]))
+    >>> model.uncertainties = [RealParameter("w_news", 0.5, 2.0, variable_name="behaviour.w_news")]
+    >>> model.outcomes = [ScalarOutcome("price_peak_prnd_oxide")]
+    """
+
+    def __init__(self, path: str | Path | Sweep, seed: int = 0, outcomes: list[str] | None = None):
+        if isinstance(path, Sweep):
+            self.sweep, self.path, self.is_sweep = path, str(path.file) if path.file else None, True
+            known = path.kpis
+        else:
+            self.sweep, self.path = None, str(Path(path).resolve())
+            raw = read_toml_file(self.path)
+            self.is_sweep = "base" in raw           # sweep files name a base; scenarios never do
+            known = self._load().kpis if self.is_sweep else available_kpis(self._base())
+        if not isinstance(seed, int) or seed < 0:
+            raise ValueError(f"seed must be a non-negative integer, got {seed!r}")
+        self.seed = seed
+        self.outcomes = list(outcomes) if outcomes is not None else None
+        for name in self.outcomes or []:
+            if name not in known:
+                near = difflib.get_close_matches(name, known, n=1)
+                hint = f"; did you mean {near[0]!r}?" if near else ""
+                raise ScenarioError(self.path, "outcomes", f"unknown KPI {name!r}{hint} Allowed: {', '.join(known)}",
+                                    kind="unknown_kpi")
+
+    def _load(self) -> Sweep:
+        return self.sweep or _cached_sweep(self.path, Path(self.path).stat().st_mtime)
+
+    def _base(self) -> dict:
+        return _cached_base(self.path, Path(self.path).stat().st_mtime)
+
+    def __call__(self, **params: Any) -> dict[str, float]:
+        seed = int(params.pop("seed", self.seed))
+        if self.is_sweep:
+            k = model_function(self._load(), seed=seed, **params)
+        else:
+            k = model_function(base=self.path, seed=seed, **params)
+        return {n: k.get(n, float("nan")) for n in self.outcomes} if self.outcomes is not None else k
+
+    def __getstate__(self) -> dict:
+        state = dict(self.__dict__)
+        if self.path is not None:
+            state["sweep"] = None       # reloaded (and cached) in each process
+        return state
+
+    def __repr__(self) -> str:
+        return f"ScenarioFunction({self.path!r}, seed={self.seed}, outcomes={self.outcomes!r})"
 
 
 # ---------------------------------------------------------------------------------------
@@ -1062,24 +1210,34 @@ def _design_table(sw: Sweep):
     return pa.table(cols)
 
 
+def _check_out(sw: Sweep, out: Path, resume: bool) -> None:
+    """Raise unless the sweep may write to ``out``: a new or empty folder, or (``resume``)
+    the folder of this same sweep. Writes nothing."""
+    from .outputs import check_output_dir, check_writable
+
+    old = sweep_manifest(out)
+    if old is None:
+        check_output_dir(out, "sweep", replace=False)    # a sweep never replaces anything
+        return
+    if not resume:
+        raise ScenarioError(out, "", "already holds the results of a sweep; pass --resume to continue it, "
+                            "or choose another --out", kind="out_exists")
+    if old.get("spec_sha256") != sw.spec_hash():
+        raise ScenarioError(sw.file, "", f"is not the sweep whose results are in {out} (the sweep file, its "
+                            "base scenario or their design changed); choose another --out", kind="resume_mismatch")
+    check_writable(out)
+
+
 def _prepare_out(sw: Sweep, out: Path, resume: bool) -> set[int]:
-    """Create or check the output folder; return the run ids already done."""
+    """Create the output folder (checked by :func:`_check_out`); return the run ids already done."""
     import pyarrow.parquet as pq
 
+    from .outputs import write_marker
+
     man_path = out / "manifest.json"
-    if man_path.exists():
-        try:
-            old = json.loads(man_path.read_text())
-        except (OSError, json.JSONDecodeError):
-            old = {}
-        if not resume:
-            raise ScenarioError(out, "", "already holds the results of a sweep; pass --resume to continue it, "
-                                "or choose another --out", kind="out_exists")
-        if old.get("spec_sha256") != sw.spec_hash():
-            raise ScenarioError(sw.file, "", f"is not the sweep whose results are in {out} (the sweep file, its "
-                                "base scenario or their design changed); choose another --out", kind="resume_mismatch")
-    elif out.exists() and any(out.iterdir()) and not resume:
-        raise ScenarioError(out, "", "exists and is not empty; choose another --out", kind="out_exists")
+    if not man_path.exists():
+        out.mkdir(parents=True, exist_ok=True)
+        write_marker(out, "sweep", files=list(SWEEP_FILES), open_=True)
     (out / "runs").mkdir(parents=True, exist_ok=True)
     (out / "series").mkdir(parents=True, exist_ok=True)
     for d in (out / "runs", out / "series", out):
@@ -1102,6 +1260,15 @@ def _prepare_out(sw: Sweep, out: Path, resume: bool) -> set[int]:
     return done
 
 
+def sweep_manifest(out_dir: str | Path) -> dict | None:
+    """The manifest of a sweep output folder, or None when ``out_dir`` holds no sweep."""
+    try:
+        man = json.loads((Path(out_dir) / "manifest.json").read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+    return man if isinstance(man, dict) and man.get("format") == FORMAT else None
+
+
 def load_results(out_dir: str | Path, columns: list[str] | None = None):
     """The runs and series tables of a sweep output folder, as ``(runs_df, series_df)``.
 
@@ -1113,8 +1280,9 @@ def load_results(out_dir: str | Path, columns: list[str] | None = None):
     import pyarrow.parquet as pq
 
     out = Path(out_dir)
-    if not (out / "manifest.json").exists():
-        raise ScenarioError(out, "", "not a sweep output folder (no manifest.json)", kind="missing")
+    if sweep_manifest(out) is None:
+        raise ScenarioError(out, "", "is not a sweep output folder (no sweep manifest.json); give the --out "
+                            "folder of `rechain sweep`", kind="missing")
 
     def read(d: Path, schema, sort: list[str]) -> pd.DataFrame:
         parts = _part_files(d)
@@ -1203,7 +1371,7 @@ class _LocalBackend:
         # spawn, stated explicitly: `import mesa` makes it the default anyway, and fork after
         # threads (pyarrow, tqdm) is unsafe
         self.pool = cf.ProcessPoolExecutor(max_workers=workers, mp_context=mp.get_context("spawn"),
-                                           initializer=_init_worker, initargs=(ctx,))
+                                           initializer=_init_worker, initargs=(ctx, os.getpid()))
         self.slots = workers
         self.pending: set = set()
 
@@ -1219,7 +1387,31 @@ class _LocalBackend:
         return done
 
     def close(self, cancel: bool = False):
-        self.pool.shutdown(wait=not cancel, cancel_futures=cancel)
+        if cancel:
+            # stop the batches under way too (their runs are run again on --resume): waiting
+            # for them would keep an interrupted or terminated sweep alive for a whole batch.
+            # The pool's own process table is the one place that lists exactly its workers.
+            for proc in list(getattr(self.pool, "_processes", {}).values()):
+                proc.terminate()
+        self.pool.shutdown(wait=True, cancel_futures=cancel)
+
+
+#: seconds to wait for a Dask scheduler before saying it cannot be reached
+SCHEDULER_CONNECT_S = 5
+
+
+def _connect(client_class, address: str):
+    """A Dask client of the scheduler at ``address``, or one line saying it cannot be reached."""
+    try:
+        return client_class(address, timeout=SCHEDULER_CONNECT_S)
+    except ValueError as e:
+        raise OptionError("--scheduler", address, f"is not a scheduler address ({e}); allowed: tcp://HOST:PORT "
+                          "or local", kind="scheduler") from None
+    except (OSError, TimeoutError) as e:
+        why = f"no answer within {SCHEDULER_CONNECT_S} s" if "Timed out" in str(e) else str(e)
+        raise OptionError("--scheduler", address, f"cannot reach a Dask scheduler there ({why}); start one "
+                          "(`dask scheduler`) and give the address it prints, or use --scheduler local",
+                          kind="scheduler") from None
 
 
 class _DaskBackend:
@@ -1236,7 +1428,7 @@ class _DaskBackend:
                                         dashboard_address=":0")   # any free port: never clashes
             self.client = Client(self.cluster)
         else:
-            self.client = Client(address)
+            self.client = _connect(Client, address)
         self.ctx = self.client.scatter(ctx, broadcast=True)
         self.ac = as_completed()
         self.name = f"dask {self.client.scheduler.address}"
@@ -1299,21 +1491,25 @@ def execute(sweep: str | Path | dict | Sweep, out: str | Path | None = None, wor
     sw = sweep if isinstance(sweep, Sweep) else load_sweep(sweep)
     out = Path(out) if out is not None else Path("outputs") / "sweeps" / sw.name
     workers = max(1, int(workers if workers is not None else (os.cpu_count() or 1)))
-    done = _prepare_out(sw, out, resume)
+    _check_out(sw, out, resume)
+    ctx = _context(sw)
+    t0 = time.perf_counter()
+    # the scheduler is reached before anything is written: an unreachable one leaves no folder
+    backend: Any = _DaskBackend(scheduler, workers, ctx) if scheduler else None
+    try:
+        done = _prepare_out(sw, out, resume)
+    except BaseException:
+        if backend is not None:
+            backend.close(cancel=True)
+        raise
     todo = [i for i in range(sw.n_runs) if i not in done]
     skipped = sw.n_runs - len(todo)
-    ctx = _context(sw)
     runs_schema, series_schema = _runs_schema(sw), _series_schema()
 
-    t0 = time.perf_counter()
     failed_now = ran = first_n = 0
     first_s = float("nan")
-    if scheduler and todo:
-        backend: Any = _DaskBackend(scheduler, workers, ctx)
-    elif workers > 1 and todo:
-        backend = _LocalBackend(workers, ctx)
-    else:
-        backend = _SerialBackend(ctx)
+    if backend is None:
+        backend = _LocalBackend(workers, ctx) if workers > 1 and todo else _SerialBackend(ctx)
     n_parallel = backend.slots
     # a few batches per worker and at most 16 runs per batch: the progress bar moves, the
     # part files stay few, and a worker's start-up is shared by many runs
@@ -1422,6 +1618,30 @@ def run_sweep(path_or_spec: str | Path | dict | Sweep, workers: int | None = 1, 
 # ---------------------------------------------------------------------------------------
 # command line
 # ---------------------------------------------------------------------------------------
+class Terminated(KeyboardInterrupt):
+    """SIGTERM, raised in the main thread so that a sweep stops as it does on Ctrl-C."""
+
+
+@contextlib.contextmanager
+def _sigterm_as_interrupt():
+    """While the block runs, SIGTERM raises :class:`Terminated` (a KeyboardInterrupt):
+    finished batches are kept, workers are stopped, and the sweep can be resumed."""
+    import signal
+
+    def handler(signum, frame):
+        raise Terminated()
+
+    try:
+        old = signal.signal(signal.SIGTERM, handler)
+    except ValueError:          # not the main thread: leave SIGTERM as it is
+        yield
+        return
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, old)
+
+
 @click.command("sweep")
 @click.argument("sweep_file", type=click.Path(dir_okay=False, path_type=Path))
 @click.option("--workers", type=click.IntRange(min=1), default=None,
@@ -1443,12 +1663,14 @@ def sweep_command(sweep_file: Path, workers: int | None, scheduler: str | None, 
     sw = load_sweep(sweep_file)
     out = out_dir or Path("outputs") / "sweeps" / sw.name
     try:
-        summary = execute(sw, out=out, workers=workers, scheduler=scheduler, resume=resume,
-                          batch_size=batch_size, progress=not quiet, echo=None if quiet else click.echo)
-    except KeyboardInterrupt:
-        click.echo(f"\ninterrupted: the runs finished so far are in {out}; continue with "
+        with _sigterm_as_interrupt():
+            summary = execute(sw, out=out, workers=workers, scheduler=scheduler, resume=resume,
+                              batch_size=batch_size, progress=not quiet, echo=None if quiet else click.echo)
+    except KeyboardInterrupt as e:
+        what = "terminated" if isinstance(e, Terminated) else "interrupted"
+        click.echo(f"\n{what}: the runs finished so far are in {out}; continue with "
                    f"`rechain sweep {sweep_file} --out {out} --resume`", err=True)
-        sys.exit(130)
+        sys.exit(143 if isinstance(e, Terminated) else 130)
     click.echo(summary.text())
     if not quiet:
         click.echo(f"next: rechain analyze {summary.out}")

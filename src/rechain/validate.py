@@ -1,8 +1,8 @@
 """Holding the model to the record: the facts table and ``rechain validate``.
 
-``data/facts.csv`` lists what the seed articles and the public record say happened, one
-checkable fact a row. A fact selects a monthly series of the run's monthly table
-(:func:`rechain.report.monthly_table`) by ``variable`` and the selectors ``stage``,
+``data/facts.csv`` lists what public market reports and the public record say happened
+(``docs/sources.md``), one checkable fact a row. A fact selects a monthly series of the
+run's monthly table (:func:`rechain.report.monthly_table`) by ``variable`` and the selectors ``stage``,
 ``product`` and ``region`` (``*`` or empty: any; ``a+b``: either), reduces it over a
 ``period`` with a ``measure``, and judges the result with a ``comparison``:
 
@@ -56,9 +56,10 @@ __all__ = ["Fact", "FactError", "Validation", "Vocabulary", "VARIABLES", "FLOW_V
 
 # --- what the monthly table holds (rechain.report.monthly_table) -------------------------
 FLOW_VARIABLES = ("production", "orders", "exports", "imports", "demand", "use", "shortfall",
-                  "licences_applied", "licences_granted", "licences_refused", "quota_used", "eol_collected")
-LEVEL_VARIABLES = ("price", "stock_cover_days", "sentiment", "uncertainty", "licences_pending",
-                   "licences_pending_t", "quota_issued", "offer_share")
+                  "licences_applied", "licences_granted", "licences_refused", "quota_used", "eol_collected",
+                  "spot_traded")
+LEVEL_VARIABLES = ("price", "price_long_run", "market_cover_weeks", "stock_cover_days", "sentiment", "uncertainty",
+                   "licences_pending", "licences_pending_t", "quota_issued", "offer_share")
 VARIABLES = FLOW_VARIABLES + LEVEL_VARIABLES
 SIGNED_VARIABLES = ("sentiment",)          # may be negative: no % changes
 PCT_MEASURES = {"mom_pct": 1, "qoq_pct": 3, "yoy_pct": 12, "change_pct": None}
@@ -271,7 +272,7 @@ def default_vocabulary() -> Vocabulary:
         "production": dict(stage=firms, product=products, region={"china", "abroad"}),
         "orders": dict(stage=stages - {"miners", "myanmar_holders", "overseas_miners"}, product=products,
                        region={"china", "overseas"}),
-        "exports": dict(stage={"magnet_makers"}, product=products, region=reg),
+        "exports": dict(stage=firms, product=products, region=reg),
         "imports": dict(stage={"separation_plants"}, product={"ore"}, region={"abroad"}),
         "price": dict(stage={"market"}, product=products, region={"china"}),
         "licences_pending": dict(stage={"overseas_buyers"}, product={"controlled"}, region={"overseas"}),
@@ -287,6 +288,8 @@ def default_vocabulary() -> Vocabulary:
     for var in ("licences_pending_t", "licences_applied", "licences_granted", "licences_refused"):
         v[var] = v["licences_pending"]
     v["quota_issued"] = v["quota_used"]
+    for var in ("price_long_run", "market_cover_weeks", "spot_traded"):
+        v[var] = v["price"]
     assert set(v) == set(VARIABLES)
     return Vocabulary(v)
 
@@ -673,10 +676,11 @@ def _markdown(df: pd.DataFrame) -> str:
 
 def write_outputs(v: Validation, out_dir: str | Path, figures: bool = True) -> Path:
     """Write ``facts.csv``, ``facts.md`` and the figures to ``out_dir`` (all at once)."""
-    from .results import atomic_dir, package_version
+    from .outputs import output_dir
+    from .results import package_version
 
     out_dir = Path(out_dir)
-    with atomic_dir(out_dir) as tmp:
+    with output_dir(out_dir, "validation") as tmp:
         v.table.to_csv(tmp / "facts.csv", index=False)
         t = v.table
         show = pd.DataFrame({
@@ -808,12 +812,16 @@ def validate_command(ctx: click.Context, scenario: Path, replicates: int, worker
     whether it is reproduced, then the score; writes facts.csv, facts.md and figures.
     Exits with status 1 when a required fact is not reproduced, 2 on bad input.
     """
+    from .outputs import check_output_dir
+    from .scenario import load_scenario
+
+    out_dir = out_dir or Path("outputs") / f"validation-{load_scenario(scenario).name}"
+    check_output_dir(out_dir, "validation")       # before the runs
     try:
         v = validate(scenario, replicates=replicates, workers=workers)
     except FactError as e:
         click.echo(f"error: {e}", err=True)
         ctx.exit(2)
-    out_dir = out_dir or Path("outputs") / f"validation-{v.scenario_name}"
     write_outputs(v, out_dir, figures=not no_figures)
     click.echo(format_table(v))
     click.echo("")

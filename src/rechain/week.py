@@ -335,17 +335,16 @@ def ship(chain: Chain) -> None:
     b, cond = w.scenario.behaviour, book.cond
     L, sells = w.links, w.sells
     N, P = w.n_firms, w.n_products
-    offered = f.stock_t.ravel()[sells.key] * f.offer_share.ravel()[sells.key]
+    offered = np.maximum(f.stock_t.ravel()[sells.key] * f.offer_share.ravel()[sells.key], 0.0)
     available = np.zeros(N * P)
     available[sells.key] = offered
     # goods move on days both ends work: a holiday at the shipper or the receiver (Chinese
     # New Year, National Day, Christmas abroad) holds deliveries back until it is over
     ws = cond.working_share
-    if ws.min() >= 1.0:
-        eligible = lk.backlog_t
-    else:
+    eligible = np.maximum(lk.backlog_t, 0.0)     # round-off can leave -1e-17 after the spot market
+    if ws.min() < 1.0:
         ws = np.minimum(ws, 1.0)
-        eligible = lk.backlog_t * np.minimum(ws[L.src], ws[L.dst])
+        eligible *= np.minimum(ws[L.src], ws[L.dst])
     shipped = fill_pro_rata(available, eligible, w.link.seller_key)
     if cond.export_quotas_on:
         shipped = apply_export_quotas(shipped, w, cond.date, m.export_quota_left_t)

@@ -1,0 +1,259 @@
+"""Output folders: checked before any work, written whole, and never a user's files lost.
+
+Every command that writes a folder (``run``, ``compare``, ``validate``, ``calibrate``,
+``analyze``, ``sweep``) goes through this module:
+
+- :func:`check_output_dir` before the work starts: the folder must be creatable and
+  writable, not a file, and either absent, empty, or an earlier rechain output of the
+  same kind;
+- :func:`output_dir` to write it: the files are built in a hidden folder beside the
+  target and moved into place when complete, so a failure leaves nothing half-written.
+
+A folder is *rechain's* when it holds the marker file :data:`MARKER`, which names the
+kind of output and every file rechain wrote, and holds nothing else. Only such a folder
+is replaced, by swapping the new folder in and then deleting the files the old marker
+names, one by one, so that a file rechain did not write is never deleted.
+"""
+
+from __future__ import annotations
+
+import ctypes
+import ctypes.util
+import json
+import os
+import shutil
+import sys
+import tempfile
+from pathlib import Path
+
+from .scenario import ScenarioError
+
+__all__ = ["MARKER", "OutputError", "check_output_dir", "output_dir", "write_marker", "is_rechain_output",
+           "check_writable"]
+
+#: the marker file of a rechain output folder (JSON: kind, files)
+MARKER = ".rechain-output.json"
+
+
+class OutputError(ScenarioError):
+    """An output folder rechain must not or cannot write (one line for the user, exit 2)."""
+
+    def __init__(self, folder: str | Path, message: str):
+        super().__init__(folder, "", message, kind="output")
+
+
+def _read_marker(folder: Path) -> dict | None:
+    """The folder's marker as a dict, or None when it has none (or an unreadable one)."""
+    try:
+        data = json.loads((folder / MARKER).read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+    if not isinstance(data, dict) or not isinstance(data.get("files"), list):
+        return None
+    return data
+
+
+def _entries(folder: Path) -> set[str]:
+    """Every file and folder below ``folder``, as POSIX paths relative to it."""
+    return {p.relative_to(folder).as_posix() for p in folder.rglob("*")}
+
+
+def _listed(marker: dict) -> set[str]:
+    """The files a marker names, with the folders that lead to them."""
+    out: set[str] = set()
+    for f in marker["files"]:
+        parts = Path(str(f)).parts
+        out.update(Path(*parts[:i]).as_posix() for i in range(1, len(parts) + 1))
+    return out
+
+
+def _strangers(folder: Path, marker: dict) -> list[str]:
+    """Entries of ``folder`` its marker does not name (what rechain did not write)."""
+    if marker.get("open"):
+        return []      # a growing output (a sweep): checked by its own command
+    return sorted(_entries(folder) - _listed(marker) - {MARKER})
+
+
+def is_rechain_output(folder: str | Path, kind: str | None = None) -> bool:
+    """True when ``folder`` holds a rechain output (of ``kind``, if given) and nothing else."""
+    folder = Path(folder)
+    marker = _read_marker(folder) if folder.is_dir() else None
+    return marker is not None and (kind is None or marker.get("kind") == kind) and not _strangers(folder, marker)
+
+
+def _shown(names: list[str], n: int = 4) -> str:
+    return ", ".join(names[:n]) + (f" and {len(names) - n} more" if len(names) > n else "")
+
+
+def check_writable(folder: str | Path) -> None:
+    """Raise :class:`OutputError` unless something can be created in ``folder`` (or where it would go)."""
+    _probe_writable(Path(os.path.abspath(folder)), Path(folder))
+
+
+def _probe_writable(folder: Path, shown: Path) -> None:
+    """Create and remove a folder inside the nearest existing ancestor of ``folder``.
+
+    A real attempt, because permission bits say nothing to root and nothing about
+    read-only or virtual file systems such as /proc.
+    """
+    anc = folder
+    while not anc.exists() and anc != anc.parent:
+        anc = anc.parent
+    if not anc.is_dir():
+        raise OutputError(shown, f"cannot be created: {anc} is a file, not a folder; choose another --out")
+    try:
+        probe = tempfile.mkdtemp(prefix=".rechain-probe.", dir=anc)
+        os.rmdir(probe)
+    except OSError as e:
+        raise OutputError(shown, f"cannot be written: nothing can be created in {anc} "
+                          f"({e.strerror or e.__class__.__name__}); choose another --out") from None
+
+
+def check_output_dir(folder: str | Path, kind: str, replace: bool = True) -> Path:
+    """Check, before any work, that rechain may write its ``kind`` output to ``folder``.
+
+    ``replace=False`` (sweeps): an earlier output is not replaced, so only an absent or
+    empty folder passes. Returns the folder; raises :class:`OutputError` with one line
+    saying what is wrong and how to proceed.
+    """
+    shown = Path(folder)
+    target = Path(os.path.abspath(shown))
+    if target.exists() and not target.is_dir():
+        raise OutputError(shown, "is a file, not a folder; choose another --out")
+    if target.is_dir() and any(target.iterdir()):
+        marker = _read_marker(target)
+        if marker is None:
+            names = sorted(p.name + ("/" if p.is_dir() else "") for p in target.iterdir())
+            raise OutputError(shown, f"is not empty and is not a rechain output (it holds {_shown(names)}); "
+                              f"rechain never deletes files it did not write: choose another --out, or a new "
+                              f"or empty folder")
+        if marker.get("kind") != kind:
+            raise OutputError(shown, f"holds a rechain {marker.get('kind')} output, not a {kind} output; "
+                              f"choose another --out")
+        if not replace:
+            raise OutputError(shown, f"already holds a rechain {kind} output; choose another --out")
+        extra = _strangers(target, marker)
+        if extra:
+            raise OutputError(shown, f"holds files rechain did not write ({_shown(extra)}); rechain replaces "
+                              f"only its own outputs and never deletes such files: move them out, or choose "
+                              f"another --out")
+    _probe_writable(target, shown)
+    if target.exists():
+        _probe_writable(target.parent, shown)   # the new folder is built beside the old one
+    return shown
+
+
+def write_marker(folder: str | Path, kind: str, files: list[str] | None = None, open_: bool = False) -> None:
+    """Write the marker naming the files in ``folder`` (all of them, unless ``files`` given).
+
+    ``open_=True`` marks an output that grows after it is first written (a sweep).
+    """
+    folder = Path(folder)
+    if files is None:
+        files = sorted(p.relative_to(folder).as_posix() for p in folder.rglob("*") if not p.is_dir())
+    files = [f for f in files if f != MARKER]
+    data = {"kind": kind, "writer": "rechain", "files": files}
+    if open_:
+        data["open"] = True
+    tmp = folder / f".{MARKER}.tmp"
+    tmp.write_text(json.dumps(data, indent=1) + "\n", encoding="utf-8")
+    os.replace(tmp, folder / MARKER)
+
+
+def _exchange(a: Path, b: Path) -> bool:
+    """Swap two folders in one atomic step (Linux ``renameat2(RENAME_EXCHANGE)``).
+
+    Returns False where the system cannot, and the caller falls back to two renames.
+    """
+    if not sys.platform.startswith("linux"):
+        return False
+    try:
+        libc = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6", use_errno=True)
+        fn = libc.renameat2
+    except (OSError, AttributeError):
+        return False
+    at_fdcwd, rename_exchange = -100, 2
+    fn.argtypes = [ctypes.c_int, ctypes.c_char_p, ctypes.c_int, ctypes.c_char_p, ctypes.c_uint]
+    return fn(at_fdcwd, os.fsencode(a), at_fdcwd, os.fsencode(b), rename_exchange) == 0
+
+
+def _remove_own(folder: Path, marker: dict) -> None:
+    """Delete the files a marker names, then the folders left empty; anything else stays.
+
+    Never raises: a file that cannot be deleted is left behind, which is safer than failing
+    after the new output is in place.
+    """
+    for f in [*marker["files"], MARKER]:
+        p = folder / str(f)
+        try:
+            if p.is_file() or p.is_symlink():
+                p.unlink()
+        except OSError:
+            pass
+    for d in sorted((p for p in folder.rglob("*") if p.is_dir()), key=lambda p: len(p.parts), reverse=True):
+        try:
+            d.rmdir()
+        except OSError:
+            pass
+    try:
+        folder.rmdir()
+    except OSError:
+        pass
+
+
+def _swap_in(tmp: Path, target: Path, kind: str, shown: Path) -> None:
+    """Move the finished folder ``tmp`` to ``target``, replacing only an output of rechain's own."""
+    if not target.exists():
+        os.replace(tmp, target)
+        return
+    check_output_dir(shown, kind)          # again: the folder may have changed during the work
+    if not any(target.iterdir()):
+        os.replace(tmp, target)            # replaces an empty folder
+        return
+    old = Path(tempfile.mkdtemp(prefix=f".{target.name}.old.", dir=target.parent))
+    if _exchange(tmp, target):
+        os.rmdir(old)
+        old = tmp                          # the earlier output now sits where tmp was
+    else:
+        os.rmdir(old)
+        os.replace(target, old)
+        try:
+            os.replace(tmp, target)
+        except OSError:
+            os.replace(old, target)        # put the earlier output back
+            raise
+    marker = _read_marker(old)
+    if marker is not None:
+        _remove_own(old, marker)
+
+
+class output_dir:
+    """Context manager: build a ``kind`` output in a hidden folder beside ``target`` and move
+    it into place when the block succeeds; on failure, remove it and leave ``target`` alone.
+
+    >>> with output_dir("outputs/x", "run") as tmp:      # doctest: +SKIP
+    ...     (tmp / "a.csv").write_text("...")
+    """
+
+    def __init__(self, target: str | Path, kind: str):
+        self.shown = Path(target)
+        self.target = Path(os.path.abspath(self.shown))
+        self.kind = kind
+
+    def __enter__(self) -> Path:
+        check_output_dir(self.shown, self.kind)
+        self.target.parent.mkdir(parents=True, exist_ok=True)
+        self.tmp = Path(tempfile.mkdtemp(prefix=f".{self.target.name}.new.", dir=self.target.parent))
+        self.tmp.chmod(0o755)
+        return self.tmp
+
+    def __exit__(self, exc_type, exc, tb) -> None:
+        if exc_type is not None:
+            shutil.rmtree(self.tmp, ignore_errors=True)    # our own, half-built folder
+            return
+        try:
+            write_marker(self.tmp, self.kind)
+            _swap_in(self.tmp, self.target, self.kind, self.shown)
+        except BaseException:
+            shutil.rmtree(self.tmp, ignore_errors=True)    # still the new folder: the swap raises before
+            raise

@@ -1,0 +1,83 @@
+"""Bad input to the commands (not to a scenario's keys): one line, exit status 2, nothing written.
+
+A folder that is no sweep given to ``analyze``, a calibration space that is not UTF-8 text or
+names no key of the scenario, a Dask scheduler that cannot be reached.
+"""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from rechain.cli import main
+
+DATA = Path(__file__).resolve().parent / "data"
+TINY = DATA / "tiny.toml"
+
+
+def one_error_line(res) -> str:
+    assert res.exit_code == 2, res.output
+    assert res.output.startswith("error: ") and res.output.count("\n") == 1, res.output
+    assert "Traceback" not in res.output
+    return res.output
+
+
+@pytest.fixture(scope="module")
+def run_output(tmp_path_factory) -> Path:
+    out = tmp_path_factory.mktemp("run") / "tiny-seed0"
+    res = CliRunner().invoke(main, ["run", str(TINY), "--out", str(out), "--quiet", "--no-figures"])
+    assert res.exit_code == 0, res.output
+    return out
+
+
+@pytest.mark.parametrize("what", ["run_output", "manifest_of_something_else", "empty"])
+def test_analyze_on_a_folder_that_is_no_sweep(what, run_output, tmp_path):
+    folder = {"run_output": run_output, "manifest_of_something_else": tmp_path / "x", "empty": tmp_path / "e"}[what]
+    if what != "run_output":
+        folder.mkdir()
+        if what == "manifest_of_something_else":
+            (folder / "manifest.json").write_text('{"kpis": 3}')
+    before = sorted(p.name for p in folder.iterdir())
+    msg = one_error_line(CliRunner().invoke(main, ["analyze", str(folder)]))
+    assert "sweep" in msg and str(folder) in msg
+    assert sorted(p.name for p in folder.iterdir()) == before         # no empty analysis/ left behind
+
+
+@pytest.mark.parametrize("content, says", [
+    (b'[parameters]\n"behaviour.w_news" = { min = 0.5, max = 1.5 }  # caf\xe9\n', ["not UTF-8", "line 2", "0xe9"]),
+    (b'[parameters]\n"behaviour.w_newz" = { min = 0.5, max = 1.5 }\n', ["parameters.behaviour.w_newz",
+                                                                        "not a numeric key"]),
+    (b'[parameters]\n"behaviour.w_social" = { min = 0.5, max = 1.5 }\n', ["parameters.behaviour.w_social",
+                                                                          "max 1.5", "<= 1"]),
+    (b'[parameters]\n"behaviour.w_news" = { min = "low", max = 1.5 }\n', ["parameters.behaviour.w_news", "numbers"]),
+])
+def test_calibrate_space_errors(content, says, tmp_path):
+    space = tmp_path / "space.toml"
+    space.write_bytes(content)
+    out = tmp_path / "cal"
+    msg = one_error_line(CliRunner().invoke(main, ["calibrate", str(TINY), "--space", str(space), "--samples", "1",
+                                                   "--out", str(out)]))
+    assert msg.startswith(f"error: {space}")
+    for s in says:
+        assert s in msg
+    assert not out.exists()
+
+
+def test_a_scheduler_that_cannot_be_reached(tmp_path):
+    pytest.importorskip("distributed")
+    spec = tmp_path / "s.toml"
+    spec.write_text(f'base = "{TINY.as_posix()}"\n[parameters]\n"behaviour.noise" = {{ levels = [0.0] }}\n')
+    out = tmp_path / "out"
+    t0 = time.monotonic()
+    res = CliRunner().invoke(main, ["sweep", str(spec), "--out", str(out), "--quiet",
+                                    "--scheduler", "tcp://127.0.0.1:1"])
+    msg = one_error_line(res)
+    assert time.monotonic() - t0 < 20
+    assert "--scheduler tcp://127.0.0.1:1" in msg and "cannot reach" in msg
+    assert not out.exists()
+    msg = one_error_line(CliRunner().invoke(main, ["sweep", str(spec), "--out", str(out), "--quiet",
+                                                   "--scheduler", "localhost:port"]))
+    assert "not a scheduler address" in msg and not out.exists()

@@ -1,0 +1,38 @@
+"""The tables of a run agree with one another: flows.csv adds up to monthly.csv."""
+
+from __future__ import annotations
+
+import pandas as pd
+
+
+def _by(df: pd.DataFrame, keys: list[str], value: str) -> pd.Series:
+    return df.groupby(keys)[value].sum().round(3).sort_index()
+
+
+def test_flows_to_overseas_buyers_are_the_monthly_exports(baseline_run):
+    flows, monthly = baseline_run.flows, baseline_run.monthly
+    to_abroad = flows[flows["to_stage"] == "overseas_buyers"]
+    exports = monthly[monthly["variable"] == "exports"]
+    keys = ["month", "product", "region"]
+    assert exports["value"].sum() > 0
+    pd.testing.assert_series_equal(_by(to_abroad, keys, "tonnes"), _by(exports, keys, "value"),
+                                   check_names=False)
+    # each export counted once, by the stage that shipped it
+    assert set(to_abroad["from_stage"]) == {"magnet_makers"}
+
+
+def test_flows_from_abroad_are_the_monthly_imports(baseline_run):
+    flows, monthly = baseline_run.flows, baseline_run.monthly
+    from_abroad = flows[flows["region"] == "abroad"]
+    imports = monthly[monthly["variable"] == "imports"]
+    assert set(from_abroad["from_stage"]) <= {"myanmar_holders", "overseas_miners"}
+    assert set(from_abroad["to_stage"]) == {"separation_plants"}
+    pd.testing.assert_series_equal(_by(from_abroad, ["month"], "tonnes"), _by(imports, ["month"], "value"),
+                                   check_names=False, atol=1e-3)
+
+
+def test_every_flow_row_is_a_shipment_once(baseline_run):
+    flows = baseline_run.flows
+    keys = ["month", "from_stage", "to_stage", "product", "region"]
+    assert not flows.duplicated(keys).any()
+    assert (flows["tonnes"] >= 0).all()
