@@ -90,6 +90,20 @@ class Book:
         self.add_output(rows, product, tonnes, record)
         return added
 
+    def mix_in(self, products: np.ndarray, tonnes: np.ndarray, content: np.ndarray) -> None:
+        """Mix new output of several variable-composition products into their compositions at
+        once: ``tonnes`` [k] with element ``content`` [k, E] join what the system holds (call
+        before the tonnes are added to stocks)."""
+        made = tonnes > 0
+        if not made.any():
+            return
+        lk = self.links
+        on_links = np.bincount(self.world.links.prod, weights=lk.in_transit_t, minlength=self.world.n_products)
+        held = (self.firms.stock_t.sum(axis=0) + on_links + lk.spot_in_transit_t.sum(axis=0))[products]
+        c = self.market.content_t_per_t
+        k = products[made]
+        c[k] = (c[k] * held[made, None] + content[made]) / (held[made, None] + tonnes[made, None])
+
     def tonnes_in_system(self, product: int) -> float:
         """Tonnes of ``product`` in stocks, in transit on links and bought on the spot market."""
         lk = self.links

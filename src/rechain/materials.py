@@ -50,16 +50,20 @@ class Materials:
         """Column index of an element."""
         return self.elements.index(name)
 
+    def oxide_price_vector(self, price: np.ndarray) -> np.ndarray:
+        """Price of a t REO-eq of each element as its oxide, yuan [E] (other REO: 0)."""
+        ox = np.zeros(len(self.elements))
+        ox[self.e("prnd")] = price[self.p("prnd_oxide")]
+        ox[self.e("dy")] = price[self.p("dy_oxide")]
+        ox[self.e("tb")] = price[self.p("tb_oxide")]
+        return ox
+
     def oxide_value_yuan_per_t(self, price: np.ndarray) -> np.ndarray:
         """Value of each product's Pr-Nd, Dy and Tb content at oxide prices, yuan/t [P].
 
         ``price`` is yuan/t per product; what an ore or a scrap is worth to whoever
         separates it (its netback, before processing costs)."""
-        ox = np.zeros(len(self.elements))
-        ox[self.e("prnd")] = price[self.p("prnd_oxide")]
-        ox[self.e("dy")] = price[self.p("dy_oxide")]
-        ox[self.e("tb")] = price[self.p("tb_oxide")]
-        return self.content @ ox
+        return self.content @ self.oxide_price_vector(price)
 
     def with_grade_content(self, grade: str, content: np.ndarray) -> "Materials":
         """A copy in which ``grade`` (a magnet product) and its scrap have ``content`` [E]."""

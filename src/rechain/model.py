@@ -16,7 +16,7 @@ import numpy as np
 from .accounting import Ledger
 from .book import Book
 from .conditions import Mode, PolicyTimeline
-from .kinds import KINDS_IN_CHAIN_ORDER
+from .kinds import KINDS_IN_CHAIN_ORDER, acting
 from .network import OVERSEAS, RESERVE, to_networkx
 from .randomness import Streams
 from .recorder import Recorder
@@ -52,6 +52,7 @@ class ChainModel(mesa.Model):
         self.traits = draw_traits(world, self.streams)
         self.timeline = PolicyTimeline(world)
         self.kinds = tuple(cls(world) for cls in KINDS_IN_CHAIN_ORDER)
+        self.acting = acting(self.kinds)
         self.watched_product = np.empty(world.n_firms, dtype=np.int64)
         for kind in self.kinds:
             self.watched_product[kind.rows] = kind.watched_product()

@@ -10,6 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
+import scipy.sparse as sp
 
 from .randomness import Streams
 from .world import World
@@ -28,6 +29,8 @@ class Traits:
     normal_cover_wk_of_buy: np.ndarray
     restock_strength_of_buy: np.ndarray
     wait_strength_of_buy: np.ndarray
+    expectation_noise: np.ndarray   # standard normal shocks to expectations, [week incl. spin-up, firm]
+    neighbours: sp.csr_matrix       # mean over linked firms (both ways): neighbours @ x, [N, N]
 
 
 def per_kind(world: World, streams: Streams, stream: str, draw, shape: tuple) -> np.ndarray:
@@ -37,6 +40,16 @@ def per_kind(world: World, streams: Streams, stream: str, draw, shape: tuple) ->
         if rows.size:
             out[rows] = draw(streams(stream, code), rows.size)
     return out
+
+
+def neighbour_matrix(world: World) -> sp.csr_matrix:
+    """The mean over each firm's linked firms, links counted both ways, as a sparse matrix
+    (a firm with no links gets 0): the same as :func:`rechain.rules.sentiment.neighbour_mean`."""
+    L, n = world.links, world.n_firms
+    rows = np.concatenate([L.dst, L.src])
+    cols = np.concatenate([L.src, L.dst])
+    weight = 1.0 / np.maximum(world.degree[rows], 1)
+    return sp.csr_matrix((weight, (rows, cols)), shape=(n, n))
 
 
 def draw_traits(world: World, streams: Streams) -> Traits:
@@ -50,5 +63,8 @@ def draw_traits(world: World, streams: Streams) -> Traits:
     wait = beh.wait_strength * mult[2]
     cover = cover_of_stage[world.firms.stage] * mult[3]
     b = world.buys.firm
+    weeks = world.scenario.spin_up_weeks + world.calendar.n_weeks
+    noise = per_kind(world, streams, "expectations", lambda g, k: g.standard_normal((weeks, k)).T, (n, weeks)).T
     return Traits(trend_weight=trend_weight, restock_strength=restock, wait_strength=wait, normal_cover_wk=cover,
-                  normal_cover_wk_of_buy=cover[b], restock_strength_of_buy=restock[b], wait_strength_of_buy=wait[b])
+                  normal_cover_wk_of_buy=cover[b], restock_strength_of_buy=restock[b], wait_strength_of_buy=wait[b],
+                  expectation_noise=np.ascontiguousarray(noise), neighbours=neighbour_matrix(world))

@@ -23,9 +23,9 @@ from .recorder import Recorder
 from .rules.market import fill_pro_rata, logit_shares, price_index
 from .rules.ordering import order_quantity, smooth, target_cover
 from .rules.pricing import adjust_price, balance_multiple, marginal_cost_ratio, seller_asks
-from .rules.sentiment import expected_change, neighbour_mean, news_weights, update_trend, update_uncertainty
+from .rules.sentiment import expected_change, news_weights, update_trend, update_uncertainty
 from .state import FirmState, LinkState, MarketState
-from .traits import Traits, per_kind
+from .traits import Traits
 from .world import World
 
 __all__ = ["WEEK", "run_week", "Chain", "phase_names", "in_system", "measure_cover"]
@@ -39,6 +39,7 @@ class Chain(Protocol):
     streams: Streams
     timeline: PolicyTimeline
     kinds: tuple[Kind, ...]
+    acting: dict[str, tuple[Kind, ...]]
     firms: FirmState
     links: LinkState
     market: MarketState
@@ -101,7 +102,7 @@ def decide_licences(chain: Chain) -> None:
         np.add.at(lk.backlog_t, e[ok], q[ok])
         np.add.at(chain.firms.orders_expected_t_per_wk, (L.src[e[ok]], L.prod[e[ok]]),
                   q[ok] / w.scenario.behaviour.order_smoothing_weeks)
-        for kind in chain.kinds:
+        for kind in chain.acting["learn_from_licences"]:
             kind.learn_from_licences(book, L.dst[e], q, ok)
     if chain.recorder.enabled:
         chain.recorder.licences(granted=float(q[ok].sum()) if e.size else 0.0,
@@ -122,11 +123,10 @@ def collect_end_of_life(chain: Chain) -> None:
         scrap = w.scraps
         ratio = chain.market.price_yuan_per_t[scrap].sum() / w.start_price_yuan_per_t[scrap].sum()
         tonnes = min(tonnes * ratio ** rc.collection_price_elasticity, cond.eol_available_t * rc.max_collection_rate)
-    for kind in chain.kinds:
-        if kind.present and hasattr(kind, "collect_end_of_life"):
-            kind.collect_end_of_life(chain.book, tonnes)
-            if chain.recorder.enabled:
-                chain.recorder.note_end_of_life(tonnes)
+    for kind in chain.acting["collect_end_of_life"]:
+        kind.collect_end_of_life(chain.book, tonnes)
+        if chain.recorder.enabled:
+            chain.recorder.note_end_of_life(tonnes)
 
 
 def produce(chain: Chain) -> None:
@@ -134,16 +134,14 @@ def produce(chain: Chain) -> None:
     w, f = chain.world, chain.firms
     f.owed_t = np.bincount(w.link.seller_key, weights=chain.links.backlog_t,
                            minlength=w.n_firms * w.n_products).reshape(w.n_firms, w.n_products)
-    for kind in chain.kinds:
-        if kind.present:
-            kind.produce(chain.book)
+    for kind in chain.acting["produce"]:
+        kind.produce(chain.book)
 
 
 def use(chain: Chain) -> None:
     """End users build magnets into their products."""
-    for kind in chain.kinds:
-        if kind.present:
-            kind.use(chain.book)
+    for kind in chain.acting["use"]:
+        kind.use(chain.book)
 
 
 def form_expectations(chain: Chain) -> None:
@@ -158,8 +156,8 @@ def form_expectations(chain: Chain) -> None:
     news = chain.timeline.news
     nw = news_weights(cond.week, news.week, news.signed_strength, news.half_life_weeks)
     heard = news.hear @ nw if (nw.size and cond.news_on) else np.zeros(w.n_firms)
-    social = neighbour_mean(f.expected_change, w.links.src, w.links.dst, w.degree)
-    noise = b.noise * per_kind(w, chain.streams, "expectations", lambda g, n: g.standard_normal(n), (w.n_firms,))
+    social = chain.traits.neighbours @ f.expected_change
+    noise = b.noise * chain.traits.expectation_noise[chain.tick]
     gap = np.log(m.long_run_yuan_per_t / m.index_yuan_per_t)[watch]
     f.expected_change = expected_change(f.price_trend_per_wk, heard, social, noise, b.horizon_weeks, b.w_trend,
                                         b.w_news, b.w_social, b.x_max, gap, b.w_anchor)
@@ -185,9 +183,8 @@ def place_orders(chain: Chain) -> None:
     on_order = supply_line(chain)
     q = order_quantity(usage, f.stock_t.ravel()[buys.key], on_order, cover, b.supply_line_weight,
                        b.stock_adjust_weeks)
-    for kind in chain.kinds:
-        if kind.buys is not None:
-            kind.adjust_orders(book, q[kind.buys], on_order[kind.buys])
+    for kind in chain.acting["adjust_orders"]:
+        kind.adjust_orders(book, q[kind.buys], on_order[kind.buys])
     # a share of each domestic order goes to the spot market, the rest to contract suppliers
     spot = q * chain.spot_share_of_buy
     book.spot_wanted_t = np.bincount(buys.key, weights=spot, minlength=w.n_firms * w.n_products)
@@ -259,13 +256,11 @@ def set_prices(chain: Chain) -> None:
                       b.price_expectation_response, b.price_utilisation_response, b.ask_spread)
     ask *= chain.ask_scatter
     floor = np.zeros(sells.n)
-    for kind in chain.kinds:
-        if kind.sells is not None:
-            kind.cost_floor(book, floor[kind.sells])
+    for kind in chain.acting["cost_floor"]:
+        kind.cost_floor(book, floor[kind.sells])
     ask = np.maximum(ask, floor)
-    for kind in chain.kinds:
-        if kind.sells is not None:
-            kind.final_asks(book, ask[kind.sells])
+    for kind in chain.acting["final_asks"]:
+        kind.final_asks(book, ask[kind.sells])
     f.ask_yuan_per_t.ravel()[sells.key] = ask
 
 
@@ -278,11 +273,8 @@ def measure_cover(chain: Chain) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.
     sells = w.sells
     P = w.n_products
     offer = np.ones(sells.n)
-    for kind in chain.kinds:
-        if kind.sells is not None:
-            share = kind.offer_share(book)
-            if share is not None:
-                offer[kind.sells] = share
+    for kind in chain.acting["offer_share"]:
+        offer[kind.sells] = kind.offer_share(book)
     f.offer_share.ravel()[sells.key] = offer
     stock = f.stock_t.ravel()[sells.key]
     owed = f.owed_t.ravel()[sells.key]
@@ -310,10 +302,9 @@ def long_run_prices(chain: Chain, demand_t_per_wk: np.ndarray) -> Values:
     b = w.scenario.behaviour
     value = Values(long_run=m.long_run_yuan_per_t.copy(), floor=np.zeros(w.n_products),
                    ceiling=np.full(w.n_products, np.inf))
-    for kind in chain.kinds:
-        if kind.present:
-            kind.long_run_value(book, value)
-    routes = [r for r in (kind.supply_routes(book) for kind in chain.kinds if kind.present) if r is not None]
+    for kind in chain.acting["long_run_value"]:
+        kind.long_run_value(book, value)
+    routes = [kind.supply_routes(book) for kind in chain.acting["supply_routes"]]
     if routes:
         cost = np.concatenate([r.cost_yuan for r in routes])
         feed = np.concatenate([r.feed_t_per_wk for r in routes])
@@ -420,9 +411,8 @@ def invest(chain: Chain) -> None:
     if done is not None:
         f.capacity_t_per_wk += done
     if cond.week % max(int(round(chain.world.scenario.behaviour.investment_review_weeks)), 1) == 0:
-        for kind in chain.kinds:
-            if kind.present:
-                kind.invest(book)
+        for kind in chain.acting["invest"]:
+            kind.invest(book)
 
 
 def adapt(chain: Chain) -> None:
@@ -430,9 +420,8 @@ def adapt(chain: Chain) -> None:
     call for (slowly: over a year or two)."""
     if chain.book.cond.mode is not Mode.RUN:
         return
-    for kind in chain.kinds:
-        if kind.present:
-            kind.adapt(chain.book)
+    for kind in chain.acting["adapt"]:
+        kind.adapt(chain.book)
 
 
 def check_balance(chain: Chain) -> None:

@@ -79,6 +79,9 @@ class World:
     recipes: RecipeBook                  # magnet recipes per week
     key_product: np.ndarray              # product of each firm * P + product key [N * P]
     key_stage: np.ndarray                # stage of each key's firm [N * P]
+    oxides: np.ndarray                   # Pr-Nd, Dy and Tb oxide, in element order
+    scraps: np.ndarray                   # standard and high-grade scrap
+    processed: np.ndarray                # [P] bool: metal and magnets, priced mostly as their inputs' cost
 
     @property
     def stages(self) -> tuple[str, ...]:
@@ -100,21 +103,6 @@ class World:
     def regions(self) -> list[str]:
         return list(self.firms.region_names)
 
-    @property
-    def oxides(self) -> np.ndarray:
-        """Products of the separated elements, in element order: Pr-Nd, Dy, Tb oxide."""
-        p = self.materials.p
-        return np.array([p("prnd_oxide"), p("dy_oxide"), p("tb_oxide")])
-
-    @property
-    def processed(self) -> np.ndarray:
-        """Products whose price is mostly their inputs' cost passed on: metal and magnets [P] bool."""
-        return np.isin(np.array(self.materials.products), ["prnd_metal", "magnet_std", "magnet_uh"])
-
-    @property
-    def scraps(self) -> np.ndarray:
-        p = self.materials.p
-        return np.array([p("scrap_std"), p("scrap_uh")])
 
 
 def _pairs(firm: np.ndarray, product: np.ndarray, kind: np.ndarray, n_products: int) -> Pairs:
@@ -171,4 +159,7 @@ def build_world(sc: Scenario, streams: Streams) -> World:
         calendar_index=np.array([CALENDARS.index(c) for c in pop.calendar]),
         degree=np.bincount(links.dst, minlength=pop.n) + np.bincount(links.src, minlength=pop.n),
         start_price_yuan_per_t=start, recipes=recipes, key_product=np.tile(np.arange(P), pop.n),
-        key_stage=np.repeat(pop.stage, P))
+        key_stage=np.repeat(pop.stage, P),
+        oxides=np.array([mat.p("prnd_oxide"), mat.p("dy_oxide"), mat.p("tb_oxide")]),
+        scraps=np.array([mat.p("scrap_std"), mat.p("scrap_uh")]),
+        processed=np.isin(np.array(mat.products), ["prnd_metal", "magnet_std", "magnet_uh"]))

@@ -23,7 +23,29 @@ def kind_classes() -> dict[int, type[Kind]]:
     return {k.code: k for k in KINDS_IN_CHAIN_ORDER}
 
 
-__all__ = ["Kind", "Firm", "Routes", "Values", "KINDS_IN_CHAIN_ORDER", "kind_classes", "RockMiners", "IonicMiners",
+HOOKS = ("produce", "use", "adjust_orders", "offer_share", "long_run_value", "supply_routes", "cost_floor",
+         "final_asks", "learn_from_licences", "invest", "adapt", "collect_end_of_life")
+
+
+def acting(kinds: tuple[Kind, ...]) -> dict[str, tuple[Kind, ...]]:
+    """For each hook, the kinds (in chain order) that have firms and do something in it, so a
+    phase calls only those."""
+    out = {}
+    for hook in HOOKS:
+        if hook == "invest":          # a generic rule: every kind whose firms build or retire capacity
+            out[hook] = tuple(k for k in kinds if k.present and k.config() is not None and k.expected_margin.__func__
+                              is not Kind.expected_margin and (k.config().investment_share_per_yr > 0
+                                                              or k.config().retirement_share_per_yr > 0))
+            continue
+        base = getattr(Kind, hook, None)
+        out[hook] = tuple(k for k in kinds if k.present and hasattr(k, hook)
+                          and getattr(type(k), hook) is not base
+                          and (hook not in ("adjust_orders",) or k.buys is not None)
+                          and (hook not in ("offer_share", "cost_floor", "final_asks") or k.sells is not None))
+    return out
+
+
+__all__ = ["Kind", "Firm", "Routes", "Values", "KINDS_IN_CHAIN_ORDER", "kind_classes", "acting", "HOOKS", "RockMiners", "IonicMiners",
            "MyanmarHolders", "OverseasMiners", "SeparationPlants", "Recyclers", "MagnetMakers", "MotorMakers",
            "OverseasBuyers", "Traders", "StateReserve", "RockMiner", "IonicMiner", "MyanmarHolder",
            "OverseasMiner", "SeparationPlant", "Recycler", "MagnetMaker", "MotorMaker", "OverseasBuyer", "Trader",

@@ -129,6 +129,8 @@ class Kind:
     def __init__(self, world: World):
         self.world = world
         self.rows: np.ndarray = world.rows[self.code]
+        # the rows of a kind are contiguous: a slice indexes them without copying
+        self.rs = slice(int(self.rows[0]), int(self.rows[-1]) + 1) if self.rows.size else slice(0, 0)
         self.sells: slice | None = world.sells.by_kind.get(self.code)
         self.buys: slice | None = world.buys.by_kind.get(self.code)
         self.present = self.rows.size > 0

@@ -63,6 +63,9 @@ class MagnetMakers(Kind):
         self.metal, self.oxide, self.dy, self.tb = p("prnd_metal"), p("prnd_oxide"), p("dy_oxide"), p("tb_oxide")
         self.e_prnd, self.e_dy, self.e_tb = e("prnd"), e("dy"), e("tb")
         self.oxide_per_metal = mat.oxide_per_metal[e("prnd")]
+        self.n_elements = len(mat.elements)
+        self.outputs = np.concatenate([self.grades, self.scraps])
+        self.inputs = np.array([self.metal, self.oxide, self.dy, self.tb])
         rc = world.recipes
         self.substitutable_prnd = 1.0 - rc.min_prnd_share          # [grade]
         self.substitutable_heavy = 1.0 - rc.min_heavy_share
@@ -114,58 +117,78 @@ class MagnetMakers(Kind):
     def recipes_now(self, book: Book) -> np.ndarray:
         """Each maker's recipe this week, t REO-eq per t blank [firm, grade, element]: the
         scenario's recipe less what it has thrifted."""
-        f = book.firms
-        base = book.world.recipes.content[book.cond.week]
-        keep_prnd = 1.0 - f.prnd_thrift[self.rows][:, None] * self.substitutable_prnd[None, :]
-        keep_heavy = 1.0 - f.heavy_thrift[self.rows][:, None] * self.substitutable_heavy[None, :]
-        recipe = np.repeat(base[None, :, :], self.rows.size, axis=0)
-        recipe[:, :, self.e_prnd] *= keep_prnd
-        recipe[:, :, self.e_dy] *= keep_heavy
-        recipe[:, :, self.e_tb] *= keep_heavy
+        prnd, dy, tb = self._recipe_parts(book)
+        recipe = np.zeros((self.rows.size, len(GRADES), len(self.world.materials.elements)))
+        recipe[:, :, self.e_prnd], recipe[:, :, self.e_dy], recipe[:, :, self.e_tb] = prnd, dy, tb
         return recipe
 
+    def _recipe_parts(self, book: Book) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Pr-Nd, Dy and Tb content of each maker's blank of each grade, t REO-eq/t [firm, grade]."""
+        f = book.firms
+        base = book.world.recipes.content[book.cond.week]
+        keep_prnd = 1.0 - f.prnd_thrift[self.rs, None] * self.substitutable_prnd[None, :]
+        keep_heavy = 1.0 - f.heavy_thrift[self.rs, None] * self.substitutable_heavy[None, :]
+        return (base[None, :, self.e_prnd] * keep_prnd, base[None, :, self.e_dy] * keep_heavy,
+                base[None, :, self.e_tb] * keep_heavy)
+
     def produce(self, book: Book) -> None:
-        i, cfg = self.rows, self.cfg
+        rs, cfg = self.rs, self.cfg
         f = book.firms
         S = f.stock_t
-        s = cfg.scrap_share
+        s, loss = cfg.scrap_share, cfg.melt_loss_share
         grades, scraps = self.grades, self.scraps
         met, ox, dy, tb, opm = self.metal, self.oxide, self.dy, self.tb, self.oxide_per_metal
-        e_prnd, e_dy, e_tb = self.e_prnd, self.e_dy, self.e_tb
-        recipe = self.recipes_now(book)                            # [firm, grade, element]
-        per_blank = recipe / (1.0 - cfg.melt_loss_share)          # element needs per t blank
-        rows = i[:, None]
-        plan = book.plan(rows, grades) / (1.0 - s)
-        cap = book.working_capacity(i)
+        r_prnd, r_dy, r_tb = self._recipe_parts(book)            # [firm, grade], per t blank
+        plan = book.plan(rs, grades) / (1.0 - s)
+        cap = book.working_capacity(rs)
         plan *= np.minimum(1.0, cap / np.maximum(plan.sum(axis=1), 1e-12))[:, None]
-        # what the raw-material stock allows
-        pool = S[i, met] * opm + S[i, ox]
-        need = np.einsum("ng,nge->ne", plan, per_blank)
-        need_prnd, need_dy, need_tb = need[:, e_prnd], need[:, e_dy], need[:, e_tb]
-        f_prnd = np.minimum(1.0, np.divide(pool, need_prnd, out=np.ones_like(pool), where=need_prnd > 1e-12))
-        f_dy = np.minimum(1.0, np.divide(S[i, dy], need_dy, out=np.ones_like(pool), where=need_dy > 1e-12))
-        f_tb = np.minimum(1.0, np.divide(S[i, tb], need_tb, out=np.ones_like(pool), where=need_tb > 1e-12))
-        blanks = plan * np.stack([f_prnd, np.minimum.reduce([f_prnd, f_dy, f_tb])], axis=1)
-        used = np.einsum("ng,nge->ne", blanks, per_blank)          # [firm, element]
-        book.note_utilisation(i, blanks.sum(axis=1))
-        from_metal = used[:, e_prnd] * np.divide(S[i, met] * opm, pool, out=np.zeros_like(pool),
-                                                 where=pool > 1e-12)
-        S[i, met] -= from_metal / opm
-        S[i, ox] -= used[:, e_prnd] - from_metal
-        S[i, dy] -= used[:, e_dy]
-        S[i, tb] -= used[:, e_tb]
-        made = np.zeros(used.shape[1])
-        for g in range(len(GRADES)):
-            made += book.add_mixed_output(i, grades[g], blanks[:, g] * (1.0 - s), recipe[:, g], record=False)
-            made += book.add_mixed_output(i, scraps[g], blanks[:, g] * s, recipe[:, g])
-        book.record_output(rows, grades, blanks)
-        book.ledger.add_sink("magnet_loss", used.sum(axis=0) - made)
+        # what the raw-material stock allows (needs per t blank include the melt loss)
+        pool = S[rs, met] * opm + S[rs, ox]
+        need_prnd = (plan * r_prnd).sum(axis=1) / (1.0 - loss)
+        need_dy = (plan * r_dy).sum(axis=1) / (1.0 - loss)
+        need_tb = (plan * r_tb).sum(axis=1) / (1.0 - loss)
+        ones = np.ones_like(pool)
+        f_prnd = np.minimum(1.0, np.divide(pool, need_prnd, out=ones.copy(), where=need_prnd > 1e-12))
+        f_dy = np.minimum(1.0, np.divide(S[rs, dy], need_dy, out=ones.copy(), where=need_dy > 1e-12))
+        f_tb = np.minimum(1.0, np.divide(S[rs, tb], need_tb, out=ones, where=need_tb > 1e-12))
+        blanks = plan.copy()
+        blanks[:, 0] *= f_prnd
+        blanks[:, 1] *= np.minimum(np.minimum(f_prnd, f_dy), f_tb)
+        made = np.stack([(blanks * r_prnd).sum(axis=0), (blanks * r_dy).sum(axis=0),
+                         (blanks * r_tb).sum(axis=0)], axis=1)    # [grade, (Pr-Nd, Dy, Tb)] in the blanks
+        used = made.sum(axis=0) / (1.0 - loss)                   # into the furnace, Pr-Nd Dy Tb
+        used_prnd = (blanks * r_prnd).sum(axis=1) / (1.0 - loss)
+        book.note_utilisation(rs, blanks.sum(axis=1))
+        from_metal = used_prnd * np.divide(S[rs, met] * opm, pool, out=np.zeros_like(pool), where=pool > 1e-12)
+        S[rs, met] -= from_metal / opm
+        S[rs, ox] -= used_prnd - from_metal
+        S[rs, dy] -= (blanks * r_dy).sum(axis=1) / (1.0 - loss)
+        S[rs, tb] -= (blanks * r_tb).sum(axis=1) / (1.0 - loss)
+        # finished magnets and machining scrap carry the recipe: they mix into their grades
+        E = self.n_elements
+        content = np.zeros((4, E))
+        content[0:2, [self.e_prnd, self.e_dy, self.e_tb]] = made * (1.0 - s)
+        content[2:4, [self.e_prnd, self.e_dy, self.e_tb]] = made * s
+        totals = blanks.sum(axis=0)
+        book.mix_in(self.outputs, np.concatenate([totals * (1.0 - s), totals * s]), content)
+        S[rs, grades] += blanks * (1.0 - s)
+        S[rs, scraps] += blanks * s
+        if book.recorder.enabled:
+            book.recorder.add_production(rs, grades, blanks)
+            book.recorder.add_production(rs, scraps, blanks * s)
+        loss_t = np.zeros(E)
+        loss_t[[self.e_prnd, self.e_dy, self.e_tb]] = used * loss
+        book.ledger.add_sink("magnet_loss", loss_t)
         # planned raw-material use drives ordering, whatever the stock allowed this week;
         # the Pr-Nd is bought as metal or as oxide by their relative price
         price = book.market.price_yuan_per_t
         theta = metal_share(1.0 - cfg.oxide_feed_share, price[ox], price[met], opm, self.metal_cost)
-        book.plan_use(rows, np.array([met, ox, dy, tb]),
-                      np.stack([theta * need_prnd / opm, (1.0 - theta) * need_prnd, need_dy, need_tb], axis=1))
+        wanted = np.empty((self.rows.size, 4))
+        wanted[:, 0] = theta * need_prnd / opm
+        wanted[:, 1] = (1.0 - theta) * need_prnd
+        wanted[:, 2] = need_dy
+        wanted[:, 3] = need_tb
+        book.plan_use(rs, self.inputs, wanted)
 
     def adapt(self, book: Book) -> None:
         """Move the Ce share and the Dy/Tb thrift toward what prices call for, over

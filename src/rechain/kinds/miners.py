@@ -53,7 +53,8 @@ class _OreSellers(Kind):
         value = mat.oxide_value_yuan_per_t(start)
         self.netback_ratio = np.divide(start, value, out=np.ones_like(start), where=value > 0)
         self.output = world.main_output[self.rows]
-        self.ores = np.unique(self.output)
+        # every firm of a kind of miner mines the same ore
+        self.ore = int(self.output[0]) if self.present else 0
         pop = world.firms
         self.cost = pop.cost[self.rows]
         sep = world.scenario.firms.separation_plants
@@ -61,6 +62,9 @@ class _OreSellers(Kind):
         self.route_cost = self.cost + pop.capital_cost[self.rows] + sep.cost_yuan_per_t + sep.capital_cost_yuan_per_t
         self.full_cost = self.cost + pop.capital_cost[self.rows]
         self.route_yield = mat.content[self.output][:, [e("prnd"), e("dy"), e("tb")]] * (1.0 - sep.loss_share)
+        self.least_cost = float(self.cost.min()) if self.present else 0.0
+        self.ceiling_share = (1.0 - sep.loss_share) * (1.0 - sep.full_run_margin_share)
+        self.separation_cost = sep.cost_yuan_per_t
         if self.sells is not None:
             self.sell_cost = pop.cost[world.sells.firm[self.sells]]
             self.sell_product = world.sells.product[self.sells]
@@ -70,21 +74,18 @@ class _OreSellers(Kind):
         share the market paid at the start (as Baotou's concentrate formula and the Myanmar
         carbonate trade do); it cannot stay below the cheapest miner's cash cost, nor above
         what separating it leaves a plant running at full pace."""
-        content_value = book.world.materials.oxide_value_yuan_per_t(book.market.price_yuan_per_t)
-        sep = book.world.scenario.firms.separation_plants
-        for k in self.ores:
-            value.long_run[k] = content_value[k] * self.netback_ratio[k]
-            value.floor[k] = max(value.floor[k], self.cost[self.output == k].min())
-            value.ceiling[k] = content_value[k] * (1.0 - sep.loss_share) * (1.0 - sep.full_run_margin_share) \
-                - sep.cost_yuan_per_t
+        k = self.ore
+        content_value = float(book.content[k] @ book.world.materials.oxide_price_vector(book.market.price_yuan_per_t))
+        value.long_run[k] = content_value * self.netback_ratio[k]
+        value.floor[k] = max(value.floor[k], self.least_cost)
+        value.ceiling[k] = content_value * self.ceiling_share - self.separation_cost
 
     def cost_floor(self, book: Book, floor: np.ndarray) -> None:
         floor[:] = self.sell_cost
 
     def expected_margin(self, book: Book) -> np.ndarray:
         """Long-run ore price against the firm's full cost."""
-        price = book.market.long_run_yuan_per_t[self.output]
-        return price / np.maximum(self.full_cost, 1e-9) - 1.0
+        return book.market.long_run_yuan_per_t[self.ore] / np.maximum(self.full_cost, 1e-9) - 1.0
 
 
 class RockMiners(_OreSellers):
@@ -93,15 +94,19 @@ class RockMiners(_OreSellers):
     code = ROCK
     agent = RockMiner
 
+    def __init__(self, world: World):
+        super().__init__(world)
+        self.full_run_margin = self.config().full_run_margin_share
+
     def config(self):
         return self.world.scenario.firms.rock_miners
 
     def produce(self, book: Book) -> None:
-        i, k = self.rows, self.output
+        i, k = self.rs, self.ore
         f, cond, b = book.firms, book.cond, book.behaviour
-        price = book.price(k)
-        pace = np.minimum(cond.quota_year_t_per_wk[i], book.capacity[i]) * cond.working_share[i]
-        pace *= margin_pace(price - self.cost, price, self.config().full_run_margin_share)
+        price = book.market.price_yuan_per_t[k]
+        pace = np.minimum(cond.quota_year_t_per_wk[i], f.capacity_t_per_wk[i]) * cond.working_share[i]
+        pace *= margin_pace(price - self.cost, price, self.full_run_margin)
         pace *= storage_room(f.stock_t[i, k], f.orders_expected_t_per_wk[i, k], b.max_finished_cover_weeks)
         cap = book.working_capacity(i)
         room = np.minimum(np.maximum(cond.quota_allowance_t[i] - f.quota_used_t[i], 0.0), cond.quota_pace_t[i])
@@ -109,11 +114,11 @@ class RockMiners(_OreSellers):
         f.quota_used_t[i] += y
         book.note_utilisation(i, y)
         book.add_output(i, k, y)
-        book.ledger.add_source("mined_domestic", y @ book.content[k])
+        book.ledger.add_source("mined_domestic", y.sum() * book.content[k])
 
     def supply_routes(self, book: Book) -> Routes:
         """What the quota lets them mine this year, at most their capacity."""
-        feed = np.minimum(book.capacity[self.rows], book.cond.quota_year_t_per_wk[self.rows])
+        feed = np.minimum(book.firms.capacity_t_per_wk[self.rs], book.cond.quota_year_t_per_wk[self.rs])
         return Routes(self.route_cost, feed, self.route_yield)
 
 
@@ -150,6 +155,8 @@ class MyanmarHolders(_OreSellers):
         super().__init__(world)
         start = world.start_price_yuan_per_t[self.output]
         self.normal_margin = np.maximum(start - self.cost, 0.05 * start)
+        if self.sells is not None:
+            self.sell_firm = world.sells.firm[self.sells]
 
     def config(self):
         return self.world.scenario.firms.myanmar_holders
@@ -159,30 +166,29 @@ class MyanmarHolders(_OreSellers):
 
     def produce(self, book: Book) -> None:
         cfg = self.config()
-        i, k = self.rows, self.output
-        cap = book.capacity[i]
+        i, k = self.rs, self.ore
+        cap = book.firms.capacity_t_per_wk[i]
         room = np.clip(2.0 - book.firms.stock_t[i, k] / (cfg.storage_weeks * np.maximum(cap, 1e-12)), 0.0, 1.0)
-        rate = margin_utilisation(book.price(k), self.cost, self.normal_margin, cfg.supply_price_elasticity,
-                                  cfg.normal_utilisation)
+        rate = margin_utilisation(book.market.price_yuan_per_t[k], self.cost, self.normal_margin,
+                                  cfg.supply_price_elasticity, cfg.normal_utilisation)
         y = cap * book.cond.working_share[i] * book.cond.capacity_share[i] * room * rate
         book.note_utilisation(i, y)
         book.add_output(i, k, y)
-        book.ledger.add_source("mined_abroad", y @ book.content[k])
+        book.ledger.add_source("mined_abroad", y.sum() * book.content[k])
 
     def offer_share(self, book: Book) -> np.ndarray:
+        """One sell pair per holder (its ore), in row order."""
         cfg = self.config()
-        firm = book.world.sells.firm[self.sells]
-        ore = self.sell_product
-        m = book.market
-        reservation = cfg.price_floor_share * m.long_run_yuan_per_t[ore]
-        f = offer_share(book.firms.expected_change[firm], m.price_yuan_per_t[ore], reservation,
+        m, k = book.market, self.ore
+        reservation = cfg.price_floor_share * m.long_run_yuan_per_t[k]
+        f = offer_share(book.firms.expected_change[self.rs], m.price_yuan_per_t[k], reservation,
                         cfg.holdback_expectation, cfg.holdback_price, cfg.min_offer_share)
         if self.records_offer_share and book.recorder.enabled:
             book.recorder.note_offer_share(float(f.mean()))
-        return f * book.cond.capacity_share[firm]
+        return f * book.cond.capacity_share[self.rs]
 
     def supply_routes(self, book: Book) -> Routes:
-        feed = book.capacity[self.rows] * book.cond.capacity_share[self.rows]
+        feed = book.firms.capacity_t_per_wk[self.rs] * book.cond.capacity_share[self.rs]
         return Routes(self.route_cost, feed, self.route_yield)
 
 

@@ -56,18 +56,18 @@ class Recyclers(Kind):
             book.ledger.add_source("eol_collected", added)
 
     def _mix(self, book: Book) -> tuple[np.ndarray, np.ndarray]:
-        stock = book.firms.stock_t[self.rows][:, self.scrap]
+        stock = book.firms.stock_t[self.rs, self.scrap]
         total = stock.sum(axis=1)
         mix = np.where(total[:, None] > 1e-12, stock / np.maximum(total[:, None], 1e-12), 0.5)
         return mix, total
 
     def produce(self, book: Book) -> None:
-        i, C = self.rows, book.content
-        scrap, ox, els = self.scrap, self.oxides, self.elements
+        i, C = self.rs, book.content
+        scrap, ox = self.scrap, self.oxides
         mix, total = self._mix(book)
-        yields = (mix @ C[scrap][:, els]) * self.cfg.recovery_yield          # t oxide per t scrap
-        rows = i[:, None]
-        need = book.plan(rows, ox)
+        content_per_t = C[scrap][:, self.elements]                       # [grade, Pr-Nd Dy Tb]
+        yields = (mix @ content_per_t) * self.cfg.recovery_yield          # t oxide per t scrap
+        need = book.plan(i, ox)
         value = yields * book.market.price_yuan_per_t[ox]
         w = value / np.maximum(value.sum(axis=1, keepdims=True), 1e-12)
         per_product = np.divide(need, yields, out=np.zeros_like(need), where=yields > 1e-9)
@@ -77,12 +77,12 @@ class Recyclers(Kind):
         wanted = np.minimum(np.maximum(wanted, 0.5 * total), cap)
         r = np.minimum(wanted, total)
         book.note_utilisation(i, r)
-        used = r[:, None] * mix                                                # t scrap per grade
-        book.firms.stock_t[i[:, None], scrap[None, :]] -= used
-        content = used @ C[scrap]                                              # REO-eq per element
-        book.add_output(rows, ox, content[:, els] * self.cfg.recovery_yield)
+        used = r[:, None] * mix                                            # t scrap per grade
+        book.firms.stock_t[i, scrap] -= used
+        content = used @ C[scrap]                                          # REO-eq per element
+        book.add_output(i, ox, content[:, self.elements] * self.cfg.recovery_yield)
         book.ledger.add_sink("recycling_loss", content.sum(axis=0) * (1.0 - self.cfg.recovery_yield))
-        book.plan_use(rows, scrap, wanted[:, None] * np.where(total[:, None] > 1e-12, mix, 0.5))
+        book.plan_use(i, scrap, wanted[:, None] * np.where(total[:, None] > 1e-12, mix, 0.5))
 
     def supply_routes(self, book: Book) -> Routes:
         """Scrap they plan to work, at their full recycling cost: scrap is a by-product whose

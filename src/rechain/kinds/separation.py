@@ -48,6 +48,13 @@ class SeparationPlants(Kind):
         # t of each oxide per t REO of ore
         self.yields = mat.content[self.ore][:, [e("prnd"), e("dy"), e("tb")]] * (1.0 - self.cfg.loss_share)
         self.has_metal_line = world.firms.metal_share[self.rows] > 0
+        self.lines = self.rows[self.has_metal_line]
+        self.ore_key = self.rows * len(mat.products) + self.ore
+        self.ore_content = mat.content[self.ore]        # [plant, element] per t REO of ore
+        E = len(mat.elements)
+        self.other_mask = np.eye(E)[e("other")]
+        self.prnd_mask = np.eye(E)[e("prnd")]
+        self.sold = np.array([p("prnd_oxide"), p("dy_oxide"), p("tb_oxide"), p("prnd_metal")])
         self.cost = world.firms.cost[self.rows]
         self.full_cost = self.cost + world.firms.capital_cost[self.rows]
         start = world.start_price_yuan_per_t
@@ -77,51 +84,46 @@ class SeparationPlants(Kind):
         return value, value - price[self.ore] - cost
 
     def produce(self, book: Book) -> None:
-        cfg, i, ore = self.cfg, self.rows, self.ore
-        f, cond, C, e = book.firms, book.cond, book.content, book.world.materials.e
+        cfg, i = self.cfg, self.rs
+        f, cond = book.firms, book.cond
+        S, ore_key = f.stock_t.ravel(), self.ore_key
         ox, met, opm, yields = self.oxides, self.metal, self.oxide_per_metal, self.yields
         price = book.market.price_yuan_per_t
         cap = book.working_capacity(i)
-        plan_metal = np.where(self.has_metal_line, book.plan(i, met), 0.0)
-        oxide_for_metal = plan_metal * opm / (1.0 - cfg.metal_loss_share)
-        counted = np.where(cond.imports_count, 1.0, 1.0 - f.import_share[i])
-        pace = np.minimum(cond.quota_year_t_per_wk[i] / np.maximum(counted, 1e-6), book.capacity[i]) \
+        plan_metal = book.plan(i, met) * self.has_metal_line
+        oxide_for_metal = plan_metal * (opm / (1.0 - cfg.metal_loss_share))
+        counted = 1.0 if cond.imports_count else 1.0 - f.import_share[i]
+        pace = np.minimum(cond.quota_year_t_per_wk[i] / np.maximum(counted, 1e-6), f.capacity_t_per_wk[i]) \
             * cond.working_share[i]
         basket, margin = self.basket_margin(price, self.cost)
         pace *= margin_pace(margin, basket, cfg.full_run_margin_share)
-        sold = np.append(ox, met)
-        held = f.stock_t[i][:, sold] @ price[sold]
-        flow = f.orders_expected_t_per_wk[i][:, sold] @ price[sold]
+        sold_price = price[self.sold]
+        held = f.stock_t[i, self.sold] @ sold_price
+        flow = f.orders_expected_t_per_wk[i, self.sold] @ sold_price
         pace *= storage_room(held, flow, book.behaviour.max_finished_cover_weeks)
         room = np.minimum(np.maximum(cond.quota_allowance_t[i] - f.quota_used_t[i], 0.0), cond.quota_pace_t[i]) \
             / np.maximum(counted, 1e-6)
-        ore_wanted = np.minimum.reduce([pace, cap, room])  # nobody plans beyond what they may run
-        r = np.minimum(ore_wanted, f.stock_t[i, ore])
+        ore_wanted = np.minimum(np.minimum(pace, cap), room)   # nobody plans beyond what they may run
+        r = np.minimum(ore_wanted, S[ore_key])
         f.quota_used_t[i] += r * counted
         book.note_utilisation(i, r)
-        f.stock_t[i, ore] -= r
+        S[ore_key] -= r
         made = r[:, None] * yields
-        book.add_output(i[:, None], ox, made)
-        ore_content = r[:, None] * C[ore]
-        book.ledger.add_sink("separation_loss", ore_content.sum(axis=0) * cfg.loss_share)
-        other = np.zeros(len(book.world.materials.elements))
-        other[e("other")] = ore_content[:, e("other")].sum() * (1.0 - cfg.loss_share)
-        book.ledger.add_sink("byproduct_sold", other)
+        book.add_output(i, ox, made)
+        ore_content = r @ self.ore_content                     # t REO-eq per element
+        book.ledger.add_sink("separation_loss", ore_content * cfg.loss_share)
+        book.ledger.add_sink("byproduct_sold", ore_content * self.other_mask * (1.0 - cfg.loss_share))
         # the metal line draws on the plant's oxide stock, own or bought
         k_ox = ox[0]
         feed = np.minimum(oxide_for_metal, f.stock_t[i, k_ox])
         f.stock_t[i, k_ox] -= feed
-        metal = feed * (1.0 - cfg.metal_loss_share) / opm
-        book.add_output(i, met, metal)
-        loss = np.zeros(len(book.world.materials.elements))
-        loss[e("prnd")] = (feed * cfg.metal_loss_share).sum()
-        book.ledger.add_sink("metal_loss", loss)
-        book.plan_use(i, ore, ore_wanted)
+        book.add_output(i, met, feed * ((1.0 - cfg.metal_loss_share) / opm))
+        book.ledger.add_sink("metal_loss", feed.sum() * cfg.metal_loss_share * self.prnd_mask)
+        book.plan_use(self.rows, self.ore, ore_wanted)          # rows and ores paired
         if self.buys is not None:
             # oxide to buy: what the metal line needs beyond the plant's own output
-            lines = i[self.has_metal_line]
             short = np.maximum(oxide_for_metal - made[:, 0], 0.0)[self.has_metal_line]
-            book.plan_use(lines, k_ox, short)
+            book.plan_use(self.lines, k_ox, short)
 
     def long_run_value(self, book: Book, value: Values) -> None:
         """Metal: the cost of making it from oxide at market prices times the start-of-run
