@@ -203,9 +203,40 @@ def supply_weight(pop: Population, mat: Materials, sellers: np.ndarray, k: int) 
     return cap
 
 
+def weighted_choice_without_replacement(rng: np.random.Generator, items: np.ndarray, weight: np.ndarray,
+                                        buyers: np.ndarray, m: int) -> np.ndarray:
+    """For each buyer, up to ``m`` distinct items other than itself, drawn with probability in
+    proportion to ``weight`` (0: never) without replacement. Returns [buyers, m] item ids, -1
+    where fewer than ``m`` can be drawn.
+
+    Draws are made one round at a time for all buyers together; a draw that repeats an earlier
+    pick (or the buyer itself) is drawn again, so no buyer-by-seller table is ever built and the
+    cost grows with buyers x m, not buyers x items.
+    """
+    nb = buyers.size
+    out = np.full((nb, m), -1, dtype=np.int64)
+    total = weight.sum()
+    if total <= 0 or nb == 0:
+        return out
+    cdf = np.cumsum(weight) / total
+    cdf[-1] = 1.0
+    for j in range(min(m, int((weight > 0).sum()))):
+        todo = np.arange(nb)
+        for _ in range(200):
+            pick = items[np.minimum(np.searchsorted(cdf, rng.random(todo.size), side="right"), items.size - 1)]
+            clash = (pick == buyers[todo]) | (out[todo, :j] == pick[:, None]).any(axis=1)
+            out[todo[~clash], j] = pick[~clash]
+            todo = todo[clash]
+            if todo.size == 0:
+                break
+        if todo.size:      # a buyer whose only candidates are itself or already taken
+            out[todo, j] = -1
+    return out
+
+
 def build_links(pop: Population, sc: Scenario, mat: Materials, rng: np.random.Generator) -> Links:
     """Link each buyer to ``links_per_buyer`` producers of each input, drawn without
-    replacement with probability in proportion to their expected supply (Gumbel top-k), and
+    replacement with probability in proportion to their expected supply, and
     make sure every seller has at least one buyer for each of its outputs. The state reserve
     buys from every producer and releases to every magnet maker; traders and the reserve
     otherwise reach buyers on the spot market."""
@@ -223,17 +254,11 @@ def build_links(pop: Population, sc: Scenario, mat: Materials, rng: np.random.Ge
         regular = buyers[~is_reserve]
         linked = np.zeros(sellers.size, bool)
         if regular.size and producer.any():
-            # Gumbel top-k: the k largest of log(w) + Gumbel noise are a weighted draw without replacement
-            keys = np.log(np.where(weight > 0, weight, 1.0))[None, :] - np.log(-np.log(rng.random((regular.size, sellers.size))))
-            keys[:, ~producer] = -np.inf
-            keys[regular[:, None] == sellers[None, :]] = -np.inf
-            take = min(m, int(producer.sum()))
-            top = np.argpartition(-keys, take - 1, axis=1)[:, :take] if take < sellers.size else \
-                np.tile(np.arange(sellers.size), (regular.size, 1))
-            ok = np.isfinite(np.take_along_axis(keys, top, axis=1))
-            rows = np.repeat(regular, top.shape[1]).reshape(top.shape)
-            src.append(sellers[top[ok]]), dst.append(rows[ok]), prod.append(np.full(int(ok.sum()), k))
-            linked[np.unique(top[ok])] = True
+            chosen = weighted_choice_without_replacement(rng, sellers, weight, regular, m)
+            rows = np.repeat(regular, chosen.shape[1]).reshape(chosen.shape)
+            ok = chosen >= 0
+            src.append(chosen[ok]), dst.append(rows[ok]), prod.append(np.full(int(ok.sum()), k))
+            linked |= np.isin(sellers, chosen[ok])
         for b in buyers[is_reserve]:                     # the reserve buys from every producer
             chosen = sellers[producer & (sellers != b)]
             src.append(chosen), dst.append(np.full(chosen.size, b)), prod.append(np.full(chosen.size, k))

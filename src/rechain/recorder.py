@@ -70,6 +70,8 @@ class Recorder:
         self.has_stage = self._stage_count > 0
         buys, sells = world.buys, world.sells
         self._order_key = pop.stage[buys.firm] * P + buys.product
+        self._buy_stage_key = self._order_key
+        self._sell_stage_key = pop.stage[sells.firm] * P + sells.product
         self._st_b, self._st_s = pop.stage[buys.firm], pop.stage[sells.firm]
         self._quota_holders = np.flatnonzero(quota_type_of_firm >= 0)
         self._quota_type = quota_type_of_firm[self._quota_holders]
@@ -108,12 +110,11 @@ class Recorder:
         self.imports[t] = float(shipped[self._import_idx].sum())
 
     def add_spot(self, sold: np.ndarray, bought: np.ndarray, cleared: np.ndarray) -> None:
-        """Spot trades of the week (t per firm * P + product key): stage-to-stage flows, each
-        seller stage's sales shared over the buyer stages by what they bought."""
+        """Spot trades of the week (t per sell pair and per buy pair): stage-to-stage flows,
+        each seller stage's sales shared over the buyer stages by what they bought."""
         t, P, NS = self.week, self.P, self.NS
-        key_stage, key_product = self.world.key_stage, self.world.key_product
-        out = np.bincount(key_stage * P + key_product, weights=sold, minlength=NS * P).reshape(NS, P)
-        into = np.bincount(key_stage * P + key_product, weights=bought, minlength=NS * P).reshape(NS, P)
+        out = np.bincount(self._sell_stage_key, weights=sold, minlength=NS * P).reshape(NS, P)
+        into = np.bincount(self._buy_stage_key, weights=bought, minlength=NS * P).reshape(NS, P)
         share = np.divide(into, cleared[None, :], out=np.zeros_like(into), where=cleared[None, :] > 1e-12)
         self.flows[t] += out[:, None, :] * share[None, :, :]
         self.spot[t] = cleared

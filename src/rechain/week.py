@@ -187,7 +187,7 @@ def place_orders(chain: Chain) -> None:
         kind.adjust_orders(book, q[kind.buys], on_order[kind.buys])
     # a share of each domestic order goes to the spot market, the rest to contract suppliers
     spot = q * chain.spot_share_of_buy
-    book.spot_wanted_t = np.bincount(buys.key, weights=spot, minlength=w.n_firms * w.n_products)
+    book.spot_wanted_t = spot                                               # per buy pair
     price = f.ask_yuan_per_t.ravel()[w.link.seller_key]
     share = logit_shares(w.link.buyer_pair, price, m.price_yuan_per_t[L.prod], lk.reliability, b.price_choice,
                          buys.n)
@@ -207,7 +207,7 @@ def place_orders(chain: Chain) -> None:
         order = np.where(ctrl, 0.0, order)
     lk.backlog_t += order
     N, P = w.n_firms, w.n_products
-    book.orders_received_t = np.bincount(w.link.seller_key, weights=order, minlength=N * P)
+    book.orders_received_t = np.bincount(w.link.seller_pair, weights=order, minlength=w.sells.n)   # per sell pair
     if chain.recorder.enabled:
         chain.recorder.add_orders(q)
 
@@ -325,10 +325,9 @@ def ship(chain: Chain) -> None:
     w, f, lk, m, book = chain.world, chain.firms, chain.links, chain.market, chain.book
     b, cond = w.scenario.behaviour, book.cond
     L, sells = w.links, w.sells
-    N, P = w.n_firms, w.n_products
-    offered = np.maximum(f.stock_t.ravel()[sells.key] * f.offer_share.ravel()[sells.key], 0.0)
-    available = np.zeros(N * P)
-    available[sells.key] = offered
+    P = w.n_products
+    S = f.stock_t.ravel()
+    available = np.maximum(S[sells.key] * f.offer_share.ravel()[sells.key], 0.0)   # per sell pair
     # goods move on days both ends work: a holiday at the shipper or the receiver (Chinese
     # New Year, National Day, Christmas abroad) holds deliveries back until it is over
     ws = cond.working_share
@@ -336,14 +335,12 @@ def ship(chain: Chain) -> None:
     if ws.min() < 1.0:
         ws = np.minimum(ws, 1.0)
         eligible *= np.minimum(ws[L.src], ws[L.dst])
-    shipped = fill_pro_rata(available, eligible, w.link.seller_key)
+    shipped = fill_pro_rata(available, eligible, w.link.seller_pair)
     if cond.export_quotas_on:
         shipped = apply_export_quotas(shipped, w, cond.date, m.export_quota_left_t)
     lk.backlog_t -= shipped
-    sent = np.bincount(w.link.seller_key, weights=shipped, minlength=N * P)
-    S = f.stock_t
-    S -= sent.reshape(N, P)
-    np.maximum(S, 0.0, out=S)  # guards -1e-17 round-off only; fill_pro_rata never overdraws
+    sent = np.bincount(w.link.seller_pair, weights=shipped, minlength=sells.n)
+    S[sells.key] = np.maximum(S[sells.key] - sent, 0.0)  # guards -1e-17 round-off; nothing is overdrawn
     for lead, mask in w.link.lead_groups:
         lk.pipeline_t[(chain.tick + lead) % w.link.n_slots] += shipped * mask
     lk.in_transit_t += shipped
@@ -355,8 +352,8 @@ def ship(chain: Chain) -> None:
     book.trade = {
         "qty": np.bincount(L.prod, weights=shipped, minlength=P),
         "value": np.bincount(L.prod, weights=shipped * price, minlength=P),
-        "left_offered": np.maximum(available - sent, 0.0),
-        "left_wanted": np.where(w.link.domestic, np.maximum(eligible - shipped, 0.0), 0.0),
+        "left_offered": np.maximum(available - sent, 0.0),                          # per sell pair
+        "left_wanted": np.where(w.link.domestic, np.maximum(eligible - shipped, 0.0), 0.0),   # per link
     }
     if chain.recorder.enabled:
         chain.recorder.add_shipments(shipped)
@@ -369,31 +366,31 @@ def clear_spot(chain: Chain) -> None:
     contract orders they replace leave the backlog); spot sales count as orders received.
     The price index is the volume-weighted mean of the week's contract and spot trades."""
     w, f, lk, m, book = chain.world, chain.firms, chain.links, chain.market, chain.book
-    N, P = w.n_firms, w.n_products
+    P, sells, buys = w.n_products, w.sells, w.buys
     trade = book.trade
     offered, wanted_link = trade["left_offered"], trade["left_wanted"]
-    unfilled = np.bincount(w.link.buyer_key, weights=wanted_link, minlength=N * P)
+    unfilled = np.bincount(w.link.buyer_pair, weights=wanted_link, minlength=buys.n)     # per buy pair
     wanted = unfilled + book.spot_wanted_t
-    supply = np.bincount(w.key_product, weights=offered, minlength=P)
-    demand = np.bincount(w.key_product, weights=wanted, minlength=P)
+    supply = np.bincount(sells.product, weights=offered, minlength=P)
+    demand = np.bincount(buys.product, weights=wanted, minlength=P)
     cleared = np.minimum(supply, demand)
     sell_share = np.divide(cleared, supply, out=np.zeros(P), where=supply > 1e-9)
     buy_share = np.divide(cleared, demand, out=np.zeros(P), where=demand > 1e-9)
-    sold = offered * sell_share[w.key_product]
-    bought = wanted * buy_share[w.key_product]
-    f.stock_t -= sold.reshape(N, P)
-    np.maximum(f.stock_t, 0.0, out=f.stock_t)
-    lk.spot_in_transit_t += bought.reshape(N, P)
+    sold = offered * sell_share[sells.product]
+    bought = wanted * buy_share[buys.product]
+    S = f.stock_t.ravel()
+    S[sells.key] = np.maximum(S[sells.key] - sold, 0.0)
+    lk.spot_in_transit_t.ravel()[buys.key] += bought
     # what a buyer got on the spot market fills its spot order first, then its unfilled contracts
     to_contracts = np.maximum(bought - book.spot_wanted_t, 0.0)
-    covered = np.divide(to_contracts, unfilled, out=np.zeros(N * P), where=unfilled > 1e-12)
-    lk.backlog_t -= wanted_link * covered[w.link.buyer_key]
+    covered = np.divide(to_contracts, unfilled, out=np.zeros(buys.n), where=unfilled > 1e-12)
+    lk.backlog_t -= wanted_link * covered[w.link.buyer_pair]
     lk.backlog_t *= 1.0 - w.scenario.market.backlog_cancel_share
-    received = (book.orders_received_t + sold).reshape(N, P)
-    f.orders_expected_t_per_wk = smooth(f.orders_expected_t_per_wk, received,
-                                        w.scenario.behaviour.order_smoothing_weeks)
+    O = f.orders_expected_t_per_wk.ravel()
+    O[sells.key] = smooth(O[sells.key], book.orders_received_t + sold, w.scenario.behaviour.order_smoothing_weeks)
     qty = trade["qty"] + cleared
-    value = trade["value"] + np.bincount(w.key_product, weights=sold * f.ask_yuan_per_t.ravel(), minlength=P)
+    value = trade["value"] + np.bincount(sells.product, weights=sold * f.ask_yuan_per_t.ravel()[sells.key],
+                                         minlength=P)
     m.previous_index_yuan_per_t = m.index_yuan_per_t
     m.index_yuan_per_t = price_index(qty, value, m.index_yuan_per_t)
     if chain.recorder.enabled and cleared.any():

@@ -45,6 +45,7 @@ class LinkIndex:
     """Per link: which buyer pair it serves, which seller key ships on it, where it goes."""
 
     buyer_pair: np.ndarray       # index into World.buys
+    seller_pair: np.ndarray      # index into World.sells
     seller_key: np.ndarray       # src * P + product
     buyer_key: np.ndarray        # dst * P + product
     region: np.ndarray           # destination region index
@@ -137,9 +138,12 @@ def build_world(sc: Scenario, streams: Streams) -> World:
     sells = _pairs(si, sk, pop.kind, P)
     pair_of_key = np.full(pop.n * P, -1)
     pair_of_key[buys.key] = np.arange(buys.n)
+    sell_pair_of_key = np.full(pop.n * P, -1)
+    sell_pair_of_key[sells.key] = np.arange(sells.n)
     is_export = links.flow == EXPORT
     link = LinkIndex(
         buyer_pair=pair_of_key[links.dst * P + links.prod],
+        seller_pair=sell_pair_of_key[links.src * P + links.prod],
         seller_key=links.src * P + links.prod,
         buyer_key=links.dst * P + links.prod,
         region=pop.region[links.dst],
