@@ -99,7 +99,8 @@ class Book:
             return
         lk = self.links
         on_links = np.bincount(self.world.links.prod, weights=lk.in_transit_t, minlength=self.world.n_products)
-        held = (self.firms.stock_t.sum(axis=0) + on_links + lk.spot_in_transit_t.sum(axis=0))[products]
+        held = self.firms.stock_t[:, products].sum(axis=0) + on_links[products] \
+            + lk.spot_in_transit_t[:, products].sum(axis=0)
         c = self.market.content_t_per_t
         k = products[made]
         c[k] = (c[k] * held[made, None] + content[made]) / (held[made, None] + tonnes[made, None])

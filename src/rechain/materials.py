@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import tomllib
 from dataclasses import dataclass
-from functools import lru_cache
+from functools import cached_property, lru_cache
 from importlib import resources
 
 import numpy as np
@@ -50,12 +50,16 @@ class Materials:
         """Column index of an element."""
         return self.elements.index(name)
 
+    @cached_property
+    def _oxide_of_element(self) -> tuple[np.ndarray, np.ndarray]:
+        return (np.array([self.e("prnd"), self.e("dy"), self.e("tb")]),
+                np.array([self.p("prnd_oxide"), self.p("dy_oxide"), self.p("tb_oxide")]))
+
     def oxide_price_vector(self, price: np.ndarray) -> np.ndarray:
         """Price of a t REO-eq of each element as its oxide, yuan [E] (other REO: 0)."""
+        els, oxides = self._oxide_of_element
         ox = np.zeros(len(self.elements))
-        ox[self.e("prnd")] = price[self.p("prnd_oxide")]
-        ox[self.e("dy")] = price[self.p("dy_oxide")]
-        ox[self.e("tb")] = price[self.p("tb_oxide")]
+        ox[els] = price[oxides]
         return ox
 
     def oxide_value_yuan_per_t(self, price: np.ndarray) -> np.ndarray:

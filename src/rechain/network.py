@@ -278,8 +278,6 @@ def build_links(pop: Population, sc: Scenario, mat: Materials, rng: np.random.Ge
     src = np.concatenate(src) if src else np.zeros(0, np.int64)
     dst = np.concatenate(dst) if dst else np.zeros(0, np.int64)
     prod = np.concatenate(prod) if prod else np.zeros(0, np.int64)
-    order = np.lexsort((dst, src, prod))
-    src, dst, prod = src[order], dst[order], prod[order]
     kind_s, kind_d = pop.kind[src], pop.kind[dst]
     flow = np.full(src.size, DOMESTIC)
     flow[np.isin(kind_s, HOLDERS)] = IMPORT
@@ -289,7 +287,10 @@ def build_links(pop: Population, sc: Scenario, mat: Materials, rng: np.random.Ge
     lead[is_ore] = lt.ore_weeks
     lead[flow == IMPORT] = lt.import_weeks
     lead[flow == EXPORT] = lt.export_weeks
-    return Links(src=src, dst=dst, prod=prod, lead=np.maximum(lead, 1), flow=flow)
+    lead = np.maximum(lead, 1)
+    # links of one lead time are kept together, so goods enter the pipeline by slices
+    order = np.lexsort((dst, src, prod, lead))
+    return Links(src=src[order], dst=dst[order], prod=prod[order], lead=lead[order], flow=flow[order])
 
 
 def to_networkx(pop: Population, links: Links, mat: Materials, stages: tuple[str, ...],

@@ -78,8 +78,9 @@ def deliver(chain: Chain) -> None:
     N, P = w.n_firms, w.n_products
     slot = chain.tick % w.link.n_slots
     arrived = lk.pipeline_t[slot]
-    f.stock_t += np.bincount(w.link.buyer_key, weights=arrived, minlength=N * P).reshape(N, P)
-    f.stock_t += lk.spot_in_transit_t
+    S = f.stock_t.ravel()
+    S[w.buys.key] += np.bincount(w.link.buyer_pair, weights=arrived, minlength=w.buys.n) \
+        + lk.spot_in_transit_t.ravel()[w.buys.key]
     lk.spot_in_transit_t[:] = 0.0
     dst = w.links.dst
     ore_in = np.bincount(dst, weights=arrived * w.link.to_separation, minlength=N)
@@ -341,13 +342,13 @@ def ship(chain: Chain) -> None:
     lk.backlog_t -= shipped
     sent = np.bincount(w.link.seller_pair, weights=shipped, minlength=sells.n)
     S[sells.key] = np.maximum(S[sells.key] - sent, 0.0)  # guards -1e-17 round-off; nothing is overdrawn
-    for lead, mask in w.link.lead_groups:
-        lk.pipeline_t[(chain.tick + lead) % w.link.n_slots] += shipped * mask
+    for lead, at in w.link.lead_groups:
+        lk.pipeline_t[(chain.tick + lead) % w.link.n_slots, at] += shipped[at]
     lk.in_transit_t += shipped
     price = f.ask_yuan_per_t.ravel()[w.link.seller_key]
-    owing = eligible > 1e-9
-    rho = b.reliability_smoothing
-    lk.reliability[owing] += rho * (shipped[owing] / eligible[owing] - lk.reliability[owing])
+    # a link's reliability learns from weeks it owed something: the share it delivered
+    filled = np.divide(shipped, eligible, out=lk.reliability.copy(), where=eligible > 1e-9)
+    lk.reliability += b.reliability_smoothing * (filled - lk.reliability)
     lk.shipped_total_t += shipped
     book.trade = {
         "qty": np.bincount(L.prod, weights=shipped, minlength=P),
@@ -461,6 +462,6 @@ def run_week(chain: Chain, mode: Mode) -> None:
 def in_system(chain: Chain) -> np.ndarray:
     """Material in stocks and in transit (links and spot), t REO-eq per element."""
     w, lk = chain.world, chain.links
-    transit = np.bincount(w.links.prod, weights=lk.pipeline_t.sum(axis=0), minlength=w.n_products)
+    transit = np.bincount(w.links.prod, weights=lk.in_transit_t, minlength=w.n_products)
     held = chain.firms.stock_t.sum(axis=0) + transit + lk.spot_in_transit_t.sum(axis=0)
     return held @ chain.market.content_t_per_t

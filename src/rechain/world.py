@@ -53,9 +53,10 @@ class LinkIndex:
     export_links: np.ndarray     # indices of export links
     is_import: np.ndarray        # bool: ore shipped into China
     to_separation: np.ndarray    # bool: delivers to a separation plant
-    lead_groups: tuple           # ((lead_weeks, float mask), ...)
+    lead_groups: tuple           # ((lead_weeks, slice of links), ...): links are sorted by lead
     n_slots: int                 # pipeline slots: longest lead + 1
     by_product: tuple            # link indices carrying each product
+    all: np.ndarray              # 0..E-1
     domestic: np.ndarray         # bool: not an export (spot buyers may be served off it)
 
 
@@ -151,9 +152,12 @@ def build_world(sc: Scenario, streams: Streams) -> World:
         export_links=np.flatnonzero(is_export),
         is_import=links.flow == IMPORT,
         to_separation=pop.kind[links.dst] == SEP,
-        lead_groups=tuple((int(v), (links.lead == v).astype(float)) for v in np.unique(links.lead)),
+        lead_groups=tuple((int(v), slice(int(np.searchsorted(links.lead, v, "left")),
+                                         int(np.searchsorted(links.lead, v, "right"))))
+                          for v in np.unique(links.lead)),
         n_slots=int(links.lead.max()) + 1 if links.n else 1,
         by_product=tuple(np.flatnonzero(links.prod == k) for k in range(P)),
+        all=np.arange(links.n),
         domestic=~is_export,
     )
     start = np.array([sc.market.initial_price[k] for k in mat.products]) / mat.quote_factor

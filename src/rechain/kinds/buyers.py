@@ -58,19 +58,18 @@ class MotorMakers(Kind):
         self.start_cost = self.grade_split @ start                        # yuan per t of the firm's mix
 
     def use(self, book: Book) -> None:
-        i, g = self.rows, self.grades
-        rows = i[:, None]
+        i, g = self.rs, self.grades
         S = book.firms.stock_t
-        want = book.cond.demand_t[rows] * self.grade_split * self.price_response(book)
-        got = np.minimum(want, S[rows, g])
-        S[rows, g] -= got
+        want = book.cond.demand_t[i, None] * self.grade_split * self.price_response(book)
+        got = np.minimum(want, S[i, g])
+        S[i, g] -= got
         book.ledger.add_sink(self.sink, got.sum(axis=0) @ book.content[g])
         book.record_use(i, want.sum(axis=1), got.sum(axis=1))
-        book.plan_use(rows, g, want)
+        book.plan_use(i, g, want)
 
     def price_response(self, book: Book) -> np.ndarray | float:
         """Share of the end product's magnet need still met by magnets, [firm, 1]."""
-        return 1.0 - book.firms.substitution_share[self.rows][:, None]
+        return 1.0 - book.firms.substitution_share[self.rs, None]
 
     def adapt(self, book: Book) -> None:
         """Move toward the substitution the magnet price calls for, over

@@ -78,6 +78,10 @@ class MagnetMakers(Kind):
         self.netback_ratio = np.divide(start, value, out=np.ones_like(start), where=value > 0)
         pop = world.firms
         self.processing_cost = pop.cost[self.rows]
+        # the grades' unit costs at mean and least processing cost, in one call
+        self._cost_grades = np.repeat(self.grades, 2)
+        self._cost_levels = np.tile([self.processing_cost.mean(), self.processing_cost.min()], len(GRADES)) \
+            if self.present else np.zeros(2 * len(GRADES))
         self.full_processing_cost = self.processing_cost + pop.capital_cost[self.rows]
         if self.sells is not None:
             sk = world.sells.product[self.sells]
@@ -206,11 +210,9 @@ class MagnetMakers(Kind):
         times the start-of-run markup, never below the cheapest maker's unit cost. Scrap: its
         oxide content's value at the start ratio."""
         price, content = book.market.price_yuan_per_t, book.content
-        mean, least = self.processing_cost.mean(), self.processing_cost.min()
-        for k in self.grades:
-            cost = self.unit_cost(price, np.array([k, k]), np.array([mean, least]), content)
-            value.long_run[k] = cost[0] * self.markup[k]
-            value.floor[k] = cost[1]
+        cost = self.unit_cost(price, self._cost_grades, self._cost_levels, content)   # [mean, least] x grades
+        value.long_run[self.grades] = cost[0::2] * self.markup[self.grades]
+        value.floor[self.grades] = cost[1::2]
         worth = content @ self._oxide_prices(price)
         value.long_run[self.scraps] = worth[self.scraps] * self.netback_ratio[self.scraps]
         rec = book.world.scenario.firms.recyclers

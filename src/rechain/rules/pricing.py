@@ -68,8 +68,12 @@ def marginal_cost_ratio(route_cost: np.ndarray, route_value: np.ndarray, route_s
     mid = np.cumsum(supply, axis=0) - 0.5 * supply                    # [R, E]
     out = np.empty(demand.shape[0])
     for e in range(demand.shape[0]):
-        keep = supply[:, e] > 0
-        out[e] = np.interp(demand[e], mid[keep, e], ratio[keep]) if keep.any() else ratio[-1]
+        s = supply[:, e]
+        if s.all():
+            out[e] = np.interp(demand[e], mid[:, e], ratio)
+        else:
+            keep = s > 0
+            out[e] = np.interp(demand[e], mid[keep, e], ratio[keep]) if keep.any() else ratio[-1]
     return out
 
 
