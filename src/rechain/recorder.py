@@ -77,8 +77,9 @@ class Recorder:
         self._quota_type = quota_type_of_firm[self._quota_holders]
         # production is gathered per firm during the week and summed by stage once
         self._week_prod = np.zeros((pop.n, P))
-        self._stage_onehot = np.zeros((NS, pop.n))
-        self._stage_onehot[pop.stage, np.arange(pop.n)] = 1.0
+        # firms of a stage sit in runs of rows: sum production run by run
+        starts = np.flatnonzero(np.diff(pop.stage, prepend=-1)) if pop.n else np.zeros(0, np.int64)
+        self._run_starts, self._run_stage = starts, pop.stage[starts]
         self._buys = np.zeros(NS, bool)
         self._buys[np.unique(pop.stage[buys.firm])] = True
 
@@ -141,7 +142,10 @@ class Recorder:
     def end_week(self, firms: FirmState, market: MarketState, new_year: bool) -> None:
         t, w = self.week, self.world
         mat = w.materials
-        self.production[t] = self._stage_onehot @ self._week_prod
+        if self._run_starts.size:
+            runs = np.add.reduceat(self._week_prod, self._run_starts, axis=0)
+            self.production[t] = 0.0
+            np.add.at(self.production[t], self._run_stage, runs)
         self._week_prod[:] = 0.0
         self.price[t] = market.index_yuan_per_t * mat.quote_factor
         self.market_price[t] = market.price_yuan_per_t * mat.quote_factor

@@ -117,7 +117,7 @@ class LinkState:
     def empty(cls, n_links: int, n_slots: int, n_firms: int, n_products: int) -> "LinkState":
         return cls(backlog_t=np.zeros(n_links), reliability=np.ones(n_links), in_transit_t=np.zeros(n_links),
                    pipeline_t=np.zeros((n_slots, n_links)), shipped_total_t=np.zeros(n_links),
-                   licences=LicenceQueue(), spot_in_transit_t=np.zeros((n_firms, n_products)))
+                   licences=LicenceQueue(n_links=n_links), spot_in_transit_t=np.zeros((n_firms, n_products)))
 
 
 @dataclass

@@ -82,9 +82,10 @@ def deliver(chain: Chain) -> None:
     S[w.buys.key] += np.bincount(w.link.buyer_pair, weights=arrived, minlength=w.buys.n) \
         + lk.spot_in_transit_t.ravel()[w.buys.key]
     lk.spot_in_transit_t[:] = 0.0
-    dst = w.links.dst
-    ore_in = np.bincount(dst, weights=arrived * w.link.to_separation, minlength=N)
-    imported = np.bincount(dst, weights=arrived * w.link.is_import, minlength=N)
+    to_plants = w.link.to_separation_links
+    got = arrived[to_plants]
+    ore_in = np.bincount(w.links.dst[to_plants], weights=got, minlength=N)
+    imported = np.bincount(w.links.dst[to_plants], weights=got * w.link.is_import[to_plants], minlength=N)
     share_now = np.divide(imported, ore_in, out=f.import_share.copy(), where=ore_in > 1e-9)
     f.import_share = smooth(f.import_share, share_now, 8.0)
     lk.in_transit_t -= arrived
@@ -133,8 +134,8 @@ def collect_end_of_life(chain: Chain) -> None:
 def produce(chain: Chain) -> None:
     """Sellers tally what they owe; then every kind produces, upstream first."""
     w, f = chain.world, chain.firms
-    f.owed_t = np.bincount(w.link.seller_key, weights=chain.links.backlog_t,
-                           minlength=w.n_firms * w.n_products).reshape(w.n_firms, w.n_products)
+    f.owed_t.ravel()[w.sells.key] = np.bincount(w.link.seller_pair, weights=chain.links.backlog_t,
+                                                minlength=w.sells.n)
     for kind in chain.acting["produce"]:
         kind.produce(chain.book)
 
@@ -345,14 +346,14 @@ def ship(chain: Chain) -> None:
     for lead, at in w.link.lead_groups:
         lk.pipeline_t[(chain.tick + lead) % w.link.n_slots, at] += shipped[at]
     lk.in_transit_t += shipped
-    price = f.ask_yuan_per_t.ravel()[w.link.seller_key]
     # a link's reliability learns from weeks it owed something: the share it delivered
     filled = np.divide(shipped, eligible, out=lk.reliability.copy(), where=eligible > 1e-9)
     lk.reliability += b.reliability_smoothing * (filled - lk.reliability)
     lk.shipped_total_t += shipped
     book.trade = {
-        "qty": np.bincount(L.prod, weights=shipped, minlength=P),
-        "value": np.bincount(L.prod, weights=shipped * price, minlength=P),
+        # a seller asks one price of all its buyers: value its sales per sell pair
+        "qty": np.bincount(sells.product, weights=sent, minlength=P),
+        "value": np.bincount(sells.product, weights=sent * f.ask_yuan_per_t.ravel()[sells.key], minlength=P),
         "left_offered": np.maximum(available - sent, 0.0),                          # per sell pair
         "left_wanted": np.where(w.link.domestic, np.maximum(eligible - shipped, 0.0), 0.0),   # per link
     }

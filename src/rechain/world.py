@@ -53,6 +53,7 @@ class LinkIndex:
     export_links: np.ndarray     # indices of export links
     is_import: np.ndarray        # bool: ore shipped into China
     to_separation: np.ndarray    # bool: delivers to a separation plant
+    to_separation_links: np.ndarray   # indices of those links
     lead_groups: tuple           # ((lead_weeks, slice of links), ...): links are sorted by lead
     n_slots: int                 # pipeline slots: longest lead + 1
     by_product: tuple            # link indices carrying each product
@@ -152,6 +153,7 @@ def build_world(sc: Scenario, streams: Streams) -> World:
         export_links=np.flatnonzero(is_export),
         is_import=links.flow == IMPORT,
         to_separation=pop.kind[links.dst] == SEP,
+        to_separation_links=np.flatnonzero(pop.kind[links.dst] == SEP),
         lead_groups=tuple((int(v), slice(int(np.searchsorted(links.lead, v, "left")),
                                          int(np.searchsorted(links.lead, v, "right"))))
                           for v in np.unique(links.lead)),

@@ -69,6 +69,12 @@ class LicenceQueue:
     edge: np.ndarray = field(default_factory=lambda: np.zeros(0, np.int64))
     qty: np.ndarray = field(default_factory=lambda: np.zeros(0))
     due: np.ndarray = field(default_factory=lambda: np.zeros(0, np.int64))
+    n_links: int = 0                                     # > 0: keep the tonnes pending per link
+    pending_t: np.ndarray = field(default_factory=lambda: np.zeros(0))
+
+    def __post_init__(self) -> None:
+        if self.n_links and self.pending_t.size != self.n_links:
+            self.pending_t = np.zeros(self.n_links)
 
     def apply(self, edges: np.ndarray, qty: np.ndarray, week: int, dmin: np.ndarray,
               dmode: np.ndarray, dmax: np.ndarray, rng: np.random.Generator) -> None:
@@ -83,6 +89,8 @@ class LicenceQueue:
         self.edge = np.concatenate([self.edge, edges])
         self.qty = np.concatenate([self.qty, qty])
         self.due = np.concatenate([self.due, due])
+        if self.n_links:
+            np.add.at(self.pending_t, edges, qty)
 
     def decide(self, week: int, approval_of_edge, rng: np.random.Generator
                ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -99,9 +107,16 @@ class LicenceQueue:
         ok = rng.random(e.size) < rate
         keep = ~now
         self.edge, self.qty, self.due = self.edge[keep], self.qty[keep], self.due[keep]
+        if self.n_links:
+            np.subtract.at(self.pending_t, e, q)
+            if not self.edge.size:
+                self.pending_t[:] = 0.0          # nothing pending: clear round-off
         return e, q, ok
 
     def pending_by_edge(self, n_edges: int) -> np.ndarray:
+        """Tonnes pending per link [n_edges]."""
+        if self.n_links == n_edges:
+            return np.maximum(self.pending_t, 0.0)
         return np.bincount(self.edge, weights=self.qty, minlength=n_edges)
 
     @property
