@@ -53,6 +53,7 @@ class ChainModel(mesa.Model):
         self.timeline = PolicyTimeline(world)
         self.kinds = tuple(cls(world) for cls in KINDS_IN_CHAIN_ORDER)
         self.acting = acting(self.kinds)
+        self.entry_route = entry_route(world)
         self.watched_product = np.empty(world.n_firms, dtype=np.int64)
         for kind in self.kinds:
             self.watched_product[kind.rows] = kind.watched_product()
@@ -125,6 +126,21 @@ class ChainModel(mesa.Model):
         """The trade network as a ``networkx.DiGraph`` with tonnes shipped so far per link."""
         w = self.world
         return to_networkx(w.firms, w.links, w.materials, w.stages, self.links.shipped_total_t)
+
+
+def entry_route(world) -> tuple[float, np.ndarray] | None:
+    """Full cost of a tonne of REO from a new mine taken to oxide (the overseas miners' group
+    cost and capital charge plus separation's), yuan, and what it yields of Pr-Nd, Dy and Tb
+    oxide [3]; None when the scenario has no overseas miners to say what a new mine costs."""
+    f = world.scenario.firms
+    om, sep = f.overseas_miners, f.separation_plants
+    if om.count == 0 or om.cost_yuan_per_t + om.capital_cost_yuan_per_t <= 0:
+        return None
+    mat = world.materials
+    cost = om.cost_yuan_per_t + om.capital_cost_yuan_per_t + sep.cost_yuan_per_t + sep.capital_cost_yuan_per_t
+    ore = mat.content[mat.p("light_ore")]
+    yields = np.array([ore[mat.e("prnd")], ore[mat.e("dy")], ore[mat.e("tb")]]) * (1.0 - sep.loss_share)
+    return float(cost), yields
 
 
 def forget_model(model: mesa.Model) -> None:

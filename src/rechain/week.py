@@ -48,6 +48,7 @@ class Chain(Protocol):
     book: Book
     watched_product: np.ndarray
     ask_scatter: np.ndarray
+    entry_route: tuple | None
     spot_share_of_buy: np.ndarray
     week: int
     tick: int
@@ -298,7 +299,8 @@ def long_run_prices(chain: Chain, demand_t_per_wk: np.ndarray) -> Values:
     each one: the long-run prices of all three move together (over ``cost_anchor_weeks``)
     until the marginal supply route — in merit order of full cost over basket value, the
     dearest still needed to meet what is ordered, valued at long-run prices — just covers
-    its full cost. Their relative prices are left to their own balances.
+    its full cost, but never above what a new mine would need (the entry route: the overseas
+    miners' full cost plus separation). Their relative prices are left to their own balances.
     Ore, metal, magnets and scrap: what their kinds say they are worth at market prices."""
     w, m, book = chain.world, chain.market, chain.book
     b = w.scenario.behaviour
@@ -317,6 +319,9 @@ def long_run_prices(chain: Chain, demand_t_per_wk: np.ndarray) -> Values:
         wanted[0] += demand_t_per_wk[mat.p("prnd_metal")] * mat.oxide_per_metal[mat.e("prnd")]
         basket = yields @ long_run                                         # yuan per unit of feed
         ratio = marginal_cost_ratio(cost, basket, (feed * basket)[:, None], np.array([wanted @ long_run]))[0]
+        entry = chain.entry_route
+        if entry is not None:    # a new mine can always be built: the long run never costs more
+            ratio = min(ratio, entry[0] / max(float(entry[1] @ long_run), 1e-9))
         value.long_run[ox] = long_run * ratio ** (1.0 / b.cost_anchor_weeks)
     return value
 
