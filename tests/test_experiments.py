@@ -77,6 +77,11 @@ def test_executor_yields_every_result_once_with_its_index(workers):
     assert executor.shared() is None          # the serial executor puts the shared object back
 
 
+def test_batches_are_lazy_and_cover_every_item_once():
+    assert list(executor.batches(iter(range(5)), 2)) == [[0, 1], [2, 3], [4]]
+    assert executor.batch_size(8, 2) == 1 and executor.batch_size(1000, 2) == 16 and executor.batch_size(0, 4) == 1
+
+
 def test_one_task_or_one_worker_runs_in_this_process():
     assert isinstance(open_executor(4, tasks=1), SerialExecutor)
     assert isinstance(open_executor(1), SerialExecutor)

@@ -19,7 +19,7 @@ from .experiments.store import (FORMAT, load_results, RUN_COLUMNS, SERIES_COLUMN
                                 _write_atomic, _write_errors, _write_json_atomic)  # noqa: F401
 from .experiments.sweep import (available_kpis, execute, load_sweep, Outputs, run_seed, run_sweep,
                                 SERIES_VARIABLES, SeriesSpec, Sweep, sweep_command, SweepFile, SweepSummary,
-                                _base_dict, _batches, _check_outputs, _check_value, _context, _design, _err,
+                                _base_dict, _check_outputs, _check_value, _context, _design, _err,
                                 _Found, _line_of, _parameter, _product_names, _series_spec, _Spec, _spec_error,
                                 _table_points)  # noqa: F401
 from .experiments.functions import (make_model_function, model_function, ScenarioFunction, _cached_base,

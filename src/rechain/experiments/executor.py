@@ -12,7 +12,8 @@
   Dask cluster; an address that does not answer within :data:`SCHEDULER_CONNECT_S` seconds
   is one line for the user (:class:`~rechain.scenario.OptionError`).
 
-``executor.map(fn, items)`` runs ``fn(item)`` for every item, a few tasks per worker in
+:func:`batches` groups items into tasks of :func:`batch_size` (a sweep's runs: one task a
+batch, one part file a batch). ``executor.map(fn, items)`` runs ``fn(item)`` for every item, a few tasks per worker in
 flight at a time, and yields ``(index, result)`` as tasks finish, in any order: callers
 key results by index (or by what the item says), so results never depend on the number
 of workers. An object given as ``shared`` is sent once to each worker, and a task reads
@@ -26,14 +27,15 @@ so that a command stops as on Ctrl-C.
 from __future__ import annotations
 
 import contextlib
+import itertools
 import os
 import time
 from typing import Any, Callable, Iterable, Iterator
 
 from ..scenario import OptionError
 
-__all__ = ["open_executor", "SerialExecutor", "ProcessExecutor", "DaskExecutor", "shared", "Terminated",
-           "sigterm_as_interrupt", "SCHEDULER_CONNECT_S", "PARENT_CHECK_S"]
+__all__ = ["open_executor", "SerialExecutor", "ProcessExecutor", "DaskExecutor", "shared", "batches",
+           "batch_size", "Terminated", "sigterm_as_interrupt", "SCHEDULER_CONNECT_S", "PARENT_CHECK_S"]
 
 #: how often a worker process checks that the main process is still there, s
 PARENT_CHECK_S = 0.5
@@ -251,6 +253,20 @@ def open_executor(workers: int | None = 1, scheduler: str | None = None, shared:
     if tasks is not None:
         workers = min(workers, max(1, tasks))
     return ProcessExecutor(workers, shared) if workers > 1 else SerialExecutor(shared)
+
+
+def batch_size(n_items: int, slots: int, most: int = 16) -> int:
+    """Items per task for ``n_items`` on ``slots`` workers: a few tasks per worker and at most
+    ``most`` items per task, so progress shows, a task's start-up is shared by many items
+    and the tasks (a sweep's part files) stay few."""
+    return max(1, min(most, n_items // (4 * slots) or 1))
+
+
+def batches(items: Iterable, size: int) -> Iterator[list]:
+    """``items`` in lists of ``size`` (the last may be shorter), read lazily."""
+    it = iter(items)
+    while chunk := list(itertools.islice(it, size)):
+        yield chunk
 
 
 class Terminated(KeyboardInterrupt):

@@ -60,7 +60,8 @@ from ..scenario import STAGES, ScenarioError, _find_line, _inner_model, _resolve
     scenario_from_dict
 from . import designs
 from .designs import DESIGNS, DesignError, Parameter, _dtype_of, _value_key
-from .executor import DaskExecutor, Terminated, open_executor, sigterm_as_interrupt
+from .executor import DaskExecutor, Terminated, batches, open_executor, sigterm_as_interrupt
+from .executor import batch_size as executor_batch_size
 from .paths import PathError, _plain, _toml, assign, lookup, parse_path
 from .runs import Context, run_batch
 from .store import (FORMAT, RUN_COLUMNS, STATUS_COLUMNS, _check_out, _prepare_out, _runs_schema, _series_schema,
@@ -637,13 +638,11 @@ class SweepSummary:
         return s
 
 
-def _batches(sw: Sweep, todo: list[int], size: int) -> Iterator[list[tuple]]:
-    for i in range(0, len(todo), size):
-        chunk = []
-        for rid in todo[i:i + size]:
-            point, rep, seed, values = sw.run_of(rid)
-            chunk.append((rid, point, rep, seed, values))
-        yield chunk
+def _runs(sw: Sweep, todo: list[int]) -> Iterator[tuple]:
+    """``(run_id, point_id, replicate, seed, values)`` of the runs ``todo``, in order."""
+    for rid in todo:
+        point, rep, seed, values = sw.run_of(rid)
+        yield rid, point, rep, seed, values
 
 
 def execute(sweep: str | Path | dict | Sweep, out: str | Path | None = None, workers: int | None = None,
@@ -678,9 +677,7 @@ def execute(sweep: str | Path | dict | Sweep, out: str | Path | None = None, wor
     first_s = float("nan")
     ex = ex or open_executor(workers, shared=ctx, tasks=len(todo))
     n_parallel = ex.slots
-    # a few batches per worker and at most 16 runs per batch: the progress bar moves, the
-    # part files stay few, and a worker's start-up is shared by many runs
-    size = batch_size or sw.batch_size or max(1, min(16, len(todo) // (4 * n_parallel) or 1))
+    size = batch_size or sw.batch_size or executor_batch_size(len(todo), n_parallel)
     if echo:
         echo(f"{sw.name}: {sw.n_points} points x {sw.replicates} replicate(s) = {sw.n_runs} runs"
              + (f", {skipped} already done" if skipped else "") + f"; {ex.name}, batches of {size}")
@@ -689,7 +686,7 @@ def execute(sweep: str | Path | dict | Sweep, out: str | Path | None = None, wor
     bar.set_postfix(failed=0)
     try:
         with ex:
-            for _, (rows, series) in ex.map(run_batch, _batches(sw, todo, size)):
+            for _, (rows, series) in ex.map(run_batch, batches(_runs(sw, todo), size)):
                 if not ran:
                     first_s, first_n = time.perf_counter() - t0, len(rows)
                 write_part(out, rows, series, runs_schema, series_schema)
