@@ -19,9 +19,9 @@ import pytest
 from click.testing import CliRunner
 from support import ROOT
 
-from rechain import sweep as sweep_mod
 from rechain.analyze import analyze
 from rechain.cli import main
+from rechain.experiments import runs as runs_mod
 from rechain.scenario import ScenarioError
 from rechain.sweep import (load_results, load_sweep, make_model_function, model_function, parse_path, run_seed,
                            run_sweep)
@@ -306,14 +306,14 @@ end = 2024-03-31
 [outputs]
 kpis = ["price_peak_prnd_oxide"]
 """)
-    real = sweep_mod._evaluate
+    real = runs_mod._evaluate
 
     def flaky(ctx, values, seed):
         if values["behaviour.noise"] == 0.01:
             raise FloatingPointError("boom")
         return real(ctx, values, seed)
 
-    monkeypatch.setattr(sweep_mod, "_evaluate", flaky)
+    monkeypatch.setattr(runs_mod, "_evaluate", flaky)  # where a worker runs a point
     runs, _ = run_sweep(spec, workers=1, out=tmp_path / "out")
     assert list(runs["status"]) == ["ok", "error", "ok"]
     assert runs.loc[1, "error"].startswith("FloatingPointError: boom")

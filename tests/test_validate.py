@@ -301,7 +301,7 @@ def test_write_outputs(tmp_path):
 @pytest.mark.parametrize("values, status", [({"R1": [7.0] * 2, "N1": [-1.0] * 2}, 0),
                                             ({"R1": [0.0] * 2, "N1": [1.0] * 2}, 1)])
 def test_command_exit_status(tmp_path, monkeypatch, values, status):
-    import rechain.validate as mod
+    import rechain.experiments.validate as mod      # the command's own module
     monkeypatch.setattr(mod, "validate", lambda *a, **k: _validation(values))
     res = CliRunner().invoke(main, ["validate", str(BASELINE), "--replicates", "2", "--no-figures",
                                     "--out", str(tmp_path / "out")])

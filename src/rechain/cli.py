@@ -96,11 +96,11 @@ def schema() -> None:
 
 # --- commands defined in their own modules (one line each, keep sorted) ----------------
 # (each module defines a click command; add it here with main.add_command(...))
-main.add_command(__import__("rechain.analyze", fromlist=["analyze_command"]).analyze_command)
-main.add_command(__import__("rechain.calibrate", fromlist=["calibrate_command"]).calibrate_command)
-main.add_command(__import__("rechain.compare", fromlist=["compare_command"]).compare_command)
-main.add_command(__import__("rechain.sweep", fromlist=["sweep_command"]).sweep_command)
-main.add_command(__import__("rechain.validate", fromlist=["validate_command"]).validate_command)
+main.add_command(__import__("rechain.experiments.analyze", fromlist=["analyze_command"]).analyze_command)
+main.add_command(__import__("rechain.experiments.calibrate", fromlist=["calibrate_command"]).calibrate_command)
+main.add_command(__import__("rechain.experiments.compare", fromlist=["compare_command"]).compare_command)
+main.add_command(__import__("rechain.experiments.sweep", fromlist=["sweep_command"]).sweep_command)
+main.add_command(__import__("rechain.experiments.validate", fromlist=["validate_command"]).validate_command)
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -1,0 +1,489 @@
+"""One clear message for bad input: :class:`ScenarioError`, its kinds, finding the line
+of a key in a file, and turning pydantic's validation errors into messages that name the
+file, the key path (and line), what was given and what is allowed.
+"""
+
+from __future__ import annotations
+
+import difflib
+import re
+from pathlib import Path
+from typing import Any
+
+from pydantic import BaseModel
+
+from .schema import Scenario, _merge_key
+
+__all__ = ["ScenarioError", "OptionError", "ERROR_KINDS"]
+
+
+class ScenarioError(Exception):
+    """A scenario or sweep file that cannot be used. ``str(err)`` is the message for the user.
+
+    A file with several mistakes raises one ScenarioError for all of them: its attributes
+    are those of the first, ``errors`` lists every one (each a ScenarioError), and
+    ``str(err)`` gives them one per line. A single mistake gives one line, and ``errors``
+    is ``[err]``.
+
+    Attributes
+    ----------
+    file : the file that sets the bad key (a parent when the key is inherited)
+    key : the key path, e.g. ``firms.recyclers.capacity_t_per_yr`` or ``news[3].date``
+    line : line of the key in ``file`` when it can be found, else None
+    kind : what is wrong, one of :data:`ERROR_KINDS`
+    detail : the message without the file and key
+    via : the file that was loaded, when it differs from ``file``
+    errors : every mistake found, in the order of the file(s)
+    """
+
+    errors: list["ScenarioError"]
+
+    def __init__(self, file: str | Path | None, key: str, message: str, line: int | None = None,
+                 kind: str = "invalid", via: str | Path | None = None):
+        self.file, self.key, self.line, self.kind, self.detail = file, key, line, kind, message
+        self.via = via if via is not None and file is not None and Path(via).resolve() != Path(file).resolve() \
+            else None
+        where = _show(file) if file else "<scenario>"
+        if line:
+            where += f", line {line}"
+        if self.via is not None:
+            where += f" (extended by {_show(self.via)})"
+        super().__init__(f"{where}: {key}: {message}" if key else f"{where}: {message}")
+        self.errors = [self]
+
+    @classmethod
+    def of(cls, errors: list["ScenarioError"]) -> "ScenarioError":
+        """One error standing for several (returned as it is when there is one): the first's
+        attributes, all of them in ``errors`` in file order, ``str()`` one per line."""
+        unique = list({str(e): e for e in errors}.values())
+        unique.sort(key=lambda e: (_show(e.file) if e.file else "", e.line if e.line else 10**9))
+        if len(unique) == 1:
+            return unique[0]
+        first = unique[0]
+        combined = cls(first.file, first.key, first.detail, line=first.line, kind=first.kind, via=first.via)
+        combined.errors = unique
+        combined.args = ("\n".join(str(e) for e in unique),)
+        return combined
+
+
+class OptionError(ScenarioError):
+    """A command-line value that cannot be used (an address, a count), not a file's key.
+
+    ``str(err)`` is ``"<option> <value>: <message>"``; ``file`` and ``line`` are None.
+    """
+
+    def __init__(self, option: str, value: Any, message: str, kind: str = "invalid"):
+        Exception.__init__(self, f"{option} {value}: {message}")
+        self.file, self.key, self.line, self.kind, self.detail, self.via = None, option, None, kind, message, None
+        self.errors = [self]
+
+
+#: The kinds of :class:`ScenarioError`, with what each means.
+ERROR_KINDS = {
+    "missing": "the scenario file does not exist",
+    "not_a_file": "the path is a directory, not a scenario file",
+    "not_toml": "the file is not valid TOML (or not text at all)",
+    "extends_missing": "the file named by `extends` does not exist",
+    "extends_cycle": "`extends` leads back to a file already in the chain",
+    "unknown_key": "a key the schema does not have (the nearest valid key is suggested)",
+    "missing_key": "a required key is absent",
+    "type": "a value of the wrong type (text for a number, a number for a table, ...)",
+    "out_of_range": "a number outside its allowed range (negative tonnes, a share above 1, ...)",
+    "not_allowed": "a name that is not one of the allowed values (product, stage, calendar, quota type)",
+    "unknown_region": "a region that is not defined under [regions]",
+    "unknown_item": "`remove = true` names no inherited item",
+    "duplicate_name": "two items of one list share a name (or a quota type and year)",
+    "date": "a date that cannot be read (use ISO dates such as 2025-04-04)",
+    "date_order": "dates in the wrong order (an end before its start, batches or steps out of order)",
+    "outside_period": "an event (news, control, disruption, shock) outside the simulated period",
+    "length": "a list of the wrong length (seasonality needs 12 values, approval at least one step)",
+    "scheduler": "a Dask scheduler that cannot be reached at the address given",
+    "output": "an output folder rechain must not or cannot write (not its own, a file, not writable)",
+    "invalid": "any other inconsistent value (quota batch shares above 1, min > mode, missing years)",
+}
+
+
+def _show(path: str | Path | None) -> str:
+    """A path as the user would type it: relative to the working directory when below it."""
+    if path is None:
+        return "<scenario>"
+    p = Path(path)
+    try:
+        return str(p.resolve().relative_to(Path.cwd().resolve()))
+    except (ValueError, OSError):
+        return str(p)
+
+
+
+# --- finding the line of a key ----------------------------------------------------------
+_STR = re.compile(r'"(?:[^"\\]|\\.)*"|\'[^\']*\'')
+
+
+def _split_key(key: str) -> tuple[str, ...]:
+    parts = re.findall(r'"(?:[^"\\]|\\.)*"|\'[^\']*\'|[^.]+', key.strip())
+    return tuple(p.strip().strip("\"'").strip() for p in parts if p.strip())
+
+
+def _index_lines(text: str) -> list[tuple[int, tuple[str, ...], int | None, str]]:
+    """(line number, key path, block start, text) for every line that sets a key or opens a
+    table; lines inside a multi-line value inherit the key that opened it. ``block start`` is
+    the line of the ``[[array]]`` header the line belongs to, if any."""
+    out = []
+    table: tuple[str, ...] = ()
+    block = None
+    depth, open_path = 0, ()
+    for n, raw in enumerate(text.splitlines(), 1):
+        code = _STR.sub('""', raw).split("#", 1)[0]
+        if depth > 0:
+            out.append((n, open_path, block, raw))
+            depth += code.count("[") + code.count("{") - code.count("]") - code.count("}")
+            continue
+        s = code.strip()
+        if not s:
+            continue
+        m2 = re.match(r"^\[\[(.+?)\]\]", raw.strip())
+        m1 = re.match(r"^\[(.+?)\]", raw.strip())
+        if m2:
+            table, block = _split_key(m2.group(1)), n
+            out.append((n, table, block, raw))
+        elif m1:
+            table, block = _split_key(m1.group(1)), None
+            out.append((n, table, block, raw))
+        else:
+            m = re.match(r'^\s*((?:"(?:[^"\\]|\\.)*"|\'[^\']*\'|[\w\-]+)(?:\s*\.\s*(?:"(?:[^"\\]|\\.)*"|'
+                         r'\'[^\']*\'|[\w\-]+))*)\s*=', raw)
+            if not m:
+                continue
+            path = (*table, *_split_key(m.group(1)))
+            out.append((n, path, block, raw))
+            rest = code.split("=", 1)[1] if "=" in code else ""
+            depth = rest.count("[") + rest.count("{") - rest.count("]") - rest.count("}")
+            open_path = path
+    return out
+
+
+def _selector_text(item: Any) -> list[re.Pattern]:
+    """Patterns that find a list item in a file: its name, or its type and year."""
+    if not isinstance(item, dict):
+        return []
+    if item.get("name"):
+        name = str(item["name"])
+        return [re.compile(rf'name\s*=\s*["\']{re.escape(name)}["\']')]
+    if "type" in item and "year" in item:
+        return [re.compile(rf'type\s*=\s*["\']{re.escape(str(item["type"]))}["\']'),
+                re.compile(rf'year\s*=\s*{re.escape(str(item["year"]))}\b')]
+    return []
+
+
+def _locate_in(path: Path, loc: tuple, data: dict | None) -> tuple[int | None, int]:
+    """Best line for ``loc`` in one file and how much of the key path it matched (0: none)."""
+    try:
+        text = Path(path).read_text(encoding="utf-8", errors="replace")
+    except OSError:
+        return None, 0
+    target = tuple(str(p) for p in loc if isinstance(p, str) and p != "[key]")
+    # the first list item on the way, and the key path up to its list
+    item, list_depth = None, None
+    node: Any = data
+    strs = 0
+    for p in loc:
+        if isinstance(p, int):
+            if isinstance(node, list) and 0 <= p < len(node) and item is None:
+                item, list_depth = node[p], strs
+            node = node[p] if isinstance(node, list) and 0 <= p < len(node) else None
+        else:
+            strs += 1
+            node = node.get(p) if isinstance(node, dict) else None
+    pats = _selector_text(item)
+    lines = text.splitlines()
+    entries = _index_lines(text)
+    block_text: dict[int, str] = {}
+    starts = sorted({b for _, _, b, _ in entries if b is not None})
+    for i, b in enumerate(starts):
+        nxt = [n for n, p, bb, _ in entries if n > b and bb != b]
+        end = nxt[0] - 1 if nxt else len(lines)
+        block_text[b] = "\n".join(lines[b - 1:end])
+    best, best_score = None, 0.0
+    for n, path_, block, raw in entries:
+        if not path_ or path_ != target[:len(path_)]:
+            continue
+        score = float(len(path_))
+        if len(path_) < len(target):
+            if re.search(rf'(^|[{{,\s.])"?{re.escape(target[-1])}"?\s*=', raw):
+                score = len(target) - 0.5
+        if pats and list_depth is not None and len(path_) >= list_depth:
+            where = block_text.get(block, "") if block is not None else raw
+            if not all(p.search(where) for p in pats) and not all(p.search(raw) for p in pats):
+                continue
+            score += 0.25
+        if score > best_score:
+            best, best_score = n, score
+    return best, best_score
+
+
+def _locate(files: list[Path], loc: tuple, data: dict | None) -> tuple[Path | None, int | None]:
+    """The file of the ``extends`` chain (child first) that sets ``loc``, and its line."""
+    if not files:
+        return None, None
+    best_file, best_line, best_score = files[-1], None, 0.0
+    for f in reversed(files):
+        line, score = _locate_in(f, loc, data)
+        if score > best_score + 1e-9:
+            best_file, best_line, best_score = f, line, score
+    return best_file, best_line
+
+
+def _find_line(path: Path | None, loc: list) -> int | None:
+    """Best-effort line of ``loc`` (a key path) in one file."""
+    if path is None or not Path(path).is_file():
+        return None
+    return _locate_in(Path(path), tuple(loc), None)[0]
+
+
+def _find_name_line(path: Path, name: str) -> int | None:
+    try:
+        lines = Path(path).read_text(encoding="utf-8", errors="replace").splitlines()
+    except OSError:
+        return None
+    pat = re.compile(rf'name\s*=\s*["\']{re.escape(name)}["\']')
+    return next((i for i, line in enumerate(lines, 1) if pat.search(line)), None)
+
+
+# --- describing a validation error --------------------------------------------------------
+def _field_info(loc: tuple) -> Any:
+    """The pydantic FieldInfo of the deepest named field on ``loc`` (None if unknown)."""
+    from typing import get_origin
+    model: Any = Scenario
+    info = None
+    keyed = False          # the last field was a table of models by name (sectors, regions)
+    for part in loc:
+        if isinstance(part, int) or part == "[key]":
+            continue
+        fields = getattr(model, "model_fields", None)
+        if fields is not None and part in fields:
+            info = fields[part]
+            model = _inner_model(info.annotation)
+            keyed = get_origin(info.annotation) is dict
+        elif fields is not None and keyed:
+            keyed = False  # the name of a sector or region: its model's fields come next
+        elif fields is not None:
+            return None    # an unknown name: keep nothing deeper
+    return info
+
+
+def _allowed_keys(loc: tuple) -> list[str]:
+    """Field names valid at the parent of ``loc`` (for 'did you mean')."""
+    model: Any = Scenario
+    for part in loc[:-1]:
+        if isinstance(part, int):
+            continue
+        fields = getattr(model, "model_fields", None)
+        if fields is None or part not in fields:
+            if isinstance(model, type) and hasattr(model, "model_fields"):
+                return list(model.model_fields)
+            return []
+        ann = fields[part].annotation
+        model = _inner_model(ann)
+        if model is None:
+            return []
+    return list(getattr(model, "model_fields", {}))
+
+
+def _inner_model(ann: Any) -> Any:
+    from typing import get_args
+    if isinstance(ann, type) and issubclass(ann, BaseModel):
+        return ann
+    for a in get_args(ann):
+        m = _inner_model(a)
+        if m is not None:
+            return m
+    return None
+
+
+def _bounds(info: Any) -> str:
+    """'>= 0 and <= 1' from a field's constraints (including those of dict values)."""
+    from typing import get_args
+    if info is None:
+        return ""
+    metas = list(getattr(info, "metadata", []))
+    stack = [info.annotation]
+    while stack:
+        a = stack.pop()
+        for x in get_args(a):
+            if hasattr(x, "metadata"):
+                metas += list(x.metadata)
+            stack.append(x)
+    b: dict[str, Any] = {}
+    for md in metas:
+        for attr in ("gt", "ge", "lt", "le"):
+            v = getattr(md, attr, None)
+            if v is not None:
+                b.setdefault(attr, v)
+    sym = {"gt": ">", "ge": ">=", "lt": "<", "le": "<="}
+    return " and ".join(f"{sym[a]} {b[a]:g}" if isinstance(b[a], float) else f"{sym[a]} {b[a]}"
+                        for a in ("gt", "ge", "lt", "le") if a in b)
+
+
+def _meaning(info: Any) -> str:
+    d = getattr(info, "description", None)
+    return f" (meaning: {d})" if d else ""
+
+
+_TYPE_ALLOWED = {
+    "int": "a whole number", "float": "a number", "bool": "true or false", "string": "text in quotes",
+    "list": "a list in [ ]", "tuple": "a list in [ ]", "dict": "a table of key = value",
+    "model": "a table of key = value", "literal": "one of the listed names",
+}
+
+
+def _given(v: Any) -> str:
+    if isinstance(v, dict):
+        return "a table {" + ", ".join(list(map(str, v))[:6]) + (", ..." if len(v) > 6 else "") + "}"
+    r = repr(v)
+    return r if len(r) <= 80 else r[:77] + "..."
+
+
+def _key_of(loc: tuple) -> str:
+    loc = tuple(p for p in loc if p != "[key]")
+    return ".".join(f"[{p}]" if isinstance(p, int) else str(p) for p in loc).replace(".[", "[")
+
+
+def _item_label(data: dict | None, loc: tuple) -> str:
+    """' (item "name")' for a loc through a named list item."""
+    node: Any = data
+    for p in loc:
+        if isinstance(p, int):
+            if isinstance(node, list) and 0 <= p < len(node) and isinstance(node[p], dict):
+                k = _merge_key(node[p])
+                return f' (item "{k}")' if k else ""
+            return ""
+        node = node.get(p) if isinstance(node, dict) else None
+    return ""
+
+
+def _cross_check(msg: str, data: dict | None) -> tuple[tuple, str, str]:
+    """Key path, message and kind for a whole-scenario check (they name their own key)."""
+    period = ""
+    if isinstance(data, dict) and "start" in data and "end" in data:
+        period = f"{data['start']}..{data['end']}"
+    if m := re.match(r"^end (\S+) must be after start (\S+)$", msg):
+        return ("end",), f"given end {m[1]} with start {m[2]}; allowed: an end date after the start", "date_order"
+    if m := re.match(r"^(\w+)\[(\d+)\] \((.*)\) date (\S+) is outside the simulated period (\S+)$", msg):
+        return (m[1], int(m[2]), "date"), (f"given {m[4]}; allowed: a date within the simulated period "
+                                           f"{m[5]}"), "outside_period"
+    if m := re.match(r"^(\w+)\[(\d+)\] \((.*)\) starts (\S+), after the simulated period ends (\S+)$", msg):
+        return (m[1], int(m[2]), "start"), (f"given {m[4]}, after the simulated period ends {m[5]}; allowed: "
+                                            f"a start within the simulated period {period}"), "outside_period"
+    if m := re.match(r"^(\w+)\[(\d+)\] \((.*)\) (\S+)\.\.(\S+) lies outside the simulated period$", msg):
+        return (m[1], int(m[2]), "start"), (f"given {m[4]}..{m[5]}; allowed: dates that overlap the "
+                                            f"simulated period {period}"), "outside_period"
+    if m := re.match(r"^(\w+)\[(\d+)\]\.regions: unknown region '(.*)'; allowed: (.*)$", msg):
+        regions = ["all", "china", *sorted((data or {}).get("regions", {}))]
+        near = difflib.get_close_matches(m[3], regions, n=1)
+        hint = f"; did you mean {near[0]!r}? Allowed" if near else "; allowed"
+        return (m[1], int(m[2]), "regions"), (f"given unknown region {m[3]!r}{hint}: "
+                                              f"{', '.join(map(repr, regions))} (the regions under [regions])"), \
+            "unknown_region"
+    if m := re.match(r"^([\w.]+) lacks year\(s\) (\[.*?\])", msg):
+        return tuple(m[1].split(".")), (f"lacks year(s) {m[2]} of the simulated period {period}; allowed: one "
+                                        f"value per simulated year, e.g. {{ 2025 = ... }}"), "invalid"
+    if m := re.match(r"^market\.initial_price lacks (.*)$", msg):
+        return ("market", "initial_price"), f"lacks {m[1]}; allowed: a start price for every product", "missing_key"
+    return (), msg, "invalid"
+
+
+def _value_error(loc: tuple, msg: str, given: Any) -> tuple[str, str]:
+    """Kind and fuller message for a field or item validator's complaint."""
+    g = given if isinstance(given, dict) else {}
+    if "before start" in msg:
+        return "date_order", f"{msg}; allowed: an end on or after the start"
+    if "batches must be in date order" in msg:
+        dates = [str(b.get("issued")) for b in g.get("batches", []) if isinstance(b, dict)]
+        return "date_order", f"given batches issued {', '.join(dates)}; allowed: batches in date order"
+    if "approval steps must be in date order" in msg:
+        dates = [str(b.get("start")) for b in g.get("approval", []) if isinstance(b, dict)]
+        return "date_order", f"given approval steps from {', '.join(dates)}; allowed: steps in date order"
+    if "collection steps must be in year order" in msg:
+        years = [str(b.get("year")) for b in g.get("collection", []) if isinstance(b, dict)]
+        return "date_order", f"given collection years {', '.join(years)}; allowed: years in increasing order"
+    if "batch shares add up to more than 1" in msg:
+        shares = [b.get("share") for b in g.get("batches", []) if isinstance(b, dict)]
+        tot = sum(s for s in shares if isinstance(s, (int, float)))
+        return "invalid", (f"given batch shares {shares} (sum {tot:g}); allowed: shares of the year's quota "
+                           f"that add up to at most 1")
+    if m := re.match(r"needs 12 monthly factors, got (\d+)", msg):
+        return "length", (f"given {m[1]} values; allowed: 12 monthly factors, January to December "
+                          f"(normalised to mean 1)")
+    if "min <= mode <= max" in msg:
+        return "invalid", (f"given min {g.get('min')}, mode {g.get('mode')}, max {g.get('max')}; allowed: "
+                           f"min <= mode <= max (working days)")
+    return "invalid", msg
+
+
+def _describe(err: dict, path: Path | None, files: list[Path] | None = None,
+              data: dict | None = None) -> ScenarioError:
+    """One :class:`ScenarioError` for one pydantic error."""
+    files = list(files) if files else ([Path(path)] if path else [])
+    loc = tuple(err["loc"])
+    typ = err["type"]
+    given = err.get("input")
+    msg = err["msg"]
+    kind = "type"
+    if typ in ("value_error", "assertion_error"):
+        msg = msg.removeprefix("Value error, ").removeprefix("Assertion failed, ")
+        if not loc:
+            loc, text, kind = _cross_check(msg, data)
+        else:
+            kind, text = _value_error(loc, msg, given)
+            if "before start" in msg and loc and isinstance(loc[-1], int):
+                loc = (*loc, "end")
+    elif typ == "extra_forbidden":
+        allowed = _allowed_keys(loc)
+        near = difflib.get_close_matches(str(loc[-1]), allowed, n=1)
+        hint = f"; did you mean {near[0]!r}?" if near else ""
+        text = f"unknown key{hint} Allowed here: {', '.join(sorted(allowed))}"
+        kind = "unknown_key"
+    elif typ == "missing":
+        text = f"required key is missing{_meaning(_field_info(loc))}"
+        kind = "missing_key"
+    elif typ in ("greater_than", "greater_than_equal", "less_than", "less_than_equal"):
+        info = _field_info(loc)
+        rng = _bounds(info) or msg.lower().removeprefix("input should be ")
+        text = f"given {_given(given)}; allowed: a number {rng}{_meaning(info)}"
+        kind = "out_of_range"
+    elif typ == "literal_error":
+        expected = (err.get("ctx") or {}).get("expected", "")
+        options = re.findall(r"'([^']*)'", expected)
+        near = difflib.get_close_matches(str(given), options, n=1) if options else []
+        hint = f"; did you mean {near[0]!r}? Allowed" if near else "; allowed"
+        what = "name" if loc and loc[-1] == "[key]" else "value"
+        text = f"given unknown {what} {_given(given)}{hint}: {expected}"
+        kind = "not_allowed"
+    elif typ.startswith(("date", "datetime")):
+        text = f"given {_given(given)}; allowed: an ISO date such as 2025-04-04 (year-month-day)"
+        kind = "date"
+    elif typ in ("too_short", "too_long"):
+        lim = (err.get("ctx") or {}).get("min_length" if typ == "too_short" else "max_length")
+        text = f"given {_given(given)}; allowed: {'at least' if typ == 'too_short' else 'at most'} {lim} item(s)"
+        kind = "length"
+    else:
+        base = typ.split("_")[0]
+        allowed = _TYPE_ALLOWED.get(base, msg)
+        info = _field_info(loc)
+        text = f"given {_given(given)} ({type(given).__name__}); allowed: {allowed}{_meaning(info)}"
+        kind = "type"
+    file, line = _locate(files, loc, data)
+    key = _key_of(loc) + _item_label(data, loc)
+    via = files[-1] if files else None
+    return ScenarioError(file or path, key or "(scenario)", text, line=line, kind=kind, via=via)
+
+
+def _problem_errors(problems: list, path: Path | None, files: list[Path], data: dict | None) -> list[ScenarioError]:
+    """One :class:`ScenarioError` per whole-scenario problem (see :class:`_Problems`)."""
+    out = []
+    for p in problems:
+        loc, text, kind = _cross_check(p, data) if isinstance(p, str) else (p[0], p[2], p[1])
+        file, line = _locate(files, loc, data)
+        out.append(ScenarioError(file or path, _key_of(loc) + _item_label(data, loc) or "(scenario)", text,
+                                 line=line, kind=kind, via=files[-1] if files else None))
+    return out

@@ -1,0 +1,228 @@
+"""Loading scenario files: TOML reading, ``extends`` resolution and validation.
+
+A what-if can say ``extends = "baseline.toml"`` and give only what changes: tables merge
+key by key, and lists of named items (``[[export_controls]]``, ``[[news]]``,
+``[[disruptions]]``, ``[[quotas]]``) merge item by item on their ``name`` (an item with
+``remove = true`` deletes the inherited one of that name). Errors in a file raise
+:class:`~rechain.config.errors.ScenarioError`.
+"""
+
+from __future__ import annotations
+
+import difflib
+import hashlib
+import json
+import re
+import tomllib
+from pathlib import Path
+from typing import Any
+
+from pydantic import ValidationError
+
+from .errors import ScenarioError, _describe, _find_line, _find_name_line, _problem_errors, _show
+from .schema import Scenario, _merge_key
+
+__all__ = ["load_scenario", "scenario_from_dict", "scenario_hash", "deep_merge", "read_toml_file",
+           "read_text_file"]
+
+
+class _MergeError(ScenarioError):
+    """Raised by :func:`deep_merge` (a :class:`ScenarioError` without a file);
+    :func:`_resolve` re-raises it naming the file and line."""
+
+    def __init__(self, keypath: tuple, name: str, kind: str, message: str):
+        super().__init__(None, ".".join(str(k) for k in keypath), message, kind=kind)
+        self.keypath, self.name, self.message = keypath, name, message
+
+
+def _strip_removals(items: list, keypath: tuple) -> list:
+    """A list that replaces nothing inherited: ``remove = true`` has nothing to remove."""
+    for item in items:
+        if isinstance(item, dict) and "remove" in item:
+            if item["remove"] is True:
+                raise _MergeError((*keypath, "remove"), str(_merge_key(item)), "unknown_item",
+                                  f"given remove = true for {_merge_key(item)!r}, but no inherited item "
+                                  f"has that name (nothing to remove)")
+    return [{k: v for k, v in i.items() if k != "remove"} if isinstance(i, dict) and i.get("remove") is False
+            else i for i in items]
+
+
+def deep_merge(base: Any, over: Any, _keypath: tuple = ()) -> Any:
+    """Merge ``over`` onto ``base``: tables key by key, named lists item by item.
+
+    - tables (dicts) merge recursively, ``over`` winning on leaves;
+    - lists whose items all have a ``name`` (or a ``type`` and ``year``, as quotas do) merge
+      item by item on that key: an item of the same name is merged into the inherited one,
+      a new name is appended, and ``remove = true`` deletes the inherited item of that name;
+    - any other value or list (seasonality, approval steps, batches) replaces the inherited one.
+
+    Raises :class:`ScenarioError` (kind ``unknown_item`` or ``duplicate_name``) when
+    ``remove = true`` names no inherited item or when ``over`` names the same item twice.
+    """
+    if isinstance(base, dict) and isinstance(over, dict):
+        out = dict(base)
+        for k, v in over.items():
+            if k in base:
+                out[k] = deep_merge(base[k], v, (*_keypath, k))
+            else:
+                out[k] = _strip_removals(v, (*_keypath, k)) if isinstance(v, list) else v
+        return out
+    if isinstance(base, list) and isinstance(over, list) and over and all(_merge_key(i) for i in over) \
+            and all(_merge_key(i) for i in base):
+        seen: set[str] = set()
+        for item in over:
+            key = _merge_key(item)
+            if key in seen:
+                raise _MergeError((*_keypath, "name"), str(key), "duplicate_name",
+                                  f"given two items named {key!r} in one file; allowed: each name once")
+            seen.add(key)
+        out = {_merge_key(i): i for i in base}
+        for item in over:
+            key = _merge_key(item)
+            if "remove" in item:
+                flag = item["remove"]
+                if flag is True:
+                    if key not in out:
+                        near = difflib.get_close_matches(str(key), [str(k) for k in out], n=1, cutoff=0.5)
+                        hint = f"; did you mean {near[0]!r}?" if near else "."
+                        raise _MergeError((*_keypath, "remove"), str(key), "unknown_item",
+                                          f"given remove = true for {key!r}, but no inherited item has that "
+                                          f"name{hint} Inherited: {', '.join(repr(str(k)) for k in out)}")
+                    out.pop(key)
+                    continue
+                item = {k: v for k, v in item.items() if k != "remove"} if flag is False else item
+            out[key] = deep_merge(out[key], item, _keypath) if key in out else item
+        return list(out.values())
+    if isinstance(over, list):
+        return _strip_removals(over, _keypath)
+    return over
+
+
+def read_text_file(path: str | Path, what: str = "a scenario file (.toml)") -> str:
+    """The text of a UTF-8 file, a leading byte-order mark (BOM) dropped.
+
+    Raises :class:`ScenarioError` naming the file for a missing file, a directory, a file
+    that cannot be read, and bytes that are not UTF-8 (with the line of the first one).
+    """
+    path = Path(path)
+    if path.is_dir():
+        raise ScenarioError(path, "", f"given a directory; allowed: {what}", kind="not_a_file")
+    try:
+        data = path.read_bytes()
+    except FileNotFoundError:
+        raise ScenarioError(path, "", "file not found", kind="missing") from None
+    except OSError as e:
+        raise ScenarioError(path, "", f"cannot be read ({e.strerror or e.__class__.__name__}); allowed: {what}",
+                            kind="not_toml") from None
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError as e:
+        line = data[:e.start].count(b"\n") + 1
+        raise ScenarioError(path, "", f"given byte 0x{data[e.start]:02x}, which is not UTF-8 text; allowed: {what} "
+                            f"saved as UTF-8 (an editor's 'save with encoding' does it)", line=line,
+                            kind="not_toml") from None
+    return text.removeprefix("\ufeff")    # editors on Windows write a BOM; TOML readers reject it
+
+
+def read_toml_file(path: str | Path, what: str = "a scenario file (.toml)") -> dict:
+    """A TOML file as a dict (see :func:`read_text_file`); raises :class:`ScenarioError`
+    with the line for TOML that does not parse, and the key for a date that cannot be read."""
+    text = read_text_file(path, what)
+    try:
+        return tomllib.loads(text)
+    except tomllib.TOMLDecodeError as e:
+        m = re.search(r"line (\d+)", str(e))
+        line = int(m.group(1)) if m else None
+        if "date" in str(e).lower():
+            bad = text.splitlines()[line - 1].strip() if line and line <= len(text.splitlines()) else ""
+            key = bad.split("=", 1)[0].strip() if "=" in bad else ""
+            raise ScenarioError(path, key, f"given {bad!r}, which is not a valid date; allowed: an ISO date "
+                                f"such as 2025-04-04 (year-month-day)", line=line, kind="date") from None
+        raise ScenarioError(path, "", f"not valid TOML: {e}. Allowed: {what}, of `key = value` lines and "
+                            f"[table] headers (https://toml.io)", line=line, kind="not_toml") from None
+
+
+def _resolve(path: Path, chain: tuple[Path, ...] = ()) -> tuple[dict, list[Path]]:
+    """Read ``path`` and the files it ``extends``; return the merged dict and the files,
+    parent first. Raises :class:`ScenarioError` for a missing, unreadable or circular chain."""
+    path = Path(path).resolve()
+    if path in chain:
+        cycle = " -> ".join(p.name for p in (*chain, path))
+        last = chain[-1]
+        raise ScenarioError(last, "extends", f"circular extends: {cycle}; allowed: a chain of files that "
+                            f"ends in one without extends", line=_find_line(last, ["extends"]),
+                            kind="extends_cycle")
+    data = read_toml_file(path)
+    parent = data.pop("extends", None)
+    if parent is None:
+        return data, [path]
+    line = _find_line(path, ["extends"])
+    if not isinstance(parent, str) or not parent:
+        raise ScenarioError(path, "extends", f"given {parent!r}; allowed: a file name in quotes, such as "
+                            f"\"baseline.toml\"", line=line, kind="type")
+    ppath = (path.parent / parent)
+    if not ppath.exists():
+        raise ScenarioError(path, "extends", f"given {parent!r}, but {_show(ppath)} does not exist; allowed: a "
+                            f"path relative to {_show(path.parent) or '.'}/", line=line, kind="extends_missing")
+    if ppath.is_dir():
+        raise ScenarioError(path, "extends", f"given {parent!r}, which is a directory; allowed: a scenario file",
+                            line=line, kind="extends_missing")
+    base, files = _resolve(ppath, (*chain, path))
+    try:
+        merged = deep_merge(base, data)
+    except _MergeError as e:
+        key = ".".join(str(k) for k in e.keypath)
+        raise ScenarioError(path, key, e.message, line=_find_name_line(path, e.name), kind=e.kind) from None
+    return merged, [*files, path]
+
+
+def scenario_from_dict(data: dict, path: Path | None = None, files: list[Path] | None = None) -> Scenario:
+    """Validate a merged scenario dict; raise one :class:`ScenarioError` naming every problem.
+
+    ``path`` is the file the dict came from (for the message); ``files`` the whole
+    ``extends`` chain, parent first, so that the message can point at the file and line
+    that set the bad key. Keys are checked one by one first; the checks across keys (dates
+    within the period, regions defined, one item per name) run once every key is valid.
+    """
+    files = list(files) if files else ([Path(path)] if path else [])
+    try:
+        return Scenario.model_validate(data)
+    except ValidationError as e:
+        errors: list[ScenarioError] = []
+        for err in e.errors():
+            problems = getattr((err.get("ctx") or {}).get("error"), "problems", None)
+            if problems is not None and not err["loc"]:
+                errors += _problem_errors(problems, path, files, data)
+            else:
+                errors.append(_describe(err, path, files, data))
+        raise ScenarioError.of(errors) from None
+
+
+def load_scenario(path: str | Path) -> Scenario:
+    """Load, resolve ``extends`` and validate a scenario file.
+
+    The scenario's ``name`` is the file's own ``name`` key, or else the file's stem (a
+    what-if does not inherit the name of the file it extends).
+
+    Raises
+    ------
+    ScenarioError
+        naming the file, key path, line, what was given and what is allowed.
+    """
+    path = Path(path)
+    data, files = _resolve(path)
+    try:
+        own = tomllib.loads(read_text_file(files[-1]))
+    except (OSError, tomllib.TOMLDecodeError):  # pragma: no cover - read fine a moment ago
+        own = data
+    if "name" not in own:
+        data["name"] = path.stem
+    sc = scenario_from_dict(data, path, files)
+    sc._files = [str(f) for f in files]  # type: ignore[attr-defined]
+    return sc
+
+
+def scenario_hash(sc: Scenario) -> str:
+    """SHA-256 of the scenario as loaded (canonical JSON)."""
+    text = json.dumps(sc.model_dump(mode="json"), sort_keys=True)
+    return hashlib.sha256(text.encode()).hexdigest()

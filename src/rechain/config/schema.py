@@ -1,0 +1,756 @@
+"""The scenario schema: the pydantic models of a scenario file, the checks across keys,
+:func:`quiet_variant` and :func:`json_schema`.
+
+Every quantity carries its unit in its key name (``capacity_t_per_yr``,
+``half_life_weeks``) or in its schema description, and every date is an ISO date. Reading
+files and ``extends`` are in :mod:`rechain.config.loading`; the messages for bad input in
+:mod:`rechain.config.errors`.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Annotated, Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, field_validator, model_validator
+
+from ..calendar import CALENDARS
+from ..materials import PRODUCTS
+
+__all__ = ["Scenario", "STAGES", "json_schema", "quiet_variant", "carry_past_last_year"]
+
+STAGES = ("miners", "myanmar_holders", "overseas_miners", "separation_plants", "recyclers", "magnet_makers",
+          "motor_makers", "overseas_buyers", "state_reserve", "traders")
+
+NonNeg = Annotated[float, Field(ge=0)]
+Pos = Annotated[float, Field(gt=0)]
+Share = Annotated[float, Field(ge=0, le=1)]
+ProductName = Literal[PRODUCTS]  # type: ignore[valid-type]
+StageName = Literal[STAGES]  # type: ignore[valid-type]
+
+
+class _Model(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=False, validate_default=True)
+
+
+# ---------------------------------------------------------------------------------------
+# firms
+# ---------------------------------------------------------------------------------------
+class FirmGroup(_Model):
+    count: int = Field(ge=1, le=100_000, description="number of firms of this kind")
+    capacity_t_per_yr: Pos = Field(description="total capacity of the group, t of main output per year")
+    capacity_spread: float = Field(0.4, ge=0, le=3, description="lognormal sigma of firm sizes (0 = equal)")
+    cost_yuan_per_t: NonNeg = Field(0.0, description="variable (cash) cost of processing or mining, yuan per t of output; below it a firm stops")
+    capital_cost_yuan_per_t: NonNeg = Field(0.0, description="capital charge and fixed costs per t of output at normal use; with cost_yuan_per_t the full cost that long-run prices answer to")
+    investment_share_per_yr: NonNeg = Field(0.0, le=1, description="capacity a firm adds per year when it runs full and expects a full-cost margin of 100 % (0: no new capacity)")
+    retirement_share_per_yr: NonNeg = Field(0.0, le=1, description="capacity a firm retires per year while its price stays below its full cost (0: none)")
+    investment_lead_weeks: int = Field(78, ge=1, le=520, description="weeks from an investment decision to new capacity (mines: 5-7 years; plants: 1-2)")
+
+
+class Miners(FirmGroup):
+    """Domestic quota holders; ``capacity_t_per_yr`` in t REO."""
+    full_run_margin_share: Annotated[float, Field(gt=0, le=1)] = Field(0.1, description="miners mine at the quota's even pace once the ore price exceeds their cash cost by this share of it; less below, none at a loss")
+
+
+class MyanmarHolders(FirmGroup):
+    """Ore holders outside China's quota; ``capacity_t_per_yr`` is what they can mine, t REO."""
+    initial_stock_weeks: NonNeg = Field(4.0, description="ore the holders have stockpiled at the start, weeks of their mining capacity (other firms start with stocks at their targets)")
+    holdback_expectation: NonNeg = Field(4.0, description="h_x: offer share falls by this per unit expected price rise")
+    holdback_price: NonNeg = Field(1.5, description="h_p: offer share falls by this per unit relative price below the floor")
+    price_floor_share: Pos = Field(0.95, description="reservation price below which holders hold back, as a share of their full cost")
+    min_offer_share: Share = Field(0.15, description="f_min: the share of stock always offered")
+    storage_weeks: Pos = Field(26.0, description="holders stop mining when stock exceeds this many weeks of output")
+    normal_utilisation: Share = Field(0.85, description="share of capacity mined at the normal margin (the start price)")
+    supply_price_elasticity: NonNeg = Field(0.5, description="mining rate answers the margin over variable cost with this elasticity (0: fixed rate)")
+
+
+class OverseasMiners(MyanmarHolders):
+    """Rock-type ore mined abroad and shipped to Chinese plants (e.g. US, Australian, Lao
+    concentrate); outside China's mining quota; ``capacity_t_per_yr`` in t REO."""
+    count: int = Field(0, ge=0, le=100_000, description="number of firms (0 = none)")
+    capacity_t_per_yr: NonNeg = Field(0.0, description="what they can mine and ship, t REO per year")
+
+
+class SeparationPlants(FirmGroup):
+    """``capacity_t_per_yr`` is ore processed, t REO."""
+    light_share: Share = Field(0.5, description="share of plants processing rock-type ore (the rest ion-adsorption)")
+    light_capacity_share: Share = Field(0.75, description="share of separation capacity on rock-type ore")
+    holdback_expectation: NonNeg = Field(1.0, description="h_x: plants offer less oxide per unit expected price rise")
+    metal_line_share: Share = Field(0.6, description="share of plants with a metal line (oxide -> Pr-Nd metal)")
+    loss_share: Share = Field(0.03, description="share of REO lost in separation")
+    metal_loss_share: Share = Field(0.01, description="share of Pr-Nd lost turning oxide into metal")
+    metal_cost_yuan_per_t: NonNeg = Field(15000.0, description="oxide-to-metal conversion cost, yuan/t metal")
+    metal_lines_buy_oxide: bool = Field(True, description="plants with a metal line also buy Pr-Nd oxide on the market when their own falls short")
+    full_run_margin_share: Annotated[float, Field(gt=0, le=1)] = Field(0.1, description="plants run their ore at the pace orders ask once the basket margin (oxide value less ore and processing cost) reaches this share of the basket; less below it, none at a loss")
+    reservation_share: Share = Field(0.9, description="plants hold oxide back when its price falls below this share of its long-run price")
+    holdback_price: NonNeg = Field(1.0, description="h_p: plants offer this much less per unit relative price below their reservation")
+    min_offer_share: Share = Field(0.3, description="the share of oxide stock plants always offer")
+
+
+class Recyclers(FirmGroup):
+    """``capacity_t_per_yr`` is scrap processed, t."""
+    recovery_yield: Share = Field(0.92, description="share of the scrap's rare-earth content recovered as oxide")
+
+
+class Traders(_Model):
+    """Stockists and traders: buy and hold oxides and metal while the expected appreciation
+    beats the carrying cost, and sell when it does not (competitive storage)."""
+    count: int = Field(0, ge=0, le=100_000, description="number of traders (0 = none)")
+    storage_t: dict[ProductName, NonNeg] = Field(  # type: ignore[valid-type]
+        default_factory=dict, description="total stock all traders together may hold, t per product")
+    carrying_cost_pct_per_yr: NonNeg = Field(8.0, le=100, description="interest, storage and insurance, % of the price per year")
+    speculation_strength: NonNeg = Field(5.0, description="share of storage filled per unit expected excess return over the horizon")
+    capacity_spread: float = Field(0.4, ge=0, le=3, description="lognormal sigma of trader sizes")
+
+
+class MagnetMakers(FirmGroup):
+    """``capacity_t_per_yr`` is sintered blanks, t."""
+    scrap_share: Share = Field(0.22, description="share of blank mass machined off as scrap (public figure 20-30 %)")
+    melt_loss_share: Share = Field(0.01, description="share of rare-earth input lost in melting/sintering")
+    oxide_feed_share: Share = Field(0.25, description="share of Pr-Nd bought as oxide (toll-converted) instead of metal")
+
+
+class Shock(_Model):
+    name: str = Field("", description="name; a what-if merges or removes the shock by it")
+    start: dt.date = Field(description="first day of the shock")
+    end: dt.date = Field(description="last day of the shock")
+    multiplier: NonNeg = Field(description="multiplies end-product output while active (subsidy > 1, slump < 1)")
+    source: str = Field("", description="where the figures come from (free text)")
+
+
+class Sector(_Model):
+    firms: int = Field(ge=1, le=100_000, description="number of motor makers in the sector")
+    units_per_yr: dict[str, Pos] = Field(description="end-product output per calendar year, units")
+    magnet_kg_per_unit: dict[str, Pos] = Field(description="finished magnet per unit, kg, per year")
+    unit_label: str = Field("units", description="what a unit is, for labels (vehicles, MW installed, units)")
+    uh_share: Share = Field(description="share of the sector's magnets that are the high-coercivity Dy/Tb grade")
+    price_elasticity: NonNeg = Field(0.0, description="long-run share of the sector's magnet use lost per 1 % rise of the magnet price over its start level (ferrite or induction motors, other designs), reached over behaviour.substitution_adjust_weeks")
+    substitutable_share: Share = Field(0.3, description="the most of the sector's magnet use that other technologies can take over")
+    seasonality: list[Pos] = Field(default_factory=lambda: [1.0] * 12, description="12 monthly output factors (normalised to mean 1)")
+    shocks: list[Shock] = Field(default_factory=list,
+                                description="periods when output is multiplied (subsidies, slumps, booms)")
+    source: str = Field("", description="where the figures come from (free text)")
+
+    @field_validator("seasonality")
+    @classmethod
+    def _twelve(cls, v: list[float]) -> list[float]:
+        if len(v) != 12:
+            raise ValueError(f"needs 12 monthly factors, got {len(v)}")
+        return v
+
+
+class Region(_Model):
+    calendar: Literal[CALENDARS] = Field(description="holiday calendar of the region's buyers")  # type: ignore[valid-type]
+    buyers: int = Field(ge=1, le=100_000, description="number of buyer firms in the region")
+    demand_t_per_yr: dict[str, NonNeg] = Field(description="magnets the region's buyers use per year, t")
+    uh_share: Share = Field(description="share of the region's demand in the Dy/Tb grade")
+    price_elasticity: NonNeg = Field(0.0, description="share of demand lost per 1 % rise of the landed price (with duties and tariffs) over its start level")
+    seasonality: list[Pos] = Field(default_factory=lambda: [1.0] * 12,
+                                   description="12 monthly demand factors (normalised to mean 1)")
+    source: str = Field("", description="where the figures come from (free text)")
+
+    @field_validator("seasonality")
+    @classmethod
+    def _twelve(cls, v: list[float]) -> list[float]:
+        if len(v) != 12:
+            raise ValueError(f"needs 12 monthly factors, got {len(v)}")
+        return v
+
+
+class Firms(_Model):
+    rock_miners: Miners = Field(description="rock-type (bastnaesite/monazite) miners holding the mining_rock quota")
+    ionic_miners: Miners = Field(description="ion-adsorption clay miners holding the mining_ionic quota")
+    myanmar_holders: MyanmarHolders = Field(description="Myanmar ion-adsorption ore holders, outside China's quota")
+    overseas_miners: OverseasMiners = Field(
+        default_factory=OverseasMiners, description="rock-type ore mined abroad, sold to Chinese plants (default: none)")
+    separation_plants: SeparationPlants = Field(
+        description="separation plants: ore to Pr-Nd, Dy and Tb oxide (and Pr-Nd metal)")
+    recyclers: Recyclers = Field(description="scrap recyclers: NdFeB scrap to oxides")
+    magnet_makers: MagnetMakers = Field(description="sintered NdFeB magnet makers")
+    traders: Traders = Field(default_factory=Traders, description="stockists who speculate on oxides and metal (default: none)")
+
+
+# ---------------------------------------------------------------------------------------
+# market and behaviour
+# ---------------------------------------------------------------------------------------
+class LeadTimes(_Model):
+    domestic_weeks: int = Field(1, ge=0, le=26, description="shipping time between Chinese firms")
+    ore_weeks: int = Field(2, ge=0, le=26, description="domestic ore to separation plants")
+    import_weeks: int = Field(3, ge=0, le=26, description="Myanmar ore to Chinese plants")
+    export_weeks: int = Field(5, ge=0, le=26, description="China to overseas buyers, by sea")
+
+
+class Market(_Model):
+    initial_price: dict[ProductName, Pos] = Field(  # type: ignore[valid-type]
+        description="price at the start in the market's quoted unit (yuan/t or yuan/kg, see materials)")
+    lead_times: LeadTimes = Field(default_factory=LeadTimes, description="shipping times")
+    links_per_buyer: int = Field(3, ge=1, le=50, description="suppliers each buyer is linked to, per product")
+    backlog_cancel_share: Share = Field(0.15, description="share of an unfilled backlog buyers cancel each week")
+
+
+class Behaviour(_Model):
+    # expectations (docs/ODD.md, section 7.1)
+    trend_smoothing: Share = Field(0.3, description="lambda: weight of the latest weekly log-return in the trend")
+    horizon_weeks: Pos = Field(8.0, description="H: horizon of the expected price change")
+    w_trend: NonNeg = Field(1.0, description="weight of the extrapolated price trend")
+    w_anchor: NonNeg = Field(0.5, description="weight of the pull back toward the anchor price (fundamentalist)")
+    w_news: NonNeg = Field(1.0, description="weight of scheduled news in the expected price change")
+    w_social: Share = Field(
+        0.4, description="weight of linked firms' expectations (sentiment spreading along the network)")
+    noise: NonNeg = Field(0.01, description="sigma of the idiosyncratic expectation shock")
+    x_max: Pos = Field(0.3, description="bound on the expected relative price change")
+    heterogeneity: NonNeg = Field(0.25, description="lognormal sigma of firm-level behavioural parameters")
+    # uncertainty
+    uncertainty_decay: Share = Field(0.85, description="weekly persistence of uncertainty")
+    volatility_weight: NonNeg = Field(1.0, description="uncertainty added per unit |weekly log-return|")
+    quota_late_uncertainty: NonNeg = Field(0.15, description="uncertainty added each week a quota batch is overdue")
+    # ordering (Sterman anchoring and adjustment)
+    cover_weeks: dict[StageName, Pos] = Field(  # type: ignore[valid-type]
+        default_factory=lambda: {"separation_plants": 6.0, "recyclers": 4.0, "magnet_makers": 5.0,
+                                 "motor_makers": 6.0, "overseas_buyers": 10.0},
+        description="c0: normal input stock cover, weeks of use")
+    restock_strength: NonNeg = Field(3.0, description="kappa_r: target cover rises by this per unit expected rise")
+    wait_strength: NonNeg = Field(3.0, description="kappa_w: target cover falls by this per unit expected fall")
+    uncertainty_strength: NonNeg = Field(0.6, description="kappa_u: target cover falls by this per unit uncertainty")
+    cover_bounds: tuple[Share, Pos] = Field((0.3, 2.5), description="target cover bounds as multiples of c0")
+    supply_line_weight: Share = Field(0.5, description="beta: share of the supply line managers account for")
+    stock_adjust_weeks: Pos = Field(4.0, description="tau_S: weeks to close a stock gap")
+    order_smoothing_weeks: Pos = Field(3.0, description="L: production follows orders smoothed over this lag")
+    usage_smoothing_weeks: Pos = Field(6.0, description="buyers' expected use is planned use smoothed over this many weeks")
+    finished_cover_weeks: Pos = Field(3.0, description="sellers' normal finished-goods cover, weeks of orders")
+    max_finished_cover_weeks: Pos = Field(12.0, description="commodity producers (miners, plants) slow down as unsold stock passes this many weeks of their orders, and stop at twice that")
+    finished_adjust_weeks: Pos = Field(3.0,
+                                       description="weeks sellers take to close a gap in their finished-goods cover")
+    # pricing
+    # market price formation (rules/pricing.py)
+    price_cover_elasticity: Pos = Field(0.6, description="s_c: elasticity of the market price of ore, oxides and scrap to its stock cover at normal cover (1: half the cover, about twice the price)")
+    processed_price_cover_elasticity: Pos = Field(0.3, description="the same for metal and magnets, whose price is mostly the cost of their inputs passed on")
+    price_ceiling_multiple: Annotated[float, Field(gt=1, le=50)] = Field(4.0, description="the most a deficit can multiply the market price over its long-run anchor")
+    price_floor_multiple: Annotated[float, Field(gt=0, lt=1)] = Field(0.4, description="the least a glut can multiply the market price by")
+    price_adjust_weeks: Pos = Field(6.0, description="weeks the market price takes to close its gap to the balance price")
+    max_weekly_price_move: Annotated[float, Field(gt=0, le=1)] = Field(0.1, description="cap on the market price's weekly move (0.1 allows x4.5 in four months; 2011 saw x4-5 in six)")
+    cover_demand_weeks: Pos = Field(13.0, description="the market judges cover against orders smoothed over this many weeks (it looks through seasons)")
+    cost_anchor_weeks: Pos = Field(52.0, description="weeks the expected long-run price takes to move to the marginal supplier's cost")
+    # sellers' asks around the market price
+    price_cover_response: NonNeg = Field(0.05, description="alpha_c: a seller's ask rises by this per unit log gap between normal and own cover")
+    price_expectation_response: NonNeg = Field(0.1, description="alpha_x: a seller's ask rises by this per unit expected change")
+    price_utilisation_response: NonNeg = Field(0.1, description="alpha_u: a seller's ask falls by this per unit utilisation below its normal")
+    ask_spread: Share = Field(0.1, description="asks stay within this log distance of the market price")
+    normal_utilisation_weeks: Pos = Field(52.0, description="a firm's normal utilisation is its own, smoothed over this many weeks")
+    # answers to price
+    substitution_adjust_weeks: Pos = Field(78.0, description="weeks end users take to move toward the substitution the magnet price calls for (1-2 years)")
+    thrift_adjust_weeks: Pos = Field(78.0, description="weeks magnet makers take to move their Dy/Tb and Pr-Nd use per kg toward what prices call for")
+    investment_review_weeks: Pos = Field(13.0, description="firms review capacity every this many weeks")
+    price_choice: NonNeg = Field(4.0, description="gamma: buyers' price sensitivity in splitting orders")
+    spot_share: Share = Field(0.3, description="share of a domestic buyer's orders placed on the spot market, the rest with its contract suppliers")
+    reliability_smoothing: Share = Field(
+        0.2, description="weight of the latest fill rate in a buyer's view of a supplier's reliability")
+    refusal_memory: Share = Field(0.2, description="overseas buyers' weekly update of their licence success rate")
+
+
+# ---------------------------------------------------------------------------------------
+# policy
+# ---------------------------------------------------------------------------------------
+class QuotaBatch(_Model):
+    issued: dt.date = Field(description="date the batch is issued")
+    share: Annotated[float, Field(gt=0, le=1)] = Field(description="share of the year's total issued")
+
+
+class Quota(_Model):
+    name: str = Field("", description="optional; default '<type>-<year>' (what-ifs merge quotas by type and year)")
+    type: Literal["mining_rock", "mining_ionic", "separation"] = Field(description="which quota")
+    year: int = Field(ge=1990, le=2100, description="calendar year of the quota")
+    total_t: NonNeg = Field(description="the year's quota, t REO")
+    batches: list[QuotaBatch] = Field(min_length=1,
+                                      description="issue dates and shares of the year's total, in date order")
+    source: str = Field("", description="where the figures come from (free text)")
+
+    @model_validator(mode="after")
+    def _check(self) -> "Quota":
+        if not self.name:
+            self.name = f"{self.type}-{self.year}"
+        dates = [b.issued for b in self.batches]
+        if dates != sorted(dates):
+            raise ValueError("batches must be in date order")
+        if sum(b.share for b in self.batches) > 1.0 + 1e-9:
+            raise ValueError("batch shares add up to more than 1")
+        return self
+
+
+class QuotaPolicy(_Model):
+    provisional_share: Share = Field(0.5, description="share of last year's quota firms may use before this year's first batch")
+    advance_share: Share = Field(0.25, description="share of last year's quota firms may run ahead of the batches issued, expecting the next")
+    pace_multiple: Annotated[float, Field(ge=1, le=10)] = Field(1.25, description="while the year's quota is not all issued, a holder uses at most this multiple of its weekly share of the year's quota (last year's until this year's is known), so what is issued lasts")
+    late_after_days: int = Field(45, ge=0, le=365, description="a first batch later than last year's date plus this is overdue")
+    imported_ore_counts_from: dt.date | None = Field(None, description="from this date imported ore counts against the separation quota")
+    quotas: list[Quota] = Field(default_factory=list, description="annual quotas, one per type and year")
+
+
+class ProcessingDays(_Model):
+    min: NonNeg = Field(10, description="shortest processing time, working days")
+    mode: NonNeg = Field(30, description="most likely processing time, working days")
+    max: NonNeg = Field(45, description="longest processing time, working days")
+
+    @model_validator(mode="after")
+    def _order(self) -> "ProcessingDays":
+        if not self.min <= self.mode <= self.max:
+            raise ValueError("needs min <= mode <= max")
+        return self
+
+
+class ApprovalStep(_Model):
+    start: dt.date = Field(description="date from which this approval rate applies")
+    rate: Share = Field(description="share of licence applications approved (0 = a ban)")
+
+
+class ExportControl(_Model):
+    name: str = Field(description="unique name; a what-if merges or removes the item by it")
+    products: list[ProductName] = Field(min_length=1,  # type: ignore[valid-type]
+                                        description="products whose exports need a licence")
+    start: dt.date = Field(description="first day licences are required")
+    end: dt.date | None = Field(None, description="last day (none: to the end of the run)")
+    regions: list[str] = Field(default_factory=lambda: ["all"],
+                               description="destination regions it applies to: 'all' or names under [regions]")
+    processing_working_days: ProcessingDays = Field(
+        default_factory=ProcessingDays, description="licence processing time, triangular, in working days")
+    approval: list[ApprovalStep] = Field(min_length=1, description="approval rate from each date on")
+    source: str = Field("", description="where the figures come from (free text)")
+
+    @model_validator(mode="after")
+    def _dates(self) -> "ExportControl":
+        if self.end is not None and self.end < self.start:
+            raise ValueError(f"end {self.end} is before start {self.start}")
+        d = [a.start for a in self.approval]
+        if d != sorted(d):
+            raise ValueError("approval steps must be in date order")
+        return self
+
+
+class Disruption(_Model):
+    name: str = Field(description="unique name; a what-if merges or removes the item by it")
+    target: StageName = Field(description="stage whose capacity is cut")  # type: ignore[valid-type]
+    start: dt.date = Field(description="first day of the disruption")
+    end: dt.date = Field(description="last day of the disruption")
+    capacity_offline_share: Share = Field(description="share of the target's capacity offline")
+    source: str = Field("", description="where the figures come from (free text)")
+
+    @model_validator(mode="after")
+    def _dates(self) -> "Disruption":
+        if self.end < self.start:
+            raise ValueError(f"end {self.end} is before start {self.start}")
+        return self
+
+
+class NewsEvent(_Model):
+    name: str = Field(description="unique name; a what-if merges or removes the item by it")
+    date: dt.date = Field(description="the day the news breaks (within start..end)")
+    sign: Literal[-1, 1] = Field(description="1: prices expected to rise; -1: to fall")
+    strength: NonNeg = Field(description="a: expected relative price change the news implies")
+    half_life_weeks: Pos = Field(4.0, description="weeks for the news' effect to halve")
+    uncertainty: float = Field(0.0, ge=-1, le=1, description="uncertainty the news adds (or, negative, removes) for those who hear it")
+    stages: list[StageName] = Field(default_factory=lambda: list(STAGES),  # type: ignore[valid-type]
+                                    description="stages whose firms hear it")
+    regions: list[str] = Field(default_factory=lambda: ["all"],
+                               description="regions whose firms hear it: 'all', 'china' or names under [regions]")
+    source: str = Field("", description="where the figures come from (free text)")
+
+
+class Recipe(_Model):
+    """Rare-earth content of a magnet grade, metal wt % of the sintered blank. Each figure is
+    a number or a table by year (linear between the years given, held outside them)."""
+    prnd_wt_pct: float | dict[str, NonNeg] = Field(description="Pr-Nd, wt %")
+    dy_wt_pct: float | dict[str, NonNeg] = Field(0.0, description="Dy, wt %")
+    tb_wt_pct: float | dict[str, NonNeg] = Field(0.0, description="Tb, wt %")
+    min_prnd_share: Share = Field(1.0, description="least share of the recipe's Pr-Nd that Ce substitution can leave (1: none possible)")
+    min_heavy_share: Share = Field(1.0, description="least share of the recipe's Dy and Tb that grain-boundary diffusion and thrifting can leave (1: none possible)")
+    thrift_price_elasticity: NonNeg = Field(0.0, description="share of the substitutable Pr-Nd (Dy/Tb) given up per 1 % rise of its price over the start (long run)")
+    source: str = Field("", description="where the figures come from (free text)")
+
+    @field_validator("prnd_wt_pct", "dy_wt_pct", "tb_wt_pct")
+    @classmethod
+    def _pct(cls, v):
+        vals = v.values() if isinstance(v, dict) else [v]
+        for x in vals:
+            if not 0 <= x <= 60:
+                raise ValueError(f"a wt % between 0 and 60, got {x}")
+        if isinstance(v, dict):
+            for y in v:
+                if not (y.isdigit() and len(y) == 4):
+                    raise ValueError(f"years as keys (\"2024\"), got {y!r}")
+        return v
+
+
+class MagnetRecipes(_Model):
+    """Recipes of the two grades; missing ones keep the materials table's defaults."""
+    magnet_std: Recipe | None = Field(None, description="standard grade (no Dy/Tb)")
+    magnet_uh: Recipe | None = Field(None, description="high-coercivity grade (52UH, Dy/Tb-bearing)")
+
+
+class CollectionStep(_Model):
+    year: int = Field(
+        ge=1990, le=2100, description="year from whose start this rate holds (linear between years)")
+    rate: Share = Field(description="share of end-of-life magnets collected from this year on")
+
+
+class Recycling(_Model):
+    eol_magnets_t_per_yr: NonNeg = Field(0.0, description="magnets in products reaching end of life per year, t")
+    collection_price_elasticity: NonNeg = Field(0.0, description="collection rises by this share per 1 % rise of the scrap price over its start (0: fixed)")
+    max_collection_rate: Share = Field(0.9, description="the most of end-of-life magnets collection can reach, however dear scrap is")
+    collection: list[CollectionStep] = Field(
+        default_factory=list, description="share of end-of-life magnets collected and sold to recyclers, by year")
+
+    @model_validator(mode="after")
+    def _order(self) -> "Recycling":
+        years = [c.year for c in self.collection]
+        if years != sorted(years):
+            raise ValueError("collection steps must be in year order")
+        return self
+
+
+class ExportQuota(_Model):
+    name: str = Field(description="unique name; a what-if merges or removes the item by it")
+    products: list[ProductName] = Field(min_length=1,  # type: ignore[valid-type]
+                                        description="products counted against the cap")
+    year: int = Field(ge=1990, le=2100, description="calendar year of the cap")
+    total_t: NonNeg = Field(description="tonnes of these products that may be exported in the year")
+    source: str = Field("", description="where the figures come from (free text)")
+
+
+class TradeCharge(_Model):
+    name: str = Field(description="unique name; a what-if merges or removes the item by it")
+    products: list[ProductName] = Field(min_length=1, description="products charged")  # type: ignore[valid-type]
+    regions: list[str] = Field(default_factory=lambda: ["all"], description="buyer regions it applies to")
+    start: dt.date = Field(description="first day in force")
+    end: dt.date | None = Field(None, description="last day in force (none: to the end)")
+    rate_share: NonNeg = Field(description="ad-valorem rate, share of the price (0.25 = 25 %)")
+    source: str = Field("", description="where the figures come from (free text)")
+
+    @model_validator(mode="after")
+    def _dates(self) -> "TradeCharge":
+        if self.end is not None and self.end < self.start:
+            raise ValueError(f"end {self.end} is before start {self.start}")
+        return self
+
+
+class Stockpile(_Model):
+    """A state reserve that buys when prices dip below their long-run anchor (the cost of
+    the marginal supplier) and releases when they climb above it."""
+    products: list[ProductName] = Field(default_factory=list,  # type: ignore[valid-type]
+                                        description="products the reserve trades (empty: no reserve)")
+    start: dt.date | None = Field(None, description="first day the reserve acts (none: from the start)")
+    end: dt.date | None = Field(None, description="last day the reserve acts (none: to the end)")
+    buy_below_share: Pos = Field(0.9, description="buys while the market price is below this share of its long-run anchor")
+    sell_above_share: Pos = Field(1.25, description="releases while the market price is above this share of its long-run anchor")
+    buy_t_per_yr: dict[ProductName, NonNeg] = Field(default_factory=dict,  # type: ignore[valid-type]
+                                                    description="buying rate per product, t per year")
+    max_stock_t: dict[ProductName, NonNeg] = Field(default_factory=dict,  # type: ignore[valid-type]
+                                                   description="largest stock the reserve holds, t")
+    initial_stock_t: dict[ProductName, NonNeg] = Field(default_factory=dict,  # type: ignore[valid-type]
+                                                       description="stock the reserve starts with, t")
+    release_t_per_yr: dict[ProductName, NonNeg] = Field(  # type: ignore[valid-type]
+        default_factory=dict, description="most the reserve releases per year, t per product (absent: all its stock may go at once)")
+    source: str = Field("", description="where the figures come from (free text)")
+
+
+class AfterLastYear(_Model):
+    """How yearly figures (sector output and magnet use per unit, regions' demand, quotas)
+    continue past the last year a file gives, so a scenario can run to any end date."""
+    rule: Literal["hold", "grow"] = Field("hold", description="hold: repeat the last year's figure; grow: grow it by growth_pct_per_yr")
+    growth_pct_per_yr: float = Field(0.0, ge=-50, le=50, description="yearly growth of carried figures under rule = \"grow\" (magnet use per unit is held)")
+
+
+class Scenario(_Model):
+    name: str = Field(description="scenario name, used for output folders (default: the file's stem)")
+    description: str = Field("", description="one line on what the scenario is")
+    question: str = Field("", description="the question this scenario answers")
+    start: dt.date = Field(description="first day simulated")
+    end: dt.date = Field(description="last day simulated")
+    firms: Firms = Field(description="the firm population by kind")
+    sectors: dict[str, Sector] = Field(description="domestic end-use sectors (motor makers), by name")
+    regions: dict[str, Region] = Field(description="overseas buyer regions, by name")
+    market: Market = Field(description="start prices, lead times and network links")
+    behaviour: Behaviour = Field(default_factory=Behaviour,
+                                 description="behavioural parameters: expectations, ordering, pricing")
+    quota_policy: QuotaPolicy = Field(default_factory=QuotaPolicy, description="mining and separation quotas")
+    export_controls: list[ExportControl] = Field(default_factory=list, description="licence regimes on exports")
+    disruptions: list[Disruption] = Field(default_factory=list, description="supply disruptions (capacity offline)")
+    news: list[NewsEvent] = Field(default_factory=list, description="scheduled news events")
+    recycling: Recycling = Field(default_factory=Recycling, description="end-of-life magnet collection")
+    export_quotas: list[ExportQuota] = Field(default_factory=list, description="yearly caps on exports")
+    export_duties: list[TradeCharge] = Field(default_factory=list, description="China's duties on exports")
+    import_tariffs: list[TradeCharge] = Field(default_factory=list, description="buyer regions' tariffs on Chinese goods")
+    stockpile: Stockpile = Field(default_factory=Stockpile,
+                                 description="a state reserve that buys in price dips and sells in spikes")
+    prnd_reduction_std: Share = Field(0.0, description="share of Pr-Nd in the standard grade replaced by Ce from the start (on top of what prices call for)")
+    magnet_recipes: MagnetRecipes = Field(default_factory=MagnetRecipes, description="rare-earth content of each magnet grade, and how far it can be thrifted")
+    after_last_year: AfterLastYear | None = Field(None, description="carry yearly figures past the last year given (absent: every simulated year must be given)")
+    spin_up_weeks: int = Field(26, ge=0, le=520, description="ordinary weeks run before the start to settle stocks and order books")
+    holidays: bool = Field(True, description="apply the holiday calendars (false: weekends only, for steady-state checks)")
+    _files: list[str] = PrivateAttr(default_factory=list)
+    _carried: list[str] = PrivateAttr(default_factory=list)
+
+    @model_validator(mode="after")
+    def _cross_checks(self) -> "Scenario":
+        if self.after_last_year is not None and self.end > self.start:
+            self._carried = carry_past_last_year(self)
+        problems = _cross_problems(self)
+        if self.end > self.start:       # without a period, the other checks would only echo that
+            problems += _extra_problems(self)
+        if problems:
+            raise _Problems(problems)
+        return self
+
+
+class _Problems(ValueError):
+    """Every inconsistency of a scenario found by the whole-scenario checks, raised at once.
+
+    ``problems`` holds, each, either a message naming its own key path (parsed by
+    :func:`_cross_check`) or a ``(key path, kind, text)`` tuple.
+    """
+
+    def __init__(self, problems: list):
+        super().__init__("; ".join(p if isinstance(p, str) else p[2] for p in problems))
+        self.problems = problems
+
+
+def _cross_problems(sc: "Scenario") -> list[str]:
+    """Checks across keys: period, years given, events within the period, regions defined."""
+    if sc.end <= sc.start:
+        return [f"end {sc.end} must be after start {sc.start}"]    # the checks below need a period
+    out = []
+    years = {str(y) for y in range(sc.start.year, sc.end.year + 1)}
+    for sname, s in sc.sectors.items():
+        for key in ("units_per_yr", "magnet_kg_per_unit"):
+            missing = years - set(getattr(s, key))
+            if missing:
+                out.append(f"sectors.{sname}.{key} lacks year(s) {sorted(missing)} of the simulated period")
+    for rname, r in sc.regions.items():
+        missing = years - set(r.demand_t_per_yr)
+        if missing:
+            out.append(f"regions.{rname}.demand_t_per_yr lacks year(s) {sorted(missing)}")
+    for i, ev in enumerate(sc.news):
+        if not sc.start <= ev.date <= sc.end:
+            out.append(f"news[{i}] ({ev.name}) date {ev.date} is outside the simulated period {sc.start}..{sc.end}")
+        out += _region_problems(ev.regions, sc.regions, f"news[{i}].regions")
+    for i, ec in enumerate(sc.export_controls):
+        if not ec.start <= sc.end:
+            out.append(f"export_controls[{i}] ({ec.name}) starts {ec.start}, after the simulated period ends {sc.end}")
+        out += _region_problems(ec.regions, sc.regions, f"export_controls[{i}].regions")
+    for kind in ("export_duties", "import_tariffs"):
+        for i, c in enumerate(getattr(sc, kind)):
+            if c.start > sc.end:
+                out.append(f"{kind}[{i}] ({c.name}) starts {c.start}, after the simulated period ends {sc.end}")
+            out += _region_problems(c.regions, sc.regions, f"{kind}[{i}].regions")
+    for i, d in enumerate(sc.disruptions):
+        if d.start > sc.end or d.end < sc.start:
+            out.append(f"disruptions[{i}] ({d.name}) {d.start}..{d.end} lies outside the simulated period")
+    missing = set(PRODUCTS) - set(sc.market.initial_price)
+    if missing:
+        out.append(f"market.initial_price lacks {sorted(missing)}")
+    return out
+
+
+def _region_problems(given: list[str], regions: dict, where: str) -> list[str]:
+    return [f"{where}: unknown region {r!r}; allowed: 'all', 'china', {sorted(regions)}"
+            for r in given if r != "all" and r != "china" and r not in regions]
+
+
+def _carry(table: dict, years: list[int], factor: float) -> list[int]:
+    """Fill the years of ``years`` after the last one given in ``table`` (keys are year
+    strings): each is the previous year's value times ``factor``. Returns the years added."""
+    given = sorted(int(y) for y in table)
+    if not given:
+        return []
+    added = []
+    for y in years:
+        if y > given[-1] and str(y) not in table:
+            table[str(y)] = table[str(y - 1)] * factor if str(y - 1) in table else table[str(given[-1])]
+            added.append(y)
+    return added
+
+
+def carry_past_last_year(sc: "Scenario") -> list[str]:
+    """Continue yearly figures past the last year given, by ``sc.after_last_year``.
+
+    Sector output (``units_per_yr``) and regions' demand grow by the rule's rate; magnet use
+    per unit is held; each quota type's last year is repeated (grown by the rate) with its
+    batches on the same days of the year. Returns one line per figure carried, for ``check``.
+    """
+    rule = sc.after_last_year
+    g = 1.0 + (rule.growth_pct_per_yr / 100.0 if rule.rule == "grow" else 0.0)
+    how = "held" if g == 1.0 else f"grown {rule.growth_pct_per_yr:+g} %/yr"
+    years = list(range(sc.start.year, sc.end.year + 1))
+    lines = []
+
+    def note(key: str, added: list[int], what: str) -> None:
+        if added:
+            span = f"{added[0]}" if len(added) == 1 else f"{added[0]}-{added[-1]}"
+            lines.append(f"{key}: {span} {what}")
+
+    for name, sector in sc.sectors.items():
+        note(f"sectors.{name}.units_per_yr", _carry(sector.units_per_yr, years, g), how)
+        note(f"sectors.{name}.magnet_kg_per_unit", _carry(sector.magnet_kg_per_unit, years, 1.0), "held")
+    for name, region in sc.regions.items():
+        note(f"regions.{name}.demand_t_per_yr", _carry(region.demand_t_per_yr, years, g), how)
+    last: dict[str, Quota] = {}
+    for q in sc.quota_policy.quotas:
+        if q.type not in last or q.year > last[q.type].year:
+            last[q.type] = q
+    for qtype, q in last.items():
+        added = []
+        for y in years:
+            if y > q.year:
+                def shifted(d: dt.date, n: int = y - q.year) -> dt.date:
+                    return d.replace(year=d.year + n) if not (d.month == 2 and d.day == 29) else \
+                        d.replace(year=d.year + n, day=28)
+                sc.quota_policy.quotas.append(Quota(
+                    type=qtype, year=y, total_t=q.total_t * g ** (y - q.year),
+                    batches=[QuotaBatch(issued=shifted(b.issued), share=b.share) for b in q.batches],
+                    source=f"carried from {q.year} ({how})"))
+                added.append(y)
+        note(f"quota_policy.quotas[{qtype}]", added, how)
+    return lines
+
+
+def quiet_variant(data: dict, years: int = 3) -> dict:
+    """A scenario dict with every shock switched off and every yearly figure held at its
+    first year's value: no news, controls, trade charges, disruptions, holidays or
+    seasonality; end-use demand, quotas (issued whole on 1 January) and capacities as in the
+    first year, for ``years`` years.
+
+    The check of a market that clears: such a chain, started near steady state, stays there.
+    Used by the stability tests and by ``rechain calibrate`` to reject parameter sets that
+    drift or cycle on their own.
+    """
+    import copy
+    d = copy.deepcopy(data)
+    for k in ("news", "disruptions", "export_controls", "export_quotas", "export_duties", "import_tariffs"):
+        d[k] = []
+    d["holidays"] = False
+    first_year = d["start"].year
+    run_years = [str(first_year + i) for i in range(years)]
+
+    def held(table: dict) -> dict:
+        first = table[str(first_year)] if str(first_year) in table else table[min(table)]
+        return {y: first for y in run_years}
+
+    for s in d["sectors"].values():
+        s["seasonality"] = [1.0] * 12
+        s["shocks"] = []
+        for key in ("units_per_yr", "magnet_kg_per_unit"):
+            s[key] = held(s[key])
+    for r in d["regions"].values():
+        r["seasonality"] = [1.0] * 12
+        r["demand_t_per_yr"] = held(r["demand_t_per_yr"])
+    qp = d.setdefault("quota_policy", {})
+    quotas = qp.get("quotas", [])
+    kept = []
+    for qtype in sorted({q["type"] for q in quotas}):
+        mine = sorted((q for q in quotas if q["type"] == qtype), key=lambda q: q["year"])
+        base = next((q for q in mine if q["year"] == first_year), mine[-1] if mine[-1]["year"] < first_year
+                    else mine[0])
+        for y in range(first_year - 1, first_year + years):
+            kept.append({"type": qtype, "year": y, "total_t": base["total_t"],
+                         "batches": [{"issued": dt.date(y, 1, 1), "share": 1.0}]})
+    qp["quotas"] = kept
+    frm = qp.get("imported_ore_counts_from")
+    if frm is not None and frm > d["start"]:     # a change of quota rules is a shock too
+        qp["imported_ore_counts_from"] = None
+    d.pop("after_last_year", None)
+    d["end"] = d["end"].replace(year=first_year + years - 1)
+    return d
+
+
+def json_schema() -> dict:
+    """JSON Schema (draft 2020-12) of the scenario file format, for editors.
+
+    A file without ``extends`` is a whole scenario: every key without a default is
+    required (except ``name``, which defaults to the file's stem). A file with ``extends``
+    is a partial scenario (a what-if): every key is optional, and items of the named lists
+    may say ``remove = true``. Unknown keys and wrong types are errors in both. Dates are
+    ISO date strings, as editors pass TOML dates to a JSON Schema.
+    """
+    whole = Scenario.model_json_schema()
+    defs = whole.pop("$defs")
+    whole["required"] = [k for k in whole["required"] if k != "name"]
+    defs["Scenario"] = whole
+    partial = {f"Partial{k}": _partial(v) for k, v in defs.items()}
+    partial["PartialScenario"]["properties"] = {
+        "extends": {"type": "string", "description": "the scenario file this one changes, relative to this file"},
+        **partial["PartialScenario"]["properties"]}
+    partial["PartialScenario"]["required"] = ["extends"]
+    for item in _NAMED_ITEMS:
+        partial[f"Partial{item}"]["properties"]["remove"] = {
+            "type": "boolean", "description": "true: delete the inherited item of this name"}
+    return {"$schema": "https://json-schema.org/draft/2020-12/schema", "title": "rechain scenario",
+            "description": "A whole scenario, or (with extends) a partial one that changes another",
+            "type": "object",
+            "if": {"required": ["extends"]},
+            "then": {"$ref": "#/$defs/PartialScenario"},
+            "else": {"$ref": "#/$defs/Scenario"},
+            "$defs": {**defs, **partial}}
+
+
+#: schema classes of the items of named lists (they merge by name, and can be removed)
+_NAMED_ITEMS = ("ExportControl", "Disruption", "NewsEvent", "ExportQuota", "TradeCharge", "Quota")
+
+
+def _partial(node: Any) -> Any:
+    """A schema node with nothing required and references to the partial definitions."""
+    if isinstance(node, dict):
+        out = {k: _partial(v) for k, v in node.items() if not (k == "required" and isinstance(v, list))}
+        if isinstance(out.get("$ref"), str):
+            out["$ref"] = out["$ref"].replace("#/$defs/", "#/$defs/Partial")
+        return out
+    if isinstance(node, list):
+        return [_partial(v) for v in node]
+    return node
+
+
+# ---------------------------------------------------------------------------------------
+# named lists
+# ---------------------------------------------------------------------------------------
+# Lists whose items carry a ``name`` (or, for quotas, a type and year) merge item by item
+# across ``extends``; an item with ``remove = true`` deletes the inherited one.
+_NAMED_LISTS = ("export_controls", "disruptions", "news", "export_quotas", "export_duties", "import_tariffs")
+
+
+def _merge_key(item: Any) -> str | None:
+    if isinstance(item, dict):
+        if "name" in item:
+            return str(item["name"])
+        if "type" in item and "year" in item:
+            return f"{item['type']}-{item['year']}"
+    return None
+
+
+
+def _extra_problems(sc: "Scenario") -> list[tuple[tuple, str, str]]:
+    """Checks the schema classes leave to the whole scenario, as (key path, kind, text):
+    date order of shocks and the stockpile, shocks within the period, one item per name."""
+    out = []
+    for sname, s in sc.sectors.items():
+        for i, sh in enumerate(s.shocks):
+            if sh.end < sh.start:
+                out.append((("sectors", sname, "shocks", i, "end"), "date_order",
+                            f"given end {sh.end} before start {sh.start}; allowed: an end on or after the start"))
+            if sh.start > sc.end or sh.end < sc.start:
+                out.append((("sectors", sname, "shocks", i, "start"), "outside_period",
+                            f"given {sh.start}..{sh.end}; allowed: dates that overlap the simulated period "
+                            f"{sc.start}..{sc.end}"))
+    st = sc.stockpile
+    if st.start is not None and st.end is not None and st.end < st.start:
+        out.append((("stockpile", "end"), "date_order",
+                    f"given end {st.end} before start {st.start}; allowed: an end on or after the start"))
+    for lname in _NAMED_LISTS:
+        names = [getattr(x, "name", "") for x in getattr(sc, lname)]
+        for i, n in enumerate(names):
+            if n and n in names[:i]:
+                out.append(((lname, i, "name"), "duplicate_name",
+                            f"given two items named {n!r}; allowed: each name once"))
+    keys = [(q.type, q.year) for q in sc.quota_policy.quotas]
+    for i, k in enumerate(keys):
+        if k in keys[:i]:
+            out.append((("quota_policy", "quotas", i, "year"), "duplicate_name",
+                        f"given two {k[0]} quotas for {k[1]}; allowed: one quota per type and year"))
+    return out

@@ -1,0 +1,383 @@
+"""``rechain calibrate``: search behavioural parameters for the set that reproduces most facts.
+
+The search is a sweep (:mod:`rechain.experiments.sweep`), run by the same executor into
+the same store: a Latin hypercube (:func:`rechain.experiments.designs.latin_hypercube`, the
+points a sweep with ``design = "lhs"`` draws for the same seed and ranges) over the
+calibration space (``data/calibration_space.toml`` or a file of the same form), with the
+scenario's own values as candidate 0, so the search can only improve on them. Each run
+keeps the value of every fact of ``rechain validate`` (``data/facts.csv``) and a stability
+check: a shock-free variant of the candidate (:func:`rechain.scenario.quiet_variant`) run
+with the same seed must neither cycle (coefficient of variation of monthly magnet output,
+months 7 on, at most ``max_quiet_cv``) nor drift (every price within
+:data:`PRICE_BAND` of its first month). Replicate ``r`` of every candidate runs with the
+same seed (common random numbers), so candidates differ by their parameters, not by luck.
+
+Candidates are ranked stable first, then by the required facts their replicate mean
+reproduces (:func:`rechain.experiments.validate.judge`), then by all facts. The best
+``finalists`` are re-run, in a second sweep, with ``final_replicates`` fresh seeds, which
+also removes the luck of the search from their scores.
+
+``OUT/`` (default ``outputs/calibration-<scenario>/``) holds ``search/`` and ``final/``
+(sweep folders: ``rechain analyze`` reads them, and ``--resume`` carries on an interrupted
+calibration), every candidate's parameters and score (``candidates.csv``), and the best
+set as a what-if that extends the calibrated scenario (``best.toml``: runs as it is, or its
+tables can be pasted into the scenario).
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+import sys
+import tempfile
+from dataclasses import dataclass
+from importlib import resources
+from pathlib import Path
+
+import click
+import numpy as np
+import pandas as pd
+
+from ..scenario import ScenarioError, deep_merge, load_scenario, read_toml_file, scenario_from_dict
+from . import designs
+from .designs import Parameter
+from .executor import Terminated, sigterm_as_interrupt
+from .paths import parse_path
+from .store import load_results, sweep_manifest
+from .sweep import Sweep, _base_dict, execute
+
+__all__ = ["load_space", "search_sweep", "calibrate", "best_scenario", "quiet_drift", "calibrate_command",
+           "PRICE_BAND", "QUIET_COLUMNS"]
+
+#: a candidate's shock-free run may not take any price outside this band around its first month
+PRICE_BAND = (0.67, 1.5)
+#: what the stability check keeps of each run
+QUIET_COLUMNS = ("quiet_cv", "quiet_price_low", "quiet_price_high")
+#: what a calibration writes in its output folder (named in the folder's marker)
+CALIBRATION_FILES = ("search", "final", "candidates.csv", "best.toml")
+
+
+@dataclass(frozen=True)
+class Dimension:
+    key: str           # dotted path under the scenario, e.g. "behaviour.restock_strength"
+    low: float
+    high: float
+    integer: bool = False
+
+
+def load_space(path: str | Path | None = None) -> list[Dimension]:
+    """Parameter ranges: ``[parameters] "behaviour.x" = {min = .., max = ..}``."""
+    what = "a calibration space: [parameters] \"behaviour.x\" = { min = ..., max = ... }"
+    if path is None:
+        with resources.as_file(resources.files("rechain").joinpath("data/calibration_space.toml")) as packaged:
+            data = read_toml_file(packaged, what)
+        where: str | Path = "data/calibration_space.toml"
+    else:
+        data, where = read_toml_file(path, what), path
+    extra = sorted(set(data) - {"parameters"})
+    if extra:
+        raise ScenarioError(where, extra[0], f"unknown key; allowed: {what}", kind="unknown_key")
+    params = data.get("parameters", {})
+    if not isinstance(params, dict):
+        raise ScenarioError(where, "parameters", f"given {params!r}; allowed: {what}", kind="type")
+    dims = []
+    for key, spec in params.items():
+        if not isinstance(spec, dict) or "min" not in spec or "max" not in spec or set(spec) - {"min", "max", "integer"}:
+            raise ScenarioError(where, f"parameters.{key}", f"given {spec!r}; allowed: {{min = ..., max = ...}} "
+                                f"with an optional integer = true", kind="type")
+        lo, hi = spec["min"], spec["max"]
+        if not all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in (lo, hi)):
+            raise ScenarioError(where, f"parameters.{key}", f"given min {lo!r} and max {hi!r}; allowed: numbers",
+                                kind="type")
+        if not lo < hi:
+            raise ScenarioError(where, f"parameters.{key}", f"given min {lo} and max {hi}; allowed: min below max",
+                                kind="out_of_range")
+        dims.append(Dimension(key, float(lo), float(hi), bool(spec.get("integer", False))))
+    if not dims:
+        raise ScenarioError(where, "parameters", f"no parameters to calibrate; allowed: {what}", kind="missing_key")
+    return dims
+
+
+def _nested(key: str, value: float) -> dict:
+    out: dict = {}
+    cur = out
+    parts = key.split(".")
+    for p in parts[:-1]:
+        cur = cur.setdefault(p, {})
+    cur[parts[-1]] = value
+    return out
+
+
+def _override(dims: list[Dimension], point: np.ndarray) -> dict:
+    over: dict = {}
+    for d, v in zip(dims, point):
+        val = int(round(v)) if d.integer else float(v)
+        over = deep_merge(over, _nested(d.key, val))
+    return over
+
+
+def _fact_ids() -> list[str]:
+    from .validate import load_facts
+    return [f.fact_id for f in load_facts()]
+
+
+def _fact_values(monthly: pd.DataFrame, sc, seed: int) -> dict[str, float]:
+    """A run's outputs in the final stage: the value of every fact."""
+    from .validate import evaluate, load_facts
+    ev = evaluate(load_facts(), monthly)
+    return {fid: float(v) for fid, v in zip(ev["fact_id"], ev["value"])}
+
+
+def _facts_and_quiet(monthly: pd.DataFrame, sc, seed: int) -> dict[str, float]:
+    """A run's outputs in the search: the value of every fact and :func:`quiet_drift`."""
+    return {**_fact_values(monthly, sc, seed), **quiet_drift(sc, seed)}
+
+
+def quiet_drift(sc, seed: int) -> dict[str, float]:
+    """Run the shock-free variant of ``sc`` (:func:`rechain.scenario.quiet_variant`) and say
+    how far it moves on its own: ``quiet_cv``, the coefficient of variation of monthly magnet
+    output from month 7 on (a chain that cycles shows here), and ``quiet_price_low`` /
+    ``quiet_price_high``, the lowest and highest monthly price of any product relative to its
+    first month (a chain that drifts shows here)."""
+    from ..report import magnet_output
+    from ..results import run
+    from ..scenario import quiet_variant
+    from .paths import _plain
+
+    quiet = scenario_from_dict(quiet_variant(_plain(sc.model_dump(mode="python"))))
+    table = run(quiet, seed=seed).monthly
+    blanks = magnet_output(table).iloc[6:]
+    price = table[table["variable"] == "price"].pivot_table(index="month", columns="product", values="value")
+    rel = price.sort_index() / price.sort_index().iloc[0]
+    return {"quiet_cv": float(blanks.std() / blanks.mean()), "quiet_price_low": float(rel.min().min()),
+            "quiet_price_high": float(rel.max().max())}
+
+
+def _current_value(loaded: dict, d: Dimension, space: str | Path | None) -> float:
+    """The scenario's value of a searched parameter (raises if the key is not a number there)."""
+    node: object = loaded
+    for p in d.key.split("."):
+        node = node.get(p) if isinstance(node, dict) else None
+    if isinstance(node, bool) or not isinstance(node, (int, float)):
+        raise ScenarioError(space or "data/calibration_space.toml", f"parameters.{d.key}",
+                            f"is not a numeric key of the scenario (it holds {node!r}); allowed: a dotted path "
+                            f"to a number, such as \"behaviour.w_news\"", kind="unknown_key")
+    return float(node)
+
+
+def _space_where(space: str | Path | None) -> str | Path:
+    return space or "data/calibration_space.toml"
+
+
+def search_sweep(scenario_path: str | Path = "scenarios/baseline.toml", space: str | Path | None = None,
+                 samples: int = 32, replicates: int = 2, seed: int = 0) -> Sweep:
+    """The search of :func:`calibrate` as a sweep: candidate 0 is the scenario's own values
+    (clipped to the space), candidates 1.. the ``samples`` points of the Latin hypercube that
+    a sweep with ``design = "lhs"``, ``root_seed = seed`` and the space's ranges draws.
+
+    Raises :class:`~rechain.scenario.ScenarioError` naming the space file for a key that is
+    not a number of the scenario or a bound that makes the scenario invalid.
+    """
+    dims = load_space(space)
+    base = _base_dict(Path(scenario_path), {}, None)      # validated, defaults filled in
+    current = [_current_value(base, d, space) for d in dims]
+    for d in dims:                  # each bound must give a valid scenario, or candidates would fail
+        for what, v in (("min", d.low), ("max", d.high)):
+            try:
+                scenario_from_dict(deep_merge(base, _override([d], np.array([v]))))
+            except ScenarioError as e:
+                raise ScenarioError(_space_where(space), f"parameters.{d.key}",
+                                    f"{what} {v:g} gives an invalid scenario: {e.detail}",
+                                    kind="out_of_range") from None
+    params = [Parameter(d.key, d.key, parse_path(d.key), "range", min=d.low, max=d.high,
+                        dtype="int" if d.integer else "float", base_value=c) for d, c in zip(dims, current)]
+    points, unit = designs.sample("lhs", params, samples, seed)
+    own = [min(max(c, d.low), d.high) for d, c in zip(dims, current)]
+    points = [{p.name: p.from_unit(x) for p, x in zip(params, own)}, *points]
+    return Sweep(name=f"calibrate-{base['name']}-search", file=None, base_file=Path(scenario_path), base=base,
+                 parameters=params, design="lhs", samples=samples, replicates=replicates, root_seed=seed,
+                 kpis=[*_fact_ids(), *QUIET_COLUMNS], series=[], points=points, unit_points=[own, *unit],
+                 description="rechain calibrate: the scenario's own values, then a Latin hypercube",
+                 measure=_facts_and_quiet, common_seeds=True)
+
+
+def _final_sweep(search: Sweep, candidates: list[int], replicates: int) -> Sweep:
+    """The finalists re-run with ``replicates`` fresh seeds (root seed one above the search's)."""
+    return Sweep(name=search.name.removesuffix("-search") + "-final", file=None, base_file=search.base_file,
+                 base=search.base, parameters=search.parameters, design="table", samples=None,
+                 replicates=replicates, root_seed=search.root_seed + 1, kpis=_fact_ids(), series=[],
+                 points=[search.points[c] for c in candidates], unit_points=None,
+                 description=f"rechain calibrate: candidates {candidates} of the search, fresh seeds",
+                 measure=_fact_values, common_seeds=True)
+
+
+def _scores(runs: pd.DataFrame, max_quiet_cv: float | None) -> dict[int, dict]:
+    """Per design point: the facts its replicate mean reproduces and (with ``max_quiet_cv``)
+    whether it is stable; a failed run counts as reproducing nothing and as unstable."""
+    from .validate import judge, load_facts
+    facts = {f.fact_id: f for f in load_facts()}
+    req = [fid for fid, f in facts.items() if f.required]
+    runs = runs.copy()
+    runs.loc[runs["status"] != "ok", list(facts)] = np.nan
+    out = {}
+    for point, g in runs.groupby("point_id"):
+        values = g[list(facts)].mean()      # over the runs that finished, as validate's mean
+        ok = {fid: bool(judge(facts[fid], v)) if np.isfinite(v) else False for fid, v in values.items()}
+        s = {"replicates": int(len(g)), "required_reproduced": sum(ok[fid] for fid in req), "required": len(req),
+             "facts_reproduced": sum(ok.values()), "facts": len(facts),
+             "failing_required": " ".join(fid for fid in req if not ok[fid])}
+        if max_quiet_cv is not None:
+            done = (g["status"] == "ok").all()
+            s["quiet_cv"] = float(g["quiet_cv"].max()) if done else math.nan
+            s["quiet_price_low"] = float(g["quiet_price_low"].min()) if done else math.nan
+            s["quiet_price_high"] = float(g["quiet_price_high"].max()) if done else math.nan
+            s["stable"] = bool(done and s["quiet_cv"] <= max_quiet_cv and PRICE_BAND[0] <= s["quiet_price_low"]
+                               and s["quiet_price_high"] <= PRICE_BAND[1])
+        out[int(point)] = s
+    return out
+
+
+def _stage(sw: Sweep, out: Path, resume: bool, **run) -> pd.DataFrame:
+    """Run one stage of the calibration into ``out`` and return its runs table."""
+    old = sweep_manifest(out)
+    if resume and old is not None and old.get("spec_sha256") != sw.spec_hash():
+        raise ScenarioError(out.parent, "", "holds a calibration with other settings (the scenario, the space, "
+                            "--samples, --replicates, --finalists, --final-replicates or --seed changed); "
+                            "run it without --resume into another --out", kind="resume_mismatch")
+    execute(sw, out=out, resume=resume, **run)
+    return load_results(out, columns=["point_id", *sw.kpis, "status"])[0]
+
+
+def calibrate(scenario_path: str | Path = "scenarios/baseline.toml", space: str | Path | None = None,
+              samples: int = 32, replicates: int = 2, finalists: int = 4, final_replicates: int = 5,
+              workers: int = 2, seed: int = 0, max_quiet_cv: float = 0.1, *, out: str | Path | None = None,
+              scheduler: str | None = None, resume: bool = False, progress: bool = False,
+              echo=None) -> pd.DataFrame:
+    """Latin-hypercube search, then the finalists again; returns one row per candidate, best first.
+
+    Candidates whose shock-free chain cycles or drifts (see :func:`quiet_drift`;
+    ``quiet_cv`` above ``max_quiet_cv`` or a price outside :data:`PRICE_BAND` on any
+    replicate) are ranked after all stable ones. The runs go to ``out/search/`` and
+    ``out/final/`` (sweep folders; ``resume`` carries on an interrupted calibration there),
+    or to a temporary folder when ``out`` is None. ``workers``, ``scheduler``: see
+    :func:`rechain.experiments.sweep.execute`.
+    """
+    search = search_sweep(scenario_path, space, samples, replicates, seed)
+    dims = load_space(space)
+    run = dict(workers=workers, scheduler=scheduler, progress=progress, echo=echo)
+    with tempfile.TemporaryDirectory(prefix="rechain-calibrate-") as tmp:
+        where = Path(out) if out is not None else Path(tmp)
+        scores = _scores(_stage(search, where / "search", resume, **run), max_quiet_cv)
+        rows = [{"candidate": c, **scores[c], **{d.key: search.points[c][d.key] for d in dims}}
+                for c in range(search.n_points)]
+        table = pd.DataFrame(rows).sort_values(["stable", "required_reproduced", "facts_reproduced"],
+                                               ascending=False, kind="stable")
+        top = [int(c) for c in table["candidate"].head(finalists)]
+        final = _scores(_stage(_final_sweep(search, top, final_replicates), where / "final", resume, **run), None)
+    for i, c in enumerate(top):
+        for k, v in final[i].items():
+            table.loc[table["candidate"] == c, k] = v
+    return table.sort_values(["stable", "replicates", "required_reproduced", "facts_reproduced"],
+                             ascending=False, kind="stable").reset_index(drop=True)
+
+
+def best_scenario(table: pd.DataFrame, dims: list[Dimension], scenario_path: str | Path, out_dir: str | Path,
+                  name: str) -> str:
+    """The best candidate as a what-if of the calibrated scenario: ``extends`` it by a path
+    relative to ``out_dir`` (where the file is written), so that it loads from there, and
+    sets the searched parameters. Its tables can also be pasted into the scenario itself."""
+    row = table.iloc[0]
+    groups: dict[str, list[str]] = {}
+    for d in dims:
+        head, _, leaf = d.key.rpartition(".")
+        v = row[d.key]
+        groups.setdefault(head, []).append(f"{leaf} = {int(v) if d.integer else round(float(v), 4)}")
+    target = Path(scenario_path).resolve()
+    try:
+        parent = Path(os.path.relpath(target, Path(out_dir).resolve())).as_posix()
+    except ValueError:      # another drive (Windows): no relative path exists
+        parent = target.as_posix()
+    lines = [f"# rechain calibrate: {int(row['required_reproduced'])}/{int(row['required'])} required and "
+             f"{int(row['facts_reproduced'])}/{int(row['facts'])} facts over {int(row['replicates'])} seeds.",
+             "# Run it as it is, or paste the tables below into the scenario it extends.",
+             f"extends = {json.dumps(parent)}", f"name = {json.dumps(name)}", *groups.pop("", [])]
+    for head, items in groups.items():
+        lines += ["", f"[{head}]", *items]
+    return "\n".join(lines) + "\n"
+
+
+def _check_calibration_out(out: Path, resume: bool) -> None:
+    """Raise unless ``calibrate`` may write to ``out``: a new or empty folder, or (``resume``)
+    an earlier calibration. Writes nothing."""
+    from ..outputs import MARKER, check_output_dir, check_writable
+
+    try:
+        marker = json.loads((out / MARKER).read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        marker = None
+    if isinstance(marker, dict) and marker.get("kind") == "calibration":
+        if not resume:
+            raise ScenarioError(out, "", "already holds a calibration; pass --resume to continue it, or choose "
+                                "another --out", kind="out_exists")
+        check_writable(out)
+        return
+    check_output_dir(out, "calibration", replace=False)
+
+
+def _write_atomic_text(text: str, path: Path) -> None:
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    tmp.write_text(text, encoding="utf-8")
+    os.replace(tmp, path)
+
+
+@click.command("calibrate")
+@click.argument("scenario", required=False, default="scenarios/baseline.toml",
+                type=click.Path(dir_okay=False, path_type=Path))
+@click.option("--space", type=click.Path(dir_okay=False, path_type=Path), default=None,
+              help="parameter ranges (default: the packaged calibration_space.toml)")
+@click.option("--samples", default=32, show_default=True, type=click.IntRange(min=1), help="Latin-hypercube candidates")
+@click.option("--replicates", default=2, show_default=True, type=click.IntRange(min=1), help="seeds per candidate in the search")
+@click.option("--finalists", default=4, show_default=True, type=click.IntRange(min=1), help="best candidates re-run with more seeds")
+@click.option("--final-replicates", default=5, show_default=True, type=click.IntRange(min=1))
+@click.option("--workers", default=2, show_default=True, type=click.IntRange(min=1, max=64))
+@click.option("--scheduler", default=None, metavar="ADDRESS",
+              help="run on Dask: a scheduler address (tcp://host:8786) or 'local' for a local cluster")
+@click.option("--seed", default=0, show_default=True, type=click.IntRange(min=0), help="seed of the sample design")
+@click.option("--out", "out_dir", type=click.Path(file_okay=False, path_type=Path), default=None,
+              help="output folder (default outputs/calibration-<scenario>)")
+@click.option("--resume", is_flag=True, help="continue an interrupted calibration in --out, skipping finished runs")
+@click.option("--quiet", is_flag=True, help="no progress bars")
+def calibrate_command(scenario, space, samples, replicates, finalists, final_replicates, workers, scheduler, seed,
+                      out_dir, resume, quiet):
+    """Search behavioural parameters of SCENARIO to reproduce the most facts.
+
+    The runs stream to OUT/search/ and OUT/final/ (sweep folders, Parquet); Ctrl-C keeps
+    what is finished, and --resume carries on.
+    """
+    from ..outputs import write_marker
+
+    sc = load_scenario(scenario)
+    dims = load_space(space)
+    out_dir = out_dir or Path("outputs") / f"calibration-{sc.name}"
+    search_sweep(scenario, space, samples, replicates, seed)      # the space's mistakes before any folder
+    _check_calibration_out(out_dir, resume)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    write_marker(out_dir, "calibration", files=list(CALIBRATION_FILES), open_=True)
+    try:
+        with sigterm_as_interrupt():
+            table = calibrate(scenario, space, samples, replicates, finalists, final_replicates, workers, seed,
+                              out=out_dir, scheduler=scheduler, resume=resume, progress=not quiet,
+                              echo=None if quiet else click.echo)
+    except KeyboardInterrupt as e:
+        what = "terminated" if isinstance(e, Terminated) else "interrupted"
+        click.echo(f"\n{what}: the runs finished so far are in {out_dir}; continue with "
+                   f"`rechain calibrate {scenario} --out {out_dir} --resume` and the same options", err=True)
+        sys.exit(143 if isinstance(e, Terminated) else 130)
+    _write_atomic_text(table.to_csv(index=False), out_dir / "candidates.csv")
+    _write_atomic_text(best_scenario(table, dims, scenario, out_dir, f"{sc.name}_calibrated"), out_dir / "best.toml")
+    cols = ["candidate", "stable", "quiet_cv", "quiet_price_low", "quiet_price_high", "replicates",
+            "required_reproduced", "facts_reproduced", "failing_required"]
+    with pd.option_context("display.width", 180):
+        click.echo(table[cols].head(10).to_string(index=False))
+    click.echo(f"\nbest set written to {out_dir}/best.toml")

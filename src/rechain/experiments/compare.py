@@ -1,0 +1,473 @@
+"""Side-by-side comparison of scenarios: ``rechain compare A B [...]``.
+
+Every scenario runs with the same seeds (or a finished run is read from
+``outputs/<name>-seed<N>/`` when its ``manifest.json`` carries the same scenario hash), and
+the first scenario is the reference, normally the baseline. The comparison goes to
+``outputs/compare-<names>/``:
+
+- ``kpis.csv`` / ``kpis.md``: one row per key figure, one column per scenario (the mean
+  over seeds; with ``--replicates`` the Markdown also shows the 90 % band across seeds);
+- ``kpis_long.csv``: scenario, kpi, unit, mean, p05, p95, seeds (tidy);
+- ``kpis_by_seed.csv``: every key figure of every run;
+- ``series.csv``: the overlaid monthly series of every run (scenario, seed, month, series, value);
+- ``overview.png`` and one ``<series>.png`` per main series: the scenarios overlaid (with
+  ``--replicates``, the mean across seeds and a 90 % band).
+
+The key figures are those of :func:`rechain.report.kpis` plus, against the first scenario,
+the months until prices return within 10 % of it and the change of domestic magnet output.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import re
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import click
+import numpy as np
+import pandas as pd
+
+from ..report import kpis as run_kpis
+from ..report import magnet_output
+from ..outputs import check_output_dir, output_dir
+from ..scenario import Scenario, ScenarioError, load_scenario, scenario_hash
+from .executor import open_executor
+
+__all__ = ["compare", "Comparison", "compare_command", "MAIN_PRODUCTS", "SERIES", "recovery_months"]
+
+#: Products whose prices the table reports.
+MAIN_PRODUCTS = ("prnd_oxide", "prnd_metal", "dy_oxide", "tb_oxide", "magnet_std", "magnet_uh")
+
+#: The overlaid series: key -> (title, unit).
+SERIES = {
+    "price_prnd_oxide": ("Pr-Nd oxide price", "yuan/t"),
+    "price_dy_oxide": ("Dy oxide price", "yuan/kg"),
+    "price_tb_oxide": ("Tb oxide price", "yuan/kg"),
+    "magnet_output": ("Magnet output (sintered blanks)", "t/month"),
+    "exports": ("Magnet exports", "t/month"),
+    "dytb_oxide_output": ("Dy + Tb oxide output (separation + recycling)", "t/month"),
+}
+
+RECOVERY_BAND = 0.10   # prices "return" when within 10 % of the reference scenario's
+
+
+@dataclass
+class Comparison:
+    """What :func:`compare` produced.
+
+    Attributes
+    ----------
+    names : scenario names, the reference first
+    seeds : the seeds every scenario ran with
+    kpis : wide table, index (kpi, unit), one column per scenario (mean over seeds)
+    kpis_long : tidy table scenario, kpi, unit, mean, p05, p95, seeds
+    by_seed : every key figure of every run (scenario, seed, kpi, value)
+    series : monthly series (scenario, seed, month, series, value)
+    out_dir : where the files were written (None if nothing was written)
+    reused : runs read from finished run folders instead of being run
+    """
+
+    names: list[str]
+    seeds: list[int]
+    kpis: pd.DataFrame
+    kpis_long: pd.DataFrame
+    by_seed: pd.DataFrame
+    series: pd.DataFrame
+    out_dir: Path | None
+    reused: list[str]
+
+    def markdown(self, band: bool = False) -> str:
+        return _markdown(self, band)
+
+
+# ---------------------------------------------------------------------------------------
+# runs
+# ---------------------------------------------------------------------------------------
+def _run_one(task: tuple[Scenario, int]) -> tuple[str, int, pd.DataFrame, float]:
+    """Worker: run one scenario with one seed; returns its monthly table."""
+    from ..results import run
+    sc, seed = task
+    t0 = time.perf_counter()
+    res = run(sc, seed=seed)
+    return sc.name, seed, res.monthly, time.perf_counter() - t0
+
+
+def _finished_run(runs_dir: Path, sc: Scenario, seed: int) -> pd.DataFrame | None:
+    """The monthly table of a finished run of exactly this scenario and seed, if there is one."""
+    folder = runs_dir / f"{sc.name}-seed{seed}"
+    try:
+        manifest = json.loads((folder / "manifest.json").read_text())
+    except (OSError, ValueError):
+        return None
+    if manifest.get("scenario_sha256") != scenario_hash(sc) or int(manifest.get("seed", -1)) != seed:
+        return None
+    try:
+        return pd.read_csv(folder / "monthly.csv", dtype={"month": str, "stage": str, "product": str,
+                                                            "region": str, "variable": str, "unit": str})
+    except (OSError, ValueError, pd.errors.ParserError):
+        return None
+
+
+# ---------------------------------------------------------------------------------------
+# figures and key figures
+# ---------------------------------------------------------------------------------------
+def main_series(monthly: pd.DataFrame) -> pd.DataFrame:
+    """The overlaid series of one run, one column each, indexed by month."""
+    price = monthly[monthly["variable"] == "price"].pivot_table(index="month", columns="product", values="value")
+    prod = monthly[monthly["variable"] == "production"]
+    dytb = prod[prod["product"].isin(["dy_oxide", "tb_oxide"])].groupby("month")["value"].sum()
+    exports = monthly[monthly["variable"] == "exports"].groupby("month")["value"].sum()
+    months = sorted(monthly["month"].unique())
+    out = pd.DataFrame(index=pd.Index(months, name="month"))
+    for p in ("prnd_oxide", "dy_oxide", "tb_oxide"):
+        out[f"price_{p}"] = price[p] if p in price else np.nan
+    out["magnet_output"] = magnet_output(monthly)
+    out["exports"] = exports
+    out["dytb_oxide_output"] = dytb
+    return out.reindex(months).fillna({"magnet_output": 0.0, "exports": 0.0, "dytb_oxide_output": 0.0})
+
+
+def recovery_months(price: pd.Series, reference: pd.Series, band: float = RECOVERY_BAND) -> float:
+    """Months from the first month ``price`` is more than ``band`` away from ``reference``
+    until the month from which it stays within the band to the end of the run.
+
+    0 if it never leaves the band; ``nan`` if it has not returned by the end.
+    """
+    ref = reference.reindex(price.index)
+    rel = (price / ref - 1.0).abs()
+    out = (rel > band).to_numpy()
+    if not out.any():
+        return 0.0
+    first = int(np.argmax(out))
+    last = len(out) - 1 - int(np.argmax(out[::-1]))
+    if last == len(out) - 1:
+        return float("nan")
+    return float(last + 1 - first)
+
+
+def _units(monthly: pd.DataFrame) -> dict[str, str]:
+    price = monthly[monthly["variable"] == "price"].drop_duplicates("product")
+    return dict(zip(price["product"], price["unit"]))
+
+
+def _kpis_of_run(monthly: pd.DataFrame, ref: pd.DataFrame | None) -> dict[str, float]:
+    k = run_kpis(monthly)
+    out: dict[str, float] = {}
+    for p in MAIN_PRODUCTS:
+        out[f"price_peak_{p}"] = k.get(f"price_peak_{p}", np.nan)
+        out[f"price_mean_{p}"] = k.get(f"price_mean_{p}", np.nan)
+    price = monthly[monthly["variable"] == "price"].pivot_table(index="month", columns="product", values="value")
+    rprice = None if ref is None else ref[ref["variable"] == "price"].pivot_table(
+        index="month", columns="product", values="value")
+    for p in MAIN_PRODUCTS:
+        if rprice is None or p not in price or p not in rprice:
+            out[f"months_to_recover_{p}"] = 0.0
+        else:
+            out[f"months_to_recover_{p}"] = recovery_months(price[p], rprice[p])
+    out["shortfall_overseas_t"] = k["shortfall_overseas_t"]
+    out["shortfall_domestic_t"] = k["shortfall_domestic_t"]
+    mag = float(magnet_output(monthly).sum())
+    out["magnet_output_t"] = mag
+    ref_mag = mag if ref is None else float(magnet_output(ref).sum())
+    out["magnet_output_change_t"] = mag - ref_mag
+    out["magnet_output_change_pct"] = 100.0 * (mag / ref_mag - 1.0) if ref_mag > 0 else np.nan
+    out["exports_t"] = float(monthly.loc[monthly["variable"] == "exports", "value"].sum())
+    out["recycled_share_of_oxide"] = k["recycled_share_of_oxide"]
+    out["licences_granted_t"] = k["licences_granted_t"]
+    out["licences_refused_t"] = k["licences_refused_t"]
+    return out
+
+
+def _kpi_unit(kpi: str, price_units: dict[str, str]) -> str:
+    if kpi.startswith(("price_peak_", "price_mean_")):
+        return price_units.get(kpi.split("_", 2)[2], "")
+    if kpi.startswith("months_to_recover_"):
+        return "months"
+    if kpi.endswith("_pct"):
+        return "%"
+    if kpi.endswith("_t"):
+        return "t"
+    if "share" in kpi:
+        return "share"
+    return ""
+
+
+KPI_LABELS = {
+    "price_peak": "peak price", "price_mean": "mean price",
+    "months_to_recover": "months until within 10 % of reference",
+    "shortfall_overseas_t": "overseas shortfall", "shortfall_domestic_t": "domestic shortfall",
+    "magnet_output_t": "domestic magnet output", "magnet_output_change_t": "magnet output change vs reference",
+    "magnet_output_change_pct": "magnet output change vs reference",
+    "exports_t": "magnet exports", "recycled_share_of_oxide": "recyclers' share of oxide supply",
+    "licences_granted_t": "licences granted", "licences_refused_t": "licences refused",
+}
+
+
+def _label(kpi: str) -> str:
+    for stem in ("price_peak", "price_mean", "months_to_recover"):
+        if kpi.startswith(stem + "_"):
+            return f"{KPI_LABELS[stem]}, {kpi[len(stem) + 1:]}"
+    return KPI_LABELS.get(kpi, kpi)
+
+
+def _fmt(v: float, unit: str) -> str:
+    if v is None or not np.isfinite(v):
+        return "not by end" if unit == "months" else "n/a"
+    if unit == "share":
+        return f"{v:.3f}"
+    if unit in ("%",):
+        return f"{v:+.1f}"
+    if unit == "months":
+        return f"{v:.0f}"
+    if abs(v) >= 1000:
+        return f"{v:,.0f}"
+    return f"{v:,.1f}" if abs(v) >= 10 else f"{v:.3g}"
+
+
+def _markdown(c: Comparison, band: bool) -> str:
+    long = c.kpis_long.set_index(["kpi", "scenario"])
+    head = "| key figure | unit | " + " | ".join(c.names) + " |"
+    lines = [head, "|" + "---|" * (len(c.names) + 2)]
+    for (kpi, unit), _ in c.kpis.iterrows():
+        cells = []
+        for n in c.names:
+            r = long.loc[(kpi, n)]
+            cell = _fmt(r["mean"], unit)
+            if unit == "months" and not np.isfinite(r["mean"]):
+                v = c.by_seed[(c.by_seed["scenario"] == n) & (c.by_seed["kpi"] == kpi)]["value"]
+                cell = f"not by end in {int(v.isna().sum())}/{len(v)} seeds" if len(v) > 1 else "not by end"
+            if band and r["seeds"] > 1 and np.isfinite(r["p05"]) and np.isfinite(r["p95"]) and unit != "months":
+                cell += f" [{_fmt(r['p05'], unit)}, {_fmt(r['p95'], unit)}]"
+            cells.append(cell)
+        lines.append(f"| {_label(kpi)} | {unit} | " + " | ".join(cells) + " |")
+    return "\n".join(lines) + "\n"
+
+
+def _write_figures(c: Comparison, out: Path, band: bool) -> list[str]:
+    import matplotlib
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    colours = plt.rcParams["axes.prop_cycle"].by_key()["color"]
+    s = c.series
+    files = []
+
+    def draw(ax, key):
+        title, unit = SERIES[key]
+        d = s[s["series"] == key]
+        for j, name in enumerate(c.names):
+            g = d[d["scenario"] == name].pivot_table(index="month", columns="seed", values="value")
+            x = pd.to_datetime(g.index)
+            col = colours[j % len(colours)]
+            ax.plot(x, g.mean(axis=1).to_numpy(), color=col, lw=1.6 if j else 2.2, label=name,
+                    ls="-" if j else "--", zorder=3 if j == 0 else 2)
+            if band and g.shape[1] > 1:
+                ax.fill_between(x, g.quantile(0.05, axis=1).to_numpy(), g.quantile(0.95, axis=1).to_numpy(),
+                                color=col, alpha=0.15, lw=0)
+        ax.set_title(title, fontsize=10)
+        ax.set_ylabel(unit)
+        ax.grid(alpha=0.3)
+
+    what = f"mean of {len(c.seeds)} seeds, 90 % band" if band and len(c.seeds) > 1 else \
+        (f"mean of {len(c.seeds)} seeds" if len(c.seeds) > 1 else f"seed {c.seeds[0]}")
+    fig, axes = plt.subplots(2, 3, figsize=(15, 7.5), sharex=True)
+    for ax, key in zip(axes.flat, SERIES):
+        draw(ax, key)
+    axes.flat[0].legend(fontsize=8)
+    fig.suptitle(f"{' vs '.join(c.names)} ({what}; dashed: reference)")
+    fig.autofmt_xdate()
+    fig.tight_layout()
+    fig.savefig(out / "overview.png", dpi=100)
+    plt.close(fig)
+    files.append("overview.png")
+    for key in SERIES:
+        fig, ax = plt.subplots(figsize=(10, 4.2))
+        draw(ax, key)
+        ax.legend(fontsize=8)
+        ax.set_title(f"{SERIES[key][0]} ({what})", fontsize=10)
+        fig.tight_layout()
+        fig.savefig(out / f"{key}.png", dpi=100)
+        plt.close(fig)
+        files.append(f"{key}.png")
+    return files
+
+
+def default_out_dir(names: list[str], root: Path = Path("outputs")) -> Path:
+    """``outputs/compare-<names>``, shortened with a hash when the names are long."""
+    slug = "-".join(re.sub(r"[^\w.]+", "_", n) for n in names)
+    if len(slug) > 120:
+        slug = slug[:100] + "-" + hashlib.sha1(slug.encode()).hexdigest()[:8]
+    return root / f"compare-{slug}"
+
+
+# ---------------------------------------------------------------------------------------
+# the comparison
+# ---------------------------------------------------------------------------------------
+def compare(scenarios: list[str | Path | Scenario], seeds: list[int] | int = 1, out_dir: str | Path | None = None,
+            workers: int = 2, runs_dir: str | Path | None = "outputs", band: bool | None = None,
+            figures: bool = True, write: bool = True, log=None, scheduler: str | None = None) -> Comparison:
+    """Run (or read) every scenario with the same seeds and compare them with the first.
+
+    Parameters
+    ----------
+    scenarios : scenario files (or loaded scenarios); the first is the reference
+    seeds : a list of seeds, or a number N meaning seeds 0..N-1
+    out_dir : where to write (default ``outputs/compare-<names>``)
+    workers : processes for the runs (1 or 2; see :mod:`rechain.experiments.executor`)
+    runs_dir : where finished runs (``<name>-seed<N>/``) are looked for; None: always run
+    band : show the 90 % band across seeds (default: when there are several seeds)
+    figures : write the PNG figures
+    write : write the files at all (False: only return the tables)
+    log : a function taking a line of progress text, or None
+    scheduler : "local" or a Dask scheduler address, to run on Dask instead
+
+    Raises
+    ------
+    ScenarioError
+        if a scenario does not load; nothing is run or written then.
+    """
+    log = log or (lambda _msg: None)
+    seeds = list(range(seeds)) if isinstance(seeds, int) else [int(s) for s in seeds]
+    if not seeds:
+        raise ValueError("compare needs at least one seed")
+    if len(scenarios) < 2:
+        raise ValueError("compare needs at least two scenarios (the first is the reference)")
+    loaded = [s if isinstance(s, Scenario) else load_scenario(s) for s in scenarios]   # all errors first
+    names = [sc.name for sc in loaded]
+    if len(set(names)) != len(names):
+        dup = sorted({n for n in names if names.count(n) > 1})
+        where = scenarios[names.index(dup[0])] if not isinstance(scenarios[0], Scenario) else None
+        raise ScenarioError(where, "name", f"given the name {dup[0]!r} for two of the scenarios compared; "
+                            f"allowed: a different `name` in each file", kind="duplicate_name")
+    band = len(seeds) > 1 if band is None else band
+    out = Path(out_dir) if out_dir is not None else default_out_dir(names)
+    if write:
+        check_output_dir(out, "compare")      # before any run: refuse a folder that is not ours
+
+    monthly: dict[tuple[str, int], pd.DataFrame] = {}
+    reused: list[str] = []
+    tasks = []
+    for sc in loaded:
+        for seed in seeds:
+            df = _finished_run(Path(runs_dir), sc, seed) if runs_dir is not None else None
+            if df is not None:
+                monthly[(sc.name, seed)] = df
+                reused.append(f"{sc.name}-seed{seed}")
+                log(f"read   {sc.name} seed {seed} from {Path(runs_dir) / f'{sc.name}-seed{seed}'}")
+            else:
+                tasks.append((sc, seed))
+    workers = max(1, min(int(workers), 2, len(tasks) or 1))
+    if tasks:
+        with open_executor(workers, scheduler, tasks=len(tasks)) as ex:
+            log(f"running {len(tasks)} run(s) on {ex.slots} process(es) ({ex.name}) ...")
+            for _, (name, seed, df, secs) in ex.map(_run_one, tasks):
+                monthly[(name, seed)] = df
+                log(f"ran    {name} seed {seed} ({secs:.1f} s)")
+
+    ref = names[0]
+    units = _units(monthly[(ref, seeds[0])])
+    rows, srows = [], []
+    for name in names:
+        for seed in seeds:
+            m = monthly[(name, seed)]
+            k = _kpis_of_run(m, None if name == ref else monthly[(ref, seed)])
+            rows += [(name, seed, kpi, v) for kpi, v in k.items()]
+            ser = main_series(m).reset_index().melt(id_vars="month", var_name="series", value_name="value")
+            ser.insert(0, "seed", seed)
+            ser.insert(0, "scenario", name)
+            srows.append(ser)
+    by_seed = pd.DataFrame(rows, columns=["scenario", "seed", "kpi", "value"])
+    series = pd.concat(srows, ignore_index=True)
+    kpi_order = list(dict.fromkeys(by_seed["kpi"]))
+
+    def p05(x):
+        return float(np.nanquantile(x, 0.05)) if np.isfinite(x).any() else np.nan
+
+    def p95(x):
+        return float(np.nanquantile(x, 0.95)) if np.isfinite(x).any() else np.nan
+
+    def mean(x):
+        # a recovery that did not happen in one seed is not averaged away
+        return float(np.mean(x)) if np.isfinite(x).all() else np.nan
+
+    g = by_seed.groupby(["scenario", "kpi"], sort=False)["value"]
+    long = g.agg(mean=mean, p05=p05, p95=p95, seeds="size").reset_index()
+    long.insert(2, "unit", [_kpi_unit(k, units) for k in long["kpi"]])
+    wide = long.pivot(index=["kpi", "unit"], columns="scenario", values="mean")
+    wide = wide.reindex(pd.MultiIndex.from_tuples([(k, _kpi_unit(k, units)) for k in kpi_order],
+                                                  names=["kpi", "unit"]))[names]
+    long["scenario"] = pd.Categorical(long["scenario"], names, ordered=True)
+    long["kpi"] = pd.Categorical(long["kpi"], kpi_order, ordered=True)
+    long = long.sort_values(["kpi", "scenario"]).reset_index(drop=True)
+    long["scenario"] = long["scenario"].astype(str)
+    long["kpi"] = long["kpi"].astype(str)
+    comp = Comparison(names=names, seeds=seeds, kpis=wide, kpis_long=long, by_seed=by_seed, series=series,
+                      out_dir=None, reused=reused)
+    if not write:
+        return comp
+
+    with output_dir(out, "compare") as tmp:
+        wide.to_csv(tmp / "kpis.csv")
+        long.to_csv(tmp / "kpis_long.csv", index=False)
+        by_seed.to_csv(tmp / "kpis_by_seed.csv", index=False)
+        series.to_csv(tmp / "series.csv", index=False)
+        md = (f"# {' vs '.join(names)}\n\nReference: **{ref}**. Seeds: {', '.join(map(str, seeds))} "
+              f"(every scenario ran with the same seeds). Values are means over seeds"
+              f"{'; [5 %, 95 %] across seeds in brackets' if band and len(seeds) > 1 else ''}.\n\n"
+              + _markdown(comp, band) +
+              "\nmonths until within 10 % of reference: from the first month a price is more than 10 % "
+              "away from the reference's (same seed) to the month from which it stays within 10 %; "
+              "0 = never left; 'not by end' = had not returned when the run ended (then no mean is given).\n")
+        (tmp / "kpis.md").write_text(md)
+        meta = {"scenarios": names, "files": [getattr(sc, "_files", []) for sc in loaded],
+                "scenario_sha256": {sc.name: scenario_hash(sc) for sc in loaded}, "seeds": seeds,
+                "reused_runs": reused, "reference": ref, "band": bool(band)}
+        (tmp / "compare.json").write_text(json.dumps(meta, indent=2) + "\n")
+        if figures:
+            _write_figures(comp, tmp, band)
+    comp.out_dir = out
+    return comp
+
+
+@click.command("compare")
+@click.argument("scenarios", nargs=-1, required=True, type=click.Path(dir_okay=False, path_type=Path))
+@click.option("--seeds", "n_seeds", type=click.IntRange(min=1), default=None,
+              help="run every scenario with seeds FIRST..FIRST+N-1 (default 1 seed)")
+@click.option("--replicates", type=click.IntRange(min=1), default=None,
+              help="as --seeds N, and show the mean and a 90 % band across seeds")
+@click.option("--first-seed", default=0, show_default=True, type=click.IntRange(min=0), help="first seed")
+@click.option("--out", "out_dir", type=click.Path(file_okay=False, path_type=Path), default=None,
+              help="output folder (default outputs/compare-<names>)")
+@click.option("--workers", default=2, show_default=True, type=click.IntRange(1, 2),
+              help="processes running the scenarios")
+@click.option("--runs-dir", type=click.Path(file_okay=False, path_type=Path), default=Path("outputs"),
+              show_default=True, help="where finished runs (<name>-seed<N>/) are looked for")
+@click.option("--rerun", is_flag=True, help="run everything, ignoring finished runs")
+@click.option("--no-figures", is_flag=True, help="skip the PNG figures")
+@click.option("--quiet", is_flag=True, help="print nothing but errors")
+def compare_command(scenarios: tuple[Path, ...], n_seeds: int | None, replicates: int | None, first_seed: int,
+                    out_dir: Path | None, workers: int, runs_dir: Path, rerun: bool, no_figures: bool,
+                    quiet: bool) -> None:
+    """Compare SCENARIOS (the first is the reference, e.g. the baseline) run with the same seeds.
+
+    Writes a key-figure table (kpis.csv, kpis.md) and overlay plots to
+    outputs/compare-<names>/. Finished runs in outputs/<name>-seed<N>/ of the same
+    scenario (same hash in manifest.json) are read instead of run again.
+    """
+    if n_seeds is not None and replicates is not None:
+        raise click.UsageError("give either --seeds or --replicates, not both")
+    if len(scenarios) < 2:
+        raise click.UsageError("compare needs at least two scenarios (the first is the reference)")
+    n = replicates or n_seeds or 1
+    seeds = list(range(first_seed, first_seed + n))
+    log = (lambda _m: None) if quiet else (lambda m: click.echo(m, err=True))
+    comp = compare(list(scenarios), seeds, out_dir=out_dir, workers=workers,
+                   runs_dir=None if rerun else runs_dir, band=replicates is not None and replicates > 1,
+                   figures=not no_figures, log=log)
+    if not quiet:
+        click.echo(comp.markdown(band=replicates is not None and replicates > 1))
+        click.echo(f"wrote {comp.out_dir}/ (kpis.csv, kpis.md, kpis_long.csv, kpis_by_seed.csv, series.csv"
+                   f"{', figures' if not no_figures else ''})")

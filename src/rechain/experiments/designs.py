@@ -1,0 +1,180 @@
+"""Experimental designs: the points at which a sweep (or ``rechain calibrate``) runs the model.
+
+- ``grid``: every combination of the parameters' levels;
+- ``lhs``: a Latin hypercube of ``samples`` points (:func:`latin_hypercube`, the one LHS of
+  rechain: sweeps and ``rechain calibrate`` draw the same points for the same seed and ranges);
+- ``sobol``: Saltelli's scheme for Sobol' indices (SALib), ``samples`` = N, N (D+2) points;
+- ``morris``: ``samples`` Morris trajectories (SALib) on a grid of ``morris_levels`` levels;
+- ``table``: the points listed in a CSV file or inline (:func:`table_rows` reads the CSV).
+
+A design works on the SALib problem of its :class:`Parameter` s: continuous parameters map to
+their ``[min, max]``, levels to ``[0, n)``, dates to ordinals.
+"""
+
+from __future__ import annotations
+
+import csv
+import datetime as dt
+import io
+import itertools
+import json
+import math
+import re
+import warnings
+from dataclasses import dataclass
+from typing import Any
+
+__all__ = ["DESIGNS", "Parameter", "DesignError", "problem", "latin_hypercube", "sample", "grid", "table_rows"]
+
+DESIGNS = ("grid", "lhs", "sobol", "morris", "table")
+
+
+class DesignError(ValueError):
+    """A design that cannot be drawn (too few samples, N not a power of 2 for Sobol', a bad table)."""
+
+
+@dataclass
+class Parameter:
+    """One swept quantity: a scenario key path and the values it may take.
+
+    ``kind`` is "range" (continuous between ``min`` and ``max``) or "levels"; ``dtype`` is
+    how its values are stored (int, float, bool, date, str, json).
+    """
+    name: str
+    path: str
+    tokens: tuple
+    kind: str
+    min: Any = None
+    max: Any = None
+    levels: list | None = None
+    dtype: str = "float"
+    base_value: Any = None
+
+    def bounds(self) -> list[float]:
+        """Bounds of the SALib problem (levels map to [0, n))."""
+        if self.kind == "levels":
+            return [0.0, float(len(self.levels))]
+        if self.dtype == "date":
+            return [float(self.min.toordinal()), float(self.max.toordinal())]
+        return [float(self.min), float(self.max)]
+
+    def from_unit(self, x: float) -> Any:
+        """The parameter value of a SALib sample coordinate ``x`` (in :meth:`bounds`)."""
+        if self.kind == "levels":
+            return self.levels[min(max(int(math.floor(x)), 0), len(self.levels) - 1)]
+        if self.dtype == "date":
+            return dt.date.fromordinal(int(round(x)))
+        if self.dtype == "int":
+            return int(round(x))
+        return float(x)
+
+    def describe(self) -> dict:
+        d = {"name": self.name, "path": self.path, "kind": self.kind, "dtype": self.dtype}
+        if self.kind == "range":
+            d.update(min=self.min, max=self.max)
+        else:
+            d["levels"] = self.levels
+        d["base_value"] = self.base_value
+        return d
+
+
+def problem(params: list[Parameter]) -> dict:
+    """The SALib problem dict of ``params``."""
+    return {"num_vars": len(params), "names": [p.name for p in params], "bounds": [p.bounds() for p in params]}
+
+
+def latin_hypercube(params: list[Parameter], samples: int, seed: int):
+    """A Latin hypercube of ``samples`` points over ``params`` (SALib's ``latin.sample``,
+    seeded with ``seed``): an array of shape (samples, len(params)) in :meth:`Parameter.bounds`
+    coordinates. Sweeps with ``design = "lhs"`` and ``rechain calibrate`` both draw here."""
+    from SALib.sample import latin
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        return latin.sample(problem(params), samples, seed=seed)
+
+
+def grid(params: list[Parameter]) -> list[dict]:
+    """Every combination of the parameters' levels, the first parameter varying slowest."""
+    names = [p.name for p in params]
+    return [dict(zip(names, c)) for c in itertools.product(*[p.levels for p in params])]
+
+
+def sample(design: str, params: list[Parameter], samples: int, seed: int, second_order: bool = False,
+           morris_levels: int = 4) -> tuple[list[dict], list[list[float]]]:
+    """Points of an ``lhs``, ``sobol`` or ``morris`` design: ``(points, unit_points)``, the
+    parameter values per point and the SALib sample matrix. Raises :class:`DesignError`."""
+    N = samples
+    prob = problem(params)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        if design == "lhs":
+            X = latin_hypercube(params, N, seed)
+        elif design == "sobol":
+            if N & (N - 1):
+                raise DesignError(f"samples = {N}: Sobol' sampling needs a power of 2 (e.g. "
+                                  f"{2 ** max(1, round(math.log2(N)))})")
+            from SALib.sample import sobol
+            X = sobol.sample(prob, N, calc_second_order=second_order, scramble=True, seed=seed)
+        elif design == "morris":
+            if N < 2:
+                raise DesignError("samples (trajectories) must be at least 2 for Morris")
+            from SALib.sample import morris
+            X = morris.sample(prob, N, num_levels=morris_levels, seed=seed)
+        else:
+            raise DesignError(f"{design!r} is not a sampled design; allowed: lhs, sobol, morris")
+    points = [{p.name: p.from_unit(x) for p, x in zip(params, row)} for row in X]
+    return points, [list(map(float, row)) for row in X]
+
+
+def table_rows(text: str, name: str) -> tuple[list[str], list[dict]]:
+    """The columns and rows of a CSV table of points (cells as int, float, bool, date or
+    text); ``name`` is the file's name for messages. Raises :class:`DesignError`."""
+    reader = csv.DictReader(io.StringIO(text))
+    if not reader.fieldnames:
+        raise DesignError(f"{name} has no header row")
+    rows = []
+    for i, r in enumerate(reader, 2):
+        if None in r or any(v is None for v in r.values()):
+            raise DesignError(f"{name}, line {i}: wrong number of cells")
+        rows.append({k: _coerce_cell(v) for k, v in r.items()})
+    return list(reader.fieldnames), rows
+
+
+def _value_key(v: Any) -> str:
+    """A value as a comparable key (1 and 1.0 alike)."""
+    if isinstance(v, (int, float)) and not isinstance(v, bool):
+        return repr(float(v))
+    return json.dumps(v, sort_keys=True, default=str)
+
+
+
+def _dtype_of(values: list) -> str:
+    if all(isinstance(v, bool) for v in values):
+        return "bool"
+    if all(isinstance(v, int) and not isinstance(v, bool) for v in values):
+        return "int"
+    if all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in values):
+        return "float"
+    if all(isinstance(v, dt.date) and not isinstance(v, dt.datetime) for v in values):
+        return "date"
+    if all(isinstance(v, str) for v in values):
+        return "str"
+    return "json"
+
+
+
+def _coerce_cell(text: str) -> Any:
+    """A CSV cell as int, float, bool, date or string."""
+    t = text.strip()
+    if re.fullmatch(r"[+-]?\d+", t):
+        return int(t)
+    try:
+        return float(t)
+    except ValueError:
+        pass
+    if t.lower() in ("true", "false"):
+        return t.lower() == "true"
+    try:
+        return dt.date.fromisoformat(t)
+    except ValueError:
+        return t

@@ -1,0 +1,293 @@
+"""The one executor of rechain's experiments: ``sweep``, ``compare``, ``validate`` and
+``calibrate`` all run their model runs through it.
+
+:func:`open_executor` gives one of three, by the same interface:
+
+- :class:`SerialExecutor` (``workers=1``): in this process, one task after the other; no
+  start-up cost, easy to debug;
+- :class:`ProcessExecutor` (``workers > 1``): a pool of spawned local processes; each
+  worker ends soon after the main process is gone (a watchdog thread, see
+  :func:`_exit_with_parent`), and a cancelled run terminates the workers at once;
+- :class:`DaskExecutor` (``scheduler="local"`` or a scheduler address): the tasks go to a
+  Dask cluster; an address that does not answer within :data:`SCHEDULER_CONNECT_S` seconds
+  is one line for the user (:class:`~rechain.scenario.OptionError`).
+
+:func:`batches` groups items into tasks of :func:`batch_size` (a sweep's runs: one task a
+batch, one part file a batch). ``executor.map(fn, items)`` runs ``fn(item)`` for every item, a few tasks per worker in
+flight at a time, and yields ``(index, result)`` as tasks finish, in any order: callers
+key results by index (or by what the item says), so results never depend on the number
+of workers. An object given as ``shared`` is sent once to each worker, and a task reads
+it with :func:`shared`. Use an executor as a context manager: leaving the block by an
+exception (Ctrl-C included) cancels what is still running.
+
+:func:`sigterm_as_interrupt` turns SIGTERM into :class:`Terminated`, a KeyboardInterrupt,
+so that a command stops as on Ctrl-C.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import itertools
+import os
+import time
+from typing import Any, Callable, Iterable, Iterator
+
+from ..scenario import OptionError
+
+__all__ = ["open_executor", "SerialExecutor", "ProcessExecutor", "DaskExecutor", "shared", "batches",
+           "batch_size", "Terminated", "sigterm_as_interrupt", "SCHEDULER_CONNECT_S", "PARENT_CHECK_S"]
+
+#: how often a worker process checks that the main process is still there, s
+PARENT_CHECK_S = 0.5
+#: seconds to wait for a Dask scheduler before saying it cannot be reached
+SCHEDULER_CONNECT_S = 5
+
+_SHARED: Any = None
+
+
+def shared() -> Any:
+    """The object the executor sent to this worker as ``shared`` (None if none)."""
+    return _SHARED
+
+
+def _set_shared(obj: Any) -> Any:
+    global _SHARED
+    old, _SHARED = _SHARED, obj
+    return old
+
+
+def _init_worker(obj: Any, parent_pid: int | None = None) -> None:
+    """Set up a worker process: the shared object, and a watchdog for its parent."""
+    _set_shared(obj)
+    if parent_pid is not None:
+        _exit_with_parent(parent_pid)
+
+
+def _exit_with_parent(parent_pid: int) -> None:
+    """End this process soon after ``parent_pid`` (the main process) is gone.
+
+    A worker whose parent was killed (SIGKILL, or a SIGTERM that left no time to clean
+    up) would otherwise block for ever writing its result to a pipe nobody reads. An
+    orphan is adopted by another process, so ``os.getppid()`` changes: portable, unlike
+    Linux's PR_SET_PDEATHSIG, and a daemon thread runs while the main thread is blocked.
+    """
+    import threading
+
+    def watch() -> None:
+        while os.getppid() == parent_pid:
+            time.sleep(PARENT_CHECK_S)
+        os._exit(3)    # no clean-up: there is no one left to report to
+
+    threading.Thread(target=watch, name="rechain-parent-watchdog", daemon=True).start()
+
+
+def _call_with(fn: Callable, obj: Any, item: Any) -> Any:
+    """Run ``fn(item)`` with ``obj`` as the shared object (a Dask task)."""
+    _set_shared(obj)
+    return fn(item)
+
+
+class _Executor:
+    """The interface: ``name``, ``slots`` (tasks that run at once), :meth:`map`, :meth:`close`."""
+    name = ""
+    slots = 1
+
+    def map(self, fn: Callable[[Any], Any], items: Iterable, window: int | None = None
+            ) -> Iterator[tuple[int, Any]]:
+        """Run ``fn(item)`` for each item, at most ``window`` (default twice :attr:`slots`)
+        at a time, and yield ``(index, result)`` as they finish. A task's exception is
+        raised here. ``items`` is read lazily."""
+        todo = enumerate(items)
+        window = window or 2 * self.slots
+        pending: dict = {}
+        for i, item in todo:
+            pending[self._submit(fn, item)] = i
+            if len(pending) >= window:
+                break
+        while pending:
+            for fut in self._next_done(list(pending)):
+                i = pending.pop(fut)
+                for j, item in todo:
+                    pending[self._submit(fn, item)] = j
+                    break
+                yield i, fut.result()
+
+    def _submit(self, fn: Callable, item: Any) -> Any:  # pragma: no cover - abstract
+        raise NotImplementedError
+
+    def _next_done(self, pending: list) -> list:  # pragma: no cover - abstract
+        raise NotImplementedError
+
+    def close(self, cancel: bool = False) -> None:
+        """Release the workers; ``cancel=True`` stops what is still running."""
+
+    def __enter__(self) -> "_Executor":
+        return self
+
+    def __exit__(self, typ, exc, tb) -> None:
+        self.close(cancel=typ is not None)
+
+
+class _Deferred:
+    """A task of the serial executor: run when the executor is asked for a finished one."""
+
+    def __init__(self, fn: Callable, item: Any, obj: Any):
+        self.fn, self.item, self.obj = fn, item, obj
+
+    def run(self) -> None:
+        old = _set_shared(self.obj)
+        try:
+            self.value = self.fn(self.item)
+        finally:
+            _set_shared(old)
+
+    def result(self) -> Any:
+        return self.value
+
+
+class SerialExecutor(_Executor):
+    """Runs tasks in this process, one by one, in order."""
+    name = "this process"
+
+    def __init__(self, shared: Any = None):
+        self.obj = shared
+
+    def _submit(self, fn: Callable, item: Any) -> _Deferred:
+        return _Deferred(fn, item, self.obj)
+
+    def _next_done(self, pending: list) -> list:
+        pending[0].run()
+        return pending[:1]
+
+
+class ProcessExecutor(_Executor):
+    """Runs tasks in ``workers`` spawned local processes that end with this one."""
+    name = "local processes"
+
+    def __init__(self, workers: int, shared: Any = None):
+        import concurrent.futures as cf
+        import multiprocessing as mp
+        self.cf = cf
+        # spawn, stated explicitly: `import mesa` makes it the default anyway, and fork after
+        # threads (pyarrow, tqdm) is unsafe
+        self.pool = cf.ProcessPoolExecutor(max_workers=workers, mp_context=mp.get_context("spawn"),
+                                           initializer=_init_worker, initargs=(shared, os.getpid()))
+        self.slots = workers
+
+    def _submit(self, fn: Callable, item: Any) -> Any:
+        return self.pool.submit(fn, item)
+
+    def _next_done(self, pending: list) -> list:
+        done, _ = self.cf.wait(pending, return_when=self.cf.FIRST_COMPLETED)
+        return [f for f in pending if f in done]       # in submission order
+
+    def close(self, cancel: bool = False) -> None:
+        if cancel:
+            # stop the tasks under way too (a sweep runs them again on --resume): waiting for
+            # them would keep an interrupted or terminated command alive for a whole task.
+            # The pool's own process table is the one place that lists exactly its workers.
+            for proc in list(getattr(self.pool, "_processes", {}).values()):
+                proc.terminate()
+        self.pool.shutdown(wait=True, cancel_futures=cancel)
+
+
+def _connect(client_class, address: str):
+    """A Dask client of the scheduler at ``address``, or one line saying it cannot be reached."""
+    try:
+        return client_class(address, timeout=SCHEDULER_CONNECT_S)
+    except ValueError as e:
+        raise OptionError("--scheduler", address, f"is not a scheduler address ({e}); allowed: tcp://HOST:PORT "
+                          "or local", kind="scheduler") from None
+    except (OSError, TimeoutError) as e:
+        why = f"no answer within {SCHEDULER_CONNECT_S} s" if "Timed out" in str(e) else str(e)
+        raise OptionError("--scheduler", address, f"cannot reach a Dask scheduler there ({why}); start one "
+                          "(`dask scheduler`) and give the address it prints, or use --scheduler local",
+                          kind="scheduler") from None
+
+
+class DaskExecutor(_Executor):
+    """Runs tasks on Dask: a local cluster of ``workers`` processes (``address="local"``) or
+    the scheduler at ``address``. Connects at once, so an unreachable scheduler is said
+    before any work."""
+    name = "dask"
+
+    def __init__(self, address: str, workers: int, shared: Any = None):
+        try:
+            from distributed import Client, LocalCluster
+        except ImportError:  # pragma: no cover - depends on the environment
+            raise OptionError("--scheduler", address, "needs dask.distributed: pip install 'rechain[dask]'",
+                              kind="scheduler") from None
+        self.cluster = None
+        if address == "local":
+            self.cluster = LocalCluster(n_workers=workers, threads_per_worker=1, processes=True,
+                                        dashboard_address=":0")   # any free port: never clashes
+            self.client = Client(self.cluster)
+        else:
+            self.client = _connect(Client, address)
+        self.obj = self.client.scatter(shared, broadcast=True) if shared is not None else None
+        self.name = f"dask {self.client.scheduler.address}"
+        threads = sum(w.get("nthreads", 1) for w in self.client.scheduler_info().get("workers", {}).values())
+        self.slots = max(1, threads)
+
+    def _submit(self, fn: Callable, item: Any) -> Any:
+        return self.client.submit(_call_with, fn, self.obj, item, pure=False)
+
+    def _next_done(self, pending: list) -> list:
+        from distributed import wait
+        done = wait(pending, return_when="FIRST_COMPLETED").done
+        return [f for f in pending if f in done]
+
+    def close(self, cancel: bool = False) -> None:
+        self.client.close()
+        if self.cluster is not None:
+            self.cluster.close()
+
+
+def open_executor(workers: int | None = 1, scheduler: str | None = None, shared: Any = None,
+                  tasks: int | None = None) -> _Executor:
+    """The executor for ``workers`` processes, or for a Dask ``scheduler`` ("local" or an
+    address). ``tasks``, when known, caps the number of local processes (no idle ones)."""
+    workers = max(1, int(workers if workers is not None else (os.cpu_count() or 1)))
+    if scheduler:
+        return DaskExecutor(scheduler, workers, shared)
+    if tasks is not None:
+        workers = min(workers, max(1, tasks))
+    return ProcessExecutor(workers, shared) if workers > 1 else SerialExecutor(shared)
+
+
+def batch_size(n_items: int, slots: int, most: int = 16) -> int:
+    """Items per task for ``n_items`` on ``slots`` workers: a few tasks per worker and at most
+    ``most`` items per task, so progress shows, a task's start-up is shared by many items
+    and the tasks (a sweep's part files) stay few."""
+    return max(1, min(most, n_items // (4 * slots) or 1))
+
+
+def batches(items: Iterable, size: int) -> Iterator[list]:
+    """``items`` in lists of ``size`` (the last may be shorter), read lazily."""
+    it = iter(items)
+    while chunk := list(itertools.islice(it, size)):
+        yield chunk
+
+
+class Terminated(KeyboardInterrupt):
+    """SIGTERM, raised in the main thread so that a command stops as it does on Ctrl-C."""
+
+
+@contextlib.contextmanager
+def sigterm_as_interrupt():
+    """While the block runs, SIGTERM raises :class:`Terminated` (a KeyboardInterrupt):
+    finished work is kept, workers are stopped, and a sweep can be resumed."""
+    import signal
+
+    def handler(signum, frame):
+        raise Terminated()
+
+    try:
+        old = signal.signal(signal.SIGTERM, handler)
+    except ValueError:          # not the main thread: leave SIGTERM as it is
+        yield
+        return
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, old)

@@ -1,0 +1,176 @@
+"""rechain as a plain function of its parameters, for EMA Workbench, SALib, scipy and the like.
+
+:func:`model_function` runs one point and returns its KPIs; :class:`ScenarioFunction`
+(or :func:`make_model_function`) is the same bound to a sweep or scenario file, picklable
+so that it runs in worker processes (EMA's ``MultiprocessingEvaluator``).
+"""
+
+from __future__ import annotations
+
+import difflib
+from functools import lru_cache
+from pathlib import Path
+from typing import Any
+
+from ..scenario import ScenarioError, read_toml_file
+from .designs import Parameter, _dtype_of
+from .paths import PathError, lookup, parse_path
+from .runs import Context, evaluate_point
+from .sweep import Sweep, _base_dict, available_kpis, load_sweep
+
+__all__ = ["model_function", "make_model_function", "ScenarioFunction"]
+
+
+@lru_cache(maxsize=8)
+def _cached_sweep(path: str, mtime: float) -> Sweep:
+    return load_sweep(path)
+
+
+
+@lru_cache(maxsize=8)
+def _cached_base(path: str, mtime: float) -> dict:
+    return _base_dict(Path(path), {}, None)
+
+
+
+def model_function(sweep: str | Path | Sweep | None = None, *, base: str | Path | None = None, seed: int = 0,
+                   **params: Any) -> dict[str, float]:
+    """Run one point and return its KPIs: a plain ``f(**params) -> dict`` model.
+
+    Parameters
+    ----------
+    sweep : a sweep file or :class:`Sweep`; ``params`` are then its parameter names (or their
+        key paths), unset ones keep the base scenario's values, and the KPIs are the sweep's.
+    base : a scenario file, when no sweep is given; ``params`` are then key paths.
+    seed : the run's seed.
+    **params : parameter values. Dotted key paths go in as ``**{"behaviour.w_trend": 0.5}``.
+
+    Returns
+    -------
+    dict of KPI name -> value (see :func:`rechain.report.kpis`).
+
+    Raises
+    ------
+    ScenarioError if a parameter is unknown or its value makes the scenario invalid.
+
+    Examples
+    --------
+    >>> f = make_model_function("scenarios/sweeps/behaviour_sobol.toml")   # doctest: +SKIP
+    >>> f(**{"behaviour.restock_strength": 2.0})["price_peak_prnd_oxide"]   # doctest: +SKIP
+
+    With EMA Workbench, use :class:`ScenarioFunction`: ``Model("rechain",
+    function=ScenarioFunction(path))``, with ``RealParameter`` uncertainties named like the
+    sweep's parameters (or with ``variable_name`` set to a key path).
+    """
+    if sweep is not None:
+        sw = sweep if isinstance(sweep, Sweep) else _cached_sweep(str(Path(sweep).resolve()),
+                                                                  Path(sweep).stat().st_mtime)
+        by_name = {p.name: p for p in sw.parameters} | {p.path: p for p in sw.parameters}
+        src, kpi_names, file = sw.base, sw.kpis, sw.file
+    elif base is not None:
+        by_name, src, kpi_names, file = {}, _cached_base(str(Path(base).resolve()), Path(base).stat().st_mtime), \
+            None, Path(base)
+    else:
+        raise TypeError("model_function needs sweep=... or base=...; for a function of the parameters "
+                        "alone (EMA Workbench's Model(function=...)), use ScenarioFunction(path)")
+    plist, values = [], {}
+    for key, v in params.items():
+        p = by_name.get(key)
+        if p is None:
+            try:
+                tokens = parse_path(key)
+                lookup(src, tokens)
+            except PathError as e:
+                raise ScenarioError(file, key, f"not a parameter of the sweep nor a key of the base scenario: {e}",
+                                    kind="unknown_parameter") from None
+            p = Parameter(key, key, tokens, "levels", levels=[v], dtype=_dtype_of([v]))
+        plist.append((p.name, p.tokens, p.dtype))
+        values[p.name] = v
+    ctx = Context(base=src, params=plist, kpis=[], series=[], sweep_file=str(file) if file else None)
+    k = evaluate_point(ctx, values, seed)
+    return {n: k.get(n, float("nan")) for n in kpi_names} if kpi_names else k
+
+
+
+def make_model_function(sweep: str | Path | Sweep, seed: int = 0) -> "ScenarioFunction":
+    """``model_function`` bound to a sweep file (and a seed): a picklable ``f(**params) -> dict``.
+
+    Same as :class:`ScenarioFunction` ``(sweep, seed=seed)``.
+    """
+    return ScenarioFunction(sweep, seed=seed)
+
+
+
+class ScenarioFunction:
+    """rechain as a plain function ``f(**params) -> dict`` of KPIs, for EMA Workbench, SALib,
+    scipy and the like. Picklable, so it runs in worker processes (EMA's
+    ``MultiprocessingEvaluator``): it holds only the file's path, the seed and the outcomes,
+    and each process loads the file once.
+
+    Parameters
+    ----------
+    path : a sweep file or a scenario file (or a loaded :class:`Sweep`).
+        With a sweep, the parameters are its parameter names or key paths, and the outcomes
+        default to the sweep's KPIs; with a scenario, the parameters are key paths
+        (``"behaviour.w_news"``) and the outcomes default to every KPI. Parameters not given
+        keep the file's values.
+    seed : the seed of every run, unless a call passes ``seed=...`` (e.g. an EMA
+        ``IntegerParameter("seed", ...)`` for replicates).
+    outcomes : KPI names to return (see :func:`rechain.report.kpis`).
+
+    Raises
+    ------
+    ScenarioError when the file does not load or an outcome is not a KPI of it (at once),
+    and when a call's parameter is unknown or makes the scenario invalid.
+
+    Examples
+    --------
+    >>> from ema_workbench import Model, RealParameter, ScalarOutcome     # doctest: +SKIP
+    >>> model = Model("rechain", function=ScenarioFunction("scenarios/baseline.toml",
+    ...                                                    outcomes=["price_peak_prnd_oxide"]))
+    >>> model.uncertainties = [RealParameter("w_news", 0.5, 2.0, variable_name="behaviour.w_news")]
+    >>> model.outcomes = [ScalarOutcome("price_peak_prnd_oxide")]
+    """
+
+    def __init__(self, path: str | Path | Sweep, seed: int = 0, outcomes: list[str] | None = None):
+        if isinstance(path, Sweep):
+            self.sweep, self.path, self.is_sweep = path, str(path.file) if path.file else None, True
+            known = path.kpis
+        else:
+            self.sweep, self.path = None, str(Path(path).resolve())
+            raw = read_toml_file(self.path)
+            self.is_sweep = "base" in raw           # sweep files name a base; scenarios never do
+            known = self._load().kpis if self.is_sweep else available_kpis(self._base())
+        if not isinstance(seed, int) or seed < 0:
+            raise ValueError(f"seed must be a non-negative integer, got {seed!r}")
+        self.seed = seed
+        self.outcomes = list(outcomes) if outcomes is not None else None
+        for name in self.outcomes or []:
+            if name not in known:
+                near = difflib.get_close_matches(name, known, n=1)
+                hint = f"; did you mean {near[0]!r}?" if near else ""
+                raise ScenarioError(self.path, "outcomes", f"unknown KPI {name!r}{hint} Allowed: {', '.join(known)}",
+                                    kind="unknown_kpi")
+
+    def _load(self) -> Sweep:
+        return self.sweep or _cached_sweep(self.path, Path(self.path).stat().st_mtime)
+
+    def _base(self) -> dict:
+        return _cached_base(self.path, Path(self.path).stat().st_mtime)
+
+    def __call__(self, **params: Any) -> dict[str, float]:
+        seed = int(params.pop("seed", self.seed))
+        if self.is_sweep:
+            k = model_function(self._load(), seed=seed, **params)
+        else:
+            k = model_function(base=self.path, seed=seed, **params)
+        return {n: k.get(n, float("nan")) for n in self.outcomes} if self.outcomes is not None else k
+
+    def __getstate__(self) -> dict:
+        state = dict(self.__dict__)
+        if self.path is not None:
+            state["sweep"] = None       # reloaded (and cached) in each process
+        return state
+
+    def __repr__(self) -> str:
+        return f"ScenarioFunction({self.path!r}, seed={self.seed}, outcomes={self.outcomes!r})"

@@ -1,0 +1,187 @@
+"""Parameter paths: dotted key paths into a scenario dict.
+
+A key path is dotted; list items are chosen by ``[name]`` (their ``name`` field, or
+``type-year`` for quotas) or ``[index]``::
+
+    behaviour.restock_strength
+    export_controls[April 2025 medium-heavy controls].approval[0].rate
+    disruptions["No. 18 closure"].end
+
+:func:`parse_path` splits one into tokens, :func:`lookup` reads the value at the tokens
+and :func:`assign` sets it; both raise :class:`PathError` saying where the path stops.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import difflib
+from typing import Any
+
+__all__ = ["PathError", "parse_path", "format_path", "lookup", "assign"]
+
+
+class _Name(str):
+    """A ``[name]`` selector in a key path (a list item chosen by its name)."""
+
+
+
+class PathError(ValueError):
+    """A key path that does not lead to a value of the scenario."""
+
+
+
+def parse_path(path: str) -> tuple:
+    """Split a key path into keys (str), item names (:class:`_Name`) and indices (int).
+
+    >>> parse_path("export_controls[April 2025 controls].approval[0].rate")
+    ('export_controls', 'April 2025 controls', 'approval', 0, 'rate')
+    """
+    if not isinstance(path, str) or not path.strip():
+        raise PathError("a key path must be a non-empty string")
+    tokens: list = []
+    buf, i, n, need_key = "", 0, len(path), True
+    while i < n:
+        c = path[i]
+        if c == "[":
+            if buf:
+                tokens.append(buf.strip())
+                buf = ""
+            elif need_key and not tokens:
+                raise PathError(f"{path!r}: must start with a key, not '['")
+            j = path.find("]", i)
+            if j < 0:
+                raise PathError(f"{path!r}: '[' at position {i} is never closed")
+            sel = path[i + 1:j].strip()
+            if not sel:
+                raise PathError(f"{path!r}: empty [] at position {i}")
+            if len(sel) >= 2 and sel[0] == sel[-1] and sel[0] in "'\"":
+                tokens.append(_Name(sel[1:-1]))
+            elif sel.isdigit():
+                tokens.append(int(sel))
+            else:
+                tokens.append(_Name(sel))
+            i = j + 1
+            need_key = False
+            if i < n:
+                if path[i] == ".":
+                    i += 1
+                    need_key = True
+                elif path[i] != "[":
+                    raise PathError(f"{path!r}: expected '.' or '[' after ']' at position {i}")
+            continue
+        if c == "]":
+            raise PathError(f"{path!r}: ']' at position {i} without '['")
+        if c == ".":
+            if not buf.strip():
+                raise PathError(f"{path!r}: empty key at position {i}")
+            tokens.append(buf.strip())
+            buf, need_key = "", True
+            i += 1
+            continue
+        buf += c
+        i += 1
+    if buf.strip():
+        tokens.append(buf.strip())
+    elif need_key:
+        raise PathError(f"{path!r}: ends with '.'")
+    return tuple(tokens)
+
+
+
+def format_path(tokens: tuple | list) -> str:
+    out = ""
+    for t in tokens:
+        if isinstance(t, _Name):
+            out += f"[{t}]"
+        elif isinstance(t, int):
+            out += f"[{t}]"
+        else:
+            out += f".{t}" if out else t
+    return out
+
+
+
+def _item_name(item: Any) -> str | None:
+    if isinstance(item, dict):
+        if item.get("name"):
+            return str(item["name"])
+        if "type" in item and "year" in item:
+            return f"{item['type']}-{item['year']}"
+    return None
+
+
+
+def _step(cur: Any, t: Any, done: list) -> tuple[Any, Any]:
+    """One step of a key path: returns (child, key or index within ``cur``)."""
+    where = format_path(done) or "the scenario"
+    if isinstance(t, _Name):
+        if not isinstance(cur, list):
+            raise PathError(f"{where} is not a list; [{t}] selects a list item by name")
+        names = [_item_name(x) for x in cur]
+        if t not in names:
+            known = [x for x in names if x]
+            near = difflib.get_close_matches(t, known, n=1, cutoff=0.5)
+            hint = f"; did you mean [{near[0]}]?" if near else ""
+            raise PathError(f"{where} has no item named {str(t)!r}{hint} Items: {known}")
+        k = names.index(t)
+        return cur[k], k
+    if isinstance(t, int):
+        if not isinstance(cur, list):
+            raise PathError(f"{where} is not a list; [{t}] selects a list item by index")
+        if t >= len(cur):
+            raise PathError(f"{where} has {len(cur)} item(s); index [{t}] is out of range")
+        return cur[t], t
+    if isinstance(cur, list):
+        raise PathError(f"{where} is a list; choose an item with [name] or [index] before .{t}")
+    if not isinstance(cur, dict):
+        raise PathError(f"{where} is a value ({_toml(cur)}), not a table; it has no key {t!r}")
+    if t not in cur:
+        near = difflib.get_close_matches(t, [str(k) for k in cur], n=1)
+        hint = f"; did you mean {near[0]!r}?" if near else ""
+        raise PathError(f"{where} has no key {t!r}{hint}")
+    return cur[t], t
+
+
+
+def lookup(data: Any, tokens: tuple) -> Any:
+    """The value at a parsed key path (raises :class:`PathError`)."""
+    cur, done = data, []
+    for t in tokens:
+        cur, _ = _step(cur, t, done)
+        done.append(t)
+    return cur
+
+
+
+def assign(data: Any, tokens: tuple, value: Any) -> None:
+    """Set the value at a parsed key path in place (raises :class:`PathError`)."""
+    cur, done = data, []
+    for t in tokens[:-1]:
+        cur, _ = _step(cur, t, done)
+        done.append(t)
+    _, key = _step(cur, tokens[-1], done)
+    cur[key] = value
+
+
+
+def _toml(v: Any) -> str:
+    """A value as a user writes it in a TOML file: dates as 2025-04-01, lists in brackets."""
+    if isinstance(v, bool):
+        return "true" if v else "false"
+    if isinstance(v, (dt.date, dt.time)):
+        return v.isoformat()
+    if isinstance(v, (list, tuple)):
+        return "[" + ", ".join(_toml(x) for x in v) + "]"
+    if isinstance(v, dict):
+        return "{ " + ", ".join(f"{k} = {_toml(x)}" for k, x in v.items()) + " }"
+    return repr(v)
+
+
+
+def _plain(obj: Any) -> Any:
+    """Tuples to lists, recursively (so every list in the scenario can be assigned into)."""
+    if isinstance(obj, dict):
+        return {k: _plain(v) for k, v in obj.items()}
+    if isinstance(obj, (list, tuple)):
+        return [_plain(v) for v in obj]
+    return obj

@@ -1,0 +1,131 @@
+"""One run of one design point: the code that runs in the executor's workers.
+
+A :class:`Context` holds what any run of an experiment needs (the base scenario as a dict,
+the parameters' key paths, the outputs to keep) and is sent once to each worker (see
+:mod:`.executor`); a task is a batch of ``(run_id, point_id, replicate, seed, values)``.
+:func:`run_batch` runs each: the base scenario with the point's values assigned, one
+model run with the run's seed, and the run's outputs (by default the KPIs of
+:func:`rechain.report.kpis`, or what the context's ``measure`` computes from the monthly
+table). A run that fails is recorded with its error; a batch never raises for a run.
+"""
+
+from __future__ import annotations
+
+import copy
+import traceback
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Callable
+
+from ..scenario import ScenarioError, scenario_from_dict
+from . import executor
+from .paths import _toml, assign
+from .store import SERIES_COLUMNS, _to_column
+
+__all__ = ["Context", "run_batch", "evaluate_point"]
+
+
+@dataclass
+class Context:
+    """What a worker needs to run any point of an experiment (sent once per worker).
+
+    ``measure``, when given, computes a run's outputs from ``(monthly, scenario, seed)``
+    instead of the KPIs; it must be a module-level function (workers receive it pickled).
+    """
+    base: dict
+    params: list[tuple[str, tuple, str]]     # (name, tokens, dtype)
+    kpis: list[str]
+    series: list[dict]
+    sweep_file: str | None
+    measure: Callable[..., dict[str, float]] | None = None
+
+
+def _scenario_at(ctx: Context, values: dict):
+    d = copy.deepcopy(ctx.base)
+    for name, tokens, _ in ctx.params:
+        assign(d, tokens, values[name])
+    try:
+        return scenario_from_dict(d)
+    except ScenarioError as e:
+        shown = ", ".join(f"{n} = {_toml(values[n])}" for n, _, _ in ctx.params)
+        raise ScenarioError(ctx.sweep_file, "parameters", f"the scenario at this point ({shown}) is invalid: "
+                            f"{e.key}: {e.detail}", kind="point_invalid") from None
+
+
+def _evaluate(ctx: Context, values: dict, seed: int):
+    """Run one point with one seed: (outputs dict, monthly table)."""
+    from ..model import ChainModel
+    from ..report import kpis, monthly_table
+
+    sc = _scenario_at(ctx, values)
+    model = ChainModel(sc, seed=seed)
+    try:
+        model.run()
+        monthly = monthly_table(model)
+    finally:
+        _forget(model)
+    return (kpis(monthly) if ctx.measure is None else ctx.measure(monthly, sc, seed)), monthly
+
+
+def evaluate_point(ctx: Context, values: dict, seed: int) -> dict[str, float]:
+    """The outputs of one run of the point ``values`` with ``seed`` (raises if it fails)."""
+    return _evaluate(ctx, values, seed)[0]
+
+
+def _forget(model) -> None:
+    """Let a finished model be freed (see :func:`rechain.model.forget_model`)."""
+    from ..model import forget_model
+    forget_model(model)
+
+
+def _series_rows(ctx: Context, monthly, head: tuple) -> dict[str, list]:
+    cols: dict[str, list] = {c: [] for c in SERIES_COLUMNS}
+    for s in ctx.series:
+        sel = monthly["variable"] == s["variable"]
+        for k in ("stage", "product", "region"):
+            if s[k] is not None:
+                sel &= monthly[k] == s[k]
+        g = monthly[sel].groupby("month", sort=True)["value"].sum()
+        n = len(g)
+        for c, v in zip(("run_id", "point_id", "replicate"), head):
+            cols[c] += [v] * n
+        cols["series"] += [s["name"]] * n
+        for k in ("variable", "stage", "product", "region"):
+            cols[k] += [s[k]] * n
+        cols["month"] += list(g.index)
+        cols["value"] += [float(x) for x in g.values]
+    return cols
+
+
+def _error_text(e: BaseException) -> str:
+    if isinstance(e, ScenarioError):
+        return str(e)
+    tb = traceback.extract_tb(e.__traceback__)
+    where = f" (at {Path(tb[-1].filename).name}:{tb[-1].lineno} in {tb[-1].name})" if tb else ""
+    return f"{e.__class__.__name__}: {e}{where}"
+
+
+def run_batch(batch: list[tuple], ctx: Context | None = None) -> tuple[list[dict], dict[str, list]]:
+    """Run a batch of ``(run_id, point_id, replicate, seed, values)``; never raises for a run.
+
+    ``ctx`` defaults to the one the executor sent to this worker.
+    """
+    ctx = ctx if ctx is not None else executor.shared()
+    rows, series = [], {c: [] for c in SERIES_COLUMNS}
+    nan = float("nan")
+    for run_id, point_id, rep, seed, values in batch:
+        row = {"run_id": run_id, "point_id": point_id, "replicate": rep, "seed": seed}
+        row.update({name: _to_column(values[name], dtype) for name, _, dtype in ctx.params})
+        try:
+            k, monthly = _evaluate(ctx, values, seed)
+            row.update({name: float(k.get(name, nan)) for name in ctx.kpis})
+            row.update(status="ok", error=None)
+            if ctx.series:
+                for c, v in _series_rows(ctx, monthly, (run_id, point_id, rep)).items():
+                    series[c] += v
+        except Exception as e:  # noqa: BLE001 - a failed run is recorded, the sweep goes on
+            row.update({name: nan for name in ctx.kpis})
+            row.update(status="error", error=_error_text(e))
+        rows.append(row)
+    return rows, series
+

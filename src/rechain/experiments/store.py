@@ -1,0 +1,241 @@
+"""The results store of an experiment: Parquet part files, the manifest, resuming.
+
+A sweep's output folder holds ``manifest.json`` (what was run: see
+:meth:`rechain.experiments.sweep.Sweep.manifest`), ``design.parquet`` (the points),
+``sweep.toml`` (a copy of the sweep file), ``runs/part-*.parquet`` (one row per run:
+ids, seed, parameter values, outputs, status and error) and ``series/part-*.parquet``
+(chosen monthly series in long form), one part file per finished batch, each written under
+a temporary name and moved into place, so an interrupted experiment leaves only whole
+files and resuming carries on where it stopped; ``errors.csv`` lists the failed runs.
+:func:`load_results` reads the tables back.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+from pathlib import Path
+from typing import Any
+
+from ..scenario import ScenarioError
+
+__all__ = ["FORMAT", "SWEEP_FILES", "RUN_COLUMNS", "STATUS_COLUMNS", "SERIES_COLUMNS", "sweep_manifest",
+           "load_results", "write_part"]
+
+RUN_COLUMNS = ("run_id", "point_id", "replicate", "seed")
+STATUS_COLUMNS = ("status", "error")
+SERIES_COLUMNS = ("run_id", "point_id", "replicate", "series", "variable", "stage", "product", "region",
+                  "month", "value")
+FORMAT = "rechain-sweep/1"
+#: what a sweep writes in its output folder (named in the folder's marker)
+SWEEP_FILES = ("manifest.json", "design.parquet", "sweep.toml", "runs", "series", "errors.csv", "analysis")
+
+
+def _arrow_types():
+    import pyarrow as pa
+    return {"int": pa.int64(), "float": pa.float64(), "bool": pa.bool_(), "date": pa.date32(),
+            "str": pa.string(), "json": pa.string()}
+
+
+
+def _runs_schema(sw: Any):
+    import pyarrow as pa
+    t = _arrow_types()
+    fields = [pa.field("run_id", pa.int64()), pa.field("point_id", pa.int64()), pa.field("replicate", pa.int32()),
+              pa.field("seed", pa.int64())]
+    fields += [pa.field(p.name, t[p.dtype]) for p in sw.parameters]
+    fields += [pa.field(k, pa.float64()) for k in sw.kpis]
+    fields += [pa.field("status", pa.string()), pa.field("error", pa.string())]
+    meta = {"rechain_sweep": json.dumps({"parameters": [p.name for p in sw.parameters], "kpis": sw.kpis})}
+    return pa.schema(fields, metadata=meta)
+
+
+
+def _series_schema():
+    import pyarrow as pa
+    return pa.schema([pa.field("run_id", pa.int64()), pa.field("point_id", pa.int64()),
+                      pa.field("replicate", pa.int32())]
+                     + [pa.field(c, pa.string()) for c in ("series", "variable", "stage", "product", "region",
+                                                            "month")]
+                     + [pa.field("value", pa.float64())])
+
+
+
+def _write_atomic(table, path: Path) -> None:
+    import pyarrow.parquet as pq
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    pq.write_table(table, tmp, compression="zstd")
+    os.replace(tmp, path)
+
+
+
+def _part_files(d: Path) -> list[Path]:
+    return sorted(p for p in d.glob("part-*.parquet") if p.is_file()) if d.is_dir() else []
+
+
+
+def _write_json_atomic(obj: Any, path: Path) -> None:
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    tmp.write_text(json.dumps(obj, indent=2, default=str) + "\n")
+    os.replace(tmp, path)
+
+
+
+def _design_table(sw: Any):
+    import pyarrow as pa
+    t = _arrow_types()
+    cols = {"point_id": pa.array(range(sw.n_points), pa.int64())}
+    for p in sw.parameters:
+        cols[p.name] = pa.array([_to_column(pt[p.name], p.dtype) for pt in sw.points], t[p.dtype])
+    if sw.unit_points is not None:
+        for j, p in enumerate(sw.parameters):
+            cols[f"x:{p.name}"] = pa.array([row[j] for row in sw.unit_points], pa.float64())
+    return pa.table(cols)
+
+
+
+def _check_out(sw: Any, out: Path, resume: bool) -> None:
+    """Raise unless the sweep may write to ``out``: a new or empty folder, or (``resume``)
+    the folder of this same sweep. Writes nothing."""
+    from ..outputs import check_output_dir, check_writable
+
+    old = sweep_manifest(out)
+    if old is None:
+        check_output_dir(out, "sweep", replace=False)    # a sweep never replaces anything
+        return
+    if not resume:
+        raise ScenarioError(out, "", "already holds the results of a sweep; pass --resume to continue it, "
+                            "or choose another --out", kind="out_exists")
+    if old.get("spec_sha256") != sw.spec_hash():
+        raise ScenarioError(sw.file, "", f"is not the sweep whose results are in {out} (the sweep file, its "
+                            "base scenario or their design changed); choose another --out", kind="resume_mismatch")
+    check_writable(out)
+
+
+
+def _prepare_out(sw: Any, out: Path, resume: bool) -> set[int]:
+    """Create the output folder (checked by :func:`_check_out`); return the run ids already done."""
+    import pyarrow.parquet as pq
+
+    from ..outputs import write_marker
+
+    man_path = out / "manifest.json"
+    if not man_path.exists():
+        out.mkdir(parents=True, exist_ok=True)
+        write_marker(out, "sweep", files=list(SWEEP_FILES), open_=True)
+    (out / "runs").mkdir(parents=True, exist_ok=True)
+    (out / "series").mkdir(parents=True, exist_ok=True)
+    for d in (out / "runs", out / "series", out):
+        for tmp in d.glob(".*.tmp"):
+            tmp.unlink(missing_ok=True)
+    done: set[int] = set()
+    runs_parts = _part_files(out / "runs")
+    for f in runs_parts:
+        done.update(pq.read_table(f, columns=["run_id"]).column("run_id").to_pylist())
+    # a series part whose runs part never landed belongs to runs that will be run again
+    names = {f.name for f in runs_parts}
+    for f in _part_files(out / "series"):
+        if f.name not in names:
+            f.unlink()
+    if not man_path.exists():
+        _write_atomic(_design_table(sw), out / "design.parquet")
+        if sw.file is not None:
+            shutil.copyfile(sw.file, out / "sweep.toml")
+        _write_json_atomic(sw.manifest(), man_path)
+    return done
+
+
+
+def sweep_manifest(out_dir: str | Path) -> dict | None:
+    """The manifest of a sweep output folder, or None when ``out_dir`` holds no sweep."""
+    try:
+        man = json.loads((Path(out_dir) / "manifest.json").read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+    return man if isinstance(man, dict) and man.get("format") == FORMAT else None
+
+
+
+def load_results(out_dir: str | Path, columns: list[str] | None = None):
+    """The runs and series tables of a sweep output folder, as ``(runs_df, series_df)``.
+
+    Rows are sorted by ``run_id`` (and series by run, series, month), whatever order the
+    runs finished in; only whole part files are read.
+    """
+    import pandas as pd
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    out = Path(out_dir)
+    if sweep_manifest(out) is None:
+        raise ScenarioError(out, "", "is not a sweep output folder (no sweep manifest.json); give the --out "
+                            "folder of `rechain sweep`", kind="missing")
+
+    def read(d: Path, schema, sort: list[str]) -> pd.DataFrame:
+        parts = _part_files(d)
+        if not parts:
+            return schema.empty_table().to_pandas()
+        cols = None if columns is None or d.name != "runs" else list(dict.fromkeys(["run_id", *columns]))
+        tables = [pq.read_table(f, columns=cols) for f in parts]
+        df = pa.concat_tables(tables, promote_options="default").to_pandas()
+        return df.sort_values(sort, kind="stable").reset_index(drop=True)
+
+    man = json.loads((out / "manifest.json").read_text())
+    runs = read(out / "runs", _empty_runs_schema(man), ["run_id"])
+    runs = runs.drop_duplicates("run_id", keep="first").reset_index(drop=True)
+    series = read(out / "series", _series_schema(), ["run_id", "series", "month"])
+    return runs, series
+
+
+
+def _empty_runs_schema(man: dict):
+    import pyarrow as pa
+    t = _arrow_types()
+    return pa.schema([pa.field("run_id", pa.int64()), pa.field("point_id", pa.int64()),
+                      pa.field("replicate", pa.int32()), pa.field("seed", pa.int64())]
+                     + [pa.field(p["name"], t[p["dtype"]]) for p in man["parameters"]]
+                     + [pa.field(k, pa.float64()) for k in man["kpis"]]
+                     + [pa.field("status", pa.string()), pa.field("error", pa.string())])
+
+
+
+def _write_errors(out: Path) -> int:
+    """Collect failed runs (all part files, one at a time) into errors.csv; return their number."""
+    import pyarrow.compute as pc
+    import pyarrow.parquet as pq
+
+    failed = []
+    for f in _part_files(out / "runs"):
+        t = pq.read_table(f)
+        t = t.filter(pc.not_equal(t.column("status"), "ok"))
+        if t.num_rows:
+            failed.append(t)
+    path = out / "errors.csv"
+    if not failed:
+        path.unlink(missing_ok=True)
+        return 0
+    import pyarrow as pa
+    df = pa.concat_tables(failed).to_pandas().sort_values("run_id").drop_duplicates("run_id")
+    meta = json.loads((out / "manifest.json").read_text())
+    cols = ["run_id", "point_id", "replicate", "seed", *[p["name"] for p in meta["parameters"]], "error"]
+    tmp = path.with_name(f".{path.name}.tmp")
+    df[cols].to_csv(tmp, index=False)
+    os.replace(tmp, path)
+    return len(df)
+
+
+def write_part(out: Path, rows: list[dict], series: dict[str, list], runs_schema, series_schema) -> None:
+    """Write one finished batch: its series part (if any), then its runs part (the runs part
+    is what counts a run as done, so it lands last)."""
+    import pyarrow as pa
+    name = f"part-{rows[0]['run_id']:09d}-{rows[-1]['run_id']:09d}.parquet"
+    if series["run_id"]:
+        _write_atomic(pa.table(series, schema=series_schema), out / "series" / name)
+    _write_atomic(pa.Table.from_pylist(rows, schema=runs_schema), out / "runs" / name)
+
+
+
+def _to_column(v: Any, dtype: str) -> Any:
+    """A parameter value as stored in a column of its dtype (JSON text for "json")."""
+    return json.dumps(v, sort_keys=True, default=str) if dtype == "json" else v

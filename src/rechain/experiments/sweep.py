@@ -1,0 +1,772 @@
+"""Batch sweeps: many runs of one scenario over a design of parameter values.
+
+A sweep file (TOML) names a base scenario, the parameters to vary (scenario key paths),
+a design, replicates and a root seed, and the outputs to keep::
+
+    name = "behaviour_sobol"
+    base = "../baseline.toml"           # relative to the sweep file
+    design = "sobol"                    # grid | lhs | sobol | morris | table
+    samples = 64                        # N as SALib means it (sobol: N (D+2) points)
+    replicates = 1
+    root_seed = 20250404
+
+    [parameters]
+    "behaviour.restock_strength" = { min = 0.2, max = 3.0 }
+    approval = { path = "export_controls[April 2025 medium-heavy controls].approval[0].rate",
+                 levels = [0.3, 0.6, 0.9] }
+
+    [outputs]
+    kpis = ["price_peak_prnd_oxide"]    # names from rechain.report.kpis (default: all)
+    series = [{ variable = "price", product = "prnd_oxide" }]
+
+A key path is dotted; list items are chosen by ``[name]`` (their ``name`` field, or
+``type-year`` for quotas) or ``[index]``. An optional ``[overrides]`` table is merged onto
+the base scenario first (as ``extends`` would), e.g. to add the disruption a parameter
+then varies.
+
+Runs are numbered point-major, replicate-minor; run ``i`` gets the seed of
+``numpy.random.SeedSequence(root_seed).spawn(n_runs)[i]``, so the results do not depend on
+the number of workers or the order in which runs finish. Results stream to
+``OUT/runs/part-*.parquet`` (one row per run) and ``OUT/series/part-*.parquet`` (chosen
+monthly series in long form), one file per finished batch, each written under a temporary
+name and moved into place, so an interrupted sweep leaves only whole files and
+``resume=True`` carries on where it stopped.
+
+Python API: :func:`run_sweep`, :func:`execute`, :func:`load_sweep`, and
+:func:`~rechain.experiments.store.load_results`. The pieces live beside this module:
+:mod:`.paths` (key paths), :mod:`.designs` (the designs), :mod:`.executor` (serial, local
+processes or Dask), :mod:`.runs` (one run of a point), :mod:`.store` (the Parquet folder)
+and :mod:`.functions` (the model as a plain function, for EMA Workbench and SALib).
+"""
+
+from __future__ import annotations
+
+import copy
+import datetime as dt
+import difflib
+import hashlib
+import json
+import os
+import sys
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Callable, Iterator, Literal
+
+import click
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from ..scenario import STAGES, ScenarioError, _find_line, _inner_model, _resolve, deep_merge, read_toml_file, \
+    scenario_from_dict
+from . import designs
+from .designs import DESIGNS, DesignError, Parameter, _dtype_of, _value_key
+from .executor import DaskExecutor, Terminated, batches, open_executor, sigterm_as_interrupt
+from .executor import batch_size as executor_batch_size
+from .paths import PathError, _plain, _toml, assign, lookup, parse_path
+from .runs import Context, run_batch
+from .store import (FORMAT, RUN_COLUMNS, STATUS_COLUMNS, _check_out, _prepare_out, _runs_schema, _series_schema,
+                    _write_errors, load_results, write_part)
+
+__all__ = ["Sweep", "Parameter", "load_sweep", "run_sweep", "execute", "run_seed", "available_kpis",
+           "SweepSummary", "sweep_command", "SERIES_VARIABLES"]
+
+#: monthly variables of :func:`rechain.report.monthly_table` a sweep can keep as series
+SERIES_VARIABLES = ("production", "orders", "exports", "imports", "price", "stock_cover_days", "sentiment",
+                    "uncertainty", "demand", "use", "shortfall", "licences_pending", "licences_pending_t",
+                    "licences_applied", "licences_granted", "licences_refused", "quota_used", "quota_issued",
+                    "eol_collected", "offer_share")
+
+
+# ---------------------------------------------------------------------------------------
+# the sweep file
+# ---------------------------------------------------------------------------------------
+class _Spec(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class SeriesSpec(_Spec):
+    variable: str = Field(description="a monthly variable, e.g. price, production, exports")
+    stage: str | None = None
+    product: str | None = None
+    region: str | None = None
+    name: str | None = Field(None, description="label in the series table (default from the selection)")
+
+
+class Outputs(_Spec):
+    kpis: list[str] | None = Field(None, description="KPI names from rechain.report.kpis (default: all)")
+    series: list[SeriesSpec] = Field(default_factory=list)
+
+
+class SweepFile(_Spec):
+    name: str = ""
+    description: str = ""
+    base: str = Field(description="scenario file, relative to the sweep file")
+    overrides: dict[str, Any] = Field(default_factory=dict, description="merged onto the base scenario first")
+    parameters: dict[str, Any] = Field(default_factory=dict, description="name or key path -> {min, max} or {levels}")
+    design: Literal[DESIGNS] = "grid"  # type: ignore[valid-type]
+    samples: int | None = Field(None, ge=1, le=10_000_000, description="N for lhs, sobol, morris")
+    points: str | list[dict[str, Any]] | None = Field(None, description="table design: CSV file or inline list")
+    replicates: int = Field(1, ge=1, le=100_000)
+    root_seed: int = Field(0, ge=0, le=2**63 - 1)
+    second_order: bool = Field(False, description="sobol: also sample for second-order indices")
+    morris_levels: int = Field(4, ge=2, le=100, description="morris: grid levels p")
+    batch_size: int | None = Field(None, ge=1, le=10_000, description="runs per task (default: automatic)")
+    outputs: Outputs = Field(default_factory=Outputs)
+
+
+@dataclass
+class Sweep:
+    """A loaded and checked sweep: the base scenario, the parameters and the design points."""
+    name: str
+    file: Path | None
+    base_file: Path
+    base: dict                     # the base scenario (overrides applied) as a validated, plain dict
+    parameters: list[Parameter]
+    design: str
+    samples: int | None
+    replicates: int
+    root_seed: int
+    kpis: list[str]
+    series: list[dict]
+    points: list[dict]             # parameter values per design point, in point order
+    unit_points: list[list[float]] | None   # SALib sample matrix (lhs, sobol, morris)
+    second_order: bool = False
+    morris_levels: int = 4
+    batch_size: int | None = None
+    description: str = ""
+    raw: dict = field(default_factory=dict, repr=False)
+    #: what a run keeps: None for the KPIs, or a module-level ``f(monthly, scenario, seed) -> dict``
+    #: of the outputs named in ``kpis`` (``rechain calibrate`` keeps fact values)
+    measure: Callable[..., dict[str, float]] | None = None
+    #: True: replicate ``r`` of every point runs with the same seed (common random numbers),
+    #: child ``r`` of the root seed; False: each run its own child
+    common_seeds: bool = False
+
+    @property
+    def n_points(self) -> int:
+        return len(self.points)
+
+    @property
+    def n_runs(self) -> int:
+        return len(self.points) * self.replicates
+
+    def problem(self) -> dict:
+        """The SALib problem dict of the sweep's parameters."""
+        return designs.problem(self.parameters)
+
+    def run_of(self, run_id: int) -> tuple[int, int, int, dict]:
+        """(point_id, replicate, seed, parameter values) of run ``run_id``."""
+        point, rep = divmod(run_id, self.replicates)
+        return point, rep, run_seed(self.root_seed, rep if self.common_seeds else run_id), self.points[point]
+
+    def spec_hash(self) -> str:
+        """SHA-256 of what determines the results: base scenario, parameters, design, seeds, outputs."""
+        blob = {"base": self.base, "parameters": [p.describe() for p in self.parameters],
+                "design": self.design, "samples": self.samples, "replicates": self.replicates,
+                "root_seed": self.root_seed, "kpis": self.kpis, "series": self.series,
+                "points": self.points, "second_order": self.second_order, "morris_levels": self.morris_levels}
+        if self.measure is not None:
+            blob["measure"] = f"{self.measure.__module__}.{self.measure.__qualname__}"
+        if self.common_seeds:
+            blob["common_seeds"] = True
+        return hashlib.sha256(json.dumps(blob, sort_keys=True, default=str).encode()).hexdigest()
+
+    def manifest(self) -> dict:
+        from ..results import package_version
+        seeds = "replicate" if self.common_seeds else "run_id"
+        return {"format": FORMAT, "name": self.name, "description": self.description,
+                "sweep_file": str(self.file) if self.file else None, "base_file": str(self.base_file),
+                "design": self.design, "samples": self.samples, "replicates": self.replicates,
+                "root_seed": self.root_seed, "n_points": self.n_points, "n_runs": self.n_runs,
+                "second_order": self.second_order, "morris_levels": self.morris_levels,
+                "parameters": [p.describe() for p in self.parameters], "problem": self.problem(),
+                "kpis": self.kpis, "series": self.series, "spec_sha256": self.spec_hash(),
+                "rechain_version": package_version(), "python": sys.version.split()[0],
+                "seeds": f"numpy.random.SeedSequence(root_seed).spawn(n)[{seeds}], "
+                         "63 bits of generate_state(1, uint64)"}
+
+
+def run_seed(root_seed: int, run_id: int) -> int:
+    """The seed of run ``run_id``: child ``run_id`` of ``SeedSequence(root_seed).spawn(n)``.
+
+    Computed without spawning the others (a spawned child is ``SeedSequence(entropy,
+    spawn_key=(i,))``), as a non-negative 63-bit integer for ``mesa.Model(seed=...)``.
+    """
+    import numpy as np
+    ss = np.random.SeedSequence(root_seed, spawn_key=(run_id,))
+    return int(ss.generate_state(1, dtype=np.uint64)[0]) & (2**63 - 1)
+
+
+def _err(file, key: str, msg: str, kind: str, needle: str | None = None, loc: list | None = None) -> ScenarioError:
+    line = None
+    if file is not None and Path(file).exists():
+        if needle:
+            line = _line_of(Path(file), needle)
+        if line is None and loc:
+            line = _find_line(Path(file), loc)
+    return ScenarioError(file, key, msg, line=line, kind=kind)
+
+
+def _line_of(path: Path, needle: str) -> int | None:
+    try:
+        lines = path.read_text(encoding="utf-8", errors="replace").splitlines()
+    except OSError:
+        return None
+    for i, line in enumerate(lines, 1):
+        if needle in line.split("#", 1)[0]:
+            return i
+    return None
+
+
+def _spec_error(err: dict, path: Path | None) -> ScenarioError:
+    """One :class:`ScenarioError` for one pydantic error of a sweep file."""
+    loc = list(err["loc"])
+    if loc and loc[0] == "points":     # drop pydantic's union-branch names (points = str | list)
+        loc = [p for i, p in enumerate(loc) if not (i == 1 and isinstance(p, str))]
+    key = ".".join(f"[{p}]" if isinstance(p, int) else str(p) for p in loc).replace(".[", "[")
+    typ, given = err["type"], err.get("input")
+    if typ == "extra_forbidden":
+        model: Any = SweepFile
+        for p in loc[:-1]:
+            if isinstance(p, int):
+                continue
+            ann = getattr(model, "model_fields", {}).get(p)
+            model = _inner_model(ann.annotation) if ann else None
+            if model is None:
+                break
+        allowed = list(getattr(model, "model_fields", {})) if model else []
+        near = difflib.get_close_matches(str(loc[-1]), allowed, n=1)
+        hint = f"; did you mean {near[0]!r}?" if near else ""
+        return _err(path, key, f"unknown key{hint} Allowed here: {', '.join(sorted(allowed))}", "unknown_key", loc=loc)
+    if typ == "missing":
+        return _err(path, key, "required key is missing", "missing_key", loc=loc)
+    if typ == "literal_error":
+        return _err(path, key, f"given {_toml(given)}; {err['msg'].lower()}", "not_allowed", loc=loc)
+    if typ.startswith(("greater", "less")):
+        return _err(path, key, f"given {_toml(given)}; allowed: {err['msg'].lower()}", "out_of_range", loc=loc)
+    return _err(path, key, f"given {_toml(given)}; {err['msg']}", "type", loc=loc)
+
+
+def _base_dict(base_path: Path, overrides: dict, sweep_path: Path | None) -> dict:
+    """The base scenario with overrides, validated, as a plain dict (defaults filled in)."""
+    data, _files = _resolve(base_path)
+    data.setdefault("name", base_path.stem)
+    if overrides:
+        data = deep_merge(data, overrides)
+    try:
+        sc = scenario_from_dict(data, base_path)
+    except ScenarioError as e:
+        if not overrides:
+            raise
+        raise _err(sweep_path, "overrides", f"the base scenario with these overrides is invalid: "
+                   f"{e.key}: {e.detail}", "invalid", needle="[overrides") from None
+    return _plain(sc.model_dump(mode="python"))
+
+
+def available_kpis(base: dict) -> list[str]:
+    """KPI names :func:`rechain.report.kpis` gives for a scenario of this period.
+
+    Worked out by calling ``kpis`` on a small synthetic monthly table that has every
+    variable it reads, so the names follow the report module.
+    """
+    import pandas as pd
+
+    from ..calendar import Calendar
+    from ..materials import PRODUCTS
+    from ..report import kpis
+
+    months = list(Calendar.build(base["start"], base["end"]).months)
+    rows = []
+    for mo in months:
+        for p in PRODUCTS:
+            rows.append((mo, "market", p, "china", "price", 1.0))
+        rows += [(mo, "magnet_makers", "magnet_std", "china", "production", 1.0),
+                 (mo, "separation_plants", "prnd_oxide", "china", "production", 1.0),
+                 (mo, "recyclers", "prnd_oxide", "china", "production", 1.0),
+                 (mo, "magnet_makers", "magnet_std", "eu", "exports", 1.0),
+                 (mo, "overseas_buyers", "all", "eu", "shortfall", 1.0),
+                 (mo, "motor_makers", "nev", "china", "shortfall", 1.0),
+                 (mo, "overseas_buyers", "controlled", "overseas", "licences_granted", 1.0),
+                 (mo, "overseas_buyers", "controlled", "overseas", "licences_refused", 1.0)]
+    df = pd.DataFrame(rows, columns=["month", "stage", "product", "region", "variable", "value"])
+    df["unit"] = ""
+    return list(kpis(df))
+
+
+def _check_value(base: dict, p: Parameter, value: Any, file: Path | None, what: str) -> None:
+    """Raise ScenarioError if setting ``p`` to ``value`` alone makes the base scenario invalid."""
+    d = copy.deepcopy(base)
+    assign(d, p.tokens, value)
+    try:
+        scenario_from_dict(d)
+    except ScenarioError as e:
+        raise _err(file, f"parameters.{p.name}", f"{what} {_toml(value)} does not give a valid scenario: "
+                   f"{e.key}: {e.detail}", "out_of_range", needle=p.name) from None
+
+
+def _parameter(name: str, entry: dict, base: dict, file: Path | None, design: str) -> Parameter:
+    key = f"parameters.{name}"
+    if not isinstance(entry, dict):
+        raise _err(file, key, f"given {_toml(entry)}; a parameter is {{min = ..., max = ...}} or {{levels = [...]}}, "
+                   "with an optional path = \"...\"", "type", needle=name)
+    allowed = {"path", "min", "max", "levels"}
+    extra = set(entry) - allowed
+    if extra:
+        bad = sorted(extra)[0]
+        near = difflib.get_close_matches(bad, sorted(allowed), n=1)
+        hint = f"; did you mean {near[0]!r}?" if near else ""
+        raise _err(file, f"{key}.{bad}", f"unknown key{hint} A parameter is {{min = ..., max = ...}} or "
+                   f"{{levels = [...]}}, with an optional path = \"...\"", "unknown_key", needle=bad)
+    path = entry.get("path", name)
+    if not isinstance(path, str):
+        raise _err(file, f"{key}.path", f"must be a key path (string), got {path!r}", "type", needle=name)
+    try:
+        tokens = parse_path(path)
+        base_value = lookup(base, tokens)
+    except PathError as e:
+        raise _err(file, key, f"{path!r} is not a key of the base scenario: {e}", "unknown_parameter",
+                   needle=name) from None
+    has_range = "min" in entry or "max" in entry
+    if has_range and "levels" in entry:
+        raise _err(file, key, "give either min and max (continuous) or levels, not both", "invalid", needle=name)
+    if has_range:
+        if "min" not in entry or "max" not in entry:
+            raise _err(file, key, "a continuous parameter needs both min and max", "missing_key", needle=name)
+        lo, hi = entry["min"], entry["max"]
+        dates = isinstance(lo, dt.date) and isinstance(hi, dt.date)
+        nums = all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in (lo, hi))
+        if not (dates or nums):
+            raise _err(file, key, f"min and max must both be numbers or both dates, got {_toml(lo)} and {_toml(hi)}",
+                       "type", needle=name)
+        if dates and any(isinstance(v, dt.datetime) for v in (lo, hi)):
+            raise _err(file, key, "min and max must be dates (YYYY-MM-DD), not date-times", "type", needle=name)
+        if not lo < hi:
+            raise _err(file, key, f"min ({lo}) must be below max ({hi})", "out_of_range", needle=name)
+        if isinstance(base_value, bool) or not isinstance(base_value, (int, float, dt.date)) or \
+                isinstance(base_value, dt.date) != dates:
+            raise _err(file, key, f"{path} is {_toml(base_value)} in the base scenario; a "
+                       f"{'date' if dates else 'numeric'} range cannot replace it (use levels = [...])",
+                       "type", needle=name)
+        if design in ("grid", "table"):
+            raise _err(file, key, f"a {design} design needs levels = [...] for every parameter; min/max are "
+                       "for lhs, sobol and morris", "design", needle=name)
+        dtype = "date" if dates else ("int" if isinstance(base_value, int) else "float")
+        p = Parameter(name, path, tokens, "range", min=lo, max=hi, dtype=dtype, base_value=base_value)
+        for what, v in (("min", p.from_unit(p.bounds()[0])), ("max", p.from_unit(p.bounds()[1]))):
+            _check_value(base, p, v, file, what)
+        return p
+    if "levels" not in entry:
+        raise _err(file, key, "needs {min = ..., max = ...} or {levels = [...]}", "missing_key", needle=name)
+    if design == "sobol":
+        # Saltelli sampling and Sobol indices assume a continuous input; a few levels would
+        # be drawn unevenly and their indices read as if they were a range
+        raise _err(file, key, "given levels = [...] with design = \"sobol\"; allowed: a range { min = ..., "
+                   "max = ... } (levels are for grid, table, lhs and morris designs)", "design", needle=name)
+    levels = entry["levels"]
+    if not isinstance(levels, list) or not levels:
+        raise _err(file, f"{key}.levels", f"must be a non-empty list, got {_toml(levels)}", "type", needle=name)
+    seen = [_value_key(v) for v in levels]
+    if len(set(seen)) < len(seen):
+        dup = next(v for v, k in zip(levels, seen) if seen.count(k) > 1)
+        raise _err(file, f"{key}.levels", f"level {_toml(dup)} is given twice", "invalid", needle=name)
+    p = Parameter(name, path, tokens, "levels", levels=list(levels), dtype=_dtype_of(levels), base_value=base_value)
+    for v in levels:
+        _check_value(base, p, v, file, "level")
+    return p
+
+
+def _table_points(spec: SweepFile, file: Path | None, params: dict[str, Parameter], base: dict
+                  ) -> tuple[list[Parameter], list[dict]]:
+    if spec.points is None:
+        raise _err(file, "points", "a table design needs points = \"file.csv\" or an inline list of tables",
+                   "missing_key", needle="design")
+    if isinstance(spec.points, str):
+        csv_path = (file.parent if file else Path.cwd()) / spec.points
+        try:
+            text = csv_path.read_text(encoding="utf-8")
+        except (OSError, UnicodeDecodeError) as e:
+            raise _err(file, "points", f"cannot read {spec.points!r} ({e.__class__.__name__}; looked in "
+                       f"{csv_path.parent})", "missing", needle="points") from None
+        try:
+            columns, rows = designs.table_rows(text, spec.points)
+        except DesignError as e:
+            raise _err(file, "points", str(e), "invalid", needle="points") from None
+    else:
+        rows = [dict(r) for r in spec.points]
+        columns = list(dict.fromkeys(k for r in rows for k in r))
+    if not rows:
+        raise _err(file, "points", "the table has no points", "invalid", needle="points")
+    for i, r in enumerate(rows):
+        missing = [c for c in columns if c not in r]
+        if missing:
+            raise _err(file, f"points[{i}]", f"lacks {missing}", "missing_key", needle="points")
+    order: list[Parameter] = []
+    for c in columns:
+        if c in params:
+            p = params[c]
+            allowed = {_value_key(v): v for v in p.levels}
+            for r in rows:
+                if _value_key(r[c]) not in allowed:
+                    raise _err(file, f"points.{c}", f"value {_toml(r[c])} is not one of the parameter's levels "
+                               f"{_toml(p.levels)}", "out_of_range", needle="points")
+                r[c] = allowed[_value_key(r[c])]
+        else:
+            levels = list({_value_key(r[c]): r[c] for r in rows}.values())
+            p = _parameter(c, {"levels": levels}, base, file, "table")
+        order.append(p)
+    unused = [n for n in params if n not in columns]
+    if unused:
+        raise _err(file, f"parameters.{unused[0]}", "is declared but is not a column of the points table",
+                   "invalid", needle=unused[0])
+    return order, [{p.name: r[p.name] for p in order} for r in rows]
+
+
+def _design(spec: SweepFile, file: Path | None, params: list[Parameter]
+            ) -> tuple[list[dict], list[list[float]] | None]:
+    design, N = spec.design, spec.samples
+    if design == "grid":
+        return designs.grid(params), None
+    if not params:
+        raise _err(file, "parameters", f"a {design} design needs at least one parameter", "design", needle="design")
+    if N is None:
+        raise _err(file, "samples", f"a {design} design needs samples = N", "missing_key", needle="design")
+    try:
+        return designs.sample(design, params, N, spec.root_seed, second_order=spec.second_order,
+                              morris_levels=spec.morris_levels)
+    except ValueError as e:
+        raise _err(file, "samples", str(e), "design", needle="samples") from None
+
+
+def _check_outputs(spec: SweepFile, file: Path | None, base: dict, sc_names: dict, found: "_Found"
+                   ) -> tuple[list[str], list[dict]]:
+    """The KPIs and series a sweep keeps; their mistakes go to ``found``."""
+    known = available_kpis(base)
+    if spec.outputs.kpis is None:
+        kpis = known
+    else:
+        kpis = list(dict.fromkeys(spec.outputs.kpis))
+        for k in kpis:
+            if k not in known:
+                near = difflib.get_close_matches(k, known, n=1)
+                hint = f"; did you mean {near[0]!r}?" if near else ""
+                with found:
+                    raise _err(file, "outputs.kpis", f"unknown KPI {k!r}{hint} KPIs for a run of "
+                               f"{base['start']}..{base['end']}: {', '.join(known)}", "unknown_kpi", needle=k)
+        kpis = [k for k in kpis if k in known]
+    series = []
+    for i, s in enumerate(spec.outputs.series):
+        with found:
+            series.append(_series_spec(i, s, file, sc_names))
+    labels = [s["name"] for s in series]
+    with found:
+        if len(set(labels)) < len(labels):
+            raise _err(file, "outputs.series", "two series have the same selection; give them distinct name = ...",
+                       "invalid", needle="series")
+    return kpis, series
+
+
+class _Found:
+    """Mistakes of one file, gathered (``with found: ...``) to be reported together."""
+
+    def __init__(self) -> None:
+        self.errors: list[ScenarioError] = []
+
+    def __enter__(self) -> "_Found":
+        return self
+
+    def __exit__(self, typ, exc, tb) -> bool:
+        if isinstance(exc, ScenarioError):
+            self.errors += exc.errors
+            return True
+        return False
+
+    def raise_any(self) -> None:
+        if self.errors:
+            raise ScenarioError.of(self.errors)
+
+
+def _series_spec(i: int, s: SeriesSpec, file: Path | None, sc_names: dict) -> dict:
+    """One checked ``[[outputs.series]]`` entry as a dict with its label."""
+    key = f"outputs.series[{i}]"
+    stages = set(STAGES) | {"market"}
+    if s.variable not in SERIES_VARIABLES:
+        near = difflib.get_close_matches(s.variable, SERIES_VARIABLES, n=1)
+        hint = f"; did you mean {near[0]!r}?" if near else ""
+        raise _err(file, f"{key}.variable", f"unknown variable {s.variable!r}{hint} Allowed: "
+                   f"{', '.join(SERIES_VARIABLES)}", "not_allowed", needle=s.variable)
+    if s.stage is not None and s.stage not in stages:
+        raise _err(file, f"{key}.stage", f"unknown stage {s.stage!r}; allowed: {', '.join(sorted(stages))}",
+                   "not_allowed", needle=s.stage)
+    if s.product is not None and s.product not in sc_names["products"]:
+        near = difflib.get_close_matches(s.product, sorted(sc_names["products"]), n=1)
+        hint = f"; did you mean {near[0]!r}?" if near else ""
+        raise _err(file, f"{key}.product", f"unknown product {s.product!r}{hint}", "not_allowed",
+                   needle=s.product)
+    if s.region is not None and s.region not in sc_names["regions"]:
+        raise _err(file, f"{key}.region", f"unknown region {s.region!r}; allowed: "
+                   f"{', '.join(sorted(sc_names['regions']))}", "not_allowed", needle=s.region)
+    sel = {k: getattr(s, k) for k in ("stage", "product", "region") if getattr(s, k) is not None}
+    label = s.name or s.variable + ("[" + ",".join(f"{k}={v}" for k, v in sel.items()) + "]" if sel else "")
+    return {"name": label, "variable": s.variable, **{k: getattr(s, k) for k in ("stage", "product", "region")}}
+
+
+def load_sweep(source: str | Path | dict, base_dir: str | Path | None = None) -> Sweep:
+    """Read, validate and expand a sweep (a TOML path or the equivalent dict).
+
+    Raises
+    ------
+    ScenarioError
+        naming the sweep file and the key, for anything that cannot be used: unknown keys,
+        a base scenario that does not load, a parameter path not in the base scenario, a
+        level or bound the scenario validator rejects, an unknown KPI.
+    """
+    if isinstance(source, dict):
+        file, raw = None, copy.deepcopy(source)
+        where = Path(base_dir) if base_dir else Path.cwd()
+    else:
+        file = Path(source)
+        raw = read_toml_file(file, "a sweep file (.toml)")
+        where = file.parent
+    try:
+        spec = SweepFile.model_validate(raw)
+    except ValidationError as e:
+        raise ScenarioError.of([_spec_error(err, file) for err in e.errors()]) from None
+    found = _Found()
+    with found:
+        if spec.design not in ("lhs", "sobol", "morris") and spec.samples is not None:
+            raise _err(file, "samples", f"samples is for lhs, sobol and morris designs, not {spec.design}",
+                       "design", needle="samples")
+    with found:
+        if spec.design != "table" and spec.points is not None:
+            raise _err(file, "points", "points is for design = \"table\"", "design", needle="points")
+    base_path = where / spec.base
+    with found:
+        if not base_path.is_file():
+            raise _err(file, "base", f"scenario file {spec.base!r} not found (looked in {where})", "missing",
+                       needle="base")
+        base = _base_dict(base_path, spec.overrides, file)
+    found.raise_any()        # what follows needs the base scenario
+
+    params: dict[str, Parameter] = {}
+    for name, entry in spec.parameters.items():
+        with found:
+            params[name] = _parameter(name, entry, base, file, spec.design)
+    paths = [p.path for p in params.values()]
+    for p in params.values():
+        with found:
+            if paths.count(p.path) > 1:
+                raise _err(file, f"parameters.{p.name}", f"path {p.path} is swept twice", "invalid", needle=p.name)
+
+    names = {"products": _product_names(base), "regions": set(base["regions"]) | {"china", "abroad", "overseas",
+                                                                                 "all"}}
+    kpis, series = _check_outputs(spec, file, base, names, found)
+    reserved = set(RUN_COLUMNS) | set(STATUS_COLUMNS) | set(kpis)
+    for n in params:
+        with found:
+            if n in reserved:
+                raise _err(file, f"parameters.{n}", f"name {n!r} is taken by a column of the results; give the "
+                           "parameter another name with path = ...", "invalid", needle=n)
+    found.raise_any()
+
+    if spec.design == "table":
+        order, points = _table_points(spec, file, params, base)
+        unit = None
+    else:
+        order = list(params.values())
+        points, unit = _design(spec, file, order)
+    n_runs = len(points) * spec.replicates
+    if n_runs > 50_000_000:
+        raise _err(file, "samples", f"{n_runs:,} runs is more than a sweep can number", "design", needle="samples")
+    return Sweep(name=spec.name or (file.stem if file else "sweep"), file=file, base_file=base_path, base=base,
+                 parameters=order, design=spec.design, samples=spec.samples, replicates=spec.replicates,
+                 root_seed=spec.root_seed, kpis=kpis, series=series, points=points, unit_points=unit,
+                 second_order=spec.second_order, morris_levels=spec.morris_levels, batch_size=spec.batch_size,
+                 description=spec.description, raw=raw)
+
+
+def _product_names(base: dict) -> set[str]:
+    from ..materials import PRODUCTS
+    from ..policy import QUOTA_TYPES
+    return set(PRODUCTS) | set(base["sectors"]) | set(QUOTA_TYPES) | {"ore", "magnets", "all", "controlled",
+                                                                      "scrap"}
+
+
+def _context(sw: Sweep) -> Context:
+    return Context(base=sw.base, params=[(p.name, p.tokens, p.dtype) for p in sw.parameters], kpis=sw.kpis,
+                   series=sw.series, sweep_file=str(sw.file) if sw.file else None, measure=sw.measure)
+
+
+# ---------------------------------------------------------------------------------------
+# executing a sweep
+# ---------------------------------------------------------------------------------------
+@dataclass
+class SweepSummary:
+    """What a call of :func:`execute` did."""
+    out: Path
+    n_runs: int
+    skipped: int
+    ran: int
+    failed_now: int
+    failed_total: int
+    seconds: float
+    workers: int
+    backend: str
+    first_result_s: float = float("nan")     # until the first batch came back (includes start-up)
+    first_batch: int = 0
+
+    @property
+    def steady_runs_per_s(self) -> float:
+        """Runs per second after the first batch came back (start-up excluded)."""
+        dt_ = self.seconds - self.first_result_s
+        return (self.ran - self.first_batch) / dt_ if dt_ > 0 and self.ran > self.first_batch else float("nan")
+
+    @property
+    def runs_per_s(self) -> float:
+        return self.ran / self.seconds if self.seconds > 0 else float("nan")
+
+    def text(self) -> str:
+        s = (f"ran {self.ran} of {self.n_runs} runs in {self.seconds:.1f} s ({self.runs_per_s:.2f} runs/s, "
+             f"{self.workers} worker(s), {self.backend})")
+        if self.skipped:
+            s += f"; {self.skipped} were already done"
+        s += f"\nresults: {self.out / 'runs'}, {self.out / 'series'} (rechain.sweep.load_results)"
+        if self.failed_total:
+            s += (f"\n{self.failed_total} run(s) failed: see {self.out / 'errors.csv'} "
+                  f"(or the status and error columns of {self.out / 'runs'})")
+        else:
+            s += "\nno run failed"
+        return s
+
+
+def _runs(sw: Sweep, todo: list[int]) -> Iterator[tuple]:
+    """``(run_id, point_id, replicate, seed, values)`` of the runs ``todo``, in order."""
+    for rid in todo:
+        point, rep, seed, values = sw.run_of(rid)
+        yield rid, point, rep, seed, values
+
+
+def execute(sweep: str | Path | dict | Sweep, out: str | Path | None = None, workers: int | None = None,
+            scheduler: str | None = None, resume: bool = False, batch_size: int | None = None,
+            progress: bool = False, echo: Callable[[str], None] | None = None) -> SweepSummary:
+    """Run a sweep into ``out`` and return what was done (no results are held in memory).
+
+    ``workers=1`` runs in this process; more start local processes (spawn); ``scheduler``
+    ("local" or a Dask scheduler address) sends the batches to Dask instead (see
+    :mod:`rechain.experiments.executor`).
+    """
+    from tqdm import tqdm
+
+    sw = sweep if isinstance(sweep, Sweep) else load_sweep(sweep)
+    out = Path(out) if out is not None else Path("outputs") / "sweeps" / sw.name
+    _check_out(sw, out, resume)
+    ctx = _context(sw)
+    t0 = time.perf_counter()
+    # the scheduler is reached before anything is written: an unreachable one leaves no folder
+    ex: Any = DaskExecutor(scheduler, workers or os.cpu_count() or 1, ctx) if scheduler else None
+    try:
+        done = _prepare_out(sw, out, resume)
+    except BaseException:
+        if ex is not None:
+            ex.close(cancel=True)
+        raise
+    todo = [i for i in range(sw.n_runs) if i not in done]
+    skipped = sw.n_runs - len(todo)
+    runs_schema, series_schema = _runs_schema(sw), _series_schema()
+
+    failed_now = ran = first_n = 0
+    first_s = float("nan")
+    ex = ex or open_executor(workers, shared=ctx, tasks=len(todo))
+    n_parallel = ex.slots
+    size = batch_size or sw.batch_size or executor_batch_size(len(todo), n_parallel)
+    if echo:
+        echo(f"{sw.name}: {sw.n_points} points x {sw.replicates} replicate(s) = {sw.n_runs} runs"
+             + (f", {skipped} already done" if skipped else "") + f"; {ex.name}, batches of {size}")
+    bar = tqdm(total=len(todo), unit="run", desc=sw.name, disable=not progress, dynamic_ncols=True,
+               smoothing=0.1, file=sys.stderr)
+    bar.set_postfix(failed=0)
+    try:
+        with ex:
+            for _, (rows, series) in ex.map(run_batch, batches(_runs(sw, todo), size)):
+                if not ran:
+                    first_s, first_n = time.perf_counter() - t0, len(rows)
+                write_part(out, rows, series, runs_schema, series_schema)
+                failed_now += sum(r["status"] != "ok" for r in rows)
+                ran += len(rows)
+                bar.set_postfix(failed=failed_now, refresh=False)
+                bar.update(len(rows))
+    except BaseException as e:
+        import concurrent.futures.process as cfp
+        if isinstance(e, cfp.BrokenProcessPool):
+            raise RuntimeError(f"a worker process died ({e}); the runs finished so far are in {out}; "
+                               "run the sweep again with --resume to finish it") from None
+        raise
+    finally:
+        bar.close()
+    seconds = time.perf_counter() - t0
+    failed_total = _write_errors(out)
+    return SweepSummary(out=out, n_runs=sw.n_runs, skipped=skipped, ran=ran, failed_now=failed_now,
+                        failed_total=failed_total, seconds=seconds, workers=n_parallel, backend=ex.name,
+                        first_result_s=first_s, first_batch=first_n)
+
+
+def run_sweep(path_or_spec: str | Path | dict | Sweep, workers: int | None = 1, out: str | Path | None = None,
+              scheduler: str | None = None, resume: bool = False, batch_size: int | None = None,
+              progress: bool = False):
+    """Run a sweep and return its tables ``(runs_df, series_df)`` (see :func:`load_results`).
+
+    Parameters
+    ----------
+    path_or_spec : a sweep TOML file, the same content as a dict (``base`` relative to the
+        working directory), or a loaded :class:`Sweep`.
+    workers : processes to use (1: in this process).
+    out : output folder (default ``outputs/sweeps/<name>``); it must be new or empty unless
+        ``resume`` is true.
+    scheduler : "local" or a Dask scheduler address, to run the batches on Dask.
+    resume : skip the runs already in ``out``.
+
+    Examples
+    --------
+    >>> runs, series = run_sweep("scenarios/sweeps/policy_grid.toml", workers=2,
+    ...                          out="outputs/sweeps/policy_grid")      # doctest: +SKIP
+    >>> runs.groupby("approval_rate")["exports_2025_t"].mean()          # doctest: +SKIP
+    """
+    summary = execute(path_or_spec, out=out, workers=workers, scheduler=scheduler, resume=resume,
+                      batch_size=batch_size, progress=progress)
+    return load_results(summary.out)
+
+
+# ---------------------------------------------------------------------------------------
+# command line
+# ---------------------------------------------------------------------------------------
+@click.command("sweep")
+@click.argument("sweep_file", type=click.Path(dir_okay=False, path_type=Path))
+@click.option("--workers", type=click.IntRange(min=1), default=None,
+              help="worker processes (default: the number of CPUs; 1 runs in this process)")
+@click.option("--scheduler", default=None, metavar="ADDRESS",
+              help="run on Dask: a scheduler address (tcp://host:8786) or 'local' for a local cluster")
+@click.option("--out", "out_dir", type=click.Path(file_okay=False, path_type=Path), default=None,
+              help="output folder (default outputs/sweeps/<sweep name>)")
+@click.option("--resume", is_flag=True, help="continue an interrupted sweep in --out, skipping finished runs")
+@click.option("--batch-size", type=click.IntRange(min=1), default=None, help="runs per task (default: automatic)")
+@click.option("--quiet", is_flag=True, help="no progress bar")
+def sweep_command(sweep_file: Path, workers: int | None, scheduler: str | None, out_dir: Path | None,
+                  resume: bool, batch_size: int | None, quiet: bool) -> None:
+    """Run the batch sweep SWEEP_FILE: many runs of a scenario over a design of parameters.
+
+    Results stream to OUT/runs/ and OUT/series/ (Parquet, one file per finished batch);
+    analyse them with `rechain analyze OUT`.
+    """
+    sw = load_sweep(sweep_file)
+    out = out_dir or Path("outputs") / "sweeps" / sw.name
+    try:
+        with sigterm_as_interrupt():
+            summary = execute(sw, out=out, workers=workers, scheduler=scheduler, resume=resume,
+                              batch_size=batch_size, progress=not quiet, echo=None if quiet else click.echo)
+    except KeyboardInterrupt as e:
+        what = "terminated" if isinstance(e, Terminated) else "interrupted"
+        click.echo(f"\n{what}: the runs finished so far are in {out}; continue with "
+                   f"`rechain sweep {sweep_file} --out {out} --resume`", err=True)
+        sys.exit(143 if isinstance(e, Terminated) else 130)
+    click.echo(summary.text())
+    if not quiet:
+        click.echo(f"next: rechain analyze {summary.out}")

@@ -1,0 +1,839 @@
+"""Holding the model to the record: the facts table and ``rechain validate``.
+
+``data/facts.csv`` lists what public market reports and the public record say happened
+(``docs/sources.md``), one checkable fact a row. A fact selects a monthly series of the
+run's monthly table (:func:`rechain.report.monthly_table`) by ``variable`` and the selectors ``stage``,
+``product`` and ``region`` (``*`` or empty: any; ``a+b``: either), reduces it over a
+``period`` with a ``measure``, and judges the result with a ``comparison``:
+
+measure
+    ``level``        the period's total (flows: production, exports, use ...) or mean
+                     (levels: price, stock cover, sentiment ...);
+    ``mom_pct``      % change of the mean month of the period against the period one month
+                     earlier; ``qoq_pct`` three months earlier; ``yoy_pct`` a year earlier;
+    ``change_pct``   % change against ``base_period`` (required; e.g. May against the mean
+                     month of Q1); any of the % measures takes ``base_period`` if given;
+    ``change``       the same, as a difference (for signed series such as sentiment);
+    ``ratio``        level of the selection over the level of the ``other_*`` selection.
+comparison
+    ``within``       ``|value - target| <= tolerance``;
+    ``at_least`` / ``at_most``   ``value >= target - tolerance`` / ``value <= target + tolerance``;
+    ``direction_up`` / ``direction_down``   ``value > tolerance`` / ``value < -tolerance``;
+    ``less_than_other`` / ``greater_than_other``   the same measure of the ``other_*``
+                     selection (empty fields: as the main one) subtracted: the value is the
+                     difference, which must be ``< -tolerance`` / ``> tolerance``.
+
+Within a month, flows are summed over the selected rows and levels averaged. Monthly
+prices are monthly means of the weekly index, so a fact reported between two dates is
+checked as a change of monthly means (the facts' notes say so).
+
+:func:`evaluate_fact` is a pure function of a fact and a monthly table;
+:func:`validate` runs a scenario over several seeds in parallel and summarises each fact:
+its target, the simulated mean, min and max, the share of replicates that reproduce it,
+and whether it is reproduced (the replicate mean satisfies the comparison).
+"""
+
+from __future__ import annotations
+
+import csv
+import math
+import sys
+import time
+from dataclasses import dataclass, field
+from importlib import resources
+from pathlib import Path
+from typing import Any, Iterable
+
+import click
+import numpy as np
+import pandas as pd
+
+__all__ = ["Fact", "FactError", "Validation", "Vocabulary", "VARIABLES", "FLOW_VARIABLES", "LEVEL_VARIABLES",
+           "MEASURES", "COMPARISONS", "load_facts", "default_vocabulary", "vocabulary_of", "check_selections",
+           "parse_period", "monthly_series", "evaluate_fact", "judge", "evaluate", "summarise", "validate",
+           "format_table", "write_outputs", "write_figures", "validate_command"]
+
+# --- what the monthly table holds (rechain.report.monthly_table) -------------------------
+FLOW_VARIABLES = ("production", "orders", "exports", "imports", "demand", "use", "shortfall",
+                  "licences_applied", "licences_granted", "licences_refused", "quota_used", "eol_collected",
+                  "spot_traded")
+LEVEL_VARIABLES = ("price", "price_long_run", "market_cover_weeks", "stock_cover_days", "sentiment", "uncertainty",
+                   "licences_pending", "licences_pending_t", "quota_issued", "offer_share")
+VARIABLES = FLOW_VARIABLES + LEVEL_VARIABLES
+SIGNED_VARIABLES = ("sentiment",)          # may be negative: no % changes
+PCT_MEASURES = {"mom_pct": 1, "qoq_pct": 3, "yoy_pct": 12, "change_pct": None}
+MEASURES = ("level", *PCT_MEASURES, "change", "ratio")
+COMPARISONS = ("within", "at_least", "at_most", "direction_up", "direction_down",
+               "less_than_other", "greater_than_other")
+NEEDS_TARGET = ("within", "at_least", "at_most")
+COLUMNS = ["fact_id", "required", "description", "variable", "stage", "product", "region", "period",
+           "measure", "base_period", "comparison", "target", "tolerance", "unit", "other_variable",
+           "other_stage", "other_product", "other_region", "seed_fact", "source", "note"]
+# the monthly series the figures show, with the facts that fall on them
+PANELS = {
+    "ndfeb_output": ("NdFeB output (sintered blanks), t", "production", "magnet_makers", "magnet_std+magnet_uh", "*"),
+    "magnet_exports": ("Magnet exports, t", "exports", "magnet_makers", "magnet_std+magnet_uh", "*"),
+    "prnd_oxide_price": ("Pr-Nd oxide price, yuan/t", "price", "market", "prnd_oxide", "*"),
+    "dy_oxide_price": ("Dy oxide price, yuan/kg", "price", "market", "dy_oxide", "*"),
+    "tb_oxide_price": ("Tb oxide price, yuan/kg", "price", "market", "tb_oxide", "*"),
+    "dy_tb_oxide_output": ("Dy + Tb oxide output (separation + recycling), t", "production",
+                           "separation_plants+recyclers", "dy_oxide+tb_oxide", "*"),
+}
+
+
+class FactError(ValueError):
+    """A fact that cannot be read or checked; the message names the fact and the field."""
+
+
+# ---------------------------------------------------------------------------------------
+# facts
+# ---------------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class Fact:
+    """One checkable fact (a row of ``data/facts.csv``); see the module docstring."""
+
+    fact_id: str
+    variable: str
+    period: str
+    measure: str = "level"
+    comparison: str = "within"
+    stage: str = "*"
+    product: str = "*"
+    region: str = "*"
+    base_period: str = ""
+    target: float = math.nan
+    tolerance: float = 0.0
+    unit: str = ""
+    required: bool = False
+    description: str = ""
+    other_variable: str = ""
+    other_stage: str = ""
+    other_product: str = ""
+    other_region: str = ""
+    seed_fact: str = ""
+    source: str = ""
+    note: str = ""
+
+    @property
+    def uses_other(self) -> bool:
+        return self.measure == "ratio" or self.comparison in ("less_than_other", "greater_than_other")
+
+    def selection(self, other: bool = False) -> tuple[str, str, str, str]:
+        """(variable, stage, product, region) of the main or the ``other_*`` selection."""
+        if not other:
+            return self.variable, self.stage, self.product, self.region
+        return (self.other_variable or self.variable, self.other_stage or self.stage,
+                self.other_product or self.product, self.other_region or self.region)
+
+    def months(self) -> list[str]:
+        return parse_period(self.period)
+
+    def base_months(self) -> list[str]:
+        """The months a change is measured against (empty for level and ratio)."""
+        if self.base_period:
+            return parse_period(self.base_period)
+        lag = PCT_MEASURES.get(self.measure)
+        if lag is None:
+            return []
+        return [_shift(m, -lag) for m in self.months()]
+
+    def target_text(self) -> str:
+        """The target as a short phrase: '+7 ± 3 % MoM', 'down vs 2025-01/2025-03', ..."""
+        base = f" vs {self.base_period}" if self.base_period else ""
+        c = self.comparison
+        if c == "within":
+            return f"{_num(self.target, signed=self.measure != 'level')} ± {_num(self.tolerance)} {self.unit}".strip()
+        if c == "at_least":
+            return f">= {_num(self.target - self.tolerance)} {self.unit}".strip()
+        if c == "at_most":
+            return f"<= {_num(self.target + self.tolerance)} {self.unit}".strip()
+        if c in ("direction_up", "direction_down"):
+            word = "up" if c == "direction_up" else "down"
+            what = {"mom_pct": " MoM", "qoq_pct": " QoQ", "yoy_pct": " YoY"}.get(self.measure, "")
+            return f"{word}{what}{base}"
+        v, s, p, _ = self.selection(other=True)
+        sign = "<" if c == "less_than_other" else ">"
+        how = " growth" if self.measure != "level" else ""
+        return f"{sign} {v}{how} ({s})"
+
+
+def parse_period(period: str) -> list[str]:
+    """Months of a period: ``2025-02``, ``2025`` (its twelve months) or ``2025-01/2025-04``.
+
+    >>> parse_period("2025-01/2025-03")
+    ['2025-01', '2025-02', '2025-03']
+    """
+    text = str(period).strip()
+    if "/" in text:
+        a, b = (s.strip() for s in text.split("/", 1))
+        first, last = _month_range(a)[0], _month_range(b)[-1]
+    else:
+        first, last = _month_range(text)[0], _month_range(text)[-1]
+    start, end = pd.Period(first, "M"), pd.Period(last, "M")
+    if end < start:
+        raise FactError(f"period {period!r} ends before it starts")
+    return [str(p) for p in pd.period_range(start, end, freq="M")]
+
+
+def _month_range(text: str) -> list[str]:
+    if len(text) == 4 and text.isdigit():
+        return [f"{text}-01", f"{text}-12"]
+    if len(text) == 7 and text[4] == "-" and text[:4].isdigit() and text[5:].isdigit() and 1 <= int(text[5:]) <= 12:
+        return [text, text]
+    raise FactError(f"period {text!r}: allowed YYYY-MM, YYYY or a range such as 2025-01/2025-04")
+
+
+def _shift(month: str, n: int) -> str:
+    return str(pd.Period(month, "M") + n)
+
+
+def _split(sel: str) -> list[str] | None:
+    """Selector ``a+b`` -> ['a', 'b']; ``*`` or empty -> None (any)."""
+    sel = (sel or "").strip()
+    if sel in ("", "*"):
+        return None
+    return [s.strip() for s in sel.split("+") if s.strip()]
+
+
+def _truthy(v: Any, where: str) -> bool:
+    s = str(v).strip().lower()
+    if s in ("true", "1", "yes"):
+        return True
+    if s in ("false", "0", "no", ""):
+        return False
+    raise FactError(f"{where}: required must be true or false, got {v!r}")
+
+
+def _float(v: Any, where: str, default: float) -> float:
+    s = str(v).strip() if v is not None else ""
+    if s == "":
+        return default
+    try:
+        return float(s)
+    except ValueError:
+        raise FactError(f"{where}: not a number: {v!r}") from None
+
+
+@dataclass(frozen=True)
+class Vocabulary:
+    """Names the model outputs: variables, and per variable the stages, products and regions."""
+
+    names: dict[str, dict[str, set[str]]]
+
+    def check(self, fact: Fact, other: bool = False) -> None:
+        var, stage, product, region = fact.selection(other)
+        where = f"fact {fact.fact_id}" + (" (other_*)" if other else "")
+        if var not in self.names:
+            raise FactError(f"{where}: variable {var!r} is not in the monthly table; allowed: "
+                            f"{', '.join(sorted(self.names))}")
+        for key, sel in (("stage", stage), ("product", product), ("region", region)):
+            allowed = self.names[var][key]
+            for name in _split(sel) or []:
+                if name not in allowed:
+                    raise FactError(f"{where}: {key} {name!r} does not occur with variable {var!r}; "
+                                    f"allowed: {', '.join(sorted(allowed))} (or * for any)")
+
+
+def vocabulary_of(table: pd.DataFrame) -> Vocabulary:
+    """The names that occur in a monthly table, per variable."""
+    names: dict[str, dict[str, set[str]]] = {}
+    for var, g in table.groupby("variable", sort=False):
+        names[str(var)] = {k: set(map(str, g[k].unique())) for k in ("stage", "product", "region")}
+    return Vocabulary(names)
+
+
+def default_vocabulary() -> Vocabulary:
+    """The names the model's monthly table uses, from the package's own lists.
+
+    Sector and region names come from the scenario; they are taken from
+    ``scenarios/baseline.toml`` when it can be found (source tree), otherwise any name is
+    accepted there and :func:`check_selections` catches what a run does not output.
+    """
+    from ..materials import PRODUCTS
+    from ..policy import QUOTA_TYPES
+    from ..scenario import STAGES
+
+    sectors: set[str] | None = None
+    regions: set[str] | None = None
+    for base in (Path.cwd(), Path(__file__).resolve().parents[2]):
+        path = base / "scenarios" / "baseline.toml"
+        if path.exists():
+            import tomllib
+            data = tomllib.loads(path.read_text(encoding="utf-8"))
+            sectors, regions = set(data.get("sectors", {})), set(data.get("regions", {}))
+            break
+    stages, products = set(STAGES), set(PRODUCTS)
+    any_name: set[str] = _AnyName()
+    sec = sectors if sectors is not None else any_name
+    reg = regions if regions is not None else any_name
+    firms = stages - {"motor_makers", "overseas_buyers"}
+    v = {
+        "production": dict(stage=firms, product=products, region={"china", "abroad"}),
+        "orders": dict(stage=stages - {"miners", "myanmar_holders", "overseas_miners"}, product=products,
+                       region={"china", "overseas"}),
+        "exports": dict(stage=firms, product=products, region=reg),
+        "imports": dict(stage={"separation_plants"}, product={"ore"}, region={"abroad"}),
+        "price": dict(stage={"market"}, product=products, region={"china"}),
+        "licences_pending": dict(stage={"overseas_buyers"}, product={"controlled"}, region={"overseas"}),
+        "quota_used": dict(stage={"miners", "separation_plants"}, product=set(QUOTA_TYPES), region={"china"}),
+        "eol_collected": dict(stage={"recyclers"}, product={"scrap"}, region={"china"}),
+        "offer_share": dict(stage={"myanmar_holders"}, product={"ionic_ore"}, region={"abroad"}),
+    }
+    for var in ("stock_cover_days", "sentiment", "uncertainty"):
+        v[var] = dict(stage=stages, product={"all"}, region={"all"})
+    for var in ("demand", "use", "shortfall"):
+        v[var] = dict(stage={"motor_makers", "overseas_buyers"}, product=_union(sec, {"all"}),
+                      region=_union(reg, {"china"}))
+    for var in ("licences_pending_t", "licences_applied", "licences_granted", "licences_refused"):
+        v[var] = v["licences_pending"]
+    v["quota_issued"] = v["quota_used"]
+    for var in ("price_long_run", "market_cover_weeks", "spot_traded"):
+        v[var] = v["price"]
+    assert set(v) == set(VARIABLES)
+    return Vocabulary(v)
+
+
+class _AnyName(set):
+    """A set that contains every name (for names only a scenario knows)."""
+
+    def __contains__(self, item: object) -> bool:
+        return True
+
+
+def _union(a: set[str], b: set[str]) -> set[str]:
+    return a if isinstance(a, _AnyName) else a | b
+
+
+def _fact_from_row(row: dict[str, str], line: int, path: str) -> Fact:
+    fid = (row.get("fact_id") or "").strip()
+    where = f"{path}, line {line}" + (f" ({fid})" if fid else "")
+    if not fid:
+        raise FactError(f"{where}: fact_id is empty")
+    kw: dict[str, Any] = {k: (row.get(k) or "").strip() for k in COLUMNS}
+    kw["required"] = _truthy(kw["required"], where)
+    kw["target"] = _float(kw["target"], f"{where}: target", math.nan)
+    kw["tolerance"] = _float(kw["tolerance"], f"{where}: tolerance", 0.0)
+    for k in ("stage", "product", "region"):
+        kw[k] = kw[k] or "*"
+    fact = Fact(**kw)
+    _check_fact(fact, where)
+    return fact
+
+
+def _check_fact(f: Fact, where: str) -> None:
+    if f.measure not in MEASURES:
+        raise FactError(f"{where}: measure {f.measure!r}; allowed: {', '.join(MEASURES)}")
+    if f.comparison not in COMPARISONS:
+        raise FactError(f"{where}: comparison {f.comparison!r}; allowed: {', '.join(COMPARISONS)}")
+    try:
+        f.months()
+        if f.base_period:
+            parse_period(f.base_period)
+    except FactError as e:
+        raise FactError(f"{where}: {e}") from None
+    if f.comparison in NEEDS_TARGET and not math.isfinite(f.target):
+        raise FactError(f"{where}: comparison {f.comparison!r} needs a numeric target")
+    if f.tolerance < 0:
+        raise FactError(f"{where}: tolerance must be >= 0, got {f.tolerance}")
+    if f.measure == "change_pct" and not f.base_period:
+        raise FactError(f"{where}: measure 'change_pct' needs a base_period")
+    if f.measure == "change" and not f.base_period:
+        raise FactError(f"{where}: measure 'change' needs a base_period")
+    if f.comparison.startswith("direction") and f.measure in ("level", "ratio"):
+        raise FactError(f"{where}: comparison {f.comparison!r} needs a change measure "
+                        f"(mom_pct, qoq_pct, yoy_pct, change_pct, change), not {f.measure!r}")
+    if f.measure == "ratio" and f.comparison not in NEEDS_TARGET:
+        raise FactError(f"{where}: measure 'ratio' goes with within, at_least or at_most")
+    if f.measure in PCT_MEASURES and any(v in SIGNED_VARIABLES for v in
+                                         (f.variable, f.other_variable) if v):
+        raise FactError(f"{where}: {f.variable} can be negative; use measure 'change', not {f.measure!r}")
+    if f.uses_other and f.selection(other=True) == f.selection() and f.measure != "ratio" \
+            and not f.other_variable:
+        raise FactError(f"{where}: comparison {f.comparison!r} needs an other_variable or other selectors")
+
+
+def load_facts(path: str | Path | None = None, vocabulary: Vocabulary | None = None) -> list[Fact]:
+    """Read the facts table and check every row (the package's ``data/facts.csv`` by default).
+
+    Every row must name a variable of the monthly table and stages, products and regions
+    that occur with it (``vocabulary``: :func:`default_vocabulary` unless given, e.g. from
+    :func:`vocabulary_of` a real table); measure, comparison, periods, target and tolerance
+    must make sense together; ids must be unique. Raises :class:`FactError` naming the
+    line, fact and field otherwise.
+    """
+    if path is None:
+        text = resources.files("rechain").joinpath("data/facts.csv").read_text(encoding="utf-8")
+        name = "facts.csv"
+    else:
+        try:
+            text = Path(path).read_text(encoding="utf-8")
+        except FileNotFoundError:
+            raise FactError(f"{path}: file not found") from None
+        name = str(path)
+    reader = csv.DictReader(text.splitlines())
+    header = reader.fieldnames or []
+    missing = [c for c in ("fact_id", "variable", "period", "measure", "comparison") if c not in header]
+    if missing:
+        raise FactError(f"{name}: missing column(s) {', '.join(missing)}")
+    unknown = [c for c in reader.fieldnames or [] if c not in COLUMNS]
+    if unknown:
+        raise FactError(f"{name}: unknown column(s) {', '.join(unknown)}; allowed: {', '.join(COLUMNS)}")
+    vocab = vocabulary or default_vocabulary()
+    facts, seen = [], set()
+    for line, row in enumerate(reader, start=2):
+        f = _fact_from_row(row, line, name)
+        if f.fact_id in seen:
+            raise FactError(f"{name}, line {line}: duplicate fact_id {f.fact_id!r}")
+        seen.add(f.fact_id)
+        try:
+            vocab.check(f)
+            if f.uses_other:
+                vocab.check(f, other=True)
+        except FactError as e:
+            raise FactError(f"{name}, line {line}: {e}") from None
+        facts.append(f)
+    if not facts:
+        raise FactError(f"{name}: no facts")
+    return facts
+
+
+def check_selections(facts: Iterable[Fact], table: pd.DataFrame) -> None:
+    """Every fact's selections match rows of ``table`` and its months are in it."""
+    vocab = vocabulary_of(table)
+    months = set(table["month"].unique())
+    for f in facts:
+        vocab.check(f)
+        if f.uses_other:
+            vocab.check(f, other=True)
+        for which in (False, True) if f.uses_other else (False,):
+            if _select(table, *f.selection(which)).empty:
+                raise FactError(f"fact {f.fact_id}: no rows in the monthly table for "
+                                f"{dict(zip(('variable', 'stage', 'product', 'region'), f.selection(which)))}")
+        need = set(f.months()) | set(f.base_months())
+        if not need <= months:
+            raise FactError(f"fact {f.fact_id}: months {', '.join(sorted(need - months))} are outside the run "
+                            f"({min(months)} .. {max(months)})")
+
+
+# ---------------------------------------------------------------------------------------
+# evaluating a fact on one monthly table
+# ---------------------------------------------------------------------------------------
+def _select(table: pd.DataFrame, variable: str, stage: str, product: str, region: str) -> pd.DataFrame:
+    sel = table["variable"] == variable
+    for key, s in (("stage", stage), ("product", product), ("region", region)):
+        names = _split(s)
+        if names is not None:
+            sel &= table[key].isin(names)
+    return table[sel]
+
+
+def monthly_series(table: pd.DataFrame, variable: str, stage: str = "*", product: str = "*",
+                   region: str = "*") -> pd.Series:
+    """One monthly series: flows summed over the selected rows, levels averaged."""
+    rows = _select(table, variable, stage, product, region)
+    g = rows.groupby("month")["value"]
+    return (g.sum() if variable in FLOW_VARIABLES else g.mean()).sort_index()
+
+
+def _period_value(series: pd.Series, months: list[str], variable: str, per_month: bool) -> float:
+    vals = series.reindex(months).to_numpy(dtype=float)
+    vals = vals[np.isfinite(vals)]
+    if vals.size == 0:
+        return math.nan
+    if variable in FLOW_VARIABLES and not per_month:
+        return float(vals.sum())
+    return float(vals.mean())
+
+
+def _measure(fact: Fact, table: pd.DataFrame, other: bool) -> tuple[float, float, float]:
+    """(value, period value, base value) of one side of a fact."""
+    var, stage, product, region = fact.selection(other)
+    s = monthly_series(table, var, stage, product, region)
+    if fact.measure in ("level", "ratio"):
+        v = _period_value(s, fact.months(), var, per_month=False)
+        return v, v, math.nan
+    now = _period_value(s, fact.months(), var, per_month=True)
+    base = _period_value(s, fact.base_months(), var, per_month=True)
+    if fact.measure == "change":
+        return now - base, now, base
+    if not (math.isfinite(base) and base > 0 and math.isfinite(now)):
+        return math.nan, now, base
+    return 100.0 * (now / base - 1.0), now, base
+
+
+def evaluate_fact(fact: Fact, table: pd.DataFrame) -> dict[str, float | bool]:
+    """Check one fact against one monthly table (pure function).
+
+    Returns ``value`` (the number the comparison judges: the measure, the ratio, or the
+    difference main - other), ``main`` and ``other`` (each side's measure), ``now`` and
+    ``base`` (the main side's period and base values) and ``ok``.
+
+    >>> f = Fact("T", "production", "2025-11", measure="mom_pct", target=10, tolerance=4)
+    >>> t = pd.DataFrame({"month": ["2025-10", "2025-11"], "stage": "x", "product": "y",
+    ...                   "region": "z", "variable": "production", "value": [100.0, 111.0], "unit": "t"})
+    >>> round(evaluate_fact(f, t)["value"], 6), evaluate_fact(f, t)["ok"]
+    (11.0, True)
+    """
+    main, now, base = _measure(fact, table, other=False)
+    other = math.nan
+    value = main
+    if fact.uses_other:
+        if fact.measure == "ratio":
+            den = _measure(fact, table, other=True)[0]
+            other = den
+            value = main / den if math.isfinite(den) and den != 0 else math.nan
+        else:
+            other = _measure(fact, table, other=True)[0]
+            value = main - other
+    return {"value": value, "main": main, "other": other, "now": now, "base": base, "ok": judge(fact, value)}
+
+
+def judge(fact: Fact, value: float) -> bool:
+    """Does ``value`` satisfy the fact's comparison?"""
+    if value is None or not math.isfinite(value):
+        return False
+    c, t, tol = fact.comparison, fact.target, fact.tolerance
+    eps = 1e-9 * max(1.0, abs(t)) if math.isfinite(t) else 0.0   # round-off in % changes
+    if c == "within":
+        return abs(value - t) <= tol + eps
+    if c == "at_least":
+        return value >= t - tol - eps
+    if c == "at_most":
+        return value <= t + tol + eps
+    if c in ("direction_up", "greater_than_other"):
+        return value > tol
+    if c in ("direction_down", "less_than_other"):
+        return value < -tol
+    raise FactError(f"fact {fact.fact_id}: unknown comparison {c!r}")
+
+
+def evaluate(facts: Iterable[Fact], table: pd.DataFrame) -> pd.DataFrame:
+    """All facts on one monthly table: one row per fact (``fact_id, value, main, other, now, base, ok``)."""
+    rows = [{"fact_id": f.fact_id, **evaluate_fact(f, table)} for f in facts]
+    return pd.DataFrame(rows)
+
+
+def summarise(facts: list[Fact], per_run: list[pd.DataFrame]) -> pd.DataFrame:
+    """One row per fact over replicates: target, simulated mean / min / max, share of
+    replicates that reproduce it, and ``reproduced`` (the replicate mean satisfies the fact)."""
+    stacked = pd.concat([r.assign(replicate=i) for i, r in enumerate(per_run)], ignore_index=True)
+    rows = []
+    for f in facts:
+        g = stacked[stacked["fact_id"] == f.fact_id]
+        vals = g["value"].to_numpy(dtype=float)
+        fin = vals[np.isfinite(vals)]
+        mean = float(fin.mean()) if fin.size == vals.size and fin.size else math.nan
+        rows.append({
+            "fact_id": f.fact_id, "required": f.required, "description": f.description, "period": f.period,
+            "target": f.target_text(), "target_value": f.target, "tolerance": f.tolerance, "unit": f.unit,
+            "mean": mean, "min": float(fin.min()) if fin.size else math.nan,
+            "max": float(fin.max()) if fin.size else math.nan,
+            "share_ok": float(g["ok"].mean()) if len(g) else 0.0, "replicates": int(len(g)),
+            "reproduced": judge(f, mean), "seed_fact": f.seed_fact, "source": f.source,
+        })
+    return pd.DataFrame(rows)
+
+
+# ---------------------------------------------------------------------------------------
+# running a scenario over seeds
+# ---------------------------------------------------------------------------------------
+@dataclass
+class Validation:
+    """The outcome of :func:`validate`.
+
+    Attributes
+    ----------
+    table : one row per fact (see :func:`summarise`)
+    facts : the facts checked
+    monthly : the replicates' monthly tables (seed ``i`` at index ``i``)
+    scenario_name, scenario_path, seeds, seconds : what was run and how long it took
+    """
+
+    table: pd.DataFrame
+    facts: list[Fact]
+    monthly: list[pd.DataFrame] = field(repr=False)
+    scenario_name: str = ""
+    scenario_path: str = ""
+    seeds: list[int] = field(default_factory=list)
+    seconds: float = 0.0
+
+    @property
+    def checked(self) -> int:
+        return int(len(self.table))
+
+    @property
+    def reproduced(self) -> int:
+        return int(self.table["reproduced"].sum())
+
+    @property
+    def score(self) -> float:
+        """Facts reproduced / facts checked."""
+        return self.reproduced / self.checked if self.checked else 0.0
+
+    @property
+    def required_failed(self) -> list[str]:
+        t = self.table
+        return t.loc[t["required"] & ~t["reproduced"], "fact_id"].tolist()
+
+    @property
+    def passed(self) -> bool:
+        """Every required fact reproduced."""
+        return not self.required_failed
+
+    def score_text(self) -> str:
+        t = self.table
+        req = t[t["required"]]
+        return (f"score {self.reproduced}/{self.checked} = {self.score:.2f} facts reproduced; "
+                f"required {int(req['reproduced'].sum())}/{len(req)}")
+
+
+def _run_monthly(task: tuple[str, int]) -> pd.DataFrame:
+    """Worker: run the scenario ``(path, seed)`` and return its monthly table."""
+    from ..results import run
+    path, seed = task
+    return run(path, seed=seed).monthly
+
+
+def validate(scenario_path: str | Path = "scenarios/baseline.toml", replicates: int = 5, workers: int = 2,
+             facts: list[Fact] | None = None, scheduler: str | None = None, progress: bool = False) -> Validation:
+    """Run the scenario with seeds ``0 .. replicates-1`` and check every fact on each run.
+
+    Runs go to the executor of the experiments (:mod:`rechain.experiments.executor`):
+    ``workers`` spawned processes (``workers=1``: here, one after the other), or Dask with
+    ``scheduler``; ``progress`` shows a bar over the runs. Raises
+    :class:`~rechain.scenario.ScenarioError` if the scenario does not load and
+    :class:`FactError` if a fact selects nothing in the run.
+    """
+    from tqdm import tqdm
+
+    from ..scenario import load_scenario
+    from .executor import open_executor
+
+    if replicates < 1:
+        raise ValueError(f"replicates must be >= 1, got {replicates}")
+    if workers < 1:
+        raise ValueError(f"workers must be >= 1, got {workers}")
+    t0 = time.perf_counter()
+    sc = load_scenario(scenario_path)          # fails early, with the scenario's own message
+    facts = load_facts() if facts is None else facts
+    path = str(Path(scenario_path).resolve())
+    seeds = list(range(replicates))
+    tables: list[pd.DataFrame] = [pd.DataFrame()] * replicates
+    with open_executor(workers, scheduler, tasks=replicates) as ex, \
+            tqdm(total=replicates, unit="run", desc=f"validate {sc.name}", disable=not progress, leave=False,
+                 dynamic_ncols=True, file=sys.stderr) as bar:
+        for i, table in ex.map(_run_monthly, [(path, s) for s in seeds]):
+            tables[i] = table
+            bar.update()
+    check_selections(facts, tables[0])
+    per_run = [evaluate(facts, t) for t in tables]
+    table = summarise(facts, per_run)
+    return Validation(table=table, facts=facts, monthly=tables, scenario_name=sc.name,
+                      scenario_path=str(scenario_path), seeds=seeds, seconds=time.perf_counter() - t0)
+
+
+# ---------------------------------------------------------------------------------------
+# output: printed table, facts.csv, facts.md, figures
+# ---------------------------------------------------------------------------------------
+def _num(x: float, signed: bool = False) -> str:
+    if x is None or not math.isfinite(x):
+        return "nan"
+    a = abs(x)
+    if a >= 1000:
+        s = f"{x:,.0f}"
+    elif a >= 100:
+        s = f"{x:.0f}"
+    elif a >= 10:
+        s = f"{x:.1f}"
+    elif a >= 1 or a == 0:
+        s = f"{x:.2f}".rstrip("0").rstrip(".") if a else "0"
+    else:
+        s = f"{x:.3g}"
+    return f"+{s}" if signed and x > 0 else s
+
+
+def format_table(v: Validation, width: int = 46) -> str:
+    """The printed table: one line per fact."""
+    head = f"{'fact':<4} {'req':<3} {'description':<{width}} {'target':<26} {'mean':>10} {'min .. max':>23} " \
+           f"{'ok/n':>5}  reproduced"
+    lines = [head, "-" * len(head)]
+    for r in v.table.itertuples():
+        desc = r.description if len(r.description) <= width else r.description[: width - 3] + "..."
+        spread = f"{_num(r.min)} .. {_num(r.max)}"
+        share = f"{round(r.share_ok * r.replicates)}/{r.replicates}"
+        lines.append(f"{r.fact_id:<4} {'*' if r.required else '':<3} {desc:<{width}} {r.target:<26} "
+                     f"{_num(r.mean):>10} {spread:>23} {share:>5}  {'yes' if r.reproduced else 'NO'}")
+    return "\n".join(lines)
+
+
+def _markdown(df: pd.DataFrame) -> str:
+    cols = list(df.columns)
+    out = ["| " + " | ".join(cols) + " |", "|" + "|".join("---" for _ in cols) + "|"]
+    for row in df.itertuples(index=False):
+        cells = []
+        for x in row:
+            if isinstance(x, float):
+                cells.append(_num(x))
+            else:
+                cells.append(str(x).replace("|", "\\|"))
+        out.append("| " + " | ".join(cells) + " |")
+    return "\n".join(out)
+
+
+def write_outputs(v: Validation, out_dir: str | Path, figures: bool = True) -> Path:
+    """Write ``facts.csv``, ``facts.md`` and the figures to ``out_dir`` (all at once)."""
+    from ..outputs import output_dir
+    from ..results import package_version
+
+    out_dir = Path(out_dir)
+    with output_dir(out_dir, "validation") as tmp:
+        v.table.to_csv(tmp / "facts.csv", index=False)
+        t = v.table
+        show = pd.DataFrame({
+            "fact": t["fact_id"], "required": t["required"].map({True: "yes", False: ""}),
+            "description": t["description"], "target": t["target"], "mean": t["mean"],
+            "min": t["min"], "max": t["max"],
+            "replicates ok": [f"{round(s * n)}/{n}" for s, n in zip(t["share_ok"], t["replicates"])],
+            "reproduced": t["reproduced"].map({True: "yes", False: "**no**"}), "source": t["source"],
+        })
+        notes = "\n".join(f"- **{f.fact_id}** ({f.seed_fact or 'mechanism'}): {f.note}" for f in v.facts if f.note)
+        failed = v.required_failed
+        md = [f"# Validation of `{v.scenario_name}` against the record", "",
+              f"Scenario `{v.scenario_path}`, seeds {v.seeds[0]}..{v.seeds[-1]} ({len(v.seeds)} replicates), "
+              f"rechain {package_version()}, {v.seconds:.1f} s.", "",
+              f"**{v.score_text()}.**" + (f" Required facts not reproduced: {', '.join(failed)}." if failed else
+                                           " Every required fact is reproduced."), "",
+              "A fact is *reproduced* when the mean over replicates satisfies it; *replicates ok* counts the "
+              "replicates that satisfy it on their own. Values are in the fact's unit (for comparisons with "
+              "another series: the difference, main minus other). Monthly prices are monthly means of the "
+              "weekly index, so changes reported between two dates are checked as changes of monthly means. "
+              "The facts are `src/rechain/data/facts.csv`; `docs/ODD.md` lists the seed facts not checked "
+              "and why.", "", _markdown(show), "", "## Notes", "", notes, ""]
+        if figures:
+            files = write_figures(v, tmp)
+            md += ["## Figures", "", *[f"![{f}]({f})" for f in files], ""]
+        (tmp / "facts.md").write_text("\n".join(md), encoding="utf-8")
+    return out_dir
+
+
+def _panel_facts(v: Validation, panel: tuple[str, str, str, str, str]) -> list[Fact]:
+    _, var, stage, product, region = panel
+
+    def key(s: str) -> frozenset[str] | None:
+        names = _split(s)
+        return None if names is None else frozenset(names)
+
+    return [f for f in v.facts if f.variable == var and key(f.stage) == key(stage)
+            and key(f.product) == key(product) and key(f.region) == key(region)]
+
+
+def write_figures(v: Validation, out_dir: str | Path) -> list[str]:
+    """One PNG per panel: the simulated monthly series (replicate mean, min-max band) with
+    the reported points laid over it. A change is drawn at base x (1 + target), with its
+    tolerance as an error bar; an annual total as its monthly mean; a direction as an
+    arrow at the simulated value. Green: reproduced; red: not."""
+    import matplotlib
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    out_dir = Path(out_dir)
+    status = dict(zip(v.table["fact_id"], v.table["reproduced"]))
+    files = []
+    for name, panel in PANELS.items():
+        title, var, stage, product, region = panel
+        runs = pd.concat([monthly_series(t, var, stage, product, region) for t in v.monthly], axis=1)
+        months = list(runs.index)
+        x = pd.to_datetime(months)
+        pos = {m: x[i] for i, m in enumerate(months)}
+        mean = runs.mean(axis=1)
+        fig, ax = plt.subplots(figsize=(12, 4.8))
+        ax.fill_between(x, runs.min(axis=1), runs.max(axis=1), color="tab:blue", alpha=0.2,
+                        label=f"simulated, min-max of {runs.shape[1]} replicates")
+        ax.plot(x, mean, color="tab:blue", lw=1.5, label="simulated, mean")
+        for n, f in enumerate(_panel_facts(v, panel)):
+            col = "tab:green" if status.get(f.fact_id) else "tab:red"
+            offset = (6, 6 + 11 * (n % 3))
+            ms = [m for m in f.months() if m in pos]
+            if not ms:
+                continue
+            xs = [pos[m] for m in ms]
+            label_x = xs[len(xs) // 2]
+            if f.measure == "level" and f.comparison in NEEDS_TARGET:
+                scale = len(f.months()) if var in FLOW_VARIABLES else 1
+                y, err = f.target / scale, f.tolerance / scale
+            elif f.measure in PCT_MEASURES and f.comparison in NEEDS_TARGET:
+                base = _period_value(mean, f.base_months(), var, per_month=True)
+                y, err = base * (1 + f.target / 100.0), base * f.tolerance / 100.0
+            elif f.comparison.startswith("direction"):
+                y = _period_value(mean, ms, var, per_month=True)
+                if not math.isfinite(y):
+                    continue
+                ax.plot(label_x, y, marker="^" if f.comparison == "direction_up" else "v", ms=11, color=col,
+                        ls="none")
+                ax.annotate(f.fact_id, (label_x, y), textcoords="offset points", xytext=offset, fontsize=8,
+                            color=col)
+                if f.base_period:
+                    bx = [pos[m] for m in f.base_months() if m in pos]
+                    by = _period_value(mean, f.base_months(), var, per_month=True)
+                    if bx and math.isfinite(by):
+                        ax.hlines(by, bx[0], bx[-1], color=col, lw=1.5, ls=":")
+                continue
+            else:
+                continue
+            if not math.isfinite(y):
+                continue
+            if len(xs) > 1:
+                ax.hlines(y, xs[0], xs[-1], color=col, lw=2)
+                ax.fill_between(xs, y - err, y + err, color=col, alpha=0.15, step="mid")
+            else:
+                ax.errorbar(xs, [y], yerr=[err] if err > 0 else None, fmt="o", color=col, capsize=4, ms=6)
+            ax.annotate(f.fact_id, (label_x, y), textcoords="offset points", xytext=offset, fontsize=8, color=col)
+        ax.set_title(f"{title}: {v.scenario_name} against the record")
+        ax.grid(alpha=0.3)
+        ax.legend(fontsize=8, loc="upper left")
+        fig.tight_layout()
+        fname = f"{name}.png"
+        fig.savefig(out_dir / fname, dpi=110)
+        plt.close(fig)
+        files.append(fname)
+    return files
+
+
+# ---------------------------------------------------------------------------------------
+# command line
+# ---------------------------------------------------------------------------------------
+@click.command(name="validate")
+@click.argument("scenario", type=click.Path(dir_okay=False, path_type=Path), default=Path("scenarios/baseline.toml"))
+@click.option("--replicates", default=5, show_default=True, type=click.IntRange(min=1), help="seeds 0..N-1")
+@click.option("--workers", default=2, show_default=True, type=click.IntRange(min=1), help="parallel processes")
+@click.option("--out", "out_dir", type=click.Path(file_okay=False, path_type=Path), default=None,
+              help="output folder (default outputs/validation-<scenario>)")
+@click.option("--no-figures", is_flag=True, help="skip the PNG figures")
+@click.pass_context
+def validate_command(ctx: click.Context, scenario: Path, replicates: int, workers: int, out_dir: Path | None,
+                     no_figures: bool) -> None:
+    """Check SCENARIO (default scenarios/baseline.toml) against the facts of the record.
+
+    Prints per fact the target, the simulated mean and spread over the replicates and
+    whether it is reproduced, then the score; writes facts.csv, facts.md and figures.
+    Exits with status 1 when a required fact is not reproduced, 2 on bad input.
+    """
+    from ..outputs import check_output_dir
+    from ..scenario import load_scenario
+
+    out_dir = out_dir or Path("outputs") / f"validation-{load_scenario(scenario).name}"
+    check_output_dir(out_dir, "validation")       # before the runs
+    try:
+        v = validate(scenario, replicates=replicates, workers=workers, progress=True)
+    except FactError as e:
+        click.echo(f"error: {e}", err=True)
+        ctx.exit(2)
+    write_outputs(v, out_dir, figures=not no_figures)
+    click.echo(format_table(v))
+    click.echo("")
+    click.echo(f"{v.score_text()}  ({len(v.seeds)} replicates, {v.seconds:.1f} s)")
+    if v.required_failed:
+        click.echo(f"required facts not reproduced: {', '.join(v.required_failed)}")
+    click.echo(f"wrote {out_dir}/ (facts.csv, facts.md{', figures' if not no_figures else ''})")
+    ctx.exit(0 if v.passed else 1)
+

@@ -1,0 +1,209 @@
+"""One way to run experiments: sweep, compare, validate and calibrate share one executor,
+and calibrate's Latin hypercube is the sweep's.
+
+Runs use the six-month scenario ``tests/data/tiny.toml``.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+from click.testing import CliRunner
+
+from rechain.cli import main
+from rechain.experiments import executor
+from rechain.experiments.calibrate import PRICE_BAND, _scores, search_sweep
+from rechain.experiments.compare import compare
+from rechain.experiments.designs import Parameter, latin_hypercube
+from rechain.experiments.executor import SerialExecutor, open_executor
+from rechain.experiments.store import load_results, sweep_manifest
+from rechain.experiments.sweep import load_sweep
+from rechain.experiments.validate import load_facts, validate
+
+DATA = Path(__file__).resolve().parent / "data"
+TINY = DATA / "tiny.toml"
+SPACE = {"behaviour.w_news": {"min": 0.8, "max": 2.0}, "behaviour.restock_strength": {"min": 0.6, "max": 2.0},
+         "behaviour.stock_adjust_weeks": {"min": 3.0, "max": 8.0}}
+
+
+def write_space(tmp_path: Path) -> Path:
+    path = tmp_path / "space.toml"
+    path.write_text("[parameters]\n" + "".join(f'"{k}" = {{ min = {v["min"]}, max = {v["max"]} }}\n'
+                                              for k, v in SPACE.items()))
+    return path
+
+
+def tiny_whatif(tmp_path: Path) -> Path:
+    """A what-if of the tiny scenario, for compare: magnet exports banned from February."""
+    path = tmp_path / "tiny_ban.toml"
+    path.write_text(f'extends = "{TINY.as_posix()}"\nname = "tiny_ban"\n[[export_controls]]\nname = "ban"\n'
+                    'products = ["magnet_uh", "magnet_std"]\nstart = 2024-02-01\n'
+                    'approval = [{ start = 2024-02-01, rate = 0.0 }]\n', encoding="utf-8")
+    return path
+
+
+def tiny_facts(tmp_path: Path) -> list:
+    """Facts on the months of the tiny run (those of data/facts.csv are on 2024-2026)."""
+    head = ("fact_id,required,description,variable,stage,product,region,period,measure,base_period,comparison,"
+            "target,tolerance,unit,other_variable,other_stage,other_product,other_region,seed_fact,source,note")
+    rows = ["T1,true,d,production,magnet_makers,magnet_std+magnet_uh,*,2024-04,mom_pct,,within,0,5,%,,,,,,000,",
+            "T2,false,d,price,market,prnd_oxide,*,2024-02/2024-05,level,,at_least,400000,0,yuan/t,,,,,,000,",
+            "T3,false,d,exports,magnet_makers,magnet_std+magnet_uh,*,2024-05,mom_pct,,direction_up,,0,%,,,,,,000,"]
+    path = tmp_path / "facts.csv"
+    path.write_text("\n".join([head, *rows]) + "\n", encoding="utf-8")
+    return load_facts(path)
+
+
+def _square(x: int) -> int:
+    return x * x
+
+
+def _shared_plus(x: int) -> int:
+    return executor.shared() + x
+
+
+# --------------------------------------------------------------------------- the executor
+@pytest.mark.parametrize("workers", [1, 2])
+def test_executor_yields_every_result_once_with_its_index(workers):
+    with open_executor(workers, tasks=7) as ex:
+        got = dict(ex.map(_square, iter(range(7)), window=3))
+    assert got == {i: i * i for i in range(7)}
+    with open_executor(workers, shared=100) as ex:
+        assert sorted(r for _, r in ex.map(_shared_plus, [1, 2, 3])) == [101, 102, 103]
+    assert executor.shared() is None          # the serial executor puts the shared object back
+
+
+def test_batches_are_lazy_and_cover_every_item_once():
+    assert list(executor.batches(iter(range(5)), 2)) == [[0, 1], [2, 3], [4]]
+    assert executor.batch_size(8, 2) == 1 and executor.batch_size(1000, 2) == 16 and executor.batch_size(0, 4) == 1
+
+
+def test_one_task_or_one_worker_runs_in_this_process():
+    assert isinstance(open_executor(4, tasks=1), SerialExecutor)
+    assert isinstance(open_executor(1), SerialExecutor)
+
+
+@pytest.fixture
+def executor_calls(monkeypatch):
+    """The functions each experiment hands to the one executor, by name."""
+    calls: list[str] = []
+    real = executor._Executor.map
+
+    def spy(self, fn, items, window=None):
+        calls.append(fn.__name__)
+        return real(self, fn, items, window)
+
+    monkeypatch.setattr(executor._Executor, "map", spy)
+    return calls
+
+
+def test_the_four_commands_go_through_the_one_executor(tmp_path, executor_calls):
+    whatif = tiny_whatif(tmp_path)
+    sweep = tmp_path / "s.toml"
+    sweep.write_text(f'base = "{TINY.as_posix()}"\n[overrides]\nend = 2024-02-29\n'
+                     '[parameters]\n"behaviour.noise" = { levels = [0.0] }\n[outputs]\nkpis = ["price_peak_prnd_oxide"]\n')
+    space = tmp_path / "one.toml"
+    space.write_text('[parameters]\n"behaviour.w_news" = { min = 0.8, max = 2.0 }\n')
+    commands = {
+        "sweep": ["sweep", str(sweep), "--workers", "1", "--out", str(tmp_path / "sw"), "--quiet"],
+        "compare": ["compare", str(TINY), str(whatif), "--workers", "1", "--rerun", "--no-figures", "--quiet",
+                    "--out", str(tmp_path / "cmp")],
+        "calibrate": ["calibrate", str(TINY), "--space", str(space), "--samples", "1", "--replicates", "1",
+                      "--finalists", "1", "--final-replicates", "1", "--workers", "1", "--quiet",
+                      "--out", str(tmp_path / "cal")],
+    }
+    seen = {}
+    for name, args in commands.items():
+        executor_calls.clear()
+        res = CliRunner().invoke(main, args)
+        assert res.exit_code == 0, res.output
+        seen[name] = list(executor_calls)
+    executor_calls.clear()          # validate's command checks data/facts.csv, on 2024-2026: the function
+    validate(TINY, replicates=1, workers=1, facts=tiny_facts(tmp_path))
+    seen["validate"] = list(executor_calls)
+    assert seen == {"sweep": ["run_batch"], "compare": ["_run_one"], "validate": ["_run_monthly"],
+                    "calibrate": ["run_batch", "run_batch"]}     # the search, then the finalists
+
+
+# --------------------------------------------------------------------------- serial = parallel
+def test_compare_serial_and_two_processes_give_identical_tables(tmp_path):
+    tiny_pair = [TINY, tiny_whatif(tmp_path)]
+    one = compare(tiny_pair, seeds=[0, 1], workers=1, runs_dir=None, write=False)
+    two = compare(tiny_pair, seeds=[0, 1], workers=2, runs_dir=None, write=False)
+    pd.testing.assert_frame_equal(one.kpis, two.kpis)
+    pd.testing.assert_frame_equal(one.by_seed, two.by_seed)
+    pd.testing.assert_frame_equal(one.series, two.series)
+
+
+def test_validate_serial_and_two_processes_give_identical_tables(tmp_path):
+    facts = tiny_facts(tmp_path)
+    one = validate(TINY, replicates=2, workers=1, facts=facts)
+    two = validate(TINY, replicates=2, workers=2, facts=facts)
+    pd.testing.assert_frame_equal(one.table, two.table)
+    for a, b in zip(one.monthly, two.monthly):
+        pd.testing.assert_frame_equal(a, b)
+    assert not one.monthly[0].equals(one.monthly[1])      # seed i at index i, whatever finished first
+
+
+# --------------------------------------------------------------------------- calibrate is a sweep
+def test_calibrate_draws_the_sweeps_latin_hypercube(tmp_path):
+    space = write_space(tmp_path)
+    search = search_sweep(TINY, space, samples=6, replicates=2, seed=7)
+    sweep = load_sweep({"base": str(TINY), "design": "lhs", "samples": 6, "root_seed": 7,
+                        "parameters": SPACE, "outputs": {"kpis": ["price_peak_prnd_oxide"]}})
+    assert search.points[1:] == sweep.points             # candidate 0 is the scenario's own values
+    assert search.unit_points[1:] == sweep.unit_points
+    assert search.points[0]["behaviour.w_news"] == pytest.approx(load_sweep(
+        {"base": str(TINY), "parameters": {"behaviour.w_news": {"levels": [1.0]}}}).parameters[0].base_value)
+    params = [Parameter(k, k, tuple(k.split(".")), "range", min=v["min"], max=v["max"]) for k, v in SPACE.items()]
+    np.testing.assert_array_equal(latin_hypercube(params, 6, 7), np.array(sweep.unit_points))
+    # common random numbers: replicate r of every candidate runs with the same seed
+    assert {search.run_of(2 * c + 1)[2] for c in range(search.n_points)} == {search.run_of(1)[2]}
+    assert search.run_of(0)[2] != search.run_of(1)[2]
+
+
+def _runs(quiet: dict[str, list[float]]) -> pd.DataFrame:
+    facts = [f.fact_id for f in load_facts()]
+    rows = []
+    for point, (cv, low, high) in enumerate(zip(quiet["cv"], quiet["low"], quiet["high"])):
+        rows.append({"run_id": point, "point_id": point, "replicate": 0, "status": "ok", "quiet_cv": cv,
+                     "quiet_price_low": low, "quiet_price_high": high, **{f: np.nan for f in facts}})
+    return pd.DataFrame(rows)
+
+
+def test_a_candidate_whose_quiet_prices_drift_is_unstable():
+    lo, hi = PRICE_BAND
+    scores = _scores(_runs({"cv": [0.05, 0.05, 0.05, 0.2], "low": [0.9, lo - 0.01, 0.9, 0.9],
+                            "high": [1.1, 1.1, hi + 0.01, 1.1]}), max_quiet_cv=0.1)
+    assert [scores[p]["stable"] for p in range(4)] == [True, False, False, False]
+
+
+def test_calibration_writes_sweep_folders_and_resumes(tmp_path):
+    space = tmp_path / "one.toml"
+    space.write_text('[parameters]\n"behaviour.w_news" = { min = 0.8, max = 2.0 }\n')
+    out = tmp_path / "cal"
+    args = ["calibrate", str(TINY), "--space", str(space), "--samples", "2", "--replicates", "1",
+            "--finalists", "1", "--final-replicates", "2", "--workers", "1", "--quiet", "--out", str(out)]
+    res = CliRunner().invoke(main, args)
+    assert res.exit_code == 0, res.output
+    for stage, n_runs in (("search", 3), ("final", 2)):
+        man = sweep_manifest(out / stage)
+        assert man is not None and man["n_runs"] == n_runs
+        runs, _ = load_results(out / stage)
+        assert list(runs["run_id"]) == list(range(n_runs)) and (runs["status"] == "ok").all()
+    search, _ = load_results(out / "search")
+    assert search["quiet_cv"].notna().all() and (search["quiet_price_low"] > 0).all()
+    before = (out / "candidates.csv").read_text()
+    assert json.loads((out / ".rechain-output.json").read_text())["kind"] == "calibration"
+
+    res = CliRunner().invoke(main, args)                  # a calibration is never replaced silently
+    assert res.exit_code == 2 and "--resume" in res.output
+    res = CliRunner().invoke(main, [*args, "--resume"])   # everything is done: nothing runs again
+    assert res.exit_code == 0, res.output
+    assert (out / "candidates.csv").read_text() == before
+    res = CliRunner().invoke(main, [*args[:-2], "--seed", "1", "--out", str(out), "--resume"])
+    assert res.exit_code == 2 and "other settings" in res.output
