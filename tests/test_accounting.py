@@ -79,11 +79,11 @@ def test_every_source_and_sink_kind_counts():
         led.add_source(k, np.array([10.0]))
     for k in SINKS:
         led.add_sink(k, np.array([1.0]))
-    # 3 sources x 10 = 30 ; 7 sinks x 1 = 7 ; 23 in system
-    assert len(SOURCES) == 3 and len(SINKS) == 7
-    led.check(np.array([23.0]))
+    # 4 sources x 10 = 40 ; 7 sinks x 1 = 7 ; 33 in system
+    assert len(SOURCES) == 4 and len(SINKS) == 7
+    led.check(np.array([33.0]))
     with pytest.raises(MassBalanceError, match="prnd"):
-        led.check(np.array([22.0]))
+        led.check(np.array([32.0]))
 
 
 def test_unknown_kind_rejected():

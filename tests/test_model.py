@@ -116,7 +116,9 @@ def test_trade_network_is_a_digraph_with_lead_times(baseline_run):
     # exports cross borders to overseas buyers only; goods moved only along links
     kinds = nx.get_node_attributes(g, "kind")
     exports = [(u, v) for u, v, d in g.edges(data=True) if d["flow"] == "export"]
-    assert exports and all(kinds[v] == "overseas_buyer" for _, v in exports)
+    assert exports and all(kinds[v] in ("overseas_buyer", "overseas_material_buyer") for _, v in exports)
+    abroad = [(u, v) for u, v, d in g.edges(data=True) if d["flow"] == "abroad"]
+    assert all(kinds[u] == "foreign_producer" and kinds[v] == "overseas_material_buyer" for u, v in abroad)
     shipped = sum(sum(d["shipped_t"].values()) for _, _, d in g.edges(data=True))
     assert shipped == pytest.approx(m.links.shipped_total_t.sum())
 

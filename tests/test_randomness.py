@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 
 from rechain.model import ChainModel
-from rechain.network import MAG, REC
+from rechain.network import MAG, REC, RESERVE
 from rechain.randomness import Streams, name_key
 
 
@@ -32,5 +32,6 @@ def test_adding_a_state_reserve_leaves_other_firms_draws_alone(make_scenario):
                       seed=3)
     n = base.world.n_firms
     assert more.world.n_firms == n + 1
-    assert np.array_equal(base.traits.restock_strength, more.traits.restock_strength[:n])
-    assert np.array_equal(base.traits.normal_cover_wk, more.traits.normal_cover_wk[:n])
+    others = more.world.firms.kind != RESERVE
+    assert np.array_equal(base.traits.restock_strength, more.traits.restock_strength[others])
+    assert np.array_equal(base.traits.normal_cover_wk, more.traits.normal_cover_wk[others])

@@ -95,16 +95,19 @@ def _sel(m: pd.DataFrame, variable: str, **match) -> pd.Series:
     return d.groupby("month")["value"].sum()
 
 
+MAGNETS = ["magnet_std", "magnet_uh"]
+
+
 def total(variable, first, last, **match):
     return lambda m: float(_sel(m, variable, **match).loc[first:last].sum())
 
 
-def mean_price(product, first, last):
-    return lambda m: float(_sel(m, "price", product=product).loc[first:last].mean())
+def mean_price(product, first, last, region="china"):
+    return lambda m: float(_sel(m, "price", product=product, region=region).loc[first:last].mean())
 
 
-def min_price(product):
-    return lambda m: float(_sel(m, "price", product=product).min())
+def min_price(product, region="china"):
+    return lambda m: float(_sel(m, "price", product=product, region=region).min())
 
 
 def recycled_share(m):
@@ -121,15 +124,15 @@ CLAIMS = [
      mean_price("dy_oxide", "2025-05", "2026-04"), "higher"),
     ("myanmar_stop_quarter", "baseline", "mean Tb oxide price May 2025-Apr 2026",
      mean_price("tb_oxide", "2025-05", "2026-04"), "higher"),
-    ("no_export_controls", "baseline", "magnet exports 2025, t", total("exports", "2025-01", "2025-12"), "higher"),
+    ("no_export_controls", "baseline", "magnet exports 2025, t", total("exports", "2025-01", "2025-12", product=MAGNETS), "higher"),
     ("no_export_controls", "baseline", "overseas shortfall, t",
      total("shortfall", "2024-01", "2026-12", stage="overseas_buyers"), "lower"),
     ("heavy_magnet_export_ban", "baseline", "UH magnet exports May 2025-Mar 2026, t",
      total("exports", "2025-05", "2026-03", product="magnet_uh"), "lower"),
-    ("heavy_magnet_export_ban", "baseline", "magnet exports 2025, t", total("exports", "2025-01", "2025-12"), "lower"),
+    ("heavy_magnet_export_ban", "baseline", "magnet exports 2025, t", total("exports", "2025-01", "2025-12", product=MAGNETS), "lower"),
     ("licence_approvals_halved", "baseline", "licences granted, t",
      total("licences_granted", "2024-01", "2026-12"), "lower"),
-    ("licence_approvals_halved", "baseline", "magnet exports 2025, t", total("exports", "2025-01", "2025-12"), "lower"),
+    ("licence_approvals_halved", "baseline", "magnet exports 2025, t", total("exports", "2025-01", "2025-12", product=MAGNETS), "lower"),
     ("licence_approvals_halved", "baseline", "overseas shortfall, t",
      total("shortfall", "2024-01", "2026-12", stage="overseas_buyers"), "higher"),
     ("mining_quota_frozen", "baseline", "rock-type ore mined 2026, t REO",
@@ -145,11 +148,11 @@ CLAIMS = [
     ("ce_substitution", "baseline", "mean Pr-Nd oxide price", mean_price("prnd_oxide", "2024-01", "2026-12"),
      "lower"),
     ("state_stockpile", "baseline", "lowest Pr-Nd oxide price", min_price("prnd_oxide"), "higher"),
-    ("export_quota_magnets", "baseline", "magnet exports 2026, t", total("exports", "2026-01", "2026-12"), "lower"),
+    ("export_quota_magnets", "baseline", "magnet exports 2026, t", total("exports", "2026-01", "2026-12", product=MAGNETS), "lower"),
     ("export_quota_magnets", "baseline", "overseas shortfall, t",
      total("shortfall", "2024-01", "2026-12", stage="overseas_buyers"), "higher"),
     ("us_magnet_tariff", "baseline", "magnet exports to the US 2026, t",
-     total("exports", "2026-01", "2026-12", region="us"), "lower"),
+     total("exports", "2026-01", "2026-12", product=MAGNETS, region="us"), "lower"),
 ]
 CLAIMED = {(c.values if hasattr(c, "values") else c)[0] for c in CLAIMS} | {"export_controls_2025"}   # the latter: test above
 
@@ -176,7 +179,7 @@ def test_heavy_magnet_ban_all_but_stops_uh_exports(runs):
 
 def test_export_quota_caps_2026_exports(runs):
     for s in SEEDS:
-        assert total("exports", "2026-01", "2026-12")(runs[("export_quota_magnets", s)]) <= 45000 * (1 + 1e-9)
+        assert total("exports", "2026-01", "2026-12", product=MAGNETS)(runs[("export_quota_magnets", s)]) <= 45000 * (1 + 1e-9)
 
 
 def test_recycling_ramp_collects_six_times_as_much_in_2026(runs):

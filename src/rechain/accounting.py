@@ -1,6 +1,7 @@
 """Material accounting per element: every tonne is somewhere.
 
-Sources bring material into the model (ore mined at home or in Myanmar, end-of-life
+Sources bring material into the model (ore mined at home, within the quota or outside it, or
+abroad (Myanmar, overseas mines, producers abroad), end-of-life
 magnets collected); sinks take it out (process losses, by-product REO sold outside the
 chain, magnets built into end products at home or abroad). Everything else is in a
 firm's stock or in transit. Each step :meth:`Ledger.check` asserts, per element,
@@ -16,7 +17,7 @@ import numpy as np
 
 __all__ = ["Ledger", "MassBalanceError", "SOURCES", "SINKS"]
 
-SOURCES = ("mined_domestic", "mined_abroad", "eol_collected")
+SOURCES = ("mined_domestic", "mined_outside_quota", "mined_abroad", "eol_collected")
 SINKS = ("separation_loss", "metal_loss", "magnet_loss", "recycling_loss", "byproduct_sold",
          "used_domestic", "used_overseas")
 

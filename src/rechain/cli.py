@@ -82,10 +82,20 @@ def run(scenario: Path, seed: int, out_dir: Path | None, no_figures: bool, quiet
 @click.argument("scenario", type=click.Path(dir_okay=False, path_type=Path))
 def check(scenario: Path) -> None:
     """Validate SCENARIO without running it."""
+    from .config.levers import idle_levers
+
     sc = load_scenario(scenario)
     click.echo(f"{scenario}: ok ({sc.name}, {sc.start} to {sc.end}, "
                f"{len(sc.export_controls)} export controls, {len(sc.news)} news events, "
                f"{len(sc.disruptions)} disruptions)")
+    if sc._carried:
+        rule = sc.after_last_year
+        click.echo(f"carried past the last year given ({rule.rule}"
+                   f"{f', {rule.growth_pct_per_yr:g} % a year' if rule.rule == 'grow' else ''}):")
+        for line in sc._carried:
+            click.echo(f"  {line}")
+    for line in idle_levers(sc):
+        click.echo(f"warning: {scenario}: {line}", err=True)
 
 
 @main.command()

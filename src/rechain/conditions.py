@@ -17,8 +17,8 @@ from dataclasses import dataclass
 import numpy as np
 
 from .calendar import CALENDARS
-from .network import ABROAD, IONIC, MYANMAR, OVERSEAS, ROCK, SEP
-from .policy import QUOTA_TYPES, ExportRegimes, QuotaBook, disruption_table
+from .network import ABROAD, FOREIGN, IONIC, MYANMAR, OVERSEAS, ROCK, SEP
+from .policy import QUOTA_TYPES, ExportRegimes, QuotaBook, dated_capacity, disruption_table
 from .world import World
 
 __all__ = ["Mode", "WeekConditions", "PolicyTimeline", "WEEKS_PER_YEAR"]
@@ -42,7 +42,7 @@ class WeekConditions:
     week: int                         # index of the scenario week (0 before the run starts)
     date: dt.date                     # its Monday
     working_share: np.ndarray         # worked share of the firm's weekdays (holidays), [N]
-    capacity_share: np.ndarray        # share of capacity not disrupted, [N]
+    capacity_share: np.ndarray        # capacity available as a multiple of the firm's own: disruptions, dated capacity, [N]
     demand_t: np.ndarray              # end users' magnet need this week, t, [N]
     quota_allowance_t: np.ndarray     # quota a holder may have used by now this year, t REO, [N]
     quota_pace_t: np.ndarray          # most quota a holder may use this week (inf: no limit), t REO, [N]
@@ -56,6 +56,9 @@ class WeekConditions:
     news_on: bool
     export_quotas_on: bool
     landed_factor: np.ndarray         # (1 + export duty)(1 + import tariff) per product and region, [P, R]
+    export_duty_factor: np.ndarray    # (1 + China's export duty) per product and region, [P, R]
+    export_parity: np.ndarray         # export over domestic price in free trade: duty and freight, [P, R]
+    materials_demand_t: np.ndarray    # oxides and metal the regions' buyers need this week, t, [R, P]
 
     @property
     def recording(self) -> bool:
@@ -74,7 +77,8 @@ class PolicyTimeline:
         # holidays and disruptions, per firm
         ws_table = np.stack([cal.working_share[c] for c in CALENDARS], axis=1)
         self.working_share = ws_table[:, world.calendar_index]
-        self.capacity_share = disruption_table(sc, cal, world.stages)[:, pop.stage]
+        self.capacity_share = disruption_table(sc, cal, pop, world.stages) \
+            * dated_capacity(sc, cal, pop, {"overseas_miners": ABROAD, "foreign_producers": FOREIGN})
         # end-use demand
         self.demand_column = np.where(pop.kind == OVERSEAS, pop.group + len(sc.sectors), pop.group)
         table = demand_table(world)
@@ -93,8 +97,14 @@ class PolicyTimeline:
         # export regimes and trade charges
         self.regimes = ExportRegimes.build(sc, cal, world.materials.products, world.regions)
         self.controls_on = self.regimes.controlled.any(axis=(1, 2))
-        self.landed_factor = landed_factors(world)
+        self.export_duty_factor, tariff = trade_charge_factors(world)
+        self.landed_factor = self.export_duty_factor * tariff
+        # the export price over the domestic one when trade flows freely: duty and freight
+        freight = np.array([0.0, 0.0, *[r.freight_share for r in sc.regions.values()]])
+        self.export_parity = self.export_duty_factor * (1.0 + freight)[None, None, :]
         self.neutral_landed = np.ones(self.landed_factor.shape[1:])
+        self.materials_demand_t = materials_demand_table(world)             # [W, R, P]
+        self.first_year_materials_t = self.materials_demand_t[: min(52, W)].mean(axis=0)
         self.eol_t = eol_table(world)
         self.eol_available_t = world.scenario.recycling.eol_magnets_t_per_yr / WEEKS_PER_YEAR
         # news
@@ -113,7 +123,9 @@ class PolicyTimeline:
                 quota_year_t_per_wk=self.quota_year_t_per_wk[0], quota_overdue=self._no_overdue,
                 quota_issued_t=self._nan3, imports_count=False, controls_on=False, eol_collected_t=0.0,
                 eol_available_t=0.0, news_on=False, export_quotas_on=False,
-                landed_factor=self.neutral_landed)
+                landed_factor=self.neutral_landed, export_duty_factor=self.neutral_landed,
+                export_parity=self.neutral_landed,
+                materials_demand_t=self.first_year_materials_t)
         sc = self.world.scenario
         date = self.dates[week]
         frm = sc.quota_policy.imported_ore_counts_from
@@ -125,7 +137,9 @@ class PolicyTimeline:
             quota_issued_t=self.quota_issued_t[week], imports_count=frm is not None and date >= frm,
             controls_on=bool(self.controls_on[week]), eol_collected_t=float(self.eol_t[week]),
             eol_available_t=self.eol_available_t, news_on=True, export_quotas_on=bool(sc.export_quotas),
-            landed_factor=self.landed_factor[week])
+            landed_factor=self.landed_factor[week], export_duty_factor=self.export_duty_factor[week],
+            export_parity=self.export_parity[week],
+            materials_demand_t=self.materials_demand_t[week])
 
     def is_new_year(self, week: int) -> bool:
         """The week starts the run or a new calendar year (quota use starts again)."""
@@ -225,32 +239,40 @@ def demand_table(world: World) -> np.ndarray:
     A month's use is the year's use / 12 times the month's seasonal factor (normalised
     to mean 1) times shocks; it is spread over the weeks by the buyers' working days.
     """
-    sc, cal = world.scenario, world.calendar
+    sc = world.scenario
     groups = [(s.units_per_yr, s.magnet_kg_per_unit, s.seasonality, s.shocks, "china")
               for s in sc.sectors.values()]
     groups += [(r.demand_t_per_yr, None, r.seasonality, [], r.calendar) for r in sc.regions.values()]
-    W = cal.n_weeks
+    out = np.zeros((world.calendar.n_weeks, len(groups)))
+    for gi, group in enumerate(groups):
+        out[:, gi] = spread_yearly(world, *group)
+    return out
+
+
+def spread_yearly(world: World, units: dict, kg: dict | None, season: list[float], shocks: list,
+                  calendar: str) -> np.ndarray:
+    """A yearly figure (units x kg per unit / 1000, or tonnes) per week, t [n_weeks]: a month
+    gets the year's twelfth times its seasonal factor (normalised to mean 1) times shocks,
+    spread over its days by the calendar's working days."""
+    cal = world.calendar
     days = np.array(cal.days, dtype="datetime64[D]")
     year = days.astype("datetime64[Y]").astype(int) + 1970
     month_index = days.astype("datetime64[M]").astype(int)                 # months since 1970
     month_of_year = month_index % 12
     _, month_slot = np.unique(month_index, return_inverse=True)
-    out = np.zeros((W, len(groups)))
-    for gi, (units, kg, season, shocks, calname) in enumerate(groups):
-        season = np.array(season) / np.mean(season)
-        worked = cal.daily_share[calname]
-        month_total = np.bincount(month_slot, weights=worked)
-        per_year = {int(y): units[y] * (kg[y] / 1000.0 if kg is not None else 1.0) for y in units if y in units
-                    and (kg is None or y in kg)}
-        t_yr = np.array([per_year.get(int(y), 0.0) for y in year])
-        mult = np.ones(days.size)
-        for sh in shocks:
-            inside = (days >= np.datetime64(sh.start)) & (days <= np.datetime64(sh.end))
-            mult[inside] *= sh.multiplier
-        share = np.divide(worked, month_total[month_slot], out=np.zeros(days.size), where=month_total[month_slot] > 0)
-        daily = t_yr / 12.0 * season[month_of_year] * mult * share
-        out[:, gi] = daily.reshape(W, 7).sum(axis=1)
-    return out
+    season = np.array(season) / np.mean(season)
+    worked = cal.daily_share[calendar]
+    month_total = np.bincount(month_slot, weights=worked)
+    per_year = {int(y): units[y] * (kg[y] / 1000.0 if kg is not None else 1.0) for y in units
+                if kg is None or y in kg}
+    t_yr = np.array([per_year.get(int(y), 0.0) for y in year])
+    mult = np.ones(days.size)
+    for sh in shocks:
+        inside = (days >= np.datetime64(sh.start)) & (days <= np.datetime64(sh.end))
+        mult[inside] *= sh.multiplier
+    share = np.divide(worked, month_total[month_slot], out=np.zeros(days.size), where=month_total[month_slot] > 0)
+    daily = t_yr / 12.0 * season[month_of_year] * mult * share
+    return daily.reshape(cal.n_weeks, 7).sum(axis=1)
 
 
 def eol_table(world: World) -> np.ndarray:
@@ -270,13 +292,14 @@ def eol_table(world: World) -> np.ndarray:
     return out
 
 
-def landed_factors(world: World) -> np.ndarray:
-    """Landed-price factor of each product for each region per week, [W, P, R]:
-    (1 + China's export duty)(1 + the region's import tariff)."""
+def trade_charge_factors(world: World) -> tuple[np.ndarray, np.ndarray]:
+    """Per week, product and region [W, P, R]: (1 + China's export duty) and (1 + the region's
+    import tariff on Chinese goods); their product is the landed-price factor."""
     sc, cal = world.scenario, world.calendar
     products, regions = world.materials.products, world.regions
-    factor = np.ones((cal.n_weeks, len(products), len(regions)))
+    out = []
     for charges in (sc.export_duties, sc.import_tariffs):
+        factor = np.ones((cal.n_weeks, len(products), len(regions)))
         for c in charges:
             pm = np.array([p in c.products for p in products])
             rm = np.array([("all" in c.regions) or (r in c.regions) for r in regions])
@@ -284,4 +307,19 @@ def landed_factors(world: World) -> np.ndarray:
                 if monday + dt.timedelta(days=6) < c.start or (c.end is not None and monday > c.end):
                     continue
                 factor[np.ix_([w], pm, rm)] *= 1.0 + c.rate_share
-    return factor
+        out.append(factor)
+    return out[0], out[1]
+
+
+def materials_demand_table(world: World) -> np.ndarray:
+    """Oxides and metal the regions' buyers need per week, t [n_weeks, n_regions, n_products]
+    (regions as in ``world.regions``: China and abroad are 0): the year's tonnes spread like
+    the region's magnet demand (seasonality, the region's working days)."""
+    sc, cal = world.scenario, world.calendar
+    products, regions = world.materials.products, world.regions
+    out = np.zeros((cal.n_weeks, len(regions), len(products)))
+    for ri, (name, r) in enumerate(sc.regions.items()):
+        for product, table in r.materials_t_per_yr.items():
+            out[:, 2 + ri, products.index(product)] = spread_yearly(world, table, None, r.seasonality, [],
+                                                                    r.calendar)
+    return out

@@ -17,7 +17,7 @@ from .accounting import Ledger
 from .book import Book
 from .conditions import Mode, PolicyTimeline
 from .kinds import KINDS_IN_CHAIN_ORDER, acting
-from .network import OVERSEAS, RESERVE, to_networkx
+from .network import BUYERS_ABROAD, RESERVE, to_networkx
 from .randomness import Streams
 from .recorder import Recorder
 from .scenario import Scenario
@@ -59,8 +59,10 @@ class ChainModel(mesa.Model):
             self.watched_product[kind.rows] = kind.watched_product()
         self.firms = FirmState.empty(world.n_firms, world.n_products, world.firms.capacity)
         self.links = LinkState.empty(world.n_links, world.link.n_slots, world.n_firms, world.n_products)
+        abroad = np.isin(world.firms.kind, BUYERS_ABROAD)
         self.market = MarketState.at_prices(world.start_price_yuan_per_t, world.materials.content,
-                                            scenario.behaviour.finished_cover_weeks)
+                                            scenario.behaviour.finished_cover_weeks, len(world.regions),
+                                            np.unique(world.firms.region[abroad]))
         self.ledger = Ledger(world.materials.elements)
         self.recorder = Recorder(world, self.timeline.quota_type_of_firm)
         self.book = Book(world, self.firms, self.links, self.market, self.ledger, self.recorder)
@@ -75,7 +77,7 @@ class ChainModel(mesa.Model):
         self.ask_scatter = draw_ask_scatter(self)
         # domestic buyers place part of their orders on the spot market; buyers abroad (and
         # the reserve, which buys by its own rule) through contracts only
-        spot = ~np.isin(world.firms.kind[world.buys.firm], (OVERSEAS, RESERVE))
+        spot = ~np.isin(world.firms.kind[world.buys.firm], (*BUYERS_ABROAD, RESERVE))
         self.spot_share_of_buy = np.where(spot, scenario.behaviour.spot_share, 0.0)
         self.firms.ask_yuan_per_t.ravel()[world.sells.key] = world.start_price_yuan_per_t[world.sells.product] \
             * self.ask_scatter

@@ -20,14 +20,17 @@ __all__ = ["KINDS", "KIND_STAGE", "Population", "Links", "build_population", "bu
            "DOMESTIC", "IMPORT", "EXPORT"]
 
 # kind codes, in chain order
-ROCK, IONIC, MYANMAR, SEP, REC, MAG, MOTOR, OVERSEAS, ABROAD, RESERVE, TRADER = range(11)
+ROCK, IONIC, MYANMAR, SEP, REC, MAG, MOTOR, OVERSEAS, ABROAD, RESERVE, TRADER, OVERSEAS_MAT, FOREIGN = range(13)
 KINDS = ("rock_miner", "ionic_miner", "myanmar_holder", "separation_plant", "recycler",
-         "magnet_maker", "motor_maker", "overseas_buyer", "overseas_miner", "state_reserve", "trader")
+         "magnet_maker", "motor_maker", "overseas_buyer", "overseas_miner", "state_reserve", "trader",
+         "overseas_material_buyer", "foreign_producer")
 KIND_STAGE = ("miners", "miners", "myanmar_holders", "separation_plants", "recyclers",
-              "magnet_makers", "motor_makers", "overseas_buyers", "overseas_miners", "state_reserve", "traders")
+              "magnet_makers", "motor_makers", "overseas_buyers", "overseas_miners", "state_reserve", "traders",
+              "overseas_buyers", "foreign_producers")
 HOLDERS = (MYANMAR, ABROAD)   # ore holders outside China's quota, selling into China
-DOMESTIC, IMPORT, EXPORT = 0, 1, 2
-FLOW_NAMES = ("domestic", "import", "export")
+BUYERS_ABROAD = (OVERSEAS, OVERSEAS_MAT)
+DOMESTIC, IMPORT, EXPORT, FOREIGN_TRADE = 0, 1, 2, 3
+FLOW_NAMES = ("domestic", "import", "export", "abroad")   # abroad: from producers outside China to buyers abroad
 
 
 @dataclass
@@ -99,11 +102,15 @@ def build_population(sc: Scenario, mat: Materials, rng: np.random.Generator, sta
         add(kind, g.count, g.capacity_t_per_yr, g.capacity_spread, g.cost_yuan_per_t, g.capital_cost_yuan_per_t,
             **extra)
 
-    add_group(ROCK, f.rock_miners)
+    add_group(ROCK, f.rock_miners, light=True)
     add_group(IONIC, f.ionic_miners)
     add_group(MYANMAR, f.myanmar_holders, region=1)
-    if f.overseas_miners.count > 0 and f.overseas_miners.capacity_t_per_yr > 0:
-        add_group(ABROAD, f.overseas_miners, region=1)
+    om = f.overseas_miners
+    if om.count > 0 and (om.capacity_t_per_yr > 0 or any(v > 0 for v in om.capacity_by_year.values())):
+        # sized at their capacity at the start, or (mines yet to open) their largest dated one
+        first = om.capacity_t_per_yr if om.capacity_t_per_yr > 0 else max(om.capacity_by_year.values())
+        add(ABROAD, om.count, first, om.capacity_spread, om.cost_yuan_per_t, om.capital_cost_yuan_per_t,
+            region=1, light=True)
     sp = f.separation_plants
     n_light = int(round(sp.count * sp.light_share))
     n_light = min(max(n_light, 1 if sp.light_share > 0 else 0), sp.count - (1 if sp.light_share < 1 else 0))
@@ -138,6 +145,18 @@ def build_population(sc: Scenario, mat: Materials, rng: np.random.Generator, sta
             add(TRADER, n, tr.storage_t[product], tr.capacity_spread, 0.0, per_week=False, product=product)
     if sc.stockpile.products:
         rows.append(dict(kind=RESERVE, capacity=0.0, cost=0.0, capital=0.0))
+    # buyers of oxides and metal abroad, and the producers outside China who sell to them
+    for ri, (name, reg) in enumerate(sc.regions.items()):
+        if reg.materials_t_per_yr:
+            share = _sizes(rng, reg.materials_buyers, 1.0, 0.8)
+            for i in range(reg.materials_buyers):
+                rows.append(dict(kind=OVERSEAS_MAT, capacity=0.0, cost=0.0, capital=0.0, group=ri,
+                                 demand_share=share[i], region=2 + ri, products=list(reg.materials_t_per_yr)))
+    fp = f.foreign_producers
+    if fp.count > 0 and (fp.capacity_t_per_yr > 0 or any(v > 0 for v in fp.capacity_by_year.values())):
+        first = fp.capacity_t_per_yr if fp.capacity_t_per_yr > 0 else max(fp.capacity_by_year.values())
+        add(FOREIGN, fp.count, first, fp.capacity_spread, fp.cost_yuan_per_t, fp.capital_cost_yuan_per_t,
+            region=1, light=fp.ore_type == "rock", metal_share=float(fp.metal_share > 0))
     n, P = len(rows), len(mat.products)
     kind = np.array([r["kind"] for r in rows])
     region = np.array([r.get("region", 0) for r in rows])
@@ -174,6 +193,13 @@ def build_population(sc: Scenario, mat: Materials, rng: np.random.Generator, sta
         elif k in (MOTOR, OVERSEAS):
             inputs[i, p("magnet_std")] = r["uh"] < 1.0
             inputs[i, p("magnet_uh")] = r["uh"] > 0.0
+        elif k == OVERSEAS_MAT:
+            for q in r["products"]:
+                inputs[i, p(q)] = True
+        elif k == FOREIGN:
+            for q in ("prnd_oxide", "dy_oxide", "tb_oxide"):
+                outputs[i, p(q)] = True
+            outputs[i, p("prnd_metal")] = metal_share[i] > 0
     stage = np.array([stages.index(KIND_STAGE[k]) for k in kind])
     return Population(
         kind=kind, stage=stage, region=region, calendar=[cal_of_region[g] for g in region],
@@ -235,13 +261,13 @@ def weighted_choice_without_replacement(rng: np.random.Generator, items: np.ndar
 
 
 def build_links(pop: Population, sc: Scenario, mat: Materials, rng: np.random.Generator) -> Links:
-    """Link each buyer to ``links_per_buyer`` producers of each input, drawn without
+    """Link each buyer to ``links_per_buyer`` producers of each input (buyers of oxides and
+    metal abroad to ``links_per_buyer_abroad``), drawn without
     replacement with probability in proportion to their expected supply, and
     make sure every seller has at least one buyer for each of its outputs. The state reserve
     buys from every producer and releases to every magnet maker; traders and the reserve
     otherwise reach buyers on the spot market."""
     m = sc.market.links_per_buyer
-    lt = sc.market.lead_times
     src, dst, prod = [], [], []
     for k in range(len(mat.products)):
         sellers = np.flatnonzero(pop.outputs[:, k])
@@ -253,12 +279,20 @@ def build_links(pop: Population, sc: Scenario, mat: Materials, rng: np.random.Ge
         is_reserve = pop.kind[buyers] == RESERVE
         regular = buyers[~is_reserve]
         linked = np.zeros(sellers.size, bool)
-        if regular.size and producer.any():
-            chosen = weighted_choice_without_replacement(rng, sellers, weight, regular, m)
-            rows = np.repeat(regular, chosen.shape[1]).reshape(chosen.shape)
-            ok = chosen >= 0
-            src.append(chosen[ok]), dst.append(rows[ok]), prod.append(np.full(int(ok.sum()), k))
-            linked |= np.isin(sellers, chosen[ok])
+        # buyers in China buy from producers in China; buyers abroad also from producers abroad
+        abroad = np.isin(pop.kind[regular], BUYERS_ABROAD)
+        materials = pop.kind[regular] == OVERSEAS_MAT
+        foreign = pop.kind[sellers] == FOREIGN
+        groups = ((regular[~abroad], np.where(foreign, 0.0, weight), m),
+                  (regular[abroad & ~materials], weight, m),
+                  (regular[materials], weight, sc.market.links_per_buyer_abroad))
+        for group, w_group, n_links in groups:
+            if group.size and (w_group > 0).any():
+                chosen = weighted_choice_without_replacement(rng, sellers, w_group, group, n_links)
+                rows = np.repeat(group, chosen.shape[1]).reshape(chosen.shape)
+                ok = chosen >= 0
+                src.append(chosen[ok]), dst.append(rows[ok]), prod.append(np.full(int(ok.sum()), k))
+                linked |= np.isin(sellers, chosen[ok])
         for b in buyers[is_reserve]:                     # the reserve buys from every producer
             chosen = sellers[producer & (sellers != b)]
             src.append(chosen), dst.append(np.full(chosen.size, b)), prod.append(np.full(chosen.size, k))
@@ -267,28 +301,46 @@ def build_links(pop: Population, sc: Scenario, mat: Materials, rng: np.random.Ge
             src.append(np.full(mags.size, s)), dst.append(mags), prod.append(np.full(mags.size, k))
             linked[sellers == s] = True
         base = regular[~np.isin(pop.kind[regular], (TRADER,))]
-        lonely = sellers[~linked]
-        if lonely.size and base.size:
-            pick = base[rng.integers(0, base.size, lonely.size)]
-            clash = pick == lonely
-            if clash.any() and base.size > 1:             # nobody sells to itself
-                pick[clash] = base[(np.searchsorted(base, lonely[clash]) + 1) % base.size]
-            ok = pick != lonely
-            src.append(lonely[ok]), dst.append(pick[ok]), prod.append(np.full(int(ok.sum()), k))
+        lonely = sellers[~linked & ~foreign]
+        self_sellers = [(lonely, base)]
+        if foreign.any():
+            self_sellers.append((sellers[~linked & foreign], base[np.isin(pop.kind[base], BUYERS_ABROAD)]))
+        for lonely, base in self_sellers:
+            _link_lonely(rng, lonely, base, k, src, dst, prod)
+    return _finish_links(pop, sc, mat, src, dst, prod)
+
+
+def _link_lonely(rng: np.random.Generator, lonely: np.ndarray, base: np.ndarray, k: int, src: list, dst: list,
+                 prod: list) -> None:
+    """Give each seller nobody chose one buyer of ``base``, drawn at random (not itself)."""
+    if not (lonely.size and base.size):
+        return
+    pick = base[rng.integers(0, base.size, lonely.size)]
+    clash = pick == lonely
+    if clash.any() and base.size > 1:             # nobody sells to itself
+        pick[clash] = base[(np.searchsorted(base, lonely[clash]) + 1) % base.size]
+    ok = pick != lonely
+    src.append(lonely[ok]), dst.append(pick[ok]), prod.append(np.full(int(ok.sum()), k))
+
+
+def _finish_links(pop: Population, sc: Scenario, mat: Materials, src: list, dst: list, prod: list) -> Links:
+    """Flow type and lead time of each link; links sorted by lead time (then product, seller,
+    buyer), so goods enter the pipeline by slices."""
+    lt = sc.market.lead_times
     src = np.concatenate(src) if src else np.zeros(0, np.int64)
     dst = np.concatenate(dst) if dst else np.zeros(0, np.int64)
     prod = np.concatenate(prod) if prod else np.zeros(0, np.int64)
     kind_s, kind_d = pop.kind[src], pop.kind[dst]
     flow = np.full(src.size, DOMESTIC)
     flow[np.isin(kind_s, HOLDERS)] = IMPORT
-    flow[kind_d == OVERSEAS] = EXPORT
+    flow[np.isin(kind_d, BUYERS_ABROAD)] = EXPORT
+    flow[kind_s == FOREIGN] = FOREIGN_TRADE
     lead = np.full(src.size, lt.domestic_weeks)
     is_ore = np.isin(prod, [mat.p("light_ore"), mat.p("ionic_ore")])
     lead[is_ore] = lt.ore_weeks
     lead[flow == IMPORT] = lt.import_weeks
-    lead[flow == EXPORT] = lt.export_weeks
+    lead[(flow == EXPORT) | (flow == FOREIGN_TRADE)] = lt.export_weeks
     lead = np.maximum(lead, 1)
-    # links of one lead time are kept together, so goods enter the pipeline by slices
     order = np.lexsort((dst, src, prod, lead))
     return Links(src=src[order], dst=dst[order], prod=prod[order], lead=lead[order], flow=flow[order])
 

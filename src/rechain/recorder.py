@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .network import EXPORT, IMPORT, MOTOR, OVERSEAS
+from .network import EXPORT, FOREIGN_TRADE, IMPORT, MOTOR, OVERSEAS
 from .policy import QUOTA_TYPES
 from .state import FirmState, MarketState
 from .world import World
@@ -36,6 +36,10 @@ class Recorder:
         self.flows = np.zeros((W, NS, NS, P))
         self.exports = np.zeros((W, NS, P, R))
         self.imports = np.zeros(W)
+        self.sales_abroad = np.zeros((W, P, R))        # producers abroad to buyers abroad
+        self.material_want = np.zeros((W, R, P))       # oxides and metal buyers abroad wanted
+        self.material_got = np.zeros((W, R, P))
+        self.export_price = np.zeros((W, P, R))
         self.use_want = np.zeros((W, G))
         self.use_got = np.zeros((W, G))
         self.price = np.zeros((W, P))
@@ -61,6 +65,8 @@ class Recorder:
         self._import_idx = np.flatnonzero(L.flow == IMPORT)
         self._abroad_stages = [world.stages.index(s) for s in ("myanmar_holders", "overseas_miners")]
         self._export_key = ((pop.stage[L.src] * P + L.prod) * R + pop.region[L.dst])[self._export_idx]
+        self._abroad_idx = np.flatnonzero(L.flow == FOREIGN_TRADE)
+        self._abroad_key = (L.prod * R + pop.region[L.dst])[self._abroad_idx]
         grp = np.full(pop.n, -1)
         for code, offset in ((MOTOR, 0), (OVERSEAS, len(world.scenario.sectors))):
             rows = world.rows[code]
@@ -97,6 +103,13 @@ class Recorder:
         self.use_want[self.week] += np.bincount(g, weights=want, minlength=G)
         self.use_got[self.week] += np.bincount(g, weights=got, minlength=G)
 
+    def add_material_use(self, i: np.ndarray, k: np.ndarray, want: np.ndarray, got: np.ndarray) -> None:
+        """Oxides and metal used abroad this week, per (firm, product) pair."""
+        R, P = self.R, self.P
+        key = self.world.firms.region[i] * P + k
+        self.material_want[self.week] += np.bincount(key, weights=want, minlength=R * P).reshape(R, P)
+        self.material_got[self.week] += np.bincount(key, weights=got, minlength=R * P).reshape(R, P)
+
     def add_orders(self, q: np.ndarray) -> None:
         """Orders placed this week by each buyer pair (firm, input), summed by stage."""
         P = self.P
@@ -109,6 +122,9 @@ class Recorder:
         self.exports[t] = np.bincount(self._export_key, weights=shipped[self._export_idx],
                                       minlength=self.NS * P * self.R).reshape(self.NS, P, self.R)
         self.imports[t] = float(shipped[self._import_idx].sum())
+        if self._abroad_idx.size:
+            self.sales_abroad[t] = np.bincount(self._abroad_key, weights=shipped[self._abroad_idx],
+                                               minlength=self.P * self.R).reshape(self.P, self.R)
 
     def add_spot(self, sold: np.ndarray, bought: np.ndarray, cleared: np.ndarray) -> None:
         """Spot trades of the week (t per sell pair and per buy pair): stage-to-stage flows,
@@ -151,6 +167,7 @@ class Recorder:
         self.market_price[t] = market.price_yuan_per_t * mat.quote_factor
         self.long_run_price[t] = market.long_run_yuan_per_t * mat.quote_factor
         self.market_cover[t] = market.cover_wk
+        self.export_price[t] = market.export_price_yuan_per_t * mat.quote_factor[:, None]
         st = w.firms.stage
         count = np.maximum(self._stage_count, 1)
         self.sentiment[t] = np.bincount(st, weights=firms.expected_change, minlength=self.NS) / count

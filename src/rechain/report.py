@@ -22,6 +22,7 @@ __all__ = ["monthly_table", "flows_table", "kpis", "write_figures", "summary_tab
 
 COLUMNS = ["month", "stage", "product", "region", "variable", "value", "unit"]
 MAGNETS = ("magnet_std", "magnet_uh")
+OXIDES_METAL = ("prnd_oxide", "prnd_metal", "dy_oxide", "tb_oxide")
 
 
 def _month_means(m: "ChainModel", weekly: np.ndarray) -> np.ndarray:
@@ -58,7 +59,7 @@ class _Table:
 
 
 def _region_of_stage(stage: str) -> str:
-    return "abroad" if stage in ("myanmar_holders", "overseas_miners") else (
+    return "abroad" if stage in ("myanmar_holders", "overseas_miners", "foreign_producers") else (
         "overseas" if stage == "overseas_buyers" else "china")
 
 
@@ -93,6 +94,24 @@ def monthly_table(m: "ChainModel") -> pd.DataFrame:
         tab.add("market", product, "china", "price_long_run", long_run[:, k], unit)
         tab.add("market", product, "china", "market_cover_weeks", cover[:, k], "weeks")
         tab.add("market", product, "china", "spot_traded", spot[:, k], "t")
+    # export prices (the price in a buyer region's name) where buyers abroad buy the product;
+    # oxides and metal used abroad
+    xp = _month_means(m, r.export_price)                 # [month, product, region]
+    buys_abroad = np.zeros((len(P), len(m.world.regions)), bool)
+    ab = m.world.abroad_buys
+    buys_abroad[m.world.buys.product[ab], m.world.firms.region[m.world.buys.firm[ab]]] = True
+    for k, g in zip(*np.nonzero(buys_abroad)):
+        tab.add("market", P[k], m.world.regions[g], "price", xp[:, k, g], mat.price_unit[P[k]])
+    sales = cal.to_months(r.sales_abroad)                # [month, product, region]
+    m_want, m_got = cal.to_months(r.material_want), cal.to_months(r.material_got)   # [month, region, product]
+    for g, region in enumerate(m.world.regions):
+        for k, product in enumerate(P):
+            if sales[:, k, g].any():
+                tab.add("foreign_producers", product, region, "sales_abroad", sales[:, k, g], "t")
+            if m_want[:, g, k].any():
+                tab.add("overseas_buyers", product, region, "demand", m_want[:, g, k], "t")
+                tab.add("overseas_buyers", product, region, "use", m_got[:, g, k], "t")
+                tab.add("overseas_buyers", product, region, "shortfall", m_want[:, g, k] - m_got[:, g, k], "t")
     cover = _month_means(m, r.cover_days)
     sent = _month_means(m, r.sentiment)
     unc = _month_means(m, r.uncertainty)
@@ -141,14 +160,17 @@ def flows_table(m: "ChainModel") -> pd.DataFrame:
     """Monthly tonnes shipped between stages, by product.
 
     ``region`` is where the goods go abroad or come from: shipments to overseas buyers are
-    split by destination region (each counted once, from the stage that shipped it; they add
-    up to the ``exports`` of :func:`monthly_table`), shipments from ore holders abroad are
+    split by destination region (each counted once, from the stage that shipped it; from
+    Chinese stages they add up to the ``exports`` of :func:`monthly_table`, from producers
+    abroad to its ``sales_abroad``), shipments from ore holders abroad are
     "abroad" (they add up to its ``imports``), all others "china".
     """
     r, cal, mat = m.recorder, m.world.calendar, m.world.materials
     stages, regions = m.world.stages, m.world.regions
     fl = cal.to_months(r.flows)            # [month, from, to, product]
     exp = cal.to_months(r.exports)         # [month, from, product, region]
+    foreign = stages.index("foreign_producers")
+    exp[:, foreign] = cal.to_months(r.sales_abroad)      # producers abroad sell to buyers abroad only
     over = stages.index("overseas_buyers")
     months = cal.months
     meta, values = [], []
@@ -174,6 +196,11 @@ def flows_table(m: "ChainModel") -> pd.DataFrame:
     return pd.DataFrame(data)[FLOW_COLUMNS]
 
 
+def domestic_prices(monthly: pd.DataFrame) -> pd.DataFrame:
+    """The rows of China's market prices (export prices carry the buyer region's name)."""
+    return monthly[(monthly["variable"] == "price") & (monthly["region"] == "china")]
+
+
 def series_of(df: pd.DataFrame, variable: str, **match) -> pd.Series:
     """One monthly series of a monthly table, summed over whatever ``match`` leaves open."""
     sel = df["variable"] == variable
@@ -195,7 +222,7 @@ def kpis(monthly: pd.DataFrame, flows: pd.DataFrame | None = None) -> dict[str, 
     Prices are in market units; tonnes in t. Names carry their unit or meaning.
     """
     out: dict[str, float] = {}
-    price = monthly[monthly["variable"] == "price"]
+    price = domestic_prices(monthly)
     for product, g in price.groupby("product"):
         out[f"price_peak_{product}"] = float(g["value"].max())
         out[f"price_mean_{product}"] = float(g["value"].mean())
@@ -204,11 +231,24 @@ def kpis(monthly: pd.DataFrame, flows: pd.DataFrame | None = None) -> dict[str, 
     years = sorted({m[:4] for m in mag.index})
     for y in years:
         out[f"magnet_output_{y}_t"] = float(mag[[m for m in mag.index if m.startswith(y)]].sum())
-    exports = monthly[monthly["variable"] == "exports"].groupby("month")["value"].sum()
-    for y in years:
-        out[f"exports_{y}_t"] = float(exports[[m for m in exports.index if m.startswith(y)]].sum())
+    exported = monthly[monthly["variable"] == "exports"]
+    for name, sel in (("exports", exported["product"].isin(MAGNETS)),
+                      ("exports_oxide_metal", ~exported["product"].isin(MAGNETS))):
+        by_month = exported[sel].groupby("month")["value"].sum()
+        if name == "exports" or not by_month.empty:
+            for y in years:
+                out[f"{name}_{y}_t"] = float(by_month[[m for m in by_month.index if m.startswith(y)]].sum())
+    prices = monthly[monthly["variable"] == "price"]
+    export_price = prices[prices["region"] != "china"].groupby(["product", "month"])["value"].mean()
+    for product in export_price.index.get_level_values(0).unique():
+        home = price[price["product"] == product].set_index("month")["value"]
+        gap = 100.0 * (export_price[product] / home.reindex(export_price[product].index) - 1.0)
+        out[f"export_price_gap_peak_{product}_pct"] = float(gap.max())
     short = monthly[monthly["variable"] == "shortfall"]
-    out["shortfall_overseas_t"] = float(short[short["stage"] == "overseas_buyers"]["value"].sum())
+    abroad = short[short["stage"] == "overseas_buyers"]
+    out["shortfall_overseas_t"] = float(abroad[~abroad["product"].isin(OXIDES_METAL)]["value"].sum())
+    if abroad["product"].isin(OXIDES_METAL).any():
+        out["shortfall_overseas_oxide_metal_t"] = float(abroad[abroad["product"].isin(OXIDES_METAL)]["value"].sum())
     out["shortfall_domestic_t"] = float(short[short["stage"] == "motor_makers"]["value"].sum())
     prod = monthly[monthly["variable"] == "production"]
     oxides = prod[prod["product"].isin(["prnd_oxide", "dy_oxide", "tb_oxide"])]
@@ -235,11 +275,14 @@ def summary_table(monthly: pd.DataFrame) -> pd.DataFrame:
             continue
         for y, v in g.groupby("year")["value"].sum().items():
             rows.append(("production", f"{stage}/{product}", y, v, "t"))
-    for y, v in df[df["variable"] == "exports"].groupby("year")["value"].sum().items():
-        rows.append(("exports", "magnets", y, v, "t"))
+    exported = df[df["variable"] == "exports"]
+    for item, sel in (("magnets", exported["product"].isin(MAGNETS)),
+                      ("oxides and metal", ~exported["product"].isin(MAGNETS))):
+        for y, v in exported[sel].groupby("year")["value"].sum().items():
+            rows.append(("exports", item, y, v, "t"))
     for y, v in df[df["variable"] == "shortfall"].groupby("year")["value"].sum().items():
         rows.append(("shortfall", "all users", y, v, "t"))
-    for (product, unit), g in df[df["variable"] == "price"].groupby(["product", "unit"]):
+    for (product, unit), g in domestic_prices(df).groupby(["product", "unit"]):
         for y, v in g.groupby("year")["value"].mean().items():
             rows.append(("mean price", product, y, v, unit))
     t = pd.DataFrame(rows, columns=["what", "item", "year", "value", "unit"])
@@ -264,7 +307,7 @@ def write_figures(monthly: pd.DataFrame, out_dir, title: str = "") -> list[str]:
         plt.close(fig)
         files.append(name)
 
-    price = monthly[monthly["variable"] == "price"]
+    price = domestic_prices(monthly)
     shown = ["prnd_oxide", "prnd_metal", "dy_oxide", "tb_oxide", "magnet_uh", "magnet_std"]
     fig, axes = plt.subplots(2, 3, figsize=(13, 6.5), sharex=True)
     for ax, product in zip(axes.flat, shown):

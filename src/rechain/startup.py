@@ -13,9 +13,9 @@ import numpy as np
 
 from .accounting import Ledger
 from .conditions import Mode
-from .network import IONIC, MAG, MOTOR, MYANMAR, ABROAD, OVERSEAS, REC, RESERVE, ROCK, SEP
+from .network import ABROAD, IONIC, MAG, MOTOR, MYANMAR, OVERSEAS, OVERSEAS_MAT, REC, RESERVE, ROCK, SEP
 from .traits import per_kind
-from .week import Chain, measure_cover, run_week
+from .week import Chain, abroad_cover, measure_cover, run_week
 
 __all__ = ["lay_out_opening_state", "spin_up", "draw_ask_scatter", "start_market"]
 
@@ -48,6 +48,8 @@ def start_market(chain: Chain) -> None:
     f.normal_utilisation = f.utilisation.copy()
     measure_cover(chain)
     m.normal_cover_wk = np.clip(m.cover_wk, 0.5, 26.0)
+    m.export_price_yuan_per_t[:] = start[:, None] * chain.timeline.export_parity[0]
+    m.normal_abroad_cover = np.clip(abroad_cover(chain), 0.05, 20.0)
 
 
 def lay_out_opening_state(chain: Chain) -> None:
@@ -64,6 +66,10 @@ def lay_out_opening_state(chain: Chain) -> None:
         d = tl.first_year_demand[col] * pop.demand_share[i]
         f.use_expected_t_per_wk[i, std] = d * (1.0 - pop.uh_share[i])
         f.use_expected_t_per_wk[i, uh] = d * pop.uh_share[i]
+    i = w.rows[OVERSEAS_MAT]
+    if i.size:
+        region = pop.region[i]
+        f.use_expected_t_per_wk[i] = tl.first_year_materials_t[region] * pop.demand_share[i, None] * pop.inputs[i]
     links_per_pair = np.bincount(w.link.buyer_pair, minlength=w.buys.n).astype(float)
 
     def pass_up(codes: tuple[int, ...]) -> None:
@@ -72,7 +78,7 @@ def lay_out_opening_state(chain: Chain) -> None:
             * buyer_mask
         f.orders_expected_t_per_wk += np.bincount(w.link.seller_key, weights=flow, minlength=N * P).reshape(N, P)
 
-    pass_up((MOTOR, OVERSEAS))
+    pass_up((MOTOR, OVERSEAS, OVERSEAS_MAT))
     f.owed_t[:] = 0.0
     cover = sc.behaviour.finished_cover_weeks
     by_code = {k.code: k for k in chain.kinds}

@@ -138,16 +138,28 @@ class MarketState:
     content_t_per_t: np.ndarray = _f("element content of a tonne of each product (magnets and scrap follow the "
                                      "recipes in use; one composition per product, all vintages mixed)", "P, E",
                                      "t REO-eq/t")
-    export_quota_left_t: dict = _f("export quota left per (quota item, year)", "items", "t")
+    export_price_yuan_per_t: np.ndarray = _f("export price (FOB, China's export duty included) buyers in each region "
+                                             "pay: the domestic price with the duty when exports flow, dearer when "
+                                             "licences, quotas or bans hold them back", "P, R", "yuan/t")
+    normal_abroad_cover: np.ndarray = _f("buyers abroad's stock over their planned use and normal cover, as at the "
+                                         "start: the reference for the export premium", "P, R", "-")
+    export_regions: np.ndarray = _f("regions with buyers abroad (indices into world.regions)", "regions", "-")
+    export_quota_used_t: dict = _f("exports counted against each export quota item, per calendar year", "items",
+                                   "t")
 
     @classmethod
-    def at_prices(cls, price_yuan_per_t: np.ndarray, content: np.ndarray, normal_cover_wk: float) -> "MarketState":
+    def at_prices(cls, price_yuan_per_t: np.ndarray, content: np.ndarray, normal_cover_wk: float,
+                  n_regions: int = 1, export_regions: np.ndarray | None = None) -> "MarketState":
         p = price_yuan_per_t
+        export = np.repeat(p[:, None], n_regions, axis=1)
         return cls(price_yuan_per_t=p.copy(), long_run_yuan_per_t=p.copy(), index_yuan_per_t=p.copy(),
                    previous_index_yuan_per_t=p.copy(), demand_t_per_wk=np.zeros(p.shape[0]),
                    cover_wk=np.full(p.shape[0], normal_cover_wk),
                    normal_cover_wk=np.full(p.shape[0], normal_cover_wk), content_t_per_t=content.copy(),
-                   export_quota_left_t={})
+                   export_price_yuan_per_t=export,
+                   normal_abroad_cover=np.ones_like(export),
+                   export_regions=np.zeros(0, np.int64) if export_regions is None else export_regions,
+                   export_quota_used_t={})
 
 
 def state_table() -> list[dict[str, str]]:

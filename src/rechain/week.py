@@ -28,7 +28,7 @@ from .state import FirmState, LinkState, MarketState
 from .traits import Traits
 from .world import World
 
-__all__ = ["WEEK", "run_week", "Chain", "phase_names", "in_system", "measure_cover"]
+__all__ = ["WEEK", "run_week", "Chain", "phase_names", "in_system", "measure_cover", "abroad_cover"]
 
 
 class Chain(Protocol):
@@ -192,8 +192,14 @@ def place_orders(chain: Chain) -> None:
     spot = q * chain.spot_share_of_buy
     book.spot_wanted_t = spot                                               # per buy pair
     price = f.ask_yuan_per_t.ravel()[w.link.seller_key]
-    share = logit_shares(w.link.buyer_pair, price, m.price_yuan_per_t[L.prod], lk.reliability, b.price_choice,
-                         buys.n)
+    ref = m.price_yuan_per_t[L.prod]
+    if w.link.to_abroad_links.size:
+        # buyers abroad weigh Chinese exporters at the export price (the duty, any premium)
+        # against producers abroad, and judge both against their region's export price
+        x, a = w.link.export_links, w.link.to_abroad_links
+        price[x] *= export_premium(m, L.prod[x], w.link.region[x])
+        ref[a] = m.export_price_yuan_per_t[L.prod[a], w.link.region[a]]
+    share = logit_shares(w.link.buyer_pair, price, ref, lk.reliability, b.price_choice, buys.n)
     order = (q - spot)[w.link.buyer_pair] * share
     if cond.controls_on:
         regimes = chain.timeline.regimes
@@ -249,6 +255,7 @@ def set_prices(chain: Chain) -> None:
                                                           b.price_ceiling_multiple, b.price_floor_multiple)
         target = np.maximum(np.minimum(target, value.ceiling), value.floor)
         m.price_yuan_per_t = adjust_price(m.price_yuan_per_t, target, b.price_adjust_weeks, b.max_weekly_price_move)
+        set_export_prices(chain)
     # asks around the market price
     si, sk = sells.firm, sells.product
     own_cover = np.maximum(stock - owed, 0.0) / np.maximum(faced, 1e-9)
@@ -265,6 +272,41 @@ def set_prices(chain: Chain) -> None:
     for kind in chain.acting["final_asks"]:
         kind.final_asks(book, ask[kind.sells])
     f.ask_yuan_per_t.ravel()[sells.key] = ask
+
+
+def set_export_prices(chain: Chain) -> None:
+    """Export prices per product and region: the domestic price with China's export duty
+    and freight to the region, and a premium when buyers abroad run short — licences, quotas or bans holding exports
+    back — as their stock cover falls below its normal level (the same bounded balance
+    multiple as the market price; never a discount: exporters can always sell at home)."""
+    w, m, cond = chain.world, chain.market, chain.book.cond
+    b = w.scenario.behaviour
+    base = m.price_yuan_per_t[:, None] * cond.export_parity
+    ratio = abroad_cover(chain) / m.normal_abroad_cover
+    elasticity = np.where(w.processed, b.processed_price_cover_elasticity, b.price_cover_elasticity)[:, None]
+    premium = np.maximum(balance_multiple(ratio, elasticity, b.price_ceiling_multiple, b.price_floor_multiple), 1.0)
+    m.export_price_yuan_per_t = adjust_price(m.export_price_yuan_per_t, base * premium, b.price_adjust_weeks,
+                                             b.max_weekly_price_move)
+    # never below parity with the domestic price: that much an exporter gets without waiting
+    np.maximum(m.export_price_yuan_per_t, base, out=m.export_price_yuan_per_t)
+
+
+def abroad_cover(chain: Chain) -> np.ndarray:
+    """Buyers abroad's stock over their planned use times their normal cover, per product and
+    region [P, R] (1 where nobody abroad buys)."""
+    w, f = chain.world, chain.firms
+    P, R = w.n_products, len(w.regions)
+    ab = w.abroad_buys
+    key = w.buys.product[ab] * R + w.firms.region[w.buys.firm[ab]]
+    stock = np.bincount(key, weights=f.stock_t.ravel()[w.buys.key[ab]], minlength=P * R)
+    need = np.bincount(key, weights=f.use_expected_t_per_wk.ravel()[w.buys.key[ab]]
+                       * chain.traits.normal_cover_wk_of_buy[ab], minlength=P * R)
+    return np.divide(stock, need, out=np.ones(P * R), where=need > 1e-9).reshape(P, R)
+
+
+def export_premium(m: MarketState, product: np.ndarray, region: np.ndarray) -> np.ndarray:
+    """Export price over the domestic price for these (product, region) pairs."""
+    return m.export_price_yuan_per_t[product, region] / np.maximum(m.price_yuan_per_t[product], 1e-9)
 
 
 def measure_cover(chain: Chain) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
@@ -344,7 +386,7 @@ def ship(chain: Chain) -> None:
         eligible *= np.minimum(ws[L.src], ws[L.dst])
     shipped = fill_pro_rata(available, eligible, w.link.seller_pair)
     if cond.export_quotas_on:
-        shipped = apply_export_quotas(shipped, w, cond.date, m.export_quota_left_t)
+        shipped = apply_export_quotas(shipped, w, cond.week, m.export_quota_used_t)
     lk.backlog_t -= shipped
     sent = np.bincount(w.link.seller_pair, weights=shipped, minlength=sells.n)
     S[sells.key] = np.maximum(S[sells.key] - sent, 0.0)  # guards -1e-17 round-off; nothing is overdrawn
@@ -355,11 +397,17 @@ def ship(chain: Chain) -> None:
     filled = np.divide(shipped, eligible, out=lk.reliability.copy(), where=eligible > 1e-9)
     lk.reliability += b.reliability_smoothing * (filled - lk.reliability)
     lk.shipped_total_t += shipped
+    ask = f.ask_yuan_per_t.ravel()[sells.key]
+    a = w.link.to_abroad_links
+    if a.size:
+        sent_home = sent - np.bincount(w.link.seller_pair[a], weights=shipped[a], minlength=sells.n)
+    else:
+        sent_home = sent
     book.trade = {
-        # a seller asks one price of all its buyers: value its sales per sell pair
-        "qty": np.bincount(sells.product, weights=sent, minlength=P),
-        "value": np.bincount(sells.product, weights=sent * f.ask_yuan_per_t.ravel()[sells.key], minlength=P),
-        "left_offered": np.maximum(available - sent, 0.0),                          # per sell pair
+        # a seller asks one price of all its buyers: value its sales in China per sell pair
+        "qty": np.bincount(sells.product, weights=sent_home, minlength=P),
+        "value": np.bincount(sells.product, weights=sent_home * ask, minlength=P),
+        "left_offered": np.where(w.spot_sells, np.maximum(available - sent, 0.0), 0.0),   # per sell pair
         "left_wanted": np.where(w.link.domestic, np.maximum(eligible - shipped, 0.0), 0.0),   # per link
     }
     if chain.recorder.enabled:

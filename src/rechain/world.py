@@ -14,7 +14,8 @@ import numpy as np
 
 from .calendar import CALENDARS, Calendar
 from .materials import Materials, materials
-from .network import EXPORT, IMPORT, KINDS, SEP, Links, Population, build_links, build_population
+from .network import (BUYERS_ABROAD, DOMESTIC, EXPORT, FOREIGN, FOREIGN_TRADE, IMPORT, KINDS, SEP, Links,
+                      Population, build_links, build_population)
 from .randomness import Streams
 from .recipes import GRADES, RecipeBook, recipe_book
 from .scenario import STAGES, Scenario
@@ -58,7 +59,9 @@ class LinkIndex:
     n_slots: int                 # pipeline slots: longest lead + 1
     by_product: tuple            # link indices carrying each product
     all: np.ndarray              # 0..E-1
-    domestic: np.ndarray         # bool: not an export (spot buyers may be served off it)
+    domestic: np.ndarray         # bool: within China (spot buyers may be served off it)
+    abroad_links: np.ndarray     # indices of links from producers abroad to buyers abroad
+    to_abroad_links: np.ndarray  # indices of links to buyers abroad (Chinese exports and foreign trade)
 
 
 @dataclass(frozen=True)
@@ -85,6 +88,8 @@ class World:
     oxides: np.ndarray                   # Pr-Nd, Dy and Tb oxide, in element order
     scraps: np.ndarray                   # standard and high-grade scrap
     processed: np.ndarray                # [P] bool: metal and magnets, priced mostly as their inputs' cost
+    spot_sells: np.ndarray               # [sell pairs] bool: sells on China's spot market (not producers abroad)
+    abroad_buys: np.ndarray              # indices of buy pairs of buyers abroad
 
     @property
     def stages(self) -> tuple[str, ...]:
@@ -160,7 +165,9 @@ def build_world(sc: Scenario, streams: Streams) -> World:
         n_slots=int(links.lead.max()) + 1 if links.n else 1,
         by_product=tuple(np.flatnonzero(links.prod == k) for k in range(P)),
         all=np.arange(links.n),
-        domestic=~is_export,
+        domestic=np.isin(links.flow, (DOMESTIC, IMPORT)),
+        abroad_links=np.flatnonzero(links.flow == FOREIGN_TRADE),
+        to_abroad_links=np.flatnonzero(np.isin(pop.kind[links.dst], BUYERS_ABROAD)),
     )
     start = np.array([sc.market.initial_price[k] for k in mat.products]) / mat.quote_factor
     return World(
@@ -172,4 +179,6 @@ def build_world(sc: Scenario, streams: Streams) -> World:
         key_stage=np.repeat(pop.stage, P),
         oxides=np.array([mat.p("prnd_oxide"), mat.p("dy_oxide"), mat.p("tb_oxide")]),
         scraps=np.array([mat.p("scrap_std"), mat.p("scrap_uh")]),
-        processed=np.isin(np.array(mat.products), ["prnd_metal", "magnet_std", "magnet_uh"]))
+        processed=np.isin(np.array(mat.products), ["prnd_metal", "magnet_std", "magnet_uh"]),
+        spot_sells=pop.kind[sells.firm] != FOREIGN,
+        abroad_buys=np.flatnonzero(np.isin(pop.kind[buys.firm], BUYERS_ABROAD)))

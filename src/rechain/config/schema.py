@@ -14,13 +14,13 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, field_validator, model_validator
 
-from ..calendar import CALENDARS
+from ..calendar import CALENDARS, supported_range
 from ..materials import PRODUCTS
 
 __all__ = ["Scenario", "STAGES", "json_schema", "quiet_variant", "carry_past_last_year"]
 
 STAGES = ("miners", "myanmar_holders", "overseas_miners", "separation_plants", "recyclers", "magnet_makers",
-          "motor_makers", "overseas_buyers", "state_reserve", "traders")
+          "motor_makers", "overseas_buyers", "state_reserve", "traders", "foreign_producers")
 
 NonNeg = Annotated[float, Field(ge=0)]
 Pos = Annotated[float, Field(gt=0)]
@@ -50,6 +50,8 @@ class FirmGroup(_Model):
 class Miners(FirmGroup):
     """Domestic quota holders; ``capacity_t_per_yr`` in t REO."""
     full_run_margin_share: Annotated[float, Field(gt=0, le=1)] = Field(0.1, description="miners mine at the quota's even pace once the ore price exceeds their cash cost by this share of it; less below, none at a loss")
+    outside_quota_share: Share = Field(0.0, description="share of capacity that can be mined outside the quota (illegal mining) when it pays")
+    enforcement: Share = Field(1.0, description="share of mining outside the quota that enforcement stops (1: none gets through)")
 
 
 class MyanmarHolders(FirmGroup):
@@ -69,6 +71,18 @@ class OverseasMiners(MyanmarHolders):
     concentrate); outside China's mining quota; ``capacity_t_per_yr`` in t REO."""
     count: int = Field(0, ge=0, le=100_000, description="number of firms (0 = none)")
     capacity_t_per_yr: NonNeg = Field(0.0, description="what they can mine and ship, t REO per year")
+    capacity_by_year: dict[str, NonNeg] = Field(default_factory=dict, description="dated capacity: from each year given, the group's capacity in t REO per year (mines that start or close); capacity_t_per_yr before the first")
+
+
+class ForeignProducers(FirmGroup):
+    """Mines and separation plants outside China (Lynas in Malaysia, MP Materials in the US,
+    ...) that sell oxides and metal to buyers abroad, outside China's quotas and export
+    controls. ``capacity_t_per_yr`` is ore separated, t REO per year."""
+    count: int = Field(0, ge=0, le=100_000, description="number of firms (0 = none)")
+    capacity_t_per_yr: NonNeg = Field(0.0, description="ore they can mine and separate, t REO per year")
+    capacity_by_year: dict[str, NonNeg] = Field(default_factory=dict, description="dated capacity: from each year given, t REO per year")
+    ore_type: Literal["rock", "ionic"] = Field("rock", description="the ore they work (its Pr-Nd, Dy and Tb content)")
+    metal_share: Share = Field(0.3, description="share of their Pr-Nd made into metal")
 
 
 class SeparationPlants(FirmGroup):
@@ -144,6 +158,10 @@ class Region(_Model):
     buyers: int = Field(ge=1, le=100_000, description="number of buyer firms in the region")
     demand_t_per_yr: dict[str, NonNeg] = Field(description="magnets the region's buyers use per year, t")
     uh_share: Share = Field(description="share of the region's demand in the Dy/Tb grade")
+    materials_t_per_yr: dict[ProductName, dict[str, NonNeg]] = Field(  # type: ignore[valid-type]
+        default_factory=dict, description="oxides and metal the region's magnet makers and other users buy per year, t, per product and year (e.g. prnd_metal = { 2024 = 3000 })")
+    materials_buyers: int = Field(5, ge=1, le=100_000, description="number of buyers of oxides and metal in the region")
+    freight_share: Share = Field(0.0, description="freight and insurance to the region, share of the domestic price: the export price is the domestic price with China's export duty and this, when trade flows freely")
     price_elasticity: NonNeg = Field(0.0, description="share of demand lost per 1 % rise of the landed price (with duties and tariffs) over its start level")
     seasonality: list[Pos] = Field(default_factory=lambda: [1.0] * 12,
                                    description="12 monthly demand factors (normalised to mean 1)")
@@ -168,6 +186,8 @@ class Firms(_Model):
     recyclers: Recyclers = Field(description="scrap recyclers: NdFeB scrap to oxides")
     magnet_makers: MagnetMakers = Field(description="sintered NdFeB magnet makers")
     traders: Traders = Field(default_factory=Traders, description="stockists who speculate on oxides and metal (default: none)")
+    foreign_producers: ForeignProducers = Field(
+        default_factory=ForeignProducers, description="mines and separation abroad selling oxides and metal to buyers abroad (default: none)")
 
 
 # ---------------------------------------------------------------------------------------
@@ -185,6 +205,7 @@ class Market(_Model):
         description="price at the start in the market's quoted unit (yuan/t or yuan/kg, see materials)")
     lead_times: LeadTimes = Field(default_factory=LeadTimes, description="shipping times")
     links_per_buyer: int = Field(3, ge=1, le=50, description="suppliers each buyer is linked to, per product")
+    links_per_buyer_abroad: int = Field(8, ge=1, le=200, description="suppliers each buyer of oxides and metal abroad is linked to, per product (a few large buyers deal with many exporters)")
     backlog_cancel_share: Share = Field(0.15, description="share of an unfilled backlog buyers cancel each week")
 
 
@@ -254,6 +275,11 @@ class Behaviour(_Model):
 class QuotaBatch(_Model):
     issued: dt.date = Field(description="date the batch is issued")
     share: Annotated[float, Field(gt=0, le=1)] = Field(description="share of the year's total issued")
+
+
+class QuotaRevision(_Model):
+    date: dt.date = Field(description="date from which the new total holds")
+    total_t: NonNeg = Field(description="the year's total from that date, t")
 
 
 class Quota(_Model):
@@ -332,6 +358,9 @@ class Disruption(_Model):
     start: dt.date = Field(description="first day of the disruption")
     end: dt.date = Field(description="last day of the disruption")
     capacity_offline_share: Share = Field(description="share of the target's capacity offline")
+    ore_type: Literal["all", "rock", "ionic"] = Field("all", description="miners and plants of this ore type only (one province's suspension: ionic)")
+    regions: list[str] = Field(default_factory=lambda: ["all"], description="firms in these regions only: 'all', 'china', 'abroad' or names under [regions]")
+    share_of_firms: Annotated[float, Field(gt=0, le=1)] = Field(1.0, description="the share of the stage's firms hit (a group of firms), the first in the stage's order; the rest run on")
     source: str = Field("", description="where the figures come from (free text)")
 
     @model_validator(mode="after")
@@ -413,7 +442,20 @@ class ExportQuota(_Model):
                                         description="products counted against the cap")
     year: int = Field(ge=1990, le=2100, description="calendar year of the cap")
     total_t: NonNeg = Field(description="tonnes of these products that may be exported in the year")
+    batches: list[QuotaBatch] = Field(default_factory=list, description="issue dates and shares of the year's cap, in date order (none: all on 1 January)")
+    revisions: list[QuotaRevision] = Field(default_factory=list, description="the year's cap from a date on (a cut or a rise mid-year), in date order")
     source: str = Field("", description="where the figures come from (free text)")
+
+    @model_validator(mode="after")
+    def _check(self) -> "ExportQuota":
+        for what, items in (("batches", [b.issued for b in self.batches]), ("revisions", [r.date for r in self.revisions])):
+            if items != sorted(items):
+                raise ValueError(f"{what} must be in date order")
+            if any(d.year != self.year for d in items):
+                raise ValueError(f"{what} dates must fall in the quota's year {self.year}")
+        if sum(b.share for b in self.batches) > 1.0 + 1e-9:
+            raise ValueError("batch shares add up to more than 1")
+        return self
 
 
 class TradeCharge(_Model):
@@ -486,6 +528,7 @@ class Scenario(_Model):
     after_last_year: AfterLastYear | None = Field(None, description="carry yearly figures past the last year given (absent: every simulated year must be given)")
     spin_up_weeks: int = Field(26, ge=0, le=520, description="ordinary weeks run before the start to settle stocks and order books")
     holidays: bool = Field(True, description="apply the holiday calendars (false: weekends only, for steady-state checks)")
+    facts_file: str | None = Field(None, description="facts table (CSV, as src/rechain/data/facts.csv) that `rechain validate` holds this scenario to, relative to the file (none: the package's 2024-2025 facts)")
     _files: list[str] = PrivateAttr(default_factory=list)
     _carried: list[str] = PrivateAttr(default_factory=list)
 
@@ -518,6 +561,10 @@ def _cross_problems(sc: "Scenario") -> list[str]:
     if sc.end <= sc.start:
         return [f"end {sc.end} must be after start {sc.start}"]    # the checks below need a period
     out = []
+    first, last = supported_range()
+    for key, day in (("start", sc.start), ("end", sc.end)):
+        if not first <= day <= last:
+            out.append(f"{key} {day} is outside the years the holiday calendars cover; allowed: {first} to {last}")
     years = {str(y) for y in range(sc.start.year, sc.end.year + 1)}
     for sname, s in sc.sectors.items():
         for key in ("units_per_yr", "magnet_kg_per_unit"):
@@ -526,8 +573,15 @@ def _cross_problems(sc: "Scenario") -> list[str]:
                 out.append(f"sectors.{sname}.{key} lacks year(s) {sorted(missing)} of the simulated period")
     for rname, r in sc.regions.items():
         missing = years - set(r.demand_t_per_yr)
-        if missing:
+        if missing and r.demand_t_per_yr:       # an empty table: the region buys no magnets
             out.append(f"regions.{rname}.demand_t_per_yr lacks year(s) {sorted(missing)}")
+        for product, table in r.materials_t_per_yr.items():
+            missing = years - set(table)
+            if missing:
+                out.append(f"regions.{rname}.materials_t_per_yr.{product} lacks year(s) {sorted(missing)}")
+            if product not in ("prnd_oxide", "prnd_metal", "dy_oxide", "tb_oxide"):
+                out.append(f"regions.{rname}.materials_t_per_yr.{product}: given {product!r}; allowed: "
+                           f"prnd_oxide, prnd_metal, dy_oxide, tb_oxide (magnets go under demand_t_per_yr)")
     for i, ev in enumerate(sc.news):
         if not sc.start <= ev.date <= sc.end:
             out.append(f"news[{i}] ({ev.name}) date {ev.date} is outside the simulated period {sc.start}..{sc.end}")
@@ -544,6 +598,8 @@ def _cross_problems(sc: "Scenario") -> list[str]:
     for i, d in enumerate(sc.disruptions):
         if d.start > sc.end or d.end < sc.start:
             out.append(f"disruptions[{i}] ({d.name}) {d.start}..{d.end} lies outside the simulated period")
+        out += [f"disruptions[{i}].regions: unknown region {r!r}; allowed: 'all', 'china', 'abroad', "
+                f"{sorted(sc.regions)}" for r in d.regions if r not in ("all", "china", "abroad", *sc.regions)]
     missing = set(PRODUCTS) - set(sc.market.initial_price)
     if missing:
         out.append(f"market.initial_price lacks {sorted(missing)}")
@@ -592,6 +648,8 @@ def carry_past_last_year(sc: "Scenario") -> list[str]:
         note(f"sectors.{name}.magnet_kg_per_unit", _carry(sector.magnet_kg_per_unit, years, 1.0), "held")
     for name, region in sc.regions.items():
         note(f"regions.{name}.demand_t_per_yr", _carry(region.demand_t_per_yr, years, g), how)
+        for product, table in region.materials_t_per_yr.items():
+            note(f"regions.{name}.materials_t_per_yr.{product}", _carry(table, years, g), how)
     last: dict[str, Quota] = {}
     for q in sc.quota_policy.quotas:
         if q.type not in last or q.year > last[q.type].year:

@@ -39,6 +39,7 @@ import click
 import numpy as np
 import pandas as pd
 
+from ..report import domestic_prices
 from ..scenario import ScenarioError, deep_merge, load_scenario, read_toml_file, scenario_from_dict
 from . import designs
 from .designs import Parameter
@@ -148,7 +149,7 @@ def quiet_drift(sc, seed: int) -> dict[str, float]:
     quiet = scenario_from_dict(quiet_variant(_plain(sc.model_dump(mode="python"))))
     table = run(quiet, seed=seed).monthly
     blanks = magnet_output(table).iloc[6:]
-    price = table[table["variable"] == "price"].pivot_table(index="month", columns="product", values="value")
+    price = domestic_prices(table).pivot_table(index="month", columns="product", values="value")
     rel = price.sort_index() / price.sort_index().iloc[0]
     return {"quiet_cv": float(blanks.std() / blanks.mean()), "quiet_price_low": float(rel.min().min()),
             "quiet_price_high": float(rel.max().max())}

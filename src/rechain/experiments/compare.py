@@ -31,7 +31,7 @@ import numpy as np
 import pandas as pd
 
 from ..report import kpis as run_kpis
-from ..report import magnet_output
+from ..report import domestic_prices, magnet_output
 from ..outputs import check_output_dir, output_dir
 from ..scenario import Scenario, ScenarioError, load_scenario, scenario_hash
 from .executor import open_executor
@@ -116,7 +116,7 @@ def _finished_run(runs_dir: Path, sc: Scenario, seed: int) -> pd.DataFrame | Non
 # ---------------------------------------------------------------------------------------
 def main_series(monthly: pd.DataFrame) -> pd.DataFrame:
     """The overlaid series of one run, one column each, indexed by month."""
-    price = monthly[monthly["variable"] == "price"].pivot_table(index="month", columns="product", values="value")
+    price = domestic_prices(monthly).pivot_table(index="month", columns="product", values="value")
     prod = monthly[monthly["variable"] == "production"]
     dytb = prod[prod["product"].isin(["dy_oxide", "tb_oxide"])].groupby("month")["value"].sum()
     exports = monthly[monthly["variable"] == "exports"].groupby("month")["value"].sum()
@@ -149,7 +149,7 @@ def recovery_months(price: pd.Series, reference: pd.Series, band: float = RECOVE
 
 
 def _units(monthly: pd.DataFrame) -> dict[str, str]:
-    price = monthly[monthly["variable"] == "price"].drop_duplicates("product")
+    price = domestic_prices(monthly).drop_duplicates("product")
     return dict(zip(price["product"], price["unit"]))
 
 
@@ -159,8 +159,8 @@ def _kpis_of_run(monthly: pd.DataFrame, ref: pd.DataFrame | None) -> dict[str, f
     for p in MAIN_PRODUCTS:
         out[f"price_peak_{p}"] = k.get(f"price_peak_{p}", np.nan)
         out[f"price_mean_{p}"] = k.get(f"price_mean_{p}", np.nan)
-    price = monthly[monthly["variable"] == "price"].pivot_table(index="month", columns="product", values="value")
-    rprice = None if ref is None else ref[ref["variable"] == "price"].pivot_table(
+    price = domestic_prices(monthly).pivot_table(index="month", columns="product", values="value")
+    rprice = None if ref is None else domestic_prices(ref).pivot_table(
         index="month", columns="product", values="value")
     for p in MAIN_PRODUCTS:
         if rprice is None or p not in price or p not in rprice:

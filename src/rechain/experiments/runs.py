@@ -21,6 +21,7 @@ from ..scenario import ScenarioError, scenario_from_dict
 from . import executor
 from .paths import _toml, assign
 from .store import SERIES_COLUMNS, _to_column
+from .validate import monthly_series
 
 __all__ = ["Context", "run_batch", "evaluate_point"]
 
@@ -81,11 +82,8 @@ def _forget(model) -> None:
 def _series_rows(ctx: Context, monthly, head: tuple) -> dict[str, list]:
     cols: dict[str, list] = {c: [] for c in SERIES_COLUMNS}
     for s in ctx.series:
-        sel = monthly["variable"] == s["variable"]
-        for k in ("stage", "product", "region"):
-            if s[k] is not None:
-                sel &= monthly[k] == s[k]
-        g = monthly[sel].groupby("month", sort=True)["value"].sum()
+        # flows summed, levels averaged (a price with no region: China's), as validate reads them
+        g = monthly_series(monthly, s["variable"], *(s[k] or "*" for k in ("stage", "product", "region")))
         n = len(g)
         for c, v in zip(("run_id", "point_id", "replicate"), head):
             cols[c] += [v] * n

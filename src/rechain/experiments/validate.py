@@ -56,7 +56,7 @@ __all__ = ["Fact", "FactError", "Validation", "Vocabulary", "VARIABLES", "FLOW_V
 # --- what the monthly table holds (rechain.report.monthly_table) -------------------------
 FLOW_VARIABLES = ("production", "orders", "exports", "imports", "demand", "use", "shortfall",
                   "licences_applied", "licences_granted", "licences_refused", "quota_used", "eol_collected",
-                  "spot_traded")
+                  "spot_traded", "sales_abroad")
 LEVEL_VARIABLES = ("price", "price_long_run", "market_cover_weeks", "stock_cover_days", "sentiment", "uncertainty",
                    "licences_pending", "licences_pending_t", "quota_issued", "offer_share")
 VARIABLES = FLOW_VARIABLES + LEVEL_VARIABLES
@@ -273,7 +273,7 @@ def default_vocabulary() -> Vocabulary:
                        region={"china", "overseas"}),
         "exports": dict(stage=firms, product=products, region=reg),
         "imports": dict(stage={"separation_plants"}, product={"ore"}, region={"abroad"}),
-        "price": dict(stage={"market"}, product=products, region={"china"}),
+        "price": dict(stage={"market"}, product=products, region=_union(reg, {"china"})),
         "licences_pending": dict(stage={"overseas_buyers"}, product={"controlled"}, region={"overseas"}),
         "quota_used": dict(stage={"miners", "separation_plants"}, product=set(QUOTA_TYPES), region={"china"}),
         "eol_collected": dict(stage={"recyclers"}, product={"scrap"}, region={"china"}),
@@ -282,13 +282,15 @@ def default_vocabulary() -> Vocabulary:
     for var in ("stock_cover_days", "sentiment", "uncertainty"):
         v[var] = dict(stage=stages, product={"all"}, region={"all"})
     for var in ("demand", "use", "shortfall"):
-        v[var] = dict(stage={"motor_makers", "overseas_buyers"}, product=_union(sec, {"all"}),
+        v[var] = dict(stage={"motor_makers", "overseas_buyers"},
+                      product=_union(sec, {"all", "prnd_oxide", "prnd_metal", "dy_oxide", "tb_oxide"}),
                       region=_union(reg, {"china"}))
+    v["sales_abroad"] = dict(stage={"foreign_producers"}, product=products, region=reg)
     for var in ("licences_pending_t", "licences_applied", "licences_granted", "licences_refused"):
         v[var] = v["licences_pending"]
     v["quota_issued"] = v["quota_used"]
     for var in ("price_long_run", "market_cover_weeks", "spot_traded"):
-        v[var] = v["price"]
+        v[var] = dict(v["price"], region={"china"})
     assert set(v) == set(VARIABLES)
     return Vocabulary(v)
 
@@ -429,8 +431,14 @@ def _select(table: pd.DataFrame, variable: str, stage: str, product: str, region
 
 def monthly_series(table: pd.DataFrame, variable: str, stage: str = "*", product: str = "*",
                    region: str = "*") -> pd.Series:
-    """One monthly series: flows summed over the selected rows, levels averaged."""
+    """One monthly series: flows summed over the selected rows, levels averaged. A level in
+    any region (``*``) is China's where the table has one (export prices carry their buyer
+    region's name; averaging them with the domestic price would mean nothing)."""
     rows = _select(table, variable, stage, product, region)
+    if region == "*" and variable in LEVEL_VARIABLES:
+        home = rows[rows["region"] == "china"]
+        if not home.empty:
+            rows = home
     g = rows.groupby("month")["value"]
     return (g.sum() if variable in FLOW_VARIABLES else g.mean()).sort_index()
 

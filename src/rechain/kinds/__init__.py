@@ -5,6 +5,7 @@ them (upstream first), then the end users and the stockholders. ``kind_classes()
 codes to classes (a small registry, so a scenario or a test can look a kind up by code).
 """
 
+from .abroad import ForeignProducer, ForeignProducers, OverseasMaterialBuyer, OverseasMaterialBuyers
 from .base import Firm, Kind, Routes, Values
 from .buyers import MotorMaker, MotorMakers, OverseasBuyer, OverseasBuyers
 from .magnets import MagnetMaker, MagnetMakers
@@ -16,7 +17,8 @@ from .separation import SeparationPlant, SeparationPlants
 from .traders import Trader, Traders
 
 KINDS_IN_CHAIN_ORDER = (RockMiners, IonicMiners, MyanmarHolders, OverseasMiners, SeparationPlants, Recyclers,
-                        MagnetMakers, MotorMakers, OverseasBuyers, Traders, StateReserve)
+                        ForeignProducers, MagnetMakers, MotorMakers, OverseasBuyers, OverseasMaterialBuyers, Traders,
+                        StateReserve)
 
 
 def kind_classes() -> dict[int, type[Kind]]:
@@ -47,6 +49,7 @@ def acting(kinds: tuple[Kind, ...]) -> dict[str, tuple[Kind, ...]]:
 
 __all__ = ["Kind", "Firm", "Routes", "Values", "KINDS_IN_CHAIN_ORDER", "kind_classes", "acting", "HOOKS", "RockMiners", "IonicMiners",
            "MyanmarHolders", "OverseasMiners", "SeparationPlants", "Recyclers", "MagnetMakers", "MotorMakers",
-           "OverseasBuyers", "Traders", "StateReserve", "RockMiner", "IonicMiner", "MyanmarHolder",
+           "OverseasBuyers", "OverseasMaterialBuyers", "ForeignProducers", "Traders", "StateReserve", "RockMiner", "IonicMiner", "MyanmarHolder",
            "OverseasMiner", "SeparationPlant", "Recycler", "MagnetMaker", "MotorMaker", "OverseasBuyer", "Trader",
+           "OverseasMaterialBuyer", "ForeignProducer",
            "StateReserveAgent"]

@@ -20,7 +20,7 @@ from ..recipes import GRADES
 from ..world import World
 from .base import Firm, Kind
 
-__all__ = ["MotorMakers", "OverseasBuyers", "MotorMaker", "OverseasBuyer", "substitution_target"]
+__all__ = ["MotorMakers", "OverseasBuyers", "MotorMaker", "OverseasBuyer", "LicenceMemory", "substitution_target"]
 
 
 def substitution_target(price_ratio: np.ndarray, elasticity: np.ndarray, ceiling: np.ndarray) -> np.ndarray:
@@ -35,6 +35,29 @@ class MotorMaker(Firm):
 
 class OverseasBuyer(Firm):
     """A buyer of Chinese magnets abroad."""
+
+
+class LicenceMemory:
+    """What buyers abroad share: they order less when licences have been refused, and
+    remember how their applications fared."""
+
+    def adjust_orders(self, book: Book, q: np.ndarray, supply_line: np.ndarray) -> None:
+        """Buyers who have seen licences refused order less: q x (0.5 + 0.5 success rate)."""
+        q *= 0.5 + 0.5 * book.firms.licence_success[book.world.buys.firm[self.buys]]
+
+    def learn_from_licences(self, book: Book, buyer: np.ndarray, tonnes: np.ndarray, granted: np.ndarray) -> None:
+        """Update each buyer's remembered licence success by the tonnes granted this week."""
+        mine = (buyer >= self.rs.start) & (buyer < self.rs.stop)
+        if not mine.any():
+            return
+        buyer, tonnes, granted = buyer[mine], tonnes[mine], granted[mine]
+        n = book.world.n_firms
+        rate = np.bincount(buyer, weights=granted * tonnes, minlength=n)
+        tot = np.bincount(buyer, weights=tonnes, minlength=n)
+        has = tot > 0
+        r = book.behaviour.refusal_memory
+        s = book.firms.licence_success
+        s[has] = (1 - r) * s[has] + r * rate[has] / tot[has]
 
 
 class MotorMakers(Kind):
@@ -83,7 +106,7 @@ class MotorMakers(Kind):
         f.substitution_share[self.rows] = s + (want - s) / book.behaviour.substitution_adjust_weeks
 
 
-class OverseasBuyers(MotorMakers):
+class OverseasBuyers(LicenceMemory, MotorMakers):
     """Buyers abroad: licences, own holidays, landed prices, memory of refusals."""
 
     code = OVERSEAS
@@ -102,24 +125,10 @@ class OverseasBuyers(MotorMakers):
         duties and tariffs) over the start price. Returns [firm, grade]."""
         if not self.elasticity.any():
             return 1.0
-        g = self.grades
-        relative = book.market.price_yuan_per_t[g] / book.world.start_price_yuan_per_t[g]
-        landed = relative[None, :] * book.cond.landed_factor[g][:, self.region].T
-        return landed ** (-self.elasticity[:, None])
+        g, r, cond = self.grades, self.region, book.cond
+        tariff = cond.landed_factor[g][:, r] / cond.export_parity[g][:, r]   # tariff, freight left out [grade, firm]
+        landed = book.market.export_price_yuan_per_t[g][:, r] * tariff / book.world.start_price_yuan_per_t[g][:, None]
+        return landed.T ** (-self.elasticity[:, None])
 
     def adapt(self, book: Book) -> None:
         """Overseas buyers answer the landed price at once (``price_response``)."""
-
-    def adjust_orders(self, book: Book, q: np.ndarray, supply_line: np.ndarray) -> None:
-        """Buyers who have seen licences refused order less: q x (0.5 + 0.5 success rate)."""
-        q *= 0.5 + 0.5 * book.firms.licence_success[book.world.buys.firm[self.buys]]
-
-    def learn_from_licences(self, book: Book, buyer: np.ndarray, tonnes: np.ndarray, granted: np.ndarray) -> None:
-        """Update each buyer's remembered licence success by the tonnes granted this week."""
-        n = book.world.n_firms
-        rate = np.bincount(buyer, weights=granted * tonnes, minlength=n)
-        tot = np.bincount(buyer, weights=tonnes, minlength=n)
-        has = tot > 0
-        r = book.behaviour.refusal_memory
-        s = book.firms.licence_success
-        s[has] = (1 - r) * s[has] + r * rate[has] / tot[has]

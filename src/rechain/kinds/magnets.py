@@ -168,6 +168,8 @@ class MagnetMakers(Kind):
         S[rs, ox] -= used_prnd - from_metal
         S[rs, dy] -= (blanks * r_dy).sum(axis=1) / (1.0 - loss)
         S[rs, tb] -= (blanks * r_tb).sum(axis=1) / (1.0 - loss)
+        for k in (met, ox, dy, tb):       # a stock used up exactly can round to -1e-17
+            np.maximum(S[rs, k], 0.0, out=S[rs, k])
         # finished magnets and machining scrap carry the recipe: they mix into their grades
         E = self.n_elements
         content = np.zeros((4, E))

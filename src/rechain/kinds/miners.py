@@ -4,7 +4,9 @@ China's quota (Myanmar ion-adsorption ore, rock-type concentrate from abroad).
 What a miner does each week: a domestic quota holder mines its share of the year's quota at
 an even pace while the ore pays (full pace from a margin of ``full_run_margin_share`` of the
 ore's price over cash cost, none at a loss), within its working capacity and the quota issued
-so far, and slows as unsold ore fills its yard. Holders outside the quota mine into a stockpile at a rate that
+so far, and slows as unsold ore fills its yard; where the scenario allows mining outside the
+quota (``outside_quota_share``, less what ``enforcement`` stops), it mines that much more when
+it pays. Holders outside the quota mine into a stockpile at a rate that
 answers their margin, and offer only part of it when the price is below what they expect
 to get in the long run or is expected to rise. Ore is priced at the value of its oxide
 content (its netback, at the start-of-run ratio); each miner is also a supply route whose
@@ -96,7 +98,10 @@ class RockMiners(_OreSellers):
 
     def __init__(self, world: World):
         super().__init__(world)
-        self.full_run_margin = self.config().full_run_margin_share
+        cfg = self.config()
+        self.full_run_margin = cfg.full_run_margin_share
+        # what gets past enforcement of mining beyond the quota, share of capacity
+        self.outside_share = cfg.outside_quota_share * (1.0 - cfg.enforcement)
 
     def config(self):
         return self.world.scenario.firms.rock_miners
@@ -112,9 +117,17 @@ class RockMiners(_OreSellers):
         room = np.minimum(np.maximum(cond.quota_allowance_t[i] - f.quota_used_t[i], 0.0), cond.quota_pace_t[i])
         y = np.minimum(np.minimum(cap, pace), room)
         f.quota_used_t[i] += y
+        book.ledger.add_source("mined_domestic", y.sum() * book.content[k])
+        if self.outside_share > 0:
+            # mining beyond the quota (illegal mining), as far as enforcement lets it through
+            # and it pays; it never counts against the quota
+            outside = np.minimum(np.maximum(cap - y, 0.0), self.outside_share * cap) \
+                * margin_pace(price - self.cost, price, self.full_run_margin) \
+                * storage_room(f.stock_t[i, k] + y, f.orders_expected_t_per_wk[i, k], b.max_finished_cover_weeks)
+            book.ledger.add_source("mined_outside_quota", outside.sum() * book.content[k])
+            y = y + outside
         book.note_utilisation(i, y)
         book.add_output(i, k, y)
-        book.ledger.add_source("mined_domestic", y.sum() * book.content[k])
 
     def supply_routes(self, book: Book) -> Routes:
         """What the quota lets them mine this year, at most their capacity."""

@@ -77,7 +77,8 @@ class Recyclers(Kind):
         wanted = np.minimum(np.maximum(wanted, 0.5 * total), cap)
         r = np.minimum(wanted, total)
         book.note_utilisation(i, r)
-        used = r[:, None] * mix                                            # t scrap per grade
+        # t scrap per grade; r x stock / total can round one ulp above the stock
+        used = np.minimum(r[:, None] * mix, book.firms.stock_t[i, scrap])
         book.firms.stock_t[i, scrap] -= used
         content = used @ C[scrap]                                          # REO-eq per element
         book.add_output(i, ox, content[:, self.elements] * self.cfg.recovery_yield)

@@ -12,7 +12,7 @@ import numpy as np
 from ..calendar import Calendar
 from ..scenario import Scenario
 
-__all__ = ["ExportRegimes", "LicenceQueue", "apply_export_quotas"]
+__all__ = ["ExportRegimes", "LicenceQueue", "apply_export_quotas", "export_quota_allowance_t"]
 
 
 @dataclass
@@ -128,21 +128,48 @@ class LicenceQueue:
         return float(self.qty.sum())
 
 
-def apply_export_quotas(shipped: np.ndarray, world, date: dt.date, left: dict) -> np.ndarray:
-    """Scale this week's exports of quota-bound products down to the quota left.
+def export_quota_allowance_t(quota, day: dt.date) -> float:
+    """Tonnes of an export quota's year cap issued by ``day``: the cap in force then (the
+    latest revision on or before it, else ``total_t``) times the share of its batches issued
+    by then (all of it on 1 January when the quota has no batches)."""
+    total = quota.total_t
+    for revision in quota.revisions:
+        if revision.date <= day:
+            total = revision.total_t
+    if not quota.batches:
+        return total
+    return total * sum(b.share for b in quota.batches if b.issued <= day)
 
-    ``left`` maps (quota item, year) to the tonnes still allowed and is updated in place.
-    A week counts toward the year its Thursday falls in (most of its days, as ISO weeks)."""
-    year = (date + dt.timedelta(days=3)).year
-    L, mat = world.links, world.materials
+
+def apply_export_quotas(shipped: np.ndarray, world, week: int, used: dict) -> np.ndarray:
+    """Scale this week's exports of quota-bound products down to the quota room left.
+
+    ``used`` maps (quota item, year) to the tonnes exported against it so far and is updated
+    in place. Exports count toward calendar years as the monthly table counts them: a week
+    that straddles New Year splits its flows over the two years by worked days
+    (``Calendar.month_weights``), and each year's part must fit that year's room. What is
+    issued by the week's last day within the year may be shipped. A cut below what was
+    already shipped stops the year's exports; it does not undo them."""
+    cal = world.calendar
+    share_of_year: dict[int, float] = {}
+    for m, weight in zip(cal.months, cal.month_weights[week]):
+        if weight > 0:
+            share_of_year[int(m[:4])] = share_of_year.get(int(m[:4]), 0.0) + float(weight)
+    monday = cal.weeks[week]
+    L, mat, x = world.links, world.materials, world.link.export_links
+    parts = []
     for qi, q in enumerate(world.scenario.export_quotas):
-        if q.year != year:
+        share = share_of_year.get(q.year, 0.0)
+        if share <= 0:
             continue
-        pm = np.isin(L.prod, [mat.p(p) for p in q.products]) & world.link.is_export
-        want = shipped[pm].sum()
-        room = left.setdefault((qi, year), q.total_t)
+        last_day = min(monday + dt.timedelta(days=6), dt.date(q.year, 12, 31))
+        on = x[np.isin(L.prod[x], [mat.p(p) for p in q.products])]
+        room = max(export_quota_allowance_t(q, last_day) - used.get((qi, q.year), 0.0), 0.0)
+        want = float(shipped[on].sum()) * share
         if want > room:
-            shipped = np.where(pm, shipped * (room / want), shipped)
-            want = room
-        left[(qi, year)] = room - want
+            shipped = shipped.copy()
+            shipped[on] *= room / want
+        parts.append((qi, q, on, share))
+    for qi, q, on, share in parts:       # count what finally ships (a later item may cut more)
+        used[(qi, q.year)] = used.get((qi, q.year), 0.0) + float(shipped[on].sum()) * share
     return shipped

@@ -1,0 +1,97 @@
+"""Levers that would act on nothing: warnings for ``rechain check``.
+
+A scenario can be valid and still name something no firm or link carries — an export
+control on Dy oxide when no buyer abroad buys Dy oxide, a disruption of overseas miners when
+there are none, a tariff in a region that buys nothing. Such a lever passes validation and
+changes nothing, so ``rechain check`` says so (a warning, not an error: a what-if may extend
+a scenario that lacks the trade on purpose).
+"""
+
+from __future__ import annotations
+
+from .schema import Scenario
+
+__all__ = ["idle_levers"]
+
+MAGNETS = ("magnet_std", "magnet_uh")
+
+
+def _exported(sc: Scenario) -> dict[str, set[str]]:
+    """Products bought abroad, per region name."""
+    out: dict[str, set[str]] = {}
+    for name, region in sc.regions.items():
+        bought = set(region.materials_t_per_yr)
+        if region.demand_t_per_yr and any(v > 0 for v in region.demand_t_per_yr.values()):
+            if region.uh_share < 1.0:
+                bought.add("magnet_std")
+            if region.uh_share > 0.0:
+                bought.add("magnet_uh")
+        out[name] = bought
+    return out
+
+
+def _stage_firms(sc: Scenario) -> dict[str, set[str]]:
+    """Where each stage has firms: region names ('china', 'abroad' or a buyer region)."""
+    f = sc.firms
+    china, abroad = {"china"}, {"abroad"}
+    out = {
+        "miners": china if f.rock_miners.count + f.ionic_miners.count else set(),
+        "myanmar_holders": abroad if f.myanmar_holders.count else set(),
+        "overseas_miners": abroad if f.overseas_miners.count and (
+            f.overseas_miners.capacity_t_per_yr > 0 or any(f.overseas_miners.capacity_by_year.values())) else set(),
+        "separation_plants": china if f.separation_plants.count else set(),
+        "recyclers": china if f.recyclers.count else set(),
+        "magnet_makers": china if f.magnet_makers.count else set(),
+        "motor_makers": china if sc.sectors else set(),
+        "overseas_buyers": set(sc.regions),
+        "state_reserve": china if sc.stockpile.products else set(),
+        "traders": china if f.traders.count else set(),
+        "foreign_producers": abroad if f.foreign_producers.count and (
+            f.foreign_producers.capacity_t_per_yr > 0 or any(f.foreign_producers.capacity_by_year.values())) else set(),
+    }
+    return out
+
+
+def idle_levers(sc: Scenario) -> list[str]:
+    """One line per lever that names a product, region or stage nothing carries."""
+    out: list[str] = []
+    exported = _exported(sc)
+
+    def trade_lever(where: str, products: list[str], regions: list[str]) -> None:
+        names = list(sc.regions) if "all" in regions else [r for r in regions if r in sc.regions]
+        if not names:
+            out.append(f"{where}: names no region with buyers abroad ({regions}); it acts on nothing")
+            return
+        carried = set().union(*(exported[r] for r in names))
+        idle = [p for p in products if p not in carried]
+        if idle:
+            hint = " (add regions.<name>.materials_t_per_yr to trade oxides and metal)" \
+                if any(p not in MAGNETS for p in idle) else ""
+            out.append(f"{where}: no buyer in {names} buys {idle}; for those it acts on nothing{hint}")
+
+    for i, ec in enumerate(sc.export_controls):
+        trade_lever(f"export_controls[{i}] ({ec.name})", ec.products, ec.regions)
+    for i, q in enumerate(sc.export_quotas):
+        trade_lever(f"export_quotas[{i}] ({q.name})", q.products, ["all"])
+    for kind in ("export_duties", "import_tariffs"):
+        for i, c in enumerate(getattr(sc, kind)):
+            trade_lever(f"{kind}[{i}] ({c.name})", c.products, c.regions)
+    stages = _stage_firms(sc)
+    for i, d in enumerate(sc.disruptions):
+        where = f"disruptions[{i}] ({d.name})"
+        present = stages.get(d.target, set())
+        if not present:
+            out.append(f"{where}: stage {d.target!r} has no firms in this scenario; it acts on nothing")
+            continue
+        if "all" not in d.regions and not present & set(d.regions):
+            out.append(f"{where}: stage {d.target!r} has no firms in {d.regions} (it has firms in "
+                       f"{sorted(present)}); it acts on nothing")
+        if d.ore_type != "all" and d.target not in ("miners", "separation_plants", "overseas_miners",
+                                                    "myanmar_holders", "foreign_producers"):
+            out.append(f"{where}: ore_type {d.ore_type!r} applies to miners and separation plants only; "
+                       f"{d.target!r} firms have no ore type, so it acts on nothing")
+    for name, group in (("rock_miners", sc.firms.rock_miners), ("ionic_miners", sc.firms.ionic_miners)):
+        if group.outside_quota_share > 0 and group.enforcement >= 1.0:
+            out.append(f"firms.{name}.outside_quota_share: enforcement = 1 stops all mining outside the quota; "
+                       f"it acts on nothing")
+    return out
