@@ -44,6 +44,7 @@ class WeekConditions:
     working_share: np.ndarray         # worked share of the firm's weekdays (holidays), [N]
     capacity_share: np.ndarray        # capacity available as a multiple of the firm's own: disruptions, dated capacity, [N]
     demand_t: np.ndarray              # end users' magnet need this week, t, [N]
+    demand_ahead_t: np.ndarray        # their mean weekly need over the weeks they plan ahead, t, [N]
     quota_allowance_t: np.ndarray     # quota a holder may have used by now this year, t REO, [N]
     quota_pace_t: np.ndarray          # most quota a holder may use this week (inf: no limit), t REO, [N]
     quota_year_t_per_wk: np.ndarray   # the year's quota of a holder (known or expected) per week, t REO, [N]
@@ -59,6 +60,7 @@ class WeekConditions:
     export_duty_factor: np.ndarray    # (1 + China's export duty) per product and region, [P, R]
     export_parity: np.ndarray         # export over domestic price in free trade: duty and freight, [P, R]
     materials_demand_t: np.ndarray    # oxides and metal the regions' buyers need this week, t, [R, P]
+    materials_ahead_t: np.ndarray     # their mean weekly need over the weeks they plan ahead, t, [R, P]
 
     @property
     def recording(self) -> bool:
@@ -86,6 +88,8 @@ class PolicyTimeline:
         buyers = self.demand_column >= 0
         self.demand_t = np.where(buyers[None, :], table[:, self.demand_column] * pop.demand_share[None, :], 0.0)
         self.neutral_demand_t = np.where(buyers, self.first_year_demand[self.demand_column] * pop.demand_share, 0.0)
+        # what end users plan to build over the coming weeks (their production schedule)
+        self.demand_ahead_t = ahead_mean(self.demand_t, sc.behaviour.plan_ahead_weeks)
         # quotas
         self.quota_book = QuotaBook(sc)
         self.quota_firms = {"mining_rock": world.rows[ROCK], "mining_ionic": world.rows[IONIC],
@@ -104,6 +108,7 @@ class PolicyTimeline:
         self.export_parity = self.export_duty_factor * (1.0 + freight)[None, None, :]
         self.neutral_landed = np.ones(self.landed_factor.shape[1:])
         self.materials_demand_t = materials_demand_table(world)             # [W, R, P]
+        self.materials_ahead_t = ahead_mean(self.materials_demand_t, sc.behaviour.plan_ahead_weeks)
         self.first_year_materials_t = self.materials_demand_t[: min(52, W)].mean(axis=0)
         self.eol_t = eol_table(world)
         self.eol_available_t = world.scenario.recycling.eol_magnets_t_per_yr / WEEKS_PER_YEAR
@@ -119,19 +124,20 @@ class PolicyTimeline:
         if mode is not Mode.RUN:
             return WeekConditions(
                 mode=mode, week=0, date=self.dates[0], working_share=self._ones, capacity_share=self._ones,
-                demand_t=self.neutral_demand_t, quota_allowance_t=self._infinite, quota_pace_t=self._infinite,
+                demand_t=self.neutral_demand_t, demand_ahead_t=self.neutral_demand_t, quota_allowance_t=self._infinite, quota_pace_t=self._infinite,
                 quota_year_t_per_wk=self.quota_year_t_per_wk[0], quota_overdue=self._no_overdue,
                 quota_issued_t=self._nan3, imports_count=False, controls_on=False, eol_collected_t=0.0,
                 eol_available_t=0.0, news_on=False, export_quotas_on=False,
                 landed_factor=self.neutral_landed, export_duty_factor=self.neutral_landed,
                 export_parity=self.neutral_landed,
-                materials_demand_t=self.first_year_materials_t)
+                materials_demand_t=self.first_year_materials_t, materials_ahead_t=self.first_year_materials_t)
         sc = self.world.scenario
         date = self.dates[week]
         frm = sc.quota_policy.imported_ore_counts_from
         return WeekConditions(
             mode=mode, week=week, date=date, working_share=self.working_share[week],
             capacity_share=self.capacity_share[week], demand_t=self.demand_t[week],
+            demand_ahead_t=self.demand_ahead_t[week],
             quota_allowance_t=self.quota_allowance_t[week], quota_pace_t=self.quota_pace_t[week],
             quota_year_t_per_wk=self.quota_year_t_per_wk[week], quota_overdue=self.quota_overdue[week],
             quota_issued_t=self.quota_issued_t[week], imports_count=frm is not None and date >= frm,
@@ -139,7 +145,7 @@ class PolicyTimeline:
             eol_available_t=self.eol_available_t, news_on=True, export_quotas_on=bool(sc.export_quotas),
             landed_factor=self.landed_factor[week], export_duty_factor=self.export_duty_factor[week],
             export_parity=self.export_parity[week],
-            materials_demand_t=self.materials_demand_t[week])
+            materials_demand_t=self.materials_demand_t[week], materials_ahead_t=self.materials_ahead_t[week])
 
     def is_new_year(self, week: int) -> bool:
         """The week starts the run or a new calendar year (quota use starts again)."""
@@ -309,6 +315,17 @@ def trade_charge_factors(world: World) -> tuple[np.ndarray, np.ndarray]:
                 factor[np.ix_([w], pm, rm)] *= 1.0 + c.rate_share
         out.append(factor)
     return out[0], out[1]
+
+
+def ahead_mean(weekly: np.ndarray, weeks: float) -> np.ndarray:
+    """Per week, the mean of ``weekly`` over that week and the ``weeks - 1`` after it (fewer
+    at the end of the run), along axis 0."""
+    h = max(int(round(weeks)), 1)
+    n = weekly.shape[0]
+    c = np.concatenate([np.zeros((1, *weekly.shape[1:])), np.cumsum(weekly, axis=0)])
+    stop = np.minimum(np.arange(n) + h, n)
+    span = (stop - np.arange(n)).reshape(-1, *([1] * (weekly.ndim - 1)))
+    return (c[stop] - c[:n]) / span
 
 
 def materials_demand_table(world: World) -> np.ndarray:

@@ -238,8 +238,9 @@ class Behaviour(_Model):
     stock_adjust_weeks: Pos = Field(4.0, description="tau_S: weeks to close a stock gap")
     order_smoothing_weeks: Pos = Field(3.0, description="L: production follows orders smoothed over this lag")
     usage_smoothing_weeks: Pos = Field(6.0, description="buyers' expected use is planned use smoothed over this many weeks")
+    plan_ahead_weeks: Annotated[float, Field(ge=1, le=52)] = Field(8.0, description="end users plan their use on their production schedule this many weeks ahead (seasonality and known shocks included)")
     finished_cover_weeks: Pos = Field(3.0, description="sellers' normal finished-goods cover, weeks of orders")
-    max_finished_cover_weeks: Pos = Field(12.0, description="commodity producers (miners, plants) slow down as unsold stock passes this many weeks of their orders, and stop at twice that")
+    max_finished_cover_weeks: Pos = Field(12.0, description="commodity producers (miners, plants, producers abroad) slow down as unsold stock passes this many weeks of their own even-pace output, and stop at twice that")
     finished_adjust_weeks: Pos = Field(3.0,
                                        description="weeks sellers take to close a gap in their finished-goods cover")
     # pricing
@@ -699,7 +700,22 @@ def quiet_variant(data: dict, years: int = 3) -> dict:
             s[key] = held(s[key])
     for r in d["regions"].values():
         r["seasonality"] = [1.0] * 12
-        r["demand_t_per_yr"] = held(r["demand_t_per_yr"])
+        if r.get("demand_t_per_yr"):
+            r["demand_t_per_yr"] = held(r["demand_t_per_yr"])
+        for product, table in r.get("materials_t_per_yr", {}).items():
+            r["materials_t_per_yr"][product] = held(table)
+    for group in ("overseas_miners", "foreign_producers"):       # dated capacity: as at the start
+        cfg = d.get("firms", {}).get(group, {})
+        table = cfg.pop("capacity_by_year", None)
+        if table:
+            given = sorted(int(y) for y in table if int(y) <= first_year)
+            cfg["capacity_t_per_yr"] = table[str(given[-1])] if given else cfg.get("capacity_t_per_yr", 0.0)
+    for recipe in d.get("magnet_recipes", {}).values():             # recipes as at the start
+        for key in ("prnd_wt_pct", "dy_wt_pct", "tb_wt_pct"):
+            if isinstance(recipe.get(key), dict):
+                given = sorted(int(y) for y in recipe[key])
+                upto = [y for y in given if y <= first_year]
+                recipe[key] = recipe[key][str(upto[-1] if upto else given[0])]
     qp = d.setdefault("quota_policy", {})
     quotas = qp.get("quotas", [])
     kept = []

@@ -60,15 +60,17 @@ class OverseasMaterialBuyers(LicenceMemory, Kind):
     def use(self, book: Book) -> None:
         f, cond = book.firms, book.cond
         S, key, k = f.stock_t.ravel(), self.pair_key, self.pair_product
-        want = cond.materials_demand_t[self.pair_region, k] * self.pair_share * self.price_response(book)
+        response = self.pair_share * self.price_response(book)
+        want = cond.materials_demand_t[self.pair_region, k] * response
         got = np.minimum(want, S[key])
         S[key] -= got
         book.ledger.add_sink(self.sink, got @ book.content[k])
         if book.recorder.enabled:
             book.recorder.add_material_use(self.pair_firm, k, want, got)
+        # planned on the coming weeks' schedule, smoothed like every buyer's
         U = f.use_expected_t_per_wk.ravel()
         weeks = 1.0 if cond.mode.name == "DRY_RUN" else book.behaviour.usage_smoothing_weeks
-        U[key] += (want - U[key]) / max(weeks, 1.0)
+        U[key] += (cond.materials_ahead_t[self.pair_region, k] * response - U[key]) / max(weeks, 1.0)
 
     def price_response(self, book: Book) -> np.ndarray | float:
         """Use answers the landed price (export price with the region's tariff) over the start."""
@@ -125,12 +127,10 @@ class ForeignProducers(Kind):
         f, cond, i = book.firms, book.cond, self.rs
         price = self.world_price(book)
         basket = self.basket_value(book, price)
-        pace = book.working_capacity(i) * margin_pace(basket - self.cost, basket, 0.1)
-        # unsold stock slows them down; stock of what nobody abroad orders is left out (it
-        # would stop them though their other products sell)
-        ordered = f.orders_expected_t_per_wk[i][:, self.sold]
-        value = price[self.sold] * (ordered > 1e-9)
-        pace *= storage_room((f.stock_t[i][:, self.sold] * value).sum(axis=1), (ordered * value).sum(axis=1),
+        full = book.working_capacity(i)
+        pace = full * margin_pace(basket - self.cost, basket, 0.1)
+        # unsold stock slows them down as it fills the yard (weeks of their full-pace output)
+        pace *= storage_room(f.stock_t[i][:, self.sold] @ price[self.sold], full * basket,
                              book.behaviour.max_finished_cover_weeks)
         book.note_utilisation(i, pace)
         book.ledger.add_source("mined_abroad", pace.sum() * self.ore_content)

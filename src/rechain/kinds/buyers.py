@@ -83,12 +83,13 @@ class MotorMakers(Kind):
     def use(self, book: Book) -> None:
         i, g = self.rs, self.grades
         S = book.firms.stock_t
-        want = book.cond.demand_t[i, None] * self.grade_split * self.price_response(book)
+        response = self.grade_split * self.price_response(book)
+        want = book.cond.demand_t[i, None] * response
         got = np.minimum(want, S[i, g])
         S[i, g] -= got
         book.ledger.add_sink(self.sink, got.sum(axis=0) @ book.content[g])
         book.record_use(i, want.sum(axis=1), got.sum(axis=1))
-        book.plan_use(i, g, want)
+        book.plan_use(i, g, book.cond.demand_ahead_t[i, None] * response)
 
     def price_response(self, book: Book) -> np.ndarray | float:
         """Share of the end product's magnet need still met by magnets, [firm, 1]."""

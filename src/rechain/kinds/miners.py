@@ -111,8 +111,9 @@ class RockMiners(_OreSellers):
         f, cond, b = book.firms, book.cond, book.behaviour
         price = book.market.price_yuan_per_t[k]
         pace = np.minimum(cond.quota_year_t_per_wk[i], f.capacity_t_per_wk[i]) * cond.working_share[i]
+        # the yard holds so many weeks of the quota's even pace
+        pace *= storage_room(f.stock_t[i, k], pace, b.max_finished_cover_weeks)
         pace *= margin_pace(price - self.cost, price, self.full_run_margin)
-        pace *= storage_room(f.stock_t[i, k], f.orders_expected_t_per_wk[i, k], b.max_finished_cover_weeks)
         cap = book.working_capacity(i)
         room = np.minimum(np.maximum(cond.quota_allowance_t[i] - f.quota_used_t[i], 0.0), cond.quota_pace_t[i])
         y = np.minimum(np.minimum(cap, pace), room)
@@ -123,7 +124,7 @@ class RockMiners(_OreSellers):
             # and it pays; it never counts against the quota
             outside = np.minimum(np.maximum(cap - y, 0.0), self.outside_share * cap) \
                 * margin_pace(price - self.cost, price, self.full_run_margin) \
-                * storage_room(f.stock_t[i, k] + y, f.orders_expected_t_per_wk[i, k], b.max_finished_cover_weeks)
+                * storage_room(f.stock_t[i, k] + y, cap, b.max_finished_cover_weeks)
             book.ledger.add_source("mined_outside_quota", outside.sum() * book.content[k])
             y = y + outside
         book.note_utilisation(i, y)

@@ -96,11 +96,11 @@ class SeparationPlants(Kind):
         pace = np.minimum(cond.quota_year_t_per_wk[i] / np.maximum(counted, 1e-6), f.capacity_t_per_wk[i]) \
             * cond.working_share[i]
         basket, margin = self.basket_margin(price, self.cost)
+        # unsold stock slows a plant as it fills the yard: weeks of its own even-pace output
+        # (what it sells shows in prices, not here: orders alone do not make it run)
+        held = f.stock_t[i, self.sold] @ price[self.sold]
+        pace *= storage_room(held, pace * basket, book.behaviour.max_finished_cover_weeks)
         pace *= margin_pace(margin, basket, cfg.full_run_margin_share)
-        sold_price = price[self.sold]
-        held = f.stock_t[i, self.sold] @ sold_price
-        flow = f.orders_expected_t_per_wk[i, self.sold] @ sold_price
-        pace *= storage_room(held, flow, book.behaviour.max_finished_cover_weeks)
         room = np.minimum(np.maximum(cond.quota_allowance_t[i] - f.quota_used_t[i], 0.0), cond.quota_pace_t[i]) \
             / np.maximum(counted, 1e-6)
         ore_wanted = np.minimum(np.minimum(pace, cap), room)   # nobody plans beyond what they may run
