@@ -99,6 +99,7 @@ def schema() -> None:
 main.add_command(__import__("rechain.analyze", fromlist=["analyze_command"]).analyze_command)
 main.add_command(__import__("rechain.calibrate", fromlist=["calibrate_command"]).calibrate_command)
 main.add_command(__import__("rechain.compare", fromlist=["compare_command"]).compare_command)
+main.add_command(__import__("rechain.dashboard", fromlist=["dashboard_command"]).dashboard_command)
 main.add_command(__import__("rechain.sweep", fromlist=["sweep_command"]).sweep_command)
 main.add_command(__import__("rechain.validate", fromlist=["validate_command"]).validate_command)
 
