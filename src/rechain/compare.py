@@ -252,6 +252,7 @@ def _write_figures(c: Comparison, out: Path, band: bool) -> list[str]:
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
+    from .figures import date_axis
     colours = plt.rcParams["axes.prop_cycle"].by_key()["color"]
     s = c.series
     files = []
@@ -270,7 +271,9 @@ def _write_figures(c: Comparison, out: Path, band: bool) -> list[str]:
                                 color=col, alpha=0.15, lw=0)
         ax.set_title(title, fontsize=10)
         ax.set_ylabel(unit)
+        ax.yaxis.set_major_formatter("{x:,.0f}")
         ax.grid(alpha=0.3)
+        date_axis(ax)
 
     what = f"mean of {len(c.seeds)} seeds, 90 % band" if band and len(c.seeds) > 1 else \
         (f"mean of {len(c.seeds)} seeds" if len(c.seeds) > 1 else f"seed {c.seeds[0]}")
@@ -279,7 +282,6 @@ def _write_figures(c: Comparison, out: Path, band: bool) -> list[str]:
         draw(ax, key)
     axes.flat[0].legend(fontsize=8)
     fig.suptitle(f"{' vs '.join(c.names)} ({what}; dashed: reference)")
-    fig.autofmt_xdate()
     fig.tight_layout()
     fig.savefig(out / "overview.png", dpi=100)
     plt.close(fig)
