@@ -455,10 +455,11 @@ def compare(scenarios: list[str | Path | Scenario], seeds: list[int] | int = 1, 
               show_default=True, help="where finished runs (<name>-seed<N>/) are looked for")
 @click.option("--rerun", is_flag=True, help="run everything, ignoring finished runs")
 @click.option("--no-figures", is_flag=True, help="skip the PNG figures")
+@click.option("--html", is_flag=True, help="also write report.html (as rechain report does)")
 @click.option("--quiet", is_flag=True, help="print nothing but errors")
 def compare_command(scenarios: tuple[Path, ...], n_seeds: int | None, replicates: int | None, first_seed: int,
                     out_dir: Path | None, workers: int, runs_dir: Path, rerun: bool, no_figures: bool,
-                    quiet: bool) -> None:
+                    html: bool, quiet: bool) -> None:
     """Compare SCENARIOS (the first is the reference, e.g. the baseline) run with the same seeds.
 
     Writes a key-figure table (kpis.csv, kpis.md) and overlay plots to
@@ -475,7 +476,10 @@ def compare_command(scenarios: tuple[Path, ...], n_seeds: int | None, replicates
     comp = compare(list(scenarios), seeds, out_dir=out_dir, workers=workers,
                    runs_dir=None if rerun else runs_dir, band=replicates is not None and replicates > 1,
                    figures=not no_figures, log=log)
+    if html:
+        from .html_report import write_report
+        write_report(comp.out_dir)
     if not quiet:
         click.echo(comp.markdown(band=replicates is not None and replicates > 1))
         click.echo(f"wrote {comp.out_dir}/ (kpis.csv, kpis.md, kpis_long.csv, kpis_by_seed.csv, series.csv"
-                   f"{', figures' if not no_figures else ''})")
+                   f"{', figures' if not no_figures else ''}{', report.html' if html else ''})")

@@ -12,22 +12,11 @@ from html import escape
 
 import numpy as np
 
+from ..figures import STAGE_LABELS, STAGE_LAYOUT
+
 __all__ = ["chain_svg", "stage_state", "POSITIONS", "LABELS"]
 
-#: (column, row) of each stage in the drawing, upstream on the left
-POSITIONS = {
-    "miners": (0, 0.0), "myanmar_holders": (0, 1.0), "overseas_miners": (0, 2.0),
-    "separation_plants": (1, 0.5), "recyclers": (1, 2.0),
-    "traders": (2, 0.0), "state_reserve": (2, 2.0),
-    "magnet_makers": (3, 1.0),
-    "motor_makers": (4, 0.4), "overseas_buyers": (4, 1.6),
-}
-LABELS = {
-    "miners": "Miners (China)", "myanmar_holders": "Myanmar ore", "overseas_miners": "Overseas miners",
-    "separation_plants": "Separation plants", "recyclers": "Recyclers", "traders": "Traders",
-    "state_reserve": "State reserve", "magnet_makers": "Magnet makers", "motor_makers": "Motor makers (China)",
-    "overseas_buyers": "Buyers abroad",
-}
+POSITIONS, LABELS = STAGE_LAYOUT, STAGE_LABELS
 BOX_W, BOX_H, COL_W, ROW_H, X0, Y0 = 158, 70, 212, 112, 12, 34
 MOOD_LIMIT = 0.2        # the colour saturates at +-20 % expected change
 WIDTH, HEIGHT = X0 + 4 * COL_W + BOX_W + 12, Y0 + 2 * ROW_H + BOX_H + 78
