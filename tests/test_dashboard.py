@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import os
 import re
+import signal
 import socket
 import subprocess
 import sys
@@ -150,11 +151,11 @@ def dashboard_url(tmp_path_factory):
     except AssertionError as e:
         raise AssertionError(f"{e}\n{log.read_text()[-3000:]}") from None
     finally:
-        proc.terminate()
+        proc.terminate()                  # rechain dashboard stops its server, then itself
         try:
-            proc.wait(timeout=15)
+            proc.wait(timeout=20)
         except subprocess.TimeoutExpired:
-            proc.kill()
+            os.killpg(proc.pid, signal.SIGKILL)     # its own session: the server with it
             proc.wait()
 
 
@@ -242,3 +243,27 @@ def test_dashboard_in_a_browser(dashboard_url):
             browser.close()
     assert (artefacts / "dashboard.png").stat().st_size > 10_000
     assert outside == [], f"the page asked for things off this machine: {outside[:5]}"
+
+
+def test_dashboard_command_stops_its_server_when_stopped(tmp_path):
+    """SIGTERM to rechain dashboard stops the Solara server it started (no orphan left)."""
+    port = _free_port()
+    proc = subprocess.Popen([sys.executable, "-m", "rechain.cli", "dashboard", str(BASELINE), "--port", str(port)],
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, cwd=ROOT, start_new_session=True)
+    try:
+        _wait_for_port(port, proc)
+        proc.terminate()
+        assert proc.wait(timeout=20) is not None
+        end = time.monotonic() + 10
+        while time.monotonic() < end:
+            try:
+                socket.create_connection(("127.0.0.1", port), timeout=0.5).close()
+            except OSError:
+                break
+            time.sleep(0.2)
+        else:
+            raise AssertionError("the server still listens after rechain dashboard was stopped")
+    finally:
+        if proc.poll() is None:
+            os.killpg(proc.pid, signal.SIGKILL)
+            proc.wait()

@@ -48,8 +48,15 @@ def server_env(scenario: str | Path) -> dict[str, str]:
 
 
 def serve(scenario: str | Path, host: str = "127.0.0.1", port: int = 8765) -> int:
-    """Run the dashboard server until Ctrl-C; returns its exit status."""
+    """Run the dashboard server until Ctrl-C (or SIGTERM); returns its exit status.
+
+    The server is a child process: it is stopped whichever way this one is asked to stop."""
     proc = subprocess.Popen(server_command(host, port), env=server_env(scenario))
+
+    def stop(signum, _frame):
+        raise KeyboardInterrupt
+
+    previous = {sig: signal.signal(sig, stop) for sig in (signal.SIGTERM, signal.SIGHUP)}
     try:
         return proc.wait()
     except KeyboardInterrupt:
@@ -59,6 +66,12 @@ def serve(scenario: str | Path, host: str = "127.0.0.1", port: int = 8765) -> in
         except subprocess.TimeoutExpired:
             proc.kill()
             return proc.wait()
+    finally:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
 
 
 def _command():

@@ -95,14 +95,15 @@ def ChainView(model: DashboardModel):
 
 
 def Ticker(model: DashboardModel):
-    items = fired(model.events, model.date, last=12)
+    items = fired(model.events, model.date, last=10)
     recent = [e for e in items if (model.date - e.date).days < 28]
     rows = "".join(
         f'<li style="margin-bottom:4px;{"font-weight:bold" if e in recent else "color:#555"}">'
         f'<span style="font-family:monospace">{e.date:%Y-%m-%d}</span> '
         f'<span style="color:#888">[{e.kind}]</span> {solara_escape(e.text)}</li>' for e in items)
     lever_text = "; ".join(model.levers.changes()) or "none (the scenario as written)"
-    body = (f'<div class="rechain-ticker" data-count="{len(items)}" style="font-size:13px">'
+    body = (f'<div class="rechain-ticker" data-count="{len(items)}" '
+            f'style="font-size:13px;max-height:520px;overflow-y:auto">'
             f'<p><b>{solara_escape(model.scenario.name)}</b>, seed {model.seed_value}, '
             f'levers: {solara_escape(lever_text)}</p>'
             f'<p style="color:#555">{solara_escape(model.scenario.question or model.scenario.description or "")}</p>'
