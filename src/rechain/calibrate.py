@@ -163,19 +163,22 @@ def calibrate(scenario_path: str | Path = "scenarios/baseline.toml", space: str 
     overs = [_override(dims, pt) for pt in points]
     ctx = mp.get_context("spawn")
 
-    def pmap(fn, jobs):
+    from tqdm import tqdm
+
+    def pmap(fn, jobs, desc):
+        bar = dict(total=len(jobs), desc=desc, unit="run", delay=2.0, leave=False, disable=None)
         if workers > 1:
             with ProcessPoolExecutor(max_workers=workers, mp_context=ctx) as ex:
-                return list(ex.map(fn, jobs))
-        return [fn(j) for j in jobs]
+                return list(tqdm(ex.map(fn, jobs), **bar))
+        return [fn(j) for j in tqdm(jobs, **bar)]
 
-    def run_all(cands: list[int], reps: int) -> dict[int, dict]:
-        res = pmap(_evaluate, [(base, overs[c], s) for c in cands for s in range(reps)])
+    def run_all(cands: list[int], reps: int, desc: str) -> dict[int, dict]:
+        res = pmap(_evaluate, [(base, overs[c], s) for c in cands for s in range(reps)], desc)
         return {c: _score(res[i * reps:(i + 1) * reps]) for i, c in enumerate(cands)}
 
     cands = list(range(len(points)))
-    cv = pmap(_quiet_cv, [(base, overs[c], s) for c in cands for s in (5, 6)])
-    scores = run_all(cands, replicates)
+    cv = pmap(_quiet_cv, [(base, overs[c], s) for c in cands for s in (5, 6)], "calibrate: quiet-chain check")
+    scores = run_all(cands, replicates, "calibrate: candidates")
     for i, c in enumerate(cands):
         scores[c]["quiet_cv"] = max(cv[2 * i], cv[2 * i + 1])
         scores[c]["stable"] = scores[c]["quiet_cv"] <= max_quiet_cv
@@ -185,7 +188,7 @@ def calibrate(scenario_path: str | Path = "scenarios/baseline.toml", space: str 
     table = pd.DataFrame(rows).sort_values(["stable", "required_reproduced", "facts_reproduced"],
                                            ascending=False)
     top = table["candidate"].head(finalists).tolist()
-    final = run_all(top, final_replicates)
+    final = run_all(top, final_replicates, "calibrate: finalists")
     for c, s in final.items():
         for k, v in s.items():
             table.loc[table["candidate"] == c, k] = v

@@ -613,12 +613,14 @@ def validate(scenario_path: str | Path = "scenarios/baseline.toml", replicates: 
     facts = load_facts() if facts is None else facts
     path = str(Path(scenario_path).resolve())
     seeds = list(range(replicates))
+    from tqdm import tqdm
+    bar = dict(total=replicates, desc=f"validate {sc.name}", unit="run", delay=2.0, leave=False, disable=None)
     if workers == 1 or replicates == 1:
-        tables = [_run_monthly(path, s) for s in seeds]
+        tables = [_run_monthly(path, s) for s in tqdm(seeds, **bar)]
     else:
         ctx = multiprocessing.get_context("spawn")
         with ProcessPoolExecutor(max_workers=min(workers, replicates), mp_context=ctx) as pool:
-            tables = list(pool.map(_run_monthly, [path] * replicates, seeds))
+            tables = list(tqdm(pool.map(_run_monthly, [path] * replicates, seeds), **bar))
     check_selections(facts, tables[0])
     per_run = [evaluate(facts, t) for t in tables]
     table = summarise(facts, per_run)
