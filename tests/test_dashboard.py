@@ -267,3 +267,30 @@ def test_dashboard_command_stops_its_server_when_stopped(tmp_path):
         if proc.poll() is None:
             os.killpg(proc.pid, signal.SIGKILL)
             proc.wait()
+
+
+def test_dashboard_model_takes_the_page_levers():
+    """The page's model class, built as SolaraViz's Reset builds it (keyword levers), in a
+    separate interpreter (Solara is imported there only)."""
+    code = """
+import inspect, json
+from rechain.dashboard.app import DashboardModel, model_params
+params = model_params()
+assert set(params) <= set(inspect.signature(DashboardModel.__init__).parameters), params
+assert params["scenario"]["value"] == "baseline" and "state_stockpile" in params["scenario"]["values"]
+m = DashboardModel(**{k: v["value"] for k, v in params.items()})
+n = DashboardModel(scenario="state_stockpile", approval=0.5, myanmar_stop_months=3, quota_growth_pct=5,
+                   eol_target_pct=30, restock=2.0, wait=0.5, news=False, seed=3)
+for model in (m, n):
+    model.step(); model.step()
+print(json.dumps({"steps": [m.steps, n.steps], "names": [m.scenario.name, n.scenario.name],
+                  "changes": n.levers.changes(), "news": len(n.scenario.news), "events": len(m.events)}))
+"""
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT, timeout=120,
+                         env={**os.environ, "RECHAIN_DASHBOARD_SCENARIO": str(BASELINE),
+                              "SOLARA_TELEMETRY_MIXPANEL_ENABLE": "false", "MPLBACKEND": "Agg"})
+    assert out.returncode == 0, out.stderr[-2000:]
+    import json
+    got = json.loads(out.stdout.strip().splitlines()[-1])
+    assert got["steps"] == [2, 2] and got["names"] == ["baseline", "state_stockpile"]
+    assert len(got["changes"]) == 7 and got["news"] == 0 and got["events"] > 10
