@@ -148,3 +148,8 @@ def test_compare_report_reads_finished_runs_for_the_flows(whatif, tmp_path):
     assert res.exit_code == 0, res.output
     html = (runs / "compare-x" / "report.html").read_text()
     assert "read from" in html and "One seed: no band" in html
+    # a run's report puts its base's key figures beside its own when a run of the base (same seed) is there
+    assert CliRunner().invoke(main, ["report", str(runs / "tiny_whatif-seed0")]).exit_code == 0
+    html = (runs / "tiny_whatif-seed0" / "report.html").read_text()
+    assert "Beside it, its base tiny with the same seed" in html and "tiny (base, seed 0)" in html
+    assert "vs base" in html

@@ -119,7 +119,7 @@ def _base_file(files: list[str]) -> Path | None:
 
 def _scenario_block(name: str, scenario: dict | None, files: list[str], reference: bool = False) -> dict:
     block = {"name": name, "reference": reference, "question": "", "description": "", "changes": [],
-             "base_name": "its base", "changes_summary": ""}
+             "base_name": "its base", "changes_summary": "", "base": None}
     if scenario is None:
         block["changes_summary"] = "The scenario as run is not known (its file is missing)."
         return block
@@ -134,7 +134,7 @@ def _scenario_block(name: str, scenario: dict | None, files: list[str], referenc
     except ScenarioError as e:
         block["changes_summary"] = f"Its base, {base}, does not load here ({e.errors[0] if e.errors else e})."
         return block
-    block["base_name"] = base_sc.name
+    block["base_name"], block["base"] = base_sc.name, base_sc
     if base_sc.description == block["description"]:
         block["description"] = ""          # inherited, says nothing of this scenario
     block["changes"] = scenario_changes(scenario, base_sc.model_dump(mode="json"))
@@ -197,13 +197,13 @@ def _num(v: float, unit: str) -> str:
     return f"{v:,.0f}" if abs(v) >= 100 else f"{v:,.1f}" if abs(v) >= 10 else f"{v:.3g}"
 
 
-def _delta(v: float, ref: float, unit: str) -> tuple[str, str]:
+def _delta(v: float, ref: float, unit: str, against: str = "reference") -> tuple[str, str]:
     if not (np.isfinite(v) and np.isfinite(ref)) or v == ref:
         return "", ""
     cls = "delta-up" if v > ref else "delta-down"
     if unit in ("%", "months", "share") or ref == 0:
-        return f"{v - ref:+,.3g} vs reference", cls
-    return f"{100 * (v / ref - 1):+.1f} % vs reference", cls
+        return f"{v - ref:+,.3g} vs {against}", cls
+    return f"{100 * (v / ref - 1):+.1f} % vs {against}", cls
 
 
 # --- the two kinds of folder --------------------------------------------------------------------
@@ -242,8 +242,31 @@ def _run_context(folder: Path, year: int | None) -> dict:
     flows = _read_csv(folder / "flows.csv")
     name, seed = manifest["scenario_name"], manifest["seed"]
     units = dict(monthly.loc[monthly["variable"] == "price", ["product", "unit"]].drop_duplicates().values)
-    rows = [{"label": kpi_label(k), "unit": kpi_unit(k, units), "cells": [{"value": _num(v, kpi_unit(k, units))}]}
-            for k, v in kpis(monthly, flows).items() if _shown_kpi(k)]
+    block = _scenario_block(name, manifest.get("scenario"), manifest.get("scenario_files", []))
+    base_sc = block.pop("base")
+    base_run = None if base_sc is None else _finished_run(folder, base_sc.name, scenario_hash(base_sc), seed)
+    mine = kpis(monthly, flows)
+    theirs = kpis(_read_csv(base_run / "monthly.csv")) if base_run is not None else {}
+    rows = []
+    for k, v in mine.items():
+        if not _shown_kpi(k):
+            continue
+        unit = kpi_unit(k, units)
+        cells = [{"value": _num(v, unit)}]
+        if base_run is not None:
+            ref = theirs.get(k, np.nan)
+            cells = [{"value": _num(ref, unit)}, {"value": _num(v, unit)}]
+            cells[1]["delta"], cells[1]["delta_class"] = _delta(v, ref, unit, "base")
+        rows.append({"label": kpi_label(k), "unit": unit, "cells": cells})
+    if base_run is not None:
+        note = (f"Beside it, its base {base_sc.name} with the same seed, read from {base_run}. One seed each: "
+                f"no band across seeds (rechain compare --replicates N gives one).")
+    elif base_sc is not None:
+        note = (f"One seed: no band across seeds. To see the change against {base_sc.name}, run it with the same "
+                f"seed beside this folder (rechain run {_base_file(manifest['scenario_files'])} --seed {seed}), or "
+                f"use rechain compare --replicates N.")
+    else:
+        note = "One seed: no band across seeds (rechain compare --replicates N gives one)."
     yr = _check_year(flows, year)
     title = f"({name}, seed {seed})"
     figures = [_figure(make(monthly, title), caption) for (fname, make), caption in zip(FIGURES.items(), (
@@ -260,27 +283,34 @@ def _run_context(folder: Path, year: int | None) -> dict:
     return {
         "title": f"rechain report: {name}", "subtitle": f"One run, seed {seed}, {monthly['month'].min()} to "
         f"{monthly['month'].max()}.",
-        "scenarios": [_scenario_block(name, manifest.get("scenario"), manifest.get("scenario_files", []))],
-        "kpi_columns": [name], "kpi_rows": rows,
-        "kpi_note": "One seed: no band across seeds (rechain compare --replicates N gives one). Prices in the "
-                    "market's units; tonnes as t.",
+        "scenarios": [block],
+        "kpi_columns": ([f"{base_sc.name} (base, seed {seed})"] if base_run is not None else []) + [name],
+        "kpi_rows": rows, "kpi_note": note + " Prices in the market's units; tonnes as t.",
         "figures": figures, "year": yr,
         "flow_figures": [_figure(figure_element_flows(flows, yr, title), f"{name}, seed {seed}, {yr}.")],
         "flow_note": "", "provenance": prov,
     }
 
 
-def _compare_flows(folder: Path, name: str, sha: str, seed: int, files: list[str]) -> tuple[pd.DataFrame | None, str]:
-    """The flows of one scenario of a comparison: from a finished run of it (same hash and
-    seed) beside the comparison or under ./outputs, else by running it again."""
-    for root in (folder.parent, Path("outputs")):
+def _finished_run(near: Path, name: str, sha: str, seed: int) -> Path | None:
+    """A finished run folder of exactly this scenario (hash) and seed, beside ``near`` or under ./outputs."""
+    for root in (near.parent, Path("outputs")):
         run = root / f"{name}-seed{seed}"
         try:
             manifest = json.loads((run / "manifest.json").read_text())
-            if manifest.get("scenario_sha256") == sha and int(manifest.get("seed", -1)) == seed:
-                return _read_csv(run / "flows.csv"), f"read from {run}"
         except (OSError, ValueError):
             continue
+        if manifest.get("scenario_sha256") == sha and int(manifest.get("seed", -1)) == seed:
+            return run
+    return None
+
+
+def _compare_flows(folder: Path, name: str, sha: str, seed: int, files: list[str]) -> tuple[pd.DataFrame | None, str]:
+    """The flows of one scenario of a comparison: from a finished run of it (same hash and
+    seed) beside the comparison or under ./outputs, else by running it again."""
+    run = _finished_run(folder, name, sha, seed)
+    if run is not None:
+        return _read_csv(run / "flows.csv"), f"read from {run}"
     if files and Path(files[-1]).exists():
         sc = load_scenario(files[-1])
         if scenario_hash(sc) == sha:
@@ -340,6 +370,7 @@ def _compare_context(folder: Path, year: int | None) -> dict:
             except ScenarioError:
                 dumped = None
         block = _scenario_block(name, dumped, fl, reference=name == ref)
+        block.pop("base")
         if dumped is None and fl:
             block["changes_summary"] = (f"Its file {fl[-1]} is missing or has changed since the comparison "
                                         f"(hash differs): the changes cannot be shown.")
