@@ -274,10 +274,15 @@ def test_dashboard_model_takes_the_page_levers():
     separate interpreter (Solara is imported there only)."""
     code = """
 import inspect, json
+from pathlib import Path
+ROOT = Path.cwd()
 from rechain.dashboard.app import DashboardModel, model_params
 params = model_params()
 assert set(params) <= set(inspect.signature(DashboardModel.__init__).parameters), params
 assert params["scenario"]["value"] == "baseline" and "state_stockpile" in params["scenario"]["values"]
+from rechain.dashboard.app import _loadable
+data = ROOT / "tests" / "data"
+assert "calendar_2024_2026" not in _loadable(str(data), str(data / "tiny.toml")) and "tiny" in _loadable(str(data), str(data / "tiny.toml"))
 m = DashboardModel(**{k: v["value"] for k, v in params.items()})
 n = DashboardModel(scenario="state_stockpile", approval=0.5, myanmar_stop_months=3, quota_growth_pct=5,
                    eol_target_pct=30, restock=2.0, wait=0.5, news=False, seed=3)
@@ -294,3 +299,14 @@ print(json.dumps({"steps": [m.steps, n.steps], "names": [m.scenario.name, n.scen
     got = json.loads(out.stdout.strip().splitlines()[-1])
     assert got["steps"] == [2, 2] and got["names"] == ["baseline", "state_stockpile"]
     assert len(got["changes"]) == 7 and got["news"] == 0 and got["events"] > 10
+
+
+def test_dashboard_refuses_a_bad_scenario_before_serving(tmp_path):
+    from click.testing import CliRunner
+
+    from rechain.cli import main
+
+    bad = tmp_path / "bad.toml"
+    bad.write_text('extends = "nowhere.toml"\n')
+    res = CliRunner().invoke(main, ["dashboard", str(bad), "--port", "1"])
+    assert res.exit_code == 2 and "nowhere.toml" in res.output and "http://" not in res.output

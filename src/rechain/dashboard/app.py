@@ -9,6 +9,7 @@ path), the picker lists the ``*.toml`` files beside it.
 from __future__ import annotations
 
 import os
+from functools import lru_cache
 from pathlib import Path
 
 import solara
@@ -20,7 +21,7 @@ from .chain import chain_svg
 from .charts import charts_figure
 from .events import fired, scenario_events
 from .levers import Levers, apply_levers, scenario_files
-from ..scenario import load_scenario
+from ..scenario import ScenarioError, load_scenario
 
 __all__ = ["DashboardModel", "Page", "model_params", "SCENARIO_ENV"]
 
@@ -35,9 +36,21 @@ def _start_path() -> Path:
 
 
 def _choices() -> dict[str, Path]:
+    """The scenario files beside the one the page opened with (those that load), by stem."""
     start = _start_path()
-    files = scenario_files(start.parent)
-    files.setdefault(start.stem, start)
+    return _loadable(str(start.parent.resolve()), str(start.resolve()))
+
+
+@lru_cache(maxsize=4)
+def _loadable(folder: str, start: str) -> dict[str, Path]:
+    files = {}
+    for stem, path in scenario_files(folder).items():
+        try:
+            load_scenario(path)
+        except ScenarioError:
+            continue                          # not a scenario (a calendar, a sweep) or a broken one
+        files[stem] = path
+    files.setdefault(Path(start).stem, Path(start))
     return files
 
 
