@@ -44,8 +44,9 @@ def main() -> None:
 @click.option("--out", "out_dir", type=click.Path(file_okay=False, path_type=Path), default=None,
               help="output folder (default outputs/<scenario>-seed<N>)")
 @click.option("--no-figures", is_flag=True, help="skip the PNG figures")
+@click.option("--html", is_flag=True, help="also write report.html (as rechain report does)")
 @click.option("--quiet", is_flag=True, help="print nothing but errors")
-def run(scenario: Path, seed: int, out_dir: Path | None, no_figures: bool, quiet: bool) -> None:
+def run(scenario: Path, seed: int, out_dir: Path | None, no_figures: bool, html: bool, quiet: bool) -> None:
     """Run SCENARIO and write monthly.csv, flows.csv, manifest.json and figures."""
     from tqdm import tqdm
 
@@ -69,13 +70,16 @@ def run(scenario: Path, seed: int, out_dir: Path | None, no_figures: bool, quiet
     finally:
         bar.close()
     res.save(out_dir, figures=not no_figures)
+    if html:
+        from .html_report import write_report
+        write_report(out_dir)
     if not quiet:
         import pandas as pd
         with pd.option_context("display.width", 160, "display.max_rows", 80,
                                "display.float_format", "{:,.0f}".format):
             click.echo(res.summary().to_string())
         click.echo(f"\nwrote {out_dir}/ (monthly.csv, flows.csv, manifest.json"
-                   f"{', figures' if not no_figures else ''})")
+                   f"{', figures' if not no_figures else ''}{', report.html' if html else ''})")
 
 
 @main.command()
@@ -109,6 +113,8 @@ def schema() -> None:
 main.add_command(__import__("rechain.experiments.analyze", fromlist=["analyze_command"]).analyze_command)
 main.add_command(__import__("rechain.experiments.calibrate", fromlist=["calibrate_command"]).calibrate_command)
 main.add_command(__import__("rechain.experiments.compare", fromlist=["compare_command"]).compare_command)
+main.add_command(__import__("rechain.dashboard", fromlist=["dashboard_command"]).dashboard_command)
+main.add_command(__import__("rechain.html_report", fromlist=["report_command"]).report_command)
 main.add_command(__import__("rechain.experiments.sweep", fromlist=["sweep_command"]).sweep_command)
 main.add_command(__import__("rechain.experiments.validate", fromlist=["validate_command"]).validate_command)
 

@@ -29,7 +29,7 @@ from pathlib import Path
 from .scenario import ScenarioError
 
 __all__ = ["MARKER", "OutputError", "check_output_dir", "output_dir", "write_marker", "is_rechain_output",
-           "check_writable"]
+           "check_writable", "add_file", "output_kind"]
 
 #: the marker file of a rechain output folder (JSON: kind, files)
 MARKER = ".rechain-output.json"
@@ -257,3 +257,44 @@ class output_dir:
         except BaseException:
             shutil.rmtree(self.tmp, ignore_errors=True)    # still the new folder: the swap raises before
             raise
+
+
+def output_kind(folder: str | Path) -> str | None:
+    """The kind of rechain output ``folder`` holds (``run``, ``compare``, ...), or None."""
+    marker = _read_marker(Path(folder)) if Path(folder).is_dir() else None
+    return None if marker is None else marker.get("kind")
+
+
+def add_file(folder: str | Path, name: str, data: str | bytes, kinds: tuple[str, ...] | None = None) -> Path:
+    """Add one file (or replace one rechain wrote) in a finished rechain output folder.
+
+    The file is written beside its place and moved in at once, and the folder's marker then
+    names it, so that the folder stays rechain's. Refuses (:class:`OutputError`) a folder
+    that is not a rechain output (of one of ``kinds``, if given), and a file of that name
+    that rechain did not write.
+    """
+    folder = Path(folder)
+    marker = _read_marker(folder) if folder.is_dir() else None
+    if marker is None:
+        raise OutputError(folder, "is not a rechain output folder (it has no marker); give the folder a rechain "
+                          "command wrote")
+    if kinds is not None and marker.get("kind") not in kinds:
+        raise OutputError(folder, f"holds a rechain {marker.get('kind')} output; allowed: "
+                          f"{' or '.join(kinds)} outputs")
+    target = folder / name
+    if target.exists() and name not in marker["files"]:
+        raise OutputError(target, "exists and was not written by rechain; rechain never replaces such files: "
+                          "move it out first")
+    tmp = folder / f".{name}.tmp"
+    try:
+        if isinstance(data, str):
+            tmp.write_text(data, encoding="utf-8")
+        else:
+            tmp.write_bytes(data)
+        os.replace(tmp, target)
+    except OSError as e:
+        tmp.unlink(missing_ok=True)
+        raise OutputError(target, f"cannot be written ({e.strerror or e.__class__.__name__})") from None
+    files = sorted({*map(str, marker["files"]), name})
+    write_marker(folder, marker["kind"], files, open_=bool(marker.get("open")))
+    return target

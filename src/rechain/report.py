@@ -289,82 +289,225 @@ def summary_table(monthly: pd.DataFrame) -> pd.DataFrame:
     return t.pivot_table(index=["what", "item", "unit"], columns="year", values="value", aggfunc="sum")
 
 
+# --- figures ---------------------------------------------------------------------------------
+PRICE_PRODUCTS = ("prnd_oxide", "prnd_metal", "dy_oxide", "tb_oxide", "magnet_uh", "magnet_std")
+BUYING_STAGES = ("separation_plants", "recyclers", "magnet_makers", "motor_makers", "overseas_buyers",
+                 "state_reserve", "traders")
+SELLING_STAGES = ("miners", "myanmar_holders", "overseas_miners")
+MOM_LIMIT_PCT = 60.0     # month-on-month panels are clipped here, so they never dominate
+
+
+def _months_x(months):
+    from .figures import month_dates
+    return month_dates(months)
+
+
+def _stage_label(stage: str) -> str:
+    return stage.replace("_", " ")
+
+
+def _pivot(monthly: pd.DataFrame, variable: str, columns: str, months: list[str]) -> pd.DataFrame:
+    """One variable by month and ``columns``, without series that are empty (all zero or missing):
+    no line for a kind of firm the scenario does not have."""
+    d = monthly[monthly["variable"] == variable].pivot_table(index="month", columns=columns, values="value",
+                                                            aggfunc="sum").reindex(months)
+    keep = [c for c in d.columns if d[c].fillna(0).abs().sum() > 0]
+    return d[keep]
+
+
+def figure_prices(monthly: pd.DataFrame, title: str = ""):
+    """Monthly price indices, one panel per main product, each in the market's quoted unit."""
+    from matplotlib.figure import Figure
+
+    from .figures import date_axis
+    months = sorted(monthly["month"].unique())
+    x = _months_x(months)
+    prices = monthly[monthly["variable"] == "price"]
+    price = domestic_prices(monthly)
+    abroad = prices[prices["region"] != "china"]
+    labels = {"prnd_oxide": "Pr-Nd oxide", "prnd_metal": "Pr-Nd metal", "dy_oxide": "Dy oxide",
+              "tb_oxide": "Tb oxide", "magnet_uh": "52UH magnet blank", "magnet_std": "standard magnet blank"}
+    shown = [p for p in PRICE_PRODUCTS if (price["product"] == p).any()]
+    fig = Figure(figsize=(13, 6.5), layout="constrained")
+    axes = fig.subplots(2, 3, sharex=True).ravel()
+    for ax, product in zip(axes, shown):
+        g = price[price["product"] == product].set_index("month").reindex(months)
+        unit = g["unit"].dropna().iloc[0] if g["unit"].notna().any() else ""
+        ax.plot(x, g["value"], color="tab:blue", label="China")
+        # export prices (with duty and freight), one dashed line per buyer region
+        for region, e in abroad[abroad["product"] == product].groupby("region"):
+            ax.plot(x, e.set_index("month").reindex(months)["value"], ls="--", lw=1, label=f"export, {region}")
+        if (abroad["product"] == product).any():
+            ax.legend(fontsize=7)
+        ax.set_title(labels.get(product, product), fontsize=10)
+        ax.set_ylabel(unit)
+        ax.grid(alpha=0.3)
+        ax.yaxis.set_major_formatter("{x:,.0f}")
+        date_axis(ax)
+    for ax in axes[len(shown):]:
+        ax.set_visible(False)
+    fig.suptitle(f"Prices in China (solid) and for buyers abroad (dashed), monthly means in the market's units "
+                 f"{title}".strip())
+    return fig
+
+
+def production_series(monthly: pd.DataFrame) -> dict[str, tuple[pd.Series, str]]:
+    """The production series of the figures: name -> (monthly series, unit)."""
+    prod = monthly[monthly["variable"] == "production"]
+    oxides = prod["product"].isin(["prnd_oxide", "dy_oxide", "tb_oxide"])
+    return {
+        "mining in China": (prod[prod["stage"] == "miners"].groupby("month")["value"].sum(), "t REO per month"),
+        "separated oxides": (prod[(prod["stage"] == "separation_plants") & oxides].groupby("month")["value"].sum(),
+                             "t per month"),
+        "recycled oxides": (prod[(prod["stage"] == "recyclers") & oxides].groupby("month")["value"].sum(),
+                            "t per month"),
+        "magnet blanks": (magnet_output(monthly), "t per month"),
+    }
+
+
+def month_on_month_pct(s: pd.Series) -> pd.Series:
+    """Month-on-month change, %; missing where the month before is too small to compare
+    (under 5 % of the series' median), so a restart from near zero does not show as +1,000 %."""
+    prev = s.shift(1)
+    floor = 0.05 * float(s[s > 0].median()) if (s > 0).any() else np.inf
+    return (100.0 * (s / prev - 1.0)).where(prev > floor)
+
+
+def figure_production(monthly: pd.DataFrame, title: str = ""):
+    """Production by stage as monthly bars, each over a small month-on-month panel clipped at
+    +-60 % (a clipped month is marked at the edge)."""
+    from matplotlib.figure import Figure
+
+    from .figures import date_axis
+    months = sorted(monthly["month"].unique())
+    x = _months_x(months)
+    fig = Figure(figsize=(13, 7.5), layout="constrained")
+    outer = fig.add_gridspec(2, 2)
+    for cell, (name, (s, unit)) in zip(outer, production_series(monthly).items()):
+        inner = cell.subgridspec(2, 1, height_ratios=[3, 1], hspace=0.05)
+        ax = fig.add_subplot(inner[0])
+        mom_ax = fig.add_subplot(inner[1], sharex=ax)
+        s = s.reindex(months).fillna(0.0)
+        ax.bar(x, s.to_numpy(), width=22, color="tab:gray")
+        ax.set_title(name, fontsize=10)
+        ax.set_ylabel(unit)
+        ax.yaxis.set_major_formatter("{x:,.0f}")
+        ax.grid(alpha=0.3)
+        ax.tick_params(labelbottom=False)
+        mom = month_on_month_pct(s).to_numpy()
+        shown = np.clip(mom, -MOM_LIMIT_PCT, MOM_LIMIT_PCT)
+        colours = np.where(np.nan_to_num(mom) >= 0, "tab:green", "tab:red")
+        mom_ax.bar(x, np.nan_to_num(shown), width=22, color=colours)
+        over = np.abs(np.nan_to_num(mom)) > MOM_LIMIT_PCT
+        if over.any():
+            mom_ax.scatter(x[over], shown[over], marker="^", s=12, color="k", zorder=3)
+        mom_ax.axhline(0, color="k", lw=0.5)
+        mom_ax.set_ylim(-MOM_LIMIT_PCT * 1.1, MOM_LIMIT_PCT * 1.1)
+        mom_ax.set_ylabel("MoM %", fontsize=8)
+        mom_ax.tick_params(axis="y", labelsize=7)
+        mom_ax.grid(alpha=0.3)
+        date_axis(mom_ax)
+    fig.suptitle(f"Production by stage; below each, month-on-month change in % (clipped at "
+                 f"+-{MOM_LIMIT_PCT:.0f} %, marked) {title}".strip())
+    return fig
+
+
+def _by_series(monthly: pd.DataFrame, variable: str, columns: str, title: str, ylabel: str, draw,
+               ncol: int = 5):
+    """One panel of ``variable`` by month and ``columns`` (empty series left out), each
+    series drawn by ``draw(ax, x, values, label)``."""
+    from matplotlib.figure import Figure
+
+    from .figures import date_axis
+    months = sorted(monthly["month"].unique())
+    x = _months_x(months)
+    d = _pivot(monthly, variable, columns, months)
+    fig = Figure(figsize=(12, 4.5), layout="constrained")
+    ax = fig.subplots()
+    for col in d.columns:
+        draw(ax, x, d[col].fillna(0.0).to_numpy() if variable == "exports" else d[col].to_numpy(),
+             _stage_label(col))
+    ax.set_ylabel(ylabel)
+    ax.set_title(title)
+    if len(d.columns):
+        ax.legend(ncol=ncol, fontsize=8)
+    ax.grid(alpha=0.3)
+    date_axis(ax)
+    return fig
+
+
+def figure_exports(monthly: pd.DataFrame, title: str = ""):
+    """Magnet exports by destination region, stacked monthly bars."""
+    bottom: list[np.ndarray] = []
+
+    def bar(ax, x, y, label):
+        base = bottom[-1] if bottom else np.zeros(len(y))
+        ax.bar(x, y, width=22, bottom=base, label=label)
+        bottom.append(base + y)
+
+    magnets = monthly[(monthly["variable"] != "exports") | monthly["product"].isin(MAGNETS)]
+    fig = _by_series(magnets, "exports", "region", f"Magnet exports by destination region {title}".strip(),
+                     "t per month", bar)
+    fig.axes[0].yaxis.set_major_formatter("{x:,.0f}")
+    return fig
+
+
+def figure_stock_cover(monthly: pd.DataFrame, title: str = ""):
+    """Stock cover by stage: buyers' input stock (days of planned use), and ore sellers'
+    finished stock (days of orders, log scale: Myanmar's holders hold years of it)."""
+    from matplotlib.figure import Figure
+
+    from .figures import date_axis
+    months = sorted(monthly["month"].unique())
+    x = _months_x(months)
+    d = _pivot(monthly, "stock_cover_days", "stage", months)
+    fig = Figure(figsize=(13, 4.5), layout="constrained")
+    axes = fig.subplots(1, 2, sharex=True)
+    for ax, stages, what in ((axes[0], BUYING_STAGES, "input stock, days of planned use"),
+                             (axes[1], SELLING_STAGES, "finished stock, days of orders (log scale)")):
+        cols = [s for s in stages if s in d.columns]
+        for col in cols:
+            ax.plot(x, d[col].to_numpy(), label=_stage_label(col))
+        ax.set_ylabel("days")
+        ax.set_title(what, fontsize=10)
+        if cols:
+            ax.legend(fontsize=8, ncol=2)
+        ax.grid(alpha=0.3)
+        date_axis(ax)
+    if any(s in d.columns for s in SELLING_STAGES):
+        axes[1].set_yscale("log")
+    fig.suptitle(f"Stock cover by stage {title}".strip())
+    return fig
+
+
+def figure_sentiment(monthly: pd.DataFrame, title: str = ""):
+    """Mood by stage: the mean expected relative price change of each stage's firms, %."""
+    fig = _by_series(monthly, "sentiment", "stage",
+                     f"Sentiment by stage (above 0: restocking; below: wait-and-see) {title}".strip(),
+                     "expected price change, %", lambda ax, x, y, label: ax.plot(x, 100 * y, label=label),
+                     ncol=4)
+    fig.axes[0].axhline(0, color="k", lw=0.5)
+    return fig
+
+
+#: the run's figures: file name -> function of (monthly, title) returning a Figure
+FIGURES = {
+    "prices.png": figure_prices,
+    "production.png": figure_production,
+    "exports.png": figure_exports,
+    "stock_cover.png": figure_stock_cover,
+    "sentiment.png": figure_sentiment,
+}
+
+
 def write_figures(monthly: pd.DataFrame, out_dir, title: str = "") -> list[str]:
     """Write the standard PNG figures; returns their file names."""
-    import matplotlib
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
     from pathlib import Path
 
     out_dir = Path(out_dir)
     files = []
-    months = sorted(monthly["month"].unique())
-    x = pd.to_datetime(months)
-
-    def save(fig, name):
-        fig.tight_layout()
+    for name, make in FIGURES.items():
+        fig = make(monthly, title)
         fig.savefig(out_dir / name, dpi=110)
-        plt.close(fig)
         files.append(name)
-
-    price = domestic_prices(monthly)
-    shown = ["prnd_oxide", "prnd_metal", "dy_oxide", "tb_oxide", "magnet_uh", "magnet_std"]
-    fig, axes = plt.subplots(2, 3, figsize=(13, 6.5), sharex=True)
-    for ax, product in zip(axes.flat, shown):
-        g = price[price["product"] == product].set_index("month").reindex(months)
-        ax.plot(x, g["value"], color="tab:blue")
-        ax.set_title(f"{product} ({g['unit'].dropna().iloc[0] if g['unit'].notna().any() else ''})", fontsize=10)
-        ax.grid(alpha=0.3)
-    fig.suptitle(f"Price indices {title}")
-    save(fig, "prices.png")
-
-    prod = monthly[monthly["variable"] == "production"]
-    series = {
-        "mining (t REO)": prod[prod["stage"] == "miners"].groupby("month")["value"].sum(),
-        "separated oxides (t)": prod[(prod["stage"] == "separation_plants")
-                                     & prod["product"].str.endswith("oxide")].groupby("month")["value"].sum(),
-        "recycled oxides (t)": prod[prod["stage"] == "recyclers"].groupby("month")["value"].sum(),
-        "magnet blanks (t)": magnet_output(monthly),
-    }
-    fig, axes = plt.subplots(2, 2, figsize=(13, 6.5), sharex=True)
-    for ax, (name, s) in zip(axes.flat, series.items()):
-        s = s.reindex(months).fillna(0.0)
-        ax.bar(x, s.values, width=20, color="tab:gray")
-        ax.set_title(name, fontsize=10)
-        ax2 = ax.twinx()
-        mom = 100 * s.pct_change().replace([np.inf, -np.inf], np.nan)
-        ax2.plot(x, mom.values, color="tab:red", lw=1)
-        ax2.axhline(0, color="tab:red", lw=0.5, ls=":")
-        ax2.set_ylabel("MoM %", color="tab:red")
-        ax.grid(alpha=0.3)
-    fig.suptitle(f"Production by stage, with month-on-month change {title}")
-    save(fig, "production.png")
-
-    exp = monthly[monthly["variable"] == "exports"].pivot_table(index="month", columns="region", values="value",
-                                                               aggfunc="sum").reindex(months).fillna(0.0)
-    fig, ax = plt.subplots(figsize=(12, 4.5))
-    bottom = np.zeros(len(months))
-    for col in exp.columns:
-        ax.bar(x, exp[col].values, width=20, bottom=bottom, label=col)
-        bottom += exp[col].values
-    ax.set_ylabel("t")
-    ax.set_title(f"Magnet exports by region {title}")
-    ax.legend(ncol=5, fontsize=8)
-    ax.grid(alpha=0.3)
-    save(fig, "exports.png")
-
-    for var, name, ylabel in (("stock_cover_days", "stock_cover.png", "days"),
-                              ("sentiment", "sentiment.png", "expected relative price change")):
-        d = monthly[monthly["variable"] == var].pivot_table(index="month", columns="stage", values="value"
-                                                           ).reindex(months)
-        fig, ax = plt.subplots(figsize=(12, 4.5))
-        for col in d.columns:
-            ax.plot(x, d[col].values, label=col)
-        ax.set_ylabel(ylabel)
-        ax.set_title(f"{var.replace('_', ' ')} by stage {title}")
-        ax.legend(ncol=4, fontsize=8)
-        ax.grid(alpha=0.3)
-        if var == "sentiment":
-            ax.axhline(0, color="k", lw=0.5)
-        save(fig, name)
     return files

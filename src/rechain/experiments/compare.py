@@ -251,6 +251,7 @@ def _write_figures(c: Comparison, out: Path, band: bool) -> list[str]:
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
+    from ..figures import date_axis
     colours = plt.rcParams["axes.prop_cycle"].by_key()["color"]
     s = c.series
     files = []
@@ -269,7 +270,9 @@ def _write_figures(c: Comparison, out: Path, band: bool) -> list[str]:
                                 color=col, alpha=0.15, lw=0)
         ax.set_title(title, fontsize=10)
         ax.set_ylabel(unit)
+        ax.yaxis.set_major_formatter("{x:,.0f}")
         ax.grid(alpha=0.3)
+        date_axis(ax)
 
     what = f"mean of {len(c.seeds)} seeds, 90 % band" if band and len(c.seeds) > 1 else \
         (f"mean of {len(c.seeds)} seeds" if len(c.seeds) > 1 else f"seed {c.seeds[0]}")
@@ -278,7 +281,6 @@ def _write_figures(c: Comparison, out: Path, band: bool) -> list[str]:
         draw(ax, key)
     axes.flat[0].legend(fontsize=8)
     fig.suptitle(f"{' vs '.join(c.names)} ({what}; dashed: reference)")
-    fig.autofmt_xdate()
     fig.tight_layout()
     fig.savefig(out / "overview.png", dpi=100)
     plt.close(fig)
@@ -447,10 +449,11 @@ def compare(scenarios: list[str | Path | Scenario], seeds: list[int] | int = 1, 
               show_default=True, help="where finished runs (<name>-seed<N>/) are looked for")
 @click.option("--rerun", is_flag=True, help="run everything, ignoring finished runs")
 @click.option("--no-figures", is_flag=True, help="skip the PNG figures")
+@click.option("--html", is_flag=True, help="also write report.html (as rechain report does)")
 @click.option("--quiet", is_flag=True, help="print nothing but errors")
 def compare_command(scenarios: tuple[Path, ...], n_seeds: int | None, replicates: int | None, first_seed: int,
                     out_dir: Path | None, workers: int, runs_dir: Path, rerun: bool, no_figures: bool,
-                    quiet: bool) -> None:
+                    html: bool, quiet: bool) -> None:
     """Compare SCENARIOS (the first is the reference, e.g. the baseline) run with the same seeds.
 
     Writes a key-figure table (kpis.csv, kpis.md) and overlay plots to
@@ -467,7 +470,10 @@ def compare_command(scenarios: tuple[Path, ...], n_seeds: int | None, replicates
     comp = compare(list(scenarios), seeds, out_dir=out_dir, workers=workers,
                    runs_dir=None if rerun else runs_dir, band=replicates is not None and replicates > 1,
                    figures=not no_figures, log=log)
+    if html:
+        from ..html_report import write_report
+        write_report(comp.out_dir)
     if not quiet:
         click.echo(comp.markdown(band=replicates is not None and replicates > 1))
         click.echo(f"wrote {comp.out_dir}/ (kpis.csv, kpis.md, kpis_long.csv, kpis_by_seed.csv, series.csv"
-                   f"{', figures' if not no_figures else ''})")
+                   f"{', figures' if not no_figures else ''}{', report.html' if html else ''})")

@@ -1,0 +1,111 @@
+"""``rechain dashboard``: the chain model in the browser (Mesa's SolaraViz).
+
+:func:`serve` starts Solara's server in a subprocess bound to the host and port asked for
+(127.0.0.1 by default) with Solara's telemetry off and its assets served from the installed
+``solara-assets`` package, so the page works with no internet. The page itself is
+:mod:`rechain.dashboard.app`; the pure parts (levers, chain drawing, charts, events) need
+no browser.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+from pathlib import Path
+
+__all__ = ["serve", "server_command", "server_env", "missing_packages"]
+
+REQUIRED = ("solara", "solara_assets", "mesa.visualization", "ipyvuetify", "altair")
+
+
+def missing_packages() -> list[str]:
+    """The dashboard's packages that are not installed (the ``dashboard`` extra)."""
+    import importlib.util
+    out = []
+    for name in REQUIRED:
+        try:
+            if importlib.util.find_spec(name) is None:
+                out.append(name)
+        except (ImportError, ValueError):
+            out.append(name)
+    return out
+
+
+def server_command(host: str = "127.0.0.1", port: int = 8765) -> list[str]:
+    return [sys.executable, "-m", "solara", "run", "rechain.dashboard.app", "--host", host, "--port", str(port),
+            "--production", "--no-open", "--no-check-version", "--theme-variant", "light",
+            "--log-level", "warning"]
+
+
+def server_env(scenario: str | Path) -> dict[str, str]:
+    env = dict(os.environ)
+    env["RECHAIN_DASHBOARD_SCENARIO"] = str(Path(scenario).resolve())
+    env["SOLARA_TELEMETRY_MIXPANEL_ENABLE"] = "false"   # no calls home
+    env.setdefault("MPLBACKEND", "Agg")
+    return env
+
+
+def serve(scenario: str | Path, host: str = "127.0.0.1", port: int = 8765) -> int:
+    """Run the dashboard server until Ctrl-C (or SIGTERM); returns its exit status.
+
+    The server is a child process: it is stopped whichever way this one is asked to stop."""
+    proc = subprocess.Popen(server_command(host, port), env=server_env(scenario))
+
+    def stop(signum, _frame):
+        raise KeyboardInterrupt
+
+    previous = {sig: signal.signal(sig, stop) for sig in (signal.SIGTERM, signal.SIGHUP)}
+    try:
+        return proc.wait()
+    except KeyboardInterrupt:
+        proc.send_signal(signal.SIGINT)
+        try:
+            return proc.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            return proc.wait()
+    finally:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+
+
+def _command():
+    import click
+
+    @click.command("dashboard")
+    @click.argument("scenario", required=False, type=click.Path(dir_okay=False, path_type=Path))
+    @click.option("--port", default=8765, show_default=True, type=click.IntRange(0, 65535),
+                  help="port to serve on (0: any free port)")
+    @click.option("--host", default="127.0.0.1", show_default=True,
+                  help="address to listen on; another than 127.0.0.1 only when you mean to share the page")
+    def dashboard_command(scenario: Path | None, port: int, host: str) -> None:
+        """Watch the chain run in the browser: levers, the chain's flows and moods, growing charts.
+
+        SCENARIO (default scenarios/baseline.toml) is the scenario the page opens with; the
+        picker lists the scenario files beside it. Needs the dashboard extra
+        (pip install -e ".[dashboard]"); works with no internet.
+        """
+        from ..scenario import load_scenario
+        from .levers import scenario_files
+
+        missing = missing_packages()
+        if missing:
+            raise click.ClickException(f"the dashboard needs {', '.join(missing)}: pip install -e \".[dashboard]\"")
+        if scenario is None:
+            scenario = scenario_files().get("baseline")
+            if scenario is None:
+                raise click.UsageError("no scenarios/baseline.toml here: give a SCENARIO file")
+        load_scenario(scenario)            # a bad file: one line per mistake, exit 2, before any server
+        shown = f"[{host}]" if ":" in host else host
+        click.echo(f"rechain dashboard: http://{shown}:{port}/  ({scenario}; Ctrl-C stops it)", err=True)
+        sys.exit(serve(scenario, host=host, port=port))
+
+    return dashboard_command
+
+
+dashboard_command = _command()

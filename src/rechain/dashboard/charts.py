@@ -1,0 +1,98 @@
+"""The dashboard's charts: weekly series that grow as the model runs, on the run's full
+date range (so the line advances from left to right). Plain matplotlib Figures (no pyplot:
+they are drawn in the server's threads)."""
+
+from __future__ import annotations
+
+import numpy as np
+from matplotlib.figure import Figure
+
+from ..figures import date_axis
+
+__all__ = ["charts_figure", "PANELS"]
+
+PANELS = ("prices", "heavy_prices", "production", "cover", "licences", "shortfall")
+BUYING_STAGES = ("separation_plants", "recyclers", "magnet_makers", "motor_makers", "overseas_buyers")
+
+
+def _production(model, n):
+    w, r = model.world, model.recorder
+    S, P = w.stages.index, w.materials.p
+    prod = r.production[:n]
+    oxides = [P("prnd_oxide"), P("dy_oxide"), P("tb_oxide")]
+    magnets = [P("magnet_std"), P("magnet_uh")]
+    return {
+        "mining, China (t REO)": prod[:, S("miners")].sum(axis=1),
+        "separated oxides (t)": prod[:, S("separation_plants")][:, oxides].sum(axis=1),
+        "recycled oxides (t)": prod[:, S("recyclers")][:, oxides].sum(axis=1),
+        "magnet blanks (t)": prod[:, S("magnet_makers")][:, magnets].sum(axis=1),
+    }
+
+
+def charts_figure(model, width_in: float = 12.0) -> Figure:
+    """Six panels of weekly series up to the model's current week."""
+    w, r = model.world, model.recorder
+    mat = w.materials
+    n = model.week
+    weeks = np.array(w.calendar.weeks, dtype="datetime64[D]")
+    x = weeks[:n]
+    fig = Figure(figsize=(width_in, width_in * 0.62), dpi=80, layout="constrained")
+    axes = fig.subplots(3, 2, sharex=True).ravel()
+
+    ax = axes[0]
+    k = mat.p("prnd_oxide")
+    ax.plot(x, r.price[:n, k], color="tab:blue", label="Pr-Nd oxide")
+    k = mat.p("prnd_metal")
+    ax.plot(x, r.price[:n, k], color="tab:cyan", label="Pr-Nd metal")
+    ax.set_ylabel(mat.price_unit["prnd_oxide"])
+    ax.set_title("Prices: Pr-Nd oxide and metal", fontsize=10)
+
+    ax = axes[1]
+    for prod, col in (("dy_oxide", "tab:orange"), ("tb_oxide", "tab:red"), ("magnet_uh", "tab:purple")):
+        ax.plot(x, r.price[:n, mat.p(prod)], color=col, label=mat.labels[prod].split(",")[0])
+    ax.set_ylabel(mat.price_unit["dy_oxide"])
+    ax.set_yscale("log")
+    ax.set_title("Prices: Dy, Tb oxide and 52UH magnets (log scale)", fontsize=10)
+
+    ax = axes[2]
+    for (name, series), col in zip(_production(model, n).items(), ("tab:brown", "tab:blue", "tab:green",
+                                                                     "tab:gray")):
+        ax.plot(x, series, label=name, color=col, lw=1.2)
+    ax.set_ylabel("t per week")
+    ax.set_title("Production by stage", fontsize=10)
+
+    ax = axes[3]
+    for stage in BUYING_STAGES:
+        s = w.stages.index(stage)
+        if r.has_stage[s]:
+            ax.plot(x, r.cover_days[:n, s], label=stage.replace("_", " "), lw=1.2)
+    ax.set_ylabel("days of use")
+    ax.set_title("Input stock cover", fontsize=10)
+
+    ax = axes[4]
+    ax.fill_between(x, r.lic_pending_t[:n], color="tab:red", alpha=0.3, lw=0, label="t awaiting a licence")
+    ax.set_ylabel("t awaiting a licence")
+    ax2 = ax.twinx()
+    ax2.plot(x, r.lic_pending_n[:n], color="tab:red", lw=1.2, label="applications pending")
+    ax2.set_ylabel("applications")
+    ax.set_title("Licence queue: tonnes (shaded), applications (line)", fontsize=10)
+
+    ax = axes[5]
+    short = r.use_want[:n] - r.use_got[:n]
+    n_sectors = len(model.scenario.sectors)
+    ax.plot(x, short[:, :n_sectors].sum(axis=1), color="tab:blue", label="motor makers, China")
+    ax.plot(x, short[:, n_sectors:].sum(axis=1), color="tab:red", label="buyers abroad")
+    ax.set_ylabel("t of magnets per week")
+    ax.set_title("Shortfall (magnets wanted but not got)", fontsize=10)
+
+    for a in axes:
+        a.set_xlim(weeks[0], weeks[-1])
+        a.grid(alpha=0.3)
+        if a.get_legend_handles_labels()[0] and a is not axes[4]:
+            a.legend(fontsize=7, loc="upper left")
+        if n > 0 and a.get_yscale() == "linear":
+            a.set_ylim(bottom=0)
+        date_axis(a)
+    if n == 0:
+        fig.suptitle("Press Step or Play to run the model", fontsize=10)
+    return fig

@@ -1,0 +1,152 @@
+"""The levers a student turns on the dashboard, applied to a scenario.
+
+Every lever is neutral at its default: with the defaults, :func:`apply_levers` returns the
+scenario unchanged, whichever scenario is picked. The same function serves the notebook and
+tests (it needs no browser).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+from pathlib import Path
+
+from ..scenario import Scenario, load_scenario, scenario_from_dict
+
+__all__ = ["Levers", "apply_levers", "load_with_levers", "scenario_files", "MYANMAR_STOP", "default_scenario_dir"]
+
+#: name of the disruption the Myanmar lever adds
+MYANMAR_STOP = "Myanmar ore stopped (dashboard)"
+
+
+@dataclass(frozen=True)
+class Levers:
+    """Lever settings; each default leaves the scenario as it is.
+
+    approval : multiplies every licence approval rate of the scenario's export controls (capped at 1)
+    myanmar_stop_months : months with no ore from the Myanmar holders (from May 2025 when the
+        run covers it, else from a third of the way into the run); 0 = none
+    quota_growth_pct : extra growth of every mining and separation quota, % per year after
+        the first year of the run, on top of the scenario's own figures
+    eol_target : end-of-life collection rate reached by the last year of the run, rising
+        linearly from the first year's; 0 = the scenario's own
+    restock : multiplies the restocking strength (target cover raised by expected rises)
+    wait : multiplies the wait-and-see strength (target cover cut by expected falls)
+    news : keep the scenario's scheduled news (False: no news at all)
+    """
+
+    approval: float = 1.0
+    myanmar_stop_months: int = 0
+    quota_growth_pct: float = 0.0
+    eol_target: float = 0.0
+    restock: float = 1.0
+    wait: float = 1.0
+    news: bool = True
+
+    def is_neutral(self) -> bool:
+        return self == Levers()
+
+    def changes(self) -> list[str]:
+        """What the levers change, in words (empty when neutral)."""
+        out = []
+        if self.approval != 1.0:
+            out.append(f"licence approval rates x{self.approval:g}")
+        if self.myanmar_stop_months:
+            out.append(f"Myanmar ore stopped for {self.myanmar_stop_months} month(s)")
+        if self.quota_growth_pct:
+            out.append(f"quotas {self.quota_growth_pct:+g} %/yr on top of the scenario's")
+        if self.eol_target:
+            out.append(f"end-of-life collection rising to {100 * self.eol_target:.0f} %")
+        if self.restock != 1.0:
+            out.append(f"restocking strength x{self.restock:g}")
+        if self.wait != 1.0:
+            out.append(f"wait-and-see strength x{self.wait:g}")
+        if not self.news:
+            out.append("no news")
+        return out
+
+
+def _add_months(d: dt.date, months: int) -> dt.date:
+    y, m = divmod(d.month - 1 + months, 12)
+    return dt.date(d.year + y, m + 1, 1)
+
+
+def _rate_in(collection: list[dict], year: int) -> float:
+    """Collection rate in ``year`` from the scenario's steps (linear between years, held outside)."""
+    if not collection:
+        return 0.0
+    steps = sorted((c["year"], c["rate"]) for c in collection)
+    if year <= steps[0][0]:
+        return float(steps[0][1])
+    for (y0, r0), (y1, r1) in zip(steps, steps[1:]):
+        if y0 <= year <= y1:
+            return float(r0 + (r1 - r0) * (year - y0) / (y1 - y0))
+    return float(steps[-1][1])
+
+
+def apply_levers(scenario: Scenario, levers: Levers | None = None, **kw) -> Scenario:
+    """A copy of ``scenario`` with the levers applied (``levers`` or keyword settings)."""
+    lv = levers if levers is not None else Levers(**kw)
+    if lv.is_neutral():
+        return scenario
+    d = scenario.model_dump()
+    start, end = scenario.start, scenario.end
+    if lv.approval != 1.0:
+        for ec in d["export_controls"]:
+            for step in ec["approval"]:
+                step["rate"] = min(1.0, max(0.0, step["rate"] * lv.approval))
+    if lv.myanmar_stop_months > 0:
+        first = dt.date(2025, 5, 1)
+        if not start <= first < end:
+            mid = start + (end - start) / 3
+            first = max(start, dt.date(mid.year, mid.month, 1))
+        last = min(end, _add_months(first, int(lv.myanmar_stop_months)) - dt.timedelta(days=1))
+        d["disruptions"] = [x for x in d["disruptions"] if x["name"] != MYANMAR_STOP] + [
+            {"name": MYANMAR_STOP, "target": "myanmar_holders", "start": first, "end": last,
+             "capacity_offline_share": 1.0, "source": "dashboard lever"}]
+    if lv.quota_growth_pct:
+        g = 1.0 + lv.quota_growth_pct / 100.0
+        for q in d["quota_policy"]["quotas"]:
+            if q["year"] > start.year:
+                q["total_t"] = q["total_t"] * g ** (q["year"] - start.year)
+    if lv.eol_target > 0:
+        rec = d["recycling"]
+        r0 = _rate_in(rec["collection"], start.year)
+        if end.year > start.year:
+            rec["collection"] = [{"year": start.year, "rate": r0}, {"year": end.year, "rate": float(lv.eol_target)}]
+        else:
+            rec["collection"] = [{"year": start.year, "rate": float(lv.eol_target)}]
+        if rec["eol_magnets_t_per_yr"] <= 0:
+            rec["eol_magnets_t_per_yr"] = 20000.0     # the baseline's figure: something to collect
+    b = d["behaviour"]
+    b["restock_strength"] *= lv.restock
+    b["wait_strength"] *= lv.wait
+    if not lv.news:
+        d["news"] = []
+    d["name"] = scenario.name
+    out = scenario_from_dict(d)
+    out._files = list(getattr(scenario, "_files", []))     # type: ignore[attr-defined]
+    return out
+
+
+def default_scenario_dir() -> Path:
+    """``scenarios/`` of the working directory, else of the source tree rechain runs from."""
+    here = Path("scenarios")
+    if here.is_dir() and any(here.glob("*.toml")):
+        return here
+    src = Path(__file__).resolve().parents[3] / "scenarios"
+    return src if src.is_dir() else here
+
+
+def scenario_files(folder: str | Path | None = None) -> dict[str, Path]:
+    """The shipped scenario files of ``folder`` by stem, the baseline first."""
+    folder = Path(folder) if folder is not None else default_scenario_dir()
+    files = sorted(folder.glob("*.toml"))
+    files.sort(key=lambda p: (p.stem != "baseline", p.stem))
+    return {p.stem: p for p in files}
+
+
+def load_with_levers(path: str | Path, **levers) -> Scenario:
+    """Load a scenario file and apply lever settings given by keyword."""
+    return apply_levers(load_scenario(path), Levers(**levers))
+

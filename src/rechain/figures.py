@@ -1,0 +1,48 @@
+"""Small helpers shared by every figure rechain draws: readable date axes, embedding."""
+
+from __future__ import annotations
+
+import base64
+import io
+
+__all__ = ["date_axis", "png_base64", "month_dates", "STAGE_LAYOUT", "STAGE_LABELS"]
+
+#: where each stage stands when the chain is drawn: (column, row), upstream on the left
+#: (the dashboard's chain and the report's flow diagram)
+STAGE_LAYOUT = {
+    "miners": (0, 0.0), "myanmar_holders": (0, 1.0), "overseas_miners": (0, 2.0),
+    "separation_plants": (1, 0.5), "recyclers": (1, 2.0),
+    "traders": (2, 0.0), "state_reserve": (2, 2.0),
+    "magnet_makers": (3, 1.0),
+    "motor_makers": (4, 0.4), "overseas_buyers": (4, 1.6),
+}
+STAGE_LABELS = {
+    "miners": "Miners (China)", "myanmar_holders": "Myanmar ore", "overseas_miners": "Overseas miners",
+    "separation_plants": "Separation plants", "recyclers": "Recyclers", "traders": "Traders",
+    "state_reserve": "State reserve", "magnet_makers": "Magnet makers", "motor_makers": "Motor makers (China)",
+    "overseas_buyers": "Buyers abroad",
+}
+
+
+def date_axis(ax, minticks: int = 3, maxticks: int = 8) -> None:
+    """Date ticks that do not overlap: a few well-placed ticks, labelled concisely
+    ("2025", "Apr", "Jul", ...)."""
+    import matplotlib.dates as mdates
+
+    locator = mdates.AutoDateLocator(minticks=minticks, maxticks=maxticks)
+    ax.xaxis.set_major_locator(locator)
+    ax.xaxis.set_major_formatter(mdates.ConciseDateFormatter(locator))
+
+
+def month_dates(months):
+    """Month labels ("2025-04") as timestamps at mid-month (bars sit on their month)."""
+    import pandas as pd
+
+    return pd.to_datetime(list(months), format="%Y-%m") + pd.Timedelta(days=14)
+
+
+def png_base64(fig, dpi: int = 100) -> str:
+    """A figure as a base64 PNG (for ``<img src="data:image/png;base64,...">``)."""
+    buf = io.BytesIO()
+    fig.savefig(buf, format="png", dpi=dpi, bbox_inches="tight")
+    return base64.b64encode(buf.getvalue()).decode("ascii")

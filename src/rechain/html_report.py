@@ -1,0 +1,497 @@
+"""``rechain report RUN_OR_COMPARE_DIR``: one self-contained ``report.html`` to send to a colleague.
+
+It says what question the scenario asks, what it changes against the scenario it extends
+(computed from the run's manifest and the base file, key by key), the key figures with units
+(and the 90 % band across seeds for a comparison with replicates), the main figures and a
+flow diagram of the chain by element for one year. Figures are embedded as base64 PNG: the
+file fetches nothing and can be mailed as it is. The page is laid out by a Jinja2 template
+(``templates/report.html.j2``, autoescaped).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import os
+import re
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+import click
+import numpy as np
+import pandas as pd
+
+from .outputs import OutputError, add_file, output_kind
+from .scenario import ScenarioError, load_scenario, scenario_hash
+
+__all__ = ["build_report", "write_report", "scenario_changes", "report_command", "kpi_label", "kpi_unit"]
+
+REPORT = "report.html"
+GENERATOR = '<meta name="generator" content="rechain report'
+PRODUCTS = {"prnd_oxide": "Pr-Nd oxide", "prnd_metal": "Pr-Nd metal", "dy_oxide": "Dy oxide",
+            "tb_oxide": "Tb oxide", "magnet_std": "standard magnets", "magnet_uh": "52UH magnets",
+            "light_ore": "rock-type ore", "ionic_ore": "ion-adsorption ore", "scrap_std": "standard scrap",
+            "scrap_uh": "52UH scrap"}
+UNSHOWN_KEYS = {"name", "question", "description"}
+#: compare's overlaid series (series.csv): title and unit
+OVERLAYS = {"price_prnd_oxide": ("Pr-Nd oxide price", "yuan/t"), "price_dy_oxide": ("Dy oxide price", "yuan/kg"),
+            "price_tb_oxide": ("Tb oxide price", "yuan/kg"),
+            "magnet_output": ("Magnet output (sintered blanks)", "t per month"),
+            "exports": ("Magnet exports", "t per month"),
+            "dytb_oxide_output": ("Dy + Tb oxide output (separation + recycling)", "t per month")}
+MAIN_PRICES = ("prnd_oxide", "prnd_metal", "dy_oxide", "tb_oxide", "magnet_std", "magnet_uh")
+
+
+# --- what a scenario changes against its base ------------------------------------------------
+def _item_key(item: Any) -> str | None:
+    if isinstance(item, dict):
+        if "name" in item and item["name"]:
+            return str(item["name"])
+        if "type" in item and "year" in item:
+            return f"{item['type']}-{item['year']}"
+    return None
+
+
+def _named(items: Any) -> bool:
+    return isinstance(items, list) and bool(items) and all(_item_key(i) for i in items)
+
+
+def _show(v: Any, limit: int = 180) -> str:
+    if v is None:
+        return "(absent)"
+    if isinstance(v, float):
+        return f"{v:,.6g}"
+    text = v if isinstance(v, str) else json.dumps(v, default=str, separators=(", ", ": "))
+    return text if len(text) <= limit else text[: limit - 3] + "..."
+
+
+def scenario_changes(this: dict, base: dict, _path: str = "") -> list[dict[str, str]]:
+    """Every key in which ``this`` scenario (a dumped scenario dict) differs from ``base``:
+    ``key`` (dotted path; named list items as ``list[name]``), ``what`` (changed, added,
+    removed), ``base`` and ``this`` (values as text)."""
+    out: list[dict[str, str]] = []
+
+    def one(key: str, what: str, a: Any, b: Any) -> None:
+        out.append({"key": key, "what": what, "base": _show(a), "this": _show(b)})
+
+    def walk(a: dict, b: dict, key_of) -> None:
+        for k in [*a, *(k for k in b if k not in a)]:
+            key = key_of(k)
+            if k not in b:
+                one(key, "removed", a[k], None)
+            elif k not in a:
+                one(key, "added", None, b[k])
+            else:
+                out.extend(scenario_changes(b[k], a[k], key))
+
+    if isinstance(this, dict) and isinstance(base, dict):
+        shown = (lambda d: {k: v for k, v in d.items() if _path or k not in UNSHOWN_KEYS})
+        walk(shown(base), shown(this), lambda k: f"{_path}.{k}" if _path else str(k))
+    elif (_named(this) or this == []) and (_named(base) or base == []) and (this or base):
+        walk({_item_key(i): i for i in base}, {_item_key(i): i for i in this}, lambda k: f"{_path}[{k}]")
+    elif this != base:
+        one(_path, "changed", base, this)
+    return out
+
+
+def _summary(changes: list[dict[str, str]], base_name: str) -> str:
+    if not changes:
+        return f"Nothing: it runs {base_name} as it is."
+    kinds = {w: sum(c["what"] == w for c in changes) for w in ("changed", "added", "removed")}
+    parts = [f"{n} {w}" for w, n in kinds.items() if n]
+    tops = sorted({re.split(r"[.\[]", c["key"])[0] for c in changes})
+    return (f"Against {base_name}: {len(changes)} key(s) ({', '.join(parts)}), in "
+            f"{', '.join('[' + t + ']' for t in tops)}.")
+
+
+def _base_file(files: list[str]) -> Path | None:
+    """The file a scenario extends: the one before it in its ``extends`` chain, where it is
+    now (or under ./scenarios/ by name when the run came from elsewhere)."""
+    if len(files) < 2:
+        return None
+    p = Path(files[-2])
+    if p.exists():
+        return p
+    alt = Path("scenarios") / p.name
+    return alt if alt.exists() else p
+
+
+def _scenario_block(name: str, scenario: dict | None, files: list[str], reference: bool = False) -> dict:
+    block = {"name": name, "reference": reference, "question": "", "description": "", "changes": [],
+             "base_name": "its base", "changes_summary": "", "base": None}
+    if scenario is None:
+        block["changes_summary"] = "The scenario as run is not known (its file is missing)."
+        return block
+    block["question"] = scenario.get("question", "")
+    block["description"] = scenario.get("description", "")
+    base = _base_file(files)
+    if base is None:
+        block["changes_summary"] = "A whole scenario: it extends no other file."
+        return block
+    try:
+        base_sc = load_scenario(base)
+    except ScenarioError as e:
+        block["changes_summary"] = f"Its base, {base}, does not load here ({e.errors[0] if e.errors else e})."
+        return block
+    block["base_name"], block["base"] = base_sc.name, base_sc
+    if base_sc.description == block["description"]:
+        block["description"] = ""          # inherited, says nothing of this scenario
+    block["changes"] = scenario_changes(scenario, base_sc.model_dump(mode="json"))
+    block["changes_summary"] = f"It extends {base.name}. " + _summary(block["changes"], base_sc.name)
+    return block
+
+
+# --- key figures ------------------------------------------------------------------------------
+_LABELS = [
+    (r"price_peak_(\w+)", "peak price, {}"), (r"price_mean_(\w+)", "mean price, {}"),
+    (r"price_end_(\w+)", "price at the end, {}"),
+    (r"months_to_recover_(\w+)", "months until within 10 % of the reference, {}"),
+    (r"magnet_output_mom_([\d-]+)_pct", "magnet output, change on the month before, {}"),
+    (r"magnet_output_(\d{4})_t", "domestic magnet output {}"), (r"exports_(\d{4})_t", "magnet exports {}"),
+]
+_FIXED = {"shortfall_overseas_t": "shortfall of buyers abroad", "shortfall_domestic_t": "shortfall of motor makers",
+          "recycled_share_of_oxide": "recyclers' share of oxide output",
+          "licences_granted_t": "export licences granted", "licences_refused_t": "export licences refused",
+          "magnet_output_t": "domestic magnet output", "magnet_output_change_t": "magnet output vs reference",
+          "magnet_output_change_pct": "magnet output vs reference", "exports_t": "magnet exports"}
+
+
+def kpi_label(kpi: str) -> str:
+    """A key figure's name in words."""
+    for pattern, text in _LABELS:
+        m = re.fullmatch(pattern, kpi)
+        if m:
+            return text.format(PRODUCTS.get(m.group(1), m.group(1)))
+    return _FIXED.get(kpi, kpi.replace("_", " "))
+
+
+def kpi_unit(kpi: str, price_units: dict[str, str]) -> str:
+    """A key figure's unit: prices in the market's unit of the product, else by its name."""
+    m = re.fullmatch(r"price_(?:peak|mean|end)_(\w+)", kpi)
+    if m:
+        return price_units.get(m.group(1), "")
+    suffixes = {"_pct": "%", "_t": "t"}
+    if kpi.startswith("months_to_recover_"):
+        return "months"
+    if "share" in kpi:
+        return "share"
+    return next((u for s, u in suffixes.items() if kpi.endswith(s)), "")
+
+
+def _shown_kpi(kpi: str) -> bool:
+    """Prices of the traded products only (ore and scrap prices are in the tables)."""
+    m = re.fullmatch(r"price_(?:peak|mean|end)_(\w+)", kpi)
+    return m is None or m.group(1) in MAIN_PRICES
+
+
+def _num(v: float, unit: str) -> str:
+    if v is None or not np.isfinite(v):
+        return "not by the end" if unit == "months" else "n/a"
+    if unit == "share":
+        return f"{v:.3f}"
+    if unit == "%":
+        return f"{v:+.1f}"
+    if unit == "months":
+        return f"{v:.0f}"
+    return f"{v:,.0f}" if abs(v) >= 100 else f"{v:,.1f}" if abs(v) >= 10 else f"{v:.3g}"
+
+
+def _delta(v: float, ref: float, unit: str, against: str = "reference") -> tuple[str, str]:
+    if not (np.isfinite(v) and np.isfinite(ref)) or v == ref:
+        return "", ""
+    cls = "delta-up" if v > ref else "delta-down"
+    if unit in ("%", "months", "share") or ref == 0:
+        return f"{v - ref:+,.3g} vs {against}", cls
+    return f"{100 * (v / ref - 1):+.1f} % vs {against}", cls
+
+
+# --- the two kinds of folder --------------------------------------------------------------------
+def _read_csv(path: Path) -> pd.DataFrame:
+    return pd.read_csv(path, dtype={"month": str, "stage": str, "product": str, "region": str, "variable": str,
+                                    "unit": str, "from_stage": str, "to_stage": str, "scenario": str, "kpi": str})
+
+
+def _figure(fig, caption: str) -> dict[str, str]:
+    from .figures import png_base64
+    return {"png": png_base64(fig, dpi=90), "caption": caption}
+
+
+def _check_year(flows: pd.DataFrame, year: int | None) -> str:
+    from .flowchart import default_year
+    years = sorted({m[:4] for m in flows["month"]})
+    if year is None:
+        return default_year(flows)
+    if str(year) not in years:
+        raise OptionYear(year, years)
+    return str(year)
+
+
+class OptionYear(ScenarioError):
+    def __init__(self, year: int, years: list[str]):
+        super().__init__(None, "--year", f"given {year}; allowed: a year the run covers ({', '.join(years)})",
+                         kind="option")
+
+
+def _run_context(folder: Path, year: int | None) -> dict:
+    from .flowchart import figure_element_flows
+    from .report import FIGURES, kpis
+
+    manifest = json.loads((folder / "manifest.json").read_text())
+    monthly = _read_csv(folder / "monthly.csv")
+    flows = _read_csv(folder / "flows.csv")
+    name, seed = manifest["scenario_name"], manifest["seed"]
+    units = dict(monthly.loc[monthly["variable"] == "price", ["product", "unit"]].drop_duplicates().values)
+    block = _scenario_block(name, manifest.get("scenario"), manifest.get("scenario_files", []))
+    base_sc = block.pop("base")
+    base_run = None if base_sc is None else _finished_run(folder, base_sc.name, scenario_hash(base_sc), seed)
+    mine = kpis(monthly, flows)
+    theirs = kpis(_read_csv(base_run / "monthly.csv")) if base_run is not None else {}
+    rows = []
+    for k, v in mine.items():
+        if not _shown_kpi(k):
+            continue
+        unit = kpi_unit(k, units)
+        cells = [{"value": _num(v, unit)}]
+        if base_run is not None:
+            ref = theirs.get(k, np.nan)
+            cells = [{"value": _num(ref, unit)}, {"value": _num(v, unit)}]
+            cells[1]["delta"], cells[1]["delta_class"] = _delta(v, ref, unit, "base")
+        rows.append({"label": kpi_label(k), "unit": unit, "cells": cells})
+    if base_run is not None:
+        note = (f"Beside it, its base {base_sc.name} with the same seed, read from {base_run}. One seed each: "
+                f"no band across seeds (rechain compare --replicates N gives one).")
+    elif base_sc is not None:
+        note = (f"One seed: no band across seeds. To see the change against {base_sc.name}, run it with the same "
+                f"seed beside this folder (rechain run {_base_file(manifest['scenario_files'])} --seed {seed}), or "
+                f"use rechain compare --replicates N.")
+    else:
+        note = "One seed: no band across seeds (rechain compare --replicates N gives one)."
+    yr = _check_year(flows, year)
+    title = f"({name}, seed {seed})"
+    figures = [_figure(make(monthly, title), caption) for (fname, make), caption in zip(FIGURES.items(), (
+        "Price indices, monthly means, each in the market's quoted unit.",
+        "Production by stage, t per month; below each, the change on the month before (clipped at +-60 %).",
+        "Exports by destination region, t per month.",
+        "Stock cover: buyers' input stock in days of planned use; ore sellers' finished stock in days of orders.",
+        "Sentiment: each stage's mean expected relative price change; above zero firms restock, below they wait.",
+    ))]
+    prov = [("scenario", name), ("seed", seed), ("scenario SHA-256", manifest.get("scenario_sha256", "")),
+            ("scenario files", ", ".join(manifest.get("scenario_files", []))),
+            ("rechain version of the run", manifest.get("rechain_version", "")),
+            ("weeks, firms, links", f"{manifest.get('weeks')}, {manifest.get('firms')}, {manifest.get('links')}")]
+    return {
+        "title": f"rechain report: {name}", "subtitle": f"One run, seed {seed}, {monthly['month'].min()} to "
+        f"{monthly['month'].max()}.",
+        "scenarios": [block],
+        "kpi_columns": ([f"{base_sc.name} (base, seed {seed})"] if base_run is not None else []) + [name],
+        "kpi_rows": rows, "kpi_note": note + " Prices in the market's units; tonnes as t.",
+        "figures": figures, "year": yr,
+        "flow_figures": [_figure(figure_element_flows(flows, yr, title), f"{name}, seed {seed}, {yr}.")],
+        "flow_note": "", "provenance": prov,
+    }
+
+
+def _finished_run(near: Path, name: str, sha: str, seed: int) -> Path | None:
+    """A finished run folder of exactly this scenario (hash) and seed, beside ``near`` or under ./outputs."""
+    for root in (near.parent, Path("outputs")):
+        run = root / f"{name}-seed{seed}"
+        try:
+            manifest = json.loads((run / "manifest.json").read_text())
+        except (OSError, ValueError):
+            continue
+        if manifest.get("scenario_sha256") == sha and int(manifest.get("seed", -1)) == seed:
+            return run
+    return None
+
+
+def _compare_flows(folder: Path, name: str, sha: str, seed: int, files: list[str]) -> tuple[pd.DataFrame | None, str]:
+    """The flows of one scenario of a comparison: from a finished run of it (same hash and
+    seed) beside the comparison or under ./outputs, else by running it again."""
+    run = _finished_run(folder, name, sha, seed)
+    if run is not None:
+        return _read_csv(run / "flows.csv"), f"read from {run}"
+    if files and Path(files[-1]).exists():
+        sc = load_scenario(files[-1])
+        if scenario_hash(sc) == sha:
+            from .results import run as run_scenario
+            return run_scenario(sc, seed=seed).flows, f"run again from {files[-1]}, seed {seed}"
+    return None, f"no flows: no finished run of {name} seed {seed} and its file has changed or moved"
+
+
+def _overlay_figure(series: pd.DataFrame, names: list[str], seeds: list[int]):
+    from matplotlib.figure import Figure
+
+    from .figures import date_axis, month_dates
+    band = len(seeds) > 1
+    keys = list(dict.fromkeys(series["series"]))
+    fig = Figure(figsize=(14, 3.75 * ((len(keys) + 2) // 3)), layout="constrained")
+    axes = fig.subplots((len(keys) + 2) // 3, 3, sharex=True, squeeze=False).ravel()
+    for ax in axes[len(keys):]:
+        ax.set_visible(False)
+    for ax, key in zip(axes, keys):
+        label, unit = OVERLAYS.get(key, (key.replace("_", " "), ""))
+        d = series[series["series"] == key]
+        for j, name in enumerate(names):
+            g = d[d["scenario"] == name].pivot_table(index="month", columns="seed", values="value")
+            x = month_dates(g.index)
+            ax.plot(x, g.mean(axis=1).to_numpy(), lw=2.2 if j == 0 else 1.6, ls="--" if j == 0 else "-",
+                    label=name, color=f"C{j}")
+            if band:
+                ax.fill_between(x, g.quantile(0.05, axis=1).to_numpy(), g.quantile(0.95, axis=1).to_numpy(),
+                                color=f"C{j}", alpha=0.15, lw=0)
+        ax.set_title(label, fontsize=10)
+        ax.set_ylabel(unit)
+        ax.yaxis.set_major_formatter("{x:,.0f}")
+        ax.grid(alpha=0.3)
+        date_axis(ax)
+    axes[0].legend(fontsize=8)
+    what = f"mean of {len(seeds)} seeds, 5-95 % band" if band else f"seed {seeds[0]}"
+    fig.suptitle(f"{' vs '.join(names)} ({what}; dashed: reference)")
+    return fig
+
+
+def _compare_context(folder: Path, year: int | None) -> dict:
+    from .flowchart import figure_element_flows
+
+    meta = json.loads((folder / "compare.json").read_text())
+    names, seeds, ref = meta["scenarios"], [int(s) for s in meta["seeds"]], meta["reference"]
+    files = meta.get("files") or [[] for _ in names]
+    hashes = meta.get("scenario_sha256", {})
+    long = _read_csv(folder / "kpis_long.csv")
+    series = _read_csv(folder / "series.csv")
+    blocks = []
+    for name, fl in zip(names, files):
+        dumped = None
+        if fl and Path(fl[-1]).exists():
+            try:
+                sc = load_scenario(fl[-1])
+                dumped = sc.model_dump(mode="json") if scenario_hash(sc) == hashes.get(name) else None
+            except ScenarioError:
+                dumped = None
+        block = _scenario_block(name, dumped, fl, reference=name == ref)
+        block.pop("base")
+        if dumped is None and fl:
+            block["changes_summary"] = (f"Its file {fl[-1]} is missing or has changed since the comparison "
+                                        f"(hash differs): the changes cannot be shown.")
+        blocks.append(block)
+    idx = long.set_index(["kpi", "scenario"])
+    rows = []
+    for kpi in dict.fromkeys(long["kpi"]):
+        unit = str(long.loc[long["kpi"] == kpi, "unit"].fillna("").iloc[0])
+        cells = []
+        for name in names:
+            r = idx.loc[(kpi, name)]
+            cell = {"value": _num(float(r["mean"]), unit)}
+            if int(r["seeds"]) > 1 and np.isfinite(r["p05"]) and np.isfinite(r["p95"]) and unit != "months":
+                cell["band"] = f"[{_num(float(r['p05']), unit)} to {_num(float(r['p95']), unit)}]"
+            if name != ref and not kpi.startswith(("months_to_recover_", "magnet_output_change")):
+                cell["delta"], cell["delta_class"] = _delta(float(r["mean"]), float(idx.loc[(kpi, ref), "mean"]), unit)
+            cells.append(cell)
+        rows.append({"label": kpi_label(kpi), "unit": unit, "cells": cells})
+    flow_figs, notes, yr = [], [], None
+    for name in names:
+        flows, how = _compare_flows(folder, name, hashes.get(name, ""), seeds[0], files[names.index(name)])
+        if flows is None:
+            notes.append(how)
+            continue
+        yr = yr or _check_year(flows, year)
+        flow_figs.append(_figure(figure_element_flows(flows, yr, f"({name}, seed {seeds[0]})"),
+                                 f"{name}, seed {seeds[0]}, {yr} (flows {how})."))
+    prov = [("scenarios", ", ".join(names)), ("reference", ref), ("seeds", ", ".join(map(str, seeds))),
+            *[(f"SHA-256 of {n}", hashes.get(n, "")) for n in names],
+            ("runs read from finished run folders", ", ".join(meta.get("reused_runs", [])) or "none")]
+    n = len(seeds)
+    return {
+        "title": f"rechain report: {' vs '.join(names)}",
+        "subtitle": f"A comparison with the same seeds for every scenario ({n} seed{'s' if n > 1 else ''}: "
+                    f"{', '.join(map(str, seeds))}); reference: {ref}.",
+        "scenarios": blocks, "kpi_columns": names, "kpi_rows": rows,
+        "kpi_note": ("Means over seeds; below, the 5 % to 95 % band across seeds and the change against the "
+                     "reference's mean. " if n > 1 else "One seed: no band (compare --replicates N gives one). ")
+        + "Prices in the market's units; tonnes as t.",
+        "figures": [_figure(_overlay_figure(series, names, seeds), "The scenarios overlaid, monthly.")],
+        "year": yr or (year or ""), "flow_figures": flow_figs, "flow_note": "; ".join(notes), "provenance": prov,
+    }
+
+
+def folder_kind(folder: Path) -> str:
+    """``run`` or ``compare``; raises :class:`OutputError` for anything else."""
+    kind = output_kind(folder)
+    if kind in ("run", "compare"):
+        return kind
+    if kind is None and (folder / "manifest.json").exists() and (folder / "monthly.csv").exists():
+        return "run"
+    if kind is None and (folder / "compare.json").exists():
+        return "compare"
+    raise OutputError(folder, f"is {'a rechain ' + kind + ' output' if kind else 'not a rechain output'}; "
+                      f"allowed: a folder written by rechain run or rechain compare")
+
+
+def build_report(folder: str | Path, year: int | None = None) -> str:
+    """The report of a run or comparison folder as one HTML string."""
+    import jinja2
+
+    folder = Path(folder)
+    kind = folder_kind(folder)
+    ctx = _run_context(folder, year) if kind == "run" else _compare_context(folder, year)
+    for row in ctx["kpi_rows"]:
+        for cell in row["cells"]:
+            for k in ("band", "delta", "delta_class"):
+                cell.setdefault(k, "")
+    from .results import package_version
+    ctx.update(version=package_version(), written=dt.datetime.now().strftime("%Y-%m-%d %H:%M"), source=str(folder))
+    env = jinja2.Environment(autoescape=True, undefined=jinja2.StrictUndefined, trim_blocks=True, lstrip_blocks=True)
+    template = env.from_string(resources.files("rechain").joinpath("templates/report.html.j2").read_text("utf-8"))
+    return template.render(**ctx)
+
+
+def write_report(folder: str | Path, out: str | Path | None = None, year: int | None = None) -> Path:
+    """Write ``report.html`` into the output folder (named in its marker), or to ``out``.
+
+    ``out`` may be a new file or an earlier rechain report; any other file is refused."""
+    folder = Path(folder)
+    html = build_report(folder, year)
+    if out is None:
+        return add_file(folder, REPORT, html, kinds=("run", "compare")) if output_kind(folder) else \
+            _write_loose(folder / REPORT, html)
+    return _write_loose(Path(out), html)
+
+
+def _write_loose(out: Path, html: str) -> Path:
+    if out.is_dir():
+        raise OutputError(out, "is a folder; allowed: a file name such as report.html")
+    if out.exists():
+        try:
+            head = out.read_text(encoding="utf-8", errors="replace")[:400]
+        except OSError:
+            head = ""
+        if GENERATOR not in head:
+            raise OutputError(out, "exists and is not a rechain report; rechain never replaces such files: "
+                              "choose another --out")
+    out.parent.mkdir(parents=True, exist_ok=True)
+    tmp = out.with_name(f".{out.name}.tmp")
+    tmp.write_text(html, encoding="utf-8")
+    os.replace(tmp, out)
+    return out
+
+
+@click.command("report")
+@click.argument("folder", type=click.Path(file_okay=False, path_type=Path))
+@click.option("--year", type=int, default=None,
+              help="year of the flow diagram by element (default: the last full year of the run)")
+@click.option("--out", type=click.Path(dir_okay=False, path_type=Path), default=None,
+              help="where to write (default FOLDER/report.html)")
+def report_command(folder: Path, year: int | None, out: Path | None) -> None:
+    """Write one self-contained report.html for a run or comparison folder.
+
+    The question the scenario asks, what it changes against its base, the key figures with
+    units (and bands over seeds for a comparison with replicates), the main figures and a
+    flow diagram of the chain by element (Pr-Nd, Dy, Tb) for one year. Nothing in it is
+    fetched from the network: mail it as it is.
+    """
+    if not folder.is_dir():
+        raise OutputError(folder, "does not exist or is not a folder; allowed: a folder written by rechain run "
+                          "or rechain compare")
+    path = write_report(folder, out, year)
+    click.echo(f"wrote {path}")

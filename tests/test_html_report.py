@@ -1,0 +1,155 @@
+"""rechain report: one self-contained report.html for a run or a comparison."""
+
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+
+import pandas as pd
+import pytest
+from click.testing import CliRunner
+
+from rechain.cli import main
+from rechain.compare import compare
+from rechain.flowchart import element_flows
+from rechain.html_report import kpi_label, kpi_unit, scenario_changes
+from rechain.materials import materials
+from rechain.outputs import MARKER
+
+TINY = Path(__file__).resolve().parent / "data" / "tiny.toml"
+WHATIF = f'''extends = "{TINY.as_posix()}"
+name = "tiny_whatif"
+question = "What if restocking were stronger and Myanmar ore stopped in May?"
+
+[behaviour]
+restock_strength = 3.0
+
+[[disruptions]]
+name = "Myanmar stop"
+target = "myanmar_holders"
+start = 2024-05-01
+end = 2024-05-31
+capacity_offline_share = 1.0
+'''
+
+
+@pytest.fixture(scope="module")
+def whatif(tmp_path_factory) -> Path:
+    p = tmp_path_factory.mktemp("sc") / "tiny_whatif.toml"
+    p.write_text(WHATIF)
+    return p
+
+
+def _self_contained(html: str) -> None:
+    assert not re.search(r'(src|href)="(https?:)?//', html), "the report fetches something"
+    assert "<script" not in html
+    imgs = re.findall(r'<img [^>]*src="([^"]{0,30})', html)
+    assert imgs and all(s.startswith("data:image/png;base64,") for s in imgs)
+
+
+def test_changes_against_the_base_key_by_key():
+    base = {"name": "b", "behaviour": {"w": 1.0, "k": 2.0}, "news": [{"name": "n1", "strength": 0.1}],
+            "disruptions": [], "quota_policy": {"quotas": [{"type": "mining_rock", "year": 2025, "total_t": 1.0}]}}
+    this = {"name": "t", "behaviour": {"w": 1.5, "k": 2.0}, "news": [],
+            "disruptions": [{"name": "stop", "target": "myanmar_holders"}],
+            "quota_policy": {"quotas": [{"type": "mining_rock", "year": 2025, "total_t": 2.0}]}}
+    ch = {(c["key"], c["what"]) for c in scenario_changes(this, base)}
+    assert ch == {("behaviour.w", "changed"), ("news[n1]", "removed"), ("disruptions[stop]", "added"),
+                  ("quota_policy.quotas[mining_rock-2025].total_t", "changed")}
+    assert scenario_changes(base, base) == []
+
+
+def test_key_figures_have_words_and_units():
+    units = {"prnd_oxide": "yuan/t", "dy_oxide": "yuan/kg"}
+    assert kpi_label("price_peak_dy_oxide") == "peak price, Dy oxide"
+    assert kpi_unit("price_peak_dy_oxide", units) == "yuan/kg"
+    assert kpi_unit("price_mean_prnd_oxide", units) == "yuan/t"
+    assert kpi_unit("exports_2025_t", units) == "t"
+    assert kpi_unit("magnet_output_change_pct", units) == "%"
+    assert kpi_unit("months_to_recover_tb_oxide", units) == "months"
+    assert kpi_label("magnet_output_2025_t") == "domestic magnet output 2025"
+
+
+def test_element_flows_are_tonnes_times_content():
+    flows = pd.DataFrame({"month": ["2025-01", "2025-02", "2024-12"], "from_stage": ["separation_plants"] * 3,
+                          "to_stage": ["magnet_makers"] * 3, "product": ["dy_oxide"] * 3,
+                          "region": ["china"] * 3, "tonnes": [10.0, 5.0, 99.0]})
+    ef = element_flows(flows, 2025)
+    mat = materials()
+    dy = ef[ef["element"] == "dy"]["tonnes"].item()
+    assert dy == pytest.approx(15.0 * mat.content[mat.p("dy_oxide"), mat.e("dy")])
+    assert set(ef["element"]) == {"dy"}
+
+
+def test_run_html_writes_a_report_a_colleague_can_read(whatif, tmp_path):
+    out = tmp_path / "run"
+    res = CliRunner().invoke(main, ["run", str(whatif), "--out", str(out), "--html", "--quiet"])
+    assert res.exit_code == 0, res.output
+    html = (out / "report.html").read_text()
+    _self_contained(html)
+    assert "What if restocking were stronger and Myanmar ore stopped in May?" in html
+    assert "It extends tiny.toml" in html
+    assert "behaviour.restock_strength" in html and "disruptions[Myanmar stop]" in html
+    assert "added" in html and "changed" in html
+    assert "yuan/t" in html and "yuan/kg" in html
+    assert "Flows through the chain by element, 2024" in html
+    assert html.count("data:image/png;base64,") == 6        # five figures and the flow diagram
+    assert "report.html" in json.loads((out / MARKER).read_text())["files"]
+    # written again by rechain report: replaced, the folder still rechain's
+    res = CliRunner().invoke(main, ["report", str(out), "--year", "2024"])
+    assert res.exit_code == 0, res.output
+    res = CliRunner().invoke(main, ["run", str(whatif), "--out", str(out), "--quiet"])
+    assert res.exit_code == 0, res.output           # a run folder with its report is still replaceable
+
+
+def test_report_refuses_what_it_must_not_touch(whatif, tmp_path):
+    out = tmp_path / "run"
+    assert CliRunner().invoke(main, ["run", str(whatif), "--out", str(out), "--quiet", "--no-figures"]).exit_code == 0
+    res = CliRunner().invoke(main, ["report", str(out), "--year", "2031"])
+    assert res.exit_code == 2 and "--year" in res.output and "2024" in res.output
+    mine = tmp_path / "mine.html"
+    mine.write_text("<p>my notes</p>")
+    res = CliRunner().invoke(main, ["report", str(out), "--out", str(mine)])
+    assert res.exit_code == 2 and "not a rechain report" in res.output
+    assert mine.read_text() == "<p>my notes</p>"
+    stranger = tmp_path / "stranger"
+    stranger.mkdir()
+    (stranger / "notes.txt").write_text("x")
+    res = CliRunner().invoke(main, ["report", str(stranger)])
+    assert res.exit_code == 2 and "not a rechain output" in res.output
+
+
+def test_compare_html_shows_bands_over_seeds(whatif, tmp_path):
+    out = tmp_path / "cmp"
+    res = CliRunner().invoke(main, ["compare", str(TINY), str(whatif), "--replicates", "2", "--out", str(out),
+                                    "--rerun", "--workers", "1", "--html", "--quiet"])
+    assert res.exit_code == 0, res.output
+    html = (out / "report.html").read_text()
+    _self_contained(html)
+    assert "tiny vs tiny_whatif" in html
+    assert "2 seeds: 0, 1" in html
+    assert re.search(r"\[[\d,.]+ to [\d,.]+\]", html), "no band across seeds"
+    assert "vs reference" in html
+    assert "behaviour.restock_strength" in html
+    assert html.count("Flows through the chain by element") == 1 and "tiny_whatif, seed 0, 2024" in html
+    assert "report.html" in json.loads((out / MARKER).read_text())["files"]
+
+
+def test_compare_report_reads_finished_runs_for_the_flows(whatif, tmp_path):
+    runs = tmp_path / "outputs"
+    for sc in (TINY, whatif):
+        name = "tiny" if sc == TINY else "tiny_whatif"
+        assert CliRunner().invoke(main, ["run", str(sc), "--out", str(runs / f"{name}-seed0"), "--quiet",
+                                         "--no-figures"]).exit_code == 0
+    comp = compare([TINY, whatif], 1, out_dir=runs / "compare-x", workers=1, runs_dir=runs, figures=False)
+    assert sorted(comp.reused) == ["tiny-seed0", "tiny_whatif-seed0"]
+    res = CliRunner().invoke(main, ["report", str(runs / "compare-x")])
+    assert res.exit_code == 0, res.output
+    html = (runs / "compare-x" / "report.html").read_text()
+    assert "read from" in html and "One seed: no band" in html
+    # a run's report puts its base's key figures beside its own when a run of the base (same seed) is there
+    assert CliRunner().invoke(main, ["report", str(runs / "tiny_whatif-seed0")]).exit_code == 0
+    html = (runs / "tiny_whatif-seed0" / "report.html").read_text()
+    assert "Beside it, its base tiny with the same seed" in html and "tiny (base, seed 0)" in html
+    assert "vs base" in html
