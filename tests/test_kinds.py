@@ -65,13 +65,13 @@ def test_rock_miners_mine_the_quota_pace_within_what_pays_and_the_yard(tiny):
     i, k, f = kind.rows, kind.output[0], book.firms
     n = world.n_firms
     week(book, working_share=np.ones(n), capacity_share=np.ones(n), quota_year_t_per_wk=np.full(n, 100.0),
-         quota_allowance_t=np.full(n, 1e9), quota_pace_t=np.full(n, np.inf))
+         quota_allowance_t=np.full(n, 1e9), weeks_left_in_year=52.18)
     f.capacity_t_per_wk[i] = [150.0, 60.0]          # the second is capacity-bound
     kind.cost[:] = 10000.0                           # ore price 36,000: a wide margin, full pace
     f.orders_expected_t_per_wk[i, k] = 100.0
-    f.stock_t[i, k] = [0.0, 1500.0]                  # 15 weeks of orders: the yard is filling (room 2 - 15/12)
+    f.stock_t[i, k] = [0.0, 900.0]                   # 15 weeks of its even pace: the yard is filling (room 2 - 15/12)
     kind.produce(book)
-    assert f.stock_t[i, k] == pytest.approx([100.0, 1500.0 + 60.0 * 0.75])
+    assert f.stock_t[i, k] == pytest.approx([100.0, 900.0 + 60.0 * 0.75])
     assert f.quota_used_t[i] == pytest.approx([100.0, 45.0])
     # a cash loss stops mining
     kind.cost[:] = 40000.0
@@ -87,7 +87,7 @@ def test_rock_miners_stop_at_the_quota_issued(tiny):
     f.capacity_t_per_wk[i] = 1000.0
     kind.cost[:] = 0.0
     week(book, working_share=np.ones(n), capacity_share=np.ones(n), quota_year_t_per_wk=np.full(n, 500.0),
-         quota_allowance_t=np.full(n, 30.0), quota_pace_t=np.full(n, np.inf))
+         quota_allowance_t=np.full(n, 30.0), weeks_left_in_year=52.18)
     f.quota_used_t[i] = [0.0, 25.0]
     kind.produce(book)
     assert f.stock_t[i, k] == pytest.approx([30.0, 5.0])
@@ -126,7 +126,8 @@ def test_separation_plants_turn_ore_into_oxides_and_metal_and_keep_every_tonne(t
     i, f = kind.rows, book.firms
     n = world.n_firms
     week(book, working_share=np.ones(n), capacity_share=np.ones(n), quota_year_t_per_wk=np.full(n, 100.0),
-         quota_allowance_t=np.full(n, 1e9), quota_pace_t=np.full(n, np.inf), imports_count=True)
+         quota_allowance_t=np.full(n, 1e9), imports_count=True,
+         weeks_left_in_year=52.18)
     f.capacity_t_per_wk[i] = 1000.0
     kind.cost[:] = 0.0
     met, ox = kind.metal, kind.oxides[0]
@@ -146,14 +147,15 @@ def test_separation_plants_turn_ore_into_oxides_and_metal_and_keep_every_tonne(t
         pytest.skip("no plant with a metal line in this draw")
     f.orders_expected_t_per_wk[lines, met] = 10.0
     f.stock_t[lines, met] = 0.0
-    f.stock_t[lines, ox] = 1000.0
+    f.stock_t[lines, ox] = 3000.0
     f.owed_t[:] = 0.0
     kind.produce(book)
     metal = f.stock_t[lines, met]
     assert (metal > 0).all()
     used = metal * kind.oxide_per_metal / (1 - kind.cfg.metal_loss_share)
-    # 1,000 t of unsold oxide with no oxide orders fill the store: no ore is worked this week
-    assert f.stock_t[lines, ox] == pytest.approx(1000.0 - used)
+    # 3,000 t of unsold oxide, over 24 weeks of its even-pace output, fill the store: no ore
+    # is worked this week
+    assert f.stock_t[lines, ox] == pytest.approx(3000.0 - used)
     assert f.stock_t[lines, kind.ore[np.isin(i, lines)]] == pytest.approx(400.0)
 
 
@@ -163,7 +165,8 @@ def test_separation_plants_stop_at_a_basket_loss(tiny):
     i, f = kind.rows, book.firms
     n = world.n_firms
     week(book, working_share=np.ones(n), capacity_share=np.ones(n), quota_year_t_per_wk=np.full(n, 100.0),
-         quota_allowance_t=np.full(n, 1e9), quota_pace_t=np.full(n, np.inf), imports_count=True)
+         quota_allowance_t=np.full(n, 1e9), imports_count=True,
+         weeks_left_in_year=52.18)
     f.capacity_t_per_wk[i] = 1000.0
     f.stock_t[i, kind.ore] = 500.0
     book.market.price_yuan_per_t[kind.ore] = 1e7     # ore dearer than its oxides

@@ -297,3 +297,16 @@ def test_overlap_keeps_lowest_rate_whatever_the_order(sc):
     assert not rg2.controlled[cal.week_of(D(2025, 4, 28)), pm, us]
     assert rg2.controlled[cal.week_of(D(2025, 5, 26)), pm, us]
     assert not rg2.controlled[cal.week_of(D(2025, 6, 2)), pm, us]
+
+
+def test_catch_up_pace_makes_up_lost_weeks_within_the_multiple():
+    from rechain.policy.quotas import catch_up_pace
+    # 52 t a year at 1 t/wk, half the year left: on schedule -> 1 t/wk; behind -> more, capped
+    assert catch_up_pace(np.array([1.0]), np.array([26.0]), 26.0, 1.5, weeks_per_year=52.0) == pytest.approx([1.0])
+    assert catch_up_pace(np.array([1.0]), np.array([20.0]), 26.0, 1.5, weeks_per_year=52.0) == pytest.approx(
+        [32.0 / 26.0])
+    assert catch_up_pace(np.array([1.0]), np.array([0.0]), 26.0, 1.5, weeks_per_year=52.0) == pytest.approx([1.5])
+    # ahead of schedule slows down; the year's share used up stops
+    assert catch_up_pace(np.array([1.0]), np.array([39.0]), 26.0, 1.5, weeks_per_year=52.0) == pytest.approx(
+        [0.5])
+    assert catch_up_pace(np.array([1.0]), np.array([60.0]), 26.0, 1.5, weeks_per_year=52.0) == pytest.approx([0.0])

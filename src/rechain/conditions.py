@@ -46,7 +46,7 @@ class WeekConditions:
     demand_t: np.ndarray              # end users' magnet need this week, t, [N]
     demand_ahead_t: np.ndarray        # their mean weekly need over the weeks they plan ahead, t, [N]
     quota_allowance_t: np.ndarray     # quota a holder may have used by now this year, t REO, [N]
-    quota_pace_t: np.ndarray          # most quota a holder may use this week (inf: no limit), t REO, [N]
+    weeks_left_in_year: float         # weeks from this one to the end of its year, this one included
     quota_year_t_per_wk: np.ndarray   # the year's quota of a holder (known or expected) per week, t REO, [N]
     quota_overdue: np.ndarray         # per quota type: a year's first batch is late, [3] bool
     quota_issued_t: np.ndarray        # per quota type: issued so far (nan: none set), [3]
@@ -79,8 +79,9 @@ class PolicyTimeline:
         # holidays and disruptions, per firm
         ws_table = np.stack([cal.working_share[c] for c in CALENDARS], axis=1)
         self.working_share = ws_table[:, world.calendar_index]
-        self.capacity_share = disruption_table(sc, cal, pop, world.stages) \
-            * dated_capacity(sc, cal, pop, {"overseas_miners": ABROAD, "foreign_producers": FOREIGN})
+        dated = dated_capacity(sc, cal, pop, {"overseas_miners": ABROAD, "foreign_producers": FOREIGN})
+        self.capacity_share = disruption_table(sc, cal, pop, world.stages) * dated
+        self.start_capacity_share = dated[0]     # before the run: the mines that exist at the start
         # end-use demand
         self.demand_column = np.where(pop.kind == OVERSEAS, pop.group + len(sc.sectors), pop.group)
         table = demand_table(world)
@@ -123,8 +124,9 @@ class PolicyTimeline:
     def conditions(self, week: int, mode: Mode) -> WeekConditions:
         if mode is not Mode.RUN:
             return WeekConditions(
-                mode=mode, week=0, date=self.dates[0], working_share=self._ones, capacity_share=self._ones,
-                demand_t=self.neutral_demand_t, demand_ahead_t=self.neutral_demand_t, quota_allowance_t=self._infinite, quota_pace_t=self._infinite,
+                mode=mode, week=0, date=self.dates[0], working_share=self._ones,
+                capacity_share=self.start_capacity_share, demand_t=self.neutral_demand_t,
+                demand_ahead_t=self.neutral_demand_t, quota_allowance_t=self._infinite, weeks_left_in_year=26.0,
                 quota_year_t_per_wk=self.quota_year_t_per_wk[0], quota_overdue=self._no_overdue,
                 quota_issued_t=self._nan3, imports_count=False, controls_on=False, eol_collected_t=0.0,
                 eol_available_t=0.0, news_on=False, export_quotas_on=False,
@@ -138,7 +140,8 @@ class PolicyTimeline:
             mode=mode, week=week, date=date, working_share=self.working_share[week],
             capacity_share=self.capacity_share[week], demand_t=self.demand_t[week],
             demand_ahead_t=self.demand_ahead_t[week],
-            quota_allowance_t=self.quota_allowance_t[week], quota_pace_t=self.quota_pace_t[week],
+            quota_allowance_t=self.quota_allowance_t[week],
+            weeks_left_in_year=((dt.date(date.year, 12, 31) - date).days + 1) / 7.0,
             quota_year_t_per_wk=self.quota_year_t_per_wk[week], quota_overdue=self.quota_overdue[week],
             quota_issued_t=self.quota_issued_t[week], imports_count=frm is not None and date >= frm,
             controls_on=bool(self.controls_on[week]), eol_collected_t=float(self.eol_t[week]),
@@ -156,9 +159,7 @@ class PolicyTimeline:
         """Allowance and pace per week and firm, issued and overdue per week and type."""
         sc, book = self.world.scenario, self.quota_book
         W, N = self.n_weeks, self.world.n_firms
-        pacing = sc.quota_policy.pace_multiple
         self.quota_allowance_t = np.full((W, N), np.inf)
-        self.quota_pace_t = np.full((W, N), np.inf)
         self.quota_overdue = np.zeros((W, len(QUOTA_TYPES)), bool)
         self.quota_issued_t = np.full((W, len(QUOTA_TYPES)), np.nan)
         self.quota_year_t_per_wk = np.full((W, N), np.inf)
@@ -175,8 +176,6 @@ class PolicyTimeline:
                 total = book.total(q, date.year - 1) if total is None else total
                 if total is not None:
                     self.quota_year_t_per_wk[w, firms] = total * share[firms] / WEEKS_PER_YEAR
-                    if not book.complete(q, date):   # what is issued is made to last
-                        self.quota_pace_t[w, firms] = pacing * self.quota_year_t_per_wk[w, firms]
                 self.quota_allowance_t[w, firms] = issued * share[firms] if np.isfinite(issued) else np.inf
                 self.quota_overdue[w, qi] = book.overdue(q, date)
                 self.quota_issued_t[w, qi] = issued if np.isfinite(issued) else np.nan

@@ -15,12 +15,13 @@ STAGE_LAYOUT = {
     "traders": (2, 0.0), "state_reserve": (2, 2.0),
     "magnet_makers": (3, 1.0),
     "motor_makers": (4, 0.4), "overseas_buyers": (4, 1.6),
+    "foreign_producers": (3, 2.4),
 }
 STAGE_LABELS = {
     "miners": "Miners (China)", "myanmar_holders": "Myanmar ore", "overseas_miners": "Overseas miners",
     "separation_plants": "Separation plants", "recyclers": "Recyclers", "traders": "Traders",
     "state_reserve": "State reserve", "magnet_makers": "Magnet makers", "motor_makers": "Motor makers (China)",
-    "overseas_buyers": "Buyers abroad",
+    "overseas_buyers": "Buyers abroad", "foreign_producers": "Producers abroad",
 }
 
 

@@ -48,7 +48,7 @@ def start_market(chain: Chain) -> None:
     f.normal_utilisation = f.utilisation.copy()
     measure_cover(chain)
     m.normal_cover_wk = np.clip(m.cover_wk, 0.5, 26.0)
-    m.export_price_yuan_per_t[:] = start[:, None] * chain.timeline.export_parity[0]
+    m.export_price_yuan_per_t[:] = start[:, None] * chain.timeline.export_parity[0]   # the index starts at start
     m.normal_abroad_cover = np.clip(abroad_cover(chain), 0.05, 20.0)
 
 

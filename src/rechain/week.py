@@ -281,8 +281,11 @@ def set_export_prices(chain: Chain) -> None:
     multiple as the market price; never a discount: exporters can always sell at home)."""
     w, m, cond = chain.world, chain.market, chain.book.cond
     b = w.scenario.behaviour
-    base = m.price_yuan_per_t[:, None] * cond.export_parity
-    ratio = abroad_cover(chain) / m.normal_abroad_cover
+    # on the price China's market trades at (last week's index: what the monthly table reports)
+    base = m.index_yuan_per_t[:, None] * cond.export_parity
+    # a premium only once their stock falls well below normal (an ordinary dip, a holiday,
+    # is bridged from stock and orders in transit)
+    ratio = abroad_cover(chain) / (m.normal_abroad_cover * b.export_premium_below_cover)
     elasticity = np.where(w.processed, b.processed_price_cover_elasticity, b.price_cover_elasticity)[:, None]
     premium = np.maximum(balance_multiple(ratio, elasticity, b.price_ceiling_multiple, b.price_floor_multiple), 1.0)
     m.export_price_yuan_per_t = adjust_price(m.export_price_yuan_per_t, base * premium, b.price_adjust_weeks,
@@ -393,9 +396,12 @@ def ship(chain: Chain) -> None:
     for lead, at in w.link.lead_groups:
         lk.pipeline_t[(chain.tick + lead) % w.link.n_slots, at] += shipped[at]
     lk.in_transit_t += shipped
-    # a link's reliability learns from weeks it owed something: the share it delivered
-    filled = np.divide(shipped, eligible, out=lk.reliability.copy(), where=eligible > 1e-9)
-    lk.reliability += b.reliability_smoothing * (filled - lk.reliability)
+    # a link's reliability learns from weeks it owed something: the share it delivered; a link
+    # nobody orders on forgets, slowly, how it fared (buyers give it another try one day)
+    owed = eligible > 1e-9
+    filled = np.divide(shipped, eligible, out=np.ones_like(lk.reliability), where=owed)
+    lk.reliability += np.where(owed, b.reliability_smoothing, b.reliability_smoothing * 0.25) \
+        * (filled - lk.reliability)
     lk.shipped_total_t += shipped
     ask = f.ask_yuan_per_t.ravel()[sells.key]
     a = w.link.to_abroad_links

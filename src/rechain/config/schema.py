@@ -238,6 +238,7 @@ class Behaviour(_Model):
     stock_adjust_weeks: Pos = Field(4.0, description="tau_S: weeks to close a stock gap")
     order_smoothing_weeks: Pos = Field(3.0, description="L: production follows orders smoothed over this lag")
     usage_smoothing_weeks: Pos = Field(6.0, description="buyers' expected use is planned use smoothed over this many weeks")
+    export_premium_below_cover: Annotated[float, Field(gt=0, le=1)] = Field(0.7, description="buyers abroad bid the export price above parity (domestic price with duty and freight) once their stock falls below this share of its normal cover")
     plan_ahead_weeks: Annotated[float, Field(ge=1, le=52)] = Field(8.0, description="end users plan their use on their production schedule this many weeks ahead (seasonality and known shocks included)")
     finished_cover_weeks: Pos = Field(3.0, description="sellers' normal finished-goods cover, weeks of orders")
     max_finished_cover_weeks: Pos = Field(12.0, description="commodity producers (miners, plants, producers abroad) slow down as unsold stock passes this many weeks of their own even-pace output, and stop at twice that")
@@ -266,7 +267,7 @@ class Behaviour(_Model):
     price_choice: NonNeg = Field(4.0, description="gamma: buyers' price sensitivity in splitting orders")
     spot_share: Share = Field(0.3, description="share of a domestic buyer's orders placed on the spot market, the rest with its contract suppliers")
     reliability_smoothing: Share = Field(
-        0.2, description="weight of the latest fill rate in a buyer's view of a supplier's reliability")
+        0.2, description="weight of the latest fill rate in a buyer's view of a supplier's reliability (a quarter of it, toward full reliability, in weeks nothing is owed on the link)")
     refusal_memory: Share = Field(0.2, description="overseas buyers' weekly update of their licence success rate")
 
 
@@ -307,7 +308,7 @@ class Quota(_Model):
 class QuotaPolicy(_Model):
     provisional_share: Share = Field(0.5, description="share of last year's quota firms may use before this year's first batch")
     advance_share: Share = Field(0.25, description="share of last year's quota firms may run ahead of the batches issued, expecting the next")
-    pace_multiple: Annotated[float, Field(ge=1, le=10)] = Field(1.25, description="while the year's quota is not all issued, a holder uses at most this multiple of its weekly share of the year's quota (last year's until this year's is known), so what is issued lasts")
+    pace_multiple: Annotated[float, Field(ge=1, le=10)] = Field(1.25, description="quota holders aim to use their year's share by year end, making up weeks lost to holidays, disruptions or slumps, but never run faster than this multiple of their even weekly share of the year's quota (last year's until this year's is known)")
     late_after_days: int = Field(45, ge=0, le=365, description="a first batch later than last year's date plus this is overdue")
     imported_ore_counts_from: dt.date | None = Field(None, description="from this date imported ore counts against the separation quota")
     quotas: list[Quota] = Field(default_factory=list, description="annual quotas, one per type and year")

@@ -49,7 +49,7 @@ import numpy as np
 import pandas as pd
 
 __all__ = ["Fact", "FactError", "Validation", "Vocabulary", "VARIABLES", "FLOW_VARIABLES", "LEVEL_VARIABLES",
-           "MEASURES", "COMPARISONS", "load_facts", "default_vocabulary", "vocabulary_of", "check_selections",
+           "MEASURES", "COMPARISONS", "load_facts", "scenario_facts_file", "default_vocabulary", "vocabulary_of", "check_selections",
            "parse_period", "monthly_series", "evaluate_fact", "judge", "evaluate", "summarise", "validate",
            "format_table", "write_outputs", "write_figures", "validate_command"]
 
@@ -354,6 +354,31 @@ def _check_fact(f: Fact, where: str) -> None:
         raise FactError(f"{where}: comparison {f.comparison!r} needs an other_variable or other selectors")
 
 
+def scenario_facts_file(sc) -> Path | None:
+    """The facts table a scenario names with ``facts_file`` (relative to the file of the
+    ``extends`` chain that sets it: the nearest one that has it), or None for the package's.
+    Raises :class:`FactError` when the file does not exist."""
+    if not sc.facts_file:
+        return None
+    files = [Path(f) for f in getattr(sc, "_files", [])]
+    for f in reversed(files):                  # the scenario's own file first, then its parents
+        try:
+            text = f.read_text(encoding="utf-8")
+        except OSError:
+            continue
+        if "facts_file" in text:
+            path = (f.parent / sc.facts_file).resolve()
+            if path.exists():
+                return path
+    path = Path(sc.facts_file)
+    if not path.is_absolute() and files:
+        path = (files[-1].parent / sc.facts_file).resolve()
+    if not path.exists():
+        raise FactError(f"{files[-1] if files else '<scenario>'}: facts_file: {sc.facts_file!r} does not exist "
+                        f"(looked for {path}); allowed: a CSV facts table, relative to the scenario file")
+    return path
+
+
 def load_facts(path: str | Path | None = None, vocabulary: Vocabulary | None = None) -> list[Fact]:
     """Read the facts table and check every row (the package's ``data/facts.csv`` by default).
 
@@ -623,7 +648,7 @@ def validate(scenario_path: str | Path = "scenarios/baseline.toml", replicates: 
         raise ValueError(f"workers must be >= 1, got {workers}")
     t0 = time.perf_counter()
     sc = load_scenario(scenario_path)          # fails early, with the scenario's own message
-    facts = load_facts() if facts is None else facts
+    facts = load_facts(scenario_facts_file(sc)) if facts is None else facts
     path = str(Path(scenario_path).resolve())
     seeds = list(range(replicates))
     tables: list[pd.DataFrame] = [pd.DataFrame()] * replicates

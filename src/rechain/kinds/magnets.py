@@ -155,9 +155,11 @@ class MagnetMakers(Kind):
         f_prnd = np.minimum(1.0, np.divide(pool, need_prnd, out=ones.copy(), where=need_prnd > 1e-12))
         f_dy = np.minimum(1.0, np.divide(S[rs, dy], need_dy, out=ones.copy(), where=need_dy > 1e-12))
         f_tb = np.minimum(1.0, np.divide(S[rs, tb], need_tb, out=ones, where=need_tb > 1e-12))
-        blanks = plan.copy()
-        blanks[:, 0] *= f_prnd
-        blanks[:, 1] *= np.minimum(np.minimum(f_prnd, f_dy), f_tb)
+        # each grade is held back by the scarcest input its recipe needs
+        limit = np.repeat(f_prnd[:, None], plan.shape[1], axis=1)
+        limit = np.where(r_dy > 0, np.minimum(limit, f_dy[:, None]), limit)
+        limit = np.where(r_tb > 0, np.minimum(limit, f_tb[:, None]), limit)
+        blanks = plan * limit
         made = np.stack([(blanks * r_prnd).sum(axis=0), (blanks * r_dy).sum(axis=0),
                          (blanks * r_tb).sum(axis=0)], axis=1)    # [grade, (Pr-Nd, Dy, Tb)] in the blanks
         used = made.sum(axis=0) / (1.0 - loss)                   # into the furnace, Pr-Nd Dy Tb

@@ -2,9 +2,10 @@
 China's quota (Myanmar ion-adsorption ore, rock-type concentrate from abroad).
 
 What a miner does each week: a domestic quota holder mines its share of the year's quota at
-an even pace while the ore pays (full pace from a margin of ``full_run_margin_share`` of the
-ore's price over cash cost, none at a loss), within its working capacity and the quota issued
-so far, and slows as unsold ore fills its yard; where the scenario allows mining outside the
+the pace that uses its year's share by year end (making up weeks lost, at most
+``pace_multiple`` times the even pace) while the ore pays (full pace from a margin of
+``full_run_margin_share`` of the ore's price over cash cost, none at a loss), within its
+working capacity and the quota issued so far, and slows as unsold ore fills its yard; where the scenario allows mining outside the
 quota (``outside_quota_share``, less what ``enforcement`` stops), it mines that much more when
 it pays. Holders outside the quota mine into a stockpile at a rate that
 answers their margin, and offer only part of it when the price is below what they expect
@@ -19,6 +20,7 @@ import numpy as np
 
 from ..book import Book
 from ..network import ABROAD, IONIC, MYANMAR, ROCK
+from ..policy.quotas import quota_pace
 from ..rules.market import offer_share
 from ..rules.pricing import margin_pace, margin_utilisation, storage_room
 from ..world import World
@@ -110,12 +112,13 @@ class RockMiners(_OreSellers):
         i, k = self.rs, self.ore
         f, cond, b = book.firms, book.cond, book.behaviour
         price = book.market.price_yuan_per_t[k]
-        pace = np.minimum(cond.quota_year_t_per_wk[i], f.capacity_t_per_wk[i]) * cond.working_share[i]
+        even = cond.quota_year_t_per_wk[i]
+        pace = np.minimum(quota_pace(book, even, f.quota_used_t[i]), f.capacity_t_per_wk[i]) * cond.working_share[i]
         # the yard holds so many weeks of the quota's even pace
-        pace *= storage_room(f.stock_t[i, k], pace, b.max_finished_cover_weeks)
+        pace *= storage_room(f.stock_t[i, k], np.minimum(even, f.capacity_t_per_wk[i]), b.max_finished_cover_weeks)
         pace *= margin_pace(price - self.cost, price, self.full_run_margin)
         cap = book.working_capacity(i)
-        room = np.minimum(np.maximum(cond.quota_allowance_t[i] - f.quota_used_t[i], 0.0), cond.quota_pace_t[i])
+        room = np.maximum(cond.quota_allowance_t[i] - f.quota_used_t[i], 0.0)
         y = np.minimum(np.minimum(cap, pace), room)
         f.quota_used_t[i] += y
         book.ledger.add_source("mined_domestic", y.sum() * book.content[k])

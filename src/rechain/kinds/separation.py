@@ -18,6 +18,7 @@ import numpy as np
 
 from ..book import Book
 from ..network import SEP
+from ..policy.quotas import quota_pace
 from ..rules.market import offer_share
 from ..rules.pricing import margin_pace, storage_room
 from ..world import World
@@ -93,16 +94,17 @@ class SeparationPlants(Kind):
         plan_metal = book.plan(i, met) * self.has_metal_line
         oxide_for_metal = plan_metal * (opm / (1.0 - cfg.metal_loss_share))
         counted = 1.0 if cond.imports_count else 1.0 - f.import_share[i]
-        pace = np.minimum(cond.quota_year_t_per_wk[i] / np.maximum(counted, 1e-6), f.capacity_t_per_wk[i]) \
-            * cond.working_share[i]
+        per_ore = 1.0 / np.maximum(counted, 1e-6)                 # ore worked per t of quota used
+        even = np.minimum(cond.quota_year_t_per_wk[i] * per_ore, f.capacity_t_per_wk[i])
+        pace = np.minimum(quota_pace(book, cond.quota_year_t_per_wk[i], f.quota_used_t[i]) * per_ore,
+                          f.capacity_t_per_wk[i]) * cond.working_share[i]
         basket, margin = self.basket_margin(price, self.cost)
         # unsold stock slows a plant as it fills the yard: weeks of its own even-pace output
         # (what it sells shows in prices, not here: orders alone do not make it run)
         held = f.stock_t[i, self.sold] @ price[self.sold]
-        pace *= storage_room(held, pace * basket, book.behaviour.max_finished_cover_weeks)
+        pace *= storage_room(held, even * basket, book.behaviour.max_finished_cover_weeks)
         pace *= margin_pace(margin, basket, cfg.full_run_margin_share)
-        room = np.minimum(np.maximum(cond.quota_allowance_t[i] - f.quota_used_t[i], 0.0), cond.quota_pace_t[i]) \
-            / np.maximum(counted, 1e-6)
+        room = np.maximum(cond.quota_allowance_t[i] - f.quota_used_t[i], 0.0) * per_ore
         ore_wanted = np.minimum(np.minimum(pace, cap), room)   # nobody plans beyond what they may run
         r = np.minimum(ore_wanted, S[ore_key])
         f.quota_used_t[i] += r * counted

@@ -5,6 +5,6 @@ see week by week; firms see only what has been issued or decided so far.
 
 from .disruptions import dated_capacity, disruption_table
 from .exports import ExportRegimes, LicenceQueue
-from .quotas import QUOTA_TYPES, QuotaBook
+from .quotas import QUOTA_TYPES, QuotaBook, catch_up_pace
 
-__all__ = ["QUOTA_TYPES", "QuotaBook", "ExportRegimes", "LicenceQueue", "disruption_table", "dated_capacity"]
+__all__ = ["QUOTA_TYPES", "QuotaBook", "catch_up_pace", "ExportRegimes", "LicenceQueue", "disruption_table", "dated_capacity"]

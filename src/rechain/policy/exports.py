@@ -148,7 +148,7 @@ def apply_export_quotas(shipped: np.ndarray, world, week: int, used: dict) -> np
     in place. Exports count toward calendar years as the monthly table counts them: a week
     that straddles New Year splits its flows over the two years by worked days
     (``Calendar.month_weights``), and each year's part must fit that year's room. What is
-    issued by the week's last day within the year may be shipped. A cut below what was
+    issued by the week's first day within the year may be shipped that week. A cut below what was
     already shipped stops the year's exports; it does not undo them."""
     cal = world.calendar
     share_of_year: dict[int, float] = {}
@@ -162,9 +162,9 @@ def apply_export_quotas(shipped: np.ndarray, world, week: int, used: dict) -> np
         share = share_of_year.get(q.year, 0.0)
         if share <= 0:
             continue
-        last_day = min(monday + dt.timedelta(days=6), dt.date(q.year, 12, 31))
+        first_day = max(monday, dt.date(q.year, 1, 1))     # a batch issued mid-week ships from next week
         on = x[np.isin(L.prod[x], [mat.p(p) for p in q.products])]
-        room = max(export_quota_allowance_t(q, last_day) - used.get((qi, q.year), 0.0), 0.0)
+        room = max(export_quota_allowance_t(q, first_day) - used.get((qi, q.year), 0.0), 0.0)
         want = float(shipped[on].sum()) * share
         if want > room:
             shipped = shipped.copy()

@@ -9,11 +9,31 @@ from __future__ import annotations
 import datetime as dt
 import math
 
+import numpy as np
+
 from ..scenario import Scenario
 
-__all__ = ["QUOTA_TYPES", "QuotaBook"]
+__all__ = ["QUOTA_TYPES", "QuotaBook", "catch_up_pace", "quota_pace"]
 
 QUOTA_TYPES = ("mining_rock", "mining_ionic", "separation")
+
+
+def catch_up_pace(year_t_per_wk, used_t, weeks_left: float, multiple: float, weeks_per_year: float = 52.18):
+    """The pace a quota holder aims at this week, t REO: what is left of its year's share
+    spread over the weeks left in the year, so weeks lost to holidays, disruptions or a
+    slump are made up later (and a holder ahead of schedule slows); never more than
+    ``multiple`` times its even weekly share (``year_t_per_wk``), nor below zero."""
+    left = np.maximum(year_t_per_wk * weeks_per_year - used_t, 0.0) / max(weeks_left, 1.0)
+    return np.minimum(left, multiple * year_t_per_wk)
+
+
+def quota_pace(book, year_t_per_wk, used_t):
+    """A holder's quota pace this week (t REO): :func:`catch_up_pace` in the run; the even
+    pace before it (spin-up weeks have no calendar year)."""
+    cond = book.cond
+    if cond.mode.name != "RUN":
+        return year_t_per_wk
+    return catch_up_pace(year_t_per_wk, used_t, cond.weeks_left_in_year, book.world.scenario.quota_policy.pace_multiple)
 
 
 class QuotaBook:

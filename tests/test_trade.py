@@ -1,0 +1,236 @@
+"""Trade abroad in oxides and metal: export prices, export restrictions, export quotas in
+batches, producers abroad, and `rechain check` warning of levers that act on nothing."""
+
+from __future__ import annotations
+
+import copy
+import datetime as dt
+from types import SimpleNamespace
+
+import numpy as np
+import pandas as pd
+import pytest
+from click.testing import CliRunner
+from support import baseline_dict
+
+import rechain
+from rechain.cli import main
+from rechain.config.levers import idle_levers
+from rechain.policy.exports import export_quota_allowance_t
+from rechain.scenario import deep_merge, scenario_from_dict
+
+D = dt.date
+END_2025 = {"end": dt.date(2025, 12, 31)}
+
+
+def within(d: dict) -> dict:
+    """The scenario dict with dated items that fall outside its period left out."""
+    start, end = pd.Timestamp(d["start"]).date(), pd.Timestamp(d["end"]).date()
+
+    def day(x):
+        return pd.Timestamp(x).date()
+    d["news"] = [n for n in d.get("news", []) if start <= day(n["date"]) <= end]
+    d["disruptions"] = [x for x in d.get("disruptions", []) if day(x["start"]) <= end and day(x["end"]) >= start]
+    for key in ("export_controls", "import_tariffs", "export_duties"):
+        d[key] = [x for x in d.get(key, []) if day(x["start"]) <= end]
+    for s in d["sectors"].values():
+        s["shocks"] = [x for x in s.get("shocks", []) if day(x["start"]) <= end and day(x["end"]) >= start]
+    return d
+
+
+def run(over: dict | None = None, seed: int = 0) -> pd.DataFrame:
+    d = deep_merge(deep_merge(baseline_dict(), END_2025), over or {})
+    return rechain.run(scenario_from_dict(within(d)), seed=seed).monthly
+
+
+def series(m: pd.DataFrame, variable: str, **match) -> pd.Series:
+    d = m[m["variable"] == variable]
+    for k, v in match.items():
+        d = d[d[k].isin(v)] if isinstance(v, (list, tuple)) else d[d[k] == v]
+    agg = "mean" if variable == "price" else "sum"
+    return d.groupby("month")["value"].agg(agg)
+
+
+@pytest.fixture(scope="module")
+def base():
+    return run()
+
+
+# --- export quota allowance: hand-worked -------------------------------------------------
+def _quota(total, batches=(), revisions=()):
+    return SimpleNamespace(total_t=total, batches=[SimpleNamespace(issued=d, share=s) for d, s in batches],
+                           revisions=[SimpleNamespace(date=d, total_t=t) for d, t in revisions])
+
+
+def test_export_quota_allowance_hand_worked():
+    q = _quota(1000.0, batches=[(D(2025, 1, 1), 0.5), (D(2025, 7, 1), 0.5)], revisions=[(D(2025, 9, 1), 800.0)])
+    assert export_quota_allowance_t(q, D(2025, 3, 1)) == 500.0          # first batch only
+    assert export_quota_allowance_t(q, D(2025, 7, 1)) == 1000.0         # both batches
+    assert export_quota_allowance_t(q, D(2025, 9, 1)) == 800.0          # cut from September
+    assert export_quota_allowance_t(_quota(300.0), D(2025, 1, 1)) == 300.0   # no batches: all on 1 January
+    late = _quota(1000.0, batches=[(D(2025, 4, 1), 0.6)])
+    assert export_quota_allowance_t(late, D(2025, 3, 31)) == 0.0
+    assert export_quota_allowance_t(late, D(2025, 12, 31)) == pytest.approx(600.0)  # the rest never issued
+
+
+# --- export restrictions on oxides and metal ---------------------------------------------
+OXIDE_BAN = {"export_controls": [{"name": "Dy oxide ban", "products": ["dy_oxide", "tb_oxide"], "start": "2025-01-06",
+                                  "approval": [{"start": "2025-01-06", "rate": 0.0}]}]}
+METAL_DUTY = {"export_duties": [{"name": "metal duty", "products": ["prnd_metal", "prnd_oxide"], "regions": ["all"],
+                                 "rate_share": 0.25, "start": "2025-01-01"}]}
+OXIDE_QUOTA = {"export_quotas": [{"name": "Pr-Nd quota 2025", "products": ["prnd_oxide", "prnd_metal"],
+                                  "year": 2025, "total_t": 2000}]}
+
+
+@pytest.mark.parametrize("over, products", [(OXIDE_BAN, ["dy_oxide"]), (METAL_DUTY, ["prnd_metal", "prnd_oxide"]),
+                                            (OXIDE_QUOTA, ["prnd_oxide", "prnd_metal"])],
+                         ids=["licence ban on Dy/Tb oxide", "25 % duty on Pr-Nd metal and oxide",
+                              "export quota on Pr-Nd oxide and metal"])
+def test_export_restrictions_on_oxides_and_metal(base, over, products):
+    """A restriction: exports down, the export price up over the domestic price, the
+    domestic price down or flat (what cannot leave stays at home)."""
+    m = run(over)
+    year = slice("2025-02", "2025-12")
+    for product in products:
+        exported = series(m, "exports", product=product).loc[year].sum()
+        exported_base = series(base, "exports", product=product).loc[year].sum()
+        assert exported < 0.99 * exported_base, (product, exported, exported_base)
+        abroad = m[(m["variable"] == "price") & (m["product"] == product) & (m["region"] != "china")]
+        abroad_base = base[(base["variable"] == "price") & (base["product"] == product) & (base["region"] != "china")]
+        gap = abroad.groupby("month")["value"].mean().loc[year].mean() / series(m, "price", product=product,
+                                                                                 region="china").loc[year].mean()
+        gap_base = abroad_base.groupby("month")["value"].mean().loc[year].mean() / series(
+            base, "price", product=product, region="china").loc[year].mean()
+        assert gap > gap_base, (product, gap, gap_base)
+        home = series(m, "price", product=product, region="china").loc[year].mean()
+        home_base = series(base, "price", product=product, region="china").loc[year].mean()
+        assert home <= 1.02 * home_base, (product, home, home_base)
+
+
+def test_export_price_is_parity_when_trade_is_free():
+    """No restriction: the export price is the domestic price with freight (the premium only
+    arises when buyers abroad run short; they can, a little, in ordinary weeks)."""
+    d = within(deep_merge(baseline_dict(), {"export_controls": [], "import_tariffs": [], "end": "2024-12-31"}))
+    m = rechain.run(scenario_from_dict(d), seed=0).monthly
+    home = series(m, "price", product="prnd_oxide", region="china")
+    jk = series(m, "price", product="prnd_oxide", region="japan_korea")
+    freight = d["regions"]["japan_korea"]["freight_share"]
+    ratio = jk / home
+    # the export price follows last week's index: within a few per cent of parity
+    assert ratio.min() >= (1.0 + freight) * 0.97
+    assert ratio.median() < 1.10
+
+
+# --- export quotas in batches, counted by calendar year ----------------------------------
+BATCHED = {"export_quotas": [{"name": "Pr-Nd quota 2025", "products": ["prnd_oxide", "prnd_metal"], "year": 2025,
+                              "total_t": 4500, "batches": [{"issued": "2025-01-01", "share": 0.5},
+                                                           {"issued": "2025-07-01", "share": 0.5}]}]}
+
+
+def test_mid_year_cut_lowers_second_half_exports_and_the_year_never_exceeds_its_quota():
+    cut = copy.deepcopy(BATCHED)
+    cut["export_quotas"][0]["revisions"] = [{"date": "2025-07-01", "total_t": 3000}]
+    full, lower = run(BATCHED), run(cut)
+    pn = ["prnd_oxide", "prnd_metal"]
+    h2 = slice("2025-07", "2025-12")
+    assert series(lower, "exports", product=pn).loc[h2].sum() < series(full, "exports", product=pn).loc[h2].sum()
+    for m, cap in ((full, 4500), (lower, 3000)):
+        assert series(m, "exports", product=pn).loc["2025-01":"2025-12"].sum() <= cap * (1 + 1e-6)
+        # the first batch caps the first half
+        assert series(m, "exports", product=pn).loc["2025-01":"2025-06"].sum() <= 2250 * (1 + 1e-6)
+
+
+def test_a_quota_year_keeps_its_last_days():
+    """A week that straddles New Year counts its exports by days, as the monthly table does:
+    a small quota for one year is never overrun in that year's months."""
+    over = {"end": "2025-01-31", "export_quotas": [
+        {"name": "tiny 2024", "products": ["prnd_oxide", "prnd_metal"], "year": 2024, "total_t": 1200},
+        {"name": "tiny 2025", "products": ["prnd_oxide", "prnd_metal"], "year": 2025, "total_t": 100}]}
+    m = rechain.run(scenario_from_dict(within(deep_merge(baseline_dict(), over))), seed=0).monthly
+    pn = ["prnd_oxide", "prnd_metal"]
+    assert series(m, "exports", product=pn).loc["2024-01":"2024-12"].sum() <= 1200 * (1 + 1e-6)
+    assert series(m, "exports", product=pn).loc["2025-01"].sum() <= 100 * (1 + 1e-6)
+
+
+# --- producers abroad with dated capacity ------------------------------------------------
+def test_producers_abroad_start_when_their_capacity_does():
+    m = run({"firms": {"foreign_producers": {"capacity_t_per_yr": 0, "capacity_by_year": {"2025": 30000}}}})
+    sales = series(m, "sales_abroad")
+    assert sales.loc["2024-01":"2024-12"].sum() == 0.0
+    assert sales.loc["2025-03":"2025-12"].sum() > 0.0
+
+
+def test_producers_abroad_gain_when_china_restricts():
+    m0, m1 = run(), run(OXIDE_QUOTA)
+    year = slice("2025-03", "2025-12")
+    pn = ["prnd_oxide", "prnd_metal"]
+    assert series(m1, "sales_abroad", product=pn).loc[year].sum() > series(m0, "sales_abroad", product=pn).loc[year].sum()
+
+
+# --- mining outside the quota ------------------------------------------------------------
+def test_mining_outside_the_quota_adds_ore_enforcement_stops_it(base):
+    def ore(m):
+        return series(m, "production", stage="miners").loc["2024-01":"2025-12"].sum()
+
+    loose = run({"firms": {"rock_miners": {"outside_quota_share": 0.3, "enforcement": 0.0}}})
+    strict = run({"firms": {"rock_miners": {"outside_quota_share": 0.3, "enforcement": 1.0}}})
+    assert ore(loose) > ore(base) * 1.02
+    assert np.array_equal(strict["value"].to_numpy(), base["value"].to_numpy())
+    # it never counts against the quota: quota use stays within what was issued
+    used = series(loose, "quota_used", product="mining_rock").loc["2024-01":"2024-12"].sum()
+    issued = series(loose, "quota_issued", product="mining_rock").loc["2024-12"].sum()
+    assert used <= issued * (1 + 1e-6)
+
+
+# --- disruptions of part of a stage ------------------------------------------------------
+def test_disruption_of_one_ore_type_hits_only_those_firms(base):
+    over = {"disruptions": [{"name": "ionic suspension", "target": "miners", "ore_type": "ionic",
+                             "start": "2024-03-01", "end": "2024-08-31", "capacity_offline_share": 0.8}]}
+    m = run(over)
+    months = slice("2024-04", "2024-08")
+    ionic = series(m, "production", stage="miners", product="ionic_ore").loc[months].sum()
+    ionic0 = series(base, "production", stage="miners", product="ionic_ore").loc[months].sum()
+    assert ionic < 0.5 * ionic0
+    rock = series(m, "production", stage="miners", product="light_ore").loc[months].sum()
+    rock0 = series(base, "production", stage="miners", product="light_ore").loc[months].sum()
+    assert rock == pytest.approx(rock0, rel=0.1)
+
+
+def test_disruption_of_a_share_of_firms_is_milder(base):
+    def cut(share):
+        over = {"disruptions": [{"name": "recyclers halt", "target": "recyclers", "share_of_firms": share,
+                                 "start": "2024-03-01", "end": "2024-08-31", "capacity_offline_share": 1.0}]}
+        return series(run(over), "production", stage="recyclers").loc["2024-04":"2024-08"].sum()
+    half, whole = cut(0.5), cut(1.0)
+    assert whole < half < series(base, "production", stage="recyclers").loc["2024-04":"2024-08"].sum()
+
+
+# --- check warns of levers that act on nothing -------------------------------------------
+def test_check_warns_of_an_export_control_on_a_product_nobody_abroad_buys(tmp_path):
+    d = baseline_dict()
+    for r in d["regions"].values():
+        r.pop("materials_t_per_yr", None)
+    sc = scenario_from_dict(d)
+    lines = idle_levers(sc)
+    assert any("export_controls[0]" in line and "dy_oxide" in line for line in lines)
+    assert idle_levers(scenario_from_dict(baseline_dict())) == []
+
+
+def test_check_warns_of_a_disruption_of_a_stage_with_no_firms():
+    d = deep_merge(baseline_dict(), {"disruptions": [
+        {"name": "nobody", "target": "foreign_producers", "start": "2025-01-01", "end": "2025-02-01",
+         "capacity_offline_share": 0.5}], "firms": {"foreign_producers": {"count": 0}}})
+    lines = idle_levers(scenario_from_dict(d))
+    assert any("foreign_producers" in line and "no firms" in line for line in lines)
+
+
+def test_check_prints_warnings_and_carried_figures(tmp_path):
+    f = tmp_path / "w.toml"
+    base = (rechain.__file__.rsplit("/src/", 1)[0] + "/scenarios/baseline.toml")
+    f.write_text(f'extends = "{base}"\nend = 2027-12-31\n'
+                 '[[export_controls]]\nname = "ore"\nproducts = ["light_ore"]\nstart = 2025-01-01\n'
+                 'approval = [{ start = 2025-01-01, rate = 0.5 }]\n', encoding="utf-8")
+    res = CliRunner().invoke(main, ["check", str(f)])
+    assert res.exit_code == 0, res.output
+    assert "carried past the last year" in res.output and "2027" in res.output
+    assert "warning:" in res.output and "light_ore" in res.output
