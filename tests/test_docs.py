@@ -11,16 +11,12 @@ ROOT = Path(__file__).resolve().parents[1]
 # references to material outside the repository: notes and article files of its authors
 OUTSIDE = re.compile(r"DOMAIN\.md|MECHANISMS\.md|shared[/]|seeds[/]|seeds_(facts|mechanisms)|_[0-9a-f]{16}\.txt")
 KEY = re.compile(r"\[SMM-\d{4}-\d{2}-\d{2}\]")
-# the simulation core, being rewritten elsewhere (its docstrings are cleaned there)
-CORE = {"model.py", "market.py", "ordering.py", "sentiment.py", "policy.py", "network.py", "recorder.py",
-        "materials.py", "accounting.py", "agents"}
 
 
 def repository_files() -> list[Path]:
     files = [ROOT / "README.md", *ROOT.glob("docs/*"), *ROOT.glob("scenarios/**/*.toml"),
              *ROOT.glob("src/rechain/data/*"), *ROOT.glob("tests/**/*.py"), *ROOT.glob("tests/**/*.toml")]
-    files += [p for p in ROOT.glob("src/rechain/**/*.py")
-              if not CORE & set(p.relative_to(ROOT / "src" / "rechain").parts)]
+    files += list(ROOT.glob("src/rechain/**/*.py")) + list(ROOT.glob("benchmarks/*.py"))
     return [p for p in files if p.is_file() and p != Path(__file__).resolve()]
 
 

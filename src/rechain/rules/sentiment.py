@@ -1,4 +1,4 @@
-"""Expectations: what a firm thinks the price it watches will do (MECHANISMS.md).
+"""Expectations: what a firm thinks the price it watches will do.
 
 Pure functions over arrays of firms. ``x`` is the expected relative price change over the
 horizon (0.05 = +5 %), ``u`` is uncertainty (dimensionless, 0 = calm).
