@@ -29,7 +29,7 @@ def test_no_file_points_outside_the_repository():
 
 def test_every_citation_key_is_a_listed_source():
     listed = set(KEY.findall((ROOT / "docs" / "sources.md").read_text(encoding="utf-8")))
-    assert len(listed) == 5
+    assert len({k for k in listed if k.startswith("[SMM-2025-")}) == 5     # the five 2025 reports; the era adds its own
     used = {k for p in repository_files() for k in KEY.findall(p.read_text(encoding="utf-8"))}
     assert used - listed == set()
     with (ROOT / "src" / "rechain" / "data" / "facts.csv").open(encoding="utf-8") as f:
