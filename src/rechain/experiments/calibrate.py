@@ -17,7 +17,14 @@ reproduces (:func:`rechain.experiments.validate.judge`), then by all facts. The 
 ``finalists`` are re-run, in a second sweep, with ``final_replicates`` fresh seeds, which
 also removes the luck of the search from their scores.
 
-``OUT/`` (default ``outputs/calibration-<scenario>/``) holds ``search/`` and ``final/``
+With ``refine`` generations, the best candidate of the hypercube is refined by CMA-ES (the
+``cma`` package; Hansen's covariance matrix adaptation evolution strategy): each generation
+is a sweep of ``popsize`` points with the search's seeds, scored by :func:`miss_loss`, a
+continuous measure of how far the runs are from the record (the hypercube alone only counts
+facts hit, which says nothing about the ones nearly hit); every refined point joins the
+candidates and competes for the finalists' places like the others.
+
+``OUT/`` (default ``outputs/calibration-<scenario>/``) holds ``search/``, ``refine/`` and ``final/``
 (sweep folders: ``rechain analyze`` reads them, and ``--resume`` carries on an interrupted
 calibration), every candidate's parameters and score (``candidates.csv``), and the best
 set as a what-if that extends the calibrated scenario (``best.toml``: runs as it is, or its
@@ -49,14 +56,14 @@ from .store import load_results, sweep_manifest
 from .sweep import Sweep, _base_dict, execute
 
 __all__ = ["load_space", "search_sweep", "calibrate", "best_scenario", "quiet_drift", "calibrate_command",
-           "PRICE_BAND", "QUIET_COLUMNS"]
+           "miss_loss", "fact_miss", "PRICE_BAND", "QUIET_COLUMNS"]
 
 #: a candidate's shock-free run may not take any price outside this band around its first month
 PRICE_BAND = (0.67, 1.5)
 #: what the stability check keeps of each run
 QUIET_COLUMNS = ("quiet_cv", "quiet_price_low", "quiet_price_high")
 #: what a calibration writes in its output folder (named in the folder's marker)
-CALIBRATION_FILES = ("search", "final", "candidates.csv", "best.toml")
+CALIBRATION_FILES = ("search", "refine", "final", "candidates.csv", "best.toml")
 
 
 @dataclass(frozen=True)
@@ -203,14 +210,105 @@ def search_sweep(scenario_path: str | Path = "scenarios/baseline.toml", space: s
                  measure=_facts_and_quiet, common_seeds=True)
 
 
-def _final_sweep(search: Sweep, candidates: list[int], replicates: int) -> Sweep:
-    """The finalists re-run with ``replicates`` fresh seeds (root seed one above the search's)."""
+def _final_sweep(search: Sweep, candidates: list[int], replicates: int, points: list[dict] | None = None) -> Sweep:
+    """The finalists re-run with ``replicates`` fresh seeds (root seed one above the search's);
+    ``points`` are all candidates' parameters (the search's by default)."""
+    points = search.points if points is None else points
     return Sweep(name=search.name.removesuffix("-search") + "-final", file=None, base_file=search.base_file,
                  base=search.base, parameters=search.parameters, design="table", samples=None,
                  replicates=replicates, root_seed=search.root_seed + 1, kpis=_fact_ids(), series=[],
-                 points=[search.points[c] for c in candidates], unit_points=None,
+                 points=[points[c] for c in candidates], unit_points=None,
                  description=f"rechain calibrate: candidates {candidates} of the search, fresh seeds",
                  measure=_fact_values, common_seeds=True)
+
+
+def fact_miss(fact, value: float) -> float:
+    """How far ``value`` misses ``fact``, 0 when it is reproduced: beyond the tolerance in
+    units of the tolerance for a number, per 10 percentage points (or 10 units) on the wrong
+    side for a direction or a comparison with another series; 3 for a value that is missing."""
+    if value is None or not math.isfinite(value):
+        return 3.0
+    c, t, tol = fact.comparison, fact.target, fact.tolerance
+    if c == "within":
+        return max(0.0, abs(value - t) - tol) / max(tol, 1e-9)
+    if c == "at_least":
+        return max(0.0, t - tol - value) / max(tol, abs(t) * 0.05, 1e-9)
+    if c == "at_most":
+        return max(0.0, value - t - tol) / max(tol, abs(t) * 0.05, 1e-9)
+    if c in ("direction_up", "greater_than_other"):
+        return 0.0 if value > tol else (tol - value + 1.0) / 10.0
+    if c in ("direction_down", "less_than_other"):
+        return 0.0 if value < -tol else (value + tol + 1.0) / 10.0
+    return 0.0
+
+
+def miss_loss(values: dict[str, float], facts, quiet: dict[str, float] | None = None,
+              max_quiet_cv: float = 0.1) -> float:
+    """A candidate's distance from the record: the sum of :func:`fact_miss` over the facts
+    (required ones weigh 1, the others 0.3), plus, given the shock-free run's ``quiet``
+    figures, 10 per unit of log-distance of its prices outside :data:`PRICE_BAND` and 10 per
+    ``max_quiet_cv`` of cycling beyond it."""
+    loss = sum(fact_miss(f, values.get(f.fact_id, math.nan)) * (1.0 if f.required else 0.3) for f in facts)
+    if quiet is not None:
+        lo, hi, cv = quiet.get("quiet_price_low", math.nan), quiet.get("quiet_price_high", math.nan), \
+            quiet.get("quiet_cv", math.nan)
+        if not (math.isfinite(lo) and math.isfinite(hi) and math.isfinite(cv)):
+            return loss + 100.0
+        loss += 10.0 * (max(0.0, math.log(PRICE_BAND[0] / max(lo, 1e-9))) + max(0.0, math.log(hi / PRICE_BAND[1])))
+        loss += 10.0 * max(0.0, cv - max_quiet_cv) / max_quiet_cv
+    return float(loss)
+
+
+def _losses(runs: pd.DataFrame, max_quiet_cv: float) -> dict[int, float]:
+    """:func:`miss_loss` of each design point's replicate mean (a failed run: a large loss)."""
+    from .validate import load_facts
+    facts = load_facts()
+    ids = [f.fact_id for f in facts]
+    out = {}
+    for point, g in runs.groupby("point_id"):
+        if (g["status"] != "ok").any():
+            out[int(point)] = 1e6
+            continue
+        values = g[ids].mean().to_dict()
+        quiet = {"quiet_cv": float(g["quiet_cv"].max()), "quiet_price_low": float(g["quiet_price_low"].min()),
+                 "quiet_price_high": float(g["quiet_price_high"].max())}
+        out[int(point)] = miss_loss(values, facts, quiet, max_quiet_cv)
+    return out
+
+
+def _refine_sweep(search: Sweep, points: list[dict], generation: int) -> Sweep:
+    """One CMA-ES generation as a sweep: the given points with the search's seeds."""
+    return Sweep(name=search.name.removesuffix("-search") + f"-refine-{generation:03d}", file=None,
+                 base_file=search.base_file, base=search.base, parameters=search.parameters, design="table",
+                 samples=None, replicates=search.replicates, root_seed=search.root_seed,
+                 kpis=search.kpis, series=[], points=points, unit_points=None,
+                 description=f"rechain calibrate: CMA-ES generation {generation}", measure=_facts_and_quiet,
+                 common_seeds=True)
+
+
+def _refine(search: Sweep, dims: list[Dimension], start: dict, generations: int, popsize: int, sigma: float,
+            seed: int, where: Path, resume: bool, max_quiet_cv: float, run: dict) -> list[tuple[dict, pd.DataFrame]]:
+    """CMA-ES from ``start`` over the space scaled to the unit cube; returns each generation's
+    points and runs table."""
+    import cma
+
+    lo = np.array([d.low for d in dims])
+    span = np.array([d.high - d.low for d in dims])
+    x0 = np.clip((np.array([start[d.key] for d in dims]) - lo) / span, 0.0, 1.0)
+    es = cma.CMAEvolutionStrategy(x0, sigma, {"popsize": popsize, "seed": seed + 1, "bounds": [0.0, 1.0],
+                                              "verbose": -9})
+    done = []
+    for gen in range(generations):
+        xs = es.ask()
+        points = [{d.key: (int(round(v)) if d.integer else float(v)) for d, v in zip(dims, lo + np.clip(x, 0, 1) * span)}
+                  for x in xs]
+        runs = _stage(_refine_sweep(search, points, gen), where / f"gen-{gen:03d}", resume, **run)
+        losses = _losses(runs, max_quiet_cv)
+        es.tell(xs, [losses[i] for i in range(len(points))])
+        done.append((points, runs))
+        if run.get("echo"):
+            run["echo"](f"CMA-ES generation {gen}: best loss {min(losses.values()):.2f}")
+    return done
 
 
 def _scores(runs: pd.DataFrame, max_quiet_cv: float | None) -> dict[int, dict]:
@@ -254,7 +352,7 @@ def calibrate(scenario_path: str | Path = "scenarios/baseline.toml", space: str 
               samples: int = 32, replicates: int = 2, finalists: int = 4, final_replicates: int = 5,
               workers: int = 2, seed: int = 0, max_quiet_cv: float = 0.1, *, out: str | Path | None = None,
               scheduler: str | None = None, resume: bool = False, progress: bool = False,
-              echo=None) -> pd.DataFrame:
+              echo=None, refine: int = 0, popsize: int = 8, sigma: float = 0.15) -> pd.DataFrame:
     """Latin-hypercube search, then the finalists again; returns one row per candidate, best first.
 
     Candidates whose shock-free chain cycles or drifts (see :func:`quiet_drift`;
@@ -262,25 +360,38 @@ def calibrate(scenario_path: str | Path = "scenarios/baseline.toml", space: str 
     replicate) are ranked after all stable ones. The runs go to ``out/search/`` and
     ``out/final/`` (sweep folders; ``resume`` carries on an interrupted calibration there),
     or to a temporary folder when ``out`` is None. ``workers``, ``scheduler``: see
-    :func:`rechain.experiments.sweep.execute`.
+    :func:`rechain.experiments.sweep.execute`. ``refine``, ``popsize``, ``sigma``: CMA-ES
+    generations after the hypercube (0: none), points per generation, initial step (a share
+    of each range).
     """
     search = search_sweep(scenario_path, space, samples, replicates, seed)
     dims = load_space(space)
     run = dict(workers=workers, scheduler=scheduler, progress=progress, echo=echo)
+    order = ["stable", "required_reproduced", "facts_reproduced", "loss"]
     with tempfile.TemporaryDirectory(prefix="rechain-calibrate-") as tmp:
         where = Path(out) if out is not None else Path(tmp)
-        scores = _scores(_stage(search, where / "search", resume, **run), max_quiet_cv)
-        rows = [{"candidate": c, **scores[c], **{d.key: search.points[c][d.key] for d in dims}}
+        runs = _stage(search, where / "search", resume, **run)
+        scores, losses = _scores(runs, max_quiet_cv), _losses(runs, max_quiet_cv)
+        points = list(search.points)
+        rows = [{"candidate": c, **scores[c], "loss": losses[c], **{d.key: points[c][d.key] for d in dims}}
                 for c in range(search.n_points)]
-        table = pd.DataFrame(rows).sort_values(["stable", "required_reproduced", "facts_reproduced"],
-                                               ascending=False, kind="stable")
+        if refine > 0:
+            best = min(rows, key=lambda r: r["loss"])
+            for gen_points, gen_runs in _refine(search, dims, points[best["candidate"]], refine, popsize, sigma,
+                                                seed, where / "refine", resume, max_quiet_cv, run):
+                gen_scores, gen_losses = _scores(gen_runs, max_quiet_cv), _losses(gen_runs, max_quiet_cv)
+                for j, pt in enumerate(gen_points):
+                    rows.append({"candidate": len(points), **gen_scores[j], "loss": gen_losses[j], **pt})
+                    points.append(pt)
+        table = pd.DataFrame(rows).sort_values(order, ascending=[False, False, False, True], kind="stable")
         top = [int(c) for c in table["candidate"].head(finalists)]
-        final = _scores(_stage(_final_sweep(search, top, final_replicates), where / "final", resume, **run), None)
+        final = _scores(_stage(_final_sweep(search, top, final_replicates, points), where / "final", resume, **run),
+                        None)
     for i, c in enumerate(top):
         for k, v in final[i].items():
             table.loc[table["candidate"] == c, k] = v
-    return table.sort_values(["stable", "replicates", "required_reproduced", "facts_reproduced"],
-                             ascending=False, kind="stable").reset_index(drop=True)
+    return table.sort_values(["stable", "replicates", "required_reproduced", "facts_reproduced", "loss"],
+                             ascending=[False, False, False, False, True], kind="stable").reset_index(drop=True)
 
 
 def best_scenario(table: pd.DataFrame, dims: list[Dimension], scenario_path: str | Path, out_dir: str | Path,
@@ -348,9 +459,12 @@ def _write_atomic_text(text: str, path: Path) -> None:
 @click.option("--out", "out_dir", type=click.Path(file_okay=False, path_type=Path), default=None,
               help="output folder (default outputs/calibration-<scenario>)")
 @click.option("--resume", is_flag=True, help="continue an interrupted calibration in --out, skipping finished runs")
+@click.option("--refine", default=0, show_default=True, type=click.IntRange(min=0),
+              help="CMA-ES generations refining the best candidate of the hypercube (0: none)")
+@click.option("--popsize", default=8, show_default=True, type=click.IntRange(min=2), help="points per CMA-ES generation")
 @click.option("--quiet", is_flag=True, help="no progress bars")
 def calibrate_command(scenario, space, samples, replicates, finalists, final_replicates, workers, scheduler, seed,
-                      out_dir, resume, quiet):
+                      out_dir, resume, refine, popsize, quiet):
     """Search behavioural parameters of SCENARIO to reproduce the most facts.
 
     The runs stream to OUT/search/ and OUT/final/ (sweep folders, Parquet); Ctrl-C keeps
@@ -369,7 +483,7 @@ def calibrate_command(scenario, space, samples, replicates, finalists, final_rep
         with sigterm_as_interrupt():
             table = calibrate(scenario, space, samples, replicates, finalists, final_replicates, workers, seed,
                               out=out_dir, scheduler=scheduler, resume=resume, progress=not quiet,
-                              echo=None if quiet else click.echo)
+                              echo=None if quiet else click.echo, refine=refine, popsize=popsize)
     except KeyboardInterrupt as e:
         what = "terminated" if isinstance(e, Terminated) else "interrupted"
         click.echo(f"\n{what}: the runs finished so far are in {out_dir}; continue with "
@@ -378,7 +492,7 @@ def calibrate_command(scenario, space, samples, replicates, finalists, final_rep
     _write_atomic_text(table.to_csv(index=False), out_dir / "candidates.csv")
     _write_atomic_text(best_scenario(table, dims, scenario, out_dir, f"{sc.name}_calibrated"), out_dir / "best.toml")
     cols = ["candidate", "stable", "quiet_cv", "quiet_price_low", "quiet_price_high", "replicates",
-            "required_reproduced", "facts_reproduced", "failing_required"]
+            "required_reproduced", "facts_reproduced", "loss", "failing_required"]
     with pd.option_context("display.width", 180):
         click.echo(table[cols].head(10).to_string(index=False))
     click.echo(f"\nbest set written to {out_dir}/best.toml")

@@ -1,0 +1,161 @@
+"""What-if directions: for each change, the sign an economist expects on Pr-Nd, Dy and Tb
+oxide prices, domestic magnet output, exports and the overseas shortfall, with a minimum size
+for the clear cases. Means over three seeds, each what-if paired with the baseline of the
+same seed."""
+
+from __future__ import annotations
+
+import copy
+
+import numpy as np
+import pandas as pd
+import pytest
+from support import baseline_dict
+
+import rechain
+from rechain.scenario import scenario_from_dict
+
+SEEDS = (0, 1, 2)
+MAGNETS = ["magnet_std", "magnet_uh"]
+
+
+def _quotas_times(d: dict, f_of_year) -> dict:
+    for q in d["quota_policy"]["quotas"]:
+        q["total_t"] = q["total_t"] * f_of_year(int(q["year"]))
+    return d
+
+
+def quotas_up_10pct_a_year():
+    return _quotas_times(baseline_dict(), lambda y: 1.1 ** max(y - 2023, 0))
+
+
+def no_quotas():
+    d = baseline_dict()
+    d["quota_policy"]["quotas"] = [
+        {"type": t, "year": y, "total_t": 0.0, "batches": [{"issued": f"{y}-01-01", "share": 1.0}]}
+        for t in ("mining_rock", "mining_ionic", "separation") for y in (2023, 2024, 2025, 2026)]
+    return d
+
+
+def demand_times(f):
+    d = baseline_dict()
+    for s in d["sectors"].values():
+        s["units_per_yr"] = {y: v * f for y, v in s["units_per_yr"].items()}
+    for r in d["regions"].values():
+        r["demand_t_per_yr"] = {y: v * f for y, v in r["demand_t_per_yr"].items()}
+        r["materials_t_per_yr"] = {p: {y: v * f for y, v in t.items()} for p, t in r.get("materials_t_per_yr", {}).items()}
+    return d
+
+
+def myanmar_quarter_stop():
+    d = baseline_dict()
+    d["disruptions"] = [*d["disruptions"], {"name": "Myanmar quarter", "target": "myanmar_holders",
+                                             "start": "2024-04-01", "end": "2024-06-30", "capacity_offline_share": 1.0}]
+    return d
+
+
+def reserve():
+    d = baseline_dict()
+    d["stockpile"] = {"products": ["prnd_oxide", "dy_oxide", "tb_oxide"], "buy_below_share": 0.95,
+                      "sell_above_share": 1.1, "buy_t_per_yr": {"prnd_oxide": 12000, "dy_oxide": 300, "tb_oxide": 60},
+                      "max_stock_t": {"prnd_oxide": 9000, "dy_oxide": 250, "tb_oxide": 50}}
+    return d
+
+
+def licence_approvals_halved():
+    d = baseline_dict()
+    for ec in d["export_controls"]:
+        ec["approval"] = [{**step, "rate": step["rate"] * 0.5} for step in ec["approval"]]
+    return d
+
+
+def export_ban_dy_tb():
+    d = baseline_dict()
+    d["export_controls"] = [*d["export_controls"], {"name": "ban", "products": ["magnet_uh", "dy_oxide", "tb_oxide"],
+                                                    "start": "2025-04-04", "approval": [{"start": "2025-04-04",
+                                                                                         "rate": 0.0}]}]
+    return d
+
+
+def recycling_up():
+    d = baseline_dict()
+    rc = d["recycling"]
+    rc["collection"] = [{"year": y, "rate": 0.3} for y in (2024, 2025, 2026)]
+    return d
+
+
+WHATIFS = {
+    "quotas +10 %/yr": quotas_up_10pct_a_year,
+    "no quotas": no_quotas,
+    "demand x2": lambda: demand_times(2.0),
+    "Myanmar stopped Apr-Jun 2024": myanmar_quarter_stop,
+    "state reserve": reserve,
+    "licence approvals halved": licence_approvals_halved,
+    "Dy/Tb export ban": export_ban_dy_tb,
+    "end-of-life collection 30 %": recycling_up,
+}
+
+_cache: dict = {}
+
+
+def monthly(name: str, seed: int) -> pd.DataFrame:
+    key = (name, seed)
+    if key not in _cache:
+        d = baseline_dict() if name == "baseline" else WHATIFS[name]()
+        _cache[key] = rechain.run(scenario_from_dict(copy.deepcopy(d)), seed=seed).monthly
+    return _cache[key]
+
+
+def price(m, product, months=slice(None)):
+    d = m[(m["variable"] == "price") & (m["region"] == "china") & (m["product"] == product)]
+    return d.set_index("month")["value"].loc[months]
+
+
+def total(m, variable, months=slice(None), **match):
+    d = m[m["variable"] == variable]
+    for k, v in match.items():
+        d = d[d[k].isin(v)] if isinstance(v, list) else d[d[k] == v]
+    return float(d.groupby("month")["value"].sum().loc[months].sum())
+
+
+def paired(name, metric) -> float:
+    """Mean over the seeds of (what-if / baseline - 1), each seed with its own baseline."""
+    return float(np.mean([metric(monthly(name, s)) / metric(monthly("baseline", s)) - 1.0 for s in SEEDS]))
+
+
+MEAN = {p: (lambda m, p=p: float(price(m, p).mean())) for p in ("prnd_oxide", "dy_oxide", "tb_oxide")}
+
+
+# (what-if, metric name, metric, sign, minimum size of the relative change)
+CASES = [
+    ("quotas +10 %/yr", "Pr-Nd oxide 2025-2026", lambda m: float(price(m, "prnd_oxide", slice("2025-01", "2026-12")).mean()), -1, 0.03),
+    ("quotas +10 %/yr", "magnet output", lambda m: total(m, "production", stage="magnet_makers", product=MAGNETS), +1, 0.0),
+    ("no quotas", "Pr-Nd oxide 2025-2026", lambda m: float(price(m, "prnd_oxide", slice("2025-01", "2026-12")).mean()), +1, 1.0),
+    ("no quotas", "magnet output", lambda m: total(m, "production", stage="magnet_makers", product=MAGNETS), -1, 0.0),
+    *[("demand x2", f"{p} mean", MEAN[p], +1, 0.0) for p in MEAN],
+    ("demand x2", "magnet output", lambda m: total(m, "production", stage="magnet_makers", product=MAGNETS), +1, 0.0),
+    ("Myanmar stopped Apr-Jun 2024", "Dy oxide Apr-Dec 2024",
+     lambda m: float(price(m, "dy_oxide", slice("2024-04", "2024-12")).mean()), +1, 0.05),
+    ("Myanmar stopped Apr-Jun 2024", "Tb oxide Apr-Dec 2024",
+     lambda m: float(price(m, "tb_oxide", slice("2024-04", "2024-12")).mean()), +1, 0.05),
+    ("state reserve", "Pr-Nd oxide peak", lambda m: float(price(m, "prnd_oxide").max()), -1, 0.0),
+    ("state reserve", "Pr-Nd oxide volatility",
+     lambda m: float(np.std(np.diff(np.log(price(m, "prnd_oxide").to_numpy())))), -1, 0.0),
+    ("licence approvals halved", "magnet exports 2025", lambda m: total(m, "exports", slice("2025-01", "2025-12"),
+                                                                         product=MAGNETS), -1, 0.0),
+    ("licence approvals halved", "overseas shortfall", lambda m: total(m, "shortfall", stage="overseas_buyers"), +1, 0.0),
+    ("Dy/Tb export ban", "Dy oxide exports 2025", lambda m: total(m, "exports", slice("2025-05", "2025-12"),
+                                                                  product="dy_oxide"), -1, 0.5),
+    ("Dy/Tb export ban", "Dy oxide in China May-Dec 2025",
+     lambda m: float(price(m, "dy_oxide", slice("2025-05", "2025-12")).mean()), -1, 0.0),
+    ("Dy/Tb export ban", "overseas shortfall", lambda m: total(m, "shortfall", stage="overseas_buyers"), +1, 0.0),
+    ("end-of-life collection 30 %", "Pr-Nd oxide 2025-2026",
+     lambda m: float(price(m, "prnd_oxide", slice("2025-01", "2026-12")).mean()), -1, 0.0),
+]
+
+
+@pytest.mark.parametrize("whatif, what, metric, sign, size", CASES, ids=[f"{c[0]}: {c[1]}" for c in CASES])
+def test_what_if_moves_the_way_an_economist_expects(whatif, what, metric, sign, size):
+    change = paired(whatif, metric)
+    assert sign * change > size, f"{whatif}: {what} changed {100 * change:+.1f} % (expected {'+' if sign > 0 else '-'}" \
+                                 f"{100 * size:.0f} % or more)"
