@@ -300,3 +300,13 @@ def test_the_reserve_buys_in_a_dip_and_releases_in_a_spike(tiny):
     assert q == pytest.approx([0.0]) and kind.offer_share(book) == pytest.approx([0.0])
     m.price_yuan_per_t[k] = 130.0                      # above 1.25 x: release 5 t/wk of 45
     assert kind.offer_share(book) == pytest.approx([5.0 / 45.0])
+
+
+def test_thrift_target_gives_up_content_when_dear_and_adds_it_back_when_cheap():
+    from rechain.kinds.magnets import thrift_target
+    assert thrift_target(100.0, 100.0, 0.5, 0.5) == 0.0
+    assert thrift_target(200.0, 100.0, 0.5, 0.5) == pytest.approx(0.5 * np.log(2.0))
+    assert thrift_target(50.0, 100.0, 0.5, 0.5) == pytest.approx(-0.5 * np.log(2.0))
+    assert thrift_target(10.0, 100.0, 0.5, 0.3) == pytest.approx(-0.3)           # added back at most 0.3
+    assert thrift_target(1e6, 100.0, 0.5, 0.3) == 1.0
+    assert thrift_target(50.0, 100.0, 0.5) == 0.0                                # no adding back by default

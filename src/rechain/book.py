@@ -118,6 +118,14 @@ class Book:
         now = np.divide(throughput, cap, out=f.utilisation[rows].copy(), where=cap > 1e-12)
         f.utilisation[rows] = smooth(f.utilisation[rows], np.clip(now, 0.0, 1.5), 4.0)
 
+    def investment_price(self) -> np.ndarray:
+        """The price a firm expects over the life of new capacity, per product, yuan/t: between
+        today's market price and the long-run anchor (their geometric mean), so lasting
+        scarcity draws investment and a lasting glut retires capacity, while a passing spike
+        does little."""
+        m = self.market
+        return np.sqrt(np.maximum(m.price_yuan_per_t, 0.0) * np.maximum(m.long_run_yuan_per_t, 0.0))
+
     def plan_use(self, rows, products, tonnes: np.ndarray) -> None:
         """Update the smoothed planned use of an input, which anchors ordering."""
         weeks = 1.0 if self.cond.mode is Mode.DRY_RUN else self.behaviour.usage_smoothing_weeks

@@ -37,12 +37,14 @@ def _by_year(value: float | dict[str, float], dates: list[dt.date]) -> np.ndarra
 class RecipeBook:
     """Recipes per week: ``content[w, g, e]`` t REO-eq of element ``e`` per t of grade ``g``
     blank; ``min_prnd_share[g]`` and ``min_heavy_share[g]`` bound substitution;
-    ``thrift_elasticity[g]`` its long-run answer to price."""
+    ``thrift_elasticity[g]`` its long-run answer to price; ``max_added_share[g]`` how much of
+    the substitutable content makers add back when the input is cheaper than at the start."""
 
     content: np.ndarray
     min_prnd_share: np.ndarray
     min_heavy_share: np.ndarray
     thrift_elasticity: np.ndarray
+    max_added_share: np.ndarray
 
 
 def _default_recipe(mat: Materials, grade: str) -> Recipe:
@@ -54,13 +56,16 @@ def _default_recipe(mat: Materials, grade: str) -> Recipe:
 def recipe_book(sc: Scenario, mat: Materials, dates: list[dt.date]) -> RecipeBook:
     """The scenario's recipes (materials defaults where it gives none) for each date."""
     content = np.zeros((len(dates), len(GRADES), len(mat.elements)))
-    lo_prnd, lo_heavy, eps = np.ones(len(GRADES)), np.ones(len(GRADES)), np.zeros(len(GRADES))
+    lo_prnd, lo_heavy, eps, add = np.ones(len(GRADES)), np.ones(len(GRADES)), np.zeros(len(GRADES)), \
+        np.zeros(len(GRADES))
     for g, grade in enumerate(GRADES):
         r = getattr(sc.magnet_recipes, grade) or _default_recipe(mat, grade)
         for el, v in (("prnd", r.prnd_wt_pct), ("dy", r.dy_wt_pct), ("tb", r.tb_wt_pct)):
             e = mat.e(el)
             content[:, g, e] = _by_year(v, dates) / 100.0 * mat.oxide_per_metal[e]
-        lo_prnd[g], lo_heavy[g], eps[g] = r.min_prnd_share, r.min_heavy_share, r.thrift_price_elasticity
+        lo_prnd[g], lo_heavy[g], eps[g], add[g] = r.min_prnd_share, r.min_heavy_share, r.thrift_price_elasticity, \
+            r.max_added_share
     if sc.prnd_reduction_std > 0:
         content[:, 0, mat.e("prnd")] *= 1.0 - sc.prnd_reduction_std
-    return RecipeBook(content=content, min_prnd_share=lo_prnd, min_heavy_share=lo_heavy, thrift_elasticity=eps)
+    return RecipeBook(content=content, min_prnd_share=lo_prnd, min_heavy_share=lo_heavy, thrift_elasticity=eps,
+                      max_added_share=add)

@@ -313,9 +313,9 @@ def export_premium(m: MarketState, product: np.ndarray, region: np.ndarray) -> n
 
 
 def measure_cover(chain: Chain) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
-    """Holders decide what share of their stock to offer (``firms.offer_share``); the
+    """Holders decide what share of their stock to offer (``firms.offer_share``); China's
     market's saleable cover per product (``market.cover_wk``) is the stock offered over the
-    orders sellers face (smoothed; Sterman's inventory coverage). Returns per sell pair stock, owed and orders
+    orders sellers face (smoothed; Sterman's inventory coverage), producers abroad left out. Returns per sell pair stock, owed and orders
     faced (t, t, t/wk), and per product the orders faced."""
     w, f, m, book = chain.world, chain.firms, chain.market, chain.book
     sells = w.sells
@@ -327,8 +327,10 @@ def measure_cover(chain: Chain) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.
     stock = f.stock_t.ravel()[sells.key]
     owed = f.owed_t.ravel()[sells.key]
     faced = f.orders_expected_t_per_wk.ravel()[sells.key]
-    saleable = np.bincount(sells.product, weights=stock * offer, minlength=P)
-    demand = np.bincount(sells.product, weights=faced, minlength=P)
+    # China's market: what producers abroad hold and are asked for is not on offer here
+    home = w.spot_sells
+    saleable = np.bincount(sells.product, weights=stock * offer * home, minlength=P)
+    demand = np.bincount(sells.product, weights=faced * home, minlength=P)
     m.demand_t_per_wk = smooth(m.demand_t_per_wk, demand, w.scenario.behaviour.cover_demand_weeks) \
         if book.cond.mode is Mode.RUN else demand
     m.cover_wk = np.where(m.demand_t_per_wk > 1e-9, saleable / np.maximum(m.demand_t_per_wk, 1e-9),

@@ -394,7 +394,8 @@ class Recipe(_Model):
     tb_wt_pct: float | dict[str, NonNeg] = Field(0.0, description="Tb, wt %")
     min_prnd_share: Share = Field(1.0, description="least share of the recipe's Pr-Nd that Ce substitution can leave (1: none possible)")
     min_heavy_share: Share = Field(1.0, description="least share of the recipe's Dy and Tb that grain-boundary diffusion and thrifting can leave (1: none possible)")
-    thrift_price_elasticity: NonNeg = Field(0.0, description="share of the substitutable Pr-Nd (Dy/Tb) given up per 1 % rise of its price over the start (long run)")
+    thrift_price_elasticity: NonNeg = Field(0.0, description="share of the substitutable Pr-Nd (Dy/Tb) given up per 1 % rise of its price over the start (long run); as much added back per 1 % fall, up to max_added_share")
+    max_added_share: Share = Field(0.5, description="when the input is cheaper than at the start, the most of the substitutable content makers add back (less Ce, bulk Dy instead of diffusion), as a share of it")
     source: str = Field("", description="where the figures come from (free text)")
 
     @field_validator("prnd_wt_pct", "dy_wt_pct", "tb_wt_pct")

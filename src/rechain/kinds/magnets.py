@@ -36,10 +36,12 @@ def metal_share(theta0: float, p_oxide: float, p_metal: float, oxide_per_metal: 
     return float(np.clip(theta0 * (parity / max(p_metal, 1e-9)) ** elasticity, 0.0, 1.0))
 
 
-def thrift_target(price: float, start_price: float, elasticity: float) -> float:
+def thrift_target(price: float, start_price: float, elasticity: float, max_added: float = 0.0) -> float:
     """Share of the substitutable content a maker wants to give up at ``price``:
-    ``clip(elasticity * ln(price / start), 0, 1)`` (none at or below the start price)."""
-    return float(np.clip(elasticity * np.log(max(price, 1e-9) / max(start_price, 1e-9)), 0.0, 1.0))
+    ``clip(elasticity * ln(price / start), -max_added, 1)``; below the start price it is
+    negative: the cheaper input is used more freely (less Ce, bulk Dy instead of grain-boundary
+    diffusion), up to ``max_added`` of the substitutable content added back."""
+    return float(np.clip(elasticity * np.log(max(price, 1e-9) / max(start_price, 1e-9)), -max_added, 1.0))
 
 
 class MagnetMaker(Firm):
@@ -71,6 +73,7 @@ class MagnetMakers(Kind):
         self.substitutable_heavy = 1.0 - rc.min_heavy_share
         self.elasticity_prnd = rc.thrift_elasticity[0]             # Ce in the standard grade
         self.elasticity_heavy = rc.thrift_elasticity[1]            # GBD in the high grade
+        self.added_prnd, self.added_heavy = rc.max_added_share[0], rc.max_added_share[1]
         start = world.start_price_yuan_per_t
         self.start = start
         self.start_heavy = self._heavy_price(start, rc.content[0, 1])
@@ -204,8 +207,9 @@ class MagnetMakers(Kind):
         f, price = book.firms, book.market.price_yuan_per_t
         weeks = book.behaviour.thrift_adjust_weeks
         uh = book.world.recipes.content[book.cond.week, 1]
-        want_prnd = thrift_target(price[self.oxide], self.start[self.oxide], self.elasticity_prnd)
-        want_heavy = thrift_target(self._heavy_price(price, uh), self.start_heavy, self.elasticity_heavy)
+        want_prnd = thrift_target(price[self.oxide], self.start[self.oxide], self.elasticity_prnd, self.added_prnd)
+        want_heavy = thrift_target(self._heavy_price(price, uh), self.start_heavy, self.elasticity_heavy,
+                                   self.added_heavy)
         f.prnd_thrift[self.rows] += (want_prnd - f.prnd_thrift[self.rows]) / weeks
         f.heavy_thrift[self.rows] += (want_heavy - f.heavy_thrift[self.rows]) / weeks
 
@@ -237,8 +241,9 @@ class MagnetMakers(Kind):
         ask[self.sells_scrap] = book.market.price_yuan_per_t[self.scrap_product]
 
     def expected_margin(self, book: Book) -> np.ndarray:
-        """Long-run blank prices against full unit cost, weighted by each maker's orders."""
-        lr = book.market.long_run_yuan_per_t
+        """Expected blank prices (:meth:`Book.investment_price`) against full unit cost at
+        those prices, weighted by each maker's orders."""
+        lr = book.investment_price()
         n = self.rows.size
         margin = np.zeros((n, len(GRADES)))
         for g, k in enumerate(self.grades):

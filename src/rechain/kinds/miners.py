@@ -88,8 +88,8 @@ class _OreSellers(Kind):
         floor[:] = self.sell_cost
 
     def expected_margin(self, book: Book) -> np.ndarray:
-        """Long-run ore price against the firm's full cost."""
-        return book.market.long_run_yuan_per_t[self.ore] / np.maximum(self.full_cost, 1e-9) - 1.0
+        """Expected ore price (:meth:`Book.investment_price`) against the firm's full cost."""
+        return book.investment_price()[self.ore] / np.maximum(self.full_cost, 1e-9) - 1.0
 
 
 class RockMiners(_OreSellers):

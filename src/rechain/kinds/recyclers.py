@@ -95,9 +95,10 @@ class Recyclers(Kind):
         return Routes(self.full_cost, feed, (mix @ C[self.scrap][:, self.elements]) * self.cfg.recovery_yield)
 
     def expected_margin(self, book: Book) -> np.ndarray:
-        """Oxide value of scrap at long-run prices against scrap and full recycling cost."""
+        """Oxide value of scrap at expected prices (:meth:`Book.investment_price`) against
+        scrap and full recycling cost."""
         mix, _ = self._mix(book)
-        price = book.market.long_run_yuan_per_t
+        price = book.investment_price()
         C = book.content
         value = (mix @ C[self.scrap][:, self.elements]) * self.cfg.recovery_yield @ price[self.oxides]
         cost = mix @ price[self.scrap] + self.full_cost

@@ -144,7 +144,8 @@ class SeparationPlants(Kind):
                            cfg.holdback_price, cfg.min_offer_share)
 
     def expected_margin(self, book: Book) -> np.ndarray:
-        """Basket margin at long-run prices over ore and full processing cost."""
-        price = book.market.long_run_yuan_per_t
+        """Basket margin at expected prices (:meth:`Book.investment_price`) over ore and full
+        processing cost."""
+        price = book.investment_price()
         _, margin = self.basket_margin(price, self.full_cost)
         return margin / np.maximum(price[self.ore] + self.full_cost, 1e-9)
