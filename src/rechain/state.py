@@ -6,7 +6,8 @@ numpy array named in words with its unit; its shape and meaning are in the field
 (``doc``, ``shape``, ``unit``), from which ``docs/ODD.md``'s state table is generated
 (:func:`state_table`). Things fixed for a run live in :mod:`rechain.world`.
 
-Shapes: ``N`` firms, ``P`` products, ``E`` links, ``S`` pipeline slots (longest lead + 1).
+Shapes: ``N`` firms, ``P`` products, ``E`` links (elements in ``content_t_per_t``), ``S``
+pipeline slots (longest lead + 1), ``R`` regions (``world.regions``).
 Prices are yuan per tonne of product inside the model (quoted units only on output).
 """
 
@@ -127,20 +128,22 @@ class MarketState:
     price_yuan_per_t: np.ndarray = _f("market price: the long-run anchor times the balance multiple, adjusted "
                                       "weekly; sellers' asks scatter around it", "P", "yuan/t")
     long_run_yuan_per_t: np.ndarray = _f("expected long-run price: drifts toward the marginal supplier's cost "
-                                         "(oxides) or the cost of inputs (ore, metal, magnets, scrap)", "P",
-                                         "yuan/t")
+                                         "(oxides); the value of the oxides in them (ore, scrap) or the cost "
+                                         "of their inputs (metal, magnets) at market prices", "P", "yuan/t")
     index_yuan_per_t: np.ndarray = _f("price index: volume-weighted mean of the week's transactions", "P", "yuan/t")
     previous_index_yuan_per_t: np.ndarray = _f("last week's price index", "P", "yuan/t")
     demand_t_per_wk: np.ndarray = _f("orders sellers face, smoothed over behaviour.cover_demand_weeks", "P", "t/wk")
-    cover_wk: np.ndarray = _f("saleable stock (offered, net of backlogs) over the orders sellers face", "P", "wk")
+    cover_wk: np.ndarray = _f("saleable stock (sellers' stock times their offer shares) over the orders sellers "
+                              "face", "P", "wk")
     normal_cover_wk: np.ndarray = _f("the cover the market holds when settled (at the start of the run)", "P",
                                      "wk")
     content_t_per_t: np.ndarray = _f("element content of a tonne of each product (magnets and scrap follow the "
                                      "recipes in use; one composition per product, all vintages mixed)", "P, E",
                                      "t REO-eq/t")
-    export_price_yuan_per_t: np.ndarray = _f("export price (FOB, China's export duty included) buyers in each region "
-                                             "pay: the domestic price with the duty when exports flow, dearer when "
-                                             "licences, quotas or bans hold them back", "P, R", "yuan/t")
+    export_price_yuan_per_t: np.ndarray = _f("export price buyers in each region pay (China's export duty and "
+                                             "freight to the region included): China's price index with duty and "
+                                             "freight when exports flow, dearer when licences, quotas or bans hold "
+                                             "them back", "P, R", "yuan/t")
     normal_abroad_cover: np.ndarray = _f("buyers abroad's stock over their planned use and normal cover, as at the "
                                          "start: the reference for the export premium", "P, R", "-")
     export_regions: np.ndarray = _f("regions with buyers abroad (indices into world.regions)", "regions", "-")

@@ -236,12 +236,12 @@ def set_prices(chain: Chain) -> None:
     """The market prices each product and sellers set their asks around it.
 
     Holders decide what share of their stock to offer; each product's saleable cover (stock
-    offered, net of backlogs, over the orders sellers face) gives the balance multiple; the
-    long-run price moves toward the marginal supplier's cost (oxides) or the cost of inputs
-    (ore, metal, magnets, scrap); the market price closes part of its gap to long-run price
-    times balance multiple; each seller's ask scatters around it by its own cover,
-    expectation and spare capacity, never below its cost floor. Before the run (spin-up)
-    prices stay at their start values.
+    offered over the orders sellers face) gives the balance multiple; the long-run price
+    moves toward the marginal supplier's cost (oxides), the value of the oxides in it (ore,
+    scrap) or the cost of its inputs (metal, magnets); the market price closes part of its
+    gap to long-run price times balance multiple; each seller's ask scatters around it by its
+    own cover, expectation and spare capacity, never below its cost floor. Before the run
+    (spin-up) prices stay at their start values.
     """
     w, f, m, book = chain.world, chain.firms, chain.market, chain.book
     b, cond = w.scenario.behaviour, book.cond
