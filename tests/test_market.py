@@ -5,87 +5,9 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from rechain.rules.market import fill_pro_rata, logit_shares, offer_share, price_index, update_ask
+from rechain.rules.market import fill_pro_rata, logit_shares, offer_share, price_index
 
 PROP = settings(max_examples=200, deadline=None, database=None)
-
-
-# --------------------------------------------------------------------------- update_ask
-def _ask(ask=100.0, cover=5.0, target=5.0, x=0.0, reference=None, floor=0.0, alpha_c=0.02,
-         alpha_x=0.05, pull=0.0, max_move=0.03, slack=0.0, alpha_u=0.0):
-    reference = ask if reference is None else reference
-    a = lambda v: np.atleast_1d(np.asarray(v, float))  # noqa: E731
-    return update_ask(a(ask), a(cover), a(target), a(x), a(reference), a(floor), alpha_c, alpha_x,
-                      pull, max_move, slack=a(slack), alpha_u=alpha_u)
-
-
-def test_update_ask_no_pressure_no_move():
-    # cover on target, no expectation, ask at reference, no slack -> unchanged
-    assert _ask(pull=0.3, alpha_u=0.05) == pytest.approx([100.0])
-
-
-def test_update_ask_thin_cover_raises_and_thick_lowers():
-    # ln(c*/c) = ln(e) = 1 -> move = 0.02*1 -> 102
-    assert _ask(cover=5.0, target=5.0 * np.e) == pytest.approx([102.0])
-    # ln(c*/c) = -1 -> 98
-    assert _ask(cover=5.0 * np.e, target=5.0) == pytest.approx([98.0])
-
-
-def test_update_ask_log_ratio_bounded_at_two():
-    # ln(e^5) = 5 -> bounded to 2 -> move = 0.01*2 = 0.02 (cap 0.5 not binding) -> 102
-    assert _ask(target=5.0 * np.exp(5.0), alpha_c=0.01, max_move=0.5) == pytest.approx([102.0])
-    # zero cover: ln(5 / 1e-9) ~ 22 -> 2 -> 102, finite, no warning
-    assert _ask(cover=0.0, alpha_c=0.01, max_move=0.5) == pytest.approx([102.0])
-    # zero cover and zero target: ln(1e-9/1e-9) = 0 -> no move
-    assert _ask(cover=0.0, target=0.0, alpha_c=0.01, max_move=0.5) == pytest.approx([100.0])
-
-
-def test_update_ask_move_capped_at_max_move():
-    # alpha_x x = 0.05*1 = 0.05 > 0.03 -> 103 ; -0.05 -> -0.03 -> 97
-    assert _ask(x=1.0) == pytest.approx([103.0])
-    assert _ask(x=-1.0) == pytest.approx([97.0])
-    # same expectation without the cap binding: 0.05*0.4 = 0.02 -> 102
-    assert _ask(x=0.4) == pytest.approx([102.0])
-
-
-def test_update_ask_floor():
-    # capped fall to 97, floored at unit cost 99
-    assert _ask(x=-1.0, floor=99.0) == pytest.approx([99.0])
-    # the floor also lifts an ask that starts below cost, beyond max_move
-    assert _ask(x=1.0, floor=110.0) == pytest.approx([110.0])
-    # zero ask: pull term uses 1e-9 denominator, result 0*(1+move) -> floored at 50
-    assert _ask(ask=0.0, reference=100.0, pull=0.3, floor=50.0) == pytest.approx([50.0])
-
-
-def test_update_ask_pull_and_slack():
-    # pull 0.1 * (110/100 - 1) = 0.01 -> 101 (cap 0.05)
-    assert _ask(reference=110.0, pull=0.1, max_move=0.05) == pytest.approx([101.0])
-    # idle capacity: alpha_u * slack = 0.05 * -0.2 = -0.01 -> 99
-    assert _ask(slack=-0.2, alpha_u=0.05) == pytest.approx([99.0])
-
-
-def test_update_ask_combined_hand_worked():
-    # ask 200, cover 4, target 4 e^0.5:   0.02 * 0.5          = 0.010
-    # x = 0.1:                              0.05 * 0.1          = 0.005
-    # slack = -0.1, alpha_u = 0.05:        0.05 * -0.1         = -0.005
-    # ref 210, pull 0.3:                    0.3 * (210/200 - 1) = 0.015
-    # move = 0.025 (< 0.03) -> 200 * 1.025 = 205
-    out = _ask(ask=200.0, cover=4.0, target=4.0 * np.exp(0.5), x=0.1, reference=210.0, pull=0.3,
-               slack=-0.1, alpha_u=0.05, floor=150.0)
-    assert out == pytest.approx([205.0])
-
-
-@PROP
-@given(ask=st.floats(1.0, 1e6), cover=st.floats(0.0, 100.0), target=st.floats(0.0, 100.0),
-       x=st.floats(-1.0, 1.0), ref_ratio=st.floats(0.1, 10.0), max_move=st.floats(0.0, 0.2),
-       slack=st.floats(-1.0, 1.0))
-def test_update_ask_never_moves_more_than_cap_unless_floored(ask, cover, target, x, ref_ratio, max_move, slack):
-    out = _ask(ask=ask, cover=cover, target=target, x=x, reference=ask * ref_ratio, pull=0.3,
-               max_move=max_move, slack=slack, alpha_u=0.05, floor=0.0)[0]
-    assert abs(out / ask - 1.0) <= max_move + 1e-12
-    floored = _ask(ask=ask, cover=cover, target=target, x=x, reference=ask * ref_ratio, pull=0.3,
-                   max_move=max_move, slack=slack, alpha_u=0.05, floor=ask)[0]
-    assert floored >= ask
 
 
 # --------------------------------------------------------------------------- logit_shares

@@ -79,20 +79,6 @@ class Materials:
         return Materials(self.elements, self.products, table, self.price_unit, self.quote_factor,
                          self.oxide_per_metal, self.labels, self.units)
 
-    def with_prnd_scale(self, product: str, factor: float) -> "Materials":
-        """A copy in which the Pr-Nd content of ``product`` (and its scrap) is scaled.
-
-        Used for substitution (Ce replacing part of the Pr-Nd in a grade).
-        """
-        content = self.content.copy()
-        ip = self.p(product)
-        content[ip, self.e("prnd")] *= factor
-        scrap = product.replace("magnet_", "scrap_")
-        if scrap in self.products:
-            content[self.p(scrap), self.e("prnd")] *= factor
-        return Materials(self.elements, self.products, content, self.price_unit,
-                         self.quote_factor, self.oxide_per_metal, self.labels, self.units)
-
 
 def _load(text: str) -> Materials:
     data = tomllib.loads(text)

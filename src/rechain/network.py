@@ -1,8 +1,9 @@
 """The firm population and the trade network it trades on.
 
 Firms are numbered 0..N-1; their state lives in arrays indexed by that number (see
-:mod:`rechain.model`). Links are supplier -> buyer for one product, with a lead time
-in weeks and a flow type (domestic, import into China, export from China). Orders and
+:mod:`rechain.state`). Links are supplier -> buyer for one product, with a lead time
+in weeks and a flow type (domestic, import into China, export from China, abroad: from
+producers outside China to buyers abroad). Orders and
 goods move only along links. :func:`to_networkx` gives the graph as a ``networkx.DiGraph``.
 """
 
@@ -39,7 +40,7 @@ class Population:
 
     kind: np.ndarray          # kind code
     stage: np.ndarray         # stage index into STAGES
-    region: np.ndarray        # index into region_names (0 = china, 1 = myanmar, then overseas regions)
+    region: np.ndarray        # index into region_names (0 = china, 1 = abroad (ore holders and producers outside China), then the buyer regions)
     calendar: list[str]       # holiday calendar per firm
     capacity: np.ndarray      # t of main output per week (ore t REO, blanks t, scrap t); 0 for buyers;
                               # traders: storage, t

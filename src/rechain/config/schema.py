@@ -49,7 +49,7 @@ class FirmGroup(_Model):
 
 class Miners(FirmGroup):
     """Domestic quota holders; ``capacity_t_per_yr`` in t REO."""
-    full_run_margin_share: Annotated[float, Field(gt=0, le=1)] = Field(0.1, description="miners mine at the quota's even pace once the ore price exceeds their cash cost by this share of it; less below, none at a loss")
+    full_run_margin_share: Annotated[float, Field(gt=0, le=1)] = Field(0.1, description="miners mine at their quota pace (quota_policy.pace_multiple) once the ore price exceeds their cash cost by this share of it; less below, none at a loss")
     outside_quota_share: Share = Field(0.0, description="share of capacity that can be mined outside the quota (illegal mining) when it pays")
     enforcement: Share = Field(1.0, description="share of mining outside the quota that enforcement stops (1: none gets through)")
 
@@ -59,9 +59,9 @@ class MyanmarHolders(FirmGroup):
     initial_stock_weeks: NonNeg = Field(4.0, description="ore the holders have stockpiled at the start, weeks of their mining capacity (other firms start with stocks at their targets)")
     holdback_expectation: NonNeg = Field(4.0, description="h_x: offer share falls by this per unit expected price rise")
     holdback_price: NonNeg = Field(1.5, description="h_p: offer share falls by this per unit relative price below the floor")
-    price_floor_share: Pos = Field(0.95, description="reservation price below which holders hold back, as a share of their full cost")
+    price_floor_share: Pos = Field(0.95, description="reservation price below which holders hold back, as a share of the ore's long-run price")
     min_offer_share: Share = Field(0.15, description="f_min: the share of stock always offered")
-    storage_weeks: Pos = Field(26.0, description="holders stop mining when stock exceeds this many weeks of output")
+    storage_weeks: Pos = Field(26.0, description="holders slow their mining as stock passes this many weeks of output, and stop at twice that")
     normal_utilisation: Share = Field(0.85, description="share of capacity mined at the normal margin (the start price)")
     supply_price_elasticity: NonNeg = Field(0.5, description="mining rate answers the margin over variable cost with this elasticity (0: fixed rate)")
 
@@ -95,7 +95,7 @@ class SeparationPlants(FirmGroup):
     metal_loss_share: Share = Field(0.01, description="share of Pr-Nd lost turning oxide into metal")
     metal_cost_yuan_per_t: NonNeg = Field(15000.0, description="oxide-to-metal conversion cost, yuan/t metal")
     metal_lines_buy_oxide: bool = Field(True, description="plants with a metal line also buy Pr-Nd oxide on the market when their own falls short")
-    full_run_margin_share: Annotated[float, Field(gt=0, le=1)] = Field(0.1, description="plants run their ore at the pace orders ask once the basket margin (oxide value less ore and processing cost) reaches this share of the basket; less below it, none at a loss")
+    full_run_margin_share: Annotated[float, Field(gt=0, le=1)] = Field(0.1, description="plants run ore at their quota pace once the basket margin (oxide value less ore and processing cost) reaches this share of the basket; less below it, none at a loss")
     reservation_share: Share = Field(0.9, description="plants hold oxide back when its price falls below this share of its long-run price")
     holdback_price: NonNeg = Field(1.0, description="h_p: plants offer this much less per unit relative price below their reservation")
     min_offer_share: Share = Field(0.3, description="the share of oxide stock plants always offer")
@@ -241,7 +241,7 @@ class Behaviour(_Model):
     export_premium_below_cover: Annotated[float, Field(gt=0, le=1)] = Field(0.7, description="buyers abroad bid the export price above parity (domestic price with duty and freight) once their stock falls below this share of its normal cover")
     plan_ahead_weeks: Annotated[float, Field(ge=1, le=52)] = Field(8.0, description="end users plan their use on their production schedule this many weeks ahead (seasonality and known shocks included)")
     finished_cover_weeks: Pos = Field(3.0, description="sellers' normal finished-goods cover, weeks of orders")
-    max_finished_cover_weeks: Pos = Field(12.0, description="commodity producers (miners, plants, producers abroad) slow down as unsold stock passes this many weeks of their own even-pace output, and stop at twice that")
+    max_finished_cover_weeks: Pos = Field(12.0, description="commodity producers (miners, plants, producers abroad) slow down as unsold stock passes this many weeks of their own even-pace output (producers abroad and mining outside the quota: of their working capacity), and stop at twice that")
     finished_adjust_weeks: Pos = Field(3.0,
                                        description="weeks sellers take to close a gap in their finished-goods cover")
     # pricing

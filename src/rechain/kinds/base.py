@@ -108,6 +108,8 @@ class Kind:
     """One kind of firm over its rows. Subclasses set ``code`` and ``agent`` and override hooks.
 
     Hooks, in the order the week calls them:
+      ``learn_from_licences(book, buyer, tonnes, granted)``  after licences are decided
+      ``collect_end_of_life(book, tonnes)``  take in collected end-of-life magnets (recyclers)
       ``produce(book)``        make output (upstream kinds first)
       ``use(book)``            build magnets into end products (end users)
       ``adjust_orders(book, q, supply_line)``  change this kind's order quantities (views)
@@ -118,7 +120,6 @@ class Kind:
       ``supply_routes(book)``  its firms as supply routes of separated rare earths, or None
       ``cost_floor(book, floor)``    lowest ask of its sell pairs (view)
       ``final_asks(book, ask)``      asks set by a rule rather than around the market price
-      ``learn_from_licences(book, buyer, tonnes, granted)``  after licences are decided
       ``invest(book)``         review capacity (every ``investment_review_weeks``)
       ``adapt(book)``          move substitution and recipes toward what prices call for
     """
@@ -183,8 +184,9 @@ class Kind:
 
         New capacity (``investment_share_per_yr`` of capacity per year at a 100 % margin,
         scaled by the margin and by how full the firm runs) arrives after
-        ``investment_lead_weeks``; ``retirement_share_per_yr`` goes per year while the
-        expected price is below full cost."""
+        ``investment_lead_weeks``; capacity retires while the expected price is below full cost,
+        ``retirement_share_per_yr`` a year at a 100 % loss, less in proportion to a smaller one.
+        The expected price is :meth:`Book.investment_price`."""
         cfg = self.config()
         if cfg is None or not self.present or (cfg.investment_share_per_yr == 0 and cfg.retirement_share_per_yr == 0):
             return

@@ -26,13 +26,14 @@ __all__ = ["MagnetMakers", "MagnetMaker", "metal_share", "thrift_target"]
 
 
 def metal_share(theta0: float, p_oxide: float, p_metal: float, oxide_per_metal: float,
-                conversion_cost: float, elasticity: float = 4.0) -> float:
+                conversion_cost: float, elasticity: float = 4.0, metal_loss: float = 0.0) -> float:
     """Share of Pr-Nd bought as metal: ``theta0`` at cost parity, less when metal is dear.
 
-    Parity is oxide made into metal (``p_oxide * oxide_per_metal + conversion_cost``);
-    the share moves with (parity / p_metal) ** elasticity, within [0, 1].
+    Parity is oxide made into metal (``p_oxide * oxide_per_metal / (1 - loss) +
+    conversion_cost``, as the separation plants reckon it); the share moves with
+    (parity / p_metal) ** elasticity, within [0, 1].
     """
-    parity = p_oxide * oxide_per_metal + conversion_cost
+    parity = p_oxide * oxide_per_metal / (1.0 - metal_loss) + conversion_cost
     return float(np.clip(theta0 * (parity / max(p_metal, 1e-9)) ** elasticity, 0.0, 1.0))
 
 
@@ -60,6 +61,7 @@ class MagnetMakers(Kind):
         p, e = mat.p, mat.e
         self.cfg = world.scenario.firms.magnet_makers
         self.metal_cost = world.scenario.firms.separation_plants.metal_cost_yuan_per_t
+        self.metal_loss = world.scenario.firms.separation_plants.metal_loss_share
         self.grades = np.array([p(g) for g in GRADES])
         self.scraps = np.array([p(g.replace("magnet_", "scrap_")) for g in GRADES])
         self.metal, self.oxide, self.dy, self.tb = p("prnd_metal"), p("prnd_oxide"), p("dy_oxide"), p("tb_oxide")
@@ -193,7 +195,8 @@ class MagnetMakers(Kind):
         # planned raw-material use drives ordering, whatever the stock allowed this week;
         # the Pr-Nd is bought as metal or as oxide by their relative price
         price = book.market.price_yuan_per_t
-        theta = metal_share(1.0 - cfg.oxide_feed_share, price[ox], price[met], opm, self.metal_cost)
+        theta = metal_share(1.0 - cfg.oxide_feed_share, price[ox], price[met], opm, self.metal_cost,
+                            metal_loss=self.metal_loss)
         wanted = np.empty((self.rows.size, 4))
         wanted[:, 0] = theta * need_prnd / opm
         wanted[:, 1] = (1.0 - theta) * need_prnd

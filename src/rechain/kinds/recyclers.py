@@ -4,8 +4,9 @@ What a recycler does each week: recover ``recovery_yield`` of the rare earths in
 works, as much as its oxide orders call for (and at least half its scrap in hand, which it
 works off over about two weeks), within its working capacity. Its feed is the magnet makers'
 machining scrap plus collected end-of-life magnets (more of them when scrap is dear), so when
-magnet output falls its oxide output falls with it (SMM, 31 May 2025). Each recycler is a
-supply route of the oxides: scrap at its price plus the recycling cost.
+magnet output falls its oxide output falls with it ([SMM-2025-05-31]). Each recycler is a
+supply route of the oxides at its full recycling cost (scrap is a by-product: its price is a
+rent, not a cost of supply).
 """
 
 from __future__ import annotations

@@ -1,7 +1,8 @@
 """Separation plants: ore -> Pr-Nd, Dy and Tb oxides; part of the Pr-Nd made into metal.
 
-What a plant does each week: work ore at the even pace of its share of the year's separation
-quota (at most its capacity) as far as the basket margin allows (the oxides' value at market
+What a plant does each week: work ore at the pace that uses its share of the year's separation
+quota by year end (making up lost weeks, at most ``pace_multiple`` times the even pace; at most
+its capacity) as far as the basket margin allows (the oxides' value at market
 prices less the ore's price and the processing cost: full pace from
 ``full_run_margin_share`` of the basket, none at a loss), slowing as unsold oxide and metal
 fill its store, within its working capacity, the quota issued so far and the ore in stock; it

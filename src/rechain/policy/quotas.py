@@ -68,11 +68,6 @@ class QuotaBook:
         return min(max(got + self.advance_share * base, self.provisional_share * base), q.total_t
                    if got > 0 else math.inf)
 
-    def complete(self, qtype: str, date: dt.date) -> bool:
-        """The year's whole quota has been issued (or none is set)."""
-        q = self.quotas.get((qtype, date.year))
-        return q is None or sum(b.share for b in q.batches if b.issued <= date) >= 1.0 - 1e-9
-
     def overdue(self, qtype: str, date: dt.date) -> bool:
         """No batch issued yet this year although last year's first came earlier (plus grace)."""
         q = self.quotas.get((qtype, date.year))

@@ -7,26 +7,7 @@ from __future__ import annotations
 
 import numpy as np
 
-__all__ = ["update_ask", "logit_shares", "fill_pro_rata", "price_index", "offer_share"]
-
-
-def update_ask(ask: np.ndarray, cover: np.ndarray, target: np.ndarray, x: np.ndarray,
-               reference: np.ndarray, floor: np.ndarray, alpha_c: float, alpha_x: float,
-               pull: float, max_move: float, slack: np.ndarray | float = 0.0,
-               alpha_u: float = 0.0) -> np.ndarray:
-    """One week of a seller's ask.
-
-    ``p' = p (1 + alpha_c ln(c*/c) + alpha_x x + alpha_u (util - util*) + pull (ref/p - 1))``,
-    the log cover ratio bounded to ±2, the move capped at ``max_move`` and the result
-    floored at unit cost. Thin cover (c < c*) raises the ask (Sterman, Business Dynamics
-    ch. 20); expected rises raise it; capacity idler than usual (``slack`` = util - normal
-    util < 0) lowers it, as sellers compete for orders; ``pull`` draws it toward the market's reference price.
-    """
-    ratio = np.clip(np.log(np.maximum(target, 1e-9) / np.maximum(cover, 1e-9)), -2.0, 2.0)
-    move = alpha_c * ratio + alpha_x * x + alpha_u * slack \
-        + pull * (reference / np.maximum(ask, 1e-9) - 1.0)
-    move = np.clip(move, -max_move, max_move)
-    return np.maximum(ask * (1.0 + move), floor)
+__all__ = ["logit_shares", "fill_pro_rata", "price_index", "offer_share"]
 
 
 def logit_shares(buyer: np.ndarray, price: np.ndarray, ref: np.ndarray, weight: np.ndarray,

@@ -10,9 +10,10 @@ commodity-market literature:
   price run away;
 * the long-run expected price drifts toward the cost of the **marginal supplier** (the most
   expensive supply route still needed to meet demand, in merit order); for joint products
-  (Pr-Nd, Dy and Tb come out of the same ore) the route's full cost is shared out over its
-  basket at current relative prices, so each element's anchor is its share of what the
-  marginal route costs;
+  (Pr-Nd, Dy and Tb come out of the same ore) the route's full cost is set against its
+  basket valued at long-run prices, and the three long-run prices move together by one
+  factor until the marginal route just covers its cost; their relative prices are left to
+  their own balances;
 * each seller's ask scatters around the market price by its own cover, expectation and
   spare capacity, within a bounded spread;
 * holders keep stock only while the expected appreciation covers the carrying cost

@@ -41,9 +41,10 @@ def expected_change(g: np.ndarray, news: np.ndarray, social: np.ndarray, noise: 
                     x_max: float, gap: np.ndarray | float = 0.0, w_anchor: float = 0.0) -> np.ndarray:
     """``x = clip(w_trend H g + w_anchor gap + w_news n + w_social m + noise, -x_max, x_max)``.
 
-    ``gap = ln(P_ref / P)`` is how far the price stands below its slow-moving anchor: the
-    "fundamentalist" part of expectations (Brock & Hommes 1998), which makes buyers shy
-    of prices far above what they are used to (003: downstream "fear of high prices").
+    ``gap = ln(P_ref / P)`` is how far the price stands below its long-run price (the cost
+    anchor of the market): the "fundamentalist" part of expectations (Brock & Hommes 1998),
+    which makes buyers shy of prices far above what they are used to (the "fear of high
+    prices" downstream that market reports describe, [SMM-2025-10-31]).
     """
     x = w_trend * horizon * g + w_anchor * gap + w_news * news + w_social * social + noise
     return np.clip(x, -x_max, x_max)
