@@ -20,7 +20,7 @@ from .kinds import Kind, Values
 from .policy.exports import apply_export_quotas
 from .randomness import Streams
 from .recorder import Recorder
-from .rules.market import fill_pro_rata, logit_shares, price_index
+from .rules.market import fill_pro_rata, logit_split, price_index
 from .rules.ordering import order_quantity, smooth, target_cover
 from .rules.pricing import adjust_price, balance_multiple, marginal_cost_ratio, seller_asks
 from .rules.sentiment import expected_change, news_weights, update_trend, update_uncertainty
@@ -191,29 +191,29 @@ def place_orders(chain: Chain) -> None:
     # a share of each domestic order goes to the spot market, the rest to contract suppliers
     spot = q * chain.spot_share_of_buy
     book.spot_wanted_t = spot                                               # per buy pair
-    price = f.ask_yuan_per_t.ravel()[w.link.seller_key]
-    ref = m.price_yuan_per_t[L.prod]
-    if w.link.to_abroad_links.size:
-        # buyers abroad weigh Chinese exporters at the export price (the duty, any premium)
-        # against producers abroad, and judge both against their region's export price
-        x, a = w.link.export_links, w.link.to_abroad_links
-        price[x] *= export_premium(m, L.prod[x], w.link.region[x])
-        ref[a] = m.export_price_yuan_per_t[L.prod[a], w.link.region[a]]
-    share = logit_shares(w.link.buyer_pair, price, ref, lk.reliability, b.price_choice, buys.n)
-    order = (q - spot)[w.link.buyer_pair] * share
+    # each link's price over its buyer's reference: a seller's ask over the market price; buyers
+    # abroad weigh Chinese exporters at the export price (ask x export premium) against their
+    # region's export price, which comes to the same ratio, and producers abroad at their ask
+    sells = w.sells
+    ratio = (f.ask_yuan_per_t.ravel()[sells.key] / np.maximum(m.price_yuan_per_t[sells.product], 1e-9)
+             )[w.link.seller_pair]
+    a = w.link.abroad_links
+    if a.size:
+        ratio[a] /= export_premium(m, L.prod[a], w.link.region[a])
+    order = logit_split(w.link.buyer_pair, ratio, lk.reliability, b.price_choice, buys.n)
+    order *= (q - spot)[w.link.buyer_pair]
     if cond.controls_on:
         regimes = chain.timeline.regimes
         x = w.link.export_links
-        ctrl = np.zeros(w.n_links, bool)
-        ctrl[x] = regimes.controlled[cond.week][L.prod[x], w.link.region[x]]
-        e = np.flatnonzero(ctrl & (order > 1e-9))
+        held = x[regimes.controlled[cond.week][L.prod[x], w.link.region[x]]]
+        e = held[order[held] > 1e-9]
         pe, re_ = L.prod[e], w.link.region[e]
         t = cond.week
         lk.licences.apply(e, order[e], t, regimes.days_min[t][pe, re_], regimes.days_mode[t][pe, re_],
                           regimes.days_max[t][pe, re_], chain.streams("licences"))
         if chain.recorder.enabled:
             chain.recorder.note_licences_applied(order[e].sum())
-        order = np.where(ctrl, 0.0, order)
+        order[held] = 0.0
     lk.backlog_t += order
     N, P = w.n_firms, w.n_products
     book.orders_received_t = np.bincount(w.link.seller_pair, weights=order, minlength=w.sells.n)   # per sell pair
@@ -401,9 +401,10 @@ def ship(chain: Chain) -> None:
     # a link's reliability learns from weeks it owed something: the share it delivered; a link
     # nobody orders on forgets, slowly, how it fared (buyers give it another try one day)
     owed = eligible > 1e-9
-    filled = np.divide(shipped, eligible, out=np.ones_like(lk.reliability), where=owed)
-    lk.reliability += np.where(owed, b.reliability_smoothing, b.reliability_smoothing * 0.25) \
-        * (filled - lk.reliability)
+    step = np.divide(shipped, eligible, out=np.ones_like(lk.reliability), where=owed)
+    step -= lk.reliability
+    step *= np.where(owed, b.reliability_smoothing, b.reliability_smoothing * 0.25)
+    lk.reliability += step
     lk.shipped_total_t += shipped
     ask = f.ask_yuan_per_t.ravel()[sells.key]
     a = w.link.to_abroad_links
@@ -447,7 +448,9 @@ def clear_spot(chain: Chain) -> None:
     # what a buyer got on the spot market fills its spot order first, then its unfilled contracts
     to_contracts = np.maximum(bought - book.spot_wanted_t, 0.0)
     covered = np.divide(to_contracts, unfilled, out=np.zeros(buys.n), where=unfilled > 1e-12)
-    lk.backlog_t -= wanted_link * covered[w.link.buyer_pair]
+    if covered.any():
+        wanted_link *= covered[w.link.buyer_pair]
+        lk.backlog_t -= wanted_link
     lk.backlog_t *= 1.0 - w.scenario.market.backlog_cancel_share
     O = f.orders_expected_t_per_wk.ravel()
     O[sells.key] = smooth(O[sells.key], book.orders_received_t + sold, w.scenario.behaviour.order_smoothing_weeks)

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import numpy as np
 
-__all__ = ["logit_shares", "fill_pro_rata", "price_index", "offer_share"]
+__all__ = ["logit_shares", "logit_split", "fill_pro_rata", "price_index", "offer_share"]
 
 
 def logit_shares(buyer: np.ndarray, price: np.ndarray, ref: np.ndarray, weight: np.ndarray,
@@ -17,11 +17,19 @@ def logit_shares(buyer: np.ndarray, price: np.ndarray, ref: np.ndarray, weight: 
     ``s_e ∝ w_e exp(-gamma p_e / ref_e)``, normalised over the links ``e`` of the same buyer.
     ``buyer`` holds a buyer key per link (e.g. firm*n_products + product).
     """
+    return logit_split(buyer, price / np.maximum(ref, 1e-9), weight, gamma, n_buyers)
+
+
+def logit_split(buyer: np.ndarray, price_ratio: np.ndarray, weight: np.ndarray, gamma: float,
+                n_buyers: int) -> np.ndarray:
+    """:func:`logit_shares` with each link's price already divided by its reference."""
     # z <= 0; bounded so that a buyer whose links are all absurdly dear still splits evenly
-    z = np.maximum(-gamma * price / np.maximum(ref, 1e-9), -700.0)
-    w = np.maximum(weight, 1e-6) * np.exp(z)
-    tot = np.bincount(buyer, weights=w, minlength=n_buyers)
-    return w / tot[buyer]
+    z = np.maximum(price_ratio * -gamma, -700.0)
+    np.exp(z, out=z)
+    z *= np.maximum(weight, 1e-6)
+    tot = np.bincount(buyer, weights=z, minlength=n_buyers)
+    z /= tot[buyer]
+    return z
 
 
 def fill_pro_rata(available: np.ndarray, backlog: np.ndarray, seller: np.ndarray) -> np.ndarray:
