@@ -22,7 +22,7 @@ from rechain.validate import (FLOW_VARIABLES, LEVEL_VARIABLES, VARIABLES, Fact, 
 
 ROOT = Path(__file__).resolve().parents[1]
 BASELINE = ROOT / "scenarios" / "baseline.toml"
-REQUIRED = {f"F{i:02d}" for i in range(1, 30)}
+REQUIRED = {f"F{i:02d}" for i in range(1, 32)} | {f"F{i}" for i in range(37, 53)} | {"F59"}   # with every price fact (issue 9)
 
 
 # --------------------------------------------------------------------------- helpers

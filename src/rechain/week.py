@@ -250,7 +250,7 @@ def set_prices(chain: Chain) -> None:
     if cond.mode is Mode.RUN:
         value = long_run_prices(chain, demand)
         m.long_run_yuan_per_t = value.long_run
-        elasticity = np.where(w.processed, b.processed_price_cover_elasticity, b.price_cover_elasticity)
+        elasticity = w.cover_elasticity
         target = m.long_run_yuan_per_t * balance_multiple(m.cover_wk / m.normal_cover_wk, elasticity,
                                                           b.price_ceiling_multiple, b.price_floor_multiple)
         target = np.maximum(np.minimum(target, value.ceiling), value.floor)
@@ -286,7 +286,7 @@ def set_export_prices(chain: Chain) -> None:
     # a premium only once their stock falls well below normal (an ordinary dip, a holiday,
     # is bridged from stock and orders in transit)
     ratio = abroad_cover(chain) / (m.normal_abroad_cover * b.export_premium_below_cover)
-    elasticity = np.where(w.processed, b.processed_price_cover_elasticity, b.price_cover_elasticity)[:, None]
+    elasticity = w.cover_elasticity[:, None]
     premium = np.maximum(balance_multiple(ratio, elasticity, b.price_ceiling_multiple, b.price_floor_multiple), 1.0)
     m.export_price_yuan_per_t = adjust_price(m.export_price_yuan_per_t, base * premium, b.price_adjust_weeks,
                                              b.max_weekly_price_move)

@@ -207,6 +207,8 @@ class Market(_Model):
     links_per_buyer: int = Field(3, ge=1, le=50, description="suppliers each buyer is linked to, per product")
     links_per_buyer_abroad: int = Field(8, ge=1, le=200, description="suppliers each buyer of oxides and metal abroad is linked to, per product (a few large buyers deal with many exporters)")
     backlog_cancel_share: Share = Field(0.15, description="share of an unfilled backlog buyers cancel each week")
+    price_cover_elasticity: dict[ProductName, NonNeg] = Field(  # type: ignore[valid-type]
+        default_factory=dict, description="per product, how strongly its price answers its cover (overrides behaviour.price_cover_elasticity / processed_price_cover_elasticity for it): a thin market such as Dy or Tb oxide moves more on the same imbalance")
 
 
 class Behaviour(_Model):
