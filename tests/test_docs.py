@@ -10,7 +10,8 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 # references to material outside the repository: notes and article files of its authors
 OUTSIDE = re.compile(r"DOMAIN\.md|MECHANISMS\.md|shared[/]|seeds[/]|seeds_(facts|mechanisms)|_[0-9a-f]{16}\.txt")
-KEY = re.compile(r"\[SMM-\d{4}-\d{2}-\d{2}\]")
+# a citation key: publisher, then year, month and day as far as known ([SMM-2025-04-07], [Argus-2025-01])
+KEY = re.compile(r"\[[A-Z][A-Za-z]+-\d{4}(?:-\d{2}){0,2}\]")
 
 
 def repository_files() -> list[Path]:

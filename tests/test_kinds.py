@@ -30,7 +30,10 @@ TINY = {
     "firms": {"rock_miners": {"count": 2}, "ionic_miners": {"count": 2}, "myanmar_holders": {"count": 2},
               "overseas_miners": {"count": 2}, "separation_plants": {"count": 2, "light_share": 0.5, "metal_line_share": 1.0},
               "recyclers": {"count": 2}, "magnet_makers": {"count": 2},
-              "traders": {"count": 2, "storage_t": {"prnd_oxide": 100.0, "dy_oxide": 10.0}}},
+              "traders": {"count": 2, "storage_t": {"prnd_oxide": 100.0, "dy_oxide": 10.0},
+                          "speculation_strength": 5.0}},
+    # the hand-worked numbers below use these values, not the baseline's calibrated ones
+    "behaviour": {"max_finished_cover_weeks": 12.0},
     "stockpile": {"products": ["dy_oxide"], "buy_t_per_yr": {"dy_oxide": 521.8}, "max_stock_t": {"dy_oxide": 50.0},
                   "release_t_per_yr": {"dy_oxide": 260.9}},
 }

@@ -310,3 +310,32 @@ def test_catch_up_pace_makes_up_lost_weeks_within_the_multiple():
     assert catch_up_pace(np.array([1.0]), np.array([39.0]), 26.0, 1.5, weeks_per_year=52.0) == pytest.approx(
         [0.5])
     assert catch_up_pace(np.array([1.0]), np.array([60.0]), 26.0, 1.5, weeks_per_year=52.0) == pytest.approx([0.0])
+
+
+# --- end users' plans: announced shocks are foreseen, others surprise -----------------------
+def _planned_nev(foreseen: bool):
+    from support import baseline_dict
+
+    from rechain.conditions import PolicyTimeline
+    from rechain.randomness import Streams
+    from rechain.scenario import scenario_from_dict
+    from rechain.world import build_world
+    d = baseline_dict()
+    d["sectors"]["nev"]["shocks"] = [{"name": "slump", "start": "2025-03-03", "end": "2025-06-29",
+                                      "multiplier": 0.5, "foreseen": foreseen}]
+    world = build_world(scenario_from_dict(d), Streams(1))
+    timeline = PolicyTimeline(world)
+    nev = np.flatnonzero(timeline.demand_column == list(d["sectors"]).index("nev"))
+    start = world.calendar.week_of(dt.date(2025, 3, 3))
+    return timeline.demand_t[:, nev].sum(1), timeline.demand_ahead_t[:, nev].sum(1), start
+
+
+def test_a_surprise_shock_enters_plans_only_when_it_starts():
+    need, ahead, start = _planned_nev(foreseen=False)
+    told_need, told_ahead, _ = _planned_nev(foreseen=True)
+    np.testing.assert_allclose(need, told_need)                      # the same use either way
+    # the week before: a surprise is not in the plan; an announced slump already is
+    assert ahead[start - 1] > told_ahead[start - 1] * 1.05
+    # once it has started, both plan on it (the surprise: as it stands that week)
+    assert ahead[start + 2] == pytest.approx(ahead[start + 2 - 4] * 0.5, rel=0.2)
+    assert told_ahead[start + 2] < ahead[start - 1] * 0.7

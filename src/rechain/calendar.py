@@ -20,7 +20,7 @@ import datetime as dt
 import re
 import tomllib
 from dataclasses import dataclass, field
-from functools import lru_cache
+from functools import cached_property, lru_cache
 from importlib import resources
 
 import numpy as np
@@ -426,6 +426,16 @@ class Calendar:
     @property
     def n_weeks(self) -> int:
         return len(self.weeks)
+
+    @cached_property
+    def day_grid(self) -> dict[str, np.ndarray]:
+        """The days as arrays, computed once: ``day`` (datetime64[D]), ``year``,
+        ``month_of_year`` (0-11) and ``month_slot`` (index of the day's month in the period)."""
+        day = np.array(self.days, dtype="datetime64[D]")
+        month_index = day.astype("datetime64[M]").astype(int)                # months since 1970
+        _, month_slot = np.unique(month_index, return_inverse=True)
+        return {"day": day, "year": day.astype("datetime64[Y]").astype(int) + 1970,
+                "month_of_year": month_index % 12, "month_slot": month_slot}
 
     def week_of(self, date: dt.date) -> int:
         """Index of the step that contains ``date`` (clipped to the period)."""

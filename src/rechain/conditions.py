@@ -85,12 +85,18 @@ class PolicyTimeline:
         # end-use demand
         self.demand_column = np.where(pop.kind == OVERSEAS, pop.group + len(sc.sectors), pop.group)
         table = demand_table(world)
+        planned = demand_table(world, foreseen_only=True)   # the schedule end users plan on
         self.first_year_demand = table[: min(52, W)].mean(axis=0)
         buyers = self.demand_column >= 0
         self.demand_t = np.where(buyers[None, :], table[:, self.demand_column] * pop.demand_share[None, :], 0.0)
         self.neutral_demand_t = np.where(buyers, self.first_year_demand[self.demand_column] * pop.demand_share, 0.0)
-        # what end users plan to build over the coming weeks (their production schedule)
-        self.demand_ahead_t = ahead_mean(self.demand_t, sc.behaviour.plan_ahead_weeks)
+        # what end users plan to build over the coming weeks: their schedule, with the shocks
+        # they were told of; a shock nobody announced enters their plans only as it happens
+        # (per group, then per firm: a firm's plan is its group's times its demand share)
+        surprise = np.divide(table, planned, out=np.ones_like(table), where=planned > 0)
+        group_ahead = ahead_mean(planned, sc.behaviour.plan_ahead_weeks) * surprise
+        self.demand_ahead_t = np.where(buyers[None, :], group_ahead[:, self.demand_column]
+                                       * pop.demand_share[None, :], 0.0)
         # quotas
         self.quota_book = QuotaBook(sc)
         self.quota_firms = {"mining_rock": world.rows[ROCK], "mining_ionic": world.rows[IONIC],
@@ -238,14 +244,16 @@ class NewsTable:
         return self.week.size > 0
 
 
-def demand_table(world: World) -> np.ndarray:
+def demand_table(world: World, foreseen_only: bool = False) -> np.ndarray:
     """Magnet use per week of each sector and region, t [n_weeks, n_sectors + n_regions].
 
     A month's use is the year's use / 12 times the month's seasonal factor (normalised
-    to mean 1) times shocks; it is spread over the weeks by the buyers' working days.
+    to mean 1) times shocks (with ``foreseen_only``, only the shocks announced in advance:
+    the schedule end users plan on); it is spread over the weeks by the buyers' working days.
     """
     sc = world.scenario
-    groups = [(s.units_per_yr, s.magnet_kg_per_unit, s.seasonality, s.shocks, "china")
+    groups = [(s.units_per_yr, s.magnet_kg_per_unit, s.seasonality,
+               [sh for sh in s.shocks if sh.foreseen or not foreseen_only], "china")
               for s in sc.sectors.values()]
     groups += [(r.demand_t_per_yr, None, r.seasonality, [], r.calendar) for r in sc.regions.values()]
     out = np.zeros((world.calendar.n_weeks, len(groups)))
@@ -260,17 +268,16 @@ def spread_yearly(world: World, units: dict, kg: dict | None, season: list[float
     gets the year's twelfth times its seasonal factor (normalised to mean 1) times shocks,
     spread over its days by the calendar's working days."""
     cal = world.calendar
-    days = np.array(cal.days, dtype="datetime64[D]")
-    year = days.astype("datetime64[Y]").astype(int) + 1970
-    month_index = days.astype("datetime64[M]").astype(int)                 # months since 1970
-    month_of_year = month_index % 12
-    _, month_slot = np.unique(month_index, return_inverse=True)
+    grid = cal.day_grid
+    days, year, month_of_year, month_slot = grid["day"], grid["year"], grid["month_of_year"], grid["month_slot"]
     season = np.array(season) / np.mean(season)
     worked = cal.daily_share[calendar]
     month_total = np.bincount(month_slot, weights=worked)
     per_year = {int(y): units[y] * (kg[y] / 1000.0 if kg is not None else 1.0) for y in units
                 if kg is None or y in kg}
-    t_yr = np.array([per_year.get(int(y), 0.0) for y in year])
+    first = int(year[0])
+    by_year = np.array([per_year.get(y, 0.0) for y in range(first, int(year[-1]) + 1)])
+    t_yr = by_year[year - first]
     mult = np.ones(days.size)
     for sh in shocks:
         inside = (days >= np.datetime64(sh.start)) & (days <= np.datetime64(sh.end))

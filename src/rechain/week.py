@@ -125,7 +125,9 @@ def collect_end_of_life(chain: Chain) -> None:
     if rc.collection_price_elasticity > 0:
         scrap = w.scraps
         ratio = chain.market.price_yuan_per_t[scrap].sum() / w.start_price_yuan_per_t[scrap].sum()
-        tonnes = min(tonnes * ratio ** rc.collection_price_elasticity, cond.eol_available_t * rc.max_collection_rate)
+        tonnes *= ratio ** rc.collection_price_elasticity
+    # the cap holds for a scheduled rate too: collection cannot reach more than it allows
+    tonnes = min(tonnes, cond.eol_available_t * rc.max_collection_rate)
     for kind in chain.acting["collect_end_of_life"]:
         kind.collect_end_of_life(chain.book, tonnes)
         if chain.recorder.enabled:

@@ -129,6 +129,7 @@ class Shock(_Model):
     start: dt.date = Field(description="first day of the shock")
     end: dt.date = Field(description="last day of the shock")
     multiplier: NonNeg = Field(description="multiplies end-product output while active (subsidy > 1, slump < 1)")
+    foreseen: bool = Field(False, description="end users see it coming in their production schedule, behaviour.plan_ahead_weeks ahead (an announced policy change); otherwise it surprises them when it starts")
     source: str = Field("", description="where the figures come from (free text)")
 
 
