@@ -78,7 +78,8 @@ class PolicyTimeline:
         self.dates = cal.weeks
         # holidays and disruptions, per firm
         ws_table = np.stack([cal.working_share[c] for c in CALENDARS], axis=1)
-        self.working_share = ws_table[:, world.calendar_index]
+        # per-week tables are read a row (a week) at a time: keep them row-major
+        self.working_share = np.ascontiguousarray(ws_table[:, world.calendar_index])
         dated = dated_capacity(sc, cal, pop, {"overseas_miners": ABROAD, "foreign_producers": FOREIGN})
         self.capacity_share = disruption_table(sc, cal, pop, world.stages) * dated
         self.start_capacity_share = dated[0]     # before the run: the mines that exist at the start
@@ -88,15 +89,16 @@ class PolicyTimeline:
         planned = demand_table(world, foreseen_only=True)   # the schedule end users plan on
         self.first_year_demand = table[: min(52, W)].mean(axis=0)
         buyers = self.demand_column >= 0
-        self.demand_t = np.where(buyers[None, :], table[:, self.demand_column] * pop.demand_share[None, :], 0.0)
+        self.demand_t = np.ascontiguousarray(
+            np.where(buyers[None, :], table[:, self.demand_column] * pop.demand_share[None, :], 0.0))
         self.neutral_demand_t = np.where(buyers, self.first_year_demand[self.demand_column] * pop.demand_share, 0.0)
         # what end users plan to build over the coming weeks: their schedule, with the shocks
         # they were told of; a shock nobody announced enters their plans only as it happens
         # (per group, then per firm: a firm's plan is its group's times its demand share)
         surprise = np.divide(table, planned, out=np.ones_like(table), where=planned > 0)
         group_ahead = ahead_mean(planned, sc.behaviour.plan_ahead_weeks) * surprise
-        self.demand_ahead_t = np.where(buyers[None, :], group_ahead[:, self.demand_column]
-                                       * pop.demand_share[None, :], 0.0)
+        self.demand_ahead_t = np.ascontiguousarray(np.where(buyers[None, :], group_ahead[:, self.demand_column]
+                                                            * pop.demand_share[None, :], 0.0))
         # quotas
         self.quota_book = QuotaBook(sc)
         self.quota_firms = {"mining_rock": world.rows[ROCK], "mining_ionic": world.rows[IONIC],
