@@ -440,8 +440,8 @@ def _describe(err: dict, path: Path | None, files: list[Path] | None = None,
     elif typ == "extra_forbidden":
         allowed = _allowed_keys(loc)
         near = difflib.get_close_matches(str(loc[-1]), allowed, n=1)
-        hint = f"; did you mean {near[0]!r}?" if near else ""
-        text = f"unknown key{hint} Allowed here: {', '.join(sorted(allowed))}"
+        hint = f" (did you mean {near[0]!r}?)" if near else ""
+        text = f"unknown key{hint}; allowed here: {', '.join(sorted(allowed))}"
         kind = "unknown_key"
     elif typ == "missing":
         text = f"required key is missing{_meaning(_field_info(loc))}"

@@ -236,8 +236,8 @@ def _spec_error(err: dict, path: Path | None) -> ScenarioError:
                 break
         allowed = list(getattr(model, "model_fields", {})) if model else []
         near = difflib.get_close_matches(str(loc[-1]), allowed, n=1)
-        hint = f"; did you mean {near[0]!r}?" if near else ""
-        return _err(path, key, f"unknown key{hint} Allowed here: {', '.join(sorted(allowed))}", "unknown_key", loc=loc)
+        hint = f" (did you mean {near[0]!r}?)" if near else ""
+        return _err(path, key, f"unknown key{hint}; allowed here: {', '.join(sorted(allowed))}", "unknown_key", loc=loc)
     if typ == "missing":
         return _err(path, key, "required key is missing", "missing_key", loc=loc)
     if typ == "literal_error":
@@ -314,8 +314,8 @@ def _parameter(name: str, entry: dict, base: dict, file: Path | None, design: st
     if extra:
         bad = sorted(extra)[0]
         near = difflib.get_close_matches(bad, sorted(allowed), n=1)
-        hint = f"; did you mean {near[0]!r}?" if near else ""
-        raise _err(file, f"{key}.{bad}", f"unknown key{hint} A parameter is {{min = ..., max = ...}} or "
+        hint = f" (did you mean {near[0]!r}?)" if near else ""
+        raise _err(file, f"{key}.{bad}", f"unknown key{hint}; a parameter is {{min = ..., max = ...}} or "
                    f"{{levels = [...]}}, with an optional path = \"...\"", "unknown_key", needle=bad)
     path = entry.get("path", name)
     if not isinstance(path, str):
@@ -448,9 +448,9 @@ def _check_outputs(spec: SweepFile, file: Path | None, base: dict, sc_names: dic
         for k in kpis:
             if k not in known:
                 near = difflib.get_close_matches(k, known, n=1)
-                hint = f"; did you mean {near[0]!r}?" if near else ""
+                hint = f" (did you mean {near[0]!r}?)" if near else ""
                 with found:
-                    raise _err(file, "outputs.kpis", f"unknown KPI {k!r}{hint} KPIs for a run of "
+                    raise _err(file, "outputs.kpis", f"unknown KPI {k!r}{hint}; KPIs for a run of "
                                f"{base['start']}..{base['end']}: {', '.join(known)}", "unknown_kpi", needle=k)
         kpis = [k for k in kpis if k in known]
     series = []
@@ -491,15 +491,15 @@ def _series_spec(i: int, s: SeriesSpec, file: Path | None, sc_names: dict) -> di
     stages = set(STAGES) | {"market"}
     if s.variable not in SERIES_VARIABLES:
         near = difflib.get_close_matches(s.variable, SERIES_VARIABLES, n=1)
-        hint = f"; did you mean {near[0]!r}?" if near else ""
-        raise _err(file, f"{key}.variable", f"unknown variable {s.variable!r}{hint} Allowed: "
+        hint = f" (did you mean {near[0]!r}?)" if near else ""
+        raise _err(file, f"{key}.variable", f"unknown variable {s.variable!r}{hint}; allowed: "
                    f"{', '.join(SERIES_VARIABLES)}", "not_allowed", needle=s.variable)
     if s.stage is not None and s.stage not in stages:
         raise _err(file, f"{key}.stage", f"unknown stage {s.stage!r}; allowed: {', '.join(sorted(stages))}",
                    "not_allowed", needle=s.stage)
     if s.product is not None and s.product not in sc_names["products"]:
         near = difflib.get_close_matches(s.product, sorted(sc_names["products"]), n=1)
-        hint = f"; did you mean {near[0]!r}?" if near else ""
+        hint = f" (did you mean {near[0]!r}?)" if near else ""
         raise _err(file, f"{key}.product", f"unknown product {s.product!r}{hint}", "not_allowed",
                    needle=s.product)
     if s.region is not None and s.region not in sc_names["regions"]:
