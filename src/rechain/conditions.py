@@ -86,7 +86,9 @@ class PolicyTimeline:
         # end-use demand
         self.demand_column = np.where(pop.kind == OVERSEAS, pop.group + len(sc.sectors), pop.group)
         table = demand_table(world)
-        planned = demand_table(world, foreseen_only=True)   # the schedule end users plan on
+        # the schedule end users plan on: the same table unless some shock comes unannounced
+        surprises = any(not sh.foreseen for s in sc.sectors.values() for sh in s.shocks)
+        planned = demand_table(world, foreseen_only=True) if surprises else table
         self.first_year_demand = table[: min(52, W)].mean(axis=0)
         buyers = self.demand_column >= 0
         self.demand_t = np.ascontiguousarray(

@@ -90,7 +90,6 @@ class World:
     key_stage: np.ndarray                # stage of each key's firm [N * P]
     oxides: np.ndarray                   # Pr-Nd, Dy and Tb oxide, in element order
     scraps: np.ndarray                   # standard and high-grade scrap
-    processed: np.ndarray                # [P] bool: metal and magnets, priced mostly as their inputs' cost
     cover_elasticity: np.ndarray         # [P] how strongly each price answers its market's cover
     spot_sells: np.ndarray               # [sell pairs] bool: sells on China's spot market (not producers abroad)
     abroad_buys: np.ndarray              # indices of buy pairs of buyers abroad
@@ -174,7 +173,6 @@ def build_world(sc: Scenario, streams: Streams) -> World:
         to_abroad_links=np.flatnonzero(np.isin(pop.kind[links.dst], BUYERS_ABROAD)),
     )
     start = np.array([sc.market.initial_price[k] for k in mat.products]) / mat.quote_factor
-    processed = np.isin(np.array(mat.products), PROCESSED)
     return World(
         scenario=sc, materials=mat, calendar=cal, firms=pop, links=links, link=link, buys=buys, sells=sells,
         rows=rows, main_output=np.argmax(pop.outputs, axis=1), main_input=np.argmax(pop.inputs, axis=1),
@@ -184,7 +182,6 @@ def build_world(sc: Scenario, streams: Streams) -> World:
         key_stage=np.repeat(pop.stage, P),
         oxides=np.array([mat.p("prnd_oxide"), mat.p("dy_oxide"), mat.p("tb_oxide")]),
         scraps=np.array([mat.p("scrap_std"), mat.p("scrap_uh")]),
-        processed=processed,
         cover_elasticity=np.array([sc.market.price_cover_elasticity.get(
             k, sc.behaviour.processed_price_cover_elasticity if k in PROCESSED else sc.behaviour.price_cover_elasticity)
             for k in mat.products]),

@@ -210,16 +210,23 @@ def search_sweep(scenario_path: str | Path = "scenarios/baseline.toml", space: s
                  measure=_facts_and_quiet, common_seeds=True)
 
 
+def _table_sweep(search: Sweep, suffix: str, points: list[dict], replicates: int, root_seed: int, kpis: list[str],
+                 measure, description: str) -> Sweep:
+    """A later stage of the calibration: the given points as a table sweep over the search's
+    scenario and parameters, with common seeds."""
+    return Sweep(name=search.name.removesuffix("-search") + suffix, file=None, base_file=search.base_file,
+                 base=search.base, parameters=search.parameters, design="table", samples=None,
+                 replicates=replicates, root_seed=root_seed, kpis=kpis, series=[], points=points,
+                 unit_points=None, description=description, measure=measure, common_seeds=True)
+
+
 def _final_sweep(search: Sweep, candidates: list[int], replicates: int, points: list[dict] | None = None) -> Sweep:
     """The finalists re-run with ``replicates`` fresh seeds (root seed one above the search's);
     ``points`` are all candidates' parameters (the search's by default)."""
     points = search.points if points is None else points
-    return Sweep(name=search.name.removesuffix("-search") + "-final", file=None, base_file=search.base_file,
-                 base=search.base, parameters=search.parameters, design="table", samples=None,
-                 replicates=replicates, root_seed=search.root_seed + 1, kpis=_fact_ids(), series=[],
-                 points=[points[c] for c in candidates], unit_points=None,
-                 description=f"rechain calibrate: candidates {candidates} of the search, fresh seeds",
-                 measure=_fact_values, common_seeds=True)
+    return _table_sweep(search, "-final", [points[c] for c in candidates], replicates, search.root_seed + 1,
+                        _fact_ids(), _fact_values,
+                        f"rechain calibrate: candidates {candidates} of the search, fresh seeds")
 
 
 def fact_miss(fact, value: float) -> float:
@@ -278,12 +285,8 @@ def _losses(runs: pd.DataFrame, max_quiet_cv: float) -> dict[int, float]:
 
 def _refine_sweep(search: Sweep, points: list[dict], generation: int) -> Sweep:
     """One CMA-ES generation as a sweep: the given points with the search's seeds."""
-    return Sweep(name=search.name.removesuffix("-search") + f"-refine-{generation:03d}", file=None,
-                 base_file=search.base_file, base=search.base, parameters=search.parameters, design="table",
-                 samples=None, replicates=search.replicates, root_seed=search.root_seed,
-                 kpis=search.kpis, series=[], points=points, unit_points=None,
-                 description=f"rechain calibrate: CMA-ES generation {generation}", measure=_facts_and_quiet,
-                 common_seeds=True)
+    return _table_sweep(search, f"-refine-{generation:03d}", points, search.replicates, search.root_seed,
+                        search.kpis, _facts_and_quiet, f"rechain calibrate: CMA-ES generation {generation}")
 
 
 def _refine(search: Sweep, dims: list[Dimension], start: dict, generations: int, popsize: int, sigma: float,
