@@ -325,9 +325,9 @@ def _planned_nev(foreseen: bool):
                                       "multiplier": 0.5, "foreseen": foreseen}]
     world = build_world(scenario_from_dict(d), Streams(1))
     timeline = PolicyTimeline(world)
-    nev = np.flatnonzero(timeline.demand_column == list(d["sectors"]).index("nev"))
+    nev = list(d["sectors"]).index("nev")
     start = world.calendar.week_of(dt.date(2025, 3, 3))
-    return timeline.demand_t[:, nev].sum(1), timeline.demand_ahead_t[:, nev].sum(1), start
+    return timeline.group_demand_t[:, nev], timeline.group_demand_ahead_t[:, nev], start
 
 
 def test_a_surprise_shock_enters_plans_only_when_it_starts():

@@ -18,7 +18,7 @@ import numpy as np
 
 from .calendar import CALENDARS
 from .network import ABROAD, FOREIGN, IONIC, MYANMAR, OVERSEAS, ROCK, SEP
-from .policy import QUOTA_TYPES, ExportRegimes, QuotaBook, dated_capacity, disruption_table
+from .policy import QUOTA_TYPES, ExportRegimes, FirmWeekTable, QuotaBook, dated_capacity, disruption_table
 from .world import World
 
 __all__ = ["Mode", "WeekConditions", "PolicyTimeline", "WEEKS_PER_YEAR"]
@@ -76,14 +76,15 @@ class PolicyTimeline:
         W, N = cal.n_weeks, pop.n
         self.n_weeks = W
         self.dates = cal.weeks
-        # holidays and disruptions, per firm
-        ws_table = np.stack([cal.working_share[c] for c in CALENDARS], axis=1)
-        # per-week tables are read a row (a week) at a time: keep them row-major
-        self.working_share = np.ascontiguousarray(ws_table[:, world.calendar_index])
+        # per-week values are kept per calendar, demand group and quota holder and spread over
+        # the firms when a week is asked for: a [weeks, firms] table costs more to build than
+        # a run spends reading it
+        self.working_share_by_calendar = np.stack([cal.working_share[c] for c in CALENDARS], axis=1)   # [W, C]
+        self.calendar_index = world.calendar_index
         dated = dated_capacity(sc, cal, pop, {"overseas_miners": ABROAD, "foreign_producers": FOREIGN})
-        self.capacity_share = disruption_table(sc, cal, pop, world.stages) * dated
-        self.start_capacity_share = dated[0]     # before the run: the mines that exist at the start
-        # end-use demand
+        self.capacity_share = disruption_table(sc, cal, pop, world.stages).times(dated)
+        self.start_capacity_share = dated.week(0)     # before the run: the mines that exist at the start
+        # end-use demand, per group (sector, region) [W, G]; a firm's is its group's times its share
         self.demand_column = np.where(pop.kind == OVERSEAS, pop.group + len(sc.sectors), pop.group)
         table = demand_table(world)
         # the schedule end users plan on: the same table unless some shock comes unannounced
@@ -91,16 +92,14 @@ class PolicyTimeline:
         planned = demand_table(world, foreseen_only=True) if surprises else table
         self.first_year_demand = table[: min(52, W)].mean(axis=0)
         buyers = self.demand_column >= 0
-        self.demand_t = np.ascontiguousarray(
-            np.where(buyers[None, :], table[:, self.demand_column] * pop.demand_share[None, :], 0.0))
+        self._group_of_firm = np.where(buyers, self.demand_column, 0)
+        self._demand_share = np.where(buyers, pop.demand_share, 0.0)
+        self.group_demand_t = table
         self.neutral_demand_t = np.where(buyers, self.first_year_demand[self.demand_column] * pop.demand_share, 0.0)
         # what end users plan to build over the coming weeks: their schedule, with the shocks
         # they were told of; a shock nobody announced enters their plans only as it happens
-        # (per group, then per firm: a firm's plan is its group's times its demand share)
         surprise = np.divide(table, planned, out=np.ones_like(table), where=planned > 0)
-        group_ahead = ahead_mean(planned, sc.behaviour.plan_ahead_weeks) * surprise
-        self.demand_ahead_t = np.ascontiguousarray(np.where(buyers[None, :], group_ahead[:, self.demand_column]
-                                                            * pop.demand_share[None, :], 0.0))
+        self.group_demand_ahead_t = ahead_mean(planned, sc.behaviour.plan_ahead_weeks) * surprise
         # quotas
         self.quota_book = QuotaBook(sc)
         self.quota_firms = {"mining_rock": world.rows[ROCK], "mining_ionic": world.rows[IONIC],
@@ -137,7 +136,7 @@ class PolicyTimeline:
                 mode=mode, week=0, date=self.dates[0], working_share=self._ones,
                 capacity_share=self.start_capacity_share, demand_t=self.neutral_demand_t,
                 demand_ahead_t=self.neutral_demand_t, quota_allowance_t=self._infinite, weeks_left_in_year=26.0,
-                quota_year_t_per_wk=self.quota_year_t_per_wk[0], quota_overdue=self._no_overdue,
+                quota_year_t_per_wk=self._first_quota_year_t_per_wk, quota_overdue=self._no_overdue,
                 quota_issued_t=self._nan3, imports_count=False, controls_on=False, eol_collected_t=0.0,
                 eol_available_t=0.0, news_on=False, export_quotas_on=False,
                 landed_factor=self.neutral_landed, export_duty_factor=self.neutral_landed,
@@ -147,12 +146,14 @@ class PolicyTimeline:
         date = self.dates[week]
         frm = sc.quota_policy.imported_ore_counts_from
         return WeekConditions(
-            mode=mode, week=week, date=date, working_share=self.working_share[week],
-            capacity_share=self.capacity_share[week], demand_t=self.demand_t[week],
-            demand_ahead_t=self.demand_ahead_t[week],
-            quota_allowance_t=self.quota_allowance_t[week],
+            mode=mode, week=week, date=date,
+            working_share=self.working_share_by_calendar[week][self.calendar_index],
+            capacity_share=self.capacity_share.week(week),
+            demand_t=self.group_demand_t[week][self._group_of_firm] * self._demand_share,
+            demand_ahead_t=self.group_demand_ahead_t[week][self._group_of_firm] * self._demand_share,
+            quota_allowance_t=self.quota_allowance_t.week(week),
             weeks_left_in_year=((dt.date(date.year, 12, 31) - date).days + 1) / 7.0,
-            quota_year_t_per_wk=self.quota_year_t_per_wk[week], quota_overdue=self.quota_overdue[week],
+            quota_year_t_per_wk=self.quota_year_t_per_wk.week(week), quota_overdue=self.quota_overdue[week],
             quota_issued_t=self.quota_issued_t[week], imports_count=frm is not None and date >= frm,
             controls_on=bool(self.controls_on[week]), eol_collected_t=float(self.eol_t[week]),
             eol_available_t=self.eol_available_t, news_on=True, export_quotas_on=bool(sc.export_quotas),
@@ -169,10 +170,12 @@ class PolicyTimeline:
         """Allowance and pace per week and firm, issued and overdue per week and type."""
         sc, book = self.world.scenario, self.quota_book
         W, N = self.n_weeks, self.world.n_firms
-        self.quota_allowance_t = np.full((W, N), np.inf)
+        holders = np.sort(np.concatenate(list(self.quota_firms.values())))
+        column = {q: np.searchsorted(holders, firms) for q, firms in self.quota_firms.items()}
+        allowance = np.full((W, holders.size), np.inf)
+        year_pace = np.full((W, holders.size), np.inf)
         self.quota_overdue = np.zeros((W, len(QUOTA_TYPES)), bool)
         self.quota_issued_t = np.full((W, len(QUOTA_TYPES)), np.nan)
-        self.quota_year_t_per_wk = np.full((W, N), np.inf)
         shares = {}
         for w, date in enumerate(self.dates):
             if date.year not in shares:
@@ -180,15 +183,18 @@ class PolicyTimeline:
             share = shares[date.year]
             for qi, q in enumerate(QUOTA_TYPES):
                 issued = book.issued(q, date)
-                firms = self.quota_firms[q]
+                firms, cols = self.quota_firms[q], column[q]
                 # the year's quota as the market reads it: this year's total, else last year's
                 total = book.total(q, date.year)
                 total = book.total(q, date.year - 1) if total is None else total
                 if total is not None:
-                    self.quota_year_t_per_wk[w, firms] = total * share[firms] / WEEKS_PER_YEAR
-                self.quota_allowance_t[w, firms] = issued * share[firms] if np.isfinite(issued) else np.inf
+                    year_pace[w, cols] = total * share[firms] / WEEKS_PER_YEAR
+                allowance[w, cols] = issued * share[firms] if np.isfinite(issued) else np.inf
                 self.quota_overdue[w, qi] = book.overdue(q, date)
                 self.quota_issued_t[w, qi] = issued if np.isfinite(issued) else np.nan
+        self.quota_allowance_t = FirmWeekTable(holders, allowance, np.inf, N)
+        self.quota_year_t_per_wk = FirmWeekTable(holders, year_pace, np.inf, N)
+        self._first_quota_year_t_per_wk = self.quota_year_t_per_wk.week(0)
 
     def quota_shares(self, year: int) -> np.ndarray:
         """Each quota holder's share of its type's quota in ``year`` [N] (0 for others).

@@ -33,12 +33,15 @@ class Traits:
     neighbours: sp.csr_matrix       # mean over linked firms (both ways): neighbours @ x, [N, N]
 
 
-def per_kind(world: World, streams: Streams, stream: str, draw, shape: tuple) -> np.ndarray:
-    """Random values per firm (rows = firms), each kind of firm from its own stream."""
+def per_kind(world: World, streams: Streams, stream: str, draw, shape: tuple, axis: int = 0) -> np.ndarray:
+    """Random values per firm (firms along ``axis``, 0 or 1), each kind of firm from its own stream."""
     out = np.empty(shape)
     for code, rows in world.rows.items():
         if rows.size:
-            out[rows] = draw(streams(stream, code), rows.size)
+            if axis == 0:
+                out[rows] = draw(streams(stream, code), rows.size)
+            else:
+                out[:, rows] = draw(streams(stream, code), rows.size)
     return out
 
 
@@ -64,7 +67,7 @@ def draw_traits(world: World, streams: Streams) -> Traits:
     cover = cover_of_stage[world.firms.stage] * mult[3]
     b = world.buys.firm
     weeks = world.scenario.spin_up_weeks + world.calendar.n_weeks
-    noise = per_kind(world, streams, "expectations", lambda g, k: g.standard_normal((weeks, k)).T, (n, weeks)).T
+    noise = per_kind(world, streams, "expectations", lambda g, k: g.standard_normal((weeks, k)), (weeks, n), axis=1)
     return Traits(trend_weight=trend_weight, restock_strength=restock, wait_strength=wait, normal_cover_wk=cover,
                   normal_cover_wk_of_buy=cover[b], restock_strength_of_buy=restock[b], wait_strength_of_buy=wait[b],
-                  expectation_noise=np.ascontiguousarray(noise), neighbours=neighbour_matrix(world))
+                  expectation_noise=noise, neighbours=neighbour_matrix(world))

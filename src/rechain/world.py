@@ -64,7 +64,7 @@ class LinkIndex:
     all: np.ndarray              # 0..E-1
     domestic: np.ndarray         # bool: within China (spot buyers may be served off it)
     abroad_links: np.ndarray     # indices of links from producers abroad to buyers abroad
-    to_abroad_links: np.ndarray  # indices of links to buyers abroad (Chinese exports and foreign trade)
+    to_abroad: np.ndarray        # bool: the link goes to a buyer abroad
 
 
 @dataclass(frozen=True)
@@ -170,7 +170,7 @@ def build_world(sc: Scenario, streams: Streams) -> World:
         all=np.arange(links.n),
         domestic=np.isin(links.flow, (DOMESTIC, IMPORT)),
         abroad_links=np.flatnonzero(links.flow == FOREIGN_TRADE),
-        to_abroad_links=np.flatnonzero(np.isin(pop.kind[links.dst], BUYERS_ABROAD)),
+        to_abroad=np.isin(pop.kind[links.dst], BUYERS_ABROAD),
     )
     start = np.array([sc.market.initial_price[k] for k in mat.products]) / mat.quote_factor
     return World(

@@ -3,8 +3,8 @@ charges, disruptions. :class:`~rechain.conditions.PolicyTimeline` turns them int
 see week by week; firms see only what has been issued or decided so far.
 """
 
-from .disruptions import dated_capacity, disruption_table
+from .disruptions import FirmWeekTable, dated_capacity, disruption_table
 from .exports import ExportRegimes, LicenceQueue
 from .quotas import QUOTA_TYPES, QuotaBook, catch_up_pace
 
-__all__ = ["QUOTA_TYPES", "QuotaBook", "catch_up_pace", "ExportRegimes", "LicenceQueue", "disruption_table", "dated_capacity"]
+__all__ = ["QUOTA_TYPES", "QuotaBook", "catch_up_pace", "ExportRegimes", "LicenceQueue", "disruption_table", "dated_capacity", "FirmWeekTable"]

@@ -3,24 +3,60 @@
 from __future__ import annotations
 
 import datetime as dt
+from dataclasses import dataclass
 
 import numpy as np
 
 from ..calendar import Calendar
 from ..scenario import Scenario
 
-__all__ = ["disruption_table", "dated_capacity"]
+__all__ = ["FirmWeekTable", "disruption_table", "dated_capacity"]
 
 
-def disruption_table(sc: Scenario, cal: Calendar, pop, stages: tuple[str, ...]) -> np.ndarray:
+@dataclass(frozen=True)
+class FirmWeekTable:
+    """A value per week and firm, [n_weeks, n_firms], kept only for the firms where it ever
+    differs from ``default``: building the whole table would cost more than a run spends
+    reading it, since most firms never see a disruption, a dated capacity or a quota."""
+
+    firms: np.ndarray     # the firms it is kept for, [k]
+    values: np.ndarray    # their value per week, [n_weeks, k]
+    default: float        # every other firm's value in every week
+    n_firms: int
+
+    def week(self, w: int) -> np.ndarray:
+        """Every firm's value in week ``w``, [n_firms]."""
+        out = np.full(self.n_firms, self.default)
+        out[self.firms] = self.values[w]
+        return out
+
+    def dense(self) -> np.ndarray:
+        """The whole table, [n_weeks, n_firms] (for inspection and tests)."""
+        out = np.full((self.values.shape[0], self.n_firms), self.default)
+        out[:, self.firms] = self.values
+        return out
+
+    def times(self, other: "FirmWeekTable") -> "FirmWeekTable":
+        """The product of two tables of the same shape (defaults multiply too)."""
+        firms = np.union1d(self.firms, other.firms)
+        return FirmWeekTable(firms, self._at(firms) * other._at(firms), self.default * other.default, self.n_firms)
+
+    def _at(self, firms: np.ndarray) -> np.ndarray:
+        out = np.full((self.values.shape[0], firms.size), self.default)
+        inside = np.isin(firms, self.firms)
+        out[:, inside] = self.values[:, np.searchsorted(self.firms, firms[inside])]
+        return out
+
+
+def disruption_table(sc: Scenario, cal: Calendar, pop, stages: tuple[str, ...]) -> FirmWeekTable:
     """Share of each firm's capacity available per week, [n_weeks, n_firms] in 0..1.
 
     A disruption hits the firms of its ``target`` stage that match its ``ore_type`` and
     ``regions``, and of those the first ``share_of_firms`` (a group of firms); a week counts it
     by the share of its seven days that fall inside it.
     """
-    avail = np.ones((cal.n_weeks, pop.n))
     region_name = np.array(pop.region_names)[pop.region]
+    hits = []
     for d in sc.disruptions:
         hit = pop.stage == stages.index(d.target)
         if d.ore_type != "all":
@@ -28,21 +64,25 @@ def disruption_table(sc: Scenario, cal: Calendar, pop, stages: tuple[str, ...]) 
         if "all" not in d.regions:
             hit &= np.isin(region_name, d.regions)
         firms = np.flatnonzero(hit)
-        firms = firms[: int(np.ceil(d.share_of_firms * firms.size - 1e-9))]
+        hits.append(firms[: int(np.ceil(d.share_of_firms * firms.size - 1e-9))])
+    touched = np.unique(np.concatenate(hits)) if hits else np.zeros(0, np.int64)
+    avail = np.ones((cal.n_weeks, touched.size))
+    for d, firms in zip(sc.disruptions, hits):
         if firms.size == 0:
             continue
+        cols = np.searchsorted(touched, firms)
         for w, monday in enumerate(cal.weeks):
             days = sum(1 for k in range(7) if d.start <= monday + dt.timedelta(days=k) <= d.end)
             if days:
-                avail[w, firms] -= d.capacity_offline_share * days / 7.0
-    return np.clip(avail, 0.0, 1.0)
+                avail[w, cols] -= d.capacity_offline_share * days / 7.0
+    return FirmWeekTable(touched, np.clip(avail, 0.0, 1.0), 1.0, pop.n)
 
 
-def dated_capacity(sc: Scenario, cal: Calendar, pop, kinds: dict[str, int]) -> np.ndarray:
+def dated_capacity(sc: Scenario, cal: Calendar, pop, kinds: dict[str, int]) -> FirmWeekTable:
     """Capacity of each firm per week as a multiple of its capacity at the start, [n_weeks, n_firms]:
     1 but for firm groups with ``capacity_by_year`` (from each year given, the group's capacity
     over its capacity at the start)."""
-    out = np.ones((cal.n_weeks, pop.n))
+    columns = []
     for group, code in kinds.items():
         cfg = getattr(sc.firms, group)
         table = getattr(cfg, "capacity_by_year", None)
@@ -52,9 +92,15 @@ def dated_capacity(sc: Scenario, cal: Calendar, pop, kinds: dict[str, int]) -> n
         if base <= 0:
             continue
         years = sorted(int(y) for y in table)
-        firms = np.flatnonzero(pop.kind == code)
+        level = np.empty(cal.n_weeks)
         for w, monday in enumerate(cal.weeks):
             given = [y for y in years if y <= monday.year]
-            level = table[str(given[-1])] if given else cfg.capacity_t_per_yr
-            out[w, firms] = level / base
-    return out
+            level[w] = (table[str(given[-1])] if given else cfg.capacity_t_per_yr) / base
+        firms = np.flatnonzero(pop.kind == code)
+        columns.append((firms, np.repeat(level[:, None], firms.size, axis=1)))
+    if not columns:
+        return FirmWeekTable(np.zeros(0, np.int64), np.ones((cal.n_weeks, 0)), 1.0, pop.n)
+    firms = np.concatenate([f for f, _ in columns])
+    values = np.concatenate([v for _, v in columns], axis=1)
+    order = np.argsort(firms, kind="stable")
+    return FirmWeekTable(firms[order], values[:, order], 1.0, pop.n)

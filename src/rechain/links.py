@@ -1,0 +1,162 @@
+"""The week's per-link bookkeeping as compiled loops (numba).
+
+A run trades along tens of thousands of supplier -> buyer links (hundreds of thousands with
+ten times the firms). Written with numpy, each step of the bookkeeping is several passes
+over the link arrays and as many temporaries; once the arrays outgrow the processor's cache
+those passes, not the decisions, set the pace of a run. Each function here does in one or
+two passes what the phases of :mod:`rechain.week` would otherwise do in many, and gives
+exactly what the numpy expression in its docstring gives: the same operations on the same
+numbers in the same order (sums by index accumulate in link order, as ``np.bincount`` does),
+so no result depends on which is used; ``tests/test_links.py`` holds each to its numpy
+expression. The rules themselves stay in :mod:`rechain.rules` as plain numpy.
+
+Per link arrays are [E]; ``buyer`` / ``seller`` give each link's buyer pair / seller pair
+(indices into ``World.buys`` / ``World.sells``).
+"""
+
+from __future__ import annotations
+
+import numba
+import numpy as np
+
+__all__ = ["receive", "ordered_not_received", "normalise_orders", "fill_pro_rata", "settle_shipments", "drop_covered"]
+
+# cache=True: compiled once per installation (kept beside this file), not once per process
+_compiled = numba.njit(cache=True, nogil=True)
+
+
+@_compiled
+def receive(arriving_t: np.ndarray, buyer: np.ndarray, in_transit_t: np.ndarray, n_buys: int) -> np.ndarray:
+    """Goods arriving this week (a pipeline slot, emptied): t received per buyer pair.
+
+    ``np.bincount(buyer, arriving_t, n_buys)``; then ``in_transit_t -= arriving_t`` and
+    ``arriving_t[:] = 0``."""
+    received = np.zeros(n_buys)
+    for e in range(arriving_t.shape[0]):
+        a = arriving_t[e]
+        received[buyer[e]] += a
+        in_transit_t[e] -= a
+        arriving_t[e] = 0.0
+    return received
+
+
+@_compiled
+def ordered_not_received(buyer: np.ndarray, backlog_t: np.ndarray, in_transit_t: np.ndarray, pending_t: np.ndarray,
+             has_pending: bool, n_buys: int) -> np.ndarray:
+    """Ordered but not received, per buyer pair, t:
+    ``np.bincount(buyer, backlog_t + in_transit_t (+ pending_t), n_buys)``."""
+    out = np.zeros(n_buys)
+    for e in range(backlog_t.shape[0]):
+        v = backlog_t[e] + in_transit_t[e]
+        if has_pending:
+            v = v + pending_t[e]
+        out[buyer[e]] += v
+    return out
+
+
+@_compiled
+def normalise_orders(buyer: np.ndarray, attraction: np.ndarray, weight: np.ndarray, wanted_t: np.ndarray,
+                     n_buys: int) -> np.ndarray:
+    """Each buyer pair's order split over its links by attraction (in place, returned), t.
+
+    ``z = attraction * max(weight, 1e-6)``; ``z / bincount(buyer, z)[buyer] * wanted_t[buyer]``:
+    the logit split of :func:`rechain.rules.market.logit_split` (given ``exp(-gamma ratio)``)
+    times what each buyer pair orders on contract."""
+    total = np.zeros(n_buys)
+    for e in range(attraction.shape[0]):
+        w = weight[e]
+        z = attraction[e] * (w if w > 1e-6 else 1e-6)
+        attraction[e] = z
+        total[buyer[e]] += z
+    for e in range(attraction.shape[0]):
+        b = buyer[e]
+        attraction[e] = attraction[e] / total[b] * wanted_t[b]
+    return attraction
+
+
+@_compiled
+def fill_pro_rata(available_t: np.ndarray, backlog_t: np.ndarray, seller: np.ndarray) -> np.ndarray:
+    """:func:`rechain.rules.market.fill_pro_rata`: ship from each seller pair's available stock
+    to its links' backlogs, pro rata; t per link."""
+    n = available_t.shape[0]
+    owed = np.zeros(n)
+    for e in range(backlog_t.shape[0]):
+        owed[seller[e]] += backlog_t[e]
+    ratio = np.zeros(n)
+    for s in range(n):
+        if owed[s] > 0:
+            a = available_t[s]
+            ratio[s] = (a if a < owed[s] else owed[s]) / owed[s]
+    shipped = np.empty(backlog_t.shape[0])
+    for e in range(backlog_t.shape[0]):
+        shipped[e] = backlog_t[e] * ratio[seller[e]]
+    return shipped
+
+
+@_compiled
+def settle_shipments(shipped_t: np.ndarray, eligible_t: np.ndarray, seller: np.ndarray, domestic: np.ndarray,
+                     to_abroad: np.ndarray, backlog_t: np.ndarray, in_transit_t: np.ndarray,
+                     shipped_total_t: np.ndarray, reliability: np.ndarray, learn_owed: float,
+                     learn_idle: float, n_sells: int):
+    """The books after shipping: backlogs, goods in transit, reliability, what is left wanted.
+
+    In place: ``backlog_t -= shipped_t``, ``in_transit_t += shipped_t``, ``shipped_total_t +=
+    shipped_t``; a link's reliability moves toward the share of what it owed that it shipped
+    (``learn_owed`` of the way) if it owed something (> 1e-9 t), else toward 1 (``learn_idle``).
+    Returns t sent per seller pair, of it to buyers abroad, and per link what a domestic
+    buyer still wanted (``max(eligible - shipped, 0)``, 0 on other links)."""
+    sent = np.zeros(n_sells)
+    sent_abroad = np.zeros(n_sells)
+    left_wanted = np.empty(shipped_t.shape[0])
+    for e in range(shipped_t.shape[0]):
+        s, owed = shipped_t[e], eligible_t[e]
+        backlog_t[e] -= s
+        sent[seller[e]] += s
+        if to_abroad[e]:
+            sent_abroad[seller[e]] += s
+        in_transit_t[e] += s
+        if owed > 1e-9:
+            step = (s / owed - reliability[e]) * learn_owed
+        else:
+            step = (1.0 - reliability[e]) * learn_idle
+        reliability[e] += step
+        shipped_total_t[e] += s
+        left = owed - s
+        left_wanted[e] = (left if left > 0.0 else 0.0) if domestic[e] else 0.0
+    return sent, sent_abroad, left_wanted
+
+
+@_compiled
+def drop_covered(backlog_t: np.ndarray, wanted_t: np.ndarray, covered: np.ndarray, buyer: np.ndarray,
+                 any_covered: bool, keep_share: float) -> None:
+    """Contract orders replaced by spot purchases leave the backlog, then a share of every
+    backlog is cancelled, in place: ``backlog_t -= wanted_t * covered[buyer]`` (if
+    ``any_covered``); ``backlog_t *= keep_share``."""
+    for e in range(backlog_t.shape[0]):
+        b = backlog_t[e]
+        if any_covered:
+            b = b - wanted_t[e] * covered[buyer[e]]
+        backlog_t[e] = b * keep_share
+
+
+@_compiled
+def orders_wanted(firm: np.ndarray, expected_change: np.ndarray, uncertainty: np.ndarray,
+                  normal_cover_wk: np.ndarray, restock_strength: np.ndarray, wait_strength: np.ndarray,
+                  uncertainty_strength: float, cover_lo: float, cover_hi: float, usage_t_per_wk: np.ndarray,
+                  stock_t: np.ndarray, on_order_t: np.ndarray, supply_line_weight: float,
+                  stock_adjust_weeks: float) -> np.ndarray:
+    """Each buyer pair's order this week, t: :func:`rechain.rules.ordering.target_cover` with its
+    firm's expectation and uncertainty, then :func:`rechain.rules.ordering.order_quantity`."""
+    out = np.empty(firm.shape[0])
+    for i in range(firm.shape[0]):
+        x = expected_change[firm[i]]
+        rise = x if x > 0.0 else 0.0
+        fall = -x if -x > 0.0 else 0.0
+        f = 1.0 + restock_strength[i] * rise - wait_strength[i] * fall - uncertainty_strength * uncertainty[firm[i]]
+        f = f if f > cover_lo else cover_lo
+        f = f if f < cover_hi else cover_hi
+        cover = normal_cover_wk[i] * f
+        use = usage_t_per_wk[i]
+        q = use + (cover * use - stock_t[i] - supply_line_weight * on_order_t[i]) / stock_adjust_weeks
+        out[i] = q if q > 0.0 else 0.0
+    return out

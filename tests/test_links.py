@@ -1,0 +1,123 @@
+"""The compiled per-link loops give exactly what their numpy expressions give (bit for bit),
+on random links, including links that owe nothing and buyers abroad."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from rechain import links
+from rechain.rules.market import fill_pro_rata, logit_split
+from rechain.rules.ordering import order_quantity, target_cover
+
+N_LINKS, N_BUYS, N_SELLS = 5_000, 1_700, 400
+
+
+@pytest.fixture(params=[0, 1, 2])
+def rng(request):
+    return np.random.default_rng(request.param)
+
+
+def _tonnes(rng, n, zero_share=0.3):
+    t = rng.lognormal(0.0, 2.0, n)
+    t[rng.random(n) < zero_share] = 0.0
+    return t
+
+
+def test_receive(rng):
+    buyer = rng.integers(0, N_BUYS, N_LINKS)
+    arriving, in_transit = _tonnes(rng, N_LINKS), _tonnes(rng, N_LINKS) + 5.0
+    want_transit = in_transit - arriving
+    want = np.bincount(buyer, weights=arriving, minlength=N_BUYS)
+    got = links.receive(arriving, buyer, in_transit, N_BUYS)
+    assert np.array_equal(got, want)
+    assert np.array_equal(in_transit, want_transit)
+    assert not arriving.any()
+
+
+@pytest.mark.parametrize("has_pending", [False, True])
+def test_on_order(rng, has_pending):
+    buyer = rng.integers(0, N_BUYS, N_LINKS)
+    backlog, transit, pending = (_tonnes(rng, N_LINKS) for _ in range(3))
+    per_link = backlog + transit
+    if has_pending:
+        per_link = per_link + pending
+    want = np.bincount(buyer, weights=per_link, minlength=N_BUYS)
+    assert np.array_equal(links.ordered_not_received(buyer, backlog, transit, pending, has_pending, N_BUYS), want)
+
+
+def test_normalise_orders_is_the_logit_split_times_the_order(rng):
+    buyer = np.sort(rng.integers(0, N_BUYS, N_LINKS))
+    ratio = rng.uniform(0.5, 2.0, N_LINKS)
+    reliability = rng.uniform(0.0, 1.0, N_LINKS)
+    reliability[::7] = 0.0                       # floored at 1e-6
+    wanted = _tonnes(rng, N_BUYS)
+    gamma = 4.0
+    want = logit_split(buyer, ratio, reliability, gamma, N_BUYS) * wanted[buyer]
+    attraction = np.exp(np.maximum(ratio * -gamma, -700.0))
+    got = links.normalise_orders(buyer, attraction, reliability, wanted, N_BUYS)
+    assert np.array_equal(got, want)
+
+
+def test_fill_pro_rata(rng):
+    seller = rng.integers(0, N_SELLS, N_LINKS)
+    available, backlog = _tonnes(rng, N_SELLS) * 3, _tonnes(rng, N_LINKS)
+    want = fill_pro_rata(available, backlog, seller)
+    got = links.fill_pro_rata(available, backlog, seller)
+    assert np.array_equal(got, want)
+    assert (np.bincount(seller, weights=got, minlength=N_SELLS) <= available * (1 + 1e-12) + 1e-12).all()
+
+
+def test_settle_shipments(rng):
+    seller = rng.integers(0, N_SELLS, N_LINKS)
+    domestic, abroad = rng.random(N_LINKS) < 0.7, rng.random(N_LINKS) < 0.2
+    eligible = _tonnes(rng, N_LINKS)
+    eligible[::11] = 1e-10                       # owes (almost) nothing: reliability drifts to 1
+    shipped = eligible * rng.uniform(0.0, 1.0, N_LINKS)
+    backlog, transit, total = eligible + _tonnes(rng, N_LINKS), _tonnes(rng, N_LINKS), _tonnes(rng, N_LINKS)
+    reliability = rng.uniform(0.0, 1.0, N_LINKS)
+    rate = 0.2
+    # the numpy expressions ship() used
+    want_backlog, want_transit, want_total = backlog - shipped, transit + shipped, total + shipped
+    owed = eligible > 1e-9
+    step = np.divide(shipped, eligible, out=np.ones_like(reliability), where=owed)
+    step -= reliability
+    step *= np.where(owed, rate, rate * 0.25)
+    want_reliability = reliability + step
+    want_sent = np.bincount(seller, weights=shipped, minlength=N_SELLS)
+    a = np.flatnonzero(abroad)
+    want_abroad = np.bincount(seller[a], weights=shipped[a], minlength=N_SELLS)
+    want_left = np.where(domestic, np.maximum(eligible - shipped, 0.0), 0.0)
+    sent, sent_abroad, left = links.settle_shipments(shipped, eligible, seller, domestic, abroad, backlog, transit,
+                                                     total, reliability, rate, rate * 0.25, N_SELLS)
+    for got, want in [(sent, want_sent), (sent_abroad, want_abroad), (left, want_left), (backlog, want_backlog),
+                      (transit, want_transit), (total, want_total), (reliability, want_reliability)]:
+        assert np.array_equal(got, want)
+
+
+@pytest.mark.parametrize("any_covered", [False, True])
+def test_drop_covered(rng, any_covered):
+    buyer = rng.integers(0, N_BUYS, N_LINKS)
+    backlog, wanted = _tonnes(rng, N_LINKS) + 1.0, _tonnes(rng, N_LINKS) * 0.5
+    covered = rng.uniform(0.0, 1.0, N_BUYS) * any_covered
+    want = backlog.copy()
+    if any_covered:
+        want -= wanted * covered[buyer]
+    want *= 1.0 - 0.05
+    links.drop_covered(backlog, wanted, covered, buyer, any_covered, 1.0 - 0.05)
+    assert np.array_equal(backlog, want)
+
+
+def test_orders_wanted_is_target_cover_then_order_quantity(rng):
+    n_firms = 300
+    firm = np.sort(rng.integers(0, n_firms, N_BUYS))
+    expected = rng.normal(0.0, 0.2, n_firms)
+    expected[::5] = 0.0
+    uncertainty = rng.uniform(0.0, 2.0, n_firms)
+    c0, kr, kw = rng.uniform(2, 12, N_BUYS), rng.uniform(0, 3, N_BUYS), rng.uniform(0, 3, N_BUYS)
+    usage, stock, on_order = _tonnes(rng, N_BUYS), _tonnes(rng, N_BUYS) * 4, _tonnes(rng, N_BUYS) * 2
+    cover = target_cover(c0, expected[firm], uncertainty[firm], kr, kw, 0.3, 0.5, 2.0)
+    want = order_quantity(usage, stock, on_order, cover, 0.6, 4.0)
+    got = links.orders_wanted(firm, expected, uncertainty, c0, kr, kw, 0.3, 0.5, 2.0, usage, stock, on_order, 0.6, 4.0)
+    assert np.array_equal(got, want)
+    assert (got > 0).any() and (got == 0).any()      # both branches of the floor are exercised
