@@ -313,3 +313,21 @@ def test_thrift_target_gives_up_content_when_dear_and_adds_it_back_when_cheap():
     assert thrift_target(10.0, 100.0, 0.5, 0.3) == pytest.approx(-0.3)           # added back at most 0.3
     assert thrift_target(1e6, 100.0, 0.5, 0.3) == 1.0
     assert thrift_target(50.0, 100.0, 0.5) == 0.0                                # no adding back by default
+
+
+def test_build_in_takes_what_stock_holds_and_plans_toward_the_need_ahead():
+    from rechain.kinds.buyers import build_in
+    # rows 1 and 2 are end users; grades are products 0 and 3
+    stock = np.array([[9.0, 0, 0, 9.0], [5.0, 0, 0, 1.0], [0.0, 0, 0, 8.0]])
+    plan = np.array([[0.0, 0, 0, 0.0], [4.0, 0, 0, 4.0], [2.0, 0, 0, 2.0]])
+    response = np.array([[0.75, 0.25], [0.5, 0.5]])
+    demand, ahead = np.array([0.0, 8.0, 6.0]), np.array([0.0, 12.0, 6.0])
+    wanted, got, by_grade = build_in(1, np.array([0, 3]), response, demand, ahead, stock, plan, 4.0)
+    # firm 1 wants 6 + 2, has 5 + 1; firm 2 wants 3 + 3, has 0 + 8
+    np.testing.assert_allclose(wanted, [8.0, 6.0])
+    np.testing.assert_allclose(got, [6.0, 3.0])
+    np.testing.assert_allclose(by_grade, [5.0, 4.0])
+    np.testing.assert_allclose(stock[1:, [0, 3]], [[0.0, 0.0], [0.0, 5.0]])
+    np.testing.assert_allclose(stock[0], [9.0, 0, 0, 9.0])             # not an end user: untouched
+    # plans move a quarter of the way to the need ahead: firm 1 toward 9 and 3, firm 2 toward 3 and 3
+    np.testing.assert_allclose(plan[1:, [0, 3]], [[4.0 + 5 / 4, 4.0 - 1 / 4], [2.25, 2.25]])

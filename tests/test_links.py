@@ -1,5 +1,6 @@
-"""The compiled per-link loops give exactly what their numpy expressions give (bit for bit),
-on random links, including links that owe nothing and buyers abroad."""
+"""The compiled per-link loops give exactly what their numpy expressions give (bit for bit,
+but for a column sum numpy adds pairwise), on random links, including links that owe nothing
+and buyers abroad."""
 
 from __future__ import annotations
 
@@ -121,3 +122,14 @@ def test_orders_wanted_is_target_cover_then_order_quantity(rng):
     got = links.orders_wanted(firm, expected, uncertainty, c0, kr, kw, 0.3, 0.5, 2.0, usage, stock, on_order, 0.6, 4.0)
     assert np.array_equal(got, want)
     assert (got > 0).any() and (got == 0).any()      # both branches of the floor are exercised
+
+
+def test_held_in_system(rng):
+    n_firms, n_products = 300, 10
+    stock, spot = _tonnes(rng, (n_firms, n_products)), _tonnes(rng, (n_firms, n_products))
+    product, transit = rng.integers(0, n_products, N_LINKS), _tonnes(rng, N_LINKS)
+    products = np.array([7, 3, 8])
+    on_links = np.bincount(product, weights=transit, minlength=n_products)
+    want = stock[:, products].sum(axis=0) + on_links[products] + spot[:, products].sum(axis=0)
+    # numpy sums a column pairwise, the loop in order: equal to rounding, not bit for bit
+    np.testing.assert_allclose(links.held_in_system(products, stock, product, transit, spot), want, rtol=1e-13)

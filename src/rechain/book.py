@@ -12,6 +12,7 @@ import numpy as np
 
 from .accounting import Ledger
 from .conditions import Mode, WeekConditions
+from .links import held_in_system
 from .recorder import Recorder
 from .rules.ordering import production_plan, smooth
 from .state import FirmState, LinkState, MarketState
@@ -98,9 +99,8 @@ class Book:
         if not made.any():
             return
         lk = self.links
-        on_links = np.bincount(self.world.links.prod, weights=lk.in_transit_t, minlength=self.world.n_products)
-        held = self.firms.stock_t[:, products].sum(axis=0) + on_links[products] \
-            + lk.spot_in_transit_t[:, products].sum(axis=0)
+        held = held_in_system(products, self.firms.stock_t, self.world.links.prod, lk.in_transit_t,
+                              lk.spot_in_transit_t)
         c = self.market.content_t_per_t
         k = products[made]
         c[k] = (c[k] * held[made, None] + content[made]) / (held[made, None] + tonnes[made, None])
@@ -126,9 +126,13 @@ class Book:
         m = self.market
         return np.sqrt(np.maximum(m.price_yuan_per_t, 0.0) * np.maximum(m.long_run_yuan_per_t, 0.0))
 
+    def use_smoothing_weeks(self) -> float:
+        """Over how many weeks planned use follows use (1 in a dry run: at once)."""
+        return 1.0 if self.cond.mode is Mode.DRY_RUN else float(self.behaviour.usage_smoothing_weeks)
+
     def plan_use(self, rows, products, tonnes: np.ndarray) -> None:
         """Update the smoothed planned use of an input, which anchors ordering."""
-        weeks = 1.0 if self.cond.mode is Mode.DRY_RUN else self.behaviour.usage_smoothing_weeks
+        weeks = self.use_smoothing_weeks()
         f = self.firms
         f.use_expected_t_per_wk[rows, products] = smooth(f.use_expected_t_per_wk[rows, products], tonnes, weeks)
 

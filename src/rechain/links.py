@@ -7,7 +7,8 @@ those passes, not the decisions, set the pace of a run. Each function here does 
 two passes what the phases of :mod:`rechain.week` would otherwise do in many, and gives
 exactly what the numpy expression in its docstring gives: the same operations on the same
 numbers in the same order (sums by index accumulate in link order, as ``np.bincount`` does),
-so no result depends on which is used; ``tests/test_links.py`` holds each to its numpy
+so no result depends on which is used (one exception, said where it is: a column sum numpy
+may add pairwise); ``tests/test_links.py`` holds each to its numpy
 expression. The rules themselves stay in :mod:`rechain.rules` as plain numpy.
 
 Per link arrays are [E]; ``buyer`` / ``seller`` give each link's buyer pair / seller pair
@@ -159,4 +160,33 @@ def orders_wanted(firm: np.ndarray, expected_change: np.ndarray, uncertainty: np
         use = usage_t_per_wk[i]
         q = use + (cover * use - stock_t[i] - supply_line_weight * on_order_t[i]) / stock_adjust_weeks
         out[i] = q if q > 0.0 else 0.0
+    return out
+
+
+@_compiled
+def held_in_system(products: np.ndarray, stock_t: np.ndarray, link_product: np.ndarray, in_transit_t: np.ndarray,
+                   spot_in_transit_t: np.ndarray) -> np.ndarray:
+    """Tonnes of each of ``products`` in firms' stocks, in transit on links and bought on the
+    spot market [k]: ``stock_t[:, products].sum(axis=0) + np.bincount(link_product,
+    in_transit_t)[products] + spot_in_transit_t[:, products].sum(axis=0)``, to rounding (numpy
+    may add a column pairwise, this adds it in order)."""
+    n_products = stock_t.shape[1]
+    wanted = np.zeros(n_products, np.bool_)
+    for p in products:
+        wanted[p] = True
+    on_links = np.zeros(n_products)
+    for e in range(in_transit_t.shape[0]):
+        p = link_product[e]
+        if wanted[p]:
+            on_links[p] += in_transit_t[e]
+    k = products.shape[0]
+    stock = np.zeros(k)
+    spot = np.zeros(k)
+    for i in range(stock_t.shape[0]):
+        for j in range(k):
+            stock[j] += stock_t[i, products[j]]
+            spot[j] += spot_in_transit_t[i, products[j]]
+    out = np.empty(k)
+    for j in range(k):
+        out[j] = stock[j] + on_links[products[j]] + spot[j]
     return out

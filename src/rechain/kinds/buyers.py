@@ -12,6 +12,7 @@ landed price (with duties and tariffs) at once, and orders less when licences ar
 
 from __future__ import annotations
 
+import numba
 import numpy as np
 
 from ..book import Book
@@ -60,6 +61,34 @@ class LicenceMemory:
         s[has] = (1 - r) * s[has] + r * rate[has] / tot[has]
 
 
+@numba.njit(cache=True, nogil=True)
+def build_in(start: int, grades: np.ndarray, response: np.ndarray, demand_t: np.ndarray, demand_ahead_t: np.ndarray,
+             stock_t: np.ndarray, use_expected_t_per_wk: np.ndarray, smoothing_weeks: float):
+    """One pass over end users ``start ..`` (one row of ``response`` [firm, grade] each): each
+    wants its week's need times its grade response, takes what its stock holds, and moves its
+    planned use of each grade toward its need ahead (exponential smoothing). Updates
+    ``stock_t`` and ``use_expected_t_per_wk`` in place; returns per firm t wanted and t got,
+    and per grade t got."""
+    n, k = response.shape
+    wanted, got = np.zeros(n), np.zeros(n)
+    got_by_grade = np.zeros(k)
+    weeks = smoothing_weeks if smoothing_weeks > 1.0 else 1.0
+    for r in range(n):
+        row = start + r
+        for j in range(k):
+            g = grades[j]
+            want = demand_t[row] * response[r, j]
+            held = stock_t[row, g]
+            take = want if want < held else held
+            stock_t[row, g] = held - take
+            wanted[r] += want
+            got[r] += take
+            got_by_grade[j] += take
+            plan = use_expected_t_per_wk[row, g]
+            use_expected_t_per_wk[row, g] = plan + (demand_ahead_t[row] * response[r, j] - plan) / weeks
+    return wanted, got, got_by_grade
+
+
 class MotorMakers(Kind):
     """Use magnets in end products; demand set by the sector's output, answering price."""
 
@@ -82,14 +111,12 @@ class MotorMakers(Kind):
 
     def use(self, book: Book) -> None:
         i, g = self.rs, self.grades
-        S = book.firms.stock_t
         response = self.grade_split * self.price_response(book)
-        want = book.cond.demand_t[i, None] * response
-        got = np.minimum(want, S[i, g])
-        S[i, g] -= got
-        book.ledger.add_sink(self.sink, got.sum(axis=0) @ book.content[g])
-        book.record_use(i, want.sum(axis=1), got.sum(axis=1))
-        book.plan_use(i, g, book.cond.demand_ahead_t[i, None] * response)
+        wanted, got, got_by_grade = build_in(i.start, g, response, book.cond.demand_t, book.cond.demand_ahead_t,
+                                             book.firms.stock_t, book.firms.use_expected_t_per_wk,
+                                             book.use_smoothing_weeks())
+        book.ledger.add_sink(self.sink, got_by_grade @ book.content[g])
+        book.record_use(i, wanted, got)
 
     def price_response(self, book: Book) -> np.ndarray | float:
         """Share of the end product's magnet need still met by magnets, [firm, 1]."""
