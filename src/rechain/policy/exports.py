@@ -63,14 +63,15 @@ class LicenceQueue:
 
     Each has a decision week drawn from a triangular distribution of working days (five
     a week) and is approved with the approval rate in force when it is decided; a refused
-    application cancels its order.
+    application cancels its order. Applications wait in one batch per due week, so a week's
+    decisions touch only the applications due, however many are pending.
     """
 
-    edge: np.ndarray = field(default_factory=lambda: np.zeros(0, np.int64))
-    qty: np.ndarray = field(default_factory=lambda: np.zeros(0))
-    due: np.ndarray = field(default_factory=lambda: np.zeros(0, np.int64))
     n_links: int = 0                                     # > 0: keep the tonnes pending per link
     pending_t: np.ndarray = field(default_factory=lambda: np.zeros(0))
+    # due week -> [(application number, link, tonnes), ...] in the order applied
+    by_due_week: dict = field(default_factory=dict)
+    n_applied: int = 0
 
     def __post_init__(self) -> None:
         if self.n_links and self.pending_t.size != self.n_links:
@@ -86,32 +87,67 @@ class LicenceQueue:
         # a degenerate distribution (min = mode = max) is that number of days, no draw needed
         days = np.where(spread, rng.triangular(lo, mode, np.where(spread, hi, lo + 1.0)), lo)
         due = week + np.maximum(1, np.ceil(days / 5.0)).astype(np.int64)
-        self.edge = np.concatenate([self.edge, edges])
-        self.qty = np.concatenate([self.qty, qty])
-        self.due = np.concatenate([self.due, due])
+        number = self.n_applied + np.arange(edges.size)
+        self.n_applied += edges.size
+        for d in np.unique(due):
+            at = due == d
+            self.by_due_week.setdefault(int(d), []).append((number[at], edges[at], qty[at]))
         if self.n_links:
-            np.add.at(self.pending_t, edges, qty)
+            if edges.size < 2 or (np.diff(edges) > 0).all():    # distinct links (one per link and week)
+                self.pending_t[edges] += qty
+            else:
+                np.add.at(self.pending_t, edges, qty)
 
     def decide(self, week: int, approval_of_edge, rng: np.random.Generator
                ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """Decide the applications due; returns (edge, qty, approved mask) and drops them.
 
         ``approval_of_edge`` is an array over all links, or a function of the due links'
-        indices returning their approval rates.
+        indices returning their approval rates. Applications come back in the order they
+        were made.
         """
-        now = self.due <= week
-        if not now.any():
+        weeks = [d for d in self.by_due_week if d <= week]
+        if not weeks:
             return np.zeros(0, np.int64), np.zeros(0), np.zeros(0, bool)
-        e, q = self.edge[now], self.qty[now]
+        batches = [b for d in weeks for b in self.by_due_week.pop(d)]
+        e = np.concatenate([b[1] for b in batches])
+        q = np.concatenate([b[2] for b in batches])
+        if len(weeks) > 1:                     # batches of several due weeks: back to the order applied
+            order = np.argsort(np.concatenate([b[0] for b in batches]), kind="stable")
+            e, q = e[order], q[order]
         rate = approval_of_edge(e) if callable(approval_of_edge) else approval_of_edge[e]
         ok = rng.random(e.size) < rate
-        keep = ~now
-        self.edge, self.qty, self.due = self.edge[keep], self.qty[keep], self.due[keep]
         if self.n_links:
             np.subtract.at(self.pending_t, e, q)
-            if not self.edge.size:
+            if not self.by_due_week:
                 self.pending_t[:] = 0.0          # nothing pending: clear round-off
         return e, q, ok
+
+    def _pending(self, field_index: int) -> np.ndarray:
+        batches = [b for d in self.by_due_week.values() for b in d]
+        if not batches:
+            return np.zeros(0, np.int64 if field_index < 2 else float)
+        values = np.concatenate([b[field_index] for b in batches])
+        return values[np.argsort(np.concatenate([b[0] for b in batches]), kind="stable")]
+
+    @property
+    def edge(self) -> np.ndarray:
+        """Link of each pending application, in the order applied."""
+        return self._pending(1)
+
+    @property
+    def qty(self) -> np.ndarray:
+        """Tonnes of each pending application, in the order applied."""
+        return self._pending(2)
+
+    @property
+    def due(self) -> np.ndarray:
+        """Due week of each pending application, in the order applied."""
+        batches = [(d, b) for d, bs in self.by_due_week.items() for b in bs]
+        if not batches:
+            return np.zeros(0, np.int64)
+        values = np.concatenate([np.full(b[0].size, d, np.int64) for d, b in batches])
+        return values[np.argsort(np.concatenate([b[0] for _, b in batches]), kind="stable")]
 
     def pending_by_edge(self, n_edges: int) -> np.ndarray:
         """Tonnes pending per link [n_edges]."""
@@ -121,11 +157,11 @@ class LicenceQueue:
 
     @property
     def n_pending(self) -> int:
-        return int(self.edge.size)
+        return sum(b[0].size for d in self.by_due_week.values() for b in d)
 
     @property
     def t_pending(self) -> float:
-        return float(self.qty.sum())
+        return float(sum(b[2].sum() for d in self.by_due_week.values() for b in d))
 
 
 def export_quota_allowance_t(quota, day: dt.date) -> float:
