@@ -70,16 +70,23 @@ def test_fill_pro_rata(rng):
 
 
 def test_settle_shipments(rng):
-    seller = rng.integers(0, N_SELLS, N_LINKS)
+    seller, buyer = rng.integers(0, N_SELLS, N_LINKS), rng.integers(0, N_BUYS, N_LINKS)
     domestic, abroad = rng.random(N_LINKS) < 0.7, rng.random(N_LINKS) < 0.2
+    lead = np.sort(rng.choice([1, 2, 5], N_LINKS))
+    tick, n_slots = 7, 6
     eligible = _tonnes(rng, N_LINKS)
     eligible[::11] = 1e-10                       # owes (almost) nothing: reliability drifts to 1
     shipped = eligible * rng.uniform(0.0, 1.0, N_LINKS)
     backlog, transit, total = eligible + _tonnes(rng, N_LINKS), _tonnes(rng, N_LINKS), _tonnes(rng, N_LINKS)
+    pipeline = _tonnes(rng, (n_slots, N_LINKS))
     reliability = rng.uniform(0.0, 1.0, N_LINKS)
     rate = 0.2
     # the numpy expressions ship() used
     want_backlog, want_transit, want_total = backlog - shipped, transit + shipped, total + shipped
+    want_pipeline = pipeline.copy()
+    for weeks in (1, 2, 5):
+        at = lead == weeks
+        want_pipeline[(tick + weeks) % n_slots, at] += shipped[at]
     owed = eligible > 1e-9
     step = np.divide(shipped, eligible, out=np.ones_like(reliability), where=owed)
     step -= reliability
@@ -89,11 +96,28 @@ def test_settle_shipments(rng):
     a = np.flatnonzero(abroad)
     want_abroad = np.bincount(seller[a], weights=shipped[a], minlength=N_SELLS)
     want_left = np.where(domestic, np.maximum(eligible - shipped, 0.0), 0.0)
-    sent, sent_abroad, left = links.settle_shipments(shipped, eligible, seller, domestic, abroad, backlog, transit,
-                                                     total, reliability, rate, rate * 0.25, N_SELLS)
-    for got, want in [(sent, want_sent), (sent_abroad, want_abroad), (left, want_left), (backlog, want_backlog),
-                      (transit, want_transit), (total, want_total), (reliability, want_reliability)]:
+    want_unfilled = np.bincount(buyer, weights=want_left, minlength=N_BUYS)
+    sent, sent_abroad, left, unfilled = links.settle_shipments(
+        shipped, eligible, seller, buyer, domestic, abroad, lead, tick, backlog, transit, pipeline, total,
+        reliability, rate, rate * 0.25, N_SELLS, N_BUYS)
+    for got, want in [(sent, want_sent), (sent_abroad, want_abroad), (left, want_left), (unfilled, want_unfilled),
+                      (backlog, want_backlog), (transit, want_transit), (pipeline, want_pipeline),
+                      (total, want_total), (reliability, want_reliability)]:
         assert np.array_equal(got, want)
+
+
+@pytest.mark.parametrize("holiday", [False, True])
+def test_eligible_backlog(rng, holiday):
+    n_firms = 300
+    src, dst = rng.integers(0, n_firms, N_LINKS), rng.integers(0, n_firms, N_LINKS)
+    backlog = _tonnes(rng, N_LINKS)
+    backlog[::13] = -1e-17                       # round-off below zero
+    ws = rng.choice([0.0, 0.4, 1.0, 1.2], n_firms)
+    want = np.maximum(backlog, 0.0)
+    if holiday:
+        capped = np.minimum(ws, 1.0)
+        want *= np.minimum(capped[src], capped[dst])
+    assert np.array_equal(links.eligible_backlog(backlog, src, dst, ws, holiday), want)
 
 
 @pytest.mark.parametrize("any_covered", [False, True])
@@ -133,3 +157,24 @@ def test_held_in_system(rng):
     want = stock[:, products].sum(axis=0) + on_links[products] + spot[:, products].sum(axis=0)
     # numpy sums a column pairwise, the loop in order: equal to rounding, not bit for bit
     np.testing.assert_allclose(links.held_in_system(products, stock, product, transit, spot), want, rtol=1e-13)
+
+
+def test_price_pull(rng):
+    n_products, n_regions = 10, 4
+    seller, abroad = rng.integers(0, N_SELLS, N_LINKS), rng.random(N_LINKS) < 0.2
+    product, region = rng.integers(0, n_products, N_LINKS), rng.integers(0, n_regions, N_LINKS)
+    ratio_of_sell = rng.uniform(0.5, 2.0, N_SELLS)
+    ratio_of_sell[:5] = 1e6                      # absurdly dear: held at -700
+    premium = rng.uniform(0.8, 1.5, (n_products, n_regions))
+    ratio = ratio_of_sell[seller]
+    a = np.flatnonzero(abroad)
+    ratio[a] /= premium[product[a], region[a]]
+    want = np.maximum(ratio * -4.0, -700.0)
+    assert np.array_equal(links.price_pull(ratio_of_sell, seller, abroad, premium, product, region, -4.0), want)
+
+
+def test_book_orders(rng):
+    seller, order, backlog = rng.integers(0, N_SELLS, N_LINKS), _tonnes(rng, N_LINKS), _tonnes(rng, N_LINKS)
+    want_backlog, want = backlog + order, np.bincount(seller, weights=order, minlength=N_SELLS)
+    got = links.book_orders(order, seller, backlog, N_SELLS)
+    assert np.array_equal(got, want) and np.array_equal(backlog, want_backlog)

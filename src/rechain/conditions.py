@@ -231,7 +231,7 @@ class PolicyTimeline:
 
 class NewsTable:
     """Scheduled news: the week each breaks, its signed strength, half-life, the uncertainty
-    it adds, and who hears it ([N, n_events], by stage and region)."""
+    it adds, and who hears it (by stage and region)."""
 
     def __init__(self, world: World):
         ev = world.scenario.news
@@ -240,14 +240,22 @@ class NewsTable:
         self.signed_strength = np.array([e.sign * e.strength for e in ev], dtype=float)
         self.half_life_weeks = np.array([e.half_life_weeks for e in ev], dtype=float)
         self.uncertainty = np.array([e.uncertainty for e in ev], dtype=float)
-        hear = np.zeros((pop.n, len(ev)))
-        region_name = np.array(pop.region_names)[pop.region]
-        stage_name = np.array(world.stages)[pop.stage]
+        # who hears an event depends only on a firm's stage and region: keep one row per
+        # (stage, region) audience and spread it over the firms
+        n_regions = len(pop.region_names)
+        audience, self.audience_of_firm = np.unique(pop.stage * n_regions + pop.region, return_inverse=True)
+        stage_of = np.array(world.stages)[audience // n_regions]
+        region_of = np.array(pop.region_names)[audience % n_regions]
+        hear = np.zeros((audience.size, len(ev)))
         for j, e in enumerate(ev):
-            st = np.isin(stage_name, e.stages)
-            rg = np.ones(pop.n, bool) if "all" in e.regions else np.isin(region_name, e.regions)
+            st = np.isin(stage_of, e.stages)
+            rg = np.ones(audience.size, bool) if "all" in e.regions else np.isin(region_of, e.regions)
             hear[:, j] = st & rg
-        self.hear = hear
+        self.hear_by_audience = hear       # [audiences, n_events]
+
+    def heard(self, per_event: np.ndarray) -> np.ndarray:
+        """What each firm hears of a value per event: the sum over the events it hears, [N]."""
+        return (self.hear_by_audience @ per_event)[self.audience_of_firm]
 
     @property
     def any(self) -> bool:

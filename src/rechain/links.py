@@ -20,7 +20,8 @@ from __future__ import annotations
 import numba
 import numpy as np
 
-__all__ = ["receive", "ordered_not_received", "normalise_orders", "fill_pro_rata", "settle_shipments", "drop_covered"]
+__all__ = ["receive", "ordered_not_received", "normalise_orders", "fill_pro_rata", "eligible_backlog",
+           "settle_shipments", "drop_covered", "orders_wanted", "held_in_system", "price_pull", "book_orders"]
 
 # cache=True: compiled once per installation (kept beside this file), not once per process
 _compiled = numba.njit(cache=True, nogil=True)
@@ -95,26 +96,51 @@ def fill_pro_rata(available_t: np.ndarray, backlog_t: np.ndarray, seller: np.nda
 
 
 @_compiled
-def settle_shipments(shipped_t: np.ndarray, eligible_t: np.ndarray, seller: np.ndarray, domestic: np.ndarray,
-                     to_abroad: np.ndarray, backlog_t: np.ndarray, in_transit_t: np.ndarray,
+def eligible_backlog(backlog_t: np.ndarray, src: np.ndarray, dst: np.ndarray, working_share: np.ndarray,
+                     holiday: bool) -> np.ndarray:
+    """What may ship on each link this week, t: its backlog (round-off below 0 counts as 0),
+    times the lesser worked share of its two ends in a week with a holiday somewhere:
+    ``np.maximum(backlog_t, 0) * np.minimum(ws[src], ws[dst])`` with ``ws`` capped at 1."""
+    out = np.empty(backlog_t.shape[0])
+    for e in range(backlog_t.shape[0]):
+        b = backlog_t[e]
+        b = b if b > 0.0 else 0.0
+        if holiday:
+            a, c = working_share[src[e]], working_share[dst[e]]
+            a = a if a < 1.0 else 1.0
+            c = c if c < 1.0 else 1.0
+            b = b * (a if a < c else c)
+        out[e] = b
+    return out
+
+
+@_compiled
+def settle_shipments(shipped_t: np.ndarray, eligible_t: np.ndarray, seller: np.ndarray, buyer: np.ndarray,
+                     domestic: np.ndarray, to_abroad: np.ndarray, lead_weeks: np.ndarray, tick: int,
+                     backlog_t: np.ndarray, in_transit_t: np.ndarray, pipeline_t: np.ndarray,
                      shipped_total_t: np.ndarray, reliability: np.ndarray, learn_owed: float,
-                     learn_idle: float, n_sells: int):
+                     learn_idle: float, n_sells: int, n_buys: int):
     """The books after shipping: backlogs, goods in transit, reliability, what is left wanted.
 
     In place: ``backlog_t -= shipped_t``, ``in_transit_t += shipped_t``, ``shipped_total_t +=
-    shipped_t``; a link's reliability moves toward the share of what it owed that it shipped
-    (``learn_owed`` of the way) if it owed something (> 1e-9 t), else toward 1 (``learn_idle``).
-    Returns t sent per seller pair, of it to buyers abroad, and per link what a domestic
-    buyer still wanted (``max(eligible - shipped, 0)``, 0 on other links)."""
+    shipped_t``; each link's shipment joins the pipeline slot of its arrival week
+    (``(tick + lead_weeks) % n_slots``); a link's reliability moves toward the share of what it
+    owed that it shipped (``learn_owed`` of the way) if it owed something (> 1e-9 t), else toward
+    1 (``learn_idle``). Returns t sent per seller pair, of it to buyers abroad, per link what a
+    domestic buyer still wanted (``max(eligible - shipped, 0)``, 0 on other links) and its sum per
+    buyer pair (``np.bincount(buyer, left_wanted)``)."""
+    n_slots = pipeline_t.shape[0]
     sent = np.zeros(n_sells)
     sent_abroad = np.zeros(n_sells)
     left_wanted = np.empty(shipped_t.shape[0])
+    unfilled = np.zeros(n_buys)
     for e in range(shipped_t.shape[0]):
         s, owed = shipped_t[e], eligible_t[e]
         backlog_t[e] -= s
         sent[seller[e]] += s
         if to_abroad[e]:
             sent_abroad[seller[e]] += s
+        pipeline_t[(tick + lead_weeks[e]) % n_slots, e] += s
         in_transit_t[e] += s
         if owed > 1e-9:
             step = (s / owed - reliability[e]) * learn_owed
@@ -123,8 +149,10 @@ def settle_shipments(shipped_t: np.ndarray, eligible_t: np.ndarray, seller: np.n
         reliability[e] += step
         shipped_total_t[e] += s
         left = owed - s
-        left_wanted[e] = (left if left > 0.0 else 0.0) if domestic[e] else 0.0
-    return sent, sent_abroad, left_wanted
+        left = (left if left > 0.0 else 0.0) if domestic[e] else 0.0
+        left_wanted[e] = left
+        unfilled[buyer[e]] += left
+    return sent, sent_abroad, left_wanted, unfilled
 
 
 @_compiled
@@ -190,3 +218,30 @@ def held_in_system(products: np.ndarray, stock_t: np.ndarray, link_product: np.n
     for j in range(k):
         out[j] = stock[j] + on_links[products[j]] + spot[j]
     return out
+
+
+@_compiled
+def price_pull(ratio_of_sell: np.ndarray, seller: np.ndarray, abroad: np.ndarray, premium: np.ndarray,
+               product: np.ndarray, region: np.ndarray, minus_gamma: float) -> np.ndarray:
+    """Each link's exponent in the logit split, ``max(-gamma * ratio, -700)``: its seller's ask
+    over the market price, for links between producers and buyers abroad divided by the export
+    premium of the link's product and region ([P, R]); ``np.exp`` of it is the link's pull."""
+    out = np.empty(seller.shape[0])
+    for e in range(seller.shape[0]):
+        r = ratio_of_sell[seller[e]]
+        if abroad[e]:
+            r = r / premium[product[e], region[e]]
+        z = r * minus_gamma
+        out[e] = z if z > -700.0 else -700.0
+    return out
+
+
+@_compiled
+def book_orders(order_t: np.ndarray, seller: np.ndarray, backlog_t: np.ndarray, n_sells: int) -> np.ndarray:
+    """Orders join their links' backlogs (``backlog_t += order_t``, in place); returns t ordered
+    per seller pair (``np.bincount(seller, order_t)``)."""
+    received = np.zeros(n_sells)
+    for e in range(order_t.shape[0]):
+        backlog_t[e] += order_t[e]
+        received[seller[e]] += order_t[e]
+    return received

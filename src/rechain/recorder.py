@@ -7,6 +7,7 @@ The recorder is fed by the week's phases; it never reads the model. It records o
 
 from __future__ import annotations
 
+import numba
 import numpy as np
 
 from .network import EXPORT, FOREIGN_TRADE, IMPORT, MOTOR, OVERSEAS
@@ -15,6 +16,20 @@ from .state import FirmState, MarketState
 from .world import World
 
 __all__ = ["Recorder"]
+
+
+@numba.njit(cache=True, nogil=True)
+def value_by_stage(key: np.ndarray, product: np.ndarray, stage: np.ndarray, first: np.ndarray, second: np.ndarray,
+                   price: np.ndarray, n_stages: int):
+    """Two [firm, product] tables (flattened) valued at ``price`` over the (firm, product)
+    pairs ``key``, summed by stage: ``np.bincount(stage, first[key] * price[product])`` and the
+    same for ``second``."""
+    a, b = np.zeros(n_stages), np.zeros(n_stages)
+    for i in range(key.shape[0]):
+        p = price[product[i]]
+        a[stage[i]] += first[key[i]] * p
+        b[stage[i]] += second[key[i]] * p
+    return a, b
 
 
 class Recorder:
@@ -176,12 +191,11 @@ class Recorder:
         # stock over orders (miners, holders), in days
         ip = market.index_yuan_per_t
         buys, sells = w.buys, w.sells
-        pb, ps = ip[buys.product], ip[sells.product]
         S = firms.stock_t.ravel()
-        sv = np.bincount(self._st_b, weights=S[buys.key] * pb, minlength=self.NS)
-        uv = np.bincount(self._st_b, weights=firms.use_expected_t_per_wk.ravel()[buys.key] * pb, minlength=self.NS)
-        fs = np.bincount(self._st_s, weights=S[sells.key] * ps, minlength=self.NS)
-        fo = np.bincount(self._st_s, weights=firms.orders_expected_t_per_wk.ravel()[sells.key] * ps, minlength=self.NS)
+        sv, uv = value_by_stage(buys.key, buys.product, self._st_b, S, firms.use_expected_t_per_wk.ravel(), ip,
+                                self.NS)
+        fs, fo = value_by_stage(sells.key, sells.product, self._st_s, S, firms.orders_expected_t_per_wk.ravel(), ip,
+                                self.NS)
         num = np.where(self._buys, sv, fs)
         den = np.where(self._buys, uv, fo)
         self.cover_days[t] = np.divide(7.0 * num, den, out=np.full(self.NS, np.nan), where=den > 1e-9)

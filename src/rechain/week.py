@@ -13,8 +13,8 @@ from typing import Protocol
 
 import numpy as np
 
-from .links import (drop_covered, fill_pro_rata, normalise_orders, ordered_not_received, orders_wanted, receive,
-                    settle_shipments)
+from .links import (book_orders, drop_covered, eligible_backlog, fill_pro_rata, normalise_orders,
+                    ordered_not_received, orders_wanted, price_pull, receive, settle_shipments)
 from .accounting import Ledger
 from .book import Book
 from .conditions import Mode, PolicyTimeline
@@ -160,7 +160,7 @@ def form_expectations(chain: Chain) -> None:
     f.price_trend_per_wk = update_trend(f.price_trend_per_wk, r, tr.trend_weight)
     news = chain.timeline.news
     nw = news_weights(cond.week, news.week, news.signed_strength, news.half_life_weeks)
-    heard = news.hear @ nw if (nw.size and cond.news_on) else np.zeros(w.n_firms)
+    heard = news.heard(nw) if (nw.size and cond.news_on) else np.zeros(w.n_firms)
     social = chain.traits.neighbours @ f.expected_change
     noise = b.noise * chain.traits.expectation_noise[chain.tick]
     gap = np.log(m.long_run_yuan_per_t / m.index_yuan_per_t)[watch]
@@ -168,7 +168,7 @@ def form_expectations(chain: Chain) -> None:
                                         b.w_news, b.w_social, b.x_max, gap, b.w_anchor)
     shock = b.volatility_weight * np.abs(r)
     if news.any and cond.news_on:
-        shock = shock + news.hear @ (news.uncertainty * (news.week == cond.week))
+        shock = shock + news.heard(news.uncertainty * (news.week == cond.week))
     qt = chain.timeline.quota_type_of_firm
     shock = shock + np.where(qt >= 0, cond.quota_overdue[qt] * b.quota_late_uncertainty, 0.0)
     f.uncertainty = update_uncertainty(f.uncertainty, b.uncertainty_decay, shock)
@@ -196,13 +196,11 @@ def place_orders(chain: Chain) -> None:
     # abroad weigh Chinese exporters at the export price (ask x export premium) against their
     # region's export price, which comes to the same ratio, and producers abroad at their ask
     sells = w.sells
-    ratio = (f.ask_yuan_per_t.ravel()[sells.key] / np.maximum(m.price_yuan_per_t[sells.product], 1e-9)
-             )[w.link.seller_pair]
-    a = w.link.abroad_links
-    if a.size:
-        ratio[a] /= export_premium(m, L.prod[a], w.link.region[a])
+    ratio = f.ask_yuan_per_t.ravel()[sells.key] / np.maximum(m.price_yuan_per_t[sells.product], 1e-9)
+    premium = export_premium(m)
     # the logit split of rules.market.logit_split, times each buyer pair's contract order
-    attraction = np.maximum(ratio * -b.price_choice, -700.0)
+    attraction = price_pull(ratio, w.link.seller_pair, w.link.abroad, premium, L.prod, w.link.region,
+                            -b.price_choice)
     np.exp(attraction, out=attraction)
     order = normalise_orders(w.link.buyer_pair, attraction, lk.reliability, q - spot, buys.n)
     if cond.controls_on:
@@ -217,9 +215,7 @@ def place_orders(chain: Chain) -> None:
         if chain.recorder.enabled:
             chain.recorder.note_licences_applied(order[e].sum())
         order[held] = 0.0
-    lk.backlog_t += order
-    N, P = w.n_firms, w.n_products
-    book.orders_received_t = np.bincount(w.link.seller_pair, weights=order, minlength=w.sells.n)   # per sell pair
+    book.orders_received_t = book_orders(order, w.link.seller_pair, lk.backlog_t, w.sells.n)   # per sell pair
     if chain.recorder.enabled:
         chain.recorder.add_orders(q)
 
@@ -310,9 +306,9 @@ def abroad_cover(chain: Chain) -> np.ndarray:
     return np.divide(stock, need, out=np.ones(P * R), where=need > 1e-9).reshape(P, R)
 
 
-def export_premium(m: MarketState, product: np.ndarray, region: np.ndarray) -> np.ndarray:
-    """Export price over the domestic price for these (product, region) pairs."""
-    return m.export_price_yuan_per_t[product, region] / np.maximum(m.price_yuan_per_t[product], 1e-9)
+def export_premium(m: MarketState) -> np.ndarray:
+    """Export price over the domestic price per product and region [P, R]."""
+    return m.export_price_yuan_per_t / np.maximum(m.price_yuan_per_t, 1e-9)[:, None]
 
 
 def measure_cover(chain: Chain) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
@@ -388,22 +384,18 @@ def ship(chain: Chain) -> None:
     # goods move on days both ends work: a holiday at the shipper or the receiver (Chinese
     # New Year, National Day, Christmas abroad) holds deliveries back until it is over
     ws = cond.working_share
-    eligible = np.maximum(lk.backlog_t, 0.0)     # round-off can leave -1e-17 after the spot market
-    if ws.min() < 1.0:
-        ws = np.minimum(ws, 1.0)
-        eligible *= np.minimum(ws[L.src], ws[L.dst])
+    eligible = eligible_backlog(lk.backlog_t, L.src, L.dst, ws, bool(ws.min() < 1.0))
     shipped = fill_pro_rata(available, eligible, w.link.seller_pair)
     if cond.export_quotas_on:
         shipped = apply_export_quotas(shipped, w, cond.week, m.export_quota_used_t)
     # backlogs, transit and reliability: a link's reliability learns from weeks it owed
     # something, the share it delivered; a link nobody orders on forgets, slowly, how it fared
     # (buyers give it another try one day)
-    sent, sent_abroad, left_wanted = settle_shipments(
-        shipped, eligible, w.link.seller_pair, w.link.domestic, w.link.to_abroad, lk.backlog_t, lk.in_transit_t,
-        lk.shipped_total_t, lk.reliability, b.reliability_smoothing, b.reliability_smoothing * 0.25, sells.n)
+    sent, sent_abroad, left_wanted, unfilled = settle_shipments(
+        shipped, eligible, w.link.seller_pair, w.link.buyer_pair, w.link.domestic, w.link.to_abroad, L.lead,
+        chain.tick, lk.backlog_t, lk.in_transit_t, lk.pipeline_t, lk.shipped_total_t, lk.reliability,
+        b.reliability_smoothing, b.reliability_smoothing * 0.25, sells.n, w.buys.n)
     S[sells.key] = np.maximum(S[sells.key] - sent, 0.0)  # guards -1e-17 round-off; nothing is overdrawn
-    for lead, at in w.link.lead_groups:
-        lk.pipeline_t[(chain.tick + lead) % w.link.n_slots, at] += shipped[at]
     ask = f.ask_yuan_per_t.ravel()[sells.key]
     sent_home = sent - sent_abroad
     book.trade = {
@@ -412,6 +404,7 @@ def ship(chain: Chain) -> None:
         "value": np.bincount(sells.product, weights=sent_home * ask, minlength=P),
         "left_offered": np.where(w.spot_sells, np.maximum(available - sent, 0.0), 0.0),   # per sell pair
         "left_wanted": left_wanted,   # per link
+        "unfilled": unfilled,         # per buy pair
     }
     if chain.recorder.enabled:
         chain.recorder.add_shipments(shipped)
@@ -427,7 +420,7 @@ def clear_spot(chain: Chain) -> None:
     P, sells, buys = w.n_products, w.sells, w.buys
     trade = book.trade
     offered, wanted_link = trade["left_offered"], trade["left_wanted"]
-    unfilled = np.bincount(w.link.buyer_pair, weights=wanted_link, minlength=buys.n)     # per buy pair
+    unfilled = trade["unfilled"]                                                        # per buy pair
     wanted = unfilled + book.spot_wanted_t
     supply = np.bincount(sells.product, weights=offered, minlength=P)
     demand = np.bincount(buys.product, weights=wanted, minlength=P)

@@ -58,12 +58,11 @@ class LinkIndex:
     is_import: np.ndarray        # bool: ore shipped into China
     to_separation: np.ndarray    # bool: delivers to a separation plant
     to_separation_links: np.ndarray   # indices of those links
-    lead_groups: tuple           # ((lead_weeks, slice of links), ...): links are sorted by lead
     n_slots: int                 # pipeline slots: longest lead + 1
     by_product: tuple            # link indices carrying each product
     all: np.ndarray              # 0..E-1
     domestic: np.ndarray         # bool: within China (spot buyers may be served off it)
-    abroad_links: np.ndarray     # indices of links from producers abroad to buyers abroad
+    abroad: np.ndarray           # bool: the link runs from a producer abroad to a buyer abroad
     to_abroad: np.ndarray        # bool: the link goes to a buyer abroad
 
 
@@ -162,14 +161,11 @@ def build_world(sc: Scenario, streams: Streams) -> World:
         is_import=links.flow == IMPORT,
         to_separation=pop.kind[links.dst] == SEP,
         to_separation_links=np.flatnonzero(pop.kind[links.dst] == SEP),
-        lead_groups=tuple((int(v), slice(int(np.searchsorted(links.lead, v, "left")),
-                                         int(np.searchsorted(links.lead, v, "right"))))
-                          for v in np.unique(links.lead)),
         n_slots=int(links.lead.max()) + 1 if links.n else 1,
         by_product=tuple(np.flatnonzero(links.prod == k) for k in range(P)),
         all=np.arange(links.n),
         domestic=np.isin(links.flow, (DOMESTIC, IMPORT)),
-        abroad_links=np.flatnonzero(links.flow == FOREIGN_TRADE),
+        abroad=links.flow == FOREIGN_TRADE,
         to_abroad=np.isin(pop.kind[links.dst], BUYERS_ABROAD),
     )
     start = np.array([sc.market.initial_price[k] for k in mat.products]) / mat.quote_factor
