@@ -15,7 +15,7 @@ import scipy.sparse as sp
 from .randomness import Streams
 from .world import World
 
-__all__ = ["Traits", "draw_traits", "per_kind"]
+__all__ = ["Traits", "ExpectationNoise", "draw_traits", "per_kind"]
 
 
 @dataclass(frozen=True)
@@ -29,19 +29,38 @@ class Traits:
     normal_cover_wk_of_buy: np.ndarray
     restock_strength_of_buy: np.ndarray
     wait_strength_of_buy: np.ndarray
-    expectation_noise: np.ndarray   # standard normal shocks to expectations, [week incl. spin-up, firm]
+    expectation_noise: "ExpectationNoise"   # standard normal shocks to expectations: [tick] -> [firm]
     neighbours: sp.csr_matrix       # mean over linked firms (both ways): neighbours @ x, [N, N]
 
 
-def per_kind(world: World, streams: Streams, stream: str, draw, shape: tuple, axis: int = 0) -> np.ndarray:
-    """Random values per firm (firms along ``axis``, 0 or 1), each kind of firm from its own stream."""
+class ExpectationNoise:
+    """Standard normal shocks to each firm's expectation, one row [N] per week stepped (spin-up
+    included; ``noise[tick]``), drawn as the weeks come from the ``expectations`` stream of each
+    firm's kind: the same numbers as drawing the whole [weeks, N] table at the start (a
+    Generator's draws do not depend on how they are split into calls), without holding it."""
+
+    def __init__(self, world: World, streams: Streams):
+        self._kinds = [(rows, streams("expectations", code)) for code, rows in world.rows.items() if rows.size]
+        self._row = np.zeros(world.n_firms)
+        self._tick = -1
+
+    def __getitem__(self, tick: int) -> np.ndarray:
+        if tick < self._tick:
+            raise IndexError(f"noise of week {tick} was drawn and dropped (now at {self._tick})")
+        while self._tick < tick:
+            row = np.empty_like(self._row)
+            for rows, generator in self._kinds:
+                row[rows] = generator.standard_normal(rows.size)
+            self._row, self._tick = row, self._tick + 1
+        return self._row
+
+
+def per_kind(world: World, streams: Streams, stream: str, draw, shape: tuple) -> np.ndarray:
+    """Random values per firm (rows = firms), each kind of firm from its own stream."""
     out = np.empty(shape)
     for code, rows in world.rows.items():
         if rows.size:
-            if axis == 0:
-                out[rows] = draw(streams(stream, code), rows.size)
-            else:
-                out[:, rows] = draw(streams(stream, code), rows.size)
+            out[rows] = draw(streams(stream, code), rows.size)
     return out
 
 
@@ -66,8 +85,6 @@ def draw_traits(world: World, streams: Streams) -> Traits:
     wait = beh.wait_strength * mult[2]
     cover = cover_of_stage[world.firms.stage] * mult[3]
     b = world.buys.firm
-    weeks = world.scenario.spin_up_weeks + world.calendar.n_weeks
-    noise = per_kind(world, streams, "expectations", lambda g, k: g.standard_normal((weeks, k)), (weeks, n), axis=1)
     return Traits(trend_weight=trend_weight, restock_strength=restock, wait_strength=wait, normal_cover_wk=cover,
                   normal_cover_wk_of_buy=cover[b], restock_strength_of_buy=restock[b], wait_strength_of_buy=wait[b],
-                  expectation_noise=noise, neighbours=neighbour_matrix(world))
+                  expectation_noise=ExpectationNoise(world, streams), neighbours=neighbour_matrix(world))
