@@ -26,25 +26,33 @@ def _tonnes(rng, n, zero_share=0.3):
 
 
 def test_receive(rng):
+    n_firms, n_products = 300, 10
     buyer = rng.integers(0, N_BUYS, N_LINKS)
+    buy_key = rng.choice(n_firms * n_products, N_BUYS, replace=False)
     arriving, in_transit = _tonnes(rng, N_LINKS), _tonnes(rng, N_LINKS) + 5.0
+    stock = _tonnes(rng, n_firms * n_products)
+    spot = np.zeros(n_firms * n_products)
+    spot[buy_key] = _tonnes(rng, N_BUYS)
     want_transit = in_transit - arriving
-    want = np.bincount(buyer, weights=arriving, minlength=N_BUYS)
-    got = links.receive(arriving, buyer, in_transit, N_BUYS)
-    assert np.array_equal(got, want)
+    want_stock = stock.copy()
+    want_stock[buy_key] += np.bincount(buyer, weights=arriving, minlength=N_BUYS) + spot[buy_key]
+    links.receive(arriving, buyer, in_transit, buy_key, stock, spot)
+    assert np.array_equal(stock, want_stock)
     assert np.array_equal(in_transit, want_transit)
-    assert not arriving.any()
+    assert not arriving.any() and not spot.any()
 
 
 @pytest.mark.parametrize("has_pending", [False, True])
 def test_on_order(rng, has_pending):
     buyer = rng.integers(0, N_BUYS, N_LINKS)
     backlog, transit, pending = (_tonnes(rng, N_LINKS) for _ in range(3))
+    buy_key, spot = rng.choice(3 * N_BUYS, N_BUYS, replace=False), _tonnes(rng, 3 * N_BUYS)
     per_link = backlog + transit
     if has_pending:
         per_link = per_link + pending
-    want = np.bincount(buyer, weights=per_link, minlength=N_BUYS)
-    assert np.array_equal(links.ordered_not_received(buyer, backlog, transit, pending, has_pending, N_BUYS), want)
+    want = np.bincount(buyer, weights=per_link, minlength=N_BUYS) + spot[buy_key]
+    got = links.ordered_not_received(buyer, backlog, transit, pending, has_pending, buy_key, spot)
+    assert np.array_equal(got, want)
 
 
 def test_normalise_orders_is_the_logit_split_times_the_order(rng):

@@ -28,31 +28,38 @@ _compiled = numba.njit(cache=True, nogil=True)
 
 
 @_compiled
-def receive(arriving_t: np.ndarray, buyer: np.ndarray, in_transit_t: np.ndarray, n_buys: int) -> np.ndarray:
-    """Goods arriving this week (a pipeline slot, emptied): t received per buyer pair.
-
-    ``np.bincount(buyer, arriving_t, n_buys)``; then ``in_transit_t -= arriving_t`` and
-    ``arriving_t[:] = 0``."""
-    received = np.zeros(n_buys)
+def receive(arriving_t: np.ndarray, buyer: np.ndarray, in_transit_t: np.ndarray, buy_key: np.ndarray,
+            stock_t: np.ndarray, spot_in_transit_t: np.ndarray) -> None:
+    """Goods arriving this week (a pipeline slot, emptied) and last week's spot purchases enter
+    the buyers' stocks, in place: ``stock_t[buy_key] += np.bincount(buyer, arriving_t) +
+    spot_in_transit_t[buy_key]``, ``in_transit_t -= arriving_t``, ``arriving_t[:] = 0`` and
+    the spot purchases (held only at buy pairs) set to 0. ``stock_t`` and ``spot_in_transit_t``
+    are flat [firm * product]."""
+    received = np.zeros(buy_key.shape[0])
     for e in range(arriving_t.shape[0]):
         a = arriving_t[e]
         received[buyer[e]] += a
         in_transit_t[e] -= a
         arriving_t[e] = 0.0
-    return received
+    for b in range(buy_key.shape[0]):
+        k = buy_key[b]
+        stock_t[k] += received[b] + spot_in_transit_t[k]
+        spot_in_transit_t[k] = 0.0
 
 
 @_compiled
 def ordered_not_received(buyer: np.ndarray, backlog_t: np.ndarray, in_transit_t: np.ndarray, pending_t: np.ndarray,
-             has_pending: bool, n_buys: int) -> np.ndarray:
-    """Ordered but not received, per buyer pair, t:
-    ``np.bincount(buyer, backlog_t + in_transit_t (+ pending_t), n_buys)``."""
-    out = np.zeros(n_buys)
+                         has_pending: bool, buy_key: np.ndarray, spot_in_transit_t: np.ndarray) -> np.ndarray:
+    """Ordered but not received, per buyer pair, t: ``np.bincount(buyer, backlog_t +
+    in_transit_t (+ pending_t)) + spot_in_transit_t[buy_key]`` (``spot_in_transit_t`` flat)."""
+    out = np.zeros(buy_key.shape[0])
     for e in range(backlog_t.shape[0]):
         v = backlog_t[e] + in_transit_t[e]
         if has_pending:
             v = v + pending_t[e]
         out[buyer[e]] += v
+    for b in range(buy_key.shape[0]):
+        out[b] = out[b] + spot_in_transit_t[buy_key[b]]
     return out
 
 

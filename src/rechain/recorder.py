@@ -32,6 +32,27 @@ def value_by_stage(key: np.ndarray, product: np.ndarray, stage: np.ndarray, firs
     return a, b
 
 
+@numba.njit(cache=True, nogil=True)
+def tally_shipments(shipped: np.ndarray, flow_key: np.ndarray, export_key: np.ndarray, is_import: np.ndarray,
+                    abroad_key: np.ndarray, n_flow: int, n_export: int, n_abroad: int):
+    """The week's shipments per link, summed in one pass: by (stage from, stage to, product),
+    exports by (stage, product, region) (``export_key`` -1 on other links), imports into China,
+    and sales between producers and buyers abroad by (product, region) (``abroad_key`` -1 on
+    other links)."""
+    flows, exports, abroad = np.zeros(n_flow), np.zeros(n_export), np.zeros(n_abroad)
+    imports = 0.0
+    for e in range(shipped.shape[0]):
+        s = shipped[e]
+        flows[flow_key[e]] += s
+        if export_key[e] >= 0:
+            exports[export_key[e]] += s
+        if is_import[e]:
+            imports += s
+        if abroad_key[e] >= 0:
+            abroad[abroad_key[e]] += s
+    return flows, exports, imports, abroad
+
+
 class Recorder:
     """Per-week arrays: production, orders, shipments between stages, exports by region,
     end use and shortfall, prices, stock cover, sentiment, licences and quota use."""
@@ -76,12 +97,12 @@ class Recorder:
         self.offer_share = np.full(W, np.nan)
         self._quota_prev = np.zeros(len(QUOTA_TYPES))
         self._flow_key = (pop.stage[L.src] * NS + pop.stage[L.dst]) * P + L.prod
-        self._export_idx = np.flatnonzero(L.flow == EXPORT)
-        self._import_idx = np.flatnonzero(L.flow == IMPORT)
+        # per link: its export key (stage, product, region), -1 if not an export; its key among
+        # sales between producers and buyers abroad (product, region), -1 if not one of them
+        self._export_key = np.where(L.flow == EXPORT, (pop.stage[L.src] * P + L.prod) * R + pop.region[L.dst], -1)
+        self._is_import = L.flow == IMPORT
+        self._abroad_key = np.where(L.flow == FOREIGN_TRADE, L.prod * R + pop.region[L.dst], -1)
         self._abroad_stages = [world.stages.index(s) for s in ("myanmar_holders", "overseas_miners")]
-        self._export_key = ((pop.stage[L.src] * P + L.prod) * R + pop.region[L.dst])[self._export_idx]
-        self._abroad_idx = np.flatnonzero(L.flow == FOREIGN_TRADE)
-        self._abroad_key = (L.prod * R + pop.region[L.dst])[self._abroad_idx]
         grp = np.full(pop.n, -1)
         for code, offset in ((MOTOR, 0), (OVERSEAS, len(world.scenario.sectors))):
             rows = world.rows[code]
@@ -131,15 +152,13 @@ class Recorder:
         self.orders[self.week] += np.bincount(self._order_key, weights=q, minlength=self.NS * P).reshape(self.NS, P)
 
     def add_shipments(self, shipped: np.ndarray) -> None:
-        t, P = self.week, self.P
-        self.flows[t] = np.bincount(self._flow_key, weights=shipped, minlength=self.NS * self.NS * P
-                                    ).reshape(self.NS, self.NS, P)
-        self.exports[t] = np.bincount(self._export_key, weights=shipped[self._export_idx],
-                                      minlength=self.NS * P * self.R).reshape(self.NS, P, self.R)
-        self.imports[t] = float(shipped[self._import_idx].sum())
-        if self._abroad_idx.size:
-            self.sales_abroad[t] = np.bincount(self._abroad_key, weights=shipped[self._abroad_idx],
-                                               minlength=self.P * self.R).reshape(self.P, self.R)
+        t, P, NS, R = self.week, self.P, self.NS, self.R
+        flows, exports, imports, abroad = tally_shipments(shipped, self._flow_key, self._export_key, self._is_import,
+                                                          self._abroad_key, NS * NS * P, NS * P * R, P * R)
+        self.flows[t] = flows.reshape(NS, NS, P)
+        self.exports[t] = exports.reshape(NS, P, R)
+        self.imports[t] = imports
+        self.sales_abroad[t] = abroad.reshape(P, R)
 
     def add_spot(self, sold: np.ndarray, bought: np.ndarray, cleared: np.ndarray) -> None:
         """Spot trades of the week (t per sell pair and per buy pair): stage-to-stage flows,

@@ -82,11 +82,9 @@ def deliver(chain: Chain) -> None:
     slot = chain.tick % w.link.n_slots
     to_plants = w.link.to_separation_links
     got = lk.pipeline_t[slot, to_plants]
-    # empties the slot and takes it off what is in transit
-    received = receive(lk.pipeline_t[slot], w.link.buyer_pair, lk.in_transit_t, w.buys.n)
-    S = f.stock_t.ravel()
-    S[w.buys.key] += received + lk.spot_in_transit_t.ravel()[w.buys.key]
-    lk.spot_in_transit_t[:] = 0.0
+    # empties the slot, takes it off what is in transit and clears the spot purchases
+    receive(lk.pipeline_t[slot], w.link.buyer_pair, lk.in_transit_t, w.buys.key, f.stock_t.ravel(),
+            lk.spot_in_transit_t.ravel())
     ore_in = np.bincount(w.links.dst[to_plants], weights=got, minlength=N)
     imported = np.bincount(w.links.dst[to_plants], weights=got * w.link.is_import[to_plants], minlength=N)
     share_now = np.divide(imported, ore_in, out=f.import_share.copy(), where=ore_in > 1e-9)
@@ -225,10 +223,9 @@ def supply_line(chain: Chain) -> np.ndarray:
     bought on the spot market last week."""
     w, lk = chain.world, chain.links
     pending = lk.licences.n_pending > 0
-    on_order = ordered_not_received(w.link.buyer_pair, lk.backlog_t, lk.in_transit_t,
-                                    lk.licences.pending_by_edge(w.n_links) if pending else lk.backlog_t,
-                                    pending, w.buys.n)
-    return on_order + lk.spot_in_transit_t.ravel()[w.buys.key]
+    return ordered_not_received(w.link.buyer_pair, lk.backlog_t, lk.in_transit_t,
+                                lk.licences.pending_by_edge(w.n_links) if pending else lk.backlog_t,
+                                pending, w.buys.key, lk.spot_in_transit_t.ravel())
 
 
 def set_prices(chain: Chain) -> None:

@@ -89,9 +89,12 @@ class LicenceQueue:
         due = week + np.maximum(1, np.ceil(days / 5.0)).astype(np.int64)
         number = self.n_applied + np.arange(edges.size)
         self.n_applied += edges.size
-        for d in np.unique(due):
-            at = due == d
-            self.by_due_week.setdefault(int(d), []).append((number[at], edges[at], qty[at]))
+        # one batch per due week, each in the order applied (a stable sort by due week)
+        order = np.argsort(due, kind="stable")
+        due, number, edges_by_due, qty_by_due = due[order], number[order], edges[order], qty[order]
+        cuts = [0, *(np.flatnonzero(np.diff(due)) + 1), due.size]
+        for a, b in zip(cuts[:-1], cuts[1:]):
+            self.by_due_week.setdefault(int(due[a]), []).append((number[a:b], edges_by_due[a:b], qty_by_due[a:b]))
         if self.n_links:
             if edges.size < 2 or (np.diff(edges) > 0).all():    # distinct links (one per link and week)
                 self.pending_t[edges] += qty
