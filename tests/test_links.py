@@ -36,7 +36,9 @@ def test_receive(rng):
     want_transit = in_transit - arriving
     want_stock = stock.copy()
     want_stock[buy_key] += np.bincount(buyer, weights=arriving, minlength=N_BUYS) + spot[buy_key]
-    links.receive(arriving, buyer, in_transit, buy_key, stock, spot)
+    product = rng.integers(0, n_products, N_LINKS)
+    on_links = links.receive(arriving, buyer, in_transit, buy_key, stock, spot, product, n_products)
+    assert np.array_equal(on_links, np.bincount(product, weights=want_transit, minlength=n_products))
     assert np.array_equal(stock, want_stock)
     assert np.array_equal(in_transit, want_transit)
     assert not arriving.any() and not spot.any()
@@ -164,7 +166,7 @@ def test_held_in_system(rng):
     on_links = np.bincount(product, weights=transit, minlength=n_products)
     want = stock[:, products].sum(axis=0) + on_links[products] + spot[:, products].sum(axis=0)
     # numpy sums a column pairwise, the loop in order: equal to rounding, not bit for bit
-    np.testing.assert_allclose(links.held_in_system(products, stock, product, transit, spot), want, rtol=1e-13)
+    np.testing.assert_allclose(links.held_in_system(products, stock, on_links, spot), want, rtol=1e-13)
 
 
 def test_price_pull(rng):
@@ -186,3 +188,33 @@ def test_book_orders(rng):
     want_backlog, want = backlog + order, np.bincount(seller, weights=order, minlength=N_SELLS)
     got = links.book_orders(order, seller, backlog, N_SELLS)
     assert np.array_equal(got, want) and np.array_equal(backlog, want_backlog)
+
+
+def test_spot_buy_and_sell(rng):
+    n_products, n_keys = 10, 6 * N_BUYS
+    # buyers
+    product, key = rng.integers(0, n_products, N_BUYS), rng.choice(n_keys, N_BUYS, replace=False)
+    unfilled, spot_wanted = _tonnes(rng, N_BUYS), _tonnes(rng, N_BUYS)
+    share = rng.uniform(0.0, 1.0, n_products)
+    spot = _tonnes(rng, n_keys)
+    wanted = unfilled + spot_wanted
+    want_bought = wanted * share[product]
+    want_spot = spot.copy()
+    want_spot[key] += want_bought
+    want_covered = np.divide(np.maximum(want_bought - spot_wanted, 0.0), unfilled, out=np.zeros(N_BUYS),
+                             where=unfilled > 1e-12)
+    bought, covered = links.spot_buy(unfilled, spot_wanted, product, share, key, spot)
+    for got, want in [(bought, want_bought), (covered, want_covered), (spot, want_spot)]:
+        assert np.array_equal(got, want)
+    # sellers
+    product, key = rng.integers(0, n_products, N_SELLS), rng.choice(n_keys, N_SELLS, replace=False)
+    offered, received = _tonnes(rng, N_SELLS), _tonnes(rng, N_SELLS)
+    stock, orders, ask = _tonnes(rng, n_keys) * 0.5, _tonnes(rng, n_keys), rng.uniform(1e3, 1e6, n_keys)
+    want_sold = offered * share[product]
+    want_stock, want_orders = stock.copy(), orders.copy()
+    want_stock[key] = np.maximum(stock[key] - want_sold, 0.0)
+    want_orders[key] = orders[key] + (received + want_sold - orders[key]) / np.maximum(6.0, 1.0)
+    want_value = np.bincount(product, weights=want_sold * ask[key], minlength=n_products)
+    sold, value = links.spot_sell(offered, product, share, key, stock, orders, received, ask, 6.0, n_products)
+    for got, want in [(sold, want_sold), (value, want_value), (stock, want_stock), (orders, want_orders)]:
+        assert np.array_equal(got, want)

@@ -40,6 +40,9 @@ class Book:
         self.ledger = ledger
         self.recorder = recorder
         self.cond: WeekConditions | None = None
+        # t in transit on links per product, from the week's deliveries until shipping (None:
+        # not known, sum the links)
+        self.on_links_t: np.ndarray | None = None
 
     @property
     def content(self) -> np.ndarray:
@@ -99,8 +102,9 @@ class Book:
         if not made.any():
             return
         lk = self.links
-        held = held_in_system(products, self.firms.stock_t, self.world.links.prod, lk.in_transit_t,
-                              lk.spot_in_transit_t)
+        on_links = self.on_links_t if self.on_links_t is not None else \
+            np.bincount(self.world.links.prod, weights=lk.in_transit_t, minlength=self.world.n_products)
+        held = held_in_system(products, self.firms.stock_t, on_links, lk.spot_in_transit_t)
         c = self.market.content_t_per_t
         k = products[made]
         c[k] = (c[k] * held[made, None] + content[made]) / (held[made, None] + tonnes[made, None])

@@ -21,7 +21,8 @@ import numba
 import numpy as np
 
 __all__ = ["receive", "ordered_not_received", "normalise_orders", "fill_pro_rata", "eligible_backlog",
-           "settle_shipments", "drop_covered", "orders_wanted", "held_in_system", "price_pull", "book_orders"]
+           "settle_shipments", "drop_covered", "orders_wanted", "held_in_system", "price_pull", "book_orders",
+           "spot_buy", "spot_sell"]
 
 # cache=True: compiled once per installation (kept beside this file), not once per process
 _compiled = numba.njit(cache=True, nogil=True)
@@ -29,22 +30,27 @@ _compiled = numba.njit(cache=True, nogil=True)
 
 @_compiled
 def receive(arriving_t: np.ndarray, buyer: np.ndarray, in_transit_t: np.ndarray, buy_key: np.ndarray,
-            stock_t: np.ndarray, spot_in_transit_t: np.ndarray) -> None:
+            stock_t: np.ndarray, spot_in_transit_t: np.ndarray, link_product: np.ndarray,
+            n_products: int) -> np.ndarray:
     """Goods arriving this week (a pipeline slot, emptied) and last week's spot purchases enter
     the buyers' stocks, in place: ``stock_t[buy_key] += np.bincount(buyer, arriving_t) +
     spot_in_transit_t[buy_key]``, ``in_transit_t -= arriving_t``, ``arriving_t[:] = 0`` and
     the spot purchases (held only at buy pairs) set to 0. ``stock_t`` and ``spot_in_transit_t``
-    are flat [firm * product]."""
+    are flat [firm * product]. Returns what is still in transit per product,
+    ``np.bincount(link_product, in_transit_t)``."""
     received = np.zeros(buy_key.shape[0])
+    on_links = np.zeros(n_products)
     for e in range(arriving_t.shape[0]):
         a = arriving_t[e]
         received[buyer[e]] += a
         in_transit_t[e] -= a
         arriving_t[e] = 0.0
+        on_links[link_product[e]] += in_transit_t[e]
     for b in range(buy_key.shape[0]):
         k = buy_key[b]
         stock_t[k] += received[b] + spot_in_transit_t[k]
         spot_in_transit_t[k] = 0.0
+    return on_links
 
 
 @_compiled
@@ -199,21 +205,12 @@ def orders_wanted(firm: np.ndarray, expected_change: np.ndarray, uncertainty: np
 
 
 @_compiled
-def held_in_system(products: np.ndarray, stock_t: np.ndarray, link_product: np.ndarray, in_transit_t: np.ndarray,
+def held_in_system(products: np.ndarray, stock_t: np.ndarray, on_links_t: np.ndarray,
                    spot_in_transit_t: np.ndarray) -> np.ndarray:
-    """Tonnes of each of ``products`` in firms' stocks, in transit on links and bought on the
-    spot market [k]: ``stock_t[:, products].sum(axis=0) + np.bincount(link_product,
-    in_transit_t)[products] + spot_in_transit_t[:, products].sum(axis=0)``, to rounding (numpy
+    """Tonnes of each of ``products`` in firms' stocks, in transit on links (``on_links_t``, per
+    product) and bought on the spot market [k]: ``stock_t[:, products].sum(axis=0) +
+    on_links_t[products] + spot_in_transit_t[:, products].sum(axis=0)``, to rounding (numpy
     may add a column pairwise, this adds it in order)."""
-    n_products = stock_t.shape[1]
-    wanted = np.zeros(n_products, np.bool_)
-    for p in products:
-        wanted[p] = True
-    on_links = np.zeros(n_products)
-    for e in range(in_transit_t.shape[0]):
-        p = link_product[e]
-        if wanted[p]:
-            on_links[p] += in_transit_t[e]
     k = products.shape[0]
     stock = np.zeros(k)
     spot = np.zeros(k)
@@ -223,7 +220,7 @@ def held_in_system(products: np.ndarray, stock_t: np.ndarray, link_product: np.n
             spot[j] += spot_in_transit_t[i, products[j]]
     out = np.empty(k)
     for j in range(k):
-        out[j] = stock[j] + on_links[products[j]] + spot[j]
+        out[j] = stock[j] + on_links_t[products[j]] + spot[j]
     return out
 
 
@@ -252,3 +249,48 @@ def book_orders(order_t: np.ndarray, seller: np.ndarray, backlog_t: np.ndarray, 
         backlog_t[e] += order_t[e]
         received[seller[e]] += order_t[e]
     return received
+
+
+@_compiled
+def spot_buy(unfilled_t: np.ndarray, spot_wanted_t: np.ndarray, buy_product: np.ndarray, buy_share: np.ndarray,
+             buy_key: np.ndarray, spot_in_transit_t: np.ndarray):
+    """Domestic buyers on the spot market, per buy pair: what each wants there (its unfilled
+    contract orders plus its spot order), what it gets (``wanted * buy_share[product]``, added
+    to ``spot_in_transit_t``, flat, in place) and the share of its unfilled contract orders that
+    this covers beyond its spot order (``max(bought - spot_wanted, 0) / unfilled``, 0 where
+    nothing is unfilled). Returns (bought, covered)."""
+    n = unfilled_t.shape[0]
+    bought, covered = np.empty(n), np.zeros(n)
+    for b in range(n):
+        got = (unfilled_t[b] + spot_wanted_t[b]) * buy_share[buy_product[b]]
+        bought[b] = got
+        spot_in_transit_t[buy_key[b]] += got
+        beyond = got - spot_wanted_t[b]
+        beyond = beyond if beyond > 0.0 else 0.0
+        if unfilled_t[b] > 1e-12:
+            covered[b] = beyond / unfilled_t[b]
+    return bought, covered
+
+
+@_compiled
+def spot_sell(offered_t: np.ndarray, sell_product: np.ndarray, sell_share: np.ndarray, sell_key: np.ndarray,
+              stock_t: np.ndarray, orders_expected_t_per_wk: np.ndarray, orders_received_t: np.ndarray,
+              ask_yuan_per_t: np.ndarray, smoothing_weeks: float, n_products: int):
+    """Sellers on the spot market, per sell pair: what each sells (``offered * sell_share[product]``),
+    taken from its stock (never below 0); its smoothed orders take in the week's contract
+    orders and spot sales (exponential smoothing over ``smoothing_weeks``). Stocks, orders and
+    asks are flat [firm * product]; stocks and orders change in place. Returns (sold, value
+    of the spot sales at the sellers' asks per product)."""
+    n = offered_t.shape[0]
+    sold, value = np.empty(n), np.zeros(n_products)
+    weeks = smoothing_weeks if smoothing_weeks > 1.0 else 1.0
+    for s in range(n):
+        k = sell_key[s]
+        out = offered_t[s] * sell_share[sell_product[s]]
+        sold[s] = out
+        left = stock_t[k] - out
+        stock_t[k] = left if left > 0.0 else 0.0
+        before = orders_expected_t_per_wk[k]
+        orders_expected_t_per_wk[k] = before + ((orders_received_t[s] + out) - before) / weeks
+        value[sell_product[s]] += out * ask_yuan_per_t[k]
+    return sold, value

@@ -14,7 +14,7 @@ from typing import Protocol
 import numpy as np
 
 from .links import (book_orders, drop_covered, eligible_backlog, fill_pro_rata, normalise_orders,
-                    ordered_not_received, orders_wanted, price_pull, receive, settle_shipments)
+                    ordered_not_received, orders_wanted, price_pull, receive, settle_shipments, spot_buy, spot_sell)
 from .accounting import Ledger
 from .book import Book
 from .conditions import Mode, PolicyTimeline
@@ -83,8 +83,8 @@ def deliver(chain: Chain) -> None:
     to_plants = w.link.to_separation_links
     got = lk.pipeline_t[slot, to_plants]
     # empties the slot, takes it off what is in transit and clears the spot purchases
-    receive(lk.pipeline_t[slot], w.link.buyer_pair, lk.in_transit_t, w.buys.key, f.stock_t.ravel(),
-            lk.spot_in_transit_t.ravel())
+    chain.book.on_links_t = receive(lk.pipeline_t[slot], w.link.buyer_pair, lk.in_transit_t, w.buys.key,
+                                    f.stock_t.ravel(), lk.spot_in_transit_t.ravel(), w.links.prod, P)
     ore_in = np.bincount(w.links.dst[to_plants], weights=got, minlength=N)
     imported = np.bincount(w.links.dst[to_plants], weights=got * w.link.is_import[to_plants], minlength=N)
     share_now = np.divide(imported, ore_in, out=f.import_share.copy(), where=ore_in > 1e-9)
@@ -382,6 +382,7 @@ def ship(chain: Chain) -> None:
     # New Year, National Day, Christmas abroad) holds deliveries back until it is over
     ws = cond.working_share
     eligible = eligible_backlog(lk.backlog_t, L.src, L.dst, ws, bool(ws.min() < 1.0))
+    book.on_links_t = None          # what is in transit changes from here on
     shipped = fill_pro_rata(available, eligible, w.link.seller_pair)
     if cond.export_quotas_on:
         shipped = apply_export_quotas(shipped, w, cond.week, m.export_quota_used_t)
@@ -418,27 +419,22 @@ def clear_spot(chain: Chain) -> None:
     trade = book.trade
     offered, wanted_link = trade["left_offered"], trade["left_wanted"]
     unfilled = trade["unfilled"]                                                        # per buy pair
-    wanted = unfilled + book.spot_wanted_t
     supply = np.bincount(sells.product, weights=offered, minlength=P)
-    demand = np.bincount(buys.product, weights=wanted, minlength=P)
+    demand = np.bincount(buys.product, weights=unfilled + book.spot_wanted_t, minlength=P)
     cleared = np.minimum(supply, demand)
     sell_share = np.divide(cleared, supply, out=np.zeros(P), where=supply > 1e-9)
     buy_share = np.divide(cleared, demand, out=np.zeros(P), where=demand > 1e-9)
-    sold = offered * sell_share[sells.product]
-    bought = wanted * buy_share[buys.product]
-    S = f.stock_t.ravel()
-    S[sells.key] = np.maximum(S[sells.key] - sold, 0.0)
-    lk.spot_in_transit_t.ravel()[buys.key] += bought
     # what a buyer got on the spot market fills its spot order first, then its unfilled contracts
-    to_contracts = np.maximum(bought - book.spot_wanted_t, 0.0)
-    covered = np.divide(to_contracts, unfilled, out=np.zeros(buys.n), where=unfilled > 1e-12)
+    bought, covered = spot_buy(unfilled, book.spot_wanted_t, buys.product, buy_share, buys.key,
+                               lk.spot_in_transit_t.ravel())
     drop_covered(lk.backlog_t, wanted_link, covered, w.link.buyer_pair, bool(covered.any()),
-                       1.0 - w.scenario.market.backlog_cancel_share)
-    O = f.orders_expected_t_per_wk.ravel()
-    O[sells.key] = smooth(O[sells.key], book.orders_received_t + sold, w.scenario.behaviour.order_smoothing_weeks)
+                 1.0 - w.scenario.market.backlog_cancel_share)
+    # spot sales leave the sellers' stock and count as orders received
+    sold, spot_value = spot_sell(offered, sells.product, sell_share, sells.key, f.stock_t.ravel(),
+                                 f.orders_expected_t_per_wk.ravel(), book.orders_received_t,
+                                 f.ask_yuan_per_t.ravel(), float(w.scenario.behaviour.order_smoothing_weeks), P)
     qty = trade["qty"] + cleared
-    value = trade["value"] + np.bincount(sells.product, weights=sold * f.ask_yuan_per_t.ravel()[sells.key],
-                                         minlength=P)
+    value = trade["value"] + spot_value
     m.previous_index_yuan_per_t = m.index_yuan_per_t
     m.index_yuan_per_t = price_index(qty, value, m.index_yuan_per_t)
     if chain.recorder.enabled and cleared.any():
