@@ -339,3 +339,48 @@ def test_a_surprise_shock_enters_plans_only_when_it_starts():
     # once it has started, both plan on it (the surprise: as it stands that week)
     assert ahead[start + 2] == pytest.approx(ahead[start + 2 - 4] * 0.5, rel=0.2)
     assert told_ahead[start + 2] < ahead[start - 1] * 0.7
+
+
+# --------------------------------------------------------------------------- FirmWeekTable
+def test_firm_week_table_keeps_only_the_firms_that_differ():
+    from rechain.policy import FirmWeekTable
+    # 3 weeks, 5 firms; firms 1 and 3 have their own values, the others 1.0
+    a = FirmWeekTable(np.array([1, 3]), np.array([[0.5, 1.0], [0.25, 0.0], [1.0, 1.0]]), 1.0, 5)
+    assert a.week(1) == pytest.approx([1.0, 0.25, 1.0, 0.0, 1.0])
+    b = FirmWeekTable(np.array([3, 4]), np.array([[2.0, 3.0], [2.0, 3.0], [2.0, 3.0]]), 1.0, 5)
+    product = a.times(b)
+    np.testing.assert_array_equal(product.firms, [1, 3, 4])
+    np.testing.assert_allclose(product.dense(), a.dense() * b.dense())
+    np.testing.assert_allclose(product.week(0), [1.0, 0.5, 1.0, 2.0, 3.0])
+
+
+def test_disruption_and_dated_capacity_tables_as_firms_see_them():
+    from support import baseline_dict
+
+    from rechain.network import ABROAD
+    from rechain.policy import dated_capacity, disruption_table
+    from rechain.randomness import Streams
+    from rechain.scenario import scenario_from_dict
+    from rechain.world import build_world
+    d = baseline_dict()
+    d["disruptions"] = [{"name": "half the plants, one week", "target": "separation_plants", "start": "2024-03-04",
+                         "end": "2024-03-10", "capacity_offline_share": 0.5, "share_of_firms": 0.5}]
+    world = build_world(scenario_from_dict(d), Streams(0))
+    sc, cal, pop = world.scenario, world.calendar, world.firms
+    table = disruption_table(sc, cal, pop, world.stages)
+    week = cal.week_of(dt.date(2024, 3, 4))
+    plants = np.flatnonzero(pop.stage == world.stages.index("separation_plants"))
+    hit = plants[: int(np.ceil(0.5 * plants.size))]
+    dense = table.dense()
+    assert dense.shape == (cal.n_weeks, pop.n)
+    np.testing.assert_allclose(dense[week, hit], 0.5)
+    assert (np.delete(dense[week], hit) == 1.0).all() and (dense[week + 1] == 1.0).all()
+    # overseas miners' capacity by year, over their capacity at the start
+    d["firms"]["overseas_miners"]["capacity_by_year"] = {"2025": 2 * d["firms"]["overseas_miners"]["capacity_t_per_yr"]}
+    world = build_world(scenario_from_dict(d), Streams(0))
+    dated = dated_capacity(world.scenario, world.calendar, world.firms, {"overseas_miners": ABROAD})
+    miners = world.rows[ABROAD]
+    np.testing.assert_array_equal(dated.firms, miners)
+    assert dated.week(0)[miners] == pytest.approx(1.0)
+    assert dated.week(world.calendar.week_of(dt.date(2025, 6, 2)))[miners] == pytest.approx(2.0)
+    assert (np.delete(dated.week(60), miners) == 1.0).all()

@@ -35,3 +35,26 @@ def test_adding_a_state_reserve_leaves_other_firms_draws_alone(make_scenario):
     others = more.world.firms.kind != RESERVE
     assert np.array_equal(base.traits.restock_strength, more.traits.restock_strength[others])
     assert np.array_equal(base.traits.normal_cover_wk, more.traits.normal_cover_wk[others])
+
+
+def test_expectation_noise_drawn_week_by_week_is_the_whole_table(make_scenario):
+    """Each week's row comes from its kind's stream as the weeks come: the same numbers as the
+    whole [weeks, firms] table drawn at once; asking for a week again gives the same row."""
+    from rechain.randomness import Streams
+    from rechain.traits import ExpectationNoise
+    from rechain.world import build_world
+    world = build_world(make_scenario(), Streams(4))
+    noise = ExpectationNoise(world, Streams(4))
+    rows = [noise[t].copy() for t in range(6)]
+    assert np.array_equal(noise[5], rows[5])
+    fresh = Streams(4)
+    table = np.empty((6, world.n_firms))
+    for code, firms in world.rows.items():
+        if firms.size:
+            table[:, firms] = fresh("expectations", code).standard_normal((6, firms.size))
+    assert np.array_equal(np.stack(rows), table)
+    skipped = ExpectationNoise(world, Streams(4))
+    assert np.array_equal(skipped[3], table[3])           # weeks not asked for are drawn and dropped
+    import pytest
+    with pytest.raises(IndexError):
+        skipped[2]
