@@ -107,10 +107,13 @@ def test_settle_shipments(rng):
     want_abroad = np.bincount(seller[a], weights=shipped[a], minlength=N_SELLS)
     want_left = np.where(domestic, np.maximum(eligible - shipped, 0.0), 0.0)
     want_unfilled = np.bincount(buyer, weights=want_left, minlength=N_BUYS)
-    sent, sent_abroad, left, unfilled = links.settle_shipments(
+    product = rng.integers(0, 10, N_LINKS)
+    want_on_links = np.bincount(product, weights=want_transit, minlength=10)
+    sent, sent_abroad, left, unfilled, on_links = links.settle_shipments(
         shipped, eligible, seller, buyer, domestic, abroad, lead, tick, backlog, transit, pipeline, total,
-        reliability, rate, rate * 0.25, N_SELLS, N_BUYS)
+        reliability, rate, rate * 0.25, N_SELLS, N_BUYS, product, 10)
     for got, want in [(sent, want_sent), (sent_abroad, want_abroad), (left, want_left), (unfilled, want_unfilled),
+                      (on_links, want_on_links),
                       (backlog, want_backlog), (transit, want_transit), (pipeline, want_pipeline),
                       (total, want_total), (reliability, want_reliability)]:
         assert np.array_equal(got, want)

@@ -132,7 +132,7 @@ def settle_shipments(shipped_t: np.ndarray, eligible_t: np.ndarray, seller: np.n
                      domestic: np.ndarray, to_abroad: np.ndarray, lead_weeks: np.ndarray, tick: int,
                      backlog_t: np.ndarray, in_transit_t: np.ndarray, pipeline_t: np.ndarray,
                      shipped_total_t: np.ndarray, reliability: np.ndarray, learn_owed: float,
-                     learn_idle: float, n_sells: int, n_buys: int):
+                     learn_idle: float, n_sells: int, n_buys: int, link_product: np.ndarray, n_products: int):
     """The books after shipping: backlogs, goods in transit, reliability, what is left wanted.
 
     In place: ``backlog_t -= shipped_t``, ``in_transit_t += shipped_t``, ``shipped_total_t +=
@@ -140,13 +140,15 @@ def settle_shipments(shipped_t: np.ndarray, eligible_t: np.ndarray, seller: np.n
     (``(tick + lead_weeks) % n_slots``); a link's reliability moves toward the share of what it
     owed that it shipped (``learn_owed`` of the way) if it owed something (> 1e-9 t), else toward
     1 (``learn_idle``). Returns t sent per seller pair, of it to buyers abroad, per link what a
-    domestic buyer still wanted (``max(eligible - shipped, 0)``, 0 on other links) and its sum per
-    buyer pair (``np.bincount(buyer, left_wanted)``)."""
+    domestic buyer still wanted (``max(eligible - shipped, 0)``, 0 on other links), its sum per
+    buyer pair (``np.bincount(buyer, left_wanted)``) and what is now in transit per product
+    (``np.bincount(link_product, in_transit_t)``)."""
     n_slots = pipeline_t.shape[0]
     sent = np.zeros(n_sells)
     sent_abroad = np.zeros(n_sells)
     left_wanted = np.empty(shipped_t.shape[0])
     unfilled = np.zeros(n_buys)
+    on_links = np.zeros(n_products)
     for e in range(shipped_t.shape[0]):
         s, owed = shipped_t[e], eligible_t[e]
         backlog_t[e] -= s
@@ -155,6 +157,7 @@ def settle_shipments(shipped_t: np.ndarray, eligible_t: np.ndarray, seller: np.n
             sent_abroad[seller[e]] += s
         pipeline_t[(tick + lead_weeks[e]) % n_slots, e] += s
         in_transit_t[e] += s
+        on_links[link_product[e]] += in_transit_t[e]
         if owed > 1e-9:
             step = (s / owed - reliability[e]) * learn_owed
         else:
@@ -165,7 +168,7 @@ def settle_shipments(shipped_t: np.ndarray, eligible_t: np.ndarray, seller: np.n
         left = (left if left > 0.0 else 0.0) if domestic[e] else 0.0
         left_wanted[e] = left
         unfilled[buyer[e]] += left
-    return sent, sent_abroad, left_wanted, unfilled
+    return sent, sent_abroad, left_wanted, unfilled, on_links
 
 
 @_compiled

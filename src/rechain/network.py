@@ -167,40 +167,39 @@ def build_population(sc: Scenario, mat: Materials, rng: np.random.Generator, sta
     p = mat.p
     light = np.array([bool(r.get("light", False)) for r in rows])
     metal_share = np.array([float(r.get("metal_share", 0.0)) for r in rows])
-    for i, r in enumerate(rows):
-        k = r["kind"]
-        if k in (ROCK, ABROAD):
-            outputs[i, p("light_ore")] = True
-        elif k in (IONIC, MYANMAR):
-            outputs[i, p("ionic_ore")] = True
-        elif k == SEP:
-            inputs[i, p("light_ore") if light[i] else p("ionic_ore")] = True
-            for q in ("prnd_oxide", "dy_oxide", "tb_oxide"):
-                outputs[i, p(q)] = True
-            outputs[i, p("prnd_metal")] = metal_share[i] > 0
-            # a metal line buys oxide on the market when the plant's own falls short
-            inputs[i, p("prnd_oxide")] = metal_share[i] > 0 and sc.firms.separation_plants.metal_lines_buy_oxide
-        elif k == REC:
-            inputs[i, [p("scrap_std"), p("scrap_uh")]] = True
-            outputs[i, [p("prnd_oxide"), p("dy_oxide"), p("tb_oxide")]] = True
-        elif k == MAG:
-            inputs[i, [p("prnd_metal"), p("prnd_oxide"), p("dy_oxide"), p("tb_oxide")]] = True
-            outputs[i, [p("magnet_std"), p("magnet_uh"), p("scrap_std"), p("scrap_uh")]] = True
-        elif k == TRADER:
-            inputs[i, p(r["product"])] = outputs[i, p(r["product"])] = True
-        elif k == RESERVE:
-            for q in sc.stockpile.products:
-                inputs[i, p(q)] = outputs[i, p(q)] = True
-        elif k in (MOTOR, OVERSEAS):
-            inputs[i, p("magnet_std")] = r["uh"] < 1.0
-            inputs[i, p("magnet_uh")] = r["uh"] > 0.0
-        elif k == OVERSEAS_MAT:
-            for q in r["products"]:
-                inputs[i, p(q)] = True
-        elif k == FOREIGN:
-            for q in ("prnd_oxide", "dy_oxide", "tb_oxide"):
-                outputs[i, p(q)] = True
-            outputs[i, p("prnd_metal")] = metal_share[i] > 0
+    uh_share = np.array([r.get("uh", 0.0) for r in rows])
+    of = lambda *codes: np.flatnonzero(np.isin(kind, codes))        # noqa: E731
+    oxides = [p("prnd_oxide"), p("dy_oxide"), p("tb_oxide")]
+    outputs[of(ROCK, ABROAD), p("light_ore")] = True
+    outputs[of(IONIC, MYANMAR), p("ionic_ore")] = True
+    i = of(SEP)
+    inputs[i, np.where(light[i], p("light_ore"), p("ionic_ore"))] = True
+    outputs[np.ix_(i, oxides)] = True
+    outputs[i, p("prnd_metal")] = metal_share[i] > 0
+    # a metal line buys oxide on the market when the plant's own falls short
+    inputs[i, p("prnd_oxide")] = (metal_share[i] > 0) & sc.firms.separation_plants.metal_lines_buy_oxide
+    i = of(REC)
+    inputs[np.ix_(i, [p("scrap_std"), p("scrap_uh")])] = True
+    outputs[np.ix_(i, oxides)] = True
+    i = of(MAG)
+    inputs[np.ix_(i, [p("prnd_metal"), *oxides])] = True
+    outputs[np.ix_(i, [p("magnet_std"), p("magnet_uh"), p("scrap_std"), p("scrap_uh")])] = True
+    i = of(TRADER)
+    traded_product = np.array([p(rows[j]["product"]) for j in i], dtype=np.int64)
+    inputs[i, traded_product] = outputs[i, traded_product] = True
+    i = of(RESERVE)
+    for q in sc.stockpile.products:
+        inputs[i, p(q)] = outputs[i, p(q)] = True
+    i = of(MOTOR, OVERSEAS)
+    inputs[i, p("magnet_std")] = uh_share[i] < 1.0
+    inputs[i, p("magnet_uh")] = uh_share[i] > 0.0
+    for ri, reg in enumerate(sc.regions.values()):
+        i = np.flatnonzero((kind == OVERSEAS_MAT) & (region == 2 + ri))
+        for q in reg.materials_t_per_yr:
+            inputs[i, p(q)] = True
+    i = of(FOREIGN)
+    outputs[np.ix_(i, oxides)] = True
+    outputs[i, p("prnd_metal")] = metal_share[i] > 0
     stage = np.array([stages.index(KIND_STAGE[k]) for k in kind])
     return Population(
         kind=kind, stage=stage, region=region, calendar=[cal_of_region[g] for g in region],
@@ -209,7 +208,7 @@ def build_population(sc: Scenario, mat: Materials, rng: np.random.Generator, sta
         light=light, metal_share=metal_share,
         group=np.array([r.get("group", -1) for r in rows]),
         demand_share=np.array([r.get("demand_share", 0.0) for r in rows]),
-        uh_share=np.array([r.get("uh", 0.0) for r in rows]),
+        uh_share=uh_share,
         inputs=inputs, outputs=outputs, region_names=region_names, sector_names=sector_names)
 
 

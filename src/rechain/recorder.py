@@ -117,11 +117,9 @@ class Recorder:
         self._st_b, self._st_s = pop.stage[buys.firm], pop.stage[sells.firm]
         self._quota_holders = np.flatnonzero(quota_type_of_firm >= 0)
         self._quota_type = quota_type_of_firm[self._quota_holders]
-        # production is gathered per firm during the week and summed by stage once
-        self._week_prod = np.zeros((pop.n, P))
-        # firms of a stage sit in runs of rows: sum production run by run
-        starts = np.flatnonzero(np.diff(pop.stage, prepend=-1)) if pop.n else np.zeros(0, np.int64)
-        self._run_starts, self._run_stage = starts, pop.stage[starts]
+        # production is summed by stage as it is made
+        self._stage_of_firm = pop.stage
+        self._week_prod = np.zeros((NS, P))
         self._buys = np.zeros(NS, bool)
         self._buys[np.unique(pop.stage[buys.firm])] = True
 
@@ -130,8 +128,13 @@ class Recorder:
         self.enabled = recording
 
     # --- filled during the week ------------------------------------------------------------
-    def add_production(self, i: np.ndarray, k, y: np.ndarray) -> None:
-        self._week_prod[i, k] += y
+    def add_production(self, i: np.ndarray | slice, k, y: np.ndarray) -> None:
+        """Output ``y`` of firms ``i``: of product ``k`` (one, or one per firm) when ``y`` is [n],
+        of products ``k`` [g] when ``y`` is [n, g]."""
+        stage = self._stage_of_firm[i]
+        y = np.asarray(y, dtype=float)
+        at = (stage[:, None], np.asarray(k)[None, :]) if y.ndim == 2 else (stage, k)
+        np.add.at(self._week_prod, at, y)
 
     def add_use(self, i: np.ndarray, want: np.ndarray, got: np.ndarray) -> None:
         G = len(self.groups)
@@ -192,10 +195,7 @@ class Recorder:
     def end_week(self, firms: FirmState, market: MarketState, new_year: bool) -> None:
         t, w = self.week, self.world
         mat = w.materials
-        if self._run_starts.size:
-            runs = np.add.reduceat(self._week_prod, self._run_starts, axis=0)
-            self.production[t] = 0.0
-            np.add.at(self.production[t], self._run_stage, runs)
+        self.production[t] = self._week_prod
         self._week_prod[:] = 0.0
         self.price[t] = market.index_yuan_per_t * mat.quote_factor
         self.market_price[t] = market.price_yuan_per_t * mat.quote_factor

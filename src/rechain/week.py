@@ -382,17 +382,16 @@ def ship(chain: Chain) -> None:
     # New Year, National Day, Christmas abroad) holds deliveries back until it is over
     ws = cond.working_share
     eligible = eligible_backlog(lk.backlog_t, L.src, L.dst, ws, bool(ws.min() < 1.0))
-    book.on_links_t = None          # what is in transit changes from here on
     shipped = fill_pro_rata(available, eligible, w.link.seller_pair)
     if cond.export_quotas_on:
         shipped = apply_export_quotas(shipped, w, cond.week, m.export_quota_used_t)
     # backlogs, transit and reliability: a link's reliability learns from weeks it owed
     # something, the share it delivered; a link nobody orders on forgets, slowly, how it fared
     # (buyers give it another try one day)
-    sent, sent_abroad, left_wanted, unfilled = settle_shipments(
+    sent, sent_abroad, left_wanted, unfilled, book.on_links_t = settle_shipments(
         shipped, eligible, w.link.seller_pair, w.link.buyer_pair, w.link.domestic, w.link.to_abroad, L.lead,
         chain.tick, lk.backlog_t, lk.in_transit_t, lk.pipeline_t, lk.shipped_total_t, lk.reliability,
-        b.reliability_smoothing, b.reliability_smoothing * 0.25, sells.n, w.buys.n)
+        b.reliability_smoothing, b.reliability_smoothing * 0.25, sells.n, w.buys.n, L.prod, P)
     S[sells.key] = np.maximum(S[sells.key] - sent, 0.0)  # guards -1e-17 round-off; nothing is overdrawn
     ask = f.ask_yuan_per_t.ravel()[sells.key]
     sent_home = sent - sent_abroad
@@ -505,7 +504,10 @@ def run_week(chain: Chain, mode: Mode) -> None:
 def in_system(chain: Chain) -> np.ndarray:
     """Material in stocks and in transit (links and spot), t REO-eq per element."""
     w, lk = chain.world, chain.links
-    transit = np.bincount(w.links.prod, weights=lk.in_transit_t, minlength=w.n_products)
+    # what is in transit per product is summed as the links' books are kept (deliveries,
+    # shipping); nothing moves it between shipping and this check
+    transit = chain.book.on_links_t if chain.book.on_links_t is not None else \
+        np.bincount(w.links.prod, weights=lk.in_transit_t, minlength=w.n_products)
     # column sums as products with a vector of ones: several times faster than sum(axis=0)
     # over a [firms, products] array, and this runs every week
     ones = np.ones(w.n_firms)
