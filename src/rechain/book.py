@@ -101,13 +101,18 @@ class Book:
         made = tonnes > 0
         if not made.any():
             return
-        lk = self.links
-        on_links = self.on_links_t if self.on_links_t is not None else \
-            np.bincount(self.world.links.prod, weights=lk.in_transit_t, minlength=self.world.n_products)
-        held = held_in_system(products, self.firms.stock_t, on_links, lk.spot_in_transit_t)
+        held = held_in_system(products, self.firms.stock_t, self.in_transit_by_product(),
+                              self.links.spot_in_transit_t)
         c = self.market.content_t_per_t
         k = products[made]
         c[k] = (c[k] * held[made, None] + content[made]) / (held[made, None] + tonnes[made, None])
+
+    def in_transit_by_product(self) -> np.ndarray:
+        """Tonnes in transit on links per product [P]: as the week's deliveries and shipping
+        summed them (nothing else moves goods in transit), else summed over the links."""
+        if self.on_links_t is not None:
+            return self.on_links_t
+        return np.bincount(self.world.links.prod, weights=self.links.in_transit_t, minlength=self.world.n_products)
 
     def tonnes_in_system(self, product: int) -> float:
         """Tonnes of ``product`` in stocks, in transit on links and bought on the spot market."""

@@ -182,9 +182,9 @@ def place_orders(chain: Chain) -> None:
     on_order = supply_line(chain)
     # rules.ordering's target_cover and order_quantity, in one pass over the buyer pairs
     q = orders_wanted(buys.firm, f.expected_change, f.uncertainty, tr.normal_cover_wk_of_buy,
-                            tr.restock_strength_of_buy, tr.wait_strength_of_buy, b.uncertainty_strength,
-                            b.cover_bounds[0], b.cover_bounds[1], f.use_expected_t_per_wk.ravel()[buys.key],
-                            f.stock_t.ravel()[buys.key], on_order, b.supply_line_weight, b.stock_adjust_weeks)
+                      tr.restock_strength_of_buy, tr.wait_strength_of_buy, b.uncertainty_strength,
+                      b.cover_bounds[0], b.cover_bounds[1], f.use_expected_t_per_wk.ravel()[buys.key],
+                      f.stock_t.ravel()[buys.key], on_order, b.supply_line_weight, b.stock_adjust_weeks)
     for kind in chain.acting["adjust_orders"]:
         kind.adjust_orders(book, q[kind.buys], on_order[kind.buys])
     # a share of each domestic order goes to the spot market, the rest to contract suppliers
@@ -504,10 +504,7 @@ def run_week(chain: Chain, mode: Mode) -> None:
 def in_system(chain: Chain) -> np.ndarray:
     """Material in stocks and in transit (links and spot), t REO-eq per element."""
     w, lk = chain.world, chain.links
-    # what is in transit per product is summed as the links' books are kept (deliveries,
-    # shipping); nothing moves it between shipping and this check
-    transit = chain.book.on_links_t if chain.book.on_links_t is not None else \
-        np.bincount(w.links.prod, weights=lk.in_transit_t, minlength=w.n_products)
+    transit = chain.book.in_transit_by_product()
     # column sums as products with a vector of ones: several times faster than sum(axis=0)
     # over a [firms, products] array, and this runs every week
     ones = np.ones(w.n_firms)

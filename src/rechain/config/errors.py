@@ -14,7 +14,13 @@ from pydantic import BaseModel
 
 from .schema import Scenario, _merge_key
 
-__all__ = ["ScenarioError", "OptionError", "ERROR_KINDS"]
+__all__ = ["ScenarioError", "OptionError", "ERROR_KINDS", "did_you_mean"]
+
+
+def did_you_mean(given: str, allowed) -> str:
+    """`` (did you mean 'x'?)`` for the allowed name closest to ``given``, or ``""``."""
+    near = difflib.get_close_matches(str(given), list(allowed), n=1)
+    return f" (did you mean {near[0]!r}?)" if near else ""
 
 
 class ScenarioError(Exception):
@@ -439,9 +445,7 @@ def _describe(err: dict, path: Path | None, files: list[Path] | None = None,
                 loc = (*loc, "end")
     elif typ == "extra_forbidden":
         allowed = _allowed_keys(loc)
-        near = difflib.get_close_matches(str(loc[-1]), allowed, n=1)
-        hint = f" (did you mean {near[0]!r}?)" if near else ""
-        text = f"unknown key{hint}; allowed here: {', '.join(sorted(allowed))}"
+        text = f"unknown key{did_you_mean(loc[-1], allowed)}; allowed here: {', '.join(sorted(allowed))}"
         kind = "unknown_key"
     elif typ == "missing":
         text = f"required key is missing{_meaning(_field_info(loc))}"

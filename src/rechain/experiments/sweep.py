@@ -43,7 +43,6 @@ from __future__ import annotations
 
 import copy
 import datetime as dt
-import difflib
 import hashlib
 import json
 import os
@@ -56,6 +55,7 @@ from typing import Any, Callable, Iterator, Literal
 import click
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
+from ..config.errors import did_you_mean
 from ..scenario import STAGES, ScenarioError, _find_line, _inner_model, _resolve, deep_merge, read_toml_file, \
     scenario_from_dict
 from . import designs
@@ -235,9 +235,8 @@ def _spec_error(err: dict, path: Path | None) -> ScenarioError:
             if model is None:
                 break
         allowed = list(getattr(model, "model_fields", {})) if model else []
-        near = difflib.get_close_matches(str(loc[-1]), allowed, n=1)
-        hint = f" (did you mean {near[0]!r}?)" if near else ""
-        return _err(path, key, f"unknown key{hint}; allowed here: {', '.join(sorted(allowed))}", "unknown_key", loc=loc)
+        return _err(path, key, f"unknown key{did_you_mean(loc[-1], allowed)}; allowed here: "
+                    f"{', '.join(sorted(allowed))}", "unknown_key", loc=loc)
     if typ == "missing":
         return _err(path, key, "required key is missing", "missing_key", loc=loc)
     if typ == "literal_error":
@@ -313,9 +312,8 @@ def _parameter(name: str, entry: dict, base: dict, file: Path | None, design: st
     extra = set(entry) - allowed
     if extra:
         bad = sorted(extra)[0]
-        near = difflib.get_close_matches(bad, sorted(allowed), n=1)
-        hint = f" (did you mean {near[0]!r}?)" if near else ""
-        raise _err(file, f"{key}.{bad}", f"unknown key{hint}; a parameter is {{min = ..., max = ...}} or "
+        raise _err(file, f"{key}.{bad}", f"unknown key{did_you_mean(bad, sorted(allowed))}; a parameter is "
+                   f"{{min = ..., max = ...}} or "
                    f"{{levels = [...]}}, with an optional path = \"...\"", "unknown_key", needle=bad)
     path = entry.get("path", name)
     if not isinstance(path, str):
@@ -447,10 +445,8 @@ def _check_outputs(spec: SweepFile, file: Path | None, base: dict, sc_names: dic
         kpis = list(dict.fromkeys(spec.outputs.kpis))
         for k in kpis:
             if k not in known:
-                near = difflib.get_close_matches(k, known, n=1)
-                hint = f" (did you mean {near[0]!r}?)" if near else ""
                 with found:
-                    raise _err(file, "outputs.kpis", f"unknown KPI {k!r}{hint}; KPIs for a run of "
+                    raise _err(file, "outputs.kpis", f"unknown KPI {k!r}{did_you_mean(k, known)}; KPIs for a run of "
                                f"{base['start']}..{base['end']}: {', '.join(known)}", "unknown_kpi", needle=k)
         kpis = [k for k in kpis if k in known]
     series = []
@@ -490,16 +486,14 @@ def _series_spec(i: int, s: SeriesSpec, file: Path | None, sc_names: dict) -> di
     key = f"outputs.series[{i}]"
     stages = set(STAGES) | {"market"}
     if s.variable not in SERIES_VARIABLES:
-        near = difflib.get_close_matches(s.variable, SERIES_VARIABLES, n=1)
-        hint = f" (did you mean {near[0]!r}?)" if near else ""
+        hint = did_you_mean(s.variable, SERIES_VARIABLES)
         raise _err(file, f"{key}.variable", f"unknown variable {s.variable!r}{hint}; allowed: "
                    f"{', '.join(SERIES_VARIABLES)}", "not_allowed", needle=s.variable)
     if s.stage is not None and s.stage not in stages:
         raise _err(file, f"{key}.stage", f"unknown stage {s.stage!r}; allowed: {', '.join(sorted(stages))}",
                    "not_allowed", needle=s.stage)
     if s.product is not None and s.product not in sc_names["products"]:
-        near = difflib.get_close_matches(s.product, sorted(sc_names["products"]), n=1)
-        hint = f" (did you mean {near[0]!r}?)" if near else ""
+        hint = did_you_mean(s.product, sorted(sc_names["products"]))
         raise _err(file, f"{key}.product", f"unknown product {s.product!r}{hint}", "not_allowed",
                    needle=s.product)
     if s.region is not None and s.region not in sc_names["regions"]:

@@ -126,31 +126,31 @@ class LicenceQueue:
                 self.pending_t[:] = 0.0          # nothing pending: clear round-off
         return e, q, ok
 
-    def _pending(self, field_index: int) -> np.ndarray:
-        batches = [b for d in self.by_due_week.values() for b in d]
+    def _in_order(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Link, tonnes and due week of every pending application, in the order applied."""
+        batches = [(d, b) for d, bs in self.by_due_week.items() for b in bs]
         if not batches:
-            return np.zeros(0, np.int64 if field_index < 2 else float)
-        values = np.concatenate([b[field_index] for b in batches])
-        return values[np.argsort(np.concatenate([b[0] for b in batches]), kind="stable")]
+            return np.zeros(0, np.int64), np.zeros(0), np.zeros(0, np.int64)
+        order = np.argsort(np.concatenate([b[0] for _, b in batches]), kind="stable")
+        edge = np.concatenate([b[1] for _, b in batches])[order]
+        qty = np.concatenate([b[2] for _, b in batches])[order]
+        due = np.concatenate([np.full(b[0].size, d, np.int64) for d, b in batches])[order]
+        return edge, qty, due
 
     @property
     def edge(self) -> np.ndarray:
         """Link of each pending application, in the order applied."""
-        return self._pending(1)
+        return self._in_order()[0]
 
     @property
     def qty(self) -> np.ndarray:
         """Tonnes of each pending application, in the order applied."""
-        return self._pending(2)
+        return self._in_order()[1]
 
     @property
     def due(self) -> np.ndarray:
         """Due week of each pending application, in the order applied."""
-        batches = [(d, b) for d, bs in self.by_due_week.items() for b in bs]
-        if not batches:
-            return np.zeros(0, np.int64)
-        values = np.concatenate([np.full(b[0].size, d, np.int64) for d, b in batches])
-        return values[np.argsort(np.concatenate([b[0] for _, b in batches]), kind="stable")]
+        return self._in_order()[2]
 
     def pending_by_edge(self, n_edges: int) -> np.ndarray:
         """Tonnes pending per link [n_edges]."""
