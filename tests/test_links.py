@@ -25,6 +25,25 @@ def _tonnes(rng, n, zero_share=0.3):
     return t
 
 
+@pytest.mark.parametrize("index_type", [np.int64, np.int32])
+def test_tally_is_bincount(rng, index_type):
+    index = rng.integers(0, N_SELLS, N_LINKS).astype(index_type)
+    weights = _tonnes(rng, N_LINKS)
+    want = np.bincount(index, weights=weights, minlength=N_SELLS + 3)
+    assert np.array_equal(links.tally(index, weights, N_SELLS + 3), want)     # bins past the last index: 0
+
+
+def test_owed_by_seller(rng):
+    seller = np.sort(rng.integers(0, N_SELLS, N_LINKS)).astype(np.int32)
+    backlog = _tonnes(rng, N_LINKS)
+    key = rng.permutation(3 * N_SELLS)[:N_SELLS]
+    owed = np.full(3 * N_SELLS, -1.0)
+    want = owed.copy()
+    want[key] = np.bincount(seller, weights=backlog, minlength=N_SELLS)
+    links.owed_by_seller(seller, backlog, key, owed)
+    assert np.array_equal(owed, want)                 # other firms' entries untouched
+
+
 def test_receive(rng):
     n_firms, n_products = 300, 10
     buyer = rng.integers(0, N_BUYS, N_LINKS)
@@ -156,7 +175,12 @@ def test_orders_wanted_is_target_cover_then_order_quantity(rng):
     usage, stock, on_order = _tonnes(rng, N_BUYS), _tonnes(rng, N_BUYS) * 4, _tonnes(rng, N_BUYS) * 2
     cover = target_cover(c0, expected[firm], uncertainty[firm], kr, kw, 0.3, 0.5, 2.0)
     want = order_quantity(usage, stock, on_order, cover, 0.6, 4.0)
-    got = links.orders_wanted(firm, expected, uncertainty, c0, kr, kw, 0.3, 0.5, 2.0, usage, stock, on_order, 0.6, 4.0)
+    # use and stock read from flat [firm * product] tables at each buyer pair's key
+    key = rng.permutation(3 * N_BUYS)[:N_BUYS]
+    usage_flat, stock_flat = np.full(3 * N_BUYS, np.nan), np.full(3 * N_BUYS, np.nan)
+    usage_flat[key], stock_flat[key] = usage, stock
+    got = links.orders_wanted(firm, expected, uncertainty, c0, kr, kw, 0.3, 0.5, 2.0, key, usage_flat, stock_flat,
+                              on_order, 0.6, 4.0)
     assert np.array_equal(got, want)
     assert (got > 0).any() and (got == 0).any()      # both branches of the floor are exercised
 

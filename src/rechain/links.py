@@ -20,12 +20,31 @@ from __future__ import annotations
 import numba
 import numpy as np
 
-__all__ = ["receive", "ordered_not_received", "normalise_orders", "fill_pro_rata", "eligible_backlog",
+__all__ = ["tally", "owed_by_seller", "receive", "ordered_not_received", "normalise_orders", "fill_pro_rata", "eligible_backlog",
            "settle_shipments", "drop_covered", "orders_wanted", "held_in_system", "price_pull", "book_orders",
            "spot_buy", "spot_sell"]
 
 # cache=True: compiled once per installation (kept beside this file), not once per process
 _compiled = numba.njit(cache=True, nogil=True)
+
+
+@_compiled
+def tally(index: np.ndarray, weights: np.ndarray, n: int) -> np.ndarray:
+    """``np.bincount(index, weights, minlength=n)`` for indices below ``n``, without numpy's
+    passes to find the indices' range (and its copy of int32 indices)."""
+    out = np.zeros(n)
+    for i in range(index.shape[0]):
+        out[index[i]] += weights[i]
+    return out
+
+
+@_compiled
+def owed_by_seller(seller: np.ndarray, backlog_t: np.ndarray, sell_key: np.ndarray, owed_t: np.ndarray) -> None:
+    """What each seller pair owes, its links' backlogs summed, written into ``owed_t`` (flat
+    [firm * product]) at its key: ``owed_t[sell_key] = np.bincount(seller, backlog_t)``."""
+    owed = tally(seller, backlog_t, sell_key.shape[0])
+    for s in range(sell_key.shape[0]):
+        owed_t[sell_key[s]] = owed[s]
 
 
 @_compiled
@@ -144,6 +163,7 @@ def settle_shipments(shipped_t: np.ndarray, eligible_t: np.ndarray, seller: np.n
     buyer pair (``np.bincount(buyer, left_wanted)``) and what is now in transit per product
     (``np.bincount(link_product, in_transit_t)``)."""
     n_slots = pipeline_t.shape[0]
+    now = tick % n_slots      # lead_weeks < n_slots: the slot wraps at most once (no division per link)
     sent = np.zeros(n_sells)
     sent_abroad = np.zeros(n_sells)
     left_wanted = np.empty(shipped_t.shape[0])
@@ -155,7 +175,10 @@ def settle_shipments(shipped_t: np.ndarray, eligible_t: np.ndarray, seller: np.n
         sent[seller[e]] += s
         if to_abroad[e]:
             sent_abroad[seller[e]] += s
-        pipeline_t[(tick + lead_weeks[e]) % n_slots, e] += s
+        slot = now + lead_weeks[e]
+        if slot >= n_slots:
+            slot -= n_slots
+        pipeline_t[slot, e] += s
         in_transit_t[e] += s
         on_links[link_product[e]] += in_transit_t[e]
         if owed > 1e-9:
@@ -187,11 +210,13 @@ def drop_covered(backlog_t: np.ndarray, wanted_t: np.ndarray, covered: np.ndarra
 @_compiled
 def orders_wanted(firm: np.ndarray, expected_change: np.ndarray, uncertainty: np.ndarray,
                   normal_cover_wk: np.ndarray, restock_strength: np.ndarray, wait_strength: np.ndarray,
-                  uncertainty_strength: float, cover_lo: float, cover_hi: float, usage_t_per_wk: np.ndarray,
-                  stock_t: np.ndarray, on_order_t: np.ndarray, supply_line_weight: float,
-                  stock_adjust_weeks: float) -> np.ndarray:
+                  uncertainty_strength: float, cover_lo: float, cover_hi: float, buy_key: np.ndarray,
+                  usage_t_per_wk: np.ndarray, stock_t: np.ndarray, on_order_t: np.ndarray,
+                  supply_line_weight: float, stock_adjust_weeks: float) -> np.ndarray:
     """Each buyer pair's order this week, t: :func:`rechain.rules.ordering.target_cover` with its
-    firm's expectation and uncertainty, then :func:`rechain.rules.ordering.order_quantity`."""
+    firm's expectation and uncertainty, then :func:`rechain.rules.ordering.order_quantity`
+    with its use and stock (``usage_t_per_wk`` and ``stock_t`` flat [firm * product], read at
+    ``buy_key``)."""
     out = np.empty(firm.shape[0])
     for i in range(firm.shape[0]):
         x = expected_change[firm[i]]
@@ -201,8 +226,8 @@ def orders_wanted(firm: np.ndarray, expected_change: np.ndarray, uncertainty: np
         f = f if f > cover_lo else cover_lo
         f = f if f < cover_hi else cover_hi
         cover = normal_cover_wk[i] * f
-        use = usage_t_per_wk[i]
-        q = use + (cover * use - stock_t[i] - supply_line_weight * on_order_t[i]) / stock_adjust_weeks
+        use = usage_t_per_wk[buy_key[i]]
+        q = use + (cover * use - stock_t[buy_key[i]] - supply_line_weight * on_order_t[i]) / stock_adjust_weeks
         out[i] = q if q > 0.0 else 0.0
     return out
 

@@ -9,6 +9,9 @@ of its row (``model.agents``, ``model.agents_by_type[MagnetMaker]``).
 
 from __future__ import annotations
 
+import gc
+from contextlib import contextmanager
+
 import mesa
 import networkx as nx
 import numpy as np
@@ -72,8 +75,9 @@ class ChainModel(mesa.Model):
         self.running = True
         self.datacollector = None
         agent_class = {k.code: k.agent for k in self.kinds}
-        for i in range(world.n_firms):
-            agent_class[world.firms.kind[i]](self, i)
+        with cycle_collector_paused():
+            for i in range(world.n_firms):
+                agent_class[world.firms.kind[i]](self, i)
         self.ask_scatter = draw_ask_scatter(self)
         # domestic buyers place part of their orders on the spot market; buyers abroad (and
         # the reserve, which buys by its own rule) through contracts only
@@ -143,6 +147,21 @@ def entry_route(world) -> tuple[float, np.ndarray] | None:
     ore = mat.content[mat.p("light_ore")]
     yields = np.array([ore[mat.e("prnd")], ore[mat.e("dy")], ore[mat.e("tb")]]) * (1.0 - sep.loss_share)
     return float(cost), yields
+
+
+@contextmanager
+def cycle_collector_paused():
+    """Python's cycle collector off while the Mesa agents are made (tens of thousands of
+    long-lived objects, none of them garbage): otherwise every few hundred new objects set off
+    a collection that walks all the objects made so far, a cost that grows with the square of
+    the firms. Switched back on (if it was on) however the block ends."""
+    was_enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if was_enabled:
+            gc.enable()
 
 
 def forget_model(model: mesa.Model) -> None:

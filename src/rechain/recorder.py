@@ -96,12 +96,14 @@ class Recorder:
         self.eol = np.zeros(W)
         self.offer_share = np.full(W, np.nan)
         self._quota_prev = np.zeros(len(QUOTA_TYPES))
-        self._flow_key = (pop.stage[L.src] * NS + pop.stage[L.dst]) * P + L.prod
+        # int32: these are read once per link every week; half the bytes of numpy's default
+        self._flow_key = ((pop.stage[L.src] * NS + pop.stage[L.dst]) * P + L.prod).astype(np.int32)
         # per link: its export key (stage, product, region), -1 if not an export; its key among
         # sales between producers and buyers abroad (product, region), -1 if not one of them
-        self._export_key = np.where(L.flow == EXPORT, (pop.stage[L.src] * P + L.prod) * R + pop.region[L.dst], -1)
+        self._export_key = np.where(L.flow == EXPORT, (pop.stage[L.src] * P + L.prod) * R + pop.region[L.dst],
+                                    -1).astype(np.int32)
         self._is_import = L.flow == IMPORT
-        self._abroad_key = np.where(L.flow == FOREIGN_TRADE, L.prod * R + pop.region[L.dst], -1)
+        self._abroad_key = np.where(L.flow == FOREIGN_TRADE, L.prod * R + pop.region[L.dst], -1).astype(np.int32)
         self._abroad_stages = [world.stages.index(s) for s in ("myanmar_holders", "overseas_miners")]
         grp = np.full(pop.n, -1)
         for code, offset in ((MOTOR, 0), (OVERSEAS, len(world.scenario.sectors))):

@@ -40,7 +40,10 @@ class ExpectationNoise:
     Generator's draws do not depend on how they are split into calls), without holding it."""
 
     def __init__(self, world: World, streams: Streams):
-        self._kinds = [(rows, streams("expectations", code)) for code, rows in world.rows.items() if rows.size]
+        # each kind's firms are contiguous rows (checked by build_world): drawn straight into
+        # their slice of the week's row
+        self._kinds = [(slice(int(rows[0]), int(rows[-1]) + 1), streams("expectations", code))
+                       for code, rows in world.rows.items() if rows.size]
         self._row = np.zeros(world.n_firms)
         self._tick = -1
 
@@ -50,7 +53,7 @@ class ExpectationNoise:
         while self._tick < tick:
             row = np.empty_like(self._row)
             for rows, generator in self._kinds:
-                row[rows] = generator.standard_normal(rows.size)
+                generator.standard_normal(out=row[rows])
             self._row, self._tick = row, self._tick + 1
         return self._row
 

@@ -14,7 +14,8 @@ from typing import Protocol
 import numpy as np
 
 from .links import (book_orders, drop_covered, eligible_backlog, fill_pro_rata, normalise_orders,
-                    ordered_not_received, orders_wanted, price_pull, receive, settle_shipments, spot_buy, spot_sell)
+                    ordered_not_received, orders_wanted, owed_by_seller, price_pull, receive, settle_shipments,
+                    spot_buy, spot_sell, tally)
 from .accounting import Ledger
 from .book import Book
 from .conditions import Mode, PolicyTimeline
@@ -135,8 +136,7 @@ def collect_end_of_life(chain: Chain) -> None:
 def produce(chain: Chain) -> None:
     """Sellers tally what they owe; then every kind produces, upstream first."""
     w, f = chain.world, chain.firms
-    f.owed_t.ravel()[w.sells.key] = np.bincount(w.link.seller_pair, weights=chain.links.backlog_t,
-                                                minlength=w.sells.n)
+    owed_by_seller(w.link.seller_pair, chain.links.backlog_t, w.sells.key, f.owed_t.ravel())
     for kind in chain.acting["produce"]:
         kind.produce(chain.book)
 
@@ -183,8 +183,8 @@ def place_orders(chain: Chain) -> None:
     # rules.ordering's target_cover and order_quantity, in one pass over the buyer pairs
     q = orders_wanted(buys.firm, f.expected_change, f.uncertainty, tr.normal_cover_wk_of_buy,
                       tr.restock_strength_of_buy, tr.wait_strength_of_buy, b.uncertainty_strength,
-                      b.cover_bounds[0], b.cover_bounds[1], f.use_expected_t_per_wk.ravel()[buys.key],
-                      f.stock_t.ravel()[buys.key], on_order, b.supply_line_weight, b.stock_adjust_weeks)
+                      b.cover_bounds[0], b.cover_bounds[1], buys.key, f.use_expected_t_per_wk.ravel(),
+                      f.stock_t.ravel(), on_order, b.supply_line_weight, b.stock_adjust_weeks)
     for kind in chain.acting["adjust_orders"]:
         kind.adjust_orders(book, q[kind.buys], on_order[kind.buys])
     # a share of each domestic order goes to the spot market, the rest to contract suppliers
@@ -418,8 +418,8 @@ def clear_spot(chain: Chain) -> None:
     trade = book.trade
     offered, wanted_link = trade["left_offered"], trade["left_wanted"]
     unfilled = trade["unfilled"]                                                        # per buy pair
-    supply = np.bincount(sells.product, weights=offered, minlength=P)
-    demand = np.bincount(buys.product, weights=unfilled + book.spot_wanted_t, minlength=P)
+    supply = tally(sells.product, offered, P)
+    demand = tally(buys.product, unfilled + book.spot_wanted_t, P)
     cleared = np.minimum(supply, demand)
     sell_share = np.divide(cleared, supply, out=np.zeros(P), where=supply > 1e-9)
     buy_share = np.divide(cleared, demand, out=np.zeros(P), where=demand > 1e-9)

@@ -151,8 +151,9 @@ def build_world(sc: Scenario, streams: Streams) -> World:
     sell_pair_of_key[sells.key] = np.arange(sells.n)
     is_export = links.flow == EXPORT
     link = LinkIndex(
-        buyer_pair=pair_of_key[links.dst * P + links.prod],
-        seller_pair=sell_pair_of_key[links.src * P + links.prod],
+        # int32: read by the link loops every week, where the bytes moved set the pace
+        buyer_pair=pair_of_key[links.dst * P + links.prod].astype(np.int32),
+        seller_pair=sell_pair_of_key[links.src * P + links.prod].astype(np.int32),
         seller_key=links.src * P + links.prod,
         buyer_key=links.dst * P + links.prod,
         region=pop.region[links.dst],
