@@ -8,6 +8,7 @@ import numpy as np
 import pytest
 
 from rechain import links
+from rechain.recorder import tally_shipments, value_by_stage
 from rechain.rules.market import fill_pro_rata, logit_split
 from rechain.rules.ordering import order_quantity, target_cover
 
@@ -245,3 +246,36 @@ def test_spot_buy_and_sell(rng):
     sold, value = links.spot_sell(offered, product, share, key, stock, orders, received, ask, 6.0, n_products)
     for got, want in [(sold, want_sold), (value, want_value), (stock, want_stock), (orders, want_orders)]:
         assert np.array_equal(got, want)
+
+
+def test_recorder_tallies_shipments_as_bincount(rng):
+    """The recorder's one-pass tally (runs of a flow key summed in a register) equals numpy's
+    bincount of each key, with keys in long runs as the sorted links have them and -1 where a
+    link is not an export or a sale abroad."""
+    n_flow, n_export, n_abroad = 40, 30, 12
+    flow_key = np.sort(rng.integers(0, n_flow, N_LINKS)).astype(np.int32)
+    flow_key[::97] = rng.integers(0, n_flow, flow_key[::97].size)      # runs broken now and then
+    export_key = np.where(rng.random(N_LINKS) < 0.3, rng.integers(0, n_export, N_LINKS), -1).astype(np.int32)
+    abroad_key = np.where(rng.random(N_LINKS) < 0.2, rng.integers(0, n_abroad, N_LINKS), -1).astype(np.int32)
+    is_import = rng.random(N_LINKS) < 0.1
+    shipped = _tonnes(rng, N_LINKS)
+    flows, exports, imports, abroad = tally_shipments(shipped, flow_key, export_key, is_import, abroad_key,
+                                                      n_flow, n_export, n_abroad)
+    assert np.array_equal(flows, np.bincount(flow_key, weights=shipped, minlength=n_flow))
+    x, a = export_key >= 0, abroad_key >= 0
+    assert np.array_equal(exports, np.bincount(export_key[x], weights=shipped[x], minlength=n_export))
+    assert np.array_equal(abroad, np.bincount(abroad_key[a], weights=shipped[a], minlength=n_abroad))
+    assert imports == sum(shipped[is_import].tolist())            # added in link order, as Python's sum does
+    empty = tally_shipments(shipped[:0], flow_key[:0], export_key[:0], is_import[:0], abroad_key[:0], 3, 2, 1)
+    assert not any(np.any(v) for v in (empty[0], empty[1], empty[3])) and empty[2] == 0.0
+
+
+def test_recorder_values_by_stage(rng):
+    n_pairs, n_stages, n_products = 2_000, 6, 10
+    key = rng.permutation(5 * n_pairs)[:n_pairs]
+    product, stage = rng.integers(0, n_products, n_pairs), rng.integers(0, n_stages, n_pairs)
+    first, second = _tonnes(rng, 5 * n_pairs), _tonnes(rng, 5 * n_pairs)
+    price = rng.uniform(100, 1e6, n_products)
+    a, b = value_by_stage(key, product, stage, first, second, price, n_stages)
+    assert np.array_equal(a, np.bincount(stage, weights=first[key] * price[product], minlength=n_stages))
+    assert np.array_equal(b, np.bincount(stage, weights=second[key] * price[product], minlength=n_stages))

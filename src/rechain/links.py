@@ -11,6 +11,11 @@ so no result depends on which is used (one exception, said where it is: a column
 may add pairwise); ``tests/test_links.py`` holds each to its numpy
 expression. The rules themselves stay in :mod:`rechain.rules` as plain numpy.
 
+Links are sorted by lead time, then product, so sums by product run over long stretches of
+the same index; such a sum is kept in a register while its index stays the same and stored
+when it changes (the same additions in the same order, without a round trip through memory
+for each link).
+
 Per link arrays are [E]; ``buyer`` / ``seller`` give each link's buyer pair / seller pair
 (indices into ``World.buys`` / ``World.sells``).
 """
@@ -59,12 +64,20 @@ def receive(arriving_t: np.ndarray, buyer: np.ndarray, in_transit_t: np.ndarray,
     ``np.bincount(link_product, in_transit_t)``."""
     received = np.zeros(buy_key.shape[0])
     on_links = np.zeros(n_products)
+    product, run = (link_product[0] if link_product.shape[0] else 0), 0.0   # a run's sum (module docstring)
     for e in range(arriving_t.shape[0]):
         a = arriving_t[e]
         received[buyer[e]] += a
-        in_transit_t[e] -= a
+        left = in_transit_t[e] - a
+        in_transit_t[e] = left
         arriving_t[e] = 0.0
-        on_links[link_product[e]] += in_transit_t[e]
+        if link_product[e] != product:
+            on_links[product] = run
+            product = link_product[e]
+            run = on_links[product]
+        run += left
+    if link_product.shape[0]:
+        on_links[product] = run
     for b in range(buy_key.shape[0]):
         k = buy_key[b]
         stock_t[k] += received[b] + spot_in_transit_t[k]
@@ -169,6 +182,7 @@ def settle_shipments(shipped_t: np.ndarray, eligible_t: np.ndarray, seller: np.n
     left_wanted = np.empty(shipped_t.shape[0])
     unfilled = np.zeros(n_buys)
     on_links = np.zeros(n_products)
+    product, run = (link_product[0] if link_product.shape[0] else 0), 0.0   # a run's sum (module docstring)
     for e in range(shipped_t.shape[0]):
         s, owed = shipped_t[e], eligible_t[e]
         backlog_t[e] -= s
@@ -179,8 +193,13 @@ def settle_shipments(shipped_t: np.ndarray, eligible_t: np.ndarray, seller: np.n
         if slot >= n_slots:
             slot -= n_slots
         pipeline_t[slot, e] += s
-        in_transit_t[e] += s
-        on_links[link_product[e]] += in_transit_t[e]
+        now_in_transit = in_transit_t[e] + s
+        in_transit_t[e] = now_in_transit
+        if link_product[e] != product:
+            on_links[product] = run
+            product = link_product[e]
+            run = on_links[product]
+        run += now_in_transit
         if owed > 1e-9:
             step = (s / owed - reliability[e]) * learn_owed
         else:
@@ -191,6 +210,8 @@ def settle_shipments(shipped_t: np.ndarray, eligible_t: np.ndarray, seller: np.n
         left = (left if left > 0.0 else 0.0) if domestic[e] else 0.0
         left_wanted[e] = left
         unfilled[buyer[e]] += left
+    if link_product.shape[0]:
+        on_links[product] = run
     return sent, sent_abroad, left_wanted, unfilled, on_links
 
 

@@ -38,18 +38,31 @@ def tally_shipments(shipped: np.ndarray, flow_key: np.ndarray, export_key: np.nd
     """The week's shipments per link, summed in one pass: by (stage from, stage to, product),
     exports by (stage, product, region) (``export_key`` -1 on other links), imports into China,
     and sales between producers and buyers abroad by (product, region) (``abroad_key`` -1 on
-    other links)."""
+    other links); each sum in link order, as ``np.bincount`` adds.
+
+    Links come sorted so that long runs share a flow key: the run's sum is kept in a register
+    and stored when the key changes (the same additions in the same order, without waiting on
+    memory for each)."""
     flows, exports, abroad = np.zeros(n_flow), np.zeros(n_export), np.zeros(n_abroad)
     imports = 0.0
+    if shipped.shape[0] == 0:
+        return flows, exports, imports, abroad
+    key = flow_key[0]
+    run = 0.0
     for e in range(shipped.shape[0]):
         s = shipped[e]
-        flows[flow_key[e]] += s
+        if flow_key[e] != key:
+            flows[key] = run
+            key = flow_key[e]
+            run = flows[key]
+        run += s
         if export_key[e] >= 0:
             exports[export_key[e]] += s
         if is_import[e]:
             imports += s
         if abroad_key[e] >= 0:
             abroad[abroad_key[e]] += s
+    flows[key] = run
     return flows, exports, imports, abroad
 
 

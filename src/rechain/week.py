@@ -102,7 +102,8 @@ def decide_licences(chain: Chain) -> None:
     e, q, ok = lk.licences.decide(week, lambda e: approval[L.prod[e], w.link.region[e]], chain.streams("licences"))
     if e.size:
         np.add.at(lk.backlog_t, e[ok], q[ok])
-        np.add.at(chain.firms.orders_expected_t_per_wk, (L.src[e[ok]], L.prod[e[ok]]),
+        # flat [firm * product] keys: numpy's fast path for one index array
+        np.add.at(chain.firms.orders_expected_t_per_wk.ravel(), w.link.seller_key[e[ok]],
                   q[ok] / w.scenario.behaviour.order_smoothing_weeks)
         for kind in chain.acting["learn_from_licences"]:
             kind.learn_from_licences(book, L.dst[e], q, ok)
@@ -204,7 +205,7 @@ def place_orders(chain: Chain) -> None:
     if cond.controls_on:
         regimes = chain.timeline.regimes
         x = w.link.export_links
-        held = x[regimes.controlled[cond.week][L.prod[x], w.link.region[x]]]
+        held = x[regimes.controlled[cond.week][w.link.export_product, w.link.export_region]]
         e = held[order[held] > 1e-9]
         pe, re_ = L.prod[e], w.link.region[e]
         t = cond.week

@@ -55,6 +55,8 @@ class LinkIndex:
     region: np.ndarray           # destination region index
     is_export: np.ndarray        # bool
     export_links: np.ndarray     # indices of export links
+    export_product: np.ndarray   # product of each export link (export_links order)
+    export_region: np.ndarray    # destination region of each export link (export_links order)
     is_import: np.ndarray        # bool: ore shipped into China
     to_separation: np.ndarray    # bool: delivers to a separation plant
     to_separation_links: np.ndarray   # indices of those links
@@ -159,6 +161,8 @@ def build_world(sc: Scenario, streams: Streams) -> World:
         region=pop.region[links.dst],
         is_export=is_export,
         export_links=np.flatnonzero(is_export),
+        export_product=links.prod[is_export],
+        export_region=pop.region[links.dst][is_export],
         is_import=links.flow == IMPORT,
         to_separation=pop.kind[links.dst] == SEP,
         to_separation_links=np.flatnonzero(pop.kind[links.dst] == SEP),

@@ -51,13 +51,14 @@ class LicenceMemory:
         mine = (buyer >= self.rs.start) & (buyer < self.rs.stop)
         if not mine.any():
             return
-        buyer, tonnes, granted = buyer[mine], tonnes[mine], granted[mine]
-        n = book.world.n_firms
-        rate = np.bincount(buyer, weights=granted * tonnes, minlength=n)
-        tot = np.bincount(buyer, weights=tonnes, minlength=n)
+        row = buyer[mine] - self.rs.start                  # among this kind's rows
+        tonnes, granted = tonnes[mine], granted[mine]
+        n = self.rs.stop - self.rs.start
+        rate = np.bincount(row, weights=granted * tonnes, minlength=n)
+        tot = np.bincount(row, weights=tonnes, minlength=n)
         has = tot > 0
         r = book.behaviour.refusal_memory
-        s = book.firms.licence_success
+        s = book.firms.licence_success[self.rs]
         s[has] = (1 - r) * s[has] + r * rate[has] / tot[has]
 
 

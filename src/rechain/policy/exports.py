@@ -89,8 +89,10 @@ class LicenceQueue:
         due = week + np.maximum(1, np.ceil(days / 5.0)).astype(np.int64)
         number = self.n_applied + np.arange(edges.size)
         self.n_applied += edges.size
-        # one batch per due week, each in the order applied (a stable sort by due week)
-        order = np.argsort(due, kind="stable")
+        # one batch per due week, each in the order applied (a stable sort by due week; on
+        # the weeks ahead as 16-bit integers numpy sorts by radix, in one pass)
+        ahead = due - week
+        order = np.argsort(ahead.astype(np.int16) if ahead.max() < 2**15 else ahead, kind="stable")
         due, number, edges_by_due, qty_by_due = due[order], number[order], edges[order], qty[order]
         cuts = [0, *(np.flatnonzero(np.diff(due)) + 1), due.size]
         for a, b in zip(cuts[:-1], cuts[1:]):
