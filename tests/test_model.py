@@ -158,3 +158,28 @@ def test_spin_up_leaves_no_licence_applications_under_a_control_from_day_one(mak
     assert m.links.licences.n_pending == 0
     m.step()
     assert m.links.licences.n_pending > 0    # the run's own first week applies for licences
+
+
+def test_a_forgotten_model_is_freed_at_once_without_the_cycle_collector():
+    """Once its results are taken, a model and its agents go when the last name for them
+    goes: nothing waits for Python's cycle collector (whose full passes would otherwise land
+    in later runs of a sweep)."""
+    import gc
+    import weakref
+
+    from rechain.model import forget_model
+    d = quiet_dict(1)
+    d["end"] = "2024-02-29"
+    m = ChainModel(scenario_from_dict(d), seed=0)
+    m.run()
+    agent = weakref.ref(next(iter(m.agents)))
+    model = weakref.ref(m)
+    was_enabled = gc.isenabled()
+    gc.disable()
+    try:
+        forget_model(m)
+        del m
+        assert model() is None and agent() is None
+    finally:
+        if was_enabled:
+            gc.enable()

@@ -165,16 +165,25 @@ def cycle_collector_paused():
 
 
 def forget_model(model: mesa.Model) -> None:
-    """Drop Mesa's class-level reference to a finished model so it can be freed.
+    """Let a finished model be freed, at once and whole. Call it once its results have been
+    taken: the model keeps no agents afterwards.
 
     Mesa 3.3 numbers agents with ``Agent._ids``, a ``defaultdict`` keyed by model that is
-    never emptied: without this every model a process builds stays in memory, and a
-    worker running thousands of runs grows without bound. Call it once a model's results
-    have been taken (no agents are created after that).
+    never emptied: without dropping that entry every model a process builds stays in memory,
+    and a worker running thousands of runs grows without bound. A model and its agents also
+    refer to each other (each agent to its model, the model to its agents, and the model to
+    its own ``step`` methods), so what is left would wait for Python's cycle collector, whose
+    full passes walk every object in the process and land, some hundreds of milliseconds
+    long, in whichever later run sets one off. Cutting those references frees the model
+    when the last name for it goes.
     """
     ids = getattr(mesa.Agent, "_ids", None)
     if isinstance(ids, dict):
         ids.pop(model, None)
+    model.__dict__.get("_agents", {}).clear()
+    model.__dict__.get("_agents_by_type", {}).clear()
+    for bound_to_itself in ("_user_step", "step"):
+        model.__dict__.pop(bound_to_itself, None)
 
 
 def prices_reported(m: ChainModel) -> np.ndarray:
