@@ -6,10 +6,10 @@ points a sweep with ``design = "lhs"`` draws for the same seed and ranges) over 
 calibration space (``data/calibration_space.toml`` or a file of the same form), with the
 scenario's own values as candidate 0, so the search can only improve on them. Each run
 keeps the value of every fact of ``rechain validate`` (``data/facts.csv``) and a stability
-check: a shock-free variant of the candidate (:func:`rechain.scenario.quiet_variant`) run
-with the same seed must neither cycle (coefficient of variation of monthly magnet output,
-months 7 on, at most ``max_quiet_cv``) nor drift (every price within
-:data:`PRICE_BAND` of its first month). Replicate ``r`` of every candidate runs with the
+check: a shock-free variant of the candidate (:func:`rechain.scenario.quiet_variant`, ten
+years: :data:`QUIET_YEARS`) run with the same seed must neither cycle (coefficient of
+variation of monthly magnet output, months 7 on, at most ``max_quiet_cv``) nor drift (every
+price within :data:`PRICE_BAND` of its first month). Replicate ``r`` of every candidate runs with the
 same seed (common random numbers), so candidates differ by their parameters, not by luck.
 
 Candidates are ranked stable first, then by the required facts their replicate mean
@@ -56,10 +56,14 @@ from .store import load_results, sweep_manifest
 from .sweep import Sweep, _base_dict, execute
 
 __all__ = ["load_space", "search_sweep", "calibrate", "best_scenario", "quiet_drift", "calibrate_command",
-           "miss_loss", "fact_miss", "PRICE_BAND", "QUIET_COLUMNS"]
+           "miss_loss", "fact_miss", "PRICE_BAND", "QUIET_COLUMNS", "QUIET_YEARS"]
 
 #: a candidate's shock-free run may not take any price outside this band around its first month
 PRICE_BAND = (0.67, 1.5)
+# years the shock-free variant runs: the horizon of the stability requirement (a shock-free
+# chain held within PRICE_BAND for ten years); a heavy rare earth's slow drift shows only
+# after several years
+QUIET_YEARS = 10
 #: what the stability check keeps of each run
 QUIET_COLUMNS = ("quiet_cv", "quiet_price_low", "quiet_price_high")
 #: what a calibration writes in its output folder (named in the folder's marker)
@@ -144,16 +148,16 @@ def _facts_and_quiet(monthly: pd.DataFrame, sc, seed: int) -> dict[str, float]:
 
 def quiet_drift(sc, seed: int) -> dict[str, float]:
     """Run the shock-free variant of ``sc`` (:func:`rechain.scenario.quiet_variant`) and say
-    how far it moves on its own: ``quiet_cv``, the coefficient of variation of monthly magnet
-    output from month 7 on (a chain that cycles shows here), and ``quiet_price_low`` /
-    ``quiet_price_high``, the lowest and highest monthly price of any product relative to its
-    first month (a chain that drifts shows here)."""
+    how far it moves on its own over :data:`QUIET_YEARS` years: ``quiet_cv``, the coefficient
+    of variation of monthly magnet output from month 7 on (a chain that cycles shows here),
+    and ``quiet_price_low`` / ``quiet_price_high``, the lowest and highest monthly price of any
+    product relative to its first month (a chain that drifts shows here)."""
     from ..report import magnet_output
     from ..results import run
     from ..scenario import quiet_variant
     from .paths import _plain
 
-    quiet = scenario_from_dict(quiet_variant(_plain(sc.model_dump(mode="python"))))
+    quiet = scenario_from_dict(quiet_variant(_plain(sc.model_dump(mode="python")), QUIET_YEARS))
     table = run(quiet, seed=seed).monthly
     blanks = magnet_output(table).iloc[6:]
     price = domestic_prices(table).pivot_table(index="month", columns="product", values="value")
