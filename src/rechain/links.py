@@ -25,9 +25,9 @@ from __future__ import annotations
 import numba
 import numpy as np
 
-__all__ = ["tally", "owed_by_seller", "receive", "ordered_not_received", "normalise_orders", "fill_pro_rata", "eligible_backlog",
-           "settle_shipments", "drop_covered", "orders_wanted", "held_in_system", "price_pull", "book_orders",
-           "spot_buy", "spot_sell"]
+__all__ = ["tally", "owed_by_seller", "receive", "ordered_not_received", "normalise_orders", "fill_pro_rata",
+           "eligible_backlog", "settle_shipments", "drop_covered", "orders_wanted", "held_in_system", "price_pull",
+           "book_orders", "spot_buy", "spot_sell"]
 
 # cache=True: compiled once per installation (kept beside this file), not once per process
 _compiled = numba.njit(cache=True, nogil=True)
@@ -176,7 +176,7 @@ def settle_shipments(shipped_t: np.ndarray, eligible_t: np.ndarray, seller: np.n
     buyer pair (``np.bincount(buyer, left_wanted)``) and what is now in transit per product
     (``np.bincount(link_product, in_transit_t)``)."""
     n_slots = pipeline_t.shape[0]
-    now = tick % n_slots      # lead_weeks < n_slots: the slot wraps at most once (no division per link)
+    this_slot = tick % n_slots    # lead_weeks < n_slots: a slot wraps at most once (no division per link)
     sent = np.zeros(n_sells)
     sent_abroad = np.zeros(n_sells)
     left_wanted = np.empty(shipped_t.shape[0])
@@ -189,7 +189,7 @@ def settle_shipments(shipped_t: np.ndarray, eligible_t: np.ndarray, seller: np.n
         sent[seller[e]] += s
         if to_abroad[e]:
             sent_abroad[seller[e]] += s
-        slot = now + lead_weeks[e]
+        slot = this_slot + lead_weeks[e]
         if slot >= n_slots:
             slot -= n_slots
         pipeline_t[slot, e] += s
