@@ -126,9 +126,7 @@ def fill_pro_rata(available_t: np.ndarray, backlog_t: np.ndarray, seller: np.nda
     """:func:`rechain.rules.market.fill_pro_rata`: ship from each seller pair's available stock
     to its links' backlogs, pro rata; t per link."""
     n = available_t.shape[0]
-    owed = np.zeros(n)
-    for e in range(backlog_t.shape[0]):
-        owed[seller[e]] += backlog_t[e]
+    owed = tally(seller, backlog_t, n)
     ratio = np.zeros(n)
     for s in range(n):
         if owed[s] > 0:

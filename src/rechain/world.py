@@ -152,17 +152,18 @@ def build_world(sc: Scenario, streams: Streams) -> World:
     sell_pair_of_key = np.full(pop.n * P, -1)
     sell_pair_of_key[sells.key] = np.arange(sells.n)
     is_export = links.flow == EXPORT
+    region = pop.region[links.dst]
     link = LinkIndex(
         # int32: read by the link loops every week, where the bytes moved set the pace
         buyer_pair=pair_of_key[links.dst * P + links.prod].astype(np.int32),
         seller_pair=sell_pair_of_key[links.src * P + links.prod].astype(np.int32),
         seller_key=links.src * P + links.prod,
         buyer_key=links.dst * P + links.prod,
-        region=pop.region[links.dst],
+        region=region,
         is_export=is_export,
         export_links=np.flatnonzero(is_export),
         export_product=links.prod[is_export],
-        export_region=pop.region[links.dst][is_export],
+        export_region=region[is_export],
         is_import=links.flow == IMPORT,
         to_separation=pop.kind[links.dst] == SEP,
         to_separation_links=np.flatnonzero(pop.kind[links.dst] == SEP),

@@ -9,8 +9,9 @@ keeps the value of every fact of ``rechain validate`` (``data/facts.csv``) and a
 check: a shock-free variant of the candidate (:func:`rechain.scenario.quiet_variant`, ten
 years: :data:`QUIET_YEARS`) run with the same seed must neither cycle (coefficient of
 variation of monthly magnet output, months 7 on, at most ``max_quiet_cv``) nor drift (every
-price within :data:`PRICE_BAND` of its first month). Replicate ``r`` of every candidate runs with the
-same seed (common random numbers), so candidates differ by their parameters, not by luck.
+price within :data:`PRICE_BAND` of its first month). Replicate ``r`` of every candidate runs
+with the same seed (common random numbers), so candidates differ by their parameters, not by
+luck.
 
 Candidates are ranked stable first, then by the required facts their replicate mean
 reproduces (:func:`rechain.experiments.validate.judge`), then by all facts. The best
@@ -60,9 +61,9 @@ __all__ = ["load_space", "search_sweep", "calibrate", "best_scenario", "quiet_dr
 
 #: a candidate's shock-free run may not take any price outside this band around its first month
 PRICE_BAND = (0.67, 1.5)
-# years the shock-free variant runs: the horizon of the stability requirement (a shock-free
-# chain held within PRICE_BAND for ten years); a heavy rare earth's slow drift shows only
-# after several years
+#: years the shock-free variant runs: the horizon of the stability requirement (a shock-free
+#: chain held within PRICE_BAND for ten years); a heavy rare earth's slow drift shows only
+#: after several years
 QUIET_YEARS = 10
 #: what the stability check keeps of each run
 QUIET_COLUMNS = ("quiet_cv", "quiet_price_low", "quiet_price_high")
