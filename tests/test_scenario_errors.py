@@ -31,6 +31,7 @@ CASES = [
     ("wrong_type.toml", "type", ["firms.magnet_makers.count", "given 'many'", "a whole number"], 4),
     ("wrong_type_table.toml", "type", ["market.lead_times", "given 3", "a table"], 4),
     ("negative_value.toml", "out_of_range", ["firms.recyclers.capacity_t_per_yr", "given -5000", "> 0"], 4),
+    ("infinite_value.toml", "out_of_range", ["firms.recyclers.capacity_t_per_yr", "given inf", "a finite number"], 4),
     ("share_above_one.toml", "out_of_range", ["firms.magnet_makers.scrap_share", "given 1.5", "<= 1"], 4),
     ("bad_date.toml", "date", ["end", "2026-02-30", "ISO date"], 3),
     ("bad_date_text.toml", "date", ["disruptions[", "].start", "'next spring'", "ISO date"], 6),
@@ -149,20 +150,21 @@ def test_error_in_an_inherited_file_names_that_file(tmp_path):
     assert "extended by" in str(err) and "child.toml" in str(err) and "].strength" in str(err)
 
 
-def test_cross_check_errors_point_at_the_right_item_in_the_baseline(tmp_path):
-    """A shortened period puts baseline events outside it: the message names the event's file
-    (the baseline) and its line, not the what-if."""
-    (tmp_path / "short.toml").write_text(f'extends = "{BASELINE.as_posix()}"\nend = 2024-06-30\n')
+def test_cross_check_errors_point_at_the_right_item_in_the_inherited_file(tmp_path):
+    """A check across keys that fails on an inherited item (here a region nobody defines)
+    names the file that set the item and its line, not the what-if. (Inherited items that
+    fall outside a shortened period are left out, not errors: see
+    tests/test_trade.py::test_a_what_if_can_shorten_or_move_the_inherited_period.)"""
+    (tmp_path / "mid.toml").write_text(f'extends = "{BASELINE.as_posix()}"\nname = "mid"\n[[news]]\n'
+                                       'name = "Rumour"\ndate = 2024-05-01\nsign = 1\nstrength = 0.05\n'
+                                       'regions = ["europe"]\n')
+    (tmp_path / "short.toml").write_text('extends = "mid.toml"\nend = 2024-06-30\n')
     with pytest.raises(ScenarioError) as info:
         load_scenario(tmp_path / "short.toml")
     err = info.value
-    assert err.kind == "outside_period"
-    assert Path(err.file).name == "baseline.toml" and err.line is not None
-    text = BASELINE.read_text().splitlines()
-    item = err.key.split('(item "')[1].rstrip('")')
-    # the reported line is inside the named item's block
-    start = next(i for i, s in enumerate(text, 1) if f'name = "{item}"' in s)
-    assert start <= err.line <= start + 12
+    assert err.kind == "unknown_region"
+    assert Path(err.file).name == "mid.toml" and err.line is not None
+    assert 3 <= err.line <= 8 and "extended by" in str(err) and "short.toml" in str(err)
 
 
 # ---------------------------------------------------------------------------------------

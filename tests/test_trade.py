@@ -14,10 +14,12 @@ from click.testing import CliRunner
 from support import baseline_dict
 
 import rechain
+import rechain.model
 from rechain.cli import main
 from rechain.config.levers import idle_levers
 from rechain.policy.exports import export_quota_allowance_t
-from rechain.scenario import deep_merge, scenario_from_dict
+from rechain.conditions import demand_table
+from rechain.scenario import ScenarioError, deep_merge, load_scenario, scenario_from_dict
 
 D = dt.date
 END_2025 = {"end": dt.date(2025, 12, 31)}
@@ -234,3 +236,44 @@ def test_check_prints_warnings_and_carried_figures(tmp_path):
     assert res.exit_code == 0, res.output
     assert "carried past the last year" in res.output and "2027" in res.output
     assert "warning:" in res.output and "light_ore" in res.output
+
+
+def test_a_what_if_can_shorten_or_move_the_inherited_period(tmp_path):
+    """Inherited dated items wholly outside the period are left out (and `check` says which);
+    the file's own stay in, so one of its own outside the period is still an error."""
+    base = (rechain.__file__.rsplit("/src/", 1)[0] + "/scenarios/baseline.toml")
+    short = tmp_path / "short.toml"
+    short.write_text(f'extends = "{base}"\nend = 2024-12-31\n', encoding="utf-8")
+    sc = load_scenario(short)
+    inherited = load_scenario(base)
+    assert sc.end == dt.date(2024, 12, 31)
+    assert [n.name for n in sc.news] == [n.name for n in inherited.news if n.date <= sc.end]
+    assert sc.export_controls == [] and sc.import_tariffs == []
+    assert all(d.start <= sc.end for d in sc.disruptions)
+    assert len(sc._dropped) == (len(inherited.news) - len(sc.news) + len(inherited.export_controls)
+                                + len(inherited.import_tariffs) + len(inherited.disruptions)
+                                - len(sc.disruptions) + 1)          # + the NEV pull-forward shock
+    res = CliRunner().invoke(main, ["check", str(short)])
+    assert res.exit_code == 0, res.output
+    assert "left out" in res.output and "Expanded export controls" in res.output
+    moved = tmp_path / "moved.toml"
+    moved.write_text(f'extends = "{base}"\nstart = 2025-01-01\n', encoding="utf-8")
+    assert all(n.date >= dt.date(2025, 1, 1) for n in load_scenario(moved).news)
+    own = tmp_path / "own.toml"
+    own.write_text(f'extends = "{base}"\nend = 2024-12-31\n[[news]]\nname = "late"\ndate = 2025-03-01\n'
+                   'sign = 1\nstrength = 0.05\n', encoding="utf-8")
+    with pytest.raises(ScenarioError, match="news.*late.*2025-03-01"):
+        load_scenario(own)
+
+
+@pytest.mark.parametrize("start, end", [(dt.date(2024, 3, 1), dt.date(2024, 12, 31)),
+                                        (dt.date(2024, 1, 1), dt.date(2024, 6, 15))])
+def test_a_period_cut_mid_month_or_mid_week_spreads_use_at_its_months_rate(start, end):
+    """The weeks of a period that starts or ends mid-week reach into a month only partly
+    simulated: their days get that month's daily rate, not the whole month's use."""
+    d = deep_merge(baseline_dict(), {"start": start, "end": end, "holidays": False})
+    world = rechain.model.ChainModel(scenario_from_dict(within(d)), seed=0).world
+    table = demand_table(world)
+    weekly = table.sum(axis=1)
+    typical = np.median(weekly)
+    assert weekly[0] < 1.3 * typical and weekly[-1] < 1.3 * typical

@@ -17,7 +17,7 @@ from rechain.cli import main
 from rechain.report import COLUMNS
 from rechain.scenario import _resolve
 from rechain.validate import (FLOW_VARIABLES, LEVEL_VARIABLES, VARIABLES, Fact, FactError,
-                              Validation, default_vocabulary, evaluate_fact, format_table, judge, load_facts,
+                              Validation, default_vocabulary, evaluate_fact, facts_in_run, format_table, judge, load_facts,
                               monthly_series, parse_period, summarise, vocabulary_of, write_outputs)
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -329,3 +329,21 @@ def test_baseline_reproduces_required_facts_but_the_documented_misses():
     odd = (Path(__file__).resolve().parents[1] / "docs" / "ODD.md").read_text(encoding="utf-8")
     section = odd[odd.index("### 7.18"):odd.index("### 7.19")]
     assert all(fid in section for fid in bad["fact_id"]), "docs/ODD.md 7.18 must explain every miss"
+
+
+def test_facts_outside_a_shortened_run_are_left_out_not_failed(short_run, tmp_path, monkeypatch):
+    facts = load_facts()
+    inside, outside = facts_in_run(facts, short_run)
+    assert inside and outside and len(inside) + len(outside) == len(facts)
+    assert all(set(f.months()) | set(f.base_months()) <= set(short_run["month"]) for f in inside)
+    with pytest.raises(FactError, match="no fact falls within the run"):
+        facts_in_run([f for f in facts if f not in inside], short_run)
+    monkeypatch.chdir(tmp_path)
+    for period, status, said in (("end = 2024-06-30", (0, 1), "left out, their months outside the run: F01"),
+                                 ("start = 2026-01-01", (2,), "no fact falls within the run (2026-01 .. 2026-12)")):
+        f = tmp_path / f"{period[:3]}.toml"
+        f.write_text(f'extends = "{BASELINE}"\n{period}\nspin_up_weeks = 4\n', encoding="utf-8")
+        res = CliRunner().invoke(main, ["validate", str(f), "--replicates", "1", "--workers", "1",
+                                        "--no-figures", "--out", str(tmp_path / f"v{period[:3]}")])
+        assert res.exit_code in status, res.output
+        assert said in res.output and "Traceback" not in res.output

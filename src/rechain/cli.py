@@ -98,6 +98,10 @@ def check(scenario: Path) -> None:
                    f"{f', {rule.growth_pct_per_yr:g} % a year' if rule.rule == 'grow' else ''}):")
         for line in sc._carried:
             click.echo(f"  {line}")
+    if sc._dropped:
+        click.echo("left out: dated items inherited from an extended file that lie outside the period:")
+        for line in sc._dropped:
+            click.echo(f"  {line}")
     for line in idle_levers(sc):
         click.echo(f"warning: {scenario}: {line}", err=True)
 

@@ -455,6 +455,11 @@ def _describe(err: dict, path: Path | None, files: list[Path] | None = None,
         rng = _bounds(info) or msg.lower().removeprefix("input should be ")
         text = f"given {_given(given)}; allowed: a number {rng}{_meaning(info)}"
         kind = "out_of_range"
+    elif typ == "finite_number":
+        info = _field_info(loc)
+        rng = _bounds(info)
+        text = f"given {_given(given)}; allowed: a finite number{' ' + rng if rng else ''}{_meaning(info)}"
+        kind = "out_of_range"
     elif typ == "literal_error":
         expected = (err.get("ctx") or {}).get("expected", "")
         options = re.findall(r"'([^']*)'", expected)

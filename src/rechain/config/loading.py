@@ -9,6 +9,7 @@ key by key, and lists of named items (``[[export_controls]]``, ``[[news]]``,
 
 from __future__ import annotations
 
+import datetime as dt
 import difflib
 import hashlib
 import json
@@ -198,6 +199,76 @@ def scenario_from_dict(data: dict, path: Path | None = None, files: list[Path] |
         raise ScenarioError.of(errors) from None
 
 
+def _as_date(value: Any) -> dt.date | None:
+    if isinstance(value, dt.datetime):
+        return value.date()
+    if isinstance(value, dt.date):
+        return value
+    if isinstance(value, str):
+        try:
+            return dt.date.fromisoformat(value)
+        except ValueError:
+            return None
+    return None
+
+
+def _outside(item: Any, start: dt.date, end: dt.date, spans: bool) -> str | None:
+    """``item``'s dates as text if it lies wholly outside ``start..end`` (``spans``: it has a
+    start and an end; else a ``date``, or a ``start`` that only may not follow the period),
+    None if it touches the period or its dates do not parse (validation then says why)."""
+    if not isinstance(item, dict):
+        return None
+    if spans:
+        first, last = _as_date(item.get("start")), _as_date(item.get("end"))
+        if first is None or last is None:
+            return None
+        return f"{first}..{last}" if first > end or last < start else None
+    if "date" in item:
+        day = _as_date(item["date"])
+        return str(day) if day is not None and not start <= day <= end else None
+    first = _as_date(item.get("start"))
+    return f"from {first}" if first is not None and first > end else None
+
+
+#: dated lists an extended file may carry past a shorter period: key path, whether items span
+_DATED_LISTS = (("news",), ("export_controls",), ("export_duties",), ("import_tariffs",), ("disruptions",))
+
+
+def drop_inherited_outside_period(data: dict, own: dict, parents: list[Path]) -> list[str]:
+    """Leave out dated items (news, export controls, duties, tariffs, disruptions, sector
+    shocks) inherited from an extended file that lie wholly outside this file's period, so a
+    what-if can shorten or move the baseline's period without removing each one by name.
+    Items the file itself names stay in (and a date outside the period is an error).
+    Changes ``data`` in place; returns one line per item left out, for ``rechain check``."""
+    start, end = _as_date(data.get("start")), _as_date(data.get("end"))
+    if start is None or end is None or start > end or not parents:
+        return []
+    source = parents[-1].name
+    lists: list[tuple[str, dict, str, dict]] = [(k[0], data, k[0], own) for k in _DATED_LISTS]
+    for sname, sector in (data.get("sectors") or {}).items():
+        if isinstance(sector, dict):
+            own_sector = ((own.get("sectors") or {}).get(sname) or {}) if isinstance(own.get("sectors"), dict) else {}
+            lists.append((f"sectors.{sname}.shocks", sector, "shocks",
+                          own_sector if isinstance(own_sector, dict) else {}))
+    notes = []
+    for label, holder, key, own_holder in lists:
+        items = holder.get(key)
+        if not isinstance(items, list):
+            continue
+        own_items = own_holder.get(key) if isinstance(own_holder.get(key), list) else []
+        named_here = {_merge_key(i) for i in own_items} - {None}
+        spans = key in ("disruptions", "shocks")
+        kept = []
+        for item in items:
+            when = None if _merge_key(item) in named_here else _outside(item, start, end, spans)
+            if when is None:
+                kept.append(item)
+            else:
+                notes.append(f"{label} {str(_merge_key(item) or '')!r} ({when}), from {source}")
+        holder[key] = kept
+    return notes
+
+
 def load_scenario(path: str | Path) -> Scenario:
     """Load, resolve ``extends`` and validate a scenario file.
 
@@ -217,8 +288,10 @@ def load_scenario(path: str | Path) -> Scenario:
         own = data
     if "name" not in own:
         data["name"] = path.stem
+    dropped = drop_inherited_outside_period(data, own, files[:-1]) if len(files) > 1 else []
     sc = scenario_from_dict(data, path, files)
     sc._files = [str(f) for f in files]  # type: ignore[attr-defined]
+    sc._dropped = dropped
     return sc
 
 

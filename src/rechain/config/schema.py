@@ -30,7 +30,7 @@ StageName = Literal[STAGES]  # type: ignore[valid-type]
 
 
 class _Model(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=False, validate_default=True)
+    model_config = ConfigDict(extra="forbid", frozen=False, validate_default=True, allow_inf_nan=False)
 
 
 # ---------------------------------------------------------------------------------------
@@ -537,6 +537,7 @@ class Scenario(_Model):
     facts_file: str | None = Field(None, description="facts table (CSV, as src/rechain/data/facts.csv) that `rechain validate` holds this scenario to, relative to the file (none: the package's 2024-2025 facts)")
     _files: list[str] = PrivateAttr(default_factory=list)
     _carried: list[str] = PrivateAttr(default_factory=list)
+    _dropped: list[str] = PrivateAttr(default_factory=list)
 
     @model_validator(mode="after")
     def _cross_checks(self) -> "Scenario":

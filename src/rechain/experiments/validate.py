@@ -49,7 +49,7 @@ import numpy as np
 import pandas as pd
 
 __all__ = ["Fact", "FactError", "Validation", "Vocabulary", "VARIABLES", "FLOW_VARIABLES", "LEVEL_VARIABLES",
-           "MEASURES", "COMPARISONS", "load_facts", "scenario_facts_file", "default_vocabulary", "vocabulary_of", "check_selections",
+           "MEASURES", "COMPARISONS", "load_facts", "scenario_facts_file", "default_vocabulary", "vocabulary_of", "check_selections", "facts_in_run",
            "parse_period", "monthly_series", "evaluate_fact", "judge", "evaluate", "summarise", "validate",
            "format_table", "write_outputs", "write_figures", "validate_command"]
 
@@ -442,6 +442,18 @@ def check_selections(facts: Iterable[Fact], table: pd.DataFrame) -> None:
                             f"({min(months)} .. {max(months)})")
 
 
+def facts_in_run(facts: list[Fact], table: pd.DataFrame, source: str = "the facts") -> tuple[list[Fact], list[Fact]]:
+    """Split ``facts`` into those whose months all lie in ``table``'s run and those that do
+    not (a shortened or moved period: they are left out, not failed). Raises
+    :class:`FactError` when no fact falls within the run."""
+    months = set(table["month"].unique())
+    inside = [f for f in facts if set(f.months()) | set(f.base_months()) <= months]
+    if not inside:
+        raise FactError(f"{source}: no fact falls within the run ({min(months)} .. {max(months)}); allowed: "
+                        f"a facts table (facts_file) with facts of the simulated period")
+    return inside, [f for f in facts if f not in inside]
+
+
 # ---------------------------------------------------------------------------------------
 # evaluating a fact on one monthly table
 # ---------------------------------------------------------------------------------------
@@ -580,6 +592,7 @@ class Validation:
     facts : the facts checked
     monthly : the replicates' monthly tables (seed ``i`` at index ``i``)
     scenario_name, scenario_path, seeds, seconds : what was run and how long it took
+    left_out : ids of the facts whose months lie outside the run (not checked)
     """
 
     table: pd.DataFrame
@@ -589,6 +602,7 @@ class Validation:
     scenario_path: str = ""
     seeds: list[int] = field(default_factory=list)
     seconds: float = 0.0
+    left_out: list[str] = field(default_factory=list)
 
     @property
     def checked(self) -> int:
@@ -658,11 +672,14 @@ def validate(scenario_path: str | Path = "scenarios/baseline.toml", replicates: 
         for i, table in ex.map(_run_monthly, [(path, s) for s in seeds]):
             tables[i] = table
             bar.update()
+    facts_path = scenario_facts_file(sc)
+    facts, left_out = facts_in_run(facts, tables[0], facts_path.name if facts_path else "facts.csv")
     check_selections(facts, tables[0])
     per_run = [evaluate(facts, t) for t in tables]
     table = summarise(facts, per_run)
     return Validation(table=table, facts=facts, monthly=tables, scenario_name=sc.name,
-                      scenario_path=str(scenario_path), seeds=seeds, seconds=time.perf_counter() - t0)
+                      scenario_path=str(scenario_path), seeds=seeds, seconds=time.perf_counter() - t0,
+                      left_out=[f.fact_id for f in left_out])
 
 
 # ---------------------------------------------------------------------------------------
@@ -735,7 +752,8 @@ def write_outputs(v: Validation, out_dir: str | Path, figures: bool = True) -> P
               f"Scenario `{v.scenario_path}`, seeds {v.seeds[0]}..{v.seeds[-1]} ({len(v.seeds)} replicates), "
               f"rechain {package_version()}, {v.seconds:.1f} s.", "",
               f"**{v.score_text()}.**" + (f" Required facts not reproduced: {', '.join(failed)}." if failed else
-                                           " Every required fact is reproduced."), "",
+                                           " Every required fact is reproduced.")
+              + (f" Left out, their months outside the run: {', '.join(v.left_out)}." if v.left_out else ""), "",
               "A fact is *reproduced* when the mean over replicates satisfies it; *replicates ok* counts the "
               "replicates that satisfy it on their own. Values are in the fact's unit (for comparisons with "
               "another series: the difference, main minus other). Monthly prices are monthly means of the "
@@ -867,6 +885,8 @@ def validate_command(ctx: click.Context, scenario: Path, replicates: int, worker
     click.echo(f"{v.score_text()}  ({len(v.seeds)} replicates, {v.seconds:.1f} s)")
     if v.required_failed:
         click.echo(f"required facts not reproduced: {', '.join(v.required_failed)}")
+    if v.left_out:
+        click.echo(f"left out, their months outside the run: {', '.join(v.left_out)}")
     click.echo(f"wrote {out_dir}/ (facts.csv, facts.md{', figures' if not no_figures else ''})")
     ctx.exit(0 if v.passed else 1)
 
