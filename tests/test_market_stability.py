@@ -38,21 +38,13 @@ def quiet_ranges():
     return [price_range(rechain.run(quiet_dict(10), seed=s).monthly) for s in QUIET_SEEDS]
 
 
-@pytest.mark.xfail(strict=True, reason="known defect, docs/ODD.md section 8: the shock-free chain keeps 2024's "
-                                       "Dy surplus, and Dy (or std scrap) drifts to 0.56-0.64x on seeds 2-4")
 def test_quiet_chain_keeps_its_prices_for_ten_years(quiet_ranges):
     """No news, controls or shocks; demand, quotas and capacities held at their first-year
     values: in ten years no price leaves 0.67x .. 1.5x of its start, whatever the seed (the
-    bug this replaced: Pr-Nd oxide at 4-5x within three years)."""
+    bug this replaced: Pr-Nd oxide at 4-5x within three years; later, 2024's Dy surplus
+    drifting to 0.56x while plants dumped what magnet makers no longer ordered)."""
     for seed, (lo, hi, where_lo, where_hi) in zip(QUIET_SEEDS, quiet_ranges):
         assert 0.67 <= lo and hi <= 1.5, (seed, lo, where_lo, hi, where_hi)
-
-
-def test_quiet_chain_stays_near_its_prices_for_ten_years(quiet_ranges):
-    """The same runs held to where the calibrated model stands today (0.55x .. 1.5x), so the
-    known defect above cannot grow unnoticed."""
-    for seed, (lo, hi, where_lo, where_hi) in zip(QUIET_SEEDS, quiet_ranges):
-        assert 0.55 <= lo and hi <= 1.5, (seed, lo, where_lo, hi, where_hi)
 
 
 def test_baseline_prices_stay_within_the_band_of_the_record():
@@ -141,17 +133,8 @@ def anchored() -> tuple[float, list]:
     return ok / len(points), bad
 
 
-@pytest.mark.xfail(strict=True, reason="known defect, docs/ODD.md section 8: 37 of 40 points (92.5 %); the "
-                                       "three others dip to 0.31-0.33x")
 def test_prices_stay_anchored_across_the_behavioural_parameter_space(anchored):
     """At least 95 % of the runs stay within the band (the target the shipped Sobol sweep is
     also held to, in the closing notes)."""
     share, bad = anchored
     assert share >= 0.95, bad
-
-
-def test_prices_stay_near_anchored_across_the_behavioural_parameter_space(anchored):
-    """The same runs held to where the model stands today (90 %), so the known defect above
-    cannot grow unnoticed."""
-    share, bad = anchored
-    assert share >= 0.90, bad
