@@ -17,6 +17,7 @@ import rechain
 import rechain.model
 from rechain.cli import main
 from rechain.config.levers import idle_levers
+from rechain.config.schema import years_without_quota
 from rechain.policy.exports import export_quota_allowance_t
 from rechain.conditions import demand_table
 from rechain.scenario import ScenarioError, deep_merge, load_scenario, scenario_from_dict
@@ -277,3 +278,26 @@ def test_a_period_cut_mid_month_or_mid_week_spreads_use_at_its_months_rate(start
     weekly = table.sum(axis=1)
     typical = np.median(weekly)
     assert weekly[0] < 1.3 * typical and weekly[-1] < 1.3 * typical
+
+
+def test_check_warns_of_simulated_years_before_the_first_quota(tmp_path):
+    """Quotas are carried forward, never back: years before a type's first quota run without
+    one, and `rechain check` says so (an era written from the baseline must give its own)."""
+    d = baseline_dict()
+    d["quota_policy"]["quotas"] = [q for q in d["quota_policy"]["quotas"]
+                                   if not (q["type"] == "mining_rock" and q["year"] in (2023, 2024))]
+    lines = years_without_quota(scenario_from_dict(d))
+    assert len(lines) == 1 and "no mining_rock quota for 2024 (the first given is 2025)" in lines[0]
+    assert years_without_quota(scenario_from_dict(baseline_dict())) == []
+    base = (rechain.__file__.rsplit("/src/", 1)[0] + "/scenarios/baseline.toml")
+    f = tmp_path / "early.toml"
+    f.write_text(f'extends = "{base}"\nstart = 2022-01-01\nend = 2024-12-31\n'
+                 + "".join(f"[sectors.{s}]\nunits_per_yr = {{ 2022 = 1.0e6, 2023 = 1.0e6 }}\n"
+                           f"magnet_kg_per_unit = {{ 2022 = 1.0, 2023 = 1.0 }}\n" for s in d["sectors"])
+                 + "".join(f"[regions.{r}]\ndemand_t_per_yr = {{ 2022 = 1000.0, 2023 = 1000.0 }}\n"
+                           + "".join(f"materials_t_per_yr.{p} = {{ 2022 = 10.0, 2023 = 10.0 }}\n"
+                                     for p in reg.get("materials_t_per_yr", {}))
+                           for r, reg in d["regions"].items() if reg.get("demand_t_per_yr")), encoding="utf-8")
+    res = CliRunner().invoke(main, ["check", str(f)])
+    assert res.exit_code == 0, res.output
+    assert "warning:" in res.output and "no separation quota for 2022" in res.output

@@ -87,6 +87,7 @@ def run(scenario: Path, seed: int, out_dir: Path | None, no_figures: bool, html:
 def check(scenario: Path) -> None:
     """Validate SCENARIO without running it."""
     from .config.levers import idle_levers
+    from .config.schema import years_without_quota
 
     sc = load_scenario(scenario)
     click.echo(f"{scenario}: ok ({sc.name}, {sc.start} to {sc.end}, "
@@ -102,7 +103,7 @@ def check(scenario: Path) -> None:
         click.echo("left out: dated items inherited from an extended file that lie outside the period:")
         for line in sc._dropped:
             click.echo(f"  {line}")
-    for line in idle_levers(sc):
+    for line in years_without_quota(sc) + idle_levers(sc):
         click.echo(f"warning: {scenario}: {line}", err=True)
 
 

@@ -391,8 +391,9 @@ def _cross_check(msg: str, data: dict | None) -> tuple[tuple, str, str]:
                                               f"{', '.join(map(repr, regions))} (the regions under [regions])"), \
             "unknown_region"
     if m := re.match(r"^([\w.]+) lacks year\(s\) (\[.*?\])", msg):
+        first = (re.findall(r"\d{4}", m[2]) or ["2025"])[0]
         return tuple(m[1].split(".")), (f"lacks year(s) {m[2]} of the simulated period {period}; allowed: one "
-                                        f"value per simulated year, e.g. {{ 2025 = ... }}"), "invalid"
+                                        f"value per simulated year, e.g. {{ {first} = ... }}"), "invalid"
     if m := re.match(r"^market\.initial_price lacks (.*)$", msg):
         return ("market", "initial_price"), f"lacks {m[1]}; allowed: a start price for every product", "missing_key"
     return (), msg, "invalid"

@@ -17,7 +17,7 @@ from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, field_validator,
 from ..calendar import CALENDARS, supported_range
 from ..materials import PRODUCTS
 
-__all__ = ["Scenario", "STAGES", "json_schema", "quiet_variant", "carry_past_last_year"]
+__all__ = ["Scenario", "STAGES", "json_schema", "quiet_variant", "carry_past_last_year", "years_without_quota"]
 
 STAGES = ("miners", "myanmar_holders", "overseas_miners", "separation_plants", "recyclers", "magnet_makers",
           "motor_makers", "overseas_buyers", "state_reserve", "traders", "foreign_producers")
@@ -630,6 +630,25 @@ def _carry(table: dict, years: list[int], factor: float) -> list[int]:
             table[str(y)] = table[str(y - 1)] * factor if str(y - 1) in table else table[str(given[-1])]
             added.append(y)
     return added
+
+
+def years_without_quota(sc: "Scenario") -> list[str]:
+    """One line per quota type that has no quota for some simulated years before its first
+    given year (figures are carried forward, never back): those years run without a quota of
+    that type, firms limited only by their capacity. For ``rechain check``'s warnings: an era
+    written from the baseline must state its own quotas."""
+    years = range(sc.start.year, sc.end.year + 1)
+    given: dict[str, set[int]] = {}
+    for q in sc.quota_policy.quotas:
+        given.setdefault(q.type, set()).add(q.year)
+    out = []
+    for qtype, have in sorted(given.items()):
+        lacking = [y for y in years if y not in have and y < min(have)]
+        if lacking:
+            span = f"{lacking[0]}" if len(lacking) == 1 else f"{lacking[0]}-{lacking[-1]}"
+            out.append(f"quota_policy.quotas: no {qtype} quota for {span} (the first given is {min(have)}); "
+                       f"those years run without one, firms limited only by their capacity")
+    return out
 
 
 def carry_past_last_year(sc: "Scenario") -> list[str]:
