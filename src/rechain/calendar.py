@@ -430,12 +430,15 @@ class Calendar:
     @cached_property
     def day_grid(self) -> dict[str, np.ndarray]:
         """The days as arrays, computed once: ``day`` (datetime64[D]), ``year``,
-        ``month_of_year`` (0-11) and ``month_slot`` (index of the day's month in the period)."""
+        ``month_of_year`` (0-11), ``month_slot`` (index of the day's month in the period) and,
+        per slot, ``month_days`` (calendar days of the whole month, in the grid or not)."""
         day = np.array(self.days, dtype="datetime64[D]")
-        month_index = day.astype("datetime64[M]").astype(int)                # months since 1970
-        _, month_slot = np.unique(month_index, return_inverse=True)
+        month = day.astype("datetime64[M]")
+        month_index = month.astype(int)                                       # months since 1970
+        slots, month_slot = np.unique(month, return_inverse=True)
+        month_days = ((slots + 1).astype("datetime64[D]") - slots.astype("datetime64[D]")).astype(float)
         return {"day": day, "year": day.astype("datetime64[Y]").astype(int) + 1970,
-                "month_of_year": month_index % 12, "month_slot": month_slot}
+                "month_of_year": month_index % 12, "month_slot": month_slot, "month_days": month_days}
 
     def week_of(self, date: dt.date) -> int:
         """Index of the step that contains ``date`` (clipped to the period)."""

@@ -293,12 +293,7 @@ def spread_yearly(world: World, units: dict, kg: dict | None, season: list[float
     # worked days of each month; the grid's first and last months may be cut off by the weeks
     # (a period starting or ending mid-month): scale those to the whole month, so that the
     # days in the grid get their month's rate, not the whole month's use crammed into them
-    month_total = np.bincount(month_slot, weights=worked)
-    in_grid = np.bincount(month_slot).astype(float)
-    first_day = days.astype("datetime64[M]")
-    month_length = ((first_day + 1).astype("datetime64[D]") - first_day.astype("datetime64[D]")).astype(float)
-    days_in_month = np.bincount(month_slot, weights=month_length) / in_grid
-    month_total *= days_in_month / in_grid
+    month_total = np.bincount(month_slot, weights=worked) * (grid["month_days"] / np.bincount(month_slot))
     per_year = {int(y): units[y] * (kg[y] / 1000.0 if kg is not None else 1.0) for y in units
                 if kg is None or y in kg}
     first = int(year[0])

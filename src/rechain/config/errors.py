@@ -451,15 +451,12 @@ def _describe(err: dict, path: Path | None, files: list[Path] | None = None,
     elif typ == "missing":
         text = f"required key is missing{_meaning(_field_info(loc))}"
         kind = "missing_key"
-    elif typ in ("greater_than", "greater_than_equal", "less_than", "less_than_equal"):
+    elif typ in ("greater_than", "greater_than_equal", "less_than", "less_than_equal", "finite_number"):
         info = _field_info(loc)
-        rng = _bounds(info) or msg.lower().removeprefix("input should be ")
-        text = f"given {_given(given)}; allowed: a number {rng}{_meaning(info)}"
-        kind = "out_of_range"
-    elif typ == "finite_number":
-        info = _field_info(loc)
-        rng = _bounds(info)
-        text = f"given {_given(given)}; allowed: a finite number{' ' + rng if rng else ''}{_meaning(info)}"
+        finite = typ == "finite_number"         # inf or nan: the bounds, if any, still apply
+        rng = _bounds(info) or ("" if finite else msg.lower().removeprefix("input should be "))
+        text = f"given {_given(given)}; allowed: a {'finite ' if finite else ''}number{' ' + rng if rng else ''}" \
+               f"{_meaning(info)}"
         kind = "out_of_range"
     elif typ == "literal_error":
         expected = (err.get("ctx") or {}).get("expected", "")

@@ -230,8 +230,16 @@ def _outside(item: Any, start: dt.date, end: dt.date, spans: bool) -> str | None
     return f"from {first}" if first is not None and first > end else None
 
 
-#: dated lists an extended file may carry past a shorter period: key path, whether items span
-_DATED_LISTS = (("news",), ("export_controls",), ("export_duties",), ("import_tariffs",), ("disruptions",))
+#: dated lists an extended file may carry past a shorter period (and sectors' ``shocks``)
+_DATED_LISTS = ("news", "export_controls", "export_duties", "import_tariffs", "disruptions")
+#: the dated lists whose items have a start and an end
+_SPANNING = ("disruptions", "shocks")
+
+
+def _table(node: Any, key: str) -> dict:
+    """``node[key]`` if both are tables, else an empty table."""
+    value = node.get(key) if isinstance(node, dict) else None
+    return value if isinstance(value, dict) else {}
 
 
 def drop_inherited_outside_period(data: dict, own: dict, parents: list[Path]) -> list[str]:
@@ -244,23 +252,20 @@ def drop_inherited_outside_period(data: dict, own: dict, parents: list[Path]) ->
     if start is None or end is None or start > end or not parents:
         return []
     source = parents[-1].name
-    lists: list[tuple[str, dict, str, dict]] = [(k[0], data, k[0], own) for k in _DATED_LISTS]
-    for sname, sector in (data.get("sectors") or {}).items():
-        if isinstance(sector, dict):
-            own_sector = ((own.get("sectors") or {}).get(sname) or {}) if isinstance(own.get("sectors"), dict) else {}
-            lists.append((f"sectors.{sname}.shocks", sector, "shocks",
-                          own_sector if isinstance(own_sector, dict) else {}))
+    # (label, the table holding the list, its key, the file's own table at the same place)
+    lists = [(key, data, key, own) for key in _DATED_LISTS]
+    lists += [(f"sectors.{name}.shocks", sector, "shocks", _table(_table(own, "sectors"), name))
+              for name, sector in _table(data, "sectors").items() if isinstance(sector, dict)]
     notes = []
     for label, holder, key, own_holder in lists:
         items = holder.get(key)
         if not isinstance(items, list):
             continue
-        own_items = own_holder.get(key) if isinstance(own_holder.get(key), list) else []
-        named_here = {_merge_key(i) for i in own_items} - {None}
-        spans = key in ("disruptions", "shocks")
+        own_items = own_holder.get(key)
+        named_here = {_merge_key(i) for i in own_items} - {None} if isinstance(own_items, list) else set()
         kept = []
         for item in items:
-            when = None if _merge_key(item) in named_here else _outside(item, start, end, spans)
+            when = None if _merge_key(item) in named_here else _outside(item, start, end, key in _SPANNING)
             if when is None:
                 kept.append(item)
             else:
@@ -288,7 +293,7 @@ def load_scenario(path: str | Path) -> Scenario:
         own = data
     if "name" not in own:
         data["name"] = path.stem
-    dropped = drop_inherited_outside_period(data, own, files[:-1]) if len(files) > 1 else []
+    dropped = drop_inherited_outside_period(data, own, files[:-1])
     sc = scenario_from_dict(data, path, files)
     sc._files = [str(f) for f in files]  # type: ignore[attr-defined]
     sc._dropped = dropped

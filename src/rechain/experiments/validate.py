@@ -447,11 +447,13 @@ def facts_in_run(facts: list[Fact], table: pd.DataFrame, source: str = "the fact
     not (a shortened or moved period: they are left out, not failed). Raises
     :class:`FactError` when no fact falls within the run."""
     months = set(table["month"].unique())
-    inside = [f for f in facts if set(f.months()) | set(f.base_months()) <= months]
+    inside, outside = [], []
+    for f in facts:
+        (inside if set(f.months()) | set(f.base_months()) <= months else outside).append(f)
     if not inside:
         raise FactError(f"{source}: no fact falls within the run ({min(months)} .. {max(months)}); allowed: "
                         f"a facts table (facts_file) with facts of the simulated period")
-    return inside, [f for f in facts if f not in inside]
+    return inside, outside
 
 
 # ---------------------------------------------------------------------------------------
@@ -662,7 +664,8 @@ def validate(scenario_path: str | Path = "scenarios/baseline.toml", replicates: 
         raise ValueError(f"workers must be >= 1, got {workers}")
     t0 = time.perf_counter()
     sc = load_scenario(scenario_path)          # fails early, with the scenario's own message
-    facts = load_facts(scenario_facts_file(sc)) if facts is None else facts
+    facts_path = scenario_facts_file(sc)
+    facts = load_facts(facts_path) if facts is None else facts
     path = str(Path(scenario_path).resolve())
     seeds = list(range(replicates))
     tables: list[pd.DataFrame] = [pd.DataFrame()] * replicates
@@ -672,7 +675,6 @@ def validate(scenario_path: str | Path = "scenarios/baseline.toml", replicates: 
         for i, table in ex.map(_run_monthly, [(path, s) for s in seeds]):
             tables[i] = table
             bar.update()
-    facts_path = scenario_facts_file(sc)
     facts, left_out = facts_in_run(facts, tables[0], facts_path.name if facts_path else "facts.csv")
     check_selections(facts, tables[0])
     per_run = [evaluate(facts, t) for t in tables]
