@@ -154,19 +154,7 @@ CASES = [
 ]
 
 
-# Known defects, each named in docs/ODD.md section 8 ("What the model does not yet do"): with
-# China's quotas fixed, doubled demand cannot raise Pr-Nd supply much, magnet output stays
-# bound by it, and the Tb the magnets would need is not bought (Tb's domestic price is also
-# cut off from buyers abroad by the 2025 licences). Strict: a fix makes these cases fail here
-# until they are moved back among the others.
-KNOWN_WRONG = {("demand x2", "dy_oxide mean"), ("demand x2", "tb_oxide mean")}
-CASES = [pytest.param(*c, marks=pytest.mark.xfail(strict=True, reason="known defect: docs/ODD.md section 8"))
-         if (c[0], c[1]) in KNOWN_WRONG else c for c in CASES]
-
-
-@pytest.mark.parametrize("whatif, what, metric, sign, size", CASES,
-                         ids=[f"{(c.values if hasattr(c, 'values') else c)[0]}: "
-                              f"{(c.values if hasattr(c, 'values') else c)[1]}" for c in CASES])
+@pytest.mark.parametrize("whatif, what, metric, sign, size", CASES, ids=[f"{c[0]}: {c[1]}" for c in CASES])
 def test_what_if_moves_the_way_an_economist_expects(whatif, what, metric, sign, size):
     change = paired(whatif, metric)
     assert sign * change > size, f"{whatif}: {what} changed {100 * change:+.1f} % (expected {'+' if sign > 0 else '-'}" \

@@ -82,8 +82,9 @@ CONTEXTS = {
                "sectors": {"nev": {"price_elasticity": 1.0, "substitutable_share": 0.1}},
                "recycling": {"collection": [{"year": 2024, "rate": 0.5}], "max_collection_rate": 0.6,
                              "collection_price_elasticity": 0.5}},
-    # plants whose full cost the basket never covers: they retire capacity
-    "losses": {"firms": {"separation_plants": {"capital_cost_yuan_per_t": 400000, "retirement_share_per_yr": 0.2}}},
+    # plants and producers abroad whose full cost the basket never covers: they retire capacity
+    "losses": {"firms": {"separation_plants": {"capital_cost_yuan_per_t": 400000, "retirement_share_per_yr": 0.2},
+                         "foreign_producers": {"capital_cost_yuan_per_t": 400000}}},
     # a separation quota that binds (the baseline's 2026 quota is above what plants can run)
     "separation_cap": {"quota_policy": {"advance_share": 0.1,
                                         "quotas": [{"type": "separation", "year": 2026, "total_t": 200000}]}},

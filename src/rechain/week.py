@@ -25,7 +25,7 @@ from .randomness import Streams
 from .recorder import Recorder
 from .rules.market import price_index
 from .rules.ordering import smooth
-from .rules.pricing import adjust_price, balance_multiple, marginal_cost_ratio, seller_asks
+from .rules.pricing import adjust_price, balance_multiple, marginal_cost_ratio, seller_asks, shortage_multiple
 from .rules.sentiment import expected_change, news_weights, update_trend, update_uncertainty
 from .state import FirmState, LinkState, MarketState
 from .traits import Traits
@@ -243,9 +243,9 @@ def set_prices(chain: Chain) -> None:
     w, f, m, book = chain.world, chain.firms, chain.market, chain.book
     b, cond = w.scenario.behaviour, book.cond
     sells = w.sells
-    stock, owed, faced, demand = measure_cover(chain)
+    stock, owed, faced, _ = measure_cover(chain)
     if cond.mode is Mode.RUN:
-        value = long_run_prices(chain, demand)
+        value = long_run_prices(chain)
         m.long_run_yuan_per_t = value.long_run
         elasticity = w.cover_elasticity
         target = m.long_run_yuan_per_t * balance_multiple(m.cover_wk / m.normal_cover_wk, elasticity,
@@ -335,7 +335,7 @@ def measure_cover(chain: Chain) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.
     return stock, owed, faced, m.demand_t_per_wk
 
 
-def long_run_prices(chain: Chain, demand_t_per_wk: np.ndarray) -> Values:
+def long_run_prices(chain: Chain) -> Values:
     """This week's long-run price of every product, with the lowest price each can stay at
     (the cheapest producer's cash cost where it has one) and the highest its buyers can pay.
 
@@ -359,15 +359,32 @@ def long_run_prices(chain: Chain, demand_t_per_wk: np.ndarray) -> Values:
         yields = np.concatenate([r.oxide_yield for r in routes])
         ox, mat = w.oxides, w.materials
         long_run = m.long_run_yuan_per_t[ox]
-        wanted = demand_t_per_wk[ox].copy()
-        wanted[0] += demand_t_per_wk[mat.p("prnd_metal")] * mat.oxide_per_metal[mat.e("prnd")]
+        wanted = oxide_need(chain)
         basket = yields @ long_run                                         # yuan per unit of feed
         ratio = marginal_cost_ratio(cost, basket, (feed * basket)[:, None], np.array([wanted @ long_run]))[0]
         entry = chain.entry_route
         if entry is not None:    # a new mine can always be built: the long run never costs more
             ratio = min(ratio, entry[0] / max(float(entry[1] @ long_run), 1e-9))
+        # ... but not within the year: beyond what the routes can supply, the price must ration
+        ratio *= shortage_multiple(float(wanted @ long_run), float(feed @ basket), b.shortage_price_exponent,
+                                   b.price_ceiling_multiple)
         value.long_run[ox] = long_run * ratio ** (1.0 / b.cost_anchor_weeks)
     return value
+
+
+def oxide_need(chain: Chain) -> np.ndarray:
+    """What the oxides' users plan to use a week, t of Pr-Nd, Dy and Tb oxide [3]: magnet makers
+    and buyers abroad, metal counted as the oxide in it (the plants' metal lines only pass
+    Pr-Nd on; traders and the reserve hold it). Use, not orders: orders also refill stocks."""
+    w = chain.world
+    buys = w.buys
+    use = w.oxide_use_buys
+    per_product = np.bincount(buys.product[use], weights=chain.firms.use_expected_t_per_wk.ravel()[buys.key[use]],
+                              minlength=w.n_products)
+    need = per_product[w.oxides]
+    mat = w.materials
+    need[0] += per_product[mat.p("prnd_metal")] * mat.oxide_per_metal[mat.e("prnd")]
+    return need
 
 
 def ship(chain: Chain) -> None:

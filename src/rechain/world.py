@@ -14,8 +14,8 @@ import numpy as np
 
 from .calendar import CALENDARS, Calendar
 from .materials import Materials, materials
-from .network import (BUYERS_ABROAD, DOMESTIC, EXPORT, FOREIGN, FOREIGN_TRADE, IMPORT, KINDS, SEP, Links,
-                      Population, build_links, build_population)
+from .network import (BUYERS_ABROAD, DOMESTIC, EXPORT, FOREIGN, FOREIGN_TRADE, IMPORT, KINDS, RESERVE, SEP, TRADER,
+                      Links, Population, build_links, build_population)
 from .randomness import Streams
 from .recipes import GRADES, RecipeBook, recipe_book
 from .scenario import STAGES, Scenario
@@ -94,6 +94,8 @@ class World:
     cover_elasticity: np.ndarray         # [P] how strongly each price answers its market's cover
     spot_sells: np.ndarray               # [sell pairs] bool: sells on China's spot market (not producers abroad)
     abroad_buys: np.ndarray              # indices of buy pairs of buyers abroad
+    oxide_use_buys: np.ndarray           # indices of buy pairs of oxides and metal by their users (not
+                                         # the plants' metal lines, which pass Pr-Nd on, nor traders or the reserve)
 
     @property
     def stages(self) -> tuple[str, ...]:
@@ -188,4 +190,7 @@ def build_world(sc: Scenario, streams: Streams) -> World:
             k, sc.behaviour.processed_price_cover_elasticity if k in PROCESSED else sc.behaviour.price_cover_elasticity)
             for k in mat.products]),
         spot_sells=pop.kind[sells.firm] != FOREIGN,
-        abroad_buys=np.flatnonzero(np.isin(pop.kind[buys.firm], BUYERS_ABROAD)))
+        abroad_buys=np.flatnonzero(np.isin(pop.kind[buys.firm], BUYERS_ABROAD)),
+        oxide_use_buys=np.flatnonzero(np.isin(buys.product, [mat.p("prnd_oxide"), mat.p("dy_oxide"), mat.p("tb_oxide"),
+                                                             mat.p("prnd_metal")])
+                                      & ~np.isin(pop.kind[buys.firm], (SEP, TRADER, RESERVE))))

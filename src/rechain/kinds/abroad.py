@@ -24,7 +24,7 @@ from ..book import Book
 from ..network import FOREIGN, OVERSEAS_MAT
 from ..rules.pricing import margin_pace, storage_room
 from ..world import World
-from .base import Firm, Kind
+from .base import Firm, Kind, Routes
 from .buyers import LicenceMemory
 
 __all__ = ["OverseasMaterialBuyers", "ForeignProducers", "OverseasMaterialBuyer", "ForeignProducer"]
@@ -143,6 +143,12 @@ class ForeignProducers(Kind):
         book.ledger.add_sink("separation_loss", worked * self.loss)
         book.ledger.add_sink("metal_loss", to_metal.sum() * self.metal_loss * self.prnd_mask)
         book.ledger.add_sink("byproduct_sold", worked * self.other_mask * (1.0 - self.loss))
+
+    def supply_routes(self, book: Book) -> Routes:
+        """Their own ore through their own separation, at full cost: what they can mine a week
+        (the oxides buyers abroad need come from them as well as from China)."""
+        feed = book.firms.capacity_t_per_wk[self.rs] * book.cond.capacity_share[self.rs]
+        return Routes(self.full_cost, feed, np.broadcast_to(self.yields, (feed.size, self.yields.size)))
 
     def expected_margin(self, book: Book) -> np.ndarray:
         basket = self.basket_value(book, self.world_price(book))

@@ -25,7 +25,7 @@ from __future__ import annotations
 import numpy as np
 
 __all__ = ["balance_multiple", "adjust_price", "marginal_cost_ratio", "seller_asks", "storage_target",
-           "margin_utilisation", "margin_pace", "storage_room"]
+           "margin_utilisation", "margin_pace", "storage_room", "shortage_multiple"]
 
 
 def balance_multiple(cover_ratio: np.ndarray | float, elasticity: float, ceiling: float,
@@ -76,6 +76,16 @@ def marginal_cost_ratio(route_cost: np.ndarray, route_value: np.ndarray, route_s
             keep = s > 0
             out[e] = np.interp(demand[e], mid[keep, e], ratio[keep]) if keep.any() else ratio[-1]
     return out
+
+
+def shortage_multiple(need: float, supply: float, exponent: float, ceiling: float) -> float:
+    """How far a shortage beyond every supply route lifts the long-run price:
+    ``min(need / supply, ceiling) ** exponent`` when what users need exceeds what the routes can
+    supply, else 1. A new mine caps the long-run price at its cost, but takes years to come:
+    until then the price must ration the users (1: a 10 % shortage, 10 % dearer)."""
+    if need <= supply:
+        return 1.0
+    return float(min(need / max(supply, 1e-9), ceiling) ** exponent)
 
 
 def seller_asks(market_price: np.ndarray, cover_gap: np.ndarray, expectation: np.ndarray,
