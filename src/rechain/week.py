@@ -243,7 +243,7 @@ def set_prices(chain: Chain) -> None:
     w, f, m, book = chain.world, chain.firms, chain.market, chain.book
     b, cond = w.scenario.behaviour, book.cond
     sells = w.sells
-    stock, owed, faced, _ = measure_cover(chain)
+    stock, owed, faced = measure_cover(chain)
     if cond.mode is Mode.RUN:
         value = long_run_prices(chain)
         m.long_run_yuan_per_t = value.long_run
@@ -309,11 +309,11 @@ def export_premium(m: MarketState) -> np.ndarray:
     return m.export_price_yuan_per_t / np.maximum(m.price_yuan_per_t, 1e-9)[:, None]
 
 
-def measure_cover(chain: Chain) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+def measure_cover(chain: Chain) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Holders decide what share of their stock to offer (``firms.offer_share``); China's
     market's saleable cover per product (``market.cover_wk``) is the stock offered over the
-    orders sellers face (smoothed; Sterman's inventory coverage), producers abroad left out. Returns per sell pair stock, owed and orders
-    faced (t, t, t/wk), and per product the orders faced."""
+    orders sellers face (smoothed; Sterman's inventory coverage), producers abroad left out.
+    Returns per sell pair stock, owed and orders faced (t, t, t/wk)."""
     w, f, m, book = chain.world, chain.firms, chain.market, chain.book
     sells = w.sells
     P = w.n_products
@@ -332,7 +332,7 @@ def measure_cover(chain: Chain) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.
         if book.cond.mode is Mode.RUN else demand
     m.cover_wk = np.where(m.demand_t_per_wk > 1e-9, saleable / np.maximum(m.demand_t_per_wk, 1e-9),
                           m.normal_cover_wk)
-    return stock, owed, faced, m.demand_t_per_wk
+    return stock, owed, faced
 
 
 def long_run_prices(chain: Chain) -> Values:
@@ -342,9 +342,11 @@ def long_run_prices(chain: Chain) -> Values:
     Oxides: Pr-Nd, Dy and Tb come out of the same ores, so costs anchor their basket, not
     each one: the long-run prices of all three move together (over ``cost_anchor_weeks``)
     until the marginal supply route — in merit order of full cost over basket value, the
-    dearest still needed to meet what is ordered, valued at long-run prices — just covers
-    its full cost, but never above what a new mine would need (the entry route: the overseas
-    miners' full cost plus separation). Their relative prices are left to their own balances.
+    dearest still needed to meet what users need (:func:`oxide_need`), valued at long-run
+    prices — just covers its full cost, but never above what a new mine would need (the entry
+    route: the overseas miners' full cost plus separation) unless the need exceeds what every
+    route can supply (:func:`~rechain.rules.pricing.shortage_multiple`: a new mine takes
+    years). Their relative prices are left to their own balances.
     Ore, metal, magnets and scrap: what their kinds say they are worth at market prices."""
     w, m, book = chain.world, chain.market, chain.book
     b = w.scenario.behaviour
