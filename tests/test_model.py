@@ -183,3 +183,27 @@ def test_a_forgotten_model_is_freed_at_once_without_the_cycle_collector():
     finally:
         if was_enabled:
             gc.enable()
+
+
+def test_the_oxides_anchor_reads_what_their_users_plan_to_use():
+    """The cost anchor's need is the planned use of the oxides' users — magnet makers and buyers
+    of oxides and metal abroad, metal as the oxide in it — not the orders sellers face, nor the
+    plants' metal lines (which pass Pr-Nd on), traders or the reserve (which hold it)."""
+    from rechain.network import KINDS, MAG, OVERSEAS_MAT
+    from rechain.week import oxide_need
+    m = ChainModel(rechain.load_scenario(BASELINE), seed=0)
+    for _ in range(30):
+        m.step()
+    w, f = m.world, m.firms
+    mat = w.materials
+    use = f.use_expected_t_per_wk
+    users = np.isin(w.firms.kind, [MAG, OVERSEAS_MAT])
+    prnd, metal = mat.p("prnd_oxide"), mat.p("prnd_metal")
+    expected = [use[users, prnd].sum() + use[users, metal].sum() * mat.oxide_per_metal[mat.e("prnd")],
+                use[users, mat.p("dy_oxide")].sum(), use[users, mat.p("tb_oxide")].sum()]
+    assert oxide_need(m) == pytest.approx(expected, rel=1e-12)
+    # the plants' metal lines do plan oxide use, and it is left out
+    plants = w.firms.kind == KINDS.index("separation_plant")
+    assert use[plants, prnd].sum() > 0.0
+    # orders faced count restocking too: they are not what the anchor reads
+    assert m.market.demand_t_per_wk[prnd] != pytest.approx(oxide_need(m)[0], rel=0.01)
