@@ -13,6 +13,7 @@ import pytest
 from support import baseline_dict
 
 import rechain
+from rechain.materials import PRODUCTS
 from rechain.scenario import scenario_from_dict
 
 SEEDS = (0, 1, 2)
@@ -123,7 +124,7 @@ def paired(name, metric) -> float:
     return float(np.mean([metric(monthly(name, s)) / metric(monthly("baseline", s)) - 1.0 for s in SEEDS]))
 
 
-MEAN = {p: (lambda m, p=p: float(price(m, p).mean())) for p in ("prnd_oxide", "dy_oxide", "tb_oxide")}
+MEAN = {p: (lambda m, p=p: float(price(m, p).mean())) for p in PRODUCTS}   # every product China prices
 
 
 # (what-if, metric name, metric, sign, minimum size of the relative change)

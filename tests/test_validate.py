@@ -22,7 +22,7 @@ from rechain.validate import (FLOW_VARIABLES, LEVEL_VARIABLES, VARIABLES, Fact, 
 
 ROOT = Path(__file__).resolve().parents[1]
 BASELINE = ROOT / "scenarios" / "baseline.toml"
-REQUIRED = {f"F{i:02d}" for i in range(1, 32)} | {f"F{i}" for i in range(37, 53)} | {"F59"}   # with every price fact (issue 9)
+REQUIRED = {f"F{i:02d}" for i in range(1, 32)} | {f"F{i}" for i in range(37, 53)} | {"F59", "F65"}   # with every price fact (issue 9)
 
 
 # --------------------------------------------------------------------------- helpers
@@ -70,6 +70,7 @@ def test_facts_load_with_unique_ids_and_the_required_set_of_issue_4():
     ids = [f.fact_id for f in facts]
     assert len(ids) == len(set(ids)) >= 60
     assert {f.fact_id for f in facts if f.required} == REQUIRED
+    assert all(f.required for f in facts if f.variable == "price"), "every price fact is required (issue 9)"
     assert all(f.source for f in facts)
     # direction-only facts are in (sign checks)
     assert sum(f.comparison.startswith("direction") for f in facts) >= 10
