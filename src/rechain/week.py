@@ -361,15 +361,14 @@ def long_run_prices(chain: Chain) -> Values:
         yields = np.concatenate([r.oxide_yield for r in routes])
         ox, mat = w.oxides, w.materials
         long_run = m.long_run_yuan_per_t[ox]
-        wanted = oxide_need(chain)
+        need = float(oxide_need(chain) @ long_run)                        # yuan per week
         basket = yields @ long_run                                         # yuan per unit of feed
-        ratio = marginal_cost_ratio(cost, basket, (feed * basket)[:, None], np.array([wanted @ long_run]))[0]
+        ratio = marginal_cost_ratio(cost, basket, (feed * basket)[:, None], np.array([need]))[0]
         entry = chain.entry_route
         if entry is not None:    # a new mine can always be built: the long run never costs more
             ratio = min(ratio, entry[0] / max(float(entry[1] @ long_run), 1e-9))
         # ... but not within the year: beyond what the routes can supply, the price must ration
-        ratio *= shortage_multiple(float(wanted @ long_run), float(feed @ basket), b.shortage_price_exponent,
-                                   b.price_ceiling_multiple)
+        ratio *= shortage_multiple(need, float(feed @ basket), b.shortage_price_exponent, b.price_ceiling_multiple)
         value.long_run[ox] = long_run * ratio ** (1.0 / b.cost_anchor_weeks)
     return value
 

@@ -177,6 +177,7 @@ def build_world(sc: Scenario, streams: Streams) -> World:
         to_abroad=np.isin(pop.kind[links.dst], BUYERS_ABROAD),
     )
     start = np.array([sc.market.initial_price[k] for k in mat.products]) / mat.quote_factor
+    oxides = np.array([mat.p("prnd_oxide"), mat.p("dy_oxide"), mat.p("tb_oxide")])
     return World(
         scenario=sc, materials=mat, calendar=cal, firms=pop, links=links, link=link, buys=buys, sells=sells,
         rows=rows, main_output=np.argmax(pop.outputs, axis=1), main_input=np.argmax(pop.inputs, axis=1),
@@ -184,13 +185,12 @@ def build_world(sc: Scenario, streams: Streams) -> World:
         degree=np.bincount(links.dst, minlength=pop.n) + np.bincount(links.src, minlength=pop.n),
         start_price_yuan_per_t=start, recipes=recipes, key_product=np.tile(np.arange(P), pop.n),
         key_stage=np.repeat(pop.stage, P),
-        oxides=np.array([mat.p("prnd_oxide"), mat.p("dy_oxide"), mat.p("tb_oxide")]),
+        oxides=oxides,
         scraps=np.array([mat.p("scrap_std"), mat.p("scrap_uh")]),
         cover_elasticity=np.array([sc.market.price_cover_elasticity.get(
             k, sc.behaviour.processed_price_cover_elasticity if k in PROCESSED else sc.behaviour.price_cover_elasticity)
             for k in mat.products]),
         spot_sells=pop.kind[sells.firm] != FOREIGN,
         abroad_buys=np.flatnonzero(np.isin(pop.kind[buys.firm], BUYERS_ABROAD)),
-        oxide_use_buys=np.flatnonzero(np.isin(buys.product, [mat.p("prnd_oxide"), mat.p("dy_oxide"), mat.p("tb_oxide"),
-                                                             mat.p("prnd_metal")])
+        oxide_use_buys=np.flatnonzero(np.isin(buys.product, [*oxides, mat.p("prnd_metal")])
                                       & ~np.isin(pop.kind[buys.firm], (SEP, TRADER, RESERVE))))

@@ -644,10 +644,11 @@ def years_without_quota(sc: "Scenario") -> list[str]:
         given.setdefault(q.type, set()).add(q.year)
     out = []
     for qtype, have in sorted(given.items()):
-        lacking = [y for y in years if y not in have and y < min(have)]
+        first = min(have)
+        lacking = [y for y in years if y < first]
         if lacking:
             span = f"{lacking[0]}" if len(lacking) == 1 else f"{lacking[0]}-{lacking[-1]}"
-            out.append(f"quota_policy.quotas: no {qtype} quota for {span} (the first given is {min(have)}); "
+            out.append(f"quota_policy.quotas: no {qtype} quota for {span} (the first given is {first}); "
                        f"those years run without one, firms limited only by their capacity")
     return out
 
