@@ -189,7 +189,7 @@ def test_the_oxides_anchor_reads_what_their_users_plan_to_use():
     """The cost anchor's need is the planned use of the oxides' users — magnet makers and buyers
     of oxides and metal abroad, metal as the oxide in it — not the orders sellers face, nor the
     plants' metal lines (which pass Pr-Nd on), traders or the reserve (which hold it)."""
-    from rechain.network import KINDS, MAG, OVERSEAS_MAT
+    from rechain.network import MAG, OVERSEAS_MAT, SEP
     from rechain.week import oxide_need
     m = ChainModel(rechain.load_scenario(BASELINE), seed=0)
     for _ in range(30):
@@ -203,7 +203,7 @@ def test_the_oxides_anchor_reads_what_their_users_plan_to_use():
                 use[users, mat.p("dy_oxide")].sum(), use[users, mat.p("tb_oxide")].sum()]
     assert oxide_need(m) == pytest.approx(expected, rel=1e-12)
     # the plants' metal lines do plan oxide use, and it is left out
-    plants = w.firms.kind == KINDS.index("separation_plant")
+    plants = w.firms.kind == SEP
     assert use[plants, prnd].sum() > 0.0
     # orders faced count restocking too: they are not what the anchor reads
     assert m.market.demand_t_per_wk[prnd] != pytest.approx(oxide_need(m)[0], rel=0.01)

@@ -11,7 +11,7 @@ import numpy as np
 import pandas as pd
 import pytest
 from click.testing import CliRunner
-from support import baseline_dict
+from support import BASELINE, baseline_dict
 
 import rechain
 import rechain.model
@@ -289,9 +289,8 @@ def test_check_warns_of_simulated_years_before_the_first_quota(tmp_path):
     lines = years_without_quota(scenario_from_dict(d))
     assert len(lines) == 1 and "no mining_rock quota for 2024 (the first given is 2025)" in lines[0]
     assert years_without_quota(scenario_from_dict(baseline_dict())) == []
-    base = (rechain.__file__.rsplit("/src/", 1)[0] + "/scenarios/baseline.toml")
     f = tmp_path / "early.toml"
-    f.write_text(f'extends = "{base}"\nstart = 2022-01-01\nend = 2024-12-31\n'
+    f.write_text(f'extends = "{BASELINE}"\nstart = 2022-01-01\nend = 2024-12-31\n'
                  + "".join(f"[sectors.{s}]\nunits_per_yr = {{ 2022 = 1.0e6, 2023 = 1.0e6 }}\n"
                            f"magnet_kg_per_unit = {{ 2022 = 1.0, 2023 = 1.0 }}\n" for s in d["sectors"])
                  + "".join(f"[regions.{r}]\ndemand_t_per_yr = {{ 2022 = 1000.0, 2023 = 1000.0 }}\n"
