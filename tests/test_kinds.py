@@ -218,6 +218,19 @@ def test_magnet_makers_make_what_raw_materials_allow_and_machine_scrap(tiny):
     assert f.stock_t[i, kind.oxide] == pytest.approx([0.0, 0.0], abs=1e-9)
 
 
+def test_recyclers_hold_oxide_back_below_the_plants_reservation_price(tiny):
+    world, book = tiny
+    kind = Recyclers(world)
+    m, cfg = book.market, world.scenario.firms.separation_plants
+    k = kind.sell_product
+    book.firms.expected_change[:] = 0.0
+    m.long_run_yuan_per_t[k] = 1000.0
+    m.price_yuan_per_t[k] = 1000.0
+    assert kind.offer_share(book) == pytest.approx(1.0)
+    m.price_yuan_per_t[k] = 0.99 * cfg.reservation_share * 1000.0    # 1 % under the reservation price
+    assert kind.offer_share(book) == pytest.approx(max(1.0 - cfg.holdback_price * 0.01, cfg.min_offer_share))
+
+
 def test_magnet_makers_thrift_dy_and_tb_when_they_are_dear(tiny):
     world, book = tiny
     kind = MagnetMakers(world)

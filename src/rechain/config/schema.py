@@ -89,16 +89,16 @@ class SeparationPlants(FirmGroup):
     """``capacity_t_per_yr`` is ore processed, t REO."""
     light_share: Share = Field(0.5, description="share of plants processing rock-type ore (the rest ion-adsorption)")
     light_capacity_share: Share = Field(0.75, description="share of separation capacity on rock-type ore")
-    holdback_expectation: NonNeg = Field(1.0, description="h_x: plants offer less oxide per unit expected price rise")
+    holdback_expectation: NonNeg = Field(1.0, description="h_x: plants (and recyclers, who sell the same oxides) offer less oxide per unit expected price rise")
     metal_line_share: Share = Field(0.6, description="share of plants with a metal line (oxide -> Pr-Nd metal)")
     loss_share: Share = Field(0.03, description="share of REO lost in separation")
     metal_loss_share: Share = Field(0.01, description="share of Pr-Nd lost turning oxide into metal")
     metal_cost_yuan_per_t: NonNeg = Field(15000.0, description="oxide-to-metal conversion cost, yuan/t metal")
     metal_lines_buy_oxide: bool = Field(True, description="plants with a metal line also buy Pr-Nd oxide on the market when their own falls short")
     full_run_margin_share: Annotated[float, Field(gt=0, le=1)] = Field(0.1, description="plants run ore at their quota pace once the basket margin (oxide value less ore and processing cost) reaches this share of the basket; less below it, none at a loss")
-    reservation_share: Share = Field(0.9, description="plants hold oxide back when its price falls below this share of its long-run price")
-    holdback_price: NonNeg = Field(1.0, description="h_p: plants offer this much less per unit relative price below their reservation")
-    min_offer_share: Share = Field(0.3, description="the share of oxide stock plants always offer")
+    reservation_share: Share = Field(0.9, description="plants (and recyclers) hold oxide back when its price falls below this share of its long-run price")
+    holdback_price: NonNeg = Field(1.0, description="h_p: plants (and recyclers) offer this much less per unit relative price below their reservation")
+    min_offer_share: Share = Field(0.3, description="the share of oxide stock plants (and recyclers) always offer")
 
 
 class Recyclers(FirmGroup):

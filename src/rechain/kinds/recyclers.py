@@ -4,7 +4,8 @@ What a recycler does each week: recover ``recovery_yield`` of the rare earths in
 works, as much as its oxide orders call for (and at least half its scrap in hand, which it
 works off over about two weeks), within its working capacity. Its feed is the magnet makers'
 machining scrap plus collected end-of-life magnets (more of them when scrap is dear), so when
-magnet output falls its oxide output falls with it ([SMM-2025-05-31]). Each recycler is a
+magnet output falls its oxide output falls with it ([SMM-2025-05-31]). It holds its oxides back
+below the separation plants' reservation price, as they do. Each recycler is a
 supply route of the oxides at its full recycling cost (scrap is a by-product: its price is a
 rent, not a cost of supply).
 """
@@ -17,6 +18,7 @@ from ..book import Book
 from ..network import REC
 from ..world import World
 from .base import Firm, Kind, Routes
+from .separation import oxide_offer_share
 
 __all__ = ["Recyclers", "Recycler"]
 
@@ -42,6 +44,9 @@ class Recyclers(Kind):
         # magnets reaching end of life were made years ago: the first week's recipes
         self.end_of_life_content = mat.content[self.scrap].copy()
         self.full_cost = world.firms.cost[self.rows] + world.firms.capital_cost[self.rows]
+        if self.sells is not None:
+            self.sell_product = world.sells.product[self.sells]
+            self.sell_firm = world.sells.firm[self.sells]
 
     def config(self):
         return self.cfg
@@ -85,6 +90,11 @@ class Recyclers(Kind):
         book.add_output(i, ox, content[:, self.elements] * self.cfg.recovery_yield)
         book.ledger.add_sink("recycling_loss", content.sum(axis=0) * (1.0 - self.cfg.recovery_yield))
         book.plan_use(i, scrap, wanted[:, None] * np.where(total[:, None] > 1e-12, mix, 0.5))
+
+    def offer_share(self, book: Book) -> np.ndarray:
+        """Recyclers sell the plants' oxides into the same market and hold them back by the
+        plants' rule (:func:`~rechain.kinds.separation.oxide_offer_share`)."""
+        return oxide_offer_share(book, self.sell_firm, self.sell_product)
 
     def supply_routes(self, book: Book) -> Routes:
         """Scrap they plan to work, at their full recycling cost: scrap is a by-product whose

@@ -25,7 +25,18 @@ from ..rules.pricing import margin_pace, storage_room
 from ..world import World
 from .base import Firm, Kind, Values
 
-__all__ = ["SeparationPlants", "SeparationPlant"]
+__all__ = ["SeparationPlants", "SeparationPlant", "oxide_offer_share"]
+
+
+def oxide_offer_share(book: Book, firm: np.ndarray, product: np.ndarray) -> np.ndarray:
+    """Share of its stock of separated ``product`` each holder ``firm`` offers, by the plants'
+    rule (``firms.separation_plants``): less when prices are expected to rise, and less when the
+    price is below ``reservation_share`` of its long-run price (co-products are held, not
+    dumped). Recyclers, who sell the same oxides into the same market, use it too."""
+    cfg, m = book.world.scenario.firms.separation_plants, book.market
+    return offer_share(book.firms.expected_change[firm], m.price_yuan_per_t[product],
+                       cfg.reservation_share * m.long_run_yuan_per_t[product], cfg.holdback_expectation,
+                       cfg.holdback_price, cfg.min_offer_share)
 
 
 class SeparationPlant(Firm):
@@ -136,13 +147,8 @@ class SeparationPlants(Kind):
         value.floor[self.metal] = parity
 
     def offer_share(self, book: Book) -> np.ndarray:
-        """Less when prices are expected to rise, and less when an oxide's price is below its
-        reservation share of the long-run price (co-products are held, not dumped)."""
-        cfg, m = self.cfg, book.market
-        k = self.sell_product
-        return offer_share(book.firms.expected_change[self.sell_firm], m.price_yuan_per_t[k],
-                           cfg.reservation_share * m.long_run_yuan_per_t[k], cfg.holdback_expectation,
-                           cfg.holdback_price, cfg.min_offer_share)
+        """Oxides and metal held back by :func:`oxide_offer_share`."""
+        return oxide_offer_share(book, self.sell_firm, self.sell_product)
 
     def expected_margin(self, book: Book) -> np.ndarray:
         """Basket margin at expected prices (:meth:`Book.investment_price`) over ore and full
