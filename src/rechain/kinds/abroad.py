@@ -107,8 +107,6 @@ class ForeignProducers(Kind):
         self.cost = world.firms.cost[self.rows]
         self.full_cost = self.cost + world.firms.capital_cost[self.rows]
         self.sold = np.append(self.oxides, self.metal)
-        if self.sells is not None:
-            self.sell_product = world.sells.product[self.sells]
 
     def config(self):
         return self.cfg

@@ -89,8 +89,7 @@ class MagnetMakers(Kind):
             if self.present else np.zeros(2 * len(GRADES))
         self.full_processing_cost = self.processing_cost + pop.capital_cost[self.rows]
         if self.sells is not None:
-            sk = world.sells.product[self.sells]
-            self.sell_firm = world.sells.firm[self.sells]
+            sk = self.sell_product
             self.sells_magnet = np.isin(sk, self.grades)
             self.sells_scrap = np.isin(sk, self.scraps)
             self.magnet_product = sk[self.sells_magnet]

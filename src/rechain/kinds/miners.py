@@ -70,8 +70,7 @@ class _OreSellers(Kind):
         self.ceiling_share = (1.0 - sep.loss_share) * (1.0 - sep.full_run_margin_share)
         self.separation_cost = sep.cost_yuan_per_t
         if self.sells is not None:
-            self.sell_cost = pop.cost[world.sells.firm[self.sells]]
-            self.sell_product = world.sells.product[self.sells]
+            self.sell_cost = pop.cost[self.sell_firm]
 
     def long_run_value(self, book: Book, value: Values) -> None:
         """Ore is worth a share of its oxide content at market prices (its netback), the
@@ -172,8 +171,6 @@ class MyanmarHolders(_OreSellers):
         super().__init__(world)
         start = world.start_price_yuan_per_t[self.output]
         self.normal_margin = np.maximum(start - self.cost, 0.05 * start)
-        if self.sells is not None:
-            self.sell_firm = world.sells.firm[self.sells]
 
     def config(self):
         return self.world.scenario.firms.myanmar_holders

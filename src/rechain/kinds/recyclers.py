@@ -44,9 +44,6 @@ class Recyclers(Kind):
         # magnets reaching end of life were made years ago: the first week's recipes
         self.end_of_life_content = mat.content[self.scrap].copy()
         self.full_cost = world.firms.cost[self.rows] + world.firms.capital_cost[self.rows]
-        if self.sells is not None:
-            self.sell_product = world.sells.product[self.sells]
-            self.sell_firm = world.sells.firm[self.sells]
 
     def config(self):
         return self.cfg

@@ -40,8 +40,6 @@ class StateReserve(Kind):
             self.rate_t_per_wk = np.array([self.cfg.buy_t_per_yr.get(n, 0.0) for n in names]) / WEEKS_PER_YEAR
             self.max_stock_t = np.array([self.cfg.max_stock_t.get(n, np.inf) for n in names])
         if self.sells is not None:
-            self.sell_product = world.sells.product[self.sells]
-            self.sell_firm = world.sells.firm[self.sells]
             names = [products[j] for j in self.sell_product]
             self.release_t_per_wk = np.array([self.cfg.release_t_per_yr.get(n, np.inf) for n in names]) \
                 / WEEKS_PER_YEAR

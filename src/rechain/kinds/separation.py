@@ -72,9 +72,6 @@ class SeparationPlants(Kind):
         self.full_cost = self.cost + world.firms.capital_cost[self.rows]
         start = world.start_price_yuan_per_t
         self.metal_markup = start[self.metal] / self.metal_parity(start)
-        if self.sells is not None:
-            self.sell_firm = world.sells.firm[self.sells]
-            self.sell_product = world.sells.product[self.sells]
 
     def config(self):
         return self.cfg
