@@ -48,25 +48,23 @@ class OverseasMaterialBuyers(LicenceMemory, Kind):
         if self.buys is None:
             return
         pop, buys = world.firms, world.buys
-        self.pair_firm = buys.firm[self.buys]
-        self.pair_product = buys.product[self.buys]
         self.pair_key = buys.key[self.buys]
-        self.pair_region = pop.region[self.pair_firm]
-        self.pair_share = pop.demand_share[self.pair_firm]
+        self.pair_region = pop.region[self.buy_firm]
+        self.pair_share = pop.demand_share[self.buy_firm]
         regions = list(world.scenario.regions.values())
         elasticity = np.array([0.0, 0.0, *[r.price_elasticity for r in regions]])
         self.pair_elasticity = elasticity[self.pair_region]
 
     def use(self, book: Book) -> None:
         f, cond = book.firms, book.cond
-        S, key, k = f.stock_t.ravel(), self.pair_key, self.pair_product
+        S, key, k = f.stock_t.ravel(), self.pair_key, self.buy_product
         response = self.pair_share * self.price_response(book)
         want = cond.materials_demand_t[self.pair_region, k] * response
         got = np.minimum(want, S[key])
         S[key] -= got
         book.ledger.add_sink(self.sink, got @ book.content[k])
         if book.recorder.enabled:
-            book.recorder.add_material_use(self.pair_firm, k, want, got)
+            book.recorder.add_material_use(self.buy_firm, k, want, got)
         # planned on the coming weeks' schedule, smoothed like every buyer's
         U = f.use_expected_t_per_wk.ravel()
         weeks = 1.0 if cond.mode.name == "DRY_RUN" else book.behaviour.usage_smoothing_weeks
@@ -77,7 +75,7 @@ class OverseasMaterialBuyers(LicenceMemory, Kind):
         if not self.pair_elasticity.any():
             return 1.0
         m, cond = book.market, book.cond
-        k, r = self.pair_product, self.pair_region
+        k, r = self.buy_product, self.pair_region
         tariff = cond.landed_factor[k, r] / cond.export_parity[k, r]     # tariff, freight left out
         landed = m.export_price_yuan_per_t[k, r] * tariff / book.world.start_price_yuan_per_t[k]
         return landed ** (-self.pair_elasticity)

@@ -134,10 +134,13 @@ class Kind:
         self.rs = slice(int(self.rows[0]), int(self.rows[-1]) + 1) if self.rows.size else slice(0, 0)
         self.sells: slice | None = world.sells.by_kind.get(self.code)
         self.buys: slice | None = world.buys.by_kind.get(self.code)
-        # seller and product of each of the kind's sell pairs (empty when it sells nothing)
+        # firm and product of each of the kind's sell and buy pairs (empty when it has none)
         own_sells = self.sells if self.sells is not None else slice(0, 0)
+        own_buys = self.buys if self.buys is not None else slice(0, 0)
         self.sell_firm: np.ndarray = world.sells.firm[own_sells]
         self.sell_product: np.ndarray = world.sells.product[own_sells]
+        self.buy_firm: np.ndarray = world.buys.firm[own_buys]
+        self.buy_product: np.ndarray = world.buys.product[own_buys]
         self.present = self.rows.size > 0
 
     def config(self):

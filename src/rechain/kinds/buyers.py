@@ -44,7 +44,7 @@ class LicenceMemory:
 
     def adjust_orders(self, book: Book, q: np.ndarray, supply_line: np.ndarray) -> None:
         """Buyers who have seen licences refused order less: q x (0.5 + 0.5 success rate)."""
-        q *= 0.5 + 0.5 * book.firms.licence_success[book.world.buys.firm[self.buys]]
+        q *= 0.5 + 0.5 * book.firms.licence_success[self.buy_firm]
 
     def learn_from_licences(self, book: Book, buyer: np.ndarray, tonnes: np.ndarray, granted: np.ndarray) -> None:
         """Update each buyer's remembered licence success by the tonnes granted this week."""

@@ -69,8 +69,7 @@ class _OreSellers(Kind):
         self.least_cost = float(self.cost.min()) if self.present else 0.0
         self.ceiling_share = (1.0 - sep.loss_share) * (1.0 - sep.full_run_margin_share)
         self.separation_cost = sep.cost_yuan_per_t
-        if self.sells is not None:
-            self.sell_cost = pop.cost[self.sell_firm]
+        self.sell_cost = pop.cost[self.sell_firm]
 
     def long_run_value(self, book: Book, value: Values) -> None:
         """Ore is worth a share of its oxide content at market prices (its netback), the

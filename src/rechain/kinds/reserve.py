@@ -34,8 +34,6 @@ class StateReserve(Kind):
         self.cfg = world.scenario.stockpile
         products = world.materials.products
         if self.buys is not None:
-            self.buy_product = world.buys.product[self.buys]
-            self.buy_firm = world.buys.firm[self.buys]
             names = [products[j] for j in self.buy_product]
             self.rate_t_per_wk = np.array([self.cfg.buy_t_per_yr.get(n, 0.0) for n in names]) / WEEKS_PER_YEAR
             self.max_stock_t = np.array([self.cfg.max_stock_t.get(n, np.inf) for n in names])
