@@ -88,13 +88,12 @@ class MagnetMakers(Kind):
         self._cost_levels = np.tile([self.processing_cost.mean(), self.processing_cost.min()], len(GRADES)) \
             if self.present else np.zeros(2 * len(GRADES))
         self.full_processing_cost = self.processing_cost + pop.capital_cost[self.rows]
-        if self.sells is not None:
-            sk = self.sell_product
-            self.sells_magnet = np.isin(sk, self.grades)
-            self.sells_scrap = np.isin(sk, self.scraps)
-            self.magnet_product = sk[self.sells_magnet]
-            self.scrap_product = sk[self.sells_scrap]
-            self.magnet_cost = pop.cost[self.sell_firm[self.sells_magnet]]
+        sk = self.sell_product
+        self.sells_magnet = np.isin(sk, self.grades)
+        self.sells_scrap = np.isin(sk, self.scraps)
+        self.magnet_product = sk[self.sells_magnet]
+        self.scrap_product = sk[self.sells_scrap]
+        self.magnet_cost = pop.cost[self.sell_firm[self.sells_magnet]]
         self.markup = np.ones(len(mat.products))
         if self.present:
             for k in self.grades:

@@ -33,14 +33,11 @@ class StateReserve(Kind):
         super().__init__(world)
         self.cfg = world.scenario.stockpile
         products = world.materials.products
-        if self.buys is not None:
-            names = [products[j] for j in self.buy_product]
-            self.rate_t_per_wk = np.array([self.cfg.buy_t_per_yr.get(n, 0.0) for n in names]) / WEEKS_PER_YEAR
-            self.max_stock_t = np.array([self.cfg.max_stock_t.get(n, np.inf) for n in names])
-        if self.sells is not None:
-            names = [products[j] for j in self.sell_product]
-            self.release_t_per_wk = np.array([self.cfg.release_t_per_yr.get(n, np.inf) for n in names]) \
-                / WEEKS_PER_YEAR
+        bought = [products[j] for j in self.buy_product]
+        self.rate_t_per_wk = np.array([self.cfg.buy_t_per_yr.get(n, 0.0) for n in bought]) / WEEKS_PER_YEAR
+        self.max_stock_t = np.array([self.cfg.max_stock_t.get(n, np.inf) for n in bought])
+        sold = [products[j] for j in self.sell_product]
+        self.release_t_per_wk = np.array([self.cfg.release_t_per_yr.get(n, np.inf) for n in sold]) / WEEKS_PER_YEAR
 
     def active(self, book: Book) -> bool:
         cfg, cond = self.cfg, book.cond
