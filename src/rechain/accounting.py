@@ -15,15 +15,33 @@ from __future__ import annotations
 
 import numpy as np
 
-__all__ = ["Ledger", "MassBalanceError", "SOURCES", "SINKS"]
+__all__ = ["Ledger", "RunBrokeDown", "MassBalanceError", "NotFinite", "SOURCES", "SINKS"]
 
 SOURCES = ("mined_domestic", "mined_outside_quota", "mined_abroad", "eol_collected")
 SINKS = ("separation_loss", "metal_loss", "magnet_loss", "recycling_loss", "byproduct_sold",
          "used_domestic", "used_overseas")
 
 
-class MassBalanceError(RuntimeError):
+class RunBrokeDown(RuntimeError):
+    """A run that cannot go on: its books no longer balance or its numbers left the finite
+    range. Schema bounds keep plausible scenarios away from it; the CLI reports it in one line."""
+
+
+class MassBalanceError(RunBrokeDown):
     """Material appeared or vanished."""
+
+
+class NotFinite(RunBrokeDown):
+    """A price or a stock is no longer a finite number (an overflow or 0/0 upstream)."""
+
+
+def check_finite(week: int, date, named: dict[str, np.ndarray]) -> None:
+    """Raise :class:`NotFinite` naming the first of ``named`` arrays that holds a value that
+    is not a finite number: nothing NaN or infinite is ever written to a run's tables."""
+    for name, values in named.items():
+        if not np.isfinite(values).all():
+            raise NotFinite(f"the run broke down in week {week} ({date}): {name} is no longer a finite number; "
+                            f"a figure of the scenario lies beyond what the model can compute with")
 
 
 class Ledger:

@@ -13,6 +13,7 @@ from pathlib import Path
 
 import click
 
+from .accounting import RunBrokeDown
 from .scenario import ScenarioError, json_schema, load_scenario
 
 __all__ = ["main"]
@@ -22,6 +23,8 @@ class _Group(click.Group):
     """A click group that turns ScenarioError into one line per mistake and exit status 2."""
 
     def invoke(self, ctx):
+        # the command line as given (click consumes it while invoking), to name the scenario
+        given = [*getattr(ctx, "_protected_args", []), *ctx.args]
         try:
             return super().invoke(ctx)
         except ScenarioError as e:
@@ -30,6 +33,14 @@ class _Group(click.Group):
             if len(e.errors) > 1:
                 click.echo(f"{len(e.errors)} errors", err=True)
             sys.exit(2)
+        except RunBrokeDown as e:
+            # a scenario that passed its checks but took the model where it cannot compute:
+            # one line, nothing written (outputs are written only after a run completes)
+            files = [a for a in given if a.endswith(".toml")]
+            where = f"{files[0]}: " if files else ""
+            click.echo(f"error: {where}{e}; nothing was written. Check the scenario's largest and "
+                       f"smallest figures; if they are plausible, please report this as a defect", err=True)
+            sys.exit(3)
 
 
 @click.group(cls=_Group)

@@ -113,9 +113,7 @@ def build_population(sc: Scenario, mat: Materials, rng: np.random.Generator, sta
         add(ABROAD, om.count, first, om.capacity_spread, om.cost_yuan_per_t, om.capital_cost_yuan_per_t,
             region=1, light=True)
     sp = f.separation_plants
-    n_light = int(round(sp.count * sp.light_share))
-    n_light = min(max(n_light, 1 if sp.light_share > 0 else 0), sp.count - (1 if sp.light_share < 1 else 0))
-    n_ionic = sp.count - n_light
+    n_light, n_ionic = sp.plants_by_ore()
     ms = lambda n: (rng.random(n) < sp.metal_line_share).astype(float)  # noqa: E731
     if n_light:
         add(SEP, n_light, sp.capacity_t_per_yr * sp.light_capacity_share, sp.capacity_spread,

@@ -16,7 +16,7 @@ import numpy as np
 from .links import (book_orders, drop_covered, eligible_backlog, fill_pro_rata, normalise_orders,
                     ordered_not_received, orders_wanted, owed_by_seller, price_pull, receive, settle_shipments,
                     spot_buy, spot_sell, tally)
-from .accounting import Ledger
+from .accounting import Ledger, check_finite
 from .book import Book
 from .conditions import Mode, PolicyTimeline
 from .kinds import Kind, Values
@@ -484,9 +484,14 @@ def adapt(chain: Chain) -> None:
 
 
 def check_balance(chain: Chain) -> None:
-    """Per element: sources = stocks + in transit + sinks (raises MassBalanceError)."""
-    if chain.book.cond.mode is Mode.RUN and chain.check_balance:
-        chain.ledger.check(in_system(chain), chain.book.cond.week)
+    """Per element: sources = stocks + in transit + sinks (raises MassBalanceError); and
+    every price and stock a finite number (raises NotFinite), checked whatever the mode."""
+    cond = chain.book.cond
+    if cond.mode is Mode.RUN and chain.check_balance:
+        chain.ledger.check(in_system(chain), cond.week)
+    check_finite(cond.week, cond.date, {"a market price": chain.market.price_yuan_per_t,
+                                        "a long-run price": chain.market.long_run_yuan_per_t,
+                                        "a firm's stock": chain.firms.stock_t})
 
 
 def record(chain: Chain) -> None:

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import difflib
 import re
+import tomllib
 from pathlib import Path
 from typing import Any
 
@@ -231,12 +232,33 @@ def _locate(files: list[Path], loc: tuple, data: dict | None) -> tuple[Path | No
     """The file of the ``extends`` chain (child first) that sets ``loc``, and its line."""
     if not files:
         return None, None
+    # the file that sets the value: the child-most one whose own keys reach deepest along loc
+    # (a child's inline table can set what its parent spells out key by key)
+    depths = [_depth_set(f, loc) for f in files]
+    deepest = max(depths)
+    if deepest > 0:
+        owner = max(i for i, d in enumerate(depths) if d == deepest)
+        return files[owner], _locate_in(files[owner], loc, data)[0]
     best_file, best_line, best_score = files[-1], None, 0.0
     for f in reversed(files):
         line, score = _locate_in(f, loc, data)
         if score > best_score + 1e-9:
             best_file, best_line, best_score = f, line, score
     return best_file, best_line
+
+
+def _depth_set(path: Path, loc: tuple) -> int:
+    """How many keys of ``loc`` (leading names, up to its first list index) one file sets."""
+    try:
+        node: Any = tomllib.loads(Path(path).read_text(encoding="utf-8").removeprefix("\ufeff"))
+    except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError, RecursionError):
+        return 0
+    depth = 0
+    for p in loc:
+        if not isinstance(p, str) or not isinstance(node, dict) or p not in node:
+            break
+        node, depth = node[p], depth + 1
+    return depth
 
 
 def _find_line(path: Path | None, loc: list) -> int | None:

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import datetime as dt
 import difflib
+import errno
 import hashlib
 import json
 import re
@@ -106,9 +107,9 @@ def read_text_file(path: str | Path, what: str = "a scenario file (.toml)") -> s
     that cannot be read, and bytes that are not UTF-8 (with the line of the first one).
     """
     path = Path(path)
-    if path.is_dir():
-        raise ScenarioError(path, "", f"given a directory; allowed: {what}", kind="not_a_file")
     try:
+        if path.is_dir():
+            raise ScenarioError(path, "", f"given a directory; allowed: {what}", kind="not_a_file")
         data = path.read_bytes()
     except FileNotFoundError:
         raise ScenarioError(path, "", "file not found", kind="missing") from None
@@ -131,6 +132,9 @@ def read_toml_file(path: str | Path, what: str = "a scenario file (.toml)") -> d
     text = read_text_file(path, what)
     try:
         return tomllib.loads(text)
+    except RecursionError:
+        raise ScenarioError(path, "", f"arrays or tables nested too deeply to read; allowed: {what} of `key = "
+                            f"value` lines and [table] headers (https://toml.io)", kind="not_toml") from None
     except tomllib.TOMLDecodeError as e:
         m = re.search(r"line (\d+)", str(e))
         line = int(m.group(1)) if m else None
@@ -162,7 +166,16 @@ def _resolve(path: Path, chain: tuple[Path, ...] = ()) -> tuple[dict, list[Path]
         raise ScenarioError(path, "extends", f"given {parent!r}; allowed: a file name in quotes, such as "
                             f"\"baseline.toml\"", line=line, kind="type")
     ppath = (path.parent / parent)
-    if not ppath.exists():
+    try:
+        ppath.stat()
+        found = True
+    except OSError as e:        # absent, or a name the file system cannot hold (too long, ...)
+        found = False
+        if e.errno not in (errno.ENOENT, errno.ENOTDIR):
+            raise ScenarioError(path, "extends", f"given {parent!r}, which cannot be opened ({e.strerror}); "
+                                f"allowed: a path relative to {_show(path.parent) or '.'}/", line=line,
+                                kind="extends_missing") from None
+    if not found:
         raise ScenarioError(path, "extends", f"given {parent!r}, but {_show(ppath)} does not exist; allowed: a "
                             f"path relative to {_show(path.parent) or '.'}/", line=line, kind="extends_missing")
     if ppath.is_dir():

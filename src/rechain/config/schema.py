@@ -12,7 +12,7 @@ from __future__ import annotations
 import datetime as dt
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, field_validator, model_validator
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, PrivateAttr, field_validator, model_validator
 
 from ..calendar import CALENDARS, supported_range
 from ..materials import PRODUCTS
@@ -22,9 +22,43 @@ __all__ = ["Scenario", "STAGES", "json_schema", "quiet_variant", "carry_past_las
 STAGES = ("miners", "myanmar_holders", "overseas_miners", "separation_plants", "recyclers", "magnet_makers",
           "motor_makers", "overseas_buyers", "state_reserve", "traders", "foreign_producers")
 
-NonNeg = Annotated[float, Field(ge=0)]
-Pos = Annotated[float, Field(gt=0)]
+# Every figure is finite and at most 1e12 (tonnes, yuan, units a year: a million times the
+# chain's size), so products of figures stay far from overflow.
+BIG = 1e12
+NonNeg = Annotated[float, Field(ge=0, le=BIG)]
+Pos = Annotated[float, Field(gt=0, le=BIG)]
 Share = Annotated[float, Field(ge=0, le=1)]
+# tonnes a year (capacities, demand, quotas): at most 1e8, some 300 times the world's magnet output
+MAX_T_PER_YR = 1e8
+Tonnes = Annotated[float, Field(ge=0, le=MAX_T_PER_YR)]
+PosTonnes = Annotated[float, Field(gt=0, le=MAX_T_PER_YR)]
+# a share that divides by its complement (losses, scrap): never all of it
+LossShare = Annotated[float, Field(ge=0, le=0.9)]
+# a response to a relative price or margin, used as an exponent or slope
+Elasticity = Annotated[float, Field(ge=0, le=10)]
+# a time constant of a model that steps a week at a time: one week to ten years
+Weeks = Annotated[float, Field(ge=1, le=520)]
+# a stock cover, weeks of flow: up to ten years
+CoverWeeks = Annotated[float, Field(gt=0, le=520)]
+
+
+def _year_keys(table: dict, allow_empty: bool = False) -> dict:
+    """Yearly tables are keyed by calendar years written as four digits ("2024")."""
+    if not table and not allow_empty:
+        raise ValueError('at least one year, e.g. { 2024 = ... }')
+    for y in table:
+        if not (isinstance(y, str) and len(y) == 4 and y.isascii() and y.isdigit() and 1990 <= int(y) <= 2100):
+            raise ValueError(f'years 1990-2100 as keys ("2024"), got {y!r}')
+    return table
+
+
+def _some_year_keys(table: dict) -> dict:
+    return _year_keys(table, allow_empty=True)
+
+
+YearTable = Annotated[dict[str, Tonnes], AfterValidator(_year_keys)]
+PosYearTable = Annotated[dict[str, Pos], AfterValidator(_year_keys)]
+OptYearTable = Annotated[dict[str, Tonnes], AfterValidator(_some_year_keys)]
 ProductName = Literal[PRODUCTS]  # type: ignore[valid-type]
 StageName = Literal[STAGES]  # type: ignore[valid-type]
 
@@ -38,7 +72,7 @@ class _Model(BaseModel):
 # ---------------------------------------------------------------------------------------
 class FirmGroup(_Model):
     count: int = Field(ge=1, le=100_000, description="number of firms of this kind")
-    capacity_t_per_yr: Pos = Field(description="total capacity of the group, t of main output per year")
+    capacity_t_per_yr: PosTonnes = Field(description="total capacity of the group, t of main output per year")
     capacity_spread: float = Field(0.4, ge=0, le=3, description="lognormal sigma of firm sizes (0 = equal)")
     cost_yuan_per_t: NonNeg = Field(0.0, description="variable (cash) cost of processing or mining, yuan per t of output; below it a firm stops")
     capital_cost_yuan_per_t: NonNeg = Field(0.0, description="capital charge and fixed costs per t of output at normal use; with cost_yuan_per_t the full cost that long-run prices answer to")
@@ -56,22 +90,22 @@ class Miners(FirmGroup):
 
 class MyanmarHolders(FirmGroup):
     """Ore holders outside China's quota; ``capacity_t_per_yr`` is what they can mine, t REO."""
-    initial_stock_weeks: NonNeg = Field(4.0, description="ore the holders have stockpiled at the start, weeks of their mining capacity (other firms start with stocks at their targets)")
+    initial_stock_weeks: Annotated[float, Field(ge=0, le=520)] = Field(4.0, description="ore the holders have stockpiled at the start, weeks of their mining capacity (other firms start with stocks at their targets)")
     holdback_expectation: NonNeg = Field(4.0, description="h_x: offer share falls by this per unit expected price rise")
     holdback_price: NonNeg = Field(1.5, description="h_p: offer share falls by this per unit relative price below the floor")
     price_floor_share: Pos = Field(0.95, description="reservation price below which holders hold back, as a share of the ore's long-run price")
     min_offer_share: Share = Field(0.15, description="f_min: the share of stock always offered")
-    storage_weeks: Pos = Field(26.0, description="holders slow their mining as stock passes this many weeks of output, and stop at twice that")
+    storage_weeks: CoverWeeks = Field(26.0, description="holders slow their mining as stock passes this many weeks of output, and stop at twice that")
     normal_utilisation: Share = Field(0.85, description="share of capacity mined at the normal margin (the start price)")
-    supply_price_elasticity: NonNeg = Field(0.5, description="mining rate answers the margin over variable cost with this elasticity (0: fixed rate)")
+    supply_price_elasticity: Elasticity = Field(0.5, description="mining rate answers the margin over variable cost with this elasticity (0: fixed rate)")
 
 
 class OverseasMiners(MyanmarHolders):
     """Rock-type ore mined abroad and shipped to Chinese plants (e.g. US, Australian, Lao
     concentrate); outside China's mining quota; ``capacity_t_per_yr`` in t REO."""
     count: int = Field(0, ge=0, le=100_000, description="number of firms (0 = none)")
-    capacity_t_per_yr: NonNeg = Field(0.0, description="what they can mine and ship, t REO per year")
-    capacity_by_year: dict[str, NonNeg] = Field(default_factory=dict, description="dated capacity: from each year given, the group's capacity in t REO per year (mines that start or close); capacity_t_per_yr before the first")
+    capacity_t_per_yr: Tonnes = Field(0.0, description="what they can mine and ship, t REO per year")
+    capacity_by_year: OptYearTable = Field(default_factory=dict, description="dated capacity: from each year given, the group's capacity in t REO per year (mines that start or close); capacity_t_per_yr before the first")
 
 
 class ForeignProducers(FirmGroup):
@@ -79,8 +113,8 @@ class ForeignProducers(FirmGroup):
     ...) that sell oxides and metal to buyers abroad, outside China's quotas and export
     controls. ``capacity_t_per_yr`` is ore separated, t REO per year."""
     count: int = Field(0, ge=0, le=100_000, description="number of firms (0 = none)")
-    capacity_t_per_yr: NonNeg = Field(0.0, description="ore they can mine and separate, t REO per year")
-    capacity_by_year: dict[str, NonNeg] = Field(default_factory=dict, description="dated capacity: from each year given, t REO per year")
+    capacity_t_per_yr: Tonnes = Field(0.0, description="ore they can mine and separate, t REO per year")
+    capacity_by_year: OptYearTable = Field(default_factory=dict, description="dated capacity: from each year given, t REO per year")
     ore_type: Literal["rock", "ionic"] = Field("rock", description="the ore they work (its Pr-Nd, Dy and Tb content)")
     metal_share: Share = Field(0.3, description="share of their Pr-Nd made into metal")
 
@@ -91,14 +125,21 @@ class SeparationPlants(FirmGroup):
     light_capacity_share: Share = Field(0.75, description="share of separation capacity on rock-type ore")
     holdback_expectation: NonNeg = Field(1.0, description="h_x: plants (and recyclers, who sell the same oxides) offer less oxide per unit expected price rise")
     metal_line_share: Share = Field(0.6, description="share of plants with a metal line (oxide -> Pr-Nd metal)")
-    loss_share: Share = Field(0.03, description="share of REO lost in separation")
-    metal_loss_share: Share = Field(0.01, description="share of Pr-Nd lost turning oxide into metal")
+    loss_share: LossShare = Field(0.03, description="share of REO lost in separation")
+    metal_loss_share: LossShare = Field(0.01, description="share of Pr-Nd lost turning oxide into metal")
     metal_cost_yuan_per_t: NonNeg = Field(15000.0, description="oxide-to-metal conversion cost, yuan/t metal")
     metal_lines_buy_oxide: bool = Field(True, description="plants with a metal line also buy Pr-Nd oxide on the market when their own falls short")
     full_run_margin_share: Annotated[float, Field(gt=0, le=1)] = Field(0.1, description="plants run ore at their quota pace once the basket margin (oxide value less ore and processing cost) reaches this share of the basket; less below it, none at a loss")
     reservation_share: Share = Field(0.9, description="plants (and recyclers) hold oxide back when its price falls below this share of its long-run price")
     holdback_price: NonNeg = Field(1.0, description="h_p: plants (and recyclers) offer this much less per unit relative price below their reservation")
     min_offer_share: Share = Field(0.3, description="the share of oxide stock plants (and recyclers) always offer")
+
+    def plants_by_ore(self) -> tuple[int, int]:
+        """Plants on rock-type and on ion-adsorption ore: ``light_share`` of them rounded, at
+        least one of a type whose share is above 0 and at least one of the other unless it is 1."""
+        n_light = int(round(self.count * self.light_share))
+        n_light = min(max(n_light, 1 if self.light_share > 0 else 0), self.count - (1 if self.light_share < 1 else 0))
+        return n_light, self.count - n_light
 
 
 class Recyclers(FirmGroup):
@@ -110,7 +151,7 @@ class Traders(_Model):
     """Stockists and traders: buy and hold oxides and metal while the expected appreciation
     beats the carrying cost, and sell when it does not (competitive storage)."""
     count: int = Field(0, ge=0, le=100_000, description="number of traders (0 = none)")
-    storage_t: dict[ProductName, NonNeg] = Field(  # type: ignore[valid-type]
+    storage_t: dict[ProductName, Tonnes] = Field(  # type: ignore[valid-type]
         default_factory=dict, description="total stock all traders together may hold, t per product")
     carrying_cost_pct_per_yr: NonNeg = Field(8.0, le=100, description="interest, storage and insurance, % of the price per year")
     speculation_strength: NonNeg = Field(5.0, description="share of storage filled per unit expected excess return over the horizon")
@@ -119,8 +160,8 @@ class Traders(_Model):
 
 class MagnetMakers(FirmGroup):
     """``capacity_t_per_yr`` is sintered blanks, t."""
-    scrap_share: Share = Field(0.22, description="share of blank mass machined off as scrap (public figure 20-30 %)")
-    melt_loss_share: Share = Field(0.01, description="share of rare-earth input lost in melting/sintering")
+    scrap_share: LossShare = Field(0.22, description="share of blank mass machined off as scrap (public figure 20-30 %)")
+    melt_loss_share: LossShare = Field(0.01, description="share of rare-earth input lost in melting/sintering")
     oxide_feed_share: Share = Field(0.25, description="share of Pr-Nd bought as oxide (toll-converted) instead of metal")
 
 
@@ -128,18 +169,18 @@ class Shock(_Model):
     name: str = Field("", description="name; a what-if merges or removes the shock by it")
     start: dt.date = Field(description="first day of the shock")
     end: dt.date = Field(description="last day of the shock")
-    multiplier: NonNeg = Field(description="multiplies end-product output while active (subsidy > 1, slump < 1)")
+    multiplier: Annotated[float, Field(ge=0, le=100)] = Field(description="multiplies end-product output while active (subsidy > 1, slump < 1)")
     foreseen: bool = Field(False, description="end users see it coming in their production schedule, behaviour.plan_ahead_weeks ahead (an announced policy change); otherwise it surprises them when it starts")
     source: str = Field("", description="where the figures come from (free text)")
 
 
 class Sector(_Model):
     firms: int = Field(ge=1, le=100_000, description="number of motor makers in the sector")
-    units_per_yr: dict[str, Pos] = Field(description="end-product output per calendar year, units")
-    magnet_kg_per_unit: dict[str, Pos] = Field(description="finished magnet per unit, kg, per year")
+    units_per_yr: PosYearTable = Field(description="end-product output per calendar year, units")
+    magnet_kg_per_unit: Annotated[dict[str, Annotated[float, Field(gt=0, le=10_000)]], AfterValidator(_year_keys)] = Field(description="finished magnet per unit, kg, per year (at most 10 t)")
     unit_label: str = Field("units", description="what a unit is, for labels (vehicles, MW installed, units)")
     uh_share: Share = Field(description="share of the sector's magnets that are the high-coercivity Dy/Tb grade")
-    price_elasticity: NonNeg = Field(0.0, description="long-run share of the sector's magnet use lost per 1 % rise of the magnet price over its start level (ferrite or induction motors, other designs), reached over behaviour.substitution_adjust_weeks")
+    price_elasticity: Elasticity = Field(0.0, description="long-run share of the sector's magnet use lost per 1 % rise of the magnet price over its start level (ferrite or induction motors, other designs), reached over behaviour.substitution_adjust_weeks")
     substitutable_share: Share = Field(0.3, description="the most of the sector's magnet use that other technologies can take over")
     seasonality: list[Pos] = Field(default_factory=lambda: [1.0] * 12, description="12 monthly output factors (normalised to mean 1)")
     shocks: list[Shock] = Field(default_factory=list,
@@ -157,13 +198,13 @@ class Sector(_Model):
 class Region(_Model):
     calendar: Literal[CALENDARS] = Field(description="holiday calendar of the region's buyers")  # type: ignore[valid-type]
     buyers: int = Field(ge=1, le=100_000, description="number of buyer firms in the region")
-    demand_t_per_yr: dict[str, NonNeg] = Field(description="magnets the region's buyers use per year, t")
+    demand_t_per_yr: OptYearTable = Field(description="magnets the region's buyers use per year, t")
     uh_share: Share = Field(description="share of the region's demand in the Dy/Tb grade")
-    materials_t_per_yr: dict[ProductName, dict[str, NonNeg]] = Field(  # type: ignore[valid-type]
+    materials_t_per_yr: dict[ProductName, YearTable] = Field(  # type: ignore[valid-type]
         default_factory=dict, description="oxides and metal the region's magnet makers and other users buy per year, t, per product and year (e.g. prnd_metal = { 2024 = 3000 })")
     materials_buyers: int = Field(5, ge=1, le=100_000, description="number of buyers of oxides and metal in the region")
     freight_share: Share = Field(0.0, description="freight and insurance to the region, share of the domestic price: the export price is the domestic price with China's export duty and this, when trade flows freely")
-    price_elasticity: NonNeg = Field(0.0, description="share of demand lost per 1 % rise of the landed price (with duties and tariffs) over its start level")
+    price_elasticity: Elasticity = Field(0.0, description="share of demand lost per 1 % rise of the landed price (with duties and tariffs) over its start level")
     seasonality: list[Pos] = Field(default_factory=lambda: [1.0] * 12,
                                    description="12 monthly demand factors (normalised to mean 1)")
     source: str = Field("", description="where the figures come from (free text)")
@@ -202,77 +243,85 @@ class LeadTimes(_Model):
 
 
 class Market(_Model):
-    initial_price: dict[ProductName, Pos] = Field(  # type: ignore[valid-type]
+    initial_price: dict[ProductName, Annotated[float, Field(gt=0, le=1e9)]] = Field(  # type: ignore[valid-type]
         description="price at the start in the market's quoted unit (yuan/t or yuan/kg, see materials)")
     lead_times: LeadTimes = Field(default_factory=LeadTimes, description="shipping times")
     links_per_buyer: int = Field(3, ge=1, le=50, description="suppliers each buyer is linked to, per product")
     links_per_buyer_abroad: int = Field(8, ge=1, le=200, description="suppliers each buyer of oxides and metal abroad is linked to, per product (a few large buyers deal with many exporters)")
     backlog_cancel_share: Share = Field(0.15, description="share of an unfilled backlog buyers cancel each week")
-    price_cover_elasticity: dict[ProductName, NonNeg] = Field(  # type: ignore[valid-type]
+    price_cover_elasticity: dict[ProductName, Elasticity] = Field(  # type: ignore[valid-type]
         default_factory=dict, description="per product, how strongly its price answers its cover (overrides behaviour.price_cover_elasticity / processed_price_cover_elasticity for it): a thin market such as Dy or Tb oxide moves more on the same imbalance")
 
 
 class Behaviour(_Model):
     # expectations (docs/ODD.md, section 7.1)
     trend_smoothing: Share = Field(0.3, description="lambda: weight of the latest weekly log-return in the trend")
-    horizon_weeks: Pos = Field(8.0, description="H: horizon of the expected price change")
+    horizon_weeks: Weeks = Field(8.0, description="H: horizon of the expected price change")
     w_trend: NonNeg = Field(1.0, description="weight of the extrapolated price trend")
     w_anchor: NonNeg = Field(0.5, description="weight of the pull back toward the anchor price (fundamentalist)")
     w_news: NonNeg = Field(1.0, description="weight of scheduled news in the expected price change")
     w_social: Share = Field(
         0.4, description="weight of linked firms' expectations (sentiment spreading along the network)")
-    noise: NonNeg = Field(0.01, description="sigma of the idiosyncratic expectation shock")
-    x_max: Pos = Field(0.3, description="bound on the expected relative price change")
-    heterogeneity: NonNeg = Field(0.25, description="lognormal sigma of firm-level behavioural parameters")
+    noise: Annotated[float, Field(ge=0, le=1)] = Field(0.01, description="sigma of the idiosyncratic expectation shock")
+    x_max: Annotated[float, Field(gt=0, le=2)] = Field(0.3, description="bound on the expected relative price change")
+    heterogeneity: Annotated[float, Field(ge=0, le=2)] = Field(0.25, description="lognormal sigma of firm-level behavioural parameters")
     # uncertainty
     uncertainty_decay: Share = Field(0.85, description="weekly persistence of uncertainty")
     volatility_weight: NonNeg = Field(1.0, description="uncertainty added per unit |weekly log-return|")
     quota_late_uncertainty: NonNeg = Field(0.15, description="uncertainty added each week a quota batch is overdue")
     # ordering (Sterman anchoring and adjustment)
-    cover_weeks: dict[StageName, Pos] = Field(  # type: ignore[valid-type]
+    cover_weeks: dict[StageName, CoverWeeks] = Field(  # type: ignore[valid-type]
         default_factory=lambda: {"separation_plants": 6.0, "recyclers": 4.0, "magnet_makers": 5.0,
                                  "motor_makers": 6.0, "overseas_buyers": 10.0},
         description="c0: normal input stock cover, weeks of use")
     restock_strength: NonNeg = Field(3.0, description="kappa_r: target cover rises by this per unit expected rise")
     wait_strength: NonNeg = Field(3.0, description="kappa_w: target cover falls by this per unit expected fall")
     uncertainty_strength: NonNeg = Field(0.6, description="kappa_u: target cover falls by this per unit uncertainty")
-    cover_bounds: tuple[Share, Pos] = Field((0.3, 2.5), description="target cover bounds as multiples of c0")
+    cover_bounds: tuple[float, float] = Field((0.3, 2.5), description="target cover bounds as multiples of c0")
     supply_line_weight: Share = Field(0.5, description="beta: share of the supply line managers account for")
-    stock_adjust_weeks: Pos = Field(4.0, description="tau_S: weeks to close a stock gap")
-    order_smoothing_weeks: Pos = Field(3.0, description="L: production follows orders smoothed over this lag")
-    usage_smoothing_weeks: Pos = Field(6.0, description="buyers' expected use is planned use smoothed over this many weeks")
+    stock_adjust_weeks: Weeks = Field(4.0, description="tau_S: weeks to close a stock gap")
+    order_smoothing_weeks: Weeks = Field(3.0, description="L: production follows orders smoothed over this lag")
+    usage_smoothing_weeks: Weeks = Field(6.0, description="buyers' expected use is planned use smoothed over this many weeks")
     export_premium_below_cover: Annotated[float, Field(gt=0, le=1)] = Field(0.7, description="buyers abroad bid the export price above parity (domestic price with duty and freight) once their stock falls below this share of its normal cover")
     plan_ahead_weeks: Annotated[float, Field(ge=1, le=52)] = Field(8.0, description="end users plan their use on their production schedule this many weeks ahead (seasonality and known shocks included)")
-    finished_cover_weeks: Pos = Field(3.0, description="sellers' normal finished-goods cover, weeks of orders")
-    max_finished_cover_weeks: Pos = Field(12.0, description="commodity producers (miners, plants, producers abroad) slow down as unsold stock passes this many weeks of their own even-pace output (producers abroad and mining outside the quota: of their working capacity), and stop at twice that")
-    finished_adjust_weeks: Pos = Field(3.0,
+    finished_cover_weeks: CoverWeeks = Field(3.0, description="sellers' normal finished-goods cover, weeks of orders")
+    max_finished_cover_weeks: CoverWeeks = Field(12.0, description="commodity producers (miners, plants, producers abroad) slow down as unsold stock passes this many weeks of their own even-pace output (producers abroad and mining outside the quota: of their working capacity), and stop at twice that")
+    finished_adjust_weeks: Weeks = Field(3.0,
                                        description="weeks sellers take to close a gap in their finished-goods cover")
     # pricing
     # market price formation (rules/pricing.py)
-    price_cover_elasticity: Pos = Field(0.6, description="s_c: elasticity of the market price of ore, oxides and scrap to its stock cover at normal cover (1: half the cover, about twice the price)")
-    processed_price_cover_elasticity: Pos = Field(0.3, description="the same for metal and magnets, whose price is mostly the cost of their inputs passed on")
+    price_cover_elasticity: Annotated[float, Field(gt=0, le=10)] = Field(0.6, description="s_c: elasticity of the market price of ore, oxides and scrap to its stock cover at normal cover (1: half the cover, about twice the price)")
+    processed_price_cover_elasticity: Annotated[float, Field(gt=0, le=10)] = Field(0.3, description="the same for metal and magnets, whose price is mostly the cost of their inputs passed on")
     price_ceiling_multiple: Annotated[float, Field(gt=1, le=50)] = Field(4.0, description="the most a deficit can multiply the market price over its long-run anchor")
     price_floor_multiple: Annotated[float, Field(gt=0, lt=1)] = Field(0.4, description="the least a glut can multiply the market price by")
-    price_adjust_weeks: Pos = Field(6.0, description="weeks the market price takes to close its gap to the balance price")
+    price_adjust_weeks: Weeks = Field(6.0, description="weeks the market price takes to close its gap to the balance price")
     max_weekly_price_move: Annotated[float, Field(gt=0, le=1)] = Field(0.1, description="cap on the market price's weekly move (0.1 allows x4.5 in four months; 2011 saw x4-5 in six)")
-    cover_demand_weeks: Pos = Field(13.0, description="the market judges cover against orders smoothed over this many weeks (it looks through seasons)")
+    cover_demand_weeks: Weeks = Field(13.0, description="the market judges cover against orders smoothed over this many weeks (it looks through seasons)")
     shortage_price_exponent: Annotated[float, Field(ge=0, le=3)] = Field(1.0, description="how far the oxides' long-run price rises while what users need exceeds what every supply route can deliver (the entry cap cannot help within the year): (need / supply) to this power, at most the ceiling multiple; 0: not at all")
-    cost_anchor_weeks: Pos = Field(52.0, description="weeks the expected long-run price takes to move to the marginal supplier's cost")
+    cost_anchor_weeks: Weeks = Field(52.0, description="weeks the expected long-run price takes to move to the marginal supplier's cost")
     # sellers' asks around the market price
     price_cover_response: NonNeg = Field(0.05, description="alpha_c: a seller's ask rises by this per unit log gap between normal and own cover")
     price_expectation_response: NonNeg = Field(0.1, description="alpha_x: a seller's ask rises by this per unit expected change")
     price_utilisation_response: NonNeg = Field(0.1, description="alpha_u: a seller's ask falls by this per unit utilisation below its normal")
     ask_spread: Share = Field(0.1, description="asks stay within this log distance of the market price")
-    normal_utilisation_weeks: Pos = Field(52.0, description="a firm's normal utilisation is its own, smoothed over this many weeks")
+    normal_utilisation_weeks: Weeks = Field(52.0, description="a firm's normal utilisation is its own, smoothed over this many weeks")
     # answers to price
-    substitution_adjust_weeks: Pos = Field(78.0, description="weeks end users take to move toward the substitution the magnet price calls for (1-2 years)")
-    thrift_adjust_weeks: Pos = Field(78.0, description="weeks magnet makers take to move their Dy/Tb and Pr-Nd use per kg toward what prices call for")
-    investment_review_weeks: Pos = Field(13.0, description="firms review capacity every this many weeks")
+    substitution_adjust_weeks: Weeks = Field(78.0, description="weeks end users take to move toward the substitution the magnet price calls for (1-2 years)")
+    thrift_adjust_weeks: Weeks = Field(78.0, description="weeks magnet makers take to move their Dy/Tb and Pr-Nd use per kg toward what prices call for")
+    investment_review_weeks: Weeks = Field(13.0, description="firms review capacity every this many weeks")
     price_choice: NonNeg = Field(4.0, description="gamma: buyers' price sensitivity in splitting orders")
     spot_share: Share = Field(0.3, description="share of a domestic buyer's orders placed on the spot market, the rest with its contract suppliers")
     reliability_smoothing: Share = Field(
         0.2, description="weight of the latest fill rate in a buyer's view of a supplier's reliability (a quarter of it, toward full reliability, in weeks nothing is owed on the link)")
     refusal_memory: Share = Field(0.2, description="overseas buyers' weekly update of their licence success rate")
+
+    @field_validator("cover_bounds")
+    @classmethod
+    def _low_then_high(cls, v: tuple[float, float]) -> tuple[float, float]:
+        if not 0.0 <= v[0] <= 1.0 <= v[1] <= 100.0:
+            raise ValueError(f"[low, high] with 0 <= low <= 1 <= high <= 100 (multiples of the normal cover), "
+                             f"got [{v[0]:g}, {v[1]:g}]")
+        return v
 
 
 # ---------------------------------------------------------------------------------------
@@ -285,14 +334,14 @@ class QuotaBatch(_Model):
 
 class QuotaRevision(_Model):
     date: dt.date = Field(description="date from which the new total holds")
-    total_t: NonNeg = Field(description="the year's total from that date, t")
+    total_t: Tonnes = Field(description="the year's total from that date, t")
 
 
 class Quota(_Model):
     name: str = Field("", description="optional; default '<type>-<year>' (what-ifs merge quotas by type and year)")
     type: Literal["mining_rock", "mining_ionic", "separation"] = Field(description="which quota")
     year: int = Field(ge=1990, le=2100, description="calendar year of the quota")
-    total_t: NonNeg = Field(description="the year's quota, t REO")
+    total_t: Tonnes = Field(description="the year's quota, t REO")
     batches: list[QuotaBatch] = Field(min_length=1,
                                       description="issue dates and shares of the year's total, in date order")
     source: str = Field("", description="where the figures come from (free text)")
@@ -304,6 +353,9 @@ class Quota(_Model):
         dates = [b.issued for b in self.batches]
         if dates != sorted(dates):
             raise ValueError("batches must be in date order")
+        if any(not self.year - 1 <= d.year <= self.year for d in dates):
+            # a year's first batch may come in the December before it, never later than the year
+            raise ValueError(f"batch dates must fall in the quota's year {self.year} or the year before")
         if sum(b.share for b in self.batches) > 1.0 + 1e-9:
             raise ValueError("batch shares add up to more than 1")
         return self
@@ -381,7 +433,7 @@ class NewsEvent(_Model):
     date: dt.date = Field(description="the day the news breaks (within start..end)")
     sign: Literal[-1, 1] = Field(description="1: prices expected to rise; -1: to fall")
     strength: NonNeg = Field(description="a: expected relative price change the news implies")
-    half_life_weeks: Pos = Field(4.0, description="weeks for the news' effect to halve")
+    half_life_weeks: Annotated[float, Field(gt=0, le=520)] = Field(4.0, description="weeks for the news' effect to halve")
     uncertainty: float = Field(0.0, ge=-1, le=1, description="uncertainty the news adds (or, negative, removes) for those who hear it")
     stages: list[StageName] = Field(default_factory=lambda: list(STAGES),  # type: ignore[valid-type]
                                     description="stages whose firms hear it")
@@ -398,7 +450,7 @@ class Recipe(_Model):
     tb_wt_pct: float | dict[str, NonNeg] = Field(0.0, description="Tb, wt %")
     min_prnd_share: Share = Field(1.0, description="least share of the recipe's Pr-Nd that Ce substitution can leave (1: none possible)")
     min_heavy_share: Share = Field(1.0, description="least share of the recipe's Dy and Tb that grain-boundary diffusion and thrifting can leave (1: none possible)")
-    thrift_price_elasticity: NonNeg = Field(0.0, description="share of the substitutable Pr-Nd (Dy/Tb) given up per 1 % rise of its price over the start (long run); as much added back per 1 % fall, up to max_added_share")
+    thrift_price_elasticity: Elasticity = Field(0.0, description="share of the substitutable Pr-Nd (Dy/Tb) given up per 1 % rise of its price over the start (long run); as much added back per 1 % fall, up to max_added_share")
     max_added_share: Share = Field(0.5, description="when the input is cheaper than at the start, the most of the substitutable content makers add back (less Ce, bulk Dy instead of diffusion), as a share of it")
     source: str = Field("", description="where the figures come from (free text)")
 
@@ -410,9 +462,7 @@ class Recipe(_Model):
             if not 0 <= x <= 60:
                 raise ValueError(f"a wt % between 0 and 60, got {x}")
         if isinstance(v, dict):
-            for y in v:
-                if not (y.isdigit() and len(y) == 4):
-                    raise ValueError(f"years as keys (\"2024\"), got {y!r}")
+            _year_keys(v)
         return v
 
 
@@ -429,8 +479,8 @@ class CollectionStep(_Model):
 
 
 class Recycling(_Model):
-    eol_magnets_t_per_yr: NonNeg = Field(0.0, description="magnets in products reaching end of life per year, t")
-    collection_price_elasticity: NonNeg = Field(0.0, description="collection rises by this share per 1 % rise of the scrap price over its start (0: fixed)")
+    eol_magnets_t_per_yr: Tonnes = Field(0.0, description="magnets in products reaching end of life per year, t")
+    collection_price_elasticity: Elasticity = Field(0.0, description="collection rises by this share per 1 % rise of the scrap price over its start (0: fixed)")
     max_collection_rate: Share = Field(0.9, description="the most of end-of-life magnets collection can reach, however dear scrap is")
     collection: list[CollectionStep] = Field(
         default_factory=list, description="share of end-of-life magnets collected and sold to recyclers, by year")
@@ -448,7 +498,7 @@ class ExportQuota(_Model):
     products: list[ProductName] = Field(min_length=1,  # type: ignore[valid-type]
                                         description="products counted against the cap")
     year: int = Field(ge=1990, le=2100, description="calendar year of the cap")
-    total_t: NonNeg = Field(description="tonnes of these products that may be exported in the year")
+    total_t: Tonnes = Field(description="tonnes of these products that may be exported in the year")
     batches: list[QuotaBatch] = Field(default_factory=list, description="issue dates and shares of the year's cap, in date order (none: all on 1 January)")
     revisions: list[QuotaRevision] = Field(default_factory=list, description="the year's cap from a date on (a cut or a rise mid-year), in date order")
     source: str = Field("", description="where the figures come from (free text)")
@@ -471,7 +521,7 @@ class TradeCharge(_Model):
     regions: list[str] = Field(default_factory=lambda: ["all"], description="buyer regions it applies to")
     start: dt.date = Field(description="first day in force")
     end: dt.date | None = Field(None, description="last day in force (none: to the end)")
-    rate_share: NonNeg = Field(description="ad-valorem rate, share of the price (0.25 = 25 %)")
+    rate_share: Annotated[float, Field(ge=0, le=100)] = Field(description="ad-valorem rate, share of the price (0.25 = 25 %)")
     source: str = Field("", description="where the figures come from (free text)")
 
     @model_validator(mode="after")
@@ -490,13 +540,13 @@ class Stockpile(_Model):
     end: dt.date | None = Field(None, description="last day the reserve acts (none: to the end)")
     buy_below_share: Pos = Field(0.9, description="buys while the market price is below this share of its long-run anchor")
     sell_above_share: Pos = Field(1.25, description="releases while the market price is above this share of its long-run anchor")
-    buy_t_per_yr: dict[ProductName, NonNeg] = Field(default_factory=dict,  # type: ignore[valid-type]
+    buy_t_per_yr: dict[ProductName, Tonnes] = Field(default_factory=dict,  # type: ignore[valid-type]
                                                     description="buying rate per product, t per year")
-    max_stock_t: dict[ProductName, NonNeg] = Field(default_factory=dict,  # type: ignore[valid-type]
+    max_stock_t: dict[ProductName, Tonnes] = Field(default_factory=dict,  # type: ignore[valid-type]
                                                    description="largest stock the reserve holds, t")
-    initial_stock_t: dict[ProductName, NonNeg] = Field(default_factory=dict,  # type: ignore[valid-type]
+    initial_stock_t: dict[ProductName, Tonnes] = Field(default_factory=dict,  # type: ignore[valid-type]
                                                        description="stock the reserve starts with, t")
-    release_t_per_yr: dict[ProductName, NonNeg] = Field(  # type: ignore[valid-type]
+    release_t_per_yr: dict[ProductName, Tonnes] = Field(  # type: ignore[valid-type]
         default_factory=dict, description="most the reserve releases per year, t per product (absent: all its stock may go at once)")
     source: str = Field("", description="where the figures come from (free text)")
 
@@ -537,11 +587,27 @@ class Scenario(_Model):
     holidays: bool = Field(True, description="apply the holiday calendars (false: weekends only, for steady-state checks)")
     facts_file: str | None = Field(None, description="facts table (CSV, as src/rechain/data/facts.csv) that `rechain validate` holds this scenario to, relative to the file (none: the package's 2024-2025 facts)")
     _files: list[str] = PrivateAttr(default_factory=list)
+
+    @field_validator("name")
+    @classmethod
+    def _folder_safe(cls, v: str) -> str:
+        """The name becomes part of an output folder's name: one plain path component."""
+        if not 1 <= len(v) <= 100 or v.startswith((".", " ")) or v.endswith(" ") or \
+                any(c in '/\\:*?"<>|' or not c.isprintable() for c in v):
+            raise ValueError("1 to 100 printable characters, not starting with '.' and without / \\ : * ? \" < > | "
+                             f"(the name goes into output folder names), got {v!r}")
+        return v
     _carried: list[str] = PrivateAttr(default_factory=list)
     _dropped: list[str] = PrivateAttr(default_factory=list)
 
     @model_validator(mode="after")
     def _cross_checks(self) -> "Scenario":
+        first, last = supported_range()
+        outside = [((key,), "invalid", f"given {day}, outside the years the holiday calendars cover; allowed: "
+                    f"{first} to {last}") for key, day in (("start", self.start), ("end", self.end))
+                   if not first <= day <= last]
+        if outside:     # figures are not carried into years the model cannot simulate
+            raise _Problems(outside)
         if self.after_last_year is not None and self.end > self.start:
             self._carried = carry_past_last_year(self)
         problems = _cross_problems(self)
@@ -564,17 +630,19 @@ class _Problems(ValueError):
         self.problems = problems
 
 
-def _cross_problems(sc: "Scenario") -> list[str]:
+def _cross_problems(sc: "Scenario") -> list:
     """Checks across keys: period, years given, events within the period, regions defined."""
     if sc.end <= sc.start:
         return [f"end {sc.end} must be after start {sc.start}"]    # the checks below need a period
     out = []
-    first, last = supported_range()
-    for key, day in (("start", sc.start), ("end", sc.end)):
-        if not first <= day <= last:
-            out.append(f"{key} {day} is outside the years the holiday calendars cover; allowed: {first} to {last}")
     years = {str(y) for y in range(sc.start.year, sc.end.year + 1)}
     for sname, s in sc.sectors.items():
+        for year in sorted(set(s.units_per_yr) & set(s.magnet_kg_per_unit)):
+            use_t = s.units_per_yr[year] * s.magnet_kg_per_unit[year] / 1000.0
+            if use_t > MAX_T_PER_YR:
+                out.append((("sectors", sname, "units_per_yr", year), "invalid",
+                            f"given {s.units_per_yr[year]:g} units at {s.magnet_kg_per_unit[year]:g} kg each, "
+                            f"{use_t:.3g} t of magnets a year; allowed: at most {MAX_T_PER_YR:g} t a year"))
         for key in ("units_per_yr", "magnet_kg_per_unit"):
             missing = years - set(getattr(s, key))
             if missing:
@@ -611,6 +679,19 @@ def _cross_problems(sc: "Scenario") -> list[str]:
     missing = set(PRODUCTS) - set(sc.market.initial_price)
     if missing:
         out.append(f"market.initial_price lacks {sorted(missing)}")
+    if not sc.sectors and not any(r.demand_t_per_yr or r.materials_t_per_yr for r in sc.regions.values()):
+        out.append((("sectors",), "invalid", "no end-use sector, and no region abroad with demand: nothing would "
+                    "buy magnets or materials; allowed: at least one sector, or a region with demand_t_per_yr or "
+                    "materials_t_per_yr"))
+    sp = sc.firms.separation_plants
+    n_light, n_ionic = sp.plants_by_ore()
+    share_key = ("firms", "separation_plants", "light_capacity_share")
+    if n_light and sp.light_capacity_share == 0:
+        out.append((share_key, "invalid", f"given 0 while light_share {sp.light_share:g} makes {n_light} of the "
+                    f"{sp.count} plants work rock-type ore; allowed: above 0 (or light_share = 0)"))
+    if n_ionic and sp.light_capacity_share == 1:
+        out.append((share_key, "invalid", f"given 1 while light_share {sp.light_share:g} makes {n_ionic} of the "
+                    f"{sp.count} plants work ion-adsorption ore; allowed: below 1 (or light_share = 1)"))
     return out
 
 

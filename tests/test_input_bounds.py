@@ -1,0 +1,142 @@
+"""Figures the model cannot compute with are refused by ``check``, one line naming the key;
+and a run that breaks down all the same ends in one line and writes nothing.
+
+Each case is one a fuzzing campaign found passing ``rechain check`` and then ending ``rechain
+run`` in a traceback (a division by ``1 - share``, an empty year table, a time constant under a
+week, a figure near the float limit) or in NaN written to the tables.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+from click.testing import CliRunner
+from support import baseline_dict
+
+import rechain.week as week
+from rechain.accounting import NotFinite, check_finite
+from rechain.cli import main
+from rechain.config.schema import SeparationPlants
+from rechain.scenario import ScenarioError, deep_merge, load_scenario, scenario_from_dict
+
+TINY = Path(__file__).resolve().parent / "data" / "tiny.toml"
+YEARS = ("2024", "2025", "2026")
+
+
+def refused(override: dict) -> str:
+    """The messages for the baseline with ``override`` merged in (it must be refused)."""
+    with pytest.raises(ScenarioError) as info:
+        scenario_from_dict(deep_merge(baseline_dict(), override))
+    return "\n".join(str(e) for e in info.value.errors)
+
+
+@pytest.mark.parametrize("override, key, allowed", [
+    ({"firms": {"overseas_miners": {"capacity_by_year": {"next year": 30000}}}},
+     "firms.overseas_miners.capacity_by_year", 'years 1990-2100 as keys ("2024")'),
+    ({"sectors": {"nev": {"units_per_yr": {"2024": 1e6, "2025": 1e6, "2026": 1e6, "abc": 1.0}}}},
+     "sectors.nev.units_per_yr", "got 'abc'"),
+    ({"magnet_recipes": {"magnet_uh": {"dy_wt_pct": {}}}}, "magnet_recipes.magnet_uh.dy_wt_pct", "at least one year"),
+    ({"firms": {"magnet_makers": {"scrap_share": 1.0}}}, "firms.magnet_makers.scrap_share", "<= 0.9"),
+    ({"firms": {"magnet_makers": {"melt_loss_share": 1.0}}}, "firms.magnet_makers.melt_loss_share", "<= 0.9"),
+    ({"firms": {"separation_plants": {"loss_share": 1.0}}}, "firms.separation_plants.loss_share", "<= 0.9"),
+    ({"behaviour": {"cost_anchor_weeks": 1e-300}}, "behaviour.cost_anchor_weeks", ">= 1 and <= 520"),
+    ({"behaviour": {"stock_adjust_weeks": 0.5}}, "behaviour.stock_adjust_weeks", ">= 1 and <= 520"),
+    ({"behaviour": {"finished_cover_weeks": 1e300}}, "behaviour.finished_cover_weeks", "<= 520"),
+    ({"behaviour": {"heterogeneity": 1000.0}}, "behaviour.heterogeneity", "<= 2"),
+    ({"market": {"initial_price": {"light_ore": 1e300}}}, "market.initial_price.light_ore", "<= 1e+09"),
+    ({"sectors": {"nev": {"magnet_kg_per_unit": {y: 1e300 for y in YEARS}}}},
+     "sectors.nev.magnet_kg_per_unit.2024", "<= 10000"),
+    ({"sectors": {"nev": {"units_per_yr": {y: 1e9 for y in YEARS}, "magnet_kg_per_unit": {y: 9000.0 for y in YEARS}}}},
+     "sectors.nev.units_per_yr.2024", "at most 1e+08 t a year"),
+    ({"regions": {"us": {"price_elasticity": 1e300}}}, "regions.us.price_elasticity", "<= 10"),
+    ({"firms": {"separation_plants": {"light_capacity_share": 0.0}}},
+     "firms.separation_plants.light_capacity_share", "above 0 (or light_share = 0)"),
+    ({"firms": {"separation_plants": {"light_capacity_share": 1.0}}},
+     "firms.separation_plants.light_capacity_share", "below 1 (or light_share = 1)"),
+    ({"end": "2200-12-31", "after_last_year": {"rule": "hold"}}, "end", "2040-12-31"),
+    ({"behaviour": {"cover_bounds": [1.0, 0.5]}}, "behaviour.cover_bounds", "0 <= low <= 1 <= high <= 100"),
+    ({"name": "../../escaped"}, "name", "without /"),
+    ({"name": "a\x00b"}, "name", "printable"),
+    ({"name": "x" * 101}, "name", "1 to 100"),
+])
+def test_figures_the_model_cannot_compute_with_are_refused(override, key, allowed):
+    msg = refused(override)
+    assert f"{key}:" in msg and allowed in msg, msg
+
+
+def test_quota_batches_fall_in_their_year_or_the_one_before():
+    d = baseline_dict()
+    q = d["quota_policy"]["quotas"][0]
+    q["batches"] = [{"issued": q["batches"][0]["issued"].replace(year=q["year"] - 2), "share": 1.0}]
+    with pytest.raises(ScenarioError, match=f"batch dates must fall in the quota's year {q['year']} or the year before"):
+        scenario_from_dict(d)
+    q["batches"] = [{"issued": q["batches"][0]["issued"].replace(year=q["year"] - 1, month=12, day=20), "share": 1.0}]
+    scenario_from_dict(d)
+
+
+def test_a_chain_with_nothing_to_buy_its_magnets_is_refused():
+    d = baseline_dict()
+    d["sectors"], d["regions"] = {}, {}
+    with pytest.raises(ScenarioError) as info:
+        scenario_from_dict(d)
+    assert "sectors: no end-use sector" in str(info.value) and "allowed: at least one sector" in str(info.value)
+
+
+def test_the_bounds_leave_the_shipped_scenarios_and_the_calibration_space_valid():
+    """Every shipped scenario still loads (the calibration space's ranges lie within the bounds:
+    tests/test_calibrate.py samples it)."""
+    for path in sorted((Path(__file__).resolve().parents[1] / "scenarios").glob("*.toml")):
+        load_scenario(path)
+
+
+def test_plants_by_ore_keeps_one_of_each_type_that_has_a_share():
+    plants = lambda n, share: SeparationPlants(count=n, capacity_t_per_yr=1.0, light_share=share)  # noqa: E731
+    assert plants(36, 0.4).plants_by_ore() == (14, 22)
+    assert plants(2, 0.01).plants_by_ore() == (1, 1)
+    assert plants(2, 0.99).plants_by_ore() == (1, 1)
+    assert plants(3, 0.0).plants_by_ore() == (0, 3)
+    assert plants(3, 1.0).plants_by_ore() == (3, 0)
+
+
+def test_check_finite_names_what_broke():
+    check_finite(3, "2025-01-06", {"a price": np.array([1.0, 2.0])})
+    with pytest.raises(NotFinite, match=r"week 3 \(2025-01-06\): a stock is no longer a finite number"):
+        check_finite(3, "2025-01-06", {"a price": np.array([1.0]), "a stock": np.array([[0.0, np.nan]])})
+
+
+@pytest.mark.filterwarnings("ignore::RuntimeWarning")   # the overflow spreads before the week ends
+def test_a_run_that_breaks_down_ends_in_one_line_and_writes_nothing(tmp_path, monkeypatch):
+    """Whatever slips past the bounds: the weekly check stops the run at the first number that
+    is not finite, the CLI says so in one line (exit status 3), and no output folder appears."""
+    real = week.long_run_prices
+
+    def overflowing(chain):
+        value = real(chain)
+        value.long_run[:] = np.inf
+        return value
+
+    monkeypatch.setattr(week, "long_run_prices", overflowing)
+    out = tmp_path / "out"
+    res = CliRunner().invoke(main, ["run", str(TINY), "--out", str(out), "--quiet", "--no-figures"])
+    assert res.exit_code == 3, res.output
+    last = res.output.strip().splitlines()[-1]
+    assert last.startswith(f"error: {TINY}: the run broke down in week") and "nothing was written" in last, res.output
+    assert "Traceback" not in res.output
+    assert not out.exists()
+
+
+def test_nesting_too_deep_for_the_reader_is_one_error(tmp_path):
+    path = tmp_path / "deep.toml"
+    path.write_text('name = "deep"\nx = ' + "[" * 3000 + "]" * 3000 + "\n")
+    with pytest.raises(ScenarioError, match="nested too deeply"):
+        load_scenario(path)
+
+
+def test_an_extends_name_too_long_for_the_file_system_is_one_error(tmp_path):
+    path = tmp_path / "long.toml"
+    path.write_text(f'extends = "{"a" * 300}.toml"\n')
+    with pytest.raises(ScenarioError, match="cannot be opened") as info:
+        load_scenario(path)
+    assert info.value.key == "extends"
