@@ -408,6 +408,32 @@ def test_a_sweep_file_with_a_byte_order_mark_loads(tmp_path):
     assert load_sweep(path).n_runs == 8
 
 
+@pytest.mark.parametrize("design, body", [
+    ("grid", "replicates = 100000\n[parameters]\n"
+     + "".join(f'"behaviour.{k}" = {{ levels = [{", ".join(f"0.{i}" for i in range(8))}] }}\n'
+               for k in ("noise", "w_social", "w_news"))),
+    ("sobol", 'design = "sobol"\nsamples = 8388608\nsecond_order = true\n[parameters]\n'
+     + "".join(f'"behaviour.{k}" = {{ min = 0.0, max = 0.1 }}\n' for k in ("noise", "w_social", "w_news"))),
+])
+def test_a_design_too_big_is_refused_before_it_is_built(design, body, tmp_path, monkeypatch):
+    """8^3 points x 100,000 replicates, or 2^23 (2 x 3 + 2) Sobol' points: over the limit, and
+    refused from the counts alone; building such a design could take all the machine's memory."""
+    from rechain.experiments import designs
+
+    def never(*args, **kwargs):
+        raise AssertionError("the design was built before its size was checked")
+
+    monkeypatch.setattr(designs, "grid", never)
+    monkeypatch.setattr(designs, "sample", never)
+    path = tiny_sweep(tmp_path, body)
+    with pytest.raises(ScenarioError, match=r"runs is more than a sweep can number") as info:
+        load_sweep(path)
+    assert ("51,200,000 runs" if design == "grid" else "67,108,864 runs") in str(info.value)
+    res = CliRunner().invoke(main, ["sweep", str(path), "--out", str(tmp_path / "out"), "--quiet"])
+    assert res.exit_code == 2 and res.output.count("\n") == 1, res.output
+    assert not (tmp_path / "out").exists()
+
+
 # --------------------------------------------------------------------------- designs and analysis
 def test_sobol_top_parameter_is_stable_across_root_seeds(tmp_path):
     """The initial Pr-Nd oxide price dominates its mean price; noise barely matters."""

@@ -139,6 +139,36 @@ def test_duplicate_ids_and_unknown_columns_are_refused(tmp_path):
         load_facts(p)
 
 
+def test_a_facts_table_with_a_byte_order_mark_loads(tmp_path):
+    """Excel's "CSV UTF-8" starts with a byte-order mark: fact_id is still the first column."""
+    p = _write(tmp_path, [GOOD])
+    p.write_bytes(b"\xef\xbb\xbf" + p.read_bytes())
+    assert [f.fact_id for f in load_facts(p)] == ["X1"]
+
+
+def test_a_facts_table_that_cannot_be_read_is_one_clear_error(tmp_path):
+    latin1 = _write(tmp_path, [GOOD.replace(",d,", ",d\u00e9cembre,")])
+    latin1.write_bytes(latin1.read_text(encoding="utf-8").encode("latin-1"))
+    with pytest.raises(FactError, match=r"facts.csv: is not UTF-8 text \(byte 0xe9 at offset \d+\); save it as CSV"):
+        load_facts(latin1)
+    with pytest.raises(FactError, match="is a folder, not a file"):
+        load_facts(tmp_path)
+
+
+@pytest.mark.parametrize("facts_file", ["latin1.csv", "folder"])
+def test_validate_with_an_unreadable_facts_file_exits_2_with_one_line(facts_file, tmp_path):
+    (tmp_path / "latin1.csv").write_bytes("fact_id,description\nX1,d\u00e9cembre\n".encode("latin-1"))
+    (tmp_path / "folder").mkdir()
+    scenario = tmp_path / "s.toml"
+    scenario.write_text(f'extends = "{(ROOT / "tests" / "data" / "tiny.toml").as_posix()}"\n'
+                        f'name = "s"\nfacts_file = "{facts_file}"\n', encoding="utf-8")
+    res = CliRunner().invoke(main, ["validate", str(scenario), "--replicates", "1", "--workers", "1",
+                                    "--no-figures", "--out", str(tmp_path / "out")])
+    assert res.exit_code == 2, res.output
+    assert res.output.count("\n") == 1 and res.output.startswith(f"error: {tmp_path / facts_file}: "), res.output
+    assert not (tmp_path / "out").exists()
+
+
 def test_parse_period():
     assert parse_period("2025-02") == ["2025-02"]
     assert parse_period("2024") == months("2024-01", 12)

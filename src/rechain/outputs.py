@@ -12,7 +12,14 @@ Every command that writes a folder (``run``, ``compare``, ``validate``, ``calibr
 A folder is *rechain's* when it holds the marker file :data:`MARKER`, which names the
 kind of output and every file rechain wrote, and holds nothing else. Only such a folder
 is replaced, by swapping the new folder in and then deleting the files the old marker
-names, one by one, so that a file rechain did not write is never deleted.
+names, one by one, so that a file rechain did not write is never deleted. A marker names
+files by their plain names in the folder itself: one that names anything else (``../x``,
+``/home/x``) was not written by rechain, and its folder is not rechain's. An ``--out`` that
+is a symbolic link is refused: the swap would replace the link and empty the folder it
+points to.
+
+SIGTERM (``kill``, a batch system's time limit) while an output is written is handled as
+Ctrl-C is: the hidden folder is removed (see :class:`_Sigterm`).
 """
 
 from __future__ import annotations
@@ -22,10 +29,12 @@ import ctypes.util
 import json
 import os
 import shutil
+import signal
 import sys
 import tempfile
 from pathlib import Path
 
+from .experiments.executor import Terminated
 from .scenario import ScenarioError
 
 __all__ = ["MARKER", "OutputError", "check_output_dir", "output_dir", "write_marker", "is_rechain_output",
@@ -42,14 +51,28 @@ class OutputError(ScenarioError):
         super().__init__(folder, "", message, kind="output")
 
 
+def _plain_name(name: object) -> bool:
+    """True when ``name`` names a direct child of a folder: a non-empty string, not ``.``
+    or ``..``, without a path separator (``/`` or ``\\``) or NUL, so it cannot be absolute.
+
+    rechain's outputs are flat and their markers list plain names; a name that leads
+    elsewhere would make replacing the folder delete a file outside it.
+    """
+    return (isinstance(name, str) and name not in ("", ".", "..")
+            and not any(c in name for c in ("/", "\\", "\0")))
+
+
 def _read_marker(folder: Path) -> dict | None:
-    """The folder's marker as a dict, or None when it has none (or an unreadable one)."""
+    """The folder's marker as a dict, or None when it has none, an unreadable one, or one
+    that is not rechain's (its file list holds anything but plain names in the folder)."""
     try:
         data = json.loads((folder / MARKER).read_text(encoding="utf-8"))
     except (OSError, ValueError):
         return None
     if not isinstance(data, dict) or not isinstance(data.get("files"), list):
         return None
+    if not all(_plain_name(f) for f in data["files"]):
+        return None        # copied, hand-edited or forged: rechain never lists such paths
     return data
 
 
@@ -58,20 +81,16 @@ def _entries(folder: Path) -> set[str]:
     return {p.relative_to(folder).as_posix() for p in folder.rglob("*")}
 
 
-def _listed(marker: dict) -> set[str]:
-    """The files a marker names, with the folders that lead to them."""
-    out: set[str] = set()
-    for f in marker["files"]:
-        parts = Path(str(f)).parts
-        out.update(Path(*parts[:i]).as_posix() for i in range(1, len(parts) + 1))
-    return out
+def _strangers(folder: Path, marker: dict, growing_ok: bool = True) -> list[str]:
+    """Entries of ``folder`` its marker does not name (what rechain did not write).
 
-
-def _strangers(folder: Path, marker: dict) -> list[str]:
-    """Entries of ``folder`` its marker does not name (what rechain did not write)."""
-    if marker.get("open"):
-        return []      # a growing output (a sweep): checked by its own command
-    return sorted(_entries(folder) - _listed(marker) - {MARKER})
+    A growing output (a sweep: the marker says ``open``) is checked by its own command.
+    ``growing_ok=False`` counts its entries all the same, for a folder about to be replaced:
+    growing outputs never are, so there ``open`` must not hide a user's files.
+    """
+    if marker.get("open") and growing_ok:
+        return []
+    return sorted(_entries(folder) - set(marker["files"]) - {MARKER})
 
 
 def is_rechain_output(folder: str | Path, kind: str | None = None) -> bool:
@@ -118,13 +137,20 @@ def check_output_dir(folder: str | Path, kind: str, replace: bool = True) -> Pat
     """
     shown = Path(folder)
     target = Path(os.path.abspath(shown))
+    if target.is_symlink():
+        # replacing it would swap out the link and empty the folder it points to, and a
+        # dangling link passes every other check only to fail when the files are saved
+        raise OutputError(shown, f"is a symbolic link (to {os.readlink(target)}); rechain writes only into "
+                          f"real folders: choose another --out")
     if target.exists() and not target.is_dir():
         raise OutputError(shown, "is a file, not a folder; choose another --out")
     if target.is_dir() and any(target.iterdir()):
         marker = _read_marker(target)
         if marker is None:
             names = sorted(p.name + ("/" if p.is_dir() else "") for p in target.iterdir())
-            raise OutputError(shown, f"is not empty and is not a rechain output (it holds {_shown(names)}); "
+            held = (f"its {MARKER} was not written by rechain or is damaged" if MARKER in names
+                    else f"it holds {_shown(names)}")
+            raise OutputError(shown, f"is not empty and is not a rechain output ({held}); "
                               f"rechain never deletes files it did not write: choose another --out, or a new "
                               f"or empty folder")
         if marker.get("kind") != kind:
@@ -132,7 +158,7 @@ def check_output_dir(folder: str | Path, kind: str, replace: bool = True) -> Pat
                               f"choose another --out")
         if not replace:
             raise OutputError(shown, f"already holds a rechain {kind} output; choose another --out")
-        extra = _strangers(target, marker)
+        extra = _strangers(target, marker, growing_ok=False)
         if extra:
             raise OutputError(shown, f"holds files rechain did not write ({_shown(extra)}); rechain replaces "
                               f"only its own outputs and never deletes such files: move them out, or choose "
@@ -152,6 +178,9 @@ def write_marker(folder: str | Path, kind: str, files: list[str] | None = None, 
     if files is None:
         files = sorted(p.relative_to(folder).as_posix() for p in folder.rglob("*") if not p.is_dir())
     files = [f for f in files if f != MARKER]
+    nested = [f for f in files if not _plain_name(f)]
+    if nested:         # a programming error: such a marker would not be read back as rechain's
+        raise ValueError(f"{folder}: a rechain output holds files only, by plain name; got {nested[:3]}")
     data = {"kind": kind, "writer": "rechain", "files": files}
     if open_:
         data["open"] = True
@@ -178,21 +207,23 @@ def _exchange(a: Path, b: Path) -> bool:
 
 
 def _remove_own(folder: Path, marker: dict) -> None:
-    """Delete the files a marker names, then the folders left empty; anything else stays.
+    """Delete the direct children of ``folder`` its marker names (files, links, empty
+    folders), then ``folder`` if that leaves it empty; anything else stays.
 
-    Never raises: a file that cannot be deleted is left behind, which is safer than failing
-    after the new output is in place.
+    Only plain names are used, even though :func:`_read_marker` already refuses markers
+    with others: this is the one place rechain deletes, so it never trusts a path that
+    could lead out of the folder. Never raises: a file that cannot be deleted is left
+    behind, which is safer than failing after the new output is in place.
     """
-    for f in [*marker["files"], MARKER]:
-        p = folder / str(f)
+    for name in [*marker["files"], MARKER]:
+        if not _plain_name(name):
+            continue
+        p = folder / name
         try:
-            if p.is_file() or p.is_symlink():
-                p.unlink()
-        except OSError:
-            pass
-    for d in sorted((p for p in folder.rglob("*") if p.is_dir()), key=lambda p: len(p.parts), reverse=True):
-        try:
-            d.rmdir()
+            if p.is_symlink() or p.is_file():
+                p.unlink()             # a link itself, never what it points to
+            elif p.is_dir():
+                p.rmdir()              # only when empty
         except OSError:
             pass
     try:
@@ -203,10 +234,10 @@ def _remove_own(folder: Path, marker: dict) -> None:
 
 def _swap_in(tmp: Path, target: Path, kind: str, shown: Path) -> None:
     """Move the finished folder ``tmp`` to ``target``, replacing only an output of rechain's own."""
-    if not target.exists():
+    check_output_dir(shown, kind)          # again: the folder may have changed during the work
+    if not os.path.lexists(target):
         os.replace(tmp, target)
         return
-    check_output_dir(shown, kind)          # again: the folder may have changed during the work
     if not any(target.iterdir()):
         os.replace(tmp, target)            # replaces an empty folder
         return
@@ -227,9 +258,69 @@ def _swap_in(tmp: Path, target: Path, kind: str, shown: Path) -> None:
         _remove_own(old, marker)
 
 
+class _Sigterm:
+    """SIGTERM while an output is written: handled as Ctrl-C is, so no hidden folder stays.
+
+    While the files are written (:meth:`raise_`) SIGTERM raises :class:`Terminated` (a
+    KeyboardInterrupt), which unwinds to :class:`output_dir` and its clean-up. While the
+    hidden folder is created, removed or swapped in (:meth:`hold`) SIGTERM waits, since
+    stopping half-way would leave a hidden folder, or no output where one was.
+    :meth:`stop` puts back the handler of before and delivers to it a SIGTERM that waited,
+    or that raised while Python's default was in place: the process then ends with
+    SIGTERM's status, as it would have without rechain's clean-up. A SIGTERM ignored before
+    stays ignored. Outside the main thread Python cannot handle signals, and SIGTERM is left
+    as it is.
+    """
+
+    def __init__(self) -> None:
+        self.active = self.pending = False
+        self.old = None
+
+    def _set(self, handler) -> None:
+        if self.active:
+            signal.signal(signal.SIGTERM, handler)
+            return
+        try:
+            self.old = signal.signal(signal.SIGTERM, handler)
+        except ValueError:          # not the main thread
+            return
+        self.active = True
+
+    def _raise(self, signum=None, frame=None) -> None:
+        if self.old == signal.SIG_IGN:
+            return                   # ignored before rechain wrote, so ignored while it writes
+        self.pending = self.old in (signal.SIG_DFL, None)    # the default ends the process: after clean-up
+        raise Terminated()
+
+    def _wait(self, signum, frame) -> None:
+        self.pending = True
+
+    def hold(self) -> None:
+        """From now on a SIGTERM waits for :meth:`stop`."""
+        self._set(self._wait)
+
+    def raise_(self) -> None:
+        """From now on a SIGTERM raises :class:`Terminated`; one that waited raises now."""
+        self._set(self._raise)
+        if self.active and self.pending:
+            self._raise()
+
+    def stop(self) -> None:
+        """Put back the handler of before, and deliver to it a SIGTERM still due."""
+        if not self.active:
+            return
+        self.active = False
+        signal.signal(signal.SIGTERM, signal.SIG_DFL if self.old is None else self.old)
+        if self.pending:
+            self.pending = False
+            signal.raise_signal(signal.SIGTERM)
+
+
 class output_dir:
     """Context manager: build a ``kind`` output in a hidden folder beside ``target`` and move
     it into place when the block succeeds; on failure, remove it and leave ``target`` alone.
+
+    A SIGTERM meanwhile counts as a failure, as Ctrl-C does (see :class:`_Sigterm`).
 
     >>> with output_dir("outputs/x", "run") as tmp:      # doctest: +SKIP
     ...     (tmp / "a.csv").write_text("...")
@@ -239,24 +330,37 @@ class output_dir:
         self.shown = Path(target)
         self.target = Path(os.path.abspath(self.shown))
         self.kind = kind
+        self.tmp: Path | None = None
 
     def __enter__(self) -> Path:
         check_output_dir(self.shown, self.kind)
         self.target.parent.mkdir(parents=True, exist_ok=True)
-        self.tmp = Path(tempfile.mkdtemp(prefix=f".{self.target.name}.new.", dir=self.target.parent))
-        self.tmp.chmod(0o755)
+        self.sigterm = _Sigterm()
+        self.sigterm.hold()          # until the hidden folder is known, a SIGTERM must not strand it
+        try:
+            self.tmp = Path(tempfile.mkdtemp(prefix=f".{self.target.name}.new.", dir=self.target.parent))
+            self.tmp.chmod(0o755)
+            self.sigterm.raise_()    # the block writes: a SIGTERM unwinds it, and __exit__ cleans up
+        except BaseException:
+            self.__exit__(*sys.exc_info())
+            raise
         return self.tmp
 
     def __exit__(self, exc_type, exc, tb) -> None:
-        if exc_type is not None:
-            shutil.rmtree(self.tmp, ignore_errors=True)    # our own, half-built folder
-            return
+        self.sigterm.hold()
         try:
-            write_marker(self.tmp, self.kind)
-            _swap_in(self.tmp, self.target, self.kind, self.shown)
-        except BaseException:
-            shutil.rmtree(self.tmp, ignore_errors=True)    # still the new folder: the swap raises before
-            raise
+            if exc_type is not None:
+                if self.tmp is not None:
+                    shutil.rmtree(self.tmp, ignore_errors=True)    # our own, half-built folder
+                return
+            try:
+                write_marker(self.tmp, self.kind)
+                _swap_in(self.tmp, self.target, self.kind, self.shown)
+            except BaseException:
+                shutil.rmtree(self.tmp, ignore_errors=True)    # still the new folder: the swap raises before
+                raise
+        finally:
+            self.sigterm.stop()
 
 
 def output_kind(folder: str | Path) -> str | None:
@@ -273,6 +377,8 @@ def add_file(folder: str | Path, name: str, data: str | bytes, kinds: tuple[str,
     that is not a rechain output (of one of ``kinds``, if given), and a file of that name
     that rechain did not write.
     """
+    if not _plain_name(name):      # a programming error: rechain adds files to the folder itself only
+        raise ValueError(f"add_file: {name!r} is not a plain file name")
     folder = Path(folder)
     marker = _read_marker(folder) if folder.is_dir() else None
     if marker is None:

@@ -24,7 +24,8 @@ import warnings
 from dataclasses import dataclass
 from typing import Any
 
-__all__ = ["DESIGNS", "Parameter", "DesignError", "problem", "latin_hypercube", "sample", "grid", "table_rows"]
+__all__ = ["DESIGNS", "Parameter", "DesignError", "problem", "latin_hypercube", "sample", "grid", "table_rows",
+           "n_points"]
 
 DESIGNS = ("grid", "lhs", "sobol", "morris", "table")
 
@@ -91,6 +92,25 @@ def latin_hypercube(params: list[Parameter], samples: int, seed: int):
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         return latin.sample(problem(params), samples, seed=seed)
+
+
+def n_points(design: str, params: list[Parameter], samples: int | None = None,
+             second_order: bool = False) -> int | None:
+    """How many points ``design`` has, counted without drawing them (a table design: None).
+
+    So that a design too big to run is refused before it is built: a grid of 8 parameters
+    of 10 levels is 10^8 points, and building it would take far more memory than any machine has.
+    """
+    D, N = len(params), samples or 0
+    if design == "grid":
+        return math.prod(len(p.levels or ()) for p in params)
+    if design == "lhs":
+        return N
+    if design == "sobol":
+        return N * (2 * D + 2 if second_order else D + 2)    # Saltelli's scheme
+    if design == "morris":
+        return N * (D + 1)                                    # N trajectories of D + 1 points
+    return None
 
 
 def grid(params: list[Parameter]) -> list[dict]:

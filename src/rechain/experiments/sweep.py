@@ -70,6 +70,9 @@ from .store import (FORMAT, RUN_COLUMNS, STATUS_COLUMNS, _check_out, _prepare_ou
 __all__ = ["Sweep", "Parameter", "load_sweep", "run_sweep", "execute", "run_seed", "available_kpis",
            "SweepSummary", "sweep_command", "SERIES_VARIABLES"]
 
+#: the most runs a sweep may have (run ids, seeds and the store are sized for it)
+MAX_RUNS = 50_000_000
+
 #: monthly variables of :func:`rechain.report.monthly_table` a sweep can keep as series
 SERIES_VARIABLES = ("production", "orders", "exports", "imports", "price", "stock_cover_days", "sentiment",
                     "uncertainty", "demand", "use", "shortfall", "licences_pending", "licences_pending_t",
@@ -504,6 +507,16 @@ def _series_spec(i: int, s: SeriesSpec, file: Path | None, sc_names: dict) -> di
     return {"name": label, "variable": s.variable, **{k: getattr(s, k) for k in ("stage", "product", "region")}}
 
 
+def _check_n_runs(spec: SweepFile, file: Path | None, n_points: int) -> None:
+    """Raise ScenarioError when ``n_points`` points times the replicates exceed :data:`MAX_RUNS`."""
+    n_runs = n_points * spec.replicates
+    if n_runs > MAX_RUNS:
+        key = "samples" if spec.samples is not None else "parameters"
+        raise _err(file, key, f"{n_runs:,} runs is more than a sweep can number ({n_points:,} points x "
+                   f"{spec.replicates:,} replicates; at most {MAX_RUNS:,} runs): use fewer levels, samples or "
+                   f"replicates", "design", needle=key)
+
+
 def load_sweep(source: str | Path | dict, base_dir: str | Path | None = None) -> Sweep:
     """Read, validate and expand a sweep (a TOML path or the equivalent dict).
 
@@ -567,10 +580,10 @@ def load_sweep(source: str | Path | dict, base_dir: str | Path | None = None) ->
         unit = None
     else:
         order = list(params.values())
+        # counted before the design is built: a big grid would exhaust the memory first
+        _check_n_runs(spec, file, designs.n_points(spec.design, order, spec.samples, spec.second_order))
         points, unit = _design(spec, file, order)
-    n_runs = len(points) * spec.replicates
-    if n_runs > 50_000_000:
-        raise _err(file, "samples", f"{n_runs:,} runs is more than a sweep can number", "design", needle="samples")
+    _check_n_runs(spec, file, len(points))
     return Sweep(name=spec.name or (file.stem if file else "sweep"), file=file, base_file=base_path, base=base,
                  parameters=order, design=spec.design, samples=spec.samples, replicates=spec.replicates,
                  root_seed=spec.root_seed, kpis=kpis, series=series, points=points, unit_points=unit,

@@ -379,6 +379,38 @@ def scenario_facts_file(sc) -> Path | None:
     return path
 
 
+def _read_facts_text(path: Path) -> str:
+    """The text of a facts table, or :class:`FactError` in one line saying why it cannot be read.
+
+    Read as ``utf-8-sig``: Excel's "CSV UTF-8" starts with a byte-order mark, which would
+    otherwise stick to the first column's name and make ``fact_id`` look missing.
+    """
+    try:
+        return path.read_text(encoding="utf-8-sig")
+    except FileNotFoundError:
+        raise FactError(f"{path}: file not found") from None
+    except IsADirectoryError:
+        raise FactError(f"{path}: is a folder, not a file; allowed: a CSV facts table (facts_file)") from None
+    except UnicodeDecodeError as e:
+        raise FactError(f"{path}: is not UTF-8 text (byte {e.object[e.start]:#04x} at offset {e.start}); save it "
+                        f"as CSV UTF-8") from None
+    except OSError as e:
+        raise FactError(f"{path}: cannot be read ({e.strerror or e.__class__.__name__})") from None
+
+
+def _csv_rows(reader: csv.DictReader, name: str):
+    """The rows of ``reader``; a line the csv module cannot parse (a NUL byte, an
+    unterminated quote at the end) is a :class:`FactError` naming the line."""
+    while True:
+        try:
+            row = next(reader)
+        except StopIteration:
+            return
+        except csv.Error as e:
+            raise FactError(f"{name}, line {reader.line_num}: not a CSV row ({e})") from None
+        yield row
+
+
 def load_facts(path: str | Path | None = None, vocabulary: Vocabulary | None = None) -> list[Fact]:
     """Read the facts table and check every row (the package's ``data/facts.csv`` by default).
 
@@ -392,13 +424,13 @@ def load_facts(path: str | Path | None = None, vocabulary: Vocabulary | None = N
         text = resources.files("rechain").joinpath("data/facts.csv").read_text(encoding="utf-8")
         name = "facts.csv"
     else:
-        try:
-            text = Path(path).read_text(encoding="utf-8")
-        except FileNotFoundError:
-            raise FactError(f"{path}: file not found") from None
+        text = _read_facts_text(Path(path))
         name = str(path)
     reader = csv.DictReader(text.splitlines())
-    header = reader.fieldnames or []
+    try:
+        header = reader.fieldnames or []
+    except csv.Error as e:
+        raise FactError(f"{name}: not a CSV table ({e}); allowed: a UTF-8 CSV facts table") from None
     missing = [c for c in ("fact_id", "variable", "period", "measure", "comparison") if c not in header]
     if missing:
         raise FactError(f"{name}: missing column(s) {', '.join(missing)}")
@@ -407,7 +439,7 @@ def load_facts(path: str | Path | None = None, vocabulary: Vocabulary | None = N
         raise FactError(f"{name}: unknown column(s) {', '.join(unknown)}; allowed: {', '.join(COLUMNS)}")
     vocab = vocabulary or default_vocabulary()
     facts, seen = [], set()
-    for line, row in enumerate(reader, start=2):
+    for line, row in enumerate(_csv_rows(reader, name), start=2):
         f = _fact_from_row(row, line, name)
         if f.fact_id in seen:
             raise FactError(f"{name}, line {line}: duplicate fact_id {f.fact_id!r}")
