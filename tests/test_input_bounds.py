@@ -66,6 +66,26 @@ def test_figures_the_model_cannot_compute_with_are_refused(override, key, allowe
     assert f"{key}:" in msg and allowed in msg, msg
 
 
+@pytest.mark.parametrize("change, key, allowed", [
+    (lambda d: d["news"][0].update(name=""), "news[0].name", "at least one character"),
+    (lambda d: d["news"][0].update(stages=[]), "news[0].stages", "at least 1 item"),
+    (lambda d: d["disruptions"][0].update(regions=[]), "disruptions[0].regions", "at least 1 item"),
+    (lambda d: d.update(facts_file=""), "facts_file", "got an empty string"),
+    (lambda d: d["recycling"].update(collection=[{"year": 2024, "rate": 0.1}, {"year": 2024, "rate": 0.2}]),
+     "recycling", "each once"),
+])
+def test_items_that_would_be_silently_ignored_are_refused(change, key, allowed):
+    """An unnamed item cannot be merged or removed by a what-if, news heard by nobody and a
+    disruption of no region do nothing, an empty facts_file fell back to the package's facts,
+    and a year given twice in the collection kept one of the two rates unannounced."""
+    d = baseline_dict()
+    change(d)
+    with pytest.raises(ScenarioError) as info:
+        scenario_from_dict(d)
+    msg = "\n".join(str(e) for e in info.value.errors)
+    assert f"{key}" in msg and allowed in msg, msg
+
+
 def test_quota_batches_fall_in_their_year_or_the_one_before():
     d = baseline_dict()
     q = d["quota_policy"]["quotas"][0]

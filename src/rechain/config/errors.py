@@ -434,7 +434,7 @@ def _value_error(loc: tuple, msg: str, given: Any) -> tuple[str, str]:
         return "date_order", f"given approval steps from {', '.join(dates)}; allowed: steps in date order"
     if "collection steps must be in year order" in msg:
         years = [str(b.get("year")) for b in g.get("collection", []) if isinstance(b, dict)]
-        return "date_order", f"given collection years {', '.join(years)}; allowed: years in increasing order"
+        return "date_order", f"given collection years {', '.join(years)}; allowed: years in increasing order, each once"
     if "batch shares add up to more than 1" in msg:
         shares = [b.get("share") for b in g.get("batches", []) if isinstance(b, dict)]
         tot = sum(s for s in shares if isinstance(s, (int, float)))
@@ -491,6 +491,9 @@ def _describe(err: dict, path: Path | None, files: list[Path] | None = None,
     elif typ.startswith(("date", "datetime")):
         text = f"given {_given(given)}; allowed: an ISO date such as 2025-04-04 (year-month-day)"
         kind = "date"
+    elif typ == "string_too_short":
+        text = f"given an empty text; allowed: at least one character{_meaning(_field_info(loc))}"
+        kind = "invalid"
     elif typ in ("too_short", "too_long"):
         lim = (err.get("ctx") or {}).get("min_length" if typ == "too_short" else "max_length")
         text = f"given {_given(given)}; allowed: {'at least' if typ == 'too_short' else 'at most'} {lim} item(s)"

@@ -388,12 +388,12 @@ class ApprovalStep(_Model):
 
 
 class ExportControl(_Model):
-    name: str = Field(description="unique name; a what-if merges or removes the item by it")
+    name: str = Field(min_length=1, description="unique name; a what-if merges or removes the item by it")
     products: list[ProductName] = Field(min_length=1,  # type: ignore[valid-type]
                                         description="products whose exports need a licence")
     start: dt.date = Field(description="first day licences are required")
     end: dt.date | None = Field(None, description="last day (none: to the end of the run)")
-    regions: list[str] = Field(default_factory=lambda: ["all"],
+    regions: list[str] = Field(default_factory=lambda: ["all"], min_length=1,
                                description="destination regions it applies to: 'all' or names under [regions]")
     processing_working_days: ProcessingDays = Field(
         default_factory=ProcessingDays, description="licence processing time, triangular, in working days")
@@ -411,13 +411,13 @@ class ExportControl(_Model):
 
 
 class Disruption(_Model):
-    name: str = Field(description="unique name; a what-if merges or removes the item by it")
+    name: str = Field(min_length=1, description="unique name; a what-if merges or removes the item by it")
     target: StageName = Field(description="stage whose capacity is cut")  # type: ignore[valid-type]
     start: dt.date = Field(description="first day of the disruption")
     end: dt.date = Field(description="last day of the disruption")
     capacity_offline_share: Share = Field(description="share of the target's capacity offline")
     ore_type: Literal["all", "rock", "ionic"] = Field("all", description="miners and plants of this ore type only (one province's suspension: ionic)")
-    regions: list[str] = Field(default_factory=lambda: ["all"], description="firms in these regions only: 'all', 'china', 'abroad' or names under [regions]")
+    regions: list[str] = Field(default_factory=lambda: ["all"], min_length=1, description="firms in these regions only: 'all', 'china', 'abroad' or names under [regions]")
     share_of_firms: Annotated[float, Field(gt=0, le=1)] = Field(1.0, description="the share of the stage's firms hit (a group of firms), the first in the stage's order; the rest run on")
     source: str = Field("", description="where the figures come from (free text)")
 
@@ -429,15 +429,15 @@ class Disruption(_Model):
 
 
 class NewsEvent(_Model):
-    name: str = Field(description="unique name; a what-if merges or removes the item by it")
+    name: str = Field(min_length=1, description="unique name; a what-if merges or removes the item by it")
     date: dt.date = Field(description="the day the news breaks (within start..end)")
     sign: Literal[-1, 1] = Field(description="1: prices expected to rise; -1: to fall")
     strength: NonNeg = Field(description="a: expected relative price change the news implies")
     half_life_weeks: Annotated[float, Field(gt=0, le=520)] = Field(4.0, description="weeks for the news' effect to halve")
     uncertainty: float = Field(0.0, ge=-1, le=1, description="uncertainty the news adds (or, negative, removes) for those who hear it")
-    stages: list[StageName] = Field(default_factory=lambda: list(STAGES),  # type: ignore[valid-type]
+    stages: list[StageName] = Field(default_factory=lambda: list(STAGES), min_length=1,  # type: ignore[valid-type]
                                     description="stages whose firms hear it")
-    regions: list[str] = Field(default_factory=lambda: ["all"],
+    regions: list[str] = Field(default_factory=lambda: ["all"], min_length=1,
                                description="regions whose firms hear it: 'all', 'china' or names under [regions]")
     source: str = Field("", description="where the figures come from (free text)")
 
@@ -488,13 +488,13 @@ class Recycling(_Model):
     @model_validator(mode="after")
     def _order(self) -> "Recycling":
         years = [c.year for c in self.collection]
-        if years != sorted(years):
-            raise ValueError("collection steps must be in year order")
+        if years != sorted(set(years)):
+            raise ValueError("collection steps must be in year order, one per year")
         return self
 
 
 class ExportQuota(_Model):
-    name: str = Field(description="unique name; a what-if merges or removes the item by it")
+    name: str = Field(min_length=1, description="unique name; a what-if merges or removes the item by it")
     products: list[ProductName] = Field(min_length=1,  # type: ignore[valid-type]
                                         description="products counted against the cap")
     year: int = Field(ge=1990, le=2100, description="calendar year of the cap")
@@ -516,9 +516,9 @@ class ExportQuota(_Model):
 
 
 class TradeCharge(_Model):
-    name: str = Field(description="unique name; a what-if merges or removes the item by it")
+    name: str = Field(min_length=1, description="unique name; a what-if merges or removes the item by it")
     products: list[ProductName] = Field(min_length=1, description="products charged")  # type: ignore[valid-type]
-    regions: list[str] = Field(default_factory=lambda: ["all"], description="buyer regions it applies to")
+    regions: list[str] = Field(default_factory=lambda: ["all"], min_length=1, description="buyer regions it applies to")
     start: dt.date = Field(description="first day in force")
     end: dt.date | None = Field(None, description="last day in force (none: to the end)")
     rate_share: Annotated[float, Field(ge=0, le=100)] = Field(description="ad-valorem rate, share of the price (0.25 = 25 %)")
@@ -587,6 +587,14 @@ class Scenario(_Model):
     holidays: bool = Field(True, description="apply the holiday calendars (false: weekends only, for steady-state checks)")
     facts_file: str | None = Field(None, description="facts table (CSV, as src/rechain/data/facts.csv) that `rechain validate` holds this scenario to, relative to the file (none: the package's 2024-2025 facts)")
     _files: list[str] = PrivateAttr(default_factory=list)
+
+    @field_validator("facts_file")
+    @classmethod
+    def _a_file(cls, v: str | None) -> str | None:
+        if v is not None and not v.strip():
+            raise ValueError("a CSV file's path relative to the scenario, or no facts_file at all (the package's "
+                             "2024-2025 facts), got an empty string")
+        return v
 
     @field_validator("name")
     @classmethod
