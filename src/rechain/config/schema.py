@@ -10,6 +10,7 @@ files and ``extends`` are in :mod:`rechain.config.loading`; the messages for bad
 from __future__ import annotations
 
 import datetime as dt
+from functools import partial
 from typing import Annotated, Any, Literal
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, PrivateAttr, field_validator, model_validator
@@ -36,6 +37,7 @@ PosTonnes = Annotated[float, Field(gt=0, le=MAX_T_PER_YR)]
 LossShare = Annotated[float, Field(ge=0, le=0.9)]
 # a response to a relative price or margin, used as an exponent or slope
 Elasticity = Annotated[float, Field(ge=0, le=10)]
+PosElasticity = Annotated[float, Field(gt=0, le=10)]
 # a time constant of a model that steps a week at a time: one week to ten years
 Weeks = Annotated[float, Field(ge=1, le=520)]
 # a stock cover, weeks of flow: up to ten years
@@ -52,13 +54,9 @@ def _year_keys(table: dict, allow_empty: bool = False) -> dict:
     return table
 
 
-def _some_year_keys(table: dict) -> dict:
-    return _year_keys(table, allow_empty=True)
-
-
 YearTable = Annotated[dict[str, Tonnes], AfterValidator(_year_keys)]
 PosYearTable = Annotated[dict[str, Pos], AfterValidator(_year_keys)]
-OptYearTable = Annotated[dict[str, Tonnes], AfterValidator(_some_year_keys)]
+OptYearTable = Annotated[dict[str, Tonnes], AfterValidator(partial(_year_keys, allow_empty=True))]
 ProductName = Literal[PRODUCTS]  # type: ignore[valid-type]
 StageName = Literal[STAGES]  # type: ignore[valid-type]
 
@@ -290,8 +288,8 @@ class Behaviour(_Model):
                                        description="weeks sellers take to close a gap in their finished-goods cover")
     # pricing
     # market price formation (rules/pricing.py)
-    price_cover_elasticity: Annotated[float, Field(gt=0, le=10)] = Field(0.6, description="s_c: elasticity of the market price of ore, oxides and scrap to its stock cover at normal cover (1: half the cover, about twice the price)")
-    processed_price_cover_elasticity: Annotated[float, Field(gt=0, le=10)] = Field(0.3, description="the same for metal and magnets, whose price is mostly the cost of their inputs passed on")
+    price_cover_elasticity: PosElasticity = Field(0.6, description="s_c: elasticity of the market price of ore, oxides and scrap to its stock cover at normal cover (1: half the cover, about twice the price)")
+    processed_price_cover_elasticity: PosElasticity = Field(0.3, description="the same for metal and magnets, whose price is mostly the cost of their inputs passed on")
     price_ceiling_multiple: Annotated[float, Field(gt=1, le=50)] = Field(4.0, description="the most a deficit can multiply the market price over its long-run anchor")
     price_floor_multiple: Annotated[float, Field(gt=0, lt=1)] = Field(0.4, description="the least a glut can multiply the market price by")
     price_adjust_weeks: Weeks = Field(6.0, description="weeks the market price takes to close its gap to the balance price")
