@@ -86,6 +86,28 @@ def test_items_that_would_be_silently_ignored_are_refused(change, key, allowed):
     assert f"{key}" in msg and allowed in msg, msg
 
 
+@pytest.mark.parametrize("override, key, allowed", [
+    ({"firms": {"rock_miners": {"count": True}}}, "firms.rock_miners.count", "given True (bool); allowed: a whole number"),
+    ({"firms": {"rock_miners": {"count": 6.0}}}, "firms.rock_miners.count", "allowed: a whole number"),
+    ({"firms": {"rock_miners": {"capacity_t_per_yr": "140000"}}}, "firms.rock_miners.capacity_t_per_yr",
+     "given '140000' (str); allowed: a number"),
+    ({"behaviour": {"restock_strength": False}}, "behaviour.restock_strength", "allowed: a number"),
+    ({"holidays": 1}, "holidays", "allowed: true or false"),
+    ({"holidays": "yes"}, "holidays", "allowed: true or false"),
+])
+def test_a_figure_of_the_wrong_type_is_refused_not_converted(override, key, allowed):
+    """TOML says what a value is: ``count = true`` or ``total_t = "251000"`` is a slip the
+    analyst should hear about, not a 1 or a number read out of a string."""
+    msg = refused(override)
+    assert f"{key}:" in msg and allowed in msg, msg
+
+
+def test_a_python_caller_may_give_dates_as_iso_text():
+    sc = scenario_from_dict(deep_merge(baseline_dict(), {"start": "2024-01-01"}))
+    assert sc.start == sc.start.fromisoformat("2024-01-01") and type(sc.start).__name__ == "date"
+    assert "an ISO date" in refused({"start": "1 January 2024"})
+
+
 def test_quota_batches_fall_in_their_year_or_the_one_before():
     d = baseline_dict()
     q = d["quota_policy"]["quotas"][0]

@@ -13,7 +13,7 @@ import datetime as dt
 from functools import partial
 from typing import Annotated, Any, Literal
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, PrivateAttr, field_validator, model_validator
+from pydantic import AfterValidator, BeforeValidator, BaseModel, ConfigDict, Field, PrivateAttr, field_validator, model_validator
 
 from ..calendar import CALENDARS, supported_range
 from ..materials import PRODUCTS
@@ -57,12 +57,25 @@ def _year_keys(table: dict, allow_empty: bool = False) -> dict:
 YearTable = Annotated[dict[str, Tonnes], AfterValidator(_year_keys)]
 PosYearTable = Annotated[dict[str, Pos], AfterValidator(_year_keys)]
 OptYearTable = Annotated[dict[str, Tonnes], AfterValidator(partial(_year_keys, allow_empty=True))]
+
+
+def _iso_date(value: object) -> object:
+    """Dates come from TOML as dates; a Python caller may give ISO text (``"2025-04-04"``)."""
+    if isinstance(value, str):
+        try:
+            return dt.date.fromisoformat(value)
+        except ValueError:
+            return value  # refused below with the usual date message
+    return value
+
+
+Date = Annotated[dt.date, BeforeValidator(_iso_date)]
 ProductName = Literal[PRODUCTS]  # type: ignore[valid-type]
 StageName = Literal[STAGES]  # type: ignore[valid-type]
 
 
 class _Model(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=False, validate_default=True, allow_inf_nan=False)
+    model_config = ConfigDict(extra="forbid", frozen=False, validate_default=True, allow_inf_nan=False, strict=True)
 
 
 # ---------------------------------------------------------------------------------------
@@ -165,8 +178,8 @@ class MagnetMakers(FirmGroup):
 
 class Shock(_Model):
     name: str = Field("", description="name; a what-if merges or removes the shock by it")
-    start: dt.date = Field(description="first day of the shock")
-    end: dt.date = Field(description="last day of the shock")
+    start: Date = Field(description="first day of the shock")
+    end: Date = Field(description="last day of the shock")
     multiplier: Annotated[float, Field(ge=0, le=100)] = Field(description="multiplies end-product output while active (subsidy > 1, slump < 1)")
     foreseen: bool = Field(False, description="end users see it coming in their production schedule, behaviour.plan_ahead_weeks ahead (an announced policy change); otherwise it surprises them when it starts")
     source: str = Field("", description="where the figures come from (free text)")
@@ -275,7 +288,7 @@ class Behaviour(_Model):
     restock_strength: NonNeg = Field(3.0, description="kappa_r: target cover rises by this per unit expected rise")
     wait_strength: NonNeg = Field(3.0, description="kappa_w: target cover falls by this per unit expected fall")
     uncertainty_strength: NonNeg = Field(0.6, description="kappa_u: target cover falls by this per unit uncertainty")
-    cover_bounds: tuple[float, float] = Field((0.3, 2.5), description="target cover bounds as multiples of c0")
+    cover_bounds: tuple[float, float] = Field((0.3, 2.5), strict=False, description="target cover bounds as multiples of c0")
     supply_line_weight: Share = Field(0.5, description="beta: share of the supply line managers account for")
     stock_adjust_weeks: Weeks = Field(4.0, description="tau_S: weeks to close a stock gap")
     order_smoothing_weeks: Weeks = Field(3.0, description="L: production follows orders smoothed over this lag")
@@ -326,12 +339,12 @@ class Behaviour(_Model):
 # policy
 # ---------------------------------------------------------------------------------------
 class QuotaBatch(_Model):
-    issued: dt.date = Field(description="date the batch is issued")
+    issued: Date = Field(description="date the batch is issued")
     share: Annotated[float, Field(gt=0, le=1)] = Field(description="share of the year's total issued")
 
 
 class QuotaRevision(_Model):
-    date: dt.date = Field(description="date from which the new total holds")
+    date: Date = Field(description="date from which the new total holds")
     total_t: Tonnes = Field(description="the year's total from that date, t")
 
 
@@ -364,7 +377,7 @@ class QuotaPolicy(_Model):
     advance_share: Share = Field(0.25, description="share of last year's quota firms may run ahead of the batches issued, expecting the next")
     pace_multiple: Annotated[float, Field(ge=1, le=10)] = Field(1.25, description="quota holders aim to use their year's share by year end, making up weeks lost to holidays, disruptions or slumps, but never run faster than this multiple of their even weekly share of the year's quota (last year's until this year's is known)")
     late_after_days: int = Field(45, ge=0, le=365, description="a first batch later than last year's date plus this is overdue")
-    imported_ore_counts_from: dt.date | None = Field(None, description="from this date imported ore counts against the separation quota")
+    imported_ore_counts_from: Date | None = Field(None, description="from this date imported ore counts against the separation quota")
     quotas: list[Quota] = Field(default_factory=list, description="annual quotas, one per type and year")
 
 
@@ -381,7 +394,7 @@ class ProcessingDays(_Model):
 
 
 class ApprovalStep(_Model):
-    start: dt.date = Field(description="date from which this approval rate applies")
+    start: Date = Field(description="date from which this approval rate applies")
     rate: Share = Field(description="share of licence applications approved (0 = a ban)")
 
 
@@ -389,8 +402,8 @@ class ExportControl(_Model):
     name: str = Field(min_length=1, description="unique name; a what-if merges or removes the item by it")
     products: list[ProductName] = Field(min_length=1,  # type: ignore[valid-type]
                                         description="products whose exports need a licence")
-    start: dt.date = Field(description="first day licences are required")
-    end: dt.date | None = Field(None, description="last day (none: to the end of the run)")
+    start: Date = Field(description="first day licences are required")
+    end: Date | None = Field(None, description="last day (none: to the end of the run)")
     regions: list[str] = Field(default_factory=lambda: ["all"], min_length=1,
                                description="destination regions it applies to: 'all' or names under [regions]")
     processing_working_days: ProcessingDays = Field(
@@ -411,8 +424,8 @@ class ExportControl(_Model):
 class Disruption(_Model):
     name: str = Field(min_length=1, description="unique name; a what-if merges or removes the item by it")
     target: StageName = Field(description="stage whose capacity is cut")  # type: ignore[valid-type]
-    start: dt.date = Field(description="first day of the disruption")
-    end: dt.date = Field(description="last day of the disruption")
+    start: Date = Field(description="first day of the disruption")
+    end: Date = Field(description="last day of the disruption")
     capacity_offline_share: Share = Field(description="share of the target's capacity offline")
     ore_type: Literal["all", "rock", "ionic"] = Field("all", description="miners and plants of this ore type only (one province's suspension: ionic)")
     regions: list[str] = Field(default_factory=lambda: ["all"], min_length=1, description="firms in these regions only: 'all', 'china', 'abroad' or names under [regions]")
@@ -428,7 +441,7 @@ class Disruption(_Model):
 
 class NewsEvent(_Model):
     name: str = Field(min_length=1, description="unique name; a what-if merges or removes the item by it")
-    date: dt.date = Field(description="the day the news breaks (within start..end)")
+    date: Date = Field(description="the day the news breaks (within start..end)")
     sign: Literal[-1, 1] = Field(description="1: prices expected to rise; -1: to fall")
     strength: NonNeg = Field(description="a: expected relative price change the news implies")
     half_life_weeks: Annotated[float, Field(gt=0, le=520)] = Field(4.0, description="weeks for the news' effect to halve")
@@ -517,8 +530,8 @@ class TradeCharge(_Model):
     name: str = Field(min_length=1, description="unique name; a what-if merges or removes the item by it")
     products: list[ProductName] = Field(min_length=1, description="products charged")  # type: ignore[valid-type]
     regions: list[str] = Field(default_factory=lambda: ["all"], min_length=1, description="buyer regions it applies to")
-    start: dt.date = Field(description="first day in force")
-    end: dt.date | None = Field(None, description="last day in force (none: to the end)")
+    start: Date = Field(description="first day in force")
+    end: Date | None = Field(None, description="last day in force (none: to the end)")
     rate_share: Annotated[float, Field(ge=0, le=100)] = Field(description="ad-valorem rate, share of the price (0.25 = 25 %)")
     source: str = Field("", description="where the figures come from (free text)")
 
@@ -534,8 +547,8 @@ class Stockpile(_Model):
     the marginal supplier) and releases when they climb above it."""
     products: list[ProductName] = Field(default_factory=list,  # type: ignore[valid-type]
                                         description="products the reserve trades (empty: no reserve)")
-    start: dt.date | None = Field(None, description="first day the reserve acts (none: from the start)")
-    end: dt.date | None = Field(None, description="last day the reserve acts (none: to the end)")
+    start: Date | None = Field(None, description="first day the reserve acts (none: from the start)")
+    end: Date | None = Field(None, description="last day the reserve acts (none: to the end)")
     buy_below_share: Pos = Field(0.9, description="buys while the market price is below this share of its long-run anchor")
     sell_above_share: Pos = Field(1.25, description="releases while the market price is above this share of its long-run anchor")
     buy_t_per_yr: dict[ProductName, Tonnes] = Field(default_factory=dict,  # type: ignore[valid-type]
@@ -560,8 +573,8 @@ class Scenario(_Model):
     name: str = Field(description="scenario name, used for output folders (default: the file's stem)")
     description: str = Field("", description="one line on what the scenario is")
     question: str = Field("", description="the question this scenario answers")
-    start: dt.date = Field(description="first day simulated")
-    end: dt.date = Field(description="last day simulated")
+    start: Date = Field(description="first day simulated")
+    end: Date = Field(description="last day simulated")
     firms: Firms = Field(description="the firm population by kind")
     sectors: dict[str, Sector] = Field(description="domestic end-use sectors (motor makers), by name")
     regions: dict[str, Region] = Field(description="overseas buyer regions, by name")
