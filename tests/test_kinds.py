@@ -344,3 +344,56 @@ def test_build_in_takes_what_stock_holds_and_plans_toward_the_need_ahead():
     np.testing.assert_allclose(stock[0], [9.0, 0, 0, 9.0])             # not an end user: untouched
     # plans move a quarter of the way to the need ahead: firm 1 toward 9 and 3, firm 2 toward 3 and 3
     np.testing.assert_allclose(plan[1:, [0, 3]], [[4.0 + 5 / 4, 4.0 - 1 / 4], [2.25, 2.25]])
+
+
+def test_dy_tb_mix_moves_tb_to_dy_at_the_coercivity_exchange_rate():
+    from rechain.kinds.magnets import dy_tb_mix
+    dy, tb = dy_tb_mix(np.array([1.2]), np.array([0.3]), np.array([0.5]), 1.5)
+    assert tb[0] == pytest.approx(0.15) and dy[0] == pytest.approx(1.2 + 0.15 * 1.5)
+    dy, tb = dy_tb_mix(np.array([1.2]), np.array([0.3]), np.array([-0.5]), 1.5)
+    assert tb[0] == pytest.approx(0.45) and dy[0] == pytest.approx(1.2 - 0.15 * 1.5)
+    # never below zero Dy: at most all of it moves to Tb
+    dy, tb = dy_tb_mix(np.array([0.1]), np.array([1.0]), np.array([-0.5]), 2.0)
+    assert dy[0] == pytest.approx(0.0) and tb[0] == pytest.approx(1.05)
+    dy, tb = dy_tb_mix(np.array([1.2]), np.array([0.3]), np.array([0.0]), 1.5)
+    assert (dy[0], tb[0]) == (1.2, 0.3)
+
+
+def test_swap_target_follows_the_tb_dy_price_ratio_within_its_bound():
+    from rechain.kinds.magnets import swap_target
+    assert swap_target(3.0, 3.0, 1.5, 0.4) == 0.0
+    assert swap_target(3.3, 3.0, 1.5, 0.4) == pytest.approx(1.5 * np.log(1.1))
+    assert swap_target(2.7, 3.0, 1.5, 0.4) == pytest.approx(1.5 * np.log(0.9))
+    assert swap_target(30.0, 3.0, 1.5, 0.4) == 0.4 and swap_target(0.3, 3.0, 1.5, 0.4) == -0.4
+
+
+def test_makers_move_tb_to_dy_when_tb_grows_dear_against_dy():
+    """Once the Tb/Dy price ratio has moved (in the shock-free first year Dy falls further than
+    Tb), makers allowed to change the mix put less of the dearer and more of the cheaper into
+    each high-grade blank than with a fixed mix."""
+    import rechain
+    from support import quiet_dict
+
+    from rechain.kinds.magnets import MagnetMakers
+    from rechain.network import MAG
+    from rechain.scenario import scenario_from_dict
+    d = quiet_dict(1)
+    fixed = rechain.run(scenario_from_dict(d), seed=0, keep_model=True)
+    d["firms"]["magnet_makers"]["dy_for_tb_max_share"] = 0.3
+    mixed = rechain.run(scenario_from_dict(d), seed=0, keep_model=True)
+
+    def high_grade(r):
+        """Mean Dy and Tb content of the high grade over the makers, t per t blank."""
+        mag = next(k for k in r.model.kinds if isinstance(k, MagnetMakers))
+        recipe = mag.recipes_now(r.model.book)[:, 1].mean(axis=0)
+        e = r.model.world.materials.e
+        return recipe[e("dy")], recipe[e("tb")]
+    start = d["market"]["initial_price"]
+    px = fixed.monthly[(fixed.monthly.variable == "price") & (fixed.monthly.month == "2024-12")
+                       & (fixed.monthly.stage == "market") & (fixed.monthly.region == "china")].set_index("product").value
+    up = px["tb_oxide"] / px["dy_oxide"] > start["tb_oxide"] / start["dy_oxide"]
+    swap = mixed.model.firms.tb_swap[mixed.model.world.firms.kind == MAG]
+    assert swap.size and ((swap > 0).all() if up else (swap < 0).all())
+    assert not fixed.model.firms.tb_swap.any()
+    (dy_fixed, tb_fixed), (dy_mixed, tb_mixed) = high_grade(fixed), high_grade(mixed)
+    assert (tb_mixed < tb_fixed) == up and (dy_mixed > dy_fixed) == up

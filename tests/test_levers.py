@@ -71,6 +71,7 @@ CONTEXTS = {
                           "myanmar_holders": {"initial_stock_weeks": 60}}},
     "std_heavy": {"magnet_recipes": {"magnet_std": {"dy_wt_pct": 0.3, "tb_wt_pct": 0.05, "min_heavy_share": 0.6,
                                                     "thrift_price_elasticity": 0.5}}},
+    "dy_tb_mix": {"firms": {"magnet_makers": {"dy_for_tb_max_share": 0.3}}},
     "grow": {"end": "2027-06-30"},
     "hold": {"end": "2027-06-30", "after_last_year": {"rule": "hold"}},
     # a long shortage: producers abroad run full and build, users substitute, collection runs

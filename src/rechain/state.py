@@ -86,6 +86,8 @@ class FirmState:
     heavy_thrift: np.ndarray = _f("magnet makers: share of the high grade's Dy and Tb given up (grain-boundary "
                                   "diffusion, thrifting)", "N", "share")
     prnd_thrift: np.ndarray = _f("magnet makers: share of the standard grade's Pr-Nd replaced by Ce", "N", "share")
+    tb_swap: np.ndarray = _f("magnet makers: share of the recipes' Tb replaced by Dy (negative: Dy replaced by Tb)", "N",
+                             "share")
 
     @classmethod
     def empty(cls, n_firms: int, n_products: int, capacity_t_per_wk: np.ndarray) -> "FirmState":
@@ -97,7 +99,7 @@ class FirmState:
                    licence_success=np.ones(n_firms), import_share=z1(), quota_used_t=z1(),
                    capacity_t_per_wk=capacity_t_per_wk.astype(float).copy(), capacity_on_order=CapacityOnOrder(),
                    offer_share=np.ones((n_firms, n_products)), substitution_share=z1(), heavy_thrift=z1(),
-                   prnd_thrift=z1())
+                   prnd_thrift=z1(), tb_swap=z1())
 
 
 @dataclass

@@ -174,6 +174,9 @@ class MagnetMakers(FirmGroup):
     scrap_share: LossShare = Field(0.22, description="share of blank mass machined off as scrap (public figure 20-30 %)")
     melt_loss_share: LossShare = Field(0.01, description="share of rare-earth input lost in melting/sintering")
     oxide_feed_share: Share = Field(0.25, description="share of Pr-Nd bought as oxide (toll-converted) instead of metal")
+    dy_for_tb_max_share: Share = Field(0.0, description="the most of a recipe's Tb makers replace by Dy when Dy is cheap against Tb (and of it they add back in place of Dy when Tb is cheap), a share of the recipe's Tb (0: fixed mix)")
+    dy_per_tb: Annotated[float, Field(gt=0, le=10)] = Field(1.5, description="t of Dy that give a blank the coercivity of 1 t of Tb")
+    dy_for_tb_price_elasticity: Elasticity = Field(1.0, description="share of a recipe's Tb replaced by Dy per 1 % rise of the Tb/Dy price ratio over its start, reached over behaviour.thrift_adjust_weeks (a fall: Dy replaced by Tb), within dy_for_tb_max_share")
 
 
 class Shock(_Model):

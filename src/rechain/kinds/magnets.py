@@ -45,6 +45,19 @@ def thrift_target(price: float, start_price: float, elasticity: float, max_added
     return float(np.clip(elasticity * np.log(max(price, 1e-9) / max(start_price, 1e-9)), -max_added, 1.0))
 
 
+def dy_tb_mix(dy: np.ndarray, tb: np.ndarray, swap: np.ndarray, dy_per_tb: float) -> tuple[np.ndarray, np.ndarray]:
+    """Dy and Tb content once a maker has moved ``swap`` of the Tb to Dy (negative: Dy to Tb),
+    at ``dy_per_tb`` t of Dy for the coercivity of 1 t of Tb; never below zero Dy."""
+    moved = np.maximum(tb * swap, -dy / dy_per_tb)       # t Tb per t blank given up (negative: taken up)
+    return dy + moved * dy_per_tb, tb - moved
+
+
+def swap_target(tb_dy_ratio: float, start_ratio: float, elasticity: float, max_share: float) -> float:
+    """Share of the Tb a maker wants to replace by Dy at a Tb/Dy price ratio:
+    ``clip(elasticity * ln(ratio / start), -max_share, max_share)`` (negative: Dy by Tb)."""
+    return float(np.clip(elasticity * np.log(max(tb_dy_ratio, 1e-9) / max(start_ratio, 1e-9)), -max_share, max_share))
+
+
 class MagnetMaker(Firm):
     """A sintered NdFeB magnet maker."""
 
@@ -135,8 +148,9 @@ class MagnetMakers(Kind):
         base = book.world.recipes.content[book.cond.week]
         keep_prnd = 1.0 - f.prnd_thrift[self.rs, None] * self.substitutable_prnd[None, :]
         keep_heavy = 1.0 - f.heavy_thrift[self.rs, None] * self.substitutable_heavy[None, :]
-        return (base[None, :, self.e_prnd] * keep_prnd, base[None, :, self.e_dy] * keep_heavy,
-                base[None, :, self.e_tb] * keep_heavy)
+        dy, tb = dy_tb_mix(base[None, :, self.e_dy] * keep_heavy, base[None, :, self.e_tb] * keep_heavy,
+                           f.tb_swap[self.rs, None], self.cfg.dy_per_tb)
+        return base[None, :, self.e_prnd] * keep_prnd, dy, tb
 
     def produce(self, book: Book) -> None:
         rs, cfg = self.rs, self.cfg
@@ -203,8 +217,8 @@ class MagnetMakers(Kind):
         book.plan_use(rs, self.inputs, wanted)
 
     def adapt(self, book: Book) -> None:
-        """Move the Ce share and the Dy/Tb thrift toward what prices call for, over
-        ``thrift_adjust_weeks`` (a year or two: new grades must be qualified by customers)."""
+        """Move the Ce share, the Dy/Tb thrift and the Dy/Tb mix toward what prices call for,
+        over ``thrift_adjust_weeks`` (a year or two: new grades must be qualified by customers)."""
         f, price = book.firms, book.market.price_yuan_per_t
         weeks = book.behaviour.thrift_adjust_weeks
         uh = book.world.recipes.content[book.cond.week, 1]
@@ -213,6 +227,12 @@ class MagnetMakers(Kind):
                                    self.added_heavy)
         f.prnd_thrift[self.rows] += (want_prnd - f.prnd_thrift[self.rows]) / weeks
         f.heavy_thrift[self.rows] += (want_heavy - f.heavy_thrift[self.rows]) / weeks
+        cfg = self.cfg
+        if cfg.dy_for_tb_max_share > 0:
+            want_swap = swap_target(price[self.tb] / max(price[self.dy], 1e-9),
+                                    self.start[self.tb] / max(self.start[self.dy], 1e-9),
+                                    cfg.dy_for_tb_price_elasticity, cfg.dy_for_tb_max_share)
+            f.tb_swap[self.rows] += (want_swap - f.tb_swap[self.rows]) / weeks
 
     def long_run_value(self, book: Book, value: Values) -> None:
         """Blanks: unit cost at market prices (grade composition now, mean processing cost)
