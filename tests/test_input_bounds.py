@@ -87,7 +87,7 @@ def test_items_that_would_be_silently_ignored_are_refused(change, key, allowed):
 
 
 @pytest.mark.parametrize("override, key, allowed", [
-    ({"firms": {"rock_miners": {"count": True}}}, "firms.rock_miners.count", "given True (bool); allowed: a whole number"),
+    ({"firms": {"rock_miners": {"count": True}}}, "firms.rock_miners.count", "given true (bool); allowed: a whole number"),
     ({"firms": {"rock_miners": {"count": 6.0}}}, "firms.rock_miners.count", "allowed: a whole number"),
     ({"firms": {"rock_miners": {"capacity_t_per_yr": "140000"}}}, "firms.rock_miners.capacity_t_per_yr",
      "given '140000' (str); allowed: a number"),

@@ -365,6 +365,8 @@ _TYPE_ALLOWED = {
 
 
 def _given(v: Any) -> str:
+    if isinstance(v, bool):      # as the file spells it
+        return "true" if v else "false"
     if isinstance(v, dict):
         return "a table {" + ", ".join(list(map(str, v))[:6]) + (", ..." if len(v) > 6 else "") + "}"
     r = repr(v)
