@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import sys
+import warnings
 from pathlib import Path
 
 import click
@@ -25,8 +26,13 @@ class _Group(click.Group):
     def invoke(self, ctx):
         # the command line as given (click consumes it while invoking), to name the scenario
         given = [*getattr(ctx, "_protected_args", []), *ctx.args]
+        # warnings are held until the command ends: a run that breaks down warns about the
+        # overflow on its way, and the one line below says it all
+        held: list = []
         try:
-            return super().invoke(ctx)
+            with warnings.catch_warnings(record=True) as held:
+                warnings.simplefilter("always", RuntimeWarning)
+                return super().invoke(ctx)
         except ScenarioError as e:
             for one in e.errors:
                 click.echo(f"error: {one}", err=True)
@@ -36,11 +42,15 @@ class _Group(click.Group):
         except RunBrokeDown as e:
             # a scenario that passed its checks but took the model where it cannot compute:
             # one line, nothing written (outputs are written only after a run completes)
+            held.clear()
             files = [a for a in given if a.endswith(".toml")]
             where = f"{files[0]}: " if files else ""
             click.echo(f"error: {where}{e}; nothing was written. Check the scenario's largest and "
                        f"smallest figures; if they are plausible, please report this as a defect", err=True)
             sys.exit(3)
+        finally:
+            for w in held:      # under the caller's filters again (shown, or an error in the tests)
+                warnings.warn_explicit(w.message, w.category, w.filename, w.lineno)
 
 
 @click.group(cls=_Group)
