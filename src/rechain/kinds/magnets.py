@@ -54,8 +54,9 @@ def dy_tb_mix(dy: np.ndarray, tb: np.ndarray, swap: np.ndarray, dy_per_tb: float
 
 def swap_target(tb_dy_ratio: float, start_ratio: float, elasticity: float, max_share: float) -> float:
     """Share of the Tb a maker wants to replace by Dy at a Tb/Dy price ratio:
-    ``clip(elasticity * ln(ratio / start), -max_share, max_share)`` (negative: Dy by Tb)."""
-    return float(np.clip(elasticity * np.log(max(tb_dy_ratio, 1e-9) / max(start_ratio, 1e-9)), -max_share, max_share))
+    ``clip(elasticity * ln(ratio / start), -max_share, max_share)`` (negative: Dy by Tb): the
+    thrift rule with the same bound both ways."""
+    return min(thrift_target(tb_dy_ratio, start_ratio, elasticity, max_share), max_share)
 
 
 class MagnetMaker(Firm):
