@@ -27,8 +27,9 @@ from rechain.scenario import ScenarioError, load_scenario, scenario_hash
 
 ROOT = Path(__file__).parent.parent
 SCENARIOS = sorted((ROOT / "scenarios").glob("*.toml"))
-# eras (era_*.toml) restate another period from the baseline; they are no what-ifs (tests/test_era.py)
-WHATIFS = [p for p in SCENARIOS if p.stem != "baseline" and not p.stem.startswith("era_")]
+# scenarios with their own facts table are validations, not what-ifs: eras restate another period
+# (tests/test_era.py), the held-out records hold the baseline to other quotes (tests/test_holdout.py)
+WHATIFS = [p for p in SCENARIOS if p.stem != "baseline" and "\nfacts_file =" not in p.read_text()]
 TINY = ROOT / "tests" / "data" / "tiny.toml"
 SEEDS = (0, 1)
 

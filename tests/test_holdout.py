@@ -1,0 +1,66 @@
+"""The held-out market records (scenarios/holdout_2025_2026.toml): the baseline, unchanged, with a
+facts table of monthly price quotes from April 2025 to February 2026 that the calibration never
+saw. It checks clean, changes nothing in the chain, its facts load and cite listed sources, none
+of them repeats a price level of facts.csv, and `rechain validate` scores it.
+
+docs/eras.md ("Held-out market records") reports the score; it is not asserted here.
+"""
+
+from __future__ import annotations
+
+import re
+
+from click.testing import CliRunner
+from support import ROOT
+
+import rechain
+from rechain.cli import main
+from rechain.experiments.validate import load_facts, parse_period
+
+HOLDOUT = ROOT / "scenarios" / "holdout_2025_2026.toml"
+FACTS = ROOT / "scenarios" / "facts" / "holdout_2025_2026.csv"
+KEY = re.compile(r"\[[A-Z][A-Za-z]+-\d{4}(?:-\d{2}){0,2}\]")
+
+
+def test_the_holdout_checks_clean():
+    res = CliRunner().invoke(main, ["check", str(HOLDOUT)])
+    assert res.exit_code == 0, res.output
+    assert "warning" not in res.output.lower()
+
+
+def test_the_holdout_is_the_baseline_with_other_facts():
+    held = rechain.load_scenario(HOLDOUT).model_dump()
+    base = rechain.load_scenario(ROOT / "scenarios" / "baseline.toml").model_dump()
+    differs = {k for k in held if held[k] != base[k]}
+    assert differs == {"name", "description", "question", "facts_file"}
+
+
+def test_its_facts_are_monthly_prices_the_calibration_did_not_see():
+    facts = load_facts(FACTS)
+    assert len(facts) == 38 and all(f.required for f in facts)
+    assert all(f.variable == "price" and f.measure == "level" for f in facts)
+    assert {f.product for f in facts} == {"prnd_oxide", "prnd_metal", "dy_oxide", "tb_oxide"}
+    months = {m for f in facts for m in parse_period(f.period)}
+    assert min(months) == "2025-04" and max(months) == "2026-02"
+    # no month and product whose price level facts.csv already checks (it checks only the
+    # direction of October 2025: F51, F52)
+    seen = {(f.product, m) for f in load_facts() if f.variable == "price" and f.measure == "level"
+            for m in parse_period(f.period)}
+    assert not seen & {(f.product, m) for f in facts for m in parse_period(f.period)}
+
+
+def test_its_facts_cite_listed_sources():
+    listed = set(KEY.findall((ROOT / "docs" / "sources.md").read_text(encoding="utf-8")))
+    cited = {k for f in load_facts(FACTS) for k in KEY.findall(f.source)}
+    assert all(f.source for f in load_facts(FACTS))
+    assert cited and cited <= listed
+
+
+def test_validate_scores_the_baseline_on_the_held_out_records(tmp_path):
+    out = tmp_path / "v"
+    res = CliRunner().invoke(main, ["validate", str(HOLDOUT), "--replicates", "1", "--workers", "1",
+                                    "--no-figures", "--out", str(out)])
+    # exit 1: a required record is missed (the baseline misses some; docs/eras.md)
+    assert res.exit_code in (0, 1), res.output
+    assert re.search(r"score \d+/38 = ", res.output)
+    assert (out / "facts.csv").is_file()
