@@ -84,3 +84,43 @@ def test_refine_adds_cma_es_candidates_that_compete_for_the_finals(tmp_path):
     assert (out / "refine" / "gen-000").is_dir() and (out / "refine" / "gen-001").is_dir()
     refined = table[table["candidate"] >= 2]
     assert refined["behaviour.w_news"].between(0.8, 2.0).all()
+
+
+def _with_facts(tmp_path: Path, facts_file: str) -> Path:
+    """tiny.toml held to its own facts table (``facts_file``, relative to the new file)."""
+    sc = tmp_path / "tiny_own.toml"
+    sc.write_text(f'extends = {str(TINY)!r}\nname = "tiny_own"\nfacts_file = {facts_file!r}\n')
+    return sc
+
+
+def test_a_scenario_with_its_own_facts_table_is_calibrated_on_it(tmp_path):
+    """As `rechain validate` does, the calibration holds a scenario to its facts_file (an era to
+    its own record), not to the package's 2024-2025 facts."""
+    head = ("fact_id,required,description,variable,stage,product,region,period,measure,base_period,"
+            "comparison,target,tolerance,unit\n")
+    (tmp_path / "own.csv").write_text(
+        head + "T01,true,Mar 2024: Pr-Nd oxide about 400000,price,market,prnd_oxide,*,2024-03,level,,within,"
+               "400000,40000,yuan/t\n"
+               "T02,false,Q1 2024: blanks made,production,magnet_makers,magnet_std+magnet_uh,*,2024-01/2024-03,"
+               "level,,at_least,1,0,t\n")
+    space = tmp_path / "space.toml"
+    space.write_text('[parameters]\n"behaviour.w_news" = { min = 0.8, max = 2.0 }\n')
+    out = tmp_path / "cal"
+    res = CliRunner().invoke(main, ["calibrate", str(_with_facts(tmp_path, "own.csv")), "--space", str(space),
+                                    "--samples", "1", "--replicates", "1", "--finalists", "1",
+                                    "--final-replicates", "1", "--workers", "1", "--quiet", "--out", str(out)])
+    assert res.exit_code == 0, res.output
+    table = pd.read_csv(out / "candidates.csv")
+    assert (table["facts"] == 2).all() and (table["required"] == 1).all()
+    runs = pd.concat(pd.read_parquet(p) for p in (out / "search").rglob("*.parquet"))
+    assert {"T01", "T02"} <= set(runs.columns) and "F01" not in runs.columns
+
+
+def test_a_missing_facts_table_stops_the_calibration_before_any_folder(tmp_path):
+    out = tmp_path / "cal"
+    res = CliRunner().invoke(main, ["calibrate", str(_with_facts(tmp_path, "nowhere.csv")), "--samples", "1",
+                                    "--workers", "1", "--quiet", "--out", str(out)])
+    assert res.exit_code == 2, res.output
+    lines = [line for line in res.output.splitlines() if line.strip()]
+    assert len(lines) == 1 and lines[0].startswith("error:") and "nowhere.csv" in lines[0], res.output
+    assert not out.exists()

@@ -5,7 +5,8 @@ the same store: a Latin hypercube (:func:`rechain.experiments.designs.latin_hype
 points a sweep with ``design = "lhs"`` draws for the same seed and ranges) over the
 calibration space (``data/calibration_space.toml`` or a file of the same form), with the
 scenario's own values as candidate 0, so the search can only improve on them. Each run
-keeps the value of every fact of ``rechain validate`` (``data/facts.csv``) and a stability
+keeps the value of every fact ``rechain validate`` holds the scenario to (its ``facts_file``,
+else ``data/facts.csv``: an era is calibrated on its own record) and a stability
 check: a shock-free variant of the candidate (:func:`rechain.scenario.quiet_variant`, ten
 years: :data:`QUIET_YEARS`) run with the same seed must neither cycle (coefficient of
 variation of monthly magnet output, months 7 on, at most ``max_quiet_cv``) nor drift (every
@@ -34,6 +35,7 @@ tables can be pasted into the scenario).
 
 from __future__ import annotations
 
+import functools
 import json
 import math
 import os
@@ -130,15 +132,23 @@ def _override(dims: list[Dimension], point: np.ndarray) -> dict:
     return over
 
 
-def _fact_ids() -> list[str]:
+@functools.lru_cache(maxsize=8)
+def _facts_of(facts_file: str | None) -> tuple:
+    """The facts table a calibration is held to: ``facts_file`` (an absolute path, as
+    :func:`search_sweep` sets it in the base scenario) or the package's ``facts.csv``."""
     from .validate import load_facts
-    return [f.fact_id for f in load_facts()]
+    return tuple(load_facts(Path(facts_file) if facts_file else None))
+
+
+def _scenario_facts(sc) -> tuple:
+    """The facts of a candidate's run: its scenario's ``facts_file``, else the package's."""
+    return _facts_of(sc.facts_file)
 
 
 def _fact_values(monthly: pd.DataFrame, sc, seed: int) -> dict[str, float]:
-    """A run's outputs in the final stage: the value of every fact."""
-    from .validate import evaluate, load_facts
-    ev = evaluate(load_facts(), monthly)
+    """A run's outputs in the final stage: the value of every fact of its scenario's table."""
+    from .validate import evaluate
+    ev = evaluate(list(_scenario_facts(sc)), monthly)
     return {fid: float(v) for fid, v in zip(ev["fact_id"], ev["value"])}
 
 
@@ -179,6 +189,13 @@ def _current_value(loaded: dict, d: Dimension, space: str | Path | None) -> floa
     return float(node)
 
 
+def _facts_path(scenario_path: str | Path) -> Path | None:
+    """The facts table ``rechain validate`` holds the scenario to (its ``facts_file``), or None
+    for the package's (:class:`~rechain.experiments.validate.FactError` if it does not exist)."""
+    from .validate import scenario_facts_file
+    return scenario_facts_file(load_scenario(scenario_path))
+
+
 def _space_where(space: str | Path | None) -> str | Path:
     return space or "data/calibration_space.toml"
 
@@ -194,6 +211,11 @@ def search_sweep(scenario_path: str | Path = "scenarios/baseline.toml", space: s
     """
     dims = load_space(space)
     base = _base_dict(Path(scenario_path), {}, None)      # validated, defaults filled in
+    # the scenario's own facts table (as `rechain validate` reads it), by an absolute path so
+    # every candidate's run finds it wherever it runs
+    facts_path = _facts_path(scenario_path)
+    base["facts_file"] = str(facts_path) if facts_path else None
+    fact_ids = [f.fact_id for f in _facts_of(base["facts_file"])]
     current = [_current_value(base, d, space) for d in dims]
     for d in dims:                  # each bound must give a valid scenario, or candidates would fail
         for what, v in (("min", d.low), ("max", d.high)):
@@ -210,7 +232,7 @@ def search_sweep(scenario_path: str | Path = "scenarios/baseline.toml", space: s
     points = [{p.name: p.from_unit(x) for p, x in zip(params, own)}, *points]
     return Sweep(name=f"calibrate-{base['name']}-search", file=None, base_file=Path(scenario_path), base=base,
                  parameters=params, design="lhs", samples=samples, replicates=replicates, root_seed=seed,
-                 kpis=[*_fact_ids(), *QUIET_COLUMNS], series=[], points=points, unit_points=[own, *unit],
+                 kpis=[*fact_ids, *QUIET_COLUMNS], series=[], points=points, unit_points=[own, *unit],
                  description="rechain calibrate: the scenario's own values, then a Latin hypercube",
                  measure=_facts_and_quiet, common_seeds=True)
 
@@ -230,7 +252,7 @@ def _final_sweep(search: Sweep, candidates: list[int], replicates: int, points: 
     ``points`` are all candidates' parameters (the search's by default)."""
     points = search.points if points is None else points
     return _table_sweep(search, "-final", [points[c] for c in candidates], replicates, search.root_seed + 1,
-                        _fact_ids(), _fact_values,
+                        [f.fact_id for f in _facts_of(search.base.get("facts_file"))], _fact_values,
                         f"rechain calibrate: candidates {candidates} of the search, fresh seeds")
 
 
@@ -271,10 +293,9 @@ def miss_loss(values: dict[str, float], facts, quiet: dict[str, float] | None = 
     return float(loss)
 
 
-def _losses(runs: pd.DataFrame, max_quiet_cv: float) -> dict[int, float]:
-    """:func:`miss_loss` of each design point's replicate mean (a failed run: a large loss)."""
-    from .validate import load_facts
-    facts = load_facts()
+def _losses(runs: pd.DataFrame, max_quiet_cv: float, facts) -> dict[int, float]:
+    """:func:`miss_loss` of each design point's replicate mean against ``facts`` (a failed
+    run: a large loss)."""
     ids = [f.fact_id for f in facts]
     out = {}
     for point, g in runs.groupby("point_id"):
@@ -295,7 +316,7 @@ def _refine_sweep(search: Sweep, points: list[dict], generation: int) -> Sweep:
 
 
 def _refine(search: Sweep, dims: list[Dimension], start: dict, generations: int, popsize: int, sigma: float,
-            seed: int, where: Path, resume: bool, max_quiet_cv: float, run: dict) -> list[tuple[dict, pd.DataFrame]]:
+            seed: int, where: Path, resume: bool, max_quiet_cv: float, run: dict, facts) -> list[tuple[dict, pd.DataFrame]]:
     """CMA-ES from ``start`` over the space scaled to the unit cube; returns each generation's
     points and runs table."""
     import cma
@@ -311,7 +332,7 @@ def _refine(search: Sweep, dims: list[Dimension], start: dict, generations: int,
         points = [{d.key: (int(round(v)) if d.integer else float(v)) for d, v in zip(dims, lo + np.clip(x, 0, 1) * span)}
                   for x in xs]
         runs = _stage(_refine_sweep(search, points, gen), where / f"gen-{gen:03d}", resume, **run)
-        losses = _losses(runs, max_quiet_cv)
+        losses = _losses(runs, max_quiet_cv, facts)
         es.tell(xs, [losses[i] for i in range(len(points))])
         done.append((points, runs))
         if run.get("echo"):
@@ -319,11 +340,12 @@ def _refine(search: Sweep, dims: list[Dimension], start: dict, generations: int,
     return done
 
 
-def _scores(runs: pd.DataFrame, max_quiet_cv: float | None) -> dict[int, dict]:
-    """Per design point: the facts its replicate mean reproduces and (with ``max_quiet_cv``)
-    whether it is stable; a failed run counts as reproducing nothing and as unstable."""
-    from .validate import judge, load_facts
-    facts = {f.fact_id: f for f in load_facts()}
+def _scores(runs: pd.DataFrame, max_quiet_cv: float | None, facts=None) -> dict[int, dict]:
+    """Per design point: the ``facts`` (default: the package's table) its replicate mean
+    reproduces and (with ``max_quiet_cv``) whether it is stable; a failed run counts as
+    reproducing nothing and as unstable."""
+    from .validate import judge
+    facts = {f.fact_id: f for f in (_facts_of(None) if facts is None else facts)}
     req = [fid for fid, f in facts.items() if f.required]
     runs = runs.copy()
     runs.loc[runs["status"] != "ok", list(facts)] = np.nan
@@ -373,28 +395,29 @@ def calibrate(scenario_path: str | Path = "scenarios/baseline.toml", space: str 
     of each range).
     """
     search = search_sweep(scenario_path, space, samples, replicates, seed)
+    facts = _facts_of(search.base["facts_file"])
     dims = load_space(space)
     run = dict(workers=workers, scheduler=scheduler, progress=progress, echo=echo)
     order = ["stable", "required_reproduced", "facts_reproduced", "loss"]
     with tempfile.TemporaryDirectory(prefix="rechain-calibrate-") as tmp:
         where = Path(out) if out is not None else Path(tmp)
         runs = _stage(search, where / "search", resume, **run)
-        scores, losses = _scores(runs, max_quiet_cv), _losses(runs, max_quiet_cv)
+        scores, losses = _scores(runs, max_quiet_cv, facts), _losses(runs, max_quiet_cv, facts)
         points = list(search.points)
         rows = [{"candidate": c, **scores[c], "loss": losses[c], **{d.key: points[c][d.key] for d in dims}}
                 for c in range(search.n_points)]
         if refine > 0:
             best = min(rows, key=lambda r: r["loss"])
             for gen_points, gen_runs in _refine(search, dims, points[best["candidate"]], refine, popsize, sigma,
-                                                seed, where / "refine", resume, max_quiet_cv, run):
-                gen_scores, gen_losses = _scores(gen_runs, max_quiet_cv), _losses(gen_runs, max_quiet_cv)
+                                                seed, where / "refine", resume, max_quiet_cv, run, facts):
+                gen_scores, gen_losses = _scores(gen_runs, max_quiet_cv, facts), _losses(gen_runs, max_quiet_cv, facts)
                 for j, pt in enumerate(gen_points):
                     rows.append({"candidate": len(points), **gen_scores[j], "loss": gen_losses[j], **pt})
                     points.append(pt)
         table = pd.DataFrame(rows).sort_values(order, ascending=[False, False, False, True], kind="stable")
         top = [int(c) for c in table["candidate"].head(finalists)]
         final = _scores(_stage(_final_sweep(search, top, final_replicates, points), where / "final", resume, **run),
-                        None)
+                        None, facts)
     for i, c in enumerate(top):
         for k, v in final[i].items():
             table.loc[table["candidate"] == c, k] = v
@@ -479,11 +502,17 @@ def calibrate_command(scenario, space, samples, replicates, finalists, final_rep
     what is finished, and --resume carries on.
     """
     from ..outputs import write_marker
+    from .validate import FactError
 
     sc = load_scenario(scenario)
     dims = load_space(space)
     out_dir = out_dir or Path("outputs") / f"calibration-{sc.name}"
-    search_sweep(scenario, space, samples, replicates, seed)      # the space's mistakes before any folder
+    try:
+        # the space's and the facts table's mistakes before any folder
+        search_sweep(scenario, space, samples, replicates, seed)
+    except FactError as e:
+        click.echo(f"error: {e}", err=True)
+        sys.exit(2)
     _check_calibration_out(out_dir, resume)
     out_dir.mkdir(parents=True, exist_ok=True)
     write_marker(out_dir, "calibration", files=list(CALIBRATION_FILES), open_=True)
