@@ -124,3 +124,38 @@ def test_a_missing_facts_table_stops_the_calibration_before_any_folder(tmp_path)
     lines = [line for line in res.output.splitlines() if line.strip()]
     assert len(lines) == 1 and lines[0].startswith("error:") and "nowhere.csv" in lines[0], res.output
     assert not out.exists()
+
+
+def test_also_holds_every_candidate_to_another_scenario_and_its_facts(tmp_path):
+    """--also: the candidates run on a second scenario too, held to its own table; its facts add
+    to the counts (and its misses are named scenario:fact), its runs are filed under also/."""
+    head = ("fact_id,required,description,variable,stage,product,region,period,measure,base_period,"
+            "comparison,target,tolerance,unit\n")
+    (tmp_path / "own.csv").write_text(
+        head + "T01,true,Q1 2024: no blanks at all,production,magnet_makers,magnet_std+magnet_uh,*,"
+               "2024-01/2024-03,level,,at_most,0,0,t\n")
+    other = _with_facts(tmp_path, "own.csv")
+    space = tmp_path / "space.toml"
+    space.write_text('[parameters]\n"behaviour.w_news" = { min = 0.8, max = 2.0 }\n')
+    out, alone = tmp_path / "cal", tmp_path / "alone"
+    common = ["--space", str(space), "--samples", "1", "--replicates", "1", "--finalists", "1",
+              "--final-replicates", "1", "--workers", "1", "--quiet"]
+    res = CliRunner().invoke(main, ["calibrate", str(TINY), *common, "--also", str(other), "--out", str(out)])
+    assert res.exit_code == 0, res.output
+    res = CliRunner().invoke(main, ["calibrate", str(TINY), *common, "--out", str(alone)])
+    assert res.exit_code == 0, res.output
+    joint, single = pd.read_csv(out / "candidates.csv"), pd.read_csv(alone / "candidates.csv")
+    assert (joint["required"] == single["required"] + 1).all() and (joint["facts"] == single["facts"] + 1).all()
+    # the tiny chain makes blanks, so the other scenario's one required fact is missed by all
+    assert joint["failing_required"].fillna("").str.contains("tiny_own:T01").all()
+    assert (joint["loss"] > single["loss"]).all()
+    for stage in ("search", "final"):
+        assert (out / "also" / "tiny_own" / stage).is_dir()
+
+
+def test_also_refuses_a_missing_scenario_before_any_folder(tmp_path):
+    out = tmp_path / "cal"
+    res = CliRunner().invoke(main, ["calibrate", str(TINY), "--also", str(tmp_path / "nowhere.toml"),
+                                    "--samples", "1", "--workers", "1", "--quiet", "--out", str(out)])
+    assert res.exit_code == 2, res.output
+    assert "nowhere.toml" in res.output and "Traceback" not in res.output and not out.exists()

@@ -26,9 +26,15 @@ continuous measure of how far the runs are from the record (the hypercube alone 
 facts hit, which says nothing about the ones nearly hit); every refined point joins the
 candidates and competes for the finalists' places like the others.
 
-``OUT/`` (default ``outputs/calibration-<scenario>/``) holds ``search/``, ``refine/`` and ``final/``
-(sweep folders: ``rechain analyze`` reads them, and ``--resume`` carries on an interrupted
-calibration), every candidate's parameters and score (``candidates.csv``), and the best
+With ``--also`` (repeatable), every candidate of every stage also runs on other scenarios that
+extend the calibrated one (eras, say), each held to its own facts table: their facts add to
+the candidate's counts and loss, and the missed required ones are listed as ``name:fact``.
+The shock-free check stays the calibrated scenario's. A calibration held to another period
+too is less likely to fit 2024-2025 alone (an era used so is no longer out of sample).
+
+``OUT/`` (default ``outputs/calibration-<scenario>/``) holds ``search/``, ``refine/``, ``final/``
+and ``also/<name>/<stage>/`` (sweep folders: ``rechain analyze`` reads them, and ``--resume``
+carries on an interrupted calibration), every candidate's parameters and score (``candidates.csv``), and the best
 set as a what-if that extends the calibrated scenario (``best.toml``: runs as it is, or its
 tables can be pasted into the scenario).
 """
@@ -58,7 +64,8 @@ from .paths import parse_path
 from .store import load_results, sweep_manifest
 from .sweep import Sweep, _base_dict, execute
 
-__all__ = ["load_space", "search_sweep", "calibrate", "best_scenario", "quiet_drift", "calibrate_command",
+__all__ = ["load_space", "search_sweep", "also_sweep", "check_also", "calibrate", "best_scenario", "quiet_drift",
+           "calibrate_command",
            "miss_loss", "fact_miss", "PRICE_BAND", "QUIET_COLUMNS", "QUIET_YEARS"]
 
 #: a candidate's shock-free run may not take any price outside this band around its first month
@@ -70,7 +77,7 @@ QUIET_YEARS = 10
 #: what the stability check keeps of each run
 QUIET_COLUMNS = ("quiet_cv", "quiet_price_low", "quiet_price_high")
 #: what a calibration writes in its output folder (named in the folder's marker)
-CALIBRATION_FILES = ("search", "refine", "final", "candidates.csv", "best.toml")
+CALIBRATION_FILES = ("search", "refine", "final", "also", "candidates.csv", "best.toml")
 
 
 @dataclass(frozen=True)
@@ -256,6 +263,39 @@ def _final_sweep(search: Sweep, candidates: list[int], replicates: int, points: 
                         f"rechain calibrate: candidates {candidates} of the search, fresh seeds")
 
 
+def also_sweep(search: Sweep, scenario_path: str | Path, stage: str, points: list[dict], replicates: int,
+               root_seed: int) -> Sweep:
+    """The candidates ``points`` on another scenario (``--also``: an era, say), held to that
+    scenario's own facts table; ``stage`` names the stage (``search``, ``refine-000``, ``final``).
+    Raises :class:`~rechain.scenario.ScenarioError` naming the file when a searched key is
+    not a number there (a point that makes it invalid fails its runs, as in the search)."""
+    path = Path(scenario_path)
+    base = _base_dict(path, {}, None)
+    for p in search.parameters:
+        _current_value(base, Dimension(p.name, float(p.min), float(p.max)), path)
+    facts_path = _facts_path(path)
+    base["facts_file"] = str(facts_path) if facts_path else None
+    ids = [f.fact_id for f in _facts_of(base["facts_file"])]
+    return Sweep(name=f"calibrate-{base['name']}-also-{stage}", file=None, base_file=path, base=base,
+                 parameters=search.parameters, design="table", samples=None, replicates=replicates,
+                 root_seed=root_seed, kpis=ids, series=[], points=points, unit_points=None,
+                 description=f"rechain calibrate --also: the candidates of stage {stage} on {base['name']}",
+                 measure=_fact_values, common_seeds=True)
+
+
+def check_also(search: Sweep, also: list[Path]) -> list[str]:
+    """The names of the ``--also`` scenarios, once each has been found to load, to have every
+    searched key and a facts table that loads (else :class:`~rechain.scenario.ScenarioError`
+    or :class:`~rechain.experiments.validate.FactError` naming the file); their runs are
+    filed by name, so two of one name are refused."""
+    names = [also_sweep(search, a, "check", search.points[:1], 1, 0).base["name"] for a in also]
+    for a, n in zip(also, names):
+        if names.count(n) > 1:
+            raise ScenarioError(a, "name", f"{n!r} is the name of another --also scenario; allowed: scenarios "
+                                f"of different names", kind="invalid")
+    return names
+
+
 def fact_miss(fact, value: float) -> float:
     """How far ``value`` misses ``fact``, 0 when it is reproduced: beyond the tolerance in
     units of the tolerance for a number, per 10 percentage points (or 10 units) on the wrong
@@ -304,9 +344,35 @@ def _losses(runs: pd.DataFrame, max_quiet_cv: float, facts) -> dict[int, float]:
             continue
         values = g[ids].mean().to_dict()
         quiet = {"quiet_cv": float(g["quiet_cv"].max()), "quiet_price_low": float(g["quiet_price_low"].min()),
-                 "quiet_price_high": float(g["quiet_price_high"].max())}
+                 "quiet_price_high": float(g["quiet_price_high"].max())} if "quiet_cv" in g else None
         out[int(point)] = miss_loss(values, facts, quiet, max_quiet_cv)
     return out
+
+
+def _also_stage(search: Sweep, also: list[Path], stage: str, points: list[dict], replicates: int, root_seed: int,
+                where: Path, resume: bool, run: dict) -> list[tuple[str, dict, dict]]:
+    """Run ``points`` on every ``--also`` scenario into ``where/also/<name>/<stage>``; returns
+    each one's name, :func:`_scores` and :func:`_losses` (its own facts, no shock-free check)."""
+    out = []
+    for path in also:
+        sw = also_sweep(search, path, stage, points, replicates, root_seed)
+        facts = _facts_of(sw.base["facts_file"])
+        runs = _stage(sw, where / "also" / sw.base["name"] / stage, resume, **run)
+        out.append((sw.base["name"], _scores(runs, None, facts), _losses(runs, 0.0, facts)))
+    return out
+
+
+def _merge(scores: dict[int, dict], losses: dict[int, float], extra: list[tuple[str, dict, dict]]) -> None:
+    """Add each ``--also`` scenario's facts to every point's counts and loss (in place); its
+    missed required facts are listed as ``name:fact``."""
+    for name, also_scores, also_losses in extra:
+        for point, s in scores.items():
+            a = also_scores[point]
+            for k in ("required_reproduced", "required", "facts_reproduced", "facts"):
+                s[k] += a[k]
+            missed = " ".join(f"{name}:{fid}" for fid in a["failing_required"].split())
+            s["failing_required"] = " ".join(x for x in (s["failing_required"], missed) if x)
+            losses[point] += also_losses[point]
 
 
 def _refine_sweep(search: Sweep, points: list[dict], generation: int) -> Sweep:
@@ -316,9 +382,11 @@ def _refine_sweep(search: Sweep, points: list[dict], generation: int) -> Sweep:
 
 
 def _refine(search: Sweep, dims: list[Dimension], start: dict, generations: int, popsize: int, sigma: float,
-            seed: int, where: Path, resume: bool, max_quiet_cv: float, run: dict, facts) -> list[tuple[dict, pd.DataFrame]]:
-    """CMA-ES from ``start`` over the space scaled to the unit cube; returns each generation's
-    points and runs table."""
+            seed: int, where: Path, resume: bool, max_quiet_cv: float, run: dict, facts,
+            also=None) -> list[tuple[list[dict], dict, dict]]:
+    """CMA-ES from ``start`` over the space scaled to the unit cube, on the summed loss of the
+    scenario and the ``also(stage, points)`` scenarios; returns each generation's points,
+    scores and losses."""
     import cma
 
     lo = np.array([d.low for d in dims])
@@ -332,9 +400,11 @@ def _refine(search: Sweep, dims: list[Dimension], start: dict, generations: int,
         points = [{d.key: (int(round(v)) if d.integer else float(v)) for d, v in zip(dims, lo + np.clip(x, 0, 1) * span)}
                   for x in xs]
         runs = _stage(_refine_sweep(search, points, gen), where / f"gen-{gen:03d}", resume, **run)
-        losses = _losses(runs, max_quiet_cv, facts)
+        scores, losses = _scores(runs, max_quiet_cv, facts), _losses(runs, max_quiet_cv, facts)
+        if also is not None:
+            _merge(scores, losses, also(f"refine-{gen:03d}", points))
         es.tell(xs, [losses[i] for i in range(len(points))])
-        done.append((points, runs))
+        done.append((points, scores, losses))
         if run.get("echo"):
             run["echo"](f"CMA-ES generation {gen}: best loss {min(losses.values()):.2f}")
     return done
@@ -382,7 +452,8 @@ def calibrate(scenario_path: str | Path = "scenarios/baseline.toml", space: str 
               samples: int = 32, replicates: int = 2, finalists: int = 4, final_replicates: int = 5,
               workers: int = 2, seed: int = 0, max_quiet_cv: float = 0.1, *, out: str | Path | None = None,
               scheduler: str | None = None, resume: bool = False, progress: bool = False,
-              echo=None, refine: int = 0, popsize: int = 8, sigma: float = 0.15) -> pd.DataFrame:
+              echo=None, refine: int = 0, popsize: int = 8, sigma: float = 0.15,
+              also: list[str | Path] = ()) -> pd.DataFrame:
     """Latin-hypercube search, then the finalists again; returns one row per candidate, best first.
 
     Candidates whose shock-free chain cycles or drifts (see :func:`quiet_drift`;
@@ -392,25 +463,34 @@ def calibrate(scenario_path: str | Path = "scenarios/baseline.toml", space: str 
     or to a temporary folder when ``out`` is None. ``workers``, ``scheduler``: see
     :func:`rechain.experiments.sweep.execute`. ``refine``, ``popsize``, ``sigma``: CMA-ES
     generations after the hypercube (0: none), points per generation, initial step (a share
-    of each range).
+    of each range). ``also``: other scenarios (eras, say) every candidate is run on too, each
+    held to its own facts table: their facts add to the counts and the loss (the shock-free
+    check stays the scenario's), so the set found must do well on all of them.
     """
     search = search_sweep(scenario_path, space, samples, replicates, seed)
     facts = _facts_of(search.base["facts_file"])
     dims = load_space(space)
+    also = [Path(a) for a in also]
+    check_also(search, also)
     run = dict(workers=workers, scheduler=scheduler, progress=progress, echo=echo)
     order = ["stable", "required_reproduced", "facts_reproduced", "loss"]
     with tempfile.TemporaryDirectory(prefix="rechain-calibrate-") as tmp:
         where = Path(out) if out is not None else Path(tmp)
+
+        def also_runs(stage: str, pts: list[dict], reps: int = search.replicates, root: int = search.root_seed):
+            return _also_stage(search, also, stage, pts, reps, root, where, resume, run)
+
         runs = _stage(search, where / "search", resume, **run)
         scores, losses = _scores(runs, max_quiet_cv, facts), _losses(runs, max_quiet_cv, facts)
         points = list(search.points)
+        _merge(scores, losses, also_runs("search", points))
         rows = [{"candidate": c, **scores[c], "loss": losses[c], **{d.key: points[c][d.key] for d in dims}}
                 for c in range(search.n_points)]
         if refine > 0:
             best = min(rows, key=lambda r: r["loss"])
-            for gen_points, gen_runs in _refine(search, dims, points[best["candidate"]], refine, popsize, sigma,
-                                                seed, where / "refine", resume, max_quiet_cv, run, facts):
-                gen_scores, gen_losses = _scores(gen_runs, max_quiet_cv, facts), _losses(gen_runs, max_quiet_cv, facts)
+            for gen_points, gen_scores, gen_losses in _refine(
+                    search, dims, points[best["candidate"]], refine, popsize, sigma, seed, where / "refine", resume,
+                    max_quiet_cv, run, facts, also_runs if also else None):
                 for j, pt in enumerate(gen_points):
                     rows.append({"candidate": len(points), **gen_scores[j], "loss": gen_losses[j], **pt})
                     points.append(pt)
@@ -418,6 +498,8 @@ def calibrate(scenario_path: str | Path = "scenarios/baseline.toml", space: str 
         top = [int(c) for c in table["candidate"].head(finalists)]
         final = _scores(_stage(_final_sweep(search, top, final_replicates, points), where / "final", resume, **run),
                         None, facts)
+        _merge(final, dict.fromkeys(final, 0.0),
+               also_runs("final", [points[c] for c in top], final_replicates, search.root_seed + 1))
     for i, c in enumerate(top):
         for k, v in final[i].items():
             table.loc[table["candidate"] == c, k] = v
@@ -493,13 +575,15 @@ def _write_atomic_text(text: str, path: Path) -> None:
 @click.option("--refine", default=0, show_default=True, type=click.IntRange(min=0),
               help="CMA-ES generations refining the best candidate of the hypercube (0: none)")
 @click.option("--popsize", default=8, show_default=True, type=click.IntRange(min=2), help="points per CMA-ES generation")
+@click.option("--also", "also", multiple=True, type=click.Path(dir_okay=False, path_type=Path),
+              help="another scenario (an era, say) every candidate also runs on, held to its own facts (repeatable)")
 @click.option("--quiet", is_flag=True, help="no progress bars")
 def calibrate_command(scenario, space, samples, replicates, finalists, final_replicates, workers, scheduler, seed,
-                      out_dir, resume, refine, popsize, quiet):
+                      out_dir, resume, refine, popsize, also, quiet):
     """Search behavioural parameters of SCENARIO to reproduce the most facts.
 
-    The runs stream to OUT/search/ and OUT/final/ (sweep folders, Parquet); Ctrl-C keeps
-    what is finished, and --resume carries on.
+    The runs stream to OUT/search/ and OUT/final/ (sweep folders, Parquet), those of each
+    --also scenario to OUT/also/<name>/; Ctrl-C keeps what is finished, and --resume carries on.
     """
     from ..outputs import write_marker
     from .validate import FactError
@@ -508,8 +592,8 @@ def calibrate_command(scenario, space, samples, replicates, finalists, final_rep
     dims = load_space(space)
     out_dir = out_dir or Path("outputs") / f"calibration-{sc.name}"
     try:
-        # the space's and the facts table's mistakes before any folder
-        search_sweep(scenario, space, samples, replicates, seed)
+        # the space's, the facts tables' and the --also scenarios' mistakes before any folder
+        check_also(search_sweep(scenario, space, samples, replicates, seed), list(also))
     except FactError as e:
         click.echo(f"error: {e}", err=True)
         sys.exit(2)
@@ -520,7 +604,7 @@ def calibrate_command(scenario, space, samples, replicates, finalists, final_rep
         with sigterm_as_interrupt():
             table = calibrate(scenario, space, samples, replicates, finalists, final_replicates, workers, seed,
                               out=out_dir, scheduler=scheduler, resume=resume, progress=not quiet,
-                              echo=None if quiet else click.echo, refine=refine, popsize=popsize)
+                              echo=None if quiet else click.echo, refine=refine, popsize=popsize, also=also)
     except KeyboardInterrupt as e:
         what = "terminated" if isinstance(e, Terminated) else "interrupted"
         click.echo(f"\n{what}: the runs finished so far are in {out_dir}; continue with "
