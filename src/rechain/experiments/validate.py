@@ -74,6 +74,7 @@ PANELS = {
     "ndfeb_output": ("NdFeB output (sintered blanks), t", "production", "magnet_makers", "magnet_std+magnet_uh", "*"),
     "magnet_exports": ("Magnet exports, t", "exports", "magnet_makers", "magnet_std+magnet_uh", "*"),
     "prnd_oxide_price": ("Pr-Nd oxide price, yuan/t", "price", "market", "prnd_oxide", "*"),
+    "prnd_metal_price": ("Pr-Nd alloy price, yuan/t", "price", "market", "prnd_metal", "*"),
     "dy_oxide_price": ("Dy oxide price, yuan/kg", "price", "market", "dy_oxide", "*"),
     "tb_oxide_price": ("Tb oxide price, yuan/kg", "price", "market", "tb_oxide", "*"),
     "dy_tb_oxide_output": ("Dy + Tb oxide output (separation + recycling), t", "production",
