@@ -149,10 +149,13 @@ def test_a_facts_table_with_a_byte_order_mark_loads(tmp_path):
 def test_a_facts_table_that_cannot_be_read_is_one_clear_error(tmp_path):
     latin1 = _write(tmp_path, [GOOD.replace(",d,", ",d\u00e9cembre,")])
     latin1.write_bytes(latin1.read_text(encoding="utf-8").encode("latin-1"))
-    with pytest.raises(FactError, match=r"facts.csv: is not UTF-8 text \(byte 0xe9 at offset \d+\); save it as CSV"):
+    with pytest.raises(FactError, match=r"facts.csv, line 2: given byte 0xe9, which is not UTF-8 text; allowed: a CSV "
+                                        r"facts table \(facts_file\) saved as UTF-8"):
         load_facts(latin1)
-    with pytest.raises(FactError, match="is a folder, not a file"):
+    with pytest.raises(FactError, match=r"given a directory; allowed: a CSV facts table \(facts_file\)"):
         load_facts(tmp_path)
+    with pytest.raises(FactError, match="nowhere.csv: file not found"):
+        load_facts(tmp_path / "nowhere.csv")
 
 
 @pytest.mark.parametrize("facts_file", ["latin1.csv", "folder"])
@@ -165,7 +168,8 @@ def test_validate_with_an_unreadable_facts_file_exits_2_with_one_line(facts_file
     res = CliRunner().invoke(main, ["validate", str(scenario), "--replicates", "1", "--workers", "1",
                                     "--no-figures", "--out", str(tmp_path / "out")])
     assert res.exit_code == 2, res.output
-    assert res.output.count("\n") == 1 and res.output.startswith(f"error: {tmp_path / facts_file}: "), res.output
+    assert res.output.count("\n") == 1 and res.output.startswith(f"error: {tmp_path / facts_file}"), res.output
+    assert res.output.split(f"{tmp_path / facts_file}", 1)[1][:2] in (": ", ", "), res.output   # then the key or line
     assert not (tmp_path / "out").exists()
 
 

@@ -381,22 +381,15 @@ def scenario_facts_file(sc) -> Path | None:
 
 
 def _read_facts_text(path: Path) -> str:
-    """The text of a facts table, or :class:`FactError` in one line saying why it cannot be read.
-
-    Read as ``utf-8-sig``: Excel's "CSV UTF-8" starts with a byte-order mark, which would
-    otherwise stick to the first column's name and make ``fact_id`` look missing.
-    """
+    """The text of a facts table (:func:`rechain.config.loading.read_text_file`: UTF-8, a
+    byte-order mark dropped, which Excel's "CSV UTF-8" writes and which would otherwise stick to
+    the first column's name), or :class:`FactError` in one line saying why it cannot be read."""
+    from ..config.loading import read_text_file
+    from ..scenario import ScenarioError
     try:
-        return path.read_text(encoding="utf-8-sig")
-    except FileNotFoundError:
-        raise FactError(f"{path}: file not found") from None
-    except IsADirectoryError:
-        raise FactError(f"{path}: is a folder, not a file; allowed: a CSV facts table (facts_file)") from None
-    except UnicodeDecodeError as e:
-        raise FactError(f"{path}: is not UTF-8 text (byte {e.object[e.start]:#04x} at offset {e.start}); save it "
-                        f"as CSV UTF-8") from None
-    except OSError as e:
-        raise FactError(f"{path}: cannot be read ({e.strerror or e.__class__.__name__})") from None
+        return read_text_file(path, "a CSV facts table (facts_file)")
+    except ScenarioError as e:
+        raise FactError(str(e)) from None
 
 
 def _csv_rows(reader: csv.DictReader, name: str):
