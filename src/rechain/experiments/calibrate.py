@@ -34,9 +34,9 @@ too is less likely to fit 2024-2025 alone (an era used so is no longer out of sa
 
 ``OUT/`` (default ``outputs/calibration-<scenario>/``) holds ``search/``, ``refine/``, ``final/``
 and ``also/<name>/<stage>/`` (sweep folders: ``rechain analyze`` reads them, and ``--resume``
-carries on an interrupted calibration), every candidate's parameters and score (``candidates.csv``), and the best
-set as a what-if that extends the calibrated scenario (``best.toml``: runs as it is, or its
-tables can be pasted into the scenario).
+carries on an interrupted calibration), every candidate's parameters and score
+(``candidates.csv``), and the best set as a what-if that extends the calibrated scenario
+(``best.toml``: runs as it is, or its tables can be pasted into the scenario).
 """
 
 from __future__ import annotations
@@ -147,15 +147,25 @@ def _facts_of(facts_file: str | None) -> tuple:
     return tuple(load_facts(Path(facts_file) if facts_file else None))
 
 
-def _scenario_facts(sc) -> tuple:
-    """The facts of a candidate's run: its scenario's ``facts_file``, else the package's."""
-    return _facts_of(sc.facts_file)
+def _hold_to_own_facts(base: dict, scenario_path: str | Path) -> list[str]:
+    """Point ``base`` at the facts table ``rechain validate`` holds the scenario to, by an
+    absolute path so every candidate's run finds it wherever it runs (None: the package's);
+    returns the table's fact ids (:class:`~rechain.experiments.validate.FactError` if it is
+    missing or malformed)."""
+    from .validate import scenario_facts_file
+    facts_path = scenario_facts_file(load_scenario(scenario_path))
+    base["facts_file"] = str(facts_path) if facts_path else None
+    return _fact_ids(base)
+
+
+def _fact_ids(base: dict) -> list[str]:
+    return [f.fact_id for f in _facts_of(base["facts_file"])]
 
 
 def _fact_values(monthly: pd.DataFrame, sc, seed: int) -> dict[str, float]:
     """A run's outputs in the final stage: the value of every fact of its scenario's table."""
     from .validate import evaluate
-    ev = evaluate(list(_scenario_facts(sc)), monthly)
+    ev = evaluate(list(_facts_of(sc.facts_file)), monthly)
     return {fid: float(v) for fid, v in zip(ev["fact_id"], ev["value"])}
 
 
@@ -196,13 +206,6 @@ def _current_value(loaded: dict, d: Dimension, space: str | Path | None) -> floa
     return float(node)
 
 
-def _facts_path(scenario_path: str | Path) -> Path | None:
-    """The facts table ``rechain validate`` holds the scenario to (its ``facts_file``), or None
-    for the package's (:class:`~rechain.experiments.validate.FactError` if it does not exist)."""
-    from .validate import scenario_facts_file
-    return scenario_facts_file(load_scenario(scenario_path))
-
-
 def _space_where(space: str | Path | None) -> str | Path:
     return space or "data/calibration_space.toml"
 
@@ -218,11 +221,7 @@ def search_sweep(scenario_path: str | Path = "scenarios/baseline.toml", space: s
     """
     dims = load_space(space)
     base = _base_dict(Path(scenario_path), {}, None)      # validated, defaults filled in
-    # the scenario's own facts table (as `rechain validate` reads it), by an absolute path so
-    # every candidate's run finds it wherever it runs
-    facts_path = _facts_path(scenario_path)
-    base["facts_file"] = str(facts_path) if facts_path else None
-    fact_ids = [f.fact_id for f in _facts_of(base["facts_file"])]
+    fact_ids = _hold_to_own_facts(base, scenario_path)
     current = [_current_value(base, d, space) for d in dims]
     for d in dims:                  # each bound must give a valid scenario, or candidates would fail
         for what, v in (("min", d.low), ("max", d.high)):
@@ -259,7 +258,7 @@ def _final_sweep(search: Sweep, candidates: list[int], replicates: int, points: 
     ``points`` are all candidates' parameters (the search's by default)."""
     points = search.points if points is None else points
     return _table_sweep(search, "-final", [points[c] for c in candidates], replicates, search.root_seed + 1,
-                        [f.fact_id for f in _facts_of(search.base.get("facts_file"))], _fact_values,
+                        _fact_ids(search.base), _fact_values,
                         f"rechain calibrate: candidates {candidates} of the search, fresh seeds")
 
 
@@ -273,9 +272,7 @@ def also_sweep(search: Sweep, scenario_path: str | Path, stage: str, points: lis
     base = _base_dict(path, {}, None)
     for p in search.parameters:
         _current_value(base, Dimension(p.name, float(p.min), float(p.max)), path)
-    facts_path = _facts_path(path)
-    base["facts_file"] = str(facts_path) if facts_path else None
-    ids = [f.fact_id for f in _facts_of(base["facts_file"])]
+    ids = _hold_to_own_facts(base, path)
     return Sweep(name=f"calibrate-{base['name']}-also-{stage}", file=None, base_file=path, base=base,
                  parameters=search.parameters, design="table", samples=None, replicates=replicates,
                  root_seed=root_seed, kpis=ids, series=[], points=points, unit_points=None,
