@@ -16,7 +16,7 @@ import rechain
 from rechain.cli import main
 from rechain.report import COLUMNS
 from rechain.scenario import _resolve
-from rechain.validate import (FLOW_VARIABLES, LEVEL_VARIABLES, VARIABLES, Fact, FactError,
+from rechain.validate import (FLOW_VARIABLES, LEVEL_VARIABLES, PANELS, VARIABLES, Fact, FactError,
                               Validation, default_vocabulary, evaluate_fact, facts_in_run, format_table, judge, load_facts,
                               monthly_series, parse_period, summarise, vocabulary_of, write_outputs)
 
@@ -331,6 +331,7 @@ def test_write_outputs(tmp_path):
     md = (out / "facts.md").read_text()
     assert "score 2/2" in md and "| R1 |" in md
     assert (out / "ndfeb_output.png").stat().st_size > 0
+    assert {f"{name}.png" for name in PANELS} <= {p.name for p in out.iterdir()}   # one figure per panel
 
 
 @pytest.mark.parametrize("values, status", [({"R1": [7.0] * 2, "N1": [-1.0] * 2}, 0),

@@ -77,6 +77,7 @@ PANELS = {
     "prnd_metal_price": ("Pr-Nd alloy price, yuan/t", "price", "market", "prnd_metal", "*"),
     "dy_oxide_price": ("Dy oxide price, yuan/kg", "price", "market", "dy_oxide", "*"),
     "tb_oxide_price": ("Tb oxide price, yuan/kg", "price", "market", "tb_oxide", "*"),
+    "magnet_uh_price": ("52UH blank price, yuan/kg", "price", "market", "magnet_uh", "*"),
     "dy_tb_oxide_output": ("Dy + Tb oxide output (separation + recycling), t", "production",
                            "separation_plants+recyclers", "dy_oxide+tb_oxide", "*"),
 }
