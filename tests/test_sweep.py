@@ -338,6 +338,8 @@ BAD = [
      ["samples", "power of 2"]),
     ("unknown_kpi", '[parameters]\n"behaviour.noise" = { levels = [0.0] }\n[outputs]\nkpis = ["price_peak_prnd"]\n',
      ["outputs.kpis", "unknown KPI 'price_peak_prnd'", "did you mean 'price_peak_prnd_"]),
+    ("keeps_nothing", '[parameters]\n"behaviour.noise" = { levels = [0.0] }\n[outputs]\nkpis = []\n',
+     ["outputs.kpis", "given an empty list and no series", "line 5"]),
     ("missing_base", None, ["base", "'nowhere.toml' not found"]),
     ("not_toml", None, ["not valid TOML"]),
 ]
@@ -548,3 +550,22 @@ kpis = ["price_peak_prnd_oxide"]
     before = len(mesa.Agent._ids)
     runs, _ = run_sweep(spec, workers=1, out=tmp_path / "out")
     assert len(runs) == 3 and len(mesa.Agent._ids) == before
+
+
+def test_analyze_refuses_a_sweep_that_kept_series_only(tmp_path):
+    """`outputs.kpis = []` with series is a valid sweep, but there is nothing to rank: one
+    message naming the folder and the key, no analysis folder."""
+    spec = tiny_sweep(tmp_path, """
+design = "grid"
+[overrides]
+end = 2024-02-29
+[parameters]
+"behaviour.noise" = { levels = [0.0] }
+[outputs]
+kpis = []
+series = [{ variable = "price", product = "prnd_oxide" }]
+""")
+    run_sweep(spec, workers=1, out=tmp_path / "out")
+    with pytest.raises(ScenarioError, match=r"outputs\.kpis: the sweep kept no KPIs"):
+        analyze(tmp_path / "out")
+    assert not (tmp_path / "out" / "analysis").exists()

@@ -293,6 +293,10 @@ def analyze(out_dir: str | Path, kpis: list[str] | None = None, figures: bool = 
     man = _manifest(out)
     dest = out / "analysis"
     want = kpis or man["kpis"]
+    if not want:        # `outputs.kpis = []`: the sweep kept series only
+        raise ScenarioError(out, "outputs.kpis", "the sweep kept no KPIs (outputs.kpis = []), so there is nothing to "
+                            "analyse; allowed: the folder of a sweep that keeps KPIs (leave outputs.kpis out for "
+                            "all of them)", kind="invalid")
     unknown = [k for k in want if k not in man["kpis"]]
     if unknown:
         raise ScenarioError(out, "--kpi", f"{unknown[0]!r} is not an output of this sweep; its KPIs: "

@@ -442,6 +442,11 @@ def _check_outputs(spec: SweepFile, file: Path | None, base: dict, sc_names: dic
                    ) -> tuple[list[str], list[dict]]:
     """The KPIs and series a sweep keeps; their mistakes go to ``found``."""
     known = available_kpis(base)
+    if spec.outputs.kpis == [] and not spec.outputs.series:
+        with found:
+            raise _err(file, "outputs.kpis", "given an empty list and no series: the sweep would keep nothing of its "
+                       "runs; allowed: KPI names (leave the key out for all of them), or series to keep",
+                       "invalid", needle="kpis")
     if spec.outputs.kpis is None:
         kpis = known
     else:
