@@ -261,6 +261,34 @@ def test_compare_reuses_a_finished_run_with_the_same_hash(tiny_pair, tmp_path):
     assert compare(tiny_pair, seeds=[0], runs_dir=runs_dir, write=False, workers=1).reused == []
 
 
+
+@pytest.mark.parametrize("damage", ["a,b\n1,2\n", "header", "cut", "manifest_list"])
+def test_compare_runs_again_rather_than_read_a_damaged_run(tiny_pair, tmp_path, damage):
+    """A finished run whose table was edited, emptied or cut short, or whose manifest is not
+    an object, is not that run any more: compare runs the scenario again (and leaves the
+    user's folder as it is)."""
+    runs_dir = tmp_path / "outputs"
+    sc = load_scenario(TINY)
+    run(sc, seed=0).save(runs_dir / "tiny-seed0", figures=False)
+    monthly = runs_dir / "tiny-seed0" / "monthly.csv"
+    lines = monthly.read_text().splitlines(keepends=True)
+    if damage == "header":
+        monthly.write_text(lines[0])
+    elif damage == "cut":
+        last = lines[-1].split(",")[0]
+        monthly.write_text("".join(line for line in lines if not line.startswith(last)))
+    elif damage == "manifest_list":
+        (runs_dir / "tiny-seed0" / "manifest.json").write_text("[1, 2]")
+    else:
+        monthly.write_text(damage)
+    before = monthly.read_bytes()
+    comp = compare(tiny_pair, seeds=[0], runs_dir=runs_dir, write=False, workers=1)
+    assert comp.reused == []
+    fresh = compare(tiny_pair, seeds=[0], runs_dir=None, write=False, workers=1)
+    pd.testing.assert_frame_equal(comp.kpis, fresh.kpis)
+    assert monthly.read_bytes() == before
+
+
 def test_compare_cli(tiny_pair, tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
     res = CliRunner().invoke(main, ["compare", *map(str, tiny_pair), "--no-figures", "--quiet"])

@@ -31,7 +31,7 @@ import numpy as np
 import pandas as pd
 
 from ..report import kpis as run_kpis
-from ..report import domestic_prices, magnet_output
+from ..report import COLUMNS, domestic_prices, magnet_output
 from ..outputs import check_output_dir, output_dir
 from ..scenario import Scenario, ScenarioError, load_scenario, scenario_hash
 from .executor import open_executor
@@ -102,13 +102,19 @@ def _finished_run(runs_dir: Path, sc: Scenario, seed: int) -> pd.DataFrame | Non
         manifest = json.loads((folder / "manifest.json").read_text())
     except (OSError, ValueError):
         return None
-    if manifest.get("scenario_sha256") != scenario_hash(sc) or int(manifest.get("seed", -1)) != seed:
+    if not isinstance(manifest, dict) or manifest.get("scenario_sha256") != scenario_hash(sc) \
+            or manifest.get("seed") != seed:
         return None
     try:
-        return pd.read_csv(folder / "monthly.csv", dtype={"month": str, "stage": str, "product": str,
-                                                            "region": str, "variable": str, "unit": str})
+        monthly = pd.read_csv(folder / "monthly.csv", dtype={"month": str, "stage": str, "product": str,
+                                                              "region": str, "variable": str, "unit": str})
     except (OSError, ValueError, pd.errors.ParserError):
         return None
+    # a table edited or cut short since is not that run's: run it again rather than report on it
+    if not set(COLUMNS) <= set(monthly.columns) or not (monthly["variable"] == "price").any() \
+            or monthly["month"].min() != f"{sc.start:%Y-%m}" or monthly["month"].max() != f"{sc.end:%Y-%m}":
+        return None
+    return monthly
 
 
 # ---------------------------------------------------------------------------------------
