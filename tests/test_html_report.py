@@ -120,6 +120,32 @@ def test_report_refuses_what_it_must_not_touch(whatif, tmp_path):
     assert res.exit_code == 2 and "not a rechain output" in res.output
 
 
+@pytest.mark.parametrize("file, damage, says", [
+    ("manifest.json", None, "manifest.json: missing"),
+    ("manifest.json", "[1]", "manifest.json: given a JSON list, not an object"),
+    ("manifest.json", "{bad", "manifest.json: cannot be read as JSON"),
+    ("manifest.json", "seed", "manifest.json: seed: given '0', not a JSON int"),
+    ("monthly.csv", "a,b\n1,2\n", "monthly.csv: lacks the column(s) month, stage"),
+    ("flows.csv", "", "flows.csv: cannot be read as a table"),
+])
+def test_report_on_a_damaged_run_folder_says_which_file(whatif, tmp_path, file, damage, says):
+    """A run folder with a file missing or edited: one line naming the folder and the file,
+    exit 2, nothing written."""
+    out = tmp_path / "run"
+    assert CliRunner().invoke(main, ["run", str(whatif), "--out", str(out), "--quiet", "--no-figures"]).exit_code == 0
+    path = out / file
+    if damage is None:
+        path.unlink()
+    elif damage == "seed":
+        path.write_text(json.dumps({**json.loads(path.read_text()), "seed": "0"}))
+    else:
+        path.write_text(damage)
+    res = CliRunner().invoke(main, ["report", str(out)])
+    assert res.exit_code == 2 and res.output.count("\n") == 1, res.output
+    assert f"{out}: {says}" in res.output and "allowed: the file as rechain wrote it" in res.output
+    assert "Traceback" not in res.output and not (out / "report.html").exists()
+
+
 def test_compare_html_shows_bands_over_seeds(whatif, tmp_path):
     out = tmp_path / "cmp"
     res = CliRunner().invoke(main, ["compare", str(TINY), str(whatif), "--replicates", "2", "--out", str(out),

@@ -207,9 +207,53 @@ def _delta(v: float, ref: float, unit: str, against: str = "reference") -> tuple
 
 
 # --- the two kinds of folder --------------------------------------------------------------------
+# what a report reads of the files rechain wrote: their columns and keys
+_COLUMNS = {"monthly.csv": ("month", "stage", "product", "region", "variable", "value", "unit"),
+            "flows.csv": ("month", "from_stage", "to_stage", "product", "region", "tonnes"),
+            "kpis_long.csv": ("scenario", "kpi", "unit", "mean", "p05", "p95", "seeds"),
+            "series.csv": ("scenario", "seed", "month", "series", "value")}
+_KEYS = {"manifest.json": {"scenario_name": str, "seed": int},
+         "compare.json": {"scenarios": list, "seeds": list, "reference": str}}
+_AS_WRITTEN = "allowed: the file as rechain wrote it (run or compare again to write it anew)"
+
+
+class DamagedOutput(OutputError):
+    """A file of an output folder that is missing or not as rechain wrote it (one line, exit 2)."""
+
+    def __init__(self, path: Path, what: str):
+        super().__init__(path.parent, f"{path.name}: {what}; {_AS_WRITTEN}")
+
+
 def _read_csv(path: Path) -> pd.DataFrame:
-    return pd.read_csv(path, dtype={"month": str, "stage": str, "product": str, "region": str, "variable": str,
-                                    "unit": str, "from_stage": str, "to_stage": str, "scenario": str, "kpi": str})
+    """A table of an output folder, with the columns a report reads."""
+    try:
+        table = pd.read_csv(path, dtype={"month": str, "stage": str, "product": str, "region": str,
+                                         "variable": str, "unit": str, "from_stage": str, "to_stage": str,
+                                         "scenario": str, "kpi": str})
+    except FileNotFoundError:
+        raise DamagedOutput(path, "missing") from None
+    except (OSError, ValueError, pd.errors.ParserError) as e:   # EmptyDataError is a ValueError
+        raise DamagedOutput(path, f"cannot be read as a table ({str(e).splitlines()[0]})") from None
+    lacks = [c for c in _COLUMNS.get(path.name, ()) if c not in table.columns]
+    if lacks:
+        raise DamagedOutput(path, f"lacks the column(s) {', '.join(lacks)}")
+    return table
+
+
+def _read_json(path: Path) -> dict:
+    """A JSON file of an output folder, with the keys a report reads, of the right types."""
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise DamagedOutput(path, "missing") from None
+    except (OSError, ValueError) as e:          # UnicodeDecodeError and JSONDecodeError are ValueErrors
+        raise DamagedOutput(path, f"cannot be read as JSON ({e})") from None
+    if not isinstance(data, dict):
+        raise DamagedOutput(path, f"given a JSON {type(data).__name__}, not an object")
+    for key, kind in _KEYS.get(path.name, {}).items():
+        if not isinstance(data.get(key), kind) or isinstance(data.get(key), bool):
+            raise DamagedOutput(path, f"{key}: given {data.get(key)!r}, not a JSON {kind.__name__}")
+    return data
 
 
 def _figure(fig, caption: str) -> dict[str, str]:
@@ -237,7 +281,7 @@ def _run_context(folder: Path, year: int | None) -> dict:
     from .flowchart import figure_element_flows
     from .report import FIGURES, kpis
 
-    manifest = json.loads((folder / "manifest.json").read_text())
+    manifest = _read_json(folder / "manifest.json")
     monthly = _read_csv(folder / "monthly.csv")
     flows = _read_csv(folder / "flows.csv")
     name, seed = manifest["scenario_name"], manifest["seed"]
@@ -246,7 +290,12 @@ def _run_context(folder: Path, year: int | None) -> dict:
     base_sc = block.pop("base")
     base_run = None if base_sc is None else _finished_run(folder, base_sc.name, scenario_hash(base_sc), seed)
     mine = kpis(monthly, flows)
-    theirs = kpis(_read_csv(base_run / "monthly.csv")) if base_run is not None else {}
+    theirs = {}
+    if base_run is not None:
+        try:
+            theirs = kpis(_read_csv(base_run / "monthly.csv"))
+        except OutputError:         # a damaged run of the base is no run of it: report without it
+            base_run = None
     rows = []
     for k, v in mine.items():
         if not _shown_kpi(k):
@@ -297,10 +346,10 @@ def _finished_run(near: Path, name: str, sha: str, seed: int) -> Path | None:
     for root in (near.parent, Path("outputs")):
         run = root / f"{name}-seed{seed}"
         try:
-            manifest = json.loads((run / "manifest.json").read_text())
-        except (OSError, ValueError):
+            manifest = _read_json(run / "manifest.json")
+        except OutputError:
             continue
-        if manifest.get("scenario_sha256") == sha and int(manifest.get("seed", -1)) == seed:
+        if manifest.get("scenario_sha256") == sha and manifest["seed"] == seed:
             return run
     return None
 
@@ -310,7 +359,10 @@ def _compare_flows(folder: Path, name: str, sha: str, seed: int, files: list[str
     seed) beside the comparison or under ./outputs, else by running it again."""
     run = _finished_run(folder, name, sha, seed)
     if run is not None:
-        return _read_csv(run / "flows.csv"), f"read from {run}"
+        try:
+            return _read_csv(run / "flows.csv"), f"read from {run}"
+        except OutputError:         # damaged since: run it again, below
+            pass
     if files and Path(files[-1]).exists():
         sc = load_scenario(files[-1])
         if scenario_hash(sc) == sha:
@@ -354,7 +406,7 @@ def _overlay_figure(series: pd.DataFrame, names: list[str], seeds: list[int]):
 def _compare_context(folder: Path, year: int | None) -> dict:
     from .flowchart import figure_element_flows
 
-    meta = json.loads((folder / "compare.json").read_text())
+    meta = _read_json(folder / "compare.json")
     names, seeds, ref = meta["scenarios"], [int(s) for s in meta["seeds"]], meta["reference"]
     files = meta.get("files") or [[] for _ in names]
     hashes = meta.get("scenario_sha256", {})
