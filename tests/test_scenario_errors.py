@@ -47,6 +47,8 @@ CASES = [
     ("unknown_stage.toml", "not_allowed", ["disruptions[", "].target", "'myanmar_holder'",
                                            "did you mean 'myanmar_holders'"], 5),
     ("unknown_region.toml", "unknown_region", ["news[", "].regions", "'europe'", "'eu'"], 8),
+    ("reserved_region.toml", "invalid", ["regions.china", "given the region name 'china'", "reserves",
+                                         "allowed: any other name"], 3),
     ("unknown_price_product.toml", "not_allowed", ["market.initial_price.prnd_oxid",
                                                    "did you mean 'prnd_oxide'"], 4),
     ("seasonality_11.toml", "length", ["sectors.nev.seasonality", "given 11 values", "12 monthly factors"], 4),

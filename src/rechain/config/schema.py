@@ -580,7 +580,7 @@ class Scenario(_Model):
     end: Date = Field(description="last day simulated")
     firms: Firms = Field(description="the firm population by kind")
     sectors: dict[str, Sector] = Field(description="domestic end-use sectors (motor makers), by name")
-    regions: dict[str, Region] = Field(description="overseas buyer regions, by name")
+    regions: dict[str, Region] = Field(description="overseas buyer regions, by name (any name but 'china', 'all' and 'abroad', which rechain reserves)")
     market: Market = Field(description="start prices, lead times and network links")
     behaviour: Behaviour = Field(default_factory=Behaviour,
                                  description="behavioural parameters: expectations, ordering, pricing")
@@ -652,6 +652,10 @@ class _Problems(ValueError):
         self.problems = problems
 
 
+# names of regions with a meaning of their own (in `regions = [...]` lists and the outputs' region column)
+RESERVED_REGIONS = {"china": "China's domestic market", "all": "every region", "abroad": "every region outside China"}
+
+
 def _cross_problems(sc: "Scenario") -> list:
     """Checks across keys: period, years given, events within the period, regions defined."""
     if sc.end <= sc.start:
@@ -670,6 +674,10 @@ def _cross_problems(sc: "Scenario") -> list:
             if missing:
                 out.append(f"sectors.{sname}.{key} lacks year(s) {sorted(missing)} of the simulated period")
     for rname, r in sc.regions.items():
+        if rname in RESERVED_REGIONS:   # they already mean something in `regions = [...]` and in the outputs
+            out.append((("regions", rname), "invalid",
+                        f"given the region name {rname!r}, which rechain reserves ({RESERVED_REGIONS[rname]}); "
+                        f"allowed: any other name, such as {rname}_buyers"))
         missing = years - set(r.demand_t_per_yr)
         if missing and r.demand_t_per_yr:       # an empty table: the region buys no magnets
             out.append(f"regions.{rname}.demand_t_per_yr lacks year(s) {sorted(missing)}")
