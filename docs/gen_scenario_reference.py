@@ -127,6 +127,9 @@ def bounds(field) -> str:
 
 
 def allowed(field) -> str:
+    extra = field.json_schema_extra if isinstance(field.json_schema_extra, dict) else {}
+    if "allowed" in extra:          # checked by a validator, not by the type
+        return str(extra["allowed"])
     lits = literals(field.annotation)
     if set(lits) == set(PRODUCTS):
         return "product names (see Names)" + (f"; {bounds(field)}" if bounds(field) else "")

@@ -162,7 +162,8 @@ def form_expectations(chain: Chain) -> None:
     heard = news.heard(nw) if (nw.size and cond.news_on) else np.zeros(w.n_firms)
     social = chain.traits.neighbours @ f.expected_change
     noise = b.noise * chain.traits.expectation_noise[chain.tick]
-    gap = np.log(m.long_run_yuan_per_t / m.index_yuan_per_t)[watch]
+    # a product nobody prices (scrap of magnets without rare earths) has no gap to close
+    gap = np.log(np.maximum(m.long_run_yuan_per_t, 1e-9) / np.maximum(m.index_yuan_per_t, 1e-9))[watch]
     f.expected_change = expected_change(f.price_trend_per_wk, heard, social, noise, b.horizon_weeks, b.w_trend,
                                         b.w_news, b.w_social, b.x_max, gap, b.w_anchor)
     shock = b.volatility_weight * np.abs(r)

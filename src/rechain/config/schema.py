@@ -459,9 +459,11 @@ class NewsEvent(_Model):
 class Recipe(_Model):
     """Rare-earth content of a magnet grade, metal wt % of the sintered blank. Each figure is
     a number or a table by year (linear between the years given, held outside them)."""
-    prnd_wt_pct: float | dict[str, NonNeg] = Field(description="Pr-Nd, wt %")
-    dy_wt_pct: float | dict[str, NonNeg] = Field(0.0, description="Dy, wt %")
-    tb_wt_pct: float | dict[str, NonNeg] = Field(0.0, description="Tb, wt %")
+    # a number or a table by year: the range is checked by _pct (a union would report each branch)
+    prnd_wt_pct: float | dict[str, float] = Field(description="Pr-Nd, wt % (an NdFeB magnet has some)",
+                                                  json_schema_extra={"allowed": "> 0, <= 60"})
+    dy_wt_pct: float | dict[str, float] = Field(0.0, description="Dy, wt %", json_schema_extra={"allowed": ">= 0, <= 60"})
+    tb_wt_pct: float | dict[str, float] = Field(0.0, description="Tb, wt %", json_schema_extra={"allowed": ">= 0, <= 60"})
     min_prnd_share: Share = Field(1.0, description="least share of the recipe's Pr-Nd that Ce substitution can leave (1: none possible)")
     min_heavy_share: Share = Field(1.0, description="least share of the recipe's Dy and Tb that grain-boundary diffusion and thrifting can leave (1: none possible)")
     thrift_price_elasticity: Elasticity = Field(0.0, description="share of the substitutable Pr-Nd (Dy/Tb) given up per 1 % rise of its price over the start (long run); as much added back per 1 % fall, up to max_added_share")
@@ -470,11 +472,12 @@ class Recipe(_Model):
 
     @field_validator("prnd_wt_pct", "dy_wt_pct", "tb_wt_pct")
     @classmethod
-    def _pct(cls, v):
-        vals = v.values() if isinstance(v, dict) else [v]
-        for x in vals:
-            if not 0 <= x <= 60:
-                raise ValueError(f"a wt % between 0 and 60, got {x}")
+    def _pct(cls, v, info):
+        low = 0.0 if info.field_name == "prnd_wt_pct" else None     # None: 0 itself allowed
+        for x in (v.values() if isinstance(v, dict) else [v]):
+            if not (x > 0.0 if low is not None else x >= 0.0) or not x <= 60.0:
+                raise ValueError(f"given {x:g}; allowed: a wt % {'> 0' if low is not None else '>= 0'} and <= 60"
+                                 + (" (a magnet without Pr-Nd is no NdFeB magnet)" if low is not None else ""))
         if isinstance(v, dict):
             _year_keys(v)
         return v
