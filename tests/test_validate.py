@@ -106,6 +106,7 @@ def _write(tmp_path, rows: list[str]) -> Path:
 
 
 GOOD = "X1,true,d,production,magnet_makers,magnet_std+magnet_uh,*,2025-10,mom_pct,,within,-5,3,%,,,,,S001,000,"
+OWN_RATIO = "X1,true,d,price,market,prnd_oxide,*,2025-10,ratio,,within,1,0.5,x,,,,,S001,000,"
 
 
 @pytest.mark.parametrize("row, message", [
@@ -115,16 +116,42 @@ GOOD = "X1,true,d,production,magnet_makers,magnet_std+magnet_uh,*,2025-10,mom_pc
     (GOOD.replace("mom_pct", "mom"), "measure 'mom'"),
     (GOOD.replace("within", "close_to"), "comparison 'close_to'"),
     (GOOD.replace(",-5,3,", ",,3,"), "needs a numeric target"),
-    (GOOD.replace(",-5,3,", ",-5,-3,"), "tolerance must be >= 0"),
+    (GOOD.replace(",-5,3,", ",-5,-3,"), "(X1): tolerance: given -3; allowed: a finite number >= 0"),
+    (GOOD.replace(",-5,3,", ",-5,nan,"), "(X1): tolerance: given nan; allowed: a finite number >= 0"),
+    (GOOD.replace(",-5,3,", ",-5,inf,"), "(X1): tolerance: given inf; allowed: a finite number >= 0"),
+    (GOOD.replace(",-5,3,", ",-5,1e999,"), "(X1): tolerance: given 1e999; allowed: a finite number >= 0"),
+    (GOOD.replace(",-5,3,", ",nan,3,"), "(X1): target: given nan; allowed: a finite number, or empty where"),
+    (GOOD.replace(",-5,3,", ",-inf,3,"), "(X1): target: given -inf; allowed: a finite number, or empty where"),
+    (GOOD.replace(",-5,3,", ",abc,3,"), "(X1): target: given abc; allowed: a finite number"),
+    (GOOD.replace("within,-5", "direction_up,inf"), "(X1): target: given inf; allowed: a finite number"),
     (GOOD.replace("2025-10", "2025-13"), "period '2025-13'"),
     (GOOD.replace("mom_pct,,within,-5", "level,,direction_up,"), "needs a change measure"),
     (GOOD.replace("mom_pct,,", "change_pct,,"), "needs a base_period"),
     (GOOD.replace("true", "maybe"), "required must be true or false"),
-    (GOOD.replace("within", "less_than_other"), "needs an other_variable"),
+    (GOOD.replace("within", "less_than_other"), "(X1): other_variable, other_stage, other_product, other_region: "
+     "given all empty; allowed: another series than the main selection for comparison 'less_than_other' to "
+     "compare with (an empty other_* column takes the main one's value)"),
+    (GOOD.replace("mom_pct,,within", "level,,greater_than_other").replace(",,,,,S001", ",production,,,,S001"),
+     "given the main selection again (production, magnet_makers, magnet_std+magnet_uh, *); allowed: another series"),
+    # a ratio of a selection to itself is always 1: reproduced whatever the run
+    (OWN_RATIO, "(X1): other_variable, other_stage, other_product, other_region: given all empty; allowed: "
+     "another series than the main selection for measure 'ratio' to divide by"),
+    (OWN_RATIO.replace(",,,,,S001", ",,market,prnd_oxide,*,S001"), "given the main selection again"),
+    (OWN_RATIO.replace(",,,,,S001", ",,,prnd_oxide+prnd_metal,,S001"), None),
+    # a change against a base that does not end before the period starts
+    (GOOD.replace("mom_pct,,", "change_pct,2025-10,"), "(X1): base_period: given 2025-10; allowed: a period "
+     "ending by 2025-09, before period 2025-10"),
+    (GOOD.replace("mom_pct,,", "mom_pct,2025-11,"), "base_period: given 2025-11; allowed: a period ending by 2025-09"),
+    (GOOD.replace("2025-10,mom_pct,,", "2025-10/2025-12,change,2025-09/2025-10,"),
+     "base_period: given 2025-09/2025-10; allowed: a period ending by 2025-09, before period 2025-10/2025-12"),
+    (GOOD.replace("2025-10,mom_pct,,", "2025-10/2025-12,change_pct,2025-07/2025-09,"), None),
     ("X1,false,d,sentiment,motor_makers,all,all,2025-11,mom_pct,,direction_up,,0,,,,,,,000,",
      "use measure 'change'"),
 ])
 def test_bad_rows_raise_a_clear_error(tmp_path, row, message):
+    if message is None:                         # the good neighbour of a bad row loads
+        assert [f.fact_id for f in load_facts(_write(tmp_path, [row]))] == ["X1"]
+        return
     with pytest.raises(FactError, match="line 2") as err:
         load_facts(_write(tmp_path, [row]))
     assert message in str(err.value)
@@ -158,10 +185,12 @@ def test_a_facts_table_that_cannot_be_read_is_one_clear_error(tmp_path):
         load_facts(tmp_path / "nowhere.csv")
 
 
-@pytest.mark.parametrize("facts_file", ["latin1.csv", "folder"])
+@pytest.mark.parametrize("facts_file", ["latin1.csv", "folder", "nan.csv"])
 def test_validate_with_an_unreadable_facts_file_exits_2_with_one_line(facts_file, tmp_path):
     (tmp_path / "latin1.csv").write_bytes("fact_id,description\nX1,d\u00e9cembre\n".encode("latin-1"))
     (tmp_path / "folder").mkdir()
+    # a nan tolerance once printed "0 ± nan % MoM ... NO" and exit 1, as if the model had failed
+    _write(tmp_path, [GOOD.replace("2025-10", "2024-02").replace(",-5,3,", ",0,nan,")]).rename(tmp_path / "nan.csv")
     scenario = tmp_path / "s.toml"
     scenario.write_text(f'extends = "{(ROOT / "tests" / "data" / "tiny.toml").as_posix()}"\n'
                         f'name = "s"\nfacts_file = "{facts_file}"\n', encoding="utf-8")

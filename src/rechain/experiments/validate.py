@@ -14,7 +14,9 @@ measure
     ``change_pct``   % change against ``base_period`` (required; e.g. May against the mean
                      month of Q1); any of the % measures takes ``base_period`` if given;
     ``change``       the same, as a difference (for signed series such as sentiment);
-    ``ratio``        level of the selection over the level of the ``other_*`` selection.
+                     a ``base_period`` ends before ``period`` starts;
+    ``ratio``        level of the selection over the level of the ``other_*`` selection
+                     (which must differ from the main one, as for the ``*_other`` comparisons).
 comparison
     ``within``       ``|value - target| <= tolerance``;
     ``at_least`` / ``at_most``   ``value >= target - tolerance`` / ``value <= target + tolerance``;
@@ -69,6 +71,7 @@ NEEDS_TARGET = ("within", "at_least", "at_most")
 COLUMNS = ["fact_id", "required", "description", "variable", "stage", "product", "region", "period",
            "measure", "base_period", "comparison", "target", "tolerance", "unit", "other_variable",
            "other_stage", "other_product", "other_region", "seed_fact", "source", "note"]
+OTHER_COLUMNS = ("other_variable", "other_stage", "other_product", "other_region")
 # the monthly series the figures show, with the facts that fall on them
 PANELS = {
     "ndfeb_output": ("NdFeB output (sintered blanks), t", "production", "magnet_makers", "magnet_std+magnet_uh", "*"),
@@ -216,6 +219,20 @@ def _float(v: Any, where: str, default: float) -> float:
         raise FactError(f"{where}: not a number: {v!r}") from None
 
 
+def _finite(v: Any, where: str, default: float, allowed: str = "a finite number") -> float:
+    """The number in a cell (``default`` if empty). float() also reads ``nan`` and ``inf``,
+    which no fact can be judged against (a nan tolerance fails every value, an infinite one
+    passes every one), so they are refused like text, in one message."""
+    try:
+        x = _float(v, where, default)
+    except FactError:
+        x = math.nan
+    s = str(v).strip() if v is not None else ""
+    if s and not math.isfinite(x):
+        raise FactError(f"{where}: given {s}; allowed: {allowed}")
+    return x
+
+
 @dataclass(frozen=True)
 class Vocabulary:
     """Names the model outputs: variables, and per variable the stages, products and regions."""
@@ -315,8 +332,9 @@ def _fact_from_row(row: dict[str, str], line: int, path: str) -> Fact:
         raise FactError(f"{where}: fact_id is empty")
     kw: dict[str, Any] = {k: (row.get(k) or "").strip() for k in COLUMNS}
     kw["required"] = _truthy(kw["required"], where)
-    kw["target"] = _float(kw["target"], f"{where}: target", math.nan)
-    kw["tolerance"] = _float(kw["tolerance"], f"{where}: tolerance", 0.0)
+    kw["target"] = _finite(kw["target"], f"{where}: target", math.nan,
+                           "a finite number, or empty where the comparison takes none")
+    kw["tolerance"] = _finite(kw["tolerance"], f"{where}: tolerance", 0.0, "a finite number >= 0")
     for k in ("stage", "product", "region"):
         kw[k] = kw[k] or "*"
     fact = Fact(**kw)
@@ -337,8 +355,8 @@ def _check_fact(f: Fact, where: str) -> None:
         raise FactError(f"{where}: {e}") from None
     if f.comparison in NEEDS_TARGET and not math.isfinite(f.target):
         raise FactError(f"{where}: comparison {f.comparison!r} needs a numeric target")
-    if f.tolerance < 0:
-        raise FactError(f"{where}: tolerance must be >= 0, got {f.tolerance}")
+    if not (math.isfinite(f.tolerance) and f.tolerance >= 0):
+        raise FactError(f"{where}: tolerance: given {f.tolerance:g}; allowed: a finite number >= 0")
     if f.measure == "change_pct" and not f.base_period:
         raise FactError(f"{where}: measure 'change_pct' needs a base_period")
     if f.measure == "change" and not f.base_period:
@@ -351,9 +369,42 @@ def _check_fact(f: Fact, where: str) -> None:
     if f.measure in PCT_MEASURES and any(v in SIGNED_VARIABLES for v in
                                          (f.variable, f.other_variable) if v):
         raise FactError(f"{where}: {f.variable} can be negative; use measure 'change', not {f.measure!r}")
-    if f.uses_other and f.selection(other=True) == f.selection() and f.measure != "ratio" \
-            and not f.other_variable:
-        raise FactError(f"{where}: comparison {f.comparison!r} needs an other_variable or other selectors")
+    _check_base_period(f, where)
+    _check_other(f, where)
+
+
+def _check_base_period(f: Fact, where: str) -> None:
+    """A change is measured against a base that ends before the period starts; a base that
+    overlaps or follows it compares the period with itself or with its own future."""
+    if f.measure not in (*PCT_MEASURES, "change") or not f.base_period:
+        return
+    first = f.months()[0]
+    if f.base_months()[-1] >= first:           # YYYY-MM compare as text
+        raise FactError(f"{where}: base_period: given {f.base_period}; allowed: a period ending by "
+                        f"{_shift(first, -1)}, before period {f.period}")
+
+
+def _check_other(f: Fact, where: str) -> None:
+    """A ratio or a comparison with another series needs another series: with the other_*
+    columns empty (they default to the main selection) or repeating it, a ratio is always 1
+    and a difference always 0, whatever the run."""
+    if not f.uses_other:
+        return
+    if not any(getattr(f, k) for k in OTHER_COLUMNS):
+        given = "all empty"
+    elif _selection_key(f.selection(other=True)) == _selection_key(f.selection()):
+        given = "the main selection again (" + ", ".join(f.selection()) + ")"
+    else:
+        return
+    what = "measure 'ratio' to divide by" if f.measure == "ratio" else f"comparison {f.comparison!r} to compare with"
+    raise FactError(f"{where}: {', '.join(OTHER_COLUMNS)}: given {given}; allowed: another series than the main "
+                    f"selection for {what} (an empty other_* column takes the main one's value)")
+
+
+def _selection_key(sel: tuple[str, str, str, str]) -> tuple:
+    """A selection as compared: ``*`` and empty alike, ``a+b`` as the set {a, b}."""
+    var, *names = sel
+    return (var, *(None if _split(n) is None else frozenset(_split(n)) for n in names))
 
 
 def scenario_facts_file(sc) -> Path | None:
