@@ -95,14 +95,17 @@ def _with_facts(tmp_path: Path, facts_file: str) -> Path:
 
 def test_a_scenario_with_its_own_facts_table_is_calibrated_on_it(tmp_path):
     """As `rechain validate` does, the calibration holds a scenario to its facts_file (an era to
-    its own record), not to the package's 2024-2025 facts."""
+    its own record), not to the package's 2024-2025 facts, and leaves out the facts whose months
+    lie outside the run (T03: they were counted as missed)."""
     head = ("fact_id,required,description,variable,stage,product,region,period,measure,base_period,"
             "comparison,target,tolerance,unit\n")
     (tmp_path / "own.csv").write_text(
         head + "T01,true,Mar 2024: Pr-Nd oxide about 400000,price,market,prnd_oxide,*,2024-03,level,,within,"
                "400000,40000,yuan/t\n"
                "T02,false,Q1 2024: blanks made,production,magnet_makers,magnet_std+magnet_uh,*,2024-01/2024-03,"
-               "level,,at_least,1,0,t\n")
+               "level,,at_least,1,0,t\n"
+               "T03,true,Jan 2026: after the run,price,market,prnd_oxide,*,2026-01,level,,within,400000,40000,"
+               "yuan/t\n")
     space = tmp_path / "space.toml"
     space.write_text('[parameters]\n"behaviour.w_news" = { min = 0.8, max = 2.0 }\n')
     out = tmp_path / "cal"
@@ -112,6 +115,7 @@ def test_a_scenario_with_its_own_facts_table_is_calibrated_on_it(tmp_path):
     assert res.exit_code == 0, res.output
     table = pd.read_csv(out / "candidates.csv")
     assert (table["facts"] == 2).all() and (table["required"] == 1).all()
+    assert "T03" not in " ".join(table["failing_required"].dropna().astype(str))
     runs = pd.concat(pd.read_parquet(p) for p in (out / "search").rglob("*.parquet"))
     assert {"T01", "T02"} <= set(runs.columns) and "F01" not in runs.columns
 
@@ -133,7 +137,9 @@ def test_also_holds_every_candidate_to_another_scenario_and_its_facts(tmp_path):
             "comparison,target,tolerance,unit\n")
     (tmp_path / "own.csv").write_text(
         head + "T01,true,Q1 2024: no blanks at all,production,magnet_makers,magnet_std+magnet_uh,*,"
-               "2024-01/2024-03,level,,at_most,0,0,t\n")
+               "2024-01/2024-03,level,,at_most,0,0,t\n"
+               "T02,true,Q1 2026: after the run,production,magnet_makers,magnet_std+magnet_uh,*,"
+               "2026-01/2026-03,level,,at_most,0,0,t\n")
     other = _with_facts(tmp_path, "own.csv")
     space = tmp_path / "space.toml"
     space.write_text('[parameters]\n"behaviour.w_news" = { min = 0.8, max = 2.0 }\n')
@@ -145,9 +151,11 @@ def test_also_holds_every_candidate_to_another_scenario_and_its_facts(tmp_path):
     res = CliRunner().invoke(main, ["calibrate", str(TINY), *common, "--out", str(alone)])
     assert res.exit_code == 0, res.output
     joint, single = pd.read_csv(out / "candidates.csv"), pd.read_csv(alone / "candidates.csv")
+    # T02 lies outside the run: left out, as validate leaves it out, not missed
     assert (joint["required"] == single["required"] + 1).all() and (joint["facts"] == single["facts"] + 1).all()
     # the tiny chain makes blanks, so the other scenario's one required fact is missed by all
     assert joint["failing_required"].fillna("").str.contains("tiny_own:T01").all()
+    assert "T02" not in " ".join(joint["failing_required"].dropna().astype(str))
     assert (joint["loss"] > single["loss"]).all()
     for stage in ("search", "final"):
         assert (out / "also" / "tiny_own" / stage).is_dir()
@@ -159,3 +167,20 @@ def test_also_refuses_a_missing_scenario_before_any_folder(tmp_path):
                                     "--samples", "1", "--workers", "1", "--quiet", "--out", str(out)])
     assert res.exit_code == 2, res.output
     assert "nowhere.toml" in res.output and "Traceback" not in res.output and not out.exists()
+
+
+@pytest.mark.parametrize("late_as", ["scenario", "--also"])
+def test_a_scenario_with_no_fact_in_its_run_stops_before_any_folder(tmp_path, late_as):
+    """As `rechain validate` refuses it: a run none of whose facts it could be scored on (here
+    June-August 2026 against the package's 2024-2025 facts) was calibrated with every fact missed."""
+    late = tmp_path / "tiny_late.toml"
+    late.write_text(f'extends = {str(TINY)!r}\nname = "tiny_late"\nstart = 2026-06-01\nend = 2026-08-31\n')
+    out = tmp_path / "cal"
+    args = [str(late)] if late_as == "scenario" else [str(TINY), "--also", str(late)]
+    res = CliRunner().invoke(main, ["calibrate", *args, "--samples", "1", "--replicates", "1", "--finalists", "1",
+                                    "--final-replicates", "1", "--workers", "1", "--quiet", "--out", str(out)])
+    assert res.exit_code == 2, res.output
+    lines = [line for line in res.output.splitlines() if line.strip()]
+    assert lines == [f"error: {late} (facts: facts.csv): no fact falls within the run (2026-06 .. 2026-08); "
+                     f"allowed: a facts table (facts_file) with facts of the simulated period"], res.output
+    assert not out.exists()

@@ -6,7 +6,9 @@ points a sweep with ``design = "lhs"`` draws for the same seed and ranges) over 
 calibration space (``data/calibration_space.toml`` or a file of the same form), with the
 scenario's own values as candidate 0, so the search can only improve on them. Each run
 keeps the value of every fact ``rechain validate`` holds the scenario to (its ``facts_file``,
-else ``data/facts.csv``: an era is calibrated on its own record) and a stability
+else ``data/facts.csv``: an era is calibrated on its own record; as there, the facts whose
+months lie outside the run are left out of the scores, and a scenario with none in its run
+is refused) and a stability
 check: a shock-free variant of the candidate (:func:`rechain.scenario.quiet_variant`, ten
 years: :data:`QUIET_YEARS`) run with the same seed must neither cycle (coefficient of
 variation of monthly magnet output, months 7 on, at most ``max_quiet_cv``) nor drift (every
@@ -151,11 +153,26 @@ def _hold_to_own_facts(base: dict, scenario_path: str | Path) -> list[str]:
     """Point ``base`` at the facts table ``rechain validate`` holds the scenario to, by an
     absolute path so every candidate's run finds it wherever it runs (None: the package's);
     returns the table's fact ids (:class:`~rechain.experiments.validate.FactError` if it is
-    missing or malformed)."""
+    missing or malformed, or if no fact falls within the run)."""
     from .validate import scenario_facts_file
     facts_path = scenario_facts_file(load_scenario(scenario_path))
     base["facts_file"] = str(facts_path) if facts_path else None
+    _run_facts(base, scenario_path)            # before any run: a scenario with nothing to score
     return _fact_ids(base)
+
+
+def _run_facts(base: dict, scenario_path: str | Path) -> tuple:
+    """The facts of ``base``'s table that a run of it can be scored on: those whose months lie
+    in the run, by ``rechain validate``'s rule (:func:`~rechain.experiments.validate.facts_in_run`
+    on the run's months); the others are left out of the counts and the loss, not missed.
+    Raises :class:`~rechain.experiments.validate.FactError` when no fact falls within the run."""
+    from ..calendar import Calendar
+    from .validate import facts_in_run
+    months = Calendar.build(base["start"], base["end"], holidays={}).months   # the monthly table's
+    name = Path(base["facts_file"]).name if base["facts_file"] else "facts.csv"
+    inside, _ = facts_in_run(list(_facts_of(base["facts_file"])), pd.DataFrame({"month": months}),
+                             f"{scenario_path} (facts: {name})")
+    return tuple(inside)
 
 
 def _fact_ids(base: dict) -> list[str]:
@@ -353,7 +370,7 @@ def _also_stage(search: Sweep, also: list[Path], stage: str, points: list[dict],
     out = []
     for path in also:
         sw = also_sweep(search, path, stage, points, replicates, root_seed)
-        facts = _facts_of(sw.base["facts_file"])
+        facts = _run_facts(sw.base, path)
         runs = _stage(sw, where / "also" / sw.base["name"] / stage, resume, **run)
         out.append((sw.base["name"], _scores(runs, None, facts), _losses(runs, 0.0, facts)))
     return out
@@ -465,7 +482,7 @@ def calibrate(scenario_path: str | Path = "scenarios/baseline.toml", space: str 
     check stays the scenario's), so the set found must do well on all of them.
     """
     search = search_sweep(scenario_path, space, samples, replicates, seed)
-    facts = _facts_of(search.base["facts_file"])
+    facts = _run_facts(search.base, scenario_path)
     dims = load_space(space)
     also = [Path(a) for a in also]
     check_also(search, also)
