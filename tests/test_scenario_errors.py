@@ -194,6 +194,19 @@ def test_chain_of_three_files_resolves(tmp_path):
     assert load_scenario(sub / "b.toml").name == "b"
 
 
+
+@pytest.mark.parametrize("file_name", [".hidden.toml", "x:y.toml"])
+def test_a_file_whose_stem_cannot_be_a_name_is_told_to_set_one(tmp_path, file_name):
+    """The name then comes from the stem: the message names this file and says to set
+    ``name``, not the parent's ``name`` line."""
+    p = _write(tmp_path / file_name, f'extends = "{BASELINE.as_posix()}"\n')
+    with pytest.raises(ScenarioError) as info:
+        load_scenario(p)
+    e = info.value
+    assert Path(e.file).name == file_name and e.key == "name" and len(e.errors) == 1
+    assert "cannot serve as one; allowed: a name = " in str(e) and "baseline.toml" not in str(e)
+
+
 def test_tables_merge_key_by_key(tmp_path):
     p = _write(tmp_path / "w.toml", f'extends = "{BASELINE.as_posix()}"\n[firms.magnet_makers]\ncount = 40\n'
                                     '[sectors.nev]\nunits_per_yr = { 2026 = 25.0e6 }\n')

@@ -22,7 +22,7 @@ from typing import Any
 from pydantic import ValidationError
 
 from .errors import ScenarioError, _describe, _find_line, _find_name_line, _problem_errors, _show
-from .schema import Scenario, _merge_key
+from .schema import NAME_ALLOWED, Scenario, _merge_key, folder_safe
 
 __all__ = ["load_scenario", "scenario_from_dict", "scenario_hash", "deep_merge", "read_toml_file",
            "read_text_file"]
@@ -305,6 +305,10 @@ def load_scenario(path: str | Path) -> Scenario:
     except (OSError, tomllib.TOMLDecodeError):  # pragma: no cover - read fine a moment ago
         own = data
     if "name" not in own:
+        if not folder_safe(path.stem):      # else the message would blame the name of the file it extends
+            raise ScenarioError(path, "name", f"not given, and the file name's stem {path.stem!r} cannot serve as "
+                                f"one; allowed: a name = \"...\" line in the file ({NAME_ALLOWED}), or a file "
+                                f"name whose stem is one", kind="invalid")
         data["name"] = path.stem
     dropped = drop_inherited_outside_period(data, own, files[:-1])
     sc = scenario_from_dict(data, path, files)

@@ -333,8 +333,8 @@ class Behaviour(_Model):
     @classmethod
     def _low_then_high(cls, v: tuple[float, float]) -> tuple[float, float]:
         if not 0.0 <= v[0] <= 1.0 <= v[1] <= 100.0:
-            raise ValueError(f"[low, high] with 0 <= low <= 1 <= high <= 100 (multiples of the normal cover), "
-                             f"got [{v[0]:g}, {v[1]:g}]")
+            raise ValueError(f"given [{v[0]:g}, {v[1]:g}]; allowed: [low, high] with 0 <= low <= 1 <= high <= 100 "
+                             f"(multiples of the normal cover)")
         return v
 
 
@@ -609,18 +609,16 @@ class Scenario(_Model):
     @classmethod
     def _a_file(cls, v: str | None) -> str | None:
         if v is not None and not v.strip():
-            raise ValueError("a CSV file's path relative to the scenario, or no facts_file at all (the package's "
-                             "2024-2025 facts), got an empty string")
+            raise ValueError("given an empty string; allowed: a CSV file's path relative to the scenario, or no "
+                             "facts_file at all (the package's 2024-2025 facts)")
         return v
 
     @field_validator("name")
     @classmethod
     def _folder_safe(cls, v: str) -> str:
         """The name becomes part of an output folder's name: one plain path component."""
-        if not 1 <= len(v) <= 100 or v.startswith((".", " ")) or v.endswith(" ") or \
-                any(c in '/\\:*?"<>|' or not c.isprintable() for c in v):
-            raise ValueError("1 to 100 printable characters, not starting with '.' and without / \\ : * ? \" < > | "
-                             f"(the name goes into output folder names), got {v!r}")
+        if not folder_safe(v):
+            raise ValueError(f"given {v!r}; allowed: {NAME_ALLOWED}")
         return v
     _carried: list[str] = PrivateAttr(default_factory=list)
     _dropped: list[str] = PrivateAttr(default_factory=list)
@@ -657,6 +655,16 @@ class _Problems(ValueError):
 
 # names of regions with a meaning of their own (in `regions = [...]` lists and the outputs' region column)
 RESERVED_REGIONS = {"china": "China's domestic market", "all": "every region", "abroad": "every region outside China"}
+
+
+NAME_ALLOWED = ("1 to 100 printable characters, not starting with '.' and without / \\ : * ? \" < > | (the name "
+                "goes into output folder names)")
+
+
+def folder_safe(name: str) -> bool:
+    """True when ``name`` can name an output folder: one plain path component."""
+    return 1 <= len(name) <= 100 and not name.startswith((".", " ")) and not name.endswith(" ") and \
+        not any(c in '/\\:*?"<>|' or not c.isprintable() for c in name)
 
 
 def _cross_problems(sc: "Scenario") -> list:
