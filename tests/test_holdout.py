@@ -26,6 +26,24 @@ def test_the_holdout_checks_clean():
     res = CliRunner().invoke(main, ["check", str(HOLDOUT)])
     assert res.exit_code == 0, res.output
     assert "warning" not in res.output.lower()
+    assert f"facts: {FACTS} (38 of 38 within the run, for rechain validate)" in res.output
+
+
+def test_check_reads_a_scenarios_facts_table_as_validate_would(tmp_path):
+    """`rechain check` catches a facts_file that is missing, a folder, malformed or has no fact
+    in the run, with one error line and exit 2, before anyone waits for runs."""
+    (tmp_path / "folder").mkdir()
+    (tmp_path / "bad.csv").write_text(FACTS.read_text().splitlines()[0] + "\nX1,true,x,price,market,prnd_oxide,*,"
+                                      "2025-02,mom_pct,,within,0,nan,% MoM,,,,,,src,\n")
+    (tmp_path / "late.csv").write_text(FACTS.read_text().splitlines()[0] + "\nX1,true,x,price,market,prnd_oxide,*,"
+                                       "2031-02,level,,within,1,1,yuan/t,,,,,,src,\n")
+    for given, says in [("nowhere.csv", "does not exist"), ("folder", "is a folder"),
+                        ("bad.csv", "tolerance: given nan"), ("late.csv", "no fact falls within the run")]:
+        sc = tmp_path / "s.toml"
+        sc.write_text(f'extends = "{HOLDOUT.as_posix()}"\nfacts_file = "{given}"\n')
+        res = CliRunner().invoke(main, ["check", str(sc)])
+        assert res.exit_code == 2 and res.output.count("\n") == 1 and says in res.output, res.output
+        assert res.output.startswith("error: ") and str(tmp_path) in res.output, res.output
 
 
 def test_the_holdout_is_the_baseline_with_other_facts():

@@ -103,6 +103,25 @@ def run(scenario: Path, seed: int, out_dir: Path | None, no_figures: bool, html:
                    f"{', figures' if not no_figures else ''}{', report.html' if html else ''})")
 
 
+def _check_facts(scenario: Path, sc) -> str:
+    """A scenario's own facts table (``facts_file``), read as ``rechain validate`` reads it:
+    a line saying how many of its facts fall within the run, or one error line and exit 2."""
+    if not sc.facts_file:
+        return ""
+    import pandas as pd
+    from .calendar import Calendar
+    from .experiments.validate import FactError, facts_in_run, load_facts, scenario_facts_file
+    try:
+        path = scenario_facts_file(sc)
+        facts = load_facts(path)
+        months = Calendar.build(sc.start, sc.end, holidays={}).months
+        inside, _ = facts_in_run(facts, pd.DataFrame({"month": months}), f"{scenario} (facts: {path.name})")
+    except FactError as e:
+        click.echo(f"error: {e}", err=True)
+        sys.exit(2)
+    return f"facts: {path} ({len(inside)} of {len(facts)} within the run, for rechain validate)"
+
+
 @main.command()
 @click.argument("scenario", type=click.Path(dir_okay=False, path_type=Path))
 def check(scenario: Path) -> None:
@@ -111,9 +130,12 @@ def check(scenario: Path) -> None:
     from .config.schema import years_without_quota
 
     sc = load_scenario(scenario)
+    facts_note = _check_facts(scenario, sc)
     click.echo(f"{scenario}: ok ({sc.name}, {sc.start} to {sc.end}, "
                f"{len(sc.export_controls)} export controls, {len(sc.news)} news events, "
                f"{len(sc.disruptions)} disruptions)")
+    if facts_note:
+        click.echo(facts_note)
     if sc._carried:
         rule = sc.after_last_year
         click.echo(f"carried past the last year given ({rule.rule}"

@@ -422,13 +422,20 @@ def scenario_facts_file(sc) -> Path | None:
         if "facts_file" in text:
             path = (f.parent / sc.facts_file).resolve()
             if path.exists():
-                return path
+                return _a_table(path, f, sc.facts_file)
     path = Path(sc.facts_file)
     if not path.is_absolute() and files:
         path = (files[-1].parent / sc.facts_file).resolve()
     if not path.exists():
         raise FactError(f"{files[-1] if files else '<scenario>'}: facts_file: {sc.facts_file!r} does not exist "
                         f"(looked for {path}); allowed: a CSV facts table, relative to the scenario file")
+    return _a_table(path, files[-1] if files else "<scenario>", sc.facts_file)
+
+
+def _a_table(path: Path, scenario_file, given: str) -> Path:
+    if path.is_dir():
+        raise FactError(f"{scenario_file}: facts_file: {given!r} is a folder ({path}); allowed: a CSV facts table, "
+                        f"relative to the scenario file")
     return path
 
 
