@@ -67,3 +67,11 @@ kpis = ["price_mean_prnd_oxide"]
     if "about N = " in line:
         n = int(line.split("about N = ")[1].split()[0].replace(",", ""))
         assert n > 4 and n & (n - 1) == 0
+    # a folder of the user's where the analysis goes: kept, and the message says what to move
+    # (analyze has no --out to choose)
+    (out / "analysis").rename(out / "theirs")
+    (out / "analysis").mkdir()
+    (out / "analysis" / "notes.txt").write_text("mine")
+    res = CliRunner().invoke(main, ["analyze", str(out), "--no-figures"])
+    assert res.exit_code == 2 and "move or rename that folder" in res.output and "--out" not in res.output
+    assert (out / "analysis" / "notes.txt").read_text() == "mine"

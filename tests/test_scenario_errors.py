@@ -34,6 +34,7 @@ CASES = [
     ("infinite_value.toml", "out_of_range", ["firms.recyclers.capacity_t_per_yr", "given inf", "a finite number"], 4),
     ("share_above_one.toml", "out_of_range", ["firms.magnet_makers.oxide_feed_share", "given 1.5", "<= 1"], 4),
     ("bad_date.toml", "date", ["end", "2026-02-30", "ISO date"], 3),
+    ("datetime_start.toml", "date", ["start", "given 2024-01-01T00:00:00 (a date and time)", "ISO date"], 3),
     ("bad_date_text.toml", "date", ["disruptions[", "].start", "'next spring'", "ISO date"], 6),
     ("end_before_start.toml", "date_order", ["end", "2023-06-30", "after the start"], 3),
     ("disruption_end_before_start.toml", "date_order", ["].end", '"Mine collapse"', "before start"], 7),

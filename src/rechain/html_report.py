@@ -261,19 +261,19 @@ def _figure(fig, caption: str) -> dict[str, str]:
     return {"png": png_base64(fig, dpi=90), "caption": caption}
 
 
-def _check_year(flows: pd.DataFrame, year: int | None) -> str:
+def _check_year(flows: pd.DataFrame, year: int | None, folder: Path | None = None) -> str:
     from .flowchart import default_year
     years = sorted({m[:4] for m in flows["month"]})
     if year is None:
         return default_year(flows)
     if str(year) not in years:
-        raise OptionYear(year, years)
+        raise OptionYear(year, years, folder)
     return str(year)
 
 
 class OptionYear(ScenarioError):
-    def __init__(self, year: int, years: list[str]):
-        super().__init__(None, "--year", f"given {year}; allowed: a year the run covers ({', '.join(years)})",
+    def __init__(self, year: int, years: list[str], folder: Path | None = None):
+        super().__init__(folder, "--year", f"given {year}; allowed: a year the run covers ({', '.join(years)})",
                          kind="option")
 
 
@@ -316,7 +316,7 @@ def _run_context(folder: Path, year: int | None) -> dict:
                 f"use rechain compare --replicates N.")
     else:
         note = "One seed: no band across seeds (rechain compare --replicates N gives one)."
-    yr = _check_year(flows, year)
+    yr = _check_year(flows, year, folder)
     title = f"({name}, seed {seed})"
     figures = [_figure(make(monthly, title), caption) for (fname, make), caption in zip(FIGURES.items(), (
         "Price indices, monthly means, each in the market's quoted unit.",
@@ -447,7 +447,7 @@ def _compare_context(folder: Path, year: int | None) -> dict:
         if flows is None:
             notes.append(how)
             continue
-        yr = yr or _check_year(flows, year)
+        yr = yr or _check_year(flows, year, folder)
         flow_figs.append(_figure(figure_element_flows(flows, yr, f"({name}, seed {seeds[0]})"),
                                  f"{name}, seed {seeds[0]}, {yr} (flows {how})."))
     prov = [("scenarios", ", ".join(names)), ("reference", ref), ("seeds", ", ".join(map(str, seeds))),

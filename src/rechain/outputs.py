@@ -128,11 +128,13 @@ def _probe_writable(folder: Path, shown: Path) -> None:
                           f"({e.strerror or e.__class__.__name__}); choose another --out") from None
 
 
-def check_output_dir(folder: str | Path, kind: str, replace: bool = True) -> Path:
+def check_output_dir(folder: str | Path, kind: str, replace: bool = True, elsewhere: str = "choose another --out"
+                     ) -> Path:
     """Check, before any work, that rechain may write its ``kind`` output to ``folder``.
 
     ``replace=False`` (sweeps): an earlier output is not replaced, so only an absent or
-    empty folder passes. Returns the folder; raises :class:`OutputError` with one line
+    empty folder passes. ``elsewhere``: how the user writes elsewhere (a command without
+    ``--out`` says what to move). Returns the folder; raises :class:`OutputError` with one line
     saying what is wrong and how to proceed.
     """
     shown = Path(folder)
@@ -141,9 +143,9 @@ def check_output_dir(folder: str | Path, kind: str, replace: bool = True) -> Pat
         # replacing it would swap out the link and empty the folder it points to, and a
         # dangling link passes every other check only to fail when the files are saved
         raise OutputError(shown, f"is a symbolic link (to {os.readlink(target)}); rechain writes only into "
-                          f"real folders: choose another --out")
+                          f"real folders: {elsewhere}")
     if target.exists() and not target.is_dir():
-        raise OutputError(shown, "is a file, not a folder; choose another --out")
+        raise OutputError(shown, f"is a file, not a folder; {elsewhere}")
     if target.is_dir() and any(target.iterdir()):
         marker = _read_marker(target)
         if marker is None:
@@ -151,18 +153,18 @@ def check_output_dir(folder: str | Path, kind: str, replace: bool = True) -> Pat
             held = (f"its {MARKER} was not written by rechain or is damaged" if MARKER in names
                     else f"it holds {_shown(names)}")
             raise OutputError(shown, f"is not empty and is not a rechain output ({held}); "
-                              f"rechain never deletes files it did not write: choose another --out, or a new "
-                              f"or empty folder")
+                              f"rechain never deletes files it did not write: {elsewhere}"
+                              f"{', or a new or empty folder' if '--out' in elsewhere else ''}")
         if marker.get("kind") != kind:
             raise OutputError(shown, f"holds a rechain {marker.get('kind')} output, not a {kind} output; "
-                              f"choose another --out")
+                              f"{elsewhere}")
         if not replace:
-            raise OutputError(shown, f"already holds a rechain {kind} output; choose another --out")
+            raise OutputError(shown, f"already holds a rechain {kind} output; {elsewhere}")
         extra = _strangers(target, marker, growing_ok=False)
         if extra:
             raise OutputError(shown, f"holds files rechain did not write ({_shown(extra)}); rechain replaces "
-                              f"only its own outputs and never deletes such files: move them out, or choose "
-                              f"another --out")
+                              f"only its own outputs and never deletes such files: move them out, or "
+                              f"{elsewhere}")
     _probe_writable(target, shown)
     if target.exists():
         _probe_writable(target.parent, shown)   # the new folder is built beside the old one

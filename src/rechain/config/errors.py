@@ -5,6 +5,7 @@ file, the key path (and line), what was given and what is allowed.
 
 from __future__ import annotations
 
+import datetime as dt
 import difflib
 import re
 import tomllib
@@ -369,6 +370,8 @@ def _given(v: Any) -> str:
         return "true" if v else "false"
     if isinstance(v, dict):
         return "a table {" + ", ".join(list(map(str, v))[:6]) + (", ..." if len(v) > 6 else "") + "}"
+    if isinstance(v, (dt.date, dt.time)):       # a TOML date-time or time, as the file spells it
+        return f"{v.isoformat()} (a {type(v).__name__.replace('datetime', 'date and time')})"
     r = repr(v)
     return r if len(r) <= 80 else r[:77] + "..."
 
