@@ -28,6 +28,17 @@ def test_two_equal_parameters_are_not_ranked():
     assert r["samples_needed"] is None or r["samples_needed"] > 16
 
 
+def test_too_few_samples_give_no_intervals_and_no_resolved_ranking():
+    """From one or two base samples the bootstrap resamples the same points: its intervals
+    come out near 0 and would call any ranking resolved. They are unknown instead."""
+    f = lambda X: 10 * X[:, 0] + X[:, 1]        # noqa: E731 - a clear winner, were N large
+    for n in (1, 2):
+        t = _sobol(f, n)
+        assert t[["S1_conf", "ST_conf"]].isna().all().all()
+        assert not ranking_resolution(t, n, "sobol")["resolved"]
+    assert _sobol(f, 4)[["S1_conf", "ST_conf"]].notna().all().all()
+
+
 def test_a_dominant_parameter_is_resolved_and_a_close_call_gets_an_estimate():
     t = _sobol(lambda X: 10 * X[:, 0] + X[:, 1], 256)
     r = ranking_resolution(t, 256, "sobol")

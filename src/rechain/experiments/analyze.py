@@ -37,6 +37,11 @@ if TYPE_CHECKING:
 __all__ = ["analyze", "sensitivity", "sobol_indices", "morris_indices", "ranking_resolution", "analyze_command"]
 
 
+#: fewer base samples than this and the bootstrap's confidence intervals mean nothing (one
+#: sample resampled is always itself): they are reported as unknown, so no ranking is resolved
+MIN_BOOTSTRAP_SAMPLES = 4
+
+
 def sobol_indices(problem: dict, Y: np.ndarray, second_order: bool = False, seed: int | None = None,
                   conf_level: float = 0.95) -> pd.DataFrame:
     """First-order and total Sobol indices of one output, ranked by ST.
@@ -54,6 +59,9 @@ def sobol_indices(problem: dict, Y: np.ndarray, second_order: bool = False, seed
                             conf_level=conf_level, seed=seed)
     df = pd.DataFrame({"parameter": problem["names"], "S1": res["S1"], "S1_conf": res["S1_conf"],
                        "ST": res["ST"], "ST_conf": res["ST_conf"]})
+    n_base = len(Y) // (problem["num_vars"] * (2 if second_order else 1) + 2)
+    if n_base < MIN_BOOTSTRAP_SAMPLES:      # resampling so few points gives intervals of about 0: unknown
+        df[["S1_conf", "ST_conf"]] = np.nan
     df = df.sort_values("ST", ascending=False, kind="stable").reset_index(drop=True)
     df["rank"] = np.arange(1, len(df) + 1)
     return df
@@ -371,7 +379,10 @@ def _write_analysis(out: Path, man: dict, want: list[str], dest: Path, figures: 
         summary += ["", "## Ranking of the parameters per KPI", "",
                     f"By {col} with 95 % confidence intervals, from N = {man['samples']} "
                     f"({'base samples' if man['design'] == 'sobol' else 'trajectories'}). The top parameter is "
-                    f"named only when its interval and the next one's do not overlap.", ""]
+                    f"named only when its interval and the next one's do not overlap."
+                    + (f" With N below {MIN_BOOTSTRAP_SAMPLES} the intervals cannot be estimated (nan) and "
+                       f"the indices themselves are noise: run the sweep with more samples."
+                       if man["design"] == "sobol" and man["samples"] < MIN_BOOTSTRAP_SAMPLES else ""), ""]
         summary += [_ranking_line(k, r, man["samples"], man["design"]) for k, r in ranking.items()]
     if skipped:
         summary += ["", "## KPIs left out", ""] + [f"- {k}: {v}" for k, v in skipped.items()]
