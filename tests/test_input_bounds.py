@@ -75,6 +75,8 @@ def test_figures_the_model_cannot_compute_with_are_refused(override, key, allowe
     (lambda d: d["news"][0].update(stages=[]), "news[0].stages", "at least 1 item"),
     (lambda d: d["disruptions"][0].update(regions=[]), "disruptions[0].regions", "at least 1 item"),
     (lambda d: d.update(facts_file=""), "facts_file", "given an empty string; allowed"),
+    (lambda d: d["regions"]["eu"].update(materials_t_per_yr={"light_ore": {y: 5.0 for y in YEARS}}),
+     "regions.eu.materials_t_per_yr.light_ore", "given 'light_ore'; allowed: prnd_oxide"),
     (lambda d: d["recycling"].update(collection=[{"year": 2024, "rate": 0.1}, {"year": 2024, "rate": 0.2}]),
      "recycling", "each once"),
 ])
@@ -88,6 +90,7 @@ def test_items_that_would_be_silently_ignored_are_refused(change, key, allowed):
         scenario_from_dict(d)
     msg = "\n".join(str(e) for e in info.value.errors)
     assert f"{key}" in msg and allowed in msg, msg
+    assert all(e.key.startswith(key) for e in info.value.errors), msg   # the key, not "(scenario)"
 
 
 @pytest.mark.parametrize("override, key, allowed", [

@@ -697,8 +697,9 @@ def _cross_problems(sc: "Scenario") -> list:
             if missing:
                 out.append(f"regions.{rname}.materials_t_per_yr.{product} lacks year(s) {sorted(missing)}")
             if product not in ("prnd_oxide", "prnd_metal", "dy_oxide", "tb_oxide"):
-                out.append(f"regions.{rname}.materials_t_per_yr.{product}: given {product!r}; allowed: "
-                           f"prnd_oxide, prnd_metal, dy_oxide, tb_oxide (magnets go under demand_t_per_yr)")
+                out.append((("regions", rname, "materials_t_per_yr", product), "not_allowed",
+                            f"given {product!r}; allowed: prnd_oxide, prnd_metal, dy_oxide, tb_oxide (magnets go "
+                            f"under demand_t_per_yr)"))
     for i, ev in enumerate(sc.news):
         if not sc.start <= ev.date <= sc.end:
             out.append(f"news[{i}] ({ev.name}) date {ev.date} is outside the simulated period {sc.start}..{sc.end}")
