@@ -44,3 +44,20 @@ def test_every_flow_row_is_a_shipment_once(baseline_run):
     keys = ["month", "from_stage", "to_stage", "product", "region"]
     assert not flows.duplicated(keys).any()
     assert (flows["tonnes"] >= 0).all()
+
+
+def test_series_reads_a_level_as_chinas_and_refuses_what_the_run_lacks(baseline_run):
+    """`RunResult.series` reads as validate and sweeps do: a price is China's, not China's plus
+    every export price; flows are summed; a name the run lacks is an error, not an empty series."""
+    import pytest
+    m = baseline_run.monthly
+    china = m[(m["variable"] == "price") & (m["product"] == "prnd_oxide") & (m["region"] == "china")]
+    got = baseline_run.series("price", product="prnd_oxide")
+    assert list(got.index) == list(china["month"]) and (got.to_numpy() == china["value"].to_numpy()).all()
+    made = m[(m["variable"] == "production") & (m["stage"] == "magnet_makers")].groupby("month")["value"].sum()
+    assert (baseline_run.series("production", stage="magnet_makers") == made).all()
+    for variable, match, says in [("price", {}, "several units"), ("nonsense", {}, "does not have"),
+                                  ("price", {"product": "nope"}, "has no price rows"),
+                                  ("price", {"colour": "red"}, "unknown key 'colour'")]:
+        with pytest.raises(ValueError, match=says):
+            baseline_run.series(variable, **match)

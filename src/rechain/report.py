@@ -202,11 +202,41 @@ def domestic_prices(monthly: pd.DataFrame) -> pd.DataFrame:
 
 
 def series_of(df: pd.DataFrame, variable: str, **match) -> pd.Series:
-    """One monthly series of a monthly table, summed over whatever ``match`` leaves open."""
-    sel = df["variable"] == variable
+    """One monthly series of a monthly table, read as ``rechain validate`` and sweeps read it
+    (:func:`rechain.experiments.validate.monthly_series`): flows summed over whatever
+    ``match`` (``stage``, ``product``, ``region``; ``a+b`` for several) leaves open, levels
+    (prices, cover, ...) averaged, and a level in any region is China's where there is one
+    (export prices carry their buyer region's name). Raises ValueError for a variable or name
+    the table does not have, and for a level whose open rows carry several units (a price
+    over every product)."""
+    from .experiments.validate import LEVEL_VARIABLES, monthly_series
+    keys = ("stage", "product", "region")
+    for k in match:
+        if k not in keys:
+            raise ValueError(f"series: unknown key {k!r}; allowed: {', '.join(keys)}")
+    names = sorted(df["variable"].unique())
+    if variable not in names:
+        raise ValueError(f"series: given variable {variable!r}, which this run does not have; allowed: "
+                         f"{', '.join(names)}")
+    rows = df[df["variable"] == variable]
     for k, v in match.items():
-        sel &= df[k] == v
-    return df[sel].groupby("month")["value"].sum()
+        have = set(rows[k])
+        for one in str(v).split("+"):
+            if one != "*" and one not in have:
+                raise ValueError(f"series: {k} {one!r} has no {variable} rows in this run; allowed: "
+                                 f"{', '.join(sorted(have))}")
+    out = monthly_series(df, variable, *(str(match.get(k, "*")) for k in keys))
+    if variable in LEVEL_VARIABLES:
+        sel = {k: str(match.get(k, "*")) for k in keys}
+        used = rows
+        for k, v in sel.items():
+            if v != "*":
+                used = used[used[k].isin(v.split("+"))]
+        units = sorted(set(used["unit"]))
+        if len(units) > 1:
+            raise ValueError(f"series: {variable} rows left open carry several units ({', '.join(units)}); "
+                             f"allowed: a selection of one unit, such as product='prnd_oxide'")
+    return out
 
 
 def magnet_output(monthly: pd.DataFrame) -> pd.Series:
