@@ -207,3 +207,35 @@ def test_calibration_writes_sweep_folders_and_resumes(tmp_path):
     assert (out / "candidates.csv").read_text() == before
     res = CliRunner().invoke(main, [*args[:-2], "--seed", "1", "--out", str(out), "--resume"])
     assert res.exit_code == 2 and "other settings" in res.output
+
+
+def test_the_python_api_takes_numpy_seeds_and_refuses_what_it_cannot_run(tmp_path):
+    """A notebook's seeds come as numpy integers; a bool, a float, a negative or a repeated
+    seed, a lone scenario or a scenario edited into nonsense is refused before any run."""
+    import datetime as dt
+
+    import rechain
+    from rechain.scenario import ScenarioError
+
+    tiny_pair = [TINY, tiny_whatif(tmp_path)]
+    sc = rechain.load_scenario(tiny_pair[0])
+    short = sc.model_copy(update={"end": dt.date(2024, 2, 29)})
+    res = rechain.run(short, seed=np.int64(3))
+    assert res.seed == 3 and type(res.manifest["seed"]) is int
+    for seed in (True, 1.5, -1):
+        with pytest.raises(ValueError, match=r"seed: given .*; allowed: a whole number >= 0"):
+            rechain.run(short, seed=seed)
+    edited = rechain.load_scenario(tiny_pair[0])
+    edited.behaviour.restock_strength = -5.0
+    with pytest.raises(ScenarioError, match="restock_strength: given -5.0"):
+        rechain.run(edited)
+    edited = rechain.load_scenario(tiny_pair[0])
+    edited.end = dt.date(2023, 1, 1)
+    with pytest.raises(ScenarioError, match="end"):
+        rechain.run(edited)
+    for seeds, says in [(1.5, "seeds: given 1.5"), ([0, 0], "a seed twice"), ([0, -1], "seeds: given"),
+                        ([], "at least one seed")]:
+        with pytest.raises(ValueError, match=says):
+            compare(tiny_pair, seeds=seeds, workers=1, runs_dir=None, write=False)
+    with pytest.raises(ValueError, match="given one scenario"):
+        compare(str(tiny_pair[0]), seeds=1, workers=1, runs_dir=None, write=False)

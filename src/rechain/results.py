@@ -93,6 +93,8 @@ def weekly_model_vars(model: ChainModel) -> pd.DataFrame:
 
 def _as_scenario(scenario: Scenario | str | Path | dict) -> Scenario:
     if isinstance(scenario, Scenario):
+        # edited in Python since it was loaded (sc.end = ...): checked again, as its file would be
+        scenario_from_dict(scenario.model_dump())
         return scenario
     if isinstance(scenario, dict):
         return scenario_from_dict(scenario)
@@ -107,8 +109,9 @@ def run(scenario: Scenario | str | Path | dict, seed: int = 0, keep_model: bool 
     >>> res.series("price", product="prnd_oxide")          # doctest: +SKIP
     """
     sc = _as_scenario(scenario)
-    if not isinstance(seed, (int, np.integer)) or seed < 0:
-        raise ValueError(f"seed must be a non-negative integer, got {seed!r}")
+    if isinstance(seed, (bool, np.bool_)) or not isinstance(seed, (int, np.integer)) or seed < 0:
+        raise ValueError(f"seed: given {seed!r}; allowed: a whole number >= 0")
+    seed = int(seed)        # numpy's integers too: the random generators take Python ints
     model = ChainModel(sc, seed=seed, check_balance=check_balance)
     model.run(progress=progress)
     manifest = {

@@ -314,6 +314,26 @@ def default_out_dir(names: list[str], root: Path = Path("outputs")) -> Path:
 # ---------------------------------------------------------------------------------------
 # the comparison
 # ---------------------------------------------------------------------------------------
+def _seed_list(seeds) -> list[int]:
+    """``seeds`` as a list of distinct whole numbers >= 0 (a number N: 0..N-1); ValueError
+    naming what is wrong, before anything runs."""
+    def whole(x) -> bool:
+        return isinstance(x, (int, np.integer)) and not isinstance(x, (bool, np.bool_))
+    if whole(seeds):
+        out = list(range(int(seeds)))
+    elif isinstance(seeds, (list, tuple, np.ndarray, range)) and all(whole(s) and s >= 0 for s in seeds):
+        out = [int(s) for s in seeds]
+    else:
+        raise ValueError(f"seeds: given {seeds!r}; allowed: a list of whole numbers >= 0, or a number N "
+                         f"(seeds 0..N-1)")
+    if not out:
+        raise ValueError(f"seeds: given {seeds!r}; allowed: at least one seed")
+    if len(set(out)) < len(out):
+        raise ValueError(f"seeds: given {seeds!r}, a seed twice; allowed: distinct seeds (a seed repeated is "
+                         f"the same run, and would narrow the band)")
+    return out
+
+
 def compare(scenarios: list[str | Path | Scenario], seeds: list[int] | int = 1, out_dir: str | Path | None = None,
             workers: int = 2, runs_dir: str | Path | None = "outputs", band: bool | None = None,
             figures: bool = True, write: bool = True, log=None, scheduler: str | None = None) -> Comparison:
@@ -338,9 +358,11 @@ def compare(scenarios: list[str | Path | Scenario], seeds: list[int] | int = 1, 
         if a scenario does not load; nothing is run or written then.
     """
     log = log or (lambda _msg: None)
-    seeds = list(range(seeds)) if isinstance(seeds, int) else [int(s) for s in seeds]
-    if not seeds:
-        raise ValueError("compare needs at least one seed")
+    seeds = _seed_list(seeds)
+    if isinstance(scenarios, (str, Path, Scenario)):
+        one = scenarios.name if isinstance(scenarios, Scenario) else scenarios
+        raise ValueError(f"scenarios: given one scenario ({one}); allowed: a list of two or more, the first the "
+                         f"reference")
     if len(scenarios) < 2:
         raise ValueError("compare needs at least two scenarios (the first is the reference)")
     loaded = [s if isinstance(s, Scenario) else load_scenario(s) for s in scenarios]   # all errors first

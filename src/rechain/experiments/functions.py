@@ -12,6 +12,8 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
+import numpy as np
+
 from ..scenario import ScenarioError, read_toml_file
 from .designs import Parameter, _dtype_of
 from .paths import PathError, lookup, parse_path
@@ -141,9 +143,9 @@ class ScenarioFunction:
             raw = read_toml_file(self.path)
             self.is_sweep = "base" in raw           # sweep files name a base; scenarios never do
             known = self._load().kpis if self.is_sweep else available_kpis(self._base())
-        if not isinstance(seed, int) or seed < 0:
-            raise ValueError(f"seed must be a non-negative integer, got {seed!r}")
-        self.seed = seed
+        if isinstance(seed, (bool, np.bool_)) or not isinstance(seed, (int, np.integer)) or seed < 0:
+            raise ValueError(f"seed: given {seed!r}; allowed: a whole number >= 0")
+        self.seed = int(seed)
         self.outcomes = list(outcomes) if outcomes is not None else None
         for name in self.outcomes or []:
             if name not in known:
