@@ -232,6 +232,13 @@ def test_compare_writes_table_and_plots(tiny_pair, tmp_path):
         assert k in kpis
     assert wide.loc[("magnet_output_change_t", "t"), "tiny"] == 0.0
     assert wide.loc[("exports_t", "t"), "tiny_ban"] < wide.loc[("exports_t", "t"), "tiny"]
+    # magnet exports, as labelled: the same figure the single run's report gives per year
+    from rechain.report import kpis as run_kpis
+    single = run_kpis(run(TINY, seed=0).monthly)
+    by_seed = pd.read_csv(out / "kpis_by_seed.csv")
+    mine = by_seed[(by_seed["scenario"] == "tiny") & (by_seed["seed"] == 0)]
+    assert mine[mine["kpi"] == "exports_t"]["value"].iloc[0] == pytest.approx(
+        sum(v for k, v in single.items() if k.startswith("exports_2") and k.endswith("_t")))
     assert wide.loc[("shortfall_overseas_t", "t"), "tiny_ban"] > wide.loc[("shortfall_overseas_t", "t"), "tiny"]
     md = (out / "kpis.md").read_text()
     assert "| key figure | unit | tiny | tiny_ban |" in md and "[" in md      # the 90 % band

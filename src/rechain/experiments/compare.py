@@ -31,7 +31,7 @@ import numpy as np
 import pandas as pd
 
 from ..report import kpis as run_kpis
-from ..report import COLUMNS, domestic_prices, magnet_output
+from ..report import COLUMNS, MAGNETS, domestic_prices, magnet_output
 from ..outputs import check_output_dir, output_dir
 from ..scenario import Scenario, ScenarioError, load_scenario, scenario_hash
 from .executor import open_executor
@@ -180,7 +180,9 @@ def _kpis_of_run(monthly: pd.DataFrame, ref: pd.DataFrame | None) -> dict[str, f
     ref_mag = mag if ref is None else float(magnet_output(ref).sum())
     out["magnet_output_change_t"] = mag - ref_mag
     out["magnet_output_change_pct"] = 100.0 * (mag / ref_mag - 1.0) if ref_mag > 0 else np.nan
-    out["exports_t"] = float(monthly.loc[monthly["variable"] == "exports", "value"].sum())
+    # magnets, as its label and the single run's report have it (oxides and metal were counted too)
+    out["exports_t"] = float(monthly.loc[(monthly["variable"] == "exports") & monthly["product"].isin(MAGNETS),
+                                         "value"].sum())
     out["recycled_share_of_oxide"] = k["recycled_share_of_oxide"]
     out["licences_granted_t"] = k["licences_granted_t"]
     out["licences_refused_t"] = k["licences_refused_t"]
