@@ -36,12 +36,24 @@ def test_best_toml_extends_the_calibrated_scenario_and_runs(tmp_path, monkeypatc
     res = CliRunner().invoke(main, ["check", str(best)])
     assert res.exit_code == 0 and "tiny_calibrated" in res.output, res.output
     sc = load_scenario(best)
-    assert sc.behaviour.w_news == pytest.approx(row["behaviour.w_news"], abs=1e-4)
-    assert sc.behaviour.restock_strength == pytest.approx(row["behaviour.restock_strength"], abs=1e-4)
+    assert sc.behaviour.w_news == row["behaviour.w_news"]          # to the last bit: it reruns the candidate
+    assert sc.behaviour.restock_strength == row["behaviour.restock_strength"]
     assert sc.firms == load_scenario(TINY).firms                        # everything else from the scenario
     res = CliRunner().invoke(main, ["run", str(best), "--out", str(tmp_path / "run"), "--quiet", "--no-figures"])
     assert res.exit_code == 0, res.output
     assert (tmp_path / "run" / "monthly.csv").exists()
+
+
+@pytest.mark.parametrize("stable", [True, False])
+def test_best_toml_says_when_no_candidate_passed_the_shock_free_check(tmp_path, stable):
+    from rechain.experiments.calibrate import Dimension, best_scenario
+    table = pd.DataFrame([{"required_reproduced": 1, "required": 2, "facts_reproduced": 3, "facts": 4,
+                           "replicates": 2, "stable": stable, "quiet_price_low": 0.5, "quiet_price_high": 1.63,
+                           "quiet_cv": 0.02, "behaviour.w_news": 1.2345678901234567}])
+    text = best_scenario(table, [Dimension("behaviour.w_news", 0.8, 2.0)], TINY, tmp_path, "t")
+    assert ("# WARNING: no candidate passed the shock-free check" in text) is not stable
+    assert "1.63x" in text or stable
+    assert "w_news = 1.2345678901234567" in text
 
 
 def test_fact_miss_is_zero_when_reproduced_and_grows_with_the_distance():

@@ -531,14 +531,20 @@ def best_scenario(table: pd.DataFrame, dims: list[Dimension], scenario_path: str
     for d in dims:
         head, _, leaf = d.key.rpartition(".")
         v = row[d.key]
-        groups.setdefault(head, []).append(f"{leaf} = {int(v) if d.integer else round(float(v), 4)}")
+        # repr: the shortest text that reads back as the same float, so the file reruns the candidate scored
+        groups.setdefault(head, []).append(f"{leaf} = {int(v) if d.integer else repr(float(v))}")
     target = Path(scenario_path).resolve()
     try:
         parent = Path(os.path.relpath(target, Path(out_dir).resolve())).as_posix()
     except ValueError:      # another drive (Windows): no relative path exists
         parent = target.as_posix()
+    unstable = [] if bool(row["stable"]) else [
+        f"# WARNING: no candidate passed the shock-free check (this one: prices {row['quiet_price_low']:.2f}x to "
+        f"{row['quiet_price_high']:.2f}x of their start over ten years, cycle {row['quiet_cv']:.3f}); do not use it "
+        f"as a baseline without looking at why."]
     lines = [f"# rechain calibrate: {int(row['required_reproduced'])}/{int(row['required'])} required and "
              f"{int(row['facts_reproduced'])}/{int(row['facts'])} facts over {int(row['replicates'])} seeds.",
+             *unstable,
              "# Run it as it is, or paste the tables below into the scenario it extends.",
              f"extends = {json.dumps(parent)}", f"name = {json.dumps(name)}", *groups.pop("", [])]
     for head, items in groups.items():
@@ -631,3 +637,6 @@ def calibrate_command(scenario, space, samples, replicates, finalists, final_rep
     with pd.option_context("display.width", 180):
         click.echo(table[cols].head(10).to_string(index=False))
     click.echo(f"\nbest set written to {out_dir}/best.toml")
+    if not bool(table.iloc[0]["stable"]):
+        click.echo("warning: no candidate passed the shock-free check (columns stable, quiet_*); best.toml says so "
+                   "in its header", err=True)
