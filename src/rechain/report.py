@@ -73,16 +73,16 @@ def monthly_table(m: "ChainModel") -> pd.DataFrame:
     for s, stage in enumerate(stages):
         region = _region_of_stage(stage)
         for k, product in enumerate(P):
-            if prod[:, s, k].any():
-                tab.add(stage, product, region, "production", prod[:, s, k], "t")
+            if prod[:, s, k].any():     # ore in t REO, as its imports and quotas are counted
+                tab.add(stage, product, region, "production", prod[:, s, k], mat.units[product])
             if orders[:, s, k].any():
-                tab.add(stage, product, region, "orders", orders[:, s, k], "t")
+                tab.add(stage, product, region, "orders", orders[:, s, k], mat.units[product])
     exp = cal.to_months(r.exports)                     # [month, stage, product, region]
     for s, stage in enumerate(stages):
         for k, product in enumerate(P):
             for g, region in enumerate(m.world.regions):
                 if exp[:, s, k, g].any():
-                    tab.add(stage, product, region, "exports", exp[:, s, k, g], "t")
+                    tab.add(stage, product, region, "exports", exp[:, s, k, g], mat.units[product])
     tab.add("separation_plants", "ore", "abroad", "imports", cal.to_months(r.imports), "t REO")
     price = _month_means(m, r.price)
     long_run = _month_means(m, r.long_run_price)
@@ -93,7 +93,7 @@ def monthly_table(m: "ChainModel") -> pd.DataFrame:
         tab.add("market", product, "china", "price", price[:, k], unit)
         tab.add("market", product, "china", "price_long_run", long_run[:, k], unit)
         tab.add("market", product, "china", "market_cover_weeks", cover[:, k], "weeks")
-        tab.add("market", product, "china", "spot_traded", spot[:, k], "t")
+        tab.add("market", product, "china", "spot_traded", spot[:, k], mat.units[product])
     # export prices (the price in a buyer region's name) where buyers abroad buy the product;
     # oxides and metal used abroad
     xp = _month_means(m, r.export_price)                 # [month, product, region]
