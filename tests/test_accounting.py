@@ -102,3 +102,14 @@ def test_summary_by_element():
     assert s["dy"]["source_eol_collected"] == pytest.approx(0.4)
     assert s["tb"]["sink_used_domestic"] == pytest.approx(0.2)
     assert s["other"]["sink_used_overseas"] == 0.0
+
+
+def test_summary_with_what_the_system_holds_shows_the_balance_close():
+    led, held = _ledger()
+    s = led.summary(held)
+    assert s["prnd"]["in_system_at_end"] == 81.0 and s["prnd"]["residual"] == pytest.approx(0.0, abs=1e-12)
+    assert all(s[el]["holds"] is True for el in ELEMENTS)
+    off = led.summary(held + np.array([0.0, 0.5, 0.0, 0.0]))     # half a tonne of Dy more than came in
+    assert off["dy"]["holds"] is False and off["dy"]["residual"] == pytest.approx(-0.5)
+    assert off["prnd"]["holds"] is True
+    assert "residual" not in led.summary()["prnd"]             # without it: the totals only

@@ -81,11 +81,20 @@ class Ledger:
             raise MassBalanceError(f"mass balance broken at week {week}: " + ", ".join(names))
         return err
 
-    def summary(self) -> dict[str, dict[str, float]]:
-        """Cumulative totals by element, for reports and tests."""
-        out: dict[str, dict[str, float]] = {}
+    def summary(self, in_system: np.ndarray | None = None) -> dict[str, dict[str, float | bool]]:
+        """Cumulative totals by element, for reports and tests. With ``in_system`` (what stocks
+        and transit hold at the end), also ``in_system_at_end``, the ``residual`` (sources less
+        sinks less that, t) and whether the balance ``holds`` to the check's tolerance: a reader
+        of ``mass_balance.json`` can see it close."""
+        out: dict[str, dict[str, float | bool]] = {}
+        src, snk = self.totals()
         for j, el in enumerate(self.elements):
-            row = {f"source_{k}": float(v[j]) for k, v in self.sources.items()}
+            row: dict[str, float | bool] = {f"source_{k}": float(v[j]) for k, v in self.sources.items()}
             row.update({f"sink_{k}": float(v[j]) for k, v in self.sinks.items()})
+            if in_system is not None:
+                residual = src[j] - snk[j] - in_system[j]
+                scale = max(src[j], in_system[j] + snk[j], 1.0)
+                row.update(in_system_at_end=float(in_system[j]), residual=float(residual),
+                           holds=bool(abs(residual) <= self.rtol * scale + 1e-9))
             out[el] = row
         return out

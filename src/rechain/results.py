@@ -119,6 +119,7 @@ def run(scenario: Scenario | str | Path | dict, seed: int = 0, keep_model: bool 
         "scenario_files": list(getattr(sc, "_files", [])),
         "scenario_sha256": scenario_hash(sc),
         "seed": seed,
+        "mass_balance_checked_weekly": check_balance,
         "rechain_version": package_version(),
         "weeks": model.world.calendar.n_weeks,
         "firms": model.world.n_firms,
@@ -128,7 +129,7 @@ def run(scenario: Scenario | str | Path | dict, seed: int = 0, keep_model: bool 
     result = RunResult(
         scenario=sc, seed=seed, monthly=monthly_table(model), flows=flows_table(model),
         model_vars=weekly_model_vars(model),
-        mass_balance=model.ledger.summary(), manifest=manifest, model=model if keep_model else None)
+        mass_balance=model.ledger.summary(model.in_system()), manifest=manifest, model=model if keep_model else None)
     if not keep_model:
         forget_model(model)
     return result
