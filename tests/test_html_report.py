@@ -120,6 +120,19 @@ def test_report_refuses_what_it_must_not_touch(whatif, tmp_path):
     assert res.exit_code == 2 and "not a rechain output" in res.output
 
 
+def test_a_report_written_into_a_run_folder_under_another_name_stays_rechains(whatif, tmp_path):
+    """`report RUN --out RUN/other.html` is named in the folder's marker: the next run into RUN
+    replaces the folder instead of refusing a file rechain did not (it thought) write."""
+    out = tmp_path / "run"
+    args = ["run", str(whatif), "--out", str(out), "--quiet", "--no-figures"]
+    assert CliRunner().invoke(main, args).exit_code == 0
+    res = CliRunner().invoke(main, ["report", str(out), "--out", str(out / "other.html")])
+    assert res.exit_code == 0 and (out / "other.html").is_file(), res.output
+    assert "other.html" in json.loads((out / MARKER).read_text())["files"]
+    res = CliRunner().invoke(main, args)
+    assert res.exit_code == 0, res.output
+
+
 @pytest.mark.parametrize("file, damage, says", [
     ("manifest.json", None, "manifest.json: missing"),
     ("manifest.json", "[1]", "manifest.json: given a JSON list, not an object"),

@@ -149,12 +149,15 @@ _LABELS = [
     (r"months_to_recover_(\w+)", "months until within 10 % of the reference, {}"),
     (r"magnet_output_mom_([\d-]+)_pct", "magnet output, change on the month before, {}"),
     (r"magnet_output_(\d{4})_t", "domestic magnet output {}"), (r"exports_(\d{4})_t", "magnet exports {}"),
+    (r"exports_oxide_metal_(\d{4})_t", "oxide and metal exports {}"),
+    (r"export_price_gap_peak_(\w+)_pct", "export price over China's price, peak, {}"),
 ]
 _FIXED = {"shortfall_overseas_t": "shortfall of buyers abroad", "shortfall_domestic_t": "shortfall of motor makers",
           "recycled_share_of_oxide": "recyclers' share of oxide output",
           "licences_granted_t": "export licences granted", "licences_refused_t": "export licences refused",
           "magnet_output_t": "domestic magnet output", "magnet_output_change_t": "magnet output vs reference",
-          "magnet_output_change_pct": "magnet output vs reference", "exports_t": "magnet exports"}
+          "magnet_output_change_pct": "magnet output vs reference", "exports_t": "magnet exports",
+          "shortfall_overseas_oxide_metal_t": "shortfall of buyers abroad, oxide and metal"}
 
 
 def kpi_label(kpi: str) -> str:
@@ -507,7 +510,12 @@ def write_report(folder: str | Path, out: str | Path | None = None, year: int | 
     if out is None:
         return add_file(folder, REPORT, html, kinds=("run", "compare")) if output_kind(folder) else \
             _write_loose(folder / REPORT, html)
-    return _write_loose(Path(out), html)
+    out = Path(out)
+    if out.parent.is_dir() and output_kind(out.parent) and not out.is_dir():
+        # into a rechain output folder: named in its marker, so the folder stays rechain's (a stray
+        # file would make the next run into it refuse to replace the folder)
+        return add_file(out.parent, out.name, html)
+    return _write_loose(out, html)
 
 
 def _write_loose(out: Path, html: str) -> Path:
