@@ -206,7 +206,8 @@ def series_of(df: pd.DataFrame, variable: str, **match) -> pd.Series:
     (:func:`rechain.experiments.validate.monthly_series`): flows summed over whatever
     ``match`` (``stage``, ``product``, ``region``; ``a+b`` for several) leaves open, levels
     (prices, cover, ...) averaged, and a level in any region is China's where there is one
-    (export prices carry their buyer region's name). Raises ValueError for a variable or name
+    (export prices carry their buyer region's name); levels in tonnes (licences pending, quota
+    issued) add up like flows. Raises ValueError for a variable or name
     the table does not have, and for a level whose open rows carry several units (a price
     over every product)."""
     from .experiments.validate import LEVEL_VARIABLES, monthly_series
@@ -225,18 +226,19 @@ def series_of(df: pd.DataFrame, variable: str, **match) -> pd.Series:
             if one != "*" and one not in have:
                 raise ValueError(f"series: {k} {one!r} has no {variable} rows in this run; allowed: "
                                  f"{', '.join(sorted(have))}")
-    out = monthly_series(df, variable, *(str(match.get(k, "*")) for k in keys))
     if variable in LEVEL_VARIABLES:
-        sel = {k: str(match.get(k, "*")) for k in keys}
         used = rows
-        for k, v in sel.items():
+        for k in keys:
+            v = str(match.get(k, "*"))
             if v != "*":
                 used = used[used[k].isin(v.split("+"))]
         units = sorted(set(used["unit"]))
+        if set(units) <= {"t", "t REO"}:        # tonnes held (licences pending, quota issued): they add up
+            return used.groupby("month")["value"].sum().sort_index()
         if len(units) > 1:
             raise ValueError(f"series: {variable} rows left open carry several units ({', '.join(units)}); "
                              f"allowed: a selection of one unit, such as product='prnd_oxide'")
-    return out
+    return monthly_series(df, variable, *(str(match.get(k, "*")) for k in keys))
 
 
 def magnet_output(monthly: pd.DataFrame) -> pd.Series:
