@@ -18,7 +18,8 @@ from .policy import QUOTA_TYPES
 if TYPE_CHECKING:
     from .model import ChainModel
 
-__all__ = ["monthly_table", "flows_table", "kpis", "write_figures", "summary_table", "COLUMNS"]
+__all__ = ["monthly_table", "flows_table", "kpis", "write_figures", "summary_table", "series_of", "monthly_series",
+           "COLUMNS", "FLOW_VARIABLES", "LEVEL_VARIABLES"]
 
 COLUMNS = ["month", "stage", "product", "region", "variable", "value", "unit"]
 MAGNETS = ("magnet_std", "magnet_uh")
@@ -201,16 +202,55 @@ def domestic_prices(monthly: pd.DataFrame) -> pd.DataFrame:
     return monthly[(monthly["variable"] == "price") & (monthly["region"] == "china")]
 
 
+# --- reading the monthly table: flows add up over the rows a selection leaves open, levels
+# (prices, cover, ...) do not (rechain validate, sweeps and RunResult.series read it so) --------
+FLOW_VARIABLES = ("production", "orders", "exports", "imports", "demand", "use", "shortfall",
+                  "licences_applied", "licences_granted", "licences_refused", "quota_used", "eol_collected",
+                  "spot_traded", "sales_abroad")
+LEVEL_VARIABLES = ("price", "price_long_run", "market_cover_weeks", "stock_cover_days", "sentiment", "uncertainty",
+                   "licences_pending", "licences_pending_t", "quota_issued", "offer_share")
+
+
+def _split(sel: str) -> list[str] | None:
+    """Selector ``a+b`` -> ['a', 'b']; ``*`` or empty -> None (any)."""
+    sel = (sel or "").strip()
+    if sel in ("", "*"):
+        return None
+    return [s.strip() for s in sel.split("+") if s.strip()]
+
+
+def _select(table: pd.DataFrame, variable: str, stage: str, product: str, region: str) -> pd.DataFrame:
+    sel = table["variable"] == variable
+    for key, s in (("stage", stage), ("product", product), ("region", region)):
+        names = _split(s)
+        if names is not None:
+            sel &= table[key].isin(names)
+    return table[sel]
+
+
+def monthly_series(table: pd.DataFrame, variable: str, stage: str = "*", product: str = "*",
+                   region: str = "*") -> pd.Series:
+    """One monthly series: flows summed over the selected rows, levels averaged. A level in
+    any region (``*``) is China's where the table has one (export prices carry their buyer
+    region's name; averaging them with the domestic price would mean nothing)."""
+    rows = _select(table, variable, stage, product, region)
+    if region == "*" and variable in LEVEL_VARIABLES:
+        home = rows[rows["region"] == "china"]
+        if not home.empty:
+            rows = home
+    g = rows.groupby("month")["value"]
+    return (g.sum() if variable in FLOW_VARIABLES else g.mean()).sort_index()
+
+
 def series_of(df: pd.DataFrame, variable: str, **match) -> pd.Series:
     """One monthly series of a monthly table, read as ``rechain validate`` and sweeps read it
-    (:func:`rechain.experiments.validate.monthly_series`): flows summed over whatever
+    (:func:`monthly_series`): flows summed over whatever
     ``match`` (``stage``, ``product``, ``region``; ``a+b`` for several) leaves open, levels
     (prices, cover, ...) averaged, and a level in any region is China's where there is one
     (export prices carry their buyer region's name); levels in tonnes (licences pending, quota
     issued) add up like flows. Raises ValueError for a variable or name
     the table does not have, and for a level whose open rows carry several units (a price
     over every product)."""
-    from .experiments.validate import LEVEL_VARIABLES, monthly_series
     keys = ("stage", "product", "region")
     for k in match:
         if k not in keys:

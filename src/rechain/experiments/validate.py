@@ -50,17 +50,15 @@ import click
 import numpy as np
 import pandas as pd
 
+# how the monthly table is read: one rule for facts, sweeps and RunResult.series
+from ..report import FLOW_VARIABLES, LEVEL_VARIABLES, _select, _split, monthly_series
+
 __all__ = ["Fact", "FactError", "Validation", "Vocabulary", "VARIABLES", "FLOW_VARIABLES", "LEVEL_VARIABLES",
            "MEASURES", "COMPARISONS", "load_facts", "scenario_facts_file", "default_vocabulary", "vocabulary_of", "check_selections", "facts_in_run",
            "parse_period", "monthly_series", "evaluate_fact", "judge", "evaluate", "summarise", "validate",
            "format_table", "write_outputs", "write_figures", "validate_command"]
 
 # --- what the monthly table holds (rechain.report.monthly_table) -------------------------
-FLOW_VARIABLES = ("production", "orders", "exports", "imports", "demand", "use", "shortfall",
-                  "licences_applied", "licences_granted", "licences_refused", "quota_used", "eol_collected",
-                  "spot_traded", "sales_abroad")
-LEVEL_VARIABLES = ("price", "price_long_run", "market_cover_weeks", "stock_cover_days", "sentiment", "uncertainty",
-                   "licences_pending", "licences_pending_t", "quota_issued", "offer_share")
 VARIABLES = FLOW_VARIABLES + LEVEL_VARIABLES
 SIGNED_VARIABLES = ("sentiment",)          # may be negative: no % changes
 PCT_MEASURES = {"mom_pct": 1, "qoq_pct": 3, "yoy_pct": 12, "change_pct": None}
@@ -190,14 +188,6 @@ def _month_range(text: str) -> list[str]:
 
 def _shift(month: str, n: int) -> str:
     return str(pd.Period(month, "M") + n)
-
-
-def _split(sel: str) -> list[str] | None:
-    """Selector ``a+b`` -> ['a', 'b']; ``*`` or empty -> None (any)."""
-    sel = (sel or "").strip()
-    if sel in ("", "*"):
-        return None
-    return [s.strip() for s in sel.split("+") if s.strip()]
 
 
 def _truthy(v: Any, where: str) -> bool:
@@ -544,29 +534,6 @@ def facts_in_run(facts: list[Fact], table: pd.DataFrame, source: str = "the fact
 # ---------------------------------------------------------------------------------------
 # evaluating a fact on one monthly table
 # ---------------------------------------------------------------------------------------
-def _select(table: pd.DataFrame, variable: str, stage: str, product: str, region: str) -> pd.DataFrame:
-    sel = table["variable"] == variable
-    for key, s in (("stage", stage), ("product", product), ("region", region)):
-        names = _split(s)
-        if names is not None:
-            sel &= table[key].isin(names)
-    return table[sel]
-
-
-def monthly_series(table: pd.DataFrame, variable: str, stage: str = "*", product: str = "*",
-                   region: str = "*") -> pd.Series:
-    """One monthly series: flows summed over the selected rows, levels averaged. A level in
-    any region (``*``) is China's where the table has one (export prices carry their buyer
-    region's name; averaging them with the domestic price would mean nothing)."""
-    rows = _select(table, variable, stage, product, region)
-    if region == "*" and variable in LEVEL_VARIABLES:
-        home = rows[rows["region"] == "china"]
-        if not home.empty:
-            rows = home
-    g = rows.groupby("month")["value"]
-    return (g.sum() if variable in FLOW_VARIABLES else g.mean()).sort_index()
-
-
 def _period_value(series: pd.Series, months: list[str], variable: str, per_month: bool) -> float:
     vals = series.reindex(months).to_numpy(dtype=float)
     vals = vals[np.isfinite(vals)]
