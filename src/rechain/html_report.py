@@ -23,6 +23,7 @@ import numpy as np
 import pandas as pd
 
 from .outputs import OutputError, add_file, output_kind
+from .report import COLUMNS
 from .scenario import ScenarioError, load_scenario, scenario_hash
 
 __all__ = ["build_report", "write_report", "scenario_changes", "report_command", "kpi_label", "kpi_unit"]
@@ -211,7 +212,7 @@ def _delta(v: float, ref: float, unit: str, against: str = "reference") -> tuple
 
 # --- the two kinds of folder --------------------------------------------------------------------
 # what a report reads of the files rechain wrote: their columns and keys
-_COLUMNS = {"monthly.csv": ("month", "stage", "product", "region", "variable", "value", "unit"),
+_COLUMNS = {"monthly.csv": tuple(COLUMNS),
             "flows.csv": ("month", "from_stage", "to_stage", "product", "region", "tonnes"),
             "kpis_long.csv": ("scenario", "kpi", "unit", "mean", "p05", "p95", "seeds"),
             "series.csv": ("scenario", "seed", "month", "series", "value")}

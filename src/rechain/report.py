@@ -262,23 +262,20 @@ def series_of(df: pd.DataFrame, variable: str, **match) -> pd.Series:
     rows = df[df["variable"] == variable]
     for k, v in match.items():
         have = set(rows[k])
-        for one in str(v).split("+"):
-            if one != "*" and one not in have:
+        for one in _split(str(v)) or []:
+            if one not in have:
                 raise ValueError(f"series: {k} {one!r} has no {variable} rows in this run; allowed: "
                                  f"{', '.join(sorted(have))}")
+    sel = [str(match.get(k, "*")) for k in keys]
     if variable in LEVEL_VARIABLES:
-        used = rows
-        for k in keys:
-            v = str(match.get(k, "*"))
-            if v != "*":
-                used = used[used[k].isin(v.split("+"))]
+        used = _select(rows, variable, *sel)
         units = sorted(set(used["unit"]))
         if set(units) <= {"t", "t REO"}:        # tonnes held (licences pending, quota issued): they add up
             return used.groupby("month")["value"].sum().sort_index()
         if len(units) > 1:
             raise ValueError(f"series: {variable} rows left open carry several units ({', '.join(units)}); "
                              f"allowed: a selection of one unit, such as product='prnd_oxide'")
-    return monthly_series(df, variable, *(str(match.get(k, "*")) for k in keys))
+    return monthly_series(df, variable, *sel)
 
 
 def magnet_output(monthly: pd.DataFrame) -> pd.Series:
