@@ -42,6 +42,13 @@ def test_scenario_function_is_picklable_and_a_plain_function(short):
     assert list(k) == OUTCOMES and k == f(**{"behaviour.w_news": 1.5})
     assert k == {n: v for n, v in model_function(base=short, seed=4, **{"behaviour.w_news": 1.5}).items() if n in OUTCOMES}
     assert f(**{"behaviour.w_news": 1.5, "seed": 5}) != k               # a call may give its own seed
+    # ... as a sampler hands an integer over (4.0 is seed 4), never a fraction or a negative
+    assert f(**{"behaviour.w_news": 1.5, "seed": 4.0}) == k
+    for bad in (4.5, -1, True):
+        with pytest.raises(ValueError, match=r"seed: given .*; allowed: a whole number >= 0"):
+            f(**{"behaviour.w_news": 1.5, "seed": bad})
+    with pytest.raises(ValueError, match=r"seed: given -2"):
+        model_function(base=short, seed=-2)
     # bound to a sweep: its parameter names and KPIs
     s = pickle.loads(pickle.dumps(make_model_function(GRID, seed=4)))
     assert set(s(approval=0.3)) == {"price_peak_prnd_oxide", "exports_2024_t", "magnet_output_2024_t",

@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import numpy as np
+import pytest
 
 from rechain.model import ChainModel
 from rechain.network import MAG, REC, RESERVE
-from rechain.randomness import Streams, name_key
+from rechain.randomness import Streams, is_whole_seed, name_key, run_seed
 
 
 def test_a_stream_depends_on_its_name_and_the_seed_only():
@@ -18,6 +19,16 @@ def test_a_stream_depends_on_its_name_and_the_seed_only():
     assert np.array_equal(b("asks", MAG).random(5), first)
     assert not np.array_equal(Streams(8)("asks", MAG).random(5), first)
     assert not np.array_equal(Streams(7)("asks", REC).random(5), first)
+
+
+def test_a_seed_is_a_whole_number_from_python_or_numpy():
+    assert run_seed(3) == 3 and type(run_seed(np.int64(3))) is int and run_seed(np.uint8(0)) == 0
+    for bad in (True, np.bool_(False), 1.0, 1.5, -1, np.int64(-4), "3", None):
+        assert not is_whole_seed(bad)
+        with pytest.raises(ValueError, match=r"^seeds?: given .*; allowed: a whole number >= 0$"):
+            run_seed(bad)
+    with pytest.raises(ValueError, match=r"^replicate: given 1.5"):
+        run_seed(1.5, "replicate")
 
 
 def test_name_keys_are_stable():

@@ -22,7 +22,7 @@ import click
 import numpy as np
 import pandas as pd
 
-from .outputs import OutputError, add_file, output_kind
+from .outputs import OutputError, add_file, holds_run_of, output_kind
 from .report import COLUMNS
 from .scenario import ScenarioError, load_scenario, scenario_hash
 
@@ -349,11 +349,7 @@ def _finished_run(near: Path, name: str, sha: str, seed: int) -> Path | None:
     """A finished run folder of exactly this scenario (hash) and seed, beside ``near`` or under ./outputs."""
     for root in (near.parent, Path("outputs")):
         run = root / f"{name}-seed{seed}"
-        try:
-            manifest = _read_json(run / "manifest.json")
-        except OutputError:
-            continue
-        if manifest.get("scenario_sha256") == sha and manifest["seed"] == seed:
+        if holds_run_of(run, sha, seed):
             return run
     return None
 

@@ -38,7 +38,7 @@ from .experiments.executor import Terminated
 from .scenario import ScenarioError
 
 __all__ = ["MARKER", "OutputError", "check_output_dir", "output_dir", "write_marker", "is_rechain_output",
-           "check_writable", "add_file", "output_kind"]
+           "check_writable", "add_file", "output_kind", "holds_run_of"]
 
 #: the marker file of a rechain output folder (JSON: kind, files)
 MARKER = ".rechain-output.json"
@@ -363,6 +363,17 @@ class output_dir:
                 raise
         finally:
             self.sigterm.stop()
+
+
+def holds_run_of(folder: str | Path, sha: str, seed: int) -> bool:
+    """Whether ``folder``'s manifest says it holds a run of the scenario with hash ``sha``
+    and this seed (a missing, unreadable or foreign manifest: no)."""
+    try:
+        manifest = json.loads((Path(folder) / "manifest.json").read_text(encoding="utf-8"))
+    except (OSError, ValueError):         # UnicodeDecodeError and JSONDecodeError are ValueErrors
+        return False
+    return isinstance(manifest, dict) and manifest.get("scenario_sha256") == sha \
+        and manifest.get("seed") == seed and not isinstance(manifest.get("seed"), bool)
 
 
 def output_kind(folder: str | Path) -> str | None:

@@ -16,7 +16,20 @@ import numpy as np
 
 from .network import KINDS
 
-__all__ = ["Streams", "name_key"]
+__all__ = ["Streams", "name_key", "run_seed", "is_whole_seed"]
+
+
+def is_whole_seed(seed) -> bool:
+    """A whole number >= 0 (Python's or numpy's; not a bool, not a float)."""
+    return isinstance(seed, (int, np.integer)) and not isinstance(seed, (bool, np.bool_)) and seed >= 0
+
+
+def run_seed(seed, key: str = "seed") -> int:
+    """``seed`` as a Python int (the generators take Python ints), or a ValueError naming
+    ``key`` and what is allowed: a bool, a float or a negative number is not a seed."""
+    if not is_whole_seed(seed):
+        raise ValueError(f"{key}: given {seed!r}; allowed: a whole number >= 0")
+    return int(seed)
 
 
 def name_key(name: str) -> int:

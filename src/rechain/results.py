@@ -13,6 +13,7 @@ import pandas as pd
 
 from .model import ChainModel, forget_model
 from .outputs import output_dir
+from .randomness import run_seed
 from .report import flows_table, kpis, monthly_table, series_of, summary_table, write_figures
 from .scenario import Scenario, load_scenario, scenario_from_dict, scenario_hash
 
@@ -37,7 +38,10 @@ class RunResult:
     monthly : tidy monthly table (``month, stage, product, region, variable, value, unit``)
     flows : monthly tonnes between stages (``month, from_stage, to_stage, product, region, tonnes``)
     model_vars : weekly model-level series from Mesa's DataCollector (prices, sentiment)
-    mass_balance : cumulative sources and sinks per element, t REO-eq
+    mass_balance : per element (``prnd``, ``dy``, ``tb``, ``other``), t REO-eq: cumulative
+        ``source_*`` and ``sink_*`` totals, ``in_system_at_end`` (stocks and goods in transit),
+        the ``residual`` (sources less sinks less what is in the system) and whether the
+        balance ``holds`` to the weekly check's tolerance
     manifest : what made the run (scenario, hash, seed, version)
     model : the finished :class:`ChainModel` when ``keep_model=True``
     """
@@ -47,7 +51,7 @@ class RunResult:
     monthly: pd.DataFrame
     flows: pd.DataFrame
     model_vars: pd.DataFrame
-    mass_balance: dict[str, dict[str, float]]
+    mass_balance: dict[str, dict[str, float | bool]]
     manifest: dict[str, Any]
     model: ChainModel | None = field(default=None, repr=False)
 
@@ -109,9 +113,7 @@ def run(scenario: Scenario | str | Path | dict, seed: int = 0, keep_model: bool 
     >>> res.series("price", product="prnd_oxide")          # doctest: +SKIP
     """
     sc = _as_scenario(scenario)
-    if isinstance(seed, (bool, np.bool_)) or not isinstance(seed, (int, np.integer)) or seed < 0:
-        raise ValueError(f"seed: given {seed!r}; allowed: a whole number >= 0")
-    seed = int(seed)        # numpy's integers too: the random generators take Python ints
+    seed = run_seed(seed)
     model = ChainModel(sc, seed=seed, check_balance=check_balance)
     model.run(progress=progress)
     manifest = {

@@ -32,7 +32,8 @@ import pandas as pd
 
 from ..report import kpis as run_kpis
 from ..report import COLUMNS, MAGNETS, domestic_prices, magnet_output
-from ..outputs import check_output_dir, output_dir
+from ..outputs import check_output_dir, holds_run_of, output_dir
+from ..randomness import is_whole_seed
 from ..scenario import Scenario, ScenarioError, load_scenario, scenario_hash
 from .executor import open_executor
 
@@ -98,12 +99,7 @@ def _run_one(task: tuple[Scenario, int]) -> tuple[str, int, pd.DataFrame, float]
 def _finished_run(runs_dir: Path, sc: Scenario, seed: int) -> pd.DataFrame | None:
     """The monthly table of a finished run of exactly this scenario and seed, if there is one."""
     folder = runs_dir / f"{sc.name}-seed{seed}"
-    try:
-        manifest = json.loads((folder / "manifest.json").read_text())
-    except (OSError, ValueError):
-        return None
-    if not isinstance(manifest, dict) or manifest.get("scenario_sha256") != scenario_hash(sc) \
-            or manifest.get("seed") != seed:
+    if not holds_run_of(folder, scenario_hash(sc), seed):
         return None
     try:
         monthly = pd.read_csv(folder / "monthly.csv", dtype={"month": str, "stage": str, "product": str,
@@ -319,11 +315,9 @@ def default_out_dir(names: list[str], root: Path = Path("outputs")) -> Path:
 def _seed_list(seeds) -> list[int]:
     """``seeds`` as a list of distinct whole numbers >= 0 (a number N: 0..N-1); ValueError
     naming what is wrong, before anything runs."""
-    def whole(x) -> bool:
-        return isinstance(x, (int, np.integer)) and not isinstance(x, (bool, np.bool_))
-    if whole(seeds):
+    if is_whole_seed(seeds):
         out = list(range(int(seeds)))
-    elif isinstance(seeds, (list, tuple, np.ndarray, range)) and all(whole(s) and s >= 0 for s in seeds):
+    elif isinstance(seeds, (list, tuple, np.ndarray, range)) and all(is_whole_seed(s) for s in seeds):
         out = [int(s) for s in seeds]
     else:
         raise ValueError(f"seeds: given {seeds!r}; allowed: a list of whole numbers >= 0, or a number N "

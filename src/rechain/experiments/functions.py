@@ -14,6 +14,7 @@ from typing import Any
 
 import numpy as np
 
+from ..randomness import run_seed
 from ..scenario import ScenarioError, read_toml_file
 from .designs import Parameter, _dtype_of
 from .paths import PathError, lookup, parse_path
@@ -89,7 +90,7 @@ def model_function(sweep: str | Path | Sweep | None = None, *, base: str | Path 
         plist.append((p.name, p.tokens, p.dtype))
         values[p.name] = v
     ctx = Context(base=src, params=plist, kpis=[], series=[], sweep_file=str(file) if file else None)
-    k = evaluate_point(ctx, values, seed)
+    k = evaluate_point(ctx, values, run_seed(seed))
     return {n: k.get(n, float("nan")) for n in kpi_names} if kpi_names else k
 
 
@@ -143,9 +144,7 @@ class ScenarioFunction:
             raw = read_toml_file(self.path)
             self.is_sweep = "base" in raw           # sweep files name a base; scenarios never do
             known = self._load().kpis if self.is_sweep else available_kpis(self._base())
-        if isinstance(seed, (bool, np.bool_)) or not isinstance(seed, (int, np.integer)) or seed < 0:
-            raise ValueError(f"seed: given {seed!r}; allowed: a whole number >= 0")
-        self.seed = int(seed)
+        self.seed = run_seed(seed)
         self.outcomes = list(outcomes) if outcomes is not None else None
         for name in self.outcomes or []:
             if name not in known:
@@ -161,7 +160,10 @@ class ScenarioFunction:
         return _cached_base(self.path, Path(self.path).stat().st_mtime)
 
     def __call__(self, **params: Any) -> dict[str, float]:
-        seed = int(params.pop("seed", self.seed))
+        seed = params.pop("seed", self.seed)
+        if isinstance(seed, (float, np.floating)) and float(seed).is_integer():
+            seed = int(seed)            # some samplers hand an integer parameter over as a float
+        seed = run_seed(seed)
         if self.is_sweep:
             k = model_function(self._load(), seed=seed, **params)
         else:
