@@ -39,6 +39,7 @@ NAME_UNITS = {
     "strength": "relative price change", "uncertainty": "index", "sign": "+1 / -1",
     "units_per_yr": "units/yr", "magnet_kg_per_unit": "kg/unit", "initial_price": "yuan/t or yuan/kg (market unit)",
     "price_elasticity": "share of demand per 1 % price rise", "uh_share": "share (0-1)",
+    "rate_share": "share of the price (1 = 100 %)",
 }
 
 

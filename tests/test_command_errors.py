@@ -81,3 +81,19 @@ def test_a_scheduler_that_cannot_be_reached(tmp_path):
     msg = one_error_line(CliRunner().invoke(main, ["sweep", str(spec), "--out", str(out), "--quiet",
                                                    "--scheduler", "localhost:port"]))
     assert "not a scheduler address" in msg and not out.exists()
+
+
+def test_a_reader_that_closes_the_pipe_stops_the_command_quietly():
+    """`rechain check ... | head -1`: the reader goes away; the command stops with the
+    status of a program killed by SIGPIPE (141), no traceback, and not validate's 1."""
+    import subprocess
+    import sys
+
+    root = Path(__file__).resolve().parents[1]
+    rechain = Path(sys.executable).with_name("rechain")
+    with subprocess.Popen([str(rechain), "check", str(root / "scenarios" / "baseline.toml")],
+                          stdout=subprocess.PIPE, stderr=subprocess.PIPE, cwd=root) as p:
+        p.stdout.close()              # gone before the first line is written
+        err = p.stderr.read().decode()
+        assert p.wait(timeout=120) == 141, err
+    assert "Traceback" not in err and "Exception ignored" not in err

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import pandas as pd
 
+from rechain.report import summary_table, year_labels
+
 
 def _by(df: pd.DataFrame, keys: list[str], value: str) -> pd.Series:
     return df.groupby(keys)[value].sum().round(3).sort_index()
@@ -61,3 +63,16 @@ def test_series_reads_a_level_as_chinas_and_refuses_what_the_run_lacks(baseline_
                                   ("price", {"colour": "red"}, "unknown key 'colour'")]:
         with pytest.raises(ValueError, match=says):
             baseline_run.series(variable, **match)
+
+
+def test_the_summary_labels_a_year_the_run_covers_in_part():
+    """A run from July 2019 to March 2021: 2019's and 2021's totals are of those months only,
+    and the summary says so (an analyst would set them beside a calendar year's record)."""
+    months = [f"{y}-{m:02d}" for y in (2019, 2020, 2021) for m in range(1, 13)][6:27]
+    monthly = pd.DataFrame({"month": months, "stage": "magnet_makers", "product": "magnet_std", "region": "china",
+                            "variable": "production", "value": 1.0, "unit": "t"})
+    table = summary_table(monthly)
+    assert list(table.columns) == ["2019 (Jul-Dec)", "2020", "2021 (Jan-Mar)"]
+    assert table.loc[("production", "magnet_makers/magnet_std", "t")].tolist() == [6.0, 12.0, 3.0]
+    assert year_labels(pd.Series(["2024-01", "2024-02"])) == {"2024": "2024 (Jan-Feb)"}
+    assert year_labels(pd.Series(["2024-05"])) == {"2024": "2024 (May)"}

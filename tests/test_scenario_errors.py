@@ -65,6 +65,14 @@ CASES = [
     ("extends_not_text.toml", "type", ["extends", "given 2024", "file name in quotes"], 2),
     ("circular_a.toml", "extends_cycle", ["extends", "circular_a.toml -> circular_b.toml -> circular_a.toml"], 2),
     ("not_toml.txt", "not_toml", ["not valid TOML", "line 1"], 1),
+    ("empty_file.toml", "empty", ["(scenario)", "no keys", "extends = \"baseline.toml\""], None),
+    # a misspelt sector or region reads as a new entry: one error that names the nearest, not three missing keys
+    ("misspelt_sector.toml", "unknown_name", ["sectors.nevs", "did you mean 'nev'?", "lacks firms"], 3),
+    ("misspelt_region.toml", "unknown_name", ["regions.europe", "did you mean 'eu'?", "lacks calendar"], 3),
+    ("new_sector_incomplete.toml", "unknown_name", ["sectors.drones_delivery", "a new entry, lacking firms"], 3),
+    # a misspelt required key of a list item: said once, with the item's own keys as allowed
+    ("shock_key_typo.toml", "unknown_key", ["sectors.wind.shocks[0].multipler", "did you mean 'multiplier'",
+                                            "allowed here: end, foreseen, multiplier, name"], 7),
 ]
 IDS = [c[0].rsplit(".", 1)[0] for c in CASES]
 

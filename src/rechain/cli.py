@@ -8,6 +8,7 @@ writes nothing.
 from __future__ import annotations
 
 import json
+import os
 import sys
 import warnings
 from pathlib import Path
@@ -32,7 +33,15 @@ class _Group(click.Group):
         try:
             with warnings.catch_warnings(record=True) as held:
                 warnings.simplefilter("always", RuntimeWarning)
-                return super().invoke(ctx)
+                out = super().invoke(ctx)
+                sys.stdout.flush()          # a reader gone (| head) is found here, not at exit
+                return out
+        except BrokenPipeError:
+            # the reader closed the pipe (rechain check ... | head): stop quietly, as a program
+            # killed by SIGPIPE does (status 141), not with a traceback or validate's 1 ("missed")
+            devnull = os.open(os.devnull, os.O_WRONLY)
+            os.dup2(devnull, sys.stdout.fileno())
+            sys.exit(141)
         except ScenarioError as e:
             for one in e.errors:
                 click.echo(f"error: {one}", err=True)
@@ -110,10 +119,10 @@ def _check_facts(scenario: Path, sc) -> str:
         return ""
     import pandas as pd
     from .calendar import Calendar
-    from .experiments.validate import FactError, facts_in_run, load_facts, scenario_facts_file
+    from .experiments.validate import FactError, default_vocabulary, facts_in_run, load_facts, scenario_facts_file
     try:
         path = scenario_facts_file(sc)
-        facts = load_facts(path)
+        facts = load_facts(path, default_vocabulary(sc))
         months = Calendar.build(sc.start, sc.end, holidays={}).months
         inside, _ = facts_in_run(facts, pd.DataFrame({"month": months}), f"{scenario} (facts: {path.name})")
     except FactError as e:
@@ -127,6 +136,7 @@ def _check_facts(scenario: Path, sc) -> str:
 def check(scenario: Path) -> None:
     """Validate SCENARIO without running it."""
     from .config.levers import idle_levers
+    from .config.plausibility import far_from_inherited
     from .config.schema import years_without_quota
 
     sc = load_scenario(scenario)
@@ -146,7 +156,7 @@ def check(scenario: Path) -> None:
         click.echo("left out: dated items inherited from an extended file that lie outside the period:")
         for line in sc._dropped:
             click.echo(f"  {line}")
-    for line in years_without_quota(sc) + idle_levers(sc):
+    for line in years_without_quota(sc) + idle_levers(sc) + far_from_inherited(scenario):
         click.echo(f"warning: {scenario}: {line}", err=True)
 
 

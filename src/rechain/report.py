@@ -355,7 +355,23 @@ def summary_table(monthly: pd.DataFrame) -> pd.DataFrame:
         for y, v in g.groupby("year")["value"].mean().items():
             rows.append(("mean price", product, y, v, unit))
     t = pd.DataFrame(rows, columns=["what", "item", "year", "value", "unit"])
-    return t.pivot_table(index=["what", "item", "unit"], columns="year", values="value", aggfunc="sum")
+    table = t.pivot_table(index=["what", "item", "unit"], columns="year", values="value", aggfunc="sum")
+    return table.rename(columns=year_labels(df["month"]))
+
+
+def year_labels(months: pd.Series) -> dict[str, str]:
+    """``{"2019": "2019 (Jul-Dec)"}`` for each year the run covers only in part (its totals
+    are of those months, not the calendar year's); whole years keep their number."""
+    import calendar
+    by_year: dict[str, list[int]] = {}
+    for month in sorted(set(months)):
+        by_year.setdefault(month[:4], []).append(int(month[5:7]))
+    out = {}
+    for year, nums in by_year.items():
+        if len(nums) < 12:
+            first, last = calendar.month_abbr[nums[0]], calendar.month_abbr[nums[-1]]
+            out[year] = f"{year} ({first})" if first == last else f"{year} ({first}-{last})"
+    return out
 
 
 # --- figures ---------------------------------------------------------------------------------

@@ -10,7 +10,7 @@ import difflib
 import re
 import tomllib
 from pathlib import Path
-from typing import Any
+from typing import Any, get_origin
 
 from pydantic import BaseModel
 
@@ -93,7 +93,9 @@ ERROR_KINDS = {
     "not_toml": "the file is not valid TOML (or not text at all)",
     "extends_missing": "the file named by `extends` does not exist",
     "extends_cycle": "`extends` leads back to a file already in the chain",
+    "empty": "the file has no keys (empty, or comments only)",
     "unknown_key": "a key the schema does not have (the nearest valid key is suggested)",
+    "unknown_name": "an entry of [sectors] or [regions] that lacks required keys: a misspelt name (the nearest is suggested) or an incomplete new entry",
     "missing_key": "a required key is absent",
     "type": "a value of the wrong type (text for a number, a number for a table, ...)",
     "out_of_range": "a number outside its allowed range (negative tonnes, a share above 1, `inf` or `nan`, ...)",
@@ -117,7 +119,8 @@ def _show(path: str | Path | None) -> str:
         return "<scenario>"
     p = Path(path)
     try:
-        return str(p.resolve().relative_to(Path.cwd().resolve()))
+        # the parent resolved, not the name itself: a link is shown as the link the user gave
+        return str((p.absolute().parent.resolve() / p.name).relative_to(Path.cwd().resolve()))
     except (ValueError, OSError):
         return str(p)
 
@@ -303,8 +306,12 @@ def _field_info(loc: tuple) -> Any:
 def _allowed_keys(loc: tuple) -> list[str]:
     """Field names valid at the parent of ``loc`` (for 'did you mean')."""
     model: Any = Scenario
+    name_next = False                  # after a field of named entries (sectors, regions): a name
     for part in loc[:-1]:
-        if isinstance(part, int):
+        if isinstance(part, int) or part == "[key]":
+            continue
+        if name_next:
+            name_next = False
             continue
         fields = getattr(model, "model_fields", None)
         if fields is None or part not in fields:
@@ -312,10 +319,70 @@ def _allowed_keys(loc: tuple) -> list[str]:
                 return list(model.model_fields)
             return []
         ann = fields[part].annotation
+        name_next = _is_named_entries(ann)
         model = _inner_model(ann)
         if model is None:
             return []
     return list(getattr(model, "model_fields", {}))
+
+
+def _is_named_entries(ann: Any) -> bool:
+    """Whether a field holds entries by name (``dict[str, Model]``, perhaps optional)."""
+    from typing import get_args
+    if get_origin(ann) is dict:
+        return True
+    return any(_is_named_entries(a) for a in get_args(ann) if a is not type(None))
+
+
+def misnamed_entries(errors: list[dict], data: dict | None) -> dict[tuple, str | None]:
+    """Entries of a named table (``[sectors.nevs]``, ``[regions.europe]``) that lack required
+    keys, with the closest name the scenario has (a misspelt name, not a new entry) or None.
+    Returns ``{(field, name): closest name or None}``."""
+    out: dict[tuple, str | None] = {}
+    if not isinstance(data, dict):
+        return out
+    for err in errors:
+        loc = tuple(err.get("loc", ()))
+        if err.get("type") != "missing" or len(loc) != 3 or not isinstance(loc[1], str):
+            continue
+        info = Scenario.model_fields.get(loc[0]) if isinstance(loc[0], str) else None
+        if info is None or not _is_named_entries(info.annotation) or not isinstance(data.get(loc[0]), dict):
+            continue
+        others = [n for n in data[loc[0]] if n != loc[1]]
+        near = difflib.get_close_matches(loc[1], others, n=1, cutoff=0.6) \
+            or [n for n in others if len(n) >= 2 and (loc[1].startswith(n) or n.startswith(loc[1]))][:1]
+        out[(loc[0], loc[1])] = near[0] if near else None
+    return out
+
+
+def misspelt_required(errors: list[dict]) -> set[tuple]:
+    """Where a required key is missing because it was misspelt: the unknown key's nearest
+    allowed name is the missing key (one mistake, said once, by the unknown key's error)."""
+    out = set()
+    for err in errors:
+        loc = tuple(err.get("loc", ()))
+        if err.get("type") == "extra_forbidden" and loc:
+            near = difflib.get_close_matches(str(loc[-1]), _allowed_keys(loc), n=1)
+            if near:
+                out.add((*loc[:-1], near[0]))
+    return {loc for loc in out if any(e.get("type") == "missing" and tuple(e.get("loc", ())) == loc
+                                      for e in errors)}
+
+
+def describe_misnamed(field: str, name: str, near: str | None, missing: list[str], path: Path | None,
+                      files: list[Path], data: dict) -> ScenarioError:
+    """One error for an entry that lacks required keys: a misspelt name or an incomplete new
+    entry (instead of one error per key it lacks)."""
+    file, line = _locate(files, (field, name), data)
+    names = ", ".join(repr(n) for n in data[field] if n != name) or "none"
+    if near:
+        text = (f"given a name the scenario does not have (did you mean {near!r}?); allowed: a name of "
+                f"[{field}] ({names}), or a new entry with all its keys (this one lacks {', '.join(missing)})")
+    else:
+        text = (f"a new entry, lacking {', '.join(missing)}; allowed: a new entry with all its required keys "
+                f"(see docs/scenarios.md), or a name of [{field}] ({names})")
+    return ScenarioError(file or path, f"{field}.{name}", text, line=line, kind="unknown_name",
+                         via=files[-1] if files else None)
 
 
 def _inner_model(ann: Any) -> Any:

@@ -21,7 +21,8 @@ from typing import Any
 
 from pydantic import ValidationError
 
-from .errors import ScenarioError, _describe, _find_line, _find_name_line, _problem_errors, _show
+from .errors import (ScenarioError, _describe, _find_line, _find_name_line, _problem_errors, _show, describe_misnamed,
+                     misnamed_entries, misspelt_required)
 from .schema import NAME_ALLOWED, Scenario, _merge_key, folder_safe
 
 __all__ = ["load_scenario", "scenario_from_dict", "scenario_hash", "deep_merge", "read_toml_file",
@@ -158,6 +159,10 @@ def _resolve(path: Path, chain: tuple[Path, ...] = ()) -> tuple[dict, list[Path]
                             f"ends in one without extends", line=_find_line(last, ["extends"]),
                             kind="extends_cycle")
     data = read_toml_file(path)
+    if not data:                        # empty, or comments only: say so, not six missing keys
+        raise ScenarioError(path, "(scenario)", "the file has no keys (empty, or comments only); allowed: "
+                            "extends = \"baseline.toml\" and the keys that change, or a whole scenario "
+                            "(start, end, firms, sectors, regions, market, ...)", kind="empty")
     parent = data.pop("extends", None)
     if parent is None:
         return data, [path]
@@ -203,7 +208,18 @@ def scenario_from_dict(data: dict, path: Path | None = None, files: list[Path] |
         return Scenario.model_validate(data)
     except ValidationError as e:
         errors: list[ScenarioError] = []
-        for err in e.errors():
+        raw = e.errors()
+        misnamed = misnamed_entries(raw, data)
+        for (field, name), near in misnamed.items():
+            lacks = [str(err["loc"][2]) for err in raw if err["type"] == "missing" and len(err["loc"]) == 3
+                     and tuple(err["loc"][:2]) == (field, name)]
+            errors.append(describe_misnamed(field, name, near, lacks, path, files, data))
+        misspelt = misspelt_required(raw)
+        for err in raw:
+            if err["type"] == "missing" and len(err["loc"]) == 3 and tuple(err["loc"][:2]) in misnamed:
+                continue                                  # said once, above
+            if err["type"] == "missing" and tuple(err["loc"]) in misspelt:
+                continue                                  # said by the misspelt key's own error
             problems = getattr((err.get("ctx") or {}).get("error"), "problems", None)
             if problems is not None and not err["loc"]:
                 errors += _problem_errors(problems, path, files, data)

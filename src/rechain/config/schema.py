@@ -538,7 +538,9 @@ class TradeCharge(_Model):
     regions: list[str] = Field(default_factory=lambda: ["all"], min_length=1, description="buyer regions it applies to")
     start: Date = Field(description="first day in force")
     end: Date | None = Field(None, description="last day in force (none: to the end)")
-    rate_share: Annotated[float, Field(ge=0, le=100)] = Field(description="ad-valorem rate, share of the price (0.25 = 25 %)")
+    # at most 5 (500 %): the highest rates on record (145 % on US imports from China in April
+    # 2025) stay within, a 25 meant as 25 % does not
+    rate_share: Annotated[float, Field(ge=0, le=5)] = Field(description="ad-valorem rate, share of the price (0.25 = 25 %; 1.45 = 145 %)")
     source: str = Field("", description="where the figures come from (free text)")
 
     @model_validator(mode="after")

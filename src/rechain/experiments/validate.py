@@ -38,6 +38,7 @@ and whether it is reproduced (the replicate mean satisfies the comparison).
 from __future__ import annotations
 
 import csv
+import difflib
 import math
 import sys
 import time
@@ -70,6 +71,9 @@ COLUMNS = ["fact_id", "required", "description", "variable", "stage", "product",
            "measure", "base_period", "comparison", "target", "tolerance", "unit", "other_variable",
            "other_stage", "other_product", "other_region", "seed_fact", "source", "note"]
 OTHER_COLUMNS = ("other_variable", "other_stage", "other_product", "other_region")
+# a table must have these columns (a cell may be empty where the column allows it)
+REQUIRED_COLUMNS = ("fact_id", "required", "variable", "stage", "product", "region", "period", "measure",
+                    "comparison", "target", "tolerance")
 # the monthly series the figures show, with the facts that fall on them
 PANELS = {
     "ndfeb_output": ("NdFeB output (sintered blanks), t", "production", "magnet_makers", "magnet_std+magnet_uh", "*"),
@@ -251,12 +255,13 @@ def vocabulary_of(table: pd.DataFrame) -> Vocabulary:
     return Vocabulary(names)
 
 
-def default_vocabulary() -> Vocabulary:
+def default_vocabulary(scenario=None) -> Vocabulary:
     """The names the model's monthly table uses, from the package's own lists.
 
-    Sector and region names come from the scenario; they are taken from
-    ``scenarios/baseline.toml`` when it can be found (source tree), otherwise any name is
-    accepted there and :func:`check_selections` catches what a run does not output.
+    Sector and region names come from ``scenario`` (a :class:`~rechain.scenario.Scenario`)
+    when given; otherwise from ``scenarios/baseline.toml`` when it can be found (the working
+    folder, then the source tree), otherwise any name is accepted there and
+    :func:`check_selections` catches what a run does not output.
     """
     from ..materials import PRODUCTS
     from ..policy import QUOTA_TYPES
@@ -264,13 +269,16 @@ def default_vocabulary() -> Vocabulary:
 
     sectors: set[str] | None = None
     regions: set[str] | None = None
-    for base in (Path.cwd(), Path(__file__).resolve().parents[2]):
-        path = base / "scenarios" / "baseline.toml"
-        if path.exists():
-            import tomllib
-            data = tomllib.loads(path.read_text(encoding="utf-8"))
-            sectors, regions = set(data.get("sectors", {})), set(data.get("regions", {}))
-            break
+    if scenario is not None:
+        sectors, regions = set(scenario.sectors), set(scenario.regions)
+    else:
+        for base in (Path.cwd(), Path(__file__).resolve().parents[3]):
+            path = base / "scenarios" / "baseline.toml"
+            if path.exists():
+                import tomllib
+                data = tomllib.loads(path.read_text(encoding="utf-8"))
+                sectors, regions = set(data.get("sectors", {})), set(data.get("regions", {}))
+                break
     stages, products = set(STAGES), set(PRODUCTS)
     any_name: set[str] = _AnyName()
     sec = sectors if sectors is not None else any_name
@@ -474,12 +482,7 @@ def load_facts(path: str | Path | None = None, vocabulary: Vocabulary | None = N
         header = reader.fieldnames or []
     except csv.Error as e:
         raise FactError(f"{name}: not a CSV table ({e}); allowed: a UTF-8 CSV facts table") from None
-    missing = [c for c in ("fact_id", "variable", "period", "measure", "comparison") if c not in header]
-    if missing:
-        raise FactError(f"{name}: missing column(s) {', '.join(missing)}")
-    unknown = [c for c in reader.fieldnames or [] if c not in COLUMNS]
-    if unknown:
-        raise FactError(f"{name}: unknown column(s) {', '.join(unknown)}; allowed: {', '.join(COLUMNS)}")
+    _check_header(header, name)
     vocab = vocabulary or default_vocabulary()
     facts, seen = [], set()
     for line, row in enumerate(_csv_rows(reader, name), start=2):
@@ -497,6 +500,30 @@ def load_facts(path: str | Path | None = None, vocabulary: Vocabulary | None = N
     if not facts:
         raise FactError(f"{name}: no facts")
     return facts
+
+
+def _check_header(header: list[str], name: str) -> None:
+    """The columns a fact is read from must all be there (an empty cell is allowed where the
+    column says what empty means); without ``required`` every fact would count as optional,
+    without ``tolerance`` every ``within`` as exact, without ``product`` a price as the mean
+    of every product's."""
+    if len(header) == 1 and ";" in header[0]:
+        raise FactError(f"{name}: the header is one column, {header[0][:60]!r}: the columns are separated by ';'; "
+                        f"allowed: a CSV table with commas between columns (save it as 'CSV UTF-8, comma "
+                        f"delimited')")
+    unknown = [c for c in header if c not in COLUMNS]
+    missing = [c for c in REQUIRED_COLUMNS if c not in header]
+    problems = []
+    if unknown:
+        hints = [f"{c!r} (did you mean {m[0]!r}?)" if (m := difflib.get_close_matches(c, COLUMNS, 1)) else repr(c)
+                 for c in unknown]
+        problems.append(f"unknown column(s) {', '.join(hints)}")
+    if missing:
+        problems.append(f"missing column(s) {', '.join(missing)}")
+    if problems:
+        optional = [c for c in COLUMNS if c not in REQUIRED_COLUMNS]
+        raise FactError(f"{name}: {'; '.join(problems)}; allowed: the columns {', '.join(REQUIRED_COLUMNS)} "
+                        f"(a cell may be empty where the format says so), and optionally {', '.join(optional)}")
 
 
 def check_selections(facts: Iterable[Fact], table: pd.DataFrame) -> None:
@@ -717,7 +744,7 @@ def validate(scenario_path: str | Path = "scenarios/baseline.toml", replicates: 
     t0 = time.perf_counter()
     sc = load_scenario(scenario_path)          # fails early, with the scenario's own message
     facts_path = scenario_facts_file(sc)
-    facts = load_facts(facts_path) if facts is None else facts
+    facts = load_facts(facts_path, default_vocabulary(sc)) if facts is None else facts
     path = str(Path(scenario_path).resolve())
     seeds = list(range(replicates))
     tables: list[pd.DataFrame] = [pd.DataFrame()] * replicates
@@ -727,8 +754,12 @@ def validate(scenario_path: str | Path = "scenarios/baseline.toml", replicates: 
         for i, table in ex.map(_run_monthly, [(path, s) for s in seeds]):
             tables[i] = table
             bar.update()
-    facts, left_out = facts_in_run(facts, tables[0], facts_path.name if facts_path else "facts.csv")
-    check_selections(facts, tables[0])
+    source = str(facts_path) if facts_path else "facts.csv"
+    facts, left_out = facts_in_run(facts, tables[0], source)
+    try:
+        check_selections(facts, tables[0])
+    except FactError as e:
+        raise FactError(f"{source}: {e}") from None
     per_run = [evaluate(facts, t) for t in tables]
     table = summarise(facts, per_run)
     return Validation(table=table, facts=facts, monthly=tables, scenario_name=sc.name,

@@ -1,0 +1,93 @@
+"""Figures far from the ones they replace: warnings for ``rechain check``.
+
+A scenario that extends another restates a few of its figures. A start price typed in
+yuan/t where the market quotes yuan/kg, a quota in kt where the file says t, units in
+millions: each passes validation (a positive number) and runs to nonsense. When a figure a
+file sets is 30 times or more larger or smaller than the one it replaces in the file it
+extends (a unit slip is a factor of 100 to a million; an era's fastest-growing sector, NEVs
+2019 against 2024-2026, about 13), ``rechain check`` says so — a warning, not an error: a what-if may mean it (demand
+x10). A yearly table is compared year by year, or with the replaced table's mean where the
+years differ (an era); a list item with the replaced item of the same name, or else with
+the replaced items of the same ``type`` (an era's quotas).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any, Iterator
+
+from .errors import _find_line, _show
+
+__all__ = ["far_from_inherited", "FAR"]
+
+#: the ratio either way from which a replaced figure is flagged
+FAR = 30.0
+
+
+def _number(x: Any) -> bool:
+    return isinstance(x, (int, float)) and not isinstance(x, bool)
+
+
+def _mean(values: list) -> float | None:
+    nums = [float(v) for v in values if _number(v)]
+    return sum(nums) / len(nums) if nums else None
+
+
+def _years(table: dict) -> bool:
+    return bool(table) and all(str(k).isdigit() and len(str(k)) == 4 for k in table)
+
+
+def _compare(own: Any, old: Any, path: tuple) -> Iterator[tuple[tuple, float, float]]:
+    """(key path, given, replaced) for every number of ``own`` set against ``old``."""
+    if isinstance(own, dict) and isinstance(old, dict):
+        spread = _mean(list(old.values())) if _years(old) else None
+        for key, value in own.items():
+            if key in old:
+                yield from _compare(value, old[key], (*path, key))
+            elif spread is not None and _number(value) and _years({key: value}):
+                yield (*path, key), float(value), spread      # another year: against the table's mean
+    elif isinstance(own, list) and isinstance(old, list):
+        from .schema import _merge_key
+        for i, item in enumerate(own):
+            if not isinstance(item, dict):
+                continue
+            name = _merge_key(item)
+            match = [o for o in old if isinstance(o, dict) and name is not None and _merge_key(o) == name]
+            if not match and "type" in item:
+                match = [o for o in old if isinstance(o, dict) and o.get("type") == item["type"]]
+            if not match:
+                continue
+            for key, value in item.items():
+                olds = [o[key] for o in match if key in o]
+                if _number(value) and olds and _mean(olds) is not None:
+                    yield (*path, f"[{name or i}]", key), float(value), _mean(olds)
+                elif len(olds) == 1:
+                    yield from _compare(value, olds[0], (*path, f"[{name or i}]", key))
+    elif _number(own) and _number(old):
+        yield path, float(own), float(old)
+
+
+def far_from_inherited(path: str | Path) -> list[str]:
+    """Warnings for the figures ``path`` sets that are ``FAR`` times or more away from the
+    ones they replace in the file it extends (none when it extends nothing)."""
+    from .loading import _resolve, read_toml_file
+
+    path = Path(path)
+    own = read_toml_file(path)
+    parent = own.pop("extends", None)
+    if not isinstance(parent, str):
+        return []
+    old, files = _resolve(path.parent / parent)
+    out = []
+    for loc, given, replaced in _compare(own, old, ()):
+        if given <= 0 or replaced <= 0 or FAR > given / replaced > 1.0 / FAR:
+            continue
+        keys = [k for k in loc if not str(k).startswith("[")]
+        line = _find_line(path, keys)
+        key = ".".join(str(k) for k in loc).replace(".[", "[")
+        times = given / replaced
+        how = f"{times:,.0f} times" if times >= 1 else f"1/{1 / times:,.0f} of"
+        out.append(f"{key}{f' (line {line})' if line else ''}: given {given:,.6g}, {how} the {replaced:,.6g} "
+                   f"it replaces in {_show(files[-1])}; a unit slip (yuan/t for yuan/kg, kt for t, "
+                   f"millions for units, a share for a percentage)? If meant, ignore this")
+    return out

@@ -1,0 +1,83 @@
+"""`rechain check` warns of figures far from the ones they replace (unit slips), and says
+nothing of ordinary changes or of the shipped scenarios."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from rechain.cli import main
+from rechain.config.plausibility import FAR, far_from_inherited
+
+ROOT = Path(__file__).resolve().parents[1]
+PARENT = """\
+name = "parent"
+[market.initial_price]
+prnd_oxide = 437000
+dy_oxide = 2500
+[sectors.nev]
+units_per_yr = { 2024 = 12.0e6, 2025 = 14.0e6 }
+[[quota_policy.quotas]]
+type = "mining_rock"
+year = 2024
+total_t = 250000
+"""
+
+
+def _pair(tmp_path: Path, child: str) -> Path:
+    (tmp_path / "parent.toml").write_text(PARENT, encoding="utf-8")
+    f = tmp_path / "child.toml"
+    f.write_text('extends = "parent.toml"\n' + child, encoding="utf-8")
+    return f
+
+
+@pytest.mark.parametrize("child, key, says", [
+    # Dy oxide quoted in yuan/t where the market quotes yuan/kg: x720
+    ("[market.initial_price]\ndy_oxide = 1800000\n", "market.initial_price.dy_oxide (line 3)",
+     "given 1.8e+06, 720 times the 2,500"),
+    # Pr-Nd oxide in yuan/kg where it is quoted in yuan/t
+    ("[market.initial_price]\nprnd_oxide = 437\n", "market.initial_price.prnd_oxide", "1/1,000 of the 437,000"),
+    # units in millions: the same year against its own figure, another year against the table's mean (13 M)
+    ("[sectors.nev]\nunits_per_yr = { 2024 = 12.0 }\n", "sectors.nev.units_per_yr.2024", "1/1,000,000 of the 1.2e+07"),
+    ("[sectors.nev]\nunits_per_yr = { 2019 = 1.3 }\n", "sectors.nev.units_per_yr.2019", "of the 1.3e+07"),
+    # a quota in kt, for another year: against the quota of the same type
+    ('[[quota_policy.quotas]]\ntype = "mining_rock"\nyear = 2020\ntotal_t = 140\n',
+     "quota_policy.quotas[mining_rock-2020].total_t", "1/1,786 of the 250,000"),
+])
+def test_a_unit_slip_is_named_with_its_key_and_the_figure_it_replaces(tmp_path, child, key, says):
+    lines = far_from_inherited(_pair(tmp_path, child))
+    assert len(lines) == 1, lines
+    assert lines[0].startswith(key) and says in lines[0] and "parent.toml" in lines[0]
+
+
+@pytest.mark.parametrize("child", [
+    "[market.initial_price]\ndy_oxide = 1700\nprnd_oxide = 751000\n",       # the record's own swings
+    "[sectors.nev]\nunits_per_yr = { 2019 = 1.24e6, 2020 = 1.37e6 }\n",   # an era: NEVs a tenth of 2024's
+    '[[quota_policy.quotas]]\ntype = "mining_rock"\nyear = 2020\ntotal_t = 120850\n',
+    'name = "x"\n',                                                           # no figure at all
+])
+def test_ordinary_changes_and_eras_give_no_warning(tmp_path, child):
+    assert far_from_inherited(_pair(tmp_path, child)) == []
+
+
+def test_the_threshold_is_a_factor_either_way(tmp_path):
+    below = _pair(tmp_path, f"[market.initial_price]\ndy_oxide = {2500 * FAR * 0.99}\n")
+    assert far_from_inherited(below) == []
+    above = _pair(tmp_path, f"[market.initial_price]\ndy_oxide = {2500 * FAR * 1.01}\n")
+    assert len(far_from_inherited(above)) == 1
+
+
+def test_check_prints_it_as_a_warning_and_exits_0(tmp_path):
+    f = tmp_path / "dy.toml"
+    f.write_text(f'extends = "{(ROOT / "scenarios" / "baseline.toml").as_posix()}"\nname = "dy"\n'
+                 '[market.initial_price]\ndy_oxide = 2500000\n', encoding="utf-8")
+    res = CliRunner().invoke(main, ["check", str(f)])
+    assert res.exit_code == 0, res.output
+    assert "warning:" in res.output and "market.initial_price.dy_oxide" in res.output and "1,000 times" in res.output
+
+
+@pytest.mark.parametrize("scenario", sorted(p.name for p in (ROOT / "scenarios").glob("*.toml")))
+def test_the_shipped_scenarios_raise_no_such_warning(scenario):
+    assert far_from_inherited(ROOT / "scenarios" / scenario) == []
