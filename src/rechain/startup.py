@@ -33,7 +33,10 @@ def draw_ask_scatter(chain: Chain) -> np.ndarray:
 
 def start_market(chain: Chain) -> None:
     """Prices, asks and expectations at the scenario's start values; the market's normal
-    cover is the cover it holds now, once firms have settled (within 0.5..26 weeks)."""
+    cover is the cover it holds now, after spin-up (within 0.5..26 weeks). Now is after the
+    last spin-up week's shipments, while the run measures its cover before them: the oxides,
+    shipped out every week, read zero and take the 0.5-week floor, as calibrated (ODD
+    section 8: to be measured at the run's moment with the next recalibration)."""
     w, f, m = chain.world, chain.firms, chain.market
     start = w.start_price_yuan_per_t
     m.price_yuan_per_t = start.copy()
