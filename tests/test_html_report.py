@@ -192,3 +192,26 @@ def test_compare_report_reads_finished_runs_for_the_flows(whatif, tmp_path):
     html = (runs / "tiny_whatif-seed0" / "report.html").read_text()
     assert "Beside it, its base tiny with the same seed" in html and "tiny (base, seed 0)" in html
     assert "vs base" in html
+
+
+def test_compare_report_says_in_how_many_seeds_a_price_had_not_recovered(whatif, tmp_path):
+    """compare gives no mean for 'months to recover' when a seed had not recovered; the report
+    says in how many seeds, as kpis.md does, not a bare 'not by the end'."""
+    import pandas as pd
+    out = tmp_path / "cmp"
+    res = CliRunner().invoke(main, ["compare", str(TINY), str(whatif), "--replicates", "2", "--out", str(out),
+                                    "--rerun", "--workers", "1", "--quiet", "--no-figures"])
+    assert res.exit_code == 0, res.output
+    long, by_seed = pd.read_csv(out / "kpis_long.csv"), pd.read_csv(out / "kpis_by_seed.csv")
+    kpi = next(k for k in long["kpi"] if k.startswith("months_to_recover_"))
+    # as compare writes it when seed 1 of tiny_whatif ends before the price is back
+    long.loc[(long["kpi"] == kpi) & (long["scenario"] == "tiny_whatif"), "mean"] = float("nan")
+    mine = (by_seed["kpi"] == kpi) & (by_seed["scenario"] == "tiny_whatif")
+    by_seed.loc[mine & (by_seed["seed"] == 0), "value"] = 3.0
+    by_seed.loc[mine & (by_seed["seed"] == 1), "value"] = float("nan")
+    long.to_csv(out / "kpis_long.csv", index=False)
+    by_seed.to_csv(out / "kpis_by_seed.csv", index=False)
+    res = CliRunner().invoke(main, ["report", str(out)])
+    assert res.exit_code == 0, res.output
+    html = (out / "report.html").read_text()
+    assert "not by the end in 1 of 2 seeds" in html, html[html.find("months until"):][:400]

@@ -60,7 +60,10 @@ def test_series_reads_a_level_as_chinas_and_refuses_what_the_run_lacks(baseline_
     assert (baseline_run.series("production", stage="magnet_makers") == made).all()
     for variable, match, says in [("price", {}, "several units"), ("nonsense", {}, "does not have"),
                                   ("price", {"product": "nope"}, "has no price rows"),
-                                  ("price", {"colour": "red"}, "unknown key 'colour'")]:
+                                  ("price", {"colour": "red"}, "unknown key 'colour'"),
+                                  # ore, oxides and magnets: the same rare earths counted at each stage
+                                  ("production", {}, "span magnets, ore, oxides and metal"),
+                                  ("demand", {"stage": "overseas_buyers"}, "span magnets, oxides and metal")]:
         with pytest.raises(ValueError, match=says):
             baseline_run.series(variable, **match)
 

@@ -79,6 +79,20 @@ def test_export_controls_2025_is_the_baseline_under_its_own_name():
     assert a == b
 
 
+def test_a_what_if_says_nothing_of_itself_that_the_file_it_extends_says(tmp_path):
+    """A what-if without its own name, description or question does not take the baseline's
+    ("Reference run: ..."), which the HTML report would print as the what-if's question."""
+    f = tmp_path / "no_header.toml"
+    f.write_text(f'extends = "{(ROOT / "scenarios" / "baseline.toml").as_posix()}"\n[behaviour]\nw_news = 2.0\n',
+                 encoding="utf-8")
+    sc = load_scenario(f)
+    assert (sc.name, sc.description, sc.question) == ("no_header", "", "")
+    g = tmp_path / "own.toml"
+    g.write_text(f'extends = "{(ROOT / "scenarios" / "baseline.toml").as_posix()}"\nquestion = "Twice the news?"\n',
+                 encoding="utf-8")
+    assert load_scenario(g).question == "Twice the news?"
+
+
 # ---------------------------------------------------------------------------------------
 # full runs, shared by the module
 # ---------------------------------------------------------------------------------------

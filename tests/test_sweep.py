@@ -569,3 +569,29 @@ series = [{ variable = "price", product = "prnd_oxide" }]
     with pytest.raises(ScenarioError, match=r"outputs\.kpis: the sweep kept no KPIs"):
         analyze(tmp_path / "out")
     assert not (tmp_path / "out" / "analysis").exists()
+
+
+def test_a_sweep_keeps_any_variable_a_run_writes_as_a_series(tmp_path):
+    """The README lists sales_abroad, price_long_run, market_cover_weeks and spot_traded among
+    a run's monthly variables; a sweep once refused them as series."""
+    from rechain.report import FLOW_VARIABLES, LEVEL_VARIABLES
+    from rechain.sweep import SERIES_VARIABLES
+    assert set(SERIES_VARIABLES) == set(FLOW_VARIABLES) | set(LEVEL_VARIABLES)
+    spec = tiny_sweep(tmp_path, """
+name = "every_variable"
+design = "grid"
+replicates = 1
+[overrides]
+end = 2024-03-31
+[parameters]
+"behaviour.restock_strength" = { levels = [1.0] }
+[outputs]
+kpis = ["price_peak_prnd_oxide"]
+series = [{ variable = "sales_abroad" }, { variable = "price_long_run", product = "prnd_oxide" },
+          { variable = "market_cover_weeks", product = "prnd_oxide" }, { variable = "spot_traded" }]
+""")
+    runs, series = run_sweep(spec, workers=1, out=tmp_path / "out")
+    assert (runs["status"] == "ok").all()
+    assert series["series"].nunique() == 4 and np.isfinite(series["value"]).all()
+    lr = series[series["series"].str.contains("price_long_run")]["value"]
+    assert (lr > 1e5).all()                      # yuan/t of Pr-Nd oxide, near its start price

@@ -227,6 +227,29 @@ def test_check_warns_of_a_disruption_of_a_stage_with_no_firms():
     assert any("foreign_producers" in line and "no firms" in line for line in lines)
 
 
+@pytest.mark.parametrize("change, says", [
+    # traders and the reserve hold stock; no capacity to take offline
+    ({"disruptions": [{"name": "traders out", "target": "traders", "start": "2025-01-01", "end": "2025-12-31",
+                       "capacity_offline_share": 1.0}]}, "'traders' firms have no capacity"),
+    # miners abroad are all rock-type
+    ({"disruptions": [{"name": "ionic abroad", "target": "overseas_miners", "ore_type": "ionic",
+                       "start": "2025-01-01", "end": "2025-06-30", "capacity_offline_share": 0.5}]},
+     "'overseas_miners' firms have no 'ionic' ore"),
+    # the baseline has no state reserve to hear it
+    ({"news": [{"name": "reserve rumour", "date": "2025-03-03", "sign": 1, "strength": 0.3, "half_life_weeks": 4,
+                "stages": ["state_reserve"]}]}, "no firms in stages ['state_reserve'] hear it"),
+    # a quota for a year the run never reads
+    ({"quota_policy": {"quotas": [{"type": "mining_rock", "year": 2027, "total_t": 300000,
+                                   "batches": [{"issued": "2027-02-01", "share": 1.0}]}]}},
+     "(mining_rock 2027): the run covers 2024-01-01..2026-12-31"),
+    # a reserve that can neither buy nor release
+    ({"stockpile": {"products": ["dy_oxide"]}}, "neither buy_t_per_yr nor initial_stock_t"),
+])
+def test_check_warns_of_levers_no_firm_can_act_on(change, says):
+    lines = idle_levers(scenario_from_dict(deep_merge(baseline_dict(), change)))
+    assert any(says in line and "acts on nothing" in line for line in lines), lines
+
+
 def test_check_prints_warnings_and_carried_figures(tmp_path):
     f = tmp_path / "w.toml"
     base = (rechain.__file__.rsplit("/src/", 1)[0] + "/scenarios/baseline.toml")

@@ -131,6 +131,16 @@ def _check_facts(scenario: Path, sc) -> str:
     return f"facts: {path} ({len(inside)} of {len(facts)} within the run, for rechain validate)"
 
 
+def _own_quotas(scenario: Path) -> set[tuple[str, int]] | None:
+    """The (type, year) of the quotas a what-if sets itself (None for a whole scenario)."""
+    from .scenario import read_toml_file
+    own = read_toml_file(scenario)
+    if "extends" not in own:
+        return None
+    quotas = (own.get("quota_policy") or {}).get("quotas") or []
+    return {(q.get("type"), q.get("year")) for q in quotas if isinstance(q, dict)}
+
+
 @main.command()
 @click.argument("scenario", type=click.Path(dir_okay=False, path_type=Path))
 def check(scenario: Path) -> None:
@@ -156,7 +166,7 @@ def check(scenario: Path) -> None:
         click.echo("left out: dated items inherited from an extended file that lie outside the period:")
         for line in sc._dropped:
             click.echo(f"  {line}")
-    for line in years_without_quota(sc) + idle_levers(sc) + far_from_inherited(scenario):
+    for line in years_without_quota(sc) + idle_levers(sc, _own_quotas(scenario)) + far_from_inherited(scenario):
         click.echo(f"warning: {scenario}: {line}", err=True)
 
 

@@ -215,7 +215,8 @@ def _delta(v: float, ref: float, unit: str, against: str = "reference") -> tuple
 _COLUMNS = {"monthly.csv": tuple(COLUMNS),
             "flows.csv": ("month", "from_stage", "to_stage", "product", "region", "tonnes"),
             "kpis_long.csv": ("scenario", "kpi", "unit", "mean", "p05", "p95", "seeds"),
-            "series.csv": ("scenario", "seed", "month", "series", "value")}
+            "series.csv": ("scenario", "seed", "month", "series", "value"),
+            "kpis_by_seed.csv": ("scenario", "seed", "kpi", "value")}
 _KEYS = {"manifest.json": {"scenario_name": str, "seed": int},
          "compare.json": {"scenarios": list, "seeds": list, "reference": str}}
 _AS_WRITTEN = "allowed: the file as rechain wrote it (run or compare again to write it anew)"
@@ -428,6 +429,7 @@ def _compare_context(folder: Path, year: int | None) -> dict:
                                         f"(hash differs): the changes cannot be shown.")
         blocks.append(block)
     idx = long.set_index(["kpi", "scenario"])
+    by_seed = _read_csv(folder / "kpis_by_seed.csv") if (folder / "kpis_by_seed.csv").exists() else None
     rows = []
     for kpi in dict.fromkeys(long["kpi"]):
         unit = str(long.loc[long["kpi"] == kpi, "unit"].fillna("").iloc[0])
@@ -435,6 +437,11 @@ def _compare_context(folder: Path, year: int | None) -> dict:
         for name in names:
             r = idx.loc[(kpi, name)]
             cell = {"value": _num(float(r["mean"]), unit)}
+            if unit == "months" and not np.isfinite(r["mean"]) and by_seed is not None:
+                # the mean is given only when every seed recovered: say in how many it had not
+                v = by_seed[(by_seed["scenario"] == name) & (by_seed["kpi"] == kpi)]["value"]
+                if len(v) > 1:
+                    cell["value"] = f"not by the end in {int(v.isna().sum())} of {len(v)} seeds"
             if int(r["seeds"]) > 1 and np.isfinite(r["p05"]) and np.isfinite(r["p95"]) and unit != "months":
                 cell["band"] = f"[{_num(float(r['p05']), unit)} to {_num(float(r['p95']), unit)}]"
             if name != ref and not kpi.startswith(("months_to_recover_", "magnet_output_change")):

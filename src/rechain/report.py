@@ -23,6 +23,10 @@ __all__ = ["monthly_table", "flows_table", "kpis", "write_figures", "summary_tab
 
 COLUMNS = ["month", "stage", "product", "region", "variable", "value", "unit"]
 MAGNETS = ("magnet_std", "magnet_uh")
+# the form a product's tonnes are in, for adding flows up: ore (t REO), separated oxides and
+# metal, magnets and their scrap (a sector's or region's magnet demand counts as magnets)
+_FORM = {"light_ore": "ore", "ionic_ore": "ore", "prnd_oxide": "oxides and metal", "prnd_metal": "oxides and metal",
+         "dy_oxide": "oxides and metal", "tb_oxide": "oxides and metal"}
 OXIDES_METAL = ("prnd_oxide", "prnd_metal", "dy_oxide", "tb_oxide")
 
 
@@ -249,8 +253,9 @@ def series_of(df: pd.DataFrame, variable: str, **match) -> pd.Series:
     (prices, cover, ...) averaged, and a level in any region is China's where there is one
     (export prices carry their buyer region's name); levels in tonnes (licences pending, quota
     issued) add up like flows. Raises ValueError for a variable or name
-    the table does not have, and for a level whose open rows carry several units (a price
-    over every product)."""
+    the table does not have, for a level whose open rows carry several units (a price
+    over every product), and for a flow whose open rows span ore, oxides and magnets (whose
+    tonnes do not add up) unless ``product`` names what to add."""
     keys = ("stage", "product", "region")
     for k in match:
         if k not in keys:
@@ -267,6 +272,14 @@ def series_of(df: pd.DataFrame, variable: str, **match) -> pd.Series:
                 raise ValueError(f"series: {k} {one!r} has no {variable} rows in this run; allowed: "
                                  f"{', '.join(sorted(have))}")
     sel = [str(match.get(k, "*")) for k in keys]
+    if "product" not in match and variable not in LEVEL_VARIABLES:
+        forms = sorted({_FORM.get(p, "magnets") for p in _select(rows, variable, *sel)["product"]
+                        if p not in QUOTA_TYPES})
+        if len(forms) > 1:
+            names = sorted(set(_select(rows, variable, *sel)["product"]))
+            raise ValueError(f"series: {variable} rows left open span {', '.join(forms)}, whose tonnes do not "
+                             f"add up (the same rare earths at different stages); allowed: a product, or several "
+                             f"of one form joined by '+', from {', '.join(names)}")
     if variable in LEVEL_VARIABLES:
         used = _select(rows, variable, *sel)
         units = sorted(set(used["unit"]))

@@ -52,8 +52,25 @@ def _stage_firms(sc: Scenario) -> dict[str, set[str]]:
     return out
 
 
-def idle_levers(sc: Scenario) -> list[str]:
-    """One line per lever that names a product, region or stage nothing carries."""
+# stages whose firms have capacity a disruption can take offline (kinds read it through
+# the week's capacity share); traders, the reserve and buyers hold stock, not capacity
+_WITH_CAPACITY = ("miners", "myanmar_holders", "overseas_miners", "separation_plants", "recyclers", "magnet_makers",
+                  "foreign_producers")
+
+
+def _ore_types(sc: Scenario) -> dict[str, set[str]]:
+    """The ore types a disruption's ``ore_type`` can pick out, per stage."""
+    f = sc.firms
+    mined = ({"rock"} if f.rock_miners.count else set()) | ({"ionic"} if f.ionic_miners.count else set())
+    return {"miners": mined, "overseas_miners": {"rock"}, "myanmar_holders": {"ionic"},
+            "separation_plants": {"rock", "ionic"}, "foreign_producers": {"rock", "ionic"}}
+
+
+def idle_levers(sc: Scenario, own_quotas: set[tuple[str, int]] | None = None) -> list[str]:
+    """One line per lever that names a product, region or stage nothing carries.
+
+    ``own_quotas``: the (type, year) of the quotas the file itself sets (None: all of them);
+    a quota of a year the run never reaches is idle, but inherited ones are harmless."""
     out: list[str] = []
     exported = _exported(sc)
 
@@ -86,10 +103,33 @@ def idle_levers(sc: Scenario) -> list[str]:
         if "all" not in d.regions and not present & set(d.regions):
             out.append(f"{where}: stage {d.target!r} has no firms in {d.regions} (it has firms in "
                        f"{sorted(present)}); it acts on nothing")
+        if d.target not in _WITH_CAPACITY:
+            out.append(f"{where}: {d.target!r} firms have no capacity to take offline (they hold stock or "
+                       f"buy); it acts on nothing; allowed targets: {', '.join(_WITH_CAPACITY)}")
+            continue
         if d.ore_type != "all" and d.target not in ("miners", "separation_plants", "overseas_miners",
                                                     "myanmar_holders", "foreign_producers"):
             out.append(f"{where}: ore_type {d.ore_type!r} applies to miners and separation plants only; "
                        f"{d.target!r} firms have no ore type, so it acts on nothing")
+        elif d.ore_type != "all" and d.ore_type not in _ore_types(sc).get(d.target, set()):
+            out.append(f"{where}: {d.target!r} firms have no {d.ore_type!r} ore (they have "
+                       f"{sorted(_ore_types(sc)[d.target]) or 'none'}); it acts on nothing")
+    sp = sc.stockpile
+    inert = [p for p in sp.products if not sp.buy_t_per_yr.get(p) and not sp.initial_stock_t.get(p)]
+    if inert:
+        out.append(f"stockpile: {inert} have neither buy_t_per_yr nor initial_stock_t, so the reserve can neither "
+                   f"buy nor release them; it acts on nothing (yet the reserve joins the trade network, which "
+                   f"shifts the run's draws a little)")
+    for i, n in enumerate(sc.news):
+        heard = [st for st in n.stages if stages.get(st)]
+        if not heard:
+            out.append(f"news[{i}] ({n.name}): no firms in stages {n.stages} hear it; it acts on nothing")
+    for q in sc.quota_policy.quotas:
+        if own_quotas is not None and (q.type, q.year) not in own_quotas:
+            continue
+        if q.year > sc.end.year or q.year < sc.start.year - 1:
+            out.append(f"quota_policy.quotas ({q.type} {q.year}): the run covers {sc.start}..{sc.end}, which "
+                       f"reads the quotas of {sc.start.year - 1}..{sc.end.year}; this one acts on nothing")
     for name, group in (("rock_miners", sc.firms.rock_miners), ("ionic_miners", sc.firms.ionic_miners)):
         if group.outside_quota_share > 0 and group.enforcement >= 1.0:
             out.append(f"firms.{name}.outside_quota_share: enforcement = 1 stops all mining outside the quota; "

@@ -307,7 +307,8 @@ def load_scenario(path: str | Path) -> Scenario:
     """Load, resolve ``extends`` and validate a scenario file.
 
     The scenario's ``name`` is the file's own ``name`` key, or else the file's stem (a
-    what-if does not inherit the name of the file it extends).
+    what-if does not inherit the name of the file it extends); likewise its ``description``
+    and ``question`` are its own or empty, never the extended file's.
 
     Raises
     ------
@@ -326,6 +327,11 @@ def load_scenario(path: str | Path) -> Scenario:
                                 f"one; allowed: a name = \"...\" line in the file ({NAME_ALLOWED}), or a file "
                                 f"name whose stem is one", kind="invalid")
         data["name"] = path.stem
+    if len(files) > 1:
+        # what the extended file says of itself ("Reference run: ...") is not said of this one
+        for key in ("description", "question"):
+            if key not in own:
+                data.pop(key, None)
     dropped = drop_inherited_outside_period(data, own, files[:-1])
     sc = scenario_from_dict(data, path, files)
     sc._files = [str(f) for f in files]  # type: ignore[attr-defined]

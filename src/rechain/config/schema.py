@@ -533,6 +533,10 @@ class ExportQuota(_Model):
 
 
 class TradeCharge(_Model):
+    """An ad-valorem charge on China's exports (an export duty) or on a region's imports from
+    China (a tariff). Charges in force on the same day multiply, (1 + a)(1 + b): an item with
+    a new name adds a charge to the inherited ones; to change an inherited one, give its name."""
+
     name: str = Field(min_length=1, description="unique name; a what-if merges or removes the item by it")
     products: list[ProductName] = Field(min_length=1, description="products charged")  # type: ignore[valid-type]
     regions: list[str] = Field(default_factory=lambda: ["all"], min_length=1, description="buyer regions it applies to")

@@ -56,6 +56,7 @@ import click
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from ..config.errors import did_you_mean
+from ..report import FLOW_VARIABLES, LEVEL_VARIABLES
 from ..scenario import STAGES, ScenarioError, _find_line, _inner_model, _resolve, deep_merge, read_toml_file, \
     scenario_from_dict
 from . import designs
@@ -73,11 +74,9 @@ __all__ = ["Sweep", "Parameter", "load_sweep", "run_sweep", "execute", "run_seed
 #: the most runs a sweep may have (run ids, seeds and the store are sized for it)
 MAX_RUNS = 50_000_000
 
-#: monthly variables of :func:`rechain.report.monthly_table` a sweep can keep as series
-SERIES_VARIABLES = ("production", "orders", "exports", "imports", "price", "stock_cover_days", "sentiment",
-                    "uncertainty", "demand", "use", "shortfall", "licences_pending", "licences_pending_t",
-                    "licences_applied", "licences_granted", "licences_refused", "quota_used", "quota_issued",
-                    "eol_collected", "offer_share")
+#: monthly variables of :func:`rechain.report.monthly_table` a sweep can keep as series (every
+#: variable a run writes, read as validate reads them: flows summed, levels averaged)
+SERIES_VARIABLES = FLOW_VARIABLES + LEVEL_VARIABLES
 
 
 # ---------------------------------------------------------------------------------------
