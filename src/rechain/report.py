@@ -272,19 +272,18 @@ def series_of(df: pd.DataFrame, variable: str, **match) -> pd.Series:
                 raise ValueError(f"series: {k} {one!r} has no {variable} rows in this run; allowed: "
                                  f"{', '.join(sorted(have))}")
     sel = [str(match.get(k, "*")) for k in keys]
+    picked = _select(rows, variable, *sel)
     if "product" not in match and variable not in LEVEL_VARIABLES:
-        forms = sorted({_FORM.get(p, "magnets") for p in _select(rows, variable, *sel)["product"]
-                        if p not in QUOTA_TYPES})
+        forms = sorted({_FORM.get(p, "magnets") for p in picked["product"] if p not in QUOTA_TYPES})
         if len(forms) > 1:
-            names = sorted(set(_select(rows, variable, *sel)["product"]))
+            names = sorted(set(picked["product"]))
             raise ValueError(f"series: {variable} rows left open span {', '.join(forms)}, whose tonnes do not "
                              f"add up (the same rare earths at different stages); allowed: a product, or several "
                              f"of one form joined by '+', from {', '.join(names)}")
     if variable in LEVEL_VARIABLES:
-        used = _select(rows, variable, *sel)
-        units = sorted(set(used["unit"]))
+        units = sorted(set(picked["unit"]))
         if set(units) <= {"t", "t REO"}:        # tonnes held (licences pending, quota issued): they add up
-            return used.groupby("month")["value"].sum().sort_index()
+            return picked.groupby("month")["value"].sum().sort_index()
         if len(units) > 1:
             raise ValueError(f"series: {variable} rows left open carry several units ({', '.join(units)}); "
                              f"allowed: a selection of one unit, such as product='prnd_oxide'")

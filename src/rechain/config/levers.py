@@ -94,6 +94,7 @@ def idle_levers(sc: Scenario, own_quotas: set[tuple[str, int]] | None = None) ->
         for i, c in enumerate(getattr(sc, kind)):
             trade_lever(f"{kind}[{i}] ({c.name})", c.products, c.regions)
     stages = _stage_firms(sc)
+    ores = _ore_types(sc)
     for i, d in enumerate(sc.disruptions):
         where = f"disruptions[{i}] ({d.name})"
         present = stages.get(d.target, set())
@@ -107,13 +108,14 @@ def idle_levers(sc: Scenario, own_quotas: set[tuple[str, int]] | None = None) ->
             out.append(f"{where}: {d.target!r} firms have no capacity to take offline (they hold stock or "
                        f"buy); it acts on nothing; allowed targets: {', '.join(_WITH_CAPACITY)}")
             continue
-        if d.ore_type != "all" and d.target not in ("miners", "separation_plants", "overseas_miners",
-                                                    "myanmar_holders", "foreign_producers"):
+        if d.ore_type == "all":
+            continue
+        if d.target not in ores:
             out.append(f"{where}: ore_type {d.ore_type!r} applies to miners and separation plants only; "
                        f"{d.target!r} firms have no ore type, so it acts on nothing")
-        elif d.ore_type != "all" and d.ore_type not in _ore_types(sc).get(d.target, set()):
+        elif d.ore_type not in ores[d.target]:
             out.append(f"{where}: {d.target!r} firms have no {d.ore_type!r} ore (they have "
-                       f"{sorted(_ore_types(sc)[d.target]) or 'none'}); it acts on nothing")
+                       f"{sorted(ores[d.target]) or 'none'}); it acts on nothing")
     sp = sc.stockpile
     inert = [p for p in sp.products if not sp.buy_t_per_yr.get(p) and not sp.initial_stock_t.get(p)]
     if inert:

@@ -59,8 +59,9 @@ def _compare(own: Any, old: Any, path: tuple) -> Iterator[tuple[tuple, float, fl
                 continue
             for key, value in item.items():
                 olds = [o[key] for o in match if key in o]
-                if _number(value) and olds and _mean(olds) is not None:
-                    yield (*path, f"[{name or i}]", key), float(value), _mean(olds)
+                mean = _mean(olds)
+                if _number(value) and mean is not None:
+                    yield (*path, f"[{name or i}]", key), float(value), mean
                 elif len(olds) == 1:
                     yield from _compare(value, olds[0], (*path, f"[{name or i}]", key))
     elif _number(own) and _number(old):
