@@ -170,6 +170,26 @@ def test_producers_abroad_gain_when_china_restricts():
     assert series(m1, "sales_abroad", product=pn).loc[year].sum() > series(m0, "sales_abroad", product=pn).loc[year].sum()
 
 
+def test_buyers_abroad_reach_producers_abroad_on_the_spot_market_abroad(base):
+    """What buyers abroad's suppliers fail to deliver meets what producers abroad offered but
+    did not ship on their contracts: the spot market abroad. When China's exports of Pr-Nd oxide
+    and metal are held to a quota, buyers abroad find more of it there; every tonne traded
+    there is a sale of the producers abroad (in their ``sales_abroad``)."""
+    pn = ["prnd_oxide", "prnd_metal"]
+    year = slice("2025-03", "2025-12")
+    squeezed = run(OXIDE_QUOTA)
+    spot = {name: series(m, "spot_traded", region="abroad", product=pn).loc[year].sum()
+            for name, m in (("base", base), ("squeezed", squeezed))}
+    assert spot["squeezed"] > spot["base"] * 1.2 and spot["squeezed"] > 100.0, spot
+    for m in (base, squeezed):
+        for product in pn:
+            traded = series(m, "spot_traded", region="abroad", product=product)
+            sold = series(m, "sales_abroad", product=product).reindex(traded.index, fill_value=0.0)
+            assert (traded <= sold + 1e-6).all()
+    # the monthly table keeps the two spot markets apart
+    assert set(base[base["variable"] == "spot_traded"]["region"]) == {"china", "abroad"}
+
+
 # --- mining outside the quota ------------------------------------------------------------
 def test_mining_outside_the_quota_adds_ore_enforcement_stops_it(base):
     def ore(m):

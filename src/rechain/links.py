@@ -159,7 +159,7 @@ def eligible_backlog(backlog_t: np.ndarray, src: np.ndarray, dst: np.ndarray, wo
 
 @_compiled
 def settle_shipments(shipped_t: np.ndarray, eligible_t: np.ndarray, seller: np.ndarray, buyer: np.ndarray,
-                     domestic: np.ndarray, to_abroad: np.ndarray, lead_weeks: np.ndarray, tick: int,
+                     to_spot: np.ndarray, to_abroad: np.ndarray, lead_weeks: np.ndarray, tick: int,
                      backlog_t: np.ndarray, in_transit_t: np.ndarray, pipeline_t: np.ndarray,
                      shipped_total_t: np.ndarray, reliability: np.ndarray, learn_owed: float,
                      learn_idle: float, n_sells: int, n_buys: int, link_product: np.ndarray, n_products: int):
@@ -169,8 +169,8 @@ def settle_shipments(shipped_t: np.ndarray, eligible_t: np.ndarray, seller: np.n
     shipped_t``; each link's shipment joins the pipeline slot of its arrival week
     (``(tick + lead_weeks) % n_slots``); a link's reliability moves toward the share of what it
     owed that it shipped (``learn_owed`` of the way) if it owed something (> 1e-9 t), else toward
-    1 (``learn_idle``). Returns t sent per seller pair, of it to buyers abroad, per link what a
-    domestic buyer still wanted (``max(eligible - shipped, 0)``, 0 on other links), its sum per
+    1 (``learn_idle``). Returns t sent per seller pair, of it to buyers abroad, per link what its
+    buyer still wanted (``max(eligible - shipped, 0)``, 0 on links not ``to_spot``), its sum per
     buyer pair (``np.bincount(buyer, left_wanted)``) and what is now in transit per product
     (``np.bincount(link_product, in_transit_t)``)."""
     n_slots = pipeline_t.shape[0]
@@ -205,7 +205,7 @@ def settle_shipments(shipped_t: np.ndarray, eligible_t: np.ndarray, seller: np.n
         reliability[e] += step
         shipped_total_t[e] += s
         left = owed - s
-        left = (left if left > 0.0 else 0.0) if domestic[e] else 0.0
+        left = (left if left > 0.0 else 0.0) if to_spot[e] else 0.0
         left_wanted[e] = left
         unfilled[buyer[e]] += left
     if link_product.shape[0]:
@@ -299,17 +299,17 @@ def book_orders(order_t: np.ndarray, seller: np.ndarray, backlog_t: np.ndarray, 
 
 
 @_compiled
-def spot_buy(unfilled_t: np.ndarray, spot_wanted_t: np.ndarray, buy_product: np.ndarray, buy_share: np.ndarray,
+def spot_buy(unfilled_t: np.ndarray, spot_wanted_t: np.ndarray, buy_market: np.ndarray, buy_share: np.ndarray,
              buy_key: np.ndarray, spot_in_transit_t: np.ndarray):
-    """Domestic buyers on the spot market, per buy pair: what each wants there (its unfilled
-    contract orders plus its spot order), what it gets (``wanted * buy_share[product]``, added
-    to ``spot_in_transit_t``, flat, in place) and the share of its unfilled contract orders that
+    """Buyers on the spot markets, per buy pair: what each wants there (its unfilled
+    contract orders plus its spot order), what it gets (``wanted * buy_share[market]``, its
+    market being its spot market and product; added to ``spot_in_transit_t``, flat, in place) and the share of its unfilled contract orders that
     this covers beyond its spot order (``max(bought - spot_wanted, 0) / unfilled``, 0 where
     nothing is unfilled). Returns (bought, covered)."""
     n = unfilled_t.shape[0]
     bought, covered = np.empty(n), np.zeros(n)
     for b in range(n):
-        got = (unfilled_t[b] + spot_wanted_t[b]) * buy_share[buy_product[b]]
+        got = (unfilled_t[b] + spot_wanted_t[b]) * buy_share[buy_market[b]]
         bought[b] = got
         spot_in_transit_t[buy_key[b]] += got
         beyond = got - spot_wanted_t[b]
@@ -320,24 +320,25 @@ def spot_buy(unfilled_t: np.ndarray, spot_wanted_t: np.ndarray, buy_product: np.
 
 
 @_compiled
-def spot_sell(offered_t: np.ndarray, sell_product: np.ndarray, sell_share: np.ndarray, sell_key: np.ndarray,
+def spot_sell(offered_t: np.ndarray, sell_market: np.ndarray, sell_share: np.ndarray, sell_key: np.ndarray,
               stock_t: np.ndarray, orders_expected_t_per_wk: np.ndarray, orders_received_t: np.ndarray,
-              ask_yuan_per_t: np.ndarray, smoothing_weeks: float, n_products: int):
-    """Sellers on the spot market, per sell pair: what each sells (``offered * sell_share[product]``),
+              ask_yuan_per_t: np.ndarray, smoothing_weeks: float, n_markets: int):
+    """Sellers on the spot markets, per sell pair: what each sells (``offered *
+    sell_share[market]``, its market being its spot market and product),
     taken from its stock (never below 0); its smoothed orders take in the week's contract
     orders and spot sales (exponential smoothing over ``smoothing_weeks``). Stocks, orders and
     asks are flat [firm * product]; stocks and orders change in place. Returns (sold, value
-    of the spot sales at the sellers' asks per product)."""
+    of the spot sales at the sellers' asks per market)."""
     n = offered_t.shape[0]
-    sold, value = np.empty(n), np.zeros(n_products)
+    sold, value = np.empty(n), np.zeros(n_markets)
     weeks = smoothing_weeks if smoothing_weeks > 1.0 else 1.0
     for s in range(n):
         k = sell_key[s]
-        out = offered_t[s] * sell_share[sell_product[s]]
+        out = offered_t[s] * sell_share[sell_market[s]]
         sold[s] = out
         left = stock_t[k] - out
         stock_t[k] = left if left > 0.0 else 0.0
         before = orders_expected_t_per_wk[k]
         orders_expected_t_per_wk[k] = before + ((orders_received_t[s] + out) - before) / weeks
-        value[sell_product[s]] += out * ask_yuan_per_t[k]
+        value[sell_market[s]] += out * ask_yuan_per_t[k]
     return sold, value

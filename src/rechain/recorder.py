@@ -95,7 +95,8 @@ class Recorder:
         self.market_price = np.zeros((W, P))
         self.long_run_price = np.zeros((W, P))
         self.market_cover = np.zeros((W, P))
-        self.spot = np.zeros((W, P))
+        self.spot = np.zeros((W, P))                   # China's spot market
+        self.spot_abroad = np.zeros((W, P))            # the spot market abroad
         self.cover_days = np.full((W, NS), np.nan)
         self.sentiment = np.zeros((W, NS))
         self.uncertainty = np.zeros((W, NS))
@@ -127,8 +128,12 @@ class Recorder:
         self.has_stage = self._stage_count > 0
         buys, sells = world.buys, world.sells
         self._order_key = pop.stage[buys.firm] * P + buys.product
-        self._buy_stage_key = self._order_key
-        self._sell_stage_key = pop.stage[sells.firm] * P + sells.product
+        # spot trades per stage and market (China's spot market's products, then those abroad)
+        self._buy_stage_key = pop.stage[buys.firm] * 2 * P + world.spot_key_of_buy
+        self._sell_stage_key = pop.stage[sells.firm] * 2 * P + world.spot_key_of_sell
+        abroad_spot = world.spot_key_of_buy >= P
+        self._abroad_spot_buys = np.flatnonzero(abroad_spot)
+        self._abroad_spot_key = (buys.product * R + pop.region[buys.firm])[abroad_spot]
         self._st_b, self._st_s = pop.stage[buys.firm], pop.stage[sells.firm]
         self._quota_holders = np.flatnonzero(quota_type_of_firm >= 0)
         self._quota_type = quota_type_of_firm[self._quota_holders]
@@ -179,15 +184,21 @@ class Recorder:
         self.sales_abroad[t] = abroad.reshape(P, R)
 
     def add_spot(self, sold: np.ndarray, bought: np.ndarray, cleared: np.ndarray) -> None:
-        """Spot trades of the week (t per sell pair and per buy pair): stage-to-stage flows,
-        each seller stage's sales shared over the buyer stages by what they bought."""
-        t, P, NS = self.week, self.P, self.NS
-        out = np.bincount(self._sell_stage_key, weights=sold, minlength=NS * P).reshape(NS, P)
-        into = np.bincount(self._buy_stage_key, weights=bought, minlength=NS * P).reshape(NS, P)
+        """Spot trades of the week (t per sell pair and per buy pair; ``cleared`` per market,
+        China's products then those abroad): stage-to-stage flows, each seller stage's sales
+        shared over the buyer stages by what they bought in the same market; China's spot
+        volume; ore holders abroad selling in China count as imports, producers abroad selling
+        abroad as their sales abroad."""
+        t, P, NS, R = self.week, self.P, self.NS, self.R
+        out = np.bincount(self._sell_stage_key, weights=sold, minlength=NS * 2 * P).reshape(NS, 2 * P)
+        into = np.bincount(self._buy_stage_key, weights=bought, minlength=NS * 2 * P).reshape(NS, 2 * P)
         share = np.divide(into, cleared[None, :], out=np.zeros_like(into), where=cleared[None, :] > 1e-12)
-        self.flows[t] += out[:, None, :] * share[None, :, :]
-        self.spot[t] = cleared
-        self.imports[t] += out[self._abroad_stages].sum()   # ore holders abroad selling spot
+        self.flows[t] += (out[:, None, :] * share[None, :, :]).reshape(NS, NS, 2, P).sum(axis=2)
+        self.spot[t], self.spot_abroad[t] = cleared[:P], cleared[P:]
+        self.imports[t] += out[self._abroad_stages, :P].sum()   # ore holders abroad selling spot
+        if cleared[P:].any():
+            self.sales_abroad[t] += np.bincount(self._abroad_spot_key, weights=bought[self._abroad_spot_buys],
+                                                minlength=P * R).reshape(P, R)
 
     def licences(self, granted: float, refused: float, pending_n: int, pending_t: float) -> None:
         t = self.week

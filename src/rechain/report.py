@@ -107,6 +107,10 @@ def monthly_table(m: "ChainModel") -> pd.DataFrame:
     buys_abroad[m.world.buys.product[ab], m.world.firms.region[m.world.buys.firm[ab]]] = True
     for k, g in zip(*np.nonzero(buys_abroad)):
         tab.add("market", P[k], m.world.regions[g], "price", xp[:, k, g], mat.price_unit[P[k]])
+    # the spot market abroad: producers abroad selling what buyers abroad's suppliers left unfilled
+    spot_abroad = cal.to_months(r.spot_abroad)
+    for k in np.flatnonzero(buys_abroad.any(axis=1)):
+        tab.add("market", P[k], "abroad", "spot_traded", spot_abroad[:, k], mat.units[P[k]])
     sales = cal.to_months(r.sales_abroad)                # [month, product, region]
     m_want, m_got = cal.to_months(r.material_want), cal.to_months(r.material_got)   # [month, region, product]
     for g, region in enumerate(m.world.regions):

@@ -409,7 +409,7 @@ def ship(chain: Chain) -> None:
     # something, the share it delivered; a link nobody orders on forgets, slowly, how it fared
     # (buyers give it another try one day)
     sent, sent_abroad, left_wanted, unfilled, book.on_links_t = settle_shipments(
-        shipped, eligible, w.link.seller_pair, w.link.buyer_pair, w.link.domestic, w.link.to_abroad, L.lead,
+        shipped, eligible, w.link.seller_pair, w.link.buyer_pair, w.link.to_spot, w.link.to_abroad, L.lead,
         chain.tick, lk.backlog_t, lk.in_transit_t, lk.pipeline_t, lk.shipped_total_t, lk.reliability,
         b.reliability_smoothing, b.reliability_smoothing * 0.25, sells.n, w.buys.n, L.prod, P)
     S[sells.key] = np.maximum(S[sells.key] - sent, 0.0)  # guards -1e-17 round-off; nothing is overdrawn
@@ -419,7 +419,7 @@ def ship(chain: Chain) -> None:
         # a seller asks one price of all its buyers: value its sales in China per sell pair
         "qty": np.bincount(sells.product, weights=sent_home, minlength=P),
         "value": np.bincount(sells.product, weights=sent_home * ask, minlength=P),
-        "left_offered": np.where(w.spot_sells, np.maximum(available - sent, 0.0), 0.0),   # per sell pair
+        "left_offered": np.maximum(available - sent, 0.0),   # per sell pair
         "left_wanted": left_wanted,   # per link
         "unfilled": unfilled,         # per buy pair
     }
@@ -428,32 +428,36 @@ def ship(chain: Chain) -> None:
 
 
 def clear_spot(chain: Chain) -> None:
-    """The spot market: stock offered but not shipped on contracts meets domestic buyers'
-    spot orders and the contract orders their suppliers could not fill, pro rata on both
-    sides, so a surplus anywhere can clear. Spot purchases arrive next week (unfilled
-    contract orders they replace leave the backlog); spot sales count as orders received.
-    The price index is the volume-weighted mean of the week's contract and spot trades."""
+    """The spot markets: stock offered but not shipped on contracts meets buyers' spot orders
+    and the contract orders their suppliers could not fill, pro rata on both sides, so a
+    surplus anywhere can clear. Two markets: China's (every seller but the producers abroad;
+    buyers in China) and the one abroad (producers abroad; buyers abroad, whatever their
+    contract suppliers, Chinese exporters among them, left unfilled). Spot purchases arrive
+    next week (unfilled contract orders they replace leave the backlog); spot sales count as
+    orders received. China's price index is the volume-weighted mean of the week's contract
+    and spot trades in China."""
     w, f, lk, m, book = chain.world, chain.firms, chain.links, chain.market, chain.book
     P, sells, buys = w.n_products, w.sells, w.buys
     trade = book.trade
     offered, wanted_link = trade["left_offered"], trade["left_wanted"]
     unfilled = trade["unfilled"]                                                        # per buy pair
-    supply = tally(sells.product, offered, P)
-    demand = tally(buys.product, unfilled + book.spot_wanted_t, P)
+    # per spot market and product: China's [0, P), abroad [P, 2P)
+    supply = tally(w.spot_key_of_sell, offered, 2 * P)
+    demand = tally(w.spot_key_of_buy, unfilled + book.spot_wanted_t, 2 * P)
     cleared = np.minimum(supply, demand)
-    sell_share = np.divide(cleared, supply, out=np.zeros(P), where=supply > 1e-9)
-    buy_share = np.divide(cleared, demand, out=np.zeros(P), where=demand > 1e-9)
+    sell_share = np.divide(cleared, supply, out=np.zeros(2 * P), where=supply > 1e-9)
+    buy_share = np.divide(cleared, demand, out=np.zeros(2 * P), where=demand > 1e-9)
     # what a buyer got on the spot market fills its spot order first, then its unfilled contracts
-    bought, covered = spot_buy(unfilled, book.spot_wanted_t, buys.product, buy_share, buys.key,
+    bought, covered = spot_buy(unfilled, book.spot_wanted_t, w.spot_key_of_buy, buy_share, buys.key,
                                lk.spot_in_transit_t.ravel())
     drop_covered(lk.backlog_t, wanted_link, covered, w.link.buyer_pair, bool(covered.any()),
                  1.0 - w.scenario.market.backlog_cancel_share)
     # spot sales leave the sellers' stock and count as orders received
-    sold, spot_value = spot_sell(offered, sells.product, sell_share, sells.key, f.stock_t.ravel(),
+    sold, spot_value = spot_sell(offered, w.spot_key_of_sell, sell_share, sells.key, f.stock_t.ravel(),
                                  f.orders_expected_t_per_wk.ravel(), book.orders_received_t,
-                                 f.ask_yuan_per_t.ravel(), float(w.scenario.behaviour.order_smoothing_weeks), P)
-    qty = trade["qty"] + cleared
-    value = trade["value"] + spot_value
+                                 f.ask_yuan_per_t.ravel(), float(w.scenario.behaviour.order_smoothing_weeks), 2 * P)
+    qty = trade["qty"] + cleared[:P]
+    value = trade["value"] + spot_value[:P]
     m.previous_index_yuan_per_t = m.index_yuan_per_t
     m.index_yuan_per_t = price_index(qty, value, m.index_yuan_per_t)
     if chain.recorder.enabled and cleared.any():

@@ -306,8 +306,9 @@ def default_vocabulary(scenario=None) -> Vocabulary:
     for var in ("licences_pending_t", "licences_applied", "licences_granted", "licences_refused"):
         v[var] = v["licences_pending"]
     v["quota_issued"] = v["quota_used"]
-    for var in ("price_long_run", "market_cover_weeks", "spot_traded"):
+    for var in ("price_long_run", "market_cover_weeks"):
         v[var] = dict(v["price"], region={"china"})
+    v["spot_traded"] = dict(v["price"], region={"china", "abroad"})     # China's spot market and the one abroad
     assert set(v) == set(VARIABLES)
     return Vocabulary(v)
 
