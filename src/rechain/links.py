@@ -303,9 +303,10 @@ def spot_buy(unfilled_t: np.ndarray, spot_wanted_t: np.ndarray, buy_market: np.n
              buy_key: np.ndarray, spot_in_transit_t: np.ndarray):
     """Buyers on the spot markets, per buy pair: what each wants there (its unfilled
     contract orders plus its spot order), what it gets (``wanted * buy_share[market]``, its
-    market being its spot market and product; added to ``spot_in_transit_t``, flat, in place) and the share of its unfilled contract orders that
-    this covers beyond its spot order (``max(bought - spot_wanted, 0) / unfilled``, 0 where
-    nothing is unfilled). Returns (bought, covered)."""
+    market being its spot market and product; added to ``spot_in_transit_t``, flat, in place)
+    and the share of its unfilled contract orders that this covers beyond its spot order
+    (``max(bought - spot_wanted, 0) / unfilled``, 0 where nothing is unfilled). Returns
+    (bought, covered)."""
     n = unfilled_t.shape[0]
     bought, covered = np.empty(n), np.zeros(n)
     for b in range(n):
@@ -324,9 +325,8 @@ def spot_sell(offered_t: np.ndarray, sell_market: np.ndarray, sell_share: np.nda
               stock_t: np.ndarray, orders_expected_t_per_wk: np.ndarray, orders_received_t: np.ndarray,
               ask_yuan_per_t: np.ndarray, smoothing_weeks: float, n_markets: int):
     """Sellers on the spot markets, per sell pair: what each sells (``offered *
-    sell_share[market]``, its market being its spot market and product),
-    taken from its stock (never below 0); its smoothed orders take in the week's contract
-    orders and spot sales (exponential smoothing over ``smoothing_weeks``). Stocks, orders and
+    sell_share[market]``, its market being its spot market and product), taken from its stock
+    (never below 0); its smoothed orders take in the week's contract orders and spot sales (exponential smoothing over ``smoothing_weeks``). Stocks, orders and
     asks are flat [firm * product]; stocks and orders change in place. Returns (sold, value
     of the spot sales at the sellers' asks per market)."""
     n = offered_t.shape[0]
