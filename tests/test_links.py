@@ -101,7 +101,7 @@ def test_fill_pro_rata(rng):
 
 def test_settle_shipments(rng):
     seller, buyer = rng.integers(0, N_SELLS, N_LINKS), rng.integers(0, N_BUYS, N_LINKS)
-    domestic, abroad = rng.random(N_LINKS) < 0.7, rng.random(N_LINKS) < 0.2
+    abroad = rng.random(N_LINKS) < 0.2
     lead = np.sort(rng.choice([1, 2, 5], N_LINKS))
     tick, n_slots = 7, 6
     eligible = _tonnes(rng, N_LINKS)
@@ -125,12 +125,12 @@ def test_settle_shipments(rng):
     want_sent = np.bincount(seller, weights=shipped, minlength=N_SELLS)
     a = np.flatnonzero(abroad)
     want_abroad = np.bincount(seller[a], weights=shipped[a], minlength=N_SELLS)
-    want_left = np.where(domestic, np.maximum(eligible - shipped, 0.0), 0.0)
+    want_left = np.maximum(eligible - shipped, 0.0)          # every buyer takes it to its spot market
     want_unfilled = np.bincount(buyer, weights=want_left, minlength=N_BUYS)
     product = rng.integers(0, 10, N_LINKS)
     want_on_links = np.bincount(product, weights=want_transit, minlength=10)
     sent, sent_abroad, left, unfilled, on_links = links.settle_shipments(
-        shipped, eligible, seller, buyer, domestic, abroad, lead, tick, backlog, transit, pipeline, total,
+        shipped, eligible, seller, buyer, abroad, lead, tick, backlog, transit, pipeline, total,
         reliability, rate, rate * 0.25, N_SELLS, N_BUYS, product, 10)
     for got, want in [(sent, want_sent), (sent_abroad, want_abroad), (left, want_left), (unfilled, want_unfilled),
                       (on_links, want_on_links),

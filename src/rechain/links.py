@@ -159,7 +159,7 @@ def eligible_backlog(backlog_t: np.ndarray, src: np.ndarray, dst: np.ndarray, wo
 
 @_compiled
 def settle_shipments(shipped_t: np.ndarray, eligible_t: np.ndarray, seller: np.ndarray, buyer: np.ndarray,
-                     to_spot: np.ndarray, to_abroad: np.ndarray, lead_weeks: np.ndarray, tick: int,
+                     to_abroad: np.ndarray, lead_weeks: np.ndarray, tick: int,
                      backlog_t: np.ndarray, in_transit_t: np.ndarray, pipeline_t: np.ndarray,
                      shipped_total_t: np.ndarray, reliability: np.ndarray, learn_owed: float,
                      learn_idle: float, n_sells: int, n_buys: int, link_product: np.ndarray, n_products: int):
@@ -170,7 +170,7 @@ def settle_shipments(shipped_t: np.ndarray, eligible_t: np.ndarray, seller: np.n
     (``(tick + lead_weeks) % n_slots``); a link's reliability moves toward the share of what it
     owed that it shipped (``learn_owed`` of the way) if it owed something (> 1e-9 t), else toward
     1 (``learn_idle``). Returns t sent per seller pair, of it to buyers abroad, per link what its
-    buyer still wanted (``max(eligible - shipped, 0)``, 0 on links not ``to_spot``), its sum per
+    buyer still wanted (``max(eligible - shipped, 0)``: it goes to the buyer's spot market), its sum per
     buyer pair (``np.bincount(buyer, left_wanted)``) and what is now in transit per product
     (``np.bincount(link_product, in_transit_t)``)."""
     n_slots = pipeline_t.shape[0]
@@ -205,7 +205,7 @@ def settle_shipments(shipped_t: np.ndarray, eligible_t: np.ndarray, seller: np.n
         reliability[e] += step
         shipped_total_t[e] += s
         left = owed - s
-        left = (left if left > 0.0 else 0.0) if to_spot[e] else 0.0
+        left = left if left > 0.0 else 0.0
         left_wanted[e] = left
         unfilled[buyer[e]] += left
     if link_product.shape[0]:
@@ -326,9 +326,10 @@ def spot_sell(offered_t: np.ndarray, sell_market: np.ndarray, sell_share: np.nda
               ask_yuan_per_t: np.ndarray, smoothing_weeks: float, n_markets: int):
     """Sellers on the spot markets, per sell pair: what each sells (``offered *
     sell_share[market]``, its market being its spot market and product), taken from its stock
-    (never below 0); its smoothed orders take in the week's contract orders and spot sales (exponential smoothing over ``smoothing_weeks``). Stocks, orders and
-    asks are flat [firm * product]; stocks and orders change in place. Returns (sold, value
-    of the spot sales at the sellers' asks per market)."""
+    (never below 0); its smoothed orders take in the week's contract orders and spot sales
+    (exponential smoothing over ``smoothing_weeks``). Stocks, orders and asks are flat
+    [firm * product]; stocks and orders change in place. Returns (sold, value of the spot sales
+    at the sellers' asks per market)."""
     n = offered_t.shape[0]
     sold, value = np.empty(n), np.zeros(n_markets)
     weeks = smoothing_weeks if smoothing_weeks > 1.0 else 1.0

@@ -131,9 +131,9 @@ class Recorder:
         # spot trades per stage and market (China's spot market's products, then those abroad)
         self._buy_stage_key = pop.stage[buys.firm] * 2 * P + world.spot_key_of_buy
         self._sell_stage_key = pop.stage[sells.firm] * 2 * P + world.spot_key_of_sell
-        abroad_spot = world.spot_key_of_buy >= P
-        self._abroad_spot_buys = np.flatnonzero(abroad_spot)
-        self._abroad_spot_key = (buys.product * R + pop.region[buys.firm])[abroad_spot]
+        ab = world.abroad_buys                                 # they trade on the spot market abroad
+        self._abroad_spot_buys = ab
+        self._abroad_spot_key = buys.product[ab] * R + pop.region[buys.firm[ab]]
         self._st_b, self._st_s = pop.stage[buys.firm], pop.stage[sells.firm]
         self._quota_holders = np.flatnonzero(quota_type_of_firm >= 0)
         self._quota_type = quota_type_of_firm[self._quota_holders]

@@ -409,7 +409,7 @@ def ship(chain: Chain) -> None:
     # something, the share it delivered; a link nobody orders on forgets, slowly, how it fared
     # (buyers give it another try one day)
     sent, sent_abroad, left_wanted, unfilled, book.on_links_t = settle_shipments(
-        shipped, eligible, w.link.seller_pair, w.link.buyer_pair, w.link.to_spot, w.link.to_abroad, L.lead,
+        shipped, eligible, w.link.seller_pair, w.link.buyer_pair, w.link.to_abroad, L.lead,
         chain.tick, lk.backlog_t, lk.in_transit_t, lk.pipeline_t, lk.shipped_total_t, lk.reliability,
         b.reliability_smoothing, b.reliability_smoothing * 0.25, sells.n, w.buys.n, L.prod, P)
     S[sells.key] = np.maximum(S[sells.key] - sent, 0.0)  # guards -1e-17 round-off; nothing is overdrawn

@@ -14,7 +14,7 @@ import numpy as np
 
 from .calendar import CALENDARS, Calendar
 from .materials import Materials, materials
-from .network import (BUYERS_ABROAD, DOMESTIC, EXPORT, FOREIGN, FOREIGN_TRADE, IMPORT, KINDS, RESERVE, SEP, TRADER,
+from .network import (BUYERS_ABROAD, EXPORT, FOREIGN, FOREIGN_TRADE, IMPORT, KINDS, RESERVE, SEP, TRADER,
                       Links, Population, build_links, build_population)
 from .randomness import Streams
 from .recipes import GRADES, RecipeBook, recipe_book
@@ -63,8 +63,6 @@ class LinkIndex:
     n_slots: int                 # pipeline slots: longest lead + 1
     by_product: tuple            # link indices carrying each product
     all: np.ndarray              # 0..E-1
-    to_spot: np.ndarray          # bool: what its buyer still wants goes to a spot market (China's for a
-                                 # buyer in China, the one abroad for a buyer abroad)
     abroad: np.ndarray           # bool: the link runs from a producer abroad to a buyer abroad
     to_abroad: np.ndarray        # bool: the link goes to a buyer abroad
 
@@ -95,8 +93,8 @@ class World:
     cover_elasticity: np.ndarray         # [P] how strongly each price answers its market's cover
     spot_sells: np.ndarray               # [sell pairs] bool: sells on China's spot market (not producers abroad)
     abroad_buys: np.ndarray              # indices of buy pairs of buyers abroad
-    spot_key_of_sell: np.ndarray         # [sell pairs] spot segment * P + product (segment 0: China's, 1: abroad)
-    spot_key_of_buy: np.ndarray          # [buy pairs] the same for buyers (buyers abroad trade in segment 1)
+    spot_key_of_sell: np.ndarray         # [sell pairs] spot market * P + product (market 0: China's, 1: abroad)
+    spot_key_of_buy: np.ndarray          # [buy pairs] the same for buyers (buyers abroad trade in market 1)
     oxide_use_buys: np.ndarray           # indices of buy pairs of oxides and metal by their users (not
                                          # the plants' metal lines, which pass Pr-Nd on, nor traders or the reserve)
 
@@ -175,11 +173,12 @@ def build_world(sc: Scenario, streams: Streams) -> World:
         n_slots=int(links.lead.max()) + 1 if links.n else 1,
         by_product=tuple(np.flatnonzero(links.prod == k) for k in range(P)),
         all=np.arange(links.n),
-        to_spot=np.isin(links.flow, (DOMESTIC, IMPORT)) | np.isin(pop.kind[links.dst], BUYERS_ABROAD),
         abroad=links.flow == FOREIGN_TRADE,
         to_abroad=np.isin(pop.kind[links.dst], BUYERS_ABROAD),
     )
     start = np.array([sc.market.initial_price[k] for k in mat.products]) / mat.quote_factor
+    spot_sells = pop.kind[sells.firm] != FOREIGN                   # producers abroad sell abroad only
+    buyer_abroad = np.isin(pop.kind[buys.firm], BUYERS_ABROAD)
     oxides = np.array([mat.p("prnd_oxide"), mat.p("dy_oxide"), mat.p("tb_oxide")])
     return World(
         scenario=sc, materials=mat, calendar=cal, firms=pop, links=links, link=link, buys=buys, sells=sells,
@@ -193,10 +192,10 @@ def build_world(sc: Scenario, streams: Streams) -> World:
         cover_elasticity=np.array([sc.market.price_cover_elasticity.get(
             k, sc.behaviour.processed_price_cover_elasticity if k in PROCESSED else sc.behaviour.price_cover_elasticity)
             for k in mat.products]),
-        spot_sells=pop.kind[sells.firm] != FOREIGN,
-        abroad_buys=np.flatnonzero(np.isin(pop.kind[buys.firm], BUYERS_ABROAD)),
+        spot_sells=spot_sells,
+        abroad_buys=np.flatnonzero(buyer_abroad),
         # two spot markets: China's, and abroad, where producers abroad meet buyers abroad
-        spot_key_of_sell=(sells.product + P * (pop.kind[sells.firm] == FOREIGN)).astype(np.int64),
-        spot_key_of_buy=(buys.product + P * np.isin(pop.kind[buys.firm], BUYERS_ABROAD)).astype(np.int64),
+        spot_key_of_sell=(sells.product + P * ~spot_sells).astype(np.int64),
+        spot_key_of_buy=(buys.product + P * buyer_abroad).astype(np.int64),
         oxide_use_buys=np.flatnonzero(np.isin(buys.product, [*oxides, mat.p("prnd_metal")])
                                       & ~np.isin(pop.kind[buys.firm], (SEP, TRADER, RESERVE))))
