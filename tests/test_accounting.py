@@ -113,3 +113,13 @@ def test_summary_with_what_the_system_holds_shows_the_balance_close():
     assert off["dy"]["holds"] is False and off["dy"]["residual"] == pytest.approx(-0.5)
     assert off["prnd"]["holds"] is True
     assert "residual" not in led.summary()["prnd"]             # without it: the totals only
+
+
+def test_round_off_on_tiny_totals_is_not_a_broken_balance():
+    """Capacities of a microgram leave round-off of 1e-8 t on totals of under a tonne: the
+    balance holds to a gram, and a gram more is still caught."""
+    led = Ledger(ELEMENTS)
+    led.add_source("mined_domestic", np.full(4, 0.5))
+    led.check(np.full(4, 0.5 + 1.2e-8))
+    with pytest.raises(MassBalanceError):
+        led.check(np.full(4, 0.5 + 2e-6))

@@ -397,3 +397,22 @@ def test_makers_move_tb_to_dy_when_tb_grows_dear_against_dy():
     assert not fixed.model.firms.tb_swap.any()
     (dy_fixed, tb_fixed), (dy_mixed, tb_mixed) = high_grade(fixed), high_grade(mixed)
     assert (tb_mixed < tb_fixed) == up and (dy_mixed > dy_fixed) == up
+
+
+def test_buyers_abroad_take_their_region_s_elasticity_however_many_sectors_there_are():
+    """More buyer regions than end-use sectors: each buyer abroad answers its own region's
+    price elasticity (it once indexed the sectors' list by region and failed)."""
+    d = deep_merge(baseline_dict(), TINY)
+    d["sectors"] = {"nev": d["sectors"]["nev"]}
+    for n, name in enumerate(("africa", "latam", "middle_east")):
+        d["regions"][name] = {"calendar": "other", "buyers": 1, "uh_share": 0.3, "price_elasticity": 0.1 * (n + 1),
+                              "demand_t_per_yr": {"2024": 1000.0, "2025": 1000.0, "2026": 1000.0}}
+    for r in d["regions"].values():
+        r["buyers"] = 1
+    world = build_world(scenario_from_dict(d), Streams(1))
+    kind = OverseasBuyers(world)
+    regions = list(world.scenario.regions.values())
+    assert len(regions) > len(world.scenario.sectors)
+    want = [([0.0, 0.0] + [r.price_elasticity for r in regions])[g] for g in world.firms.region[kind.rows]]
+    assert kind.elasticity.tolist() == pytest.approx(want)
+    assert MotorMakers(world).elasticity.tolist() == [world.scenario.sectors["nev"].price_elasticity] * MotorMakers(world).rows.size

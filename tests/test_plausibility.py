@@ -36,15 +36,15 @@ def _pair(tmp_path: Path, child: str) -> Path:
 @pytest.mark.parametrize("child, key, says", [
     # Dy oxide quoted in yuan/t where the market quotes yuan/kg: x720
     ("[market.initial_price]\ndy_oxide = 1800000\n", "market.initial_price.dy_oxide (line 3)",
-     "given 1.8e+06, 720 times the 2,500"),
+     "given 1.8e+06, 720 times the one it replaces (2,500)"),
     # Pr-Nd oxide in yuan/kg where it is quoted in yuan/t
-    ("[market.initial_price]\nprnd_oxide = 437\n", "market.initial_price.prnd_oxide", "1/1,000 of the 437,000"),
+    ("[market.initial_price]\nprnd_oxide = 437\n", "market.initial_price.prnd_oxide", "1/1,000 of the one it replaces (437,000)"),
     # units in millions: the same year against its own figure, another year against the table's mean (13 M)
-    ("[sectors.nev]\nunits_per_yr = { 2024 = 12.0 }\n", "sectors.nev.units_per_yr.2024", "1/1,000,000 of the 1.2e+07"),
-    ("[sectors.nev]\nunits_per_yr = { 2019 = 1.3 }\n", "sectors.nev.units_per_yr.2019", "of the 1.3e+07"),
+    ("[sectors.nev]\nunits_per_yr = { 2024 = 12.0 }\n", "sectors.nev.units_per_yr.2024", "1/1,000,000 of the one it replaces (1.2e+07)"),
+    ("[sectors.nev]\nunits_per_yr = { 2019 = 1.3 }\n", "sectors.nev.units_per_yr.2019", "of the mean of its years 2024-2025 (1.3e+07)"),
     # a quota in kt, for another year: against the quota of the same type
     ('[[quota_policy.quotas]]\ntype = "mining_rock"\nyear = 2020\ntotal_t = 140\n',
-     "quota_policy.quotas[mining_rock-2020].total_t", "1/1,786 of the 250,000"),
+     "quota_policy.quotas[mining_rock-2020].total_t", "1/1,786 of the mean of the mining_rock items it stands beside (250,000)"),
 ])
 def test_a_unit_slip_is_named_with_its_key_and_the_figure_it_replaces(tmp_path, child, key, says):
     lines = far_from_inherited(_pair(tmp_path, child))

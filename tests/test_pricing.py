@@ -98,3 +98,18 @@ def test_margin_utilisation_hand_worked():
     u = margin_utilisation(np.array([150.0, 200.0, 100.0, 80.0]), np.full(4, 100.0), np.full(4, 50.0),
                            elasticity=1.0, normal=0.6)
     assert u == pytest.approx([0.6, 1.0, 0.0, 0.0])
+
+
+def test_extreme_allowed_bounds_compute_without_numpy_warnings():
+    """A ceiling or floor just off 1 and a weekly move of 100 % are allowed: the curve's limits
+    and an unbounded fall come out without overflow or log(0) warnings."""
+    import warnings
+    from rechain.rules.pricing import adjust_price, balance_multiple
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        g = balance_multiple(np.array([0.0, 0.5, 1.0, 2.0, 50.0]), 0.5, 1.0001, 0.4)
+        assert np.isfinite(g).all() and g[2] == pytest.approx(1.0) and g.min() >= 0.4 and g.max() <= 1.0001
+        g = balance_multiple(np.array([0.0, 1.0, 50.0]), 0.5, 4.0, 0.999)
+        assert np.isfinite(g).all() and g[1] == pytest.approx(1.0)
+        p = adjust_price(np.array([100.0, 100.0]), np.array([1e-12, 1e6]), 1.0, 1.0)
+        assert p[0] < 1e-6 and p[1] == pytest.approx(200.0)

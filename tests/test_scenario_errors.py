@@ -414,3 +414,59 @@ def test_text_that_is_not_utf8_names_the_line(tmp_path):
     with pytest.raises(ScenarioError) as info:
         load_scenario(path)
     assert info.value.line == 2 and "not UTF-8" in str(info.value)
+
+
+def test_a_nul_character_in_a_path_is_one_message(tmp_path):
+    """A NUL in ``extends`` or in the path itself cannot name a file; say so, no ValueError."""
+    child = tmp_path / "child.toml"
+    child.write_text(f'extends = "{BASELINE.as_posix()}\\u0000x"\n', encoding="utf-8")
+    with pytest.raises(ScenarioError, match="extends: given .*NUL character; allowed: a file name") as err:
+        load_scenario(child)
+    assert err.value.kind == "type"
+    with pytest.raises(ScenarioError, match="NUL character") as err:
+        load_scenario(str(child) + "\x00")
+    assert err.value.kind == "not_a_file"
+
+
+def test_a_file_larger_than_any_scenario_is_refused_unread(tmp_path, monkeypatch):
+    """A device such as /dev/zero never ends: reading stops at the limit with one message."""
+    import rechain.config.loading as loading
+    monkeypatch.setattr(loading, "MAX_INPUT_BYTES", 1000)
+    big = tmp_path / "big.toml"
+    big.write_text("# " + "x" * 2000 + "\n", encoding="utf-8")
+    with pytest.raises(ScenarioError, match="larger than 0 MB") as err:
+        load_scenario(big)
+    assert err.value.kind == "not_a_file"
+
+
+def test_a_growth_rate_that_carries_a_quota_out_of_bounds_is_blamed_not_the_quota(tmp_path):
+    """The carried figure is the rate's doing: the message names after_last_year, its line
+    and the quota it carried too far, not a key the file never wrote."""
+    f = tmp_path / "long.toml"
+    f.write_text(f'extends = "{BASELINE.as_posix()}"\nend = 2040-12-31\n[after_last_year]\nrule = "grow"\n'
+                 'growth_pct_per_yr = 50\n', encoding="utf-8")
+    with pytest.raises(ScenarioError) as err:
+        load_scenario(f)
+    msg = str(err.value)
+    assert err.value.kind == "out_of_range" and "line 5" in msg
+    assert "after_last_year.growth_pct_per_yr: given 50, which carries the" in msg and "allowed: a lower rate" in msg
+
+
+@pytest.mark.parametrize("table, name, says", [
+    ("regions", "", "cannot name a column value"), ("regions", "*", "cannot name a column value"),
+    ("regions", "eu ", "cannot name a column value"), ("regions", "CHINA", "which rechain reserves"),
+    ("sectors", "all", "which rechain reserves (every sector)"), ("sectors", "dy_oxide", "reserves (a product)"),
+    ("sectors", "a+b", "cannot name a column value"),
+])
+def test_a_sector_or_region_name_must_serve_as_a_column_value(tmp_path, table, name, says):
+    """Names end up in the outputs' columns and in facts selections (* any, a+b several)."""
+    entry = ('calendar = "other"\nbuyers = 2\nuh_share = 0.3\ndemand_t_per_yr = { 2024 = 100, 2025 = 100, 2026 = 100 }\n'
+             if table == "regions" else
+             'firms = 2\nuh_share = 0.3\nunits_per_yr = { 2024 = 100, 2025 = 100, 2026 = 100 }\n'
+             'magnet_kg_per_unit = { 2024 = 1, 2025 = 1, 2026 = 1 }\n')
+    f = tmp_path / "names.toml"
+    f.write_text(f'extends = "{BASELINE.as_posix()}"\n[{table}."{name}"]\n{entry}', encoding="utf-8")
+    with pytest.raises(ScenarioError) as err:
+        load_scenario(f)
+    assert err.value.kind == "invalid" and f"given the {table[:-1]} name {name!r}" in str(err.value)
+    assert says in str(err.value)

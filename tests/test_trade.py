@@ -16,7 +16,7 @@ from support import BASELINE, baseline_dict
 import rechain
 import rechain.model
 from rechain.cli import main
-from rechain.config.levers import idle_levers
+from rechain.config.levers import idle_levers, inert_keys
 from rechain.config.schema import years_without_quota
 from rechain.policy.exports import export_quota_allowance_t
 from rechain.conditions import demand_table
@@ -343,3 +343,46 @@ def test_check_warns_of_simulated_years_before_the_first_quota(tmp_path):
     res = CliRunner().invoke(main, ["check", str(f)])
     assert res.exit_code == 0, res.output
     assert "warning:" in res.output and "no separation quota for 2022" in res.output
+
+
+@pytest.mark.parametrize("own, says", [
+    ({"firms": {"magnet_makers": {"dy_per_tb": 2.0}}}, "firms.magnet_makers.dy_per_tb: firms.magnet_makers.dy_for_tb_max_share is 0"),
+    ({"firms": {"rock_miners": {"enforcement": 0.5}}}, "firms.rock_miners.enforcement: firms.rock_miners.outside_quota_share is 0"),
+    ({"firms": {"overseas_miners": {"holdback_price": 0.0, "price_floor_share": 0.8}}},
+     "firms.overseas_miners.price_floor_share: firms.overseas_miners.holdback_price is 0"),
+    ({"magnet_recipes": {"magnet_std": {"min_heavy_share": 0.5}}}, "magnet_recipes.magnet_std has no Dy or Tb"),
+    ({"stockpile": {"buy_below_share": 0.8}}, "stockpile.buy_below_share: stockpile.products is empty"),
+    ({"recycling": {"max_collection_rate": 0.45}}, "recycling.max_collection_rate: collection follows its schedule"),
+    ({"after_last_year": {"rule": "grow", "growth_pct_per_yr": 5.0}}, "after_last_year.growth_pct_per_yr: every yearly"),
+    ({"export_quotas": [{"name": "later", "products": ["dy_oxide"], "year": 2031, "total_t": 100.0}]},
+     "export_quotas[0] (later): year 2031 lies outside the run"),
+    ({"firms": {"overseas_miners": {"capacity_by_year": {"2030": 1000.0}}}}, "its years (2030) all come after the run's end"),
+])
+def test_check_warns_of_a_key_another_key_switches_off(own, says):
+    """A key the file sets whose mechanism another key switches off passes validation and
+    changes nothing: check names it and the key that switches it on."""
+    sc = scenario_from_dict(deep_merge(baseline_dict(), own))
+    lines = inert_keys(sc, own)
+    assert any(says in line and line.endswith("it acts on nothing") for line in lines), lines
+    assert inert_keys(sc, None) == []          # a whole scenario's keys are all its own: nothing to tell
+
+
+def test_no_warning_once_the_switching_key_is_on():
+    own = {"firms": {"magnet_makers": {"dy_per_tb": 2.0, "dy_for_tb_max_share": 0.3}},
+           "recycling": {"max_collection_rate": 0.02}}   # below the 5 % schedule: it caps collection
+    assert inert_keys(scenario_from_dict(deep_merge(baseline_dict(), own)), own) == []
+
+
+def test_check_warns_of_a_quota_above_what_the_holders_can_produce():
+    sc = scenario_from_dict(deep_merge(baseline_dict(), {"firms": {"rock_miners": {"capacity_t_per_yr": 200000}}}))
+    lines = idle_levers(sc)
+    assert any("mining_rock 2025" in line and "exceeds what firms.rock_miners can produce" in line for line in lines)
+    assert idle_levers(scenario_from_dict(baseline_dict())) == []
+
+
+def test_an_ore_type_on_recyclers_is_said_to_be_ignored_not_idle():
+    d = deep_merge(baseline_dict(), {"disruptions": [{"name": "rec", "target": "recyclers", "ore_type": "ionic",
+                                                      "start": "2025-01-01", "end": "2025-12-31",
+                                                      "capacity_offline_share": 1.0}]})
+    lines = idle_levers(scenario_from_dict(d))
+    assert any("it is ignored and the disruption takes 1 of all of them offline" in line for line in lines), lines

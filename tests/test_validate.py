@@ -19,6 +19,7 @@ from rechain.scenario import _resolve
 from rechain.validate import (FLOW_VARIABLES, LEVEL_VARIABLES, PANELS, VARIABLES, Fact, FactError,
                               Validation, default_vocabulary, evaluate_fact, facts_in_run, format_table, judge, load_facts,
                               monthly_series, parse_period, summarise, vocabulary_of, write_outputs)
+from rechain.experiments.validate import empty_selection
 
 ROOT = Path(__file__).resolve().parents[1]
 BASELINE = ROOT / "scenarios" / "baseline.toml"
@@ -127,7 +128,7 @@ OWN_RATIO = "X1,true,d,price,market,prnd_oxide,*,2025-10,ratio,,within,1,0.5,x,,
     (GOOD.replace("2025-10", "2025-13"), "period '2025-13'"),
     (GOOD.replace("mom_pct,,within,-5", "level,,direction_up,"), "needs a change measure"),
     (GOOD.replace("mom_pct,,", "change_pct,,"), "needs a base_period"),
-    (GOOD.replace("true", "maybe"), "required must be true or false"),
+    (GOOD.replace("true", "maybe"), "required: given 'maybe'; allowed: true or false"),
     (GOOD.replace("within", "less_than_other"), "(X1): other_variable, other_stage, other_product, other_region: "
      "given all empty; allowed: another series than the main selection for comparison 'less_than_other' to "
      "compare with (an empty other_* column takes the main one's value)"),
@@ -415,3 +416,63 @@ def test_facts_outside_a_shortened_run_are_left_out_not_failed(short_run, tmp_pa
                                         "--no-figures", "--out", str(tmp_path / f"v{period[:3]}")])
         assert res.exit_code in status, res.output
         assert said in res.output and "Traceback" not in res.output
+
+
+def _tiny_with_facts(tmp_path, rows: list[str]) -> Path:
+    _write(tmp_path, rows)
+    scenario = tmp_path / "s.toml"
+    scenario.write_text(f'extends = "{(ROOT / "tests" / "data" / "tiny.toml").as_posix()}"\n'
+                        f'name = "s"\nfacts_file = "facts.csv"\n', encoding="utf-8")
+    return scenario
+
+
+# a Dy oxide price in the US, where nobody buys Dy oxide: each name is valid alone
+DY_IN_US = "X1,true,d,price,market,dy_oxide,us,2024-03,level,,within,2000,100,yuan/kg,,,,,S001,000,"
+# Dy oxide exported by magnet makers, who sell magnets: a flow, whose rows only a run has
+DY_FROM_MAKERS = "X1,true,d,exports,magnet_makers,dy_oxide,*,2024-03,level,,within,10,5,t,,,,,S001,000,"
+
+
+def test_check_refuses_a_fact_on_a_series_the_run_will_not_have(tmp_path):
+    """check tests each fact against the rows the run will have, not each name alone, and
+    says which names the run has with the others (before: after every replicate had run)."""
+    res = CliRunner().invoke(main, ["check", str(_tiny_with_facts(tmp_path, [DY_IN_US]))])
+    assert res.exit_code == 2, res.output
+    assert f"{tmp_path / 'facts.csv'}, line 2 (X1): region 'us': the run has no price rows for it" in res.output
+    assert "with stage market, product dy_oxide; allowed: china" in res.output and "Traceback" not in res.output
+
+
+def test_validate_refuses_a_flow_fact_after_the_first_replicate_naming_its_line(tmp_path, monkeypatch):
+    import rechain.experiments.validate as v
+    runs = []
+    real = v._run_monthly
+    monkeypatch.setattr(v, "_run_monthly", lambda item: (runs.append(item), real(item))[1])
+    scenario = _tiny_with_facts(tmp_path, [DY_FROM_MAKERS])
+    assert CliRunner().invoke(main, ["check", str(scenario)]).exit_code == 0     # flows: left to the run
+    res = CliRunner().invoke(main, ["validate", str(scenario), "--replicates", "3", "--workers", "1",
+                                    "--no-figures", "--out", str(tmp_path / "out")])
+    assert res.exit_code == 2, res.output
+    assert "line 2 (X1): product 'dy_oxide': the run has no exports rows for it with stage magnet_makers; " \
+           "allowed: magnet_std, magnet_uh" in res.output
+    assert len(runs) == 1 and not (tmp_path / "out").exists()
+
+
+def test_check_says_when_no_package_fact_falls_within_the_run_and_validate_names_the_table(tmp_path):
+    scenario = tmp_path / "later.toml"
+    scenario.write_text(f'extends = "{(ROOT / "scenarios" / "baseline.toml").as_posix()}"\nname = "later"\n'
+                        'start = 2027-01-01\nend = 2027-12-31\n[after_last_year]\nrule = "hold"\n', encoding="utf-8")
+    res = CliRunner().invoke(main, ["check", str(scenario)])
+    assert res.exit_code == 0 and "facts: none of the package's facts" in res.output, res.output
+    assert "rechain validate needs a facts table of the period" in res.output
+    res = CliRunner().invoke(main, ["validate", str(scenario), "--replicates", "1", "--workers", "1", "--no-figures",
+                                    "--out", str(tmp_path / "out")])
+    assert res.exit_code == 2 and "rechain/data/facts.csv: no fact falls within the run" in res.output, res.output
+
+
+def test_empty_selection_names_the_column_at_fault():
+    table = pd.DataFrame({"variable": ["price"] * 3, "stage": ["market"] * 3, "product": ["dy_oxide", "dy_oxide", "magnet_uh"],
+                          "region": ["china", "eu", "us"], "month": ["2024-01"] * 3, "value": [1.0] * 3})
+    assert empty_selection(table, ("price", "market", "dy_oxide", "us")).startswith(
+        "region 'us': the run has no price rows for it with stage market, product dy_oxide; allowed: china, eu")
+    assert empty_selection(table, ("price", "market", "tb_oxide", "*")).startswith(
+        "product 'tb_oxide': the run has no price rows for it with stage market; allowed: dy_oxide, magnet_uh")
+    assert empty_selection(table, ("price", "miners", "dy_oxide", "china"), "other_").startswith("other_stage 'miners'")

@@ -15,7 +15,11 @@ from __future__ import annotations
 
 import numpy as np
 
-__all__ = ["Ledger", "RunBrokeDown", "MassBalanceError", "NotFinite", "SOURCES", "SINKS"]
+__all__ = ["ABS_TOL_T", "Ledger", "RunBrokeDown", "MassBalanceError", "NotFinite", "SOURCES", "SINKS"]
+
+#: what the balance may be off by whatever the totals, t: a gram, far below any flow the model
+#: reports, far above the round-off of adding many tiny stocks (capacities of a microgram)
+ABS_TOL_T = 1e-6
 
 SOURCES = ("mined_domestic", "mined_outside_quota", "mined_abroad", "eol_collected")
 SINKS = ("separation_loss", "metal_loss", "magnet_loss", "recycling_loss", "byproduct_sold",
@@ -75,7 +79,7 @@ class Ledger:
         err = src - snk - in_system
         scale = np.maximum(np.maximum(src, in_system + snk), 1.0)
         self.last_error = err
-        bad = np.abs(err) > self.rtol * scale + 1e-9
+        bad = np.abs(err) > self.rtol * scale + ABS_TOL_T
         if bad.any():
             names = [f"{self.elements[i]}: {err[i]:+.6g} t" for i in np.flatnonzero(bad)]
             raise MassBalanceError(f"mass balance broken at week {week}: " + ", ".join(names))
@@ -95,6 +99,6 @@ class Ledger:
                 residual = src[j] - snk[j] - in_system[j]
                 scale = max(src[j], in_system[j] + snk[j], 1.0)
                 row.update(in_system_at_end=float(in_system[j]), residual=float(residual),
-                           holds=bool(abs(residual) <= self.rtol * scale + 1e-9))
+                           holds=bool(abs(residual) <= self.rtol * scale + ABS_TOL_T))
             out[el] = row
         return out

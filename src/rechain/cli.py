@@ -113,22 +113,38 @@ def run(scenario: Path, seed: int, out_dir: Path | None, no_figures: bool, html:
 
 
 def _check_facts(scenario: Path, sc) -> str:
-    """A scenario's own facts table (``facts_file``), read as ``rechain validate`` reads it:
-    a line saying how many of its facts fall within the run, or one error line and exit 2."""
-    if not sc.facts_file:
-        return ""
+    """The facts ``rechain validate`` would hold the scenario to, read and checked as it reads
+    them — each fact against the rows the run will have: a line saying how many fall within
+    the run, or one error line and exit 2. Without its own ``facts_file`` a scenario is held to
+    the package's facts; a line says so only when none falls within its run."""
     import pandas as pd
     from .calendar import Calendar
-    from .experiments.validate import FactError, default_vocabulary, facts_in_run, load_facts, scenario_facts_file
+    from .experiments.validate import (FactError, check_facts_for, default_vocabulary, facts_in_run, load_facts,
+                                       package_facts_path, scenario_facts_file)
+    if not sc.facts_file:
+        months = Calendar.build(sc.start, sc.end, holidays={}).months
+        try:
+            facts_in_run(load_facts(None, default_vocabulary(sc)), pd.DataFrame({"month": months}))
+        except FactError:
+            return (f"facts: none of the package's facts ({package_facts_path()}) falls within the run "
+                    f"({months[0]} .. {months[-1]}); rechain validate needs a facts table of the period "
+                    f"(facts_file, docs/eras.md)")
+        return ""
     try:
         path = scenario_facts_file(sc)
         facts = load_facts(path, default_vocabulary(sc))
-        months = Calendar.build(sc.start, sc.end, holidays={}).months
-        inside, _ = facts_in_run(facts, pd.DataFrame({"month": months}), f"{scenario} (facts: {path.name})")
+        inside, _ = check_facts_for(sc, facts, f"{scenario} (facts: {path})")
     except FactError as e:
         click.echo(f"error: {e}", err=True)
         sys.exit(2)
     return f"facts: {path} ({len(inside)} of {len(facts)} within the run, for rechain validate)"
+
+
+def _own_keys(scenario: Path) -> dict | None:
+    """The keys a what-if sets itself, as read (None for a whole scenario)."""
+    from .scenario import read_toml_file
+    own = read_toml_file(scenario)
+    return own if "extends" in own else None
 
 
 def _own_quotas(scenario: Path) -> set[tuple[str, int]] | None:
@@ -145,7 +161,7 @@ def _own_quotas(scenario: Path) -> set[tuple[str, int]] | None:
 @click.argument("scenario", type=click.Path(dir_okay=False, path_type=Path))
 def check(scenario: Path) -> None:
     """Validate SCENARIO without running it."""
-    from .config.levers import idle_levers
+    from .config.levers import idle_levers, inert_keys
     from .config.plausibility import far_from_inherited
     from .config.schema import years_without_quota
 
@@ -166,7 +182,8 @@ def check(scenario: Path) -> None:
         click.echo("left out: dated items inherited from an extended file that lie outside the period:")
         for line in sc._dropped:
             click.echo(f"  {line}")
-    for line in years_without_quota(sc) + idle_levers(sc, _own_quotas(scenario)) + far_from_inherited(scenario):
+    for line in years_without_quota(sc) + idle_levers(sc, _own_quotas(scenario)) + inert_keys(sc, _own_keys(scenario)) \
+            + far_from_inherited(scenario):
         click.echo(f"warning: {scenario}: {line}", err=True)
 
 

@@ -89,7 +89,7 @@ class OptionError(ScenarioError):
 #: The kinds of :class:`ScenarioError`, with what each means.
 ERROR_KINDS = {
     "missing": "the scenario file does not exist",
-    "not_a_file": "the path is a directory, not a scenario file",
+    "not_a_file": "the path is a directory, a device or far too large, or holds a NUL character: not a scenario file",
     "not_toml": "the file is not valid TOML (or not text at all)",
     "extends_missing": "the file named by `extends` does not exist",
     "extends_cycle": "`extends` leads back to a file already in the chain",

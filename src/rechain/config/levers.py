@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from .schema import Scenario
 
-__all__ = ["idle_levers"]
+__all__ = ["idle_levers", "inert_keys"]
 
 MAGNETS = ("magnet_std", "magnet_uh")
 
@@ -112,7 +112,8 @@ def idle_levers(sc: Scenario, own_quotas: set[tuple[str, int]] | None = None) ->
             continue
         if d.target not in ores:
             out.append(f"{where}: ore_type {d.ore_type!r} applies to miners and separation plants only; "
-                       f"{d.target!r} firms have no ore type, so it acts on nothing")
+                       f"{d.target!r} firms have no ore type, so it is ignored and the disruption takes "
+                       f"{d.capacity_offline_share:g} of all of them offline")
         elif d.ore_type not in ores[d.target]:
             out.append(f"{where}: {d.target!r} firms have no {d.ore_type!r} ore (they have "
                        f"{sorted(ores[d.target]) or 'none'}); it acts on nothing")
@@ -132,8 +133,89 @@ def idle_levers(sc: Scenario, own_quotas: set[tuple[str, int]] | None = None) ->
         if q.year > sc.end.year or q.year < sc.start.year - 1:
             out.append(f"quota_policy.quotas ({q.type} {q.year}): the run covers {sc.start}..{sc.end}, which "
                        f"reads the quotas of {sc.start.year - 1}..{sc.end.year}; this one acts on nothing")
+    holders = {"mining_rock": "rock_miners", "mining_ionic": "ionic_miners", "separation": "separation_plants"}
+    for q in sc.quota_policy.quotas:
+        if not sc.start.year <= q.year <= sc.end.year or (own_quotas is not None and (q.type, q.year) not in own_quotas):
+            continue
+        name = holders[q.type]
+        group = getattr(sc.firms, name)
+        capacity = group.capacity_t_per_yr if group.count else 0.0
+        if q.total_t > capacity and not getattr(group, "investment_share_per_yr", 0.0):
+            out.append(f"quota_policy.quotas ({q.type} {q.year}): total_t {q.total_t:,.0f} t exceeds what "
+                       f"firms.{name} can produce ({capacity:,.0f} t a year, and they do not invest); the "
+                       f"quota above that acts on nothing (raise firms.{name}.capacity_t_per_yr to let it bind)")
     for name, group in (("rock_miners", sc.firms.rock_miners), ("ionic_miners", sc.firms.ionic_miners)):
         if group.outside_quota_share > 0 and group.enforcement >= 1.0:
             out.append(f"firms.{name}.outside_quota_share: enforcement = 1 stops all mining outside the quota; "
+                       f"it acts on nothing")
+    return out
+
+
+def _has(own: dict, *path: str) -> bool:
+    """Whether the file's own keys (``own``, as read) set ``path``."""
+    node: object = own
+    for key in path:
+        if not isinstance(node, dict) or key not in node:
+            return False
+        node = node[key]
+    return True
+
+
+def _values(v) -> list[float]:
+    return list(v.values()) if isinstance(v, dict) else [v]
+
+
+def inert_keys(sc: Scenario, own: dict | None) -> list[str]:
+    """One line per key the file itself sets (``own``: its keys as read, None for a whole
+    scenario, whose every key is its own) that cannot act with the scenario's other keys as
+    they are: a setting of a mechanism another key switches off. Each names the key that
+    switches it on."""
+    if own is None:
+        return []
+    out: list[str] = []
+
+    def inert(path: tuple[str, ...], why: str) -> None:
+        if _has(own, *path):
+            out.append(f"{'.'.join(path)}: {why}; it acts on nothing")
+
+    mm = sc.firms.magnet_makers
+    if mm.dy_for_tb_max_share == 0:
+        for key in ("dy_per_tb", "dy_for_tb_price_elasticity"):
+            inert(("firms", "magnet_makers", key), "firms.magnet_makers.dy_for_tb_max_share is 0 (the Dy/Tb mix is fixed)")
+    for name in type(sc.firms).model_fields:
+        group = getattr(sc.firms, name)
+        if getattr(group, "outside_quota_share", None) == 0:
+            inert(("firms", name, "enforcement"), f"firms.{name}.outside_quota_share is 0 (no mining outside the quota)")
+        if getattr(group, "holdback_price", None) == 0 and hasattr(group, "price_floor_share"):
+            inert(("firms", name, "price_floor_share"), f"firms.{name}.holdback_price is 0 (no holding back below it)")
+        years = [int(y) for y, cap in (getattr(group, "capacity_by_year", None) or {}).items()]
+        if years and min(years) > sc.end.year:
+            inert(("firms", name, "capacity_by_year"), f"its years ({', '.join(map(str, sorted(years)))}) all come "
+                  f"after the run's end ({sc.end})")
+    for grade in ("magnet_std", "magnet_uh"):
+        recipe = getattr(sc.magnet_recipes, grade)
+        if recipe is None:
+            continue
+        if not any(x > 0 for k in ("dy_wt_pct", "tb_wt_pct") for x in _values(getattr(recipe, k))):
+            inert(("magnet_recipes", grade, "min_heavy_share"), f"magnet_recipes.{grade} has no Dy or Tb")
+        elif recipe.thrift_price_elasticity == 0:
+            inert(("magnet_recipes", grade, "min_heavy_share"),
+                  f"magnet_recipes.{grade}.thrift_price_elasticity is 0 (no thrifting)")
+    if not sc.stockpile.products:
+        for key in (own.get("stockpile") or {}):
+            if key != "products":
+                inert(("stockpile", key), "stockpile.products is empty (there is no reserve)")
+    rc = sc.recycling
+    if rc.collection_price_elasticity == 0 and all(c.rate <= rc.max_collection_rate for c in rc.collection):
+        inert(("recycling", "max_collection_rate"), "collection follows its schedule, which never reaches it "
+              "(recycling.collection_price_elasticity is 0)")
+    if not sc._carried:
+        for key in (own.get("after_last_year") or {}):
+            inert(("after_last_year", key), f"every yearly figure is given up to the run's end ({sc.end}), so none "
+                  f"is carried")
+    for i, q in enumerate(sc.export_quotas):
+        mine = any(isinstance(e, dict) and e.get("name") == q.name for e in own.get("export_quotas") or [])
+        if mine and not sc.start.year <= q.year <= sc.end.year:
+            out.append(f"export_quotas[{i}] ({q.name}): year {q.year} lies outside the run ({sc.start}..{sc.end}); "
                        f"it acts on nothing")
     return out

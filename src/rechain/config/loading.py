@@ -101,17 +101,29 @@ def deep_merge(base: Any, over: Any, _keypath: tuple = ()) -> Any:
     return over
 
 
+#: the most an input file (scenario, facts table, sweep table) may hold: far above any real one
+MAX_INPUT_BYTES = 64 * 2**20
+
+
 def read_text_file(path: str | Path, what: str = "a scenario file (.toml)") -> str:
     """The text of a UTF-8 file, a leading byte-order mark (BOM) dropped.
 
     Raises :class:`ScenarioError` naming the file for a missing file, a directory, a file
-    that cannot be read, and bytes that are not UTF-8 (with the line of the first one).
+    that cannot be read, one larger than ``MAX_INPUT_BYTES`` (a device such as /dev/zero
+    never ends) and bytes that are not UTF-8 (with the line of the first one).
     """
+    if "\x00" in str(path):
+        raise ScenarioError(str(path).replace("\x00", "\\x00"), "", f"the path holds a NUL character; allowed: "
+                            f"{what}, named without control characters", kind="not_a_file")
     path = Path(path)
     try:
         if path.is_dir():
             raise ScenarioError(path, "", f"given a directory; allowed: {what}", kind="not_a_file")
-        data = path.read_bytes()
+        with path.open("rb") as fh:
+            data = fh.read(MAX_INPUT_BYTES + 1)
+        if len(data) > MAX_INPUT_BYTES:
+            raise ScenarioError(path, "", f"larger than {MAX_INPUT_BYTES // 2**20} MB (or a device that never "
+                                f"ends); allowed: {what}", kind="not_a_file")
     except FileNotFoundError:
         raise ScenarioError(path, "", "file not found", kind="missing") from None
     except OSError as e:
@@ -151,6 +163,8 @@ def read_toml_file(path: str | Path, what: str = "a scenario file (.toml)") -> d
 def _resolve(path: Path, chain: tuple[Path, ...] = ()) -> tuple[dict, list[Path]]:
     """Read ``path`` and the files it ``extends``; return the merged dict and the files,
     parent first. Raises :class:`ScenarioError` for a missing, unreadable or circular chain."""
+    if "\x00" in str(path):
+        read_text_file(path)                # the path's own message
     path = Path(path).resolve()
     if path in chain:
         cycle = " -> ".join(p.name for p in (*chain, path))
@@ -170,6 +184,9 @@ def _resolve(path: Path, chain: tuple[Path, ...] = ()) -> tuple[dict, list[Path]
     if not isinstance(parent, str) or not parent:
         raise ScenarioError(path, "extends", f"given {parent!r}; allowed: a file name in quotes, such as "
                             f"\"baseline.toml\"", line=line, kind="type")
+    if "\x00" in parent:
+        raise ScenarioError(path, "extends", f"given {parent!r}, which holds a NUL character; allowed: a file "
+                            f"name in quotes, such as \"baseline.toml\"", line=line, kind="type")
     ppath = (path.parent / parent)
     try:
         ppath.stat()

@@ -37,15 +37,19 @@ def _years(table: dict) -> bool:
     return bool(table) and all(str(k).isdigit() and len(str(k)) == 4 for k in table)
 
 
-def _compare(own: Any, old: Any, path: tuple) -> Iterator[tuple[tuple, float, float]]:
-    """(key path, given, replaced) for every number of ``own`` set against ``old``."""
+def _compare(own: Any, old: Any, path: tuple) -> Iterator[tuple[tuple, float, float, str]]:
+    """(key path, given, replaced, what the replaced figure is) for every number of ``own``
+    set against ``old``."""
     if isinstance(own, dict) and isinstance(old, dict):
         spread = _mean(list(old.values())) if _years(old) else None
         for key, value in own.items():
             if key in old:
                 yield from _compare(value, old[key], (*path, key))
             elif spread is not None and _number(value) and _years({key: value}):
-                yield (*path, key), float(value), spread      # another year: against the table's mean
+                # another year: against the table's mean
+                years = sorted(int(y) for y in old)
+                span = f"{years[0]}" if len(years) == 1 else f"{years[0]}-{years[-1]}"
+                yield (*path, key), float(value), spread, f"the mean of its years {span}"
     elif isinstance(own, list) and isinstance(old, list):
         from .schema import _merge_key
         for i, item in enumerate(own):
@@ -61,11 +65,13 @@ def _compare(own: Any, old: Any, path: tuple) -> Iterator[tuple[tuple, float, fl
                 olds = [o[key] for o in match if key in o]
                 mean = _mean(olds)
                 if _number(value) and mean is not None:
-                    yield (*path, f"[{name or i}]", key), float(value), mean
+                    what = "the one it replaces" if name is not None and _merge_key(match[0]) == name else \
+                        f"the mean of the {item['type']} items it stands beside"
+                    yield (*path, f"[{name or i}]", key), float(value), mean, what
                 elif len(olds) == 1:
                     yield from _compare(value, olds[0], (*path, f"[{name or i}]", key))
     elif _number(own) and _number(old):
-        yield path, float(own), float(old)
+        yield path, float(own), float(old), "the one it replaces"
 
 
 def far_from_inherited(path: str | Path) -> list[str]:
@@ -80,7 +86,7 @@ def far_from_inherited(path: str | Path) -> list[str]:
         return []
     old, files = _resolve(path.parent / parent)
     out = []
-    for loc, given, replaced in _compare(own, old, ()):
+    for loc, given, replaced, what in _compare(own, old, ()):
         if given <= 0 or replaced <= 0 or FAR > given / replaced > 1.0 / FAR:
             continue
         keys = [k for k in loc if not str(k).startswith("[")]
@@ -88,7 +94,8 @@ def far_from_inherited(path: str | Path) -> list[str]:
         key = ".".join(str(k) for k in loc).replace(".[", "[")
         times = given / replaced
         how = f"{times:,.0f} times" if times >= 1 else f"1/{1 / times:,.0f} of"
-        out.append(f"{key}{f' (line {line})' if line else ''}: given {given:,.6g}, {how} the {replaced:,.6g} "
-                   f"it replaces in {_show(files[-1])}; a unit slip (yuan/t for yuan/kg, kt for t, "
-                   f"millions for units, a share for a percentage)? If meant, ignore this")
+        out.append(f"{key}{f' (line {line})' if line else ''}: given {given:,.6g}, {how} {what} "
+                   f"({replaced:,.6g}) in {_show(files[-1])}; a unit slip (yuan/t for yuan/kg, kt for t, "
+                   f"millions for units, a share for a percentage)? If meant (another era's figure, "
+                   f"a what-if), ignore this")
     return out

@@ -10,10 +10,12 @@ files and ``extends`` are in :mod:`rechain.config.loading`; the messages for bad
 from __future__ import annotations
 
 import datetime as dt
+import re
 from functools import partial
 from typing import Annotated, Any, Literal
 
-from pydantic import AfterValidator, BeforeValidator, BaseModel, ConfigDict, Field, PrivateAttr, field_validator, model_validator
+from pydantic import (AfterValidator, BeforeValidator, BaseModel, ConfigDict, Field, PrivateAttr, ValidationError,
+                      field_validator, model_validator)
 
 from ..calendar import CALENDARS, supported_range
 from ..materials import PRODUCTS
@@ -357,7 +359,7 @@ class Quota(_Model):
     year: int = Field(ge=1990, le=2100, description="calendar year of the quota")
     total_t: Tonnes = Field(description="the year's quota, t REO")
     batches: list[QuotaBatch] = Field(min_length=1,
-                                      description="issue dates and shares of the year's total, in date order")
+                                      description="issue dates and shares of the year's total, in date order; dates in the year or the year before (a first batch issued in December)")
     source: str = Field("", description="where the figures come from (free text)")
 
     @model_validator(mode="after")
@@ -367,9 +369,10 @@ class Quota(_Model):
         dates = [b.issued for b in self.batches]
         if dates != sorted(dates):
             raise ValueError("batches must be in date order")
-        if any(not self.year - 1 <= d.year <= self.year for d in dates):
+        if bad := [d for d in dates if not self.year - 1 <= d.year <= self.year]:
             # a year's first batch may come in the December before it, never later than the year
-            raise ValueError(f"batch dates must fall in the quota's year {self.year} or the year before")
+            raise ValueError(f"batch dates must fall in the quota's year {self.year} or the year before; "
+                             f"given {', '.join(map(str, bad))}")
         if sum(b.share for b in self.batches) > 1.0 + 1e-9:
             raise ValueError("batch shares add up to more than 1")
         return self
@@ -516,17 +519,22 @@ class ExportQuota(_Model):
                                         description="products counted against the cap")
     year: int = Field(ge=1990, le=2100, description="calendar year of the cap")
     total_t: Tonnes = Field(description="tonnes of these products that may be exported in the year")
-    batches: list[QuotaBatch] = Field(default_factory=list, description="issue dates and shares of the year's cap, in date order (none: all on 1 January)")
+    batches: list[QuotaBatch] = Field(default_factory=list, description="issue dates and shares of the year's cap, in date order, in the year or the year before (counted from 1 January; none: all on 1 January)")
     revisions: list[QuotaRevision] = Field(default_factory=list, description="the year's cap from a date on (a cut or a rise mid-year), in date order")
     source: str = Field("", description="where the figures come from (free text)")
 
     @model_validator(mode="after")
     def _check(self) -> "ExportQuota":
-        for what, items in (("batches", [b.issued for b in self.batches]), ("revisions", [r.date for r in self.revisions])):
+        # a year's first batch may be issued before the year (MOFCOM issued 2011's first export
+        # quota batch on 28 December 2010); it counts from 1 January. Revisions change the
+        # year's cap within the year.
+        for what, items, first_year in (("batches", [b.issued for b in self.batches], self.year - 1),
+                                        ("revisions", [r.date for r in self.revisions], self.year)):
             if items != sorted(items):
                 raise ValueError(f"{what} must be in date order")
-            if any(d.year != self.year for d in items):
-                raise ValueError(f"{what} dates must fall in the quota's year {self.year}")
+            if bad := [d for d in items if not first_year <= d.year <= self.year]:
+                allowed = f"the quota's year {self.year}" + (" or the year before" if first_year < self.year else "")
+                raise ValueError(f"{what} dates must fall in {allowed}; given {', '.join(map(str, bad))}")
         if sum(b.share for b in self.batches) > 1.0 + 1e-9:
             raise ValueError("batch shares add up to more than 1")
         return self
@@ -661,6 +669,19 @@ class _Problems(ValueError):
 
 # names of regions with a meaning of their own (in `regions = [...]` lists and the outputs' region column)
 RESERVED_REGIONS = {"china": "China's domestic market", "all": "every region", "abroad": "every region outside China"}
+_TABLE_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_\-]*")
+
+
+def _table_name_problem(name: str, reserved: dict[str, str], suffix: str) -> str | None:
+    """Why a sector's or region's name cannot serve (it is a column value of every output and a
+    selection in facts tables, where ``*`` means any and ``a+b`` several), else None."""
+    if name.lower() in reserved:   # they already mean something in `regions = [...]` and in the outputs
+        word = name.lower()
+        return f"which rechain reserves ({reserved[word]}); allowed: any other name, such as {word}_{suffix}"
+    if not _TABLE_NAME.fullmatch(name):
+        return ("which cannot name a column value; allowed: letters, digits, _ and -, starting with a letter "
+                "or digit (no spaces, *, + or commas)")
+    return None
 
 
 NAME_ALLOWED = ("1 to 100 printable characters, not starting with '.' and without / \\ : * ? \" < > | (the name "
@@ -690,11 +711,12 @@ def _cross_problems(sc: "Scenario") -> list:
             missing = years - set(getattr(s, key))
             if missing:
                 out.append(f"sectors.{sname}.{key} lacks year(s) {sorted(missing)} of the simulated period")
+    for sname in sc.sectors:
+        if text := _table_name_problem(sname, {"all": "every sector", **{p: "a product" for p in PRODUCTS}}, "sector"):
+            out.append((("sectors", sname), "invalid", f"given the sector name {sname!r}, {text}"))
     for rname, r in sc.regions.items():
-        if rname in RESERVED_REGIONS:   # they already mean something in `regions = [...]` and in the outputs
-            out.append((("regions", rname), "invalid",
-                        f"given the region name {rname!r}, which rechain reserves ({RESERVED_REGIONS[rname]}); "
-                        f"allowed: any other name, such as {rname}_buyers"))
+        if text := _table_name_problem(rname, RESERVED_REGIONS, "buyers"):
+            out.append((("regions", rname), "invalid", f"given the region name {rname!r}, {text}"))
         missing = years - set(r.demand_t_per_yr)
         if missing and r.demand_t_per_yr:       # an empty table: the region buys no magnets
             out.append(f"regions.{rname}.demand_t_per_yr lacks year(s) {sorted(missing)}")
@@ -818,10 +840,16 @@ def carry_past_last_year(sc: "Scenario") -> list[str]:
                 def shifted(d: dt.date, n: int = y - q.year) -> dt.date:
                     return d.replace(year=d.year + n) if not (d.month == 2 and d.day == 29) else \
                         d.replace(year=d.year + n, day=28)
-                sc.quota_policy.quotas.append(Quota(
-                    type=qtype, year=y, total_t=q.total_t * g ** (y - q.year),
-                    batches=[QuotaBatch(issued=shifted(b.issued), share=b.share) for b in q.batches],
-                    source=f"carried from {q.year} ({how})"))
+                total = q.total_t * g ** (y - q.year)
+                try:
+                    carried = Quota(type=qtype, year=y, total_t=total, source=f"carried from {q.year} ({how})",
+                                    batches=[QuotaBatch(issued=shifted(b.issued), share=b.share) for b in q.batches])
+                except ValidationError:     # the rate, not a figure the user wrote, is to blame
+                    raise _Problems([(("after_last_year", "growth_pct_per_yr"), "out_of_range",
+                                      f"given {rule.growth_pct_per_yr:g}, which carries the {qtype} quota of {q.year} "
+                                      f"to {total:,.0f} t by {y}, beyond what a quota may be; allowed: a lower rate, "
+                                      f"an earlier end, or the quotas of later years given")]) from None
+                sc.quota_policy.quotas.append(carried)
                 added.append(y)
         note(f"quota_policy.quotas[{qtype}]", added, how)
     return lines

@@ -56,6 +56,7 @@ from ..report import FLOW_VARIABLES, LEVEL_VARIABLES, _select, _split, monthly_s
 
 __all__ = ["Fact", "FactError", "Validation", "Vocabulary", "VARIABLES", "FLOW_VARIABLES", "LEVEL_VARIABLES",
            "MEASURES", "COMPARISONS", "load_facts", "scenario_facts_file", "default_vocabulary", "vocabulary_of", "check_selections", "facts_in_run",
+           "empty_selection", "outline_table", "check_facts_for", "package_facts_path",
            "parse_period", "monthly_series", "evaluate_fact", "judge", "evaluate", "summarise", "validate",
            "format_table", "write_outputs", "write_figures", "validate_command"]
 
@@ -120,6 +121,7 @@ class Fact:
     seed_fact: str = ""
     source: str = ""
     note: str = ""
+    where: str = field(default="", compare=False)   # "file, line N (id)" when read from a table
 
     @property
     def uses_other(self) -> bool:
@@ -200,7 +202,7 @@ def _truthy(v: Any, where: str) -> bool:
         return True
     if s in ("false", "0", "no", ""):
         return False
-    raise FactError(f"{where}: required must be true or false, got {v!r}")
+    raise FactError(f"{where}: required: given {v!r}; allowed: true or false (also 1/0, yes/no; empty: false)")
 
 
 def _float(v: Any, where: str, default: float) -> float:
@@ -336,7 +338,7 @@ def _fact_from_row(row: dict[str, str], line: int, path: str) -> Fact:
     kw["tolerance"] = _finite(kw["tolerance"], f"{where}: tolerance", 0.0, "a finite number >= 0")
     for k in ("stage", "product", "region"):
         kw[k] = kw[k] or "*"
-    fact = Fact(**kw)
+    fact = Fact(**kw, where=where)
     _check_fact(fact, where)
     return fact
 
@@ -413,6 +415,9 @@ def scenario_facts_file(sc) -> Path | None:
     if not sc.facts_file:
         return None
     files = [Path(f) for f in getattr(sc, "_files", [])]
+    if "\x00" in sc.facts_file:
+        raise FactError(f"{files[-1] if files else '<scenario>'}: facts_file: given {sc.facts_file!r}, which holds a "
+                        f"NUL character; allowed: a CSV facts table, relative to the scenario file")
     for f in reversed(files):                  # the scenario's own file first, then its parents
         try:
             text = f.read_text(encoding="utf-8")
@@ -527,22 +532,87 @@ def _check_header(header: list[str], name: str) -> None:
                         f"(a cell may be empty where the format says so), and optionally {', '.join(optional)}")
 
 
-def check_selections(facts: Iterable[Fact], table: pd.DataFrame) -> None:
-    """Every fact's selections match rows of ``table`` and its months are in it."""
+def check_selections(facts: Iterable[Fact], table: pd.DataFrame, outline: bool = False) -> None:
+    """Every fact's selections match rows of ``table`` and its months are in it; otherwise
+    :class:`FactError` naming the fact's line, the column at fault and the names the run has.
+    ``outline``: ``table`` is :func:`outline_table`'s, which has the rows of levels (prices,
+    covers, quotas, demand) but not yet those of flows (a flow's row appears once something
+    flows): facts of a variable it lacks are left to the check after the first run."""
     vocab = vocabulary_of(table)
     months = set(table["month"].unique())
     for f in facts:
-        vocab.check(f)
-        if f.uses_other:
-            vocab.check(f, other=True)
+        if outline and not {f.variable, f.other_variable or f.variable} <= set(vocab.names):
+            continue
+        where = f.where or f"fact {f.fact_id}"
+        try:
+            vocab.check(f)
+            if f.uses_other:
+                vocab.check(f, other=True)
+        except FactError as e:
+            raise FactError(f"{f.where}: {e}" if f.where else str(e)) from None
         for which in (False, True) if f.uses_other else (False,):
-            if _select(table, *f.selection(which)).empty:
-                raise FactError(f"fact {f.fact_id}: no rows in the monthly table for "
-                                f"{dict(zip(('variable', 'stage', 'product', 'region'), f.selection(which)))}")
+            sel = f.selection(which)
+            if _select(table, *sel).empty:
+                raise FactError(f"{where}: {empty_selection(table, sel, 'other_' if which else '')}")
         need = set(f.months()) | set(f.base_months())
         if not need <= months:
-            raise FactError(f"fact {f.fact_id}: months {', '.join(sorted(need - months))} are outside the run "
+            raise FactError(f"{where}: months {', '.join(sorted(need - months))} are outside the run "
                             f"({min(months)} .. {max(months)})")
+
+
+def empty_selection(table: pd.DataFrame, sel: tuple[str, str, str, str], prefix: str = "") -> str:
+    """Why ``sel`` (variable, stage, product, region) selects no rows of ``table``: the first
+    of region, product and stage whose names never occur with the other two, and the names
+    that do (each name may be valid alone: a Dy oxide price exists, and prices in the US,
+    but not a Dy oxide price in the US, where nobody buys it)."""
+    var, stage, product, region = sel
+    rows = table[table["variable"] == var]
+    chosen = {"stage": stage, "product": product, "region": region}
+    for key in ("region", "product", "stage"):
+        sub = rows
+        for other, names in chosen.items():
+            if other != key and _split(names) is not None:
+                sub = sub[sub[other].isin(_split(names))]
+        names = _split(chosen[key])
+        have = sorted(set(map(str, sub[key].unique())))
+        if names is not None and have and not set(names) & set(have):
+            given = ", ".join(f"{prefix}{k} {v}" for k, v in chosen.items() if k != key and _split(v) is not None)
+            return (f"{prefix}{key} {chosen[key]!r}: the run has no {var} rows for it"
+                    + (f" with {given}" if given else "") + f"; allowed: {', '.join(have)} (or * for any)")
+    return (f"the run has no {var} rows for {prefix}stage {stage!r}, {prefix}product {product!r} and "
+            f"{prefix}region {region!r} together; allowed: names that occur together in the monthly table "
+            f"(docs/scenarios.md, facts)")
+
+
+def outline_table(sc) -> pd.DataFrame:
+    """The monthly table's rows for scenario ``sc`` (a loaded :class:`~rechain.scenario.Scenario`)
+    without running it: the model built (firms, links, spin-up) and its table read before the
+    first week: the rows of levels are all there (values zero), those of flows not yet. Lets
+    ``check`` and ``validate`` test a facts table against the run's names before any
+    replicate runs."""
+    from ..model import ChainModel
+    from ..report import monthly_table
+
+    return monthly_table(ChainModel(sc, seed=0, check_balance=False))
+
+
+def check_facts_for(sc, facts: list[Fact], source: str) -> tuple[list[Fact], list[Fact]]:
+    """The facts that fall within scenario ``sc``'s run and those left out (:func:`facts_in_run`),
+    after checking every fact within it against the rows the run will have
+    (:func:`check_selections` on :func:`outline_table`: levels; flows wait for a run). Raises
+    :class:`FactError`, prefixed by ``source`` (the facts table), otherwise."""
+    table = outline_table(sc)
+    inside, outside = facts_in_run(facts, table, source)
+    try:
+        check_selections(inside, table, outline=True)
+    except FactError as e:
+        raise FactError(f"{source}: {e}" if not str(e).startswith(source) else str(e)) from None
+    return inside, outside
+
+
+def package_facts_path() -> str:
+    """Where the package's own facts table is (for messages)."""
+    return str(resources.files("rechain").joinpath("data/facts.csv"))
 
 
 def facts_in_run(facts: list[Fact], table: pd.DataFrame, source: str = "the facts") -> tuple[list[Fact], list[Fact]]:
@@ -747,20 +817,22 @@ def validate(scenario_path: str | Path = "scenarios/baseline.toml", replicates: 
     facts_path = scenario_facts_file(sc)
     facts = load_facts(facts_path, default_vocabulary(sc)) if facts is None else facts
     path = str(Path(scenario_path).resolve())
+    source = str(facts_path) if facts_path else package_facts_path()
+    # before any replicate runs: a fact the run cannot answer fails now, not after the runs
+    facts, left_out = check_facts_for(sc, facts, source)
     seeds = list(range(replicates))
     tables: list[pd.DataFrame] = [pd.DataFrame()] * replicates
     with open_executor(workers, scheduler, tasks=replicates) as ex, \
             tqdm(total=replicates, unit="run", desc=f"validate {sc.name}", disable=not progress, leave=False,
                  dynamic_ncols=True, file=sys.stderr) as bar:
-        for i, table in ex.map(_run_monthly, [(path, s) for s in seeds]):
+        for n, (i, table) in enumerate(ex.map(_run_monthly, [(path, s) for s in seeds])):
+            if n == 0:   # the flows' rows, which only a run has: on the first run back, not the last
+                try:
+                    check_selections(facts, table)
+                except FactError as e:
+                    raise FactError(f"{source}: {e}" if not str(e).startswith(source) else str(e)) from None
             tables[i] = table
             bar.update()
-    source = str(facts_path) if facts_path else "facts.csv"
-    facts, left_out = facts_in_run(facts, tables[0], source)
-    try:
-        check_selections(facts, tables[0])
-    except FactError as e:
-        raise FactError(f"{source}: {e}") from None
     per_run = [evaluate(facts, t) for t in tables]
     table = summarise(facts, per_run)
     return Validation(table=table, facts=facts, monthly=tables, scenario_name=sc.name,
@@ -953,7 +1025,9 @@ def validate_command(ctx: click.Context, scenario: Path, replicates: int, worker
 
     Prints per fact the target, the simulated mean and spread over the replicates and
     whether it is reproduced, then the score; writes facts.csv, facts.md and figures.
-    Exits with status 1 when a required fact is not reproduced, 2 on bad input.
+    The facts are the scenario's facts_file (a key of the scenario, relative to its file),
+    else the package's 2024-2025 facts (docs/eras.md). Exits with status 1 when a required
+    fact is not reproduced, 2 on bad input.
     """
     from ..outputs import check_output_dir
     from ..scenario import load_scenario

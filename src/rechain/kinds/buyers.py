@@ -104,11 +104,17 @@ class MotorMakers(Kind):
         uh = world.firms.uh_share[self.rows]
         self.grade_split = np.stack([1.0 - uh, uh], axis=1)               # [firm, grade]
         self.group = world.firms.group[self.rows]
-        sectors = list(world.scenario.sectors.values())
-        self.elasticity = np.array([s.price_elasticity for s in sectors])[self.group] if sectors else np.zeros(0)
-        self.ceiling = np.array([s.substitutable_share for s in sectors])[self.group] if sectors else np.zeros(0)
         start = world.start_price_yuan_per_t[self.grades]
         self.start_cost = self.grade_split @ start                        # yuan per t of the firm's mix
+        self.elasticity, self.ceiling = self.price_traits(world)
+
+    def price_traits(self, world: World) -> tuple[np.ndarray, np.ndarray]:
+        """Per firm, its sector's ``price_elasticity`` and ``substitutable_share``."""
+        sectors = list(world.scenario.sectors.values())
+        if not sectors:
+            return np.zeros(0), np.zeros(0)
+        return (np.array([s.price_elasticity for s in sectors])[self.group],
+                np.array([s.substitutable_share for s in sectors])[self.group])
 
     def use(self, book: Book) -> None:
         i, g = self.rs, self.grades
@@ -142,11 +148,12 @@ class OverseasBuyers(LicenceMemory, MotorMakers):
     agent = OverseasBuyer
     sink = "used_overseas"
 
-    def __init__(self, world: World):
-        super().__init__(world)
+    def price_traits(self, world: World) -> tuple[np.ndarray, np.ndarray]:
+        """Per firm, its region's ``price_elasticity`` (regions 0 and 1 are China and abroad,
+        which hold no buyers abroad); no substitution share: they answer at once."""
         regions = list(world.scenario.regions.values())
         self.region = world.firms.region[self.rows]
-        self.elasticity = np.array([0.0, 0.0, *[r.price_elasticity for r in regions]])[self.region]
+        return np.array([0.0, 0.0, *[r.price_elasticity for r in regions]])[self.region], np.zeros(self.region.size)
 
     def price_response(self, book: Book) -> np.ndarray | float:
         """Buyers abroad can turn to other suppliers: demand for Chinese magnets falls by the

@@ -22,6 +22,8 @@ commodity-market literature:
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 
 __all__ = ["balance_multiple", "adjust_price", "marginal_cost_ratio", "seller_asks", "storage_target",
@@ -40,14 +42,18 @@ def balance_multiple(cover_ratio: np.ndarray | float, elasticity: float, ceiling
     a = (ceiling - 1.0) / (1.0 - floor)
     b = elasticity * (1.0 + a) ** 2 / ((ceiling - floor) * a)
     x = np.maximum(np.asarray(cover_ratio, dtype=float), 0.0)
-    return floor + (ceiling - floor) / (1.0 + a * x ** b)
+    # a ceiling or floor close to 1 makes b huge: x**b overflows to inf (or 0**b to 0), and
+    # the curve's limit there, the floor (or the ceiling), is the right answer
+    with np.errstate(over="ignore", divide="ignore"):
+        return floor + (ceiling - floor) / (1.0 + a * x ** b)
 
 
 def adjust_price(price: np.ndarray, target: np.ndarray, adjust_weeks: float, max_move: float) -> np.ndarray:
     """One week of partial adjustment toward ``target`` in log terms, the move capped at
     ``max_move`` either way (a share of the price: 0.15 allows x4.5 in six months)."""
     step = np.log(np.maximum(target, 1e-9) / np.maximum(price, 1e-9)) / max(adjust_weeks, 1.0)
-    return price * np.exp(np.clip(step, np.log1p(-max_move), np.log1p(max_move)))
+    down = math.log1p(-max_move) if max_move < 1.0 else -math.inf     # a 100 % fall: no bound below
+    return price * np.exp(np.clip(step, down, math.log1p(max_move)))
 
 
 def marginal_cost_ratio(route_cost: np.ndarray, route_value: np.ndarray, route_supply: np.ndarray,
