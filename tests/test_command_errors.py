@@ -83,6 +83,19 @@ def test_a_scheduler_that_cannot_be_reached(tmp_path):
     assert "not a scheduler address" in msg and not out.exists()
 
 
+def test_a_calibration_whose_scheduler_cannot_be_reached_leaves_no_folder(tmp_path):
+    """As a sweep: the folder calibrate made for its runs (and its parents) goes again; a
+    folder the user made stays, as empty as it was."""
+    pytest.importorskip("distributed")
+    args = ["calibrate", str(TINY), "--samples", "1", "--quiet", "--scheduler", "tcp://127.0.0.1:1"]
+    msg = one_error_line(CliRunner().invoke(main, [*args, "--out", str(tmp_path / "new" / "cal")]))
+    assert "cannot reach" in msg and list(tmp_path.iterdir()) == []
+    mine = tmp_path / "mine"
+    mine.mkdir()
+    one_error_line(CliRunner().invoke(main, [*args, "--out", str(mine)]))
+    assert mine.is_dir() and list(mine.iterdir()) == []
+
+
 def test_a_reader_that_closes_the_pipe_stops_the_command_quietly():
     """`rechain check ... | head -1`: the reader goes away; the command stops with the
     status of a program killed by SIGPIPE (141), no traceback, and not validate's 1."""

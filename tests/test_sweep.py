@@ -50,6 +50,17 @@ end = 2024-04-01
 capacity_offline_share = 0.5
 """
 
+# a three-month tiny run at two noise levels
+NOISE_LEVELS = """
+design = "grid"
+[overrides]
+end = 2024-03-31
+[parameters]
+"behaviour.noise" = { levels = [0.0, 0.01] }
+[outputs]
+kpis = ["price_peak_prnd_oxide"]
+"""
+
 
 def write(path: Path, text: str) -> Path:
     path.write_text(text, encoding="utf-8")
@@ -251,15 +262,7 @@ series = [{ variable = "price", product = "prnd_oxide" }]
 
 
 def test_resume_refuses_a_changed_sweep(tmp_path):
-    body = """
-design = "grid"
-[overrides]
-end = 2024-03-31
-[parameters]
-"behaviour.noise" = { levels = [0.0, 0.01] }
-[outputs]
-kpis = ["price_peak_prnd_oxide"]
-"""
+    body = NOISE_LEVELS
     spec = tiny_sweep(tmp_path, body)
     run_sweep(spec, out=tmp_path / "out")
     tiny_sweep(tmp_path, body.replace("0.01]", "0.02]"))
@@ -340,6 +343,12 @@ BAD = [
      ["outputs.kpis", "unknown KPI 'price_peak_prnd'", "did you mean 'price_peak_prnd_"]),
     ("keeps_nothing", '[parameters]\n"behaviour.noise" = { levels = [0.0] }\n[outputs]\nkpis = []\n',
      ["outputs.kpis", "given an empty list and no series", "line 5"]),
+    ("name_leaves_the_folder", 'name = "../../evil"\n[parameters]\n"behaviour.noise" = { levels = [0.0] }\n',
+     ["line 2: name: given '../../evil'; allowed: 1 to 100 printable characters", "output folder names"]),
+    ("name_absolute", 'name = "/tmp/evil"\n[parameters]\n"behaviour.noise" = { levels = [0.0] }\n',
+     ["line 2: name: given '/tmp/evil'; allowed:"]),
+    ("points_nul", 'design = "table"\npoints = "x\\u0000.csv"\n',
+     ["line 3: points: given 'x\\x00.csv', a path with a NUL character; allowed: a CSV file's path"]),
     ("missing_base", None, ["base", "'nowhere.toml' not found"]),
     ("not_toml", None, ["not valid TOML"]),
 ]
@@ -408,6 +417,55 @@ def test_a_sweep_file_with_a_byte_order_mark_loads(tmp_path):
     path.write_bytes(b"\xef\xbb\xbf" + GRID.read_bytes().replace(b'base = "tiny.toml"',
                                                                    f'base = "{TINY.as_posix()}"'.encode()))
     assert load_sweep(path).n_runs == 8
+
+
+def test_a_points_table_naming_a_column_twice_is_refused_before_any_run(tmp_path):
+    write(tmp_path / "t.csv", '"behaviour.noise","behaviour.noise"\n0.0,0.01\n')
+    path = tiny_sweep(tmp_path, 'design = "table"\npoints = "t.csv"\n[outputs]\nkpis = ["price_peak_prnd_oxide"]\n')
+    res = CliRunner().invoke(main, ["sweep", str(path), "--out", str(tmp_path / "out"), "--quiet"])
+    assert res.exit_code == 2, res.output
+    assert res.output == (f"error: {path}, line 3: points: t.csv: given column 'behaviour.noise' twice in the "
+                          "header row; allowed: each column once\n")
+    assert not (tmp_path / "out").exists()
+
+
+def test_a_points_table_with_a_byte_order_mark_loads(tmp_path):
+    (tmp_path / "t.csv").write_bytes(b'\xef\xbb\xbf"behaviour.noise"\n0.0\n0.01\n')     # as a spreadsheet saves it
+    sw = load_sweep(tiny_sweep(tmp_path, 'design = "table"\npoints = "t.csv"\n'))
+    assert [p.name for p in sw.parameters] == ["behaviour.noise"]
+    assert sw.points == [{"behaviour.noise": 0.0}, {"behaviour.noise": 0.01}]
+
+
+def test_a_damaged_part_file_is_named_by_analyze_and_resume(tmp_path):
+    spec = tiny_sweep(tmp_path, NOISE_LEVELS)
+    out = tmp_path / "out"
+    sweep = ["sweep", str(spec), "--workers", "1", "--out", str(out), "--quiet", "--batch-size", "1"]
+    assert CliRunner().invoke(main, sweep).exit_code == 0
+    part = out / "runs" / "part-000000001-000000001.parquet"
+    part.write_bytes(b"not parquet")              # a disk that filled up, a copy cut short
+    expected = (f"error: {part}: is damaged (not a readable Parquet part file); delete it and the file of the "
+                "same name in series/, then continue with --resume, which runs its runs again\n")
+    for args in (["analyze", str(out), "--no-figures"], [*sweep, "--resume"]):
+        res = CliRunner().invoke(main, args)
+        assert res.exit_code == 2 and res.output == expected, res.output
+    part.unlink()
+    assert CliRunner().invoke(main, [*sweep, "--resume"]).exit_code == 0     # as the message says
+    assert list(load_results(out)[0]["status"]) == ["ok", "ok"]
+
+
+def test_a_sweep_whose_every_run_failed_exits_1(tmp_path):
+    # each level is valid alone, but the closure then ends before it starts
+    spec = tiny_sweep(tmp_path, CLOSURE + """[parameters]
+start = { path = "disruptions[closure].start", levels = [2024-03-15] }
+end = { path = "disruptions[closure].end", levels = [2024-03-01] }
+[outputs]
+kpis = ["price_peak_prnd_oxide"]
+""")
+    out = tmp_path / "out"
+    res = CliRunner().invoke(main, ["sweep", str(spec), "--workers", "1", "--out", str(out), "--quiet"])
+    assert res.exit_code == 1, res.output
+    assert res.stderr == f"error: {out}: every run failed (1 of 1); their errors are in {out / 'errors.csv'}\n"
+    assert len(pd.read_csv(out / "errors.csv")) == 1
 
 
 @pytest.mark.parametrize("design, body", [

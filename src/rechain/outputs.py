@@ -24,6 +24,7 @@ Ctrl-C is: the hidden folder is removed (see :class:`_Sigterm`).
 
 from __future__ import annotations
 
+import contextlib
 import ctypes
 import ctypes.util
 import json
@@ -38,7 +39,7 @@ from .experiments.executor import Terminated
 from .scenario import ScenarioError
 
 __all__ = ["MARKER", "OutputError", "check_output_dir", "output_dir", "write_marker", "is_rechain_output",
-           "check_writable", "add_file", "output_kind", "holds_run_of"]
+           "check_writable", "add_file", "output_kind", "holds_run_of", "begin_output"]
 
 #: the marker file of a rechain output folder (JSON: kind, files)
 MARKER = ".rechain-output.json"
@@ -115,9 +116,7 @@ def _probe_writable(folder: Path, shown: Path) -> None:
     A real attempt, because permission bits say nothing to root and nothing about
     read-only or virtual file systems such as /proc.
     """
-    anc = folder
-    while not anc.exists() and anc != anc.parent:
-        anc = anc.parent
+    anc = _nearest_existing(folder)
     if not anc.is_dir():
         raise OutputError(shown, f"cannot be created: {anc} is a file, not a folder; choose another --out")
     try:
@@ -126,6 +125,14 @@ def _probe_writable(folder: Path, shown: Path) -> None:
     except OSError as e:
         raise OutputError(shown, f"cannot be written: nothing can be created in {anc} "
                           f"({e.strerror or e.__class__.__name__}); choose another --out") from None
+
+
+def _nearest_existing(folder: Path) -> Path:
+    """``folder`` or its nearest ancestor that exists."""
+    anc = folder
+    while not anc.exists() and anc != anc.parent:
+        anc = anc.parent
+    return anc
 
 
 def check_output_dir(folder: str | Path, kind: str, replace: bool = True, elsewhere: str = "choose another --out"
@@ -189,6 +196,31 @@ def write_marker(folder: str | Path, kind: str, files: list[str] | None = None, 
     tmp = folder / f".{MARKER}.tmp"
     tmp.write_text(json.dumps(data, indent=1) + "\n", encoding="utf-8")
     os.replace(tmp, folder / MARKER)
+
+
+@contextlib.contextmanager
+def begin_output(folder: str | Path, kind: str, files: list[str] | None = None, open_: bool = False):
+    """Create ``folder`` (and its parents) and write its marker (see :func:`write_marker`) for
+    an output that grows in place (a calibration); if the block fails with an error before
+    anything else is in the folder, take back what this made: the marker, then the folders
+    created here, each only while empty. An interruption keeps the folder (to resume in).
+    """
+    folder = Path(folder)
+    target = Path(os.path.abspath(folder))
+    existed = _nearest_existing(target)
+    ours = not (target / MARKER).exists()      # not an earlier output's marker (resuming)
+    folder.mkdir(parents=True, exist_ok=True)
+    write_marker(folder, kind, files=files, open_=open_)
+    try:
+        yield folder
+    except Exception:
+        with contextlib.suppress(OSError):
+            if ours and [p.name for p in target.iterdir()] == [MARKER]:
+                (target / MARKER).unlink()
+                while target != existed and target != target.parent:
+                    target.rmdir()          # only when empty: a file put there meanwhile stops it
+                    target = target.parent
+        raise
 
 
 def _exchange(a: Path, b: Path) -> bool:

@@ -605,7 +605,7 @@ def calibrate_command(scenario, space, samples, replicates, finalists, final_rep
     The runs stream to OUT/search/ and OUT/final/ (sweep folders, Parquet), those of each
     --also scenario to OUT/also/<name>/; Ctrl-C keeps what is finished, and --resume carries on.
     """
-    from ..outputs import write_marker
+    from ..outputs import begin_output
     from .validate import FactError
 
     sc = load_scenario(scenario)
@@ -618,10 +618,10 @@ def calibrate_command(scenario, space, samples, replicates, finalists, final_rep
         click.echo(f"error: {e}", err=True)
         sys.exit(2)
     _check_calibration_out(out_dir, resume)
-    out_dir.mkdir(parents=True, exist_ok=True)
-    write_marker(out_dir, "calibration", files=list(CALIBRATION_FILES), open_=True)
     try:
-        with sigterm_as_interrupt():
+        # an error before any run (a scheduler that cannot be reached) takes back the new folder
+        with begin_output(out_dir, "calibration", files=list(CALIBRATION_FILES), open_=True), \
+                sigterm_as_interrupt():
             table = calibrate(scenario, space, samples, replicates, finalists, final_replicates, workers, seed,
                               out=out_dir, scheduler=scheduler, resume=resume, progress=not quiet,
                               echo=None if quiet else click.echo, refine=refine, popsize=popsize, also=also)

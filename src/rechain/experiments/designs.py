@@ -152,6 +152,9 @@ def table_rows(text: str, name: str) -> tuple[list[str], list[dict]]:
     reader = csv.DictReader(io.StringIO(text))
     if not reader.fieldnames:
         raise DesignError(f"{name} has no header row")
+    twice = [c for c in dict.fromkeys(reader.fieldnames) if reader.fieldnames.count(c) > 1]
+    if twice:
+        raise DesignError(f"{name}: given column {twice[0]!r} twice in the header row; allowed: each column once")
     rows = []
     for i, r in enumerate(reader, 2):
         if None in r or any(v is None for v in r.values()):

@@ -75,6 +75,21 @@ def _part_files(d: Path) -> list[Path]:
 
 
 
+def _read_part(f: Path, columns: list[str] | None = None):
+    """One part file as a pyarrow Table; a damaged one (cut short, overwritten, not Parquet)
+    raises :class:`ScenarioError` naming it and saying how to run its runs again."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+    try:
+        return pq.read_table(f, columns=columns)
+    except (OSError, pa.ArrowException):
+        other = "series" if f.parent.name == "runs" else "runs"
+        raise ScenarioError(f, "", f"is damaged (not a readable Parquet part file); delete it and the file of the "
+                            f"same name in {other}/, then continue with --resume, which runs its runs again",
+                            kind="invalid") from None
+
+
+
 def _write_json_atomic(obj: Any, path: Path) -> None:
     tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
     tmp.write_text(json.dumps(obj, indent=2, default=str) + "\n")
@@ -116,8 +131,6 @@ def _check_out(sw: Any, out: Path, resume: bool) -> None:
 
 def _prepare_out(sw: Any, out: Path, resume: bool) -> set[int]:
     """Create the output folder (checked by :func:`_check_out`); return the run ids already done."""
-    import pyarrow.parquet as pq
-
     from ..outputs import write_marker
 
     man_path = out / "manifest.json"
@@ -132,7 +145,7 @@ def _prepare_out(sw: Any, out: Path, resume: bool) -> set[int]:
     done: set[int] = set()
     runs_parts = _part_files(out / "runs")
     for f in runs_parts:
-        done.update(pq.read_table(f, columns=["run_id"]).column("run_id").to_pylist())
+        done.update(_read_part(f, columns=["run_id"]).column("run_id").to_pylist())
     # a series part whose runs part never landed belongs to runs that will be run again
     names = {f.name for f in runs_parts}
     for f in _part_files(out / "series"):
@@ -165,7 +178,6 @@ def load_results(out_dir: str | Path, columns: list[str] | None = None):
     """
     import pandas as pd
     import pyarrow as pa
-    import pyarrow.parquet as pq
 
     out = Path(out_dir)
     if sweep_manifest(out) is None:
@@ -177,7 +189,7 @@ def load_results(out_dir: str | Path, columns: list[str] | None = None):
         if not parts:
             return schema.empty_table().to_pandas()
         cols = None if columns is None or d.name != "runs" else list(dict.fromkeys(["run_id", *columns]))
-        tables = [pq.read_table(f, columns=cols) for f in parts]
+        tables = [_read_part(f, columns=cols) for f in parts]
         df = pa.concat_tables(tables, promote_options="default").to_pandas()
         return df.sort_values(sort, kind="stable").reset_index(drop=True)
 
@@ -203,11 +215,10 @@ def _empty_runs_schema(man: dict):
 def _write_errors(out: Path) -> int:
     """Collect failed runs (all part files, one at a time) into errors.csv; return their number."""
     import pyarrow.compute as pc
-    import pyarrow.parquet as pq
 
     failed = []
     for f in _part_files(out / "runs"):
-        t = pq.read_table(f)
+        t = _read_part(f)
         t = t.filter(pc.not_equal(t.column("status"), "ok"))
         if t.num_rows:
             failed.append(t)

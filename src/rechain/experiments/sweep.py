@@ -56,6 +56,7 @@ import click
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from ..config.errors import did_you_mean
+from ..config.schema import NAME_ALLOWED, folder_safe
 from ..report import FLOW_VARIABLES, LEVEL_VARIABLES
 from ..scenario import STAGES, ScenarioError, _find_line, _inner_model, _resolve, deep_merge, read_toml_file, \
     scenario_from_dict
@@ -382,8 +383,11 @@ def _table_points(spec: SweepFile, file: Path | None, params: dict[str, Paramete
                    "missing_key", needle="design")
     if isinstance(spec.points, str):
         csv_path = (file.parent if file else Path.cwd()) / spec.points
+        if "\0" in spec.points:
+            raise _err(file, "points", f"given {spec.points!r}, a path with a NUL character; allowed: a CSV "
+                       "file's path relative to the sweep file", "invalid", needle="points")
         try:
-            text = csv_path.read_text(encoding="utf-8")
+            text = csv_path.read_text(encoding="utf-8-sig")      # a spreadsheet's byte-order mark is no header
         except (OSError, UnicodeDecodeError) as e:
             raise _err(file, "points", f"cannot read {spec.points!r} ({e.__class__.__name__}; looked in "
                        f"{csv_path.parent})", "missing", needle="points") from None
@@ -543,6 +547,9 @@ def load_sweep(source: str | Path | dict, base_dir: str | Path | None = None) ->
     except ValidationError as e:
         raise ScenarioError.of([_spec_error(err, file) for err in e.errors()]) from None
     found = _Found()
+    with found:
+        if spec.name and not folder_safe(spec.name):     # it names the default output folder, as a scenario's
+            raise _err(file, "name", f"given {spec.name!r}; allowed: {NAME_ALLOWED}", "invalid", needle="name")
     with found:
         if spec.design not in ("lhs", "sobol", "morris") and spec.samples is not None:
             raise _err(file, "samples", f"samples is for lhs, sobol and morris designs, not {spec.design}",
@@ -779,5 +786,10 @@ def sweep_command(sweep_file: Path, workers: int | None, scheduler: str | None, 
                    f"`rechain sweep {sweep_file} --out {out} --resume`", err=True)
         sys.exit(143 if isinstance(e, Terminated) else 130)
     click.echo(summary.text())
+    if summary.n_runs and summary.failed_total >= summary.n_runs:
+        # nothing to analyse: say so with the status a script can test
+        click.echo(f"error: {summary.out}: every run failed ({summary.failed_total} of {summary.n_runs}); their "
+                   f"errors are in {summary.out / 'errors.csv'}", err=True)
+        sys.exit(1)
     if not quiet:
         click.echo(f"next: rechain analyze {summary.out}")
