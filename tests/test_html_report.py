@@ -133,6 +133,22 @@ def test_a_report_written_into_a_run_folder_under_another_name_stays_rechains(wh
     assert res.exit_code == 0, res.output
 
 
+def test_report_out_never_replaces_a_file_of_the_run(whatif, tmp_path):
+    """`report RUN --out RUN/monthly.csv` would put HTML in place of the run's own table: the
+    marker names monthly.csv, but only a report rechain wrote may be replaced."""
+    out = tmp_path / "run"
+    assert CliRunner().invoke(main, ["run", str(whatif), "--out", str(out), "--quiet", "--no-figures"]).exit_code == 0
+    for name in ("monthly.csv", "manifest.json"):
+        before = (out / name).read_bytes()
+        res = CliRunner().invoke(main, ["report", str(out), "--out", str(out / name)])
+        assert res.exit_code == 2 and res.output.count("\n") == 1, res.output
+        assert res.output.startswith(f"error: {out / name}: exists and is not a rechain report")
+        assert "allowed: a new .html file, or a report rechain wrote before" in res.output
+        assert (out / name).read_bytes() == before and "Traceback" not in res.output
+    assert CliRunner().invoke(main, ["report", str(out)]).exit_code == 0      # its report.html: replaced
+    assert CliRunner().invoke(main, ["report", str(out), "--out", str(out / "report.html")]).exit_code == 0
+
+
 @pytest.mark.parametrize("file, damage, says", [
     ("manifest.json", None, "manifest.json: missing"),
     ("manifest.json", "[1]", "manifest.json: given a JSON list, not an object"),

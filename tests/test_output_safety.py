@@ -103,6 +103,22 @@ def test_an_earlier_output_is_still_replaced(tmp_path):
     assert json.loads((out / MARKER).read_text())["files"] == ["manifest.json", "monthly.csv"]
 
 
+@pytest.mark.parametrize("place", ["/proc/x.html", "/sys/foo/x.html"])
+def test_a_report_out_where_nothing_can_be_written(place, tmp_path, monkeypatch):
+    """`report RUN --out /proc/x.html` (or /sys/...): the one line run and compare give for such
+    an --out, before the report is built, and nothing left in the run folder."""
+    if not Path(place).parents[-2].is_dir():
+        pytest.skip(f"no {Path(place).parents[-2]} here")
+    import rechain.html_report
+    monkeypatch.setattr(rechain.html_report, "build_report", lambda *a, **k: "<html></html>")
+    run = cheap_run(tmp_path / "run")
+    res = CliRunner().invoke(main, ["report", str(run), "--out", place])
+    assert res.exit_code == 2 and res.output.count("\n") == 1, res.output
+    assert res.output.startswith(f"error: {place}: cannot be written: nothing can be created in /")
+    assert "choose another --out" in res.output and "Traceback" not in res.output
+    assert sorted(p.name for p in run.iterdir()) == sorted([MARKER, "manifest.json", "monthly.csv"])
+
+
 # --------------------------------------------------------------------------- symbolic links
 def test_a_link_to_an_earlier_run_is_refused_and_the_run_kept(tmp_path, no_simulation):
     real = cheap_run(tmp_path / "real_run")

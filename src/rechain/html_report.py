@@ -22,7 +22,7 @@ import click
 import numpy as np
 import pandas as pd
 
-from .outputs import OutputError, add_file, holds_run_of, output_kind
+from .outputs import OutputError, add_file, check_writable, holds_run_of, output_kind, write_file
 from .report import COLUMNS
 from .scenario import ScenarioError, load_scenario, scenario_hash
 
@@ -508,36 +508,41 @@ def build_report(folder: str | Path, year: int | None = None) -> str:
 def write_report(folder: str | Path, out: str | Path | None = None, year: int | None = None) -> Path:
     """Write ``report.html`` into the output folder (named in its marker), or to ``out``.
 
-    ``out`` may be a new file or an earlier rechain report; any other file is refused."""
+    ``out`` may be a new file or an earlier rechain report; any other file is refused, before
+    the report is built."""
     folder = Path(folder)
+    target = folder / REPORT if out is None else Path(out)
+    own = out is None and output_kind(folder) is not None     # its report, named in its marker
+    if not own:
+        _check_replaceable(target)
+        check_writable(target.parent, target)     # /proc, /sys, a read-only disk: before the work
     html = build_report(folder, year)
-    if out is None:
-        return add_file(folder, REPORT, html, kinds=("run", "compare")) if output_kind(folder) else \
-            _write_loose(folder / REPORT, html)
-    out = Path(out)
-    if out.parent.is_dir() and output_kind(out.parent) and not out.is_dir():
+    if own:
+        return add_file(folder, REPORT, html, kinds=("run", "compare"))
+    if target.parent.is_dir() and output_kind(target.parent):
         # into a rechain output folder: named in its marker, so the folder stays rechain's (a stray
         # file would make the next run into it refuse to replace the folder)
-        return add_file(out.parent, out.name, html)
-    return _write_loose(out, html)
+        return add_file(target.parent, target.name, html)
+    return write_file(target, html)
 
 
-def _write_loose(out: Path, html: str) -> Path:
+def _check_replaceable(out: Path) -> None:
+    """Refuse an ``--out`` that is a folder, or a file that is not a report rechain wrote
+    (a run's own monthly.csv, a user's notes): rechain replaces only its own reports."""
+    allowed = "allowed: a new .html file, or a report rechain wrote before"
     if out.is_dir():
-        raise OutputError(out, "is a folder; allowed: a file name such as report.html")
-    if out.exists():
+        raise OutputError(out, f"is a folder; {allowed}")
+    if not os.path.lexists(out):
+        return
+    head = ""
+    if out.is_file():            # never read a FIFO or a device: it may not end
         try:
-            head = out.read_text(encoding="utf-8", errors="replace")[:400]
+            with out.open(encoding="utf-8", errors="replace") as f:
+                head = f.read(400)
         except OSError:
-            head = ""
-        if GENERATOR not in head:
-            raise OutputError(out, "exists and is not a rechain report; rechain never replaces such files: "
-                              "choose another --out")
-    out.parent.mkdir(parents=True, exist_ok=True)
-    tmp = out.with_name(f".{out.name}.tmp")
-    tmp.write_text(html, encoding="utf-8")
-    os.replace(tmp, out)
-    return out
+            pass
+    if GENERATOR not in head:
+        raise OutputError(out, f"exists and is not a rechain report; rechain never replaces such files: {allowed}")
 
 
 @click.command("report")

@@ -39,7 +39,7 @@ from .experiments.executor import Terminated
 from .scenario import ScenarioError
 
 __all__ = ["MARKER", "OutputError", "check_output_dir", "output_dir", "write_marker", "is_rechain_output",
-           "check_writable", "add_file", "output_kind", "holds_run_of", "begin_output"]
+           "check_writable", "add_file", "write_file", "output_kind", "holds_run_of", "begin_output"]
 
 #: the marker file of a rechain output folder (JSON: kind, files)
 MARKER = ".rechain-output.json"
@@ -105,9 +105,10 @@ def _shown(names: list[str], n: int = 4) -> str:
     return ", ".join(names[:n]) + (f" and {len(names) - n} more" if len(names) > n else "")
 
 
-def check_writable(folder: str | Path) -> None:
-    """Raise :class:`OutputError` unless something can be created in ``folder`` (or where it would go)."""
-    _probe_writable(Path(os.path.abspath(folder)), Path(folder))
+def check_writable(folder: str | Path, shown: str | Path | None = None) -> None:
+    """Raise :class:`OutputError` unless something can be created in ``folder`` (or where it
+    would go); the message names ``shown`` (a file to be written there), else ``folder``."""
+    _probe_writable(Path(os.path.abspath(folder)), Path(folder if shown is None else shown))
 
 
 def _probe_writable(folder: Path, shown: Path) -> None:
@@ -436,16 +437,35 @@ def add_file(folder: str | Path, name: str, data: str | bytes, kinds: tuple[str,
     if target.exists() and name not in marker["files"]:
         raise OutputError(target, "exists and was not written by rechain; rechain never replaces such files: "
                           "move it out first")
-    tmp = folder / f".{name}.tmp"
+    write_file(target, data)
+    files = sorted({*map(str, marker["files"]), name})
+    write_marker(folder, marker["kind"], files, open_=bool(marker.get("open")))
+    return target
+
+
+def write_file(target: str | Path, data: str | bytes) -> Path:
+    """Write one file whole: built beside its place and moved in at once, so a failure leaves
+    neither a half-written file nor the hidden one. Whether ``target`` may be replaced is the
+    caller's to decide.
+
+    Raises :class:`OutputError` (one line naming the file) when it cannot be written: a place
+    where nothing can be created (/proc, /sys, a read-only disk) is found before anything is
+    written, as :func:`check_output_dir` finds it for a folder.
+    """
+    target = Path(target)
+    check_writable(target.parent, target)
+    tmp = target.with_name(f".{target.name}.tmp")
     try:
+        target.parent.mkdir(parents=True, exist_ok=True)
         if isinstance(data, str):
             tmp.write_text(data, encoding="utf-8")
         else:
             tmp.write_bytes(data)
         os.replace(tmp, target)
     except OSError as e:
-        tmp.unlink(missing_ok=True)
+        try:
+            tmp.unlink(missing_ok=True)
+        except OSError:
+            pass
         raise OutputError(target, f"cannot be written ({e.strerror or e.__class__.__name__})") from None
-    files = sorted({*map(str, marker["files"]), name})
-    write_marker(folder, marker["kind"], files, open_=bool(marker.get("open")))
     return target
