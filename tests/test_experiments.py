@@ -239,3 +239,26 @@ def test_the_python_api_takes_numpy_seeds_and_refuses_what_it_cannot_run(tmp_pat
             compare(tiny_pair, seeds=seeds, workers=1, runs_dir=None, write=False)
     with pytest.raises(ValueError, match="given one scenario"):
         compare(str(tiny_pair[0]), seeds=1, workers=1, runs_dir=None, write=False)
+
+
+# --------------------------------------------------------------------------- compare's inputs
+@pytest.mark.parametrize("value", ["abc", "nan"])
+def test_compare_runs_again_rather_than_read_a_run_whose_figures_are_not_numbers(value, tmp_path):
+    """A finished run whose monthly.csv has a figure edited into text or NaN is not that run any
+    more: compare runs the scenario again (as for a table cut short) and leaves the folder as it is."""
+    runs = tmp_path / "outputs"
+    res = CliRunner().invoke(main, ["run", str(TINY), "--out", str(runs / "tiny-seed0"), "--quiet", "--no-figures"])
+    assert res.exit_code == 0, res.output
+    monthly = runs / "tiny-seed0" / "monthly.csv"
+    lines = monthly.read_text().splitlines(keepends=True)
+    cells = lines[5].split(",")
+    cells[-2] = value
+    monthly.write_text("".join([*lines[:5], ",".join(cells), *lines[6:]]))
+    before = monthly.read_bytes()
+    out = tmp_path / "cmp"
+    res = CliRunner().invoke(main, ["compare", str(TINY), str(tiny_whatif(tmp_path)), "--runs-dir", str(runs),
+                                    "--out", str(out), "--workers", "1", "--no-figures", "--quiet"])
+    assert res.exit_code == 0, res.output
+    assert json.loads((out / "compare.json").read_text())["reused_runs"] == []
+    assert pd.read_csv(out / "kpis_long.csv")["mean"].notna().any() and monthly.read_bytes() == before
+

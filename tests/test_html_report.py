@@ -156,6 +156,9 @@ def test_report_out_never_replaces_a_file_of_the_run(whatif, tmp_path):
     ("manifest.json", "seed", "manifest.json: seed: given '0', not a JSON int"),
     ("monthly.csv", "a,b\n1,2\n", "monthly.csv: lacks the column(s) month, stage"),
     ("flows.csv", "", "flows.csv: cannot be read as a table"),
+    ("monthly.csv", "abc", "monthly.csv: value: given 'abc' on line 3, not a number"),
+    ("monthly.csv", "nan", "monthly.csv: value: given an empty value or NaN on line 3, not a number"),
+    ("flows.csv", "abc", "flows.csv: tonnes: given 'abc' on line 3, not a number"),
 ])
 def test_report_on_a_damaged_run_folder_says_which_file(whatif, tmp_path, file, damage, says):
     """A run folder with a file missing or edited: one line naming the folder and the file,
@@ -167,6 +170,11 @@ def test_report_on_a_damaged_run_folder_says_which_file(whatif, tmp_path, file, 
         path.unlink()
     elif damage == "seed":
         path.write_text(json.dumps({**json.loads(path.read_text()), "seed": "0"}))
+    elif damage in ("abc", "nan"):         # the second row's figure (the last column but one, or the last)
+        lines = path.read_text().splitlines(keepends=True)
+        cells = lines[2].rstrip("\n").split(",")
+        cells[-2 if file == "monthly.csv" else -1] = damage
+        path.write_text("".join([*lines[:2], ",".join(cells) + "\n", *lines[3:]]))
     else:
         path.write_text(damage)
     res = CliRunner().invoke(main, ["report", str(out)])

@@ -23,7 +23,7 @@ import numpy as np
 import pandas as pd
 
 from .outputs import OutputError, add_file, check_writable, holds_run_of, output_kind, write_file
-from .report import COLUMNS
+from .report import COLUMNS, not_numbers
 from .scenario import ScenarioError, load_scenario, scenario_hash
 
 __all__ = ["build_report", "write_report", "scenario_changes", "report_command", "kpi_label", "kpi_unit"]
@@ -217,6 +217,8 @@ _COLUMNS = {"monthly.csv": tuple(COLUMNS),
             "kpis_long.csv": ("scenario", "kpi", "unit", "mean", "p05", "p95", "seeds"),
             "series.csv": ("scenario", "seed", "month", "series", "value"),
             "kpis_by_seed.csv": ("scenario", "seed", "kpi", "value")}
+#: a run's tables, whose figures are all numbers (a comparison's may be NaN: "not by end")
+_NUMBERS = {"monthly.csv": "value", "flows.csv": "tonnes"}
 _KEYS = {"manifest.json": {"scenario_name": str, "seed": int},
          "compare.json": {"scenarios": list, "seeds": list, "reference": str}}
 _AS_WRITTEN = "allowed: the file as rechain wrote it (run or compare again to write it anew)"
@@ -242,6 +244,8 @@ def _read_csv(path: Path) -> pd.DataFrame:
     lacks = [c for c in _COLUMNS.get(path.name, ()) if c not in table.columns]
     if lacks:
         raise DamagedOutput(path, f"lacks the column(s) {', '.join(lacks)}")
+    if path.name in _NUMBERS and (why := not_numbers(table, _NUMBERS[path.name])):
+        raise DamagedOutput(path, why)
     return table
 
 

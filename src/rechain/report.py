@@ -301,6 +301,24 @@ def magnet_output(monthly: pd.DataFrame) -> pd.Series:
     return monthly[sel].groupby("month")["value"].sum()
 
 
+def not_numbers(table: pd.DataFrame, column: str = "value") -> str | None:
+    """Why ``column`` of a table read back from a file does not read as numbers (the first
+    value that is not one, text or empty or NaN, and its line), or None when all do.
+
+    rechain writes no missing value into a run's tables, so one there means the file was edited.
+    """
+    values = pd.to_numeric(table[column], errors="coerce")
+    bad = values.isna().to_numpy()
+    if not bad.any():
+        return None
+    i = int(bad.argmax())
+    given = table[column].iloc[i]
+    shown = "an empty value or NaN" if pd.isna(given) else repr(str(given))
+    more = int(bad.sum()) - 1
+    return (f"{column}: given {shown} on line {i + 2}{f' (and {more} more)' if more else ''}, "
+            f"not a number")
+
+
 def kpis(monthly: pd.DataFrame, flows: pd.DataFrame | None = None) -> dict[str, float]:
     """Headline figures of a run, from its monthly table.
 
