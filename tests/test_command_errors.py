@@ -110,3 +110,21 @@ def test_a_reader_that_closes_the_pipe_stops_the_command_quietly():
         err = p.stderr.read().decode()
         assert p.wait(timeout=120) == 141, err
     assert "Traceback" not in err and "Exception ignored" not in err
+
+
+def test_compare_of_scenarios_that_share_no_month(tmp_path, monkeypatch):
+    """A what-if of 2039 against the 2024 reference: no month to set beside the reference's, so
+    no key figure means anything; refused before any run, naming both periods."""
+    import rechain.model
+
+    def forbidden(*args, **kwargs):
+        raise AssertionError("a model was run before the periods were checked")
+
+    monkeypatch.setattr(rechain.model.ChainModel, "run", forbidden)
+    later = tmp_path / "later.toml"
+    later.write_text(f'extends = "{TINY.as_posix()}"\nname = "later"\nstart = 2025-01-01\nend = 2025-06-30\n')
+    out = tmp_path / "cmp"
+    msg = one_error_line(CliRunner().invoke(main, ["compare", str(TINY), str(later), "--out", str(out), "--rerun"]))
+    assert msg.startswith(f"error: {later}: start, end: given 2025-01..2025-06 (later); allowed: a period that "
+                          f"shares at least one month with the reference tiny's (2024-01..2024-06)")
+    assert not out.exists()

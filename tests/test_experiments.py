@@ -262,3 +262,18 @@ def test_compare_runs_again_rather_than_read_a_run_whose_figures_are_not_numbers
     assert json.loads((out / "compare.json").read_text())["reused_runs"] == []
     assert pd.read_csv(out / "kpis_long.csv")["mean"].notna().any() and monthly.read_bytes() == before
 
+
+def test_compare_says_when_the_periods_differ(tmp_path):
+    """A what-if ending before the reference: compared, with one line saying each scenario's
+    months and the months they share."""
+    short = tmp_path / "tiny_short.toml"
+    short.write_text(f'extends = "{TINY.as_posix()}"\nname = "tiny_short"\nend = 2024-03-31\n', encoding="utf-8")
+    comp = compare([TINY, short], seeds=[0], workers=1, runs_dir=None, write=False)
+    assert comp.period_note.startswith("the periods differ (tiny 2024-01..2024-06, tiny_short 2024-01..2024-03; "
+                                       "months all share: 2024-01..2024-03)")
+    res = CliRunner().invoke(main, ["compare", str(TINY), str(short), "--out", str(tmp_path / "cmp"), "--rerun",
+                                    "--workers", "1", "--no-figures", "--quiet"])
+    assert res.exit_code == 0, res.output
+    assert res.stderr.count("\n") == 1 and res.stderr.startswith("warning: the periods differ (tiny 2024-01..2024-06")
+    assert compare([TINY, tiny_whatif(tmp_path)], seeds=[0], workers=1, runs_dir=None,
+                   write=False).period_note == ""

@@ -15,6 +15,8 @@ the first scenario is the reference, normally the baseline. The comparison goes 
 
 The key figures are those of :func:`rechain.report.kpis` plus, against the first scenario,
 the months until prices return within 10 % of it and the change of domestic magnet output.
+Each is taken over its scenario's own months: a scenario that shares no month with the
+reference is refused before any run, and when the periods differ a warning says so.
 """
 
 from __future__ import annotations
@@ -69,6 +71,7 @@ class Comparison:
     series : monthly series (scenario, seed, month, series, value)
     out_dir : where the files were written (None if nothing was written)
     reused : runs read from finished run folders instead of being run
+    period_note : when the scenarios' periods differ, a line saying so ("" when they are the same)
     """
 
     names: list[str]
@@ -79,6 +82,7 @@ class Comparison:
     series: pd.DataFrame
     out_dir: Path | None
     reused: list[str]
+    period_note: str = ""
 
     def markdown(self, band: bool = False) -> str:
         return _markdown(self, band)
@@ -313,6 +317,32 @@ def default_out_dir(names: list[str], root: Path = Path("outputs")) -> Path:
 # ---------------------------------------------------------------------------------------
 # the comparison
 # ---------------------------------------------------------------------------------------
+def _months(sc: Scenario) -> str:
+    return f"{sc.start:%Y-%m}..{sc.end:%Y-%m}"
+
+
+def _periods(loaded: list[Scenario], given: list) -> str:
+    """Check that every scenario shares a month with the reference (the first); raise
+    :class:`ScenarioError` naming both periods when one does not. Returns a line saying how
+    the periods differ when they do ("" when they are all the same): every key figure is
+    taken over the scenario's own months, so totals and changes are then not like for like."""
+    ref = loaded[0]
+    for i, sc in enumerate(loaded[1:], 1):
+        if f"{sc.start:%Y-%m}" > f"{ref.end:%Y-%m}" or f"{sc.end:%Y-%m}" < f"{ref.start:%Y-%m}":
+            where = None if isinstance(given[i], Scenario) else given[i]
+            raise ScenarioError(where, "start, end", f"given {_months(sc)} ({sc.name}); allowed: a period that "
+                                f"shares at least one month with the reference {ref.name}'s ({_months(ref)}), "
+                                f"since compare sets each month beside the reference's", kind="invalid")
+    if len({_months(sc) for sc in loaded}) == 1:
+        return ""
+    first = max(f"{sc.start:%Y-%m}" for sc in loaded)
+    last = min(f"{sc.end:%Y-%m}" for sc in loaded)
+    shared = f"{first}..{last}" if first <= last else "none"
+    return (f"the periods differ ({', '.join(f'{sc.name} {_months(sc)}' for sc in loaded)}; months all share: "
+            f"{shared}): each key figure is over its scenario's own months, so totals and changes against "
+            f"the reference are not like for like, and months to recover count only months the reference has")
+
+
 def _seed_list(seeds) -> list[int]:
     """``seeds`` as a list of distinct whole numbers >= 0 (a number N: 0..N-1); ValueError
     naming what is wrong, before anything runs."""
@@ -369,6 +399,7 @@ def compare(scenarios: list[str | Path | Scenario], seeds: list[int] | int = 1, 
         where = scenarios[names.index(dup[0])] if not isinstance(scenarios[0], Scenario) else None
         raise ScenarioError(where, "name", f"given the name {dup[0]!r} for two of the scenarios compared; "
                             f"allowed: a different `name` in each file", kind="duplicate_name")
+    period_note = _periods(loaded, scenarios)
     band = len(seeds) > 1 if band is None else band
     out = Path(out_dir) if out_dir is not None else default_out_dir(names)
     if write:
@@ -387,6 +418,8 @@ def compare(scenarios: list[str | Path | Scenario], seeds: list[int] | int = 1, 
             else:
                 tasks.append((sc, seed))
     workers = max(1, min(int(workers), 2, len(tasks) or 1))
+    if period_note:
+        log(f"warning: {period_note}")
     if tasks:
         with open_executor(workers, scheduler, tasks=len(tasks)) as ex:
             log(f"running {len(tasks)} run(s) on {ex.slots} process(es) ({ex.name}) ...")
@@ -432,7 +465,7 @@ def compare(scenarios: list[str | Path | Scenario], seeds: list[int] | int = 1, 
     long["scenario"] = long["scenario"].astype(str)
     long["kpi"] = long["kpi"].astype(str)
     comp = Comparison(names=names, seeds=seeds, kpis=wide, kpis_long=long, by_seed=by_seed, series=series,
-                      out_dir=None, reused=reused)
+                      out_dir=None, reused=reused, period_note=period_note)
     if not write:
         return comp
 
@@ -495,6 +528,8 @@ def compare_command(scenarios: tuple[Path, ...], n_seeds: int | None, replicates
     comp = compare(list(scenarios), seeds, out_dir=out_dir, workers=workers,
                    runs_dir=None if rerun else runs_dir, band=replicates is not None and replicates > 1,
                    figures=not no_figures, log=log)
+    if comp.period_note and quiet:
+        click.echo(f"warning: {comp.period_note}", err=True)     # a warning, not progress: said even so
     if html:
         from ..html_report import write_report
         write_report(comp.out_dir)
