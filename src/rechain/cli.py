@@ -147,11 +147,10 @@ def _own_keys(scenario: Path) -> dict | None:
     return own if "extends" in own else None
 
 
-def _own_quotas(scenario: Path) -> set[tuple[str, int]] | None:
-    """The (type, year) of the quotas a what-if sets itself (None for a whole scenario)."""
-    from .scenario import read_toml_file
-    own = read_toml_file(scenario)
-    if "extends" not in own:
+def _own_quotas(own: dict | None) -> set[tuple[str, int]] | None:
+    """The (type, year) of the quotas a what-if sets itself (``own``: its keys, None for a
+    whole scenario)."""
+    if own is None:
         return None
     quotas = (own.get("quota_policy") or {}).get("quotas") or []
     return {(q.get("type"), q.get("year")) for q in quotas if isinstance(q, dict)}
@@ -182,7 +181,8 @@ def check(scenario: Path) -> None:
         click.echo("left out: dated items inherited from an extended file that lie outside the period:")
         for line in sc._dropped:
             click.echo(f"  {line}")
-    for line in years_without_quota(sc) + idle_levers(sc, _own_quotas(scenario)) + inert_keys(sc, _own_keys(scenario)) \
+    own = _own_keys(scenario)
+    for line in years_without_quota(sc) + idle_levers(sc, _own_quotas(own)) + inert_keys(sc, own) \
             + far_from_inherited(scenario):
         click.echo(f"warning: {scenario}: {line}", err=True)
 

@@ -127,15 +127,15 @@ def idle_levers(sc: Scenario, own_quotas: set[tuple[str, int]] | None = None) ->
         heard = [st for st in n.stages if stages.get(st)]
         if not heard:
             out.append(f"news[{i}] ({n.name}): no firms in stages {n.stages} hear it; it acts on nothing")
+    holders = {"mining_rock": "rock_miners", "mining_ionic": "ionic_miners", "separation": "separation_plants"}
     for q in sc.quota_policy.quotas:
         if own_quotas is not None and (q.type, q.year) not in own_quotas:
             continue
         if q.year > sc.end.year or q.year < sc.start.year - 1:
             out.append(f"quota_policy.quotas ({q.type} {q.year}): the run covers {sc.start}..{sc.end}, which "
                        f"reads the quotas of {sc.start.year - 1}..{sc.end.year}; this one acts on nothing")
-    holders = {"mining_rock": "rock_miners", "mining_ionic": "ionic_miners", "separation": "separation_plants"}
-    for q in sc.quota_policy.quotas:
-        if not sc.start.year <= q.year <= sc.end.year or (own_quotas is not None and (q.type, q.year) not in own_quotas):
+            continue
+        if q.year < sc.start.year:      # last year's: read only until this year's first batch
             continue
         name = holders[q.type]
         group = getattr(sc.firms, name)
@@ -188,7 +188,7 @@ def inert_keys(sc: Scenario, own: dict | None) -> list[str]:
             inert(("firms", name, "enforcement"), f"firms.{name}.outside_quota_share is 0 (no mining outside the quota)")
         if getattr(group, "holdback_price", None) == 0 and hasattr(group, "price_floor_share"):
             inert(("firms", name, "price_floor_share"), f"firms.{name}.holdback_price is 0 (no holding back below it)")
-        years = [int(y) for y, cap in (getattr(group, "capacity_by_year", None) or {}).items()]
+        years = [int(y) for y in getattr(group, "capacity_by_year", None) or {}]
         if years and min(years) > sc.end.year:
             inert(("firms", name, "capacity_by_year"), f"its years ({', '.join(map(str, sorted(years)))}) all come "
                   f"after the run's end ({sc.end})")

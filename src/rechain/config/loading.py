@@ -105,6 +105,13 @@ def deep_merge(base: Any, over: Any, _keypath: tuple = ()) -> Any:
 MAX_INPUT_BYTES = 64 * 2**20
 
 
+def _no_nul(path: str | Path, what: str) -> None:
+    """A path with a NUL character names no file (the OS refuses it with a ValueError)."""
+    if "\x00" in str(path):
+        raise ScenarioError(str(path).replace("\x00", "\\x00"), "", f"the path holds a NUL character; allowed: "
+                            f"{what}, named without control characters", kind="not_a_file")
+
+
 def read_text_file(path: str | Path, what: str = "a scenario file (.toml)") -> str:
     """The text of a UTF-8 file, a leading byte-order mark (BOM) dropped.
 
@@ -112,9 +119,7 @@ def read_text_file(path: str | Path, what: str = "a scenario file (.toml)") -> s
     that cannot be read, one larger than ``MAX_INPUT_BYTES`` (a device such as /dev/zero
     never ends) and bytes that are not UTF-8 (with the line of the first one).
     """
-    if "\x00" in str(path):
-        raise ScenarioError(str(path).replace("\x00", "\\x00"), "", f"the path holds a NUL character; allowed: "
-                            f"{what}, named without control characters", kind="not_a_file")
+    _no_nul(path, what)
     path = Path(path)
     try:
         if path.is_dir():
@@ -163,8 +168,7 @@ def read_toml_file(path: str | Path, what: str = "a scenario file (.toml)") -> d
 def _resolve(path: Path, chain: tuple[Path, ...] = ()) -> tuple[dict, list[Path]]:
     """Read ``path`` and the files it ``extends``; return the merged dict and the files,
     parent first. Raises :class:`ScenarioError` for a missing, unreadable or circular chain."""
-    if "\x00" in str(path):
-        read_text_file(path)                # the path's own message
+    _no_nul(path, "a scenario file (.toml)")
     path = Path(path).resolve()
     if path in chain:
         cycle = " -> ".join(p.name for p in (*chain, path))

@@ -353,6 +353,16 @@ class QuotaRevision(_Model):
     total_t: Tonnes = Field(description="the year's total from that date, t")
 
 
+def _dated_within(items: str, item: str, dates: list[dt.date], year: int, before: bool) -> None:
+    """A quota's dated ``items`` (batches, revisions) must be in date order and fall in its
+    ``year`` (or, with ``before``, the year before); ValueError naming the dates at fault."""
+    if dates != sorted(dates):
+        raise ValueError(f"{items} must be in date order")
+    if bad := [d for d in dates if not (year - 1 if before else year) <= d.year <= year]:
+        allowed = f"the quota's year {year}" + (" or the year before" if before else "")
+        raise ValueError(f"{item} dates must fall in {allowed}; given {', '.join(map(str, bad))}")
+
+
 class Quota(_Model):
     name: str = Field("", description="optional; default '<type>-<year>' (what-ifs merge quotas by type and year)")
     type: Literal["mining_rock", "mining_ionic", "separation"] = Field(description="which quota")
@@ -366,13 +376,8 @@ class Quota(_Model):
     def _check(self) -> "Quota":
         if not self.name:
             self.name = f"{self.type}-{self.year}"
-        dates = [b.issued for b in self.batches]
-        if dates != sorted(dates):
-            raise ValueError("batches must be in date order")
-        if bad := [d for d in dates if not self.year - 1 <= d.year <= self.year]:
-            # a year's first batch may come in the December before it, never later than the year
-            raise ValueError(f"batch dates must fall in the quota's year {self.year} or the year before; "
-                             f"given {', '.join(map(str, bad))}")
+        # a year's first batch may come in the December before it, never later than the year
+        _dated_within("batches", "batch", [b.issued for b in self.batches], self.year, before=True)
         if sum(b.share for b in self.batches) > 1.0 + 1e-9:
             raise ValueError("batch shares add up to more than 1")
         return self
@@ -528,13 +533,8 @@ class ExportQuota(_Model):
         # a year's first batch may be issued before the year (MOFCOM issued 2011's first export
         # quota batch on 28 December 2010); it counts from 1 January. Revisions change the
         # year's cap within the year.
-        for what, items, first_year in (("batches", [b.issued for b in self.batches], self.year - 1),
-                                        ("revisions", [r.date for r in self.revisions], self.year)):
-            if items != sorted(items):
-                raise ValueError(f"{what} must be in date order")
-            if bad := [d for d in items if not first_year <= d.year <= self.year]:
-                allowed = f"the quota's year {self.year}" + (" or the year before" if first_year < self.year else "")
-                raise ValueError(f"{what} dates must fall in {allowed}; given {', '.join(map(str, bad))}")
+        _dated_within("batches", "batches", [b.issued for b in self.batches], self.year, before=True)
+        _dated_within("revisions", "revisions", [r.date for r in self.revisions], self.year, before=False)
         if sum(b.share for b in self.batches) > 1.0 + 1e-9:
             raise ValueError("batch shares add up to more than 1")
         return self

@@ -74,7 +74,6 @@ def _part_files(d: Path) -> list[Path]:
     return sorted(p for p in d.glob("part-*.parquet") if p.is_file()) if d.is_dir() else []
 
 
-
 def _read_part(f: Path, columns: list[str] | None = None):
     """One part file as a pyarrow Table; a damaged one (cut short, overwritten, not Parquet)
     raises :class:`ScenarioError` naming it and saying how to run its runs again."""
@@ -87,7 +86,6 @@ def _read_part(f: Path, columns: list[str] | None = None):
         raise ScenarioError(f, "", f"is damaged (not a readable Parquet part file); delete it and the file of the "
                             f"same name in {other}/, then continue with --resume, which runs its runs again",
                             kind="invalid") from None
-
 
 
 def _write_json_atomic(obj: Any, path: Path) -> None:

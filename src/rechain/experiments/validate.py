@@ -603,11 +603,16 @@ def check_facts_for(sc, facts: list[Fact], source: str) -> tuple[list[Fact], lis
     :class:`FactError`, prefixed by ``source`` (the facts table), otherwise."""
     table = outline_table(sc)
     inside, outside = facts_in_run(facts, table, source)
+    _check_selections_of(source, inside, table, outline=True)
+    return inside, outside
+
+
+def _check_selections_of(source: str, facts: list[Fact], table: pd.DataFrame, outline: bool = False) -> None:
+    """:func:`check_selections`, its error naming ``source`` (the facts table) unless it does."""
     try:
-        check_selections(inside, table, outline=True)
+        check_selections(facts, table, outline)
     except FactError as e:
         raise FactError(f"{source}: {e}" if not str(e).startswith(source) else str(e)) from None
-    return inside, outside
 
 
 def package_facts_path() -> str:
@@ -827,10 +832,7 @@ def validate(scenario_path: str | Path = "scenarios/baseline.toml", replicates: 
                  dynamic_ncols=True, file=sys.stderr) as bar:
         for n, (i, table) in enumerate(ex.map(_run_monthly, [(path, s) for s in seeds])):
             if n == 0:   # the flows' rows, which only a run has: on the first run back, not the last
-                try:
-                    check_selections(facts, table)
-                except FactError as e:
-                    raise FactError(f"{source}: {e}" if not str(e).startswith(source) else str(e)) from None
+                _check_selections_of(source, facts, table)
             tables[i] = table
             bar.update()
     per_run = [evaluate(facts, t) for t in tables]
