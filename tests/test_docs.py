@@ -41,3 +41,59 @@ def test_every_citation_key_is_a_listed_source():
 def test_the_background_is_linked_from_the_readme():
     readme = (ROOT / "README.md").read_text(encoding="utf-8")
     assert "docs/background.md" in readme and "docs/sources.md" in readme
+
+
+# a value pair of the ODD: `key`, an optional symbol, the schema's default, the baseline's value
+VALUE_PAIR = re.compile(r"`([a-z_]+)`\s*(?:[^\s`()]{1,6}\s+)?([-0-9.,]+)\s+\(([-0-9.,]+)\)")
+
+
+def _numbers_named(obj, key: str) -> list[float]:
+    """Every number held under ``key`` anywhere in a loaded scenario (firm groups share names)."""
+    import pydantic
+
+    out: list[float] = []
+    if isinstance(obj, pydantic.BaseModel):
+        for k in type(obj).model_fields:
+            v = getattr(obj, k)
+            if k == key and isinstance(v, (int, float)) and not isinstance(v, bool):
+                out.append(float(v))
+            out += _numbers_named(v, key)
+    elif isinstance(obj, dict):
+        out += [x for v in obj.values() for x in _numbers_named(v, key)]
+    elif isinstance(obj, list):
+        out += [x for v in obj for x in _numbers_named(v, key)]
+    return out
+
+
+def _defaults_named(key: str) -> list[float]:
+    """The schema's default of every field called ``key``."""
+    import pydantic
+
+    from rechain.config import schema
+
+    out = []
+    for cls in vars(schema).values():
+        if isinstance(cls, type) and issubclass(cls, pydantic.BaseModel) and key in cls.model_fields:
+            d = cls.model_fields[key].default
+            if isinstance(d, (int, float)) and not isinstance(d, bool):
+                out.append(float(d))
+    return out
+
+
+def test_the_odd_quotes_the_defaults_and_the_baseline_as_they_are():
+    from rechain.scenario import load_scenario
+
+    baseline = load_scenario(ROOT / "scenarios" / "baseline.toml")
+    text = (ROOT / "docs" / "ODD.md").read_text(encoding="utf-8")
+
+    def near(given: str, values: list[float]) -> bool:
+        x = float(given.replace(",", ""))
+        return any(abs(x - v) <= 1e-6 * max(1.0, abs(v)) for v in values)
+
+    pairs = VALUE_PAIR.findall(text)
+    assert len(pairs) > 50                     # the pattern still finds the ODD's pairs
+    wrong = [f"`{key}` {default} ({base}): default {_defaults_named(key)}, baseline {_numbers_named(baseline, key)}"
+             for key, default, base in pairs
+             if (_defaults_named(key) and not near(default, _defaults_named(key)))
+             or (_numbers_named(baseline, key) and not near(base, _numbers_named(baseline, key)))]
+    assert wrong == [], "\n".join(wrong)
