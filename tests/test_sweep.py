@@ -419,6 +419,17 @@ def test_a_sweep_file_with_a_byte_order_mark_loads(tmp_path):
     assert load_sweep(path).n_runs == 8
 
 
+def test_a_base_that_shortens_the_period_loads_as_rechain_run_loads_it(tmp_path):
+    # a what-if that ends before the baseline's news and controls: run and check leave those
+    # out, so the sweep must too (it refused the base, naming every inherited item)
+    write(tmp_path / "short.toml", f'extends = "{(ROOT / "scenarios" / "baseline.toml").as_posix()}"\n'
+          'end = 2024-03-31\n')
+    sw = load_sweep(write(tmp_path / "s.toml", 'base = "short.toml"\n' + NOISE_LEVELS.replace("[overrides]\n"
+                                                                                             "end = 2024-03-31\n", "")))
+    assert sw.base["name"] == "short" and sw.base["news"] == [] and sw.base["description"] == ""
+    assert sw.n_runs == 2
+
+
 def test_a_points_table_naming_a_column_twice_is_refused_before_any_run(tmp_path):
     write(tmp_path / "t.csv", '"behaviour.noise","behaviour.noise"\n0.0,0.01\n')
     path = tiny_sweep(tmp_path, 'design = "table"\npoints = "t.csv"\n[outputs]\nkpis = ["price_peak_prnd_oxide"]\n')

@@ -15,8 +15,8 @@ from .config.errors import (ERROR_KINDS, OptionError, ScenarioError, _allowed_ke
                             _describe, _field_info, _find_line, _find_name_line, _given, _index_lines,
                             _inner_model, _item_label, _key_of, _locate, _locate_in, _meaning, _problem_errors,
                             _selector_text, _show, _split_key, _STR, _TYPE_ALLOWED, _value_error)  # noqa: F401
-from .config.loading import (deep_merge, load_scenario, read_text_file, read_toml_file, scenario_from_dict,
-                             scenario_hash, _MergeError, _resolve, _strip_removals)  # noqa: F401
+from .config.loading import (deep_merge, load_scenario, read_text_file, read_toml_file, scenario_data,
+                             scenario_from_dict, scenario_hash, _MergeError, _resolve, _strip_removals)  # noqa: F401
 from .config.schema import (AfterLastYear, ApprovalStep, Behaviour, carry_past_last_year, CollectionStep,
                             Disruption, ExportControl, ExportQuota, FirmGroup, Firms, json_schema, LeadTimes,
                             MagnetMakers, MagnetRecipes, Market, Miners, MyanmarHolders, NewsEvent, NonNeg,

@@ -25,8 +25,8 @@ from .errors import (ScenarioError, _describe, _find_line, _find_name_line, _pro
                      misnamed_entries, misspelt_required)
 from .schema import NAME_ALLOWED, Scenario, _merge_key, folder_safe
 
-__all__ = ["load_scenario", "scenario_from_dict", "scenario_hash", "deep_merge", "read_toml_file",
-           "read_text_file"]
+__all__ = ["load_scenario", "scenario_data", "scenario_from_dict", "scenario_hash", "deep_merge",
+           "read_toml_file", "read_text_file"]
 
 
 class _MergeError(ScenarioError):
@@ -324,6 +324,35 @@ def drop_inherited_outside_period(data: dict, own: dict, parents: list[Path]) ->
     return notes
 
 
+def scenario_data(path: str | Path, overrides: dict | None = None) -> tuple[dict, list[Path], list[str]]:
+    """The scenario dict :func:`load_scenario` validates: ``path`` with its ``extends`` chain
+    merged, its own ``name`` (or the file's stem), ``description`` and ``question``, and the
+    inherited dated items outside its period left out; ``overrides`` (a sweep's) are merged on
+    first as keys of the file itself. Returns the dict, the chain of files (parent first) and
+    one line per item left out. Raises :class:`ScenarioError` as :func:`load_scenario`."""
+    path = Path(path)
+    data, files = _resolve(path)
+    try:
+        own = tomllib.loads(read_text_file(files[-1]))
+    except (OSError, tomllib.TOMLDecodeError):  # pragma: no cover - read fine a moment ago
+        own = data
+    own.pop("extends", None)
+    if overrides:
+        data, own = deep_merge(data, overrides), deep_merge(own, overrides)
+    if "name" not in own:
+        if not folder_safe(path.stem):      # else the message would blame the name of the file it extends
+            raise ScenarioError(path, "name", f"not given, and the file name's stem {path.stem!r} cannot serve as "
+                                f"one; allowed: a name = \"...\" line in the file ({NAME_ALLOWED}), or a file "
+                                f"name whose stem is one", kind="invalid")
+        data["name"] = path.stem
+    if len(files) > 1:
+        # what the extended file says of itself ("Reference run: ...") is not said of this one
+        for key in ("description", "question"):
+            if key not in own:
+                data.pop(key, None)
+    return data, files, drop_inherited_outside_period(data, own, files[:-1])
+
+
 def load_scenario(path: str | Path) -> Scenario:
     """Load, resolve ``extends`` and validate a scenario file.
 
@@ -337,23 +366,7 @@ def load_scenario(path: str | Path) -> Scenario:
         naming the file, key path, line, what was given and what is allowed.
     """
     path = Path(path)
-    data, files = _resolve(path)
-    try:
-        own = tomllib.loads(read_text_file(files[-1]))
-    except (OSError, tomllib.TOMLDecodeError):  # pragma: no cover - read fine a moment ago
-        own = data
-    if "name" not in own:
-        if not folder_safe(path.stem):      # else the message would blame the name of the file it extends
-            raise ScenarioError(path, "name", f"not given, and the file name's stem {path.stem!r} cannot serve as "
-                                f"one; allowed: a name = \"...\" line in the file ({NAME_ALLOWED}), or a file "
-                                f"name whose stem is one", kind="invalid")
-        data["name"] = path.stem
-    if len(files) > 1:
-        # what the extended file says of itself ("Reference run: ...") is not said of this one
-        for key in ("description", "question"):
-            if key not in own:
-                data.pop(key, None)
-    dropped = drop_inherited_outside_period(data, own, files[:-1])
+    data, files, dropped = scenario_data(path)
     sc = scenario_from_dict(data, path, files)
     sc._files = [str(f) for f in files]  # type: ignore[attr-defined]
     sc._dropped = dropped

@@ -58,7 +58,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from ..config.errors import did_you_mean
 from ..config.schema import NAME_ALLOWED, folder_safe
 from ..report import FLOW_VARIABLES, LEVEL_VARIABLES
-from ..scenario import STAGES, ScenarioError, _find_line, _inner_model, _resolve, deep_merge, read_toml_file, \
+from ..scenario import STAGES, ScenarioError, _find_line, _inner_model, read_toml_file, scenario_data, \
     scenario_from_dict
 from . import designs
 from .designs import DESIGNS, DesignError, Parameter, _dtype_of, _value_key
@@ -251,12 +251,9 @@ def _spec_error(err: dict, path: Path | None) -> ScenarioError:
 
 def _base_dict(base_path: Path, overrides: dict, sweep_path: Path | None) -> dict:
     """The base scenario with overrides, validated, as a plain dict (defaults filled in)."""
-    data, _files = _resolve(base_path)
-    data.setdefault("name", base_path.stem)
-    if overrides:
-        data = deep_merge(data, overrides)
+    data, files, _dropped = scenario_data(base_path, overrides)
     try:
-        sc = scenario_from_dict(data, base_path)
+        sc = scenario_from_dict(data, base_path, files)
     except ScenarioError as e:
         if not overrides:
             raise
