@@ -128,3 +128,22 @@ def test_compare_of_scenarios_that_share_no_month(tmp_path, monkeypatch):
     assert msg.startswith(f"error: {later}: start, end: given 2025-01..2025-06 (later); allowed: a period that "
                           f"shares at least one month with the reference tiny's (2024-01..2024-06)")
     assert not out.exists()
+
+
+@pytest.mark.parametrize("args, option", [
+    (["validate", str(TINY), "--replicates", "100000000000"], "--replicates"),
+    (["compare", str(TINY), str(TINY), "--replicates", "100000000000"], "--replicates"),
+    (["compare", str(TINY), str(TINY), "--seeds", "1001"], "--seeds"),
+    (["calibrate", str(TINY), "--samples", "100000000000"], "--samples"),
+    (["calibrate", str(TINY), "--replicates", "100000000000"], "--replicates"),
+    (["calibrate", str(TINY), "--final-replicates", "100000000000"], "--final-replicates"),
+    (["calibrate", str(TINY), "--finalists", "100000000000"], "--finalists"),
+    (["calibrate", str(TINY), "--refine", "100000000000"], "--refine"),
+    (["calibrate", str(TINY), "--popsize", "100000000000"], "--popsize"),
+])
+def test_counts_too_large_to_hold_are_refused_before_anything_runs(args, option, tmp_path):
+    # they ended in a MemoryError traceback, or took the machine's memory until killed
+    res = CliRunner().invoke(main, [*args, "--out", str(tmp_path / "out")])
+    assert res.exit_code == 2, res.output
+    assert f"Invalid value for '{option}'" in res.output and "is not in the range" in res.output
+    assert "Traceback" not in res.output and not (tmp_path / "out").exists()

@@ -61,7 +61,7 @@ from ..report import domestic_prices
 from ..scenario import ScenarioError, deep_merge, load_scenario, read_toml_file, scenario_from_dict
 from . import designs
 from .designs import Parameter
-from .executor import Terminated, sigterm_as_interrupt
+from .executor import MAX_SEEDS, Terminated, sigterm_as_interrupt
 from .paths import parse_path
 from .store import load_results, sweep_manifest
 from .sweep import Sweep, _base_dict, execute
@@ -80,6 +80,11 @@ QUIET_YEARS = 10
 QUIET_COLUMNS = ("quiet_cv", "quiet_price_low", "quiet_price_high")
 #: what a calibration writes in its output folder (named in the folder's marker)
 CALIBRATION_FILES = ("search", "refine", "final", "also", "candidates.csv", "best.toml")
+#: --samples and --finalists at most: with MAX_SEEDS seeds each, a stage stays well within a
+#: sweep's MAX_RUNS (--samples 10**11 asked numpy for a 26 TiB hypercube)
+MAX_CANDIDATES = 10_000
+#: --refine at most (CMA-ES generations, one sweep each)
+MAX_GENERATIONS = 1000
 
 
 @dataclass(frozen=True)
@@ -581,10 +586,13 @@ def _write_atomic_text(text: str, path: Path) -> None:
                 type=click.Path(dir_okay=False, path_type=Path))
 @click.option("--space", type=click.Path(dir_okay=False, path_type=Path), default=None,
               help="parameter ranges (default: the packaged calibration_space.toml)")
-@click.option("--samples", default=32, show_default=True, type=click.IntRange(min=1), help="Latin-hypercube candidates")
-@click.option("--replicates", default=2, show_default=True, type=click.IntRange(min=1), help="seeds per candidate in the search")
-@click.option("--finalists", default=4, show_default=True, type=click.IntRange(min=1), help="best candidates re-run with more seeds")
-@click.option("--final-replicates", default=5, show_default=True, type=click.IntRange(min=1))
+@click.option("--samples", default=32, show_default=True, type=click.IntRange(1, MAX_CANDIDATES),
+              help="Latin-hypercube candidates")
+@click.option("--replicates", default=2, show_default=True, type=click.IntRange(1, MAX_SEEDS),
+              help="seeds per candidate in the search")
+@click.option("--finalists", default=4, show_default=True, type=click.IntRange(1, MAX_CANDIDATES),
+              help="best candidates re-run with more seeds")
+@click.option("--final-replicates", default=5, show_default=True, type=click.IntRange(1, MAX_SEEDS))
 @click.option("--workers", default=2, show_default=True, type=click.IntRange(min=1, max=64))
 @click.option("--scheduler", default=None, metavar="ADDRESS",
               help="run on Dask: a scheduler address (tcp://host:8786) or 'local' for a local cluster")
@@ -592,9 +600,10 @@ def _write_atomic_text(text: str, path: Path) -> None:
 @click.option("--out", "out_dir", type=click.Path(file_okay=False, path_type=Path), default=None,
               help="output folder (default outputs/calibration-<scenario>)")
 @click.option("--resume", is_flag=True, help="continue an interrupted calibration in --out, skipping finished runs")
-@click.option("--refine", default=0, show_default=True, type=click.IntRange(min=0),
+@click.option("--refine", default=0, show_default=True, type=click.IntRange(0, MAX_GENERATIONS),
               help="CMA-ES generations refining the best candidate of the hypercube (0: none)")
-@click.option("--popsize", default=8, show_default=True, type=click.IntRange(min=2), help="points per CMA-ES generation")
+@click.option("--popsize", default=8, show_default=True, type=click.IntRange(2, MAX_SEEDS),
+              help="points per CMA-ES generation")
 @click.option("--also", "also", multiple=True, type=click.Path(dir_okay=False, path_type=Path),
               help="another scenario (an era, say) every candidate also runs on, held to its own facts (repeatable)")
 @click.option("--quiet", is_flag=True, help="no progress bars")

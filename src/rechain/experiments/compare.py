@@ -37,7 +37,7 @@ from ..report import COLUMNS, MAGNETS, domestic_prices, magnet_output, not_numbe
 from ..outputs import check_output_dir, holds_run_of, output_dir
 from ..randomness import is_whole_seed
 from ..scenario import Scenario, ScenarioError, load_scenario, scenario_hash
-from .executor import open_executor
+from .executor import MAX_SEEDS, open_executor
 
 __all__ = ["compare", "Comparison", "compare_command", "MAIN_PRODUCTS", "SERIES", "recovery_months"]
 
@@ -494,9 +494,9 @@ def compare(scenarios: list[str | Path | Scenario], seeds: list[int] | int = 1, 
 
 @click.command("compare")
 @click.argument("scenarios", nargs=-1, required=True, type=click.Path(dir_okay=False, path_type=Path))
-@click.option("--seeds", "n_seeds", type=click.IntRange(min=1), default=None,
+@click.option("--seeds", "n_seeds", type=click.IntRange(1, MAX_SEEDS), default=None,
               help="run every scenario with seeds FIRST..FIRST+N-1 (default 1 seed)")
-@click.option("--replicates", type=click.IntRange(min=1), default=None,
+@click.option("--replicates", type=click.IntRange(1, MAX_SEEDS), default=None,
               help="as --seeds N, and show the mean and a 90 % band across seeds")
 @click.option("--first-seed", default=0, show_default=True, type=click.IntRange(min=0), help="first seed")
 @click.option("--out", "out_dir", type=click.Path(file_okay=False, path_type=Path), default=None,

@@ -35,12 +35,16 @@ from typing import Any, Callable, Iterable, Iterator
 from ..scenario import OptionError
 
 __all__ = ["open_executor", "SerialExecutor", "ProcessExecutor", "DaskExecutor", "shared", "batches",
-           "batch_size", "Terminated", "sigterm_as_interrupt", "SCHEDULER_CONNECT_S", "PARENT_CHECK_S"]
+           "batch_size", "Terminated", "sigterm_as_interrupt", "SCHEDULER_CONNECT_S", "PARENT_CHECK_S", "MAX_SEEDS"]
 
 #: how often a worker process checks that the main process is still there, s
 PARENT_CHECK_S = 0.5
 #: seconds to wait for a Dask scheduler before saying it cannot be reached
 SCHEDULER_CONNECT_S = 5
+
+#: seeds a command runs each scenario with at most (validate and compare hold every run's
+#: tables in memory; --replicates 10**11 took all of it and ended in a MemoryError)
+MAX_SEEDS = 1000
 
 _SHARED: Any = None
 
