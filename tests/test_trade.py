@@ -323,6 +323,16 @@ def test_a_period_cut_mid_month_or_mid_week_spreads_use_at_its_months_rate(start
     assert weekly[0] < 1.3 * typical and weekly[-1] < 1.3 * typical
 
 
+def test_check_warns_of_a_year_removed_between_two_quotas():
+    """A what-if that removes one year's quota (remove = true) leaves that year without one:
+    the model does not fill the gap from the year before, so `rechain check` says so."""
+    d = baseline_dict()
+    d["quota_policy"]["quotas"] = [q for q in d["quota_policy"]["quotas"]
+                                   if not (q["type"] == "mining_rock" and q["year"] == 2025)]
+    lines = years_without_quota(scenario_from_dict(d))
+    assert len(lines) == 1 and "no mining_rock quota for 2025, between years that have one" in lines[0]
+
+
 def test_check_warns_of_simulated_years_before_the_first_quota(tmp_path):
     """Quotas are carried forward, never back: years before a type's first quota run without
     one, and `rechain check` says so (an era written from the baseline must give its own)."""

@@ -786,9 +786,10 @@ def _carry(table: dict, years: list[int], factor: float) -> list[int]:
 
 def years_without_quota(sc: "Scenario") -> list[str]:
     """One line per quota type that has no quota for some simulated years before its first
-    given year (figures are carried forward, never back): those years run without a quota of
-    that type, firms limited only by their capacity. For ``rechain check``'s warnings: an era
-    written from the baseline must state its own quotas."""
+    given year (figures are carried forward, never back), or between two given years (a gap
+    is not filled, as a what-if that removes one year's quota leaves it): those years run
+    without a quota of that type, firms limited only by their capacity. For ``rechain
+    check``'s warnings: an era written from the baseline must state its own quotas."""
     years = range(sc.start.year, sc.end.year + 1)
     given: dict[str, set[int]] = {}
     for q in sc.quota_policy.quotas:
@@ -801,6 +802,11 @@ def years_without_quota(sc: "Scenario") -> list[str]:
             span = f"{lacking[0]}" if len(lacking) == 1 else f"{lacking[0]}-{lacking[-1]}"
             out.append(f"quota_policy.quotas: no {qtype} quota for {span} (the first given is {first}); "
                        f"those years run without one, firms limited only by their capacity")
+        gaps = [y for y in years if first < y < max(have) and y not in have]
+        if gaps:
+            out.append(f"quota_policy.quotas: no {qtype} quota for {', '.join(map(str, gaps))}, between years "
+                       f"that have one (a gap is not filled from the year before); those years run without "
+                       f"one, firms limited only by their capacity")
     return out
 
 
