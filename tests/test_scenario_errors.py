@@ -257,6 +257,21 @@ remove = true
     assert news0 not in [n.name for n in sc.news] and len(sc.news) == len(base.news) - 1
 
 
+@pytest.mark.parametrize("items, says", [
+    # 'yes' was kept as an item's key and reported as "remove: unknown key"
+    ('[{{ name = "{n}", remove = "yes" }}]', f"news.remove: given remove = 'yes' for '{{n}}'; allowed: true"),
+    # a nameless item: "remove = true for None", or, beside a named one, "no inherited item has that name"
+    ('[{{ remove = true }}]', "news.remove: given remove = true in an item without a name; allowed: name ="),
+    ('[{{ name = "{n}", remove = true }}, {{ remove = true }}]', "given remove = true in an item without a name"),
+])
+def test_a_removal_that_cannot_be_read_says_why(items, says, tmp_path):
+    n = load_scenario(BASELINE).news[0].name
+    p = _write(tmp_path / "w.toml", f'extends = "{BASELINE.as_posix()}"\nnews = {items.format(n=n)}\n')
+    with pytest.raises(ScenarioError) as info:
+        load_scenario(p)
+    assert len(info.value.errors) == 1 and says.format(n=n) in str(info.value), str(info.value)
+
+
 def test_quotas_merge_by_type_and_year(tmp_path):
     base = load_scenario(BASELINE)
     p = _write(tmp_path / "w.toml", f'''extends = "{BASELINE.as_posix()}"

@@ -38,14 +38,30 @@ class _MergeError(ScenarioError):
         self.keypath, self.name, self.message = keypath, name, message
 
 
+def _removal(item: dict, keypath: tuple) -> bool | None:
+    """An item's ``remove`` flag (None without one); a flag that is not true or false, or
+    ``remove = true`` in an item without a name, raises :class:`_MergeError`."""
+    flag = item.get("remove")
+    key = _merge_key(item)
+    if "remove" in item and not isinstance(flag, bool):
+        raise _MergeError((*keypath, "remove"), str(key), "type",
+                          f"given remove = {flag!r}{f' for {key!r}' if key else ''}; allowed: true (leave out "
+                          f"the inherited item of this name) or false")
+    if flag is True and not key:
+        raise _MergeError((*keypath, "remove"), "remove", "missing_key",
+                          "given remove = true in an item without a name; allowed: name = \"...\" of the "
+                          "inherited item to leave out")
+    return flag
+
+
 def _strip_removals(items: list, keypath: tuple) -> list:
     """A list that replaces nothing inherited: ``remove = true`` has nothing to remove."""
-    for item in items:
-        if isinstance(item, dict) and "remove" in item:
-            if item["remove"] is True:
-                raise _MergeError((*keypath, "remove"), str(_merge_key(item)), "unknown_item",
-                                  f"given remove = true for {_merge_key(item)!r}, but no inherited item "
-                                  f"has that name (nothing to remove)")
+    flags = [_removal(item, keypath) if isinstance(item, dict) else None for item in items]   # each checked first
+    for item, flag in zip(items, flags):
+        if flag:
+            raise _MergeError((*keypath, "remove"), str(_merge_key(item)), "unknown_item",
+                              f"given remove = true for {_merge_key(item)!r}, but no inherited item "
+                              f"has that name (nothing to remove)")
     return [{k: v for k, v in i.items() if k != "remove"} if isinstance(i, dict) and i.get("remove") is False
             else i for i in items]
 
@@ -83,7 +99,7 @@ def deep_merge(base: Any, over: Any, _keypath: tuple = ()) -> Any:
         for item in over:
             key = _merge_key(item)
             if "remove" in item:
-                flag = item["remove"]
+                flag = _removal(item, _keypath)
                 if flag is True:
                     if key not in out:
                         near = difflib.get_close_matches(str(key), [str(k) for k in out], n=1, cutoff=0.5)
