@@ -440,6 +440,13 @@ def test_a_points_table_naming_a_column_twice_is_refused_before_any_run(tmp_path
     assert not (tmp_path / "out").exists()
 
 
+def test_a_points_table_row_is_named_by_its_line_in_the_file(tmp_path):
+    # blank lines are skipped; the row after them was named as if they were not there
+    write(tmp_path / "t.csv", '"behaviour.noise"\n0.0\n\n\n0.01,5\n')
+    with pytest.raises(ScenarioError, match=r"t.csv, line 5: wrong number of cells"):
+        load_sweep(tiny_sweep(tmp_path, 'design = "table"\npoints = "t.csv"\n'))
+
+
 def test_a_points_table_with_a_byte_order_mark_loads(tmp_path):
     (tmp_path / "t.csv").write_bytes(b'\xef\xbb\xbf"behaviour.noise"\n0.0\n0.01\n')     # as a spreadsheet saves it
     sw = load_sweep(tiny_sweep(tmp_path, 'design = "table"\npoints = "t.csv"\n'))

@@ -167,6 +167,16 @@ def test_duplicate_ids_and_unknown_columns_are_refused(tmp_path):
         load_facts(p)
 
 
+def test_a_row_with_more_cells_than_columns_and_lines_after_blank_ones_are_named(tmp_path):
+    # the extra cells were dropped without a word; a row after blank lines was given the
+    # line it would have without them
+    with pytest.raises(FactError, match=r"facts.csv, line 2: given 23 cells, more than the header's 21 columns "
+                                        r"\(first extra: 'extra'\); allowed: a cell per column"):
+        load_facts(_write(tmp_path, [GOOD + ",extra,x"]))
+    with pytest.raises(FactError, match=r"facts.csv, line 4 \(X1\): required: given 'maybe'"):
+        load_facts(_write(tmp_path, ["", "", GOOD.replace("true", "maybe")]))
+
+
 def test_a_facts_table_with_a_byte_order_mark_loads(tmp_path):
     """Excel's "CSV UTF-8" starts with a byte-order mark: fact_id is still the first column."""
     p = _write(tmp_path, [GOOD])

@@ -156,9 +156,9 @@ def table_rows(text: str, name: str) -> tuple[list[str], list[dict]]:
     if twice:
         raise DesignError(f"{name}: given column {twice[0]!r} twice in the header row; allowed: each column once")
     rows = []
-    for i, r in enumerate(reader, 2):
+    for r in reader:        # the line as the file numbers it (blank lines are skipped, not counted)
         if None in r or any(v is None for v in r.values()):
-            raise DesignError(f"{name}, line {i}: wrong number of cells")
+            raise DesignError(f"{name}, line {reader.line_num}: wrong number of cells")
         rows.append({k: _coerce_cell(v) for k, v in r.items()})
     return list(reader.fieldnames), rows
 

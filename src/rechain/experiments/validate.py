@@ -457,8 +457,10 @@ def _read_facts_text(path: Path) -> str:
 
 
 def _csv_rows(reader: csv.DictReader, name: str):
-    """The rows of ``reader``; a line the csv module cannot parse (a NUL byte, an
-    unterminated quote at the end) is a :class:`FactError` naming the line."""
+    """The rows of ``reader``, each with its line as the file numbers it (blank lines are
+    skipped, not counted); a line the csv module cannot parse (a NUL byte, an unterminated
+    quote at the end) or a row with more cells than the header has columns (a comma in an
+    unquoted cell) is a :class:`FactError` naming the line."""
     while True:
         try:
             row = next(reader)
@@ -466,7 +468,12 @@ def _csv_rows(reader: csv.DictReader, name: str):
             return
         except csv.Error as e:
             raise FactError(f"{name}, line {reader.line_num}: not a CSV row ({e})") from None
-        yield row
+        if None in row:
+            raise FactError(f"{name}, line {reader.line_num}: given {len(reader.fieldnames) + len(row[None])} cells, "
+                            f"more than the header's {len(reader.fieldnames)} columns (first extra: "
+                            f"{row[None][0]!r}); allowed: a cell per column, a cell holding a comma in "
+                            f"double quotes")
+        yield reader.line_num, row
 
 
 def load_facts(path: str | Path | None = None, vocabulary: Vocabulary | None = None) -> list[Fact]:
@@ -492,7 +499,7 @@ def load_facts(path: str | Path | None = None, vocabulary: Vocabulary | None = N
     _check_header(header, name)
     vocab = vocabulary or default_vocabulary()
     facts, seen = [], set()
-    for line, row in enumerate(_csv_rows(reader, name), start=2):
+    for line, row in _csv_rows(reader, name):
         f = _fact_from_row(row, line, name)
         if f.fact_id in seen:
             raise FactError(f"{name}, line {line}: duplicate fact_id {f.fact_id!r}")
