@@ -428,6 +428,10 @@ def test_a_base_that_shortens_the_period_loads_as_rechain_run_loads_it(tmp_path)
                                                                                              "end = 2024-03-31\n", "")))
     assert sw.base["name"] == "short" and sw.base["news"] == [] and sw.base["description"] == ""
     assert sw.n_runs == 2
+    # overrides that shorten the period merge as that what-if's keys would
+    sw = load_sweep(write(tmp_path / "o.toml", f'base = "{(ROOT / "scenarios" / "baseline.toml").as_posix()}"\n'
+                          + NOISE_LEVELS))
+    assert sw.base["name"] == "baseline" and sw.base["news"] == [] and sw.base["end"].isoformat() == "2024-03-31"
 
 
 def test_a_points_table_naming_a_column_twice_is_refused_before_any_run(tmp_path):

@@ -343,18 +343,17 @@ def drop_inherited_outside_period(data: dict, own: dict, parents: list[Path]) ->
 def scenario_data(path: str | Path, overrides: dict | None = None) -> tuple[dict, list[Path], list[str]]:
     """The scenario dict :func:`load_scenario` validates: ``path`` with its ``extends`` chain
     merged, its own ``name`` (or the file's stem), ``description`` and ``question``, and the
-    inherited dated items outside its period left out; ``overrides`` (a sweep's) are merged on
-    first as keys of the file itself. Returns the dict, the chain of files (parent first) and
-    one line per item left out. Raises :class:`ScenarioError` as :func:`load_scenario`."""
+    inherited dated items outside its period left out. ``overrides`` (a sweep's, or changes
+    made in Python) are merged on as a what-if extending ``path`` would be: what lies outside
+    the period they set is left out unless they name it. Returns the dict, the chain of
+    files (parent first) and one line per item left out. Raises :class:`ScenarioError` as
+    :func:`load_scenario` does."""
     path = Path(path)
     data, files = _resolve(path)
     try:
         own = tomllib.loads(read_text_file(files[-1]))
     except (OSError, tomllib.TOMLDecodeError):  # pragma: no cover - read fine a moment ago
         own = data
-    own.pop("extends", None)
-    if overrides:
-        data, own = deep_merge(data, overrides), deep_merge(own, overrides)
     if "name" not in own:
         if not folder_safe(path.stem):      # else the message would blame the name of the file it extends
             raise ScenarioError(path, "name", f"not given, and the file name's stem {path.stem!r} cannot serve as "
@@ -366,6 +365,9 @@ def scenario_data(path: str | Path, overrides: dict | None = None) -> tuple[dict
         for key in ("description", "question"):
             if key not in own:
                 data.pop(key, None)
+    if overrides:
+        data = deep_merge(data, overrides)
+        return data, files, drop_inherited_outside_period(data, overrides, files)
     return data, files, drop_inherited_outside_period(data, own, files[:-1])
 
 
