@@ -13,7 +13,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 from click.testing import CliRunner
-from support import baseline_dict
+from support import BASELINE, baseline_dict
 
 import rechain.week as week
 from rechain.accounting import NotFinite, check_finite
@@ -113,6 +113,18 @@ def test_a_python_caller_may_give_dates_as_iso_text():
     sc = scenario_from_dict(deep_merge(baseline_dict(), {"start": "2024-01-01"}))
     assert sc.start == sc.start.fromisoformat("2024-01-01") and type(sc.start).__name__ == "date"
     assert "an ISO date" in refused({"start": "1 January 2024"})
+
+
+def test_a_python_caller_extending_a_file_gets_one_line_and_a_way_that_works():
+    # a dict with extends was "extends: unknown key (did you mean 'end'?)" and six missing keys
+    import rechain
+    from rechain.config.loading import scenario_data
+    with pytest.raises(ScenarioError) as info:
+        rechain.run({"extends": str(BASELINE), "end": "2024-01-07"})
+    assert len(info.value.errors) == 1 and info.value.key == "extends" and "scenario_data" in str(info.value)
+    # the way it names: the changes merged as a what-if's, its period's leftovers left out
+    data, files, dropped = scenario_data(BASELINE, {"end": "2024-01-31"})
+    assert scenario_from_dict(data).end.isoformat() == "2024-01-31" and files == [BASELINE] and dropped
 
 
 def test_quota_batches_fall_in_their_year_or_the_one_before():

@@ -15,7 +15,7 @@ from .model import ChainModel, forget_model
 from .outputs import output_dir
 from .randomness import run_seed
 from .report import flows_table, kpis, monthly_table, series_of, summary_table, write_figures
-from .scenario import Scenario, load_scenario, scenario_from_dict, scenario_hash
+from .scenario import Scenario, ScenarioError, load_scenario, scenario_from_dict, scenario_hash
 
 __all__ = ["RunResult", "run", "package_version"]
 
@@ -101,6 +101,10 @@ def _as_scenario(scenario: Scenario | str | Path | dict) -> Scenario:
         scenario_from_dict(scenario.model_dump())
         return scenario
     if isinstance(scenario, dict):
+        if "extends" in scenario:       # else "extends: unknown key (did you mean 'end'?)" and six missing keys
+            raise ScenarioError(None, "extends", f"given {scenario['extends']!r} in a dict, which is a whole "
+                                f"scenario (only files extend others); allowed: the what-if file's path, or the "
+                                f"dict rechain.scenario.scenario_data(BASE_FILE, CHANGES)[0]", kind="unknown_key")
         return scenario_from_dict(scenario)
     return load_scenario(scenario)
 
