@@ -79,6 +79,14 @@ def test_figures_the_model_cannot_compute_with_are_refused(override, key, allowe
      "regions.eu.materials_t_per_yr.light_ore", "given 'light_ore'; allowed: prnd_oxide"),
     (lambda d: d["recycling"].update(collection=[{"year": 2024, "rate": 0.1}, {"year": 2024, "rate": 0.2}]),
      "recycling", "each once"),
+    # two approval rates or quota revisions from one date: the later replaced the earlier
+    (lambda d: d["export_controls"][0].update(approval=[{"start": "2025-04-04", "rate": 0.5},
+                                                         {"start": "2025-04-04", "rate": 0.6}]),
+     "export_controls[0]", "approval steps must be one per date (the later of a date replaces the earlier"),
+    (lambda d: d.update(export_quotas=[{"name": "q", "products": ["magnet_std"], "year": 2025, "total_t": 100,
+                                        "revisions": [{"date": "2025-05-01", "total_t": 10},
+                                                      {"date": "2025-05-01", "total_t": 20}]}]),
+     "export_quotas[0]", "revisions must be one per date"),
 ])
 def test_items_that_would_be_silently_ignored_are_refused(change, key, allowed):
     """An unnamed item cannot be merged or removed by a what-if, news heard by nobody and a

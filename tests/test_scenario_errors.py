@@ -39,6 +39,9 @@ CASES = [
     ("end_before_start.toml", "date_order", ["end", "2023-06-30", "after the start"], 3),
     ("disruption_end_before_start.toml", "date_order", ["].end", '"Mine collapse"', "before start"], 7),
     ("batches_out_of_order.toml", "date_order", ["quota_policy.quotas[", "mining_rock-2025", "date order"], None),
+    # the later step of a date replaced the earlier, which passed check and acted on nothing
+    ("approval_same_date.toml", "invalid", ["export_controls[0]", "approval steps must be one per date",
+                                            "2025-04-04 more than once"], 3),
     ("quota_shares_above_one.toml", "invalid", ["quota_policy.quotas[", "sum 1.2", "at most 1"], None),
     ("news_outside_period.toml", "outside_period", ["news[", "].date", "2027-01-05", "2024-01-01..2026-12-31"], 5),
     ("control_outside_period.toml", "outside_period", ["export_controls[", "].start", "2027-05-01"], 6),

@@ -353,11 +353,16 @@ class QuotaRevision(_Model):
     total_t: Tonnes = Field(description="the year's total from that date, t")
 
 
-def _dated_within(items: str, item: str, dates: list[dt.date], year: int, before: bool) -> None:
+def _dated_within(items: str, item: str, dates: list[dt.date], year: int, before: bool,
+                  one_per_date: bool = False) -> None:
     """A quota's dated ``items`` (batches, revisions) must be in date order and fall in its
-    ``year`` (or, with ``before``, the year before); ValueError naming the dates at fault."""
+    ``year`` (or, with ``before``, the year before); with ``one_per_date`` (items that replace
+    one another, as revisions do) no two on one date. ValueError naming the dates at fault."""
     if dates != sorted(dates):
         raise ValueError(f"{items} must be in date order")
+    if one_per_date and (twice := sorted({d for d in dates if dates.count(d) > 1})):
+        raise ValueError(f"{items} must be one per date (the later of a date replaces the earlier, which would "
+                         f"act on nothing); given {', '.join(map(str, twice))} more than once")
     if bad := [d for d in dates if not (year - 1 if before else year) <= d.year <= year]:
         allowed = f"the quota's year {year}" + (" or the year before" if before else "")
         raise ValueError(f"{item} dates must fall in {allowed}; given {', '.join(map(str, bad))}")
@@ -429,6 +434,9 @@ class ExportControl(_Model):
         d = [a.start for a in self.approval]
         if d != sorted(d):
             raise ValueError("approval steps must be in date order")
+        if twice := sorted({s for s in d if d.count(s) > 1}):
+            raise ValueError(f"approval steps must be one per date (the later of a date replaces the earlier, "
+                             f"which would act on nothing); given {', '.join(map(str, twice))} more than once")
         return self
 
 
@@ -534,7 +542,8 @@ class ExportQuota(_Model):
         # quota batch on 28 December 2010); it counts from 1 January. Revisions change the
         # year's cap within the year.
         _dated_within("batches", "batches", [b.issued for b in self.batches], self.year, before=True)
-        _dated_within("revisions", "revisions", [r.date for r in self.revisions], self.year, before=False)
+        _dated_within("revisions", "revisions", [r.date for r in self.revisions], self.year, before=False,
+                      one_per_date=True)
         if sum(b.share for b in self.batches) > 1.0 + 1e-9:
             raise ValueError("batch shares add up to more than 1")
         return self
