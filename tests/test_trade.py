@@ -367,6 +367,14 @@ def test_check_warns_of_simulated_years_before_the_first_quota(tmp_path):
     ({"export_quotas": [{"name": "later", "products": ["dy_oxide"], "year": 2031, "total_t": 100.0}]},
      "export_quotas[0] (later): year 2031 lies outside the run"),
     ({"firms": {"overseas_miners": {"capacity_by_year": {"2030": 1000.0}}}}, "its years (2030) all come after the run's end"),
+    # a step replaced before the control starts, one after the run: they passed check in silence
+    ({"export_controls": [{"name": "April 2025 medium-heavy controls", "approval": [
+        {"start": "2025-01-01", "rate": 0.1}, {"start": "2025-03-01", "rate": 0.6}]}]},
+     "(April 2025 medium-heavy controls).approval[0]: from 2025-01-01, step 1 (2025-03-01) replaces it before the "
+     "control starts (2025-04-04)"),
+    ({"export_controls": [{"name": "April 2025 medium-heavy controls", "approval": [
+        {"start": "2025-04-04", "rate": 0.1}, {"start": "2026-12-31", "rate": 0.6}, {"start": "2027-03-01", "rate": 1}]}]},
+     "(April 2025 medium-heavy controls).approval[2]: from 2027-03-01, after the run ends (2026-12-31)"),
 ])
 def test_check_warns_of_a_key_another_key_switches_off(own, says):
     """A key the file sets whose mechanism another key switches off passes validation and

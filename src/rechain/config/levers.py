@@ -213,9 +213,33 @@ def inert_keys(sc: Scenario, own: dict | None) -> list[str]:
         for key in (own.get("after_last_year") or {}):
             inert(("after_last_year", key), f"every yearly figure is given up to the run's end ({sc.end}), so none "
                   f"is carried")
+    out += _idle_approval_steps(sc, own)
     for i, q in enumerate(sc.export_quotas):
         mine = any(isinstance(e, dict) and e.get("name") == q.name for e in own.get("export_quotas") or [])
         if mine and not sc.start.year <= q.year <= sc.end.year:
             out.append(f"export_quotas[{i}] ({q.name}): year {q.year} lies outside the run ({sc.start}..{sc.end}); "
                        f"it acts on nothing")
     return out
+
+
+def _idle_approval_steps(sc: Scenario, own: dict) -> list[str]:
+    """One line per approval step of an export control the file sets that never decides a
+    licence: a step a later one replaces before the control starts (the rate in force when it
+    starts is that of the last step dated by then), or one dated after the control, or the
+    run, ends."""
+    out = []
+    for i, ec in enumerate(sc.export_controls):
+        mine = [e for e in own.get("export_controls") or [] if isinstance(e, dict) and e.get("name") == ec.name]
+        if not mine or "approval" not in mine[0]:
+            continue
+        last = min(ec.end or sc.end, sc.end)
+        for j, step in enumerate(ec.approval):
+            if j + 1 < len(ec.approval) and ec.approval[j + 1].start <= ec.start:
+                why = f"step {j + 1} ({ec.approval[j + 1].start}) replaces it before the control starts ({ec.start})"
+            elif step.start > last:
+                why = f"after the {'run' if last == sc.end else 'control'} ends ({last})"
+            else:
+                continue
+            out.append(f"export_controls[{i}] ({ec.name}).approval[{j}]: from {step.start}, {why}; it acts on nothing")
+    return out
+
