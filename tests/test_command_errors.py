@@ -147,3 +147,25 @@ def test_counts_too_large_to_hold_are_refused_before_anything_runs(args, option,
     assert res.exit_code == 2, res.output
     assert f"Invalid value for '{option}'" in res.output and "is not in the range" in res.output
     assert "Traceback" not in res.output and not (tmp_path / "out").exists()
+
+
+def test_a_dashboard_address_that_cannot_be_listened_on_is_one_line_before_any_server(tmp_path):
+    # the server started, printed its banner and Solara's warnings, then ended with
+    # "ERROR: [Errno -2] Name or service not known" (exit 3) or "address already in use"
+    import socket
+
+    from rechain.dashboard import check_address, missing_packages
+    from rechain.scenario import OptionError
+    with pytest.raises(OptionError, match=r"--host 999\.1\.1\.1: is not an address or host name"):
+        check_address("999.1.1.1", 8765)
+    with socket.socket() as held:
+        held.bind(("127.0.0.1", 0))
+        held.listen()
+        port = held.getsockname()[1]
+        with pytest.raises(OptionError, match=rf"--port {port}: cannot listen on 127\.0\.0\.1 port {port}"):
+            check_address("127.0.0.1", port)
+        if missing_packages():
+            return
+        msg = one_error_line(CliRunner().invoke(main, ["dashboard", str(TINY), "--port", str(port)]))
+        assert msg.startswith(f"error: --port {port}: cannot listen") and "allowed: a port no other program" in msg
+    check_address("127.0.0.1", 0)       # any free port: fine

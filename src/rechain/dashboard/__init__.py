@@ -9,13 +9,14 @@ no browser.
 
 from __future__ import annotations
 
+import errno
 import os
 import signal
 import subprocess
 import sys
 from pathlib import Path
 
-__all__ = ["serve", "server_command", "server_env", "missing_packages"]
+__all__ = ["serve", "server_command", "server_env", "missing_packages", "check_address"]
 
 REQUIRED = ("solara", "solara_assets", "mesa.visualization", "ipyvuetify", "altair")
 
@@ -31,6 +32,31 @@ def missing_packages() -> list[str]:
         except (ImportError, ValueError):
             out.append(name)
     return out
+
+
+def check_address(host: str, port: int) -> None:
+    """Raise :class:`~rechain.scenario.OptionError` unless a server can listen on ``host``
+    and ``port`` now: a host that names no address of this machine, or a port another
+    program holds, once started the server and ended it with a line of its own log."""
+    import socket
+
+    from ..scenario import OptionError
+    try:
+        infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
+    except (socket.gaierror, UnicodeError) as e:
+        raise OptionError("--host", host, f"is not an address or host name this machine can resolve ({e}); "
+                          f"allowed: 127.0.0.1 (this machine only), 0.0.0.0 (every interface) or one of its "
+                          f"addresses") from None
+    family, kind, proto, _, address = infos[0]
+    with socket.socket(family, kind, proto) as s:
+        s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)     # as the server sets it
+        try:
+            s.bind(address)
+        except OSError as e:
+            option, value = ("--port", port) if e.errno == errno.EADDRINUSE else ("--host", host)
+            raise OptionError(option, value, f"cannot listen on {host} port {port} ({e.strerror}); allowed: a "
+                              f"port no other program holds (--port 0: any free one) on an address of this "
+                              f"machine") from None
 
 
 def server_command(host: str = "127.0.0.1", port: int = 8765) -> list[str]:
@@ -101,6 +127,7 @@ def _command():
             if scenario is None:
                 raise click.UsageError("no scenarios/baseline.toml here: give a SCENARIO file")
         load_scenario(scenario)            # a bad file: one line per mistake, exit 2, before any server
+        check_address(host, port)
         shown = f"[{host}]" if ":" in host else host
         click.echo(f"rechain dashboard: http://{shown}:{port}/  ({scenario}; Ctrl-C stops it)", err=True)
         sys.exit(serve(scenario, host=host, port=port))
