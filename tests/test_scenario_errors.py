@@ -68,6 +68,8 @@ CASES = [
     ("extends_not_text.toml", "type", ["extends", "given 2024", "file name in quotes"], 2),
     ("circular_a.toml", "extends_cycle", ["extends", "circular_a.toml -> circular_b.toml -> circular_a.toml"], 2),
     ("not_toml.txt", "not_toml", ["not valid TOML", "line 1"], 1),
+    # one line, not one per sweep key and per missing scenario key
+    ("sweep_file.toml", "invalid", ["(scenario): is a sweep file", "run a sweep with rechain sweep"], None),
     ("empty_file.toml", "empty", ["(scenario)", "no keys", "extends = \"baseline.toml\""], None),
     # a misspelt sector or region reads as a new entry: one error that names the nearest, not three missing keys
     ("misspelt_sector.toml", "unknown_name", ["sectors.nevs", "did you mean 'nev'?", "lacks firms"], 3),

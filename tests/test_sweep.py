@@ -444,6 +444,13 @@ def test_a_points_table_naming_a_column_twice_is_refused_before_any_run(tmp_path
     assert not (tmp_path / "out").exists()
 
 
+def test_a_scenario_given_as_a_sweep_is_one_line():
+    # it was one error per scenario key ("end: unknown key") and "base: required key is missing"
+    with pytest.raises(ScenarioError) as info:
+        load_sweep(TINY)
+    assert len(info.value.errors) == 1 and "this is a scenario file" in str(info.value), str(info.value)
+
+
 def test_a_points_table_row_is_named_by_its_line_in_the_file(tmp_path):
     # blank lines are skipped; the row after them was named as if they were not there
     write(tmp_path / "t.csv", '"behaviour.noise"\n0.0\n\n\n0.01,5\n')

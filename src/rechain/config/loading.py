@@ -197,6 +197,10 @@ def _resolve(path: Path, chain: tuple[Path, ...] = ()) -> tuple[dict, list[Path]
         raise ScenarioError(path, "(scenario)", "the file has no keys (empty, or comments only); allowed: "
                             "extends = \"baseline.toml\" and the keys that change, or a whole scenario "
                             "(start, end, firms, sectors, regions, market, ...)", kind="empty")
+    if "base" in data and ("parameters" in data or "design" in data) and not {"extends", "start"} & set(data):
+        # else one error per sweep key and per missing scenario key
+        raise ScenarioError(path, "(scenario)", "is a sweep file (base, design, parameters), not a scenario; "
+                            "allowed: a scenario file here; run a sweep with rechain sweep", kind="invalid")
     parent = data.pop("extends", None)
     if parent is None:
         return data, [path]

@@ -539,6 +539,11 @@ def load_sweep(source: str | Path | dict, base_dir: str | Path | None = None) ->
         file = Path(source)
         raw = read_toml_file(file, "a sweep file (.toml)")
         where = file.parent
+    if "base" not in raw and {"extends", "start"} & set(raw):
+        # else one error per scenario key and a missing base
+        raise _err(file, "base", "is missing: this is a scenario file (extends, start, ...), not a sweep; "
+                   "allowed: a sweep file (base = \"scenario.toml\", design, parameters); run a scenario with "
+                   "rechain run", "missing_key")
     try:
         spec = SweepFile.model_validate(raw)
     except ValidationError as e:
