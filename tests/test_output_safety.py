@@ -75,6 +75,14 @@ def test_a_marker_naming_anything_but_plain_names_is_not_rechains(listed, tmp_pa
     assert hidden(tmp_path) == []
 
 
+def test_a_refusal_naming_a_file_with_a_newline_in_its_name_stays_one_line(tmp_path):
+    (tmp_path / "a\nb.txt").write_text("mine")
+    (tmp_path / " lead").write_text("mine")
+    with pytest.raises(OutputError) as info:
+        check_output_dir(tmp_path, "run")
+    assert "\n" not in str(info.value) and "'a\\nb.txt'" in str(info.value) and "' lead'" in str(info.value)
+
+
 def test_replacing_an_output_deletes_only_the_files_its_marker_names_inside_it(tmp_path):
     """The deleting step itself never follows a path out of the folder, whatever it is given."""
     victim = tmp_path / "victim.txt"

@@ -102,6 +102,9 @@ def is_rechain_output(folder: str | Path, kind: str | None = None) -> bool:
 
 
 def _shown(names: list[str], n: int = 4) -> str:
+    """The first ``n`` names, a name with a control character or blank ends quoted (a newline
+    in a file's name split the one-line message in two)."""
+    names = [repr(x) if not x.isprintable() or x != x.strip() else x for x in names]
     return ", ".join(names[:n]) + (f" and {len(names) - n} more" if len(names) > n else "")
 
 
