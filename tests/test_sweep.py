@@ -6,6 +6,7 @@ All sweeps run the six-month, small-firm-count scenario ``tests/data/tiny.toml``
 from __future__ import annotations
 
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -442,6 +443,14 @@ def test_a_points_table_naming_a_column_twice_is_refused_before_any_run(tmp_path
     assert res.output == (f"error: {path}, line 3: points: t.csv: given column 'behaviour.noise' twice in the "
                           "header row; allowed: each column once\n")
     assert not (tmp_path / "out").exists()
+
+
+@pytest.mark.parametrize("stem", [".", "a*b"])
+def test_a_sweep_named_by_a_stem_that_cannot_name_a_folder_is_refused(stem, tmp_path):
+    # "..toml" without a name swept into outputs/sweeps/. itself, the folder of every sweep
+    with pytest.raises(ScenarioError, match=rf"name: not given, and the file name's stem '{re.escape(stem)}' cannot "
+                                            r"serve as one"):
+        load_sweep(tiny_sweep(tmp_path, NOISE_LEVELS, name=f"{stem}.toml"))
 
 
 def test_a_scenario_given_as_a_sweep_is_one_line():

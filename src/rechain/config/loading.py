@@ -23,7 +23,7 @@ from pydantic import ValidationError
 
 from .errors import (ScenarioError, _describe, _find_line, _find_name_line, _problem_errors, _show, describe_misnamed,
                      misnamed_entries, misspelt_required)
-from .schema import NAME_ALLOWED, Scenario, _merge_key, folder_safe
+from .schema import Scenario, _merge_key, folder_safe, stem_unfit
 
 __all__ = ["load_scenario", "scenario_data", "scenario_from_dict", "scenario_hash", "deep_merge",
            "read_toml_file", "read_text_file"]
@@ -360,9 +360,7 @@ def scenario_data(path: str | Path, overrides: dict | None = None) -> tuple[dict
         own = data
     if "name" not in own:
         if not folder_safe(path.stem):      # else the message would blame the name of the file it extends
-            raise ScenarioError(path, "name", f"not given, and the file name's stem {path.stem!r} cannot serve as "
-                                f"one; allowed: a name = \"...\" line in the file ({NAME_ALLOWED}), or a file "
-                                f"name whose stem is one", kind="invalid")
+            raise ScenarioError(path, "name", stem_unfit(path.stem), kind="invalid")
         data["name"] = path.stem
     if len(files) > 1:
         # what the extended file says of itself ("Reference run: ...") is not said of this one

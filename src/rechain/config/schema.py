@@ -703,6 +703,12 @@ def folder_safe(name: str) -> bool:
         not any(c in '/\\:*?"<>|' or not c.isprintable() for c in name)
 
 
+def stem_unfit(stem: str) -> str:
+    """What is wrong when a file without a ``name`` key has a stem that cannot name a folder."""
+    return (f"not given, and the file name's stem {stem!r} cannot serve as one; allowed: a name = \"...\" line in "
+            f"the file ({NAME_ALLOWED}), or a file name whose stem is one")
+
+
 def _cross_problems(sc: "Scenario") -> list:
     """Checks across keys: period, years given, events within the period, regions defined."""
     if sc.end <= sc.start:

@@ -56,7 +56,7 @@ import click
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from ..config.errors import did_you_mean
-from ..config.schema import NAME_ALLOWED, folder_safe
+from ..config.schema import NAME_ALLOWED, folder_safe, stem_unfit
 from ..report import FLOW_VARIABLES, LEVEL_VARIABLES
 from ..scenario import STAGES, ScenarioError, _find_line, _inner_model, read_toml_file, scenario_data, \
     scenario_from_dict
@@ -552,6 +552,9 @@ def load_sweep(source: str | Path | dict, base_dir: str | Path | None = None) ->
     with found:
         if spec.name and not folder_safe(spec.name):     # it names the default output folder, as a scenario's
             raise _err(file, "name", f"given {spec.name!r}; allowed: {NAME_ALLOWED}", "invalid", needle="name")
+        if not spec.name and file is not None and not folder_safe(file.stem):
+            # "..toml" swept into outputs/sweeps/. itself, the folder of every sweep
+            raise _err(file, "name", stem_unfit(file.stem), "invalid")
     with found:
         if spec.design not in ("lhs", "sobol", "morris") and spec.samples is not None:
             raise _err(file, "samples", f"samples is for lhs, sobol and morris designs, not {spec.design}",
