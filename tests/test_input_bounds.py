@@ -104,6 +104,9 @@ def test_items_that_would_be_silently_ignored_are_refused(change, key, allowed):
 @pytest.mark.parametrize("override, key, allowed", [
     ({"firms": {"rock_miners": {"count": True}}}, "firms.rock_miners.count", "given true (bool); allowed: a whole number"),
     ({"firms": {"rock_miners": {"count": 6.0}}}, "firms.rock_miners.count", "allowed: a whole number"),
+    # it said "given 2024-01-01 (a date) (date)"
+    ({"firms": {"rock_miners": {"capacity_t_per_yr": __import__("datetime").date(2024, 1, 1)}}},
+     "firms.rock_miners.capacity_t_per_yr", "given 2024-01-01 (a date); allowed: a number"),
     ({"firms": {"rock_miners": {"capacity_t_per_yr": "140000"}}}, "firms.rock_miners.capacity_t_per_yr",
      "given '140000' (str); allowed: a number"),
     ({"behaviour": {"restock_strength": False}}, "behaviour.restock_strength", "allowed: a number"),

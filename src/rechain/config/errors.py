@@ -574,7 +574,9 @@ def _describe(err: dict, path: Path | None, files: list[Path] | None = None,
         base = typ.split("_")[0]
         allowed = _TYPE_ALLOWED.get(base, msg)
         info = _field_info(loc)
-        text = f"given {_given(given)} ({type(given).__name__}); allowed: {allowed}{_meaning(info)}"
+        # a date or time says what it is already ("2024-01-01 (a date)"), not twice
+        named = "" if isinstance(given, (dt.date, dt.time)) else f" ({type(given).__name__})"
+        text = f"given {_given(given)}{named}; allowed: {allowed}{_meaning(info)}"
         kind = "type"
     file, line = _locate(files, loc, data)
     key = _key_of(loc) + _item_label(data, loc)
