@@ -453,6 +453,15 @@ def test_a_sweep_named_by_a_stem_that_cannot_name_a_folder_is_refused(stem, tmp_
         load_sweep(tiny_sweep(tmp_path, NOISE_LEVELS, name=f"{stem}.toml"))
 
 
+def test_a_parameter_error_names_the_parameter_s_line(tmp_path):
+    # a parameter "r" was placed on the first line with an r in it (base = "...")
+    path = tiny_sweep(tmp_path, 'design = "lhs"\nsamples = 2\n[parameters.r]\npath = "behaviour.restock_strength"\n'
+                                'min = -1.0\nmax = 1.0\n')
+    with pytest.raises(ScenarioError) as info:
+        load_sweep(path)
+    assert info.value.key == "parameters.r" and info.value.line == 4, str(info.value)
+
+
 def test_a_scenario_given_as_a_sweep_is_one_line():
     # it was one error per scenario key ("end: unknown key") and "base: required key is missing"
     with pytest.raises(ScenarioError) as info:

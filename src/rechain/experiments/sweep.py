@@ -211,12 +211,20 @@ def _err(file, key: str, msg: str, kind: str, needle: str | None = None, loc: li
 
 
 def _line_of(path: Path, needle: str) -> int | None:
+    """The line that sets ``needle`` as a key (``needle = ...``, ``"needle" = ...`` or a table
+    ``[parameters.needle]``), else the first that holds it (a parameter ``r`` was placed on
+    the first line with an r in it)."""
     try:
-        lines = path.read_text(encoding="utf-8", errors="replace").splitlines()
+        lines = [line.split("#", 1)[0] for line in
+                 path.read_text(encoding="utf-8", errors="replace").splitlines()]
     except OSError:
         return None
-    for i, line in enumerate(lines, 1):
-        if needle in line.split("#", 1)[0]:
+    for i, code in enumerate(lines, 1):
+        key = code.split("=", 1)[0].strip() if "=" in code else code.strip().strip("[]").rpartition(".")[2]
+        if key.strip().strip('"\'') == needle:
+            return i
+    for i, code in enumerate(lines, 1):
+        if needle in code:
             return i
     return None
 
