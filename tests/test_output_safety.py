@@ -83,6 +83,15 @@ def test_a_refusal_naming_a_file_with_a_newline_in_its_name_stays_one_line(tmp_p
     assert "\n" not in str(info.value) and "'a\\nb.txt'" in str(info.value) and "' lead'" in str(info.value)
 
 
+def test_a_report_is_not_written_as_another_outputs_own_report(tmp_path):
+    # rechain report A --out B/report.html replaced B's report with A's, listed in B's marker
+    a, b = cheap_run(tmp_path / "a"), cheap_run(tmp_path / "b")
+    res = CliRunner().invoke(main, ["report", str(a), "--out", str(b / "report.html")])
+    assert res.exit_code == 2 and res.output.count("\n") == 1, res.output
+    assert res.output.startswith(f"error: {b / 'report.html'}: is the report of the run output in {b}, not of {a}")
+    assert not (b / "report.html").exists()
+
+
 def test_replacing_an_output_deletes_only_the_files_its_marker_names_inside_it(tmp_path):
     """The deleting step itself never follows a path out of the folder, whatever it is given."""
     victim = tmp_path / "victim.txt"

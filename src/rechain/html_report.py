@@ -519,6 +519,7 @@ def write_report(folder: str | Path, out: str | Path | None = None, year: int | 
     own = out is None and output_kind(folder) is not None     # its report, named in its marker
     if not own:
         _check_replaceable(target)
+        _check_not_anothers_report(folder, target)
         check_writable(target.parent, target)     # /proc, /sys, a read-only disk: before the work
     html = build_report(folder, year)
     if own:
@@ -528,6 +529,16 @@ def write_report(folder: str | Path, out: str | Path | None = None, year: int | 
         # file would make the next run into it refuse to replace the folder)
         return add_file(target.parent, target.name, html)
     return write_file(target, html)
+
+
+def _check_not_anothers_report(folder: Path, out: Path) -> None:
+    """Refuse an ``--out`` that is the report.html of another rechain output folder: it would
+    be read as (or replace) that folder's own report."""
+    parent = out.parent
+    if out.name == REPORT and parent.is_dir() and output_kind(parent) is not None \
+            and parent.resolve() != folder.resolve():
+        raise OutputError(out, f"is the report of the {output_kind(parent)} output in {parent}, not of {folder}; "
+                          f"allowed: {folder / REPORT}, another file name, or a folder that is not another output")
 
 
 def _check_replaceable(out: Path) -> None:
