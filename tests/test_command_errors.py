@@ -53,6 +53,9 @@ def test_analyze_on_a_folder_that_is_no_sweep(what, run_output, tmp_path):
     (b'[parameters]\n"behaviour.w_social" = { min = 0.5, max = 1.5 }\n', ["parameters.behaviour.w_social",
                                                                           "max 1.5", "<= 1"]),
     (b'[parameters]\n"behaviour.w_news" = { min = "low", max = 1.5 }\n', ["parameters.behaviour.w_news", "numbers"]),
+    # a count sampled as a float: the message says how to sample whole numbers
+    (b'[parameters]\n"firms.rock_miners.count" = { min = 1, max = 3 }\n', ["parameters.firms.rock_miners.count",
+                                                                          "whole number", "integer = true"]),
 ])
 def test_calibrate_space_errors(content, says, tmp_path):
     space = tmp_path / "space.toml"

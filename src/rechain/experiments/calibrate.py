@@ -218,14 +218,20 @@ def quiet_drift(sc, seed: int) -> dict[str, float]:
 
 def _current_value(loaded: dict, d: Dimension, space: str | Path | None) -> float:
     """The scenario's value of a searched parameter (raises if the key is not a number there)."""
-    node: object = loaded
-    for p in d.key.split("."):
-        node = node.get(p) if isinstance(node, dict) else None
+    node = _raw_value(loaded, d.key)
     if isinstance(node, bool) or not isinstance(node, (int, float)):
         raise ScenarioError(space or "data/calibration_space.toml", f"parameters.{d.key}",
                             f"is not a numeric key of the scenario (it holds {node!r}); allowed: a dotted path "
                             f"to a number, such as \"behaviour.w_news\"", kind="unknown_key")
     return float(node)
+
+
+def _raw_value(loaded: dict, key: str) -> object:
+    """What the scenario holds at a dotted ``key`` (None where nothing)."""
+    node: object = loaded
+    for p in key.split("."):
+        node = node.get(p) if isinstance(node, dict) else None
+    return node
 
 
 def _space_where(space: str | Path | None) -> str | Path:
@@ -250,8 +256,11 @@ def search_sweep(scenario_path: str | Path = "scenarios/baseline.toml", space: s
             try:
                 scenario_from_dict(deep_merge(base, _override([d], np.array([v]))))
             except ScenarioError as e:
+                # a whole-number key sampled as a float: say how to sample it as a whole number
+                hint = "; add integer = true to sample whole numbers" if not d.integer and \
+                    isinstance(_raw_value(base, d.key), int) else ""
                 raise ScenarioError(_space_where(space), f"parameters.{d.key}",
-                                    f"{what} {v:g} gives an invalid scenario: {e.detail}",
+                                    f"{what} {v:g} gives an invalid scenario: {e.detail}{hint}",
                                     kind="out_of_range") from None
     params = [Parameter(d.key, d.key, parse_path(d.key), "range", min=d.low, max=d.high,
                         dtype="int" if d.integer else "float", base_value=c) for d, c in zip(dims, current)]
