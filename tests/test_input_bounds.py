@@ -8,6 +8,7 @@ week, a figure near the float limit) or in NaN written to the tables.
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import numpy as np
@@ -178,9 +179,11 @@ def test_check_finite_names_what_broke():
         check_finite(3, "2025-01-06", {"a price": np.array([1.0]), "a stock": np.array([[0.0, np.nan]])})
 
 
-def test_a_run_that_breaks_down_ends_in_one_line_and_writes_nothing(tmp_path, monkeypatch):
+@pytest.mark.parametrize("suffix", [".toml", ".TOML"])
+def test_a_run_that_breaks_down_ends_in_one_line_and_writes_nothing(tmp_path, monkeypatch, suffix):
     """Whatever slips past the bounds: the weekly check stops the run at the first number that
-    is not finite, the CLI says so in one line (exit status 3), and no output folder appears."""
+    is not finite, the CLI says so in one line (exit status 3) naming the scenario file, and no
+    output folder appears."""
     real = week.long_run_prices
 
     def overflowing(chain):
@@ -190,10 +193,13 @@ def test_a_run_that_breaks_down_ends_in_one_line_and_writes_nothing(tmp_path, mo
 
     monkeypatch.setattr(week, "long_run_prices", overflowing)
     out = tmp_path / "out"
-    res = CliRunner().invoke(main, ["run", str(TINY), "--out", str(out), "--quiet", "--no-figures"])
+    scenario = TINY if suffix == ".toml" else tmp_path / f"tiny{suffix}"
+    if scenario != TINY:
+        scenario.write_text(f'extends = {json.dumps(str(TINY))}\n', encoding="utf-8")
+    res = CliRunner().invoke(main, ["run", str(scenario), "--out", str(out), "--quiet", "--no-figures"])
     assert res.exit_code == 3, res.output
     last = res.output.strip().splitlines()[-1]
-    assert last.startswith(f"error: {TINY}: the run broke down in week") and "nothing was written" in last, res.output
+    assert last.startswith(f"error: {scenario}: the run broke down in week") and "nothing was written" in last, res.output
     assert "Traceback" not in res.output and "Warning" not in res.output, res.output
     assert len(res.output.strip().splitlines()) == 1, res.output   # the overflow's warnings are not printed
     assert not out.exists()

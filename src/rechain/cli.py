@@ -52,7 +52,7 @@ class _Group(click.Group):
             # a scenario that passed its checks but took the model where it cannot compute:
             # one line, nothing written (outputs are written only after a run completes)
             held.clear()
-            files = [a for a in given if a.endswith(".toml")]
+            files = [a for a in given if a.lower().endswith(".toml")]
             where = f"{files[0]}: " if files else ""
             click.echo(f"error: {where}{e}; nothing was written. Check the scenario's largest and "
                        f"smallest figures; if they are plausible, please report this as a defect", err=True)
