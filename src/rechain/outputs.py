@@ -466,9 +466,7 @@ def write_file(target: str | Path, data: str | bytes) -> Path:
             tmp.write_bytes(data)
         os.replace(tmp, target)
     except OSError as e:
-        try:
+        with contextlib.suppress(OSError):
             tmp.unlink(missing_ok=True)
-        except OSError:
-            pass
         raise OutputError(target, f"cannot be written ({e.strerror or e.__class__.__name__})") from None
     return target

@@ -161,6 +161,11 @@ def _has(own: dict, *path: str) -> bool:
     return True
 
 
+def _own_item(own: dict, table: str, name: str) -> dict | None:
+    """The file's own item of list ``table`` called ``name`` (None when the file sets none)."""
+    return next((e for e in own.get(table) or [] if isinstance(e, dict) and e.get("name") == name), None)
+
+
 def _values(v) -> list[float]:
     return list(v.values()) if isinstance(v, dict) else [v]
 
@@ -215,8 +220,7 @@ def inert_keys(sc: Scenario, own: dict | None) -> list[str]:
                   f"is carried")
     out += _idle_approval_steps(sc, own)
     for i, q in enumerate(sc.export_quotas):
-        mine = any(isinstance(e, dict) and e.get("name") == q.name for e in own.get("export_quotas") or [])
-        if mine and not sc.start.year <= q.year <= sc.end.year:
+        if _own_item(own, "export_quotas", q.name) is not None and not sc.start.year <= q.year <= sc.end.year:
             out.append(f"export_quotas[{i}] ({q.name}): year {q.year} lies outside the run ({sc.start}..{sc.end}); "
                        f"it acts on nothing")
     return out
@@ -229,8 +233,7 @@ def _idle_approval_steps(sc: Scenario, own: dict) -> list[str]:
     run, ends."""
     out = []
     for i, ec in enumerate(sc.export_controls):
-        mine = [e for e in own.get("export_controls") or [] if isinstance(e, dict) and e.get("name") == ec.name]
-        if not mine or "approval" not in mine[0]:
+        if "approval" not in (_own_item(own, "export_controls", ec.name) or {}):
             continue
         last = min(ec.end or sc.end, sc.end)
         for j, step in enumerate(ec.approval):

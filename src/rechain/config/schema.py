@@ -353,6 +353,14 @@ class QuotaRevision(_Model):
     total_t: Tonnes = Field(description="the year's total from that date, t")
 
 
+def _one_per_date(items: str, dates: list[dt.date]) -> None:
+    """Dated ``items`` that replace one another (approval steps, quota revisions): no two on
+    one date, else ValueError naming the dates."""
+    if twice := sorted({d for d in dates if dates.count(d) > 1}):
+        raise ValueError(f"{items} must be one per date (the later of a date replaces the earlier, which would "
+                         f"act on nothing); given {', '.join(map(str, twice))} more than once")
+
+
 def _dated_within(items: str, item: str, dates: list[dt.date], year: int, before: bool,
                   one_per_date: bool = False) -> None:
     """A quota's dated ``items`` (batches, revisions) must be in date order and fall in its
@@ -360,9 +368,8 @@ def _dated_within(items: str, item: str, dates: list[dt.date], year: int, before
     one another, as revisions do) no two on one date. ValueError naming the dates at fault."""
     if dates != sorted(dates):
         raise ValueError(f"{items} must be in date order")
-    if one_per_date and (twice := sorted({d for d in dates if dates.count(d) > 1})):
-        raise ValueError(f"{items} must be one per date (the later of a date replaces the earlier, which would "
-                         f"act on nothing); given {', '.join(map(str, twice))} more than once")
+    if one_per_date:
+        _one_per_date(items, dates)
     if bad := [d for d in dates if not (year - 1 if before else year) <= d.year <= year]:
         allowed = f"the quota's year {year}" + (" or the year before" if before else "")
         raise ValueError(f"{item} dates must fall in {allowed}; given {', '.join(map(str, bad))}")
@@ -434,9 +441,7 @@ class ExportControl(_Model):
         d = [a.start for a in self.approval]
         if d != sorted(d):
             raise ValueError("approval steps must be in date order")
-        if twice := sorted({s for s in d if d.count(s) > 1}):
-            raise ValueError(f"approval steps must be one per date (the later of a date replaces the earlier, "
-                             f"which would act on nothing); given {', '.join(map(str, twice))} more than once")
+        _one_per_date("approval steps", d)
         return self
 
 

@@ -148,12 +148,16 @@ class OverseasBuyers(LicenceMemory, MotorMakers):
     agent = OverseasBuyer
     sink = "used_overseas"
 
+    def __init__(self, world: World):
+        super().__init__(world)
+        self.region = world.firms.region[self.rows]
+
     def price_traits(self, world: World) -> tuple[np.ndarray, np.ndarray]:
         """Per firm, its region's ``price_elasticity`` (regions 0 and 1 are China and abroad,
         which hold no buyers abroad); no substitution share: they answer at once."""
         regions = list(world.scenario.regions.values())
-        self.region = world.firms.region[self.rows]
-        return np.array([0.0, 0.0, *[r.price_elasticity for r in regions]])[self.region], np.zeros(self.region.size)
+        region = world.firms.region[self.rows]
+        return np.array([0.0, 0.0, *[r.price_elasticity for r in regions]])[region], np.zeros(region.size)
 
     def price_response(self, book: Book) -> np.ndarray | float:
         """Buyers abroad can turn to other suppliers: demand for Chinese magnets falls by the
