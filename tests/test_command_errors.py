@@ -143,6 +143,11 @@ def test_compare_of_scenarios_that_share_no_month(tmp_path, monkeypatch):
     (["calibrate", str(TINY), "--finalists", "100000000000"], "--finalists"),
     (["calibrate", str(TINY), "--refine", "100000000000"], "--refine"),
     (["calibrate", str(TINY), "--popsize", "100000000000"], "--popsize"),
+    # worker processes: a local Dask cluster tried to start every one of them
+    (["validate", str(TINY), "--workers", "1000000"], "--workers"),
+    (["calibrate", str(TINY), "--workers", "1000000"], "--workers"),
+    (["sweep", str(Path(__file__).resolve().parents[1] / "scenarios" / "sweeps" / "policy_grid.toml"),
+      "--workers", "1000000", "--scheduler", "local"], "--workers"),
 ])
 def test_counts_too_large_to_hold_are_refused_before_anything_runs(args, option, tmp_path):
     # they ended in a MemoryError traceback, or took the machine's memory until killed

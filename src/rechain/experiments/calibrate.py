@@ -61,7 +61,7 @@ from ..report import domestic_prices
 from ..scenario import ScenarioError, deep_merge, load_scenario, read_toml_file, scenario_from_dict
 from . import designs
 from .designs import Parameter
-from .executor import MAX_SEEDS, Terminated, sigterm_as_interrupt
+from .executor import MAX_SEEDS, MAX_WORKERS, Terminated, sigterm_as_interrupt
 from .paths import parse_path
 from .store import load_results, sweep_manifest
 from .sweep import Sweep, _base_dict, execute
@@ -602,7 +602,7 @@ def _write_atomic_text(text: str, path: Path) -> None:
 @click.option("--finalists", default=4, show_default=True, type=click.IntRange(1, MAX_CANDIDATES),
               help="best candidates re-run with more seeds")
 @click.option("--final-replicates", default=5, show_default=True, type=click.IntRange(1, MAX_SEEDS))
-@click.option("--workers", default=2, show_default=True, type=click.IntRange(min=1, max=64))
+@click.option("--workers", default=2, show_default=True, type=click.IntRange(1, MAX_WORKERS))
 @click.option("--scheduler", default=None, metavar="ADDRESS",
               help="run on Dask: a scheduler address (tcp://host:8786) or 'local' for a local cluster")
 @click.option("--seed", default=0, show_default=True, type=click.IntRange(min=0), help="seed of the sample design")

@@ -35,7 +35,8 @@ from typing import Any, Callable, Iterable, Iterator
 from ..scenario import OptionError
 
 __all__ = ["open_executor", "SerialExecutor", "ProcessExecutor", "DaskExecutor", "shared", "batches",
-           "batch_size", "Terminated", "sigterm_as_interrupt", "SCHEDULER_CONNECT_S", "PARENT_CHECK_S", "MAX_SEEDS"]
+           "batch_size", "Terminated", "sigterm_as_interrupt", "SCHEDULER_CONNECT_S", "PARENT_CHECK_S", "MAX_SEEDS",
+           "MAX_WORKERS"]
 
 #: how often a worker process checks that the main process is still there, s
 PARENT_CHECK_S = 0.5
@@ -45,6 +46,11 @@ SCHEDULER_CONNECT_S = 5
 #: seeds a command runs each scenario with at most (validate and compare hold every run's
 #: tables in memory; --replicates 10**11 took all of it and ended in a MemoryError)
 MAX_SEEDS = 1000
+
+#: local worker processes (or local Dask workers) a command starts at most: more than a large
+#: server's cores only starts idle processes (--workers 10**6 with a local Dask cluster tried
+#: to start them all); a cluster is reached with --scheduler instead
+MAX_WORKERS = 256
 
 _SHARED: Any = None
 

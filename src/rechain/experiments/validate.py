@@ -53,7 +53,7 @@ import pandas as pd
 
 # how the monthly table is read: one rule for facts, sweeps and RunResult.series
 from ..report import FLOW_VARIABLES, LEVEL_VARIABLES, _select, _split, monthly_series
-from .executor import MAX_SEEDS
+from .executor import MAX_SEEDS, MAX_WORKERS
 
 __all__ = ["Fact", "FactError", "Validation", "Vocabulary", "VARIABLES", "FLOW_VARIABLES", "LEVEL_VARIABLES",
            "MEASURES", "COMPARISONS", "load_facts", "scenario_facts_file", "default_vocabulary", "vocabulary_of", "check_selections", "facts_in_run",
@@ -1024,7 +1024,8 @@ def write_figures(v: Validation, out_dir: str | Path) -> list[str]:
 @click.command(name="validate")
 @click.argument("scenario", type=click.Path(dir_okay=False, path_type=Path), default=Path("scenarios/baseline.toml"))
 @click.option("--replicates", default=5, show_default=True, type=click.IntRange(1, MAX_SEEDS), help="seeds 0..N-1")
-@click.option("--workers", default=2, show_default=True, type=click.IntRange(min=1), help="parallel processes")
+@click.option("--workers", default=2, show_default=True, type=click.IntRange(1, MAX_WORKERS),
+              help="parallel processes")
 @click.option("--out", "out_dir", type=click.Path(file_okay=False, path_type=Path), default=None,
               help="output folder (default outputs/validation-<scenario>)")
 @click.option("--no-figures", is_flag=True, help="skip the PNG figures")
