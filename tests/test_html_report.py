@@ -94,6 +94,8 @@ def test_run_html_writes_a_report_a_colleague_can_read(whatif, tmp_path):
     assert "added" in html and "changed" in html
     assert "yuan/t" in html and "yuan/kg" in html
     assert "Flows through the chain by element, 2024" in html
+    # each sector's shortfall also in its own unit (sectors.*.unit_label)
+    assert "End use at home by sector" in html and "MW installed" in html and "industrial robots" in html
     assert html.count("data:image/png;base64,") == 6        # five figures and the flow diagram
     assert "report.html" in json.loads((out / MARKER).read_text())["files"]
     # written again by rechain report: replaced, the folder still rechain's

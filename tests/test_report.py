@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+import numpy as np
 import pandas as pd
 
-from rechain.report import summary_table, year_labels
+from rechain.report import end_products, summary_table, year_labels
 
 
 def _by(df: pd.DataFrame, keys: list[str], value: str) -> pd.Series:
@@ -79,3 +80,23 @@ def test_the_summary_labels_a_year_the_run_covers_in_part():
     assert table.loc[("production", "magnet_makers/magnet_std", "t")].tolist() == [6.0, 12.0, 3.0]
     assert year_labels(pd.Series(["2024-01", "2024-02"])) == {"2024": "2024 (Jan-Feb)"}
     assert year_labels(pd.Series(["2024-05"])) == {"2024": "2024 (May)"}
+
+
+def test_end_products_are_the_magnets_over_the_kg_per_unit_of_their_year():
+    # worked by hand: 4 t and 8 t at 4 kg a unit in 2024, 10 t at 5 kg in 2025
+    got = end_products(np.array([4.0, 8.0, 10.0]), {"2024": 4.0, "2025": 5.0}, ["2024-11", "2024-12", "2025-01"])
+    np.testing.assert_allclose(got, [1000.0, 2000.0, 2000.0])
+
+
+def test_a_sectors_shortfall_is_also_counted_in_its_own_units(baseline_run):
+    """Each sector's magnet shortfall, as end products in the unit its scenario names
+    (``unit_label``), at its kg per unit of each year."""
+    m, sc = baseline_run.monthly, baseline_run.model.world.scenario
+    mine = m[m["stage"] == "motor_makers"]
+    for name, sector in sc.sectors.items():
+        short = mine[(mine["product"] == name) & (mine["variable"] == "shortfall")].set_index("month")["value"]
+        units = mine[(mine["product"] == name) & (mine["variable"] == "end_products_short")]
+        assert set(units["unit"]) == {sector.unit_label}
+        kg = np.array([sector.magnet_kg_per_unit[month[:4]] for month in short.index])
+        np.testing.assert_allclose(units.set_index("month")["value"].reindex(short.index).to_numpy(),
+                                   short.to_numpy() * 1000.0 / kg, rtol=1e-6, atol=1e-6)

@@ -286,6 +286,22 @@ class OptionYear(ScenarioError):
                          kind="option")
 
 
+def sector_rows(monthly: pd.DataFrame) -> list[dict[str, str]]:
+    """End use by sector over the run: magnets used and short (t), and the end products the
+    shortfall stands for in the sector's own unit (its ``unit_label``)."""
+    rows = monthly[(monthly["stage"] == "motor_makers")
+                   & monthly["variable"].isin(["use", "shortfall", "end_products_short"])]
+    out = []
+    for sector, g in rows.groupby("product", sort=False):
+        total = g.groupby("variable")["value"].sum()
+        short_units = g.loc[g["variable"] == "end_products_short", "unit"]
+        out.append({"sector": sector, "use_t": _num(total.get("use", np.nan), "t"),
+                    "short_t": _num(total.get("shortfall", np.nan), "t"),
+                    "short_units": _num(total.get("end_products_short", np.nan), ""),
+                    "unit": short_units.iloc[0] if len(short_units) else ""})
+    return out
+
+
 def _run_context(folder: Path, year: int | None) -> dict:
     from .flowchart import figure_element_flows
     from .report import FIGURES, kpis
@@ -344,6 +360,7 @@ def _run_context(folder: Path, year: int | None) -> dict:
         "scenarios": [block],
         "kpi_columns": ([f"{base_sc.name} (base, seed {seed})"] if base_run is not None else []) + [name],
         "kpi_rows": rows, "kpi_note": note + " Prices in the market's units; tonnes as t.",
+        "sectors": sector_rows(monthly),
         "figures": figures, "year": yr,
         "flow_figures": [_figure(figure_element_flows(flows, yr, title), f"{name}, seed {seed}, {yr}.")],
         "flow_note": "", "provenance": prov,
@@ -470,6 +487,7 @@ def _compare_context(folder: Path, year: int | None) -> dict:
         "subtitle": f"A comparison with the same seeds for every scenario ({n} seed{'s' if n > 1 else ''}: "
                     f"{', '.join(map(str, seeds))}); reference: {ref}.",
         "scenarios": blocks, "kpi_columns": names, "kpi_rows": rows,
+        "sectors": [],          # a comparison keeps per-seed KPIs, not the sectors' monthly rows
         "kpi_note": ("Means over seeds; below, the 5 % to 95 % band across seeds and the change against the "
                      "reference's mean. " if n > 1 else "One seed: no band (compare --replicates N gives one). ")
         + "Prices in the market's units; tonnes as t.",

@@ -18,7 +18,7 @@ from .policy import QUOTA_TYPES
 if TYPE_CHECKING:
     from .model import ChainModel
 
-__all__ = ["monthly_table", "flows_table", "kpis", "write_figures", "summary_table", "series_of", "monthly_series",
+__all__ = ["monthly_table", "end_products", "flows_table", "kpis", "write_figures", "summary_table", "series_of", "monthly_series",
            "COLUMNS", "FLOW_VARIABLES", "LEVEL_VARIABLES"]
 
 COLUMNS = ["month", "stage", "product", "region", "variable", "value", "unit"]
@@ -66,6 +66,14 @@ class _Table:
 def _region_of_stage(stage: str) -> str:
     return "abroad" if stage in ("myanmar_holders", "overseas_miners", "foreign_producers") else (
         "overseas" if stage == "overseas_buyers" else "china")
+
+
+def end_products(magnets_t: np.ndarray, kg_per_unit: dict[str, float], months: list[str]) -> np.ndarray:
+    """The end products (a sector's units: vehicles, MW installed) whose finished magnets
+    ``magnets_t`` (t per month) are, at the kg per unit of each month's year: what a
+    shortfall of magnets means in the sector's own terms."""
+    kg = np.array([kg_per_unit[month[:4]] for month in months], dtype=float)
+    return np.asarray(magnets_t, dtype=float) * 1000.0 / kg
 
 
 def monthly_table(m: "ChainModel") -> pd.DataFrame:
@@ -132,6 +140,7 @@ def monthly_table(m: "ChainModel") -> pd.DataFrame:
         tab.add(stage, "all", "all", "uncertainty", unc[:, s], "index")
     want = cal.to_months(r.use_want)
     got = cal.to_months(r.use_got)
+    sectors = m.world.scenario.sectors
     for g, group in enumerate(r.groups):
         is_region = group in m.world.scenario.regions
         stage = "overseas_buyers" if is_region else "motor_makers"
@@ -140,6 +149,10 @@ def monthly_table(m: "ChainModel") -> pd.DataFrame:
         tab.add(stage, sector, region, "demand", want[:, g], "t")
         tab.add(stage, sector, region, "use", got[:, g], "t")
         tab.add(stage, sector, region, "shortfall", want[:, g] - got[:, g], "t")
+        if not is_region:
+            tab.add(stage, sector, region, "end_products_short",
+                    end_products(want[:, g] - got[:, g], sectors[group].magnet_kg_per_unit, cal.months),
+                    sectors[group].unit_label)
     lic = {"licences_pending": (_month_means(m, r.lic_pending_n), "applications"),
            "licences_pending_t": (_month_means(m, r.lic_pending_t), "t"),
            "licences_applied": (cal.to_months(r.licences_applied), "t"),
@@ -212,7 +225,7 @@ def domestic_prices(monthly: pd.DataFrame) -> pd.DataFrame:
 
 # --- reading the monthly table: flows add up over the rows a selection leaves open, levels
 # (prices, cover, ...) do not (rechain validate, sweeps and RunResult.series read it so) --------
-FLOW_VARIABLES = ("production", "orders", "exports", "imports", "demand", "use", "shortfall",
+FLOW_VARIABLES = ("production", "orders", "exports", "imports", "demand", "use", "shortfall", "end_products_short",
                   "licences_applied", "licences_granted", "licences_refused", "quota_used", "eol_collected",
                   "spot_traded", "sales_abroad")
 LEVEL_VARIABLES = ("price", "price_long_run", "market_cover_weeks", "stock_cover_days", "sentiment", "uncertainty",

@@ -194,7 +194,7 @@ class Sector(_Model):
     firms: int = Field(ge=1, le=100_000, description="number of motor makers in the sector")
     units_per_yr: PosYearTable = Field(description="end-product output per calendar year, units")
     magnet_kg_per_unit: Annotated[dict[str, Annotated[float, Field(gt=0, le=10_000)]], AfterValidator(_year_keys)] = Field(description="finished magnet per unit, kg, per year (at most 10 t)")
-    unit_label: str = Field("units", description="what a unit is, for labels (vehicles, MW installed, units)")
+    unit_label: str = Field("units", description="what a unit is (vehicles, MW installed): the unit of the sector's shortfall counted in end products (end_products_short in monthly.csv, the sector table of report.html)")
     uh_share: Share = Field(description="share of the sector's magnets that are the high-coercivity Dy/Tb grade")
     price_elasticity: Elasticity = Field(0.0, description="long-run share of the sector's magnet use lost per 1 % rise of the magnet price over its start level (ferrite or induction motors, other designs), reached over behaviour.substitution_adjust_weeks")
     substitutable_share: Share = Field(0.3, description="the most of the sector's magnet use that other technologies can take over")

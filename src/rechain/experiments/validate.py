@@ -305,6 +305,7 @@ def default_vocabulary(scenario=None) -> Vocabulary:
         v[var] = dict(stage={"motor_makers", "overseas_buyers"},
                       product=_union(sec, {"all", "prnd_oxide", "prnd_metal", "dy_oxide", "tb_oxide"}),
                       region=_union(reg, {"china"}))
+    v["end_products_short"] = dict(stage={"motor_makers"}, product=sec, region={"china"})
     v["sales_abroad"] = dict(stage={"foreign_producers"}, product=products, region=reg)
     for var in ("licences_pending_t", "licences_applied", "licences_granted", "licences_refused"):
         v[var] = v["licences_pending"]
