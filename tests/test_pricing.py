@@ -33,11 +33,27 @@ def test_balance_multiple_hand_worked():
     assert float(balance_multiple(0.5, 1.0, 4.0, 0.4)) == pytest.approx(2.0)
 
 
+def test_a_shortage_can_bite_harder_than_a_glut_of_the_same_size():
+    # worked by hand: a = 5; elasticity 0.5 gives b = 1, scarcity elasticity 1 gives b = 2
+    # g(0.5) = 0.4 + 3.6 / (1 + 5 * 0.25) = 2 (scarcity side); g(2) = 0.4 + 3.6 / (1 + 5 * 2) = 0.727 (glut side)
+    g = balance_multiple(np.array([0.5, 1.0, 2.0]), 0.5, 4.0, 0.4, scarcity_elasticity=1.0)
+    assert g == pytest.approx([2.0, 1.0, 0.4 + 3.6 / 11])
+    # the same elasticity either side: the curve of old; the elasticity just below 1 is the scarcity one
+    assert balance_multiple(np.array([0.5, 2.0]), 0.5, 4.0, 0.4, scarcity_elasticity=0.5) == \
+        pytest.approx(balance_multiple(np.array([0.5, 2.0]), 0.5, 4.0, 0.4))
+    h = 1e-6
+    below, one = balance_multiple(np.array([1 - h, 1.0]), 0.5, 4.0, 0.4, scarcity_elasticity=1.0)
+    assert (math.log(below) - math.log(one)) / math.log(1 - h) == pytest.approx(-1.0, rel=1e-4)
+    # per product: only the products whose scarcity elasticity is higher change
+    g = balance_multiple(np.array([0.5, 0.5]), np.array([0.5, 0.5]), 4.0, 0.4, np.array([0.5, 1.0]))
+    assert g == pytest.approx([float(balance_multiple(0.5, 0.5, 4.0, 0.4)), 2.0])
+
+
 @settings(max_examples=60, deadline=None)
-@given(st.floats(0.0, 50.0), st.floats(0.0, 50.0), st.floats(0.05, 2.0))
-def test_balance_multiple_falls_with_cover(x1, x2, elasticity):
+@given(st.floats(0.0, 50.0), st.floats(0.0, 50.0), st.floats(0.05, 2.0), st.floats(1.0, 10.0))
+def test_balance_multiple_falls_with_cover(x1, x2, elasticity, scarcity_multiple):
     lo, hi = sorted((x1, x2))
-    g_lo, g_hi = balance_multiple(np.array([lo, hi]), elasticity, 4.0, 0.4)
+    g_lo, g_hi = balance_multiple(np.array([lo, hi]), elasticity, 4.0, 0.4, elasticity * scarcity_multiple)
     assert 0.4 - 1e-12 <= g_hi <= g_lo <= 4.0 + 1e-12
 
 

@@ -248,9 +248,9 @@ def set_prices(chain: Chain) -> None:
     if cond.mode is Mode.RUN:
         value = long_run_prices(chain)
         m.long_run_yuan_per_t = value.long_run
-        elasticity = w.cover_elasticity
-        target = m.long_run_yuan_per_t * balance_multiple(m.cover_wk / m.normal_cover_wk, elasticity,
-                                                          b.price_ceiling_multiple, b.price_floor_multiple)
+        target = m.long_run_yuan_per_t * balance_multiple(m.cover_wk / m.normal_cover_wk, w.cover_elasticity,
+                                                          b.price_ceiling_multiple, b.price_floor_multiple,
+                                                          w.scarcity_elasticity)
         target = np.maximum(np.minimum(target, value.ceiling), value.floor)
         m.price_yuan_per_t = adjust_price(m.price_yuan_per_t, target, b.price_adjust_weeks, b.max_weekly_price_move)
         set_export_prices(chain)

@@ -24,6 +24,9 @@ __all__ = ["World", "Pairs", "build_world", "PROCESSED"]
 
 #: products priced mostly as the cost of their inputs (their own balance weighs less)
 PROCESSED = ("prnd_metal", "magnet_std", "magnet_uh")
+#: the separated products traded from stock (oxides and metal), whose prices answer a
+#: shortage more steeply than a glut (behaviour.scarcity_elasticity_multiple)
+STOCKED = ("prnd_oxide", "prnd_metal", "dy_oxide", "tb_oxide")
 
 
 @dataclass(frozen=True)
@@ -91,6 +94,7 @@ class World:
     oxides: np.ndarray                   # Pr-Nd, Dy and Tb oxide, in element order
     scraps: np.ndarray                   # standard and high-grade scrap
     cover_elasticity: np.ndarray         # [P] how strongly each price answers its market's cover
+    scarcity_elasticity: np.ndarray      # [P] the same below normal cover
     spot_sells: np.ndarray               # [sell pairs] bool: sells on China's spot market (not producers abroad)
     abroad_buys: np.ndarray              # indices of buy pairs of buyers abroad
     spot_key_of_sell: np.ndarray         # [sell pairs] spot market * P + product (market 0: China's, 1: abroad)
@@ -180,6 +184,9 @@ def build_world(sc: Scenario, streams: Streams) -> World:
     spot_sells = pop.kind[sells.firm] != FOREIGN                   # producers abroad sell abroad only
     buyer_abroad = np.isin(pop.kind[buys.firm], BUYERS_ABROAD)
     oxides = np.array([mat.p("prnd_oxide"), mat.p("dy_oxide"), mat.p("tb_oxide")])
+    cover_elasticity = np.array([sc.market.price_cover_elasticity.get(
+        k, sc.behaviour.processed_price_cover_elasticity if k in PROCESSED else sc.behaviour.price_cover_elasticity)
+        for k in mat.products])
     return World(
         scenario=sc, materials=mat, calendar=cal, firms=pop, links=links, link=link, buys=buys, sells=sells,
         rows=rows, main_output=np.argmax(pop.outputs, axis=1), main_input=np.argmax(pop.inputs, axis=1),
@@ -189,9 +196,9 @@ def build_world(sc: Scenario, streams: Streams) -> World:
         key_stage=np.repeat(pop.stage, P),
         oxides=oxides,
         scraps=np.array([mat.p("scrap_std"), mat.p("scrap_uh")]),
-        cover_elasticity=np.array([sc.market.price_cover_elasticity.get(
-            k, sc.behaviour.processed_price_cover_elasticity if k in PROCESSED else sc.behaviour.price_cover_elasticity)
-            for k in mat.products]),
+        cover_elasticity=cover_elasticity,
+        scarcity_elasticity=cover_elasticity * np.where(np.isin(mat.products, STOCKED),
+                                                        sc.behaviour.scarcity_elasticity_multiple, 1.0),
         spot_sells=spot_sells,
         abroad_buys=np.flatnonzero(buyer_abroad),
         # two spot markets: China's, and abroad, where producers abroad meet buyers abroad

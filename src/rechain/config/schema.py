@@ -308,6 +308,7 @@ class Behaviour(_Model):
     # market price formation (rules/pricing.py)
     price_cover_elasticity: PosElasticity = Field(0.6, description="s_c: elasticity of the market price of ore, oxides and scrap to its stock cover at normal cover (1: half the cover, about twice the price)")
     processed_price_cover_elasticity: PosElasticity = Field(0.3, description="the same for metal and magnets, whose price is mostly the cost of their inputs passed on")
+    scarcity_elasticity_multiple: Annotated[float, Field(ge=1, le=10)] = Field(1.0, description="below normal cover the separated oxides' and metal's prices answer it this many times as steeply as above (a stock cannot fall below zero, so a shortage bites harder than a glut of the same size; Deaton and Laroque 1992); 1: alike")
     price_ceiling_multiple: Annotated[float, Field(gt=1, le=50)] = Field(4.0, description="the most a deficit can multiply the market price over its long-run anchor")
     price_floor_multiple: Annotated[float, Field(gt=0, lt=1)] = Field(0.4, description="the least a glut can multiply the market price by")
     price_adjust_weeks: Weeks = Field(6.0, description="weeks the market price takes to close its gap to the balance price")

@@ -30,18 +30,24 @@ __all__ = ["balance_multiple", "adjust_price", "marginal_cost_ratio", "seller_as
            "margin_utilisation", "margin_pace", "storage_room", "shortage_multiple"]
 
 
-def balance_multiple(cover_ratio: np.ndarray | float, elasticity: float, ceiling: float,
-                     floor: float) -> np.ndarray:
+def balance_multiple(cover_ratio: np.ndarray | float, elasticity: np.ndarray | float, ceiling: float,
+                     floor: float, scarcity_elasticity: np.ndarray | float | None = None) -> np.ndarray:
     """Price multiple for a market's cover ratio ``x = cover / normal cover``.
 
     ``g(x) = floor + (ceiling - floor) / (1 + a x^b)`` with ``a = (ceiling - 1) / (1 - floor)``,
     so ``g(1) = 1``, ``g(0) = ceiling``, ``g(inf) = floor``, and ``b`` is set so that the
     elasticity of ``g`` at ``x = 1`` is ``-elasticity`` (Sterman's ``s_c``; 1: half the cover,
-    about twice the price). Needs ``floor < 1 < ceiling``.
+    about twice the price). Needs ``floor < 1 < ceiling``. Below normal cover (``x < 1``)
+    ``scarcity_elasticity`` takes the place of ``elasticity`` when given: a stock cannot fall
+    below zero, so a shortage lifts a stocked commodity's price more steeply than a glut of
+    the same size lowers it (competitive storage: Deaton and Laroque 1992); ``g`` stays
+    continuous at ``x = 1``.
     """
     a = (ceiling - 1.0) / (1.0 - floor)
-    b = elasticity * (1.0 + a) ** 2 / ((ceiling - floor) * a)
     x = np.maximum(np.asarray(cover_ratio, dtype=float), 0.0)
+    if scarcity_elasticity is not None:
+        elasticity = np.where(x < 1.0, scarcity_elasticity, elasticity)
+    b = np.asarray(elasticity, dtype=float) * (1.0 + a) ** 2 / ((ceiling - floor) * a)
     # a ceiling or floor close to 1 makes b huge: x**b overflows to inf (or 0**b to 0), and
     # the curve's limit there, the floor (or the ceiling), is the right answer
     with np.errstate(over="ignore", divide="ignore"):
