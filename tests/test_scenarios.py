@@ -22,6 +22,7 @@ from click.testing import CliRunner
 
 from rechain.cli import main
 from rechain.compare import _run_one, compare, recovery_months
+from rechain.outputs import code_fingerprint
 from rechain.results import run
 from rechain.scenario import ScenarioError, load_scenario, scenario_hash
 
@@ -279,6 +280,10 @@ def test_compare_reuses_a_finished_run_with_the_same_hash(tiny_pair, tmp_path):
     pd.testing.assert_frame_equal(comp.kpis, fresh.kpis)
     # a run of a different scenario under the same name is not reused
     (runs_dir / "tiny-seed0" / "manifest.json").write_text(json.dumps({**manifest, "scenario_sha256": "x"}))
+    assert compare(tiny_pair, seeds=[0], runs_dir=runs_dir, write=False, workers=1).reused == []
+    # nor one made by other code (an upgrade): its numbers are not this code's (reused before)
+    assert manifest["rechain_code_sha256"] == code_fingerprint()
+    (runs_dir / "tiny-seed0" / "manifest.json").write_text(json.dumps({**manifest, "rechain_code_sha256": "0" * 64}))
     assert compare(tiny_pair, seeds=[0], runs_dir=runs_dir, write=False, workers=1).reused == []
 
 

@@ -25,6 +25,8 @@ Ctrl-C is: the hidden folder is removed (see :class:`_Sigterm`).
 from __future__ import annotations
 
 import contextlib
+import functools
+import hashlib
 import ctypes
 import ctypes.util
 import json
@@ -39,7 +41,8 @@ from .experiments.executor import Terminated
 from .scenario import ScenarioError
 
 __all__ = ["MARKER", "OutputError", "check_output_dir", "output_dir", "write_marker", "is_rechain_output",
-           "check_writable", "add_file", "write_file", "output_kind", "holds_run_of", "begin_output"]
+           "check_writable", "add_file", "write_file", "output_kind", "holds_run_of", "begin_output",
+           "code_fingerprint"]
 
 #: the marker file of a rechain output folder (JSON: kind, files)
 MARKER = ".rechain-output.json"
@@ -401,15 +404,31 @@ class output_dir:
             self.sigterm.stop()
 
 
+@functools.lru_cache(maxsize=1)
+def code_fingerprint() -> str:
+    """SHA-256 of the model's code and packaged data: every file of the installed rechain
+    package (compiled caches aside), by path and content. A run's manifest keeps it, so a
+    finished run is reused only by the code that made it: the package version does not move
+    with every change of the code, and an upgrade must not hand back the old code's numbers."""
+    root = Path(__file__).resolve().parent
+    digest = hashlib.sha256()
+    for path in sorted(p for p in root.rglob("*") if p.is_file() and "__pycache__" not in p.parts):
+        digest.update(path.relative_to(root).as_posix().encode("utf-8") + b"\0")
+        digest.update(hashlib.sha256(path.read_bytes()).digest())
+    return digest.hexdigest()
+
+
 def holds_run_of(folder: str | Path, sha: str, seed: int) -> bool:
     """Whether ``folder``'s manifest says it holds a run of the scenario with hash ``sha``
-    and this seed (a missing, unreadable or foreign manifest: no)."""
+    and this seed, made by this code (:func:`code_fingerprint`; a missing, unreadable or
+    foreign manifest: no)."""
     try:
         manifest = json.loads((Path(folder) / "manifest.json").read_text(encoding="utf-8"))
     except (OSError, ValueError):         # UnicodeDecodeError and JSONDecodeError are ValueErrors
         return False
     return isinstance(manifest, dict) and manifest.get("scenario_sha256") == sha \
-        and manifest.get("seed") == seed and not isinstance(manifest.get("seed"), bool)
+        and manifest.get("seed") == seed and not isinstance(manifest.get("seed"), bool) \
+        and manifest.get("rechain_code_sha256") == code_fingerprint()
 
 
 def output_kind(folder: str | Path) -> str | None:

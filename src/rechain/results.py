@@ -12,7 +12,7 @@ import numpy as np
 import pandas as pd
 
 from .model import ChainModel, forget_model
-from .outputs import output_dir
+from .outputs import code_fingerprint, output_dir
 from .randomness import run_seed
 from .report import flows_table, kpis, monthly_table, series_of, summary_table, write_figures
 from .scenario import Scenario, ScenarioError, load_scenario, scenario_from_dict, scenario_hash
@@ -127,6 +127,7 @@ def run(scenario: Scenario | str | Path | dict, seed: int = 0, keep_model: bool 
         "seed": seed,
         "mass_balance_checked_weekly": check_balance,
         "rechain_version": package_version(),
+        "rechain_code_sha256": code_fingerprint(),
         "weeks": model.world.calendar.n_weeks,
         "firms": model.world.n_firms,
         "links": model.world.n_links,
