@@ -25,10 +25,10 @@ Ctrl-C is: the hidden folder is removed (see :class:`_Sigterm`).
 from __future__ import annotations
 
 import contextlib
-import functools
-import hashlib
 import ctypes
 import ctypes.util
+import functools
+import hashlib
 import json
 import os
 import shutil

@@ -18,8 +18,8 @@ from .policy import QUOTA_TYPES
 if TYPE_CHECKING:
     from .model import ChainModel
 
-__all__ = ["monthly_table", "end_products", "flows_table", "kpis", "write_figures", "summary_table", "series_of", "monthly_series",
-           "COLUMNS", "FLOW_VARIABLES", "LEVEL_VARIABLES"]
+__all__ = ["monthly_table", "end_products", "flows_table", "kpis", "write_figures", "summary_table", "series_of",
+           "monthly_series", "COLUMNS", "FLOW_VARIABLES", "LEVEL_VARIABLES"]
 
 COLUMNS = ["month", "stage", "product", "region", "variable", "value", "unit"]
 MAGNETS = ("magnet_std", "magnet_uh")

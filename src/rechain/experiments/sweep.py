@@ -778,7 +778,7 @@ def run_sweep(path_or_spec: str | Path | dict | Sweep, workers: int | None = 1, 
 @click.option("--out", "out_dir", type=click.Path(file_okay=False, path_type=Path), default=None,
               help="output folder (default outputs/sweeps/<sweep name>)")
 @click.option("--resume", is_flag=True, help="continue an interrupted sweep in --out, skipping finished runs")
-@click.option("--batch-size", type=click.IntRange(1, MAX_WORKERS), default=None, help="runs per task (default: automatic)")
+@click.option("--batch-size", type=click.IntRange(min=1), default=None, help="runs per task (default: automatic)")
 @click.option("--quiet", is_flag=True, help="no progress bar")
 def sweep_command(sweep_file: Path, workers: int | None, scheduler: str | None, out_dir: Path | None,
                   resume: bool, batch_size: int | None, quiet: bool) -> None:
