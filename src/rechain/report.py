@@ -14,6 +14,7 @@ import numpy as np
 import pandas as pd
 
 from .policy import QUOTA_TYPES
+from .world import STOCKED as OXIDES_METAL
 
 if TYPE_CHECKING:
     from .model import ChainModel
@@ -27,7 +28,6 @@ MAGNETS = ("magnet_std", "magnet_uh")
 # metal, magnets and their scrap (a sector's or region's magnet demand counts as magnets)
 _FORM = {"light_ore": "ore", "ionic_ore": "ore", "prnd_oxide": "oxides and metal", "prnd_metal": "oxides and metal",
          "dy_oxide": "oxides and metal", "tb_oxide": "oxides and metal"}
-OXIDES_METAL = ("prnd_oxide", "prnd_metal", "dy_oxide", "tb_oxide")
 
 
 def _month_means(m: "ChainModel", weekly: np.ndarray) -> np.ndarray:
@@ -148,11 +148,11 @@ def monthly_table(m: "ChainModel") -> pd.DataFrame:
         sector = "all" if is_region else group
         tab.add(stage, sector, region, "demand", want[:, g], "t")
         tab.add(stage, sector, region, "use", got[:, g], "t")
-        tab.add(stage, sector, region, "shortfall", want[:, g] - got[:, g], "t")
+        short = want[:, g] - got[:, g]
+        tab.add(stage, sector, region, "shortfall", short, "t")
         if not is_region:
             tab.add(stage, sector, region, "end_products_short",
-                    end_products(want[:, g] - got[:, g], sectors[group].magnet_kg_per_unit, cal.months),
-                    sectors[group].unit_label)
+                    end_products(short, sectors[group].magnet_kg_per_unit, cal.months), sectors[group].unit_label)
     lic = {"licences_pending": (_month_means(m, r.lic_pending_n), "applications"),
            "licences_pending_t": (_month_means(m, r.lic_pending_t), "t"),
            "licences_applied": (cal.to_months(r.licences_applied), "t"),
