@@ -264,6 +264,13 @@ def test_check_warns_of_a_disruption_of_a_stage_with_no_firms():
      "(mining_rock 2027): the run covers 2024-01-01..2026-12-31"),
     # a reserve that can neither buy nor release
     ({"stockpile": {"products": ["dy_oxide"]}}, "neither buy_t_per_yr nor initial_stock_t"),
+    # items whose size is no change at all
+    ({"news": [{"name": "idle rumour", "date": "2025-03-03", "sign": 1, "strength": 0.0}]},
+     "(idle rumour): strength and uncertainty are both 0"),
+    ({"disruptions": [{"name": "idle outage", "target": "separation_plants", "start": "2025-01-01",
+                       "end": "2025-02-01", "capacity_offline_share": 0.0}]}, "capacity_offline_share is 0"),
+    ({"sectors": {"nev": {"shocks": [{"name": "flat", "start": "2025-01-01", "end": "2025-06-30",
+                                      "multiplier": 1.0}]}}}, "multiplier is 1"),
 ])
 def test_check_warns_of_levers_no_firm_can_act_on(change, says):
     lines = idle_levers(scenario_from_dict(deep_merge(baseline_dict(), change)))

@@ -97,6 +97,9 @@ def idle_levers(sc: Scenario, own_quotas: set[tuple[str, int]] | None = None) ->
     ores = _ore_types(sc)
     for i, d in enumerate(sc.disruptions):
         where = f"disruptions[{i}] ({d.name})"
+        if d.capacity_offline_share == 0:
+            out.append(f"{where}: capacity_offline_share is 0 (takes no capacity offline); it acts on nothing")
+            continue
         present = stages.get(d.target, set())
         if not present:
             out.append(f"{where}: stage {d.target!r} has no firms in this scenario; it acts on nothing")
@@ -124,9 +127,18 @@ def idle_levers(sc: Scenario, own_quotas: set[tuple[str, int]] | None = None) ->
                    f"buy nor release them; it acts on nothing (yet the reserve joins the trade network, which "
                    f"shifts the run's draws a little)")
     for i, n in enumerate(sc.news):
+        if n.strength == 0 and n.uncertainty == 0:
+            out.append(f"news[{i}] ({n.name}): strength and uncertainty are both 0 (no expected change, no "
+                       f"uncertainty); it acts on nothing")
+            continue
         heard = [st for st in n.stages if stages.get(st)]
         if not heard:
             out.append(f"news[{i}] ({n.name}): no firms in stages {n.stages} hear it; it acts on nothing")
+    for name, sector in sc.sectors.items():
+        for i, sh in enumerate(sector.shocks):
+            if sh.multiplier == 1:
+                out.append(f"sectors.{name}.shocks[{i}] ({sh.name or 'unnamed'}): multiplier is 1 (output "
+                           f"unchanged); it acts on nothing")
     holders = {"mining_rock": "rock_miners", "mining_ionic": "ionic_miners", "separation": "separation_plants"}
     for q in sc.quota_policy.quotas:
         if own_quotas is not None and (q.type, q.year) not in own_quotas:
