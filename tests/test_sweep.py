@@ -5,6 +5,7 @@ All sweeps run the six-month, small-firm-count scenario ``tests/data/tiny.toml``
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import signal
@@ -23,6 +24,7 @@ from support import ROOT
 from rechain.analyze import analyze
 from rechain.cli import main
 from rechain.experiments import runs as runs_mod
+from rechain.outputs import code_fingerprint
 from rechain.scenario import ScenarioError
 from rechain.sweep import (load_results, load_sweep, make_model_function, model_function, parse_path, run_seed,
                            run_sweep)
@@ -270,6 +272,28 @@ def test_resume_refuses_a_changed_sweep(tmp_path):
     res = CliRunner().invoke(main, ["sweep", str(spec), "--out", str(tmp_path / "out"), "--resume", "--quiet"])
     assert res.exit_code == 2
     assert "is not the sweep whose results are in" in res.output
+
+
+def test_resume_refuses_runs_of_other_code(tmp_path):
+    """The same seeds under other code give other numbers: a store made by another code (its
+    manifest's code hash differs, or it has none, as before the hash was kept) is not resumed."""
+    spec = tiny_sweep(tmp_path, NOISE_LEVELS)
+    out = tmp_path / "out"
+    run_sweep(spec, out=out)
+    man_path = out / "manifest.json"
+    man = json.loads(man_path.read_text())
+    assert man["rechain_code_sha256"] == code_fingerprint()
+    runs_before = sorted(p.name for p in (out / "runs").iterdir())
+    for forged in ("0" * 64, None):
+        if forged is None:
+            man.pop("rechain_code_sha256")
+        else:
+            man["rechain_code_sha256"] = forged
+        man_path.write_text(json.dumps(man))
+        res = CliRunner().invoke(main, ["sweep", str(spec), "--out", str(out), "--resume", "--quiet"])
+        assert res.exit_code == 2, res.output
+        assert "another version of rechain's code" in res.output and "Traceback" not in res.output
+        assert sorted(p.name for p in (out / "runs").iterdir()) == runs_before
 
 
 # --------------------------------------------------------------------------- failures

@@ -111,7 +111,7 @@ def _design_table(sw: Any):
 def _check_out(sw: Any, out: Path, resume: bool) -> None:
     """Raise unless the sweep may write to ``out``: a new or empty folder, or (``resume``)
     the folder of this same sweep. Writes nothing."""
-    from ..outputs import check_output_dir, check_writable
+    from ..outputs import check_output_dir, check_writable, code_fingerprint
 
     old = sweep_manifest(out)
     if old is None:
@@ -123,6 +123,12 @@ def _check_out(sw: Any, out: Path, resume: bool) -> None:
     if old.get("spec_sha256") != sw.spec_hash():
         raise ScenarioError(sw.file, "", f"is not the sweep whose results are in {out} (the sweep file, its "
                             "base scenario or their design changed); choose another --out", kind="resume_mismatch")
+    if old.get("rechain_code_sha256") != code_fingerprint():
+        # the same seeds under other code give other numbers: a resumed store would mix the two
+        raise ScenarioError(out, "", "holds runs made by another version of rechain's code (its manifest's "
+                            "rechain_code_sha256 is not this code's), and a resumed sweep would mix the two codes' "
+                            "numbers; resume it with the code that made it, or run the sweep into another --out",
+                            kind="resume_mismatch")
     check_writable(out)
 
 

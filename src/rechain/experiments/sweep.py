@@ -175,6 +175,7 @@ class Sweep:
         return hashlib.sha256(json.dumps(blob, sort_keys=True, default=str).encode()).hexdigest()
 
     def manifest(self) -> dict:
+        from ..outputs import code_fingerprint
         from ..results import package_version
         seeds = "replicate" if self.common_seeds else "run_id"
         return {"format": FORMAT, "name": self.name, "description": self.description,
@@ -184,7 +185,8 @@ class Sweep:
                 "second_order": self.second_order, "morris_levels": self.morris_levels,
                 "parameters": [p.describe() for p in self.parameters], "problem": self.problem(),
                 "kpis": self.kpis, "series": self.series, "spec_sha256": self.spec_hash(),
-                "rechain_version": package_version(), "python": sys.version.split()[0],
+                "rechain_version": package_version(), "rechain_code_sha256": code_fingerprint(),
+                "python": sys.version.split()[0],
                 "seeds": f"numpy.random.SeedSequence(root_seed).spawn(n)[{seeds}], "
                          "63 bits of generate_state(1, uint64)"}
 
