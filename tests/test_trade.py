@@ -411,3 +411,15 @@ def test_an_ore_type_on_recyclers_is_said_to_be_ignored_not_idle():
                                                       "capacity_offline_share": 1.0}]})
     lines = idle_levers(scenario_from_dict(d))
     assert any("it is ignored and the disruption takes 1 of all of them offline" in line for line in lines), lines
+
+
+def test_check_warns_when_collection_starts_after_the_run():
+    """A collection step holds from its year on: a run that starts before the first step
+    collects nothing until then, and check says so (an era extending the baseline met it)."""
+    d = baseline_dict()
+    d["recycling"]["collection"] = [{"year": 2025, "rate": 0.05}]
+    lines = idle_levers(scenario_from_dict(d))
+    assert any(line.startswith("recycling.collection: its first step is 2025") and "2024-01-01 to 2024-12-31" in line
+               for line in lines), lines
+    d["recycling"]["collection"] = [{"year": 2024, "rate": 0.05}, {"year": 2025, "rate": 0.1}]
+    assert not any(line.startswith("recycling.collection") for line in idle_levers(scenario_from_dict(d)))

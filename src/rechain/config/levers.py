@@ -139,6 +139,12 @@ def idle_levers(sc: Scenario, own_quotas: set[tuple[str, int]] | None = None) ->
             if sh.multiplier == 1:
                 out.append(f"sectors.{name}.shocks[{i}] ({sh.name or 'unnamed'}): multiplier is 1 (output "
                            f"unchanged); it acts on nothing")
+    rc = sc.recycling
+    if rc.collection and rc.eol_magnets_t_per_yr > 0 and rc.collection[0].year > sc.start.year:
+        first = rc.collection[0].year
+        out.append(f"recycling.collection: its first step is {first}, so nothing is collected from {sc.start} to "
+                   f"{first - 1}-12-31 (a step holds from its year on); add a step for {sc.start.year} to collect "
+                   f"from the start")
     holders = {"mining_rock": "rock_miners", "mining_ionic": "ionic_miners", "separation": "separation_plants"}
     for q in sc.quota_policy.quotas:
         if own_quotas is not None and (q.type, q.year) not in own_quotas:
