@@ -836,8 +836,10 @@ def validate(scenario_path: str | Path = "scenarios/baseline.toml", replicates: 
     facts, left_out = check_facts_for(sc, facts, source)
     seeds = list(range(replicates))
     tables: list[pd.DataFrame] = [pd.DataFrame()] * replicates
+    # disable=None: no bar when stderr is not a terminal (redirected, the bar's redraws would
+    # land between the table's lines)
     with open_executor(workers, scheduler, tasks=replicates) as ex, \
-            tqdm(total=replicates, unit="run", desc=f"validate {sc.name}", disable=not progress, leave=False,
+            tqdm(total=replicates, unit="run", desc=f"validate {sc.name}", disable=True if not progress else None, leave=False,
                  dynamic_ncols=True, file=sys.stderr) as bar:
         for n, (i, table) in enumerate(ex.map(_run_monthly, [(path, s) for s in seeds])):
             if n == 0:   # the flows' rows, which only a run has: on the first run back, not the last
