@@ -42,6 +42,9 @@ def _pair(tmp_path: Path, child: str) -> Path:
     # units in millions: the same year against its own figure, another year against the table's mean (13 M)
     ("[sectors.nev]\nunits_per_yr = { 2024 = 12.0 }\n", "sectors.nev.units_per_yr.2024", "1/1,000,000 of the one it replaces (1.2e+07)"),
     ("[sectors.nev]\nunits_per_yr = { 2019 = 1.3 }\n", "sectors.nev.units_per_yr.2019", "of the mean of its years 2024-2025 (1.3e+07)"),
+    # figures at the ends of the float range: the ratio under- or overflows
+    ("[sectors.nev]\nunits_per_yr = { 2025 = 5e-324 }\n", "sectors.nev.units_per_yr.2025", "a vanishing fraction of the one it replaces"),
+    ("[market.initial_price]\ndy_oxide = 1e308\n", "market.initial_price.dy_oxide", "times the one it replaces"),
     # a quota in kt, for another year: against the quota of the same type
     ('[[quota_policy.quotas]]\ntype = "mining_rock"\nyear = 2020\ntotal_t = 140\n',
      "quota_policy.quotas[mining_rock-2020].total_t", "1/1,786 of the mean of the mining_rock items it stands beside (250,000)"),

@@ -13,6 +13,8 @@ the replaced items of the same ``type`` (an era's quotas).
 
 from __future__ import annotations
 
+import math
+
 from pathlib import Path
 from typing import Any, Iterator
 
@@ -93,7 +95,13 @@ def far_from_inherited(path: str | Path) -> list[str]:
         line = _find_line(path, keys)
         key = ".".join(str(k) for k in loc).replace(".[", "[")
         times = given / replaced
-        how = f"{times:,.0f} times" if times >= 1 else f"1/{1 / times:,.0f} of"
+        # the larger side over the smaller: a subnormal figure underflows given / replaced to 0
+        ratio = times if times >= 1 else replaced / given
+        size = f"{ratio:,.0f}" if ratio < 1e15 else f"{ratio:.3g}"
+        if math.isinf(ratio):
+            how = "beyond any ratio to" if times >= 1 else "a vanishing fraction of"
+        else:
+            how = f"{size} times" if times >= 1 else f"1/{size} of"
         out.append(f"{key}{f' (line {line})' if line else ''}: given {given:,.6g}, {how} {what} "
                    f"({replaced:,.6g}) in {_show(files[-1])}; a unit slip (yuan/t for yuan/kg, kt for t, "
                    f"millions for units, a share for a percentage)? If meant (another era's figure, "
