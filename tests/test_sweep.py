@@ -422,6 +422,14 @@ start = { path = "disruptions[closure].start", levels = [2024-02-01, 2024-04-15]
     assert "level 2024-04-15 does not give" in str(info.value) and "datetime" not in str(info.value)
 
 
+def test_a_level_beyond_the_float_range_is_named_not_a_traceback(tmp_path):
+    path = tiny_sweep(tmp_path, NOISE_LEVELS.replace("[0.0, 0.01]", "[0.0, 1" + "0" * 400 + "]"))
+    res = CliRunner().invoke(main, ["sweep", str(path), "--out", str(tmp_path / "out"), "--quiet"])
+    assert res.exit_code == 2 and "Traceback" not in res.output
+    assert "parameters.behaviour.noise: level 1000" in res.output and "does not give a valid scenario" in res.output
+    assert not (tmp_path / "out").exists()
+
+
 def test_sobol_refuses_a_parameter_given_as_levels(tmp_path):
     path = tiny_sweep(tmp_path, """
 design = "sobol"

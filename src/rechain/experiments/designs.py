@@ -166,7 +166,10 @@ def table_rows(text: str, name: str) -> tuple[list[str], list[dict]]:
 def _value_key(v: Any) -> str:
     """A value as a comparable key (1 and 1.0 alike)."""
     if isinstance(v, (int, float)) and not isinstance(v, bool):
-        return repr(float(v))
+        try:
+            return repr(float(v))
+        except OverflowError:       # an integer beyond the float range equals no float
+            return repr(v)
     return json.dumps(v, sort_keys=True, default=str)
 
 
