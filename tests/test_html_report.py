@@ -161,6 +161,10 @@ def test_report_out_never_replaces_a_file_of_the_run(whatif, tmp_path):
     ("monthly.csv", "abc", "monthly.csv: value: given 'abc' on line 3, not a number"),
     ("monthly.csv", "nan", "monthly.csv: value: given an empty value or NaN on line 3, not a number"),
     ("flows.csv", "abc", "flows.csv: tonnes: given 'abc' on line 3, not a number"),
+    ("monthly.csv", "month13", "monthly.csv: month: given '2024-13' on line 3, not a month written YYYY-MM"),
+    ("flows.csv", "month13", "flows.csv: month: given '2024-13' on line 3, not a month written YYYY-MM"),
+    ("monthly.csv", "twice", "monthly.csv: line 4 gives the row (month "),
+    ("flows.csv", "twice", "flows.csv: line 4 gives the row (month "),
 ])
 def test_report_on_a_damaged_run_folder_says_which_file(whatif, tmp_path, file, damage, says):
     """A run folder with a file missing or edited: one line naming the folder and the file,
@@ -177,6 +181,13 @@ def test_report_on_a_damaged_run_folder_says_which_file(whatif, tmp_path, file, 
         cells = lines[2].rstrip("\n").split(",")
         cells[-2 if file == "monthly.csv" else -1] = damage
         path.write_text("".join([*lines[:2], ",".join(cells) + "\n", *lines[3:]]))
+    elif damage == "month13":              # the second row's month
+        lines = path.read_text().splitlines(keepends=True)
+        lines[2] = "2024-13" + lines[2][len("2024-01"):]
+        path.write_text("".join(lines))
+    elif damage == "twice":                # the second row given again after itself
+        lines = path.read_text().splitlines(keepends=True)
+        path.write_text("".join([*lines[:3], lines[2], *lines[3:]]))
     else:
         path.write_text(damage)
     res = CliRunner().invoke(main, ["report", str(out)])

@@ -288,7 +288,7 @@ def test_compare_reuses_a_finished_run_with_the_same_hash(tiny_pair, tmp_path):
 
 
 
-@pytest.mark.parametrize("damage", ["a,b\n1,2\n", "header", "cut", "manifest_list"])
+@pytest.mark.parametrize("damage", ["a,b\n1,2\n", "header", "cut", "manifest_list", "twice", "month13"])
 def test_compare_runs_again_rather_than_read_a_damaged_run(tiny_pair, tmp_path, damage):
     """A finished run whose table was edited, emptied or cut short, or whose manifest is not
     an object, is not that run any more: compare runs the scenario again (and leaves the
@@ -305,6 +305,10 @@ def test_compare_runs_again_rather_than_read_a_damaged_run(tiny_pair, tmp_path, 
         monthly.write_text("".join(line for line in lines if not line.startswith(last)))
     elif damage == "manifest_list":
         (runs_dir / "tiny-seed0" / "manifest.json").write_text("[1, 2]")
+    elif damage == "twice":        # a row given twice (a spreadsheet's paste): the KPIs could not be read
+        monthly.write_text("".join([*lines[:3], lines[2], *lines[3:]]))
+    elif damage == "month13":
+        monthly.write_text("".join([lines[0], "2024-13" + lines[1][len("2024-01"):], *lines[2:]]))
     else:
         monthly.write_text(damage)
     before = monthly.read_bytes()

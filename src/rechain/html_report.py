@@ -23,7 +23,7 @@ import numpy as np
 import pandas as pd
 
 from .outputs import OutputError, add_file, check_writable, holds_run_of, output_kind, write_file
-from .report import COLUMNS, not_numbers
+from .report import COLUMNS, not_as_written
 from .scenario import ScenarioError, load_scenario, scenario_hash
 
 __all__ = ["build_report", "write_report", "scenario_changes", "report_command", "kpi_label", "kpi_unit"]
@@ -244,7 +244,7 @@ def _read_csv(path: Path) -> pd.DataFrame:
     lacks = [c for c in _COLUMNS.get(path.name, ()) if c not in table.columns]
     if lacks:
         raise DamagedOutput(path, f"lacks the column(s) {', '.join(lacks)}")
-    if path.name in _NUMBERS and (why := not_numbers(table, _NUMBERS[path.name])):
+    if path.name in _NUMBERS and (why := not_as_written(table, _NUMBERS[path.name])):
         raise DamagedOutput(path, why)
     return table
 

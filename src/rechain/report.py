@@ -20,7 +20,7 @@ if TYPE_CHECKING:
     from .model import ChainModel
 
 __all__ = ["monthly_table", "end_products", "flows_table", "kpis", "write_figures", "summary_table", "series_of",
-           "monthly_series", "COLUMNS", "FLOW_VARIABLES", "LEVEL_VARIABLES"]
+           "monthly_series", "not_numbers", "not_as_written", "COLUMNS", "FLOW_VARIABLES", "LEVEL_VARIABLES"]
 
 COLUMNS = ["month", "stage", "product", "region", "variable", "value", "unit"]
 MAGNETS = ("magnet_std", "magnet_uh")
@@ -330,6 +330,32 @@ def not_numbers(table: pd.DataFrame, column: str = "value") -> str | None:
     more = int(bad.sum()) - 1
     return (f"{column}: given {shown} on line {i + 2}{f' (and {more} more)' if more else ''}, "
             f"not a number")
+
+
+#: the columns that name one row of a run's table (rechain writes each once)
+ROW_KEYS = {"value": ["month", "stage", "product", "region", "variable"],
+            "tonnes": ["month", "from_stage", "to_stage", "product", "region"]}
+
+
+def not_as_written(table: pd.DataFrame, column: str = "value") -> str | None:
+    """Why a run's table read back from a file (``column``: its figures, ``value`` for
+    monthly.csv, ``tonnes`` for flows.csv) is not as rechain wrote it: a figure that is not a
+    number (:func:`not_numbers`), a month that is not ``YYYY-MM``, or a row given twice. None
+    when it is."""
+    if (why := not_numbers(table, column)) is not None:
+        return why
+    months = table["month"].astype(str)
+    bad = pd.to_datetime(months, format="%Y-%m", errors="coerce").isna().to_numpy() \
+        | ~months.str.fullmatch(r"\d{4}-\d{2}").to_numpy()
+    if bad.any():
+        i = int(bad.argmax())
+        return f"month: given {months.iloc[i]!r} on line {i + 2}, not a month written YYYY-MM"
+    twice = table.duplicated(ROW_KEYS[column]).to_numpy()
+    if twice.any():
+        i = int(twice.argmax())
+        row = ", ".join(f"{k} {table[k].iloc[i]}" for k in ROW_KEYS[column])
+        return f"line {i + 2} gives the row ({row}) a second time"
+    return None
 
 
 def kpis(monthly: pd.DataFrame, flows: pd.DataFrame | None = None) -> dict[str, float]:

@@ -33,7 +33,7 @@ import numpy as np
 import pandas as pd
 
 from ..report import kpis as run_kpis
-from ..report import COLUMNS, MAGNETS, domestic_prices, magnet_output, not_numbers
+from ..report import COLUMNS, MAGNETS, domestic_prices, magnet_output, not_as_written
 from ..outputs import check_output_dir, holds_run_of, output_dir
 from ..randomness import is_whole_seed
 from ..scenario import Scenario, ScenarioError, load_scenario, scenario_hash
@@ -113,7 +113,7 @@ def _finished_run(runs_dir: Path, sc: Scenario, seed: int) -> pd.DataFrame | Non
     # a table edited or cut short since is not that run's: run it again rather than report on it
     if not set(COLUMNS) <= set(monthly.columns) or not (monthly["variable"] == "price").any() \
             or monthly["month"].min() != f"{sc.start:%Y-%m}" or monthly["month"].max() != f"{sc.end:%Y-%m}" \
-            or not_numbers(monthly) is not None:
+            or not_as_written(monthly) is not None:
         return None
     return monthly
 
