@@ -53,6 +53,13 @@ def test_analyze_on_a_folder_that_is_no_sweep(what, run_output, tmp_path):
     (b'[parameters]\n"behaviour.w_social" = { min = 0.5, max = 1.5 }\n', ["parameters.behaviour.w_social",
                                                                           "max 1.5", "<= 1"]),
     (b'[parameters]\n"behaviour.w_news" = { min = "low", max = 1.5 }\n', ["parameters.behaviour.w_news", "numbers"]),
+    # beyond the float range, or not finite: no sample can be drawn
+    (b'[parameters]\n"behaviour.w_news" = { min = 0.5, max = 1' + b'0' * 400 + b' }\n',
+     ["parameters.behaviour.w_news", "finite numbers", "..."]),
+    (b'[parameters]\n"behaviour.w_news" = { min = 0.5, max = inf }\n', ["parameters.behaviour.w_news", "finite numbers"]),
+    # a flag given as text is not read as true
+    (b'[parameters]\n"behaviour.w_news" = { min = 0.5, max = 1.5, integer = "false" }\n',
+     ["parameters.behaviour.w_news.integer", "given 'false'; allowed: true or false"]),
     # a count sampled as a float: the message says how to sample whole numbers
     (b'[parameters]\n"firms.rock_miners.count" = { min = 1, max = 3 }\n', ["parameters.firms.rock_miners.count",
                                                                           "whole number", "integer = true"]),

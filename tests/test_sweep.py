@@ -430,6 +430,19 @@ def test_a_level_beyond_the_float_range_is_named_not_a_traceback(tmp_path):
     assert not (tmp_path / "out").exists()
 
 
+@pytest.mark.parametrize("bound", ["1" + "0" * 400, "inf", "nan"])
+def test_a_range_bound_that_is_not_a_finite_number_is_named(tmp_path, bound):
+    path = tiny_sweep(tmp_path, f"""
+design = "lhs"
+samples = 2
+[parameters]
+"behaviour.noise" = {{ min = 0, max = {bound} }}
+""")
+    with pytest.raises(ScenarioError) as info:
+        load_sweep(path)
+    assert "parameters.behaviour.noise: min and max must be finite numbers" in str(info.value)
+
+
 def test_sobol_refuses_a_parameter_given_as_levels(tmp_path):
     path = tiny_sweep(tmp_path, """
 design = "sobol"

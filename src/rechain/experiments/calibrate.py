@@ -60,9 +60,9 @@ import pandas as pd
 from ..report import domestic_prices
 from ..scenario import ScenarioError, deep_merge, load_scenario, read_toml_file, scenario_from_dict
 from . import designs
-from .designs import Parameter
+from .designs import Parameter, finite_number
 from .executor import MAX_SEEDS, MAX_WORKERS, Terminated, sigterm_as_interrupt
-from .paths import parse_path
+from .paths import _toml, parse_path
 from .store import load_results, sweep_manifest
 from .sweep import Sweep, _base_dict, execute
 
@@ -113,14 +113,20 @@ def load_space(path: str | Path | None = None) -> list[Dimension]:
     dims = []
     for key, spec in params.items():
         if not isinstance(spec, dict) or "min" not in spec or "max" not in spec or set(spec) - {"min", "max", "integer"}:
-            raise ScenarioError(where, f"parameters.{key}", f"given {spec!r}; allowed: {{min = ..., max = ...}} "
+            raise ScenarioError(where, f"parameters.{key}", f"given {_toml(spec)}; allowed: {{min = ..., max = ...}} "
                                 f"with an optional integer = true", kind="type")
         lo, hi = spec["min"], spec["max"]
         if not all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in (lo, hi)):
-            raise ScenarioError(where, f"parameters.{key}", f"given min {lo!r} and max {hi!r}; allowed: numbers",
-                                kind="type")
+            raise ScenarioError(where, f"parameters.{key}", f"given min {_toml(lo)} and max {_toml(hi)}; allowed: "
+                                f"numbers", kind="type")
+        if not (finite_number(lo) and finite_number(hi)):
+            raise ScenarioError(where, f"parameters.{key}", f"given min {_toml(lo)} and max {_toml(hi)}; allowed: "
+                                f"finite numbers", kind="out_of_range")
+        if not isinstance(spec.get("integer", False), bool):
+            raise ScenarioError(where, f"parameters.{key}.integer", f"given {spec['integer']!r}; allowed: true or "
+                                f"false", kind="type")
         if not lo < hi:
-            raise ScenarioError(where, f"parameters.{key}", f"given min {lo} and max {hi}; allowed: min below max",
+            raise ScenarioError(where, f"parameters.{key}", f"given min {_toml(lo)} and max {_toml(hi)}; allowed: min below max",
                                 kind="out_of_range")
         dims.append(Dimension(key, float(lo), float(hi), bool(spec.get("integer", False))))
     if not dims:

@@ -24,7 +24,7 @@ import warnings
 from dataclasses import dataclass
 from typing import Any
 
-__all__ = ["DESIGNS", "Parameter", "DesignError", "problem", "latin_hypercube", "sample", "grid", "table_rows",
+__all__ = ["DESIGNS", "Parameter", "DesignError", "finite_number", "problem", "latin_hypercube", "sample", "grid", "table_rows",
            "n_points"]
 
 DESIGNS = ("grid", "lhs", "sobol", "morris", "table")
@@ -161,6 +161,17 @@ def table_rows(text: str, name: str) -> tuple[list[str], list[dict]]:
             raise DesignError(f"{name}, line {reader.line_num}: wrong number of cells")
         rows.append({k: _coerce_cell(v) for k, v in r.items()})
     return list(reader.fieldnames), rows
+
+
+def finite_number(v: Any) -> bool:
+    """Whether ``v`` is a number (not a boolean) a design can sample: a float, or an integer
+    within the float range, and finite."""
+    if not isinstance(v, (int, float)) or isinstance(v, bool):
+        return False
+    try:
+        return math.isfinite(float(v))
+    except OverflowError:
+        return False
 
 
 def _value_key(v: Any) -> str:

@@ -174,7 +174,8 @@ def _toml(v: Any) -> str:
         return "[" + ", ".join(_toml(x) for x in v) + "]"
     if isinstance(v, dict):
         return "{ " + ", ".join(f"{k} = {_toml(x)}" for k, x in v.items()) + " }"
-    return repr(v)
+    r = repr(v)
+    return r if len(r) <= 80 else r[:77] + "..."       # a 400-digit number is not read in a message
 
 
 

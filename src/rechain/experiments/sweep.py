@@ -61,7 +61,7 @@ from ..report import FLOW_VARIABLES, LEVEL_VARIABLES
 from ..scenario import STAGES, ScenarioError, _find_line, _inner_model, read_toml_file, scenario_data, \
     scenario_from_dict
 from . import designs
-from .designs import DESIGNS, DesignError, Parameter, _dtype_of, _value_key
+from .designs import DESIGNS, DesignError, Parameter, _dtype_of, _value_key, finite_number
 from .executor import MAX_WORKERS, DaskExecutor, Terminated, batches, open_executor, sigterm_as_interrupt
 from .executor import batch_size as executor_batch_size
 from .paths import PathError, _plain, _toml, assign, lookup, parse_path
@@ -346,6 +346,9 @@ def _parameter(name: str, entry: dict, base: dict, file: Path | None, design: st
         if not (dates or nums):
             raise _err(file, key, f"min and max must both be numbers or both dates, got {_toml(lo)} and {_toml(hi)}",
                        "type", needle=name)
+        if nums and not (finite_number(lo) and finite_number(hi)):
+            raise _err(file, key, f"min and max must be finite numbers, got {_toml(lo)} and {_toml(hi)}",
+                       "out_of_range", needle=name)
         if dates and any(isinstance(v, dt.datetime) for v in (lo, hi)):
             raise _err(file, key, "min and max must be dates (YYYY-MM-DD), not date-times", "type", needle=name)
         if not lo < hi:
