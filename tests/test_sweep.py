@@ -430,6 +430,21 @@ def test_a_level_beyond_the_float_range_is_named_not_a_traceback(tmp_path):
     assert not (tmp_path / "out").exists()
 
 
+@pytest.mark.parametrize("setting, says", [
+    ('replicates = "2"', "replicates: given '2'; allowed: a whole number"),
+    ("root_seed = true", "root_seed: given true; allowed: a whole number"),
+    ("root_seed = 1.0", "root_seed: given 1.0; allowed: a whole number"),
+    ('second_order = "yes"', "second_order: given 'yes'; allowed: true or false"),
+])
+def test_sweep_settings_are_taken_as_written(tmp_path, setting, says):
+    """As in a scenario, a setting of the wrong type is refused, not converted ("2" ran two
+    replicates, "yes" was true)."""
+    path = tiny_sweep(tmp_path, setting + "\n" + NOISE_LEVELS)
+    with pytest.raises(ScenarioError) as info:
+        load_sweep(path)
+    assert says in str(info.value)
+
+
 @pytest.mark.parametrize("bound", ["1" + "0" * 400, "inf", "nan"])
 def test_a_range_bound_that_is_not_a_finite_number_is_named(tmp_path, bound):
     path = tiny_sweep(tmp_path, f"""

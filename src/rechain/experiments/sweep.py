@@ -84,7 +84,8 @@ SERIES_VARIABLES = FLOW_VARIABLES + LEVEL_VARIABLES
 # the sweep file
 # ---------------------------------------------------------------------------------------
 class _Spec(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    # types taken as written, as in a scenario: replicates = "2" or root_seed = true is an error
+    model_config = ConfigDict(extra="forbid", strict=True, allow_inf_nan=False)
 
 
 class SeriesSpec(_Spec):
@@ -256,7 +257,15 @@ def _spec_error(err: dict, path: Path | None) -> ScenarioError:
         return _err(path, key, f"given {_toml(given)}; {err['msg'].lower()}", "not_allowed", loc=loc)
     if typ.startswith(("greater", "less")):
         return _err(path, key, f"given {_toml(given)}; allowed: {err['msg'].lower()}", "out_of_range", loc=loc)
+    if typ in _ALLOWED_TYPE:
+        return _err(path, key, f"given {_toml(given)}; allowed: {_ALLOWED_TYPE[typ]}", "type", loc=loc)
     return _err(path, key, f"given {_toml(given)}; {err['msg']}", "type", loc=loc)
+
+
+#: what a sweep file's key of each type takes, in the words of a scenario's messages
+_ALLOWED_TYPE = {"int_type": "a whole number (no quotes, no decimal point)", "bool_type": "true or false",
+                 "string_type": "text in quotes", "float_type": "a number", "finite_number": "a finite number",
+                 "list_type": "a list in [ ]", "dict_type": "a table of key = value"}
 
 
 def _base_dict(base_path: Path, overrides: dict, sweep_path: Path | None) -> dict:
