@@ -244,7 +244,12 @@ class Vocabulary:
                             f"{', '.join(sorted(self.names))}")
         for key, sel in (("stage", stage), ("product", product), ("region", region)):
             allowed = self.names[var][key]
-            for name in _split(sel) or []:
+            names = _split(sel)
+            if names is not None and len(names) != len(str(sel).split("+")):
+                # 'magnet_std+' read as 'magnet_std' alone measured half of what was meant
+                raise FactError(f"{where}: {key} {sel!r} has an empty name beside a '+'; allowed: names joined "
+                                f"by '+' (such as {'+'.join(sorted(allowed)[:2])}), or * for any")
+            for name in names or []:
                 if name not in allowed:
                     raise FactError(f"{where}: {key} {name!r} does not occur with variable {var!r}; "
                                     f"allowed: {', '.join(sorted(allowed))} (or * for any)")
