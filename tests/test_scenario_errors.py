@@ -36,6 +36,8 @@ CASES = [
     ("bad_date.toml", "date", ["end", "2026-02-30", "ISO date"], 3),
     ("datetime_start.toml", "date", ["start", "given 2024-01-01T00:00:00 (a date and time)", "ISO date"], 3),
     ("bad_date_text.toml", "date", ["disruptions[", "].start", "'next spring'", "ISO date"], 6),
+    # Python 3.11 reads week dates and 20250301 too; the format is year-month-day
+    ("date_week.toml", "date", ["disruptions[", "].start", "'2025-W10-1'", "year-month-day"], 6),
     ("end_before_start.toml", "date_order", ["end", "2023-06-30", "after the start"], 3),
     ("disruption_end_before_start.toml", "date_order", ["].end", '"Mine collapse"', "before start"], 7),
     ("batches_out_of_order.toml", "date_order", ["quota_policy.quotas[", "mining_rock-2025", "date order"], None),
@@ -58,6 +60,10 @@ CASES = [
     ("seasonality_11.toml", "length", ["sectors.nev.seasonality", "given 11 values", "12 monthly factors"], 4),
     ("missing_key.toml", "missing_key", ["news[", "].strength", '"Rumour"', "required key is missing"], None),
     ("bad_sign.toml", "not_allowed", ["news[", "].sign", "given unknown value 2", "-1 or 1"], 6),
+    # true == 1 to Python: it passed as a rise
+    ("cover_weeks_seller.toml", "not_allowed", ["behaviour.cover_weeks.miners", "'miners'",
+                                                "'separation_plants', 'recyclers'"], 4),
+    ("sign_true.toml", "invalid", ["news[", "].sign", "given true", "1 or -1, written as whole numbers"], 6),
     ("empty_approval.toml", "length", ["export_controls[", "].approval", "at least 1"], 5),
     ("processing_days.toml", "invalid", ["processing_working_days", "min 50", "min <= mode <= max"], 5),
     ("shock_end_before_start.toml", "date_order", ["sectors.nev.shocks[", "].end", "before start"], 6),

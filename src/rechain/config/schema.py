@@ -63,7 +63,8 @@ OptYearTable = Annotated[dict[str, Tonnes], AfterValidator(partial(_year_keys, a
 
 def _iso_date(value: object) -> object:
     """Dates come from TOML as dates; a Python caller may give ISO text (``"2025-04-04"``)."""
-    if isinstance(value, str):
+    # YYYY-MM-DD only: Python 3.11 also reads week dates (2025-W10-1) and 20250301
+    if isinstance(value, str) and re.fullmatch(r"\d{4}-\d{2}-\d{2}", value):
         try:
             return dt.date.fromisoformat(value)
         except ValueError:
@@ -71,7 +72,16 @@ def _iso_date(value: object) -> object:
     return value
 
 
+def _whole_sign(value: object) -> object:
+    """A sign is written 1 or -1: true, 1.0 or -1.0 would pass the literal (True == 1)."""
+    if isinstance(value, (bool, float)):
+        given = str(value).lower() if isinstance(value, bool) else repr(value)      # as the file spells it
+        raise ValueError(f"given {given}; allowed: 1 or -1, written as whole numbers")
+    return value
+
+
 Date = Annotated[dt.date, BeforeValidator(_iso_date)]
+Sign = Annotated[Literal[-1, 1], BeforeValidator(_whole_sign)]
 ProductName = Literal[PRODUCTS]  # type: ignore[valid-type]
 StageName = Literal[STAGES]  # type: ignore[valid-type]
 
@@ -286,7 +296,9 @@ class Behaviour(_Model):
     volatility_weight: NonNeg = Field(1.0, description="uncertainty added per unit |weekly log-return|")
     quota_late_uncertainty: NonNeg = Field(0.15, description="uncertainty added each week a quota batch is overdue")
     # ordering (Sterman anchoring and adjustment)
-    cover_weeks: dict[StageName, CoverWeeks] = Field(  # type: ignore[valid-type]
+    # only these stages order to a stock cover (traders and the reserve by their own rules)
+    cover_weeks: dict[Literal["separation_plants", "recyclers", "magnet_makers", "motor_makers",
+                              "overseas_buyers"], CoverWeeks] = Field(
         default_factory=lambda: {"separation_plants": 6.0, "recyclers": 4.0, "magnet_makers": 5.0,
                                  "motor_makers": 6.0, "overseas_buyers": 10.0},
         description="c0: normal input stock cover, weeks of use")
@@ -467,7 +479,7 @@ class Disruption(_Model):
 class NewsEvent(_Model):
     name: str = Field(min_length=1, description="unique name; a what-if merges or removes the item by it")
     date: Date = Field(description="the day the news breaks (within start..end)")
-    sign: Literal[-1, 1] = Field(description="1: prices expected to rise; -1: to fall")
+    sign: Sign = Field(description="1: prices expected to rise; -1: to fall")
     strength: NonNeg = Field(description="a: expected relative price change the news implies")
     half_life_weeks: Annotated[float, Field(gt=0, le=520)] = Field(4.0, description="weeks for the news' effect to halve")
     uncertainty: float = Field(0.0, ge=-1, le=1, description="uncertainty the news adds (or, negative, removes) for those who hear it")
