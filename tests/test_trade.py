@@ -374,6 +374,9 @@ def test_check_warns_of_simulated_years_before_the_first_quota(tmp_path):
     ({"export_quotas": [{"name": "later", "products": ["dy_oxide"], "year": 2031, "total_t": 100.0}]},
      "export_quotas[0] (later): year 2031 lies outside the run"),
     ({"firms": {"overseas_miners": {"capacity_by_year": {"2030": 1000.0}}}}, "its years (2030) all come after the run's end"),
+    # no firms of the kind: their settings have nobody to act on
+    ({"firms": {"overseas_miners": {"count": 0, "capacity_t_per_yr": 1e6}}},
+     "firms.overseas_miners.capacity_t_per_yr: firms.overseas_miners.count is 0"),
     # a step replaced before the control starts, one after the run: they passed check in silence
     ({"export_controls": [{"name": "April 2025 medium-heavy controls", "approval": [
         {"start": "2025-01-01", "rate": 0.1}, {"start": "2025-03-01", "rate": 0.6}]}]},

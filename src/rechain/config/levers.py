@@ -207,6 +207,11 @@ def inert_keys(sc: Scenario, own: dict | None) -> list[str]:
             inert(("firms", "magnet_makers", key), "firms.magnet_makers.dy_for_tb_max_share is 0 (the Dy/Tb mix is fixed)")
     for name in type(sc.firms).model_fields:
         group = getattr(sc.firms, name)
+        if getattr(group, "count", None) == 0:
+            for key in sorted(((own.get("firms") or {}).get(name) or {})):
+                if key != "count":
+                    inert(("firms", name, key), f"firms.{name}.count is 0 (there are no such firms)")
+            continue
         if getattr(group, "outside_quota_share", None) == 0:
             inert(("firms", name, "enforcement"), f"firms.{name}.outside_quota_share is 0 (no mining outside the quota)")
         if getattr(group, "holdback_price", None) == 0 and hasattr(group, "price_floor_share"):
