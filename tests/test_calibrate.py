@@ -194,5 +194,6 @@ def test_a_scenario_with_no_fact_in_its_run_stops_before_any_folder(tmp_path, la
     assert res.exit_code == 2, res.output
     lines = [line for line in res.output.splitlines() if line.strip()]
     assert lines == [f"error: {late} (facts: facts.csv): no fact falls within the run (2026-06 .. 2026-08); "
-                     f"allowed: a facts table (facts_file) with facts of the simulated period"], res.output
+                     f"allowed: a facts table (facts_file) with facts of the simulated period and of the months "
+                     f"they compare with"], res.output
     assert not out.exists()

@@ -225,6 +225,9 @@ def test_parse_period():
     for bad in ("2025-00", "25-01", "2025-04/2025-01", "Q1"):
         with pytest.raises(FactError):
             parse_period(bad)
+    # named as written (it said period '02', one half of the slash)
+    with pytest.raises(FactError, match=r"period '2024/02': allowed YYYY-MM"):
+        parse_period("2024/02")
 
 
 # --------------------------------------------------------------------------- the evaluator
@@ -420,6 +423,10 @@ def test_facts_outside_a_shortened_run_are_left_out_not_failed(short_run, tmp_pa
     assert all(set(f.months()) | set(f.base_months()) <= set(short_run["month"]) for f in inside)
     with pytest.raises(FactError, match="no fact falls within the run"):
         facts_in_run([f for f in facts if f not in inside], short_run)
+    # a change on the run's first month (2024-01): the fact's month is in, the month it compares with is not
+    first = Fact("M1", "price", "2024-01", measure="mom_pct", product="prnd_oxide", target=0.0, tolerance=5.0)
+    with pytest.raises(FactError, match=r"fact\(s\) M1 fall within it, but the month\(s\) they compare with do not"):
+        facts_in_run([first], short_run)
     monkeypatch.chdir(tmp_path)
     for period, status, said in (("end = 2024-06-30", (0, 1), "left out, their months outside the run: F01"),
                                  ("start = 2026-01-01", (2,), "no fact falls within the run (2026-01 .. 2026-12)")):

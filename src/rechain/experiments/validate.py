@@ -174,11 +174,15 @@ def parse_period(period: str) -> list[str]:
     ['2025-01', '2025-02', '2025-03']
     """
     text = str(period).strip()
-    if "/" in text:
-        a, b = (s.strip() for s in text.split("/", 1))
-        first, last = _month_range(a)[0], _month_range(b)[-1]
-    else:
-        first, last = _month_range(text)[0], _month_range(text)[-1]
+    try:
+        if "/" in text:
+            a, b = (s.strip() for s in text.split("/", 1))
+            first, last = _month_range(a)[0], _month_range(b)[-1]
+        else:
+            first, last = _month_range(text)[0], _month_range(text)[-1]
+    except FactError:
+        # name the period as written: '2024/02' is a range's halves, each wrong, not period '02'
+        raise FactError(f"period {text!r}: allowed YYYY-MM, YYYY or a range such as 2025-01/2025-04") from None
     start, end = pd.Period(first, "M"), pd.Period(last, "M")
     if end < start:
         raise FactError(f"period {period!r} ends before it starts")
@@ -643,8 +647,12 @@ def facts_in_run(facts: list[Fact], table: pd.DataFrame, source: str = "the fact
     for f in facts:
         (inside if set(f.months()) | set(f.base_months()) <= months else outside).append(f)
     if not inside:
-        raise FactError(f"{source}: no fact falls within the run ({min(months)} .. {max(months)}); allowed: "
-                        f"a facts table (facts_file) with facts of the simulated period")
+        base = [f.fact_id for f in facts if set(f.months()) <= months]
+        why = f" (fact(s) {', '.join(base[:5])} fall within it, but the month(s) they compare with do not)" \
+            if base else ""
+        raise FactError(f"{source}: no fact falls within the run ({min(months)} .. {max(months)}){why}; allowed: "
+                        f"a facts table (facts_file) with facts of the simulated period and of the months they "
+                        f"compare with")
     return inside, outside
 
 
