@@ -181,6 +181,15 @@ def test_also_refuses_a_missing_scenario_before_any_folder(tmp_path):
     assert "nowhere.toml" in res.output and "Traceback" not in res.output and not out.exists()
 
 
+def test_also_refuses_the_calibrated_scenario_itself(tmp_path):
+    """Given again with --also, its facts counted twice without a word."""
+    out = tmp_path / "cal"
+    res = CliRunner().invoke(main, ["calibrate", str(TINY), "--also", str(TINY),
+                                    "--samples", "1", "--workers", "1", "--quiet", "--out", str(out)])
+    assert res.exit_code == 2, res.output
+    assert "is the name of the calibrated scenario itself" in res.output and not out.exists()
+
+
 @pytest.mark.parametrize("late_as", ["scenario", "--also"])
 def test_a_scenario_with_no_fact_in_its_run_stops_before_any_folder(tmp_path, late_as):
     """As `rechain validate` refuses it: a run none of whose facts it could be scored on (here

@@ -321,9 +321,13 @@ def check_also(search: Sweep, also: list[Path]) -> list[str]:
     """The names of the ``--also`` scenarios, once each has been found to load, to have every
     searched key and a facts table that loads (else :class:`~rechain.scenario.ScenarioError`
     or :class:`~rechain.experiments.validate.FactError` naming the file); their runs are
-    filed by name, so two of one name are refused."""
+    filed by name, so two of one name, or one of the calibrated scenario's name, are refused."""
     names = [also_sweep(search, a, "check", search.points[:1], 1, 0).base["name"] for a in also]
     for a, n in zip(also, names):
+        if n == search.base["name"]:
+            # its facts would count twice (and its runs be filed beside the search's own)
+            raise ScenarioError(a, "name", f"{n!r} is the name of the calibrated scenario itself, whose facts "
+                                f"count already; allowed: other scenarios (an era)", kind="invalid")
         if names.count(n) > 1:
             raise ScenarioError(a, "name", f"{n!r} is the name of another --also scenario; allowed: scenarios "
                                 f"of different names", kind="invalid")
