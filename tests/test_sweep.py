@@ -355,6 +355,9 @@ BAD = [
      ["parameters.behaviour.restock_strengh", "did you mean 'restock_strength'", "line 3"]),
     ("unknown_item", '[parameters]\n"quota_policy.quotas[mining_rok-2024].total_t" = { levels = [1e5] }\n',
      ["no item named 'mining_rok-2024'", "did you mean [mining_rock-2024]"]),
+    # an item the base does not have, in a list left empty (said "Items: []")
+    ("item_of_an_empty_list", '[overrides]\nnews = []\n[parameters]\n"news[Rumour].strength" = { levels = [0.1] }\n',
+     ["no item named 'Rumour'", "It has no items"]),
     ("level_out_of_range", '[parameters]\n"behaviour.w_social" = { levels = [0.5, 1.5] }\n',
      ["parameters.behaviour.w_social", "level 1.5 does not give a valid scenario", "given 1.5", "<= 1"]),
     ("min_above_max", 'design = "lhs"\nsamples = 4\n[parameters]\n"behaviour.noise" = { min = 0.2, max = 0.1 }\n',
