@@ -345,8 +345,7 @@ def not_as_written(table: pd.DataFrame, column: str = "value") -> str | None:
     if (why := not_numbers(table, column)) is not None:
         return why
     months = table["month"].astype(str)
-    bad = pd.to_datetime(months, format="%Y-%m", errors="coerce").isna().to_numpy() \
-        | ~months.str.fullmatch(r"\d{4}-\d{2}").to_numpy()
+    bad = ~months.str.fullmatch(r"\d{4}-(0[1-9]|1[0-2])").to_numpy()
     if bad.any():
         i = int(bad.argmax())
         return f"month: given {months.iloc[i]!r} on line {i + 2}, not a month written YYYY-MM"

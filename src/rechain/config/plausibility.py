@@ -14,7 +14,6 @@ the replaced items of the same ``type`` (an era's quotas).
 from __future__ import annotations
 
 import math
-
 from pathlib import Path
 from typing import Any, Iterator
 
@@ -97,10 +96,10 @@ def far_from_inherited(path: str | Path) -> list[str]:
         times = given / replaced
         # the larger side over the smaller: a subnormal figure underflows given / replaced to 0
         ratio = times if times >= 1 else replaced / given
-        size = f"{ratio:,.0f}" if ratio < 1e15 else f"{ratio:.3g}"
         if math.isinf(ratio):
             how = "beyond any ratio to" if times >= 1 else "a vanishing fraction of"
         else:
+            size = f"{ratio:,.0f}" if ratio < 1e15 else f"{ratio:.3g}"
             how = f"{size} times" if times >= 1 else f"1/{size} of"
         out.append(f"{key}{f' (line {line})' if line else ''}: given {given:,.6g}, {how} {what} "
                    f"({replaced:,.6g}) in {_show(files[-1])}; a unit slip (yuan/t for yuan/kg, kt for t, "

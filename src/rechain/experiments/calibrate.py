@@ -126,9 +126,9 @@ def load_space(path: str | Path | None = None) -> list[Dimension]:
             raise ScenarioError(where, f"parameters.{key}.integer", f"given {spec['integer']!r}; allowed: true or "
                                 f"false", kind="type")
         if not lo < hi:
-            raise ScenarioError(where, f"parameters.{key}", f"given min {_toml(lo)} and max {_toml(hi)}; allowed: min below max",
-                                kind="out_of_range")
-        dims.append(Dimension(key, float(lo), float(hi), bool(spec.get("integer", False))))
+            raise ScenarioError(where, f"parameters.{key}", f"given min {_toml(lo)} and max {_toml(hi)}; allowed: min "
+                                f"below max", kind="out_of_range")
+        dims.append(Dimension(key, float(lo), float(hi), spec.get("integer", False)))
     if not dims:
         raise ScenarioError(where, "parameters", f"no parameters to calibrate; allowed: {what}", kind="missing_key")
     return dims

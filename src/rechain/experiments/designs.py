@@ -24,8 +24,8 @@ import warnings
 from dataclasses import dataclass
 from typing import Any
 
-__all__ = ["DESIGNS", "Parameter", "DesignError", "finite_number", "problem", "latin_hypercube", "sample", "grid", "table_rows",
-           "n_points"]
+__all__ = ["DESIGNS", "Parameter", "DesignError", "finite_number", "problem", "latin_hypercube", "sample", "grid",
+           "table_rows", "n_points"]
 
 DESIGNS = ("grid", "lhs", "sobol", "morris", "table")
 

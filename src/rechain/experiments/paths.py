@@ -122,7 +122,8 @@ def _step(cur: Any, t: Any, done: list) -> tuple[Any, Any]:
             known = [x for x in names if x]
             near = difflib.get_close_matches(t, known, n=1, cutoff=0.5)
             hint = f"; did you mean [{near[0]}]?" if near else ""
-            items = f"Items: {known}" if known else "It has no items (a shorter period leaves out the events outside it)"
+            items = f"Items: {known}" if known else \
+                "It has no items (a shorter period leaves out the events outside it)"
             raise PathError(f"{where} has no item named {str(t)!r}{hint} {items}")
         k = names.index(t)
         return cur[k], k

@@ -58,6 +58,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from ..config.errors import did_you_mean
 from ..config.schema import NAME_ALLOWED, folder_safe, stem_unfit
 from ..report import FLOW_VARIABLES, LEVEL_VARIABLES
+from ..config.errors import _TYPE_ALLOWED
 from ..scenario import STAGES, ScenarioError, _find_line, _inner_model, read_toml_file, scenario_data, \
     scenario_from_dict
 from . import designs
@@ -257,15 +258,11 @@ def _spec_error(err: dict, path: Path | None) -> ScenarioError:
         return _err(path, key, f"given {_toml(given)}; {err['msg'].lower()}", "not_allowed", loc=loc)
     if typ.startswith(("greater", "less")):
         return _err(path, key, f"given {_toml(given)}; allowed: {err['msg'].lower()}", "out_of_range", loc=loc)
-    if typ in _ALLOWED_TYPE:
-        return _err(path, key, f"given {_toml(given)}; allowed: {_ALLOWED_TYPE[typ]}", "type", loc=loc)
+    # in the words of a scenario's messages
+    allowed = _TYPE_ALLOWED.get(typ.split("_")[0])
+    if allowed is not None:
+        return _err(path, key, f"given {_toml(given)}; allowed: {allowed}", "type", loc=loc)
     return _err(path, key, f"given {_toml(given)}; {err['msg']}", "type", loc=loc)
-
-
-#: what a sweep file's key of each type takes, in the words of a scenario's messages
-_ALLOWED_TYPE = {"int_type": "a whole number (no quotes, no decimal point)", "bool_type": "true or false",
-                 "string_type": "text in quotes", "float_type": "a number", "finite_number": "a finite number",
-                 "list_type": "a list in [ ]", "dict_type": "a table of key = value"}
 
 
 def _base_dict(base_path: Path, overrides: dict, sweep_path: Path | None) -> dict:

@@ -852,8 +852,8 @@ def validate(scenario_path: str | Path = "scenarios/baseline.toml", replicates: 
     # disable=None: no bar when stderr is not a terminal (redirected, the bar's redraws would
     # land between the table's lines)
     with open_executor(workers, scheduler, tasks=replicates) as ex, \
-            tqdm(total=replicates, unit="run", desc=f"validate {sc.name}", disable=True if not progress else None, leave=False,
-                 dynamic_ncols=True, file=sys.stderr) as bar:
+            tqdm(total=replicates, unit="run", desc=f"validate {sc.name}", disable=True if not progress else None,
+                 leave=False, dynamic_ncols=True, file=sys.stderr) as bar:
         for n, (i, table) in enumerate(ex.map(_run_monthly, [(path, s) for s in seeds])):
             if n == 0:   # the flows' rows, which only a run has: on the first run back, not the last
                 _check_selections_of(source, facts, table)
