@@ -62,6 +62,10 @@ def test_series_reads_a_level_as_chinas_and_refuses_what_the_run_lacks(baseline_
     for variable, match, says in [("price", {}, "several units"), ("nonsense", {}, "does not have"),
                                   ("price", {"product": "nope"}, "has no price rows"),
                                   ("price", {"colour": "red"}, "unknown key 'colour'"),
+                                  # 'magnet_std+' read as magnet_std alone measured half of what was meant
+                                  ("production", {"product": "magnet_std+"}, "product 'magnet_std\\+' has an "
+                                   "empty name beside a"),
+                                  ("production", {"stage": "+"}, "empty name beside"),
                                   # ore, oxides and magnets: the same rare earths counted at each stage
                                   ("production", {}, "span magnets, ore, oxides and metal"),
                                   ("demand", {"stage": "overseas_buyers"}, "span magnets, oxides and metal")]:

@@ -117,6 +117,9 @@ OWN_RATIO = "X1,true,d,price,market,prnd_oxide,*,2025-10,ratio,,within,1,0.5,x,,
     # a stray '+' measured magnet_std alone, half of what was meant
     (GOOD.replace("magnet_std+magnet_uh", "magnet_std+"), "product 'magnet_std+' has an empty name beside a '+'"),
     (GOOD.replace("magnet_std+magnet_uh", "magnet_std++magnet_uh"), "has an empty name beside a '+'"),
+    # the same in the other series of a ratio (compared with the main one before the names are checked)
+    ("X1,true,d,price,market,prnd_oxide,*,2025-10,ratio,,within,1,0.5,x,price,market,dy_oxide+,*,S001,000,",
+     "product 'dy_oxide+' has an empty name beside a '+'"),
     (GOOD.replace("mom_pct", "mom"), "measure 'mom'"),
     (GOOD.replace("within", "close_to"), "comparison 'close_to'"),
     (GOOD.replace(",-5,3,", ",,3,"), "needs a numeric target"),

@@ -23,7 +23,7 @@ import numpy as np
 import pandas as pd
 
 from .outputs import OutputError, add_file, check_writable, holds_run_of, output_kind, write_file
-from .report import COLUMNS, not_as_written
+from .report import COLUMNS, TEXT_COLUMNS, not_as_written
 from .scenario import ScenarioError, load_scenario, scenario_hash
 
 __all__ = ["build_report", "write_report", "scenario_changes", "report_command", "kpi_label", "kpi_unit"]
@@ -234,9 +234,7 @@ class DamagedOutput(OutputError):
 def _read_csv(path: Path) -> pd.DataFrame:
     """A table of an output folder, with the columns a report reads."""
     try:
-        table = pd.read_csv(path, dtype={"month": str, "stage": str, "product": str, "region": str,
-                                         "variable": str, "unit": str, "from_stage": str, "to_stage": str,
-                                         "scenario": str, "kpi": str})
+        table = pd.read_csv(path, dtype=TEXT_COLUMNS)
     except FileNotFoundError:
         raise DamagedOutput(path, "missing") from None
     except (OSError, ValueError, pd.errors.ParserError) as e:   # EmptyDataError is a ValueError

@@ -20,9 +20,13 @@ if TYPE_CHECKING:
     from .model import ChainModel
 
 __all__ = ["monthly_table", "end_products", "flows_table", "kpis", "write_figures", "summary_table", "series_of",
-           "monthly_series", "not_numbers", "not_as_written", "COLUMNS", "FLOW_VARIABLES", "LEVEL_VARIABLES"]
+           "monthly_series", "not_numbers", "not_as_written", "COLUMNS", "TEXT_COLUMNS", "FLOW_VARIABLES", "LEVEL_VARIABLES"]
 
 COLUMNS = ["month", "stage", "product", "region", "variable", "value", "unit"]
+# the columns of an output folder's tables read back as text (a month such as 2025-10 is not a
+# number, a product such as 'nan' not a missing value)
+TEXT_COLUMNS = {c: str for c in ("month", "stage", "product", "region", "variable", "unit", "from_stage", "to_stage",
+                                 "scenario", "kpi")}
 MAGNETS = ("magnet_std", "magnet_uh")
 # the form a product's tonnes are in, for adding flows up: ore (t REO), separated oxides and
 # metal, magnets and their scrap (a sector's or region's magnet demand counts as magnets)
@@ -233,11 +237,17 @@ LEVEL_VARIABLES = ("price", "price_long_run", "market_cover_weeks", "stock_cover
 
 
 def _split(sel: str) -> list[str] | None:
-    """Selector ``a+b`` -> ['a', 'b']; ``*`` or empty -> None (any)."""
+    """Selector ``a+b`` -> ['a', 'b']; ``*`` or empty -> None (any).
+
+    Raises ValueError for an empty name beside a '+' (``a+`` read as ``a`` alone would
+    measure part of what was meant)."""
     sel = (sel or "").strip()
     if sel in ("", "*"):
         return None
-    return [s.strip() for s in sel.split("+") if s.strip()]
+    names = [s.strip() for s in sel.split("+")]
+    if not all(names):
+        raise ValueError(f"{sel!r} has an empty name beside a '+'; allowed: names joined by '+', or * for any")
+    return names
 
 
 def _select(table: pd.DataFrame, variable: str, stage: str, product: str, region: str) -> pd.DataFrame:
@@ -284,7 +294,11 @@ def series_of(df: pd.DataFrame, variable: str, **match) -> pd.Series:
     rows = df[df["variable"] == variable]
     for k, v in match.items():
         have = set(rows[k])
-        for one in _split(str(v)) or []:
+        try:
+            names = _split(str(v)) or []
+        except ValueError as e:
+            raise ValueError(f"series: {k} {e}") from None
+        for one in names:
             if one not in have:
                 raise ValueError(f"series: {k} {one!r} has no {variable} rows in this run; allowed: "
                                  f"{', '.join(sorted(have))}")

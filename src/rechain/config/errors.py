@@ -16,7 +16,7 @@ from pydantic import BaseModel
 
 from .schema import Scenario, _merge_key
 
-__all__ = ["ScenarioError", "OptionError", "ERROR_KINDS", "did_you_mean"]
+__all__ = ["ScenarioError", "OptionError", "ERROR_KINDS", "did_you_mean", "cut_short"]
 
 
 def did_you_mean(given: str, allowed) -> str:
@@ -439,8 +439,12 @@ def _given(v: Any) -> str:
         return "a table {" + ", ".join(list(map(str, v))[:6]) + (", ..." if len(v) > 6 else "") + "}"
     if isinstance(v, (dt.date, dt.time)):       # a TOML date-time or time, as the file spells it
         return f"{v.isoformat()} (a {type(v).__name__.replace('datetime', 'date and time')})"
-    r = repr(v)
-    return r if len(r) <= 80 else r[:77] + "..."
+    return cut_short(repr(v))
+
+
+def cut_short(text: str, limit: int = 80) -> str:
+    """``text`` cut to ``limit`` characters: a 400-digit number is not read in a message."""
+    return text if len(text) <= limit else text[:limit - 3] + "..."
 
 
 def _key_of(loc: tuple) -> str:

@@ -33,7 +33,7 @@ import numpy as np
 import pandas as pd
 
 from ..report import kpis as run_kpis
-from ..report import COLUMNS, MAGNETS, domestic_prices, magnet_output, not_as_written
+from ..report import COLUMNS, MAGNETS, TEXT_COLUMNS, domestic_prices, magnet_output, not_as_written
 from ..outputs import check_output_dir, holds_run_of, output_dir
 from ..randomness import is_whole_seed
 from ..scenario import Scenario, ScenarioError, load_scenario, scenario_hash
@@ -106,8 +106,7 @@ def _finished_run(runs_dir: Path, sc: Scenario, seed: int) -> pd.DataFrame | Non
     if not holds_run_of(folder, scenario_hash(sc), seed):
         return None
     try:
-        monthly = pd.read_csv(folder / "monthly.csv", dtype={"month": str, "stage": str, "product": str,
-                                                              "region": str, "variable": str, "unit": str})
+        monthly = pd.read_csv(folder / "monthly.csv", dtype=TEXT_COLUMNS)
     except (OSError, ValueError, pd.errors.ParserError):
         return None
     # a table edited or cut short since is not that run's: run it again rather than report on it

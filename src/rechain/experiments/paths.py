@@ -17,6 +17,8 @@ import datetime as dt
 import difflib
 from typing import Any
 
+from ..config.errors import cut_short
+
 __all__ = ["PathError", "parse_path", "format_path", "lookup", "assign"]
 
 
@@ -176,8 +178,7 @@ def _toml(v: Any) -> str:
         return "[" + ", ".join(_toml(x) for x in v) + "]"
     if isinstance(v, dict):
         return "{ " + ", ".join(f"{k} = {_toml(x)}" for k, x in v.items()) + " }"
-    r = repr(v)
-    return r if len(r) <= 80 else r[:77] + "..."       # a 400-digit number is not read in a message
+    return cut_short(repr(v))
 
 
 

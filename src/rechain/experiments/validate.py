@@ -248,11 +248,11 @@ class Vocabulary:
                             f"{', '.join(sorted(self.names))}")
         for key, sel in (("stage", stage), ("product", product), ("region", region)):
             allowed = self.names[var][key]
-            names = _split(sel)
-            if names is not None and len(names) != len(str(sel).split("+")):
-                # 'magnet_std+' read as 'magnet_std' alone measured half of what was meant
+            try:
+                names = _split(sel)
+            except ValueError:
                 raise FactError(f"{where}: {key} {sel!r} has an empty name beside a '+'; allowed: names joined "
-                                f"by '+' (such as {'+'.join(sorted(allowed)[:2])}), or * for any")
+                                f"by '+' (such as {'+'.join(sorted(allowed)[:2])}), or * for any") from None
             for name in names or []:
                 if name not in allowed:
                     raise FactError(f"{where}: {key} {name!r} does not occur with variable {var!r}; "
@@ -416,7 +416,15 @@ def _check_other(f: Fact, where: str) -> None:
 def _selection_key(sel: tuple[str, str, str, str]) -> tuple:
     """A selection as compared: ``*`` and empty alike, ``a+b`` as the set {a, b}."""
     var, *names = sel
-    return (var, *(None if _split(n) is None else frozenset(_split(n)) for n in names))
+
+    def key(n: str):
+        try:
+            split = _split(n)
+        except ValueError:        # an empty name beside a '+': the vocabulary check refuses it
+            return n
+        return None if split is None else frozenset(split)
+
+    return (var, *(key(n) for n in names))
 
 
 def scenario_facts_file(sc) -> Path | None:
