@@ -19,7 +19,7 @@ from rechain.scenario import _resolve
 from rechain.validate import (FLOW_VARIABLES, LEVEL_VARIABLES, PANELS, VARIABLES, Fact, FactError,
                               Validation, default_vocabulary, evaluate_fact, facts_in_run, format_table, judge, load_facts,
                               monthly_series, parse_period, summarise, vocabulary_of, write_outputs)
-from rechain.experiments.validate import empty_selection
+from rechain.experiments.validate import empty_selection, evaluate, price_paths
 
 ROOT = Path(__file__).resolve().parents[1]
 BASELINE = ROOT / "scenarios" / "baseline.toml"
@@ -383,6 +383,39 @@ def test_write_outputs(tmp_path):
     assert "score 2/2" in md and "| R1 |" in md
     assert (out / "ndfeb_output.png").stat().st_size > 0
     assert {f"{name}.png" for name in PANELS} <= {p.name for p in out.iterdir()}   # one figure per panel
+
+
+def test_price_paths_set_the_simulated_prices_beside_the_quotes(tmp_path):
+    """Every month of a quoted price series, replicate mean and range, with the quote in the
+    months a level fact covers (a quarter's quote beside each of its months); other facts and
+    the series no level fact quotes are left out."""
+    dy = ("price", "market", "dy_oxide", "china")
+    runs = [table({dy: {"2025-01": 2000, "2025-02": 1800, "2025-03": 1700}, OUT: {"2025-01": 1.0}}),
+            table({dy: {"2025-01": 2200, "2025-02": 1600, "2025-03": 1500}, OUT: {"2025-01": 1.0}})]
+    facts = [Fact("Q1", "price", "2025-01", target=1665, tolerance=166.5, stage="market", product="dy_oxide",
+                  unit="yuan/kg", description="January"),
+             Fact("Q2", "price", "2025-02/2025-03", target=1700, tolerance=170, stage="market", product="dy_oxide",
+                  unit="yuan/kg", description="Feb-Mar"),
+             Fact("C1", "price", "2025-02", measure="mom_pct", comparison="direction_down", stage="market",
+                  product="dy_oxide", description="a change, not a quote")]
+    v = Validation(table=summarise(facts, [evaluate(facts, r) for r in runs]), facts=facts, monthly=runs,
+                   scenario_name="hand", scenario_path="hand.toml", seeds=[0, 1], seconds=0.1)
+    paths = price_paths(v)
+    assert list(paths["month"]) == ["2025-01", "2025-02", "2025-03"]
+    assert list(paths["mean"]) == [2100, 1700, 1600] and list(paths["min"]) == [2000, 1600, 1500]
+    assert list(paths["max"]) == [2200, 1800, 1700]
+    assert list(paths["quote"]) == [1665, 1700, 1700] and list(paths["fact_id"]) == ["Q1", "Q2", "Q2"]
+    out = write_outputs(v, tmp_path / "v", figures=False)
+    assert pd.read_csv(out / "prices.csv")["fact_id"].tolist() == ["Q1", "Q2", "Q2"]
+    md = (out / "facts.md").read_text()
+    assert "## Prices against the record" in md
+    assert "| 2025-01 | 2,100 (2,000 .. 2,200) | 1,665 (Q1) |" in md
+    assert "| 2025-03 | 1,600 (1,500 .. 1,700) | 1,700 (Q2, mean of 2025-02/2025-03) |" in md
+    # no level fact on a price: no prices.csv, no section
+    v2 = _validation({"R1": [7.0] * 2, "N1": [1.0] * 2})
+    assert price_paths(v2).empty
+    out2 = write_outputs(v2, tmp_path / "v2", figures=False)
+    assert not (out2 / "prices.csv").exists() and "Prices against" not in (out2 / "facts.md").read_text()
 
 
 @pytest.mark.parametrize("values, status", [({"R1": [7.0] * 2, "N1": [-1.0] * 2}, 0),

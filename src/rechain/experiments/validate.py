@@ -59,7 +59,7 @@ __all__ = ["Fact", "FactError", "Validation", "Vocabulary", "VARIABLES", "FLOW_V
            "MEASURES", "COMPARISONS", "load_facts", "scenario_facts_file", "default_vocabulary", "vocabulary_of", "check_selections", "facts_in_run",
            "empty_selection", "outline_table", "check_facts_for", "package_facts_path",
            "parse_period", "monthly_series", "evaluate_fact", "judge", "evaluate", "summarise", "validate",
-           "format_table", "write_outputs", "write_figures", "validate_command"]
+           "format_table", "price_paths", "write_outputs", "write_figures", "validate_command"]
 
 # --- what the monthly table holds (rechain.report.monthly_table) -------------------------
 VARIABLES = FLOW_VARIABLES + LEVEL_VARIABLES
@@ -875,7 +875,7 @@ def validate(scenario_path: str | Path = "scenarios/baseline.toml", replicates: 
 
 
 # ---------------------------------------------------------------------------------------
-# output: printed table, facts.csv, facts.md, figures
+# output: printed table, facts.csv, facts.md, prices.csv, figures
 # ---------------------------------------------------------------------------------------
 def _num(x: float, signed: bool = False) -> str:
     if x is None or not math.isfinite(x):
@@ -922,14 +922,67 @@ def _markdown(df: pd.DataFrame) -> str:
     return "\n".join(out)
 
 
+def price_paths(v: Validation) -> pd.DataFrame:
+    """The simulated monthly price of every series a price-level fact quotes, beside the quotes.
+
+    One row per series and month of the run: ``mean``, ``min`` and ``max`` over the
+    replicates (the series as the facts read it: China's market where no region is named, in
+    the market's units) and, in the months a level fact covers, its ``quote``, ``unit``,
+    ``period`` and ``fact_id`` (a quote of a period's mean beside each of its months; a month
+    two facts quote has a row for each). Empty when no fact quotes a price level."""
+    quoting = [f for f in v.facts if f.variable == "price" and f.measure == "level" and f.comparison in NEEDS_TARGET]
+    series: dict[tuple[str, str, str], list[Fact]] = {}
+    for f in quoting:
+        series.setdefault((f.stage, f.product, f.region), []).append(f)
+    rows = []
+    for (stage, product, region), facts in sorted(series.items()):
+        runs = pd.concat([monthly_series(t, "price", stage, product, region) for t in v.monthly], axis=1)
+        for month, values in runs.iterrows():
+            base = {"product": product, "stage": stage, "region": region, "month": month,
+                    "mean": float(values.mean()), "min": float(values.min()), "max": float(values.max())}
+            quotes = [f for f in facts if month in f.months()]
+            rows += [{**base, "quote": float(f.target), "unit": f.unit, "period": f.period, "fact_id": f.fact_id}
+                     for f in quotes] or [{**base, "quote": np.nan, "unit": "", "period": "", "fact_id": ""}]
+    return pd.DataFrame(rows, columns=["product", "stage", "region", "month", "mean", "min", "max", "quote", "unit",
+                                       "period", "fact_id"])
+
+
+def _price_paths_markdown(paths: pd.DataFrame) -> list[str]:
+    """facts.md's view of :func:`price_paths`: a row per month, for each quoted series the
+    simulated mean (min-max) and the quotes of that month."""
+    if paths.empty:
+        return []
+    out = pd.DataFrame(index=pd.Index(sorted(paths["month"].unique()), name="month"))
+    for (product, stage, region), t in paths.groupby(["product", "stage", "region"], sort=True):
+        units = sorted(set(t["unit"]) - {""})
+        name = product + ("" if stage in ("*", "market") else f" ({stage})") + ("" if region == "*" else f", {region}")
+        first = t.groupby("month").first()
+        out[f"{name}, simulated ({', '.join(units)})"] = [f"{_num(a)} ({_num(lo)} .. {_num(hi)})" for a, lo, hi
+                                                          in zip(first["mean"], first["min"], first["max"])]
+        quoted = {m: [] for m in out.index}
+        for r in t[t["fact_id"] != ""].itertuples():
+            quoted[r.month].append(f"{_num(r.quote)} ({r.fact_id}" + ("" if r.period == r.month else
+                                                                      f", mean of {r.period}") + ")")
+        out[f"{name}, quoted"] = ["; ".join(quoted[m]) for m in out.index]
+    table = out.reset_index()
+    return ["## Prices against the record", "",
+            "Each quoted price series month by month: the replicates' mean (min .. max) beside the quotes of the "
+            "facts (a quote of a longer period's mean stands beside each of its months). The same as a table: "
+            "`prices.csv`.", "", _markdown(table), ""]
+
+
 def write_outputs(v: Validation, out_dir: str | Path, figures: bool = True) -> Path:
-    """Write ``facts.csv``, ``facts.md`` and the figures to ``out_dir`` (all at once)."""
+    """Write ``facts.csv``, ``facts.md``, ``prices.csv`` (:func:`price_paths`) and the figures
+    to ``out_dir`` (all at once)."""
     from ..outputs import output_dir
     from ..results import package_version
 
     out_dir = Path(out_dir)
     with output_dir(out_dir, "validation") as tmp:
         v.table.to_csv(tmp / "facts.csv", index=False)
+        paths = price_paths(v)
+        if not paths.empty:
+            paths.to_csv(tmp / "prices.csv", index=False)
         t = v.table
         show = pd.DataFrame({
             "fact": t["fact_id"], "required": t["required"].map({True: "yes", False: ""}),
@@ -951,7 +1004,7 @@ def write_outputs(v: Validation, out_dir: str | Path, figures: bool = True) -> P
               "another series: the difference, main minus other). Monthly prices are monthly means of the "
               "weekly index, so changes reported between two dates are checked as changes of monthly means. "
               "The facts are `src/rechain/data/facts.csv`; `docs/ODD.md` lists the seed facts not checked "
-              "and why.", "", _markdown(show), "", "## Notes", "", notes, ""]
+              "and why.", "", _markdown(show), "", *_price_paths_markdown(paths), "## Notes", "", notes, ""]
         if figures:
             files = write_figures(v, tmp)
             md += ["## Figures", "", *[f"![{f}]({f})" for f in files], ""]
@@ -1059,7 +1112,8 @@ def validate_command(ctx: click.Context, scenario: Path, replicates: int, worker
     """Check SCENARIO (default scenarios/baseline.toml) against the facts of the record.
 
     Prints per fact the target, the simulated mean and spread over the replicates and
-    whether it is reproduced, then the score; writes facts.csv, facts.md and figures.
+    whether it is reproduced, then the score; writes facts.csv, facts.md, prices.csv (the quoted
+    price series month by month beside the quotes) and figures.
     The facts are the scenario's facts_file (a key of the scenario, relative to its file),
     else the package's 2024-2025 facts (docs/eras.md). Exits with status 1 when a required
     fact is not reproduced, 2 on bad input.
@@ -1082,6 +1136,7 @@ def validate_command(ctx: click.Context, scenario: Path, replicates: int, worker
         click.echo(f"required facts not reproduced: {', '.join(v.required_failed)}")
     if v.left_out:
         click.echo(f"left out, their months outside the run: {', '.join(v.left_out)}")
-    click.echo(f"wrote {out_dir}/ (facts.csv, facts.md{', figures' if not no_figures else ''})")
+    prices = ", prices.csv" if (Path(out_dir) / "prices.csv").exists() else ""
+    click.echo(f"wrote {out_dir}/ (facts.csv, facts.md{prices}{', figures' if not no_figures else ''})")
     ctx.exit(0 if v.passed else 1)
 
