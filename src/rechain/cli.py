@@ -7,6 +7,7 @@ writes nothing.
 
 from __future__ import annotations
 
+import errno
 import json
 import os
 import sys
@@ -16,6 +17,7 @@ from pathlib import Path
 import click
 
 from .accounting import RunBrokeDown
+from .options import WholeNumber
 from .scenario import ScenarioError, json_schema, load_scenario
 
 __all__ = ["main"]
@@ -42,6 +44,16 @@ class _Group(click.Group):
             devnull = os.open(os.devnull, os.O_WRONLY)
             os.dup2(devnull, sys.stdout.fileno())
             sys.exit(141)
+        except OSError as e:
+            if e.errno not in (errno.ENOSPC, errno.EFBIG, errno.EDQUOT, errno.EIO):
+                raise
+            # standard output on a full disk (rechain schema > /dev/full); the files a command
+            # writes say so themselves (outputs.output_dir). Stdout is let go of, so Python's
+            # own flush at exit does not fail again
+            devnull = os.open(os.devnull, os.O_WRONLY)
+            os.dup2(devnull, sys.stdout.fileno())
+            click.echo(f"error: the output cannot be written ({e.strerror})", err=True)
+            sys.exit(2)
         except ScenarioError as e:
             for one in e.errors:
                 click.echo(f"error: {one}", err=True)
@@ -70,7 +82,7 @@ def main() -> None:
 
 @main.command()
 @click.argument("scenario", type=click.Path(dir_okay=False, path_type=Path))
-@click.option("--seed", default=0, show_default=True, type=click.IntRange(min=0), help="random seed (>= 0)")
+@click.option("--seed", default=0, show_default=True, type=WholeNumber(min=0), help="random seed (>= 0)")
 @click.option("--out", "out_dir", type=click.Path(file_okay=False, path_type=Path), default=None,
               help="output folder (default outputs/<scenario>-seed<N>)")
 @click.option("--no-figures", is_flag=True, help="skip the PNG figures")

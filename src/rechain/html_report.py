@@ -595,3 +595,17 @@ def report_command(folder: Path, year: int | None, out: Path | None) -> None:
                           "or rechain compare")
     path = write_report(folder, out, year)
     click.echo(f"wrote {path}")
+    if _made_by_other_code(folder):
+        click.echo(f"note: {folder} was made by other code than this rechain's (its manifest's rechain_code_sha256 "
+                   f"differs): the report shows its numbers as that code made them; run the scenario again to "
+                   f"see this code's", err=True)
+
+
+def _made_by_other_code(folder: Path) -> bool:
+    """Whether ``folder``'s manifest names code other than this (none named: not known, no)."""
+    from .outputs import code_fingerprint
+    try:
+        sha = json.loads((folder / "manifest.json").read_text(encoding="utf-8")).get("rechain_code_sha256")
+    except (OSError, ValueError, AttributeError):
+        return False
+    return isinstance(sha, str) and sha != code_fingerprint()

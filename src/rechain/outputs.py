@@ -25,6 +25,7 @@ Ctrl-C is: the hidden folder is removed (see :class:`_Sigterm`).
 from __future__ import annotations
 
 import contextlib
+import errno
 import ctypes
 import ctypes.util
 import functools
@@ -33,6 +34,7 @@ import json
 import os
 import shutil
 import signal
+import stat
 import sys
 import tempfile
 from pathlib import Path
@@ -134,6 +136,12 @@ def _probe_writable(folder: Path, shown: Path) -> None:
                           f"({e.strerror or e.__class__.__name__}); choose another --out") from None
 
 
+# a folder name's bytes the system allows (ext4, xfs, btrfs, tmpfs: 255), less what the hidden
+# folder built beside it adds ('.', '.new.' and mkdtemp's 8 characters)
+_STAGING_EXTRA = 14
+_NAME_MAX = 255
+
+
 def _nearest_existing(folder: Path) -> Path:
     """``folder`` or its nearest ancestor that exists."""
     anc = folder
@@ -153,6 +161,19 @@ def check_output_dir(folder: str | Path, kind: str, replace: bool = True, elsewh
     """
     shown = Path(folder)
     target = Path(os.path.abspath(shown))
+    if replace:
+        # the finished output is swapped in for the folder: the current folder would be
+        # swapped out from under the shell (and an empty --out '' means it)
+        here = Path(os.path.abspath(os.getcwd())) if os.path.isdir(".") else None
+        if here is not None and (here == target or target in here.parents):
+            raise OutputError(shown, f"is the current folder{' or holds it' if here != target else ''} "
+                              f"({target}); rechain replaces its output folder whole: {elsewhere}, such as a "
+                              f"new folder inside it")
+    sizes = [len(os.fsencode(part)) for part in target.parts]
+    if max(sizes[:-1], default=0) > _NAME_MAX or sizes[-1] > _NAME_MAX - _STAGING_EXTRA:
+        raise OutputError(shown, f"has a name of {max(sizes):,} bytes; allowed: up to {_NAME_MAX} bytes per "
+                          f"folder name, {_NAME_MAX - _STAGING_EXTRA} for the output folder's own (rechain builds "
+                          f"it beside its place under a longer hidden name); {elsewhere}")
     if target.is_symlink():
         # replacing it would swap out the link and empty the folder it points to, and a
         # dangling link passes every other check only to fail when the files are saved
@@ -273,6 +294,30 @@ def _remove_own(folder: Path, marker: dict) -> None:
         pass
 
 
+# errors of a disk, quota or file system that cannot take the output: one line, not a traceback
+_WRITE_ERRNOS = {errno.ENOSPC, errno.EDQUOT, errno.EFBIG, errno.EROFS, errno.EIO, errno.ENAMETOOLONG, errno.EACCES,
+                 errno.EPERM}
+
+
+def _keep_mode(target: Path, new: Path) -> None:
+    """Give the folder about to replace ``target`` its permissions and group, so a private
+    (700) or shared (setgid group) output folder stays so."""
+    try:
+        st = os.stat(target, follow_symlinks=False)
+    except OSError:
+        new.chmod(0o777 & ~_umask())       # a new folder: as mkdir would make it
+        return
+    with contextlib.suppress(OSError):
+        os.chown(new, -1, st.st_gid)
+    new.chmod(stat.S_IMODE(st.st_mode))
+
+
+def _umask() -> int:
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
+
+
 def _swap_in(tmp: Path, target: Path, kind: str, shown: Path) -> None:
     """Move the finished folder ``tmp`` to ``target``, replacing only an output of rechain's own."""
     check_output_dir(shown, kind)          # again: the folder may have changed during the work
@@ -375,6 +420,7 @@ class output_dir:
 
     def __enter__(self) -> Path:
         check_output_dir(self.shown, self.kind)
+        self.existed = _nearest_existing(self.target.parent)
         self.target.parent.mkdir(parents=True, exist_ok=True)
         self.sigterm = _Sigterm()
         self.sigterm.hold()          # until the hidden folder is known, a SIGTERM must not strand it
@@ -391,17 +437,33 @@ class output_dir:
         self.sigterm.hold()
         try:
             if exc_type is not None:
-                if self.tmp is not None:
-                    shutil.rmtree(self.tmp, ignore_errors=True)    # our own, half-built folder
+                self._take_back()
+                if isinstance(exc, OSError) and exc.errno in _WRITE_ERRNOS:
+                    raise OutputError(self.shown, f"cannot be written ({exc.strerror}); nothing was written: "
+                                      f"free some space or choose another --out") from None
                 return
             try:
                 write_marker(self.tmp, self.kind)
+                _keep_mode(self.target, self.tmp)
                 _swap_in(self.tmp, self.target, self.kind, self.shown)
-            except BaseException:
-                shutil.rmtree(self.tmp, ignore_errors=True)    # still the new folder: the swap raises before
+            except BaseException as e:
+                self._take_back()    # still the new folder: the swap raises before
+                if isinstance(e, OSError) and e.errno in _WRITE_ERRNOS:
+                    raise OutputError(self.shown, f"cannot be written ({e.strerror}); nothing was written: "
+                                      f"choose another --out") from None
                 raise
         finally:
             self.sigterm.stop()
+
+    def _take_back(self) -> None:
+        """Remove the half-built folder, and the parent folders made for it while empty."""
+        if self.tmp is not None:
+            shutil.rmtree(self.tmp, ignore_errors=True)    # our own, half-built folder
+        made = self.target.parent
+        with contextlib.suppress(OSError):
+            while made != self.existed and made != made.parent and not os.path.lexists(self.target):
+                made.rmdir()          # only when empty: a file put there meanwhile stops it
+                made = made.parent
 
 
 @functools.lru_cache(maxsize=1)

@@ -53,6 +53,11 @@ def check_address(host: str, port: int) -> None:
         try:
             s.bind(address)
         except OSError as e:
+            if e.errno == errno.EACCES and 0 < port < 1024:
+                # ports below 1024 are the system's: only a privileged user may listen there
+                raise OptionError("--port", port, f"cannot listen on {host} port {port} ({e.strerror}): ports below "
+                                  f"1024 need administrator rights; allowed: a port from 1024 to 65535 (the default "
+                                  f"8765), or 0 for any free one") from None
             option, value = ("--port", port) if e.errno == errno.EADDRINUSE else ("--host", host)
             raise OptionError(option, value, f"cannot listen on {host} port {port} ({e.strerror}); allowed: a "
                               f"port no other program holds (--port 0: any free one) on an address of this "
@@ -103,9 +108,11 @@ def serve(scenario: str | Path, host: str = "127.0.0.1", port: int = 8765) -> in
 def _command():
     import click
 
+    from ..options import WholeNumber
+
     @click.command("dashboard")
     @click.argument("scenario", required=False, type=click.Path(dir_okay=False, path_type=Path))
-    @click.option("--port", default=8765, show_default=True, type=click.IntRange(0, 65535),
+    @click.option("--port", default=8765, show_default=True, type=WholeNumber(0, 65535),
                   help="port to serve on (0: any free port)")
     @click.option("--host", default="127.0.0.1", show_default=True,
                   help="address to listen on; another than 127.0.0.1 only when you mean to share the page")

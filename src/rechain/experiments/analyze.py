@@ -26,6 +26,7 @@ from typing import TYPE_CHECKING
 
 import click
 
+from ..options import WholeNumber
 from ..scenario import ScenarioError
 from ..outputs import check_output_dir, output_dir
 from .store import load_results, sweep_manifest
@@ -300,7 +301,7 @@ def analyze(out_dir: str | Path, kpis: list[str] | None = None, figures: bool = 
     out = Path(out_dir)
     man = _manifest(out)
     dest = out / "analysis"
-    want = kpis or man["kpis"]
+    want = list(dict.fromkeys(kpis or man["kpis"]))      # a KPI named twice is analysed once
     if not want:        # `outputs.kpis = []`: the sweep kept series only
         raise ScenarioError(out, "outputs.kpis", "the sweep kept no KPIs (outputs.kpis = []), so there is nothing to "
                             "analyse; allowed: the folder of a sweep that keeps KPIs (leave outputs.kpis out for "
@@ -394,7 +395,7 @@ def _write_analysis(out: Path, man: dict, want: list[str], dest: Path, figures: 
 @click.command("analyze")
 @click.argument("sweep_output", type=click.Path(file_okay=False, path_type=Path))
 @click.option("--kpi", "kpis", multiple=True, help="KPI to analyse (repeatable; default: all of the sweep's)")
-@click.option("--top", type=click.IntRange(min=1), default=None, help="show only the N top-ranked parameters")
+@click.option("--top", type=WholeNumber(min=1), default=None, help="show only the N top-ranked parameters")
 @click.option("--no-figures", is_flag=True, help="tables only")
 def analyze_command(sweep_output: Path, kpis: tuple[str, ...], top: int | None, no_figures: bool) -> None:
     """Sensitivity indices (Sobol or Morris designs) and plots of a finished sweep.

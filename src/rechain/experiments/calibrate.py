@@ -57,6 +57,7 @@ import click
 import numpy as np
 import pandas as pd
 
+from ..options import WholeNumber
 from ..report import domestic_prices
 from ..scenario import ScenarioError, deep_merge, load_scenario, read_toml_file, scenario_from_dict
 from . import designs
@@ -605,23 +606,23 @@ def _write_atomic_text(text: str, path: Path) -> None:
                 type=click.Path(dir_okay=False, path_type=Path))
 @click.option("--space", type=click.Path(dir_okay=False, path_type=Path), default=None,
               help="parameter ranges (default: the packaged calibration_space.toml)")
-@click.option("--samples", default=32, show_default=True, type=click.IntRange(1, MAX_CANDIDATES),
+@click.option("--samples", default=32, show_default=True, type=WholeNumber(1, MAX_CANDIDATES),
               help="Latin-hypercube candidates")
-@click.option("--replicates", default=2, show_default=True, type=click.IntRange(1, MAX_SEEDS),
+@click.option("--replicates", default=2, show_default=True, type=WholeNumber(1, MAX_SEEDS),
               help="seeds per candidate in the search")
-@click.option("--finalists", default=4, show_default=True, type=click.IntRange(1, MAX_CANDIDATES),
+@click.option("--finalists", default=4, show_default=True, type=WholeNumber(1, MAX_CANDIDATES),
               help="best candidates re-run with more seeds")
-@click.option("--final-replicates", default=5, show_default=True, type=click.IntRange(1, MAX_SEEDS))
-@click.option("--workers", default=2, show_default=True, type=click.IntRange(1, MAX_WORKERS))
+@click.option("--final-replicates", default=5, show_default=True, type=WholeNumber(1, MAX_SEEDS))
+@click.option("--workers", default=2, show_default=True, type=WholeNumber(1, MAX_WORKERS))
 @click.option("--scheduler", default=None, metavar="ADDRESS",
               help="run on Dask: a scheduler address (tcp://host:8786) or 'local' for a local cluster")
-@click.option("--seed", default=0, show_default=True, type=click.IntRange(min=0), help="seed of the sample design")
+@click.option("--seed", default=0, show_default=True, type=WholeNumber(min=0), help="seed of the sample design")
 @click.option("--out", "out_dir", type=click.Path(file_okay=False, path_type=Path), default=None,
               help="output folder (default outputs/calibration-<scenario>)")
 @click.option("--resume", is_flag=True, help="continue an interrupted calibration in --out, skipping finished runs")
-@click.option("--refine", default=0, show_default=True, type=click.IntRange(0, MAX_GENERATIONS),
+@click.option("--refine", default=0, show_default=True, type=WholeNumber(0, MAX_GENERATIONS),
               help="CMA-ES generations refining the best candidate of the hypercube (0: none)")
-@click.option("--popsize", default=8, show_default=True, type=click.IntRange(2, MAX_SEEDS),
+@click.option("--popsize", default=8, show_default=True, type=WholeNumber(2, MAX_SEEDS),
               help="points per CMA-ES generation")
 @click.option("--also", "also", multiple=True, type=click.Path(dir_okay=False, path_type=Path),
               help="another scenario (an era, say) every candidate also runs on, held to its own facts (repeatable)")

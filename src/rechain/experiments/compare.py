@@ -32,12 +32,13 @@ import click
 import numpy as np
 import pandas as pd
 
+from ..options import WholeNumber
 from ..report import kpis as run_kpis
 from ..report import COLUMNS, MAGNETS, TEXT_COLUMNS, domestic_prices, magnet_output, not_as_written
 from ..outputs import check_output_dir, holds_run_of, output_dir
 from ..randomness import is_whole_seed
 from ..scenario import Scenario, ScenarioError, load_scenario, scenario_hash
-from .executor import MAX_SEEDS, open_executor
+from .executor import MAX_SEEDS, MAX_WORKERS, check_count, open_executor
 
 __all__ = ["compare", "Comparison", "compare_command", "MAIN_PRODUCTS", "SERIES", "recovery_months"]
 
@@ -384,6 +385,7 @@ def compare(scenarios: list[str | Path | Scenario], seeds: list[int] | int = 1, 
         if a scenario does not load; nothing is run or written then.
     """
     log = log or (lambda _msg: None)
+    check_count("workers", workers, 1, MAX_WORKERS)
     seeds = _seed_list(seeds)
     if isinstance(scenarios, (str, Path, Scenario)):
         one = scenarios.name if isinstance(scenarios, Scenario) else scenarios
@@ -493,14 +495,14 @@ def compare(scenarios: list[str | Path | Scenario], seeds: list[int] | int = 1, 
 
 @click.command("compare")
 @click.argument("scenarios", nargs=-1, required=True, type=click.Path(dir_okay=False, path_type=Path))
-@click.option("--seeds", "n_seeds", type=click.IntRange(1, MAX_SEEDS), default=None,
+@click.option("--seeds", "n_seeds", type=WholeNumber(1, MAX_SEEDS), default=None,
               help="run every scenario with seeds FIRST..FIRST+N-1 (default 1 seed)")
-@click.option("--replicates", type=click.IntRange(1, MAX_SEEDS), default=None,
+@click.option("--replicates", type=WholeNumber(1, MAX_SEEDS), default=None,
               help="as --seeds N, and show the mean and a 90 % band across seeds")
-@click.option("--first-seed", default=0, show_default=True, type=click.IntRange(min=0), help="first seed")
+@click.option("--first-seed", default=0, show_default=True, type=WholeNumber(min=0), help="first seed")
 @click.option("--out", "out_dir", type=click.Path(file_okay=False, path_type=Path), default=None,
               help="output folder (default outputs/compare-<names>)")
-@click.option("--workers", default=2, show_default=True, type=click.IntRange(1, 2),
+@click.option("--workers", default=2, show_default=True, type=WholeNumber(1, 2),
               help="processes running the scenarios")
 @click.option("--runs-dir", type=click.Path(file_okay=False, path_type=Path), default=Path("outputs"),
               show_default=True, help="where finished runs (<name>-seed<N>/) are looked for")

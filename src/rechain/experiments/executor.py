@@ -28,6 +28,7 @@ from __future__ import annotations
 
 import contextlib
 import itertools
+import numbers
 import os
 import time
 from typing import Any, Callable, Iterable, Iterator
@@ -253,11 +254,24 @@ class DaskExecutor(_Executor):
             self.cluster.close()
 
 
+def check_count(name: str, value: Any, low: int = 1, high: int | None = None, none_ok: bool = False) -> None:
+    """Raise ValueError naming ``name`` unless ``value`` is a whole number within ``low`` ..
+    ``high`` (or None where ``none_ok``): what the command line's options allow, for the
+    Python API's arguments (0 workers, 1.5 replicates, '2' are refused, not rounded)."""
+    if value is None and none_ok:
+        return
+    if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < low \
+            or (high is not None and value > high):
+        allowed = f"a whole number from {low:,}" + (f" to {high:,}" if high is not None else " up")
+        raise ValueError(f"{name}: given {value!r}; allowed: {allowed}" + (", or None" if none_ok else ""))
+
+
 def open_executor(workers: int | None = 1, scheduler: str | None = None, shared: Any = None,
                   tasks: int | None = None) -> _Executor:
     """The executor for ``workers`` processes, or for a Dask ``scheduler`` ("local" or an
     address). ``tasks``, when known, caps the number of local processes (no idle ones)."""
-    workers = max(1, int(workers if workers is not None else (os.cpu_count() or 1)))
+    check_count("workers", workers, 1, MAX_WORKERS, none_ok=True)
+    workers = int(workers if workers is not None else (os.cpu_count() or 1))
     if scheduler:
         return DaskExecutor(scheduler, workers, shared)
     if tasks is not None:

@@ -115,6 +115,9 @@ def _check_out(sw: Any, out: Path, resume: bool) -> None:
 
     old = sweep_manifest(out)
     if old is None:
+        if _setup_stopped(out):
+            check_writable(out)     # a sweep stopped while it set up its folder: set it up again
+            return
         check_output_dir(out, "sweep", replace=False)    # a sweep never replaces anything
         return
     if not resume:
@@ -131,6 +134,26 @@ def _check_out(sw: Any, out: Path, resume: bool) -> None:
                             kind="resume_mismatch")
     check_writable(out)
 
+
+
+def _setup_stopped(out: Path) -> bool:
+    """Whether ``out`` is a sweep folder stopped before its manifest was written (Ctrl-C, a
+    SIGTERM or a full disk while it was set up): rechain's sweep marker, no manifest, no
+    finished runs and nothing but what :func:`_prepare_out` makes. No run starts before the
+    manifest is written, so nothing is lost by setting it up again."""
+    from ..outputs import MARKER, output_kind
+
+    if output_kind(out) != "sweep" or (out / "manifest.json").exists():
+        return False
+    ours = {MARKER, "runs", "series", "design.parquet", "sweep.toml"}
+    for p in out.iterdir():
+        if p.name.startswith(".") and p.name.endswith(".tmp"):
+            continue                 # a file being written when it stopped
+        if p.name not in ours:
+            return False
+        if p.is_dir() and any(q for q in p.iterdir() if not (q.name.startswith(".") and q.name.endswith(".tmp"))):
+            return False
+    return True
 
 
 def _prepare_out(sw: Any, out: Path, resume: bool) -> set[int]:
@@ -198,6 +221,16 @@ def load_results(out_dir: str | Path, columns: list[str] | None = None):
         return df.sort_values(sort, kind="stable").reset_index(drop=True)
 
     man = json.loads((out / "manifest.json").read_text())
+    if columns is not None:
+        # a name the runs table lacks is the caller's slip, not a damaged part file
+        names = _empty_runs_schema(man).names
+        if isinstance(columns, str) or not all(isinstance(c, str) for c in columns):
+            raise ValueError(f"columns: given {columns!r}; allowed: a list of the runs table's column names "
+                             f"({', '.join(names)})")
+        unknown = [c for c in columns if c not in names]
+        if unknown:
+            raise ValueError(f"columns: {', '.join(map(repr, unknown))} is not a column of the runs table; allowed: "
+                             f"{', '.join(names)}")
     runs = read(out / "runs", _empty_runs_schema(man), ["run_id"])
     runs = runs.drop_duplicates("run_id", keep="first").reset_index(drop=True)
     series = read(out / "series", _series_schema(), ["run_id", "series", "month"])

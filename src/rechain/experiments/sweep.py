@@ -56,6 +56,7 @@ import click
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from ..config.errors import did_you_mean
+from ..options import WholeNumber
 from ..config.schema import NAME_ALLOWED, folder_safe, stem_unfit
 from ..report import FLOW_VARIABLES, LEVEL_VARIABLES
 from ..config.errors import _TYPE_ALLOWED
@@ -63,7 +64,8 @@ from ..scenario import STAGES, ScenarioError, _find_line, _inner_model, read_tom
     scenario_from_dict
 from . import designs
 from .designs import DESIGNS, DesignError, Parameter, _dtype_of, _value_key, finite_number
-from .executor import MAX_WORKERS, DaskExecutor, Terminated, batches, open_executor, sigterm_as_interrupt
+from .executor import (MAX_WORKERS, DaskExecutor, Terminated, batches, check_count, open_executor,
+                       sigterm_as_interrupt)
 from .executor import batch_size as executor_batch_size
 from .paths import PathError, _plain, _toml, assign, lookup, parse_path
 from .runs import Context, run_batch
@@ -698,6 +700,8 @@ def execute(sweep: str | Path | dict | Sweep, out: str | Path | None = None, wor
     """
     from tqdm import tqdm
 
+    check_count("workers", workers, 1, MAX_WORKERS, none_ok=True)
+    check_count("batch_size", batch_size, 1, MAX_RUNS, none_ok=True)
     sw = sweep if isinstance(sweep, Sweep) else load_sweep(sweep)
     out = Path(out) if out is not None else Path("outputs") / "sweeps" / sw.name
     _check_out(sw, out, resume)
@@ -782,14 +786,14 @@ def run_sweep(path_or_spec: str | Path | dict | Sweep, workers: int | None = 1, 
 # ---------------------------------------------------------------------------------------
 @click.command("sweep")
 @click.argument("sweep_file", type=click.Path(dir_okay=False, path_type=Path))
-@click.option("--workers", type=click.IntRange(1, MAX_WORKERS), default=None,
+@click.option("--workers", type=WholeNumber(1, MAX_WORKERS), default=None,
               help="worker processes (default: the number of CPUs; 1 runs in this process)")
 @click.option("--scheduler", default=None, metavar="ADDRESS",
               help="run on Dask: a scheduler address (tcp://host:8786) or 'local' for a local cluster")
 @click.option("--out", "out_dir", type=click.Path(file_okay=False, path_type=Path), default=None,
               help="output folder (default outputs/sweeps/<sweep name>)")
 @click.option("--resume", is_flag=True, help="continue an interrupted sweep in --out, skipping finished runs")
-@click.option("--batch-size", type=click.IntRange(min=1), default=None, help="runs per task (default: automatic)")
+@click.option("--batch-size", type=WholeNumber(1, MAX_RUNS), default=None, help="runs per task (default: automatic)")
 @click.option("--quiet", is_flag=True, help="no progress bar")
 def sweep_command(sweep_file: Path, workers: int | None, scheduler: str | None, out_dir: Path | None,
                   resume: bool, batch_size: int | None, quiet: bool) -> None:

@@ -52,6 +52,7 @@ import numpy as np
 import pandas as pd
 
 # how the monthly table is read: one rule for facts, sweeps and RunResult.series
+from ..options import WholeNumber
 from ..report import FLOW_VARIABLES, LEVEL_VARIABLES, _select, _split, monthly_series
 from .executor import MAX_SEEDS, MAX_WORKERS
 
@@ -841,12 +842,10 @@ def validate(scenario_path: str | Path = "scenarios/baseline.toml", replicates: 
     from tqdm import tqdm
 
     from ..scenario import load_scenario
-    from .executor import open_executor
+    from .executor import check_count, open_executor
 
-    if replicates < 1:
-        raise ValueError(f"replicates must be >= 1, got {replicates}")
-    if workers < 1:
-        raise ValueError(f"workers must be >= 1, got {workers}")
+    check_count("replicates", replicates, 1, MAX_SEEDS)
+    check_count("workers", workers, 1, MAX_WORKERS)
     t0 = time.perf_counter()
     sc = load_scenario(scenario_path)          # fails early, with the scenario's own message
     facts_path = scenario_facts_file(sc)
@@ -1100,8 +1099,8 @@ def write_figures(v: Validation, out_dir: str | Path) -> list[str]:
 # ---------------------------------------------------------------------------------------
 @click.command(name="validate")
 @click.argument("scenario", type=click.Path(dir_okay=False, path_type=Path), default=Path("scenarios/baseline.toml"))
-@click.option("--replicates", default=5, show_default=True, type=click.IntRange(1, MAX_SEEDS), help="seeds 0..N-1")
-@click.option("--workers", default=2, show_default=True, type=click.IntRange(1, MAX_WORKERS),
+@click.option("--replicates", default=5, show_default=True, type=WholeNumber(1, MAX_SEEDS), help="seeds 0..N-1")
+@click.option("--workers", default=2, show_default=True, type=WholeNumber(1, MAX_WORKERS),
               help="parallel processes")
 @click.option("--out", "out_dir", type=click.Path(file_okay=False, path_type=Path), default=None,
               help="output folder (default outputs/validation-<scenario>)")

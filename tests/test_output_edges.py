@@ -1,0 +1,195 @@
+"""Edges of writing outputs and of what commands take, found by fuzzing from outside.
+
+The current folder is never swapped out (`--out .`, `--out ''`); a private output folder stays
+private; a name the file system cannot hold is refused before the run; a full disk is one
+line, not a traceback; a sweep stopped while it set up its folder can be run again; a slip
+in the Python API's arguments is named, not rounded or read as damage.
+"""
+
+from __future__ import annotations
+
+import errno
+import os
+import stat
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+from support import ROOT
+
+from rechain.cli import main
+from rechain.experiments.store import SWEEP_FILES
+from rechain.outputs import MARKER, OutputError, check_output_dir, output_dir, write_marker
+
+TINY = Path(__file__).resolve().parent / "data" / "tiny.toml"
+RECHAIN = [sys.executable, "-m", "rechain.cli"]
+
+
+def run_args(out: str) -> list[str]:
+    return ["run", str(TINY), "--out", out, "--quiet", "--no-figures"]
+
+
+@pytest.fixture
+def no_simulation(monkeypatch):
+    import rechain.model
+
+    def forbidden(*args, **kwargs):
+        raise AssertionError("a model was run before the output folder was checked")
+
+    monkeypatch.setattr(rechain.model.ChainModel, "run", forbidden)
+
+
+@pytest.mark.parametrize("given", [".", "", ".."])
+def test_the_current_folder_is_never_swapped_out(given, tmp_path, monkeypatch, no_simulation):
+    here = tmp_path / "work" / "here"
+    here.mkdir(parents=True)
+    monkeypatch.chdir(here)
+    res = CliRunner().invoke(main, run_args(given))
+    assert res.exit_code == 2 and "is the current folder" in res.output, res.output
+    assert here.is_dir() and os.path.samefile(os.getcwd(), here) and not any(here.iterdir())
+
+
+def test_a_sweep_may_still_write_into_the_current_empty_folder(tmp_path, monkeypatch):
+    """A sweep grows in place and replaces nothing: the current folder is fine for it."""
+    monkeypatch.chdir(tmp_path)
+    assert check_output_dir(".", "sweep", replace=False) == Path(".")
+
+
+def test_a_private_output_folder_stays_private(tmp_path):
+    private = tmp_path / "private"
+    private.mkdir(mode=0o700)
+    private.chmod(0o700)        # whatever the umask
+    for _ in range(2):          # into the empty folder, then over the earlier output
+        with output_dir(private, "run") as tmp:
+            (tmp / "monthly.csv").write_text("1")
+        assert stat.S_IMODE(private.stat().st_mode) == 0o700
+    fresh = tmp_path / "fresh"
+    with output_dir(fresh, "run") as tmp:
+        (tmp / "monthly.csv").write_text("1")
+    mask = os.umask(0)
+    os.umask(mask)
+    assert stat.S_IMODE(fresh.stat().st_mode) == 0o777 & ~mask      # as mkdir makes a folder
+
+
+@pytest.mark.parametrize("name", ["x" * 242, "a/b/" + "y" * 300])
+def test_a_name_the_file_system_cannot_hold_is_refused_before_the_run(name, tmp_path, monkeypatch, no_simulation):
+    monkeypatch.chdir(tmp_path)
+    res = CliRunner().invoke(main, run_args(name))
+    assert res.exit_code == 2 and "allowed: up to 255 bytes per folder name, 241" in res.output, res.output
+    assert not any(tmp_path.iterdir())         # no parent folders made for it either
+
+
+def test_a_full_disk_is_one_line_and_leaves_nothing(tmp_path, monkeypatch):
+    def full(self, *args, **kwargs):
+        raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
+
+    out = tmp_path / "a" / "b" / "run"
+    with pytest.raises(OutputError, match=r"cannot be written \(No space left on device\); nothing was written"):
+        with output_dir(out, "run") as tmp:
+            full(tmp / "monthly.csv")
+    assert not any(tmp_path.iterdir())        # the parents made for it are taken back too
+
+
+def test_standard_output_on_a_full_disk_is_one_line():
+    if not os.path.exists("/dev/full"):
+        pytest.skip("no /dev/full on this system")
+    with open("/dev/full", "w") as full:
+        res = subprocess.run([*RECHAIN, "schema"], stdout=full, stderr=subprocess.PIPE, text=True, cwd=ROOT)
+    assert res.returncode == 2 and res.stderr.strip().splitlines() == [
+        "error: the output cannot be written (No space left on device)"], res.stderr
+
+
+def test_a_sweep_stopped_while_setting_up_its_folder_runs_again(tmp_path):
+    """Stopped before its manifest was written (Ctrl-C, SIGTERM, a full disk), a sweep's
+    folder holds its marker, empty runs/ and series/ and a file half-written: no run had
+    started, so both a plain rerun and --resume set it up again."""
+    spec = tmp_path / "s.toml"
+    spec.write_text(f'base = "{TINY.as_posix()}"\nname = "stopped"\nreplicates = 1\n'
+                    '[parameters]\n"behaviour.noise" = { levels = [0.0] }\n'
+                    '[outputs]\nkpis = ["price_peak_prnd_oxide"]\n', encoding="utf-8")
+    for flags in ([], ["--resume"]):
+        out = tmp_path / f"out{len(flags)}"
+        out.mkdir()
+        write_marker(out, "sweep", files=list(SWEEP_FILES), open_=True)
+        (out / "runs").mkdir()
+        (out / "series").mkdir()
+        (out / ".manifest.json.123.tmp").write_text("{")
+        res = CliRunner().invoke(main, ["sweep", str(spec), "--workers", "1", "--out", str(out), "--quiet", *flags])
+        assert res.exit_code == 0, res.output
+        assert (out / "manifest.json").exists() and "ran 1 of 1 runs" in res.output
+    # a folder with a finished run's part but no manifest is not one rechain sets up again
+    odd = tmp_path / "odd"
+    odd.mkdir()
+    write_marker(odd, "sweep", files=list(SWEEP_FILES), open_=True)
+    (odd / "runs").mkdir()
+    (odd / "runs" / "part-00000.parquet").write_text("x")
+    res = CliRunner().invoke(main, ["sweep", str(spec), "--workers", "1", "--out", str(odd), "--quiet"])
+    assert res.exit_code == 2 and "already holds a rechain sweep output" in res.output
+    assert MARKER in os.listdir(odd)
+
+
+def test_api_arguments_are_named_when_they_are_not_whole_numbers_in_range(tmp_path):
+    from rechain.compare import compare
+    from rechain.sweep import run_sweep
+    from rechain.validate import validate
+    for call, says in [(lambda: compare([TINY, TINY], workers=0), "workers: given 0; allowed: a whole number"),
+                       (lambda: compare([TINY, TINY], workers="2"), "workers: given '2'"),
+                       (lambda: validate(TINY, replicates=1.5), "replicates: given 1.5"),
+                       (lambda: validate(TINY, workers=True), "workers: given True"),
+                       (lambda: run_sweep(tmp_path / "none.toml", workers=-1), "workers: given -1"),
+                       (lambda: run_sweep(tmp_path / "none.toml", batch_size=0), "batch_size: given 0")]:
+        with pytest.raises(ValueError, match=says):
+            call()
+
+
+def test_a_column_the_runs_table_lacks_is_named_not_called_damage(tmp_path):
+    from rechain.sweep import load_results
+    spec = tmp_path / "s.toml"
+    spec.write_text(f'base = "{TINY.as_posix()}"\nname = "cols"\nreplicates = 1\n'
+                    '[parameters]\n"behaviour.noise" = { levels = [0.0] }\n'
+                    '[outputs]\nkpis = ["price_peak_prnd_oxide"]\n', encoding="utf-8")
+    out = tmp_path / "out"
+    assert CliRunner().invoke(main, ["sweep", str(spec), "--workers", "1", "--out", str(out), "--quiet"]).exit_code == 0
+    for columns, says in [(["nope"], "'nope' is not a column of the runs table; allowed: run_id"),
+                          ("run_id", "columns: given 'run_id'; allowed: a list")]:
+        with pytest.raises(ValueError, match=says):
+            load_results(out, columns=columns)
+    runs, _ = load_results(out, columns=["price_peak_prnd_oxide"])
+    assert list(runs.columns) == ["run_id", "price_peak_prnd_oxide"]
+
+
+@pytest.mark.parametrize("seed", ["1_0", "٣", "0x3", "3.0"])
+def test_a_seed_is_digits(seed, no_simulation):
+    res = CliRunner().invoke(main, ["run", str(TINY), "--seed", seed, "--quiet"])
+    assert res.exit_code == 2 and "Invalid value for '--seed'" in res.output, res.output
+
+
+def test_a_privileged_port_says_so(monkeypatch):
+    import socket
+
+    from rechain.dashboard import check_address
+    from rechain.scenario import OptionError
+
+    def refuse(self, address):
+        raise PermissionError(errno.EACCES, os.strerror(errno.EACCES))
+
+    monkeypatch.setattr(socket.socket, "bind", refuse)
+    with pytest.raises(OptionError, match=r"--port.*ports below 1024 need administrator rights"):
+        check_address("127.0.0.1", 80)
+    with pytest.raises(OptionError, match=r"--host"):
+        check_address("127.0.0.1", 8765)        # not a system port: the address is the matter
+
+
+def test_a_report_on_a_run_of_other_code_says_so(tmp_path):
+    import json
+    run = tmp_path / "run"
+    assert CliRunner().invoke(main, run_args(str(run))).exit_code == 0
+    res = CliRunner().invoke(main, ["report", str(run)])
+    assert res.exit_code == 0 and "other code" not in res.stderr
+    manifest = json.loads((run / "manifest.json").read_text())
+    manifest["rechain_code_sha256"] = "0" * 64
+    (run / "manifest.json").write_text(json.dumps(manifest))
+    res = CliRunner().invoke(main, ["report", str(run)])
+    assert res.exit_code == 0 and "was made by other code than this rechain's" in res.stderr, res.stderr
