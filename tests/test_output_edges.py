@@ -193,3 +193,14 @@ def test_a_report_on_a_run_of_other_code_says_so(tmp_path):
     (run / "manifest.json").write_text(json.dumps(manifest))
     res = CliRunner().invoke(main, ["report", str(run)])
     assert res.exit_code == 0 and "was made by other code than this rechain's" in res.stderr, res.stderr
+
+
+def test_a_marker_as_it_is_is_not_rewritten(tmp_path):
+    """A command refused after it opened an output it resumes (calibrate --resume with other
+    settings) leaves the output's marker as it was, time and all."""
+    write_marker(tmp_path, "calibration", files=["search"], open_=True)
+    os.utime(tmp_path / MARKER, (1_000_000, 1_000_000))
+    write_marker(tmp_path, "calibration", files=["search"], open_=True)
+    assert (tmp_path / MARKER).stat().st_mtime == 1_000_000
+    write_marker(tmp_path, "calibration", files=["search", "final"], open_=True)
+    assert (tmp_path / MARKER).stat().st_mtime != 1_000_000

@@ -66,6 +66,8 @@ def test_series_reads_a_level_as_chinas_and_refuses_what_the_run_lacks(baseline_
                                   ("production", {"product": "magnet_std+"}, "product 'magnet_std\\+' has an "
                                    "empty name beside a"),
                                   ("production", {"stage": "+"}, "empty name beside"),
+                                  # oxide and metal are both yuan/t, but their mean is no product's price
+                                  ("price", {"product": "prnd_oxide+prnd_metal"}, "their plain mean"),
                                   # ore, oxides and magnets: the same rare earths counted at each stage
                                   ("production", {}, "span magnets, ore, oxides and metal"),
                                   ("demand", {"stage": "overseas_buyers"}, "span magnets, oxides and metal")]:

@@ -221,8 +221,12 @@ def write_marker(folder: str | Path, kind: str, files: list[str] | None = None, 
     data = {"kind": kind, "writer": "rechain", "files": files}
     if open_:
         data["open"] = True
+    text = json.dumps(data, indent=1) + "\n"
+    with contextlib.suppress(OSError, UnicodeDecodeError):
+        if (folder / MARKER).read_text(encoding="utf-8") == text:
+            return          # as it is (a resumed output): a command refused later leaves it untouched
     tmp = folder / f".{MARKER}.tmp"
-    tmp.write_text(json.dumps(data, indent=1) + "\n", encoding="utf-8")
+    tmp.write_text(text, encoding="utf-8")
     os.replace(tmp, folder / MARKER)
 
 

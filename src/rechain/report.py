@@ -318,6 +318,11 @@ def series_of(df: pd.DataFrame, variable: str, **match) -> pd.Series:
         if len(units) > 1:
             raise ValueError(f"series: {variable} rows left open carry several units ({', '.join(units)}); "
                              f"allowed: a selection of one unit, such as product='prnd_oxide'")
+        products = sorted(set(picked["product"]))
+        if variable.startswith("price") and len(products) > 1:
+            # the mean of two products' prices is no product's price (oxide and metal are both yuan/t)
+            raise ValueError(f"series: {variable} of several products ({', '.join(products)}) would be their plain "
+                             f"mean, no product's price; allowed: one product, such as product={products[0]!r}")
     return monthly_series(df, variable, *sel)
 
 
