@@ -41,17 +41,14 @@ class _Group(click.Group):
         except BrokenPipeError:
             # the reader closed the pipe (rechain check ... | head): stop quietly, as a program
             # killed by SIGPIPE does (status 141), not with a traceback or validate's 1 ("missed")
-            devnull = os.open(os.devnull, os.O_WRONLY)
-            os.dup2(devnull, sys.stdout.fileno())
+            _let_go_of_stdout()
             sys.exit(141)
         except OSError as e:
             if e.errno not in (errno.ENOSPC, errno.EFBIG, errno.EDQUOT, errno.EIO):
                 raise
             # standard output on a full disk (rechain schema > /dev/full); the files a command
-            # writes say so themselves (outputs.output_dir). Stdout is let go of, so Python's
-            # own flush at exit does not fail again
-            devnull = os.open(os.devnull, os.O_WRONLY)
-            os.dup2(devnull, sys.stdout.fileno())
+            # writes say so themselves (outputs.output_dir)
+            _let_go_of_stdout()
             click.echo(f"error: the output cannot be written ({e.strerror})", err=True)
             sys.exit(2)
         except ScenarioError as e:
@@ -72,6 +69,12 @@ class _Group(click.Group):
         finally:
             for w in held:      # under the caller's filters again (shown, or an error in the tests)
                 warnings.warn_explicit(w.message, w.category, w.filename, w.lineno)
+
+
+def _let_go_of_stdout() -> None:
+    """Point standard output at /dev/null, so Python's own flush at exit does not fail again."""
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    os.dup2(devnull, sys.stdout.fileno())
 
 
 @click.group(cls=_Group)

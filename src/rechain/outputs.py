@@ -25,9 +25,9 @@ Ctrl-C is: the hidden folder is removed (see :class:`_Sigterm`).
 from __future__ import annotations
 
 import contextlib
-import errno
 import ctypes
 import ctypes.util
+import errno
 import functools
 import hashlib
 import json
@@ -164,7 +164,10 @@ def check_output_dir(folder: str | Path, kind: str, replace: bool = True, elsewh
     if replace:
         # the finished output is swapped in for the folder: the current folder would be
         # swapped out from under the shell (and an empty --out '' means it)
-        here = Path(os.path.abspath(os.getcwd())) if os.path.isdir(".") else None
+        try:
+            here: Path | None = Path(os.getcwd())
+        except FileNotFoundError:        # the current folder was deleted: it cannot be the target
+            here = None
         if here is not None and (here == target or target in here.parents):
             raise OutputError(shown, f"is the current folder{' or holds it' if here != target else ''} "
                               f"({target}); rechain replaces its output folder whole: {elsewhere}, such as a "
@@ -430,7 +433,6 @@ class output_dir:
         self.sigterm.hold()          # until the hidden folder is known, a SIGTERM must not strand it
         try:
             self.tmp = Path(tempfile.mkdtemp(prefix=f".{self.target.name}.new.", dir=self.target.parent))
-            self.tmp.chmod(0o755)
             self.sigterm.raise_()    # the block writes: a SIGTERM unwinds it, and __exit__ cleans up
         except BaseException:
             self.__exit__(*sys.exc_info())
@@ -442,9 +444,7 @@ class output_dir:
         try:
             if exc_type is not None:
                 self._take_back()
-                if isinstance(exc, OSError) and exc.errno in _WRITE_ERRNOS:
-                    raise OutputError(self.shown, f"cannot be written ({exc.strerror}); nothing was written: "
-                                      f"free some space or choose another --out") from None
+                self._say_if_unwritable(exc)
                 return
             try:
                 write_marker(self.tmp, self.kind)
@@ -452,12 +452,16 @@ class output_dir:
                 _swap_in(self.tmp, self.target, self.kind, self.shown)
             except BaseException as e:
                 self._take_back()    # still the new folder: the swap raises before
-                if isinstance(e, OSError) and e.errno in _WRITE_ERRNOS:
-                    raise OutputError(self.shown, f"cannot be written ({e.strerror}); nothing was written: "
-                                      f"choose another --out") from None
+                self._say_if_unwritable(e)
                 raise
         finally:
             self.sigterm.stop()
+
+    def _say_if_unwritable(self, exc: BaseException) -> None:
+        """A disk, quota or file system that cannot take the output: one line, not a traceback."""
+        if isinstance(exc, OSError) and exc.errno in _WRITE_ERRNOS:
+            raise OutputError(self.shown, f"cannot be written ({exc.strerror}); nothing was written: free some "
+                              f"space or choose another --out") from None
 
     def _take_back(self) -> None:
         """Remove the half-built folder, and the parent folders made for it while empty."""

@@ -145,15 +145,11 @@ def _setup_stopped(out: Path) -> bool:
 
     if output_kind(out) != "sweep" or (out / "manifest.json").exists():
         return False
-    ours = {MARKER, "runs", "series", "design.parquet", "sweep.toml"}
-    for p in out.iterdir():
-        if p.name.startswith(".") and p.name.endswith(".tmp"):
-            continue                 # a file being written when it stopped
-        if p.name not in ours:
-            return False
-        if p.is_dir() and any(q for q in p.iterdir() if not (q.name.startswith(".") and q.name.endswith(".tmp"))):
-            return False
-    return True
+
+    def written(folder: Path) -> list[Path]:     # all but files being written when it stopped
+        return [p for p in folder.iterdir() if not (p.name.startswith(".") and p.name.endswith(".tmp"))]
+
+    return all(p.name in (MARKER, *SWEEP_FILES) and not (p.is_dir() and written(p)) for p in written(out))
 
 
 def _prepare_out(sw: Any, out: Path, resume: bool) -> set[int]:

@@ -56,8 +56,8 @@ import click
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from ..config.errors import did_you_mean
-from ..options import WholeNumber
 from ..config.schema import NAME_ALLOWED, folder_safe, stem_unfit
+from ..options import WholeNumber
 from ..report import FLOW_VARIABLES, LEVEL_VARIABLES
 from ..config.errors import _TYPE_ALLOWED
 from ..scenario import STAGES, ScenarioError, _find_line, _inner_model, read_toml_file, scenario_data, \
