@@ -204,3 +204,39 @@ def test_a_marker_as_it_is_is_not_rewritten(tmp_path):
     assert (tmp_path / MARKER).stat().st_mtime == 1_000_000
     write_marker(tmp_path, "calibration", files=["search", "final"], open_=True)
     assert (tmp_path / MARKER).stat().st_mtime != 1_000_000
+
+
+KILLED_WHILE_WRITING = """
+import os, signal, sys
+from rechain.outputs import output_dir
+with output_dir(sys.argv[1], "run") as tmp:
+    (tmp / "monthly.csv").write_text("half")
+    os.kill(os.getpid(), signal.SIGKILL)
+"""
+
+
+def test_a_folder_left_by_a_killed_writer_is_removed_by_the_next_output(tmp_path):
+    target = tmp_path / "out"
+    done = subprocess.run([sys.executable, "-c", KILLED_WHILE_WRITING, str(target)])
+    assert done.returncode == -9
+    left = [p for p in tmp_path.iterdir() if p.name.startswith(".out.new.")]
+    assert len(left) == 1 and (left[0] / "monthly.csv").exists()   # SIGKILL cannot be handled
+    # beside it: a folder of that pattern that is not rechain's, and one a live process builds
+    foreign = tmp_path / ".out.new.mine"
+    foreign.mkdir()
+    (foreign / "notes.txt").write_text("keep")
+    live = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(60)"])
+    try:
+        building = tmp_path / ".out.new.building"
+        building.mkdir()
+        (building / ".rechain-building.json").write_text(
+            f'{{"host": "{__import__("socket").gethostname()}", "pid": {live.pid}}}')
+        with output_dir(target, "run") as tmp:
+            (tmp / "monthly.csv").write_text("whole")
+        assert not left[0].exists()
+        assert (foreign / "notes.txt").read_text() == "keep" and building.exists()
+    finally:
+        live.kill()
+        live.wait()
+    assert sorted(p.name for p in target.iterdir()) == [MARKER, "monthly.csv"]
+    assert (target / "monthly.csv").read_text() == "whole"

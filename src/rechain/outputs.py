@@ -19,7 +19,9 @@ is a symbolic link is refused: the swap would replace the link and empty the fol
 points to.
 
 SIGTERM (``kill``, a batch system's time limit) while an output is written is handled as
-Ctrl-C is: the hidden folder is removed (see :class:`_Sigterm`).
+Ctrl-C is: the hidden folder is removed (see :class:`_Sigterm`). A process killed outright
+(SIGKILL, a power cut) cannot clean up: the next output written to the same place removes
+the hidden folders such processes left (see :func:`_remove_abandoned`).
 """
 
 from __future__ import annotations
@@ -34,6 +36,7 @@ import json
 import os
 import shutil
 import signal
+import socket
 import stat
 import sys
 import tempfile
@@ -140,6 +143,50 @@ def _probe_writable(folder: Path, shown: Path) -> None:
 # folder built beside it adds ('.', '.new.' and mkdtemp's 8 characters)
 _STAGING_EXTRA = 14
 _NAME_MAX = 255
+
+
+#: in a hidden folder being built: the host and process building it, so that a later output
+#: to the same place can tell a folder abandoned by a killed process from one still being built
+_BUILDER = ".rechain-building.json"
+
+
+def _running(pid: int) -> bool:
+    """Whether process ``pid`` exists on this machine (one we may not signal exists too)."""
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except OSError:
+        return True
+    return True
+
+
+def _remove_abandoned(target: Path) -> list[Path]:
+    """Remove the hidden folders beside ``target`` that an output to it began and that no
+    process is building any more (its builder was killed outright): those whose builder file
+    names this host and a process that no longer runs. A folder without that file (not
+    rechain's, or being created this instant), built on another host (a shared file system)
+    or by a process that still runs is left alone. Returns the folders removed."""
+    prefix = f".{target.name}.new."
+    removed = []
+    try:
+        entries = [e for e in os.scandir(target.parent) if e.name.startswith(prefix)]
+    except OSError:
+        return removed
+    for entry in entries:
+        try:
+            if not entry.is_dir(follow_symlinks=False):
+                continue
+            builder = json.loads((Path(entry.path) / _BUILDER).read_text(encoding="utf-8"))
+        except (OSError, ValueError):
+            continue
+        pid = builder.get("pid") if isinstance(builder, dict) else None
+        if builder.get("host") != socket.gethostname() or not isinstance(pid, int) or isinstance(pid, bool) \
+                or pid <= 0 or pid == os.getpid() or _running(pid):
+            continue
+        shutil.rmtree(entry.path, ignore_errors=True)
+        removed.append(Path(entry.path))
+    return removed
 
 
 def _nearest_existing(folder: Path) -> Path:
@@ -432,7 +479,10 @@ class output_dir:
         self.sigterm = _Sigterm()
         self.sigterm.hold()          # until the hidden folder is known, a SIGTERM must not strand it
         try:
+            _remove_abandoned(self.target)
             self.tmp = Path(tempfile.mkdtemp(prefix=f".{self.target.name}.new.", dir=self.target.parent))
+            (self.tmp / _BUILDER).write_text(json.dumps({"host": socket.gethostname(), "pid": os.getpid()}),
+                                             encoding="utf-8")
             self.sigterm.raise_()    # the block writes: a SIGTERM unwinds it, and __exit__ cleans up
         except BaseException:
             self.__exit__(*sys.exc_info())
@@ -447,6 +497,7 @@ class output_dir:
                 self._say_if_unwritable(exc)
                 return
             try:
+                (self.tmp / _BUILDER).unlink()      # not part of the output
                 write_marker(self.tmp, self.kind)
                 _keep_mode(self.target, self.tmp)
                 _swap_in(self.tmp, self.target, self.kind, self.shown)
