@@ -240,3 +240,30 @@ def test_a_folder_left_by_a_killed_writer_is_removed_by_the_next_output(tmp_path
         live.wait()
     assert sorted(p.name for p in target.iterdir()) == [MARKER, "monthly.csv"]
     assert (target / "monthly.csv").read_text() == "whole"
+
+
+def test_ctrl_c_while_the_command_loads_is_aborted_not_a_traceback(monkeypatch, capsys):
+    import rechain.__main__
+
+    class CtrlC:
+        """Ctrl-C arriving while rechain.cli (and the libraries under it) load."""
+
+        def find_spec(self, name, path=None, target=None):
+            if name == "rechain.cli":
+                raise KeyboardInterrupt
+
+    monkeypatch.delitem(sys.modules, "rechain.cli", raising=False)
+    monkeypatch.setattr(sys, "meta_path", [CtrlC(), *sys.meta_path])
+    with pytest.raises(SystemExit) as stopped:
+        rechain.__main__.main()
+    assert stopped.value.code == 1
+    assert capsys.readouterr().err.strip() == "Aborted!"
+
+
+def test_importing_rechain_loads_the_model_only_when_used():
+    code = ("import sys, rechain; heavy = {'numpy', 'pandas', 'mesa'} & set(sys.modules); "
+            "assert not heavy, heavy; assert callable(rechain.run) and 'numpy' in sys.modules; "
+            "from rechain import ScenarioError, __version__; print(__version__)")
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip()
