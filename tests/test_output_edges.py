@@ -267,3 +267,36 @@ def test_importing_rechain_loads_the_model_only_when_used():
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
     assert done.returncode == 0, done.stderr
     assert done.stdout.strip()
+
+
+@pytest.mark.parametrize("when", ["running", "writing"])
+def test_sigterm_during_a_command_says_so_and_leaves_nothing(when, tmp_path, monkeypatch):
+    """SIGTERM (kill, a batch system's limit) while the model runs or while its output is
+    written: one line, status 143, no output and no hidden folder, SIGTERM's handler put back."""
+    import signal
+
+    import rechain.results
+
+    def term():
+        os.kill(os.getpid(), signal.SIGTERM)
+        raise AssertionError("SIGTERM did not stop the command")
+
+    if when == "running":
+        monkeypatch.setattr(rechain.results, "run", lambda *args, **kwargs: term())
+    else:
+        import pandas as pd
+        monkeypatch.setattr(pd.DataFrame, "to_csv", lambda *args, **kwargs: term())
+    def recorded(signum, frame):      # the caller's handler: a SIGTERM must not end pytest
+        got.append(signum)
+
+    got: list = []
+    old = signal.signal(signal.SIGTERM, recorded)
+    try:
+        res = CliRunner().invoke(main, run_args(str(tmp_path / "out")))
+        assert signal.getsignal(signal.SIGTERM) is recorded      # put back after the command
+    finally:
+        signal.signal(signal.SIGTERM, old)
+    assert got == []
+    assert res.exit_code == 143, res.output
+    assert "terminated: stopped before it finished; no output is left half-written" in res.output
+    assert list(tmp_path.iterdir()) == []

@@ -10,6 +10,7 @@ from __future__ import annotations
 import errno
 import json
 import os
+import signal
 import sys
 import warnings
 from pathlib import Path
@@ -17,6 +18,7 @@ from pathlib import Path
 import click
 
 from .accounting import RunBrokeDown
+from .experiments.executor import Terminated
 from .options import WholeNumber
 from .scenario import ScenarioError, json_schema, load_scenario
 
@@ -32,6 +34,7 @@ class _Group(click.Group):
         # warnings are held until the command ends: a run that breaks down warns about the
         # overflow on its way, and the one line below says it all
         held: list = []
+        previous = _say_when_terminated()
         try:
             with warnings.catch_warnings(record=True) as held:
                 warnings.simplefilter("always", RuntimeWarning)
@@ -66,9 +69,38 @@ class _Group(click.Group):
             click.echo(f"error: {where}{e}; nothing was written. Check the scenario's largest and "
                        f"smallest figures; if they are plausible, please report this as a defect", err=True)
             sys.exit(3)
+        except Terminated:
+            # SIGTERM while an output was written: the hidden folder is already removed
+            _end_terminated()
         finally:
+            if previous is not None:
+                signal.signal(signal.SIGTERM, previous)
             for w in held:      # under the caller's filters again (shown, or an error in the tests)
                 warnings.warn_explicit(w.message, w.category, w.filename, w.lineno)
+
+
+def _end_terminated(signum=None, frame=None) -> None:
+    """SIGTERM (``kill``, a batch system's time limit) during a command: one line saying so,
+    and status 143 (128 + SIGTERM, as a shell reports a process SIGTERM ended, and as a
+    stopped sweep exits). Outputs are written whole or not at all (outputs.output_dir), so
+    none is left half-written. Sweeps, calibrations and the dashboard put their own handler
+    in place while they work."""
+    signal.signal(signal.SIGTERM, signal.SIG_DFL)
+    click.echo("\nterminated: stopped before it finished; no output is left half-written", err=True)
+    # an exit, not SIGTERM's default end: the locks the progress bar made are given back
+    # (no 'leaked semaphore' warning)
+    sys.exit(143)
+
+
+def _say_when_terminated():
+    """Put :func:`_end_terminated` in place for SIGTERM; return the handler of before, or None
+    where it stays as it is (not the main thread, or SIGTERM ignored by the caller)."""
+    try:
+        if signal.getsignal(signal.SIGTERM) == signal.SIG_IGN:
+            return None
+        return signal.signal(signal.SIGTERM, _end_terminated)
+    except ValueError:      # not the main thread
+        return None
 
 
 def _let_go_of_stdout() -> None:
