@@ -271,6 +271,9 @@ def test_check_warns_of_a_disruption_of_a_stage_with_no_firms():
                        "end": "2025-02-01", "capacity_offline_share": 0.0}]}, "capacity_offline_share is 0"),
     ({"sectors": {"nev": {"shocks": [{"name": "flat", "start": "2025-01-01", "end": "2025-06-30",
                                       "multiplier": 1.0}]}}}, "multiplier is 1"),
+    # a tariff reaches buyers only through a landed price they answer (the EU's do not)
+    ({"import_tariffs": [{"name": "EU duty", "products": ["magnet_std"], "regions": ["eu"], "rate_share": 2.0,
+                          "start": "2025-01-01"}]}, "the buyers of ['eu'] do not answer the landed price"),
 ])
 def test_check_warns_of_levers_no_firm_can_act_on(change, says):
     lines = idle_levers(scenario_from_dict(deep_merge(baseline_dict(), change)))

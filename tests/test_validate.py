@@ -19,7 +19,7 @@ from rechain.scenario import _resolve
 from rechain.validate import (FLOW_VARIABLES, LEVEL_VARIABLES, PANELS, VARIABLES, Fact, FactError,
                               Validation, default_vocabulary, evaluate_fact, facts_in_run, format_table, judge, load_facts,
                               monthly_series, parse_period, summarise, vocabulary_of, write_outputs)
-from rechain.experiments.validate import empty_selection, evaluate, price_paths
+from rechain.experiments.validate import check_selections, empty_selection, evaluate, price_paths
 
 ROOT = Path(__file__).resolve().parents[1]
 BASELINE = ROOT / "scenarios" / "baseline.toml"
@@ -27,13 +27,18 @@ REQUIRED = {f"F{i:02d}" for i in range(1, 32)} | {f"F{i}" for i in range(37, 53)
 
 
 # --------------------------------------------------------------------------- helpers
+# the monthly table's units where not tonnes (a level in tonnes adds up over rows; a price does not)
+UNITS = {"price": "yuan/kg", "price_long_run": "yuan/kg", "market_cover_weeks": "weeks", "stock_cover_days": "days",
+         "sentiment": "index", "uncertainty": "index", "offer_share": "share"}
+
+
 def table(rows: dict[tuple[str, str, str, str], dict[str, float]]) -> pd.DataFrame:
     """A monthly table from {(variable, stage, product, region): {month: value}}."""
     out = []
     for (var, stage, product, region), series in rows.items():
         for month, value in series.items():
             out.append(dict(month=month, stage=stage, product=product, region=region, variable=var,
-                            value=float(value), unit="t"))
+                            value=float(value), unit=UNITS.get(var, "t")))
     return pd.DataFrame(out, columns=COLUMNS)
 
 
@@ -154,6 +159,17 @@ OWN_RATIO = "X1,true,d,price,market,prnd_oxide,*,2025-10,ratio,,within,1,0.5,x,,
     (GOOD.replace("2025-10,mom_pct,,", "2025-10/2025-12,change_pct,2025-07/2025-09,"), None),
     ("X1,false,d,sentiment,motor_makers,all,all,2025-11,mom_pct,,direction_up,,0,,,,,,,000,",
      "use measure 'change'"),
+
+    # found by an outside analyst's tables: a year pandas cannot hold; cells the fact does not read
+    (GOOD.replace("2025-10", "0000-01"), "period '0000-01': allowed YYYY-MM, YYYY or a range such as "
+     "2025-01/2025-04, years from 0001"),
+    (GOOD.replace("mom_pct,,within,-5", "mom_pct,,direction_up,10"), "(X1): target: given 10, which comparison "
+     "'direction_up' does not read (it judges the sign, with tolerance as the margin); allowed: an empty target, "
+     "or comparison at_least"),
+    (GOOD.replace("mom_pct,,within,-5", "level,2025-09,within,-5"), "(X1): base_period: given 2025-09, which "
+     "measure 'level' does not read"),
+    (GOOD.replace(",,,,,S001", ",production,,,,S001"), "(X1): other_variable 'production': not read by measure "
+     "'mom_pct' with comparison 'within'"),
 ])
 def test_bad_rows_raise_a_clear_error(tmp_path, row, message):
     if message is None:                         # the good neighbour of a bad row loads
@@ -181,6 +197,69 @@ def test_a_row_with_more_cells_than_columns_and_lines_after_blank_ones_are_named
         load_facts(_write(tmp_path, [GOOD + ",extra,x"]))
     with pytest.raises(FactError, match=r"facts.csv, line 4 \(X1\): required: given 'maybe'"):
         load_facts(_write(tmp_path, ["", "", GOOD.replace("true", "maybe")]))
+
+
+def test_a_short_row_a_repeated_column_and_tabs_are_refused(tmp_path):
+    # a row short of cells had its tolerance read as 0 and its unit as empty
+    with pytest.raises(FactError, match=r"facts.csv, line 2: given 19 cells, fewer than the header's 21 columns "
+                                        r"\(none for source, note\); allowed: a cell per column"):
+        load_facts(_write(tmp_path, [GOOD.rsplit(",", 2)[0]]))
+    p = _write(tmp_path, [GOOD + ",99"])
+    p.write_text(p.read_text().replace(",note\n", ",target\n", 1).replace(",note,", ",target,"), encoding="utf-8")
+    with pytest.raises(FactError, match=r"column\(s\) 'target' given more than once; allowed: each column once"):
+        load_facts(p)
+    p.write_text(p.read_text().replace(",", "\t"), encoding="utf-8")
+    with pytest.raises(FactError, match="the columns are separated by tabs"):
+        load_facts(p)
+
+
+def test_a_fact_in_another_unit_or_over_rows_of_several_is_refused(tmp_path):
+    """An analyst's Dy price in yuan/t was judged against the run's yuan/kg; a price over
+    products of two units, and exports of ore, oxides and magnets together, were one number."""
+    t = pd.DataFrame([dict(month="2024-03", stage="market", product=p, region="china", variable="price", value=v,
+                           unit=u) for p, v, u in (("dy_oxide", 2000, "yuan/kg"), ("prnd_oxide", 4e5, "yuan/t"))]
+                     + [dict(month="2024-03", stage="traders", product=p, region="eu", variable="exports", value=5.0,
+                             unit="t") for p in ("prnd_oxide", "magnet_std")])
+    dy = Fact("X1", "price", "2024-03", stage="market", product="dy_oxide", target=2e6, tolerance=1e5, unit="yuan/t")
+    with pytest.raises(FactError, match=r"unit: given 'yuan/t', but the run's price for this selection is in "
+                                        r"yuan/kg; allowed: yuan/kg \(convert the figures\), or empty"):
+        check_selections([dy], t)
+    check_selections([replace(dy, unit="yuan/kg", target=2000)], t)
+    with pytest.raises(FactError, match=r"product '\*': selects price rows in yuan/kg, yuan/t, which make no one"):
+        check_selections([replace(dy, product="*", unit="")], t)
+    out = Fact("X2", "exports", "2024-03", stage="traders", target=10, tolerance=1, unit="t")
+    with pytest.raises(FactError, match=r"product '\*': leaves open exports of magnets, oxides and metal"):
+        check_selections([out], t)
+    check_selections([replace(out, product="magnet_std+prnd_oxide")], t)     # named: the analyst's choice
+
+
+def test_tonnes_held_add_up_over_the_rows_of_a_fact():
+    t = pd.DataFrame([dict(month="2024-03", stage="policy", product=q, region="china", variable="quota_issued",
+                           value=v, unit="t REO") for q, v in (("mining_rock", 100.0), ("mining_ionic", 20.0))])
+    both = Fact("X1", "quota_issued", "2024-03", stage="policy", product="mining_rock+mining_ionic", target=120)
+    assert evaluate_fact(both, t)["value"] == pytest.approx(120.0)
+
+
+def test_a_fact_on_a_month_simulated_in_part_is_left_out(tmp_path):
+    from rechain.calendar import whole_months
+    assert whole_months(dt.date(2024, 1, 20), dt.date(2024, 6, 5)) == ["2024-02", "2024-03", "2024-04", "2024-05"]
+    assert whole_months(dt.date(2024, 1, 1), dt.date(2024, 1, 30)) == []
+    scenario = _tiny_with_facts(tmp_path, [GOOD.replace("2025-10,mom_pct,,within,-5,3,%", f"{m},level,,at_least,0,0,t")
+                                           .replace("X1", f"M{m[-1]}") for m in ("2024-01", "2024-02")])
+    scenario.write_text(scenario.read_text() + "start = 2024-01-20\nend = 2024-03-31\n", encoding="utf-8")
+    res = CliRunner().invoke(main, ["check", str(scenario)])
+    assert res.exit_code == 0 and "(1 of 2 within the run" in res.output, res.output
+
+
+def test_facts_file_is_read_beside_the_file_that_sets_it(tmp_path):
+    """A what-if setting its own facts_file, missing beside it, silently took the table of
+    the same name beside the scenario it extends."""
+    child = tmp_path / "child.toml"
+    child.write_text(f'extends = "{(ROOT / "scenarios" / "holdout_2025_2026.toml").as_posix()}"\nname = "c"\n'
+                     f'facts_file = "facts/holdout_2025_2026.csv"\n', encoding="utf-8")
+    res = CliRunner().invoke(main, ["check", str(child)])
+    assert res.exit_code == 2, res.output
+    assert f"{child}: facts_file: 'facts/holdout_2025_2026.csv' does not exist" in res.output
 
 
 def test_a_facts_table_with_a_byte_order_mark_loads(tmp_path):

@@ -354,6 +354,23 @@ def day_shares(days: list[dt.date], holidays: list[dict]) -> np.ndarray:
     return share
 
 
+def whole_months(start: dt.date, end: dt.date) -> list[str]:
+    """The ``YYYY-MM`` months that ``start`` .. ``end`` covers from their first day to their last
+    (a fact about a month's flows is judged only on a month simulated whole).
+
+    >>> whole_months(dt.date(2024, 1, 20), dt.date(2024, 4, 30))
+    ['2024-02', '2024-03', '2024-04']
+    """
+    months = []
+    m = dt.date(start.year, start.month, 1)
+    while m <= end:
+        following = dt.date(m.year + (m.month == 12), m.month % 12 + 1, 1)
+        if m >= start and following - dt.timedelta(days=1) <= end:
+            months.append(f"{m.year:04d}-{m.month:02d}")
+        m = following
+    return months
+
+
 @dataclass
 class Calendar:
     """Weeks, working shares and the week-to-month split of one simulated period.

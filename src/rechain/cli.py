@@ -166,13 +166,18 @@ def _check_facts(scenario: Path, sc) -> str:
     the run, or one error line and exit 2. Without its own ``facts_file`` a scenario is held to
     the package's facts; a line says so only when none falls within its run."""
     import pandas as pd
-    from .calendar import Calendar
+    from .calendar import Calendar, whole_months
     from .experiments.validate import (FactError, check_facts_for, default_vocabulary, facts_in_run, load_facts,
                                        package_facts_path, scenario_facts_file)
     if not sc.facts_file:
         months = Calendar.build(sc.start, sc.end, holidays={}).months
         try:
-            facts_in_run(load_facts(None, default_vocabulary(sc)), pd.DataFrame({"month": months}))
+            facts = load_facts(None, default_vocabulary(sc))
+        except FactError as e:       # a scenario of other sectors or regions than the package's facts name
+            return (f"facts: the package's facts do not fit this scenario ({e}); rechain validate needs a facts "
+                    f"table of its own (facts_file, docs/eras.md)")
+        try:
+            facts_in_run(facts, pd.DataFrame({"month": whole_months(sc.start, sc.end)}))
         except FactError:
             return (f"facts: none of the package's facts ({package_facts_path()}) falls within the run "
                     f"({months[0]} .. {months[-1]}); rechain validate needs a facts table of the period "

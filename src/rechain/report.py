@@ -261,16 +261,18 @@ def _select(table: pd.DataFrame, variable: str, stage: str, product: str, region
 
 def monthly_series(table: pd.DataFrame, variable: str, stage: str = "*", product: str = "*",
                    region: str = "*") -> pd.Series:
-    """One monthly series: flows summed over the selected rows, levels averaged. A level in
-    any region (``*``) is China's where the table has one (export prices carry their buyer
-    region's name; averaging them with the domestic price would mean nothing)."""
+    """One monthly series: flows summed over the selected rows, levels averaged, but levels in
+    tonnes (licences pending, quota issued) summed: they add up. A level in any region (``*``)
+    is China's where the table has one (export prices carry their buyer region's name;
+    averaging them with the domestic price would mean nothing)."""
     rows = _select(table, variable, stage, product, region)
     if region == "*" and variable in LEVEL_VARIABLES:
         home = rows[rows["region"] == "china"]
         if not home.empty:
             rows = home
     g = rows.groupby("month")["value"]
-    return (g.sum() if variable in FLOW_VARIABLES else g.mean()).sort_index()
+    adds_up = variable in FLOW_VARIABLES or (not rows.empty and set(rows["unit"]) <= {"t", "t REO"})
+    return (g.sum() if adds_up else g.mean()).sort_index()
 
 
 def series_of(df: pd.DataFrame, variable: str, **match) -> pd.Series:
@@ -313,9 +315,7 @@ def series_of(df: pd.DataFrame, variable: str, **match) -> pd.Series:
                              f"of one form joined by '+', from {', '.join(names)}")
     if variable in LEVEL_VARIABLES:
         units = sorted(set(picked["unit"]))
-        if set(units) <= {"t", "t REO"}:        # tonnes held (licences pending, quota issued): they add up
-            return picked.groupby("month")["value"].sum().sort_index()
-        if len(units) > 1:
+        if len(units) > 1 and not set(units) <= {"t", "t REO"}:
             raise ValueError(f"series: {variable} rows left open carry several units ({', '.join(units)}); "
                              f"allowed: a selection of one unit, such as product='prnd_oxide'")
         products = sorted(set(picked["product"]))

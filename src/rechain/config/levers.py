@@ -93,6 +93,14 @@ def idle_levers(sc: Scenario, own_quotas: set[tuple[str, int]] | None = None) ->
     for kind in ("export_duties", "import_tariffs"):
         for i, c in enumerate(getattr(sc, kind)):
             trade_lever(f"{kind}[{i}] ({c.name})", c.products, c.regions)
+    for i, c in enumerate(sc.import_tariffs):
+        # a tariff reaches buyers only through the landed price their demand answers
+        names = list(sc.regions) if "all" in c.regions else [r for r in c.regions if r in sc.regions]
+        deaf = [r for r in names if sc.regions[r].price_elasticity == 0]
+        if names and len(deaf) == len(names):
+            out.append(f"import_tariffs[{i}] ({c.name}): the buyers of {deaf} do not answer the landed price "
+                       f"(price_elasticity 0); it acts on nothing; allowed: regions.<name>.price_elasticity > 0 "
+                       f"for the regions it names")
     stages = _stage_firms(sc)
     ores = _ore_types(sc)
     for i, d in enumerate(sc.disruptions):

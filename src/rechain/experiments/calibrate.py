@@ -178,9 +178,9 @@ def _run_facts(base: dict, scenario_path: str | Path) -> tuple:
     in the run, by ``rechain validate``'s rule (:func:`~rechain.experiments.validate.facts_in_run`
     on the run's months); the others are left out of the counts and the loss, not missed.
     Raises :class:`~rechain.experiments.validate.FactError` when no fact falls within the run."""
-    from ..calendar import Calendar
+    from ..calendar import whole_months
     from .validate import facts_in_run
-    months = Calendar.build(base["start"], base["end"], holidays={}).months   # the monthly table's
+    months = whole_months(base["start"], base["end"])          # those a fact is judged on
     name = Path(base["facts_file"]).name if base["facts_file"] else "facts.csv"
     inside, _ = facts_in_run(list(_facts_of(base["facts_file"])), pd.DataFrame({"month": months}),
                              f"{scenario_path} (facts: {name})")

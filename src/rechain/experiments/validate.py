@@ -42,6 +42,7 @@ import difflib
 import math
 import sys
 import time
+import tomllib
 from dataclasses import dataclass, field
 from importlib import resources
 from pathlib import Path
@@ -53,7 +54,7 @@ import pandas as pd
 
 # how the monthly table is read: one rule for facts, sweeps and RunResult.series
 from ..options import WholeNumber
-from ..report import FLOW_VARIABLES, LEVEL_VARIABLES, _select, _split, monthly_series
+from ..report import _FORM, FLOW_VARIABLES, LEVEL_VARIABLES, QUOTA_TYPES, _select, _split, monthly_series
 from .executor import MAX_SEEDS, MAX_WORKERS
 
 __all__ = ["Fact", "FactError", "Validation", "Vocabulary", "VARIABLES", "FLOW_VARIABLES", "LEVEL_VARIABLES",
@@ -184,7 +185,11 @@ def parse_period(period: str) -> list[str]:
     except FactError:
         # name the period as written: '2024/02' is a range's halves, each wrong, not period '02'
         raise FactError(f"period {text!r}: allowed YYYY-MM, YYYY or a range such as 2025-01/2025-04") from None
-    start, end = pd.Period(first, "M"), pd.Period(last, "M")
+    try:
+        start, end = pd.Period(first, "M"), pd.Period(last, "M")
+    except (ValueError, OverflowError):     # year 0000
+        raise FactError(f"period {text!r}: allowed YYYY-MM, YYYY or a range such as 2025-01/2025-04, "
+                        f"years from 0001") from None
     if end < start:
         raise FactError(f"period {period!r} ends before it starts")
     return [str(p) for p in pd.period_range(start, end, freq="M")]
@@ -384,6 +389,24 @@ def _check_fact(f: Fact, where: str) -> None:
         raise FactError(f"{where}: {f.variable} can be negative; use measure 'change', not {f.measure!r}")
     _check_base_period(f, where)
     _check_other(f, where)
+    _check_unused(f, where)
+
+
+def _check_unused(f: Fact, where: str) -> None:
+    """A cell the fact's measure or comparison does not read is a sign it was meant otherwise
+    ('up by more than 10 %' written as direction_up with target 10 would pass at +1 %): refused."""
+    if math.isfinite(f.target) and f.comparison not in NEEDS_TARGET:
+        how = "at_least" if f.comparison in ("direction_up", "greater_than_other") else "at_most"
+        raise FactError(f"{where}: target: given {f.target:g}, which comparison {f.comparison!r} does not read "
+                        f"(it judges the sign, with tolerance as the margin); allowed: an empty target, or "
+                        f"comparison {how} to judge against a figure")
+    if f.base_period and f.measure in ("level", "ratio"):
+        raise FactError(f"{where}: base_period: given {f.base_period}, which measure {f.measure!r} does not read; "
+                        f"allowed: empty, or a change measure (change_pct, change) to compare with it")
+    if not f.uses_other and any(getattr(f, k) for k in OTHER_COLUMNS):
+        given = ", ".join(f"{k} {getattr(f, k)!r}" for k in OTHER_COLUMNS if getattr(f, k))
+        raise FactError(f"{where}: {given}: not read by measure {f.measure!r} with comparison {f.comparison!r}; "
+                        f"allowed: empty, or measure ratio / comparison less_than_other or greater_than_other")
 
 
 def _check_base_period(f: Fact, where: str) -> None:
@@ -440,13 +463,15 @@ def scenario_facts_file(sc) -> Path | None:
                         f"NUL character; allowed: a CSV facts table, relative to the scenario file")
     for f in reversed(files):                  # the scenario's own file first, then its parents
         try:
-            text = f.read_text(encoding="utf-8")
-        except OSError:
+            sets_it = "facts_file" in tomllib.loads(f.read_text(encoding="utf-8"))
+        except (OSError, ValueError):
             continue
-        if "facts_file" in text:
+        if sets_it:                            # the file whose value holds: relative to it, and to it only
             path = (f.parent / sc.facts_file).resolve()
-            if path.exists():
-                return _a_table(path, f, sc.facts_file)
+            if not path.exists():
+                raise FactError(f"{f}: facts_file: {sc.facts_file!r} does not exist (looked for {path}); allowed: "
+                                f"a CSV facts table, relative to the scenario file that sets it")
+            return _a_table(path, f, sc.facts_file)
     path = Path(sc.facts_file)
     if not path.is_absolute() and files:
         path = (files[-1].parent / sc.facts_file).resolve()
@@ -487,6 +512,11 @@ def _csv_rows(reader: csv.DictReader, name: str):
             return
         except csv.Error as e:
             raise FactError(f"{name}, line {reader.line_num}: not a CSV row ({e})") from None
+        short = [k for k, v in row.items() if v is None]
+        if short:
+            raise FactError(f"{name}, line {reader.line_num}: given {len(reader.fieldnames) - len(short)} cells, "
+                            f"fewer than the header's {len(reader.fieldnames)} columns (none for {', '.join(short)}); "
+                            f"allowed: a cell per column, an empty one between two commas")
         if None in row:
             raise FactError(f"{name}, line {reader.line_num}: given {len(reader.fieldnames) + len(row[None])} cells, "
                             f"more than the header's {len(reader.fieldnames)} columns (first extra: "
@@ -506,7 +536,7 @@ def load_facts(path: str | Path | None = None, vocabulary: Vocabulary | None = N
     """
     if path is None:
         text = resources.files("rechain").joinpath("data/facts.csv").read_text(encoding="utf-8")
-        name = "facts.csv"
+        name = package_facts_path()
     else:
         text = _read_facts_text(Path(path))
         name = str(path)
@@ -544,6 +574,14 @@ def _check_header(header: list[str], name: str) -> None:
         raise FactError(f"{name}: the header is one column, {header[0][:60]!r}: the columns are separated by ';'; "
                         f"allowed: a CSV table with commas between columns (save it as 'CSV UTF-8, comma "
                         f"delimited')")
+    if len(header) == 1 and "\t" in header[0]:
+        raise FactError(f"{name}: the header is one column, {header[0][:60]!r}: the columns are separated by tabs; "
+                        f"allowed: a CSV table with commas between columns (save it as 'CSV UTF-8, comma "
+                        f"delimited')")
+    twice = sorted({c for c in header if header.count(c) > 1})
+    if twice:
+        raise FactError(f"{name}: column(s) {', '.join(map(repr, twice))} given more than once; allowed: each "
+                        f"column once")
     unknown = [c for c in header if c not in COLUMNS]
     missing = [c for c in REQUIRED_COLUMNS if c not in header]
     problems = []
@@ -579,12 +617,42 @@ def check_selections(facts: Iterable[Fact], table: pd.DataFrame, outline: bool =
             raise FactError(f"{f.where}: {e}" if f.where else str(e)) from None
         for which in (False, True) if f.uses_other else (False,):
             sel = f.selection(which)
-            if _select(table, *sel).empty:
+            rows = _select(table, *sel)
+            if rows.empty:
                 raise FactError(f"{where}: {empty_selection(table, sel, 'other_' if which else '')}")
+            mixed = mixed_selection(rows, sel, 'other_' if which else '')
+            if mixed:
+                raise FactError(f"{where}: {mixed}")
+        if f.unit and f.measure in ("level", "change") and not f.uses_other:
+            units = sorted(set(map(str, _select(table, *f.selection())["unit"])))
+            if units and f.unit not in units:
+                raise FactError(f"{where}: unit: given {f.unit!r}, but the run's {f.variable} for this selection is "
+                                f"in {' and '.join(units)}; allowed: {' or '.join(units)} (convert the figures), or "
+                                f"empty")
         need = set(f.months()) | set(f.base_months())
         if not need <= months:
             raise FactError(f"{where}: months {', '.join(sorted(need - months))} are outside the run "
                             f"({min(months)} .. {max(months)})")
+
+
+def mixed_selection(rows: pd.DataFrame, sel: tuple[str, str, str, str], prefix: str = "") -> str:
+    """Why the ``rows`` a selection picks cannot make one series, or "": several units (a mean
+    of yuan/t and yuan/kg prices), or tonnes of ore, oxides and magnets added up (the same
+    rare earths at several stages) where ``product`` is left open."""
+    var, stage, product, region = sel
+    if var in LEVEL_VARIABLES and region in ("", "*") and (rows["region"] == "china").any():
+        rows = rows[rows["region"] == "china"]          # as monthly_series reads it
+    units = sorted(set(map(str, rows["unit"])))
+    if len(units) > 1 and not set(units) <= {"t", "t REO"}:
+        return (f"{prefix}product {product!r}: selects {var} rows in {', '.join(units)}, which make no one series; "
+                f"allowed: products of one unit, such as {sorted(set(rows['product']))[0]!r}")
+    if var in FLOW_VARIABLES and _split(product) is None:
+        forms = sorted({_FORM.get(p, "magnets") for p in rows["product"] if p not in QUOTA_TYPES})
+        if len(forms) > 1:
+            return (f"{prefix}product {product!r}: leaves open {var} of {', '.join(forms)}, whose tonnes do not add "
+                    f"up (the same rare earths at different stages); allowed: a product, or several of one form "
+                    f"joined by '+', from {', '.join(sorted(set(rows['product'])))}")
+    return ""
 
 
 def empty_selection(table: pd.DataFrame, sel: tuple[str, str, str, str], prefix: str = "") -> str:
@@ -628,8 +696,10 @@ def check_facts_for(sc, facts: list[Fact], source: str) -> tuple[list[Fact], lis
     after checking every fact within it against the rows the run will have
     (:func:`check_selections` on :func:`outline_table`: levels; flows wait for a run). Raises
     :class:`FactError`, prefixed by ``source`` (the facts table), otherwise."""
+    from ..calendar import whole_months
     table = outline_table(sc)
-    inside, outside = facts_in_run(facts, table, source)
+    # a month simulated in part (a run from 20 January) would judge a part-month's flows as a month's
+    inside, outside = facts_in_run(facts, pd.DataFrame({"month": whole_months(sc.start, sc.end)}), source)
     _check_selections_of(source, inside, table, outline=True)
     return inside, outside
 
@@ -648,10 +718,13 @@ def package_facts_path() -> str:
 
 
 def facts_in_run(facts: list[Fact], table: pd.DataFrame, source: str = "the facts") -> tuple[list[Fact], list[Fact]]:
-    """Split ``facts`` into those whose months all lie in ``table``'s run and those that do
-    not (a shortened or moved period: they are left out, not failed). Raises
+    """Split ``facts`` into those whose months all lie in ``table``'s months (the run's whole
+    months) and those that do not (a shortened or moved period: they are left out, not failed). Raises
     :class:`FactError` when no fact falls within the run."""
     months = set(table["month"].unique())
+    if not months:
+        raise FactError(f"{source}: no fact falls within the run: it covers no calendar month from its first day "
+                        f"to its last; allowed: a run of at least one whole month")
     inside, outside = [], []
     for f in facts:
         (inside if set(f.months()) | set(f.base_months()) <= months else outside).append(f)
@@ -791,6 +864,7 @@ class Validation:
     seeds: list[int] = field(default_factory=list)
     seconds: float = 0.0
     left_out: list[str] = field(default_factory=list)
+    facts_source: str = ""
 
     @property
     def checked(self) -> int:
@@ -870,7 +944,7 @@ def validate(scenario_path: str | Path = "scenarios/baseline.toml", replicates: 
     table = summarise(facts, per_run)
     return Validation(table=table, facts=facts, monthly=tables, scenario_name=sc.name,
                       scenario_path=str(scenario_path), seeds=seeds, seconds=time.perf_counter() - t0,
-                      left_out=[f.fact_id for f in left_out])
+                      left_out=[f.fact_id for f in left_out], facts_source=source)
 
 
 # ---------------------------------------------------------------------------------------
@@ -1002,8 +1076,9 @@ def write_outputs(v: Validation, out_dir: str | Path, figures: bool = True) -> P
               "replicates that satisfy it on their own. Values are in the fact's unit (for comparisons with "
               "another series: the difference, main minus other). Monthly prices are monthly means of the "
               "weekly index, so changes reported between two dates are checked as changes of monthly means. "
-              "The facts are `src/rechain/data/facts.csv`; `docs/ODD.md` lists the seed facts not checked "
-              "and why.", "", _markdown(show), "", *_price_paths_markdown(paths), "## Notes", "", notes, ""]
+              f"The facts are `{v.facts_source or package_facts_path()}`"
+              + ("; `docs/ODD.md` lists the seed facts not checked and why." if not v.facts_source
+                 or v.facts_source == package_facts_path() else "."), "", _markdown(show), "", *_price_paths_markdown(paths), "## Notes", "", notes, ""]
         if figures:
             files = write_figures(v, tmp)
             md += ["## Figures", "", *[f"![{f}]({f})" for f in files], ""]
