@@ -138,3 +138,20 @@ def test_prices_stay_anchored_across_the_behavioural_parameter_space(anchored):
     also held to, in the closing notes)."""
     share, bad = anchored
     assert share >= 0.95, bad
+
+
+def test_a_market_with_every_seller_offline_keeps_pricing_within_the_weekly_cap():
+    """All magnet makers offline for six months (found by an outside analyst): the index froze
+    for 23 weeks, as nothing traded, then leapt x2.4 in a week when trade resumed. It now
+    follows the price the market forms, no faster than the cap, up during the outage."""
+    d = deep_merge(baseline_dict(), {"end": "2025-12-31", "disruptions": [
+        {"name": "every magnet line down", "target": "magnet_makers", "start": "2025-03-01", "end": "2025-08-31",
+         "capacity_offline_share": 1.0}]})
+    weekly = rechain.run(d, seed=0).model_vars
+    cap = d["behaviour"]["max_weekly_price_move"]
+    for grade in ("magnet_std", "magnet_uh"):
+        price = weekly.set_index("date")[f"price_{grade}"]
+        moves = price.pct_change().dropna()
+        assert moves.abs().max() <= cap + 1e-9, (grade, moves.abs().idxmax(), moves.abs().max())
+        during = price.loc["2025-04-07":"2025-08-25"]
+        assert during.diff().dropna().ne(0).all() and during.iloc[-1] > 1.5 * price.loc[:"2025-02-24"].iloc[-1]

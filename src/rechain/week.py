@@ -435,7 +435,8 @@ def clear_spot(chain: Chain) -> None:
     contract suppliers, Chinese exporters among them, left unfilled). Spot purchases arrive
     next week (unfilled contract orders they replace leave the backlog); spot sales count as
     orders received. China's price index is the volume-weighted mean of the week's contract
-    and spot trades in China."""
+    and spot trades in China; a week without trades in a product, its index is quoted at the
+    market price (within the weekly cap on price moves)."""
     w, f, lk, m, book = chain.world, chain.firms, chain.links, chain.market, chain.book
     P, sells, buys = w.n_products, w.sells, w.buys
     trade = book.trade
@@ -459,7 +460,10 @@ def clear_spot(chain: Chain) -> None:
     qty = trade["qty"] + cleared[:P]
     value = trade["value"] + spot_value[:P]
     m.previous_index_yuan_per_t = m.index_yuan_per_t
-    m.index_yuan_per_t = price_index(qty, value, m.index_yuan_per_t)
+    # a week nothing trades (a holiday, every seller offline) the index is quoted at the price the
+    # market forms, moving no faster than prices may: frozen instead, it would leap when trade resumes
+    quoted = adjust_price(m.index_yuan_per_t, m.price_yuan_per_t, 1.0, w.scenario.behaviour.max_weekly_price_move)
+    m.index_yuan_per_t = price_index(qty, value, quoted)
     if chain.recorder.enabled and cleared.any():
         chain.recorder.add_spot(sold, bought, cleared)
 

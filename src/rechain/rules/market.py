@@ -44,7 +44,7 @@ def fill_pro_rata(available: np.ndarray, backlog: np.ndarray, seller: np.ndarray
 
 
 def price_index(qty: np.ndarray, value: np.ndarray, previous: np.ndarray) -> np.ndarray:
-    """Volume-weighted mean transaction price; last week's index where nothing traded."""
+    """Volume-weighted mean transaction price; ``previous`` (the quote without trades) where nothing traded."""
     return np.divide(value, qty, out=previous.copy(), where=qty > 1e-9)
 
 
