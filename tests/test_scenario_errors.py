@@ -274,6 +274,11 @@ remove = true
     # a nameless item: "remove = true for None", or, beside a named one, "no inherited item has that name"
     ('[{{ remove = true }}]', "news.remove: given remove = true in an item without a name; allowed: name ="),
     ('[{{ name = "{n}", remove = true }}, {{ remove = true }}]', "given remove = true in an item without a name"),
+    # beside an item without a name the list replaces the inherited one: not "no inherited item has that name"
+    ('[{{ name = "{n}", remove = true }}, {{ date = 2025-03-03, sign = 1, strength = 0.1 }}]',
+     "given remove = true for '{n}' beside an item without a name: a list with an unnamed item replaces the "
+     "inherited list whole, so nothing is left to remove; allowed: a name for every item (to add to and remove "
+     "from the inherited '{n}', "),
 ])
 def test_a_removal_that_cannot_be_read_says_why(items, says, tmp_path):
     n = load_scenario(BASELINE).news[0].name

@@ -271,6 +271,9 @@ def test_check_warns_of_a_disruption_of_a_stage_with_no_firms():
                        "end": "2025-02-01", "capacity_offline_share": 0.0}]}, "capacity_offline_share is 0"),
     ({"sectors": {"nev": {"shocks": [{"name": "flat", "start": "2025-01-01", "end": "2025-06-30",
                                       "multiplier": 1.0}]}}}, "multiplier is 1"),
+    # a reserve whose dates lie after the run
+    ({"stockpile": {"products": ["dy_oxide"], "buy_t_per_yr": {"dy_oxide": 100}, "start": "2030-01-01"}},
+     "stockpile: starts 2030-01-01, after the run ends (2026-12-31)"),
     # a tariff reaches buyers only through a landed price they answer (the EU's do not)
     ({"import_tariffs": [{"name": "EU duty", "products": ["magnet_std"], "regions": ["eu"], "rate_share": 2.0,
                           "start": "2025-01-01"}]}, "the buyers of ['eu'] do not answer the landed price"),
@@ -429,3 +432,22 @@ def test_check_warns_when_collection_starts_after_the_run():
                for line in lines), lines
     d["recycling"]["collection"] = [{"year": 2024, "rate": 0.05}, {"year": 2025, "rate": 0.1}]
     assert not any(line.startswith("recycling.collection") for line in idle_levers(scenario_from_dict(d)))
+
+
+def test_a_reserve_that_buys_above_the_price_it_sells_at_is_refused():
+    """buy_below_share 1.5 with sell_above_share 0.8 passed check, and the reserve bought and
+    released the same tonnes every week (found by an outside analyst)."""
+    band = {"stockpile": {"products": ["dy_oxide"], "buy_t_per_yr": {"dy_oxide": 100},
+                          "buy_below_share": 1.5, "sell_above_share": 0.8}}
+    with pytest.raises(ScenarioError, match=r"stockpile: buy_below_share 1.5 is not below sell_above_share 0.8; "
+                                            r"allowed: a band"):
+        scenario_from_dict(deep_merge(baseline_dict(), band))
+
+
+def test_a_duty_on_what_no_buyer_abroad_can_buy_names_what_they_can():
+    duty = {"export_duties": [{"name": "scrap duty", "products": ["scrap_std"], "regions": ["all"],
+                               "rate_share": 0.2, "start": "2025-01-01"}]}
+    lines = idle_levers(scenario_from_dict(deep_merge(baseline_dict(), duty)))
+    said = [line for line in lines if "scrap duty" in line]
+    assert said and "buyers abroad buy magnets and prnd_oxide, prnd_metal, dy_oxide, tb_oxide only" in said[0], lines
+    assert "materials_t_per_yr" not in said[0]

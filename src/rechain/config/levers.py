@@ -9,7 +9,7 @@ a scenario that lacks the trade on purpose).
 
 from __future__ import annotations
 
-from .schema import Scenario
+from .schema import TRADED_MATERIALS, Scenario
 
 __all__ = ["idle_levers", "inert_keys"]
 
@@ -82,8 +82,11 @@ def idle_levers(sc: Scenario, own_quotas: set[tuple[str, int]] | None = None) ->
         carried = set().union(*(exported[r] for r in names))
         idle = [p for p in products if p not in carried]
         if idle:
-            hint = " (add regions.<name>.materials_t_per_yr to trade oxides and metal)" \
-                if any(p not in MAGNETS for p in idle) else ""
+            hint = ""
+            if any(p in TRADED_MATERIALS for p in idle):
+                hint = " (add regions.<name>.materials_t_per_yr to trade oxides and metal)"
+            elif any(p not in MAGNETS for p in idle):
+                hint = f" (buyers abroad buy magnets and {', '.join(TRADED_MATERIALS)} only)"
             out.append(f"{where}: no buyer in {names} buys {idle}; for those it acts on nothing{hint}")
 
     for i, ec in enumerate(sc.export_controls):
@@ -129,6 +132,12 @@ def idle_levers(sc: Scenario, own_quotas: set[tuple[str, int]] | None = None) ->
             out.append(f"{where}: {d.target!r} firms have no {d.ore_type!r} ore (they have "
                        f"{sorted(ores[d.target]) or 'none'}); it acts on nothing")
     sp = sc.stockpile
+    late = sp.start is not None and sp.start > sc.end
+    if sp.products and (late or sp.end is not None and sp.end < sc.start):
+        when = f"starts {sp.start}, after the run ends ({sc.end})" if late else \
+            f"ends {sp.end}, before the run starts ({sc.start})"
+        out.append(f"stockpile: {when}; it acts on nothing (yet the reserve joins the trade network, which "
+                   f"shifts the run's draws a little)")
     inert = [p for p in sp.products if not sp.buy_t_per_yr.get(p) and not sp.initial_stock_t.get(p)]
     if inert:
         out.append(f"stockpile: {inert} have neither buy_t_per_yr nor initial_stock_t, so the reserve can neither "

@@ -54,14 +54,23 @@ def _removal(item: dict, keypath: tuple) -> bool | None:
     return flag
 
 
-def _strip_removals(items: list, keypath: tuple) -> list:
-    """A list that replaces nothing inherited: ``remove = true`` has nothing to remove."""
+def _strip_removals(items: list, keypath: tuple, inherited: list | None = None) -> list:
+    """A list that replaces whatever is inherited (``inherited``: that list, if any), so
+    ``remove = true`` has nothing to remove."""
     flags = [_removal(item, keypath) if isinstance(item, dict) else None for item in items]   # each checked first
+    names = [str(_merge_key(i)) for i in inherited or [] if isinstance(i, dict) and _merge_key(i)]
     for item, flag in zip(items, flags):
-        if flag:
+        if not flag:
+            continue
+        if names:       # an item without a name beside it: the list replaces the inherited one whole
             raise _MergeError((*keypath, "remove"), str(_merge_key(item)), "unknown_item",
-                              f"given remove = true for {_merge_key(item)!r}, but no inherited item "
-                              f"has that name (nothing to remove)")
+                              f"given remove = true for {_merge_key(item)!r} beside an item without a name: a list "
+                              f"with an unnamed item replaces the inherited list whole, so nothing is left to "
+                              f"remove; allowed: a name for every item (to add to and remove from the inherited "
+                              f"{', '.join(map(repr, names))}), or the whole list without remove")
+        raise _MergeError((*keypath, "remove"), str(_merge_key(item)), "unknown_item",
+                          f"given remove = true for {_merge_key(item)!r}, but no inherited item "
+                          f"has that name (nothing to remove)")
     return [{k: v for k, v in i.items() if k != "remove"} if isinstance(i, dict) and i.get("remove") is False
             else i for i in items]
 
@@ -113,7 +122,7 @@ def deep_merge(base: Any, over: Any, _keypath: tuple = ()) -> Any:
             out[key] = deep_merge(out[key], item, _keypath) if key in out else item
         return list(out.values())
     if isinstance(over, list):
-        return _strip_removals(over, _keypath)
+        return _strip_removals(over, _keypath, base if isinstance(base, list) else None)
     return over
 
 

@@ -221,6 +221,10 @@ class Sector(_Model):
         return v
 
 
+#: what buyers abroad may buy besides magnets (regions.<name>.materials_t_per_yr)
+TRADED_MATERIALS = ("prnd_oxide", "prnd_metal", "dy_oxide", "tb_oxide")
+
+
 class Region(_Model):
     calendar: Literal[CALENDARS] = Field(description="holiday calendar of the region's buyers")  # type: ignore[valid-type]
     buyers: int = Field(ge=1, le=100_000, description="number of buyer firms in the region")
@@ -608,6 +612,16 @@ class Stockpile(_Model):
         default_factory=dict, description="most the reserve releases per year, t per product (absent: all its stock may go at once)")
     source: str = Field("", description="where the figures come from (free text)")
 
+    @model_validator(mode="after")
+    def _band(self) -> "Stockpile":
+        # a reserve buying above the price it sells at would buy and release the same tonnes
+        if self.buy_below_share >= self.sell_above_share:
+            raise ValueError(f"buy_below_share {self.buy_below_share:g} is not below sell_above_share "
+                             f"{self.sell_above_share:g}; allowed: a band, buying below the price it releases above")
+        if self.start is not None and self.end is not None and self.end < self.start:
+            raise ValueError(f"end {self.end} is before start {self.start}")
+        return self
+
 
 class AfterLastYear(_Model):
     """How yearly figures (sector output and magnet use per unit, regions' demand, quotas)
@@ -757,9 +771,9 @@ def _cross_problems(sc: "Scenario") -> list:
             missing = years - set(table)
             if missing:
                 out.append(f"regions.{rname}.materials_t_per_yr.{product} lacks year(s) {sorted(missing)}")
-            if product not in ("prnd_oxide", "prnd_metal", "dy_oxide", "tb_oxide"):
+            if product not in TRADED_MATERIALS:
                 out.append((("regions", rname, "materials_t_per_yr", product), "not_allowed",
-                            f"given {product!r}; allowed: prnd_oxide, prnd_metal, dy_oxide, tb_oxide (magnets go "
+                            f"given {product!r}; allowed: {', '.join(TRADED_MATERIALS)} (magnets go "
                             f"under demand_t_per_yr)"))
     for i, ev in enumerate(sc.news):
         if not sc.start <= ev.date <= sc.end:
