@@ -262,6 +262,17 @@ def test_facts_file_is_read_beside_the_file_that_sets_it(tmp_path):
     assert f"{child}: facts_file: 'facts/holdout_2025_2026.csv' does not exist" in res.output
 
 
+def test_line_breaks_inside_cells_and_long_cells_are_read_as_written(tmp_path):
+    """U+2028 in a cell split its row in two (str.splitlines); a quoted line break showed as
+    two lines in every table; a cell over 128 KiB was refused, naming the line before it."""
+    rows = [GOOD.replace(",d,", ',"Pr-Nd oxide\nmonthly mean",').replace(",S001,000,", ",S001,000,a\u2028b"),
+            GOOD.replace("X1", "X2").replace(",d,", "," + "long " * 30000 + ",")]
+    facts = load_facts(_write(tmp_path, rows))
+    assert [f.fact_id for f in facts] == ["X1", "X2"]
+    assert facts[0].description == "Pr-Nd oxide monthly mean" and facts[0].note == "a b"
+    assert facts[1].where.endswith("line 4 (X2)") and len(facts[1].description) > 140_000
+
+
 def test_a_facts_table_with_a_byte_order_mark_loads(tmp_path):
     """Excel's "CSV UTF-8" starts with a byte-order mark: fact_id is still the first column."""
     p = _write(tmp_path, [GOOD])

@@ -39,6 +39,7 @@ from __future__ import annotations
 
 import csv
 import difflib
+import io
 import math
 import sys
 import time
@@ -349,6 +350,8 @@ def _fact_from_row(row: dict[str, str], line: int, path: str) -> Fact:
     if not fid:
         raise FactError(f"{where}: fact_id is empty")
     kw: dict[str, Any] = {k: (row.get(k) or "").strip() for k in COLUMNS}
+    for k in ("description", "source", "note"):     # a line break in a quoted cell: one line in tables
+        kw[k] = " ".join(kw[k].splitlines())
     kw["required"] = _truthy(kw["required"], where)
     kw["target"] = _finite(kw["target"], f"{where}: target", math.nan,
                            "a finite number, or empty where the comparison takes none")
@@ -525,6 +528,17 @@ def _csv_rows(reader: csv.DictReader, name: str):
         yield reader.line_num, row
 
 
+def _read_rows(reader: csv.DictReader, name: str):
+    """:func:`_csv_rows`, cells as long as the file may be (the csv module stops at 128 KiB,
+    naming the line before the cell's)."""
+    from ..config.loading import MAX_INPUT_BYTES
+    limit = csv.field_size_limit(MAX_INPUT_BYTES)
+    try:
+        yield from _csv_rows(reader, name)
+    finally:
+        csv.field_size_limit(limit)
+
+
 def load_facts(path: str | Path | None = None, vocabulary: Vocabulary | None = None) -> list[Fact]:
     """Read the facts table and check every row (the package's ``data/facts.csv`` by default).
 
@@ -540,7 +554,9 @@ def load_facts(path: str | Path | None = None, vocabulary: Vocabulary | None = N
     else:
         text = _read_facts_text(Path(path))
         name = str(path)
-    reader = csv.DictReader(text.splitlines())
+    # the csv module splits the lines: a line break inside a quoted cell stays in it, and only
+    # \n, \r\n and \r end a row (str.splitlines also splits at U+2028, form feeds, ...)
+    reader = csv.DictReader(io.StringIO(text, newline=""))
     try:
         header = reader.fieldnames or []
     except csv.Error as e:
@@ -548,7 +564,7 @@ def load_facts(path: str | Path | None = None, vocabulary: Vocabulary | None = N
     _check_header(header, name)
     vocab = vocabulary or default_vocabulary()
     facts, seen = [], set()
-    for line, row in _csv_rows(reader, name):
+    for line, row in _read_rows(reader, name):
         f = _fact_from_row(row, line, name)
         if f.fact_id in seen:
             raise FactError(f"{name}, line {line}: duplicate fact_id {f.fact_id!r}")
