@@ -344,6 +344,13 @@ def test_check_warns_of_a_year_removed_between_two_quotas():
                                    if not (q["type"] == "mining_rock" and q["year"] == 2025)]
     lines = years_without_quota(scenario_from_dict(d))
     assert len(lines) == 1 and "no mining_rock quota for 2025, between years that have one" in lines[0]
+    # as the run has it: a year after a quota year is paced on that quota (not run at capacity)
+    assert "those years run 2025 at the pace of the year before's quota" in lines[0]
+    m = rechain.run(d, seed=0).monthly
+    mined = m[(m.variable == "production") & (m.stage == "miners") & (m["product"] == "light_ore")]
+    by_year = mined.groupby(mined.month.str[:4])["value"].sum()
+    before = next(q["total_t"] for q in d["quota_policy"]["quotas"] if q["type"] == "mining_rock" and q["year"] == 2024)
+    assert by_year["2025"] < 1.05 * before < 0.9 * d["firms"]["rock_miners"]["capacity_t_per_yr"]
 
 
 def test_check_warns_of_simulated_years_before_the_first_quota(tmp_path):
@@ -451,3 +458,14 @@ def test_a_duty_on_what_no_buyer_abroad_can_buy_names_what_they_can():
     said = [line for line in lines if "scrap duty" in line]
     assert said and "buyers abroad buy magnets and prnd_oxide, prnd_metal, dy_oxide, tb_oxide only" in said[0], lines
     assert "materials_t_per_yr" not in said[0]
+
+
+def test_a_quota_grown_past_what_the_miners_can_produce_warns_once_per_type():
+    """after_last_year grew the rock quota past the miners' capacity from 2029 in silence,
+    while the same figure written out warned (found by an outside analyst)."""
+    own = {"end": "2031-12-31", "after_last_year": {"rule": "grow", "growth_pct_per_yr": 6.0}}
+    sc = scenario_from_dict(deep_merge(baseline_dict(), own))
+    lines = [line for line in idle_levers(sc, set()) if "mining_rock" in line]
+    assert len(lines) == 1, lines
+    assert lines[0].startswith("quota_policy.quotas (mining_rock 2029): the quota carried from 2026 (grown +6 %/yr) "
+                               "is 316,810 t this year, which exceeds what firms.rock_miners can produce")

@@ -9,7 +9,7 @@ a scenario that lacks the trade on purpose).
 
 from __future__ import annotations
 
-from .schema import TRADED_MATERIALS, Scenario
+from .schema import CARRIED_FROM, TRADED_MATERIALS, Scenario
 
 __all__ = ["idle_levers", "inert_keys"]
 
@@ -163,8 +163,10 @@ def idle_levers(sc: Scenario, own_quotas: set[tuple[str, int]] | None = None) ->
                    f"{first - 1}-12-31 (a step holds from its year on); add a step for {sc.start.year} to collect "
                    f"from the start")
     holders = {"mining_rock": "rock_miners", "mining_ionic": "ionic_miners", "separation": "separation_plants"}
+    past_capacity: set[str] = set()        # a carried quota's type already named (its first year past capacity)
     for q in sc.quota_policy.quotas:
-        if own_quotas is not None and (q.type, q.year) not in own_quotas:
+        carried = q.source.startswith(CARRIED_FROM)     # the file's after_last_year made it: the file's doing
+        if own_quotas is not None and (q.type, q.year) not in own_quotas and not carried:
             continue
         if q.year > sc.end.year or q.year < sc.start.year - 1:
             out.append(f"quota_policy.quotas ({q.type} {q.year}): the run covers {sc.start}..{sc.end}, which "
@@ -176,8 +178,12 @@ def idle_levers(sc: Scenario, own_quotas: set[tuple[str, int]] | None = None) ->
         group = getattr(sc.firms, name)
         capacity = group.capacity_t_per_yr if group.count else 0.0
         if q.total_t > capacity and not getattr(group, "investment_share_per_yr", 0.0):
-            out.append(f"quota_policy.quotas ({q.type} {q.year}): total_t {q.total_t:,.0f} t exceeds what "
-                       f"firms.{name} can produce ({capacity:,.0f} t a year, and they do not invest); the "
+            if carried and q.type in past_capacity:
+                continue
+            past_capacity.add(q.type)
+            what = f"the quota {q.source} is {q.total_t:,.0f} t this year, which" if carried \
+                else f"total_t {q.total_t:,.0f} t"
+            out.append(f"quota_policy.quotas ({q.type} {q.year}): {what} exceeds what firms.{name} can produce ({capacity:,.0f} t a year, and they do not invest); the "
                        f"quota above that acts on nothing (raise firms.{name}.capacity_t_per_yr to let it bind)")
     for name, group in (("rock_miners", sc.firms.rock_miners), ("ionic_miners", sc.firms.ionic_miners)):
         if group.outside_quota_share > 0 and group.enforcement >= 1.0:

@@ -835,7 +835,8 @@ def years_without_quota(sc: "Scenario") -> list[str]:
     """One line per quota type that has no quota for some simulated years before its first
     given year (figures are carried forward, never back), or between two given years (a gap
     is not filled, as a what-if that removes one year's quota leaves it): those years run
-    without a quota of that type, firms limited only by their capacity. For ``rechain
+    without a quota of that type, firms limited only by their capacity, but for a year after
+    one with a quota, which holders pace on that quota. For ``rechain
     check``'s warnings: an era written from the baseline must state its own quotas."""
     years = range(sc.start.year, sc.end.year + 1)
     given: dict[str, set[int]] = {}
@@ -851,10 +852,21 @@ def years_without_quota(sc: "Scenario") -> list[str]:
                        f"those years run without one, firms limited only by their capacity")
         gaps = [y for y in years if first < y < max(have) and y not in have]
         if gaps:
+            # holders pace their year on last year's quota until this year's is known: a year
+            # after a quota year runs at that pace, later ones at capacity
+            paced = [y for y in gaps if y - 1 in have]
+            free = [y for y in gaps if y - 1 not in have]
+            how = "; ".join(
+                [f"{', '.join(map(str, paced))} at the pace of the year before's quota (holders pace a year on "
+                 f"last year's until this year's is issued)"] * bool(paced)
+                + [f"{', '.join(map(str, free))} without one, firms limited only by their capacity"] * bool(free))
             out.append(f"quota_policy.quotas: no {qtype} quota for {', '.join(map(str, gaps))}, between years "
-                       f"that have one (a gap is not filled from the year before); those years run without "
-                       f"one, firms limited only by their capacity")
+                       f"that have one (a gap is not filled from the year before); those years run {how}")
     return out
+
+
+#: how a quota carried past the last year given says so (its ``source``)
+CARRIED_FROM = "carried from"
 
 
 def carry_past_last_year(sc: "Scenario") -> list[str]:
@@ -895,7 +907,7 @@ def carry_past_last_year(sc: "Scenario") -> list[str]:
                         d.replace(year=d.year + n, day=28)
                 total = q.total_t * g ** (y - q.year)
                 try:
-                    carried = Quota(type=qtype, year=y, total_t=total, source=f"carried from {q.year} ({how})",
+                    carried = Quota(type=qtype, year=y, total_t=total, source=f"{CARRIED_FROM} {q.year} ({how})",
                                     batches=[QuotaBatch(issued=shifted(b.issued), share=b.share) for b in q.batches])
                 except ValidationError:     # the rate, not a figure the user wrote, is to blame
                     raise _Problems([(("after_last_year", "growth_pct_per_yr"), "out_of_range",
