@@ -17,6 +17,9 @@ from .world import World
 
 __all__ = ["Recorder"]
 
+#: the longest stock cover reported, days (ten years): a cover past it is shown as it
+MAX_COVER_DAYS = 3650.0
+
 
 @numba.njit(cache=True, nogil=True)
 def value_by_stage(key: np.ndarray, product: np.ndarray, stage: np.ndarray, first: np.ndarray, second: np.ndarray,
@@ -243,7 +246,10 @@ class Recorder:
                                 self.NS)
         num = np.where(self._buys, sv, fs)
         den = np.where(self._buys, uv, fo)
-        self.cover_days[t] = np.divide(7.0 * num, den, out=np.full(self.NS, np.nan), where=den > 1e-9)
+        cover = np.divide(7.0 * num, den, out=np.full(self.NS, np.nan), where=den > 1e-9)
+        # orders near zero (an outage, a stage nobody orders from) make the ratio run to 1e18
+        # days: beyond ten years it says only "more than anyone will need"
+        self.cover_days[t] = np.minimum(cover, MAX_COVER_DAYS)
         used = np.bincount(self._quota_type, weights=firms.quota_used_t[self._quota_holders],
                            minlength=len(QUOTA_TYPES))
         self.quota_used[t] = used - (0.0 if new_year and t > 0 else self._quota_prev)
