@@ -273,6 +273,12 @@ def test_line_breaks_inside_cells_and_long_cells_are_read_as_written(tmp_path):
     assert facts[1].where.endswith("line 4 (X2)") and len(facts[1].description) > 140_000
 
 
+def test_a_row_commented_out_is_skipped(tmp_path):
+    """'#' before a row's id was read as a fact with id '#X1' and judged."""
+    facts = load_facts(_write(tmp_path, ["#" + GOOD, "# an old fact, no cells", GOOD.replace("X1", "X2")]))
+    assert [f.fact_id for f in facts] == ["X2"] and facts[0].where.endswith("line 4 (X2)")
+
+
 def test_a_facts_table_with_a_byte_order_mark_loads(tmp_path):
     """Excel's "CSV UTF-8" starts with a byte-order mark: fact_id is still the first column."""
     p = _write(tmp_path, [GOOD])

@@ -504,8 +504,8 @@ def _read_facts_text(path: Path) -> str:
 
 
 def _csv_rows(reader: csv.DictReader, name: str):
-    """The rows of ``reader``, each with its line as the file numbers it (blank lines are
-    skipped, not counted); a line the csv module cannot parse (a NUL byte, an unterminated
+    """The rows of ``reader``, each with its line as the file numbers it (blank lines and rows
+    whose first cell starts with ``#`` are skipped); a line the csv module cannot parse (a NUL byte, an unterminated
     quote at the end) or a row with more cells than the header has columns (a comma in an
     unquoted cell) is a :class:`FactError` naming the line."""
     while True:
@@ -515,6 +515,8 @@ def _csv_rows(reader: csv.DictReader, name: str):
             return
         except csv.Error as e:
             raise FactError(f"{name}, line {reader.line_num}: not a CSV row ({e})") from None
+        if (row.get(reader.fieldnames[0]) or "").lstrip().startswith("#"):
+            continue            # a row commented out, as analysts do
         short = [k for k, v in row.items() if v is None]
         if short:
             raise FactError(f"{name}, line {reader.line_num}: given {len(reader.fieldnames) - len(short)} cells, "
