@@ -628,3 +628,18 @@ def test_empty_selection_names_the_column_at_fault():
     assert empty_selection(table, ("price", "market", "tb_oxide", "*")).startswith(
         "product 'tb_oxide': the run has no price rows for it with stage market; allowed: dy_oxide, magnet_uh")
     assert empty_selection(table, ("price", "miners", "dy_oxide", "china"), "other_").startswith("other_stage 'miners'")
+
+
+def test_validate_takes_a_table_of_records_on_the_command_line(tmp_path):
+    """An analyst's own records checked against any scenario without writing a scenario file."""
+    rows = [GOOD.replace("X1", "A1").replace("production,magnet_makers,magnet_std+magnet_uh,*,2025-10,mom_pct,,within,-5,3,%",
+                                            "price,market,prnd_oxide,*,2024-03,level,,within,400000,60000,yuan/t")]
+    table = _write(tmp_path, rows)
+    res = CliRunner().invoke(main, ["validate", str(ROOT / "tests" / "data" / "tiny.toml"), "--facts", str(table),
+                                    "--replicates", "1", "--workers", "1", "--no-figures", "--out", str(tmp_path / "v")])
+    assert res.exit_code in (0, 1), res.output
+    assert "A1 " in res.output and "score" in res.output and "F01" not in res.output
+    assert f"The facts are `{table}`." in (tmp_path / "v" / "facts.md").read_text(encoding="utf-8")
+    res = CliRunner().invoke(main, ["validate", str(ROOT / "tests" / "data" / "tiny.toml"), "--facts",
+                                    str(tmp_path / "none.csv"), "--out", str(tmp_path / "w")])
+    assert res.exit_code == 2 and "none.csv" in res.output and not (tmp_path / "w").exists(), res.output

@@ -922,8 +922,12 @@ def _run_monthly(task: tuple[str, int]) -> pd.DataFrame:
 
 
 def validate(scenario_path: str | Path = "scenarios/baseline.toml", replicates: int = 5, workers: int = 2,
-             facts: list[Fact] | None = None, scheduler: str | None = None, progress: bool = False) -> Validation:
+             facts: list[Fact] | None = None, scheduler: str | None = None, progress: bool = False,
+             facts_file: str | Path | None = None) -> Validation:
     """Run the scenario with seeds ``0 .. replicates-1`` and check every fact on each run.
+
+    The facts are ``facts`` if given, else the table ``facts_file`` (a path), else the
+    scenario's own ``facts_file``, else the package's.
 
     Runs go to the executor of the experiments (:mod:`rechain.experiments.executor`):
     ``workers`` spawned processes (``workers=1``: here, one after the other), or Dask with
@@ -940,7 +944,7 @@ def validate(scenario_path: str | Path = "scenarios/baseline.toml", replicates: 
     check_count("workers", workers, 1, MAX_WORKERS)
     t0 = time.perf_counter()
     sc = load_scenario(scenario_path)          # fails early, with the scenario's own message
-    facts_path = scenario_facts_file(sc)
+    facts_path = Path(facts_file) if facts_file is not None else scenario_facts_file(sc)
     facts = load_facts(facts_path, default_vocabulary(sc)) if facts is None else facts
     path = str(Path(scenario_path).resolve())
     source = str(facts_path) if facts_path else package_facts_path()
@@ -1197,17 +1201,19 @@ def write_figures(v: Validation, out_dir: str | Path) -> list[str]:
               help="parallel processes")
 @click.option("--out", "out_dir", type=click.Path(file_okay=False, path_type=Path), default=None,
               help="output folder (default outputs/validation-<scenario>)")
+@click.option("--facts", "facts_file", type=click.Path(dir_okay=False, path_type=Path), default=None,
+              help="a facts table (CSV, docs/eras.md) to check instead of the scenario's facts_file")
 @click.option("--no-figures", is_flag=True, help="skip the PNG figures")
 @click.pass_context
 def validate_command(ctx: click.Context, scenario: Path, replicates: int, workers: int, out_dir: Path | None,
-                     no_figures: bool) -> None:
+                     facts_file: Path | None, no_figures: bool) -> None:
     """Check SCENARIO (default scenarios/baseline.toml) against the facts of the record.
 
     Prints per fact the target, the simulated mean and spread over the replicates and
     whether it is reproduced, then the score; writes facts.csv, facts.md, prices.csv (the quoted
     price series month by month beside the quotes) and figures.
-    The facts are the scenario's facts_file (a key of the scenario, relative to its file),
-    else the package's 2024-2025 facts (docs/eras.md). Exits with status 1 when a required
+    The facts are the table given with --facts, else the scenario's facts_file (a key of the
+    scenario, relative to its file), else the package's 2024-2025 facts (docs/eras.md). Exits with status 1 when a required
     fact is not reproduced, 2 on bad input.
     """
     from ..outputs import check_output_dir
@@ -1216,7 +1222,7 @@ def validate_command(ctx: click.Context, scenario: Path, replicates: int, worker
     out_dir = out_dir or Path("outputs") / f"validation-{load_scenario(scenario).name}"
     check_output_dir(out_dir, "validation")       # before the runs
     try:
-        v = validate(scenario, replicates=replicates, workers=workers, progress=True)
+        v = validate(scenario, replicates=replicates, workers=workers, progress=True, facts_file=facts_file)
     except FactError as e:
         click.echo(f"error: {e}", err=True)
         ctx.exit(2)
