@@ -205,7 +205,7 @@ def test_to_months_conserves_totals_for_unaligned_periods(start, end):
     assert c.to_months(np.ones(c.n_weeks)).sum() == pytest.approx(c.n_weeks)
 
 
-# --- the library calendar: any year from 2000 to 2040 ---------------------------------
+# --- the library calendar: any year from 2000 to 2060 ---------------------------------
 
 import pathlib  # noqa: E402
 import tomllib  # noqa: E402
@@ -348,7 +348,7 @@ def test_national_day_is_partly_worked_in_october(year):
     assert c.working_share["west"][w] == pytest.approx(1.0)
 
 
-@pytest.mark.parametrize("year", [2010, 2019, 2025, 2030, 2040])
+@pytest.mark.parametrize("year", [2010, 2019, 2025, 2030, 2040, 2060])
 def test_christmas_closes_the_west(year):
     c = Calendar.build(D(year, 1, 1), D(year, 12, 31))
     christmas = D(year, 12, 25)
@@ -364,22 +364,22 @@ def test_christmas_closes_the_west(year):
 
 
 def test_outside_the_supported_range_is_a_clear_error():
-    assert supported_range() == (D(2000, 1, 1), D(2040, 12, 31))
+    assert supported_range() == (D(2000, 1, 1), D(2060, 12, 31))
     with pytest.raises(CalendarRangeError) as e:
         Calendar.build(D(1999, 6, 7), D(2001, 12, 31))
     msg = str(e.value)
     assert isinstance(e.value, ValueError)
     assert "\n" not in msg
-    assert "1999-06-07" in msg and "2000-01-01" in msg and "2040-12-31" in msg
-    with pytest.raises(CalendarRangeError, match="2041-01-04"):
-        Calendar.build(D(2040, 1, 2), D(2041, 1, 4))
-    with pytest.raises(CalendarRangeError, match="2045-01-01"):
-        check_period(D(2030, 1, 1), D(2045, 1, 1))
+    assert "1999-06-07" in msg and "2000-01-01" in msg and "2060-12-31" in msg
+    with pytest.raises(CalendarRangeError, match="2061-01-04"):
+        Calendar.build(D(2060, 1, 2), D(2061, 1, 4))
+    with pytest.raises(CalendarRangeError, match="2065-01-01"):
+        check_period(D(2050, 1, 1), D(2065, 1, 1))
     with pytest.raises(CalendarRangeError):
         holidays_between("china", D(1990, 1, 1), D(1990, 12, 31))
-    # whole weeks at the ends of the range are fine (Mon 27 Dec 1999 .. Sun 6 Jan 2041)
+    # whole weeks at the ends of the range are fine (Mon 27 Dec 1999 .. Sun 6 Jan 2061)
     assert holidays_between("china", D(1999, 12, 27), D(2000, 1, 2))
-    holidays_between("west", D(2040, 12, 31), D(2041, 1, 6))
+    holidays_between("west", D(2060, 12, 27), D(2061, 1, 2))
     with pytest.raises(KeyError):
         holidays_between("mars", D(2024, 1, 1), D(2024, 1, 7))
 

@@ -60,7 +60,7 @@ def refused(override: dict) -> str:
      "firms.separation_plants.light_capacity_share", "above 0 (or light_share = 0)"),
     ({"firms": {"separation_plants": {"light_capacity_share": 1.0}}},
      "firms.separation_plants.light_capacity_share", "below 1 (or light_share = 1)"),
-    ({"end": "2200-12-31", "after_last_year": {"rule": "hold"}}, "end", "2040-12-31"),
+    ({"end": "2200-12-31", "after_last_year": {"rule": "hold"}}, "end", "2060-12-31"),
     ({"behaviour": {"cover_bounds": [1.0, 0.5]}}, "behaviour.cover_bounds", "0 <= low <= 1 <= high <= 100"),
     ({"name": "../../escaped"}, "name", "without /"),
     ({"name": "a\x00b"}, "name", "printable"),

@@ -10,7 +10,7 @@ The holidays come from the maintained ``holidays`` library (official public holi
 country and China's make-up working days on weekends); ``data/calendar.toml`` says which
 library holidays each calendar takes and adds the customary shutdowns around them (Chinese
 New Year travel days and slow restart, National Day partly worked, Christmas to New Year
-abroad, ...). Scenario periods from 2000-01-01 to 2040-12-31 are supported
+abroad, ...). Scenario periods from 2000-01-01 to 2060-12-31 are supported
 (:func:`supported_range`); outside it :class:`CalendarRangeError` is raised.
 """
 
@@ -32,7 +32,7 @@ CALENDARS = ("china", "west", "east_asia", "other")
 
 # The project's supported scenario period; narrowed to the library's years if those are fewer.
 SUPPORTED_FIRST = dt.date(2000, 1, 1)
-SUPPORTED_LAST = dt.date(2040, 12, 31)
+SUPPORTED_LAST = dt.date(2060, 12, 31)
 
 _ONE = dt.timedelta(days=1)
 
@@ -141,7 +141,7 @@ def _countries() -> set[str]:
 
 @lru_cache(maxsize=1)
 def supported_range() -> tuple[dt.date, dt.date]:
-    """First and last supported day of a scenario period: 2000-01-01 to 2040-12-31, narrowed
+    """First and last supported day of a scenario period: 2000-01-01 to 2060-12-31, narrowed
     to the years the ``holidays`` library covers for the calendars' countries (one year of
     margin each side, for holidays that cross New Year)."""
     import holidays as holidays_lib
