@@ -72,7 +72,7 @@ CONTEXTS = {
     "std_heavy": {"magnet_recipes": {"magnet_std": {"dy_wt_pct": 0.3, "tb_wt_pct": 0.05, "min_heavy_share": 0.6,
                                                     "thrift_price_elasticity": 0.5}}},
     "dy_tb_mix": {"firms": {"magnet_makers": {"dy_for_tb_max_share": 0.3}}},
-    "grow": {"end": "2027-06-30"},
+    "grow": {"end": "2027-06-30", "after_last_year": {"quota_growth_pct_per_yr": 1.0}},
     "hold": {"end": "2027-06-30", "after_last_year": {"rule": "hold"}},
     # a long shortage: producers abroad run full and build, users substitute, collection runs
     # into its cap (keys that act only when prices stay high)

@@ -469,3 +469,21 @@ def test_a_quota_grown_past_what_the_miners_can_produce_warns_once_per_type():
     assert len(lines) == 1, lines
     assert lines[0].startswith("quota_policy.quotas (mining_rock 2029): the quota carried from 2026 (grown +6 %/yr) "
                                "is 316,810 t this year, which exceeds what firms.rock_miners can produce")
+
+
+def test_quotas_can_be_held_while_demand_grows():
+    """One growth rate carried demand and quotas alike; a projection of demand growing while
+    quotas stay put (an analyst's common case) had to write every year out."""
+    own = {"end": "2030-12-31", "after_last_year": {"rule": "grow", "growth_pct_per_yr": 4.0,
+                                                    "quota_growth_pct_per_yr": 0.0}}
+    sc = scenario_from_dict(deep_merge(baseline_dict(), own))
+    quota = {(q.type, q.year): q.total_t for q in sc.quota_policy.quotas}
+    assert quota[("mining_rock", 2030)] == quota[("mining_rock", 2026)]
+    nev = sc.sectors["nev"].units_per_yr
+    assert nev["2030"] == pytest.approx(nev["2026"] * 1.04 ** 4)
+    assert "quota_policy.quotas[mining_rock]: 2027-2030 held" in sc._carried
+    grown = scenario_from_dict(deep_merge(baseline_dict(), {**own, "after_last_year": {
+        "rule": "hold", "quota_growth_pct_per_yr": 2.0}}))
+    q2 = {(q.type, q.year): q.total_t for q in grown.quota_policy.quotas}
+    assert q2[("mining_rock", 2028)] == pytest.approx(quota[("mining_rock", 2026)] * 1.02 ** 2)
+    assert grown.sectors["nev"].units_per_yr["2030"] == grown.sectors["nev"].units_per_yr["2026"]

@@ -264,6 +264,10 @@ def inert_keys(sc: Scenario, own: dict | None) -> list[str]:
         for key in (own.get("after_last_year") or {}):
             inert(("after_last_year", key), f"every yearly figure is given up to the run's end ({sc.end}), so none "
                   f"is carried")
+    elif _has(own, "after_last_year", "quota_growth_pct_per_yr") and \
+            not any(q.source.startswith(CARRIED_FROM) for q in sc.quota_policy.quotas):
+        inert(("after_last_year", "quota_growth_pct_per_yr"), f"every quota is given up to the run's end ({sc.end}), "
+              f"so none is carried")
     out += _idle_approval_steps(sc, own)
     for i, q in enumerate(sc.export_quotas):
         if _own_item(own, "export_quotas", q.name) is not None and not sc.start.year <= q.year <= sc.end.year:

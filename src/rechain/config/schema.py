@@ -628,6 +628,7 @@ class AfterLastYear(_Model):
     continue past the last year a file gives, so a scenario can run to any end date."""
     rule: Literal["hold", "grow"] = Field("hold", description="hold: repeat the last year's figure; grow: grow it by growth_pct_per_yr")
     growth_pct_per_yr: float = Field(0.0, ge=-50, le=50, description="yearly growth of carried figures under rule = \"grow\" (magnet use per unit is held)")
+    quota_growth_pct_per_yr: float | None = Field(None, ge=-50, le=50, description="yearly growth of carried quotas, whatever the rule (none: as the other figures; 0 with rule = \"grow\": demand grows, quotas held)")
 
 
 class Scenario(_Model):
@@ -879,6 +880,9 @@ def carry_past_last_year(sc: "Scenario") -> list[str]:
     rule = sc.after_last_year
     g = 1.0 + (rule.growth_pct_per_yr / 100.0 if rule.rule == "grow" else 0.0)
     how = "held" if g == 1.0 else f"grown {rule.growth_pct_per_yr:+g} %/yr"
+    quota_pct = rule.quota_growth_pct_per_yr
+    g_quota = g if quota_pct is None else 1.0 + quota_pct / 100.0
+    how_quota = how if quota_pct is None else "held" if quota_pct == 0 else f"grown {quota_pct:+g} %/yr"
     years = list(range(sc.start.year, sc.end.year + 1))
     lines = []
 
@@ -905,18 +909,19 @@ def carry_past_last_year(sc: "Scenario") -> list[str]:
                 def shifted(d: dt.date, n: int = y - q.year) -> dt.date:
                     return d.replace(year=d.year + n) if not (d.month == 2 and d.day == 29) else \
                         d.replace(year=d.year + n, day=28)
-                total = q.total_t * g ** (y - q.year)
+                total = q.total_t * g_quota ** (y - q.year)
                 try:
-                    carried = Quota(type=qtype, year=y, total_t=total, source=f"{CARRIED_FROM} {q.year} ({how})",
+                    carried = Quota(type=qtype, year=y, total_t=total, source=f"{CARRIED_FROM} {q.year} ({how_quota})",
                                     batches=[QuotaBatch(issued=shifted(b.issued), share=b.share) for b in q.batches])
                 except ValidationError:     # the rate, not a figure the user wrote, is to blame
-                    raise _Problems([(("after_last_year", "growth_pct_per_yr"), "out_of_range",
-                                      f"given {rule.growth_pct_per_yr:g}, which carries the {qtype} quota of {q.year} "
+                    key = "growth_pct_per_yr" if quota_pct is None else "quota_growth_pct_per_yr"
+                    raise _Problems([(("after_last_year", key), "out_of_range",
+                                      f"given {getattr(rule, key):g}, which carries the {qtype} quota of {q.year} "
                                       f"to {total:,.0f} t by {y}, beyond what a quota may be; allowed: a lower rate, "
                                       f"an earlier end, or the quotas of later years given")]) from None
                 sc.quota_policy.quotas.append(carried)
                 added.append(y)
-        note(f"quota_policy.quotas[{qtype}]", added, how)
+        note(f"quota_policy.quotas[{qtype}]", added, how_quota)
     return lines
 
 
