@@ -487,3 +487,13 @@ def test_quotas_can_be_held_while_demand_grows():
     q2 = {(q.type, q.year): q.total_t for q in grown.quota_policy.quotas}
     assert q2[("mining_rock", 2028)] == pytest.approx(quota[("mining_rock", 2026)] * 1.02 ** 2)
     assert grown.sectors["nev"].units_per_yr["2030"] == grown.sectors["nev"].units_per_yr["2026"]
+
+
+def test_a_quota_rate_with_every_quota_given_warns():
+    own = {"end": "2027-12-31", "after_last_year": {"quota_growth_pct_per_yr": 2.0},
+           "quota_policy": {"quotas": [{"type": t, "year": 2027, "total_t": 1000.0,
+                                        "batches": [{"issued": "2027-02-01", "share": 1.0}]}
+                                       for t in ("mining_rock", "mining_ionic", "separation")]}}
+    lines = inert_keys(scenario_from_dict(deep_merge(baseline_dict(), own)), own)
+    assert any(line.startswith("after_last_year.quota_growth_pct_per_yr: every quota is given up to the run's end")
+               and line.endswith("it acts on nothing") for line in lines), lines
