@@ -183,8 +183,9 @@ def idle_levers(sc: Scenario, own_quotas: set[tuple[str, int]] | None = None) ->
             past_capacity.add(q.type)
             what = f"the quota {q.source} is {q.total_t:,.0f} t this year, which" if carried \
                 else f"total_t {q.total_t:,.0f} t"
-            out.append(f"quota_policy.quotas ({q.type} {q.year}): {what} exceeds what firms.{name} can produce ({capacity:,.0f} t a year, and they do not invest); the "
-                       f"quota above that acts on nothing (raise firms.{name}.capacity_t_per_yr to let it bind)")
+            out.append(f"quota_policy.quotas ({q.type} {q.year}): {what} exceeds what firms.{name} can produce "
+                       f"({capacity:,.0f} t a year, and they do not invest); the quota above that acts on nothing "
+                       f"(raise firms.{name}.capacity_t_per_yr to let it bind)")
     for name, group in (("rock_miners", sc.firms.rock_miners), ("ionic_miners", sc.firms.ionic_miners)):
         if group.outside_quota_share > 0 and group.enforcement >= 1.0:
             out.append(f"firms.{name}.outside_quota_share: enforcement = 1 stops all mining outside the quota; "
