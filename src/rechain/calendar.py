@@ -364,11 +364,16 @@ def whole_months(start: dt.date, end: dt.date) -> list[str]:
     months = []
     m = dt.date(start.year, start.month, 1)
     while m <= end:
-        following = dt.date(m.year + (m.month == 12), m.month % 12 + 1, 1)
+        following = _next_month(m)
         if m >= start and following - dt.timedelta(days=1) <= end:
             months.append(f"{m.year:04d}-{m.month:02d}")
         m = following
     return months
+
+
+def _next_month(first: dt.date) -> dt.date:
+    """The first day of the month after the one ``first`` (a first of the month) opens."""
+    return dt.date(first.year + (first.month == 12), first.month % 12 + 1, 1)
 
 
 @dataclass
@@ -423,7 +428,7 @@ class Calendar:
         m = dt.date(start.year, start.month, 1)
         while m <= end:
             months.append(f"{m.year:04d}-{m.month:02d}")
-            m = dt.date(m.year + (m.month == 12), m.month % 12 + 1, 1)
+            m = _next_month(m)
         mindex = {k: i for i, k in enumerate(months)}
         china_days = daily["china"]
         weights = np.zeros((n_weeks, len(months)))

@@ -161,18 +161,17 @@ def _running(pid: int) -> bool:
     return True
 
 
-def _remove_abandoned(target: Path) -> list[Path]:
+def _remove_abandoned(target: Path) -> None:
     """Remove the hidden folders beside ``target`` that an output to it began and that no
     process is building any more (its builder was killed outright): those whose builder file
     names this host and a process that no longer runs. A folder without that file (not
     rechain's, or being created this instant), built on another host (a shared file system)
-    or by a process that still runs is left alone. Returns the folders removed."""
+    or by a process that still runs is left alone."""
     prefix = f".{target.name}.new."
-    removed = []
     try:
         entries = [e for e in os.scandir(target.parent) if e.name.startswith(prefix)]
     except OSError:
-        return removed
+        return
     for entry in entries:
         try:
             if not entry.is_dir(follow_symlinks=False):
@@ -185,8 +184,6 @@ def _remove_abandoned(target: Path) -> list[Path]:
                 or pid <= 0 or pid == os.getpid() or _running(pid):
             continue
         shutil.rmtree(entry.path, ignore_errors=True)
-        removed.append(Path(entry.path))
-    return removed
 
 
 def _nearest_existing(folder: Path) -> Path:

@@ -236,6 +236,16 @@ LEVEL_VARIABLES = ("price", "price_long_run", "market_cover_weeks", "stock_cover
                    "licences_pending", "licences_pending_t", "quota_issued", "offer_share")
 
 
+#: units of tonnes held or moved: such levels (licences pending, quota issued) add up over rows
+TONNE_UNITS = frozenset({"t", "t REO"})
+
+
+def forms_of(products) -> list[str]:
+    """The forms (ore, oxides and metal, magnets, ...) ``products`` span, quota types aside:
+    tonnes of different forms are the same rare earths at different stages and do not add up."""
+    return sorted({_FORM.get(p, "magnets") for p in products if p not in QUOTA_TYPES})
+
+
 def _split(sel: str) -> list[str] | None:
     """Selector ``a+b`` -> ['a', 'b']; ``*`` or empty -> None (any).
 
@@ -271,7 +281,7 @@ def monthly_series(table: pd.DataFrame, variable: str, stage: str = "*", product
         if not home.empty:
             rows = home
     g = rows.groupby("month")["value"]
-    adds_up = variable in FLOW_VARIABLES or (not rows.empty and set(rows["unit"]) <= {"t", "t REO"})
+    adds_up = variable in FLOW_VARIABLES or (not rows.empty and set(rows["unit"]) <= TONNE_UNITS)
     return (g.sum() if adds_up else g.mean()).sort_index()
 
 
@@ -307,7 +317,7 @@ def series_of(df: pd.DataFrame, variable: str, **match) -> pd.Series:
     sel = [str(match.get(k, "*")) for k in keys]
     picked = _select(rows, variable, *sel)
     if "product" not in match and variable not in LEVEL_VARIABLES:
-        forms = sorted({_FORM.get(p, "magnets") for p in picked["product"] if p not in QUOTA_TYPES})
+        forms = forms_of(picked["product"])
         if len(forms) > 1:
             names = sorted(set(picked["product"]))
             raise ValueError(f"series: {variable} rows left open span {', '.join(forms)}, whose tonnes do not "
@@ -315,7 +325,7 @@ def series_of(df: pd.DataFrame, variable: str, **match) -> pd.Series:
                              f"of one form joined by '+', from {', '.join(names)}")
     if variable in LEVEL_VARIABLES:
         units = sorted(set(picked["unit"]))
-        if len(units) > 1 and not set(units) <= {"t", "t REO"}:
+        if len(units) > 1 and not set(units) <= TONNE_UNITS:
             raise ValueError(f"series: {variable} rows left open carry several units ({', '.join(units)}); "
                              f"allowed: a selection of one unit, such as product='prnd_oxide'")
         products = sorted(set(picked["product"]))

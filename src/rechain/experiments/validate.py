@@ -55,7 +55,7 @@ import pandas as pd
 
 # how the monthly table is read: one rule for facts, sweeps and RunResult.series
 from ..options import WholeNumber
-from ..report import _FORM, FLOW_VARIABLES, LEVEL_VARIABLES, QUOTA_TYPES, _select, _split, monthly_series
+from ..report import FLOW_VARIABLES, LEVEL_VARIABLES, TONNE_UNITS, _select, _split, forms_of, monthly_series
 from .executor import MAX_SEEDS, MAX_WORKERS
 
 __all__ = ["Fact", "FactError", "Validation", "Vocabulary", "VARIABLES", "FLOW_VARIABLES", "LEVEL_VARIABLES",
@@ -661,11 +661,11 @@ def mixed_selection(rows: pd.DataFrame, sel: tuple[str, str, str, str], prefix: 
     if var in LEVEL_VARIABLES and region in ("", "*") and (rows["region"] == "china").any():
         rows = rows[rows["region"] == "china"]          # as monthly_series reads it
     units = sorted(set(map(str, rows["unit"])))
-    if len(units) > 1 and not set(units) <= {"t", "t REO"}:
+    if len(units) > 1 and not set(units) <= TONNE_UNITS:
         return (f"{prefix}product {product!r}: selects {var} rows in {', '.join(units)}, which make no one series; "
                 f"allowed: products of one unit, such as {sorted(set(rows['product']))[0]!r}")
     if var in FLOW_VARIABLES and _split(product) is None:
-        forms = sorted({_FORM.get(p, "magnets") for p in rows["product"] if p not in QUOTA_TYPES})
+        forms = forms_of(rows["product"])
         if len(forms) > 1:
             return (f"{prefix}product {product!r}: leaves open {var} of {', '.join(forms)}, whose tonnes do not add "
                     f"up (the same rare earths at different stages); allowed: a product, or several of one form "
