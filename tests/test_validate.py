@@ -442,6 +442,24 @@ def test_missing_or_zero_base_is_not_reproduced():
     r = evaluate_fact(f, t)
     assert math.isnan(r["value"]) and not r["ok"]
     assert not judge(f, math.nan)
+    # the reader of "nan" learns why and what to write instead
+    assert r["why"] == ("the series is 0 in the base months: a % change from zero or below cannot be formed "
+                        "(measure change with a base_period compares the levels instead)")
+    assert evaluate_fact(replace(f, measure="change", base_period="2025-01"), t)["value"] == 5.0
+    early = evaluate_fact(replace(f, period="2025-01"), t)
+    assert early["why"] == "the series has no value in the base months (2024-12)"
+    assert evaluate_fact(replace(f, comparison="within", target=0, tolerance=1e9), t)["why"].startswith("the series is 0")
+    assert evaluate_fact(replace(f, measure="change", base_period="2025-01"), t)["why"] == ""
+
+
+def test_a_fact_without_a_number_says_why_in_the_table_and_facts_md(tmp_path):
+    t = table({OUT: {"2025-01": 0.0, "2025-02": 5.0}})
+    f = Fact("Z1", "production", "2025-02", measure="mom_pct", comparison="direction_up", description="from zero")
+    v = Validation(table=summarise([f], [evaluate([f], t)] * 2), facts=[f], monthly=[t, t], scenario_name="hand",
+                   scenario_path="hand.toml", seeds=[0, 1], seconds=0.1)
+    assert "Z1: not measured: the series is 0 in the base months" in format_table(v)
+    md = (write_outputs(v, tmp_path / "v", figures=False) / "facts.md").read_text()
+    assert "- **Z1** not measured: the series is 0 in the base months" in md
 
 
 # --------------------------------------------------------------------------- summary, outputs, command

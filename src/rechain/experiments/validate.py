@@ -801,15 +801,33 @@ def evaluate_fact(fact: Fact, table: pd.DataFrame) -> dict[str, float | bool]:
     main, now, base = _measure(fact, table, other=False)
     other = math.nan
     value = main
+    why = _why_not_measured(fact, main, now, base)
     if fact.uses_other:
         if fact.measure == "ratio":
             den = _measure(fact, table, other=True)[0]
             other = den
             value = main / den if math.isfinite(den) and den != 0 else math.nan
+            if not why and math.isfinite(den) and den == 0:
+                why = "the other series is 0 over the period: a ratio to it cannot be formed"
         else:
-            other = _measure(fact, table, other=True)[0]
+            other, other_now, other_base = _measure(fact, table, other=True)
             value = main - other
-    return {"value": value, "main": main, "other": other, "now": now, "base": base, "ok": judge(fact, value)}
+            why = why or _why_not_measured(fact, other, other_now, other_base, "the other series")
+    return {"value": value, "main": main, "other": other, "now": now, "base": base, "ok": judge(fact, value),
+            "why": why if not math.isfinite(value) else ""}
+
+
+def _why_not_measured(fact: Fact, value: float, now: float, base: float, side: str = "the series") -> str:
+    """Why one side of a fact has no number ("" when it has one): the judge fails a nan,
+    and a user reading "nan" should learn which input to change."""
+    if math.isfinite(value):
+        return ""
+    if not math.isfinite(now):
+        return f"{side} has no value in {fact.period}"
+    if not math.isfinite(base):
+        return f"{side} has no value in the base months ({', '.join(fact.base_months())})"
+    return (f"{side} is {_num(base)} in the base months: a % change from zero or below cannot be formed "
+            "(measure change with a base_period compares the levels instead)")
 
 
 def judge(fact: Fact, value: float) -> bool:
@@ -854,6 +872,7 @@ def summarise(facts: list[Fact], per_run: list[pd.DataFrame]) -> pd.DataFrame:
             "max": float(fin.max()) if fin.size else math.nan,
             "share_ok": float(g["ok"].mean()) if len(g) else 0.0, "replicates": int(len(g)),
             "reproduced": judge(f, mean), "seed_fact": f.seed_fact, "source": f.source,
+            "not_measured": next((w for w in g.get("why", pd.Series(dtype=str)) if w), ""),
         })
     return pd.DataFrame(rows)
 
@@ -1000,6 +1019,7 @@ def format_table(v: Validation, width: int = 46) -> str:
         share = f"{round(r.share_ok * r.replicates)}/{r.replicates}"
         lines.append(f"{r.fact_id:<4} {'*' if r.required else '':<3} {desc:<{width}} {r.target:<26} "
                      f"{_num(r.mean):>10} {spread:>23} {share:>5}  {'yes' if r.reproduced else 'NO'}")
+    lines += [f"{r.fact_id}: not measured: {r.not_measured}" for r in v.table.itertuples() if r.not_measured]
     return "\n".join(lines)
 
 
@@ -1086,7 +1106,9 @@ def write_outputs(v: Validation, out_dir: str | Path, figures: bool = True) -> P
             "replicates ok": [f"{round(s * n)}/{n}" for s, n in zip(t["share_ok"], t["replicates"])],
             "reproduced": t["reproduced"].map({True: "yes", False: "**no**"}), "source": t["source"],
         })
-        notes = "\n".join(f"- **{f.fact_id}** ({f.seed_fact or 'mechanism'}): {f.note}" for f in v.facts if f.note)
+        notes = "\n".join([f"- **{r.fact_id}** not measured: {r.not_measured}."
+                           for r in t.itertuples() if r.not_measured]
+                          + [f"- **{f.fact_id}** ({f.seed_fact or 'mechanism'}): {f.note}" for f in v.facts if f.note])
         failed = v.required_failed
         md = [f"# Validation of `{v.scenario_name}` against the record", "",
               f"Scenario `{v.scenario_path}`, seeds {v.seeds[0]}..{v.seeds[-1]} ({len(v.seeds)} replicates), "
