@@ -22,7 +22,7 @@ from click.testing import CliRunner
 from rechain import outputs
 from rechain.cli import main
 from rechain.experiments.executor import Terminated
-from rechain.outputs import MARKER, OutputError, check_output_dir, output_dir
+from rechain.outputs import MARKER, OutputError, check_output_dir, os_path, output_dir
 
 TINY = Path(__file__).resolve().parent / "data" / "tiny.toml"
 
@@ -241,3 +241,17 @@ def test_an_output_written_outside_the_main_thread_leaves_sigterm_alone(tmp_path
     t.join()
     assert errors == [] and (tmp_path / "run" / "monthly.csv").exists() and hidden(tmp_path) == []
     assert signal.getsignal(signal.SIGTERM) is handler
+
+
+def test_a_path_through_a_link_and_up_lands_where_the_system_puts_it(tmp_path, monkeypatch):
+    """``lk/../z`` with ``lk`` a link to ``real/sub`` is ``real/z`` to the system; read by the
+    letters it was ``./z``, and the output went somewhere the user's shell does not see."""
+    (tmp_path / "real" / "sub").mkdir(parents=True)
+    (tmp_path / "lk").symlink_to(tmp_path / "real" / "sub")
+    monkeypatch.chdir(tmp_path)
+    cheap_run(Path("lk/../z"))
+    assert (tmp_path / "real" / "z" / "monthly.csv").exists() and not (tmp_path / "z").exists()
+    cheap_run(Path("lk/../z"), "again")           # the earlier output is found and replaced
+    assert (tmp_path / "real" / "z" / "monthly.csv").read_text() == "again"
+    assert hidden(tmp_path / "real") == [] and hidden(tmp_path) == []
+    assert os_path("lk/..") == tmp_path / "real" and os_path("lk") == tmp_path / "lk"

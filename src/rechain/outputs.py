@@ -109,6 +109,19 @@ def is_rechain_output(folder: str | Path, kind: str | None = None) -> bool:
     return marker is not None and (kind is None or marker.get("kind") == kind) and not _strangers(folder, marker)
 
 
+def os_path(path: str | Path) -> Path:
+    """The absolute path the system reaches by ``path``, its last name kept as written.
+
+    ``os.path.abspath`` drops ``..`` by the letters: ``lk/../z`` became ``./z`` while the
+    system, following the link ``lk``, writes beside the link's target. The folders above are
+    resolved as the system does; the last name is not (an ``--out`` that is itself a link
+    must stay a link, to be refused)."""
+    full = os.path.join(os.getcwd(), os.fspath(path))
+    parent, name = os.path.split(full.rstrip(os.sep) or os.sep)
+    if name in ("", ".", ".."):
+        return Path(os.path.realpath(full))
+    return Path(os.path.realpath(parent)) / name
+
 def _shown(names: list[str], n: int = 4) -> str:
     """The first ``n`` names, a name with a control character or blank ends quoted (a newline
     in a file's name split the one-line message in two)."""
@@ -119,7 +132,7 @@ def _shown(names: list[str], n: int = 4) -> str:
 def check_writable(folder: str | Path, shown: str | Path | None = None) -> None:
     """Raise :class:`OutputError` unless something can be created in ``folder`` (or where it
     would go); the message names ``shown`` (a file to be written there), else ``folder``."""
-    _probe_writable(Path(os.path.abspath(folder)), Path(folder if shown is None else shown))
+    _probe_writable(os_path(folder), Path(folder if shown is None else shown))
 
 
 def _probe_writable(folder: Path, shown: Path) -> None:
@@ -204,7 +217,7 @@ def check_output_dir(folder: str | Path, kind: str, replace: bool = True, elsewh
     saying what is wrong and how to proceed.
     """
     shown = Path(folder)
-    target = Path(os.path.abspath(shown))
+    target = os_path(shown)
     if replace:
         # the finished output is swapped in for the folder: the current folder would be
         # swapped out from under the shell (and an empty --out '' means it)
@@ -285,7 +298,7 @@ def begin_output(folder: str | Path, kind: str, files: list[str] | None = None, 
     created here, each only while empty. An interruption keeps the folder (to resume in).
     """
     folder = Path(folder)
-    target = Path(os.path.abspath(folder))
+    target = os_path(folder)
     existed = _nearest_existing(target)
     ours = not (target / MARKER).exists()      # not an earlier output's marker (resuming)
     folder.mkdir(parents=True, exist_ok=True)
@@ -465,7 +478,7 @@ class output_dir:
 
     def __init__(self, target: str | Path, kind: str):
         self.shown = Path(target)
-        self.target = Path(os.path.abspath(self.shown))
+        self.target = os_path(self.shown)
         self.kind = kind
         self.tmp: Path | None = None
 
