@@ -97,3 +97,14 @@ def test_the_odd_quotes_the_defaults_and_the_baseline_as_they_are():
              if (_defaults_named(key) and not near(default, _defaults_named(key)))
              or (_numbers_named(baseline, key) and not near(base, _numbers_named(baseline, key)))]
     assert wrong == [], "\n".join(wrong)
+
+
+def test_the_odd_counts_the_facts_the_table_holds():
+    """docs/ODD.md says how many facts the package checks and how many are required."""
+    odd = (ROOT / "docs" / "ODD.md").read_text(encoding="utf-8")
+    with (ROOT / "src" / "rechain" / "data" / "facts.csv").open(encoding="utf-8") as f:
+        rows = [r for r in csv.DictReader(f) if not r["fact_id"].startswith("#")]
+    stated = re.search(r"lists (\d+) checkable facts", odd), re.search(r"(\d+) are \*required\*", odd)
+    assert stated[0] and stated[1]
+    assert int(stated[0].group(1)) == len(rows)
+    assert int(stated[1].group(1)) == sum(r["required"].strip().lower() == "true" for r in rows)

@@ -501,3 +501,23 @@ def test_a_sector_or_region_name_must_serve_as_a_column_value(tmp_path, table, n
         load_scenario(f)
     assert err.value.kind == "invalid" and f"given the {table[:-1]} name {name!r}" in str(err.value)
     assert says in str(err.value)
+
+
+def _documented_examples() -> list[str]:
+    """The error lines docs/scenarios.md shows a user, in its text block of examples."""
+    text = (Path(__file__).resolve().parents[1] / "docs" / "scenarios.md").read_text(encoding="utf-8")
+    block = text.split("Examples:\n\n```text\n", 1)[1].split("```", 1)[0]
+    return [line for line in block.splitlines() if line.startswith("error: tests/malformed/")]
+
+
+@pytest.mark.parametrize("line", _documented_examples(), ids=lambda s: s.split(",")[0][len("error: tests/malformed/"):])
+def test_the_documented_error_examples_are_what_check_prints(line, monkeypatch):
+    """A user compares the message on the screen with the page: the page shows the tool's own
+    words (up to its '...')."""
+    monkeypatch.chdir(Path(__file__).resolve().parents[1])
+    path = line[len("error: "):].split(",")[0]
+    if "circular extends: " in line:     # the message names the file closing the cycle; the chain starts at the one checked
+        path = "tests/malformed/" + line.split("circular extends: ")[1].split(" ")[0]
+    res = CliRunner().invoke(main, ["check", path])
+    assert res.exit_code == 2
+    assert res.output.startswith(line.removesuffix("...").rstrip()), res.output
