@@ -108,3 +108,21 @@ def test_the_odd_counts_the_facts_the_table_holds():
     assert stated[0] and stated[1]
     assert int(stated[0].group(1)) == len(rows)
     assert int(stated[1].group(1)) == sum(r["required"].strip().lower() == "true" for r in rows)
+
+
+def test_the_odd_counts_the_baselines_firms_and_links():
+    """docs/ODD.md section 2 gives the baseline's network on seed 0: the model builds that."""
+    import numpy as np
+
+    from rechain.model import ChainModel
+    from rechain.network import FLOW_NAMES
+    from rechain.scenario import load_scenario
+
+    odd = re.sub(r"\s+", " ", (ROOT / "docs" / "ODD.md").read_text(encoding="utf-8"))
+    stated = re.search(r"Baseline \(seed 0\): ([\d,]+) firms, ([\d,]+) links \(([\d,]+) domestic, ([\d,]+) import, "
+                       r"([\d,]+) export, ([\d,]+) abroad\)", odd)
+    assert stated, "the ODD's sentence on the baseline's network is gone"
+    model = ChainModel(load_scenario(ROOT / "scenarios" / "baseline.toml"), seed=0)
+    flows = np.bincount(np.asarray(model.world.links.flow), minlength=len(FLOW_NAMES))
+    built = [model.world.n_firms, model.world.links.n, *flows.tolist()]
+    assert [int(x.replace(",", "")) for x in stated.groups()] == built
