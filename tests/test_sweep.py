@@ -5,6 +5,7 @@ All sweeps run the six-month, small-firm-count scenario ``tests/data/tiny.toml``
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 import os
 import re
@@ -763,3 +764,58 @@ series = [{ variable = "sales_abroad" }, { variable = "price_long_run", product 
     assert series["series"].nunique() == 4 and np.isfinite(series["value"]).all()
     lr = series[series["series"].str.contains("price_long_run")]["value"]
     assert (lr > 1e5).all()                      # yuan/t of Pr-Nd oxide, near its start price
+
+
+# --------------------------------------------------------------------------- a point is a what-if of the base
+def _point(sweep: dict, i: int):
+    from rechain.experiments.runs import _scenario_at
+    from rechain.experiments.sweep import _context, load_sweep
+    sw = load_sweep(sweep)
+    return _scenario_at(_context(sw), sw.points[i])
+
+
+def test_a_swept_carry_rule_carries_the_figures_as_a_what_if_would(tmp_path):
+    """The figures carried past the last given year follow the point's rule: they were
+    carried once, at the base's rate, and every point ran the same demand."""
+    from rechain.scenario import load_scenario
+    (tmp_path / "y2027.toml").write_text(f'extends = "{ROOT / "scenarios" / "baseline.toml"}"\nname = "y2027"\n'
+                                         'start = 2027-01-01\nend = 2027-03-31\n')
+    (tmp_path / "g40.toml").write_text('extends = "y2027.toml"\n[after_last_year]\ngrowth_pct_per_yr = 40.0\n')
+    sweep = {"base": str(tmp_path / "y2027.toml"), "design": "grid",
+             "parameters": {"after_last_year.growth_pct_per_yr": {"levels": [0.0, 40.0]}},
+             "outputs": {"kpis": ["price_peak_prnd_oxide"]}}
+    flat, grown = (_point(sweep, i).sectors["nev"].units_per_yr for i in (0, 1))
+    assert flat["2027"] == flat["2026"] and grown["2027"] == pytest.approx(flat["2026"] * 1.4)
+    assert grown == load_scenario(tmp_path / "g40.toml").sectors["nev"].units_per_yr
+
+
+def test_a_swept_period_keeps_and_leaves_out_inherited_events_as_a_what_if_would(tmp_path):
+    from rechain.scenario import load_scenario
+    (tmp_path / "short.toml").write_text(f'extends = "{ROOT / "scenarios" / "baseline.toml"}"\nend = 2024-03-31\n')
+    (tmp_path / "dec.toml").write_text('extends = "short.toml"\nend = 2024-12-31\n')
+    sweep = {"base": str(tmp_path / "short.toml"), "design": "grid",
+             "parameters": {"end": {"levels": [dt.date(2024, 3, 31), dt.date(2024, 12, 31)]}},
+             "outputs": {"kpis": ["price_peak_prnd_oxide"]}}
+    longer, what_if = _point(sweep, 1), load_scenario(tmp_path / "dec.toml")
+    assert [n.name for n in longer.news] == [n.name for n in what_if.news] != []
+    assert [d.name for d in longer.disruptions] == [d.name for d in what_if.disruptions] != []
+    # shorter than the baseline: its later events are left out, not an error
+    shorter = dict(sweep, base=str(ROOT / "scenarios" / "baseline.toml"),
+                   parameters={"end": {"levels": [dt.date(2024, 3, 31), dt.date(2024, 6, 30)]}})
+    assert all(n.date <= dt.date(2024, 3, 31) for n in _point(shorter, 0).news)
+    # a swept date is the sweep's own: outside the period it is an error, not dropped in silence
+    with pytest.raises(ScenarioError, match=r"is invalid: news\[0\].date \(item \"China-US agreement on rare "
+                                            r"earths\"\): given 2024-06-03; allowed: a date within"):
+        _point(dict(shorter, parameters={"end": {"levels": [dt.date(2024, 3, 31)]},
+                                         "news[China-US agreement on rare earths].date": {"levels": [dt.date(2024, 6, 3)]}}), 0)
+
+
+def test_one_value_swept_by_name_and_by_index_is_refused():
+    from rechain.experiments.sweep import load_sweep
+    sweep = {"base": str(ROOT / "scenarios" / "baseline.toml"), "design": "grid",
+             "parameters": {"by_name": {"path": "news[China-US agreement on rare earths].strength", "levels": [0.1, 0.2]},
+                            "by_index": {"path": "news[10].strength", "levels": [0.3, 0.4]}},
+             "outputs": {"kpis": ["price_peak_prnd_oxide"]}}
+    with pytest.raises(ScenarioError, match=r"parameters.by_name: path news\[China-US agreement on rare earths\].strength "
+                                            r"is swept twice \(parameter 'by_index' reaches it as news\[10\].strength\)"):
+        load_sweep(sweep)

@@ -353,12 +353,14 @@ def drop_inherited_outside_period(data: dict, own: dict, parents: list[Path]) ->
     return notes
 
 
-def scenario_data(path: str | Path, overrides: dict | None = None) -> tuple[dict, list[Path], list[str]]:
+def scenario_data(path: str | Path, overrides: dict | None = None,
+                  keep_outside: bool = False) -> tuple[dict, list[Path], list[str]]:
     """The scenario dict :func:`load_scenario` validates: ``path`` with its ``extends`` chain
     merged, its own ``name`` (or the file's stem), ``description`` and ``question``, and the
     inherited dated items outside its period left out. ``overrides`` (a sweep's, or changes
     made in Python) are merged on as a what-if extending ``path`` would be: what lies outside
-    the period they set is left out unless they name it. Returns the dict, the chain of
+    the period they set is left out unless they name it (``keep_outside``: nothing is left
+    out yet, for a caller that changes the period after). Returns the dict, the chain of
     files (parent first) and one line per item left out. Raises :class:`ScenarioError` as
     :func:`load_scenario` does."""
     path = Path(path)
@@ -378,6 +380,9 @@ def scenario_data(path: str | Path, overrides: dict | None = None) -> tuple[dict
                 data.pop(key, None)
     if overrides:
         data = deep_merge(data, overrides)
+    if keep_outside:
+        return data, files, []
+    if overrides:
         return data, files, drop_inherited_outside_period(data, overrides, files)
     return data, files, drop_inherited_outside_period(data, own, files[:-1])
 

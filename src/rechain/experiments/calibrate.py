@@ -65,6 +65,7 @@ from .designs import Parameter, finite_number
 from .executor import MAX_SEEDS, MAX_WORKERS, Terminated, sigterm_as_interrupt
 from .paths import _toml, parse_path
 from .store import load_results, sweep_manifest
+from .runs import point_source
 from .sweep import Sweep, _base_dict, execute
 
 __all__ = ["load_space", "search_sweep", "also_sweep", "check_also", "calibrate", "best_scenario", "quiet_drift",
@@ -278,7 +279,7 @@ def search_sweep(scenario_path: str | Path = "scenarios/baseline.toml", space: s
                  parameters=params, design="lhs", samples=samples, replicates=replicates, root_seed=seed,
                  kpis=[*fact_ids, *QUIET_COLUMNS], series=[], points=points, unit_points=[own, *unit],
                  description="rechain calibrate: the scenario's own values, then a Latin hypercube",
-                 measure=_facts_and_quiet, common_seeds=True)
+                 measure=_facts_and_quiet, common_seeds=True, source=point_source(Path(scenario_path)))
 
 
 def _table_sweep(search: Sweep, suffix: str, points: list[dict], replicates: int, root_seed: int, kpis: list[str],
@@ -288,7 +289,8 @@ def _table_sweep(search: Sweep, suffix: str, points: list[dict], replicates: int
     return Sweep(name=search.name.removesuffix("-search") + suffix, file=None, base_file=search.base_file,
                  base=search.base, parameters=search.parameters, design="table", samples=None,
                  replicates=replicates, root_seed=root_seed, kpis=kpis, series=[], points=points,
-                 unit_points=None, description=description, measure=measure, common_seeds=True)
+                 unit_points=None, description=description, measure=measure, common_seeds=True,
+                 source=search.source)
 
 
 def _final_sweep(search: Sweep, candidates: list[int], replicates: int, points: list[dict] | None = None) -> Sweep:
@@ -315,7 +317,7 @@ def also_sweep(search: Sweep, scenario_path: str | Path, stage: str, points: lis
                  parameters=search.parameters, design="table", samples=None, replicates=replicates,
                  root_seed=root_seed, kpis=ids, series=[], points=points, unit_points=None,
                  description=f"rechain calibrate --also: the candidates of stage {stage} on {base['name']}",
-                 measure=_fact_values, common_seeds=True)
+                 measure=_fact_values, common_seeds=True, source=point_source(path))
 
 
 def check_also(search: Sweep, also: list[Path]) -> list[str]:

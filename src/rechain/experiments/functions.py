@@ -19,6 +19,7 @@ from ..scenario import ScenarioError, read_toml_file
 from .designs import Parameter, _dtype_of
 from .paths import PathError, lookup, parse_path
 from .runs import Context, evaluate_point
+from .runs import PointSource, point_source
 from .sweep import Sweep, _base_dict, available_kpis, load_sweep
 
 __all__ = ["model_function", "make_model_function", "ScenarioFunction"]
@@ -33,6 +34,11 @@ def _cached_sweep(path: str, mtime: float) -> Sweep:
 @lru_cache(maxsize=8)
 def _cached_base(path: str, mtime: float) -> dict:
     return _base_dict(Path(path), {}, None)
+
+
+@lru_cache(maxsize=8)
+def _cached_source(path: str, mtime: float) -> PointSource:
+    return point_source(Path(path))
 
 
 
@@ -69,10 +75,11 @@ def model_function(sweep: str | Path | Sweep | None = None, *, base: str | Path 
         sw = sweep if isinstance(sweep, Sweep) else _cached_sweep(str(Path(sweep).resolve()),
                                                                   Path(sweep).stat().st_mtime)
         by_name = {p.name: p for p in sw.parameters} | {p.path: p for p in sw.parameters}
-        src, kpi_names, file = sw.base, sw.kpis, sw.file
+        src, kpi_names, file, source = sw.base, sw.kpis, sw.file, sw.source
     elif base is not None:
-        by_name, src, kpi_names, file = {}, _cached_base(str(Path(base).resolve()), Path(base).stat().st_mtime), \
-            None, Path(base)
+        key = (str(Path(base).resolve()), Path(base).stat().st_mtime)
+        by_name, src, kpi_names, file = {}, _cached_base(*key), None, Path(base)
+        source = _cached_source(*key)
     else:
         raise TypeError("model_function needs sweep=... or base=...; for a function of the parameters "
                         "alone (EMA Workbench's Model(function=...)), use ScenarioFunction(path)")
@@ -89,7 +96,7 @@ def model_function(sweep: str | Path | Sweep | None = None, *, base: str | Path 
             p = Parameter(key, key, tokens, "levels", levels=[v], dtype=_dtype_of([v]))
         plist.append((p.name, p.tokens, p.dtype))
         values[p.name] = v
-    ctx = Context(base=src, params=plist, kpis=[], series=[], sweep_file=str(file) if file else None)
+    ctx = Context(base=src, params=plist, kpis=[], series=[], sweep_file=str(file) if file else None, source=source)
     k = evaluate_point(ctx, values, run_seed(seed))
     return {n: k.get(n, float("nan")) for n in kpi_names} if kpi_names else k
 

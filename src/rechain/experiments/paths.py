@@ -13,13 +13,14 @@ and :func:`assign` sets it; both raise :class:`PathError` saying where the path 
 
 from __future__ import annotations
 
+import copy
 import datetime as dt
 import difflib
 from typing import Any
 
 from ..config.errors import cut_short
 
-__all__ = ["PathError", "parse_path", "format_path", "lookup", "assign"]
+__all__ = ["PathError", "parse_path", "format_path", "lookup", "assign", "assign_as_written", "canonical_path"]
 
 
 class _Name(str):
@@ -165,6 +166,66 @@ def assign(data: Any, tokens: tuple, value: Any) -> None:
         done.append(t)
     _, key = _step(cur, tokens[-1], done)
     cur[key] = value
+
+
+
+def assign_as_written(source: dict, validated: dict, tokens: tuple, value: Any) -> list:
+    """Set the value at a key path in ``source``, a scenario as its files write it (merged,
+    not validated), the path read on ``validated`` (the same scenario validated: defaults
+    filled in, figures carried past the last given year).
+
+    What the files leave to defaults is copied in from ``validated`` on the way; list items
+    are found by their name (an index on ``validated`` names the item it selects), a list
+    of unnamed values by its position. The scenario is then validated afresh, so figures
+    carried past the last given year follow a changed rule or a changed last year, as they
+    do in a what-if. Returns the path with every index of a named item replaced by the
+    name (raises :class:`PathError` where the path leaves ``validated``)."""
+    cur, ref, done = source, validated, []
+    for i, t in enumerate(tokens):
+        ref_child, ref_key = _step(ref, t, done)
+        last = i == len(tokens) - 1
+        if isinstance(ref, list):
+            name = _item_name(ref_child)
+            if name is not None:
+                names = [_item_name(x) for x in cur] if isinstance(cur, list) else []
+                if name not in names:        # only validation made it (or the files give no list)
+                    cur.append(copy.deepcopy(ref_child))
+                    names.append(name)
+                key = names.index(name)
+                done.append(_Name(name))
+            else:
+                if not (isinstance(cur, list) and len(cur) == len(ref)):
+                    cur[:] = copy.deepcopy(ref)
+                key = t
+                done.append(t)
+        else:
+            key = ref_key
+            if not isinstance(cur, dict):      # pragma: no cover - the parent below replaces it first
+                raise PathError(f"{format_path(done) or 'the scenario'} is not a table in the files")
+            if not last and (key not in cur or not _same_shape(cur[key], ref_child)):
+                cur[key] = copy.deepcopy(ref_child)
+            done.append(t)
+        if last:
+            cur[key] = value
+        else:
+            cur, ref = cur[key], ref_child
+    return done
+
+
+def _same_shape(a: Any, b: Any) -> bool:
+    return (isinstance(a, dict) and isinstance(b, dict)) or (isinstance(a, list) and isinstance(b, list))
+
+
+def canonical_path(validated: dict, tokens: tuple) -> str:
+    """The key path with the index of a named list item written as its name (two paths to one
+    value, by name and by index, are the same path)."""
+    cur, done = validated, []
+    for t in tokens:
+        child, _ = _step(cur, t, done)
+        name = _item_name(child) if isinstance(cur, list) else None
+        done.append(_Name(name) if name is not None else t)
+        cur = child
+    return format_path(done)
 
 
 

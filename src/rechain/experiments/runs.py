@@ -19,11 +19,28 @@ from typing import Callable
 
 from ..scenario import ScenarioError, scenario_from_dict
 from . import executor
-from .paths import _toml, assign
+from .paths import _Name, _toml, assign, assign_as_written
 from .store import SERIES_COLUMNS, _to_column
 from .validate import monthly_series
 
-__all__ = ["Context", "run_batch", "evaluate_point"]
+__all__ = ["Context", "PointSource", "point_source", "point_data", "run_batch", "evaluate_point"]
+
+
+@dataclass(frozen=True)
+class PointSource:
+    """A base scenario as a what-if extending it is written: its files merged with the
+    sweep's overrides, nothing validated, filled in or left out (``data``); its chain of files
+    (parent first); and the overrides (what the sweep itself names)."""
+    data: dict
+    files: tuple[Path, ...]
+    own: dict
+
+
+def point_source(base_path: Path, overrides: dict | None = None) -> PointSource:
+    """The :class:`PointSource` of the scenario file ``base_path`` with ``overrides``."""
+    from ..config.loading import scenario_data
+    data, files, _ = scenario_data(base_path, overrides or None, keep_outside=True)
+    return PointSource(data=data, files=tuple(files), own=copy.deepcopy(overrides or {}))
 
 
 @dataclass
@@ -39,18 +56,58 @@ class Context:
     series: list[dict]
     sweep_file: str | None
     measure: Callable[..., dict[str, float]] | None = None
+    #: the base as its files write it: a point is built as a what-if of it (None: the
+    #: validated ``base`` with the values assigned, for a base made in Python)
+    source: PointSource | None = None
 
 
 def _scenario_at(ctx: Context, values: dict):
-    d = copy.deepcopy(ctx.base)
-    for name, tokens, _ in ctx.params:
-        assign(d, tokens, values[name])
+    """The scenario at a point: written as a what-if of the base that sets the point's values
+    would be, so figures carried past the last given year follow a changed rule, and a
+    changed period leaves out (or keeps) the inherited events as that what-if's would."""
+    d = point_data(ctx.base, ctx.source, [(tokens, values[name]) for name, tokens, _ in ctx.params])
     try:
         return scenario_from_dict(d)
     except ScenarioError as e:
         shown = ", ".join(f"{n} = {_toml(values[n])}" for n, _, _ in ctx.params)
         raise ScenarioError(ctx.sweep_file, "parameters", f"the scenario at this point ({shown}) is invalid: "
                             f"{e.key}: {e.detail}", kind="point_invalid") from None
+
+
+def point_data(base: dict, source: PointSource | None, values: list[tuple[tuple, object]]) -> dict:
+    """The scenario dict (not yet validated) of the base with each ``(tokens, value)`` set:
+    written into ``source`` as a what-if would set it, then the inherited dated items outside
+    the period left out; assigned onto the validated ``base`` when there is no source."""
+    if source is None:
+        d = copy.deepcopy(base)
+        for tokens, value in values:
+            assign(d, tokens, value)
+        return d
+    from ..config.loading import drop_inherited_outside_period
+    d = copy.deepcopy(source.data)
+    named = copy.deepcopy(source.own)
+    for tokens, value in values:
+        _name_item(named, assign_as_written(d, base, tokens, value))
+    drop_inherited_outside_period(d, named, list(source.files))
+    return d
+
+
+def _name_item(named: dict, path: list) -> None:
+    """Record in ``named`` (a what-if's own table) the dated item a parameter's path goes
+    through, so that it is not left out as inherited: a swept date outside the period is an
+    error to report, not an event to drop in silence."""
+    for i, t in enumerate(path):
+        if isinstance(t, _Name):
+            holder = named
+            for key in path[:i - 1]:
+                if isinstance(key, _Name) or not isinstance(holder, dict):
+                    return
+                holder = holder.setdefault(key, {})
+            if isinstance(holder, dict):
+                items = holder.setdefault(path[i - 1], [])
+                if isinstance(items, list):
+                    items.append({"name": str(t)})
+            return
 
 
 def _evaluate(ctx: Context, values: dict, seed: int):

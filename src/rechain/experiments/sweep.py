@@ -67,8 +67,8 @@ from .designs import DESIGNS, DesignError, Parameter, _dtype_of, _value_key, fin
 from .executor import (MAX_WORKERS, DaskExecutor, Terminated, batches, check_count, open_executor,
                        sigterm_as_interrupt)
 from .executor import batch_size as executor_batch_size
-from .paths import PathError, _plain, _toml, assign, lookup, parse_path
-from .runs import Context, run_batch
+from .paths import PathError, _plain, _toml, assign, canonical_path, lookup, parse_path
+from .runs import Context, PointSource, point_data, point_source, run_batch
 from .store import (FORMAT, RUN_COLUMNS, STATUS_COLUMNS, _check_out, _prepare_out, _runs_schema, _series_schema,
                     _write_errors, load_results, write_part)
 
@@ -148,6 +148,8 @@ class Sweep:
     #: True: replicate ``r`` of every point runs with the same seed (common random numbers),
     #: child ``r`` of the root seed; False: each run its own child
     common_seeds: bool = False
+    #: the base as its files write it, each point built as a what-if of it (None: assigned onto ``base``)
+    source: "PointSource | None" = None
 
     @property
     def n_points(self) -> int:
@@ -310,10 +312,11 @@ def available_kpis(base: dict) -> list[str]:
     return list(kpis(df))
 
 
-def _check_value(base: dict, p: Parameter, value: Any, file: Path | None, what: str) -> None:
-    """Raise ScenarioError if setting ``p`` to ``value`` alone makes the base scenario invalid."""
-    d = copy.deepcopy(base)
-    assign(d, p.tokens, value)
+def _check_value(base: dict, p: Parameter, value: Any, file: Path | None, what: str,
+                 source: PointSource | None = None) -> None:
+    """Raise ScenarioError if setting ``p`` to ``value`` alone makes the base scenario invalid
+    (the point built as a run builds it, :func:`~.runs.point_data`)."""
+    d = point_data(base, source, [(p.tokens, value)])
     try:
         scenario_from_dict(d)
     except ScenarioError as e:
@@ -321,7 +324,8 @@ def _check_value(base: dict, p: Parameter, value: Any, file: Path | None, what: 
                    f"{e.key}: {e.detail}", "out_of_range", needle=p.name) from None
 
 
-def _parameter(name: str, entry: dict, base: dict, file: Path | None, design: str) -> Parameter:
+def _parameter(name: str, entry: dict, base: dict, file: Path | None, design: str,
+               source: PointSource | None = None) -> Parameter:
     key = f"parameters.{name}"
     if not isinstance(entry, dict):
         raise _err(file, key, f"given {_toml(entry)}; a parameter is {{min = ..., max = ...}} or {{levels = [...]}}, "
@@ -372,7 +376,7 @@ def _parameter(name: str, entry: dict, base: dict, file: Path | None, design: st
         dtype = "date" if dates else ("int" if isinstance(base_value, int) else "float")
         p = Parameter(name, path, tokens, "range", min=lo, max=hi, dtype=dtype, base_value=base_value)
         for what, v in (("min", p.from_unit(p.bounds()[0])), ("max", p.from_unit(p.bounds()[1]))):
-            _check_value(base, p, v, file, what)
+            _check_value(base, p, v, file, what, source)
         return p
     if "levels" not in entry:
         raise _err(file, key, "needs {min = ..., max = ...} or {levels = [...]}", "missing_key", needle=name)
@@ -390,7 +394,7 @@ def _parameter(name: str, entry: dict, base: dict, file: Path | None, design: st
         raise _err(file, f"{key}.levels", f"level {_toml(dup)} is given twice", "invalid", needle=name)
     p = Parameter(name, path, tokens, "levels", levels=list(levels), dtype=_dtype_of(levels), base_value=base_value)
     for v in levels:
-        _check_value(base, p, v, file, "level")
+        _check_value(base, p, v, file, "level", source)
     return p
 
 
@@ -590,16 +594,22 @@ def load_sweep(source: str | Path | dict, base_dir: str | Path | None = None) ->
                        needle="base")
         base = _base_dict(base_path, spec.overrides, file)
     found.raise_any()        # what follows needs the base scenario
+    source = point_source(base_path, spec.overrides)
 
     params: dict[str, Parameter] = {}
     for name, entry in spec.parameters.items():
         with found:
-            params[name] = _parameter(name, entry, base, file, spec.design)
-    paths = [p.path for p in params.values()]
-    for p in params.values():
+            params[name] = _parameter(name, entry, base, file, spec.design, source)
+    # one value reached by two paths (an item by name and by index): the runs would use one
+    # parameter's values, and the other's column would hold values never applied
+    paths = {n: canonical_path(base, p.tokens) for n, p in params.items()}
+    for n, p in params.items():
         with found:
-            if paths.count(p.path) > 1:
-                raise _err(file, f"parameters.{p.name}", f"path {p.path} is swept twice", "invalid", needle=p.name)
+            twins = [m for m in params if paths[m] == paths[n] and m != n]
+            if twins:
+                same = "" if params[twins[0]].path == p.path else f" (parameter {twins[0]!r} reaches it as {params[twins[0]].path})"
+                raise _err(file, f"parameters.{p.name}", f"path {paths[n]} is swept twice{same}", "invalid",
+                           needle=p.name)
 
     names = {"products": _product_names(base), "regions": set(base["regions"]) | {"china", "abroad", "overseas",
                                                                                  "all"}}
@@ -625,7 +635,7 @@ def load_sweep(source: str | Path | dict, base_dir: str | Path | None = None) ->
                  parameters=order, design=spec.design, samples=spec.samples, replicates=spec.replicates,
                  root_seed=spec.root_seed, kpis=kpis, series=series, points=points, unit_points=unit,
                  second_order=spec.second_order, morris_levels=spec.morris_levels, batch_size=spec.batch_size,
-                 description=spec.description, raw=raw)
+                 description=spec.description, raw=raw, source=source)
 
 
 def _product_names(base: dict) -> set[str]:
@@ -637,7 +647,8 @@ def _product_names(base: dict) -> set[str]:
 
 def _context(sw: Sweep) -> Context:
     return Context(base=sw.base, params=[(p.name, p.tokens, p.dtype) for p in sw.parameters], kpis=sw.kpis,
-                   series=sw.series, sweep_file=str(sw.file) if sw.file else None, measure=sw.measure)
+                   series=sw.series, sweep_file=str(sw.file) if sw.file else None, measure=sw.measure,
+                   source=sw.source)
 
 
 # ---------------------------------------------------------------------------------------
