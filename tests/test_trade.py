@@ -497,3 +497,18 @@ def test_a_quota_rate_with_every_quota_given_warns():
     lines = inert_keys(scenario_from_dict(deep_merge(baseline_dict(), own)), own)
     assert any(line.startswith("after_last_year.quota_growth_pct_per_yr: every quota is given up to the run's end")
                and line.endswith("it acts on nothing") for line in lines), lines
+
+
+def test_a_period_that_starts_years_after_the_last_given_one_is_grown_over_the_gap(tmp_path):
+    """A run of 2028 alone grew the quotas over 2027 and 2028 but held demand at 2026's
+    figure: the carried years between the last given one and the period were skipped."""
+    body = (f'extends = "{BASELINE}"\nstart = {{}}\nend = 2028-12-31\n'
+            '[after_last_year]\nrule = "grow"\ngrowth_pct_per_yr = 4.0\n')
+    (tmp_path / "later.toml").write_text(body.format("2028-01-01"))
+    (tmp_path / "through.toml").write_text(body.format("2027-01-01"))
+    later, through = (load_scenario(tmp_path / f) for f in ("later.toml", "through.toml"))
+    for sc in (later, through):
+        assert sc.sectors["nev"].units_per_yr["2028"] == pytest.approx(later.sectors["nev"].units_per_yr["2026"] * 1.04 ** 2)
+        assert sc.regions["eu"].demand_t_per_yr["2028"] == pytest.approx(sc.regions["eu"].demand_t_per_yr["2026"] * 1.04 ** 2)
+    quota = {(q.type, q.year): q.total_t for q in later.quota_policy.quotas}
+    assert quota[("mining_rock", 2028)] == pytest.approx(quota[("mining_rock", 2026)] * 1.04 ** 2)

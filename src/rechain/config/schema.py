@@ -820,14 +820,21 @@ def _region_problems(given: list[str], regions: dict, where: str) -> list[str]:
 
 def _carry(table: dict, years: list[int], factor: float) -> list[int]:
     """Fill the years of ``years`` after the last one given in ``table`` (keys are year
-    strings): each is the previous year's value times ``factor``. Returns the years added."""
+    strings): the last given value times ``factor`` once for every year since it (a period
+    that starts years after the last given one is grown over the years between). Returns the
+    years added.
+
+    >>> t = {"2026": 100.0}; _carry(t, [2028, 2029], 1.1), round(t["2028"], 6), round(t["2029"], 6)
+    ([2028, 2029], 121.0, 133.1)
+    """
     given = sorted(int(y) for y in table)
     if not given:
         return []
+    last = given[-1]
     added = []
     for y in years:
-        if y > given[-1] and str(y) not in table:
-            table[str(y)] = table[str(y - 1)] * factor if str(y - 1) in table else table[str(given[-1])]
+        if y > last and str(y) not in table:
+            table[str(y)] = table[str(last)] * factor ** (y - last)
             added.append(y)
     return added
 
