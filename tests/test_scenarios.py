@@ -219,6 +219,14 @@ def test_recovery_months():
     late = ref.copy()
     late.iloc[6:] = 150.0
     assert math.isnan(recovery_months(late, ref))
+    # a run longer than its reference: judged on the months both have (a month without a
+    # reference counted as within the band, and a price 20 % off in the last shared month
+    # read as recovered)
+    off_at_end = bump.copy()
+    off_at_end.iloc[2:5] = 100.0
+    off_at_end.iloc[5] = 120.0
+    assert math.isnan(recovery_months(off_at_end, ref.iloc[:6]))
+    assert recovery_months(bump, ref.iloc[:6]) == 3.0
 
 
 @pytest.fixture(scope="module")

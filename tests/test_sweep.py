@@ -819,3 +819,23 @@ def test_one_value_swept_by_name_and_by_index_is_refused():
     with pytest.raises(ScenarioError, match=r"parameters.by_name: path news\[China-US agreement on rare earths\].strength "
                                             r"is swept twice \(parameter 'by_index' reaches it as news\[10\].strength\)"):
         load_sweep(sweep)
+
+
+def test_whole_number_ranges_draw_every_value_alike_and_morris_levels_match_its_grid():
+    from collections import Counter
+
+    from rechain.experiments.sweep import load_sweep
+    base = str(ROOT / "scenarios" / "baseline.toml")
+    sw = load_sweep({"base": base, "design": "lhs", "samples": 400, "root_seed": 3,
+                     "parameters": {"firms.rock_miners.count": {"min": 1, "max": 4}},
+                     "outputs": {"kpis": ["price_peak_prnd_oxide"]}})
+    drawn = Counter(p["firms.rock_miners.count"] for p in sw.points)
+    assert sorted(drawn) == [1, 2, 3, 4] and set(drawn.values()) == {100}      # ends drawn half as often before
+    morris = {"base": base, "design": "morris", "samples": 10, "outputs": {"kpis": ["price_peak_prnd_oxide"]}}
+    with pytest.raises(ScenarioError, match=r"given 5 levels with design = \"morris\" and morris_levels = 4; allowed: "
+                                            r"exactly 4 levels"):
+        load_sweep({**morris, "parameters": {"behaviour.restock_strength": {"levels": [0.5, 1.0, 1.5, 2.0, 2.5]}}})
+    sw = load_sweep({**morris, "parameters": {"behaviour.restock_strength": {"levels": [0.5, 1.0, 1.5, 2.0]},
+                                              "behaviour.wait_strength": {"min": 0.5, "max": 2.5}}})
+    used = Counter(p["behaviour.restock_strength"] for p in sw.points)
+    assert sorted(used) == [0.5, 1.0, 1.5, 2.0]      # every level is a step of the grid

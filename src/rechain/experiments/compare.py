@@ -141,10 +141,20 @@ def recovery_months(price: pd.Series, reference: pd.Series, band: float = RECOVE
     """Months from the first month ``price`` is more than ``band`` away from ``reference``
     until the month from which it stays within the band to the end of the run.
 
-    0 if it never leaves the band; ``nan`` if it has not returned by the end.
+    0 if it never leaves the band; ``nan`` if it has not returned by the end. Only the months
+    both series have count (a run longer than its reference is judged up to the reference's
+    end: a month without a reference is not a month within the band).
+
+    >>> months = ["2024-01", "2024-02", "2024-03", "2024-04"]
+    >>> recovery_months(pd.Series([100.0, 130.0, 105.0, 90.0], months), pd.Series([100.0] * 3, months[:3]))
+    1.0
+    >>> recovery_months(pd.Series([100.0, 100.0, 130.0, 100.0], months), pd.Series([100.0] * 3, months[:3]))
+    nan
     """
-    ref = reference.reindex(price.index)
-    rel = (price / ref - 1.0).abs()
+    both = pd.concat([price, reference], axis=1, join="inner").dropna().sort_index()
+    if both.empty:
+        return float("nan")
+    rel = (both.iloc[:, 0] / both.iloc[:, 1] - 1.0).abs()
     out = (rel > band).to_numpy()
     if not out.any():
         return 0.0

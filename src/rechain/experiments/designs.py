@@ -8,7 +8,8 @@
 - ``table``: the points listed in a CSV file or inline (:func:`table_rows` reads the CSV).
 
 A design works on the SALib problem of its :class:`Parameter` s: continuous parameters map to
-their ``[min, max]``, levels to ``[0, n)``, dates to ordinals.
+their ``[min, max]``, levels to ``[0, n)``, whole numbers and dates (ordinals) to
+``[min - 0.5, max + 0.5]``, so that each value is drawn as often as any other.
 """
 
 from __future__ import annotations
@@ -55,8 +56,12 @@ class Parameter:
         """Bounds of the SALib problem (levels map to [0, n))."""
         if self.kind == "levels":
             return [0.0, float(len(self.levels))]
+        # whole numbers and days: each value an interval of width one, so the ends are drawn
+        # as often as the values between (rounding [min, max] drew each end half as often)
         if self.dtype == "date":
-            return [float(self.min.toordinal()), float(self.max.toordinal())]
+            return [self.min.toordinal() - 0.5, self.max.toordinal() + 0.5]
+        if self.dtype == "int":
+            return [float(self.min) - 0.5, float(self.max) + 0.5]
         return [float(self.min), float(self.max)]
 
     def from_unit(self, x: float) -> Any:
@@ -64,9 +69,9 @@ class Parameter:
         if self.kind == "levels":
             return self.levels[min(max(int(math.floor(x)), 0), len(self.levels) - 1)]
         if self.dtype == "date":
-            return dt.date.fromordinal(int(round(x)))
+            return dt.date.fromordinal(min(max(int(math.floor(x + 0.5)), self.min.toordinal()), self.max.toordinal()))
         if self.dtype == "int":
-            return int(round(x))
+            return min(max(int(math.floor(x + 0.5)), int(self.min)), int(self.max))
         return float(x)
 
     def describe(self) -> dict:

@@ -611,6 +611,16 @@ def load_sweep(source: str | Path | dict, base_dir: str | Path | None = None) ->
                 raise _err(file, f"parameters.{p.name}", f"path {paths[n]} is swept twice{same}", "invalid",
                            needle=p.name)
 
+    for p in params.values():
+        with found:
+            # Morris steps over morris_levels evenly spaced values: other counts of levels would
+            # map unevenly onto them (some never run, others twice as often)
+            if spec.design == "morris" and p.kind == "levels" and len(p.levels) != spec.morris_levels:
+                raise _err(file, f"parameters.{p.name}.levels", f"given {len(p.levels)} levels with design = "
+                           f"\"morris\" and morris_levels = {spec.morris_levels}; allowed: exactly "
+                           f"{spec.morris_levels} levels (the Morris grid's steps), another morris_levels, or a range "
+                           "{ min = ..., max = ... }", "design", needle=p.name)
+
     names = {"products": _product_names(base), "regions": set(base["regions"]) | {"china", "abroad", "overseas",
                                                                                  "all"}}
     kpis, series = _check_outputs(spec, file, base, names, found)
