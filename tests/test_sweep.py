@@ -148,7 +148,7 @@ end = 2024-04-30
 "behaviour.restock_strength" = { levels = [0.5, 1.0, 1.5, 2.0] }
 [outputs]
 kpis = ["price_peak_prnd_oxide", "magnet_output_2024_t"]
-series = [{ variable = "exports" }]
+series = [{ variable = "exports", product = "magnet_std+magnet_uh" }]
 """)
     out = tmp_path / "out"
     cmd = [sys.executable, "-m", "rechain.cli", "sweep", str(spec), "--workers", "1", "--out", str(out), "--quiet"]
@@ -757,7 +757,7 @@ end = 2024-03-31
 [outputs]
 kpis = ["price_peak_prnd_oxide"]
 series = [{ variable = "sales_abroad" }, { variable = "price_long_run", product = "prnd_oxide" },
-          { variable = "market_cover_weeks", product = "prnd_oxide" }, { variable = "spot_traded" }]
+          { variable = "market_cover_weeks", product = "prnd_oxide" }, { variable = "spot_traded", product = "prnd_oxide" }]
 """)
     runs, series = run_sweep(spec, workers=1, out=tmp_path / "out")
     assert (runs["status"] == "ok").all()
@@ -839,3 +839,27 @@ def test_whole_number_ranges_draw_every_value_alike_and_morris_levels_match_its_
                                               "behaviour.wait_strength": {"min": 0.5, "max": 2.5}}})
     used = Counter(p["behaviour.restock_strength"] for p in sw.points)
     assert sorted(used) == [0.5, 1.0, 1.5, 2.0]      # every level is a step of the grid
+
+
+def test_a_series_that_makes_no_one_series_is_refused_or_fails_its_runs_with_the_reason():
+    """A price over every product (yuan/t and yuan/kg averaged) and exports of ore, oxides
+    and magnets added up were stored as if they were series; validate and RunResult.series
+    refuse both."""
+    from rechain.experiments.runs import series_at
+    from rechain.experiments.sweep import load_sweep
+    base = {"base": str(ROOT / "scenarios" / "baseline.toml"), "design": "grid",
+            "parameters": {"behaviour.w_news": {"levels": [1.0]}}, "outputs": {"kpis": ["price_peak_prnd_oxide"]}}
+    with pytest.raises(ScenarioError, match=r"outputs.series: 'price\[region=eu\]': price rows left open carry several "
+                                            r"units \(yuan/kg, yuan/t\)"):
+        load_sweep({**base, "outputs": {**base["outputs"], "series": [{"variable": "price", "region": "eu"}]}})
+    # flows have rows only once something flows: each run refuses them with the reason
+    import rechain
+    monthly = rechain.run(str(ROOT / "tests" / "data" / "tiny.toml"), seed=0).monthly
+    with pytest.raises(ScenarioError, match=r"'exports': exports rows left open span .*whose tonnes do not add up"):
+        series_at(monthly, {"name": "exports", "variable": "exports", "stage": None, "product": None, "region": None}, "s.toml")
+    with pytest.raises(ScenarioError, match=r"'p': .*the run has no production rows"):
+        series_at(monthly, {"name": "p", "variable": "production", "stage": "miners", "product": "magnet_uh",
+                            "region": None}, "s.toml")
+    good = series_at(monthly, {"name": "x", "variable": "exports", "stage": None, "product": "magnet_std+magnet_uh",
+                               "region": None}, "s.toml")
+    assert len(good) > 0 and (good > 0).all()

@@ -21,7 +21,6 @@ from ..scenario import ScenarioError, scenario_from_dict
 from . import executor
 from .paths import _Name, _toml, assign, assign_as_written
 from .store import SERIES_COLUMNS, _to_column
-from .validate import monthly_series
 
 __all__ = ["Context", "PointSource", "point_source", "point_data", "run_batch", "evaluate_point"]
 
@@ -139,8 +138,10 @@ def _forget(model) -> None:
 def _series_rows(ctx: Context, monthly, head: tuple) -> dict[str, list]:
     cols: dict[str, list] = {c: [] for c in SERIES_COLUMNS}
     for s in ctx.series:
-        # flows summed, levels averaged (a price with no region: China's), as validate reads them
-        g = monthly_series(monthly, s["variable"], *(s[k] or "*" for k in ("stage", "product", "region")))
+        # flows summed, levels averaged (a price with no region: China's), as validate reads them;
+        # a selection that makes no one series (several units, ore and magnets added up, no
+        # rows at all) fails the run with its reason rather than store a number that means nothing
+        g = series_at(monthly, s, ctx.sweep_file)
         n = len(g)
         for c, v in zip(("run_id", "point_id", "replicate"), head):
             cols[c] += [v] * n
@@ -150,6 +151,26 @@ def _series_rows(ctx: Context, monthly, head: tuple) -> dict[str, list]:
         cols["month"] += list(g.index)
         cols["value"] += [float(x) for x in g.values]
     return cols
+
+
+def series_at(monthly, spec: dict, where: str | None):
+    """The monthly series a sweep keeps for ``spec`` (``variable``, ``stage``, ``product``,
+    ``region``, ``name``), read by :func:`rechain.report.series_of`; raises
+    :class:`ScenarioError` naming the sweep's series where the selection makes no one series."""
+    from ..report import series_of
+    from .validate import empty_selection
+
+    match = {k: spec[k] for k in ("stage", "product", "region") if spec.get(k) is not None}
+    try:
+        g = series_of(monthly, spec["variable"], **match)
+    except ValueError as e:
+        raise ScenarioError(where, "outputs.series", f"{spec['name']!r}: {str(e).removeprefix('series: ')}",
+                            kind="invalid") from None
+    if g.empty:
+        sel = (spec["variable"], *(spec.get(k) or "*" for k in ("stage", "product", "region")))
+        raise ScenarioError(where, "outputs.series", f"{spec['name']!r}: {empty_selection(monthly, sel)}",
+                            kind="invalid")
+    return g
 
 
 def _error_text(e: BaseException) -> str:

@@ -68,7 +68,7 @@ from .executor import (MAX_WORKERS, DaskExecutor, Terminated, batches, check_cou
                        sigterm_as_interrupt)
 from .executor import batch_size as executor_batch_size
 from .paths import PathError, _plain, _toml, assign, canonical_path, lookup, parse_path
-from .runs import Context, PointSource, point_data, point_source, run_batch
+from .runs import Context, PointSource, point_data, point_source, run_batch, series_at
 from .store import (FORMAT, RUN_COLUMNS, STATUS_COLUMNS, _check_out, _prepare_out, _runs_schema, _series_schema,
                     _write_errors, load_results, write_part)
 
@@ -514,6 +514,25 @@ class _Found:
             raise ScenarioError.of(self.errors)
 
 
+def _check_series_on_outline(series: list[dict], base: dict, file: Path | None) -> None:
+    """Each series read on the rows the base's run will have (:func:`~.validate.outline_table`:
+    the levels; flows appear once something flows, and are checked in each run) before any
+    run: a selection that makes no one series is refused with its reason, as validate and
+    ``RunResult.series`` refuse it."""
+    from .validate import outline_table
+    table = outline_table(scenario_from_dict(base))
+    have = set(table["variable"])
+    found = _Found()
+    for spec in series:
+        if spec["variable"] in have:
+            with found:
+                try:
+                    series_at(table, spec, str(file) if file else None)
+                except ScenarioError as e:
+                    raise _err(file, "outputs.series", e.detail, "invalid", needle="series") from None
+    found.raise_any()
+
+
 def _series_spec(i: int, s: SeriesSpec, file: Path | None, sc_names: dict) -> dict:
     """One checked ``[[outputs.series]]`` entry as a dict with its label."""
     key = f"outputs.series[{i}]"
@@ -525,10 +544,12 @@ def _series_spec(i: int, s: SeriesSpec, file: Path | None, sc_names: dict) -> di
     if s.stage is not None and s.stage not in stages:
         raise _err(file, f"{key}.stage", f"unknown stage {s.stage!r}; allowed: {', '.join(sorted(stages))}",
                    "not_allowed", needle=s.stage)
-    if s.product is not None and s.product not in sc_names["products"]:
-        hint = did_you_mean(s.product, sorted(sc_names["products"]))
-        raise _err(file, f"{key}.product", f"unknown product {s.product!r}{hint}", "not_allowed",
-                   needle=s.product)
+    # several products of one form are joined by '+' (magnet_std+magnet_uh), as in facts
+    for one in ([] if s.product is None else [x.strip() for x in s.product.split("+")]):
+        if one not in sc_names["products"]:
+            hint = did_you_mean(one, sorted(sc_names["products"]))
+            raise _err(file, f"{key}.product", f"unknown product {one!r}{hint}" +
+                       (f" in {s.product!r}" if one != s.product else ""), "not_allowed", needle=s.product)
     if s.region is not None and s.region not in sc_names["regions"]:
         raise _err(file, f"{key}.region", f"unknown region {s.region!r}; allowed: "
                    f"{', '.join(sorted(sc_names['regions']))}", "not_allowed", needle=s.region)
@@ -624,6 +645,9 @@ def load_sweep(source: str | Path | dict, base_dir: str | Path | None = None) ->
     names = {"products": _product_names(base), "regions": set(base["regions"]) | {"china", "abroad", "overseas",
                                                                                  "all"}}
     kpis, series = _check_outputs(spec, file, base, names, found)
+    if series and not found.errors:
+        with found:
+            _check_series_on_outline(series, base, file)
     reserved = set(RUN_COLUMNS) | set(STATUS_COLUMNS) | set(kpis)
     for n in params:
         with found:
