@@ -206,3 +206,20 @@ def test_a_scenario_with_no_fact_in_its_run_stops_before_any_folder(tmp_path, la
                      f"allowed: a facts table (facts_file) with facts of the simulated period and of the months "
                      f"they compare with"], res.output
     assert not out.exists()
+
+
+def test_best_toml_of_a_scenario_with_a_long_name_loads(tmp_path):
+    """best.toml named itself <name>_calibrated: past 100 characters, a name check refuses."""
+    from rechain.config.schema import NAME_MAX_CHARS, derived_name
+    assert derived_name("base", "_calibrated") == "base_calibrated"
+    assert len(derived_name("a" * 95, "_calibrated")) == NAME_MAX_CHARS
+    long = tmp_path / "long.toml"
+    long.write_text(f'extends = "{TINY.as_posix()}"\nname = "{"x" * 95}"\n')
+    space = tmp_path / "space.toml"
+    space.write_text('[parameters]\n"behaviour.w_news" = { min = 0.8, max = 2.0 }\n')
+    res = CliRunner().invoke(main, ["calibrate", str(long), "--space", str(space), "--samples", "1", "--replicates", "1",
+                                    "--finalists", "1", "--final-replicates", "1", "--workers", "1",
+                                    "--out", str(tmp_path / "cal"), "--quiet"])
+    assert res.exit_code == 0, res.output
+    sc = load_scenario(tmp_path / "cal" / "best.toml")
+    assert sc.name == "x" * (NAME_MAX_CHARS - len("_calibrated")) + "_calibrated"

@@ -726,14 +726,25 @@ def _table_name_problem(name: str, reserved: dict[str, str], suffix: str) -> str
     return None
 
 
-NAME_ALLOWED = ("1 to 100 printable characters, not starting with '.' and without / \\ : * ? \" < > | (the name "
+#: the longest scenario name (it goes into output folder names)
+NAME_MAX_CHARS = 100
+NAME_ALLOWED = (f"1 to {NAME_MAX_CHARS} printable characters, not starting with '.' and without / \\ : * ? \" < > | (the name "
                 "goes into output folder names)")
 
 
 def folder_safe(name: str) -> bool:
     """True when ``name`` can name an output folder: one plain path component."""
-    return 1 <= len(name) <= 100 and not name.startswith((".", " ")) and not name.endswith(" ") and \
+    return 1 <= len(name) <= NAME_MAX_CHARS and not name.startswith((".", " ")) and not name.endswith(" ") and \
         not any(c in '/\\:*?"<>|' or not c.isprintable() for c in name)
+
+
+def derived_name(name: str, suffix: str) -> str:
+    """A scenario name made from another by a suffix ("_calibrated"), cut to stay a name.
+
+    >>> len(derived_name("a" * 95, "_calibrated")), derived_name("base", "_calibrated")
+    (100, 'base_calibrated')
+    """
+    return name[:NAME_MAX_CHARS - len(suffix)].rstrip() + suffix
 
 
 def stem_unfit(stem: str) -> str:

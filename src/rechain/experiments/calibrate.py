@@ -60,6 +60,7 @@ import pandas as pd
 from ..options import WholeNumber
 from ..report import domestic_prices
 from ..scenario import ScenarioError, deep_merge, load_scenario, read_toml_file, scenario_from_dict
+from ..config.schema import derived_name
 from . import designs
 from .designs import Parameter, finite_number
 from .executor import MAX_SEEDS, MAX_WORKERS, Terminated, sigterm_as_interrupt
@@ -662,7 +663,7 @@ def calibrate_command(scenario, space, samples, replicates, finalists, final_rep
                    f"`rechain calibrate {scenario} --out {out_dir} --resume` and the same options", err=True)
         sys.exit(143 if isinstance(e, Terminated) else 130)
     _write_atomic_text(table.to_csv(index=False), out_dir / "candidates.csv")
-    _write_atomic_text(best_scenario(table, dims, scenario, out_dir, f"{sc.name}_calibrated"), out_dir / "best.toml")
+    _write_atomic_text(best_scenario(table, dims, scenario, out_dir, derived_name(sc.name, "_calibrated")), out_dir / "best.toml")
     cols = ["candidate", "stable", "quiet_cv", "quiet_price_low", "quiet_price_high", "replicates",
             "required_reproduced", "facts_reproduced", "loss", "failing_required"]
     with pd.option_context("display.width", 180):
