@@ -252,3 +252,23 @@ def test_compare_report_says_in_how_many_seeds_a_price_had_not_recovered(whatif,
     assert res.exit_code == 0, res.output
     html = (out / "report.html").read_text()
     assert "not by the end in 1 of 2 seeds" in html, html[html.find("months until"):][:400]
+
+
+def test_the_report_of_a_run_whose_base_changed_since_does_not_show_changes_it_never_made(tmp_path):
+    """Edit the file a run's scenario extends after the run: the diff against today's base
+    showed the edit as a change of the scenario; the run's manifest has the scenario's hash."""
+    parent = tmp_path / "p.toml"
+    parent.write_text(f'extends = "{TINY.as_posix()}"\nname = "p"\n[behaviour]\nw_news = 1.0\n')
+    child = tmp_path / "c.toml"
+    child.write_text('extends = "p.toml"\nname = "c"\n[behaviour]\nw_trend = 0.2\n')
+    out = tmp_path / "run"
+    assert CliRunner().invoke(main, ["run", str(child), "--out", str(out), "--quiet", "--no-figures"]).exit_code == 0
+    assert CliRunner().invoke(main, ["report", str(out)]).exit_code == 0
+    before = (out / "report.html").read_text()
+    assert "behaviour.w_trend" in before and "behaviour.w_news" not in before
+    parent.write_text(parent.read_text().replace("w_news = 1.0", "w_news = 3.0"))
+    res = CliRunner().invoke(main, ["report", str(out)])
+    assert res.exit_code == 0, res.output
+    after = (out / "report.html").read_text()
+    assert "behaviour.w_news" not in after
+    assert "have changed since the run" in after and "the changes against its base cannot be shown" in after

@@ -309,7 +309,16 @@ def _run_context(folder: Path, year: int | None) -> dict:
     flows = _read_csv(folder / "flows.csv")
     name, seed = manifest["scenario_name"], manifest["seed"]
     units = dict(monthly.loc[monthly["variable"] == "price", ["product", "unit"]].drop_duplicates().values)
-    block = _scenario_block(name, manifest.get("scenario"), manifest.get("scenario_files", []))
+    files = manifest.get("scenario_files", [])
+    if _changed_since(files, manifest.get("scenario_sha256")):
+        # today's base is not the one the run extended: a diff against it would show changes
+        # the scenario never made
+        block = _scenario_block(name, manifest.get("scenario"), [])
+        block["changes_summary"] = (f"Its files ({', '.join(Path(f).name for f in files)}) have changed since the "
+                                    f"run (the scenario they give now has another hash): the changes against its "
+                                    f"base cannot be shown.")
+    else:
+        block = _scenario_block(name, manifest.get("scenario"), files)
     base_sc = block.pop("base")
     base_run = None if base_sc is None else _finished_run(folder, base_sc.name, scenario_hash(base_sc), seed)
     mine = kpis(monthly, flows)
@@ -372,6 +381,17 @@ def _finished_run(near: Path, name: str, sha: str, seed: int) -> Path | None:
         if holds_run_of(run, sha, seed):
             return run
     return None
+
+
+def _changed_since(files: list[str], sha: str | None) -> bool:
+    """Do the scenario files of a run give another scenario now than the one it ran (hash
+    ``sha``)? A file that no longer loads counts as changed; no record, as unchanged."""
+    if not files or not sha or not Path(files[-1]).exists():
+        return False
+    try:
+        return scenario_hash(load_scenario(files[-1])) != sha
+    except ScenarioError:
+        return True
 
 
 def _compare_flows(folder: Path, name: str, sha: str, seed: int, files: list[str]) -> tuple[pd.DataFrame | None, str]:
