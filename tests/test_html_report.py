@@ -272,3 +272,13 @@ def test_the_report_of_a_run_whose_base_changed_since_does_not_show_changes_it_n
     after = (out / "report.html").read_text()
     assert "behaviour.w_news" not in after
     assert "have changed since the run" in after and "the changes against its base cannot be shown" in after
+
+
+def test_a_figure_of_a_year_the_run_covers_in_part_says_which_months():
+    """A Jan-Mar run's 'domestic magnet output 2024' was the quarter's sum, read as the year's."""
+    from rechain.flowchart import part_of_year
+    quarter = ["2024-01", "2024-02", "2024-03"]
+    assert kpi_label("magnet_output_2024_t", quarter) == "domestic magnet output 2024 (Jan-Mar only)"
+    assert kpi_label("exports_2025_t", [f"2025-{m:02d}" for m in range(1, 13)]) == "magnet exports 2025"
+    assert kpi_label("magnet_output_2024_t") == "domestic magnet output 2024"
+    assert part_of_year(["2024-12", "2025-01"], 2024) == " (Dec only)"

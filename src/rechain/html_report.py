@@ -161,12 +161,18 @@ _FIXED = {"shortfall_overseas_t": "shortfall of buyers abroad", "shortfall_domes
           "shortfall_overseas_oxide_metal_t": "shortfall of buyers abroad, oxide and metal"}
 
 
-def kpi_label(kpi: str) -> str:
-    """A key figure's name in words."""
+def kpi_label(kpi: str, months=None) -> str:
+    """A key figure's name in words; a figure of a year the run (``months``) covers in part
+    says which months it sums."""
+    from .flowchart import part_of_year
     for pattern, text in _LABELS:
         m = re.fullmatch(pattern, kpi)
         if m:
-            return text.format(PRODUCTS.get(m.group(1), m.group(1)))
+            label = text.format(PRODUCTS.get(m.group(1), m.group(1)))
+            year = m.group(1)
+            if months is not None and re.fullmatch(r"\d{4}", year):
+                label += part_of_year(months, year)
+            return label
     return _FIXED.get(kpi, kpi.replace("_", " "))
 
 
@@ -338,7 +344,7 @@ def _run_context(folder: Path, year: int | None) -> dict:
             ref = theirs.get(k, np.nan)
             cells = [{"value": _num(ref, unit)}, {"value": _num(v, unit)}]
             cells[1]["delta"], cells[1]["delta_class"] = _delta(v, ref, unit, "base")
-        rows.append({"label": kpi_label(k), "unit": unit, "cells": cells})
+        rows.append({"label": kpi_label(k, monthly["month"].unique()), "unit": unit, "cells": cells})
     if base_run is not None:
         note = (f"Beside it, its base {base_sc.name} with the same seed, read from {base_run}. One seed each: "
                 f"no band across seeds (rechain compare --replicates N gives one).")
@@ -486,7 +492,8 @@ def _compare_context(folder: Path, year: int | None) -> dict:
             if name != ref and not kpi.startswith(("months_to_recover_", "magnet_output_change")):
                 cell["delta"], cell["delta_class"] = _delta(float(r["mean"]), float(idx.loc[(kpi, ref), "mean"]), unit)
             cells.append(cell)
-        rows.append({"label": kpi_label(kpi), "unit": unit, "cells": cells})
+        rows.append({"label": kpi_label(kpi, series["month"].unique() if "month" in series else None), "unit": unit,
+                     "cells": cells})
     flow_figs, notes, yr = [], [], None
     for name in names:
         flows, how = _compare_flows(folder, name, hashes.get(name, ""), seeds[0], files[names.index(name)])
