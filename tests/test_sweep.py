@@ -863,3 +863,15 @@ def test_a_series_that_makes_no_one_series_is_refused_or_fails_its_runs_with_the
     good = series_at(monthly, {"name": "x", "variable": "exports", "stage": None, "product": "magnet_std+magnet_uh",
                                "region": None}, "s.toml")
     assert len(good) > 0 and (good > 0).all()
+
+
+@pytest.mark.parametrize("setting, says", [
+    ("second_order = true", 'second_order: second_order is for design = "sobol", not grid'),
+    ("morris_levels = 6", 'morris_levels: morris_levels is for design = "morris", not grid'),
+])
+def test_an_option_of_another_design_is_refused_not_ignored(tmp_path, setting, says):
+    """Second-order indices asked of a grid or an LHS were never computed, in silence."""
+    path = tiny_sweep(tmp_path, setting + "\n" + NOISE_LEVELS)
+    with pytest.raises(ScenarioError) as info:
+        load_sweep(path)
+    assert says in str(info.value)

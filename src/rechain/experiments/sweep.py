@@ -608,6 +608,12 @@ def load_sweep(source: str | Path | dict, base_dir: str | Path | None = None) ->
     with found:
         if spec.design != "table" and spec.points is not None:
             raise _err(file, "points", "points is for design = \"table\"", "design", needle="points")
+    # options of one design given with another would do nothing: second-order indices asked
+    # of an LHS, say, are never computed
+    for key, design in (("second_order", "sobol"), ("morris_levels", "morris")):
+        with found:
+            if key in raw and spec.design != design:
+                raise _err(file, key, f"{key} is for design = \"{design}\", not {spec.design}", "design", needle=key)
     base_path = where / spec.base
     with found:
         if not base_path.is_file():
