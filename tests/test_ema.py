@@ -83,3 +83,11 @@ def test_ema_workbench_runs_rechain(ema, short, evaluator):
         row = experiments.iloc[i]
         k = f(**{"behaviour.w_news": row["w_news"], "behaviour.noise": row["noise"]})
         assert [outcomes[n][i] for n in OUTCOMES] == pytest.approx([k[n] for n in OUTCOMES])
+
+
+def test_numpy_numbers_are_the_numbers_they_hold(short):
+    """SALib, EMA Workbench and pandas hand over numpy scalars: a numpy whole number was
+    refused as "not a whole number"."""
+    f = ScenarioFunction(str(short), outcomes=["price_peak_prnd_oxide"])
+    assert f(**{"firms.rock_miners.count": np.int64(3)}) == f(**{"firms.rock_miners.count": 3})
+    assert f(**{"behaviour.w_trend": np.float32(0.25)}) == f(**{"behaviour.w_trend": 0.25})

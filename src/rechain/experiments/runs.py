@@ -76,7 +76,11 @@ def _scenario_at(ctx: Context, values: dict):
 def point_data(base: dict, source: PointSource | None, values: list[tuple[tuple, object]]) -> dict:
     """The scenario dict (not yet validated) of the base with each ``(tokens, value)`` set:
     written into ``source`` as a what-if would set it, then the inherited dated items outside
-    the period left out; assigned onto the validated ``base`` when there is no source."""
+    the period left out; assigned onto the validated ``base`` when there is no source. NumPy
+    scalars (what SALib, EMA Workbench and pandas hand over) are taken as the Python numbers
+    they hold: a numpy whole number is a whole number."""
+    import numpy as np
+    values = [(tokens, v.item() if isinstance(v, np.generic) else v) for tokens, v in values]
     if source is None:
         d = copy.deepcopy(base)
         for tokens, value in values:
