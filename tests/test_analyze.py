@@ -86,3 +86,14 @@ kpis = ["price_mean_prnd_oxide"]
     res = CliRunner().invoke(main, ["analyze", str(out), "--no-figures"])
     assert res.exit_code == 2 and "move or rename that folder" in res.output and "--out" not in res.output
     assert (out / "analysis" / "notes.txt").read_text() == "mine"
+
+
+def test_intervals_that_could_not_be_estimated_are_not_read_as_equal_indices():
+    """With N below what the bootstrap needs the intervals are nan: the summary said the
+    indices were equal, so more samples would not rank them."""
+    from rechain.experiments.analyze import _ranking_line
+    t = _sobol(lambda X: 10 * X[:, 0] + X[:, 1], 2)
+    r = ranking_resolution(t, 2, "sobol")
+    assert not r["resolved"] and r["intervals_unknown"] and r["samples_needed"] is None
+    line = _ranking_line("k", r, 2, "sobol")
+    assert "could not be estimated from so few samples; run more" in line and "equal" not in line

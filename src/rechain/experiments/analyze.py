@@ -117,7 +117,7 @@ def ranking_resolution(t: pd.DataFrame, samples: int, method: str) -> dict:
     (s1, s2), (c1, c2) = rows[col].iloc[:2].astype(float), rows[conf].iloc[:2].astype(float)
     out.update(second=rows["parameter"].iloc[1], index=(s1, s2), conf=(c1, c2))
     if not (math.isfinite(c1) and math.isfinite(c2)):
-        out["resolved"] = False
+        out["resolved"], out["intervals_unknown"] = False, True
         return out
     out["resolved"] = bool(s1 - c1 > s2 + c2)
     gap = s1 - s2
@@ -140,6 +140,10 @@ def _ranking_line(kpi: str, r: dict, samples: int, method: str) -> str:
     if r["resolved"]:
         return (f"- {kpi}: **{r['top']}** is the most influential ({shown(0)}; next {r['second']}, {shown(1)}): "
                 f"the confidence intervals do not overlap")
+    if r.get("intervals_unknown"):
+        return (f"- {kpi}: **not resolved** at N = {samples}: {r['top']} ({shown(0)}) and {r['second']} "
+                f"({shown(1)}) cannot be ranked, their confidence intervals could not be estimated from so few "
+                f"samples; run more")
     text = (f"- {kpi}: **not resolved** at N = {samples}: {r['top']} ({shown(0)}) and {r['second']} ({shown(1)}) "
             f"have overlapping confidence intervals, so neither can be called the most influential")
     if r["samples_needed"] is not None:
@@ -417,6 +421,10 @@ def analyze_command(sweep_output: Path, kpis: tuple[str, ...], top: int | None, 
             click.echo(shown.to_string(index=False))
     for k, r in res["ranking"].items():
         if r["second"] is not None and not r["resolved"]:
+            if r.get("intervals_unknown"):
+                click.echo(f"{k}: ranking not resolved ({r['top']} and {r['second']}: no confidence intervals "
+                           f"from so few samples; run more)")
+                continue
             more = f"; about N = {r['samples_needed']:,} would separate them" if r["samples_needed"] else ""
             click.echo(f"{k}: ranking not resolved ({r['top']} and {r['second']} overlap){more}")
     for k, why in res["skipped"].items():
