@@ -875,3 +875,33 @@ def test_an_option_of_another_design_is_refused_not_ignored(tmp_path, setting, s
     with pytest.raises(ScenarioError) as info:
         load_sweep(path)
     assert says in str(info.value)
+
+
+def test_messages_name_what_is_wrong_with_a_path_or_a_series_name(tmp_path):
+    """A name selector on a list of plain values was told the list 'has no items (a shorter
+    period ...)'; two series given one name were said to have the same selection."""
+    path = tiny_sweep(tmp_path, NOISE_LEVELS.replace('"behaviour.noise" = { levels = [0.0, 0.01] }',
+                                                     '"sectors.nev.seasonality[last]" = { levels = [1.0, 1.1] }'))
+    with pytest.raises(ScenarioError, match=r"sectors.nev.seasonality is a list of 12 value\(s\) without names; choose "
+                                            r"one by its index, \[0\] to \[11\] \(given \[last\]\)"):
+        load_sweep(path)
+    two = NOISE_LEVELS.replace('kpis = ["price_peak_prnd_oxide"]', 'kpis = ["price_peak_prnd_oxide"]\nseries = [\n'
+                               '  { variable = "price", product = "prnd_oxide", name = "p" },\n'
+                               '  { variable = "price", product = "dy_oxide", name = "p" }]')
+    with pytest.raises(ScenarioError, match="name 'p' is given to two series; give each its own name"):
+        load_sweep(tiny_sweep(tmp_path, two, "two.toml"))
+
+
+def test_an_unquoted_dotted_key_is_told_to_be_quoted(tmp_path):
+    """TOML reads behaviour.w_news = {...} under [parameters] as a table 'behaviour': the
+    message called the valid key w_news unknown."""
+    from rechain.experiments.calibrate import load_space
+    body = NOISE_LEVELS.replace('"behaviour.noise" = { levels = [0.0, 0.01] }',
+                                'behaviour.noise = { levels = [0.0, 0.01] }\nbehaviour.w_news = { levels = [1.0] }')
+    with pytest.raises(ScenarioError, match=r'parameters.behaviour: given a table, not a parameter; a key path with '
+                                            r'dots must be quoted, "behaviour.noise" = \{ ... \}'):
+        load_sweep(tiny_sweep(tmp_path, body))
+    space = tmp_path / "space.toml"
+    space.write_text("[parameters]\nbehaviour.w_trend = { min = 0, max = 0.5 }\n")
+    with pytest.raises(ScenarioError, match=r'must be quoted, "behaviour.w_trend" = \{ ... \}'):
+        load_space(space)

@@ -64,7 +64,7 @@ from ..config.schema import derived_name
 from . import designs
 from .designs import Parameter, finite_number
 from .executor import MAX_SEEDS, MAX_WORKERS, Terminated, sigterm_as_interrupt
-from .paths import _toml, parse_path
+from .paths import _toml, parse_path, unquoted_key_hint
 from .store import load_results, sweep_manifest
 from .runs import point_source
 from .sweep import Sweep, _base_dict, execute
@@ -116,8 +116,9 @@ def load_space(path: str | Path | None = None) -> list[Dimension]:
     dims = []
     for key, spec in params.items():
         if not isinstance(spec, dict) or "min" not in spec or "max" not in spec or set(spec) - {"min", "max", "integer"}:
+            hint = unquoted_key_hint(key, spec, {"min", "max", "integer"})
             raise ScenarioError(where, f"parameters.{key}", f"given {_toml(spec)}; allowed: {{min = ..., max = ...}} "
-                                f"with an optional integer = true", kind="type")
+                                f"with an optional integer = true{hint}", kind="type")
         lo, hi = spec["min"], spec["max"]
         if not all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in (lo, hi)):
             raise ScenarioError(where, f"parameters.{key}", f"given min {_toml(lo)} and max {_toml(hi)}; allowed: "

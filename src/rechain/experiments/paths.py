@@ -20,7 +20,7 @@ from typing import Any
 
 from ..config.errors import cut_short
 
-__all__ = ["PathError", "parse_path", "format_path", "lookup", "assign", "assign_as_written", "canonical_path"]
+__all__ = ["PathError", "parse_path", "format_path", "lookup", "assign", "assign_as_written", "canonical_path", "unquoted_key_hint"]
 
 
 class _Name(str):
@@ -121,6 +121,10 @@ def _step(cur: Any, t: Any, done: list) -> tuple[Any, Any]:
         if not isinstance(cur, list):
             raise PathError(f"{where} is not a list; [{t}] selects a list item by name")
         names = [_item_name(x) for x in cur]
+        if cur and not any(names):
+            # a list of plain values (12 monthly factors, two bounds): positions, not names
+            raise PathError(f"{where} is a list of {len(cur)} value(s) without names; choose one by its index, "
+                            f"[0] to [{len(cur) - 1}] (given [{t}])")
         if t not in names:
             known = [x for x in names if x]
             near = difflib.get_close_matches(t, known, n=1, cutoff=0.5)
@@ -227,6 +231,21 @@ def canonical_path(validated: dict, tokens: tuple) -> str:
         cur = child
     return format_path(done)
 
+
+
+def unquoted_key_hint(name: str, entry: Any, spec_keys: set[str]) -> str:
+    """"" unless ``entry`` is what TOML makes of an unquoted dotted key under ``[parameters]``
+    (``behaviour.w_news = { min = ... }`` is the table ``behaviour`` holding ``w_news``): then
+    how to write it, quoted, naming the whole key path."""
+    path, cur = [name], entry
+    while isinstance(cur, dict) and cur and not set(cur) & spec_keys:
+        key, cur = next(iter(cur.items()))        # the first of them is example enough
+        path.append(key)
+    if len(path) < 2 or not (isinstance(cur, dict) and set(cur) & spec_keys):
+        return ""
+    dotted = ".".join(path)
+    return (f"; a key path with dots must be quoted, \"{dotted}\" = {{ ... }} (unquoted, TOML reads "
+            f"{dotted} as tables nested in {name!r})")
 
 
 def _toml(v: Any) -> str:

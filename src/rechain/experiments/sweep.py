@@ -67,7 +67,7 @@ from .designs import DESIGNS, DesignError, Parameter, _dtype_of, _value_key, fin
 from .executor import (MAX_WORKERS, DaskExecutor, Terminated, batches, check_count, open_executor,
                        sigterm_as_interrupt)
 from .executor import batch_size as executor_batch_size
-from .paths import PathError, _plain, _toml, assign, canonical_path, lookup, parse_path
+from .paths import PathError, _plain, _toml, assign, canonical_path, lookup, parse_path, unquoted_key_hint
 from .runs import Context, PointSource, point_data, point_source, run_batch, series_at
 from .store import (FORMAT, RUN_COLUMNS, STATUS_COLUMNS, _check_out, _prepare_out, _runs_schema, _series_schema,
                     _write_errors, load_results, write_part)
@@ -332,6 +332,9 @@ def _parameter(name: str, entry: dict, base: dict, file: Path | None, design: st
                    "with an optional path = \"...\"", "type", needle=name)
     allowed = {"path", "min", "max", "levels"}
     extra = set(entry) - allowed
+    hint = unquoted_key_hint(name, entry, allowed)
+    if hint:
+        raise _err(file, key, f"given a table, not a parameter{hint}", "type", needle=name)
     if extra:
         bad = sorted(extra)[0]
         raise _err(file, f"{key}.{bad}", f"unknown key{did_you_mean(bad, sorted(allowed))}; a parameter is "
@@ -488,9 +491,13 @@ def _check_outputs(spec: SweepFile, file: Path | None, base: dict, sc_names: dic
             series.append(_series_spec(i, s, file, sc_names))
     labels = [s["name"] for s in series]
     with found:
-        if len(set(labels)) < len(labels):
-            raise _err(file, "outputs.series", "two series have the same selection; give them distinct name = ...",
-                       "invalid", needle="series")
+        twice = next((n for n in labels if labels.count(n) > 1), None)
+        if twice is not None:
+            a, b = [s for s in series if s["name"] == twice][:2]
+            same = all(a[k] == b[k] for k in ("variable", "stage", "product", "region"))
+            raise _err(file, "outputs.series", "two series have the same selection; keep one" if same else
+                       f"name {twice!r} is given to two series; give each its own name = ...", "invalid",
+                       needle="series")
     return kpis, series
 
 
