@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import numpy as np
@@ -10,7 +11,7 @@ import pytest
 from click.testing import CliRunner
 
 from rechain.cli import main
-from rechain.scenario import load_scenario
+from rechain.scenario import ScenarioError, load_scenario
 
 TINY = Path(__file__).resolve().parent / "data" / "tiny.toml"
 
@@ -223,3 +224,17 @@ def test_best_toml_of_a_scenario_with_a_long_name_loads(tmp_path):
     assert res.exit_code == 0, res.output
     sc = load_scenario(tmp_path / "cal" / "best.toml")
     assert sc.name == "x" * (NAME_MAX_CHARS - len("_calibrated")) + "_calibrated"
+
+
+@pytest.mark.parametrize("key, says", [
+    ("behaviour.w_trnd", "is not a key of the scenario: behaviour has no key 'w_trnd'; did you mean 'w_trend'?"),
+    ("sectors.nev.seasonality[0]", "selects a list item, which a calibration space cannot search"),
+    ("after_last_year.quota_growth_pct_per_yr", "has no value in the scenario (an optional key left unset)"),
+])
+def test_a_space_key_that_cannot_be_searched_says_why(tmp_path, key, says):
+    """Each was 'not a numeric key of the scenario (it holds None)'."""
+    from rechain.experiments.calibrate import search_sweep
+    space = tmp_path / "space.toml"
+    space.write_text(f'[parameters]\n"{key}" = {{ min = 0, max = 1 }}\n')
+    with pytest.raises(ScenarioError, match=re.escape(f"parameters.{key}: {says}")):
+        search_sweep(TINY, space, samples=2)

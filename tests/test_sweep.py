@@ -905,3 +905,13 @@ def test_an_unquoted_dotted_key_is_told_to_be_quoted(tmp_path):
     space.write_text("[parameters]\nbehaviour.w_trend = { min = 0, max = 0.5 }\n")
     with pytest.raises(ScenarioError, match=r'must be quoted, "behaviour.w_trend" = \{ ... \}'):
         load_space(space)
+
+
+def test_a_range_over_an_optional_key_left_unset_is_sampled():
+    """after_last_year.quota_growth_pct_per_yr is unset (None) in the baseline: a range over it
+    was refused ('None in the base scenario')."""
+    from rechain.experiments.sweep import load_sweep
+    sw = load_sweep({"base": str(ROOT / "scenarios" / "baseline.toml"), "design": "lhs", "samples": 3,
+                     "parameters": {"after_last_year.quota_growth_pct_per_yr": {"min": 0.0, "max": 5.0}},
+                     "outputs": {"kpis": ["price_peak_prnd_oxide"]}})
+    assert all(0.0 <= p["after_last_year.quota_growth_pct_per_yr"] <= 5.0 for p in sw.points)

@@ -64,7 +64,7 @@ from ..config.schema import derived_name
 from . import designs
 from .designs import Parameter, finite_number
 from .executor import MAX_SEEDS, MAX_WORKERS, Terminated, sigterm_as_interrupt
-from .paths import _toml, parse_path, unquoted_key_hint
+from .paths import PathError, _toml, lookup, parse_path, unquoted_key_hint
 from .store import load_results, sweep_manifest
 from .runs import point_source
 from .sweep import Sweep, _base_dict, execute
@@ -228,11 +228,21 @@ def quiet_drift(sc, seed: int) -> dict[str, float]:
 
 def _current_value(loaded: dict, d: Dimension, space: str | Path | None) -> float:
     """The scenario's value of a searched parameter (raises if the key is not a number there)."""
-    node = _raw_value(loaded, d.key)
+    where, key, allowed = _space_where(space), f"parameters.{d.key}", "allowed: a dotted path to a number, such as " \
+        "\"behaviour.w_news\""
+    if "[" in d.key:
+        raise ScenarioError(where, key, f"selects a list item, which a calibration space cannot search; {allowed}",
+                            kind="unknown_key")
+    try:
+        node = lookup(loaded, parse_path(d.key))
+    except PathError as e:
+        raise ScenarioError(where, key, f"is not a key of the scenario: {e}; {allowed}", kind="unknown_key") from None
+    if node is None:
+        raise ScenarioError(where, key, f"has no value in the scenario (an optional key left unset), so there is no "
+                            f"current value to start from; give it one in the scenario first, or {allowed}",
+                            kind="unknown_key")
     if isinstance(node, bool) or not isinstance(node, (int, float)):
-        raise ScenarioError(space or "data/calibration_space.toml", f"parameters.{d.key}",
-                            f"is not a numeric key of the scenario (it holds {node!r}); allowed: a dotted path "
-                            f"to a number, such as \"behaviour.w_news\"", kind="unknown_key")
+        raise ScenarioError(where, key, f"holds {_toml(node)}, not a number; {allowed}", kind="unknown_key")
     return float(node)
 
 

@@ -368,8 +368,9 @@ def _parameter(name: str, entry: dict, base: dict, file: Path | None, design: st
             raise _err(file, key, "min and max must be dates (YYYY-MM-DD), not date-times", "type", needle=name)
         if not lo < hi:
             raise _err(file, key, f"min ({lo}) must be below max ({hi})", "out_of_range", needle=name)
-        if isinstance(base_value, bool) or not isinstance(base_value, (int, float, dt.date)) or \
-                isinstance(base_value, dt.date) != dates:
+        # an optional key left unset (None) takes a range of either kind: validation judges the values
+        if base_value is not None and (isinstance(base_value, bool) or not isinstance(base_value, (int, float, dt.date))
+                                       or isinstance(base_value, dt.date) != dates):
             raise _err(file, key, f"{path} is {_toml(base_value)} in the base scenario; a "
                        f"{'date' if dates else 'numeric'} range cannot replace it (use levels = [...])",
                        "type", needle=name)
