@@ -91,3 +91,9 @@ def test_numpy_numbers_are_the_numbers_they_hold(short):
     f = ScenarioFunction(str(short), outcomes=["price_peak_prnd_oxide"])
     assert f(**{"firms.rock_miners.count": np.int64(3)}) == f(**{"firms.rock_miners.count": 3})
     assert f(**{"behaviour.w_trend": np.float32(0.25)}) == f(**{"behaviour.w_trend": 0.25})
+
+
+def test_one_outcome_named_alone_is_that_outcome(short):
+    """outcomes="price_peak_prnd_oxide" was read letter by letter: "unknown KPI 'p'"."""
+    f = ScenarioFunction(str(short), outcomes="price_peak_prnd_oxide")
+    assert f.outcomes == ["price_peak_prnd_oxide"] and list(f()) == ["price_peak_prnd_oxide"]

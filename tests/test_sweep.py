@@ -915,3 +915,24 @@ def test_a_range_over_an_optional_key_left_unset_is_sampled():
                      "parameters": {"after_last_year.quota_growth_pct_per_yr": {"min": 0.0, "max": 5.0}},
                      "outputs": {"kpis": ["price_peak_prnd_oxide"]}})
     assert all(0.0 <= p["after_last_year.quota_growth_pct_per_yr"] <= 5.0 for p in sw.points)
+
+
+@pytest.mark.parametrize("csv_bytes, says", [
+    (b"behaviour.w_news,\n1.0,\n", "column 2 of the header row has no name (a trailing comma?)"),
+    (b"behaviour.w_news;behaviour.w_trend\n1.0;0.1\n", "the columns are separated by ';'; allowed: commas"),
+    (b"behaviour.w_news\n1.0\n1.5 caf\xe9\n", "'p.csv', line 3: given byte 0xe9, which is not UTF-8 text"),
+])
+def test_a_table_of_points_that_cannot_be_read_as_written_says_why(tmp_path, csv_bytes, says):
+    (tmp_path / "p.csv").write_bytes(csv_bytes)
+    path = tiny_sweep(tmp_path, 'design = "table"\npoints = "p.csv"\n[outputs]\nkpis = ["price_peak_prnd_oxide"]\n')
+    with pytest.raises(ScenarioError) as info:
+        load_sweep(path)
+    assert says in str(info.value)
+
+
+def test_a_table_of_points_reads_headers_and_whole_numbers_as_a_spreadsheet_writes_them(tmp_path):
+    (tmp_path / "p.csv").write_text("behaviour.w_news, firms.rock_miners.count\n1.0, 4.0\n1.5, 2.0\n")
+    sw = load_sweep(tiny_sweep(tmp_path, 'design = "table"\npoints = "p.csv"\n[outputs]\nkpis = ["price_peak_prnd_oxide"]\n'))
+    assert [p.name for p in sw.parameters] == ["behaviour.w_news", "firms.rock_miners.count"]
+    assert [pt["firms.rock_miners.count"] for pt in sw.points] == [4, 2]
+    assert all(type(pt["firms.rock_miners.count"]) is int for pt in sw.points)

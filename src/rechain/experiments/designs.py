@@ -157,6 +157,15 @@ def table_rows(text: str, name: str) -> tuple[list[str], list[dict]]:
     reader = csv.DictReader(io.StringIO(text))
     if not reader.fieldnames:
         raise DesignError(f"{name} has no header row")
+    header = list(reader.fieldnames)
+    if len(header) == 1 and ";" in header[0]:
+        raise DesignError(f"{name}: the columns are separated by ';'; allowed: commas (a spreadsheet's "
+                          f"'CSV, comma-separated')")
+    if any(not c.strip() for c in header):
+        raise DesignError(f"{name}: column {header.index(next(c for c in header if not c.strip())) + 1} of the "
+                          f"header row has no name (a trailing comma?); allowed: a key path or parameter name "
+                          f"for every column")
+    reader.fieldnames = [c.strip() for c in header]     # 'a, b' names the column 'b', not ' b
     twice = [c for c in dict.fromkeys(reader.fieldnames) if reader.fieldnames.count(c) > 1]
     if twice:
         raise DesignError(f"{name}: given column {twice[0]!r} twice in the header row; allowed: each column once")

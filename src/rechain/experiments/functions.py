@@ -126,7 +126,7 @@ class ScenarioFunction:
         keep the file's values.
     seed : the seed of every run, unless a call passes ``seed=...`` (e.g. an EMA
         ``IntegerParameter("seed", ...)`` for replicates).
-    outcomes : KPI names to return (see :func:`rechain.report.kpis`).
+    outcomes : KPI names to return (see :func:`rechain.report.kpis`); one name alone is one outcome.
 
     Raises
     ------
@@ -152,7 +152,8 @@ class ScenarioFunction:
             self.is_sweep = "base" in raw           # sweep files name a base; scenarios never do
             known = self._load().kpis if self.is_sweep else available_kpis(self._base())
         self.seed = run_seed(seed)
-        self.outcomes = list(outcomes) if outcomes is not None else None
+        # one KPI's name is a list of one (a string iterated would be its letters)
+        self.outcomes = [outcomes] if isinstance(outcomes, str) else list(outcomes) if outcomes is not None else None
         for name in self.outcomes or []:
             if name not in known:
                 near = difflib.get_close_matches(name, known, n=1)

@@ -60,7 +60,7 @@ from ..config.schema import NAME_ALLOWED, folder_safe, stem_unfit
 from ..options import WholeNumber
 from ..report import FLOW_VARIABLES, LEVEL_VARIABLES
 from ..config.errors import _TYPE_ALLOWED
-from ..scenario import STAGES, ScenarioError, _find_line, _inner_model, read_toml_file, scenario_data, \
+from ..scenario import STAGES, ScenarioError, _find_line, _inner_model, read_text_file, read_toml_file, scenario_data, \
     scenario_from_dict
 from . import designs
 from .designs import DESIGNS, DesignError, Parameter, _dtype_of, _value_key, finite_number
@@ -412,11 +412,13 @@ def _table_points(spec: SweepFile, file: Path | None, params: dict[str, Paramete
         if "\0" in spec.points:
             raise _err(file, "points", f"given {spec.points!r}, a path with a NUL character; allowed: a CSV "
                        "file's path relative to the sweep file", "invalid", needle="points")
-        try:
-            text = csv_path.read_text(encoding="utf-8-sig")      # a spreadsheet's byte-order mark is no header
-        except (OSError, UnicodeDecodeError) as e:
-            raise _err(file, "points", f"cannot read {spec.points!r} ({e.__class__.__name__}; looked in "
-                       f"{csv_path.parent})", "missing", needle="points") from None
+        try:     # a spreadsheet's byte-order mark is no header; a stray byte is named with its line
+            text = read_text_file(csv_path, "a table of points (.csv, UTF-8)")
+        except ScenarioError as e:
+            err = e.errors[0]
+            line = f", line {err.line}" if err.line else ""
+            raise _err(file, "points", f"{spec.points!r}{line}: {err.detail} (looked in {csv_path.parent})",
+                       "missing", needle="points") from None
         try:
             columns, rows = designs.table_rows(text, spec.points)
         except DesignError as e:
@@ -432,6 +434,11 @@ def _table_points(spec: SweepFile, file: Path | None, params: dict[str, Paramete
             raise _err(file, f"points[{i}]", f"lacks {missing}", "missing_key", needle="points")
     order: list[Parameter] = []
     for c in columns:
+        # a whole number written by a spreadsheet as 4.0 is the whole number 4 where the key holds one
+        if c not in params and _holds_int(base, c):
+            for r in rows:
+                if isinstance(r[c], float) and r[c].is_integer():
+                    r[c] = int(r[c])
         if c in params:
             p = params[c]
             allowed = {_value_key(v): v for v in p.levels}
@@ -449,6 +456,14 @@ def _table_points(spec: SweepFile, file: Path | None, params: dict[str, Paramete
         raise _err(file, f"parameters.{unused[0]}", "is declared but is not a column of the points table",
                    "invalid", needle=unused[0])
     return order, [{p.name: r[p.name] for p in order} for r in rows]
+
+
+def _holds_int(base: dict, path: str) -> bool:
+    try:
+        value = lookup(base, parse_path(path))
+    except PathError:
+        return False
+    return isinstance(value, int) and not isinstance(value, bool)
 
 
 def _design(spec: SweepFile, file: Path | None, params: list[Parameter]
