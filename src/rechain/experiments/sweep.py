@@ -77,6 +77,9 @@ __all__ = ["Sweep", "Parameter", "load_sweep", "run_sweep", "execute", "run_seed
 
 #: the most runs a sweep may have (run ids, seeds and the store are sized for it)
 MAX_RUNS = 50_000_000
+#: the most design points a sweep builds: the design is held in memory (about 0.7 kB a point
+#: with two parameters), and a bigger one would exhaust a laptop before any check or output
+MAX_POINTS = 2_000_000
 
 #: monthly variables of :func:`rechain.report.monthly_table` a sweep can keep as series (every
 #: variable a run writes, read as validate reads them: flows summed, levels averaged)
@@ -582,8 +585,15 @@ def _series_spec(i: int, s: SeriesSpec, file: Path | None, sc_names: dict) -> di
 
 
 def _check_n_runs(spec: SweepFile, file: Path | None, n_points: int) -> None:
-    """Raise ScenarioError when ``n_points`` points times the replicates exceed :data:`MAX_RUNS`."""
+    """Raise ScenarioError when ``n_points`` exceed :data:`MAX_POINTS` or, times the
+    replicates, :data:`MAX_RUNS`."""
     n_runs = n_points * spec.replicates
+    if n_points > MAX_POINTS:
+        key = "samples" if spec.samples is not None else "parameters"
+        raise _err(file, key, f"{n_points:,} design points is more than a sweep holds in memory (at most "
+                   f"{MAX_POINTS:,} points, about {MAX_POINTS * 700 / 1e9:.1f} GB): use fewer levels or samples, or "
+                   f"split the design into several sweeps with other root seeds (replicates multiply the runs, not "
+                   f"the points)", "design", needle=key)
     if n_runs > MAX_RUNS:
         key = "samples" if spec.samples is not None else "parameters"
         raise _err(file, key, f"{n_runs:,} runs is more than a sweep can number ({n_points:,} points x "
