@@ -161,6 +161,7 @@ def test_report_out_never_replaces_a_file_of_the_run(whatif, tmp_path):
     ("monthly.csv", "abc", "monthly.csv: value: given 'abc' on line 3, not a number"),
     ("monthly.csv", "nan", "monthly.csv: value: given an empty value or NaN on line 3, not a number"),
     ("flows.csv", "abc", "flows.csv: tonnes: given 'abc' on line 3, not a number"),
+    ("flows.csv", "dy", "flows.csv: dy_t_reo: given 'abc' on line 3, not a number"),
     ("monthly.csv", "month13", "monthly.csv: month: given '2024-13' on line 3, not a month written YYYY-MM"),
     ("flows.csv", "month13", "flows.csv: month: given '2024-13' on line 3, not a month written YYYY-MM"),
     ("monthly.csv", "twice", "monthly.csv: line 4 gives the row (month "),
@@ -176,10 +177,15 @@ def test_report_on_a_damaged_run_folder_says_which_file(whatif, tmp_path, file, 
         path.unlink()
     elif damage == "seed":
         path.write_text(json.dumps({**json.loads(path.read_text()), "seed": "0"}))
-    elif damage in ("abc", "nan"):         # the second row's figure (the last column but one, or the last)
+    elif damage in ("abc", "nan"):         # the second row's figure (monthly's value, flows' tonnes)
         lines = path.read_text().splitlines(keepends=True)
         cells = lines[2].rstrip("\n").split(",")
-        cells[-2 if file == "monthly.csv" else -1] = damage
+        cells[lines[0].rstrip("\n").split(",").index("value" if file == "monthly.csv" else "tonnes")] = damage
+        path.write_text("".join([*lines[:2], ",".join(cells) + "\n", *lines[3:]]))
+    elif damage == "dy":                   # the second row's Dy tonnes
+        lines = path.read_text().splitlines(keepends=True)
+        cells = lines[2].rstrip("\n").split(",")
+        cells[lines[0].rstrip("\n").split(",").index("dy_t_reo")] = "abc"
         path.write_text("".join([*lines[:2], ",".join(cells) + "\n", *lines[3:]]))
     elif damage == "month13":              # the second row's month
         lines = path.read_text().splitlines(keepends=True)
@@ -276,9 +282,9 @@ def test_the_report_of_a_run_whose_base_changed_since_does_not_show_changes_it_n
 
 def test_a_figure_of_a_year_the_run_covers_in_part_says_which_months():
     """A Jan-Mar run's 'domestic magnet output 2024' was the quarter's sum, read as the year's."""
-    from rechain.flowchart import part_of_year
+    from rechain.report import part_of_year
     quarter = ["2024-01", "2024-02", "2024-03"]
     assert kpi_label("magnet_output_2024_t", quarter) == "domestic magnet output 2024 (Jan-Mar only)"
     assert kpi_label("exports_2025_t", [f"2025-{m:02d}" for m in range(1, 13)]) == "magnet exports 2025"
     assert kpi_label("magnet_output_2024_t") == "domestic magnet output 2024"
-    assert part_of_year(["2024-12", "2025-01"], 2024) == " (Dec only)"
+    assert part_of_year(["2024-12", "2025-01"], 2024) == "Dec"

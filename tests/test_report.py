@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 import pandas as pd
+import pytest
 
 from rechain.report import end_products, summary_table, year_labels
 
@@ -106,3 +107,47 @@ def test_a_sectors_shortfall_is_also_counted_in_its_own_units(baseline_run):
         kg = np.array([sector.magnet_kg_per_unit[month[:4]] for month in short.index])
         np.testing.assert_allclose(units.set_index("month")["value"].reindex(short.index).to_numpy(),
                                    short.to_numpy() * 1000.0 / kg, rtol=1e-6, atol=1e-6)
+
+
+def test_flows_carry_the_elements_at_the_content_shipped(baseline_run):
+    """The flow diagram read magnets at the package's default recipe: the baseline's high
+    grade carries less Dy (1.253 wt %, not 1.5), so Dy in magnets was drawn about 20 % high."""
+    from rechain.flowchart import element_flows
+    from rechain.materials import materials
+    flows, model = baseline_run.flows, baseline_run.model
+    mat = model.world.materials
+    oxide = flows[flows["product"] == "dy_oxide"]
+    assert np.allclose(oxide["dy_t_reo"], oxide["tonnes"] * mat.content[mat.p("dy_oxide"), mat.e("dy")], atol=1e-5)
+    uh = flows[(flows["product"] == "magnet_uh") & flows["month"].str.startswith("2026")]
+    default = materials().content[materials().p("magnet_uh"), materials().e("dy")]
+    per_t = uh["dy_t_reo"].sum() / uh["tonnes"].sum()
+    assert per_t < 0.9 * default                       # the recipe in use, thrifted, not the default
+    drawn = element_flows(flows, 2026)
+    dy = drawn[(drawn["element"] == "dy") & (drawn["from_stage"] == "magnet_makers")]["tonnes"].sum()
+    mags = flows[flows["month"].str.startswith("2026") & (flows["from_stage"] == "magnet_makers")]
+    assert dy == pytest.approx(mags[mags["from_stage"] != mags["to_stage"]]["dy_t_reo"].sum())
+
+
+def test_key_figures_of_exports_and_recycling_read_as_labelled(baseline_run):
+    """The export price gap was a mean over buyer regions (the EU's +243 % read +187 %); the
+    recyclers' share counted producers abroad in China's oxide output (validate's F63 does not)."""
+    from rechain.report import kpis
+    m = baseline_run.monthly
+    k = kpis(m)
+    price = m[m["variable"] == "price"]
+    home = price[price["region"] == "china"].set_index(["product", "month"])["value"]
+    abroad = price[(price["region"] != "china") & (price["product"] == "dy_oxide")]
+    gaps = 100 * (abroad["value"].to_numpy() / home.loc[[("dy_oxide", mo) for mo in abroad["month"]]].to_numpy() - 1)
+    assert k["export_price_gap_peak_dy_oxide_pct"] == pytest.approx(gaps.max())
+    prod = m[(m["variable"] == "production") & m["product"].isin(["prnd_oxide", "dy_oxide", "tb_oxide"])]
+    china = prod[prod["stage"].isin(["separation_plants", "recyclers"])]
+    assert k["recycled_share_of_oxide"] == pytest.approx(china[china["stage"] == "recyclers"]["value"].sum()
+                                                         / china["value"].sum())
+
+
+def test_the_summary_keeps_units_and_forms_apart(baseline_run):
+    t = summary_table(baseline_run.monthly)
+    units = dict(zip(t.index.get_level_values("item"), t.index.get_level_values("unit")))
+    assert units["miners/light_ore"] == "t REO" and units["separation_plants/prnd_oxide"] == "t"
+    shortfall = {i for w, i, _ in t.index if w == "shortfall"}
+    assert shortfall <= {"magnets", "oxides and metal"} and "magnets" in shortfall

@@ -358,3 +358,17 @@ def test_docs_key_reference_is_current():
     spec.loader.exec_module(gen)
     doc = (ROOT / "docs" / "scenarios.md").read_text()
     assert gen.reference() in doc, "run: python docs/gen_scenario_reference.py --write"
+
+
+def test_compare_series_read_as_their_titles(baseline_run):
+    """'Magnet exports' summed oxide and metal exports in; 'Dy + Tb oxide output (separation +
+    recycling)' counted producers abroad."""
+    from rechain.experiments.compare import main_series
+    m = baseline_run.monthly
+    s = main_series(m)
+    ex = m[(m["variable"] == "exports") & m["product"].isin(["magnet_std", "magnet_uh"])].groupby("month")["value"].sum()
+    assert np.allclose(s["exports"].to_numpy(), ex.reindex(s.index).fillna(0.0).to_numpy())
+    prod = m[(m["variable"] == "production") & m["product"].isin(["dy_oxide", "tb_oxide"])]
+    china = prod[prod["stage"].isin(["separation_plants", "recyclers"])].groupby("month")["value"].sum()
+    assert np.allclose(s["dytb_oxide_output"].to_numpy(), china.reindex(s.index).fillna(0.0).to_numpy())
+    assert (prod["stage"] == "foreign_producers").any()          # there is something to leave out

@@ -504,8 +504,8 @@ def test_price_paths_set_the_simulated_prices_beside_the_quotes(tmp_path):
     months a level fact covers (a quarter's quote beside each of its months); other facts and
     the series no level fact quotes are left out."""
     dy = ("price", "market", "dy_oxide", "china")
-    runs = [table({dy: {"2025-01": 2000, "2025-02": 1800, "2025-03": 1700}, OUT: {"2025-01": 1.0}}),
-            table({dy: {"2025-01": 2200, "2025-02": 1600, "2025-03": 1500}, OUT: {"2025-01": 1.0}})]
+    runs = [table({dy: {"2025-01": 2000, "2025-02": 1800, "2025-03": 1700, "2025-04": 1650}, OUT: {"2025-01": 1.0}}),
+            table({dy: {"2025-01": 2200, "2025-02": 1600, "2025-03": 1500, "2025-04": 1550}, OUT: {"2025-01": 1.0}})]
     facts = [Fact("Q1", "price", "2025-01", target=1665, tolerance=166.5, stage="market", product="dy_oxide",
                   unit="yuan/kg", description="January"),
              Fact("Q2", "price", "2025-02/2025-03", target=1700, tolerance=170, stage="market", product="dy_oxide",
@@ -515,12 +515,13 @@ def test_price_paths_set_the_simulated_prices_beside_the_quotes(tmp_path):
     v = Validation(table=summarise(facts, [evaluate(facts, r) for r in runs]), facts=facts, monthly=runs,
                    scenario_name="hand", scenario_path="hand.toml", seeds=[0, 1], seconds=0.1)
     paths = price_paths(v)
-    assert list(paths["month"]) == ["2025-01", "2025-02", "2025-03"]
-    assert list(paths["mean"]) == [2100, 1700, 1600] and list(paths["min"]) == [2000, 1600, 1500]
-    assert list(paths["max"]) == [2200, 1800, 1700]
-    assert list(paths["quote"]) == [1665, 1700, 1700] and list(paths["fact_id"]) == ["Q1", "Q2", "Q2"]
+    assert list(paths["month"]) == ["2025-01", "2025-02", "2025-03", "2025-04"]
+    assert list(paths["mean"]) == [2100, 1700, 1600, 1600] and list(paths["min"]) == [2000, 1600, 1500, 1550]
+    assert list(paths["max"]) == [2200, 1800, 1700, 1650]
+    assert list(paths["quote"])[:3] == [1665, 1700, 1700] and list(paths["fact_id"]) == ["Q1", "Q2", "Q2", ""]
+    assert list(paths["unit"]) == ["yuan/kg"] * 4           # a month without a quote keeps the series' unit
     out = write_outputs(v, tmp_path / "v", figures=False)
-    assert pd.read_csv(out / "prices.csv")["fact_id"].tolist() == ["Q1", "Q2", "Q2"]
+    assert pd.read_csv(out / "prices.csv")["fact_id"].fillna("").tolist() == ["Q1", "Q2", "Q2", ""]
     md = (out / "facts.md").read_text()
     assert "## Prices against the record" in md
     assert "| 2025-01 | 2,100 (2,000 .. 2,200) | 1,665 (Q1) |" in md

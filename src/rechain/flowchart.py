@@ -31,26 +31,22 @@ def default_year(flows: pd.DataFrame) -> str:
     return (full or years or [""])[-1]
 
 
-def part_of_year(months, year: str | int) -> str:
-    """"" when ``months`` (``YYYY-MM`` strings) cover all of ``year``, else which months they
-    cover, as " (Jan-Mar only)": a year's sum over part of it is not the year's figure.
-
-    >>> part_of_year(["2024-01", "2024-02", "2024-03"], 2024), part_of_year([f"2024-{m:02d}" for m in range(1, 13)], 2024)
-    (' (Jan-Mar only)', '')
-    """
-    import calendar
-    have = sorted({int(str(m)[5:7]) for m in months if str(m).startswith(str(year))})
-    if len(have) == 12 or not have:
-        return ""
-    first, last = calendar.month_abbr[have[0]], calendar.month_abbr[have[-1]]
-    return f" ({first} only)" if first == last else f" ({first}-{last} only)"
-
-
 def element_flows(flows: pd.DataFrame, year: str | int) -> pd.DataFrame:
-    """Yearly flows between stages by element: ``element, from_stage, to_stage, tonnes`` (t REO-eq)."""
-    mat = materials()
+    """Yearly flows between stages by element: ``element, from_stage, to_stage, tonnes`` (t REO-eq).
+
+    From the element columns of ``flows.csv`` (the content the run shipped: a magnet's Dy
+    follows its recipe in use); a flows table without them (written by an older rechain)
+    is read at the package's default content."""
     f = flows[flows["month"].astype(str).str.startswith(str(year))]
     f = f[f["from_stage"] != f["to_stage"]]
+    shipped = [f"{el}_t_reo" for el in ELEMENTS_SHOWN]
+    if set(shipped) <= set(f.columns):
+        g = f.groupby(["from_stage", "to_stage"])[shipped].sum()
+        out = g.rename(columns=dict(zip(shipped, ELEMENTS_SHOWN))).stack().rename("tonnes").reset_index()
+        out = out.rename(columns={out.columns[2]: "element"})[["element", "from_stage", "to_stage", "tonnes"]]
+        out = out[out["tonnes"] > 0]
+        return out.groupby(["element", "from_stage", "to_stage"], as_index=False)["tonnes"].sum()
+    mat = materials()
     rows = []
     g = f.groupby(["from_stage", "to_stage", "product"])["tonnes"].sum()
     for (src, dst, product), t in g.items():
@@ -161,5 +157,7 @@ def figure_element_flows(flows: pd.DataFrame, year: str | int | None = None, tit
     axes = fig.subplots(3, 1)
     for ax, el, colour in zip(axes, ELEMENTS_SHOWN, ("tab:blue", "tab:orange", "tab:red")):
         _draw_element(ax, ef, el, colour)
-    fig.suptitle(f"Flows through the chain by element, {year}{part_of_year(flows['month'], year)} {title}".strip())
+    from .report import part_of_year
+    span = part_of_year(flows["month"], year)
+    fig.suptitle(f"Flows through the chain by element, {year}{f' ({span} only)' if span else ''} {title}".strip())
     return fig

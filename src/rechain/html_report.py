@@ -23,7 +23,7 @@ import numpy as np
 import pandas as pd
 
 from .outputs import OutputError, add_file, check_writable, holds_run_of, output_kind, write_file
-from .report import COLUMNS, TEXT_COLUMNS, not_as_written
+from .report import COLUMNS, ELEMENT_COLUMNS, TEXT_COLUMNS, not_as_written, not_numbers
 from .scenario import ScenarioError, load_scenario, scenario_hash
 
 __all__ = ["build_report", "write_report", "scenario_changes", "report_command", "kpi_label", "kpi_unit"]
@@ -164,15 +164,14 @@ _FIXED = {"shortfall_overseas_t": "shortfall of buyers abroad", "shortfall_domes
 def kpi_label(kpi: str, months=None) -> str:
     """A key figure's name in words; a figure of a year the run (``months``) covers in part
     says which months it sums."""
-    from .flowchart import part_of_year
+    from .report import part_of_year
     for pattern, text in _LABELS:
         m = re.fullmatch(pattern, kpi)
         if m:
             label = text.format(PRODUCTS.get(m.group(1), m.group(1)))
             year = m.group(1)
-            if months is not None and re.fullmatch(r"\d{4}", year):
-                label += part_of_year(months, year)
-            return label
+            span = part_of_year(months, year) if months is not None and re.fullmatch(r"\d{4}", year) else ""
+            return f"{label} ({span} only)" if span else label
     return _FIXED.get(kpi, kpi.replace("_", " "))
 
 
@@ -250,6 +249,10 @@ def _read_csv(path: Path) -> pd.DataFrame:
         raise DamagedOutput(path, f"lacks the column(s) {', '.join(lacks)}")
     if path.name in _NUMBERS and (why := not_as_written(table, _NUMBERS[path.name])):
         raise DamagedOutput(path, why)
+    if path.name == "flows.csv":       # the element tonnes (an older rechain wrote none)
+        for column in (c for c in ELEMENT_COLUMNS if c in table.columns):
+            if (why := not_numbers(table, column)) is not None:
+                raise DamagedOutput(path, why)
     return table
 
 

@@ -95,6 +95,9 @@ class Recorder:
         self.use_want = np.zeros((W, G))
         self.use_got = np.zeros((W, G))
         self.price = np.zeros((W, P))
+        #: element content of a tonne of each product, t REO-eq per t, as shipped that week
+        #: (magnets follow the recipe in use: thrift and the Dy/Tb mix change it)
+        self.content = np.zeros((W, P, len(mat.elements)))
         self.market_price = np.zeros((W, P))
         self.long_run_price = np.zeros((W, P))
         self.market_cover = np.zeros((W, P))
@@ -227,6 +230,7 @@ class Recorder:
         self.production[t] = self._week_prod
         self._week_prod[:] = 0.0
         self.price[t] = market.index_yuan_per_t * mat.quote_factor
+        self.content[t] = market.content_t_per_t
         self.market_price[t] = market.price_yuan_per_t * mat.quote_factor
         self.long_run_price[t] = market.long_run_yuan_per_t * mat.quote_factor
         self.market_cover[t] = market.cover_wk

@@ -177,6 +177,9 @@ def monthly_table(m: "ChainModel") -> pd.DataFrame:
 
 
 FLOW_COLUMNS = ["month", "from_stage", "to_stage", "product", "region", "tonnes"]
+#: the elements whose tonnes flows.csv also gives (t REO-eq, at the content shipped each week)
+FLOW_ELEMENTS = ("prnd", "dy", "tb")
+ELEMENT_COLUMNS = [f"{el}_t_reo" for el in FLOW_ELEMENTS]
 
 
 ABROAD_STAGES = ("myanmar_holders", "overseas_miners")
@@ -189,17 +192,23 @@ def flows_table(m: "ChainModel") -> pd.DataFrame:
     split by destination region (each counted once, from the stage that shipped it; from
     Chinese stages they add up to the ``exports`` of :func:`monthly_table`, from producers
     abroad to its ``sales_abroad``), shipments from ore holders abroad are
-    "abroad" (they add up to its ``imports``), all others "china".
+    "abroad" (they add up to its ``imports``), all others "china". ``prnd_t_reo``, ``dy_t_reo``
+    and ``tb_t_reo`` are the tonnes of each element in them, at the content each week's
+    shipments carried (a magnet's Dy follows the recipe in use, not the package's default).
     """
     r, cal, mat = m.recorder, m.world.calendar, m.world.materials
     stages, regions = m.world.stages, m.world.regions
+    content = r.content[:, :, [mat.e(el) for el in FLOW_ELEMENTS]]          # [week, product, element]
     fl = cal.to_months(r.flows)            # [month, from, to, product]
+    fl_el = cal.to_months(r.flows[..., None] * content[:, None, None, :, :])
     exp = cal.to_months(r.exports)         # [month, from, product, region]
+    exp_el = cal.to_months(r.exports[..., None] * content[:, None, :, None, :])
     foreign = stages.index("foreign_producers")
     exp[:, foreign] = cal.to_months(r.sales_abroad)      # producers abroad sell to buyers abroad only
+    exp_el[:, foreign] = cal.to_months(r.sales_abroad[..., None] * content[:, :, None, :])
     over = stages.index("overseas_buyers")
     months = cal.months
-    meta, values = [], []
+    meta, values, elements = [], [], []
     for a, src in enumerate(stages):
         for b, dst in enumerate(stages):
             for k, product in enumerate(mat.products):
@@ -208,18 +217,24 @@ def flows_table(m: "ChainModel") -> pd.DataFrame:
                         if exp[:, a, k, g].any():
                             meta.append((src, dst, product, region))
                             values.append(exp[:, a, k, g])
+                            elements.append(exp_el[:, a, k, g])
                 elif fl[:, a, b, k].any():
                     meta.append((src, dst, product, "abroad" if src in ABROAD_STAGES else "china"))
                     values.append(fl[:, a, b, k])
+                    elements.append(fl_el[:, a, b, k])
+    columns = FLOW_COLUMNS + ELEMENT_COLUMNS
     if not meta:
-        return pd.DataFrame(columns=FLOW_COLUMNS)
+        return pd.DataFrame(columns=columns)
     n, kk = len(months), len(meta)
     meta_a = np.array(meta, dtype=object).reshape(kk, 4)
     data = {"month": np.tile(np.array(months, dtype=object), kk)}
     for j, name in enumerate(("from_stage", "to_stage", "product", "region")):
         data[name] = np.repeat(meta_a[:, j], n)
     data["tonnes"] = np.round(np.concatenate(values), 6)
-    return pd.DataFrame(data)[FLOW_COLUMNS]
+    by_element = np.concatenate(elements)                                   # [rows, element]
+    for j, name in enumerate(ELEMENT_COLUMNS):
+        data[name] = np.round(by_element[:, j], 6)
+    return pd.DataFrame(data)[columns]
 
 
 def domestic_prices(monthly: pd.DataFrame) -> pd.DataFrame:
@@ -409,11 +424,13 @@ def kpis(monthly: pd.DataFrame, flows: pd.DataFrame | None = None) -> dict[str, 
             for y in years:
                 out[f"{name}_{y}_t"] = float(by_month[[m for m in by_month.index if m.startswith(y)]].sum())
     prices = monthly[monthly["variable"] == "price"]
-    export_price = prices[prices["region"] != "china"].groupby(["product", "month"])["value"].mean()
-    for product in export_price.index.get_level_values(0).unique():
+    abroad_price = prices[prices["region"] != "china"]
+    for product, g in abroad_price.groupby("product", sort=True):
+        # the largest gap any buyer region faced in any month (a mean over the regions
+        # understated it: the EU's +243 % read as +187 %)
         home = price[price["product"] == product].set_index("month")["value"]
-        gap = 100.0 * (export_price[product] / home.reindex(export_price[product].index) - 1.0)
-        out[f"export_price_gap_peak_{product}_pct"] = float(gap.max())
+        gap = 100.0 * (g["value"].to_numpy() / home.reindex(g["month"]).to_numpy() - 1.0)
+        out[f"export_price_gap_peak_{product}_pct"] = float(np.nanmax(gap)) if np.isfinite(gap).any() else float("nan")
     short = monthly[monthly["variable"] == "shortfall"]
     abroad = short[short["stage"] == "overseas_buyers"]
     out["shortfall_overseas_t"] = float(abroad[~abroad["product"].isin(OXIDES_METAL)]["value"].sum())
@@ -421,7 +438,10 @@ def kpis(monthly: pd.DataFrame, flows: pd.DataFrame | None = None) -> dict[str, 
         out["shortfall_overseas_oxide_metal_t"] = float(abroad[abroad["product"].isin(OXIDES_METAL)]["value"].sum())
     out["shortfall_domestic_t"] = float(short[short["stage"] == "motor_makers"]["value"].sum())
     prod = monthly[monthly["variable"] == "production"]
-    oxides = prod[prod["product"].isin(["prnd_oxide", "dy_oxide", "tb_oxide"])]
+    # China's oxide output, as fact F63 reads it: separation plants and recyclers (producers
+    # abroad are no part of it)
+    oxides = prod[prod["product"].isin(["prnd_oxide", "dy_oxide", "tb_oxide"])
+                  & prod["stage"].isin(["separation_plants", "recyclers"])]
     total = oxides["value"].sum()
     out["recycled_share_of_oxide"] = float(oxides[oxides["stage"] == "recyclers"]["value"].sum() / total) \
         if total > 0 else 0.0
@@ -440,18 +460,21 @@ def summary_table(monthly: pd.DataFrame) -> pd.DataFrame:
     df["year"] = df["month"].str[:4]
     rows = []
     prod = df[df["variable"] == "production"]
-    for (stage, product), g in prod.groupby(["stage", "product"]):
+    for (stage, product, unit), g in prod.groupby(["stage", "product", "unit"]):
         if product.startswith("scrap"):
             continue
         for y, v in g.groupby("year")["value"].sum().items():
-            rows.append(("production", f"{stage}/{product}", y, v, "t"))
+            rows.append(("production", f"{stage}/{product}", y, v, unit))     # ore in t REO
     exported = df[df["variable"] == "exports"]
     for item, sel in (("magnets", exported["product"].isin(MAGNETS)),
                       ("oxides and metal", ~exported["product"].isin(MAGNETS))):
         for y, v in exported[sel].groupby("year")["value"].sum().items():
             rows.append(("exports", item, y, v, "t"))
-    for y, v in df[df["variable"] == "shortfall"].groupby("year")["value"].sum().items():
-        rows.append(("shortfall", "all users", y, v, "t"))
+    # tonnes of magnets and of oxides and metal are different forms: one row each
+    short = df[df["variable"] == "shortfall"]
+    for item, sel in (("magnets", ~short["product"].isin(OXIDES_METAL)), ("oxides and metal", short["product"].isin(OXIDES_METAL))):
+        for y, v in short[sel].groupby("year")["value"].sum().items():
+            rows.append(("shortfall", item, y, v, "t"))
     for (product, unit), g in domestic_prices(df).groupby(["product", "unit"]):
         for y, v in g.groupby("year")["value"].mean().items():
             rows.append(("mean price", product, y, v, unit))
@@ -463,16 +486,27 @@ def summary_table(monthly: pd.DataFrame) -> pd.DataFrame:
 def year_labels(months: pd.Series) -> dict[str, str]:
     """``{"2019": "2019 (Jul-Dec)"}`` for each year the run covers only in part (its totals
     are of those months, not the calendar year's); whole years keep their number."""
-    import calendar
-    by_year: dict[str, list[int]] = {}
-    for month in sorted(set(months)):
-        by_year.setdefault(month[:4], []).append(int(month[5:7]))
     out = {}
-    for year, nums in by_year.items():
-        if len(nums) < 12:
-            first, last = calendar.month_abbr[nums[0]], calendar.month_abbr[nums[-1]]
-            out[year] = f"{year} ({first})" if first == last else f"{year} ({first}-{last})"
+    for year in sorted({str(m)[:4] for m in months}):
+        span = part_of_year(months, year)
+        if span:
+            out[year] = f"{year} ({span})"
     return out
+
+
+def part_of_year(months, year: str | int) -> str:
+    """The months of ``year`` that ``months`` (``YYYY-MM``) cover, as "Jan-Mar", when they
+    cover it in part; "" when they cover all of it (or none).
+
+    >>> part_of_year(["2024-01", "2024-02", "2024-03"], 2024), part_of_year(["2024-12"], 2024)
+    ('Jan-Mar', 'Dec')
+    """
+    import calendar
+    have = sorted({int(str(m)[5:7]) for m in months if str(m).startswith(str(year))})
+    if len(have) in (0, 12):
+        return ""
+    first, last = calendar.month_abbr[have[0]], calendar.month_abbr[have[-1]]
+    return first if first == last else f"{first}-{last}"
 
 
 # --- figures ---------------------------------------------------------------------------------

@@ -125,8 +125,12 @@ def main_series(monthly: pd.DataFrame) -> pd.DataFrame:
     """The overlaid series of one run, one column each, indexed by month."""
     price = domestic_prices(monthly).pivot_table(index="month", columns="product", values="value")
     prod = monthly[monthly["variable"] == "production"]
-    dytb = prod[prod["product"].isin(["dy_oxide", "tb_oxide"])].groupby("month")["value"].sum()
-    exports = monthly[monthly["variable"] == "exports"].groupby("month")["value"].sum()
+    # China's Dy and Tb oxide, from its plants and recyclers (producers abroad are not in the title)
+    dytb = prod[prod["product"].isin(["dy_oxide", "tb_oxide"]) & prod["stage"].isin(["separation_plants", "recyclers"])
+                ].groupby("month")["value"].sum()
+    # magnets only, as the key figure exports_t: oxide and metal tonnes do not add to magnets'
+    exported = monthly[monthly["variable"] == "exports"]
+    exports = exported[exported["product"].isin(MAGNETS)].groupby("month")["value"].sum()
     months = sorted(monthly["month"].unique())
     out = pd.DataFrame(index=pd.Index(months, name="month"))
     for p in ("prnd_oxide", "dy_oxide", "tb_oxide"):

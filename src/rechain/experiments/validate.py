@@ -1052,12 +1052,15 @@ def price_paths(v: Validation) -> pd.DataFrame:
     rows = []
     for (stage, product, region), facts in sorted(series.items()):
         runs = pd.concat([monthly_series(t, "price", stage, product, region) for t in v.monthly], axis=1)
+        # the series' own unit on every row (a fact's unit, where given, is the same: load_facts checks it)
+        units = sorted(set(map(str, _select(v.monthly[0], "price", stage, product, region)["unit"])))
+        unit = units[0] if len(units) == 1 else ""
         for month, values in runs.iterrows():
             base = {"product": product, "stage": stage, "region": region, "month": month,
-                    "mean": float(values.mean()), "min": float(values.min()), "max": float(values.max())}
+                    "mean": float(values.mean()), "min": float(values.min()), "max": float(values.max()), "unit": unit}
             quotes = [f for f in facts if month in f.months()]
-            rows += [{**base, "quote": float(f.target), "unit": f.unit, "period": f.period, "fact_id": f.fact_id}
-                     for f in quotes] or [{**base, "quote": np.nan, "unit": "", "period": "", "fact_id": ""}]
+            rows += [{**base, "quote": float(f.target), "period": f.period, "fact_id": f.fact_id}
+                     for f in quotes] or [{**base, "quote": np.nan, "period": "", "fact_id": ""}]
     return pd.DataFrame(rows, columns=["product", "stage", "region", "month", "mean", "min", "max", "quote", "unit",
                                        "period", "fact_id"])
 
