@@ -472,7 +472,8 @@ def summary_table(monthly: pd.DataFrame) -> pd.DataFrame:
             rows.append(("exports", item, y, v, "t"))
     # tonnes of magnets and of oxides and metal are different forms: one row each
     short = df[df["variable"] == "shortfall"]
-    for item, sel in (("magnets", ~short["product"].isin(OXIDES_METAL)), ("oxides and metal", short["product"].isin(OXIDES_METAL))):
+    material = short["product"].isin(OXIDES_METAL)
+    for item, sel in (("magnets", ~material), ("oxides and metal", material)):
         for y, v in short[sel].groupby("year")["value"].sum().items():
             rows.append(("shortfall", item, y, v, "t"))
     for (product, unit), g in domestic_prices(df).groupby(["product", "unit"]):

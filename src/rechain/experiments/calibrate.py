@@ -674,7 +674,8 @@ def calibrate_command(scenario, space, samples, replicates, finalists, final_rep
                    f"`rechain calibrate {scenario} --out {out_dir} --resume` and the same options", err=True)
         sys.exit(143 if isinstance(e, Terminated) else 130)
     _write_atomic_text(table.to_csv(index=False), out_dir / "candidates.csv")
-    _write_atomic_text(best_scenario(table, dims, scenario, out_dir, derived_name(sc.name, "_calibrated")), out_dir / "best.toml")
+    best = best_scenario(table, dims, scenario, out_dir, derived_name(sc.name, "_calibrated"))
+    _write_atomic_text(best, out_dir / "best.toml")
     cols = ["candidate", "stable", "quiet_cv", "quiet_price_low", "quiet_price_high", "replicates",
             "required_reproduced", "facts_reproduced", "loss", "failing_required"]
     with pd.option_context("display.width", 180):

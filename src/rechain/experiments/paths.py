@@ -20,7 +20,8 @@ from typing import Any
 
 from ..config.errors import cut_short
 
-__all__ = ["PathError", "parse_path", "format_path", "lookup", "assign", "assign_as_written", "canonical_path", "unquoted_key_hint"]
+__all__ = ["PathError", "parse_path", "format_path", "lookup", "assign", "assign_as_written", "canonical_path",
+           "unquoted_key_hint"]
 
 
 class _Name(str):

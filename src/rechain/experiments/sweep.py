@@ -667,7 +667,8 @@ def load_sweep(source: str | Path | dict, base_dir: str | Path | None = None) ->
         with found:
             twins = [m for m in params if paths[m] == paths[n] and m != n]
             if twins:
-                same = "" if params[twins[0]].path == p.path else f" (parameter {twins[0]!r} reaches it as {params[twins[0]].path})"
+                other = params[twins[0]]
+                same = "" if other.path == p.path else f" (parameter {other.name!r} reaches it as {other.path})"
                 raise _err(file, f"parameters.{p.name}", f"path {paths[n]} is swept twice{same}", "invalid",
                            needle=p.name)
 
