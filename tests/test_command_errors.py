@@ -49,7 +49,8 @@ def test_analyze_on_a_folder_that_is_no_sweep(what, run_output, tmp_path):
 @pytest.mark.parametrize("content, says", [
     (b'[parameters]\n"behaviour.w_news" = { min = 0.5, max = 1.5 }  # caf\xe9\n', ["not UTF-8", "line 2", "0xe9"]),
     (b'[parameters]\n"behaviour.w_newz" = { min = 0.5, max = 1.5 }\n', ["parameters.behaviour.w_newz",
-                                                                        "not a numeric key"]),
+                                                                        "is not a key of the scenario",
+                                                                        "did you mean 'w_news'?"]),
     (b'[parameters]\n"behaviour.w_social" = { min = 0.5, max = 1.5 }\n', ["parameters.behaviour.w_social",
                                                                           "max 1.5", "<= 1"]),
     (b'[parameters]\n"behaviour.w_news" = { min = "low", max = 1.5 }\n', ["parameters.behaviour.w_news", "numbers"]),
