@@ -15,6 +15,7 @@ import pandas as pd
 
 from .figures import STAGE_LABELS, STAGE_LAYOUT
 from .materials import materials
+from .report import ELEMENT_COLUMNS, FLOW_ELEMENTS
 
 __all__ = ["element_flows", "figure_element_flows", "ELEMENTS_SHOWN", "default_year"]
 
@@ -39,13 +40,12 @@ def element_flows(flows: pd.DataFrame, year: str | int) -> pd.DataFrame:
     is read at the package's default content."""
     f = flows[flows["month"].astype(str).str.startswith(str(year))]
     f = f[f["from_stage"] != f["to_stage"]]
-    shipped = [f"{el}_t_reo" for el in ELEMENTS_SHOWN]
-    if set(shipped) <= set(f.columns):
-        g = f.groupby(["from_stage", "to_stage"])[shipped].sum()
-        out = g.rename(columns=dict(zip(shipped, ELEMENTS_SHOWN))).stack().rename("tonnes").reset_index()
-        out = out.rename(columns={out.columns[2]: "element"})[["element", "from_stage", "to_stage", "tonnes"]]
-        out = out[out["tonnes"] > 0]
-        return out.groupby(["element", "from_stage", "to_stage"], as_index=False)["tonnes"].sum()
+    if set(ELEMENT_COLUMNS) <= set(f.columns):
+        out = (f.groupby(["from_stage", "to_stage"], as_index=False)[ELEMENT_COLUMNS].sum()
+               .rename(columns=dict(zip(ELEMENT_COLUMNS, FLOW_ELEMENTS)))
+               .melt(["from_stage", "to_stage"], var_name="element", value_name="tonnes"))
+        out = out[out["tonnes"] > 0].sort_values(["element", "from_stage", "to_stage"], ignore_index=True)
+        return out[["element", "from_stage", "to_stage", "tonnes"]]
     mat = materials()
     rows = []
     g = f.groupby(["from_stage", "to_stage", "product"])["tonnes"].sum()

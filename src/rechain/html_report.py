@@ -495,8 +495,7 @@ def _compare_context(folder: Path, year: int | None) -> dict:
             if name != ref and not kpi.startswith(("months_to_recover_", "magnet_output_change")):
                 cell["delta"], cell["delta_class"] = _delta(float(r["mean"]), float(idx.loc[(kpi, ref), "mean"]), unit)
             cells.append(cell)
-        rows.append({"label": kpi_label(kpi, series["month"].unique() if "month" in series else None), "unit": unit,
-                     "cells": cells})
+        rows.append({"label": kpi_label(kpi, series["month"].unique()), "unit": unit, "cells": cells})
     flow_figs, notes, yr = [], [], None
     for name in names:
         flows, how = _compare_flows(folder, name, hashes.get(name, ""), seeds[0], files[names.index(name)])

@@ -177,6 +177,8 @@ def monthly_table(m: "ChainModel") -> pd.DataFrame:
 
 
 FLOW_COLUMNS = ["month", "from_stage", "to_stage", "product", "region", "tonnes"]
+#: the stages whose oxide output is China's (producers abroad separate their own ore elsewhere)
+CHINA_OXIDE_STAGES = ("separation_plants", "recyclers")
 #: the elements whose tonnes flows.csv also gives (t REO-eq, at the content shipped each week)
 FLOW_ELEMENTS = ("prnd", "dy", "tb")
 ELEMENT_COLUMNS = [f"{el}_t_reo" for el in FLOW_ELEMENTS]
@@ -438,10 +440,8 @@ def kpis(monthly: pd.DataFrame, flows: pd.DataFrame | None = None) -> dict[str, 
         out["shortfall_overseas_oxide_metal_t"] = float(abroad[abroad["product"].isin(OXIDES_METAL)]["value"].sum())
     out["shortfall_domestic_t"] = float(short[short["stage"] == "motor_makers"]["value"].sum())
     prod = monthly[monthly["variable"] == "production"]
-    # China's oxide output, as fact F63 reads it: separation plants and recyclers (producers
-    # abroad are no part of it)
-    oxides = prod[prod["product"].isin(["prnd_oxide", "dy_oxide", "tb_oxide"])
-                  & prod["stage"].isin(["separation_plants", "recyclers"])]
+    # China's oxide output, as fact F63 reads it
+    oxides = prod[prod["product"].isin(["prnd_oxide", "dy_oxide", "tb_oxide"]) & prod["stage"].isin(CHINA_OXIDE_STAGES)]
     total = oxides["value"].sum()
     out["recycled_share_of_oxide"] = float(oxides[oxides["stage"] == "recyclers"]["value"].sum() / total) \
         if total > 0 else 0.0

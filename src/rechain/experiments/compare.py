@@ -34,7 +34,8 @@ import pandas as pd
 
 from ..options import WholeNumber
 from ..report import kpis as run_kpis
-from ..report import COLUMNS, MAGNETS, TEXT_COLUMNS, domestic_prices, magnet_output, not_as_written
+from ..report import CHINA_OXIDE_STAGES, COLUMNS, MAGNETS, TEXT_COLUMNS, domestic_prices, magnet_output, \
+    not_as_written
 from ..outputs import check_output_dir, holds_run_of, output_dir
 from ..randomness import is_whole_seed
 from ..scenario import Scenario, ScenarioError, load_scenario, scenario_hash
@@ -125,8 +126,7 @@ def main_series(monthly: pd.DataFrame) -> pd.DataFrame:
     """The overlaid series of one run, one column each, indexed by month."""
     price = domestic_prices(monthly).pivot_table(index="month", columns="product", values="value")
     prod = monthly[monthly["variable"] == "production"]
-    # China's Dy and Tb oxide, from its plants and recyclers (producers abroad are not in the title)
-    dytb = prod[prod["product"].isin(["dy_oxide", "tb_oxide"]) & prod["stage"].isin(["separation_plants", "recyclers"])
+    dytb = prod[prod["product"].isin(["dy_oxide", "tb_oxide"]) & prod["stage"].isin(CHINA_OXIDE_STAGES)
                 ].groupby("month")["value"].sum()
     # magnets only, as the key figure exports_t: oxide and metal tonnes do not add to magnets'
     exported = monthly[monthly["variable"] == "exports"]

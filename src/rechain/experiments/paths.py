@@ -204,9 +204,7 @@ def assign_as_written(source: dict, validated: dict, tokens: tuple, value: Any) 
                 key = t
                 done.append(t)
         else:
-            key = ref_key
-            if not isinstance(cur, dict):      # pragma: no cover - the parent below replaces it first
-                raise PathError(f"{format_path(done) or 'the scenario'} is not a table in the files")
+            key = ref_key                      # cur is a table: a parent of another shape was replaced
             if not last and (key not in cur or not _same_shape(cur[key], ref_child)):
                 cur[key] = copy.deepcopy(ref_child)
             done.append(t)

@@ -99,18 +99,15 @@ def _name_item(named: dict, path: list) -> None:
     """Record in ``named`` (a what-if's own table) the dated item a parameter's path goes
     through, so that it is not left out as inherited: a swept date outside the period is an
     error to report, not an event to drop in silence."""
-    for i, t in enumerate(path):
-        if isinstance(t, _Name):
-            holder = named
-            for key in path[:i - 1]:
-                if isinstance(key, _Name) or not isinstance(holder, dict):
-                    return
-                holder = holder.setdefault(key, {})
-            if isinstance(holder, dict):
-                items = holder.setdefault(path[i - 1], [])
-                if isinstance(items, list):
-                    items.append({"name": str(t)})
-            return
+    first = next((i for i, t in enumerate(path) if isinstance(t, _Name)), None)
+    if first is None:
+        return
+    holder = named
+    for key in path[:first - 1]:             # plain keys: the first named item comes after them
+        holder = holder.setdefault(key, {}) if isinstance(holder, dict) else None
+    items = holder.setdefault(path[first - 1], []) if isinstance(holder, dict) else None
+    if isinstance(items, list):
+        items.append({"name": str(path[first])})
 
 
 def _evaluate(ctx: Context, values: dict, seed: int):
