@@ -58,8 +58,9 @@ def test_series_reads_a_level_as_chinas_and_refuses_what_the_run_lacks(baseline_
     china = m[(m["variable"] == "price") & (m["product"] == "prnd_oxide") & (m["region"] == "china")]
     got = baseline_run.series("price", product="prnd_oxide")
     assert list(got.index) == list(china["month"]) and (got.to_numpy() == china["value"].to_numpy()).all()
-    made = m[(m["variable"] == "production") & (m["stage"] == "magnet_makers")].groupby("month")["value"].sum()
-    assert (baseline_run.series("production", stage="magnet_makers") == made).all()
+    blanks = m[(m["variable"] == "production") & (m["product"].isin(["magnet_std", "magnet_uh"]))]
+    made = blanks.groupby("month")["value"].sum()
+    assert (baseline_run.series("production", stage="magnet_makers", product="magnet_std+magnet_uh") == made).all()
     for variable, match, says in [("price", {}, "several units"), ("nonsense", {}, "does not have"),
                                   ("price", {"product": "nope"}, "has no price rows"),
                                   ("price", {"colour": "red"}, "unknown key 'colour'"),
@@ -70,7 +71,9 @@ def test_series_reads_a_level_as_chinas_and_refuses_what_the_run_lacks(baseline_
                                   # oxide and metal are both yuan/t, but their mean is no product's price
                                   ("price", {"product": "prnd_oxide+prnd_metal"}, "their plain mean"),
                                   # ore, oxides and magnets: the same rare earths counted at each stage
-                                  ("production", {}, "span magnets, ore, oxides and metal"),
+                                  ("production", {}, "span magnets, metal \\(made from the oxide\\), ore, oxides"),
+                                  # scrap is cut from the blanks their output already counts
+                                  ("production", {"stage": "magnet_makers"}, "span magnets, scrap \\(cut from the"),
                                   ("demand", {"stage": "overseas_buyers"}, "span magnets, oxides and metal")]:
         with pytest.raises(ValueError, match=says):
             baseline_run.series(variable, **match)

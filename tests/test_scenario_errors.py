@@ -172,6 +172,16 @@ def test_error_in_an_inherited_file_names_that_file(tmp_path):
     assert "extended by" in str(err) and "child.toml" in str(err) and "].strength" in str(err)
 
 
+def test_a_what_if_that_moves_the_start_past_the_inherited_end_is_blamed_itself(tmp_path):
+    """The what-if's own start is at fault, not the end line of the file it extends."""
+    (tmp_path / "late.toml").write_text(f'extends = "{BASELINE.as_posix()}"\nname = "late"\nstart = 2027-01-01\n')
+    with pytest.raises(ScenarioError) as info:
+        load_scenario(tmp_path / "late.toml")
+    err = info.value
+    assert err.kind == "date_order" and Path(err.file).name == "late.toml" and err.line == 3 and err.key == "start"
+    assert "after the end 2026-12-31 it inherits from" in str(err) and "baseline.toml" in str(err)
+
+
 def test_cross_check_errors_point_at_the_right_item_in_the_inherited_file(tmp_path):
     """A check across keys that fails on an inherited item (here a region nobody defines)
     names the file that set the item and its line, not the what-if. (Inherited items that

@@ -18,7 +18,7 @@ import rechain.model
 from rechain.cli import main
 from rechain.config.levers import idle_levers, inert_keys
 from rechain.config.schema import years_without_quota
-from rechain.policy.exports import export_quota_allowance_t
+from rechain.policy.exports import export_quota_allowance_t, export_quota_used_before_t
 from rechain.conditions import demand_table
 from rechain.scenario import ScenarioError, deep_merge, load_scenario, scenario_from_dict
 
@@ -74,6 +74,26 @@ def test_export_quota_allowance_hand_worked():
     late = _quota(1000.0, batches=[(D(2025, 4, 1), 0.6)])
     assert export_quota_allowance_t(late, D(2025, 3, 31)) == 0.0
     assert export_quota_allowance_t(late, D(2025, 12, 31)) == pytest.approx(600.0)  # the rest never issued
+
+
+def test_a_run_starting_mid_year_finds_the_year_s_quota_spent_at_an_even_pace():
+    """A run from 1 July: exports of the first half went on at an even pace within what was
+    issued, so half the year's cap is spent, not all of the first batch left to the run."""
+    q = _quota(2000.0, batches=[(D(2024, 12, 28), 0.74), (D(2025, 7, 8), 0.26)])
+    q.year = 2025
+    elapsed = (D(2025, 7, 1) - D(2025, 1, 1)).days / 365
+    assert export_quota_used_before_t(q, D(2025, 7, 1)) == pytest.approx(2000.0 * elapsed)
+    assert export_quota_used_before_t(q, D(2025, 1, 1)) == 0.0          # a run from New Year spent nothing
+    assert export_quota_used_before_t(q, D(2026, 3, 1)) == 0.0          # another year's quota
+    small = _quota(2000.0, batches=[(D(2025, 1, 1), 0.2), (D(2025, 9, 1), 0.8)])
+    small.year = 2025
+    assert export_quota_used_before_t(small, D(2025, 7, 1)) == pytest.approx(400.0)   # no more than was issued
+    over = {"start": "2025-07-01", "end": "2025-12-31", "export_quotas": [
+        {"name": "Pr-Nd 2025", "products": ["prnd_oxide", "prnd_metal"], "year": 2025, "total_t": 2000,
+         "batches": [{"issued": "2024-12-28", "share": 0.74}, {"issued": "2025-07-08", "share": 0.26}]}]}
+    m = rechain.run(scenario_from_dict(within(deep_merge(baseline_dict(), over))), seed=0).monthly
+    h2 = series(m, "exports", product=["prnd_oxide", "prnd_metal"]).sum()
+    assert 0.5 * 2000 * (1 - elapsed) < h2 <= 2000 * (1 - elapsed) * (1 + 1e-6)
 
 
 # --- export restrictions on oxides and metal ---------------------------------------------
@@ -373,6 +393,22 @@ def test_check_warns_of_simulated_years_before_the_first_quota(tmp_path):
     res = CliRunner().invoke(main, ["check", str(f)])
     assert res.exit_code == 0, res.output
     assert "warning:" in res.output and "no separation quota for 2022" in res.output
+
+
+def test_check_warns_of_a_missing_quota_for_the_year_before_the_start():
+    """The early-year allowance is a share of the year before's quota: an era that gives its
+    first year's quota but not the year before's runs its first months on its own year's,
+    and `rechain check` says so."""
+    d = deep_merge(baseline_dict(), {"start": "2024-01-01"})
+    d["quota_policy"]["quotas"] = [q for q in d["quota_policy"]["quotas"]
+                                   if not (q["type"] == "separation" and q["year"] == 2023)]
+    lines = years_without_quota(scenario_from_dict(d))
+    assert len(lines) == 1 and "no separation quota for 2023, the year before the run starts" in lines[0]
+    issued = rechain.run(d, seed=0).monthly
+    early = issued[(issued.variable == "quota_issued") & (issued["product"] == "separation")].set_index("month")
+    full = rechain.run(baseline_dict(), seed=0).monthly
+    base = full[(full.variable == "quota_issued") & (full["product"] == "separation")].set_index("month")
+    assert early.loc["2024-01", "value"] != base.loc["2024-01", "value"]     # the warning is about a real change
 
 
 @pytest.mark.parametrize("own, says", [

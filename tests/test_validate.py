@@ -170,6 +170,19 @@ OWN_RATIO = "X1,true,d,price,market,prnd_oxide,*,2025-10,ratio,,within,1,0.5,x,,
      "measure 'level' does not read"),
     (GOOD.replace(",,,,,S001", ",production,,,,S001"), "(X1): other_variable 'production': not read by measure "
      "'mom_pct' with comparison 'within'"),
+    # a unit that contradicts the measure: a level typed into a % change, a series' unit on a ratio
+    (GOOD.replace(",%,", ",yuan/t,"), "(X1): unit: given 'yuan/t', but measure 'mom_pct' gives a % change"),
+    (GOOD.replace(",%,", ",pp,"), None),
+    (GOOD.replace(",%,", ",% vs Q1 mean,"), None),
+    (OWN_RATIO.replace(",x,", ",yuan/t,").replace(",,,,,S001", ",,,dy_oxide,,S001"),
+     "(X1): unit: given 'yuan/t', but measure 'ratio' divides one series by another"),
+    # ... and a unit the package fixes: prices in their quoted unit, flows of products in tonnes
+    (GOOD.replace("mom_pct,,within,-5,3,%", "level,,within,20000,3000,kt"),
+     "(X1): unit: given 'kt', but production of magnet_std+magnet_uh is in t; allowed: t (convert the figures)"),
+    ("X1,true,d,price,market,prnd_oxide,*,2025-10,level,,within,440,40,yuan/kg,,,,,S001,000,",
+     "(X1): unit: given 'yuan/kg', but price of prnd_oxide is in yuan/t; allowed: yuan/t"),
+    ("X1,true,d,price,market,dy_oxide,*,2025-10,level,,within,1700,170,yuan/kg,,,,,S001,000,", None),
+    (GOOD.replace("2025-10", "2025-10/2025-09"), "ends before it starts; allowed: a range from its first month"),
 ])
 def test_bad_rows_raise_a_clear_error(tmp_path, row, message):
     if message is None:                         # the good neighbour of a bad row loads
@@ -231,6 +244,111 @@ def test_a_fact_in_another_unit_or_over_rows_of_several_is_refused(tmp_path):
     with pytest.raises(FactError, match=r"product '\*': leaves open exports of magnets, oxides and metal"):
         check_selections([out], t)
     check_selections([replace(out, product="magnet_std+prnd_oxide")], t)     # named: the analyst's choice
+
+
+def _prices_and_quotas() -> pd.DataFrame:
+    rows = [("price", "market", "dy_oxide", "china", 2000.0, "yuan/kg"),
+            ("price", "market", "prnd_oxide", "china", 4e5, "yuan/t"),
+            ("price", "market", "prnd_oxide", "eu", 4.4e5, "yuan/t"),
+            ("end_products_short", "motor_makers", "nev", "china", 50.0, "vehicles"),
+            ("shortfall", "motor_makers", "nev", "china", 0.1, "t"),
+            ("quota_issued", "miners", "mining_rock", "china", 100.0, "t REO"),
+            ("quota_issued", "separation_plants", "separation", "china", 110.0, "t REO")]
+    return pd.DataFrame([dict(month="2024-03", stage=st, product=p, region=r, variable=v, value=x, unit=u)
+                         for v, st, p, r, x, u in rows])
+
+
+def test_a_comparison_of_a_price_per_kg_with_one_per_tonne_is_made_per_tonne():
+    """An outside modeller's Pr-Nd / Dy ratio (0.18 in early 2024) read 200: yuan/t over
+    yuan/kg; and Tb dearer than Pr-Nd came out cheaper. Both sides are now per tonne."""
+    t = _prices_and_quotas()
+    ratio = Fact("X1", "price", "2024-03", measure="ratio", stage="market", product="prnd_oxide", target=0.2,
+                 tolerance=0.01, other_product="dy_oxide")
+    assert evaluate_fact(ratio, t)["value"] == pytest.approx(4e5 / 2e6)
+    assert evaluate_fact(replace(ratio, product="dy_oxide", other_product="prnd_oxide"), t)["value"] \
+        == pytest.approx(2e6 / 4e5)
+    dearer = Fact("X2", "price", "2024-03", comparison="greater_than_other", stage="market", product="dy_oxide",
+                  other_product="prnd_oxide")
+    got = evaluate_fact(dearer, t)
+    assert got["value"] == pytest.approx(2000.0 - 400.0) and got["ok"]        # in the main side's yuan/kg
+    check_selections([ratio, dearer], t)
+    # a difference of series that do not convert means nothing; their ratio may (t per vehicle)
+    apart = Fact("X3", "end_products_short", "2024-03", comparison="less_than_other", stage="motor_makers",
+                 product="nev", other_variable="shortfall")
+    with pytest.raises(FactError, match=r"the main series is in vehicles and the other in t, whose difference"):
+        check_selections([apart], t)
+    check_selections([replace(apart, comparison="within", measure="ratio", target=500, tolerance=1)], t)
+
+
+def test_selections_that_mix_stages_of_quotas_or_china_with_export_prices_are_refused():
+    """quota_issued over every stage added the mining quotas to the separation quota; a price
+    over China and a buyer region averaged the domestic and the export price."""
+    t = _prices_and_quotas()
+    quotas = Fact("X1", "quota_issued", "2024-03", target=210, tolerance=1)
+    with pytest.raises(FactError, match=r"stage '\*': adds quota_issued of mining_rock, separation, the mining "
+                                        r"quotas and the separation quota"):
+        check_selections([quotas], t)
+    check_selections([replace(quotas, stage="miners")], t)
+    mixed = Fact("X2", "price", "2024-03", stage="market", product="prnd_oxide", region="china+eu", target=4e5,
+                 tolerance=1e4)
+    with pytest.raises(FactError, match=r"region 'china\+eu': averages China's price with buyer regions' export"):
+        check_selections([mixed], t)
+    check_selections([replace(mixed, region="*"), replace(mixed, region="eu")], t)
+
+
+def test_every_mistake_of_a_facts_table_is_told_at_once(tmp_path):
+    rows = [GOOD.replace("2025-10", "2025Q1"), GOOD.replace("X1", "X2").replace("magnet_std+magnet_uh", "ndpr"),
+            GOOD.replace("X1", "X3").replace(",-5,3,", ",-5,-1,"), GOOD.replace("X1", "X4")]
+    with pytest.raises(FactError) as err:
+        load_facts(_write(tmp_path, rows))
+    lines = str(err.value).splitlines()
+    assert len(lines) == 3 and [ln.split(",")[1].strip()[:6] for ln in lines] == ["line 2", "line 3", "line 4"]
+    assert "period '2025Q1'" in lines[0] and "product 'ndpr'" in lines[1] and "tolerance: given -1" in lines[2]
+
+
+def test_excel_s_trailing_commas_and_blank_rows_are_read_as_nothing(tmp_path):
+    """Excel writes a blank row as ',,,,' and a column it once held as a trailing comma."""
+    p = _write(tmp_path, [GOOD + ",,", ",,,,,,,,,,,,,,,,,,,,,,", GOOD.replace("X1", "X2") + ",,"])
+    head, *rest = p.read_text(encoding="utf-8").splitlines()
+    p.write_text("\n".join([head + ",,", *rest]) + "\n", encoding="utf-8")
+    assert [f.fact_id for f in load_facts(p)] == ["X1", "X2"]
+    p.write_text("\n".join([head + ",,", GOOD + ",,x"]) + "\n", encoding="utf-8")
+    with pytest.raises(FactError, match=r"line 2: given 23 cells, more than the header's 21 columns \(first extra: 'x'\)"):
+        load_facts(p)
+    p.write_text("\n".join([head.replace(",source,", ",,"), GOOD]) + "\n", encoding="utf-8")
+    with pytest.raises(FactError, match=r"header column\(s\) 20 have no name"):
+        load_facts(p)
+
+
+def test_facts_made_in_python_are_checked_as_a_table_s_rows_are():
+    from rechain.experiments.validate import check_given_facts
+    vocab = default_vocabulary()
+    good = Fact("P1", "price", "2025-01", stage="market", product="dy_oxide", target=1665.0, tolerance=166.5)
+    assert [f.fact_id for f in check_given_facts([good], vocab)] == ["P1"]
+    for bad, says in [([replace(good, measure="avg")], "fact P1: measure 'avg'"),
+                      ([replace(good, target="1665")], "fact P1: target: given '1665' (str); allowed: a number"),
+                      ([replace(good, tolerance=-1.0)], "tolerance: given -1"),
+                      ([good, good], "duplicate fact_id 'P1'"),
+                      ([replace(good, variable="prices")], "fact P1: variable 'prices' is not in the monthly table"),
+                      ("facts.csv", "given str 'facts.csv'; allowed: a list of Fact (a facts table's path goes to "
+                                    "facts_file=)"),
+                      ([{"fact_id": "P1"}], "item 0: given dict; allowed: a Fact")]:
+        with pytest.raises(FactError) as err:
+            check_given_facts(bad, vocab)
+        assert says in str(err.value) and str(err.value).startswith("the facts given"), str(err.value)
+
+
+def test_a_price_target_in_another_unit_is_refused_before_the_runs(tmp_path):
+    """A Pr-Nd quote of 370 (yuan/kg) against the run's yuan/t was scored as a plain miss."""
+    facts = _write(tmp_path, ["X1,false,d,price,market,prnd_oxide,*,2024-07,level,,within,370,37,,,,,,,000,"])
+    sc = tmp_path / "slip.toml"
+    sc.write_text(f'extends = "{BASELINE.as_posix()}"\nname = "slip"\nfacts_file = "{facts.name}"\n', encoding="utf-8")
+    res = CliRunner().invoke(main, ["check", str(sc)])
+    assert res.exit_code == 2
+    assert ("facts.csv, line 2 (X1): target: given 370, 1/1,189 times the scenario's start price of prnd_oxide "
+            "(440,000 yuan/t, market.initial_price)") in res.output, res.output
+    facts.write_text(facts.read_text().replace(",370,37,", ",370000,37000,"), encoding="utf-8")
+    assert CliRunner().invoke(main, ["check", str(sc)]).exit_code == 0
 
 
 def test_tonnes_held_add_up_over_the_rows_of_a_fact():
@@ -579,7 +697,7 @@ def test_facts_outside_a_shortened_run_are_left_out_not_failed(short_run, tmp_pa
     with pytest.raises(FactError, match=r"fact\(s\) M1 fall within it, but the month\(s\) they compare with do not"):
         facts_in_run([first], short_run)
     monkeypatch.chdir(tmp_path)
-    for period, status, said in (("end = 2024-06-30", (0, 1), "left out, their months outside the run: F01"),
+    for period, status, said in (("end = 2024-06-30", (0, 1), "left out, their months not all whole months of the run: F01"),
                                  ("start = 2026-01-01", (2,), "no fact falls within the run (2026-01 .. 2026-12)")):
         f = tmp_path / f"{period[:3]}.toml"
         f.write_text(f'extends = "{BASELINE}"\n{period}\nspin_up_weeks = 4\n', encoding="utf-8")

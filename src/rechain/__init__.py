@@ -41,4 +41,5 @@ def __getattr__(name: str):
 
 
 def __dir__() -> list[str]:
-    return sorted({*globals(), *_DEFINED_IN, "__version__"})
+    # the public names and the module's dunders, not the helpers this file imports
+    return sorted({*(n for n in globals() if n.startswith("__")), *__all__})

@@ -186,7 +186,7 @@ def _check_facts(scenario: Path, sc) -> str:
     try:
         path = scenario_facts_file(sc)
         facts = load_facts(path, default_vocabulary(sc))
-        inside, _ = check_facts_for(sc, facts, f"{scenario} (facts: {path})")
+        inside, _ = check_facts_for(sc, facts, str(path))
     except FactError as e:
         click.echo(f"error: {e}", err=True)
         sys.exit(2)

@@ -32,6 +32,11 @@ MAGNETS = ("magnet_std", "magnet_uh")
 # metal, magnets and their scrap (a sector's or region's magnet demand counts as magnets)
 _FORM = {"light_ore": "ore", "ionic_ore": "ore", "prnd_oxide": "oxides and metal", "prnd_metal": "oxides and metal",
          "dy_oxide": "oxides and metal", "tb_oxide": "oxides and metal"}
+# in production, metal is made from oxide counted in the plants' oxide output and scrap is cut
+# from blanks counted in magnet output: added to what they came from, the same tonnes count twice
+_MADE_FROM = {"prnd_oxide": "oxides", "dy_oxide": "oxides", "tb_oxide": "oxides",
+              "prnd_metal": "metal (made from the oxide)", "scrap_std": "scrap (cut from the blanks)",
+              "scrap_uh": "scrap (cut from the blanks)"}
 
 
 def _month_means(m: "ChainModel", weekly: np.ndarray) -> np.ndarray:
@@ -257,10 +262,13 @@ LEVEL_VARIABLES = ("price", "price_long_run", "market_cover_weeks", "stock_cover
 TONNE_UNITS = frozenset({"t", "t REO"})
 
 
-def forms_of(products) -> list[str]:
-    """The forms (ore, oxides and metal, magnets, ...) ``products`` span, quota types aside:
-    tonnes of different forms are the same rare earths at different stages and do not add up."""
-    return sorted({_FORM.get(p, "magnets") for p in products if p not in QUOTA_TYPES})
+def forms_of(products, variable: str = "") -> list[str]:
+    """The forms (ore, oxides and metal, magnets) ``products`` span, quota types aside: tonnes
+    of different forms are the same rare earths at different stages and do not add up. In
+    ``production`` metal and scrap are forms of their own (made from oxide and blanks that
+    the same stage's output already counts)."""
+    made = _MADE_FROM if variable == "production" else {}
+    return sorted({made.get(p) or _FORM.get(p, "magnets") for p in products if p not in QUOTA_TYPES})
 
 
 def _split(sel: str) -> list[str] | None:
@@ -334,7 +342,7 @@ def series_of(df: pd.DataFrame, variable: str, **match) -> pd.Series:
     sel = [str(match.get(k, "*")) for k in keys]
     picked = _select(rows, variable, *sel)
     if "product" not in match and variable not in LEVEL_VARIABLES:
-        forms = forms_of(picked["product"])
+        forms = forms_of(picked["product"], variable)
         if len(forms) > 1:
             names = sorted(set(picked["product"]))
             raise ValueError(f"series: {variable} rows left open span {', '.join(forms)}, whose tonnes do not "

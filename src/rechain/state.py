@@ -149,8 +149,8 @@ class MarketState:
     normal_abroad_cover: np.ndarray = _f("buyers abroad's stock over their planned use and normal cover, as at the "
                                          "start: the reference for the export premium", "P, R", "-")
     export_regions: np.ndarray = _f("regions with buyers abroad (indices into world.regions)", "regions", "-")
-    export_quota_used_t: dict = _f("exports counted against each export quota item, per calendar year", "items",
-                                   "t")
+    export_quota_used_t: dict = _f("exports counted against each export quota item, per calendar year (a year the "
+                                   "run starts within: from its start, spent at an even pace before)", "items", "t")
 
     @classmethod
     def at_prices(cls, price_yuan_per_t: np.ndarray, content: np.ndarray, normal_cover_wk: float,

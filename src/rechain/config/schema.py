@@ -870,6 +870,11 @@ def years_without_quota(sc: "Scenario") -> list[str]:
             span = f"{lacking[0]}" if len(lacking) == 1 else f"{lacking[0]}-{lacking[-1]}"
             out.append(f"quota_policy.quotas: no {qtype} quota for {span} (the first given is {first}); "
                        f"those years run without one, firms limited only by their capacity")
+        if first == sc.start.year and sc.start.year - 1 not in have:
+            # the early-year allowance is a share of the year before's quota (provisional_share)
+            out.append(f"quota_policy.quotas: no {qtype} quota for {first - 1}, the year before the run starts; "
+                       f"until {first}'s batches are issued, holders work on provisional_share of {first}'s own "
+                       f"quota instead of {first - 1}'s (give the {first - 1} quota, docs/eras.md step 3)")
         gaps = [y for y in years if first < y < max(have) and y not in have]
         if gaps:
             # holders pace their year on last year's quota until this year's is known: a year

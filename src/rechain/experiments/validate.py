@@ -59,7 +59,7 @@ from ..report import FLOW_VARIABLES, LEVEL_VARIABLES, TONNE_UNITS, _select, _spl
 from .executor import MAX_SEEDS, MAX_WORKERS
 
 __all__ = ["Fact", "FactError", "Validation", "Vocabulary", "VARIABLES", "FLOW_VARIABLES", "LEVEL_VARIABLES",
-           "MEASURES", "COMPARISONS", "load_facts", "scenario_facts_file", "default_vocabulary", "vocabulary_of", "check_selections", "facts_in_run",
+           "MEASURES", "COMPARISONS", "load_facts", "check_given_facts", "scenario_facts_file", "default_vocabulary", "vocabulary_of", "check_selections", "facts_in_run",
            "empty_selection", "outline_table", "check_facts_for", "package_facts_path",
            "parse_period", "monthly_series", "evaluate_fact", "judge", "evaluate", "summarise", "validate",
            "format_table", "price_paths", "write_outputs", "write_figures", "validate_command"]
@@ -192,7 +192,8 @@ def parse_period(period: str) -> list[str]:
         raise FactError(f"period {text!r}: allowed YYYY-MM, YYYY or a range such as 2025-01/2025-04, "
                         f"years from 0001") from None
     if end < start:
-        raise FactError(f"period {period!r} ends before it starts")
+        raise FactError(f"period {period!r} ends before it starts; allowed: a range from its first month to its last, "
+                        f"such as {last}/{first}")
     return [str(p) for p in pd.period_range(start, end, freq="M")]
 
 
@@ -249,7 +250,7 @@ class Vocabulary:
 
     def check(self, fact: Fact, other: bool = False) -> None:
         var, stage, product, region = fact.selection(other)
-        where = f"fact {fact.fact_id}" + (" (other_*)" if other else "")
+        where = (fact.where or f"fact {fact.fact_id}") + (" (other_*)" if other else "")
         if var not in self.names:
             raise FactError(f"{where}: variable {var!r} is not in the monthly table; allowed: "
                             f"{', '.join(sorted(self.names))}")
@@ -364,6 +365,11 @@ def _fact_from_row(row: dict[str, str], line: int, path: str) -> Fact:
 
 
 def _check_fact(f: Fact, where: str) -> None:
+    for key in ("target", "tolerance"):       # a Fact made in Python, not read from a table
+        v = getattr(f, key)
+        if isinstance(v, bool) or not isinstance(v, (int, float, np.integer, np.floating)):
+            raise FactError(f"{where}: {key}: given {v!r} ({type(v).__name__}); allowed: a number"
+                            + (" (math.nan where the comparison takes none)" if key == "target" else ""))
     if f.measure not in MEASURES:
         raise FactError(f"{where}: measure {f.measure!r}; allowed: {', '.join(MEASURES)}")
     if f.comparison not in COMPARISONS:
@@ -378,10 +384,10 @@ def _check_fact(f: Fact, where: str) -> None:
         raise FactError(f"{where}: comparison {f.comparison!r} needs a numeric target")
     if not (math.isfinite(f.tolerance) and f.tolerance >= 0):
         raise FactError(f"{where}: tolerance: given {f.tolerance:g}; allowed: a finite number >= 0")
-    if f.measure == "change_pct" and not f.base_period:
-        raise FactError(f"{where}: measure 'change_pct' needs a base_period")
-    if f.measure == "change" and not f.base_period:
-        raise FactError(f"{where}: measure 'change' needs a base_period")
+    if f.measure in ("change_pct", "change") and not f.base_period:
+        raise FactError(f"{where}: measure {f.measure!r} needs a base_period; allowed: the period it is measured "
+                        f"against (such as 2025-01/2025-03), or measure mom_pct, qoq_pct or yoy_pct against the "
+                        f"month, quarter or year before")
     if f.comparison.startswith("direction") and f.measure in ("level", "ratio"):
         raise FactError(f"{where}: comparison {f.comparison!r} needs a change measure "
                         f"(mom_pct, qoq_pct, yoy_pct, change_pct, change), not {f.measure!r}")
@@ -393,6 +399,70 @@ def _check_fact(f: Fact, where: str) -> None:
     _check_base_period(f, where)
     _check_other(f, where)
     _check_unused(f, where)
+    _check_unit(f, where)
+
+
+#: units a % measure's figure may be written in ("% MoM", "% vs Q1 mean", ...), beside "%..."
+PCT_UNITS = ("pp", "pct", "percent", "per cent", "percentage points")
+#: the monthly table's units of quantities: a % change or a ratio is not in them
+QUANTITY_UNITS = frozenset({"t", "t REO", "yuan/t", "yuan/kg", "weeks", "days", "applications"})
+
+
+def _check_unit(f: Fact, where: str) -> None:
+    """A unit that contradicts the measure is a sign the figure was meant otherwise (a price
+    level typed into a % change fact, a yuan/kg quote against a yuan/t series): refused. The
+    unit of a level is checked here where the package fixes it (prices, flows of named
+    products); the rest against the run's rows (:func:`check_selections`)."""
+    unit = f.unit.strip()
+    if not unit:
+        return
+    if f.measure in PCT_MEASURES:
+        if not (unit.startswith("%") or unit.lower() in PCT_UNITS):
+            raise FactError(f"{where}: unit: given {unit!r}, but measure {f.measure!r} gives a % change; allowed: "
+                            f"empty, '%' or a phrase starting with it (such as '% MoM'), or 'pp'")
+        return
+    if f.measure == "ratio":
+        if unit in QUANTITY_UNITS:
+            raise FactError(f"{where}: unit: given {unit!r}, but measure 'ratio' divides one series by another: a "
+                            f"number without the series' unit; allowed: empty, or a word for the number such as "
+                            f"'share' or 'x'")
+        return
+    expected = series_units(f.variable, f.product)
+    if expected and unit not in expected:
+        raise FactError(f"{where}: unit: given {unit!r}, but {f.variable} of {f.product} is in "
+                        f"{' and '.join(sorted(expected))}; allowed: {' or '.join(sorted(expected))} (convert the "
+                        f"figures), or empty")
+
+
+def series_units(variable: str, product: str) -> set[str]:
+    """The units of ``variable`` for ``product`` (``a+b``: either; ``*``: unknown) where the
+    package fixes them without a run: prices in each product's quoted unit, flows of products
+    in tonnes (ore in t REO); an empty set where only the run's rows say."""
+    from ..materials import materials
+    mat = materials()
+    try:
+        names = _split(product)
+    except ValueError:
+        return set()
+    if names is None or not set(names) <= set(mat.products):
+        return {"t REO"} if variable in ("imports", "quota_used", "quota_issued") else set()
+    if variable in ("price", "price_long_run"):
+        return {mat.price_unit[n] for n in names}
+    if variable in ("production", "orders", "exports", "sales_abroad", "spot_traded"):
+        return {mat.units[n] for n in names}
+    if variable in ("demand", "use", "shortfall"):
+        return {"t"}
+    return set()
+
+
+def per_tonne_factor(unit: str) -> float | None:
+    """What a price quoted in ``unit`` is multiplied by to give yuan/t (yuan/kg: 1,000), or
+    None for a unit that is not a price per mass."""
+    from ..materials import materials
+    mat = materials()
+    factors = {mat.price_unit[n]: float(q) for n, q in zip(mat.products, mat.quote_factor)}
+    q = factors.get(unit)
+    return None if not q else 1.0 / q
 
 
 def _check_unused(f: Fact, where: str) -> None:
@@ -504,30 +574,43 @@ def _read_facts_text(path: Path) -> str:
 
 
 def _csv_rows(reader: csv.DictReader, name: str):
-    """The rows of ``reader``, each with its line as the file numbers it (blank lines and rows
-    whose first cell starts with ``#`` are skipped); a line the csv module cannot parse (a NUL byte, an unterminated
-    quote at the end) or a row with more cells than the header has columns (a comma in an
-    unquoted cell) is a :class:`FactError` naming the line."""
+    """The rows of ``reader``, each as ``(line, row, problem)`` with its line as the file
+    numbers it and ``problem`` a :class:`FactError` naming the line, or None. Blank lines,
+    rows of empty cells only (Excel writes a blank row as ``,,,,``) and rows whose first cell
+    starts with ``#`` are skipped; empty cells beyond the header's columns (Excel's trailing
+    commas) are dropped. A line the csv module cannot parse (a NUL byte, an unterminated
+    quote at the end) ends the reading: what follows it is not rows."""
     while True:
         try:
             row = next(reader)
         except StopIteration:
             return
         except csv.Error as e:
-            raise FactError(f"{name}, line {reader.line_num}: not a CSV row ({e})") from None
+            yield reader.line_num, None, FactError(f"{name}, line {reader.line_num}: not a CSV row ({e})")
+            return
+        extra = row.pop(None, None) or []
+        if not any((v or "").strip() for v in (*row.values(), *extra)):
+            continue
         if (row.get(reader.fieldnames[0]) or "").lstrip().startswith("#"):
             continue            # a row commented out, as analysts do
         short = [k for k, v in row.items() if v is None]
         if short:
-            raise FactError(f"{name}, line {reader.line_num}: given {len(reader.fieldnames) - len(short)} cells, "
-                            f"fewer than the header's {len(reader.fieldnames)} columns (none for {', '.join(short)}); "
-                            f"allowed: a cell per column, an empty one between two commas")
-        if None in row:
-            raise FactError(f"{name}, line {reader.line_num}: given {len(reader.fieldnames) + len(row[None])} cells, "
-                            f"more than the header's {len(reader.fieldnames)} columns (first extra: "
-                            f"{row[None][0]!r}); allowed: a cell per column, a cell holding a comma in "
-                            f"double quotes")
-        yield reader.line_num, row
+            # a double quote left open runs on over the line breaks to the end of the file
+            quote = any("\n" in (v or "") or "\r" in (v or "") for v in row.values()) and reader.line_num > 0
+            yield reader.line_num, None, FactError(
+                f"{name}, line {reader.line_num}: given {len(reader.fieldnames) - len(short)} cells, fewer than the "
+                f"header's {len(reader.fieldnames)} columns (none for {', '.join(short)})"
+                + ("; a cell runs over several lines: a double quote left open?" if quote else "")
+                + "; allowed: a cell per column, an empty one between two commas, a double quote closed in its cell")
+            continue
+        filled = [c for c in extra if c.strip()]
+        if filled:
+            yield reader.line_num, None, FactError(
+                f"{name}, line {reader.line_num}: given {len(reader.fieldnames) + len(extra)} cells, more than the "
+                f"header's {len(reader.fieldnames)} columns (first extra: {filled[0]!r}); allowed: a cell per column, "
+                f"a cell holding a comma in double quotes")
+            continue
+        yield reader.line_num, row, None
 
 
 def _read_rows(reader: csv.DictReader, name: str):
@@ -563,24 +646,71 @@ def load_facts(path: str | Path | None = None, vocabulary: Vocabulary | None = N
         header = reader.fieldnames or []
     except csv.Error as e:
         raise FactError(f"{name}: not a CSV table ({e}); allowed: a UTF-8 CSV facts table") from None
+    # Excel's trailing commas: columns without a name at the end of the header, empty below
+    while header and not header[-1].strip():
+        header = header[:-1]
+    reader.fieldnames = header
     _check_header(header, name)
     vocab = vocabulary or default_vocabulary()
-    facts, seen = [], set()
-    for line, row in _read_rows(reader, name):
-        f = _fact_from_row(row, line, name)
-        if f.fact_id in seen:
-            raise FactError(f"{name}, line {line}: duplicate fact_id {f.fact_id!r}")
-        seen.add(f.fact_id)
+    facts, seen, problems = [], set(), []
+    for line, row, problem in _read_rows(reader, name):
+        if problem is not None:
+            problems.append(str(problem))
+            continue
         try:
+            f = _fact_from_row(row, line, name)
+            if f.fact_id in seen:
+                raise FactError(f"{f.where}: duplicate fact_id {f.fact_id!r}; allowed: each id once")
+            seen.add(f.fact_id)
             vocab.check(f)
             if f.uses_other:
                 vocab.check(f, other=True)
         except FactError as e:
-            raise FactError(f"{name}, line {line}: {e}") from None
+            problems.append(str(e))
+            continue
         facts.append(f)
+    if problems:      # every mistake of the table at once, one line each
+        raise FactError("\n".join(problems))
     if not facts:
-        raise FactError(f"{name}: no facts")
+        raise FactError(f"{name}: no facts (the header and no row, or only rows commented out with '#'); allowed: "
+                        f"a row per fact under the header (docs/eras.md, the facts table)")
     return facts
+
+
+def check_given_facts(facts: Any, vocabulary: Vocabulary, source: str = "the facts given") -> list[Fact]:
+    """Facts made in Python (``validate(facts=[Fact(...), ...])``) checked as a table's rows
+    are (:func:`load_facts`): each a :class:`Fact`, sound on its own, naming what the run
+    outputs, ids unique. Raises :class:`FactError` naming ``source`` and the fact."""
+    if isinstance(facts, (str, Path)) or not isinstance(facts, (list, tuple)):
+        raise FactError(f"{source}: given {type(facts).__name__} {str(facts)[:80]!r}; allowed: a list of Fact "
+                        f"(a facts table's path goes to facts_file=)")
+    problems, seen = [], set()
+    for i, f in enumerate(facts):
+        if not isinstance(f, Fact):
+            problems.append(f"{source}: item {i}: given {type(f).__name__}; allowed: a Fact")
+            continue
+        where = f.where or f"{source}: fact {f.fact_id}"
+        try:
+            _check_fact(f, where)
+            if f.fact_id in seen:
+                raise FactError(f"{where}: duplicate fact_id {f.fact_id!r}; allowed: each id once")
+            seen.add(f.fact_id)
+            f = f if f.where else _with_where(f, where)
+            vocabulary.check(f)
+            if f.uses_other:
+                vocabulary.check(f, other=True)
+        except FactError as e:
+            problems.append(str(e))
+    if problems:
+        raise FactError("\n".join(problems))
+    if not facts:
+        raise FactError(f"{source}: no facts")
+    return [f if f.where else _with_where(f, f"{source}: fact {f.fact_id}") for f in facts]
+
+
+def _with_where(f: Fact, where: str) -> Fact:
+    from dataclasses import replace
+    return replace(f, where=where)
 
 
 def _check_header(header: list[str], name: str) -> None:
@@ -596,6 +726,10 @@ def _check_header(header: list[str], name: str) -> None:
         raise FactError(f"{name}: the header is one column, {header[0][:60]!r}: the columns are separated by tabs; "
                         f"allowed: a CSV table with commas between columns (save it as 'CSV UTF-8, comma "
                         f"delimited')")
+    unnamed = [i + 1 for i, c in enumerate(header) if not c.strip()]
+    if unnamed:
+        raise FactError(f"{name}: header column(s) {', '.join(map(str, unnamed))} have no name; allowed: a name from "
+                        f"{', '.join(COLUMNS)} for every column")
     twice = sorted({c for c in header if header.count(c) > 1})
     if twice:
         raise FactError(f"{name}: column(s) {', '.join(map(repr, twice))} given more than once; allowed: each "
@@ -632,7 +766,7 @@ def check_selections(facts: Iterable[Fact], table: pd.DataFrame, outline: bool =
             if f.uses_other:
                 vocab.check(f, other=True)
         except FactError as e:
-            raise FactError(f"{f.where}: {e}" if f.where else str(e)) from None
+            raise FactError(str(e)) from None
         for which in (False, True) if f.uses_other else (False,):
             sel = f.selection(which)
             rows = _select(table, *sel)
@@ -641,6 +775,12 @@ def check_selections(facts: Iterable[Fact], table: pd.DataFrame, outline: bool =
             mixed = mixed_selection(rows, sel, 'other_' if which else '')
             if mixed:
                 raise FactError(f"{where}: {mixed}")
+        if f.uses_other and f.measure in ("level", "change"):
+            main, other = selection_unit(table, f.selection()), selection_unit(table, f.selection(other=True))
+            if main != other and not (per_tonne_factor(main) and per_tonne_factor(other)):
+                raise FactError(f"{where}: other_*: the main series is in {main or 'several units'} and the other in "
+                                f"{other or 'several units'}, whose difference means nothing; allowed: another series "
+                                f"in the same unit (yuan/t against yuan/kg is compared per tonne), or measure ratio")
         if f.unit and f.measure in ("level", "change") and not f.uses_other:
             units = sorted(set(map(str, _select(table, *f.selection())["unit"])))
             if units and f.unit not in units:
@@ -660,12 +800,20 @@ def mixed_selection(rows: pd.DataFrame, sel: tuple[str, str, str, str], prefix: 
     var, stage, product, region = sel
     if var in LEVEL_VARIABLES and region in ("", "*") and (rows["region"] == "china").any():
         rows = rows[rows["region"] == "china"]          # as monthly_series reads it
+    if var in ("quota_issued", "quota_used") and rows["stage"].nunique() > 1:
+        return (f"{prefix}stage {stage!r}: adds {var} of {', '.join(sorted(set(rows['product'])))}, the mining "
+                f"quotas and the separation quota: the same rare earths at two stages; allowed: stage "
+                f"{' or '.join(sorted(set(rows['stage'])))}")
+    regions = set(map(str, rows["region"]))
+    if var in LEVEL_VARIABLES and "china" in regions and len(regions) > 1:
+        return (f"{prefix}region {region!r}: averages China's {var} with buyer regions' export {var}s, which mean "
+                f"different things; allowed: china, or buyer regions ({', '.join(sorted(regions - {'china'}))})")
     units = sorted(set(map(str, rows["unit"])))
     if len(units) > 1 and not set(units) <= TONNE_UNITS:
         return (f"{prefix}product {product!r}: selects {var} rows in {', '.join(units)}, which make no one series; "
                 f"allowed: products of one unit, such as {sorted(set(rows['product']))[0]!r}")
     if var in FLOW_VARIABLES and _split(product) is None:
-        forms = forms_of(rows["product"])
+        forms = forms_of(rows["product"], var)
         if len(forms) > 1:
             return (f"{prefix}product {product!r}: leaves open {var} of {', '.join(forms)}, whose tonnes do not add "
                     f"up (the same rare earths at different stages); allowed: a product, or several of one form "
@@ -719,7 +867,37 @@ def check_facts_for(sc, facts: list[Fact], source: str) -> tuple[list[Fact], lis
     # a month simulated in part (a run from 20 January) would judge a part-month's flows as a month's
     inside, outside = facts_in_run(facts, pd.DataFrame({"month": whole_months(sc.start, sc.end)}), source)
     _check_selections_of(source, inside, table, outline=True)
+    for f in inside:
+        slip = _price_slip(f, sc.market.initial_price)
+        if slip:
+            where = f.where or f"fact {f.fact_id}"
+            raise FactError(f"{where}: {slip}" if where.startswith(source) else f"{source}: {where}: {slip}")
     return inside, outside
+
+
+#: a price fact's target this many times above or below the scenario's start price is taken
+#: for a unit slip (yuan/kg for yuan/t is a factor of 1,000; the fastest rise of the record,
+#: Dy and Tb in 2010-2011, was about ten-fold)
+PRICE_SLIP_FACTOR = 100.0
+
+
+def _price_slip(f: Fact, start_price: dict[str, float]) -> str:
+    """Why a price level's target cannot be meant in the series' unit ("" if it can): it
+    lies :data:`PRICE_SLIP_FACTOR` times or more from the scenario's start price of the
+    products it selects (``start_price``: ``market.initial_price``, in the quoted units)."""
+    if f.variable not in ("price", "price_long_run") or f.measure != "level" or f.comparison not in NEEDS_TARGET:
+        return ""
+    names = _split(f.product)
+    if not names or not set(names) <= set(start_price) or not f.target > 0:
+        return ""
+    start = float(np.mean([start_price[n] for n in names]))
+    ratio = f.target / start
+    if 1.0 / PRICE_SLIP_FACTOR < ratio < PRICE_SLIP_FACTOR:
+        return ""
+    unit = " and ".join(sorted(series_units(f.variable, f.product))) or "its quoted unit"
+    return (f"target: given {_num(f.target)}, {_num(ratio) if ratio >= 1 else '1/' + _num(1 / ratio)} times the "
+            f"scenario's start price of {f.product} ({_num(start)} {unit}, market.initial_price): a figure in "
+            f"another unit (yuan/kg for yuan/t is a factor of 1,000)?; allowed: a price in {unit}")
 
 
 def _check_selections_of(source: str, facts: list[Fact], table: pd.DataFrame, outline: bool = False) -> None:
@@ -785,6 +963,31 @@ def _measure(fact: Fact, table: pd.DataFrame, other: bool) -> tuple[float, float
     return 100.0 * (now / base - 1.0), now, base
 
 
+def selection_unit(table: pd.DataFrame, sel: tuple[str, str, str, str]) -> str:
+    """The unit of the series ``sel`` selects in ``table`` (read as :func:`monthly_series`
+    reads it: a level in any region is China's), or "" if its rows have none or several."""
+    var, stage, product, region = sel
+    rows = _select(table, *sel)
+    if var in LEVEL_VARIABLES and region in ("", "*") and (rows["region"] == "china").any():
+        rows = rows[rows["region"] == "china"]
+    units = set(map(str, rows["unit"]))
+    return units.pop() if len(units) == 1 else ""
+
+
+def other_in_main_unit(fact: Fact, table: pd.DataFrame) -> float:
+    """What the ``other_*`` side's level is multiplied by to be in the main side's unit: a
+    price per kg against one per tonne is compared per the same mass (Pr-Nd oxide over Dy
+    oxide per tonne, not yuan/t over yuan/kg); 1 for the same unit, for % measures and
+    where the units do not convert."""
+    if fact.measure not in ("level", "change", "ratio"):
+        return 1.0
+    main, other = selection_unit(table, fact.selection()), selection_unit(table, fact.selection(other=True))
+    if main == other:
+        return 1.0
+    to_main, to_other = per_tonne_factor(main), per_tonne_factor(other)
+    return to_other / to_main if to_main and to_other else 1.0
+
+
 def evaluate_fact(fact: Fact, table: pd.DataFrame) -> dict[str, float | bool]:
     """Check one fact against one monthly table (pure function).
 
@@ -803,14 +1006,16 @@ def evaluate_fact(fact: Fact, table: pd.DataFrame) -> dict[str, float | bool]:
     value = main
     why = _why_not_measured(fact, main, now, base)
     if fact.uses_other:
+        scale = other_in_main_unit(fact, table)
         if fact.measure == "ratio":
-            den = _measure(fact, table, other=True)[0]
+            den = _measure(fact, table, other=True)[0] * scale
             other = den
             value = main / den if math.isfinite(den) and den != 0 else math.nan
             if not why and math.isfinite(den) and den == 0:
                 why = "the other series is 0 over the period: a ratio to it cannot be formed"
         else:
             other, other_now, other_base = _measure(fact, table, other=True)
+            other *= scale
             value = main - other
             why = why or _why_not_measured(fact, other, other_now, other_base, "the other series")
     return {"value": value, "main": main, "other": other, "now": now, "base": base, "ok": judge(fact, value),
@@ -963,10 +1168,14 @@ def validate(scenario_path: str | Path = "scenarios/baseline.toml", replicates: 
     check_count("workers", workers, 1, MAX_WORKERS)
     t0 = time.perf_counter()
     sc = load_scenario(scenario_path)          # fails early, with the scenario's own message
-    facts_path = Path(facts_file) if facts_file is not None else scenario_facts_file(sc)
-    facts = load_facts(facts_path, default_vocabulary(sc)) if facts is None else facts
+    if facts is None:
+        facts_path = Path(facts_file) if facts_file is not None else scenario_facts_file(sc)
+        facts = load_facts(facts_path, default_vocabulary(sc))
+        source = str(facts_path) if facts_path else package_facts_path()
+    else:
+        source = "the facts given (validate(facts=...))"
+        facts = check_given_facts(facts, default_vocabulary(sc), source)
     path = str(Path(scenario_path).resolve())
-    source = str(facts_path) if facts_path else package_facts_path()
     # before any replicate runs: a fact the run cannot answer fails now, not after the runs
     facts, left_out = check_facts_for(sc, facts, source)
     seeds = list(range(replicates))
@@ -1118,7 +1327,7 @@ def write_outputs(v: Validation, out_dir: str | Path, figures: bool = True) -> P
               f"rechain {package_version()}, {v.seconds:.1f} s.", "",
               f"**{v.score_text()}.**" + (f" Required facts not reproduced: {', '.join(failed)}." if failed else
                                            " Every required fact is reproduced.")
-              + (f" Left out, their months outside the run: {', '.join(v.left_out)}." if v.left_out else ""), "",
+              + (f" Left out, their months not all whole months of the run: {', '.join(v.left_out)}." if v.left_out else ""), "",
               "A fact is *reproduced* when the mean over replicates satisfies it; *replicates ok* counts the "
               "replicates that satisfy it on their own. Values are in the fact's unit (for comparisons with "
               "another series: the difference, main minus other). Monthly prices are monthly means of the "
@@ -1258,7 +1467,7 @@ def validate_command(ctx: click.Context, scenario: Path, replicates: int, worker
     if v.required_failed:
         click.echo(f"required facts not reproduced: {', '.join(v.required_failed)}")
     if v.left_out:
-        click.echo(f"left out, their months outside the run: {', '.join(v.left_out)}")
+        click.echo(f"left out, their months not all whole months of the run: {', '.join(v.left_out)}")
     prices = ", prices.csv" if (Path(out_dir) / "prices.csv").exists() else ""
     click.echo(f"wrote {out_dir}/ (facts.csv, facts.md{prices}{', figures' if not no_figures else ''})")
     ctx.exit(0 if v.passed else 1)

@@ -12,7 +12,7 @@ import numpy as np
 from ..calendar import Calendar
 from ..scenario import Scenario
 
-__all__ = ["ExportRegimes", "LicenceQueue", "apply_export_quotas", "export_quota_allowance_t"]
+__all__ = ["ExportRegimes", "LicenceQueue", "apply_export_quotas", "export_quota_allowance_t", "export_quota_used_before_t"]
 
 
 @dataclass
@@ -182,6 +182,18 @@ def export_quota_allowance_t(quota, day: dt.date) -> float:
     return total * sum(b.share for b in quota.batches if b.issued <= day)
 
 
+def export_quota_used_before_t(quota, start: dt.date) -> float:
+    """Tonnes of an export quota's year taken to be spent before a run that starts within that
+    year: exports went on at an even pace from 1 January, within what was issued by the start
+    (a run from July finds the first half-year's batch spent, not waiting for it)."""
+    first = dt.date(quota.year, 1, 1)
+    if not first < start <= dt.date(quota.year, 12, 31):
+        return 0.0
+    elapsed = (start - first).days / ((dt.date(quota.year + 1, 1, 1) - first).days)
+    issued = export_quota_allowance_t(quota, start - dt.timedelta(days=1))
+    return min(issued, export_quota_allowance_t(quota, dt.date(quota.year, 12, 31)) * elapsed)
+
+
 def apply_export_quotas(shipped: np.ndarray, world, week: int, used: dict) -> np.ndarray:
     """Scale this week's exports of quota-bound products down to the quota room left.
 
@@ -205,12 +217,14 @@ def apply_export_quotas(shipped: np.ndarray, world, week: int, used: dict) -> np
             continue
         first_day = max(monday, dt.date(q.year, 1, 1))     # a batch issued mid-week ships from next week
         on = x[np.isin(L.prod[x], [mat.p(p) for p in q.products])]
-        room = max(export_quota_allowance_t(q, first_day) - used.get((qi, q.year), 0.0), 0.0)
+        if (qi, q.year) not in used:
+            used[(qi, q.year)] = export_quota_used_before_t(q, world.scenario.start)
+        room = max(export_quota_allowance_t(q, first_day) - used[(qi, q.year)], 0.0)
         want = float(shipped[on].sum()) * share
         if want > room:
             shipped = shipped.copy()
             shipped[on] *= room / want
         parts.append((qi, q, on, share))
     for qi, q, on, share in parts:       # count what finally ships (a later item may cut more)
-        used[(qi, q.year)] = used.get((qi, q.year), 0.0) + float(shipped[on].sum()) * share
+        used[(qi, q.year)] += float(shipped[on].sum()) * share
     return shipped
