@@ -106,8 +106,10 @@ def test_dashboard_charts_draw_at_any_week():
             while m.week < n:
                 m.step()
             fig = charts_figure(m)
-            assert len(fig.axes) == 7            # six panels and the licence count's twin axis
+            assert len(fig.axes) == 6            # six panels (the licence queue in tonnes only)
             assert all(ax.get_ylabel() for ax in fig.axes)
+            # no negative prices or tonnes, even on a panel with nothing to draw yet
+            assert all(ax.get_ylim()[0] >= 0 for ax in fig.axes), [ax.get_ylim() for ax in fig.axes]
     finally:
         forget_model(m)
 

@@ -136,8 +136,8 @@ def solara_escape(text: str) -> str:
 
 
 LEVER_HELP = """**Reset applies the levers.** Each is neutral at its default.
-Licence approvals x: multiplies the scenario's approval rates.
-Myanmar stop: months with no Myanmar ore, from May 2025.
+Licence approvals x: multiplies the scenario's approval rates (none without export controls).
+Myanmar stop: months with no Myanmar ore, from May 2025 (a run without May 2025: from a third of the way in).
 Quota growth: extra growth of mining and separation quotas after the first year.
 EOL collection target: end-of-life collection rate by the last year (0: the scenario's).
 Restocking x / Wait-and-see x: how strongly firms build stock on expected rises / run it down on expected falls.

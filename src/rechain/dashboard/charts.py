@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import numpy as np
 from matplotlib.figure import Figure
+from matplotlib.ticker import FuncFormatter
 
 from ..figures import date_axis
 
@@ -48,11 +49,13 @@ def charts_figure(model, width_in: float = 12.0) -> Figure:
     ax.set_title("Prices: Pr-Nd oxide and metal", fontsize=10)
 
     ax = axes[1]
-    for prod, col in (("dy_oxide", "tab:orange"), ("tb_oxide", "tab:red"), ("magnet_uh", "tab:purple")):
-        ax.plot(x, r.price[:n, mat.p(prod)], color=col, label=mat.labels[prod].split(",")[0])
+    for prod, col, label in (("dy_oxide", "tab:orange", "Dy oxide"), ("tb_oxide", "tab:red", "Tb oxide"),
+                             ("magnet_uh", "tab:purple", "52UH blank")):
+        ax.plot(x, r.price[:n, mat.p(prod)], color=col, label=label)
     ax.set_ylabel(mat.price_unit["dy_oxide"])
-    ax.set_yscale("log")
-    ax.set_title("Prices: Dy, Tb oxide and 52UH magnets (log scale)", fontsize=10)
+    if n > 0:
+        ax.set_yscale("log")
+    ax.set_title("Prices: Dy, Tb oxide, 52UH blank (log)", fontsize=10)
 
     ax = axes[2]
     for (name, series), col in zip(_production(model, n).items(), ("tab:brown", "tab:blue", "tab:green",
@@ -70,12 +73,12 @@ def charts_figure(model, width_in: float = 12.0) -> Figure:
     ax.set_title("Input stock cover", fontsize=10)
 
     ax = axes[4]
-    ax.fill_between(x, r.lic_pending_t[:n], color="tab:red", alpha=0.3, lw=0, label="t awaiting a licence")
+    # tonnes, not applications: every link files a part-order each week, so the count of
+    # applications is mostly the size of the network, not the queue
+    ax.fill_between(x, r.lic_pending_t[:n], color="tab:red", alpha=0.3, lw=0)
+    ax.plot(x, r.lic_pending_t[:n], color="tab:red", lw=1.2, label="t awaiting a licence")
     ax.set_ylabel("t awaiting a licence")
-    ax2 = ax.twinx()
-    ax2.plot(x, r.lic_pending_n[:n], color="tab:red", lw=1.2, label="applications pending")
-    ax2.set_ylabel("applications")
-    ax.set_title("Licence queue: tonnes (shaded), applications (line)", fontsize=10)
+    ax.set_title("Licence queue: exports waiting for a licence", fontsize=10)
 
     ax = axes[5]
     short = r.use_want[:n] - r.use_got[:n]
@@ -90,8 +93,11 @@ def charts_figure(model, width_in: float = 12.0) -> Figure:
         a.grid(alpha=0.3)
         if a.get_legend_handles_labels()[0] and a is not axes[4]:
             a.legend(fontsize=7, loc="upper left")
-        if n > 0 and a.get_yscale() == "linear":
-            a.set_ylim(bottom=0)
+        if a.get_yscale() == "linear":
+            # no negative prices or tonnes, even on an empty panel; thousands as 600,000
+            top = a.get_ylim()[1] if np.isfinite(a.dataLim.ymax) and a.dataLim.ymax > 0 else 1.0
+            a.set_ylim(0, top)
+            a.yaxis.set_major_formatter(FuncFormatter(lambda v, _: f"{v:,.0f}" if abs(v) >= 10 else f"{v:g}"))
         date_axis(a)
     if n == 0:
         fig.suptitle("Press Step or Play to run the model", fontsize=10)
