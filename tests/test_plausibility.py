@@ -9,7 +9,7 @@ import pytest
 from click.testing import CliRunner
 
 from rechain.cli import main
-from rechain.config.plausibility import FAR, far_from_inherited
+from rechain.config.plausibility import FAR, far_from_inherited, named_items_replaced
 
 ROOT = Path(__file__).resolve().parents[1]
 PARENT = """\
@@ -84,3 +84,35 @@ def test_check_prints_it_as_a_warning_and_exits_0(tmp_path):
 @pytest.mark.parametrize("scenario", sorted(p.name for p in (ROOT / "scenarios").glob("*.toml")))
 def test_the_shipped_scenarios_raise_no_such_warning(scenario):
     assert far_from_inherited(ROOT / "scenarios" / scenario) == []
+
+
+SHOCKED = PARENT + """[[sectors.nev.shocks]]
+name = "lockdown"
+start = 2024-04-01
+end = 2024-05-31
+multiplier = 0.7
+"""
+
+
+def test_a_list_item_without_a_name_is_said_to_drop_the_named_items_it_inherits(tmp_path):
+    """An outside analyst's unnamed shock dropped the era's two named Covid shocks without a word."""
+    (tmp_path / "parent.toml").write_text(SHOCKED, encoding="utf-8")
+    f = tmp_path / "child.toml"
+    f.write_text('extends = "parent.toml"\n[[sectors.nev.shocks]]\nstart = 2025-02-01\nend = 2025-02-28\n'
+                 'multiplier = 0.3\n', encoding="utf-8")
+    lines = named_items_replaced(f)
+    assert len(lines) == 1 and lines[0].startswith("sectors.nev.shocks (line 2): an item without a name replaces "
+                                                   "the 1 named item(s) inherited from") and "'lockdown'" in lines[0]
+    real = tmp_path / "real.toml"      # check needs a whole scenario: the baseline has a named NEV shock
+    real.write_text(f'extends = "{(ROOT / "scenarios" / "baseline.toml").as_posix()}"\nname = "real"\n'
+                    '[[sectors.nev.shocks]]\nstart = 2025-02-01\nend = 2025-02-28\nmultiplier = 0.3\n', encoding="utf-8")
+    res = CliRunner().invoke(main, ["check", str(real)])
+    assert res.exit_code == 0 and "warning:" in res.output and "which are dropped" in res.output, res.output
+    f.write_text(f.read_text().replace("[[sectors.nev.shocks]]\n", '[[sectors.nev.shocks]]\nname = "strike"\n'),
+                 encoding="utf-8")
+    assert named_items_replaced(f) == []          # named: added to the inherited one
+
+
+@pytest.mark.parametrize("scenario", sorted(p.name for p in (ROOT / "scenarios").glob("*.toml")))
+def test_no_shipped_scenario_drops_named_items_it_inherits(scenario):
+    assert named_items_replaced(ROOT / "scenarios" / scenario) == []

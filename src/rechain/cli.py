@@ -214,7 +214,7 @@ def _own_quotas(own: dict | None) -> set[tuple[str, int]] | None:
 def check(scenario: Path) -> None:
     """Validate SCENARIO without running it."""
     from .config.levers import idle_levers, inert_keys
-    from .config.plausibility import far_from_inherited
+    from .config.plausibility import far_from_inherited, named_items_replaced
     from .config.schema import years_without_quota
 
     sc = load_scenario(scenario)
@@ -236,7 +236,7 @@ def check(scenario: Path) -> None:
             click.echo(f"  {line}")
     own = _own_keys(scenario)
     for line in years_without_quota(sc) + idle_levers(sc, _own_quotas(own)) + inert_keys(sc, own) \
-            + far_from_inherited(scenario):
+            + far_from_inherited(scenario) + named_items_replaced(scenario):
         click.echo(f"warning: {scenario}: {line}", err=True)
 
 

@@ -19,7 +19,7 @@ from typing import Any, Iterator
 
 from .errors import _find_line, _show
 
-__all__ = ["far_from_inherited", "FAR"]
+__all__ = ["far_from_inherited", "named_items_replaced", "FAR"]
 
 #: the ratio either way from which a replaced figure is flagged
 FAR = 30.0
@@ -105,4 +105,41 @@ def far_from_inherited(path: str | Path) -> list[str]:
                    f"({replaced:,.6g}) in {_show(files[-1])}; a unit slip (yuan/t for yuan/kg, kt for t, "
                    f"millions for units, a share for a percentage)? If meant (another era's figure, "
                    f"a what-if), ignore this")
+    return out
+
+
+def _replaced_lists(own: Any, old: Any, path: tuple) -> Iterator[tuple[tuple, list]]:
+    """(key path, inherited names) for every list of ``own`` that replaces a list of named
+    items: one of its items has no name, so the list is not merged item by item."""
+    from .schema import _merge_key
+    if isinstance(own, dict) and isinstance(old, dict):
+        for key, value in own.items():
+            if key in old:
+                yield from _replaced_lists(value, old[key], (*path, key))
+    elif isinstance(own, list) and isinstance(old, list) and own and old \
+            and all(isinstance(o, dict) and _merge_key(o) for o in old) \
+            and not all(isinstance(i, dict) and _merge_key(i) for i in own):
+        yield path, [str(_merge_key(o)) for o in old]
+
+
+def named_items_replaced(path: str | Path) -> list[str]:
+    """Warnings for each list ``path`` sets that replaces, not joins, the named items it
+    inherits (an item without a name makes the whole list the file's own: the inherited
+    shocks, news or disruptions are dropped)."""
+    from .loading import _resolve, read_toml_file
+
+    path = Path(path)
+    own = read_toml_file(path)
+    parent = own.pop("extends", None)
+    if not isinstance(parent, str):
+        return []
+    old, files = _resolve(path.parent / parent)
+    out = []
+    for loc, names in _replaced_lists(own, old, ()):
+        line = _find_line(path, list(loc))
+        key = ".".join(str(k) for k in loc)
+        shown = ", ".join(repr(n) for n in names[:4]) + (f" and {len(names) - 4} more" if len(names) > 4 else "")
+        out.append(f"{key}{f' (line {line})' if line else ''}: an item without a name replaces the {len(names)} "
+                   f"named item(s) inherited from {_show(files[-1])} ({shown}), which are dropped; give every item "
+                   f"a name to add it to them (the same name changes that one)")
     return out
