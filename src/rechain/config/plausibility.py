@@ -75,17 +75,26 @@ def _compare(own: Any, old: Any, path: tuple) -> Iterator[tuple[tuple, float, fl
         yield path, float(own), float(old), "the one it replaces"
 
 
-def far_from_inherited(path: str | Path) -> list[str]:
-    """Warnings for the figures ``path`` sets that are ``FAR`` times or more away from the
-    ones they replace in the file it extends (none when it extends nothing)."""
+def _own_and_inherited(path: Path) -> tuple[dict, dict, list] | None:
+    """The keys ``path`` sets itself, the scenario it extends (resolved) and that one's files;
+    None when it extends nothing."""
     from .loading import _resolve, read_toml_file
-
-    path = Path(path)
     own = read_toml_file(path)
     parent = own.pop("extends", None)
     if not isinstance(parent, str):
-        return []
+        return None
     old, files = _resolve(path.parent / parent)
+    return own, old, files
+
+
+def far_from_inherited(path: str | Path) -> list[str]:
+    """Warnings for the figures ``path`` sets that are ``FAR`` times or more away from the
+    ones they replace in the file it extends (none when it extends nothing)."""
+    path = Path(path)
+    pair = _own_and_inherited(path)
+    if pair is None:
+        return []
+    own, old, files = pair
     out = []
     for loc, given, replaced, what in _compare(own, old, ()):
         if given <= 0 or replaced <= 0 or FAR > given / replaced > 1.0 / FAR:
@@ -126,14 +135,11 @@ def named_items_replaced(path: str | Path) -> list[str]:
     """Warnings for each list ``path`` sets that replaces, not joins, the named items it
     inherits (an item without a name makes the whole list the file's own: the inherited
     shocks, news or disruptions are dropped)."""
-    from .loading import _resolve, read_toml_file
-
     path = Path(path)
-    own = read_toml_file(path)
-    parent = own.pop("extends", None)
-    if not isinstance(parent, str):
+    pair = _own_and_inherited(path)
+    if pair is None:
         return []
-    old, files = _resolve(path.parent / parent)
+    own, old, files = pair
     out = []
     for loc, names in _replaced_lists(own, old, ()):
         line = _find_line(path, list(loc))
