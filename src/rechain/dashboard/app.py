@@ -107,6 +107,15 @@ def ChainView(model: DashboardModel):
                               classes=["rechain-chain-view"])])
 
 
+def run_ended_html(model: DashboardModel) -> str:
+    """A line saying the run is over, once it is ("" before): Mesa greys Play and Step out
+    at the end without a word."""
+    if model.running:
+        return ""
+    return (f'<p class="rechain-ended" style="color:#b00"><b>The run has ended</b> (week {model.week}, '
+            f'{model.scenario.end}): press Reset to run it again, with the levers as set.</p>')
+
+
 def Ticker(model: DashboardModel):
     items = fired(model.events, model.date, last=10)
     recent = [e for e in items if (model.date - e.date).days < 28]
@@ -116,7 +125,7 @@ def Ticker(model: DashboardModel):
         f'<span style="color:#888">[{e.kind}]</span> {solara_escape(e.text)}</li>' for e in items)
     lever_text = "; ".join(model.levers.changes()) or "none (the scenario as written)"
     body = (f'<div class="rechain-ticker" data-count="{len(items)}" '
-            f'style="font-size:13px;max-height:520px;overflow-y:auto">'
+            f'style="font-size:13px;max-height:520px;overflow-y:auto">{run_ended_html(model)}'
             f'<p><b>{solara_escape(model.scenario.name)}</b>, seed {model.seed_value}, '
             f'levers: {solara_escape(lever_text)}</p>'
             f'<p style="color:#555">{solara_escape(model.scenario.question or model.scenario.description or "")}</p>'
