@@ -598,9 +598,9 @@ def _problem_errors(problems: list, path: Path | None, files: list[Path], data: 
             start_file, start_line = _locate(files, ("start",), data)
             if start_file is not None and Path(start_file).resolve() == Path(files[-1]).resolve():
                 # the what-if moved the start past the end it inherits: its own line is at fault
-                loc, file, line = ("start",), start_file, start_line
                 text = (f"given start {data['start']}, after the end {data['end']} it inherits from "
-                        f"{_show(_locate(files, ('end',), data)[0])}; allowed: a start before the end (set end too)")
+                        f"{_show(file)}; allowed: a start before the end (set end too)")
+                loc, file, line = ("start",), start_file, start_line
         out.append(ScenarioError(file or path, _key_of(loc) + _item_label(data, loc) or "(scenario)", text,
                                  line=line, kind=kind, via=files[-1] if files else None))
     return out

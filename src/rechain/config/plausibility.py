@@ -75,14 +75,14 @@ def _compare(own: Any, old: Any, path: tuple) -> Iterator[tuple[tuple, float, fl
         yield path, float(own), float(old), "the one it replaces"
 
 
-def _own_and_inherited(path: Path) -> tuple[dict, dict, list] | None:
+def _own_and_inherited(path: Path) -> tuple[dict, dict, list]:
     """The keys ``path`` sets itself, the scenario it extends (resolved) and that one's files;
-    None when it extends nothing."""
+    nothing inherited (``{}``, no files) when it extends nothing."""
     from .loading import _resolve, read_toml_file
     own = read_toml_file(path)
     parent = own.pop("extends", None)
     if not isinstance(parent, str):
-        return None
+        return own, {}, []
     old, files = _resolve(path.parent / parent)
     return own, old, files
 
@@ -91,10 +91,7 @@ def far_from_inherited(path: str | Path) -> list[str]:
     """Warnings for the figures ``path`` sets that are ``FAR`` times or more away from the
     ones they replace in the file it extends (none when it extends nothing)."""
     path = Path(path)
-    pair = _own_and_inherited(path)
-    if pair is None:
-        return []
-    own, old, files = pair
+    own, old, files = _own_and_inherited(path)
     out = []
     for loc, given, replaced, what in _compare(own, old, ()):
         if given <= 0 or replaced <= 0 or FAR > given / replaced > 1.0 / FAR:
@@ -136,10 +133,7 @@ def named_items_replaced(path: str | Path) -> list[str]:
     inherits (an item without a name makes the whole list the file's own: the inherited
     shocks, news or disruptions are dropped)."""
     path = Path(path)
-    pair = _own_and_inherited(path)
-    if pair is None:
-        return []
-    own, old, files = pair
+    own, old, files = _own_and_inherited(path)
     out = []
     for loc, names in _replaced_lists(own, old, ()):
         line = _find_line(path, list(loc))

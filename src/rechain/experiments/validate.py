@@ -659,12 +659,7 @@ def load_facts(path: str | Path | None = None, vocabulary: Vocabulary | None = N
             continue
         try:
             f = _fact_from_row(row, line, name)
-            if f.fact_id in seen:
-                raise FactError(f"{f.where}: duplicate fact_id {f.fact_id!r}; allowed: each id once")
-            seen.add(f.fact_id)
-            vocab.check(f)
-            if f.uses_other:
-                vocab.check(f, other=True)
+            _check_names(f, vocab, seen)
         except FactError as e:
             problems.append(str(e))
             continue
@@ -684,33 +679,35 @@ def check_given_facts(facts: Any, vocabulary: Vocabulary, source: str = "the fac
     if isinstance(facts, (str, Path)) or not isinstance(facts, (list, tuple)):
         raise FactError(f"{source}: given {type(facts).__name__} {str(facts)[:80]!r}; allowed: a list of Fact "
                         f"(a facts table's path goes to facts_file=)")
-    problems, seen = [], set()
+    from dataclasses import replace
+    checked, problems, seen = [], [], set()
     for i, f in enumerate(facts):
         if not isinstance(f, Fact):
             problems.append(f"{source}: item {i}: given {type(f).__name__}; allowed: a Fact")
             continue
-        where = f.where or f"{source}: fact {f.fact_id}"
+        f = f if f.where else replace(f, where=f"{source}: fact {f.fact_id}")
         try:
-            _check_fact(f, where)
-            if f.fact_id in seen:
-                raise FactError(f"{where}: duplicate fact_id {f.fact_id!r}; allowed: each id once")
-            seen.add(f.fact_id)
-            f = f if f.where else _with_where(f, where)
-            vocabulary.check(f)
-            if f.uses_other:
-                vocabulary.check(f, other=True)
+            _check_fact(f, f.where)
+            _check_names(f, vocabulary, seen)
         except FactError as e:
             problems.append(str(e))
+        checked.append(f)
     if problems:
         raise FactError("\n".join(problems))
-    if not facts:
+    if not checked:
         raise FactError(f"{source}: no facts")
-    return [f if f.where else _with_where(f, f"{source}: fact {f.fact_id}") for f in facts]
+    return checked
 
 
-def _with_where(f: Fact, where: str) -> Fact:
-    from dataclasses import replace
-    return replace(f, where=where)
+def _check_names(f: Fact, vocabulary: Vocabulary, seen: set[str]) -> None:
+    """A fact's id is new to ``seen`` (then added) and its selections name what the run
+    outputs; :class:`FactError` naming the fact otherwise."""
+    if f.fact_id in seen:
+        raise FactError(f"{f.where or f'fact {f.fact_id}'}: duplicate fact_id {f.fact_id!r}; allowed: each id once")
+    seen.add(f.fact_id)
+    vocabulary.check(f)
+    if f.uses_other:
+        vocabulary.check(f, other=True)
 
 
 def _check_header(header: list[str], name: str) -> None:
@@ -793,13 +790,20 @@ def check_selections(facts: Iterable[Fact], table: pd.DataFrame, outline: bool =
                             f"({min(months)} .. {max(months)})")
 
 
+def _as_read(rows: pd.DataFrame, var: str, region: str) -> pd.DataFrame:
+    """The selected ``rows`` as :func:`monthly_series` reads them: a level in any region is
+    China's where the table has one (export prices carry their buyer region's name)."""
+    if var in LEVEL_VARIABLES and region in ("", "*") and (rows["region"] == "china").any():
+        return rows[rows["region"] == "china"]
+    return rows
+
+
 def mixed_selection(rows: pd.DataFrame, sel: tuple[str, str, str, str], prefix: str = "") -> str:
     """Why the ``rows`` a selection picks cannot make one series, or "": several units (a mean
     of yuan/t and yuan/kg prices), or tonnes of ore, oxides and magnets added up (the same
     rare earths at several stages) where ``product`` is left open."""
     var, stage, product, region = sel
-    if var in LEVEL_VARIABLES and region in ("", "*") and (rows["region"] == "china").any():
-        rows = rows[rows["region"] == "china"]          # as monthly_series reads it
+    rows = _as_read(rows, var, region)
     if var in ("quota_issued", "quota_used") and rows["stage"].nunique() > 1:
         return (f"{prefix}stage {stage!r}: adds {var} of {', '.join(sorted(set(rows['product'])))}, the mining "
                 f"quotas and the separation quota: the same rare earths at two stages; allowed: stage "
@@ -870,8 +874,7 @@ def check_facts_for(sc, facts: list[Fact], source: str) -> tuple[list[Fact], lis
     for f in inside:
         slip = _price_slip(f, sc.market.initial_price)
         if slip:
-            where = f.where or f"fact {f.fact_id}"
-            raise FactError(f"{where}: {slip}" if where.startswith(source) else f"{source}: {where}: {slip}")
+            raise FactError(_naming(source, f"{f.where or f'fact {f.fact_id}'}: {slip}"))
     return inside, outside
 
 
@@ -905,7 +908,12 @@ def _check_selections_of(source: str, facts: list[Fact], table: pd.DataFrame, ou
     try:
         check_selections(facts, table, outline)
     except FactError as e:
-        raise FactError(f"{source}: {e}" if not str(e).startswith(source) else str(e)) from None
+        raise FactError(_naming(source, str(e))) from None
+
+
+def _naming(source: str, message: str) -> str:
+    """``message`` prefixed by ``source`` (the facts table) unless it names it already."""
+    return message if message.startswith(source) else f"{source}: {message}"
 
 
 def package_facts_path() -> str:
@@ -967,10 +975,7 @@ def selection_unit(table: pd.DataFrame, sel: tuple[str, str, str, str]) -> str:
     """The unit of the series ``sel`` selects in ``table`` (read as :func:`monthly_series`
     reads it: a level in any region is China's), or "" if its rows have none or several."""
     var, stage, product, region = sel
-    rows = _select(table, *sel)
-    if var in LEVEL_VARIABLES and region in ("", "*") and (rows["region"] == "china").any():
-        rows = rows[rows["region"] == "china"]
-    units = set(map(str, rows["unit"]))
+    units = set(map(str, _as_read(_select(table, *sel), var, region)["unit"]))
     return units.pop() if len(units) == 1 else ""
 
 
