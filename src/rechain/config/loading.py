@@ -25,7 +25,7 @@ from .errors import (ScenarioError, _describe, _find_line, _find_name_line, _pro
                      misnamed_entries, misspelt_required)
 from .schema import Scenario, _merge_key, folder_safe, stem_unfit
 
-__all__ = ["load_scenario", "scenario_data", "scenario_from_dict", "scenario_hash", "deep_merge",
+__all__ = ["load_scenario", "scenario_data", "scenario_from_dict", "scenario_hash", "deep_merge", "merges_by_name",
            "read_toml_file", "read_text_file"]
 
 
@@ -75,6 +75,12 @@ def _strip_removals(items: list, keypath: tuple, inherited: list | None = None) 
             else i for i in items]
 
 
+def merges_by_name(base: list, over: list) -> bool:
+    """Whether the list ``over`` merges into the inherited ``base`` item by item (every item of
+    both named, ``over`` not empty) rather than replacing it whole (:func:`deep_merge`)."""
+    return bool(over) and all(_merge_key(i) for i in over) and all(_merge_key(i) for i in base)
+
+
 def deep_merge(base: Any, over: Any, _keypath: tuple = ()) -> Any:
     """Merge ``over`` onto ``base``: tables key by key, named lists item by item.
 
@@ -95,8 +101,7 @@ def deep_merge(base: Any, over: Any, _keypath: tuple = ()) -> Any:
             else:
                 out[k] = _strip_removals(v, (*_keypath, k)) if isinstance(v, list) else v
         return out
-    if isinstance(base, list) and isinstance(over, list) and over and all(_merge_key(i) for i in over) \
-            and all(_merge_key(i) for i in base):
+    if isinstance(base, list) and isinstance(over, list) and merges_by_name(base, over):
         seen: set[str] = set()
         for item in over:
             key = _merge_key(item)

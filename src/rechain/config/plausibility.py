@@ -117,14 +117,14 @@ def far_from_inherited(path: str | Path) -> list[str]:
 def _replaced_lists(own: Any, old: Any, path: tuple) -> Iterator[tuple[tuple, list]]:
     """(key path, inherited names) for every list of ``own`` that replaces a list of named
     items: one of its items has no name, so the list is not merged item by item."""
+    from .loading import merges_by_name
     from .schema import _merge_key
     if isinstance(own, dict) and isinstance(old, dict):
         for key, value in own.items():
             if key in old:
                 yield from _replaced_lists(value, old[key], (*path, key))
     elif isinstance(own, list) and isinstance(old, list) and own and old \
-            and all(isinstance(o, dict) and _merge_key(o) for o in old) \
-            and not all(isinstance(i, dict) and _merge_key(i) for i in own):
+            and all(_merge_key(o) for o in old) and not merges_by_name(old, own):
         yield path, [str(_merge_key(o)) for o in old]
 
 
