@@ -70,7 +70,7 @@ def test_fact_miss_is_zero_when_reproduced_and_grows_with_the_distance():
 
 
 def test_miss_loss_weighs_required_facts_and_penalises_a_drifting_quiet_chain():
-    from rechain.experiments.calibrate import PRICE_BAND, miss_loss
+    from rechain.experiments.calibrate import PRICE_BAND, UNSTABLE_LOSS, miss_loss
     from rechain.experiments.validate import Fact
     req = Fact("A", "price", "2025-01", product="dy_oxide", target=100.0, tolerance=10.0, required=True)
     opt = Fact("B", "price", "2025-01", product="tb_oxide", target=100.0, tolerance=10.0, required=False)
@@ -79,7 +79,14 @@ def test_miss_loss_weighs_required_facts_and_penalises_a_drifting_quiet_chain():
     calm = {"quiet_cv": 0.05, "quiet_price_low": 0.9, "quiet_price_high": 1.1}
     assert miss_loss(values, [req, opt], calm) == pytest.approx(1.3)
     drift = dict(calm, quiet_price_high=PRICE_BAND[1] * 2.0)
-    assert miss_loss(values, [req, opt], drift) == pytest.approx(1.3 + 10.0 * np.log(2.0))
+    assert miss_loss(values, [req, opt], drift) == pytest.approx(1.3 + UNSTABLE_LOSS + 10.0 * np.log(2.0))
+    cycling = dict(calm, quiet_cv=0.15)
+    assert miss_loss(values, [req, opt], cycling) == pytest.approx(1.3 + UNSTABLE_LOSS + 10.0 * 0.5)
+    # a stable candidate missing fifty facts by ten tolerances each scores better than an
+    # unstable one that meets them all
+    far, met = {"A": 210.0, "B": 210.0}, {"A": 100.0, "B": 100.0}
+    assert 50 * miss_loss(far, [req], calm) == pytest.approx(500.0)
+    assert 50 * miss_loss(far, [req], calm) < miss_loss(met, [req, opt], cycling)
 
 
 def test_refine_adds_cma_es_candidates_that_compete_for_the_finals(tmp_path):

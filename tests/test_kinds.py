@@ -8,6 +8,7 @@ test needs them, and one hook of one kind is called.
 from __future__ import annotations
 
 import dataclasses
+from types import SimpleNamespace
 
 import numpy as np
 import pytest
@@ -18,6 +19,7 @@ from rechain.book import Book
 from rechain.conditions import Mode, PolicyTimeline
 from rechain.kinds import (MagnetMakers, MotorMakers, MyanmarHolders, OverseasBuyers, Recyclers, RockMiners,
                            SeparationPlants, StateReserve, Traders)
+from rechain.kinds.separation import oxide_offer_share
 from rechain.network import MAG, MOTOR, MYANMAR, OVERSEAS, REC, RESERVE, ROCK, SEP, TRADER
 from rechain.randomness import Streams
 from rechain.recorder import Recorder
@@ -229,6 +231,27 @@ def test_recyclers_hold_oxide_back_below_the_plants_reservation_price(tiny):
     assert kind.offer_share(book) == pytest.approx(1.0)
     m.price_yuan_per_t[k] = 0.99 * cfg.reservation_share * 1000.0    # 1 % under the reservation price
     assert kind.offer_share(book) == pytest.approx(max(1.0 - cfg.holdback_price * 0.01, cfg.min_offer_share))
+
+
+def test_a_products_own_reservation_share_replaces_the_plants_for_that_product_only():
+    """``reservation_share_by_product``: Dy's holders at 0.6 of its long-run price still
+    offer all of it at 0.7, while Pr-Nd's (at the plants' own 0.87) hold part back."""
+    d = deep_merge(baseline_dict(), TINY)
+    d["firms"]["separation_plants"].update(reservation_share=0.87, holdback_price=10.0, min_offer_share=0.0,
+                                           reservation_share_by_product={"dy_oxide": 0.6})
+    world = build_world(scenario_from_dict(d), Streams(1))
+    book = SimpleNamespace(world=world, firms=FirmState.empty(world.n_firms, world.n_products, world.firms.capacity),
+                           market=MarketState.at_prices(world.start_price_yuan_per_t, world.materials.content, 4.0))
+    dy, prnd = world.materials.p("dy_oxide"), world.materials.p("prnd_oxide")
+    assert world.reservation_share[[dy, prnd]] == pytest.approx([0.6, 0.87])
+    m = book.market
+    m.long_run_yuan_per_t[[dy, prnd]] = 1000.0
+    m.price_yuan_per_t[[dy, prnd]] = 700.0
+    firm = np.zeros(2, dtype=int)
+    # 0.7 of the long-run price: above Dy's reservation (all offered), 17 points under Pr-Nd's
+    assert oxide_offer_share(book, firm, np.array([dy, prnd])) == pytest.approx([1.0, 0.0])
+    m.price_yuan_per_t[dy] = 0.99 * 0.6 * 1000.0                     # 1 % under Dy's own
+    assert oxide_offer_share(book, firm, np.array([dy]))[0] == pytest.approx(1.0 - 10.0 * 0.01)
 
 
 def test_magnet_makers_thrift_dy_and_tb_when_they_are_dear(tiny):

@@ -72,6 +72,8 @@ CONTEXTS = {
     "std_heavy": {"magnet_recipes": {"magnet_std": {"dy_wt_pct": 0.3, "tb_wt_pct": 0.05, "min_heavy_share": 0.6,
                                                     "thrift_price_elasticity": 0.5}}},
     "dy_tb_mix": {"firms": {"magnet_makers": {"dy_for_tb_max_share": 0.3}}},
+    # a reservation share of Dy's own, above the price Dy falls to (an empty table has no value to change)
+    "own_reservation": {"firms": {"separation_plants": {"reservation_share_by_product": {"dy_oxide": 0.95}}}},
     "grow": {"end": "2027-06-30", "after_last_year": {"quota_growth_pct_per_yr": 1.0}},
     "hold": {"end": "2027-06-30", "after_last_year": {"rule": "hold"}},
     # a long shortage: producers abroad run full and build, users substitute, collection runs

@@ -94,6 +94,7 @@ class World:
     oxides: np.ndarray                   # Pr-Nd, Dy and Tb oxide, in element order
     scraps: np.ndarray                   # standard and high-grade scrap
     cover_elasticity: np.ndarray         # [P] how strongly each price answers its market's cover
+    reservation_share: np.ndarray        # [P] share of its long-run price below which plants and recyclers hold a product back
     scarcity_elasticity: np.ndarray      # [P] the same below normal cover
     spot_sells: np.ndarray               # [sell pairs] bool: sells on China's spot market (not producers abroad)
     abroad_buys: np.ndarray              # indices of buy pairs of buyers abroad
@@ -187,6 +188,9 @@ def build_world(sc: Scenario, streams: Streams) -> World:
     cover_elasticity = np.array([sc.market.price_cover_elasticity.get(
         k, sc.behaviour.processed_price_cover_elasticity if k in PROCESSED else sc.behaviour.price_cover_elasticity)
         for k in mat.products])
+    held = sc.firms.separation_plants
+    reservation_share = np.array([held.reservation_share_by_product.get(k, held.reservation_share)
+                                  for k in mat.products])
     return World(
         scenario=sc, materials=mat, calendar=cal, firms=pop, links=links, link=link, buys=buys, sells=sells,
         rows=rows, main_output=np.argmax(pop.outputs, axis=1), main_input=np.argmax(pop.inputs, axis=1),
@@ -197,6 +201,7 @@ def build_world(sc: Scenario, streams: Streams) -> World:
         oxides=oxides,
         scraps=np.array([mat.p("scrap_std"), mat.p("scrap_uh")]),
         cover_elasticity=cover_elasticity,
+        reservation_share=reservation_share,
         scarcity_elasticity=cover_elasticity * np.where(np.isin(mat.products, STOCKED),
                                                         sc.behaviour.scarcity_elasticity_multiple, 1.0),
         spot_sells=spot_sells,

@@ -83,6 +83,8 @@ def _whole_sign(value: object) -> object:
 Date = Annotated[dt.date, BeforeValidator(_iso_date)]
 Sign = Annotated[Literal[-1, 1], BeforeValidator(_whole_sign)]
 ProductName = Literal[PRODUCTS]  # type: ignore[valid-type]
+# what separation plants and recyclers sell and may hold back
+HeldProduct = Literal["prnd_oxide", "dy_oxide", "tb_oxide", "prnd_metal"]
 StageName = Literal[STAGES]  # type: ignore[valid-type]
 
 
@@ -154,6 +156,8 @@ class SeparationPlants(FirmGroup):
     metal_lines_buy_oxide: bool = Field(True, description="plants with a metal line also buy Pr-Nd oxide on the market when their own falls short")
     full_run_margin_share: Annotated[float, Field(gt=0, le=1)] = Field(0.1, description="plants run ore at their quota pace once the basket margin (oxide value less ore and processing cost) reaches this share of the basket; less below it, none at a loss")
     reservation_share: Share = Field(0.9, description="plants (and recyclers) hold oxide back when its price falls below this share of its long-run price")
+    reservation_share_by_product: dict[HeldProduct, Share] = Field(  # type: ignore[valid-type]
+        default_factory=dict, description="per product the holders sell (prnd_oxide, dy_oxide, tb_oxide, prnd_metal), a reservation share in place of reservation_share: Dy and Tb are most of an ion-adsorption plant's income, so their holders need not hold them back where Pr-Nd's do")
     holdback_price: NonNeg = Field(1.0, description="h_p: plants (and recyclers) offer this much less per unit relative price below their reservation")
     min_offer_share: Share = Field(0.3, description="the share of oxide stock plants (and recyclers) always offer")
 

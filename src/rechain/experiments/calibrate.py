@@ -71,10 +71,13 @@ from .sweep import Sweep, _base_dict, execute
 
 __all__ = ["load_space", "search_sweep", "also_sweep", "check_also", "calibrate", "best_scenario", "quiet_drift",
            "calibrate_command",
-           "miss_loss", "fact_miss", "PRICE_BAND", "QUIET_COLUMNS", "QUIET_YEARS"]
+           "miss_loss", "fact_miss", "PRICE_BAND", "UNSTABLE_LOSS", "QUIET_COLUMNS", "QUIET_YEARS"]
 
 #: a candidate's shock-free run may not take any price outside this band around its first month
 PRICE_BAND = (0.67, 1.5)
+#: added to the loss of a candidate whose shock-free run drifts out of PRICE_BAND or cycles:
+#: more than any stable candidate's misses of the facts add up to
+UNSTABLE_LOSS = 1000.0
 #: years the shock-free variant runs: the horizon of the stability requirement (a shock-free
 #: chain held within PRICE_BAND for ten years); a heavy rare earth's slow drift shows only
 #: after several years
@@ -373,16 +376,22 @@ def miss_loss(values: dict[str, float], facts, quiet: dict[str, float] | None = 
               max_quiet_cv: float = 0.1) -> float:
     """A candidate's distance from the record: the sum of :func:`fact_miss` over the facts
     (required ones weigh 1, the others 0.3), plus, given the shock-free run's ``quiet``
-    figures, 10 per unit of log-distance of its prices outside :data:`PRICE_BAND` and 10 per
-    ``max_quiet_cv`` of cycling beyond it."""
+    figures and when it is unstable, :data:`UNSTABLE_LOSS` and 10 per unit of log-distance of
+    its prices outside :data:`PRICE_BAND` and 10 per ``max_quiet_cv`` of cycling beyond it.
+
+    The flat :data:`UNSTABLE_LOSS` puts every unstable candidate behind every stable one, as
+    the candidates' ranking does: with only the graded terms, a CMA-ES search found unstable
+    points that miss the facts by less and spent its generations among them."""
     loss = sum(fact_miss(f, values.get(f.fact_id, math.nan)) * (1.0 if f.required else 0.3) for f in facts)
     if quiet is not None:
         lo, hi, cv = quiet.get("quiet_price_low", math.nan), quiet.get("quiet_price_high", math.nan), \
             quiet.get("quiet_cv", math.nan)
         if not (math.isfinite(lo) and math.isfinite(hi) and math.isfinite(cv)):
-            return loss + 100.0
-        loss += 10.0 * (max(0.0, math.log(PRICE_BAND[0] / max(lo, 1e-9))) + max(0.0, math.log(hi / PRICE_BAND[1])))
-        loss += 10.0 * max(0.0, cv - max_quiet_cv) / max_quiet_cv
+            return loss + UNSTABLE_LOSS + 100.0
+        drift = max(0.0, math.log(PRICE_BAND[0] / max(lo, 1e-9))) + max(0.0, math.log(hi / PRICE_BAND[1]))
+        cycling = max(0.0, cv - max_quiet_cv) / max_quiet_cv
+        if drift > 0 or cycling > 0:
+            loss += UNSTABLE_LOSS + 10.0 * drift + 10.0 * cycling
     return float(loss)
 
 

@@ -31,11 +31,13 @@ __all__ = ["SeparationPlants", "SeparationPlant", "oxide_offer_share"]
 def oxide_offer_share(book: Book, firm: np.ndarray, product: np.ndarray) -> np.ndarray:
     """Share of its stock of separated ``product`` each holder ``firm`` offers, by the plants'
     rule (``firms.separation_plants``): less when prices are expected to rise, and less when the
-    price is below ``reservation_share`` of its long-run price (co-products are held, not
-    dumped). Recyclers, who sell the same oxides into the same market, use it too."""
-    cfg, m = book.world.scenario.firms.separation_plants, book.market
+    price is below its reservation share (``reservation_share``, or the product's own in
+    ``reservation_share_by_product``) of its long-run price (co-products are held, not dumped).
+    Recyclers, who sell the same oxides into the same market, use it too."""
+    w, m = book.world, book.market
+    cfg = w.scenario.firms.separation_plants
     return offer_share(book.firms.expected_change[firm], m.price_yuan_per_t[product],
-                       cfg.reservation_share * m.long_run_yuan_per_t[product], cfg.holdback_expectation,
+                       w.reservation_share[product] * m.long_run_yuan_per_t[product], cfg.holdback_expectation,
                        cfg.holdback_price, cfg.min_offer_share)
 
 
