@@ -138,6 +138,9 @@ def test_a_scenario_with_its_own_facts_table_is_calibrated_on_it(tmp_path):
     assert "T03" not in " ".join(table["failing_required"].dropna().astype(str))
     runs = pd.concat(pd.read_parquet(p) for p in (out / "search").rglob("*.parquet"))
     assert {"T01", "T02"} <= set(runs.columns) and "F01" not in runs.columns
+    # every run found the table, named relative to the scenario's file, and measured on it
+    done = pd.concat(pd.read_parquet(p) for p in (out / "search" / "runs").rglob("*.parquet"))
+    assert (done["status"] == "ok").all() and (done["T02"] > 0).all()
 
 
 def test_a_missing_facts_table_stops_the_calibration_before_any_folder(tmp_path):
@@ -179,6 +182,10 @@ def test_also_holds_every_candidate_to_another_scenario_and_its_facts(tmp_path):
     assert (joint["loss"] > single["loss"]).all()
     for stage in ("search", "final"):
         assert (out / "also" / "tiny_own" / stage).is_dir()
+    # missed because the tiny chain makes blanks, not because its runs failed to find the table
+    # (named relative to the other scenario's file)
+    runs = pd.concat(pd.read_parquet(p) for p in (out / "also" / "tiny_own").glob("*/runs/*.parquet"))
+    assert (runs["status"] == "ok").all() and (runs["T01"] > 0).all()
 
 
 def test_also_refuses_a_missing_scenario_before_any_folder(tmp_path):
@@ -245,3 +252,21 @@ def test_a_space_key_that_cannot_be_searched_says_why(tmp_path, key, says):
     space.write_text(f'[parameters]\n"{key}" = {{ min = 0, max = 1 }}\n')
     with pytest.raises(ScenarioError, match=re.escape(f"parameters.{key}: {says}")):
         search_sweep(TINY, space, samples=2)
+
+
+def test_failed_runs_are_named_in_one_warning(tmp_path, capsys):
+    """A failed run scores as missing every fact: without a word, a table of failures reads as a
+    search that found nothing (every --also run failed so, its facts table not found)."""
+    from rechain.experiments.calibrate import _warn_failed_runs
+    (tmp_path / "search").mkdir()
+    pd.DataFrame({"run_id": [], "error": []}).to_csv(tmp_path / "search" / "errors.csv", index=False)
+    _warn_failed_runs(tmp_path)
+    assert capsys.readouterr().err == ""
+    era = tmp_path / "also" / "era" / "search"
+    era.mkdir(parents=True)
+    pd.DataFrame({"run_id": [0, 1], "error": ["FactError: own.csv: file not found\n  detail", "FactError: x"]}) \
+        .to_csv(era / "errors.csv", index=False)
+    _warn_failed_runs(tmp_path)
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and err.startswith("warning: 2 runs failed (first: FactError: own.csv: file not found)")
+    assert str(Path("also", "era", "search", "errors.csv")) in err

@@ -179,6 +179,13 @@ def _hold_to_own_facts(base: dict, scenario_path: str | Path) -> list[str]:
     return _fact_ids(base)
 
 
+def _source_held_to_facts(scenario_path: Path, base: dict):
+    """The scenario file as each candidate is written from (:func:`~rechain.experiments.runs.point_source`),
+    with the facts table ``base`` was pointed at by :func:`_hold_to_own_facts`: a table named
+    relative to the scenario's file is not found from where the runs run."""
+    return point_source(scenario_path, {"facts_file": base["facts_file"]} if base["facts_file"] else None)
+
+
 def _run_facts(base: dict, scenario_path: str | Path) -> tuple:
     """The facts of ``base``'s table that a run of it can be scored on: those whose months lie
     in the run, by ``rechain validate``'s rule (:func:`~rechain.experiments.validate.facts_in_run`
@@ -294,7 +301,7 @@ def search_sweep(scenario_path: str | Path = "scenarios/baseline.toml", space: s
                  parameters=params, design="lhs", samples=samples, replicates=replicates, root_seed=seed,
                  kpis=[*fact_ids, *QUIET_COLUMNS], series=[], points=points, unit_points=[own, *unit],
                  description="rechain calibrate: the scenario's own values, then a Latin hypercube",
-                 measure=_facts_and_quiet, common_seeds=True, source=point_source(Path(scenario_path)))
+                 measure=_facts_and_quiet, common_seeds=True, source=_source_held_to_facts(Path(scenario_path), base))
 
 
 def _table_sweep(search: Sweep, suffix: str, points: list[dict], replicates: int, root_seed: int, kpis: list[str],
@@ -332,7 +339,7 @@ def also_sweep(search: Sweep, scenario_path: str | Path, stage: str, points: lis
                  parameters=search.parameters, design="table", samples=None, replicates=replicates,
                  root_seed=root_seed, kpis=ids, series=[], points=points, unit_points=None,
                  description=f"rechain calibrate --also: the candidates of stage {stage} on {base['name']}",
-                 measure=_fact_values, common_seeds=True, source=point_source(path))
+                 measure=_fact_values, common_seeds=True, source=_source_held_to_facts(path, base))
 
 
 def check_also(search: Sweep, also: list[Path]) -> list[str]:
@@ -693,3 +700,16 @@ def calibrate_command(scenario, space, samples, replicates, finalists, final_rep
     if not bool(table.iloc[0]["stable"]):
         click.echo("warning: no candidate passed the shock-free check (columns stable, quiet_*); best.toml says so "
                    "in its header", err=True)
+    _warn_failed_runs(out_dir)
+
+
+def _warn_failed_runs(out_dir: Path) -> None:
+    """One warning line when runs failed: a failed run scores as missing every fact, so a
+    candidate table of failures looks like a search that found nothing."""
+    failed = {t: pd.read_csv(t) for t in sorted(out_dir.rglob("errors.csv"))}
+    failed = {t: f for t, f in failed.items() if len(f)}
+    if failed:
+        reason = str(next(iter(failed.values()))["error"].iloc[0]).splitlines()[0]
+        where = ", ".join(str(t.relative_to(out_dir)) for t in failed)
+        click.echo(f"warning: {sum(len(f) for f in failed.values())} runs failed (first: {reason}); "
+                   f"listed in {where} under {out_dir}", err=True)
