@@ -243,6 +243,8 @@ def test_best_toml_of_a_scenario_with_a_long_name_loads(tmp_path):
     ("behaviour.w_trnd", "is not a key of the scenario: behaviour has no key 'w_trnd'; did you mean 'w_trend'?"),
     ("sectors.nev.seasonality[0]", "selects a list item, which a calibration space cannot search"),
     ("after_last_year.quota_growth_pct_per_yr", "has no value in the scenario (an optional key left unset)"),
+    ("firms.separation_plants.reservation_share_by_product.dy_oxide",
+     "is an entry the scenario leaves unset (the model uses the table's fallback there)"),
 ])
 def test_a_space_key_that_cannot_be_searched_says_why(tmp_path, key, says):
     """Each was 'not a numeric key of the scenario (it holds None)'."""
@@ -269,3 +271,26 @@ def test_failed_runs_are_named_in_one_warning(tmp_path, capsys):
     err = capsys.readouterr().err
     assert err.count("\n") == 1 and err.startswith("warning: 2 runs failed (first: FactError: own.csv: file not found)")
     assert str(Path("also", "era", "search", "errors.csv")) in err
+
+
+def test_an_also_scenario_that_leaves_a_searched_entry_unset_gets_it_added(tmp_path):
+    """The main scenario gives Dy its own reservation share; an --also scenario that leaves the
+    entry unset (an era extending the baseline, say) takes each candidate's value as an added
+    entry, as a what-if writing it would; a name the table does not allow is still refused."""
+    from rechain.experiments.calibrate import also_sweep, search_sweep
+    from rechain.experiments.runs import _scenario_at
+    from rechain.experiments.sweep import _context
+    key = "firms.separation_plants.reservation_share_by_product.dy_oxide"
+    main_file = tmp_path / "main.toml"
+    main_file.write_text(f'extends = "{TINY.as_posix()}"\nname = "main"\n[firms.separation_plants]\n'
+                         'reservation_share_by_product = { dy_oxide = 0.8 }\n')
+    space = tmp_path / "space.toml"
+    space.write_text(f'[parameters]\n"{key}" = {{ min = 0.5, max = 1 }}\n')
+    search = search_sweep(main_file, space, samples=2)
+    also = also_sweep(search, TINY, "check", search.points[:1], 1, 0)
+    sc = _scenario_at(_context(also), also.points[0])
+    assert sc.firms.separation_plants.reservation_share_by_product == {"dy_oxide": search.points[0][key]}
+    space.write_text('[parameters]\n"firms.separation_plants.reservation_share_by_product.dy_oxid" = '
+                     '{ min = 0.5, max = 1 }\n')
+    with pytest.raises(ScenarioError, match="has no entry 'dy_oxid'; did you mean 'dy_oxide'"):
+        search_sweep(main_file, space, samples=2)

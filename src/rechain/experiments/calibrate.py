@@ -64,7 +64,7 @@ from ..config.schema import derived_name
 from . import designs
 from .designs import Parameter, finite_number
 from .executor import MAX_SEEDS, MAX_WORKERS, Terminated, sigterm_as_interrupt
-from .paths import PathError, _toml, lookup, parse_path, unquoted_key_hint
+from .paths import PathError, _toml, is_unset_entry, lookup, parse_path, unquoted_key_hint
 from .store import load_results, sweep_manifest
 from .runs import point_source
 from .sweep import Sweep, _base_dict, execute
@@ -244,6 +244,10 @@ def _current_value(loaded: dict, d: Dimension, space: str | Path | None) -> floa
         raise ScenarioError(where, key, f"selects a list item, which a calibration space cannot search; {allowed}",
                             kind="unknown_key")
     try:
+        if is_unset_entry(loaded, parse_path(d.key)):
+            raise ScenarioError(where, key, "is an entry the scenario leaves unset (the model uses the table's "
+                                "fallback there), so there is no current value to start from; give it one in the "
+                                f"scenario first; {allowed}", kind="unknown_key")
         node = lookup(loaded, parse_path(d.key))
     except PathError as e:
         raise ScenarioError(where, key, f"is not a key of the scenario: {e}; {allowed}", kind="unknown_key") from None
@@ -324,6 +328,15 @@ def _final_sweep(search: Sweep, candidates: list[int], replicates: int, points: 
                         f"rechain calibrate: candidates {candidates} of the search, fresh seeds")
 
 
+def _unset_there(loaded: dict, key: str) -> bool:
+    """Whether a searched key is an entry the scenario leaves unset (False where the path is
+    wrong: :func:`_current_value` then says how)."""
+    try:
+        return is_unset_entry(loaded, parse_path(key))
+    except PathError:
+        return False
+
+
 def also_sweep(search: Sweep, scenario_path: str | Path, stage: str, points: list[dict], replicates: int,
                root_seed: int) -> Sweep:
     """The candidates ``points`` on another scenario (``--also``: an era, say), held to that
@@ -333,7 +346,8 @@ def also_sweep(search: Sweep, scenario_path: str | Path, stage: str, points: lis
     path = Path(scenario_path)
     base = _base_dict(path, {}, None)
     for p in search.parameters:
-        _current_value(base, Dimension(p.name, float(p.min), float(p.max)), path)
+        if not _unset_there(base, p.name):               # an entry left unset there is added
+            _current_value(base, Dimension(p.name, float(p.min), float(p.max)), path)
     ids = _hold_to_own_facts(base, path)
     return Sweep(name=f"calibrate-{base['name']}-also-{stage}", file=None, base_file=path, base=base,
                  parameters=search.parameters, design="table", samples=None, replicates=replicates,

@@ -16,12 +16,14 @@ from __future__ import annotations
 import copy
 import datetime as dt
 import difflib
+import types
+import typing
 from typing import Any
 
 from ..config.errors import cut_short
 
 __all__ = ["PathError", "parse_path", "format_path", "lookup", "assign", "assign_as_written", "canonical_path",
-           "unquoted_key_hint"]
+           "unquoted_key_hint", "is_unset_entry"]
 
 
 class _Name(str):
@@ -153,6 +155,85 @@ def _step(cur: Any, t: Any, done: list) -> tuple[Any, Any]:
 
 
 
+def _annotation_at(tokens: tuple) -> Any:
+    """The type the scenario schema gives the value at a key path (None where the path leaves
+    the schema's tables and lists)."""
+    from pydantic import BaseModel
+
+    from ..config.schema import Scenario
+
+    def unwrap(tp: Any) -> Any:
+        # Optional[X], Annotated[X, ...]: the table or list inside
+        while True:
+            origin = typing.get_origin(tp)
+            if origin is typing.Annotated:
+                tp = typing.get_args(tp)[0]
+            elif origin in (typing.Union, types.UnionType):
+                inner = [a for a in typing.get_args(tp) if a is not type(None)]
+                tables = [a for a in inner if isinstance(a, type) and issubclass(a, BaseModel)
+                          or typing.get_origin(a) in (dict, list)]
+                if len(tables) != 1:
+                    return None
+                tp = tables[0]
+            else:
+                return tp
+
+    tp: Any = Scenario
+    for t in tokens:
+        tp = unwrap(tp)
+        if isinstance(tp, type) and issubclass(tp, BaseModel):
+            field = tp.model_fields.get(t) if isinstance(t, str) and not isinstance(t, _Name) else None
+            if field is None:
+                return None
+            tp = field.annotation
+        elif typing.get_origin(tp) is dict:
+            tp = typing.get_args(tp)[1]
+        elif typing.get_origin(tp) is list and isinstance(t, (int, _Name)):
+            tp = typing.get_args(tp)[0]
+        else:
+            return None
+    return unwrap(tp)
+
+
+def is_unset_entry(data: Any, tokens: tuple) -> bool:
+    """True where a key path ends at an entry the schema allows but the scenario leaves unset:
+    its last key is missing from a table of named values (``dict[...]`` of numbers, say
+    ``firms.separation_plants.reservation_share_by_product.dy_oxide``) that the rest of the path
+    reaches. Setting it adds the entry; validation then judges its value. Raises
+    :class:`PathError` for a name such a table does not allow (a product that is not one)."""
+    if not tokens or not isinstance(tokens[-1], str) or isinstance(tokens[-1], _Name):
+        return False
+    try:
+        parent = lookup(data, tokens[:-1])
+    except PathError:
+        return False
+    if not isinstance(parent, dict) or tokens[-1] in parent:
+        return False
+    table = _annotation_at(tokens[:-1])
+    if typing.get_origin(table) is not dict:
+        return False
+    from pydantic import BaseModel
+    key_type, value_type = typing.get_args(table)
+    if isinstance(value_type, type) and issubclass(value_type, BaseModel):
+        return False
+    names = _literal_names(key_type)
+    if names is not None and tokens[-1] not in names:
+        near = difflib.get_close_matches(tokens[-1], names, n=1)
+        hint = f"; did you mean {near[0]!r}?" if near else ""
+        raise PathError(f"{format_path(tokens[:-1])} has no entry {tokens[-1]!r}{hint} "
+                        f"(the table takes {', '.join(names)})")
+    return True
+
+
+def _literal_names(tp: Any) -> list[str] | None:
+    """The names a ``Literal[...]`` key type allows (None for any other key type)."""
+    while typing.get_origin(tp) is typing.Annotated:
+        tp = typing.get_args(tp)[0]
+    if typing.get_origin(tp) is typing.Literal:
+        return [str(a) for a in typing.get_args(tp)]
+    return None
+
+
 def lookup(data: Any, tokens: tuple) -> Any:
     """The value at a parsed key path (raises :class:`PathError`)."""
     cur, done = data, []
@@ -165,6 +246,9 @@ def lookup(data: Any, tokens: tuple) -> Any:
 
 def assign(data: Any, tokens: tuple, value: Any) -> None:
     """Set the value at a parsed key path in place (raises :class:`PathError`)."""
+    if is_unset_entry(data, tokens):
+        lookup(data, tokens[:-1])[tokens[-1]] = value
+        return
     cur, done = data, []
     for t in tokens[:-1]:
         cur, _ = _step(cur, t, done)
@@ -186,7 +270,12 @@ def assign_as_written(source: dict, validated: dict, tokens: tuple, value: Any) 
     do in a what-if. Returns the path with every index of a named item replaced by the
     name (raises :class:`PathError` where the path leaves ``validated``)."""
     cur, ref, done = source, validated, []
+    unset = is_unset_entry(validated, tokens)
     for i, t in enumerate(tokens):
+        if unset and i == len(tokens) - 1:       # an entry the scenario leaves unset: added
+            cur[t] = value
+            done.append(t)
+            break
         ref_child, ref_key = _step(ref, t, done)
         last = i == len(tokens) - 1
         if isinstance(ref, list):
@@ -223,6 +312,8 @@ def canonical_path(validated: dict, tokens: tuple) -> str:
     """The key path with the index of a named list item written as its name (two paths to one
     value, by name and by index, are the same path)."""
     cur, done = validated, []
+    if is_unset_entry(validated, tokens):
+        return canonical_path(validated, tokens[:-1]) + f".{tokens[-1]}"
     for t in tokens:
         child, _ = _step(cur, t, done)
         name = _item_name(child) if isinstance(cur, list) else None

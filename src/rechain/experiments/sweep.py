@@ -67,7 +67,8 @@ from .designs import DESIGNS, DesignError, Parameter, _dtype_of, _value_key, fin
 from .executor import (MAX_WORKERS, DaskExecutor, Terminated, batches, check_count, open_executor,
                        sigterm_as_interrupt)
 from .executor import batch_size as executor_batch_size
-from .paths import PathError, _plain, _toml, assign, canonical_path, lookup, parse_path, unquoted_key_hint
+from .paths import (PathError, _plain, _toml, assign, canonical_path, is_unset_entry, lookup, parse_path,
+                    unquoted_key_hint)
 from .runs import Context, PointSource, point_data, point_source, run_batch, series_at
 from .store import (FORMAT, RUN_COLUMNS, STATUS_COLUMNS, _check_out, _prepare_out, _runs_schema, _series_schema,
                     _write_errors, load_results, write_part)
@@ -348,7 +349,8 @@ def _parameter(name: str, entry: dict, base: dict, file: Path | None, design: st
         raise _err(file, f"{key}.path", f"must be a key path (string), got {path!r}", "type", needle=name)
     try:
         tokens = parse_path(path)
-        base_value = lookup(base, tokens)
+        # an entry the base leaves unset (a per-product table's missing product) is added
+        base_value = None if is_unset_entry(base, tokens) else lookup(base, tokens)
     except PathError as e:
         raise _err(file, key, f"{path!r} is not a key of the base scenario: {e}", "unknown_parameter",
                    needle=name) from None
