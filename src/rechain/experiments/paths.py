@@ -16,11 +16,10 @@ from __future__ import annotations
 import copy
 import datetime as dt
 import difflib
-import types
 import typing
 from typing import Any
 
-from ..config.errors import cut_short
+from ..config.errors import _field_info, _inner_model, cut_short
 
 __all__ = ["PathError", "parse_path", "format_path", "lookup", "assign", "assign_as_written", "canonical_path",
            "unquoted_key_hint", "is_unset_entry"]
@@ -155,46 +154,6 @@ def _step(cur: Any, t: Any, done: list) -> tuple[Any, Any]:
 
 
 
-def _annotation_at(tokens: tuple) -> Any:
-    """The type the scenario schema gives the value at a key path (None where the path leaves
-    the schema's tables and lists)."""
-    from pydantic import BaseModel
-
-    from ..config.schema import Scenario
-
-    def unwrap(tp: Any) -> Any:
-        # Optional[X], Annotated[X, ...]: the table or list inside
-        while True:
-            origin = typing.get_origin(tp)
-            if origin is typing.Annotated:
-                tp = typing.get_args(tp)[0]
-            elif origin in (typing.Union, types.UnionType):
-                inner = [a for a in typing.get_args(tp) if a is not type(None)]
-                tables = [a for a in inner if isinstance(a, type) and issubclass(a, BaseModel)
-                          or typing.get_origin(a) in (dict, list)]
-                if len(tables) != 1:
-                    return None
-                tp = tables[0]
-            else:
-                return tp
-
-    tp: Any = Scenario
-    for t in tokens:
-        tp = unwrap(tp)
-        if isinstance(tp, type) and issubclass(tp, BaseModel):
-            field = tp.model_fields.get(t) if isinstance(t, str) and not isinstance(t, _Name) else None
-            if field is None:
-                return None
-            tp = field.annotation
-        elif typing.get_origin(tp) is dict:
-            tp = typing.get_args(tp)[1]
-        elif typing.get_origin(tp) is list and isinstance(t, (int, _Name)):
-            tp = typing.get_args(tp)[0]
-        else:
-            return None
-    return unwrap(tp)
-
-
 def is_unset_entry(data: Any, tokens: tuple) -> bool:
     """True where a key path ends at an entry the schema allows but the scenario leaves unset:
     its last key is missing from a table of named values (``dict[...]`` of numbers, say
@@ -209,12 +168,12 @@ def is_unset_entry(data: Any, tokens: tuple) -> bool:
         return False
     if not isinstance(parent, dict) or tokens[-1] in parent:
         return False
-    table = _annotation_at(tokens[:-1])
-    if typing.get_origin(table) is not dict:
+    # the schema's field that holds the table (config.errors walks it for validation messages)
+    info = _field_info(tokens[:-1])
+    if info is None or typing.get_origin(info.annotation) is not dict:
         return False
-    from pydantic import BaseModel
-    key_type, value_type = typing.get_args(table)
-    if isinstance(value_type, type) and issubclass(value_type, BaseModel):
+    key_type, value_type = typing.get_args(info.annotation)
+    if _inner_model(value_type) is not None:      # a table of tables (sectors, regions): not a value
         return False
     names = _literal_names(key_type)
     if names is not None and tokens[-1] not in names:
@@ -225,13 +184,9 @@ def is_unset_entry(data: Any, tokens: tuple) -> bool:
     return True
 
 
-def _literal_names(tp: Any) -> list[str] | None:
+def _literal_names(key_type: Any) -> list[str] | None:
     """The names a ``Literal[...]`` key type allows (None for any other key type)."""
-    while typing.get_origin(tp) is typing.Annotated:
-        tp = typing.get_args(tp)[0]
-    if typing.get_origin(tp) is typing.Literal:
-        return [str(a) for a in typing.get_args(tp)]
-    return None
+    return [str(a) for a in typing.get_args(key_type)] if typing.get_origin(key_type) is typing.Literal else None
 
 
 def lookup(data: Any, tokens: tuple) -> Any:
