@@ -469,6 +469,26 @@ def test_a_nul_character_in_a_path_is_one_message(tmp_path):
     assert err.value.kind == "not_a_file"
 
 
+def test_a_symbolic_link_loop_is_one_message_not_a_traceback(tmp_path, monkeypatch):
+    """A scenario, an --also era or a facts_file that is a symbolic link loop: Path.resolve()
+    raised a bare RuntimeError. Now the reading says what it is, in one line with exit 2 (and
+    the dashboard's picker, which skips files that raise ScenarioError, leaves it out)."""
+    (tmp_path / "a.toml").symlink_to("b.toml")
+    (tmp_path / "b.toml").symlink_to("a.toml")
+    with pytest.raises(ScenarioError, match="a.toml: is a symbolic link loop .*allowed: a scenario file") as err:
+        load_scenario(tmp_path / "a.toml")
+    assert err.value.kind == "not_a_file"
+    (tmp_path / "facts.toml").write_text(f'extends = "{BASELINE.as_posix()}"\nfacts_file = "a.toml"\n')
+    monkeypatch.chdir(tmp_path)
+    for args in (["check", "a.toml"], ["run", "a.toml"], ["validate", "a.toml"], ["compare", str(BASELINE), "a.toml"],
+                 ["calibrate", str(BASELINE), "--also", "a.toml"], ["dashboard", "a.toml", "--port", "1"],
+                 ["check", "facts.toml"], ["validate", "facts.toml"]):
+        res = CliRunner().invoke(main, args)
+        assert res.exit_code == 2 and res.output.count("\n") == 1, (args, res.output)
+        assert "a.toml: is a symbolic link loop (it leads back to itself, never to a file); allowed: a " in res.output
+    assert not (tmp_path / "outputs").exists()
+
+
 def test_a_file_larger_than_any_scenario_is_refused_unread(tmp_path, monkeypatch):
     """A device such as /dev/zero never ends: reading stops at the limit with one message."""
     import rechain.config.loading as loading

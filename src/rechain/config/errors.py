@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import datetime as dt
 import difflib
+import os
 import re
 import tomllib
 from pathlib import Path
@@ -16,7 +17,14 @@ from pydantic import BaseModel
 
 from .schema import Scenario, _merge_key
 
-__all__ = ["ScenarioError", "OptionError", "ERROR_KINDS", "did_you_mean", "cut_short"]
+__all__ = ["ScenarioError", "OptionError", "ERROR_KINDS", "did_you_mean", "cut_short", "real_path"]
+
+
+def real_path(path: str | Path) -> Path:
+    """``path`` made absolute with its links followed, as ``Path.resolve()`` does, except that
+    a symbolic link loop is left in place for the reading to report (resolve raises a bare
+    RuntimeError for one on Python 3.11 and 3.12)."""
+    return Path(os.path.realpath(path))
 
 
 def did_you_mean(given: str, allowed) -> str:
@@ -49,7 +57,7 @@ class ScenarioError(Exception):
     def __init__(self, file: str | Path | None, key: str, message: str, line: int | None = None,
                  kind: str = "invalid", via: str | Path | None = None):
         self.file, self.key, self.line, self.kind, self.detail = file, key, line, kind, message
-        self.via = via if via is not None and file is not None and Path(via).resolve() != Path(file).resolve() \
+        self.via = via if via is not None and file is not None and real_path(via) != real_path(file) \
             else None
         where = _show(file) if file else "<scenario>"
         if line:
@@ -89,7 +97,8 @@ class OptionError(ScenarioError):
 #: The kinds of :class:`ScenarioError`, with what each means.
 ERROR_KINDS = {
     "missing": "the scenario file does not exist",
-    "not_a_file": "the path is a directory, a device or far too large, or holds a NUL character: not a scenario file",
+    "not_a_file": "the path is a directory, a device or far too large, a symbolic link loop, or holds a NUL "
+                  "character: not a scenario file",
     "not_toml": "the file is not valid TOML (or not text at all)",
     "extends_missing": "the file named by `extends` does not exist",
     "extends_cycle": "`extends` leads back to a file already in the chain",
@@ -120,7 +129,7 @@ def _show(path: str | Path | None) -> str:
     p = Path(path)
     try:
         # the parent resolved, not the name itself: a link is shown as the link the user gave
-        return str((p.absolute().parent.resolve() / p.name).relative_to(Path.cwd().resolve()))
+        return str((real_path(p.absolute().parent) / p.name).relative_to(real_path(Path.cwd())))
     except (ValueError, OSError):
         return str(p)
 

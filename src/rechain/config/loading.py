@@ -22,7 +22,7 @@ from typing import Any
 from pydantic import ValidationError
 
 from .errors import (ScenarioError, _describe, _find_line, _find_name_line, _problem_errors, _show, describe_misnamed,
-                     misnamed_entries, misspelt_required)
+                     misnamed_entries, misspelt_required, real_path)
 from .schema import Scenario, _merge_key, folder_safe, stem_unfit
 
 __all__ = ["load_scenario", "scenario_data", "scenario_from_dict", "scenario_hash", "deep_merge", "merges_by_name",
@@ -145,9 +145,10 @@ def _no_nul(path: str | Path, what: str) -> None:
 def read_text_file(path: str | Path, what: str = "a scenario file (.toml)") -> str:
     """The text of a UTF-8 file, a leading byte-order mark (BOM) dropped.
 
-    Raises :class:`ScenarioError` naming the file for a missing file, a directory, a file
-    that cannot be read, one larger than ``MAX_INPUT_BYTES`` (a device such as /dev/zero
-    never ends) and bytes that are not UTF-8 (with the line of the first one).
+    Raises :class:`ScenarioError` naming the file for a missing file, a directory, a
+    symbolic link loop, a file that cannot be read, one larger than ``MAX_INPUT_BYTES`` (a
+    device such as /dev/zero never ends) and bytes that are not UTF-8 (with the line of the
+    first one).
     """
     _no_nul(path, what)
     path = Path(path)
@@ -162,6 +163,9 @@ def read_text_file(path: str | Path, what: str = "a scenario file (.toml)") -> s
     except FileNotFoundError:
         raise ScenarioError(path, "", "file not found", kind="missing") from None
     except OSError as e:
+        if e.errno == errno.ELOOP:
+            raise ScenarioError(path, "", f"is a symbolic link loop (it leads back to itself, never to a file); "
+                                f"allowed: {what}", kind="not_a_file") from None
         raise ScenarioError(path, "", f"cannot be read ({e.strerror or e.__class__.__name__}); allowed: {what}",
                             kind="not_toml") from None
     try:
@@ -199,7 +203,7 @@ def _resolve(path: Path, chain: tuple[Path, ...] = ()) -> tuple[dict, list[Path]
     """Read ``path`` and the files it ``extends``; return the merged dict and the files,
     parent first. Raises :class:`ScenarioError` for a missing, unreadable or circular chain."""
     _no_nul(path, "a scenario file (.toml)")
-    path = Path(path).resolve()
+    path = real_path(path)
     if path in chain:
         cycle = " -> ".join(p.name for p in (*chain, path))
         last = chain[-1]

@@ -21,6 +21,7 @@ from .chain import chain_svg
 from .charts import charts_figure
 from .events import fired, scenario_events
 from .levers import Levers, apply_levers, scenario_files
+from ..config.errors import real_path
 from ..scenario import ScenarioError, load_scenario
 
 __all__ = ["DashboardModel", "Page", "model_params", "SCENARIO_ENV"]
@@ -38,7 +39,7 @@ def _start_path() -> Path:
 def _choices() -> dict[str, Path]:
     """The scenario files beside the one the page opened with (those that load), by stem."""
     start = _start_path()
-    return _loadable(str(start.parent.resolve()), str(start.resolve()))
+    return _loadable(str(real_path(start.parent)), str(real_path(start)))
 
 
 @lru_cache(maxsize=4)

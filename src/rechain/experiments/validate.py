@@ -41,6 +41,7 @@ import csv
 import difflib
 import io
 import math
+import os
 import sys
 import time
 import tomllib
@@ -54,6 +55,7 @@ import numpy as np
 import pandas as pd
 
 # how the monthly table is read: one rule for facts, sweeps and RunResult.series
+from ..config.errors import real_path
 from ..options import WholeNumber
 from ..report import FLOW_VARIABLES, LEVEL_VARIABLES, TONNE_UNITS, _select, _split, forms_of, monthly_series
 from .executor import MAX_SEEDS, MAX_WORKERS
@@ -540,15 +542,15 @@ def scenario_facts_file(sc) -> Path | None:
         except (OSError, ValueError):
             continue
         if sets_it:                            # the file whose value holds: relative to it, and to it only
-            path = (f.parent / sc.facts_file).resolve()
-            if not path.exists():
+            path = real_path(f.parent / sc.facts_file)
+            if not os.path.lexists(path):      # a link loop is there: reading it says what it is
                 raise FactError(f"{f}: facts_file: {sc.facts_file!r} does not exist (looked for {path}); allowed: "
                                 f"a CSV facts table, relative to the scenario file that sets it")
             return _a_table(path, f, sc.facts_file)
     path = Path(sc.facts_file)
     if not path.is_absolute() and files:
-        path = (files[-1].parent / sc.facts_file).resolve()
-    if not path.exists():
+        path = real_path(files[-1].parent / sc.facts_file)
+    if not os.path.lexists(path):
         raise FactError(f"{files[-1] if files else '<scenario>'}: facts_file: {sc.facts_file!r} does not exist "
                         f"(looked for {path}); allowed: a CSV facts table, relative to the scenario file")
     return _a_table(path, files[-1] if files else "<scenario>", sc.facts_file)
