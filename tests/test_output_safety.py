@@ -173,6 +173,35 @@ def test_a_folder_inside_a_linked_folder_is_fine(tmp_path):
     assert hidden(tmp_path / "real") == []
 
 
+@pytest.mark.parametrize("kind", ["loop", "dangling"])
+def test_an_out_below_a_link_that_leads_nowhere_is_refused_before_the_work(kind, tmp_path, no_simulation):
+    """A link loop above --out ended in FileExistsError, ELOOP or RuntimeError; a dangling link
+    was followed and its missing target made (``/nonexistent/x/sub``). Every command that
+    writes refuses both in one line, exit 2, before the work, and makes nothing."""
+    link = tmp_path / "link"
+    if kind == "loop":
+        link.symlink_to(tmp_path / "back")
+        (tmp_path / "back").symlink_to(link)
+        says = f"cannot be created: {link} is a symbolic link loop (it leads back to itself)"
+    else:
+        link.symlink_to(tmp_path / "nowhere" / "x")
+        says = f"cannot be created: {link} is a symbolic link to {tmp_path / 'nowhere' / 'x'}, which does not exist"
+    out = link / "sub"
+    run = cheap_run(tmp_path / "run")
+    before = sorted(p.name for p in tmp_path.iterdir())
+    for args in (run_cli(out), ["validate", str(TINY), "--out", str(out)],
+                 ["compare", str(TINY), str(TINY.parent.parent.parent / "scenarios" / "baseline.toml"), "--out",
+                  str(out)],
+                 ["sweep", str(TINY.parent / "tiny_grid.toml"), "--out", str(out)],
+                 ["calibrate", str(TINY), "--samples", "2", "--out", str(out)],
+                 ["report", str(run), "--out", str(out / "r.html")]):
+        res = CliRunner().invoke(main, args)
+        assert res.exit_code == 2 and res.output.count("\n") == 1, (args, res.output)
+        assert says in res.output and "choose another --out" in res.output, (args, res.output)
+    assert not (tmp_path / "nowhere").exists() and sorted(p.name for p in tmp_path.iterdir()) == before
+    assert sorted(p.name for p in run.iterdir()) == sorted([MARKER, "manifest.json", "monthly.csv"])
+
+
 # --------------------------------------------------------------------------- SIGTERM
 @pytest.fixture
 def sigterm_recorded():

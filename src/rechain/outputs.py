@@ -132,7 +132,36 @@ def _shown(names: list[str], n: int = 4) -> str:
 def check_writable(folder: str | Path, shown: str | Path | None = None) -> None:
     """Raise :class:`OutputError` unless something can be created in ``folder`` (or where it
     would go); the message names ``shown`` (a file to be written there), else ``folder``."""
-    _probe_writable(os_path(folder), Path(folder if shown is None else shown))
+    shown = Path(folder if shown is None else shown)
+    _refuse_broken_links(Path(folder), shown, "choose another --out")
+    _probe_writable(os_path(folder), shown)
+
+
+def _refuse_broken_links(path: Path, shown: Path, elsewhere: str) -> None:
+    """Raise :class:`OutputError` when ``path`` or a folder above it is a symbolic link that
+    leads nowhere (to a missing place, or round in a loop).
+
+    Creating the missing folders would follow a dangling link and make its target, a place
+    the user never named (``/nonexistent/x/sub``), and a loop fails with a bare system error.
+    The path is walked as written, since resolving it would follow the links away.
+    """
+    parts = path.parts
+    for i in range(1, len(parts) + 1):
+        above = os.path.join(*parts[:i])
+        try:
+            if not stat.S_ISLNK(os.lstat(above).st_mode):
+                continue
+        except OSError:
+            return            # absent, so is all below it (or unreachable: the probe says why)
+        try:
+            os.stat(above)
+            continue
+        except OSError as e:
+            what = ("a symbolic link loop (it leads back to itself)" if e.errno == errno.ELOOP
+                    else f"a symbolic link to {os.readlink(above)}, which does not exist" if e.errno == errno.ENOENT
+                    else f"a symbolic link that cannot be followed ({e.strerror})")
+        raise OutputError(shown, f"cannot be created: {above} is {what}; rechain creates no folder through such a "
+                          f"link: {elsewhere}")
 
 
 def _probe_writable(folder: Path, shown: Path) -> None:
@@ -234,6 +263,7 @@ def check_output_dir(folder: str | Path, kind: str, replace: bool = True, elsewh
         raise OutputError(shown, f"has a name of {max(sizes):,} bytes; allowed: up to {_NAME_MAX} bytes per "
                           f"folder name, {_NAME_MAX - _STAGING_EXTRA} for the output folder's own (rechain builds "
                           f"it beside its place under a longer hidden name); {elsewhere}")
+    _refuse_broken_links(shown.parent, shown, elsewhere)
     if target.is_symlink():
         # replacing it would swap out the link and empty the folder it points to, and a
         # dangling link passes every other check only to fail when the files are saved
