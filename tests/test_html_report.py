@@ -105,6 +105,49 @@ def test_run_html_writes_a_report_a_colleague_can_read(whatif, tmp_path):
     assert res.exit_code == 0, res.output           # a run folder with its report is still replaceable
 
 
+@pytest.mark.parametrize("command", ["run", "compare"])
+def test_a_report_step_that_fails_leaves_the_earlier_output_whole(command, whatif, tmp_path, monkeypatch):
+    """run/compare --html swapped the new folder in before report.html was written: a report
+    that failed (an error, a full disk, SIGTERM) left a folder without it, the earlier complete
+    output already gone. The report is now part of the one swap: the earlier output stays."""
+    import errno
+    import os
+    import signal
+
+    import rechain.html_report
+
+    out = tmp_path / "out"
+    args = ([command, str(whatif), "--out", str(out), "--html", "--quiet"] if command == "run" else
+            [command, str(TINY), str(whatif), "--out", str(out), "--rerun", "--workers", "1", "--html", "--quiet"])
+    assert CliRunner().invoke(main, [*args, "--no-figures"]).exit_code == 0
+    before = {p.name: p.read_bytes() for p in out.iterdir()}
+    assert "report.html" in before
+
+    def sigterm():
+        os.kill(os.getpid(), signal.SIGTERM)
+        raise AssertionError("SIGTERM did not stop the command")
+
+    def full_disk():
+        raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
+
+    def broken():
+        raise RuntimeError("a defect in the report")
+
+    got: list = []
+    old = signal.signal(signal.SIGTERM, lambda signum, frame: got.append(signum))   # must not end pytest
+    try:
+        for fail, status, says in ((broken, 1, ""), (full_disk, 2, "No space left on device); nothing was written"),
+                                   (sigterm, 143, "no output is left half-written")):
+            monkeypatch.setattr(rechain.html_report, "build_report", lambda *a, fail=fail, **k: fail())
+            res = CliRunner().invoke(main, args)            # with figures: the new output differs
+            assert res.exit_code == status and says in res.output, (fail.__name__, res.output)
+            assert {p.name: p.read_bytes() for p in out.iterdir()} == before, fail.__name__
+            assert sorted(p.name for p in tmp_path.iterdir()) == ["out"], fail.__name__
+    finally:
+        signal.signal(signal.SIGTERM, old)
+    assert got == []
+
+
 def test_report_refuses_what_it_must_not_touch(whatif, tmp_path):
     out = tmp_path / "run"
     assert CliRunner().invoke(main, ["run", str(whatif), "--out", str(out), "--quiet", "--no-figures"]).exit_code == 0

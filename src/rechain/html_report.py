@@ -26,7 +26,8 @@ from .outputs import OutputError, add_file, check_writable, holds_run_of, output
 from .report import COLUMNS, ELEMENT_COLUMNS, TEXT_COLUMNS, not_as_written, not_numbers
 from .scenario import ScenarioError, load_scenario, scenario_hash
 
-__all__ = ["build_report", "write_report", "scenario_changes", "report_command", "kpi_label", "kpi_unit"]
+__all__ = ["build_report", "write_report", "write_report_into", "scenario_changes", "report_command", "kpi_label",
+           "kpi_unit"]
 
 REPORT = "report.html"
 GENERATOR = '<meta name="generator" content="rechain report'
@@ -536,8 +537,9 @@ def folder_kind(folder: Path) -> str:
                       f"allowed: a folder written by rechain run or rechain compare")
 
 
-def build_report(folder: str | Path, year: int | None = None) -> str:
-    """The report of a run or comparison folder as one HTML string."""
+def build_report(folder: str | Path, year: int | None = None, shown: str | Path | None = None) -> str:
+    """The report of a run or comparison folder as one HTML string; ``shown``: the folder the
+    report names as its source, when ``folder`` is the hidden one an output is built in."""
     import jinja2
 
     folder = Path(folder)
@@ -548,7 +550,8 @@ def build_report(folder: str | Path, year: int | None = None) -> str:
             for k in ("band", "delta", "delta_class"):
                 cell.setdefault(k, "")
     from .results import package_version
-    ctx.update(version=package_version(), written=dt.datetime.now().strftime("%Y-%m-%d %H:%M"), source=str(folder))
+    ctx.update(version=package_version(), written=dt.datetime.now().strftime("%Y-%m-%d %H:%M"),
+               source=str(folder if shown is None else shown))
     env = jinja2.Environment(autoescape=True, undefined=jinja2.StrictUndefined, trim_blocks=True, lstrip_blocks=True)
     template = env.from_string(resources.files("rechain").joinpath("templates/report.html.j2").read_text("utf-8"))
     return template.render(**ctx)
@@ -574,6 +577,15 @@ def write_report(folder: str | Path, out: str | Path | None = None, year: int | 
         # file would make the next run into it refuse to replace the folder)
         return add_file(target.parent, target.name, html)
     return write_file(target, html)
+
+
+def write_report_into(staging: str | Path, folder: str | Path) -> Path:
+    """Write ``report.html`` into ``staging``, the hidden folder :class:`rechain.outputs.output_dir`
+    builds the output for ``folder`` in: the report is then swapped into place with the rest, so
+    a report that fails or is stopped (SIGTERM, a full disk) leaves the earlier output whole."""
+    path = Path(staging) / REPORT
+    path.write_text(build_report(staging, shown=folder), encoding="utf-8")
+    return path
 
 
 def _check_not_anothers_report(folder: Path, out: Path) -> None:

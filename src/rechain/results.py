@@ -65,8 +65,12 @@ class RunResult:
         """One monthly series, summed over whatever ``match`` leaves open."""
         return series_of(self.monthly, variable, **match)
 
-    def save(self, out_dir: str | Path, figures: bool = True) -> Path:
+    def save(self, out_dir: str | Path, figures: bool = True, extra: Callable[[Path], Any] | None = None) -> Path:
         """Write the run's files to ``out_dir`` all at once (a failed write leaves nothing).
+
+        ``extra``: a function given the hidden folder the files are built in, once they are
+        written, to add files of its own that are swapped in with them (``rechain run --html``:
+        the report, which a failure or SIGTERM must not leave half-done).
 
         ``out_dir`` must be new, empty or an earlier run output of rechain's
         (:func:`rechain.outputs.check_output_dir`); raises :class:`rechain.outputs.OutputError` if not.
@@ -80,6 +84,8 @@ class RunResult:
             (tmp / "mass_balance.json").write_text(json.dumps(self.mass_balance, indent=2) + "\n")
             if figures:
                 write_figures(self.monthly, tmp, title=f"({self.scenario.name}, seed {self.seed})")
+            if extra is not None:
+                extra(tmp)
         return out_dir
 
 

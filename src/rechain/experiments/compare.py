@@ -377,7 +377,8 @@ def _seed_list(seeds) -> list[int]:
 
 def compare(scenarios: list[str | Path | Scenario], seeds: list[int] | int = 1, out_dir: str | Path | None = None,
             workers: int = 2, runs_dir: str | Path | None = "outputs", band: bool | None = None,
-            figures: bool = True, write: bool = True, log=None, scheduler: str | None = None) -> Comparison:
+            figures: bool = True, write: bool = True, log=None, scheduler: str | None = None,
+            html: bool = False) -> Comparison:
     """Run (or read) every scenario with the same seeds and compare them with the first.
 
     Parameters
@@ -392,6 +393,7 @@ def compare(scenarios: list[str | Path | Scenario], seeds: list[int] | int = 1, 
     write : write the files at all (False: only return the tables)
     log : a function taking a line of progress text, or None
     scheduler : "local" or a Dask scheduler address, to run on Dask instead
+    html : also write report.html (as ``rechain report`` does), in the same all-or-nothing write
 
     Raises
     ------
@@ -503,6 +505,9 @@ def compare(scenarios: list[str | Path | Scenario], seeds: list[int] | int = 1, 
         (tmp / "compare.json").write_text(json.dumps(meta, indent=2) + "\n")
         if figures:
             _write_figures(comp, tmp, band)
+        if html:        # read from the files above, and swapped in with them
+            from ..html_report import write_report_into
+            write_report_into(tmp, out)
     comp.out_dir = out
     return comp
 
@@ -542,12 +547,9 @@ def compare_command(scenarios: tuple[Path, ...], n_seeds: int | None, replicates
     log = (lambda _m: None) if quiet else (lambda m: click.echo(m, err=True))
     comp = compare(list(scenarios), seeds, out_dir=out_dir, workers=workers,
                    runs_dir=None if rerun else runs_dir, band=replicates is not None and replicates > 1,
-                   figures=not no_figures, log=log)
+                   figures=not no_figures, log=log, html=html)
     if comp.period_note and quiet:
         click.echo(f"warning: {comp.period_note}", err=True)     # a warning, not progress: said even so
-    if html:
-        from ..html_report import write_report
-        write_report(comp.out_dir)
     if not quiet:
         click.echo(comp.markdown(band=replicates is not None and replicates > 1))
         click.echo(f"wrote {comp.out_dir}/ (kpis.csv, kpis.md, kpis_long.csv, kpis_by_seed.csv, series.csv"
