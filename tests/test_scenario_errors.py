@@ -489,6 +489,31 @@ def test_a_symbolic_link_loop_is_one_message_not_a_traceback(tmp_path, monkeypat
     assert not (tmp_path / "outputs").exists()
 
 
+@pytest.mark.parametrize("recipe, says", [
+    ("prnd_wt_pct = 60\ndy_wt_pct = 35\ntb_wt_pct = 8\n", "= 60 + 35 + 8 = 103;"),
+    ("prnd_wt_pct = { 2024 = 30, 2026 = 60 }\ndy_wt_pct = { 2025 = 35 }\ntb_wt_pct = 8\n", "= 60 + 35 + 8 = 103 in 2026;"),
+    ("prnd_wt_pct = 60\ndy_wt_pct = 32\ntb_wt_pct = 8\n", None),
+    ("prnd_wt_pct = { 2024 = 30, 2026 = 60 }\ndy_wt_pct = { 2024 = 40, 2026 = 10 }\n", None),
+], ids=["numbers", "by-year", "exactly-100", "by-year-within"])
+def test_a_recipe_heavier_than_its_blank_is_refused(recipe, says, tmp_path):
+    """Pr-Nd, Dy and Tb are wt % of the sintered blank, which is mostly iron and boron: a
+    sum above 100 was accepted silently. One line names the recipe, the three keys, their
+    sum (in the year a table reaches it) and the bound; 100 itself passes."""
+    f = tmp_path / "recipe.toml"
+    f.write_text(f'extends = "{BASELINE.as_posix()}"\n[magnet_recipes.magnet_uh]\n{recipe}', encoding="utf-8")
+    if says is None:
+        load_scenario(f)
+        return
+    with pytest.raises(ScenarioError) as err:
+        load_scenario(f)
+    assert err.value.line == 2 and len(err.value.errors) == 1
+    assert str(err.value) == (f"{f}, line 2: magnet_recipes.magnet_uh: given prnd_wt_pct + dy_wt_pct + tb_wt_pct "
+                              f"{says} allowed: a sum of at most 100 (wt % of the whole blank, which is mostly "
+                              f"iron and boron)")
+    res = CliRunner().invoke(main, ["check", str(f)])
+    assert res.exit_code == 2 and res.output == f"error: {err.value}\n"
+
+
 def test_a_file_larger_than_any_scenario_is_refused_unread(tmp_path, monkeypatch):
     """A device such as /dev/zero never ends: reading stops at the limit with one message."""
     import rechain.config.loading as loading

@@ -14,6 +14,7 @@ import re
 from functools import partial
 from typing import Annotated, Any, Literal
 
+import numpy as np
 from pydantic import (AfterValidator, BeforeValidator, BaseModel, ConfigDict, Field, PrivateAttr, ValidationError,
                       field_validator, model_validator)
 
@@ -500,7 +501,8 @@ class NewsEvent(_Model):
 
 class Recipe(_Model):
     """Rare-earth content of a magnet grade, metal wt % of the sintered blank. Each figure is
-    a number or a table by year (linear between the years given, held outside them)."""
+    a number or a table by year (linear between the years given, held outside them); Pr-Nd,
+    Dy and Tb together are at most 100 in every year."""
     # a number or a table by year: the range is checked by _pct (a union would report each branch)
     prnd_wt_pct: float | dict[str, float] = Field(description="Pr-Nd, wt % (an NdFeB magnet has some)",
                                                   json_schema_extra={"allowed": "> 0, <= 60"})
@@ -523,6 +525,29 @@ class Recipe(_Model):
         if isinstance(v, dict):
             _year_keys(v)
         return v
+
+    @model_validator(mode="after")
+    def _sum(self) -> "Recipe":
+        # a blank is mostly iron and boron: its rare earths cannot weigh more than all of it.
+        # Year tables are linear between their years, so the sum is largest in one of them
+        figures = (self.prnd_wt_pct, self.dy_wt_pct, self.tb_wt_pct)
+        years = sorted({int(y) for v in figures if isinstance(v, dict) for y in v})
+        for year in years or [None]:
+            at = [_at_year(v, year) for v in figures]
+            if sum(at) > 100.0:
+                raise ValueError(f"given prnd_wt_pct + dy_wt_pct + tb_wt_pct = {' + '.join(f'{x:g}' for x in at)} = "
+                                 f"{sum(at):g}{f' in {year}' if year is not None else ''}; allowed: a sum of at "
+                                 f"most 100 (wt % of the whole blank, which is mostly iron and boron)")
+        return self
+
+
+def _at_year(figure: float | dict[str, float], year: int | None) -> float:
+    """A recipe figure at the start of ``year``, as :mod:`rechain.recipes` reads it: a number,
+    or a table by year, linear between the years given and held outside them."""
+    if not isinstance(figure, dict):
+        return float(figure)
+    points = sorted((int(y), float(v)) for y, v in figure.items())
+    return float(np.interp(year, [y for y, _ in points], [v for _, v in points]))
 
 
 class MagnetRecipes(_Model):
