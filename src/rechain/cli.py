@@ -147,9 +147,12 @@ def run(scenario: Path, seed: int, out_dir: Path | None, no_figures: bool, html:
         res = run_scenario(sc, seed=seed, progress=progress)
     finally:
         bar.close()
-    from .html_report import write_report_into
-    # the report is built from the staged files and swapped in with them, or not at all
-    res.save(out_dir, figures=not no_figures, extra=(lambda tmp: write_report_into(tmp, out_dir)) if html else None)
+    extra = None
+    if html:
+        from .html_report import write_report_into
+        # the report is built from the staged files and swapped in with them, or not at all
+        extra = lambda tmp: write_report_into(tmp, out_dir)  # noqa: E731
+    res.save(out_dir, figures=not no_figures, extra=extra)
     if not quiet:
         import pandas as pd
         with pd.option_context("display.width", 160, "display.max_rows", 80,

@@ -16,6 +16,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from .materials import Materials
+from .config.schema import year_table_at
 from .scenario import Recipe, Scenario
 
 __all__ = ["GRADES", "RecipeBook", "recipe_book"]
@@ -25,12 +26,7 @@ GRADES = ("magnet_std", "magnet_uh")
 
 def _by_year(value: float | dict[str, float], dates: list[dt.date]) -> np.ndarray:
     """A figure given as a number or per year, evaluated at each date (linear by fractional year)."""
-    if not isinstance(value, dict):
-        return np.full(len(dates), float(value))
-    years = np.array(sorted(int(y) for y in value), dtype=float)
-    vals = np.array([float(value[str(int(y))]) for y in years])
-    when = np.array([d.year + (d.timetuple().tm_yday - 1) / 365.25 for d in dates])
-    return np.interp(when, years, vals)
+    return year_table_at(value, np.array([d.year + (d.timetuple().tm_yday - 1) / 365.25 for d in dates]))
 
 
 @dataclass(frozen=True)

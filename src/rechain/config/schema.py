@@ -21,7 +21,8 @@ from pydantic import (AfterValidator, BeforeValidator, BaseModel, ConfigDict, Fi
 from ..calendar import CALENDARS, supported_range
 from ..materials import PRODUCTS
 
-__all__ = ["Scenario", "STAGES", "json_schema", "quiet_variant", "carry_past_last_year", "years_without_quota"]
+__all__ = ["Scenario", "STAGES", "json_schema", "quiet_variant", "carry_past_last_year", "years_without_quota",
+           "year_table_at"]
 
 STAGES = ("miners", "myanmar_holders", "overseas_miners", "separation_plants", "recyclers", "magnet_makers",
           "motor_makers", "overseas_buyers", "state_reserve", "traders", "foreign_producers")
@@ -532,22 +533,22 @@ class Recipe(_Model):
         # Year tables are linear between their years, so the sum is largest in one of them
         figures = (self.prnd_wt_pct, self.dy_wt_pct, self.tb_wt_pct)
         years = sorted({int(y) for v in figures if isinstance(v, dict) for y in v})
-        for year in years or [None]:
-            at = [_at_year(v, year) for v in figures]
+        for year in years or [0]:
+            at = [float(year_table_at(v, year)) for v in figures]
             if sum(at) > 100.0:
                 raise ValueError(f"given prnd_wt_pct + dy_wt_pct + tb_wt_pct = {' + '.join(f'{x:g}' for x in at)} = "
-                                 f"{sum(at):g}{f' in {year}' if year is not None else ''}; allowed: a sum of at "
+                                 f"{sum(at):g}{f' in {year}' if years else ''}; allowed: a sum of at "
                                  f"most 100 (wt % of the whole blank, which is mostly iron and boron)")
         return self
 
 
-def _at_year(figure: float | dict[str, float], year: int | None) -> float:
-    """A recipe figure at the start of ``year``, as :mod:`rechain.recipes` reads it: a number,
-    or a table by year, linear between the years given and held outside them."""
+def year_table_at(figure: float | dict[str, float], when):
+    """A figure given as a number or a table by year, at the fractional year(s) ``when``
+    (2025.0 is the start of 2025): linear between the years given, held outside them."""
     if not isinstance(figure, dict):
-        return float(figure)
+        return np.full(np.shape(when), float(figure))
     points = sorted((int(y), float(v)) for y, v in figure.items())
-    return float(np.interp(year, [y for y, _ in points], [v for _, v in points]))
+    return np.interp(when, [y for y, _ in points], [v for _, v in points])
 
 
 class MagnetRecipes(_Model):
