@@ -62,6 +62,29 @@ def test_each_lever_changes_what_it_says():
     assert len(Levers(approval=0.5, news=False).changes()) == 2
 
 
+def test_the_picker_lists_regular_files_only(tmp_path):
+    """A named pipe called *.toml beside the scenarios waited forever for a writer when the
+    picker opened it, and the page never came up: only regular files are listed."""
+    (tmp_path / "baseline.toml").write_text(BASELINE.read_text(encoding="utf-8"), encoding="utf-8")
+    os.mkfifo(tmp_path / "pipe.toml")
+    (tmp_path / "folder.toml").mkdir()
+    assert list(scenario_files(tmp_path)) == ["baseline"]
+
+
+def test_quota_growth_over_decades_stays_a_valid_scenario(tmp_path):
+    """+30 %/yr compounded to 2060 passed the largest quota a file may give (1e8 t) and the
+    lever ended in an uncaught error naming generated quota items: it is held at the bound,
+    where it binds nothing, and the scenario loads."""
+    from rechain.config.schema import MAX_T_PER_YR
+    long = tmp_path / "long.toml"
+    long.write_text(f'extends = "{BASELINE.as_posix()}"\nend = 2060-12-31\n', encoding="utf-8")
+    sc = load_scenario(long)
+    out = apply_levers(sc, quota_growth_pct=30)
+    totals = {(q.type, q.year): q.total_t for q in out.quota_policy.quotas}
+    assert max(totals.values()) == MAX_T_PER_YR
+    assert totals[("mining_rock", 2030)] > 2 * {(q.type, q.year): q.total_t for q in sc.quota_policy.quotas}[("mining_rock", 2030)]
+
+
 def test_events_fire_in_date_order():
     sc = load_scenario(BASELINE)
     ev = scenario_events(sc)

@@ -331,3 +331,16 @@ def test_a_figure_of_a_year_the_run_covers_in_part_says_which_months():
     assert kpi_label("exports_2025_t", [f"2025-{m:02d}" for m in range(1, 13)]) == "magnet exports 2025"
     assert kpi_label("magnet_output_2024_t") == "domestic magnet output 2024"
     assert part_of_year(["2024-12", "2025-01"], 2024) == "Dec"
+
+
+def test_a_home_price_of_zero_gives_no_warning_under_quiet(tmp_path):
+    """A start price of 1e-300 rounds to a home price of 0 in the report: the export price gap
+    is then NaN (no gap can be measured), and ``--quiet`` printed numpy's RuntimeWarning about
+    the division. It prints nothing."""
+    tiny = Path(__file__).resolve().parent / "data" / "tiny.toml"
+    f = tmp_path / "zero.toml"
+    f.write_text(f'extends = "{tiny.as_posix()}"\nend = 2024-03-31\n[market.initial_price]\nprnd_oxide = 1e-300\n',
+                 encoding="utf-8")
+    res = CliRunner().invoke(main, ["run", str(f), "--quiet", "--html", "--out", str(tmp_path / "out")])
+    assert res.exit_code == 0 and res.output == "", res.output
+    assert (tmp_path / "out" / "report.html").exists()

@@ -569,6 +569,56 @@ def test_a_damaged_part_file_is_named_by_analyze_and_resume(tmp_path):
     assert list(load_results(out)[0]["status"]) == ["ok", "ok"]
 
 
+def test_a_damaged_manifest_is_named_by_analyze_resume_and_load_results(tmp_path):
+    """A sweep folder whose manifest.json was cut short or edited was called "no sweep
+    output" (analyze) or "already holds a sweep" (--resume): the manifest is named, with what
+    is wrong and what to do. A run's folder, with a manifest of its own kind, is not called
+    damaged."""
+    spec = tiny_sweep(tmp_path, NOISE_LEVELS)
+    out = tmp_path / "out"
+    sweep = ["sweep", str(spec), "--workers", "1", "--out", str(out), "--quiet"]
+    assert CliRunner().invoke(main, sweep).exit_code == 0
+    man = out / "manifest.json"
+    whole = man.read_text(encoding="utf-8")
+    tail = ("; it says what the sweep ran, so its results cannot be read or resumed without it: restore it "
+            "(from a copy) or run the sweep into another --out\n")
+    for text, what in ((whole[:40], "is damaged: not JSON text (line "), ("[1]", "is damaged: it lacks the sweep "
+                       "manifest's \"format\" key"), ('{"format": 99}', "is of format 99, not this rechain's sweep format")):
+        man.write_text(text, encoding="utf-8")
+        for args in (["analyze", str(out), "--no-figures"], [*sweep, "--resume"], sweep):
+            res = CliRunner().invoke(main, args)
+            assert res.exit_code == 2 and res.output.startswith(f"error: {man}: {what}"), (args, res.output)
+            assert res.output.endswith(tail) and res.output.count("\n") == 1
+        with pytest.raises(ScenarioError, match="manifest.json: " + re.escape(what)):
+            load_results(out)
+    man.write_text(whole, encoding="utf-8")
+    assert CliRunner().invoke(main, [*sweep, "--resume"]).exit_code == 0
+    run_out = tmp_path / "run"
+    assert CliRunner().invoke(main, ["run", str(TINY), "--out", str(run_out), "--no-figures", "--quiet"]).exit_code == 0
+    res = CliRunner().invoke(main, ["analyze", str(run_out)])
+    assert res.exit_code == 2 and "given a folder that is no sweep output" in res.output
+
+
+def test_a_base_or_function_file_that_is_a_link_loop_says_so(tmp_path):
+    """A sweep's base that was a symbolic link loop was reported "not found", and the Python
+    API (make_model_function, model_function) raised a bare RuntimeError: each now says it is
+    a link loop, naming it; a folder and a missing file are named for what they are."""
+    (tmp_path / "a.toml").symlink_to("b.toml")
+    (tmp_path / "b.toml").symlink_to("a.toml")
+    (tmp_path / "folder.toml").mkdir()
+    loop = "a.toml: is a symbolic link loop (it leads back to itself, never to a file)"
+    for base, says in (("a.toml", loop), ("folder.toml", "folder.toml: given a directory"),
+                       ("nowhere.toml", "base: scenario file 'nowhere.toml' not found")):
+        spec = write(tmp_path / "s.toml", f'base = "{base}"\n' + NOISE_LEVELS)
+        res = CliRunner().invoke(main, ["sweep", str(spec), "--out", str(tmp_path / "out"), "--quiet"])
+        assert res.exit_code == 2 and says in res.output and res.output.count("\n") == 1, res.output
+    assert not (tmp_path / "out").exists()
+    for call in (lambda: make_model_function(tmp_path / "a.toml"), lambda: model_function(base=tmp_path / "a.toml"),
+                 lambda: model_function(sweep=tmp_path / "a.toml")):
+        with pytest.raises(ScenarioError, match=re.escape(loop)):
+            call()
+
+
 def test_a_sweep_whose_every_run_failed_exits_1(tmp_path):
     # each level is valid alone, but the closure then ends before it starts
     spec = tiny_sweep(tmp_path, CLOSURE + """[parameters]

@@ -439,7 +439,8 @@ def kpis(monthly: pd.DataFrame, flows: pd.DataFrame | None = None) -> dict[str, 
         # the largest gap any buyer region faced in any month (a mean over the regions
         # understated it: the EU's +243 % read as +187 %)
         home = price[price["product"] == product].set_index("month")["value"]
-        gap = 100.0 * (g["value"].to_numpy() / home.reindex(g["month"]).to_numpy() - 1.0)
+        with np.errstate(divide="ignore", invalid="ignore"):    # a home price of 0 has no gap: NaN
+            gap = 100.0 * (g["value"].to_numpy() / home.reindex(g["month"]).to_numpy() - 1.0)
         out[f"export_price_gap_peak_{product}_pct"] = float(np.nanmax(gap)) if np.isfinite(gap).any() else float("nan")
     short = monthly[monthly["variable"] == "shortfall"]
     abroad = short[short["stage"] == "overseas_buyers"]

@@ -11,6 +11,7 @@ import datetime as dt
 from dataclasses import dataclass
 from pathlib import Path
 
+from ..config.schema import MAX_T_PER_YR
 from ..scenario import Scenario, load_scenario, scenario_from_dict
 
 __all__ = ["Levers", "apply_levers", "load_with_levers", "scenario_files", "MYANMAR_STOP", "default_scenario_dir"]
@@ -108,7 +109,9 @@ def apply_levers(scenario: Scenario, levers: Levers | None = None, **kw) -> Scen
         g = 1.0 + lv.quota_growth_pct / 100.0
         for q in d["quota_policy"]["quotas"]:
             if q["year"] > start.year:
-                q["total_t"] = q["total_t"] * g ** (q["year"] - start.year)
+                # compounded over decades, a quota can pass the largest a file may give: held
+                # there, where it binds nothing (some 300 times the world's magnet output)
+                q["total_t"] = min(q["total_t"] * g ** (q["year"] - start.year), MAX_T_PER_YR)
     if lv.eol_target > 0:
         rec = d["recycling"]
         r0 = _rate_in(rec["collection"], start.year)
@@ -141,7 +144,8 @@ def default_scenario_dir() -> Path:
 def scenario_files(folder: str | Path | None = None) -> dict[str, Path]:
     """The shipped scenario files of ``folder`` by stem, the baseline first."""
     folder = Path(folder) if folder is not None else default_scenario_dir()
-    files = sorted(folder.glob("*.toml"))
+    # regular files only: opening a named pipe (FIFO) called *.toml would wait for a writer forever
+    files = sorted(p for p in folder.glob("*.toml") if p.is_file())
     files.sort(key=lambda p: (p.stem != "baseline", p.stem))
     return {p.stem: p for p in files}
 

@@ -29,7 +29,7 @@ import click
 from ..options import WholeNumber
 from ..scenario import ScenarioError
 from ..outputs import check_output_dir, output_dir
-from .store import load_results, sweep_manifest
+from .store import damaged_manifest_error, load_results, manifest_damage, sweep_manifest
 
 if TYPE_CHECKING:
     import numpy as np
@@ -156,6 +156,9 @@ def _ranking_line(kpi: str, r: dict, samples: int, method: str) -> str:
 
 def _manifest(out: Path) -> dict:
     man = sweep_manifest(out)
+    damage = manifest_damage(out)
+    if damage:
+        raise damaged_manifest_error(out, damage)
     if man is None:
         what = "a folder that is no sweep output" if out.is_dir() else "no folder"
         raise ScenarioError(out, "", f"given {what}; allowed: the --out folder of `rechain sweep` (with the "

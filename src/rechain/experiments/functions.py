@@ -15,7 +15,8 @@ from typing import Any
 import numpy as np
 
 from ..randomness import run_seed
-from ..scenario import ScenarioError, read_toml_file
+from ..config.errors import real_path
+from ..scenario import ScenarioError, read_text_file, read_toml_file
 from .designs import Parameter, _dtype_of
 from .paths import PathError, lookup, parse_path
 from .runs import Context, evaluate_point
@@ -72,12 +73,11 @@ def model_function(sweep: str | Path | Sweep | None = None, *, base: str | Path 
     sweep's parameters (or with ``variable_name`` set to a key path).
     """
     if sweep is not None:
-        sw = sweep if isinstance(sweep, Sweep) else _cached_sweep(str(Path(sweep).resolve()),
-                                                                  Path(sweep).stat().st_mtime)
+        sw = sweep if isinstance(sweep, Sweep) else _cached_sweep(*_file_key(sweep))
         by_name = {p.name: p for p in sw.parameters} | {p.path: p for p in sw.parameters}
         src, kpi_names, file, source = sw.base, sw.kpis, sw.file, sw.source
     elif base is not None:
-        key = (str(Path(base).resolve()), Path(base).stat().st_mtime)
+        key = _file_key(base)
         by_name, src, kpi_names, file = {}, _cached_base(*key), None, Path(base)
         source = _cached_source(*key)
     else:
@@ -109,6 +109,16 @@ def make_model_function(sweep: str | Path | Sweep, seed: int = 0) -> "ScenarioFu
     """
     return ScenarioFunction(sweep, seed=seed)
 
+
+def _file_key(path: str | Path) -> tuple[str, float]:
+    """A file's cache key: its absolute path, links followed, and its modification time. A
+    file that cannot be read (missing, a folder, a link loop) raises :class:`ScenarioError`
+    naming it, as loading it would."""
+    try:
+        return str(real_path(path)), Path(path).stat().st_mtime
+    except OSError:
+        read_text_file(path)        # raises the one-line error naming the file and why
+        raise
 
 
 class ScenarioFunction:
@@ -147,7 +157,7 @@ class ScenarioFunction:
             self.sweep, self.path, self.is_sweep = path, str(path.file) if path.file else None, True
             known = path.kpis
         else:
-            self.sweep, self.path = None, str(Path(path).resolve())
+            self.sweep, self.path = None, _file_key(path)[0]
             raw = read_toml_file(self.path)
             self.is_sweep = "base" in raw           # sweep files name a base; scenarios never do
             known = self._load().kpis if self.is_sweep else available_kpis(self._base())
@@ -162,10 +172,10 @@ class ScenarioFunction:
                                     kind="unknown_kpi")
 
     def _load(self) -> Sweep:
-        return self.sweep or _cached_sweep(self.path, Path(self.path).stat().st_mtime)
+        return self.sweep or _cached_sweep(*_file_key(self.path))
 
     def _base(self) -> dict:
-        return _cached_base(self.path, Path(self.path).stat().st_mtime)
+        return _cached_base(*_file_key(self.path))
 
     def __call__(self, **params: Any) -> dict[str, float]:
         seed = params.pop("seed", self.seed)

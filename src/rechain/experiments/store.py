@@ -20,7 +20,7 @@ from typing import Any
 
 from ..scenario import ScenarioError
 
-__all__ = ["FORMAT", "SWEEP_FILES", "RUN_COLUMNS", "STATUS_COLUMNS", "SERIES_COLUMNS", "sweep_manifest",
+__all__ = ["FORMAT", "SWEEP_FILES", "RUN_COLUMNS", "STATUS_COLUMNS", "SERIES_COLUMNS", "sweep_manifest", "manifest_damage",
            "load_results", "write_part"]
 
 RUN_COLUMNS = ("run_id", "point_id", "replicate", "seed")
@@ -114,6 +114,9 @@ def _check_out(sw: Any, out: Path, resume: bool) -> None:
     from ..outputs import check_output_dir, check_writable, code_fingerprint
 
     old = sweep_manifest(out)
+    damage = manifest_damage(out)
+    if damage:
+        raise damaged_manifest_error(out, damage)
     if old is None:
         if _setup_stopped(out):
             check_writable(out)     # a sweep stopped while it set up its folder: set it up again
@@ -183,6 +186,35 @@ def _prepare_out(sw: Any, out: Path, resume: bool) -> set[int]:
 
 
 
+def manifest_damage(out_dir: str | Path) -> str | None:
+    """What is wrong with the ``manifest.json`` of a sweep's output folder ``out_dir`` (marked
+    so by rechain) when it is not a sweep's manifest (damaged, cut short, edited by hand), else
+    None (no sweep folder, no manifest, or a whole one)."""
+    from ..outputs import output_kind
+
+    path = Path(out_dir) / "manifest.json"
+    # a run's or a comparison's folder has a manifest of its own kind: not a damaged sweep's
+    if output_kind(Path(out_dir)) != "sweep" or not path.exists() or sweep_manifest(out_dir) is not None:
+        return None
+    try:
+        man = json.loads(path.read_text(encoding="utf-8"))
+    except OSError as e:
+        return f"cannot be read ({e.strerror or e.__class__.__name__})"
+    except ValueError as e:
+        where = f" (line {e.lineno}, column {e.colno})" if isinstance(e, json.JSONDecodeError) else ""
+        return f"is damaged: not JSON text{where}"
+    if not isinstance(man, dict) or "format" not in man:
+        return "is damaged: it lacks the sweep manifest's \"format\" key"
+    return f"is of format {man.get('format')!r}, not this rechain's sweep format {FORMAT!r}"
+
+
+def damaged_manifest_error(out_dir: str | Path, damage: str) -> ScenarioError:
+    """The one-line error for a sweep folder whose manifest is damaged (see :func:`manifest_damage`)."""
+    return ScenarioError(Path(out_dir) / "manifest.json", "", f"{damage}; it says what the sweep ran, so its "
+                         f"results cannot be read or resumed without it: restore it (from a copy) or run the sweep "
+                         f"into another --out", kind="output")
+
+
 def sweep_manifest(out_dir: str | Path) -> dict | None:
     """The manifest of a sweep output folder, or None when ``out_dir`` holds no sweep."""
     try:
@@ -203,6 +235,9 @@ def load_results(out_dir: str | Path, columns: list[str] | None = None):
     import pyarrow as pa
 
     out = Path(out_dir)
+    damage = manifest_damage(out)
+    if damage:
+        raise damaged_manifest_error(out, damage)
     if sweep_manifest(out) is None:
         raise ScenarioError(out, "", "is not a sweep output folder (no sweep manifest.json); give the --out "
                             "folder of `rechain sweep`", kind="missing")

@@ -651,7 +651,8 @@ def load_sweep(source: str | Path | dict, base_dir: str | Path | None = None) ->
                 raise _err(file, key, f"{key} is for design = \"{design}\", not {spec.design}", "design", needle=key)
     base_path = where / spec.base
     with found:
-        if not base_path.is_file():
+        # a link (to nowhere, or a loop) or a folder: reading it says which, naming the file
+        if not base_path.exists() and not base_path.is_symlink():
             raise _err(file, "base", f"scenario file {spec.base!r} not found (looked in {where})", "missing",
                        needle="base")
         base = _base_dict(base_path, spec.overrides, file)
