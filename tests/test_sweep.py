@@ -619,6 +619,56 @@ def test_a_base_or_function_file_that_is_a_link_loop_says_so(tmp_path):
             call()
 
 
+def test_a_full_disk_names_the_folder_and_leaves_no_orphan_part(tmp_path, monkeypatch):
+    """A disk that fills up while a batch is written said "the output cannot be written" with
+    no folder, and left the batch's series part without its runs part. It names the sweep's
+    folder and what to do; the series part goes with the runs part, and --resume finishes."""
+    import errno
+
+    from rechain.experiments import store
+
+    spec = tiny_sweep(tmp_path, NOISE_LEVELS + 'series = [{ variable = "price", product = "prnd_oxide" }]\n')
+    out = tmp_path / "out"
+    sweep = ["sweep", str(spec), "--workers", "1", "--out", str(out), "--quiet", "--batch-size", "1"]
+    real = store._write_atomic
+
+    def full_on_runs(table, path):
+        if path.parent.name == "runs" and path.name.startswith("part-000000001"):
+            raise OSError(errno.ENOSPC, "No space left on device")
+        real(table, path)
+
+    monkeypatch.setattr(store, "_write_atomic", full_on_runs)
+    res = CliRunner().invoke(main, sweep)
+    assert res.exit_code == 2, res.output
+    assert res.output == (f"error: {out}: cannot be written (No space left on device); the runs finished before "
+                          "are kept in it: make room and continue with --resume\n")
+    assert [p.name for p in (out / "runs").iterdir()] == ["part-000000000-000000000.parquet"]
+    assert [p.name for p in (out / "series").iterdir()] == ["part-000000000-000000000.parquet"]
+    monkeypatch.setattr(store, "_write_atomic", real)
+    assert CliRunner().invoke(main, [*sweep, "--resume"]).exit_code == 0
+    runs, series = load_results(out)
+    assert list(runs["status"]) == ["ok", "ok"] and series["run_id"].nunique() == 2
+
+
+def test_a_part_cut_short_by_a_full_disk_leaves_no_hidden_file(tmp_path, monkeypatch):
+    """The hidden file a part is written to first is removed when the write fails."""
+    import errno
+
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    from rechain.experiments import store
+
+    def cut_short(table, where, **kwargs):
+        Path(where).write_bytes(b"PAR1")
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    monkeypatch.setattr(pq, "write_table", cut_short)
+    with pytest.raises(OSError):
+        store._write_atomic(pa.table({"x": [1]}), tmp_path / "part.parquet")
+    assert list(tmp_path.iterdir()) == []
+
+
 def test_a_sweep_whose_every_run_failed_exits_1(tmp_path):
     # each level is valid alone, but the closure then ends before it starts
     spec = tiny_sweep(tmp_path, CLOSURE + """[parameters]

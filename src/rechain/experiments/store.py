@@ -65,8 +65,12 @@ def _series_schema():
 def _write_atomic(table, path: Path) -> None:
     import pyarrow.parquet as pq
     tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    pq.write_table(table, tmp, compression="zstd")
-    os.replace(tmp, path)
+    try:
+        pq.write_table(table, tmp, compression="zstd")
+        os.replace(tmp, path)
+    except BaseException:
+        tmp.unlink(missing_ok=True)      # a file cut short by a full disk is no part file
+        raise
 
 
 
@@ -308,10 +312,21 @@ def write_part(out: Path, rows: list[dict], series: dict[str, list], runs_schema
     """Write one finished batch: its series part (if any), then its runs part (the runs part
     is what counts a run as done, so it lands last)."""
     import pyarrow as pa
+
+    from ..outputs import _WRITE_ERRNOS
     name = f"part-{rows[0]['run_id']:09d}-{rows[-1]['run_id']:09d}.parquet"
-    if series["run_id"]:
-        _write_atomic(pa.table(series, schema=series_schema), out / "series" / name)
-    _write_atomic(pa.Table.from_pylist(rows, schema=runs_schema), out / "runs" / name)
+    try:
+        if series["run_id"]:
+            _write_atomic(pa.table(series, schema=series_schema), out / "series" / name)
+        _write_atomic(pa.Table.from_pylist(rows, schema=runs_schema), out / "runs" / name)
+    except OSError as e:
+        if e.errno not in _WRITE_ERRNOS:
+            raise
+        # the batch's runs are not done without their runs part: its series part goes too
+        (out / "series" / name).unlink(missing_ok=True)
+        raise ScenarioError(out, "", f"cannot be written ({e.strerror or e.__class__.__name__}); the runs "
+                            f"finished before are kept in it: make room and continue with --resume",
+                            kind="output") from None
 
 
 
