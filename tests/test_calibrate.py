@@ -294,3 +294,20 @@ def test_an_also_scenario_that_leaves_a_searched_entry_unset_gets_it_added(tmp_p
                      '{ min = 0.5, max = 1 }\n')
     with pytest.raises(ScenarioError, match="has no entry 'dy_oxid'; did you mean 'dy_oxide'"):
         search_sweep(main_file, space, samples=2)
+
+
+@pytest.mark.parametrize("bounds, says", [
+    ("min = 1, max = 99999999999999999999999, integer = true",
+     "given min 1 and max 99999999999999999999999; allowed: with integer = true, whole numbers within "
+     "+-9,007,199,254,740,992 (2^53)"),
+    ("min = 1, max = 200000, integer = true", "max 200000 gives an invalid scenario: given 200000; allowed: "),
+])
+def test_a_whole_number_bound_is_shown_as_the_scenario_gets_it(tmp_path, bounds, says):
+    """A whole-number bound past 2^53 was shown as 'max 1e+23' and then 'given
+    99999999999999991611392': two numbers, neither the one written. It is refused as written;
+    a bound within range but outside the scenario's is shown as the whole number it is."""
+    from rechain.experiments.calibrate import search_sweep
+    space = tmp_path / "space.toml"
+    space.write_text(f'[parameters]\n"firms.rock_miners.count" = {{ {bounds} }}\n')
+    with pytest.raises(ScenarioError, match=re.escape(f"parameters.firms.rock_miners.count: {says}")):
+        search_sweep(TINY, space, samples=2)

@@ -135,6 +135,10 @@ def load_space(path: str | Path | None = None) -> list[Dimension]:
         if not lo < hi:
             raise ScenarioError(where, f"parameters.{key}", f"given min {_toml(lo)} and max {_toml(hi)}; allowed: min "
                                 f"below max", kind="out_of_range")
+        if spec.get("integer", False) and max(abs(lo), abs(hi)) > 2 ** 53:
+            # candidates are drawn as floats: beyond 2^53 a whole number is not the one given
+            raise ScenarioError(where, f"parameters.{key}", f"given min {_toml(lo)} and max {_toml(hi)}; allowed: "
+                                f"with integer = true, whole numbers within +-{2 ** 53:,} (2^53)", kind="out_of_range")
         dims.append(Dimension(key, float(lo), float(hi), spec.get("integer", False)))
     if not dims:
         raise ScenarioError(where, "parameters", f"no parameters to calibrate; allowed: {what}", kind="missing_key")
@@ -294,7 +298,8 @@ def search_sweep(scenario_path: str | Path = "scenarios/baseline.toml", space: s
                 hint = "; add integer = true to sample whole numbers" if not d.integer and \
                     isinstance(_raw_value(base, d.key), int) else ""
                 raise ScenarioError(_space_where(space), f"parameters.{d.key}",
-                                    f"{what} {v:g} gives an invalid scenario: {e.detail}{hint}",
+                                    f"{what} {int(v) if d.integer else format(v, 'g')} gives an invalid "
+                                    f"scenario: {e.detail}{hint}",
                                     kind="out_of_range") from None
     params = [Parameter(d.key, d.key, parse_path(d.key), "range", min=d.low, max=d.high,
                         dtype="int" if d.integer else "float", base_value=c) for d, c in zip(dims, current)]
