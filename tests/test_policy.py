@@ -312,6 +312,20 @@ def test_catch_up_pace_makes_up_lost_weeks_within_the_multiple():
     assert catch_up_pace(np.array([1.0]), np.array([60.0]), 26.0, 1.5, weeks_per_year=52.0) == pytest.approx([0.0])
 
 
+
+def test_a_late_batch_stretches_what_is_left_of_the_allowance():
+    from rechain.policy.quotas import stretched_room
+    # 100 t issued, 60 t used: 40 t left; on time all of it may be used this week
+    assert stretched_room(np.array([100.0]), np.array([60.0]), False, 13.0) == pytest.approx([40.0])
+    # overdue: a quarter's rationing spreads it, 40 / 13 t this week
+    assert stretched_room(np.array([100.0]), np.array([60.0]), True, 13.0) == pytest.approx([40.0 / 13.0])
+    # no rationing (0 weeks), or less than a week, takes what is left at once
+    assert stretched_room(np.array([100.0]), np.array([60.0]), True, 0.0) == pytest.approx([40.0])
+    assert stretched_room(np.array([100.0]), np.array([60.0]), True, 0.5) == pytest.approx([40.0])
+    # used beyond the allowance leaves nothing, never a negative room
+    assert stretched_room(np.array([100.0]), np.array([120.0]), True, 13.0) == pytest.approx([0.0])
+
+
 # --- end users' plans: announced shocks are foreseen, others surprise -----------------------
 def _planned_nev(foreseen: bool):
     from support import baseline_dict

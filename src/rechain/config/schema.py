@@ -423,6 +423,7 @@ class QuotaPolicy(_Model):
     advance_share: Share = Field(0.25, description="share of last year's quota firms may run ahead of the batches issued, expecting the next")
     pace_multiple: Annotated[float, Field(ge=1, le=10)] = Field(1.25, description="quota holders aim to use their year's share by year end, making up weeks lost to holidays, disruptions or slumps, but never run faster than this multiple of their even weekly share of the year's quota (last year's until this year's is known)")
     late_after_days: int = Field(45, ge=0, le=365, description="a first batch later than last year's date plus this is overdue")
+    overdue_ration_weeks: Annotated[float, Field(ge=0, le=52)] = Field(0.0, description="while a year's first batch is overdue, holders spread what is left of their allowance over this many weeks (each week uses left / weeks) instead of running dry; 0 = no rationing")
     imported_ore_counts_from: Date | None = Field(None, description="from this date imported ore counts against the separation quota")
     quotas: list[Quota] = Field(default_factory=list, description="annual quotas, one per type and year")
 

@@ -20,7 +20,7 @@ import numpy as np
 
 from ..book import Book
 from ..network import ABROAD, IONIC, MYANMAR, ROCK
-from ..policy.quotas import quota_pace
+from ..policy.quotas import quota_pace, quota_room
 from ..rules.market import offer_share
 from ..rules.pricing import margin_pace, margin_utilisation, storage_room
 from ..world import World
@@ -95,6 +95,7 @@ class RockMiners(_OreSellers):
 
     code = ROCK
     agent = RockMiner
+    quota_type = "mining_rock"
 
     def __init__(self, world: World):
         super().__init__(world)
@@ -116,7 +117,7 @@ class RockMiners(_OreSellers):
         pace *= storage_room(f.stock_t[i, k], np.minimum(even, f.capacity_t_per_wk[i]), b.max_finished_cover_weeks)
         pace *= margin_pace(price - self.cost, price, self.full_run_margin)
         cap = book.working_capacity(i)
-        room = np.maximum(cond.quota_allowance_t[i] - f.quota_used_t[i], 0.0)
+        room = quota_room(book, i, f.quota_used_t[i], self.quota_type)
         y = np.minimum(np.minimum(cap, pace), room)
         f.quota_used_t[i] += y
         book.ledger.add_source("mined_domestic", y.sum() * book.content[k])
@@ -143,6 +144,7 @@ class IonicMiners(RockMiners):
 
     code = IONIC
     agent = IonicMiner
+    quota_type = "mining_ionic"
 
     def config(self):
         return self.world.scenario.firms.ionic_miners

@@ -19,7 +19,7 @@ import numpy as np
 
 from ..book import Book
 from ..network import SEP
-from ..policy.quotas import quota_pace
+from ..policy.quotas import quota_pace, quota_room
 from ..rules.market import offer_share
 from ..rules.pricing import margin_pace, storage_room
 from ..world import World
@@ -115,7 +115,7 @@ class SeparationPlants(Kind):
         held = f.stock_t[i, self.sold] @ price[self.sold]
         pace *= storage_room(held, even * basket, book.behaviour.max_finished_cover_weeks)
         pace *= margin_pace(margin, basket, cfg.full_run_margin_share)
-        room = np.maximum(cond.quota_allowance_t[i] - f.quota_used_t[i], 0.0) * per_ore
+        room = quota_room(book, i, f.quota_used_t[i], "separation") * per_ore
         ore_wanted = np.minimum(np.minimum(pace, cap), room)   # nobody plans beyond what they may run
         r = np.minimum(ore_wanted, S[ore_key])
         f.quota_used_t[i] += r * counted

@@ -13,7 +13,7 @@ import numpy as np
 
 from ..scenario import Scenario
 
-__all__ = ["QUOTA_TYPES", "QuotaBook", "catch_up_pace", "quota_pace"]
+__all__ = ["QUOTA_TYPES", "QuotaBook", "catch_up_pace", "quota_pace", "quota_room", "stretched_room"]
 
 QUOTA_TYPES = ("mining_rock", "mining_ionic", "separation")
 
@@ -34,6 +34,26 @@ def quota_pace(book, year_t_per_wk, used_t):
     if cond.mode.name != "RUN":
         return year_t_per_wk
     return catch_up_pace(year_t_per_wk, used_t, cond.weeks_left_in_year, book.world.scenario.quota_policy.pace_multiple)
+
+
+def stretched_room(allowance_t, used_t, overdue: bool, ration_weeks: float):
+    """What a holder lets itself use this week of what is left of its allowance, t REO.
+
+    All of it as a rule; while the year's first batch is overdue, a holder that cannot tell
+    when it will come spreads what is left over ``ration_weeks`` (this week's share is
+    ``left / ration_weeks``), rather than run dry and stop for weeks (0 = no rationing)."""
+    left = np.maximum(allowance_t - used_t, 0.0)
+    if overdue and ration_weeks > 0:
+        return left / max(ration_weeks, 1.0)
+    return left
+
+
+def quota_room(book, rows, used_t, quota_type: str):
+    """:func:`stretched_room` for the holders ``rows`` of ``quota_type`` this week."""
+    cond = book.cond
+    overdue = bool(cond.quota_overdue[QUOTA_TYPES.index(quota_type)])
+    return stretched_room(cond.quota_allowance_t[rows], used_t, overdue,
+                          book.world.scenario.quota_policy.overdue_ration_weeks)
 
 
 class QuotaBook:
