@@ -51,7 +51,7 @@ def test_a_dominant_parameter_is_resolved_and_a_close_call_gets_an_estimate():
     assert not r["resolved"] and r["samples_needed"] == 251          # 10 * 25 = 250, and a little beyond
 
 
-def test_summary_does_not_name_a_most_influential_parameter_it_cannot_tell(tmp_path):
+def test_summary_does_not_name_a_most_influential_parameter_it_cannot_tell(tmp_path, monkeypatch):
     """Two parameters that barely matter, few samples: the summary says so, and what N
     would do, instead of naming a winner."""
     spec = tmp_path / "s.toml"
@@ -84,8 +84,19 @@ kpis = ["price_mean_prnd_oxide"]
     (out / "analysis").mkdir()
     (out / "analysis" / "notes.txt").write_text("mine")
     res = CliRunner().invoke(main, ["analyze", str(out), "--no-figures"])
-    assert res.exit_code == 2 and "move or rename that folder" in res.output and "--out" not in res.output
+    assert res.exit_code == 2 and "move or rename that analysis folder" in res.output and "--out" not in res.output
     assert (out / "analysis" / "notes.txt").read_text() == "mine"
+    # a sweep's folder where nothing can be written (a read-only mount): the same advice, no --out
+    import tempfile
+
+    def read_only(*args, **kwargs):
+        raise OSError(30, "Read-only file system")
+    (out / "analysis" / "notes.txt").unlink()
+    (out / "analysis").rmdir()
+    monkeypatch.setattr(tempfile, "mkdtemp", read_only)
+    res = CliRunner().invoke(main, ["analyze", str(out), "--no-figures"])
+    assert res.exit_code == 2 and "Read-only file system" in res.output, res.output
+    assert "copy the sweep's folder where it can be written" in res.output and "--out" not in res.output
 
 
 def test_intervals_that_could_not_be_estimated_are_not_read_as_equal_indices():

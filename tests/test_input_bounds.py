@@ -9,6 +9,7 @@ week, a figure near the float limit) or in NaN written to the tables.
 from __future__ import annotations
 
 import json
+import os
 from pathlib import Path
 
 import numpy as np
@@ -218,3 +219,26 @@ def test_an_extends_name_too_long_for_the_file_system_is_one_error(tmp_path):
     with pytest.raises(ScenarioError, match="cannot be opened") as info:
         load_scenario(path)
     assert info.value.key == "extends"
+
+
+def test_a_chain_of_extends_longer_than_allowed_is_one_error(tmp_path):
+    """Python's recursion gave out near 1,000 files: a traceback; now the first file and the limit."""
+    from rechain.config.loading import MAX_EXTENDS_DEPTH
+    (tmp_path / "s0.toml").write_text(f'extends = "{BASELINE.as_posix()}"\nend = 2024-03-31\n')
+    for i in range(1, MAX_EXTENDS_DEPTH + 2):
+        (tmp_path / f"s{i}.toml").write_text(f'extends = "s{i - 1}.toml"\n[behaviour]\nw_news = 1.{i}\n')
+    with pytest.raises(ScenarioError, match=f"more than {MAX_EXTENDS_DEPTH} files") as info:
+        load_scenario(tmp_path / f"s{MAX_EXTENDS_DEPTH + 1}.toml")
+    assert info.value.key == "extends" and Path(info.value.file).name == f"s{MAX_EXTENDS_DEPTH + 1}.toml"
+    load_scenario(tmp_path / f"s{MAX_EXTENDS_DEPTH - 2}.toml")      # 100 files with the baseline: loads
+
+
+def test_a_named_pipe_is_refused_not_waited_on(tmp_path):
+    """Opening a FIFO blocks until something writes to it: `check` hung."""
+    fifo = tmp_path / "pipe.toml"
+    os.mkfifo(fifo)
+    with pytest.raises(ScenarioError, match="named pipe"):
+        load_scenario(fifo)
+    (tmp_path / "what_if.toml").write_text('extends = "pipe.toml"\n')
+    with pytest.raises(ScenarioError, match="named pipe"):
+        load_scenario(tmp_path / "what_if.toml")

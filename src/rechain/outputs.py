@@ -164,7 +164,7 @@ def _refuse_broken_links(path: Path, shown: Path, elsewhere: str) -> None:
                           f"link: {elsewhere}")
 
 
-def _probe_writable(folder: Path, shown: Path) -> None:
+def _probe_writable(folder: Path, shown: Path, elsewhere: str = "choose another --out") -> None:
     """Create and remove a folder inside the nearest existing ancestor of ``folder``.
 
     A real attempt, because permission bits say nothing to root and nothing about
@@ -172,13 +172,13 @@ def _probe_writable(folder: Path, shown: Path) -> None:
     """
     anc = _nearest_existing(folder)
     if not anc.is_dir():
-        raise OutputError(shown, f"cannot be created: {anc} is a file, not a folder; choose another --out")
+        raise OutputError(shown, f"cannot be created: {anc} is a file, not a folder; {elsewhere}")
     try:
         probe = tempfile.mkdtemp(prefix=".rechain-probe.", dir=anc)
         os.rmdir(probe)
     except OSError as e:
         raise OutputError(shown, f"cannot be written: nothing can be created in {anc} "
-                          f"({e.strerror or e.__class__.__name__}); choose another --out") from None
+                          f"({e.strerror or e.__class__.__name__}); {elsewhere}") from None
 
 
 # a folder name's bytes the system allows (ext4, xfs, btrfs, tmpfs: 255), less what the hidden
@@ -290,9 +290,9 @@ def check_output_dir(folder: str | Path, kind: str, replace: bool = True, elsewh
             raise OutputError(shown, f"holds files rechain did not write ({_shown(extra)}); rechain replaces "
                               f"only its own outputs and never deletes such files: move them out, or "
                               f"{elsewhere}")
-    _probe_writable(target, shown)
+    _probe_writable(target, shown, elsewhere)
     if target.exists():
-        _probe_writable(target.parent, shown)   # the new folder is built beside the old one
+        _probe_writable(target.parent, shown, elsewhere)   # the new folder is built beside the old one
     return shown
 
 

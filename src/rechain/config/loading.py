@@ -15,6 +15,7 @@ import errno
 import hashlib
 import json
 import re
+import stat
 import tomllib
 from pathlib import Path
 from typing import Any
@@ -133,6 +134,8 @@ def deep_merge(base: Any, over: Any, _keypath: tuple = ()) -> Any:
 
 #: the most an input file (scenario, facts table, sweep table) may hold: far above any real one
 MAX_INPUT_BYTES = 64 * 2**20
+#: the longest chain of scenario files linked by ``extends`` (Python's own recursion stops near 1,000)
+MAX_EXTENDS_DEPTH = 100
 
 
 def _no_nul(path: str | Path, what: str) -> None:
@@ -155,6 +158,10 @@ def read_text_file(path: str | Path, what: str = "a scenario file (.toml)") -> s
     try:
         if path.is_dir():
             raise ScenarioError(path, "", f"given a directory; allowed: {what}", kind="not_a_file")
+        if stat.S_ISFIFO(path.stat().st_mode) or stat.S_ISSOCK(path.stat().st_mode):
+            # opening a named pipe waits for a writer: refuse it rather than hang
+            raise ScenarioError(path, "", f"is a named pipe or socket, not a file; allowed: {what} saved on "
+                                f"disk", kind="not_a_file")
         with path.open("rb") as fh:
             data = fh.read(MAX_INPUT_BYTES + 1)
         if len(data) > MAX_INPUT_BYTES:
@@ -204,6 +211,11 @@ def _resolve(path: Path, chain: tuple[Path, ...] = ()) -> tuple[dict, list[Path]
     parent first. Raises :class:`ScenarioError` for a missing, unreadable or circular chain."""
     _no_nul(path, "a scenario file (.toml)")
     path = real_path(path)
+    if len(chain) >= MAX_EXTENDS_DEPTH:
+        last = chain[-1]
+        raise ScenarioError(chain[0], "extends", f"a chain of more than {MAX_EXTENDS_DEPTH} files (it reaches "
+                            f"{_show(last)}); allowed: at most {MAX_EXTENDS_DEPTH} files, each extending the next",
+                            line=_find_line(chain[0], ["extends"]), kind="extends_cycle")
     if path in chain:
         cycle = " -> ".join(p.name for p in (*chain, path))
         last = chain[-1]

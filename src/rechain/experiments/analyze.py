@@ -317,8 +317,8 @@ def analyze(out_dir: str | Path, kpis: list[str] | None = None, figures: bool = 
     if unknown:
         raise ScenarioError(out, "--kpi", f"{unknown[0]!r} is not an output of this sweep; its KPIs: "
                             f"{', '.join(man['kpis'])}", kind="unknown_kpi")
-    check_output_dir(dest, "analysis", elsewhere="move or rename that folder (rechain analyze writes its analysis "
-                     "into the sweep's folder)")
+    check_output_dir(dest, "analysis", elsewhere="rechain analyze writes its analysis into the sweep's folder: move "
+                     "or rename that analysis folder, or copy the sweep's folder where it can be written")
     with output_dir(dest, "analysis") as tmp:
         res = _write_analysis(out, man, want, tmp, figures, top)
     res["files"] = [dest / f.name for f in res["files"]]
