@@ -312,7 +312,6 @@ def test_catch_up_pace_makes_up_lost_weeks_within_the_multiple():
     assert catch_up_pace(np.array([1.0]), np.array([60.0]), 26.0, 1.5, weeks_per_year=52.0) == pytest.approx([0.0])
 
 
-
 def test_a_late_batch_stretches_what_is_left_of_the_allowance():
     from rechain.policy.quotas import stretched_room
     # 100 t issued, 60 t used: 40 t left; on time all of it may be used this week

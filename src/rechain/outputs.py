@@ -51,6 +51,8 @@ __all__ = ["MARKER", "OutputError", "check_output_dir", "output_dir", "write_mar
 
 #: the marker file of a rechain output folder (JSON: kind, files)
 MARKER = ".rechain-output.json"
+#: what an output error advises by default: the commands that write a folder take --out
+CHOOSE_OUT = "choose another --out"
 
 
 class OutputError(ScenarioError):
@@ -133,7 +135,7 @@ def check_writable(folder: str | Path, shown: str | Path | None = None) -> None:
     """Raise :class:`OutputError` unless something can be created in ``folder`` (or where it
     would go); the message names ``shown`` (a file to be written there), else ``folder``."""
     shown = Path(folder if shown is None else shown)
-    _refuse_broken_links(Path(folder), shown, "choose another --out")
+    _refuse_broken_links(Path(folder), shown, CHOOSE_OUT)
     _probe_writable(os_path(folder), shown)
 
 
@@ -164,7 +166,7 @@ def _refuse_broken_links(path: Path, shown: Path, elsewhere: str) -> None:
                           f"link: {elsewhere}")
 
 
-def _probe_writable(folder: Path, shown: Path, elsewhere: str = "choose another --out") -> None:
+def _probe_writable(folder: Path, shown: Path, elsewhere: str = CHOOSE_OUT) -> None:
     """Create and remove a folder inside the nearest existing ancestor of ``folder``.
 
     A real attempt, because permission bits say nothing to root and nothing about
@@ -236,7 +238,7 @@ def _nearest_existing(folder: Path) -> Path:
     return anc
 
 
-def check_output_dir(folder: str | Path, kind: str, replace: bool = True, elsewhere: str = "choose another --out"
+def check_output_dir(folder: str | Path, kind: str, replace: bool = True, elsewhere: str = CHOOSE_OUT
                      ) -> Path:
     """Check, before any work, that rechain may write its ``kind`` output to ``folder``.
 

@@ -97,11 +97,11 @@ class OptionError(ScenarioError):
 #: The kinds of :class:`ScenarioError`, with what each means.
 ERROR_KINDS = {
     "missing": "the scenario file does not exist",
-    "not_a_file": "the path is a directory, a device or far too large, a symbolic link loop, or holds a NUL "
-                  "character: not a scenario file",
+    "not_a_file": "the path is a directory, a named pipe, a device or far too large, a symbolic link loop, or "
+                  "holds a NUL character: not a scenario file",
     "not_toml": "the file is not valid TOML (or not text at all)",
     "extends_missing": "the file named by `extends` does not exist",
-    "extends_cycle": "`extends` leads back to a file already in the chain",
+    "extends_cycle": "`extends` leads back to a file already in the chain, or the chain runs past 100 files",
     "empty": "the file has no keys (empty, or comments only)",
     "unknown_key": "a key the schema does not have (the nearest valid key is suggested)",
     "unknown_name": "an entry of [sectors] or [regions] that lacks required keys: a misspelt name (the nearest is suggested) or an incomplete new entry",

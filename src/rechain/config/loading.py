@@ -158,7 +158,8 @@ def read_text_file(path: str | Path, what: str = "a scenario file (.toml)") -> s
     try:
         if path.is_dir():
             raise ScenarioError(path, "", f"given a directory; allowed: {what}", kind="not_a_file")
-        if stat.S_ISFIFO(path.stat().st_mode) or stat.S_ISSOCK(path.stat().st_mode):
+        mode = path.stat().st_mode
+        if stat.S_ISFIFO(mode) or stat.S_ISSOCK(mode):
             # opening a named pipe waits for a writer: refuse it rather than hang
             raise ScenarioError(path, "", f"is a named pipe or socket, not a file; allowed: {what} saved on "
                                 f"disk", kind="not_a_file")
@@ -212,9 +213,8 @@ def _resolve(path: Path, chain: tuple[Path, ...] = ()) -> tuple[dict, list[Path]
     _no_nul(path, "a scenario file (.toml)")
     path = real_path(path)
     if len(chain) >= MAX_EXTENDS_DEPTH:
-        last = chain[-1]
         raise ScenarioError(chain[0], "extends", f"a chain of more than {MAX_EXTENDS_DEPTH} files (it reaches "
-                            f"{_show(last)}); allowed: at most {MAX_EXTENDS_DEPTH} files, each extending the next",
+                            f"{_show(chain[-1])}); allowed: at most {MAX_EXTENDS_DEPTH} files, each extending the next",
                             line=_find_line(chain[0], ["extends"]), kind="extends_cycle")
     if path in chain:
         cycle = " -> ".join(p.name for p in (*chain, path))

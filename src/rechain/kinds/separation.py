@@ -50,6 +50,7 @@ class SeparationPlants(Kind):
 
     code = SEP
     agent = SeparationPlant
+    quota_type = "separation"
 
     def __init__(self, world: World):
         super().__init__(world)
@@ -115,7 +116,7 @@ class SeparationPlants(Kind):
         held = f.stock_t[i, self.sold] @ price[self.sold]
         pace *= storage_room(held, even * basket, book.behaviour.max_finished_cover_weeks)
         pace *= margin_pace(margin, basket, cfg.full_run_margin_share)
-        room = quota_room(book, i, f.quota_used_t[i], "separation") * per_ore
+        room = quota_room(book, i, f.quota_used_t[i], self.quota_type) * per_ore
         ore_wanted = np.minimum(np.minimum(pace, cap), room)   # nobody plans beyond what they may run
         r = np.minimum(ore_wanted, S[ore_key])
         f.quota_used_t[i] += r * counted
