@@ -300,3 +300,35 @@ def test_sigterm_during_a_command_says_so_and_leaves_nothing(when, tmp_path, mon
     assert res.exit_code == 143, res.output
     assert "terminated: stopped before it finished; no output is left half-written" in res.output
     assert list(tmp_path.iterdir()) == []
+
+
+def test_a_sweep_on_a_full_disk_names_its_folder(tmp_path, monkeypatch):
+    """A disk that fills while the sweep sets up its folder: one line naming the folder and
+    saying that no run started, not 'the output' and not a traceback."""
+    import rechain.experiments.store as store
+
+    def full(*args, **kwargs):
+        raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
+
+    monkeypatch.setattr(store.shutil, "copyfile", full)
+    spec = tmp_path / "s.toml"
+    spec.write_text(f'base = "{TINY.as_posix()}"\nname = "full"\nreplicates = 1\n'
+                    '[parameters]\n"behaviour.noise" = { levels = [0.0] }\n', encoding="utf-8")
+    out = tmp_path / "sweep_out"
+    res = CliRunner().invoke(main, ["sweep", str(spec), "--workers", "1", "--out", str(out), "--quiet"])
+    assert res.exit_code == 2, res.output
+    assert f"error: {out}: cannot be written (No space left on device); no run was started" in res.output
+    assert "Traceback" not in res.output
+
+
+def test_a_scenario_name_the_font_cannot_draw_does_not_flood_the_terminal(tmp_path):
+    """A name in Chinese goes into every figure's title; the plotting font lacks its glyphs.
+    The run still draws its figures, and --quiet stays quiet (it printed one warning per
+    glyph per figure)."""
+    scenario = tmp_path / "cjk.toml"
+    scenario.write_text(f'extends = "{TINY.as_posix()}"\nname = "稀土基线"\n', encoding="utf-8")
+    out = tmp_path / "out"
+    res = subprocess.run([*RECHAIN, "run", str(scenario), "--out", str(out), "--quiet"],
+                         capture_output=True, text=True, cwd=ROOT)
+    assert res.returncode == 0 and res.stderr == "", res.stderr
+    assert (out / "prices.png").stat().st_size > 0

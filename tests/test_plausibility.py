@@ -81,6 +81,23 @@ def test_check_prints_it_as_a_warning_and_exits_0(tmp_path):
     assert "warning:" in res.output and "market.initial_price.dy_oxide" in res.output and "1,000 times" in res.output
 
 
+def test_a_removed_item_replaces_nothing_and_its_other_keys_are_said_to_act_on_nothing(tmp_path):
+    """`remove = true` deletes the inherited item: a figure beside it is no unit slip (it
+    replaces nothing), but a key that does nothing, which check says."""
+    news = ('[[news]]\nname = "Rumour"\ndate = 2024-03-01\nsign = 1\nstrength = 0.08\n'
+            'half_life_weeks = 8\n')
+    (tmp_path / "parent.toml").write_text(
+        f'extends = "{(ROOT / "scenarios" / "baseline.toml").as_posix()}"\nname = "parent"\n{news}', encoding="utf-8")
+    f = tmp_path / "child.toml"
+    f.write_text('extends = "parent.toml"\nname = "child"\n[[news]]\nname = "Rumour"\nremove = true\n'
+                 'strength = 5\n', encoding="utf-8")
+    assert far_from_inherited(f) == []
+    res = CliRunner().invoke(main, ["check", str(f)])
+    assert res.exit_code == 0, res.output
+    assert "news[Rumour].strength: the item is removed (remove = true); it acts on nothing" in res.output
+    assert "times the one it replaces" not in res.output
+
+
 @pytest.mark.parametrize("scenario", sorted(p.name for p in (ROOT / "scenarios").glob("*.toml")))
 def test_the_shipped_scenarios_raise_no_such_warning(scenario):
     assert far_from_inherited(ROOT / "scenarios" / scenario) == []

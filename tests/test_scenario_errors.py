@@ -538,6 +538,21 @@ def test_a_growth_rate_that_carries_a_quota_out_of_bounds_is_blamed_not_the_quot
     assert "after_last_year.growth_pct_per_yr: given 50, which carries the" in msg and "allowed: a lower rate" in msg
 
 
+def test_a_growth_rate_that_carries_demand_out_of_bounds_is_one_error_on_the_rate(tmp_path):
+    """Sector demand carried at 50 %/yr to 2060 passes the bound on magnet use: one error on
+    the rate's line, not one per carried year blamed on the extended file's sector lines."""
+    f = tmp_path / "long.toml"
+    f.write_text(f'extends = "{BASELINE.as_posix()}"\nend = 2060-12-31\n[after_last_year]\n'
+                 'growth_pct_per_yr = 50\nquota_growth_pct_per_yr = 0\n', encoding="utf-8")
+    with pytest.raises(ScenarioError) as err:
+        load_scenario(f)
+    assert len(err.value.errors) == 1, err.value.errors
+    msg = str(err.value)
+    assert err.value.kind == "out_of_range" and "long.toml, line 4" in msg and "baseline.toml" not in msg
+    assert "after_last_year.growth_pct_per_yr: given 50, which carries sectors." in msg
+    assert "allowed: a lower rate" in msg
+
+
 @pytest.mark.parametrize("table, name, says", [
     ("regions", "", "cannot name a column value"), ("regions", "*", "cannot name a column value"),
     ("regions", "eu ", "cannot name a column value"), ("regions", "CHINA", "which rechain reserves"),

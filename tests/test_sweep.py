@@ -362,7 +362,7 @@ BAD = [
     ("level_out_of_range", '[parameters]\n"behaviour.w_social" = { levels = [0.5, 1.5] }\n',
      ["parameters.behaviour.w_social", "level 1.5 does not give a valid scenario", "given 1.5", "<= 1"]),
     ("min_above_max", 'design = "lhs"\nsamples = 4\n[parameters]\n"behaviour.noise" = { min = 0.2, max = 0.1 }\n',
-     ["parameters.behaviour.noise", "min (0.2) must be below max (0.1)"]),
+     ["parameters.behaviour.noise", "given min 0.2 and max 0.1", "allowed: a min below the max"]),
     ("bad_design", 'design = "factorial"\n', ["design", "'factorial'", "'sobol'"]),
     ("not_a_parameter", '[parameters]\n"behaviour.noise" = 0.01\n',
      ["parameters.behaviour.noise", "given 0.01", "{levels = [...]}"]),

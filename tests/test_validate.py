@@ -193,6 +193,19 @@ def test_bad_rows_raise_a_clear_error(tmp_path, row, message):
     assert message in str(err.value)
 
 
+def test_an_empty_fact_id_says_what_is_allowed(tmp_path):
+    with pytest.raises(FactError, match="line 2") as err:
+        load_facts(_write(tmp_path, [GOOD.replace("X1,", ",", 1)]))
+    assert "fact_id: given nothing; allowed: a short id unique in the table" in str(err.value)
+
+
+def test_a_target_beyond_any_market_figure_is_shown_short(tmp_path):
+    """1e308 is a finite target (it loads); written out in full it took 400 characters of
+    every table it stood in."""
+    fact = load_facts(_write(tmp_path, [GOOD.replace("mom_pct,,within,-5", "mom_pct,,within,1e308")]))[0]
+    assert fact.target_text() == "+1e+308 ± 3 %"
+
+
 def test_duplicate_ids_and_unknown_columns_are_refused(tmp_path):
     with pytest.raises(FactError, match="duplicate fact_id 'X1'"):
         load_facts(_write(tmp_path, [GOOD, GOOD]))

@@ -4,6 +4,12 @@ from __future__ import annotations
 
 import base64
 import io
+import warnings
+
+# A scenario's name goes into figure titles; the plotting font has no glyphs for some
+# scripts (Chinese, for one) and draws boxes for them. That is cosmetic: one warning per
+# missing glyph per figure would bury the run's own messages, --quiet or not.
+warnings.filterwarnings("ignore", message=r"Glyph \d+ .*missing from font", category=UserWarning)
 
 __all__ = ["date_axis", "png_base64", "month_dates", "STAGE_LAYOUT", "STAGE_LABELS"]
 

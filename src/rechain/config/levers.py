@@ -9,7 +9,7 @@ a scenario that lacks the trade on purpose).
 
 from __future__ import annotations
 
-from .schema import CARRIED_FROM, TRADED_MATERIALS, Scenario
+from .schema import _NAMED_LISTS, CARRIED_FROM, TRADED_MATERIALS, Scenario, _merge_key
 
 __all__ = ["idle_levers", "inert_keys"]
 
@@ -208,6 +208,13 @@ def _own_item(own: dict, table: str, name: str) -> dict | None:
     return next((e for e in own.get(table) or [] if isinstance(e, dict) and e.get("name") == name), None)
 
 
+def _own_lists(own: dict) -> list[tuple[tuple[str, ...], list]]:
+    """The named lists the file sets itself (they merge by name across ``extends``)."""
+    found = [((table,), own.get(table)) for table in _NAMED_LISTS]
+    found.append((("quota_policy", "quotas"), (own.get("quota_policy") or {}).get("quotas")))
+    return [(path, items) for path, items in found if isinstance(items, list)]
+
+
 def _values(v) -> list[float]:
     return list(v.values()) if isinstance(v, dict) else [v]
 
@@ -225,6 +232,12 @@ def inert_keys(sc: Scenario, own: dict | None) -> list[str]:
         if _has(own, *path):
             out.append(f"{'.'.join(path)}: {why}; it acts on nothing")
 
+    for path, items in _own_lists(own):
+        for item in items:
+            if isinstance(item, dict) and item.get("remove") is True:
+                for key in sorted(set(item) - {"name", "type", "year", "remove"}):
+                    out.append(f"{'.'.join(path)}[{_merge_key(item)}].{key}: the item is removed (remove = true); "
+                               f"it acts on nothing")
     mm = sc.firms.magnet_makers
     if mm.dy_for_tb_max_share == 0:
         for key in ("dy_per_tb", "dy_for_tb_price_elasticity"):

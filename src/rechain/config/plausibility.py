@@ -54,8 +54,8 @@ def _compare(own: Any, old: Any, path: tuple) -> Iterator[tuple[tuple, float, fl
     elif isinstance(own, list) and isinstance(old, list):
         from .schema import _merge_key
         for i, item in enumerate(own):
-            if not isinstance(item, dict):
-                continue
+            if not isinstance(item, dict) or item.get("remove") is True:
+                continue        # a removed item replaces nothing
             name = _merge_key(item)
             match = [o for o in old if isinstance(o, dict) and name is not None and _merge_key(o) == name]
             if not match and "type" in item:

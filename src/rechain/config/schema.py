@@ -946,13 +946,36 @@ def carry_past_last_year(sc: "Scenario") -> list[str]:
             span = f"{added[0]}" if len(added) == 1 else f"{added[0]}-{added[-1]}"
             lines.append(f"{key}: {span} {what}")
 
+    def too_much(what: str, given: float, year: int, tonnes: float) -> "_Problems":
+        """The rate, not a figure the user wrote, is to blame for a carried figure beyond bounds."""
+        return _Problems([(("after_last_year", "growth_pct_per_yr"), "out_of_range",
+                           f"given {rule.growth_pct_per_yr:g}, which carries {what} from {given:,.6g} to "
+                           f"{tonnes:.3g} t a year by {year}, beyond what a figure may be (at most "
+                           f"{MAX_T_PER_YR:g} t a year); allowed: a lower rate, an earlier end, or the figures "
+                           f"of later years given")])
+
     for name, sector in sc.sectors.items():
-        note(f"sectors.{name}.units_per_yr", _carry(sector.units_per_yr, years, g), how)
+        before = dict(sector.units_per_yr)
+        added_units = _carry(sector.units_per_yr, years, g)
+        note(f"sectors.{name}.units_per_yr", added_units, how)
         note(f"sectors.{name}.magnet_kg_per_unit", _carry(sector.magnet_kg_per_unit, years, 1.0), "held")
+        for y in added_units:
+            use_t = sector.units_per_yr[str(y)] * sector.magnet_kg_per_unit.get(str(y), 0.0) / 1000.0
+            if use_t > MAX_T_PER_YR:
+                last = max(before, key=int)
+                raise too_much(f"sectors.{name}'s magnet use", before[last] * sector.magnet_kg_per_unit[last] / 1000.0,
+                               y, use_t)
     for name, region in sc.regions.items():
-        note(f"regions.{name}.demand_t_per_yr", _carry(region.demand_t_per_yr, years, g), how)
-        for product, table in region.materials_t_per_yr.items():
-            note(f"regions.{name}.materials_t_per_yr.{product}", _carry(table, years, g), how)
+        tables = [(f"regions.{name}.demand_t_per_yr", region.demand_t_per_yr)] + \
+            [(f"regions.{name}.materials_t_per_yr.{product}", table)
+             for product, table in region.materials_t_per_yr.items()]
+        for key, table in tables:
+            before = dict(table)
+            added = _carry(table, years, g)
+            note(key, added, how)
+            over = [y for y in added if table[str(y)] > MAX_T_PER_YR]
+            if over:
+                raise too_much(key, before[max(before, key=int)], over[0], table[str(over[0])])
     last: dict[str, Quota] = {}
     for q in sc.quota_policy.quotas:
         if q.type not in last or q.year > last[q.type].year:

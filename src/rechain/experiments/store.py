@@ -29,6 +29,8 @@ SERIES_COLUMNS = ("run_id", "point_id", "replicate", "series", "variable", "stag
                   "month", "value")
 FORMAT = "rechain-sweep/1"
 #: what a sweep writes in its output folder (named in the folder's marker)
+#: what a sweep that could not write a file tells its user
+KEPT_RESUME = "the runs finished before are kept in it: make room and continue with --resume"
 SWEEP_FILES = ("manifest.json", "design.parquet", "sweep.toml", "runs", "series", "errors.csv", "analysis")
 
 
@@ -324,8 +326,7 @@ def write_part(out: Path, rows: list[dict], series: dict[str, list], runs_schema
             raise
         # the batch's runs are not done without their runs part: its series part goes too
         (out / "series" / name).unlink(missing_ok=True)
-        raise ScenarioError(out, "", f"cannot be written ({e.strerror or e.__class__.__name__}); the runs "
-                            f"finished before are kept in it: make room and continue with --resume",
+        raise ScenarioError(out, "", f"cannot be written ({e.strerror or e.__class__.__name__}); {KEPT_RESUME}",
                             kind="output") from None
 
 

@@ -70,7 +70,7 @@ from .executor import batch_size as executor_batch_size
 from .paths import (PathError, _plain, _toml, assign, canonical_path, is_unset_entry, lookup, parse_path,
                     unquoted_key_hint)
 from .runs import Context, PointSource, point_data, point_source, run_batch, series_at
-from .store import (FORMAT, RUN_COLUMNS, STATUS_COLUMNS, _check_out, _prepare_out, _runs_schema, _series_schema,
+from .store import (FORMAT, KEPT_RESUME, RUN_COLUMNS, STATUS_COLUMNS, _check_out, _prepare_out, _runs_schema, _series_schema,
                     _write_errors, load_results, write_part)
 
 __all__ = ["Sweep", "Parameter", "load_sweep", "run_sweep", "execute", "run_seed", "available_kpis",
@@ -372,7 +372,9 @@ def _parameter(name: str, entry: dict, base: dict, file: Path | None, design: st
         if dates and any(isinstance(v, dt.datetime) for v in (lo, hi)):
             raise _err(file, key, "min and max must be dates (YYYY-MM-DD), not date-times", "type", needle=name)
         if not lo < hi:
-            raise _err(file, key, f"min ({lo}) must be below max ({hi})", "out_of_range", needle=name)
+            raise _err(file, key, f"given min {_toml(lo)} and max {_toml(hi)}; allowed: a min below the max (one "
+                       f"value for every run: levels = [{_toml(lo)}], or the value in overrides)", "out_of_range",
+                       needle=name)
         # an optional key left unset (None) takes a range of either kind: validation judges the values
         if base_value is not None and (isinstance(base_value, bool) or not isinstance(base_value, (int, float, dt.date))
                                        or isinstance(base_value, dt.date) != dates):
@@ -799,9 +801,10 @@ def execute(sweep: str | Path | dict | Sweep, out: str | Path | None = None, wor
     ex: Any = DaskExecutor(scheduler, workers or os.cpu_count() or 1, ctx) if scheduler else None
     try:
         done = _prepare_out(sw, out, resume)
-    except BaseException:
+    except BaseException as e:
         if ex is not None:
             ex.close(cancel=True)
+        _raise_if_unwritable(e, out, "no run was started: free some space or choose another --out")
         raise
     todo = [i for i in range(sw.n_runs) if i not in done]
     skipped = sw.n_runs - len(todo)
@@ -830,6 +833,7 @@ def execute(sweep: str | Path | dict | Sweep, out: str | Path | None = None, wor
                 bar.update(len(rows))
     except BaseException as e:
         import concurrent.futures.process as cfp
+        _raise_if_unwritable(e, out, KEPT_RESUME)
         if isinstance(e, cfp.BrokenProcessPool):
             raise RuntimeError(f"a worker process died ({e}); the runs finished so far are in {out}; "
                                "run the sweep again with --resume to finish it") from None
@@ -837,10 +841,22 @@ def execute(sweep: str | Path | dict | Sweep, out: str | Path | None = None, wor
     finally:
         bar.close()
     seconds = time.perf_counter() - t0
-    failed_total = _write_errors(out)
+    try:
+        failed_total = _write_errors(out)
+    except OSError as e:
+        _raise_if_unwritable(e, out, KEPT_RESUME)
+        raise
     return SweepSummary(out=out, n_runs=sw.n_runs, skipped=skipped, ran=ran, failed_now=failed_now,
                         failed_total=failed_total, seconds=seconds, workers=n_parallel, backend=ex.name,
                         first_result_s=first_s, first_batch=first_n)
+
+
+def _raise_if_unwritable(exc: BaseException, out: Path, then: str) -> None:
+    """A disk, quota or file system that cannot take the sweep's files: one line naming its
+    folder and what became of the work, not a traceback."""
+    from ..outputs import _WRITE_ERRNOS, OutputError
+    if isinstance(exc, OSError) and exc.errno in _WRITE_ERRNOS:
+        raise OutputError(out, f"cannot be written ({exc.strerror}); {then}") from None
 
 
 def run_sweep(path_or_spec: str | Path | dict | Sweep, workers: int | None = 1, out: str | Path | None = None,

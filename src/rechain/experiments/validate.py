@@ -351,7 +351,7 @@ def _fact_from_row(row: dict[str, str], line: int, path: str) -> Fact:
     fid = (row.get("fact_id") or "").strip()
     where = f"{path}, line {line}" + (f" ({fid})" if fid else "")
     if not fid:
-        raise FactError(f"{where}: fact_id is empty")
+        raise FactError(f"{where}: fact_id: given nothing; allowed: a short id unique in the table, such as F01")
     kw: dict[str, Any] = {k: (row.get(k) or "").strip() for k in COLUMNS}
     for k in ("description", "source", "note"):     # a line break in a quoted cell: one line in tables
         kw[k] = " ".join(kw[k].splitlines())
@@ -1211,7 +1211,9 @@ def _num(x: float, signed: bool = False) -> str:
     if x is None or not math.isfinite(x):
         return "nan"
     a = abs(x)
-    if a >= 1000:
+    if a >= 1e12:       # beyond any market figure: a 300-digit integer would hide the table
+        s = f"{x:.3g}"
+    elif a >= 1000:
         s = f"{x:,.0f}"
     elif a >= 100:
         s = f"{x:.0f}"
