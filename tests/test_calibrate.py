@@ -255,6 +255,21 @@ def test_a_space_key_that_cannot_be_searched_says_why(tmp_path, key, says):
         search_sweep(TINY, space, samples=2)
 
 
+@pytest.mark.parametrize("spec, says", [
+    ('{ min = 0.5, max = 0.2 }', "given min 0.5 and max 0.2; allowed: min below max"),
+    ('{ min = 100, max = 200 }', "min 100 gives an invalid scenario"),
+])
+def test_a_space_mistake_names_its_line(tmp_path, spec, says):
+    """The space file's mistakes were told without a line (found by an outside analyst)."""
+    from rechain.experiments.calibrate import search_sweep
+    space = tmp_path / "space.toml"
+    key = "behaviour.w_news" if "0.5" in spec else "firms.magnet_makers.count"
+    space.write_text(f'# a space\n[parameters]\n"{key}" = {spec}\n')
+    with pytest.raises(ScenarioError, match=re.escape(says)) as err:
+        search_sweep(TINY, space, samples=2)
+    assert err.value.line == 3, str(err.value)
+
+
 def test_failed_runs_are_named_in_one_warning(tmp_path, capsys):
     """A failed run scores as missing every fact: without a word, a table of failures reads as a
     search that found nothing (every --also run failed so, its facts table not found)."""

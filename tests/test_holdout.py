@@ -26,7 +26,7 @@ def test_the_holdout_checks_clean():
     res = CliRunner().invoke(main, ["check", str(HOLDOUT)])
     assert res.exit_code == 0, res.output
     assert "warning" not in res.output.lower()
-    assert f"facts: {FACTS} (38 of 38 within the run, for rechain validate)" in res.output
+    assert f"facts: {FACTS} (38 of 38 within the run's period, for rechain validate)" in res.output
 
 
 def test_check_reads_a_scenarios_facts_table_as_validate_would(tmp_path):

@@ -209,6 +209,7 @@ def test_report_out_never_replaces_a_file_of_the_run(whatif, tmp_path):
     ("flows.csv", "month13", "flows.csv: month: given '2024-13' on line 3, not a month written YYYY-MM"),
     ("monthly.csv", "twice", "monthly.csv: line 4 gives the row (month "),
     ("flows.csv", "twice", "flows.csv: line 4 gives the row (month "),
+    ("monthly.csv", "header", "monthly.csv: has its header but no rows"),
 ])
 def test_report_on_a_damaged_run_folder_says_which_file(whatif, tmp_path, file, damage, says):
     """A run folder with a file missing or edited: one line naming the folder and the file,
@@ -234,6 +235,8 @@ def test_report_on_a_damaged_run_folder_says_which_file(whatif, tmp_path, file, 
         lines = path.read_text().splitlines(keepends=True)
         lines[2] = "2024-13" + lines[2][len("2024-01"):]
         path.write_text("".join(lines))
+    elif damage == "header":               # cut short after its header (a report said "nan to nan")
+        path.write_text(path.read_text().splitlines(keepends=True)[0])
     elif damage == "twice":                # the second row given again after itself
         lines = path.read_text().splitlines(keepends=True)
         path.write_text("".join([*lines[:3], lines[2], *lines[3:]]))

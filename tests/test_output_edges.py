@@ -332,3 +332,22 @@ def test_a_scenario_name_the_font_cannot_draw_does_not_flood_the_terminal(tmp_pa
                          capture_output=True, text=True, cwd=ROOT)
     assert res.returncode == 0 and res.stderr == "", res.stderr
     assert (out / "prices.png").stat().st_size > 0
+
+
+def test_a_long_name_in_a_script_of_many_bytes_gets_a_default_folder_the_disk_takes(tmp_path, monkeypatch):
+    """100 Chinese characters are a valid name (the rule counts characters) but 300 bytes, and
+    a folder name may have 255: the default folders of run and compare were refused. They
+    are now cut by bytes, told apart by a hash, their suffix kept."""
+    from rechain.outputs import default_folder
+
+    name = "稀" * 100
+    folder = default_folder(name, "-seed0")
+    assert len(folder.encode()) <= 241 and folder.endswith("-seed0") and folder.startswith("稀" * 70)
+    assert default_folder("稀" * 99 + "土", "-seed0") != folder            # told apart
+    assert default_folder("baseline", "-seed0") == "baseline-seed0"        # short names as before
+    monkeypatch.chdir(tmp_path)
+    scenario = tmp_path / "long.toml"
+    scenario.write_text(f'extends = "{TINY.as_posix()}"\nname = "{name}"\n', encoding="utf-8")
+    res = CliRunner().invoke(main, ["run", str(scenario), "--quiet", "--no-figures"])
+    assert res.exit_code == 0, res.output
+    assert (tmp_path / "outputs" / folder / "monthly.csv").is_file()

@@ -538,6 +538,56 @@ def test_a_growth_rate_that_carries_a_quota_out_of_bounds_is_blamed_not_the_quot
     assert "after_last_year.growth_pct_per_yr: given 50, which carries the" in msg and "allowed: a lower rate" in msg
 
 
+def test_extends_written_under_a_table_is_named_as_misplaced(tmp_path):
+    """TOML puts a key after [behaviour] into that table: the file was read as a whole scenario
+    and told of an unknown behaviour.extends and six missing keys, none naming the slip."""
+    f = tmp_path / "late.toml"
+    f.write_text(f'[behaviour]\nw_news = 2.0\nextends = "{BASELINE.as_posix()}"\n', encoding="utf-8")
+    with pytest.raises(ScenarioError) as err:
+        load_scenario(f)
+    assert len(err.value.errors) == 1 and err.value.line == 3
+    assert "behaviour.extends: given under [behaviour]" in str(err.value)
+    assert 'allowed: extends = "..." at the top of the file, before any [table] header' in str(err.value)
+
+
+@pytest.mark.parametrize("text, key", [("[news.foo]\nx = 1\n", "news"), ("[zz.a.b]\nx = 1\n", "zz")])
+def test_a_table_header_inside_a_key_is_pointed_at(tmp_path, text, key):
+    """[news.foo] (news is a list) and an unknown [zz.a.b] were told without a line."""
+    f = tmp_path / "t.toml"
+    f.write_text(f'extends = "{BASELINE.as_posix()}"\n' + text, encoding="utf-8")
+    with pytest.raises(ScenarioError) as err:
+        load_scenario(f)
+    assert err.value.key == key and err.value.line == 2, str(err.value)
+
+
+def test_a_name_ending_in_a_space_is_told_the_rule_it_breaks(tmp_path):
+    f = tmp_path / "n.toml"
+    f.write_text(f'extends = "{BASELINE.as_posix()}"\nname = "abc "\n', encoding="utf-8")
+    with pytest.raises(ScenarioError, match="nor ending with a space"):
+        load_scenario(f)
+
+
+def test_a_file_of_thousands_of_mistakes_lists_a_hundred_and_counts_the_rest(tmp_path):
+    """A script gone wrong writes 1,500 news items dated after the run: the first hundred are
+    told with their lines, one more line says how many are not, and the count is of them all
+    (it took minutes: every mistake re-read and re-parsed every file of the chain)."""
+    from rechain.config.loading import MAX_ERRORS_LISTED
+
+    f = tmp_path / "many.toml"
+    f.write_text(f'extends = "{BASELINE.as_posix()}"\n' + "".join(
+        f'[[news]]\nname = "n{i}"\ndate = 2030-01-01\nsign = 1\nstrength = 0.1\n' for i in range(1500)),
+        encoding="utf-8")
+    with pytest.raises(ScenarioError) as err:
+        load_scenario(f)
+    told = err.value.errors
+    assert len(told) == MAX_ERRORS_LISTED + 1 and err.value.count == 1500
+    assert all(e.line and "allowed: a date within the simulated period" in str(e) for e in told[:-1])
+    assert str(told[-1]).endswith("1,400 more mistakes are not listed; fix the ones above (often one slip, "
+                                  "repeated) and check again")
+    res = CliRunner().invoke(main, ["check", str(f)])
+    assert res.exit_code == 2 and res.output.strip().endswith("1,500 errors")
+
+
 def test_a_growth_rate_that_carries_demand_out_of_bounds_is_one_error_on_the_rate(tmp_path):
     """Sector demand carried at 50 %/yr to 2060 passes the bound on magnet use: one error on
     the rate's line, not one per carried year blamed on the extended file's sector lines."""

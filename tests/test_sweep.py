@@ -829,6 +829,32 @@ kpis = ["price_peak_prnd_oxide"]
     assert len(runs) == 3 and len(mesa.Agent._ids) == before
 
 
+def test_a_points_table_value_outside_the_levels_names_the_table_and_the_point(tmp_path):
+    """The message cited the sweep file's line only (found by an outside analyst)."""
+    write(tmp_path / "pts.csv", "behaviour.noise\n0.0\n=1+1\n")
+    spec = tiny_sweep(tmp_path, 'design = "table"\npoints = "pts.csv"\n[parameters]\n'
+                                '"behaviour.noise" = { levels = [0.0, 0.01] }\n')
+    with pytest.raises(ScenarioError, match=r"points.behaviour.noise: value '=1\+1' \(in pts.csv, point 2\) is "
+                                            r"not one of the parameter's levels"):
+        load_sweep(spec)
+
+
+def test_analyze_warns_on_screen_when_sobol_indices_from_too_few_samples_are_noise(tmp_path):
+    """N = 1 gave indices far outside 0-1 with nan intervals on screen and exit 0; only
+    summary.md said they were noise (found by an outside analyst)."""
+    spec = tiny_sweep(tmp_path, """
+design = "sobol"
+samples = 1
+outputs = { kpis = ["price_mean_prnd_oxide"] }
+overrides = { end = 2024-03-31 }
+parameters = { "firms.magnet_makers.count" = { min = 10, max = 30 } }
+""")
+    run_sweep(spec, workers=1, out=tmp_path / "s")
+    res = CliRunner().invoke(main, ["analyze", str(tmp_path / "s"), "--no-figures"])
+    assert res.exit_code == 0, res.output
+    assert "warning: the sweep has N = 1 base samples; below 4 the Sobol indices below are noise" in res.output
+
+
 def test_analyze_refuses_a_sweep_that_kept_series_only(tmp_path):
     """`outputs.kpis = []` with series is a valid sweep, but there is nothing to rank: one
     message naming the folder and the key, no analysis folder."""

@@ -259,6 +259,17 @@ def test_check_warns_of_an_export_control_on_a_product_nobody_abroad_buys(tmp_pa
     assert idle_levers(scenario_from_dict(baseline_dict())) == []
 
 
+def test_a_collection_schedule_that_starts_after_the_run_says_nothing_is_collected_in_the_whole_run():
+    """The warning said 'from 2024-01-01 to 2029-12-31' of a run that ends in 2026 (found by an
+    outside analyst, on an era whose schedule began after it)."""
+    d = deep_merge(baseline_dict(), {"recycling": {"collection": [{"year": 2030, "rate": 0.5}]}})
+    lines = [line for line in idle_levers(scenario_from_dict(d)) if line.startswith("recycling.collection")]
+    assert len(lines) == 1 and "so nothing is collected in the whole run" in lines[0], lines
+    d = deep_merge(baseline_dict(), {"recycling": {"collection": [{"year": 2025, "rate": 0.5}]}})
+    lines = [line for line in idle_levers(scenario_from_dict(d)) if line.startswith("recycling.collection")]
+    assert len(lines) == 1 and "from 2024-01-01 to 2024-12-31" in lines[0], lines
+
+
 def test_check_warns_of_a_disruption_of_a_stage_with_no_firms():
     d = deep_merge(baseline_dict(), {"disruptions": [
         {"name": "nobody", "target": "foreign_producers", "start": "2025-01-01", "end": "2025-02-01",
@@ -419,6 +430,13 @@ def test_check_warns_of_a_missing_quota_for_the_year_before_the_start():
     ({"magnet_recipes": {"magnet_std": {"min_heavy_share": 0.5}}}, "magnet_recipes.magnet_std has no Dy or Tb"),
     ({"stockpile": {"buy_below_share": 0.8}}, "stockpile.buy_below_share: stockpile.products is empty"),
     ({"recycling": {"max_collection_rate": 0.45}}, "recycling.max_collection_rate: collection follows its schedule"),
+    # found by an outside analyst: settings of a mechanism another key switches off, in silence
+    ({"magnet_recipes": {"magnet_std": {"min_prnd_share": 1.0, "thrift_price_elasticity": 2.0}}},
+     "magnet_recipes.magnet_std.thrift_price_elasticity: every grade's min_prnd_share is 1"),
+    ({"sectors": {"nev": {"substitutable_share": 0.0, "price_elasticity": 2.0}}},
+     "sectors.nev.price_elasticity: sectors.nev.substitutable_share is 0"),
+    ({"recycling": {"eol_magnets_t_per_yr": 0.0, "collection_price_elasticity": 2.0}},
+     "recycling.collection_price_elasticity: recycling.eol_magnets_t_per_yr is 0"),
     ({"after_last_year": {"rule": "grow", "growth_pct_per_yr": 5.0}}, "after_last_year.growth_pct_per_yr: every yearly"),
     ({"export_quotas": [{"name": "later", "products": ["dy_oxide"], "year": 2031, "total_t": 100.0}]},
      "export_quotas[0] (later): year 2031 lies outside the run"),

@@ -309,6 +309,18 @@ def test_selections_that_mix_stages_of_quotas_or_china_with_export_prices_are_re
     check_selections([replace(mixed, region="*"), replace(mixed, region="eu")], t)
 
 
+def test_a_fact_on_rows_this_scenario_s_runs_lack_says_so_not_that_the_table_is_wrong():
+    """Found by an outside analyst: with no demand abroad there are no magnet exports, and a
+    fact on them was refused as if its stage were misspelt (and check had passed it)."""
+    t = pd.DataFrame({"month": ["2025-03", "2025-04"], "stage": "recyclers", "product": "prnd_oxide",
+                      "region": "eu", "variable": "exports", "value": 1.0, "unit": "t"})
+    fact = Fact("X1", "exports", "2025-04", stage="magnet_makers", product="magnet_std", measure="mom_pct",
+                target=-51, tolerance=10, unit="% MoM")
+    with pytest.raises(FactError, match=r"stage 'magnet_makers' does not occur with variable 'exports' in this "
+                                        r"scenario's runs \(a row appears only where something happens"):
+        check_selections([fact], t)
+
+
 def test_every_mistake_of_a_facts_table_is_told_at_once(tmp_path):
     rows = [GOOD.replace("2025-10", "2025Q1"), GOOD.replace("X1", "X2").replace("magnet_std+magnet_uh", "ndpr"),
             GOOD.replace("X1", "X3").replace(",-5,3,", ",-5,-1,"), GOOD.replace("X1", "X4")]

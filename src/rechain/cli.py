@@ -57,8 +57,8 @@ class _Group(click.Group):
         except ScenarioError as e:
             for one in e.errors:
                 click.echo(f"error: {one}", err=True)
-            if len(e.errors) > 1:
-                click.echo(f"{len(e.errors)} errors", err=True)
+            if e.count > 1:
+                click.echo(f"{e.count:,} errors", err=True)
             sys.exit(2)
         except RunBrokeDown as e:
             # a scenario that passed its checks but took the model where it cannot compute:
@@ -129,10 +129,10 @@ def run(scenario: Path, seed: int, out_dir: Path | None, no_figures: bool, html:
 
     from .results import run as run_scenario
 
-    from .outputs import check_output_dir
+    from .outputs import check_output_dir, default_folder
 
     sc = load_scenario(scenario)
-    out_dir = check_output_dir(out_dir or Path("outputs") / f"{sc.name}-seed{seed}", "run")
+    out_dir = check_output_dir(out_dir or Path("outputs") / default_folder(sc.name, f"-seed{seed}"), "run")
     from .calendar import Calendar
     n_weeks = Calendar.build(sc.start, sc.end).n_weeks
     # disable=None: no bar when stderr is not a terminal (a log file would keep every redraw)
@@ -190,9 +190,9 @@ def _check_facts(scenario: Path, sc) -> str:
         facts = load_facts(path, default_vocabulary(sc))
         inside, _ = check_facts_for(sc, facts, str(path))
     except FactError as e:
-        click.echo(f"error: {e}", err=True)
+        e.tell()
         sys.exit(2)
-    return f"facts: {path} ({len(inside)} of {len(facts)} within the run, for rechain validate)"
+    return f"facts: {path} ({len(inside)} of {len(facts)} within the run's period, for rechain validate)"
 
 
 def _own_keys(scenario: Path) -> dict | None:

@@ -248,6 +248,8 @@ def _read_csv(path: Path) -> pd.DataFrame:
     lacks = [c for c in _COLUMNS.get(path.name, ()) if c not in table.columns]
     if lacks:
         raise DamagedOutput(path, f"lacks the column(s) {', '.join(lacks)}")
+    if path.name == "monthly.csv" and table.empty:     # every run has months: a header alone is a cut file
+        raise DamagedOutput(path, "has its header but no rows")
     if path.name in _NUMBERS and (why := not_as_written(table, _NUMBERS[path.name])):
         raise DamagedOutput(path, why)
     if path.name == "flows.csv":       # the element tonnes (an older rechain wrote none)

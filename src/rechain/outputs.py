@@ -45,9 +45,9 @@ from pathlib import Path
 from .experiments.executor import Terminated
 from .scenario import ScenarioError
 
-__all__ = ["MARKER", "OutputError", "check_output_dir", "output_dir", "write_marker", "is_rechain_output",
-           "check_writable", "add_file", "write_file", "output_kind", "holds_run_of", "begin_output",
-           "code_fingerprint"]
+__all__ = ["MARKER", "OutputError", "check_output_dir", "default_folder", "output_dir", "write_marker",
+           "is_rechain_output", "check_writable", "add_file", "write_file", "output_kind", "holds_run_of",
+           "begin_output", "code_fingerprint"]
 
 #: the marker file of a rechain output folder (JSON: kind, files)
 MARKER = ".rechain-output.json"
@@ -187,6 +187,24 @@ def _probe_writable(folder: Path, shown: Path, elsewhere: str = CHOOSE_OUT) -> N
 # folder built beside it adds ('.', '.new.' and mkdtemp's 8 characters)
 _STAGING_EXTRA = 14
 _NAME_MAX = 255
+
+
+def default_folder(stem: str, suffix: str = "") -> str:
+    """The name of a default output folder, ``stem + suffix``, as one folder name the file
+    system takes: a name of many bytes (100 Chinese characters are 300) is cut, by bytes and
+    at a character's end, and told apart by a short hash of the whole; ``suffix`` is kept.
+
+    >>> default_folder("base", "-seed0"), len(default_folder("稀" * 100, "-seed0").encode())
+    ('base-seed0', 240)
+    """
+    limit = _NAME_MAX - _STAGING_EXTRA
+    whole = (stem + suffix).encode("utf-8")
+    if len(whole) <= limit:
+        return stem + suffix
+    tag = "-" + hashlib.sha1(whole).hexdigest()[:8]
+    room = limit - len(tag.encode()) - len(suffix.encode("utf-8"))
+    cut = stem.encode("utf-8")[:max(room, 0)].decode("utf-8", errors="ignore").rstrip()
+    return cut + tag + suffix
 
 
 #: in a hidden folder being built: the host and process building it, so that a later output

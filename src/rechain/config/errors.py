@@ -53,6 +53,8 @@ class ScenarioError(Exception):
     """
 
     errors: list["ScenarioError"]
+    #: mistakes found beyond those described (see :mod:`rechain.config.loading`)
+    unlisted: int = 0
 
     def __init__(self, file: str | Path | None, key: str, message: str, line: int | None = None,
                  kind: str = "invalid", via: str | Path | None = None):
@@ -66,6 +68,11 @@ class ScenarioError(Exception):
             where += f" (extended by {_show(self.via)})"
         super().__init__(f"{where}: {key}: {message}" if key else f"{where}: {message}")
         self.errors = [self]
+
+    @property
+    def count(self) -> int:
+        """Mistakes found: those in ``errors`` and any found but not described."""
+        return len(self.errors) - (1 if self.unlisted else 0) + self.unlisted
 
     @classmethod
     def of(cls, errors: list["ScenarioError"]) -> "ScenarioError":
@@ -182,6 +189,50 @@ def _index_lines(text: str) -> list[tuple[int, tuple[str, ...], int | None, str]
     return out
 
 
+class _FileView:
+    """One file of an ``extends`` chain as the locating functions read it: its text, lines,
+    line index (:func:`_index_lines`), the text of each ``[[array]]`` block and its parsed
+    keys (None when it does not parse). Built once per file and version: a scenario with a
+    thousand mistakes is located in one read of each file, not a thousand."""
+
+    def __init__(self, text: str):
+        self.lines = text.splitlines()
+        self.entries = _index_lines(text)
+        self.block_text: dict[int, str] = {}
+        ends: dict[int, int] = {}
+        previous = None
+        for n, _, block, _ in self.entries:       # blocks are contiguous runs of entries
+            if previous is not None and block != previous and previous not in ends:
+                ends[previous] = n - 1
+            previous = block
+        for b in {b for _, _, b, _ in self.entries if b is not None}:
+            self.block_text[b] = "\n".join(self.lines[b - 1:ends.get(b, len(self.lines))])
+        try:
+            self.keys: dict | None = tomllib.loads(text.removeprefix("\ufeff"))
+        except (tomllib.TOMLDecodeError, RecursionError):
+            self.keys = None
+
+
+_VIEWS: dict[tuple, _FileView] = {}
+
+
+def _view(path: Path) -> _FileView | None:
+    """The :class:`_FileView` of ``path`` (None when it cannot be read), cached by the file's
+    identity and version (a file edited between two checks in one process is read again)."""
+    try:
+        st = os.stat(path)
+        key = (os.path.realpath(path), st.st_mtime_ns, st.st_size)
+        view = _VIEWS.get(key)
+        if view is None:        # (no check-then-index: the dashboard's threads share the cache)
+            view = _FileView(Path(path).read_text(encoding="utf-8", errors="replace"))
+            if len(_VIEWS) > 64:
+                _VIEWS.clear()
+            _VIEWS[key] = view
+        return view
+    except (OSError, ValueError):
+        return None
+
+
 def _selector_text(item: Any) -> list[re.Pattern]:
     """Patterns that find a list item in a file: its name, or its type and year."""
     if not isinstance(item, dict):
@@ -197,9 +248,8 @@ def _selector_text(item: Any) -> list[re.Pattern]:
 
 def _locate_in(path: Path, loc: tuple, data: dict | None) -> tuple[int | None, int]:
     """Best line for ``loc`` in one file and how much of the key path it matched (0: none)."""
-    try:
-        text = Path(path).read_text(encoding="utf-8", errors="replace")
-    except OSError:
+    view = _view(path)
+    if view is None:
         return None, 0
     target = tuple(str(p) for p in loc if isinstance(p, str) and p != "[key]")
     # the first list item on the way, and the key path up to its list
@@ -215,16 +265,14 @@ def _locate_in(path: Path, loc: tuple, data: dict | None) -> tuple[int | None, i
             strs += 1
             node = node.get(p) if isinstance(node, dict) else None
     pats = _selector_text(item)
-    lines = text.splitlines()
-    entries = _index_lines(text)
-    block_text: dict[int, str] = {}
-    starts = sorted({b for _, _, b, _ in entries if b is not None})
-    for i, b in enumerate(starts):
-        nxt = [n for n, p, bb, _ in entries if n > b and bb != b]
-        end = nxt[0] - 1 if nxt else len(lines)
-        block_text[b] = "\n".join(lines[b - 1:end])
+    entries, block_text = view.entries, view.block_text
     best, best_score = None, 0.0
     for n, path_, block, raw in entries:
+        if path_ and target and len(path_) > len(target) and path_[:len(target)] == target:
+            # a header that opens a table inside the key ([news.foo] where news must be a list)
+            if len(target) - 0.75 > best_score:
+                best, best_score = n, len(target) - 0.75
+            continue
         if not path_ or path_ != target[:len(path_)]:
             continue
         score = float(len(path_))
@@ -262,10 +310,10 @@ def _locate(files: list[Path], loc: tuple, data: dict | None) -> tuple[Path | No
 
 def _depth_set(path: Path, loc: tuple) -> int:
     """How many keys of ``loc`` (leading names, up to its first list index) one file sets."""
-    try:
-        node: Any = tomllib.loads(Path(path).read_text(encoding="utf-8").removeprefix("\ufeff"))
-    except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError, RecursionError):
+    view = _view(path)
+    if view is None or view.keys is None:
         return 0
+    node: Any = view.keys
     depth = 0
     for p in loc:
         if not isinstance(p, str) or not isinstance(node, dict) or p not in node:

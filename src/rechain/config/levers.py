@@ -159,9 +159,9 @@ def idle_levers(sc: Scenario, own_quotas: set[tuple[str, int]] | None = None) ->
     rc = sc.recycling
     if rc.collection and rc.eol_magnets_t_per_yr > 0 and rc.collection[0].year > sc.start.year:
         first = rc.collection[0].year
-        out.append(f"recycling.collection: its first step is {first}, so nothing is collected from {sc.start} to "
-                   f"{first - 1}-12-31 (a step holds from its year on); add a step for {sc.start.year} to collect "
-                   f"from the start")
+        until = "in the whole run" if first > sc.end.year else f"from {sc.start} to {first - 1}-12-31"
+        out.append(f"recycling.collection: its first step is {first}, so nothing is collected {until} (a step holds "
+                   f"from its year on); add a step for {sc.start.year} to collect from the start")
     holders = {"mining_rock": "rock_miners", "mining_ionic": "ionic_miners", "separation": "separation_plants"}
     past_capacity: set[str] = set()        # a carried quota's type already named (its first year past capacity)
     for q in sc.quota_policy.quotas:
@@ -257,21 +257,48 @@ def inert_keys(sc: Scenario, own: dict | None) -> list[str]:
         if years and min(years) > sc.end.year:
             inert(("firms", name, "capacity_by_year"), f"its years ({', '.join(map(str, sorted(years)))}) all come "
                   f"after the run's end ({sc.end})")
-    for grade in ("magnet_std", "magnet_uh"):
-        recipe = getattr(sc.magnet_recipes, grade)
-        if recipe is None:
-            continue
-        if not any(x > 0 for k in ("dy_wt_pct", "tb_wt_pct") for x in _values(getattr(recipe, k))):
+    # Ce for Pr-Nd answers the standard grade's thrift elasticity, diffusion and thrifting of
+    # Dy and Tb the high grade's; each acts on the content every grade lets go of
+    recipes = {g: getattr(sc.magnet_recipes, g) for g in ("magnet_std", "magnet_uh")}
+    recipes = {g: r for g, r in recipes.items() if r is not None}
+    heavy = {g: any(x > 0 for k in ("dy_wt_pct", "tb_wt_pct") for x in _values(getattr(r, k)))
+             for g, r in recipes.items()}
+    drives = {"prnd": recipes.get("magnet_std"), "heavy": recipes.get("magnet_uh")}
+    for grade, recipe in recipes.items():
+        if not heavy[grade]:
             inert(("magnet_recipes", grade, "min_heavy_share"), f"magnet_recipes.{grade} has no Dy or Tb")
-        elif recipe.thrift_price_elasticity == 0:
+        elif drives["heavy"] is not None and drives["heavy"].thrift_price_elasticity == 0:
             inert(("magnet_recipes", grade, "min_heavy_share"),
-                  f"magnet_recipes.{grade}.thrift_price_elasticity is 0 (no thrifting)")
+                  "magnet_recipes.magnet_uh.thrift_price_elasticity is 0 (no thrifting of Dy and Tb)")
+        if drives["prnd"] is not None and drives["prnd"].thrift_price_elasticity == 0:
+            inert(("magnet_recipes", grade, "min_prnd_share"),
+                  "magnet_recipes.magnet_std.thrift_price_elasticity is 0 (no Ce for Pr-Nd)")
+    if all(r.min_prnd_share == 1 for r in recipes.values()) and "magnet_std" in recipes:
+        for key in ("thrift_price_elasticity", "max_added_share"):
+            inert(("magnet_recipes", "magnet_std", key), "every grade's min_prnd_share is 1 (no Pr-Nd can be "
+                  "replaced by Ce)")
+    if all(r.min_heavy_share == 1 or not heavy[g] for g, r in recipes.items()) and "magnet_uh" in recipes:
+        for key in ("thrift_price_elasticity", "max_added_share"):
+            inert(("magnet_recipes", "magnet_uh", key), "no grade can give up Dy or Tb (min_heavy_share is 1, or "
+                  "the grade has none)")
+    for name, sector in sc.sectors.items():
+        if sector.substitutable_share == 0:
+            inert(("sectors", name, "price_elasticity"), f"sectors.{name}.substitutable_share is 0 (no other "
+                  f"technology can take over)")
+        elif sector.price_elasticity == 0:
+            inert(("sectors", name, "substitutable_share"), f"sectors.{name}.price_elasticity is 0 (no "
+                  f"substitution)")
+    no_end_of_life = sc.recycling.eol_magnets_t_per_yr == 0
+    if no_end_of_life:
+        for key in ("collection", "collection_price_elasticity", "max_collection_rate"):
+            inert(("recycling", key), "recycling.eol_magnets_t_per_yr is 0 (no magnets reach end of life)")
     if not sc.stockpile.products:
         for key in (own.get("stockpile") or {}):
             if key != "products":
                 inert(("stockpile", key), "stockpile.products is empty (there is no reserve)")
     rc = sc.recycling
-    if rc.collection_price_elasticity == 0 and all(c.rate <= rc.max_collection_rate for c in rc.collection):
+    if not no_end_of_life and rc.collection_price_elasticity == 0 and \
+            all(c.rate <= rc.max_collection_rate for c in rc.collection):
         inert(("recycling", "max_collection_rate"), "collection follows its schedule, which never reaches it "
               "(recycling.collection_price_elasticity is 0)")
     if not sc._carried:

@@ -759,9 +759,8 @@ def _table_name_problem(name: str, reserved: dict[str, str], suffix: str) -> str
 
 #: the longest scenario name (it goes into output folder names)
 NAME_MAX_CHARS = 100
-NAME_ALLOWED = (f"1 to {NAME_MAX_CHARS} printable characters, not starting with '.' and without "
-                "/ \\ : * ? \" < > | (the name "
-                "goes into output folder names)")
+NAME_ALLOWED = (f"1 to {NAME_MAX_CHARS} printable characters, not starting with '.' or a space nor ending with a "
+                "space, and without / \\ : * ? \" < > | (the name goes into output folder names)")
 
 
 def folder_safe(name: str) -> bool:

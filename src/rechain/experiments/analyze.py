@@ -396,7 +396,8 @@ def _write_analysis(out: Path, man: dict, want: list[str], dest: Path, figures: 
         summary += ["", "## KPIs left out", ""] + [f"- {k}: {v}" for k, v in skipped.items()]
     (dest / "summary.md").write_text("\n".join(summary) + "\n")
     files.append(dest / "summary.md")
-    return {"table": table, "skipped": skipped, "files": files, "top": top_param, "ranking": ranking}
+    return {"table": table, "skipped": skipped, "files": files, "top": top_param, "ranking": ranking,
+            "design": man["design"], "samples": man["samples"]}
 
 
 @click.command("analyze")
@@ -415,6 +416,11 @@ def analyze_command(sweep_output: Path, kpis: tuple[str, ...], top: int | None, 
         raise ScenarioError(sweep_output, "", "folder not found", kind="missing")
     res = analyze(sweep_output, kpis=list(kpis) or None, figures=not no_figures, top=top)
     t = res["table"]
+    if res.get("design") == "sobol" and res.get("samples", MIN_BOOTSTRAP_SAMPLES) < MIN_BOOTSTRAP_SAMPLES \
+            and not t.empty:
+        click.echo(f"warning: the sweep has N = {res['samples']} base samples; below {MIN_BOOTSTRAP_SAMPLES} the Sobol "
+                   f"indices below are noise (outside 0-1, no confidence intervals): run the sweep with more "
+                   f"samples (a power of 2, such as 64)", err=True)
     if not t.empty:
         cols = ["kpi", "parameter", "S1", "S1_conf", "ST", "ST_conf"] if "ST" in t else \
             ["kpi", "parameter", "mu_star", "mu_star_conf", "sigma"]

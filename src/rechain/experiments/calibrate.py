@@ -121,24 +121,25 @@ def load_space(path: str | Path | None = None) -> list[Dimension]:
         if not isinstance(spec, dict) or "min" not in spec or "max" not in spec or set(spec) - {"min", "max", "integer"}:
             hint = unquoted_key_hint(key, spec, {"min", "max", "integer"})
             raise ScenarioError(where, f"parameters.{key}", f"given {_toml(spec)}; allowed: {{min = ..., max = ...}} "
-                                f"with an optional integer = true{hint}", kind="type")
+                                f"with an optional integer = true{hint}", line=_space_line(path, key), kind="type")
         lo, hi = spec["min"], spec["max"]
         if not all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in (lo, hi)):
             raise ScenarioError(where, f"parameters.{key}", f"given min {_toml(lo)} and max {_toml(hi)}; allowed: "
-                                f"numbers", kind="type")
+                                f"numbers", line=_space_line(path, key), kind="type")
         if not (finite_number(lo) and finite_number(hi)):
             raise ScenarioError(where, f"parameters.{key}", f"given min {_toml(lo)} and max {_toml(hi)}; allowed: "
-                                f"finite numbers", kind="out_of_range")
+                                f"finite numbers", line=_space_line(path, key), kind="out_of_range")
         if not isinstance(spec.get("integer", False), bool):
             raise ScenarioError(where, f"parameters.{key}.integer", f"given {spec['integer']!r}; allowed: true or "
-                                f"false", kind="type")
+                                f"false", line=_space_line(path, key), kind="type")
         if not lo < hi:
             raise ScenarioError(where, f"parameters.{key}", f"given min {_toml(lo)} and max {_toml(hi)}; allowed: min "
-                                f"below max", kind="out_of_range")
+                                f"below max", line=_space_line(path, key), kind="out_of_range")
         if spec.get("integer", False) and max(abs(lo), abs(hi)) > 2 ** 53:
             # candidates are drawn as floats: beyond 2^53 a whole number is not the one given
             raise ScenarioError(where, f"parameters.{key}", f"given min {_toml(lo)} and max {_toml(hi)}; allowed: "
-                                f"with integer = true, whole numbers within +-{2 ** 53:,} (2^53)", kind="out_of_range")
+                                f"with integer = true, whole numbers within +-{2 ** 53:,} (2^53)",
+                                line=_space_line(path, key), kind="out_of_range")
         dims.append(Dimension(key, float(lo), float(hi), spec.get("integer", False)))
     if not dims:
         raise ScenarioError(where, "parameters", f"no parameters to calibrate; allowed: {what}", kind="missing_key")
@@ -276,6 +277,12 @@ def _space_where(space: str | Path | None) -> str | Path:
     return space or "data/calibration_space.toml"
 
 
+def _space_line(space: str | Path | None, key: str) -> int | None:
+    """The line of ``[parameters] "key"`` in a space file the user gave (None for the package's)."""
+    from ..config.errors import _find_line
+    return _find_line(Path(space), ["parameters", key]) if space else None
+
+
 def search_sweep(scenario_path: str | Path = "scenarios/baseline.toml", space: str | Path | None = None,
                  samples: int = 32, replicates: int = 2, seed: int = 0) -> Sweep:
     """The search of :func:`calibrate` as a sweep: candidate 0 is the scenario's own values
@@ -299,7 +306,7 @@ def search_sweep(scenario_path: str | Path = "scenarios/baseline.toml", space: s
                     isinstance(_raw_value(base, d.key), int) else ""
                 raise ScenarioError(_space_where(space), f"parameters.{d.key}",
                                     f"{what} {int(v) if d.integer else format(v, 'g')} gives an invalid "
-                                    f"scenario: {e.detail}{hint}",
+                                    f"scenario: {e.detail}{hint}", line=_space_line(space, d.key),
                                     kind="out_of_range") from None
     params = [Parameter(d.key, d.key, parse_path(d.key), "range", min=d.low, max=d.high,
                         dtype="int" if d.integer else "float", base_value=c) for d, c in zip(dims, current)]
@@ -683,17 +690,17 @@ def calibrate_command(scenario, space, samples, replicates, finalists, final_rep
     The runs stream to OUT/search/ and OUT/final/ (sweep folders, Parquet), those of each
     --also scenario to OUT/also/<name>/; Ctrl-C keeps what is finished, and --resume carries on.
     """
-    from ..outputs import begin_output
+    from ..outputs import begin_output, default_folder
     from .validate import FactError
 
     sc = load_scenario(scenario)
     dims = load_space(space)
-    out_dir = out_dir or Path("outputs") / f"calibration-{sc.name}"
+    out_dir = out_dir or Path("outputs") / default_folder(f"calibration-{sc.name}")
     try:
         # the space's, the facts tables' and the --also scenarios' mistakes before any folder
         check_also(search_sweep(scenario, space, samples, replicates, seed), list(also))
     except FactError as e:
-        click.echo(f"error: {e}", err=True)
+        e.tell()
         sys.exit(2)
     _check_calibration_out(out_dir, resume)
     try:

@@ -36,7 +36,7 @@ from ..options import WholeNumber
 from ..report import kpis as run_kpis
 from ..report import CHINA_OXIDE_STAGES, COLUMNS, MAGNETS, TEXT_COLUMNS, domestic_prices, magnet_output, \
     not_as_written
-from ..outputs import check_output_dir, holds_run_of, output_dir
+from ..outputs import check_output_dir, default_folder, holds_run_of, output_dir
 from ..randomness import is_whole_seed
 from ..scenario import Scenario, ScenarioError, load_scenario, scenario_hash
 from .executor import MAX_SEEDS, MAX_WORKERS, check_count, open_executor
@@ -325,7 +325,7 @@ def default_out_dir(names: list[str], root: Path = Path("outputs")) -> Path:
     slug = "-".join(re.sub(r"[^\w.]+", "_", n) for n in names)
     if len(slug) > 120:
         slug = slug[:100] + "-" + hashlib.sha1(slug.encode()).hexdigest()[:8]
-    return root / f"compare-{slug}"
+    return root / default_folder(f"compare-{slug}")
 
 
 # ---------------------------------------------------------------------------------------

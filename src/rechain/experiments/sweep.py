@@ -449,9 +449,11 @@ def _table_points(spec: SweepFile, file: Path | None, params: dict[str, Paramete
         if c in params:
             p = params[c]
             allowed = {_value_key(v): v for v in p.levels}
-            for r in rows:
+            for i, r in enumerate(rows):
                 if _value_key(r[c]) not in allowed:
-                    raise _err(file, f"points.{c}", f"value {_toml(r[c])} is not one of the parameter's levels "
+                    where = f" (in {spec.points}, point {i + 1})" if isinstance(spec.points, str) else \
+                        f" (point {i + 1})"
+                    raise _err(file, f"points.{c}", f"value {_toml(r[c])}{where} is not one of the parameter's levels "
                                f"{_toml(p.levels)}", "out_of_range", needle="points")
                 r[c] = allowed[_value_key(r[c])]
         else:
@@ -792,8 +794,9 @@ def execute(sweep: str | Path | dict | Sweep, out: str | Path | None = None, wor
 
     check_count("workers", workers, 1, MAX_WORKERS, none_ok=True)
     check_count("batch_size", batch_size, 1, MAX_RUNS, none_ok=True)
+    from ..outputs import default_folder
     sw = sweep if isinstance(sweep, Sweep) else load_sweep(sweep)
-    out = Path(out) if out is not None else Path("outputs") / "sweeps" / sw.name
+    out = Path(out) if out is not None else Path("outputs") / "sweeps" / default_folder(sw.name)
     _check_out(sw, out, resume)
     ctx = _context(sw)
     t0 = time.perf_counter()
@@ -906,8 +909,9 @@ def sweep_command(sweep_file: Path, workers: int | None, scheduler: str | None, 
     Results stream to OUT/runs/ and OUT/series/ (Parquet, one file per finished batch);
     analyse them with `rechain analyze OUT`.
     """
+    from ..outputs import default_folder
     sw = load_sweep(sweep_file)
-    out = out_dir or Path("outputs") / "sweeps" / sw.name
+    out = out_dir or Path("outputs") / "sweeps" / default_folder(sw.name)
     try:
         with sigterm_as_interrupt():
             summary = execute(sw, out=out, workers=workers, scheduler=scheduler, resume=resume,

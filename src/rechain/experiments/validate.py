@@ -96,7 +96,17 @@ PANELS = {
 
 
 class FactError(ValueError):
-    """A fact that cannot be read or checked; the message names the fact and the field."""
+    """A fact that cannot be read or checked; the message names the fact and the field (one
+    line per mistake when a table has several)."""
+
+    def tell(self) -> None:
+        """Each mistake on its own ``error:`` line on stderr, then their number if more than
+        one: as a scenario's mistakes are told."""
+        lines = [line for line in str(self).splitlines() if line.strip()]
+        for line in lines:
+            click.echo(f"error: {line}", err=True)
+        if len(lines) > 1:
+            click.echo(f"{len(lines):,} errors", err=True)
 
 
 # ---------------------------------------------------------------------------------------
@@ -249,6 +259,9 @@ class Vocabulary:
     """Names the model outputs: variables, and per variable the stages, products and regions."""
 
     names: dict[str, dict[str, set[str]]]
+    #: the names are those a run of the scenario output (not all the model can output): a row
+    #: appears once something happens (no buyers abroad, no magnet exports)
+    of_run: bool = False
 
     def check(self, fact: Fact, other: bool = False) -> None:
         var, stage, product, region = fact.selection(other)
@@ -264,6 +277,11 @@ class Vocabulary:
                 raise FactError(f"{where}: {key} {sel!r} has an empty name beside a '+'; allowed: names joined "
                                 f"by '+' (such as {'+'.join(sorted(allowed)[:2])}), or * for any") from None
             for name in names or []:
+                if name not in allowed and self.of_run:
+                    raise FactError(f"{where}: {key} {name!r} does not occur with variable {var!r} in this "
+                                    f"scenario's runs (a row appears only where something happens: no buyers "
+                                    f"abroad, no exports, say); allowed here: {', '.join(sorted(allowed))} (or * "
+                                    f"for any), or a facts table without the fact for this scenario")
                 if name not in allowed:
                     raise FactError(f"{where}: {key} {name!r} does not occur with variable {var!r}; "
                                     f"allowed: {', '.join(sorted(allowed))} (or * for any)")
@@ -274,7 +292,7 @@ def vocabulary_of(table: pd.DataFrame) -> Vocabulary:
     names: dict[str, dict[str, set[str]]] = {}
     for var, g in table.groupby("variable", sort=False):
         names[str(var)] = {k: set(map(str, g[k].unique())) for k in ("stage", "product", "region")}
-    return Vocabulary(names)
+    return Vocabulary(names, of_run=True)
 
 
 def default_vocabulary(scenario=None) -> Vocabulary:
@@ -1459,15 +1477,15 @@ def validate_command(ctx: click.Context, scenario: Path, replicates: int, worker
     scenario, relative to its file), else the package's 2024-2025 facts (docs/eras.md). Exits with status 1 when a required
     fact is not reproduced, 2 on bad input.
     """
-    from ..outputs import check_output_dir
+    from ..outputs import check_output_dir, default_folder
     from ..scenario import load_scenario
 
-    out_dir = out_dir or Path("outputs") / f"validation-{load_scenario(scenario).name}"
+    out_dir = out_dir or Path("outputs") / default_folder(f"validation-{load_scenario(scenario).name}")
     check_output_dir(out_dir, "validation")       # before the runs
     try:
         v = validate(scenario, replicates=replicates, workers=workers, progress=True, facts_file=facts_file)
     except FactError as e:
-        click.echo(f"error: {e}", err=True)
+        e.tell()
         ctx.exit(2)
     write_outputs(v, out_dir, figures=not no_figures)
     click.echo(format_table(v))
