@@ -351,3 +351,22 @@ def test_a_long_name_in_a_script_of_many_bytes_gets_a_default_folder_the_disk_ta
     res = CliRunner().invoke(main, ["run", str(scenario), "--quiet", "--no-figures"])
     assert res.exit_code == 0, res.output
     assert (tmp_path / "outputs" / folder / "monthly.csv").is_file()
+
+
+def test_an_output_inside_a_run_folder_is_refused_before_the_run(tmp_path, no_simulation):
+    """--out run1/inner was accepted, after which run1 could not be rewritten (it held files
+    rechain did not write there). Sweeps and calibrations hold their own analyses and
+    searches; a run's, a comparison's and a validation's folder is written whole."""
+    outer = tmp_path / "run1"
+    outer.mkdir()
+    write_marker(outer, "run", files=["monthly.csv"])
+    (outer / "monthly.csv").write_text("x")
+    res = CliRunner().invoke(main, run_args(str(outer / "inner")))
+    assert res.exit_code == 2 and f"is inside {outer}, a rechain run output" in res.output, res.output
+    assert sorted(os.listdir(outer)) == sorted([MARKER, "monthly.csv"])
+    with pytest.raises(OutputError, match="is inside"):
+        check_output_dir(outer / "a" / "b", "validation")
+    sweep = tmp_path / "sweep"
+    sweep.mkdir()
+    write_marker(sweep, "sweep", files=list(SWEEP_FILES), open_=True)
+    assert check_output_dir(sweep / "analysis", "analysis") == sweep / "analysis"

@@ -256,6 +256,24 @@ def _nearest_existing(folder: Path) -> Path:
     return anc
 
 
+#: outputs written whole, once: a folder put inside one would stop rechain replacing it later
+#: (a sweep and a calibration hold their own analyses and searches, and are left out)
+_WHOLE_KINDS = ("run", "compare", "validation")
+
+
+def _refuse_inside_a_finished_output(shown: Path, target: Path, elsewhere: str) -> None:
+    """Refuse an output folder inside a run's, a comparison's or a validation's folder: the
+    outer one would then hold files of another output, and a later run there would have to
+    refuse to replace it."""
+    for outer in target.parents:
+        if not outer.is_dir():
+            continue
+        marker = _read_marker(outer) if (outer / MARKER).is_file() else None
+        if marker is not None and marker.get("kind") in _WHOLE_KINDS:
+            raise OutputError(shown, f"is inside {outer}, a rechain {marker.get('kind')} output, which rechain "
+                              f"replaces whole (a folder inside it would stop that); {elsewhere}, outside it")
+
+
 def check_output_dir(folder: str | Path, kind: str, replace: bool = True, elsewhere: str = CHOOSE_OUT
                      ) -> Path:
     """Check, before any work, that rechain may write its ``kind`` output to ``folder``.
@@ -291,6 +309,7 @@ def check_output_dir(folder: str | Path, kind: str, replace: bool = True, elsewh
                           f"real folders: {elsewhere}")
     if target.exists() and not target.is_dir():
         raise OutputError(shown, f"is a file, not a folder; {elsewhere}")
+    _refuse_inside_a_finished_output(shown, target, elsewhere)
     if target.is_dir() and any(target.iterdir()):
         marker = _read_marker(target)
         if marker is None:
