@@ -330,12 +330,11 @@ def _find_line(path: Path | None, loc: list) -> int | None:
 
 
 def _find_name_line(path: Path, name: str) -> int | None:
-    try:
-        lines = Path(path).read_text(encoding="utf-8", errors="replace").splitlines()
-    except OSError:
+    view = _view(path)
+    if view is None:
         return None
     pat = re.compile(rf'name\s*=\s*["\']{re.escape(name)}["\']')
-    return next((i for i, line in enumerate(lines, 1) if pat.search(line)), None)
+    return next((i for i, line in enumerate(view.lines, 1) if pat.search(line)), None)
 
 
 # --- describing a validation error --------------------------------------------------------

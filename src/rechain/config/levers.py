@@ -263,21 +263,21 @@ def inert_keys(sc: Scenario, own: dict | None) -> list[str]:
     recipes = {g: r for g, r in recipes.items() if r is not None}
     heavy = {g: any(x > 0 for k in ("dy_wt_pct", "tb_wt_pct") for x in _values(getattr(r, k)))
              for g, r in recipes.items()}
-    drives = {"prnd": recipes.get("magnet_std"), "heavy": recipes.get("magnet_uh")}
-    for grade, recipe in recipes.items():
+    std, uh = recipes.get("magnet_std"), recipes.get("magnet_uh")
+    for grade in recipes:
         if not heavy[grade]:
             inert(("magnet_recipes", grade, "min_heavy_share"), f"magnet_recipes.{grade} has no Dy or Tb")
-        elif drives["heavy"] is not None and drives["heavy"].thrift_price_elasticity == 0:
+        elif uh is not None and uh.thrift_price_elasticity == 0:
             inert(("magnet_recipes", grade, "min_heavy_share"),
                   "magnet_recipes.magnet_uh.thrift_price_elasticity is 0 (no thrifting of Dy and Tb)")
-        if drives["prnd"] is not None and drives["prnd"].thrift_price_elasticity == 0:
+        if std is not None and std.thrift_price_elasticity == 0:
             inert(("magnet_recipes", grade, "min_prnd_share"),
                   "magnet_recipes.magnet_std.thrift_price_elasticity is 0 (no Ce for Pr-Nd)")
-    if all(r.min_prnd_share == 1 for r in recipes.values()) and "magnet_std" in recipes:
+    if std is not None and all(r.min_prnd_share == 1 for r in recipes.values()):
         for key in ("thrift_price_elasticity", "max_added_share"):
             inert(("magnet_recipes", "magnet_std", key), "every grade's min_prnd_share is 1 (no Pr-Nd can be "
                   "replaced by Ce)")
-    if all(r.min_heavy_share == 1 or not heavy[g] for g, r in recipes.items()) and "magnet_uh" in recipes:
+    if uh is not None and all(r.min_heavy_share == 1 or not heavy[g] for g, r in recipes.items()):
         for key in ("thrift_price_elasticity", "max_added_share"):
             inert(("magnet_recipes", "magnet_uh", key), "no grade can give up Dy or Tb (min_heavy_share is 1, or "
                   "the grade has none)")

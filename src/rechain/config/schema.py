@@ -953,28 +953,30 @@ def carry_past_last_year(sc: "Scenario") -> list[str]:
                            f"{MAX_T_PER_YR:g} t a year); allowed: a lower rate, an earlier end, or the figures "
                            f"of later years given")])
 
+    def last_given(table: dict) -> str | None:
+        return max(table, key=int) if table else None
+
     for name, sector in sc.sectors.items():
-        before = dict(sector.units_per_yr)
+        last = last_given(sector.units_per_yr)
         added_units = _carry(sector.units_per_yr, years, g)
         note(f"sectors.{name}.units_per_yr", added_units, how)
         note(f"sectors.{name}.magnet_kg_per_unit", _carry(sector.magnet_kg_per_unit, years, 1.0), "held")
-        for y in added_units:
-            use_t = sector.units_per_yr[str(y)] * sector.magnet_kg_per_unit.get(str(y), 0.0) / 1000.0
-            if use_t > MAX_T_PER_YR:
-                last = max(before, key=int)
-                raise too_much(f"sectors.{name}'s magnet use", before[last] * sector.magnet_kg_per_unit[last] / 1000.0,
-                               y, use_t)
+        use_t = {y: sector.units_per_yr[y] * sector.magnet_kg_per_unit.get(y, 0.0) / 1000.0
+                 for y in sector.units_per_yr}
+        over = [str(y) for y in added_units if use_t[str(y)] > MAX_T_PER_YR]
+        if over:
+            raise too_much(f"sectors.{name}'s magnet use", use_t[last], int(over[0]), use_t[over[0]])
     for name, region in sc.regions.items():
         tables = [(f"regions.{name}.demand_t_per_yr", region.demand_t_per_yr)] + \
             [(f"regions.{name}.materials_t_per_yr.{product}", table)
              for product, table in region.materials_t_per_yr.items()]
         for key, table in tables:
-            before = dict(table)
+            last = last_given(table)
             added = _carry(table, years, g)
             note(key, added, how)
             over = [y for y in added if table[str(y)] > MAX_T_PER_YR]
             if over:
-                raise too_much(key, before[max(before, key=int)], over[0], table[str(over[0])])
+                raise too_much(key, table[last], over[0], table[str(over[0])])
     last: dict[str, Quota] = {}
     for q in sc.quota_policy.quotas:
         if q.type not in last or q.year > last[q.type].year:

@@ -416,8 +416,7 @@ def analyze_command(sweep_output: Path, kpis: tuple[str, ...], top: int | None, 
         raise ScenarioError(sweep_output, "", "folder not found", kind="missing")
     res = analyze(sweep_output, kpis=list(kpis) or None, figures=not no_figures, top=top)
     t = res["table"]
-    if res.get("design") == "sobol" and res.get("samples", MIN_BOOTSTRAP_SAMPLES) < MIN_BOOTSTRAP_SAMPLES \
-            and not t.empty:
+    if res["design"] == "sobol" and res["samples"] < MIN_BOOTSTRAP_SAMPLES and not t.empty:
         click.echo(f"warning: the sweep has N = {res['samples']} base samples; below {MIN_BOOTSTRAP_SAMPLES} the Sobol "
                    f"indices below are noise (outside 0-1, no confidence intervals): run the sweep with more "
                    f"samples (a power of 2, such as 64)", err=True)

@@ -118,28 +118,29 @@ def load_space(path: str | Path | None = None) -> list[Dimension]:
         raise ScenarioError(where, "parameters", f"given {params!r}; allowed: {what}", kind="type")
     dims = []
     for key, spec in params.items():
+        line = _space_line(path, key)
         if not isinstance(spec, dict) or "min" not in spec or "max" not in spec or set(spec) - {"min", "max", "integer"}:
             hint = unquoted_key_hint(key, spec, {"min", "max", "integer"})
             raise ScenarioError(where, f"parameters.{key}", f"given {_toml(spec)}; allowed: {{min = ..., max = ...}} "
-                                f"with an optional integer = true{hint}", line=_space_line(path, key), kind="type")
+                                f"with an optional integer = true{hint}", line=line, kind="type")
         lo, hi = spec["min"], spec["max"]
         if not all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in (lo, hi)):
             raise ScenarioError(where, f"parameters.{key}", f"given min {_toml(lo)} and max {_toml(hi)}; allowed: "
-                                f"numbers", line=_space_line(path, key), kind="type")
+                                f"numbers", line=line, kind="type")
         if not (finite_number(lo) and finite_number(hi)):
             raise ScenarioError(where, f"parameters.{key}", f"given min {_toml(lo)} and max {_toml(hi)}; allowed: "
-                                f"finite numbers", line=_space_line(path, key), kind="out_of_range")
+                                f"finite numbers", line=line, kind="out_of_range")
         if not isinstance(spec.get("integer", False), bool):
             raise ScenarioError(where, f"parameters.{key}.integer", f"given {spec['integer']!r}; allowed: true or "
-                                f"false", line=_space_line(path, key), kind="type")
+                                f"false", line=line, kind="type")
         if not lo < hi:
             raise ScenarioError(where, f"parameters.{key}", f"given min {_toml(lo)} and max {_toml(hi)}; allowed: min "
-                                f"below max", line=_space_line(path, key), kind="out_of_range")
+                                f"below max", line=line, kind="out_of_range")
         if spec.get("integer", False) and max(abs(lo), abs(hi)) > 2 ** 53:
             # candidates are drawn as floats: beyond 2^53 a whole number is not the one given
             raise ScenarioError(where, f"parameters.{key}", f"given min {_toml(lo)} and max {_toml(hi)}; allowed: "
                                 f"with integer = true, whole numbers within +-{2 ** 53:,} (2^53)",
-                                line=_space_line(path, key), kind="out_of_range")
+                                line=line, kind="out_of_range")
         dims.append(Dimension(key, float(lo), float(hi), spec.get("integer", False)))
     if not dims:
         raise ScenarioError(where, "parameters", f"no parameters to calibrate; allowed: {what}", kind="missing_key")

@@ -28,9 +28,9 @@ STATUS_COLUMNS = ("status", "error")
 SERIES_COLUMNS = ("run_id", "point_id", "replicate", "series", "variable", "stage", "product", "region",
                   "month", "value")
 FORMAT = "rechain-sweep/1"
-#: what a sweep writes in its output folder (named in the folder's marker)
 #: what a sweep that could not write a file tells its user
 KEPT_RESUME = "the runs finished before are kept in it: make room and continue with --resume"
+#: what a sweep writes in its output folder (named in the folder's marker)
 SWEEP_FILES = ("manifest.json", "design.parquet", "sweep.toml", "runs", "series", "errors.csv", "analysis")
 
 
@@ -315,19 +315,24 @@ def write_part(out: Path, rows: list[dict], series: dict[str, list], runs_schema
     is what counts a run as done, so it lands last)."""
     import pyarrow as pa
 
-    from ..outputs import _WRITE_ERRNOS
     name = f"part-{rows[0]['run_id']:09d}-{rows[-1]['run_id']:09d}.parquet"
     try:
         if series["run_id"]:
             _write_atomic(pa.table(series, schema=series_schema), out / "series" / name)
         _write_atomic(pa.Table.from_pylist(rows, schema=runs_schema), out / "runs" / name)
     except OSError as e:
-        if e.errno not in _WRITE_ERRNOS:
-            raise
         # the batch's runs are not done without their runs part: its series part goes too
         (out / "series" / name).unlink(missing_ok=True)
-        raise ScenarioError(out, "", f"cannot be written ({e.strerror or e.__class__.__name__}); {KEPT_RESUME}",
-                            kind="output") from None
+        raise_if_unwritable(e, out, KEPT_RESUME)
+        raise
+
+
+def raise_if_unwritable(exc: BaseException, out: Path, then: str) -> None:
+    """A disk, quota or file system that cannot take a sweep's files: one line naming its
+    folder and, ``then``, what became of the work, instead of a traceback."""
+    from ..outputs import _WRITE_ERRNOS, OutputError
+    if isinstance(exc, OSError) and exc.errno in _WRITE_ERRNOS:
+        raise OutputError(out, f"cannot be written ({exc.strerror or exc.__class__.__name__}); {then}") from None
 
 
 

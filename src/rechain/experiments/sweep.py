@@ -70,8 +70,8 @@ from .executor import batch_size as executor_batch_size
 from .paths import (PathError, _plain, _toml, assign, canonical_path, is_unset_entry, lookup, parse_path,
                     unquoted_key_hint)
 from .runs import Context, PointSource, point_data, point_source, run_batch, series_at
-from .store import (FORMAT, KEPT_RESUME, RUN_COLUMNS, STATUS_COLUMNS, _check_out, _prepare_out, _runs_schema, _series_schema,
-                    _write_errors, load_results, write_part)
+from .store import (FORMAT, KEPT_RESUME, RUN_COLUMNS, STATUS_COLUMNS, _check_out, _prepare_out, _runs_schema,
+                    _series_schema, _write_errors, load_results, raise_if_unwritable, write_part)
 
 __all__ = ["Sweep", "Parameter", "load_sweep", "run_sweep", "execute", "run_seed", "available_kpis",
            "SweepSummary", "sweep_command", "SERIES_VARIABLES"]
@@ -807,7 +807,7 @@ def execute(sweep: str | Path | dict | Sweep, out: str | Path | None = None, wor
     except BaseException as e:
         if ex is not None:
             ex.close(cancel=True)
-        _raise_if_unwritable(e, out, "no run was started: free some space or choose another --out")
+        raise_if_unwritable(e, out, "no run was started: free some space or choose another --out")
         raise
     todo = [i for i in range(sw.n_runs) if i not in done]
     skipped = sw.n_runs - len(todo)
@@ -836,7 +836,6 @@ def execute(sweep: str | Path | dict | Sweep, out: str | Path | None = None, wor
                 bar.update(len(rows))
     except BaseException as e:
         import concurrent.futures.process as cfp
-        _raise_if_unwritable(e, out, KEPT_RESUME)
         if isinstance(e, cfp.BrokenProcessPool):
             raise RuntimeError(f"a worker process died ({e}); the runs finished so far are in {out}; "
                                "run the sweep again with --resume to finish it") from None
@@ -847,19 +846,11 @@ def execute(sweep: str | Path | dict | Sweep, out: str | Path | None = None, wor
     try:
         failed_total = _write_errors(out)
     except OSError as e:
-        _raise_if_unwritable(e, out, KEPT_RESUME)
+        raise_if_unwritable(e, out, KEPT_RESUME)
         raise
     return SweepSummary(out=out, n_runs=sw.n_runs, skipped=skipped, ran=ran, failed_now=failed_now,
                         failed_total=failed_total, seconds=seconds, workers=n_parallel, backend=ex.name,
                         first_result_s=first_s, first_batch=first_n)
-
-
-def _raise_if_unwritable(exc: BaseException, out: Path, then: str) -> None:
-    """A disk, quota or file system that cannot take the sweep's files: one line naming its
-    folder and what became of the work, not a traceback."""
-    from ..outputs import _WRITE_ERRNOS, OutputError
-    if isinstance(exc, OSError) and exc.errno in _WRITE_ERRNOS:
-        raise OutputError(out, f"cannot be written ({exc.strerror}); {then}") from None
 
 
 def run_sweep(path_or_spec: str | Path | dict | Sweep, workers: int | None = 1, out: str | Path | None = None,

@@ -277,14 +277,16 @@ class Vocabulary:
                 raise FactError(f"{where}: {key} {sel!r} has an empty name beside a '+'; allowed: names joined "
                                 f"by '+' (such as {'+'.join(sorted(allowed)[:2])}), or * for any") from None
             for name in names or []:
-                if name not in allowed and self.of_run:
+                if name in allowed:
+                    continue
+                names_here = ", ".join(sorted(allowed))
+                if self.of_run:
                     raise FactError(f"{where}: {key} {name!r} does not occur with variable {var!r} in this "
                                     f"scenario's runs (a row appears only where something happens: no buyers "
-                                    f"abroad, no exports, say); allowed here: {', '.join(sorted(allowed))} (or * "
-                                    f"for any), or a facts table without the fact for this scenario")
-                if name not in allowed:
-                    raise FactError(f"{where}: {key} {name!r} does not occur with variable {var!r}; "
-                                    f"allowed: {', '.join(sorted(allowed))} (or * for any)")
+                                    f"abroad, no exports, say); allowed here: {names_here} (or * for any), or a "
+                                    f"facts table without the fact for this scenario")
+                raise FactError(f"{where}: {key} {name!r} does not occur with variable {var!r}; "
+                                f"allowed: {names_here} (or * for any)")
 
 
 def vocabulary_of(table: pd.DataFrame) -> Vocabulary:
