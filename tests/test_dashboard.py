@@ -271,14 +271,17 @@ def test_dashboard_in_a_browser(dashboard_url):
 
 
 def test_dashboard_command_stops_its_server_when_stopped(tmp_path):
-    """SIGTERM to rechain dashboard stops the Solara server it started (no orphan left)."""
+    """SIGTERM to rechain dashboard stops the Solara server it started (no orphan left), with
+    one line and status 143, as every command ends on SIGTERM."""
     port = _free_port()
     proc = subprocess.Popen([sys.executable, "-m", "rechain.cli", "dashboard", str(BASELINE), "--port", str(port)],
-                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, cwd=ROOT, start_new_session=True)
+                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, cwd=ROOT, start_new_session=True)
     try:
         _wait_for_port(port, proc)
         proc.terminate()
-        assert proc.wait(timeout=20) is not None
+        assert proc.wait(timeout=20) == 143
+        _, err = proc.communicate(timeout=5)          # reads and closes the pipe
+        assert "terminated: the dashboard server stopped (SIGTERM)" in err.decode()
         end = time.monotonic() + 10
         while time.monotonic() < end:
             try:
@@ -292,6 +295,7 @@ def test_dashboard_command_stops_its_server_when_stopped(tmp_path):
         if proc.poll() is None:
             os.killpg(proc.pid, signal.SIGKILL)
             proc.wait()
+        proc.stderr.close()
 
 
 def test_dashboard_model_takes_the_page_levers():

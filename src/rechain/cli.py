@@ -18,7 +18,7 @@ from pathlib import Path
 import click
 
 from .accounting import RunBrokeDown
-from .experiments.executor import Terminated
+from .experiments.executor import Terminated, forget_terminated, note_terminated, was_terminated
 from .options import WholeNumber
 from .scenario import ScenarioError, json_schema, load_scenario
 
@@ -34,11 +34,14 @@ class _Group(click.Group):
         # warnings are held until the command ends: a run that breaks down warns about the
         # overflow on its way, and the one line below says it all
         held: list = []
+        forget_terminated()
         previous = _say_when_terminated()
         try:
             with warnings.catch_warnings(record=True) as held:
                 warnings.simplefilter("always", RuntimeWarning)
                 out = super().invoke(ctx)
+                if was_terminated():        # a SIGTERM whose exit Python dropped (see executor)
+                    raise Terminated()
                 sys.stdout.flush()          # a reader gone (| head) is found here, not at exit
                 return out
         except BrokenPipeError:
@@ -47,6 +50,12 @@ class _Group(click.Group):
             _let_go_of_stdout()
             sys.exit(141)
         except OSError as e:
+            if e.errno == errno.ENAMETOOLONG:
+                # a path the file system cannot name (a folder name of hundreds of bytes)
+                name = os.fsdecode(e.filename) if e.filename is not None else "a path"
+                click.echo(f"error: {name}: the name is too long for the file system ({e.strerror}); "
+                           f"choose a shorter path", err=True)
+                sys.exit(2)
             if e.errno not in (errno.ENOSPC, errno.EFBIG, errno.EDQUOT, errno.EIO):
                 raise
             # standard output on a full disk (rechain schema > /dev/full); the files a command
@@ -73,6 +82,7 @@ class _Group(click.Group):
             # SIGTERM while an output was written: the hidden folder is already removed
             _end_terminated()
         finally:
+            forget_terminated()
             if previous is not None:
                 signal.signal(signal.SIGTERM, previous)
             for w in held:      # under the caller's filters again (shown, or an error in the tests)
@@ -86,7 +96,8 @@ def _end_terminated(signum=None, frame=None) -> None:
     none is left half-written. Sweeps, calibrations and the dashboard put their own handler
     in place while they work."""
     signal.signal(signal.SIGTERM, signal.SIG_DFL)
-    click.echo("\nterminated: stopped before it finished; no output is left half-written", err=True)
+    if note_terminated():
+        click.echo("\nterminated: stopped before it finished; no output is left half-written", err=True)
     # an exit, not SIGTERM's default end: the locks the progress bar made are given back
     # (no 'leaked semaphore' warning)
     sys.exit(143)

@@ -259,6 +259,17 @@ def _read_csv(path: Path) -> pd.DataFrame:
     return table
 
 
+def _whole(table: pd.DataFrame, path: Path, manifest: dict) -> pd.DataFrame:
+    """``table`` if it has the rows the run wrote (its manifest says how many; one an older
+    rechain wrote does not), else :class:`DamagedOutput`: a file cut short would be reported as
+    if the rows it lost were zero."""
+    rows = manifest.get("rows")
+    wrote = rows.get(path.name) if isinstance(rows, dict) else None
+    if isinstance(wrote, int) and len(table) != wrote:
+        raise DamagedOutput(path, f"has {len(table):,} rows where the run wrote {wrote:,}")
+    return table
+
+
 def _read_json(path: Path) -> dict:
     """A JSON file of an output folder, with the keys a report reads, of the right types."""
     try:
@@ -317,8 +328,8 @@ def _run_context(folder: Path, year: int | None) -> dict:
     from .report import FIGURES, kpis
 
     manifest = _read_json(folder / "manifest.json")
-    monthly = _read_csv(folder / "monthly.csv")
-    flows = _read_csv(folder / "flows.csv")
+    monthly = _whole(_read_csv(folder / "monthly.csv"), folder / "monthly.csv", manifest)
+    flows = _whole(_read_csv(folder / "flows.csv"), folder / "flows.csv", manifest)
     name, seed = manifest["scenario_name"], manifest["seed"]
     units = dict(monthly.loc[monthly["variable"] == "price", ["product", "unit"]].drop_duplicates().values)
     files = manifest.get("scenario_files", [])
@@ -332,12 +343,18 @@ def _run_context(folder: Path, year: int | None) -> dict:
     else:
         block = _scenario_block(name, manifest.get("scenario"), files)
     base_sc = block.pop("base")
-    base_run = None if base_sc is None else _finished_run(folder, base_sc.name, scenario_hash(base_sc), seed)
+    months = (str(monthly["month"].min()), str(monthly["month"].max()))
+    base_months = None if base_sc is None else (f"{base_sc.start:%Y-%m}", f"{base_sc.end:%Y-%m}")
+    # totals over another period are no reference: beside it only a base of the same months
+    same_period = base_months == months
+    base_run = None if base_sc is None or not same_period else \
+        _finished_run(folder, base_sc.name, scenario_hash(base_sc), seed)
     mine = kpis(monthly, flows)
     theirs = {}
     if base_run is not None:
         try:
-            theirs = kpis(_read_csv(base_run / "monthly.csv"))
+            theirs = kpis(_whole(_read_csv(base_run / "monthly.csv"), base_run / "monthly.csv",
+                                 _read_json(base_run / "manifest.json")))
         except OutputError:         # a damaged run of the base is no run of it: report without it
             base_run = None
     rows = []
@@ -354,6 +371,10 @@ def _run_context(folder: Path, year: int | None) -> dict:
     if base_run is not None:
         note = (f"Beside it, its base {base_sc.name} with the same seed, read from {base_run}. One seed each: "
                 f"no band across seeds (rechain compare --replicates N gives one).")
+    elif base_sc is not None and not same_period:
+        note = (f"One seed: no band across seeds. Its base, {base_sc.name}, covers {base_months[0]} to "
+                f"{base_months[1]}, not this run's {months[0]} to {months[1]}: its totals are no reference for "
+                f"these, so it is not shown beside them.")
     elif base_sc is not None:
         note = (f"One seed: no band across seeds. To see the change against {base_sc.name}, run it with the same "
                 f"seed beside this folder (rechain run {_base_file(manifest['scenario_files'])} --seed {seed}), or "

@@ -108,7 +108,8 @@ def normalise_orders(buyer: np.ndarray, attraction: np.ndarray, weight: np.ndarr
 
     ``z = attraction * max(weight, 1e-6)``; ``z / bincount(buyer, z)[buyer] * wanted_t[buyer]``:
     the logit split of :func:`rechain.rules.market.logit_split` (given ``exp(-gamma ratio)``)
-    times what each buyer pair orders on contract."""
+    times what each buyer pair orders on contract; a buyer pair whose links all have
+    attraction 0 (closed) orders nothing on them."""
     total = np.zeros(n_buys)
     for e in range(attraction.shape[0]):
         w = weight[e]
@@ -117,7 +118,7 @@ def normalise_orders(buyer: np.ndarray, attraction: np.ndarray, weight: np.ndarr
         total[buyer[e]] += z
     for e in range(attraction.shape[0]):
         b = buyer[e]
-        attraction[e] = attraction[e] / total[b] * wanted_t[b]
+        attraction[e] = attraction[e] / total[b] * wanted_t[b] if total[b] > 0.0 else 0.0
     return attraction
 
 

@@ -42,7 +42,7 @@ import sys
 import tempfile
 from pathlib import Path
 
-from .experiments.executor import Terminated
+from .experiments.executor import Terminated, was_terminated
 from .scenario import ScenarioError
 
 __all__ = ["MARKER", "OutputError", "check_output_dir", "default_folder", "output_dir", "write_marker",
@@ -552,6 +552,8 @@ class output_dir:
         self.tmp: Path | None = None
 
     def __enter__(self) -> Path:
+        if was_terminated():         # a SIGTERM came and its exit was dropped: write nothing
+            raise Terminated()
         check_output_dir(self.shown, self.kind)
         self.existed = _nearest_existing(self.target.parent)
         self.target.parent.mkdir(parents=True, exist_ok=True)
@@ -576,6 +578,8 @@ class output_dir:
                 self._say_if_unwritable(exc)
                 return
             try:
+                if was_terminated():
+                    raise Terminated()
                 (self.tmp / _BUILDER).unlink()      # not part of the output
                 write_marker(self.tmp, self.kind)
                 _keep_mode(self.target, self.tmp)

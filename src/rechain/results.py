@@ -75,12 +75,17 @@ class RunResult:
         ``out_dir`` must be new, empty or an earlier run output of rechain's
         (:func:`rechain.outputs.check_output_dir`); raises :class:`rechain.outputs.OutputError` if not.
         """
+        if not isinstance(out_dir, (str, Path)):
+            raise TypeError(f"out_dir: given {type(out_dir).__name__} {out_dir!r:.60}; allowed: a folder's path "
+                            f"(str or pathlib.Path)")
         out_dir = Path(out_dir)
         with output_dir(out_dir, "run") as tmp:
             self.monthly.to_csv(tmp / "monthly.csv", index=False)
             self.flows.to_csv(tmp / "flows.csv", index=False)
             self.model_vars.to_csv(tmp / "weekly_model_vars.csv", index=False)
-            (tmp / "manifest.json").write_text(json.dumps(self.manifest, indent=2, default=str) + "\n")
+            # the rows each table was written with: a table cut short since is told from whole
+            manifest = dict(self.manifest, rows={"monthly.csv": len(self.monthly), "flows.csv": len(self.flows)})
+            (tmp / "manifest.json").write_text(json.dumps(manifest, indent=2, default=str) + "\n")
             (tmp / "mass_balance.json").write_text(json.dumps(self.mass_balance, indent=2) + "\n")
             if figures:
                 write_figures(self.monthly, tmp, title=f"({self.scenario.name}, seed {self.seed})")
@@ -112,6 +117,9 @@ def _as_scenario(scenario: Scenario | str | Path | dict) -> Scenario:
                                 f"scenario (only files extend others); allowed: the what-if file's path, or the "
                                 f"dict rechain.scenario.scenario_data(BASE_FILE, CHANGES)[0]", kind="unknown_key")
         return scenario_from_dict(scenario)
+    if not isinstance(scenario, (str, Path)):
+        raise TypeError(f"scenario: given {type(scenario).__name__} {scenario!r:.60}; allowed: a Scenario, a dict "
+                        f"or the path of a scenario file (str or pathlib.Path)")
     return load_scenario(scenario)
 
 

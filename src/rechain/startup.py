@@ -73,10 +73,12 @@ def lay_out_opening_state(chain: Chain) -> None:
     if i.size:
         region = pop.region[i]
         f.use_expected_t_per_wk[i] = tl.first_year_materials_t[region] * pop.demand_share[i, None] * pop.inputs[i]
-    links_per_pair = np.bincount(w.link.buyer_pair, minlength=w.buys.n).astype(float)
+    # the reserve releases nothing before the run: its links carry no opening orders
+    ordinary = pop.kind[L.src] != RESERVE
+    links_per_pair = np.bincount(w.link.buyer_pair, weights=ordinary, minlength=w.buys.n)
 
     def pass_up(codes: tuple[int, ...]) -> None:
-        buyer_mask = np.isin(pop.kind[L.dst], codes)
+        buyer_mask = np.isin(pop.kind[L.dst], codes) & ordinary
         flow = f.use_expected_t_per_wk[L.dst, L.prod] / np.maximum(links_per_pair[w.link.buyer_pair], 1.0) \
             * buyer_mask
         f.orders_expected_t_per_wk += np.bincount(w.link.seller_key, weights=flow, minlength=N * P).reshape(N, P)

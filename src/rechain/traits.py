@@ -12,6 +12,7 @@ from dataclasses import dataclass
 import numpy as np
 import scipy.sparse as sp
 
+from .network import RESERVE
 from .randomness import Streams
 from .world import World
 
@@ -69,10 +70,12 @@ def per_kind(world: World, streams: Streams, stream: str, draw, shape: tuple) ->
 
 def neighbour_matrix(world: World) -> sp.csr_matrix:
     """The mean over each firm's linked firms, links counted both ways, as a sparse matrix
-    (a firm with no links gets 0): the same as :func:`rechain.rules.sentiment.neighbour_mean`."""
+    (a firm with no links gets 0): the same as :func:`rechain.rules.sentiment.neighbour_mean`.
+    The state reserve's links are left out: a policy rule, not a view that spreads."""
     L, n = world.links, world.n_firms
-    rows = np.concatenate([L.dst, L.src])
-    cols = np.concatenate([L.src, L.dst])
+    talks = (world.firms.kind[L.src] != RESERVE) & (world.firms.kind[L.dst] != RESERVE)
+    rows = np.concatenate([L.dst[talks], L.src[talks]])
+    cols = np.concatenate([L.src[talks], L.dst[talks]])
     weight = 1.0 / np.maximum(world.degree[rows], 1)
     return sp.csr_matrix((weight, (rows, cols)), shape=(n, n))
 

@@ -202,6 +202,14 @@ def place_orders(chain: Chain) -> None:
     attraction = price_pull(ratio, w.link.seller_pair, w.link.abroad, premium, L.prod, w.link.region,
                             -b.price_choice)
     np.exp(attraction, out=attraction)
+    # the reserve's releases are announced: nobody orders from it while it releases nothing,
+    # or its links would hold orders it never ships
+    released = w.link.releases
+    if released.size:
+        offered = np.zeros(sells.n)
+        for kind in chain.acting["releases"]:
+            offered[kind.sells] = kind.offer_share(book)
+        attraction[released[offered[w.link.seller_pair[released]] <= 0.0]] = 0.0
     order = normalise_orders(w.link.buyer_pair, attraction, lk.reliability, q - spot, buys.n)
     if cond.controls_on:
         regimes = chain.timeline.regimes

@@ -63,7 +63,7 @@ def _ore_types(sc: Scenario) -> dict[str, set[str]]:
     f = sc.firms
     mined = ({"rock"} if f.rock_miners.count else set()) | ({"ionic"} if f.ionic_miners.count else set())
     return {"miners": mined, "overseas_miners": {"rock"}, "myanmar_holders": {"ionic"},
-            "separation_plants": {"rock", "ionic"}, "foreign_producers": {"rock", "ionic"}}
+            "separation_plants": {"rock", "ionic"}, "foreign_producers": {f.foreign_producers.ore_type}}
 
 
 def idle_levers(sc: Scenario, own_quotas: set[tuple[str, int]] | None = None) -> list[str]:
@@ -136,13 +136,11 @@ def idle_levers(sc: Scenario, own_quotas: set[tuple[str, int]] | None = None) ->
     if sp.products and (late or sp.end is not None and sp.end < sc.start):
         when = f"starts {sp.start}, after the run ends ({sc.end})" if late else \
             f"ends {sp.end}, before the run starts ({sc.start})"
-        out.append(f"stockpile: {when}; it acts on nothing (yet the reserve joins the trade network, which "
-                   f"shifts the run's draws a little)")
+        out.append(f"stockpile: {when}; it acts on nothing")
     inert = [p for p in sp.products if not sp.buy_t_per_yr.get(p) and not sp.initial_stock_t.get(p)]
     if inert:
         out.append(f"stockpile: {inert} have neither buy_t_per_yr nor initial_stock_t, so the reserve can neither "
-                   f"buy nor release them; it acts on nothing (yet the reserve joins the trade network, which "
-                   f"shifts the run's draws a little)")
+                   f"buy nor release them; it acts on nothing")
     for i, n in enumerate(sc.news):
         if n.strength == 0 and n.uncertainty == 0:
             out.append(f"news[{i}] ({n.name}): strength and uncertainty are both 0 (no expected change, no "
@@ -151,6 +149,10 @@ def idle_levers(sc: Scenario, own_quotas: set[tuple[str, int]] | None = None) ->
         heard = [st for st in n.stages if stages.get(st)]
         if not heard:
             out.append(f"news[{i}] ({n.name}): no firms in stages {n.stages} hear it; it acts on nothing")
+        elif "all" not in n.regions and not any(stages[st] & set(n.regions) for st in heard):
+            where_firms = {st: sorted(stages[st]) for st in heard}
+            out.append(f"news[{i}] ({n.name}): no firms of stages {n.stages} are in regions {n.regions} (they are "
+                       f"in {where_firms}); it acts on nothing")
     for name, sector in sc.sectors.items():
         for i, sh in enumerate(sector.shocks):
             if sh.multiplier == 1:
@@ -288,6 +290,10 @@ def inert_keys(sc: Scenario, own: dict | None) -> list[str]:
         elif sector.price_elasticity == 0:
             inert(("sectors", name, "substitutable_share"), f"sectors.{name}.price_elasticity is 0 (no "
                   f"substitution)")
+    qp = sc.quota_policy
+    if qp.provisional_share <= qp.advance_share:
+        inert(("quota_policy", "provisional_share"), f"it is at or below quota_policy.advance_share "
+              f"({qp.advance_share:g}), which firms may already use of last year's quota before the first batch")
     no_end_of_life = sc.recycling.eol_magnets_t_per_yr == 0
     if no_end_of_life:
         for key in ("collection", "collection_price_elasticity", "max_collection_rate"):

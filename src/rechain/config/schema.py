@@ -419,7 +419,7 @@ class Quota(_Model):
 
 
 class QuotaPolicy(_Model):
-    provisional_share: Share = Field(0.5, description="share of last year's quota firms may use before this year's first batch")
+    provisional_share: Share = Field(0.5, description="share of last year's quota firms may use before this year's first batch (a floor: at or below advance_share it acts on nothing)")
     advance_share: Share = Field(0.25, description="share of last year's quota firms may run ahead of the batches issued, expecting the next")
     pace_multiple: Annotated[float, Field(ge=1, le=10)] = Field(1.25, description="quota holders aim to use their year's share by year end, making up weeks lost to holidays, disruptions or slumps, but never run faster than this multiple of their even weekly share of the year's quota (last year's until this year's is known)")
     late_after_days: int = Field(45, ge=0, le=365, description="a first batch later than last year's date plus this is overdue")

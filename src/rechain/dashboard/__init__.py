@@ -83,8 +83,10 @@ def serve(scenario: str | Path, host: str = "127.0.0.1", port: int = 8765) -> in
 
     The server is a child process: it is stopped whichever way this one is asked to stop."""
     proc = subprocess.Popen(server_command(host, port), env=server_env(scenario))
+    asked: list[int] = []
 
     def stop(signum, _frame):
+        asked.append(signum)
         raise KeyboardInterrupt
 
     previous = {sig: signal.signal(sig, stop) for sig in (signal.SIGTERM, signal.SIGHUP)}
@@ -93,10 +95,14 @@ def serve(scenario: str | Path, host: str = "127.0.0.1", port: int = 8765) -> in
     except KeyboardInterrupt:
         proc.send_signal(signal.SIGINT)
         try:
-            return proc.wait(timeout=10)
+            status = proc.wait(timeout=10)
         except subprocess.TimeoutExpired:
             proc.kill()
-            return proc.wait()
+            status = proc.wait()
+        if asked:       # SIGTERM or SIGHUP: one line and 128 + the signal, as every command ends on SIGTERM
+            print(f"\nterminated: the dashboard server stopped ({signal.Signals(asked[0]).name})", file=sys.stderr)
+            return 128 + asked[0]
+        return status
     finally:
         for sig, handler in previous.items():
             signal.signal(sig, handler)

@@ -109,7 +109,11 @@ def _finished_run(runs_dir: Path, sc: Scenario, seed: int) -> pd.DataFrame | Non
         return None
     try:
         monthly = pd.read_csv(folder / "monthly.csv", dtype=TEXT_COLUMNS)
+        rows = json.loads((folder / "manifest.json").read_text(encoding="utf-8")).get("rows")
     except (OSError, ValueError, pd.errors.ParserError):
+        return None
+    wrote = rows.get("monthly.csv") if isinstance(rows, dict) else None
+    if isinstance(wrote, int) and len(monthly) != wrote:
         return None
     # a table edited or cut short since is not that run's: run it again rather than report on it
     if not set(COLUMNS) <= set(monthly.columns) or not (monthly["variable"] == "price").any() \

@@ -220,7 +220,8 @@ def _coerce_cell(text: str) -> Any:
     if re.fullmatch(r"[+-]?\d+", t):
         return int(t)
     try:
-        return float(t)
+        if "_" not in t:         # Python reads 1_0 as 10; a spreadsheet's cell 1_0 is text
+            return float(t)
     except ValueError:
         pass
     if t.lower() in ("true", "false"):

@@ -35,7 +35,7 @@ from typing import Any, Callable, Iterable, Iterator
 
 from ..scenario import OptionError
 
-__all__ = ["open_executor", "SerialExecutor", "ProcessExecutor", "DaskExecutor", "shared", "batches",
+__all__ = ["note_terminated", "was_terminated", "forget_terminated", "open_executor", "SerialExecutor", "ProcessExecutor", "DaskExecutor", "shared", "batches",
            "batch_size", "Terminated", "sigterm_as_interrupt", "SCHEDULER_CONNECT_S", "PARENT_CHECK_S", "MAX_SEEDS",
            "MAX_WORKERS"]
 
@@ -295,6 +295,30 @@ def batches(items: Iterable, size: int) -> Iterator[list]:
 
 class Terminated(KeyboardInterrupt):
     """SIGTERM, raised in the main thread so that a command stops as it does on Ctrl-C."""
+
+
+# A SIGTERM once taken stays taken: Python drops an exception raised in a signal handler
+# while a clean-up callback runs (a weakref's, a __del__), and the command would go on to
+# write its output; what writes outputs asks this before it starts and before it swaps in.
+_terminated = False
+
+
+def note_terminated() -> bool:
+    """Remember that SIGTERM came; True the first time."""
+    global _terminated
+    first, _terminated = not _terminated, True
+    return first
+
+
+def was_terminated() -> bool:
+    """Whether SIGTERM came during this command."""
+    return _terminated
+
+
+def forget_terminated() -> None:
+    """A command begins or ends (several run in one process under tests or a notebook)."""
+    global _terminated
+    _terminated = False
 
 
 @contextlib.contextmanager

@@ -409,8 +409,8 @@ def _parameter(name: str, entry: dict, base: dict, file: Path | None, design: st
     return p
 
 
-def _table_points(spec: SweepFile, file: Path | None, params: dict[str, Parameter], base: dict
-                  ) -> tuple[list[Parameter], list[dict]]:
+def _table_points(spec: SweepFile, file: Path | None, params: dict[str, Parameter], base: dict,
+                  source: PointSource | None = None) -> tuple[list[Parameter], list[dict]]:
     if spec.points is None:
         raise _err(file, "points", "a table design needs points = \"file.csv\" or an inline list of tables",
                    "missing_key", needle="design")
@@ -458,13 +458,34 @@ def _table_points(spec: SweepFile, file: Path | None, params: dict[str, Paramete
                 r[c] = allowed[_value_key(r[c])]
         else:
             levels = list({_value_key(r[c]): r[c] for r in rows}.values())
-            p = _parameter(c, {"levels": levels}, base, file, "table")
+            try:
+                p = _parameter(c, {"levels": levels}, base, file, "table", source)
+            except ScenarioError as e:
+                raise _point_error(e, spec, file, c, rows, base, source) from None
         order.append(p)
     unused = [n for n in params if n not in columns]
     if unused:
         raise _err(file, f"parameters.{unused[0]}", "is declared but is not a column of the points table",
                    "invalid", needle=unused[0])
     return order, [{p.name: r[p.name] for p in order} for r in rows]
+
+
+def _point_error(e: ScenarioError, spec: SweepFile, file: Path | None, column: str, rows: list[dict], base: dict,
+                 source: PointSource | None) -> ScenarioError:
+    """A table column that is no key, or the first point whose value in it is no valid
+    setting: named by the points table (the CSV, or the inline list) and the point."""
+    table = f"{spec.points}" if isinstance(spec.points, str) else "the inline points"
+    if e.kind == "unknown_parameter":
+        return _err(file, f"points.{column}", f"column {column!r} of {table}: not a key of the base scenario "
+                    f"({e.detail.split(': ', 1)[-1]})", e.kind, needle="points")
+    for i, r in enumerate(rows):
+        try:
+            _parameter(column, {"levels": [r[column]]}, base, None, "table", source)
+        except ScenarioError as one:
+            detail = one.detail.replace(f"level {_toml(r[column])} ", "", 1)
+            return _err(file, f"points.{column}", f"value {_toml(r[column])} (in {table}, point {i + 1}) {detail}",
+                        one.kind, needle="points")
+    return e
 
 
 def _holds_int(base: dict, path: str) -> bool:
@@ -581,7 +602,9 @@ def _series_spec(i: int, s: SeriesSpec, file: Path | None, sc_names: dict) -> di
         if one not in sc_names["products"]:
             hint = did_you_mean(one, sorted(sc_names["products"]))
             raise _err(file, f"{key}.product", f"unknown product {one!r}{hint}" +
-                       (f" in {s.product!r}" if one != s.product else ""), "not_allowed", needle=s.product)
+                       (f" in {s.product!r}" if one != s.product else "") +
+                       f"; allowed: {', '.join(sorted(sc_names['products']))} (several of one form joined by '+')",
+                       "not_allowed", needle=s.product)
     if s.region is not None and s.region not in sc_names["regions"]:
         raise _err(file, f"{key}.region", f"unknown region {s.region!r}; allowed: "
                    f"{', '.join(sorted(sc_names['regions']))}", "not_allowed", needle=s.region)
@@ -704,7 +727,7 @@ def load_sweep(source: str | Path | dict, base_dir: str | Path | None = None) ->
     found.raise_any()
 
     if spec.design == "table":
-        order, points = _table_points(spec, file, params, base)
+        order, points = _table_points(spec, file, params, base, source)
         unit = None
     else:
         order = list(params.values())

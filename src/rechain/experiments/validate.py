@@ -182,8 +182,9 @@ class Fact:
         return f"{sign} {v}{how} ({s})"
 
 
-def parse_period(period: str) -> list[str]:
-    """Months of a period: ``2025-02``, ``2025`` (its twelve months) or ``2025-01/2025-04``.
+def parse_period(period: str, column: str = "period") -> list[str]:
+    """Months of a period: ``2025-02``, ``2025`` (its twelve months) or ``2025-01/2025-04``;
+    ``column`` names it in messages (``period`` or ``base_period``).
 
     >>> parse_period("2025-01/2025-03")
     ['2025-01', '2025-02', '2025-03']
@@ -197,14 +198,14 @@ def parse_period(period: str) -> list[str]:
             first, last = _month_range(text)[0], _month_range(text)[-1]
     except FactError:
         # name the period as written: '2024/02' is a range's halves, each wrong, not period '02'
-        raise FactError(f"period {text!r}: allowed YYYY-MM, YYYY or a range such as 2025-01/2025-04") from None
+        raise FactError(f"{column} {text!r}: allowed YYYY-MM, YYYY or a range such as 2025-01/2025-04") from None
     try:
         start, end = pd.Period(first, "M"), pd.Period(last, "M")
     except (ValueError, OverflowError):     # year 0000
-        raise FactError(f"period {text!r}: allowed YYYY-MM, YYYY or a range such as 2025-01/2025-04, "
+        raise FactError(f"{column} {text!r}: allowed YYYY-MM, YYYY or a range such as 2025-01/2025-04, "
                         f"years from 0001") from None
     if end < start:
-        raise FactError(f"period {period!r} ends before it starts; allowed: a range from its first month to its last, "
+        raise FactError(f"{column} {period!r} ends before it starts; allowed: a range from its first month to its last, "
                         f"such as {last}/{first}")
     return [str(p) for p in pd.period_range(start, end, freq="M")]
 
@@ -399,7 +400,7 @@ def _check_fact(f: Fact, where: str) -> None:
     try:
         f.months()
         if f.base_period:
-            parse_period(f.base_period)
+            parse_period(f.base_period, "base_period")
     except FactError as e:
         raise FactError(f"{where}: {e}") from None
     if f.comparison in NEEDS_TARGET and not math.isfinite(f.target):

@@ -26,7 +26,7 @@ def kind_classes() -> dict[int, type[Kind]]:
 
 
 HOOKS = ("produce", "use", "adjust_orders", "offer_share", "long_run_value", "supply_routes", "cost_floor",
-         "final_asks", "learn_from_licences", "invest", "adapt", "collect_end_of_life")
+         "final_asks", "releases", "learn_from_licences", "invest", "adapt", "collect_end_of_life")
 
 
 def acting(kinds: tuple[Kind, ...]) -> dict[str, tuple[Kind, ...]]:
@@ -43,7 +43,7 @@ def acting(kinds: tuple[Kind, ...]) -> dict[str, tuple[Kind, ...]]:
         out[hook] = tuple(k for k in kinds if k.present and hasattr(k, hook)
                           and getattr(type(k), hook) is not base
                           and (hook not in ("adjust_orders",) or k.buys is not None)
-                          and (hook not in ("offer_share", "cost_floor", "final_asks") or k.sells is not None))
+                          and (hook not in ("offer_share", "cost_floor", "final_asks", "releases") or k.sells is not None))
     return out
 
 

@@ -113,6 +113,8 @@ class Kind:
       ``produce(book)``        make output (upstream kinds first)
       ``use(book)``            build magnets into end products (end users)
       ``adjust_orders(book, q, supply_line)``  change this kind's order quantities (views)
+      ``releases(book)``       per sell pair, what it announces it will offer this week (0:
+                               buyers send it no contract orders; the state reserve)
       ``offer_share(book)``    share of saleable stock offered per sell pair, or None (all)
       ``long_run_value(book, value)``  long-run price of products this kind prices, the
                                lowest price they can stay at (cash cost) and the highest its
@@ -175,6 +177,9 @@ class Kind:
 
     def final_asks(self, book: Book, ask: np.ndarray) -> None:
         pass
+
+    def releases(self, book: Book) -> np.ndarray | None:
+        return None
 
     def learn_from_licences(self, book: Book, buyer: np.ndarray, tonnes: np.ndarray, granted: np.ndarray) -> None:
         pass

@@ -61,8 +61,13 @@ class StateReserve(Kind):
         k, m = self.sell_product, book.market
         dear = m.price_yuan_per_t[k] > self.cfg.sell_above_share * m.long_run_yuan_per_t[k]
         stock = book.firms.stock_t[self.sell_firm, k]
-        share = np.minimum(1.0, np.divide(self.release_t_per_wk, stock, out=np.ones_like(stock), where=stock > 0))
+        share = np.minimum(1.0, np.divide(self.release_t_per_wk, stock, out=np.zeros_like(stock), where=stock > 0))
         return np.where(dear, share, 0.0)
+
+    def releases(self, book: Book) -> np.ndarray:
+        """What it offers this week, per sell pair, as announced before buyers order: while
+        it offers nothing, nobody orders from it."""
+        return self.offer_share(book)
 
     def final_asks(self, book: Book, ask: np.ndarray) -> None:
         """The reserve sells at the market price."""

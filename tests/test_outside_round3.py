@@ -1,0 +1,204 @@
+"""Findings of a third outside-style round (an analyst writing eras and what-ifs; a modeller
+driving the commands and the API): each case as the outsider met it, held here."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+from click.testing import CliRunner
+from support import BASELINE
+
+import rechain
+from rechain.cli import main
+from rechain.experiments import executor
+from rechain.experiments.validate import parse_period
+from rechain.model import ChainModel
+from rechain.network import RESERVE
+from rechain.outputs import output_dir
+
+ROOT = Path(__file__).resolve().parents[1]
+SHORT: dict = {}    # the whole baseline: the Pr-Nd price passes 1.25x its long-run price in 2026
+
+
+def _what_if(tmp_path: Path, body: str, name: str = "w") -> Path:
+    f = tmp_path / f"{name}.toml"
+    f.write_text(f'extends = "{BASELINE.as_posix()}"\nname = "{name}"\n{body}', encoding="utf-8")
+    return f
+
+
+# --- a reserve that never trades acts on nothing ---------------------------------------------
+@pytest.mark.parametrize("stockpile", [
+    # buys only far below the long-run price, so never in this run; holds nothing to release
+    {"products": ["tb_oxide"], "buy_t_per_yr": {"tb_oxide": 1}, "max_stock_t": {"tb_oxide": 1},
+     "buy_below_share": 0.0001, "sell_above_share": 1000},
+    # no rate and no stock: check says it can neither buy nor release; prices do pass its band
+    {"products": ["prnd_oxide"], "buy_below_share": 1.2, "sell_above_share": 1.25},
+])
+def test_a_reserve_that_never_trades_leaves_the_run_as_it_was(make_scenario, stockpile):
+    """Its links carry no orders while it releases nothing and spread no sentiment, and the
+    opening state passes it no orders: every other firm's books are the base run's, week by
+    week (before, 7,000 monthly values moved, Pr-Nd by up to 11 %, and compare read that as
+    the policy's effect)."""
+    base = ChainModel(make_scenario(SHORT), seed=2)
+    more = ChainModel(make_scenario({**SHORT, "stockpile": stockpile}), seed=2)
+    others = more.world.firms.kind != RESERVE
+    assert others.sum() == base.world.n_firms
+    for _ in range(base.world.calendar.n_weeks):
+        base.step()
+        more.step()
+    assert np.array_equal(base.firms.stock_t, more.firms.stock_t[others])
+    assert np.array_equal(base.market.price_yuan_per_t, more.market.price_yuan_per_t)
+    assert more.firms.stock_t[~others].sum() == 0.0
+
+
+def test_a_reserve_that_releases_sells_its_stock(make_scenario):
+    """The other side: a reserve with stock, releasing in a spike (sell_above_share below 1),
+    gets contract orders from the magnet makers and ships them."""
+    sc = make_scenario({**SHORT, "stockpile": {"products": ["dy_oxide"], "initial_stock_t": {"dy_oxide": 500},
+                                               "buy_below_share": 0.0001, "sell_above_share": 0.01}})
+    m = ChainModel(sc, seed=2)
+    reserve = m.world.firms.kind == RESERVE
+    dy = m.world.materials.p("dy_oxide")
+    for _ in range(8):
+        m.step()
+    assert m.firms.stock_t[reserve, dy].sum() < 500
+
+
+# --- check: levers that act on nothing -------------------------------------------------------
+@pytest.mark.parametrize("body, said", [
+    ('[[news]]\nname = "x"\ndate = 2025-01-06\nsign = 1\nstrength = 0.3\nstages = ["overseas_buyers"]\n'
+     'regions = ["china"]\n',
+     "news[11] (x): no firms of stages ['overseas_buyers'] are in regions ['china']"),
+    ('[[disruptions]]\nname = "x"\ntarget = "foreign_producers"\nore_type = "ionic"\nstart = 2025-01-01\n'
+     'end = 2025-12-31\ncapacity_offline_share = 1.0\n',
+     "'foreign_producers' firms have no 'ionic' ore (they have ['rock']); it acts on nothing"),
+    ('[quota_policy]\nprovisional_share = 0.25\n',
+     "quota_policy.provisional_share: it is at or below quota_policy.advance_share (0.5)"),
+])
+def test_check_warns_of_levers_that_act_on_nothing(tmp_path, body, said):
+    res = CliRunner().invoke(main, ["check", str(_what_if(tmp_path, body))])
+    assert res.exit_code == 0, res.output
+    assert said in res.output
+
+
+def test_check_is_quiet_where_those_levers_act(tmp_path):
+    """The same levers set where they act: no warning (news heard abroad, foreign producers of
+    rock ore, a provisional share above the advance share); the baseline says nothing."""
+    body = ('[[news]]\nname = "x"\ndate = 2025-01-06\nsign = 1\nstrength = 0.3\nstages = ["overseas_buyers"]\n'
+            'regions = ["eu"]\n[[disruptions]]\nname = "y"\ntarget = "foreign_producers"\nore_type = "rock"\n'
+            'start = 2025-01-01\nend = 2025-12-31\ncapacity_offline_share = 1.0\n'
+            '[quota_policy]\nprovisional_share = 0.8\n')
+    for f in (_what_if(tmp_path, body), BASELINE):
+        res = CliRunner().invoke(main, ["check", str(f)])
+        assert res.exit_code == 0 and "warning" not in res.output, res.output
+
+
+# --- report beside a base of another period; a table cut short --------------------------------
+def test_report_shows_no_base_of_another_period(tmp_path):
+    era = _what_if(tmp_path, 'start = 2027-01-01\nend = 2027-12-31\n', "era")     # the baseline's figures carried
+    runner = CliRunner()
+    assert runner.invoke(main, ["run", str(era), "--no-figures", "--quiet", "--out", str(tmp_path / "era")]
+                         ).exit_code == 0
+    base = rechain.run(BASELINE, seed=0)
+    base.save(tmp_path / "baseline-seed0", figures=False)
+    res = runner.invoke(main, ["report", str(tmp_path / "era")])
+    assert res.exit_code == 0, res.output
+    page = (tmp_path / "era" / "report.html").read_text(encoding="utf-8")
+    assert "vs base" not in page
+    assert "covers 2024-01 to 2026-12, not this run&#39;s 2027-01 to 2027-12" in page
+
+
+def test_report_refuses_a_monthly_table_cut_short(tmp_path):
+    """A monthly.csv with whole lines gone (a copy stopped half-way) is no run: before, the
+    report said a shortfall of 0 t and no licences refused."""
+    out = tmp_path / "r"
+    assert CliRunner().invoke(main, ["run", str(BASELINE), "--no-figures", "--quiet", "--out", str(out)]
+                              ).exit_code == 0
+    manifest = json.loads((out / "manifest.json").read_text(encoding="utf-8"))
+    assert manifest["rows"]["monthly.csv"] == len(pd.read_csv(out / "monthly.csv"))
+    lines = (out / "monthly.csv").read_text(encoding="utf-8").splitlines(keepends=True)
+    (out / "monthly.csv").write_text("".join(lines[:len(lines) // 2]), encoding="utf-8")
+    res = CliRunner().invoke(main, ["report", str(out)])
+    assert res.exit_code == 2
+    assert f"monthly.csv: has {len(lines) // 2 - 1:,} rows where the run wrote" in res.output
+    assert not (out / "report.html").exists()
+
+
+# --- sweeps: a points table ------------------------------------------------------------------
+def _sweep(tmp_path: Path, body: str, csv: str | None = None) -> Path:
+    shutil.copy(BASELINE, tmp_path / "baseline.toml")
+    if csv is not None:
+        (tmp_path / "p.csv").write_text(csv, encoding="utf-8")
+    f = tmp_path / "s.toml"
+    f.write_text(f'name = "s"\nbase = "baseline.toml"\ndesign = "table"\n{body}', encoding="utf-8")
+    return f
+
+
+def test_a_table_design_takes_an_end_date_as_the_grid_does(tmp_path):
+    """The base's dated items after a swept end are left out, as a grid's are."""
+    from rechain.experiments.sweep import load_sweep
+    sweep = load_sweep(_sweep(tmp_path, "points = [{end = 2025-06-30}]\n"))
+    assert [p["end"].isoformat() for p in sweep.points] == ["2025-06-30"]
+
+
+@pytest.mark.parametrize("cell, said", [
+    ("", "value '' (in p.csv, point 1) does not give a valid scenario: behaviour.w_trend: given ''"),
+    ("1_0", "value '1_0' (in p.csv, point 1)"),         # text, not the number 10
+    ("nan", "value nan (in p.csv, point 1)"),
+])
+def test_a_bad_cell_of_a_points_table_is_named_by_its_table_and_point(tmp_path, cell, said):
+    f = _sweep(tmp_path, 'points = "p.csv"\n', f"behaviour.w_trend,behaviour.restock_strength\n{cell},1.0\n0.2,1.0\n")
+    res = CliRunner().invoke(main, ["sweep", str(f), "--out", str(tmp_path / "o")])
+    assert res.exit_code == 2
+    assert f"points.behaviour.w_trend: {said}" in res.output
+    assert "parameters.behaviour.w_trend" not in res.output
+    assert not (tmp_path / "o").exists()
+
+
+def test_a_points_column_that_is_no_key_is_named_as_a_column(tmp_path):
+    f = _sweep(tmp_path, 'points = "p.csv"\n', "behaviour.zzz\n1\n")
+    res = CliRunner().invoke(main, ["sweep", str(f), "--out", str(tmp_path / "o")])
+    assert res.exit_code == 2
+    assert "points.behaviour.zzz: column 'behaviour.zzz' of p.csv: not a key of the base scenario" in res.output
+
+
+# --- facts, names too long, the API, SIGTERM -------------------------------------------------
+def test_a_bad_base_period_is_named_base_period():
+    from rechain.experiments.validate import FactError
+    with pytest.raises(FactError, match=r"^base_period '2025-99': allowed YYYY-MM"):
+        parse_period("2025-99", "base_period")
+
+
+@pytest.mark.parametrize("command", [["analyze"], ["report"]])
+def test_a_path_too_long_for_the_file_system_is_one_line(tmp_path, command):
+    long = tmp_path / ("x" * 300)
+    res = CliRunner().invoke(main, [*command, str(long)])
+    assert res.exit_code == 2, res.output
+    assert "the name is too long for the file system" in res.output
+    assert "Traceback" not in res.output
+
+
+@pytest.mark.parametrize("given", [42, None, [1]])
+def test_the_api_names_a_scenario_of_the_wrong_type(given):
+    with pytest.raises(TypeError, match=r"^scenario: given .*; allowed: a Scenario, a dict or the path"):
+        rechain.run(given)
+
+
+def test_after_a_sigterm_whose_exit_was_dropped_no_output_is_written(tmp_path, monkeypatch):
+    """Python drops an exit raised in a signal handler while a clean-up callback runs; the
+    command then went on and wrote its output after saying it stopped. The SIGTERM is
+    remembered: no output is begun or swapped in after it."""
+    with pytest.raises(executor.Terminated):
+        with output_dir(tmp_path / "out", "run") as tmp:
+            (tmp / "a.csv").write_text("x\n1\n")
+            monkeypatch.setattr(executor, "_terminated", True)      # came while it wrote
+    assert [p.name for p in tmp_path.iterdir()] == []
+    with pytest.raises(executor.Terminated):                        # and nothing begins after it
+        with output_dir(tmp_path / "out", "run") as tmp:
+            (tmp / "a.csv").write_text("x\n1\n")
+    assert [p.name for p in tmp_path.iterdir()] == []
