@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import shutil
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -202,3 +203,115 @@ def test_after_a_sigterm_whose_exit_was_dropped_no_output_is_written(tmp_path, m
         with output_dir(tmp_path / "out", "run") as tmp:
             (tmp / "a.csv").write_text("x\n1\n")
     assert [p.name for p in tmp_path.iterdir()] == []
+
+
+# --- validate's scoring (an analyst holding the model to records of their own) --------------
+def _table(rows: list[tuple[str, str, float]], variable: str = "production") -> pd.DataFrame:
+    return pd.DataFrame([{"month": m, "stage": "magnet_makers", "product": p, "region": "china",
+                          "variable": variable, "value": v, "unit": "t"} for m, p, v in rows])
+
+
+def test_a_flow_without_a_row_in_a_month_is_zero():
+    """A run writes a flow's row only when something flowed: a seed that exported nothing
+    counts 0 t, not 'not measured' (which failed a fact every replicate met)."""
+    from rechain.experiments.validate import Fact, evaluate_fact
+    table = _table([("2025-01", "magnet_std", 5.0), ("2025-01", "magnet_uh", 1.0), ("2025-02", "magnet_uh", 1.0),
+                    ("2025-03", "magnet_uh", 1.0)])          # the run's months: 2025-01..03
+    f = Fact("T", "production", "2025-02", product="magnet_std", comparison="at_least", target=0.0)
+    got = evaluate_fact(f, table)
+    assert got["value"] == 0.0 and got["ok"]
+    whole = Fact("Y", "production", "2025-01/2025-03", product="magnet_std", comparison="within", target=5.0)
+    assert evaluate_fact(whole, table)["value"] == 5.0
+    # a month the run does not cover is no month of zero flow: not measured
+    assert np.isnan(evaluate_fact(replace(f, period="2025-04"), table)["value"])
+
+
+def test_change_of_a_flow_is_the_difference_of_its_totals():
+    """2025 less 2024, as `level` gives each year's total (before: the difference of monthly
+    means, a twelfth of it)."""
+    from rechain.experiments.validate import Fact, evaluate_fact
+    rows = [(f"2024-{m:02d}", "magnet_std", 10.0) for m in range(1, 13)] + \
+        [(f"2025-{m:02d}", "magnet_std", 12.0) for m in range(1, 13)]
+    f = Fact("C", "production", "2025", measure="change", base_period="2024", product="magnet_std",
+             target=24.0, tolerance=0.5)
+    got = evaluate_fact(f, _table(rows))
+    assert got["value"] == pytest.approx(24.0) and got["ok"]
+    price = Fact("P", "price", "2025", measure="change", base_period="2024", product="magnet_std", target=2.0)
+    assert evaluate_fact(price, _table(rows, "price"))["value"] == pytest.approx(2.0)   # a level: means
+
+
+def test_a_ratio_in_percent_is_refused(tmp_path):
+    from rechain.experiments.validate import FactError, load_facts
+    header = (ROOT / "src" / "rechain" / "data" / "facts.csv").read_text(encoding="utf-8").splitlines()[0]
+    f = tmp_path / "f.csv"
+    f.write_text(header + "\nQ1,true,share,exports,magnet_makers,magnet_std+magnet_uh,*,2025,ratio,,within,20,5,%,"
+                 "production,magnet_makers,magnet_std+magnet_uh,*,,,\n", encoding="utf-8")
+    with pytest.raises(FactError, match=r"unit: given '%', but measure 'ratio' gives a plain number"):
+        load_facts(f)
+
+
+def test_an_empty_region_of_a_fact_is_any_as_star():
+    """Through the API as through a table: region "" reads China's price, not its mean with
+    the export prices."""
+    from rechain.experiments.validate import Fact
+    assert Fact("P", "price", "2025-03", region="", stage=" ", product="").selection() == ("price", "*", "*", "*")
+
+
+def test_a_flow_some_seeds_lack_is_checked_on_every_seeds_rows():
+    """The baseline's traders export no Pr-Nd oxide to the EU in 2025 on seeds 0 and 1, and do
+    on seed 2: the fact is measured (0 t where nothing went), not refused because the first
+    replicate back lacked the rows (which made the outcome depend on the workers)."""
+    from rechain.experiments.validate import Fact, validate
+    v = validate(BASELINE, replicates=3, workers=1, progress=False,
+                 facts=[Fact("X", "exports", "2025", stage="traders", product="prnd_oxide", region="eu",
+                             comparison="at_least", target=0.0, required=True)])
+    row = v.table.iloc[0]
+    assert bool(row["reproduced"]) and row["share_ok"] == 1.0
+    assert row["min"] == 0.0 < row["max"]            # nothing from seeds 0 and 1, some from seed 2
+
+
+# --- the docs' promises, from the outside ----------------------------------------------------
+@pytest.mark.parametrize("args, said", [
+    (["run", str(BASELINE), "--out", "{file}"], "error: Invalid value for '--out': Directory"),
+    (["run", str(ROOT / "scenarios")], "error: Invalid value for 'SCENARIO':"),
+])
+def test_a_value_click_refuses_is_one_line(tmp_path, args, said):
+    (tmp_path / "afile").write_text("mine")
+    res = CliRunner().invoke(main, [a.replace("{file}", str(tmp_path / "afile")) for a in args])
+    assert res.exit_code == 2
+    assert said in res.output and "Usage:" not in res.output
+    assert (tmp_path / "afile").read_text() == "mine"
+
+
+@pytest.mark.parametrize("call", ["load_scenario", "load_facts", "run_sweep"])
+def test_the_api_names_a_path_of_the_wrong_type(call):
+    from rechain.experiments.sweep import run_sweep
+    from rechain.experiments.validate import load_facts
+    fn = {"load_scenario": rechain.load_scenario, "load_facts": load_facts, "run_sweep": run_sweep}[call]
+    with pytest.raises(TypeError, match=r": given int 42; allowed: a file's path"):
+        fn(42)
+
+
+@pytest.mark.parametrize("knob, value", [("restock", "x"), ("restock", -1), ("approval", -1.0),
+                                         ("myanmar_stop_months", 1.5), ("eol_target", 2.0), ("news", 0)])
+def test_a_lever_turned_past_its_range_is_named_as_given(knob, value):
+    from rechain.dashboard.levers import Levers
+    with pytest.raises(ValueError, match=rf"^{knob}: given {value!r}; allowed: "):
+        Levers(**{knob: value})
+
+
+def test_the_packaged_calibration_space_stays_where_check_trusts_a_value():
+    """A calibration's best.toml passes rechain check without a unit-slip warning: every
+    bound of the packaged space lies within the factor check allows around the baseline's
+    value (before, traders' speculation strength reached 50 times the baseline's)."""
+    import tomllib
+
+    from rechain.config.plausibility import FAR
+    from rechain.experiments.paths import lookup, parse_path
+    space = tomllib.loads((ROOT / "src" / "rechain" / "data" / "calibration_space.toml").read_text(encoding="utf-8"))
+    base = rechain.load_scenario(BASELINE).model_dump()
+    for key, bounds in space["parameters"].items():
+        value = lookup(base, parse_path(key))
+        if isinstance(value, (int, float)) and value > 0:
+            assert bounds["max"] <= FAR * value, (key, bounds, value)
+            assert bounds["min"] == 0 or bounds["min"] >= value / FAR, (key, bounds, value)

@@ -44,6 +44,11 @@ class _Group(click.Group):
                     raise Terminated()
                 sys.stdout.flush()          # a reader gone (| head) is found here, not at exit
                 return out
+        except click.BadParameter as e:
+            # a value click itself refuses (a file where a folder belongs, a folder given as the
+            # scenario, a seed that is no whole number): one line, as every other mistake
+            click.echo(f"error: {e.format_message()}", err=True)
+            sys.exit(2)
         except BrokenPipeError:
             # the reader closed the pipe (rechain check ... | head): stop quietly, as a program
             # killed by SIGPIPE does (status 141), not with a traceback or validate's 1 ("missed")

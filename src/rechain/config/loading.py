@@ -14,6 +14,7 @@ import difflib
 import errno
 import hashlib
 import json
+import os
 import re
 import stat
 import tomllib
@@ -436,6 +437,15 @@ def scenario_data(path: str | Path, overrides: dict | None = None,
     return data, files, drop_inherited_outside_period(data, own, files[:-1])
 
 
+def as_path(value, what: str) -> Path:
+    """``value`` as a Path, or a TypeError naming ``what`` and what is allowed (a number or
+    None handed over where a file's path belongs)."""
+    if not isinstance(value, (str, os.PathLike)):
+        raise TypeError(f"{what}: given {type(value).__name__} {value!r:.60}; allowed: a file's path (str or "
+                        f"pathlib.Path)")
+    return Path(value)
+
+
 def load_scenario(path: str | Path) -> Scenario:
     """Load, resolve ``extends`` and validate a scenario file.
 
@@ -448,7 +458,7 @@ def load_scenario(path: str | Path) -> Scenario:
     ScenarioError
         naming the file, key path, line, what was given and what is allowed.
     """
-    path = Path(path)
+    path = as_path(path, "scenario")
     data, files, dropped = scenario_data(path)
     sc = scenario_from_dict(data, path, files)
     sc._files = [str(f) for f in files]  # type: ignore[attr-defined]

@@ -8,6 +8,7 @@ tests (it needs no browser).
 from __future__ import annotations
 
 import datetime as dt
+import math
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -43,6 +44,25 @@ class Levers:
     restock: float = 1.0
     wait: float = 1.0
     news: bool = True
+
+    def __post_init__(self) -> None:
+        """Each knob's value as given, or a ValueError naming it and what is allowed (before any
+        scaling, so the message speaks of the value the user turned the knob to)."""
+        rules = {"approval": (0.0, None, "a number >= 0 (a multiple of the approval rates)"),
+                 "myanmar_stop_months": (0, None, "a whole number of months >= 0"),
+                 "quota_growth_pct": (-99.0, 100.0, "a number of % a year within -99..100"),
+                 "eol_target": (0.0, 1.0, "a collection rate within 0..1"),
+                 "restock": (0.0, None, "a number >= 0 (a multiple of the restocking strength)"),
+                 "wait": (0.0, None, "a number >= 0 (a multiple of the wait-and-see strength)")}
+        for key, (low, high, allowed) in rules.items():
+            v = getattr(self, key)
+            whole = key == "myanmar_stop_months"
+            ok = isinstance(v, (int, float)) and not isinstance(v, bool) and math.isfinite(v) \
+                and (not whole or float(v).is_integer()) and v >= low and (high is None or v <= high)
+            if not ok:
+                raise ValueError(f"{key}: given {v!r}; allowed: {allowed}")
+        if not isinstance(self.news, bool):
+            raise ValueError(f"news: given {self.news!r}; allowed: True or False")
 
     def is_neutral(self) -> bool:
         return self == Levers()

@@ -645,7 +645,7 @@ def _check_calibration_out(out: Path, resume: bool) -> None:
         marker = None
     if isinstance(marker, dict) and marker.get("kind") == "calibration":
         if not resume:
-            raise ScenarioError(out, "", "already holds a calibration; pass --resume to continue it, or choose "
+            raise ScenarioError(out, "", "already holds a calibration; pass --resume (resume=True in Python) to continue it, or choose "
                                 "another --out", kind="out_exists")
         check_writable(out)
         return

@@ -130,7 +130,7 @@ def _check_out(sw: Any, out: Path, resume: bool) -> None:
         check_output_dir(out, "sweep", replace=False)    # a sweep never replaces anything
         return
     if not resume:
-        raise ScenarioError(out, "", "already holds the results of a sweep; pass --resume to continue it, "
+        raise ScenarioError(out, "", "already holds the results of a sweep; pass --resume (resume=True in Python) to continue it, "
                             "or choose another --out", kind="out_exists")
     if old.get("spec_sha256") != sw.spec_hash():
         raise ScenarioError(sw.file, "", f"is not the sweep whose results are in {out} (the sweep file, its "

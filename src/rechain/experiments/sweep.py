@@ -60,6 +60,7 @@ from ..config.schema import NAME_ALLOWED, folder_safe, stem_unfit
 from ..options import WholeNumber
 from ..report import FLOW_VARIABLES, LEVEL_VARIABLES
 from ..config.errors import _TYPE_ALLOWED
+from ..config.loading import as_path
 from ..scenario import STAGES, ScenarioError, _find_line, _inner_model, read_text_file, read_toml_file, scenario_data, \
     scenario_from_dict
 from . import designs
@@ -644,7 +645,7 @@ def load_sweep(source: str | Path | dict, base_dir: str | Path | None = None) ->
         file, raw = None, copy.deepcopy(source)
         where = Path(base_dir) if base_dir else Path.cwd()
     else:
-        file = Path(source)
+        file = as_path(source, "sweep")
         raw = read_toml_file(file, "a sweep file (.toml)")
         where = file.parent
     if "base" not in raw and {"extends", "start"} & set(raw):

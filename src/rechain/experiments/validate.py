@@ -139,6 +139,12 @@ class Fact:
     note: str = ""
     where: str = field(default="", compare=False)   # "file, line N (id)" when read from a table
 
+    def __post_init__(self) -> None:
+        # an empty stage, product or region is "any", as "*" (a table's empty cell reads so)
+        for key in ("stage", "product", "region"):
+            if isinstance(getattr(self, key), str) and not getattr(self, key).strip():
+                object.__setattr__(self, key, "*")
+
     @property
     def uses_other(self) -> bool:
         return self.measure == "ratio" or self.comparison in ("less_than_other", "greater_than_other")
@@ -167,19 +173,25 @@ class Fact:
         base = f" vs {self.base_period}" if self.base_period else ""
         c = self.comparison
         if c == "within":
-            return f"{_num(self.target, signed=self.measure != 'level')} ± {_num(self.tolerance)} {self.unit}".strip()
+            return f"{_num(self.target, signed=self.measure != 'level')} ± {_num(self.tolerance, exact=True)} " \
+                   f"{self.unit}".strip()
         if c == "at_least":
             return f">= {_num(self.target - self.tolerance)} {self.unit}".strip()
         if c == "at_most":
             return f"<= {_num(self.target + self.tolerance)} {self.unit}".strip()
+        # a margin is shown when there is one: "down MoM" and "down MoM by > 3 %" judge apart
+        pct = self.measure in PCT_MEASURES
+        margin = f" by > {_num(self.tolerance, exact=True)}{' %' if pct else (' ' + self.unit if self.unit else '')}" \
+            if self.tolerance > 0 else ""
         if c in ("direction_up", "direction_down"):
             word = "up" if c == "direction_up" else "down"
             what = {"mom_pct": " MoM", "qoq_pct": " QoQ", "yoy_pct": " YoY"}.get(self.measure, "")
-            return f"{word}{what}{base}"
+            return f"{word}{what}{base}{margin}"
         v, s, p, _ = self.selection(other=True)
         sign = "<" if c == "less_than_other" else ">"
         how = " growth" if self.measure != "level" else ""
-        return f"{sign} {v}{how} ({s})"
+        of = f" of {p}" if p != self.product else ""
+        return f"{sign} {v}{how}{of} ({s}){margin}"
 
 
 def parse_period(period: str, column: str = "period") -> list[str]:
@@ -445,6 +457,10 @@ def _check_unit(f: Fact, where: str) -> None:
                             f"empty, '%' or a phrase starting with it (such as '% MoM'), or 'pp'")
         return
     if f.measure == "ratio":
+        if unit.startswith("%") or unit.lower() in PCT_UNITS:
+            raise FactError(f"{where}: unit: given {unit!r}, but measure 'ratio' gives a plain number (0.2 for "
+                            f"20 %); allowed: empty, or a word for the number such as 'share' or 'x', with the "
+                            f"target written as a fraction")
         if unit in QUANTITY_UNITS:
             raise FactError(f"{where}: unit: given {unit!r}, but measure 'ratio' divides one series by another: a "
                             f"number without the series' unit; allowed: empty, or a word for the number such as "
@@ -660,7 +676,8 @@ def load_facts(path: str | Path | None = None, vocabulary: Vocabulary | None = N
         text = resources.files("rechain").joinpath("data/facts.csv").read_text(encoding="utf-8")
         name = package_facts_path()
     else:
-        text = _read_facts_text(Path(path))
+        from ..config.loading import as_path
+        text = _read_facts_text(as_path(path, "facts"))
         name = str(path)
     # the csv module splits the lines: a line break inside a quoted cell stays in it, and only
     # \n, \r\n and \r end a row (str.splitlines also splits at U+2028, form feeds, ...)
@@ -968,12 +985,17 @@ def facts_in_run(facts: list[Fact], table: pd.DataFrame, source: str = "the fact
 # ---------------------------------------------------------------------------------------
 # evaluating a fact on one monthly table
 # ---------------------------------------------------------------------------------------
-def _period_value(series: pd.Series, months: list[str], variable: str, per_month: bool) -> float:
+def _period_value(series: pd.Series, months: list[str], variable: str, per_month: bool,
+                  run_months: set[str] | None = None) -> float:
+    flow = variable in FLOW_VARIABLES
     vals = series.reindex(months).to_numpy(dtype=float)
+    if flow and run_months:
+        # a run writes a flow's row only when something flowed: a month of the run without one is 0 t
+        vals = np.where(np.isnan(vals) & np.isin(months, list(run_months)), 0.0, vals)
     vals = vals[np.isfinite(vals)]
     if vals.size == 0:
         return math.nan
-    if variable in FLOW_VARIABLES and not per_month:
+    if flow and not per_month:
         return float(vals.sum())
     return float(vals.mean())
 
@@ -982,13 +1004,16 @@ def _measure(fact: Fact, table: pd.DataFrame, other: bool) -> tuple[float, float
     """(value, period value, base value) of one side of a fact."""
     var, stage, product, region = fact.selection(other)
     s = monthly_series(table, var, stage, product, region)
+    run = set(table["month"]) if var in FLOW_VARIABLES and "month" in table else None
     if fact.measure in ("level", "ratio"):
-        v = _period_value(s, fact.months(), var, per_month=False)
+        v = _period_value(s, fact.months(), var, False, run)
         return v, v, math.nan
-    now = _period_value(s, fact.months(), var, per_month=True)
-    base = _period_value(s, fact.base_months(), var, per_month=True)
-    if fact.measure == "change":
+    if fact.measure == "change":         # a flow's totals over the two periods, a level's means
+        now = _period_value(s, fact.months(), var, False, run)
+        base = _period_value(s, fact.base_months(), var, False, run)
         return now - base, now, base
+    now = _period_value(s, fact.months(), var, True, run)
+    base = _period_value(s, fact.base_months(), var, True, run)
     if not (math.isfinite(base) and base > 0 and math.isfinite(now)):
         return math.nan, now, base
     return 100.0 * (now / base - 1.0), now, base
@@ -1213,11 +1238,13 @@ def validate(scenario_path: str | Path = "scenarios/baseline.toml", replicates: 
     with open_executor(workers, scheduler, tasks=replicates) as ex, \
             tqdm(total=replicates, unit="run", desc=f"validate {sc.name}", disable=True if not progress else None,
                  leave=False, dynamic_ncols=True, file=sys.stderr) as bar:
-        for n, (i, table) in enumerate(ex.map(_run_monthly, [(path, s) for s in seeds])):
-            if n == 0:   # the flows' rows, which only a run has: on the first run back, not the last
-                _check_selections_of(source, facts, table)
+        for i, table in ex.map(_run_monthly, [(path, s) for s in seeds]):
             tables[i] = table
             bar.update()
+    # the flows' rows, which only a run has, on the rows of every replicate: a flow with no row
+    # in one seed (nothing flowed) is there in another, and the answer is the same whichever
+    # replicate comes back first
+    _check_selections_of(source, facts, pd.concat(tables, ignore_index=True))
     per_run = [evaluate(facts, t) for t in tables]
     table = summarise(facts, per_run)
     return Validation(table=table, facts=facts, monthly=tables, scenario_name=sc.name,
@@ -1228,10 +1255,15 @@ def validate(scenario_path: str | Path = "scenarios/baseline.toml", replicates: 
 # ---------------------------------------------------------------------------------------
 # output: printed table, facts.csv, facts.md, prices.csv, figures
 # ---------------------------------------------------------------------------------------
-def _num(x: float, signed: bool = False) -> str:
+def _num(x: float, signed: bool = False, exact: bool = False) -> str:
+    """A figure for the tables, rounded for reading; ``exact``: a figure the user wrote (a
+    tolerance) keeps up to three decimals where rounding would change it (999.99, not 1000)."""
     if x is None or not math.isfinite(x):
         return "nan"
     a = abs(x)
+    if exact and a < 1e12 and round(x, 3) != round(x):
+        s = f"{x:,.3f}".rstrip("0").rstrip(".")
+        return f"+{s}" if signed and x > 0 else s
     if a >= 1e12:       # beyond any market figure: a 300-digit integer would hide the table
         s = f"{x:.3g}"
     elif a >= 1000:
@@ -1287,7 +1319,10 @@ def price_paths(v: Validation) -> pd.DataFrame:
     quoting = [f for f in v.facts if f.variable == "price" and f.measure == "level" and f.comparison in NEEDS_TARGET]
     series: dict[tuple[str, str, str], list[Fact]] = {}
     for f in quoting:
-        series.setdefault((f.stage, f.product, f.region), []).append(f)
+        # one series however a fact names it: prices are the market's ("*" reads it), and a
+        # price in any region ("*") is China's, as monthly_series reads it
+        key = ("market" if f.stage == "*" else f.stage, f.product, "*" if f.region == "china" else f.region)
+        series.setdefault(key, []).append(f)
     rows = []
     for (stage, product, region), facts in sorted(series.items()):
         runs = pd.concat([monthly_series(t, "price", stage, product, region) for t in v.monthly], axis=1)
