@@ -315,3 +315,26 @@ def test_the_packaged_calibration_space_stays_where_check_trusts_a_value():
         if isinstance(value, (int, float)) and value > 0:
             assert bounds["max"] <= FAR * value, (key, bounds, value)
             assert bounds["min"] == 0 or bounds["min"] >= value / FAR, (key, bounds, value)
+
+
+def test_a_fact_measured_in_some_replicates_says_which_were_not():
+    from rechain.experiments.validate import Fact, evaluate, summarise
+    zero = _table([("2025-01", "magnet_std", 0.0), ("2025-02", "magnet_std", 5.0)])
+    some = _table([("2025-01", "magnet_std", 4.0), ("2025-02", "magnet_std", 5.0)])
+    f = Fact("Z", "production", "2025-02", measure="mom_pct", comparison="direction_up", product="magnet_std")
+    row = summarise([f], [evaluate([f], t) for t in (zero, some, zero)]).iloc[0]
+    assert np.isnan(row["mean"]) and row["min"] == row["max"] == pytest.approx(25.0)
+    assert row["not_measured"].startswith("in replicates 0, 2 of 3, the series is 0 in the base months")
+
+
+def test_a_price_fact_is_drawn_however_it_names_the_market():
+    """Stage '*' or 'market', region '*' or 'china': the same series, on the same figure."""
+    from rechain.experiments.validate import PANELS, Fact, Validation, _panel_facts
+    facts = [Fact(f"K{i}", "price", "2025-03", stage=st, product="prnd_oxide", region=rg, target=1.0)
+             for i, (st, rg) in enumerate([("market", "*"), ("*", "*"), ("market", "china"), ("*", "china")])]
+    v = Validation(table=pd.DataFrame(), facts=facts, monthly=[], scenario_name="x", scenario_path="x.toml",
+                   seeds=[0], seconds=0.0)
+    panel = next(p for p in PANELS.values() if p[1] == "price" and p[3] == "prnd_oxide")
+    assert [f.fact_id for f in _panel_facts(v, panel)] == ["K0", "K1", "K2", "K3"]
+    other = Fact("E", "price", "2025-03", stage="market", product="prnd_oxide", region="eu", target=1.0)
+    assert _panel_facts(replace(v, facts=[other]), panel) == []          # an export price is not China's

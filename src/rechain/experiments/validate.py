@@ -1123,6 +1123,11 @@ def summarise(facts: list[Fact], per_run: list[pd.DataFrame]) -> pd.DataFrame:
         vals = g["value"].to_numpy(dtype=float)
         fin = vals[np.isfinite(vals)]
         mean = float(fin.mean()) if fin.size == vals.size and fin.size else math.nan
+        why = next((w for w in g.get("why", pd.Series(dtype=str)) if w), "")
+        if why and fin.size:      # some replicates measured it: say which did not (replicate i is seed i)
+            lacking = g.loc[~np.isfinite(vals), "replicate"].tolist()
+            why = (f"in replicate{'s' if len(lacking) > 1 else ''} {', '.join(map(str, lacking))} of {vals.size}, "
+                   f"{why}; the mean needs every replicate, and min and max are of the others")
         rows.append({
             "fact_id": f.fact_id, "required": f.required, "description": f.description, "period": f.period,
             "target": f.target_text(), "target_value": f.target, "tolerance": f.tolerance, "unit": f.unit,
@@ -1130,7 +1135,7 @@ def summarise(facts: list[Fact], per_run: list[pd.DataFrame]) -> pd.DataFrame:
             "max": float(fin.max()) if fin.size else math.nan,
             "share_ok": float(g["ok"].mean()) if len(g) else 0.0, "replicates": int(len(g)),
             "reproduced": judge(f, mean), "seed_fact": f.seed_fact, "source": f.source,
-            "not_measured": next((w for w in g.get("why", pd.Series(dtype=str)) if w), ""),
+            "not_measured": why,
         })
     return pd.DataFrame(rows)
 
@@ -1414,8 +1419,15 @@ def _panel_facts(v: Validation, panel: tuple[str, str, str, str, str]) -> list[F
         names = _split(s)
         return None if names is None else frozenset(names)
 
-    return [f for f in v.facts if f.variable == var and key(f.stage) == key(stage)
-            and key(f.product) == key(product) and key(f.region) == key(region)]
+    def read_as(f_stage: str, f_region: str) -> tuple:
+        # a price is the market's ("*" reads it) and in any region China's: one series however named
+        if var in LEVEL_VARIABLES and var.startswith("price"):
+            f_stage = "market" if key(f_stage) is None else f_stage
+            f_region = "*" if key(f_region) == frozenset({"china"}) else f_region
+        return key(f_stage), key(f_region)
+
+    return [f for f in v.facts if f.variable == var and read_as(f.stage, f.region) == read_as(stage, region)
+            and key(f.product) == key(product)]
 
 
 def write_figures(v: Validation, out_dir: str | Path) -> list[str]:
@@ -1473,7 +1485,14 @@ def write_figures(v: Validation, out_dir: str | Path) -> list[str]:
                 continue
             if not math.isfinite(y):
                 continue
-            if len(xs) > 1:
+            if f.comparison in ("at_least", "at_most"):
+                # a one-sided fact is its bound, the side it allows marked: not a band around the target
+                up = f.comparison == "at_least"
+                y = y - err if up else y + err
+                if len(xs) > 1:
+                    ax.hlines(y, xs[0], xs[-1], color=col, lw=2, ls="--")
+                ax.plot(label_x, y, marker="^" if up else "v", ms=9, color=col, ls="none")
+            elif len(xs) > 1:
                 ax.hlines(y, xs[0], xs[-1], color=col, lw=2)
                 ax.fill_between(xs, y - err, y + err, color=col, alpha=0.15, step="mid")
             else:
