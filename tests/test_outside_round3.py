@@ -338,3 +338,14 @@ def test_a_price_fact_is_drawn_however_it_names_the_market():
     assert [f.fact_id for f in _panel_facts(v, panel)] == ["K0", "K1", "K2", "K3"]
     other = Fact("E", "price", "2025-03", stage="market", product="prnd_oxide", region="eu", target=1.0)
     assert _panel_facts(replace(v, facts=[other]), panel) == []          # an export price is not China's
+
+
+def test_every_facts_selection_mistake_is_told_at_once():
+    from rechain.experiments.validate import Fact, FactError, check_selections
+    table = _table([("2025-01", "magnet_std", 1.0)])
+    facts = [Fact("A", "production", "2025-01", stage="recyclers", where="f.csv, line 2 (A)"),
+             Fact("B", "production", "2025-01", product="magnet_uh", where="f.csv, line 3 (B)")]
+    with pytest.raises(FactError) as e:
+        check_selections(facts, table)
+    lines = str(e.value).splitlines()
+    assert [line.split(":")[0] for line in lines] == ["f.csv, line 2 (A)", "f.csv, line 3 (B)"]

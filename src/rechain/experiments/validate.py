@@ -794,40 +794,51 @@ def check_selections(facts: Iterable[Fact], table: pd.DataFrame, outline: bool =
     flows): facts of a variable it lacks are left to the check after the first run."""
     vocab = vocabulary_of(table)
     months = set(table["month"].unique())
+    problems = []
     for f in facts:
         if outline and not {f.variable, f.other_variable or f.variable} <= set(vocab.names):
             continue
-        where = f.where or f"fact {f.fact_id}"
-        try:
-            vocab.check(f)
-            if f.uses_other:
-                vocab.check(f, other=True)
+        try:               # every fact's mistake at once, as a table's row mistakes are told
+            _check_selection(f, vocab, table, months)
         except FactError as e:
-            raise FactError(str(e)) from None
-        for which in (False, True) if f.uses_other else (False,):
-            sel = f.selection(which)
-            rows = _select(table, *sel)
-            if rows.empty:
-                raise FactError(f"{where}: {empty_selection(table, sel, 'other_' if which else '')}")
-            mixed = mixed_selection(rows, sel, 'other_' if which else '')
-            if mixed:
-                raise FactError(f"{where}: {mixed}")
-        if f.uses_other and f.measure in ("level", "change"):
-            main, other = selection_unit(table, f.selection()), selection_unit(table, f.selection(other=True))
-            if main != other and not (per_tonne_factor(main) and per_tonne_factor(other)):
-                raise FactError(f"{where}: other_*: the main series is in {main or 'several units'} and the other in "
-                                f"{other or 'several units'}, whose difference means nothing; allowed: another series "
-                                f"in the same unit (yuan/t against yuan/kg is compared per tonne), or measure ratio")
-        if f.unit and f.measure in ("level", "change") and not f.uses_other:
-            units = sorted(set(map(str, _select(table, *f.selection())["unit"])))
-            if units and f.unit not in units:
-                raise FactError(f"{where}: unit: given {f.unit!r}, but the run's {f.variable} for this selection is "
-                                f"in {' and '.join(units)}; allowed: {' or '.join(units)} (convert the figures), or "
-                                f"empty")
-        need = set(f.months()) | set(f.base_months())
-        if not need <= months:
-            raise FactError(f"{where}: months {', '.join(sorted(need - months))} are outside the run "
-                            f"({min(months)} .. {max(months)})")
+            problems.append(str(e))
+    if problems:
+        raise FactError("\n".join(problems))
+
+
+def _check_selection(f: Fact, vocab: Vocabulary, table: pd.DataFrame, months: set[str]) -> None:
+    """:func:`check_selections` for one fact."""
+    where = f.where or f"fact {f.fact_id}"
+    try:
+        vocab.check(f)
+        if f.uses_other:
+            vocab.check(f, other=True)
+    except FactError as e:
+        raise FactError(str(e)) from None
+    for which in (False, True) if f.uses_other else (False,):
+        sel = f.selection(which)
+        rows = _select(table, *sel)
+        if rows.empty:
+            raise FactError(f"{where}: {empty_selection(table, sel, 'other_' if which else '')}")
+        mixed = mixed_selection(rows, sel, 'other_' if which else '')
+        if mixed:
+            raise FactError(f"{where}: {mixed}")
+    if f.uses_other and f.measure in ("level", "change"):
+        main, other = selection_unit(table, f.selection()), selection_unit(table, f.selection(other=True))
+        if main != other and not (per_tonne_factor(main) and per_tonne_factor(other)):
+            raise FactError(f"{where}: other_*: the main series is in {main or 'several units'} and the other in "
+                            f"{other or 'several units'}, whose difference means nothing; allowed: another series "
+                            f"in the same unit (yuan/t against yuan/kg is compared per tonne), or measure ratio")
+    if f.unit and f.measure in ("level", "change") and not f.uses_other:
+        units = sorted(set(map(str, _select(table, *f.selection())["unit"])))
+        if units and f.unit not in units:
+            raise FactError(f"{where}: unit: given {f.unit!r}, but the run's {f.variable} for this selection is "
+                            f"in {' and '.join(units)}; allowed: {' or '.join(units)} (convert the figures), or "
+                            f"empty")
+    need = set(f.months()) | set(f.base_months())
+    if not need <= months:
+        raise FactError(f"{where}: months {', '.join(sorted(need - months))} are outside the run "
+                        f"({min(months)} .. {max(months)})")
 
 
 def _as_read(rows: pd.DataFrame, var: str, region: str) -> pd.DataFrame:
@@ -948,7 +959,7 @@ def _check_selections_of(source: str, facts: list[Fact], table: pd.DataFrame, ou
     try:
         check_selections(facts, table, outline)
     except FactError as e:
-        raise FactError(_naming(source, str(e))) from None
+        raise FactError("\n".join(_naming(source, line) for line in str(e).splitlines())) from None
 
 
 def _naming(source: str, message: str) -> str:
