@@ -349,3 +349,12 @@ def test_every_facts_selection_mistake_is_told_at_once():
         check_selections(facts, table)
     lines = str(e.value).splitlines()
     assert [line.split(":")[0] for line in lines] == ["f.csv, line 2 (A)", "f.csv, line 3 (B)"]
+
+
+def test_a_file_that_cannot_be_written_leaves_no_folder_made_for_it(tmp_path):
+    """report --out a/b/<300 bytes>.html: one line, and a/b are not left behind."""
+    from rechain.outputs import OutputError, write_file
+    (tmp_path / "mine").mkdir()
+    with pytest.raises(OutputError, match="cannot be written"):
+        write_file(tmp_path / "a" / "b" / ("x" * 300 + ".html"), "<html/>")
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["mine"]

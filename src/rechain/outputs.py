@@ -601,11 +601,7 @@ class output_dir:
         """Remove the half-built folder, and the parent folders made for it while empty."""
         if self.tmp is not None:
             shutil.rmtree(self.tmp, ignore_errors=True)    # our own, half-built folder
-        made = self.target.parent
-        with contextlib.suppress(OSError):
-            while made != self.existed and made != made.parent and not os.path.lexists(self.target):
-                made.rmdir()          # only when empty: a file put there meanwhile stops it
-                made = made.parent
+        _remove_made_parents(self.target, self.existed)
 
 
 @functools.lru_cache(maxsize=1)
@@ -681,6 +677,7 @@ def write_file(target: str | Path, data: str | bytes) -> Path:
     target = Path(target)
     check_writable(target.parent, target)
     tmp = target.with_name(f".{target.name}.tmp")
+    existed = _nearest_existing(target.parent)
     try:
         target.parent.mkdir(parents=True, exist_ok=True)
         if isinstance(data, str):
@@ -691,5 +688,16 @@ def write_file(target: str | Path, data: str | bytes) -> Path:
     except OSError as e:
         with contextlib.suppress(OSError):
             tmp.unlink(missing_ok=True)
+        _remove_made_parents(target, existed)
         raise OutputError(target, f"cannot be written ({e.strerror or e.__class__.__name__})") from None
     return target
+
+
+def _remove_made_parents(target: Path, existed: Path) -> None:
+    """Remove the folders made for ``target`` (below ``existed``, the nearest that was there
+    before), while they are empty: a file put there meanwhile stops it."""
+    made = target.parent
+    with contextlib.suppress(OSError):
+        while made != existed and made != made.parent and not os.path.lexists(target):
+            made.rmdir()
+            made = made.parent
