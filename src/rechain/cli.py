@@ -34,7 +34,6 @@ class _Group(click.Group):
         # warnings are held until the command ends: a run that breaks down warns about the
         # overflow on its way, and the one line below says it all
         held: list = []
-        forget_terminated()
         previous = _say_when_terminated()
         try:
             with warnings.catch_warnings(record=True) as held:

@@ -22,7 +22,7 @@ import click
 import numpy as np
 import pandas as pd
 
-from .outputs import OutputError, add_file, check_writable, holds_run_of, output_kind, write_file
+from .outputs import OutputError, add_file, check_writable, holds_run_of, output_kind, rows_written, write_file
 from .report import COLUMNS, ELEMENT_COLUMNS, TEXT_COLUMNS, not_as_written, not_numbers
 from .scenario import ScenarioError, load_scenario, scenario_hash
 
@@ -263,9 +263,8 @@ def _whole(table: pd.DataFrame, path: Path, manifest: dict) -> pd.DataFrame:
     """``table`` if it has the rows the run wrote (its manifest says how many; one an older
     rechain wrote does not), else :class:`DamagedOutput`: a file cut short would be reported as
     if the rows it lost were zero."""
-    rows = manifest.get("rows")
-    wrote = rows.get(path.name) if isinstance(rows, dict) else None
-    if isinstance(wrote, int) and len(table) != wrote:
+    wrote = rows_written(manifest, path.name)
+    if wrote is not None and len(table) != wrote:
         raise DamagedOutput(path, f"has {len(table):,} rows where the run wrote {wrote:,}")
     return table
 

@@ -47,7 +47,7 @@ from .scenario import ScenarioError
 
 __all__ = ["MARKER", "OutputError", "check_output_dir", "default_folder", "output_dir", "write_marker",
            "is_rechain_output", "check_writable", "add_file", "write_file", "output_kind", "holds_run_of",
-           "begin_output", "code_fingerprint"]
+           "begin_output", "code_fingerprint", "rows_written"]
 
 #: the marker file of a rechain output folder (JSON: kind, files)
 MARKER = ".rechain-output.json"
@@ -691,6 +691,15 @@ def write_file(target: str | Path, data: str | bytes) -> Path:
         _remove_made_parents(target, existed)
         raise OutputError(target, f"cannot be written ({e.strerror or e.__class__.__name__})") from None
     return target
+
+
+def rows_written(manifest: dict, name: str) -> int | None:
+    """How many rows a run wrote into its table ``name`` (``monthly.csv``, ``flows.csv``), as
+    its manifest keeps them (:meth:`rechain.results.RunResult.save`); None where it does not say
+    (a run an older rechain wrote)."""
+    rows = manifest.get("rows")
+    wrote = rows.get(name) if isinstance(rows, dict) else None
+    return wrote if isinstance(wrote, int) and not isinstance(wrote, bool) else None
 
 
 def _remove_made_parents(target: Path, existed: Path) -> None:

@@ -76,7 +76,7 @@ def neighbour_matrix(world: World) -> sp.csr_matrix:
     talks = (world.firms.kind[L.src] != RESERVE) & (world.firms.kind[L.dst] != RESERVE)
     rows = np.concatenate([L.dst[talks], L.src[talks]])
     cols = np.concatenate([L.src[talks], L.dst[talks]])
-    weight = 1.0 / np.maximum(world.degree[rows], 1)
+    weight = 1.0 / np.maximum(np.bincount(rows, minlength=n)[rows], 1)     # links per firm, both ways
     return sp.csr_matrix((weight, (rows, cols)), shape=(n, n))
 
 

@@ -208,7 +208,7 @@ def place_orders(chain: Chain) -> None:
     if released.size:
         offered = np.zeros(sells.n)
         for kind in chain.acting["releases"]:
-            offered[kind.sells] = kind.offer_share(book)
+            offered[kind.sells] = kind.releases(book)
         attraction[released[offered[w.link.seller_pair[released]] <= 0.0]] = 0.0
     order = normalise_orders(w.link.buyer_pair, attraction, lk.reliability, q - spot, buys.n)
     if cond.controls_on:

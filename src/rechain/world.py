@@ -87,7 +87,6 @@ class World:
     main_output: np.ndarray              # product each firm mainly sells [N]
     main_input: np.ndarray               # product each firm mainly buys [N]
     calendar_index: np.ndarray           # index into CALENDARS per firm [N]
-    degree: np.ndarray                   # links per firm, both ways, the state reserve's left out [N]
     start_price_yuan_per_t: np.ndarray   # [P]
     recipes: RecipeBook                  # magnet recipes per week
     key_product: np.ndarray              # product of each firm * P + product key [N * P]
@@ -190,8 +189,6 @@ def build_world(sc: Scenario, streams: Streams) -> World:
     cover_elasticity = np.array([sc.market.price_cover_elasticity.get(
         k, sc.behaviour.processed_price_cover_elasticity if k in PROCESSED else sc.behaviour.price_cover_elasticity)
         for k in mat.products])
-    # the state reserve trades by a policy rule: its links spread no sentiment (traits.neighbour_matrix)
-    talks = (pop.kind[links.src] != RESERVE) & (pop.kind[links.dst] != RESERVE)
     held = sc.firms.separation_plants
     reservation_share = np.array([held.reservation_share_by_product.get(k, held.reservation_share)
                                   for k in mat.products])
@@ -199,8 +196,6 @@ def build_world(sc: Scenario, streams: Streams) -> World:
         scenario=sc, materials=mat, calendar=cal, firms=pop, links=links, link=link, buys=buys, sells=sells,
         rows=rows, main_output=np.argmax(pop.outputs, axis=1), main_input=np.argmax(pop.inputs, axis=1),
         calendar_index=np.array([CALENDARS.index(c) for c in pop.calendar]),
-        degree=np.bincount(links.dst, weights=talks, minlength=pop.n).astype(np.int64)
-        + np.bincount(links.src, weights=talks, minlength=pop.n).astype(np.int64),
         start_price_yuan_per_t=start, recipes=recipes, key_product=np.tile(np.arange(P), pop.n),
         key_stage=np.repeat(pop.stage, P),
         oxides=oxides,

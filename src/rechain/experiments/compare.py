@@ -36,7 +36,7 @@ from ..options import WholeNumber
 from ..report import kpis as run_kpis
 from ..report import CHINA_OXIDE_STAGES, COLUMNS, MAGNETS, TEXT_COLUMNS, domestic_prices, magnet_output, \
     not_as_written
-from ..outputs import check_output_dir, default_folder, holds_run_of, output_dir
+from ..outputs import check_output_dir, default_folder, holds_run_of, output_dir, rows_written
 from ..randomness import is_whole_seed
 from ..scenario import Scenario, ScenarioError, load_scenario, scenario_hash
 from .executor import MAX_SEEDS, MAX_WORKERS, check_count, open_executor
@@ -109,11 +109,11 @@ def _finished_run(runs_dir: Path, sc: Scenario, seed: int) -> pd.DataFrame | Non
         return None
     try:
         monthly = pd.read_csv(folder / "monthly.csv", dtype=TEXT_COLUMNS)
-        rows = json.loads((folder / "manifest.json").read_text(encoding="utf-8")).get("rows")
+        manifest = json.loads((folder / "manifest.json").read_text(encoding="utf-8"))
     except (OSError, ValueError, pd.errors.ParserError):
         return None
-    wrote = rows.get("monthly.csv") if isinstance(rows, dict) else None
-    if isinstance(wrote, int) and len(monthly) != wrote:
+    wrote = rows_written(manifest, "monthly.csv") if isinstance(manifest, dict) else None
+    if wrote is not None and len(monthly) != wrote:
         return None
     # a table edited or cut short since is not that run's: run it again rather than report on it
     if not set(COLUMNS) <= set(monthly.columns) or not (monthly["variable"] == "price").any() \

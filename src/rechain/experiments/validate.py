@@ -809,12 +809,9 @@ def check_selections(facts: Iterable[Fact], table: pd.DataFrame, outline: bool =
 def _check_selection(f: Fact, vocab: Vocabulary, table: pd.DataFrame, months: set[str]) -> None:
     """:func:`check_selections` for one fact."""
     where = f.where or f"fact {f.fact_id}"
-    try:
-        vocab.check(f)
-        if f.uses_other:
-            vocab.check(f, other=True)
-    except FactError as e:
-        raise FactError(str(e)) from None
+    vocab.check(f)
+    if f.uses_other:
+        vocab.check(f, other=True)
     for which in (False, True) if f.uses_other else (False,):
         sel = f.selection(which)
         rows = _select(table, *sel)
