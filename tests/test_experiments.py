@@ -275,5 +275,17 @@ def test_compare_says_when_the_periods_differ(tmp_path):
                                     "--workers", "1", "--no-figures", "--quiet"])
     assert res.exit_code == 0, res.output
     assert res.stderr.count("\n") == 1 and res.stderr.startswith("warning: the periods differ (tiny 2024-01..2024-06")
+    # the key figures are over the shared months: the reference's equal those of its own run cut there
+    import rechain
+    from rechain.experiments.compare import _kpis_of_run
+    assert set(comp.series.loc[comp.series["scenario"] == "tiny", "month"]) > \
+        set(comp.series.loc[comp.series["scenario"] == "tiny_short", "month"])
+    whole = rechain.run(TINY, seed=0).monthly
+    cut = _kpis_of_run(whole[whole["month"] <= "2024-03"], None)
+    assert comp.kpis.loc[("magnet_output_t", "t"), "tiny"] == pytest.approx(cut["magnet_output_t"])
+    assert comp.kpis.loc[("magnet_output_t", "t"), "tiny"] < _kpis_of_run(whole, None)["magnet_output_t"]
+    out = tmp_path / "cmp"
+    assert "**Note:** the periods differ" in (out / "kpis.md").read_text()
+    assert json.loads((out / "compare.json").read_text())["period_note"] == comp.period_note
     assert compare([TINY, tiny_whatif(tmp_path)], seeds=[0], workers=1, runs_dir=None,
                    write=False).period_note == ""

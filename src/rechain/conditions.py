@@ -12,11 +12,11 @@ from __future__ import annotations
 
 import datetime as dt
 import enum
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 
-from .calendar import CALENDARS
+from .calendar import CALENDARS, Calendar, CalendarRangeError
 from .network import ABROAD, FOREIGN, IONIC, MYANMAR, OVERSEAS, ROCK, SEP
 from .policy import QUOTA_TYPES, ExportRegimes, FirmWeekTable, QuotaBook, dated_capacity, disruption_table
 from .world import World
@@ -86,11 +86,16 @@ class PolicyTimeline:
         self.start_capacity_share = dated.week(0)     # before the run: the mines that exist at the start
         # end-use demand, per group (sector, region) [W, G]; a firm's is its group's times its share
         self.demand_column = np.where(pop.kind == OVERSEAS, pop.group + len(sc.sectors), pop.group)
-        table = demand_table(world)
-        # the schedule end users plan on: the same table unless some shock comes unannounced
+        # the schedule end users plan on, run on past the end by the weeks they plan ahead:
+        # the same as what they use unless some shock comes unannounced
+        ahead = max(int(round(sc.behaviour.plan_ahead_weeks)), 1)
+        ahead_world = world_until(world, sc.end + dt.timedelta(weeks=ahead))
         surprises = any(not sh.foreseen for s in sc.sectors.values() for sh in s.shocks)
-        planned = demand_table(world, foreseen_only=True) if surprises else table
-        self.first_year_demand = table[: min(52, W)].mean(axis=0)
+        schedule = demand_table(ahead_world)
+        table = schedule[:W]
+        planned = demand_table(ahead_world, foreseen_only=True) if surprises else schedule
+        year_world = world_until(world, sc.start + dt.timedelta(weeks=53))
+        self.first_year_demand = demand_table(year_world)[: min(52, year_world.calendar.n_weeks)].mean(axis=0)
         buyers = self.demand_column >= 0
         self._group_of_firm = np.where(buyers, self.demand_column, 0)
         self._demand_share = np.where(buyers, pop.demand_share, 0.0)
@@ -98,8 +103,8 @@ class PolicyTimeline:
         self.neutral_demand_t = np.where(buyers, self.first_year_demand[self.demand_column] * pop.demand_share, 0.0)
         # what end users plan to build over the coming weeks: their schedule, with the shocks
         # they were told of; a shock nobody announced enters their plans only as it happens
-        surprise = np.divide(table, planned, out=np.ones_like(table), where=planned > 0)
-        self.group_demand_ahead_t = ahead_mean(planned, sc.behaviour.plan_ahead_weeks) * surprise
+        surprise = np.divide(schedule[:W], planned[:W], out=np.ones_like(table), where=planned[:W] > 0)
+        self.group_demand_ahead_t = ahead_mean(planned, sc.behaviour.plan_ahead_weeks)[:W] * surprise
         # quotas
         self.quota_book = QuotaBook(sc)
         self.quota_firms = {"mining_rock": world.rows[ROCK], "mining_ionic": world.rows[IONIC],
@@ -117,9 +122,11 @@ class PolicyTimeline:
         freight = np.array([0.0, 0.0, *[r.freight_share for r in sc.regions.values()]])
         self.export_parity = self.export_duty_factor * (1.0 + freight)[None, None, :]
         self.neutral_landed = np.ones(self.landed_factor.shape[1:])
-        self.materials_demand_t = materials_demand_table(world)             # [W, R, P]
-        self.materials_ahead_t = ahead_mean(self.materials_demand_t, sc.behaviour.plan_ahead_weeks)
-        self.first_year_materials_t = self.materials_demand_t[: min(52, W)].mean(axis=0)
+        materials = materials_demand_table(ahead_world)
+        self.materials_demand_t = materials[:W]                               # [W, R, P]
+        self.materials_ahead_t = ahead_mean(materials, sc.behaviour.plan_ahead_weeks)[:W]
+        self.first_year_materials_t = materials_demand_table(year_world)[: min(52, year_world.calendar.n_weeks)] \
+            .mean(axis=0)
         self.eol_t = eol_table(world)
         self.eol_available_t = world.scenario.recycling.eol_magnets_t_per_yr / WEEKS_PER_YEAR
         # news
@@ -262,6 +269,25 @@ class NewsTable:
         return self.week.size > 0
 
 
+def world_until(world: World, end: dt.date) -> World:
+    """The world with its calendar run on from the start to ``end`` (the run's own world when
+    the holiday calendars do not reach that far). What firms plan on reaches past the run's
+    end — the first year's demand before the run, the weeks they plan ahead in its last
+    weeks — and must not depend on where the run stops, or the same seed would give other
+    numbers in the months a short run and a long one share. Yearly figures missing for the
+    weeks beyond the end are the nearest given (:func:`_nearest_year`)."""
+    sc = world.scenario
+    # on to the end of the following month: a month the weeks cut off is scaled to its
+    # whole from its days inside, which would make the weeks read depend on where it is cut
+    after = dt.date(end.year + end.month // 12, end.month % 12 + 1, 1)
+    end = dt.date(after.year + after.month // 12, after.month % 12 + 1, 1) - dt.timedelta(days=1)
+    try:
+        cal = Calendar.build(sc.start, end, holidays=None if sc.holidays else {})
+    except CalendarRangeError:
+        return world
+    return replace(world, calendar=cal)
+
+
 def demand_table(world: World, foreseen_only: bool = False) -> np.ndarray:
     """Magnet use per week of each sector and region, t [n_weeks, n_sectors + n_regions].
 
@@ -297,7 +323,7 @@ def spread_yearly(world: World, units: dict, kg: dict | None, season: list[float
     per_year = {int(y): units[y] * (kg[y] / 1000.0 if kg is not None else 1.0) for y in units
                 if kg is None or y in kg}
     first = int(year[0])
-    by_year = np.array([per_year.get(y, 0.0) for y in range(first, int(year[-1]) + 1)])
+    by_year = np.array([_nearest_year(per_year, y) for y in range(first, int(year[-1]) + 1)])
     t_yr = by_year[year - first]
     mult = np.ones(days.size)
     for sh in shocks:
@@ -306,6 +332,16 @@ def spread_yearly(world: World, units: dict, kg: dict | None, season: list[float
     share = np.divide(worked, month_total[month_slot], out=np.zeros(days.size), where=month_total[month_slot] > 0)
     daily = t_yr / 12.0 * season[month_of_year] * mult * share
     return daily.reshape(cal.n_weeks, 7).sum(axis=1)
+
+
+def _nearest_year(per_year: dict[int, float], year: int) -> float:
+    """The figure of ``year``, else of the nearest year given (the last before it first):
+    a run's own years are all given (carried by ``after_last_year``); the weeks beyond its end
+    that year-one demand reads may not be."""
+    if year in per_year or not per_year:
+        return per_year.get(year, 0.0)
+    before = [y for y in per_year if y < year]
+    return per_year[max(before)] if before else per_year[min(per_year)]
 
 
 def eol_table(world: World) -> np.ndarray:

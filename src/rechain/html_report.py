@@ -24,7 +24,7 @@ import pandas as pd
 
 from .outputs import OutputError, add_file, check_writable, holds_run_of, output_kind, rows_written, write_file
 from .report import COLUMNS, ELEMENT_COLUMNS, TEXT_COLUMNS, not_as_written, not_numbers
-from .scenario import ScenarioError, load_scenario, scenario_hash
+from .scenario import ScenarioError, load_scenario, scenario_data, scenario_from_dict, scenario_hash
 
 __all__ = ["build_report", "write_report", "write_report_into", "scenario_changes", "report_command", "kpi_label",
            "kpi_unit"]
@@ -139,9 +139,27 @@ def _scenario_block(name: str, scenario: dict | None, files: list[str], referenc
     block["base_name"], block["base"] = base_sc.name, base_sc
     if base_sc.description == block["description"]:
         block["description"] = ""          # inherited, says nothing of this scenario
-    block["changes"] = scenario_changes(scenario, base_sc.model_dump(mode="json"))
+    block["changes"] = _changes_over_its_period(scenario, base, base_sc)
     block["changes_summary"] = f"It extends {base.name}. " + _summary(block["changes"], base_sc.name)
     return block
+
+
+def _changes_over_its_period(scenario: dict, base: Path, base_sc) -> list[dict[str, str]]:
+    """The keys in which a scenario differs from its base. When its period differs, the rest
+    is compared with the base run over the same period, so the figures both carry past their
+    last given year by the same rule (``after_last_year``) are not listed as added."""
+    base_dump = base_sc.model_dump(mode="json")
+    period = {k: scenario.get(k) for k in ("start", "end")}
+    changes = scenario_changes(scenario, base_dump)
+    if all(period[k] == base_dump.get(k) for k in period):
+        return changes
+    try:
+        data, _, _ = scenario_data(base, period)
+        same_period = scenario_from_dict(data).model_dump(mode="json")
+    except (ScenarioError, ValueError, TypeError):
+        return changes          # the base does not run over this period: every difference shown
+    return [c for c in changes if c["key"] in period] + \
+        [c for c in scenario_changes(scenario, same_period) if c["key"] not in period]
 
 
 # --- key figures ------------------------------------------------------------------------------
@@ -540,7 +558,9 @@ def _compare_context(folder: Path, year: int | None) -> dict:
         "sectors": [],          # a comparison keeps per-seed KPIs, not the sectors' monthly rows
         "kpi_note": ("Means over seeds; below, the 5 % to 95 % band across seeds and the change against the "
                      "reference's mean. " if n > 1 else "One seed: no band (compare --replicates N gives one). ")
-        + "Prices in the market's units; tonnes as t.",
+        + "Prices in the market's units; tonnes as t."
+        + (f" Note: {meta['period_note']}." if isinstance(meta.get("period_note"), str) and meta["period_note"]
+           else ""),
         "figures": [_figure(_overlay_figure(series, names, seeds), "The scenarios overlaid, monthly.")],
         "year": yr or (year or ""), "flow_figures": flow_figs, "flow_note": "; ".join(notes), "provenance": prov,
     }

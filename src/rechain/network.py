@@ -291,8 +291,8 @@ def build_links(pop: Population, sc: Scenario, mat: Materials, rng: np.random.Ge
                 ok = chosen >= 0
                 src.append(chosen[ok]), dst.append(rows[ok]), prod.append(np.full(int(ok.sum()), k))
                 linked |= np.isin(sellers, chosen[ok])
-        for b in buyers[is_reserve]:                     # the reserve buys from every producer
-            chosen = sellers[producer & (sellers != b)]
+        for b in buyers[is_reserve]:                     # the reserve buys from every producer in China
+            chosen = sellers[producer & ~foreign & (sellers != b)]
             src.append(chosen), dst.append(np.full(chosen.size, b)), prod.append(np.full(chosen.size, k))
         mags = buyers[pop.kind[buyers] == MAG]
         for s in sellers[pop.kind[sellers] == RESERVE]:  # ... and releases to every magnet maker

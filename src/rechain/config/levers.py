@@ -95,8 +95,13 @@ def idle_levers(sc: Scenario, own_quotas: set[tuple[str, int]] | None = None) ->
         trade_lever(f"export_quotas[{i}] ({q.name})", q.products, ["all"])
     for kind in ("export_duties", "import_tariffs"):
         for i, c in enumerate(getattr(sc, kind)):
+            if c.rate_share == 0:
+                out.append(f"{kind}[{i}] ({c.name}): rate_share is 0 (no charge); it acts on nothing")
+                continue
             trade_lever(f"{kind}[{i}] ({c.name})", c.products, c.regions)
     for i, c in enumerate(sc.import_tariffs):
+        if c.rate_share == 0:
+            continue            # said above
         # a tariff reaches buyers only through the landed price their demand answers
         names = list(sc.regions) if "all" in c.regions else [r for r in c.regions if r in sc.regions]
         deaf = [r for r in names if sc.regions[r].price_elasticity == 0]
@@ -283,6 +288,17 @@ def inert_keys(sc: Scenario, own: dict | None) -> list[str]:
         for key in ("thrift_price_elasticity", "max_added_share"):
             inert(("magnet_recipes", "magnet_uh", key), "no grade can give up Dy or Tb (min_heavy_share is 1, or "
                   "the grade has none)")
+    for grade, r in recipes.items():
+        if r.thrift_price_elasticity == 0:
+            inert(("magnet_recipes", grade, "max_added_share"), f"magnet_recipes.{grade}.thrift_price_elasticity "
+                  f"is 0 (recipes do not follow prices, so nothing is added back when the input is cheap)")
+    for name, region in sc.regions.items():
+        if not region.materials_t_per_yr:
+            inert(("regions", name, "materials_buyers"), f"regions.{name}.materials_t_per_yr is not set (the "
+                  f"region buys no oxides or metal)")
+    if sc.after_last_year.rule == "hold":
+        inert(("after_last_year", "growth_pct_per_yr"), 'after_last_year.rule is "hold" (figures carried past '
+              'their last year are held; rule = "grow" grows them)')
     for name, sector in sc.sectors.items():
         if sector.substitutable_share == 0:
             inert(("sectors", name, "price_elasticity"), f"sectors.{name}.substitutable_share is 0 (no other "

@@ -15,8 +15,10 @@ the first scenario is the reference, normally the baseline. The comparison goes 
 
 The key figures are those of :func:`rechain.report.kpis` plus, against the first scenario,
 the months until prices return within 10 % of it and the change of domestic magnet output.
-Each is taken over its scenario's own months: a scenario that shares no month with the
-reference is refused before any run, and when the periods differ a warning says so.
+Each is taken over the months every scenario has: a scenario that shares no month with the
+reference is refused before any run, and when the periods differ the key figures cover only
+the shared months (like for like), a warning says so, and ``kpis.md``, ``compare.json`` and
+the HTML report carry the same line; the overlaid series keep each scenario's own months.
 """
 
 from __future__ import annotations
@@ -342,8 +344,8 @@ def _months(sc: Scenario) -> str:
 def _periods(loaded: list[Scenario], given: list) -> str:
     """Check that every scenario shares a month with the reference (the first); raise
     :class:`ScenarioError` naming both periods when one does not. Returns a line saying how
-    the periods differ when they do ("" when they are all the same): every key figure is
-    taken over the scenario's own months, so totals and changes are then not like for like."""
+    the periods differ when they do ("" when they are all the same): the key figures are then
+    taken over the months all share (:func:`_shared_months`)."""
     ref = loaded[0]
     for i, sc in enumerate(loaded[1:], 1):
         if f"{sc.start:%Y-%m}" > f"{ref.end:%Y-%m}" or f"{sc.end:%Y-%m}" < f"{ref.start:%Y-%m}":
@@ -353,12 +355,18 @@ def _periods(loaded: list[Scenario], given: list) -> str:
                                 f"since compare sets each month beside the reference's", kind="invalid")
     if len({_months(sc) for sc in loaded}) == 1:
         return ""
+    shared = _shared_months(loaded)
+    shared = f"{shared[0]}..{shared[1]}" if shared else "none"
+    return (f"the periods differ ({', '.join(f'{sc.name} {_months(sc)}' for sc in loaded)}; months all share: "
+            f"{shared}): the key figures are over the months all share, so totals and changes are like for "
+            f"like; the series show each scenario's own months")
+
+
+def _shared_months(loaded: list[Scenario]) -> tuple[str, str] | None:
+    """First and last month (YYYY-MM) every scenario has; None when they share none."""
     first = max(f"{sc.start:%Y-%m}" for sc in loaded)
     last = min(f"{sc.end:%Y-%m}" for sc in loaded)
-    shared = f"{first}..{last}" if first <= last else "none"
-    return (f"the periods differ ({', '.join(f'{sc.name} {_months(sc)}' for sc in loaded)}; months all share: "
-            f"{shared}): each key figure is over its scenario's own months, so totals and changes against "
-            f"the reference are not like for like, and months to recover count only months the reference has")
+    return (first, last) if first <= last else None
 
 
 def _seed_list(seeds) -> list[int]:
@@ -450,11 +458,17 @@ def compare(scenarios: list[str | Path | Scenario], seeds: list[int] | int = 1, 
 
     ref = names[0]
     units = _units(monthly[(ref, seeds[0])])
+    shared = _shared_months(loaded) if period_note else None
+
+    def like_for_like(table: pd.DataFrame) -> pd.DataFrame:
+        """The rows of the months every scenario has (all rows when the periods agree)."""
+        return table if shared is None else table[table["month"].between(*shared)]
+
     rows, srows = [], []
     for name in names:
         for seed in seeds:
             m = monthly[(name, seed)]
-            k = _kpis_of_run(m, None if name == ref else monthly[(ref, seed)])
+            k = _kpis_of_run(like_for_like(m), None if name == ref else like_for_like(monthly[(ref, seed)]))
             rows += [(name, seed, kpi, v) for kpi, v in k.items()]
             ser = main_series(m).reset_index().melt(id_vars="month", var_name="series", value_name="value")
             ser.insert(0, "seed", seed)
@@ -498,6 +512,7 @@ def compare(scenarios: list[str | Path | Scenario], seeds: list[int] | int = 1, 
         md = (f"# {' vs '.join(names)}\n\nReference: **{ref}**. Seeds: {', '.join(map(str, seeds))} "
               f"(every scenario ran with the same seeds). Values are means over seeds"
               f"{'; [5 %, 95 %] across seeds in brackets' if band and len(seeds) > 1 else ''}.\n\n"
+              + (f"**Note:** {period_note}.\n\n" if period_note else "")
               + _markdown(comp, band) +
               "\nmonths until within 10 % of reference: from the first month a price is more than 10 % "
               "away from the reference's (same seed) to the month from which it stays within 10 %; "
@@ -505,7 +520,7 @@ def compare(scenarios: list[str | Path | Scenario], seeds: list[int] | int = 1, 
         (tmp / "kpis.md").write_text(md)
         meta = {"scenarios": names, "files": [getattr(sc, "_files", []) for sc in loaded],
                 "scenario_sha256": {sc.name: scenario_hash(sc) for sc in loaded}, "seeds": seeds,
-                "reused_runs": reused, "reference": ref, "band": bool(band)}
+                "reused_runs": reused, "reference": ref, "band": bool(band), "period_note": period_note}
         (tmp / "compare.json").write_text(json.dumps(meta, indent=2) + "\n")
         if figures:
             _write_figures(comp, tmp, band)

@@ -105,6 +105,12 @@ class ForeignProducers(Kind):
         self.cost = world.firms.cost[self.rows]
         self.full_cost = self.cost + world.firms.capital_cost[self.rows]
         self.sold = np.append(self.oxides, self.metal)
+        # what buyers abroad use is the market producers abroad can reach
+        buys = world.buys
+        self.market_pairs = buys.key[(world.firms.kind[buys.firm] == OVERSEAS_MAT)
+                                     & np.isin(buys.product, self.sold)]
+        self.market_product = buys.product[(world.firms.kind[buys.firm] == OVERSEAS_MAT)
+                                           & np.isin(buys.product, self.sold)]
 
     def config(self):
         return self.cfg
@@ -141,9 +147,19 @@ class ForeignProducers(Kind):
         book.ledger.add_sink("byproduct_sold", worked * self.other_mask * (1.0 - self.loss))
 
     def supply_routes(self, book: Book) -> Routes:
-        """Their own ore through their own separation, at full cost: what they can mine a week
-        (the oxides buyers abroad need come from them as well as from China)."""
+        """Their own ore through their own separation, at full cost: what they can mine a week,
+        but no more than buyers abroad use (valued at long-run prices, metal as the oxide in it):
+        the oxides buyers abroad need come from them as well as from China, while what they
+        could make beyond that reaches no buyer, so it meets no one's need."""
         feed = book.firms.capacity_t_per_wk[self.rs] * book.cond.capacity_share[self.rs]
+        long_run = book.market.long_run_yuan_per_t
+        used = book.firms.use_expected_t_per_wk.ravel()[self.market_pairs]
+        worth = np.where(self.market_product == self.metal, long_run[self.oxides[0]] * self.oxide_per_metal,
+                         long_run[self.market_product])
+        reach = float(used @ worth)                                  # yuan a week
+        supply = float(feed.sum() * (self.yields @ long_run[self.oxides]))
+        if supply > reach:
+            feed = feed * (reach / supply)
         return Routes(self.full_cost, feed, np.broadcast_to(self.yields, (feed.size, self.yields.size)))
 
     def expected_margin(self, book: Book) -> np.ndarray:

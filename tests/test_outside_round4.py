@@ -1,0 +1,137 @@
+"""Findings of a fourth outside-style round (an analyst writing eras and what-ifs; a modeller
+driving the commands and the API): each case as the outsider met it, held here."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+from click.testing import CliRunner
+from support import BASELINE
+
+from rechain.cli import main
+from rechain.model import ChainModel
+from rechain.network import FOREIGN, RESERVE, TRADER
+from rechain.scenario import load_scenario
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def _what_if(tmp_path: Path, body: str, name: str = "w") -> Path:
+    f = tmp_path / f"{name}.toml"
+    f.write_text(f'extends = "{BASELINE.as_posix()}"\nname = "{name}"\n{body}', encoding="utf-8")
+    return f
+
+
+# --- check: more keys that act on nothing ----------------------------------------------------
+@pytest.mark.parametrize("body, said", [
+    ('[[import_tariffs]]\nname = "nothing"\nproducts = ["magnet_std"]\nstart = 2025-01-01\nrate_share = 0.0\n',
+     "import_tariffs[3] (nothing): rate_share is 0 (no charge); it acts on nothing"),
+    ('[[export_duties]]\nname = "nothing"\nproducts = ["magnet_std"]\nstart = 2025-01-01\nrate_share = 0.0\n',
+     "export_duties[0] (nothing): rate_share is 0 (no charge); it acts on nothing"),
+    ('[magnet_recipes.magnet_std]\nthrift_price_elasticity = 0.0\nmax_added_share = 1.0\n',
+     "magnet_recipes.magnet_std.max_added_share: magnet_recipes.magnet_std.thrift_price_elasticity is 0"),
+    ('[regions.asean_india]\nmaterials_buyers = 50\n',
+     "regions.asean_india.materials_buyers: regions.asean_india.materials_t_per_yr is not set"),
+    ('end = 2028-12-31\n[after_last_year]\nrule = "hold"\ngrowth_pct_per_yr = 10\n',
+     'after_last_year.growth_pct_per_yr: after_last_year.rule is "hold"'),
+])
+def test_check_warns_of_more_levers_that_act_on_nothing(tmp_path, body, said):
+    res = CliRunner().invoke(main, ["check", str(_what_if(tmp_path, body))])
+    assert res.exit_code == 0, res.output
+    assert said in res.output and "acts on nothing" in res.output
+
+
+def test_check_is_quiet_where_those_keys_act(tmp_path):
+    """The same keys where they act: a tariff above 0, max_added_share with recipes that follow
+    prices, materials buyers of a region that buys oxides, growth under rule = "grow"."""
+    body = ('end = 2028-12-31\n[[import_tariffs]]\nname = "some"\nproducts = ["magnet_std"]\nregions = ["us"]\nstart = 2025-01-01\n'
+            'rate_share = 0.1\n[magnet_recipes.magnet_std]\nmax_added_share = 0.4\n'
+            '[regions.eu]\nmaterials_buyers = 5\n[after_last_year]\nrule = "grow"\ngrowth_pct_per_yr = 3\n')
+    res = CliRunner().invoke(main, ["check", str(_what_if(tmp_path, body))])
+    assert res.exit_code == 0 and "warning" not in res.output, res.output
+
+
+# --- the state reserve buys in China ----------------------------------------------------------
+def test_the_reserve_buys_from_producers_in_china_only():
+    """Producers abroad sell to buyers abroad only (docs/kinds.md): no link runs from them to
+    China's reserve, while the reserve still reaches every producer in China."""
+    sc = load_scenario(ROOT / "scenarios" / "state_stockpile.toml")
+    m = ChainModel(sc, seed=0)
+    w = m.world
+    kind = w.firms.kind
+    to_reserve = kind[w.links.dst] == RESERVE
+    assert to_reserve.any()
+    assert not (to_reserve & (kind[w.links.src] == FOREIGN)).any()
+    oxide = w.materials.p("prnd_oxide")
+    sellers_in_china = {int(i) for i in np.flatnonzero(w.firms.outputs[:, oxide])
+                        if kind[i] not in (FOREIGN, RESERVE, TRADER)}
+    reached = {int(s) for s in w.links.src[to_reserve & (w.links.prod == oxide)]}
+    assert sellers_in_china <= reached
+
+
+# --- producers abroad count in China's cost anchor only as far as they can sell --------------
+def test_producers_abroad_meet_no_more_need_than_buyers_abroad_have():
+    """Capacity abroad that no buyer takes does not lower China's long-run price: the route's
+    feed, valued at long-run prices, is at most what buyers abroad use a week."""
+    from rechain.kinds.abroad import ForeignProducers
+    big = load_scenario(ROOT / "scenarios" / "baseline.toml")
+    sc = big.model_copy(update={"firms": big.firms.model_copy(update={
+        "foreign_producers": big.firms.foreign_producers.model_copy(update={"capacity_t_per_yr": 300000.0})})})
+    m = ChainModel(sc, seed=0)
+    for _ in range(4):
+        m.step()
+    kind = next(k for k in m.kinds if isinstance(k, ForeignProducers))
+    routes = kind.supply_routes(m.book)
+    lr = m.market.long_run_yuan_per_t
+    supplied = float(routes.feed_t_per_wk.sum() * (kind.yields @ lr[kind.oxides]))
+    f = m.firms
+    used = f.use_expected_t_per_wk.ravel()[kind.market_pairs]
+    worth = np.where(kind.market_product == kind.metal, lr[kind.oxides[0]] * kind.oxide_per_metal,
+                     lr[kind.market_product])
+    assert used.sum() > 0
+    assert supplied == pytest.approx(float(used @ worth), rel=1e-9)
+    full = float((f.capacity_t_per_wk[kind.rs] * m.book.cond.capacity_share[kind.rs]).sum())
+    assert routes.feed_t_per_wk.sum() < 0.5 * full
+
+
+# --- the report of a projection lists what the file changed, not what both carry -------------
+def test_report_of_a_later_period_lists_only_the_keys_the_file_changed(tmp_path):
+    """A file that only moves the period past the base's last given year: the figures both
+    carry by the same rule are no change of its own; its start and end are."""
+    proj = _what_if(tmp_path, "start = 2027-01-01\nend = 2027-06-30\n", "proj")
+    runner = CliRunner()
+    out = tmp_path / "proj"
+    assert runner.invoke(main, ["run", str(proj), "--no-figures", "--quiet", "--out", str(out)]).exit_code == 0
+    res = runner.invoke(main, ["report", str(out)])
+    assert res.exit_code == 0, res.output
+    html = (out / "report.html").read_text(encoding="utf-8")
+    assert "Against baseline: 2 key(s) (2 changed), in [end], [start]." in html
+    # a change beside the period is still listed
+    proj2 = _what_if(tmp_path, "start = 2027-01-01\nend = 2027-06-30\n[firms.recyclers]\ncount = 30\n", "proj2")
+    out2 = tmp_path / "proj2"
+    assert runner.invoke(main, ["run", str(proj2), "--no-figures", "--quiet", "--out", str(out2)]).exit_code == 0
+    assert runner.invoke(main, ["report", str(out2)]).exit_code == 0
+    assert "Against baseline: 3 key(s) (3 changed), in [end], [firms], [start]." in \
+        (out2 / "report.html").read_text(encoding="utf-8")
+
+
+# --- where a run stops does not change the weeks it shares with a longer one -------------------
+@pytest.mark.parametrize("end, last_week_whole", [("2024-06-30", False), ("2024-12-30", True)])
+def test_a_shorter_run_is_the_first_part_of_the_longer_one(tmp_path, end, last_week_whole):
+    """The same seed gives the same numbers in every week two periods share: the neutral
+    world before the run reads the first year's demand whatever the end (a run of half a year
+    was spun up on half a year's seasons), and firms plan the weeks ahead past the end (the
+    last weeks planned on fewer weeks). The last week of a run ending on a Monday runs whole
+    and may differ by what is dated after its end (left out of the shorter period)."""
+    import rechain
+    full = rechain.run(BASELINE, seed=0, keep_model=True)
+    part = rechain.run(_what_if(tmp_path, f"end = {end}\n"), seed=0, keep_model=True)
+    a = full.model.datacollector.get_model_vars_dataframe()
+    b = part.model.datacollector.get_model_vars_dataframe()
+    shared = len(b) - (1 if last_week_whole else 0)
+    assert 20 < shared < len(a)
+    for column in ("price", "sentiment"):
+        np.testing.assert_array_equal(np.stack(a[column].iloc[:shared].to_numpy()),
+                                      np.stack(b[column].iloc[:shared].to_numpy()))
