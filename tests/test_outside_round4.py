@@ -3,6 +3,7 @@ driving the commands and the API): each case as the outsider met it, held here."
 
 from __future__ import annotations
 
+import shutil
 from pathlib import Path
 
 import numpy as np
@@ -135,3 +136,101 @@ def test_a_shorter_run_is_the_first_part_of_the_longer_one(tmp_path, end, last_w
     for column in ("price", "sentiment"):
         np.testing.assert_array_equal(np.stack(a[column].iloc[:shared].to_numpy()),
                                       np.stack(b[column].iloc[:shared].to_numpy()))
+
+
+# --- check reads a linked what-if's base where the loader does -------------------------------
+def test_check_of_a_linked_what_if_reads_the_base_the_run_reads(tmp_path):
+    """A what-if reached through a link in another folder: its ``extends`` is relative to the
+    file linked to (as the loader reads it), for the warnings too."""
+    real = tmp_path / "real"
+    real.mkdir()
+    shutil.copy(BASELINE, real / "baseline.toml")
+    (real / "wi.toml").write_text('extends = "baseline.toml"\nname = "wi"\n[behaviour]\nw_news = 2.0\n',
+                                  encoding="utf-8")
+    (tmp_path / "elsewhere").mkdir()
+    link = tmp_path / "elsewhere" / "wi.toml"
+    link.symlink_to(real / "wi.toml")
+    res = CliRunner().invoke(main, ["check", str(link)])
+    assert res.exit_code == 0 and "error" not in res.output and "warning" not in res.output, res.output
+    # a file where the link's folder would put the base is not the base
+    (tmp_path / "baseline.toml").write_text(BASELINE.read_text(encoding="utf-8").replace(
+        "w_news = 1.924", "w_news = 0.01"), encoding="utf-8")
+    res = CliRunner().invoke(main, ["check", str(link)])
+    assert res.exit_code == 0 and "warning" not in res.output, res.output
+
+
+# --- a report is not written into another run's folder -------------------------------------
+def test_a_report_under_any_name_is_not_written_into_another_output(tmp_path):
+    """Named in that folder's marker, it went with the folder when the next run replaced it."""
+    from test_output_safety import cheap_run
+    a, b = cheap_run(tmp_path / "a"), cheap_run(tmp_path / "b")
+    res = CliRunner().invoke(main, ["report", str(a), "--out", str(b / "analysis-for-boss.html")])
+    assert res.exit_code == 2 and res.output.count("\n") == 1, res.output
+    assert f"is inside the run output in {b}" in res.output and "not of" in res.output
+    assert not (b / "analysis-for-boss.html").exists()
+
+
+# --- a base edited after the run --------------------------------------------------------------
+def test_report_says_when_the_base_changed_since_the_run(tmp_path):
+    """A what-if that sets the key the base then changed gives the same scenario hash; the
+    report must not show the base's new value as the one the run was set beside."""
+    base = tmp_path / "base.toml"
+    shutil.copy(BASELINE, base)
+    wi = tmp_path / "w.toml"
+    wi.write_text('extends = "base.toml"\nname = "w"\nend = 2024-02-29\n[behaviour]\nw_news = 2.5\n',
+                  encoding="utf-8")
+    runner = CliRunner()
+    out = tmp_path / "o"
+    assert runner.invoke(main, ["run", str(wi), "--no-figures", "--quiet", "--out", str(out)]).exit_code == 0
+    assert runner.invoke(main, ["report", str(out)]).exit_code == 0
+    assert "behaviour.w_news" in (out / "report.html").read_text(encoding="utf-8")
+    base.write_text(base.read_text(encoding="utf-8").replace("w_news = 1.924", "w_news = 0.5"), encoding="utf-8")
+    assert runner.invoke(main, ["report", str(out)]).exit_code == 0
+    html = (out / "report.html").read_text(encoding="utf-8")
+    assert "have changed since the run" in html and "behaviour.w_news" not in html
+
+
+# --- names and messages -----------------------------------------------------------------------
+def test_a_region_cannot_be_called_overseas(tmp_path):
+    """The outputs already use it for all buyers abroad together (orders, licence rows)."""
+    body = ('[regions.overseas]\ncalendar = "west"\nbuyers = 5\ndemand_t_per_yr = { 2024 = 100, 2025 = 100, '
+            '2026 = 100 }\nuh_share = 0.5\n')
+    res = CliRunner().invoke(main, ["check", str(_what_if(tmp_path, body))])
+    assert res.exit_code == 2 and "regions.overseas" in res.output and "which rechain reserves" in res.output
+
+
+def test_a_comma_in_an_unquoted_cell_is_named_as_such(tmp_path):
+    """The extra cells of a row that ends in empty columns are empty, so the row was read one
+    column out; the message says why its cells are wrong."""
+    from rechain.experiments.validate import FactError, load_facts
+    header = (ROOT / "src" / "rechain" / "data" / "facts.csv").read_text(encoding="utf-8").splitlines()[0]
+    f = tmp_path / "facts.csv"
+    f.write_text(header + "\nX1,true,oxide level, 1,000,price,market,prnd_oxide,*,2025-03,level,,within,444000,"
+                 "44400,yuan/t,,,,,,,\n", encoding="utf-8")
+    with pytest.raises(FactError) as info:
+        load_facts(f)
+    assert "the row has 23 cells, more than the header's 21 columns: a comma in a cell without double quotes" \
+        in str(info.value)
+    # Excel's trailing commas on a sound row: read, no complaint
+    f.write_text(header + "\nX1,true,oxide level,price,market,prnd_oxide,*,2025-03,level,,within,444000,"
+                 "44400,yuan/t,,,,,,,,,\n", encoding="utf-8")
+    assert [x.fact_id for x in load_facts(f)] == ["X1"]
+
+
+def test_analyze_says_on_screen_when_the_sweep_did_not_finish(tmp_path):
+    tiny = ROOT / "tests" / "data" / "tiny.toml"
+    spec = tmp_path / "s.toml"
+    spec.write_text(f'base = "{tiny.as_posix()}"\ndesign = "grid"\n[overrides]\nend = 2024-02-29\n'
+                    '[parameters]\n"behaviour.noise" = { levels = [0.0, 0.01, 0.02] }\n'
+                    '[outputs]\nkpis = ["price_mean_prnd_oxide"]\n', encoding="utf-8")
+    out = tmp_path / "out"
+    runner = CliRunner()
+    assert runner.invoke(main, ["sweep", str(spec), "--out", str(out), "--workers", "1", "--quiet"]).exit_code == 0
+    res = runner.invoke(main, ["analyze", str(out), "--no-figures"])
+    assert res.exit_code == 0 and "did not finish" not in res.output
+    parts = sorted((out / "runs").glob("part-*.parquet"))
+    parts[-1].unlink()
+    res = runner.invoke(main, ["analyze", str(out), "--no-figures"])
+    assert res.exit_code == 0, res.output
+    assert "warning: the sweep did not finish: 1 of its 3 runs are missing" in res.stderr
+    assert f"--out {out} --resume" in res.stderr

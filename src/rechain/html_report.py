@@ -350,13 +350,13 @@ def _run_context(folder: Path, year: int | None) -> dict:
     name, seed = manifest["scenario_name"], manifest["seed"]
     units = dict(monthly.loc[monthly["variable"] == "price", ["product", "unit"]].drop_duplicates().values)
     files = manifest.get("scenario_files", [])
-    if _changed_since(files, manifest.get("scenario_sha256")):
+    if _changed_since(files, manifest.get("scenario_sha256"), manifest.get("scenario_files_sha256")):
         # today's base is not the one the run extended: a diff against it would show changes
         # the scenario never made
         block = _scenario_block(name, manifest.get("scenario"), [])
         block["changes_summary"] = (f"Its files ({', '.join(Path(f).name for f in files)}) have changed since the "
-                                    f"run (the scenario they give now has another hash): the changes against its "
-                                    f"base cannot be shown.")
+                                    f"run (the scenario they give now has another hash, or a file of the chain other "
+                                    f"bytes): the changes against its base cannot be shown.")
     else:
         block = _scenario_block(name, manifest.get("scenario"), files)
     base_sc = block.pop("base")
@@ -433,11 +433,16 @@ def _finished_run(near: Path, name: str, sha: str, seed: int) -> Path | None:
     return None
 
 
-def _changed_since(files: list[str], sha: str | None) -> bool:
+def _changed_since(files: list[str], sha: str | None, file_shas: list | None = None) -> bool:
     """Do the scenario files of a run give another scenario now than the one it ran (hash
-    ``sha``)? A file that no longer loads counts as changed; no record, as unchanged."""
+    ``sha``), or has any of them (the base too) other bytes than it had (``file_shas``)? A
+    file that no longer loads counts as changed; no record, as unchanged."""
     if not files or not sha or not Path(files[-1]).exists():
         return False
+    from .results import file_sha256
+    if isinstance(file_shas, list) and len(file_shas) == len(files) and \
+            any(old is not None and file_sha256(f) != old for f, old in zip(files, file_shas)):
+        return True
     try:
         return scenario_hash(load_scenario(files[-1])) != sha
     except ScenarioError:
@@ -631,13 +636,16 @@ def write_report_into(staging: str | Path, folder: str | Path) -> Path:
 
 
 def _check_not_anothers_report(folder: Path, out: Path) -> None:
-    """Refuse an ``--out`` that is the report.html of another rechain output folder: it would
-    be read as (or replace) that folder's own report."""
+    """Refuse an ``--out`` inside another rechain output folder: as its report.html it would be
+    read as (or replace) that folder's own report; under any name it would be named in that
+    folder's marker and go when the folder is next replaced (another run into it)."""
     parent = out.parent
-    if out.name == REPORT and parent.is_dir() and output_kind(parent) is not None \
-            and parent.resolve() != folder.resolve():
-        raise OutputError(out, f"is the report of the {output_kind(parent)} output in {parent}, not of {folder}; "
-                          f"allowed: {folder / REPORT}, another file name, or a folder that is not another output")
+    if parent.is_dir() and output_kind(parent) is not None and parent.resolve() != folder.resolve():
+        what = f"is the report of the {output_kind(parent)} output in {parent}" if out.name == REPORT else \
+            (f"is inside the {output_kind(parent)} output in {parent}, which the next rechain command writing "
+             f"there replaces whole, this file with it")
+        raise OutputError(out, f"{what}, not of {folder}; allowed: {folder / REPORT}, another name in {folder}, "
+                          f"or a folder that is not a rechain output")
 
 
 def _check_replaceable(out: Path) -> None:

@@ -123,6 +123,15 @@ def _as_scenario(scenario: Scenario | str | Path | dict) -> Scenario:
     return load_scenario(scenario)
 
 
+def file_sha256(path: str | Path) -> str | None:
+    """SHA-256 of a file's bytes (None when it cannot be read)."""
+    import hashlib
+    try:
+        return hashlib.sha256(Path(path).read_bytes()).hexdigest()
+    except OSError:
+        return None
+
+
 def run(scenario: Scenario | str | Path | dict, seed: int = 0, keep_model: bool = False,
         progress: Callable[[int], None] | None = None, check_balance: bool = True) -> RunResult:
     """Run a scenario (object, dict or TOML path) with one seed and return its tables.
@@ -138,6 +147,9 @@ def run(scenario: Scenario | str | Path | dict, seed: int = 0, keep_model: bool 
         "scenario_name": sc.name,
         "scenario_files": list(getattr(sc, "_files", [])),
         "scenario_sha256": scenario_hash(sc),
+        # each file as it was: a base edited since, under a what-if that sets the same key,
+        # gives the same scenario hash but no longer the base the run was compared with
+        "scenario_files_sha256": [file_sha256(f) for f in getattr(sc, "_files", [])],
         "seed": seed,
         "mass_balance_checked_weekly": check_balance,
         "rechain_version": package_version(),

@@ -78,12 +78,13 @@ def _compare(own: Any, old: Any, path: tuple) -> Iterator[tuple[tuple, float, fl
 def _own_and_inherited(path: Path) -> tuple[dict, dict, list]:
     """The keys ``path`` sets itself, the scenario it extends (resolved) and that one's files;
     nothing inherited (``{}``, no files) when it extends nothing."""
-    from .loading import _resolve, read_toml_file
+    from .loading import _resolve, read_toml_file, real_path
     own = read_toml_file(path)
     parent = own.pop("extends", None)
     if not isinstance(parent, str):
         return own, {}, []
-    old, files = _resolve(path.parent / parent)
+    # relative to where the file really is, as the loader reads it (a link's target's folder)
+    old, files = _resolve(real_path(path).parent / parent)
     return own, old, files
 
 

@@ -670,7 +670,7 @@ class Scenario(_Model):
     end: Date = Field(description="last day of the period reported; the last week simulated is the one holding it, whole (a week that straddles start or end is run whole and its flows reported in the period's months, split over its days inside the period by China's working days)")
     firms: Firms = Field(description="the firm population by kind")
     sectors: dict[str, Sector] = Field(description="domestic end-use sectors (motor makers), by name")
-    regions: dict[str, Region] = Field(description="overseas buyer regions, by name (any name but 'china', 'all' and 'abroad', which rechain reserves)")
+    regions: dict[str, Region] = Field(description="overseas buyer regions, by name (any name but 'china', 'all', 'abroad' and 'overseas', which rechain reserves)")
     market: Market = Field(description="start prices, lead times and network links")
     behaviour: Behaviour = Field(default_factory=Behaviour,
                                  description="behavioural parameters: expectations, ordering, pricing")
@@ -741,7 +741,8 @@ class _Problems(ValueError):
 
 
 # names of regions with a meaning of their own (in `regions = [...]` lists and the outputs' region column)
-RESERVED_REGIONS = {"china": "China's domestic market", "all": "every region", "abroad": "every region outside China"}
+RESERVED_REGIONS = {"china": "China's domestic market", "all": "every region", "abroad": "every region outside China",
+                    "overseas": "all buyers abroad together, in the outputs' orders and licence rows"}
 _TABLE_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_\-]*")
 
 

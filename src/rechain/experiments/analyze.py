@@ -317,8 +317,8 @@ def analyze(out_dir: str | Path, kpis: list[str] | None = None, figures: bool = 
     if unknown:
         raise ScenarioError(out, "--kpi", f"{unknown[0]!r} is not an output of this sweep; its KPIs: "
                             f"{', '.join(man['kpis'])}", kind="unknown_kpi")
-    check_output_dir(dest, "analysis", elsewhere="rechain analyze writes its analysis into the sweep's folder: move "
-                     "or rename that analysis folder, or copy the sweep's folder where it can be written")
+    check_output_dir(dest, "analysis", elsewhere="move or rename that analysis folder, or copy the sweep's folder "
+                     "where it can be written (rechain analyze writes its analysis into the sweep's folder)")
     with output_dir(dest, "analysis") as tmp:
         res = _write_analysis(out, man, want, tmp, figures, top)
     res["files"] = [dest / f.name for f in res["files"]]
@@ -397,7 +397,8 @@ def _write_analysis(out: Path, man: dict, want: list[str], dest: Path, figures: 
     (dest / "summary.md").write_text("\n".join(summary) + "\n")
     files.append(dest / "summary.md")
     return {"table": table, "skipped": skipped, "files": files, "top": top_param, "ranking": ranking,
-            "design": man["design"], "samples": man["samples"]}
+            "design": man["design"], "samples": man["samples"], "missing": max(man["n_runs"] - len(runs), 0),
+            "n_runs": man["n_runs"]}
 
 
 @click.command("analyze")
@@ -416,6 +417,10 @@ def analyze_command(sweep_output: Path, kpis: tuple[str, ...], top: int | None, 
         raise ScenarioError(sweep_output, "", "folder not found", kind="missing")
     res = analyze(sweep_output, kpis=list(kpis) or None, figures=not no_figures, top=top)
     t = res["table"]
+    if res["missing"]:
+        click.echo(f"warning: the sweep did not finish: {res['missing']} of its {res['n_runs']} runs are missing, so "
+                   f"this analysis covers the runs done (sensitivity indices need every point); finish it with "
+                   f"rechain sweep <its sweep file> --out {sweep_output} --resume, then analyze again", err=True)
     if res["design"] == "sobol" and res["samples"] < MIN_BOOTSTRAP_SAMPLES and not t.empty:
         click.echo(f"warning: the sweep has N = {res['samples']} base samples; below {MIN_BOOTSTRAP_SAMPLES} the Sobol "
                    f"indices below are noise (outside 0-1, no confidence intervals): run the sweep with more "

@@ -133,7 +133,7 @@ def _step(cur: Any, t: Any, done: list) -> tuple[Any, Any]:
             hint = f"; did you mean [{near[0]}]?" if near else ""
             items = f"Items: {known}" if known else \
                 "It has no items (a shorter period leaves out the events outside it)"
-            raise PathError(f"{where} has no item named {str(t)!r}{hint} {items}")
+            raise PathError(f"{where} has no item named {str(t)!r}{hint}{' ' if hint else '. '}{items}")
         k = names.index(t)
         return cur[k], k
     if isinstance(t, int):

@@ -649,7 +649,13 @@ def _csv_rows(reader: csv.DictReader, name: str):
                 f"header's {len(reader.fieldnames)} columns (first extra: {filled[0]!r}); allowed: a cell per column, "
                 f"a cell holding a comma in double quotes")
             continue
+        if extra:       # empty, so maybe Excel's trailing commas: said only if the row is wrong
+            row[_EXTRA_CELLS] = len(reader.fieldnames) + len(extra)
         yield reader.line_num, row, None
+
+
+#: where :func:`_csv_rows` notes a row's cell count when it has more cells than the header (empty)
+_EXTRA_CELLS = object()
 
 
 def _read_rows(reader: csv.DictReader, name: str):
@@ -697,11 +703,15 @@ def load_facts(path: str | Path | None = None, vocabulary: Vocabulary | None = N
         if problem is not None:
             problems.append(str(problem))
             continue
+        cells = row.pop(_EXTRA_CELLS, None)
         try:
             f = _fact_from_row(row, line, name)
             _check_names(f, vocab, seen)
         except FactError as e:
-            problems.append(str(e))
+            hint = "" if cells is None else (
+                f" (the row has {cells} cells, more than the header's {len(header)} columns: a comma in a cell "
+                f"without double quotes moves every cell after it one column on)")
+            problems.append(str(e) + hint)
             continue
         facts.append(f)
     if problems:      # every mistake of the table at once, one line each
