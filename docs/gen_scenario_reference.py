@@ -183,18 +183,19 @@ def walk(model: type[BaseModel], where: str, out: dict[type, list[str]], order: 
             continue
         origin = typing.get_origin(f.annotation)
         prefix = f"{where}." if where else ""
+        parent = f"{where.strip('[]')}." if where else ""     # [[export_quotas]] -> export_quotas.
         if origin is dict:
             walk(sub, f"[{prefix}{name}.<name>]", out, order)
         elif origin is list:
             if sub.__name__ in ("QuotaBatch", "ApprovalStep", "CollectionStep"):
                 walk(sub, f"`{name} = [{{ ... }}, ...]` in {where or 'the file'}", out, order)
             else:
-                walk(sub, f"[[{prefix.strip('[]')}{name}]]", out, order)
+                walk(sub, f"[[{parent}{name}]]", out, order)
         else:
             if sub.__name__ in ("ProcessingDays",):
                 walk(sub, f"`{name} = {{ ... }}` in {where}", out, order)
             else:
-                walk(sub, f"[{prefix.strip('[]')}{name}]", out, order)
+                walk(sub, f"[{parent}{name}]", out, order)
 
 
 def clean(where: str) -> str:

@@ -234,3 +234,36 @@ def test_analyze_says_on_screen_when_the_sweep_did_not_finish(tmp_path):
     assert res.exit_code == 0, res.output
     assert "warning: the sweep did not finish: 1 of its 3 runs are missing" in res.stderr
     assert f"--out {out} --resume" in res.stderr
+
+
+# --- compare: the price effect abroad, peaks that tell nothing, changes of shares ---------------
+def test_compare_shows_the_export_price_gap_and_says_when_a_peak_is_shared(tmp_path):
+    """The export price over China's is a key figure of a comparison as of a run (docs/
+    scenarios.md); a peak price equal in every scenario, seed by seed, is said to be so."""
+    from rechain.experiments.compare import compare
+    ref = _what_if(tmp_path, "end = 2024-03-31\n", "ref")
+    duty = _what_if(tmp_path, 'end = 2024-03-31\n[[export_duties]]\nname = "duty"\nproducts = ["magnet_uh"]\n'
+                    'start = 2024-01-01\nrate_share = 0.5\n', "duty")
+    comp = compare([ref, duty], seeds=[0], workers=1, runs_dir=None, out_dir=tmp_path / "cmp", figures=False)
+    gap = comp.kpis.loc[("export_price_gap_peak_magnet_uh_pct", "%")]
+    assert gap["duty"] > gap["ref"] + 30            # a 50 % duty, paid by buyers abroad
+    md = (tmp_path / "cmp" / "kpis.md").read_text(encoding="utf-8")
+    assert "| export price over China's, peak, magnet_uh | % |" in md
+    # the two scenarios differ from January: no peak is shared, no note
+    assert comp.peak_note == "" or "magnet_uh" not in comp.peak_note
+    same = compare([ref, _what_if(tmp_path, "end = 2024-03-31\n", "same")], seeds=[0], workers=1,
+                   runs_dir=None, write=False)
+    assert same.peak_note.startswith("the peak price of prnd_oxide and prnd_metal and dy_oxide")
+
+
+def test_html_deltas_of_shares_and_percentages_are_in_points():
+    from rechain.html_report import _delta
+    assert _delta(0.2003, 0.2, "share")[0] == "+0.03 pp vs reference"
+    assert _delta(101.4, 83.3, "%")[0] == "+18.1 pp vs reference"
+    assert _delta(2.0, 5.0, "months")[0] == "-3 vs reference"
+    assert _delta(110.0, 100.0, "t")[0] == "+10.0 % vs reference"
+
+
+def test_check_counts_in_the_singular_for_one(tmp_path):
+    res = CliRunner().invoke(main, ["check", str(BASELINE)])
+    assert "1 export control, 11 news events, 3 disruptions)" in res.output

@@ -226,6 +226,12 @@ def _own_quotas(own: dict | None) -> set[tuple[str, int]] | None:
     return {(q.get("type"), q.get("year")) for q in quotas if isinstance(q, dict)}
 
 
+
+
+def _count(n: int, what: str) -> str:
+    """``n`` things, in the singular for one."""
+    return f"{n} {what}{'' if n == 1 else 's'}"
+
 @main.command()
 @click.argument("scenario", type=click.Path(dir_okay=False, path_type=Path))
 def check(scenario: Path) -> None:
@@ -237,8 +243,8 @@ def check(scenario: Path) -> None:
     sc = load_scenario(scenario)
     facts_note = _check_facts(scenario, sc)
     click.echo(f"{scenario}: ok ({sc.name}, {sc.start} to {sc.end}, "
-               f"{len(sc.export_controls)} export controls, {len(sc.news)} news events, "
-               f"{len(sc.disruptions)} disruptions)")
+               f"{_count(len(sc.export_controls), 'export control')}, {_count(len(sc.news), 'news event')}, "
+               f"{_count(len(sc.disruptions), 'disruption')})")
     if facts_note:
         click.echo(facts_note)
     if sc._carried:

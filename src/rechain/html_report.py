@@ -229,7 +229,11 @@ def _delta(v: float, ref: float, unit: str, against: str = "reference") -> tuple
     if not (np.isfinite(v) and np.isfinite(ref)) or v == ref:
         return "", ""
     cls = "delta-up" if v > ref else "delta-down"
-    if unit in ("%", "months", "share") or ref == 0:
+    if unit == "share":         # a share's change in percentage points, as the shares are read
+        return f"{100 * (v - ref):+.2f} pp vs {against}", cls
+    if unit == "%":
+        return f"{v - ref:+.1f} pp vs {against}", cls
+    if unit in ("months",) or ref == 0:
         return f"{v - ref:+,.3g} vs {against}", cls
     return f"{100 * (v / ref - 1):+.1f} % vs {against}", cls
 
@@ -564,8 +568,8 @@ def _compare_context(folder: Path, year: int | None) -> dict:
         "kpi_note": ("Means over seeds; below, the 5 % to 95 % band across seeds and the change against the "
                      "reference's mean. " if n > 1 else "One seed: no band (compare --replicates N gives one). ")
         + "Prices in the market's units; tonnes as t."
-        + (f" Note: {meta['period_note']}." if isinstance(meta.get("period_note"), str) and meta["period_note"]
-           else ""),
+        + "".join(f" Note: {meta[k]}." for k in ("period_note", "peak_note")
+                  if isinstance(meta.get(k), str) and meta[k]),
         "figures": [_figure(_overlay_figure(series, names, seeds), "The scenarios overlaid, monthly.")],
         "year": yr or (year or ""), "flow_figures": flow_figs, "flow_note": "; ".join(notes), "provenance": prov,
     }

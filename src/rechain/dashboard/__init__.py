@@ -142,7 +142,8 @@ def _command():
         load_scenario(scenario)            # a bad file: one line per mistake, exit 2, before any server
         check_address(host, port)
         shown = f"[{host}]" if ":" in host else host
-        click.echo(f"rechain dashboard: http://{shown}:{port}/  ({scenario}; Ctrl-C stops it)", err=True)
+        where = f"http://{shown}:{port}/" if port else f"http://{shown} on a free port (the server names it below)"
+        click.echo(f"rechain dashboard: {where}  ({scenario}; Ctrl-C stops it)", err=True)
         sys.exit(serve(scenario, host=host, port=port))
 
     return dashboard_command

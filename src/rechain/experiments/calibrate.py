@@ -625,7 +625,8 @@ def best_scenario(table: pd.DataFrame, dims: list[Dimension], scenario_path: str
         f"{row['quiet_price_high']:.2f}x of their start over ten years, cycle {row['quiet_cv']:.3f}); do not use it "
         f"as a baseline without looking at why."]
     lines = [f"# rechain calibrate: {int(row['required_reproduced'])}/{int(row['required'])} required and "
-             f"{int(row['facts_reproduced'])}/{int(row['facts'])} facts over {int(row['replicates'])} seeds.",
+             f"{int(row['facts_reproduced'])}/{int(row['facts'])} facts over {int(row['replicates'])} "
+             f"seed{'' if int(row['replicates']) == 1 else 's'}.",
              *unstable,
              "# Run it as it is, or paste the tables below into the scenario it extends.",
              f"extends = {json.dumps(parent)}", f"name = {json.dumps(name)}", *groups.pop("", [])]

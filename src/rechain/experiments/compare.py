@@ -76,6 +76,7 @@ class Comparison:
     out_dir : where the files were written (None if nothing was written)
     reused : runs read from finished run folders instead of being run
     period_note : when the scenarios' periods differ, a line saying so ("" when they are the same)
+    peak_note : when a product's price peaks in the first month of every run, a line saying so
     """
 
     names: list[str]
@@ -87,6 +88,7 @@ class Comparison:
     out_dir: Path | None
     reused: list[str]
     period_note: str = ""
+    peak_note: str = ""
 
     def markdown(self, band: bool = False) -> str:
         return _markdown(self, band)
@@ -207,6 +209,33 @@ def _kpis_of_run(monthly: pd.DataFrame, ref: pd.DataFrame | None) -> dict[str, f
     out["recycled_share_of_oxide"] = k["recycled_share_of_oxide"]
     out["licences_granted_t"] = k["licences_granted_t"]
     out["licences_refused_t"] = k["licences_refused_t"]
+    # what buyers abroad pay over China's price: the price effect of export licences and quotas
+    for p in MAIN_PRODUCTS:
+        if f"export_price_gap_peak_{p}_pct" in k:
+            out[f"export_price_gap_peak_{p}_pct"] = k[f"export_price_gap_peak_{p}_pct"]
+    return out
+
+
+def peaks_at_the_start(monthly: dict, names: list[str], seeds: list[int]) -> list[str]:
+    """The main products whose peak price is the same in every scenario, seed by seed: it
+    came before any scenario departed from the others (a price that fell from near its start),
+    so it tells them apart in nothing."""
+    if len(names) < 2:
+        return []
+    out = []
+    for p in MAIN_PRODUCTS:
+        same = True
+        for seed in seeds:
+            peaks = []
+            for name in names:
+                price = domestic_prices(monthly[(name, seed)])
+                values = price.loc[price["product"] == p, "value"].to_numpy()
+                peaks.append(float(values.max()) if values.size else np.nan)
+            if not np.all(np.isfinite(peaks)) or not np.allclose(peaks, peaks[0], rtol=1e-9, atol=0.0):
+                same = False
+                break
+        if same:
+            out.append(p)
     return out
 
 
@@ -231,11 +260,14 @@ KPI_LABELS = {
     "magnet_output_t": "domestic magnet output", "magnet_output_change_t": "magnet output change vs reference",
     "magnet_output_change_pct": "magnet output change vs reference",
     "exports_t": "magnet exports", "recycled_share_of_oxide": "recyclers' share of oxide supply",
+    "export_price_gap_peak": "export price over China's, peak",
     "licences_granted_t": "licences granted", "licences_refused_t": "licences refused",
 }
 
 
 def _label(kpi: str) -> str:
+    if kpi.startswith("export_price_gap_peak_") and kpi.endswith("_pct"):
+        return f"{KPI_LABELS['export_price_gap_peak']}, {kpi[len('export_price_gap_peak_'):-len('_pct')]}"
     for stem in ("price_peak", "price_mean", "months_to_recover"):
         if kpi.startswith(stem + "_"):
             return f"{KPI_LABELS[stem]}, {kpi[len(stem) + 1:]}"
@@ -499,8 +531,12 @@ def compare(scenarios: list[str | Path | Scenario], seeds: list[int] | int = 1, 
     long = long.sort_values(["kpi", "scenario"]).reset_index(drop=True)
     long["scenario"] = long["scenario"].astype(str)
     long["kpi"] = long["kpi"].astype(str)
+    flat = peaks_at_the_start({k: like_for_like(v) for k, v in monthly.items()}, names, seeds)
+    peak_note = (f"the peak price of {' and '.join(flat)} is the same in every scenario, seed by seed: it came "
+                 f"before any scenario departed from the others (the price fell from near its start), so it tells "
+                 f"them apart in nothing: read the mean price and the series") if flat else ""
     comp = Comparison(names=names, seeds=seeds, kpis=wide, kpis_long=long, by_seed=by_seed, series=series,
-                      out_dir=None, reused=reused, period_note=period_note)
+                      out_dir=None, reused=reused, period_note=period_note, peak_note=peak_note)
     if not write:
         return comp
 
@@ -513,6 +549,7 @@ def compare(scenarios: list[str | Path | Scenario], seeds: list[int] | int = 1, 
               f"(every scenario ran with the same seeds). Values are means over seeds"
               f"{'; [5 %, 95 %] across seeds in brackets' if band and len(seeds) > 1 else ''}.\n\n"
               + (f"**Note:** {period_note}.\n\n" if period_note else "")
+              + (f"**Note:** {peak_note}.\n\n" if peak_note else "")
               + _markdown(comp, band) +
               "\nmonths until within 10 % of reference: from the first month a price is more than 10 % "
               "away from the reference's (same seed) to the month from which it stays within 10 %; "
@@ -520,7 +557,8 @@ def compare(scenarios: list[str | Path | Scenario], seeds: list[int] | int = 1, 
         (tmp / "kpis.md").write_text(md)
         meta = {"scenarios": names, "files": [getattr(sc, "_files", []) for sc in loaded],
                 "scenario_sha256": {sc.name: scenario_hash(sc) for sc in loaded}, "seeds": seeds,
-                "reused_runs": reused, "reference": ref, "band": bool(band), "period_note": period_note}
+                "reused_runs": reused, "reference": ref, "band": bool(band), "period_note": period_note,
+                "peak_note": peak_note}
         (tmp / "compare.json").write_text(json.dumps(meta, indent=2) + "\n")
         if figures:
             _write_figures(comp, tmp, band)
