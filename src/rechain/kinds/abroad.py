@@ -107,10 +107,8 @@ class ForeignProducers(Kind):
         self.sold = np.append(self.oxides, self.metal)
         # what buyers abroad use is the market producers abroad can reach
         buys = world.buys
-        self.market_pairs = buys.key[(world.firms.kind[buys.firm] == OVERSEAS_MAT)
-                                     & np.isin(buys.product, self.sold)]
-        self.market_product = buys.product[(world.firms.kind[buys.firm] == OVERSEAS_MAT)
-                                           & np.isin(buys.product, self.sold)]
+        to_market = (world.firms.kind[buys.firm] == OVERSEAS_MAT) & np.isin(buys.product, self.sold)
+        self.market_pairs, self.market_product = buys.key[to_market], buys.product[to_market]
 
     def config(self):
         return self.cfg
