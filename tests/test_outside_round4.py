@@ -267,3 +267,40 @@ def test_html_deltas_of_shares_and_percentages_are_in_points():
 def test_check_counts_in_the_singular_for_one(tmp_path):
     res = CliRunner().invoke(main, ["check", str(BASELINE)])
     assert "1 export control, 11 news events, 3 disruptions)" in res.output
+
+
+# --- capacity added by year, and a run that breaks down inside compare -------------------------
+def test_overseas_miners_capacity_by_year_above_the_start_keeps_the_books(tmp_path):
+    """Capacity raised by year made the holders' offered share pass 1 (it was scaled by the
+    capacity multiple): they shipped more than they held and the mass balance broke (seed 2).
+    A disruption, not dated capacity, scales what they offer; no offer passes the stock."""
+    import rechain
+    wi = _what_if(tmp_path, "[firms.overseas_miners]\ncapacity_by_year = { 2025 = 67500, 2026 = 90000 }\n")
+    res = rechain.run(wi, seed=2)
+    assert res.manifest["weeks"] > 100
+
+    def mined(monthly):
+        ore = monthly[(monthly["variable"] == "production") & (monthly["stage"] == "overseas_miners")]
+        return ore.groupby(ore["month"].str[:4])["value"].sum()
+    more, base = mined(res.monthly), mined(rechain.run(BASELINE, seed=2).monthly)
+    assert more["2024"] == pytest.approx(base["2024"], rel=1e-6)
+    assert more["2025"] > 1.1 * base["2025"] and more["2026"] > 1.1 * base["2026"]
+
+
+def test_compare_names_the_scenario_that_broke_down(tmp_path, monkeypatch):
+    from rechain import results
+    from rechain.accounting import MassBalanceError
+    real = results.run
+
+    def breaks(sc, seed=0, **kw):
+        if sc.name == "broken":
+            raise MassBalanceError("mass balance broken at week 3: prnd: -1 t")
+        return real(sc, seed=seed, **kw)
+    monkeypatch.setattr(results, "run", breaks)
+    ref = _what_if(tmp_path, "end = 2024-02-29\n", "ref")
+    bad = _what_if(tmp_path, "end = 2024-02-29\n", "broken")
+    res = CliRunner().invoke(main, ["compare", str(ref), str(bad), "--workers", "1", "--no-figures", "--quiet",
+                                    "--out", str(tmp_path / "cmp")])
+    assert res.exit_code == 3, res.output
+    assert f"error: {bad} (seed 0): mass balance broken at week 3" in res.output
+    assert not (tmp_path / "cmp").exists()

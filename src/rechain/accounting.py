@@ -28,7 +28,11 @@ SINKS = ("separation_loss", "metal_loss", "magnet_loss", "recycling_loss", "bypr
 
 class RunBrokeDown(RuntimeError):
     """A run that cannot go on: its books no longer balance or its numbers left the finite
-    range. Schema bounds keep plausible scenarios away from it; the CLI reports it in one line."""
+    range. Schema bounds keep plausible scenarios away from it; the CLI reports it in one line.
+    A command that runs several scenarios sets ``where`` (the scenario's file or name and the
+    seed), so the line names the one that broke down."""
+
+    where: str | None = None
 
 
 class MassBalanceError(RunBrokeDown):

@@ -78,7 +78,7 @@ class _Group(click.Group):
             # one line, nothing written (outputs are written only after a run completes)
             held.clear()
             files = [a for a in given if a.lower().endswith(".toml")]
-            where = f"{files[0]}: " if files else ""
+            where = f"{e.where}: " if getattr(e, "where", None) else f"{files[0]}: " if files else ""
             click.echo(f"error: {where}{e}; nothing was written. Check the scenario's largest and "
                        f"smallest figures; if they are plausible, please report this as a defect", err=True)
             sys.exit(3)

@@ -329,6 +329,7 @@ def measure_cover(chain: Chain) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     offer = np.ones(sells.n)
     for kind in chain.acting["offer_share"]:
         offer[kind.sells] = kind.offer_share(book)
+    np.clip(offer, 0.0, 1.0, out=offer)       # never more than the stock held
     f.offer_share.ravel()[sells.key] = offer
     stock = f.stock_t.ravel()[sells.key]
     owed = f.owed_t.ravel()[sells.key]

@@ -99,10 +99,16 @@ class Comparison:
 # ---------------------------------------------------------------------------------------
 def _run_one(task: tuple[Scenario, int]) -> tuple[str, int, pd.DataFrame, float]:
     """Worker: run one scenario with one seed; returns its monthly table."""
+    from ..accounting import RunBrokeDown
     from ..results import run
     sc, seed = task
     t0 = time.perf_counter()
-    res = run(sc, seed=seed)
+    try:
+        res = run(sc, seed=seed)
+    except RunBrokeDown as e:       # say which of the scenarios compared, not the first given
+        files = getattr(sc, "_files", [])
+        e.where = f"{files[-1] if files else sc.name} (seed {seed})"
+        raise
     return sc.name, seed, res.monthly, time.perf_counter() - t0
 
 

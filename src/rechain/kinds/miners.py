@@ -200,7 +200,9 @@ class MyanmarHolders(_OreSellers):
                         cfg.holdback_expectation, cfg.holdback_price, cfg.min_offer_share)
         if self.records_offer_share and book.recorder.enabled:
             book.recorder.note_offer_share(float(f.mean()))
-        return f * book.cond.capacity_share[self.rs]
+        # a disruption (a border closed, a tariff) stops shipping as well as mining; more or fewer
+        # mines (dated capacity) change what they mine, not the share of the stock they offer
+        return f * book.cond.disruption_share[self.rs]
 
     def supply_routes(self, book: Book) -> Routes:
         feed = book.firms.capacity_t_per_wk[self.rs] * book.cond.capacity_share[self.rs]
