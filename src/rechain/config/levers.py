@@ -193,6 +193,16 @@ def idle_levers(sc: Scenario, own_quotas: set[tuple[str, int]] | None = None) ->
             out.append(f"quota_policy.quotas ({q.type} {q.year}): {what} exceeds what firms.{name} can produce "
                        f"({capacity:,.0f} t a year, and they do not invest); the quota above that acts on nothing "
                        f"(raise firms.{name}.capacity_t_per_yr to let it bind)")
+    sp = sc.firms.separation_plants
+    n_light, n_ionic = sp.plants_by_ore()
+    if sp.count == 1 and 0 < sp.light_share < 1:
+        kind, share = ("rock-type", sp.light_capacity_share) if n_light else \
+            ("ion-adsorption", 1.0 - sp.light_capacity_share)
+        other = "ion-adsorption" if n_light else "rock-type"
+        out.append(f"firms.separation_plants: count is 1 while light_share is {sp.light_share:g}: a plant separates "
+                   f"one type of ore, so the one plant takes {kind} ore only, with {share:.0%} of capacity_t_per_yr, "
+                   f"and no plant buys {other} ore (its miners' ore finds no buyer); allowed: count >= 2 for plants "
+                   f"of both types, or light_share 0 or 1")
     for name, group in (("rock_miners", sc.firms.rock_miners), ("ionic_miners", sc.firms.ionic_miners)):
         if group.outside_quota_share > 0 and group.enforcement >= 1.0:
             out.append(f"firms.{name}.outside_quota_share: enforcement = 1 stops all mining outside the quota; "
