@@ -307,3 +307,16 @@ def test_compare_names_the_scenario_that_broke_down(tmp_path, monkeypatch):
     assert res.exit_code == 3, res.output
     assert f"error: {bad} (seed 0): mass balance broken at week 3" in res.output
     assert not (tmp_path / "cmp").exists()
+
+
+# --- a sweep may keep every key figure a run gives ----------------------------------------------
+def test_a_sweep_knows_every_key_figure_a_run_of_its_base_gives():
+    """The export price gaps, the oxide and metal exports and the oxide shortfall abroad were
+    refused as unknown KPIs (the list came from a table with China's prices only)."""
+    import json
+
+    from rechain.experiments.sweep import available_kpis
+    base = load_scenario(BASELINE).model_dump(mode="python")
+    pinned = json.loads((ROOT / "tests" / "golden" / "baseline_seed0_kpis.json").read_text())
+    assert set(available_kpis(base)) == set(pinned)
+    assert "export_price_gap_peak_tb_oxide_pct" in available_kpis(base)

@@ -300,10 +300,24 @@ def available_kpis(base: dict) -> list[str]:
     from ..report import kpis
 
     months = list(Calendar.build(base["start"], base["end"]).months)
+    # what the scenario trades abroad: export prices per product, oxides and metal exported
+    # and short abroad (the key figures a run gives only where that trade exists)
+    abroad: dict[str, set[str]] = {}
+    for name, region in (base.get("regions") or {}).items():
+        bought = set((region or {}).get("materials_t_per_yr") or {})
+        if (region or {}).get("demand_t_per_yr"):
+            bought |= {"magnet_std", "magnet_uh"}
+        abroad[name] = bought
     rows = []
     for mo in months:
         for p in PRODUCTS:
             rows.append((mo, "market", p, "china", "price", 1.0))
+        for name, bought in abroad.items():
+            for p in sorted(bought):
+                rows.append((mo, "market", p, name, "price", 1.0))
+                if p not in ("magnet_std", "magnet_uh"):
+                    rows += [(mo, "separation_plants", p, name, "exports", 1.0),
+                             (mo, "overseas_buyers", p, name, "shortfall", 1.0)]
         rows += [(mo, "magnet_makers", "magnet_std", "china", "production", 1.0),
                  (mo, "separation_plants", "prnd_oxide", "china", "production", 1.0),
                  (mo, "recyclers", "prnd_oxide", "china", "production", 1.0),
