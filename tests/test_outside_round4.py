@@ -320,3 +320,14 @@ def test_a_sweep_knows_every_key_figure_a_run_of_its_base_gives():
     pinned = json.loads((ROOT / "tests" / "golden" / "baseline_seed0_kpis.json").read_text())
     assert set(available_kpis(base)) == set(pinned)
     assert "export_price_gap_peak_tb_oxide_pct" in available_kpis(base)
+
+
+def test_seed_noise_share_is_the_variance_between_replicates_over_the_whole():
+    """Points a (1, 3) and b (5, 7): variance 5 over the four runs, 1 within each point: 20 %."""
+    import pandas as pd
+
+    from rechain.experiments.analyze import seed_noise_share
+    runs = pd.DataFrame({"point_id": [0, 0, 1, 1, 2], "k": [1.0, 3.0, 5.0, 7.0, 100.0],
+                         "flat": [2.0, 2.0, 2.0, 2.0, 2.0]})
+    share = seed_noise_share(runs, ["k", "flat"])
+    assert share == {"k": pytest.approx(0.2)}          # point 2 has one replicate; flat has no variance

@@ -294,6 +294,27 @@ def _scatter_figure(runs: pd.DataFrame, kpi: str, params: list[dict], path: Path
     plt.close(fig)
 
 
+#: the share of a KPI's variance between one point's replicates above which analyze warns
+NOISY_SHARE = 0.5
+
+
+def seed_noise_share(ok_runs, kpis: list[str]) -> dict[str, float]:
+    """Per KPI, the share of its variance over all successful runs that lies between the
+    replicates of one point (the mean within-point variance over the total): the seed's noise,
+    which no parameter explains. Only KPIs of points with two or more replicates."""
+    out = {}
+    for k in kpis:
+        values = ok_runs[["point_id", k]].dropna()
+        counts = values.groupby("point_id")[k].transform("size")
+        values = values[counts >= 2]
+        total = float(values[k].var(ddof=0)) if len(values) > 1 else 0.0
+        if total <= 0:
+            continue
+        within = float(values.groupby("point_id")[k].var(ddof=0).mean())
+        out[k] = min(within / total, 1.0)
+    return out
+
+
 def analyze(out_dir: str | Path, kpis: list[str] | None = None, figures: bool = True,
             top: int | None = None) -> dict:
     """Write the analysis of a sweep output folder to ``out_dir/analysis`` and return a summary.
@@ -360,6 +381,7 @@ def _write_analysis(out: Path, man: dict, want: list[str], dest: Path, figures: 
         means = g[names].first().join(g[want].agg(["mean", "std", "count"]).set_axis(
             [f"{k}_{stat}" for k in want for stat in ("mean", "std", "count")], axis=1))
         means.to_csv(dest / "point_means.csv")
+        noise = seed_noise_share(ok, want)
         files.append(dest / "point_means.csv")
     shown = [k for k in want if runs[k].notna().any() and runs[k].nunique() > 1]
     for k in want:
@@ -379,6 +401,14 @@ def _write_analysis(out: Path, man: dict, want: list[str], dest: Path, figures: 
                f"- runs found: {len(runs)}, successful: {n_ok}, failed: {len(runs) - n_ok}"
                + (" (see ../errors.csv)" if len(runs) > n_ok else ""),
                f"- parameters: {', '.join(p['name'] + ' (' + p['path'] + ')' for p in params) or 'none'}"]
+    noisy = {k: v for k, v in (noise if params and n_ok else {}).items() if v >= NOISY_SHARE}
+    if noisy:
+        summary.append(f"- seed noise: for {', '.join(f'{k} ({v:.0%})' for k, v in noisy.items())} that share "
+                       f"of the variance lies between the replicates of one point, which no parameter explains; "
+                       f"the indices read it as the parameters' effect: run more replicates, or longer runs")
+    elif man["replicates"] == 1 and man["design"] in ("sobol", "morris"):
+        summary.append("- one replicate per point: the seed's noise cannot be told from the parameters' effect "
+                       "(replicates >= 2 measures it)")
     if len(runs) < man["n_runs"]:
         summary.append(f"- {man['n_runs'] - len(runs)} runs are missing: the sweep did not finish "
                        "(`rechain sweep ... --resume` completes it)")
@@ -397,6 +427,7 @@ def _write_analysis(out: Path, man: dict, want: list[str], dest: Path, figures: 
     (dest / "summary.md").write_text("\n".join(summary) + "\n")
     files.append(dest / "summary.md")
     return {"table": table, "skipped": skipped, "files": files, "top": top_param, "ranking": ranking,
+            "noisy": noisy,
             "design": man["design"], "samples": man["samples"], "missing": max(man["n_runs"] - len(runs), 0),
             "n_runs": man["n_runs"]}
 
@@ -417,6 +448,10 @@ def analyze_command(sweep_output: Path, kpis: tuple[str, ...], top: int | None, 
         raise ScenarioError(sweep_output, "", "folder not found", kind="missing")
     res = analyze(sweep_output, kpis=list(kpis) or None, figures=not no_figures, top=top)
     t = res["table"]
+    if res["noisy"]:
+        click.echo(f"warning: seed noise: {', '.join(f'{k} {v:.0%}' for k, v in res['noisy'].items())} of the "
+                   f"variance lies between replicates of the same point, which the indices read as the parameters' "
+                   f"effect (summary.md)", err=True)
     if res["missing"]:
         click.echo(f"warning: the sweep did not finish: {res['missing']} of its {res['n_runs']} runs are missing, so "
                    f"this analysis covers the runs done (sensitivity indices need every point); finish it with "
