@@ -1053,6 +1053,8 @@ def test_a_range_over_an_optional_key_left_unset_is_sampled():
 
 @pytest.mark.parametrize("csv_bytes, says", [
     (b"behaviour.w_news,\n1.0,\n", "column 2 of the header row has no name (a trailing comma?)"),
+    (b",behaviour.w_news\n0,1.0\n1,1.5\n", "column 1 of the header row has no name (a row index, as pandas' "
+     "to_csv writes by default: save with index=False)"),
     (b"behaviour.w_news;behaviour.w_trend\n1.0;0.1\n", "the columns are separated by ';'; allowed: commas"),
     (b"behaviour.w_news\n1.0\n1.5 caf\xe9\n", "'p.csv', line 3: given byte 0xe9, which is not UTF-8 text"),
 ])

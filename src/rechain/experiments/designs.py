@@ -162,9 +162,11 @@ def table_rows(text: str, name: str) -> tuple[list[str], list[dict]]:
         raise DesignError(f"{name}: the columns are separated by ';'; allowed: commas (a spreadsheet's "
                           f"'CSV, comma-separated')")
     if any(not c.strip() for c in header):
-        raise DesignError(f"{name}: column {header.index(next(c for c in header if not c.strip())) + 1} of the "
-                          f"header row has no name (a trailing comma?); allowed: a key path or parameter name "
-                          f"for every column")
+        column = header.index(next(c for c in header if not c.strip())) + 1
+        why = "a row index, as pandas' to_csv writes by default: save with index=False" if column == 1 \
+            else "a trailing comma?"
+        raise DesignError(f"{name}: column {column} of the header row has no name ({why}); allowed: a key path or "
+                          f"parameter name for every column")
     reader.fieldnames = [c.strip() for c in header]     # 'a, b' names the column 'b', not ' b
     twice = [c for c in dict.fromkeys(reader.fieldnames) if reader.fieldnames.count(c) > 1]
     if twice:

@@ -800,7 +800,11 @@ class SweepSummary:
 
     def text(self) -> str:
         s = (f"ran {self.ran} of {self.n_runs} runs in {self.seconds:.1f} s ({self.runs_per_s:.2f} runs/s, "
-             f"{self.workers} worker(s), {self.backend})")
+             f"{self.workers} worker(s), {self.backend})") if self.ran else \
+            f"nothing left to run of its {self.n_runs} runs"
+        if self.failed_total and not self.ran:
+            s += " (--resume does not run failed runs again: sweep into a new folder to retry them)"
+
         if self.skipped:
             s += f"; {self.skipped} were already done"
         s += f"\nresults: {self.out / 'runs'}, {self.out / 'series'} (rechain.sweep.load_results)"
