@@ -1,4 +1,5 @@
-"""Helpers shared by the tests: the baseline and a shock-free variant as plain dicts."""
+"""Helpers shared by the tests: the baseline and a shock-free variant as plain dicts, and what-if
+files that extend the baseline."""
 
 from __future__ import annotations
 
@@ -18,3 +19,10 @@ def baseline_dict() -> dict:
 def quiet_dict(years: int = 3) -> dict:
     """The baseline with every shock switched off (see :func:`rechain.scenario.quiet_variant`)."""
     return quiet_variant(baseline_dict(), years)
+
+
+def what_if(tmp_path: Path, body: str, name: str = "w") -> Path:
+    """A what-if file ``name``.toml in ``tmp_path`` extending the baseline with ``body``."""
+    f = tmp_path / f"{name}.toml"
+    f.write_text(f'extends = "{BASELINE.as_posix()}"\nname = "{name}"\n{body}', encoding="utf-8")
+    return f

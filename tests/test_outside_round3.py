@@ -13,6 +13,7 @@ import pandas as pd
 import pytest
 from click.testing import CliRunner
 from support import BASELINE
+from support import what_if as _what_if
 
 import rechain
 from rechain.cli import main
@@ -24,12 +25,6 @@ from rechain.outputs import output_dir
 
 ROOT = Path(__file__).resolve().parents[1]
 SHORT: dict = {}    # the whole baseline: the Pr-Nd price passes 1.25x its long-run price in 2026
-
-
-def _what_if(tmp_path: Path, body: str, name: str = "w") -> Path:
-    f = tmp_path / f"{name}.toml"
-    f.write_text(f'extends = "{BASELINE.as_posix()}"\nname = "{name}"\n{body}', encoding="utf-8")
-    return f
 
 
 # --- a reserve that never trades acts on nothing ---------------------------------------------

@@ -10,6 +10,7 @@ import numpy as np
 import pytest
 from click.testing import CliRunner
 from support import BASELINE
+from support import what_if as _what_if
 
 from rechain.cli import main
 from rechain.model import ChainModel
@@ -17,12 +18,6 @@ from rechain.network import FOREIGN, RESERVE, TRADER
 from rechain.scenario import load_scenario
 
 ROOT = Path(__file__).resolve().parents[1]
-
-
-def _what_if(tmp_path: Path, body: str, name: str = "w") -> Path:
-    f = tmp_path / f"{name}.toml"
-    f.write_text(f'extends = "{BASELINE.as_posix()}"\nname = "{name}"\n{body}', encoding="utf-8")
-    return f
 
 
 # --- check: more keys that act on nothing ----------------------------------------------------

@@ -16,7 +16,7 @@ from dataclasses import dataclass, replace
 
 import numpy as np
 
-from .calendar import CALENDARS, Calendar, CalendarRangeError
+from .calendar import CALENDARS, Calendar, CalendarRangeError, _next_month
 from .network import ABROAD, FOREIGN, IONIC, MYANMAR, OVERSEAS, ROCK, SEP
 from .policy import QUOTA_TYPES, ExportRegimes, FirmWeekTable, QuotaBook, dated_capacity, disruption_table
 from .world import World
@@ -105,7 +105,7 @@ class PolicyTimeline:
         self.neutral_demand_t = np.where(buyers, self.first_year_demand[self.demand_column] * pop.demand_share, 0.0)
         # what end users plan to build over the coming weeks: their schedule, with the shocks
         # they were told of; a shock nobody announced enters their plans only as it happens
-        surprise = np.divide(schedule[:W], planned[:W], out=np.ones_like(table), where=planned[:W] > 0)
+        surprise = np.divide(table, planned[:W], out=np.ones_like(table), where=planned[:W] > 0)
         self.group_demand_ahead_t = ahead_mean(planned, sc.behaviour.plan_ahead_weeks)[:W] * surprise
         # quotas
         self.quota_book = QuotaBook(sc)
@@ -283,8 +283,7 @@ def world_until(world: World, end: dt.date) -> World:
     sc = world.scenario
     # on to the end of the following month: a month the weeks cut off is scaled to its
     # whole from its days inside, which would make the weeks read depend on where it is cut
-    after = dt.date(end.year + end.month // 12, end.month % 12 + 1, 1)
-    end = dt.date(after.year + after.month // 12, after.month % 12 + 1, 1) - dt.timedelta(days=1)
+    end = _next_month(_next_month(end.replace(day=1))) - dt.timedelta(days=1)
     try:
         cal = Calendar.build(sc.start, end, holidays=None if sc.holidays else {})
     except CalendarRangeError:

@@ -233,7 +233,7 @@ def _delta(v: float, ref: float, unit: str, against: str = "reference") -> tuple
         return f"{100 * (v - ref):+.2f} pp vs {against}", cls
     if unit == "%":
         return f"{v - ref:+.1f} pp vs {against}", cls
-    if unit in ("months",) or ref == 0:
+    if unit == "months" or ref == 0:
         return f"{v - ref:+,.3g} vs {against}", cls
     return f"{100 * (v / ref - 1):+.1f} % vs {against}", cls
 

@@ -373,6 +373,7 @@ def _write_analysis(out: Path, man: dict, want: list[str], dest: Path, figures: 
                     path = dest / f"sensitivity_{_safe(k)}.png"
                     _bar_figure(t.head(top) if top else t, k, man["design"], path)
                     files.append(path)
+    noise: dict[str, float] = {}
     if params and n_ok:
         # every design: mean, standard deviation and count of each KPI per point (over replicates)
         ok = runs[runs["status"] == "ok"]
@@ -401,7 +402,7 @@ def _write_analysis(out: Path, man: dict, want: list[str], dest: Path, figures: 
                f"- runs found: {len(runs)}, successful: {n_ok}, failed: {len(runs) - n_ok}"
                + (" (see ../errors.csv)" if len(runs) > n_ok else ""),
                f"- parameters: {', '.join(p['name'] + ' (' + p['path'] + ')' for p in params) or 'none'}"]
-    noisy = {k: v for k, v in (noise if params and n_ok else {}).items() if v >= NOISY_SHARE}
+    noisy = {k: v for k, v in noise.items() if v >= NOISY_SHARE}
     if noisy:
         summary.append(f"- seed noise: for {', '.join(f'{k} ({v:.0%})' for k, v in noisy.items())} that share "
                        f"of the variance lies between the replicates of one point, which no parameter explains; "

@@ -76,7 +76,7 @@ class Comparison:
     out_dir : where the files were written (None if nothing was written)
     reused : runs read from finished run folders instead of being run
     period_note : when the scenarios' periods differ, a line saying so ("" when they are the same)
-    peak_note : when a product's price peaks in the first month of every run, a line saying so
+    peak_note : when a product's peak price is the same in every scenario (:func:`shared_peaks`), a line saying so
     """
 
     names: list[str]
@@ -222,25 +222,24 @@ def _kpis_of_run(monthly: pd.DataFrame, ref: pd.DataFrame | None) -> dict[str, f
     return out
 
 
-def peaks_at_the_start(monthly: dict, names: list[str], seeds: list[int]) -> list[str]:
+def shared_peaks(monthly: dict, names: list[str], seeds: list[int]) -> list[str]:
     """The main products whose peak price is the same in every scenario, seed by seed: it
     came before any scenario departed from the others (a price that fell from near its start),
     so it tells them apart in nothing."""
     if len(names) < 2:
         return []
+    peaks = {}      # (name, seed) -> each product's peak price
+    for name in names:
+        for seed in seeds:
+            price = domestic_prices(monthly[(name, seed)])
+            peaks[(name, seed)] = price.groupby("product")["value"].max()
     out = []
     for p in MAIN_PRODUCTS:
-        same = True
         for seed in seeds:
-            peaks = []
-            for name in names:
-                price = domestic_prices(monthly[(name, seed)])
-                values = price.loc[price["product"] == p, "value"].to_numpy()
-                peaks.append(float(values.max()) if values.size else np.nan)
-            if not np.all(np.isfinite(peaks)) or not np.allclose(peaks, peaks[0], rtol=1e-9, atol=0.0):
-                same = False
+            seen = np.array([peaks[(name, seed)].get(p, np.nan) for name in names], dtype=float)
+            if not np.isfinite(seen).all() or not np.allclose(seen, seen[0], rtol=1e-9, atol=0.0):
                 break
-        if same:
+        else:
             out.append(p)
     return out
 
@@ -537,7 +536,7 @@ def compare(scenarios: list[str | Path | Scenario], seeds: list[int] | int = 1, 
     long = long.sort_values(["kpi", "scenario"]).reset_index(drop=True)
     long["scenario"] = long["scenario"].astype(str)
     long["kpi"] = long["kpi"].astype(str)
-    flat = peaks_at_the_start({k: like_for_like(v) for k, v in monthly.items()}, names, seeds)
+    flat = shared_peaks({k: like_for_like(v) for k, v in monthly.items()}, names, seeds)
     peak_note = (f"the peak price of {' and '.join(flat)} is the same in every scenario, seed by seed: it came "
                  f"before any scenario departed from the others (the price fell from near its start), so it tells "
                  f"them apart in nothing: read the mean price and the series") if flat else ""
