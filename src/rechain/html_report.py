@@ -172,12 +172,13 @@ _LABELS = [
     (r"exports_oxide_metal_(\d{4})_t", "oxide and metal exports {}"),
     (r"export_price_gap_peak_(\w+)_pct", "export price over China's price, peak, {}"),
 ]
-_FIXED = {"shortfall_overseas_t": "shortfall of buyers abroad", "shortfall_domestic_t": "shortfall of motor makers",
+_FIXED = {"shortfall_overseas_t": "shortfall of buyers abroad, magnets", "shortfall_domestic_t": "shortfall of motor makers",
           "recycled_share_of_oxide": "recyclers' share of oxide output",
           "licences_granted_t": "export licences granted", "licences_refused_t": "export licences refused",
           "magnet_output_t": "domestic magnet output", "magnet_output_change_t": "magnet output vs reference",
           "magnet_output_change_pct": "magnet output vs reference", "exports_t": "magnet exports",
-          "shortfall_overseas_oxide_metal_t": "shortfall of buyers abroad, oxide and metal"}
+          "shortfall_overseas_oxide_metal_t": "shortfall of buyers abroad, oxide and metal",
+          "exports_oxide_metal_t": "oxide and metal exports"}
 
 
 def kpi_label(kpi: str, months=None) -> str:

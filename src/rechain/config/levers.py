@@ -99,16 +99,23 @@ def idle_levers(sc: Scenario, own_quotas: set[tuple[str, int]] | None = None) ->
                 out.append(f"{kind}[{i}] ({c.name}): rate_share is 0 (no charge); it acts on nothing")
                 continue
             trade_lever(f"{kind}[{i}] ({c.name})", c.products, c.regions)
-    for i, c in enumerate(sc.import_tariffs):
-        if c.rate_share == 0:
-            continue            # said above
-        # a tariff reaches buyers only through the landed price their demand answers
-        names = list(sc.regions) if "all" in c.regions else [r for r in c.regions if r in sc.regions]
-        deaf = [r for r in names if sc.regions[r].price_elasticity == 0]
-        if names and len(deaf) == len(names):
-            out.append(f"import_tariffs[{i}] ({c.name}): the buyers of {deaf} do not answer the landed price "
-                       f"(price_elasticity 0); it acts on nothing; allowed: regions.<name>.price_elasticity > 0 "
-                       f"for the regions it names")
+    for kind in ("export_duties", "import_tariffs"):
+        for i, c in enumerate(getattr(sc, kind)):
+            if c.rate_share == 0:
+                continue            # said above
+            # a duty or tariff reaches what buyers buy only through the landed price their demand answers
+            names = list(sc.regions) if "all" in c.regions else [r for r in c.regions if r in sc.regions]
+            deaf = [r for r in names if sc.regions[r].price_elasticity == 0]
+            if not deaf:
+                continue
+            hint = "allowed: regions.<name>.price_elasticity > 0 for the regions it names"
+            if kind == "import_tariffs" and len(deaf) == len(names):
+                out.append(f"import_tariffs[{i}] ({c.name}): the buyers of {deaf} do not answer the landed price "
+                           f"(price_elasticity 0); it acts on nothing; {hint}")
+            else:
+                # an export duty still raises the export price (what buyers abroad pay)
+                out.append(f"{kind}[{i}] ({c.name}): the buyers of {deaf} do not answer the landed price "
+                           f"(price_elasticity 0): it changes what they pay, not what they buy; {hint}")
     stages = _stage_firms(sc)
     ores = _ore_types(sc)
     for i, d in enumerate(sc.disruptions):

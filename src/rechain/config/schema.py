@@ -403,14 +403,16 @@ class Quota(_Model):
     type: Literal["mining_rock", "mining_ionic", "separation"] = Field(description="which quota")
     year: int = Field(ge=1990, le=2100, description="calendar year of the quota")
     total_t: Tonnes = Field(description="the year's quota, t REO")
-    batches: list[QuotaBatch] = Field(min_length=1,
-                                      description="issue dates and shares of the year's total, in date order; dates in the year or the year before (a first batch issued in December)")
+    batches: list[QuotaBatch] = Field(default_factory=list,
+                                      description="issue dates and shares of the year's total, in date order; dates in the year or the year before (a first batch issued in December); none: all on 1 January")
     source: str = Field("", description="where the figures come from (free text)")
 
     @model_validator(mode="after")
     def _check(self) -> "Quota":
         if not self.name:
             self.name = f"{self.type}-{self.year}"
+        if not self.batches:        # as export quotas: all issued on 1 January
+            self.batches = [QuotaBatch(issued=dt.date(self.year, 1, 1), share=1.0)]
         # a year's first batch may come in the December before it, never later than the year
         _dated_within("batches", "batch", [b.issued for b in self.batches], self.year, before=True)
         if sum(b.share for b in self.batches) > 1.0 + 1e-9:
@@ -424,7 +426,7 @@ class QuotaPolicy(_Model):
     pace_multiple: Annotated[float, Field(ge=1, le=10)] = Field(1.25, description="quota holders aim to use their year's share by year end, making up weeks lost to holidays, disruptions or slumps, but never run faster than this multiple of their even weekly share of the year's quota (last year's until this year's is known)")
     late_after_days: int = Field(45, ge=0, le=365, description="a first batch later than last year's date plus this is overdue")
     overdue_ration_weeks: Annotated[float, Field(ge=0, le=52)] = Field(0.0, description="while a year's first batch is overdue, holders spread what is left of their allowance over this many weeks (each week uses left / weeks) instead of running dry; 0 = no rationing")
-    imported_ore_counts_from: Date | None = Field(None, description="from this date imported ore counts against the separation quota")
+    imported_ore_counts_from: Date | None = Field(None, description="from this date imported ore counts against the separation quota (before it, a plant's ore is one blend: a quota of 0 stops its imported ore too; docs/ODD.md section 7.11)")
     quotas: list[Quota] = Field(default_factory=list, description="annual quotas, one per type and year")
 
 

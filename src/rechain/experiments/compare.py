@@ -203,6 +203,9 @@ def _kpis_of_run(monthly: pd.DataFrame, ref: pd.DataFrame | None) -> dict[str, f
         else:
             out[f"months_to_recover_{p}"] = recovery_months(price[p], rprice[p])
     out["shortfall_overseas_t"] = k["shortfall_overseas_t"]
+    # buyers abroad of oxide and metal (magnet makers abroad): an export ban on Dy/Tb oxide
+    # falls on them, and the magnets-only figure above would show it as costless
+    out["shortfall_overseas_oxide_metal_t"] = k.get("shortfall_overseas_oxide_metal_t", 0.0)
     out["shortfall_domestic_t"] = k["shortfall_domestic_t"]
     mag = float(magnet_output(monthly).sum())
     out["magnet_output_t"] = mag
@@ -212,6 +215,8 @@ def _kpis_of_run(monthly: pd.DataFrame, ref: pd.DataFrame | None) -> dict[str, f
     # magnets, as its label and the single run's report have it (oxides and metal were counted too)
     out["exports_t"] = float(monthly.loc[(monthly["variable"] == "exports") & monthly["product"].isin(MAGNETS),
                                          "value"].sum())
+    out["exports_oxide_metal_t"] = float(monthly.loc[(monthly["variable"] == "exports")
+                                                     & ~monthly["product"].isin(MAGNETS), "value"].sum())
     out["recycled_share_of_oxide"] = k["recycled_share_of_oxide"]
     out["licences_granted_t"] = k["licences_granted_t"]
     out["licences_refused_t"] = k["licences_refused_t"]
@@ -261,7 +266,9 @@ def _kpi_unit(kpi: str, price_units: dict[str, str]) -> str:
 KPI_LABELS = {
     "price_peak": "peak price", "price_mean": "mean price",
     "months_to_recover": "months until within 10 % of reference",
-    "shortfall_overseas_t": "overseas shortfall", "shortfall_domestic_t": "domestic shortfall",
+    "shortfall_overseas_t": "overseas shortfall, magnets", "shortfall_domestic_t": "domestic shortfall",
+    "shortfall_overseas_oxide_metal_t": "overseas shortfall, oxide and metal",
+    "exports_oxide_metal_t": "oxide and metal exports",
     "magnet_output_t": "domestic magnet output", "magnet_output_change_t": "magnet output change vs reference",
     "magnet_output_change_pct": "magnet output change vs reference",
     "exports_t": "magnet exports", "recycled_share_of_oxide": "recyclers' share of oxide supply",
