@@ -3,6 +3,8 @@ and a projection): each case as the outsider met it, held here."""
 
 from __future__ import annotations
 
+import re
+
 import pytest
 from click.testing import CliRunner
 from support import what_if as _what_if
@@ -63,3 +65,100 @@ def test_a_quota_without_batches_is_issued_on_the_first_of_january(tmp_path):
     assert [(b.issued.isoformat(), b.share) for b in q.batches] == [("2027-01-01", 1.0)]
     res = CliRunner().invoke(main, ["check", str(tmp_path / "w.toml")])
     assert res.exit_code == 0, res.output
+
+
+# --- sweeps on a cluster (a sixth round: a modeller taking a sweep to Dask) ---------------------
+def _small_sweep(tmp_path):
+    from support import BASELINE
+    f = tmp_path / "s.toml"
+    f.write_text(f'name = "s"\nbase = "{BASELINE.as_posix()}"\ndesign = "lhs"\nsamples = 2\nreplicates = 1\n'
+                 '[overrides]\nend = 2024-02-29\n[parameters]\n"behaviour.w_trend" = { min = 0, max = 0.5 }\n'
+                 '[outputs]\nkpis = ["price_peak_prnd_oxide"]\n', encoding="utf-8")
+    return f
+
+
+def test_a_sweep_folder_in_use_is_refused(tmp_path):
+    """A --resume while the sweep still ran on the folder was accepted: both ran the same runs
+    and the series came back with 720 duplicate rows."""
+    from rechain.experiments.store import folder_lock
+    from rechain.experiments.sweep import execute
+    from rechain.scenario import ScenarioError
+    f, out = _small_sweep(tmp_path), tmp_path / "o"
+    execute(f, out=out, workers=1)
+    with folder_lock(out):          # as a sweep still running on it holds it
+        with pytest.raises(ScenarioError, match="is in use: another sweep"):
+            execute(f, out=out, workers=1, resume=True)
+    assert execute(f, out=out, workers=1, resume=True).ran == 0     # free again once it is let go
+
+
+def test_an_empty_scheduler_address_is_refused(tmp_path):
+    """--scheduler "$SCHED" with the variable unset quietly ran on local processes."""
+    res = CliRunner().invoke(main, ["sweep", str(_small_sweep(tmp_path)), "--scheduler", "", "--out",
+                                    str(tmp_path / "o"), "--quiet"])
+    assert res.exit_code == 2 and "is empty" in res.output, res.output
+    assert not (tmp_path / "o").exists()
+
+
+class _Client:
+    """What check_workers asks of a Dask client."""
+    def __init__(self, seen=None, fails=None, workers=True):
+        self.seen, self.fails, self.workers = seen, fails, workers
+
+    def wait_for_workers(self, n, timeout):
+        if not self.workers:
+            raise TimeoutError("no workers")
+
+    def run(self, fn):
+        if self.fails:
+            raise self.fails
+        return self.seen
+
+
+def test_workers_of_other_code_or_none_are_named():
+    """Workers with another rechain gave other numbers without a word, and a later --resume
+    mixed both codes in one folder; workers without rechain, or none yet, were a traceback."""
+    from rechain.experiments.executor import check_workers
+    from rechain.outputs import code_fingerprint
+    from rechain.scenario import OptionError
+    ours = code_fingerprint()
+    check_workers(_Client({"tcp://a:1": ours, "tcp://b:1": ours}), "tcp://s:8786")
+    with pytest.raises(OptionError, match=r"other rechain code \(tcp://b:1\)"):
+        check_workers(_Client({"tcp://a:1": ours, "tcp://b:1": "0" * 64}), "tcp://s:8786")
+    with pytest.raises(OptionError, match="cannot run rechain"):
+        check_workers(_Client(fails=ModuleNotFoundError("No module named 'rechain'")), "tcp://s:8786")
+    with pytest.raises(OptionError, match="has no workers"):
+        check_workers(_Client(workers=False), "tcp://s:8786")
+
+
+def test_a_lost_cluster_is_one_line_with_the_way_back(tmp_path, monkeypatch):
+    """Killing the scheduler mid-sweep gave three chained tracebacks and no resume hint; the
+    hints left out --scheduler, so copied as given they resumed on local processes."""
+    from rechain.experiments import sweep as sweep_module
+    from rechain.experiments.executor import ClusterLost
+
+    def lost(*a, **kw):
+        raise ClusterLost("lost the Dask cluster at tcp://s:8786 (CommClosedError)")
+    monkeypatch.setattr(sweep_module, "execute", lost)
+    f = _small_sweep(tmp_path)
+    res = CliRunner().invoke(main, ["sweep", str(f), "--scheduler", "tcp://s:8786", "--out", str(tmp_path / "o")])
+    assert res.exit_code == 1, res.output
+    assert "error: lost the Dask cluster at tcp://s:8786" in res.output
+    assert f"--scheduler tcp://s:8786 --resume" in res.output
+    assert "Traceback" not in res.output
+
+
+@pytest.mark.parametrize("raised, said", [
+    (MemoryError("Unable to allocate 3.07 EiB"), "is not a Dask scheduler (MemoryError"),
+    (TypeError("TLS expects a ssl_context argument"), "a tls:// address needs Dask's TLS settings"),
+])
+def test_an_address_that_is_no_scheduler_is_one_line(raised, said):
+    """An HTTP endpoint's answer read as a frame length (a 3.07 EiB MemoryError) and a tls://
+    address were tracebacks."""
+    from rechain.experiments.executor import _connect
+    from rechain.scenario import OptionError
+
+    class Client:
+        def __init__(self, address, timeout):
+            raise raised
+    with pytest.raises(OptionError, match=re.escape(said)):
+        _connect(Client, "tcp://h:8786")

@@ -454,9 +454,15 @@ def analyze_command(sweep_output: Path, kpis: tuple[str, ...], top: int | None, 
                    f"variance lies between replicates of the same point, which the indices read as the parameters' "
                    f"effect (summary.md)", err=True)
     if res["missing"]:
+        from .store import sweep_manifest
+        man = sweep_manifest(sweep_output) or {}
+        # the manifest names the sweep file it ran (the file, where it is still there)
+        named = man.get("sweep_file")
+        file = named if named and Path(named).is_file() else "<its sweep file>"
+        why = "sensitivity indices need every point" if res["design"] in ("sobol", "morris") else "its means lack those runs"
         click.echo(f"warning: the sweep did not finish: {res['missing']} of its {res['n_runs']} runs are missing, so "
-                   f"this analysis covers the runs done (sensitivity indices need every point); finish it with "
-                   f"rechain sweep <its sweep file> --out {sweep_output} --resume, then analyze again", err=True)
+                   f"this analysis covers the runs done ({why}); finish it with "
+                   f"rechain sweep {file} --out {sweep_output} --resume, then analyze again", err=True)
     if res["design"] == "sobol" and res["samples"] < MIN_BOOTSTRAP_SAMPLES and not t.empty:
         click.echo(f"warning: the sweep has N = {res['samples']} base samples; below {MIN_BOOTSTRAP_SAMPLES} the Sobol "
                    f"indices below are noise (outside 0-1, no confidence intervals): run the sweep with more "

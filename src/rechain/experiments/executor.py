@@ -36,13 +36,19 @@ from typing import Any, Callable, Iterable, Iterator
 from ..scenario import OptionError
 
 __all__ = ["note_terminated", "was_terminated", "forget_terminated", "open_executor", "SerialExecutor", "ProcessExecutor", "DaskExecutor", "shared", "batches",
-           "batch_size", "Terminated", "sigterm_as_interrupt", "SCHEDULER_CONNECT_S", "PARENT_CHECK_S", "MAX_SEEDS",
+           "batch_size", "Terminated", "ClusterLost", "WORKERS_WAIT_S", "sigterm_as_interrupt", "SCHEDULER_CONNECT_S", "PARENT_CHECK_S", "MAX_SEEDS",
            "MAX_WORKERS"]
 
 #: how often a worker process checks that the main process is still there, s
 PARENT_CHECK_S = 0.5
 #: seconds to wait for a Dask scheduler before saying it cannot be reached
 SCHEDULER_CONNECT_S = 5
+#: seconds to wait for a scheduler's first worker (on a batch cluster they start later)
+WORKERS_WAIT_S = 60
+
+
+class ClusterLost(RuntimeError):
+    """The Dask scheduler, or every worker holding a sweep's work, went away mid-command."""
 
 #: seeds a command runs each scenario with at most (validate and compare hold every run's
 #: tables in memory; --replicates 10**11 took all of it and ended in a MemoryError)
@@ -121,7 +127,10 @@ class _Executor:
                 for j, item in todo:
                     pending[self._submit(fn, item)] = j
                     break
-                yield i, fut.result()
+                yield i, self._result(fut)
+
+    def _result(self, fut: Any) -> Any:
+        return fut.result()
 
     def _submit(self, fn: Callable, item: Any) -> Any:  # pragma: no cover - abstract
         raise NotImplementedError
@@ -214,6 +223,57 @@ def _connect(client_class, address: str):
         raise OptionError("--scheduler", address, f"cannot reach a Dask scheduler there ({why}); start one "
                           "(`dask scheduler`) and give the address it prints, or use --scheduler local",
                           kind="scheduler") from None
+    except TypeError as e:          # tls:// without Dask's TLS settings
+        raise OptionError("--scheduler", address, f"cannot connect ({e}); a tls:// address needs Dask's TLS "
+                          "settings (distributed.comm.tls.*); allowed: tcp://HOST:PORT or local",
+                          kind="scheduler") from None
+    except Exception as e:          # something answered that is not a Dask scheduler
+        raise OptionError("--scheduler", address, f"is not a Dask scheduler ({type(e).__name__}: {e}); give "
+                          "the address `dask scheduler` prints (tcp://HOST:8786 by default, not its dashboard)",
+                          kind="scheduler") from None
+
+
+def _worker_code() -> str:
+    """The rechain code fingerprint of the process it runs in (a Dask worker)."""
+    from rechain.outputs import code_fingerprint
+    return code_fingerprint()
+
+
+def _hold(obj: Any) -> Any:
+    return obj
+
+
+def check_workers(client: Any, address: str) -> None:
+    """Wait for a first worker, then check every worker runs this rechain code: other code
+    gives other numbers under the same seeds, and a sweep folder must not mix them."""
+    from ..outputs import code_fingerprint
+    try:
+        client.wait_for_workers(1, timeout=WORKERS_WAIT_S)
+    except Exception:
+        raise OptionError("--scheduler", address, f"has no workers (waited {WORKERS_WAIT_S} s); start some with "
+                          f"`dask worker {address}`", kind="scheduler") from None
+    try:
+        seen = client.run(_worker_code)
+    except Exception as e:
+        raise OptionError("--scheduler", address, f"has workers that cannot run rechain ({type(e).__name__}: {e}); "
+                          "install the same rechain in the workers' environment", kind="scheduler") from None
+    ours = code_fingerprint()
+    other = sorted(w for w, fp in seen.items() if fp != ours)
+    if other:
+        raise OptionError("--scheduler", address, f"has workers running other rechain code ({', '.join(other)}): "
+                          "their runs would differ from this code's under the same seeds; install this rechain "
+                          "on them", kind="scheduler")
+
+
+def _lost_errors() -> tuple:
+    import asyncio
+    import concurrent.futures
+    try:
+        from distributed.client import FuturesCancelledError
+        from distributed.comm.core import CommClosedError
+    except ImportError:  # pragma: no cover - depends on the environment
+        return (asyncio.CancelledError, concurrent.futures.CancelledError)
+    return (asyncio.CancelledError, concurrent.futures.CancelledError, FuturesCancelledError, CommClosedError)
 
 
 class DaskExecutor(_Executor):
@@ -223,11 +283,14 @@ class DaskExecutor(_Executor):
     name = "dask"
 
     def __init__(self, address: str, workers: int, shared: Any = None):
+        if not str(address).strip():     # an unset variable: never a quiet run elsewhere
+            raise OptionError("--scheduler", address, "is empty; allowed: tcp://HOST:PORT or local", kind="scheduler")
         try:
             from distributed import Client, LocalCluster
         except ImportError:  # pragma: no cover - depends on the environment
             raise OptionError("--scheduler", address, "needs dask.distributed: pip install 'rechain[dask]'",
                               kind="scheduler") from None
+        self.lost_errors = _lost_errors()
         self.cluster = None
         if address == "local":
             self.cluster = LocalCluster(n_workers=workers, threads_per_worker=1, processes=True,
@@ -235,7 +298,15 @@ class DaskExecutor(_Executor):
             self.client = Client(self.cluster)
         else:
             self.client = _connect(Client, address)
-        self.obj = self.client.scatter(shared, broadcast=True) if shared is not None else None
+            try:
+                check_workers(self.client, address)
+            except BaseException:
+                self.client.close()
+                raise
+        self.address = address
+        # the shared object as a task's result, not scattered data: if every worker holding
+        # it goes (a batch job's allocation ends), the scheduler makes it again from the task
+        self.obj = self.client.submit(_hold, shared, pure=False) if shared is not None else None
         self.name = f"dask {self.client.scheduler.address}"
         threads = sum(w.get("nthreads", 1) for w in self.client.scheduler_info().get("workers", {}).values())
         self.slots = max(1, threads)
@@ -245,8 +316,21 @@ class DaskExecutor(_Executor):
 
     def _next_done(self, pending: list) -> list:
         from distributed import wait
-        done = wait(pending, return_when="FIRST_COMPLETED").done
+        try:
+            done = wait(pending, return_when="FIRST_COMPLETED").done
+        except self.lost_errors as e:
+            raise self._lost(e) from None
         return [f for f in pending if f in done]
+
+    def _result(self, fut: Any) -> Any:
+        try:
+            return fut.result()
+        except self.lost_errors as e:
+            raise self._lost(e) from None
+
+    def _lost(self, e: BaseException) -> ClusterLost:
+        return ClusterLost(f"lost the Dask cluster at {self.address} ({type(e).__name__}: the scheduler or every "
+                           "worker holding the work went away)")
 
     def close(self, cancel: bool = False) -> None:
         self.client.close()
@@ -272,7 +356,7 @@ def open_executor(workers: int | None = 1, scheduler: str | None = None, shared:
     address). ``tasks``, when known, caps the number of local processes (no idle ones)."""
     check_count("workers", workers, 1, MAX_WORKERS, none_ok=True)
     workers = int(workers if workers is not None else (os.cpu_count() or 1))
-    if scheduler:
+    if scheduler is not None:
         return DaskExecutor(scheduler, workers, shared)
     if tasks is not None:
         workers = min(workers, max(1, tasks))

@@ -114,6 +114,38 @@ def _design_table(sw: Any):
 
 
 
+class folder_lock:
+    """Hold ``out`` for one sweep at a time: an advisory lock on the folder itself (``flock``,
+    no file of its own; the system lets it go when the process ends, however it ends). A
+    second sweep or ``--resume`` on a folder a sweep still writes to is refused: both would
+    run and write the same runs. Where ``flock`` is missing (Windows) it holds nothing."""
+
+    def __init__(self, out: Path):
+        self.out, self.fd = Path(out), None
+
+    def __enter__(self) -> "folder_lock":
+        try:
+            import fcntl
+        except ImportError:         # pragma: no cover - not on this platform
+            return self
+        if not self.out.is_dir():
+            return self
+        self.fd = os.open(self.out, os.O_RDONLY)
+        try:
+            fcntl.flock(self.fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except OSError:
+            os.close(self.fd)
+            self.fd = None
+            raise ScenarioError(self.out, "", "is in use: another sweep (or its --resume) is still running on it; "
+                                "let it finish, or stop it and then continue with --resume", kind="out_exists") from None
+        return self
+
+    def __exit__(self, *exc) -> None:
+        if self.fd is not None:
+            os.close(self.fd)       # closing the descriptor lets the lock go
+            self.fd = None
+
+
 def _check_out(sw: Any, out: Path, resume: bool) -> None:
     """Raise unless the sweep may write to ``out``: a new or empty folder, or (``resume``)
     the folder of this same sweep. Writes nothing."""

@@ -65,13 +65,13 @@ from ..scenario import STAGES, ScenarioError, _find_line, _inner_model, read_tex
     scenario_from_dict
 from . import designs
 from .designs import DESIGNS, DesignError, Parameter, _dtype_of, _value_key, finite_number
-from .executor import (MAX_WORKERS, DaskExecutor, Terminated, batches, check_count, open_executor,
+from .executor import (MAX_WORKERS, ClusterLost, DaskExecutor, Terminated, batches, check_count, open_executor,
                        sigterm_as_interrupt)
 from .executor import batch_size as executor_batch_size
 from .paths import (PathError, _plain, _toml, assign, canonical_path, is_unset_entry, lookup, parse_path,
                     unquoted_key_hint)
 from .runs import Context, PointSource, point_data, point_source, run_batch, series_at
-from .store import (FORMAT, KEPT_RESUME, RUN_COLUMNS, STATUS_COLUMNS, _check_out, _prepare_out, _runs_schema,
+from .store import (FORMAT, KEPT_RESUME, RUN_COLUMNS, STATUS_COLUMNS, _check_out, _prepare_out, folder_lock, _runs_schema,
                     _series_schema, _write_errors, load_results, raise_if_unwritable, write_part)
 
 __all__ = ["Sweep", "Parameter", "load_sweep", "run_sweep", "execute", "run_seed", "available_kpis",
@@ -840,56 +840,65 @@ def execute(sweep: str | Path | dict | Sweep, out: str | Path | None = None, wor
     sw = sweep if isinstance(sweep, Sweep) else load_sweep(sweep)
     out = Path(out) if out is not None else Path("outputs") / "sweeps" / default_folder(sw.name)
     _check_out(sw, out, resume)
-    ctx = _context(sw)
-    t0 = time.perf_counter()
-    # the scheduler is reached before anything is written: an unreachable one leaves no folder
-    ex: Any = DaskExecutor(scheduler, workers or os.cpu_count() or 1, ctx) if scheduler else None
+    # one sweep at a time on a folder: held before anything in it is touched (a --resume
+    # while the sweep still runs would clear its files being written and run its runs twice)
+    lock = folder_lock(out)
+    lock.__enter__()
     try:
-        done = _prepare_out(sw, out, resume)
-    except BaseException as e:
-        if ex is not None:
-            ex.close(cancel=True)
-        raise_if_unwritable(e, out, "no run was started: free some space or choose another --out")
-        raise
-    todo = [i for i in range(sw.n_runs) if i not in done]
-    skipped = sw.n_runs - len(todo)
-    runs_schema, series_schema = _runs_schema(sw), _series_schema()
+        ctx = _context(sw)
+        t0 = time.perf_counter()
+        # the scheduler is reached before anything is written: an unreachable one leaves no folder
+        ex: Any = DaskExecutor(scheduler, workers or os.cpu_count() or 1, ctx) if scheduler is not None else None
+        try:
+            done = _prepare_out(sw, out, resume)
+            if lock.fd is None:
+                lock.__enter__()        # a folder made just now
+        except BaseException as e:
+            if ex is not None:
+                ex.close(cancel=True)
+            raise_if_unwritable(e, out, "no run was started: free some space or choose another --out")
+            raise
+        todo = [i for i in range(sw.n_runs) if i not in done]
+        skipped = sw.n_runs - len(todo)
+        runs_schema, series_schema = _runs_schema(sw), _series_schema()
 
-    failed_now = ran = first_n = 0
-    first_s = float("nan")
-    ex = ex or open_executor(workers, shared=ctx, tasks=len(todo))
-    n_parallel = ex.slots
-    size = batch_size or sw.batch_size or executor_batch_size(len(todo), n_parallel)
-    if echo:
-        echo(f"{sw.name}: {sw.n_points} points x {sw.replicates} replicate(s) = {sw.n_runs} runs"
-             + (f", {skipped} already done" if skipped else "") + f"; {ex.name}, batches of {size}")
-    bar = tqdm(total=len(todo), unit="run", desc=sw.name, disable=not progress, dynamic_ncols=True,
-               smoothing=0.1, file=sys.stderr)
-    bar.set_postfix(failed=0)
-    try:
-        with ex:
-            for _, (rows, series) in ex.map(run_batch, batches(_runs(sw, todo), size)):
-                if not ran:
-                    first_s, first_n = time.perf_counter() - t0, len(rows)
-                write_part(out, rows, series, runs_schema, series_schema)
-                failed_now += sum(r["status"] != "ok" for r in rows)
-                ran += len(rows)
-                bar.set_postfix(failed=failed_now, refresh=False)
-                bar.update(len(rows))
-    except BaseException as e:
-        import concurrent.futures.process as cfp
-        if isinstance(e, cfp.BrokenProcessPool):
-            raise RuntimeError(f"a worker process died ({e}); the runs finished so far are in {out}; "
-                               "run the sweep again with --resume to finish it") from None
-        raise
+        failed_now = ran = first_n = 0
+        first_s = float("nan")
+        ex = ex or open_executor(workers, shared=ctx, tasks=len(todo))
+        n_parallel = ex.slots
+        size = batch_size or sw.batch_size or executor_batch_size(len(todo), n_parallel)
+        if echo:
+            echo(f"{sw.name}: {sw.n_points} points x {sw.replicates} replicate(s) = {sw.n_runs} runs"
+                 + (f", {skipped} already done" if skipped else "") + f"; {ex.name}, batches of {size}")
+        bar = tqdm(total=len(todo), unit="run", desc=sw.name, disable=not progress, dynamic_ncols=True,
+                   smoothing=0.1, file=sys.stderr)
+        bar.set_postfix(failed=0)
+        try:
+            with ex:
+                for _, (rows, series) in ex.map(run_batch, batches(_runs(sw, todo), size)):
+                    if not ran:
+                        first_s, first_n = time.perf_counter() - t0, len(rows)
+                    write_part(out, rows, series, runs_schema, series_schema)
+                    failed_now += sum(r["status"] != "ok" for r in rows)
+                    ran += len(rows)
+                    bar.set_postfix(failed=failed_now, refresh=False)
+                    bar.update(len(rows))
+        except BaseException as e:
+            import concurrent.futures.process as cfp
+            if isinstance(e, cfp.BrokenProcessPool):
+                raise RuntimeError(f"a worker process died ({e}); the runs finished so far are in {out}; "
+                                   "run the sweep again with --resume to finish it") from None
+            raise
+        finally:
+            bar.close()
+        seconds = time.perf_counter() - t0
+        try:
+            failed_total = _write_errors(out)
+        except OSError as e:
+            raise_if_unwritable(e, out, KEPT_RESUME)
+            raise
     finally:
-        bar.close()
-    seconds = time.perf_counter() - t0
-    try:
-        failed_total = _write_errors(out)
-    except OSError as e:
-        raise_if_unwritable(e, out, KEPT_RESUME)
-        raise
+        lock.__exit__()
     return SweepSummary(out=out, n_runs=sw.n_runs, skipped=skipped, ran=ran, failed_now=failed_now,
                         failed_total=failed_total, seconds=seconds, workers=n_parallel, backend=ex.name,
                         first_result_s=first_s, first_batch=first_n)
@@ -949,10 +958,15 @@ def sweep_command(sweep_file: Path, workers: int | None, scheduler: str | None, 
         with sigterm_as_interrupt():
             summary = execute(sw, out=out, workers=workers, scheduler=scheduler, resume=resume,
                               batch_size=batch_size, progress=not quiet, echo=None if quiet else click.echo)
-    except KeyboardInterrupt as e:
+    except (KeyboardInterrupt, ClusterLost) as e:
+        # the hint repeats where it ran: copied as given, it resumes there
+        where = f" --scheduler {scheduler}" if scheduler is not None else (f" --workers {workers}" if workers else "")
+        hint = f"the runs finished so far are in {out}; continue with `rechain sweep {sweep_file} --out {out}{where} --resume`"
+        if isinstance(e, ClusterLost):
+            click.echo(f"error: {e}; {hint}", err=True)
+            sys.exit(1)
         what = "terminated" if isinstance(e, Terminated) else "interrupted"
-        click.echo(f"\n{what}: the runs finished so far are in {out}; continue with "
-                   f"`rechain sweep {sweep_file} --out {out} --resume`", err=True)
+        click.echo(f"\n{what}: {hint}", err=True)
         sys.exit(143 if isinstance(e, Terminated) else 130)
     click.echo(summary.text())
     if summary.n_runs and summary.failed_total >= summary.n_runs:
