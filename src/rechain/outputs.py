@@ -30,7 +30,6 @@ import contextlib
 import ctypes
 import ctypes.util
 import errno
-import functools
 import hashlib
 import json
 import os
@@ -43,6 +42,7 @@ import tempfile
 from pathlib import Path
 
 from .experiments.executor import Terminated, was_terminated
+from .fingerprint import code_fingerprint   # re-exported: where callers have always found it
 from .scenario import ScenarioError
 
 __all__ = ["MARKER", "OutputError", "check_output_dir", "default_folder", "output_dir", "write_marker",
@@ -602,20 +602,6 @@ class output_dir:
         if self.tmp is not None:
             shutil.rmtree(self.tmp, ignore_errors=True)    # our own, half-built folder
         _remove_made_parents(self.target, self.existed)
-
-
-@functools.lru_cache(maxsize=1)
-def code_fingerprint() -> str:
-    """SHA-256 of the model's code and packaged data: every file of the installed rechain
-    package (compiled caches aside), by path and content. A run's manifest keeps it, so a
-    finished run is reused only by the code that made it: the package version does not move
-    with every change of the code, and an upgrade must not hand back the old code's numbers."""
-    root = Path(__file__).resolve().parent
-    digest = hashlib.sha256()
-    for path in sorted(p for p in root.rglob("*") if p.is_file() and "__pycache__" not in p.parts):
-        digest.update(path.relative_to(root).as_posix().encode("utf-8") + b"\0")
-        digest.update(hashlib.sha256(path.read_bytes()).digest())
-    return digest.hexdigest()
 
 
 def holds_run_of(folder: str | Path, sha: str, seed: int) -> bool:

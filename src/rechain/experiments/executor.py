@@ -235,7 +235,7 @@ def _connect(client_class, address: str):
 
 def _worker_code() -> str:
     """The rechain code fingerprint of the process it runs in (a Dask worker)."""
-    from rechain.outputs import code_fingerprint
+    from rechain.fingerprint import code_fingerprint
     return code_fingerprint()
 
 
@@ -246,7 +246,7 @@ def _hold(obj: Any) -> Any:
 def check_workers(client: Any, address: str) -> None:
     """Wait for a first worker, then check every worker runs this rechain code: other code
     gives other numbers under the same seeds, and a sweep folder must not mix them."""
-    from ..outputs import code_fingerprint
+    from ..fingerprint import code_fingerprint
     try:
         client.wait_for_workers(1, timeout=WORKERS_WAIT_S)
     except Exception:
