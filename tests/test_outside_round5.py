@@ -162,3 +162,25 @@ def test_an_address_that_is_no_scheduler_is_one_line(raised, said):
             raise raised
     with pytest.raises(OptionError, match=re.escape(said)):
         _connect(Client, "tcp://h:8786")
+
+
+def test_a_server_that_never_answers_the_handshake_is_one_line_in_bounded_time(monkeypatch):
+    """The scheduler's dashboard port (an HTTP server: it accepts, then waits for a request)
+    hung the command well past the 5 s the message promised."""
+    import time
+    from rechain.experiments import executor
+    from rechain.scenario import OptionError
+    monkeypatch.setattr(executor, "SCHEDULER_CONNECT_S", 0.2)
+
+    class Client:
+        def __init__(self, address, timeout):
+            time.sleep(30)
+    with pytest.raises(OptionError, match="no Dask handshake within 0.6 s: a web server"):
+        executor._connect(Client, "tcp://h:8787")      # the client above would take 30 s
+
+
+def test_workers_given_with_a_remote_scheduler_are_said_unused(tmp_path):
+    res = CliRunner().invoke(main, ["sweep", str(_small_sweep(tmp_path)), "--workers", "2", "--scheduler",
+                                    "tcp://127.0.0.1:1", "--out", str(tmp_path / "o"), "--quiet"])
+    assert "note: --workers 2 is not used with --scheduler tcp://127.0.0.1:1" in res.output, res.output
+    assert res.exit_code == 2 and not (tmp_path / "o").exists()

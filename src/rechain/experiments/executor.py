@@ -211,15 +211,40 @@ class ProcessExecutor(_Executor):
         self.pool.shutdown(wait=True, cancel_futures=cancel)
 
 
+def _within(make: Callable[[], Any], seconds: float) -> Any:
+    """``make()``, or TimeoutError when it has not returned within ``seconds`` (it runs on in
+    a daemon thread, which the process does not wait for)."""
+    import threading
+    box: dict = {}
+
+    def run() -> None:
+        try:
+            box["value"] = make()
+        except BaseException as e:      # handed back to the caller below
+            box["error"] = e
+    t = threading.Thread(target=run, daemon=True, name="rechain-dask-connect")
+    t.start()
+    t.join(seconds)
+    if t.is_alive():
+        raise TimeoutError(f"no Dask handshake within {seconds:g} s")
+    if "error" in box:
+        raise box["error"]
+    return box["value"]
+
+
 def _connect(client_class, address: str):
-    """A Dask client of the scheduler at ``address``, or one line saying it cannot be reached."""
+    """A Dask client of the scheduler at ``address``, or one line saying it cannot be reached
+    (the whole start-up bounded: an HTTP server, a scheduler's dashboard say, accepts the
+    connection and then never answers Dask's handshake)."""
     try:
-        return client_class(address, timeout=SCHEDULER_CONNECT_S)
+        return _within(lambda: client_class(address, timeout=SCHEDULER_CONNECT_S), 3 * SCHEDULER_CONNECT_S)
     except ValueError as e:
         raise OptionError("--scheduler", address, f"is not a scheduler address ({e}); allowed: tcp://HOST:PORT "
                           "or local", kind="scheduler") from None
     except (OSError, TimeoutError) as e:
         why = f"no answer within {SCHEDULER_CONNECT_S} s" if "Timed out" in str(e) else str(e)
+        if "no Dask handshake" in str(e):
+            why = f"{e}: a web server, such as the scheduler's dashboard?"
         raise OptionError("--scheduler", address, f"cannot reach a Dask scheduler there ({why}); start one "
                           "(`dask scheduler`) and give the address it prints, or use --scheduler local",
                           kind="scheduler") from None

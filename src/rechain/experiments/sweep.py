@@ -954,6 +954,9 @@ def sweep_command(sweep_file: Path, workers: int | None, scheduler: str | None, 
     from ..outputs import default_folder
     sw = load_sweep(sweep_file)
     out = out_dir or Path("outputs") / "sweeps" / default_folder(sw.name)
+    if workers is not None and scheduler not in (None, "local"):
+        click.echo(f"note: --workers {workers} is not used with --scheduler {scheduler}: the cluster's workers "
+                   "run the sweep", err=True)
     try:
         with sigterm_as_interrupt():
             summary = execute(sw, out=out, workers=workers, scheduler=scheduler, resume=resume,
