@@ -428,7 +428,7 @@ def _write_analysis(out: Path, man: dict, want: list[str], dest: Path, figures: 
     (dest / "summary.md").write_text("\n".join(summary) + "\n")
     files.append(dest / "summary.md")
     return {"table": table, "skipped": skipped, "files": files, "top": top_param, "ranking": ranking,
-            "noisy": noisy,
+            "noisy": noisy, "sweep_file": man.get("sweep_file"),
             "design": man["design"], "samples": man["samples"], "missing": max(man["n_runs"] - len(runs), 0),
             "n_runs": man["n_runs"]}
 
@@ -454,10 +454,8 @@ def analyze_command(sweep_output: Path, kpis: tuple[str, ...], top: int | None, 
                    f"variance lies between replicates of the same point, which the indices read as the parameters' "
                    f"effect (summary.md)", err=True)
     if res["missing"]:
-        from .store import sweep_manifest
-        man = sweep_manifest(sweep_output) or {}
         # the manifest names the sweep file it ran (the file, where it is still there)
-        named = man.get("sweep_file")
+        named = res["sweep_file"]
         file = named if named and Path(named).is_file() else "<its sweep file>"
         why = "sensitivity indices need every point" if res["design"] in ("sobol", "morris") else "its means lack those runs"
         click.echo(f"warning: the sweep did not finish: {res['missing']} of its {res['n_runs']} runs are missing, so "

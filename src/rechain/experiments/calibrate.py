@@ -63,7 +63,7 @@ from ..scenario import ScenarioError, deep_merge, load_scenario, read_toml_file,
 from ..config.schema import derived_name
 from . import designs
 from .designs import Parameter, finite_number
-from .executor import MAX_SEEDS, MAX_WORKERS, ClusterLost, Terminated, sigterm_as_interrupt
+from .executor import MAX_SEEDS, MAX_WORKERS, ClusterLost, exit_stopped, sigterm_as_interrupt
 from .paths import PathError, _toml, is_unset_entry, lookup, parse_path, unquoted_key_hint
 from .store import load_results, sweep_manifest
 from .runs import point_source
@@ -714,14 +714,8 @@ def calibrate_command(scenario, space, samples, replicates, finalists, final_rep
                               echo=None if quiet else click.echo, refine=refine, popsize=popsize, also=also)
     except (KeyboardInterrupt, ClusterLost) as e:
         where = f" --scheduler {scheduler}" if scheduler is not None else ""
-        hint = (f"the runs finished so far are in {out_dir}; continue with "
-                f"`rechain calibrate {scenario} --out {out_dir}{where} --resume` and the same options")
-        if isinstance(e, ClusterLost):
-            click.echo(f"error: {e}; {hint}", err=True)
-            sys.exit(1)
-        what = "terminated" if isinstance(e, Terminated) else "interrupted"
-        click.echo(f"\n{what}: {hint}", err=True)
-        sys.exit(143 if isinstance(e, Terminated) else 130)
+        exit_stopped(e, f"the runs finished so far are in {out_dir}; continue with "
+                        f"`rechain calibrate {scenario} --out {out_dir}{where} --resume` and the same options")
     _write_atomic_text(table.to_csv(index=False), out_dir / "candidates.csv")
     best = best_scenario(table, dims, scenario, out_dir, derived_name(sc.name, "_calibrated"))
     _write_atomic_text(best, out_dir / "best.toml")

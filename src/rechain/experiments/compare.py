@@ -213,10 +213,10 @@ def _kpis_of_run(monthly: pd.DataFrame, ref: pd.DataFrame | None) -> dict[str, f
     out["magnet_output_change_t"] = mag - ref_mag
     out["magnet_output_change_pct"] = 100.0 * (mag / ref_mag - 1.0) if ref_mag > 0 else np.nan
     # magnets, as its label and the single run's report have it (oxides and metal were counted too)
-    out["exports_t"] = float(monthly.loc[(monthly["variable"] == "exports") & monthly["product"].isin(MAGNETS),
-                                         "value"].sum())
-    out["exports_oxide_metal_t"] = float(monthly.loc[(monthly["variable"] == "exports")
-                                                     & ~monthly["product"].isin(MAGNETS), "value"].sum())
+    exported = monthly[monthly["variable"] == "exports"]
+    magnets = exported["product"].isin(MAGNETS)
+    out["exports_t"] = float(exported.loc[magnets, "value"].sum())
+    out["exports_oxide_metal_t"] = float(exported.loc[~magnets, "value"].sum())
     out["recycled_share_of_oxide"] = k["recycled_share_of_oxide"]
     out["licences_granted_t"] = k["licences_granted_t"]
     out["licences_refused_t"] = k["licences_refused_t"]

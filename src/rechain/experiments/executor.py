@@ -33,10 +33,11 @@ import os
 import time
 from typing import Any, Callable, Iterable, Iterator
 
+from ..fingerprint import code_fingerprint
 from ..scenario import OptionError
 
 __all__ = ["note_terminated", "was_terminated", "forget_terminated", "open_executor", "SerialExecutor", "ProcessExecutor", "DaskExecutor", "shared", "batches",
-           "batch_size", "Terminated", "ClusterLost", "WORKERS_WAIT_S", "sigterm_as_interrupt", "SCHEDULER_CONNECT_S", "PARENT_CHECK_S", "MAX_SEEDS",
+           "batch_size", "Terminated", "ClusterLost", "exit_stopped", "WORKERS_WAIT_S", "sigterm_as_interrupt", "SCHEDULER_CONNECT_S", "PARENT_CHECK_S", "MAX_SEEDS",
            "MAX_WORKERS"]
 
 #: how often a worker process checks that the main process is still there, s
@@ -49,6 +50,18 @@ WORKERS_WAIT_S = 60
 
 class ClusterLost(RuntimeError):
     """The Dask scheduler, or every worker holding a sweep's work, went away mid-command."""
+
+
+def exit_stopped(e: BaseException, hint: str) -> None:
+    """End a command that many runs stopped (Ctrl-C, SIGTERM, a lost cluster) with one line
+    on where its finished runs are and how to continue (``hint``), and the status that says why."""
+    import sys
+    import click
+    if isinstance(e, ClusterLost):
+        click.echo(f"error: {e}; {hint}", err=True)
+        sys.exit(1)
+    click.echo(f"\n{'terminated' if isinstance(e, Terminated) else 'interrupted'}: {hint}", err=True)
+    sys.exit(143 if isinstance(e, Terminated) else 130)
 
 #: seeds a command runs each scenario with at most (validate and compare hold every run's
 #: tables in memory; --replicates 10**11 took all of it and ended in a MemoryError)
@@ -258,12 +271,6 @@ def _connect(client_class, address: str):
                           kind="scheduler") from None
 
 
-def _worker_code() -> str:
-    """The rechain code fingerprint of the process it runs in (a Dask worker)."""
-    from rechain.fingerprint import code_fingerprint
-    return code_fingerprint()
-
-
 def _hold(obj: Any) -> Any:
     return obj
 
@@ -271,14 +278,13 @@ def _hold(obj: Any) -> Any:
 def check_workers(client: Any, address: str) -> None:
     """Wait for a first worker, then check every worker runs this rechain code: other code
     gives other numbers under the same seeds, and a sweep folder must not mix them."""
-    from ..fingerprint import code_fingerprint
     try:
         client.wait_for_workers(1, timeout=WORKERS_WAIT_S)
     except Exception:
         raise OptionError("--scheduler", address, f"has no workers (waited {WORKERS_WAIT_S} s); start some with "
                           f"`dask worker {address}`", kind="scheduler") from None
     try:
-        seen = client.run(_worker_code)
+        seen = client.run(code_fingerprint)     # each worker's own
     except Exception as e:
         raise OptionError("--scheduler", address, f"has workers that cannot run rechain ({type(e).__name__}: {e}); "
                           "install the same rechain in the workers' environment", kind="scheduler") from None

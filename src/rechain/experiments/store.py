@@ -124,11 +124,16 @@ class folder_lock:
         self.out, self.fd = Path(out), None
 
     def __enter__(self) -> "folder_lock":
+        return self.take()
+
+    def take(self) -> "folder_lock":
+        """Hold the folder if it exists and is not held yet (a folder made after the block
+        began is taken by calling this again)."""
         try:
             import fcntl
         except ImportError:         # pragma: no cover - not on this platform
             return self
-        if not self.out.is_dir():
+        if self.fd is not None or not self.out.is_dir():
             return self
         self.fd = os.open(self.out, os.O_RDONLY)
         try:

@@ -58,14 +58,14 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from ..config.errors import did_you_mean
 from ..config.schema import NAME_ALLOWED, folder_safe, stem_unfit
 from ..options import WholeNumber
-from ..report import FLOW_VARIABLES, LEVEL_VARIABLES
+from ..report import FLOW_VARIABLES, LEVEL_VARIABLES, MAGNETS
 from ..config.errors import _TYPE_ALLOWED
 from ..config.loading import as_path
 from ..scenario import STAGES, ScenarioError, _find_line, _inner_model, read_text_file, read_toml_file, scenario_data, \
     scenario_from_dict
 from . import designs
 from .designs import DESIGNS, DesignError, Parameter, _dtype_of, _value_key, finite_number
-from .executor import (MAX_WORKERS, ClusterLost, DaskExecutor, Terminated, batches, check_count, open_executor,
+from .executor import (MAX_WORKERS, ClusterLost, DaskExecutor, batches, check_count, exit_stopped, open_executor,
                        sigterm_as_interrupt)
 from .executor import batch_size as executor_batch_size
 from .paths import (PathError, _plain, _toml, assign, canonical_path, is_unset_entry, lookup, parse_path,
@@ -306,7 +306,7 @@ def available_kpis(base: dict) -> list[str]:
     for name, region in (base.get("regions") or {}).items():
         bought = set((region or {}).get("materials_t_per_yr") or {})
         if (region or {}).get("demand_t_per_yr"):
-            bought |= {"magnet_std", "magnet_uh"}
+            bought |= set(MAGNETS)
         abroad[name] = bought
     rows = []
     for mo in months:
@@ -315,7 +315,7 @@ def available_kpis(base: dict) -> list[str]:
         for name, bought in abroad.items():
             for p in sorted(bought):
                 rows.append((mo, "market", p, name, "price", 1.0))
-                if p not in ("magnet_std", "magnet_uh"):
+                if p not in MAGNETS:
                     rows += [(mo, "separation_plants", p, name, "exports", 1.0),
                              (mo, "overseas_buyers", p, name, "shortfall", 1.0)]
         rows += [(mo, "magnet_makers", "magnet_std", "china", "production", 1.0),
@@ -842,17 +842,14 @@ def execute(sweep: str | Path | dict | Sweep, out: str | Path | None = None, wor
     _check_out(sw, out, resume)
     # one sweep at a time on a folder: held before anything in it is touched (a --resume
     # while the sweep still runs would clear its files being written and run its runs twice)
-    lock = folder_lock(out)
-    lock.__enter__()
-    try:
+    with folder_lock(out) as lock:
         ctx = _context(sw)
         t0 = time.perf_counter()
         # the scheduler is reached before anything is written: an unreachable one leaves no folder
         ex: Any = DaskExecutor(scheduler, workers or os.cpu_count() or 1, ctx) if scheduler is not None else None
         try:
             done = _prepare_out(sw, out, resume)
-            if lock.fd is None:
-                lock.__enter__()        # a folder made just now
+            lock.take()                 # a folder made just now
         except BaseException as e:
             if ex is not None:
                 ex.close(cancel=True)
@@ -897,8 +894,6 @@ def execute(sweep: str | Path | dict | Sweep, out: str | Path | None = None, wor
         except OSError as e:
             raise_if_unwritable(e, out, KEPT_RESUME)
             raise
-    finally:
-        lock.__exit__()
     return SweepSummary(out=out, n_runs=sw.n_runs, skipped=skipped, ran=ran, failed_now=failed_now,
                         failed_total=failed_total, seconds=seconds, workers=n_parallel, backend=ex.name,
                         first_result_s=first_s, first_batch=first_n)
@@ -964,13 +959,8 @@ def sweep_command(sweep_file: Path, workers: int | None, scheduler: str | None, 
     except (KeyboardInterrupt, ClusterLost) as e:
         # the hint repeats where it ran: copied as given, it resumes there
         where = f" --scheduler {scheduler}" if scheduler is not None else (f" --workers {workers}" if workers else "")
-        hint = f"the runs finished so far are in {out}; continue with `rechain sweep {sweep_file} --out {out}{where} --resume`"
-        if isinstance(e, ClusterLost):
-            click.echo(f"error: {e}; {hint}", err=True)
-            sys.exit(1)
-        what = "terminated" if isinstance(e, Terminated) else "interrupted"
-        click.echo(f"\n{what}: {hint}", err=True)
-        sys.exit(143 if isinstance(e, Terminated) else 130)
+        exit_stopped(e, f"the runs finished so far are in {out}; continue with "
+                        f"`rechain sweep {sweep_file} --out {out}{where} --resume`")
     click.echo(summary.text())
     if summary.n_runs and summary.failed_total >= summary.n_runs:
         # nothing to analyse: say so with the status a script can test
