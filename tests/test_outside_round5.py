@@ -184,3 +184,22 @@ def test_workers_given_with_a_remote_scheduler_are_said_unused(tmp_path):
                                     "tcp://127.0.0.1:1", "--out", str(tmp_path / "o"), "--quiet"])
     assert "note: --workers 2 is not used with --scheduler tcp://127.0.0.1:1" in res.output, res.output
     assert res.exit_code == 2 and not (tmp_path / "o").exists()
+
+
+@pytest.mark.parametrize("address, said", [
+    ("tcp://127.0.0.1:99999", "port 99999 is not a valid port"),
+    ("tcp://127.0.0.1:0", "port 0 is not a valid port"),
+    ("127.0.0.1:88x6", "port '88x6' is not a number"),
+])
+def test_a_port_out_of_range_is_named(tmp_path, address, said):
+    """A port out of range was reported as a scheduler that did not answer within 5 s."""
+    res = CliRunner().invoke(main, ["sweep", str(_small_sweep(tmp_path)), "--scheduler", address, "--out",
+                                    str(tmp_path / "o"), "--quiet"])
+    assert res.exit_code == 2 and said in res.output and "PORT 1-65535" in res.output, res.output
+    assert not (tmp_path / "o").exists()
+
+
+def test_scheduler_addresses_with_valid_ports_or_none_pass():
+    from rechain.experiments.executor import address_port_problem
+    for address in ("tcp://h:8786", "h:8786", "tcp://h", "tcp://[::1]:8786", "tcp://[::1]", "tcp://h:65535/"):
+        assert address_port_problem(address) is None, address

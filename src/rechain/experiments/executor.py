@@ -245,6 +245,22 @@ def _within(make: Callable[[], Any], seconds: float) -> Any:
     return box["value"]
 
 
+def address_port_problem(address: str) -> str | None:
+    """What is wrong with the port of a scheduler address (``tcp://HOST:PORT`` or ``HOST:PORT``),
+    or None: a port out of range is a typing slip, not a scheduler that does not answer."""
+    rest = address.split("://", 1)[-1].rsplit("/", 1)[0]
+    if rest.startswith("["):                        # an IPv6 host: [::1]:8786
+        rest = rest.partition("]")[2]
+    if ":" not in rest:
+        return None                                 # Dask's default port
+    port = rest.rsplit(":", 1)[1]
+    if not port.isdigit():
+        return f"port {port!r} is not a number"
+    if not 1 <= int(port) <= 65535:
+        return f"port {port} is not a valid port"
+    return None
+
+
 def _connect(client_class, address: str):
     """A Dask client of the scheduler at ``address``, or one line saying it cannot be reached
     (the whole start-up bounded: an HTTP server, a scheduler's dashboard say, accepts the
@@ -316,6 +332,10 @@ class DaskExecutor(_Executor):
     def __init__(self, address: str, workers: int, shared: Any = None):
         if not str(address).strip():     # an unset variable: never a quiet run elsewhere
             raise OptionError("--scheduler", address, "is empty; allowed: tcp://HOST:PORT or local", kind="scheduler")
+        port_problem = address_port_problem(address)
+        if port_problem:
+            raise OptionError("--scheduler", address, f"{port_problem}; allowed: tcp://HOST:PORT (PORT 1-65535) "
+                              "or local", kind="scheduler")
         try:
             from distributed import Client, LocalCluster
         except ImportError:  # pragma: no cover - depends on the environment
