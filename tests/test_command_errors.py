@@ -91,7 +91,7 @@ def test_a_scheduler_that_cannot_be_reached(tmp_path):
     assert not out.exists()
     msg = one_error_line(CliRunner().invoke(main, ["sweep", str(spec), "--out", str(out), "--quiet",
                                                    "--scheduler", "localhost:port"]))
-    assert "not a scheduler address" in msg and not out.exists()
+    assert "port 'port' is not a number" in msg and not out.exists()
 
 
 def test_a_calibration_whose_scheduler_cannot_be_reached_leaves_no_folder(tmp_path):

@@ -14,6 +14,7 @@ import numpy as np
 import pandas as pd
 
 from .policy import QUOTA_TYPES
+from .policy.exports import export_quota_allowance_t
 from .world import STOCKED as OXIDES_METAL
 
 if TYPE_CHECKING:
@@ -169,6 +170,7 @@ def monthly_table(m: "ChainModel") -> pd.DataFrame:
            "licences_refused": (cal.to_months(r.lic_refused), "t")}
     for var, (vals, unit) in lic.items():
         tab.add("overseas_buyers", "controlled", "overseas", var, vals, unit)
+    _export_quota_rows(tab, m, exp)
     used = cal.to_months(r.quota_used)
     issued = _month_means(m, np.nan_to_num(r.quota_issued, nan=0.0))
     for q, qtype in enumerate(QUOTA_TYPES):
@@ -179,6 +181,24 @@ def monthly_table(m: "ChainModel") -> pd.DataFrame:
     tab.add("myanmar_holders", "ionic_ore", "abroad", "offer_share",
             _month_means(m, np.nan_to_num(r.offer_share, nan=1.0)), "share of stock offered")
     return tab.frame(COLUMNS)
+
+
+def _export_quota_rows(tab, m: "ChainModel", exports: np.ndarray) -> None:
+    """Per export quota (product column: its name): ``export_quota_used``, the tonnes of its
+    products exported from China in the month while the month lies in the quota's year (as
+    the quota counts them: its cap binds on these), and ``export_quota_issued``, the tonnes
+    of the year's cap issued by the month's last day (0 outside its year). ``exports``:
+    [month, stage, product, region], the monthly table's."""
+    mat = m.world.materials
+    months = m.world.calendar.months
+    by_product = exports.sum(axis=(1, 3))                               # [month, product]
+    for q in m.world.scenario.export_quotas:
+        in_year = np.array([mo.startswith(f"{q.year}-") for mo in months])
+        used = by_product[:, [mat.p(p) for p in q.products]].sum(axis=1) * in_year
+        ends = [(pd.Period(mo, "M").end_time.date()) for mo in months]
+        issued = np.array([export_quota_allowance_t(q, end) if inside else 0.0 for end, inside in zip(ends, in_year)])
+        tab.add("overseas_buyers", q.name, "overseas", "export_quota_used", used, "t")
+        tab.add("overseas_buyers", q.name, "overseas", "export_quota_issued", issued, "t")
 
 
 FLOW_COLUMNS = ["month", "from_stage", "to_stage", "product", "region", "tonnes"]
@@ -253,9 +273,10 @@ def domestic_prices(monthly: pd.DataFrame) -> pd.DataFrame:
 # (prices, cover, ...) do not (rechain validate, sweeps and RunResult.series read it so) --------
 FLOW_VARIABLES = ("production", "orders", "exports", "imports", "demand", "use", "shortfall", "end_products_short",
                   "licences_applied", "licences_granted", "licences_refused", "quota_used", "eol_collected",
-                  "spot_traded", "sales_abroad")
+                  "spot_traded", "sales_abroad", "export_quota_used")
 LEVEL_VARIABLES = ("price", "price_long_run", "market_cover_weeks", "stock_cover_days", "sentiment", "uncertainty",
-                   "licences_pending", "licences_pending_t", "quota_issued", "offer_share")
+                   "licences_pending", "licences_pending_t", "quota_issued", "offer_share",
+                   "export_quota_issued")
 
 
 #: units of tonnes held or moved: such levels (licences pending, quota issued) add up over rows

@@ -144,13 +144,15 @@ class MarketState:
                                      "t REO-eq/t")
     export_price_yuan_per_t: np.ndarray = _f("export price buyers in each region pay (China's export duty and "
                                              "freight to the region included): China's price index with duty and "
-                                             "freight when exports flow, dearer when licences, quotas or bans hold "
-                                             "them back", "P, R", "yuan/t")
+                                             "freight, dearer where licences, a binding quota or a ban hold exports "
+                                             "back and buyers there run short", "P, R", "yuan/t")
     normal_abroad_cover: np.ndarray = _f("buyers abroad's stock over their planned use and normal cover, as at the "
                                          "start: the reference for the export premium", "P, R", "-")
     export_regions: np.ndarray = _f("regions with buyers abroad (indices into world.regions)", "regions", "-")
     export_quota_used_t: dict = _f("exports counted against each export quota item, per calendar year (a year the "
                                    "run starts within: from its start, spent at an even pace before)", "items", "t")
+    export_quota_bound: np.ndarray = _f("products an export quota held back last week (their exports cut to the "
+                                        "quota's room)", "P", "-")
 
     @classmethod
     def at_prices(cls, price_yuan_per_t: np.ndarray, content: np.ndarray, normal_cover_wk: float,
@@ -164,7 +166,7 @@ class MarketState:
                    export_price_yuan_per_t=export,
                    normal_abroad_cover=np.ones_like(export),
                    export_regions=np.zeros(0, np.int64) if export_regions is None else export_regions,
-                   export_quota_used_t={})
+                   export_quota_used_t={}, export_quota_bound=np.zeros(p.shape[0], bool))
 
 
 def state_table() -> list[dict[str, str]]:

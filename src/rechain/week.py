@@ -282,9 +282,10 @@ def set_prices(chain: Chain) -> None:
 
 def set_export_prices(chain: Chain) -> None:
     """Export prices per product and region: the domestic price with China's export duty
-    and freight to the region, and a premium when buyers abroad run short — licences, quotas or bans holding exports
-    back — as their stock cover falls below its normal level (the same bounded balance
-    multiple as the market price; never a discount: exporters can always sell at home)."""
+    and freight to the region, and a premium where policy holds exports back (licences, bans,
+    an export quota that cut last week's exports) and buyers abroad run short, as their stock cover falls below its
+    normal level (the same bounded balance multiple as the market price; never a discount:
+    exporters can always sell at home). Without such a barrier the export price is at parity."""
     w, m, cond = chain.world, chain.market, chain.book.cond
     b = w.scenario.behaviour
     # on the price China's market trades at (last week's index: what the monthly table reports)
@@ -294,10 +295,13 @@ def set_export_prices(chain: Chain) -> None:
     ratio = abroad_cover(chain) / (m.normal_abroad_cover * b.export_premium_below_cover)
     elasticity = w.cover_elasticity[:, None]
     premium = np.maximum(balance_multiple(ratio, elasticity, b.price_ceiling_multiple, b.price_floor_multiple), 1.0)
-    m.export_price_yuan_per_t = adjust_price(m.export_price_yuan_per_t, base * premium, b.price_adjust_weeks,
-                                             b.max_weekly_price_move)
-    # never below parity with the domestic price: that much an exporter gets without waiting
-    np.maximum(m.export_price_yuan_per_t, base, out=m.export_price_yuan_per_t)
+    held = cond.export_barrier | m.export_quota_bound[:, None]
+    held_price = adjust_price(m.export_price_yuan_per_t, base * premium, b.price_adjust_weeks,
+                              b.max_weekly_price_move)
+    # never below parity with the domestic price: that much an exporter gets without waiting;
+    # and at parity where no policy holds exports back: exporters ship to the dearer market,
+    # so a shortage abroad is China's own, priced in its index
+    m.export_price_yuan_per_t = np.where(held, np.maximum(held_price, base), base)
 
 
 def abroad_cover(chain: Chain) -> np.ndarray:
@@ -413,7 +417,8 @@ def ship(chain: Chain) -> None:
     eligible = eligible_backlog(lk.backlog_t, L.src, L.dst, ws, bool(ws.min() < 1.0))
     shipped = fill_pro_rata(available, eligible, w.link.seller_pair)
     if cond.export_quotas_on:
-        shipped = apply_export_quotas(shipped, w, cond.week, m.export_quota_used_t)
+        m.export_quota_bound[:] = False
+        shipped = apply_export_quotas(shipped, w, cond.week, m.export_quota_used_t, m.export_quota_bound)
     # backlogs, transit and reliability: a link's reliability learns from weeks it owed
     # something, the share it delivered; a link nobody orders on forgets, slowly, how it fared
     # (buyers give it another try one day)

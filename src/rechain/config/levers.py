@@ -9,6 +9,8 @@ a scenario that lacks the trade on purpose).
 
 from __future__ import annotations
 
+import math
+
 from .schema import _NAMED_LISTS, CARRIED_FROM, TRADED_MATERIALS, Scenario, _merge_key
 
 __all__ = ["idle_levers", "inert_keys"]
@@ -349,6 +351,7 @@ def inert_keys(sc: Scenario, own: dict | None) -> list[str]:
         inert(("after_last_year", "quota_growth_pct_per_yr"), f"every quota is given up to the run's end ({sc.end}), "
               f"so none is carried")
     out += _idle_approval_steps(sc, own)
+    out += _saturated_news(sc, own)
     for i, q in enumerate(sc.export_quotas):
         if _own_item(own, "export_quotas", q.name) is not None and not sc.start.year <= q.year <= sc.end.year:
             out.append(f"export_quotas[{i}] ({q.name}): year {q.year} lies outside the run ({sc.start}..{sc.end}); "
@@ -376,3 +379,21 @@ def _idle_approval_steps(sc: Scenario, own: dict) -> list[str]:
             out.append(f"export_controls[{i}] ({ec.name}).approval[{j}]: from {step.start}, {why}; it acts on nothing")
     return out
 
+
+def _saturated_news(sc: Scenario, own: dict) -> list[str]:
+    """One line per news item the file sets that alone holds its hearers' expected change at
+    its bound (``behaviour.x_max``) for more than its half-life: a strength that large acts as
+    a longer spell at the bound, not as a larger expectation (the record's news moved
+    expectations by a few per cent, docs/ODD.md section 7.1)."""
+    b = sc.behaviour
+    out = []
+    for i, ev in enumerate(sc.news):
+        signal = ev.strength * b.w_news
+        if _own_item(own, "news", ev.name) is None or signal < 2.0 * b.x_max:
+            continue
+        weeks = ev.half_life_weeks * math.log2(signal / b.x_max)
+        out.append(f"news[{i}] ({ev.name}): strength {ev.strength:g} x behaviour.w_news {b.w_news:g} = {signal:.3g} "
+                   f"is {signal / b.x_max:.3g} times behaviour.x_max {b.x_max:g}, the bound on anyone's expected "
+                   f"change: the news alone holds its hearers there for its first {weeks:.3g} weeks, and a larger "
+                   f"strength only lengthens that spell (the record's news: 0.02-0.12)")
+    return out

@@ -204,6 +204,18 @@ def read_toml_file(path: str | Path, what: str = "a scenario file (.toml)") -> d
             key = bad.split("=", 1)[0].strip() if "=" in bad else ""
             raise ScenarioError(path, key, f"given {bad!r}, which is not a valid date; allowed: an ISO date "
                                 f"such as 2025-04-04 (year-month-day)", line=line, kind="date") from None
+        twice = re.search(r"Cannot (mutate immutable namespace|declare) \(([^)]*)\)", str(e))
+        if twice:
+            key = ".".join(part.strip(" '\"") for part in twice.group(2).split(",") if part.strip(" '\""))
+            if twice.group(1) == "declare":     # [key] twice
+                raise ScenarioError(path, key, f"the table [{key}] is declared twice in this file; allowed: one "
+                                    f"[{key}] header with all its keys under it", line=line, kind="not_toml") from None
+            # `key = [...]` (or an inline table) and then a [[key]] item or [key...] header
+            raise ScenarioError(path, key, f"{key} is written twice in this file, as `{key} = ...` and again as a "
+                                f"[[{key}]] item or a [{key}...] header here; TOML allows one or the other. Allowed: "
+                                f"`{key} = []` alone to empty an inherited list, or [[{key}]] items alone (items of "
+                                f"new names are added to the inherited ones, `remove = true` drops one by name; "
+                                f"docs/scenarios.md)", line=line, kind="not_toml") from None
         raise ScenarioError(path, "", f"not valid TOML: {e}. Allowed: {what}, of `key = value` lines and "
                             f"[table] headers (https://toml.io)", line=line, kind="not_toml") from None
 

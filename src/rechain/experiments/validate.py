@@ -62,7 +62,7 @@ from .executor import MAX_SEEDS, MAX_WORKERS
 
 __all__ = ["Fact", "FactError", "Validation", "Vocabulary", "VARIABLES", "FLOW_VARIABLES", "LEVEL_VARIABLES",
            "MEASURES", "COMPARISONS", "load_facts", "check_given_facts", "scenario_facts_file", "default_vocabulary", "vocabulary_of", "check_selections", "facts_in_run",
-           "empty_selection", "outline_table", "check_facts_for", "package_facts_path",
+           "empty_selection", "partial_selection", "outline_table", "check_facts_for", "package_facts_path",
            "parse_period", "monthly_series", "evaluate_fact", "judge", "evaluate", "summarise", "validate",
            "format_table", "price_paths", "write_outputs", "write_figures", "validate_command"]
 
@@ -365,6 +365,10 @@ def default_vocabulary(scenario=None) -> Vocabulary:
     for var in ("price_long_run", "market_cover_weeks"):
         v[var] = dict(v["price"], region={"china"})
     v["spot_traded"] = dict(v["price"], region={"china", "abroad"})     # China's spot market and the one abroad
+    # one row per export quota, named in the product column
+    quotas = {q.name for q in scenario.export_quotas} if scenario is not None else any_name
+    for var in ("export_quota_used", "export_quota_issued"):
+        v[var] = dict(stage={"overseas_buyers"}, product=quotas, region={"overseas"})
     assert set(v) == set(VARIABLES)
     return Vocabulary(v)
 
@@ -765,6 +769,9 @@ def _check_header(header: list[str], name: str) -> None:
     column says what empty means); without ``required`` every fact would count as optional,
     without ``tolerance`` every ``within`` as exact, without ``product`` a price as the mean
     of every product's."""
+    if not any(c.strip() for c in header):
+        raise FactError(f"{name}: the file is empty (no header row); allowed: a CSV table whose first row names "
+                        f"the columns {', '.join(REQUIRED_COLUMNS)}, one fact per row below it")
     if len(header) == 1 and ";" in header[0]:
         raise FactError(f"{name}: the header is one column, {header[0][:60]!r}: the columns are separated by ';'; "
                         f"allowed: a CSV table with commas between columns (save it as 'CSV UTF-8, comma "
@@ -827,6 +834,9 @@ def _check_selection(f: Fact, vocab: Vocabulary, table: pd.DataFrame, months: se
         rows = _select(table, *sel)
         if rows.empty:
             raise FactError(f"{where}: {empty_selection(table, sel, 'other_' if which else '')}")
+        partial = partial_selection(table, sel, 'other_' if which else '')
+        if partial:
+            raise FactError(f"{where}: {partial}")
         mixed = mixed_selection(rows, sel, 'other_' if which else '')
         if mixed:
             raise FactError(f"{where}: {mixed}")
@@ -880,6 +890,30 @@ def mixed_selection(rows: pd.DataFrame, sel: tuple[str, str, str, str], prefix: 
             return (f"{prefix}product {product!r}: leaves open {var} of {', '.join(forms)}, whose tonnes do not add "
                     f"up (the same rare earths at different stages); allowed: a product, or several of one form "
                     f"joined by '+', from {', '.join(sorted(set(rows['product'])))}")
+    return ""
+
+
+def partial_selection(table: pd.DataFrame, sel: tuple[str, str, str, str], prefix: str = "") -> str:
+    """Why a sum of names (``a+b``) in ``sel`` holds a name that never occurs with the others,
+    or "": the sum's other names would be judged alone, without a word (light_ore with stage
+    magnet_makers). Read over every variable, so a flow that has not flowed yet is no error."""
+    var, stage, product, region = sel
+    chosen = {"stage": stage, "product": product, "region": region}
+    for key in ("product", "stage", "region"):
+        names = _split(chosen[key])
+        if names is None or len(names) < 2:
+            continue
+        sub = table
+        for other, given in chosen.items():
+            if other != key and _split(given) is not None:
+                sub = sub[sub[other].isin(_split(given))]
+        have = set(map(str, sub[key].unique()))
+        missing = [n for n in names if n not in have]
+        if missing:
+            given = ", ".join(f"{prefix}{k} {v}" for k, v in chosen.items() if k != key and _split(v) is not None)
+            return (f"{prefix}{key} {chosen[key]!r}: {', '.join(missing)} never occurs in the run"
+                    + (f" with {given}" if given else "") + f", so the sum would be judged without it; allowed: "
+                    f"{', '.join(sorted(have))}")
     return ""
 
 

@@ -194,8 +194,10 @@ def export_quota_used_before_t(quota, start: dt.date) -> float:
     return min(issued, export_quota_allowance_t(quota, dt.date(quota.year, 12, 31)) * elapsed)
 
 
-def apply_export_quotas(shipped: np.ndarray, world, week: int, used: dict) -> np.ndarray:
-    """Scale this week's exports of quota-bound products down to the quota room left.
+def apply_export_quotas(shipped: np.ndarray, world, week: int, used: dict,
+                        bound: np.ndarray | None = None) -> np.ndarray:
+    """Scale this week's exports of quota-bound products down to the quota room left
+    (``bound`` [P], when given, marks the products whose exports a quota cut).
 
     ``used`` maps (quota item, year) to the tonnes exported against it so far and is updated
     in place. Exports count toward calendar years as the monthly table counts them: a week
@@ -224,6 +226,8 @@ def apply_export_quotas(shipped: np.ndarray, world, week: int, used: dict) -> np
         if want > room:
             shipped = shipped.copy()
             shipped[on] *= room / want
+            if bound is not None:
+                bound[[mat.p(p) for p in q.products]] = True
         parts.append((qi, q, on, share))
     for qi, q, on, share in parts:       # count what finally ships (a later item may cut more)
         used[(qi, q.year)] += float(shipped[on].sum()) * share
