@@ -1,7 +1,9 @@
-"""Findings of a sixth outside-style round (an analyst writing the 2010-2013 era from the docs
-alone): each case as the outsider met it, held here."""
+"""Findings of the outside-style round that wrote the 2010-2013 era from the docs alone (an
+analyst): each case as the outsider met it, held here."""
 
 from __future__ import annotations
+
+import re
 
 import numpy as np
 import pytest
@@ -115,3 +117,13 @@ def test_under_licences_buyers_abroad_pay_a_premium():
     ratios = _export_over_china(baseline_dict())
     assert max(ratios[("dy_oxide", r)] for r in ("eu", "japan_korea")) > 2.0
     assert np.isfinite(list(ratios.values())).all()
+
+
+def test_years_of_one_table_far_from_the_same_figure_are_one_warning(tmp_path):
+    """An era's NEV output, 1/2,300 to 1/950 of 2024-2026's, gave one warning per year."""
+    body = "[sectors.nev]\nunits_per_yr = { 2010 = 7200, 2011 = 8400, 2012 = 12600, 2013 = 17500 }\n"
+    res = CliRunner().invoke(main, ["check", str(_what_if(tmp_path, body))])
+    slips = [line for line in res.output.splitlines() if "unit slip" in line]
+    assert len(slips) == 1, res.output
+    assert "sectors.nev.units_per_yr (years 2010, 2011, 2012, 2013, line " in slips[0]
+    assert re.search(r"given 7,200 to 17,500, 1/[0-9,]+ to 1/[0-9,]+ of the mean of its years", slips[0])

@@ -90,29 +90,51 @@ def _own_and_inherited(path: Path) -> tuple[dict, dict, list]:
 
 def far_from_inherited(path: str | Path) -> list[str]:
     """Warnings for the figures ``path`` sets that are ``FAR`` times or more away from the
-    ones they replace in the file it extends (none when it extends nothing)."""
+    ones they replace in the file it extends (none when it extends nothing); the years of
+    one table that stand far from the same figure are one line."""
     path = Path(path)
     own, old, files = _own_and_inherited(path)
-    out = []
+    groups: dict[tuple, list[tuple[str, int | None, float, float]]] = {}
     for loc, given, replaced, what in _compare(own, old, ()):
         if given <= 0 or replaced <= 0 or FAR > given / replaced > 1.0 / FAR:
             continue
         keys = [k for k in loc if not str(k).startswith("[")]
         line = _find_line(path, keys)
-        key = ".".join(str(k) for k in loc).replace(".[", "[")
-        times = given / replaced
-        # the larger side over the smaller: a subnormal figure underflows given / replaced to 0
-        ratio = times if times >= 1 else replaced / given
-        if math.isinf(ratio):
-            how = "beyond any ratio to" if times >= 1 else "a vanishing fraction of"
-        else:
-            size = f"{ratio:,.0f}" if ratio < 1e15 else f"{ratio:.3g}"
-            how = f"{size} times" if times >= 1 else f"1/{size} of"
-        out.append(f"{key}{f' (line {line})' if line else ''}: given {given:,.6g}, {how} {what} "
-                   f"({replaced:,.6g}) in {_show(files[-1])}; a unit slip (yuan/t for yuan/kg, kt for t, "
-                   f"millions for units, a share for a percentage)? If meant (another era's figure, "
-                   f"a what-if), ignore this")
+        year = str(loc[-1]) if what.startswith("the mean of its years") else None
+        base = loc[:-1] if year is not None else loc
+        key = ".".join(str(k) for k in base).replace(".[", "[")
+        # a table's years far from the same mean make one group; any other figure its own
+        group = (key, what, replaced) if year is not None else (key, what, replaced, len(groups))
+        groups.setdefault(group, []).append((year, line, given, replaced))
+    out = []
+    for (key, what, replaced, *_), items in groups.items():
+        years = [y for y, *_ in items if y is not None]
+        lines = sorted({ln for _, ln, *_ in items if ln})
+        notes = [f"years {', '.join(years)}"] if len(years) > 1 else []
+        if lines:
+            notes.append(f"line{'s' if len(lines) > 1 else ''} {', '.join(map(str, lines))}")
+        if len(years) == 1:
+            key = f"{key}.{years[0]}"
+        where = f" ({', '.join(notes)})" if notes else ""
+        givens = [g for *_, g, _r in items]
+        given = f"{givens[0]:,.6g}" if len(givens) == 1 else f"{min(givens):,.6g} to {max(givens):,.6g}"
+        hows = [_how(g / replaced, replaced / g) for g in (min(givens), max(givens))]
+        how = hows[0] if len(givens) == 1 or hows[0] == hows[1] else \
+            f"{hows[0].removesuffix(' of').removesuffix(' times')} to {hows[1]}"
+        out.append(f"{key}{where}: given {given}, {how} {what} ({replaced:,.6g}) in {_show(files[-1])}; a unit slip "
+                   f"(yuan/t for yuan/kg, kt for t, millions for units, a share for a percentage)? If meant (another "
+                   f"era's figure, a what-if), ignore this")
     return out
+
+
+def _how(times: float, inverse: float) -> str:
+    """How far a figure stands from the one it replaces: "N times" or "1/N of"."""
+    # the larger side over the smaller: a subnormal figure underflows given / replaced to 0
+    ratio = times if times >= 1 else inverse
+    if math.isinf(ratio):
+        return "beyond any ratio to" if times >= 1 else "a vanishing fraction of"
+    size = f"{ratio:,.0f}" if ratio < 1e15 else f"{ratio:.3g}"
+    return f"{size} times" if times >= 1 else f"1/{size} of"
 
 
 def _replaced_lists(own: Any, old: Any, path: tuple) -> Iterator[tuple[tuple, list]]:
