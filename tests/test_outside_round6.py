@@ -127,3 +127,16 @@ def test_years_of_one_table_far_from_the_same_figure_are_one_warning(tmp_path):
     assert len(slips) == 1, res.output
     assert "sectors.nev.units_per_yr (years 2010, 2011, 2012, 2013, line " in slips[0]
     assert re.search(r"given 7,200 to 17,500, 1/[0-9,]+ to 1/[0-9,]+ of the mean of its years", slips[0])
+
+
+def test_start_prices_far_below_their_cost_anchor_are_warned(tmp_path):
+    """An era starting at 0.3 of 2024's prices spent its first year drifting up to 2024 costs,
+    which read as the period's own rise; check said nothing."""
+    low = ("[market.initial_price]\nprnd_oxide = 130000\nprnd_metal = 165000\ndy_oxide = 800\ntb_oxide = 2300\n"
+           "magnet_std = 110\nmagnet_uh = 150\n")
+    res = CliRunner().invoke(main, ["check", str(_what_if(tmp_path, low))])
+    assert res.exit_code == 0, res.output
+    assert re.search(r"market.initial_price: the oxides' cost anchor .* is \d\.\d\d times their start prices",
+                     res.output), res.output
+    plain = CliRunner().invoke(main, ["check", str(BASELINE)])
+    assert "cost anchor" not in plain.output

@@ -259,8 +259,29 @@ def check(scenario: Path) -> None:
             click.echo(f"  {line}")
     own = _own_keys(scenario)
     for line in years_without_quota(sc) + idle_levers(sc, _own_quotas(own)) + inert_keys(sc, own) \
-            + far_from_inherited(scenario) + named_items_replaced(scenario):
+            + far_from_inherited(scenario) + named_items_replaced(scenario) + _anchor_far(sc):
         click.echo(f"warning: {scenario}: {line}", err=True)
+
+
+#: the oxides' start prices this far from the cost of the dearest supply route needed (either
+#: way) make the run's first year a drift toward costs (docs/eras.md)
+ANCHOR_FAR = 1.5
+
+
+def _anchor_far(sc) -> list[str]:
+    """A line when the oxides' start prices stand far from their cost anchor."""
+    from .model import start_anchor_pull
+    try:
+        pull = start_anchor_pull(sc)
+    except Exception:       # advisory only: a scenario the model cannot build fails in run with its own message
+        return []
+    if 1.0 / ANCHOR_FAR < pull < ANCHOR_FAR:
+        return []
+    size = f"{pull:.2f} times" if pull >= 1 else f"1/{1 / pull:.2f} of"
+    return [f"market.initial_price: the oxides' cost anchor (the full cost of the dearest supply route needed, "
+            f"docs/ODD.md section 7.6) is {size} their start prices, so the market moves toward it over about "
+            f"behaviour.cost_anchor_weeks ({sc.behaviour.cost_anchor_weeks:g} weeks) whatever the period's events; "
+            f"read the run's first year's price levels with that in mind (docs/eras.md)"]
 
 
 @main.command()
