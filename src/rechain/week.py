@@ -283,9 +283,10 @@ def set_prices(chain: Chain) -> None:
 def set_export_prices(chain: Chain) -> None:
     """Export prices per product and region: the domestic price with China's export duty
     and freight to the region, and a premium where policy holds exports back (licences, bans,
-    an export quota that cut last week's exports) and buyers abroad run short, as their stock cover falls below its
-    normal level (the same bounded balance multiple as the market price; never a discount:
-    exporters can always sell at home). Without such a barrier the export price is at parity."""
+    an export quota that cut last week's exports) and buyers abroad run short, as their stock
+    cover falls below its normal level (the same bounded balance multiple as the market price;
+    never a discount: exporters can always sell at home). Without such a barrier the export
+    price is at parity."""
     w, m, cond = chain.world, chain.market, chain.book.cond
     b = w.scenario.behaviour
     # on the price China's market trades at (last week's index: what the monthly table reports)
