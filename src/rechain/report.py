@@ -192,10 +192,10 @@ def _export_quota_rows(tab, m: "ChainModel", exports: np.ndarray) -> None:
     mat = m.world.materials
     months = m.world.calendar.months
     by_product = exports.sum(axis=(1, 3))                               # [month, product]
+    ends = [pd.Period(mo, "M").end_time.date() for mo in months]
     for q in m.world.scenario.export_quotas:
         in_year = np.array([mo.startswith(f"{q.year}-") for mo in months])
         used = by_product[:, [mat.p(p) for p in q.products]].sum(axis=1) * in_year
-        ends = [(pd.Period(mo, "M").end_time.date()) for mo in months]
         issued = np.array([export_quota_allowance_t(q, end) if inside else 0.0 for end, inside in zip(ends, in_year)])
         tab.add("overseas_buyers", q.name, "overseas", "export_quota_used", used, "t")
         tab.add("overseas_buyers", q.name, "overseas", "export_quota_issued", issued, "t")
