@@ -200,6 +200,6 @@ def test_a_port_out_of_range_is_named(tmp_path, address, said):
 
 
 def test_scheduler_addresses_with_valid_ports_or_none_pass():
-    from rechain.experiments.executor import address_port_problem
+    from rechain.experiments.executor import address_problem
     for address in ("tcp://h:8786", "h:8786", "tcp://h", "tcp://[::1]:8786", "tcp://[::1]", "tcp://h:65535/"):
-        assert address_port_problem(address) is None, address
+        assert address_problem(address) is None, address

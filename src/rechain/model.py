@@ -27,7 +27,7 @@ from .scenario import Scenario
 from .startup import draw_ask_scatter, lay_out_opening_state, spin_up
 from .state import FirmState, LinkState, MarketState
 from .traits import draw_traits
-from .week import in_system, long_run_prices, run_week
+from .week import in_system, oxide_cost_ratio, run_week
 from .world import build_world
 
 __all__ = ["ChainModel", "forget_model"]
@@ -137,15 +137,13 @@ class ChainModel(mesa.Model):
 def start_anchor_pull(scenario: Scenario) -> float:
     """How far the oxides' long-run price will move from the scenario's start prices: the
     marginal supply route's full cost over the basket's value at those prices, read once after
-    spin-up (section 7.6 of docs/ODD.md; 1: the start prices are what the dearest route needed
-    costs). An era far from 2024 starts far from 1, and its prices drift toward 2024's costs."""
+    spin-up (:func:`~rechain.week.oxide_cost_ratio`; 1: the start prices are what the dearest
+    route needed costs, and 1 without supply routes). An era far from 2024 starts far from 1,
+    and its prices drift toward 2024's costs."""
     chain = ChainModel(scenario, seed=0, check_balance=False)
-    ox = chain.world.oxides
-    now = chain.market.long_run_yuan_per_t[ox]
-    moved = long_run_prices(chain).long_run[ox]
-    step = float(np.exp(np.mean(np.log(np.maximum(moved, 1e-9) / np.maximum(now, 1e-9)))))
+    ratio = oxide_cost_ratio(chain)
     forget_model(chain)
-    return step ** scenario.behaviour.cost_anchor_weeks
+    return 1.0 if ratio is None else float(ratio)
 
 
 def entry_route(world) -> tuple[float, np.ndarray] | None:

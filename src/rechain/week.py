@@ -291,6 +291,9 @@ def set_export_prices(chain: Chain) -> None:
     b = w.scenario.behaviour
     # on the price China's market trades at (last week's index: what the monthly table reports)
     base = m.index_yuan_per_t[:, None] * cond.export_parity
+    if not cond.controls_on and not m.export_quota_bound.any():     # nothing held back: parity
+        m.export_price_yuan_per_t = base
+        return
     # a premium only once their stock falls well below normal (an ordinary dip, a holiday,
     # is bridged from stock and orders in transit)
     ratio = abroad_cover(chain) / (m.normal_abroad_cover * b.export_premium_below_cover)
@@ -369,23 +372,35 @@ def long_run_prices(chain: Chain) -> Values:
                    ceiling=np.full(w.n_products, np.inf))
     for kind in chain.acting["long_run_value"]:
         kind.long_run_value(book, value)
-    routes = [kind.supply_routes(book) for kind in chain.acting["supply_routes"]]
-    if routes:
-        cost = np.concatenate([r.cost_yuan for r in routes])
-        feed = np.concatenate([r.feed_t_per_wk for r in routes])
-        yields = np.concatenate([r.oxide_yield for r in routes])
-        ox, mat = w.oxides, w.materials
-        long_run = m.long_run_yuan_per_t[ox]
-        need = float(oxide_need(chain) @ long_run)                        # yuan per week
-        basket = yields @ long_run                                         # yuan per unit of feed
-        ratio = marginal_cost_ratio(cost, basket, (feed * basket)[:, None], np.array([need]))[0]
-        entry = chain.entry_route
-        if entry is not None:    # a new mine can always be built: the long run never costs more
-            ratio = min(ratio, entry[0] / max(float(entry[1] @ long_run), 1e-9))
-        # ... but not within the year: beyond what the routes can supply, the price must ration
-        ratio *= shortage_multiple(need, float(feed @ basket), b.shortage_price_exponent, b.price_ceiling_multiple)
-        value.long_run[ox] = long_run * ratio ** (1.0 / b.cost_anchor_weeks)
+    ratio = oxide_cost_ratio(chain)
+    if ratio is not None:
+        ox = w.oxides
+        value.long_run[ox] = m.long_run_yuan_per_t[ox] * ratio ** (1.0 / b.cost_anchor_weeks)
     return value
+
+
+def oxide_cost_ratio(chain: Chain) -> float | None:
+    """The marginal supply route's full cost over the value of its oxides at their long-run
+    prices (:func:`long_run_prices`: capped by the entry route, times the shortage multiple
+    beyond every route's supply): above 1 the oxides' long run is too cheap to bring forth
+    what users need, below 1 dearer than it takes. None without supply routes."""
+    w, m, book = chain.world, chain.market, chain.book
+    routes = [kind.supply_routes(book) for kind in chain.acting["supply_routes"]]
+    if not routes:
+        return None
+    b = w.scenario.behaviour
+    cost = np.concatenate([r.cost_yuan for r in routes])
+    feed = np.concatenate([r.feed_t_per_wk for r in routes])
+    yields = np.concatenate([r.oxide_yield for r in routes])
+    long_run = m.long_run_yuan_per_t[w.oxides]
+    need = float(oxide_need(chain) @ long_run)                        # yuan per week
+    basket = yields @ long_run                                         # yuan per unit of feed
+    ratio = marginal_cost_ratio(cost, basket, (feed * basket)[:, None], np.array([need]))[0]
+    entry = chain.entry_route
+    if entry is not None:    # a new mine can always be built: the long run never costs more
+        ratio = min(ratio, entry[0] / max(float(entry[1] @ long_run), 1e-9))
+    # ... but not within the year: beyond what the routes can supply, the price must ration
+    return ratio * shortage_multiple(need, float(feed @ basket), b.shortage_price_exponent, b.price_ceiling_multiple)
 
 
 def oxide_need(chain: Chain) -> np.ndarray:

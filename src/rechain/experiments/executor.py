@@ -245,9 +245,12 @@ def _within(make: Callable[[], Any], seconds: float) -> Any:
     return box["value"]
 
 
-def address_port_problem(address: str) -> str | None:
-    """What is wrong with the port of a scheduler address (``tcp://HOST:PORT`` or ``HOST:PORT``),
-    or None: a port out of range is a typing slip, not a scheduler that does not answer."""
+def address_problem(address: str) -> str | None:
+    """What is wrong with a scheduler address (``tcp://HOST:PORT`` or ``HOST:PORT``) before
+    anything is asked of it, or None: empty (an unset variable: never a quiet run elsewhere),
+    or a port out of range, a typing slip rather than a scheduler that does not answer."""
+    if not str(address).strip():
+        return "is empty"
     rest = address.split("://", 1)[-1].rsplit("/", 1)[0]
     if rest.startswith("["):                        # an IPv6 host: [::1]:8786
         rest = rest.partition("]")[2]
@@ -330,12 +333,10 @@ class DaskExecutor(_Executor):
     name = "dask"
 
     def __init__(self, address: str, workers: int, shared: Any = None):
-        if not str(address).strip():     # an unset variable: never a quiet run elsewhere
-            raise OptionError("--scheduler", address, "is empty; allowed: tcp://HOST:PORT or local", kind="scheduler")
-        port_problem = address_port_problem(address)
-        if port_problem:
-            raise OptionError("--scheduler", address, f"{port_problem}; allowed: tcp://HOST:PORT (PORT 1-65535) "
-                              "or local", kind="scheduler")
+        problem = address_problem(address)
+        if problem:
+            raise OptionError("--scheduler", address, f"{problem}; allowed: tcp://HOST:PORT (PORT 1-65535) or local",
+                              kind="scheduler")
         try:
             from distributed import Client, LocalCluster
         except ImportError:  # pragma: no cover - depends on the environment

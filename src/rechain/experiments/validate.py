@@ -893,6 +893,18 @@ def mixed_selection(rows: pd.DataFrame, sel: tuple[str, str, str, str], prefix: 
     return ""
 
 
+def _beside(rows: pd.DataFrame, chosen: dict[str, str], key: str, prefix: str) -> tuple[list[str] | None, list[str], str]:
+    """For column ``key`` of a selection (``chosen``: stage, product and region as given):
+    the names asked for (None for any), those ``rows`` hold together with the other columns'
+    names, and those other names as text for a message."""
+    sub = rows
+    for other, names in chosen.items():
+        if other != key and _split(names) is not None:
+            sub = sub[sub[other].isin(_split(names))]
+    given = ", ".join(f"{prefix}{k} {v}" for k, v in chosen.items() if k != key and _split(v) is not None)
+    return _split(chosen[key]), sorted(set(map(str, sub[key].unique()))), given
+
+
 def partial_selection(table: pd.DataFrame, sel: tuple[str, str, str, str], prefix: str = "") -> str:
     """Why a sum of names (``a+b``) in ``sel`` holds a name that never occurs with the others,
     or "": the sum's other names would be judged alone, without a word (light_ore with stage
@@ -900,20 +912,12 @@ def partial_selection(table: pd.DataFrame, sel: tuple[str, str, str, str], prefi
     var, stage, product, region = sel
     chosen = {"stage": stage, "product": product, "region": region}
     for key in ("product", "stage", "region"):
-        names = _split(chosen[key])
-        if names is None or len(names) < 2:
-            continue
-        sub = table
-        for other, given in chosen.items():
-            if other != key and _split(given) is not None:
-                sub = sub[sub[other].isin(_split(given))]
-        have = set(map(str, sub[key].unique()))
-        missing = [n for n in names if n not in have]
-        if missing:
-            given = ", ".join(f"{prefix}{k} {v}" for k, v in chosen.items() if k != key and _split(v) is not None)
+        names, have, given = _beside(table, chosen, key, prefix)
+        missing = [n for n in names or () if n not in have]
+        if len(names or ()) > 1 and missing:
             return (f"{prefix}{key} {chosen[key]!r}: {', '.join(missing)} never occurs in the run"
                     + (f" with {given}" if given else "") + f", so the sum would be judged without it; allowed: "
-                    f"{', '.join(sorted(have))}")
+                    f"{', '.join(have)}")
     return ""
 
 
@@ -926,14 +930,8 @@ def empty_selection(table: pd.DataFrame, sel: tuple[str, str, str, str], prefix:
     rows = table[table["variable"] == var]
     chosen = {"stage": stage, "product": product, "region": region}
     for key in ("region", "product", "stage"):
-        sub = rows
-        for other, names in chosen.items():
-            if other != key and _split(names) is not None:
-                sub = sub[sub[other].isin(_split(names))]
-        names = _split(chosen[key])
-        have = sorted(set(map(str, sub[key].unique())))
+        names, have, given = _beside(rows, chosen, key, prefix)
         if names is not None and have and not set(names) & set(have):
-            given = ", ".join(f"{prefix}{k} {v}" for k, v in chosen.items() if k != key and _split(v) is not None)
             return (f"{prefix}{key} {chosen[key]!r}: the run has no {var} rows for it"
                     + (f" with {given}" if given else "") + f"; allowed: {', '.join(have)} (or * for any)")
     return (f"the run has no {var} rows for {prefix}stage {stage!r}, {prefix}product {product!r} and "
