@@ -57,6 +57,11 @@ CONTEXTS = {
                                        "end": "2026-06-30"}]},
     "outside_quota": {"firms": {"rock_miners": {"outside_quota_share": 0.3, "enforcement": 0.5},
                                 "ionic_miners": {"outside_quota_share": 0.3, "enforcement": 0.5}}},
+    # a crackdown on the mining outside the quota (a disruption of it alone)
+    "crackdown": {"firms": {"rock_miners": {"outside_quota_share": 0.3, "enforcement": 0.5},
+                            "ionic_miners": {"outside_quota_share": 0.3, "enforcement": 0.5}},
+                  "disruptions": [{"name": "crackdown", "target": "miners", "start": "2024-03-01", "end": "2026-06-30",
+                                   "capacity_offline_share": 0.8, "outside_quota_only": True}]},
     "dated_capacity": {"firms": {"overseas_miners": {"capacity_by_year": {"2025": 30000, "2026": 50000}},
                                  "foreign_producers": {"capacity_by_year": {"2025": 40000}}}},
     "elastic": {"recycling": {"collection_price_elasticity": 0.5},

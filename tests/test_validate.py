@@ -725,7 +725,8 @@ def test_facts_outside_a_shortened_run_are_left_out_not_failed(short_run, tmp_pa
     with pytest.raises(FactError, match=r"fact\(s\) M1 fall within it, but the month\(s\) they compare with do not"):
         facts_in_run([first], short_run)
     monkeypatch.chdir(tmp_path)
-    for period, status, said in (("end = 2024-06-30", (0, 1), "left out, their months not all whole months of the run: F01"),
+    for period, status, said in (("end = 2024-06-30", (0, 1), "left out, not within the run (not checked): F01 "
+                                  "(2025-02 with the months it compares with: after the run's last whole month, 2024-06)"),
                                  ("start = 2026-01-01", (2,), "no fact falls within the run (2026-01 .. 2026-12)")):
         f = tmp_path / f"{period[:3]}.toml"
         f.write_text(f'extends = "{BASELINE}"\n{period}\nspin_up_weeks = 4\n', encoding="utf-8")

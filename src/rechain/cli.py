@@ -203,11 +203,28 @@ def _check_facts(scenario: Path, sc) -> str:
     try:
         path = scenario_facts_file(sc)
         facts = load_facts(path, default_vocabulary(sc))
-        inside, _ = check_facts_for(sc, facts, str(path))
+        inside, outside = check_facts_for(sc, facts, str(path))
     except FactError as e:
         e.tell()
         sys.exit(2)
     return f"facts: {path} ({len(inside)} of {len(facts)} within the run's period, for rechain validate)"
+
+
+def _facts_left_out(sc) -> list[str]:
+    """A warning naming the facts of the scenario's own table that fall outside its run, each
+    with why (a year mistyped drops a fact that validate would then not check); [] if none."""
+    if not sc.facts_file:
+        return []
+    from .calendar import whole_months
+    from .experiments.validate import default_vocabulary, facts_in_run, load_facts, scenario_facts_file, why_left_out
+    import pandas as pd
+    months = whole_months(sc.start, sc.end)
+    _, outside = facts_in_run(load_facts(scenario_facts_file(sc), default_vocabulary(sc)),
+                              pd.DataFrame({"month": months}))
+    if not outside:
+        return []
+    return [f"facts left out, not within the run (rechain validate will not check them): "
+            + "; ".join(why_left_out(f, months[0], months[-1]) for f in outside)]
 
 
 def _own_keys(scenario: Path) -> dict | None:
@@ -259,7 +276,7 @@ def check(scenario: Path) -> None:
             click.echo(f"  {line}")
     own = _own_keys(scenario)
     for line in years_without_quota(sc) + idle_levers(sc, _own_quotas(own)) + inert_keys(sc, own) \
-            + far_from_inherited(scenario) + named_items_replaced(scenario) + _anchor_far(sc):
+            + far_from_inherited(scenario) + named_items_replaced(scenario) + _anchor_far(sc) + _facts_left_out(sc):
         click.echo(f"warning: {scenario}: {line}", err=True)
 
 

@@ -44,6 +44,7 @@ class WeekConditions:
     working_share: np.ndarray         # worked share of the firm's weekdays (holidays), [N]
     capacity_share: np.ndarray        # capacity available as a multiple of the firm's own: disruptions, dated capacity, [N]
     disruption_share: np.ndarray      # share of the firm not disrupted (at most 1): what it can still ship, [N]
+    outside_quota_open: np.ndarray    # share of a miner's mining outside the quota that crackdowns let through, [N]
     demand_t: np.ndarray              # end users' magnet need this week, t, [N]
     demand_ahead_t: np.ndarray        # their mean weekly need over the weeks they plan ahead, t, [N]
     quota_allowance_t: np.ndarray     # quota a holder may have used by now this year, t REO, [N]
@@ -85,6 +86,7 @@ class PolicyTimeline:
         self.calendar_index = world.calendar_index
         dated = dated_capacity(sc, cal, pop, {"overseas_miners": ABROAD, "foreign_producers": FOREIGN})
         self.disruption_share = disruption_table(sc, cal, pop, world.stages)
+        self.outside_quota_open = disruption_table(sc, cal, pop, world.stages, outside_quota=True)
         self.capacity_share = self.disruption_share.times(dated)
         self.start_capacity_share = dated.week(0)     # before the run: the mines that exist at the start
         # end-use demand, per group (sector, region) [W, G]; a firm's is its group's times its share
@@ -145,7 +147,7 @@ class PolicyTimeline:
         if mode is not Mode.RUN:
             return WeekConditions(
                 mode=mode, week=0, date=self.dates[0], working_share=self._ones,
-                capacity_share=self.start_capacity_share, disruption_share=self._ones,
+                capacity_share=self.start_capacity_share, disruption_share=self._ones, outside_quota_open=self._ones,
                 demand_t=self.neutral_demand_t,
                 demand_ahead_t=self.neutral_demand_t, quota_allowance_t=self._infinite, weeks_left_in_year=26.0,
                 quota_year_t_per_wk=self._first_quota_year_t_per_wk, quota_overdue=self._no_overdue,
@@ -163,6 +165,7 @@ class PolicyTimeline:
             working_share=self.working_share_by_calendar[week][self.calendar_index],
             capacity_share=self.capacity_share.week(week),
             disruption_share=self.disruption_share.week(week),
+            outside_quota_open=self.outside_quota_open.week(week),
             demand_t=self.group_demand_t[week][self._group_of_firm] * self._demand_share,
             demand_ahead_t=self.group_demand_ahead_t[week][self._group_of_firm] * self._demand_share,
             quota_allowance_t=self.quota_allowance_t.week(week),

@@ -132,6 +132,17 @@ def idle_levers(sc: Scenario, own_quotas: set[tuple[str, int]] | None = None) ->
         if "all" not in d.regions and not present & set(d.regions):
             out.append(f"{where}: stage {d.target!r} has no firms in {d.regions} (it has firms in "
                        f"{sorted(present)}); it acts on nothing")
+        if d.outside_quota_only:
+            if d.target != "miners":
+                out.append(f"{where}: outside_quota_only stops mining outside the quota, which only target "
+                           f"'miners' do; {d.target!r} firms do not, so it acts on nothing")
+                continue
+            hit = {"rock": ("rock_miners",), "ionic": ("ionic_miners",)}.get(d.ore_type, ("rock_miners", "ionic_miners"))
+            if not any(getattr(sc.firms, g).count and getattr(sc.firms, g).outside_quota_share > 0
+                       and getattr(sc.firms, g).enforcement < 1.0 for g in hit):
+                out.append(f"{where}: outside_quota_only, but {' and '.join(f'firms.{g}' for g in hit)} mine nothing "
+                           f"outside the quota (outside_quota_share 0 or enforcement 1); it acts on nothing")
+                continue
         if d.target not in _WITH_CAPACITY:
             out.append(f"{where}: {d.target!r} firms have no capacity to take offline (they hold stock or "
                        f"buy); it acts on nothing; allowed targets: {', '.join(_WITH_CAPACITY)}")

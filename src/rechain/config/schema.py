@@ -395,7 +395,19 @@ def _dated_within(items: str, item: str, dates: list[dt.date], year: int, before
         _one_per_date(items, dates)
     if bad := [d for d in dates if not (year - 1 if before else year) <= d.year <= year]:
         allowed = f"the quota's year {year}" + (" or the year before" if before else "")
-        raise ValueError(f"{item} dates must fall in {allowed}; given {', '.join(map(str, bad))}")
+        raise ValueError(f"given {', '.join(map(str, bad))}; allowed: {item} dates in {allowed}")
+
+
+def _dated_field(items: str, item: str, dated: str, before: bool, one_per_date: bool = False):
+    """A field validator running :func:`_dated_within` on the list field ``items`` (its
+    elements' date attribute ``dated``) against the ``year`` field read before it, so that
+    an error points at the list's own line."""
+    def check(cls, value, info):
+        year = info.data.get("year")
+        if year is not None:
+            _dated_within(items, item, [getattr(v, dated) for v in value], year, before, one_per_date)
+        return value
+    return field_validator(items)(classmethod(check))
 
 
 class Quota(_Model):
@@ -407,14 +419,15 @@ class Quota(_Model):
                                       description="issue dates and shares of the year's total, in date order; dates in the year or the year before (a first batch issued in December); none: all on 1 January")
     source: str = Field("", description="where the figures come from (free text)")
 
+    # a year's first batch may come in the December before it, never later than the year
+    _batches_dated = _dated_field("batches", "batch", "issued", before=True)
+
     @model_validator(mode="after")
     def _check(self) -> "Quota":
         if not self.name:
             self.name = f"{self.type}-{self.year}"
         if not self.batches:        # as export quotas: all issued on 1 January
             self.batches = [QuotaBatch(issued=dt.date(self.year, 1, 1), share=1.0)]
-        # a year's first batch may come in the December before it, never later than the year
-        _dated_within("batches", "batch", [b.issued for b in self.batches], self.year, before=True)
         if sum(b.share for b in self.batches) > 1.0 + 1e-9:
             raise ValueError("batch shares add up to more than 1")
         return self
@@ -480,6 +493,7 @@ class Disruption(_Model):
     ore_type: Literal["all", "rock", "ionic"] = Field("all", description="miners and plants of this ore type only (one province's suspension: ionic)")
     regions: list[str] = Field(default_factory=lambda: ["all"], min_length=1, description="firms in these regions only: 'all', 'china', 'abroad' or names under [regions]")
     share_of_firms: Annotated[float, Field(gt=0, le=1)] = Field(1.0, description="the share of the stage's firms hit (a group of firms), the first in the stage's order; the rest run on")
+    outside_quota_only: bool = Field(False, description="a crackdown on illegal mining: the share is taken from mining outside the quota only (target miners, where firms.rock_miners or firms.ionic_miners mine outside it: outside_quota_share above 0, enforcement below 1); mining within the quota runs on")
     source: str = Field("", description="where the figures come from (free text)")
 
     @model_validator(mode="after")
@@ -591,14 +605,14 @@ class ExportQuota(_Model):
     revisions: list[QuotaRevision] = Field(default_factory=list, description="the year's cap from a date on (a cut or a rise mid-year), in date order")
     source: str = Field("", description="where the figures come from (free text)")
 
+    # a year's first batch may be issued before the year (MOFCOM issued 2011's first export
+    # quota batch on 28 December 2010); it counts from 1 January. Revisions change the year's
+    # cap within the year.
+    _batches_dated = _dated_field("batches", "batch", "issued", before=True)
+    _revisions_dated = _dated_field("revisions", "revision", "date", before=False, one_per_date=True)
+
     @model_validator(mode="after")
     def _check(self) -> "ExportQuota":
-        # a year's first batch may be issued before the year (MOFCOM issued 2011's first export
-        # quota batch on 28 December 2010); it counts from 1 January. Revisions change the
-        # year's cap within the year.
-        _dated_within("batches", "batches", [b.issued for b in self.batches], self.year, before=True)
-        _dated_within("revisions", "revisions", [r.date for r in self.revisions], self.year, before=False,
-                      one_per_date=True)
         if sum(b.share for b in self.batches) > 1.0 + 1e-9:
             raise ValueError("batch shares add up to more than 1")
         return self

@@ -1032,6 +1032,20 @@ def facts_in_run(facts: list[Fact], table: pd.DataFrame, source: str = "the fact
     return inside, outside
 
 
+def why_left_out(fact: Fact, first: str, last: str) -> str:
+    """Why ``fact`` is left out of a run whose whole months are ``first`` .. ``last``
+    ("YYYY-MM"): "M03 (2019-08: after the run's last whole month, 2018-12)"."""
+    months = sorted(set(fact.months()) | set(fact.base_months()))
+    compared = " with the months it compares with" if not set(fact.base_months()) <= set(fact.months()) else ""
+    if months[0] > last:
+        why = f"after the run's last whole month, {last}"
+    elif months[-1] < first:
+        why = f"before the run's first whole month, {first}"
+    else:
+        why = f"partly outside the run's whole months, {first} .. {last}"
+    return f"{fact.fact_id} ({fact.period}{compared}: {why})"
+
+
 # ---------------------------------------------------------------------------------------
 # evaluating a fact on one monthly table
 # ---------------------------------------------------------------------------------------
@@ -1203,7 +1217,8 @@ class Validation:
     facts : the facts checked
     monthly : the replicates' monthly tables (seed ``i`` at index ``i``)
     scenario_name, scenario_path, seeds, seconds : what was run and how long it took
-    left_out : ids of the facts whose months lie outside the run (not checked)
+    left_out : the facts whose months lie outside the run (not checked), each as its id with
+        its period and why (:func:`why_left_out`)
     """
 
     table: pd.DataFrame
@@ -1286,6 +1301,8 @@ def validate(scenario_path: str | Path = "scenarios/baseline.toml", replicates: 
     path = str(Path(scenario_path).resolve())
     # before any replicate runs: a fact the run cannot answer fails now, not after the runs
     facts, left_out = check_facts_for(sc, facts, source)
+    from ..calendar import whole_months
+    run_months = whole_months(sc.start, sc.end)
     seeds = list(range(replicates))
     tables: list[pd.DataFrame] = [pd.DataFrame()] * replicates
     # disable=None: no bar when stderr is not a terminal (redirected, the bar's redraws would
@@ -1304,7 +1321,8 @@ def validate(scenario_path: str | Path = "scenarios/baseline.toml", replicates: 
     table = summarise(facts, per_run)
     return Validation(table=table, facts=facts, monthly=tables, scenario_name=sc.name,
                       scenario_path=str(scenario_path), seeds=seeds, seconds=time.perf_counter() - t0,
-                      left_out=[f.fact_id for f in left_out], facts_source=source)
+                      left_out=[why_left_out(f, run_months[0], run_months[-1]) for f in left_out],
+                      facts_source=source)
 
 
 # ---------------------------------------------------------------------------------------
@@ -1447,7 +1465,7 @@ def write_outputs(v: Validation, out_dir: str | Path, figures: bool = True) -> P
               f"rechain {package_version()}, {v.seconds:.1f} s.", "",
               f"**{v.score_text()}.**" + (f" Required facts not reproduced: {', '.join(failed)}." if failed else
                                            " Every required fact is reproduced.")
-              + (f" Left out, their months not all whole months of the run: {', '.join(v.left_out)}." if v.left_out else ""), "",
+              + (f" Left out, not within the run: {'; '.join(v.left_out)}." if v.left_out else ""), "",
               "A fact is *reproduced* when the mean over replicates satisfies it; *replicates ok* counts the "
               "replicates that satisfy it on their own. Values are in the fact's unit (for comparisons with "
               "another series: the difference, main minus other). Monthly prices are monthly means of the "
@@ -1601,7 +1619,7 @@ def validate_command(ctx: click.Context, scenario: Path, replicates: int, worker
     if v.required_failed:
         click.echo(f"required facts not reproduced: {', '.join(v.required_failed)}")
     if v.left_out:
-        click.echo(f"left out, their months not all whole months of the run: {', '.join(v.left_out)}")
+        click.echo(f"left out, not within the run (not checked): {'; '.join(v.left_out)}")
     prices = ", prices.csv" if (Path(out_dir) / "prices.csv").exists() else ""
     click.echo(f"wrote {out_dir}/ (facts.csv, facts.md{prices}{', figures' if not no_figures else ''})")
     ctx.exit(0 if v.passed else 1)

@@ -6,7 +6,7 @@ the pace that uses its year's share by year end (making up weeks lost, at most
 ``pace_multiple`` times the even pace) while the ore pays (full pace from a margin of
 ``full_run_margin_share`` of the ore's price over cash cost, none at a loss), within its
 working capacity and the quota issued so far, and slows as unsold ore fills its yard; where the scenario allows mining outside the
-quota (``outside_quota_share``, less what ``enforcement`` stops), it mines that much more when
+quota (``outside_quota_share``, less what ``enforcement`` and dated crackdowns stop), it mines that much more when
 it pays. Holders outside the quota mine into a stockpile at a rate that
 answers their margin, and offer only part of it when the price is below what they expect
 to get in the long run or is expected to rise. Ore is priced at the value of its oxide
@@ -122,9 +122,9 @@ class RockMiners(_OreSellers):
         f.quota_used_t[i] += y
         book.ledger.add_source("mined_domestic", y.sum() * book.content[k])
         if self.outside_share > 0:
-            # mining beyond the quota (illegal mining), as far as enforcement lets it through
-            # and it pays; it never counts against the quota
-            outside = np.minimum(np.maximum(cap - y, 0.0), self.outside_share * cap) \
+            # mining beyond the quota (illegal mining), as far as enforcement and any crackdown
+            # (a disruption of it alone) let it through and it pays; it never counts against the quota
+            outside = np.minimum(np.maximum(cap - y, 0.0), self.outside_share * cap * cond.outside_quota_open[i]) \
                 * margin_pace(price - self.cost, price, self.full_run_margin) \
                 * storage_room(f.stock_t[i, k] + y, cap, b.max_finished_cover_weeks)
             book.ledger.add_source("mined_outside_quota", outside.sum() * book.content[k])

@@ -48,16 +48,20 @@ class FirmWeekTable:
         return out
 
 
-def disruption_table(sc: Scenario, cal: Calendar, pop, stages: tuple[str, ...]) -> FirmWeekTable:
+def disruption_table(sc: Scenario, cal: Calendar, pop, stages: tuple[str, ...],
+                     outside_quota: bool = False) -> FirmWeekTable:
     """Share of each firm's capacity available per week, [n_weeks, n_firms] in 0..1.
 
     A disruption hits the firms of its ``target`` stage that match its ``ore_type`` and
     ``regions``, and of those the first ``share_of_firms`` (a group of firms); a week counts it
-    by the share of its seven days that fall inside it.
+    by the share of its seven days that fall inside it. With ``outside_quota`` the table is of
+    the crackdowns instead (``outside_quota_only``): the share of the mining outside the quota
+    that each lets through.
     """
     region_name = np.array(pop.region_names)[pop.region]
     hits = []
-    for d in sc.disruptions:
+    chosen = [d for d in sc.disruptions if d.outside_quota_only == outside_quota]
+    for d in chosen:
         hit = pop.stage == stages.index(d.target)
         if d.ore_type != "all":
             hit &= pop.light == (d.ore_type == "rock")
@@ -67,7 +71,7 @@ def disruption_table(sc: Scenario, cal: Calendar, pop, stages: tuple[str, ...]) 
         hits.append(firms[: int(np.ceil(d.share_of_firms * firms.size - 1e-9))])
     touched = np.unique(np.concatenate(hits)) if hits else np.zeros(0, np.int64)
     avail = np.ones((cal.n_weeks, touched.size))
-    for d, firms in zip(sc.disruptions, hits):
+    for d, firms in zip(chosen, hits):
         if firms.size == 0:
             continue
         cols = np.searchsorted(touched, firms)
