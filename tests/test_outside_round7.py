@@ -102,3 +102,13 @@ def test_a_crackdown_stops_mining_outside_the_quota_and_not_within_it(tmp_path):
 def test_check_warns_of_a_crackdown_with_nothing_to_stop(tmp_path, body, said):
     res = CliRunner().invoke(main, ["check", str(_what_if(tmp_path, body))])
     assert res.exit_code == 0 and said in res.output and "it acts on nothing" in res.output, res.output
+
+
+def test_a_crackdown_on_a_share_of_firms_counts_those_that_mine_outside_the_quota(tmp_path):
+    """share_of_firms took the stage's first firms, the rock miners, so a quarter of the miners
+    hit none of the ion-adsorption mines that mined outside the quota: no warning, no effect."""
+    crack = _CRACKDOWN.replace('ore_type = "ionic"\n', "share_of_firms = 0.25\n")
+    loose = rechain.run(load_scenario(_what_if(tmp_path, _OUTSIDE, "loose")), seed=0)
+    some = rechain.run(load_scenario(_what_if(tmp_path, _OUTSIDE + crack, "some")), seed=0)
+    outside = [sum(e["source_mined_outside_quota"] for e in r.mass_balance.values()) for r in (loose, some)]
+    assert outside[1] < outside[0] - 100.0, outside

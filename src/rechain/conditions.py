@@ -86,7 +86,11 @@ class PolicyTimeline:
         self.calendar_index = world.calendar_index
         dated = dated_capacity(sc, cal, pop, {"overseas_miners": ABROAD, "foreign_producers": FOREIGN})
         self.disruption_share = disruption_table(sc, cal, pop, world.stages)
-        self.outside_quota_open = disruption_table(sc, cal, pop, world.stages, outside_quota=True)
+        mining_outside = np.zeros(pop.n, bool)      # the miners that mine outside the quota at all
+        for code, group in ((ROCK, sc.firms.rock_miners), (IONIC, sc.firms.ionic_miners)):
+            if group.outside_quota_share * (1.0 - group.enforcement) > 0:
+                mining_outside |= pop.kind == code
+        self.outside_quota_open = disruption_table(sc, cal, pop, world.stages, outside_quota=mining_outside)
         self.capacity_share = self.disruption_share.times(dated)
         self.start_capacity_share = dated.week(0)     # before the run: the mines that exist at the start
         # end-use demand, per group (sector, region) [W, G]; a firm's is its group's times its share

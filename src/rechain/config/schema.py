@@ -493,7 +493,7 @@ class Disruption(_Model):
     ore_type: Literal["all", "rock", "ionic"] = Field("all", description="miners and plants of this ore type only (one province's suspension: ionic)")
     regions: list[str] = Field(default_factory=lambda: ["all"], min_length=1, description="firms in these regions only: 'all', 'china', 'abroad' or names under [regions]")
     share_of_firms: Annotated[float, Field(gt=0, le=1)] = Field(1.0, description="the share of the stage's firms hit (a group of firms), the first in the stage's order; the rest run on")
-    outside_quota_only: bool = Field(False, description="a crackdown on illegal mining: the share is taken from mining outside the quota only (target miners, where firms.rock_miners or firms.ionic_miners mine outside it: outside_quota_share above 0, enforcement below 1); mining within the quota runs on")
+    outside_quota_only: bool = Field(False, description="a crackdown on illegal mining: the share is taken from mining outside the quota only (target miners, where firms.rock_miners or firms.ionic_miners mine outside it: outside_quota_share above 0, enforcement below 1); mining within the quota runs on; share_of_firms counts only the miners that mine outside it")
     source: str = Field("", description="where the figures come from (free text)")
 
     @model_validator(mode="after")

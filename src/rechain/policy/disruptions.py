@@ -49,24 +49,28 @@ class FirmWeekTable:
 
 
 def disruption_table(sc: Scenario, cal: Calendar, pop, stages: tuple[str, ...],
-                     outside_quota: bool = False) -> FirmWeekTable:
+                     outside_quota: np.ndarray | None = None) -> FirmWeekTable:
     """Share of each firm's capacity available per week, [n_weeks, n_firms] in 0..1.
 
     A disruption hits the firms of its ``target`` stage that match its ``ore_type`` and
     ``regions``, and of those the first ``share_of_firms`` (a group of firms); a week counts it
-    by the share of its seven days that fall inside it. With ``outside_quota`` the table is of
-    the crackdowns instead (``outside_quota_only``): the share of the mining outside the quota
-    that each lets through.
+    by the share of its seven days that fall inside it. Given ``outside_quota`` (the firms that
+    mine outside the quota, [n_firms] bool) the table is of the crackdowns instead
+    (``outside_quota_only``): the share of that mining each lets through, ``share_of_firms``
+    counted among those firms.
     """
     region_name = np.array(pop.region_names)[pop.region]
     hits = []
-    chosen = [d for d in sc.disruptions if d.outside_quota_only == outside_quota]
+    crackdowns = outside_quota is not None
+    chosen = [d for d in sc.disruptions if d.outside_quota_only == crackdowns]
     for d in chosen:
         hit = pop.stage == stages.index(d.target)
         if d.ore_type != "all":
             hit &= pop.light == (d.ore_type == "rock")
         if "all" not in d.regions:
             hit &= np.isin(region_name, d.regions)
+        if crackdowns:
+            hit &= outside_quota
         firms = np.flatnonzero(hit)
         hits.append(firms[: int(np.ceil(d.share_of_firms * firms.size - 1e-9))])
     touched = np.unique(np.concatenate(hits)) if hits else np.zeros(0, np.int64)
