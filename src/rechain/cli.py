@@ -177,29 +177,30 @@ def run(scenario: Path, seed: int, out_dir: Path | None, no_figures: bool, html:
                    f"{', figures' if not no_figures else ''}{', report.html' if html else ''})")
 
 
-def _check_facts(scenario: Path, sc) -> str:
+def _check_facts(scenario: Path, sc) -> tuple[str, list[str]]:
     """The facts ``rechain validate`` would hold the scenario to, read and checked as it reads
     them — each fact against the rows the run will have: a line saying how many fall within
     the run, or one error line and exit 2. Without its own ``facts_file`` a scenario is held to
-    the package's facts; a line says so only when none falls within its run."""
+    the package's facts; a line says so only when none falls within its run. With the line,
+    a warning naming the facts of the scenario's own table that fall outside its run ([] if none)."""
     import pandas as pd
     from .calendar import Calendar, whole_months
     from .experiments.validate import (FactError, check_facts_for, default_vocabulary, facts_in_run, load_facts,
-                                       package_facts_path, scenario_facts_file)
+                                       package_facts_path, scenario_facts_file, why_left_out)
     if not sc.facts_file:
         months = Calendar.build(sc.start, sc.end, holidays={}).months
         try:
             facts = load_facts(None, default_vocabulary(sc))
         except FactError as e:       # a scenario of other sectors or regions than the package's facts name
             return (f"facts: the package's facts do not fit this scenario ({e}); rechain validate needs a facts "
-                    f"table of its own (facts_file, docs/eras.md)")
+                    f"table of its own (facts_file, docs/eras.md)"), []
         try:
             facts_in_run(facts, pd.DataFrame({"month": whole_months(sc.start, sc.end)}))
         except FactError:
             return (f"facts: none of the package's facts ({package_facts_path()}) falls within the run "
                     f"({months[0]} .. {months[-1]}); rechain validate needs a facts table of the period "
-                    f"(facts_file, docs/eras.md)")
-        return ""
+                    f"(facts_file, docs/eras.md)"), []
+        return "", []
     try:
         path = scenario_facts_file(sc)
         facts = load_facts(path, default_vocabulary(sc))
@@ -207,24 +208,13 @@ def _check_facts(scenario: Path, sc) -> str:
     except FactError as e:
         e.tell()
         sys.exit(2)
-    return f"facts: {path} ({len(inside)} of {len(facts)} within the run's period, for rechain validate)"
-
-
-def _facts_left_out(sc) -> list[str]:
-    """A warning naming the facts of the scenario's own table that fall outside its run, each
-    with why (a year mistyped drops a fact that validate would then not check); [] if none."""
-    if not sc.facts_file:
-        return []
-    from .calendar import whole_months
-    from .experiments.validate import default_vocabulary, facts_in_run, load_facts, scenario_facts_file, why_left_out
-    import pandas as pd
-    months = whole_months(sc.start, sc.end)
-    _, outside = facts_in_run(load_facts(scenario_facts_file(sc), default_vocabulary(sc)),
-                              pd.DataFrame({"month": months}))
+    note = f"facts: {path} ({len(inside)} of {len(facts)} within the run's period, for rechain validate)"
     if not outside:
-        return []
-    return [f"facts left out, not within the run (rechain validate will not check them): "
-            + "; ".join(why_left_out(f, months[0], months[-1]) for f in outside)]
+        return note, []
+    # a year mistyped drops a fact that validate would then not check: name each, with why
+    months = whole_months(sc.start, sc.end)
+    return note, ["facts left out, not within the run (rechain validate will not check them): "
+                  + "; ".join(why_left_out(f, months[0], months[-1]) for f in outside)]
 
 
 def _own_keys(scenario: Path) -> dict | None:
@@ -258,7 +248,7 @@ def check(scenario: Path) -> None:
     from .config.schema import years_without_quota
 
     sc = load_scenario(scenario)
-    facts_note = _check_facts(scenario, sc)
+    facts_note, left_out = _check_facts(scenario, sc)
     click.echo(f"{scenario}: ok ({sc.name}, {sc.start} to {sc.end}, "
                f"{_count(len(sc.export_controls), 'export control')}, {_count(len(sc.news), 'news event')}, "
                f"{_count(len(sc.disruptions), 'disruption')})")
@@ -276,7 +266,7 @@ def check(scenario: Path) -> None:
             click.echo(f"  {line}")
     own = _own_keys(scenario)
     for line in years_without_quota(sc) + idle_levers(sc, _own_quotas(own)) + inert_keys(sc, own) \
-            + far_from_inherited(scenario) + named_items_replaced(scenario) + _anchor_far(sc) + _facts_left_out(sc):
+            + far_from_inherited(scenario) + named_items_replaced(scenario) + _anchor_far(sc) + left_out:
         click.echo(f"warning: {scenario}: {line}", err=True)
 
 

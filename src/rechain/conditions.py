@@ -88,7 +88,7 @@ class PolicyTimeline:
         self.disruption_share = disruption_table(sc, cal, pop, world.stages)
         mining_outside = np.zeros(pop.n, bool)      # the miners that mine outside the quota at all
         for code, group in ((ROCK, sc.firms.rock_miners), (IONIC, sc.firms.ionic_miners)):
-            if group.outside_quota_share * (1.0 - group.enforcement) > 0:
+            if group.outside_share > 0:
                 mining_outside |= pop.kind == code
         self.outside_quota_open = disruption_table(sc, cal, pop, world.stages, outside_quota=mining_outside)
         self.capacity_share = self.disruption_share.times(dated)

@@ -138,8 +138,7 @@ def idle_levers(sc: Scenario, own_quotas: set[tuple[str, int]] | None = None) ->
                            f"'miners' do; {d.target!r} firms do not, so it acts on nothing")
                 continue
             hit = {"rock": ("rock_miners",), "ionic": ("ionic_miners",)}.get(d.ore_type, ("rock_miners", "ionic_miners"))
-            if not any(getattr(sc.firms, g).count and getattr(sc.firms, g).outside_quota_share > 0
-                       and getattr(sc.firms, g).enforcement < 1.0 for g in hit):
+            if not any(getattr(sc.firms, g).outside_share > 0 for g in hit):
                 out.append(f"{where}: outside_quota_only, but {' and '.join(f'firms.{g}' for g in hit)} mine nothing "
                            f"outside the quota (outside_quota_share 0 or enforcement 1); it acts on nothing")
                 continue

@@ -114,6 +114,11 @@ class Miners(FirmGroup):
     outside_quota_share: Share = Field(0.0, description="share of capacity that can be mined outside the quota (illegal mining) when it pays")
     enforcement: Share = Field(1.0, description="share of mining outside the quota that enforcement stops (1: none gets through)")
 
+    @property
+    def outside_share(self) -> float:
+        """Share of capacity that may be mined outside the quota past enforcement (0: none)."""
+        return self.outside_quota_share * (1.0 - self.enforcement)
+
 
 class MyanmarHolders(FirmGroup):
     """Ore holders outside China's quota; ``capacity_t_per_yr`` is what they can mine, t REO."""

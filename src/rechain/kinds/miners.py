@@ -101,8 +101,7 @@ class RockMiners(_OreSellers):
         super().__init__(world)
         cfg = self.config()
         self.full_run_margin = cfg.full_run_margin_share
-        # what gets past enforcement of mining beyond the quota, share of capacity
-        self.outside_share = cfg.outside_quota_share * (1.0 - cfg.enforcement)
+        self.outside_share = cfg.outside_share
 
     def config(self):
         return self.world.scenario.firms.rock_miners
