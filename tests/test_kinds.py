@@ -44,7 +44,12 @@ TINY = {
 @pytest.fixture()
 def tiny():
     """A two-firm world, fresh state at start prices, and a book in a run week."""
-    d = deep_merge(baseline_dict(), TINY)
+    return tiny_world()
+
+
+def tiny_world(changes: dict | None = None):
+    """The ``tiny`` fixture's world and book, with ``changes`` merged into its scenario."""
+    d = deep_merge(deep_merge(baseline_dict(), TINY), changes or {})
     for s in d["sectors"].values():
         s["firms"] = 1
     for r in d["regions"].values():
@@ -195,19 +200,28 @@ def test_recyclers_recover_the_yield_of_their_scrap(tiny):
     assert f.stock_t[i[1]][kind.oxides] == pytest.approx(worked * content[1])
 
 
-def test_magnet_makers_make_what_raw_materials_allow_and_machine_scrap(tiny):
-    world, book = tiny
-    kind = MagnetMakers(world)
+def standard_grade_orders(world, book, kind) -> tuple[int, int]:
+    """A full working week with room to spare; the makers' orders are 100 t a week of the
+    standard grade, at its normal finished cover (so the plan is the orders), none of 52UH.
+    Returns the two grades."""
     i, f = kind.rows, book.firms
     n = world.n_firms
     week(book, working_share=np.ones(n), capacity_share=np.ones(n))
     f.capacity_t_per_wk[i] = 1e6
     std, uh = kind.grades
-    b = book.behaviour
     f.orders_expected_t_per_wk[i, std] = 100.0
-    f.stock_t[i, std] = 100.0 * b.finished_cover_weeks     # at normal cover: the plan is the orders
+    f.stock_t[i, std] = 100.0 * book.behaviour.finished_cover_weeks
     f.stock_t[i, uh] = 0.0
     f.orders_expected_t_per_wk[i, uh] = 0.0
+    return std, uh
+
+
+def test_magnet_makers_make_what_raw_materials_allow_and_machine_scrap(tiny):
+    world, book = tiny
+    kind = MagnetMakers(world)
+    i, f = kind.rows, book.firms
+    std, uh = standard_grade_orders(world, book, kind)
+    b = book.behaviour
     s = kind.cfg.scrap_share
     per_blank = book.content[std] / (1 - kind.cfg.melt_loss_share)
     need = 100.0 / (1 - s) * per_blank[kind.e_prnd]

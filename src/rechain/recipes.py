@@ -34,13 +34,15 @@ class RecipeBook:
     """Recipes per week: ``content[w, g, e]`` t REO-eq of element ``e`` per t of grade ``g``
     blank; ``min_prnd_share[g]`` and ``min_heavy_share[g]`` bound substitution;
     ``thrift_elasticity[g]`` its long-run answer to price; ``max_added_share[g]`` how much of
-    the substitutable content makers add back when the input is cheaper than at the start."""
+    the substitutable content makers add back when the input is cheaper than at the start;
+    ``cheap_dy[g]`` the most Dy, t REO-eq per t blank, makers alloy in when Dy is cheap."""
 
     content: np.ndarray
     min_prnd_share: np.ndarray
     min_heavy_share: np.ndarray
     thrift_elasticity: np.ndarray
     max_added_share: np.ndarray
+    cheap_dy: np.ndarray
 
 
 def _default_recipe(mat: Materials, grade: str) -> Recipe:
@@ -54,6 +56,7 @@ def recipe_book(sc: Scenario, mat: Materials, dates: list[dt.date]) -> RecipeBoo
     content = np.zeros((len(dates), len(GRADES), len(mat.elements)))
     lo_prnd, lo_heavy, eps, add = np.ones(len(GRADES)), np.ones(len(GRADES)), np.zeros(len(GRADES)), \
         np.zeros(len(GRADES))
+    cheap_dy = np.zeros(len(GRADES))
     for g, grade in enumerate(GRADES):
         r = getattr(sc.magnet_recipes, grade) or _default_recipe(mat, grade)
         for el, v in (("prnd", r.prnd_wt_pct), ("dy", r.dy_wt_pct), ("tb", r.tb_wt_pct)):
@@ -61,7 +64,8 @@ def recipe_book(sc: Scenario, mat: Materials, dates: list[dt.date]) -> RecipeBoo
             content[:, g, e] = _by_year(v, dates) / 100.0 * mat.oxide_per_metal[e]
         lo_prnd[g], lo_heavy[g], eps[g], add[g] = r.min_prnd_share, r.min_heavy_share, r.thrift_price_elasticity, \
             r.max_added_share
+        cheap_dy[g] = r.cheap_dy_wt_pct / 100.0 * mat.oxide_per_metal[mat.e("dy")]
     if sc.prnd_reduction_std > 0:
         content[:, 0, mat.e("prnd")] *= 1.0 - sc.prnd_reduction_std
     return RecipeBook(content=content, min_prnd_share=lo_prnd, min_heavy_share=lo_heavy, thrift_elasticity=eps,
-                      max_added_share=add)
+                      max_added_share=add, cheap_dy=cheap_dy)

@@ -88,6 +88,8 @@ class FirmState:
     prnd_thrift: np.ndarray = _f("magnet makers: share of the standard grade's Pr-Nd replaced by Ce", "N", "share")
     tb_swap: np.ndarray = _f("magnet makers: share of the recipes' Tb replaced by Dy (negative: Dy replaced by Tb)", "N",
                              "share")
+    dy_added_share: np.ndarray = _f("magnet makers: share of each grade's cheap_dy_wt_pct they alloy in (Dy cheaper "
+                                    "than at the start)", "N", "share")
 
     @classmethod
     def empty(cls, n_firms: int, n_products: int, capacity_t_per_wk: np.ndarray) -> "FirmState":
@@ -99,7 +101,7 @@ class FirmState:
                    licence_success=np.ones(n_firms), import_share=z1(), quota_used_t=z1(),
                    capacity_t_per_wk=capacity_t_per_wk.astype(float).copy(), capacity_on_order=CapacityOnOrder(),
                    offer_share=np.ones((n_firms, n_products)), substitution_share=z1(), heavy_thrift=z1(),
-                   prnd_thrift=z1(), tb_swap=z1())
+                   prnd_thrift=z1(), tb_swap=z1(), dy_added_share=z1())
 
 
 @dataclass

@@ -278,6 +278,16 @@ def inert_keys(sc: Scenario, own: dict | None) -> list[str]:
     if mm.dy_for_tb_max_share == 0:
         for key in ("dy_per_tb", "dy_for_tb_price_elasticity"):
             inert(("firms", "magnet_makers", key), "firms.magnet_makers.dy_for_tb_max_share is 0 (the Dy/Tb mix is fixed)")
+    cheap_dy = {g: getattr(sc.magnet_recipes, g).cheap_dy_wt_pct for g in type(sc.magnet_recipes).model_fields
+                if getattr(sc.magnet_recipes, g) is not None}
+    if not any(cheap_dy.values()):
+        inert(("firms", "magnet_makers", "cheap_dy_price_elasticity"), "no grade's magnet_recipes.<grade>."
+              "cheap_dy_wt_pct is above 0 (no Dy is alloyed in when it is cheap)")
+    elif mm.cheap_dy_price_elasticity == 0:
+        for grade, pct in cheap_dy.items():
+            if pct > 0:
+                inert(("magnet_recipes", grade, "cheap_dy_wt_pct"), "firms.magnet_makers.cheap_dy_price_elasticity "
+                      "is 0 (makers add no Dy however cheap)")
     for name in type(sc.firms).model_fields:
         group = getattr(sc.firms, name)
         if getattr(group, "count", None) == 0:

@@ -200,6 +200,7 @@ class MagnetMakers(FirmGroup):
     dy_for_tb_max_share: Share = Field(0.0, description="the most of a recipe's Tb makers replace by Dy when Dy is cheap against Tb (and of it they add back in place of Dy when Tb is cheap), a share of the recipe's Tb (0: fixed mix)")
     dy_per_tb: Annotated[float, Field(gt=0, le=10)] = Field(1.5, description="t of Dy that give a blank the coercivity of 1 t of Tb")
     dy_for_tb_price_elasticity: Elasticity = Field(1.0, description="share of a recipe's Tb replaced by Dy per 1 % rise of the Tb/Dy price ratio over its start, reached over behaviour.thrift_adjust_weeks (a fall: Dy replaced by Tb), within dy_for_tb_max_share")
+    cheap_dy_price_elasticity: Elasticity = Field(2.0, description="share of each grade's magnet_recipes.<grade>.cheap_dy_wt_pct makers add per 1 % fall of the Dy oxide price under its start, reached over behaviour.thrift_adjust_weeks (none at or above the start price)")
 
 
 class Shock(_Model):
@@ -535,6 +536,7 @@ class Recipe(_Model):
     min_heavy_share: Share = Field(1.0, description="least share of the recipe's Dy and Tb that grain-boundary diffusion and thrifting can leave (1: none possible)")
     thrift_price_elasticity: Elasticity = Field(0.0, description="share of the substitutable Pr-Nd (Dy/Tb) given up per 1 % rise of its price over the start (long run); as much added back per 1 % fall, up to max_added_share")
     max_added_share: Share = Field(0.5, description="when the input is cheaper than at the start, the most of the substitutable content makers add back (less Ce, bulk Dy instead of diffusion), as a share of it")
+    cheap_dy_wt_pct: Annotated[float, Field(ge=0, le=10)] = Field(0.0, description="Dy, wt %, makers alloy into the grade when Dy oxide is cheaper than at the start (mid grades made with bulk Dy for heat resistance), at most; taken only from Dy left over once every grade's own recipe is served, so it never holds output back (firms.magnet_makers.cheap_dy_price_elasticity: how far)")
     source: str = Field("", description="where the figures come from (free text)")
 
     @field_validator("prnd_wt_pct", "dy_wt_pct", "tb_wt_pct")

@@ -7,9 +7,10 @@ raw-material stock allows, to the recipe in use; machine ``scrap_share`` of each
 as scrap, which it sells to recyclers; buy its Pr-Nd as metal or oxide by their relative
 price. Over a year or two its recipes follow prices: dear Pr-Nd brings Ce into the standard
 grade, dear Dy and Tb bring grain-boundary diffusion and thrifting into the high grade, as
-far as the technology allows (``magnet_recipes``). Blanks are priced at raw materials plus
-processing (less the scrap credit) times the start-of-run markup, never below that cost.
-Production is counted in blanks.
+far as the technology allows (``magnet_recipes``); cheap Dy is alloyed into grades that can
+take it (``cheap_dy_wt_pct``), from the Dy left once every grade's recipe is served. Blanks
+are priced at raw materials plus processing (less the scrap credit) times the start-of-run
+markup, never below that cost. Production is counted in blanks.
 """
 
 from __future__ import annotations
@@ -22,7 +23,7 @@ from ..recipes import GRADES
 from ..world import World
 from .base import Firm, Kind, Values
 
-__all__ = ["MagnetMakers", "MagnetMaker", "metal_share", "thrift_target"]
+__all__ = ["MagnetMakers", "MagnetMaker", "metal_share", "thrift_target", "cheap_dy_target", "spare_dy_share"]
 
 
 def metal_share(theta0: float, p_oxide: float, p_metal: float, oxide_per_metal: float,
@@ -43,6 +44,21 @@ def thrift_target(price: float, start_price: float, elasticity: float, max_added
     negative: the cheaper input is used more freely (less Ce, bulk Dy instead of grain-boundary
     diffusion), up to ``max_added`` of the substitutable content added back."""
     return float(np.clip(elasticity * np.log(max(price, 1e-9) / max(start_price, 1e-9)), -max_added, 1.0))
+
+
+def cheap_dy_target(price: float, start_price: float, elasticity: float) -> float:
+    """Share of a grade's ``cheap_dy_wt_pct`` a maker wants to alloy in at Dy oxide ``price``:
+    ``clip(elasticity * ln(start / price), 0, 1)``: none at or above the start price, all of it
+    once the price is ``exp(-1 / elasticity)`` of the start (elasticity 2: 0.61)."""
+    return float(np.clip(elasticity * np.log(max(start_price, 1e-9) / max(price, 1e-9)), 0.0, 1.0))
+
+
+def spare_dy_share(dy_stock_t: np.ndarray, dy_required_t: np.ndarray, dy_optional_t: np.ndarray) -> np.ndarray:
+    """Share of the Dy each maker would alloy in at will (``dy_optional_t``) that its stock
+    covers once the Dy its recipes require (``dy_required_t``) is taken: the added Dy never
+    holds a blank back, it takes what is left."""
+    left = np.maximum(dy_stock_t - dy_required_t, 0.0)
+    return np.minimum(1.0, np.divide(left, dy_optional_t, out=np.ones_like(left), where=dy_optional_t > 1e-12))
 
 
 def dy_tb_mix(dy: np.ndarray, tb: np.ndarray, swap: np.ndarray, dy_per_tb: float) -> tuple[np.ndarray, np.ndarray]:
@@ -90,11 +106,15 @@ class MagnetMakers(Kind):
         self.elasticity_prnd = rc.thrift_elasticity[0]             # Ce in the standard grade
         self.elasticity_heavy = rc.thrift_elasticity[1]            # GBD in the high grade
         self.added_prnd, self.added_heavy = rc.max_added_share[0], rc.max_added_share[1]
+        self.cheap_dy = rc.cheap_dy                                  # [grade] t REO-eq of Dy per t blank
+        self.takes_cheap_dy = bool(self.cheap_dy.any())
         start = world.start_price_yuan_per_t
         self.start = start
         self.start_heavy = self._heavy_price(start, rc.content[0, 1])
         value = mat.oxide_value_yuan_per_t(start)
-        self.netback_ratio = np.divide(start, value, out=np.ones_like(start), where=value > 0)
+        # scrap's price over its oxides' value at the start; never above 1 (a recycler pays no
+        # more than the oxides are worth), which also bounds it where that value is near zero
+        self.netback_ratio = np.minimum(np.divide(start, value, out=np.ones_like(start), where=value > 0), 1.0)
         pop = world.firms
         self.processing_cost = pop.cost[self.rows]
         # the grades' unit costs at mean and least processing cost, in one call
@@ -137,11 +157,16 @@ class MagnetMakers(Kind):
 
     def recipes_now(self, book: Book) -> np.ndarray:
         """Each maker's recipe this week, t REO-eq per t blank [firm, grade, element]: the
-        scenario's recipe less what it has thrifted."""
+        scenario's recipe less what it has thrifted, with the cheap Dy it means to alloy in."""
         prnd, dy, tb = self._recipe_parts(book)
+        dy = dy + self._added_dy(book)
         recipe = np.zeros((self.rows.size, len(GRADES), len(self.world.materials.elements)))
         recipe[:, :, self.e_prnd], recipe[:, :, self.e_dy], recipe[:, :, self.e_tb] = prnd, dy, tb
         return recipe
+
+    def _added_dy(self, book: Book) -> np.ndarray:
+        """Cheap Dy each maker means to alloy into each grade, t REO-eq per t blank [firm, grade]."""
+        return book.firms.dy_added_share[self.rs, None] * self.cheap_dy[None, :]
 
     def _recipe_parts(self, book: Book) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """Pr-Nd, Dy and Tb content of each maker's blank of each grade, t REO-eq/t [firm, grade]."""
@@ -178,6 +203,13 @@ class MagnetMakers(Kind):
         limit = np.where(r_dy > 0, np.minimum(limit, f_dy[:, None]), limit)
         limit = np.where(r_tb > 0, np.minimum(limit, f_tb[:, None]), limit)
         blanks = plan * limit
+        if self.takes_cheap_dy:
+            # cheap Dy alloyed in from what the recipes leave: it is ordered, never waited for
+            r_add = self._added_dy(book)
+            add_t = (blanks * r_add).sum(axis=1) / (1.0 - loss)
+            need_dy = need_dy + (plan * r_add).sum(axis=1) / (1.0 - loss)
+            r_dy = r_dy + r_add * spare_dy_share(S[rs, dy], (blanks * r_dy).sum(axis=1) / (1.0 - loss),
+                                                 add_t)[:, None]
         made = np.stack([(blanks * r_prnd).sum(axis=0), (blanks * r_dy).sum(axis=0),
                          (blanks * r_tb).sum(axis=0)], axis=1)    # [grade, (Pr-Nd, Dy, Tb)] in the blanks
         used = made.sum(axis=0) / (1.0 - loss)                   # into the furnace, Pr-Nd Dy Tb
@@ -218,7 +250,7 @@ class MagnetMakers(Kind):
         book.plan_use(rs, self.inputs, wanted)
 
     def adapt(self, book: Book) -> None:
-        """Move the Ce share, the Dy/Tb thrift and the Dy/Tb mix toward what prices call for,
+        """Move the Ce share, the Dy/Tb thrift, the Dy/Tb mix and the cheap Dy alloyed in toward what prices call for,
         over ``thrift_adjust_weeks`` (a year or two: new grades must be qualified by customers)."""
         f, price = book.firms, book.market.price_yuan_per_t
         weeks = book.behaviour.thrift_adjust_weeks
@@ -234,6 +266,9 @@ class MagnetMakers(Kind):
                                     self.start[self.tb] / max(self.start[self.dy], 1e-9),
                                     cfg.dy_for_tb_price_elasticity, cfg.dy_for_tb_max_share)
             f.tb_swap[self.rows] += (want_swap - f.tb_swap[self.rows]) / weeks
+        if self.takes_cheap_dy:
+            want_dy = cheap_dy_target(price[self.dy], self.start[self.dy], cfg.cheap_dy_price_elasticity)
+            f.dy_added_share[self.rows] += (want_dy - f.dy_added_share[self.rows]) / weeks
 
     def long_run_value(self, book: Book, value: Values) -> None:
         """Blanks: unit cost at market prices (grade composition now, mean processing cost)
