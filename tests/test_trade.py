@@ -424,6 +424,12 @@ def test_check_warns_of_a_missing_quota_for_the_year_before_the_start():
 
 @pytest.mark.parametrize("own, says", [
     ({"firms": {"magnet_makers": {"dy_per_tb": 2.0}}}, "firms.magnet_makers.dy_per_tb: firms.magnet_makers.dy_for_tb_max_share is 0"),
+    ({"firms": {"magnet_makers": {"cheap_dy_price_elasticity": 3.0}},
+      "magnet_recipes": {"magnet_std": {"prnd_wt_pct": 30.0, "cheap_dy_wt_pct": 0.0}}},
+     "firms.magnet_makers.cheap_dy_price_elasticity: no grade's magnet_recipes.<grade>.cheap_dy_wt_pct is above 0"),
+    ({"firms": {"magnet_makers": {"cheap_dy_price_elasticity": 0.0}},
+      "magnet_recipes": {"magnet_std": {"prnd_wt_pct": 30.0, "cheap_dy_wt_pct": 0.8}}},
+     "magnet_recipes.magnet_std.cheap_dy_wt_pct: firms.magnet_makers.cheap_dy_price_elasticity is 0"),
     ({"firms": {"rock_miners": {"enforcement": 0.5}}}, "firms.rock_miners.enforcement: firms.rock_miners.outside_quota_share is 0"),
     ({"firms": {"overseas_miners": {"holdback_price": 0.0, "price_floor_share": 0.8}}},
      "firms.overseas_miners.price_floor_share: firms.overseas_miners.holdback_price is 0"),
