@@ -250,8 +250,9 @@ class MagnetMakers(Kind):
         book.plan_use(rs, self.inputs, wanted)
 
     def adapt(self, book: Book) -> None:
-        """Move the Ce share, the Dy/Tb thrift, the Dy/Tb mix and the cheap Dy alloyed in toward what prices call for,
-        over ``thrift_adjust_weeks`` (a year or two: new grades must be qualified by customers)."""
+        """Move the Ce share, the Dy/Tb thrift, the Dy/Tb mix and the cheap Dy alloyed in toward
+        what prices call for, over ``thrift_adjust_weeks`` (a year or two: new grades must be
+        qualified by customers)."""
         f, price = book.firms, book.market.price_yuan_per_t
         weeks = book.behaviour.thrift_adjust_weeks
         uh = book.world.recipes.content[book.cond.week, 1]
