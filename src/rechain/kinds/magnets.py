@@ -48,9 +48,10 @@ def thrift_target(price: float, start_price: float, elasticity: float, max_added
 
 def cheap_dy_target(price: float, start_price: float, elasticity: float) -> float:
     """Share of a grade's ``cheap_dy_wt_pct`` a maker wants to alloy in at Dy oxide ``price``:
-    ``clip(elasticity * ln(start / price), 0, 1)``: none at or above the start price, all of it
-    once the price is ``exp(-1 / elasticity)`` of the start (elasticity 2: 0.61)."""
-    return float(np.clip(elasticity * np.log(max(start_price, 1e-9) / max(price, 1e-9)), 0.0, 1.0))
+    ``clip(elasticity * ln(start / price), 0, 1)``, the adding-back side of :func:`thrift_target`
+    alone: none at or above the start price, all of it once the price is ``exp(-1 / elasticity)``
+    of the start (elasticity 2: 0.61)."""
+    return max(0.0, -thrift_target(price, start_price, elasticity, max_added=1.0))
 
 
 def spare_dy_share(dy_stock_t: np.ndarray, dy_required_t: np.ndarray, dy_optional_t: np.ndarray) -> np.ndarray:
