@@ -8,15 +8,19 @@ week, a figure near the float limit) or in NaN written to the tables.
 
 from __future__ import annotations
 
+import inspect
 import json
 import os
 from pathlib import Path
 
+import annotated_types as at
 import numpy as np
 import pytest
 from click.testing import CliRunner
+from pydantic import BaseModel
 from support import BASELINE, baseline_dict
 
+import rechain.config.schema as schema
 import rechain.week as week
 from rechain.accounting import NotFinite, check_finite
 from rechain.cli import main
@@ -66,6 +70,14 @@ def refused(override: dict) -> str:
     ({"name": "../../escaped"}, "name", "without /"),
     ({"name": "a\x00b"}, "name", "printable"),
     ({"name": "x" * 101}, "name", "1 to 100"),
+    # these three once passed: the field's own bound was lost under its type's (1e12), and a
+    # retirement share of 1e12 a year retired more capacity than there was
+    ({"firms": {"myanmar_holders": {"retirement_share_per_yr": 1e12}}},
+     "firms.myanmar_holders.retirement_share_per_yr", ">= 0 and <= 1"),
+    ({"firms": {"rock_miners": {"investment_share_per_yr": 5.0}}}, "firms.rock_miners.investment_share_per_yr",
+     ">= 0 and <= 1"),
+    ({"firms": {"traders": {"carrying_cost_pct_per_yr": 1000.0}}}, "firms.traders.carrying_cost_pct_per_yr",
+     ">= 0 and <= 100"),
 ])
 def test_figures_the_model_cannot_compute_with_are_refused(override, key, allowed):
     msg = refused(override)
@@ -242,3 +254,25 @@ def test_a_named_pipe_is_refused_not_waited_on(tmp_path):
     (tmp_path / "what_if.toml").write_text('extends = "pipe.toml"\n')
     with pytest.raises(ScenarioError, match="named pipe"):
         load_scenario(tmp_path / "what_if.toml")
+
+
+def _schema_models():
+    return [cls for _, cls in inspect.getmembers(schema, inspect.isclass)
+            if issubclass(cls, BaseModel) and cls.__module__ == schema.__name__]
+
+
+def test_every_field_keeps_the_narrowest_bound_it_declares():
+    """Pydantic applies the last of several bounds a field carries (its type's, then its own
+    ``Field``'s, or the reverse), not the narrowest: a field whose own ``le=1`` came before its
+    type's 1e12 accepted 1e12. Every field's effective bound must be its narrowest."""
+    loose = []
+    for cls in _schema_models():
+        for name, field in cls.model_fields.items():
+            uppers = [m.le for m in field.metadata if isinstance(m, at.Le)] + \
+                     [m.lt for m in field.metadata if isinstance(m, at.Lt)]
+            lowers = [m.ge for m in field.metadata if isinstance(m, at.Ge)] + \
+                     [m.gt for m in field.metadata if isinstance(m, at.Gt)]
+            if uppers and uppers[-1] != min(uppers) or lowers and lowers[-1] != max(lowers):
+                loose.append(f"{cls.__name__}.{name}: {field.metadata}")
+    assert not loose, loose
+    assert len(_schema_models()) > 10                   # the scan saw the schema

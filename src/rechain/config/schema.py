@@ -30,9 +30,13 @@ STAGES = ("miners", "myanmar_holders", "overseas_miners", "separation_plants", "
 # Every figure is finite and at most 1e12 (tonnes, yuan, units a year: a million times the
 # chain's size), so products of figures stay far from overflow.
 BIG = 1e12
+# A field's own Field(ge=..., le=...) does not narrow these types (pydantic keeps the last
+# bound it is given, the type's), so a narrower range is a type of its own; a test checks
+# every field (tests/test_input_bounds.py).
 NonNeg = Annotated[float, Field(ge=0, le=BIG)]
 Pos = Annotated[float, Field(gt=0, le=BIG)]
 Share = Annotated[float, Field(ge=0, le=1)]
+Percent = Annotated[float, Field(ge=0, le=100)]
 # tonnes a year (capacities, demand, quotas): at most 1e8, some 300 times the world's magnet output
 MAX_T_PER_YR = 1e8
 Tonnes = Annotated[float, Field(ge=0, le=MAX_T_PER_YR)]
@@ -103,8 +107,8 @@ class FirmGroup(_Model):
     capacity_spread: float = Field(0.4, ge=0, le=3, description="lognormal sigma of firm sizes (0 = equal)")
     cost_yuan_per_t: NonNeg = Field(0.0, description="variable (cash) cost of processing or mining, yuan per t of output; below it a firm stops")
     capital_cost_yuan_per_t: NonNeg = Field(0.0, description="capital charge and fixed costs per t of output at normal use; with cost_yuan_per_t the full cost that long-run prices answer to")
-    investment_share_per_yr: NonNeg = Field(0.0, le=1, description="capacity a firm adds per year when it runs full and expects a full-cost margin of 100 % (0: no new capacity)")
-    retirement_share_per_yr: NonNeg = Field(0.0, le=1, description="capacity a firm retires per year while its price stays below its full cost (0: none)")
+    investment_share_per_yr: Share = Field(0.0, description="capacity a firm adds per year when it runs full and expects a full-cost margin of 100 % (0: no new capacity)")
+    retirement_share_per_yr: Share = Field(0.0, description="capacity a firm retires per year while its price stays below its full cost (0: none)")
     investment_lead_weeks: int = Field(78, ge=1, le=520, description="weeks from an investment decision to new capacity (mines: 5-7 years; plants: 1-2)")
 
 
@@ -187,7 +191,7 @@ class Traders(_Model):
     count: int = Field(0, ge=0, le=100_000, description="number of traders (0 = none)")
     storage_t: dict[ProductName, Tonnes] = Field(  # type: ignore[valid-type]
         default_factory=dict, description="total stock all traders together may hold, t per product")
-    carrying_cost_pct_per_yr: NonNeg = Field(8.0, le=100, description="interest, storage and insurance, % of the price per year")
+    carrying_cost_pct_per_yr: Percent = Field(8.0, description="interest, storage and insurance, % of the price per year")
     speculation_strength: NonNeg = Field(5.0, description="share of storage filled per unit expected excess return over the horizon")
     capacity_spread: float = Field(0.4, ge=0, le=3, description="lognormal sigma of trader sizes")
 
