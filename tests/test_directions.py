@@ -135,6 +135,11 @@ CASES = [
     ("no quotas", "magnet output", lambda m: total(m, "production", stage="magnet_makers", product=MAGNETS), -1, 0.0),
     *[("demand x2", f"{p} mean", MEAN[p], +1, 0.0) for p in MEAN],
     ("demand x2", "magnet output", lambda m: total(m, "production", stage="magnet_makers", product=MAGNETS), +1, 0.0),
+    # a deficit priced in proportion to its size: end users want about 1.8 times what every
+    # supply route can give, so by the second year each oxide costs at least a fifth more
+    # (before the end-use need was read, +15 % for Pr-Nd and +4 % for Dy and Tb)
+    *[("demand x2", f"{p} 2026", lambda m, p=p: float(price(m, p, slice("2026-01", "2026-12")).mean()), +1, 0.2)
+      for p in ("prnd_oxide", "dy_oxide", "tb_oxide")],
     ("Myanmar stopped Apr-Jun 2024", "Dy oxide Apr-Dec 2024",
      lambda m: float(price(m, "dy_oxide", slice("2024-04", "2024-12")).mean()), +1, 0.05),
     ("Myanmar stopped Apr-Jun 2024", "Tb oxide Apr-Dec 2024",

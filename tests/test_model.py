@@ -215,3 +215,35 @@ def test_the_oxides_anchor_reads_what_their_users_plan_to_use():
     assert use[plants, prnd].sum() > 0.0
     # orders faced count restocking too: they are not what the anchor reads
     assert m.market.demand_t_per_wk[prnd] != pytest.approx(oxide_need(m)[0], rel=0.01)
+
+
+def test_the_end_use_need_reads_what_end_users_plan_to_use():
+    """The second reading of the oxides' need: magnets that motor makers and buyers abroad
+    plan to use, as blanks (machining scrap added back) at the week's recipes with the melt
+    loss, plus what buyers of oxides and metal abroad plan to use; the magnet makers' own plans
+    (stock-building included) are left out. Hand-worked: 78 t/wk of standard magnets and 39 t/wk
+    of 52UH are 100 and 50 t/wk of blanks at the baseline's 22 % scrap share."""
+    from rechain.network import MAG, MOTOR, OVERSEAS, OVERSEAS_MAT
+    from rechain.state import FirmState
+    from rechain.week import end_use_need
+    m = ChainModel(rechain.load_scenario(BASELINE), seed=0)
+    w = m.world
+    mat, buys, kind = w.materials, w.buys, w.firms.kind
+    f = FirmState.empty(w.n_firms, w.n_products, w.firms.capacity)
+
+    def first_buy(of_kind, product):
+        return int(np.flatnonzero((kind[buys.firm] == of_kind) & (buys.product == mat.p(product)))[0])
+
+    for of_kind, product, t_per_wk in ((MOTOR, "magnet_std", 78.0), (OVERSEAS, "magnet_uh", 39.0),
+                                      (OVERSEAS_MAT, "prnd_metal", 10.0), (OVERSEAS_MAT, "dy_oxide", 5.0),
+                                      (MAG, "prnd_oxide", 1000.0), (MAG, "tb_oxide", 100.0)):
+        f.use_expected_t_per_wk.ravel()[buys.key[first_buy(of_kind, product)]] = t_per_wk
+    week = 40
+    content = w.recipes.content[week]                 # t REO-eq per t blank [grade, element]
+    loss = w.scenario.firms.magnet_makers.melt_loss_share
+    assert w.scenario.firms.magnet_makers.scrap_share == pytest.approx(0.22)
+    in_blanks = (100.0 * content[0] + 50.0 * content[1]) / (1.0 - loss)
+    prnd, dy, tb = mat.e("prnd"), mat.e("dy"), mat.e("tb")
+    expected = [in_blanks[prnd] + 10.0 * mat.oxide_per_metal[prnd], in_blanks[dy] + 5.0, in_blanks[tb]]
+    assert end_use_need(w, f, week) == pytest.approx(expected, rel=1e-12)
+    assert in_blanks[tb] > 0.0                        # the 52UH's Tb is counted, the makers' 100 t/wk is not

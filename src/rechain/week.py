@@ -22,6 +22,7 @@ from .conditions import Mode, PolicyTimeline
 from .kinds import Kind, Values
 from .policy.exports import apply_export_quotas
 from .randomness import Streams
+from .recipes import GRADES
 from .recorder import Recorder
 from .rules.market import price_index
 from .rules.ordering import smooth
@@ -399,8 +400,13 @@ def oxide_cost_ratio(chain: Chain) -> float | None:
     entry = chain.entry_route
     if entry is not None:    # a new mine can always be built: the long run never costs more
         ratio = min(ratio, entry[0] / max(float(entry[1] @ long_run), 1e-9))
-    # ... but not within the year: beyond what the routes can supply, the price must ration
-    return ratio * shortage_multiple(need, float(feed @ basket), b.shortage_price_exponent, b.price_ceiling_multiple)
+    # ... but not within the year: beyond what the routes can supply, the price must ration.
+    # The need read two ways, the larger counting: the users' plans, and end use itself, which
+    # goes on growing where makers cannot plan for it (short of capacity or material)
+    supply = float(feed @ basket)
+    end_use = float(end_use_need(w, chain.firms, chain.book.cond.week) @ long_run)
+    return ratio * max(shortage_multiple(need, supply, b.shortage_price_exponent, b.price_ceiling_multiple),
+                       shortage_multiple(end_use, supply, b.shortage_price_exponent, b.price_ceiling_multiple))
 
 
 def oxide_need(chain: Chain) -> np.ndarray:
@@ -415,6 +421,30 @@ def oxide_need(chain: Chain) -> np.ndarray:
     need = per_product[w.oxides]
     mat = w.materials
     need[0] += per_product[mat.p("prnd_metal")] * mat.oxide_per_metal[mat.e("prnd")]
+    return need
+
+
+def end_use_need(w: World, firms: FirmState, week: int) -> np.ndarray:
+    """What end users' plans take of the oxides a week, t of Pr-Nd, Dy and Tb oxide [3]: the
+    magnets motor makers and buyers abroad plan to use, as blanks (machining scrap added
+    back) at the week's recipes with the melt loss, and the oxides and metal (as its oxide)
+    buyers abroad plan to use. Unlike :func:`oxide_need` it carries no maker's stock-building,
+    and it goes on growing when the makers cannot plan for more (short of capacity or of
+    material), so a shortage beyond every supply route shows in it."""
+    buys, mat = w.buys, w.materials
+    P = w.n_products
+    use = firms.use_expected_t_per_wk.ravel()
+    eu = w.end_use_magnet_buys
+    magnets = np.bincount(buys.product[eu], weights=use[buys.key[eu]], minlength=P)
+    makers = w.scenario.firms.magnet_makers
+    content = w.recipes.content[min(week, w.recipes.content.shape[0] - 1)]     # [grade, element] per t blank
+    blanks = magnets[[mat.p(g) for g in GRADES]] / (1.0 - makers.scrap_share)
+    in_magnets = blanks @ content / (1.0 - makers.melt_loss_share)
+    need = in_magnets[[mat.e("prnd"), mat.e("dy"), mat.e("tb")]]
+    d = w.direct_oxide_use_buys
+    direct = np.bincount(buys.product[d], weights=use[buys.key[d]], minlength=P)
+    need += direct[w.oxides]
+    need[0] += direct[mat.p("prnd_metal")] * mat.oxide_per_metal[mat.e("prnd")]
     return need
 
 

@@ -14,8 +14,8 @@ import numpy as np
 
 from .calendar import CALENDARS, Calendar
 from .materials import Materials, materials
-from .network import (BUYERS_ABROAD, EXPORT, FOREIGN, FOREIGN_TRADE, IMPORT, KINDS, RESERVE, SEP, TRADER,
-                      Links, Population, build_links, build_population)
+from .network import (BUYERS_ABROAD, EXPORT, FOREIGN, FOREIGN_TRADE, IMPORT, KINDS, MAG, MOTOR, OVERSEAS, RESERVE,
+                      SEP, TRADER, Links, Population, build_links, build_population)
 from .randomness import Streams
 from .recipes import GRADES, RecipeBook, recipe_book
 from .scenario import STAGES, Scenario
@@ -102,6 +102,9 @@ class World:
     spot_key_of_buy: np.ndarray          # [buy pairs] the same for buyers (buyers abroad trade in market 1)
     oxide_use_buys: np.ndarray           # indices of buy pairs of oxides and metal by their users (not
                                          # the plants' metal lines, which pass Pr-Nd on, nor traders or the reserve)
+    direct_oxide_use_buys: np.ndarray    # those of them not by magnet makers (buyers of oxides and metal abroad)
+    end_use_magnet_buys: np.ndarray      # indices of buy pairs of magnets by their end users (motor makers and
+                                         # buyers of magnets abroad)
 
     @property
     def stages(self) -> tuple[str, ...]:
@@ -186,6 +189,8 @@ def build_world(sc: Scenario, streams: Streams) -> World:
     spot_sells = pop.kind[sells.firm] != FOREIGN                   # producers abroad sell abroad only
     buyer_abroad = np.isin(pop.kind[buys.firm], BUYERS_ABROAD)
     oxides = np.array([mat.p("prnd_oxide"), mat.p("dy_oxide"), mat.p("tb_oxide")])
+    oxide_use = np.flatnonzero(np.isin(buys.product, [*oxides, mat.p("prnd_metal")])
+                               & ~np.isin(pop.kind[buys.firm], (SEP, TRADER, RESERVE)))
     cover_elasticity = np.array([sc.market.price_cover_elasticity.get(
         k, sc.behaviour.processed_price_cover_elasticity if k in PROCESSED else sc.behaviour.price_cover_elasticity)
         for k in mat.products])
@@ -209,5 +214,7 @@ def build_world(sc: Scenario, streams: Streams) -> World:
         # two spot markets: China's, and abroad, where producers abroad meet buyers abroad
         spot_key_of_sell=(sells.product + P * ~spot_sells).astype(np.int64),
         spot_key_of_buy=(buys.product + P * buyer_abroad).astype(np.int64),
-        oxide_use_buys=np.flatnonzero(np.isin(buys.product, [*oxides, mat.p("prnd_metal")])
-                                      & ~np.isin(pop.kind[buys.firm], (SEP, TRADER, RESERVE))))
+        oxide_use_buys=oxide_use,
+        direct_oxide_use_buys=oxide_use[pop.kind[buys.firm[oxide_use]] != MAG],
+        end_use_magnet_buys=np.flatnonzero(np.isin(buys.product, [mat.p("magnet_std"), mat.p("magnet_uh")])
+                                           & np.isin(pop.kind[buys.firm], (MOTOR, OVERSEAS))))
