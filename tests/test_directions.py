@@ -1,7 +1,8 @@
 """What-if directions: for each change, the sign an economist expects on Pr-Nd, Dy and Tb
 oxide prices, domestic magnet output, exports and the overseas shortfall, with a minimum size
 for the clear cases. Means over three seeds, each what-if paired with the baseline of the
-same seed."""
+same seed. The what-ifs of the issue, and the mirror cases an outside analyst would try next
+(demand halved, quotas cut, a year without Myanmar ore, more demand abroad)."""
 
 from __future__ import annotations
 
@@ -78,6 +79,24 @@ def export_ban_dy_tb():
     return d
 
 
+def quotas_down_20pct_a_year():
+    return _quotas_times(baseline_dict(), lambda y: 0.8 ** max(y - 2023, 0))
+
+
+def myanmar_stopped_2025():
+    d = baseline_dict()
+    d["disruptions"] = [*d["disruptions"], {"name": "Myanmar 2025", "target": "myanmar_holders",
+                                             "start": "2025-01-01", "end": "2025-12-31", "capacity_offline_share": 1.0}]
+    return d
+
+
+def demand_abroad_times(f):
+    d = baseline_dict()
+    for r in d["regions"].values():
+        r["demand_t_per_yr"] = {y: v * f for y, v in r["demand_t_per_yr"].items()}
+    return d
+
+
 def recycling_up():
     d = baseline_dict()
     rc = d["recycling"]
@@ -94,6 +113,10 @@ WHATIFS = {
     "licence approvals halved": licence_approvals_halved,
     "Dy/Tb export ban": export_ban_dy_tb,
     "end-of-life collection 30 %": recycling_up,
+    "demand x0.5": lambda: demand_times(0.5),
+    "quotas -20 %/yr": quotas_down_20pct_a_year,
+    "Myanmar stopped 2025": myanmar_stopped_2025,
+    "magnet demand abroad x2": lambda: demand_abroad_times(2.0),
 }
 
 _cache: dict = {}
@@ -155,6 +178,18 @@ CASES = [
     ("Dy/Tb export ban", "Dy oxide in China May-Dec 2025",
      lambda m: float(price(m, "dy_oxide", slice("2025-05", "2025-12")).mean()), -1, 0.0),
     ("Dy/Tb export ban", "overseas shortfall", lambda m: total(m, "shortfall", stage="overseas_buyers"), +1, 0.0),
+    *[("demand x0.5", f"{p} 2025-2026", lambda m, p=p: float(price(m, p, slice("2025-01", "2026-12")).mean()), -1, 0.0)
+      for p in ("prnd_oxide", "dy_oxide", "tb_oxide", "magnet_std", "magnet_uh")],
+    ("demand x0.5", "magnet output", lambda m: total(m, "production", stage="magnet_makers", product=MAGNETS), -1, 0.0),
+    *[("quotas -20 %/yr", f"{p} 2025-2026", lambda m, p=p: float(price(m, p, slice("2025-01", "2026-12")).mean()), +1, 0.0)
+      for p in ("prnd_oxide", "dy_oxide", "tb_oxide")],
+    ("quotas -20 %/yr", "magnet output", lambda m: total(m, "production", stage="magnet_makers", product=MAGNETS), -1, 0.0),
+    *[("Myanmar stopped 2025", f"{p} 2025", lambda m, p=p: float(price(m, p, slice("2025-01", "2025-12")).mean()), +1, 0.0)
+      for p in ("dy_oxide", "tb_oxide")],
+    ("magnet demand abroad x2", "magnet exports", lambda m: total(m, "exports", product=MAGNETS), +1, 0.0),
+    ("magnet demand abroad x2", "Pr-Nd oxide 2025-2026",
+     lambda m: float(price(m, "prnd_oxide", slice("2025-01", "2026-12")).mean()), +1, 0.0),
+    ("magnet demand abroad x2", "overseas shortfall", lambda m: total(m, "shortfall", stage="overseas_buyers"), +1, 0.0),
     ("end-of-life collection 30 %", "Pr-Nd oxide 2025-2026",
      lambda m: float(price(m, "prnd_oxide", slice("2025-01", "2026-12")).mean()), -1, 0.0),
 ]
