@@ -39,20 +39,24 @@ def no_quotas():
     return d
 
 
-def demand_times(f):
+def demand_times(f, at_home=True, materials=True):
+    """The baseline with magnet demand abroad times ``f``, and (unless told not to) end-use
+    demand at home and buyers abroad's oxides and metal too."""
     d = baseline_dict()
-    for s in d["sectors"].values():
+    for s in d["sectors"].values() if at_home else ():
         s["units_per_yr"] = {y: v * f for y, v in s["units_per_yr"].items()}
     for r in d["regions"].values():
         r["demand_t_per_yr"] = {y: v * f for y, v in r["demand_t_per_yr"].items()}
-        r["materials_t_per_yr"] = {p: {y: v * f for y, v in t.items()} for p, t in r.get("materials_t_per_yr", {}).items()}
+        if materials:
+            r["materials_t_per_yr"] = {p: {y: v * f for y, v in t.items()}
+                                       for p, t in r.get("materials_t_per_yr", {}).items()}
     return d
 
 
-def myanmar_quarter_stop():
+def myanmar_stopped(name, start, end):
     d = baseline_dict()
-    d["disruptions"] = [*d["disruptions"], {"name": "Myanmar quarter", "target": "myanmar_holders",
-                                             "start": "2024-04-01", "end": "2024-06-30", "capacity_offline_share": 1.0}]
+    d["disruptions"] = [*d["disruptions"], {"name": name, "target": "myanmar_holders", "start": start, "end": end,
+                                             "capacity_offline_share": 1.0}]
     return d
 
 
@@ -83,20 +87,6 @@ def quotas_down_20pct_a_year():
     return _quotas_times(baseline_dict(), lambda y: 0.8 ** max(y - 2023, 0))
 
 
-def myanmar_stopped_2025():
-    d = baseline_dict()
-    d["disruptions"] = [*d["disruptions"], {"name": "Myanmar 2025", "target": "myanmar_holders",
-                                             "start": "2025-01-01", "end": "2025-12-31", "capacity_offline_share": 1.0}]
-    return d
-
-
-def demand_abroad_times(f):
-    d = baseline_dict()
-    for r in d["regions"].values():
-        r["demand_t_per_yr"] = {y: v * f for y, v in r["demand_t_per_yr"].items()}
-    return d
-
-
 def recycling_up():
     d = baseline_dict()
     rc = d["recycling"]
@@ -108,15 +98,15 @@ WHATIFS = {
     "quotas +10 %/yr": quotas_up_10pct_a_year,
     "no quotas": no_quotas,
     "demand x2": lambda: demand_times(2.0),
-    "Myanmar stopped Apr-Jun 2024": myanmar_quarter_stop,
+    "Myanmar stopped Apr-Jun 2024": lambda: myanmar_stopped("Myanmar quarter", "2024-04-01", "2024-06-30"),
     "state reserve": reserve,
     "licence approvals halved": licence_approvals_halved,
     "Dy/Tb export ban": export_ban_dy_tb,
     "end-of-life collection 30 %": recycling_up,
     "demand x0.5": lambda: demand_times(0.5),
     "quotas -20 %/yr": quotas_down_20pct_a_year,
-    "Myanmar stopped 2025": myanmar_stopped_2025,
-    "magnet demand abroad x2": lambda: demand_abroad_times(2.0),
+    "Myanmar stopped 2025": lambda: myanmar_stopped("Myanmar 2025", "2025-01-01", "2025-12-31"),
+    "magnet demand abroad x2": lambda: demand_times(2.0, at_home=False, materials=False),
 }
 
 _cache: dict = {}

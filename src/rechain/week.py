@@ -403,23 +403,25 @@ def oxide_cost_ratio(chain: Chain) -> float | None:
     # ... but not within the year: beyond what the routes can supply, the price must ration.
     # The need read two ways, the larger counting: the users' plans, and end use itself, which
     # goes on growing where makers cannot plan for it (short of capacity or material)
-    supply = float(feed @ basket)
     end_use = float(end_use_need(w, chain.firms, chain.book.cond.week) @ long_run)
-    return ratio * max(shortage_multiple(need, supply, b.shortage_price_exponent, b.price_ceiling_multiple),
-                       shortage_multiple(end_use, supply, b.shortage_price_exponent, b.price_ceiling_multiple))
+    return ratio * shortage_multiple(max(need, end_use), float(feed @ basket), b.shortage_price_exponent,
+                                     b.price_ceiling_multiple)
 
 
 def oxide_need(chain: Chain) -> np.ndarray:
     """What the oxides' users plan to use a week, t of Pr-Nd, Dy and Tb oxide [3]: magnet makers
     and buyers abroad, metal counted as the oxide in it (the plants' metal lines only pass
     Pr-Nd on; traders and the reserve hold it). Use, not orders: orders also refill stocks."""
-    w = chain.world
-    buys = w.buys
-    use = w.oxide_use_buys
-    per_product = np.bincount(buys.product[use], weights=chain.firms.use_expected_t_per_wk.ravel()[buys.key[use]],
+    return oxides_used(chain.world, chain.firms, chain.world.oxide_use_buys)
+
+
+def oxides_used(w: World, firms: FirmState, pairs: np.ndarray) -> np.ndarray:
+    """What the buy ``pairs`` plan to use a week of Pr-Nd, Dy and Tb oxide [3], t, metal
+    counted as the oxide in it."""
+    buys, mat = w.buys, w.materials
+    per_product = np.bincount(buys.product[pairs], weights=firms.use_expected_t_per_wk.ravel()[buys.key[pairs]],
                               minlength=w.n_products)
     need = per_product[w.oxides]
-    mat = w.materials
     need[0] += per_product[mat.p("prnd_metal")] * mat.oxide_per_metal[mat.e("prnd")]
     return need
 
@@ -432,20 +434,14 @@ def end_use_need(w: World, firms: FirmState, week: int) -> np.ndarray:
     and it goes on growing when the makers cannot plan for more (short of capacity or of
     material), so a shortage beyond every supply route shows in it."""
     buys, mat = w.buys, w.materials
-    P = w.n_products
-    use = firms.use_expected_t_per_wk.ravel()
     eu = w.end_use_magnet_buys
-    magnets = np.bincount(buys.product[eu], weights=use[buys.key[eu]], minlength=P)
+    magnets = np.bincount(buys.product[eu], weights=firms.use_expected_t_per_wk.ravel()[buys.key[eu]],
+                          minlength=w.n_products)
     makers = w.scenario.firms.magnet_makers
     content = w.recipes.content[min(week, w.recipes.content.shape[0] - 1)]     # [grade, element] per t blank
     blanks = magnets[[mat.p(g) for g in GRADES]] / (1.0 - makers.scrap_share)
     in_magnets = blanks @ content / (1.0 - makers.melt_loss_share)
-    need = in_magnets[[mat.e("prnd"), mat.e("dy"), mat.e("tb")]]
-    d = w.direct_oxide_use_buys
-    direct = np.bincount(buys.product[d], weights=use[buys.key[d]], minlength=P)
-    need += direct[w.oxides]
-    need[0] += direct[mat.p("prnd_metal")] * mat.oxide_per_metal[mat.e("prnd")]
-    return need
+    return in_magnets[[mat.e("prnd"), mat.e("dy"), mat.e("tb")]] + oxides_used(w, firms, w.direct_oxide_use_buys)
 
 
 def ship(chain: Chain) -> None:
