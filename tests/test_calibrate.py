@@ -142,6 +142,21 @@ def test_a_scenario_with_its_own_facts_table_is_calibrated_on_it(tmp_path):
     assert (runs["status"] == "ok").all() and (runs["T02"] > 0).all()
 
 
+def test_facts_are_checked_against_the_calibrated_scenarios_own_names(tmp_path, monkeypatch):
+    """The package's facts were checked against whatever scenarios/baseline.toml the working
+    folder held, read without its `extends`: from a folder whose baseline only extends another
+    file, calibrating any scenario stopped on twelve "product 'nev' does not occur" errors.
+    The names now come from the scenario calibrated."""
+    from rechain.experiments.calibrate import search_sweep
+    (tmp_path / "scenarios").mkdir()
+    (tmp_path / "scenarios" / "baseline.toml").write_text('extends = "elsewhere.toml"\n', encoding="utf-8")
+    space = tmp_path / "space.toml"
+    space.write_text('[parameters]\n"behaviour.w_news" = { min = 0.8, max = 2.0 }\n')
+    monkeypatch.chdir(tmp_path)
+    search = search_sweep(TINY, space, samples=1)
+    assert {"F18", "F20", "F28"} <= set(search.kpis)
+
+
 def test_a_missing_facts_table_stops_the_calibration_before_any_folder(tmp_path):
     out = tmp_path / "cal"
     res = CliRunner().invoke(main, ["calibrate", str(_with_facts(tmp_path, "nowhere.csv")), "--samples", "1",

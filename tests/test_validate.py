@@ -105,6 +105,20 @@ def test_default_vocabulary_accepts_everything_the_model_outputs(short_run):
             assert all(n in default[var][key] for n in got), (var, key, got)
 
 
+def test_default_vocabulary_reads_a_working_baseline_that_extends_another_file(tmp_path, monkeypatch):
+    """A project whose scenarios/baseline.toml only extends another file (a calibrated set
+    pasted over the shipped one, say) named no sector at all: every fact of the package's
+    table on a sector was refused ("product 'nev' does not occur with variable 'use'")."""
+    (tmp_path / "scenarios").mkdir()
+    (tmp_path / "scenarios" / "shipped.toml").write_text(BASELINE.read_text(encoding="utf-8"), encoding="utf-8")
+    (tmp_path / "scenarios" / "baseline.toml").write_text('extends = "shipped.toml"\nname = "mine"\n',
+                                                         encoding="utf-8")
+    monkeypatch.chdir(tmp_path)
+    names = default_vocabulary().names
+    assert {"nev", "wind", "other"} <= names["use"]["product"] and "eu" in names["exports"]["region"]
+    assert len(load_facts(None)) > 0
+
+
 def _write(tmp_path, rows: list[str]) -> Path:
     head = ("fact_id,required,description,variable,stage,product,region,period,measure,base_period,comparison,"
             "target,tolerance,unit,other_variable,other_stage,other_product,other_region,seed_fact,source,note")

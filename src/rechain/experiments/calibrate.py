@@ -166,11 +166,26 @@ def _override(dims: list[Dimension], point: np.ndarray) -> dict:
 
 
 @functools.lru_cache(maxsize=8)
-def _facts_of(facts_file: str | None) -> tuple:
+def _facts_of(facts_file: str | None, names: tuple | None = None) -> tuple:
     """The facts table a calibration is held to: ``facts_file`` (an absolute path, as
-    :func:`search_sweep` sets it in the base scenario) or the package's ``facts.csv``."""
-    from .validate import load_facts
-    return tuple(load_facts(Path(facts_file) if facts_file else None))
+    :func:`search_sweep` sets it in the base scenario) or the package's ``facts.csv``, its
+    sector, region and export-quota names checked against ``names`` (:func:`_names`: the
+    scenario's own) or, without them, the working folder's baseline."""
+    from .validate import load_facts, vocabulary_of_names
+    vocabulary = vocabulary_of_names(*(set(n) for n in names)) if names is not None else None
+    return tuple(load_facts(Path(facts_file) if facts_file else None, vocabulary))
+
+
+def _names(scenario) -> tuple:
+    """The sector, region and export-quota names of a scenario (a loaded, validated dict or a
+    :class:`~rechain.scenario.Scenario`): the names its facts may use, hashable for
+    :func:`_facts_of`."""
+    if isinstance(scenario, dict):
+        sectors, regions = scenario.get("sectors") or {}, scenario.get("regions") or {}
+        quotas = [q["name"] for q in scenario.get("export_quotas") or []]
+    else:
+        sectors, regions, quotas = scenario.sectors, scenario.regions, [q.name for q in scenario.export_quotas]
+    return tuple(sorted(sectors)), tuple(sorted(regions)), tuple(sorted(quotas))
 
 
 def _hold_to_own_facts(base: dict, scenario_path: str | Path) -> list[str]:
@@ -201,19 +216,19 @@ def _run_facts(base: dict, scenario_path: str | Path) -> tuple:
     from .validate import facts_in_run
     months = whole_months(base["start"], base["end"])          # those a fact is judged on
     name = Path(base["facts_file"]).name if base["facts_file"] else "facts.csv"
-    inside, _ = facts_in_run(list(_facts_of(base["facts_file"])), pd.DataFrame({"month": months}),
+    inside, _ = facts_in_run(list(_facts_of(base["facts_file"], _names(base))), pd.DataFrame({"month": months}),
                              f"{scenario_path} (facts: {name})")
     return tuple(inside)
 
 
 def _fact_ids(base: dict) -> list[str]:
-    return [f.fact_id for f in _facts_of(base["facts_file"])]
+    return [f.fact_id for f in _facts_of(base["facts_file"], _names(base))]
 
 
 def _fact_values(monthly: pd.DataFrame, sc, seed: int) -> dict[str, float]:
     """A run's outputs in the final stage: the value of every fact of its scenario's table."""
     from .validate import evaluate
-    ev = evaluate(list(_facts_of(sc.facts_file)), monthly)
+    ev = evaluate(list(_facts_of(sc.facts_file, _names(sc))), monthly)
     return {fid: float(v) for fid, v in zip(ev["fact_id"], ev["value"])}
 
 

@@ -318,22 +318,33 @@ def default_vocabulary(scenario=None) -> Vocabulary:
     folder, then the source tree), otherwise any name is accepted there and
     :func:`check_selections` catches what a run does not output.
     """
+    from ..scenario import ScenarioError, load_scenario
+
+    if scenario is None:
+        for base in (Path.cwd(), Path(__file__).resolve().parents[3]):
+            path = base / "scenarios" / "baseline.toml"
+            if path.exists():
+                # loaded as a run loads it, so a baseline that extends another file names
+                # the sectors and regions of both; one that does not load names nothing
+                try:
+                    scenario = load_scenario(path)
+                except (ScenarioError, OSError):
+                    pass
+                break
+    if scenario is None:
+        return vocabulary_of_names(None, None, None)
+    return vocabulary_of_names(set(scenario.sectors), set(scenario.regions),
+                               {q.name for q in scenario.export_quotas})
+
+
+def vocabulary_of_names(sectors: set[str] | None, regions: set[str] | None,
+                        export_quotas: set[str] | None) -> Vocabulary:
+    """The names the model's monthly table uses, with a scenario's own ``sectors``, ``regions``
+    and ``export_quotas`` (None: any name is accepted there)."""
     from ..materials import PRODUCTS
     from ..policy import QUOTA_TYPES
     from ..scenario import STAGES
 
-    sectors: set[str] | None = None
-    regions: set[str] | None = None
-    if scenario is not None:
-        sectors, regions = set(scenario.sectors), set(scenario.regions)
-    else:
-        for base in (Path.cwd(), Path(__file__).resolve().parents[3]):
-            path = base / "scenarios" / "baseline.toml"
-            if path.exists():
-                import tomllib
-                data = tomllib.loads(path.read_text(encoding="utf-8"))
-                sectors, regions = set(data.get("sectors", {})), set(data.get("regions", {}))
-                break
     stages, products = set(STAGES), set(PRODUCTS)
     any_name: set[str] = _AnyName()
     sec = sectors if sectors is not None else any_name
@@ -366,7 +377,7 @@ def default_vocabulary(scenario=None) -> Vocabulary:
         v[var] = dict(v["price"], region={"china"})
     v["spot_traded"] = dict(v["price"], region={"china", "abroad"})     # China's spot market and the one abroad
     # one row per export quota, named in the product column
-    quotas = {q.name for q in scenario.export_quotas} if scenario is not None else any_name
+    quotas = export_quotas if export_quotas is not None else any_name
     for var in ("export_quota_used", "export_quota_issued"):
         v[var] = dict(stage={"overseas_buyers"}, product=quotas, region={"overseas"})
     assert set(v) == set(VARIABLES)
