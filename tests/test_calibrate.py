@@ -202,6 +202,55 @@ def test_also_holds_every_candidate_to_another_scenario_and_its_facts(tmp_path):
     assert (runs["status"] == "ok").all() and (runs["T01"] > 0).all()
 
 
+def test_holdout_scores_finalists_and_own_values_on_records_it_never_ranks_by(tmp_path):
+    """--holdout: the finalists and the scenario's own values (candidate 0) are scored on
+    another scenario's records, reported beside the search's, and nothing else changes: the
+    candidates, their scores and their order are those of the same calibration without it."""
+    head = ("fact_id,required,description,variable,stage,product,region,period,measure,base_period,"
+            "comparison,target,tolerance,unit\n")
+    (tmp_path / "held.csv").write_text(
+        head + "H01,true,Q1 2024: blanks made,production,magnet_makers,magnet_std+magnet_uh,*,2024-01/2024-03,"
+               "level,,at_least,1,0,t\n"
+               "H02,true,Q1 2024: no blanks at all,production,magnet_makers,magnet_std+magnet_uh,*,"
+               "2024-01/2024-03,level,,at_most,0,0,t\n")
+    held = _with_facts(tmp_path, "held.csv")
+    space = tmp_path / "space.toml"
+    space.write_text('[parameters]\n"behaviour.w_news" = { min = 0.8, max = 2.0 }\n')
+    common = ["--space", str(space), "--samples", "2", "--replicates", "1", "--finalists", "1",
+              "--final-replicates", "1", "--workers", "1", "--quiet"]
+    out, alone = tmp_path / "cal", tmp_path / "alone"
+    res = CliRunner().invoke(main, ["calibrate", str(TINY), *common, "--holdout", str(held), "--out", str(out)])
+    assert res.exit_code == 0, res.output
+    assert "held out (never used to choose): tiny_own 1/2 required, the scenario's own values 1/2" in res.output
+    res = CliRunner().invoke(main, ["calibrate", str(TINY), *common, "--out", str(alone)])
+    assert res.exit_code == 0, res.output
+    with_held, single = pd.read_csv(out / "candidates.csv"), pd.read_csv(alone / "candidates.csv")
+    pd.testing.assert_frame_equal(with_held[single.columns], single)
+    scored = with_held["holdout_tiny_own_required"].notna()
+    assert set(with_held.loc[scored, "candidate"]) == {0, int(single["candidate"].iloc[0])}
+    assert (with_held.loc[scored, "holdout_tiny_own_required_reproduced"] == 1).all()
+    assert "# held out (never used to choose): tiny_own" in (out / "best.toml").read_text()
+    assert (out / "holdout" / "tiny_own").is_dir() and not (out / "also").exists()
+
+
+def test_holdout_refuses_a_scenario_also_given_to_also(tmp_path):
+    """Its records would both choose the set and judge it."""
+    (tmp_path / "held.csv").write_text("fact_id,required,description,variable,stage,product,region,period,"
+                                       "measure,base_period,comparison,target,tolerance,unit\n"
+                                       "H01,true,Q1 2024: blanks,production,magnet_makers,magnet_std,*,"
+                                       "2024-01/2024-03,level,,at_least,1,0,t\n")
+    held, out = _with_facts(tmp_path, "held.csv"), tmp_path / "cal"
+    res = CliRunner().invoke(main, ["calibrate", str(TINY), "--also", str(held), "--holdout", str(held),
+                                    "--samples", "1", "--workers", "1", "--quiet", "--out", str(out)])
+    assert res.exit_code == 2, res.output
+    assert "is the name of another --also or --holdout scenario (given to --holdout here)" in res.output
+    assert not out.exists()
+    res = CliRunner().invoke(main, ["calibrate", str(TINY), "--holdout", str(tmp_path / "nowhere.toml"),
+                                    "--samples", "1", "--workers", "1", "--quiet", "--out", str(out)])
+    assert res.exit_code == 2 and "nowhere.toml" in res.output and "Traceback" not in res.output
+    assert not out.exists()
+
+
 def test_also_refuses_a_missing_scenario_before_any_folder(tmp_path):
     out = tmp_path / "cal"
     res = CliRunner().invoke(main, ["calibrate", str(TINY), "--also", str(tmp_path / "nowhere.toml"),

@@ -85,7 +85,7 @@ QUIET_YEARS = 10
 #: what the stability check keeps of each run
 QUIET_COLUMNS = ("quiet_cv", "quiet_price_low", "quiet_price_high")
 #: what a calibration writes in its output folder (named in the folder's marker)
-CALIBRATION_FILES = ("search", "refine", "final", "also", "candidates.csv", "best.toml")
+CALIBRATION_FILES = ("search", "refine", "final", "also", "holdout", "candidates.csv", "best.toml")
 #: --samples and --finalists at most: with MAX_SEEDS seeds each, a stage stays well within a
 #: sweep's MAX_RUNS (--samples 10**11 asked numpy for a 26 TiB hypercube)
 MAX_CANDIDATES = 10_000
@@ -380,25 +380,45 @@ def also_sweep(search: Sweep, scenario_path: str | Path, stage: str, points: lis
     return Sweep(name=f"calibrate-{base['name']}-also-{stage}", file=None, base_file=path, base=base,
                  parameters=search.parameters, design="table", samples=None, replicates=replicates,
                  root_seed=root_seed, kpis=ids, series=[], points=points, unit_points=None,
-                 description=f"rechain calibrate --also: the candidates of stage {stage} on {base['name']}",
+                 description=f"rechain calibrate --{'holdout' if stage == 'holdout' else 'also'}: the candidates "
+                             f"of stage {stage} on {base['name']}",
                  measure=_fact_values, common_seeds=True, source=_source_held_to_facts(path, base))
 
 
-def check_also(search: Sweep, also: list[Path]) -> list[str]:
-    """The names of the ``--also`` scenarios, once each has been found to load, to have every
-    searched key and a facts table that loads (else :class:`~rechain.scenario.ScenarioError`
-    or :class:`~rechain.experiments.validate.FactError` naming the file); their runs are
-    filed by name, so two of one name, or one of the calibrated scenario's name, are refused."""
-    names = [also_sweep(search, a, "check", search.points[:1], 1, 0).base["name"] for a in also]
-    for a, n in zip(also, names):
+def check_also(search: Sweep, also: list[Path], holdout: list[Path] = ()) -> list[str]:
+    """The names of the ``--also`` and then the ``--holdout`` scenarios, once each has been
+    found to load, to have every searched key and a facts table that loads (else
+    :class:`~rechain.scenario.ScenarioError` or :class:`~rechain.experiments.validate.FactError`
+    naming the file); their runs are filed by name, so two of one name, or one of the
+    calibrated scenario's name, are refused."""
+    given = [*also, *holdout]
+    names = [also_sweep(search, a, "check", search.points[:1], 1, 0).base["name"] for a in given]
+    for i, (a, n) in enumerate(zip(given, names)):
+        option = "--also" if i < len(also) else "--holdout"
         if n == search.base["name"]:
             # its facts would count twice (and its runs be filed beside the search's own)
             raise ScenarioError(a, "name", f"{n!r} is the name of the calibrated scenario itself, whose facts "
-                                f"count already; allowed: other scenarios (an era)", kind="invalid")
-        if names.count(n) > 1:
-            raise ScenarioError(a, "name", f"{n!r} is the name of another --also scenario; allowed: scenarios "
-                                f"of different names", kind="invalid")
+                                f"count already; allowed: other scenarios (an era, held-out records)", kind="invalid")
+        if n in names[:i]:                   # named at the second of the two
+            raise ScenarioError(a, "name", f"{n!r} is the name of another --also or --holdout scenario "
+                                f"(given to {option} here); allowed: scenarios of different names", kind="invalid")
     return names
+
+
+def _held_out(search: Sweep, holdout: list[Path], candidates: list[int], points: list[dict], replicates: int,
+              root_seed: int, where: Path, resume: bool, run: dict) -> dict[int, dict]:
+    """Run ``candidates`` on every ``--holdout`` scenario into ``where/holdout/<name>``: per
+    candidate, ``holdout_<name>_required_reproduced`` and ``_required`` (and ``_facts_reproduced``,
+    ``_facts``) by its replicate mean, the scores of records the search never saw."""
+    out: dict[int, dict] = {c: {} for c in candidates}
+    for path in holdout:
+        sw = also_sweep(search, path, "holdout", [points[c] for c in candidates], replicates, root_seed)
+        name = sw.base["name"]
+        scores = _scores(_stage(sw, where / "holdout" / name, resume, **run), None, _run_facts(sw.base, path))
+        for i, c in enumerate(candidates):
+            for k in ("required_reproduced", "required", "facts_reproduced", "facts"):
+                out[c][f"holdout_{name}_{k}"] = scores[i][k]
+    return out
 
 
 def fact_miss(fact, value: float) -> float:
@@ -564,7 +584,7 @@ def calibrate(scenario_path: str | Path = "scenarios/baseline.toml", space: str 
               workers: int = 2, seed: int = 0, max_quiet_cv: float = 0.1, *, out: str | Path | None = None,
               scheduler: str | None = None, resume: bool = False, progress: bool = False,
               echo=None, refine: int = 0, popsize: int = 8, sigma: float = 0.15,
-              also: list[str | Path] = ()) -> pd.DataFrame:
+              also: list[str | Path] = (), holdout: list[str | Path] = ()) -> pd.DataFrame:
     """Latin-hypercube search, then the finalists again; returns one row per candidate, best first.
 
     Candidates whose shock-free chain cycles or drifts (see :func:`quiet_drift`;
@@ -576,13 +596,17 @@ def calibrate(scenario_path: str | Path = "scenarios/baseline.toml", space: str 
     generations after the hypercube (0: none), points per generation, initial step (a share
     of each range). ``also``: other scenarios (eras, say) every candidate is run on too, each
     held to its own facts table: their facts add to the counts and the loss (the shock-free
-    check stays the scenario's), so the set found must do well on all of them.
+    check stays the scenario's), so the set found must do well on all of them. ``holdout``:
+    scenarios of records kept out of the search (:func:`_held_out`): the finalists and the
+    scenario's own values (candidate 0) run on each with the finalists' seeds, their scores
+    reported in ``holdout_<name>_*`` columns and never used to rank, so a set that fits the
+    facts by fitting their noise shows as one that does worse on records it never saw.
     """
     search = search_sweep(scenario_path, space, samples, replicates, seed)
     facts = _run_facts(search.base, scenario_path)
     dims = load_space(space)
-    also = [Path(a) for a in also]
-    check_also(search, also)
+    also, holdout = [Path(a) for a in also], [Path(h) for h in holdout]
+    check_also(search, also, holdout)
     run = dict(workers=workers, scheduler=scheduler, progress=progress, echo=echo)
     order = ["stable", "required_reproduced", "facts_reproduced", "loss"]
     with tempfile.TemporaryDirectory(prefix="rechain-calibrate-") as tmp:
@@ -611,8 +635,13 @@ def calibrate(scenario_path: str | Path = "scenarios/baseline.toml", space: str 
                         None, facts)
         _merge(final, dict.fromkeys(final, 0.0),
                also_runs("final", [points[c] for c in top], final_replicates, search.root_seed + 1))
+        held = _held_out(search, holdout, sorted({0, *top}), points, final_replicates, search.root_seed + 1,
+                         where, resume, run) if holdout else {}
     for i, c in enumerate(top):
         for k, v in final[i].items():
+            table.loc[table["candidate"] == c, k] = v
+    for c, scores in held.items():
+        for k, v in scores.items():
             table.loc[table["candidate"] == c, k] = v
     return table.sort_values(["stable", "replicates", "required_reproduced", "facts_reproduced", "loss"],
                              ascending=[False, False, False, False, True], kind="stable").reset_index(drop=True)
@@ -642,12 +671,29 @@ def best_scenario(table: pd.DataFrame, dims: list[Dimension], scenario_path: str
     lines = [f"# rechain calibrate: {int(row['required_reproduced'])}/{int(row['required'])} required and "
              f"{int(row['facts_reproduced'])}/{int(row['facts'])} facts over {int(row['replicates'])} "
              f"seed{'' if int(row['replicates']) == 1 else 's'}.",
+             *held_out_lines(table),
              *unstable,
              "# Run it as it is, or paste the tables below into the scenario it extends.",
              f"extends = {json.dumps(parent)}", f"name = {json.dumps(name)}", *groups.pop("", [])]
     for head, items in groups.items():
         lines += ["", f"[{head}]", *items]
     return "\n".join(lines) + "\n"
+
+
+def held_out_lines(table: pd.DataFrame) -> list[str]:
+    """One comment line per ``--holdout`` scenario for best.toml: what the best candidate and
+    the scenario's own values (candidate 0) reproduce of its records, never used to choose."""
+    names = [c.removeprefix("holdout_").removesuffix("_required_reproduced") for c in table.columns
+             if c.startswith("holdout_") and c.endswith("_required_reproduced")]
+    if not names:
+        return []
+    best, own = table.iloc[0], table[table["candidate"] == 0].iloc[0]
+
+    def score(row, name: str) -> str:
+        got, of = row[f"holdout_{name}_required_reproduced"], row[f"holdout_{name}_required"]
+        return "not run" if pd.isna(got) else f"{int(got)}/{int(of)}"
+    return [f"# held out (never used to choose): {name} {score(best, name)} required, the scenario's own "
+            f"values {score(own, name)}" for name in names]
 
 
 def _check_calibration_out(out: Path, resume: bool) -> None:
@@ -699,13 +745,17 @@ def _write_atomic_text(text: str, path: Path) -> None:
               help="points per CMA-ES generation")
 @click.option("--also", "also", multiple=True, type=click.Path(dir_okay=False, path_type=Path),
               help="another scenario (an era, say) every candidate also runs on, held to its own facts (repeatable)")
+@click.option("--holdout", "holdout", multiple=True, type=click.Path(dir_okay=False, path_type=Path),
+              help="a scenario of held-out records (repeatable): the finalists and the scenario's own values "
+                   "are scored on its facts, never used to choose")
 @click.option("--quiet", is_flag=True, help="no progress bars")
 def calibrate_command(scenario, space, samples, replicates, finalists, final_replicates, workers, scheduler, seed,
-                      out_dir, resume, refine, popsize, also, quiet):
+                      out_dir, resume, refine, popsize, also, holdout, quiet):
     """Search behavioural parameters of SCENARIO to reproduce the most facts.
 
     The runs stream to OUT/search/ and OUT/final/ (sweep folders, Parquet), those of each
-    --also scenario to OUT/also/<name>/; Ctrl-C keeps what is finished, and --resume carries on.
+    --also scenario to OUT/also/<name>/ and of each --holdout scenario to OUT/holdout/<name>/;
+    Ctrl-C keeps what is finished, and --resume carries on.
     """
     from ..outputs import begin_output, default_folder
     from .validate import FactError
@@ -715,7 +765,7 @@ def calibrate_command(scenario, space, samples, replicates, finalists, final_rep
     out_dir = out_dir or Path("outputs") / default_folder(f"calibration-{sc.name}")
     try:
         # the space's, the facts tables' and the --also scenarios' mistakes before any folder
-        check_also(search_sweep(scenario, space, samples, replicates, seed), list(also))
+        check_also(search_sweep(scenario, space, samples, replicates, seed), list(also), list(holdout))
     except FactError as e:
         e.tell()
         sys.exit(2)
@@ -726,7 +776,8 @@ def calibrate_command(scenario, space, samples, replicates, finalists, final_rep
                 sigterm_as_interrupt():
             table = calibrate(scenario, space, samples, replicates, finalists, final_replicates, workers, seed,
                               out=out_dir, scheduler=scheduler, resume=resume, progress=not quiet,
-                              echo=None if quiet else click.echo, refine=refine, popsize=popsize, also=also)
+                              echo=None if quiet else click.echo, refine=refine, popsize=popsize, also=also,
+                              holdout=holdout)
     except (KeyboardInterrupt, ClusterLost) as e:
         where = f" --scheduler {scheduler}" if scheduler is not None else ""
         exit_stopped(e, f"the runs finished so far are in {out_dir}; continue with "
@@ -738,6 +789,8 @@ def calibrate_command(scenario, space, samples, replicates, finalists, final_rep
             "required_reproduced", "facts_reproduced", "loss", "failing_required"]
     with pd.option_context("display.width", 180):
         click.echo(table[cols].head(10).to_string(index=False))
+    for line in held_out_lines(table):
+        click.echo(line.removeprefix("# "))
     click.echo(f"\nbest set written to {out_dir}/best.toml")
     if not bool(table.iloc[0]["stable"]):
         click.echo("warning: no candidate passed the shock-free check (columns stable, quiet_*); best.toml says so "
