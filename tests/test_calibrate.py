@@ -202,6 +202,27 @@ def test_also_holds_every_candidate_to_another_scenario_and_its_facts(tmp_path):
     assert (runs["status"] == "ok").all() and (runs["T01"] > 0).all()
 
 
+def test_a_finalist_that_drifts_on_the_fresh_seeds_is_not_stable(tmp_path, monkeypatch):
+    """The finals re-ran the facts only: a set whose shock-free chain held on the search's two
+    seeds was called stable however it did on others (three searches of December 2026 chose
+    sets that left the band on seeds 0-5). The finals now run the check too, on their seeds."""
+    from rechain.experiments import calibrate as cal
+    from rechain.experiments.sweep import run_seed
+    fresh = {run_seed(1, r) for r in range(2)}          # the finals' seeds: root seed 0 + 1
+
+    def quiet(sc, seed):
+        return {"quiet_cv": 0.01, "quiet_price_low": 0.9, "quiet_price_high": 1.9 if seed in fresh else 1.1}
+    monkeypatch.setattr(cal, "quiet_drift", quiet)
+    space = tmp_path / "space.toml"
+    space.write_text('[parameters]\n"behaviour.w_news" = { min = 0.8, max = 2.0 }\n')
+    table = cal.calibrate(TINY, space, samples=2, replicates=1, finalists=1, final_replicates=2, workers=1,
+                          out=tmp_path / "cal")
+    final = table[table["replicates"] == 2]
+    assert len(final) == 1 and not final["stable"].iloc[0] and final["quiet_price_high"].iloc[0] == 1.9
+    assert table["stable"].iloc[0] and table["replicates"].iloc[0] == 1     # the stable ones rank first
+    assert (table.loc[table["replicates"] == 1, "quiet_price_high"] == 1.1).all()
+
+
 def test_holdout_scores_finalists_and_own_values_on_records_it_never_ranks_by(tmp_path):
     """--holdout: the finalists and the scenario's own values (candidate 0) are scored on
     another scenario's records, reported beside the search's, and nothing else changes: the

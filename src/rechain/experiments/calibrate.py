@@ -348,12 +348,25 @@ def _table_sweep(search: Sweep, suffix: str, points: list[dict], replicates: int
 
 
 def _final_sweep(search: Sweep, candidates: list[int], replicates: int, points: list[dict] | None = None) -> Sweep:
-    """The finalists re-run with ``replicates`` fresh seeds (root seed one above the search's);
-    ``points`` are all candidates' parameters (the search's by default)."""
+    """The finalists re-run with ``replicates`` fresh seeds (root seed one above the search's),
+    the shock-free check included; ``points`` are all candidates' parameters (the search's by
+    default)."""
     points = search.points if points is None else points
     return _table_sweep(search, "-final", [points[c] for c in candidates], replicates, search.root_seed + 1,
-                        _fact_ids(search.base), _fact_values,
+                        [*_fact_ids(search.base), *QUIET_COLUMNS], _facts_and_quiet,
                         f"rechain calibrate: candidates {candidates} of the search, fresh seeds")
+
+
+def _worst_quiet(before, after: dict) -> dict:
+    """A finalist's shock-free figures over the search's seeds (``before``) and the finals'
+    fresh ones (``after``): the widest band, the largest cycle, stable only if stable on both."""
+    def pick(f, a, b):
+        both = [float(x) for x in (a, b) if x is not None and not pd.isna(x)]
+        return f(both) if both else math.nan
+    return {"quiet_cv": pick(max, before["quiet_cv"], after["quiet_cv"]),
+            "quiet_price_low": pick(min, before["quiet_price_low"], after["quiet_price_low"]),
+            "quiet_price_high": pick(max, before["quiet_price_high"], after["quiet_price_high"]),
+            "stable": bool(before["stable"]) and bool(after["stable"])}
 
 
 def _unset_there(loaded: dict, key: str) -> bool:
@@ -632,14 +645,18 @@ def calibrate(scenario_path: str | Path = "scenarios/baseline.toml", space: str 
         table = pd.DataFrame(rows).sort_values(order, ascending=[False, False, False, True], kind="stable")
         top = [int(c) for c in table["candidate"].head(finalists)]
         final = _scores(_stage(_final_sweep(search, top, final_replicates, points), where / "final", resume, **run),
-                        None, facts)
+                        max_quiet_cv, facts)
         _merge(final, dict.fromkeys(final, 0.0),
                also_runs("final", [points[c] for c in top], final_replicates, search.root_seed + 1))
         held = _held_out(search, holdout, sorted({0, *top}), points, final_replicates, search.root_seed + 1,
                          where, resume, run) if holdout else {}
     for i, c in enumerate(top):
-        for k, v in final[i].items():
-            table.loc[table["candidate"] == c, k] = v
+        row = table["candidate"] == c
+        # a finalist is stable only if its shock-free chain held on the fresh seeds too: two
+        # seeds of the search let through sets that left the band on others
+        worst = _worst_quiet(table.loc[row].iloc[0], final[i])
+        for k, v in {**final[i], **worst}.items():
+            table.loc[row, k] = v
     for c, scores in held.items():
         for k, v in scores.items():
             table.loc[table["candidate"] == c, k] = v
