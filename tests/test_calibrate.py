@@ -217,10 +217,17 @@ def test_a_finalist_that_drifts_on_the_fresh_seeds_is_not_stable(tmp_path, monke
     space.write_text('[parameters]\n"behaviour.w_news" = { min = 0.8, max = 2.0 }\n')
     table = cal.calibrate(TINY, space, samples=2, replicates=1, finalists=1, final_replicates=2, workers=1,
                           out=tmp_path / "cal")
-    final = table[table["replicates"] == 2]
+    final = table[table["finalist"]]
     assert len(final) == 1 and not final["stable"].iloc[0] and final["quiet_price_high"].iloc[0] == 1.9
+    assert final["replicates"].iloc[0] == 2
     assert table["stable"].iloc[0] and table["replicates"].iloc[0] == 1     # the stable ones rank first
-    assert (table.loc[table["replicates"] == 1, "quiet_price_high"] == 1.1).all()
+    assert (table.loc[~table["finalist"], "quiet_price_high"] == 1.1).all()
+    # and best.toml says that its set was checked on the search's seed only
+    assert cal.finalist_lines(table) == ["# NOTE: every finalist left the shock-free band on its fresh seeds; this "
+                                         "is the best candidate of the search, checked on its 1 seed only (more "
+                                         "--finalists re-run more candidates)."]
+    text = cal.best_scenario(table, cal.load_space(space), TINY, tmp_path, "t")
+    assert cal.finalist_lines(table)[0] in text
 
 
 def test_holdout_scores_finalists_and_own_values_on_records_it_never_ranks_by(tmp_path):

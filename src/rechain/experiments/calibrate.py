@@ -660,8 +660,21 @@ def calibrate(scenario_path: str | Path = "scenarios/baseline.toml", space: str 
     for c, scores in held.items():
         for k, v in scores.items():
             table.loc[table["candidate"] == c, k] = v
-    return table.sort_values(["stable", "replicates", "required_reproduced", "facts_reproduced", "loss"],
-                             ascending=[False, False, False, False, True], kind="stable").reset_index(drop=True)
+    table["finalist"] = table["candidate"].isin(top)
+    return table.sort_values(["stable", "finalist", "replicates", "required_reproduced", "facts_reproduced", "loss"],
+                             ascending=[False, False, False, False, False, True], kind="stable").reset_index(drop=True)
+
+
+def finalist_lines(table: pd.DataFrame) -> list[str]:
+    """One comment line for best.toml when the best candidate is not a finalist: every
+    finalist left the shock-free band on its fresh seeds, so the best is a candidate of the
+    search, checked on the search's seeds only."""
+    row = table.iloc[0]
+    if "finalist" not in table or bool(row["finalist"]) or not bool(row["stable"]):
+        return []
+    return [f"# NOTE: every finalist left the shock-free band on its fresh seeds; this is the best candidate "
+            f"of the search, checked on its {int(row['replicates'])} seed{'' if int(row['replicates']) == 1 else 's'} "
+            f"only (more --finalists re-run more candidates)."]
 
 
 def best_scenario(table: pd.DataFrame, dims: list[Dimension], scenario_path: str | Path, out_dir: str | Path,
@@ -689,6 +702,7 @@ def best_scenario(table: pd.DataFrame, dims: list[Dimension], scenario_path: str
              f"{int(row['facts_reproduced'])}/{int(row['facts'])} facts over {int(row['replicates'])} "
              f"seed{'' if int(row['replicates']) == 1 else 's'}.",
              *held_out_lines(table),
+             *finalist_lines(table),
              *unstable,
              "# Run it as it is, or paste the tables below into the scenario it extends.",
              f"extends = {json.dumps(parent)}", f"name = {json.dumps(name)}", *groups.pop("", [])]
@@ -708,7 +722,7 @@ def held_out_lines(table: pd.DataFrame) -> list[str]:
 
     def score(row, name: str) -> str:
         got, of = row[f"holdout_{name}_required_reproduced"], row[f"holdout_{name}_required"]
-        return "not run" if pd.isna(got) else f"{int(got)}/{int(of)}"
+        return "not scored (not a finalist)" if pd.isna(got) else f"{int(got)}/{int(of)}"
     return [f"# held out (never used to choose): {name} {score(best, name)} required, the scenario's own "
             f"values {score(own, name)}" for name in names]
 
@@ -808,6 +822,8 @@ def calibrate_command(scenario, space, samples, replicates, finalists, final_rep
         click.echo(table[cols].head(10).to_string(index=False))
     for line in held_out_lines(table):
         click.echo(line.removeprefix("# "))
+    for line in finalist_lines(table):
+        click.echo("warning: " + line.removeprefix("# NOTE: "), err=True)
     click.echo(f"\nbest set written to {out_dir}/best.toml")
     if not bool(table.iloc[0]["stable"]):
         click.echo("warning: no candidate passed the shock-free check (columns stable, quiet_*); best.toml says so "
