@@ -438,7 +438,7 @@ def end_use_need(w: World, firms: FirmState, week: int) -> np.ndarray:
     magnets = np.bincount(buys.product[eu], weights=firms.use_expected_t_per_wk.ravel()[buys.key[eu]],
                           minlength=w.n_products)
     makers = w.scenario.firms.magnet_makers
-    content = w.recipes.content[min(week, w.recipes.content.shape[0] - 1)]     # [grade, element] per t blank
+    content = w.recipes.content[week]                                  # [grade, element] per t blank
     blanks = magnets[[mat.p(g) for g in GRADES]] / (1.0 - makers.scrap_share)
     in_magnets = blanks @ content / (1.0 - makers.melt_loss_share)
     return in_magnets[[mat.e("prnd"), mat.e("dy"), mat.e("tb")]] + oxides_used(w, firms, w.direct_oxide_use_buys)

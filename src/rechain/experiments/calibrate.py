@@ -361,7 +361,7 @@ def _worst_quiet(before, after: dict) -> dict:
     """A finalist's shock-free figures over the search's seeds (``before``) and the finals'
     fresh ones (``after``): the widest band, the largest cycle, stable only if stable on both."""
     def pick(f, a, b):
-        both = [float(x) for x in (a, b) if x is not None and not pd.isna(x)]
+        both = [float(x) for x in (a, b) if not pd.isna(x)]
         return f(both) if both else math.nan
     return {"quiet_cv": pick(max, before["quiet_cv"], after["quiet_cv"]),
             "quiet_price_low": pick(min, before["quiet_price_low"], after["quiet_price_low"]),
