@@ -371,6 +371,11 @@ def test_outside_the_supported_range_is_a_clear_error():
     assert isinstance(e.value, ValueError)
     assert "\n" not in msg
     assert "1999-06-07" in msg and "2000-01-01" in msg and "2060-12-31" in msg
+    # it crosses process boundaries (a sweep's workers) as itself
+    import pickle
+    back = pickle.loads(pickle.dumps(e.value))
+    assert type(back) is CalendarRangeError and str(back) == msg
+    assert (back.date, back.first, back.last) == (e.value.date, e.value.first, e.value.last)
     with pytest.raises(CalendarRangeError, match="2061-01-04"):
         Calendar.build(D(2060, 1, 2), D(2061, 1, 4))
     with pytest.raises(CalendarRangeError, match="2065-01-01"):

@@ -8,6 +8,7 @@ with status 2, print the message, and write nothing.
 
 from __future__ import annotations
 
+import pickle
 import subprocess
 import sys
 from pathlib import Path
@@ -405,6 +406,48 @@ def test_every_mistake_of_a_file_is_reported_at_once(tmp_path):
     lines = res.output.splitlines()
     assert len(lines) == len(MISTAKES) + 1 and all(s.startswith("error: ") for s in lines[:-1])
     assert lines[-1] == f"{len(MISTAKES)} errors"
+
+
+def _same_error(a: ScenarioError, b: ScenarioError) -> None:
+    assert type(b) is type(a) and str(b) == str(a)
+    assert (b.file, b.key, b.line, b.kind, b.detail, b.via, b.count) == (a.file, a.key, a.line, a.kind, a.detail,
+                                                                          a.via, a.count)
+    assert [str(e) for e in b.errors] == [str(e) for e in a.errors]
+
+
+def test_scenario_errors_survive_pickling(tmp_path):
+    """An error raised in a worker process reaches the parent pickled: it must come back as
+    itself (a ScenarioError whose __init__ takes more than its message did not)."""
+    from rechain.config.errors import OptionError
+    from rechain.config.loading import _MergeError
+    from rechain.outputs import OutputError
+    with pytest.raises(ScenarioError) as many:
+        load_scenario(_write(tmp_path / "many.toml", MANY_MISTAKES))
+    with pytest.raises(ScenarioError) as one:
+        load_scenario(MALFORMED / "unknown_key.toml")
+    errors = [many.value, one.value, OptionError("--workers", 0, "must be 1 or more"),
+              OutputError(tmp_path / "out", "is a file"), _MergeError(("a", "b"), "x.toml", "invalid", "bad")]
+    for err in errors:
+        back = pickle.loads(pickle.dumps(err))
+        _same_error(err, back)
+        # a single error lists itself
+        assert len(back.errors) > 1 or back.errors[0] is back
+    assert len(pickle.loads(pickle.dumps(many.value)).errors) == len(MISTAKES)
+
+
+def _load_in_worker(path: str) -> None:
+    load_scenario(path)
+
+
+def test_a_bad_file_read_in_a_worker_process_gives_its_message_in_the_parent():
+    import concurrent.futures as cf
+    import multiprocessing as mp
+    with pytest.raises(ScenarioError) as here:
+        load_scenario(MALFORMED / "unknown_key.toml")
+    with cf.ProcessPoolExecutor(1, mp_context=mp.get_context("spawn")) as pool:
+        with pytest.raises(ScenarioError) as there:
+            pool.submit(_load_in_worker, str(MALFORMED / "unknown_key.toml")).result(timeout=120)
+    _same_error(here.value, there.value)
 
 
 def test_every_inconsistency_is_reported_at_once(tmp_path):

@@ -45,6 +45,11 @@ class CalendarRangeError(ValueError):
         super().__init__(f"date {date.isoformat()} is outside the supported calendar range "
                          f"{first.isoformat()} to {last.isoformat()}")
 
+    def __reduce__(self):
+        # rebuilt from its three dates, not from the message (a worker process's error
+        # reaches the parent pickled)
+        return type(self), (self.date, self.first, self.last)
+
 
 # --- the rules file ---------------------------------------------------------------------
 

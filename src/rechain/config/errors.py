@@ -69,6 +69,12 @@ class ScenarioError(Exception):
         super().__init__(f"{where}: {key}: {message}" if key else f"{where}: {message}")
         self.errors = [self]
 
+    def __reduce__(self):
+        # the default rebuilds an exception from its args (here the message alone), which
+        # __init__ cannot take: an error raised in a worker process (a sweep's, a pool's) must
+        # reach the parent as itself, not as an unpickling failure that breaks the pool
+        return _rebuilt, (type(self), self.args), self.__dict__
+
     @property
     def count(self) -> int:
         """Mistakes found: those in ``errors`` and any found but not described."""
@@ -87,6 +93,13 @@ class ScenarioError(Exception):
         combined.errors = unique
         combined.args = ("\n".join(str(e) for e in unique),)
         return combined
+
+
+def _rebuilt(cls: type, args: tuple) -> ScenarioError:
+    """A :class:`ScenarioError` (or subclass) with ``args``, its attributes restored by pickle."""
+    err = cls.__new__(cls)
+    err.args = args
+    return err
 
 
 class OptionError(ScenarioError):
