@@ -19,7 +19,8 @@ from rechain.scenario import _resolve
 from rechain.validate import (FLOW_VARIABLES, LEVEL_VARIABLES, PANELS, VARIABLES, Fact, FactError,
                               Validation, default_vocabulary, evaluate_fact, facts_in_run, format_table, judge, load_facts,
                               monthly_series, parse_period, summarise, vocabulary_of, write_outputs)
-from rechain.experiments.validate import check_selections, empty_selection, evaluate, price_paths
+from rechain.experiments.validate import (check_selections, empty_selection, evaluate, price_paths,
+                                          resampled_required, satisfies)
 
 ROOT = Path(__file__).resolve().parents[1]
 BASELINE = ROOT / "scenarios" / "baseline.toml"
@@ -647,6 +648,47 @@ def test_summary_reproduced_by_the_replicate_mean():
     assert "R1" in format_table(bad) and "NO" in format_table(bad)
 
 
+def test_satisfies_is_judge_on_many_values():
+    within = Fact("W", "production", "2025-02", measure="mom_pct", target=7, tolerance=3)
+    down = Fact("D", "production", "2025-02", measure="mom_pct", comparison="direction_down")
+    up = replace(down, comparison="direction_up")
+    values = [3.9, 4.0, 7.0, 10.0, 10.1, -0.5, math.nan, math.inf, -math.inf]
+    for f in (within, down, up):
+        assert satisfies(f, pd.Series(values).to_numpy()).tolist() == [judge(f, v) for v in values]
+    assert satisfies(within, pd.Series(values).to_numpy()).tolist() == [False, True, True, True, False, False, False,
+                                                                        False, False]
+    assert not judge(up, math.inf) and not judge(down, -math.inf)     # not finite: nothing
+
+
+def test_the_seed_range_is_a_bootstrap_of_the_replicates():
+    """Hand-worked: R1's replicates are -5 once and 5 four times against 0 +- 2.5. A resample of
+    five replicates takes k of the -5s: its mean 5 - 2k is within the band for k = 2 or 3, with
+    probability C(5,2) 0.2^2 0.8^3 + C(5,3) 0.2^3 0.8^2 = 0.256; R2 (always 1, within 1 +- 1)
+    always counts; N1 is not required."""
+    facts = [Fact("R1", "production", "2025-02", measure="mom_pct", target=0, tolerance=2.5, required=True),
+             Fact("R2", "production", "2025-02", measure="mom_pct", target=1, tolerance=1, required=True),
+             Fact("N1", "production", "2025-02", measure="mom_pct", target=0, tolerance=2.5)]
+    values = pd.DataFrame({"R1": [-5.0, 5, 5, 5, 5], "R2": [1.0] * 5, "N1": [-5.0, 5, 5, 5, 5]}).T.to_numpy().copy()
+    counts = resampled_required(facts, values, resamples=20000)
+    assert set(counts.tolist()) == {1, 2}
+    assert (counts == 2).mean() == pytest.approx(0.256, abs=0.01)
+    assert (resampled_required(facts, values) == resampled_required(facts, values)).all()   # seeded
+    # a replicate that could not measure R1 fails it in every resample, as the mean does
+    values[0, 0] = math.nan
+    assert set(resampled_required(facts, values).tolist()) == {1}
+    runs = [pd.DataFrame({"fact_id": ["R1", "R2", "N1"], "value": values[:, i],
+                          "ok": [judge(f, x) for f, x in zip(facts, values[:, i])]}) for i in range(5)]
+    v = Validation(table=summarise(facts, runs), facts=facts, monthly=[], seeds=list(range(5)), per_run=runs)
+    assert v.seed_range == (1, 1) and "required 1-1 of 2" in v.seed_range_text()
+    values[0, 0] = -5.0
+    runs = [r.assign(value=values[:, i]) for i, r in enumerate(runs)]
+    v = Validation(table=summarise(facts, runs), facts=facts, monthly=[], seeds=list(range(5)), per_run=runs)
+    assert v.seed_range == (1, 2)      # P(2) = 0.256: inside the middle 90 %
+    # one replicate, or none kept: no range
+    assert Validation(table=summarise(facts, runs[:1]), facts=facts, monthly=[], per_run=runs[:1]).seed_range is None
+    assert _validation({"R1": [7.0] * 3, "N1": [1.0] * 3}).seed_range_text() == ""
+
+
 def test_write_outputs(tmp_path):
     v = _validation({"R1": [7.0] * 3, "N1": [1.0] * 3})
     out = write_outputs(v, tmp_path / "validation-hand", figures=True)
@@ -728,6 +770,9 @@ def test_baseline_reproduces_required_facts_but_the_documented_misses():
     odd = (Path(__file__).resolve().parents[1] / "docs" / "ODD.md").read_text(encoding="utf-8")
     section = odd[odd.index("### 7.18"):odd.index("### 7.19")]
     assert all(fid in section for fid in bad["fact_id"]), "docs/ODD.md 7.18 must explain every miss"
+    # the seeds' spread of the count brackets the count itself
+    low, high = v.seed_range
+    assert low <= int(t["required"].sum()) - len(bad) <= high < int(t["required"].sum()) + 1
 
 
 def test_facts_outside_a_shortened_run_are_left_out_not_failed(short_run, tmp_path, monkeypatch):

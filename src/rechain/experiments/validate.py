@@ -46,6 +46,7 @@ import sys
 import time
 import tomllib
 from dataclasses import dataclass, field
+from functools import cached_property
 from importlib import resources
 from pathlib import Path
 from typing import Any, Iterable
@@ -1165,21 +1166,53 @@ def _why_not_measured(fact: Fact, value: float, now: float, base: float, side: s
 
 def judge(fact: Fact, value: float) -> bool:
     """Does ``value`` satisfy the fact's comparison?"""
-    if value is None or not math.isfinite(value):
+    if value is None:
         return False
+    return bool(satisfies(fact, np.array([value], dtype=float))[0])
+
+
+def satisfies(fact: Fact, values: np.ndarray) -> np.ndarray:
+    """:func:`judge` on an array of values at once (a value that is not finite satisfies nothing)."""
     c, t, tol = fact.comparison, fact.target, fact.tolerance
     eps = 1e-9 * max(1.0, abs(t)) if math.isfinite(t) else 0.0   # round-off in % changes
-    if c == "within":
-        return abs(value - t) <= tol + eps
-    if c == "at_least":
-        return value >= t - tol - eps
-    if c == "at_most":
-        return value <= t + tol + eps
-    if c in ("direction_up", "greater_than_other"):
-        return value > tol
-    if c in ("direction_down", "less_than_other"):
-        return value < -tol
-    raise FactError(f"fact {fact.fact_id}: unknown comparison {c!r}")
+    with np.errstate(invalid="ignore"):
+        if c == "within":
+            ok = np.abs(values - t) <= tol + eps
+        elif c == "at_least":
+            ok = values >= t - tol - eps
+        elif c == "at_most":
+            ok = values <= t + tol + eps
+        elif c in ("direction_up", "greater_than_other"):
+            ok = values > tol
+        elif c in ("direction_down", "less_than_other"):
+            ok = values < -tol
+        else:
+            raise FactError(f"fact {fact.fact_id}: unknown comparison {c!r}")
+    return ok & np.isfinite(values)
+
+
+#: bootstrap resamples of the replicates behind :attr:`Validation.seed_range`
+SEED_RESAMPLES = 1000
+#: the central share of the resamples :attr:`Validation.seed_range` spans
+SEED_RANGE_SHARE = 0.9
+
+
+def resampled_required(facts: list[Fact], values: np.ndarray, resamples: int = SEED_RESAMPLES,
+                       seed: int = 0) -> np.ndarray:
+    """Required facts reproduced in each of ``resamples`` bootstrap resamples of the replicates.
+
+    ``values[i, r]`` is fact ``i``'s value in replicate ``r`` (NaN: not measured). Each resample
+    draws as many replicates as there are, with replacement, and judges every required fact
+    on their mean, as :func:`summarise` judges it on all of them; the draws are seeded, so the
+    same runs give the same counts."""
+    required = np.array([f.required for f in facts], dtype=bool)
+    n_rep = values.shape[1]
+    picks = np.random.default_rng(seed).integers(0, n_rep, size=(resamples, n_rep))
+    counts = np.zeros(resamples, dtype=int)
+    for f, row in zip(np.asarray(facts, dtype=object)[required], values[required]):
+        if np.isfinite(row).all():     # as in summarise: a fact some replicate lacks is not reproduced
+            counts += satisfies(f, row[picks].mean(axis=1))
+    return counts
 
 
 def evaluate(facts: Iterable[Fact], table: pd.DataFrame) -> pd.DataFrame:
@@ -1230,6 +1263,7 @@ class Validation:
     scenario_name, scenario_path, seeds, seconds : what was run and how long it took
     left_out : the facts whose months lie outside the run (not checked), each as its id with
         its period and why (:func:`why_left_out`)
+    per_run : each replicate's fact values (:func:`evaluate`), seed ``i`` at index ``i``
     """
 
     table: pd.DataFrame
@@ -1241,6 +1275,7 @@ class Validation:
     seconds: float = 0.0
     left_out: list[str] = field(default_factory=list)
     facts_source: str = ""
+    per_run: list[pd.DataFrame] = field(default_factory=list, repr=False)
 
     @property
     def checked(self) -> int:
@@ -1270,6 +1305,31 @@ class Validation:
         req = t[t["required"]]
         return (f"score {self.reproduced}/{self.checked} = {self.score:.2f} facts reproduced; "
                 f"required {int(req['reproduced'].sum())}/{len(req)}")
+
+    @cached_property
+    def seed_range(self) -> tuple[int, int] | None:
+        """The central :data:`SEED_RANGE_SHARE` of the required facts reproduced over
+        bootstrap resamples of the replicates (:func:`resampled_required`): how far the count
+        could move with other seeds. None with fewer than two replicates (or their per-fact
+        values, ``per_run``, not kept) or no required fact."""
+        runs = self.per_run
+        if len(runs) < 2 or not any(f.required for f in self.facts):
+            return None
+        ids = [f.fact_id for f in self.facts]
+        values = np.column_stack([r.set_index("fact_id")["value"].reindex(ids).to_numpy(dtype=float) for r in runs])
+        counts = resampled_required(self.facts, values)
+        tail = (1.0 - SEED_RANGE_SHARE) / 2.0
+        return int(np.quantile(counts, tail, method="lower")), int(np.quantile(counts, 1.0 - tail, method="higher"))
+
+    def seed_range_text(self) -> str:
+        """One line on :attr:`seed_range`, or "" when there is none."""
+        span = self.seed_range
+        if span is None:
+            return ""
+        n = int(self.table["required"].sum())
+        return (f"with other seeds: required {span[0]}-{span[1]} of {n} (the middle {SEED_RANGE_SHARE:.0%} of "
+                f"{SEED_RESAMPLES:,} resamples of the {len(self.seeds)} replicates: counts of two parameter "
+                f"sets that differ by less are not told apart)")
 
 
 def _run_monthly(task: tuple[str, int]) -> pd.DataFrame:
@@ -1333,7 +1393,7 @@ def validate(scenario_path: str | Path = "scenarios/baseline.toml", replicates: 
     return Validation(table=table, facts=facts, monthly=tables, scenario_name=sc.name,
                       scenario_path=str(scenario_path), seeds=seeds, seconds=time.perf_counter() - t0,
                       left_out=[why_left_out(f, run_months[0], run_months[-1]) for f in left_out],
-                      facts_source=source)
+                      facts_source=source, per_run=per_run)
 
 
 # ---------------------------------------------------------------------------------------
@@ -1471,12 +1531,14 @@ def write_outputs(v: Validation, out_dir: str | Path, figures: bool = True) -> P
                            for r in t.itertuples() if r.not_measured]
                           + [f"- **{f.fact_id}** ({f.seed_fact or 'mechanism'}): {f.note}" for f in v.facts if f.note])
         failed = v.required_failed
+        spread = v.seed_range_text()
         md = [f"# Validation of `{v.scenario_name}` against the record", "",
               f"Scenario `{v.scenario_path}`, seeds {v.seeds[0]}..{v.seeds[-1]} ({len(v.seeds)} replicates), "
               f"rechain {package_version()}, {v.seconds:.1f} s.", "",
               f"**{v.score_text()}.**" + (f" Required facts not reproduced: {', '.join(failed)}." if failed else
                                            " Every required fact is reproduced.")
-              + (f" Left out, not within the run: {'; '.join(v.left_out)}." if v.left_out else ""), "",
+              + (f" Left out, not within the run: {'; '.join(v.left_out)}." if v.left_out else "")
+              + (f" {spread[0].upper()}{spread[1:]}." if spread else ""), "",
               "A fact is *reproduced* when the mean over replicates satisfies it; *replicates ok* counts the "
               "replicates that satisfy it on their own. Values are in the fact's unit (for comparisons with "
               "another series: the difference, main minus other). Monthly prices are monthly means of the "
@@ -1627,6 +1689,8 @@ def validate_command(ctx: click.Context, scenario: Path, replicates: int, worker
     click.echo(format_table(v))
     click.echo("")
     click.echo(f"{v.score_text()}  ({len(v.seeds)} replicates, {v.seconds:.1f} s)")
+    if spread := v.seed_range_text():
+        click.echo(spread)
     if v.required_failed:
         click.echo(f"required facts not reproduced: {', '.join(v.required_failed)}")
     if v.left_out:
