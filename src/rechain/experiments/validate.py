@@ -1165,9 +1165,7 @@ def _why_not_measured(fact: Fact, value: float, now: float, base: float, side: s
 
 
 def judge(fact: Fact, value: float) -> bool:
-    """Does ``value`` satisfy the fact's comparison?"""
-    if value is None:
-        return False
+    """Does ``value`` satisfy the fact's comparison? (None reads as NaN: nothing.)"""
     return bool(satisfies(fact, np.array([value], dtype=float))[0])
 
 
@@ -1205,12 +1203,11 @@ def resampled_required(facts: list[Fact], values: np.ndarray, resamples: int = S
     draws as many replicates as there are, with replacement, and judges every required fact
     on their mean, as :func:`summarise` judges it on all of them; the draws are seeded, so the
     same runs give the same counts."""
-    required = np.array([f.required for f in facts], dtype=bool)
     n_rep = values.shape[1]
     picks = np.random.default_rng(seed).integers(0, n_rep, size=(resamples, n_rep))
     counts = np.zeros(resamples, dtype=int)
-    for f, row in zip(np.asarray(facts, dtype=object)[required], values[required]):
-        if np.isfinite(row).all():     # as in summarise: a fact some replicate lacks is not reproduced
+    for f, row in zip(facts, values):
+        if f.required and np.isfinite(row).all():   # as in summarise: a fact some replicate lacks is not reproduced
             counts += satisfies(f, row[picks].mean(axis=1))
     return counts
 
