@@ -225,6 +225,22 @@ def test_mining_outside_the_quota_adds_ore_enforcement_stops_it(base):
     assert used <= issued * (1 + 1e-6)
 
 
+def test_mining_outside_the_quota_comes_on_top_of_the_quota(base):
+    """A miner fills its quota first and mines beyond it from the capacity left: the yard and the
+    margin slow both alike. (The yard was judged on the quota's pace for the quota's mining and
+    on the whole capacity for the rest, so a filling yard stopped the legal mining first and
+    the quota went a quarter unused while ore was mined outside it.)"""
+    loose = run({"firms": {"ionic_miners": {"outside_quota_share": 0.5, "enforcement": 0.3}}})
+    year = slice("2024-01", "2024-12")
+
+    def used(m):
+        return series(m, "quota_used", product="mining_ionic").loc[year].sum()
+
+    mined = series(loose, "production", stage="miners", product="ionic_ore").loc[year].sum()
+    assert used(loose) >= 0.95 * used(base), (used(loose), used(base))
+    assert mined > used(loose) + 1000.0          # and the outside mining adds to it
+
+
 # --- disruptions of part of a stage ------------------------------------------------------
 def test_disruption_of_one_ore_type_hits_only_those_firms(base):
     over = {"disruptions": [{"name": "ionic suspension", "target": "miners", "ore_type": "ionic",

@@ -111,21 +111,26 @@ class RockMiners(_OreSellers):
         f, cond, b = book.firms, book.cond, book.behaviour
         price = book.market.price_yuan_per_t[k]
         even = cond.quota_year_t_per_wk[i]
-        pace = np.minimum(quota_pace(book, even, f.quota_used_t[i]), f.capacity_t_per_wk[i]) * cond.working_share[i]
-        # the yard holds so many weeks of the quota's even pace
-        pace *= storage_room(f.stock_t[i, k], np.minimum(even, f.capacity_t_per_wk[i]), b.max_finished_cover_weeks)
-        pace *= margin_pace(price - self.cost, price, self.full_run_margin)
         cap = book.working_capacity(i)
+        # mining beyond the quota (illegal mining), as far as enforcement and any crackdown (a
+        # disruption of it alone) let it through
+        outside_open = self.outside_share * cap * cond.outside_quota_open[i] if self.outside_share > 0 else None
+        # the yard holds so many weeks of all the mine's even pace, the quota's and beyond it;
+        # a full yard and a thin margin slow both alike
+        normal_flow = np.minimum(even, f.capacity_t_per_wk[i])
+        if outside_open is not None:
+            normal_flow = normal_flow + outside_open
+        slow = storage_room(f.stock_t[i, k], normal_flow, b.max_finished_cover_weeks) \
+            * margin_pace(price - self.cost, price, self.full_run_margin)
+        pace = np.minimum(quota_pace(book, even, f.quota_used_t[i]), f.capacity_t_per_wk[i]) * cond.working_share[i]
         room = quota_room(book, i, f.quota_used_t[i], self.quota_type)
-        y = np.minimum(np.minimum(cap, pace), room)
+        y = np.minimum(np.minimum(cap, pace * slow), room)
         f.quota_used_t[i] += y
         book.ledger.add_source("mined_domestic", y.sum() * book.content[k])
-        if self.outside_share > 0:
-            # mining beyond the quota (illegal mining), as far as enforcement and any crackdown
-            # (a disruption of it alone) let it through and it pays; it never counts against the quota
-            outside = np.minimum(np.maximum(cap - y, 0.0), self.outside_share * cap * cond.outside_quota_open[i]) \
-                * margin_pace(price - self.cost, price, self.full_run_margin) \
-                * storage_room(f.stock_t[i, k] + y, cap, b.max_finished_cover_weeks)
+        if outside_open is not None:
+            # ... from the capacity the quota's mining leaves: a miner fills its quota first; what
+            # it mines beyond never counts against the quota
+            outside = np.minimum(np.maximum(cap - y, 0.0), outside_open * slow)
             book.ledger.add_source("mined_outside_quota", outside.sum() * book.content[k])
             y = y + outside
         book.note_utilisation(i, y)
