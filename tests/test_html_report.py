@@ -198,7 +198,13 @@ def test_report_out_never_replaces_a_file_of_the_run(whatif, tmp_path):
     ("manifest.json", None, "manifest.json: missing"),
     ("manifest.json", "[1]", "manifest.json: given a JSON list, not an object"),
     ("manifest.json", "{bad", "manifest.json: cannot be read as JSON"),
-    ("manifest.json", "seed", "manifest.json: seed: given '0', not a JSON int"),
+    ("manifest.json", "seed", "manifest.json: seed: given '0': Input should be a valid integer"),
+    # fields a report reads, edited by hand (these raised AttributeError or TypeError)
+    ("manifest.json", {"scenario": "abc"}, "manifest.json: scenario: given 'abc': Input should be a valid dictionary"),
+    ("manifest.json", {"scenario_files": 5}, "manifest.json: scenario_files: given 5: Input should be a valid list"),
+    ("manifest.json", {"scenario_files": [1]}, "manifest.json: scenario_files.0: given 1: Input should be a valid "
+                                               "string"),
+    ("manifest.json", {"rows": "x"}, "manifest.json: rows: given 'x': Input should be a valid dictionary"),
     ("monthly.csv", "a,b\n1,2\n", "monthly.csv: lacks the column(s) month, stage"),
     ("flows.csv", "", "flows.csv: cannot be read as a table"),
     ("monthly.csv", "abc", "monthly.csv: value: given 'abc' on line 3, not a number"),
@@ -221,6 +227,8 @@ def test_report_on_a_damaged_run_folder_says_which_file(whatif, tmp_path, file, 
         path.unlink()
     elif damage == "seed":
         path.write_text(json.dumps({**json.loads(path.read_text()), "seed": "0"}))
+    elif isinstance(damage, dict):
+        path.write_text(json.dumps({**json.loads(path.read_text()), **damage}))
     elif damage in ("abc", "nan"):         # the second row's figure (monthly's value, flows' tonnes)
         lines = path.read_text().splitlines(keepends=True)
         cells = lines[2].rstrip("\n").split(",")
@@ -245,6 +253,60 @@ def test_report_on_a_damaged_run_folder_says_which_file(whatif, tmp_path, file, 
     res = CliRunner().invoke(main, ["report", str(out)])
     assert res.exit_code == 2 and res.output.count("\n") == 1, res.output
     assert f"{out}: {says}" in res.output and "allowed: the file as rechain wrote it" in res.output
+    assert "Traceback" not in res.output and not (out / "report.html").exists()
+
+
+@pytest.fixture(scope="module")
+def compared(whatif, tmp_path_factory) -> Path:
+    """A comparison folder of two scenarios over two seeds, for damaging copies of it."""
+    out = tmp_path_factory.mktemp("cmp") / "cmp"
+    res = CliRunner().invoke(main, ["compare", str(TINY), str(whatif), "--replicates", "2", "--out", str(out),
+                                    "--rerun", "--workers", "1", "--no-figures", "--quiet"])
+    assert res.exit_code == 0, res.output
+    return out
+
+
+def _cut(path: Path, keep: int) -> None:
+    path.write_text("".join(path.read_text().splitlines(keepends=True)[:keep]))
+
+
+@pytest.mark.parametrize("damage, says", [
+    ({"reference": "zzz"}, "compare.json: reference: 'zzz' is not one of the scenarios ['tiny', 'tiny_whatif']"),
+    ({"scenarios": ["tiny", 1]}, "compare.json: scenarios.1: given 1: Input should be a valid string"),
+    ({"scenarios": ["tiny", "zzz"], "reference": "tiny"}, "kpis_long.csv: has no rows for scenario zzz"),
+    ({"seeds": []}, "compare.json: seeds: given []: List should have at least 1 item"),
+    ({"scenario_sha256": [1]}, "compare.json: scenario_sha256: given [1]: Input should be a valid dictionary"),
+    ({"files": [[1], [2]]}, "compare.json: files.0.0: given 1: Input should be a valid string"),
+    ({"scenarios": None}, "compare.json: scenarios: given None: Input should be a valid list"),
+    ("kpis_long.csv", "kpis_long.csv: has 2 rows where the comparison wrote"),
+    ("series.csv", "series.csv: has 1 rows where the comparison wrote"),
+    ("kpis_by_seed.csv", "kpis_by_seed.csv: has 2 rows where the comparison wrote"),
+    ("series.csv-unrecorded", "series.csv: has no rows for scenario tiny seed 0"),
+    ("kpis_long.csv-other", "kpis_long.csv: has no rows for scenario tiny_whatif"),
+])
+def test_report_on_a_damaged_comparison_says_which_file_and_key(compared, tmp_path, damage, says):
+    """A comparison folder edited by hand or cut short: one line naming the file and the key
+    (a reference or scenario not in the tables, a seed list emptied, files of the wrong types,
+    a table cut short or copied from another comparison raised KeyError, IndexError or
+    ValueError, or were reported as if the lost rows were zero), exit 2, nothing written."""
+    import shutil
+    out = tmp_path / "cmp"
+    shutil.copytree(compared, out)
+    meta = json.loads((out / "compare.json").read_text())
+    if isinstance(damage, dict):
+        (out / "compare.json").write_text(json.dumps({**meta, **damage}))
+    elif damage.endswith("-unrecorded"):       # cut to its header, and compare.json from an older rechain
+        (out / "compare.json").write_text(json.dumps({k: v for k, v in meta.items() if k != "rows"}))
+        _cut(out / damage.removesuffix("-unrecorded"), 1)
+    elif damage.endswith("-other"):            # another comparison's table, of one scenario
+        (out / "compare.json").write_text(json.dumps({k: v for k, v in meta.items() if k != "rows"}))
+        table = pd.read_csv(out / "kpis_long.csv")
+        table[table["scenario"] == "tiny"].to_csv(out / "kpis_long.csv", index=False)
+    else:
+        _cut(out / damage, 3 if damage != "series.csv" else 2)
+    res = CliRunner().invoke(main, ["report", str(out)])
+    assert res.exit_code == 2 and res.output.count("\n") == 1, res.output
+    assert f"{out}: {says}" in res.output and "allowed: the file as rechain wrote it" in res.output, res.output
     assert "Traceback" not in res.output and not (out / "report.html").exists()
 
 

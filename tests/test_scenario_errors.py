@@ -684,3 +684,19 @@ def test_the_documented_error_examples_are_what_check_prints(line, monkeypatch):
     res = CliRunner().invoke(main, ["check", path])
     assert res.exit_code == 2
     assert res.output.startswith(line.removesuffix("...").rstrip()), res.output
+
+
+@pytest.mark.parametrize("parent, says", [
+    ("a,b\n1,2\n", "parent.toml, line 1 (extended by child.toml): not valid TOML"),
+    (b"name = \"x\xff\"\n", "parent.toml, line 1 (extended by child.toml): given byte 0xff, which is not UTF-8"),
+    ("", "parent.toml (extended by child.toml): (scenario): the file has no keys"),
+])
+def test_a_parent_that_cannot_be_read_names_the_file_that_extends_it(tmp_path, parent, says):
+    """A file reached through extends that was not TOML, not UTF-8 or empty was named alone,
+    as if the user had given it: the message now says which file extends it."""
+    p = tmp_path / "parent.toml"
+    p.write_bytes(parent if isinstance(parent, bytes) else parent.encode())
+    (tmp_path / "child.toml").write_text('extends = "parent.toml"\nname = "child"\n')
+    res = CliRunner().invoke(main, ["check", str(tmp_path / "child.toml")])
+    says = says.replace("parent.toml", str(tmp_path / "parent.toml")).replace("child.toml", str(tmp_path / "child.toml"))
+    assert res.exit_code == 2 and says in res.output and res.output.count("\n") == 1, res.output

@@ -599,6 +599,35 @@ def test_a_damaged_manifest_is_named_by_analyze_resume_and_load_results(tmp_path
     assert res.exit_code == 2 and "given a folder that is no sweep output" in res.output
 
 
+def test_analyze_names_a_manifest_key_edited_by_hand_and_a_sweep_without_runs(tmp_path):
+    """Keys of a sweep's manifest.json edited by hand (the KPIs, the counts, the design, the
+    parameters) raised KeyError, TypeError or SALib's RuntimeError in analyze; a sweep whose
+    runs were all removed was analysed into an empty analysis, exit 0. Each is one line naming
+    what is wrong, exit 2, and no analysis folder."""
+    spec = tiny_sweep(tmp_path, NOISE_LEVELS)
+    out = tmp_path / "out"
+    assert CliRunner().invoke(main, ["sweep", str(spec), "--workers", "1", "--out", str(out), "--quiet"]).exit_code == 0
+    man = out / "manifest.json"
+    whole = json.loads(man.read_text(encoding="utf-8"))
+    for edit, what in (({"kpis": [1, 2]}, "kpis.0: given 1: Input should be a valid string"),
+                       ({"kpis": None}, "kpis: given None: Input should be a valid list"),
+                       ({"n_runs": "x"}, "n_runs: given 'x': Input should be a valid integer"),
+                       ({"n_runs": 10 ** 12}, f"n_runs: {10 ** 12} runs for {whole['n_points']} points"),
+                       ({"design": "sobol", "samples": 8}, "n_points: "),
+                       ({"design": "zzz"}, "design: given 'zzz': Input should be 'grid', 'lhs'"),
+                       ({"parameters": "abc"}, "parameters: given 'abc': Input should be a valid list")):
+        man.write_text(json.dumps({**whole, **edit}), encoding="utf-8")
+        res = CliRunner().invoke(main, ["analyze", str(out), "--no-figures"])
+        assert res.exit_code == 2 and res.output.startswith(f"error: {man}: is damaged: {what}"), (edit, res.output)
+        assert res.output.count("\n") == 1 and not (out / "analysis").exists()
+    man.write_text(json.dumps(whole), encoding="utf-8")
+    for part in (out / "runs").iterdir():
+        part.unlink()
+    res = CliRunner().invoke(main, ["analyze", str(out), "--no-figures"])
+    assert res.exit_code == 2 and "holds none of the sweep's" in res.output and res.output.count("\n") == 1
+    assert not (out / "analysis").exists()
+
+
 def test_a_base_or_function_file_that_is_a_link_loop_says_so(tmp_path):
     """A sweep's base that was a symbolic link loop was reported "not found", and the Python
     API (make_model_function, model_function) raised a bare RuntimeError: each now says it is
@@ -607,7 +636,10 @@ def test_a_base_or_function_file_that_is_a_link_loop_says_so(tmp_path):
     (tmp_path / "b.toml").symlink_to("a.toml")
     (tmp_path / "folder.toml").mkdir()
     loop = "a.toml: is a symbolic link loop (it leads back to itself, never to a file)"
-    for base, says in (("a.toml", loop), ("folder.toml", "folder.toml: given a directory"),
+    # the sweep's base that cannot be read names the sweep too
+    via = f"(the base of {tmp_path / 's.toml'})"
+    for base, says in (("a.toml", loop.replace("a.toml:", f"a.toml {via}:")),
+                       ("folder.toml", f"folder.toml {via}: given a directory"),
                        ("nowhere.toml", "base: scenario file 'nowhere.toml' not found")):
         spec = write(tmp_path / "s.toml", f'base = "{base}"\n' + NOISE_LEVELS)
         res = CliRunner().invoke(main, ["sweep", str(spec), "--out", str(tmp_path / "out"), "--quiet"])

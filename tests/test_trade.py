@@ -392,7 +392,7 @@ def test_check_warns_of_a_year_removed_between_two_quotas():
     lines = years_without_quota(scenario_from_dict(d))
     assert len(lines) == 1 and "no mining_rock quota for 2025, between years that have one" in lines[0]
     # as the run has it: a year after a quota year is paced on that quota (not run at capacity)
-    assert "those years run 2025 at the pace of the year before's quota" in lines[0]
+    assert "2025 at the pace of 2024's quota" in lines[0]
     m = rechain.run(d, seed=0).monthly
     mined = m[(m.variable == "production") & (m.stage == "miners") & (m["product"] == "light_ore")]
     by_year = mined.groupby(mined.month.str[:4])["value"].sum()

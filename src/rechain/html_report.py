@@ -21,6 +21,7 @@ from typing import Any
 import click
 import numpy as np
 import pandas as pd
+from pydantic import BaseModel, ConfigDict, Field, StrictInt, StrictStr, ValidationError, model_validator
 
 from .outputs import OutputError, add_file, check_writable, holds_run_of, output_kind, rows_written, write_file
 from .report import COLUMNS, ELEMENT_COLUMNS, TEXT_COLUMNS, not_as_written, not_numbers
@@ -248,8 +249,6 @@ _COLUMNS = {"monthly.csv": tuple(COLUMNS),
             "kpis_by_seed.csv": ("scenario", "seed", "kpi", "value")}
 #: a run's tables, whose figures are all numbers (a comparison's may be NaN: "not by end")
 _NUMBERS = {"monthly.csv": "value", "flows.csv": "tonnes"}
-_KEYS = {"manifest.json": {"scenario_name": str, "seed": int},
-         "compare.json": {"scenarios": list, "seeds": list, "reference": str}}
 _AS_WRITTEN = "allowed: the file as rechain wrote it (run or compare again to write it anew)"
 
 
@@ -292,8 +291,46 @@ def _whole(table: pd.DataFrame, path: Path, manifest: dict) -> pd.DataFrame:
     return table
 
 
+class _RunManifest(BaseModel):
+    """What a report reads of a run's ``manifest.json`` (:func:`rechain.results.run` writes it)."""
+    model_config = ConfigDict(extra="allow")
+    scenario_name: StrictStr
+    seed: StrictInt
+    scenario: dict[str, Any] | None = None
+    scenario_files: list[StrictStr] = []
+    scenario_sha256: StrictStr | None = None
+    scenario_files_sha256: list[StrictStr | None] | None = None
+    rows: dict[str, StrictInt] | None = None       # an older rechain wrote none
+
+
+class _CompareMeta(BaseModel):
+    """What a report reads of a comparison's ``compare.json`` (:func:`rechain.experiments.compare.compare`)."""
+    model_config = ConfigDict(extra="allow")
+    scenarios: list[StrictStr] = Field(min_length=1)
+    seeds: list[StrictInt] = Field(min_length=1)
+    reference: StrictStr
+    files: list[list[StrictStr]] | None = None
+    scenario_sha256: dict[str, StrictStr] = {}
+    reused_runs: list[StrictStr] = []
+    rows: dict[str, StrictInt] | None = None       # an older rechain wrote none
+
+    @model_validator(mode="after")
+    def _agree(self) -> "_CompareMeta":
+        if len(set(self.scenarios)) < len(self.scenarios):
+            raise ValueError(f"scenarios: {self.scenarios} names a scenario twice")
+        if self.reference not in self.scenarios:
+            raise ValueError(f"reference: {self.reference!r} is not one of the scenarios {self.scenarios}")
+        if self.files is not None and len(self.files) != len(self.scenarios):
+            raise ValueError(f"files: {len(self.files)} lists of files for {len(self.scenarios)} scenarios")
+        return self
+
+
+_MODELS: dict[str, type[BaseModel]] = {"manifest.json": _RunManifest, "compare.json": _CompareMeta}
+
+
 def _read_json(path: Path) -> dict:
-    """A JSON file of an output folder, with the keys a report reads, of the right types."""
+    """A JSON file of an output folder, with the keys a report reads, of the right types and
+    agreeing with each other (the models above)."""
     try:
         data = json.loads(path.read_text(encoding="utf-8"))
     except FileNotFoundError:
@@ -302,10 +339,43 @@ def _read_json(path: Path) -> dict:
         raise DamagedOutput(path, f"cannot be read as JSON ({e})") from None
     if not isinstance(data, dict):
         raise DamagedOutput(path, f"given a JSON {type(data).__name__}, not an object")
-    for key, kind in _KEYS.get(path.name, {}).items():
-        if not isinstance(data.get(key), kind) or isinstance(data.get(key), bool):
-            raise DamagedOutput(path, f"{key}: given {data.get(key)!r}, not a JSON {kind.__name__}")
+    model = _MODELS.get(path.name)
+    if model is not None:
+        try:
+            model.model_validate(data)
+        except ValidationError as e:
+            err = e.errors()[0]
+            where = ".".join(str(part) for part in err["loc"])
+            if err["type"] == "missing":
+                why = "missing"
+            else:
+                why = (f"given {err['input']!r}: " if where else "") + err["msg"].removeprefix("Value error, ")
+            raise DamagedOutput(path, f"{where}: {why}" if where else why) from None
     return data
+
+
+def _complete(table: pd.DataFrame, path: Path, meta: dict, names: list[str], seeds: list[int] | None = None,
+              by: str = "kpi") -> pd.DataFrame:
+    """A comparison's table ``table`` if it has the rows the comparison wrote (``rows`` in
+    compare.json; an older rechain kept none) and a row for every scenario (and seed) of it,
+    each with the same ``by`` values; else :class:`DamagedOutput`: a table cut short or copied
+    from another comparison would be reported as if the lost rows were zero, or fail."""
+    wrote = rows_written(meta, path.name)
+    if wrote is not None and len(table) != wrote:
+        raise DamagedOutput(path, f"has {len(table):,} rows where the comparison wrote {wrote:,}")
+    keys = [(str(n), int(s)) for n in names for s in seeds] if seeds is not None else [(str(n),) for n in names]
+    cols = ["scenario", "seed"] if seeds is not None else ["scenario"]
+    have = table.groupby(cols)[by].agg(frozenset) if len(table) else pd.Series(dtype=object)
+    have.index = [k if isinstance(k, tuple) else (k,) for k in have.index] if len(have) else []
+    have = {tuple(str(x) if c == "scenario" else int(x) for c, x in zip(cols, k)): v for k, v in have.items()}
+    missing = [k for k in keys if k not in have]
+    if missing:
+        what = " seed ".join(map(str, missing[0]))
+        raise DamagedOutput(path, f"has no rows for scenario {what} of compare.json (cut short, or from another "
+                            f"comparison)")
+    if len({have[k] for k in keys}) > 1:
+        raise DamagedOutput(path, f"lacks some {by} values for some scenarios (cut short, or from another comparison)")
+    return table
 
 
 def _figure(fig, caption: str) -> dict[str, str]:
@@ -510,8 +580,8 @@ def _compare_context(folder: Path, year: int | None) -> dict:
     names, seeds, ref = meta["scenarios"], [int(s) for s in meta["seeds"]], meta["reference"]
     files = meta.get("files") or [[] for _ in names]
     hashes = meta.get("scenario_sha256", {})
-    long = _read_csv(folder / "kpis_long.csv")
-    series = _read_csv(folder / "series.csv")
+    long = _complete(_read_csv(folder / "kpis_long.csv"), folder / "kpis_long.csv", meta, names)
+    series = _complete(_read_csv(folder / "series.csv"), folder / "series.csv", meta, names, seeds, by="series")
     blocks = []
     for name, fl in zip(names, files):
         dumped = None
@@ -528,7 +598,8 @@ def _compare_context(folder: Path, year: int | None) -> dict:
                                         f"(hash differs): the changes cannot be shown.")
         blocks.append(block)
     idx = long.set_index(["kpi", "scenario"])
-    by_seed = _read_csv(folder / "kpis_by_seed.csv") if (folder / "kpis_by_seed.csv").exists() else None
+    by_seed = _complete(_read_csv(folder / "kpis_by_seed.csv"), folder / "kpis_by_seed.csv", meta, names, seeds) \
+        if (folder / "kpis_by_seed.csv").exists() else None
     rows = []
     for kpi in dict.fromkeys(long["kpi"]):
         unit = str(long.loc[long["kpi"] == kpi, "unit"].fillna("").iloc[0])

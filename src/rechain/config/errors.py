@@ -57,15 +57,16 @@ class ScenarioError(Exception):
     unlisted: int = 0
 
     def __init__(self, file: str | Path | None, key: str, message: str, line: int | None = None,
-                 kind: str = "invalid", via: str | Path | None = None):
+                 kind: str = "invalid", via: str | Path | None = None, via_how: str = "extended by"):
         self.file, self.key, self.line, self.kind, self.detail = file, key, line, kind, message
         self.via = via if via is not None and file is not None and real_path(via) != real_path(file) \
             else None
+        self.via_how = via_how
         where = _show(file) if file else "<scenario>"
         if line:
             where += f", line {line}"
         if self.via is not None:
-            where += f" (extended by {_show(self.via)})"
+            where += f" ({via_how} {_show(self.via)})"
         super().__init__(f"{where}: {key}: {message}" if key else f"{where}: {message}")
         self.errors = [self]
 
@@ -89,10 +90,26 @@ class ScenarioError(Exception):
         if len(unique) == 1:
             return unique[0]
         first = unique[0]
-        combined = cls(first.file, first.key, first.detail, line=first.line, kind=first.kind, via=first.via)
+        combined = cls(first.file, first.key, first.detail, line=first.line, kind=first.kind, via=first.via,
+                       via_how=getattr(first, "via_how", "extended by"))
         combined.errors = unique
         combined.args = ("\n".join(str(e) for e in unique),)
         return combined
+
+
+def reached_through(err: ScenarioError, via: str | Path, how: str = "extended by") -> ScenarioError:
+    """``err`` as raised for a file the user reached through ``via`` (the scenario that
+    extends it, the sweep whose base it is): each mistake that names no such file yet says
+    ``(how via)``, so the message leads back to the file the user gave. Errors of other kinds
+    (subclasses) are returned as they are."""
+    if type(err) is not ScenarioError:
+        return err
+    each = [e if type(e) is not ScenarioError or e.via is not None or e.file is None else
+            ScenarioError(e.file, e.key, e.detail, line=e.line, kind=e.kind, via=via, via_how=how)
+            for e in err.errors]
+    out = ScenarioError.of(each)          # the loader's last line, "N more mistakes", stays last
+    out.unlisted = err.unlisted
+    return out
 
 
 def _rebuilt(cls: type, args: tuple) -> ScenarioError:

@@ -24,7 +24,7 @@ from typing import Any
 from pydantic import ValidationError
 
 from .errors import (ScenarioError, _describe, _find_line, _find_name_line, _problem_errors, _show, describe_misnamed,
-                     misnamed_entries, misspelt_required, real_path)
+                     misnamed_entries, misspelt_required, reached_through, real_path)
 from .schema import Scenario, _merge_key, folder_safe, stem_unfit
 
 __all__ = ["load_scenario", "scenario_data", "scenario_from_dict", "scenario_hash", "deep_merge", "merges_by_name",
@@ -170,7 +170,7 @@ def read_text_file(path: str | Path, what: str = "a scenario file (.toml)") -> s
             raise ScenarioError(path, "", f"larger than {MAX_INPUT_BYTES // 2**20} MB (or a device that never "
                                 f"ends); allowed: {what}", kind="not_a_file")
     except FileNotFoundError:
-        raise ScenarioError(path, "", "file not found", kind="missing") from None
+        raise ScenarioError(path, "", f"file not found; allowed: {what}", kind="missing") from None
     except OSError as e:
         if e.errno == errno.ELOOP:
             raise ScenarioError(path, "", f"is a symbolic link loop (it leads back to itself, never to a file); "
@@ -275,7 +275,13 @@ def _resolve(path: Path, chain: tuple[Path, ...] = ()) -> tuple[dict, list[Path]
     if ppath.is_dir():
         raise ScenarioError(path, "extends", f"given {parent!r}, which is a directory; allowed: a scenario file",
                             line=line, kind="extends_missing")
-    base, files = _resolve(ppath, (*chain, path))
+    try:
+        base, files = _resolve(ppath, (*chain, path))
+    except ScenarioError as e:
+        if chain or e.kind == "extends_cycle":         # a cycle's message names every file of it
+            raise
+        # a parent that cannot be read or is no scenario: say which file led to it
+        raise reached_through(e, path) from None
     try:
         merged = deep_merge(base, data)
     except _MergeError as e:

@@ -921,6 +921,15 @@ def years_without_quota(sc: "Scenario") -> list[str]:
     for q in sc.quota_policy.quotas:
         given.setdefault(q.type, set()).add(q.year)
     out = []
+    zero: dict[str, list[int]] = {}
+    for q in sc.quota_policy.quotas:
+        if q.total_t <= 0 and q.year in years:
+            zero.setdefault(q.type, []).append(q.year)
+    for qtype, ys in sorted(zero.items()):
+        what = "mine" if qtype.startswith("mining") else "separate"
+        out.append(f"quota_policy.quotas: the {qtype} quota for {', '.join(map(str, sorted(set(ys))))} is 0 t: its "
+                   f"holders {what} nothing under it that year (the chain runs on stocks, ore from outside the quota "
+                   f"and recycling); if that is the what-if, ignore this")
     for qtype, have in sorted(given.items()):
         first = min(have)
         lacking = [y for y in years if y < first]
@@ -940,11 +949,11 @@ def years_without_quota(sc: "Scenario") -> list[str]:
             paced = [y for y in gaps if y - 1 in have]
             free = [y for y in gaps if y - 1 not in have]
             how = "; ".join(
-                [f"{', '.join(map(str, paced))} at the pace of the year before's quota (holders pace a year on "
-                 f"last year's until this year's is issued)"] * bool(paced)
-                + [f"{', '.join(map(str, free))} without one, firms limited only by their capacity"] * bool(free))
+                [", ".join(f"{y} at the pace of {y - 1}'s quota" for y in paced)
+                 + " (holders pace a year on the year before's quota until its own is issued)"] * bool(paced)
+                + [f"{', '.join(map(str, free))} without a quota, firms limited only by their capacity"] * bool(free))
             out.append(f"quota_policy.quotas: no {qtype} quota for {', '.join(map(str, gaps))}, between years "
-                       f"that have one (a gap is not filled from the year before); those years run {how}")
+                       f"that have one (a gap is not filled from the year before): {how}")
     return out
 
 

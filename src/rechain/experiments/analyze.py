@@ -29,7 +29,7 @@ import click
 from ..options import WholeNumber
 from ..scenario import ScenarioError
 from ..outputs import check_output_dir, output_dir
-from .store import damaged_manifest_error, load_results, manifest_damage, sweep_manifest
+from .store import damaged_manifest_error, load_results, manifest_damage, manifest_problem, sweep_manifest
 
 if TYPE_CHECKING:
     import numpy as np
@@ -163,6 +163,9 @@ def _manifest(out: Path) -> dict:
         what = "a folder that is no sweep output" if out.is_dir() else "no folder"
         raise ScenarioError(out, "", f"given {what}; allowed: the --out folder of `rechain sweep` (with the "
                             f"sweep's manifest.json)", kind="missing")
+    problem = manifest_problem(man)
+    if problem:
+        raise damaged_manifest_error(out, problem)
     return man
 
 
@@ -338,6 +341,10 @@ def analyze(out_dir: str | Path, kpis: list[str] | None = None, figures: bool = 
     if unknown:
         raise ScenarioError(out, "--kpi", f"{unknown[0]!r} is not an output of this sweep; its KPIs: "
                             f"{', '.join(man['kpis'])}", kind="unknown_kpi")
+    if not len(load_results(out, columns=["run_id"])[0]):
+        raise ScenarioError(out, "", f"holds none of the sweep's {man['n_runs']:,} runs yet, so there is nothing to "
+                            f"analyse; allowed: a sweep with finished runs (`rechain sweep` with --resume and this "
+                            f"--out runs them)", kind="missing")
     check_output_dir(dest, "analysis", elsewhere="move or rename that analysis folder, or copy the sweep's folder "
                      "where it can be written (rechain analyze writes its analysis into the sweep's folder)")
     with output_dir(dest, "analysis") as tmp:

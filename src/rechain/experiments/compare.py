@@ -570,7 +570,10 @@ def compare(scenarios: list[str | Path | Scenario], seeds: list[int] | int = 1, 
         meta = {"scenarios": names, "files": [getattr(sc, "_files", []) for sc in loaded],
                 "scenario_sha256": {sc.name: scenario_hash(sc) for sc in loaded}, "seeds": seeds,
                 "reused_runs": reused, "reference": ref, "band": bool(band), "period_note": period_note,
-                "peak_note": peak_note}
+                "peak_note": peak_note,
+                # how many rows each table has, so a report can tell a table cut short
+                "rows": {"kpis.csv": len(wide), "kpis_long.csv": len(long), "kpis_by_seed.csv": len(by_seed),
+                         "series.csv": len(series)}}
         (tmp / "compare.json").write_text(json.dumps(meta, indent=2) + "\n")
         if figures:
             _write_figures(comp, tmp, band)

@@ -20,7 +20,7 @@ from typing import Any
 
 from ..scenario import ScenarioError
 
-__all__ = ["FORMAT", "SWEEP_FILES", "RUN_COLUMNS", "STATUS_COLUMNS", "SERIES_COLUMNS", "sweep_manifest", "manifest_damage",
+__all__ = ["FORMAT", "SWEEP_FILES", "RUN_COLUMNS", "STATUS_COLUMNS", "SERIES_COLUMNS", "sweep_manifest", "manifest_damage", "manifest_problem",
            "load_results", "write_part"]
 
 RUN_COLUMNS = ("run_id", "point_id", "replicate", "seed")
@@ -249,6 +249,79 @@ def manifest_damage(out_dir: str | Path) -> str | None:
     if not isinstance(man, dict) or "format" not in man:
         return "is damaged: it lacks the sweep manifest's \"format\" key"
     return f"is of format {man.get('format')!r}, not this rechain's sweep format {FORMAT!r}"
+
+
+def _sweep_manifest_model():
+    """The pydantic model of what is read of a sweep's manifest (:meth:`Sweep.manifest`): its
+    keys, their types, and the counts agreeing with each other and with the design."""
+    from typing import Literal
+
+    from pydantic import BaseModel, ConfigDict, Field, StrictBool, StrictInt, StrictStr, model_validator
+
+    from .designs import DESIGNS
+
+    class ManifestParameter(BaseModel):
+        model_config = ConfigDict(extra="allow")
+        name: StrictStr
+        path: StrictStr
+        dtype: Literal[tuple(_arrow_types())]          # type: ignore[valid-type]
+
+    class Problem(BaseModel):
+        model_config = ConfigDict(extra="allow")
+        num_vars: StrictInt = Field(ge=0)
+        names: list[StrictStr]
+        bounds: list[list[float]]
+
+    class SweepManifest(BaseModel):
+        model_config = ConfigDict(extra="allow")
+        name: StrictStr
+        design: Literal[DESIGNS]                          # type: ignore[valid-type]
+        samples: StrictInt | None = Field(default=None, ge=0)
+        replicates: StrictInt = Field(ge=1)
+        root_seed: StrictInt = Field(ge=0)
+        n_points: StrictInt = Field(ge=0)
+        n_runs: StrictInt = Field(ge=0)
+        second_order: StrictBool = False
+        morris_levels: StrictInt = Field(default=4, ge=2)
+        parameters: list[ManifestParameter]
+        problem: Problem
+        kpis: list[StrictStr]
+
+        @model_validator(mode="after")
+        def _agree(self) -> "SweepManifest":
+            if self.n_runs != self.n_points * self.replicates:
+                raise ValueError(f"n_runs: {self.n_runs} runs for {self.n_points} points x {self.replicates} "
+                                 f"replicates")
+            names = [q.name for q in self.parameters]
+            if self.problem.names != names or self.problem.num_vars != len(names) or \
+                    len(self.problem.bounds) != len(names):
+                raise ValueError(f"problem: names {self.problem.names} and {self.problem.num_vars} variables for "
+                                 f"the parameters {names}")
+            from .designs import n_points
+            if self.design in ("lhs", "sobol", "morris"):
+                want = n_points(self.design, names, self.samples, self.second_order)
+                if want != self.n_points:
+                    raise ValueError(f"n_points: {self.n_points} points, where a {self.design} design of "
+                                     f"{self.samples} samples over {len(names)} parameters has {want}")
+            return self
+
+    return SweepManifest
+
+
+def manifest_problem(man: dict) -> str | None:
+    """What is wrong with a sweep manifest ``man`` of this rechain's format (its keys, their
+    types, or counts that disagree: edited by hand), else None."""
+    from pydantic import ValidationError
+    try:
+        _sweep_manifest_model().model_validate(man)
+    except ValidationError as e:
+        err = e.errors()[0]
+        where = ".".join(str(part) for part in err["loc"])
+        msg = err["msg"].removeprefix("Value error, ")
+        # a check across keys (no loc) names its key in the message
+        why = "missing" if err["type"] == "missing" else f"given {err['input']!r}: {msg}" if where else msg
+        return f"is damaged: {where + ': ' if where else ''}{why}"
+    return None
 
 
 def damaged_manifest_error(out_dir: str | Path, damage: str) -> ScenarioError:

@@ -55,7 +55,7 @@ from typing import Any, Callable, Iterator, Literal
 import click
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from ..config.errors import did_you_mean
+from ..config.errors import did_you_mean, reached_through
 from ..config.schema import NAME_ALLOWED, folder_safe, stem_unfit
 from ..options import WholeNumber
 from ..report import FLOW_VARIABLES, LEVEL_VARIABLES, MAGNETS
@@ -276,12 +276,16 @@ def _spec_error(err: dict, path: Path | None) -> ScenarioError:
 
 def _base_dict(base_path: Path, overrides: dict, sweep_path: Path | None) -> dict:
     """The base scenario with overrides, validated, as a plain dict (defaults filled in)."""
-    data, files, _dropped = scenario_data(base_path, overrides)
+    try:
+        data, files, _dropped = scenario_data(base_path, overrides)
+    except ScenarioError as e:
+        # a base that cannot be read or merged: say which sweep names it
+        raise e if sweep_path is None else reached_through(e, sweep_path, "the base of") from None
     try:
         sc = scenario_from_dict(data, base_path, files)
     except ScenarioError as e:
         if not overrides:
-            raise
+            raise e if sweep_path is None else reached_through(e, sweep_path, "the base of") from None
         raise _err(sweep_path, "overrides", f"the base scenario with these overrides is invalid: "
                    f"{e.key}: {e.detail}", "invalid", needle="[overrides") from None
     return _plain(sc.model_dump(mode="python"))
