@@ -275,20 +275,33 @@ def check(scenario: Path) -> None:
 ANCHOR_FAR = 1.5
 
 
+#: a made product's start price below this share of what making it costs at the start prices
+#: (its start markup) makes its first weeks a jump to cost (docs/eras.md)
+MARKUP_LOW = 0.9
+
+
 def _anchor_far(sc) -> list[str]:
-    """A line when the oxides' start prices stand far from their cost anchor."""
-    from .model import start_anchor_pull
+    """A line when the oxides' start prices stand far from their cost anchor, and one per made
+    product whose start price stands well below what making it costs at the start prices."""
+    from .model import start_readings
     try:
-        pull = start_anchor_pull(sc)
+        pull, markups = start_readings(sc)
     except Exception:       # advisory only: a scenario the model cannot build fails in run with its own message
         return []
-    if 1.0 / ANCHOR_FAR < pull < ANCHOR_FAR:
-        return []
-    size = f"{pull:.2f} times" if pull >= 1 else f"1/{1 / pull:.2f} of"
-    return [f"market.initial_price: the oxides' cost anchor (the full cost of the dearest supply route needed, "
-            f"docs/ODD.md section 7.6) is {size} their start prices, so the market moves toward it over about "
-            f"behaviour.cost_anchor_weeks ({sc.behaviour.cost_anchor_weeks:g} weeks) whatever the period's events; "
-            f"read the run's first year's price levels with that in mind (docs/eras.md)"]
+    out = []
+    if not 1.0 / ANCHOR_FAR < pull < ANCHOR_FAR:
+        size = f"{pull:.2f} times" if pull >= 1 else f"1/{1 / pull:.2f} of"
+        out.append(f"market.initial_price: the oxides' cost anchor (the full cost of the dearest supply route "
+                   f"needed, docs/ODD.md section 7.6) is {size} their start prices, so the market moves toward it "
+                   f"over about behaviour.cost_anchor_weeks ({sc.behaviour.cost_anchor_weeks:g} weeks) whatever "
+                   f"the period's events; read the run's first year's price levels with that in mind (docs/eras.md)")
+    for product, markup in markups.items():
+        if markup < MARKUP_LOW:
+            out.append(f"market.initial_price.{product}: {markup:.2f} of what making it costs at the start prices "
+                       f"(raw materials and processing, docs/ODD.md section 7.6): sellers do not sell below cost, so "
+                       f"its price rises to about that cost in the first weeks, while its long-run price keeps the "
+                       f"start's markup below cost; a start price at or above the cost reads better (docs/eras.md)")
+    return out
 
 
 @main.command()

@@ -140,10 +140,29 @@ def start_anchor_pull(scenario: Scenario) -> float:
     spin-up (:func:`~rechain.week.oxide_cost_ratio`; 1: the start prices are what the dearest
     route needed costs, and 1 without supply routes). An era far from 2024 starts far from 1,
     and its prices drift toward 2024's costs."""
+    return start_readings(scenario)[0]
+
+
+def start_readings(scenario: Scenario) -> tuple[float, dict[str, float]]:
+    """:func:`start_anchor_pull`, and each made product's start markup: its start price over
+    what making it costs at the start prices (blanks: raw materials and the makers' mean
+    processing cost, ``MagnetMakers``; Pr-Nd metal: oxide and conversion, ``SeparationPlants``),
+    which their long-run prices keep (docs/ODD.md section 7.6). Below 1 the start price is
+    under cost: sellers do not sell below it, so the price rises to it in the first weeks."""
+    from .kinds.magnets import MagnetMakers
+    from .kinds.separation import SeparationPlants
+
     chain = ChainModel(scenario, seed=0, check_balance=False)
     ratio = oxide_cost_ratio(chain)
+    products = chain.world.materials.products
+    markups: dict[str, float] = {}
+    for kind in chain.kinds:
+        if isinstance(kind, MagnetMakers) and kind.present:
+            markups.update({products[k]: float(kind.markup[k]) for k in kind.grades})
+        elif isinstance(kind, SeparationPlants) and kind.present and kind.has_metal_line.any():
+            markups[products[kind.metal]] = float(kind.metal_markup)
     forget_model(chain)
-    return 1.0 if ratio is None else float(ratio)
+    return (1.0 if ratio is None else float(ratio)), markups
 
 
 def entry_route(world) -> tuple[float, np.ndarray] | None:

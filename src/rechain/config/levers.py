@@ -107,6 +107,8 @@ def idle_levers(sc: Scenario, own_quotas: set[tuple[str, int]] | None = None) ->
                 continue            # said above
             # a duty or tariff reaches what buyers buy only through the landed price their demand answers
             names = list(sc.regions) if "all" in c.regions else [r for r in c.regions if r in sc.regions]
+            # only the regions that buy what it charges (the lines above name the rest)
+            names = [r for r in names if exported[r] & set(c.products)]
             deaf = [r for r in names if sc.regions[r].price_elasticity == 0]
             if not deaf:
                 continue
