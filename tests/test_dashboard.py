@@ -270,18 +270,28 @@ def test_dashboard_in_a_browser(dashboard_url):
     assert outside == [], f"the page asked for things off this machine: {outside[:5]}"
 
 
-def test_dashboard_command_stops_its_server_when_stopped(tmp_path):
-    """SIGTERM to rechain dashboard stops the Solara server it started (no orphan left), with
-    one line and status 143, as every command ends on SIGTERM."""
+@pytest.mark.parametrize("how, status, says", [
+    ("SIGTERM", 143, "terminated: the dashboard server stopped (SIGTERM)"),
+    # Ctrl-C in a terminal signals the whole process group, the server too: it had ended with
+    # the server's own status, 254
+    ("Ctrl-C", 130, "stopped: the dashboard server stopped (Ctrl-C)"),
+])
+def test_dashboard_command_stops_its_server_when_stopped(tmp_path, how, status, says):
+    """SIGTERM to rechain dashboard, or Ctrl-C to its process group, stops the Solara server it
+    started (no orphan left), with one line and status 143 (130 for Ctrl-C), as every command
+    ends on SIGTERM and a sweep on Ctrl-C."""
     port = _free_port()
     proc = subprocess.Popen([sys.executable, "-m", "rechain.cli", "dashboard", str(BASELINE), "--port", str(port)],
                             stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, cwd=ROOT, start_new_session=True)
     try:
         _wait_for_port(port, proc)
-        proc.terminate()
-        assert proc.wait(timeout=20) == 143
+        if how == "SIGTERM":
+            proc.terminate()
+        else:
+            os.killpg(proc.pid, signal.SIGINT)
+        assert proc.wait(timeout=20) == status
         _, err = proc.communicate(timeout=5)          # reads and closes the pipe
-        assert "terminated: the dashboard server stopped (SIGTERM)" in err.decode()
+        assert says in err.decode(), err.decode()
         end = time.monotonic() + 10
         while time.monotonic() < end:
             try:

@@ -93,7 +93,10 @@ def _draw_element(ax, ef: pd.DataFrame, element: str, colour: str) -> None:
     back = d.drop(fwd.index)
     out_t = fwd.groupby("from_stage")["tonnes"].sum()
     in_t = fwd.groupby("to_stage")["tonnes"].sum()
-    size = {s: max(out_t.get(s, 0.0), in_t.get(s, 0.0)) for s in stages}
+    size = {s: max(out_t.get(s, 0.0), in_t.get(s, 0.0)) for s in stages}     # drawn: the bands must fit
+    # labelled: what passes through, flows back up the chain (scrap to recyclers) included
+    out_all, in_all = d.groupby("from_stage")["tonnes"].sum(), d.groupby("to_stage")["tonnes"].sum()
+    through = {s: max(out_all.get(s, 0.0), in_all.get(s, 0.0)) for s in stages}
     top = max(size.values()) or 1.0
     scale = 0.75 / top                       # the largest node is 0.75 rows high
     node_w = 0.12
@@ -102,7 +105,7 @@ def _draw_element(ax, ef: pd.DataFrame, element: str, colour: str) -> None:
     for s in stages:
         x, h = COLUMNS[s][0], max(size[s] * scale, 0.01)
         ax.add_patch(Rectangle((x - node_w / 2, ytop[s] - h), node_w, h, facecolor="#444", edgecolor="none"))
-        ax.text(x, ytop[s] + 0.04, f"{LABELS.get(s, s)}\n{_fmt_t(size[s])}", ha="center", va="bottom", fontsize=8)
+        ax.text(x, ytop[s] + 0.04, f"{LABELS.get(s, s)}\n{_fmt_t(through[s])}", ha="center", va="bottom", fontsize=8)
     # bands: on each source's right edge stacked in the order of their targets (top first), on
     # each target's left edge in the order of their sources, so that bands do not cross at a node
     order = fwd.assign(ys=[-COLUMNS[s][1] for s in fwd["from_stage"]],
@@ -125,6 +128,7 @@ def _draw_element(ax, ef: pd.DataFrame, element: str, colour: str) -> None:
                     va="center", fontsize=7, bbox={"boxstyle": "round,pad=0.15", "fc": "white", "ec": "none",
                                                    "alpha": 0.8})
     low = min(ytop[s] - size[s] * scale for s in stages) - 0.25
+    deepest = low
     small = back[back["tonnes"] < 0.02 * total]
     for _, r in back.drop(small.index).iterrows():
         a, b, t = r["from_stage"], r["to_stage"], r["tonnes"]
@@ -138,13 +142,15 @@ def _draw_element(ax, ef: pd.DataFrame, element: str, colour: str) -> None:
         k = int(np.argmin(y))
         ax.text(x[k], y[k] - 0.04, f"{LABELS.get(a, a)} to {LABELS.get(b, b)}: {_fmt_t(t)}", ha="center",
                 va="top", fontsize=7)
+        deepest = min(deepest, float(y[k]) - 0.2)          # below the arc and its label
     if len(small):
-        ax.text(-0.45, low - 0.3, f"not drawn: {len(small)} flow(s) back up the chain under 2 % of the total "
-                f"({_fmt_t(float(small['tonnes'].sum()))} together)", fontsize=7, color="#555")
+        deepest -= 0.1
+        ax.text(-0.45, deepest, f"not drawn: {len(small)} flow(s) back up the chain under 2 % of the total "
+                f"({_fmt_t(float(small['tonnes'].sum()))} together)", fontsize=7, color="#555", va="top")
     ax.set_xlim(-0.5, 4.6)
-    ax.set_ylim(low - 0.35, max(ytop.values()) + 0.35)
-    ax.set_title(f"{ELEMENTS_SHOWN[element]}: t REO-eq a year (band width = tonnes; node = the larger of in- and "
-                 f"outflow)", fontsize=10, loc="left")
+    ax.set_ylim(deepest - 0.2, max(ytop.values()) + 0.35)
+    ax.set_title(f"{ELEMENTS_SHOWN[element]}: t REO-eq a year (band width = tonnes down the chain; node = the "
+                 f"larger of in- and outflow, flows back up included)", fontsize=10, loc="left")
 
 
 def figure_element_flows(flows: pd.DataFrame, year: str | int | None = None, title: str = ""):

@@ -89,20 +89,29 @@ def serve(scenario: str | Path, host: str = "127.0.0.1", port: int = 8765) -> in
         asked.append(signum)
         raise KeyboardInterrupt
 
-    previous = {sig: signal.signal(sig, stop) for sig in (signal.SIGTERM, signal.SIGHUP)}
+    # Ctrl-C reaches the server too (one process group) and may end it first: its status would
+    # then be the server's own (254), so the signal is noted here whichever ends first
+    previous = {sig: signal.signal(sig, stop) for sig in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)}
     try:
-        return proc.wait()
-    except KeyboardInterrupt:
-        proc.send_signal(signal.SIGINT)
         try:
-            status = proc.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            proc.kill()
             status = proc.wait()
-        if asked:       # SIGTERM or SIGHUP: one line and 128 + the signal, as every command ends on SIGTERM
-            print(f"\nterminated: the dashboard server stopped ({signal.Signals(asked[0]).name})", file=sys.stderr)
-            return 128 + asked[0]
-        return status
+            if not asked:
+                return status
+        except KeyboardInterrupt:
+            if proc.poll() is None:
+                proc.send_signal(signal.SIGINT)
+            try:
+                proc.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+                proc.wait()
+        sig = asked[0] if asked else signal.SIGINT
+        if sig == signal.SIGINT:    # as a sweep stopped by Ctrl-C: one line and 130
+            print("\nstopped: the dashboard server stopped (Ctrl-C)", file=sys.stderr)
+            return 130
+        # SIGTERM or SIGHUP: one line and 128 + the signal, as every command ends on SIGTERM
+        print(f"\nterminated: the dashboard server stopped ({signal.Signals(sig).name})", file=sys.stderr)
+        return 128 + sig
     finally:
         for sig, handler in previous.items():
             signal.signal(sig, handler)

@@ -9,11 +9,17 @@ path), the picker lists the ``*.toml`` files beside it.
 from __future__ import annotations
 
 import os
+import warnings
 from functools import lru_cache
 from pathlib import Path
 
 import solara
-from mesa.visualization import SolaraViz
+
+# Mesa 3.3's own ComponentsView trips Solara's hook check on import: a warning about Mesa's code
+# that a student starting the dashboard can do nothing about
+warnings.filterwarnings("ignore", message=r".*ComponentsView: `use_state` found despite early return",
+                        category=UserWarning)
+from mesa.visualization import SolaraViz  # noqa: E402
 from mesa.visualization import solara_viz as _mesa_viz
 
 from ..model import ChainModel
