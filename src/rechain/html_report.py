@@ -25,6 +25,7 @@ from pydantic import BaseModel, ConfigDict, Field, StrictInt, StrictStr, Validat
 
 from .outputs import OutputError, add_file, check_writable, holds_run_of, output_kind, rows_written, write_file
 from .report import COLUMNS, ELEMENT_COLUMNS, TEXT_COLUMNS, not_as_written, not_numbers
+from .config.errors import first_problem
 from .scenario import ScenarioError, load_scenario, scenario_data, scenario_from_dict, scenario_hash
 
 __all__ = ["build_report", "write_report", "write_report_into", "scenario_changes", "report_command", "kpi_label",
@@ -344,13 +345,7 @@ def _read_json(path: Path) -> dict:
         try:
             model.model_validate(data)
         except ValidationError as e:
-            err = e.errors()[0]
-            where = ".".join(str(part) for part in err["loc"])
-            if err["type"] == "missing":
-                why = "missing"
-            else:
-                why = (f"given {err['input']!r}: " if where else "") + err["msg"].removeprefix("Value error, ")
-            raise DamagedOutput(path, f"{where}: {why}" if where else why) from None
+            raise DamagedOutput(path, first_problem(e)) from None
     return data
 
 
@@ -363,11 +358,9 @@ def _complete(table: pd.DataFrame, path: Path, meta: dict, names: list[str], see
     wrote = rows_written(meta, path.name)
     if wrote is not None and len(table) != wrote:
         raise DamagedOutput(path, f"has {len(table):,} rows where the comparison wrote {wrote:,}")
-    keys = [(str(n), int(s)) for n in names for s in seeds] if seeds is not None else [(str(n),) for n in names]
+    keys = [(n, s) for n in names for s in seeds] if seeds is not None else [(n,) for n in names]
     cols = ["scenario", "seed"] if seeds is not None else ["scenario"]
-    have = table.groupby(cols)[by].agg(frozenset) if len(table) else pd.Series(dtype=object)
-    have.index = [k if isinstance(k, tuple) else (k,) for k in have.index] if len(have) else []
-    have = {tuple(str(x) if c == "scenario" else int(x) for c, x in zip(cols, k)): v for k, v in have.items()}
+    have = {tuple(k): frozenset(group) for k, group in table.groupby(cols)[by]}     # keys: 1-tuples too
     missing = [k for k in keys if k not in have]
     if missing:
         what = " seed ".join(map(str, missing[0]))

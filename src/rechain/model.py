@@ -149,18 +149,10 @@ def start_readings(scenario: Scenario) -> tuple[float, dict[str, float]]:
     processing cost, ``MagnetMakers``; Pr-Nd metal: oxide and conversion, ``SeparationPlants``),
     which their long-run prices keep (docs/ODD.md section 7.6). Below 1 the start price is
     under cost: sellers do not sell below it, so the price rises to it in the first weeks."""
-    from .kinds.magnets import MagnetMakers
-    from .kinds.separation import SeparationPlants
-
     chain = ChainModel(scenario, seed=0, check_balance=False)
     ratio = oxide_cost_ratio(chain)
     products = chain.world.materials.products
-    markups: dict[str, float] = {}
-    for kind in chain.kinds:
-        if isinstance(kind, MagnetMakers) and kind.present:
-            markups.update({products[k]: float(kind.markup[k]) for k in kind.grades})
-        elif isinstance(kind, SeparationPlants) and kind.present and kind.has_metal_line.any():
-            markups[products[kind.metal]] = float(kind.metal_markup)
+    markups = {products[k]: m for kind in chain.kinds if kind.present for k, m in kind.start_markups().items()}
     forget_model(chain)
     return (1.0 if ratio is None else float(ratio)), markups
 

@@ -112,6 +112,18 @@ def reached_through(err: ScenarioError, via: str | Path, how: str = "extended by
     return out
 
 
+def first_problem(err) -> str:
+    """The first mistake a pydantic ``ValidationError`` ``err`` holds, as one phrase: ``key:
+    missing``, ``key: given X: why``, or the message of a check across keys (which names its
+    key itself)."""
+    first = err.errors()[0]
+    where = ".".join(str(part) for part in first["loc"])
+    why = first["msg"].removeprefix("Value error, ")
+    if not where:
+        return why
+    return f"{where}: missing" if first["type"] == "missing" else f"{where}: given {first['input']!r}: {why}"
+
+
 def _rebuilt(cls: type, args: tuple) -> ScenarioError:
     """A :class:`ScenarioError` (or subclass) with ``args``, its attributes restored by pickle."""
     err = cls.__new__(cls)

@@ -918,16 +918,15 @@ def years_without_quota(sc: "Scenario") -> list[str]:
     check``'s warnings: an era written from the baseline must state its own quotas."""
     years = range(sc.start.year, sc.end.year + 1)
     given: dict[str, set[int]] = {}
+    zero: dict[str, set[int]] = {}
     for q in sc.quota_policy.quotas:
         given.setdefault(q.type, set()).add(q.year)
-    out = []
-    zero: dict[str, list[int]] = {}
-    for q in sc.quota_policy.quotas:
         if q.total_t <= 0 and q.year in years:
-            zero.setdefault(q.type, []).append(q.year)
+            zero.setdefault(q.type, set()).add(q.year)
+    out = []
     for qtype, ys in sorted(zero.items()):
         what = "mine" if qtype.startswith("mining") else "separate"
-        out.append(f"quota_policy.quotas: the {qtype} quota for {', '.join(map(str, sorted(set(ys))))} is 0 t: its "
+        out.append(f"quota_policy.quotas: the {qtype} quota for {', '.join(map(str, sorted(ys)))} is 0 t: its "
                    f"holders {what} nothing under it that year (the chain runs on stocks, ore from outside the quota "
                    f"and recycling); if that is the what-if, ignore this")
     for qtype, have in sorted(given.items()):

@@ -16,9 +16,13 @@ import json
 import os
 import shutil
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
+from pydantic import BaseModel, ConfigDict, Field, StrictBool, StrictInt, StrictStr, ValidationError, model_validator
+
+from ..config.errors import first_problem
 from ..scenario import ScenarioError
+from .designs import DESIGNS, n_points
 
 __all__ = ["FORMAT", "SWEEP_FILES", "RUN_COLUMNS", "STATUS_COLUMNS", "SERIES_COLUMNS", "sweep_manifest", "manifest_damage", "manifest_problem",
            "load_results", "write_part"]
@@ -34,10 +38,13 @@ KEPT_RESUME = "the runs finished before are kept in it: make room and continue w
 SWEEP_FILES = ("manifest.json", "design.parquet", "sweep.toml", "runs", "series", "errors.csv", "analysis")
 
 
+#: the value types a swept parameter may have (:attr:`Parameter.dtype`), in the order of _arrow_types
+DTYPES = ("int", "float", "bool", "date", "str", "json")
+
+
 def _arrow_types():
     import pyarrow as pa
-    return {"int": pa.int64(), "float": pa.float64(), "bool": pa.bool_(), "date": pa.date32(),
-            "str": pa.string(), "json": pa.string()}
+    return dict(zip(DTYPES, (pa.int64(), pa.float64(), pa.bool_(), pa.date32(), pa.string(), pa.string())))
 
 
 
@@ -251,76 +258,60 @@ def manifest_damage(out_dir: str | Path) -> str | None:
     return f"is of format {man.get('format')!r}, not this rechain's sweep format {FORMAT!r}"
 
 
-def _sweep_manifest_model():
-    """The pydantic model of what is read of a sweep's manifest (:meth:`Sweep.manifest`): its
-    keys, their types, and the counts agreeing with each other and with the design."""
-    from typing import Literal
+class _ManifestParameter(BaseModel):
+    model_config = ConfigDict(extra="allow")
+    name: StrictStr
+    path: StrictStr
+    dtype: Literal[DTYPES]                            # type: ignore[valid-type]
 
-    from pydantic import BaseModel, ConfigDict, Field, StrictBool, StrictInt, StrictStr, model_validator
 
-    from .designs import DESIGNS
+class _Problem(BaseModel):
+    model_config = ConfigDict(extra="allow")
+    num_vars: StrictInt = Field(ge=0)
+    names: list[StrictStr]
+    bounds: list[list[float]]
 
-    class ManifestParameter(BaseModel):
-        model_config = ConfigDict(extra="allow")
-        name: StrictStr
-        path: StrictStr
-        dtype: Literal[tuple(_arrow_types())]          # type: ignore[valid-type]
 
-    class Problem(BaseModel):
-        model_config = ConfigDict(extra="allow")
-        num_vars: StrictInt = Field(ge=0)
-        names: list[StrictStr]
-        bounds: list[list[float]]
+class _SweepManifest(BaseModel):
+    """What is read of a sweep's manifest (:meth:`Sweep.manifest`): its keys, their types, and
+    the counts agreeing with each other and with the design."""
+    model_config = ConfigDict(extra="allow")
+    name: StrictStr
+    design: Literal[DESIGNS]                          # type: ignore[valid-type]
+    samples: StrictInt | None = Field(default=None, ge=0)
+    replicates: StrictInt = Field(ge=1)
+    root_seed: StrictInt = Field(ge=0)
+    n_points: StrictInt = Field(ge=0)
+    n_runs: StrictInt = Field(ge=0)
+    second_order: StrictBool = False
+    morris_levels: StrictInt = Field(default=4, ge=2)
+    parameters: list[_ManifestParameter]
+    problem: _Problem
+    kpis: list[StrictStr]
 
-    class SweepManifest(BaseModel):
-        model_config = ConfigDict(extra="allow")
-        name: StrictStr
-        design: Literal[DESIGNS]                          # type: ignore[valid-type]
-        samples: StrictInt | None = Field(default=None, ge=0)
-        replicates: StrictInt = Field(ge=1)
-        root_seed: StrictInt = Field(ge=0)
-        n_points: StrictInt = Field(ge=0)
-        n_runs: StrictInt = Field(ge=0)
-        second_order: StrictBool = False
-        morris_levels: StrictInt = Field(default=4, ge=2)
-        parameters: list[ManifestParameter]
-        problem: Problem
-        kpis: list[StrictStr]
-
-        @model_validator(mode="after")
-        def _agree(self) -> "SweepManifest":
-            if self.n_runs != self.n_points * self.replicates:
-                raise ValueError(f"n_runs: {self.n_runs} runs for {self.n_points} points x {self.replicates} "
-                                 f"replicates")
-            names = [q.name for q in self.parameters]
-            if self.problem.names != names or self.problem.num_vars != len(names) or \
-                    len(self.problem.bounds) != len(names):
-                raise ValueError(f"problem: names {self.problem.names} and {self.problem.num_vars} variables for "
-                                 f"the parameters {names}")
-            from .designs import n_points
-            if self.design in ("lhs", "sobol", "morris"):
-                want = n_points(self.design, names, self.samples, self.second_order)
-                if want != self.n_points:
-                    raise ValueError(f"n_points: {self.n_points} points, where a {self.design} design of "
-                                     f"{self.samples} samples over {len(names)} parameters has {want}")
-            return self
-
-    return SweepManifest
+    @model_validator(mode="after")
+    def _agree(self) -> "_SweepManifest":
+        if self.n_runs != self.n_points * self.replicates:
+            raise ValueError(f"n_runs: {self.n_runs} runs for {self.n_points} points x {self.replicates} replicates")
+        names = [q.name for q in self.parameters]
+        if self.problem.names != names or self.problem.num_vars != len(names) or len(self.problem.bounds) != len(names):
+            raise ValueError(f"problem: names {self.problem.names} and {self.problem.num_vars} variables for the "
+                             f"parameters {names}")
+        if self.design in ("lhs", "sobol", "morris"):
+            want = n_points(self.design, names, self.samples, self.second_order)
+            if want != self.n_points:
+                raise ValueError(f"n_points: {self.n_points} points, where a {self.design} design of "
+                                 f"{self.samples} samples over {len(names)} parameters has {want}")
+        return self
 
 
 def manifest_problem(man: dict) -> str | None:
     """What is wrong with a sweep manifest ``man`` of this rechain's format (its keys, their
     types, or counts that disagree: edited by hand), else None."""
-    from pydantic import ValidationError
     try:
-        _sweep_manifest_model().model_validate(man)
+        _SweepManifest.model_validate(man)
     except ValidationError as e:
-        err = e.errors()[0]
-        where = ".".join(str(part) for part in err["loc"])
-        msg = err["msg"].removeprefix("Value error, ")
-        # a check across keys (no loc) names its key in the message
-        why = "missing" if err["type"] == "missing" else f"given {err['input']!r}: {msg}" if where else msg
-        return f"is damaged: {where + ': ' if where else ''}{why}"
+        return f"is damaged: {first_problem(e)}"
     return None
 
 

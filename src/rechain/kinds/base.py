@@ -172,6 +172,12 @@ class Kind:
     def supply_routes(self, book: Book) -> Routes | None:
         return None
 
+    def start_markups(self) -> dict[int, float]:
+        """The products this kind makes and prices at cost times the start-of-run markup, each
+        with that markup (start price over what making it cost at the start prices); read by
+        ``rechain check``, not by the week."""
+        return {}
+
     def cost_floor(self, book: Book, floor: np.ndarray) -> None:
         pass
 

@@ -272,6 +272,10 @@ class MagnetMakers(Kind):
             want_dy = cheap_dy_target(price[self.dy], self.start[self.dy], cfg.cheap_dy_price_elasticity)
             f.dy_added_share[self.rows] += (want_dy - f.dy_added_share[self.rows]) / weeks
 
+    def start_markups(self) -> dict[int, float]:
+        """Each grade's start price over its unit cost at the start prices (mean processing cost)."""
+        return {int(k): float(self.markup[k]) for k in self.grades}
+
     def long_run_value(self, book: Book, value: Values) -> None:
         """Blanks: unit cost at market prices (grade composition now, mean processing cost)
         times the start-of-run markup, never below the cheapest maker's unit cost. Scrap: its

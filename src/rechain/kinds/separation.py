@@ -139,6 +139,11 @@ class SeparationPlants(Kind):
             short = np.maximum(oxide_for_metal - made[:, 0], 0.0)[self.has_metal_line]
             book.plan_use(self.lines, k_ox, short)
 
+    def start_markups(self) -> dict[int, float]:
+        """Pr-Nd metal's start price over the cost of making it from oxide at the start prices
+        (none without a metal line)."""
+        return {int(self.metal): float(self.metal_markup)} if self.has_metal_line.any() else {}
+
     def long_run_value(self, book: Book, value: Values) -> None:
         """Metal: the cost of making it from oxide at market prices times the start-of-run
         markup (the trade quotes metal as oxide plus a processing fee), never below that cost."""
