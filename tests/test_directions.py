@@ -94,7 +94,22 @@ def recycling_up():
     return d
 
 
+def separation_quota_cut():
+    """2025's and 2026's separation quotas at 150 kt, below what the mines may mine."""
+    d = baseline_dict()
+    for q in d["quota_policy"]["quotas"]:
+        if q["type"] == "separation" and int(q["year"]) >= 2025:
+            q["total_t"] = 150000.0
+    return d
+
+
+def long_run(m, product, months=slice(None)):
+    d = m[(m["variable"] == "price_long_run") & (m["region"] == "china") & (m["product"] == product)]
+    return d.set_index("month")["value"].loc[months]
+
+
 WHATIFS = {
+    "separation quota 150 kt from 2025": separation_quota_cut,
     "quotas +10 %/yr": quotas_up_10pct_a_year,
     "no quotas": no_quotas,
     "demand x2": lambda: demand_times(2.0),
@@ -180,6 +195,15 @@ CASES = [
     ("magnet demand abroad x2", "Pr-Nd oxide 2025-2026",
      lambda m: float(price(m, "prnd_oxide", slice("2025-01", "2026-12")).mean()), +1, 0.0),
     ("magnet demand abroad x2", "overseas shortfall", lambda m: total(m, "shortfall", stage="overseas_buyers"), +1, 0.0),
+    # ore no plant may separate supplies no oxide: a separation quota below the mining quotas
+    # lifts the oxides' cost anchor as a mining quota cut does (before the anchor's routes were
+    # bounded by it, +5 % by December 2025; now about +25 %)
+    ("separation quota 150 kt from 2025", "Pr-Nd oxide long-run price Dec 2025",
+     lambda m: float(long_run(m, "prnd_oxide", "2025-12").mean()), +1, 0.1),
+    ("separation quota 150 kt from 2025", "Pr-Nd oxide 2025-2026",
+     lambda m: float(price(m, "prnd_oxide", slice("2025-01", "2026-12")).mean()), +1, 0.1),
+    ("separation quota 150 kt from 2025", "magnet output", lambda m: total(m, "production", stage="magnet_makers",
+                                                                          product=MAGNETS), -1, 0.0),
     ("end-of-life collection 30 %", "Pr-Nd oxide 2025-2026",
      lambda m: float(price(m, "prnd_oxide", slice("2025-01", "2026-12")).mean()), -1, 0.0),
 ]

@@ -41,7 +41,7 @@ def quiet_ranges():
 def test_quiet_chain_keeps_its_prices_for_ten_years(quiet_ranges):
     """No news, controls or shocks; demand, quotas and capacities held at their first-year
     values: in ten years no price leaves 0.67x .. 1.5x of its start on any seed tested (seeds
-    0-29 all stay inside, the lowest Tb oxide at 0.677x on seed 10, docs/ODD.md section 8; the
+    0-29 all stay inside, the lowest Tb oxide at 0.670x on seed 10, docs/ODD.md section 8; the
     bug this replaced: Pr-Nd oxide at 4-5x within three years; later, 2024's Dy surplus
     drifting to 0.56x while plants dumped what magnet makers no longer ordered)."""
     for seed, (lo, hi, where_lo, where_hi) in zip(QUIET_SEEDS, quiet_ranges):

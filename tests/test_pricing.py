@@ -11,7 +11,7 @@ from hypothesis import strategies as st
 
 from rechain.rules.pricing import (adjust_price, balance_multiple, margin_pace, margin_utilisation,
                                    marginal_cost_ratio, seller_asks, shortage_multiple, storage_room,
-                                   storage_target)
+                                   storage_target, within_separation)
 
 
 def test_balance_multiple_is_one_at_normal_cover_and_bounded_either_side():
@@ -129,3 +129,27 @@ def test_extreme_allowed_bounds_compute_without_numpy_warnings():
         assert np.isfinite(g).all() and g[1] == pytest.approx(1.0)
         p = adjust_price(np.array([100.0, 100.0]), np.array([1e-12, 1e6]), 1.0, 1.0)
         assert p[0] < 1e-6 and p[1] == pytest.approx(200.0)
+
+
+# --------------------------------------------------------------------------- within_separation
+def test_within_separation_scales_the_routes_of_an_ore_together():
+    # ore 0: routes of 30 + 10 and 20 t a week, 60 t, room 30 -> each halved; ore 1: 5 t within
+    # its room of 100, whole; scrap (None) never passes the plants, whole
+    feed = within_separation([np.array([30.0, 10.0]), np.array([20.0]), np.array([5.0]), np.array([7.0])],
+                             [0, 0, 1, None], np.array([30.0, 100.0]))
+    assert feed == pytest.approx([15.0, 5.0, 10.0, 5.0, 7.0])
+
+
+def test_within_separation_room_enough_or_none():
+    feeds, ores = [np.array([4.0, 6.0]), np.array([2.0])], [0, None]
+    assert within_separation(feeds, ores, np.array([10.0])) == pytest.approx([4.0, 6.0, 2.0])   # exactly fits
+    assert within_separation(feeds, ores, np.array([0.0])) == pytest.approx([0.0, 0.0, 2.0])    # no quota: only scrap
+
+
+@given(st.lists(st.floats(0.0, 1e5), min_size=1, max_size=6), st.floats(0.0, 1e5))
+@settings(max_examples=200, deadline=None, database=None)
+def test_within_separation_never_exceeds_the_room_nor_adds(feeds, room):
+    out = within_separation([np.array([f]) for f in feeds], [0] * len(feeds), np.array([room]))
+    assert out.sum() <= max(room, 0.0) + 1e-6 * max(1.0, sum(feeds))
+    assert np.all(out <= np.array(feeds) + 1e-9)
+    assert out.sum() == pytest.approx(min(sum(feeds), room), rel=1e-9, abs=1e-9)

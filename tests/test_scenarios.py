@@ -135,8 +135,8 @@ def recycled_share(m):
 MAGNETS = ["magnet_std", "magnet_uh"]
 # (what-if, reference, what is measured, metric, direction the header claims)
 CLAIMS = [
-    ("myanmar_stop_quarter", "baseline", "Dy+Tb oxide output May-Jul 2025, t",
-     total("production", "2025-05", "2025-07", product=["dy_oxide", "tb_oxide"]), "lower"),
+    ("myanmar_stop_quarter", "baseline", "ore imports May-Jul 2025, t REO",
+     total("imports", "2025-05", "2025-07", stage="separation_plants"), "lower"),
     ("myanmar_stop_quarter", "baseline", "mean Dy oxide price May 2025-Apr 2026",
      mean_price("dy_oxide", "2025-05", "2026-04"), "higher"),
     ("myanmar_stop_quarter", "baseline", "mean Tb oxide price May 2025-Apr 2026",

@@ -26,7 +26,8 @@ from .recipes import GRADES
 from .recorder import Recorder
 from .rules.market import price_index
 from .rules.ordering import smooth
-from .rules.pricing import adjust_price, balance_multiple, marginal_cost_ratio, seller_asks, shortage_multiple
+from .rules.pricing import (adjust_price, balance_multiple, marginal_cost_ratio, seller_asks, shortage_multiple,
+                            within_separation)
 from .rules.sentiment import expected_change, news_weights, update_trend, update_uncertainty
 from .state import FirmState, LinkState, MarketState
 from .traits import Traits
@@ -391,7 +392,7 @@ def oxide_cost_ratio(chain: Chain) -> float | None:
         return None
     b = w.scenario.behaviour
     cost = np.concatenate([r.cost_yuan for r in routes])
-    feed = np.concatenate([r.feed_t_per_wk for r in routes])
+    feed = limit_to_separation(chain, routes)
     yields = np.concatenate([r.oxide_yield for r in routes])
     long_run = m.long_run_yuan_per_t[w.oxides]
     need = float(oxide_need(chain) @ long_run)                        # yuan per week
@@ -406,6 +407,16 @@ def oxide_cost_ratio(chain: Chain) -> float | None:
     end_use = float(end_use_need(w, chain.firms, chain.book.cond.week) @ long_run)
     return ratio * shortage_multiple(max(need, end_use), float(feed @ basket), b.shortage_price_exponent,
                                      b.price_ceiling_multiple)
+
+
+def limit_to_separation(chain: Chain, routes: list) -> np.ndarray:
+    """The routes' feed a week, t, within what China's plants may separate this year
+    (:func:`~rechain.rules.pricing.within_separation`; as it is without plants)."""
+    rooms = [kind.separation_room(chain.book) for kind in chain.acting["separation_room"]]
+    feeds = [r.feed_t_per_wk for r in routes]
+    if not rooms:
+        return np.concatenate(feeds)
+    return within_separation(feeds, [r.ore for r in routes], np.sum(rooms, axis=0))
 
 
 def oxide_need(chain: Chain) -> np.ndarray:

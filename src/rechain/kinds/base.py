@@ -97,11 +97,13 @@ class Routes:
     """Supply routes of separated rare earths through a kind's firms, for the cost anchor:
     per firm, the full cost of a unit of feed (t REO of ore, or t of scrap) taken all the
     way to oxide, yuan; the feed it can supply per week, t; and what a unit yields of each
-    element's oxide [rows, 3: Pr-Nd, Dy, Tb], t."""
+    element's oxide [rows, 3: Pr-Nd, Dy, Tb], t. ``ore`` is the product of ore the feed is,
+    where China's separation plants must work it (None: separated elsewhere, or scrap)."""
 
     cost_yuan: np.ndarray
     feed_t_per_wk: np.ndarray
     oxide_yield: np.ndarray
+    ore: int | None = None
 
 
 class Kind:
@@ -170,6 +172,11 @@ class Kind:
         pass
 
     def supply_routes(self, book: Book) -> Routes | None:
+        return None
+
+    def separation_room(self, book: Book) -> np.ndarray | None:
+        """Ore of each product China's plants may work a week this year, t REO [products]
+        (their quota and capacity); None where this kind separates nothing."""
         return None
 
     def start_markups(self) -> dict[int, float]:

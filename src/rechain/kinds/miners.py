@@ -139,7 +139,7 @@ class RockMiners(_OreSellers):
     def supply_routes(self, book: Book) -> Routes:
         """What the quota lets them mine this year, at most their capacity."""
         feed = np.minimum(book.firms.capacity_t_per_wk[self.rs], book.cond.quota_year_t_per_wk[self.rs])
-        return Routes(self.route_cost, feed, self.route_yield)
+        return Routes(self.route_cost, feed, self.route_yield, self.ore)
 
 
 class IonicMiners(RockMiners):
@@ -210,7 +210,7 @@ class MyanmarHolders(_OreSellers):
 
     def supply_routes(self, book: Book) -> Routes:
         feed = book.firms.capacity_t_per_wk[self.rs] * book.cond.capacity_share[self.rs]
-        return Routes(self.route_cost, feed, self.route_yield)
+        return Routes(self.route_cost, feed, self.route_yield, self.ore)
 
 
 class OverseasMiners(MyanmarHolders):

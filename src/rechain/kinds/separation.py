@@ -96,6 +96,17 @@ class SeparationPlants(Kind):
         value = self.yields @ price[self.oxides]
         return value, value - price[self.ore] - cost
 
+    def separation_room(self, book: Book) -> np.ndarray:
+        """Ore of each product the plants may work a week at this year's even pace: their share
+        of the year's separation quota (imported ore beside it while it does not count) within
+        their capacity, t REO [products]. The anchor's ore routes pass through it."""
+        f, cond, i = book.firms, book.cond, self.rs
+        counted = 1.0 if cond.imports_count else 1.0 - f.import_share[i]
+        quota = cond.quota_year_t_per_wk[i]
+        quota = np.where(np.isnan(quota), np.inf, quota)       # a year without a quota: capacity only
+        even = np.minimum(quota / np.maximum(counted, 1e-6), f.capacity_t_per_wk[i])
+        return np.bincount(self.ore, weights=even, minlength=book.world.n_products)
+
     def produce(self, book: Book) -> None:
         cfg, i = self.cfg, self.rs
         f, cond = book.firms, book.cond

@@ -26,7 +26,7 @@ import math
 
 import numpy as np
 
-__all__ = ["balance_multiple", "adjust_price", "marginal_cost_ratio", "seller_asks", "storage_target",
+__all__ = ["balance_multiple", "adjust_price", "marginal_cost_ratio", "within_separation", "seller_asks", "storage_target",
            "margin_utilisation", "margin_pace", "storage_room", "shortage_multiple"]
 
 
@@ -88,6 +88,21 @@ def marginal_cost_ratio(route_cost: np.ndarray, route_value: np.ndarray, route_s
             keep = s > 0
             out[e] = np.interp(demand[e], mid[keep, e], ratio[keep]) if keep.any() else ratio[-1]
     return out
+
+
+def within_separation(feeds: list[np.ndarray], ores: list[int | None], room_t: np.ndarray) -> np.ndarray:
+    """Supply routes' feed a week, t, concatenated, with the routes of each ore scaled down
+    together to ``room_t[ore]``, the ore China's plants may work a week (a mine whose ore no
+    plant may separate supplies no oxide); routes with ore None (scrap, ore separated abroad)
+    pass whole."""
+    out = [np.asarray(f, dtype=float) for f in feeds]
+    for ore in {o for o in ores if o is not None}:
+        through = [j for j, o in enumerate(ores) if o == ore]
+        total = sum(float(out[j].sum()) for j in through)
+        if total > room_t[ore]:
+            for j in through:
+                out[j] = out[j] * (max(float(room_t[ore]), 0.0) / total)
+    return np.concatenate(out) if out else np.zeros(0)
 
 
 def shortage_multiple(need: float, supply: float, exponent: float, ceiling: float) -> float:
