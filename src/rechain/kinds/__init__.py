@@ -25,8 +25,8 @@ def kind_classes() -> dict[int, type[Kind]]:
     return {k.code: k for k in KINDS_IN_CHAIN_ORDER}
 
 
-HOOKS = ("produce", "use", "adjust_orders", "offer_share", "long_run_value", "supply_routes", "separation_room", "cost_floor",
-         "final_asks", "releases", "learn_from_licences", "invest", "adapt", "collect_end_of_life")
+HOOKS = ("produce", "use", "adjust_orders", "offer_share", "long_run_value", "supply_routes", "separation_room",
+         "cost_floor", "final_asks", "releases", "learn_from_licences", "invest", "adapt", "collect_end_of_life")
 
 
 def acting(kinds: tuple[Kind, ...]) -> dict[str, tuple[Kind, ...]]:

@@ -26,8 +26,8 @@ import math
 
 import numpy as np
 
-__all__ = ["balance_multiple", "adjust_price", "marginal_cost_ratio", "within_separation", "seller_asks", "storage_target",
-           "margin_utilisation", "margin_pace", "storage_room", "shortage_multiple"]
+__all__ = ["balance_multiple", "adjust_price", "marginal_cost_ratio", "within_separation", "seller_asks",
+           "storage_target", "margin_utilisation", "margin_pace", "storage_room", "shortage_multiple"]
 
 
 def balance_multiple(cover_ratio: np.ndarray | float, elasticity: np.ndarray | float, ceiling: float,
