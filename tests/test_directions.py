@@ -103,11 +103,6 @@ def separation_quota_cut():
     return d
 
 
-def long_run(m, product, months=slice(None)):
-    d = m[(m["variable"] == "price_long_run") & (m["region"] == "china") & (m["product"] == product)]
-    return d.set_index("month")["value"].loc[months]
-
-
 WHATIFS = {
     "separation quota 150 kt from 2025": separation_quota_cut,
     "quotas +10 %/yr": quotas_up_10pct_a_year,
@@ -135,8 +130,9 @@ def monthly(name: str, seed: int) -> pd.DataFrame:
     return _cache[key]
 
 
-def price(m, product, months=slice(None)):
-    d = m[(m["variable"] == "price") & (m["region"] == "china") & (m["product"] == product)]
+def price(m, product, months=slice(None), variable="price"):
+    """China's monthly ``variable`` (the market price, or ``price_long_run``) of ``product``."""
+    d = m[(m["variable"] == variable) & (m["region"] == "china") & (m["product"] == product)]
     return d.set_index("month")["value"].loc[months]
 
 
@@ -199,7 +195,7 @@ CASES = [
     # lifts the oxides' cost anchor as a mining quota cut does (before the anchor's routes were
     # bounded by it, +5 % by December 2025; now about +25 %)
     ("separation quota 150 kt from 2025", "Pr-Nd oxide long-run price Dec 2025",
-     lambda m: float(long_run(m, "prnd_oxide", "2025-12").mean()), +1, 0.1),
+     lambda m: float(price(m, "prnd_oxide", "2025-12", "price_long_run").mean()), +1, 0.1),
     ("separation quota 150 kt from 2025", "Pr-Nd oxide 2025-2026",
      lambda m: float(price(m, "prnd_oxide", slice("2025-01", "2026-12")).mean()), +1, 0.1),
     ("separation quota 150 kt from 2025", "magnet output", lambda m: total(m, "production", stage="magnet_makers",

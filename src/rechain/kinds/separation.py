@@ -96,16 +96,20 @@ class SeparationPlants(Kind):
         value = self.yields @ price[self.oxides]
         return value, value - price[self.ore] - cost
 
-    def separation_room(self, book: Book) -> np.ndarray:
-        """Ore of each product the plants may work a week at this year's even pace: their share
-        of the year's separation quota (imported ore beside it while it does not count) within
-        their capacity, t REO [products]. The anchor's ore routes pass through it."""
+    def _even_pace(self, book: Book) -> tuple[np.ndarray | float, np.ndarray, np.ndarray]:
+        """Per plant: the share of its ore that counts against the separation quota (all of it
+        once imported ore counts, its domestic share before), the ore worked per t of quota used,
+        and the ore it may work a week at this year's even pace (its quota share over the
+        counted share, within its capacity; a year without a quota: its capacity), t REO."""
         f, cond, i = book.firms, book.cond, self.rs
         counted = 1.0 if cond.imports_count else 1.0 - f.import_share[i]
-        quota = cond.quota_year_t_per_wk[i]
-        quota = np.where(np.isnan(quota), np.inf, quota)       # a year without a quota: capacity only
-        even = np.minimum(quota / np.maximum(counted, 1e-6), f.capacity_t_per_wk[i])
-        return np.bincount(self.ore, weights=even, minlength=book.world.n_products)
+        per_ore = 1.0 / np.maximum(counted, 1e-6)
+        return counted, per_ore, np.minimum(cond.quota_year_t_per_wk[i] * per_ore, f.capacity_t_per_wk[i])
+
+    def separation_room(self, book: Book) -> np.ndarray:
+        """Ore of each product the plants may work a week at this year's even pace, t REO
+        [products]. The anchor's ore routes pass through it."""
+        return np.bincount(self.ore, weights=self._even_pace(book)[2], minlength=book.world.n_products)
 
     def produce(self, book: Book) -> None:
         cfg, i = self.cfg, self.rs
@@ -116,9 +120,7 @@ class SeparationPlants(Kind):
         cap = book.working_capacity(i)
         plan_metal = book.plan(i, met) * self.has_metal_line
         oxide_for_metal = plan_metal * (opm / (1.0 - cfg.metal_loss_share))
-        counted = 1.0 if cond.imports_count else 1.0 - f.import_share[i]
-        per_ore = 1.0 / np.maximum(counted, 1e-6)                 # ore worked per t of quota used
-        even = np.minimum(cond.quota_year_t_per_wk[i] * per_ore, f.capacity_t_per_wk[i])
+        counted, per_ore, even = self._even_pace(book)
         pace = np.minimum(quota_pace(book, cond.quota_year_t_per_wk[i], f.quota_used_t[i]) * per_ore,
                           f.capacity_t_per_wk[i]) * cond.working_share[i]
         basket, margin = self.basket_margin(price, self.cost)
