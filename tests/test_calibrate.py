@@ -418,3 +418,27 @@ def test_a_whole_number_bound_is_shown_as_the_scenario_gets_it(tmp_path, bounds,
     space.write_text(f'[parameters]\n"firms.rock_miners.count" = {{ {bounds} }}\n')
     with pytest.raises(ScenarioError, match=re.escape(f"parameters.firms.rock_miners.count: {says}")):
         search_sweep(TINY, space, samples=2)
+
+
+@pytest.mark.parametrize("line, says", [
+    # every candidate rounded to 1, outside the range, and best.toml wrote count = 1
+    ('"firms.rock_miners.count" = { min = 1.5, max = 1.7, integer = true }',
+     "parameters.firms.rock_miners.count: given min 1.5 and max 1.7 with integer = true; allowed: a range "
+     "holding at least one whole number"),
+    # the scenario's own 0.1001 was rounded to 0 in candidate 0 and in best.toml
+    ('"behaviour.w_trend" = { min = 0.0, max = 0.5, integer = true }',
+     "parameters.behaviour.w_trend.integer: given true, but the scenario's value is 0.1001, not a whole "
+     "number; allowed: integer = true only on a key that holds a whole number (a count)"),
+])
+def test_integer_sampling_only_where_it_keeps_the_range_and_the_scenario(tmp_path, line, says):
+    """integer = true rounds every candidate: on a range without a whole number, or on a key
+    that holds a real number, that silently moved candidates (and the scenario's own value)
+    out of what was asked. Refused, naming the file and the key."""
+    from rechain.experiments.calibrate import search_sweep
+    space = tmp_path / "space.toml"
+    space.write_text(f"[parameters]\n{line}\n")
+    main_file = tmp_path / "main.toml"
+    main_file.write_text(f'extends = "{TINY.as_posix()}"\n[behaviour]\nw_trend = 0.1001\n')
+    with pytest.raises(ScenarioError, match=re.escape(says)) as told:
+        search_sweep(main_file, space, samples=2)
+    assert str(space) in str(told.value)

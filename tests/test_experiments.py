@@ -242,9 +242,9 @@ def test_the_python_api_takes_numpy_seeds_and_refuses_what_it_cannot_run(tmp_pat
 
 
 # --------------------------------------------------------------------------- compare's inputs
-@pytest.mark.parametrize("value", ["abc", "nan"])
+@pytest.mark.parametrize("value", ["abc", "nan", "inf", "-inf"])
 def test_compare_runs_again_rather_than_read_a_run_whose_figures_are_not_numbers(value, tmp_path):
-    """A finished run whose monthly.csv has a figure edited into text or NaN is not that run any
+    """A finished run whose monthly.csv has a figure edited into text, NaN or infinity is not that run any
     more: compare runs the scenario again (as for a table cut short) and leaves the folder as it is."""
     runs = tmp_path / "outputs"
     res = CliRunner().invoke(main, ["run", str(TINY), "--out", str(runs / "tiny-seed0"), "--quiet", "--no-figures"])

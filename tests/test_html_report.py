@@ -207,10 +207,11 @@ def test_report_out_never_replaces_a_file_of_the_run(whatif, tmp_path):
     ("manifest.json", {"rows": "x"}, "manifest.json: rows: given 'x': Input should be a valid dictionary"),
     ("monthly.csv", "a,b\n1,2\n", "monthly.csv: lacks the column(s) month, stage"),
     ("flows.csv", "", "flows.csv: cannot be read as a table"),
-    ("monthly.csv", "abc", "monthly.csv: value: given 'abc' on line 3, not a number"),
-    ("monthly.csv", "nan", "monthly.csv: value: given an empty value or NaN on line 3, not a number"),
-    ("flows.csv", "abc", "flows.csv: tonnes: given 'abc' on line 3, not a number"),
-    ("flows.csv", "dy", "flows.csv: dy_t_reo: given 'abc' on line 3, not a number"),
+    ("monthly.csv", "abc", "monthly.csv: value: given 'abc' on line 3, not a finite number"),
+    ("monthly.csv", "nan", "monthly.csv: value: given an empty value or NaN on line 3, not a finite number"),
+    ("monthly.csv", "inf", "monthly.csv: value: given 'inf' on line 3, not a finite number"),
+    ("flows.csv", "abc", "flows.csv: tonnes: given 'abc' on line 3, not a finite number"),
+    ("flows.csv", "dy", "flows.csv: dy_t_reo: given 'abc' on line 3, not a finite number"),
     ("monthly.csv", "month13", "monthly.csv: month: given '2024-13' on line 3, not a month written YYYY-MM"),
     ("flows.csv", "month13", "flows.csv: month: given '2024-13' on line 3, not a month written YYYY-MM"),
     ("monthly.csv", "twice", "monthly.csv: line 4 gives the row (month "),
@@ -229,7 +230,7 @@ def test_report_on_a_damaged_run_folder_says_which_file(whatif, tmp_path, file, 
         path.write_text(json.dumps({**json.loads(path.read_text()), "seed": "0"}))
     elif isinstance(damage, dict):
         path.write_text(json.dumps({**json.loads(path.read_text()), **damage}))
-    elif damage in ("abc", "nan"):         # the second row's figure (monthly's value, flows' tonnes)
+    elif damage in ("abc", "nan", "inf"):         # the second row's figure (monthly's value, flows' tonnes)
         lines = path.read_text().splitlines(keepends=True)
         cells = lines[2].rstrip("\n").split(",")
         cells[lines[0].rstrip("\n").split(",").index("value" if file == "monthly.csv" else "tonnes")] = damage

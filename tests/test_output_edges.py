@@ -302,6 +302,38 @@ def test_sigterm_during_a_command_says_so_and_leaves_nothing(when, tmp_path, mon
     assert list(tmp_path.iterdir()) == []
 
 
+@pytest.mark.parametrize("stop", ["SIGTERM", "Ctrl-C"])
+def test_a_stop_inside_a_compiled_kernel_ends_as_that_stop(stop, tmp_path, monkeypatch):
+    """SIGTERM's exit or Ctrl-C raised while a numba kernel runs comes back wrapped in
+    SystemError ("returned a result with an exception set"): the command still ends as that
+    stop does (143 with its line; Ctrl-C's 'Aborted!'), not with a traceback."""
+    import signal
+
+    import rechain.results
+
+    def kernel():
+        try:
+            if stop == "SIGTERM":
+                os.kill(os.getpid(), signal.SIGTERM)
+            raise KeyboardInterrupt
+        except (SystemExit, KeyboardInterrupt):
+            raise SystemError("CPUDispatcher(<function ship>) returned a result with an exception set")
+
+    monkeypatch.setattr(rechain.results, "run", lambda *args, **kwargs: kernel())
+    old = signal.signal(signal.SIGTERM, lambda signum, frame: None)
+    try:
+        res = CliRunner().invoke(main, run_args(str(tmp_path / "out")))
+    finally:
+        signal.signal(signal.SIGTERM, old)
+    assert "Traceback" not in res.output and not isinstance(res.exception, SystemError), res.output
+    if stop == "SIGTERM":
+        assert res.exit_code == 143, res.output
+        assert "terminated: stopped before it finished" in res.output
+    else:
+        assert res.exit_code == 1 and res.output.strip().endswith("Aborted!"), res.output
+    assert list(tmp_path.iterdir()) == []
+
+
 def test_a_sweep_on_a_full_disk_names_its_folder(tmp_path, monkeypatch):
     """A disk that fills while the sweep sets up its folder: one line naming the folder and
     saying that no run started, not 'the output' and not a traceback."""

@@ -85,12 +85,30 @@ class _Group(click.Group):
         except Terminated:
             # SIGTERM while an output was written: the hidden folder is already removed
             _end_terminated()
+        except SystemError as e:
+            # SIGTERM's exit or Ctrl-C raised inside a compiled (numba) kernel comes back wrapped
+            # as SystemError: end as that stop does, not with a traceback
+            stop = _stop_inside(e)
+            if stop is None:
+                raise
+            raise stop from None
         finally:
             forget_terminated()
             if previous is not None:
                 signal.signal(signal.SIGTERM, previous)
             for w in held:      # under the caller's filters again (shown, or an error in the tests)
                 warnings.warn_explicit(w.message, w.category, w.filename, w.lineno)
+
+
+def _stop_inside(error: BaseException) -> BaseException | None:
+    """The SystemExit or KeyboardInterrupt an error was raised while handling, if any."""
+    seen = set()
+    while error is not None and id(error) not in seen:
+        seen.add(id(error))
+        if isinstance(error, (SystemExit, KeyboardInterrupt)):
+            return error
+        error = error.__cause__ or error.__context__
+    return None
 
 
 def _end_terminated(signum=None, frame=None) -> None:

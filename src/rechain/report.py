@@ -390,13 +390,15 @@ def magnet_output(monthly: pd.DataFrame) -> pd.Series:
 
 
 def not_numbers(table: pd.DataFrame, column: str = "value") -> str | None:
-    """Why ``column`` of a table read back from a file does not read as numbers (the first
-    value that is not one, text or empty or NaN, and its line), or None when all do.
+    """Why ``column`` of a table read back from a file does not read as finite numbers (the
+    first value that is not one, text or empty or NaN or infinite, and its line), or None when
+    all do.
 
-    rechain writes no missing value into a run's tables, so one there means the file was edited.
+    rechain writes no missing or infinite value into a run's tables (a run that reaches one
+    stops, status 3), so one there means the file was edited or damaged.
     """
-    values = pd.to_numeric(table[column], errors="coerce")
-    bad = values.isna().to_numpy()
+    values = pd.to_numeric(table[column], errors="coerce").to_numpy(dtype=float)
+    bad = ~np.isfinite(values)
     if not bad.any():
         return None
     i = int(bad.argmax())
@@ -404,7 +406,7 @@ def not_numbers(table: pd.DataFrame, column: str = "value") -> str | None:
     shown = "an empty value or NaN" if pd.isna(given) else repr(str(given))
     more = int(bad.sum()) - 1
     return (f"{column}: given {shown} on line {i + 2}{f' (and {more} more)' if more else ''}, "
-            f"not a number")
+            f"not a finite number")
 
 
 #: the columns that name one row of a run's table (rechain writes each once)

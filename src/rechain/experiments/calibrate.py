@@ -142,6 +142,11 @@ def load_space(path: str | Path | None = None) -> list[Dimension]:
             raise ScenarioError(where, f"parameters.{key}", f"given min {_toml(lo)} and max {_toml(hi)}; allowed: "
                                 f"with integer = true, whole numbers within +-{2 ** 53:,} (2^53)",
                                 line=line, kind="out_of_range")
+        if spec.get("integer", False) and math.ceil(lo) > math.floor(hi):
+            # every candidate would round to a whole number outside the range
+            raise ScenarioError(where, f"parameters.{key}", f"given min {_toml(lo)} and max {_toml(hi)} with "
+                                f"integer = true; allowed: a range holding at least one whole number",
+                                line=line, kind="out_of_range")
         dims.append(Dimension(key, float(lo), float(hi), spec.get("integer", False)))
     if not dims:
         raise ScenarioError(where, "parameters", f"no parameters to calibrate; allowed: {what}", kind="missing_key")
@@ -313,6 +318,14 @@ def search_sweep(scenario_path: str | Path = "scenarios/baseline.toml", space: s
     base = _base_dict(Path(scenario_path), {}, None)      # validated, defaults filled in
     fact_ids = _hold_to_own_facts(base, scenario_path)
     current = [_current_value(base, d, space) for d in dims]
+    for d in dims:
+        raw = _raw_value(base, d.key)
+        if d.integer and not (isinstance(raw, int) and not isinstance(raw, bool)):
+            # rounding a real-valued figure would change the scenario's own value (candidate 0)
+            raise ScenarioError(_space_where(space), f"parameters.{d.key}.integer",
+                                f"given true, but the scenario's value is {_toml(raw)}, not a whole number; "
+                                f"allowed: integer = true only on a key that holds a whole number (a count)",
+                                line=_space_line(space, d.key), kind="type")
     for d in dims:                  # each bound must give a valid scenario, or candidates would fail
         for what, v in (("min", d.low), ("max", d.high)):
             try:
