@@ -91,6 +91,8 @@ class _Group(click.Group):
             stop = _stop_inside(e)
             if stop is None:
                 raise
+            if isinstance(stop, Terminated):    # SIGTERM while an output was written
+                _end_terminated()
             raise stop from None
         finally:
             forget_terminated()
