@@ -380,6 +380,9 @@ def test_a_long_name_in_a_script_of_many_bytes_gets_a_default_folder_the_disk_ta
     assert len(folder.encode()) <= 241 and folder.endswith("-seed0") and folder.startswith("稀" * 70)
     assert default_folder("稀" * 99 + "土", "-seed0") != folder            # told apart
     assert default_folder("baseline", "-seed0") == "baseline-seed0"        # short names as before
+    # a suffix too long by itself (a seed of 300 digits): the name asked for, for the refusal
+    # to name, not a hash fragment in place of the scenario's name
+    assert default_folder("baseline", "-seed" + "9" * 300) == "baseline-seed" + "9" * 300
     monkeypatch.chdir(tmp_path)
     scenario = tmp_path / "long.toml"
     scenario.write_text(f'extends = "{TINY.as_posix()}"\nname = "{name}"\n', encoding="utf-8")

@@ -203,7 +203,11 @@ def default_folder(stem: str, suffix: str = "") -> str:
         return stem + suffix
     tag = "-" + hashlib.sha1(whole).hexdigest()[:8]
     room = limit - len(tag.encode()) - len(suffix.encode("utf-8"))
-    cut = stem.encode("utf-8")[:max(room, 0)].decode("utf-8", errors="ignore").rstrip()
+    if room <= 0:
+        # the suffix alone is too long (a seed of hundreds of digits): cutting the stem cannot
+        # make a name the system takes, and the refusal should name the folder asked for
+        return stem + suffix
+    cut = stem.encode("utf-8")[:room].decode("utf-8", errors="ignore").rstrip()
     return cut + tag + suffix
 
 
