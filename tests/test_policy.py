@@ -10,7 +10,7 @@ import pytest
 from rechain.calendar import Calendar
 from rechain.materials import PRODUCTS
 from rechain.policy import ExportRegimes, LicenceQueue, QuotaBook
-from rechain.scenario import ExportControl, load_scenario
+from rechain.scenario import ApprovalStep, ExportControl, load_scenario
 
 D = dt.date
 BASELINE = Path(__file__).resolve().parents[1] / "scenarios" / "baseline.toml"
@@ -237,6 +237,25 @@ def test_magnet_uh_approval_steps_and_processing_days(regimes):
     w = cal.week_of(D(2025, 5, 5))
     assert np.all(rg.days_min[w, uh] == 25) and np.all(rg.days_mode[w, uh] == 40)
     assert np.all(rg.days_max[w, uh] == 45)
+
+
+def test_no_licence_is_approved_before_the_first_approval_step(sc):
+    """Licences are required from the control's start; its first approval step says when
+    approvals begin, and applications made before it wait for it. That date used to do
+    nothing (the first rate applied from the control's start whatever it said), a key that
+    passed check without acting (found from outside)."""
+    s = sc.model_copy(deep=True)
+    s.export_controls[0] = s.export_controls[0].model_copy(update={"approval": [
+        ApprovalStep(start=D(2025, 5, 2), rate=0.5), ApprovalStep(start=D(2025, 6, 10), rate=0.7)]})
+    cal = Calendar.build(s.start, s.end)
+    rg = ExportRegimes.build(s, cal, PRODUCTS, ["china", "abroad", *s.regions])
+    uh = PRODUCTS.index("magnet_uh")
+    start, first = cal.week_of(D(2025, 3, 31)), cal.week_of(D(2025, 4, 28))     # Fridays 04-04, 05-02
+    assert rg.controlled[start:first, uh].all() and np.all(rg.approval[start:first, uh] == 0.0)
+    assert np.all(rg.approval[first, uh] == 0.5)
+    assert np.all(rg.approval[cal.week_of(D(2025, 6, 9)), uh] == 0.7)
+    # processing of an application made on Friday 04-04 starts on 05-02: 28 days, 20 working
+    assert np.all(rg.days_min[start, uh] == 25 + 20) and np.all(rg.days_max[first, uh] == 45)
 
 
 def test_second_regime_overlap_takes_the_strictest(sc):

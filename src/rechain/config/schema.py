@@ -426,7 +426,7 @@ class Quota(_Model):
     year: int = Field(ge=1990, le=2100, description="calendar year of the quota")
     total_t: Tonnes = Field(description="the year's quota, t REO")
     batches: list[QuotaBatch] = Field(default_factory=list,
-                                      description="issue dates and shares of the year's total, in date order; dates in the year or the year before (a first batch issued in December); none: all on 1 January")
+                                      description="issue dates and shares of the year's total, in date order; dates in the year or the year before (a first batch issued in December); none: all on 1 January. Of the year before the run (not simulated) only the total and the first batch's date are read")
     source: str = Field("", description="where the figures come from (free text)")
 
     # a year's first batch may come in the December before it, never later than the year
@@ -480,7 +480,7 @@ class ExportControl(_Model):
                                description="destination regions it applies to: 'all' or names under [regions]")
     processing_working_days: ProcessingDays = Field(
         default_factory=ProcessingDays, description="licence processing time, triangular, in working days")
-    approval: list[ApprovalStep] = Field(min_length=1, description="approval rate from each date on")
+    approval: list[ApprovalStep] = Field(min_length=1, description="approval rate from each date on; applications made from the control's start to its first step wait for it (their processing starts then)")
     source: str = Field("", description="where the figures come from (free text)")
 
     @model_validator(mode="after")

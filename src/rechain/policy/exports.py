@@ -46,13 +46,18 @@ class ExportRegimes:
                 for step in ec.approval:
                     if step.start <= day:
                         rate = step.rate
-                rate = ec.approval[0].rate if rate is None else rate
+                # licences are required from the control's start; before its first approval
+                # step none is approved yet (as in April 2025, when approvals took weeks to begin)
+                rate = 0.0 if rate is None else rate
                 sel = np.ix_([w], pmask, rmask)
                 appr[sel] = np.where(ctrl[sel], np.minimum(appr[sel], rate), rate)
                 pd_ = ec.processing_working_days
-                dmin[sel] = np.maximum(dmin[sel], pd_.min)
-                dmode[sel] = np.maximum(dmode[sel], pd_.mode)
-                dmax[sel] = np.maximum(dmax[sel], pd_.max)
+                # an application made before approvals begin waits for them: its processing
+                # starts with the first approval step (working days, five in seven)
+                wait = max((ec.approval[0].start - day).days, 0) * 5.0 / 7.0
+                dmin[sel] = np.maximum(dmin[sel], pd_.min + wait)
+                dmode[sel] = np.maximum(dmode[sel], pd_.mode + wait)
+                dmax[sel] = np.maximum(dmax[sel], pd_.max + wait)
                 ctrl[sel] = True
         return cls(ctrl, appr, dmin, dmode, dmax)
 
