@@ -135,7 +135,7 @@ def context_dict(name: str) -> dict:
 
 def _leaves(x, path=()):
     """Key paths of a whole scenario dict: year tables and product tables as one lever each,
-    the first item of each list of items, lists of plain values as one lever."""
+    the last item of each list of items, lists of plain values as one lever."""
     if isinstance(x, dict):
         if x and all(not isinstance(v, (dict, list)) for v in x.values()) and (
                 all(k.isdigit() for k in x) or set(x) <= set(PRODUCTS)):

@@ -264,7 +264,8 @@ def quiet_drift(sc, seed: int) -> dict[str, float]:
 
 
 def _current_value(loaded: dict, d: Dimension, space: str | Path | None) -> float:
-    """The scenario's value of a searched parameter (raises if the key is not a number there)."""
+    """The scenario's value of a searched parameter (raises if the key is not a number there, or
+    not a whole number where the space samples whole numbers)."""
     where, key, allowed = _space_where(space), f"parameters.{d.key}", "allowed: a dotted path to a number, such as " \
         "\"behaviour.w_news\""
     if "[" in d.key:
@@ -284,6 +285,11 @@ def _current_value(loaded: dict, d: Dimension, space: str | Path | None) -> floa
                             kind="unknown_key")
     if isinstance(node, bool) or not isinstance(node, (int, float)):
         raise ScenarioError(where, key, f"holds {_toml(node)}, not a number; {allowed}", kind="unknown_key")
+    if d.integer and not isinstance(node, int):
+        # rounding a real-valued figure would change the scenario's own value (candidate 0)
+        raise ScenarioError(where, f"{key}.integer", f"given true, but the scenario's value is {_toml(node)}, not "
+                            f"a whole number; allowed: integer = true only on a key that holds a whole number "
+                            f"(a count)", line=_space_line(space, d.key), kind="type")
     return float(node)
 
 
@@ -318,14 +324,6 @@ def search_sweep(scenario_path: str | Path = "scenarios/baseline.toml", space: s
     base = _base_dict(Path(scenario_path), {}, None)      # validated, defaults filled in
     fact_ids = _hold_to_own_facts(base, scenario_path)
     current = [_current_value(base, d, space) for d in dims]
-    for d in dims:
-        raw = _raw_value(base, d.key)
-        if d.integer and not (isinstance(raw, int) and not isinstance(raw, bool)):
-            # rounding a real-valued figure would change the scenario's own value (candidate 0)
-            raise ScenarioError(_space_where(space), f"parameters.{d.key}.integer",
-                                f"given true, but the scenario's value is {_toml(raw)}, not a whole number; "
-                                f"allowed: integer = true only on a key that holds a whole number (a count)",
-                                line=_space_line(space, d.key), kind="type")
     for d in dims:                  # each bound must give a valid scenario, or candidates would fail
         for what, v in (("min", d.low), ("max", d.high)):
             try:
