@@ -336,22 +336,31 @@ def test_traders_hold_stock_only_while_the_expected_rise_beats_carrying_costs(ti
 
 
 def test_the_reserve_buys_in_a_dip_and_releases_in_a_spike(tiny):
+    """Band 0.9-1.25 of a long-run price of 100: its width is 35. The reserve trades the
+    share of its rate that the price's distance past the band's edge is of that width."""
     world, book = tiny
     kind = StateReserve(world)
     m, f = book.market, book.firms
     k = kind.buy_product[0]
     m.long_run_yuan_per_t[k] = 100.0
-    m.price_yuan_per_t[k] = 80.0                       # below 0.9 x long run: buy
+    m.price_yuan_per_t[k] = 55.0                       # 35 below 90: its whole rate
     q = np.zeros(1)
     kind.adjust_orders(book, q, np.zeros(1))
     assert q == pytest.approx([10.0])                  # 521.8 t/yr = 10 t/wk
     f.stock_t[kind.rows[0], k] = 45.0
     kind.adjust_orders(book, q, np.zeros(1))
     assert q == pytest.approx([5.0])                   # up to its 50 t limit
+    f.stock_t[kind.rows[0], k] = 0.0
+    m.price_yuan_per_t[k] = 80.0                       # 10 below 90: 10/35 of its rate
+    kind.adjust_orders(book, q, np.zeros(1))
+    assert q == pytest.approx([10.0 * 10.0 / 35.0])
+    f.stock_t[kind.rows[0], k] = 45.0
     m.price_yuan_per_t[k] = 110.0                      # inside the band: neither
     kind.adjust_orders(book, q, np.zeros(1))
     assert q == pytest.approx([0.0]) and kind.offer_share(book) == pytest.approx([0.0])
-    m.price_yuan_per_t[k] = 130.0                      # above 1.25 x: release 5 t/wk of 45
+    m.price_yuan_per_t[k] = 130.0                      # 5 above 125: 5/35 of 5 t/wk, of 45 t
+    assert kind.offer_share(book) == pytest.approx([5.0 / 35.0 * 5.0 / 45.0])
+    m.price_yuan_per_t[k] = 160.0                      # 35 above: its whole 5 t/wk
     assert kind.offer_share(book) == pytest.approx([5.0 / 45.0])
 
 

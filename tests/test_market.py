@@ -5,7 +5,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from rechain.rules.market import fill_pro_rata, logit_shares, offer_share, price_index
+from rechain.rules.market import band_depth, fill_pro_rata, logit_shares, offer_share, price_index
 
 PROP = settings(max_examples=200, deadline=None, database=None)
 
@@ -145,3 +145,14 @@ def test_offer_share_falls_with_price_below_floor():
     # P = 50, floor 100: gap 0.5 -> 1 - 1.5*0.5 = 0.25 ; P = 80: 1 - 0.3 = 0.7
     out = offer_share(np.zeros(2), np.array([50.0, 80.0]), 100.0, h_x=4.0, h_p=1.5, f_min=0.15)
     assert out == pytest.approx([0.25, 0.7])
+
+
+def test_band_depth_grows_with_the_gap_to_the_whole_rate_at_a_band_width():
+    """A reserve with a band 0.95-1.1 of a 400,000 yuan/t long-run price: width 60,000 yuan/t.
+    At 380,000 (the edge) it buys nothing; at 350,000 (30,000 past it) half its rate; at
+    320,000 or lower all of it. A band of no width trades all or nothing."""
+    edge = 0.95 * 400_000
+    gaps = edge - np.array([400_000.0, 380_000.0, 350_000.0, 320_000.0, 200_000.0])
+    assert band_depth(gaps, 0.15 * 400_000) == pytest.approx([0.0, 0.0, 0.5, 1.0, 1.0])
+    assert band_depth(np.array([-1.0, 0.0, 5.0]), 0.0) == pytest.approx([0.0, 0.0, 1.0])
+

@@ -32,11 +32,12 @@ def draw_ask_scatter(chain: Chain) -> np.ndarray:
 
 
 def start_market(chain: Chain) -> None:
-    """Prices, asks and expectations at the scenario's start values; the market's normal
-    cover is the cover it holds now, after spin-up (within 0.5..26 weeks). Now is after the
-    last spin-up week's shipments, while the run measures its cover before them: the oxides,
-    shipped out every week, read zero and take the 0.5-week floor, as calibrated (ODD
-    section 8: to be measured at the run's moment with the next recalibration)."""
+    """Prices, asks and expectations at the scenario's start values. The market's normal
+    cover is the scenario's ``market.normal_cover_weeks`` (market data: a run that starts
+    short or in glut reads it as such); a product it leaves out takes the cover the market
+    holds now, after spin-up (within 0.5..26 weeks). Now is after the last spin-up week's
+    shipments, while the run measures its cover before them: the oxides, shipped out every
+    week, read zero and take the 0.5-week floor, as calibrated (ODD section 8)."""
     w, f, m = chain.world, chain.firms, chain.market
     start = w.start_price_yuan_per_t
     m.price_yuan_per_t = start.copy()
@@ -50,7 +51,8 @@ def start_market(chain: Chain) -> None:
     f.uncertainty[:] = 0.0
     f.normal_utilisation = f.utilisation.copy()
     measure_cover(chain)
-    m.normal_cover_wk = np.clip(m.cover_wk, 0.5, 26.0)
+    measured = np.clip(m.cover_wk, 0.5, 26.0)
+    m.normal_cover_wk = np.where(np.isnan(w.normal_cover_wk), measured, w.normal_cover_wk)
     m.export_price_yuan_per_t[:] = start[:, None] * chain.timeline.export_parity[0]   # the index starts at start
     m.normal_abroad_cover = np.clip(abroad_cover(chain), 0.05, 20.0)
 

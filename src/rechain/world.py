@@ -94,6 +94,7 @@ class World:
     oxides: np.ndarray                   # Pr-Nd, Dy and Tb oxide, in element order
     scraps: np.ndarray                   # standard and high-grade scrap
     cover_elasticity: np.ndarray         # [P] how strongly each price answers its market's cover
+    normal_cover_wk: np.ndarray          # [P] the market's settled cover, weeks (NaN: measured at the start)
     reservation_share: np.ndarray        # [P] share of its long-run price below which plants and recyclers hold a product back
     scarcity_elasticity: np.ndarray      # [P] the same below normal cover
     spot_sells: np.ndarray               # [sell pairs] bool: sells on China's spot market (not producers abroad)
@@ -206,6 +207,7 @@ def build_world(sc: Scenario, streams: Streams) -> World:
         oxides=oxides,
         scraps=np.array([mat.p("scrap_std"), mat.p("scrap_uh")]),
         cover_elasticity=cover_elasticity,
+        normal_cover_wk=np.array([sc.market.normal_cover_weeks.get(k, np.nan) for k in mat.products]),
         reservation_share=reservation_share,
         scarcity_elasticity=cover_elasticity * np.where(np.isin(mat.products, STOCKED),
                                                         sc.behaviour.scarcity_elasticity_multiple, 1.0),

@@ -297,6 +297,8 @@ class Market(_Model):
     backlog_cancel_share: Share = Field(0.15, description="share of an unfilled backlog buyers cancel each week")
     price_cover_elasticity: dict[ProductName, Elasticity] = Field(  # type: ignore[valid-type]
         default_factory=dict, description="per product, how strongly its price answers its cover (overrides behaviour.price_cover_elasticity / processed_price_cover_elasticity for it): a thin market such as Dy or Tb oxide moves more on the same imbalance")
+    normal_cover_weeks: dict[ProductName, Annotated[float, Field(ge=0.05, le=26)]] = Field(  # type: ignore[valid-type]
+        default_factory=dict, description="per product, the cover (weeks of the orders its sellers face) its market holds when settled: the balance its price reads a shortage or a glut against. A product left out takes the cover its market holds at the start of the run, after spin-up (within 0.5..26 weeks), so a run that starts short reads its own shortage as normal")
 
 
 class Behaviour(_Model):
@@ -658,16 +660,16 @@ class Stockpile(_Model):
                                         description="products the reserve trades (empty: no reserve)")
     start: Date | None = Field(None, description="first day the reserve acts (none: from the start)")
     end: Date | None = Field(None, description="last day the reserve acts (none: to the end)")
-    buy_below_share: Pos = Field(0.9, description="buys while the market price is below this share of its long-run anchor")
-    sell_above_share: Pos = Field(1.25, description="releases while the market price is above this share of its long-run anchor")
+    buy_below_share: Pos = Field(0.9, description="buys while the market price is below this share of its long-run anchor, the more the deeper the dip: its whole buying rate once the price is the band's width (sell_above_share - buy_below_share of the anchor) below it")
+    sell_above_share: Pos = Field(1.25, description="releases while the market price is above this share of its long-run anchor, the more the higher: its whole release rate once the price is the band's width above it")
     buy_t_per_yr: dict[ProductName, Tonnes] = Field(default_factory=dict,  # type: ignore[valid-type]
-                                                    description="buying rate per product, t per year")
+                                                    description="most the reserve buys per product, t per year (in a dip the band's width deep or deeper)")
     max_stock_t: dict[ProductName, Tonnes] = Field(default_factory=dict,  # type: ignore[valid-type]
                                                    description="largest stock the reserve holds, t")
     initial_stock_t: dict[ProductName, Tonnes] = Field(default_factory=dict,  # type: ignore[valid-type]
                                                        description="stock the reserve starts with, t")
     release_t_per_yr: dict[ProductName, Tonnes] = Field(  # type: ignore[valid-type]
-        default_factory=dict, description="most the reserve releases per year, t per product (absent: all its stock may go at once)")
+        default_factory=dict, description="most the reserve releases per year, t per product, in a spike the band's width high or higher (absent: all its stock may go at once)")
     source: str = Field("", description="where the figures come from (free text)")
 
     @model_validator(mode="after")

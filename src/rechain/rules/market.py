@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import numpy as np
 
-__all__ = ["logit_shares", "logit_split", "fill_pro_rata", "price_index", "offer_share"]
+__all__ = ["logit_shares", "logit_split", "fill_pro_rata", "price_index", "offer_share", "band_depth"]
 
 
 def logit_shares(buyer: np.ndarray, price: np.ndarray, ref: np.ndarray, weight: np.ndarray,
@@ -53,3 +53,12 @@ def offer_share(x: np.ndarray, price: float | np.ndarray, floor: float | np.ndar
     """Share of saleable stock a holder offers: ``clip(1 - h_x x - h_p max(0,(floor-P)/floor), f_min, 1)``."""
     gap = np.maximum(0.0, (floor - price) / np.maximum(floor, 1e-9))
     return np.clip(1.0 - h_x * x - h_p * gap, f_min, 1.0)
+
+
+def band_depth(gap_yuan_per_t: np.ndarray, width_yuan_per_t: np.ndarray) -> np.ndarray:
+    """Share of its rate a buffer stock trades: how far the price is past its band's edge
+    (``gap``, yuan/t; 0 or less inside the band) over the band's width (yuan/t), within 0..1.
+    A band of no width trades all or nothing."""
+    gap = np.asarray(gap_yuan_per_t, dtype=float)
+    width = np.broadcast_to(np.asarray(width_yuan_per_t, dtype=float), gap.shape)
+    return np.clip(np.divide(gap, width, out=(gap > 0).astype(float), where=width > 0), 0.0, 1.0)
