@@ -139,8 +139,9 @@ class MarketState:
     demand_t_per_wk: np.ndarray = _f("orders sellers face, smoothed over behaviour.cover_demand_weeks", "P", "t/wk")
     cover_wk: np.ndarray = _f("saleable stock (sellers' stock times their offer shares) over the orders sellers "
                               "face", "P", "wk")
-    normal_cover_wk: np.ndarray = _f("the cover the market holds when settled (at the start of the run)", "P",
-                                     "wk")
+    normal_cover_wk: np.ndarray = _f("the cover the market holds when settled (the scenario's "
+                                     "market.normal_cover_weeks; a product it leaves out: measured at the "
+                                     "start of the run)", "P", "wk")
     content_t_per_t: np.ndarray = _f("element content of a tonne of each product (magnets and scrap follow the "
                                      "recipes in use; one composition per product, all vintages mixed)", "P, E",
                                      "t REO-eq/t")
