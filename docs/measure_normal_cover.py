@@ -22,12 +22,13 @@ ROOT = Path(__file__).resolve().parents[1]
 
 
 def cover_after_spin_up(scenario_path: str, seed: int) -> tuple[tuple[str, ...], np.ndarray]:
-    """Products and the cover each market holds after the spin-up (clipped as the model
-    clips a measured normal cover, 0.5..26 weeks) for one seed."""
+    """Products and the cover each market holds after the spin-up, as the model measures a
+    normal cover the table leaves out, for one seed."""
     from rechain.model import ChainModel
     from rechain.scenario import load_scenario
+    from rechain.startup import measured_normal_cover
     model = ChainModel(load_scenario(Path(scenario_path)), seed=seed)
-    return model.world.materials.products, np.clip(model.market.cover_wk, 0.5, 26.0)
+    return model.world.materials.products, measured_normal_cover(model)
 
 
 def main() -> None:

@@ -17,7 +17,7 @@ from .network import ABROAD, IONIC, MAG, MOTOR, MYANMAR, OVERSEAS, OVERSEAS_MAT,
 from .traits import per_kind
 from .week import Chain, abroad_cover, measure_cover, run_week
 
-__all__ = ["lay_out_opening_state", "spin_up", "draw_ask_scatter", "start_market"]
+__all__ = ["lay_out_opening_state", "spin_up", "draw_ask_scatter", "start_market", "measured_normal_cover"]
 
 # the dry-run planning passes, downstream first: each stage plans on its customers' orders
 _DRY_RUN_STAGES = ((MAG,), (REC,), (SEP,), (ROCK, IONIC))
@@ -51,10 +51,15 @@ def start_market(chain: Chain) -> None:
     f.uncertainty[:] = 0.0
     f.normal_utilisation = f.utilisation.copy()
     measure_cover(chain)
-    measured = np.clip(m.cover_wk, 0.5, 26.0)
-    m.normal_cover_wk = np.where(np.isnan(w.normal_cover_wk), measured, w.normal_cover_wk)
+    m.normal_cover_wk = np.where(np.isnan(w.normal_cover_wk), measured_normal_cover(chain), w.normal_cover_wk)
     m.export_price_yuan_per_t[:] = start[:, None] * chain.timeline.export_parity[0]   # the index starts at start
     m.normal_abroad_cover = np.clip(abroad_cover(chain), 0.05, 20.0)
+
+
+def measured_normal_cover(chain: Chain) -> np.ndarray:
+    """The market's cover as last measured, within 0.5..26 weeks: the normal cover of a
+    product the scenario's table leaves out, read at the start of the run (weeks, [P])."""
+    return np.clip(chain.market.cover_wk, 0.5, 26.0)
 
 
 def lay_out_opening_state(chain: Chain) -> None:
