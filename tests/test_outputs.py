@@ -121,6 +121,24 @@ def test_an_earlier_run_is_replaced_by_a_swap_of_rechains_own_files(tmp_path):
     assert res.exit_code == 2 and "holds a rechain run output" in res.output, res.output
 
 
+def test_replacing_a_run_of_another_scenario_file_says_so(tmp_path):
+    """Two files may share a scenario name, and so the default folder: the second run replaces
+    the first, as an earlier run is, but says whose run it replaced and how to keep both."""
+    out = tmp_path / "run"
+    twin = tmp_path / "twin.toml"
+    twin.write_text(f'extends = "{TINY.as_posix()}"\n')          # the same name as tiny.toml
+    first = ["run", str(TINY), "--out", str(out), "--no-figures"]
+    assert CliRunner().invoke(main, first).exit_code == 0
+    res = CliRunner().invoke(main, first)                          # the same file again: no note
+    assert res.exit_code == 0 and "note:" not in res.output, res.output
+    res = CliRunner().invoke(main, ["run", str(twin), "--out", str(out), "--no-figures"])
+    assert res.exit_code == 0, res.output
+    assert f"note: this replaced an earlier run of another scenario file in {out}/ (tiny.toml, seed 0)" \
+        in res.output and "give --out to keep both" in res.output
+    res = CliRunner().invoke(main, ["run", str(twin), "--out", str(out), "--no-figures", "--seed", "3"])
+    assert "note: this replaced an earlier run of seed 0" in res.output, res.output
+
+
 def test_an_empty_folder_is_used(tmp_path):
     out = tmp_path / "empty"
     out.mkdir()

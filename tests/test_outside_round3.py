@@ -200,6 +200,54 @@ def test_after_a_sigterm_whose_exit_was_dropped_no_output_is_written(tmp_path, m
     assert [p.name for p in tmp_path.iterdir()] == []
 
 
+def test_a_ctrl_c_python_drops_still_stops_the_output(tmp_path):
+    """Ctrl-C during `rechain run` could land in a clean-up callback (a weakref's, a library's
+    __del__), where Python drops the KeyboardInterrupt: the run went on and wrote its output.
+    Under ``interrupt_kept`` the interrupt is remembered: nothing is begun or swapped in."""
+    import gc
+    import signal
+    try:
+        with executor.interrupt_kept():
+            handler = signal.getsignal(signal.SIGINT)
+            assert handler is not signal.default_int_handler
+
+            class Dropper:          # Ctrl-C arriving while this is collected
+                def __del__(self):
+                    handler(signal.SIGINT, None)
+
+            Dropper()
+            gc.collect()
+            assert executor.was_interrupted()       # dropped, yet remembered
+            with pytest.raises(KeyboardInterrupt):
+                with output_dir(tmp_path / "out", "run") as tmp:
+                    (tmp / "a.csv").write_text("x\n1\n")
+        assert [p.name for p in tmp_path.iterdir()] == []
+    finally:
+        executor.forget_terminated()
+    assert not executor.was_interrupted()
+    assert signal.getsignal(signal.SIGINT) is signal.default_int_handler
+
+
+def test_rechain_run_stops_on_a_dropped_ctrl_c(tmp_path, monkeypatch):
+    """The run command asks at every week's end whether a Ctrl-C came: it ends with click's
+    'Aborted!' (status 1) and writes nothing."""
+    import rechain.results as results
+
+    def run_and_drop(sc, seed=0, progress=None, **kw):
+        monkeypatch.setattr(executor, "_interrupted", True)     # as the handler does, its raise dropped
+        progress(1)
+        raise AssertionError("the run went on after Ctrl-C")
+
+    monkeypatch.setattr(results, "run", run_and_drop)
+    scenario = tmp_path / "s.toml"
+    scenario.write_text(f'extends = "{BASELINE.as_posix()}"\nend = 2024-03-31\n')
+    res = CliRunner().invoke(main, ["run", str(scenario), "--no-figures", "--out", str(tmp_path / "out")])
+    assert res.exit_code == 1, res.output
+    assert "Aborted!" in res.output and "Traceback" not in res.output
+    assert not (tmp_path / "out").exists()
+    assert not executor.was_interrupted()       # the command's end forgets it
+
+
 # --- validate's scoring (an analyst holding the model to records of their own) --------------
 def _table(rows: list[tuple[str, str, float]], variable: str = "production") -> pd.DataFrame:
     return pd.DataFrame([{"month": m, "stage": "magnet_makers", "product": p, "region": "china",

@@ -32,6 +32,9 @@ CASES = [
     ("wrong_type.toml", "type", ["firms.magnet_makers.count", "given 'many'", "a whole number"], 4),
     ("wrong_type_table.toml", "type", ["market.lead_times", "given 3", "a table"], 4),
     ("negative_value.toml", "out_of_range", ["firms.recyclers.capacity_t_per_yr", "given -5000", "> 0"], 4),
+    # a whole number beyond a float's range is out of range, not "an int where a number is allowed"
+    ("huge_whole_number.toml", "out_of_range", ["sectors.nev.units_per_yr.2024", "given 1000", "allowed: a number > 0",
+                                                "<= 1e+12"], 4),
     ("infinite_value.toml", "out_of_range", ["firms.recyclers.capacity_t_per_yr", "given inf", "a finite number"], 4),
     ("share_above_one.toml", "out_of_range", ["firms.magnet_makers.oxide_feed_share", "given 1.5", "<= 1"], 4),
     ("bad_date.toml", "date", ["end", "2026-02-30", "ISO date"], 3),
@@ -41,10 +44,19 @@ CASES = [
     ("date_week.toml", "date", ["disruptions[", "].start", "'2025-W10-1'", "year-month-day"], 6),
     ("end_before_start.toml", "date_order", ["end", "2023-06-30", "after the start"], 3),
     ("disruption_end_before_start.toml", "date_order", ["].end", '"Mine collapse"', "before start"], 7),
-    ("batches_out_of_order.toml", "date_order", ["quota_policy.quotas[", "mining_rock-2025", "date order"], None),
+    # one mistake, one error: the period starts before the figures, not 27 tables each lacking years
+    ("era_before_figures.toml", "invalid", ["start", "given start 2019-01-01", "before the first year (2024) of 27",
+                                            "lack 2019, 2020", "sectors.nev.units_per_yr", "and 19 more",
+                                            "[after_last_year] carries figures forward only"], 3),
+    ("batches_out_of_order.toml", "date_order", ["quota_policy.quotas[", "mining_rock-2025",
+                                                 "given batches issued 2025-09-30, 2025-06-30", "date order"], None),
     # the later step of a date replaced the earlier, which passed check and acted on nothing
     ("approval_same_date.toml", "invalid", ["export_controls[0]", "approval steps must be one per date",
                                             "2025-04-04 more than once"], 3),
+    ("product_twice.toml", "invalid", ["export_controls[", "].products", '"Dy again"', "given 'dy_oxide' more than once",
+                                       "each of the products once"], 5),
+    ("approval_before_start.toml", "invalid", ["export_controls[", '"Early steps"', "2024-03-01, 2024-06-01",
+                                               "at most one step up to the start"], None),
     ("quota_shares_above_one.toml", "invalid", ["quota_policy.quotas[", "sum 1.2", "at most 1"], None),
     ("news_outside_period.toml", "outside_period", ["news[", "].date", "2027-01-05", "2024-01-01..2026-12-31"], 5),
     ("control_outside_period.toml", "outside_period", ["export_controls[", "].start", "2027-05-01"], 6),
@@ -58,6 +70,7 @@ CASES = [
                                          "allowed: any other name"], 3),
     ("unknown_price_product.toml", "not_allowed", ["market.initial_price.prnd_oxid",
                                                    "did you mean 'prnd_oxide'"], 4),
+    ("seasonality_zeros.toml", "out_of_range", ["sectors.nev.seasonality[0..11]", "given 0", "allowed: a number > 0"], 4),
     ("seasonality_11.toml", "length", ["sectors.nev.seasonality", "given 11 values", "12 monthly factors"], 4),
     ("missing_key.toml", "missing_key", ["news[", "].strength", '"Rumour"', "required key is missing"], None),
     ("bad_sign.toml", "not_allowed", ["news[", "].sign", "given unknown value 2", "-1 or 1"], 6),
@@ -87,6 +100,15 @@ CASES = [
                                             "allowed here: end, foreseen, multiplier, name"], 7),
 ]
 IDS = [c[0].rsplit(".", 1)[0] for c in CASES]
+
+
+@pytest.mark.parametrize("name", ["era_before_figures.toml", "seasonality_zeros.toml"])
+def test_one_slip_is_one_error(name):
+    """A start before the figures, not 27 tables each lacking years; twelve factors of 0, not
+    twelve errors."""
+    with pytest.raises(ScenarioError) as info:
+        load_scenario(MALFORMED / name)
+    assert info.value.count == 1 and len(info.value.errors) == 1, str(info.value)
 
 
 def test_the_table_is_long_enough_and_covers_every_file():

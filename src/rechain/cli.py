@@ -18,7 +18,8 @@ from pathlib import Path
 import click
 
 from .accounting import RunBrokeDown
-from .experiments.executor import Terminated, forget_terminated, note_terminated, was_terminated
+from .experiments.executor import (Terminated, forget_terminated, interrupt_kept, note_terminated, was_interrupted,
+                                   was_terminated)
 from .options import WholeNumber
 from .scenario import ScenarioError, json_schema, load_scenario
 
@@ -41,6 +42,8 @@ class _Group(click.Group):
                 out = super().invoke(ctx)
                 if was_terminated():        # a SIGTERM whose exit Python dropped (see executor)
                     raise Terminated()
+                if was_interrupted():       # a Ctrl-C Python dropped likewise
+                    raise KeyboardInterrupt
                 sys.stdout.flush()          # a reader gone (| head) is found here, not at exit
                 return out
         except click.BadParameter as e:
@@ -168,6 +171,7 @@ def run(scenario: Path, seed: int, out_dir: Path | None, no_figures: bool, html:
 
     sc = load_scenario(scenario)
     out_dir = check_output_dir(out_dir or Path("outputs") / default_folder(sc.name, f"-seed{seed}"), "run")
+    earlier = _earlier_run(out_dir)
     from .calendar import Calendar
     n_weeks = Calendar.build(sc.start, sc.end).n_weeks
     # disable=None: no bar when stderr is not a terminal (a log file would keep every redraw)
@@ -175,19 +179,23 @@ def run(scenario: Path, seed: int, out_dir: Path | None, no_figures: bool, html:
     last = [0]
 
     def progress(t: int) -> None:
+        if was_interrupted():       # a Ctrl-C Python dropped: stop at the week's end
+            raise KeyboardInterrupt
         bar.update(t - last[0])
         last[0] = t
 
-    try:
-        res = run_scenario(sc, seed=seed, progress=progress)
-    finally:
-        bar.close()
-    extra = None
-    if html:
-        from .html_report import write_report_into
-        # the report is built from the staged files and swapped in with them, or not at all
-        extra = lambda tmp: write_report_into(tmp, out_dir)  # noqa: E731
-    res.save(out_dir, figures=not no_figures, extra=extra)
+    # Ctrl-C is never lost: the run stops, and nothing is written (outputs.output_dir)
+    with interrupt_kept():
+        try:
+            res = run_scenario(sc, seed=seed, progress=progress)
+        finally:
+            bar.close()
+        extra = None
+        if html:
+            from .html_report import write_report_into
+            # the report is built from the staged files and swapped in with them, or not at all
+            extra = lambda tmp: write_report_into(tmp, out_dir)  # noqa: E731
+        res.save(out_dir, figures=not no_figures, extra=extra)
     if not quiet:
         import pandas as pd
         with pd.option_context("display.width", 160, "display.max_rows", 80,
@@ -195,6 +203,25 @@ def run(scenario: Path, seed: int, out_dir: Path | None, no_figures: bool, html:
             click.echo(res.summary().to_string())
         click.echo(f"\nwrote {out_dir}/ (monthly.csv, flows.csv, manifest.json"
                    f"{', figures' if not no_figures else ''}{', report.html' if html else ''})")
+    if earlier is not None and not quiet:
+        # the default folder is named after the scenario's name, which two files can share
+        now = [str(Path(f).resolve()) for f in getattr(sc, "_files", [])]
+        if earlier[0] != now:
+            click.echo(f"note: this replaced an earlier run of another scenario file in {out_dir}/ "
+                       f"({Path(earlier[0][-1]).name if earlier[0] else 'unknown'}, seed {earlier[1]}); give --out "
+                       f"to keep both")
+        elif earlier[1] != seed:
+            click.echo(f"note: this replaced an earlier run of seed {earlier[1]} in {out_dir}/")
+
+
+def _earlier_run(folder: Path) -> tuple[list[str], object] | None:
+    """The scenario files and seed of an earlier run in ``folder`` (its manifest), or None."""
+    import json
+    try:
+        manifest = json.loads((Path(folder) / "manifest.json").read_text(encoding="utf-8"))
+        return [str(Path(f).resolve()) for f in manifest.get("scenario_files", [])], manifest.get("seed")
+    except (OSError, ValueError, TypeError, AttributeError):
+        return None
 
 
 def _check_facts(scenario: Path, sc) -> tuple[str, list[str]]:

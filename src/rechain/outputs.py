@@ -41,7 +41,7 @@ import sys
 import tempfile
 from pathlib import Path
 
-from .experiments.executor import Terminated, was_terminated
+from .experiments.executor import Terminated, was_interrupted, was_terminated
 from .fingerprint import code_fingerprint   # re-exported: where callers have always found it
 from .scenario import ScenarioError
 
@@ -558,6 +558,8 @@ class output_dir:
     def __enter__(self) -> Path:
         if was_terminated():         # a SIGTERM came and its exit was dropped: write nothing
             raise Terminated()
+        if was_interrupted():        # so did a Ctrl-C
+            raise KeyboardInterrupt
         check_output_dir(self.shown, self.kind)
         self.existed = _nearest_existing(self.target.parent)
         self.target.parent.mkdir(parents=True, exist_ok=True)
@@ -584,6 +586,8 @@ class output_dir:
             try:
                 if was_terminated():
                     raise Terminated()
+                if was_interrupted():
+                    raise KeyboardInterrupt
                 (self.tmp / _BUILDER).unlink()      # not part of the output
                 write_marker(self.tmp, self.kind)
                 _keep_mode(self.target, self.tmp)

@@ -598,19 +598,25 @@ def _cross_check(msg: str, data: dict | None) -> tuple[tuple, str, str]:
 def _value_error(loc: tuple, msg: str, given: Any) -> tuple[str, str]:
     """Kind and fuller message for a field or item validator's complaint."""
     g = given if isinstance(given, dict) else {}
+
+    def items(key: str) -> list:
+        # the validator sits on the list itself (given is the list) or on its table (a dict)
+        seq = given if isinstance(given, list) else g.get(key, [])
+        return [b for b in seq if isinstance(b, dict)] if isinstance(seq, list) else []
+
     if "before start" in msg:
         return "date_order", f"{msg}; allowed: an end on or after the start"
     if "batches must be in date order" in msg:
-        dates = [str(b.get("issued")) for b in g.get("batches", []) if isinstance(b, dict)]
+        dates = [str(b.get("issued")) for b in items("batches")]
         return "date_order", f"given batches issued {', '.join(dates)}; allowed: batches in date order"
     if "approval steps must be in date order" in msg:
-        dates = [str(b.get("start")) for b in g.get("approval", []) if isinstance(b, dict)]
+        dates = [str(b.get("start")) for b in items("approval")]
         return "date_order", f"given approval steps from {', '.join(dates)}; allowed: steps in date order"
     if "collection steps must be in year order" in msg:
-        years = [str(b.get("year")) for b in g.get("collection", []) if isinstance(b, dict)]
+        years = [str(b.get("year")) for b in items("collection")]
         return "date_order", f"given collection years {', '.join(years)}; allowed: years in increasing order, each once"
     if "batch shares add up to more than 1" in msg:
-        shares = [b.get("share") for b in g.get("batches", []) if isinstance(b, dict)]
+        shares = [b.get("share") for b in items("batches")]
         tot = sum(s for s in shares if isinstance(s, (int, float)))
         return "invalid", (f"given batch shares {shares} (sum {tot:g}); allowed: shares of the year's quota "
                            f"that add up to at most 1")
@@ -647,7 +653,9 @@ def _describe(err: dict, path: Path | None, files: list[Path] | None = None,
     elif typ == "missing":
         text = f"required key is missing{_meaning(_field_info(loc))}"
         kind = "missing_key"
-    elif typ in ("greater_than", "greater_than_equal", "less_than", "less_than_equal", "finite_number"):
+    elif typ in ("greater_than", "greater_than_equal", "less_than", "less_than_equal", "finite_number") or \
+            (typ == "float_type" and isinstance(given, int) and not isinstance(given, bool)):
+        # a whole number too large for a float (beyond about 1e308) is out of range, not of type
         info = _field_info(loc)
         finite = typ == "finite_number"         # inf or nan: the bounds, if any, still apply
         rng = _bounds(info) or ("" if finite else msg.lower().removeprefix("input should be "))

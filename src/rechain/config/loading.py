@@ -325,7 +325,35 @@ def scenario_from_dict(data: dict, path: Path | None = None, files: list[Path] |
                 unlisted += max(len(problems) - room, 0)
             else:
                 errors.append(_describe(err, path, files, data))
-        raise _told(errors, path, unlisted) from None
+        raise _told(_items_together(errors), path, unlisted) from None
+
+
+def _items_together(errors: list[ScenarioError]) -> list[ScenarioError]:
+    """Errors of several items of one list that say the same thing (twelve monthly factors of
+    0) as one error naming the items: one slip, one line."""
+    out: list[ScenarioError] = []
+    first: dict[tuple, int] = {}                # (file, line, list key, detail, kind, via) -> place in out
+    items: dict[tuple, list[int]] = {}
+    for e in errors:
+        m = re.fullmatch(r"(.*)\[(\d+)\]", e.key)
+        if m is None:
+            out.append(e)
+            continue
+        group = (str(e.file), e.line, m[1], e.detail, e.kind, str(e.via))
+        if group not in first:
+            first[group] = len(out)
+            out.append(e)
+        items.setdefault(group, []).append(int(m[2]))
+    for group, place in first.items():
+        numbers = sorted(items[group])
+        if len(numbers) < 2:
+            continue
+        e = out[place]
+        shown = f"{numbers[0]}..{numbers[-1]}" if numbers == list(range(numbers[0], numbers[-1] + 1)) \
+            else ", ".join(map(str, numbers))
+        out[place] = ScenarioError(e.file, f"{group[2]}[{shown}]", e.detail, line=e.line, kind=e.kind, via=e.via,
+                                   via_how=e.via_how)
+    return out
 
 
 #: mistakes told one by one; beyond them, one line says how many more there are (a file of

@@ -422,6 +422,16 @@ def _dated_field(items: str, item: str, dated: str, before: bool, one_per_date: 
     return field_validator(items)(classmethod(check))
 
 
+def _each_once(field: str):
+    """A field validator: each element of the list field ``field`` given once (a product
+    named twice in a control or a cap is a slip: it would act, or count, twice or not at all)."""
+    def check(cls, value):
+        if twice := sorted({v for v in value if value.count(v) > 1}):
+            raise ValueError(f"given {', '.join(map(repr, twice))} more than once; allowed: each of the {field} once")
+        return value
+    return field_validator(field)(classmethod(check))
+
+
 class Quota(_Model):
     name: str = Field("", description="optional; default '<type>-<year>' (what-ifs merge quotas by type and year)")
     type: Literal["mining_rock", "mining_ionic", "separation"] = Field(description="which quota")
@@ -484,6 +494,7 @@ class ExportControl(_Model):
         default_factory=ProcessingDays, description="licence processing time, triangular, in working days")
     approval: list[ApprovalStep] = Field(min_length=1, description="approval rate from each date on; applications made from the control's start to its first step wait for it (their processing starts then)")
     source: str = Field("", description="where the figures come from (free text)")
+    _products_once = _each_once("products")
 
     @model_validator(mode="after")
     def _dates(self) -> "ExportControl":
@@ -493,6 +504,11 @@ class ExportControl(_Model):
         if d != sorted(d):
             raise ValueError("approval steps must be in date order")
         _one_per_date("approval steps", d)
+        early = [a.start for a in self.approval if a.start <= self.start]
+        if len(early) > 1:      # the last of them applies from the start; the others act on nothing
+            raise ValueError(f"given approval steps from {', '.join(map(str, early))}, on or before the control's "
+                             f"start {self.start}; allowed: at most one step up to the start (it applies from the "
+                             f"start on)")
         return self
 
 
@@ -617,6 +633,7 @@ class ExportQuota(_Model):
     batches: list[QuotaBatch] = Field(default_factory=list, description="issue dates and shares of the year's cap, in date order, in the year or the year before (counted from 1 January; none: all on 1 January)")
     revisions: list[QuotaRevision] = Field(default_factory=list, description="the year's cap from a date on (a cut or a rise mid-year), in date order")
     source: str = Field("", description="where the figures come from (free text)")
+    _products_once = _each_once("products")
 
     # a year's first batch may be issued before the year (MOFCOM issued 2011's first export
     # quota batch on 28 December 2010); it counts from 1 January. Revisions change the year's
@@ -645,6 +662,7 @@ class TradeCharge(_Model):
     # 2025) stay within, a 25 meant as 25 % does not
     rate_share: Annotated[float, Field(ge=0, le=5)] = Field(description="ad-valorem rate, share of the price (0.25 = 25 %; 1.45 = 145 %)")
     source: str = Field("", description="where the figures come from (free text)")
+    _products_once = _each_once("products")
 
     @model_validator(mode="after")
     def _dates(self) -> "TradeCharge":
@@ -671,6 +689,7 @@ class Stockpile(_Model):
     release_t_per_yr: dict[ProductName, Tonnes] = Field(  # type: ignore[valid-type]
         default_factory=dict, description="most the reserve releases per year, t per product, in a spike the band's width high or higher (absent: all its stock may go at once)")
     source: str = Field("", description="where the figures come from (free text)")
+    _products_once = _each_once("products")
 
     @model_validator(mode="after")
     def _band(self) -> "Stockpile":
@@ -814,11 +833,33 @@ def stem_unfit(stem: str) -> str:
             f"the file ({NAME_ALLOWED}), or a file name whose stem is one")
 
 
+def _lacking_years(lacking: list, start: dt.date) -> list:
+    """A problem per yearly table that lacks years of the period; but where more than three
+    tables lack the same years and every one of those years comes before each table's first,
+    the period starts before the figures: one problem, on ``start``, naming the tables (an
+    era written on the baseline must give its own years; ``after_last_year`` carries figures
+    forward only)."""
+    same = {tuple(missing) for _, missing, _, _ in lacking}
+    early = all(int(missing[-1]) < min(int(y) for y in table) for _, missing, table, _ in lacking if table)
+    if len(lacking) <= 3 or len(same) != 1 or not early:
+        return [problem for *_, problem in lacking]
+    missing = list(same.pop())
+    keys = [key for key, *_ in lacking]
+    shown = ", ".join(keys[:8]) + (f" and {len(keys) - 8} more" if len(keys) > 8 else "")
+    first = min(min(int(y) for y in table) for _, _, table, _ in lacking if table)
+    return [(("start",), "invalid",
+             f"given start {start}, before the first year ({first}) of {len(keys)} yearly tables, which lack "
+             f"{', '.join(missing)}: {shown}; allowed: a value for every simulated year in each (an era before "
+             f"the figures it extends gives its own, docs/eras.md; [after_last_year] carries figures forward "
+             f"only), or a later start")]
+
+
 def _cross_problems(sc: "Scenario") -> list:
     """Checks across keys: period, years given, events within the period, regions defined."""
     if sc.end <= sc.start:
         return [f"end {sc.end} must be after start {sc.start}"]    # the checks below need a period
     out = []
+    lacking: list = []          # (key, years it lacks, its table, problem)
     years = {str(y) for y in range(sc.start.year, sc.end.year + 1)}
     for sname, s in sc.sectors.items():
         for year in sorted(set(s.units_per_yr) & set(s.magnet_kg_per_unit)):
@@ -830,7 +871,8 @@ def _cross_problems(sc: "Scenario") -> list:
         for key in ("units_per_yr", "magnet_kg_per_unit"):
             missing = years - set(getattr(s, key))
             if missing:
-                out.append(f"sectors.{sname}.{key} lacks year(s) {sorted(missing)} of the simulated period")
+                lacking.append((f"sectors.{sname}.{key}", sorted(missing), getattr(s, key),
+                                f"sectors.{sname}.{key} lacks year(s) {sorted(missing)} of the simulated period"))
     for sname in sc.sectors:
         if text := _table_name_problem(sname, {"all": "every sector", **{p: "a product" for p in PRODUCTS}}, "sector"):
             out.append((("sectors", sname), "invalid", f"given the sector name {sname!r}, {text}"))
@@ -839,15 +881,18 @@ def _cross_problems(sc: "Scenario") -> list:
             out.append((("regions", rname), "invalid", f"given the region name {rname!r}, {text}"))
         missing = years - set(r.demand_t_per_yr)
         if missing and r.demand_t_per_yr:       # an empty table: the region buys no magnets
-            out.append(f"regions.{rname}.demand_t_per_yr lacks year(s) {sorted(missing)}")
+            lacking.append((f"regions.{rname}.demand_t_per_yr", sorted(missing), r.demand_t_per_yr,
+                            f"regions.{rname}.demand_t_per_yr lacks year(s) {sorted(missing)}"))
         for product, table in r.materials_t_per_yr.items():
             missing = years - set(table)
             if missing:
-                out.append(f"regions.{rname}.materials_t_per_yr.{product} lacks year(s) {sorted(missing)}")
+                lacking.append((f"regions.{rname}.materials_t_per_yr.{product}", sorted(missing), table,
+                                f"regions.{rname}.materials_t_per_yr.{product} lacks year(s) {sorted(missing)}"))
             if product not in TRADED_MATERIALS:
                 out.append((("regions", rname, "materials_t_per_yr", product), "not_allowed",
                             f"given {product!r}; allowed: {', '.join(TRADED_MATERIALS)} (magnets go "
                             f"under demand_t_per_yr)"))
+    out += _lacking_years(lacking, sc.start)
     for i, ev in enumerate(sc.news):
         if not sc.start <= ev.date <= sc.end:
             out.append(f"news[{i}] ({ev.name}) date {ev.date} is outside the simulated period {sc.start}..{sc.end}")

@@ -30,13 +30,14 @@ import contextlib
 import itertools
 import numbers
 import os
+import sys
 import time
 from typing import Any, Callable, Iterable, Iterator
 
 from ..fingerprint import code_fingerprint
 from ..scenario import OptionError
 
-__all__ = ["note_terminated", "was_terminated", "forget_terminated", "open_executor", "SerialExecutor", "ProcessExecutor", "DaskExecutor", "shared", "batches",
+__all__ = ["note_terminated", "was_terminated", "forget_terminated", "was_interrupted", "interrupt_kept", "open_executor", "SerialExecutor", "ProcessExecutor", "DaskExecutor", "shared", "batches",
            "batch_size", "Terminated", "ClusterLost", "exit_stopped", "WORKERS_WAIT_S", "sigterm_as_interrupt", "SCHEDULER_CONNECT_S", "PARENT_CHECK_S", "MAX_SEEDS",
            "MAX_WORKERS"]
 
@@ -453,8 +454,53 @@ def was_terminated() -> bool:
 
 def forget_terminated() -> None:
     """A command begins or ends (several run in one process under tests or a notebook)."""
-    global _terminated
-    _terminated = False
+    global _terminated, _interrupted
+    _terminated = _interrupted = False
+
+
+# Ctrl-C likewise, where a command asks for it (:func:`interrupt_kept`)
+_interrupted = False
+
+
+def was_interrupted() -> bool:
+    """Whether Ctrl-C came during a block under :func:`interrupt_kept`."""
+    return _interrupted
+
+
+@contextlib.contextmanager
+def interrupt_kept():
+    """While the block runs, Ctrl-C is remembered as well as raised: Python drops a
+    KeyboardInterrupt raised while a weakref callback or ``__del__`` runs, and the command
+    would go on to write its output. What writes outputs asks :func:`was_interrupted` before
+    it starts and before it swaps in; a loop can ask it too. Not for sweeps, which keep what
+    is finished on Ctrl-C."""
+    import signal
+
+    def handler(signum, frame):
+        global _interrupted
+        _interrupted = True
+        raise KeyboardInterrupt
+
+    def unraisable(report):
+        # an object half-built when the interrupt came can fail again as it is collected (a
+        # library's __del__): noise of the interrupt itself, not a fault to show the user
+        if not _interrupted:
+            previous_hook(report)
+
+    try:
+        if signal.getsignal(signal.SIGINT) is not signal.default_int_handler:
+            raise ValueError("SIGINT is handled by the caller")
+        old = signal.signal(signal.SIGINT, handler)
+    except ValueError:          # not the main thread, or the caller's own handler: leave it
+        yield
+        return
+    previous_hook, sys.unraisablehook = sys.unraisablehook, unraisable
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGINT, old)
+        if not _interrupted:    # else the objects the interrupt broke are still to be collected
+            sys.unraisablehook = previous_hook
 
 
 @contextlib.contextmanager
