@@ -96,6 +96,8 @@ CONTEXTS = {
     # a separation quota that binds (the baseline's 2026 quota is above what plants can run)
     "separation_cap": {"quota_policy": {"advance_share": 0.1,
                                         "quotas": [{"type": "separation", "year": 2026, "total_t": 200000}]}},
+    # plants that separate ore beyond the quota (illegal separation)
+    "separation_outside": {"firms": {"separation_plants": {"outside_quota_share": 0.1, "enforcement": 0.5}}},
 }
 
 

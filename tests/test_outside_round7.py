@@ -94,10 +94,47 @@ def test_a_crackdown_stops_mining_outside_the_quota_and_not_within_it(tmp_path):
     assert outside["crack"] < 0.8 * outside["loose"]
 
 
+_SEPARATION_OUTSIDE = "[firms.separation_plants]\noutside_quota_share = 0.1\nenforcement = 0.5\n"
+_SEPARATION_CRACKDOWN = _CRACKDOWN.replace('target = "miners"\nore_type = "ionic"\n', 'target = "separation_plants"\n')
+
+
+def test_separation_outside_the_quota_adds_oxide_and_never_counts_against_the_quota(tmp_path):
+    """Ore mined outside the quota had no plant to separate it beyond the separation quota (the
+    record of the 2010s has both); plants now may work ore outside the quota too, as far as
+    enforcement lets them, and a crackdown on the plants stops that work alone."""
+    runs = {name: rechain.run(load_scenario(_what_if(tmp_path, body, name)), seed=0) for name, body in (
+        ("base", ""), ("loose", _SEPARATION_OUTSIDE), ("crack", _SEPARATION_OUTSIDE + _SEPARATION_CRACKDOWN))}
+    oxide = {k: _yearly(r.monthly, "production", "separation_plants", "prnd_oxide") for k, r in runs.items()}
+    quota = {k: _yearly(r.monthly, "quota_used", "separation_plants", "separation") for k, r in runs.items()}
+    issued = runs["loose"].monthly.query("variable == 'quota_issued' and product == 'separation'")
+    issued = issued.assign(year=issued.month.str[:4]).groupby("year").value.max()
+    assert oxide["loose"]["2024"] > oxide["base"]["2024"] + 1000.0          # more Pr-Nd oxide made
+    assert (quota["loose"] <= issued + 1e-6).all()                            # none of it against the quota
+    price = {k: r.series("price", product="prnd_oxide").mean() for k, r in runs.items()}
+    assert price["loose"] < price["base"]                                     # and it is sold
+    # the crackdown (March to December 2025, 90 % of the work outside the quota) takes it back
+    assert np.isclose(oxide["crack"]["2024"], oxide["loose"]["2024"], rtol=1e-9)
+    assert oxide["crack"]["2025"] < oxide["loose"]["2025"] - 1000.0
+
+
+def test_a_first_week_across_new_year_works_against_the_runs_first_quota(tmp_path):
+    """A run starting on a Friday 1 January worked its first week (from the Monday before)
+    against the year before's quota, so its first year's quota use came out above that year's
+    quota (an era starting 2016-01-01: 88,556 t of rock-type quota used against 87,100)."""
+    res = rechain.run(load_scenario(_what_if(tmp_path, "start = 2027-01-01\nend = 2027-12-31\n")), seed=0)
+    m = res.monthly
+    for quota_type in ("mining_rock", "mining_ionic", "separation"):
+        used = m.query("variable == 'quota_used' and product == @quota_type").value.sum()
+        issued = m.query("variable == 'quota_issued' and product == @quota_type").value.max()
+        assert 0.9 * issued < used <= issued + 1e-6, (quota_type, used, issued)
+
+
 @pytest.mark.parametrize("body, said", [
-    (_CRACKDOWN, "outside_quota_only, but firms.ionic_miners mine nothing outside the quota"),
-    (_OUTSIDE + _CRACKDOWN.replace('target = "miners"\nore_type = "ionic"\n', 'target = "separation_plants"\n'),
-     "outside_quota_only stops mining outside the quota, which only target 'miners' do"),
+    (_CRACKDOWN, "outside_quota_only, but firms.ionic_miners work nothing outside the quota"),
+    (_OUTSIDE + _SEPARATION_CRACKDOWN,
+     "outside_quota_only, but firms.separation_plants work nothing outside the quota"),
+    (_OUTSIDE + _CRACKDOWN.replace('target = "miners"\nore_type = "ionic"\n', 'target = "magnet_makers"\n'),
+     "outside_quota_only stops work outside the quota, which only target 'miners' and 'separation_plants' do"),
 ])
 def test_check_warns_of_a_crackdown_with_nothing_to_stop(tmp_path, body, said):
     res = CliRunner().invoke(main, ["check", str(_what_if(tmp_path, body))])

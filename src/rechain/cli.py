@@ -296,9 +296,17 @@ def check(scenario: Path) -> None:
 
     sc = load_scenario(scenario)
     facts_note, left_out = _check_facts(scenario, sc)
+    own = _own_keys(scenario)
+    warned = years_without_quota(sc) + idle_levers(sc, _own_quotas(own)) + inert_keys(sc, own) \
+        + far_from_inherited(scenario) + named_items_replaced(scenario) + _anchor_far(sc) + left_out
     click.echo(f"{scenario}: ok ({sc.name}, {sc.start} to {sc.end}, "
                f"{_count(len(sc.export_controls), 'export control')}, {_count(len(sc.news), 'news event')}, "
                f"{_count(len(sc.disruptions), 'disruption')})")
+    # the warnings first: the lists below run long for an era, and a warning after them is missed
+    sys.stdout.flush()
+    for line in warned:
+        click.echo(f"warning: {scenario}: {line}", err=True)
+    sys.stderr.flush()
     if facts_note:
         click.echo(facts_note)
     if sc._carried:
@@ -311,10 +319,9 @@ def check(scenario: Path) -> None:
         click.echo("left out: dated items inherited from an extended file that lie outside the period:")
         for line in sc._dropped:
             click.echo(f"  {line}")
-    own = _own_keys(scenario)
-    for line in years_without_quota(sc) + idle_levers(sc, _own_quotas(own)) + inert_keys(sc, own) \
-            + far_from_inherited(scenario) + named_items_replaced(scenario) + _anchor_far(sc) + left_out:
-        click.echo(f"warning: {scenario}: {line}", err=True)
+    if warned:
+        click.echo(f"{_count(len(warned), 'warning')} above (read each: docs/eras.md, \"Check, run, validate\")",
+                   err=True)
 
 
 #: the oxides' start prices this far from the cost of the dearest supply route needed (either

@@ -44,7 +44,7 @@ class WeekConditions:
     working_share: np.ndarray         # worked share of the firm's weekdays (holidays), [N]
     capacity_share: np.ndarray        # capacity available as a multiple of the firm's own: disruptions, dated capacity, [N]
     disruption_share: np.ndarray      # share of the firm not disrupted (at most 1): what it can still ship, [N]
-    outside_quota_open: np.ndarray    # share of a miner's mining outside the quota that crackdowns let through, [N]
+    outside_quota_open: np.ndarray    # share of a firm's work outside the quota that crackdowns let through, [N]
     demand_t: np.ndarray              # end users' magnet need this week, t, [N]
     demand_ahead_t: np.ndarray        # their mean weekly need over the weeks they plan ahead, t, [N]
     quota_allowance_t: np.ndarray     # quota a holder may have used by now this year, t REO, [N]
@@ -79,6 +79,10 @@ class PolicyTimeline:
         W, N = cal.n_weeks, pop.n
         self.n_weeks = W
         self.dates = cal.weeks
+        # the date a week's quota is read on: its Monday, but never before the run's start (a
+        # run that starts on 1 January, a Friday, works its first week against that year's
+        # quota, not the year before's, which it has no other week of)
+        self.quota_dates = [max(d, sc.start) for d in cal.weeks]
         # per-week values are kept per calendar, demand group and quota holder and spread over
         # the firms when a week is asked for: a [weeks, firms] table costs more to build than
         # a run spends reading it
@@ -86,11 +90,12 @@ class PolicyTimeline:
         self.calendar_index = world.calendar_index
         dated = dated_capacity(sc, cal, pop, {"overseas_miners": ABROAD, "foreign_producers": FOREIGN})
         self.disruption_share = disruption_table(sc, cal, pop, world.stages)
-        mining_outside = np.zeros(pop.n, bool)      # the miners that mine outside the quota at all
-        for code, group in ((ROCK, sc.firms.rock_miners), (IONIC, sc.firms.ionic_miners)):
+        working_outside = np.zeros(pop.n, bool)     # the miners and plants that work outside the quota at all
+        for code, group in ((ROCK, sc.firms.rock_miners), (IONIC, sc.firms.ionic_miners),
+                            (SEP, sc.firms.separation_plants)):
             if group.outside_share > 0:
-                mining_outside |= pop.kind == code
-        self.outside_quota_open = disruption_table(sc, cal, pop, world.stages, outside_quota=mining_outside)
+                working_outside |= pop.kind == code
+        self.outside_quota_open = disruption_table(sc, cal, pop, world.stages, outside_quota=working_outside)
         self.capacity_share = self.disruption_share.times(dated)
         self.start_capacity_share = dated.week(0)     # before the run: the mines that exist at the start
         # end-use demand, per group (sector, region) [W, G]; a firm's is its group's times its share
@@ -173,7 +178,7 @@ class PolicyTimeline:
             demand_t=self.group_demand_t[week][self._group_of_firm] * self._demand_share,
             demand_ahead_t=self.group_demand_ahead_t[week][self._group_of_firm] * self._demand_share,
             quota_allowance_t=self.quota_allowance_t.week(week),
-            weeks_left_in_year=((dt.date(date.year, 12, 31) - date).days + 1) / 7.0,
+            weeks_left_in_year=((dt.date(self.quota_dates[week].year, 12, 31) - self.quota_dates[week]).days + 1) / 7.0,
             quota_year_t_per_wk=self.quota_year_t_per_wk.week(week), quota_overdue=self.quota_overdue[week],
             quota_issued_t=self.quota_issued_t[week], imports_count=frm is not None and date >= frm,
             controls_on=bool(self.controls_on[week]), export_barrier=self.regimes.controlled[week],
@@ -185,7 +190,7 @@ class PolicyTimeline:
 
     def is_new_year(self, week: int) -> bool:
         """The week starts the run or a new calendar year (quota use starts again)."""
-        return week == 0 or self.dates[week].year != self.dates[week - 1].year
+        return week == 0 or self.quota_dates[week].year != self.quota_dates[week - 1].year
 
     # ------------------------------------------------------------------------------------
     def _lay_out_quotas(self) -> None:
@@ -199,7 +204,7 @@ class PolicyTimeline:
         self.quota_overdue = np.zeros((W, len(QUOTA_TYPES)), bool)
         self.quota_issued_t = np.full((W, len(QUOTA_TYPES)), np.nan)
         shares = {}
-        for w, date in enumerate(self.dates):
+        for w, date in enumerate(self.quota_dates):
             if date.year not in shares:
                 shares[date.year] = self.quota_shares(date.year)
             share = shares[date.year]

@@ -135,13 +135,14 @@ def idle_levers(sc: Scenario, own_quotas: set[tuple[str, int]] | None = None) ->
             out.append(f"{where}: stage {d.target!r} has no firms in {d.regions} (it has firms in "
                        f"{sorted(present)}); it acts on nothing")
         if d.outside_quota_only:
-            if d.target != "miners":
-                out.append(f"{where}: outside_quota_only stops mining outside the quota, which only target "
-                           f"'miners' do; {d.target!r} firms do not, so it acts on nothing")
+            if d.target not in ("miners", "separation_plants"):
+                out.append(f"{where}: outside_quota_only stops work outside the quota, which only target "
+                           f"'miners' and 'separation_plants' do; {d.target!r} firms do not, so it acts on nothing")
                 continue
-            hit = {"rock": ("rock_miners",), "ionic": ("ionic_miners",)}.get(d.ore_type, ("rock_miners", "ionic_miners"))
+            hit = ("separation_plants",) if d.target == "separation_plants" else \
+                {"rock": ("rock_miners",), "ionic": ("ionic_miners",)}.get(d.ore_type, ("rock_miners", "ionic_miners"))
             if not any(getattr(sc.firms, g).outside_share > 0 for g in hit):
-                out.append(f"{where}: outside_quota_only, but {' and '.join(f'firms.{g}' for g in hit)} mine nothing "
+                out.append(f"{where}: outside_quota_only, but {' and '.join(f'firms.{g}' for g in hit)} work nothing "
                            f"outside the quota (outside_quota_share 0 or enforcement 1); it acts on nothing")
                 continue
         if d.target not in _WITH_CAPACITY:
@@ -224,9 +225,10 @@ def idle_levers(sc: Scenario, own_quotas: set[tuple[str, int]] | None = None) ->
                    f"one type of ore, so the one plant takes {kind} ore only, with {share:.0%} of capacity_t_per_yr, "
                    f"and no plant buys {other} ore (its miners' ore finds no buyer); allowed: count >= 2 for plants "
                    f"of both types, or light_share 0 or 1")
-    for name, group in (("rock_miners", sc.firms.rock_miners), ("ionic_miners", sc.firms.ionic_miners)):
+    for name in ("rock_miners", "ionic_miners", "separation_plants"):
+        group = getattr(sc.firms, name)
         if group.outside_quota_share > 0 and group.enforcement >= 1.0:
-            out.append(f"firms.{name}.outside_quota_share: enforcement = 1 stops all mining outside the quota; "
+            out.append(f"firms.{name}.outside_quota_share: enforcement = 1 stops all work outside the quota; "
                        f"it acts on nothing")
     return out
 
@@ -298,7 +300,7 @@ def inert_keys(sc: Scenario, own: dict | None) -> list[str]:
                     inert(("firms", name, key), f"firms.{name}.count is 0 (there are no such firms)")
             continue
         if getattr(group, "outside_quota_share", None) == 0:
-            inert(("firms", name, "enforcement"), f"firms.{name}.outside_quota_share is 0 (no mining outside the quota)")
+            inert(("firms", name, "enforcement"), f"firms.{name}.outside_quota_share is 0 (no work outside the quota)")
         if getattr(group, "holdback_price", None) == 0 and hasattr(group, "price_floor_share"):
             inert(("firms", name, "price_floor_share"), f"firms.{name}.holdback_price is 0 (no holding back below it)")
         years = [int(y) for y in getattr(group, "capacity_by_year", None) or {}]

@@ -112,16 +112,20 @@ class FirmGroup(_Model):
     investment_lead_weeks: int = Field(78, ge=1, le=520, description="weeks from an investment decision to new capacity (mines: 5-7 years; plants: 1-2)")
 
 
-class Miners(FirmGroup):
-    """Domestic quota holders; ``capacity_t_per_yr`` in t REO."""
-    full_run_margin_share: Annotated[float, Field(gt=0, le=1)] = Field(0.1, description="miners mine at their quota pace (quota_policy.pace_multiple) once the ore price exceeds their cash cost by this share of it; less below, none at a loss")
-    outside_quota_share: Share = Field(0.0, description="share of capacity that can be mined outside the quota (illegal mining) when it pays")
-    enforcement: Share = Field(1.0, description="share of mining outside the quota that enforcement stops (1: none gets through)")
+class OutsideQuota(_Model):
+    """Work outside the quota (illegal mining or separation), as far as enforcement lets it."""
+    outside_quota_share: Share = Field(0.0, description="share of capacity that can work outside the quota (illegal mining, or separation of ore beyond the separation quota) when it pays, on top of the quota's work within capacity")
+    enforcement: Share = Field(1.0, description="share of the work outside the quota that enforcement stops (1: none gets through)")
 
     @property
     def outside_share(self) -> float:
-        """Share of capacity that may be mined outside the quota past enforcement (0: none)."""
+        """Share of capacity that may work outside the quota past enforcement (0: none)."""
         return self.outside_quota_share * (1.0 - self.enforcement)
+
+
+class Miners(OutsideQuota, FirmGroup):
+    """Domestic quota holders; ``capacity_t_per_yr`` in t REO."""
+    full_run_margin_share: Annotated[float, Field(gt=0, le=1)] = Field(0.1, description="miners mine at their quota pace (quota_policy.pace_multiple) once the ore price exceeds their cash cost by this share of it; less below, none at a loss")
 
 
 class MyanmarHolders(FirmGroup):
@@ -155,7 +159,7 @@ class ForeignProducers(FirmGroup):
     metal_share: Share = Field(0.3, description="share of their Pr-Nd made into metal")
 
 
-class SeparationPlants(FirmGroup):
+class SeparationPlants(OutsideQuota, FirmGroup):
     """``capacity_t_per_yr`` is ore processed, t REO."""
     light_share: Share = Field(0.5, description="share of plants processing rock-type ore (the rest ion-adsorption)")
     light_capacity_share: Share = Field(0.75, description="share of separation capacity on rock-type ore")
@@ -521,7 +525,7 @@ class Disruption(_Model):
     ore_type: Literal["all", "rock", "ionic"] = Field("all", description="miners and plants of this ore type only (one province's suspension: ionic)")
     regions: list[str] = Field(default_factory=lambda: ["all"], min_length=1, description="firms in these regions only: 'all', 'china', 'abroad' or names under [regions]")
     share_of_firms: Annotated[float, Field(gt=0, le=1)] = Field(1.0, description="the share of the stage's firms hit (a group of firms), the first in the stage's order; the rest run on")
-    outside_quota_only: bool = Field(False, description="a crackdown on illegal mining: the share is taken from mining outside the quota only (target miners, where firms.rock_miners or firms.ionic_miners mine outside it: outside_quota_share above 0, enforcement below 1); mining within the quota runs on; share_of_firms counts only the miners that mine outside it")
+    outside_quota_only: bool = Field(False, description="a crackdown on illegal mining or separation: the share is taken from the work outside the quota only (target miners or separation_plants, where that group works outside it: outside_quota_share above 0, enforcement below 1); the quota's work runs on; share_of_firms counts only the firms that work outside it")
     source: str = Field("", description="where the figures come from (free text)")
 
     @model_validator(mode="after")

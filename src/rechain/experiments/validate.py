@@ -1324,9 +1324,9 @@ class Validation:
         if span is None:
             return ""
         n = int(self.table["required"].sum())
-        return (f"with other seeds: required {span[0]}-{span[1]} of {n} (the middle {SEED_RANGE_SHARE:.0%} of "
-                f"{SEED_RESAMPLES:,} resamples of the {len(self.seeds)} replicates: counts of two parameter "
-                f"sets that differ by less are not told apart)")
+        return (f"with other seeds: likely {span[0]}-{span[1]} of the {n} required facts met (the seeds' luck "
+                f"alone moves the count that much; {SEED_RANGE_SHARE:.0%} of {SEED_RESAMPLES:,} resamples of these "
+                f"{len(self.seeds)} seeds fall there): two scenarios whose counts differ by less are not told apart")
 
 
 def _run_monthly(task: tuple[str, int]) -> pd.DataFrame:

@@ -5,7 +5,9 @@ quota by year end (making up lost weeks, at most ``pace_multiple`` times the eve
 its capacity) as far as the basket margin allows (the oxides' value at market
 prices less the ore's price and the processing cost: full pace from
 ``full_run_margin_share`` of the basket, none at a loss), slowing as unsold oxide and metal
-fill its store, within its working capacity, the quota issued so far and the ore in stock; it
+fill its store, within its working capacity, the quota issued so far and the ore in stock;
+where the scenario allows separation outside the quota (``outside_quota_share``, less what
+``enforcement`` and dated crackdowns stop), it works that much more ore when it pays; it
 orders ore for that pace; it turns Pr-Nd oxide into metal as its metal orders call for,
 buying oxide on the market when its own falls short; hold oxide back
 when its price is below ``reservation_share`` of its long-run level or is expected to rise
@@ -124,15 +126,26 @@ class SeparationPlants(Kind):
         pace = np.minimum(quota_pace(book, cond.quota_year_t_per_wk[i], f.quota_used_t[i]) * per_ore,
                           f.capacity_t_per_wk[i]) * cond.working_share[i]
         basket, margin = self.basket_margin(price, self.cost)
+        # separation beyond the quota (illegal separation), as far as enforcement and any
+        # crackdown (a disruption of it alone) let it through
+        outside_open = cfg.outside_share * cap * cond.outside_quota_open[i] if cfg.outside_share > 0 else None
         # unsold stock slows a plant as it fills the yard: weeks of its own even-pace output
-        # (what it sells shows in prices, not here: orders alone do not make it run)
+        # (what it sells shows in prices, not here: orders alone do not make it run); a full
+        # yard and a thin margin slow the work within the quota and beyond it alike
+        normal_flow = even if outside_open is None else even + outside_open
         held = f.stock_t[i, self.sold] @ price[self.sold]
-        pace *= storage_room(held, even * basket, book.behaviour.max_finished_cover_weeks)
-        pace *= margin_pace(margin, basket, cfg.full_run_margin_share)
+        yard = storage_room(held, normal_flow * basket, book.behaviour.max_finished_cover_weeks)
+        paying = margin_pace(margin, basket, cfg.full_run_margin_share)
+        pace *= yard
+        pace *= paying
         room = quota_room(book, i, f.quota_used_t[i], self.quota_type) * per_ore
-        ore_wanted = np.minimum(np.minimum(pace, cap), room)   # nobody plans beyond what they may run
+        within = np.minimum(np.minimum(pace, cap), room)       # nobody plans beyond what they may run
+        ore_wanted = within
+        if outside_open is not None:
+            # ... from the capacity the quota's work leaves; it never counts against the quota
+            ore_wanted = within + np.minimum(np.maximum(cap - within, 0.0), outside_open * yard * paying)
         r = np.minimum(ore_wanted, S[ore_key])
-        f.quota_used_t[i] += r * counted
+        f.quota_used_t[i] += np.minimum(r, within) * counted     # the quota's ore is worked first
         book.note_utilisation(i, r)
         S[ore_key] -= r
         made = r[:, None] * yields
