@@ -206,6 +206,7 @@ def test_a_ctrl_c_python_drops_still_stops_the_output(tmp_path):
     Under ``interrupt_kept`` the interrupt is remembered: nothing is begun or swapped in."""
     import gc
     import signal
+    before = signal.signal(signal.SIGINT, signal.default_int_handler)     # as a command starts
     try:
         with executor.interrupt_kept():
             handler = signal.getsignal(signal.SIGINT)
@@ -222,10 +223,29 @@ def test_a_ctrl_c_python_drops_still_stops_the_output(tmp_path):
                 with output_dir(tmp_path / "out", "run") as tmp:
                     (tmp / "a.csv").write_text("x\n1\n")
         assert [p.name for p in tmp_path.iterdir()] == []
+        assert signal.getsignal(signal.SIGINT) is signal.default_int_handler      # put back
     finally:
         executor.forget_terminated()
+        signal.signal(signal.SIGINT, before)
     assert not executor.was_interrupted()
-    assert signal.getsignal(signal.SIGINT) is signal.default_int_handler
+
+
+def test_a_stop_the_caller_handles_is_left_to_it():
+    """Where SIGINT is the caller's own (not Python's default), interrupt_kept leaves it, and an
+    error raised in the block keeps the stop it carries (it is not chained to anything)."""
+    import signal
+    before = signal.signal(signal.SIGINT, signal.SIG_IGN)
+    try:
+        with pytest.raises(SystemError) as info:
+            with executor.interrupt_kept():
+                assert signal.getsignal(signal.SIGINT) is signal.SIG_IGN
+                try:
+                    raise KeyboardInterrupt
+                except KeyboardInterrupt:
+                    raise SystemError("a kernel returned a result with an exception set")
+        assert isinstance(info.value.__context__, KeyboardInterrupt)
+    finally:
+        signal.signal(signal.SIGINT, before)
 
 
 def test_rechain_run_stops_on_a_dropped_ctrl_c(tmp_path, monkeypatch):

@@ -55,8 +55,6 @@ CASES = [
                                             "2025-04-04 more than once"], 3),
     ("product_twice.toml", "invalid", ["export_controls[", "].products", '"Dy again"', "given 'dy_oxide' more than once",
                                        "each of the products once"], 5),
-    ("approval_before_start.toml", "invalid", ["export_controls[", '"Early steps"', "2024-03-01, 2024-06-01",
-                                               "at most one step up to the start"], None),
     ("quota_shares_above_one.toml", "invalid", ["quota_policy.quotas[", "sum 1.2", "at most 1"], None),
     ("news_outside_period.toml", "outside_period", ["news[", "].date", "2027-01-05", "2024-01-01..2026-12-31"], 5),
     ("control_outside_period.toml", "outside_period", ["export_controls[", "].start", "2027-05-01"], 6),

@@ -508,11 +508,6 @@ class ExportControl(_Model):
         if d != sorted(d):
             raise ValueError("approval steps must be in date order")
         _one_per_date("approval steps", d)
-        early = [a.start for a in self.approval if a.start <= self.start]
-        if len(early) > 1:      # the last of them applies from the start; the others act on nothing
-            raise ValueError(f"given approval steps from {', '.join(map(str, early))}, on or before the control's "
-                             f"start {self.start}; allowed: at most one step up to the start (it applies from the "
-                             f"start on)")
         return self
 
 

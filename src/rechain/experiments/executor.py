@@ -487,11 +487,16 @@ def interrupt_kept():
         if not _interrupted:
             previous_hook(report)
 
+    installed = False
     try:
-        if signal.getsignal(signal.SIGINT) is not signal.default_int_handler:
-            raise ValueError("SIGINT is handled by the caller")
-        old = signal.signal(signal.SIGINT, handler)
-    except ValueError:          # not the main thread, or the caller's own handler: leave it
+        if signal.getsignal(signal.SIGINT) is signal.default_int_handler:   # else the caller's own: leave it
+            old = signal.signal(signal.SIGINT, handler)
+            installed = True
+    except ValueError:          # not the main thread
+        pass
+    if not installed:
+        # yielded outside the except clause: an error the block raises would otherwise be
+        # chained to that ValueError, hiding the stop it carries (cli._stop_inside)
         yield
         return
     previous_hook, sys.unraisablehook = sys.unraisablehook, unraisable
@@ -512,9 +517,15 @@ def sigterm_as_interrupt():
     def handler(signum, frame):
         raise Terminated()
 
+    installed = False
     try:
         old = signal.signal(signal.SIGTERM, handler)
+        installed = True
     except ValueError:          # not the main thread: leave SIGTERM as it is
+        pass
+    if not installed:
+        # yielded outside the except clause: an error the block raises would otherwise be
+        # chained to that ValueError, hiding the stop it carries
         yield
         return
     try:
