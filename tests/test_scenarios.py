@@ -172,6 +172,10 @@ CLAIMS = [
      total("shortfall", "2024-01", "2026-12", stage="overseas_buyers"), "higher"),
     ("us_magnet_tariff", "baseline", "magnet exports to the US 2026, t",
      total("exports", "2026-01", "2026-12", product=MAGNETS, region="us"), "lower"),
+    ("illegal_supply", "baseline", "Pr-Nd oxide separated 2024-2026, t",
+     total("production", "2024-01", "2026-12", stage="separation_plants", product="prnd_oxide"), "higher"),
+    ("illegal_supply", "baseline", "mean Pr-Nd oxide price 2024-2026", mean_price("prnd_oxide", "2024-01", "2026-12"),
+     "lower"),
 ]
 CLAIMED = {(c.values if hasattr(c, "values") else c)[0] for c in CLAIMS} | {"export_controls_2025"}   # the latter: test above
 
@@ -199,6 +203,20 @@ def test_heavy_magnet_ban_all_but_stops_uh_exports(runs):
 def test_export_quota_caps_2026_exports(runs):
     for s in SEEDS:
         assert total("exports", "2026-01", "2026-12", product=MAGNETS)(runs[("export_quota_magnets", s)]) <= 45000 * (1 + 1e-9)
+
+
+@pytest.mark.parametrize("name", ["baseline", "illegal_supply"])
+def test_a_years_quota_use_stays_within_what_was_issued(runs, name):
+    """Each year's quota use, summed over its months, stays within what was issued that year:
+    the work outside the quotas (illegal_supply) never counts against them, and a week across
+    New Year counts in the year whose quota it used (the baseline's 2026 read 266,417 t of
+    rock-type quota used against 266,000 when that week was split by days)."""
+    for s in SEEDS:
+        m = runs[(name, s)]
+        q = m[m["variable"].isin(["quota_used", "quota_issued"])].assign(year=lambda d: d["month"].str[:4])
+        used = q[q["variable"] == "quota_used"].groupby(["product", "year"])["value"].sum()
+        issued = q[q["variable"] == "quota_issued"].groupby(["product", "year"])["value"].max()
+        assert (used <= issued + 1e-6).all(), (used - issued)[used > issued + 1e-6]
 
 
 def test_recycling_ramp_collects_six_times_as_much_in_2026(runs):

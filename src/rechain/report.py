@@ -49,6 +49,27 @@ def _month_means(m: "ChainModel", weekly: np.ndarray) -> np.ndarray:
     return np.tensordot(norm, x, axes=([0], [0]))
 
 
+def _quota_months(m: "ChainModel", weekly: np.ndarray) -> np.ndarray:
+    """Weekly quota use [weeks, types] summed into months as flows are (by the days each week
+    gives a month), but a week across New Year counts wholly in the year whose quota it used
+    (its Monday's, never before the run's start: ``PolicyTimeline.quota_dates``), so that a
+    year's months add up to that year's use, within what was issued."""
+    cal = m.world.calendar
+    weights = cal.month_weights.copy()
+    years = np.array([int(k[:4]) for k in cal.months])
+    for w, date in enumerate(m.timeline.quota_dates):
+        other = (years != date.year) & (weights[w] > 0)
+        if not other.any():
+            continue
+        moved, weights[w, other] = weights[w, other].sum(), 0.0
+        same = (years == date.year) & (weights[w] > 0)
+        if same.any():
+            weights[w, same] += moved * weights[w, same] / weights[w, same].sum()
+        elif f"{date.year:04d}-{date.month:02d}" in cal.months:
+            weights[w, cal.months.index(f"{date.year:04d}-{date.month:02d}")] = moved
+    return np.tensordot(weights, weekly, axes=([0], [0]))
+
+
 class _Table:
     """Monthly series gathered as (metadata, values) and laid out in long form at once."""
 
@@ -171,7 +192,7 @@ def monthly_table(m: "ChainModel") -> pd.DataFrame:
     for var, (vals, unit) in lic.items():
         tab.add("overseas_buyers", "controlled", "overseas", var, vals, unit)
     _export_quota_rows(tab, m, exp)
-    used = cal.to_months(r.quota_used)
+    used = _quota_months(m, r.quota_used)
     issued = _month_means(m, np.nan_to_num(r.quota_issued, nan=0.0))
     for q, qtype in enumerate(QUOTA_TYPES):
         stage = "separation_plants" if qtype == "separation" else "miners"
