@@ -416,3 +416,12 @@ def test_disruption_and_dated_capacity_tables_as_firms_see_them():
     assert dated.week(0)[miners] == pytest.approx(1.0)
     assert dated.week(world.calendar.week_of(dt.date(2025, 6, 2)))[miners] == pytest.approx(2.0)
     assert (np.delete(dated.week(60), miners) == 1.0).all()
+
+
+def test_work_beyond_the_quota_fills_what_the_quota_leaves_up_to_what_gets_through():
+    from rechain.policy.quotas import beyond_quota
+    cap = np.array([10.0, 10.0, 10.0, 10.0])
+    within = np.array([4.0, 4.0, 10.0, 12.0])
+    open_t = np.array([3.0, 9.0, 5.0, 5.0])
+    # 3 of the 6 left; all 6 left; nothing left at full capacity, nor past it
+    assert beyond_quota(cap, within, open_t).tolist() == [3.0, 6.0, 0.0, 0.0]

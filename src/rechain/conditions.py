@@ -17,7 +17,8 @@ from dataclasses import dataclass, replace
 import numpy as np
 
 from .calendar import CALENDARS, Calendar, CalendarRangeError, _next_month
-from .network import ABROAD, FOREIGN, IONIC, MYANMAR, OVERSEAS, ROCK, SEP
+from .config.schema import OUTSIDE_QUOTA_GROUPS
+from .network import ABROAD, FOREIGN, IONIC, KINDS, MYANMAR, OVERSEAS, ROCK, SEP
 from .policy import QUOTA_TYPES, ExportRegimes, FirmWeekTable, QuotaBook, dated_capacity, disruption_table
 from .world import World
 
@@ -91,10 +92,9 @@ class PolicyTimeline:
         dated = dated_capacity(sc, cal, pop, {"overseas_miners": ABROAD, "foreign_producers": FOREIGN})
         self.disruption_share = disruption_table(sc, cal, pop, world.stages)
         working_outside = np.zeros(pop.n, bool)     # the miners and plants that work outside the quota at all
-        for code, group in ((ROCK, sc.firms.rock_miners), (IONIC, sc.firms.ionic_miners),
-                            (SEP, sc.firms.separation_plants)):
-            if group.outside_share > 0:
-                working_outside |= pop.kind == code
+        for group in OUTSIDE_QUOTA_GROUPS:
+            if getattr(sc.firms, group).outside_share > 0:
+                working_outside |= pop.kind == KINDS.index(group.removesuffix("s"))     # rock_miners: rock_miner
         self.outside_quota_open = disruption_table(sc, cal, pop, world.stages, outside_quota=working_outside)
         self.capacity_share = self.disruption_share.times(dated)
         self.start_capacity_share = dated.week(0)     # before the run: the mines that exist at the start
@@ -178,7 +178,7 @@ class PolicyTimeline:
             demand_t=self.group_demand_t[week][self._group_of_firm] * self._demand_share,
             demand_ahead_t=self.group_demand_ahead_t[week][self._group_of_firm] * self._demand_share,
             quota_allowance_t=self.quota_allowance_t.week(week),
-            weeks_left_in_year=((dt.date(self.quota_dates[week].year, 12, 31) - self.quota_dates[week]).days + 1) / 7.0,
+            weeks_left_in_year=self._weeks_left_in_year(week),
             quota_year_t_per_wk=self.quota_year_t_per_wk.week(week), quota_overdue=self.quota_overdue[week],
             quota_issued_t=self.quota_issued_t[week], imports_count=frm is not None and date >= frm,
             controls_on=bool(self.controls_on[week]), export_barrier=self.regimes.controlled[week],
@@ -187,6 +187,11 @@ class PolicyTimeline:
             landed_factor=self.landed_factor[week], export_duty_factor=self.export_duty_factor[week],
             export_parity=self.export_parity[week],
             materials_demand_t=self.materials_demand_t[week], materials_ahead_t=self.materials_ahead_t[week])
+
+    def _weeks_left_in_year(self, week: int) -> float:
+        """Weeks from the week's quota date to the end of its year (31 December included)."""
+        date = self.quota_dates[week]
+        return ((dt.date(date.year, 12, 31) - date).days + 1) / 7.0
 
     def is_new_year(self, week: int) -> bool:
         """The week starts the run or a new calendar year (quota use starts again)."""

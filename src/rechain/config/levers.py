@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import math
 
-from .schema import _NAMED_LISTS, CARRIED_FROM, TRADED_MATERIALS, Scenario, _merge_key
+from .schema import _NAMED_LISTS, CARRIED_FROM, OUTSIDE_QUOTA_GROUPS, TRADED_MATERIALS, Scenario, _merge_key
 
 __all__ = ["idle_levers", "inert_keys"]
 
@@ -225,7 +225,7 @@ def idle_levers(sc: Scenario, own_quotas: set[tuple[str, int]] | None = None) ->
                    f"one type of ore, so the one plant takes {kind} ore only, with {share:.0%} of capacity_t_per_yr, "
                    f"and no plant buys {other} ore (its miners' ore finds no buyer); allowed: count >= 2 for plants "
                    f"of both types, or light_share 0 or 1")
-    for name in ("rock_miners", "ionic_miners", "separation_plants"):
+    for name in OUTSIDE_QUOTA_GROUPS:
         group = getattr(sc.firms, name)
         if group.outside_quota_share > 0 and group.enforcement >= 1.0:
             out.append(f"firms.{name}.outside_quota_share: enforcement = 1 stops all work outside the quota; "

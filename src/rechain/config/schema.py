@@ -21,8 +21,8 @@ from pydantic import (AfterValidator, BeforeValidator, BaseModel, ConfigDict, Fi
 from ..calendar import CALENDARS, supported_range
 from ..materials import PRODUCTS
 
-__all__ = ["Scenario", "STAGES", "json_schema", "quiet_variant", "carry_past_last_year", "years_without_quota",
-           "year_table_at"]
+__all__ = ["Scenario", "STAGES", "OUTSIDE_QUOTA_GROUPS", "json_schema", "quiet_variant", "carry_past_last_year",
+           "years_without_quota", "year_table_at"]
 
 STAGES = ("miners", "myanmar_holders", "overseas_miners", "separation_plants", "recyclers", "magnet_makers",
           "motor_makers", "overseas_buyers", "state_reserve", "traders", "foreign_producers")
@@ -121,6 +121,10 @@ class OutsideQuota(_Model):
     def outside_share(self) -> float:
         """Share of capacity that may work outside the quota past enforcement (0: none)."""
         return self.outside_quota_share * (1.0 - self.enforcement)
+
+
+#: the firm groups that may work outside their quota (their ``[firms.<group>]`` is an OutsideQuota)
+OUTSIDE_QUOTA_GROUPS = ("rock_miners", "ionic_miners", "separation_plants")
 
 
 class Miners(OutsideQuota, FirmGroup):

@@ -438,6 +438,8 @@ class Terminated(KeyboardInterrupt):
 # while a clean-up callback runs (a weakref's, a __del__), and the command would go on to
 # write its output; what writes outputs asks this before it starts and before it swaps in.
 _terminated = False
+# Ctrl-C likewise, where a command asks for it (:func:`interrupt_kept`)
+_interrupted = False
 
 
 def note_terminated() -> bool:
@@ -457,9 +459,6 @@ def forget_terminated() -> None:
     global _terminated, _interrupted
     _terminated = _interrupted = False
 
-
-# Ctrl-C likewise, where a command asks for it (:func:`interrupt_kept`)
-_interrupted = False
 
 
 def was_interrupted() -> bool:

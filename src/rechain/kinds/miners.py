@@ -20,7 +20,7 @@ import numpy as np
 
 from ..book import Book
 from ..network import ABROAD, IONIC, MYANMAR, ROCK
-from ..policy.quotas import quota_pace, quota_room
+from ..policy.quotas import beyond_quota, quota_pace, quota_room
 from ..rules.market import offer_share
 from ..rules.pricing import margin_pace, margin_utilisation, storage_room
 from ..world import World
@@ -130,7 +130,7 @@ class RockMiners(_OreSellers):
         if outside_open is not None:
             # ... from the capacity the quota's mining leaves: a miner fills its quota first; what
             # it mines beyond never counts against the quota
-            outside = np.minimum(np.maximum(cap - y, 0.0), outside_open * slow)
+            outside = beyond_quota(cap, y, outside_open * slow)
             book.ledger.add_source("mined_outside_quota", outside.sum() * book.content[k])
             y = y + outside
         book.note_utilisation(i, y)

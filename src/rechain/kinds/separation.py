@@ -21,7 +21,7 @@ import numpy as np
 
 from ..book import Book
 from ..network import SEP
-from ..policy.quotas import quota_pace, quota_room
+from ..policy.quotas import beyond_quota, quota_pace, quota_room
 from ..rules.market import offer_share
 from ..rules.pricing import margin_pace, storage_room
 from ..world import World
@@ -142,8 +142,7 @@ class SeparationPlants(Kind):
         within = np.minimum(np.minimum(pace, cap), room)       # nobody plans beyond what they may run
         ore_wanted = within
         if outside_open is not None:
-            # ... from the capacity the quota's work leaves; it never counts against the quota
-            ore_wanted = within + np.minimum(np.maximum(cap - within, 0.0), outside_open * yard * paying)
+            ore_wanted = within + beyond_quota(cap, within, outside_open * yard * paying)
         r = np.minimum(ore_wanted, S[ore_key])
         f.quota_used_t[i] += np.minimum(r, within) * counted     # the quota's ore is worked first
         book.note_utilisation(i, r)

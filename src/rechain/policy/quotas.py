@@ -13,7 +13,7 @@ import numpy as np
 
 from ..scenario import Scenario
 
-__all__ = ["QUOTA_TYPES", "QuotaBook", "catch_up_pace", "quota_pace", "quota_room", "stretched_room"]
+__all__ = ["QUOTA_TYPES", "QuotaBook", "catch_up_pace", "quota_pace", "quota_room", "stretched_room", "beyond_quota"]
 
 QUOTA_TYPES = ("mining_rock", "mining_ionic", "separation")
 
@@ -34,6 +34,13 @@ def quota_pace(book, year_t_per_wk, used_t):
     if cond.mode.name != "RUN":
         return year_t_per_wk
     return catch_up_pace(year_t_per_wk, used_t, cond.weeks_left_in_year, book.world.scenario.quota_policy.pace_multiple)
+
+
+def beyond_quota(capacity_t, within_t, open_t):
+    """Work beyond the quota this week, t REO (illegal mining or separation): what the quota's
+    own work (``within_t``) leaves of the working capacity, up to ``open_t``, what enforcement,
+    crackdowns, a full yard and a thin margin let through; it never counts against the quota."""
+    return np.minimum(np.maximum(capacity_t - within_t, 0.0), open_t)
 
 
 def stretched_room(allowance_t, used_t, overdue: bool, ration_weeks: float):
