@@ -459,7 +459,6 @@ def test_check_warns_of_a_missing_quota_for_the_year_before_the_start():
      "sectors.nev.price_elasticity: sectors.nev.substitutable_share is 0"),
     ({"recycling": {"eol_magnets_t_per_yr": 0.0, "collection_price_elasticity": 2.0}},
      "recycling.collection_price_elasticity: recycling.eol_magnets_t_per_yr is 0"),
-    ({"after_last_year": {"rule": "grow", "growth_pct_per_yr": 5.0}}, "after_last_year.growth_pct_per_yr: every yearly"),
     ({"export_quotas": [{"name": "later", "products": ["dy_oxide"], "year": 2031, "total_t": 100.0}]},
      "export_quotas[0] (later): year 2031 lies outside the run"),
     ({"firms": {"overseas_miners": {"capacity_by_year": {"2030": 1000.0}}}}, "its years (2030) all come after the run's end"),
@@ -482,6 +481,16 @@ def test_check_warns_of_a_key_another_key_switches_off(own, says):
     lines = inert_keys(sc, own)
     assert any(says in line and line.endswith("it acts on nothing") for line in lines), lines
     assert inert_keys(sc, None) == []          # a whole scenario's keys are all its own: nothing to tell
+
+
+def test_check_says_a_growth_rule_reaches_only_the_weeks_planned_past_the_end():
+    """Every figure given up to the run's end: the rule acts only on the weeks end users plan
+    ahead past it (a longer run's figures), and check says so rather than "acts on nothing"."""
+    own = {"after_last_year": {"rule": "grow", "growth_pct_per_yr": 5.0}}
+    lines = inert_keys(scenario_from_dict(deep_merge(baseline_dict(), own)), own)
+    assert [line for line in lines if line.startswith("after_last_year.")] == [
+        f"after_last_year.{key}: every yearly figure is given up to the run's end (2026-12-31), so it acts only "
+        f"on the weeks end users plan ahead past that end" for key in ("rule", "growth_pct_per_yr")]
 
 
 def test_no_warning_once_the_switching_key_is_on():

@@ -366,10 +366,11 @@ def inert_keys(sc: Scenario, own: dict | None) -> list[str]:
             all(c.rate <= rc.max_collection_rate for c in rc.collection):
         inert(("recycling", "max_collection_rate"), "collection follows its schedule, which never reaches it "
               "(recycling.collection_price_elasticity is 0)")
-    if not sc._carried:
+    if not sc._carried_in_run:
         for key in (own.get("after_last_year") or {}):
-            inert(("after_last_year", key), f"every yearly figure is given up to the run's end ({sc.end}), so none "
-                  f"is carried")
+            if _has(own, "after_last_year", key):
+                out.append(f"after_last_year.{key}: every yearly figure is given up to the run's end ({sc.end}), so "
+                           f"it acts only on the weeks end users plan ahead past that end")
     elif _has(own, "after_last_year", "quota_growth_pct_per_yr") and \
             not any(q.source.startswith(CARRIED_FROM) for q in sc.quota_policy.quotas):
         inert(("after_last_year", "quota_growth_pct_per_yr"), f"every quota is given up to the run's end ({sc.end}), "

@@ -759,6 +759,7 @@ class Scenario(_Model):
             raise ValueError(f"given {v!r}; allowed: {NAME_ALLOWED}")
         return v
     _carried: list[str] = PrivateAttr(default_factory=list)
+    _carried_in_run: bool = PrivateAttr(default=False)    # some figure carried into the run's own years
     _dropped: list[str] = PrivateAttr(default_factory=list)
 
     @model_validator(mode="after")
@@ -1015,7 +1016,10 @@ def carry_past_last_year(sc: "Scenario") -> list[str]:
 
     Sector output (``units_per_yr``) and regions' demand grow by the rule's rate; magnet use
     per unit is held; each quota type's last year is repeated (grown by the rate) with its
-    batches on the same days of the year. Returns one line per figure carried, for ``check``.
+    batches on the same days of the year. Demand runs one year further than the run: end users
+    plan weeks ahead (``behaviour.plan_ahead_weeks``), past the run's end, and those weeks
+    must read what a longer run would use, or a run's last months would depend on where it
+    stops. Returns one line per figure carried, for ``check``.
     """
     rule = sc.after_last_year
     g = 1.0 + (rule.growth_pct_per_yr / 100.0 if rule.rule == "grow" else 0.0)
@@ -1024,9 +1028,14 @@ def carry_past_last_year(sc: "Scenario") -> list[str]:
     g_quota = g if quota_pct is None else 1.0 + quota_pct / 100.0
     how_quota = how if quota_pct is None else "held" if quota_pct == 0 else f"grown {quota_pct:+g} %/yr"
     years = list(range(sc.start.year, sc.end.year + 1))
+    planned = years + [sc.end.year + 1]         # demand: the weeks planned past the run's end too
     lines = []
+    planned_past_end = []
 
     def note(key: str, added: list[int], what: str) -> None:
+        if added and added[-1] > sc.end.year:
+            planned_past_end.append(key)
+            added = added[:-1]
         if added:
             span = f"{added[0]}" if len(added) == 1 else f"{added[0]}-{added[-1]}"
             lines.append(f"{key}: {span} {what}")
@@ -1044,9 +1053,9 @@ def carry_past_last_year(sc: "Scenario") -> list[str]:
 
     for name, sector in sc.sectors.items():
         last = last_given(sector.units_per_yr)
-        added_units = _carry(sector.units_per_yr, years, g)
+        added_units = _carry(sector.units_per_yr, planned, g)
         note(f"sectors.{name}.units_per_yr", added_units, how)
-        note(f"sectors.{name}.magnet_kg_per_unit", _carry(sector.magnet_kg_per_unit, years, 1.0), "held")
+        note(f"sectors.{name}.magnet_kg_per_unit", _carry(sector.magnet_kg_per_unit, planned, 1.0), "held")
         use_t = {y: sector.units_per_yr[y] * sector.magnet_kg_per_unit.get(y, 0.0) / 1000.0
                  for y in sector.units_per_yr}
         over = [str(y) for y in added_units if use_t[str(y)] > MAX_T_PER_YR]
@@ -1058,7 +1067,7 @@ def carry_past_last_year(sc: "Scenario") -> list[str]:
              for product, table in region.materials_t_per_yr.items()]
         for key, table in tables:
             last = last_given(table)
-            added = _carry(table, years, g)
+            added = _carry(table, planned, g)
             note(key, added, how)
             over = [y for y in added if table[str(y)] > MAX_T_PER_YR]
             if over:
@@ -1087,6 +1096,10 @@ def carry_past_last_year(sc: "Scenario") -> list[str]:
                 sc.quota_policy.quotas.append(carried)
                 added.append(y)
         note(f"quota_policy.quotas[{qtype}]", added, how_quota)
+    sc._carried_in_run = bool(lines)
+    if planned_past_end:
+        lines.append(f"{len(planned_past_end)} demand figures of {sc.end.year + 1} ({how}, magnet use per unit held): "
+                     f"only the weeks end users plan ahead past the run's end read them")
     return lines
 
 
