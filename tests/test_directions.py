@@ -103,7 +103,15 @@ def separation_quota_cut():
     return d
 
 
+def magnet_lines_halved():
+    """Half the magnet makers' lines from the start (new ones take 78 weeks)."""
+    d = baseline_dict()
+    d["firms"]["magnet_makers"]["capacity_t_per_yr"] *= 0.5
+    return d
+
+
 WHATIFS = {
+    "magnet lines halved": magnet_lines_halved,
     "separation quota 150 kt from 2025": separation_quota_cut,
     "quotas +10 %/yr": quotas_up_10pct_a_year,
     "no quotas": no_quotas,
@@ -200,6 +208,15 @@ CASES = [
      lambda m: float(price(m, "prnd_oxide", slice("2025-01", "2026-12")).mean()), +1, 0.1),
     ("separation quota 150 kt from 2025", "magnet output", lambda m: total(m, "production", stage="magnet_makers",
                                                                           product=MAGNETS), -1, 0.0),
+    # too few lines to make the blanks end users want: magnets dearer, their inputs cheaper,
+    # fewer blanks (before the blanks' long-run price read the shortage: 52UH -1 %, standard
+    # +7 %, priced at their falling inputs' cost; found by an outside what-if audit)
+    *[("magnet lines halved", f"{p} 2025-2026", lambda m, p=p: float(price(m, p, slice("2025-01", "2026-12")).mean()),
+       +1, 0.2) for p in MAGNETS],
+    *[("magnet lines halved", f"{p} 2025-2026", lambda m, p=p: float(price(m, p, slice("2025-01", "2026-12")).mean()),
+       -1, 0.0) for p in ("prnd_oxide", "dy_oxide", "tb_oxide")],
+    ("magnet lines halved", "magnet output", lambda m: total(m, "production", stage="magnet_makers", product=MAGNETS),
+     -1, 0.1),
     ("end-of-life collection 30 %", "Pr-Nd oxide 2025-2026",
      lambda m: float(price(m, "prnd_oxide", slice("2025-01", "2026-12")).mean()), -1, 0.0),
 ]

@@ -356,7 +356,7 @@ class Behaviour(_Model):
     price_adjust_weeks: Weeks = Field(6.0, description="weeks the market price takes to close its gap to the balance price")
     max_weekly_price_move: Annotated[float, Field(gt=0, le=1)] = Field(0.1, description="cap on the market price's weekly move (0.1 allows x4.5 in four months, as fast as 2011's x4-5 in six; a cap, not a driver: the model does not make the 2011 spike, docs/eras.md)")
     cover_demand_weeks: Weeks = Field(13.0, description="the market judges cover against orders smoothed over this many weeks (it looks through seasons)")
-    shortage_price_exponent: Annotated[float, Field(ge=0, le=3)] = Field(1.0, description="how far the oxides' long-run price rises while what users need exceeds what every supply route can deliver (the entry cap cannot help within the year): (need / supply) to this power, at most the ceiling multiple; 0: not at all")
+    shortage_price_exponent: Annotated[float, Field(ge=0, le=3)] = Field(1.0, description="how far the oxides' long-run price rises while what users need exceeds what every supply route can deliver (the entry cap cannot help within the year), and the magnets' while end users want more blanks than the makers' installed lines can make (new lines take investment_lead_weeks): (need / supply) to this power, at most the ceiling multiple; 0: not at all")
     cost_anchor_weeks: Weeks = Field(52.0, description="weeks the expected long-run price takes to move to the marginal supplier's cost")
     # sellers' asks around the market price
     price_cover_response: NonNeg = Field(0.05, description="alpha_c: a seller's ask rises by this per unit log gap between normal and own cover")

@@ -10,7 +10,8 @@ grade, dear Dy and Tb bring grain-boundary diffusion and thrifting into the high
 far as the technology allows (``magnet_recipes``); cheap Dy is alloyed into grades that can
 take it (``cheap_dy_wt_pct``), from the Dy left once every grade's recipe is served. Blanks
 are priced at raw materials plus processing (less the scrap credit) times the start-of-run
-markup, never below that cost. Production is counted in blanks.
+markup, never below that cost, and dearer while end users want more blanks than the makers'
+lines can make (new lines take a year or two). Production is counted in blanks.
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ import numpy as np
 from ..book import Book
 from ..network import MAG
 from ..recipes import GRADES
+from ..rules.pricing import shortage_multiple
 from ..world import World
 from .base import Firm, Kind, Values
 
@@ -278,16 +280,35 @@ class MagnetMakers(Kind):
 
     def long_run_value(self, book: Book, value: Values) -> None:
         """Blanks: unit cost at market prices (grade composition now, mean processing cost)
-        times the start-of-run markup, never below the cheapest maker's unit cost. Scrap: its
-        oxide content's value at the start ratio."""
+        times the start-of-run markup, times the shortage multiple while end users want more
+        blanks than the installed lines can make (:func:`~rechain.rules.pricing.shortage_multiple`:
+        new lines take ``investment_lead_weeks``, so until then the price rations), never below
+        the cheapest maker's unit cost. Scrap: its oxide content's value at the start ratio."""
         price, content = book.market.price_yuan_per_t, book.content
         cost = self.unit_cost(price, self._cost_grades, self._cost_levels, content)   # [mean, least] x grades
-        value.long_run[self.grades] = cost[0::2] * self.markup[self.grades]
+        b = book.behaviour
+        short = shortage_multiple(self.blanks_wanted(book), self.line_capacity(book), b.shortage_price_exponent,
+                                  b.price_ceiling_multiple)
+        value.long_run[self.grades] = cost[0::2] * self.markup[self.grades] * short
         value.floor[self.grades] = cost[1::2]
         worth = content @ self._oxide_prices(price)
         value.long_run[self.scraps] = worth[self.scraps] * self.netback_ratio[self.scraps]
         rec = book.world.scenario.firms.recyclers
         value.ceiling[self.scraps] = worth[self.scraps] * rec.recovery_yield - rec.cost_yuan_per_t
+
+    def blanks_wanted(self, book: Book) -> float:
+        """Blanks a week end users' plans call for, t: the magnets motor makers and buyers
+        abroad plan to use, with the machining scrap added back. Their plans, not the makers'
+        orders and stock-building, so a restocking wave is not read as a lack of lines."""
+        w = book.world
+        eu = w.end_use_magnet_buys
+        return float(book.firms.use_expected_t_per_wk.ravel()[w.buys.key[eu]].sum()) / (1.0 - self.cfg.scrap_share)
+
+    def line_capacity(self, book: Book) -> float:
+        """Blanks the makers' installed lines can make a week, t. Lines down for a while (a
+        disruption) or a holiday are not a lack of lines: that scarcity shows in the market's
+        cover, and the long-run price looks through it."""
+        return float(book.capacity[self.rows].sum())
 
     def _oxide_prices(self, price: np.ndarray) -> np.ndarray:
         ox = np.zeros(len(self.world.materials.elements))
