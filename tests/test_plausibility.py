@@ -9,7 +9,7 @@ import pytest
 from click.testing import CliRunner
 
 from rechain.cli import main
-from rechain.config.plausibility import FAR, far_from_inherited, named_items_replaced
+from rechain.config.plausibility import FAR, far_from_inherited, markup_absorbs_cost, named_items_replaced
 
 ROOT = Path(__file__).resolve().parents[1]
 PARENT = """\
@@ -133,3 +133,36 @@ def test_a_list_item_without_a_name_is_said_to_drop_the_named_items_it_inherits(
 @pytest.mark.parametrize("scenario", sorted(p.name for p in (ROOT / "scenarios").glob("*.toml")))
 def test_no_shipped_scenario_drops_named_items_it_inherits(scenario):
     assert named_items_replaced(ROOT / "scenarios" / scenario) == []
+
+
+MAKERS = PARENT + """[firms.magnet_makers]
+cost_yuan_per_t = 60000
+[firms.separation_plants]
+metal_cost_yuan_per_t = 15000
+"""
+
+
+@pytest.mark.parametrize("child, says", [
+    ("[firms.magnet_makers]\ncost_yuan_per_t = 120000\n",
+     "parent.toml has 60,000, while the start prices of what it makes (market.initial_price.magnet_std, "
+     "market.initial_price.magnet_uh) are inherited"),
+    ("[firms.separation_plants]\nmetal_cost_yuan_per_t = 10000\n", "(about -5,000 yuan/t)"),
+])
+def test_a_cost_the_start_markup_absorbs_is_named_with_the_start_prices_to_change(tmp_path, child, says):
+    """A what-if that changes the makers' processing cost and keeps their start prices moves
+    their margin, not their price (found by an outside what-if audit): check says how to pass
+    the cost on."""
+    (tmp_path / "parent.toml").write_text(MAKERS, encoding="utf-8")
+    f = tmp_path / "child.toml"
+    f.write_text('extends = "parent.toml"\n' + child, encoding="utf-8")
+    lines = markup_absorbs_cost(f)
+    assert len(lines) == 1 and says in lines[0] and lines[0].startswith(child.split("]")[0][1:] + "."), lines
+    # with the start prices changed too, or the cost as inherited, nothing to say
+    f.write_text('extends = "parent.toml"\n' + child + "[market.initial_price]\nmagnet_uh = 400\nprnd_metal = 5e5\n",
+                 encoding="utf-8")
+    assert markup_absorbs_cost(f) == []
+
+
+@pytest.mark.parametrize("scenario", sorted(p.name for p in (ROOT / "scenarios").glob("*.toml")))
+def test_no_shipped_scenario_changes_a_cost_its_start_markup_absorbs(scenario):
+    assert markup_absorbs_cost(ROOT / "scenarios" / scenario) == []

@@ -19,7 +19,7 @@ from typing import Any, Iterator
 
 from .errors import _find_line, _show
 
-__all__ = ["far_from_inherited", "named_items_replaced", "FAR"]
+__all__ = ["far_from_inherited", "named_items_replaced", "markup_absorbs_cost", "FAR"]
 
 #: the ratio either way from which a replaced figure is flagged
 FAR = 30.0
@@ -125,6 +125,54 @@ def far_from_inherited(path: str | Path) -> list[str]:
                    f"(yuan/t for yuan/kg, kt for t, millions for units, a share for a percentage)? If meant (another "
                    f"era's figure, a what-if), ignore this")
     return out
+
+
+#: costs on which a product's long-run price is the start-of-run markup (start price over
+#: what making it costs at the start): the cost key, the products it prices, their quote unit
+#: over yuan/t (docs/ODD.md section 7.6)
+MARKUP_COSTS = [
+    (("firms", "magnet_makers", "cost_yuan_per_t"), ("magnet_std", "magnet_uh"), "yuan/kg", 1000.0),
+    (("firms", "separation_plants", "metal_cost_yuan_per_t"), ("prnd_metal",), "yuan/t", 1.0),
+]
+
+
+def markup_absorbs_cost(path: str | Path) -> list[str]:
+    """Warnings for a cost ``path`` changes from the file it extends while the start prices
+    of what it prices at a start markup are inherited: the markup is re-read from the start
+    prices, so the change moves the makers' margin, not the price (found by an outside
+    what-if audit: doubled processing cost, 52UH +4 % where +16 % was meant)."""
+    path = Path(path)
+    own, old, files = _own_and_inherited(path)
+    out = []
+    for keys, products, unit, per_t in MARKUP_COSTS:
+        given, replaced = _dig(own, keys), _dig(old, keys)
+        if not _is_number(given) or not _is_number(replaced) or given == replaced:
+            continue
+        prices = _dig(own, ("market", "initial_price")) or {}
+        if any(k in prices for k in products):
+            continue
+        key = ".".join(keys)
+        named = ", ".join(f"market.initial_price.{k}" for k in products)
+        line = _find_line(path, list(keys))
+        where = f" (line {line})" if line else ""
+        out.append(f"{key}{where}: given {given:,.6g} where {_show(files[-1])} has {replaced:,.6g}, while the start "
+                   f"prices of what it makes ({named}) are inherited: their long-run price is the start markup on "
+                   f"this cost, read from those start prices, so the change moves the margin, not the price "
+                   f"(docs/ODD.md section 7.6). To pass it into prices from the start, change the start prices with "
+                   f"it (about {(given - replaced) / per_t:+,.6g} {unit})")
+    return out
+
+
+def _dig(d: Any, keys: tuple) -> Any:
+    for k in keys:
+        if not isinstance(d, dict) or k not in d:
+            return None
+        d = d[k]
+    return d
+
+
+def _is_number(x: Any) -> bool:
+    return isinstance(x, (int, float)) and not isinstance(x, bool) and math.isfinite(x)
 
 
 def _how(times: float, inverse: float) -> str:
