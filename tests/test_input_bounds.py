@@ -84,6 +84,17 @@ def test_figures_the_model_cannot_compute_with_are_refused(override, key, allowe
     assert f"{key}:" in msg and allowed in msg, msg
 
 
+def test_a_figure_carried_past_the_end_only_for_planning_is_held_at_the_bound():
+    """Figures given up to the end just under the bound, grown by the rule into the year end
+    users plan ahead into: the run is not refused (its own years are all within bounds); that
+    planning year is held at the bound."""
+    d = deep_merge(baseline_dict(), {"regions": {"eu": {"demand_t_per_yr": {y: 0.99e8 for y in YEARS}}},
+                                     "after_last_year": {"rule": "grow", "growth_pct_per_yr": 4.0}})
+    sc = scenario_from_dict(d)
+    assert sc.regions["eu"].demand_t_per_yr["2027"] == schema.MAX_T_PER_YR
+
+
+
 @pytest.mark.parametrize("change, key, allowed", [
     (lambda d: d["news"][0].update(name=""), "news[0].name", "at least one character"),
     (lambda d: d["news"][0].update(stages=[]), "news[0].stages", "at least 1 item"),

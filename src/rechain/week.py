@@ -117,8 +117,8 @@ def decide_licences(chain: Chain) -> None:
 
 def collect_end_of_life(chain: Chain) -> None:
     """End-of-life magnets are collected and reach the recyclers as scrap: the scheduled
-    rate, more when scrap is dear (``collection_price_elasticity``), up to
-    ``max_collection_rate`` of what reaches end of life."""
+    rate, more when scrap is dearer than at the start and less when it is cheaper
+    (``collection_price_elasticity``), up to ``max_collection_rate`` of what reaches end of life."""
     cond, w = chain.book.cond, chain.world
     tonnes = cond.eol_collected_t
     if tonnes <= 0:

@@ -614,7 +614,7 @@ class CollectionStep(_Model):
 
 class Recycling(_Model):
     eol_magnets_t_per_yr: Tonnes = Field(0.0, description="magnets in products reaching end of life per year, t")
-    collection_price_elasticity: Elasticity = Field(0.0, description="collection rises by this share per 1 % rise of the scrap price over its start (0: fixed)")
+    collection_price_elasticity: Elasticity = Field(0.0, description="collection answers the scrap price: (price / start price) to this power times the scheduled rate, so it rises when scrap is dearer than at the start and falls when it is cheaper (0: the schedule)")
     max_collection_rate: Share = Field(0.9, description="the most of end-of-life magnets collection can reach, however dear scrap is")
     collection: list[CollectionStep] = Field(
         default_factory=list, description="share of end-of-life magnets collected and sold to recyclers, by year")
@@ -1058,9 +1058,13 @@ def carry_past_last_year(sc: "Scenario") -> list[str]:
         note(f"sectors.{name}.magnet_kg_per_unit", _carry(sector.magnet_kg_per_unit, planned, 1.0), "held")
         use_t = {y: sector.units_per_yr[y] * sector.magnet_kg_per_unit.get(y, 0.0) / 1000.0
                  for y in sector.units_per_yr}
+        if not added_units or use_t[last] > MAX_T_PER_YR:   # a figure given beyond bounds: its own check names it
+            continue
         over = [str(y) for y in added_units if use_t[str(y)] > MAX_T_PER_YR]
-        if over:
+        if over and int(over[0]) <= sc.end.year:
             raise too_much(f"sectors.{name}'s magnet use", use_t[last], int(over[0]), use_t[over[0]])
+        for y in over:      # only the year planned past the end: held at the bound
+            sector.units_per_yr[y] *= MAX_T_PER_YR / use_t[y]
     for name, region in sc.regions.items():
         tables = [(f"regions.{name}.demand_t_per_yr", region.demand_t_per_yr)] + \
             [(f"regions.{name}.materials_t_per_yr.{product}", table)
@@ -1069,9 +1073,13 @@ def carry_past_last_year(sc: "Scenario") -> list[str]:
             last = last_given(table)
             added = _carry(table, planned, g)
             note(key, added, how)
+            if not added or table[last] > MAX_T_PER_YR:
+                continue
             over = [y for y in added if table[str(y)] > MAX_T_PER_YR]
-            if over:
+            if over and over[0] <= sc.end.year:
                 raise too_much(key, table[last], over[0], table[str(over[0])])
+            for y in over:
+                table[str(y)] = MAX_T_PER_YR
     last: dict[str, Quota] = {}
     for q in sc.quota_policy.quotas:
         if q.type not in last or q.year > last[q.type].year:
