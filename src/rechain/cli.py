@@ -310,11 +310,12 @@ def check(scenario: Path) -> None:
     sys.stderr.flush()
     if facts_note:
         click.echo(facts_note)
-    if sc._carried:
+    carried = sc._carried + [sc._planned_past_end] * bool(sc._planned_past_end)
+    if carried:
         rule = sc.after_last_year
         click.echo(f"carried past the last year given ({rule.rule}"
                    f"{f', {rule.growth_pct_per_yr:g} % a year' if rule.rule == 'grow' else ''}):")
-        for line in sc._carried:
+        for line in carried:
             click.echo(f"  {line}")
     if sc._dropped:
         click.echo("left out: dated items inherited from an extended file that lie outside the period:")

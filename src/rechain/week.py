@@ -20,9 +20,9 @@ from .accounting import Ledger, check_finite
 from .book import Book
 from .conditions import Mode, PolicyTimeline
 from .kinds import Kind, Values
+from .kinds.magnets import end_use_blanks
 from .policy.exports import apply_export_quotas
 from .randomness import Streams
-from .recipes import GRADES
 from .recorder import Recorder
 from .rules.market import price_index
 from .rules.ordering import smooth
@@ -444,14 +444,9 @@ def end_use_need(w: World, firms: FirmState, week: int) -> np.ndarray:
     buyers abroad plan to use. Unlike :func:`oxide_need` it carries no maker's stock-building,
     and it goes on growing when the makers cannot plan for more (short of capacity or of
     material), so a shortage beyond every supply route shows in it."""
-    buys, mat = w.buys, w.materials
-    eu = w.end_use_magnet_buys
-    magnets = np.bincount(buys.product[eu], weights=firms.use_expected_t_per_wk.ravel()[buys.key[eu]],
-                          minlength=w.n_products)
-    makers = w.scenario.firms.magnet_makers
+    mat = w.materials
     content = w.recipes.content[week]                                  # [grade, element] per t blank
-    blanks = magnets[[mat.p(g) for g in GRADES]] / (1.0 - makers.scrap_share)
-    in_magnets = blanks @ content / (1.0 - makers.melt_loss_share)
+    in_magnets = end_use_blanks(w, firms) @ content / (1.0 - w.scenario.firms.magnet_makers.melt_loss_share)
     return in_magnets[[mat.e("prnd"), mat.e("dy"), mat.e("tb")]] + oxides_used(w, firms, w.direct_oxide_use_buys)
 
 

@@ -366,7 +366,7 @@ def inert_keys(sc: Scenario, own: dict | None) -> list[str]:
             all(c.rate <= rc.max_collection_rate for c in rc.collection):
         inert(("recycling", "max_collection_rate"), "collection follows its schedule, which never reaches it "
               "(recycling.collection_price_elasticity is 0)")
-    if not sc._carried_in_run:
+    if not sc._carried:
         for key in (own.get("after_last_year") or {}):
             if _has(own, "after_last_year", key):
                 out.append(f"after_last_year.{key}: every yearly figure is given up to the run's end ({sc.end}), so "

@@ -146,7 +146,7 @@ def markup_absorbs_cost(path: str | Path) -> list[str]:
     out = []
     for keys, products, unit, per_t in MARKUP_COSTS:
         given, replaced = _dig(own, keys), _dig(old, keys)
-        if not _is_number(given) or not _is_number(replaced) or given == replaced:
+        if not _number(given) or not _number(replaced) or given == replaced:     # validated: finite
             continue
         prices = _dig(own, ("market", "initial_price")) or {}
         if any(k in prices for k in products):
@@ -169,10 +169,6 @@ def _dig(d: Any, keys: tuple) -> Any:
             return None
         d = d[k]
     return d
-
-
-def _is_number(x: Any) -> bool:
-    return isinstance(x, (int, float)) and not isinstance(x, bool) and math.isfinite(x)
 
 
 def _how(times: float, inverse: float) -> str:

@@ -759,7 +759,7 @@ class Scenario(_Model):
             raise ValueError(f"given {v!r}; allowed: {NAME_ALLOWED}")
         return v
     _carried: list[str] = PrivateAttr(default_factory=list)
-    _carried_in_run: bool = PrivateAttr(default=False)    # some figure carried into the run's own years
+    _planned_past_end: str = PrivateAttr(default="")     # the demand carried only for the weeks planned past the end
     _dropped: list[str] = PrivateAttr(default_factory=list)
 
     @model_validator(mode="after")
@@ -771,7 +771,7 @@ class Scenario(_Model):
         if outside:     # figures are not carried into years the model cannot simulate
             raise _Problems(outside)
         if self.after_last_year is not None and self.end > self.start:
-            self._carried = carry_past_last_year(self)
+            self._carried, self._planned_past_end = carry_past_last_year(self)
         problems = _cross_problems(self)
         if self.end > self.start:       # without a period, the other checks would only echo that
             problems += _extra_problems(self)
@@ -1011,7 +1011,7 @@ def years_without_quota(sc: "Scenario") -> list[str]:
 CARRIED_FROM = "carried from"
 
 
-def carry_past_last_year(sc: "Scenario") -> list[str]:
+def carry_past_last_year(sc: "Scenario") -> tuple[list[str], str]:
     """Continue yearly figures past the last year given, by ``sc.after_last_year``.
 
     Sector output (``units_per_yr``) and regions' demand grow by the rule's rate; magnet use
@@ -1019,7 +1019,8 @@ def carry_past_last_year(sc: "Scenario") -> list[str]:
     batches on the same days of the year. Demand runs one year further than the run: end users
     plan weeks ahead (``behaviour.plan_ahead_weeks``), past the run's end, and those weeks
     must read what a longer run would use, or a run's last months would depend on where it
-    stops. Returns one line per figure carried, for ``check``.
+    stops. Returns, for ``check``, one line per figure carried into the run's years, and one
+    line for the demand of the year after the end ("" when none is carried there).
     """
     rule = sc.after_last_year
     g = 1.0 + (rule.growth_pct_per_yr / 100.0 if rule.rule == "grow" else 0.0)
@@ -1051,6 +1052,18 @@ def carry_past_last_year(sc: "Scenario") -> list[str]:
     def last_given(table: dict) -> str | None:
         return max(table, key=int) if table else None
 
+    def past_bound(what: str, tonnes: dict, added: list[int], last: str | None) -> list[str]:
+        """The carried years whose ``tonnes`` a year pass the bound: refused (the rate is to
+        blame) when one is a run's year, else returned, to be held at the bound (the year end
+        users plan into past the end). Nothing when the last given figure is itself beyond it:
+        its own check names it."""
+        if not added or tonnes[last] > MAX_T_PER_YR:
+            return []
+        over = [str(y) for y in added if tonnes[str(y)] > MAX_T_PER_YR]
+        if over and int(over[0]) <= sc.end.year:
+            raise too_much(what, tonnes[last], int(over[0]), tonnes[over[0]])
+        return over
+
     for name, sector in sc.sectors.items():
         last = last_given(sector.units_per_yr)
         added_units = _carry(sector.units_per_yr, planned, g)
@@ -1058,12 +1071,7 @@ def carry_past_last_year(sc: "Scenario") -> list[str]:
         note(f"sectors.{name}.magnet_kg_per_unit", _carry(sector.magnet_kg_per_unit, planned, 1.0), "held")
         use_t = {y: sector.units_per_yr[y] * sector.magnet_kg_per_unit.get(y, 0.0) / 1000.0
                  for y in sector.units_per_yr}
-        if not added_units or use_t[last] > MAX_T_PER_YR:   # a figure given beyond bounds: its own check names it
-            continue
-        over = [str(y) for y in added_units if use_t[str(y)] > MAX_T_PER_YR]
-        if over and int(over[0]) <= sc.end.year:
-            raise too_much(f"sectors.{name}'s magnet use", use_t[last], int(over[0]), use_t[over[0]])
-        for y in over:      # only the year planned past the end: held at the bound
+        for y in past_bound(f"sectors.{name}'s magnet use", use_t, added_units, last):
             sector.units_per_yr[y] *= MAX_T_PER_YR / use_t[y]
     for name, region in sc.regions.items():
         tables = [(f"regions.{name}.demand_t_per_yr", region.demand_t_per_yr)] + \
@@ -1073,13 +1081,8 @@ def carry_past_last_year(sc: "Scenario") -> list[str]:
             last = last_given(table)
             added = _carry(table, planned, g)
             note(key, added, how)
-            if not added or table[last] > MAX_T_PER_YR:
-                continue
-            over = [y for y in added if table[str(y)] > MAX_T_PER_YR]
-            if over and over[0] <= sc.end.year:
-                raise too_much(key, table[last], over[0], table[str(over[0])])
-            for y in over:
-                table[str(y)] = MAX_T_PER_YR
+            for y in past_bound(key, table, added, last):
+                table[y] = MAX_T_PER_YR
     last: dict[str, Quota] = {}
     for q in sc.quota_policy.quotas:
         if q.type not in last or q.year > last[q.type].year:
@@ -1104,11 +1107,9 @@ def carry_past_last_year(sc: "Scenario") -> list[str]:
                 sc.quota_policy.quotas.append(carried)
                 added.append(y)
         note(f"quota_policy.quotas[{qtype}]", added, how_quota)
-    sc._carried_in_run = bool(lines)
-    if planned_past_end:
-        lines.append(f"{len(planned_past_end)} demand figures of {sc.end.year + 1} ({how}, magnet use per unit held): "
-                     f"only the weeks end users plan ahead past the run's end read them")
-    return lines
+    past_end = f"{len(planned_past_end)} demand figures of {sc.end.year + 1} ({how}, magnet use per unit held): " \
+        f"only the weeks end users plan ahead past the run's end read them" if planned_past_end else ""
+    return lines, past_end
 
 
 def quiet_variant(data: dict, years: int = 3) -> dict:

@@ -25,7 +25,8 @@ from ..rules.pricing import shortage_multiple
 from ..world import World
 from .base import Firm, Kind, Values
 
-__all__ = ["MagnetMakers", "MagnetMaker", "metal_share", "thrift_target", "cheap_dy_target", "spare_dy_share"]
+__all__ = ["MagnetMakers", "MagnetMaker", "metal_share", "thrift_target", "cheap_dy_target", "spare_dy_share",
+           "end_use_blanks"]
 
 
 def metal_share(theta0: float, p_oxide: float, p_metal: float, oxide_per_metal: float,
@@ -76,6 +77,17 @@ def swap_target(tb_dy_ratio: float, start_ratio: float, elasticity: float, max_s
     ``clip(elasticity * ln(ratio / start), -max_share, max_share)`` (negative: Dy by Tb): the
     thrift rule with the same bound both ways."""
     return min(thrift_target(tb_dy_ratio, start_ratio, elasticity, max_share), max_share)
+
+
+def end_use_blanks(w: World, firms) -> np.ndarray:
+    """Blanks a week end users' plans call for, t per grade [GRADES]: the magnets motor makers
+    and buyers abroad plan to use, with the machining scrap added back. Their plans, not the
+    makers' orders and stock-building, so a restocking wave is not read as a shortage."""
+    buys, mat = w.buys, w.materials
+    eu = w.end_use_magnet_buys
+    magnets = np.bincount(buys.product[eu], weights=firms.use_expected_t_per_wk.ravel()[buys.key[eu]],
+                          minlength=w.n_products)
+    return magnets[[mat.p(g) for g in GRADES]] / (1.0 - w.scenario.firms.magnet_makers.scrap_share)
 
 
 class MagnetMaker(Firm):
@@ -287,22 +299,14 @@ class MagnetMakers(Kind):
         price, content = book.market.price_yuan_per_t, book.content
         cost = self.unit_cost(price, self._cost_grades, self._cost_levels, content)   # [mean, least] x grades
         b = book.behaviour
-        short = shortage_multiple(self.blanks_wanted(book), self.line_capacity(book), b.shortage_price_exponent,
-                                  b.price_ceiling_multiple)
+        short = shortage_multiple(float(end_use_blanks(book.world, book.firms).sum()), self.line_capacity(book),
+                                  b.shortage_price_exponent, b.price_ceiling_multiple)
         value.long_run[self.grades] = cost[0::2] * self.markup[self.grades] * short
         value.floor[self.grades] = cost[1::2]
         worth = content @ self._oxide_prices(price)
         value.long_run[self.scraps] = worth[self.scraps] * self.netback_ratio[self.scraps]
         rec = book.world.scenario.firms.recyclers
         value.ceiling[self.scraps] = worth[self.scraps] * rec.recovery_yield - rec.cost_yuan_per_t
-
-    def blanks_wanted(self, book: Book) -> float:
-        """Blanks a week end users' plans call for, t: the magnets motor makers and buyers
-        abroad plan to use, with the machining scrap added back. Their plans, not the makers'
-        orders and stock-building, so a restocking wave is not read as a lack of lines."""
-        w = book.world
-        eu = w.end_use_magnet_buys
-        return float(book.firms.use_expected_t_per_wk.ravel()[w.buys.key[eu]].sum()) / (1.0 - self.cfg.scrap_share)
 
     def line_capacity(self, book: Book) -> float:
         """Blanks the makers' installed lines can make a week, t. Lines down for a while (a
