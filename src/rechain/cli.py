@@ -336,12 +336,19 @@ ANCHOR_FAR = 1.5
 MARKUP_LOW = 0.9
 
 
+#: an ore's or scrap's start price this many times the most its buyers can pay for it at the
+#: start prices makes its first weeks a fall to that, its buyers idle meanwhile (docs/eras.md;
+#: the shipped files' ores and scrap stand at 0.41-1.03 of it)
+CEILING_HIGH = 1.1
+
+
 def _anchor_far(sc) -> list[str]:
-    """A line when the oxides' start prices stand far from their cost anchor, and one per made
-    product whose start price stands well below what making it costs at the start prices."""
+    """A line when the oxides' start prices stand far from their cost anchor, one per made
+    product whose start price stands well below what making it costs at the start prices, and
+    one per ore or scrap whose start price stands well above what its buyers can pay for it."""
     from .model import start_readings
     try:
-        pull, markups = start_readings(sc)
+        pull, markups, ceilings = start_readings(sc)
     except Exception:       # advisory only: a scenario the model cannot build fails in run with its own message
         return []
     out = []
@@ -357,6 +364,16 @@ def _anchor_far(sc) -> list[str]:
                        f"(raw materials and processing, docs/ODD.md section 7.6): sellers do not sell below cost, so "
                        f"its price rises to about that cost in the first weeks, while its long-run price keeps the "
                        f"start's markup below cost; a start price at or above the cost reads better (docs/eras.md)")
+    for product, over in ceilings.items():
+        if over > CEILING_HIGH:
+            size = "more than its buyers can pay for it at any price" if over == float("inf") \
+                else f"{over:.2f} times the most its buyers can pay for it"
+            out.append(f"market.initial_price.{product}: {size} at the start prices (the value of the Pr-Nd, Dy "
+                       f"and Tb oxide recovered from it, less losses and processing: docs/ODD.md section 7.6; what a "
+                       f"tonne holds is in src/rechain/data/materials.toml): its buyers lose money on it, so they take "
+                       f"little of it and what they make of it runs short until its price falls to that in the first "
+                       f"weeks; a start price at or below it reads better (the baseline's ores and scrap stand at "
+                       f"0.43-0.99 of it) (docs/eras.md)")
     return out
 
 

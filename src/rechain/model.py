@@ -143,18 +143,23 @@ def start_anchor_pull(scenario: Scenario) -> float:
     return start_readings(scenario)[0]
 
 
-def start_readings(scenario: Scenario) -> tuple[float, dict[str, float]]:
-    """:func:`start_anchor_pull`, and each made product's start markup: its start price over
+def start_readings(scenario: Scenario) -> tuple[float, dict[str, float], dict[str, float]]:
+    """:func:`start_anchor_pull`; each made product's start markup: its start price over
     what making it costs at the start prices (blanks: raw materials and the makers' mean
     processing cost, ``MagnetMakers``; Pr-Nd metal: oxide and conversion, ``SeparationPlants``),
-    which their long-run prices keep (docs/ODD.md section 7.6). Below 1 the start price is
-    under cost: sellers do not sell below it, so the price rises to it in the first weeks."""
+    which their long-run prices keep (docs/ODD.md section 7.6), below 1 under cost: sellers do
+    not sell below it, so the price rises to it in the first weeks; and each ore's and scrap's
+    start price over the most its buyers can pay for it at the start prices (the value of the
+    oxides recovered less processing), above 1 their buyers lose money on it, so they take
+    little of it until its price falls to that."""
     chain = ChainModel(scenario, seed=0, check_balance=False)
     ratio = oxide_cost_ratio(chain)
     products = chain.world.materials.products
-    markups = {products[k]: m for kind in chain.kinds if kind.present for k, m in kind.start_markups().items()}
+    present = [kind for kind in chain.kinds if kind.present]
+    markups = {products[k]: m for kind in present for k, m in kind.start_markups().items()}
+    ceilings = {products[k]: c for kind in present for k, c in kind.start_ceilings().items()}
     forget_model(chain)
-    return (1.0 if ratio is None else float(ratio)), markups
+    return (1.0 if ratio is None else float(ratio)), markups, ceilings
 
 
 def entry_route(world) -> tuple[float, np.ndarray] | None:

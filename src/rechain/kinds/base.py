@@ -185,6 +185,13 @@ class Kind:
         ``rechain check``, not by the week."""
         return {}
 
+    def start_ceilings(self) -> dict[int, float]:
+        """The products this kind sells whose buyers can pay at most what the product's content
+        is worth to them (ore to plants, scrap to recyclers), each with its start price over that
+        most at the start prices (above 1: its buyers lose money on it from the first week);
+        read by ``rechain check``, not by the week."""
+        return {}
+
     def cost_floor(self, book: Book, floor: np.ndarray) -> None:
         pass
 

@@ -16,6 +16,8 @@ lines can make (new lines take a year or two). Production is counted in blanks.
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 
 from ..book import Book
@@ -289,6 +291,17 @@ class MagnetMakers(Kind):
     def start_markups(self) -> dict[int, float]:
         """Each grade's start price over its unit cost at the start prices (mean processing cost)."""
         return {int(k): float(self.markup[k]) for k in self.grades}
+
+    def start_ceilings(self) -> dict[int, float]:
+        """Each scrap's start price over the most a recycler can pay for it at the start prices
+        (its oxides' value recovered, less the recyclers' cost: what :meth:`long_run_value` caps
+        it at)."""
+        if not self.present:
+            return {}
+        w = self.world
+        rec = w.scenario.firms.recyclers
+        most = w.materials.oxide_value_yuan_per_t(self.start) * rec.recovery_yield - rec.cost_yuan_per_t
+        return {int(k): float(self.start[k] / most[k]) if most[k] > 0 else math.inf for k in self.scraps}
 
     def long_run_value(self, book: Book, value: Values) -> None:
         """Blanks: unit cost at market prices (grade composition now, mean processing cost)

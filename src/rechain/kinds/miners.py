@@ -16,6 +16,8 @@ full cost, with separation, anchors the long-run price of the oxides.
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 
 from ..book import Book
@@ -81,6 +83,17 @@ class _OreSellers(Kind):
         value.long_run[k] = content_value * self.netback_ratio[k]
         value.floor[k] = max(value.floor[k], self.least_cost)
         value.ceiling[k] = content_value * self.ceiling_share - self.separation_cost
+
+    def start_ceilings(self) -> dict[int, float]:
+        """The ore's start price over the most a plant can pay for it at the start prices (what
+        :meth:`long_run_value` caps it at)."""
+        if not self.present:
+            return {}
+        w = self.world
+        k = self.ore
+        content_value = float(w.materials.content[k] @ w.materials.oxide_price_vector(w.start_price_yuan_per_t))
+        most = content_value * self.ceiling_share - self.separation_cost
+        return {k: float(w.start_price_yuan_per_t[k] / most) if most > 0 else math.inf}
 
     def cost_floor(self, book: Book, floor: np.ndarray) -> None:
         floor[:] = self.sell_cost
