@@ -49,7 +49,9 @@ class _Group(click.Group):
         except click.BadParameter as e:
             # a value click itself refuses (a file where a folder belongs, a folder given as the
             # scenario, a seed that is no whole number): one line, as every other mistake
-            click.echo(f"error: {e.format_message()}", err=True)
+            allowed = _path_allowed(e)
+            message = e.format_message()
+            click.echo(f"error: {message.rstrip('.') + allowed if allowed else message}", err=True)
             sys.exit(2)
         except BrokenPipeError:
             # the reader closed the pipe (rechain check ... | head): stop quietly, as a program
@@ -139,6 +141,18 @@ def _say_when_terminated():
         return signal.signal(signal.SIGTERM, _end_terminated)
     except ValueError:      # not the main thread
         return None
+
+
+def _path_allowed(e: click.BadParameter) -> str:
+    """What a path option or argument click refused allows, as every other message says."""
+    kind = getattr(e.param, "type", None)
+    if not isinstance(kind, click.Path) or "allowed" in e.format_message().lower():
+        return ""
+    if not kind.dir_okay:
+        return "; allowed: a file's path, not a folder's"
+    if not kind.file_okay:
+        return "; allowed: a folder's path, not a file's"
+    return ""
 
 
 def _let_go_of_stdout() -> None:

@@ -301,6 +301,15 @@ def inert_keys(sc: Scenario, own: dict | None) -> list[str]:
             continue
         if getattr(group, "outside_quota_share", None) == 0:
             inert(("firms", name, "enforcement"), f"firms.{name}.outside_quota_share is 0 (no work outside the quota)")
+        if getattr(group, "investment_share_per_yr", None) == 0:
+            inert(("firms", name, "investment_lead_weeks"), f"firms.{name}.investment_share_per_yr is 0 (they "
+                  f"build no new capacity)")
+        if getattr(group, "min_offer_share", None) == 1:
+            for key in ("holdback_expectation", "holdback_price", "price_floor_share", "reservation_share",
+                        "reservation_share_by_product"):
+                if hasattr(group, key):
+                    inert(("firms", name, key), f"firms.{name}.min_offer_share is 1 (they always offer all they "
+                          f"hold, so nothing is held back)")
         if getattr(group, "holdback_price", None) == 0 and hasattr(group, "price_floor_share"):
             inert(("firms", name, "price_floor_share"), f"firms.{name}.holdback_price is 0 (no holding back below it)")
         years = [int(y) for y in getattr(group, "capacity_by_year", None) or {}]
@@ -335,6 +344,24 @@ def inert_keys(sc: Scenario, own: dict | None) -> list[str]:
         if r.thrift_price_elasticity == 0:
             inert(("magnet_recipes", grade, "max_added_share"), f"magnet_recipes.{grade}.thrift_price_elasticity "
                   f"is 0 (recipes do not follow prices, so nothing is added back when the input is cheap)")
+    plants = sc.firms.separation_plants
+    if plants.count > 0 and plants.metal_line_share == 0 and "prnd_metal" in plants.reservation_share_by_product:
+        out += [f"firms.separation_plants.reservation_share_by_product.prnd_metal: firms.separation_plants."
+                f"metal_line_share is 0 (no plant makes or holds metal); it acts on nothing"] * \
+            _has(own, "firms", "separation_plants", "reservation_share_by_product", "prnd_metal")
+    b = sc.behaviour
+    if b.cover_bounds[0] == b.cover_bounds[1]:
+        for key in ("restock_strength", "wait_strength", "uncertainty_strength"):
+            inert(("behaviour", key), f"behaviour.cover_bounds is [{b.cover_bounds[0]:g}, {b.cover_bounds[1]:g}] "
+                  f"(buyers' target cover is held at {b.cover_bounds[0]:g} times normal whatever they expect)")
+    for table, items in (("sectors", sc.sectors), ("regions", sc.regions)):
+        for name, item in items.items():
+            if len(set(item.seasonality)) == 1 and item.seasonality[0] != 1.0:
+                inert((table, name, "seasonality"), f"its twelve factors are all {item.seasonality[0]:g}, and factors are "
+                      f"normalised to mean 1 (a pattern within the year; a level is {table}.{name}."
+                      f"{'units_per_yr' if table == 'sectors' else 'demand_t_per_yr'})")
+    out += _empty_tables(own)
+    out += _pre_run_batches(sc, own)
     for name, region in sc.regions.items():
         if not region.materials_t_per_yr:
             inert(("regions", name, "materials_buyers"), f"regions.{name}.materials_t_per_yr is not set (the "
@@ -361,6 +388,18 @@ def inert_keys(sc: Scenario, own: dict | None) -> list[str]:
         for key in (own.get("stockpile") or {}):
             if key != "products":
                 inert(("stockpile", key), "stockpile.products is empty (there is no reserve)")
+    else:
+        # the market price tracks its anchor times a balance multiple within these bounds
+        st = sc.stockpile
+        if st.buy_below_share <= b.price_floor_multiple and _has(own, "stockpile", "buy_below_share"):
+            out.append(f"stockpile.buy_below_share: it is at or below behaviour.price_floor_multiple "
+                  f"({b.price_floor_multiple:g}), the least a glut multiplies the long-run anchor by, so the market "
+                  f"price falls below it only while lagging a rising anchor and the reserve (almost) never buys")
+        if st.sell_above_share >= b.price_ceiling_multiple and _has(own, "stockpile", "sell_above_share"):
+            out.append(f"stockpile.sell_above_share: it is at or above behaviour.price_ceiling_multiple "
+                  f"({b.price_ceiling_multiple:g}), the most a shortage multiplies the long-run anchor by, so the "
+                  f"market price rises above it only while lagging a falling anchor and the reserve (almost) never "
+                  f"sells")
     rc = sc.recycling
     if not no_end_of_life and rc.collection_price_elasticity == 0 and \
             all(c.rate <= rc.max_collection_rate for c in rc.collection):
@@ -376,11 +415,77 @@ def inert_keys(sc: Scenario, own: dict | None) -> list[str]:
         inert(("after_last_year", "quota_growth_pct_per_yr"), f"every quota is given up to the run's end ({sc.end}), "
               f"so none is carried")
     out += _idle_approval_steps(sc, own)
+    out += _overruled_controls(sc, own)
     out += _saturated_news(sc, own)
     for i, q in enumerate(sc.export_quotas):
         if _own_item(own, "export_quotas", q.name) is not None and not sc.start.year <= q.year <= sc.end.year:
             out.append(f"export_quotas[{i}] ({q.name}): year {q.year} lies outside the run ({sc.start}..{sc.end}); "
                        f"it acts on nothing")
+    return out
+
+
+def _empty_tables(own: dict, path: tuple[str, ...] = ()) -> list[str]:
+    """One line per empty table a file that extends another sets: tables merge key by key with
+    the file extended, so an empty one changes nothing."""
+    if not path and "extends" not in own:
+        return []
+    out = []
+    for key, value in own.items():
+        if isinstance(value, dict):
+            if value:
+                out += _empty_tables(value, (*path, key))
+            else:
+                out.append(f"{'.'.join((*path, key))}: an empty table merges into the one the file extends key by "
+                           f"key, so it changes nothing; it acts on nothing")
+    return out
+
+
+def _pre_run_batches(sc: Scenario, own: dict) -> list[str]:
+    """One line per quota of the year before the run whose batches after the first the file
+    sets: of that year (not simulated) only the total and the first batch's date are read."""
+    out = []
+    mine = [e for e in (own.get("quota_policy") or {}).get("quotas") or [] if isinstance(e, dict)]
+    for i, q in enumerate(sc.quota_policy.quotas):
+        item = next((e for e in mine if e.get("type") == q.type and e.get("year") == q.year), None)
+        if q.year < sc.start.year and item is not None and len(item.get("batches") or []) > 1:
+            out.append(f"quota_policy.quotas[{i}] ({q.type} {q.year}).batches: of a year before the run ({sc.start}) "
+                       f"only the total and the first batch's date are read (what firms may run ahead of the "
+                       f"run's first batch), so the later batches and every share act on nothing")
+    return out
+
+
+def _overruled_controls(sc: Scenario, own: dict) -> list[str]:
+    """One line per export control the file sets that the others overrule wherever it applies:
+    where regimes overlap the strictest holds (lowest approval rate, longest processing,
+    :class:`~rechain.policy.exports.ExportRegimes`), so a control no stricter anywhere than
+    those it overlaps changes no week."""
+    import datetime as dt
+    from types import SimpleNamespace
+
+    from ..policy.exports import ExportRegimes
+    controls = sc.export_controls
+    mine = [i for i, ec in enumerate(controls) if _own_item(own, "export_controls", ec.name) is not None]
+    if len(controls) < 2 or not mine:
+        return []
+    first = sc.start - dt.timedelta(days=sc.start.weekday())
+    weeks = [first + dt.timedelta(weeks=k) for k in range((sc.end - first).days // 7 + 1)]
+    cal = SimpleNamespace(weeks=weeks, n_weeks=len(weeks))
+    products = tuple(sorted({p for ec in controls for p in ec.products}))
+    regions = list(sc.regions)
+
+    def regimes(items):
+        r = ExportRegimes.build(sc.model_copy(update={"export_controls": items}), cal, products, regions)
+        return r.controlled, r.approval, r.days_min, r.days_mode, r.days_max
+
+    import numpy as np
+    full = regimes(controls)
+    out = []
+    for i in mine:
+        without = regimes([ec for j, ec in enumerate(controls) if j != i])
+        if all(np.array_equal(a, b) for a, b in zip(full, without)):
+            out.append(f"export_controls[{i}] ({controls[i].name}): wherever and whenever it applies, another control "
+                       f"already holds as low an approval rate and as long a processing time (where controls overlap "
+                       f"the strictest holds, docs/ODD.md section 7.4); it acts on nothing")
     return out
 
 

@@ -87,6 +87,10 @@ MAX_POINTS = 2_000_000
 #: variable a run writes, read as validate reads them: flows summed, levels averaged)
 SERIES_VARIABLES = FLOW_VARIABLES + LEVEL_VARIABLES
 
+#: keys that label or annotate a scenario (or name the facts ``validate`` reads): a sweep over
+#: them would run the same model under other labels
+NOT_INPUTS = frozenset({"name", "description", "question", "source", "facts_file"})
+
 
 # ---------------------------------------------------------------------------------------
 # the sweep file
@@ -373,6 +377,9 @@ def _parameter(name: str, entry: dict, base: dict, file: Path | None, design: st
     except PathError as e:
         raise _err(file, key, f"{path!r} is not a key of the base scenario: {e}", "unknown_parameter",
                    needle=name) from None
+    if tokens[-1] in NOT_INPUTS:
+        raise _err(file, key, f"{path!r} is a label or a note ({', '.join(sorted(NOT_INPUTS))} change no run); "
+                   f"allowed: a key that is an input of the run (docs/scenarios.md)", "unknown_parameter", needle=name)
     has_range = "min" in entry or "max" in entry
     if has_range and "levels" in entry:
         raise _err(file, key, "give either min and max (continuous) or levels, not both", "invalid", needle=name)

@@ -150,9 +150,15 @@ class RockMiners(_OreSellers):
         book.add_output(i, k, y)
 
     def supply_routes(self, book: Book) -> Routes:
-        """What the quota lets them mine this year, at most their capacity."""
-        feed = np.minimum(book.firms.capacity_t_per_wk[self.rs], book.cond.quota_year_t_per_wk[self.rs])
-        return Routes(self.route_cost, feed, self.route_yield, self.ore)
+        """What the quota lets them mine this year and what enforcement and crackdowns let
+        through beyond it (``outside_quota_share``), at most their capacity: ore mined outside
+        the quota is supply like any other, and an era that had much of it is not short of it."""
+        i = self.rs
+        cap = book.firms.capacity_t_per_wk[i]
+        allowed = book.cond.quota_year_t_per_wk[i]
+        if self.outside_share > 0:
+            allowed = allowed + self.outside_share * cap * book.cond.outside_quota_open[i]
+        return Routes(self.route_cost, np.minimum(cap, allowed), self.route_yield, self.ore)
 
 
 class IonicMiners(RockMiners):

@@ -109,9 +109,15 @@ class SeparationPlants(Kind):
         return counted, per_ore, np.minimum(cond.quota_year_t_per_wk[i] * per_ore, f.capacity_t_per_wk[i])
 
     def separation_room(self, book: Book) -> np.ndarray:
-        """Ore of each product the plants may work a week at this year's even pace, t REO
-        [products]. The anchor's ore routes pass through it."""
-        return np.bincount(self.ore, weights=self._even_pace(book)[2], minlength=book.world.n_products)
+        """Ore of each product the plants may work a week at this year's even pace, and what
+        enforcement and crackdowns let them work beyond the quota (``outside_quota_share``),
+        within their capacity, t REO [products]. The anchor's ore routes pass through it."""
+        room = self._even_pace(book)[2]
+        if self.cfg.outside_share > 0:
+            i = self.rs
+            cap = book.firms.capacity_t_per_wk[i]
+            room = np.minimum(room + self.cfg.outside_share * cap * book.cond.outside_quota_open[i], cap)
+        return np.bincount(self.ore, weights=room, minlength=book.world.n_products)
 
     def produce(self, book: Book) -> None:
         cfg, i = self.cfg, self.rs
