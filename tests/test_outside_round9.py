@@ -161,3 +161,40 @@ def test_a_folder_given_for_a_file_is_told_what_is_allowed(tmp_path):
     assert res.exit_code == 2
     assert "is a file; allowed: a folder's path, not a file's" in res.output, res.output
     assert f.read_text(encoding="utf-8") == "x"
+
+
+# --- a run says when its oxides' supply routes fall well short of what users need -------------
+def test_short_supply_years_are_the_years_whose_route_cover_falls_below_the_bound():
+    import pandas as pd
+
+    from rechain.report import ROUTES_SHORT, short_supply_years
+    months = [f"2011-{m:02d}" for m in range(1, 13)] + [f"2012-{m:02d}" for m in range(1, 13)]
+    values = [0.5] * 12 + [ROUTES_SHORT + 0.1] * 6 + [ROUTES_SHORT - 0.1] * 6     # 2012's mean: the bound
+    monthly = pd.DataFrame({"month": months, "stage": "market", "product": "oxides", "region": "china",
+                            "variable": "route_supply_cover", "value": values, "unit": "ratio"})
+    assert short_supply_years(monthly) == {"2011": pytest.approx(0.5)}
+
+
+def test_a_run_whose_supply_falls_well_short_says_so(tmp_path):
+    """The 2011 draft's routes gave half of what its users needed for two years; its prices rose
+    2.5 times, and only reading the model's internals told the analyst why."""
+    short = _what_if(tmp_path, "end = 2024-12-31\n[[quota_policy.quotas]]\ntype = \"mining_rock\"\nyear = 2024\n"
+                               "total_t = 40000\nbatches = [{ issued = 2024-02-06, share = 1.0 }]\n", "short")
+    res = CliRunner().invoke(main, ["run", str(short), "--no-figures", "--out", str(tmp_path / "out")])
+    assert res.exit_code == 0, res.output
+    notes = [line for line in res.output.splitlines() if line.startswith("note: in 2024 the oxides' supply routes")]
+    assert len(notes) == 1, res.output
+    import pandas as pd
+    m = pd.read_csv(tmp_path / "out" / "monthly.csv", dtype={"month": str})
+    cover = m[m["variable"] == "route_supply_cover"]
+    assert len(cover) == 12 and (cover["unit"] == "ratio").all()
+    assert cover["value"].mean() < 0.75
+
+
+def test_the_baseline_reads_its_route_cover_and_names_no_short_year():
+    import rechain
+    from rechain.report import short_supply_years
+    res = rechain.run(ROOT / "scenarios" / "baseline.toml", seed=0)
+    cover = res.series("route_supply_cover")
+    assert len(cover) == 36 and cover.between(0.5, 1.5).all()
+    assert short_supply_years(res.monthly) == {}

@@ -215,6 +215,12 @@ def run(scenario: Path, seed: int, out_dir: Path | None, no_figures: bool, html:
         with pd.option_context("display.width", 160, "display.max_rows", 80,
                                "display.float_format", "{:,.0f}".format):
             click.echo(res.summary().to_string())
+        from .report import short_supply_years
+        for year, share in short_supply_years(res.monthly).items():
+            click.echo(f"note: in {year} the oxides' supply routes together could give {share:.2f} of what their "
+                       f"users needed (route_supply_cover in monthly.csv; the baseline's years: 0.86-0.93), and the "
+                       f"long-run price rations the rest; if the period had supply the file does not give (work "
+                       f"outside the quota, imports, stocks drawn), give it (docs/eras.md)")
         click.echo(f"\nwrote {out_dir}/ (monthly.csv, flows.csv, manifest.json"
                    f"{', figures' if not no_figures else ''}{', report.html' if html else ''})")
     if earlier is not None and not quiet:

@@ -101,6 +101,7 @@ class Recorder:
         self.market_price = np.zeros((W, P))
         self.long_run_price = np.zeros((W, P))
         self.market_cover = np.zeros((W, P))
+        self.route_cover = np.full(W, np.nan)
         self.spot = np.zeros((W, P))                   # China's spot market
         self.spot_abroad = np.zeros((W, P))            # the spot market abroad
         self.cover_days = np.full((W, NS), np.nan)
@@ -234,6 +235,7 @@ class Recorder:
         self.market_price[t] = market.price_yuan_per_t * mat.quote_factor
         self.long_run_price[t] = market.long_run_yuan_per_t * mat.quote_factor
         self.market_cover[t] = market.cover_wk
+        self.route_cover[t] = market.oxide_route_cover
         self.export_price[t] = market.export_price_yuan_per_t * mat.quote_factor[:, None]
         st = w.firms.stage
         count = np.maximum(self._stage_count, 1)

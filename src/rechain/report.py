@@ -138,6 +138,13 @@ def monthly_table(m: "ChainModel") -> pd.DataFrame:
         tab.add("market", product, "china", "price_long_run", long_run[:, k], unit)
         tab.add("market", product, "china", "market_cover_weeks", cover[:, k], "weeks")
         tab.add("market", product, "china", "spot_traded", spot[:, k], mat.units[product])
+    # the oxides' supply routes over their users' need (what the long-run price rations)
+    known = np.isfinite(r.route_cover)
+    if known.any():
+        w = m.world.calendar.month_weights * known[:, None]
+        tot = w.sum(axis=0)
+        route = np.divide(np.nan_to_num(r.route_cover) @ w, tot, out=np.full(tot.shape, np.nan), where=tot > 0)
+        tab.add("market", "oxides", "china", "route_supply_cover", route, "ratio")
     # export prices (the price in a buyer region's name) where buyers abroad buy the product;
     # oxides and metal used abroad
     xp = _month_means(m, r.export_price)                 # [month, product, region]
@@ -295,7 +302,7 @@ def domestic_prices(monthly: pd.DataFrame) -> pd.DataFrame:
 FLOW_VARIABLES = ("production", "orders", "exports", "imports", "demand", "use", "shortfall", "end_products_short",
                   "licences_applied", "licences_granted", "licences_refused", "quota_used", "eol_collected",
                   "spot_traded", "sales_abroad", "export_quota_used")
-LEVEL_VARIABLES = ("price", "price_long_run", "market_cover_weeks", "stock_cover_days", "sentiment", "uncertainty",
+LEVEL_VARIABLES = ("price", "price_long_run", "market_cover_weeks", "route_supply_cover", "stock_cover_days", "sentiment", "uncertainty",
                    "licences_pending", "licences_pending_t", "quota_issued", "offer_share",
                    "export_quota_issued")
 
@@ -535,6 +542,21 @@ def summary_table(monthly: pd.DataFrame) -> pd.DataFrame:
     t = pd.DataFrame(rows, columns=["what", "item", "year", "value", "unit"])
     table = t.pivot_table(index=["what", "item", "unit"], columns="year", values="value", aggfunc="sum")
     return table.rename(columns=year_labels(df["month"]))
+
+
+#: a year whose oxides' supply routes give less than this share of what their users need is
+#: named after a run: the long-run price rations the rest (docs/eras.md; the baseline's years
+#: stand at 0.86-0.93, as the users' plans run ahead of what is made)
+ROUTES_SHORT = 0.75
+
+
+def short_supply_years(monthly: pd.DataFrame) -> dict[str, float]:
+    """The years (with their mean) whose ``route_supply_cover`` falls below
+    :data:`ROUTES_SHORT`: every supply route of the oxides together gave less than that share
+    of what their users needed."""
+    rows = monthly[monthly["variable"] == "route_supply_cover"]
+    means = rows.groupby(rows["month"].str[:4])["value"].mean()
+    return {str(y): float(v) for y, v in means.items() if v < ROUTES_SHORT}
 
 
 def year_labels(months: pd.Series) -> dict[str, str]:

@@ -156,6 +156,11 @@ class MarketState:
                                    "run starts within: from its start, spent at an even pace before)", "items", "t")
     export_quota_bound: np.ndarray = _f("products an export quota held back last week (their exports cut to the "
                                         "quota's room)", "P", "-")
+    oxide_route_cover: float = _f("what every supply route of the oxides can give a week this year (quotas, "
+                                  "capacities, imports, work outside the quota, recycling) over what their users "
+                                  "need (the larger of their plans and end use), both at long-run prices: below 1 "
+                                  "the long-run price rations the difference (NaN before the run and without "
+                                  "routes)", "-", "-")
 
     @classmethod
     def at_prices(cls, price_yuan_per_t: np.ndarray, content: np.ndarray, normal_cover_wk: float,
@@ -169,7 +174,8 @@ class MarketState:
                    export_price_yuan_per_t=export,
                    normal_abroad_cover=np.ones_like(export),
                    export_regions=np.zeros(0, np.int64) if export_regions is None else export_regions,
-                   export_quota_used_t={}, export_quota_bound=np.zeros(p.shape[0], bool))
+                   export_quota_used_t={}, export_quota_bound=np.zeros(p.shape[0], bool),
+                   oxide_route_cover=float("nan"))
 
 
 def state_table() -> list[dict[str, str]]:

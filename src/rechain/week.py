@@ -405,8 +405,9 @@ def oxide_cost_ratio(chain: Chain) -> float | None:
     # The need read two ways, the larger counting: the users' plans, and end use itself, which
     # goes on growing where makers cannot plan for it (short of capacity or material)
     end_use = float(end_use_need(w, chain.firms, chain.book.cond.week) @ long_run)
-    return ratio * shortage_multiple(max(need, end_use), float(feed @ basket), b.shortage_price_exponent,
-                                     b.price_ceiling_multiple)
+    supply = float(feed @ basket)
+    m.oxide_route_cover = supply / max(need, end_use) if max(need, end_use) > 1e-9 else float("nan")
+    return ratio * shortage_multiple(max(need, end_use), supply, b.shortage_price_exponent, b.price_ceiling_multiple)
 
 
 def limit_to_separation(chain: Chain, routes: list) -> np.ndarray:

@@ -377,6 +377,7 @@ def vocabulary_of_names(sectors: set[str] | None, regions: set[str] | None,
     for var in ("price_long_run", "market_cover_weeks"):
         v[var] = dict(v["price"], region={"china"})
     v["spot_traded"] = dict(v["price"], region={"china", "abroad"})     # China's spot market and the one abroad
+    v["route_supply_cover"] = dict(stage={"market"}, product={"oxides"}, region={"china"})
     # one row per export quota, named in the product column
     quotas = export_quotas if export_quotas is not None else any_name
     for var in ("export_quota_used", "export_quota_issued"):
