@@ -335,7 +335,7 @@ def test_best_toml_of_a_scenario_with_a_long_name_loads(tmp_path):
     ("behaviour.w_trnd", "is not a key of the scenario: behaviour has no key 'w_trnd'; did you mean 'w_trend'?"),
     ("sectors.nev.seasonality[0]", "selects a list item, which a calibration space cannot search"),
     ("after_last_year.quota_growth_pct_per_yr", "has no value in the scenario (an optional key left unset)"),
-    ("firms.separation_plants.reservation_share_by_product.tb_oxide",
+    ("firms.separation_plants.reservation_share_by_product.dy_oxide",
      "is an entry the scenario leaves unset (the model uses the table's fallback there)"),
 ])
 def test_a_space_key_that_cannot_be_searched_says_why(tmp_path, key, says):

@@ -243,7 +243,8 @@ def test_recyclers_hold_oxide_back_below_the_plants_reservation_price(tiny):
     m.long_run_yuan_per_t[k] = 1000.0
     m.price_yuan_per_t[k] = 1000.0
     assert kind.offer_share(book) == pytest.approx(1.0)
-    m.price_yuan_per_t[k] = 0.99 * cfg.reservation_share * 1000.0    # 1 % under the reservation price
+    # 1 % under each product's reservation price (the plants' share, or the product's own)
+    m.price_yuan_per_t[k] = 0.99 * world.reservation_share[k] * 1000.0
     assert kind.offer_share(book) == pytest.approx(max(1.0 - cfg.holdback_price * 0.01, cfg.min_offer_share))
 
 

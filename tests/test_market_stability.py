@@ -41,8 +41,8 @@ def quiet_ranges():
 def test_quiet_chain_keeps_its_prices_for_ten_years(quiet_ranges):
     """No news, controls or shocks; demand, quotas and capacities held at their first-year
     values: in ten years no price leaves 0.67x .. 1.5x of its start on any seed tested (seeds
-    0-5: 0.695x-1.452x; over seeds 0-29 0.695x-1.542x, two seeds' light ore or Pr-Nd metal
-    above 1.5x by up to 2.8 % since the markets' normal cover is the baseline's data,
+    0-5: 0.768x-1.429x; over seeds 0-29 0.692x-1.532x, five seeds' light ore or Pr-Nd metal
+    above 1.5x by up to 2.1 % since the markets' normal cover is the baseline's data,
     docs/ODD.md section 8; the bug this replaced: Pr-Nd oxide at 4-5x within three years;
     later, 2024's Dy surplus drifting to 0.56x while plants dumped what magnet makers no
     longer ordered)."""

@@ -1107,24 +1107,23 @@ def test_a_table_of_points_reads_headers_and_whole_numbers_as_a_spreadsheet_writ
 
 
 def test_an_entry_the_base_leaves_unset_is_swept_as_a_what_if_would_set_it(tmp_path):
-    """The base gives no Tb entry of the plants' per-product reservation table (it falls back on
+    """The base gives no Dy entry of the plants' per-product reservation table (it falls back on
     reservation_share); each point adds it, as a what-if writing the table would, and the
     runs differ by it."""
     import rechain
     from rechain.scenario import load_scenario
-    key = "firms.separation_plants.reservation_share_by_product.tb_oxide"
+    key = "firms.separation_plants.reservation_share_by_product.dy_oxide"
     base = load_scenario(TINY)
-    assert "tb_oxide" not in base.firms.separation_plants.reservation_share_by_product
+    assert "dy_oxide" not in base.firms.separation_plants.reservation_share_by_product
     sweep = {"base": str(TINY), "design": "grid", "parameters": {key: {"levels": [0.3, 1.0]}},
-             "outputs": {"kpis": ["price_peak_tb_oxide"]}}
+             "outputs": {"kpis": ["price_peak_dy_oxide"]}}
     low, high = (_point(sweep, i) for i in (0, 1))
-    assert low.firms.separation_plants.reservation_share_by_product == {**base.firms.separation_plants.
-                                                                        reservation_share_by_product, "tb_oxide": 0.3}
-    assert high.firms.separation_plants.reservation_share_by_product["tb_oxide"] == 1.0
+    assert low.firms.separation_plants.reservation_share_by_product == {"dy_oxide": 0.3}
+    assert high.firms.separation_plants.reservation_share_by_product == {"dy_oxide": 1.0}
     (tmp_path / "w.toml").write_text(f'extends = "{TINY.as_posix()}"\n[firms.separation_plants]\n'
-                                     'reservation_share_by_product = { tb_oxide = 0.3 }\n')
+                                     'reservation_share_by_product = { dy_oxide = 0.3 }\n')
     assert low.model_dump(exclude={"name"}) == load_scenario(tmp_path / "w.toml").model_dump(exclude={"name"})
-    price = [rechain.run(sc, seed=0).monthly.query("variable == 'price' and product == 'tb_oxide'")["value"].to_numpy()
+    price = [rechain.run(sc, seed=0).monthly.query("variable == 'price' and product == 'dy_oxide'")["value"].to_numpy()
              for sc in (low, high)]
     assert not np.allclose(price[0], price[1])
 
@@ -1133,9 +1132,10 @@ def test_is_unset_entry_only_for_a_table_of_named_values():
     from rechain.experiments.paths import is_unset_entry
     from rechain.scenario import load_scenario
     d = load_scenario(TINY).model_dump()
-    assert is_unset_entry(d, parse_path("firms.separation_plants.reservation_share_by_product.tb_oxide"))
+    assert is_unset_entry(d, parse_path("firms.separation_plants.reservation_share_by_product.dy_oxide"))
     # set already, a field of a table (a typo stays "no key ..."), a table of tables, a list item
-    assert not is_unset_entry(d, parse_path("firms.separation_plants.reservation_share_by_product.dy_oxide"))
+    d["firms"]["separation_plants"]["reservation_share_by_product"]["tb_oxide"] = 0.8
+    assert not is_unset_entry(d, parse_path("firms.separation_plants.reservation_share_by_product.tb_oxide"))
     assert not is_unset_entry(d, parse_path("behaviour.noize"))
     assert not is_unset_entry(d, parse_path("sectors.new_sector"))
     assert not is_unset_entry(d, parse_path("behaviour.cover_weeks.magnet_makers"))
