@@ -385,7 +385,9 @@ def oxide_cost_ratio(chain: Chain) -> float | None:
     """The marginal supply route's full cost over the value of its oxides at their long-run
     prices (:func:`long_run_prices`: capped by the entry route, times the shortage multiple
     beyond every route's supply): above 1 the oxides' long run is too cheap to bring forth
-    what users need, below 1 dearer than it takes. None without supply routes."""
+    what users need, below 1 dearer than it takes. None without supply routes. Keeps the
+    routes' supply over that need in ``market.oxide_route_cover`` (the recorder's
+    ``route_supply_cover``)."""
     w, m, book = chain.world, chain.market, chain.book
     routes = [kind.supply_routes(book) for kind in chain.acting["supply_routes"]]
     if not routes:
@@ -405,9 +407,9 @@ def oxide_cost_ratio(chain: Chain) -> float | None:
     # The need read two ways, the larger counting: the users' plans, and end use itself, which
     # goes on growing where makers cannot plan for it (short of capacity or material)
     end_use = float(end_use_need(w, chain.firms, chain.book.cond.week) @ long_run)
-    supply = float(feed @ basket)
-    m.oxide_route_cover = supply / max(need, end_use) if max(need, end_use) > 1e-9 else float("nan")
-    return ratio * shortage_multiple(max(need, end_use), supply, b.shortage_price_exponent, b.price_ceiling_multiple)
+    needed, supply = max(need, end_use), float(feed @ basket)
+    m.oxide_route_cover = supply / needed if needed > 1e-9 else float("nan")
+    return ratio * shortage_multiple(needed, supply, b.shortage_price_exponent, b.price_ceiling_multiple)
 
 
 def limit_to_separation(chain: Chain, routes: list) -> np.ndarray:

@@ -345,10 +345,9 @@ def inert_keys(sc: Scenario, own: dict | None) -> list[str]:
             inert(("magnet_recipes", grade, "max_added_share"), f"magnet_recipes.{grade}.thrift_price_elasticity "
                   f"is 0 (recipes do not follow prices, so nothing is added back when the input is cheap)")
     plants = sc.firms.separation_plants
-    if plants.count > 0 and plants.metal_line_share == 0 and "prnd_metal" in plants.reservation_share_by_product:
-        out += [f"firms.separation_plants.reservation_share_by_product.prnd_metal: firms.separation_plants."
-                f"metal_line_share is 0 (no plant makes or holds metal); it acts on nothing"] * \
-            _has(own, "firms", "separation_plants", "reservation_share_by_product", "prnd_metal")
+    if plants.count > 0 and plants.metal_line_share == 0:
+        inert(("firms", "separation_plants", "reservation_share_by_product", "prnd_metal"),
+              "firms.separation_plants.metal_line_share is 0 (no plant makes or holds metal)")
     b = sc.behaviour
     if b.cover_bounds[0] == b.cover_bounds[1]:
         for key in ("restock_strength", "wait_strength", "uncertainty_strength"):
@@ -393,13 +392,14 @@ def inert_keys(sc: Scenario, own: dict | None) -> list[str]:
         st = sc.stockpile
         if st.buy_below_share <= b.price_floor_multiple and _has(own, "stockpile", "buy_below_share"):
             out.append(f"stockpile.buy_below_share: it is at or below behaviour.price_floor_multiple "
-                  f"({b.price_floor_multiple:g}), the least a glut multiplies the long-run anchor by, so the market "
-                  f"price falls below it only while lagging a rising anchor and the reserve (almost) never buys")
+                       f"({b.price_floor_multiple:g}), the least a glut multiplies the long-run anchor by, so the "
+                       f"market price falls below it only while lagging a rising anchor and the reserve (almost) "
+                       f"never buys")
         if st.sell_above_share >= b.price_ceiling_multiple and _has(own, "stockpile", "sell_above_share"):
             out.append(f"stockpile.sell_above_share: it is at or above behaviour.price_ceiling_multiple "
-                  f"({b.price_ceiling_multiple:g}), the most a shortage multiplies the long-run anchor by, so the "
-                  f"market price rises above it only while lagging a falling anchor and the reserve (almost) never "
-                  f"sells")
+                       f"({b.price_ceiling_multiple:g}), the most a shortage multiplies the long-run anchor by, so "
+                       f"the market price rises above it only while lagging a falling anchor and the reserve "
+                       f"(almost) never sells")
     rc = sc.recycling
     if not no_end_of_life and rc.collection_price_elasticity == 0 and \
             all(c.rate <= rc.max_collection_rate for c in rc.collection):
@@ -459,17 +459,15 @@ def _overruled_controls(sc: Scenario, own: dict) -> list[str]:
     where regimes overlap the strictest holds (lowest approval rate, longest processing,
     :class:`~rechain.policy.exports.ExportRegimes`), so a control no stricter anywhere than
     those it overlaps changes no week."""
-    import datetime as dt
-    from types import SimpleNamespace
+    import numpy as np
 
+    from ..calendar import Calendar
     from ..policy.exports import ExportRegimes
     controls = sc.export_controls
     mine = [i for i, ec in enumerate(controls) if _own_item(own, "export_controls", ec.name) is not None]
     if len(controls) < 2 or not mine:
         return []
-    first = sc.start - dt.timedelta(days=sc.start.weekday())
-    weeks = [first + dt.timedelta(weeks=k) for k in range((sc.end - first).days // 7 + 1)]
-    cal = SimpleNamespace(weeks=weeks, n_weeks=len(weeks))
+    cal = Calendar.build(sc.start, sc.end, holidays={})      # the weeks alone: regimes ignore holidays
     products = tuple(sorted({p for ec in controls for p in ec.products}))
     regions = list(sc.regions)
 
@@ -477,7 +475,6 @@ def _overruled_controls(sc: Scenario, own: dict) -> list[str]:
         r = ExportRegimes.build(sc.model_copy(update={"export_controls": items}), cal, products, regions)
         return r.controlled, r.approval, r.days_min, r.days_mode, r.days_max
 
-    import numpy as np
     full = regimes(controls)
     out = []
     for i in mine:

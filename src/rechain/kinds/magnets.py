@@ -298,10 +298,14 @@ class MagnetMakers(Kind):
         it at)."""
         if not self.present:
             return {}
-        w = self.world
-        rec = w.scenario.firms.recyclers
-        most = w.materials.oxide_value_yuan_per_t(self.start) * rec.recovery_yield - rec.cost_yuan_per_t
+        most = self._most_paid(self.world.materials.oxide_value_yuan_per_t(self.start))
         return {int(k): float(self.start[k] / most[k]) if most[k] > 0 else math.inf for k in self.scraps}
+
+    def _most_paid(self, worth: np.ndarray) -> np.ndarray:
+        """The most a recycler can pay for a tonne of each product whose oxides are worth
+        ``worth`` [P], yuan: what it recovers of them, less its cost."""
+        rec = self.world.scenario.firms.recyclers
+        return worth * rec.recovery_yield - rec.cost_yuan_per_t
 
     def long_run_value(self, book: Book, value: Values) -> None:
         """Blanks: unit cost at market prices (grade composition now, mean processing cost)
@@ -318,8 +322,7 @@ class MagnetMakers(Kind):
         value.floor[self.grades] = cost[1::2]
         worth = content @ self._oxide_prices(price)
         value.long_run[self.scraps] = worth[self.scraps] * self.netback_ratio[self.scraps]
-        rec = book.world.scenario.firms.recyclers
-        value.ceiling[self.scraps] = worth[self.scraps] * rec.recovery_yield - rec.cost_yuan_per_t
+        value.ceiling[self.scraps] = self._most_paid(worth)[self.scraps]
 
     def line_capacity(self, book: Book) -> float:
         """Blanks the makers' installed lines can make a week, t. Lines down for a while (a

@@ -82,7 +82,7 @@ class _OreSellers(Kind):
         content_value = float(book.content[k] @ book.world.materials.oxide_price_vector(book.market.price_yuan_per_t))
         value.long_run[k] = content_value * self.netback_ratio[k]
         value.floor[k] = max(value.floor[k], self.least_cost)
-        value.ceiling[k] = content_value * self.ceiling_share - self.separation_cost
+        value.ceiling[k] = self._most_paid(content_value)
 
     def start_ceilings(self) -> dict[int, float]:
         """The ore's start price over the most a plant can pay for it at the start prices (what
@@ -91,9 +91,13 @@ class _OreSellers(Kind):
             return {}
         w = self.world
         k = self.ore
-        content_value = float(w.materials.content[k] @ w.materials.oxide_price_vector(w.start_price_yuan_per_t))
-        most = content_value * self.ceiling_share - self.separation_cost
+        most = self._most_paid(float(w.materials.content[k] @ w.materials.oxide_price_vector(w.start_price_yuan_per_t)))
         return {k: float(w.start_price_yuan_per_t[k] / most) if most > 0 else math.inf}
+
+    def _most_paid(self, content_value: float) -> float:
+        """The most a plant running at full pace can pay for a tonne of the ore whose oxides are
+        worth ``content_value``, yuan: their value after losses and margin, less separation."""
+        return content_value * self.ceiling_share - self.separation_cost
 
     def cost_floor(self, book: Book, floor: np.ndarray) -> None:
         floor[:] = self.sell_cost
