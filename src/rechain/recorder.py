@@ -92,6 +92,8 @@ class Recorder:
         self.material_want = np.zeros((W, R, P))       # oxides and metal buyers abroad wanted
         self.material_got = np.zeros((W, R, P))
         self.export_price = np.zeros((W, P, R))
+        #: blanks the magnet makers planned but their stock of Pr-Nd, Dy, Tb did not allow, t
+        self.input_short = np.zeros((W, 3))
         self.use_want = np.zeros((W, G))
         self.use_got = np.zeros((W, G))
         self.price = np.zeros((W, P))
@@ -162,6 +164,11 @@ class Recorder:
         y = np.asarray(y, dtype=float)
         at = (stage[:, None], np.asarray(k)[None, :]) if y.ndim == 2 else (stage, k)
         np.add.at(self._week_prod, at, y)
+
+    def add_input_short(self, short_t: np.ndarray) -> None:
+        """Planned blanks the magnet makers could not make this week, t, by the scarcest
+        raw material (Pr-Nd, Dy, Tb)."""
+        self.input_short[self.week] += short_t
 
     def add_use(self, i: np.ndarray, want: np.ndarray, got: np.ndarray) -> None:
         G = len(self.groups)

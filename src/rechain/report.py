@@ -128,6 +128,11 @@ def monthly_table(m: "ChainModel") -> pd.DataFrame:
                 if exp[:, s, k, g].any():
                     tab.add(stage, product, region, "exports", exp[:, s, k, g], mat.units[product])
     tab.add("separation_plants", "ore", "abroad", "imports", cal.to_months(r.imports), "t REO")
+    # blanks planned but not made for want of a raw material, by the scarcest one
+    if "magnet_makers" in stages:
+        short = cal.to_months(r.input_short)
+        for j, product in enumerate(("prnd_oxide", "dy_oxide", "tb_oxide")):
+            tab.add("magnet_makers", product, "china", "output_short_of_inputs", short[:, j], "t")
     price = _month_means(m, r.price)
     long_run = _month_means(m, r.long_run_price)
     cover = _month_means(m, r.market_cover)
@@ -300,6 +305,7 @@ def domestic_prices(monthly: pd.DataFrame) -> pd.DataFrame:
 # --- reading the monthly table: flows add up over the rows a selection leaves open, levels
 # (prices, cover, ...) do not (rechain validate, sweeps and RunResult.series read it so) --------
 FLOW_VARIABLES = ("production", "orders", "exports", "imports", "demand", "use", "shortfall", "end_products_short",
+                  "output_short_of_inputs",
                   "licences_applied", "licences_granted", "licences_refused", "quota_used", "eol_collected",
                   "spot_traded", "sales_abroad", "export_quota_used")
 LEVEL_VARIABLES = ("price", "price_long_run", "market_cover_weeks", "route_supply_cover", "stock_cover_days", "sentiment", "uncertainty",
@@ -536,6 +542,12 @@ def summary_table(monthly: pd.DataFrame) -> pd.DataFrame:
     for item, sel in (("magnets", ~material), ("oxides and metal", material)):
         for y, v in short[sel].groupby("year")["value"].sum().items():
             rows.append(("shortfall", item, y, v, "t"))
+    # what the magnet makers planned but their raw-material stock did not allow
+    lacking = df[df["variable"] == "output_short_of_inputs"]
+    for product, g in lacking.groupby("product"):
+        if (g["value"] > 0).any():
+            for y, v in g.groupby("year")["value"].sum().items():
+                rows.append(("blanks not made", f"short of {product}", y, v, "t"))
     for (product, unit), g in domestic_prices(df).groupby(["product", "unit"]):
         for y, v in g.groupby("year")["value"].mean().items():
             rows.append(("mean price", product, y, v, unit))

@@ -378,6 +378,8 @@ def vocabulary_of_names(sectors: set[str] | None, regions: set[str] | None,
         v[var] = dict(v["price"], region={"china"})
     v["spot_traded"] = dict(v["price"], region={"china", "abroad"})     # China's spot market and the one abroad
     v["route_supply_cover"] = dict(stage={"market"}, product={"oxides"}, region={"china"})
+    v["output_short_of_inputs"] = dict(stage={"magnet_makers"}, product={"prnd_oxide", "dy_oxide", "tb_oxide"},
+                                       region={"china"})
     # one row per export quota, named in the product column
     quotas = export_quotas if export_quotas is not None else any_name
     for var in ("export_quota_used", "export_quota_issued"):

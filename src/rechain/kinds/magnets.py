@@ -28,7 +28,7 @@ from ..world import World
 from .base import Firm, Kind, Values
 
 __all__ = ["MagnetMakers", "MagnetMaker", "metal_share", "thrift_target", "cheap_dy_target", "spare_dy_share",
-           "end_use_blanks"]
+           "scarcest_input", "end_use_blanks"]
 
 
 def metal_share(theta0: float, p_oxide: float, p_metal: float, oxide_per_metal: float,
@@ -79,6 +79,26 @@ def swap_target(tb_dy_ratio: float, start_ratio: float, elasticity: float, max_s
     ``clip(elasticity * ln(ratio / start), -max_share, max_share)`` (negative: Dy by Tb): the
     thrift rule with the same bound both ways."""
     return min(thrift_target(tb_dy_ratio, start_ratio, elasticity, max_share), max_share)
+
+
+def scarcest_input(plan_t: np.ndarray, takes_dy: np.ndarray, takes_tb: np.ndarray, prnd_allows: np.ndarray,
+                   dy_allows: np.ndarray, tb_allows: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """What the raw-material stock lets a maker make of each grade it plans, and what it
+    cannot make for want of each raw material.
+
+    ``plan_t`` [firm, grade] are the planned blanks, t; ``takes_dy`` and ``takes_tb`` [firm,
+    grade] whether the grade's recipe needs Dy and Tb; ``*_allows`` [firm] the share of the
+    week's whole plan that the maker's stock of Pr-Nd (oxide and metal), Dy and Tb covers
+    (at most 1). Each grade is held back by the scarcest input its recipe needs. Returns the
+    share of each grade's plan made [firm, grade] and the planned blanks not made, t, charged
+    to the scarcest input [3: Pr-Nd, Dy, Tb] (a tie to the first of them)."""
+    shares = np.stack([np.broadcast_to(prnd_allows[:, None], plan_t.shape),
+                       np.where(takes_dy, dy_allows[:, None], 1.0),
+                       np.where(takes_tb, tb_allows[:, None], 1.0)], axis=-1)      # [firm, grade, input]
+    made_share = shares.min(axis=-1)
+    short_t = np.bincount(shares.argmin(axis=-1).ravel(), weights=(plan_t * (1.0 - made_share)).ravel(),
+                          minlength=3)
+    return made_share, short_t
 
 
 def end_use_blanks(w: World, firms) -> np.ndarray:
@@ -215,10 +235,7 @@ class MagnetMakers(Kind):
         f_prnd = np.minimum(1.0, np.divide(pool, need_prnd, out=ones.copy(), where=need_prnd > 1e-12))
         f_dy = np.minimum(1.0, np.divide(S[rs, dy], need_dy, out=ones.copy(), where=need_dy > 1e-12))
         f_tb = np.minimum(1.0, np.divide(S[rs, tb], need_tb, out=ones, where=need_tb > 1e-12))
-        # each grade is held back by the scarcest input its recipe needs
-        limit = np.repeat(f_prnd[:, None], plan.shape[1], axis=1)
-        limit = np.where(r_dy > 0, np.minimum(limit, f_dy[:, None]), limit)
-        limit = np.where(r_tb > 0, np.minimum(limit, f_tb[:, None]), limit)
+        limit, short_t = scarcest_input(plan, r_dy > 0, r_tb > 0, f_prnd, f_dy, f_tb)
         blanks = plan * limit
         if self.takes_cheap_dy:
             # cheap Dy alloyed in from what the recipes leave: it is ordered, never waited for
@@ -250,6 +267,7 @@ class MagnetMakers(Kind):
         S[rs, scraps] += blanks * s
         if book.recorder.enabled:
             book.recorder.add_production(rs, grades, blanks)
+            book.recorder.add_input_short(short_t)
             book.recorder.add_production(rs, scraps, blanks * s)
         loss_t = np.zeros(E)
         loss_t[[self.e_prnd, self.e_dy, self.e_tb]] = used * loss
