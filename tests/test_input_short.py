@@ -5,9 +5,14 @@ recipe needs, and what is not made is charged to that input."""
 from __future__ import annotations
 
 import numpy as np
+import pandas as pd
 import pytest
+from click.testing import CliRunner
+from support import BASELINE
 from test_kinds import standard_grade_orders, tiny  # noqa: F401  (tiny: the fixture)
 
+from rechain.cli import main
+from rechain.html_report import input_short_rows
 from rechain.kinds import MagnetMakers
 from rechain.kinds.magnets import scarcest_input
 from rechain.report import summary_table
@@ -69,3 +74,31 @@ def test_the_run_reports_what_the_makers_lacked_by_input_and_the_summary_lists_i
         assert lacking is not None
         got = lacking.sum(axis=0)
         assert got.to_numpy() == pytest.approx(total.reindex([c[:4] for c in got.index]).to_numpy())
+
+
+def test_the_html_report_tables_the_blanks_not_made_per_year_and_input():
+    months = ["2024-11", "2024-12", "2025-01"]
+    rows = [("magnet_makers", p, "china", "output_short_of_inputs", m, v, "t")
+            for p, vals in (("prnd_oxide", (0.0, 0.0, 0.0)), ("dy_oxide", (10.0, 5.0, 0.0)),
+                            ("tb_oxide", (0.0, 250.0, 1000.0)))
+            for m, v in zip(months, vals)]
+    monthly = pd.DataFrame(rows, columns=["stage", "product", "region", "variable", "month", "value", "unit"])
+    years, table = input_short_rows(monthly)
+    assert years == ["2024", "2025"]
+    # an input that never held output back is left out; a year without any shows 0
+    assert table == [{"input": "dy_oxide", "values": ["15.0", "0"]},
+                     {"input": "tb_oxide", "values": ["250", "1,000"]}]
+    assert input_short_rows(monthly[monthly["product"] == "prnd_oxide"]) == (["2024", "2025"], [])
+
+
+def test_a_run_report_shows_what_held_the_makers_back(tmp_path):
+    out = tmp_path / "run"
+    res = CliRunner().invoke(main, ["run", str(BASELINE), "--out", str(out), "--html", "--quiet", "--no-figures"])
+    assert res.exit_code == 0, res.output
+    html = (out / "report.html").read_text()
+    monthly = pd.read_csv(out / "monthly.csv", dtype={"month": str})
+    years, table = input_short_rows(monthly)
+    assert table, "the baseline's makers are held back by Dy and Tb (docs/ODD.md, section 8)"
+    assert "Magnet output held back by raw materials" in html
+    for r in table:
+        assert f"<tr><td>{r['input']}</td>" + "".join(f'<td class="num">{v}</td>' for v in r["values"]) in html

@@ -408,6 +408,20 @@ def sector_rows(monthly: pd.DataFrame) -> list[dict[str, str]]:
     return out
 
 
+def input_short_rows(monthly: pd.DataFrame) -> tuple[list[str], list[dict]]:
+    """The magnet makers' planned blanks not made for want of each raw material (t, the
+    scarcest input each grade's recipe needs), per year: the years and one row per input
+    that ever held output back (none: an empty list)."""
+    rows = monthly[monthly["variable"] == "output_short_of_inputs"]
+    years = sorted(rows["month"].str[:4].unique())
+    out = []
+    for product, g in rows.groupby("product", sort=False):
+        if (g["value"] > 0).any():
+            per_year = g.groupby(g["month"].str[:4])["value"].sum()
+            out.append({"input": product, "values": [_num(per_year.get(y, 0.0), "t") for y in years]})
+    return years, out
+
+
 def _run_context(folder: Path, year: int | None) -> dict:
     from .flowchart import figure_element_flows
     from .report import FIGURES, kpis
@@ -486,6 +500,7 @@ def _run_context(folder: Path, year: int | None) -> dict:
         "kpi_columns": ([f"{base_sc.name} (base, seed {seed})"] if base_run is not None else []) + [name],
         "kpi_rows": rows, "kpi_note": note + " Prices in the market's units; tonnes as t.",
         "sectors": sector_rows(monthly),
+        "input_short": dict(zip(("years", "rows"), input_short_rows(monthly))),
         "figures": figures, "year": yr,
         "flow_figures": [_figure(figure_element_flows(flows, yr, title), f"{name}, seed {seed}, {yr}.")],
         "flow_note": "", "provenance": prov,
@@ -630,6 +645,7 @@ def _compare_context(folder: Path, year: int | None) -> dict:
                     f"{', '.join(map(str, seeds))}); reference: {ref}.",
         "scenarios": blocks, "kpi_columns": names, "kpi_rows": rows,
         "sectors": [],          # a comparison keeps per-seed KPIs, not the sectors' monthly rows
+        "input_short": {"years": [], "rows": []},
         "kpi_note": ("Means over seeds; below, the 5 % to 95 % band across seeds and the change against the "
                      "reference's mean. " if n > 1 else "One seed: no band (compare --replicates N gives one). ")
         + "Prices in the market's units; tonnes as t."
