@@ -133,6 +133,10 @@ def test_dashboard_charts_draw_at_any_week():
             assert all(ax.get_ylabel() for ax in fig.axes)
             # no negative prices or tonnes, even on a panel with nothing to draw yet
             assert all(ax.get_ylim()[0] >= 0 for ax in fig.axes), [ax.get_ylim() for ax in fig.axes]
+            # the shortfall panel also draws the blanks the makers could not make, week by week
+            lines = {ln.get_label(): ln.get_ydata() for ln in fig.axes[5].get_lines()}
+            blanks = lines["magnet makers: blanks not made for want of Pr-Nd, Dy, Tb"]
+            assert np.array_equal(blanks, m.recorder.input_short[:n].sum(axis=1))
     finally:
         forget_model(m)
 

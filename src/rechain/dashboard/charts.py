@@ -85,8 +85,11 @@ def charts_figure(model, width_in: float = 12.0) -> Figure:
     n_sectors = len(model.scenario.sectors)
     ax.plot(x, short[:, :n_sectors].sum(axis=1), color="tab:blue", label="motor makers, China")
     ax.plot(x, short[:, n_sectors:].sum(axis=1), color="tab:red", label="buyers abroad")
+    # upstream of the shortfall: blanks the makers planned but lacked Dy, Tb or Pr-Nd for
+    ax.plot(x, r.input_short[:n].sum(axis=1), color="tab:purple", ls="--",
+            label="magnet makers: blanks not made for want of Pr-Nd, Dy, Tb")
     ax.set_ylabel("t of magnets per week")
-    ax.set_title("Shortfall (magnets wanted but not got)", fontsize=10)
+    ax.set_title("Shortfall (magnets wanted but not got; blanks not made)", fontsize=10)
 
     for a in axes:
         a.set_xlim(weeks[0], weeks[-1])
