@@ -24,7 +24,7 @@ import pandas as pd
 from pydantic import BaseModel, ConfigDict, Field, StrictInt, StrictStr, ValidationError, model_validator
 
 from .outputs import OutputError, add_file, check_writable, holds_run_of, output_kind, rows_written, write_file
-from .report import COLUMNS, ELEMENT_COLUMNS, TEXT_COLUMNS, not_as_written, not_numbers
+from .report import COLUMNS, ELEMENT_COLUMNS, TEXT_COLUMNS, blanks_not_made, not_as_written, not_numbers
 from .config.errors import first_problem
 from .scenario import ScenarioError, load_scenario, scenario_data, scenario_from_dict, scenario_hash
 
@@ -412,14 +412,10 @@ def input_short_rows(monthly: pd.DataFrame) -> tuple[list[str], list[dict]]:
     """The magnet makers' planned blanks not made for want of each raw material (t, the
     scarcest input each grade's recipe needs), per year: the years and one row per input
     that ever held output back (none: an empty list)."""
-    rows = monthly[monthly["variable"] == "output_short_of_inputs"]
-    years = sorted(rows["month"].str[:4].unique())
-    out = []
-    for product, g in rows.groupby("product", sort=False):
-        if (g["value"] > 0).any():
-            per_year = g.groupby(g["month"].str[:4])["value"].sum()
-            out.append({"input": product, "values": [_num(per_year.get(y, 0.0), "t") for y in years]})
-    return years, out
+    table = blanks_not_made(monthly)
+    years = [str(y) for y in table.columns]
+    return years, [{"input": product, "values": [_num(v, "t") for v in per_year]}
+                   for product, per_year in table.iterrows()]
 
 
 def _run_context(folder: Path, year: int | None) -> dict:

@@ -128,11 +128,11 @@ def monthly_table(m: "ChainModel") -> pd.DataFrame:
                 if exp[:, s, k, g].any():
                     tab.add(stage, product, region, "exports", exp[:, s, k, g], mat.units[product])
     tab.add("separation_plants", "ore", "abroad", "imports", cal.to_months(r.imports), "t REO")
-    # blanks planned but not made for want of a raw material, by the scarcest one
-    if "magnet_makers" in stages:
-        short = cal.to_months(r.input_short)
-        for j, product in enumerate(("prnd_oxide", "dy_oxide", "tb_oxide")):
-            tab.add("magnet_makers", product, "china", "output_short_of_inputs", short[:, j], "t")
+    # blanks planned but not made for want of a raw material, by the scarcest one (the
+    # recorder keeps them in the order of the world's oxides: Pr-Nd, Dy, Tb)
+    short = cal.to_months(r.input_short)
+    for j, k in enumerate(m.world.oxides):
+        tab.add("magnet_makers", P[k], "china", "output_short_of_inputs", short[:, j], "t")
     price = _month_means(m, r.price)
     long_run = _month_means(m, r.long_run_price)
     cover = _month_means(m, r.market_cover)
@@ -542,18 +542,25 @@ def summary_table(monthly: pd.DataFrame) -> pd.DataFrame:
     for item, sel in (("magnets", ~material), ("oxides and metal", material)):
         for y, v in short[sel].groupby("year")["value"].sum().items():
             rows.append(("shortfall", item, y, v, "t"))
-    # what the magnet makers planned but their raw-material stock did not allow
-    lacking = df[df["variable"] == "output_short_of_inputs"]
-    for product, g in lacking.groupby("product"):
-        if (g["value"] > 0).any():
-            for y, v in g.groupby("year")["value"].sum().items():
-                rows.append(("blanks not made", f"short of {product}", y, v, "t"))
+    for product, per_year in blanks_not_made(monthly).iterrows():
+        for y, v in per_year.items():
+            rows.append(("blanks not made", f"short of {product}", y, v, "t"))
     for (product, unit), g in domestic_prices(df).groupby(["product", "unit"]):
         for y, v in g.groupby("year")["value"].mean().items():
             rows.append(("mean price", product, y, v, unit))
     t = pd.DataFrame(rows, columns=["what", "item", "year", "value", "unit"])
     table = t.pivot_table(index=["what", "item", "unit"], columns="year", values="value", aggfunc="sum")
     return table.rename(columns=year_labels(df["month"]))
+
+
+def blanks_not_made(monthly: pd.DataFrame) -> pd.DataFrame:
+    """What the magnet makers planned but their raw-material stock did not allow
+    (``output_short_of_inputs``), t of blanks per input (rows: those that ever held output
+    back, in the table's order) and year (columns: every year the table has)."""
+    rows = monthly[monthly["variable"] == "output_short_of_inputs"]
+    table = rows.pivot_table(index="product", columns=rows["month"].str[:4].rename("year"), values="value",
+                             aggfunc="sum", fill_value=0.0, sort=False).sort_index(axis=1)
+    return table[(table > 0).any(axis=1)]
 
 
 #: a year whose oxides' supply routes give less than this share of what their users need is
