@@ -299,24 +299,80 @@ remove = true
     assert news0 not in [n.name for n in sc.news] and len(sc.news) == len(base.news) - 1
 
 
-@pytest.mark.parametrize("items, says", [
+@pytest.mark.parametrize("items, says, others", [
     # 'yes' was kept as an item's key and reported as "remove: unknown key"
-    ('[{{ name = "{n}", remove = "yes" }}]', f"news.remove: given remove = 'yes' for '{{n}}'; allowed: true"),
+    ('[{{ name = "{n}", remove = "yes" }}]', f"news.remove: given remove = 'yes' for '{{n}}'; allowed: true", []),
     # a nameless item: "remove = true for None", or, beside a named one, "no inherited item has that name"
-    ('[{{ remove = true }}]', "news.remove: given remove = true in an item without a name; allowed: name ="),
-    ('[{{ name = "{n}", remove = true }}, {{ remove = true }}]', "given remove = true in an item without a name"),
-    # beside an item without a name the list replaces the inherited one: not "no inherited item has that name"
+    ('[{{ remove = true }}]', "news.remove: given remove = true in an item without a name; allowed: name =", []),
+    ('[{{ name = "{n}", remove = true }}, {{ remove = true }}]', "given remove = true in an item without a name",
+     []),
+    # beside an item without a name the list replaces the inherited one: not "no inherited item has that name";
+    # the unnamed item's own slip (news items need a name) is told after it
     ('[{{ name = "{n}", remove = true }}, {{ date = 2025-03-03, sign = 1, strength = 0.1 }}]',
      "given remove = true for '{n}' beside an item without a name: a list with an unnamed item replaces the "
      "inherited list whole, so nothing is left to remove; allowed: a name for every item (to add to and remove "
-     "from the inherited '{n}', "),
+     "from the inherited '{n}', ", ["news[0].name"]),
 ])
-def test_a_removal_that_cannot_be_read_says_why(items, says, tmp_path):
+def test_a_removal_that_cannot_be_read_says_why(items, says, others, tmp_path):
     n = load_scenario(BASELINE).news[0].name
     p = _write(tmp_path / "w.toml", f'extends = "{BASELINE.as_posix()}"\nnews = {items.format(n=n)}\n')
     with pytest.raises(ScenarioError) as info:
         load_scenario(p)
-    assert len(info.value.errors) == 1 and says.format(n=n) in str(info.value), str(info.value)
+    errors = info.value.errors
+    assert says.format(n=n) in str(errors[0]), str(info.value)
+    assert [e.key for e in errors[1:]] == others, str(info.value)
+
+
+def test_a_mistake_in_merging_is_told_with_the_files_other_mistakes(tmp_path):
+    """A removal of nothing and a name given twice were raised alone, hiding the file's other
+    slips until they were fixed one by one; now every one is told, in file order."""
+    n = load_scenario(BASELINE).news[0].name
+    p = _write(tmp_path / "w.toml", f'''extends = "{BASELINE.as_posix()}"
+end = "2025-xx-01"
+[[disruptions]]
+name = "no such disruption"
+remove = true
+[[news]]
+name = "{n}"
+strength = 0.2
+[[news]]
+name = "{n}"
+strength = 0.3
+[firms.magnet_makers]
+count = "many"
+''')
+    with pytest.raises(ScenarioError) as info:
+        load_scenario(p)
+    e = info.value
+    keys = [x.key for x in e.errors]
+    assert keys == ["end", "disruptions.remove", "news.name", "firms.magnet_makers.count"], str(e)
+    assert [x.line for x in e.errors] == [2, 4, 7, 13], str(e)
+    assert {x.kind for x in e.errors} == {"date", "unknown_item", "duplicate_name", "type"}
+    # the CLI prints them all and exits 2
+    r = CliRunner().invoke(main, ["check", str(p)])
+    assert r.exit_code == 2 and "4 errors" in r.output and "Traceback" not in r.output, r.output
+
+
+def test_a_merge_mistake_alone_is_still_one_error(tmp_path):
+    p = _write(tmp_path / "w.toml", f'extends = "{BASELINE.as_posix()}"\n'
+                                    'disruptions = [{ name = "no such disruption", remove = true }]\n')
+    with pytest.raises(ScenarioError) as info:
+        load_scenario(p)
+    assert len(info.value.errors) == 1 and info.value.kind == "unknown_item" and info.value.line == 2
+
+
+def test_a_quota_year_given_as_text_is_told_with_its_line(tmp_path):
+    p = _write(tmp_path / "w.toml", f'''extends = "{BASELINE.as_posix()}"
+
+[[quota_policy.quotas]]
+type = "mining_rock"
+year = "2025"
+total_t = 1000
+''')
+    with pytest.raises(ScenarioError) as info:
+        load_scenario(p)
+    e = info.value
+    assert ".year" in e.key and e.line == 5 and "given '2025' (str)" in str(e), str(e)
 
 
 def test_quotas_merge_by_type_and_year(tmp_path):

@@ -284,7 +284,7 @@ def _selector_text(item: Any) -> list[re.Pattern]:
         return [re.compile(rf'name\s*=\s*["\']{re.escape(name)}["\']')]
     if "type" in item and "year" in item:
         return [re.compile(rf'type\s*=\s*["\']{re.escape(str(item["type"]))}["\']'),
-                re.compile(rf'year\s*=\s*{re.escape(str(item["year"]))}\b')]
+                re.compile(rf'year\s*=\s*["\']?{re.escape(str(item["year"]))}\b')]   # 2025 or "2025"
     return []
 
 

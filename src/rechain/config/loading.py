@@ -56,25 +56,44 @@ def _removal(item: dict, keypath: tuple) -> bool | None:
     return flag
 
 
-def _strip_removals(items: list, keypath: tuple, inherited: list | None = None) -> list:
+def _fail(problems: list | None, err: "_MergeError") -> None:
+    """Raise ``err``, or, when the caller collects ``problems``, add it there and go on."""
+    if problems is None:
+        raise err
+    problems.append(err)
+
+
+def _strip_removals(items: list, keypath: tuple, inherited: list | None = None,
+                    problems: list | None = None) -> list:
     """A list that replaces whatever is inherited (``inherited``: that list, if any), so
-    ``remove = true`` has nothing to remove."""
-    flags = [_removal(item, keypath) if isinstance(item, dict) else None for item in items]   # each checked first
+    ``remove = true`` has nothing to remove. With ``problems``, each mistake is added there
+    and its item left out, instead of the first one raised."""
+    flags = []
+    for item in items:                                      # each flag checked first
+        try:
+            flags.append(_removal(item, keypath) if isinstance(item, dict) else None)
+        except _MergeError as err:
+            _fail(problems, err)
+            flags.append(err)
+    if any(isinstance(f, _MergeError) for f in flags):      # (then the removals' meaning is moot)
+        return [i for i, f in zip(items, flags) if f is None]
     names = [str(_merge_key(i)) for i in inherited or [] if isinstance(i, dict) and _merge_key(i)]
     for item, flag in zip(items, flags):
         if not flag:
             continue
         if names:       # an item without a name beside it: the list replaces the inherited one whole
-            raise _MergeError((*keypath, "remove"), str(_merge_key(item)), "unknown_item",
-                              f"given remove = true for {_merge_key(item)!r} beside an item without a name: a list "
-                              f"with an unnamed item replaces the inherited list whole, so nothing is left to "
-                              f"remove; allowed: a name for every item (to add to and remove from the inherited "
-                              f"{', '.join(map(repr, names))}), or the whole list without remove")
-        raise _MergeError((*keypath, "remove"), str(_merge_key(item)), "unknown_item",
-                          f"given remove = true for {_merge_key(item)!r}, but no inherited item "
-                          f"has that name (nothing to remove)")
-    return [{k: v for k, v in i.items() if k != "remove"} if isinstance(i, dict) and i.get("remove") is False
-            else i for i in items]
+            _fail(problems, _MergeError(
+                (*keypath, "remove"), str(_merge_key(item)), "unknown_item",
+                f"given remove = true for {_merge_key(item)!r} beside an item without a name: a list "
+                f"with an unnamed item replaces the inherited list whole, so nothing is left to "
+                f"remove; allowed: a name for every item (to add to and remove from the inherited "
+                f"{', '.join(map(repr, names))}), or the whole list without remove"))
+        else:
+            _fail(problems, _MergeError((*keypath, "remove"), str(_merge_key(item)), "unknown_item",
+                                        f"given remove = true for {_merge_key(item)!r}, but no inherited item "
+                                        f"has that name (nothing to remove)"))
+    return [{k: v for k, v in i.items() if k != "remove"} if isinstance(i, dict) and f is False else i
+            for i, f in zip(items, flags) if f is not True]
 
 
 def merges_by_name(base: list, over: list) -> bool:
@@ -83,7 +102,7 @@ def merges_by_name(base: list, over: list) -> bool:
     return bool(over) and all(_merge_key(i) for i in over) and all(_merge_key(i) for i in base)
 
 
-def deep_merge(base: Any, over: Any, _keypath: tuple = ()) -> Any:
+def deep_merge(base: Any, over: Any, _keypath: tuple = (), problems: list | None = None) -> Any:
     """Merge ``over`` onto ``base``: tables key by key, named lists item by item.
 
     - tables (dicts) merge recursively, ``over`` winning on leaves;
@@ -93,43 +112,49 @@ def deep_merge(base: Any, over: Any, _keypath: tuple = ()) -> Any:
     - any other value or list (seasonality, approval steps, batches) replaces the inherited one.
 
     Raises :class:`ScenarioError` (kind ``unknown_item`` or ``duplicate_name``) when
-    ``remove = true`` names no inherited item or when ``over`` names the same item twice.
+    ``remove = true`` names no inherited item or when ``over`` names the same item twice;
+    given a list ``problems``, adds every such mistake there instead, leaves the item out and
+    merges the rest (so a file's other mistakes can be told beside them).
     """
     if isinstance(base, dict) and isinstance(over, dict):
         out = dict(base)
         for k, v in over.items():
             if k in base:
-                out[k] = deep_merge(base[k], v, (*_keypath, k))
+                out[k] = deep_merge(base[k], v, (*_keypath, k), problems)
             else:
-                out[k] = _strip_removals(v, (*_keypath, k)) if isinstance(v, list) else v
+                out[k] = _strip_removals(v, (*_keypath, k), problems=problems) if isinstance(v, list) else v
         return out
     if isinstance(base, list) and isinstance(over, list) and merges_by_name(base, over):
         seen: set[str] = set()
         for item in over:
             key = _merge_key(item)
             if key in seen:
-                raise _MergeError((*_keypath, "name"), str(key), "duplicate_name",
-                                  f"given two items named {key!r} in one file; allowed: each name once")
+                _fail(problems, _MergeError((*_keypath, "name"), str(key), "duplicate_name",
+                                            f"given two items named {key!r} in one file; allowed: each name once"))
             seen.add(key)
         out = {_merge_key(i): i for i in base}
         for item in over:
             key = _merge_key(item)
             if "remove" in item:
-                flag = _removal(item, _keypath)
-                if flag is True:
-                    if key not in out:
+                try:
+                    flag = _removal(item, _keypath)
+                    if flag is True and key not in out:
                         near = difflib.get_close_matches(str(key), [str(k) for k in out], n=1, cutoff=0.5)
                         hint = f"; did you mean {near[0]!r}?" if near else "."
                         raise _MergeError((*_keypath, "remove"), str(key), "unknown_item",
                                           f"given remove = true for {key!r}, but no inherited item has that "
                                           f"name{hint} Inherited: {', '.join(repr(str(k)) for k in out)}")
+                except _MergeError as err:
+                    _fail(problems, err)
+                    continue
+                if flag is True:
                     out.pop(key)
                     continue
                 item = {k: v for k, v in item.items() if k != "remove"} if flag is False else item
-            out[key] = deep_merge(out[key], item, _keypath) if key in out else item
+            out[key] = deep_merge(out[key], item, _keypath, problems) if key in out else item
         return list(out.values())
     if isinstance(over, list):
-        return _strip_removals(over, _keypath, base if isinstance(base, list) else None)
+        return _strip_removals(over, _keypath, base if isinstance(base, list) else None, problems)
     return over
 
 
@@ -220,9 +245,12 @@ def read_toml_file(path: str | Path, what: str = "a scenario file (.toml)") -> d
                             f"[table] headers (https://toml.io)", line=line, kind="not_toml") from None
 
 
-def _resolve(path: Path, chain: tuple[Path, ...] = ()) -> tuple[dict, list[Path]]:
+def _resolve(path: Path, chain: tuple[Path, ...] = (), problems: list | None = None) -> tuple[dict, list[Path]]:
     """Read ``path`` and the files it ``extends``; return the merged dict and the files,
-    parent first. Raises :class:`ScenarioError` for a missing, unreadable or circular chain."""
+    parent first. Raises :class:`ScenarioError` for a missing, unreadable or circular chain,
+    and for what ``path`` says that cannot merge onto its parent (a removal of nothing, a
+    name given twice) -- unless ``problems`` is a list, which then receives those mistakes
+    (the items are left out of the merge) so that they can be told with the file's others."""
     _no_nul(path, "a scenario file (.toml)")
     path = real_path(path)
     if len(chain) >= MAX_EXTENDS_DEPTH:
@@ -282,11 +310,14 @@ def _resolve(path: Path, chain: tuple[Path, ...] = ()) -> tuple[dict, list[Path]
             raise
         # a parent that cannot be read or is no scenario: say which file led to it
         raise reached_through(e, path) from None
-    try:
-        merged = deep_merge(base, data)
-    except _MergeError as e:
-        key = ".".join(str(k) for k in e.keypath)
-        raise ScenarioError(path, key, e.message, line=_find_name_line(path, e.name), kind=e.kind) from None
+    found: list[_MergeError] = []
+    merged = deep_merge(base, data, problems=found)
+    told = [ScenarioError(path, ".".join(str(k) for k in e.keypath), e.message, line=_find_name_line(path, e.name),
+                          kind=e.kind) for e in found]
+    if told and problems is None:
+        raise ScenarioError.of(told)
+    if problems is not None:
+        problems += told
     return merged, [*files, path]
 
 
@@ -460,7 +491,8 @@ def scenario_data(path: str | Path, overrides: dict | None = None,
     files (parent first) and one line per item left out. Raises :class:`ScenarioError` as
     :func:`load_scenario` does."""
     path = Path(path)
-    data, files = _resolve(path)
+    merge_problems: list[ScenarioError] = []
+    data, files = _resolve(path, problems=merge_problems)
     try:
         own = tomllib.loads(read_text_file(files[-1]))
     except (OSError, tomllib.TOMLDecodeError):  # pragma: no cover - read fine a moment ago
@@ -477,10 +509,18 @@ def scenario_data(path: str | Path, overrides: dict | None = None,
     if overrides:
         data = deep_merge(data, overrides)
     if keep_outside:
-        return data, files, []
-    if overrides:
-        return data, files, drop_inherited_outside_period(data, overrides, files)
-    return data, files, drop_inherited_outside_period(data, own, files[:-1])
+        dropped = []
+    elif overrides:
+        dropped = drop_inherited_outside_period(data, overrides, files)
+    else:
+        dropped = drop_inherited_outside_period(data, own, files[:-1])
+    if merge_problems:           # told with the file's other mistakes (the items that did not merge left out)
+        try:
+            scenario_from_dict(data, path, files)
+        except ScenarioError as err:
+            raise ScenarioError.of([*merge_problems, *err.errors]) from None
+        raise ScenarioError.of(merge_problems)
+    return data, files, dropped
 
 
 def as_path(value, what: str) -> Path:
