@@ -23,10 +23,15 @@ FACTS = ROOT / "scenarios" / "facts" / "era_2021_2023.csv"
 OUTPUT_2021_T = 207_100          # sintered blanks, 2021 ([SMM-2022-02-21])
 
 
-def test_the_era_checks_clean():
+def test_the_era_checks_clean_but_for_its_heavy_rare_earths_in_surplus():
+    """The one warning is what docs/eras.md reports of the era: Dy and Tb in surplus from the
+    start (the 2024 recipes' Dy and Tb per magnet; no source for 2021's was found)."""
     res = CliRunner().invoke(main, ["check", str(ERA)])
     assert res.exit_code == 0, res.output
-    assert "warning" not in res.output.lower()
+    warned = [line for line in res.output.splitlines() if "warning" in line.lower()]
+    assert [w.split(": ")[2] for w in warned[:-1]] == ["dy_oxide", "tb_oxide"], res.output
+    assert all("its price falls until its holders keep it back" in w for w in warned[:-1])
+    assert warned[-1].startswith("2 warnings above")
     assert "era_2021_2023, 2021-01-01 to 2023-12-31" in res.output
 
 

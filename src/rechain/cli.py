@@ -362,13 +362,21 @@ MARKUP_LOW = 0.9
 CEILING_HIGH = 1.1
 
 
+#: end users' planned use of an oxide at the start over what the supply routes deliver then,
+#: beyond which (either way) the run's first year rations a shortage or works off a glut
+#: (docs/eras.md; the baseline's what-ifs stand at 0.91-1.09, the 2021-2023 era's Dy and Tb at 0.62)
+BALANCE_SHORT = 1.1
+BALANCE_GLUT = 0.8
+
+
 def _anchor_far(sc) -> list[str]:
     """A line when the oxides' start prices stand far from their cost anchor, one per made
-    product whose start price stands well below what making it costs at the start prices, and
-    one per ore or scrap whose start price stands well above what its buyers can pay for it."""
+    product whose start price stands well below what making it costs at the start prices, one
+    per ore or scrap whose start price stands well above what its buyers can pay for it, and
+    one per oxide whose end users plan to take far more or far less than the chain supplies."""
     from .model import start_readings
     try:
-        pull, markups, ceilings = start_readings(sc)
+        pull, markups, ceilings, balance = start_readings(sc)
     except Exception:       # advisory only: a scenario the model cannot build fails in run with its own message
         return []
     out = []
@@ -394,6 +402,22 @@ def _anchor_far(sc) -> list[str]:
                        f"little of it and what they make of it runs short until its price falls to that in the first "
                        f"weeks; a start price at or below it reads better (the baseline's ores and scrap stand at "
                        f"0.43-0.99 of it) (docs/eras.md)")
+    for product, (need, supply) in balance.items():
+        ratio = need / supply if supply > 0 else float("inf")
+        if BALANCE_GLUT <= ratio <= BALANCE_SHORT:
+            continue
+        size = "none of it" if supply <= 0 else f"{ratio:.2f} times"
+        sides = (f"at the start (its quotas, capacities and demand, before its dated events) its end users plan to "
+                 f"take {need:,.1f} t a week, {size} the {supply:,.1f} t a week the supply routes deliver then "
+                 f"(quotas at their pace, imports, work outside the quota, scrap; docs/ODD.md section 7.6)")
+        if ratio > BALANCE_SHORT:
+            out.append(f"{product}: {sides}: its price climbs until use falls or supply grows to meet it. If the "
+                       f"period's record shows no such shortage, a supply is missing from the file (imports, work "
+                       f"outside the quota and its enforcement, stocks drawn down) or a use is too high (docs/eras.md)")
+        else:
+            out.append(f"{product}: {sides}: its price falls until its holders keep it back or supply is cut. If the "
+                       f"period's record shows no such glut, a use is missing from the file or a supply is too high "
+                       f"(docs/eras.md)")
     return out
 
 

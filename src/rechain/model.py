@@ -27,7 +27,7 @@ from .scenario import Scenario
 from .startup import draw_ask_scatter, lay_out_opening_state, spin_up
 from .state import FirmState, LinkState, MarketState
 from .traits import draw_traits
-from .week import in_system, oxide_cost_ratio, run_week
+from .week import end_use_need, in_system, limit_to_separation, oxide_cost_ratio, run_week
 from .world import build_world
 
 __all__ = ["ChainModel", "forget_model"]
@@ -143,23 +143,43 @@ def start_anchor_pull(scenario: Scenario) -> float:
     return start_readings(scenario)[0]
 
 
-def start_readings(scenario: Scenario) -> tuple[float, dict[str, float], dict[str, float]]:
+def start_readings(scenario: Scenario) -> tuple[float, dict[str, float], dict[str, float],
+                                                dict[str, tuple[float, float]]]:
     """:func:`start_anchor_pull`; each made product's start markup: its start price over
     what making it costs at the start prices (blanks: raw materials and the makers' mean
     processing cost, ``MagnetMakers``; Pr-Nd metal: oxide and conversion, ``SeparationPlants``),
     which their long-run prices keep (docs/ODD.md section 7.6), below 1 under cost: sellers do
-    not sell below it, so the price rises to it in the first weeks; and each ore's and scrap's
+    not sell below it, so the price rises to it in the first weeks; each ore's and scrap's
     start price over the most its buyers can pay for it at the start prices (the value of the
     oxides recovered less processing), above 1 their buyers lose money on it, so they take
-    little of it until its price falls to that."""
+    little of it until its price falls to that; and :func:`start_balance`."""
     chain = ChainModel(scenario, seed=0, check_balance=False)
     ratio = oxide_cost_ratio(chain)
     products = chain.world.materials.products
     present = [kind for kind in chain.kinds if kind.present]
     markups = {products[k]: m for kind in present for k, m in kind.start_markups().items()}
     ceilings = {products[k]: c for kind in present for k, c in kind.start_ceilings().items()}
+    balance = start_balance(chain)
     forget_model(chain)
-    return (1.0 if ratio is None else float(ratio)), markups, ceilings
+    return (1.0 if ratio is None else float(ratio)), markups, ceilings, balance
+
+
+def start_balance(chain: ChainModel) -> dict[str, tuple[float, float]]:
+    """Per oxide (Pr-Nd, Dy, Tb), what end users plan to take of it a week at the run's start
+    (:func:`~rechain.week.end_use_need`: the magnets and materials motor makers and buyers
+    abroad plan to use, no stock-building) and what the supply routes feed China's plants and
+    recyclers a week then (quotas' pace, imports, work outside the quota, scrap; within what
+    the plants may separate: :func:`~rechain.week.limit_to_separation`), t of oxide a week. The
+    same readings the week's cost anchor takes; a chain that starts far from balance spends
+    its first year rationing a shortage by price or working off a glut."""
+    w = chain.world
+    routes = [kind.supply_routes(chain.book) for kind in chain.acting["supply_routes"]]
+    if not routes:
+        supply = np.zeros(len(w.oxides))
+    else:
+        supply = limit_to_separation(chain, routes) @ np.concatenate([r.oxide_yield for r in routes])
+    need = end_use_need(w, chain.firms, chain.book.cond.week)
+    return {w.materials.products[k]: (float(n), float(s)) for k, n, s in zip(w.oxides, need, supply)}
 
 
 def entry_route(world) -> tuple[float, np.ndarray] | None:

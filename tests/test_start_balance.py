@@ -1,0 +1,61 @@
+"""``rechain check`` reads the chain's balance at the start: what end users plan to take of
+each oxide against what the supply routes deliver (:func:`rechain.model.start_balance`), and
+warns when a scenario starts far from it. An era drafted with a supply missing (the 2019-2020
+and 2011-2012 drafts of an outside round: Pr-Nd planned at 1.15 times its supply) ran a
+year of prices rationing the shortage, and the analyst learnt of it only from the run."""
+
+from __future__ import annotations
+
+import pytest
+from click.testing import CliRunner
+from support import BASELINE, ROOT
+from support import what_if as _what_if
+
+from rechain.cli import BALANCE_GLUT, BALANCE_SHORT, main
+from rechain.model import ChainModel, forget_model, start_balance
+from rechain.scenario import load_scenario
+
+OXIDES = ("prnd_oxide", "dy_oxide", "tb_oxide")
+
+
+def _balance_warnings(path) -> list[str]:
+    res = CliRunner().invoke(main, ["check", str(path)])
+    assert res.exit_code == 0, res.output
+    return [line for line in res.output.splitlines() if line.startswith("warning:") and " t a week" in line]
+
+
+def test_the_baseline_starts_near_balance():
+    chain = ChainModel(load_scenario(BASELINE), seed=0, check_balance=False)
+    balance = start_balance(chain)
+    forget_model(chain)
+    assert list(balance) == list(OXIDES)
+    for product, (need, supply) in balance.items():
+        assert need > 0 and supply > 0, product
+        assert BALANCE_GLUT <= need / supply <= BALANCE_SHORT, (product, need, supply)
+
+
+def test_more_end_use_than_supply_is_warned_per_oxide(tmp_path):
+    """2.3 times the 2024 NEV output from the start: every oxide short, each said once, with
+    the tonnes on both sides."""
+    many = _what_if(tmp_path, "[sectors.nev]\nunits_per_yr = { 2024 = 30e6 }\n", "many_nevs")
+    said = _balance_warnings(many)
+    assert [w.split(": ")[2] for w in said] == list(OXIDES), said
+    for line in said:
+        assert "its price climbs until use falls or supply grows" in line and "a supply is missing" in line
+
+
+def test_less_end_use_than_supply_is_warned_as_a_glut(tmp_path):
+    """A fifth of the baseline's end use in every sector: the oxides start in glut."""
+    sc = load_scenario(BASELINE)
+    body = "".join(f"[sectors.{name}]\nunits_per_yr = {{ 2024 = {s.units_per_yr['2024'] * 0.2:.6g} }}\n"
+                   for name, s in sc.sectors.items())
+    few = _what_if(tmp_path, body, "few")
+    said = _balance_warnings(few)
+    assert [w.split(": ")[2] for w in said] == list(OXIDES), said
+    assert all("its price falls until its holders keep it back or supply is cut" in w for w in said)
+
+
+@pytest.mark.parametrize("scenario", sorted(p.name for p in (ROOT / "scenarios").glob("*.toml")
+                                            if not p.name.startswith("era_")))
+def test_no_shipped_what_if_starts_far_from_balance(scenario):
+    assert _balance_warnings(ROOT / "scenarios" / scenario) == []
