@@ -185,3 +185,21 @@ def test_a_dashboard_address_that_cannot_be_listened_on_is_one_line_before_any_s
         msg = one_error_line(CliRunner().invoke(main, ["dashboard", str(TINY), "--port", str(port)]))
         assert msg.startswith(f"error: --port {port}: cannot listen") and "allowed: a port no other program" in msg
     check_address("127.0.0.1", 0)       # any free port: fine
+
+
+@pytest.mark.parametrize("args, what", [
+    (["check", ""], "'SCENARIO': given an empty path (''); allowed: a file's path"),
+    (["run", " "], "'SCENARIO': given an empty path (' '); allowed: a file's path"),
+    (["run", str(TINY), "--out", ""], "'--out': given an empty path (''); allowed: a folder's path"),
+    (["validate", str(TINY), "--facts", ""], "'--facts': given an empty path"),
+    (["compare", ""], "given an empty path"),
+    (["sweep", ""], "given an empty path"),
+    (["analyze", ""], "given an empty path (''); allowed: a folder's path"),
+])
+def test_an_empty_path_is_told_as_empty_not_as_the_current_folder(args, what, tmp_path, monkeypatch):
+    """``Path("")`` is ``.``: an empty argument (an unset shell variable) was told as
+    ".: given a directory" (an outside fuzzing round)."""
+    monkeypatch.chdir(tmp_path)
+    res = CliRunner().invoke(main, args)
+    assert res.exit_code == 2 and what in res.output and "Traceback" not in res.output, res.output
+    assert list(tmp_path.iterdir()) == []

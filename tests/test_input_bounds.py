@@ -42,7 +42,7 @@ def refused(override: dict) -> str:
     ({"firms": {"overseas_miners": {"capacity_by_year": {"next year": 30000}}}},
      "firms.overseas_miners.capacity_by_year", 'years 1990-2100 as keys ("2024")'),
     ({"sectors": {"nev": {"units_per_yr": {"2024": 1e6, "2025": 1e6, "2026": 1e6, "abc": 1.0}}}},
-     "sectors.nev.units_per_yr", "got 'abc'"),
+     "sectors.nev.units_per_yr", "given the key 'abc'"),
     ({"magnet_recipes": {"magnet_uh": {"dy_wt_pct": {}}}}, "magnet_recipes.magnet_uh.dy_wt_pct", "at least one year"),
     ({"magnet_recipes": {"magnet_std": {"prnd_wt_pct": 0.0}}}, "magnet_recipes.magnet_std.prnd_wt_pct",
      "given 0; allowed: a wt % > 0 and <= 60"),

@@ -776,3 +776,28 @@ def test_a_parent_that_cannot_be_read_names_the_file_that_extends_it(tmp_path, p
     res = CliRunner().invoke(main, ["check", str(tmp_path / "child.toml")])
     says = says.replace("parent.toml", str(tmp_path / "parent.toml")).replace("child.toml", str(tmp_path / "child.toml"))
     assert res.exit_code == 2 and says in res.output and res.output.count("\n") == 1, res.output
+
+
+@pytest.mark.parametrize("body, key, says", [
+    ('[[news]]\nname = "\\u001b[31mred"\ndate = 2024-03-01\nsign = 1\nstrength = 0.1\n', "news[",
+     "given '\\x1b[31mred', which holds '\\x1b'; allowed: printable characters"),
+    ('[[disruptions]]\nname = "two\\nlines"\ntarget = "myanmar_holders"\nstart = 2024-05-01\nend = 2024-06-01\n'
+     'capacity_offline_share = 0.5\n', "disruptions[", "which holds '\\n'"),
+    ('export_quotas = [{ name = "q+1", products = ["magnet_std"], year = 2024, total_t = 45000 }]\n',
+     "export_quotas[0].name", "allowed: a name without + or * (it is the product of the quota's rows in monthly.csv"),
+])
+def test_item_names_that_would_break_messages_or_outputs_are_refused(tmp_path, body, key, says):
+    """An export quota's name with a comma, a line break, + and * passed and became a
+    ``product`` value no facts table could select; news with a terminal colour code printed
+    it (an outside fuzzing round)."""
+    p = _write(tmp_path / "w.toml", f'extends = "{BASELINE.as_posix()}"\n{body}')
+    with pytest.raises(ScenarioError) as info:
+        load_scenario(p)
+    e = info.value
+    assert len(e.errors) == 1 and key in e.key and says in str(e), str(e)
+    assert str(e).count("\n") == 0 and "\x1b" not in str(e)       # one line, the name shown as written
+
+
+def test_shipped_item_names_pass():
+    for f in sorted((BASELINE.parent).glob("*.toml")):
+        load_scenario(f)

@@ -59,3 +59,23 @@ def test_less_end_use_than_supply_is_warned_as_a_glut(tmp_path):
                                             if not p.name.startswith("era_")))
 def test_no_shipped_what_if_starts_far_from_balance(scenario):
     assert _balance_warnings(ROOT / "scenarios" / scenario) == []
+
+
+@pytest.mark.parametrize("need, supply, says", [
+    (0.0, 0.0, None),                   # an oxide nobody makes or uses
+    (0.004, 0.0, "plan to take 0.004 t a week, while the supply routes deliver none of it then"),
+    (0.0, 3.0, "plan to take none of it, while the supply routes deliver 3.0 t a week then"),
+    (0.001, 40.0, "plan to take 0.001 t a week, 2.5e-05 of the 40.0 t a week the supply routes deliver then"),
+    (30.0, 20.0, "plan to take 30.0 t a week, 1.50 times the 20.0 t a week the supply routes deliver then"),
+])
+def test_the_balance_warning_reads_well_at_the_edges(monkeypatch, need, supply, says):
+    """Not "0.00 times the 0.0 t a week" (an outside fuzzing round): small figures keep their
+    digits, and a side with none says so."""
+    import rechain.model
+    from rechain.cli import _anchor_far
+    monkeypatch.setattr(rechain.model, "start_readings", lambda sc: (1.0, {}, {}, {"dy_oxide": (need, supply)}))
+    said = _anchor_far(load_scenario(BASELINE))
+    if says is None:
+        assert said == []
+    else:
+        assert len(said) == 1 and said[0].startswith("dy_oxide: ") and says in said[0], said

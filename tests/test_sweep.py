@@ -383,6 +383,20 @@ BAD = [
      '[parameters]\n"firms.separation_plants.reservation_share_by_product.xx_oxide" = { levels = [0.6] }\n',
      ["is not a key of the base scenario", "has no entry 'xx_oxide'; did you mean 'tb_oxide'?",
       "(the table takes prnd_oxide, dy_oxide, tb_oxide, prnd_metal)"]),
+    # points is text or a list: one line, not "allowed: text in quotes" and "allowed: a list" (an outside round)
+    ("points_a_number", 'design = "table"\npoints = 5\n',
+     ["line 3: points: given 5; allowed: a CSV file's name in quotes", "or a list of tables, one per run"]),
+    ("points_a_table", 'design = "table"\npoints = { a = 1 }\n', ["points: given { a = 1 }; allowed: a CSV file's"]),
+    ("points_a_list_of_lists", 'design = "table"\npoints = [[1, 2]]\n',
+     ["points[0]: given [1, 2]; allowed: a table of key = value"]),
+    # a table design runs its points: the advice for a range said "levels for every parameter", which then failed
+    ("table_with_a_range", 'design = "table"\n[parameters]\n"behaviour.noise" = { min = 0.0, max = 0.1 }\n',
+     ["a table design needs its points (points = \"file.csv\" or an inline list of tables)",
+      "min/max are for lhs, sobol and morris"]),
+    ("table_without_points", 'design = "table"\n[parameters]\n"behaviour.noise" = { levels = [0.0] }\n',
+     ["points: a table design runs the points of a table: points = \"file.csv\" or an inline list"]),
+    ("points_a_folder", 'design = "table"\npoints = "."\n',
+     ["points: '.': given a directory", "read relative to the sweep file's folder"]),
     ("missing_base", None, ["base", "'nowhere.toml' not found"]),
     ("not_toml", None, ["not valid TOML"]),
 ]

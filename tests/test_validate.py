@@ -144,7 +144,7 @@ OWN_RATIO = "X1,true,d,price,market,prnd_oxide,*,2025-10,ratio,,within,1,0.5,x,,
      "product 'dy_oxide+' has an empty name beside a '+'"),
     (GOOD.replace("mom_pct", "mom"), "measure 'mom'"),
     (GOOD.replace("within", "close_to"), "comparison 'close_to'"),
-    (GOOD.replace(",-5,3,", ",,3,"), "needs a numeric target"),
+    (GOOD.replace(",-5,3,", ",,3,"), "(X1): target: given no number for comparison 'within'; allowed: a finite number"),
     (GOOD.replace(",-5,3,", ",-5,-3,"), "(X1): tolerance: given -3; allowed: a finite number >= 0"),
     (GOOD.replace(",-5,3,", ",-5,nan,"), "(X1): tolerance: given nan; allowed: a finite number >= 0"),
     (GOOD.replace(",-5,3,", ",-5,inf,"), "(X1): tolerance: given inf; allowed: a finite number >= 0"),
@@ -419,7 +419,22 @@ def test_facts_file_is_read_beside_the_file_that_sets_it(tmp_path):
                      f'facts_file = "facts/holdout_2025_2026.csv"\n', encoding="utf-8")
     res = CliRunner().invoke(main, ["check", str(child)])
     assert res.exit_code == 2, res.output
-    assert f"{child}: facts_file: 'facts/holdout_2025_2026.csv' does not exist" in res.output
+    assert f"{child}, line 3: facts_file: 'facts/holdout_2025_2026.csv' does not exist" in res.output
+
+
+@pytest.mark.parametrize("given, says", [("nope.csv", "'nope.csv' does not exist"), (".", "'.' is a folder"),
+                                         ("pipe", "'pipe' is a named pipe")])
+def test_a_facts_file_that_cannot_be_read_is_told_with_the_scenario_and_its_line(tmp_path, given, says):
+    """A named pipe was told as "pipe: is a named pipe", naming neither the scenario nor the
+    key; a missing table or a folder lacked the line (an outside fuzzing round)."""
+    import os
+    os.mkfifo(tmp_path / "pipe")
+    scenario = tmp_path / "w.toml"
+    scenario.write_text(f'extends = "{(ROOT / "scenarios" / "baseline.toml").as_posix()}"\nname = "w"\n\n'
+                        f'facts_file = "{given}"\n', encoding="utf-8")
+    res = CliRunner().invoke(main, ["check", str(scenario)])
+    assert res.exit_code == 2, res.output
+    assert f"{scenario}, line 4: facts_file: {says}" in res.output and "Traceback" not in res.output, res.output
 
 
 def test_line_breaks_inside_cells_and_long_cells_are_read_as_written(tmp_path):

@@ -17,10 +17,11 @@ from pathlib import Path
 
 import click
 
+
 from .accounting import RunBrokeDown
 from .experiments.executor import (Terminated, forget_terminated, interrupt_kept, note_terminated, was_interrupted,
                                    was_terminated)
-from .options import WholeNumber
+from .options import NonEmptyPath, WholeNumber
 from .scenario import ScenarioError, json_schema, load_scenario
 
 __all__ = ["main"]
@@ -168,9 +169,9 @@ def main() -> None:
 
 
 @main.command()
-@click.argument("scenario", type=click.Path(dir_okay=False, path_type=Path))
+@click.argument("scenario", type=NonEmptyPath(dir_okay=False, path_type=Path))
 @click.option("--seed", default=0, show_default=True, type=WholeNumber(min=0), help="random seed (>= 0)")
-@click.option("--out", "out_dir", type=click.Path(file_okay=False, path_type=Path), default=None,
+@click.option("--out", "out_dir", type=NonEmptyPath(file_okay=False, path_type=Path), default=None,
               help="output folder (default outputs/<scenario>-seed<N>)")
 @click.option("--no-figures", is_flag=True, help="skip the PNG figures")
 @click.option("--html", is_flag=True, help="also write report.html (as rechain report does)")
@@ -307,7 +308,7 @@ def _count(n: int, what: str) -> str:
     return f"{n} {what}{'' if n == 1 else 's'}"
 
 @main.command()
-@click.argument("scenario", type=click.Path(dir_okay=False, path_type=Path))
+@click.argument("scenario", type=NonEmptyPath(dir_okay=False, path_type=Path))
 def check(scenario: Path) -> None:
     """Validate SCENARIO without running it."""
     from .config.levers import idle_levers, inert_keys
@@ -369,6 +370,11 @@ BALANCE_SHORT = 1.1
 BALANCE_GLUT = 0.8
 
 
+def _tonnes(t: float) -> str:
+    """Tonnes as read: 1,234.5 or 0.0042, never 0.0 for a small positive figure."""
+    return f"{t:,.1f}" if t >= 0.1 else f"{t:.2g}"
+
+
 def _anchor_far(sc) -> list[str]:
     """A line when the oxides' start prices stand far from their cost anchor, one per made
     product whose start price stands well below what making it costs at the start prices, one
@@ -403,13 +409,22 @@ def _anchor_far(sc) -> list[str]:
                        f"weeks; a start price at or below it reads better (the baseline's ores and scrap stand at "
                        f"0.43-0.99 of it) (docs/eras.md)")
     for product, (need, supply) in balance.items():
+        if need <= 0 and supply <= 0:           # an oxide nobody makes or uses
+            continue
         ratio = need / supply if supply > 0 else float("inf")
         if BALANCE_GLUT <= ratio <= BALANCE_SHORT:
             continue
-        size = "none of it" if supply <= 0 else f"{ratio:.2f} times"
+        if supply <= 0:
+            size = f"take {_tonnes(need)} t a week, while the supply routes deliver none of it then"
+        elif need <= 0:
+            size = f"take none of it, while the supply routes deliver {_tonnes(supply)} t a week then"
+        else:
+            size = (f"take {_tonnes(need)} t a week, {ratio:.2f} times the {_tonnes(supply)} t a week the supply "
+                    f"routes deliver then" if ratio >= 0.01 else
+                    f"take {_tonnes(need)} t a week, {ratio:.2g} of the {_tonnes(supply)} t a week the supply "
+                    f"routes deliver then")
         sides = (f"at the start (its quotas, capacities and demand, before its dated events) its end users plan to "
-                 f"take {need:,.1f} t a week, {size} the {supply:,.1f} t a week the supply routes deliver then "
-                 f"(quotas at their pace, imports, work outside the quota, scrap; docs/ODD.md section 7.6)")
+                 f"{size} (quotas at their pace, imports, work outside the quota, scrap; docs/ODD.md section 7.6)")
         if ratio > BALANCE_SHORT:
             out.append(f"{product}: {sides}: its price climbs until use falls or supply grows to meet it. If the "
                        f"period's record shows no such shortage, a supply is missing from the file (imports, work "

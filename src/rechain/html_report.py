@@ -23,6 +23,7 @@ import numpy as np
 import pandas as pd
 from pydantic import BaseModel, ConfigDict, Field, StrictInt, StrictStr, ValidationError, model_validator
 
+from .options import NonEmptyPath
 from .outputs import OutputError, add_file, check_writable, holds_run_of, output_kind, rows_written, write_file
 from .report import COLUMNS, ELEMENT_COLUMNS, TEXT_COLUMNS, blanks_not_made, not_as_written, not_numbers
 from .config.errors import first_problem
@@ -749,10 +750,10 @@ def _check_replaceable(out: Path) -> None:
 
 
 @click.command("report")
-@click.argument("folder", type=click.Path(file_okay=False, path_type=Path))
+@click.argument("folder", type=NonEmptyPath(file_okay=False, path_type=Path))
 @click.option("--year", type=int, default=None,
               help="year of the flow diagram by element (default: the last full year of the run)")
-@click.option("--out", type=click.Path(dir_okay=False, path_type=Path), default=None,
+@click.option("--out", type=NonEmptyPath(dir_okay=False, path_type=Path), default=None,
               help="where to write (default FOLDER/report.html)")
 def report_command(folder: Path, year: int | None, out: Path | None) -> None:
     """Write one self-contained report.html for a run or comparison folder.

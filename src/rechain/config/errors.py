@@ -557,6 +557,8 @@ def _item_label(data: dict | None, loc: tuple) -> str:
         if isinstance(p, int):
             if isinstance(node, list) and 0 <= p < len(node) and isinstance(node[p], dict):
                 k = _merge_key(node[p])
+                if k and not str(k).isprintable():     # a line break or terminal code, shown as written
+                    k = str(k).encode("unicode_escape").decode("ascii")
                 return f' (item "{k}")' if k else ""
             return ""
         node = node.get(p) if isinstance(node, dict) else None

@@ -58,7 +58,7 @@ def _year_keys(table: dict, allow_empty: bool = False) -> dict:
         raise ValueError('at least one year, e.g. { 2024 = ... }')
     for y in table:
         if not (isinstance(y, str) and len(y) == 4 and y.isascii() and y.isdigit() and 1990 <= int(y) <= 2100):
-            raise ValueError(f'years 1990-2100 as keys ("2024"), got {y!r}')
+            raise ValueError(f'given the key {y!r}; allowed: years 1990-2100 as keys ("2024")')
     return table
 
 
@@ -810,6 +810,33 @@ def _table_name_problem(name: str, reserved: dict[str, str], suffix: str) -> str
     return None
 
 
+#: lists of named items whose names reach the outputs and the messages
+NAMED_ITEMS = ("news", "disruptions", "export_controls", "export_quotas", "export_duties", "import_tariffs")
+
+
+def _item_name_problems(sc) -> list:
+    """An item's name with a control character (a line break, a tab, a terminal code) breaks
+    the one-line messages and the outputs' rows it names; an export quota's name is the
+    ``product`` of its rows in ``monthly.csv``, where a facts table selects with ``*`` (any)
+    and ``a+b`` (several), so it holds neither."""
+    out = []
+    items = [(field, i, item.name) for field in NAMED_ITEMS for i, item in enumerate(getattr(sc, field))]
+    items += [(f"sectors.{sname}.shocks", i, shock.name) for sname, s in sc.sectors.items()
+              for i, shock in enumerate(s.shocks)]
+    for field, i, name in items:
+        odd = list(dict.fromkeys(c for c in name if not c.isprintable()))
+        if odd:
+            out.append(((*field.split("."), i, "name"), "invalid",
+                        f"given {name!r}, which holds {', '.join(repr(c) for c in odd)}; allowed: printable characters "
+                        f"(a line break, tab or terminal code would break the messages and output rows it names)"))
+    for i, quota in enumerate(sc.export_quotas):
+        if ("+" in quota.name or "*" in quota.name) and quota.name.isprintable():     # else said above
+            out.append((("export_quotas", i, "name"), "invalid",
+                        f"given {quota.name!r}; allowed: a name without + or * (it is the product of the quota's "
+                        f"rows in monthly.csv, where a facts table selects with * for any and a+b for several)"))
+    return out
+
+
 #: the longest scenario name (it goes into output folder names)
 NAME_MAX_CHARS = 100
 NAME_ALLOWED = (f"1 to {NAME_MAX_CHARS} printable characters, not starting with '.' or a space nor ending with a "
@@ -897,6 +924,7 @@ def _cross_problems(sc: "Scenario") -> list:
                             f"given {product!r}; allowed: {', '.join(TRADED_MATERIALS)} (magnets go "
                             f"under demand_t_per_yr)"))
     out += _lacking_years(lacking, sc.start)
+    out += _item_name_problems(sc)
     for i, ev in enumerate(sc.news):
         if not sc.start <= ev.date <= sc.end:
             out.append(f"news[{i}] ({ev.name}) date {ev.date} is outside the simulated period {sc.start}..{sc.end}")

@@ -123,10 +123,10 @@ def serve(scenario: str | Path, host: str = "127.0.0.1", port: int = 8765) -> in
 def _command():
     import click
 
-    from ..options import WholeNumber
+    from ..options import NonEmptyPath, WholeNumber
 
     @click.command("dashboard")
-    @click.argument("scenario", required=False, type=click.Path(dir_okay=False, path_type=Path))
+    @click.argument("scenario", required=False, type=NonEmptyPath(dir_okay=False, path_type=Path))
     @click.option("--port", default=8765, show_default=True, type=WholeNumber(0, 65535),
                   help="port to serve on (0: any free port)")
     @click.option("--host", default="127.0.0.1", show_default=True,

@@ -26,7 +26,8 @@ from typing import TYPE_CHECKING
 
 import click
 
-from ..options import WholeNumber
+
+from ..options import NonEmptyPath, WholeNumber
 from ..scenario import ScenarioError
 from ..outputs import check_output_dir, output_dir
 from .store import damaged_manifest_error, load_results, manifest_damage, manifest_problem, sweep_manifest
@@ -441,7 +442,7 @@ def _write_analysis(out: Path, man: dict, want: list[str], dest: Path, figures: 
 
 
 @click.command("analyze")
-@click.argument("sweep_output", type=click.Path(file_okay=False, path_type=Path))
+@click.argument("sweep_output", type=NonEmptyPath(file_okay=False, path_type=Path))
 @click.option("--kpi", "kpis", multiple=True, help="KPI to analyse (repeatable; default: all of the sweep's)")
 @click.option("--top", type=WholeNumber(min=1), default=None, help="show only the N top-ranked parameters")
 @click.option("--no-figures", is_flag=True, help="tables only")

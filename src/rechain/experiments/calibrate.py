@@ -55,10 +55,11 @@ from importlib import resources
 from pathlib import Path
 
 import click
+
 import numpy as np
 import pandas as pd
 
-from ..options import WholeNumber
+from ..options import NonEmptyPath, WholeNumber
 from ..report import domestic_prices
 from ..scenario import ScenarioError, deep_merge, load_scenario, read_toml_file, scenario_from_dict
 from ..config.schema import derived_name
@@ -765,8 +766,8 @@ def _write_atomic_text(text: str, path: Path) -> None:
 
 @click.command("calibrate")
 @click.argument("scenario", required=False, default="scenarios/baseline.toml",
-                type=click.Path(dir_okay=False, path_type=Path))
-@click.option("--space", type=click.Path(dir_okay=False, path_type=Path), default=None,
+                type=NonEmptyPath(dir_okay=False, path_type=Path))
+@click.option("--space", type=NonEmptyPath(dir_okay=False, path_type=Path), default=None,
               help="parameter ranges (default: the packaged calibration_space.toml)")
 @click.option("--samples", default=32, show_default=True, type=WholeNumber(1, MAX_CANDIDATES),
               help="Latin-hypercube candidates")
@@ -779,16 +780,16 @@ def _write_atomic_text(text: str, path: Path) -> None:
 @click.option("--scheduler", default=None, metavar="ADDRESS",
               help="run on Dask: a scheduler address (tcp://host:8786) or 'local' for a local cluster")
 @click.option("--seed", default=0, show_default=True, type=WholeNumber(min=0), help="seed of the sample design")
-@click.option("--out", "out_dir", type=click.Path(file_okay=False, path_type=Path), default=None,
+@click.option("--out", "out_dir", type=NonEmptyPath(file_okay=False, path_type=Path), default=None,
               help="output folder (default outputs/calibration-<scenario>)")
 @click.option("--resume", is_flag=True, help="continue an interrupted calibration in --out, skipping finished runs")
 @click.option("--refine", default=0, show_default=True, type=WholeNumber(0, MAX_GENERATIONS),
               help="CMA-ES generations refining the best candidate of the hypercube (0: none)")
 @click.option("--popsize", default=8, show_default=True, type=WholeNumber(2, MAX_SEEDS),
               help="points per CMA-ES generation")
-@click.option("--also", "also", multiple=True, type=click.Path(dir_okay=False, path_type=Path),
+@click.option("--also", "also", multiple=True, type=NonEmptyPath(dir_okay=False, path_type=Path),
               help="another scenario (an era, say) every candidate also runs on, held to its own facts (repeatable)")
-@click.option("--holdout", "holdout", multiple=True, type=click.Path(dir_okay=False, path_type=Path),
+@click.option("--holdout", "holdout", multiple=True, type=NonEmptyPath(dir_okay=False, path_type=Path),
               help="a scenario of held-out records (repeatable): the finalists and the scenario's own values "
                    "are scored on its facts, never used to choose")
 @click.option("--quiet", is_flag=True, help="no progress bars")

@@ -31,10 +31,11 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import click
+
 import numpy as np
 import pandas as pd
 
-from ..options import WholeNumber
+from ..options import NonEmptyPath, WholeNumber
 from ..report import kpis as run_kpis
 from ..report import CHINA_OXIDE_STAGES, COLUMNS, MAGNETS, TEXT_COLUMNS, domestic_prices, magnet_output, \
     not_as_written
@@ -585,17 +586,17 @@ def compare(scenarios: list[str | Path | Scenario], seeds: list[int] | int = 1, 
 
 
 @click.command("compare")
-@click.argument("scenarios", nargs=-1, required=True, type=click.Path(dir_okay=False, path_type=Path))
+@click.argument("scenarios", nargs=-1, required=True, type=NonEmptyPath(dir_okay=False, path_type=Path))
 @click.option("--seeds", "n_seeds", type=WholeNumber(1, MAX_SEEDS), default=None,
               help="run every scenario with seeds FIRST..FIRST+N-1 (default 1 seed)")
 @click.option("--replicates", type=WholeNumber(1, MAX_SEEDS), default=None,
               help="as --seeds N, and show the mean and a 90 % band across seeds")
 @click.option("--first-seed", default=0, show_default=True, type=WholeNumber(min=0), help="first seed")
-@click.option("--out", "out_dir", type=click.Path(file_okay=False, path_type=Path), default=None,
+@click.option("--out", "out_dir", type=NonEmptyPath(file_okay=False, path_type=Path), default=None,
               help="output folder (default outputs/compare-<names>)")
 @click.option("--workers", default=2, show_default=True, type=WholeNumber(1, 2),
               help="processes running the scenarios")
-@click.option("--runs-dir", type=click.Path(file_okay=False, path_type=Path), default=Path("outputs"),
+@click.option("--runs-dir", type=NonEmptyPath(file_okay=False, path_type=Path), default=Path("outputs"),
               show_default=True, help="where finished runs (<name>-seed<N>/) are looked for")
 @click.option("--rerun", is_flag=True, help="run everything, ignoring finished runs")
 @click.option("--no-figures", is_flag=True, help="skip the PNG figures")

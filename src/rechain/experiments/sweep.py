@@ -53,11 +53,12 @@ from pathlib import Path
 from typing import Any, Callable, Iterator, Literal
 
 import click
+
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from ..config.errors import did_you_mean, reached_through
 from ..config.schema import NAME_ALLOWED, folder_safe, stem_unfit
-from ..options import WholeNumber
+from ..options import NonEmptyPath, WholeNumber
 from ..report import FLOW_VARIABLES, LEVEL_VARIABLES, MAGNETS
 from ..config.errors import _TYPE_ALLOWED
 from ..config.loading import as_path
@@ -246,6 +247,21 @@ def _line_of(path: Path, needle: str) -> int | None:
     return None
 
 
+def _points_said_once(errors: list[dict], given: Any, path: Path | None) -> tuple[list[dict], list[ScenarioError]]:
+    """``points`` is text or a list: pydantic tries both and reports each failure, so one
+    mistake read as two lines, one of them wrong ("allowed: text in quotes" for a list). A
+    list keeps its own items' errors; anything else is one error naming both forms."""
+    mine = [err for err in errors if tuple(err["loc"][:1]) == ("points",)]
+    if not mine:
+        return errors, []
+    rest = [err for err in errors if tuple(err["loc"][:1]) != ("points",)]
+    if isinstance(given, list):
+        return rest + [err for err in mine if not (len(err["loc"]) == 2 and err["loc"][1] == "str")], []
+    return rest, [_err(path, "points", f"given {_toml(given)}; allowed: a CSV file's name in quotes (points = "
+                       f"\"points.csv\", relative to the sweep file) or a list of tables, one per run (points = "
+                       f"[{{ key = value, ... }}, ...])", "type", needle="points")]
+
+
 def _spec_error(err: dict, path: Path | None) -> ScenarioError:
     """One :class:`ScenarioError` for one pydantic error of a sweep file."""
     loc = list(err["loc"])
@@ -369,7 +385,7 @@ def _parameter(name: str, entry: dict, base: dict, file: Path | None, design: st
                    f"{{levels = [...]}}, with an optional path = \"...\"", "unknown_key", needle=bad)
     path = entry.get("path", name)
     if not isinstance(path, str):
-        raise _err(file, f"{key}.path", f"must be a key path (string), got {path!r}", "type", needle=name)
+        raise _err(file, f"{key}.path", f"given {_toml(path)}; allowed: a key path in quotes", "type", needle=name)
     try:
         tokens = parse_path(path)
         # an entry the base leaves unset (a per-product table's missing product) is added
@@ -408,8 +424,11 @@ def _parameter(name: str, entry: dict, base: dict, file: Path | None, design: st
                        f"{'date' if dates else 'numeric'} range cannot replace it (use levels = [...])",
                        "type", needle=name)
         if design in ("grid", "table"):
-            raise _err(file, key, f"a {design} design needs levels = [...] for every parameter; min/max are "
-                       "for lhs, sobol and morris", "design", needle=name)
+            needs = ("levels = [...] for every parameter" if design == "grid" else
+                     "its points (points = \"file.csv\" or an inline list of tables); a parameter declared for it "
+                     "gives the levels = [...] a column may take")
+            raise _err(file, key, f"a {design} design needs {needs}; min/max are for lhs, sobol and morris", "design",
+                       needle=name)
         dtype = "date" if dates else ("int" if isinstance(base_value, int) else "float")
         p = Parameter(name, path, tokens, "range", min=lo, max=hi, dtype=dtype, base_value=base_value)
         for what, v in (("min", p.from_unit(p.bounds()[0])), ("max", p.from_unit(p.bounds()[1]))):
@@ -424,7 +443,8 @@ def _parameter(name: str, entry: dict, base: dict, file: Path | None, design: st
                    "max = ... } (levels are for grid, table, lhs and morris designs)", "design", needle=name)
     levels = entry["levels"]
     if not isinstance(levels, list) or not levels:
-        raise _err(file, f"{key}.levels", f"must be a non-empty list, got {_toml(levels)}", "type", needle=name)
+        raise _err(file, f"{key}.levels", f"given {_toml(levels)}; allowed: a non-empty list of values", "type",
+                   needle=name)
     seen = [_value_key(v) for v in levels]
     if len(set(seen)) < len(seen):
         dup = next(v for v, k in zip(levels, seen) if seen.count(k) > 1)
@@ -438,7 +458,8 @@ def _parameter(name: str, entry: dict, base: dict, file: Path | None, design: st
 def _table_points(spec: SweepFile, file: Path | None, params: dict[str, Parameter], base: dict,
                   source: PointSource | None = None) -> tuple[list[Parameter], list[dict]]:
     if spec.points is None:
-        raise _err(file, "points", "a table design needs points = \"file.csv\" or an inline list of tables",
+        raise _err(file, "points", "a table design runs the points of a table: points = \"file.csv\" or an inline "
+                   "list of tables, one per run ([parameters] may declare the levels a column may take)",
                    "missing_key", needle="design")
     if isinstance(spec.points, str):
         csv_path = (file.parent if file else Path.cwd()) / spec.points
@@ -450,7 +471,8 @@ def _table_points(spec: SweepFile, file: Path | None, params: dict[str, Paramete
         except ScenarioError as e:
             err = e.errors[0]
             line = f", line {err.line}" if err.line else ""
-            raise _err(file, "points", f"{spec.points!r}{line}: {err.detail} (looked in {csv_path.parent})",
+            raise _err(file, "points", f"{spec.points!r}{line}: {err.detail} (read relative to the "
+                       f"sweep file's folder, {file.parent if file else Path.cwd()})",
                        "missing", needle="points") from None
         try:
             columns, rows = designs.table_rows(text, spec.points)
@@ -681,7 +703,8 @@ def load_sweep(source: str | Path | dict, base_dir: str | Path | None = None) ->
     try:
         spec = SweepFile.model_validate(raw)
     except ValidationError as e:
-        raise ScenarioError.of([_spec_error(err, file) for err in e.errors()]) from None
+        errors, told = _points_said_once(e.errors(), raw.get("points"), file)
+        raise ScenarioError.of(told + [_spec_error(err, file) for err in errors]) from None
     found = _Found()
     with found:
         if spec.name and not folder_safe(spec.name):     # it names the default output folder, as a scenario's
@@ -940,12 +963,12 @@ def run_sweep(path_or_spec: str | Path | dict | Sweep, workers: int | None = 1, 
 # command line
 # ---------------------------------------------------------------------------------------
 @click.command("sweep")
-@click.argument("sweep_file", type=click.Path(dir_okay=False, path_type=Path))
+@click.argument("sweep_file", type=NonEmptyPath(dir_okay=False, path_type=Path))
 @click.option("--workers", type=WholeNumber(1, MAX_WORKERS), default=None,
               help="worker processes (default: the number of CPUs; 1 runs in this process)")
 @click.option("--scheduler", default=None, metavar="ADDRESS",
               help="run on Dask: a scheduler address (tcp://host:8786) or 'local' for a local cluster")
-@click.option("--out", "out_dir", type=click.Path(file_okay=False, path_type=Path), default=None,
+@click.option("--out", "out_dir", type=NonEmptyPath(file_okay=False, path_type=Path), default=None,
               help="output folder (default outputs/sweeps/<sweep name>)")
 @click.option("--resume", is_flag=True, help="continue an interrupted sweep in --out, skipping finished runs")
 @click.option("--batch-size", type=WholeNumber(1, MAX_RUNS), default=None, help="runs per task (default: automatic)")

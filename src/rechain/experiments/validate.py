@@ -42,6 +42,7 @@ import difflib
 import io
 import math
 import os
+import stat
 import sys
 import time
 import tomllib
@@ -52,12 +53,13 @@ from pathlib import Path
 from typing import Any, Iterable
 
 import click
+
 import numpy as np
 import pandas as pd
 
 # how the monthly table is read: one rule for facts, sweeps and RunResult.series
-from ..config.errors import real_path
-from ..options import WholeNumber
+from ..config.errors import _find_line, real_path
+from ..options import NonEmptyPath, WholeNumber
 from ..report import FLOW_VARIABLES, LEVEL_VARIABLES, TONNE_UNITS, _select, _split, forms_of, monthly_series
 from .executor import MAX_SEEDS, MAX_WORKERS
 
@@ -435,7 +437,8 @@ def _check_fact(f: Fact, where: str) -> None:
     except FactError as e:
         raise FactError(f"{where}: {e}") from None
     if f.comparison in NEEDS_TARGET and not math.isfinite(f.target):
-        raise FactError(f"{where}: comparison {f.comparison!r} needs a numeric target")
+        raise FactError(f"{where}: target: given no number for comparison {f.comparison!r}; allowed: a finite "
+                        f"number (the comparison needs a numeric target)")
     if not (math.isfinite(f.tolerance) and f.tolerance >= 0):
         raise FactError(f"{where}: tolerance: given {f.tolerance:g}; allowed: a finite number >= 0")
     if f.measure in ("change_pct", "change") and not f.base_period:
@@ -585,12 +588,13 @@ def _selection_key(sel: tuple[str, str, str, str]) -> tuple:
 def scenario_facts_file(sc) -> Path | None:
     """The facts table a scenario names with ``facts_file`` (relative to the file of the
     ``extends`` chain that sets it: the nearest one that has it), or None for the package's.
-    Raises :class:`FactError` when the file does not exist."""
+    Raises :class:`FactError` when the file does not exist or is no file (a folder, a pipe),
+    naming the scenario file that sets it and the line."""
     if not sc.facts_file:
         return None
     files = [Path(f) for f in getattr(sc, "_files", [])]
     if "\x00" in sc.facts_file:
-        raise FactError(f"{files[-1] if files else '<scenario>'}: facts_file: given {sc.facts_file!r}, which holds a "
+        raise FactError(f"{_setter(files[-1] if files else None)}: facts_file: given {sc.facts_file!r}, which holds a "
                         f"NUL character; allowed: a CSV facts table, relative to the scenario file")
     for f in reversed(files):                  # the scenario's own file first, then its parents
         try:
@@ -600,21 +604,39 @@ def scenario_facts_file(sc) -> Path | None:
         if sets_it:                            # the file whose value holds: relative to it, and to it only
             path = real_path(f.parent / sc.facts_file)
             if not os.path.lexists(path):      # a link loop is there: reading it says what it is
-                raise FactError(f"{f}: facts_file: {sc.facts_file!r} does not exist (looked for {path}); allowed: "
-                                f"a CSV facts table, relative to the scenario file that sets it")
-            return _a_table(path, f, sc.facts_file)
+                raise FactError(f"{_setter(f)}: facts_file: {sc.facts_file!r} does not exist (looked for {path}); "
+                                f"allowed: a CSV facts table, relative to the scenario file that sets it")
+            return _a_table(path, _setter(f), sc.facts_file)
     path = Path(sc.facts_file)
     if not path.is_absolute() and files:
         path = real_path(files[-1].parent / sc.facts_file)
     if not os.path.lexists(path):
-        raise FactError(f"{files[-1] if files else '<scenario>'}: facts_file: {sc.facts_file!r} does not exist "
+        raise FactError(f"{_setter(files[-1] if files else None)}: facts_file: {sc.facts_file!r} does not exist "
                         f"(looked for {path}); allowed: a CSV facts table, relative to the scenario file")
-    return _a_table(path, files[-1] if files else "<scenario>", sc.facts_file)
+    return _a_table(path, _setter(files[-1] if files else None), sc.facts_file)
 
 
-def _a_table(path: Path, scenario_file, given: str) -> Path:
+def _setter(scenario_file: Path | None) -> str:
+    """The scenario file that sets ``facts_file``, with the line where it does (if found)."""
+    if scenario_file is None:
+        return "<scenario>"
+    line = _find_line(scenario_file, ["facts_file"])
+    return f"{scenario_file}, line {line}" if line else str(scenario_file)
+
+
+def _a_table(path: Path, where: str, given: str) -> Path:
+    """``path`` if it can be read as a table: not a folder, a pipe or a device."""
     if path.is_dir():
-        raise FactError(f"{scenario_file}: facts_file: {given!r} is a folder ({path}); allowed: a CSV facts table, "
+        raise FactError(f"{where}: facts_file: {given!r} is a folder ({path}); allowed: a CSV facts table, "
+                        f"relative to the scenario file")
+    try:
+        mode = os.stat(path).st_mode
+    except OSError:
+        return path                # a link loop or no access: reading it says which
+    odd = ("a named pipe" if stat.S_ISFIFO(mode) else "a device" if stat.S_ISCHR(mode) or stat.S_ISBLK(mode)
+           else "a socket" if stat.S_ISSOCK(mode) else None)
+    if odd:
+        raise FactError(f"{where}: facts_file: {given!r} is {odd} ({path}), not a file; allowed: a CSV facts table, "
                         f"relative to the scenario file")
     return path
 
@@ -1654,13 +1676,13 @@ def write_figures(v: Validation, out_dir: str | Path) -> list[str]:
 # command line
 # ---------------------------------------------------------------------------------------
 @click.command(name="validate")
-@click.argument("scenario", type=click.Path(dir_okay=False, path_type=Path), default=Path("scenarios/baseline.toml"))
+@click.argument("scenario", type=NonEmptyPath(dir_okay=False, path_type=Path), default=Path("scenarios/baseline.toml"))
 @click.option("--replicates", default=5, show_default=True, type=WholeNumber(1, MAX_SEEDS), help="seeds 0..N-1")
 @click.option("--workers", default=2, show_default=True, type=WholeNumber(1, MAX_WORKERS),
               help="parallel processes")
-@click.option("--out", "out_dir", type=click.Path(file_okay=False, path_type=Path), default=None,
+@click.option("--out", "out_dir", type=NonEmptyPath(file_okay=False, path_type=Path), default=None,
               help="output folder (default outputs/validation-<scenario>)")
-@click.option("--facts", "facts_file", type=click.Path(dir_okay=False, path_type=Path), default=None,
+@click.option("--facts", "facts_file", type=NonEmptyPath(dir_okay=False, path_type=Path), default=None,
               help="a facts table (CSV, docs/eras.md) to check instead of the scenario's facts_file")
 @click.option("--no-figures", is_flag=True, help="skip the PNG figures")
 @click.pass_context
