@@ -17,7 +17,6 @@ from pathlib import Path
 
 import click
 
-
 from .accounting import RunBrokeDown
 from .experiments.executor import (Terminated, forget_terminated, interrupt_kept, note_terminated, was_interrupted,
                                    was_terminated)
@@ -365,7 +364,8 @@ CEILING_HIGH = 1.1
 
 #: end users' planned use of an oxide at the start over what the supply routes deliver then,
 #: beyond which (either way) the run's first year rations a shortage or works off a glut
-#: (docs/eras.md; the baseline's what-ifs stand at 0.91-1.09, the 2021-2023 era's Dy and Tb at 0.62)
+#: (docs/eras.md; the shipped what-ifs of 2024-2026 stand at 0.90-1.09, the 2021-2023 era's Dy
+#: and Tb at 0.62-0.63)
 BALANCE_SHORT = 1.1
 BALANCE_GLUT = 0.8
 

@@ -76,7 +76,8 @@ def _strip_removals(items: list, keypath: tuple, inherited: list | None = None,
             _fail(problems, err)
             flags.append(err)
     if any(isinstance(f, _MergeError) for f in flags):      # (then the removals' meaning is moot)
-        return [i for i, f in zip(items, flags) if f is None]
+        return [{k: v for k, v in i.items() if k != "remove"} if f is False else i
+                for i, f in zip(items, flags) if f is None or f is False]
     names = [str(_merge_key(i)) for i in inherited or [] if isinstance(i, dict) and _merge_key(i)]
     for item, flag in zip(items, flags):
         if not flag:
