@@ -368,6 +368,9 @@ CEILING_HIGH = 1.1
 #: and Tb at 0.62-0.63)
 BALANCE_SHORT = 1.1
 BALANCE_GLUT = 0.8
+#: the routes' ore beyond what the plants may separate, as a multiple of what they may, from
+#: which a shortage's warning names separation beside mining as what holds supply back
+SEPARATION_BINDS = 1.05
 
 
 def _tonnes(t: float) -> str:
@@ -408,7 +411,7 @@ def _anchor_far(sc) -> list[str]:
                        f"little of it and what they make of it runs short until its price falls to that in the first "
                        f"weeks; a start price at or below it reads better (the baseline's ores and scrap stand at "
                        f"0.43-0.99 of it) (docs/eras.md)")
-    for product, (need, supply) in balance.items():
+    for product, (need, supply, brought) in balance.items():
         if need <= 0 and supply <= 0:           # an oxide nobody makes or uses
             continue
         ratio = need / supply if supply > 0 else float("inf")
@@ -425,14 +428,29 @@ def _anchor_far(sc) -> list[str]:
                     f"routes deliver then")
         sides = (f"at the start (its quotas, capacities and demand, before its dated events) its end users plan to "
                  f"{size} (quotas at their pace, imports, work outside the quota, scrap; docs/ODD.md section 7.6)")
-        if ratio > BALANCE_SHORT:
-            out.append(f"{product}: {sides}: its price climbs until use falls or supply grows to meet it. If the "
-                       f"period's record shows no such shortage, a supply is missing from the file (imports, work "
-                       f"outside the quota and its enforcement, stocks drawn down) or a use is too high (docs/eras.md)")
-        else:
+        if ratio <= BALANCE_SHORT:
             out.append(f"{product}: {sides}: its price falls until its holders keep it back or supply is cut. If the "
                        f"period's record shows no such glut, a use is missing from the file or a supply is too high "
                        f"(docs/eras.md)")
+        elif need <= brought * BALANCE_SHORT:
+            # more ore mined or imported would not help: the plants may not separate what comes
+            out.append(f"{product}: {sides}: its price climbs until use falls or supply grows to meet it. What "
+                       f"holds supply back is separation: the routes bring ore for {_tonnes(brought)} t of it a "
+                       f"week, enough, but China's plants may separate only part of it (the separation quota at its "
+                       f"pace, their capacity, and firms.separation_plants.outside_quota_share less enforcement). If "
+                       f"the record shows no such shortage, the period's separation (within the quota or outside "
+                       f"it) is missing from the file, more than its mining (docs/eras.md)")
+        elif brought > supply * SEPARATION_BINDS:
+            out.append(f"{product}: {sides}: its price climbs until use falls or supply grows to meet it. Both "
+                       f"mining and separation hold it back: the routes bring ore for only {_tonnes(brought)} t of "
+                       f"it a week, and China's plants may separate only part of that. If the period's record shows "
+                       f"no such shortage, a supply is missing from the file (imports, work outside the quota and "
+                       f"its enforcement, stocks drawn down), and separation for it, or a use is too high "
+                       f"(docs/eras.md)")
+        else:
+            out.append(f"{product}: {sides}: its price climbs until use falls or supply grows to meet it. If the "
+                       f"period's record shows no such shortage, a supply is missing from the file (imports, work "
+                       f"outside the quota and its enforcement, stocks drawn down) or a use is too high (docs/eras.md)")
     return out
 
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import gc
 from contextlib import contextmanager
+from typing import NamedTuple
 
 import mesa
 import networkx as nx
@@ -144,7 +145,7 @@ def start_anchor_pull(scenario: Scenario) -> float:
 
 
 def start_readings(scenario: Scenario) -> tuple[float, dict[str, float], dict[str, float],
-                                                dict[str, tuple[float, float]]]:
+                                                dict[str, "OxideBalance"]]:
     """:func:`start_anchor_pull`; each made product's start markup: its start price over
     what making it costs at the start prices (blanks: raw materials and the makers' mean
     processing cost, ``MagnetMakers``; Pr-Nd metal: oxide and conversion, ``SeparationPlants``),
@@ -164,22 +165,34 @@ def start_readings(scenario: Scenario) -> tuple[float, dict[str, float], dict[st
     return (1.0 if ratio is None else float(ratio)), markups, ceilings, balance
 
 
-def start_balance(chain: ChainModel) -> dict[str, tuple[float, float]]:
+class OxideBalance(NamedTuple):
+    """One oxide's balance at a run's start, t of oxide a week (:func:`start_balance`)."""
+
+    need_t: float               # what end users plan to take
+    supply_t: float             # what the supply routes deliver, within what the plants may separate
+    brought_t: float            # what the routes would deliver without that limit
+
+
+def start_balance(chain: ChainModel) -> dict[str, OxideBalance]:
     """Per oxide (Pr-Nd, Dy, Tb), what end users plan to take of it a week at the run's start
     (:func:`~rechain.week.end_use_need`: the magnets and materials motor makers and buyers
     abroad plan to use, no stock-building) and what the supply routes feed China's plants and
     recyclers a week then (quotas' pace, imports, work outside the quota, scrap; within what
-    the plants may separate: :func:`~rechain.week.limit_to_separation`), t of oxide a week. The
-    same readings the week's cost anchor takes; a chain that starts far from balance spends
-    its first year rationing a shortage by price or working off a glut."""
+    the plants may separate: :func:`~rechain.week.limit_to_separation`; and without that
+    limit), t of oxide a week. The same readings the week's cost anchor takes; a chain that
+    starts far from balance spends its first year rationing a shortage by price or working off
+    a glut."""
     w = chain.world
     routes = [kind.supply_routes(chain.book) for kind in chain.acting["supply_routes"]]
     if not routes:
-        supply = np.zeros(len(w.oxides))
+        supply = brought = np.zeros(len(w.oxides))
     else:
-        supply = limit_to_separation(chain, routes) @ np.concatenate([r.oxide_yield for r in routes])
+        yields = np.concatenate([r.oxide_yield for r in routes])
+        supply = limit_to_separation(chain, routes) @ yields
+        brought = np.concatenate([r.feed_t_per_wk for r in routes]) @ yields
     need = end_use_need(w, chain.firms, chain.book.cond.week)
-    return {w.materials.products[k]: (float(n), float(s)) for k, n, s in zip(w.oxides, need, supply)}
+    return {w.materials.products[k]: OxideBalance(float(n), float(s), float(b))
+            for k, n, s, b in zip(w.oxides, need, supply, brought)}
 
 
 def entry_route(world) -> tuple[float, np.ndarray] | None:

@@ -1349,6 +1349,10 @@ class Validation:
         if span is None:
             return ""
         n = int(self.table["required"].sum())
+        if span[0] == span[1]:          # "likely 2-2 ... counts differ by less" said nothing
+            return (f"with other seeds: likely {span[0]} of the {n} required facts met ({SEED_RANGE_SHARE:.0%} "
+                    f"of {SEED_RESAMPLES:,} resamples of these {len(self.seeds)} seeds meet that many: the seeds' luck "
+                    f"alone hardly moves the count)")
         return (f"with other seeds: likely {span[0]}-{span[1]} of the {n} required facts met (the seeds' luck "
                 f"alone moves the count that much; {SEED_RANGE_SHARE:.0%} of {SEED_RESAMPLES:,} resamples of these "
                 f"{len(self.seeds)} seeds fall there): two scenarios whose counts differ by less are not told apart")
