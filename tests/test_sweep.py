@@ -1154,3 +1154,13 @@ def test_is_unset_entry_only_for_a_table_of_named_values():
     assert not is_unset_entry(d, parse_path("sectors.new_sector"))
     assert not is_unset_entry(d, parse_path("behaviour.cover_weeks.magnet_makers"))
     assert not is_unset_entry(d, parse_path("nowhere.at_all"))
+
+
+def test_every_bad_level_of_a_parameter_is_told(tmp_path):
+    """levels = [-1.0, nan] was told as -1.0 alone (an outside fuzzing round)."""
+    path = tiny_sweep(tmp_path, '[parameters]\n"behaviour.w_social" = { levels = [-1.0, 0.5, nan, 2.0] }\n')
+    res = CliRunner().invoke(main, ["sweep", str(path), "--out", str(tmp_path / "out"), "--quiet"])
+    assert res.exit_code == 2, res.output
+    lines = [line for line in res.output.splitlines() if line.startswith("error: ")]
+    assert [line.split("level ")[1].split(" ")[0] for line in lines] == ["-1.0", "nan", "2.0"], res.output
+    assert not (tmp_path / "out").exists()

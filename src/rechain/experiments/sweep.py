@@ -450,8 +450,14 @@ def _parameter(name: str, entry: dict, base: dict, file: Path | None, design: st
         dup = next(v for v, k in zip(levels, seen) if seen.count(k) > 1)
         raise _err(file, f"{key}.levels", f"level {_toml(dup)} is given twice", "invalid", needle=name)
     p = Parameter(name, path, tokens, "levels", levels=list(levels), dtype=_dtype_of(levels), base_value=base_value)
-    for v in levels:
-        _check_value(base, p, v, file, "level", source)
+    bad = []
+    for v in levels:                    # every bad level told, not the first alone
+        try:
+            _check_value(base, p, v, file, "level", source)
+        except ScenarioError as e:
+            bad.append(e)
+    if bad:
+        raise ScenarioError.of(bad)
     return p
 
 
