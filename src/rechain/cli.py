@@ -382,7 +382,7 @@ def _anchor_far(sc) -> list[str]:
     """A line when the oxides' start prices stand far from their cost anchor, one per made
     product whose start price stands well below what making it costs at the start prices, one
     per ore or scrap whose start price stands well above what its buyers can pay for it, and
-    one per oxide whose end users plan to take far more or far less than the chain supplies."""
+    the lines of :func:`_balance_far`."""
     from .model import start_readings
     try:
         pull, markups, ceilings, balance = start_readings(sc)
@@ -411,6 +411,14 @@ def _anchor_far(sc) -> list[str]:
                        f"little of it and what they make of it runs short until its price falls to that in the first "
                        f"weeks; a start price at or below it reads better (the baseline's ores and scrap stand at "
                        f"0.43-0.99 of it) (docs/eras.md)")
+    return out + _balance_far(balance)
+
+
+def _balance_far(balance: dict) -> list[str]:
+    """A line per oxide whose end users plan to take far more or far less than the supply
+    routes deliver at the start (:func:`rechain.model.start_balance`); a shortage's line says
+    whether separation, mining and separation, or a missing supply holds it back."""
+    out = []
     for product, (need, supply, brought) in balance.items():
         if need <= 0 and supply <= 0:           # an oxide nobody makes or uses
             continue
@@ -422,35 +430,34 @@ def _anchor_far(sc) -> list[str]:
         elif need <= 0:
             size = f"take none of it, while the supply routes deliver {_tonnes(supply)} t a week then"
         else:
-            size = (f"take {_tonnes(need)} t a week, {ratio:.2f} times the {_tonnes(supply)} t a week the supply "
-                    f"routes deliver then" if ratio >= 0.01 else
-                    f"take {_tonnes(need)} t a week, {ratio:.2g} of the {_tonnes(supply)} t a week the supply "
-                    f"routes deliver then")
-        sides = (f"at the start (its quotas, capacities and demand, before its dated events) its end users plan to "
-                 f"{size} (quotas at their pace, imports, work outside the quota, scrap; docs/ODD.md section 7.6)")
-        if ratio <= BALANCE_SHORT:
-            out.append(f"{product}: {sides}: its price falls until its holders keep it back or supply is cut. If the "
-                       f"period's record shows no such glut, a use is missing from the file or a supply is too high "
-                       f"(docs/eras.md)")
-        elif need <= brought * BALANCE_SHORT:
+            times = f"{ratio:.2f} times" if ratio >= 0.01 else f"{ratio:.2g} of"
+            size = (f"take {_tonnes(need)} t a week, {times} the {_tonnes(supply)} t a week the supply routes "
+                    f"deliver then")
+        said = (f"{product}: at the start (its quotas, capacities and demand, before its dated events) its end users "
+                f"plan to {size} (quotas at their pace, imports, work outside the quota, scrap; docs/ODD.md section "
+                f"7.6): ")
+        if ratio < BALANCE_GLUT:
+            out.append(said + "its price falls until its holders keep it back or supply is cut. If the period's record "
+                       "shows no such glut, a use is missing from the file or a supply is too high (docs/eras.md)")
+            continue
+        said += "its price climbs until use falls or supply grows to meet it. "
+        if need <= brought * BALANCE_SHORT:
             # more ore mined or imported would not help: the plants may not separate what comes
-            out.append(f"{product}: {sides}: its price climbs until use falls or supply grows to meet it. What "
-                       f"holds supply back is separation: the routes bring ore for {_tonnes(brought)} t of it a "
-                       f"week, enough, but China's plants may separate only part of it (the separation quota at its "
-                       f"pace, their capacity, and firms.separation_plants.outside_quota_share less enforcement). If "
-                       f"the record shows no such shortage, the period's separation (within the quota or outside "
-                       f"it) is missing from the file, more than its mining (docs/eras.md)")
+            out.append(said + f"What holds supply back is separation: the routes bring ore for {_tonnes(brought)} t "
+                       f"of it a week, enough, but China's plants may separate only part of it (the separation quota "
+                       f"at its pace, their capacity, and firms.separation_plants.outside_quota_share less "
+                       f"enforcement). If the record shows no such shortage, the period's separation (within the "
+                       f"quota or outside it) is missing from the file, more than its mining (docs/eras.md)")
         elif brought > supply * SEPARATION_BINDS:
-            out.append(f"{product}: {sides}: its price climbs until use falls or supply grows to meet it. Both "
-                       f"mining and separation hold it back: the routes bring ore for only {_tonnes(brought)} t of "
-                       f"it a week, and China's plants may separate only part of that. If the period's record shows "
-                       f"no such shortage, a supply is missing from the file (imports, work outside the quota and "
-                       f"its enforcement, stocks drawn down), and separation for it, or a use is too high "
-                       f"(docs/eras.md)")
-        else:
-            out.append(f"{product}: {sides}: its price climbs until use falls or supply grows to meet it. If the "
+            out.append(said + f"Both mining and separation hold it back: the routes bring ore for only "
+                       f"{_tonnes(brought)} t of it a week, and China's plants may separate only part of that. If the "
                        f"period's record shows no such shortage, a supply is missing from the file (imports, work "
-                       f"outside the quota and its enforcement, stocks drawn down) or a use is too high (docs/eras.md)")
+                       f"outside the quota and its enforcement, stocks drawn down), and separation for it, or a use "
+                       f"is too high (docs/eras.md)")
+        else:
+            out.append(said + "If the period's record shows no such shortage, a supply is missing from the file "
+                       "(imports, work outside the quota and its enforcement, stocks drawn down) or a use is too high "
+                       "(docs/eras.md)")
     return out
 
 

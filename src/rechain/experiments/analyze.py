@@ -26,7 +26,6 @@ from typing import TYPE_CHECKING
 
 import click
 
-
 from ..options import NonEmptyPath, WholeNumber
 from ..scenario import ScenarioError
 from ..outputs import check_output_dir, output_dir

@@ -55,7 +55,6 @@ from importlib import resources
 from pathlib import Path
 
 import click
-
 import numpy as np
 import pandas as pd
 

@@ -53,7 +53,6 @@ from pathlib import Path
 from typing import Any, Callable, Iterator, Literal
 
 import click
-
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from ..config.errors import did_you_mean, reached_through
@@ -468,7 +467,8 @@ def _table_points(spec: SweepFile, file: Path | None, params: dict[str, Paramete
                    "list of tables, one per run ([parameters] may declare the levels a column may take)",
                    "missing_key", needle="design")
     if isinstance(spec.points, str):
-        csv_path = (file.parent if file else Path.cwd()) / spec.points
+        folder = file.parent if file else Path.cwd()
+        csv_path = folder / spec.points
         if "\0" in spec.points:
             raise _err(file, "points", f"given {spec.points!r}, a path with a NUL character; allowed: a CSV "
                        "file's path relative to the sweep file", "invalid", needle="points")
@@ -478,7 +478,7 @@ def _table_points(spec: SweepFile, file: Path | None, params: dict[str, Paramete
             err = e.errors[0]
             line = f", line {err.line}" if err.line else ""
             raise _err(file, "points", f"{spec.points!r}{line}: {err.detail} (read relative to the "
-                       f"sweep file's folder, {file.parent if file else Path.cwd()})",
+                       f"sweep file's folder, {folder})",
                        "missing", needle="points") from None
         try:
             columns, rows = designs.table_rows(text, spec.points)

@@ -53,7 +53,6 @@ from pathlib import Path
 from typing import Any, Iterable
 
 import click
-
 import numpy as np
 import pandas as pd
 
@@ -593,9 +592,10 @@ def scenario_facts_file(sc) -> Path | None:
     if not sc.facts_file:
         return None
     files = [Path(f) for f in getattr(sc, "_files", [])]
+    own = files[-1] if files else None
     if "\x00" in sc.facts_file:
-        raise FactError(f"{_setter(files[-1] if files else None)}: facts_file: given {sc.facts_file!r}, which holds a "
-                        f"NUL character; allowed: a CSV facts table, relative to the scenario file")
+        raise FactError(f"{_setter(own)}: facts_file: given {sc.facts_file!r}, which holds a NUL character; "
+                        f"allowed: a CSV facts table, relative to the scenario file")
     for f in reversed(files):                  # the scenario's own file first, then its parents
         try:
             sets_it = "facts_file" in tomllib.loads(f.read_text(encoding="utf-8"))
@@ -609,11 +609,11 @@ def scenario_facts_file(sc) -> Path | None:
             return _a_table(path, _setter(f), sc.facts_file)
     path = Path(sc.facts_file)
     if not path.is_absolute() and files:
-        path = real_path(files[-1].parent / sc.facts_file)
+        path = real_path(own.parent / sc.facts_file)
     if not os.path.lexists(path):
-        raise FactError(f"{_setter(files[-1] if files else None)}: facts_file: {sc.facts_file!r} does not exist "
-                        f"(looked for {path}); allowed: a CSV facts table, relative to the scenario file")
-    return _a_table(path, _setter(files[-1] if files else None), sc.facts_file)
+        raise FactError(f"{_setter(own)}: facts_file: {sc.facts_file!r} does not exist (looked for {path}); "
+                        f"allowed: a CSV facts table, relative to the scenario file")
+    return _a_table(path, _setter(own), sc.facts_file)
 
 
 def _setter(scenario_file: Path | None) -> str:
@@ -626,13 +626,13 @@ def _setter(scenario_file: Path | None) -> str:
 
 def _a_table(path: Path, where: str, given: str) -> Path:
     """``path`` if it can be read as a table: not a folder, a pipe or a device."""
-    if path.is_dir():
-        raise FactError(f"{where}: facts_file: {given!r} is a folder ({path}); allowed: a CSV facts table, "
-                        f"relative to the scenario file")
     try:
         mode = os.stat(path).st_mode
     except OSError:
         return path                # a link loop or no access: reading it says which
+    if stat.S_ISDIR(mode):
+        raise FactError(f"{where}: facts_file: {given!r} is a folder ({path}); allowed: a CSV facts table, "
+                        f"relative to the scenario file")
     odd = ("a named pipe" if stat.S_ISFIFO(mode) else "a device" if stat.S_ISCHR(mode) or stat.S_ISBLK(mode)
            else "a socket" if stat.S_ISSOCK(mode) else None)
     if odd:
