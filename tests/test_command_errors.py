@@ -64,6 +64,14 @@ def test_analyze_on_a_folder_that_is_no_sweep(what, run_output, tmp_path):
     # a count sampled as a float: the message says how to sample whole numbers
     (b'[parameters]\n"firms.rock_miners.count" = { min = 1, max = 3 }\n', ["parameters.firms.rock_miners.count",
                                                                           "whole number", "integer = true"]),
+    # a scenario or sweep file given as the space: every foreign key named, with its line, and
+    # what the file looks like (only the first key was named)
+    (b'extends = "baseline.toml"\nend = 2030-12-31\n[behaviour]\nnoise = 0.1\n',
+     ["line 1: extends: given extends, end, behaviour: keys a calibration space has not",
+      "it looks like a scenario file: give it as SCENARIO"]),
+    (b'base = "b.toml"\ndesign = "grid"\n[parameters]\n"behaviour.noise" = { levels = [0, 1] }\n',
+     ["line 1: base: given base, design: keys", "it looks like a sweep file"]),
+    (b'colour = "red"\n', ["line 1: colour: given colour: a key a calibration space has not"]),
 ])
 def test_calibrate_space_errors(content, says, tmp_path):
     space = tmp_path / "space.toml"

@@ -1164,3 +1164,19 @@ def test_every_bad_level_of_a_parameter_is_told(tmp_path):
     lines = [line for line in res.output.splitlines() if line.startswith("error: ")]
     assert [line.split("level ")[1].split(" ")[0] for line in lines] == ["-1.0", "nan", "2.0"], res.output
     assert not (tmp_path / "out").exists()
+
+
+def test_a_grid_without_parameters_says_it_runs_the_base_alone(tmp_path):
+    """An empty [parameters] table is a valid grid (replicates of the base scenario), but the
+    header says so, so a table left empty by mistake does not pass unseen."""
+    sweep = tiny_sweep(tmp_path, 'replicates = 2\n[overrides]\nend = 2024-02-29\n[parameters]\n')
+    result = CliRunner().invoke(main, ["sweep", str(sweep), "--out", str(tmp_path / "out"), "--workers", "1"])
+    assert result.exit_code == 0, result.output
+    assert "1 point (no parameters: the base scenario as it is) x 2 replicate(s) = 2 runs" in result.output
+    runs, _ = load_results(tmp_path / "out")
+    assert len(runs) == 2 and (runs["status"] == "ok").all()
+    # with a parameter the header counts points as before
+    sweep = tiny_sweep(tmp_path, NOISE_LEVELS, name="n.toml")
+    result = CliRunner().invoke(main, ["sweep", str(sweep), "--out", str(tmp_path / "out2"), "--workers", "1"])
+    assert result.exit_code == 0, result.output
+    assert "2 points x 1 replicate(s) = 2 runs" in result.output

@@ -111,9 +111,18 @@ def load_space(path: str | Path | None = None) -> list[Dimension]:
         where: str | Path = "data/calibration_space.toml"
     else:
         data, where = read_toml_file(path, what), path
-    extra = sorted(set(data) - {"parameters"})
+    extra = [key for key in data if key != "parameters"]          # in the file's order
     if extra:
-        raise ScenarioError(where, extra[0], f"unknown key; allowed: {what}", kind="unknown_key")
+        # a scenario or sweep file given as the space is the likely mistake: name every key
+        # it has that a space has not, and what the file looks like
+        listed = ", ".join(extra[:6]) + (f" and {len(extra) - 6} more" if len(extra) > 6 else "")
+        looks = next((f"; it looks like a {name} file: give it as {how}" for name, marks, how in (
+            ("scenario", {"extends", "start", "end", "firms", "behaviour", "market", "quotas"}, "SCENARIO"),
+            ("sweep", {"base", "design", "samples", "points"}, "the file of rechain sweep"))
+            if set(extra) & marks), "")
+        keys = "keys" if len(extra) > 1 else "a key"
+        raise ScenarioError(where, extra[0], f"given {listed}: {keys} a calibration space has not; allowed: "
+                            f"{what}{looks}", line=_top_line(path, extra[0]), kind="unknown_key")
     params = data.get("parameters", {})
     if not isinstance(params, dict):
         raise ScenarioError(where, "parameters", f"given {params!r}; allowed: {what}", kind="type")
@@ -303,6 +312,12 @@ def _raw_value(loaded: dict, key: str) -> object:
 
 def _space_where(space: str | Path | None) -> str | Path:
     return space or "data/calibration_space.toml"
+
+
+def _top_line(space: str | Path | None, key: str) -> int | None:
+    """The line of a top-level ``key`` in a space file the user gave (None for the package's)."""
+    from ..config.errors import _find_line
+    return _find_line(Path(space), [key]) if space else None
 
 
 def _space_line(space: str | Path | None, key: str) -> int | None:

@@ -905,7 +905,11 @@ def execute(sweep: str | Path | dict | Sweep, out: str | Path | None = None, wor
         n_parallel = ex.slots
         size = batch_size or sw.batch_size or executor_batch_size(len(todo), n_parallel)
         if echo:
-            echo(f"{sw.name}: {sw.n_points} points x {sw.replicates} replicate(s) = {sw.n_runs} runs"
+            # a grid without parameters is allowed (replicates of the base alone), but say so:
+            # an empty [parameters] table may be a mistake the user would not see otherwise
+            points = (f"{sw.n_points} point (no parameters: the base scenario as it is)" if not sw.parameters
+                      else f"{sw.n_points} points")
+            echo(f"{sw.name}: {points} x {sw.replicates} replicate(s) = {sw.n_runs} runs"
                  + (f", {skipped} already done" if skipped else "") + f"; {ex.name}, batches of {size}")
         bar = tqdm(total=len(todo), unit="run", desc=sw.name, disable=not progress, dynamic_ncols=True,
                    smoothing=0.1, file=sys.stderr)
