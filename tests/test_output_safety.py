@@ -120,6 +120,64 @@ def test_an_earlier_output_is_still_replaced(tmp_path):
     assert json.loads((out / MARKER).read_text())["files"] == ["manifest.json", "monthly.csv"]
 
 
+# --------------------------------------------------------------------------- files changed since written
+def test_a_file_changed_since_rechain_wrote_it_stops_the_replacement(tmp_path, no_simulation):
+    """An outside analyst kept its own facts table as ``v/facts.csv`` in a validation folder and
+    gave it as ``--facts``: the next run into ``v`` replaced it with the results, without a
+    word. A file of the marker's whose content is not what rechain wrote is a user's now."""
+    out = cheap_run(tmp_path / "run", "rechain's")
+    (out / "monthly.csv").write_text("my own table, saved over rechain's")
+    res = CliRunner().invoke(main, run_cli(out))
+    assert res.exit_code == 2 and res.output.count("\n") == 1, res.output
+    assert "holds files changed since rechain wrote them (monthly.csv)" in res.output
+    assert (out / "monthly.csv").read_text() == "my own table, saved over rechain's" and hidden(tmp_path) == []
+    # an edit of the same size is seen too, and so is one made while the new output is built
+    out2 = cheap_run(tmp_path / "run2", "abc")
+    (out2 / "monthly.csv").write_text("abd")
+    with pytest.raises(OutputError, match="changed since rechain wrote them"):
+        check_output_dir(out2, "run")
+    out3 = cheap_run(tmp_path / "run3", "old")
+    with pytest.raises(OutputError, match=r"changed since rechain wrote them \(monthly.csv\)"):
+        with output_dir(out3, "run") as tmp:
+            (tmp / "monthly.csv").write_text("new")
+            (out3 / "monthly.csv").write_text("edited meanwhile")
+    assert (out3 / "monthly.csv").read_text() == "edited meanwhile" and hidden(tmp_path) == []
+
+
+def test_an_output_copied_whole_or_marked_by_an_older_rechain_is_still_replaced(tmp_path):
+    """The marker keeps content, not times: a folder copied with ``cp -r`` (new times) is still
+    rechain's; a marker without stamps (an older rechain's) is taken as before."""
+    import shutil
+    out = cheap_run(tmp_path / "run", "old")
+    copy = tmp_path / "copy"
+    shutil.copytree(out, copy, copy_function=shutil.copy)       # contents, not times
+    os.utime(copy / "monthly.csv", (1, 1))
+    cheap_run(copy, "new")
+    assert (copy / "monthly.csv").read_text() == "new"
+    marker = json.loads((out / MARKER).read_text())
+    marker.pop("stamps")
+    (out / MARKER).write_text(json.dumps(marker))
+    (out / "monthly.csv").write_text("changed, but the marker cannot tell")
+    cheap_run(out, "new")
+    assert (out / "monthly.csv").read_text() == "new"
+
+
+def test_a_file_added_to_an_output_keeps_the_others_stamps(tmp_path):
+    """``rechain report`` adds report.html: an edit made before it is still seen after it, and an
+    edited report is not written over."""
+    out = cheap_run(tmp_path / "run", "old")
+    (out / "monthly.csv").write_text("edited")
+    outputs.add_file(out, "report.html", "<p>1</p>")
+    with pytest.raises(OutputError, match=r"changed since rechain wrote them \(monthly.csv\)"):
+        check_output_dir(out, "run")
+    (out / "monthly.csv").write_text("old")          # put back as rechain wrote it
+    outputs.add_file(out, "report.html", "<p>2</p>")  # its own file, unchanged: replaced
+    (out / "report.html").write_text("<p>my notes</p>")
+    with pytest.raises(OutputError, match="report.html: was changed since rechain wrote it"):
+        outputs.add_file(out, "report.html", "<p>3</p>")
+    assert (out / "report.html").read_text() == "<p>my notes</p>"
+
+
 @pytest.mark.parametrize("place", ["/proc/x.html", "/sys/foo/x.html"])
 def test_a_report_out_where_nothing_can_be_written(place, tmp_path, monkeypatch):
     """`report RUN --out /proc/x.html` (or /sys/...): the one line run and compare give for such

@@ -87,6 +87,40 @@ def _read_marker(folder: Path) -> dict | None:
     return data
 
 
+def _stamp(path: Path) -> list:
+    """A file's size and SHA-256, as a marker keeps them (the content, not the time: a folder
+    copied whole is still rechain's)."""
+    digest = hashlib.sha256()
+    with open(path, "rb") as fh:
+        for block in iter(lambda: fh.read(1 << 20), b""):
+            digest.update(block)
+    return [os.lstat(path).st_size, digest.hexdigest()]
+
+
+def _changed(folder: Path, marker: dict) -> list[str]:
+    """Files of ``folder`` its marker names whose size or content is not what rechain
+    wrote: a user's edits, or a file copied over one of rechain's. A file since
+    deleted, or a marker without stamps (an older rechain's), counts as unchanged."""
+    stamps = marker.get("stamps")
+    if not isinstance(stamps, dict):
+        return []
+    changed = []
+    for name in marker["files"]:
+        kept = stamps.get(name)
+        if not isinstance(kept, list) or not _plain_name(name):
+            continue
+        path = folder / name
+        try:
+            if not path.is_file() or path.is_symlink():
+                continue            # gone, or not a file rechain writes: the strangers' check says so
+            # the size first: most edits change it, and hashing is then not needed
+            if os.lstat(path).st_size != kept[0] or _stamp(path) != kept:
+                changed.append(name)
+        except OSError:
+            continue
+    return sorted(changed)
+
+
 def _entries(folder: Path) -> set[str]:
     """Every file and folder below ``folder``, as POSIX paths relative to it."""
     return {p.relative_to(folder).as_posix() for p in folder.rglob("*")}
@@ -333,16 +367,26 @@ def check_output_dir(folder: str | Path, kind: str, replace: bool = True, elsewh
             raise OutputError(shown, f"holds files rechain did not write ({_shown(extra)}); rechain replaces "
                               f"only its own outputs and never deletes such files: move them out, or "
                               f"{elsewhere}")
+        changed = _changed(target, marker)
+        if changed:
+            raise OutputError(shown, f"holds files changed since rechain wrote them ({_shown(changed)}); "
+                              f"rechain replaces only its own outputs as it wrote them, never a file you "
+                              f"edited or copied there: move them out, or {elsewhere}")
     _probe_writable(target, shown, elsewhere)
     if target.exists():
         _probe_writable(target.parent, shown, elsewhere)   # the new folder is built beside the old one
     return shown
 
 
-def write_marker(folder: str | Path, kind: str, files: list[str] | None = None, open_: bool = False) -> None:
+def write_marker(folder: str | Path, kind: str, files: list[str] | None = None, open_: bool = False,
+                 stamped: bool = True, keep: dict | None = None) -> None:
     """Write the marker naming the files in ``folder`` (all of them, unless ``files`` given).
 
-    ``open_=True`` marks an output that grows after it is first written (a sweep).
+    ``open_=True`` marks an output that grows after it is first written (a sweep). A finished
+    output's marker (``stamped``) also keeps each file's size and SHA-256 as written
+    (``keep``: stamps to carry over as they were), so that a file changed since
+    (edited, or another file copied over it) is not taken for rechain's own
+    (:func:`_changed`).
     """
     folder = Path(folder)
     if files is None:
@@ -351,9 +395,12 @@ def write_marker(folder: str | Path, kind: str, files: list[str] | None = None, 
     nested = [f for f in files if not _plain_name(f)]
     if nested:         # a programming error: such a marker would not be read back as rechain's
         raise ValueError(f"{folder}: a rechain output holds files only, by plain name; got {nested[:3]}")
-    data = {"kind": kind, "writer": "rechain", "files": files}
+    data: dict = {"kind": kind, "writer": "rechain", "files": files}
     if open_:
         data["open"] = True
+    elif stamped:
+        data["stamps"] = {name: (keep or {}).get(name) or _stamp(folder / name) for name in files
+                          if name in (keep or {}) or os.path.lexists(folder / name)}
     text = json.dumps(data, indent=1) + "\n"
     with contextlib.suppress(OSError, UnicodeDecodeError):
         if (folder / MARKER).read_text(encoding="utf-8") == text:
@@ -375,7 +422,7 @@ def begin_output(folder: str | Path, kind: str, files: list[str] | None = None, 
     existed = _nearest_existing(target)
     ours = not (target / MARKER).exists()      # not an earlier output's marker (resuming)
     folder.mkdir(parents=True, exist_ok=True)
-    write_marker(folder, kind, files=files, open_=open_)
+    write_marker(folder, kind, files=files, open_=open_, stamped=False)     # it grows: no stamps
     try:
         yield folder
     except Exception:
@@ -653,9 +700,15 @@ def add_file(folder: str | Path, name: str, data: str | bytes, kinds: tuple[str,
     if target.exists() and name not in marker["files"]:
         raise OutputError(target, "exists and was not written by rechain; rechain never replaces such files: "
                           "move it out first")
+    if name in _changed(folder, marker):
+        raise OutputError(target, "was changed since rechain wrote it; rechain never replaces a file you edited "
+                          "or copied there: move it out first")
     write_file(target, data)
     files = sorted({*map(str, marker["files"]), name})
-    write_marker(folder, marker["kind"], files, open_=bool(marker.get("open")))
+    # the other files keep the stamps they were written with: an edit made meanwhile stays seen
+    kept = marker.get("stamps")
+    keep = {k: v for k, v in kept.items() if k != name} if isinstance(kept, dict) else None
+    write_marker(folder, marker["kind"], files, open_=bool(marker.get("open")), keep=keep)
     return target
 
 
