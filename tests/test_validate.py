@@ -200,6 +200,26 @@ OWN_RATIO = "X1,true,d,price,market,prnd_oxide,*,2025-10,ratio,,within,1,0.5,x,,
      "(X1): unit: given 'yuan/kg', but price of prnd_oxide is in yuan/t; allowed: yuan/t"),
     ("X1,true,d,price,market,dy_oxide,*,2025-10,level,,within,1700,170,yuan/kg,,,,,S001,000,", None),
     (GOOD.replace("2025-10", "2025-10/2025-09"), "ends before it starts; allowed: a range from its first month"),
+    # found by an outside analyst's tables: a month-on-month change on a year (the year's mean
+    # against the twelve months one month earlier: never what "+7 % MoM" means)
+    (GOOD.replace("2025-10", "2025"), "(X1): measure 'mom_pct' on period '2025' (12 months); allowed: a month "
+     "such as 2025-08, or yoy_pct for a year against the year before, or change_pct with a base_period"),
+    (GOOD.replace("2025-10,mom_pct", "2025-07/2025-09,mom_pct"), "measure 'mom_pct' on period '2025-07/2025-09'"),
+    (GOOD.replace("2025-10,mom_pct", "2025,qoq_pct"), "measure 'qoq_pct' on period '2025' (12 months)"),
+    (GOOD.replace("2025-10,mom_pct", "2025-07/2025-09,qoq_pct"), None),
+    (GOOD.replace("2025-10,mom_pct,,", "2025-07/2025-09,mom_pct,2025-04/2025-06,"), None),
+    # ... a sum naming a product twice (a slip for +magnet_uh: it summed magnet_std once)
+    (GOOD.replace("magnet_std+magnet_uh", "magnet_std+magnet_std"),
+     "product 'magnet_std+magnet_std' names magnet_std more than once; allowed: names joined by '+', each once"),
+    # ... figures with look-alike characters, named; invisible and control characters refused
+    (GOOD.replace(",-5,3,", ",\u221251,3,"), "(X1): target: given \u221251 (it holds U+2212 MINUS SIGN: type '-' "
+     "there); allowed: a finite number"),
+    (GOOD.replace(",-5,3,", ",-5,1\u00a0000,"), "(X1): tolerance: given 1\u00a0000 (it holds U+00A0 NO-BREAK SPACE: "
+     "type nothing there)"),
+    (GOOD.replace("X1,", "X1\u200b,", 1), "fact_id: given 'X1\\u200b', which holds U+200B (ZERO WIDTH SPACE); "
+     "allowed: visible text"),
+    (GOOD.replace(",d,", ",te\x00st,"), "description: given 'te\\x00st', which holds U+0000 (a control character)"),
+    (GOOD.replace(",d,", ',"two\nlines\tand a tab",'), None),
 ])
 def test_bad_rows_raise_a_clear_error(tmp_path, row, message):
     if message is None:                         # the good neighbour of a bad row loads
@@ -759,6 +779,66 @@ def test_command_exit_status(tmp_path, monkeypatch, values, status):
                                     "--out", str(tmp_path / "out")])
     assert res.exit_code == status, res.output
     assert "score" in res.output and (tmp_path / "out" / "facts.md").exists()
+
+
+def test_a_target_far_from_the_runs_is_told_as_a_likely_unit_slip(tmp_path, monkeypatch):
+    """An outside analyst's slips that check cannot see (it knows no run's values): exports in
+    kt, Dy oxide in 10,000 yuan/t (13 times low), a MoM change written as a share. Each is
+    scored as a miss, and now also told as a likely unit slip; a plain miss is not."""
+    from rechain.experiments.validate import unit_slips
+    mags = "magnet_std+magnet_uh"
+    facts = [Fact("KT", "exports", "2025", product=mags, stage="magnet_makers", target=57, tolerance=5),
+             Fact("WAN", "price", "2025-01", product="dy_oxide", target=162, tolerance=16),
+             Fact("SHARE", "exports", "2025-04", measure="mom_pct", product=mags, target=-0.51, tolerance=0.1),
+             Fact("MISS", "price", "2025-01", product="prnd_oxide", target=300_000, tolerance=30_000),
+             Fact("SMALL", "production", "2025-04", measure="mom_pct", product=mags, target=0.5, tolerance=3),
+             Fact("DIR", "production", "2025-04", measure="mom_pct", comparison="direction_up", product=mags)]
+    table_ = pd.DataFrame({"fact_id": ["KT", "WAN", "SHARE", "MISS", "SMALL", "DIR"],
+                           "mean": [52_705.0, 1_953.0, -50.8, 466_785.0, 4.0, 900.0]})
+    notes = unit_slips(facts, table_)
+    assert notes == [
+        "KT: the runs' mean, 52,705 t, is 925 times the target 57.0: a figure in another unit (kt for t is a "
+        "factor of 1,000)?",
+        "WAN: the runs' mean, 1,953 yuan/kg, is 12.1 times the target 162: a figure in another unit (10,000 yuan/t "
+        "for yuan/kg is a factor of 10, yuan/kg for yuan/t of 1,000)?",
+        "SHARE: the target -0.51 % is a mom_pct, in per cent, and the runs give -50.8 %: a share written for a "
+        "percentage (-51.0 %)?"]
+    # the command prints them after the score, and facts.md keeps them
+    import rechain.experiments.validate as mod
+    v = _validation({"R1": [700.0] * 2, "N1": [1.0] * 2})          # R1: +7 % MoM, the runs +700 %
+    monkeypatch.setattr(mod, "validate", lambda *a, **k: v)
+    res = CliRunner().invoke(main, ["validate", str(BASELINE), "--replicates", "2", "--no-figures",
+                                    "--out", str(tmp_path / "out")])
+    assert "check the unit: R1: the runs' mean, 700" not in res.output      # 7 is no share: not a slip
+    v.table.loc[v.table["fact_id"] == "R1", "mean"] = 7000.0
+    object.__setattr__(v.facts[0], "target", 0.07)
+    res = CliRunner().invoke(main, ["validate", str(BASELINE), "--replicates", "2", "--no-figures",
+                                    "--out", str(tmp_path / "out2")])
+    assert "check the unit: R1: the target +0.07 % is a mom_pct, in per cent, and the runs give +7,000 %" in res.output
+    assert "Check the unit: R1: the target +0.07 %" in (tmp_path / "out2" / "facts.md").read_text()
+
+
+def test_validate_says_which_facts_table_it_read(tmp_path):
+    """Only facts.md said it; with --facts in place of a scenario's facts_file that does not exist,
+    nothing said so."""
+    facts = _write(tmp_path, [GOOD])
+    scenario = tmp_path / "s.toml"
+    scenario.write_text(f'extends = "{BASELINE.as_posix()}"\nname = "s"\nend = 2025-12-31\n'
+                        f'facts_file = "nope.csv"\n', encoding="utf-8")
+    res = CliRunner().invoke(main, ["validate", str(scenario), "--facts", str(facts), "--replicates", "1",
+                                    "--workers", "1", "--no-figures", "--out", str(tmp_path / "out")])
+    assert res.exit_code in (0, 1), res.output
+    assert res.output.splitlines()[0] == (f"facts: {facts} (1 fact), instead of the scenario's facts_file "
+                                          f"'nope.csv', which does not exist")
+
+
+def test_a_utf16_table_is_named_as_utf16(tmp_path):
+    """Excel's "Unicode text" is UTF-16: the message said byte 0xff, with no hint why."""
+    p = tmp_path / "facts.csv"
+    p.write_text("fact_id,variable\n", encoding="utf-16")
+    with pytest.raises(FactError, match=r"given byte 0xff, which is not UTF-8 text \(the file is UTF-16 text: its "
+                                        r"first bytes are UTF-16's byte-order mark\)"):
+        load_facts(p)
 
 
 # --------------------------------------------------------------------------- the baseline against the record

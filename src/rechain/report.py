@@ -337,6 +337,9 @@ def _split(sel: str) -> list[str] | None:
     names = [s.strip() for s in sel.split("+")]
     if not all(names):
         raise ValueError(f"{sel!r} has an empty name beside a '+'; allowed: names joined by '+', or * for any")
+    twice = sorted({n for n in names if names.count(n) > 1})
+    if twice:     # magnet_std+magnet_std, a slip for +magnet_uh, summed the one product once
+        raise ValueError(f"{sel!r} names {', '.join(twice)} more than once; allowed: each name once, joined by '+'")
     return names
 
 

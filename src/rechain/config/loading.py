@@ -207,8 +207,11 @@ def read_text_file(path: str | Path, what: str = "a scenario file (.toml)") -> s
         text = data.decode("utf-8")
     except UnicodeDecodeError as e:
         line = data[:e.start].count(b"\n") + 1
-        raise ScenarioError(path, "", f"given byte 0x{data[e.start]:02x}, which is not UTF-8 text; allowed: {what} "
-                            f"saved as UTF-8 (an editor's 'save with encoding' does it)", line=line,
+        # Excel's "Unicode text" and Windows' Notepad write UTF-16, which opens with a byte-order mark
+        utf16 = " (the file is UTF-16 text: its first bytes are UTF-16's byte-order mark)" \
+            if data[:2] in (b"\xff\xfe", b"\xfe\xff") else ""
+        raise ScenarioError(path, "", f"given byte 0x{data[e.start]:02x}, which is not UTF-8 text{utf16}; allowed: "
+                            f"{what} saved as UTF-8 (an editor's 'save with encoding' does it)", line=line,
                             kind="not_toml") from None
     return text.removeprefix("\ufeff")    # editors on Windows write a BOM; TOML readers reject it
 

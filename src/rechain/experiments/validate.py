@@ -46,6 +46,8 @@ import stat
 import sys
 import time
 import tomllib
+import unicodedata
+import warnings
 from dataclasses import dataclass, field
 from functools import cached_property
 from importlib import resources
@@ -252,7 +254,27 @@ def _float(v: Any, where: str, default: float) -> float:
     try:
         return float(s)
     except ValueError:
-        raise FactError(f"{where}: not a number: {v!r}") from None
+        raise FactError(f"{where}: not a number: {v!r}{_odd_characters(s)}") from None
+
+
+#: characters a web page or a word processor puts in figures that look like ASCII ones
+_LOOKALIKES = {"−": "-", "–": "-", "—": "-", " ": "nothing", " ": "nothing",
+               " ": "nothing", "٫": ".", "．": "."}
+
+
+def _odd_characters(text: str) -> str:
+    """`` (it holds U+2212 MINUS SIGN: type '-')`` for characters in ``text`` beyond printable
+    ASCII, which read like the ones meant but are not (a minus copied from a web page, a
+    non-breaking space as a thousands separator, a zero-width space); "" if none."""
+    odd = []
+    for ch in dict.fromkeys(text):
+        if " " <= ch <= "~":
+            continue
+        name = unicodedata.name(ch, "a control character")
+        use = _LOOKALIKES.get(ch)
+        odd.append(f"U+{ord(ch):04X} {name}" + (f": type {use if use == 'nothing' else repr(use)} there" if use
+                                                  else ""))
+    return f" (it holds {'; '.join(odd[:3])})" if odd else ""
 
 
 def _finite(v: Any, where: str, default: float, allowed: str = "a finite number") -> float:
@@ -265,7 +287,7 @@ def _finite(v: Any, where: str, default: float, allowed: str = "a finite number"
         x = math.nan
     s = str(v).strip() if v is not None else ""
     if s and not math.isfinite(x):
-        raise FactError(f"{where}: given {s}; allowed: {allowed}")
+        raise FactError(f"{where}: given {s}{_odd_characters(s)}; allowed: {allowed}")
     return x
 
 
@@ -289,8 +311,12 @@ class Vocabulary:
             try:
                 names = _split(sel)
             except ValueError:
-                raise FactError(f"{where}: {key} {sel!r} has an empty name beside a '+'; allowed: names joined "
-                                f"by '+' (such as {'+'.join(sorted(allowed)[:2])}), or * for any") from None
+                parts = [n.strip() for n in sel.split("+")]
+                twice = sorted({n for n in parts if n and parts.count(n) > 1})
+                why = f"names {', '.join(twice)} more than once" if twice and all(parts) else \
+                    "has an empty name beside a '+'"
+                raise FactError(f"{where}: {key} {sel!r} {why}; allowed: names joined by '+', each once (such as "
+                                f"{'+'.join(sorted(allowed)[:2])}), or * for any") from None
             for name in names or []:
                 if name in allowed:
                     continue
@@ -406,6 +432,14 @@ def _fact_from_row(row: dict[str, str], line: int, path: str) -> Fact:
     if not fid:
         raise FactError(f"{where}: fact_id: given nothing; allowed: a short id unique in the table, such as F01")
     kw: dict[str, Any] = {k: (row.get(k) or "").strip() for k in COLUMNS}
+    for k, cell in kw.items():
+        # a control character (NUL, a terminal code) or an invisible one (a zero-width space)
+        # would pass into the tables and the terminal, or make two ids look alike
+        hidden = [ch for ch in cell if unicodedata.category(ch) in ("Cc", "Cf") and ch not in "\t\n\r"]
+        if hidden:
+            raise FactError(f"{where}: {k}: given {cell[:40]!r}{'...' if len(cell) > 40 else ''}, which holds "
+                            f"U+{ord(hidden[0]):04X} ({unicodedata.name(hidden[0], 'a control character')}); "
+                            f"allowed: visible text (tabs and line breaks in a quoted cell are fine)")
     for k in ("description", "source", "note"):     # a line break in a quoted cell: one line in tables
         kw[k] = " ".join(kw[k].splitlines())
     kw["required"] = _truthy(kw["required"], where)
@@ -440,6 +474,14 @@ def _check_fact(f: Fact, where: str) -> None:
                         f"number (the comparison needs a numeric target)")
     if not (math.isfinite(f.tolerance) and f.tolerance >= 0):
         raise FactError(f"{where}: tolerance: given {f.tolerance:g}; allowed: a finite number >= 0")
+    span = {"mom_pct": (1, "a month such as 2025-08"), "qoq_pct": (3, "a month or a quarter such as "
+                                                                       "2025-07/2025-09")}.get(f.measure)
+    if span and not f.base_period and len(f.months()) > span[0]:
+        # a year's mean against the year's mean one month earlier: defined, but never what a
+        # record's "+7 % MoM" means
+        raise FactError(f"{where}: measure {f.measure!r} on period {f.period!r} ({len(f.months())} months); allowed: "
+                        f"{span[1]}, or yoy_pct for a year against the year before, or change_pct with a "
+                        f"base_period")
     if f.measure in ("change_pct", "change") and not f.base_period:
         raise FactError(f"{where}: measure {f.measure!r} needs a base_period; allowed: the period it is measured "
                         f"against (such as 2025-01/2025-03), or measure mom_pct, qoq_pct or yoy_pct against the "
@@ -577,7 +619,7 @@ def _selection_key(sel: tuple[str, str, str, str]) -> tuple:
     def key(n: str):
         try:
             split = _split(n)
-        except ValueError:        # an empty name beside a '+': the vocabulary check refuses it
+        except ValueError:        # an empty or repeated name: the vocabulary check refuses it
             return n
         return None if split is None else frozenset(split)
 
@@ -1270,6 +1312,49 @@ def summarise(facts: list[Fact], per_run: list[pd.DataFrame]) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
+#: a level whose runs' mean is this many times its target (or its target this many times the
+#: mean) is told as a likely unit slip after the runs: Dy in 10,000 yuan/t (万元/t) reads 13
+#: times low, tonnes given in kt 1,000 times; the record's own misses stay within a factor of 3
+LEVEL_SLIP_FACTOR = 5.0
+#: a percentage target within +-1 whose runs' mean is this many times it: written as a share?
+PCT_SLIP_FACTOR = 20.0
+
+
+def unit_slips(facts: list[Fact], table: pd.DataFrame) -> list[str]:
+    """The facts whose target lies so far from what the runs give that it is more likely a
+    figure in another unit than a miss: a level :data:`LEVEL_SLIP_FACTOR` times or more off
+    (either way), a percentage within +-1 that the runs' mean exceeds :data:`PCT_SLIP_FACTOR`
+    times (-0.51 for -51 %). One line each, to check, not an error: ``check`` cannot know the
+    runs' values, and a target on a series it cannot tell apart by its size passes it."""
+    notes = []
+    mean_of = dict(zip(table["fact_id"], table["mean"]))
+    for f in facts:
+        mean = mean_of.get(f.fact_id, math.nan)
+        if f.comparison not in NEEDS_TARGET or not math.isfinite(mean) or f.target == 0 or mean == 0:
+            continue
+        unit = selection_unit_name(f)
+        if f.measure == "level" and f.target * mean > 0:
+            ratio = mean / f.target
+            if 1.0 / LEVEL_SLIP_FACTOR < ratio < LEVEL_SLIP_FACTOR:
+                continue
+            times = f"{_num(ratio)} times" if ratio >= 1 else f"1/{_num(1 / ratio)} of"
+            hint = ("10,000 yuan/t for yuan/kg is a factor of 10, yuan/kg for yuan/t of 1,000"
+                    if f.variable in ("price", "price_long_run") else "kt for t is a factor of 1,000")
+            notes.append(f"{f.fact_id}: the runs' mean, {_num(mean)}{unit}, is {times} the target {_num(f.target)}: "
+                         f"a figure in another unit ({hint})?")
+        elif f.measure in PCT_MEASURES and abs(f.target) <= 1.0 and abs(mean) >= PCT_SLIP_FACTOR * abs(f.target):
+            notes.append(f"{f.fact_id}: the target {_num(f.target, signed=True)} % is a {f.measure}, in per cent, "
+                         f"and the runs give {_num(mean, signed=True)} %: a share written for a percentage "
+                         f"({_num(f.target * 100, signed=True)} %)?")
+    return notes
+
+
+def selection_unit_name(f: Fact) -> str:
+    """`` t`` or `` yuan/t`` after a level of the fact's series, where one unit is known."""
+    units = series_units(f.variable, f.product)
+    return f" {next(iter(units))}" if len(units) == 1 else ""
+
+
 # ---------------------------------------------------------------------------------------
 # running a scenario over seeds
 # ---------------------------------------------------------------------------------------
@@ -1565,6 +1650,8 @@ def write_outputs(v: Validation, out_dir: str | Path, figures: bool = True) -> P
                                            " Every required fact is reproduced.")
               + (f" Left out, not within the run: {'; '.join(v.left_out)}." if v.left_out else "")
               + (f" {spread[0].upper()}{spread[1:]}." if spread else ""), "",
+              *[f"Check the unit: {note}" for note in unit_slips(v.facts, v.table)],
+              *([""] if unit_slips(v.facts, v.table) else []),
               "A fact is *reproduced* when the mean over replicates satisfies it; *replicates ok* counts the "
               "replicates that satisfy it on their own. Values are in the fact's unit (for comparisons with "
               "another series: the difference, main minus other). Monthly prices are monthly means of the "
@@ -1668,7 +1755,11 @@ def write_figures(v: Validation, out_dir: str | Path) -> list[str]:
         ax.set_title(f"{title}: {v.scenario_name} against the record")
         ax.grid(alpha=0.3)
         ax.legend(fontsize=8, loc="upper left")
-        fig.tight_layout()
+        with warnings.catch_warnings():
+            # a long fact id as a label can leave no room to lay out; the figure is drawn anyway,
+            # and matplotlib's warning would land among validate's lines
+            warnings.simplefilter("ignore", UserWarning)
+            fig.tight_layout()
         fname = f"{name}.png"
         fig.savefig(out_dir / fname, dpi=110)
         plt.close(fig)
@@ -1679,6 +1770,22 @@ def write_figures(v: Validation, out_dir: str | Path) -> list[str]:
 # ---------------------------------------------------------------------------------------
 # command line
 # ---------------------------------------------------------------------------------------
+
+def _instead(scenario: Path, facts_file: Path | None) -> str:
+    """``; instead of the scenario's facts_file X`` when ``--facts`` replaces one the scenario names."""
+    from ..scenario import load_scenario
+    if facts_file is None:
+        return ""
+    sc = load_scenario(scenario)
+    if not sc.facts_file:
+        return ""
+    try:
+        own = str(scenario_facts_file(sc))
+    except FactError:              # --facts stands in for a table that is not there: say so
+        return f", instead of the scenario's facts_file {sc.facts_file!r}, which does not exist"
+    return f", instead of the scenario's facts_file {own}"
+
+
 @click.command(name="validate")
 @click.argument("scenario", type=NonEmptyPath(dir_okay=False, path_type=Path), default=Path("scenarios/baseline.toml"))
 @click.option("--replicates", default=5, show_default=True, type=WholeNumber(1, MAX_SEEDS), help="seeds 0..N-1")
@@ -1712,6 +1819,9 @@ def validate_command(ctx: click.Context, scenario: Path, replicates: int, worker
         e.tell()
         ctx.exit(2)
     write_outputs(v, out_dir, figures=not no_figures)
+    n_facts = len(v.facts) + len(v.left_out)
+    click.echo(f"facts: {v.facts_source} ({n_facts:,} fact{'s' if n_facts != 1 else ''})"
+               f"{_instead(scenario, facts_file)}")
     click.echo(format_table(v))
     click.echo("")
     click.echo(f"{v.score_text()}  ({len(v.seeds)} replicates, {v.seconds:.1f} s)")
@@ -1721,6 +1831,8 @@ def validate_command(ctx: click.Context, scenario: Path, replicates: int, worker
         click.echo(f"required facts not reproduced: {', '.join(v.required_failed)}")
     if v.left_out:
         click.echo(f"left out, not within the run (not checked): {'; '.join(v.left_out)}")
+    for note in unit_slips(v.facts, v.table):
+        click.echo(f"check the unit: {note}")
     prices = ", prices.csv" if (Path(out_dir) / "prices.csv").exists() else ""
     click.echo(f"wrote {out_dir}/ (facts.csv, facts.md{prices}{', figures' if not no_figures else ''})")
     ctx.exit(0 if v.passed else 1)
