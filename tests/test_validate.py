@@ -243,6 +243,21 @@ def test_a_target_beyond_any_market_figure_is_shown_short(tmp_path):
     assert fact.target_text() == "+1e+308 ± 3 %"
 
 
+def test_column_names_in_upper_case_are_told_as_such(tmp_path):
+    """An upper-case header listed all 21 columns as unknown and all 11 required ones as
+    missing, with no "did you mean"."""
+    p = tmp_path / "upper.csv"
+    p.write_text("FACT_ID,Required,variable,stage,product,region,period,measure,comparison,target,tolerance\n"
+                 "X1,true,price,market,prnd_oxide,*,2024-07,level,within,400000,40000\n", encoding="utf-8")
+    with pytest.raises(FactError, match=r"upper.csv: the column names are not in lower case \(given 'FACT_ID', "
+                                        r"'Required'\); allowed: the names as written in docs/eras.md, in lower "
+                                        r"case \(fact_id, required\)$"):
+        load_facts(p)
+    p.write_text("fact_id,required,variable,stage,product,region,period,measure,comparison,target,Tolerence\n")
+    with pytest.raises(FactError, match=r"unknown column\(s\) 'Tolerence' \(did you mean 'tolerance'\?\)"):
+        load_facts(p)
+
+
 def test_duplicate_ids_and_unknown_columns_are_refused(tmp_path):
     with pytest.raises(FactError, match="duplicate fact_id 'X1'"):
         load_facts(_write(tmp_path, [GOOD, GOOD]))
@@ -411,6 +426,23 @@ def test_a_price_target_in_another_unit_is_refused_before_the_runs(tmp_path):
             "(440,000 yuan/t, market.initial_price)") in res.output, res.output
     facts.write_text(facts.read_text().replace(",370,37,", ",370000,37000,"), encoding="utf-8")
     assert CliRunner().invoke(main, ["check", str(sc)]).exit_code == 0
+
+
+def test_check_warns_of_a_tolerance_that_decides_the_fact_whatever_the_run(tmp_path):
+    """Tolerance 0 on a price (never met by a simulated mean) and a band reaching zero (always
+    met) were taken without a word (an outside analyst's tables)."""
+    row = "X{},false,d,price,market,prnd_oxide,*,2024-07,level,,within,{},{},,,,,,,000,"
+    facts = _write(tmp_path, [row.format(1, 400000, 0), row.format(2, 400000, 1e12), row.format(3, 400000, 40000)])
+    sc = tmp_path / "tol.toml"
+    sc.write_text(f'extends = "{BASELINE.as_posix()}"\nname = "tol"\nfacts_file = "{facts.name}"\n', encoding="utf-8")
+    res = CliRunner().invoke(main, ["check", str(sc)])
+    assert res.exit_code == 0, res.output
+    warned = [line for line in res.output.splitlines() if "facts table:" in line]
+    assert warned == [
+        f"warning: {sc}: facts table: X1: tolerance 0, so only a simulated figure of exactly 400,000 meets it; give "
+        f"how far from the target still counts (the quote's precision; 8-10 % for a monthly price, docs/eras.md)",
+        f"warning: {sc}: facts table: X2: tolerance 1e+12 is the target 400,000 or more: the band reaches zero, so "
+        f"almost any run meets it"]
 
 
 def test_tonnes_held_add_up_over_the_rows_of_a_fact():

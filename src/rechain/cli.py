@@ -253,7 +253,7 @@ def _check_facts(scenario: Path, sc) -> tuple[str, list[str]]:
     import pandas as pd
     from .calendar import Calendar, whole_months
     from .experiments.validate import (FactError, check_facts_for, default_vocabulary, facts_in_run, load_facts,
-                                       package_facts_path, scenario_facts_file, why_left_out)
+                                       package_facts_path, scenario_facts_file, tolerance_doubts, why_left_out)
     if not sc.facts_file:
         months = Calendar.build(sc.start, sc.end, holidays={}).months
         try:
@@ -276,12 +276,13 @@ def _check_facts(scenario: Path, sc) -> tuple[str, list[str]]:
         e.tell()
         sys.exit(2)
     note = f"facts: {path} ({len(inside)} of {len(facts)} within the run's period, for rechain validate)"
+    doubts = [f"facts table: {line}" for line in tolerance_doubts(inside)]
     if not outside:
-        return note, []
+        return note, doubts
     # a year mistyped drops a fact that validate would then not check: name each, with why
     months = whole_months(sc.start, sc.end)
     return note, ["facts left out, not within the run (rechain validate will not check them): "
-                  + "; ".join(why_left_out(f, months[0], months[-1]) for f in outside)]
+                  + "; ".join(why_left_out(f, months[0], months[-1]) for f in outside)] + doubts
 
 
 def _own_keys(scenario: Path) -> dict | None:
@@ -300,11 +301,10 @@ def _own_quotas(own: dict | None) -> set[tuple[str, int]] | None:
     return {(q.get("type"), q.get("year")) for q in quotas if isinstance(q, dict)}
 
 
-
-
 def _count(n: int, what: str) -> str:
     """``n`` things, in the singular for one."""
     return f"{n} {what}{'' if n == 1 else 's'}"
+
 
 @main.command()
 @click.argument("scenario", type=NonEmptyPath(dir_okay=False, path_type=Path))

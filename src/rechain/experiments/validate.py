@@ -871,7 +871,14 @@ def _check_header(header: list[str], name: str) -> None:
     missing = [c for c in REQUIRED_COLUMNS if c not in header]
     problems = []
     if unknown:
-        hints = [f"{c!r} (did you mean {m[0]!r}?)" if (m := difflib.get_close_matches(c, COLUMNS, 1)) else repr(c)
+        lower = [c for c in unknown if c.strip().lower() in COLUMNS]
+        if len(lower) == len(unknown) and not [c for c in missing if c not in {u.strip().lower() for u in lower}]:
+            raise FactError(f"{name}: the column names are not in lower case (given {', '.join(map(repr, unknown[:3]))}"
+                            f"{' ...' if len(unknown) > 3 else ''}); allowed: the names as written in docs/eras.md, "
+                            f"in lower case ({', '.join(c.strip().lower() for c in unknown[:3])}"
+                            f"{' ...' if len(unknown) > 3 else ''})")
+        hints = [f"{c!r} (did you mean {c.strip().lower()!r}?)" if c.strip().lower() in COLUMNS else
+                 f"{c!r} (did you mean {m[0]!r}?)" if (m := difflib.get_close_matches(c, COLUMNS, 1)) else repr(c)
                  for c in unknown]
         problems.append(f"unknown column(s) {', '.join(hints)}")
     if missing:
@@ -1347,6 +1354,24 @@ def unit_slips(facts: list[Fact], table: pd.DataFrame) -> list[str]:
                          f"and the runs give {_num(mean, signed=True)} %: a share written for a percentage "
                          f"({_num(f.target * 100, signed=True)} %)?")
     return notes
+
+
+def tolerance_doubts(facts: Iterable[Fact]) -> list[str]:
+    """Facts whose tolerance decides them whatever the run, one line each for ``check``: a
+    ``within`` with tolerance 0 (met only by the exact figure, never by a simulated one), and a
+    level whose band reaches zero or below (met by almost any run)."""
+    doubts = []
+    for f in facts:
+        if f.comparison != "within" or not math.isfinite(f.target):
+            continue
+        if f.tolerance == 0:
+            doubts.append(f"{f.fact_id}: tolerance 0, so only a simulated figure of exactly {_num(f.target)} meets "
+                          f"it; give how far from the target still counts (the quote's precision; 8-10 % for a "
+                          f"monthly price, docs/eras.md)")
+        elif f.measure == "level" and f.target > 0 and f.tolerance >= f.target:
+            doubts.append(f"{f.fact_id}: tolerance {_num(f.tolerance, exact=True)} is the target {_num(f.target)} "
+                          f"or more: the band reaches zero, so almost any run meets it")
+    return doubts
 
 
 def selection_unit_name(f: Fact) -> str:
