@@ -99,6 +99,22 @@ def test_every_fact_names_what_the_model_outputs(short_run):
             assert len(s) == 3 and s.notna().all(), f"{f.fact_id}: selection {f.selection(other)} is empty"
 
 
+def test_facts_sharing_a_selection_look_it_up_once(short_run, monkeypatch):
+    """3,000 facts took 88 s to validate, 58 s of it looking the same few selections up in the
+    runs' table again for every fact (an outside analyst's table; now 18 s)."""
+    import rechain.experiments.validate as mod
+    calls = []
+    real = mod._select
+    monkeypatch.setattr(mod, "_select", lambda *a: calls.append(a[1:]) or real(*a))
+    facts = [Fact(f"P{i}", "price", "2024-02", product="prnd_oxide", region="china", target=4e5 + i, tolerance=1,
+                  unit="yuan/t") for i in range(50)]
+    check_selections(facts, short_run)
+    assert len(calls) <= 2, calls          # the rows, and their units: not once per fact
+    bad = [*facts, Fact("Q", "price", "2024-02", product="prnd_oxide", region="mars", target=1, tolerance=1)]
+    with pytest.raises(FactError, match="region 'mars'"):
+        check_selections(bad, short_run)
+
+
 def test_default_vocabulary_accepts_everything_the_model_outputs(short_run):
     default = default_vocabulary().names
     for var, names in vocabulary_of(short_run).names.items():

@@ -898,42 +898,58 @@ def check_selections(facts: Iterable[Fact], table: pd.DataFrame, outline: bool =
     vocab = vocabulary_of(table)
     months = set(table["month"].unique())
     problems = []
+    seen: dict = {}        # facts share selections: each is looked up in the table once
     for f in facts:
         if outline and not {f.variable, f.other_variable or f.variable} <= set(vocab.names):
             continue
         try:               # every fact's mistake at once, as a table's row mistakes are told
-            _check_selection(f, vocab, table, months)
+            _check_selection(f, vocab, table, months, seen)
         except FactError as e:
             problems.append(str(e))
     if problems:
         raise FactError("\n".join(problems))
 
 
-def _check_selection(f: Fact, vocab: Vocabulary, table: pd.DataFrame, months: set[str]) -> None:
-    """:func:`check_selections` for one fact."""
+def _selection_problem(table: pd.DataFrame, sel: tuple[str, str, str, str], prefix: str, seen: dict) -> str:
+    """Why selection ``sel`` (of the main series, or the other with ``prefix`` ``other_``)
+    picks no series of ``table`` ("" if it picks one), remembered in ``seen``."""
+    key = ("problem", sel, prefix)
+    if key not in seen:
+        rows = _select(table, *sel)
+        seen[key] = empty_selection(table, sel, prefix) if rows.empty else \
+            partial_selection(table, sel, prefix) or mixed_selection(rows, sel, prefix)
+    return seen[key]
+
+
+def _remembered(seen: dict, key: tuple, make):
+    """``seen[key]``, made by ``make()`` the first time."""
+    if key not in seen:
+        seen[key] = make()
+    return seen[key]
+
+
+def _check_selection(f: Fact, vocab: Vocabulary, table: pd.DataFrame, months: set[str],
+                     seen: dict | None = None) -> None:
+    """:func:`check_selections` for one fact (``seen``: what earlier facts' selections gave)."""
+    seen = {} if seen is None else seen
     where = f.where or f"fact {f.fact_id}"
     vocab.check(f)
     if f.uses_other:
         vocab.check(f, other=True)
     for which in (False, True) if f.uses_other else (False,):
-        sel = f.selection(which)
-        rows = _select(table, *sel)
-        if rows.empty:
-            raise FactError(f"{where}: {empty_selection(table, sel, 'other_' if which else '')}")
-        partial = partial_selection(table, sel, 'other_' if which else '')
-        if partial:
-            raise FactError(f"{where}: {partial}")
-        mixed = mixed_selection(rows, sel, 'other_' if which else '')
-        if mixed:
-            raise FactError(f"{where}: {mixed}")
+        problem = _selection_problem(table, f.selection(which), 'other_' if which else '', seen)
+        if problem:
+            raise FactError(f"{where}: {problem}")
     if f.uses_other and f.measure in ("level", "change"):
-        main, other = selection_unit(table, f.selection()), selection_unit(table, f.selection(other=True))
+        main, other = (_remembered(seen, ("unit", sel), lambda sel=sel: selection_unit(table, sel))
+                       for sel in (f.selection(), f.selection(other=True)))
         if main != other and not (per_tonne_factor(main) and per_tonne_factor(other)):
             raise FactError(f"{where}: other_*: the main series is in {main or 'several units'} and the other in "
                             f"{other or 'several units'}, whose difference means nothing; allowed: another series "
                             f"in the same unit (yuan/t against yuan/kg is compared per tonne), or measure ratio")
     if f.unit and f.measure in ("level", "change") and not f.uses_other:
-        units = sorted(set(map(str, _select(table, *f.selection())["unit"])))
+        units = _remembered(seen, ("units", f.selection()),
+                            lambda: sorted(set(map(str, _select(table, *f.selection())["unit"]))))
         if units and f.unit not in units:
             raise FactError(f"{where}: unit: given {f.unit!r}, but the run's {f.variable} for this selection is "
                             f"in {' and '.join(units)}; allowed: {' or '.join(units)} (convert the figures), or "
