@@ -289,3 +289,25 @@ def test_compare_says_when_the_periods_differ(tmp_path):
     assert json.loads((out / "compare.json").read_text())["period_note"] == comp.period_note
     assert compare([TINY, tiny_whatif(tmp_path)], seeds=[0], workers=1, runs_dir=None,
                    write=False).period_note == ""
+
+
+def test_a_run_ending_mid_week_leaves_its_last_month_out_of_the_shared_months(tmp_path):
+    """A run's last week is whole, and its days past the end are reported in the last month: a
+    what-if ending on Tuesday 30 September 2025, nothing else changed, showed 2,542 t more
+    magnet output than the baseline 'like for like' (an outside analyst's audit)."""
+    short = tmp_path / "tiny_thursday.toml"
+    short.write_text(f'extends = "{TINY.as_posix()}"\nname = "tiny_thursday"\nend = 2024-02-29\n', encoding="utf-8")
+    comp = compare([TINY, short], seeds=[0], workers=1, runs_dir=None, write=False)
+    assert "months all share: 2024-01..2024-01)" in comp.period_note, comp.period_note
+    assert comp.kpis.loc[("magnet_output_t", "t"), "tiny_thursday"] == \
+        pytest.approx(comp.kpis.loc[("magnet_output_t", "t"), "tiny"], rel=1e-3)
+    # February itself: the short run books its last week's Friday, 1 March, into it
+    import rechain
+    runs = [rechain.run(sc, seed=0).monthly for sc in (TINY, short)]
+    made = [float(t[(t["variable"] == "production") & (t["stage"] == "magnet_makers")
+                    & (t["month"] == "2024-02")]["value"].sum()) for t in runs]
+    assert made[1] > made[0] * 1.02, made
+    # the same end day for both: their last month is alike, and shared
+    other = tmp_path / "tiny_thursday2.toml"
+    other.write_text(f'extends = "{short.as_posix()}"\nname = "tiny_thursday2"\n', encoding="utf-8")
+    assert compare([short, other], seeds=[0], workers=1, runs_dir=None, write=False).period_note == ""

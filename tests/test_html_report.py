@@ -327,6 +327,26 @@ def test_compare_html_shows_bands_over_seeds(whatif, tmp_path):
     assert "report.html" in json.loads((out / MARKER).read_text())["files"]
 
 
+def test_a_comparison_of_different_periods_draws_its_flows_for_a_year_every_run_has(tmp_path):
+    """A what-if ending before the reference's last year had its flow diagram drawn for that
+    year, which it does not have: every panel read "no Pr-Nd flows" (an outside analyst's
+    audit). By default the last year all runs cover in full; a --year one of them lacks is
+    refused, naming the years they share."""
+    long, short = tmp_path / "long.toml", tmp_path / "short.toml"
+    long.write_text(f'extends = "{TINY.as_posix()}"\nname = "long"\nend = 2025-12-31\n', encoding="utf-8")
+    short.write_text(f'extends = "{TINY.as_posix()}"\nname = "short"\nend = 2024-12-31\n', encoding="utf-8")
+    out = tmp_path / "cmp"
+    compare([long, short], 1, out_dir=out, workers=1, runs_dir=None, figures=False)
+    res = CliRunner().invoke(main, ["report", str(out)])
+    assert res.exit_code == 0, res.output
+    html = (out / "report.html").read_text()
+    assert "long, seed 0, 2024 (flows" in html and "short, seed 0, 2024 (flows" in html
+    assert "no Pr-Nd flows" not in html
+    res = CliRunner().invoke(main, ["report", str(out), "--year", "2025"])
+    assert res.exit_code == 2 and "--year: given 2025; allowed: a year every run of the comparison covers (2024)" \
+        in res.output, res.output
+
+
 def test_compare_report_reads_finished_runs_for_the_flows(whatif, tmp_path):
     runs = tmp_path / "outputs"
     for sc in (TINY, whatif):
@@ -410,3 +430,14 @@ def test_a_home_price_of_zero_gives_no_warning_under_quiet(tmp_path):
     res = CliRunner().invoke(main, ["run", str(f), "--quiet", "--html", "--out", str(tmp_path / "out")])
     assert res.exit_code == 0 and res.output == "", res.output
     assert (tmp_path / "out" / "report.html").exists()
+
+
+def test_a_change_against_a_base_near_zero_is_given_in_tonnes_not_per_cent():
+    """8 t of shortfall to 6,546 t read "+83,460.9 % vs reference" (an outside analyst's audit)."""
+    from rechain.html_report import _delta
+    assert _delta(6546.35, 7.83, "t") == ("+6,539 t (836 times) vs reference", "delta-up")
+    assert _delta(6546.35, 7.83, "t", against="base")[0] == "+6,539 t (836 times) vs base"
+    assert _delta(110.0, 100.0, "t") == ("+10.0 % vs reference", "delta-up")
+    assert _delta(1000.0, 100.0, "yuan/t")[0] == "+900.0 % vs reference"        # ten times: still a percentage
+    assert _delta(1100.0, 100.0, "yuan/t")[0] == "+1,000 yuan/t (11.0 times) vs reference"
+    assert _delta(0.5, 0.2, "share")[0] == "+30.00 pp vs reference"

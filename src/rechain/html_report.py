@@ -2,7 +2,7 @@
 
 It says what question the scenario asks, what it changes against the scenario it extends
 (computed from the run's manifest and the base file, key by key), the key figures with units
-(and the 90 % band across seeds for a comparison with replicates), the main figures and a
+(and the 5-95 % quantiles across seeds for a comparison with replicates), the main figures and a
 flow diagram of the chain by element for one year. Figures are embedded as base64 PNG: the
 file fetches nothing and can be mailed as it is. The page is laid out by a Jinja2 template
 (``templates/report.html.j2``, autoescaped).
@@ -239,7 +239,17 @@ def _delta(v: float, ref: float, unit: str, against: str = "reference") -> tuple
         return f"{v - ref:+.1f} pp vs {against}", cls
     if unit == "months" or ref == 0:
         return f"{v - ref:+,.3g} vs {against}", cls
-    return f"{100 * (v / ref - 1):+.1f} % vs {against}", cls
+    change = v / ref - 1
+    if abs(change) >= 10:
+        # beside a base near zero a percentage says nothing (8 t of shortfall to 6,546 t read
+        # "+83,460.9 %"): the change itself, in the figure's unit, and the times it is
+        return f"{_signed(v - ref, unit)} ({_num(v / ref, '')} times) vs {against}", cls
+    return f"{100 * change:+.1f} % vs {against}", cls
+
+
+def _signed(x: float, unit: str) -> str:
+    """A change with its sign, as :func:`_num` writes a figure in ``unit``."""
+    return ("+" if x > 0 else "-") + _num(abs(x), unit) + (f" {unit}" if unit and unit not in ("share", "%") else "")
 
 
 # --- the two kinds of folder --------------------------------------------------------------------
@@ -387,9 +397,29 @@ def _check_year(flows: pd.DataFrame, year: int | None, folder: Path | None = Non
     return str(year)
 
 
+def _band_words(n_seeds: int) -> str:
+    from .experiments.compare import band_words      # compare writes reports: imported when used
+    return band_words(n_seeds)
+
+
+def _shared_year(flows: list[pd.DataFrame], year: int | None, folder: Path | None = None) -> str:
+    """The year of a comparison's flow diagrams: ``year`` if every run covers it (else
+    :class:`OptionYear` with the years they all cover), by default the last year every run
+    covers in full (a what-if ending in September drew its diagram for the reference's last
+    year, which it does not have: every panel read "no flows"), else the last they share."""
+    covered = [{m[:4] for m in f["month"]} for f in flows]
+    shared = sorted(set.intersection(*covered))
+    if year is not None:
+        if str(year) not in shared:
+            raise OptionYear(year, shared or sorted(covered[0]), folder, "every run of the comparison covers")
+        return str(year)
+    full = [y for y in shared if all(sum(m.startswith(y) for m in set(f["month"])) == 12 for f in flows)]
+    return (full or shared or [_check_year(flows[0], None, folder)])[-1]
+
+
 class OptionYear(ScenarioError):
-    def __init__(self, year: int, years: list[str], folder: Path | None = None):
-        super().__init__(folder, "--year", f"given {year}; allowed: a year the run covers ({', '.join(years)})",
+    def __init__(self, year: int, years: list[str], folder: Path | None = None, who: str = "the run covers"):
+        super().__init__(folder, "--year", f"given {year}; allowed: a year {who} ({', '.join(years)})",
                          kind="option")
 
 
@@ -623,13 +653,15 @@ def _compare_context(folder: Path, year: int | None) -> dict:
                 cell["delta"], cell["delta_class"] = _delta(float(r["mean"]), float(idx.loc[(kpi, ref), "mean"]), unit)
             cells.append(cell)
         rows.append({"label": kpi_label(kpi, series["month"].unique()), "unit": unit, "cells": cells})
-    flow_figs, notes, yr = [], [], None
+    flow_figs, notes, read = [], [], []
     for name in names:
         flows, how = _compare_flows(folder, name, hashes.get(name, ""), seeds[0], files[names.index(name)])
         if flows is None:
             notes.append(how)
             continue
-        yr = yr or _check_year(flows, year, folder)
+        read.append((name, flows, how))
+    yr = _shared_year([flows for _, flows, _ in read], year, folder) if read else None
+    for name, flows, how in read:
         flow_figs.append(_figure(figure_element_flows(flows, yr, f"({name}, seed {seeds[0]})"),
                                  f"{name}, seed {seeds[0]}, {yr} (flows {how})."))
     prov = [("scenarios", ", ".join(names)), ("reference", ref), ("seeds", ", ".join(map(str, seeds))),
@@ -643,7 +675,7 @@ def _compare_context(folder: Path, year: int | None) -> dict:
         "scenarios": blocks, "kpi_columns": names, "kpi_rows": rows,
         "sectors": [],          # a comparison keeps per-seed KPIs, not the sectors' monthly rows
         "input_short": {"years": [], "rows": []},
-        "kpi_note": ("Means over seeds; below, the 5 % to 95 % band across seeds and the change against the "
+        "kpi_note": (f"Means over seeds; below, in brackets, {_band_words(n)}, and the change against the "
                      "reference's mean. " if n > 1 else "One seed: no band (compare --replicates N gives one). ")
         + "Prices in the market's units; tonnes as t."
         + "".join(f" Note: {meta[k]}." for k in ("period_note", "peak_note")

@@ -6,12 +6,13 @@ the first scenario is the reference, normally the baseline. The comparison goes 
 ``outputs/compare-<names>/``:
 
 - ``kpis.csv`` / ``kpis.md``: one row per key figure, one column per scenario (the mean
-  over seeds; with ``--replicates`` the Markdown also shows the 90 % band across seeds);
+  over seeds; with ``--replicates`` the Markdown also shows the 5 % and 95 % quantiles across
+  seeds, :func:`band_words`);
 - ``kpis_long.csv``: scenario, kpi, unit, mean, p05, p95, seeds (tidy);
 - ``kpis_by_seed.csv``: every key figure of every run;
 - ``series.csv``: the overlaid monthly series of every run (scenario, seed, month, series, value);
 - ``overview.png`` and one ``<series>.png`` per main series: the scenarios overlaid (with
-  ``--replicates``, the mean across seeds and a 90 % band).
+  ``--replicates``, the mean across seeds and the 5-95 % quantile band).
 
 The key figures are those of :func:`rechain.report.kpis` plus, against the first scenario,
 the months until prices return within 10 % of it and the change of domestic magnet output.
@@ -347,7 +348,7 @@ def _write_figures(c: Comparison, out: Path, band: bool) -> list[str]:
         ax.grid(alpha=0.3)
         date_axis(ax)
 
-    what = f"mean of {len(c.seeds)} seeds, 90 % band" if band and len(c.seeds) > 1 else \
+    what = f"mean of {len(c.seeds)} seeds, band: 5-95 % quantiles" if band and len(c.seeds) > 1 else \
         (f"mean of {len(c.seeds)} seeds" if len(c.seeds) > 1 else f"seed {c.seeds[0]}")
     fig, axes = plt.subplots(2, 3, figsize=(15, 7.5), sharex=True)
     for ax, key in zip(axes.flat, SERIES):
@@ -397,7 +398,7 @@ def _periods(loaded: list[Scenario], given: list) -> str:
             raise ScenarioError(where, "start, end", f"given {_months(sc)} ({sc.name}); allowed: a period that "
                                 f"shares at least one month with the reference {ref.name}'s ({_months(ref)}), "
                                 f"since compare sets each month beside the reference's", kind="invalid")
-    if len({_months(sc) for sc in loaded}) == 1:
+    if len({(sc.start, sc.end) for sc in loaded}) == 1:
         return ""
     shared = _shared_months(loaded)
     shared = f"{shared[0]}..{shared[1]}" if shared else "none"
@@ -407,10 +408,43 @@ def _periods(loaded: list[Scenario], given: list) -> str:
 
 
 def _shared_months(loaded: list[Scenario]) -> tuple[str, str] | None:
-    """First and last month (YYYY-MM) every scenario has; None when they share none."""
-    first = max(f"{sc.start:%Y-%m}" for sc in loaded)
-    last = min(f"{sc.end:%Y-%m}" for sc in loaded)
+    """First and last month (YYYY-MM) that every scenario simulates whole and reports alike;
+    None when they share none.
+
+    A run's weeks are whole, and the days of its first and last weeks outside its period are
+    reported in its first and last months (every tonne simulated is reported, docs/ODD.md
+    section 2.3): a run ending on a Tuesday books that week's Wednesday to Sunday in its last
+    month. Beside a run whose period goes on, such a month is not like for like (an outside
+    analyst's what-if ending 30 September 2025 showed 2,542 t more magnet output than the
+    baseline with nothing else changed), so it is left out unless every run ends (or starts)
+    on the same day; so is a month a run covers only in part."""
+    from ..calendar import whole_months
+    same_start = len({sc.start for sc in loaded}) == 1
+    same_end = len({sc.end for sc in loaded}) == 1
+    firsts, lasts = [], []
+    for sc in loaded:
+        months = whole_months(sc.start, sc.end)
+        if not same_end and sc.end.weekday() != 6 and months and months[-1] == f"{sc.end:%Y-%m}":
+            months = months[:-1]
+        if not same_start and sc.start.weekday() != 0 and months and months[0] == f"{sc.start:%Y-%m}":
+            months = months[1:]
+        if not months:
+            return None
+        firsts.append(months[0])
+        lasts.append(months[-1])
+    first, last = max(firsts), min(lasts)
     return (first, last) if first <= last else None
+
+
+def band_words(n_seeds: int) -> str:
+    """What the band of ``n_seeds`` seeds is, in words: the 5 % and 95 % quantiles of the seeds'
+    values, which with few seeds lie just inside the lowest and highest run (two seeds: 90 % of
+    the way between them), a spread of the runs and not a 90 % interval of what other seeds
+    would give (an outside analyst read "[5 %, 95 %]" from two seeds as the latter)."""
+    few = (f" (from {n_seeds} seeds they lie just inside the lowest and highest run: the runs' spread, "
+           f"not an interval other seeds would fall in; more seeds, --replicates 20 or so, make it one)"
+           if n_seeds < 20 else "")
+    return f"the 5 % and 95 % quantiles of the {n_seeds} seeds' values{few}"
 
 
 def _seed_list(seeds) -> list[int]:
@@ -444,7 +478,7 @@ def compare(scenarios: list[str | Path | Scenario], seeds: list[int] | int = 1, 
     out_dir : where to write (default ``outputs/compare-<names>``)
     workers : processes for the runs (1 or 2; see :mod:`rechain.experiments.executor`)
     runs_dir : where finished runs (``<name>-seed<N>/``) are looked for; None: always run
-    band : show the 90 % band across seeds (default: when there are several seeds)
+    band : show the 5-95 % quantile band across seeds (default: when there are several seeds)
     figures : write the PNG figures
     write : write the files at all (False: only return the tables)
     log : a function taking a line of progress text, or None
@@ -559,7 +593,7 @@ def compare(scenarios: list[str | Path | Scenario], seeds: list[int] | int = 1, 
         series.to_csv(tmp / "series.csv", index=False)
         md = (f"# {' vs '.join(names)}\n\nReference: **{ref}**. Seeds: {', '.join(map(str, seeds))} "
               f"(every scenario ran with the same seeds). Values are means over seeds"
-              f"{'; [5 %, 95 %] across seeds in brackets' if band and len(seeds) > 1 else ''}.\n\n"
+              f"{'; in brackets ' + band_words(len(seeds)) if band and len(seeds) > 1 else ''}.\n\n"
               + (f"**Note:** {period_note}.\n\n" if period_note else "")
               + (f"**Note:** {peak_note}.\n\n" if peak_note else "")
               + _markdown(comp, band) +
@@ -589,7 +623,7 @@ def compare(scenarios: list[str | Path | Scenario], seeds: list[int] | int = 1, 
 @click.option("--seeds", "n_seeds", type=WholeNumber(1, MAX_SEEDS), default=None,
               help="run every scenario with seeds FIRST..FIRST+N-1 (default 1 seed)")
 @click.option("--replicates", type=WholeNumber(1, MAX_SEEDS), default=None,
-              help="as --seeds N, and show the mean and a 90 % band across seeds")
+              help="as --seeds N, and show the mean and the 5-95 % quantiles across seeds")
 @click.option("--first-seed", default=0, show_default=True, type=WholeNumber(min=0), help="first seed")
 @click.option("--out", "out_dir", type=NonEmptyPath(file_okay=False, path_type=Path), default=None,
               help="output folder (default outputs/compare-<names>)")
