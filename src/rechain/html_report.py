@@ -176,7 +176,8 @@ _LABELS = [
     (r"export_price_gap_peak_(\w+)_pct", "export price over China's price, peak, {}"),
 ]
 _FIXED = {"shortfall_overseas_t": "shortfall of buyers abroad, magnets", "shortfall_domestic_t": "shortfall of motor makers",
-          "recycled_share_of_oxide": "recyclers' share of oxide output",
+          "recycled_share_of_oxide": "recyclers' share of China's oxide output (new scrap from magnet making, "
+                                     "most of it, and end-of-life magnets)",
           "licences_granted_t": "export licences granted", "licences_refused_t": "export licences refused",
           "magnet_output_t": "domestic magnet output", "magnet_output_change_t": "magnet output vs reference",
           "magnet_output_change_pct": "magnet output vs reference", "exports_t": "magnet exports",

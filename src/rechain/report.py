@@ -540,9 +540,13 @@ def summary_table(monthly: pd.DataFrame) -> pd.DataFrame:
         for y, v in exported[sel].groupby("year")["value"].sum().items():
             rows.append(("exports", item, y, v, "t"))
     # tonnes of magnets and of oxides and metal are different forms: one row each
+    # the magnets short at home (motor makers) and abroad told apart: their sum read as one
+    # figure hid where the shortage fell (an outside analyst's audit)
     short = df[df["variable"] == "shortfall"]
     material = short["product"].isin(OXIDES_METAL)
-    for item, sel in (("magnets", ~material), ("oxides and metal", material)):
+    home = short["stage"] == "motor_makers"
+    for item, sel in (("magnets, in China", ~material & home), ("magnets, abroad", ~material & ~home),
+                      ("oxides and metal, abroad", material)):
         for y, v in short[sel].groupby("year")["value"].sum().items():
             rows.append(("shortfall", item, y, v, "t"))
     for product, per_year in blanks_not_made(monthly).iterrows():

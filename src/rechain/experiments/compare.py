@@ -272,7 +272,11 @@ KPI_LABELS = {
     "exports_oxide_metal_t": "oxide and metal exports",
     "magnet_output_t": "domestic magnet output", "magnet_output_change_t": "magnet output change vs reference",
     "magnet_output_change_pct": "magnet output change vs reference",
-    "exports_t": "magnet exports", "recycled_share_of_oxide": "recyclers' share of oxide supply",
+    "exports_t": "magnet exports",
+    # most of what recyclers work is the makers' machining scrap: read as end-of-life recycling
+    # alone, the share looks twice what the record says of it
+    "recycled_share_of_oxide": "recyclers' share of China's oxide output (new scrap from magnet making, most of "
+                               "it, and end-of-life magnets)",
     "export_price_gap_peak": "export price over China's, peak",
     "licences_granted_t": "licences granted", "licences_refused_t": "licences refused",
 }
