@@ -226,7 +226,7 @@ def _num(v: float, unit: str) -> str:
     if unit == "%":
         return f"{v:+.1f}"
     if unit == "months":
-        return f"{v:.0f}"
+        return _months_text(v)
     return f"{v:,.0f}" if abs(v) >= 100 else f"{v:,.1f}" if abs(v) >= 10 else f"{v:.3g}"
 
 
@@ -396,6 +396,11 @@ def _check_year(flows: pd.DataFrame, year: int | None, folder: Path | None = Non
     if str(year) not in years:
         raise OptionYear(year, years, folder)
     return str(year)
+
+
+def _months_text(v: float) -> str:
+    from .experiments.compare import months_text      # compare writes reports: imported when used
+    return months_text(v)
 
 
 def _band_words(n_seeds: int) -> str:
@@ -647,7 +652,8 @@ def _compare_context(folder: Path, year: int | None) -> dict:
                 # the mean is given only when every seed recovered: say in how many it had not
                 v = by_seed[(by_seed["scenario"] == name) & (by_seed["kpi"] == kpi)]["value"]
                 if len(v) > 1:
-                    cell["value"] = f"not by the end in {int(v.isna().sum())} of {len(v)} seeds"
+                    from .experiments.compare import not_recovered_text
+                    cell["value"] = not_recovered_text(v)
             if int(r["seeds"]) > 1 and np.isfinite(r["p05"]) and np.isfinite(r["p95"]) and unit != "months":
                 cell["band"] = f"[{_num(float(r['p05']), unit)} to {_num(float(r['p95']), unit)}]"
             if name != ref and not kpi.startswith(("months_to_recover_", "magnet_output_change")):

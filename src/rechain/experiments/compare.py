@@ -291,6 +291,20 @@ def _label(kpi: str) -> str:
     return KPI_LABELS.get(kpi, kpi)
 
 
+def months_text(v: float) -> str:
+    """A mean of months over seeds: whole where it is (0 only for "never left" in every seed),
+    else to one decimal (a mean of 0 and 1 is 0.5, not "0"; 2.5 is not rounded to 2)."""
+    return f"{v:.0f}" if float(v).is_integer() else f"{v:.1f}"
+
+
+def not_recovered_text(values: pd.Series) -> str:
+    """``not by the end in 1 of 2 seeds (the other: 12)``: a mean of months over seeds is given
+    only when every seed's price came back; the others' months are still said."""
+    back = [months_text(x) for x in values if np.isfinite(x)]
+    others = f" (the other{'s' if len(back) > 1 else ''}: {', '.join(back)})" if back else ""
+    return f"not by the end in {int(values.isna().sum())} of {len(values)} seeds{others}"
+
+
 def _fmt(v: float, unit: str) -> str:
     if v is None or not np.isfinite(v):
         return "not by end" if unit == "months" else "n/a"
@@ -299,7 +313,7 @@ def _fmt(v: float, unit: str) -> str:
     if unit in ("%",):
         return f"{v:+.1f}"
     if unit == "months":
-        return f"{v:.0f}"
+        return months_text(v)
     if abs(v) >= 1000:
         return f"{v:,.0f}"
     return f"{v:,.1f}" if abs(v) >= 10 else f"{v:.3g}"
@@ -316,7 +330,7 @@ def _markdown(c: Comparison, band: bool) -> str:
             cell = _fmt(r["mean"], unit)
             if unit == "months" and not np.isfinite(r["mean"]):
                 v = c.by_seed[(c.by_seed["scenario"] == n) & (c.by_seed["kpi"] == kpi)]["value"]
-                cell = f"not by end in {int(v.isna().sum())}/{len(v)} seeds" if len(v) > 1 else "not by end"
+                cell = not_recovered_text(v) if len(v) > 1 else "not by end"
             if band and r["seeds"] > 1 and np.isfinite(r["p05"]) and np.isfinite(r["p95"]) and unit != "months":
                 cell += f" [{_fmt(r['p05'], unit)}, {_fmt(r['p95'], unit)}]"
             cells.append(cell)
