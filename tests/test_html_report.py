@@ -82,6 +82,22 @@ def test_element_flows_are_tonnes_times_content():
     assert set(ef["element"]) == {"dy"}
 
 
+def test_trade_within_a_stage_is_said_beside_the_diagram_it_is_not_drawn_in():
+    """11 kt of Pr-Nd a year between separation plants (their metal lines buying oxide) was
+    left out of the flow diagram without a word (an outside analyst's audit)."""
+    from rechain.flowchart import figure_element_flows, within_stage_flows
+    rows = [("2025-03", "separation_plants", "separation_plants", "prnd_oxide", 11_000.0),
+            ("2025-03", "separation_plants", "magnet_makers", "prnd_oxide", 60_000.0),
+            ("2025-03", "traders", "traders", "prnd_oxide", 0.01)]
+    flows = pd.DataFrame(rows, columns=["month", "from_stage", "to_stage", "product", "tonnes"]).assign(region="china")
+    within = within_stage_flows(flows, 2025)
+    assert set(within["from_stage"]) == {"separation_plants", "traders"}
+    assert set(element_flows(flows, 2025)["to_stage"]) == {"magnet_makers"}
+    fig = figure_element_flows(flows, 2025)
+    said = [t.get_text() for ax in fig.axes for t in ax.texts if "within a stage" in t.get_text()]
+    assert said == ["not drawn, traded within a stage: Separation plants 11.0 kt"], said
+
+
 def test_run_html_writes_a_report_a_colleague_can_read(whatif, tmp_path):
     out = tmp_path / "run"
     res = CliRunner().invoke(main, ["run", str(whatif), "--out", str(out), "--html", "--quiet"])

@@ -17,7 +17,7 @@ from .figures import STAGE_LABELS, STAGE_LAYOUT
 from .materials import materials
 from .report import ELEMENT_COLUMNS, FLOW_ELEMENTS
 
-__all__ = ["element_flows", "figure_element_flows", "ELEMENTS_SHOWN", "default_year"]
+__all__ = ["element_flows", "within_stage_flows", "figure_element_flows", "ELEMENTS_SHOWN", "default_year"]
 
 ELEMENTS_SHOWN = {"prnd": "Pr-Nd", "dy": "Dy", "tb": "Tb"}
 
@@ -39,7 +39,19 @@ def element_flows(flows: pd.DataFrame, year: str | int) -> pd.DataFrame:
     follows its recipe in use); a flows table without them (written by an older rechain)
     is read at the package's default content."""
     f = flows[flows["month"].astype(str).str.startswith(str(year))]
-    f = f[f["from_stage"] != f["to_stage"]]
+    return _by_element(f[f["from_stage"] != f["to_stage"]])
+
+
+def within_stage_flows(flows: pd.DataFrame, year: str | int) -> pd.DataFrame:
+    """Yearly trade between firms of the same stage by element (plants buying oxide from other
+    plants for their metal lines, say): ``element, from_stage, to_stage, tonnes``. A diagram of
+    flows between stages does not draw them, and says so (:func:`_draw_element`)."""
+    f = flows[flows["month"].astype(str).str.startswith(str(year))]
+    return _by_element(f[f["from_stage"] == f["to_stage"]])
+
+
+def _by_element(f: pd.DataFrame) -> pd.DataFrame:
+    """``flows.csv`` rows summed per stage pair and element, t REO-eq (:func:`element_flows`)."""
     if set(ELEMENT_COLUMNS) <= set(f.columns):
         out = (f.groupby(["from_stage", "to_stage"], as_index=False)[ELEMENT_COLUMNS].sum()
                .rename(columns=dict(zip(ELEMENT_COLUMNS, FLOW_ELEMENTS)))
@@ -80,10 +92,12 @@ def _band(ax, x0, y0, x1, y1, w0, colour, alpha=0.45):
     ax.add_patch(PathPatch(Path(verts, codes), facecolor=colour, edgecolor="none", alpha=alpha))
 
 
-def _draw_element(ax, ef: pd.DataFrame, element: str, colour: str) -> None:
+def _draw_element(ax, ef: pd.DataFrame, element: str, colour: str, within: pd.DataFrame | None = None) -> None:
     from matplotlib.patches import Rectangle
 
     d = ef[ef["element"] == element]
+    # (what rounds to 0.0 t is left unsaid, as a drawn flow that small would be)
+    inside = within[(within["element"] == element) & (within["tonnes"] >= 0.05)] if within is not None else None
     ax.set_axis_off()
     if d.empty or d["tonnes"].sum() <= 0:
         ax.text(0.5, 0.5, f"no {ELEMENTS_SHOWN[element]} flows", ha="center", va="center", transform=ax.transAxes)
@@ -147,6 +161,13 @@ def _draw_element(ax, ef: pd.DataFrame, element: str, colour: str) -> None:
         deepest -= 0.1
         ax.text(-0.45, deepest, f"not drawn: {len(small)} flow(s) back up the chain under 2 % of the total "
                 f"({_fmt_t(float(small['tonnes'].sum()))} together)", fontsize=7, color="#555", va="top")
+    if inside is not None and len(inside):
+        # trade within a stage moves no tonne down the chain, but it can be large (an outside
+        # analyst found 11 kt of Pr-Nd between separation plants left out without a word)
+        deepest -= 0.1
+        said = "; ".join(f"{LABELS.get(r['from_stage'], r['from_stage'])} {_fmt_t(float(r['tonnes']))}"
+                         for _, r in inside.sort_values("tonnes", ascending=False).iterrows())
+        ax.text(-0.45, deepest, f"not drawn, traded within a stage: {said}", fontsize=7, color="#555", va="top")
     ax.set_xlim(-0.5, 4.6)
     ax.set_ylim(deepest - 0.2, max(ytop.values()) + 0.35)
     ax.set_title(f"{ELEMENTS_SHOWN[element]}: t REO-eq a year (band width = tonnes down the chain; node = the "
@@ -158,11 +179,11 @@ def figure_element_flows(flows: pd.DataFrame, year: str | int | None = None, tit
     from matplotlib.figure import Figure
 
     year = str(year) if year is not None else default_year(flows)
-    ef = element_flows(flows, year)
+    ef, within = element_flows(flows, year), within_stage_flows(flows, year)
     fig = Figure(figsize=(13, 13), layout="constrained")
     axes = fig.subplots(3, 1)
     for ax, el, colour in zip(axes, ELEMENTS_SHOWN, ("tab:blue", "tab:orange", "tab:red")):
-        _draw_element(ax, ef, el, colour)
+        _draw_element(ax, ef, el, colour, within)
     from .report import part_of_year
     span = part_of_year(flows["month"], year)
     fig.suptitle(f"Flows through the chain by element, {year}{f' ({span} only)' if span else ''} {title}".strip())
