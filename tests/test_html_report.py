@@ -463,7 +463,7 @@ def test_months_to_recover_keep_their_halves_and_the_seeds_that_came_back():
     """A mean of 0 and 1 month read "0" (the footnote's "never left"), 2.5 read "2", and "not by
     end in 1/2 seeds" hid the other seed's 12 months (an outside analyst's audit)."""
     import pandas as pd
-    from rechain.experiments.compare import months_text, not_recovered_text
+    from rechain.report import months_text, not_recovered_text
     assert [months_text(v) for v in (0.0, 0.5, 2.5, 9.5, 13.0)] == ["0", "0.5", "2.5", "9.5", "13"]
     assert not_recovered_text(pd.Series([float("nan"), 12.0])) == "not by the end in 1 of 2 seeds (the other: 12)"
     assert not_recovered_text(pd.Series([float("nan"), float("nan")])) == "not by the end in 2 of 2 seeds"

@@ -25,7 +25,8 @@ from pydantic import BaseModel, ConfigDict, Field, StrictInt, StrictStr, Validat
 
 from .options import NonEmptyPath
 from .outputs import OutputError, add_file, check_writable, holds_run_of, output_kind, rows_written, write_file
-from .report import COLUMNS, ELEMENT_COLUMNS, TEXT_COLUMNS, blanks_not_made, not_as_written, not_numbers
+from .report import (COLUMNS, ELEMENT_COLUMNS, TEXT_COLUMNS, band_words, blanks_not_made, months_text,
+                     not_as_written, not_numbers, not_recovered_text)
 from .config.errors import first_problem
 from .scenario import ScenarioError, load_scenario, scenario_data, scenario_from_dict, scenario_hash
 
@@ -226,7 +227,7 @@ def _num(v: float, unit: str) -> str:
     if unit == "%":
         return f"{v:+.1f}"
     if unit == "months":
-        return _months_text(v)
+        return months_text(v)
     return f"{v:,.0f}" if abs(v) >= 100 else f"{v:,.1f}" if abs(v) >= 10 else f"{v:.3g}"
 
 
@@ -396,16 +397,6 @@ def _check_year(flows: pd.DataFrame, year: int | None, folder: Path | None = Non
     if str(year) not in years:
         raise OptionYear(year, years, folder)
     return str(year)
-
-
-def _months_text(v: float) -> str:
-    from .experiments.compare import months_text      # compare writes reports: imported when used
-    return months_text(v)
-
-
-def _band_words(n_seeds: int) -> str:
-    from .experiments.compare import band_words      # compare writes reports: imported when used
-    return band_words(n_seeds)
 
 
 def _shared_year(flows: list[pd.DataFrame], year: int | None, folder: Path | None = None) -> str:
@@ -652,7 +643,6 @@ def _compare_context(folder: Path, year: int | None) -> dict:
                 # the mean is given only when every seed recovered: say in how many it had not
                 v = by_seed[(by_seed["scenario"] == name) & (by_seed["kpi"] == kpi)]["value"]
                 if len(v) > 1:
-                    from .experiments.compare import not_recovered_text
                     cell["value"] = not_recovered_text(v)
             if int(r["seeds"]) > 1 and np.isfinite(r["p05"]) and np.isfinite(r["p95"]) and unit != "months":
                 cell["band"] = f"[{_num(float(r['p05']), unit)} to {_num(float(r['p95']), unit)}]"
@@ -682,7 +672,7 @@ def _compare_context(folder: Path, year: int | None) -> dict:
         "scenarios": blocks, "kpi_columns": names, "kpi_rows": rows,
         "sectors": [],          # a comparison keeps per-seed KPIs, not the sectors' monthly rows
         "input_short": {"years": [], "rows": []},
-        "kpi_note": (f"Means over seeds; below, in brackets, {_band_words(n)}, and the change against the "
+        "kpi_note": (f"Means over seeds; below, in brackets, {band_words(n)}, and the change against the "
                      "reference's mean. " if n > 1 else "One seed: no band (compare --replicates N gives one). ")
         + "Prices in the market's units; tonnes as t."
         + "".join(f" Note: {meta[k]}." for k in ("period_note", "peak_note")

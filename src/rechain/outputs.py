@@ -10,7 +10,8 @@ Every command that writes a folder (``run``, ``compare``, ``validate``, ``calibr
   target and moved into place when complete, so a failure leaves nothing half-written.
 
 A folder is *rechain's* when it holds the marker file :data:`MARKER`, which names the
-kind of output and every file rechain wrote, and holds nothing else. Only such a folder
+kind of output and every file rechain wrote (with each file's size and SHA-256, for a
+finished output), and holds nothing else, none of its files changed since. Only such a folder
 is replaced, by swapping the new folder in and then deleting the files the old marker
 names, one by one, so that a file rechain did not write is never deleted. A marker names
 files by their plain names in the folder itself: one that names anything else (``../x``,

@@ -21,7 +21,8 @@ if TYPE_CHECKING:
     from .model import ChainModel
 
 __all__ = ["monthly_table", "end_products", "flows_table", "kpis", "write_figures", "summary_table", "series_of",
-           "monthly_series", "not_numbers", "not_as_written", "COLUMNS", "TEXT_COLUMNS", "FLOW_VARIABLES", "LEVEL_VARIABLES"]
+           "monthly_series", "not_numbers", "not_as_written", "COLUMNS", "TEXT_COLUMNS", "FLOW_VARIABLES", "LEVEL_VARIABLES",
+           "months_text", "not_recovered_text", "band_words"]
 
 COLUMNS = ["month", "stage", "product", "region", "variable", "value", "unit"]
 # the columns of an output folder's tables read back as text (a month such as 2025-10 is not a
@@ -833,3 +834,29 @@ def write_figures(monthly: pd.DataFrame, out_dir, title: str = "") -> list[str]:
         fig.savefig(out_dir / name, dpi=110)
         files.append(name)
     return files
+
+
+# --- words for figures over seeds (compare's tables and the HTML report) ----------------------
+def months_text(v: float) -> str:
+    """A mean of months over seeds: whole where it is (0 only for "never left" in every seed),
+    else to one decimal (a mean of 0 and 1 is 0.5, not "0"; 2.5 is not rounded to 2)."""
+    return f"{v:.0f}" if float(v).is_integer() else f"{v:.1f}"
+
+
+def not_recovered_text(values: pd.Series) -> str:
+    """``not by the end in 1 of 2 seeds (the other: 12)``: a mean of months over seeds is given
+    only when every seed's price came back; the others' months are still said."""
+    back = [months_text(x) for x in values if np.isfinite(x)]
+    others = f" (the other{'s' if len(back) > 1 else ''}: {', '.join(back)})" if back else ""
+    return f"not by the end in {int(values.isna().sum())} of {len(values)} seeds{others}"
+
+
+def band_words(n_seeds: int) -> str:
+    """What the band of ``n_seeds`` seeds is, in words: the 5 % and 95 % quantiles of the seeds'
+    values, which with few seeds lie just inside the lowest and highest run (two seeds: 90 % of
+    the way between them), a spread of the runs and not a 90 % interval of what other seeds
+    would give (an outside analyst read "[5 %, 95 %]" from two seeds as the latter)."""
+    few = (f" (from {n_seeds} seeds they lie just inside the lowest and highest run: the runs' spread, "
+           f"not an interval other seeds would fall in; more seeds, --replicates 20 or so, make it one)"
+           if n_seeds < 20 else "")
+    return f"the 5 % and 95 % quantiles of the {n_seeds} seeds' values{few}"

@@ -36,6 +36,7 @@ import numpy as np
 import pandas as pd
 
 from ..options import NonEmptyPath, WholeNumber
+from ..report import band_words, months_text, not_recovered_text
 from ..report import kpis as run_kpis
 from ..report import CHINA_OXIDE_STAGES, COLUMNS, MAGNETS, TEXT_COLUMNS, domestic_prices, magnet_output, \
     not_as_written
@@ -291,20 +292,6 @@ def _label(kpi: str) -> str:
     return KPI_LABELS.get(kpi, kpi)
 
 
-def months_text(v: float) -> str:
-    """A mean of months over seeds: whole where it is (0 only for "never left" in every seed),
-    else to one decimal (a mean of 0 and 1 is 0.5, not "0"; 2.5 is not rounded to 2)."""
-    return f"{v:.0f}" if float(v).is_integer() else f"{v:.1f}"
-
-
-def not_recovered_text(values: pd.Series) -> str:
-    """``not by the end in 1 of 2 seeds (the other: 12)``: a mean of months over seeds is given
-    only when every seed's price came back; the others' months are still said."""
-    back = [months_text(x) for x in values if np.isfinite(x)]
-    others = f" (the other{'s' if len(back) > 1 else ''}: {', '.join(back)})" if back else ""
-    return f"not by the end in {int(values.isna().sum())} of {len(values)} seeds{others}"
-
-
 def _fmt(v: float, unit: str) -> str:
     if v is None or not np.isfinite(v):
         return "not by end" if unit == "months" else "n/a"
@@ -452,17 +439,6 @@ def _shared_months(loaded: list[Scenario]) -> tuple[str, str] | None:
         lasts.append(months[-1])
     first, last = max(firsts), min(lasts)
     return (first, last) if first <= last else None
-
-
-def band_words(n_seeds: int) -> str:
-    """What the band of ``n_seeds`` seeds is, in words: the 5 % and 95 % quantiles of the seeds'
-    values, which with few seeds lie just inside the lowest and highest run (two seeds: 90 % of
-    the way between them), a spread of the runs and not a 90 % interval of what other seeds
-    would give (an outside analyst read "[5 %, 95 %]" from two seeds as the latter)."""
-    few = (f" (from {n_seeds} seeds they lie just inside the lowest and highest run: the runs' spread, "
-           f"not an interval other seeds would fall in; more seeds, --replicates 20 or so, make it one)"
-           if n_seeds < 20 else "")
-    return f"the 5 % and 95 % quantiles of the {n_seeds} seeds' values{few}"
 
 
 def _seed_list(seeds) -> list[int]:
