@@ -17,7 +17,8 @@ from .figures import STAGE_LABELS, STAGE_LAYOUT
 from .materials import materials
 from .report import ELEMENT_COLUMNS, FLOW_ELEMENTS
 
-__all__ = ["element_flows", "within_stage_flows", "figure_element_flows", "ELEMENTS_SHOWN", "default_year"]
+__all__ = ["element_flows", "within_stage_flows", "figure_element_flows", "ELEMENTS_SHOWN", "default_year",
+           "full_years"]
 
 ELEMENTS_SHOWN = {"prnd": "Pr-Nd", "dy": "Dy", "tb": "Tb"}
 
@@ -26,10 +27,14 @@ COLUMNS, LABELS = STAGE_LAYOUT, STAGE_LABELS
 
 def default_year(flows: pd.DataFrame) -> str:
     """The last year the flows cover in full (12 months), else the last year."""
-    months = sorted(set(flows["month"]))
-    years = sorted({m[:4] for m in months})
-    full = [y for y in years if sum(m.startswith(y) for m in months) == 12]
-    return (full or years or [""])[-1]
+    years = sorted({m[:4] for m in flows["month"]})
+    return (sorted(full_years(flows)) or years or [""])[-1]
+
+
+def full_years(flows: pd.DataFrame) -> set[str]:
+    """The years (YYYY) whose twelve months the flows cover."""
+    months = set(flows["month"])
+    return {y for y in {m[:4] for m in months} if sum(m.startswith(y) for m in months) == 12}
 
 
 def element_flows(flows: pd.DataFrame, year: str | int) -> pd.DataFrame:

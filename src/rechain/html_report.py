@@ -410,7 +410,8 @@ def _shared_year(flows: list[pd.DataFrame], year: int | None, folder: Path | Non
         if str(year) not in shared:
             raise OptionYear(year, shared or sorted(covered[0]), folder, "every run of the comparison covers")
         return str(year)
-    full = [y for y in shared if all(sum(m.startswith(y) for m in set(f["month"])) == 12 for f in flows)]
+    from .flowchart import full_years
+    full = sorted(set(shared).intersection(*map(full_years, flows)))
     return (full or shared or [_check_year(flows[0], None, folder)])[-1]
 
 

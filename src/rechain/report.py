@@ -330,18 +330,28 @@ def forms_of(products, variable: str = "") -> list[str]:
 def _split(sel: str) -> list[str] | None:
     """Selector ``a+b`` -> ['a', 'b']; ``*`` or empty -> None (any).
 
-    Raises ValueError for an empty name beside a '+' (``a+`` read as ``a`` alone would
-    measure part of what was meant)."""
+    Raises ValueError for what :func:`selector_problem` finds: an empty name beside a '+'
+    (``a+`` read as ``a`` alone would measure part of what was meant), or a name twice."""
     sel = (sel or "").strip()
     if sel in ("", "*"):
         return None
-    names = [s.strip() for s in sel.split("+")]
+    problem = selector_problem(sel)
+    if problem:
+        allowed = "each name once, joined by '+'" if "more than once" in problem else \
+            "names joined by '+', or * for any"
+        raise ValueError(f"{sel!r} {problem}; allowed: {allowed}")
+    return [s.strip() for s in sel.split("+")]
+
+
+def selector_problem(sel: str) -> str:
+    """What is wrong with selector ``sel`` (``a+b``), in words, or "": an empty name beside a
+    '+', or a name given twice (magnet_std+magnet_std, a slip for +magnet_uh, summed the one
+    product once)."""
+    names = [s.strip() for s in (sel or "").strip().split("+")]
     if not all(names):
-        raise ValueError(f"{sel!r} has an empty name beside a '+'; allowed: names joined by '+', or * for any")
+        return "has an empty name beside a '+'"
     twice = sorted({n for n in names if names.count(n) > 1})
-    if twice:     # magnet_std+magnet_std, a slip for +magnet_uh, summed the one product once
-        raise ValueError(f"{sel!r} names {', '.join(twice)} more than once; allowed: each name once, joined by '+'")
-    return names
+    return f"names {', '.join(twice)} more than once" if twice else ""
 
 
 def _select(table: pd.DataFrame, variable: str, stage: str, product: str, region: str) -> pd.DataFrame:

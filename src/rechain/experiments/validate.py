@@ -61,7 +61,8 @@ import pandas as pd
 # how the monthly table is read: one rule for facts, sweeps and RunResult.series
 from ..config.errors import _find_line, real_path
 from ..options import NonEmptyPath, WholeNumber
-from ..report import FLOW_VARIABLES, LEVEL_VARIABLES, TONNE_UNITS, _select, _split, forms_of, monthly_series
+from ..report import (FLOW_VARIABLES, LEVEL_VARIABLES, TONNE_UNITS, _select, _split, forms_of, monthly_series,
+                      selector_problem)
 from .executor import MAX_SEEDS, MAX_WORKERS
 
 __all__ = ["Fact", "FactError", "Validation", "Vocabulary", "VARIABLES", "FLOW_VARIABLES", "LEVEL_VARIABLES",
@@ -311,12 +312,8 @@ class Vocabulary:
             try:
                 names = _split(sel)
             except ValueError:
-                parts = [n.strip() for n in sel.split("+")]
-                twice = sorted({n for n in parts if n and parts.count(n) > 1})
-                why = f"names {', '.join(twice)} more than once" if twice and all(parts) else \
-                    "has an empty name beside a '+'"
-                raise FactError(f"{where}: {key} {sel!r} {why}; allowed: names joined by '+', each once (such as "
-                                f"{'+'.join(sorted(allowed)[:2])}), or * for any") from None
+                raise FactError(f"{where}: {key} {sel!r} {selector_problem(sel)}; allowed: names joined by '+', "
+                                f"each once (such as {'+'.join(sorted(allowed)[:2])}), or * for any") from None
             for name in names or []:
                 if name in allowed:
                     continue
@@ -913,12 +910,12 @@ def check_selections(facts: Iterable[Fact], table: pd.DataFrame, outline: bool =
 def _selection_problem(table: pd.DataFrame, sel: tuple[str, str, str, str], prefix: str, seen: dict) -> str:
     """Why selection ``sel`` (of the main series, or the other with ``prefix`` ``other_``)
     picks no series of ``table`` ("" if it picks one), remembered in ``seen``."""
-    key = ("problem", sel, prefix)
-    if key not in seen:
+    def problem() -> str:
         rows = _select(table, *sel)
-        seen[key] = empty_selection(table, sel, prefix) if rows.empty else \
+        return empty_selection(table, sel, prefix) if rows.empty else \
             partial_selection(table, sel, prefix) or mixed_selection(rows, sel, prefix)
-    return seen[key]
+
+    return _remembered(seen, ("problem", sel, prefix), problem)
 
 
 def _remembered(seen: dict, key: tuple, make):
@@ -1684,6 +1681,7 @@ def write_outputs(v: Validation, out_dir: str | Path, figures: bool = True) -> P
                           + [f"- **{f.fact_id}** ({f.seed_fact or 'mechanism'}): {f.note}" for f in v.facts if f.note])
         failed = v.required_failed
         spread = v.seed_range_text()
+        slips = unit_slips(v.facts, v.table)
         md = [f"# Validation of `{v.scenario_name}` against the record", "",
               f"Scenario `{v.scenario_path}`, seeds {v.seeds[0]}..{v.seeds[-1]} ({len(v.seeds)} replicates), "
               f"rechain {package_version()}, {v.seconds:.1f} s.", "",
@@ -1691,8 +1689,7 @@ def write_outputs(v: Validation, out_dir: str | Path, figures: bool = True) -> P
                                            " Every required fact is reproduced.")
               + (f" Left out, not within the run: {'; '.join(v.left_out)}." if v.left_out else "")
               + (f" {spread[0].upper()}{spread[1:]}." if spread else ""), "",
-              *[f"Check the unit: {note}" for note in unit_slips(v.facts, v.table)],
-              *([""] if unit_slips(v.facts, v.table) else []),
+              *[f"Check the unit: {note}" for note in slips], *([""] if slips else []),
               "A fact is *reproduced* when the mean over replicates satisfies it; *replicates ok* counts the "
               "replicates that satisfy it on their own. Values are in the fact's unit (for comparisons with "
               "another series: the difference, main minus other). Monthly prices are monthly means of the "
@@ -1812,13 +1809,9 @@ def write_figures(v: Validation, out_dir: str | Path) -> list[str]:
 # command line
 # ---------------------------------------------------------------------------------------
 
-def _instead(scenario: Path, facts_file: Path | None) -> str:
-    """``; instead of the scenario's facts_file X`` when ``--facts`` replaces one the scenario names."""
-    from ..scenario import load_scenario
-    if facts_file is None:
-        return ""
-    sc = load_scenario(scenario)
-    if not sc.facts_file:
+def _instead(sc, facts_file: Path | None) -> str:
+    """``, instead of the scenario's facts_file X`` when ``--facts`` replaces one scenario ``sc`` names."""
+    if facts_file is None or not sc.facts_file:
         return ""
     try:
         own = str(scenario_facts_file(sc))
@@ -1852,7 +1845,8 @@ def validate_command(ctx: click.Context, scenario: Path, replicates: int, worker
     from ..outputs import check_output_dir, default_folder
     from ..scenario import load_scenario
 
-    out_dir = out_dir or Path("outputs") / default_folder(f"validation-{load_scenario(scenario).name}")
+    sc = load_scenario(scenario)
+    out_dir = out_dir or Path("outputs") / default_folder(f"validation-{sc.name}")
     check_output_dir(out_dir, "validation")       # before the runs
     try:
         v = validate(scenario, replicates=replicates, workers=workers, progress=True, facts_file=facts_file)
@@ -1862,7 +1856,7 @@ def validate_command(ctx: click.Context, scenario: Path, replicates: int, worker
     write_outputs(v, out_dir, figures=not no_figures)
     n_facts = len(v.facts) + len(v.left_out)
     click.echo(f"facts: {v.facts_source} ({n_facts:,} fact{'s' if n_facts != 1 else ''})"
-               f"{_instead(scenario, facts_file)}")
+               f"{_instead(sc, facts_file)}")
     click.echo(format_table(v))
     click.echo("")
     click.echo(f"{v.score_text()}  ({len(v.seeds)} replicates, {v.seconds:.1f} s)")
