@@ -163,3 +163,16 @@ def test_the_summary_keeps_units_and_forms_apart(baseline_run):
     for year, v in home.items():
         if v > 0:
             assert t.loc[("shortfall", "magnets, in China", "t")].filter(like=year).iloc[0] == pytest.approx(v)
+
+
+def test_a_saved_run_keeps_the_summary_it_prints(baseline_run, tmp_path):
+    # an analyst opens summary.csv in a spreadsheet: the same figures, years as columns
+    baseline_run.save(tmp_path / "run", figures=False)
+    kept = pd.read_csv(tmp_path / "run" / "summary.csv", index_col=["what", "item", "unit"])
+    printed = baseline_run.summary()
+    assert list(kept.columns) == [str(c) for c in printed.columns]
+    assert kept.index.equals(printed.index)
+    np.testing.assert_allclose(kept.to_numpy(), printed.to_numpy(), rtol=1e-12)
+    assert kept.loc[("exports", "magnets", "t"), "2024"] == pytest.approx(
+        baseline_run.monthly.query("variable == 'exports' and month.str.startswith('2024')")
+        .loc[lambda d: d["product"].str.startswith("magnet"), "value"].sum())

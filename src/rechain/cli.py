@@ -176,7 +176,7 @@ def main() -> None:
 @click.option("--html", is_flag=True, help="also write report.html (as rechain report does)")
 @click.option("--quiet", is_flag=True, help="print nothing but errors")
 def run(scenario: Path, seed: int, out_dir: Path | None, no_figures: bool, html: bool, quiet: bool) -> None:
-    """Run SCENARIO and write monthly.csv, flows.csv, manifest.json and figures."""
+    """Run SCENARIO and write monthly.csv, flows.csv, summary.csv, manifest.json and figures."""
     from tqdm import tqdm
 
     from .results import run as run_scenario
@@ -221,7 +221,7 @@ def run(scenario: Path, seed: int, out_dir: Path | None, no_figures: bool, html:
                        f"users needed (route_supply_cover in monthly.csv; the baseline's years: 0.86-0.93), and the "
                        f"long-run price rations the rest; if the period had supply the file does not give (work "
                        f"outside the quota, imports, stocks drawn), give it (docs/eras.md)")
-        click.echo(f"\nwrote {out_dir}/ (monthly.csv, flows.csv, manifest.json"
+        click.echo(f"\nwrote {out_dir}/ (monthly.csv, flows.csv, summary.csv, manifest.json"
                    f"{', figures' if not no_figures else ''}{', report.html' if html else ''})")
     if earlier is not None and not quiet:
         # the default folder is named after the scenario's name, which two files can share

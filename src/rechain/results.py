@@ -83,6 +83,8 @@ class RunResult:
             self.monthly.to_csv(tmp / "monthly.csv", index=False)
             self.flows.to_csv(tmp / "flows.csv", index=False)
             self.model_vars.to_csv(tmp / "weekly_model_vars.csv", index=False)
+            # the table `rechain run` prints, for a spreadsheet: one row per figure, a column per year
+            self.summary().to_csv(tmp / "summary.csv")
             # the rows each table was written with: a table cut short since is told from whole
             manifest = dict(self.manifest, rows={"monthly.csv": len(self.monthly), "flows.csv": len(self.flows)})
             (tmp / "manifest.json").write_text(json.dumps(manifest, indent=2, default=str) + "\n")
