@@ -49,12 +49,32 @@ YEAR_KEYED = {"units_per_yr", "magnet_kg_per_unit", "demand_t_per_yr"}
 def unit_of(name: str, field=None) -> str:
     if field is not None and inner_model(field.annotation) is not None:
         return ""
-    if name in NAME_UNITS:
-        return NAME_UNITS[name]
-    for suf, unit in SUFFIX_UNITS:
-        if name.endswith(suf):
-            return unit
-    return ""
+    unit = NAME_UNITS.get(name) or next((u for suf, u in SUFFIX_UNITS if name.endswith(suf)), "")
+    if unit == "share (0-1)" and field is not None and _above_one(field):
+        # a reservation price or a reserve's band may stand above its reference: "(0-1)"
+        # told a reader a value the schema allows was wrong (an outside audit)
+        return "multiple of its reference (0.9 = 90 %; above 1 allowed)"
+    return unit
+
+
+def _above_one(field) -> bool:
+    """Whether the field's bounds allow a value above 1."""
+    upper = [getattr(md, attr) for md in _metadata(field) for attr in ("lt", "le")
+             if getattr(md, attr, None) is not None]
+    return not upper or min(upper) > 1
+
+
+def _metadata(field) -> list:
+    """The constraints on a field and on the types it is annotated with."""
+    metas = list(field.metadata)
+    stack = [field.annotation]
+    while stack:
+        a = stack.pop()
+        for x in typing.get_args(a):
+            if hasattr(x, "metadata"):
+                metas += list(x.metadata)
+            stack.append(x)
+    return metas
 
 
 def inner_model(ann) -> type[BaseModel] | None:
@@ -106,14 +126,7 @@ def literals(ann) -> list:
 
 
 def bounds(field) -> str:
-    metas = list(field.metadata)
-    stack = [field.annotation]
-    while stack:
-        a = stack.pop()
-        for x in typing.get_args(a):
-            if hasattr(x, "metadata"):
-                metas += list(x.metadata)
-            stack.append(x)
+    metas = _metadata(field)
     b = {}
     for md in metas:
         for attr in ("gt", "ge", "lt", "le", "min_length"):

@@ -166,3 +166,13 @@ def test_a_cost_the_start_markup_absorbs_is_named_with_the_start_prices_to_chang
 @pytest.mark.parametrize("scenario", sorted(p.name for p in (ROOT / "scenarios").glob("*.toml")))
 def test_no_shipped_scenario_changes_a_cost_its_start_markup_absorbs(scenario):
     assert markup_absorbs_cost(ROOT / "scenarios" / scenario) == []
+
+
+def test_a_cost_left_at_its_default_by_the_parent_is_compared_with_the_default(tmp_path):
+    """The baseline never sets the plants' metal_cost_yuan_per_t (the schema's 15,000 holds), so
+    a what-if raising it got no warning where the makers' cost did (an outside lever audit)."""
+    f = tmp_path / "w.toml"
+    f.write_text(f'extends = "{(ROOT / "scenarios" / "baseline.toml").as_posix()}"\n'
+                 "[firms.separation_plants]\nmetal_cost_yuan_per_t = 30000\n", encoding="utf-8")
+    lines = markup_absorbs_cost(f)
+    assert len(lines) == 1 and "keeps the default 15,000" in lines[0] and "prnd_metal" in lines[0], lines

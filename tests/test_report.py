@@ -6,6 +6,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
+import rechain
 from rechain.report import end_products, summary_table, year_labels
 
 
@@ -176,3 +177,41 @@ def test_a_saved_run_keeps_the_summary_it_prints(baseline_run, tmp_path):
     assert kept.loc[("exports", "magnets", "t"), "2024"] == pytest.approx(
         baseline_run.monthly.query("variable == 'exports' and month.str.startswith('2024')")
         .loc[lambda d: d["product"].str.startswith("magnet"), "value"].sum())
+
+
+def test_capacity_online_is_reported_per_stage(baseline_run, make_scenario):
+    """An analyst sees the capacity that disruptions take offline and investment builds."""
+    m = baseline_run.monthly
+    cap = m[m["variable"] == "capacity"].pivot_table(index="month", columns="stage", values="value")
+    sc = baseline_run.scenario
+    first = cap.iloc[0]
+    assert first["magnet_makers"] == pytest.approx(sc.firms.magnet_makers.capacity_t_per_yr, rel=1e-3)
+    assert first["miners"] == pytest.approx(sc.firms.rock_miners.capacity_t_per_yr
+                                            + sc.firms.ionic_miners.capacity_t_per_yr, rel=1e-3)
+    # 85 % of the overseas miners offline from 2025-04-10 (the baseline's disruption)
+    before, after = cap.loc["2025-03", "overseas_miners"], cap.loc["2025-06", "overseas_miners"]
+    assert after == pytest.approx(0.15 * before, rel=0.05)
+    assert "motor_makers" not in cap.columns and "traders" not in cap.columns
+    units = m[m["variable"] == "capacity"].groupby("stage")["unit"].first()
+    assert units["magnet_makers"] == "t blanks/yr" and units["miners"] == "t REO/yr"
+
+
+def test_a_reserve_that_never_traded_is_said_with_why(make_scenario):
+    """A reserve whose band the prices never reach passes check and acts on nothing; the run
+    says so, product by product (an outside audit found it silent)."""
+    from rechain.report import idle_reserve
+    over = {"stockpile": {"products": ["dy_oxide", "tb_oxide"], "initial_stock_t": {"dy_oxide": 50},
+                                               "buy_t_per_yr": {"tb_oxide": 20}, "buy_below_share": 0.2,
+                                               "sell_above_share": 3.5}}
+    sc = make_scenario(over)
+    res = rechain.run(sc, seed=0)
+    line = idle_reserve(res.monthly, res.flows, sc.stockpile)
+    assert line is not None and "neither bought nor sold" in line
+    assert "dy_oxide: its monthly price" in line and "no buy_t_per_yr, so it buys none" in line
+    assert "tb_oxide: its monthly price" in line and "tb_oxide: no" not in line
+    # a band the prices cross: it trades, and nothing is said
+    sc = make_scenario(dict(over, stockpile=dict(over["stockpile"], buy_below_share=1.5, sell_above_share=3.5)))
+    res = rechain.run(sc, seed=0)
+    assert idle_reserve(res.monthly, res.flows, sc.stockpile) is None
+    # no reserve: nothing to say
+    assert idle_reserve(res.monthly, res.flows, make_scenario().stockpile) is None

@@ -273,6 +273,7 @@ def test_resume_refuses_a_changed_sweep(tmp_path):
     res = CliRunner().invoke(main, ["sweep", str(spec), "--out", str(tmp_path / "out"), "--resume", "--quiet"])
     assert res.exit_code == 2
     assert "is not the sweep whose results are in" in res.output
+    assert "(changed: parameters)" in res.output        # what to put back (an outside audit)
 
 
 def test_resume_refuses_runs_of_other_code(tmp_path):
@@ -1180,3 +1181,73 @@ def test_a_grid_without_parameters_says_it_runs_the_base_alone(tmp_path):
     result = CliRunner().invoke(main, ["sweep", str(sweep), "--out", str(tmp_path / "out2"), "--workers", "1"])
     assert result.exit_code == 0, result.output
     assert "2 points x 1 replicate(s) = 2 runs" in result.output
+
+
+def test_a_cluster_whose_workers_all_went_is_said_not_waited_on_forever(monkeypatch):
+    """Every worker of a cluster gone mid-sweep: the scheduler keeps the work and waits for
+    one, and the sweep waited with it, silently, for ever (an outside modeller's audit). A
+    worker back within WORKERS_GONE_S carries on; after it, one line and the resume hint."""
+    pytest.importorskip("distributed")
+    from rechain.experiments import executor
+    monkeypatch.setattr(executor, "WORKERS_GONE_S", 1.0)
+    monkeypatch.setattr(executor, "WORKERS_WATCH_S", 0.2)
+    with executor.DaskExecutor("local", 1) as ex:
+        ex.cluster.scale(0)
+        deadline = time.monotonic() + 60
+        while ex.client.scheduler_info().get("workers"):
+            assert time.monotonic() < deadline
+            time.sleep(0.1)
+        began = time.monotonic()
+        with pytest.raises(executor.ClusterLost, match="has had no worker for 1.0 s"):
+            list(ex.map(abs, [-1, -2]))
+        assert time.monotonic() - began < 30
+
+
+def test_a_long_sweep_is_projected_from_its_first_batch():
+    from rechain.experiments.sweep import duration_words, projected_seconds
+    # 16 runs in 20 s on one of 2 workers: 1.6 runs a second, 10,000 runs in 6,250 s
+    assert projected_seconds(10_000, 16, 20.0, 2) == pytest.approx(6_250.0)
+    assert duration_words(6_250.0) == "1 h 44 min" and duration_words(30.0) == "1 min"
+    assert duration_words(725.0) == "12 min" and projected_seconds(10, 0, 1.0, 1) == 0.0
+
+
+def test_the_projection_is_said_after_the_first_batch(tmp_path, monkeypatch):
+    from rechain.experiments import sweep as sweep_mod
+    monkeypatch.setattr(sweep_mod, "LONG_SWEEP_S", 0.0)
+    said: list[str] = []
+    sweep_mod.execute(tiny_sweep(tmp_path, NOISE_LEVELS), out=tmp_path / "out", workers=1, echo=said.append)
+    projection = [line for line in said if "at the first batch's pace" in line]
+    assert len(projection) == 1 and "--resume carries on" in projection[0]
+    said.clear()
+    monkeypatch.setattr(sweep_mod, "LONG_SWEEP_S", 1e9)      # a short sweep: not said
+    sweep_mod.execute(tiny_sweep(tmp_path, NOISE_LEVELS), out=tmp_path / "out2", workers=1, echo=said.append)
+    assert not [line for line in said if "first batch's pace" in line]
+
+
+def test_a_refused_resume_names_what_changed():
+    from rechain.experiments.store import what_changed
+    old = {"design": "sobol", "samples": 16, "replicates": 1, "root_seed": 3, "parameters": [{"name": "a"}],
+           "kpis": ["k"], "series": [], "base_file": "/x/base.toml"}
+    assert what_changed(old, dict(old, samples=32)) == "changed: samples 16 -> 32"
+    assert what_changed(old, dict(old, kpis=["k", "j"], root_seed=4)) == "changed: root_seed 3 -> 4, outputs.kpis"
+    assert "base scenario's content" in what_changed(old, dict(old))
+
+
+def test_analyze_of_a_sweep_still_running_says_so(tmp_path):
+    """A --resume while the sweep runs is refused ("in use"), so telling the user to resume
+    was wrong: the analysis says the sweep is still running (an outside modeller's audit)."""
+    from rechain.experiments.store import folder_in_use, folder_lock
+    spec = tiny_sweep(tmp_path, NOISE_LEVELS)
+    out = tmp_path / "out"
+    run_sweep(spec, out=out)
+    (out / "runs" / sorted(p.name for p in (out / "runs").iterdir())[0]).unlink()   # a run not yet done
+    assert not folder_in_use(out)
+    with folder_lock(out):                      # as the running sweep holds it
+        assert folder_in_use(out)
+        res = CliRunner().invoke(main, ["analyze", str(out), "--no-figures"])
+    assert res.exit_code == 0, res.output
+    assert "the sweep is still running" in res.output and "--resume" not in res.output
+    assert "still running when this was written" in (out / "analysis" / "summary.md").read_text()
+    assert not folder_in_use(out)
+    res = CliRunner().invoke(main, ["analyze", str(out), "--no-figures"])
+    assert "--resume" in res.output and "still running" not in res.output

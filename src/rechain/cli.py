@@ -215,7 +215,10 @@ def run(scenario: Path, seed: int, out_dir: Path | None, no_figures: bool, html:
         with pd.option_context("display.width", 160, "display.max_rows", 80,
                                "display.float_format", "{:,.0f}".format):
             click.echo(res.summary().to_string())
-        from .report import short_supply_years
+        from .report import idle_reserve, short_supply_years
+        idle = idle_reserve(res.monthly, res.flows, sc.stockpile)
+        if idle is not None:
+            click.echo(f"note: {idle}")
         for year, share in short_supply_years(res.monthly).items():
             click.echo(f"note: in {year} the oxides' supply routes together could give {share:.2f} of what their "
                        f"users needed (route_supply_cover in monthly.csv; the baseline's years: 0.86-0.93), and the "

@@ -109,6 +109,9 @@ class Recorder:
         self.cover_days = np.full((W, NS), np.nan)
         self.sentiment = np.zeros((W, NS))
         self.uncertainty = np.zeros((W, NS))
+        #: capacity online per stage, t/wk (built less retired, dated capacities, less what
+        #: disruptions take offline; before holidays)
+        self.capacity = np.zeros((W, NS))
         self.lic_granted = np.zeros(W)
         self.lic_refused = np.zeros(W)
         self.lic_pending_n = np.zeros(W)
@@ -232,7 +235,9 @@ class Recorder:
         self.quota_issued[self.week] = issued
 
     # --- closing the week ---------------------------------------------------------------
-    def end_week(self, firms: FirmState, market: MarketState, new_year: bool) -> None:
+    def end_week(self, firms: FirmState, market: MarketState, new_year: bool, capacity_share: np.ndarray) -> None:
+        """Close week ``self.week``'s records; ``capacity_share`` [N]: each firm's capacity
+        online this week over its own (disruptions, dated capacities)."""
         t, w = self.week, self.world
         mat = w.materials
         self.production[t] = self._week_prod
@@ -248,6 +253,7 @@ class Recorder:
         count = np.maximum(self._stage_count, 1)
         self.sentiment[t] = np.bincount(st, weights=firms.expected_change, minlength=self.NS) / count
         self.uncertainty[t] = np.bincount(st, weights=firms.uncertainty, minlength=self.NS) / count
+        self.capacity[t] = np.bincount(st, weights=firms.capacity_t_per_wk * capacity_share, minlength=self.NS)
         # stock cover: value-weighted input stock over planned use (buyers), else finished
         # stock over orders (miners, holders), in days
         ip = market.index_yuan_per_t

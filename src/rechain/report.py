@@ -20,7 +20,7 @@ from .world import STOCKED as OXIDES_METAL
 if TYPE_CHECKING:
     from .model import ChainModel
 
-__all__ = ["monthly_table", "end_products", "flows_table", "kpis", "write_figures", "summary_table", "series_of",
+__all__ = ["idle_reserve", "monthly_table", "end_products", "flows_table", "kpis", "write_figures", "summary_table", "series_of",
            "monthly_series", "not_numbers", "not_as_written", "COLUMNS", "TEXT_COLUMNS", "FLOW_VARIABLES", "LEVEL_VARIABLES",
            "months_text", "not_recovered_text", "band_words"]
 
@@ -182,6 +182,12 @@ def monthly_table(m: "ChainModel") -> pd.DataFrame:
         tab.add(stage, "all", "all", "stock_cover_days", cover[:, s], "days")
         tab.add(stage, "all", "all", "sentiment", sent[:, s], "expected relative price change")
         tab.add(stage, "all", "all", "uncertainty", unc[:, s], "index")
+    # capacity where it bounds output; traders' is storage, buyers have none
+    cap = _month_means(m, r.capacity) * WEEKS_PER_YEAR
+    for stage, unit in CAPACITY_UNITS.items():
+        s = stages.index(stage)
+        if r.has_stage[s]:
+            tab.add(stage, "all", "all", "capacity", cap[:, s], unit)
     want = cal.to_months(r.use_want)
     got = cal.to_months(r.use_got)
     sectors = m.world.scenario.sectors
@@ -238,6 +244,12 @@ def _export_quota_rows(tab, m: "ChainModel", exports: np.ndarray) -> None:
 FLOW_COLUMNS = ["month", "from_stage", "to_stage", "product", "region", "tonnes"]
 #: the stages whose oxide output is China's (producers abroad separate their own ore elsewhere)
 CHINA_OXIDE_STAGES = ("separation_plants", "recyclers")
+#: what a stage's capacity is counted in, a year (monthly.csv's ``capacity``)
+CAPACITY_UNITS = {"miners": "t REO/yr", "myanmar_holders": "t REO/yr", "overseas_miners": "t REO/yr",
+                  "separation_plants": "t REO/yr of ore", "recyclers": "t scrap/yr", "magnet_makers": "t blanks/yr",
+                  "foreign_producers": "t REO/yr"}
+#: weeks in a year, to state a weekly capacity a year
+WEEKS_PER_YEAR = 365.25 / 7
 #: the elements whose tonnes flows.csv also gives (t REO-eq, at the content shipped each week)
 FLOW_ELEMENTS = ("prnd", "dy", "tb")
 ELEMENT_COLUMNS = [f"{el}_t_reo" for el in FLOW_ELEMENTS]
@@ -309,7 +321,7 @@ FLOW_VARIABLES = ("production", "orders", "exports", "imports", "demand", "use",
                   "output_short_of_inputs",
                   "licences_applied", "licences_granted", "licences_refused", "quota_used", "eol_collected",
                   "spot_traded", "sales_abroad", "export_quota_used")
-LEVEL_VARIABLES = ("price", "price_long_run", "market_cover_weeks", "route_supply_cover", "stock_cover_days", "sentiment", "uncertainty",
+LEVEL_VARIABLES = ("capacity", "price", "price_long_run", "market_cover_weeks", "route_supply_cover", "stock_cover_days", "sentiment", "uncertainty",
                    "licences_pending", "licences_pending_t", "quota_issued", "offer_share",
                    "export_quota_issued")
 
@@ -594,6 +606,36 @@ def short_supply_years(monthly: pd.DataFrame) -> dict[str, float]:
     rows = monthly[monthly["variable"] == "route_supply_cover"]
     means = rows.groupby(rows["month"].str[:4])["value"].mean()
     return {str(y): float(v) for y, v in means.items() if v < ROUTES_SHORT}
+
+
+def idle_reserve(monthly: pd.DataFrame, flows: pd.DataFrame, stockpile) -> str | None:
+    """A line saying the state reserve (``stockpile``, the scenario's ``[stockpile]``) neither
+    bought nor sold in the run, and why, product by product: no buying rate, no stock, or a
+    band the prices never reached; None if it traded or there is none. A reserve whose band
+    the run never touches acts on nothing, and an analyst must hear so (an outside audit)."""
+    if not stockpile.products:
+        return None
+    reserve = flows[(flows["to_stage"] == "state_reserve") ^ (flows["from_stage"] == "state_reserve")]
+    if reserve["tonnes"].sum() > 0:
+        return None
+    price = domestic_prices(monthly).set_index(["product", "month"])["value"]
+    anchor = monthly[monthly["variable"] == "price_long_run"].set_index(["product", "month"])["value"]
+    why = []
+    for product in stockpile.products:
+        can_buy = stockpile.buy_t_per_yr.get(product, 0.0) > 0
+        has_stock = stockpile.initial_stock_t.get(product, 0.0) > 0
+        with np.errstate(divide="ignore", invalid="ignore"):
+            ratio = (price.xs(product) / anchor.xs(product)).replace([np.inf, -np.inf], np.nan).dropna()
+        reasons = [f"its monthly price {ratio.min():.2f}-{ratio.max():.2f}x its long-run price"
+                   if not ratio.empty else "no priced month"]
+        if not can_buy:
+            reasons.append("no buy_t_per_yr, so it buys none")
+        if not can_buy and not has_stock:
+            reasons.append("no initial_stock_t to release")
+        why.append(f"{product}: {', '.join(reasons)}")
+    return (f"the state reserve neither bought nor sold. It buys below {stockpile.buy_below_share:g}x and "
+            f"releases above {stockpile.sell_above_share:g}x of a product's long-run price (the week's market "
+            f"price, which the monthly index follows): " + "; ".join(why))
 
 
 def year_labels(months: pd.Series) -> dict[str, str]:

@@ -572,7 +572,7 @@ def record(chain: Chain) -> None:
     """Close the week's records (run weeks only) and let Mesa's DataCollector collect."""
     cond = chain.book.cond
     if cond.recording:
-        chain.recorder.end_week(chain.firms, chain.market, chain.timeline.is_new_year(cond.week))
+        chain.recorder.end_week(chain.firms, chain.market, chain.timeline.is_new_year(cond.week), cond.capacity_share)
         chain.collect()
 
 

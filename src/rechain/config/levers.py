@@ -407,7 +407,12 @@ def inert_keys(sc: Scenario, own: dict | None) -> list[str]:
               "(recycling.collection_price_elasticity is 0)")
     if not sc._carried:
         for key in (own.get("after_last_year") or {}):
-            if _has(own, "after_last_year", key):
+            if key == "quota_growth_pct_per_yr" and _has(own, "after_last_year", key):
+                # quotas are issued for the year in hand: nobody plans on next year's (an
+                # outside audit found the look-ahead note below told of an effect there is none of)
+                inert(("after_last_year", key), f"every quota is given up to the run's end ({sc.end}), so none is "
+                      f"carried (and no one plans on a quota past the run)")
+            elif _has(own, "after_last_year", key):
                 out.append(f"after_last_year.{key}: every yearly figure is given up to the run's end ({sc.end}), so "
                            f"it acts only on the weeks end users plan ahead past that end")
     elif _has(own, "after_last_year", "quota_growth_pct_per_yr") and \

@@ -146,6 +146,11 @@ def markup_absorbs_cost(path: str | Path) -> list[str]:
     out = []
     for keys, products, unit, per_t in MARKUP_COSTS:
         given, replaced = _dig(own, keys), _dig(old, keys)
+        if not files:                   # a file of its own sets its own start prices
+            continue
+        has = f"{_show(files[-1])} has"
+        if replaced is None:            # the files it extends leave the cost at the schema's default
+            replaced, has = _schema_default(keys), f"{_show(files[-1])} keeps the default"
         if not _number(given) or not _number(replaced) or given == replaced:     # validated: finite
             continue
         prices = _dig(own, ("market", "initial_price")) or {}
@@ -155,12 +160,25 @@ def markup_absorbs_cost(path: str | Path) -> list[str]:
         named = ", ".join(f"market.initial_price.{k}" for k in products)
         line = _find_line(path, list(keys))
         where = f" (line {line})" if line else ""
-        out.append(f"{key}{where}: given {given:,.6g} where {_show(files[-1])} has {replaced:,.6g}, while the start "
+        out.append(f"{key}{where}: given {given:,.6g} where {has} {replaced:,.6g}, while the start "
                    f"prices of what it makes ({named}) are inherited: their long-run price is the start markup on "
                    f"this cost, read from those start prices, so the change moves the margin, not the price "
                    f"(docs/ODD.md section 7.6). To pass it into prices from the start, change the start prices with "
                    f"it (about {(given - replaced) / per_t:+,.6g} {unit})")
     return out
+
+
+def _schema_default(keys: tuple) -> Any:
+    """The default the scenario schema gives the key at ``keys`` (a table's key reached
+    through the tables' models), or None."""
+    from .schema import Scenario
+    model: Any = Scenario
+    for k in keys:
+        field = getattr(model, "model_fields", {}).get(k)
+        if field is None:
+            return None
+        model = field.annotation if hasattr(field.annotation, "model_fields") else field.default
+    return model if not hasattr(model, "model_fields") else None
 
 
 def _dig(d: Any, keys: tuple) -> Any:

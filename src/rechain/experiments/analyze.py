@@ -29,7 +29,8 @@ import click
 from ..options import NonEmptyPath, WholeNumber
 from ..scenario import ScenarioError
 from ..outputs import check_output_dir, output_dir
-from .store import damaged_manifest_error, load_results, manifest_damage, manifest_problem, sweep_manifest
+from .store import (damaged_manifest_error, folder_in_use, load_results, manifest_damage, manifest_problem,
+                    sweep_manifest)
 
 if TYPE_CHECKING:
     import numpy as np
@@ -418,8 +419,10 @@ def _write_analysis(out: Path, man: dict, want: list[str], dest: Path, figures: 
         summary.append("- one replicate per point: the seed's noise cannot be told from the parameters' effect "
                        "(replicates >= 2 measures it)")
     if len(runs) < man["n_runs"]:
-        summary.append(f"- {man['n_runs'] - len(runs)} runs are missing: the sweep did not finish "
-                       "(`rechain sweep ... --resume` completes it)")
+        summary.append(f"- {man['n_runs'] - len(runs)} runs are missing: "
+                       + ("the sweep was still running when this was written (analyze again once it has finished)"
+                          if folder_in_use(out) else
+                          "the sweep did not finish (`rechain sweep ... --resume` completes it)"))
     if ranking:
         col, _ = RANK_BY[man["design"]]
         summary += ["", "## Ranking of the parameters per KPI", "",
@@ -460,7 +463,11 @@ def analyze_command(sweep_output: Path, kpis: tuple[str, ...], top: int | None, 
         click.echo(f"warning: seed noise: {', '.join(f'{k} {v:.0%}' for k, v in res['noisy'].items())} of the "
                    f"variance lies between replicates of the same point, which the indices read as the parameters' "
                    f"effect (summary.md)", err=True)
-    if res["missing"]:
+    if res["missing"] and folder_in_use(sweep_output):
+        # a --resume now would be refused ("in use"): the sweep is still writing its runs
+        click.echo(f"warning: the sweep is still running: {res['n_runs'] - res['missing']} of its {res['n_runs']} "
+                   f"runs are done, and this analysis covers those; analyze again when it has finished", err=True)
+    elif res["missing"]:
         # the manifest names the sweep file it ran (the file, where it is still there)
         named = res["sweep_file"]
         file = named if named and Path(named).is_file() else "<its sweep file>"

@@ -28,6 +28,7 @@ from __future__ import annotations
 
 import contextlib
 import itertools
+import logging
 import numbers
 import os
 import sys
@@ -38,7 +39,7 @@ from ..fingerprint import code_fingerprint
 from ..scenario import OptionError
 
 __all__ = ["note_terminated", "was_terminated", "forget_terminated", "was_interrupted", "interrupt_kept", "open_executor", "SerialExecutor", "ProcessExecutor", "DaskExecutor", "shared", "batches",
-           "batch_size", "Terminated", "ClusterLost", "exit_stopped", "WORKERS_WAIT_S", "sigterm_as_interrupt", "SCHEDULER_CONNECT_S", "PARENT_CHECK_S", "MAX_SEEDS",
+           "batch_size", "Terminated", "ClusterLost", "exit_stopped", "WORKERS_WAIT_S", "WORKERS_GONE_S", "sigterm_as_interrupt", "SCHEDULER_CONNECT_S", "PARENT_CHECK_S", "MAX_SEEDS",
            "MAX_WORKERS"]
 
 #: how often a worker process checks that the main process is still there, s
@@ -47,6 +48,11 @@ PARENT_CHECK_S = 0.5
 SCHEDULER_CONNECT_S = 5
 #: seconds to wait for a scheduler's first worker (on a batch cluster they start later)
 WORKERS_WAIT_S = 60
+#: seconds a cluster may have no worker at all mid-command before the command says so and
+#: stops (a worker that comes back sooner carries on the work: the scheduler keeps it)
+WORKERS_GONE_S = 60
+#: how often a command waiting on Dask looks whether the cluster still has workers, s
+WORKERS_WATCH_S = 2
 
 
 class ClusterLost(RuntimeError):
@@ -345,6 +351,12 @@ class DaskExecutor(_Executor):
                               kind="scheduler") from None
         self.lost_errors = _lost_errors()
         self.cluster = None
+        # the client logs each failed reconnection to a scheduler that went away, with its
+        # tracebacks, before the command's own line says so (ClusterLost): kept quiet
+        self._client_log = logging.getLogger("distributed.client")
+        self._client_log_level = self._client_log.level
+        self._client_log.setLevel(logging.CRITICAL)
+        self._no_workers_since: float | None = None
         if address == "local":
             self.cluster = LocalCluster(n_workers=workers, threads_per_worker=1, processes=True,
                                         dashboard_address=":0")   # any free port: never clashes
@@ -369,11 +381,34 @@ class DaskExecutor(_Executor):
 
     def _next_done(self, pending: list) -> list:
         from distributed import wait
+        while True:
+            try:
+                done = wait(pending, timeout=WORKERS_WATCH_S, return_when="FIRST_COMPLETED").done
+            except TimeoutError:
+                self._check_workers_left()
+                continue
+            except self.lost_errors as e:
+                raise self._lost(e) from None
+            self._no_workers_since = None
+            return [f for f in pending if f in done]
+
+    def _check_workers_left(self) -> None:
+        """Raise :class:`ClusterLost` once the cluster has had no worker for
+        :data:`WORKERS_GONE_S`: the scheduler would wait for one forever, and so would the
+        command, saying nothing."""
         try:
-            done = wait(pending, return_when="FIRST_COMPLETED").done
+            n = len(self.client.scheduler_info().get("workers", {}))
         except self.lost_errors as e:
             raise self._lost(e) from None
-        return [f for f in pending if f in done]
+        if n:
+            self._no_workers_since = None
+            return
+        now = time.monotonic()
+        if self._no_workers_since is None:
+            self._no_workers_since = now
+        elif now - self._no_workers_since >= WORKERS_GONE_S:
+            raise ClusterLost(f"the Dask cluster at {self.address} has had no worker for {WORKERS_GONE_S} s (every "
+                              "worker went away)")
 
     def _result(self, fut: Any) -> Any:
         try:
@@ -386,9 +421,12 @@ class DaskExecutor(_Executor):
                            "worker holding the work went away)")
 
     def close(self, cancel: bool = False) -> None:
-        self.client.close()
-        if self.cluster is not None:
-            self.cluster.close()
+        try:
+            self.client.close()
+            if self.cluster is not None:
+                self.cluster.close()
+        finally:
+            self._client_log.setLevel(self._client_log_level)
 
 
 def check_count(name: str, value: Any, low: int = 1, high: int | None = None, none_ok: bool = False) -> None:

@@ -158,6 +158,26 @@ class folder_lock:
             self.fd = None
 
 
+def folder_in_use(out: Path) -> bool:
+    """Whether a sweep (or its --resume) is running on ``out`` now: it holds the folder's lock
+    (:class:`folder_lock`). False where ``flock`` is missing."""
+    try:
+        import fcntl
+    except ImportError:         # pragma: no cover - not on this platform
+        return False
+    try:
+        fd = os.open(out, os.O_RDONLY)
+    except OSError:
+        return False
+    try:
+        fcntl.flock(fd, fcntl.LOCK_SH | fcntl.LOCK_NB)
+        return False
+    except OSError:
+        return True
+    finally:
+        os.close(fd)            # and with it the shared lock, if taken
+
+
 def _check_out(sw: Any, out: Path, resume: bool) -> None:
     """Raise unless the sweep may write to ``out``: a new or empty folder, or (``resume``)
     the folder of this same sweep. Writes nothing."""
@@ -177,8 +197,8 @@ def _check_out(sw: Any, out: Path, resume: bool) -> None:
         raise ScenarioError(out, "", "already holds the results of a sweep; pass --resume (resume=True in Python) to continue it, "
                             "or choose another --out", kind="out_exists")
     if old.get("spec_sha256") != sw.spec_hash():
-        raise ScenarioError(sw.file, "", f"is not the sweep whose results are in {out} (the sweep file, its "
-                            "base scenario or their design changed); choose another --out", kind="resume_mismatch")
+        raise ScenarioError(sw.file, "", f"is not the sweep whose results are in {out} ({what_changed(old, sw.manifest())}"
+                            "); choose another --out", kind="resume_mismatch")
     if old.get("rechain_code_sha256") != code_fingerprint():
         # the same seeds under other code give other numbers: a resumed store would mix the two
         raise ScenarioError(out, "", "holds runs made by another version of rechain's code (its manifest's "
@@ -187,6 +207,28 @@ def _check_out(sw: Any, out: Path, resume: bool) -> None:
                             kind="resume_mismatch")
     check_writable(out)
 
+
+
+#: the manifest's entries that say what a sweep runs, in the words a refusal names them by
+_DESIGN_KEYS = (("design", "design"), ("samples", "samples"), ("replicates", "replicates"), ("root_seed", "root_seed"),
+                ("second_order", "second_order"), ("morris_levels", "morris_levels"), ("parameters", "parameters"),
+                ("kpis", "outputs.kpis"), ("series", "outputs.series"), ("base_file", "base"))
+
+
+def what_changed(old: dict, new: dict) -> str:
+    """Words for what differs between the manifest of the sweep in a folder (``old``) and
+    that of the sweep file given now (``new``): a refused --resume says what to put back."""
+    def short(v: Any) -> str:
+        text = json.dumps(v, default=str)
+        return text if len(text) <= 40 else text[:37] + "..."
+    changed = []
+    for key, words in _DESIGN_KEYS:
+        if key in old and old.get(key) != new.get(key):
+            scalar = not isinstance(old.get(key), (list, dict)) and not isinstance(new.get(key), (list, dict))
+            changed.append(f"{words} {short(old.get(key))} -> {short(new.get(key))}" if scalar else words)
+    if not changed:
+        return "the base scenario's content, its overrides or the points changed"
+    return "changed: " + ", ".join(changed)
 
 
 def _setup_stopped(out: Path) -> bool:

@@ -494,34 +494,43 @@ def _table_points(spec: SweepFile, file: Path | None, params: dict[str, Paramete
         if missing:
             raise _err(file, f"points[{i}]", f"lacks {missing}", "missing_key", needle="points")
     order: list[Parameter] = []
+    found = _Found()       # every column's first bad value, said together
     for c in columns:
-        # a whole number written by a spreadsheet as 4.0 is the whole number 4 where the key holds one
-        if c not in params and _holds_int(base, c):
-            for r in rows:
-                if isinstance(r[c], float) and r[c].is_integer():
-                    r[c] = int(r[c])
-        if c in params:
-            p = params[c]
-            allowed = {_value_key(v): v for v in p.levels}
-            for i, r in enumerate(rows):
-                if _value_key(r[c]) not in allowed:
-                    where = f" (in {spec.points}, point {i + 1})" if isinstance(spec.points, str) else \
-                        f" (point {i + 1})"
-                    raise _err(file, f"points.{c}", f"value {_toml(r[c])}{where} is not one of the parameter's levels "
-                               f"{_toml(p.levels)}", "out_of_range", needle="points")
-                r[c] = allowed[_value_key(r[c])]
-        else:
-            levels = list({_value_key(r[c]): r[c] for r in rows}.values())
-            try:
-                p = _parameter(c, {"levels": levels}, base, file, "table", source)
-            except ScenarioError as e:
-                raise _point_error(e, spec, file, c, rows, base, source) from None
-        order.append(p)
+        with found:
+            order.append(_table_column(c, rows, spec, file, params, base, source))
     unused = [n for n in params if n not in columns]
-    if unused:
-        raise _err(file, f"parameters.{unused[0]}", "is declared but is not a column of the points table",
-                   "invalid", needle=unused[0])
+    for n in unused:
+        with found:
+            raise _err(file, f"parameters.{n}", "is declared but is not a column of the points table", "invalid",
+                       needle=n)
+    found.raise_any()
     return order, [{p.name: r[p.name] for p in order} for r in rows]
+
+
+def _table_column(c: str, rows: list[dict], spec: SweepFile, file: Path | None, params: dict[str, Parameter],
+                  base: dict, source: PointSource | None) -> Parameter:
+    """Column ``c`` of a points table as a parameter (its values put in ``rows`` as they will
+    be set); raises :class:`ScenarioError` on its first value that is no valid setting."""
+    # a whole number written by a spreadsheet as 4.0 is the whole number 4 where the key holds one
+    if c not in params and _holds_int(base, c):
+        for r in rows:
+            if isinstance(r[c], float) and r[c].is_integer():
+                r[c] = int(r[c])
+    if c in params:
+        p = params[c]
+        allowed = {_value_key(v): v for v in p.levels}
+        for i, r in enumerate(rows):
+            if _value_key(r[c]) not in allowed:
+                where = f" (in {spec.points}, point {i + 1})" if isinstance(spec.points, str) else f" (point {i + 1})"
+                raise _err(file, f"points.{c}", f"value {_toml(r[c])}{where} is not one of the parameter's levels "
+                           f"{_toml(p.levels)}", "out_of_range", needle="points")
+            r[c] = allowed[_value_key(r[c])]
+        return p
+    levels = list({_value_key(r[c]): r[c] for r in rows}.values())
+    try:
+        return _parameter(c, {"levels": levels}, base, file, "table", source)
+    except ScenarioError as e:
+        raise _point_error(e, spec, file, c, rows, base, source) from None
 
 
 def _point_error(e: ScenarioError, spec: SweepFile, file: Path | None, column: str, rows: list[dict], base: dict,
@@ -710,7 +719,15 @@ def load_sweep(source: str | Path | dict, base_dir: str | Path | None = None) ->
         spec = SweepFile.model_validate(raw)
     except ValidationError as e:
         errors, told = _points_said_once(e.errors(), raw.get("points"), file)
-        raise ScenarioError.of(told + [_spec_error(err, file) for err in errors]) from None
+        said = told + [_spec_error(err, file) for err in errors]
+        # a base scenario that is not there is said with them: what the parameters name in it
+        # waits for a file whose own keys are right, but a missing file need not wait
+        base = raw.get("base")
+        if isinstance(base, str) and base and not (where / base).exists() and not (where / base).is_symlink() \
+                and not any(getattr(x, "key", "") == "base" for x in said):
+            said.append(_err(file, "base", f"scenario file {base!r} not found (looked in {where})", "missing",
+                             needle="base"))
+        raise ScenarioError.of(said) from None
     found = _Found()
     with found:
         if spec.name and not folder_safe(spec.name):     # it names the default output folder, as a scenario's
@@ -863,6 +880,24 @@ def _runs(sw: Sweep, todo: list[int]) -> Iterator[tuple]:
         yield rid, point, rep, seed, values
 
 
+#: a sweep projected to take at least this long says so after its first batch, s
+LONG_SWEEP_S = 600
+
+
+def projected_seconds(n_runs: int, first_n: int, first_s: float, parallel: int) -> float:
+    """How long ``n_runs`` take if they go as the first batch did: ``first_n`` runs in
+    ``first_s`` seconds on one of ``parallel`` workers running at once, s."""
+    if first_n <= 0 or not first_s > 0:
+        return 0.0
+    return n_runs * first_s / (first_n * max(parallel, 1))
+
+
+def duration_words(seconds: float) -> str:
+    """``"3 h 05 min"``, ``"12 min"``: a projected duration, to the minute."""
+    minutes = int(round(seconds / 60))
+    return f"{minutes // 60} h {minutes % 60:02d} min" if minutes >= 60 else f"{max(minutes, 1)} min"
+
+
 def execute(sweep: str | Path | dict | Sweep, out: str | Path | None = None, workers: int | None = None,
             scheduler: str | None = None, resume: bool = False, batch_size: int | None = None,
             progress: bool = False, echo: Callable[[str], None] | None = None) -> SweepSummary:
@@ -919,6 +954,13 @@ def execute(sweep: str | Path | dict | Sweep, out: str | Path | None = None, wor
                 for _, (rows, series) in ex.map(run_batch, batches(_runs(sw, todo), size)):
                     if not ran:
                         first_s, first_n = time.perf_counter() - t0, len(rows)
+                        projected = projected_seconds(len(todo), first_n, first_s, n_parallel)
+                        if echo and projected >= LONG_SWEEP_S:
+                            # a sweep of many hours is told within its first batch, not at its end
+                            bar.clear()
+                            echo(f"{sw.name}: at the first batch's pace ({first_n} runs in {first_s:.0f} s, start-up "
+                                 f"included, {n_parallel} at a time) the {len(todo):,} runs take about "
+                                 f"{duration_words(projected)}; Ctrl-C stops, --resume carries on")
                     write_part(out, rows, series, runs_schema, series_schema)
                     failed_now += sum(r["status"] != "ok" for r in rows)
                     ran += len(rows)

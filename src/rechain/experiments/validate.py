@@ -61,8 +61,8 @@ import pandas as pd
 # how the monthly table is read: one rule for facts, sweeps and RunResult.series
 from ..config.errors import _find_line, real_path
 from ..options import NonEmptyPath, WholeNumber
-from ..report import (FLOW_VARIABLES, LEVEL_VARIABLES, TONNE_UNITS, _select, _split, forms_of, monthly_series,
-                      selector_problem)
+from ..report import (CAPACITY_UNITS, FLOW_VARIABLES, LEVEL_VARIABLES, TONNE_UNITS, _select, _split, forms_of,
+                      monthly_series, selector_problem)
 from .executor import MAX_SEEDS, MAX_WORKERS
 
 __all__ = ["Fact", "FactError", "Validation", "Vocabulary", "VARIABLES", "FLOW_VARIABLES", "LEVEL_VARIABLES",
@@ -402,6 +402,7 @@ def vocabulary_of_names(sectors: set[str] | None, regions: set[str] | None,
         v[var] = dict(v["price"], region={"china"})
     v["spot_traded"] = dict(v["price"], region={"china", "abroad"})     # China's spot market and the one abroad
     v["route_supply_cover"] = dict(stage={"market"}, product={"oxides"}, region={"china"})
+    v["capacity"] = dict(stage=set(CAPACITY_UNITS), product={"all"}, region={"all"})
     v["output_short_of_inputs"] = dict(stage={"magnet_makers"}, product={"prnd_oxide", "dy_oxide", "tb_oxide"},
                                        region={"china"})
     # one row per export quota, named in the product column
