@@ -45,3 +45,21 @@ def _this_python_kernel(python: str):
             cmd = super().format_kernel_cmd(extra_arguments)
             return [python, *cmd[1:]] if cmd and os.path.basename(cmd[0]).startswith("python") else cmd
     return ThisPython
+
+
+def test_the_tutorials_licence_section_says_what_its_runs_show():
+    """Section 5's words, checked on the runs it makes (seed 1): an outside student found the
+    queue below the baseline's in October, where the text had it above "into 2026"."""
+    import rechain
+    from rechain.scenario import load_scenario
+    base = load_scenario(ROOT / "scenarios" / "baseline.toml")
+    halved = load_scenario(ROOT / "scenarios" / "licence_approvals_halved.toml")
+    runs = {sc.name: rechain.run(sc, seed=1) for sc in (base, halved)}
+    queue = {k: r.series("licences_pending_t") for k, r in runs.items()}
+    refused = {k: r.series("licences_refused") for k, r in runs.items()}
+    b, h = base.name, halved.name
+    spring = slice("2025-04", "2025-09")
+    ratio = refused[h].loc[spring].sum() / refused[b].loc[spring].sum()
+    assert 2.3 < ratio < 3.0                                   # "almost three times"
+    assert all(refused[h][m] < 2 * refused[b][m] for m in ("2025-05", "2025-06"))   # "less than double"
+    assert all(queue[h][m] > queue[b][m] for m in ("2025-11", "2025-12", "2026-01", "2026-02"))

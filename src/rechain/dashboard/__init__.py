@@ -75,6 +75,11 @@ def server_env(scenario: str | Path) -> dict[str, str]:
     env["RECHAIN_DASHBOARD_SCENARIO"] = str(Path(scenario).resolve())
     env["SOLARA_TELEMETRY_MIXPANEL_ENABLE"] = "false"   # no calls home
     env.setdefault("MPLBACKEND", "Agg")
+    # Solara warns, in eighteen lines at the first page load, that a page served on 127.0.0.1
+    # rather than "localhost" sets its session cookie samesite=lax: what a dashboard on one's
+    # own machine wants, and nothing a student can act on
+    quiet = "ignore:Cookies with samesite=none require https:UserWarning"
+    env["PYTHONWARNINGS"] = ",".join(w for w in (env.get("PYTHONWARNINGS"), quiet) if w)
     return env
 
 

@@ -151,7 +151,10 @@ def solara_escape(text: str) -> str:
     return escape(str(text))
 
 
-LEVER_HELP = """**Reset applies the levers.** Each is neutral at its default.
+LEVER_HELP = """**Reset applies the levers.** Each is neutral at its default; a lever moved since the last Reset
+shows its new value but acts only after Reset (the ticker lists the levers in force).
+Render Interval: weeks run between two redraws; Step and Play move that many weeks at a time. Mesa's
+step counter also counts the steps asked for after the last week; the chain's date is the model's week.
 Licence approvals x: multiplies the scenario's approval rates (none without export controls).
 Myanmar stop: months with no Myanmar ore, from May 2025 (a run without May 2025: from a third of the way in).
 Quota growth: extra growth of mining and separation quotas after the first year.

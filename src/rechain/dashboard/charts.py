@@ -76,26 +76,43 @@ def charts_figure(model, width_in: float = 12.0) -> Figure:
     # tonnes, not applications: every link files a part-order each week, so the count of
     # applications is mostly the size of the network, not the queue
     ax.fill_between(x, r.lic_pending_t[:n], color="tab:red", alpha=0.3, lw=0)
-    ax.plot(x, r.lic_pending_t[:n], color="tab:red", lw=1.2, label="t awaiting a licence")
-    ax.set_ylabel("t awaiting a licence")
-    ax.set_title("Licence queue: exports waiting for a licence", fontsize=10)
+    ax.plot(x, r.lic_pending_t[:n], color="tab:red", lw=1.2, label="waiting for a licence (t)")
+    # refusals empty the queue: without them approvals cut to zero looked like a shorter queue
+    # (an outside student's audit)
+    ax.plot(x, r.lic_refused[:n], color="black", lw=1.0, ls="--", label="refused this week (t)")
+    ax.set_ylabel("t of exports")
+    ax.set_title("Export licences: waiting and refused", fontsize=10)
 
     ax = axes[5]
     short = r.use_want[:n] - r.use_got[:n]
     n_sectors = len(model.scenario.sectors)
     ax.plot(x, short[:, :n_sectors].sum(axis=1), color="tab:blue", label="motor makers, China")
     ax.plot(x, short[:, n_sectors:].sum(axis=1), color="tab:red", label="buyers abroad")
-    # upstream of the shortfall: blanks the makers planned but lacked Dy, Tb or Pr-Nd for
-    ax.plot(x, r.input_short[:n].sum(axis=1), color="tab:purple", ls="--",
-            label="magnet makers: blanks not made for want of Pr-Nd, Dy, Tb")
     ax.set_ylabel("t of magnets per week")
-    ax.set_title("Shortfall (magnets wanted but not got; blanks not made)", fontsize=10)
+    ax.set_title("Shortfall: magnets wanted but not got", fontsize=10)
+    # upstream of the shortfall, on its own axis: blanks the makers planned (their stock-building
+    # included) but lacked Dy, Tb or Pr-Nd for; on the shortfall's axis it dwarfed a shortfall
+    # near zero, and read as one (an outside student's audit)
+    twin = ax.twinx()
+    twin.plot(x, r.input_short[:n].sum(axis=1), color="tab:purple", ls=":", lw=1.0,
+              label="makers: planned blanks not made (right axis)")
+    twin.set_ylabel("planned blanks not made, t/wk", color="tab:purple", fontsize=8)
+    twin.tick_params(axis="y", colors="tab:purple", labelsize=8)
+    top = twin.dataLim.ymax if np.isfinite(twin.dataLim.ymax) and twin.dataLim.ymax > 0 else 1.0
+    twin.set_ylim(0, top * 1.05)
+    twin.yaxis.set_major_formatter(FuncFormatter(lambda v, _: f"{v:,.0f}" if abs(v) >= 10 else f"{v:g}"))
+    handles = ax.get_legend_handles_labels()
+    more = twin.get_legend_handles_labels()
 
     for a in axes:
         a.set_xlim(weeks[0], weeks[-1])
         a.grid(alpha=0.3)
-        if a.get_legend_handles_labels()[0] and a is not axes[4]:
-            a.legend(fontsize=7, loc="upper left")
+        if a is axes[5]:
+            # the shortfall's lines and the twin axis's in one legend
+            a.legend(handles[0] + more[0], handles[1] + more[1], fontsize=8, loc="best", framealpha=0.85)
+        elif a.get_legend_handles_labels()[0]:
+            # "best": the lines start at the top left, where a fixed legend hid them
+            a.legend(fontsize=8, loc="best", framealpha=0.85)
         if a.get_yscale() == "linear":
             # no negative prices or tonnes, even on an empty panel; thousands as 600,000
             top = a.get_ylim()[1] if np.isfinite(a.dataLim.ymax) and a.dataLim.ymax > 0 else 1.0

@@ -165,9 +165,26 @@ def scenario_files(folder: str | Path | None = None) -> dict[str, Path]:
     """The shipped scenario files of ``folder`` by stem, the baseline first."""
     folder = Path(folder) if folder is not None else default_scenario_dir()
     # regular files only: opening a named pipe (FIFO) called *.toml would wait for a writer forever
-    files = sorted(p for p in folder.glob("*.toml") if p.is_file())
+    files = sorted(p for p in folder.glob("*.toml") if p.is_file() and not only_facts(p))
     files.sort(key=lambda p: (p.stem != "baseline", p.stem))
     return {p.stem: p for p in files}
+
+
+#: keys that name, describe or score a scenario without changing its run
+_LABEL_KEYS = {"extends", "name", "description", "question", "facts_file"}
+
+
+def only_facts(path: Path) -> bool:
+    """Whether the scenario file at ``path`` extends another and changes nothing in its run
+    (a held-out validation file: the baseline with another facts table). The picker leaves
+    such files out: they run what their parent runs (an outside student's audit found two
+    baselines under other names). A file that cannot be read is kept: choosing it says why."""
+    import tomllib
+    try:
+        own = tomllib.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return False
+    return "extends" in own and set(own) <= _LABEL_KEYS
 
 
 def load_with_levers(path: str | Path, **levers) -> Scenario:
