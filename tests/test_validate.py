@@ -1022,3 +1022,15 @@ def test_validate_takes_a_table_of_records_on_the_command_line(tmp_path):
     res = CliRunner().invoke(main, ["validate", str(ROOT / "tests" / "data" / "tiny.toml"), "--facts",
                                     str(tmp_path / "none.csv"), "--out", str(tmp_path / "w")])
     assert res.exit_code == 2 and "none.csv" in res.output and not (tmp_path / "w").exists(), res.output
+
+
+def test_a_fact_can_hold_a_stage_to_its_capacity(tmp_path, short_run):
+    """An era's capacity record (magnet lines, mines) is a fact like any other: capacity online
+    per producing stage, t a year (monthly.csv's capacity rows)."""
+    rows = ["C1,true,lines,capacity,magnet_makers,all,all,2024-02,level,,within,380000,5000,t blanks/yr,,,,,S,x,",
+            "C2,true,lines,capacity,magnet_makers,all,all,2024-02,level,,within,300000,5000,t blanks/yr,,,,,S,x,"]
+    facts = load_facts(_write(tmp_path, rows), default_vocabulary())
+    got = [evaluate_fact(f, short_run) for f in facts]
+    assert got[0]["value"] == pytest.approx(380_000, rel=0.01) and got[0]["ok"] and not got[1]["ok"]
+    with pytest.raises(FactError, match="capacity"):
+        load_facts(_write(tmp_path, [rows[0].replace("magnet_makers", "motor_makers")]), default_vocabulary())
