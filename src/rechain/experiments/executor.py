@@ -351,11 +351,6 @@ class DaskExecutor(_Executor):
                               kind="scheduler") from None
         self.lost_errors = _lost_errors()
         self.cluster = None
-        # the client logs each failed reconnection to a scheduler that went away, with its
-        # tracebacks, before the command's own line says so (ClusterLost): kept quiet
-        self._client_log = logging.getLogger("distributed.client")
-        self._client_log_level = self._client_log.level
-        self._client_log.setLevel(logging.CRITICAL)
         self._no_workers_since: float | None = None
         if address == "local":
             self.cluster = LocalCluster(n_workers=workers, threads_per_worker=1, processes=True,
@@ -375,6 +370,12 @@ class DaskExecutor(_Executor):
         self.name = f"dask {self.client.scheduler.address}"
         threads = sum(w.get("nthreads", 1) for w in self.client.scheduler_info().get("workers", {}).values())
         self.slots = max(1, threads)
+        # the client logs each failed reconnection to a scheduler that went away, with its
+        # tracebacks, before the command's own line says so (ClusterLost): kept quiet while
+        # this executor is open (set last: a refused connection leaves the logger as it was)
+        self._client_log = logging.getLogger("distributed.client")
+        self._client_log_level = self._client_log.level
+        self._client_log.setLevel(logging.CRITICAL)
 
     def _submit(self, fn: Callable, item: Any) -> Any:
         return self.client.submit(_call_with, fn, self.obj, item, pure=False)
