@@ -405,20 +405,18 @@ def inert_keys(sc: Scenario, own: dict | None) -> list[str]:
             all(c.rate <= rc.max_collection_rate for c in rc.collection):
         inert(("recycling", "max_collection_rate"), "collection follows its schedule, which never reaches it "
               "(recycling.collection_price_elasticity is 0)")
+    # quotas are issued for the year in hand and nobody plans on next year's, so a growth of
+    # quotas none of which is carried acts on nothing, whatever else is carried (an outside
+    # audit found the look-ahead note below said otherwise where nothing was)
+    quota_growth = ("after_last_year", "quota_growth_pct_per_yr")
+    if not any(q.source.startswith(CARRIED_FROM) for q in sc.quota_policy.quotas):
+        inert(quota_growth, f"every quota is given up to the run's end ({sc.end}), so none is carried"
+              + ("" if sc._carried else " (and no one plans on a quota past the run)"))
     if not sc._carried:
         for key in (own.get("after_last_year") or {}):
-            if key == "quota_growth_pct_per_yr" and _has(own, "after_last_year", key):
-                # quotas are issued for the year in hand: nobody plans on next year's (an
-                # outside audit found the look-ahead note below told of an effect there is none of)
-                inert(("after_last_year", key), f"every quota is given up to the run's end ({sc.end}), so none is "
-                      f"carried (and no one plans on a quota past the run)")
-            elif _has(own, "after_last_year", key):
+            if key != quota_growth[1] and _has(own, "after_last_year", key):
                 out.append(f"after_last_year.{key}: every yearly figure is given up to the run's end ({sc.end}), so "
                            f"it acts only on the weeks end users plan ahead past that end")
-    elif _has(own, "after_last_year", "quota_growth_pct_per_yr") and \
-            not any(q.source.startswith(CARRIED_FROM) for q in sc.quota_policy.quotas):
-        inert(("after_last_year", "quota_growth_pct_per_yr"), f"every quota is given up to the run's end ({sc.end}), "
-              f"so none is carried")
     out += _idle_approval_steps(sc, own)
     out += _overruled_controls(sc, own)
     out += _saturated_news(sc, own)

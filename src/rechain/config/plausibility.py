@@ -169,16 +169,10 @@ def markup_absorbs_cost(path: str | Path) -> list[str]:
 
 
 def _schema_default(keys: tuple) -> Any:
-    """The default the scenario schema gives the key at ``keys`` (a table's key reached
-    through the tables' models), or None."""
-    from .schema import Scenario
-    model: Any = Scenario
-    for k in keys:
-        field = getattr(model, "model_fields", {}).get(k)
-        if field is None:
-            return None
-        model = field.annotation if hasattr(field.annotation, "model_fields") else field.default
-    return model if not hasattr(model, "model_fields") else None
+    """The default the scenario schema gives the key at ``keys``, or None (a required key)."""
+    from .errors import _field_info
+    info = _field_info(keys)
+    return None if info is None or info.is_required() else info.get_default(call_default_factory=True)
 
 
 def _dig(d: Any, keys: tuple) -> Any:

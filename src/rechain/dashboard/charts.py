@@ -16,6 +16,12 @@ PANELS = ("prices", "heavy_prices", "production", "cover", "licences", "shortfal
 BUYING_STAGES = ("separation_plants", "recyclers", "magnet_makers", "motor_makers", "overseas_buyers")
 
 
+def _thousands() -> FuncFormatter:
+    """Tick labels of tonnes and prices: thousands as 600,000, small values as they are (one
+    per axis: matplotlib ties a formatter to its axis)."""
+    return FuncFormatter(lambda v, _: f"{v:,.0f}" if abs(v) >= 10 else f"{v:g}")
+
+
 def _production(model, n):
     w, r = model.world, model.recorder
     S, P = w.stages.index, w.materials.p
@@ -100,7 +106,7 @@ def charts_figure(model, width_in: float = 12.0) -> Figure:
     twin.tick_params(axis="y", colors="tab:purple", labelsize=8)
     top = twin.dataLim.ymax if np.isfinite(twin.dataLim.ymax) and twin.dataLim.ymax > 0 else 1.0
     twin.set_ylim(0, top * 1.05)
-    twin.yaxis.set_major_formatter(FuncFormatter(lambda v, _: f"{v:,.0f}" if abs(v) >= 10 else f"{v:g}"))
+    twin.yaxis.set_major_formatter(_thousands())
     handles = ax.get_legend_handles_labels()
     more = twin.get_legend_handles_labels()
 
@@ -117,7 +123,7 @@ def charts_figure(model, width_in: float = 12.0) -> Figure:
             # no negative prices or tonnes, even on an empty panel; thousands as 600,000
             top = a.get_ylim()[1] if np.isfinite(a.dataLim.ymax) and a.dataLim.ymax > 0 else 1.0
             a.set_ylim(0, top)
-            a.yaxis.set_major_formatter(FuncFormatter(lambda v, _: f"{v:,.0f}" if abs(v) >= 10 else f"{v:g}"))
+            a.yaxis.set_major_formatter(_thousands())
         date_axis(a)
     if n == 0:
         fig.suptitle("Press Step or Play to run the model", fontsize=10)

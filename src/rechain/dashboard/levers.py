@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from ..config.schema import MAX_T_PER_YR
-from ..scenario import Scenario, load_scenario, scenario_from_dict
+from ..scenario import Scenario, ScenarioError, load_scenario, scenario_from_dict
 
 __all__ = ["Levers", "apply_levers", "load_with_levers", "scenario_files", "MYANMAR_STOP", "default_scenario_dir"]
 
@@ -179,10 +179,10 @@ def only_facts(path: Path) -> bool:
     (a held-out validation file: the baseline with another facts table). The picker leaves
     such files out: they run what their parent runs (an outside student's audit found two
     baselines under other names). A file that cannot be read is kept: choosing it says why."""
-    import tomllib
+    from ..config.loading import read_toml_file
     try:
-        own = tomllib.loads(path.read_text(encoding="utf-8"))
-    except (OSError, ValueError):
+        own = read_toml_file(path)
+    except ScenarioError:
         return False
     return "extends" in own and set(own) <= _LABEL_KEYS
 
