@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import dataclasses
+
 import networkx as nx
 import pandas as pd
 import numpy as np
@@ -206,28 +208,33 @@ def test_a_forgotten_model_is_freed_at_once_without_the_cycle_collector():
             gc.enable()
 
 
-def test_the_oxides_anchor_reads_what_their_users_plan_to_use():
-    """The cost anchor's need is the planned use of the oxides' users — magnet makers and buyers
-    of oxides and metal abroad, metal as the oxide in it — not the orders sellers face, nor the
-    plants' metal lines (which pass Pr-Nd on), traders or the reserve (which hold it)."""
-    from rechain.network import MAG, OVERSEAS_MAT, SEP
-    from rechain.week import oxide_need
+def test_the_oxides_anchor_reads_end_use_not_the_makers_plans():
+    """The cost anchor's need is end use (:func:`end_use_need`), not the magnet makers' planned
+    use, which also rebuilds their stocks: the routes' supply cover it keeps is the routes'
+    supply over end use, valued at long-run prices."""
+    from rechain.network import MAG
+    from rechain.week import end_use_need, limit_to_separation
     m = ChainModel(rechain.load_scenario(BASELINE), seed=0)
     for _ in range(30):
         m.step()
     w, f = m.world, m.firms
+    routes = [kind.supply_routes(m.book) for kind in m.acting["supply_routes"]]
+    yields = np.concatenate([r.oxide_yield for r in routes])
+    long_run = m.market.long_run_yuan_per_t[w.oxides]
+    supply = float(limit_to_separation(m, routes) @ (yields @ long_run))
+    need = float(end_use_need(w, f, m.book.cond) @ long_run)
+    assert m.market.oxide_route_cover == pytest.approx(supply / need, rel=1e-9)
+    # the makers' own plans (metal as its oxide) with what buyers abroad use directly are
+    # another figure: the test tells the two readings apart
     mat = w.materials
-    use = f.use_expected_t_per_wk
-    users = np.isin(w.firms.kind, [MAG, OVERSEAS_MAT])
-    prnd, metal = mat.p("prnd_oxide"), mat.p("prnd_metal")
-    expected = [use[users, prnd].sum() + use[users, metal].sum() * mat.oxide_per_metal[mat.e("prnd")],
-                use[users, mat.p("dy_oxide")].sum(), use[users, mat.p("tb_oxide")].sum()]
-    assert oxide_need(m) == pytest.approx(expected, rel=1e-12)
-    # the plants' metal lines do plan oxide use, and it is left out
-    plants = w.firms.kind == SEP
-    assert use[plants, prnd].sum() > 0.0
-    # orders faced count restocking too: they are not what the anchor reads
-    assert m.market.demand_t_per_wk[prnd] != pytest.approx(oxide_need(m)[0], rel=0.01)
+    use = f.use_expected_t_per_wk[w.firms.kind == MAG].sum(axis=0)
+    planned = use[w.oxides].copy()
+    planned[0] += use[mat.p("prnd_metal")] * mat.oxide_per_metal[mat.e("prnd")]
+    direct = f.use_expected_t_per_wk.ravel()[w.buys.key[w.direct_oxide_use_buys]]
+    by_product = np.bincount(w.buys.product[w.direct_oxide_use_buys], weights=direct, minlength=w.n_products)
+    planned += by_product[w.oxides]
+    planned[0] += by_product[mat.p("prnd_metal")] * mat.oxide_per_metal[mat.e("prnd")]
+    assert float(planned @ long_run) != pytest.approx(need, rel=0.02)
 
 
 def test_the_end_use_need_reads_what_end_users_plan_to_use():
@@ -252,11 +259,24 @@ def test_the_end_use_need_reads_what_end_users_plan_to_use():
                                       (MAG, "prnd_oxide", 1000.0), (MAG, "tb_oxide", 100.0)):
         f.use_expected_t_per_wk.ravel()[buys.key[first_buy(of_kind, product)]] = t_per_wk
     week = 40
+    cond = dataclasses.replace(m.book.cond, week=week)
     content = w.recipes.content[week]                 # t REO-eq per t blank [grade, element]
     loss = w.scenario.firms.magnet_makers.melt_loss_share
     assert w.scenario.firms.magnet_makers.scrap_share == pytest.approx(0.22)
     in_blanks = (100.0 * content[0] + 50.0 * content[1]) / (1.0 - loss)
     prnd, dy, tb = mat.e("prnd"), mat.e("dy"), mat.e("tb")
     expected = [in_blanks[prnd] + 10.0 * mat.oxide_per_metal[prnd], in_blanks[dy] + 5.0, in_blanks[tb]]
-    assert end_use_need(w, f, week) == pytest.approx(expected, rel=1e-12)
+    assert end_use_need(w, f, cond) == pytest.approx(expected, rel=1e-12)
     assert in_blanks[tb] > 0.0                        # the 52UH's Tb is counted, the makers' 100 t/wk is not
+    # export licences approved at half the rate for 52UH to the buyer's region, none for Dy
+    # oxide to any region: China's routes meet half of that buyer's 52UH need and none of the Dy
+    approval = np.ones_like(cond.export_approval)
+    uh_buyer = w.firms.region[buys.firm[first_buy(OVERSEAS, "magnet_uh")]]
+    approval[mat.p("magnet_uh"), uh_buyer] = 0.5
+    approval[mat.p("dy_oxide"), :] = 0.0
+    half = (100.0 * content[0] + 25.0 * content[1]) / (1.0 - loss)
+    expected = [half[prnd] + 10.0 * mat.oxide_per_metal[prnd], half[dy], half[tb]]
+    assert end_use_need(w, f, dataclasses.replace(cond, export_approval=approval)) == pytest.approx(expected, rel=1e-12)
+    # at home no licence is needed: a motor maker's magnets count whatever the approval rate
+    approval[:, w.firms.region[buys.firm[first_buy(MOTOR, "magnet_std")]]] = 0.0
+    assert end_use_need(w, f, dataclasses.replace(cond, export_approval=approval))[0] == pytest.approx(expected[0])

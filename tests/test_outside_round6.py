@@ -110,7 +110,9 @@ def test_without_a_barrier_buyers_abroad_pay_parity():
     d["export_controls"] = []
     worst = max(_export_over_china(d).values())
     freight = max(r.get("freight_share", 0.0) for r in d["regions"].values())
-    assert worst <= (1 + freight) * 1.04, worst          # parity, read a week apart in monthly means
+    # parity on last week's index: in monthly means the two differ by at most a week's move, which
+    # the weekly cap bounds (7.5 % in March 2026 on seed 0, when Pr-Nd turned down within the month)
+    assert worst <= (1 + freight) * (1 + d["behaviour"]["max_weekly_price_move"]), worst
 
 
 def test_under_licences_buyers_abroad_pay_a_premium():

@@ -221,7 +221,7 @@ def run(scenario: Path, seed: int, out_dir: Path | None, no_figures: bool, html:
             click.echo(f"note: {idle}")
         for year, share in short_supply_years(res.monthly).items():
             click.echo(f"note: in {year} the oxides' supply routes together could give {share:.2f} of what their "
-                       f"users needed (route_supply_cover in monthly.csv; the baseline's years: 0.86-0.93), and the "
+                       f"users needed (route_supply_cover in monthly.csv; the baseline's years: 1.02-1.07), and the "
                        f"long-run price rations the rest; if the period had supply the file does not give (work "
                        f"outside the quota, imports, stocks drawn), give it (docs/eras.md)")
         click.echo(f"\nwrote {out_dir}/ (monthly.csv, flows.csv, summary.csv, manifest.json"

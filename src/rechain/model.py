@@ -190,7 +190,7 @@ def start_balance(chain: ChainModel) -> dict[str, OxideBalance]:
         yields = np.concatenate([r.oxide_yield for r in routes])
         supply = limit_to_separation(chain, routes) @ yields
         brought = np.concatenate([r.feed_t_per_wk for r in routes]) @ yields
-    need = end_use_need(w, chain.firms, chain.book.cond.week)
+    need = end_use_need(w, chain.firms, chain.book.cond)
     return {w.materials.products[k]: OxideBalance(float(n), float(s), float(b))
             for k, n, s, b in zip(w.oxides, need, supply, brought)}
 

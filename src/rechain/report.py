@@ -595,7 +595,7 @@ def blanks_not_made(monthly: pd.DataFrame) -> pd.DataFrame:
 
 #: a year whose oxides' supply routes give less than this share of what their users need is
 #: named after a run: the long-run price rations the rest (docs/eras.md; the baseline's years
-#: stand at 0.86-0.93, as the users' plans run ahead of what is made)
+#: stand at 1.02-1.07 on seeds 0-2: end use a little under what the routes can give)
 ROUTES_SHORT = 0.75
 
 

@@ -157,8 +157,9 @@ class MarketState:
     export_quota_bound: np.ndarray = _f("products an export quota held back last week (their exports cut to the "
                                         "quota's room)", "P", "-")
     oxide_route_cover: float = _f("what every supply route of the oxides can give a week this year (quotas, "
-                                  "capacities, imports, work outside the quota, recycling) over what their users "
-                                  "need (the larger of their plans and end use), both at long-run prices: below 1 "
+                                  "capacities, imports, work outside the quota, recycling) over what end users "
+                                  "need of them (buyers abroad at the export licences' approval rate), both at "
+                                  "long-run prices: below 1 "
                                   "the long-run price rations the difference (NaN before the run and without "
                                   "routes)", "-", "-")
 

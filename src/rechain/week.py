@@ -18,7 +18,7 @@ from .links import (book_orders, drop_covered, eligible_backlog, fill_pro_rata, 
                     spot_buy, spot_sell, tally)
 from .accounting import Ledger, check_finite
 from .book import Book
-from .conditions import Mode, PolicyTimeline
+from .conditions import Mode, PolicyTimeline, WeekConditions
 from .kinds import Kind, Values
 from .kinds.magnets import end_use_blanks
 from .policy.exports import apply_export_quotas
@@ -362,8 +362,8 @@ def long_run_prices(chain: Chain) -> Values:
     Oxides: Pr-Nd, Dy and Tb come out of the same ores, so costs anchor their basket, not
     each one: the long-run prices of all three move together (over ``cost_anchor_weeks``)
     until the marginal supply route — in merit order of full cost over basket value, the
-    dearest still needed to meet what users need (:func:`oxide_need`), valued at long-run
-    prices — just covers its full cost, but never above what a new mine would need (the entry
+    dearest still needed to meet what end users need (:func:`end_use_need`), valued at
+    long-run prices — just covers its full cost, but never above what a new mine would need (the entry
     route: the overseas miners' full cost plus separation) unless the need exceeds what every
     route can supply (:func:`~rechain.rules.pricing.shortage_multiple`: a new mine takes
     years). Their relative prices are left to their own balances.
@@ -397,19 +397,18 @@ def oxide_cost_ratio(chain: Chain) -> float | None:
     feed = limit_to_separation(chain, routes)
     yields = np.concatenate([r.oxide_yield for r in routes])
     long_run = m.long_run_yuan_per_t[w.oxides]
-    need = float(oxide_need(chain) @ long_run)                        # yuan per week
+    # end use, not the makers' plans: those also rebuild stocks and buy Pr-Nd for blanks the
+    # Dy or Tb in hand cannot make, a bullwhip the long run must not read as lasting need
+    need = float(end_use_need(w, chain.firms, book.cond) @ long_run)  # yuan per week
     basket = yields @ long_run                                         # yuan per unit of feed
     ratio = marginal_cost_ratio(cost, basket, (feed * basket)[:, None], np.array([need]))[0]
     entry = chain.entry_route
     if entry is not None:    # a new mine can always be built: the long run never costs more
         ratio = min(ratio, entry[0] / max(float(entry[1] @ long_run), 1e-9))
-    # ... but not within the year: beyond what the routes can supply, the price must ration.
-    # The need read two ways, the larger counting: the users' plans, and end use itself, which
-    # goes on growing where makers cannot plan for it (short of capacity or material)
-    end_use = float(end_use_need(w, chain.firms, chain.book.cond.week) @ long_run)
-    needed, supply = max(need, end_use), float(feed @ basket)
-    m.oxide_route_cover = supply / needed if needed > 1e-9 else float("nan")
-    return ratio * shortage_multiple(needed, supply, b.shortage_price_exponent, b.price_ceiling_multiple)
+    # ... but not within the year: beyond what the routes can supply, the price must ration
+    supply = float(feed @ basket)
+    m.oxide_route_cover = supply / need if need > 1e-9 else float("nan")
+    return ratio * shortage_multiple(need, supply, b.shortage_price_exponent, b.price_ceiling_multiple)
 
 
 def limit_to_separation(chain: Chain, routes: list) -> np.ndarray:
@@ -422,35 +421,33 @@ def limit_to_separation(chain: Chain, routes: list) -> np.ndarray:
     return within_separation(feeds, [r.ore for r in routes], np.sum(rooms, axis=0))
 
 
-def oxide_need(chain: Chain) -> np.ndarray:
-    """What the oxides' users plan to use a week, t of Pr-Nd, Dy and Tb oxide [3]: magnet makers
-    and buyers abroad, metal counted as the oxide in it (the plants' metal lines only pass
-    Pr-Nd on; traders and the reserve hold it). Use, not orders: orders also refill stocks."""
-    return oxides_used(chain.world, chain.firms, chain.world.oxide_use_buys)
-
-
-def oxides_used(w: World, firms: FirmState, pairs: np.ndarray) -> np.ndarray:
+def oxides_used(w: World, firms: FirmState, pairs: np.ndarray, served: np.ndarray | None = None) -> np.ndarray:
     """What the buy ``pairs`` plan to use a week of Pr-Nd, Dy and Tb oxide [3], t, metal
-    counted as the oxide in it."""
+    counted as the oxide in it; each pair's times ``served`` (per buy pair) where given."""
     buys, mat = w.buys, w.materials
-    per_product = np.bincount(buys.product[pairs], weights=firms.use_expected_t_per_wk.ravel()[buys.key[pairs]],
-                              minlength=w.n_products)
+    used = firms.use_expected_t_per_wk.ravel()[buys.key[pairs]]
+    if served is not None:
+        used = used * served[pairs]
+    per_product = np.bincount(buys.product[pairs], weights=used, minlength=w.n_products)
     need = per_product[w.oxides]
     need[0] += per_product[mat.p("prnd_metal")] * mat.oxide_per_metal[mat.e("prnd")]
     return need
 
 
-def end_use_need(w: World, firms: FirmState, week: int) -> np.ndarray:
+def end_use_need(w: World, firms: FirmState, cond: WeekConditions) -> np.ndarray:
     """What end users' plans take of the oxides a week, t of Pr-Nd, Dy and Tb oxide [3]: the
     magnets motor makers and buyers abroad plan to use, as blanks (machining scrap added
     back) at the week's recipes with the melt loss, and the oxides and metal (as its oxide)
-    buyers abroad plan to use. Unlike :func:`oxide_need` it carries no maker's stock-building,
-    and it goes on growing when the makers cannot plan for more (short of capacity or of
-    material), so a shortage beyond every supply route shows in it."""
+    buyers abroad plan to use; what buyers abroad plan counted at the export licences'
+    approval rate in force (:meth:`~rechain.world.World.served_from_china`), since what
+    China may not export is no need its supply routes meet. Unlike the magnet makers' plans it
+    carries no stock-building, and it goes on growing when the makers cannot plan for more
+    (short of capacity or of material), so a shortage beyond every supply route shows in it."""
     mat = w.materials
-    content = w.recipes.content[week]                                  # [grade, element] per t blank
-    in_magnets = end_use_blanks(w, firms) @ content / (1.0 - w.scenario.firms.magnet_makers.melt_loss_share)
-    return in_magnets[[mat.e("prnd"), mat.e("dy"), mat.e("tb")]] + oxides_used(w, firms, w.direct_oxide_use_buys)
+    served = w.served_from_china(cond.export_approval)
+    content = w.recipes.content[cond.week]                             # [grade, element] per t blank
+    in_magnets = end_use_blanks(w, firms, served) @ content / (1.0 - w.scenario.firms.magnet_makers.melt_loss_share)
+    return in_magnets[[mat.e("prnd"), mat.e("dy"), mat.e("tb")]] + oxides_used(w, firms, w.direct_oxide_use_buys, served)
 
 
 def ship(chain: Chain) -> None:

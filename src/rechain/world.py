@@ -101,9 +101,8 @@ class World:
     abroad_buys: np.ndarray              # indices of buy pairs of buyers abroad
     spot_key_of_sell: np.ndarray         # [sell pairs] spot market * P + product (market 0: China's, 1: abroad)
     spot_key_of_buy: np.ndarray          # [buy pairs] the same for buyers (buyers abroad trade in market 1)
-    oxide_use_buys: np.ndarray           # indices of buy pairs of oxides and metal by their users (not
-                                         # the plants' metal lines, which pass Pr-Nd on, nor traders or the reserve)
-    direct_oxide_use_buys: np.ndarray    # those of them not by magnet makers (buyers of oxides and metal abroad)
+    direct_oxide_use_buys: np.ndarray    # indices of buy pairs of oxides and metal by their end users (buyers
+                                         # abroad; not magnet makers, the plants' metal lines, traders or the reserve)
     end_use_magnet_buys: np.ndarray      # indices of buy pairs of magnets by their end users (motor makers and
                                          # buyers of magnets abroad)
 
@@ -126,6 +125,16 @@ class World:
     @property
     def regions(self) -> list[str]:
         return list(self.firms.region_names)
+
+    def served_from_china(self, approval: np.ndarray) -> np.ndarray:
+        """Per buy pair, the share of its need China's market may serve: for buyers abroad the
+        export licences' approval rate in force for the product and their region (``approval``,
+        [P, R]; 1 where no licence is needed), 1 at home. What export controls keep from buyers
+        abroad is a need China's supply is not let meet."""
+        share = np.ones(self.buys.n)
+        ab = self.abroad_buys
+        share[ab] = approval[self.buys.product[ab], self.firms.region[self.buys.firm[ab]]]
+        return share
 
 
 
@@ -216,7 +225,6 @@ def build_world(sc: Scenario, streams: Streams) -> World:
         # two spot markets: China's, and abroad, where producers abroad meet buyers abroad
         spot_key_of_sell=(sells.product + P * ~spot_sells).astype(np.int64),
         spot_key_of_buy=(buys.product + P * buyer_abroad).astype(np.int64),
-        oxide_use_buys=oxide_use,
         direct_oxide_use_buys=oxide_use[pop.kind[buys.firm[oxide_use]] != MAG],
         end_use_magnet_buys=np.flatnonzero(np.isin(buys.product, [mat.p("magnet_std"), mat.p("magnet_uh")])
                                            & np.isin(pop.kind[buys.firm], (MOTOR, OVERSEAS))))

@@ -101,13 +101,15 @@ def scarcest_input(plan_t: np.ndarray, takes_dy: np.ndarray, takes_tb: np.ndarra
     return made_share, short_t
 
 
-def end_use_blanks(w: World, firms) -> np.ndarray:
-    """Blanks a week end users' plans call for, t per grade [GRADES]: the magnets motor makers
-    and buyers abroad plan to use, with the machining scrap added back. Their plans, not the
-    makers' orders and stock-building, so a restocking wave is not read as a shortage."""
+def end_use_blanks(w: World, firms, served: np.ndarray) -> np.ndarray:
+    """Blanks a week end users' plans call for from China's makers, t per grade [GRADES]: the
+    magnets motor makers and buyers abroad plan to use, each buy pair's times the share of it
+    China may serve (``served``, per buy pair: :meth:`~rechain.world.World.served_from_china`),
+    with the machining scrap added back. Their plans, not the makers' orders and
+    stock-building, so a restocking wave is not read as a shortage."""
     buys, mat = w.buys, w.materials
     eu = w.end_use_magnet_buys
-    magnets = np.bincount(buys.product[eu], weights=firms.use_expected_t_per_wk.ravel()[buys.key[eu]],
+    magnets = np.bincount(buys.product[eu], weights=firms.use_expected_t_per_wk.ravel()[buys.key[eu]] * served[eu],
                           minlength=w.n_products)
     return magnets[[mat.p(g) for g in GRADES]] / (1.0 - w.scenario.firms.magnet_makers.scrap_share)
 
@@ -334,7 +336,7 @@ class MagnetMakers(Kind):
         price, content = book.market.price_yuan_per_t, book.content
         cost = self.unit_cost(price, self._cost_grades, self._cost_levels, content)   # [mean, least] x grades
         b = book.behaviour
-        short = shortage_multiple(float(end_use_blanks(book.world, book.firms).sum()), self.line_capacity(book),
+        short = shortage_multiple(float(end_use_blanks(book.world, book.firms, book.world.served_from_china(book.cond.export_approval)).sum()), self.line_capacity(book),
                                   b.shortage_price_exponent, b.price_ceiling_multiple)
         value.long_run[self.grades] = cost[0::2] * self.markup[self.grades] * short
         value.floor[self.grades] = cost[1::2]
