@@ -270,13 +270,15 @@ def test_the_end_use_need_reads_what_end_users_plan_to_use():
     assert in_blanks[tb] > 0.0                        # the 52UH's Tb is counted, the makers' 100 t/wk is not
     # export licences approved at half the rate for 52UH to the buyer's region, none for Dy
     # oxide to any region: China's routes meet half of that buyer's 52UH need and none of the Dy
-    approval = np.ones_like(cond.export_approval)
+    approval = np.ones((w.n_products, len(w.regions)))
     uh_buyer = w.firms.region[buys.firm[first_buy(OVERSEAS, "magnet_uh")]]
     approval[mat.p("magnet_uh"), uh_buyer] = 0.5
     approval[mat.p("dy_oxide"), :] = 0.0
     half = (100.0 * content[0] + 25.0 * content[1]) / (1.0 - loss)
     expected = [half[prnd] + 10.0 * mat.oxide_per_metal[prnd], half[dy], half[tb]]
-    assert end_use_need(w, f, dataclasses.replace(cond, export_approval=approval)) == pytest.approx(expected, rel=1e-12)
+    assert end_use_need(w, f, dataclasses.replace(cond, served_from_china=w.served_from_china(approval))) \
+        == pytest.approx(expected, rel=1e-12)
     # at home no licence is needed: a motor maker's magnets count whatever the approval rate
     approval[:, w.firms.region[buys.firm[first_buy(MOTOR, "magnet_std")]]] = 0.0
-    assert end_use_need(w, f, dataclasses.replace(cond, export_approval=approval))[0] == pytest.approx(expected[0])
+    assert end_use_need(w, f, dataclasses.replace(cond, served_from_china=w.served_from_china(approval)))[0] \
+        == pytest.approx(expected[0])

@@ -56,7 +56,8 @@ class WeekConditions:
     imports_count: bool               # imported ore counts against the separation quota
     controls_on: bool                 # some export needs a licence this week
     export_barrier: np.ndarray        # exports need a licence this week (held back by policy), [P, R] bool
-    export_approval: np.ndarray       # the approval rate of export licences in force, [P, R] (1 where none is needed)
+    served_from_china: np.ndarray     # per buy pair, the share of its need China may serve: buyers abroad's
+                                      # licence approval rate in force, 1 at home and where none is needed, [buys]
     eol_collected_t: float            # end-of-life magnets collected this week at the scheduled rate, t
     eol_available_t: float            # end-of-life magnets reaching recyclers' reach this week, t
     news_on: bool
@@ -132,7 +133,9 @@ class PolicyTimeline:
         self.regimes = ExportRegimes.build(sc, cal, world.materials.products, world.regions)
         self.controls_on = self.regimes.controlled.any(axis=(1, 2))
         self._no_barrier = np.zeros(self.regimes.controlled.shape[1:], bool)
-        self._all_approved = np.ones(self.regimes.controlled.shape[1:])
+        # most weeks no licence is refused: every buy pair may be served, one shared array
+        self._all_served = np.ones(world.buys.n)
+        self._approval_cut = (self.regimes.approval < 1.0).any(axis=(1, 2))
         self.export_duty_factor, tariff = trade_charge_factors(world)
         self.landed_factor = self.export_duty_factor * tariff
         # the export price over the domestic one when trade flows freely: duty and freight
@@ -163,7 +166,7 @@ class PolicyTimeline:
                 demand_ahead_t=self.neutral_demand_t, quota_allowance_t=self._infinite, weeks_left_in_year=26.0,
                 quota_year_t_per_wk=self._first_quota_year_t_per_wk, quota_overdue=self._no_overdue,
                 quota_issued_t=self._nan3, imports_count=False, controls_on=False,
-                export_barrier=self._no_barrier, export_approval=self._all_approved, eol_collected_t=0.0,
+                export_barrier=self._no_barrier, served_from_china=self._all_served, eol_collected_t=0.0,
                 eol_available_t=0.0, news_on=False, export_quotas_on=False,
                 landed_factor=self.neutral_landed, export_duty_factor=self.neutral_landed,
                 export_parity=self.neutral_landed,
@@ -184,7 +187,8 @@ class PolicyTimeline:
             quota_year_t_per_wk=self.quota_year_t_per_wk.week(week), quota_overdue=self.quota_overdue[week],
             quota_issued_t=self.quota_issued_t[week], imports_count=frm is not None and date >= frm,
             controls_on=bool(self.controls_on[week]), export_barrier=self.regimes.controlled[week],
-            export_approval=self.regimes.approval[week],
+            served_from_china=self.world.served_from_china(self.regimes.approval[week])
+            if self._approval_cut[week] else self._all_served,
             eol_collected_t=float(self.eol_t[week]),
             eol_available_t=self.eol_available_t, news_on=True, export_quotas_on=bool(sc.export_quotas),
             landed_factor=self.landed_factor[week], export_duty_factor=self.export_duty_factor[week],

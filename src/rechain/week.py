@@ -421,13 +421,11 @@ def limit_to_separation(chain: Chain, routes: list) -> np.ndarray:
     return within_separation(feeds, [r.ore for r in routes], np.sum(rooms, axis=0))
 
 
-def oxides_used(w: World, firms: FirmState, pairs: np.ndarray, served: np.ndarray | None = None) -> np.ndarray:
+def oxides_used(w: World, firms: FirmState, pairs: np.ndarray, served: np.ndarray) -> np.ndarray:
     """What the buy ``pairs`` plan to use a week of Pr-Nd, Dy and Tb oxide [3], t, metal
-    counted as the oxide in it; each pair's times ``served`` (per buy pair) where given."""
+    counted as the oxide in it; each pair's times ``served`` (per buy pair)."""
     buys, mat = w.buys, w.materials
-    used = firms.use_expected_t_per_wk.ravel()[buys.key[pairs]]
-    if served is not None:
-        used = used * served[pairs]
+    used = firms.use_expected_t_per_wk.ravel()[buys.key[pairs]] * served[pairs]
     per_product = np.bincount(buys.product[pairs], weights=used, minlength=w.n_products)
     need = per_product[w.oxides]
     need[0] += per_product[mat.p("prnd_metal")] * mat.oxide_per_metal[mat.e("prnd")]
@@ -439,12 +437,12 @@ def end_use_need(w: World, firms: FirmState, cond: WeekConditions) -> np.ndarray
     magnets motor makers and buyers abroad plan to use, as blanks (machining scrap added
     back) at the week's recipes with the melt loss, and the oxides and metal (as its oxide)
     buyers abroad plan to use; what buyers abroad plan counted at the export licences'
-    approval rate in force (:meth:`~rechain.world.World.served_from_china`), since what
+    approval rate in force (``cond.served_from_china``), since what
     China may not export is no need its supply routes meet. Unlike the magnet makers' plans it
     carries no stock-building, and it goes on growing when the makers cannot plan for more
     (short of capacity or of material), so a shortage beyond every supply route shows in it."""
     mat = w.materials
-    served = w.served_from_china(cond.export_approval)
+    served = cond.served_from_china
     content = w.recipes.content[cond.week]                             # [grade, element] per t blank
     in_magnets = end_use_blanks(w, firms, served) @ content / (1.0 - w.scenario.firms.magnet_makers.melt_loss_share)
     return in_magnets[[mat.e("prnd"), mat.e("dy"), mat.e("tb")]] + oxides_used(w, firms, w.direct_oxide_use_buys, served)

@@ -336,7 +336,7 @@ class MagnetMakers(Kind):
         price, content = book.market.price_yuan_per_t, book.content
         cost = self.unit_cost(price, self._cost_grades, self._cost_levels, content)   # [mean, least] x grades
         b = book.behaviour
-        served = book.world.served_from_china(book.cond.export_approval)
+        served = book.cond.served_from_china
         short = shortage_multiple(float(end_use_blanks(book.world, book.firms, served).sum()), self.line_capacity(book),
                                   b.shortage_price_exponent, b.price_ceiling_multiple)
         value.long_run[self.grades] = cost[0::2] * self.markup[self.grades] * short
