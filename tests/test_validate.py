@@ -20,7 +20,7 @@ from rechain.validate import (FLOW_VARIABLES, LEVEL_VARIABLES, PANELS, VARIABLES
                               Validation, default_vocabulary, evaluate_fact, facts_in_run, format_table, judge, load_facts,
                               monthly_series, parse_period, summarise, vocabulary_of, write_outputs)
 from rechain.experiments.validate import (check_selections, empty_selection, evaluate, price_paths,
-                                          resampled_required, satisfies)
+                                          required_met_by_run, resampled_required, satisfies)
 
 ROOT = Path(__file__).resolve().parents[1]
 BASELINE = ROOT / "scenarios" / "baseline.toml"
@@ -771,6 +771,29 @@ def test_the_seed_range_is_a_bootstrap_of_the_replicates():
     # one replicate, or none kept: no range
     assert Validation(table=summarise(facts, runs[:1]), facts=facts, monthly=[], per_run=runs[:1]).seed_range is None
     assert _validation({"R1": [7.0] * 3, "N1": [1.0] * 3}).seed_range_text() == ""
+
+
+def test_each_seed_on_its_own_counts_the_required_facts_it_meets_alone(tmp_path):
+    """Hand-worked: R1 (7 +- 3) is met by replicates 0 and 2 (7 and 9), missed by 1 (3);
+    N1 is not required and never counts; the mean (6.3) meets R1, which replicate 1 alone does not."""
+    v = _validation({"R1": [7.0, 3.0, 9.0], "N1": [1.0, 1.0, -1.0]})
+    v.per_run = [pd.DataFrame({"fact_id": ["R1", "N1"], "value": [r1, n1], "ok": [judge(v.facts[0], r1), judge(v.facts[1], n1)]})
+                 for r1, n1 in ((7.0, 1.0), (3.0, 1.0), (9.0, -1.0))]
+    assert required_met_by_run(v.facts, v.per_run).tolist() == [1, 0, 1]
+    assert v.seeds_text() == "each seed on its own (0..2): 1, 0, 1 of the 1 required facts"
+    out = write_outputs(v, tmp_path / "validation-hand", figures=False)
+    assert "Each seed on its own (0..2): 1, 0, 1 of the 1 required facts." in (out / "facts.md").read_text()
+    # beyond twenty seeds: the range, the median and the three seeds that meet fewest, by seed
+    many = [1] * 25
+    many[7] = many[19] = many[3] = 0
+    v.per_run = [pd.DataFrame({"fact_id": ["R1"], "value": [7.0 if m else 3.0], "ok": [bool(m)]}) for m in many]
+    v.seeds = list(range(100, 125))
+    assert v.seeds_text().startswith("each seed on its own: 0-1 of the 1 required facts (median 1); "
+                                      "fewest on seeds 103 (0), 107 (0), 119 (0)")
+    # one replicate, or no per-run values kept: nothing to say
+    v.per_run = v.per_run[:1]
+    assert v.seeds_text() == ""
+    assert _validation({"R1": [7.0] * 3, "N1": [1.0] * 3}).seeds_text() == ""
 
 
 def test_write_outputs(tmp_path):

@@ -68,7 +68,7 @@ from .executor import MAX_SEEDS, MAX_WORKERS
 __all__ = ["Fact", "FactError", "Validation", "Vocabulary", "VARIABLES", "FLOW_VARIABLES", "LEVEL_VARIABLES",
            "MEASURES", "COMPARISONS", "load_facts", "check_given_facts", "scenario_facts_file", "default_vocabulary", "vocabulary_of", "check_selections", "facts_in_run",
            "empty_selection", "partial_selection", "outline_table", "check_facts_for", "package_facts_path",
-           "parse_period", "monthly_series", "evaluate_fact", "judge", "evaluate", "summarise", "validate",
+           "parse_period", "monthly_series", "evaluate_fact", "judge", "evaluate", "summarise", "validate", "required_met_by_run",
            "format_table", "price_paths", "write_outputs", "write_figures", "validate_command"]
 
 # --- what the monthly table holds (rechain.report.monthly_table) -------------------------
@@ -1300,6 +1300,13 @@ def resampled_required(facts: list[Fact], values: np.ndarray, resamples: int = S
     return counts
 
 
+def required_met_by_run(facts: list[Fact], per_run: list[pd.DataFrame]) -> np.ndarray:
+    """Required facts each replicate reproduces on its own (its ``ok`` column of :func:`evaluate`),
+    replicate ``r`` at index ``r``."""
+    required = {f.fact_id for f in facts if f.required}
+    return np.array([int(r.loc[r["fact_id"].isin(required), "ok"].astype(bool).sum()) for r in per_run], dtype=int)
+
+
 def evaluate(facts: Iterable[Fact], table: pd.DataFrame) -> pd.DataFrame:
     """All facts on one monthly table: one row per fact (``fact_id, value, main, other, now, base, ok``)."""
     rows = [{"fact_id": f.fact_id, **evaluate_fact(f, table)} for f in facts]
@@ -1466,6 +1473,31 @@ class Validation:
         counts = resampled_required(self.facts, values)
         tail = (1.0 - SEED_RANGE_SHARE) / 2.0
         return int(np.quantile(counts, tail, method="lower")), int(np.quantile(counts, 1.0 - tail, method="higher"))
+
+    @property
+    def required_by_seed(self) -> np.ndarray | None:
+        """Required facts each seed reproduces on its own (:func:`required_met_by_run`), in the
+        order of ``seeds``; None without per-run values or required facts."""
+        if not self.per_run or not any(f.required for f in self.facts):
+            return None
+        return required_met_by_run(self.facts, self.per_run)
+
+    def seeds_text(self) -> str:
+        """One line on each seed on its own, with the seeds that meet fewest: a mean over seeds
+        whose runs took different courses describes none of them (docs/ODD.md section 8 traces
+        one such course of the baseline). "" with fewer than two replicates."""
+        counts = self.required_by_seed
+        if counts is None or counts.size < 2:
+            return ""
+        n = int(self.table["required"].sum())
+        seeds = self.seeds if len(self.seeds) == counts.size else list(range(counts.size))
+        if counts.size <= 20:
+            return (f"each seed on its own ({seeds[0]}..{seeds[-1]}): {', '.join(str(c) for c in counts)} "
+                    f"of the {n} required facts")
+        fewest = np.argsort(counts, kind="stable")[:3]
+        return (f"each seed on its own: {counts.min()}-{counts.max()} of the {n} required facts "
+                f"(median {np.median(counts):g}); fewest on seeds "
+                + ", ".join(f"{seeds[i]} ({counts[i]})" for i in fewest) + ": read a run on its own with rechain run --seed")
 
     def seed_range_text(self) -> str:
         """One line on :attr:`seed_range`, or "" when there is none."""
@@ -1689,7 +1721,8 @@ def write_outputs(v: Validation, out_dir: str | Path, figures: bool = True) -> P
               f"**{v.score_text()}.**" + (f" Required facts not reproduced: {', '.join(failed)}." if failed else
                                            " Every required fact is reproduced.")
               + (f" Left out, not within the run: {'; '.join(v.left_out)}." if v.left_out else "")
-              + (f" {spread[0].upper()}{spread[1:]}." if spread else ""), "",
+              + (f" {spread[0].upper()}{spread[1:]}." if spread else "")
+              + (f" {each[0].upper()}{each[1:]}." if (each := v.seeds_text()) else ""), "",
               *[f"Check the unit: {note}" for note in slips], *([""] if slips else []),
               "A fact is *reproduced* when the mean over replicates satisfies it; *replicates ok* counts the "
               "replicates that satisfy it on their own. Values are in the fact's unit (for comparisons with "
@@ -1863,6 +1896,8 @@ def validate_command(ctx: click.Context, scenario: Path, replicates: int, worker
     click.echo(f"{v.score_text()}  ({len(v.seeds)} replicates, {v.seconds:.1f} s)")
     if spread := v.seed_range_text():
         click.echo(spread)
+    if each := v.seeds_text():
+        click.echo(each)
     if v.required_failed:
         click.echo(f"required facts not reproduced: {', '.join(v.required_failed)}")
     if v.left_out:
