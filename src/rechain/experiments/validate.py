@@ -68,8 +68,8 @@ from .executor import MAX_SEEDS, MAX_WORKERS
 __all__ = ["Fact", "FactError", "Validation", "Vocabulary", "VARIABLES", "FLOW_VARIABLES", "LEVEL_VARIABLES",
            "MEASURES", "COMPARISONS", "load_facts", "check_given_facts", "scenario_facts_file", "default_vocabulary", "vocabulary_of", "check_selections", "facts_in_run",
            "empty_selection", "partial_selection", "outline_table", "check_facts_for", "package_facts_path",
-           "parse_period", "monthly_series", "evaluate_fact", "judge", "evaluate", "summarise", "validate", "required_met_by_run",
-           "format_table", "price_paths", "write_outputs", "write_figures", "validate_command"]
+           "parse_period", "monthly_series", "evaluate_fact", "judge", "evaluate", "summarise", "validate",
+           "required_met_by_run", "format_table", "price_paths", "write_outputs", "write_figures", "validate_command"]
 
 # --- what the monthly table holds (rechain.report.monthly_table) -------------------------
 VARIABLES = FLOW_VARIABLES + LEVEL_VARIABLES
@@ -1494,10 +1494,9 @@ class Validation:
         if counts.size <= 20:
             return (f"each seed on its own ({seeds[0]}..{seeds[-1]}): {', '.join(str(c) for c in counts)} "
                     f"of the {n} required facts")
-        fewest = np.argsort(counts, kind="stable")[:3]
+        fewest = ", ".join(f"{seeds[i]} ({counts[i]})" for i in np.argsort(counts, kind="stable")[:3])
         return (f"each seed on its own: {counts.min()}-{counts.max()} of the {n} required facts "
-                f"(median {np.median(counts):g}); fewest on seeds "
-                + ", ".join(f"{seeds[i]} ({counts[i]})" for i in fewest) + ": read a run on its own with rechain run --seed")
+                f"(median {np.median(counts):g}); fewest on seeds {fewest}: read a run on its own with rechain run --seed")
 
     def seed_range_text(self) -> str:
         """One line on :attr:`seed_range`, or "" when there is none."""
