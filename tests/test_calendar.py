@@ -150,6 +150,20 @@ def test_month_weights_fall_back_to_calendar_days():
     assert np.all(c.working_share["west"] == 1.0)
 
 
+def test_a_month_the_period_holds_no_worked_day_of_is_left_out():
+    # Ends Saturday 1 June 2024 (weekends only): the last week, Mon 27 May - Sun 2 June, has its
+    # worked days in May, so June would get none of its flows and levels averaged to 0
+    c = Calendar.build(D(2024, 5, 6), D(2024, 6, 1), holidays={})
+    assert c.months == ["2024-05"]
+    assert c.month_weights.sum(axis=1) == pytest.approx(np.ones(c.n_weeks))
+    # ends Wednesday 1 May 2024, Labour Day, a holiday of the packaged calendar: Mon 29 and Tue
+    # 30 April are worked, so April takes the week and May is left out
+    c = Calendar.build(D(2024, 4, 1), D(2024, 5, 1))
+    assert c.months == ["2024-04"]
+    # a period that ends on a worked 1st keeps its month
+    assert Calendar.build(D(2024, 4, 1), D(2024, 7, 1)).months[-1] == "2024-07"
+
+
 def test_working_share_partial_days_and_extra_china():
     # Two half-worked days (Tue, Wed) -> (1 + 0.5 + 0.5 + 1 + 1) / 5 = 0.8
     hol = {"china": [{"start": D(2024, 3, 5), "end": D(2024, 3, 6), "working_share": 0.5}]}

@@ -291,6 +291,27 @@ def test_compare_says_when_the_periods_differ(tmp_path):
                    write=False).period_note == ""
 
 
+def test_runs_that_share_no_month_alike_are_refused_before_any_run(tmp_path, monkeypatch):
+    """A what-if ending Wednesday 31 January 2024 beside the whole baseline shares no month
+    simulated alike (its January holds 1-4 February): compare went on and set the reference's
+    whole-period totals beside the what-if's one month as 'like for like' (-97 % magnet output;
+    an outside audit, December 2026)."""
+    import rechain.experiments.compare as cmp
+    from rechain.scenario import ScenarioError
+    monkeypatch.setattr(cmp, "_run_one", lambda *a, **k: pytest.fail("ran before refusing"))
+    short = tmp_path / "tiny_jan.toml"
+    short.write_text(f'extends = "{TINY.as_posix()}"\nname = "tiny_jan"\nend = 2024-01-31\n', encoding="utf-8")
+    out = tmp_path / "cmp"
+    res = CliRunner().invoke(main, ["compare", str(TINY), str(short), "--out", str(out), "--workers", "1",
+                                    "--no-figures", "--quiet"])
+    assert res.exit_code == 2, res.output
+    assert res.output.startswith(f"error: {short}: start, end: given 2024-01-01..2024-01-31 (tiny_jan)"), res.output
+    assert "allowed: periods that share at least one such month" in res.output and res.output.count("\n") == 1
+    assert not out.exists()
+    with pytest.raises(ScenarioError, match="no month that every run simulates whole and alike"):
+        compare([TINY, short], seeds=[0], workers=1, runs_dir=None, write=False)
+
+
 def test_a_run_ending_mid_week_leaves_its_last_month_out_of_the_shared_months(tmp_path):
     """A run's last week is whole, and its days past the end are reported in the last month: a
     what-if ending on Tuesday 30 September 2025, nothing else changed, showed 2,542 t more

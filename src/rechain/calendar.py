@@ -448,6 +448,13 @@ class Calendar:
             tot = weights[w].sum()
             if tot > 0:
                 weights[w] /= tot
+        # a month of which the period holds only days China does not work (a period ending on
+        # 1 May, or on a Saturday the 1st) gets none of the week's flows, which count in the
+        # month before: it is left out, or it would report nothing made and its levels at 0
+        kept = weights.sum(axis=0) > 0
+        if not kept.all():
+            months = [k for k, keep in zip(months, kept) if keep]
+            weights = weights[:, kept]
         return cls(weeks, months, shares, weights, days, daily)
 
     @property

@@ -256,7 +256,7 @@ def _check_facts(scenario: Path, sc) -> tuple[str, list[str]]:
     import pandas as pd
     from .calendar import Calendar, whole_months
     from .experiments.validate import (FactError, check_facts_for, default_vocabulary, facts_in_run, load_facts,
-                                       package_facts_path, scenario_facts_file, tolerance_doubts, why_left_out)
+                                       load_scenario_facts, package_facts_path, tolerance_doubts, why_left_out)
     if not sc.facts_file:
         months = Calendar.build(sc.start, sc.end, holidays={}).months
         try:
@@ -272,8 +272,7 @@ def _check_facts(scenario: Path, sc) -> tuple[str, list[str]]:
                     f"(facts_file, docs/eras.md)"), []
         return "", []
     try:
-        path = scenario_facts_file(sc)
-        facts = load_facts(path, default_vocabulary(sc))
+        path, facts = load_scenario_facts(sc, default_vocabulary(sc))
         inside, outside = check_facts_for(sc, facts, str(path))
     except FactError as e:
         e.tell()

@@ -134,11 +134,14 @@ def deep_merge(base: Any, over: Any, _keypath: tuple = (), problems: list | None
                                             f"given two items named {key!r} in one file; allowed: each name once"))
             seen.add(key)
         out = {_merge_key(i): i for i in base}
+        removed: set = set()      # a name removed twice is told once, as a name given twice
         for item in over:
             key = _merge_key(item)
             if "remove" in item:
                 try:
                     flag = _removal(item, _keypath)
+                    if flag is True and key in removed:
+                        continue
                     if flag is True and key not in out:
                         near = difflib.get_close_matches(str(key), [str(k) for k in out], n=1, cutoff=0.5)
                         hint = f"; did you mean {near[0]!r}?" if near else "."
@@ -150,6 +153,7 @@ def deep_merge(base: Any, over: Any, _keypath: tuple = (), problems: list | None
                     continue
                 if flag is True:
                     out.pop(key)
+                    removed.add(key)
                     continue
                 item = {k: v for k, v in item.items() if k != "remove"} if flag is False else item
             out[key] = deep_merge(out[key], item, _keypath, problems) if key in out else item
@@ -245,8 +249,11 @@ def read_toml_file(path: str | Path, what: str = "a scenario file (.toml)") -> d
                                 f"`{key} = []` alone to empty an inherited list, or [[{key}]] items alone (items of "
                                 f"new names are added to the inherited ones, `remove = true` drops one by name; "
                                 f"docs/scenarios.md)", line=line, kind="not_toml") from None
+        # a JSON scenario is taken as a dict by the Python API (rechain.run(dict)), not as a file
+        json_note = (" (a JSON scenario is given to the Python API as a dict, rechain.run(json.load(...)); "
+                     "a file the commands read is TOML)") if Path(path).suffix.lower() == ".json" else ""
         raise ScenarioError(path, "", f"not valid TOML: {e}. Allowed: {what}, of `key = value` lines and "
-                            f"[table] headers (https://toml.io)", line=line, kind="not_toml") from None
+                            f"[table] headers (https://toml.io){json_note}", line=line, kind="not_toml") from None
 
 
 def _resolve(path: Path, chain: tuple[Path, ...] = (), problems: list | None = None) -> tuple[dict, list[Path]]:

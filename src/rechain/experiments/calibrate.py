@@ -208,8 +208,9 @@ def _hold_to_own_facts(base: dict, scenario_path: str | Path) -> list[str]:
     absolute path so every candidate's run finds it wherever it runs (None: the package's);
     returns the table's fact ids (:class:`~rechain.experiments.validate.FactError` if it is
     missing or malformed, or if no fact falls within the run)."""
-    from .validate import scenario_facts_file
-    facts_path = scenario_facts_file(load_scenario(scenario_path))
+    from .validate import default_vocabulary, load_scenario_facts
+    sc = load_scenario(scenario_path)
+    facts_path, _ = load_scenario_facts(sc, default_vocabulary(sc))   # a wrong table named with its setter
     base["facts_file"] = str(facts_path) if facts_path else None
     _run_facts(base, scenario_path)            # before any run: a scenario with nothing to score
     return _fact_ids(base)

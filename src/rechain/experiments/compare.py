@@ -406,7 +406,19 @@ def _periods(loaded: list[Scenario], given: list) -> str:
     if len({(sc.start, sc.end) for sc in loaded}) == 1:
         return ""
     shared = _shared_months(loaded)
-    shared = f"{shared[0]}..{shared[1]}" if shared else "none"
+    if shared is None:
+        # key figures over no month, or over each run's own months, would not be like for like
+        i = next(i for i, sc in enumerate(loaded[1:], 1) if (sc.start, sc.end) != (ref.start, ref.end))
+        sc = loaded[i]
+        where = None if isinstance(given[i], Scenario) else given[i]
+        raise ScenarioError(where, "start, end", f"given {sc.start}..{sc.end} ({sc.name}), beside the reference "
+                            f"{ref.name}'s {ref.start}..{ref.end}: no month that every run simulates whole and "
+                            f"alike; allowed: periods that share at least one such month, since compare's key "
+                            f"figures are taken over the months all share (a run that ends mid-week books the "
+                            f"rest of that week in its last month, so that month is alike only when the run ends "
+                            f"on a Sunday or where the others end; the same at the start with a Monday)",
+                            kind="invalid")
+    shared = f"{shared[0]}..{shared[1]}"
     return (f"the periods differ ({', '.join(f'{sc.name} {_months(sc)}' for sc in loaded)}; months all share: "
             f"{shared}): the key figures are over the months all share, so totals and changes are like for "
             f"like; the series show each scenario's own months")

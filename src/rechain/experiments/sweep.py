@@ -285,7 +285,11 @@ def _spec_error(err: dict, path: Path | None) -> ScenarioError:
     if typ == "literal_error":
         return _err(path, key, f"given {_toml(given)}; {err['msg'].lower()}", "not_allowed", loc=loc)
     if typ.startswith(("greater", "less")):
-        return _err(path, key, f"given {_toml(given)}; allowed: {err['msg'].lower()}", "out_of_range", loc=loc)
+        # in a scenario's words (">= 1"), not pydantic's ("input should be greater than or equal to 1")
+        ctx = err.get("ctx") or {}
+        bound = " and ".join(f"{sym} {ctx[k]}" for k, sym in (("gt", ">"), ("ge", ">="), ("lt", "<"), ("le", "<="))
+                             if k in ctx) or err["msg"].lower()
+        return _err(path, key, f"given {_toml(given)}; allowed: {bound}", "out_of_range", loc=loc)
     # in the words of a scenario's messages
     allowed = _TYPE_ALLOWED.get(typ.split("_")[0])
     if allowed is not None:

@@ -66,7 +66,7 @@ from ..report import (CAPACITY_UNITS, FLOW_VARIABLES, LEVEL_VARIABLES, TONNE_UNI
 from .executor import MAX_SEEDS, MAX_WORKERS
 
 __all__ = ["Fact", "FactError", "Validation", "Vocabulary", "VARIABLES", "FLOW_VARIABLES", "LEVEL_VARIABLES",
-           "MEASURES", "COMPARISONS", "load_facts", "check_given_facts", "scenario_facts_file", "default_vocabulary", "vocabulary_of", "check_selections", "facts_in_run",
+           "MEASURES", "COMPARISONS", "load_facts", "check_given_facts", "scenario_facts_file", "load_scenario_facts", "default_vocabulary", "vocabulary_of", "check_selections", "facts_in_run",
            "empty_selection", "partial_selection", "outline_table", "check_facts_for", "package_facts_path",
            "parse_period", "monthly_series", "evaluate_fact", "judge", "evaluate", "summarise", "validate",
            "required_met_by_run", "format_table", "price_paths", "write_outputs", "write_figures", "validate_command"]
@@ -636,17 +636,13 @@ def scenario_facts_file(sc) -> Path | None:
     if "\x00" in sc.facts_file:
         raise FactError(f"{_setter(own)}: facts_file: given {sc.facts_file!r}, which holds a NUL character; "
                         f"allowed: a CSV facts table, relative to the scenario file")
-    for f in reversed(files):                  # the scenario's own file first, then its parents
-        try:
-            sets_it = "facts_file" in tomllib.loads(f.read_text(encoding="utf-8"))
-        except (OSError, ValueError):
-            continue
-        if sets_it:                            # the file whose value holds: relative to it, and to it only
-            path = real_path(f.parent / sc.facts_file)
-            if not os.path.lexists(path):      # a link loop is there: reading it says what it is
-                raise FactError(f"{_setter(f)}: facts_file: {sc.facts_file!r} does not exist (looked for {path}); "
-                                f"allowed: a CSV facts table, relative to the scenario file that sets it")
-            return _a_table(path, _setter(f), sc.facts_file)
+    f = _file_setting_facts(sc)
+    if f is not None:                          # the file whose value holds: relative to it, and to it only
+        path = real_path(f.parent / sc.facts_file)
+        if not os.path.lexists(path):          # a link loop is there: reading it says what it is
+            raise FactError(f"{_setter(f)}: facts_file: {sc.facts_file!r} does not exist (looked for {path}); "
+                            f"allowed: a CSV facts table, relative to the scenario file that sets it")
+        return _a_table(path, _setter(f), sc.facts_file)
     path = Path(sc.facts_file)
     if not path.is_absolute() and files:
         path = real_path(own.parent / sc.facts_file)
@@ -654,6 +650,35 @@ def scenario_facts_file(sc) -> Path | None:
         raise FactError(f"{_setter(own)}: facts_file: {sc.facts_file!r} does not exist (looked for {path}); "
                         f"allowed: a CSV facts table, relative to the scenario file")
     return _a_table(path, _setter(own), sc.facts_file)
+
+
+def _file_setting_facts(sc) -> Path | None:
+    """The file of the scenario's ``extends`` chain whose ``facts_file`` holds (the nearest to
+    the scenario that sets it), or None when none can be read to say."""
+    for f in reversed([Path(f) for f in getattr(sc, "_files", [])]):     # its own file first
+        try:
+            if "facts_file" in tomllib.loads(f.read_text(encoding="utf-8")):
+                return f
+        except (OSError, ValueError):
+            continue
+    return None
+
+
+def load_scenario_facts(sc, vocabulary: Vocabulary | None = None) -> tuple[Path | None, list[Fact]]:
+    """The facts a scenario is held to (:func:`scenario_facts_file`, :func:`load_facts`) and
+    their path (None: the package's). A table that cannot be read as facts is named with the
+    scenario file and line that point at it (a ``facts_file`` naming the wrong file showed only
+    that file)."""
+    path = scenario_facts_file(sc)
+    try:
+        return path, load_facts(path, vocabulary)
+    except FactError as e:
+        if path is None:
+            raise
+        files = [Path(f) for f in getattr(sc, "_files", [])]
+        setter = _setter(_file_setting_facts(sc) or (files[-1] if files else None))
+        first, *rest = str(e).split("\n")
+        raise FactError("\n".join([f"{first} (the facts table that facts_file names, {setter})", *rest])) from None
 
 
 def _setter(scenario_file: Path | None) -> str:
@@ -769,8 +794,14 @@ def load_facts(path: str | Path | None = None, vocabulary: Vocabulary | None = N
     # the csv module splits the lines: a line break inside a quoted cell stays in it, and only
     # \n, \r\n and \r end a row (str.splitlines also splits at U+2028, form feeds, ...)
     reader = csv.DictReader(io.StringIO(text, newline=""))
+    header = []
     try:
-        header = reader.fieldnames or []
+        # the header is the first row that is neither blank nor commented out with '#' (a note
+        # above the header, as analysts write, is a comment like any other)
+        for row in reader.reader:
+            if any(cell.strip() for cell in row) and not row[0].lstrip().startswith("#"):
+                header = row
+                break
     except csv.Error as e:
         raise FactError(f"{name}: not a CSV table ({e}); allowed: a UTF-8 CSV facts table") from None
     # Excel's trailing commas: columns without a name at the end of the header, empty below
@@ -1544,8 +1575,11 @@ def validate(scenario_path: str | Path = "scenarios/baseline.toml", replicates: 
     t0 = time.perf_counter()
     sc = load_scenario(scenario_path)          # fails early, with the scenario's own message
     if facts is None:
-        facts_path = Path(facts_file) if facts_file is not None else scenario_facts_file(sc)
-        facts = load_facts(facts_path, default_vocabulary(sc))
+        if facts_file is not None:
+            facts_path = Path(facts_file)
+            facts = load_facts(facts_path, default_vocabulary(sc))
+        else:
+            facts_path, facts = load_scenario_facts(sc, default_vocabulary(sc))
         source = str(facts_path) if facts_path else package_facts_path()
     else:
         source = "the facts given (validate(facts=...))"
