@@ -361,7 +361,8 @@ def search_sweep(scenario_path: str | Path = "scenarios/baseline.toml", space: s
                  parameters=params, design="lhs", samples=samples, replicates=replicates, root_seed=seed,
                  kpis=[*fact_ids, *QUIET_COLUMNS], series=[], points=points, unit_points=[own, *unit],
                  description="rechain calibrate: the scenario's own values, then a Latin hypercube",
-                 measure=_facts_and_quiet, common_seeds=True, source=_source_held_to_facts(Path(scenario_path), base))
+                 measure=_facts_and_quiet, common_seeds=True, source=_source_held_to_facts(Path(scenario_path), base),
+                 leading_points=1)
 
 
 def _table_sweep(search: Sweep, suffix: str, points: list[dict], replicates: int, root_seed: int, kpis: list[str],

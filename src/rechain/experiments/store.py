@@ -327,6 +327,7 @@ class _SweepManifest(BaseModel):
     n_runs: StrictInt = Field(ge=0)
     second_order: StrictBool = False
     morris_levels: StrictInt = Field(default=4, ge=2)
+    leading_points: StrictInt = Field(default=0, ge=0)
     parameters: list[_ManifestParameter]
     problem: _Problem
     kpis: list[StrictStr]
@@ -340,10 +341,12 @@ class _SweepManifest(BaseModel):
             raise ValueError(f"problem: names {self.problem.names} and {self.problem.num_vars} variables for the "
                              f"parameters {names}")
         if self.design in ("lhs", "sobol", "morris"):
-            want = n_points(self.design, names, self.samples, self.second_order)
+            # points given ahead of the design's (calibrate's candidate 0) are named in the manifest
+            want = n_points(self.design, names, self.samples, self.second_order) + self.leading_points
             if want != self.n_points:
+                ahead = f" and {self.leading_points} point(s) ahead of it" if self.leading_points else ""
                 raise ValueError(f"n_points: {self.n_points} points, where a {self.design} design of "
-                                 f"{self.samples} samples over {len(names)} parameters has {want}")
+                                 f"{self.samples} samples over {len(names)} parameters{ahead} has {want}")
         return self
 
 

@@ -159,6 +159,9 @@ class Sweep:
     common_seeds: bool = False
     #: the base as its files write it, each point built as a what-if of it (None: assigned onto ``base``)
     source: "PointSource | None" = None
+    #: points given before the design's own (``rechain calibrate``'s candidate 0, the scenario's
+    #: own values, ahead of its Latin hypercube); the manifest says so, for ``analyze``
+    leading_points: int = 0
 
     @property
     def n_points(self) -> int:
@@ -199,6 +202,7 @@ class Sweep:
                 "root_seed": self.root_seed, "n_points": self.n_points, "n_runs": self.n_runs,
                 "second_order": self.second_order, "morris_levels": self.morris_levels,
                 "parameters": [p.describe() for p in self.parameters], "problem": self.problem(),
+                **({"leading_points": self.leading_points} if self.leading_points else {}),
                 "kpis": self.kpis, "series": self.series, "spec_sha256": self.spec_hash(),
                 "rechain_version": package_version(), "rechain_code_sha256": code_fingerprint(),
                 "python": sys.version.split()[0],
