@@ -93,3 +93,17 @@ def test_a_json_scenario_file_is_told_where_json_is_taken(tmp_path):
     sc.write_text(f'{{"extends": "{TINY.as_posix()}"}}', encoding="utf-8")
     said = _one_error(CliRunner().invoke(main, ["check", str(sc)]))
     assert "not valid TOML" in said and "a JSON scenario is given to the Python API as a dict" in said
+
+
+def test_an_era_before_its_bases_figures_lists_no_carried_year_as_removed():
+    """An era of 2016-2018 on the baseline: the run report listed sectors.nev.units_per_yr.2027
+    and every yearly table's 2027 as 'removed', a year only the baseline's own period carried
+    past its last given one (an outside era audit, December 2026). `extends` cannot take a year
+    away; items removed by name are still listed."""
+    from rechain.html_report import _changes_over_its_period
+    from rechain.scenario import load_scenario
+    era, base = ROOT / "scenarios" / "era_2021_2023.toml", ROOT / "scenarios" / "baseline.toml"
+    changes = _changes_over_its_period(load_scenario(era).model_dump(mode="json"), base, load_scenario(base))
+    removed = [c["key"] for c in changes if c["what"] == "removed"]
+    assert not [k for k in removed if k.rsplit(".", 1)[-1].isdigit()], removed
+    assert any(c["key"].endswith(".units_per_yr.2021") and c["what"] == "added" for c in changes)

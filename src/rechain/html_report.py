@@ -161,7 +161,10 @@ def _changes_over_its_period(scenario: dict, base: Path, base_sc) -> list[dict[s
         data, _, _ = scenario_data(base, period)
         same_period = scenario_from_dict(data).model_dump(mode="json")
     except (ScenarioError, ValueError, TypeError):
-        return changes          # the base does not run over this period: every difference shown
+        # the base does not run over this period (an era before its figures): every difference
+        # shown, but a year of a yearly table that only the base's own period carried past its
+        # last given year: `extends` cannot take a year away, so it is no change of the scenario
+        return [c for c in changes if not (c["what"] == "removed" and re.fullmatch(r".*\.\d{4}", c["key"]))]
     return [c for c in changes if c["key"] in period] + \
         [c for c in scenario_changes(scenario, same_period) if c["key"] not in period]
 
