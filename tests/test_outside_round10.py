@@ -107,3 +107,35 @@ def test_an_era_before_its_bases_figures_lists_no_carried_year_as_removed():
     removed = [c["key"] for c in changes if c["what"] == "removed"]
     assert not [k for k in removed if k.rsplit(".", 1)[-1].isdigit()], removed
     assert any(c["key"].endswith(".units_per_yr.2021") and c["what"] == "added" for c in changes)
+
+
+def test_myanmar_holders_take_a_capacity_by_year(tmp_path):
+    """An era across Myanmar's growth from 2017 had to stack 'offline' disruptions under an
+    end-of-era capacity (an outside era audit): the holders now take capacity_by_year, as the
+    miners and producers abroad do."""
+    import rechain
+    from rechain.scenario import load_scenario
+    base = ROOT / "scenarios" / "baseline.toml"
+    grown = what_if(tmp_path, "[firms.myanmar_holders]\ncapacity_by_year = { 2025 = 90000 }\n", "grown")
+    assert load_scenario(grown).firms.myanmar_holders.capacity_by_year == {"2025": 90000.0}
+    runs = {k: rechain.run(p, seed=0).monthly for k, p in (("base", base), ("grown", grown))}
+
+    def imports(t, year):
+        rows = t[(t["variable"] == "imports") & t["month"].str.startswith(year)]
+        return float(rows["value"].sum())
+
+    def mined(t, year):
+        rows = t[(t["variable"] == "production") & (t["stage"] == "myanmar_holders") & t["month"].str.startswith(year)]
+        return float(rows["value"].sum())
+
+    def capacity(t, month):
+        rows = t[(t["variable"] == "capacity") & (t["stage"] == "myanmar_holders") & (t["month"] == month)]
+        return float(rows["value"].sum())
+
+    assert capacity(runs["grown"], "2024-06") == pytest.approx(capacity(runs["base"], "2024-06"))
+    assert capacity(runs["grown"], "2025-06") > 1.6 * capacity(runs["base"], "2025-06")    # 90,000 against 45,000
+    assert imports(runs["grown"], "2024") == pytest.approx(imports(runs["base"], "2024"), rel=0.02)
+    # they mine more (56 kt against 35 kt on seed 0); China takes a little more of it, its plants
+    # bound by the separation quota, which counts imported ore from July 2025
+    assert mined(runs["grown"], "2025") > 1.3 * mined(runs["base"], "2025")
+    assert imports(runs["grown"], "2025") > imports(runs["base"], "2025")

@@ -91,7 +91,8 @@ class PolicyTimeline:
         # a run spends reading it
         self.working_share_by_calendar = np.stack([cal.working_share[c] for c in CALENDARS], axis=1)   # [W, C]
         self.calendar_index = world.calendar_index
-        dated = dated_capacity(sc, cal, pop, {"overseas_miners": ABROAD, "foreign_producers": FOREIGN})
+        dated = dated_capacity(sc, cal, pop, {"myanmar_holders": MYANMAR, "overseas_miners": ABROAD,
+                                              "foreign_producers": FOREIGN})
         self.disruption_share = disruption_table(sc, cal, pop, world.stages)
         working_outside = np.zeros(pop.n, bool)     # the miners and plants that work outside the quota at all
         for group in OUTSIDE_QUOTA_GROUPS:

@@ -142,6 +142,7 @@ class MyanmarHolders(FirmGroup):
     storage_weeks: CoverWeeks = Field(26.0, description="holders slow their mining as stock passes this many weeks of output, and stop at twice that")
     normal_utilisation: Share = Field(0.85, description="share of capacity mined at the normal margin (the start price)")
     supply_price_elasticity: Elasticity = Field(0.5, description="mining rate answers the margin over variable cost with this elasticity (0: fixed rate)")
+    capacity_by_year: OptYearTable = Field(default_factory=dict, description="dated capacity: from each year given, the group's capacity in t REO per year (mines that open, grow or close, as Myanmar's did from 2017); capacity_t_per_yr before the first")
 
 
 class OverseasMiners(MyanmarHolders):
@@ -1173,7 +1174,7 @@ def quiet_variant(data: dict, years: int = 3) -> dict:
             r["demand_t_per_yr"] = held(r["demand_t_per_yr"])
         for product, table in r.get("materials_t_per_yr", {}).items():
             r["materials_t_per_yr"][product] = held(table)
-    for group in ("overseas_miners", "foreign_producers"):       # dated capacity: as at the start
+    for group in ("myanmar_holders", "overseas_miners", "foreign_producers"):     # dated capacity: as at the start
         cfg = d.get("firms", {}).get(group, {})
         table = cfg.pop("capacity_by_year", None)
         if table:
