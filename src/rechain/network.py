@@ -105,14 +105,13 @@ def build_population(sc: Scenario, mat: Materials, rng: np.random.Generator, sta
 
     add_group(ROCK, f.rock_miners, light=True)
     add_group(IONIC, f.ionic_miners)
-    # sized at their capacity at the start, or (mines yet to open) their largest dated one
-    first = lambda g: g.capacity_t_per_yr if g.capacity_t_per_yr > 0 else max(g.capacity_by_year.values())  # noqa: E731
-    mh = f.myanmar_holders
-    add(MYANMAR, mh.count, first(mh) if mh.capacity_by_year else mh.capacity_t_per_yr, mh.capacity_spread,
-        mh.cost_yuan_per_t, mh.capital_cost_yuan_per_t, region=1)
+    # sized at their capacity at the start (above 0), which their capacity_by_year then scales
+    add_group(MYANMAR, f.myanmar_holders, region=1)
     om = f.overseas_miners
     if om.count > 0 and (om.capacity_t_per_yr > 0 or any(v > 0 for v in om.capacity_by_year.values())):
-        add(ABROAD, om.count, first(om), om.capacity_spread, om.cost_yuan_per_t, om.capital_cost_yuan_per_t,
+        # sized at their capacity at the start, or (mines yet to open) their largest dated one
+        first = om.capacity_t_per_yr if om.capacity_t_per_yr > 0 else max(om.capacity_by_year.values())
+        add(ABROAD, om.count, first, om.capacity_spread, om.cost_yuan_per_t, om.capital_cost_yuan_per_t,
             region=1, light=True)
     sp = f.separation_plants
     n_light, n_ionic = sp.plants_by_ore()

@@ -66,7 +66,8 @@ from ..report import (CAPACITY_UNITS, FLOW_VARIABLES, LEVEL_VARIABLES, TONNE_UNI
 from .executor import MAX_SEEDS, MAX_WORKERS
 
 __all__ = ["Fact", "FactError", "Validation", "Vocabulary", "VARIABLES", "FLOW_VARIABLES", "LEVEL_VARIABLES",
-           "MEASURES", "COMPARISONS", "load_facts", "check_given_facts", "scenario_facts_file", "load_scenario_facts", "default_vocabulary", "vocabulary_of", "check_selections", "facts_in_run",
+           "MEASURES", "COMPARISONS", "load_facts", "check_given_facts", "scenario_facts_file", "load_scenario_facts",
+           "default_vocabulary", "vocabulary_of", "check_selections", "facts_in_run",
            "empty_selection", "partial_selection", "outline_table", "check_facts_for", "package_facts_path",
            "parse_period", "monthly_series", "evaluate_fact", "judge", "evaluate", "summarise", "validate",
            "required_met_by_run", "format_table", "price_paths", "write_outputs", "write_figures", "validate_command"]
