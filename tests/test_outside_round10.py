@@ -139,3 +139,18 @@ def test_myanmar_holders_take_a_capacity_by_year(tmp_path):
     # bound by the separation quota, which counts imported ore from July 2025
     assert mined(runs["grown"], "2025") > 1.3 * mined(runs["base"], "2025")
     assert imports(runs["grown"], "2025") > imports(runs["base"], "2025")
+
+
+def test_a_what_if_that_empties_a_quotas_batches_is_warned(tmp_path):
+    """`batches = []` on an inherited quota issues the year's whole quota on 1 January (the
+    baseline's 2025 batches are dated June and September): accepted silently, a large change
+    easily made by mistake (an outside malformed-input audit). Leaving batches out keeps them."""
+    emptied = what_if(tmp_path, '[[quota_policy.quotas]]\ntype = "mining_rock"\nyear = 2025\nbatches = []\n', "emptied")
+    res = CliRunner().invoke(main, ["check", str(emptied)])
+    assert res.exit_code == 0, res.output
+    said = [line for line in res.output.splitlines() if "batches" in line and line.startswith("warning:")]
+    assert len(said) == 1 and "quota_policy.quotas[mining_rock-2025].batches (line 6)" in said[0], res.output
+    assert "2 batch(es) (2025-06-30, 2025-09-30)" in said[0]
+    kept = what_if(tmp_path, '[[quota_policy.quotas]]\ntype = "mining_rock"\nyear = 2025\ntotal_t = 240000\n', "kept")
+    res = CliRunner().invoke(main, ["check", str(kept)])
+    assert res.exit_code == 0 and "batches" not in res.output, res.output

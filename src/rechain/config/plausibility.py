@@ -222,3 +222,32 @@ def named_items_replaced(path: str | Path) -> list[str]:
                    f"named item(s) inherited from {_show(files[-1])} ({shown}), which are dropped; give every item "
                    f"a name to add it to them (the same name changes that one)")
     return out
+
+
+def batches_emptied(path: str | Path) -> list[str]:
+    """Warnings for each quota or export quota ``path`` gives ``batches = []`` where the item
+    it inherits was issued in batches: an empty list issues the year's whole quota on
+    1 January (docs/scenarios.md), a large change easily made by mistake (an outside audit)."""
+    from .schema import _merge_key
+    path = Path(path)
+    own, old, files = _own_and_inherited(path)
+    out = []
+    lists = ((("quota_policy", "quotas"), (own.get("quota_policy") or {}).get("quotas"),
+              (old.get("quota_policy") or {}).get("quotas")),
+             (("export_quotas",), own.get("export_quotas"), old.get("export_quotas")))
+    for loc, mine, theirs in lists:
+        if not isinstance(mine, list) or not isinstance(theirs, list):
+            continue
+        inherited = {_merge_key(i): i for i in theirs if isinstance(i, dict)}
+        for item in mine:
+            if not isinstance(item, dict) or item.get("batches") != []:
+                continue
+            before = (inherited.get(_merge_key(item)) or {}).get("batches") or []
+            if not before:
+                continue
+            dates = ", ".join(str(b.get("issued")) for b in before if isinstance(b, dict))
+            line = _find_line(path, [*loc, "batches"])
+            out.append(f"{'.'.join(loc)}[{_merge_key(item)}].batches{f' (line {line})' if line else ''}: [] issues "
+                       f"the year's whole quota on 1 January, where the one inherited from {_show(files[-1])} was "
+                       f"issued in {len(before)} batch(es) ({dates}); leave batches out to keep them")
+    return out
