@@ -17,7 +17,7 @@ import math
 from pathlib import Path
 from typing import Any, Iterator
 
-from .errors import _find_line, _show
+from .errors import _find_line, _locate_in, _show
 
 __all__ = ["far_from_inherited", "named_items_replaced", "markup_absorbs_cost", "FAR"]
 
@@ -239,14 +239,15 @@ def batches_emptied(path: str | Path) -> list[str]:
         if not isinstance(mine, list) or not isinstance(theirs, list):
             continue
         inherited = {_merge_key(i): i for i in theirs if isinstance(i, dict)}
-        for item in mine:
+        for index, item in enumerate(mine):
             if not isinstance(item, dict) or item.get("batches") != []:
                 continue
             before = (inherited.get(_merge_key(item)) or {}).get("batches") or []
             if not before:
                 continue
             dates = ", ".join(str(b.get("issued")) for b in before if isinstance(b, dict))
-            line = _find_line(path, [*loc, "batches"])
+            # the item's own line: its name tells it from the other items of the list
+            line = _locate_in(path, (*loc, index, "batches"), own)[0]
             out.append(f"{'.'.join(loc)}[{_merge_key(item)}].batches{f' (line {line})' if line else ''}: [] issues "
                        f"the year's whole quota on 1 January, where the one inherited from {_show(files[-1])} was "
                        f"issued in {len(before)} batch(es) ({dates}); leave batches out to keep them")

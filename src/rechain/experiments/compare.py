@@ -79,6 +79,7 @@ class Comparison:
     reused : runs read from finished run folders instead of being run
     period_note : when the scenarios' periods differ, a line saying so ("" when they are the same)
     peak_note : when a product's peak price is the same in every scenario (:func:`shared_peaks`), a line saying so
+    same_note : when a scenario ran exactly as the reference (:func:`same_as_reference`), a line saying so
     """
 
     names: list[str]
@@ -91,6 +92,7 @@ class Comparison:
     reused: list[str]
     period_note: str = ""
     peak_note: str = ""
+    same_note: str = ""
 
     def markdown(self, band: bool = False) -> str:
         return _markdown(self, band)
@@ -226,6 +228,25 @@ def _kpis_of_run(monthly: pd.DataFrame, ref: pd.DataFrame | None) -> dict[str, f
     for p in MAIN_PRODUCTS:
         if f"export_price_gap_peak_{p}_pct" in k:
             out[f"export_price_gap_peak_{p}_pct"] = k[f"export_price_gap_peak_{p}_pct"]
+    return out
+
+
+def same_as_reference(monthly: dict, names: list[str], seeds: list[int]) -> list[str]:
+    """The scenarios after the reference (``names[0]``) whose every monthly figure equals the
+    reference's, seed by seed, leaving out the inputs a run echoes (quotas issued, capacity):
+    nothing they change acted in the period (a quota that never binds, a date after the end),
+    so the comparison tells nothing about them."""
+    key = ["month", "stage", "product", "region", "variable"]
+
+    def table(name: str, seed: int) -> pd.Series:
+        m = monthly[(name, seed)]
+        echoed = m["variable"].str.endswith("_issued") | (m["variable"] == "capacity")
+        return m[~echoed].set_index(key)["value"].sort_index()
+
+    out = []
+    for name in names[1:]:
+        if all(table(name, seed).equals(table(names[0], seed)) for seed in seeds):
+            out.append(name)
     return out
 
 
@@ -584,11 +605,21 @@ def compare(scenarios: list[str | Path | Scenario], seeds: list[int] | int = 1, 
     long["scenario"] = long["scenario"].astype(str)
     long["kpi"] = long["kpi"].astype(str)
     flat = shared_peaks({k: like_for_like(v) for k, v in monthly.items()}, names, seeds)
+    same = same_as_reference(monthly, names, seeds)
+    same_note = (f"{' and '.join(same)} ran exactly as {ref} on every seed: every monthly figure but the quotas "
+                 f"issued and capacities is the same, so "
+                 f"nothing {'they change' if len(same) > 1 else 'it changes'} acted in the period (a quota or "
+                 f"licence rule that never binds — compare its use with its issue in monthly.csv, such as "
+                 f"export_quota_used against export_quota_issued —, a date outside the run, a firm the "
+                 f"scenario does not have)") if same else ""
+    # with every scenario alike their peaks are alike too, for that reason alone
     peak_note = (f"the peak price of {' and '.join(flat)} is the same in every scenario, seed by seed: it came "
                  f"before any scenario departed from the others (the price fell from near its start), so it tells "
-                 f"them apart in nothing: read the mean price and the series") if flat else ""
+                 f"them apart in nothing: read the mean price and the series") \
+        if flat and len(same) < len(names) - 1 else ""
     comp = Comparison(names=names, seeds=seeds, kpis=wide, kpis_long=long, by_seed=by_seed, series=series,
-                      out_dir=None, reused=reused, period_note=period_note, peak_note=peak_note)
+                      out_dir=None, reused=reused, period_note=period_note, peak_note=peak_note,
+                      same_note=same_note)
     if not write:
         return comp
 
@@ -601,6 +632,7 @@ def compare(scenarios: list[str | Path | Scenario], seeds: list[int] | int = 1, 
               f"(every scenario ran with the same seeds). Values are means over seeds"
               f"{'; in brackets ' + band_words(len(seeds)) if band and len(seeds) > 1 else ''}.\n\n"
               + (f"**Note:** {period_note}.\n\n" if period_note else "")
+              + (f"**Note:** {same_note}.\n\n" if same_note else "")
               + (f"**Note:** {peak_note}.\n\n" if peak_note else "")
               + _markdown(comp, band) +
               "\nmonths until within 10 % of reference: from the first month a price is more than 10 % "
@@ -610,7 +642,7 @@ def compare(scenarios: list[str | Path | Scenario], seeds: list[int] | int = 1, 
         meta = {"scenarios": names, "files": [getattr(sc, "_files", []) for sc in loaded],
                 "scenario_sha256": {sc.name: scenario_hash(sc) for sc in loaded}, "seeds": seeds,
                 "reused_runs": reused, "reference": ref, "band": bool(band), "period_note": period_note,
-                "peak_note": peak_note,
+                "peak_note": peak_note, "same_note": same_note,
                 # how many rows each table has, so a report can tell a table cut short
                 "rows": {"kpis.csv": len(wide), "kpis_long.csv": len(long), "kpis_by_seed.csv": len(by_seed),
                          "series.csv": len(series)}}
@@ -662,6 +694,8 @@ def compare_command(scenarios: tuple[Path, ...], n_seeds: int | None, replicates
                    figures=not no_figures, log=log, html=html)
     if comp.period_note and quiet:
         click.echo(f"warning: {comp.period_note}", err=True)     # a warning, not progress: said even so
+    if comp.same_note:
+        click.echo(f"warning: {comp.same_note}", err=True)
     if not quiet:
         click.echo(comp.markdown(band=replicates is not None and replicates > 1))
         click.echo(f"wrote {comp.out_dir}/ (kpis.csv, kpis.md, kpis_long.csv, kpis_by_seed.csv, series.csv"
