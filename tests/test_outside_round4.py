@@ -249,9 +249,16 @@ def test_compare_shows_the_export_price_gap_and_says_when_a_peak_is_shared(tmp_p
     assert "| export price over China's, peak, magnet_uh | % |" in md
     # the two scenarios differ from January: no peak is shared, no note
     assert comp.peak_note == "" or "magnet_uh" not in comp.peak_note
+    # a duty from the last week of March: the scenarios part after every main product's peak
+    late = compare([ref, _what_if(tmp_path, 'end = 2024-03-31\n[[export_duties]]\nname = "duty"\n'
+                                  'products = ["magnet_uh"]\nstart = 2024-03-25\nrate_share = 0.5\n', "late")],
+                   seeds=[0], workers=1, runs_dir=None, write=False)
+    assert late.peak_note.startswith("the peak price of prnd_oxide and prnd_metal and dy_oxide"), late.peak_note
+    assert late.same_note == ""
+    # a what-if that changes nothing is told so, and its alike peaks are no news beside that
     same = compare([ref, _what_if(tmp_path, "end = 2024-03-31\n", "same")], seeds=[0], workers=1,
                    runs_dir=None, write=False)
-    assert same.peak_note.startswith("the peak price of prnd_oxide and prnd_metal and dy_oxide")
+    assert same.same_note.startswith("same ran exactly as ref") and same.peak_note == ""
 
 
 def test_html_deltas_of_shares_and_percentages_are_in_points():
