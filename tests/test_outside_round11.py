@@ -7,6 +7,7 @@ import json
 from pathlib import Path
 
 import pandas as pd
+import pytest
 from click.testing import CliRunner
 from support import what_if
 
@@ -72,3 +73,175 @@ def test_compare_says_when_a_what_if_ran_exactly_as_its_reference(tmp_path):
     res = CliRunner().invoke(main, ["compare", str(TINY), str(moved), "--out", str(tmp_path / "cmp2"), "--no-figures"])
     assert res.exit_code == 0, res.output
     assert "ran exactly as" not in res.output
+
+
+# --- a malformed-input round (December 2026) ------------------------------------------------------
+def _sweep(tmp_path: Path, body: str, name: str = "s") -> Path:
+    f = tmp_path / f"{name}.toml"
+    f.write_text(f'base = "{TINY.as_posix()}"\nname = "{name}"\nreplicates = 1\nroot_seed = 1\n{body}', encoding="utf-8")
+    return f
+
+
+def test_a_table_given_for_a_table_key_merges_as_a_what_if_would():
+    """`points = [{ behaviour = { restock_strength = 1.0 } }]` replaced the whole [behaviour]
+    table: every other calibrated value fell back to its default (Pr-Nd's mean price 338,855
+    against 437,258 with the dotted key)."""
+    from rechain.experiments.runs import point_data, point_source
+    from rechain.scenario import load_scenario
+    base = load_scenario(TINY).model_dump(mode="python")
+    for source in (None, point_source(TINY)):
+        table = point_data(base, source, [(("behaviour",), {"restock_strength": 1.0})])
+        dotted = point_data(base, source, [(("behaviour", "restock_strength"), 1.0)])
+        assert table["behaviour"]["restock_strength"] == dotted["behaviour"]["restock_strength"] == 1.0
+        assert table["behaviour"]["w_news"] == dotted["behaviour"]["w_news"] == base["behaviour"]["w_news"] != 1.0
+
+
+def test_a_key_both_swept_and_overridden_is_refused(tmp_path):
+    f = _sweep(tmp_path, 'design = "grid"\n[parameters]\n"behaviour.restock_strength" = { levels = [1.0, 2.0] }\n'
+               '[overrides]\nbehaviour = { restock_strength = 5 }\n')
+    res = CliRunner().invoke(main, ["sweep", str(f), "--out", str(tmp_path / "o")])
+    said = _one_error(res)
+    assert "behaviour.restock_strength is swept and also set in [overrides]" in said
+    assert not (tmp_path / "o").exists()
+
+
+def _one_error(res) -> str:
+    assert res.exit_code == 2, res.output
+    assert res.output.startswith("error: ") and res.output.count("\n") == 1, res.output
+    return res.output
+
+
+def test_resume_refuses_a_manifest_analyze_refuses(tmp_path):
+    f = _sweep(tmp_path, 'design = "grid"\n[parameters]\n"behaviour.restock_strength" = { levels = [1.0] }\n')
+    out = tmp_path / "o"
+    assert CliRunner().invoke(main, ["sweep", str(f), "--out", str(out), "--workers", "1", "--quiet"]).exit_code == 0
+    manifest = out / "manifest.json"
+    manifest.write_text(manifest.read_text(encoding="utf-8").replace('"n_runs": 1', '"n_runs": 80'), encoding="utf-8")
+    said = [_one_error(CliRunner().invoke(main, args)) for args in
+            (["sweep", str(f), "--out", str(out), "--resume", "--workers", "1"], ["analyze", str(out), "--no-figures"])]
+    assert "is damaged: n_runs: 80 runs for 1 points x 1 replicates" in said[0]
+    assert said[0].split("is damaged")[1] == said[1].split("is damaged")[1]
+
+
+@pytest.fixture(scope="module")
+def compared(tmp_path_factory):
+    """A run of tiny and a comparison of it with a what-if."""
+    where = tmp_path_factory.mktemp("cmp")
+    moved = where / "moved.toml"
+    moved.write_text(f'extends = "{TINY.as_posix()}"\nname = "moved"\n[behaviour]\nrestock_strength = 2.0\n',
+                     encoding="utf-8")
+    runs = where / "runs"
+    assert CliRunner().invoke(main, ["run", str(moved), "--out", str(runs / "moved-seed0"), "--no-figures",
+                                     "--quiet"]).exit_code == 0
+    res = CliRunner().invoke(main, ["compare", str(TINY), str(moved), "--out", str(where / "o"), "--no-figures",
+                                    "--runs-dir", str(runs)])
+    assert res.exit_code == 0 and "read   moved seed 0" in res.output, res.output
+    return where, moved, runs
+
+
+@pytest.mark.parametrize("table, column, given, said", [
+    ("kpis_long.csv", "mean", '"431,288.33"', "kpis_long.csv: mean: given '431,288.33' on line 2, not a number"),
+    ("series.csv", "value", "abc", "series.csv: value: given 'abc' on line 2, not a number"),
+    ("series.csv", "month", "2024-13", "series.csv: month: given '2024-13' on line 2, not a month written YYYY-MM"),
+])
+def test_report_on_a_comparison_with_a_damaged_cell_is_one_line(tmp_path, compared, table, column, given, said):
+    """A spreadsheet's "431,288.33" in kpis_long.csv: `rechain report` ended in a ValueError
+    traceback; text in series.csv in a TypeError, a month 2024-13 in pandas' strptime error."""
+    import shutil
+    folder = tmp_path / "o"
+    shutil.copytree(compared[0] / "o", folder)
+    frame = pd.read_csv(folder / table, dtype=str, keep_default_na=False)
+    cells = (folder / table).read_text(encoding="utf-8").splitlines()
+    row = cells[1].split(",")
+    row[list(frame.columns).index(column)] = given
+    cells[1] = ",".join(row)
+    (folder / table).write_text("\n".join(cells) + "\n", encoding="utf-8")
+    res = CliRunner().invoke(main, ["report", str(folder)])
+    assert said in _one_error(res)
+    assert not (folder / "report.html").exists()
+
+
+def test_compare_runs_again_a_finished_run_whose_table_was_edited(compared, tmp_path):
+    """A finished run's monthly.csv edited by hand (a February output times 1,000) was read back
+    by compare and shown as model output; `run` already refused to replace that folder."""
+    where, moved, runs = compared
+    import shutil
+    copy = tmp_path / "runs"
+    shutil.copytree(runs, copy)
+    table = copy / "moved-seed0" / "monthly.csv"
+    lines = table.read_text(encoding="utf-8").splitlines()
+    i = next(k for k, line in enumerate(lines) if line.startswith("2024-02,magnet_makers,magnet_std,china,production,"))
+    lines[i] = lines[i].replace(",production,", ",production,1000", 1)
+    table.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    res = CliRunner().invoke(main, ["compare", str(TINY), str(moved), "--out", str(tmp_path / "o"), "--no-figures",
+                                    "--runs-dir", str(copy)])
+    assert res.exit_code == 0, res.output
+    assert "read   moved seed 0" not in res.output and "ran    moved seed 0" in res.output
+    fresh = pd.read_csv(where / "o" / "kpis.csv")
+    again = pd.read_csv(tmp_path / "o" / "kpis.csv")
+    pd.testing.assert_frame_equal(fresh, again)
+
+
+@pytest.mark.parametrize("body, key", [
+    ("export_controls = []\n[behaviour]\nrefusal_memory = 0.5\n", "behaviour.refusal_memory"),
+    ("export_controls = []\n[behaviour]\nexport_premium_below_cover = 0.5\n", "behaviour.export_premium_below_cover"),
+])
+def test_export_levers_without_export_controls_are_said_to_act_on_nothing(tmp_path, body, key):
+    res = CliRunner().invoke(main, ["check", str(what_if(tmp_path, body))])
+    assert res.exit_code == 0, res.output
+    assert f"{key}: the scenario has no export controls and no export quotas" in res.output
+    # with the baseline's controls it acts, and is not warned of
+    res = CliRunner().invoke(main, ["check", str(what_if(tmp_path, body.split("\n", 1)[1], "with"))])
+    assert key not in res.output, res.output
+
+
+@pytest.mark.parametrize("body, key", [
+    ("[behaviour]\nquota_late_uncertainty = 0.5\n", "behaviour.quota_late_uncertainty"),
+    ("[quota_policy]\noverdue_ration_weeks = 4\n", "quota_policy.overdue_ration_weeks"),
+    ("[quota_policy]\nlate_after_days = 0\n", "quota_policy.late_after_days"),
+])
+def test_quota_lateness_levers_with_no_late_quota_are_said_to_act_on_nothing(tmp_path, body, key):
+    """In the first half of 2024 no quota's first batch is later than 2023's: these levers
+    changed nothing and check said nothing."""
+    early = tmp_path / "early.toml"
+    early.write_text(f'extends = "{TINY.as_posix()}"\nname = "early"\n{body}', encoding="utf-8")
+    res = CliRunner().invoke(main, ["check", str(early)])
+    assert res.exit_code == 0 and f"{key}: " in res.output and "acts on nothing" in res.output, res.output
+    # over 2024-2026 the 2025 batches come late, and they act
+    res = CliRunner().invoke(main, ["check", str(what_if(tmp_path, body, "late"))])
+    assert key not in res.output, res.output
+
+
+def test_numpy_whole_numbers_and_bools_are_taken_as_python_ones():
+    import numpy as np
+
+    from rechain.scenario import scenario_data, scenario_from_dict
+    data = scenario_data(TINY, {})[0]
+    data["firms"]["rock_miners"]["count"] = np.int64(5)
+    data["behaviour"]["w_trend"] = np.float32(0.25)
+    sc = scenario_from_dict(data)
+    assert sc.firms.rock_miners.count == 5 and type(sc.firms.rock_miners.count) is int
+
+
+@pytest.mark.parametrize("text, said", [
+    ('name = "a"\nname = "b"\n', "line 2: name: name is written twice in this table, on lines 1 and 2"),
+    ('extends = "x.toml"\n[behaviour]\nw_trend = 0.1\nnoise = 0.1\n\nw_trend = 0.2\n',
+     "line 6: w_trend: w_trend is written twice in this table, on lines 3 and 6"),
+    ('[behaviour]\nw_trend = 0.1\n[behaviour.w_trend]\nx = 1\n',
+     "line 3: w_trend: [behaviour.w_trend] opens a table on w_trend, which already holds a value (line 2)"),
+])
+def test_a_plain_key_written_twice_is_told_with_both_lines(tmp_path, text, said):
+    f = tmp_path / "twice.toml"
+    f.write_text(text, encoding="utf-8")
+    assert said in _one_error(CliRunner().invoke(main, ["check", str(f)]))
+
+
+@pytest.mark.parametrize("args, said", [
+    (["compare", str(TINY)], "error: compare needs at least two scenarios"),
+    (["compare", str(TINY), str(TINY), "--seeds", "2", "--replicates", "3"], "give either --seeds or --replicates"),
+    (["run", str(TINY), "--sed", "1"], "No such option '--sed'. Did you mean '--seed'? Allowed: what `"),
+    (["runn", str(TINY)], "No such command 'runn'"),
+])
+def test_usage_mistakes_are_one_line(args, said):
+    res = CliRunner().invoke(main, args)
+    assert said in _one_error(res) and "Usage:" not in res.output

@@ -49,9 +49,17 @@ class _Group(click.Group):
         except click.BadParameter as e:
             # a value click itself refuses (a file where a folder belongs, a folder given as the
             # scenario, a seed that is no whole number): one line, as every other mistake
-            allowed = _path_allowed(e)
+            allowed = "" if isinstance(e, click.MissingParameter) else _path_allowed(e)
             message = e.format_message()
             click.echo(f"error: {message.rstrip('.') + allowed if allowed else message}", err=True)
+            sys.exit(2)
+        except click.UsageError as e:
+            # an unknown command or option, a missing argument, options that exclude each other:
+            # one line too, naming where the allowed ones are listed
+            where = e.ctx.command_path if e.ctx is not None else ctx.command_path
+            said = e.format_message().rstrip(".")
+            click.echo(f"error: {said}{' Allowed' if said.endswith('?') else '; allowed'}: what `{where} --help` "
+                       f"lists", err=True)
             sys.exit(2)
         except BrokenPipeError:
             # the reader closed the pipe (rechain check ... | head): stop quietly, as a program

@@ -267,6 +267,23 @@ _COLUMNS = {"monthly.csv": tuple(COLUMNS),
 #: a run's tables, whose figures are all numbers (a comparison's may be NaN: "not by end")
 _NUMBERS = {"monthly.csv": "value", "flows.csv": "tonnes"}
 _AS_WRITTEN = "allowed: the file as rechain wrote it (run or compare again to write it anew)"
+#: a comparison's figures: numbers, or empty where there is none ("not by end")
+_MAYBE_EMPTY = {"kpis_long.csv": ("mean", "p05", "p95", "seeds"), "kpis_by_seed.csv": ("value",),
+                "series.csv": ("value",)}
+
+
+def _not_numbers_or_empty(table: pd.DataFrame, column: str) -> str | None:
+    """Why ``column`` of a comparison's table holds something other than numbers and empty
+    cells (the first such value and its line: text such as a spreadsheet's "431,288.33"), or
+    None."""
+    values = pd.to_numeric(table[column], errors="coerce")
+    bad = (values.isna() & table[column].notna()).to_numpy()
+    if not bad.any():
+        return None
+    i = int(bad.argmax())
+    more = int(bad.sum()) - 1
+    return (f"{column}: given {str(table[column].iloc[i])!r} on line {i + 2}{f' (and {more} more)' if more else ''}, "
+            f"not a number")
 
 
 class DamagedOutput(OutputError):
@@ -291,6 +308,15 @@ def _read_csv(path: Path) -> pd.DataFrame:
         raise DamagedOutput(path, "has its header but no rows")
     if path.name in _NUMBERS and (why := not_as_written(table, _NUMBERS[path.name])):
         raise DamagedOutput(path, why)
+    for column in _MAYBE_EMPTY.get(path.name, ()):
+        if (why := _not_numbers_or_empty(table, column)) is not None:
+            raise DamagedOutput(path, why)
+    if "month" in table.columns and path.name == "series.csv":
+        months = table["month"].astype(str)
+        bad = ~months.str.fullmatch(r"\d{4}-(0[1-9]|1[0-2])").to_numpy()
+        if bad.any():
+            i = int(bad.argmax())
+            raise DamagedOutput(path, f"month: given {months.iloc[i]!r} on line {i + 2}, not a month written YYYY-MM")
     if path.name == "flows.csv":       # the element tonnes (an older rechain wrote none)
         for column in (c for c in ELEMENT_COLUMNS if c in table.columns):
             if (why := not_numbers(table, column)) is not None:

@@ -663,14 +663,18 @@ class output_dir:
 def holds_run_of(folder: str | Path, sha: str, seed: int) -> bool:
     """Whether ``folder``'s manifest says it holds a run of the scenario with hash ``sha``
     and this seed, made by this code (:func:`code_fingerprint`; a missing, unreadable or
-    foreign manifest: no)."""
+    foreign manifest: no), with no file changed since rechain wrote it (a table edited by hand
+    is not that run's output)."""
     try:
         manifest = json.loads((Path(folder) / "manifest.json").read_text(encoding="utf-8"))
     except (OSError, ValueError):         # UnicodeDecodeError and JSONDecodeError are ValueErrors
         return False
-    return isinstance(manifest, dict) and manifest.get("scenario_sha256") == sha \
-        and manifest.get("seed") == seed and not isinstance(manifest.get("seed"), bool) \
-        and manifest.get("rechain_code_sha256") == code_fingerprint()
+    if not (isinstance(manifest, dict) and manifest.get("scenario_sha256") == sha
+            and manifest.get("seed") == seed and not isinstance(manifest.get("seed"), bool)
+            and manifest.get("rechain_code_sha256") == code_fingerprint()):
+        return False
+    marker = _read_marker(Path(folder))
+    return marker is None or not _changed(Path(folder), marker)
 
 
 def output_kind(folder: str | Path) -> str | None:

@@ -9,6 +9,7 @@ a scenario that lacks the trade on purpose).
 
 from __future__ import annotations
 
+import datetime as dt
 import math
 
 from .schema import _NAMED_LISTS, CARRIED_FROM, OUTSIDE_QUOTA_GROUPS, TRADED_MATERIALS, Scenario, _merge_key
@@ -417,6 +418,18 @@ def inert_keys(sc: Scenario, own: dict | None) -> list[str]:
             if key != quota_growth[1] and _has(own, "after_last_year", key):
                 out.append(f"after_last_year.{key}: every yearly figure is given up to the run's end ({sc.end}), so "
                            f"it acts only on the weeks end users plan ahead past that end")
+    if not sc.export_controls and not sc.export_quotas:
+        for key in ("export_premium_below_cover", "refusal_memory"):
+            inert(("behaviour", key), "the scenario has no export controls and no export quotas (nothing holds "
+                  "exports back, so no licence is refused and the export price stays at parity)")
+    if not _ever_overdue(sc, sc.quota_policy.late_after_days):
+        why = (f"no quota's first batch is overdue in the run (each comes before the date of last year's first "
+               f"batch plus quota_policy.late_after_days, {sc.quota_policy.late_after_days} days)")
+        inert(("behaviour", "quota_late_uncertainty"), why)
+        inert(("quota_policy", "overdue_ration_weeks"), why)
+    if not _ever_overdue(sc, 0):
+        inert(("quota_policy", "late_after_days"), "no quota's first batch comes later in its year than last "
+              "year's did, within the run, so none is overdue however short the grace")
     out += _idle_approval_steps(sc, own)
     out += _overruled_controls(sc, own)
     out += _saturated_news(sc, own)
@@ -425,6 +438,29 @@ def inert_keys(sc: Scenario, own: dict | None) -> list[str]:
             out.append(f"export_quotas[{i}] ({q.name}): year {q.year} lies outside the run ({sc.start}..{sc.end}); "
                        f"it acts on nothing")
     return out
+
+
+def _ever_overdue(sc: Scenario, late_after_days: int) -> bool:
+    """Whether some quota's first batch is overdue on a day of the run with a grace of
+    ``late_after_days`` (:meth:`rechain.policy.quotas.QuotaBook.overdue`: no batch yet this
+    year, later than last year's first batch's date plus the grace)."""
+    quotas = {(q.type, q.year): q for q in sc.quota_policy.quotas}
+    for (qtype, year), q in quotas.items():
+        prev = quotas.get((qtype, year - 1))
+        if prev is None or not prev.batches or not sc.start.year <= year <= sc.end.year:
+            continue
+        first = prev.batches[0].issued
+        try:
+            expected = first.replace(year=year)
+        except ValueError:  # 29 February
+            expected = first.replace(year=year, day=28)
+        # overdue from the day after the grace ends until the day before this year's first batch
+        since = max(expected + dt.timedelta(days=late_after_days + 1), sc.start)
+        issued = min((b.issued for b in q.batches), default=dt.date(year, 12, 31) + dt.timedelta(days=1))
+        until = min(issued - dt.timedelta(days=1), dt.date(year, 12, 31), sc.end)
+        if since <= until:
+            return True
+    return False
 
 
 def _empty_tables(own: dict, path: tuple[str, ...] = ()) -> list[str]:

@@ -220,6 +220,31 @@ def read_text_file(path: str | Path, what: str = "a scenario file (.toml)") -> s
     return text.removeprefix("\ufeff")    # editors on Windows write a BOM; TOML readers reject it
 
 
+def _value_twice(path: str | Path, text: str, line: int) -> ScenarioError:
+    """TOML's "Cannot overwrite a value" at ``line``: a key given a value twice in one table
+    (``name = "a"`` and later ``name = "b"``), or a [table] header on a key that holds a value,
+    said with the key and both lines."""
+    lines = text.splitlines()
+    here = lines[line - 1].strip() if line <= len(lines) else ""
+    header = re.fullmatch(r"\[+\s*([^\]]+?)\s*\]+(\s*#.*)?", here)
+    key = header.group(1).split(".")[-1].strip(" '\"") if header else here.split("=", 1)[0].strip().strip("'\"")
+    first = None
+    for i in range(line - 2, -1, -1):         # the earlier value, in the same table or the one above
+        earlier = lines[i].strip()
+        if re.match(rf"""["']?{re.escape(key)}["']?\s*=""", earlier):
+            first = i + 1
+            break
+        if earlier.startswith("[") and not header:
+            break
+    at = f" (line {first})" if first else ""
+    if header:
+        return ScenarioError(path, key, f"[{header.group(1)}] opens a table on {key}, which already holds a value"
+                             f"{at}; allowed: one or the other", line=line, kind="not_toml")
+    return ScenarioError(path, key, f"{key} is written twice in this table{f', on lines {first} and {line}' if first else ''}"
+                         f"; allowed: each key once (the later value does not replace the earlier within one file)",
+                         line=line, kind="not_toml")
+
+
 def read_toml_file(path: str | Path, what: str = "a scenario file (.toml)") -> dict:
     """A TOML file as a dict (see :func:`read_text_file`); raises :class:`ScenarioError`
     with the line for TOML that does not parse, and the key for a date that cannot be read."""
@@ -249,6 +274,8 @@ def read_toml_file(path: str | Path, what: str = "a scenario file (.toml)") -> d
                                 f"`{key} = []` alone to empty an inherited list, or [[{key}]] items alone (items of "
                                 f"new names are added to the inherited ones, `remove = true` drops one by name; "
                                 f"docs/scenarios.md)", line=line, kind="not_toml") from None
+        if "Cannot overwrite a value" in str(e) and line:
+            raise _value_twice(path, text, line) from None
         # a JSON scenario is taken as a dict by the Python API (rechain.run(dict)), not as a file
         json_note = (" (a JSON scenario is given to the Python API as a dict, rechain.run(json.load(...)); "
                      "a file the commands read is TOML)") if Path(path).suffix.lower() == ".json" else ""
@@ -332,6 +359,22 @@ def _resolve(path: Path, chain: tuple[Path, ...] = (), problems: list | None = N
     return merged, [*files, path]
 
 
+def _numpy_scalars_as_python(value: Any) -> Any:
+    """``value`` with every NumPy scalar (what pandas, SALib and EMA Workbench hand over) taken
+    as the Python value it holds, so a numpy whole number is a whole number and a numpy bool a
+    bool; tables and lists are copied only where one is found."""
+    import numpy as np
+    if isinstance(value, np.generic):
+        return value.item()
+    if isinstance(value, dict):
+        out = {k: _numpy_scalars_as_python(v) for k, v in value.items()}
+        return value if all(out[k] is value[k] for k in value) else out
+    if isinstance(value, list):
+        items = [_numpy_scalars_as_python(v) for v in value]
+        return value if all(a is b for a, b in zip(items, value)) else items
+    return value
+
+
 def scenario_from_dict(data: dict, path: Path | None = None, files: list[Path] | None = None) -> Scenario:
     """Validate a merged scenario dict; raise one :class:`ScenarioError` naming every problem.
 
@@ -341,6 +384,7 @@ def scenario_from_dict(data: dict, path: Path | None = None, files: list[Path] |
     within the period, regions defined, one item per name) run once every key is valid.
     """
     files = list(files) if files else ([Path(path)] if path else [])
+    data = _numpy_scalars_as_python(data)
     try:
         return Scenario.model_validate(data)
     except ValidationError as e:

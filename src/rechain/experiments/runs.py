@@ -19,7 +19,7 @@ from typing import Callable
 
 from ..scenario import ScenarioError, scenario_from_dict
 from . import executor
-from .paths import _Name, _toml, assign, assign_as_written
+from .paths import PathError, _Name, _toml, assign, assign_as_written, lookup
 from .store import SERIES_COLUMNS, _to_column
 
 __all__ = ["Context", "PointSource", "point_source", "point_data", "run_batch", "evaluate_point"]
@@ -80,7 +80,8 @@ def point_data(base: dict, source: PointSource | None, values: list[tuple[tuple,
     scalars (what SALib, EMA Workbench and pandas hand over) are taken as the Python numbers
     they hold: a numpy whole number is a whole number."""
     import numpy as np
-    values = [(tokens, v.item() if isinstance(v, np.generic) else v) for tokens, v in values]
+    values = [(tokens, _merged_table(base, tokens, v.item() if isinstance(v, np.generic) else v))
+              for tokens, v in values]
     if source is None:
         d = copy.deepcopy(base)
         for tokens, value in values:
@@ -93,6 +94,20 @@ def point_data(base: dict, source: PointSource | None, values: list[tuple[tuple,
         _name_item(named, assign_as_written(d, base, tokens, value))
     drop_inherited_outside_period(d, named, list(source.files))
     return d
+
+
+def _merged_table(base: dict, tokens: tuple, value: object) -> object:
+    """A table given for a key that holds a table (``behaviour = { restock_strength = 1 }``)
+    merges into the base's table as a what-if's would: the keys it leaves out keep the base's
+    values rather than fall back to the schema's defaults."""
+    if not isinstance(value, dict):
+        return value
+    from ..config.loading import deep_merge
+    try:
+        held = lookup(base, tokens)
+    except PathError:
+        return value
+    return deep_merge(copy.deepcopy(held), value) if isinstance(held, dict) else value
 
 
 def _name_item(named: dict, path: list) -> None:

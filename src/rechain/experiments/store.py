@@ -187,6 +187,10 @@ def _check_out(sw: Any, out: Path, resume: bool) -> None:
     damage = manifest_damage(out)
     if damage:
         raise damaged_manifest_error(out, damage)
+    # a manifest that analyze would refuse is refused before any run is added to its store
+    problem = manifest_problem(old) if old is not None else None
+    if problem:
+        raise damaged_manifest_error(out, problem)
     if old is None:
         if _setup_stopped(out):
             check_writable(out)     # a sweep stopped while it set up its folder: set it up again

@@ -301,6 +301,17 @@ def _spec_error(err: dict, path: Path | None) -> ScenarioError:
     return _err(path, key, f"given {_toml(given)}; {err['msg']}", "type", loc=loc)
 
 
+def _overridden(overrides: dict, tokens: tuple) -> bool:
+    """Whether ``[overrides]`` (a what-if's nested tables) sets the key at ``tokens``, or a
+    table holding it or within it (a path through a list item is not followed)."""
+    cur: Any = overrides
+    for t in tokens:
+        if not (isinstance(cur, dict) and isinstance(t, str) and t in cur):
+            return False
+        cur = cur[t]
+    return True
+
+
 def _base_dict(base_path: Path, overrides: dict, sweep_path: Path | None) -> dict:
     """The base scenario with overrides, validated, as a plain dict (defaults filled in)."""
     try:
@@ -781,6 +792,14 @@ def load_sweep(source: str | Path | dict, base_dir: str | Path | None = None) ->
                 same = "" if other.path == p.path else f" (parameter {other.name!r} reaches it as {other.path})"
                 raise _err(file, f"parameters.{p.name}", f"path {paths[n]} is swept twice{same}", "invalid",
                            needle=p.name)
+
+    for p in params.values():
+        with found:
+            # the swept values replace the override in every run: one of the two is a mistake
+            if _overridden(spec.overrides, p.tokens):
+                raise _err(file, f"parameters.{p.name}", f"{p.path} is swept and also set in [overrides]; the "
+                           f"swept values would replace the override in every run; allowed: the key in one of "
+                           f"the two", "invalid", needle=p.name)
 
     for p in params.values():
         with found:
