@@ -80,8 +80,12 @@ def point_data(base: dict, source: PointSource | None, values: list[tuple[tuple,
     scalars (what SALib, EMA Workbench and pandas hand over) are taken as the Python numbers
     they hold: a numpy whole number is a whole number."""
     import numpy as np
-    values = [(tokens, _merged_table(base, tokens, v.item() if isinstance(v, np.generic) else v))
-              for tokens, v in values]
+    values = [(tokens, v.item() if isinstance(v, np.generic) else v) for tokens, v in values]
+    # a table merges into the table as the files write it (what they leave out is the base's,
+    # filled in by validation, and figures carried past the last year stay carried); a path
+    # through a list item reads the validated base, whose items are where the path says
+    values = [(tokens, _merged_table(source.data if source is not None and all(isinstance(t, str) for t in tokens)
+                                     else base, tokens, v)) for tokens, v in values]
     if source is None:
         d = copy.deepcopy(base)
         for tokens, value in values:
@@ -96,15 +100,15 @@ def point_data(base: dict, source: PointSource | None, values: list[tuple[tuple,
     return d
 
 
-def _merged_table(base: dict, tokens: tuple, value: object) -> object:
-    """A table given for a key that holds a table (``behaviour = { restock_strength = 1 }``)
-    merges into the base's table as a what-if's would: the keys it leaves out keep the base's
-    values rather than fall back to the schema's defaults."""
+def _merged_table(data: dict, tokens: tuple, value: object) -> object:
+    """A table given for a key that holds a table in ``data`` (``behaviour = {
+    restock_strength = 1 }``) merged into it as a what-if's would: the keys it leaves out keep
+    the base's values rather than fall back to the schema's defaults."""
     if not isinstance(value, dict):
         return value
     from ..config.loading import deep_merge
     try:
-        held = lookup(base, tokens)
+        held = lookup(data, tokens)
     except PathError:
         return value
     return deep_merge(copy.deepcopy(held), value) if isinstance(held, dict) else value
