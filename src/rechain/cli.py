@@ -320,7 +320,7 @@ def _count(n: int, what: str) -> str:
 @click.argument("scenario", type=NonEmptyPath(dir_okay=False, path_type=Path))
 def check(scenario: Path) -> None:
     """Validate SCENARIO without running it."""
-    from .config.levers import idle_levers, inert_keys
+    from .config.levers import idle_levers, inert_keys, late_first_batches
     from .config.plausibility import batches_emptied, far_from_inherited, markup_absorbs_cost, named_items_replaced
     from .config.schema import years_without_quota
 
@@ -350,6 +350,12 @@ def check(scenario: Path) -> None:
     if sc._dropped:
         click.echo("left out: dated items inherited from an extended file that lie outside the period:")
         for line in sc._dropped:
+            click.echo(f"  {line}")
+    late = late_first_batches(sc)
+    if late:
+        click.echo("late quotas: a year's first batch comes later than the year before's (firms read it as overdue, "
+                   "docs/ODD.md section 7.9):")
+        for line in late:
             click.echo(f"  {line}")
     if warned:
         click.echo(f"{_count(len(warned), 'warning')} above (read each: docs/eras.md, \"Check, run, validate\")",

@@ -154,7 +154,7 @@ def _changes_over_its_period(scenario: dict, base: Path, base_sc) -> list[dict[s
     last given year by the same rule (``after_last_year``) are not listed as added."""
     base_dump = base_sc.model_dump(mode="json")
     period = {k: scenario.get(k) for k in ("start", "end")}
-    changes = scenario_changes(scenario, base_dump)
+    changes = _within_run(scenario_changes(scenario, base_dump), scenario)
     if all(period[k] == base_dump.get(k) for k in period):
         return changes
     try:
@@ -163,10 +163,37 @@ def _changes_over_its_period(scenario: dict, base: Path, base_sc) -> list[dict[s
     except (ScenarioError, ValueError, TypeError):
         # the base does not run over this period (an era before its figures): every difference
         # shown, but a year of a yearly table that only the base's own period carried past its
-        # last given year: `extends` cannot take a year away, so it is no change of the scenario
-        return [c for c in changes if not (c["what"] == "removed" and re.fullmatch(r".*\.\d{4}", c["key"]))]
+        # last given year (`extends` cannot take a year away, so it is no change of the
+        # scenario), and a dated item of the base's that the loader left out as outside this
+        # period (`rechain check` lists those as "left out")
+        return [c for c in changes if not (c["what"] == "removed" and (re.fullmatch(r".*\.\d{4}", c["key"])
+                                                                       or _left_out(c["key"], base_dump, period)))]
     return [c for c in changes if c["key"] in period] + \
-        [c for c in scenario_changes(scenario, same_period) if c["key"] not in period]
+        [c for c in _within_run(scenario_changes(scenario, same_period), scenario) if c["key"] not in period]
+
+
+def _within_run(changes: list[dict[str, str]], scenario: dict) -> list[dict[str, str]]:
+    """``changes`` less the years of yearly tables past the run's last year: figures carried
+    there only for the weeks end users plan ahead, which follow from the years the scenario
+    gives (a what-if of 2026's NEV output changes the 2027 carried from it)."""
+    end = str(scenario.get("end") or "")[:4]
+    if not end.isdigit():
+        return changes
+    return [c for c in changes if not ((m := re.fullmatch(r".*\.(\d{4})", c["key"])) and int(m.group(1)) > int(end))]
+
+
+def _left_out(key: str, base: dict, period: dict) -> bool:
+    """Whether ``key`` (``news[name]``, ``sectors.nev.shocks[name]``) names a dated item of the
+    base that lies wholly outside ``period``: the loader leaves such inherited items out."""
+    from .config.loading import _SPANNING, _as_date, _outside
+    m = re.fullmatch(r"(?:sectors\.([^.\[]+)\.)?(\w+)\[(.+)\]", key)
+    start, end = _as_date(period.get("start")), _as_date(period.get("end"))
+    if m is None or start is None or end is None:
+        return False
+    holder = (base.get("sectors") or {}).get(m.group(1)) if m.group(1) else base
+    items = holder.get(m.group(2)) if isinstance(holder, dict) else None
+    item = next((i for i in items if _item_key(i) == m.group(3)), None) if isinstance(items, list) else None
+    return item is not None and _outside(item, start, end, m.group(2) in _SPANNING) is not None
 
 
 # --- key figures ------------------------------------------------------------------------------

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import datetime as dt
 import math
+from typing import Any, Iterator
 
 from .schema import _NAMED_LISTS, CARRIED_FROM, OUTSIDE_QUOTA_GROUPS, TRADED_MATERIALS, Scenario, _merge_key
 
@@ -440,10 +441,11 @@ def inert_keys(sc: Scenario, own: dict | None) -> list[str]:
     return out
 
 
-def _ever_overdue(sc: Scenario, late_after_days: int) -> bool:
-    """Whether some quota's first batch is overdue on a day of the run with a grace of
+def overdue_spells(sc: Scenario, late_after_days: int) -> Iterator[tuple[Any, Any, dt.date, dt.date]]:
+    """Each quota whose first batch is overdue on days of the run with a grace of
     ``late_after_days`` (:meth:`rechain.policy.quotas.QuotaBook.overdue`: no batch yet this
-    year, later than last year's first batch's date plus the grace)."""
+    year, later than last year's first batch's date plus the grace): the quota, last year's,
+    and the first and last day of the run it is overdue."""
     quotas = {(q.type, q.year): q for q in sc.quota_policy.quotas}
     for (qtype, year), q in quotas.items():
         prev = quotas.get((qtype, year - 1))
@@ -459,8 +461,29 @@ def _ever_overdue(sc: Scenario, late_after_days: int) -> bool:
         issued = min((b.issued for b in q.batches), default=dt.date(year, 12, 31) + dt.timedelta(days=1))
         until = min(issued - dt.timedelta(days=1), dt.date(year, 12, 31), sc.end)
         if since <= until:
-            return True
-    return False
+            yield q, prev, since, until
+
+
+def _ever_overdue(sc: Scenario, late_after_days: int) -> bool:
+    return next(overdue_spells(sc, late_after_days), None) is not None
+
+
+def late_first_batches(sc: Scenario) -> list[str]:
+    """One line per quota whose first batch comes overdue in the run, saying what firms do
+    meanwhile (docs/ODD.md section 7.9): a late batch in a what-if or an era starves the
+    chain for months, which `rechain check` should make visible (an outside era audit)."""
+    qp = sc.quota_policy
+    out = []
+    for q, prev, since, until in overdue_spells(sc, qp.late_after_days):
+        first = min((b.issued for b in q.batches), default=None)
+        share, key = max((qp.provisional_share, "provisional_share"), (qp.advance_share, "advance_share"))
+        ration = (f"ration what is left over quota_policy.overdue_ration_weeks ({qp.overdue_ration_weeks:g})"
+                  if qp.overdue_ration_weeks > 0 else "run dry once it is used (overdue_ration_weeks 0)")
+        out.append(f"{q.type} {q.year}: first batch {first if first else 'none'}, overdue from {since} ({prev.year}'s "
+                   f"first came {prev.batches[0].issued}, plus quota_policy.late_after_days {qp.late_after_days}); "
+                   f"until it comes firms may use quota_policy.{key} {share:g} of {prev.year}'s total "
+                   f"({share * prev.total_t:,.0f} t, {12.0 * share:.1f} months at {prev.year}'s pace) and {ration}")
+    return out
 
 
 def _empty_tables(own: dict, path: tuple[str, ...] = ()) -> list[str]:
