@@ -267,3 +267,25 @@ def test_the_run_report_lists_what_a_scenario_changes_not_what_follows_from_it()
     changes = _changes_over_its_period(load_scenario(era).model_dump(mode="json"), BASELINE, load_scenario(BASELINE))
     assert not [c["key"] for c in changes if c["what"] == "removed"]
     assert any(c["key"].startswith("news[") and c["what"] == "added" for c in changes)
+
+
+def test_compare_reads_one_year_when_asked(tmp_path):
+    """A what-if of one year was diluted in the run's means (NEV demand -20 % in 2026: Pr-Nd
+    -1.7 % over the run, -5.0 % in 2026; an outside analyst): `--year` gives the key figures
+    over that year's months alone, the series every month."""
+    from rechain.experiments.compare import compare
+    body = f'extends = "{TINY.as_posix()}"\nend = 2025-03-31\n'
+    a, b = tmp_path / "a.toml", tmp_path / "b.toml"
+    a.write_text(body + 'name = "a"\n', encoding="utf-8")
+    b.write_text(body + 'name = "b"\n[behaviour]\nrestock_strength = 2.0\n', encoding="utf-8")
+    comp = compare([a, b], seeds=[0], workers=1, runs_dir=None, write=False, year=2025)
+    assert comp.year_note.startswith("the key figures are of 2025-01 .. 2025-03 alone")
+    for name in ("a", "b"):
+        series = comp.series[(comp.series["scenario"] == name) & (comp.series["series"] == "magnet_output")]
+        assert series["month"].min() == "2024-01"                      # every month kept
+        in_year = series.loc[series["month"].str.startswith("2025"), "value"].sum()
+        assert comp.kpis.loc[("magnet_output_t", "t"), name] == pytest.approx(in_year)
+    res = CliRunner().invoke(main, ["compare", str(a), str(b), "--year", "2026", "--out", str(tmp_path / "o")])
+    assert "error: --year 2026: allowed: a year of the months every scenario reports alike (2024-01 .. 2025-03)" \
+        in _one_error(res)
+    assert not (tmp_path / "o").exists()

@@ -732,7 +732,7 @@ def _compare_context(folder: Path, year: int | None) -> dict:
         "kpi_note": (f"Means over seeds; below, in brackets, {band_words(n)}, and the change against the "
                      "reference's mean. " if n > 1 else "One seed: no band (compare --replicates N gives one). ")
         + "Prices in the market's units; tonnes as t."
-        + "".join(f" Note: {meta[k]}." for k in ("period_note", "same_note", "peak_note")
+        + "".join(f" Note: {meta[k]}." for k in ("year_note", "period_note", "same_note", "peak_note")
                   if isinstance(meta.get(k), str) and meta[k]),
         "figures": [_figure(_overlay_figure(series, names, seeds), "The scenarios overlaid, monthly.")],
         "year": yr or (year or ""), "flow_figures": flow_figs, "flow_note": "; ".join(notes), "provenance": prov,

@@ -42,7 +42,7 @@ from ..report import CHINA_OXIDE_STAGES, COLUMNS, MAGNETS, TEXT_COLUMNS, domesti
     not_as_written
 from ..outputs import check_output_dir, default_folder, holds_run_of, output_dir, rows_written
 from ..randomness import is_whole_seed
-from ..scenario import Scenario, ScenarioError, load_scenario, scenario_hash
+from ..scenario import OptionError, Scenario, ScenarioError, load_scenario, scenario_hash
 from .executor import MAX_SEEDS, MAX_WORKERS, check_count, open_executor
 
 __all__ = ["compare", "Comparison", "compare_command", "MAIN_PRODUCTS", "SERIES", "recovery_months"]
@@ -80,6 +80,7 @@ class Comparison:
     period_note : when the scenarios' periods differ, a line saying so ("" when they are the same)
     peak_note : when a product's peak price is the same in every scenario (:func:`shared_peaks`), a line saying so
     same_note : when a scenario ran exactly as the reference (:func:`same_as_reference`), a line saying so
+    year_note : when the key figures are of one year (``year``), a line saying which months
     """
 
     names: list[str]
@@ -93,6 +94,7 @@ class Comparison:
     period_note: str = ""
     peak_note: str = ""
     same_note: str = ""
+    year_note: str = ""
 
     def markdown(self, band: bool = False) -> str:
         return _markdown(self, band)
@@ -445,6 +447,20 @@ def _periods(loaded: list[Scenario], given: list) -> str:
             f"like; the series show each scenario's own months")
 
 
+def _year_window(loaded: list[Scenario], year: int) -> tuple[str, str]:
+    """First and last month (YYYY-MM) of ``year`` that every scenario reports alike
+    (:func:`_shared_months`); raises :class:`ScenarioError` when they share none of it."""
+    shared = _shared_months(loaded)
+    if isinstance(year, bool) or not isinstance(year, int):
+        raise OptionError("--year", repr(year), "allowed: a year, a whole number such as 2025", kind="type")
+    first, last = (max(shared[0], f"{year}-01"), min(shared[1], f"{year}-12")) if shared else ("", "")
+    if not shared or first > last:
+        span = f"{shared[0]} .. {shared[1]}" if shared else "none"
+        raise OptionError("--year", year, f"allowed: a year of the months every scenario reports alike ({span})",
+                          kind="out_of_range")
+    return first, last
+
+
 def _shared_months(loaded: list[Scenario]) -> tuple[str, str] | None:
     """First and last month (YYYY-MM) that every scenario simulates whole and reports alike;
     None when they share none.
@@ -495,7 +511,7 @@ def _seed_list(seeds) -> list[int]:
 def compare(scenarios: list[str | Path | Scenario], seeds: list[int] | int = 1, out_dir: str | Path | None = None,
             workers: int = 2, runs_dir: str | Path | None = "outputs", band: bool | None = None,
             figures: bool = True, write: bool = True, log=None, scheduler: str | None = None,
-            html: bool = False) -> Comparison:
+            html: bool = False, year: int | None = None) -> Comparison:
     """Run (or read) every scenario with the same seeds and compare them with the first.
 
     Parameters
@@ -511,6 +527,9 @@ def compare(scenarios: list[str | Path | Scenario], seeds: list[int] | int = 1, 
     log : a function taking a line of progress text, or None
     scheduler : "local" or a Dask scheduler address, to run on Dask instead
     html : also write report.html (as ``rechain report`` does), in the same all-or-nothing write
+    year : the key figures over the months of this calendar year alone that every scenario
+        reports alike (a what-if of one year is diluted in a run of three); the series keep
+        every month
 
     Raises
     ------
@@ -534,6 +553,9 @@ def compare(scenarios: list[str | Path | Scenario], seeds: list[int] | int = 1, 
         raise ScenarioError(where, "name", f"given the name {dup[0]!r} for two of the scenarios compared; "
                             f"allowed: a different `name` in each file", kind="duplicate_name")
     period_note = _periods(loaded, scenarios)
+    window = _year_window(loaded, year) if year is not None else None      # before any run
+    year_note = (f"the key figures are of {window[0]} .. {window[1]} alone (year {year}); the series and "
+                 f"figures keep every month") if window else ""
     band = len(seeds) > 1 if band is None else band
     out = Path(out_dir) if out_dir is not None else default_out_dir(names)
     if write:
@@ -563,7 +585,7 @@ def compare(scenarios: list[str | Path | Scenario], seeds: list[int] | int = 1, 
 
     ref = names[0]
     units = _units(monthly[(ref, seeds[0])])
-    shared = _shared_months(loaded) if period_note else None
+    shared = window or (_shared_months(loaded) if period_note else None)
 
     def like_for_like(table: pd.DataFrame) -> pd.DataFrame:
         """The rows of the months every scenario has (all rows when the periods agree)."""
@@ -619,7 +641,7 @@ def compare(scenarios: list[str | Path | Scenario], seeds: list[int] | int = 1, 
         if flat and len(same) < len(names) - 1 else ""
     comp = Comparison(names=names, seeds=seeds, kpis=wide, kpis_long=long, by_seed=by_seed, series=series,
                       out_dir=None, reused=reused, period_note=period_note, peak_note=peak_note,
-                      same_note=same_note)
+                      same_note=same_note, year_note=year_note)
     if not write:
         return comp
 
@@ -631,6 +653,7 @@ def compare(scenarios: list[str | Path | Scenario], seeds: list[int] | int = 1, 
         md = (f"# {' vs '.join(names)}\n\nReference: **{ref}**. Seeds: {', '.join(map(str, seeds))} "
               f"(every scenario ran with the same seeds). Values are means over seeds"
               f"{'; in brackets ' + band_words(len(seeds)) if band and len(seeds) > 1 else ''}.\n\n"
+              + (f"**Note:** {year_note}.\n\n" if year_note else "")
               + (f"**Note:** {period_note}.\n\n" if period_note else "")
               + (f"**Note:** {same_note}.\n\n" if same_note else "")
               + (f"**Note:** {peak_note}.\n\n" if peak_note else "")
@@ -642,7 +665,7 @@ def compare(scenarios: list[str | Path | Scenario], seeds: list[int] | int = 1, 
         meta = {"scenarios": names, "files": [getattr(sc, "_files", []) for sc in loaded],
                 "scenario_sha256": {sc.name: scenario_hash(sc) for sc in loaded}, "seeds": seeds,
                 "reused_runs": reused, "reference": ref, "band": bool(band), "period_note": period_note,
-                "peak_note": peak_note, "same_note": same_note,
+                "peak_note": peak_note, "same_note": same_note, "year": year, "year_note": year_note,
                 # how many rows each table has, so a report can tell a table cut short
                 "rows": {"kpis.csv": len(wide), "kpis_long.csv": len(long), "kpis_by_seed.csv": len(by_seed),
                          "series.csv": len(series)}}
@@ -672,10 +695,12 @@ def compare(scenarios: list[str | Path | Scenario], seeds: list[int] | int = 1, 
 @click.option("--rerun", is_flag=True, help="run everything, ignoring finished runs")
 @click.option("--no-figures", is_flag=True, help="skip the PNG figures")
 @click.option("--html", is_flag=True, help="also write report.html (as rechain report does)")
+@click.option("--year", type=WholeNumber(1900, 2200), default=None,
+              help="key figures over this calendar year alone (the series keep every month)")
 @click.option("--quiet", is_flag=True, help="print nothing but errors")
 def compare_command(scenarios: tuple[Path, ...], n_seeds: int | None, replicates: int | None, first_seed: int,
                     out_dir: Path | None, workers: int, runs_dir: Path, rerun: bool, no_figures: bool,
-                    html: bool, quiet: bool) -> None:
+                    html: bool, year: int | None, quiet: bool) -> None:
     """Compare SCENARIOS (the first is the reference, e.g. the baseline) run with the same seeds.
 
     Writes a key-figure table (kpis.csv, kpis.md) and overlay plots to
@@ -691,11 +716,13 @@ def compare_command(scenarios: tuple[Path, ...], n_seeds: int | None, replicates
     log = (lambda _m: None) if quiet else (lambda m: click.echo(m, err=True))
     comp = compare(list(scenarios), seeds, out_dir=out_dir, workers=workers,
                    runs_dir=None if rerun else runs_dir, band=replicates is not None and replicates > 1,
-                   figures=not no_figures, log=log, html=html)
+                   figures=not no_figures, log=log, html=html, year=year)
     if comp.period_note and quiet:
         click.echo(f"warning: {comp.period_note}", err=True)     # a warning, not progress: said even so
     if comp.same_note:
         click.echo(f"warning: {comp.same_note}", err=True)
+    if comp.year_note and not quiet:
+        click.echo(f"note: {comp.year_note}", err=True)
     if not quiet:
         click.echo(comp.markdown(band=replicates is not None and replicates > 1))
         click.echo(f"wrote {comp.out_dir}/ (kpis.csv, kpis.md, kpis_long.csv, kpis_by_seed.csv, series.csv"
