@@ -112,7 +112,7 @@ def test_run_html_writes_a_report_a_colleague_can_read(whatif, tmp_path):
     assert "Flows through the chain by element, 2024" in html
     # each sector's shortfall also in its own unit (sectors.*.unit_label)
     assert "End use at home by sector" in html and "MW installed" in html and "industrial robots" in html
-    assert html.count("data:image/png;base64,") == 6        # five figures and the flow diagram
+    assert html.count("data:image/png;base64,") == 7        # six figures and the flow diagram
     assert "report.html" in json.loads((out / MARKER).read_text())["files"]
     # written again by rechain report: replaced, the folder still rechain's
     res = CliRunner().invoke(main, ["report", str(out), "--year", "2024"])

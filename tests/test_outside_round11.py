@@ -289,3 +289,19 @@ def test_compare_reads_one_year_when_asked(tmp_path):
     assert "error: --year 2026: allowed: a year of the months every scenario reports alike (2024-01 .. 2025-03)" \
         in _one_error(res)
     assert not (tmp_path / "o").exists()
+
+
+def test_orders_against_use_is_each_stages_ratio_over_its_mean():
+    """A student was promised a restocking wave climbing the chain and found no figure of
+    orders by stage (an outside student's audit): orders.png draws this table."""
+    from rechain.report import FIGURES, orders_against_use
+    rows = [("2024-01", "motor_makers", "magnet_uh", "orders", 10.0), ("2024-02", "motor_makers", "magnet_uh", "orders", 20.0),
+            ("2024-01", "motor_makers", "nev", "use", 10.0), ("2024-02", "motor_makers", "nev", "use", 10.0),
+            # a magnet maker that never orders is left out, as a stage the scenario lacks
+            ("2024-01", "magnet_makers", "magnet_uh", "production", 5.0)]
+    monthly = pd.DataFrame([dict(month=m, stage=s, product=p, region="china", variable=v, value=x, unit="t")
+                            for m, s, p, v, x in rows])
+    table = orders_against_use(monthly)
+    assert list(table.columns) == ["motor_makers"]
+    assert table["motor_makers"].tolist() == pytest.approx([100 / 1.5, 200 / 1.5])
+    assert "orders.png" in FIGURES

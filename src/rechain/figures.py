@@ -11,7 +11,7 @@ import warnings
 # missing glyph per figure would bury the run's own messages, --quiet or not.
 warnings.filterwarnings("ignore", message=r"Glyph \d+ .*missing from font", category=UserWarning)
 
-__all__ = ["date_axis", "png_base64", "month_dates", "STAGE_LAYOUT", "STAGE_LABELS"]
+__all__ = ["date_axis", "png_base64", "month_dates", "STAGE_LAYOUT", "STAGE_LABELS", "STAGE_COLOURS"]
 
 #: where each stage stands when the chain is drawn: (column, row), upstream on the left
 #: (the dashboard's chain and the report's flow diagram)
@@ -28,6 +28,14 @@ STAGE_LABELS = {
     "separation_plants": "Separation plants", "recyclers": "Recyclers", "traders": "Traders",
     "state_reserve": "State reserve", "magnet_makers": "Magnet makers", "motor_makers": "Motor makers (China)",
     "overseas_buyers": "Buyers abroad", "foreign_producers": "Producers abroad",
+}
+
+#: one colour per stage in every figure that draws stages as lines (a student compares them)
+STAGE_COLOURS = {
+    "miners": "tab:brown", "myanmar_holders": "tab:olive", "overseas_miners": "tab:pink",
+    "separation_plants": "tab:blue", "recyclers": "tab:cyan", "traders": "tab:gray",
+    "state_reserve": "black", "magnet_makers": "tab:green", "motor_makers": "tab:red",
+    "overseas_buyers": "tab:purple", "foreign_producers": "tab:orange",
 }
 
 

@@ -168,8 +168,9 @@ def _draw_element(ax, ef: pd.DataFrame, element: str, colour: str, within: pd.Da
                 f"({_fmt_t(float(small['tonnes'].sum()))} together)", fontsize=7, color="#555", va="top")
     if inside is not None and len(inside):
         # trade within a stage moves no tonne down the chain, but it can be large (an outside
-        # analyst found 11 kt of Pr-Nd between separation plants left out without a word)
-        deepest -= 0.1
+        # analyst found 11 kt of Pr-Nd between separation plants left out without a word);
+        # a line's height below the note above, if there is one (they overprinted)
+        deepest -= 0.22 if len(small) else 0.1
         said = "; ".join(f"{LABELS.get(r['from_stage'], r['from_stage'])} {_fmt_t(float(r['tonnes']))}"
                          for _, r in inside.sort_values("tonnes", ascending=False).iterrows())
         ax.text(-0.45, deepest, f"not drawn, traded within a stage: {said}", fontsize=7, color="#555", va="top")

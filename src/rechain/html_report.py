@@ -564,11 +564,15 @@ def _run_context(folder: Path, year: int | None) -> dict:
     yr = _check_year(flows, year, folder)
     title = f"({name}, seed {seed})"
     figures = [_figure(make(monthly, title), caption) for (fname, make), caption in zip(FIGURES.items(), (
-        "Price indices, monthly means, each in the market's quoted unit.",
+        "Price indices, monthly means, each in the market's quoted unit: China's price solid, export prices "
+        "by region dashed.",
         "Production by stage, t per month; below each, the change on the month before (clipped at +-60 %).",
-        "Exports by destination region, t per month.",
+        "Magnet exports by destination region, t per month (oxide and metal exports are in the key figures).",
         "Stock cover: buyers' input stock in days of planned use; ore sellers' finished stock in days of orders.",
-        "Sentiment: each stage's mean expected relative price change; above zero firms restock, below they wait.",
+        "Sentiment: each stage's mean expected relative price change; above zero buyers restock and sellers "
+        "hold back, below buyers wait.",
+        "Orders by stage, each as % of its own mean month: above 100 a stage orders ahead of its use "
+        "(restocking), below it waits; a swing that grows from stage to stage up the chain is the bullwhip.",
     ))]
     prov = [("scenario", name), ("seed", seed), ("scenario SHA-256", manifest.get("scenario_sha256", "")),
             ("scenario files", ", ".join(manifest.get("scenario_files", []))),

@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 import pandas as pd
 
+from .figures import STAGE_COLOURS
 from .policy import QUOTA_TYPES
 from .policy.exports import export_quota_allowance_t
 from .world import STOCKED as OXIDES_METAL
@@ -800,6 +801,8 @@ def _by_series(monthly: pd.DataFrame, variable: str, columns: str, title: str, y
     fig = Figure(figsize=(12, 4.5), layout="constrained")
     ax = fig.subplots()
     for col in d.columns:
+        if columns == "stage":        # each stage in its own colour, the same in every figure
+            ax.set_prop_cycle(color=[STAGE_COLOURS.get(col, "tab:gray")])
         draw(ax, x, d[col].fillna(0.0).to_numpy() if variable == "exports" else d[col].to_numpy(),
              _stage_label(col))
     ax.set_ylabel(ylabel)
@@ -842,7 +845,7 @@ def figure_stock_cover(monthly: pd.DataFrame, title: str = ""):
                              (axes[1], SELLING_STAGES, "finished stock, days of orders (log scale)")):
         cols = [s for s in stages if s in d.columns]
         for col in cols:
-            ax.plot(x, d[col].to_numpy(), label=_stage_label(col))
+            ax.plot(x, d[col].to_numpy(), label=_stage_label(col), color=STAGE_COLOURS.get(col, "tab:gray"))
         ax.set_ylabel("days")
         ax.set_title(what, fontsize=10)
         if cols:
@@ -855,10 +858,70 @@ def figure_stock_cover(monthly: pd.DataFrame, title: str = ""):
     return fig
 
 
+#: the orders figure: what each buying stage orders (its main inputs) against what it uses or
+#: makes of them, both from monthly.csv: (stage, products ordered, variable, products of it)
+ORDERS_AGAINST = (("motor_makers", ("magnet_std", "magnet_uh"), "use", None),
+                  ("overseas_buyers", ("magnet_std", "magnet_uh"), "use", ("all",)),
+                  ("magnet_makers", ("prnd_oxide", "prnd_metal", "dy_oxide", "tb_oxide"), "production",
+                   ("magnet_std", "magnet_uh")),
+                  ("recyclers", ("scrap_std", "scrap_uh"), "production", None),
+                  ("separation_plants", ("light_ore", "ionic_ore"), "production", ("prnd_oxide", "dy_oxide",
+                                                                                    "tb_oxide")))
+
+
+def orders_against_use(monthly: pd.DataFrame) -> pd.DataFrame:
+    """Each buying stage's orders for its main inputs over what it uses (end users) or makes
+    (firms that transform them) per month, as % of the run's mean of that ratio: 100 is
+    ordering at its usual pace for what it uses; above, ordering ahead (restocking); below,
+    waiting. Stages the scenario lacks are left out. Month x stage."""
+    months = sorted(monthly["month"].unique())
+    out = pd.DataFrame(index=pd.Index(months, name="month"))
+    for stage, ordered, variable, used in ORDERS_AGAINST:
+        rows = monthly[monthly["stage"] == stage]
+        orders = rows[(rows["variable"] == "orders") & rows["product"].isin(ordered)].groupby("month")["value"].sum()
+        base = rows[rows["variable"] == variable]
+        if used is not None:
+            base = base[base["product"].isin(used)]
+        base = base.groupby("month")["value"].sum()
+        ratio = (orders / base.where(base > 0)).reindex(months)
+        mean = float(ratio.mean()) if ratio.notna().any() else 0.0
+        if mean > 0:
+            out[stage] = 100.0 * ratio / mean
+    return out
+
+
+def figure_orders(monthly: pd.DataFrame, title: str = ""):
+    """Orders against use by stage (:func:`orders_against_use`): a restocking wave shows as
+    stages ordering ahead of use, a wait-and-see lull as stages ordering less than they use,
+    and the bullwhip as swings that grow from one stage to the next up the chain."""
+    from matplotlib.figure import Figure
+
+    from .figures import date_axis
+    d = orders_against_use(monthly)
+    x = _months_x(list(d.index))
+    fig = Figure(figsize=(12, 4.5), layout="constrained")
+    ax = fig.subplots()
+    words = {"use": "use", "production": "output"}
+    for stage, ordered, variable, _ in ORDERS_AGAINST:
+        if stage in d.columns:
+            ax.plot(x, d[stage].to_numpy(), color=STAGE_COLOURS.get(stage, "tab:gray"),
+                    label=f"{_stage_label(stage)}: {' + '.join(p.replace('_', ' ') for p in ordered)} "
+                          f"ordered over {words[variable]}")
+    ax.axhline(100, color="k", lw=0.5)
+    ax.set_ylabel("orders over use, % of the run's mean")
+    ax.set_title(f"Orders against use by stage (above 100: ordering ahead, restocking; below: waiting) "
+                 f"{title}".strip())
+    ax.legend(fontsize=8, ncol=2)
+    ax.grid(alpha=0.3)
+    date_axis(ax)
+    return fig
+
+
 def figure_sentiment(monthly: pd.DataFrame, title: str = ""):
     """Mood by stage: the mean expected relative price change of each stage's firms, %."""
     fig = _by_series(monthly, "sentiment", "stage",
-                     f"Sentiment by stage (above 0: restocking; below: wait-and-see) {title}".strip(),
+                     f"Sentiment by stage (above 0: prices expected to rise, buyers restock and sellers hold "
+                     f"back; below: buyers wait) {title}".strip(),
                      "expected price change, %", lambda ax, x, y, label: ax.plot(x, 100 * y, label=label),
                      ncol=4)
     fig.axes[0].axhline(0, color="k", lw=0.5)
@@ -872,6 +935,7 @@ FIGURES = {
     "exports.png": figure_exports,
     "stock_cover.png": figure_stock_cover,
     "sentiment.png": figure_sentiment,
+    "orders.png": figure_orders,
 }
 
 
