@@ -11,7 +11,9 @@ import pytest
 from click.testing import CliRunner
 from support import what_if
 
+import rechain
 from rechain.cli import main
+from rechain.scenario import load_scenario
 from rechain.experiments.compare import same_as_reference
 
 DATA = Path(__file__).resolve().parent / "data"
@@ -305,3 +307,93 @@ def test_orders_against_use_is_each_stages_ratio_over_its_mean():
     assert list(table.columns) == ["motor_makers"]
     assert table["motor_makers"].tolist() == pytest.approx([100 / 1.5, 200 / 1.5])
     assert "orders.png" in FIGURES
+
+
+# --- an audit of this round's own additions (December 2026) ---------------------------------------
+def _quotas(first_2023: str, second_2023: str, first_2024: str, second_2024: str) -> str:
+    out = ""
+    for qtype, total in (("mining_rock", 250000), ("mining_ionic", 19150), ("separation", 254000)):
+        for year, (a, b) in ((2023, (first_2023, second_2023)), (2024, (first_2024, second_2024))):
+            out += (f'[[quota_policy.quotas]]\ntype = "{qtype}"\nyear = {year}\ntotal_t = {total}\n'
+                    f'batches = [{{ issued = {a}, share = 0.5 }}, {{ issued = {b}, share = 0.5 }}]\n')
+    return out
+
+
+def _lateness(tmp_path: Path, name: str, quotas: str, uncertainty: float) -> Path:
+    f = tmp_path / f"{name}.toml"
+    f.write_text(f'extends = "{TINY.as_posix()}"\nname = "{name}"\n[behaviour]\nquota_late_uncertainty = {uncertainty}\n'
+                 f'[quota_policy]\nlate_after_days = 10\nadvance_share = 0.5\n{quotas}', encoding="utf-8")
+    return f
+
+
+def test_a_late_spell_without_a_monday_is_no_late_quota(tmp_path):
+    """Due 3 April 2024 (2023's 24 March plus 10 days), issued Saturday 6 April: the run reads
+    quotas on Mondays and never saw it overdue; check listed it as late and said the lever
+    acted (an outside audit: the runs were byte-identical)."""
+    f = _lateness(tmp_path, "gap", _quotas("2023-03-24", "2023-09-20", "2024-04-06", "2024-08-20"), 0.6)
+    res = CliRunner().invoke(main, ["check", str(f)])
+    assert "late quotas" not in res.output
+    assert "behaviour.quota_late_uncertainty: no quota's first batch is overdue in the run" in res.output
+
+
+def test_a_first_batch_issued_the_december_before_sets_the_next_years_due_date(tmp_path):
+    """2023's first batch on 20 December 2022: 2024's is due around 20 December 2023, so one
+    issued on 1 June 2024 is late. It was read as due in December 2024, never late, and check
+    said the lever acted on nothing."""
+    from rechain.policy.quotas import same_time_next_year
+    import datetime as dt
+    assert same_time_next_year(dt.date(2022, 12, 20)) == dt.date(2023, 12, 20)
+    assert same_time_next_year(dt.date(2024, 2, 29)) == dt.date(2025, 2, 28)
+    quotas = _quotas("2022-12-20", "2023-06-01", "2024-06-01", "2024-09-01")
+    res = CliRunner().invoke(main, ["check", str(_lateness(tmp_path, "dec", quotas, 0.6))])
+    assert "mining_rock 2024: first batch 2024-06-01, overdue from 2024-01-01 (2023's first came 2022-12-20" \
+        in res.output
+    assert not [line for line in res.output.splitlines() if line.startswith("warning:")
+                and "quota_late_uncertainty" in line], res.output
+    runs = [rechain.run(load_scenario(_lateness(tmp_path, f"dec{u}", quotas, u)), seed=0).monthly for u in (0.0, 0.6)]
+    assert not runs[0]["value"].equals(runs[1]["value"])
+
+
+def test_an_export_quota_that_never_binds_is_told_as_changing_nothing(tmp_path):
+    from rechain.experiments.compare import compare
+    big = tmp_path / "big.toml"
+    big.write_text(f'extends = "{TINY.as_posix()}"\nname = "big"\nexport_quotas = [{{ name = "huge", products = '
+                   f'["magnet_std", "magnet_uh"], year = 2024, total_t = 1e8 }}]\n', encoding="utf-8")
+    comp = compare([TINY, big], seeds=[0], workers=1, runs_dir=None, write=False)
+    assert comp.same_note.startswith("big ran exactly as tiny")
+
+
+def test_a_one_month_run_draws_points_on_a_month_wide_axis():
+    from rechain.report import FIGURES
+    rows = [dict(month="2024-01", stage="market", product=p, region="china", variable="price", value=v,
+                 unit="yuan/t") for p, v in (("prnd_oxide", 4e5), ("prnd_metal", 5e5), ("dy_oxide", 2.5e6),
+                                              ("tb_oxide", 7e6), ("magnet_uh", 3.6e5), ("magnet_std", 2.5e5))]
+    fig = FIGURES["prices.png"](pd.DataFrame(rows), "(one month)")
+    lines = [line for ax in fig.axes for line in ax.get_lines()]
+    assert lines and all(line.get_marker() == "o" for line in lines)
+    low, high = fig.axes[0].get_xlim()
+    assert high - low < 45          # days: a month wide, not years
+
+
+def test_year_and_differing_periods_say_the_same_months(tmp_path):
+    from rechain.experiments.compare import compare
+    import numpy as np
+    a, c = tmp_path / "a.toml", tmp_path / "c.toml"
+    a.write_text(f'extends = "{TINY.as_posix()}"\nname = "a"\nend = 2025-03-31\n', encoding="utf-8")
+    c.write_text(f'extends = "{TINY.as_posix()}"\nname = "c"\nstart = 2024-03-13\nend = 2025-02-18\n',
+                 encoding="utf-8")
+    comp = compare([a, c], seeds=[0], workers=1, runs_dir=None, write=False, year=np.int64(2024))
+    assert "the key figures are over those of year 2024" in comp.period_note
+    assert comp.year_note.startswith("the key figures are of 2024-04 .. 2024-12 alone")
+
+
+@pytest.mark.parametrize("args, said", [
+    (["--bogus"], "error: No such option '--bogus'; allowed: what `"),
+    (["run", str(TINY), "--out"], "requires an argument; allowed: what `"),
+])
+def test_the_groups_own_mistakes_and_a_missing_value_are_one_line(args, said):
+    res = CliRunner().invoke(main, args)
+    out = _one_error(res)
+    assert said in out
+    if args[0] == "run":
+        assert " run --help` lists" in out

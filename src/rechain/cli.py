@@ -29,6 +29,18 @@ __all__ = ["main"]
 class _Group(click.Group):
     """A click group that turns ScenarioError into one line per mistake and exit status 2."""
 
+    def parse_args(self, ctx, args):
+        # the group's own options (`rechain --bogus`): one line, as a command's mistakes
+        try:
+            return super().parse_args(ctx, args)
+        except click.exceptions.NoArgsIsHelpError:
+            raise                   # `rechain` alone prints its help
+        except click.UsageError as e:
+            said = e.format_message().rstrip(".")
+            click.echo(f"error: {said}{' Allowed' if said.endswith('?') else '; allowed'}: what "
+                       f"`{ctx.command_path} --help` lists", err=True)
+            sys.exit(2)
+
     def invoke(self, ctx):
         # the command line as given (click consumes it while invoking), to name the scenario
         given = [*getattr(ctx, "_protected_args", []), *ctx.args]
@@ -56,7 +68,11 @@ class _Group(click.Group):
         except click.UsageError as e:
             # an unknown command or option, a missing argument, options that exclude each other:
             # one line too, naming where the allowed ones are listed
-            where = e.ctx.command_path if e.ctx is not None else ctx.command_path
+            # a mistake before the command's context exists (an option missing its value) is
+            # the command's, named first on the command line
+            command = given[0] if given and given[0] in self.commands else None
+            where = e.ctx.command_path if e.ctx is not None else \
+                f"{ctx.command_path}{' ' + command if command else ''}"
             said = e.format_message().rstrip(".")
             click.echo(f"error: {said}{' Allowed' if said.endswith('?') else '; allowed'}: what `{where} --help` "
                        f"lists", err=True)

@@ -928,15 +928,37 @@ def figure_sentiment(monthly: pd.DataFrame, title: str = ""):
     return fig
 
 
+def _one_month_shown(make):
+    """``make`` (a figure function) whose lines show as points when the run reports a single
+    month (a line through one point draws nothing), with the date axis a month wide around it
+    (it spanned years)."""
+    import functools
+
+    @functools.wraps(make)
+    def drawn(monthly: pd.DataFrame, title: str = ""):
+        fig = make(monthly, title)
+        months = monthly["month"].unique()
+        if len(months) == 1:
+            middle = _months_x(list(months))[0]
+            for ax in fig.axes:
+                for line in ax.get_lines():
+                    if len(line.get_xdata()) == 1:
+                        line.set_marker("o")
+                if ax.get_lines() or ax.patches:
+                    ax.set_xlim(middle - pd.Timedelta(days=20), middle + pd.Timedelta(days=20))
+        return fig
+    return drawn
+
+
 #: the run's figures: file name -> function of (monthly, title) returning a Figure
-FIGURES = {
+FIGURES = {name: _one_month_shown(make) for name, make in {
     "prices.png": figure_prices,
     "production.png": figure_production,
     "exports.png": figure_exports,
     "stock_cover.png": figure_stock_cover,
     "sentiment.png": figure_sentiment,
     "orders.png": figure_orders,
-}
+}.items()}
 
 
 def write_figures(monthly: pd.DataFrame, out_dir, title: str = "") -> list[str]:

@@ -442,26 +442,29 @@ def inert_keys(sc: Scenario, own: dict | None) -> list[str]:
 
 
 def overdue_spells(sc: Scenario, late_after_days: int) -> Iterator[tuple[Any, Any, dt.date, dt.date]]:
-    """Each quota whose first batch is overdue on days of the run with a grace of
+    """Each quota whose first batch is overdue in weeks of the run with a grace of
     ``late_after_days`` (:meth:`rechain.policy.quotas.QuotaBook.overdue`: no batch yet this
-    year, later than last year's first batch's date plus the grace): the quota, last year's,
-    and the first and last day of the run it is overdue."""
+    year, later than last year's first batch's date a year on plus the grace, read on each
+    week's Monday, never before the start, as the run reads it): the quota, last year's, and
+    the first and last day the run reads it overdue."""
+    from ..policy.quotas import same_time_next_year
     quotas = {(q.type, q.year): q for q in sc.quota_policy.quotas}
+    monday = sc.start - dt.timedelta(days=sc.start.weekday())
+    read = []                                          # the days a week's quota is read on
+    while monday <= sc.end:
+        read.append(max(monday, sc.start))
+        monday += dt.timedelta(days=7)
     for (qtype, year), q in quotas.items():
         prev = quotas.get((qtype, year - 1))
         if prev is None or not prev.batches or not sc.start.year <= year <= sc.end.year:
             continue
-        first = prev.batches[0].issued
-        try:
-            expected = first.replace(year=year)
-        except ValueError:  # 29 February
-            expected = first.replace(year=year, day=28)
         # overdue from the day after the grace ends until the day before this year's first batch
-        since = max(expected + dt.timedelta(days=late_after_days + 1), sc.start)
+        since = same_time_next_year(prev.batches[0].issued) + dt.timedelta(days=late_after_days + 1)
         issued = min((b.issued for b in q.batches), default=dt.date(year, 12, 31) + dt.timedelta(days=1))
-        until = min(issued - dt.timedelta(days=1), dt.date(year, 12, 31), sc.end)
-        if since <= until:
-            yield q, prev, since, until
+        until = min(issued - dt.timedelta(days=1), dt.date(year, 12, 31))
+        days = [d for d in read if since <= d <= until and d.year == year]
+        if days:
+            yield q, prev, days[0], days[-1]
 
 
 def _ever_overdue(sc: Scenario, late_after_days: int) -> bool:

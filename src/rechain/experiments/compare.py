@@ -235,14 +235,16 @@ def _kpis_of_run(monthly: pd.DataFrame, ref: pd.DataFrame | None) -> dict[str, f
 
 def same_as_reference(monthly: dict, names: list[str], seeds: list[int]) -> list[str]:
     """The scenarios after the reference (``names[0]``) whose every monthly figure equals the
-    reference's, seed by seed, leaving out the inputs a run echoes (quotas issued, capacity):
-    nothing they change acted in the period (a quota that never binds, a date after the end),
-    so the comparison tells nothing about them."""
+    reference's, seed by seed, leaving out the inputs a run echoes (quotas issued, capacity)
+    and an export quota's own rows (its use is the exports it covers, compared as exports; a
+    scenario without the quota has no such rows): nothing they change acted in the period (a
+    quota that never binds, a date after the end), so the comparison tells nothing about them."""
     key = ["month", "stage", "product", "region", "variable"]
 
     def table(name: str, seed: int) -> pd.Series:
         m = monthly[(name, seed)]
-        echoed = m["variable"].str.endswith("_issued") | (m["variable"] == "capacity")
+        variable = m["variable"]
+        echoed = variable.str.endswith("_issued") | (variable == "capacity") | variable.str.startswith("export_quota")
         return m[~echoed].set_index(key)["value"].sort_index()
 
     out = []
@@ -553,7 +555,11 @@ def compare(scenarios: list[str | Path | Scenario], seeds: list[int] | int = 1, 
         raise ScenarioError(where, "name", f"given the name {dup[0]!r} for two of the scenarios compared; "
                             f"allowed: a different `name` in each file", kind="duplicate_name")
     period_note = _periods(loaded, scenarios)
+    year = int(year) if isinstance(year, np.integer) else year             # numpy's, as pandas hands over
     window = _year_window(loaded, year) if year is not None else None      # before any run
+    if window and period_note:      # the key figures are of the year's months alone, said below
+        period_note = period_note.replace("the key figures are over the months all share",
+                                          f"the key figures are over those of year {year}")
     year_note = (f"the key figures are of {window[0]} .. {window[1]} alone (year {year}); the series and "
                  f"figures keep every month") if window else ""
     band = len(seeds) > 1 if band is None else band
@@ -629,7 +635,7 @@ def compare(scenarios: list[str | Path | Scenario], seeds: list[int] | int = 1, 
     flat = shared_peaks({k: like_for_like(v) for k, v in monthly.items()}, names, seeds)
     same = same_as_reference(monthly, names, seeds)
     same_note = (f"{' and '.join(same)} ran exactly as {ref} on every seed: every monthly figure but the quotas "
-                 f"issued and capacities is the same, so "
+                 f"issued, capacities and export quotas' own rows is the same, so "
                  f"nothing {'they change' if len(same) > 1 else 'it changes'} acted in the period (a quota or "
                  f"licence rule that never binds — compare its use with its issue in monthly.csv, such as "
                  f"export_quota_used against export_quota_issued —, a date outside the run, a firm the "

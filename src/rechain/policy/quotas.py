@@ -103,9 +103,13 @@ class QuotaBook:
             return False
         if any(b.issued <= date for b in q.batches):
             return False
-        first = prev.batches[0].issued
-        try:
-            expected = first.replace(year=date.year)
-        except ValueError:  # 29 Feb
-            expected = first.replace(year=date.year, day=28)
-        return date > expected + self.late_after
+        return date > same_time_next_year(prev.batches[0].issued) + self.late_after
+
+
+def same_time_next_year(date: dt.date) -> dt.date:
+    """``date`` a year on (28 February for a 29 February): when last year's first batch came,
+    a year later. A first batch issued the December before its year stays in December."""
+    try:
+        return date.replace(year=date.year + 1)
+    except ValueError:  # 29 February
+        return date.replace(year=date.year + 1, day=28)
