@@ -19,7 +19,8 @@ import numpy as np
 from .calendar import CALENDARS, Calendar, CalendarRangeError, _next_month
 from .config.schema import OUTSIDE_QUOTA_GROUPS
 from .network import ABROAD, FOREIGN, IONIC, KINDS, MYANMAR, OVERSEAS, ROCK, SEP
-from .policy import QUOTA_TYPES, ExportRegimes, FirmWeekTable, QuotaBook, dated_capacity, disruption_table
+from .policy import (QUOTA_TYPES, ExportRegimes, FirmWeekTable, QuotaBook, dated_capacity, disruption_table,
+                     quota_read_days)
 from .world import World
 
 __all__ = ["Mode", "WeekConditions", "PolicyTimeline", "WEEKS_PER_YEAR"]
@@ -82,10 +83,7 @@ class PolicyTimeline:
         W, N = cal.n_weeks, pop.n
         self.n_weeks = W
         self.dates = cal.weeks
-        # the date a week's quota is read on: its Monday, but never before the run's start (a
-        # run that starts on 1 January, a Friday, works its first week against that year's
-        # quota, not the year before's, which it has no other week of)
-        self.quota_dates = [max(d, sc.start) for d in cal.weeks]
+        self.quota_dates = quota_read_days(cal.weeks, sc.start)
         # per-week values are kept per calendar, demand group and quota holder and spread over
         # the firms when a week is asked for: a [weeks, firms] table costs more to build than
         # a run spends reading it

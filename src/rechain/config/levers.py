@@ -447,13 +447,11 @@ def overdue_spells(sc: Scenario, late_after_days: int) -> Iterator[tuple[Any, An
     year, later than last year's first batch's date a year on plus the grace, read on each
     week's Monday, never before the start, as the run reads it): the quota, last year's, and
     the first and last day the run reads it overdue."""
-    from ..policy.quotas import same_time_next_year
+    from ..calendar import Calendar
+    from ..policy.quotas import quota_read_days, same_time_next_year
     quotas = {(q.type, q.year): q for q in sc.quota_policy.quotas}
-    monday = sc.start - dt.timedelta(days=sc.start.weekday())
-    read = []                                          # the days a week's quota is read on
-    while monday <= sc.end:
-        read.append(max(monday, sc.start))
-        monday += dt.timedelta(days=7)
+    # the run's weeks (holidays do not move them; weekends only is enough and needs no library)
+    read = quota_read_days(Calendar.build(sc.start, sc.end, holidays={}).weeks, sc.start)
     for (qtype, year), q in quotas.items():
         prev = quotas.get((qtype, year - 1))
         if prev is None or not prev.batches or not sc.start.year <= year <= sc.end.year:

@@ -13,7 +13,8 @@ import numpy as np
 
 from ..scenario import Scenario
 
-__all__ = ["QUOTA_TYPES", "QuotaBook", "catch_up_pace", "quota_pace", "quota_room", "stretched_room", "beyond_quota"]
+__all__ = ["QUOTA_TYPES", "QuotaBook", "catch_up_pace", "quota_pace", "quota_room", "stretched_room", "beyond_quota",
+           "quota_read_days", "same_time_next_year"]
 
 QUOTA_TYPES = ("mining_rock", "mining_ionic", "separation")
 
@@ -104,6 +105,13 @@ class QuotaBook:
         if any(b.issued <= date for b in q.batches):
             return False
         return date > same_time_next_year(prev.batches[0].issued) + self.late_after
+
+
+def quota_read_days(weeks: list[dt.date], start: dt.date) -> list[dt.date]:
+    """The day each week reads its quota: its Monday, but never before the run's start (a run
+    that starts on 1 January, a Friday, works its first week against that year's quota, not
+    the year before's, which it has no other week of)."""
+    return [max(monday, start) for monday in weeks]
 
 
 def same_time_next_year(date: dt.date) -> dt.date:
