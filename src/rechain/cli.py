@@ -26,6 +26,15 @@ from .scenario import ScenarioError, json_schema, load_scenario
 __all__ = ["main"]
 
 
+def _usage_mistake(e: click.UsageError, where: str) -> None:
+    """A usage mistake (an unknown command or option, a missing value) in one line naming
+    the help that lists what is allowed; exit status 2."""
+    said = e.format_message().rstrip(".")
+    click.echo(f"error: {said}{' Allowed' if said.endswith('?') else '; allowed'}: what `{where} --help` lists",
+               err=True)
+    sys.exit(2)
+
+
 class _Group(click.Group):
     """A click group that turns ScenarioError into one line per mistake and exit status 2."""
 
@@ -36,10 +45,7 @@ class _Group(click.Group):
         except click.exceptions.NoArgsIsHelpError:
             raise                   # `rechain` alone prints its help
         except click.UsageError as e:
-            said = e.format_message().rstrip(".")
-            click.echo(f"error: {said}{' Allowed' if said.endswith('?') else '; allowed'}: what "
-                       f"`{ctx.command_path} --help` lists", err=True)
-            sys.exit(2)
+            _usage_mistake(e, ctx.command_path)
 
     def invoke(self, ctx):
         # the command line as given (click consumes it while invoking), to name the scenario
@@ -71,12 +77,8 @@ class _Group(click.Group):
             # a mistake before the command's context exists (an option missing its value) is
             # the command's, named first on the command line
             command = given[0] if given and given[0] in self.commands else None
-            where = e.ctx.command_path if e.ctx is not None else \
-                f"{ctx.command_path}{' ' + command if command else ''}"
-            said = e.format_message().rstrip(".")
-            click.echo(f"error: {said}{' Allowed' if said.endswith('?') else '; allowed'}: what `{where} --help` "
-                       f"lists", err=True)
-            sys.exit(2)
+            _usage_mistake(e, e.ctx.command_path if e.ctx is not None else
+                           f"{ctx.command_path}{' ' + command if command else ''}")
         except BrokenPipeError:
             # the reader closed the pipe (rechain check ... | head): stop quietly, as a program
             # killed by SIGPIPE does (status 141), not with a traceback or validate's 1 ("missed")

@@ -41,9 +41,18 @@ STAGE_COLOURS = {
 
 def date_axis(ax, minticks: int = 3, maxticks: int = 8) -> None:
     """Date ticks that do not overlap: a few well-placed ticks, labelled concisely
-    ("2025", "Apr", "Jul", ...)."""
+    ("2025", "Apr", "Jul", ...). Lines of a single date (a one-month run) show as points,
+    on an axis a few weeks wide where the caller left the range to matplotlib (it spans
+    years around one date)."""
     import matplotlib.dates as mdates
 
+    lines = ax.get_lines()
+    for line in lines:
+        if len(line.get_xdata()) == 1:
+            line.set_marker("o")        # a line through one point draws nothing
+    if lines and ax.get_autoscalex_on() and ax.dataLim.width == 0:
+        middle = ax.dataLim.x0
+        ax.set_xlim(middle - 20, middle + 20)       # days
     locator = mdates.AutoDateLocator(minticks=minticks, maxticks=maxticks)
     ax.xaxis.set_major_locator(locator)
     ax.xaxis.set_major_formatter(mdates.ConciseDateFormatter(locator))

@@ -26,7 +26,7 @@ from pydantic import BaseModel, ConfigDict, Field, StrictInt, StrictStr, Validat
 from .options import NonEmptyPath
 from .outputs import OutputError, add_file, check_writable, holds_run_of, output_kind, rows_written, write_file
 from .report import (COLUMNS, ELEMENT_COLUMNS, TEXT_COLUMNS, band_words, blanks_not_made, months_text,
-                     not_as_written, not_numbers, not_recovered_text)
+                     not_as_written, not_months, not_numbers, not_recovered_text)
 from .config.errors import first_problem
 from .scenario import ScenarioError, load_scenario, scenario_data, scenario_from_dict, scenario_hash
 
@@ -299,20 +299,6 @@ _MAYBE_EMPTY = {"kpis_long.csv": ("mean", "p05", "p95", "seeds"), "kpis_by_seed.
                 "series.csv": ("value",)}
 
 
-def _not_numbers_or_empty(table: pd.DataFrame, column: str) -> str | None:
-    """Why ``column`` of a comparison's table holds something other than numbers and empty
-    cells (the first such value and its line: text such as a spreadsheet's "431,288.33"), or
-    None."""
-    values = pd.to_numeric(table[column], errors="coerce")
-    bad = (values.isna() & table[column].notna()).to_numpy()
-    if not bad.any():
-        return None
-    i = int(bad.argmax())
-    more = int(bad.sum()) - 1
-    return (f"{column}: given {str(table[column].iloc[i])!r} on line {i + 2}{f' (and {more} more)' if more else ''}, "
-            f"not a number")
-
-
 class DamagedOutput(OutputError):
     """A file of an output folder that is missing or not as rechain wrote it (one line, exit 2)."""
 
@@ -336,14 +322,10 @@ def _read_csv(path: Path) -> pd.DataFrame:
     if path.name in _NUMBERS and (why := not_as_written(table, _NUMBERS[path.name])):
         raise DamagedOutput(path, why)
     for column in _MAYBE_EMPTY.get(path.name, ()):
-        if (why := _not_numbers_or_empty(table, column)) is not None:
+        if (why := not_numbers(table, column, empty_ok=True)) is not None:
             raise DamagedOutput(path, why)
-    if "month" in table.columns and path.name == "series.csv":
-        months = table["month"].astype(str)
-        bad = ~months.str.fullmatch(r"\d{4}-(0[1-9]|1[0-2])").to_numpy()
-        if bad.any():
-            i = int(bad.argmax())
-            raise DamagedOutput(path, f"month: given {months.iloc[i]!r} on line {i + 2}, not a month written YYYY-MM")
+    if path.name == "series.csv" and (why := not_months(table)) is not None:
+        raise DamagedOutput(path, why)
     if path.name == "flows.csv":       # the element tonnes (an older rechain wrote none)
         for column in (c for c in ELEMENT_COLUMNS if c in table.columns):
             if (why := not_numbers(table, column)) is not None:

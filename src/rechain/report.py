@@ -21,7 +21,7 @@ from .world import STOCKED as OXIDES_METAL
 if TYPE_CHECKING:
     from .model import ChainModel
 
-__all__ = ["idle_reserve", "monthly_table", "end_products", "flows_table", "kpis", "write_figures", "summary_table", "series_of",
+__all__ = ["idle_reserve", "monthly_table", "end_products", "flows_table", "kpis", "write_figures", "not_months", "summary_table", "series_of",
            "monthly_series", "not_numbers", "not_as_written", "COLUMNS", "TEXT_COLUMNS", "FLOW_VARIABLES", "LEVEL_VARIABLES",
            "months_text", "not_recovered_text", "band_words"]
 
@@ -450,16 +450,18 @@ def magnet_output(monthly: pd.DataFrame) -> pd.Series:
     return monthly[sel].groupby("month")["value"].sum()
 
 
-def not_numbers(table: pd.DataFrame, column: str = "value") -> str | None:
+def not_numbers(table: pd.DataFrame, column: str = "value", empty_ok: bool = False) -> str | None:
     """Why ``column`` of a table read back from a file does not read as finite numbers (the
     first value that is not one, text or empty or NaN or infinite, and its line), or None when
-    all do.
+    all do. ``empty_ok``: an empty cell, NaN or an infinity is allowed (a comparison writes
+    none where there is none, "not by end"), only text is not.
 
     rechain writes no missing or infinite value into a run's tables (a run that reaches one
     stops, status 3), so one there means the file was edited or damaged.
     """
-    values = pd.to_numeric(table[column], errors="coerce").to_numpy(dtype=float)
-    bad = ~np.isfinite(values)
+    numbers = pd.to_numeric(table[column], errors="coerce")
+    bad = (numbers.isna() & table[column].notna()).to_numpy() if empty_ok else \
+        ~np.isfinite(numbers.to_numpy(dtype=float))
     if not bad.any():
         return None
     i = int(bad.argmax())
@@ -467,7 +469,18 @@ def not_numbers(table: pd.DataFrame, column: str = "value") -> str | None:
     shown = "an empty value or NaN" if pd.isna(given) else repr(str(given))
     more = int(bad.sum()) - 1
     return (f"{column}: given {shown} on line {i + 2}{f' (and {more} more)' if more else ''}, "
-            f"not a finite number")
+            f"not a {'number' if empty_ok else 'finite number'}")
+
+
+def not_months(table: pd.DataFrame) -> str | None:
+    """Why the ``month`` column of a table read back from a file is not months written
+    ``YYYY-MM`` (the first that is not and its line), or None."""
+    months = table["month"].astype(str)
+    bad = ~months.str.fullmatch(r"\d{4}-(0[1-9]|1[0-2])").to_numpy()
+    if not bad.any():
+        return None
+    i = int(bad.argmax())
+    return f"month: given {months.iloc[i]!r} on line {i + 2}, not a month written YYYY-MM"
 
 
 #: the columns that name one row of a run's table (rechain writes each once)
@@ -480,13 +493,8 @@ def not_as_written(table: pd.DataFrame, column: str = "value") -> str | None:
     monthly.csv, ``tonnes`` for flows.csv) is not as rechain wrote it: a figure that is not a
     number (:func:`not_numbers`), a month that is not ``YYYY-MM``, or a row given twice. None
     when it is."""
-    if (why := not_numbers(table, column)) is not None:
+    if (why := not_numbers(table, column) or not_months(table)) is not None:
         return why
-    months = table["month"].astype(str)
-    bad = ~months.str.fullmatch(r"\d{4}-(0[1-9]|1[0-2])").to_numpy()
-    if bad.any():
-        i = int(bad.argmax())
-        return f"month: given {months.iloc[i]!r} on line {i + 2}, not a month written YYYY-MM"
     twice = table.duplicated(ROW_KEYS[column]).to_numpy()
     if twice.any():
         i = int(twice.argmax())
@@ -928,37 +936,15 @@ def figure_sentiment(monthly: pd.DataFrame, title: str = ""):
     return fig
 
 
-def _one_month_shown(make):
-    """``make`` (a figure function) whose lines show as points when the run reports a single
-    month (a line through one point draws nothing), with the date axis a month wide around it
-    (it spanned years)."""
-    import functools
-
-    @functools.wraps(make)
-    def drawn(monthly: pd.DataFrame, title: str = ""):
-        fig = make(monthly, title)
-        months = monthly["month"].unique()
-        if len(months) == 1:
-            middle = _months_x(list(months))[0]
-            for ax in fig.axes:
-                for line in ax.get_lines():
-                    if len(line.get_xdata()) == 1:
-                        line.set_marker("o")
-                if ax.get_lines() or ax.patches:
-                    ax.set_xlim(middle - pd.Timedelta(days=20), middle + pd.Timedelta(days=20))
-        return fig
-    return drawn
-
-
 #: the run's figures: file name -> function of (monthly, title) returning a Figure
-FIGURES = {name: _one_month_shown(make) for name, make in {
+FIGURES = {
     "prices.png": figure_prices,
     "production.png": figure_production,
     "exports.png": figure_exports,
     "stock_cover.png": figure_stock_cover,
     "sentiment.png": figure_sentiment,
     "orders.png": figure_orders,
-}.items()}
+}
 
 
 def write_figures(monthly: pd.DataFrame, out_dir, title: str = "") -> list[str]:

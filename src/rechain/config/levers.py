@@ -442,27 +442,20 @@ def inert_keys(sc: Scenario, own: dict | None) -> list[str]:
 
 
 def overdue_spells(sc: Scenario, late_after_days: int) -> Iterator[tuple[Any, Any, dt.date, dt.date]]:
-    """Each quota whose first batch is overdue in weeks of the run with a grace of
-    ``late_after_days`` (:meth:`rechain.policy.quotas.QuotaBook.overdue`: no batch yet this
-    year, later than last year's first batch's date a year on plus the grace, read on each
-    week's Monday, never before the start, as the run reads it): the quota, last year's, and
-    the first and last day the run reads it overdue."""
+    """Each quota whose first batch the run reads as overdue (the model's own rule,
+    :meth:`rechain.policy.quotas.QuotaBook.overdue`, with a grace of ``late_after_days``, on
+    the days the run reads its quota, :func:`~rechain.policy.quotas.quota_read_days`): the
+    quota, last year's, and the first and last day the run reads it overdue."""
     from ..calendar import Calendar
-    from ..policy.quotas import quota_read_days, same_time_next_year
-    quotas = {(q.type, q.year): q for q in sc.quota_policy.quotas}
+    from ..policy.quotas import QuotaBook, quota_read_days
+    book = QuotaBook(sc)
+    book.late_after = dt.timedelta(days=late_after_days)
     # the run's weeks (holidays do not move them; weekends only is enough and needs no library)
     read = quota_read_days(Calendar.build(sc.start, sc.end, holidays={}).weeks, sc.start)
-    for (qtype, year), q in quotas.items():
-        prev = quotas.get((qtype, year - 1))
-        if prev is None or not prev.batches or not sc.start.year <= year <= sc.end.year:
-            continue
-        # overdue from the day after the grace ends until the day before this year's first batch
-        since = same_time_next_year(prev.batches[0].issued) + dt.timedelta(days=late_after_days + 1)
-        issued = min((b.issued for b in q.batches), default=dt.date(year, 12, 31) + dt.timedelta(days=1))
-        until = min(issued - dt.timedelta(days=1), dt.date(year, 12, 31))
-        days = [d for d in read if since <= d <= until and d.year == year]
+    for (qtype, year), q in book.quotas.items():
+        days = [d for d in read if d.year == year and book.overdue(qtype, d)]
         if days:
-            yield q, prev, days[0], days[-1]
+            yield q, book.quotas[(qtype, year - 1)], days[0], days[-1]
 
 
 def _ever_overdue(sc: Scenario, late_after_days: int) -> bool:
@@ -474,10 +467,11 @@ def late_first_batches(sc: Scenario) -> list[str]:
     meanwhile (docs/ODD.md section 7.9): a late batch in a what-if or an era starves the
     chain for months, which `rechain check` should make visible (an outside era audit)."""
     qp = sc.quota_policy
+    # before a year's first batch firms may use the larger of the two shares of last year's total
+    share, key = max((qp.provisional_share, "provisional_share"), (qp.advance_share, "advance_share"))
     out = []
     for q, prev, since, until in overdue_spells(sc, qp.late_after_days):
         first = min((b.issued for b in q.batches), default=None)
-        share, key = max((qp.provisional_share, "provisional_share"), (qp.advance_share, "advance_share"))
         ration = (f"ration what is left over quota_policy.overdue_ration_weeks ({qp.overdue_ration_weeks:g})"
                   if qp.overdue_ration_weeks > 0 else "run dry once it is used (overdue_ration_weeks 0)")
         out.append(f"{q.type} {q.year}: first batch {first if first else 'none'}, overdue from {since} ({prev.year}'s "

@@ -416,11 +416,11 @@ def _months(sc: Scenario) -> str:
     return f"{sc.start:%Y-%m}..{sc.end:%Y-%m}"
 
 
-def _periods(loaded: list[Scenario], given: list) -> str:
+def _periods(loaded: list[Scenario], given: list, year: int | None = None) -> str:
     """Check that every scenario shares a month with the reference (the first); raise
     :class:`ScenarioError` naming both periods when one does not. Returns a line saying how
     the periods differ when they do ("" when they are all the same): the key figures are then
-    taken over the months all share (:func:`_shared_months`)."""
+    taken over the months all share (:func:`_shared_months`), of ``year`` alone when given."""
     ref = loaded[0]
     for i, sc in enumerate(loaded[1:], 1):
         if f"{sc.start:%Y-%m}" > f"{ref.end:%Y-%m}" or f"{sc.end:%Y-%m}" < f"{ref.start:%Y-%m}":
@@ -445,8 +445,8 @@ def _periods(loaded: list[Scenario], given: list) -> str:
                             kind="invalid")
     shared = f"{shared[0]}..{shared[1]}"
     return (f"the periods differ ({', '.join(f'{sc.name} {_months(sc)}' for sc in loaded)}; months all share: "
-            f"{shared}): the key figures are over the months all share, so totals and changes are like for "
-            f"like; the series show each scenario's own months")
+            f"{shared}): the key figures are over {'the months all share' if year is None else f'those of year {year}'}"
+            f", so totals and changes are like for like; the series show each scenario's own months")
 
 
 def _year_window(loaded: list[Scenario], year: int) -> tuple[str, str]:
@@ -554,12 +554,9 @@ def compare(scenarios: list[str | Path | Scenario], seeds: list[int] | int = 1, 
         where = scenarios[names.index(dup[0])] if not isinstance(scenarios[0], Scenario) else None
         raise ScenarioError(where, "name", f"given the name {dup[0]!r} for two of the scenarios compared; "
                             f"allowed: a different `name` in each file", kind="duplicate_name")
-    period_note = _periods(loaded, scenarios)
     year = int(year) if isinstance(year, np.integer) else year             # numpy's, as pandas hands over
+    period_note = _periods(loaded, scenarios, year)
     window = _year_window(loaded, year) if year is not None else None      # before any run
-    if window and period_note:      # the key figures are of the year's months alone, said below
-        period_note = period_note.replace("the key figures are over the months all share",
-                                          f"the key figures are over those of year {year}")
     year_note = (f"the key figures are of {window[0]} .. {window[1]} alone (year {year}); the series and "
                  f"figures keep every month") if window else ""
     band = len(seeds) > 1 if band is None else band
