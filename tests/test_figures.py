@@ -46,6 +46,19 @@ def test_prices_are_in_the_markets_units(baseline_run):
     assert units["52UH magnet blank"] == "yuan/kg"
 
 
+def test_prices_show_the_feeds_and_each_long_run_price(baseline_run):
+    """An analyst reads an ore stop or a scrap rule in the feeds' prices, and how far each index
+    stands from the cost anchor it is pulled to."""
+    fig = figure_prices(baseline_run.monthly)
+    panels = {ax.get_title(): ax for ax in fig.axes if ax.get_visible()}
+    assert {"rock-type (light) ore", "ion-adsorption ore", "standard-grade scrap", "52UH scrap"} <= set(panels)
+    assert panels["ion-adsorption ore"].get_ylabel() == "yuan/t REO"
+    monthly = baseline_run.monthly
+    anchor = monthly[(monthly["variable"] == "price_long_run") & (monthly["product"] == "dy_oxide")]
+    line = {ln.get_label(): ln for ln in panels["Dy oxide"].get_lines()}["long-run price"]
+    assert np.allclose(line.get_ydata(), anchor.sort_values("month")["value"].to_numpy())
+
+
 def test_month_on_month_never_dominates(baseline_run):
     fig = figure_production(baseline_run.monthly)
     mom_axes = [ax for ax in fig.axes if ax.get_ylabel() == "MoM %"]

@@ -546,8 +546,9 @@ def _run_context(folder: Path, year: int | None) -> dict:
     yr = _check_year(flows, year, folder)
     title = f"({name}, seed {seed})"
     figures = [_figure(make(monthly, title), caption) for (fname, make), caption in zip(FIGURES.items(), (
-        "Price indices, monthly means, each in the market's quoted unit: China's price solid, export prices "
-        "by region dashed.",
+        "Price indices, monthly means, each in the market's quoted unit: China's price solid, its long-run "
+        "price (the cost anchor the market is pulled to) dotted, export prices by region dashed; the separated "
+        "products first, then the ores (per t REO) and the scrap.",
         "Production by stage, t per month; below each, the change on the month before (clipped at +-60 %).",
         "Magnet exports by destination region, t per month (oxide and metal exports are in the key figures).",
         "Stock cover: buyers' input stock in days of planned use; ore sellers' finished stock in days of orders.",

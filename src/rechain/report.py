@@ -675,6 +675,12 @@ def part_of_year(months, year: str | int) -> str:
 
 # --- figures ---------------------------------------------------------------------------------
 PRICE_PRODUCTS = ("prnd_oxide", "prnd_metal", "dy_oxide", "tb_oxide", "magnet_uh", "magnet_std")
+#: the feeds' prices, drawn after the separated products in prices.png
+FEED_PRICE_PRODUCTS = ("light_ore", "ionic_ore", "scrap_std", "scrap_uh")
+PRICE_LABELS = {"prnd_oxide": "Pr-Nd oxide", "prnd_metal": "Pr-Nd metal", "dy_oxide": "Dy oxide",
+                "tb_oxide": "Tb oxide", "magnet_uh": "52UH magnet blank", "magnet_std": "standard magnet blank",
+                "light_ore": "rock-type (light) ore", "ionic_ore": "ion-adsorption ore",
+                "scrap_std": "standard-grade scrap", "scrap_uh": "52UH scrap"}
 BUYING_STAGES = ("separation_plants", "recyclers", "magnet_makers", "motor_makers", "overseas_buyers",
                  "state_reserve", "traders")
 SELLING_STAGES = ("miners", "myanmar_holders", "overseas_miners")
@@ -700,7 +706,10 @@ def _pivot(monthly: pd.DataFrame, variable: str, columns: str, months: list[str]
 
 
 def figure_prices(monthly: pd.DataFrame, title: str = ""):
-    """Monthly price indices, one panel per main product, each in the market's quoted unit."""
+    """Monthly price indices, one panel per traded product, each in the market's quoted unit:
+    China's index, its long-run price (the cost anchor it is pulled to, docs/ODD.md section
+    7.6) and the export prices buyers abroad pay. The separated products come first; the
+    ores (yuan/t REO) and the scrap last, since a Myanmar stop or a scrap rule shows there."""
     from matplotlib.figure import Figure
 
     from .figures import date_axis
@@ -708,30 +717,33 @@ def figure_prices(monthly: pd.DataFrame, title: str = ""):
     x = _months_x(months)
     prices = monthly[monthly["variable"] == "price"]
     price = domestic_prices(monthly)
+    anchor = monthly[monthly["variable"] == "price_long_run"]
     abroad = prices[prices["region"] != "china"]
-    labels = {"prnd_oxide": "Pr-Nd oxide", "prnd_metal": "Pr-Nd metal", "dy_oxide": "Dy oxide",
-              "tb_oxide": "Tb oxide", "magnet_uh": "52UH magnet blank", "magnet_std": "standard magnet blank"}
-    shown = [p for p in PRICE_PRODUCTS if (price["product"] == p).any()]
-    fig = Figure(figsize=(13, 6.5), layout="constrained")
-    axes = fig.subplots(2, 3, sharex=True).ravel()
+    shown = [p for p in PRICE_PRODUCTS + FEED_PRICE_PRODUCTS if (price["product"] == p).any()]
+    cols = 4
+    rows = max(1, -(-len(shown) // cols))
+    fig = Figure(figsize=(15, 3.2 * rows + 0.6), layout="constrained")
+    axes = np.atleast_1d(fig.subplots(rows, cols, sharex=True)).ravel()
     for ax, product in zip(axes, shown):
         g = price[price["product"] == product].set_index("month").reindex(months)
         unit = g["unit"].dropna().iloc[0] if g["unit"].notna().any() else ""
         ax.plot(x, g["value"], color="tab:blue", label="China")
+        a = anchor[anchor["product"] == product].set_index("month").reindex(months)["value"]
+        if a.notna().any():
+            ax.plot(x, a, color="0.45", ls=":", lw=1.2, label="long-run price")
         # export prices (with duty and freight), one dashed line per buyer region
         for region, e in abroad[abroad["product"] == product].groupby("region"):
             ax.plot(x, e.set_index("month").reindex(months)["value"], ls="--", lw=1, label=f"export, {region}")
-        if (abroad["product"] == product).any():
-            ax.legend(fontsize=7)
-        ax.set_title(labels.get(product, product), fontsize=10)
-        ax.set_ylabel(unit)
+        ax.legend(fontsize=7)
+        ax.set_title(PRICE_LABELS.get(product, product), fontsize=10)
+        ax.set_ylabel(unit + (" REO" if product in ("light_ore", "ionic_ore") and unit else ""))
         ax.grid(alpha=0.3)
         ax.yaxis.set_major_formatter("{x:,.0f}")
         date_axis(ax)
     for ax in axes[len(shown):]:
         ax.set_visible(False)
-    fig.suptitle(f"Prices in China (solid) and for buyers abroad (dashed), monthly means in the market's units "
-                 f"{title}".strip())
+    fig.suptitle(f"Prices in China (solid), their long-run price (dotted) and for buyers abroad (dashed), "
+                 f"monthly means in the market's units {title}".strip())
     return fig
 
 
