@@ -425,3 +425,34 @@ def test_work_beyond_the_quota_fills_what_the_quota_leaves_up_to_what_gets_throu
     open_t = np.array([3.0, 9.0, 5.0, 5.0])
     # 3 of the 6 left; all 6 left; nothing left at full capacity, nor past it
     assert beyond_quota(cap, within, open_t).tolist() == [3.0, 6.0, 0.0, 0.0]
+
+
+def test_a_dated_capacity_is_the_groups_capacity_whatever_was_built_or_retired_before():
+    """An era author gives Myanmar's capacity for each year as recorded (an outside era of
+    2016-2018: 18,000 and 28,000 t REO read 16,353 and 25,118 once the holders had retired
+    part of 2016's). From each year given, the group's working capacity is the figure; its
+    firms build and retire from there (without it, 2026's would read 24,529 and 2025's 59,258)."""
+    from support import baseline_dict
+
+    from rechain.model import ChainModel
+    from rechain.network import MYANMAR
+    from rechain.scenario import scenario_from_dict
+    d = baseline_dict()
+    d["firms"]["myanmar_holders"]["capacity_by_year"] = {"2025": 60000, "2026": 25000}
+    d["disruptions"] = []        # what a disruption takes offline is not a lack of capacity
+    m = ChainModel(scenario_from_dict(d), seed=0)
+    holders = m.world.rows[MYANMAR]
+    start = m.world.firms.capacity[holders].sum() * 52.18
+    seen = {}
+    while m.running:
+        m.step()
+        cond = m.book.cond
+        year = cond.date.year
+        if year not in seen:   # the first week of each year, after its investment phase
+            seen[year] = float((m.firms.capacity_t_per_wk[holders] * cond.capacity_share[holders]).sum() * 52.18)
+        if cond.capacity_reset.size:
+            assert set(cond.capacity_reset) == set(holders)
+    # capacity under construction that comes due in the same week still comes on top
+    for year, given in ((2025, 60000), (2026, 25000)):
+        assert given * (1 - 1e-9) <= seen[year] <= given * 1.01
+    assert seen[2024] == pytest.approx(start, rel=0.05)

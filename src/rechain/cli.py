@@ -250,8 +250,7 @@ def run(scenario: Path, seed: int, out_dir: Path | None, no_figures: bool, html:
                        f"users needed (route_supply_cover in monthly.csv; the baseline's years: 1.02-1.07), and the "
                        f"long-run price rations the rest; if the period had supply the file does not give (work "
                        f"outside the quota, imports, stocks drawn), give it (docs/eras.md)")
-        click.echo(f"\nwrote {out_dir}/ (monthly.csv, flows.csv, summary.csv, manifest.json"
-                   f"{', figures' if not no_figures else ''}{', report.html' if html else ''})")
+        click.echo(f"\nwrote {out_dir}/ ({written_list(out_dir)})")
     if earlier is not None and not quiet:
         # the default folder is named after the scenario's name, which two files can share
         now = [str(Path(f).resolve()) for f in getattr(sc, "_files", [])]
@@ -261,6 +260,20 @@ def run(scenario: Path, seed: int, out_dir: Path | None, no_figures: bool, html:
                        f"to keep both")
         elif earlier[1] != seed:
             click.echo(f"note: this replaced an earlier run of seed {earlier[1]} in {out_dir}/")
+
+
+def written_list(folder: Path) -> str:
+    """The files a run wrote into ``folder``, tables first, the figures counted: what the line
+    after a run names is what is there (it had left out mass_balance.json and the weekly table)."""
+    from .outputs import files_written
+    files = files_written(folder)
+    figures = [f for f in files if f.endswith(".png")]
+    named = [f for f in files if not f.endswith(".png")]
+    first = ["monthly.csv", "flows.csv", "summary.csv"]
+    named = [f for f in first if f in named] + sorted(f for f in named if f not in first)
+    if figures:
+        named.append(f"{len(figures)} figures: {', '.join(sorted(figures))}")
+    return ", ".join(named)
 
 
 def _earlier_run(folder: Path) -> tuple[list[str], object] | None:
@@ -471,8 +484,10 @@ def _balance_far(balance: dict) -> list[str]:
                 f"plan to {size} (quotas at their pace, imports, work outside the quota, scrap; docs/ODD.md section "
                 f"7.6): ")
         if ratio < BALANCE_GLUT:
-            out.append(said + "its price falls until its holders keep it back or supply is cut. If the period's record "
-                       "shows no such glut, a use is missing from the file or a supply is too high (docs/eras.md)")
+            out.append(said + "its price falls until its holders keep it back or supply is cut: below its long-run "
+                       "price, which the three oxides share, so it may still rise where a shortage of another lifts "
+                       "that (price_long_run in monthly.csv). If the period's record shows no such glut, a use is "
+                       "missing from the file or a supply is too high (docs/eras.md)")
             continue
         said += "its price climbs until use falls or supply grows to meet it. "
         if need <= brought * BALANCE_SHORT:

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import datetime as dt
 import enum
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 
 import numpy as np
 
@@ -68,10 +68,24 @@ class WeekConditions:
     export_parity: np.ndarray         # export over domestic price in free trade: duty and freight, [P, R]
     materials_demand_t: np.ndarray    # oxides and metal the regions' buyers need this week, t, [R, P]
     materials_ahead_t: np.ndarray     # their mean weekly need over the weeks they plan ahead, t, [R, P]
+    # firms whose dated capacity begins this week: back to their start size, so that the
+    # group's capacity is the year's figure
+    capacity_reset: np.ndarray = field(default_factory=lambda: np.zeros(0, np.int64))
 
     @property
     def recording(self) -> bool:
         return self.mode is Mode.RUN
+
+
+def capacity_resets(dated: FirmWeekTable) -> dict[int, np.ndarray]:
+    """The weeks (after the first) in which a firm's dated capacity changes, and those firms:
+    a year given in ``capacity_by_year`` is the group's capacity from then on, so the
+    investment and retirement of the years before are set aside there (the dated multiple is
+    of the start capacity) and act again from that figure."""
+    if dated.values.shape[0] < 2 or dated.firms.size == 0:
+        return {}
+    changed = dated.values[1:] != dated.values[:-1]            # [weeks - 1, kept firms]
+    return {int(w) + 1: dated.firms[changed[w]] for w in np.flatnonzero(changed.any(axis=1))}
 
 
 class PolicyTimeline:
@@ -98,6 +112,7 @@ class PolicyTimeline:
                 working_outside |= pop.kind == KINDS.index(group.removesuffix("s"))     # rock_miners: rock_miner
         self.outside_quota_open = disruption_table(sc, cal, pop, world.stages, outside_quota=working_outside)
         self.capacity_share = self.disruption_share.times(dated)
+        self.capacity_resets = capacity_resets(dated)
         self.start_capacity_share = dated.week(0)     # before the run: the mines that exist at the start
         # end-use demand, per group (sector, region) [W, G]; a firm's is its group's times its share
         self.demand_column = np.where(pop.kind == OVERSEAS, pop.group + len(sc.sectors), pop.group)
@@ -154,6 +169,7 @@ class PolicyTimeline:
         self._infinite = np.full(N, np.inf)
         self._no_overdue = np.zeros(len(QUOTA_TYPES), bool)
         self._nan3 = np.full(len(QUOTA_TYPES), np.nan)
+        self._no_firms = np.zeros(0, np.int64)
 
     # ------------------------------------------------------------------------------------
     def conditions(self, week: int, mode: Mode) -> WeekConditions:
@@ -192,7 +208,8 @@ class PolicyTimeline:
             eol_available_t=self.eol_available_t, news_on=True, export_quotas_on=bool(sc.export_quotas),
             landed_factor=self.landed_factor[week], export_duty_factor=self.export_duty_factor[week],
             export_parity=self.export_parity[week],
-            materials_demand_t=self.materials_demand_t[week], materials_ahead_t=self.materials_ahead_t[week])
+            materials_demand_t=self.materials_demand_t[week], materials_ahead_t=self.materials_ahead_t[week],
+            capacity_reset=self.capacity_resets.get(week, self._no_firms))
 
     def _weeks_left_in_year(self, week: int) -> float:
         """Weeks from the week's quota date to the end of its year (31 December included)."""

@@ -48,7 +48,7 @@ from .scenario import ScenarioError
 
 __all__ = ["MARKER", "OutputError", "check_output_dir", "default_folder", "output_dir", "write_marker",
            "is_rechain_output", "check_writable", "add_file", "write_file", "output_kind", "holds_run_of",
-           "begin_output", "code_fingerprint", "rows_written"]
+           "begin_output", "code_fingerprint", "rows_written", "files_written"]
 
 #: the marker file of a rechain output folder (JSON: kind, files)
 MARKER = ".rechain-output.json"
@@ -86,6 +86,13 @@ def _read_marker(folder: Path) -> dict | None:
     if not all(_plain_name(f) for f in data["files"]):
         return None        # copied, hand-edited or forged: rechain never lists such paths
     return data
+
+
+def files_written(folder: str | Path) -> list[str]:
+    """The files rechain wrote into ``folder``, as its marker names them (none if it has no
+    marker of rechain's): what a command says it wrote is what is there."""
+    marker = _read_marker(Path(folder))
+    return list(marker["files"]) if marker else []
 
 
 def _stamp(path: Path) -> list:

@@ -535,6 +535,10 @@ def invest(chain: Chain) -> None:
     cond = book.cond
     if cond.mode is not Mode.RUN:
         return
+    if cond.capacity_reset.size:
+        # a dated capacity is the group's figure from its year: the years before's building
+        # and retiring are in it already (capacity under construction still comes on top)
+        f.capacity_t_per_wk[cond.capacity_reset] = chain.world.firms.capacity[cond.capacity_reset]
     done = f.capacity_on_order.arrive(cond.week, chain.world.n_firms)
     if done is not None:
         f.capacity_t_per_wk += done

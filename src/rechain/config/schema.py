@@ -56,9 +56,12 @@ def _year_keys(table: dict, allow_empty: bool = False) -> dict:
     """Yearly tables are keyed by calendar years written as four digits ("2024")."""
     if not table and not allow_empty:
         raise ValueError('at least one year, e.g. { 2024 = ... }')
-    for y in table:
-        if not (isinstance(y, str) and len(y) == 4 and y.isascii() and y.isdigit() and 1990 <= int(y) <= 2100):
-            raise ValueError(f'given the key {y!r}; allowed: years 1990-2100 as keys ("2024")')
+    # every bad key at once: an author fixing one should not meet the next on the next check
+    bad = [y for y in table
+           if not (isinstance(y, str) and len(y) == 4 and y.isascii() and y.isdigit() and 1990 <= int(y) <= 2100)]
+    if bad:
+        given = ", ".join(repr(y) for y in bad)
+        raise ValueError(f'given the key{"s" if len(bad) > 1 else ""} {given}; allowed: years 1990-2100 as keys ("2024")')
     return table
 
 

@@ -1,0 +1,38 @@
+"""Findings of an outside era audit (2016-2018, December 2026): each case as the outsider met
+it, held here."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from click.testing import CliRunner
+from support import what_if
+
+from rechain.cli import main
+
+DATA = Path(__file__).resolve().parent / "data"
+TINY = DATA / "tiny.toml"
+
+
+def test_every_bad_year_of_a_table_is_named_at_once(tmp_path):
+    """Two bad years in one capacity_by_year: only the first was named, the second only on
+    the next check."""
+    bad = what_if(tmp_path, '[firms.myanmar_holders]\ncapacity_by_year = { "20x6" = 5000, "1850" = 5000 }\n', "years")
+    res = CliRunner().invoke(main, ["check", str(bad)])
+    assert res.exit_code == 2
+    line = [x for x in res.output.splitlines() if "capacity_by_year" in x]
+    assert len(line) == 1 and "'20x6', '1850'" in line[0] and "years 1990-2100" in line[0], res.output
+
+
+def test_the_line_after_a_run_names_every_file_it_wrote(tmp_path):
+    """`rechain run` said it wrote monthly, flows, summary and the manifest; it also wrote the
+    mass balance and the weekly table."""
+    out = tmp_path / "run"
+    res = CliRunner().invoke(main, ["run", str(TINY), "--out", str(out)])
+    assert res.exit_code == 0, res.output
+    said = res.output.strip().splitlines()[-1]
+    assert said.startswith(f"wrote {out}/ (")
+    for f in out.iterdir():
+        if not f.name.startswith("."):
+            assert f.name in said, (f.name, said)
+    assert "6 figures" in said
