@@ -57,3 +57,24 @@ def test_a_producer_abroad_whose_dated_capacity_grows_finds_buyers_for_it():
     dated, sized = sold(capacity_by_year={"2024": 150000}), sold(capacity_t_per_yr=150000)
     assert dated > 1.3 * sold()
     assert abs(dated / sized - 1.0) < 0.1, (dated, sized)
+
+
+def test_the_spin_up_counts_imported_ore_as_the_first_week_does():
+    """With imported ore counting against the separation quota from the start, the spin-up
+    worked a quota shared out for imports that did not count: ion-adsorption plants separated
+    all of Myanmar's ore and the run opened on 570 t of Dy oxide in their yards (the baseline's
+    none), so a tighter rule read as a Dy glut (an outside lever audit)."""
+    import datetime as dt
+
+    from support import baseline_dict
+
+    from rechain.conditions import Mode, PolicyTimeline
+    from rechain.randomness import Streams
+    from rechain.scenario import scenario_from_dict
+    from rechain.world import build_world
+    for counts_from, expected in ((dt.date(2024, 1, 1), True), (dt.date(2025, 7, 28), False)):
+        d = baseline_dict()
+        d["quota_policy"]["imported_ore_counts_from"] = counts_from
+        timeline = PolicyTimeline(build_world(scenario_from_dict(d), Streams(0)))
+        for mode in (Mode.DRY_RUN, Mode.SPIN_UP, Mode.RUN):
+            assert timeline.conditions(0, mode).imports_count is expected, (counts_from, mode)

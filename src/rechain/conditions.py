@@ -180,7 +180,7 @@ class PolicyTimeline:
                 demand_t=self.neutral_demand_t,
                 demand_ahead_t=self.neutral_demand_t, quota_allowance_t=self._infinite, weeks_left_in_year=26.0,
                 quota_year_t_per_wk=self._first_quota_year_t_per_wk, quota_overdue=self._no_overdue,
-                quota_issued_t=self._nan3, imports_count=False, controls_on=False,
+                quota_issued_t=self._nan3, imports_count=self._imports_count_at_start, controls_on=False,
                 export_barrier=self._no_barrier, served_from_china=self._all_served, eol_collected_t=0.0,
                 eol_available_t=0.0, news_on=False, export_quotas_on=False,
                 landed_factor=self.neutral_landed, export_duty_factor=self.neutral_landed,
@@ -250,6 +250,12 @@ class PolicyTimeline:
         self.quota_allowance_t = FirmWeekTable(holders, allowance, np.inf, N)
         self.quota_year_t_per_wk = FirmWeekTable(holders, year_pace, np.inf, N)
         self._first_quota_year_t_per_wk = self.quota_year_t_per_wk.week(0)
+        # the spin-up works the first week's quota under the first week's rule: plants whose
+        # quota share counts imported ore must count it (had it not, a rule in force from the
+        # start let them separate all of Myanmar's ore on a quota sized for it as well, and the
+        # run opened on a glut of Dy: an outside lever audit)
+        frm = self.world.scenario.quota_policy.imported_ore_counts_from
+        self._imports_count_at_start = frm is not None and self.dates[0] >= frm
 
     def quota_shares(self, year: int) -> np.ndarray:
         """Each quota holder's share of its type's quota in ``year`` [N] (0 for others).

@@ -473,7 +473,7 @@ class QuotaPolicy(_Model):
     pace_multiple: Annotated[float, Field(ge=1, le=10)] = Field(1.25, description="quota holders aim to use their year's share by year end, making up weeks lost to holidays, disruptions or slumps, but never run faster than this multiple of their even weekly share of the year's quota (last year's until this year's is known)")
     late_after_days: int = Field(45, ge=0, le=365, description="a first batch later than last year's date plus this is overdue")
     overdue_ration_weeks: Annotated[float, Field(ge=0, le=52)] = Field(0.0, description="while a year's first batch is overdue, holders spread what is left of their allowance over this many weeks (each week uses left / weeks) instead of running dry; 0 = no rationing")
-    imported_ore_counts_from: Date | None = Field(None, description="from this date imported ore counts against the separation quota (before it, a plant's ore is one blend: a quota of 0 stops its imported ore too; docs/ODD.md section 7.11)")
+    imported_ore_counts_from: Date | None = Field(None, description="from this date imported ore counts against the separation quota, and the quota is shared between rock-type and ion-adsorption plants by their feed with imports (before it, a plant's ore is one blend: a quota that binds holds its imported ore back with the domestic, and a quota of 0 stops it too; docs/ODD.md section 7.11). So in the model the rule mostly moves quota from the rock-type plants to the ion-adsorption ones, which work most of the imports: an earlier date raises Pr-Nd and leaves Dy and Tb a little lower (section 8)")
     quotas: list[Quota] = Field(default_factory=list, description="annual quotas, one per type and year")
 
 
