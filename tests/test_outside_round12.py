@@ -78,3 +78,23 @@ def test_the_spin_up_counts_imported_ore_as_the_first_week_does():
         timeline = PolicyTimeline(build_world(scenario_from_dict(d), Streams(0)))
         for mode in (Mode.DRY_RUN, Mode.SPIN_UP, Mode.RUN):
             assert timeline.conditions(0, mode).imports_count is expected, (counts_from, mode)
+
+
+def test_check_names_the_ratios_a_start_price_given_alone_moves(tmp_path):
+    """Pr-Nd oxide's start price alone at 600,000 yuan/t made Dy, Tb, the ores and the scraps
+    12-18 % cheaper, and check said only that metal was priced below cost (an outside lever
+    audit): the model keeps the oxides' split of their anchor and each feed's price over its
+    oxides' value from the start prices."""
+    alone = what_if(tmp_path, "[market.initial_price]\nprnd_oxide = 600000\n", "alone")
+    res = CliRunner().invoke(main, ["check", str(alone)])
+    assert res.exit_code == 0, res.output
+    split = [x for x in res.output.splitlines() if "share one cost anchor" in x]
+    assert len(split) == 1 and "dy_oxide to Pr-Nd oxide 0.73 times" in split[0] and "pulls the others down" in split[0]
+    feeds = [x for x in res.output.splitlines() if "inherited while the oxides' start prices change" in x]
+    assert {x.split("market.initial_price.")[1].split(":")[0] for x in feeds} == \
+        {"light_ore", "ionic_ore", "scrap_std", "scrap_uh"}
+    # given together, the ratios are kept: nothing to say
+    together = what_if(tmp_path, "[market.initial_price]\nprnd_oxide = 600000\ndy_oxide = 3409\ntb_oxide = 9955\n"
+                                 "light_ore = 48600\nionic_ore = 243300\nscrap_std = 157\nscrap_uh = 212\n", "together")
+    res = CliRunner().invoke(main, ["check", str(together)])
+    assert "share one cost anchor" not in res.output and "inherited while the oxides" not in res.output, res.output

@@ -352,14 +352,16 @@ def _count(n: int, what: str) -> str:
 def check(scenario: Path) -> None:
     """Validate SCENARIO without running it."""
     from .config.levers import idle_levers, inert_keys, late_first_batches
-    from .config.plausibility import batches_emptied, far_from_inherited, markup_absorbs_cost, named_items_replaced
+    from .config.plausibility import (batches_emptied, far_from_inherited, markup_absorbs_cost, named_items_replaced,
+                                      start_ratios_moved)
     from .config.schema import years_without_quota
 
     sc = load_scenario(scenario)
     facts_note, left_out = _check_facts(scenario, sc)
     own = _own_keys(scenario)
     warned = years_without_quota(sc) + idle_levers(sc, _own_quotas(own)) + inert_keys(sc, own) \
-        + far_from_inherited(scenario) + markup_absorbs_cost(scenario) + named_items_replaced(scenario) \
+        + far_from_inherited(scenario) + markup_absorbs_cost(scenario) + start_ratios_moved(scenario) \
+        + named_items_replaced(scenario) \
         + batches_emptied(scenario) + _anchor_far(sc) + left_out
     click.echo(f"{scenario}: ok ({sc.name}, {sc.start} to {sc.end}, "
                f"{_count(len(sc.export_controls), 'export control')}, {_count(len(sc.news), 'news event')}, "

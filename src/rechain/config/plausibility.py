@@ -19,7 +19,8 @@ from typing import Any, Iterator
 
 from .errors import _find_line, _locate_in, _show
 
-__all__ = ["far_from_inherited", "named_items_replaced", "markup_absorbs_cost", "FAR"]
+__all__ = ["far_from_inherited", "named_items_replaced", "markup_absorbs_cost", "start_ratios_moved", "FAR",
+           "RATIO_MOVED"]
 
 #: the ratio either way from which a replaced figure is flagged
 FAR = 30.0
@@ -162,9 +163,77 @@ def markup_absorbs_cost(path: str | Path) -> list[str]:
         where = f" (line {line})" if line else ""
         out.append(f"{key}{where}: given {given:,.6g} where {has} {replaced:,.6g}, while the start "
                    f"prices of what it makes ({named}) are inherited: their long-run price is the start markup on "
-                   f"this cost, read from those start prices, so the change moves the margin, not the price "
-                   f"(docs/ODD.md section 7.6). To pass it into prices from the start, change the start prices with "
-                   f"it (about {(given - replaced) / per_t:+,.6g} {unit})")
+                   f"this cost, read from those start prices, so the change moves the margin, not the long-run "
+                   f"price (docs/ODD.md section 7.6). The market price still moves where the cost binds: sellers "
+                   f"never ask below their own cost, so a dearer cost lifts it as it nears the price, and a cheaper "
+                   f"one lets it fall further in a glut. To pass the change into the long-run price from the start, "
+                   f"change the start prices with it (about {(given - replaced) / per_t:+,.6g} {unit})")
+    return out
+
+
+#: a start-price ratio the model keeps for the whole run, moved this far either way by start
+#: prices given in part, is named
+RATIO_MOVED = 1.15
+OXIDES = ("prnd_oxide", "dy_oxide", "tb_oxide")
+
+
+def start_ratios_moved(path: str | Path) -> list[str]:
+    """Warnings for start prices a file gives in part, which move ratios the model keeps from
+    the start for the whole run (docs/ODD.md section 7.6): the oxides' split of their one cost
+    anchor (their start prices' ratios), and each ore's and scrap's price over the value of
+    its oxides. An outside lever audit set Pr-Nd oxide's start price alone to 600,000 yuan/t:
+    Dy, Tb, the ores and the scraps all came out 12-18 % cheaper, their anchors read against a
+    basket made dearer against the same costs."""
+    import numpy as np
+
+    from ..materials import materials
+    path = Path(path)
+    own, old, files = _own_and_inherited(path)
+    given = _dig(own, ("market", "initial_price"))
+    inherited = _dig(old, ("market", "initial_price"))
+    if not files or not isinstance(given, dict) or not isinstance(inherited, dict):
+        return []
+    mat = materials()
+    new = {**inherited, **given}
+    if not all(_number(new.get(k)) and new[k] > 0 and _number(inherited.get(k)) and inherited[k] > 0
+               for k in mat.products):
+        return []                       # validation names what is missing or not a price
+    before = np.array([inherited[k] for k in mat.products], float) / mat.quote_factor
+    after = np.array([new[k] for k in mat.products], float) / mat.quote_factor
+    changed_oxides = [k for k in OXIDES if k in given and given[k] != inherited[k]]
+    if not changed_oxides:
+        return []
+    line = _find_line(path, ["market", "initial_price"])
+    where = f" (line {line})" if line else ""
+    out = []
+    value_before, value_after = mat.oxide_value_yuan_per_t(before), mat.oxide_value_yuan_per_t(after)
+    missing = [k for k in OXIDES if k not in given]
+    if missing:
+        p = mat.p
+        moved = []
+        for k in OXIDES[1:]:
+            share = (after[p(k)] / after[p("prnd_oxide")]) / (before[p(k)] / before[p("prnd_oxide")])
+            if not 1 / RATIO_MOVED < share < RATIO_MOVED:
+                moved.append(f"{k} to Pr-Nd oxide {share:.2f} times the inherited ratio")
+        if moved:
+            out.append(f"market.initial_price{where}: {', '.join(changed_oxides)} given without {', '.join(missing)}: "
+                       f"the three oxides share one cost anchor, split between them by their start prices' ratios for "
+                       f"the whole run (docs/ODD.md section 7.6), so this moves {'; '.join(moved)}, and the anchor, "
+                       f"reading the basket's start value against the same costs, pulls the others "
+                       f"{'down' if value_after[mat.p('light_ore')] > value_before[mat.p('light_ore')] else 'up'}"
+                       f" as well; give the three together (docs/eras.md)")
+    for k in ("light_ore", "ionic_ore", "scrap_std", "scrap_uh"):
+        i = mat.p(k)
+        if k in given or value_before[i] <= 0 or value_after[i] <= 0:
+            continue
+        times = value_before[i] / value_after[i]          # its price over its oxides' value, against before
+        if not 1 / RATIO_MOVED < times < RATIO_MOVED:
+            keep = inherited[k] / times
+            out.append(f"market.initial_price.{k}: inherited while the oxides' start prices change, so it starts at "
+                       f"{times:.2f} times the ratio to its oxides' value it had; its long-run price keeps that ratio "
+                       f"for the whole run (docs/ODD.md section 7.6), so it runs {'cheaper' if times < 1 else 'dearer'} "
+                       f"against its oxides than in the file it extends; about {keep:,.0f} {mat.price_unit[k]} keeps "
+                       f"the ratio")
     return out
 
 
