@@ -324,7 +324,11 @@ def test_a_fact_in_another_unit_or_over_rows_of_several_is_refused(tmp_path):
     out = Fact("X2", "exports", "2024-03", stage="traders", target=10, tolerance=1, unit="t")
     with pytest.raises(FactError, match=r"product '\*': leaves open exports of magnets, oxides and metal"):
         check_selections([out], t)
-    check_selections([replace(out, product="magnet_std+prnd_oxide")], t)     # named: the analyst's choice
+    # named, the tonnes still do not add up (light_ore+magnet_std was scored as reproduced: an
+    # outside malformed-input round); one form named together does
+    with pytest.raises(FactError, match=r"product 'magnet_std\+prnd_oxide': adds exports of magnets, oxides"):
+        check_selections([replace(out, product="magnet_std+prnd_oxide")], t)
+    check_selections([replace(out, product="magnet_std")], t)
 
 
 def _prices_and_quotas() -> pd.DataFrame:

@@ -10,6 +10,7 @@ from __future__ import annotations
 import errno
 import json
 import os
+import re
 import signal
 import sys
 import warnings
@@ -96,11 +97,13 @@ class _Group(click.Group):
             # standard output on a full disk (rechain schema > /dev/full); the files a command
             # writes say so themselves (outputs.output_dir)
             _let_go_of_stdout()
-            click.echo(f"error: the output cannot be written ({e.strerror})", err=True)
+            click.echo(f"error: standard output cannot be written ({e.strerror}), so what the command printed is "
+                       f"lost; the files a command writes are written whole or not at all, so an output folder it "
+                       f"made is complete", err=True)
             sys.exit(2)
         except ScenarioError as e:
             for one in e.errors:
-                click.echo(f"error: {one}", err=True)
+                click.echo(f"error: {_cut_long_values(str(one))}", err=True)
             if e.count > 1:
                 click.echo(f"{e.count:,} errors", err=True)
             sys.exit(2)
@@ -181,6 +184,19 @@ def _path_allowed(e: click.BadParameter) -> str:
     return ""
 
 
+#: a quoted value longer than this is cut in an error line (a 100,000-character name was echoed whole)
+LONGEST_VALUE_SHOWN = 200
+
+
+def _cut_long_values(line: str) -> str:
+    """``line`` with every quoted value longer than :data:`LONGEST_VALUE_SHOWN` characters cut
+    to its start and its length."""
+    def cut(m: re.Match) -> str:
+        q, body = m.group(1), m.group(2)
+        return f"{q}{body[:60]}{q}... ({len(body):,} characters)"
+    return re.sub(r"""(['"])([^'"\n]{%d,})\1""" % (LONGEST_VALUE_SHOWN + 1), cut, line)
+
+
 def _let_go_of_stdout() -> None:
     """Point standard output at /dev/null, so Python's own flush at exit does not fail again."""
     devnull = os.open(os.devnull, os.O_WRONLY)
@@ -191,6 +207,22 @@ def _let_go_of_stdout() -> None:
 @click.version_option(package_name="rechain")
 def main() -> None:
     """rechain: agent-based simulation of the rare-earth -> NdFeB magnet chain."""
+    _standard_streams()
+
+
+def _standard_streams() -> None:
+    """Closed standard streams (``rechain run ... >&-``) write to nowhere instead of failing at
+    the first line, and a current folder deleted under the shell ends in one line: every
+    relative path, and Python's own, is read against it."""
+    for name in ("stdout", "stderr"):
+        if getattr(sys, name) is None:
+            setattr(sys, name, open(os.devnull, "w", encoding="utf-8"))   # noqa: SIM115 (for the process)
+    try:
+        os.getcwd()
+    except FileNotFoundError:
+        click.echo("error: the current folder no longer exists (it was deleted or moved while the shell stood in "
+                   "it); change to an existing folder and run the command again", err=True)
+        sys.exit(2)
 
 
 @main.command()

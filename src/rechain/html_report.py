@@ -795,6 +795,14 @@ def _check_not_anothers_report(folder: Path, out: Path) -> None:
     read as (or replace) that folder's own report; under any name it would be named in that
     folder's marker and go when the folder is next replaced (another run into it)."""
     parent = out.parent
+    for above in Path(os.path.abspath(parent)).parents:
+        # a subfolder of an output is no file of its marker's: the next command writing there
+        # would refuse the folder as holding files rechain did not write (a malformed-input round)
+        if above.is_dir() and output_kind(above) is not None:
+            raise OutputError(out, f"is in a subfolder of the {output_kind(above)} output in {above}, which holds files "
+                              f"by plain name only (the next rechain command writing there would take the subfolder "
+                              f"for files it did not write); allowed: {folder / REPORT}, another name in {folder}, "
+                              f"or a folder that is not inside a rechain output")
     if parent.is_dir() and output_kind(parent) is not None and parent.resolve() != folder.resolve():
         what = f"is the report of the {output_kind(parent)} output in {parent}" if out.name == REPORT else \
             (f"is inside the {output_kind(parent)} output in {parent}, which the next rechain command writing "

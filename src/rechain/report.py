@@ -423,11 +423,14 @@ def series_of(df: pd.DataFrame, variable: str, **match) -> pd.Series:
                                  f"{', '.join(sorted(have))}")
     sel = [str(match.get(k, "*")) for k in keys]
     picked = _select(rows, variable, *sel)
-    if "product" not in match and variable not in LEVEL_VARIABLES:
+    if variable not in LEVEL_VARIABLES:
+        # named or left open, tonnes of ore and of magnets are the same rare earths at two
+        # stages: light_ore+magnet_std added t REO of ore to t of blanks (a malformed-input round)
         forms = forms_of(picked["product"], variable)
         if len(forms) > 1:
             names = sorted(set(picked["product"]))
-            raise ValueError(f"series: {variable} rows left open span {', '.join(forms)}, whose tonnes do not "
+            given = "rows left open" if "product" not in match else f"rows of {match['product']!r}"
+            raise ValueError(f"series: {variable} {given} span {', '.join(forms)}, whose tonnes do not "
                              f"add up (the same rare earths at different stages); allowed: a product, or several "
                              f"of one form joined by '+', from {', '.join(names)}")
     if variable in LEVEL_VARIABLES:

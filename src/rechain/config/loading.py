@@ -97,6 +97,11 @@ def _strip_removals(items: list, keypath: tuple, inherited: list | None = None,
             for i, f in zip(items, flags) if f is not True]
 
 
+def _plain_name(name: str) -> str:
+    """A list item's name as a reader sees it: capitals and runs of spaces left out."""
+    return " ".join(name.split()).casefold()
+
+
 def merges_by_name(base: list, over: list) -> bool:
     """Whether the list ``over`` merges into the inherited ``base`` item by item (every item of
     both named, ``over`` not empty) rather than replacing it whole (:func:`deep_merge`)."""
@@ -156,6 +161,17 @@ def deep_merge(base: Any, over: Any, _keypath: tuple = (), problems: list | None
                     removed.add(key)
                     continue
                 item = {k: v for k, v in item.items() if k != "remove"} if flag is False else item
+            if key not in out and isinstance(key, str):
+                twin = next((k for k in out if isinstance(k, str) and _plain_name(k) == _plain_name(key)), None)
+                if twin is not None:
+                    # a name typed with other capitals or spaces would add a second item beside
+                    # the inherited one (two disruptions adding up), not change it
+                    _fail(problems, _MergeError(
+                        (*_keypath, "name"), key, "duplicate_name",
+                        f"given {key!r}, which differs from the inherited item {twin!r} only in capitals or spaces, "
+                        f"so it would be added beside it as a second item; allowed: {twin!r} to change the "
+                        f"inherited item, or a name that differs in more than capitals and spaces to add one"))
+                    continue
             out[key] = deep_merge(out[key], item, _keypath, problems) if key in out else item
         return list(out.values())
     if isinstance(over, list):
@@ -249,38 +265,95 @@ def read_toml_file(path: str | Path, what: str = "a scenario file (.toml)") -> d
     """A TOML file as a dict (see :func:`read_text_file`); raises :class:`ScenarioError`
     with the line for TOML that does not parse, and the key for a date that cannot be read."""
     text = read_text_file(path, what)
+    too_deep = ScenarioError(path, "", f"arrays or tables nested too deeply to read; allowed: {what} of `key = "
+                             f"value` lines and [table] headers (https://toml.io)", kind="not_toml")
     try:
-        return tomllib.loads(text)
+        data = tomllib.loads(text)
     except RecursionError:
-        raise ScenarioError(path, "", f"arrays or tables nested too deeply to read; allowed: {what} of `key = "
-                            f"value` lines and [table] headers (https://toml.io)", kind="not_toml") from None
+        raise too_deep from None
     except tomllib.TOMLDecodeError as e:
-        m = re.search(r"line (\d+)", str(e))
-        line = int(m.group(1)) if m else None
-        if "date" in str(e).lower():
-            bad = text.splitlines()[line - 1].strip() if line and line <= len(text.splitlines()) else ""
-            key = bad.split("=", 1)[0].strip() if "=" in bad else ""
-            raise ScenarioError(path, key, f"given {bad!r}, which is not a valid date; allowed: an ISO date "
-                                f"such as 2025-04-04 (year-month-day)", line=line, kind="date") from None
-        twice = re.search(r"Cannot (mutate immutable namespace|declare) \(([^)]*)\)", str(e))
-        if twice:
-            key = ".".join(part.strip(" '\"") for part in twice.group(2).split(",") if part.strip(" '\""))
-            if twice.group(1) == "declare":     # [key] twice
-                raise ScenarioError(path, key, f"the table [{key}] is declared twice in this file; allowed: one "
-                                    f"[{key}] header with all its keys under it", line=line, kind="not_toml") from None
-            # `key = [...]` (or an inline table) and then a [[key]] item or [key...] header
-            raise ScenarioError(path, key, f"{key} is written twice in this file, as `{key} = ...` and again as a "
-                                f"[[{key}]] item or a [{key}...] header here; TOML allows one or the other. Allowed: "
-                                f"`{key} = []` alone to empty an inherited list, or [[{key}]] items alone (items of "
-                                f"new names are added to the inherited ones, `remove = true` drops one by name; "
-                                f"docs/scenarios.md)", line=line, kind="not_toml") from None
-        if "Cannot overwrite a value" in str(e) and line:
-            raise _value_twice(path, text, line) from None
-        # a JSON scenario is taken as a dict by the Python API (rechain.run(dict)), not as a file
-        json_note = (" (a JSON scenario is given to the Python API as a dict, rechain.run(json.load(...)); "
-                     "a file the commands read is TOML)") if Path(path).suffix.lower() == ".json" else ""
-        raise ScenarioError(path, "", f"not valid TOML: {e}. Allowed: {what}, of `key = value` lines and "
-                            f"[table] headers (https://toml.io){json_note}", line=line, kind="not_toml") from None
+        _not_toml(path, text, e, what)
+    # a [a.a.a...] header parses at any depth, but what reads the tables after recurses: no
+    # scenario nests ten deep, so a few hundred levels are refused here, in one line
+    if _nesting(data) > MAX_NESTING:
+        raise too_deep
+    return data
+
+
+#: tables and arrays nested deeper than this are refused (a scenario nests four or five deep)
+MAX_NESTING = 64
+
+
+def _nesting(value: Any) -> int:
+    """How deep tables and arrays nest in ``value`` (0: a plain value), counted without recursion."""
+    deepest, todo = 0, [(value, 0)]
+    while todo:
+        item, depth = todo.pop()
+        if isinstance(item, dict):
+            todo.extend((v, depth + 1) for v in item.values())
+        elif isinstance(item, list):
+            todo.extend((v, depth + 1) for v in item)
+        else:
+            deepest = max(deepest, depth)
+            continue
+        deepest = max(deepest, depth + 1)
+        if deepest > MAX_NESTING:
+            break
+    return deepest
+
+
+#: characters that look like TOML's own but are not: a word processor's quotes, a minus or
+#: hyphen of another code point, a no-break space
+LOOK_ALIKES = {"\u201c": "a curly quote", "\u201d": "a curly quote", "\u2018": "a curly quote",
+               "\u2019": "a curly quote", "\u2212": "a minus sign (U+2212)", "\u2010": "a Unicode hyphen",
+               "\u2011": "a non-breaking hyphen", "\u2013": "an en dash", "\u2014": "an em dash",
+               "\u00a0": "a no-break space"}
+
+
+def _look_alike(text: str, line: int | None) -> str:
+    """A note naming what in ``line`` of ``text`` only looks like TOML (or line endings of an
+    old Mac), "" if nothing does."""
+    if "\r" in text and "\n" not in text:
+        return " (the file's lines end in a bare carriage return, an old Mac's; save it with ordinary line endings)"
+    lines = text.splitlines()
+    here = lines[line - 1] if line and line <= len(lines) else ""
+    found: dict[str, list[str]] = {}
+    for ch, name in LOOK_ALIKES.items():
+        if ch in here:
+            found.setdefault(name, []).append(repr(ch))
+    said = ", ".join(f"{name} ({' '.join(chars)})" for name, chars in found.items())
+    return f" (the line holds {said}, which TOML does not read as its own; type it plainly)" if found else ""
+
+
+def _not_toml(path, text: str, e: "tomllib.TOMLDecodeError", what: str) -> None:
+    """Raise the one-line error for TOML that does not parse (see :func:`read_toml_file`)."""
+    m = re.search(r"line (\d+)", str(e))
+    line = int(m.group(1)) if m else None
+    if "date" in str(e).lower():
+        bad = text.splitlines()[line - 1].strip() if line and line <= len(text.splitlines()) else ""
+        key = bad.split("=", 1)[0].strip() if "=" in bad else ""
+        raise ScenarioError(path, key, f"given {bad!r}, which is not a valid date; allowed: an ISO date "
+                            f"such as 2025-04-04 (year-month-day)", line=line, kind="date") from None
+    twice = re.search(r"Cannot (mutate immutable namespace|declare) \(([^)]*)\)", str(e))
+    if twice:
+        key = ".".join(part.strip(" '\"") for part in twice.group(2).split(",") if part.strip(" '\""))
+        if twice.group(1) == "declare":     # [key] twice
+            raise ScenarioError(path, key, f"the table [{key}] is declared twice in this file; allowed: one "
+                                f"[{key}] header with all its keys under it", line=line, kind="not_toml") from None
+        # `key = [...]` (or an inline table) and then a [[key]] item or [key...] header
+        raise ScenarioError(path, key, f"{key} is written twice in this file, as `{key} = ...` and again as a "
+                            f"[[{key}]] item or a [{key}...] header here; TOML allows one or the other. Allowed: "
+                            f"`{key} = []` alone to empty an inherited list, or [[{key}]] items alone (items of "
+                            f"new names are added to the inherited ones, `remove = true` drops one by name; "
+                            f"docs/scenarios.md)", line=line, kind="not_toml") from None
+    if "Cannot overwrite a value" in str(e) and line:
+        raise _value_twice(path, text, line) from None
+    # a JSON scenario is taken as a dict by the Python API (rechain.run(dict)), not as a file
+    json_note = (" (a JSON scenario is given to the Python API as a dict, rechain.run(json.load(...)); "
+                 "a file the commands read is TOML)") if Path(path).suffix.lower() == ".json" else ""
+    raise ScenarioError(path, "", f"not valid TOML: {e}{_look_alike(text, line)}. Allowed: {what}, of `key = "
+                        f"value` lines and [table] headers (https://toml.io){json_note}", line=line,
+                        kind="not_toml") from None
 
 
 def _resolve(path: Path, chain: tuple[Path, ...] = (), problems: list | None = None) -> tuple[dict, list[Path]]:

@@ -551,8 +551,12 @@ def compare(scenarios: list[str | Path | Scenario], seeds: list[int] | int = 1, 
     names = [sc.name for sc in loaded]
     if len(set(names)) != len(names):
         dup = sorted({n for n in names if names.count(n) > 1})
-        where = scenarios[names.index(dup[0])] if not isinstance(scenarios[0], Scenario) else None
-        raise ScenarioError(where, "name", f"given the name {dup[0]!r} for two of the scenarios compared; "
+        both = [i for i, n in enumerate(names) if n == dup[0]]
+        files = [str(scenarios[i]) for i in both if isinstance(scenarios[i], (str, Path))]
+        # the later file is the one to rename (the first may be the reference); both are named
+        where = scenarios[both[-1]] if isinstance(scenarios[both[-1]], (str, Path)) else None
+        also = f" (also {', '.join(files[:-1])})" if len(files) > 1 else ""
+        raise ScenarioError(where, "name", f"given the name {dup[0]!r} for two of the scenarios compared{also}; "
                             f"allowed: a different `name` in each file", kind="duplicate_name")
     year = int(year) if isinstance(year, np.integer) else year             # numpy's, as pandas hands over
     period_note = _periods(loaded, scenarios, year)

@@ -58,7 +58,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from ..config.errors import did_you_mean, reached_through
 from ..config.schema import NAME_ALLOWED, folder_safe, stem_unfit
 from ..options import NonEmptyPath, WholeNumber
-from ..report import FLOW_VARIABLES, LEVEL_VARIABLES, MAGNETS
+from ..report import FLOW_VARIABLES, LEVEL_VARIABLES, MAGNETS, forms_of
 from ..config.errors import _TYPE_ALLOWED
 from ..config.loading import as_path
 from ..scenario import STAGES, ScenarioError, _find_line, _inner_model, read_text_file, read_toml_file, scenario_data, \
@@ -687,6 +687,15 @@ def _series_spec(i: int, s: SeriesSpec, file: Path | None, sc_names: dict) -> di
                        (f" in {s.product!r}" if one != s.product else "") +
                        f"; allowed: {', '.join(sorted(sc_names['products']))} (several of one form joined by '+')",
                        "not_allowed", needle=s.product)
+    if s.product is not None and s.variable in FLOW_VARIABLES:
+        # flows appear in runs only, so the outline cannot read them: tonnes of two forms are
+        # refused here (light_ore+magnet_std added t REO of ore to t of blanks)
+        names = [x.strip() for x in s.product.split("+")]
+        forms = forms_of(names, s.variable)
+        if len(forms) > 1:
+            raise _err(file, f"{key}.product", f"{s.product!r} adds {s.variable} of {', '.join(forms)}, whose tonnes "
+                       f"do not add up (the same rare earths at different stages); allowed: one product, or several "
+                       f"of one form joined by '+'", "not_allowed", needle=s.product)
     if s.region is not None and s.region not in sc_names["regions"]:
         raise _err(file, f"{key}.region", f"unknown region {s.region!r}; allowed: "
                    f"{', '.join(sorted(sc_names['regions']))}", "not_allowed", needle=s.region)

@@ -1016,10 +1016,12 @@ def mixed_selection(rows: pd.DataFrame, sel: tuple[str, str, str, str], prefix: 
     if len(units) > 1 and not set(units) <= TONNE_UNITS:
         return (f"{prefix}product {product!r}: selects {var} rows in {', '.join(units)}, which make no one series; "
                 f"allowed: products of one unit, such as {sorted(set(rows['product']))[0]!r}")
-    if var in FLOW_VARIABLES and _split(product) is None:
+    if var in FLOW_VARIABLES:
+        # named or left open: light_ore+magnet_std added t REO of ore to t of blanks
         forms = forms_of(rows["product"], var)
         if len(forms) > 1:
-            return (f"{prefix}product {product!r}: leaves open {var} of {', '.join(forms)}, whose tonnes do not add "
+            what = "leaves open" if _split(product) is None else "adds"
+            return (f"{prefix}product {product!r}: {what} {var} of {', '.join(forms)}, whose tonnes do not add "
                     f"up (the same rare earths at different stages); allowed: a product, or several of one form "
                     f"joined by '+', from {', '.join(sorted(set(rows['product'])))}")
     return ""
