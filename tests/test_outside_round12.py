@@ -42,8 +42,8 @@ def test_the_line_after_a_run_names_every_file_it_wrote(tmp_path):
 def test_a_producer_abroad_whose_dated_capacity_grows_finds_buyers_for_it():
     """Foreign producers given 150,000 t REO by `capacity_by_year = { 2024 = 150000 }` made as
     much as with `capacity_t_per_yr = 150000` but sold +1.5 % against +56-85 %: buyers had chosen
-    their suppliers by the 30,000 t the group was sized at. They now choose by the capacity at
-    its height in the run."""
+    their suppliers by the 30,000 t the group was sized at. They now choose by its capacity at
+    the start, the dated figure included."""
     import rechain
     from rechain.scenario import scenario_from_dict
     from support import baseline_dict
@@ -72,12 +72,17 @@ def test_the_spin_up_counts_imported_ore_as_the_first_week_does():
     from rechain.randomness import Streams
     from rechain.scenario import scenario_from_dict
     from rechain.world import build_world
-    for counts_from, expected in ((dt.date(2024, 1, 1), True), (dt.date(2025, 7, 28), False)):
+    # the spin-up counts imports as the first year's quota shares do (for the whole year the
+    # rule begins in: a rule of 8 January or 4 March brought the glut back, a later audit);
+    # the run's weeks count them from the rule's date
+    for counts_from, spin_up, first_week in ((dt.date(2024, 1, 1), True, True), (dt.date(2024, 3, 4), True, False),
+                                             (dt.date(2025, 7, 28), False, False)):
         d = baseline_dict()
         d["quota_policy"]["imported_ore_counts_from"] = counts_from
         timeline = PolicyTimeline(build_world(scenario_from_dict(d), Streams(0)))
-        for mode in (Mode.DRY_RUN, Mode.SPIN_UP, Mode.RUN):
-            assert timeline.conditions(0, mode).imports_count is expected, (counts_from, mode)
+        for mode in (Mode.DRY_RUN, Mode.SPIN_UP):
+            assert timeline.conditions(0, mode).imports_count is spin_up, (counts_from, mode)
+        assert timeline.conditions(0, Mode.RUN).imports_count is first_week, counts_from
 
 
 def test_check_names_the_ratios_a_start_price_given_alone_moves(tmp_path):

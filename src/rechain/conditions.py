@@ -19,7 +19,8 @@ import numpy as np
 from .calendar import CALENDARS, Calendar, CalendarRangeError, _next_month
 from .config.schema import OUTSIDE_QUOTA_GROUPS
 from .network import ABROAD, FOREIGN, IONIC, KINDS, MYANMAR, OVERSEAS, ROCK, SEP
-from .policy import (QUOTA_TYPES, ExportRegimes, FirmWeekTable, QuotaBook, dated_capacity, disruption_table,
+from .policy import (QUOTA_TYPES, ExportRegimes, FirmWeekTable, QuotaBook, capacity_resets, dated_capacity,
+                     disruption_table,
                      quota_read_days)
 from .world import World
 
@@ -77,15 +78,8 @@ class WeekConditions:
         return self.mode is Mode.RUN
 
 
-def capacity_resets(dated: FirmWeekTable) -> dict[int, np.ndarray]:
-    """The weeks (after the first) in which a firm's dated capacity changes, and those firms:
-    a year given in ``capacity_by_year`` is the group's capacity from then on, so the
-    investment and retirement of the years before are set aside there (the dated multiple is
-    of the start capacity) and act again from that figure."""
-    if dated.values.shape[0] < 2 or dated.firms.size == 0:
-        return {}
-    changed = dated.values[1:] != dated.values[:-1]            # [weeks - 1, kept firms]
-    return {int(w) + 1: dated.firms[changed[w]] for w in np.flatnonzero(changed.any(axis=1))}
+#: the firm groups a scenario may give capacity by year (``capacity_by_year``)
+DATED_GROUPS = {"myanmar_holders": MYANMAR, "overseas_miners": ABROAD, "foreign_producers": FOREIGN}
 
 
 class PolicyTimeline:
@@ -103,8 +97,7 @@ class PolicyTimeline:
         # a run spends reading it
         self.working_share_by_calendar = np.stack([cal.working_share[c] for c in CALENDARS], axis=1)   # [W, C]
         self.calendar_index = world.calendar_index
-        dated = dated_capacity(sc, cal, pop, {"myanmar_holders": MYANMAR, "overseas_miners": ABROAD,
-                                              "foreign_producers": FOREIGN})
+        dated = dated_capacity(sc, cal, pop, DATED_GROUPS)
         self.disruption_share = disruption_table(sc, cal, pop, world.stages)
         working_outside = np.zeros(pop.n, bool)     # the miners and plants that work outside the quota at all
         for group in OUTSIDE_QUOTA_GROUPS:
@@ -112,7 +105,7 @@ class PolicyTimeline:
                 working_outside |= pop.kind == KINDS.index(group.removesuffix("s"))     # rock_miners: rock_miner
         self.outside_quota_open = disruption_table(sc, cal, pop, world.stages, outside_quota=working_outside)
         self.capacity_share = self.disruption_share.times(dated)
-        self.capacity_resets = capacity_resets(dated)
+        self.capacity_resets = capacity_resets(sc, cal, pop, DATED_GROUPS)
         self.start_capacity_share = dated.week(0)     # before the run: the mines that exist at the start
         # end-use demand, per group (sector, region) [W, G]; a firm's is its group's times its share
         self.demand_column = np.where(pop.kind == OVERSEAS, pop.group + len(sc.sectors), pop.group)
@@ -250,12 +243,12 @@ class PolicyTimeline:
         self.quota_allowance_t = FirmWeekTable(holders, allowance, np.inf, N)
         self.quota_year_t_per_wk = FirmWeekTable(holders, year_pace, np.inf, N)
         self._first_quota_year_t_per_wk = self.quota_year_t_per_wk.week(0)
-        # the spin-up works the first week's quota under the first week's rule: plants whose
-        # quota share counts imported ore must count it (had it not, a rule in force from the
-        # start let them separate all of Myanmar's ore on a quota sized for it as well, and the
-        # run opened on a glut of Dy: an outside lever audit)
+        # the spin-up works the first year's quota shares, which count imported ore for the
+        # whole year the rule begins in (quota_shares): it counts the ore as those shares do
+        # (had it not, a rule of the start's year let plants separate all of Myanmar's ore on a
+        # quota sized for it as well, and the run opened on a glut of Dy: outside audits)
         frm = self.world.scenario.quota_policy.imported_ore_counts_from
-        self._imports_count_at_start = frm is not None and self.dates[0] >= frm
+        self._imports_count_at_start = frm is not None and frm.year <= self.quota_dates[0].year
 
     def quota_shares(self, year: int) -> np.ndarray:
         """Each quota holder's share of its type's quota in ``year`` [N] (0 for others).

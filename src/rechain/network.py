@@ -55,9 +55,9 @@ class Population:
     outputs: np.ndarray       # bool [N, P] products the firm sells
     region_names: list[str]
     sector_names: list[str]
-    # the most each firm's capacity reaches in the run (its dated capacity at its height), t per
-    # week: what buyers choose their suppliers by; None: its capacity at the start
-    peak_capacity: np.ndarray | None = None
+    # each firm's capacity when the run starts, dated capacity included, t per week: what
+    # buyers choose their suppliers by; None: ``capacity``
+    link_capacity: np.ndarray | None = None
 
     @property
     def n(self) -> int:
@@ -106,27 +106,26 @@ def build_population(sc: Scenario, mat: Materials, rng: np.random.Generator, sta
         add(kind, g.count, g.capacity_t_per_yr, g.capacity_spread, g.cost_yuan_per_t, g.capital_cost_yuan_per_t,
             **extra)
 
-    def peak(g, first: float) -> float:
-        """The group's largest dated capacity within the run over the one it is sized at."""
+    def at_start(g, first: float) -> float:
+        """The group's dated capacity at the start over the one it is sized at: buyers choose
+        their suppliers by what they can supply when the run starts (a later step is not
+        foreseen, so the years before it do not depend on it or on the run's end)."""
         table = getattr(g, "capacity_by_year", None) or {}
         if not table or first <= 0:
             return 1.0
-        years = sorted(int(y) for y in table)
-        at_start = [y for y in years if y <= sc.start.year]
-        levels = [table[str(at_start[-1])] if at_start else g.capacity_t_per_yr]
-        levels += [table[str(y)] for y in years if sc.start.year < y <= sc.end.year]
-        return max(levels) / first
+        given = [y for y in sorted(int(y) for y in table) if y <= sc.start.year]
+        return (table[str(given[-1])] if given else g.capacity_t_per_yr) / first
 
     add_group(ROCK, f.rock_miners, light=True)
     add_group(IONIC, f.ionic_miners)
     # sized at their capacity at the start (above 0), which their capacity_by_year then scales
-    add_group(MYANMAR, f.myanmar_holders, region=1, peak=peak(f.myanmar_holders, f.myanmar_holders.capacity_t_per_yr))
+    add_group(MYANMAR, f.myanmar_holders, region=1, at_start=at_start(f.myanmar_holders, f.myanmar_holders.capacity_t_per_yr))
     om = f.overseas_miners
     if om.count > 0 and (om.capacity_t_per_yr > 0 or any(v > 0 for v in om.capacity_by_year.values())):
         # sized at their capacity at the start, or (mines yet to open) their largest dated one
         first = om.capacity_t_per_yr if om.capacity_t_per_yr > 0 else max(om.capacity_by_year.values())
         add(ABROAD, om.count, first, om.capacity_spread, om.cost_yuan_per_t, om.capital_cost_yuan_per_t,
-            region=1, light=True, peak=peak(om, first))
+            region=1, light=True, at_start=at_start(om, first))
     sp = f.separation_plants
     n_light, n_ionic = sp.plants_by_ore()
     ms = lambda n: (rng.random(n) < sp.metal_line_share).astype(float)  # noqa: E731
@@ -170,7 +169,7 @@ def build_population(sc: Scenario, mat: Materials, rng: np.random.Generator, sta
     if fp.count > 0 and (fp.capacity_t_per_yr > 0 or any(v > 0 for v in fp.capacity_by_year.values())):
         first = fp.capacity_t_per_yr if fp.capacity_t_per_yr > 0 else max(fp.capacity_by_year.values())
         add(FOREIGN, fp.count, first, fp.capacity_spread, fp.cost_yuan_per_t, fp.capital_cost_yuan_per_t,
-            region=1, light=fp.ore_type == "rock", metal_share=float(fp.metal_share > 0), peak=peak(fp, first))
+            region=1, light=fp.ore_type == "rock", metal_share=float(fp.metal_share > 0), at_start=at_start(fp, first))
     n, P = len(rows), len(mat.products)
     kind = np.array([r["kind"] for r in rows])
     region = np.array([r.get("region", 0) for r in rows])
@@ -223,18 +222,19 @@ def build_population(sc: Scenario, mat: Materials, rng: np.random.Generator, sta
         demand_share=np.array([r.get("demand_share", 0.0) for r in rows]),
         uh_share=uh_share,
         inputs=inputs, outputs=outputs, region_names=region_names, sector_names=sector_names,
-        peak_capacity=np.array([r["capacity"] * r.get("peak", 1.0) for r in rows]))
+        link_capacity=np.array([r["capacity"] * r.get("at_start", 1.0) for r in rows]))
 
 
 def supply_weight(pop: Population, mat: Materials, sellers: np.ndarray, k: int) -> np.ndarray:
     """How much of product ``k`` each seller can be expected to supply, for choosing links.
 
     Capacity times the content of ``k``'s element in what the seller processes, so a
-    rock-type plant with a trace of Dy is rarely anyone's Dy supplier. A group whose dated
-    capacity grows in the run is chosen by its capacity at its height (a mine due to grow
-    fivefold had too few buyers to sell the growth to: an outside lever audit).
+    rock-type plant with a trace of Dy is rarely anyone's Dy supplier. A group with dated
+    capacity is chosen by its capacity at the start, the dated figure included (producers
+    abroad given five times their size for the start year had been chosen by the size
+    they are built at, and sold almost none of it: an outside lever audit).
     """
-    cap = (pop.capacity if pop.peak_capacity is None else pop.peak_capacity)[sellers]
+    cap = (pop.capacity if pop.link_capacity is None else pop.link_capacity)[sellers]
     el = np.flatnonzero(mat.content[k])
     if k in (mat.p("prnd_oxide"), mat.p("prnd_metal"), mat.p("dy_oxide"), mat.p("tb_oxide")) and el.size == 1:
         e = el[0]

@@ -86,6 +86,22 @@ def disruption_table(sc: Scenario, cal: Calendar, pop, stages: tuple[str, ...],
     return FirmWeekTable(touched, np.clip(avail, 0.0, 1.0), 1.0, pop.n)
 
 
+def capacity_resets(sc: Scenario, cal: Calendar, pop, kinds: dict[str, int]) -> dict[int, np.ndarray]:
+    """The weeks (after the first) in which a year given in a group's ``capacity_by_year``
+    begins, and the group's firms: from each year given the figure is the group's capacity,
+    so there its firms are set back to their start size (the dated multiple is of it) and
+    invest and retire from that figure again, whether or not it differs from the year before's."""
+    out: dict[int, list] = {}
+    for group, code in kinds.items():
+        table = getattr(getattr(sc.firms, group), "capacity_by_year", None) or {}
+        firms = np.flatnonzero(pop.kind == code)
+        for year in sorted(int(y) for y in table):
+            week = next((w for w, monday in enumerate(cal.weeks) if monday.year >= year), None)
+            if week and firms.size:            # a year of the first week is the start's own size
+                out.setdefault(week, []).append(firms)
+    return {w: np.unique(np.concatenate(f)) for w, f in sorted(out.items())}
+
+
 def dated_capacity(sc: Scenario, cal: Calendar, pop, kinds: dict[str, int]) -> FirmWeekTable:
     """Capacity of each firm per week as a multiple of its capacity at the start, [n_weeks, n_firms]:
     1 but for firm groups with ``capacity_by_year`` (from each year given, the group's capacity
