@@ -156,12 +156,16 @@ def test_an_items_name_differing_only_in_capitals_or_spaces_is_refused(tmp_path)
     assert res.exit_code == 2 and len(said) == 1 and "'April 2025 medium-heavy controls'" in said[0], res.output
 
 
+def _checked(tmp_path, text: str, stem: str = "f"):
+    """``rechain check`` on a file of ``text`` extending the tiny scenario."""
+    f = tmp_path / f"{stem}.toml"
+    f.write_text(f'extends = "{TINY.as_posix()}"\n{text}', encoding="utf-8")
+    return CliRunner().invoke(main, ["check", str(f)])
+
+
 def test_tables_nested_hundreds_deep_are_one_line(tmp_path):
     """A [a.a.a...] header 500 deep parsed, then ended in RecursionError."""
-    deep = tmp_path / "deep.toml"
-    deep.write_text(f'extends = "{(DATA / "tiny.toml").as_posix()}"\n[{".".join(["a"] * 500)}]\nx = 1\n',
-                    encoding="utf-8")
-    res = CliRunner().invoke(main, ["check", str(deep)])
+    res = _checked(tmp_path, f'[{".".join(["a"] * 500)}]\nx = 1\n')
     assert res.exit_code == 2 and "nested too deeply" in res.output and "Traceback" not in res.output, res.output
 
 
@@ -227,3 +231,75 @@ def test_a_name_twice_in_compare_names_both_files(tmp_path):
     said = [x for x in res.output.splitlines() if x.startswith("error:")]
     assert res.exit_code == 2 and len(said) == 1 and said[0].startswith(f"error: {b}") and f"(also {a})" in said[0], \
         res.output
+
+
+def test_capitals_twins_are_one_rule_whatever_the_order_or_the_file(tmp_path):
+    """A re-capitalised item added before the removal of the inherited one was refused, after
+    it accepted; two new items "Strike A" and "strike a" were refused as differing "from the
+    inherited item", and accepted in a file that extends nothing (an audit of the mends)."""
+    item = ('[[disruptions]]\nname = "{}"\ntarget = "myanmar_holders"\nstart = 2024-10-20\nend = 2025-03-31\n'
+            'capacity_offline_share = 0.35\n')
+    drop = '[[disruptions]]\nname = "Kachin conflict around the Pangwa/Chipwi mines"\nremove = true\n'
+    new = item.format("KACHIN conflict around the Pangwa/Chipwi mines")
+    for order, body in (("add first", new + drop), ("remove first", drop + new)):
+        res = CliRunner().invoke(main, ["check", str(what_if(tmp_path, body, "swap"))])
+        assert res.exit_code == 0, (order, res.output)
+    both = item.format("Strike A") + item.format("strike a")
+    res = CliRunner().invoke(main, ["check", str(what_if(tmp_path, both, "twins"))])
+    said = [x for x in res.output.splitlines() if x.startswith("error:")]
+    assert res.exit_code == 2 and len(said) == 1 and "given 'strike a' beside 'Strike A'" in said[0], res.output
+    assert "inherited" not in said[0]
+    alone = tmp_path / "alone.toml"
+    from support import BASELINE
+    alone.write_text(BASELINE.read_text(encoding="utf-8") + "\n" + both, encoding="utf-8")
+    res = CliRunner().invoke(main, ["check", str(alone)])
+    assert res.exit_code == 2 and "given 'strike a' beside 'Strike A'" in res.output, res.output
+
+
+def test_the_look_alike_note_reads_only_up_to_the_mistake(tmp_path):
+    """`count = 5 5  # the “big” six – see notes` was blamed on the comment's curly quotes."""
+    res = _checked(tmp_path, '[firms.rock_miners]\ncount = 5 5  # the \u201cbig\u201d six \u2013 see\n')
+    assert res.exit_code == 2 and "not valid TOML" in res.output and "curly" not in res.output, res.output
+    # a curly quote inside a string is TOML's own and loads
+    assert _checked(tmp_path, 'name = "the \u201cbig\u201d one"\n', "ok").exit_code == 0
+
+
+def test_a_dict_nested_hundreds_deep_through_the_api_is_a_scenario_error():
+    """scenario_from_dict on a dict nested 600 deep ended in RecursionError."""
+    import pytest
+    from support import baseline_dict
+
+    from rechain.scenario import ScenarioError, scenario_from_dict
+    d = baseline_dict()
+    deep: dict = {}
+    d["market"]["foo"] = deep
+    for _ in range(600):
+        deep["a"] = {}
+        deep = deep["a"]
+    with pytest.raises(ScenarioError, match="nested too deeply"):
+        scenario_from_dict(d)
+
+
+def test_series_refuse_what_validate_refuses():
+    """RunResult.series added the mining quotas' use to the separation quota's (one ore counted
+    twice) and vehicles to MW short, which validate refuses."""
+    import pytest
+
+    import rechain
+    from rechain.report import series_of
+    monthly = rechain.run(TINY, seed=0).monthly
+    with pytest.raises(ValueError, match="the mining quotas and the separation quota"):
+        series_of(monthly, "quota_used", product="mining_rock+separation")
+    assert series_of(monthly, "quota_used", product="mining_rock+mining_ionic").sum() > 0
+
+
+def test_the_same_file_twice_in_compare_is_said_so(tmp_path):
+    a = what_if(tmp_path, "", "same")
+    res = CliRunner().invoke(main, ["compare", str(a), str(a)])
+    assert res.exit_code == 2 and "the same scenario file 2 times" in res.output, res.output
+
+
+def test_a_long_value_with_an_apostrophe_is_cut_too(tmp_path):
+    body = f'[[disruptions]]\nname = "Myanmar\'s {"x" * 300}"\nremove = true\n'
+    res = CliRunner().invoke(main, ["check", str(what_if(tmp_path, body, "apos"))])
+    assert res.exit_code == 2 and "characters)" in res.output and "x" * 100 not in res.output, res.output

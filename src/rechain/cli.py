@@ -190,11 +190,15 @@ LONGEST_VALUE_SHOWN = 200
 
 def _cut_long_values(line: str) -> str:
     """``line`` with every quoted value longer than :data:`LONGEST_VALUE_SHOWN` characters cut
-    to its start and its length."""
+    to its start and its length (a value holding an apostrophe is shown in double quotes, as
+    Python's repr shows it, and the other way round)."""
     def cut(m: re.Match) -> str:
-        q, body = m.group(1), m.group(2)
-        return f"{q}{body[:60]}{q}... ({len(body):,} characters)"
-    return re.sub(r"""(['"])([^'"\n]{%d,})\1""" % (LONGEST_VALUE_SHOWN + 1), cut, line)
+        quote = m.group(1) or m.group(3)
+        body = m.group(2) if m.group(1) else m.group(4)
+        return f"{quote}{body[:60]}{quote}... ({len(body):,} characters)"
+    n = LONGEST_VALUE_SHOWN + 1
+    pattern = "(')([^'\\n]{%d,})'|(\")([^\"\\n]{%d,})\"" % (n, n)
+    return re.sub(pattern, cut, line)
 
 
 def _let_go_of_stdout() -> None:

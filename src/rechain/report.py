@@ -443,6 +443,12 @@ def series_of(df: pd.DataFrame, variable: str, **match) -> pd.Series:
             # the mean of two products' prices is no product's price (oxide and metal are both yuan/t)
             raise ValueError(f"series: {variable} of several products ({', '.join(products)}) would be their plain "
                              f"mean, no product's price; allowed: one product, such as product={products[0]!r}")
+    # and whatever else rechain validate refuses of a selection: flows of several units (vehicles
+    # and MW short), the mining quotas with the separation quota (one ore counted twice)
+    from .experiments.validate import mixed_selection
+    problem = mixed_selection(picked, (variable, *sel))
+    if problem:
+        raise ValueError(f"series: {problem}")
     return monthly_series(df, variable, *sel)
 
 

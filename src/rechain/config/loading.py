@@ -25,7 +25,7 @@ from pydantic import ValidationError
 
 from .errors import (ScenarioError, _describe, _find_line, _find_name_line, _problem_errors, _show, describe_misnamed,
                      misnamed_entries, misspelt_required, reached_through, real_path)
-from .schema import Scenario, _merge_key, folder_safe, stem_unfit
+from .schema import Scenario, _merge_key, _plain_name, folder_safe, stem_unfit
 
 __all__ = ["load_scenario", "scenario_data", "scenario_from_dict", "scenario_hash", "deep_merge", "merges_by_name",
            "read_toml_file", "read_text_file"]
@@ -97,11 +97,6 @@ def _strip_removals(items: list, keypath: tuple, inherited: list | None = None,
             for i, f in zip(items, flags) if f is not True]
 
 
-def _plain_name(name: str) -> str:
-    """A list item's name as a reader sees it: capitals and runs of spaces left out."""
-    return " ".join(name.split()).casefold()
-
-
 def merges_by_name(base: list, over: list) -> bool:
     """Whether the list ``over`` merges into the inherited ``base`` item by item (every item of
     both named, ``over`` not empty) rather than replacing it whole (:func:`deep_merge`)."""
@@ -139,6 +134,9 @@ def deep_merge(base: Any, over: Any, _keypath: tuple = (), problems: list | None
                                             f"given two items named {key!r} in one file; allowed: each name once"))
             seen.add(key)
         out = {_merge_key(i): i for i in base}
+        inherited = [k for k in out if isinstance(k, str)]
+        # an inherited item this file removes may be named anew with other capitals
+        dropped = {_merge_key(i) for i in over if isinstance(i, dict) and i.get("remove") is True}
         removed: set = set()      # a name removed twice is told once, as a name given twice
         for item in over:
             key = _merge_key(item)
@@ -162,7 +160,7 @@ def deep_merge(base: Any, over: Any, _keypath: tuple = (), problems: list | None
                     continue
                 item = {k: v for k, v in item.items() if k != "remove"} if flag is False else item
             if key not in out and isinstance(key, str):
-                twin = next((k for k in out if isinstance(k, str) and _plain_name(k) == _plain_name(key)), None)
+                twin = next((k for k in inherited if k not in dropped and _plain_name(k) == _plain_name(key)), None)
                 if twin is not None:
                     # a name typed with other capitals or spaces would add a second item beside
                     # the inherited one (two disruptions adding up), not change it
@@ -310,19 +308,27 @@ LOOK_ALIKES = {"\u201c": "a curly quote", "\u201d": "a curly quote", "\u2018": "
                "\u00a0": "a no-break space"}
 
 
-def _look_alike(text: str, line: int | None) -> str:
-    """A note naming what in ``line`` of ``text`` only looks like TOML (or line endings of an
-    old Mac), "" if nothing does."""
+def _look_alike(text: str, line: int | None, column: int | None = None) -> str:
+    """A note naming what in ``line`` of ``text``, up to the ``column`` where reading failed,
+    only looks like TOML (or line endings of an old Mac), "" if nothing does: a curly quote in
+    a comment after the mistake is no cause of it."""
     if "\r" in text and "\n" not in text:
         return " (the file's lines end in a bare carriage return, an old Mac's; save it with ordinary line endings)"
     lines = text.splitlines()
     here = lines[line - 1] if line and line <= len(lines) else ""
+    here = here[:column] if column else here
     found: dict[str, list[str]] = {}
     for ch, name in LOOK_ALIKES.items():
         if ch in here:
             found.setdefault(name, []).append(repr(ch))
     said = ", ".join(f"{name} ({' '.join(chars)})" for name, chars in found.items())
     return f" (the line holds {said}, which TOML does not read as its own; type it plainly)" if found else ""
+
+
+def _column(e: Exception) -> int | None:
+    """The column tomllib names in its message ("at line 3, column 10"), or None."""
+    m = re.search(r"column (\d+)", str(e))
+    return int(m.group(1)) if m else None
 
 
 def _not_toml(path, text: str, e: "tomllib.TOMLDecodeError", what: str) -> None:
@@ -351,7 +357,7 @@ def _not_toml(path, text: str, e: "tomllib.TOMLDecodeError", what: str) -> None:
     # a JSON scenario is taken as a dict by the Python API (rechain.run(dict)), not as a file
     json_note = (" (a JSON scenario is given to the Python API as a dict, rechain.run(json.load(...)); "
                  "a file the commands read is TOML)") if Path(path).suffix.lower() == ".json" else ""
-    raise ScenarioError(path, "", f"not valid TOML: {e}{_look_alike(text, line)}. Allowed: {what}, of `key = "
+    raise ScenarioError(path, "", f"not valid TOML: {e}{_look_alike(text, line, _column(e))}. Allowed: {what}, of `key = "
                         f"value` lines and [table] headers (https://toml.io){json_note}", line=line,
                         kind="not_toml") from None
 
@@ -457,6 +463,10 @@ def scenario_from_dict(data: dict, path: Path | None = None, files: list[Path] |
     within the period, regions defined, one item per name) run once every key is valid.
     """
     files = list(files) if files else ([Path(path)] if path else [])
+    if _nesting(data) > MAX_NESTING:      # a dict from the API, nested past what any scenario needs
+        raise ScenarioError(path, "", "tables or lists nested too deeply to read (more than "
+                            f"{MAX_NESTING} levels); allowed: a scenario's tables, a few levels deep "
+                            "(docs/scenarios.md)", kind="not_toml")
     data = _numpy_scalars_as_python(data)
     try:
         return Scenario.model_validate(data)

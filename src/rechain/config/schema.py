@@ -52,6 +52,11 @@ Weeks = Annotated[float, Field(ge=1, le=520)]
 CoverWeeks = Annotated[float, Field(gt=0, le=520)]
 
 
+def _plain_name(name: str) -> str:
+    """A list item's name as a reader sees it: capitals and runs of spaces left out."""
+    return " ".join(str(name).split()).casefold()
+
+
 def _year_keys(table: dict, allow_empty: bool = False) -> dict:
     """Yearly tables are keyed by calendar years written as four digits ("2024")."""
     if not table and not allow_empty:
@@ -1295,6 +1300,14 @@ def _extra_problems(sc: "Scenario") -> list[tuple[tuple, str, str]]:
             if n and n in names[:i]:
                 out.append(((lname, i, "name"), "duplicate_name",
                             f"given two items named {n!r}; allowed: each name once"))
+                continue
+            twin = next((m for m in names[:i] if m and _plain_name(m) == _plain_name(n)), None) if n else None
+            if twin is not None:
+                # two spellings of one name are two items: the later does not change the earlier
+                out.append(((lname, i, "name"), "duplicate_name",
+                            f"given {n!r} beside {twin!r}, names that differ only in capitals or spaces, so both "
+                            f"are kept as two items (an item is changed only by its exact name); allowed: "
+                            f"{twin!r} to change that item, or a name that differs in more than capitals and spaces"))
     keys = [(q.type, q.year) for q in sc.quota_policy.quotas]
     for i, k in enumerate(keys):
         if k in keys[:i]:

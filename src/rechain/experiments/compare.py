@@ -555,8 +555,13 @@ def compare(scenarios: list[str | Path | Scenario], seeds: list[int] | int = 1, 
         files = [str(scenarios[i]) for i in both if isinstance(scenarios[i], (str, Path))]
         # the later file is the one to rename (the first may be the reference); both are named
         where = scenarios[both[-1]] if isinstance(scenarios[both[-1]], (str, Path)) else None
+        if len(files) == len(both) and len({Path(f).resolve() for f in files}) == 1:
+            raise ScenarioError(where, "", f"given the same scenario file {len(files)} times; allowed: each scenario "
+                                f"once (the first is the reference the others are compared with)",
+                                kind="duplicate_name")
         also = f" (also {', '.join(files[:-1])})" if len(files) > 1 else ""
-        raise ScenarioError(where, "name", f"given the name {dup[0]!r} for two of the scenarios compared{also}; "
+        count = "two" if len(both) == 2 else str(len(both))
+        raise ScenarioError(where, "name", f"given the name {dup[0]!r} for {count} of the scenarios compared{also}; "
                             f"allowed: a different `name` in each file", kind="duplicate_name")
     year = int(year) if isinstance(year, np.integer) else year             # numpy's, as pandas hands over
     period_note = _periods(loaded, scenarios, year)
