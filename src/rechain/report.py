@@ -445,11 +445,47 @@ def series_of(df: pd.DataFrame, variable: str, **match) -> pd.Series:
                              f"mean, no product's price; allowed: one product, such as product={products[0]!r}")
     # and whatever else rechain validate refuses of a selection: flows of several units (vehicles
     # and MW short), the mining quotas with the separation quota (one ore counted twice)
-    from .experiments.validate import mixed_selection
     problem = mixed_selection(picked, (variable, *sel))
     if problem:
         raise ValueError(f"series: {problem}")
     return monthly_series(df, variable, *sel)
+
+
+def _as_read(rows: pd.DataFrame, var: str, region: str) -> pd.DataFrame:
+    """The selected ``rows`` as :func:`monthly_series` reads them: a level in any region is
+    China's where the table has one (export prices carry their buyer region's name)."""
+    if var in LEVEL_VARIABLES and region in ("", "*") and (rows["region"] == "china").any():
+        return rows[rows["region"] == "china"]
+    return rows
+
+
+def mixed_selection(rows: pd.DataFrame, sel: tuple[str, str, str, str], prefix: str = "") -> str:
+    """Why the ``rows`` a selection picks cannot make one series, or "": several units (a mean
+    of yuan/t and yuan/kg prices), or tonnes of ore, oxides and magnets added up (the same
+    rare earths at several stages) where ``product`` is left open."""
+    var, stage, product, region = sel
+    rows = _as_read(rows, var, region)
+    if var in ("quota_issued", "quota_used") and rows["stage"].nunique() > 1:
+        return (f"{prefix}stage {stage!r}: adds {var} of {', '.join(sorted(set(rows['product'])))}, the mining "
+                f"quotas and the separation quota: the same rare earths at two stages; allowed: stage "
+                f"{' or '.join(sorted(set(rows['stage'])))}")
+    regions = set(map(str, rows["region"]))
+    if var in LEVEL_VARIABLES and "china" in regions and len(regions) > 1:
+        return (f"{prefix}region {region!r}: averages China's {var} with buyer regions' export {var}s, which mean "
+                f"different things; allowed: china, or buyer regions ({', '.join(sorted(regions - {'china'}))})")
+    units = sorted(set(map(str, rows["unit"])))
+    if len(units) > 1 and not set(units) <= TONNE_UNITS:
+        return (f"{prefix}product {product!r}: selects {var} rows in {', '.join(units)}, which make no one series; "
+                f"allowed: products of one unit, such as {sorted(set(rows['product']))[0]!r}")
+    if var in FLOW_VARIABLES:
+        # named or left open: light_ore+magnet_std added t REO of ore to t of blanks
+        forms = forms_of(rows["product"], var)
+        if len(forms) > 1:
+            what = "leaves open" if _split(product) is None else "adds"
+            return (f"{prefix}product {product!r}: {what} {var} of {', '.join(forms)}, whose tonnes do not add "
+                    f"up (the same rare earths at different stages); allowed: a product, or several of one form "
+                    f"joined by '+', from {', '.join(sorted(set(rows['product'])))}")
+    return ""
 
 
 def magnet_output(monthly: pd.DataFrame) -> pd.Series:

@@ -61,8 +61,8 @@ import pandas as pd
 # how the monthly table is read: one rule for facts, sweeps and RunResult.series
 from ..config.errors import _find_line, real_path
 from ..options import NonEmptyPath, WholeNumber
-from ..report import (CAPACITY_UNITS, FLOW_VARIABLES, LEVEL_VARIABLES, TONNE_UNITS, _select, _split, forms_of,
-                      monthly_series, selector_problem)
+from ..report import (CAPACITY_UNITS, FLOW_VARIABLES, LEVEL_VARIABLES, TONNE_UNITS, _as_read, _select, _split,
+                      forms_of, mixed_selection, monthly_series, selector_problem)
 from .executor import MAX_SEEDS, MAX_WORKERS
 
 __all__ = ["Fact", "FactError", "Validation", "Vocabulary", "VARIABLES", "FLOW_VARIABLES", "LEVEL_VARIABLES",
@@ -988,43 +988,6 @@ def _check_selection(f: Fact, vocab: Vocabulary, table: pd.DataFrame, months: se
     if not need <= months:
         raise FactError(f"{where}: months {', '.join(sorted(need - months))} are outside the run "
                         f"({min(months)} .. {max(months)})")
-
-
-def _as_read(rows: pd.DataFrame, var: str, region: str) -> pd.DataFrame:
-    """The selected ``rows`` as :func:`monthly_series` reads them: a level in any region is
-    China's where the table has one (export prices carry their buyer region's name)."""
-    if var in LEVEL_VARIABLES and region in ("", "*") and (rows["region"] == "china").any():
-        return rows[rows["region"] == "china"]
-    return rows
-
-
-def mixed_selection(rows: pd.DataFrame, sel: tuple[str, str, str, str], prefix: str = "") -> str:
-    """Why the ``rows`` a selection picks cannot make one series, or "": several units (a mean
-    of yuan/t and yuan/kg prices), or tonnes of ore, oxides and magnets added up (the same
-    rare earths at several stages) where ``product`` is left open."""
-    var, stage, product, region = sel
-    rows = _as_read(rows, var, region)
-    if var in ("quota_issued", "quota_used") and rows["stage"].nunique() > 1:
-        return (f"{prefix}stage {stage!r}: adds {var} of {', '.join(sorted(set(rows['product'])))}, the mining "
-                f"quotas and the separation quota: the same rare earths at two stages; allowed: stage "
-                f"{' or '.join(sorted(set(rows['stage'])))}")
-    regions = set(map(str, rows["region"]))
-    if var in LEVEL_VARIABLES and "china" in regions and len(regions) > 1:
-        return (f"{prefix}region {region!r}: averages China's {var} with buyer regions' export {var}s, which mean "
-                f"different things; allowed: china, or buyer regions ({', '.join(sorted(regions - {'china'}))})")
-    units = sorted(set(map(str, rows["unit"])))
-    if len(units) > 1 and not set(units) <= TONNE_UNITS:
-        return (f"{prefix}product {product!r}: selects {var} rows in {', '.join(units)}, which make no one series; "
-                f"allowed: products of one unit, such as {sorted(set(rows['product']))[0]!r}")
-    if var in FLOW_VARIABLES:
-        # named or left open: light_ore+magnet_std added t REO of ore to t of blanks
-        forms = forms_of(rows["product"], var)
-        if len(forms) > 1:
-            what = "leaves open" if _split(product) is None else "adds"
-            return (f"{prefix}product {product!r}: {what} {var} of {', '.join(forms)}, whose tonnes do not add "
-                    f"up (the same rare earths at different stages); allowed: a product, or several of one form "
-                    f"joined by '+', from {', '.join(sorted(set(rows['product'])))}")
-    return ""
 
 
 def _beside(rows: pd.DataFrame, chosen: dict[str, str], key: str, prefix: str) -> tuple[list[str] | None, list[str], str]:
