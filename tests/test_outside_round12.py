@@ -303,3 +303,15 @@ def test_a_long_value_with_an_apostrophe_is_cut_too(tmp_path):
     body = f'[[disruptions]]\nname = "Myanmar\'s {"x" * 300}"\nremove = true\n'
     res = CliRunner().invoke(main, ["check", str(what_if(tmp_path, body, "apos"))])
     assert res.exit_code == 2 and "characters)" in res.output and "x" * 100 not in res.output, res.output
+
+
+def test_a_fact_adding_two_forms_is_refused_by_check_before_any_run(tmp_path):
+    """`check` said "ok" of a fact on light_ore+magnet_std, and validate refused it only once
+    its replicates had run."""
+    facts = tmp_path / "f.csv"
+    facts.write_text("fact_id,required,description,variable,stage,product,region,period,measure,comparison,target,"
+                     "tolerance,unit\nA1,true,x,production,*,light_ore+magnet_std,*,2024-02,level,within,100,10,t\n",
+                     encoding="utf-8")
+    sc = what_if(tmp_path, f'facts_file = "{facts.as_posix()}"\n', "withfacts")
+    res = CliRunner().invoke(main, ["check", str(sc)])
+    assert res.exit_code == 2 and "whose tonnes do not add up" in res.output, res.output

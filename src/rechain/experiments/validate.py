@@ -326,6 +326,13 @@ class Vocabulary:
                                     f"facts table without the fact for this scenario")
                 raise FactError(f"{where}: {key} {name!r} does not occur with variable {var!r}; "
                                 f"allowed: {names_here} (or * for any)")
+        named = _split(product) or []
+        if var in FLOW_VARIABLES and len(named) > 1 and len(forms_of(named, var)) > 1:
+            # known from the names alone: refused before any run (light_ore+magnet_std was
+            # refused only once the replicates had run)
+            raise FactError(f"{where}: product {product!r}: adds {var} of {', '.join(forms_of(named, var))}, whose "
+                            f"tonnes do not add up (the same rare earths at different stages); allowed: a product, "
+                            f"or several of one form joined by '+'")
 
 
 def vocabulary_of(table: pd.DataFrame) -> Vocabulary:
