@@ -26,11 +26,16 @@ def _validate(tmp_path, facts_text: str):
 
 # --- facts: a sum with a name that cannot occur ------------------------------------------
 def test_a_facts_sum_with_a_product_the_stage_never_makes_is_refused(tmp_path):
-    """magnet_std+light_ore at the magnet makers was judged on magnet_std alone, without a word."""
+    """magnet_std+light_ore at the magnet makers was judged on magnet_std alone, without a word.
+    That sum is now refused from its names alone (ore and magnets do not add up: round 12), so
+    the case is held with two ores, one of which the Myanmar holders never mine."""
     res = _validate(tmp_path, _FACT_HEADER + 'X1,true,"sum",production,magnet_makers,magnet_std+light_ore,*,2024,'
                     'level,,within,1000,100,t,,\n')
+    assert res.exit_code == 2 and "whose tonnes do not add up" in res.output, res.output
+    res = _validate(tmp_path, _FACT_HEADER + 'X1,true,"sum",production,myanmar_holders,ionic_ore+light_ore,*,2024,'
+                    'level,,within,30000,5000,t REO,,\n')
     assert res.exit_code == 2, res.output
-    assert "light_ore never occurs in the run with stage magnet_makers" in res.output
+    assert "light_ore never occurs in the run with stage myanmar_holders" in res.output, res.output
     assert not (tmp_path / "v").exists()
 
 
