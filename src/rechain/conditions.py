@@ -20,8 +20,7 @@ from .calendar import CALENDARS, Calendar, CalendarRangeError, _next_month
 from .config.schema import OUTSIDE_QUOTA_GROUPS
 from .network import ABROAD, FOREIGN, IONIC, KINDS, MYANMAR, OVERSEAS, ROCK, SEP
 from .policy import (QUOTA_TYPES, ExportRegimes, FirmWeekTable, QuotaBook, capacity_resets, dated_capacity,
-                     disruption_table,
-                     quota_read_days)
+                     disruption_table, quota_read_days)
 from .world import World
 
 __all__ = ["Mode", "WeekConditions", "PolicyTimeline", "WEEKS_PER_YEAR"]

@@ -15,6 +15,7 @@ import networkx as nx
 import numpy as np
 
 from .materials import Materials
+from .policy.disruptions import dated_capacity_t_per_yr
 from .scenario import Scenario
 
 __all__ = ["KINDS", "KIND_STAGE", "Population", "Links", "build_population", "build_links", "to_networkx",
@@ -56,8 +57,8 @@ class Population:
     region_names: list[str]
     sector_names: list[str]
     # each firm's capacity when the run starts, dated capacity included, t per week: what
-    # buyers choose their suppliers by; None: ``capacity``
-    link_capacity: np.ndarray | None = None
+    # buyers choose their suppliers by
+    link_capacity: np.ndarray
 
     @property
     def n(self) -> int:
@@ -110,11 +111,7 @@ def build_population(sc: Scenario, mat: Materials, rng: np.random.Generator, sta
         """The group's dated capacity at the start over the one it is sized at: buyers choose
         their suppliers by what they can supply when the run starts (a later step is not
         foreseen, so the years before it do not depend on it or on the run's end)."""
-        table = getattr(g, "capacity_by_year", None) or {}
-        if not table or first <= 0:
-            return 1.0
-        given = [y for y in sorted(int(y) for y in table) if y <= sc.start.year]
-        return (table[str(given[-1])] if given else g.capacity_t_per_yr) / first
+        return dated_capacity_t_per_yr(g, sc.start.year) / first if first > 0 else 1.0
 
     add_group(ROCK, f.rock_miners, light=True)
     add_group(IONIC, f.ionic_miners)
@@ -234,7 +231,7 @@ def supply_weight(pop: Population, mat: Materials, sellers: np.ndarray, k: int) 
     abroad given five times their size for the start year had been chosen by the size
     they are built at, and sold almost none of it: an outside lever audit).
     """
-    cap = (pop.capacity if pop.link_capacity is None else pop.link_capacity)[sellers]
+    cap = pop.link_capacity[sellers]
     el = np.flatnonzero(mat.content[k])
     if k in (mat.p("prnd_oxide"), mat.p("prnd_metal"), mat.p("dy_oxide"), mat.p("tb_oxide")) and el.size == 1:
         e = el[0]

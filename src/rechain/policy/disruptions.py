@@ -10,7 +10,7 @@ import numpy as np
 from ..calendar import Calendar
 from ..scenario import Scenario
 
-__all__ = ["FirmWeekTable", "disruption_table", "dated_capacity"]
+__all__ = ["FirmWeekTable", "disruption_table", "dated_capacity", "capacity_resets", "dated_capacity_t_per_yr"]
 
 
 @dataclass(frozen=True)
@@ -86,6 +86,14 @@ def disruption_table(sc: Scenario, cal: Calendar, pop, stages: tuple[str, ...],
     return FirmWeekTable(touched, np.clip(avail, 0.0, 1.0), 1.0, pop.n)
 
 
+def dated_capacity_t_per_yr(group, year: int) -> float:
+    """A firm group's capacity in ``year``, t REO a year: the figure of the latest year its
+    ``capacity_by_year`` gives up to ``year``, ``capacity_t_per_yr`` before the first."""
+    table = getattr(group, "capacity_by_year", None) or {}
+    given = [y for y in sorted(int(y) for y in table) if y <= year]
+    return float(table[str(given[-1])]) if given else float(group.capacity_t_per_yr)
+
+
 def capacity_resets(sc: Scenario, cal: Calendar, pop, kinds: dict[str, int]) -> dict[int, np.ndarray]:
     """The weeks (after the first) in which a year given in a group's ``capacity_by_year``
     begins, and the group's firms: from each year given the figure is the group's capacity,
@@ -115,11 +123,7 @@ def dated_capacity(sc: Scenario, cal: Calendar, pop, kinds: dict[str, int]) -> F
         base = cfg.capacity_t_per_yr if cfg.capacity_t_per_yr > 0 else max(table.values())
         if base <= 0:
             continue
-        years = sorted(int(y) for y in table)
-        level = np.empty(cal.n_weeks)
-        for w, monday in enumerate(cal.weeks):
-            given = [y for y in years if y <= monday.year]
-            level[w] = (table[str(given[-1])] if given else cfg.capacity_t_per_yr) / base
+        level = np.array([dated_capacity_t_per_yr(cfg, monday.year) for monday in cal.weeks]) / base
         firms = np.flatnonzero(pop.kind == code)
         columns.append((firms, np.repeat(level[:, None], firms.size, axis=1)))
     if not columns:
