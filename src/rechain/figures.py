@@ -11,7 +11,7 @@ import warnings
 # missing glyph per figure would bury the run's own messages, --quiet or not.
 warnings.filterwarnings("ignore", message=r"Glyph \d+ .*missing from font", category=UserWarning)
 
-__all__ = ["date_axis", "png_base64", "month_dates", "STAGE_LAYOUT", "STAGE_LABELS", "STAGE_COLOURS"]
+__all__ = ["date_axis", "png_base64", "month_dates", "label_lowest_panels", "STAGE_LAYOUT", "STAGE_LABELS", "STAGE_COLOURS"]
 
 #: where each stage stands when the chain is drawn: (column, row), upstream on the left
 #: (the dashboard's chain and the report's flow diagram)
@@ -56,6 +56,15 @@ def date_axis(ax, minticks: int = 3, maxticks: int = 8) -> None:
     locator = mdates.AutoDateLocator(minticks=minticks, maxticks=maxticks)
     ax.xaxis.set_major_locator(locator)
     ax.xaxis.set_major_formatter(mdates.ConciseDateFormatter(locator))
+
+
+def label_lowest_panels(axes, n_shown: int, cols: int) -> None:
+    """On a grid of panels sharing the time axis, with the ones after ``n_shown`` hidden: give
+    every shown panel with none shown below it its dates (the shared axis labels only the
+    bottom row, and a panel above a hidden one would have none)."""
+    for i, ax in enumerate(list(axes)[:n_shown]):
+        if i + cols >= n_shown:
+            ax.tick_params(axis="x", labelbottom=True)
 
 
 def month_dates(months):

@@ -25,15 +25,17 @@ ELEMENTS_SHOWN = {"prnd": "Pr-Nd", "dy": "Dy", "tb": "Tb"}
 COLUMNS, LABELS = STAGE_LAYOUT, STAGE_LABELS
 
 
-def default_year(flows: pd.DataFrame) -> str:
-    """The last year the flows cover in full (12 months), else the last year."""
+def default_year(flows: pd.DataFrame, cut: str | None = None) -> str:
+    """The last year the flows cover in full (12 months, none of them ``cut`` short), else the
+    last year."""
     years = sorted({m[:4] for m in flows["month"]})
-    return (sorted(full_years(flows)) or years or [""])[-1]
+    return (sorted(full_years(flows, cut)) or years or [""])[-1]
 
 
-def full_years(flows: pd.DataFrame) -> set[str]:
-    """The years (YYYY) whose twelve months the flows cover."""
-    months = set(flows["month"])
+def full_years(flows: pd.DataFrame, cut: str | None = None) -> set[str]:
+    """The years (YYYY) whose twelve months the flows cover, a month ``cut`` short (``YYYY-MM``:
+    the run ended inside it) not counted."""
+    months = set(flows["month"]) - {cut}
     return {y for y in {m[:4] for m in months} if sum(m.startswith(y) for m in months) == 12}
 
 

@@ -26,7 +26,7 @@ from pydantic import BaseModel, ConfigDict, Field, StrictInt, StrictStr, Validat
 from .options import NonEmptyPath
 from .outputs import OutputError, add_file, check_writable, holds_run_of, output_kind, rows_written, write_file
 from .report import (COLUMNS, ELEMENT_COLUMNS, TEXT_COLUMNS, band_words, blanks_not_made, months_text,
-                     not_as_written, not_months, not_numbers, not_recovered_text)
+                     not_as_written, not_by_end, not_months, not_numbers, not_recovered_text)
 from .config.errors import first_problem
 from .scenario import ScenarioError, load_scenario, scenario_data, scenario_from_dict, scenario_hash
 
@@ -68,7 +68,7 @@ def _show(v: Any, limit: int = 180) -> str:
         return "(absent)"
     if isinstance(v, float):
         return f"{v:,.6g}"
-    text = v if isinstance(v, str) else json.dumps(v, default=str, separators=(", ", ": "))
+    text = v if isinstance(v, str) else json.dumps(v, default=str, separators=(", ", ": "), ensure_ascii=False)
     return text if len(text) <= limit else text[: limit - 3] + "..."
 
 
@@ -173,13 +173,21 @@ def _changes_over_its_period(scenario: dict, base: Path, base_sc) -> list[dict[s
 
 
 def _within_run(changes: list[dict[str, str]], scenario: dict) -> list[dict[str, str]]:
-    """``changes`` less the years of yearly tables past the run's last year: figures carried
-    there only for the weeks end users plan ahead, which follow from the years the scenario
-    gives (a what-if of 2026's NEV output changes the 2027 carried from it)."""
+    """``changes`` less the years of yearly tables past the run's last year where the same
+    table changes within the run too: figures carried there only for the weeks end users plan
+    ahead, which follow from the years the scenario gives (a what-if of 2026's NEV output
+    changes the 2027 carried from it). A table changed past the end alone is kept: the weeks
+    planned ahead read it, so it changes the run (a 2027 NEV figure moved 2026's last months)."""
     end = str(scenario.get("end") or "")[:4]
     if not end.isdigit():
         return changes
-    return [c for c in changes if not ((m := re.fullmatch(r".*\.(\d{4})", c["key"])) and int(m.group(1)) > int(end))]
+
+    def past_end(c: dict) -> re.Match | None:
+        m = re.fullmatch(r"(.*)\.(\d{4})", c["key"])
+        return m if m and int(m.group(2)) > int(end) else None
+
+    within = {m.group(1) for c in changes if (m := re.fullmatch(r"(.*)\.(\d{4})", c["key"])) and not past_end(c)}
+    return [c for c in changes if not ((m := past_end(c)) and m.group(1) in within)]
 
 
 def _left_out(key: str, base: dict, period: dict) -> bool:
@@ -249,9 +257,9 @@ def _shown_kpi(kpi: str) -> bool:
     return m is None or m.group(1) in MAIN_PRICES
 
 
-def _num(v: float, unit: str) -> str:
+def _num(v: float, unit: str, year: int | None = None) -> str:
     if v is None or not np.isfinite(v):
-        return "not by the end" if unit == "months" else "n/a"
+        return not_by_end(year) if unit == "months" else "n/a"
     if unit == "share":
         return f"{v:.3f}"
     if unit == "%":
@@ -427,11 +435,12 @@ def _figure(fig, caption: str) -> dict[str, str]:
     return {"png": png_base64(fig, dpi=90), "caption": caption}
 
 
-def _check_year(flows: pd.DataFrame, year: int | None, folder: Path | None = None) -> str:
+def _check_year(flows: pd.DataFrame, year: int | None, folder: Path | None = None, end=None) -> str:
     from .flowchart import default_year
+    from .report import month_cut_short
     years = sorted({m[:4] for m in flows["month"]})
     if year is None:
-        return default_year(flows)
+        return default_year(flows, month_cut_short(end))
     if str(year) not in years:
         raise OptionYear(year, years, folder)
     return str(year)
@@ -479,8 +488,10 @@ def input_short_rows(monthly: pd.DataFrame) -> tuple[list[str], list[dict]]:
     """The magnet makers' planned blanks not made for want of each raw material (t, the
     scarcest input each grade's recipe needs), per year: the years and one row per input
     that ever held output back (none: an empty list)."""
+    from .report import year_labels
     table = blanks_not_made(monthly)
-    years = [str(y) for y in table.columns]
+    labels = year_labels(monthly["month"])      # a year covered in part, as the summary labels it
+    years = [labels.get(str(y), str(y)) for y in table.columns]
     return years, [{"input": product, "values": [_num(v, "t") for v in per_year]}
                    for product, per_year in table.iterrows()]
 
@@ -505,18 +516,21 @@ def _run_context(folder: Path, year: int | None) -> dict:
     else:
         block = _scenario_block(name, manifest.get("scenario"), files)
     base_sc = block.pop("base")
-    months = (str(monthly["month"].min()), str(monthly["month"].max()))
-    base_months = None if base_sc is None else (f"{base_sc.start:%Y-%m}", f"{base_sc.end:%Y-%m}")
-    # totals over another period are no reference: beside it only a base of the same months
-    same_period = base_months == months
+    sc_dict = manifest.get("scenario") or {}
+    period = (str(sc_dict.get("start", monthly["month"].min())), str(sc_dict.get("end", monthly["month"].max())))
+    end = _date_or_none(period[1])
+    base_period = None if base_sc is None else (f"{base_sc.start:%Y-%m-%d}", f"{base_sc.end:%Y-%m-%d}")
+    # totals over another period are no reference: beside it only a base of the same days (a
+    # run that ends on 13 December holds less of December than its base)
+    same_period = base_period == period
     base_run = None if base_sc is None or not same_period else \
         _finished_run(folder, base_sc.name, scenario_hash(base_sc), seed)
-    mine = kpis(monthly, flows)
+    mine = kpis(monthly, flows, end)
     theirs = {}
     if base_run is not None:
         try:
             theirs = kpis(_whole(_read_csv(base_run / "monthly.csv"), base_run / "monthly.csv",
-                                 _read_json(base_run / "manifest.json")))
+                                 _read_json(base_run / "manifest.json")), None, end)
         except OutputError:         # a damaged run of the base is no run of it: report without it
             base_run = None
     rows = []
@@ -534,8 +548,8 @@ def _run_context(folder: Path, year: int | None) -> dict:
         note = (f"Beside it, its base {base_sc.name} with the same seed, read from {base_run}. One seed each: "
                 f"no band across seeds (rechain compare --replicates N gives one).")
     elif base_sc is not None and not same_period:
-        note = (f"One seed: no band across seeds. Its base, {base_sc.name}, covers {base_months[0]} to "
-                f"{base_months[1]}, not this run's {months[0]} to {months[1]}: its totals are no reference for "
+        note = (f"One seed: no band across seeds. Its base, {base_sc.name}, covers {base_period[0]} to "
+                f"{base_period[1]}, not this run's {period[0]} to {period[1]}: its totals are no reference for "
                 f"these, so it is not shown beside them.")
     elif base_sc is not None:
         note = (f"One seed: no band across seeds. To see the change against {base_sc.name}, run it with the same "
@@ -543,7 +557,7 @@ def _run_context(folder: Path, year: int | None) -> dict:
                 f"use rechain compare --replicates N.")
     else:
         note = "One seed: no band across seeds (rechain compare --replicates N gives one)."
-    yr = _check_year(flows, year, folder)
+    yr = _check_year(flows, year, folder, end)
     title = f"({name}, seed {seed})"
     figures = [_figure(make(monthly, title), caption) for (fname, make), caption in zip(FIGURES.items(), (
         "Price indices, monthly means, each in the market's quoted unit: China's price solid, its long-run "
@@ -620,13 +634,14 @@ def _compare_flows(folder: Path, name: str, sha: str, seed: int, files: list[str
 def _overlay_figure(series: pd.DataFrame, names: list[str], seeds: list[int]):
     from matplotlib.figure import Figure
 
-    from .figures import date_axis, month_dates
+    from .figures import date_axis, label_lowest_panels, month_dates
     band = len(seeds) > 1
     keys = list(dict.fromkeys(series["series"]))
     fig = Figure(figsize=(14, 3.75 * ((len(keys) + 2) // 3)), layout="constrained")
     axes = fig.subplots((len(keys) + 2) // 3, 3, sharex=True, squeeze=False).ravel()
     for ax in axes[len(keys):]:
         ax.set_visible(False)
+    label_lowest_panels(axes, len(keys), 3)
     for ax, key in zip(axes, keys):
         label, unit = OVERLAYS.get(key, (key.replace("_", " "), ""))
         d = series[series["series"] == key]
@@ -647,6 +662,15 @@ def _overlay_figure(series: pd.DataFrame, names: list[str], seeds: list[int]):
     what = f"mean of {len(seeds)} seeds, 5-95 % band" if band else f"seed {seeds[0]}"
     fig.suptitle(f"{' vs '.join(names)} ({what}; dashed: reference)")
     return fig
+
+
+def _date_or_none(text: str):
+    """A ``YYYY-MM-DD`` date, or None for anything else (an older manifest's month)."""
+    import datetime as dt
+    try:
+        return dt.date.fromisoformat(text)
+    except ValueError:
+        return None
 
 
 def _compare_context(folder: Path, year: int | None) -> dict:
@@ -682,12 +706,12 @@ def _compare_context(folder: Path, year: int | None) -> dict:
         cells = []
         for name in names:
             r = idx.loc[(kpi, name)]
-            cell = {"value": _num(float(r["mean"]), unit)}
+            cell = {"value": _num(float(r["mean"]), unit, meta.get("year"))}
             if unit == "months" and not np.isfinite(r["mean"]) and by_seed is not None:
                 # the mean is given only when every seed recovered: say in how many it had not
                 v = by_seed[(by_seed["scenario"] == name) & (by_seed["kpi"] == kpi)]["value"]
                 if len(v) > 1:
-                    cell["value"] = not_recovered_text(v)
+                    cell["value"] = not_recovered_text(v, meta.get("year"))
             if int(r["seeds"]) > 1 and np.isfinite(r["p05"]) and np.isfinite(r["p95"]) and unit != "months":
                 cell["band"] = f"[{_num(float(r['p05']), unit)} to {_num(float(r['p95']), unit)}]"
             if name != ref and not kpi.startswith(("months_to_recover_", "magnet_output_change")):

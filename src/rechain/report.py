@@ -23,7 +23,7 @@ if TYPE_CHECKING:
 
 __all__ = ["idle_reserve", "monthly_table", "end_products", "flows_table", "kpis", "write_figures", "not_months", "summary_table", "series_of",
            "monthly_series", "not_numbers", "not_as_written", "COLUMNS", "TEXT_COLUMNS", "FLOW_VARIABLES", "LEVEL_VARIABLES",
-           "months_text", "not_recovered_text", "band_words"]
+           "months_text", "not_by_end", "not_recovered_text", "band_words"]
 
 COLUMNS = ["month", "stage", "product", "region", "variable", "value", "unit"]
 # the columns of an output folder's tables read back as text (a month such as 2025-10 is not a
@@ -548,11 +548,24 @@ def not_as_written(table: pd.DataFrame, column: str = "value") -> str | None:
     return None
 
 
-def kpis(monthly: pd.DataFrame, flows: pd.DataFrame | None = None) -> dict[str, float]:
+def month_cut_short(end) -> str | None:
+    """The month (``YYYY-MM``) a run ending on ``end`` (a date) holds only in part, or None when
+    ``end`` is its month's last day: the run stops in the week holding ``end``, so a month that
+    goes on past it is not whole (README, "What a run writes")."""
+    import calendar
+    if end is None:
+        return None
+    return None if end.day == calendar.monthrange(end.year, end.month)[1] else f"{end:%Y-%m}"
+
+
+def kpis(monthly: pd.DataFrame, flows: pd.DataFrame | None = None, end=None) -> dict[str, float]:
     """Headline figures of a run, from its monthly table.
 
-    Prices are in market units; tonnes in t. Names carry their unit or meaning.
+    Prices are in market units; tonnes in t. Names carry their unit or meaning. With the
+    run's ``end`` date, a month-on-month change is not given for a month the run holds only in
+    part (a month cut short at the 15th read as output falling by half).
     """
+    cut = month_cut_short(end)
     out: dict[str, float] = {}
     price = domestic_prices(monthly)
     for product, g in price.groupby("product"):
@@ -595,7 +608,7 @@ def kpis(monthly: pd.DataFrame, flows: pd.DataFrame | None = None) -> dict[str, 
     out["licences_refused_t"] = float(monthly[monthly["variable"] == "licences_refused"]["value"].sum())
     for mo in ("2025-10", "2025-11"):
         prev = (pd.Period(mo, "M") - 1).strftime("%Y-%m")
-        if mo in mag.index and prev in mag.index and mag[prev] > 0:
+        if mo in mag.index and prev in mag.index and mag[prev] > 0 and mo != cut:
             out[f"magnet_output_mom_{mo}_pct"] = float(100 * (mag[mo] / mag[prev] - 1))
     return out
 
@@ -757,7 +770,7 @@ def figure_prices(monthly: pd.DataFrame, title: str = ""):
     ores (yuan/t REO) and the scrap last, since a Myanmar stop or a scrap rule shows there."""
     from matplotlib.figure import Figure
 
-    from .figures import date_axis
+    from .figures import date_axis, label_lowest_panels
     months = sorted(monthly["month"].unique())
     x = _months_x(months)
     prices = monthly[monthly["variable"] == "price"]
@@ -787,6 +800,7 @@ def figure_prices(monthly: pd.DataFrame, title: str = ""):
         date_axis(ax)
     for ax in axes[len(shown):]:
         ax.set_visible(False)
+    label_lowest_panels(axes, len(shown), cols)
     fig.suptitle(f"Prices in China (solid), their long-run price (dotted) and for buyers abroad (dashed), "
                  f"monthly means in the market's units {title}".strip())
     return fig
@@ -1024,12 +1038,18 @@ def months_text(v: float) -> str:
     return f"{v:.0f}" if float(v).is_integer() else f"{v:.1f}"
 
 
-def not_recovered_text(values: pd.Series) -> str:
+def not_by_end(year: int | str | None = None) -> str:
+    """What a recovery that did not happen is called: by the end of the run, or of ``year``
+    when the key figures are of one year (``compare --year``)."""
+    return f"not by the end of {year}" if year else "not by the end"
+
+
+def not_recovered_text(values: pd.Series, year: int | str | None = None) -> str:
     """``not by the end in 1 of 2 seeds (the other: 12)``: a mean of months over seeds is given
     only when every seed's price came back; the others' months are still said."""
     back = [months_text(x) for x in values if np.isfinite(x)]
     others = f" (the other{'s' if len(back) > 1 else ''}: {', '.join(back)})" if back else ""
-    return f"not by the end in {int(values.isna().sum())} of {len(values)} seeds{others}"
+    return f"{not_by_end(year)} in {int(values.isna().sum())} of {len(values)} seeds{others}"
 
 
 def band_words(n_seeds: int) -> str:

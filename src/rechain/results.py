@@ -56,7 +56,7 @@ class RunResult:
     model: ChainModel | None = field(default=None, repr=False)
 
     def kpis(self) -> dict[str, float]:
-        return kpis(self.monthly, self.flows)
+        return kpis(self.monthly, self.flows, self.scenario.end)
 
     def summary(self) -> pd.DataFrame:
         return summary_table(self.monthly)

@@ -401,6 +401,19 @@ def _field_info(loc: tuple) -> Any:
     return info
 
 
+def _below_header(loc: tuple) -> str:
+    """For an unknown key of a list's item that is a key of the table holding the list
+    (``news = [...]`` written below a ``[[disruptions]]`` header): what TOML did with it."""
+    if len(loc) < 3 or not isinstance(loc[-2], int) or not isinstance(loc[-3], str):
+        return ""
+    key, holder = loc[-1], loc[-3]
+    if not isinstance(key, str) or key not in _allowed_keys((*loc[:-3], key)):
+        return ""
+    where = "the top level" if len(loc) == 3 else f"[{'.'.join(str(p) for p in loc[:-3] if isinstance(p, str))}]"
+    return (f" ({key} is a key of {where}: written below a [[{holder}]] header it belongs to that item; "
+            f"move it above the header)")
+
+
 def _allowed_keys(loc: tuple) -> list[str]:
     """Field names valid at the parent of ``loc`` (for 'did you mean')."""
     model: Any = Scenario
@@ -650,7 +663,8 @@ def _describe(err: dict, path: Path | None, files: list[Path] | None = None,
                 loc = (*loc, "end")
     elif typ == "extra_forbidden":
         allowed = _allowed_keys(loc)
-        text = f"unknown key{did_you_mean(loc[-1], allowed)}; allowed here: {', '.join(sorted(allowed))}"
+        text = f"unknown key{did_you_mean(loc[-1], allowed)}; allowed here: {', '.join(sorted(allowed))}" \
+            + _below_header(loc)
         kind = "unknown_key"
     elif typ == "missing":
         text = f"required key is missing{_meaning(_field_info(loc))}"

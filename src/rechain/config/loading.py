@@ -656,9 +656,18 @@ def scenario_data(path: str | Path, overrides: dict | None = None,
         try:
             scenario_from_dict(data, path, files)
         except ScenarioError as err:
-            raise ScenarioError.of([*merge_problems, *err.errors]) from None
+            raise ScenarioError.of([*_not_under_unknown_keys(merge_problems, err.errors), *err.errors]) from None
         raise ScenarioError.of(merge_problems)
     return data, files, dropped
+
+
+def _not_under_unknown_keys(merge_problems: list, schema_problems: list) -> list:
+    """The merge's mistakes less a removal under a key the schema names as unknown: a list
+    written below a ``[[disruptions]]`` header belongs to that item, and "no inherited item has
+    that name" would hide the real mistake, the key in the wrong table, which the schema tells."""
+    unknown = {re.sub(r"\[[^\]]*\]", "", e.key.split(" (")[0]) for e in schema_problems if e.kind == "unknown_key"}
+    return [e for e in merge_problems
+            if not (e.kind == "unknown_item" and any(e.key == u or e.key.startswith(u + ".") for u in unknown))]
 
 
 def as_path(value, what: str) -> Path:

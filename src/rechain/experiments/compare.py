@@ -36,7 +36,7 @@ import numpy as np
 import pandas as pd
 
 from ..options import NonEmptyPath, WholeNumber
-from ..report import band_words, months_text, not_recovered_text
+from ..report import band_words, months_text, not_by_end, not_recovered_text
 from ..report import kpis as run_kpis
 from ..report import CHINA_OXIDE_STAGES, COLUMNS, MAGNETS, TEXT_COLUMNS, domestic_prices, magnet_output, \
     not_as_written
@@ -45,7 +45,7 @@ from ..randomness import is_whole_seed
 from ..scenario import OptionError, Scenario, ScenarioError, load_scenario, scenario_hash
 from .executor import MAX_SEEDS, MAX_WORKERS, check_count, open_executor
 
-__all__ = ["compare", "Comparison", "compare_command", "MAIN_PRODUCTS", "SERIES", "recovery_months"]
+__all__ = ["compare", "Comparison", "compare_command", "MAIN_PRODUCTS", "SERIES", "recovery_months", "seed_quantile"]
 
 #: Products whose prices the table reports.
 MAIN_PRODUCTS = ("prnd_oxide", "prnd_metal", "dy_oxide", "tb_oxide", "magnet_std", "magnet_uh")
@@ -95,6 +95,7 @@ class Comparison:
     peak_note: str = ""
     same_note: str = ""
     year_note: str = ""
+    year: int | None = None
 
     def markdown(self, band: bool = False) -> str:
         return _markdown(self, band)
@@ -118,6 +119,14 @@ def _run_one(task: tuple[Scenario, int]) -> tuple[str, int, pd.DataFrame, float]
     return sc.name, seed, res.monthly, time.perf_counter() - t0
 
 
+def _first_last_month(sc: Scenario) -> tuple[str, str]:
+    """The first and last month a run of ``sc`` tables: a month of which the period holds only
+    days China does not work (``end = 2025-05-01``) is left out of the tables."""
+    from ..calendar import Calendar
+    months = Calendar.build(sc.start, sc.end, holidays=None if sc.holidays else {}).months
+    return months[0], months[-1]
+
+
 def _finished_run(runs_dir: Path, sc: Scenario, seed: int) -> pd.DataFrame | None:
     """The monthly table of a finished run of exactly this scenario and seed, if there is one."""
     folder = runs_dir / f"{sc.name}-seed{seed}"
@@ -133,7 +142,7 @@ def _finished_run(runs_dir: Path, sc: Scenario, seed: int) -> pd.DataFrame | Non
         return None
     # a table edited or cut short since is not that run's: run it again rather than report on it
     if not set(COLUMNS) <= set(monthly.columns) or not (monthly["variable"] == "price").any() \
-            or monthly["month"].min() != f"{sc.start:%Y-%m}" or monthly["month"].max() != f"{sc.end:%Y-%m}" \
+            or (monthly["month"].min(), monthly["month"].max()) != _first_last_month(sc) \
             or not_as_written(monthly) is not None:
         return None
     return monthly
@@ -159,6 +168,27 @@ def main_series(monthly: pd.DataFrame) -> pd.DataFrame:
     out["exports"] = exports
     out["dytb_oxide_output"] = dytb
     return out.reindex(months).fillna({"magnet_output": 0.0, "exports": 0.0, "dytb_oxide_output": 0.0})
+
+
+def seed_quantile(values: np.ndarray, q: float, missing_is_longest: bool = False) -> float:
+    """The ``q`` quantile across seeds (linear, as numpy's). Missing values are left out, unless
+    ``missing_is_longest``: a recovery that did not happen by the end ranks above every other,
+    and a quantile that reaches it is missing too (nan: "not by end"), not the returned seeds'.
+
+    >>> seed_quantile(np.array([0.0, np.nan]), 0.95), seed_quantile(np.array([0.0, np.nan]), 0.95, True)
+    (0.0, nan)
+    >>> seed_quantile(np.array([4.0, 2.0, np.nan, 6.0]), 0.5, True)
+    5.0
+    """
+    finite = np.sort(values[np.isfinite(values)])
+    n = len(values) if missing_is_longest else len(finite)
+    if n == 0 or len(finite) == 0:
+        return float("nan")
+    h = (n - 1) * q
+    lo, hi = int(np.floor(h)), int(np.ceil(h))
+    if hi >= len(finite):
+        return float("nan")
+    return float(finite[lo] + (h - lo) * (finite[hi] - finite[lo]))
 
 
 def recovery_months(price: pd.Series, reference: pd.Series, band: float = RECOVERY_BAND) -> float:
@@ -317,9 +347,9 @@ def _label(kpi: str) -> str:
     return KPI_LABELS.get(kpi, kpi)
 
 
-def _fmt(v: float, unit: str) -> str:
+def _fmt(v: float, unit: str, year: int | None = None) -> str:
     if v is None or not np.isfinite(v):
-        return "not by end" if unit == "months" else "n/a"
+        return not_by_end(year) if unit == "months" else "n/a"
     if unit == "share":
         return f"{v:.3f}"
     if unit in ("%",):
@@ -339,10 +369,10 @@ def _markdown(c: Comparison, band: bool) -> str:
         cells = []
         for n in c.names:
             r = long.loc[(kpi, n)]
-            cell = _fmt(r["mean"], unit)
+            cell = _fmt(r["mean"], unit, c.year)
             if unit == "months" and not np.isfinite(r["mean"]):
                 v = c.by_seed[(c.by_seed["scenario"] == n) & (c.by_seed["kpi"] == kpi)]["value"]
-                cell = not_recovered_text(v) if len(v) > 1 else "not by end"
+                cell = not_recovered_text(v, c.year) if len(v) > 1 else not_by_end(c.year)
             if band and r["seeds"] > 1 and np.isfinite(r["p05"]) and np.isfinite(r["p95"]) and unit != "months":
                 cell += f" [{_fmt(r['p05'], unit)}, {_fmt(r['p95'], unit)}]"
             cells.append(cell)
@@ -617,18 +647,15 @@ def compare(scenarios: list[str | Path | Scenario], seeds: list[int] | int = 1, 
     series = pd.concat(srows, ignore_index=True)
     kpi_order = list(dict.fromkeys(by_seed["kpi"]))
 
-    def p05(x):
-        return float(np.nanquantile(x, 0.05)) if np.isfinite(x).any() else np.nan
-
-    def p95(x):
-        return float(np.nanquantile(x, 0.95)) if np.isfinite(x).any() else np.nan
-
     def mean(x):
         # a recovery that did not happen in one seed is not averaged away
         return float(np.mean(x)) if np.isfinite(x).all() else np.nan
 
     g = by_seed.groupby(["scenario", "kpi"], sort=False)["value"]
-    long = g.agg(mean=mean, p05=p05, p95=p95, seeds="size").reset_index()
+    long = g.agg(mean=mean, seeds="size").reset_index()
+    for col, q in (("p05", 0.05), ("p95", 0.95)):
+        long.insert(len(long.columns) - 1, col, [seed_quantile(x.to_numpy(float), q, kpi.startswith("months_to_recover_"))
+                                                 for (_, kpi), x in g])
     long.insert(2, "unit", [_kpi_unit(k, units) for k in long["kpi"]])
     wide = long.pivot(index=["kpi", "unit"], columns="scenario", values="mean")
     wide = wide.reindex(pd.MultiIndex.from_tuples([(k, _kpi_unit(k, units)) for k in kpi_order],
@@ -653,7 +680,7 @@ def compare(scenarios: list[str | Path | Scenario], seeds: list[int] | int = 1, 
         if flat and len(same) < len(names) - 1 else ""
     comp = Comparison(names=names, seeds=seeds, kpis=wide, kpis_long=long, by_seed=by_seed, series=series,
                       out_dir=None, reused=reused, period_note=period_note, peak_note=peak_note,
-                      same_note=same_note, year_note=year_note)
+                      same_note=same_note, year_note=year_note, year=year)
     if not write:
         return comp
 
@@ -672,7 +699,9 @@ def compare(scenarios: list[str | Path | Scenario], seeds: list[int] | int = 1, 
               + _markdown(comp, band) +
               "\nmonths until within 10 % of reference: from the first month a price is more than 10 % "
               "away from the reference's (same seed) to the month from which it stays within 10 %; "
-              "0 = never left; 'not by end' = had not returned when the run ended (then no mean is given).\n")
+              "0 = never left; 'not by end' = had not returned when the run ended (then no mean is given; "
+              "in kpis_long.csv such a seed ranks above every other, and a 5 % or 95 % quantile that reaches it "
+              "is left empty too).\n")
         (tmp / "kpis.md").write_text(md)
         meta = {"scenarios": names, "files": [getattr(sc, "_files", []) for sc in loaded],
                 "scenario_sha256": {sc.name: scenario_hash(sc) for sc in loaded}, "seeds": seeds,
