@@ -406,6 +406,11 @@ def write_marker(folder: str | Path, kind: str, files: list[str] | None = None, 
     data: dict = {"kind": kind, "writer": "rechain", "files": files}
     if open_:
         data["open"] = True
+        # a growing output keeps the stamps of the summaries it wrote (:func:`restamp`)
+        old = _read_marker(folder)
+        kept = (old or {}).get("stamps")
+        if isinstance(kept, dict) and kept:
+            data["stamps"] = kept
     elif stamped:
         data["stamps"] = {name: (keep or {}).get(name) or _stamp(folder / name) for name in files
                           if name in (keep or {}) or os.path.lexists(folder / name)}
@@ -416,6 +421,45 @@ def write_marker(folder: str | Path, kind: str, files: list[str] | None = None, 
     tmp = folder / f".{MARKER}.tmp"
     tmp.write_text(text, encoding="utf-8")
     os.replace(tmp, folder / MARKER)
+
+
+def restamp(folder: str | Path, names: list[str]) -> None:
+    """Keep in a growing output's marker (a sweep's, a calibration's) the size and SHA-256 of
+    ``names``, the summaries rechain has just written there (``best.toml``, ``errors.csv``;
+    one since removed loses its stamp), so that an edit made to one of them afterwards is seen
+    before a ``--resume`` would write over it (:func:`edited_since`)."""
+    folder = Path(folder)
+    marker = _read_marker(folder)
+    if marker is None:
+        return
+    stamps = dict(marker.get("stamps") or {})
+    for name in names:
+        path = folder / name
+        if path.is_file() and not path.is_symlink():
+            stamps[name] = _stamp(path)
+        else:
+            stamps.pop(name, None)
+    text = json.dumps({**marker, "stamps": stamps}, indent=1) + "\n"
+    tmp = folder / f".{MARKER}.tmp"
+    tmp.write_text(text, encoding="utf-8")
+    os.replace(tmp, folder / MARKER)
+
+
+def edited_since(folder: str | Path) -> list[str]:
+    """The files of a rechain output whose size or content is not what rechain wrote (a user's
+    edit, or a file copied over one of rechain's); none for a folder without a marker."""
+    marker = _read_marker(Path(folder))
+    return _changed(Path(folder), marker) if marker else []
+
+
+def refuse_edited(folder: str | Path, what: str) -> None:
+    """Raise :class:`OutputError` when files rechain wrote in ``folder`` were changed since:
+    resuming ``what`` would write over them."""
+    changed = edited_since(folder)
+    if changed:
+        raise OutputError(folder, f"holds files changed since rechain wrote them ({_shown(changed)}); resuming the "
+                          f"{what} would write over them: move them out (or copy the folder and resume the copy), "
+                          f"then resume")
 
 
 @contextlib.contextmanager

@@ -8,6 +8,8 @@ KPIs against each parameter. Everything is written to ``SWEEP_OUTPUT/analysis/``
 
 - ``sensitivity.csv`` and ``sensitivity.md``: one row per KPI and parameter, ranked
   (Sobol: by ST; Morris: by mu*),
+- ``sensitivity_second_order.csv`` (a Sobol design with ``second_order = true``): one row
+  per KPI and pair of parameters, their interaction index S2 and its interval, ranked,
 - ``sensitivity_<kpi>.png``: bar chart of the indices with their confidence intervals,
 - ``scatter_<kpi>.png``: the KPI against each parameter, one panel per parameter,
 - ``point_means.csv``: per design point, its parameter values and each KPI's mean,
@@ -66,6 +68,15 @@ def sobol_indices(problem: dict, Y: np.ndarray, second_order: bool = False, seed
         df[["S1_conf", "ST_conf"]] = np.nan
     df = df.sort_values("ST", ascending=False, kind="stable").reset_index(drop=True)
     df["rank"] = np.arange(1, len(df) + 1)
+    if second_order:
+        # the pairs' interaction indices, which the N x (2k + 2) runs of such a design pay for
+        names = problem["names"]
+        pairs = [(i, j) for i in range(len(names)) for j in range(i + 1, len(names))]
+        s2 = pd.DataFrame({"parameter_a": [names[i] for i, _ in pairs], "parameter_b": [names[j] for _, j in pairs],
+                           "S2": [float(res["S2"][i, j]) for i, j in pairs],
+                           "S2_conf": [float(res["S2_conf"][i, j]) if n_base >= MIN_BOOTSTRAP_SAMPLES else np.nan
+                                       for i, j in pairs]})
+        df.attrs["second_order"] = s2.sort_values("S2", ascending=False, kind="stable").reset_index(drop=True)
     return df
 
 
@@ -86,9 +97,35 @@ def morris_indices(problem: dict, X: np.ndarray, Y: np.ndarray, num_levels: int 
     df = pd.DataFrame({"parameter": problem["names"], "mu_star": np.asarray(res["mu_star"], dtype=float),
                        "mu_star_conf": np.asarray(res["mu_star_conf"], dtype=float),
                        "sigma": np.asarray(res["sigma"], dtype=float), "mu": np.asarray(res["mu"], dtype=float)})
+    if len(Y) // (problem["num_vars"] + 1) < MIN_BOOTSTRAP_SAMPLES:
+        # two trajectories resampled give an interval of about nothing: unknown, as Sobol's
+        df["mu_star_conf"] = np.nan
     df = df.sort_values("mu_star", ascending=False, kind="stable").reset_index(drop=True)
     df["rank"] = np.arange(1, len(df) + 1)
     return df
+
+
+#: beyond this many times a sweep's samples, no figure of the samples that would rank two
+#: parameters is given: intervals that wide say the indices themselves are not measured yet
+FAR_MULTIPLE = 256
+
+#: how far outside 0..1 a Sobol index may fall by rounding before it is read as noise
+SOBOL_SLACK = 0.1
+
+
+def _out_of_range(t: pd.DataFrame) -> str:
+    """The worst Sobol index of ``t`` outside 0..1 (beyond :data:`SOBOL_SLACK`), in words, or "":
+    indices that cannot be shares of a variance say the samples are too few."""
+    if t.empty or "ST" not in t:
+        return ""
+    worst, text = SOBOL_SLACK, ""
+    for col in ("S1", "ST"):
+        for _, r in t.iterrows():
+            v = float(r[col])
+            off = max(-v, v - 1.0)
+            if off > worst:
+                worst, text = off, f"{col} {v:.2f} for {r['parameter']} ({r['kpi']})"
+    return text
 
 
 #: the index that ranks the parameters, and its confidence half-width, per method
@@ -125,7 +162,12 @@ def ranking_resolution(t: pd.DataFrame, samples: int, method: str) -> dict:
     if not out["resolved"] and gap > 0:
         need = samples * ((c1 + c2) / gap) ** 2
         need = max(samples + 1, math.ceil(need * 1.0001))   # strictly beyond the touching point
-        out["samples_needed"] = 2 ** math.ceil(math.log2(need)) if method == "sobol" else need
+        if need > FAR_MULTIPLE * samples:
+            # intervals many times the gap: the indices are not measured yet, and a figure
+            # extrapolated from them (N = 524,288 from N = 4) would be read as a plan
+            out["far"] = True
+        else:
+            out["samples_needed"] = 2 ** math.ceil(math.log2(need)) if method == "sobol" else need
     return out
 
 
@@ -150,6 +192,10 @@ def _ranking_line(kpi: str, r: dict, samples: int, method: str) -> str:
     if r["samples_needed"] is not None:
         text += (f"; about N = {r['samples_needed']:,} would separate them if the indices stay as they are "
                  f"(intervals shrink as 1/sqrt(N))")
+    elif r.get("far"):
+        text += (f"; their intervals are so wide against the gap that more than {FAR_MULTIPLE} times as many "
+                 f"samples would be needed if the indices stayed as they are: run more samples to measure the "
+                 f"indices first")
     else:
         text += "; their indices are equal, so more samples would not rank them"
     return text
@@ -201,7 +247,7 @@ def sensitivity(out_dir: str | Path, kpis: list[str] | None = None) -> tuple[pd.
         import pyarrow.parquet as pq
         design = pq.read_table(out / "design.parquet").to_pandas()
         X = design[[f"x:{n}" for n in problem["names"]]].to_numpy()
-    tables = []
+    tables, second = [], []
     for k in want:
         y = means[k].to_numpy(dtype=float)
         missing = int(np.isnan(y).sum())
@@ -215,11 +261,16 @@ def sensitivity(out_dir: str | Path, kpis: list[str] | None = None) -> tuple[pd.
             t = sobol_indices(problem, y, second_order=man.get("second_order", False), seed=man["root_seed"])
         else:
             t = morris_indices(problem, X, y, num_levels=man.get("morris_levels", 4), seed=man["root_seed"])
+        if "second_order" in t.attrs:
+            second.append(t.attrs.pop("second_order").assign(kpi=k)[["kpi", "parameter_a", "parameter_b", "S2",
+                                                                      "S2_conf"]])
         t.insert(0, "kpi", k)
         t.insert(1, "method", method)
         tables.append(t)
     table = pd.concat(tables, ignore_index=True) if tables else pd.DataFrame(columns=["kpi", "method", "parameter",
                                                                                        "rank"])
+    if second:       # a design with second_order = true: the pairs' indices, read by analyze
+        table.attrs["second_order"] = pd.concat(second, ignore_index=True)
     return table, skipped
 
 
@@ -369,6 +420,9 @@ def _write_analysis(out: Path, man: dict, want: list[str], dest: Path, figures: 
         if not table.empty:
             table.to_csv(dest / "sensitivity.csv", index=False)
             files.append(dest / "sensitivity.csv")
+            if "second_order" in table.attrs:
+                table.attrs["second_order"].to_csv(dest / "sensitivity_second_order.csv", index=False)
+                files.append(dest / "sensitivity_second_order.csv")
             md = [f"# Sensitivity of {man['name']} ({man['design']}, {man['n_points']} points x "
                   f"{man['replicates']} replicate(s); replicates averaged)\n"]
             for k, t in table.groupby("kpi", sort=False):
@@ -395,7 +449,11 @@ def _write_analysis(out: Path, man: dict, want: list[str], dest: Path, figures: 
     shown = [k for k in want if runs[k].notna().any() and runs[k].nunique() > 1]
     for k in want:
         if k not in shown and k not in skipped:
-            skipped[k] = "no variation over the sweep (or no value)"
+            values = runs[k].dropna()
+            skipped[k] = ("no value in any run" if values.empty else
+                          f"one value over the sweep ({values.iloc[0]:,.6g})" +
+                          (f"; {len(runs) - len(values)} of {len(runs)} runs have none (a period that ends "
+                           f"before it, say)" if len(values) < len(runs) else ""))
     if figures and params:
         for k in shown:
             path = dest / f"scatter_{_safe(k)}.png"
@@ -431,7 +489,9 @@ def _write_analysis(out: Path, man: dict, want: list[str], dest: Path, figures: 
                     f"named only when its interval and the next one's do not overlap."
                     + (f" With N below {MIN_BOOTSTRAP_SAMPLES} the intervals cannot be estimated (nan) and "
                        f"the indices themselves are noise: run the sweep with more samples."
-                       if man["design"] == "sobol" and man["samples"] < MIN_BOOTSTRAP_SAMPLES else ""), ""]
+                       if man["samples"] < MIN_BOOTSTRAP_SAMPLES else "")
+                    + (" A Sobol index outside 0-1 is sampling noise, not an effect: so few samples do not "
+                       "estimate the indices." if _out_of_range(table) else ""), ""]
         summary += [_ranking_line(k, r, man["samples"], man["design"]) for k, r in ranking.items()]
     if skipped:
         summary += ["", "## KPIs left out", ""] + [f"- {k}: {v}" for k, v in skipped.items()]
@@ -479,6 +539,14 @@ def analyze_command(sweep_output: Path, kpis: tuple[str, ...], top: int | None, 
         click.echo(f"warning: the sweep has N = {res['samples']} base samples; below {MIN_BOOTSTRAP_SAMPLES} the Sobol "
                    f"indices below are noise (outside 0-1, no confidence intervals): run the sweep with more "
                    f"samples (a power of 2, such as 64)", err=True)
+    elif res["design"] == "sobol" and (bad := _out_of_range(t)):
+        click.echo(f"warning: {bad}: an index outside 0-1 is sampling noise, so the sweep's N = {res['samples']} base "
+                   f"samples do not estimate these indices; run the sweep with more samples (a power of 2, "
+                   f"such as {max(64, 4 * res['samples'])})", err=True)
+    elif res["design"] == "morris" and res["samples"] < MIN_BOOTSTRAP_SAMPLES and not t.empty:
+        click.echo(f"warning: the sweep has {res['samples']} trajectories; below {MIN_BOOTSTRAP_SAMPLES} the Morris "
+                   f"statistics have no confidence intervals and no parameter is named the most influential: run "
+                   f"the sweep with more samples (10 or more trajectories)", err=True)
     if not t.empty:
         cols = ["kpi", "parameter", "S1", "S1_conf", "ST", "ST_conf"] if "ST" in t else \
             ["kpi", "parameter", "mu_star", "mu_star_conf", "sigma"]
@@ -492,7 +560,9 @@ def analyze_command(sweep_output: Path, kpis: tuple[str, ...], top: int | None, 
                 click.echo(f"{k}: ranking not resolved ({r['top']} and {r['second']}: no confidence intervals "
                            f"from so few samples; run more)")
                 continue
-            more = f"; about N = {r['samples_needed']:,} would separate them" if r["samples_needed"] else ""
+            more = f"; about N = {r['samples_needed']:,} would separate them" if r["samples_needed"] else \
+                (f"; more than {FAR_MULTIPLE} times the samples would be needed: run more to measure the indices "
+                 f"first" if r.get("far") else "")
             click.echo(f"{k}: ranking not resolved ({r['top']} and {r['second']} overlap){more}")
     for k, why in res["skipped"].items():
         click.echo(f"left out {k}: {why}")

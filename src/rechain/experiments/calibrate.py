@@ -66,7 +66,7 @@ from . import designs
 from .designs import Parameter, finite_number
 from .executor import MAX_SEEDS, MAX_WORKERS, ClusterLost, exit_stopped, sigterm_as_interrupt
 from .paths import PathError, _toml, is_unset_entry, lookup, parse_path, unquoted_key_hint
-from .store import load_results, sweep_manifest
+from .store import load_results, sweep_manifest, what_changed
 from .runs import point_source
 from .sweep import Sweep, _base_dict, execute
 
@@ -614,9 +614,14 @@ def _stage(sw: Sweep, out: Path, resume: bool, **run) -> pd.DataFrame:
     """Run one stage of the calibration into ``out`` and return its runs table."""
     old = sweep_manifest(out)
     if resume and old is not None and old.get("spec_sha256") != sw.spec_hash():
-        raise ScenarioError(out.parent, "", "holds a calibration with other settings (the scenario, the space, "
-                            "--samples, --replicates, --finalists, --final-replicates or --seed changed); "
-                            "run it without --resume into another --out", kind="resume_mismatch")
+        from ..outputs import output_kind
+        root = next((p for p in out.parents if output_kind(p) == "calibration"), out.parent)
+        stage = out.relative_to(root).as_posix() if out.is_relative_to(root) else out.name
+        raise ScenarioError(root, "", f"holds a calibration made with other settings: its {stage} stage's runs differ "
+                            f"from the ones asked for now ({what_changed(old, sw.manifest())}); resume it with the "
+                            f"options it was made with (the scenario, --space, --samples, --replicates, --refine, "
+                            f"--popsize, --finalists, --final-replicates, --also, --holdout, --seed), or run into "
+                            f"another --out", kind="resume_mismatch")
     execute(sw, out=out, resume=resume, **run)
     return load_results(out, columns=["point_id", *sw.kpis, "status"])[0]
 
@@ -759,7 +764,7 @@ def held_out_lines(table: pd.DataFrame) -> list[str]:
 def _check_calibration_out(out: Path, resume: bool) -> None:
     """Raise unless ``calibrate`` may write to ``out``: a new or empty folder, or (``resume``)
     an earlier calibration. Writes nothing."""
-    from ..outputs import MARKER, check_output_dir, check_writable
+    from ..outputs import MARKER, check_output_dir, check_writable, refuse_edited
 
     try:
         marker = json.loads((out / MARKER).read_text(encoding="utf-8"))
@@ -769,9 +774,21 @@ def _check_calibration_out(out: Path, resume: bool) -> None:
         if not resume:
             raise ScenarioError(out, "", "already holds a calibration; pass --resume (resume=True in Python) to continue it, or choose "
                                 "another --out", kind="out_exists")
+        refuse_edited(out, "calibration")     # best.toml or candidates.csv edited since
         check_writable(out)
         return
     check_output_dir(out, "calibration", replace=False)
+
+
+def _options_given(**options) -> str:
+    """The options of a calibration as a command line repeats them (`` --samples 4 --also era.toml``),
+    the ones left at None (or empty) out: a resume must give the same."""
+    words = []
+    for name, value in options.items():
+        for one in (value if isinstance(value, (list, tuple)) else [value]):
+            if one is not None:
+                words.append(f" --{name.replace('_', '-')} {one}")
+    return "".join(words)
 
 
 def _write_atomic_text(text: str, path: Path) -> None:
@@ -817,7 +834,7 @@ def calibrate_command(scenario, space, samples, replicates, finalists, final_rep
     --also scenario to OUT/also/<name>/ and of each --holdout scenario to OUT/holdout/<name>/;
     Ctrl-C keeps what is finished, and --resume carries on.
     """
-    from ..outputs import begin_output, default_folder
+    from ..outputs import begin_output, default_folder, restamp
     from .validate import FactError
 
     sc = load_scenario(scenario)
@@ -840,11 +857,15 @@ def calibrate_command(scenario, space, samples, replicates, finalists, final_rep
                               holdout=holdout)
     except (KeyboardInterrupt, ClusterLost) as e:
         where = f" --scheduler {scheduler}" if scheduler is not None else ""
+        same = _options_given(samples=samples, replicates=replicates, finalists=finalists,
+                              final_replicates=final_replicates, seed=seed, refine=refine, popsize=popsize,
+                              space=space, also=also, holdout=holdout, workers=workers if scheduler is None else None)
         exit_stopped(e, f"the runs finished so far are in {out_dir}; continue with "
-                        f"`rechain calibrate {scenario} --out {out_dir}{where} --resume` and the same options")
+                        f"`rechain calibrate {scenario}{same} --out {out_dir}{where} --resume`")
     _write_atomic_text(table.to_csv(index=False), out_dir / "candidates.csv")
     best = best_scenario(table, dims, scenario, out_dir, derived_name(sc.name, "_calibrated"))
     _write_atomic_text(best, out_dir / "best.toml")
+    restamp(out_dir, ["candidates.csv", "best.toml"])
     cols = ["candidate", "stable", "quiet_cv", "quiet_price_low", "quiet_price_high", "replicates",
             "required_reproduced", "facts_reproduced", "loss", "failing_required"]
     with pd.option_context("display.width", 180):

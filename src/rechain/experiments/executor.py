@@ -353,8 +353,10 @@ class DaskExecutor(_Executor):
         self.cluster = None
         self._no_workers_since: float | None = None
         if address == "local":
+            # any free port for its dashboard: never clashes; its workers' warnings kept quiet
+            # (a stopped sweep's cancelled tasks each logged one before the command's own line)
             self.cluster = LocalCluster(n_workers=workers, threads_per_worker=1, processes=True,
-                                        dashboard_address=":0")   # any free port: never clashes
+                                        dashboard_address=":0", silence_logs=logging.ERROR)
             self.client = Client(self.cluster)
         else:
             self.client = _connect(Client, address)

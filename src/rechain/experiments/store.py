@@ -181,7 +181,7 @@ def folder_in_use(out: Path) -> bool:
 def _check_out(sw: Any, out: Path, resume: bool) -> None:
     """Raise unless the sweep may write to ``out``: a new or empty folder, or (``resume``)
     the folder of this same sweep. Writes nothing."""
-    from ..outputs import check_output_dir, check_writable, code_fingerprint
+    from ..outputs import check_output_dir, check_writable, code_fingerprint, refuse_edited
 
     old = sweep_manifest(out)
     damage = manifest_damage(out)
@@ -200,6 +200,7 @@ def _check_out(sw: Any, out: Path, resume: bool) -> None:
     if not resume:
         raise ScenarioError(out, "", "already holds the results of a sweep; pass --resume (resume=True in Python) to continue it, "
                             "or choose another --out", kind="out_exists")
+    refuse_edited(out, "sweep")         # errors.csv edited since
     if old.get("spec_sha256") != sw.spec_hash():
         raise ScenarioError(sw.file, "", f"is not the sweep whose results are in {out} ({what_changed(old, sw.manifest())}"
                             "); choose another --out", kind="resume_mismatch")
@@ -446,9 +447,11 @@ def _write_errors(out: Path) -> int:
         t = t.filter(pc.not_equal(t.column("status"), "ok"))
         if t.num_rows:
             failed.append(t)
+    from ..outputs import restamp
     path = out / "errors.csv"
     if not failed:
         path.unlink(missing_ok=True)
+        restamp(out, ["errors.csv"])
         return 0
     import pyarrow as pa
     df = pa.concat_tables(failed).to_pandas().sort_values("run_id").drop_duplicates("run_id")
@@ -457,6 +460,7 @@ def _write_errors(out: Path) -> int:
     tmp = path.with_name(f".{path.name}.tmp")
     df[cols].to_csv(tmp, index=False)
     os.replace(tmp, path)
+    restamp(out, ["errors.csv"])
     return len(df)
 
 

@@ -244,6 +244,11 @@ def _line_of(path: Path, needle: str) -> int | None:
         key = code.split("=", 1)[0].strip() if "=" in code else code.strip().strip("[]").rpartition(".")[2]
         if key.strip().strip('"\'') == needle:
             return i
+    # then the line that gives it as a whole value ("prnd_oxid", not the kpis line holding
+    # "price_mean_prnd_oxide"), then any that holds it
+    for i, code in enumerate(lines, 1):
+        if f'"{needle}"' in code or f"'{needle}'" in code:
+            return i
     for i, code in enumerate(lines, 1):
         if needle in code:
             return i
@@ -748,6 +753,11 @@ def load_sweep(source: str | Path | dict, base_dir: str | Path | None = None) ->
     except ValidationError as e:
         errors, told = _points_said_once(e.errors(), raw.get("points"), file)
         said = told + [_spec_error(err, file) for err in errors]
+        name = raw.get("name")
+        if isinstance(name, str) and name and not folder_safe(name) \
+                and not any(getattr(x, "key", "") == "name" for x in said):
+            # told with the other keys' mistakes, not only once they are mended
+            said.append(_err(file, "name", f"given {name!r}; allowed: {NAME_ALLOWED}", "invalid", needle="name"))
         # a base scenario that is not there is said with them: what the parameters name in it
         # waits for a file whose own keys are right, but a missing file need not wait
         base = raw.get("base")
@@ -768,6 +778,10 @@ def load_sweep(source: str | Path | dict, base_dir: str | Path | None = None) ->
             raise _err(file, "samples", f"samples is for lhs, sobol and morris designs, not {spec.design}",
                        "design", needle="samples")
     with found:
+        # a key of the file's own, told with its other keys' mistakes, before any check on the base
+        if spec.design in ("lhs", "sobol", "morris") and spec.samples is None:
+            raise _err(file, "samples", f"a {spec.design} design needs samples = N", "missing_key", needle="design")
+    with found:
         if spec.design != "table" and spec.points is not None:
             raise _err(file, "points", "points is for design = \"table\"", "design", needle="points")
     # options of one design given with another would do nothing: second-order indices asked
@@ -776,6 +790,13 @@ def load_sweep(source: str | Path | dict, base_dir: str | Path | None = None) ->
         with found:
             if key in raw and spec.design != design:
                 raise _err(file, key, f"{key} is for design = \"{design}\", not {spec.design}", "design", needle=key)
+    with found:
+        # SALib's Morris steps by p / (2 (p - 1)) of the range: with p odd its points leave the
+        # grid (2.3125 on the 3-level grid 0.25, 1.625, 3.0) and its trajectories are biased
+        if spec.design == "morris" and spec.morris_levels % 2:
+            raise _err(file, "morris_levels", f"given {spec.morris_levels}; allowed: an even number of levels (2, 4, "
+                       f"6, ...): with an odd number the Morris design samples off its own grid", "design",
+                       needle="morris_levels")
     base_path = where / spec.base
     with found:
         # a link (to nowhere, or a loop) or a folder: reading it says which, naming the file
@@ -1080,7 +1101,8 @@ def sweep_command(sweep_file: Path, workers: int | None, scheduler: str | None, 
                               batch_size=batch_size, progress=not quiet, echo=None if quiet else click.echo)
     except (KeyboardInterrupt, ClusterLost) as e:
         # the hint repeats where it ran: copied as given, it resumes there
-        where = f" --scheduler {scheduler}" if scheduler is not None else (f" --workers {workers}" if workers else "")
+        where = (f" --scheduler {scheduler}" if scheduler is not None else "") + \
+            (f" --workers {workers}" if workers and scheduler in (None, "local") else "")
         exit_stopped(e, f"the runs finished so far are in {out}; continue with "
                         f"`rechain sweep {sweep_file} --out {out}{where} --resume`")
     click.echo(summary.text())
