@@ -133,3 +133,13 @@ def test_the_resume_hint_of_a_calibration_repeats_its_options():
     from rechain.experiments.calibrate import _options_given
     assert _options_given(samples=4, refine=2, popsize=3, space=None, also=(Path("era.toml"),), holdout=(),
                           workers=1) == " --samples 4 --refine 2 --popsize 3 --also era.toml --workers 1"
+
+
+def test_analyze_warns_of_indices_the_samples_do_not_measure():
+    from rechain.experiments.analyze import _too_few_samples
+    t = pd.DataFrame({"kpi": "k", "parameter": ["a", "b"], "S1": [-1.337, 0.2], "ST": [1.774, 0.9]})
+    assert _too_few_samples("sobol", 4, t).startswith("S1 -1.34 for a (k): an index outside 0-1 is sampling noise")
+    assert _too_few_samples("sobol", 64, t.assign(S1=[0.3, 0.2], ST=[0.6, 0.4])) == ""
+    m = pd.DataFrame({"kpi": "k", "parameter": ["a", "b"], "mu_star": [2.0, 1.0]})
+    assert "no parameter is named the most influential" in _too_few_samples("morris", 2, m)
+    assert _too_few_samples("morris", 8, m) == ""

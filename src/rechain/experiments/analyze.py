@@ -128,6 +128,25 @@ def _out_of_range(t: pd.DataFrame) -> str:
     return text
 
 
+def _too_few_samples(design: str, n: int, t: pd.DataFrame) -> str:
+    """Why a sweep's ``n`` samples (base samples or trajectories) do not measure the indices
+    ``t``, in words, or "" when nothing says so."""
+    if t.empty:
+        return ""
+    if design == "sobol" and n < MIN_BOOTSTRAP_SAMPLES:
+        return (f"the sweep has N = {n} base samples; below {MIN_BOOTSTRAP_SAMPLES} the Sobol indices below are "
+                f"noise (outside 0-1, no confidence intervals): run the sweep with more samples (a power of 2, "
+                f"such as 64)")
+    if design == "sobol" and (bad := _out_of_range(t)):
+        return (f"{bad}: an index outside 0-1 is sampling noise, so the sweep's N = {n} base samples do not "
+                f"estimate these indices; run the sweep with more samples (a power of 2, such as {max(64, 4 * n)})")
+    if design == "morris" and n < MIN_BOOTSTRAP_SAMPLES:
+        return (f"the sweep has {n} trajectories; below {MIN_BOOTSTRAP_SAMPLES} the Morris statistics have no "
+                f"confidence intervals and no parameter is named the most influential: run the sweep with more "
+                f"samples (10 or more trajectories)")
+    return ""
+
+
 #: the index that ranks the parameters, and its confidence half-width, per method
 RANK_BY = {"sobol": ("ST", "ST_conf"), "morris": ("mu_star", "mu_star_conf")}
 
@@ -535,18 +554,9 @@ def analyze_command(sweep_output: Path, kpis: tuple[str, ...], top: int | None, 
         click.echo(f"warning: the sweep did not finish: {res['missing']} of its {res['n_runs']} runs are missing, so "
                    f"this analysis covers the runs done ({why}); finish it with "
                    f"rechain sweep {file} --out {sweep_output} --resume, then analyze again", err=True)
-    if res["design"] == "sobol" and res["samples"] < MIN_BOOTSTRAP_SAMPLES and not t.empty:
-        click.echo(f"warning: the sweep has N = {res['samples']} base samples; below {MIN_BOOTSTRAP_SAMPLES} the Sobol "
-                   f"indices below are noise (outside 0-1, no confidence intervals): run the sweep with more "
-                   f"samples (a power of 2, such as 64)", err=True)
-    elif res["design"] == "sobol" and (bad := _out_of_range(t)):
-        click.echo(f"warning: {bad}: an index outside 0-1 is sampling noise, so the sweep's N = {res['samples']} base "
-                   f"samples do not estimate these indices; run the sweep with more samples (a power of 2, "
-                   f"such as {max(64, 4 * res['samples'])})", err=True)
-    elif res["design"] == "morris" and res["samples"] < MIN_BOOTSTRAP_SAMPLES and not t.empty:
-        click.echo(f"warning: the sweep has {res['samples']} trajectories; below {MIN_BOOTSTRAP_SAMPLES} the Morris "
-                   f"statistics have no confidence intervals and no parameter is named the most influential: run "
-                   f"the sweep with more samples (10 or more trajectories)", err=True)
+    few = _too_few_samples(res["design"], res["samples"], t)
+    if few:
+        click.echo(f"warning: {few}", err=True)
     if not t.empty:
         cols = ["kpi", "parameter", "S1", "S1_conf", "ST", "ST_conf"] if "ST" in t else \
             ["kpi", "parameter", "mu_star", "mu_star_conf", "sigma"]
