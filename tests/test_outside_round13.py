@@ -138,3 +138,15 @@ def test_a_list_written_below_a_header_is_told_as_the_key_in_the_wrong_table(tmp
     assert len(lines) == 1, res.output
     assert "disruptions[2].news" in lines[0] and "unknown key" in lines[0]
     assert "news is a key of the top level: written below a [[disruptions]] header" in lines[0]
+
+
+def test_a_year_whose_last_month_is_cut_short_is_labelled_so(tmp_path):
+    """end = 2026-12-13: summary.csv, the key figures and the flow diagram called the year
+    "2026" though December held 13 days."""
+    from rechain.report import part_of_year
+    assert part_of_year([f"2026-{m:02d}" for m in range(1, 13)], 2026, dt.date(2026, 12, 13)) == "Jan-Dec 13"
+    assert part_of_year([f"2026-{m:02d}" for m in range(1, 13)], 2026, dt.date(2026, 12, 31)) == ""
+    assert part_of_year(["2025-10"], 2025, dt.date(2025, 10, 15)) == "Oct 1-15"
+    f = tmp_path / "mid.toml"
+    f.write_text(f'extends = "{TINY.as_posix()}"\nname = "mid"\nend = 2024-06-16\n', encoding="utf-8")
+    assert list(rechain.run(f, seed=0).summary().columns) == ["2024 (Jan-Jun 16)"]

@@ -182,17 +182,18 @@ def _draw_element(ax, ef: pd.DataFrame, element: str, colour: str, within: pd.Da
                  f"larger of in- and outflow, flows back up included)", fontsize=10, loc="left")
 
 
-def figure_element_flows(flows: pd.DataFrame, year: str | int | None = None, title: str = ""):
-    """The diagram: one row per element (Pr-Nd, Dy, Tb), each on its own scale."""
+def figure_element_flows(flows: pd.DataFrame, year: str | int | None = None, title: str = "", end=None):
+    """The diagram: one row per element (Pr-Nd, Dy, Tb), each on its own scale (``end``: the
+    run's last day, to say a year whose last month it holds in part)."""
     from matplotlib.figure import Figure
 
-    year = str(year) if year is not None else default_year(flows)
+    from .report import month_cut_short, part_of_year
+    year = str(year) if year is not None else default_year(flows, month_cut_short(end))
     ef, within = element_flows(flows, year), within_stage_flows(flows, year)
     fig = Figure(figsize=(13, 13), layout="constrained")
     axes = fig.subplots(3, 1)
     for ax, el, colour in zip(axes, ELEMENTS_SHOWN, ("tab:blue", "tab:orange", "tab:red")):
         _draw_element(ax, ef, el, colour, within)
-    from .report import part_of_year
-    span = part_of_year(flows["month"], year)
+    span = part_of_year(flows["month"], year, end)
     fig.suptitle(f"Flows through the chain by element, {year}{f' ({span} only)' if span else ''} {title}".strip())
     return fig

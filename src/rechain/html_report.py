@@ -224,16 +224,16 @@ _FIXED = {"shortfall_overseas_t": "shortfall of buyers abroad, magnets", "shortf
           "exports_oxide_metal_t": "oxide and metal exports"}
 
 
-def kpi_label(kpi: str, months=None) -> str:
-    """A key figure's name in words; a figure of a year the run (``months``) covers in part
-    says which months it sums."""
+def kpi_label(kpi: str, months=None, end=None) -> str:
+    """A key figure's name in words; a figure of a year the run (``months``, ending on
+    ``end``) covers in part says which months it sums."""
     from .report import part_of_year
     for pattern, text in _LABELS:
         m = re.fullmatch(pattern, kpi)
         if m:
             label = text.format(PRODUCTS.get(m.group(1), m.group(1)))
             year = m.group(1)
-            span = part_of_year(months, year) if months is not None and re.fullmatch(r"\d{4}", year) else ""
+            span = part_of_year(months, year, end) if months is not None and re.fullmatch(r"\d{4}", year) else ""
             return f"{label} ({span} only)" if span else label
     return _FIXED.get(kpi, kpi.replace("_", " "))
 
@@ -484,13 +484,13 @@ def sector_rows(monthly: pd.DataFrame) -> list[dict[str, str]]:
     return out
 
 
-def input_short_rows(monthly: pd.DataFrame) -> tuple[list[str], list[dict]]:
+def input_short_rows(monthly: pd.DataFrame, end=None) -> tuple[list[str], list[dict]]:
     """The magnet makers' planned blanks not made for want of each raw material (t, the
     scarcest input each grade's recipe needs), per year: the years and one row per input
     that ever held output back (none: an empty list)."""
     from .report import year_labels
     table = blanks_not_made(monthly)
-    labels = year_labels(monthly["month"])      # a year covered in part, as the summary labels it
+    labels = year_labels(monthly["month"], end)      # a year covered in part, as the summary labels it
     years = [labels.get(str(y), str(y)) for y in table.columns]
     return years, [{"input": product, "values": [_num(v, "t") for v in per_year]}
                    for product, per_year in table.iterrows()]
@@ -543,7 +543,7 @@ def _run_context(folder: Path, year: int | None) -> dict:
             ref = theirs.get(k, np.nan)
             cells = [{"value": _num(ref, unit)}, {"value": _num(v, unit)}]
             cells[1]["delta"], cells[1]["delta_class"] = _delta(v, ref, unit, "base")
-        rows.append({"label": kpi_label(k, monthly["month"].unique()), "unit": unit, "cells": cells})
+        rows.append({"label": kpi_label(k, monthly["month"].unique(), end), "unit": unit, "cells": cells})
     if base_run is not None:
         note = (f"Beside it, its base {base_sc.name} with the same seed, read from {base_run}. One seed each: "
                 f"no band across seeds (rechain compare --replicates N gives one).")
@@ -582,9 +582,9 @@ def _run_context(folder: Path, year: int | None) -> dict:
         "kpi_columns": ([f"{base_sc.name} (base, seed {seed})"] if base_run is not None else []) + [name],
         "kpi_rows": rows, "kpi_note": note + " Prices in the market's units; tonnes as t.",
         "sectors": sector_rows(monthly),
-        "input_short": dict(zip(("years", "rows"), input_short_rows(monthly))),
+        "input_short": dict(zip(("years", "rows"), input_short_rows(monthly, end))),
         "figures": figures, "year": yr,
-        "flow_figures": [_figure(figure_element_flows(flows, yr, title), f"{name}, seed {seed}, {yr}.")],
+        "flow_figures": [_figure(figure_element_flows(flows, yr, title, end), f"{name}, seed {seed}, {yr}.")],
         "flow_note": "", "provenance": prov,
     }
 

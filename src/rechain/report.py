@@ -613,8 +613,9 @@ def kpis(monthly: pd.DataFrame, flows: pd.DataFrame | None = None, end=None) -> 
     return out
 
 
-def summary_table(monthly: pd.DataFrame) -> pd.DataFrame:
-    """Annual totals and mean prices: the table the CLI prints."""
+def summary_table(monthly: pd.DataFrame, end=None) -> pd.DataFrame:
+    """Annual totals and mean prices: the table the CLI prints (with the run's ``end`` date, a
+    year whose last month the run holds in part is labelled so)."""
     df = monthly.copy()
     df["year"] = df["month"].str[:4]
     rows = []
@@ -647,7 +648,7 @@ def summary_table(monthly: pd.DataFrame) -> pd.DataFrame:
             rows.append(("mean price", product, y, v, unit))
     t = pd.DataFrame(rows, columns=["what", "item", "year", "value", "unit"])
     table = t.pivot_table(index=["what", "item", "unit"], columns="year", values="value", aggfunc="sum")
-    return table.rename(columns=year_labels(df["month"]))
+    return table.rename(columns=year_labels(df["month"], end))
 
 
 def blanks_not_made(monthly: pd.DataFrame) -> pd.DataFrame:
@@ -705,29 +706,38 @@ def idle_reserve(monthly: pd.DataFrame, flows: pd.DataFrame, stockpile) -> str |
             f"price, which the monthly index follows): " + "; ".join(why))
 
 
-def year_labels(months: pd.Series) -> dict[str, str]:
+def year_labels(months: pd.Series, end=None) -> dict[str, str]:
     """``{"2019": "2019 (Jul-Dec)"}`` for each year the run covers only in part (its totals
-    are of those months, not the calendar year's); whole years keep their number."""
+    are of those months, not the calendar year's; with the run's ``end`` date, a last month it
+    holds in part says so: "2026 (Jan-Dec 13)"); whole years keep their number."""
     out = {}
     for year in sorted({str(m)[:4] for m in months}):
-        span = part_of_year(months, year)
+        span = part_of_year(months, year, end)
         if span:
             out[year] = f"{year} ({span})"
     return out
 
 
-def part_of_year(months, year: str | int) -> str:
+def part_of_year(months, year: str | int, end=None) -> str:
     """The months of ``year`` that ``months`` (``YYYY-MM``) cover, as "Jan-Mar", when they
-    cover it in part; "" when they cover all of it (or none).
+    cover it in part; "" when they cover all of it (or none). With the run's ``end`` date, a
+    last month the run holds only in part (:func:`month_cut_short`) ends the span with its day.
 
     >>> part_of_year(["2024-01", "2024-02", "2024-03"], 2024), part_of_year(["2024-12"], 2024)
     ('Jan-Mar', 'Dec')
+    >>> import datetime as dt
+    >>> part_of_year([f"2026-{m:02d}" for m in range(1, 13)], 2026, dt.date(2026, 12, 13))
+    'Jan-Dec 13'
     """
     import calendar
     have = sorted({int(str(m)[5:7]) for m in months if str(m).startswith(str(year))})
-    if len(have) in (0, 12):
+    cut = month_cut_short(end)
+    cut_here = bool(have) and cut == f"{year}-{have[-1]:02d}"
+    if not have or (len(have) == 12 and not cut_here):
         return ""
     first, last = calendar.month_abbr[have[0]], calendar.month_abbr[have[-1]]
+    if cut_here:
+        return f"{first} 1-{end.day}" if first == last else f"{first}-{last} {end.day}"
     return first if first == last else f"{first}-{last}"
 
 

@@ -59,7 +59,7 @@ class RunResult:
         return kpis(self.monthly, self.flows, self.scenario.end)
 
     def summary(self) -> pd.DataFrame:
-        return summary_table(self.monthly)
+        return summary_table(self.monthly, self.scenario.end)
 
     def series(self, variable: str, **match) -> pd.Series:
         """One monthly series, summed over whatever ``match`` leaves open."""
