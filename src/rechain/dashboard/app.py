@@ -71,7 +71,8 @@ class DashboardModel(ChainModel):
         self.levers = Levers(approval=float(approval), myanmar_stop_months=int(myanmar_stop_months),
                              quota_growth_pct=float(quota_growth_pct), eol_target=float(eol_target_pct) / 100.0,
                              restock=float(restock), wait=float(wait), news=bool(news))
-        sc = apply_levers(load_scenario(path), self.levers)
+        self.unlevered = load_scenario(path)
+        sc = apply_levers(self.unlevered, self.levers)
         super().__init__(sc, seed=int(seed))
         self.seed_value = int(seed)
         self.events = scenario_events(sc)
@@ -130,7 +131,7 @@ def Ticker(model: DashboardModel):
         f'<li style="margin-bottom:4px;{"font-weight:bold" if e in recent else "color:#555"}">'
         f'<span style="font-family:monospace">{e.date:%Y-%m-%d}</span> '
         f'<span style="color:#888">[{e.kind}]</span> {solara_escape(e.text)}</li>' for e in items)
-    lever_text = "; ".join(model.levers.changes()) or "none (the scenario as written)"
+    lever_text = "; ".join(model.levers.changes(model.unlevered)) or "none (the scenario as written)"
     body = (f'<div class="rechain-ticker" data-count="{len(items)}" '
             f'style="font-size:13px;max-height:520px;overflow-y:auto">{run_ended_html(model)}'
             f'<p><b>{solara_escape(model.scenario.name)}</b>, seed {model.seed_value}, '
@@ -151,16 +152,21 @@ def solara_escape(text: str) -> str:
     return escape(str(text))
 
 
-LEVER_HELP = """**Reset applies the levers.** Each is neutral at its default; a lever moved since the last Reset
-shows its new value but acts only after Reset (the ticker lists the levers in force).
-Render Interval: weeks run between two redraws; Step and Play move that many weeks at a time. Mesa's
-step counter also counts the steps asked for after the last week; the chain's date is the model's week.
-Licence approvals x: multiplies the scenario's approval rates (none without export controls).
-Myanmar stop: months with no Myanmar ore, from May 2025 (a run without May 2025: from a third of the way in).
-Quota growth: extra growth of mining and separation quotas after the first year.
-EOL collection target: end-of-life collection rate by the last year (0: the scenario's).
-Restocking x / Wait-and-see x: how strongly firms build stock on expected rises / run it down on expected falls.
-"""
+#: the help under the levers, one entry a line (the first in bold)
+LEVER_HELP = (
+    "Reset applies the levers.",
+    "Each is neutral at its default; a lever moved since the last Reset shows its new value but acts only "
+    "after Reset (the ticker lists the levers in force).",
+    "Render Interval: weeks run between two redraws; Step and Play move that many weeks at a time. Mesa's step "
+    "counter also counts the steps asked for after the last week; the chain's title gives the week just run.",
+    "Licence approvals x: multiplies the scenario's approval rates (none without export controls).",
+    "Myanmar stop: months with no Myanmar ore, from May 2025 (a run without May 2025: from a third of the way in).",
+    "Quota growth: extra growth of mining and separation quotas after the first year.",
+    "EOL collection target: end-of-life collection raised toward this rate by the last year, never below the "
+    "scenario's own (0: the scenario's).",
+    "Restocking x / Wait-and-see x: how strongly firms build stock on expected rises / run it down on expected "
+    "falls.",
+)
 
 
 @solara.component
@@ -193,7 +199,11 @@ def LeverInputs(user_params, on_change=None):
     with solara.Column(gap="2px"):
         for name, options in user_params.items():
             LeverInput(name, options, on_change)
-        solara.Markdown(LEVER_HELP, style={"font-size": "12px", "color": "#555"})
+        # plain HTML, not solara.Markdown, which fetches KaTeX for maths the page never has (a
+        # 404 on a machine without internet)
+        lines = [f"<b>{solara_escape(LEVER_HELP[0])}</b> {solara_escape(LEVER_HELP[1])}",
+                 *map(solara_escape, LEVER_HELP[2:])]
+        solara.HTML(tag="div", unsafe_innerHTML="<br>".join(lines), style={"font-size": "12px", "color": "#555"})
 
 
 COMPONENTS = [(ChainView, 0), (Ticker, 0), (Charts, 0)]

@@ -1,9 +1,15 @@
 """The chain drawn as an SVG: stages left to right, the week's flows between them.
 
-Each stage is a box coloured by its firms' mood (the mean expected relative price change:
-red when they expect rises and restock, blue when they expect falls and wait), with a
-gauge of its stock cover against normal; each arrow is as wide as the tonnes shipped that
-week. Reads only the model's public state (``world``, ``firms``, ``recorder``).
+Each stage that buys to use is a box coloured by how its orders for its main inputs over the
+last four weeks compare with its usual pace (its orders over the half-year before): red when
+it orders above it (restocking), blue when below (waiting), so a restocking wave is seen
+climbing the chain stage by stage (the motor makers first, the plants weeks later); stages
+that only sell are grey. (Orders over use would not do: what a stage plans to use is not what
+it orders at rest — magnet makers plan for blanks they cannot make — so each stage would wear
+its own colour for good.) Each box also says its
+firms' mood (the mean expected relative price change) and has a gauge of its stock cover
+against normal; each arrow is as wide as the tonnes shipped that week. Reads only the
+model's public state (``world``, ``firms``, ``recorder``).
 """
 
 from __future__ import annotations
@@ -13,33 +19,63 @@ from html import escape
 import numpy as np
 
 from ..figures import STAGE_LABELS, STAGE_LAYOUT
+from ..recorder import MAX_COVER_DAYS
+from ..report import ORDERS_AGAINST
 
-__all__ = ["chain_svg", "stage_state", "POSITIONS", "LABELS"]
+__all__ = ["chain_svg", "stage_state", "ordering_pace", "week_words", "POSITIONS", "LABELS"]
 
 POSITIONS, LABELS = STAGE_LAYOUT, STAGE_LABELS
 BOX_W, BOX_H, COL_W, ROW_H, X0, Y0 = 158, 70, 212, 112, 12, 34
 MOOD_LIMIT = 0.2        # the colour saturates at +-20 % expected change
+ORDER_LIMIT = 0.15      # ... and at orders 15 % above or below the usual pace
+ORDER_WEEKS = 4         # orders read over the last four weeks (a holiday week orders little) ...
+USUAL_WEEKS = 26        # ... against the half-year before them
+#: each buying stage's main inputs: the ones its orders are read against its use of
+ORDERED = {stage: products for stage, products, _, _ in ORDERS_AGAINST}
 WIDTH, HEIGHT = X0 + 4 * COL_W + BOX_W + 12, Y0 + 2 * ROW_H + BOX_H + 78
 
 
-def _mood_colour(x: float) -> str:
-    """Diverging colour: blue (wait-and-see) - white - red (restocking)."""
+def _mood_colour(x: float, limit: float = MOOD_LIMIT) -> str:
+    """Diverging colour: blue (wait-and-see) - white - red (restocking), saturating at
+    ``limit``; light grey where there is nothing to colour by (nan)."""
     if not np.isfinite(x):
-        return "#eeeeee"
-    t = float(np.clip(x / MOOD_LIMIT, -1, 1))
+        return "#e4e4e4"
+    t = float(np.clip(x / limit, -1, 1))
     lo, mid, hi = np.array([33, 102, 172]), np.array([247, 247, 247]), np.array([178, 24, 43])
     c = mid + (hi - mid) * t if t >= 0 else mid + (lo - mid) * (-t)
     return "#%02x%02x%02x" % tuple(int(round(v)) for v in c)
 
 
+def ordering_pace(model) -> dict[str, float]:
+    """Per buying stage (:data:`ORDERED`): its orders for its main inputs over the last
+    :data:`ORDER_WEEKS` weeks over its orders in the :data:`USUAL_WEEKS` weeks before them, a
+    week's mean each (1: ordering at its usual pace; above, restocking; below, waiting); nan
+    until it has ordered for twice :data:`ORDER_WEEKS` weeks, or where it orders nothing."""
+    w, r = model.world, model.recorder
+    n = model.week
+    mat = w.materials
+    out = {}
+    for s, stage in enumerate(w.stages):
+        products = [mat.p(p) for p in ORDERED.get(stage, ()) if p in mat.products]
+        if not products or not np.any(w.firms.stage == s):
+            continue
+        weekly = r.orders[:n, s][:, products].sum(axis=1)
+        recent, usual = weekly[n - ORDER_WEEKS:], weekly[max(n - ORDER_WEEKS - USUAL_WEEKS, 0):n - ORDER_WEEKS]
+        ok = n >= 2 * ORDER_WEEKS and usual.mean() > 1e-9
+        out[stage] = float(recent.mean() / usual.mean()) if ok else float("nan")
+    return out
+
+
 def stage_state(model) -> dict[str, dict]:
-    """Per stage present in the run: mood (mean expected change of its firms), stock cover
-    (days, last recorded week) and normal cover (days)."""
+    """Per stage present in the run: mood (mean expected change of its firms), ordering (its
+    orders against its usual pace, :func:`ordering_pace`; nan for a stage that only sells), stock
+    cover (days, last recorded week) and normal cover (days)."""
     w, r = model.world, model.recorder
     stage_of = w.firms.stage
     n_stage = len(w.stages)
     count = np.bincount(stage_of, minlength=n_stage)
     mood = np.bincount(stage_of, weights=model.firms.expected_change, minlength=n_stage) / np.maximum(count, 1)
+    ordering = ordering_pace(model)
     b = model.scenario.behaviour
     n = model.week
     cover = r.cover_days[n - 1] if n > 0 else np.full(n_stage, np.nan)
@@ -48,9 +84,19 @@ def stage_state(model) -> dict[str, dict]:
         if count[s] == 0:
             continue
         normal = b.cover_weeks.get(stage, b.finished_cover_weeks) * 7.0
-        out[stage] = {"mood": float(mood[s]), "cover_days": float(cover[s]), "normal_days": normal,
-                      "firms": int(count[s])}
+        out[stage] = {"mood": float(mood[s]), "ordering": ordering.get(stage, float("nan")),
+                      "cover_days": float(cover[s]), "normal_days": normal, "firms": int(count[s])}
     return out
+
+
+def week_words(model) -> str:
+    """The week the drawing shows, in words: the week just run (its flows), or before the
+    first one."""
+    cal, n = model.world.calendar, model.week
+    if n == 0:
+        return f"before the first week ({cal.weeks[0]:%d %b %Y})"
+    monday = cal.weeks[min(n, cal.n_weeks) - 1]
+    return f"week {n}, {monday:%d %b %Y} on"
 
 
 def _fmt_t(x: float) -> str:
@@ -85,8 +131,8 @@ def chain_svg(model, flow_scale_t: float | None = None) -> str:
              f'data-week="{n}">',
              '<defs><marker id="ah" viewBox="0 0 10 10" refX="9" refY="5" markerWidth="9" markerHeight="9" '
              'markerUnits="userSpaceOnUse" orient="auto-start-reverse"><path d="M0,0 L10,5 L0,10 z" fill="#555"/></marker></defs>',
-             f'<text x="{X0}" y="18" font-size="15" font-weight="bold">{escape(model.scenario.name)} - week '
-             f'{n} ({model.date:%d %b %Y})</text>',
+             f'<text x="{X0}" y="18" font-size="15" font-weight="bold">{escape(model.scenario.name)} - '
+             f'{week_words(model)}</text>',
              f'<text x="{WIDTH - 12}" y="18" font-size="12" text-anchor="end" fill="#444">this week: '
              f'{_fmt_t(total)} shipped between stages</text>']
     bottom = Y0 + 2 * ROW_H + BOX_H
@@ -116,17 +162,25 @@ def chain_svg(model, flow_scale_t: float | None = None) -> str:
                          f'paint-order="stroke" stroke="white" stroke-width="3">{_fmt_t(t)}</text>')
     for stage, s in st.items():
         x, y = _box_xy(stage)
-        fill = _mood_colour(s["mood"])
-        dark = abs(s["mood"]) > 0.6 * MOOD_LIMIT
+        buys = np.isfinite(s["ordering"])
+        fill = _mood_colour(s["ordering"] - 1.0, ORDER_LIMIT)
+        dark = buys and abs(s["ordering"] - 1.0) > 0.6 * ORDER_LIMIT
         ink = "white" if dark else "#111"
-        mood_txt = f"mood {100 * s['mood']:+.0f} %"
+        mood_txt = f"orders {100 * (s['ordering'] - 1):+.0f} % on usual" if buys else \
+            f"mood {100 * s['mood']:+.0f} %"
+        ordering_txt = (f"; orders over the last {ORDER_WEEKS} weeks {100 * (s['ordering'] - 1):+.1f} % on the "
+                        f"{USUAL_WEEKS} weeks before" if buys else "")
         cover = s["cover_days"]
-        cover_txt = f"cover {cover:.0f} d" if np.isfinite(cover) else "cover -"
-        frac = min(cover / (2 * s["normal_days"]), 1.0) if np.isfinite(cover) and s["normal_days"] > 0 else 0.0
+        idle = np.isfinite(cover) and cover >= MAX_COVER_DAYS      # a stock nobody orders from (a stop)
+        cover_txt = ("cover: no orders" if idle else f"cover {cover:.0f} d") if np.isfinite(cover) else "cover -"
+        frac = min(cover / (2 * s["normal_days"]), 1.0) if np.isfinite(cover) and not idle and s["normal_days"] > 0 \
+            else 0.0
         parts.append(f'<g class="stage" data-stage="{stage}" data-mood="{s["mood"]:.4f}" '
+                     f'data-ordering="{s["ordering"] if buys else -1:.4f}" '
                      f'data-cover="{cover if np.isfinite(cover) else -1:.1f}">'
                      f'<title>{LABELS.get(stage, stage)}: {s["firms"]} firms; mean expected price change '
-                     f'{100 * s["mood"]:+.1f} %; stock cover {cover_txt[6:]} (normal {s["normal_days"]:.0f} d)</title>'
+                     f'{100 * s["mood"]:+.1f} %{ordering_txt}; stock cover {cover_txt.removeprefix("cover").lstrip(": ")} '
+                     f'(normal {s["normal_days"]:.0f} d)</title>'
                      f'<rect x="{x}" y="{y}" width="{BOX_W}" height="{BOX_H}" rx="8" fill="{fill}" stroke="#333"/>'
                      f'<text x="{x + 8}" y="{y + 18}" font-size="13" font-weight="bold" fill="{ink}">'
                      f'{escape(LABELS.get(stage, stage))}</text>'
@@ -140,12 +194,14 @@ def chain_svg(model, flow_scale_t: float | None = None) -> str:
     # legend
     ly = HEIGHT - 16
     parts.append(f'<g font-size="11" fill="#333">'
-                 f'<rect x="{X0}" y="{ly - 10}" width="12" height="12" fill="{_mood_colour(MOOD_LIMIT)}"/>'
-                 f'<text x="{X0 + 16}" y="{ly}">restocking (expects rises)</text>'
-                 f'<rect x="{X0 + 170}" y="{ly - 10}" width="12" height="12" fill="{_mood_colour(-MOOD_LIMIT)}"/>'
-                 f'<text x="{X0 + 186}" y="{ly}">wait-and-see (expects falls)</text>'
-                 f'<text x="{X0 + 360}" y="{ly}">bar: stock cover, orange tick = normal</text>'
-                 f'<text x="{X0 + 590}" y="{ly}">arrow width: tonnes shipped this week '
+                 f'<rect x="{X0}" y="{ly - 10}" width="12" height="12" fill="{_mood_colour(1.0)}"/>'
+                 f'<text x="{X0 + 16}" y="{ly}">orders above usual (restocking)</text>'
+                 f'<rect x="{X0 + 205}" y="{ly - 10}" width="12" height="12" fill="{_mood_colour(-1.0)}"/>'
+                 f'<text x="{X0 + 221}" y="{ly}">orders below usual (waiting)</text>'
+                 f'<rect x="{X0 + 390}" y="{ly - 10}" width="12" height="12" fill="{_mood_colour(float("nan"))}"/>'
+                 f'<text x="{X0 + 406}" y="{ly}">sells only</text>'
+                 f'<text x="{X0 + 480}" y="{ly}">bar: stock cover, orange tick = normal</text>'
+                 f'<text x="{X0 + 700}" y="{ly}">arrows: tonnes shipped this week '
                  f'(26 px = {_fmt_t(scale)})</text></g>')
     parts.append("</svg>")
     return "".join(parts)

@@ -8,7 +8,7 @@ import numpy as np
 from matplotlib.figure import Figure
 from matplotlib.ticker import FuncFormatter
 
-from ..figures import date_axis
+from ..figures import STAGE_LABELS, date_axis
 
 __all__ = ["charts_figure", "PANELS"]
 
@@ -60,7 +60,12 @@ def charts_figure(model, width_in: float = 12.0) -> Figure:
         ax.plot(x, r.price[:n, mat.p(prod)], color=col, label=label)
     ax.set_ylabel(mat.price_unit["dy_oxide"])
     if n > 0:
+        from matplotlib.ticker import LogLocator, StrMethodFormatter
         ax.set_yscale("log")
+        # plain numbers (600, 2,000, 6,000) as on the other panels, not 6x10^3
+        ax.yaxis.set_major_locator(LogLocator(subs=(1.0, 2.0, 5.0)))
+        ax.yaxis.set_major_formatter(StrMethodFormatter("{x:,.0f}"))
+        ax.yaxis.set_minor_formatter(StrMethodFormatter(""))
     ax.set_title("Prices: Dy, Tb oxide, 52UH blank (log)", fontsize=10)
 
     ax = axes[2]
@@ -74,7 +79,7 @@ def charts_figure(model, width_in: float = 12.0) -> Figure:
     for stage in BUYING_STAGES:
         s = w.stages.index(stage)
         if r.has_stage[s]:
-            ax.plot(x, r.cover_days[:n, s], label=stage.replace("_", " "), lw=1.2)
+            ax.plot(x, r.cover_days[:n, s], label=STAGE_LABELS.get(stage, stage.replace("_", " ")), lw=1.2)
     ax.set_ylabel("days of use")
     ax.set_title("Input stock cover", fontsize=10)
 

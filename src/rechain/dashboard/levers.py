@@ -15,7 +15,7 @@ from pathlib import Path
 from ..config.schema import MAX_T_PER_YR
 from ..scenario import Scenario, ScenarioError, load_scenario, scenario_from_dict
 
-__all__ = ["Levers", "apply_levers", "load_with_levers", "scenario_files", "MYANMAR_STOP", "default_scenario_dir"]
+__all__ = ["Levers", "apply_levers", "eol_path", "load_with_levers", "scenario_files", "MYANMAR_STOP", "default_scenario_dir"]
 
 #: name of the disruption the Myanmar lever adds
 MYANMAR_STOP = "Myanmar ore stopped (dashboard)"
@@ -31,7 +31,8 @@ class Levers:
     quota_growth_pct : extra growth of every mining and separation quota, % per year after
         the first year of the run, on top of the scenario's own figures
     eol_target : end-of-life collection rate reached by the last year of the run, rising
-        linearly from the first year's; 0 = the scenario's own
+        linearly from the first year's; never below the scenario's own rate of a year (the lever
+        raises collection, it does not cut a scenario's recycling); 0 = the scenario's own
     restock : multiplies the restocking strength (target cover raised by expected rises)
     wait : multiplies the wait-and-see strength (target cover cut by expected falls)
     news : keep the scenario's scheduled news (False: no news at all)
@@ -67,8 +68,9 @@ class Levers:
     def is_neutral(self) -> bool:
         return self == Levers()
 
-    def changes(self) -> list[str]:
-        """What the levers change, in words (empty when neutral)."""
+    def changes(self, scenario: Scenario | None = None) -> list[str]:
+        """What the levers change, in words (empty when neutral); given the ``scenario`` they act
+        on, a lever that leaves it as it is says so."""
         out = []
         if self.approval != 1.0:
             out.append(f"licence approval rates x{self.approval:g}")
@@ -77,7 +79,9 @@ class Levers:
         if self.quota_growth_pct:
             out.append(f"quotas {self.quota_growth_pct:+g} %/yr on top of the scenario's")
         if self.eol_target:
-            out.append(f"end-of-life collection rising to {100 * self.eol_target:.0f} %")
+            idle = scenario is not None and eol_path(scenario, self.eol_target) is None
+            out.append(f"end-of-life collection rising to {100 * self.eol_target:.0f} %" +
+                       (" (no change: the scenario already collects that much)" if idle else ""))
         if self.restock != 1.0:
             out.append(f"restocking strength x{self.restock:g}")
         if self.wait != 1.0:
@@ -103,6 +107,23 @@ def _rate_in(collection: list[dict], year: int) -> float:
         if y0 <= year <= y1:
             return float(r0 + (r1 - r0) * (year - y0) / (y1 - y0))
     return float(steps[-1][1])
+
+
+def eol_path(scenario: Scenario, target: float) -> list[dict] | None:
+    """The collection steps (``recycling.collection``) that rise linearly from the first year's
+    rate to ``target`` by the last year, never below the scenario's own rate of a year; None
+    when they would not raise any year's rate (the scenario already collects that much)."""
+    rec = scenario.model_dump()["recycling"]
+    own = rec["collection"]
+    start, end = scenario.start.year, scenario.end.year
+    r0 = _rate_in(own, start)
+    steps = []
+    for year in range(start, end + 1):
+        share = (year - start) / (end - start) if end > start else 1.0
+        steps.append({"year": year, "rate": max(_rate_in(own, year), r0 + (float(target) - r0) * share)})
+    if all(st["rate"] <= _rate_in(own, st["year"]) + 1e-12 for st in steps) and rec["eol_magnets_t_per_yr"] > 0:
+        return None
+    return steps
 
 
 def apply_levers(scenario: Scenario, levers: Levers | None = None, **kw) -> Scenario:
@@ -132,13 +153,10 @@ def apply_levers(scenario: Scenario, levers: Levers | None = None, **kw) -> Scen
                 # compounded over decades, a quota can pass the largest a file may give: held
                 # there, where it binds nothing (some 300 times the world's magnet output)
                 q["total_t"] = min(q["total_t"] * g ** (q["year"] - start.year), MAX_T_PER_YR)
-    if lv.eol_target > 0:
+    path = eol_path(scenario, lv.eol_target) if lv.eol_target > 0 else None
+    if path is not None:
         rec = d["recycling"]
-        r0 = _rate_in(rec["collection"], start.year)
-        if end.year > start.year:
-            rec["collection"] = [{"year": start.year, "rate": r0}, {"year": end.year, "rate": float(lv.eol_target)}]
-        else:
-            rec["collection"] = [{"year": start.year, "rate": float(lv.eol_target)}]
+        rec["collection"] = path
         if rec["eol_magnets_t_per_yr"] <= 0:
             rec["eol_magnets_t_per_yr"] = 20000.0     # the baseline's figure: something to collect
     b = d["behaviour"]
