@@ -84,11 +84,13 @@ def test_the_html_report_tables_the_blanks_not_made_per_year_and_input():
             for m, v in zip(months, vals)]
     monthly = pd.DataFrame(rows, columns=["stage", "product", "region", "variable", "month", "value", "unit"])
     years, table = input_short_rows(monthly)
-    assert years == ["2024", "2025"]
+    # years covered in part are labelled by their months, as the summary labels them (an outside
+    # analyst read "2024 | 2025" under "t per year" for a run of July 2024 - October 2025)
+    assert years == ["2024 (Nov-Dec)", "2025 (Jan)"]
     # an input that never held output back is left out; a year without any shows 0
     assert table == [{"input": "dy_oxide", "values": ["15.0", "0"]},
                      {"input": "tb_oxide", "values": ["250", "1,000"]}]
-    assert input_short_rows(monthly[monthly["product"] == "prnd_oxide"]) == (["2024", "2025"], [])
+    assert input_short_rows(monthly[monthly["product"] == "prnd_oxide"]) == (["2024 (Nov-Dec)", "2025 (Jan)"], [])
 
 
 def test_a_run_report_shows_what_held_the_makers_back(tmp_path):

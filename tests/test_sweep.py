@@ -556,7 +556,7 @@ def test_a_scenario_given_as_a_sweep_is_one_line():
 def test_a_points_table_row_is_named_by_its_line_in_the_file(tmp_path):
     # blank lines are skipped; the row after them was named as if they were not there
     write(tmp_path / "t.csv", '"behaviour.noise"\n0.0\n\n\n0.01,5\n')
-    with pytest.raises(ScenarioError, match=r"t.csv, line 5: wrong number of cells"):
+    with pytest.raises(ScenarioError, match=r"t.csv, line 5: given 2 cells; allowed: 1, one per column"):
         load_sweep(tiny_sweep(tmp_path, 'design = "table"\npoints = "t.csv"\n'))
 
 

@@ -197,7 +197,9 @@ def _cut_long_values(line: str) -> str:
         body = m.group(2) if m.group(1) else m.group(4)
         return f"{quote}{body[:60]}{quote}... ({len(body):,} characters)"
     n = LONGEST_VALUE_SHOWN + 1
-    pattern = "(')([^'\\n]{%d,})'|(\")([^\"\\n]{%d,})\"" % (n, n)
+    # a value opens after a space or a bracket, not after a word: the closing quote of 'zzz'
+    # and the opening one of '+' had been read as one value spanning a list of allowed names
+    pattern = "(?<![\\w'\"])(')([^'\\n]{%d,})'|(?<![\\w'\"])(\")([^\"\\n]{%d,})\"" % (n, n)
     return re.sub(pattern, cut, line)
 
 

@@ -406,6 +406,11 @@ def series_of(df: pd.DataFrame, variable: str, **match) -> pd.Series:
     for k in match:
         if k not in keys:
             raise ValueError(f"series: unknown key {k!r}; allowed: {', '.join(keys)}")
+    match = {k: v for k, v in match.items() if v is not None}       # None: left open, as not given
+    for k, v in match.items():
+        if not isinstance(v, str):
+            raise TypeError(f"series: {k} given {v!r} ({type(v).__name__}); allowed: a name, several joined by "
+                            f"'+' ('magnet_std+magnet_uh'), or None to leave it open")
     names = sorted(df["variable"].unique())
     if variable not in names:
         raise ValueError(f"series: given variable {variable!r}, which this run does not have; allowed: "

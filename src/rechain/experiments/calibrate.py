@@ -126,40 +126,51 @@ def load_space(path: str | Path | None = None) -> list[Dimension]:
     params = data.get("parameters", {})
     if not isinstance(params, dict):
         raise ScenarioError(where, "parameters", f"given {params!r}; allowed: {what}", kind="type")
-    dims = []
+    dims, errors = [], []
     for key, spec in params.items():
-        line = _space_line(path, key)
-        if not isinstance(spec, dict) or "min" not in spec or "max" not in spec or set(spec) - {"min", "max", "integer"}:
-            hint = unquoted_key_hint(key, spec, {"min", "max", "integer"})
-            raise ScenarioError(where, f"parameters.{key}", f"given {_toml(spec)}; allowed: {{min = ..., max = ...}} "
-                                f"with an optional integer = true{hint}", line=line, kind="type")
-        lo, hi = spec["min"], spec["max"]
-        if not all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in (lo, hi)):
-            raise ScenarioError(where, f"parameters.{key}", f"given min {_toml(lo)} and max {_toml(hi)}; allowed: "
-                                f"numbers", line=line, kind="type")
-        if not (finite_number(lo) and finite_number(hi)):
-            raise ScenarioError(where, f"parameters.{key}", f"given min {_toml(lo)} and max {_toml(hi)}; allowed: "
-                                f"finite numbers", line=line, kind="out_of_range")
-        if not isinstance(spec.get("integer", False), bool):
-            raise ScenarioError(where, f"parameters.{key}.integer", f"given {spec['integer']!r}; allowed: true or "
-                                f"false", line=line, kind="type")
-        if not lo < hi:
-            raise ScenarioError(where, f"parameters.{key}", f"given min {_toml(lo)} and max {_toml(hi)}; allowed: min "
-                                f"below max", line=line, kind="out_of_range")
-        if spec.get("integer", False) and max(abs(lo), abs(hi)) > 2 ** 53:
-            # candidates are drawn as floats: beyond 2^53 a whole number is not the one given
-            raise ScenarioError(where, f"parameters.{key}", f"given min {_toml(lo)} and max {_toml(hi)}; allowed: "
-                                f"with integer = true, whole numbers within +-{2 ** 53:,} (2^53)",
-                                line=line, kind="out_of_range")
-        if spec.get("integer", False) and math.ceil(lo) > math.floor(hi):
-            # every candidate would round to a whole number outside the range
-            raise ScenarioError(where, f"parameters.{key}", f"given min {_toml(lo)} and max {_toml(hi)} with "
-                                f"integer = true; allowed: a range holding at least one whole number",
-                                line=line, kind="out_of_range")
-        dims.append(Dimension(key, float(lo), float(hi), spec.get("integer", False)))
+        try:           # every range's mistake at once, not one an attempt
+            dims.append(_dimension(key, spec, where, path))
+        except ScenarioError as e:
+            errors.append(e)
+    if errors:
+        raise ScenarioError.of(errors)
     if not dims:
         raise ScenarioError(where, "parameters", f"no parameters to calibrate; allowed: {what}", kind="missing_key")
     return dims
+
+
+def _dimension(key: str, spec: object, where: str | Path, path: str | Path | None) -> Dimension:
+    """One ``[parameters]`` entry of a calibration space as a :class:`Dimension`, or the
+    :class:`ScenarioError` naming what is wrong with it."""
+    line = _space_line(path, key)
+    if not isinstance(spec, dict) or "min" not in spec or "max" not in spec or set(spec) - {"min", "max", "integer"}:
+        hint = unquoted_key_hint(key, spec, {"min", "max", "integer"})
+        raise ScenarioError(where, f"parameters.{key}", f"given {_toml(spec)}; allowed: {{min = ..., max = ...}} "
+                            f"with an optional integer = true{hint}", line=line, kind="type")
+    lo, hi = spec["min"], spec["max"]
+    if not all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in (lo, hi)):
+        raise ScenarioError(where, f"parameters.{key}", f"given min {_toml(lo)} and max {_toml(hi)}; allowed: "
+                            f"numbers", line=line, kind="type")
+    if not (finite_number(lo) and finite_number(hi)):
+        raise ScenarioError(where, f"parameters.{key}", f"given min {_toml(lo)} and max {_toml(hi)}; allowed: "
+                            f"finite numbers", line=line, kind="out_of_range")
+    if not isinstance(spec.get("integer", False), bool):
+        raise ScenarioError(where, f"parameters.{key}.integer", f"given {spec['integer']!r}; allowed: true or "
+                            f"false", line=line, kind="type")
+    if not lo < hi:
+        raise ScenarioError(where, f"parameters.{key}", f"given min {_toml(lo)} and max {_toml(hi)}; allowed: min "
+                            f"below max", line=line, kind="out_of_range")
+    if spec.get("integer", False) and max(abs(lo), abs(hi)) > 2 ** 53:
+        # candidates are drawn as floats: beyond 2^53 a whole number is not the one given
+        raise ScenarioError(where, f"parameters.{key}", f"given min {_toml(lo)} and max {_toml(hi)}; allowed: "
+                            f"with integer = true, whole numbers within +-{2 ** 53:,} (2^53)",
+                            line=line, kind="out_of_range")
+    if spec.get("integer", False) and math.ceil(lo) > math.floor(hi):
+        # every candidate would round to a whole number outside the range
+        raise ScenarioError(where, f"parameters.{key}", f"given min {_toml(lo)} and max {_toml(hi)} with "
+                            f"integer = true; allowed: a range holding at least one whole number",
+                            line=line, kind="out_of_range")
+    return Dimension(key, float(lo), float(hi), spec.get("integer", False))
 
 
 def _nested(key: str, value: float) -> dict:
@@ -427,6 +438,17 @@ def also_sweep(search: Sweep, scenario_path: str | Path, stage: str, points: lis
                  measure=_fact_values, common_seeds=True, source=_source_held_to_facts(path, base))
 
 
+def check_held_facts(path: str | Path) -> None:
+    """The facts table ``path``'s scenario is held to, checked as ``rechain check`` and
+    ``validate`` check it (:func:`~rechain.experiments.validate.check_facts_for`: a selection the
+    run cannot answer, a price target in another unit): a typo there would steer which
+    candidate wins. Raises :class:`~rechain.experiments.validate.FactError`."""
+    from .validate import check_facts_for, default_vocabulary, load_scenario_facts, package_facts_path
+    sc = load_scenario(path)
+    facts_path, facts = load_scenario_facts(sc, default_vocabulary(sc))
+    check_facts_for(sc, facts, str(facts_path) if facts_path else package_facts_path())
+
+
 def check_also(search: Sweep, also: list[Path], holdout: list[Path] = ()) -> list[str]:
     """The names of the ``--also`` and then the ``--holdout`` scenarios, once each has been
     found to load, to have every searched key and a facts table that loads (else
@@ -619,7 +641,7 @@ def _stage(sw: Sweep, out: Path, resume: bool, **run) -> pd.DataFrame:
         stage = out.relative_to(root).as_posix() if out.is_relative_to(root) else out.name
         raise ScenarioError(root, "", f"holds a calibration made with other settings: its {stage} stage's runs differ "
                             f"from the ones asked for now ({what_changed(old, sw.manifest())}); resume it with the "
-                            f"options it was made with (the scenario, --space, --samples, --replicates, --refine, "
+                            f"options it was made with (the scenario and its facts table, --space, --samples, --replicates, --refine, "
                             f"--popsize, --finalists, --final-replicates, --also, --holdout, --seed), or run into "
                             f"another --out", kind="resume_mismatch")
     execute(sw, out=out, resume=resume, **run)
@@ -843,6 +865,8 @@ def calibrate_command(scenario, space, samples, replicates, finalists, final_rep
     try:
         # the space's, the facts tables' and the --also scenarios' mistakes before any folder
         check_also(search_sweep(scenario, space, samples, replicates, seed), list(also), list(holdout))
+        for held in (scenario, *also, *holdout):
+            check_held_facts(held)
     except FactError as e:
         e.tell()
         sys.exit(2)

@@ -156,7 +156,8 @@ def table_rows(text: str, name: str) -> tuple[list[str], list[dict]]:
     text); ``name`` is the file's name for messages. Raises :class:`DesignError`."""
     reader = csv.DictReader(io.StringIO(text))
     if not reader.fieldnames:
-        raise DesignError(f"{name} has no header row")
+        raise DesignError(f"{name} has no header row; allowed: a header of key paths (or parameter names), then a "
+                          f"row of values per point")
     header = list(reader.fieldnames)
     if len(header) == 1 and ";" in header[0]:
         raise DesignError(f"{name}: the columns are separated by ';'; allowed: commas (a spreadsheet's "
@@ -174,7 +175,9 @@ def table_rows(text: str, name: str) -> tuple[list[str], list[dict]]:
     rows = []
     for r in reader:        # the line as the file numbers it (blank lines are skipped, not counted)
         if None in r or any(v is None for v in r.values()):
-            raise DesignError(f"{name}, line {reader.line_num}: wrong number of cells")
+            cells = len(r) - (1 if None in r else 0) - sum(v is None for v in r.values()) + len(r.get(None) or [])
+            raise DesignError(f"{name}, line {reader.line_num}: given {cells} cells; allowed: {len(header)}, one "
+                              f"per column of the header row")
         rows.append({k: _coerce_cell(v) for k, v in r.items()})
     return list(reader.fieldnames), rows
 

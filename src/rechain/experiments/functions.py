@@ -16,6 +16,7 @@ import numpy as np
 
 from ..randomness import run_seed
 from ..config.errors import real_path
+from ..config.loading import as_path
 from ..scenario import ScenarioError, read_text_file, read_toml_file
 from .designs import Parameter, _dtype_of
 from .paths import PathError, lookup, parse_path
@@ -157,18 +158,26 @@ class ScenarioFunction:
             self.sweep, self.path, self.is_sweep = path, str(path.file) if path.file else None, True
             known = path.kpis
         else:
-            self.sweep, self.path = None, _file_key(path)[0]
+            self.sweep, self.path = None, _file_key(as_path(path, "ScenarioFunction's path"))[0]
             raw = read_toml_file(self.path)
             self.is_sweep = "base" in raw           # sweep files name a base; scenarios never do
             known = self._load().kpis if self.is_sweep else available_kpis(self._base())
         self.seed = run_seed(seed)
         # one KPI's name is a list of one (a string iterated would be its letters)
+        if outcomes is not None and not isinstance(outcomes, str) and (
+                not isinstance(outcomes, (list, tuple)) or not outcomes or not all(isinstance(x, str) for x in outcomes)):
+            # an empty list would run the model for nothing; 5 would fail as "not iterable"
+            raise ScenarioError(self.path, "outcomes", f"given {outcomes!r}; allowed: a KPI's name or a non-empty "
+                                f"list of them, or None for {'the sweep' if self.is_sweep else 'every'} KPIs",
+                                kind="type")
         self.outcomes = [outcomes] if isinstance(outcomes, str) else list(outcomes) if outcomes is not None else None
         for name in self.outcomes or []:
             if name not in known:
                 near = difflib.get_close_matches(name, known, n=1)
                 hint = f"; did you mean {near[0]!r}?" if near else ""
-                raise ScenarioError(self.path, "outcomes", f"unknown KPI {name!r}{hint} Allowed: {', '.join(known)}",
+                what = f"{name!r} is not one of the sweep's KPIs (its outputs.kpis)" if self.is_sweep else \
+                    f"unknown KPI {name!r}"
+                raise ScenarioError(self.path, "outcomes", f"{what}{hint} Allowed: {', '.join(known)}",
                                     kind="unknown_kpi")
 
     def _load(self) -> Sweep:

@@ -306,6 +306,38 @@ def _spec_error(err: dict, path: Path | None) -> ScenarioError:
     return _err(path, key, f"given {_toml(given)}; {err['msg']}", "type", loc=loc)
 
 
+def _check_clashes(swept: list[Parameter], base: dict, overrides: dict, file: Path | None, found: "_Found",
+                   where: str, others: list[Parameter] | None = None) -> None:
+    """Each of ``swept`` (parameters, or a table's columns) that sets a value another of
+    ``others`` (default: ``swept``) also sets — one value by two paths (an item by name and by
+    index), or a key within a table another sets whole — or that ``[overrides]`` also sets:
+    the runs would use one, and the other's column hold values never applied."""
+    others = swept if others is None else others
+    paths = {p.name: canonical_path(base, p.tokens) for p in [*swept, *others]}
+
+    def within(a: str, b: str) -> bool:
+        return a == b or a.startswith(b + ".") or b.startswith(a + ".")
+
+    told: set[frozenset] = set()             # a pair is one mistake, told once
+    for p in swept:
+        with found:
+            twins = [q for q in others if q.name != p.name and within(paths[q.name], paths[p.name])
+                     and frozenset((p.name, q.name)) not in told]
+            if twins:
+                other = twins[0]
+                told.add(frozenset((p.name, other.name)))
+                same = f" (as {other.name!r} too)" if other.path == p.path else \
+                    f" (parameter {other.name!r} reaches it as {other.path})"
+                raise _err(file, f"{where}.{p.name}", f"path {paths[p.name]} is swept twice{same}; allowed: each "
+                           f"key by one parameter or column", "invalid", needle=p.name)
+        with found:
+            # the swept values replace the override in every run: one of the two is a mistake
+            if _overridden(overrides, p.tokens):
+                raise _err(file, f"{where}.{p.name}", f"{p.path} is swept and also set in [overrides]; the "
+                           f"swept values would replace the override in every run; allowed: the key in one of "
+                           f"the two", "invalid", needle=p.name)
+
+
 def _overridden(overrides: dict, tokens: tuple) -> bool:
     """Whether ``[overrides]`` (a what-if's nested tables) sets the key at ``tokens``, or a
     table holding it or within it (a path through a list item is not followed)."""
@@ -512,11 +544,14 @@ def _table_points(spec: SweepFile, file: Path | None, params: dict[str, Paramete
         rows = [dict(r) for r in spec.points]
         columns = list(dict.fromkeys(k for r in rows for k in r))
     if not rows:
-        raise _err(file, "points", "the table has no points", "invalid", needle="points")
+        table = f"{spec.points!r}" if isinstance(spec.points, str) else "the inline points"
+        raise _err(file, "points", f"{table} holds no points; allowed: at least one point (a row under the header, "
+                   f"or a table in the list), one per run", "invalid", needle="points")
     for i, r in enumerate(rows):
         missing = [c for c in columns if c not in r]
         if missing:
-            raise _err(file, f"points[{i}]", f"lacks {missing}", "missing_key", needle="points")
+            raise _err(file, f"points[{i}]", f"lacks {', '.join(map(repr, missing))}; allowed: every point sets every "
+                       f"column the others set", "missing_key", needle="points")
     order: list[Parameter] = []
     found = _Found()       # every column's first bad value, said together
     for c in columns:
@@ -613,6 +648,9 @@ def _check_outputs(spec: SweepFile, file: Path | None, base: dict, sc_names: dic
     else:
         kpis = list(dict.fromkeys(spec.outputs.kpis))
         for k in kpis:
+            if spec.outputs.kpis.count(k) > 1:
+                with found:        # as two series of one selection are
+                    raise _err(file, "outputs.kpis", f"given {k!r} twice; allowed: each KPI once", "invalid", needle=k)
             if k not in known:
                 with found:
                     raise _err(file, "outputs.kpis", f"unknown KPI {k!r}{did_you_mean(k, known)}; KPIs for a run of "
@@ -650,8 +688,11 @@ class _Found:
         return False
 
     def raise_any(self) -> None:
+        from ..config.loading import MAX_ERRORS_LISTED, _told
         if self.errors:
-            raise ScenarioError.of(self.errors)
+            # beyond the first hundred, one line says how many more, as for a scenario file
+            unique = ScenarioError.of(self.errors).errors if len(self.errors) > 1 else self.errors
+            raise _told(unique[:MAX_ERRORS_LISTED], unique[0].file, max(len(unique) - MAX_ERRORS_LISTED, 0))
 
 
 def _check_series_on_outline(series: list[dict], base: dict, file: Path | None) -> None:
@@ -811,25 +852,7 @@ def load_sweep(source: str | Path | dict, base_dir: str | Path | None = None) ->
     for name, entry in spec.parameters.items():
         with found:
             params[name] = _parameter(name, entry, base, file, spec.design, source)
-    # one value reached by two paths (an item by name and by index): the runs would use one
-    # parameter's values, and the other's column would hold values never applied
-    paths = {n: canonical_path(base, p.tokens) for n, p in params.items()}
-    for n, p in params.items():
-        with found:
-            twins = [m for m in params if paths[m] == paths[n] and m != n]
-            if twins:
-                other = params[twins[0]]
-                same = "" if other.path == p.path else f" (parameter {other.name!r} reaches it as {other.path})"
-                raise _err(file, f"parameters.{p.name}", f"path {paths[n]} is swept twice{same}", "invalid",
-                           needle=p.name)
-
-    for p in params.values():
-        with found:
-            # the swept values replace the override in every run: one of the two is a mistake
-            if _overridden(spec.overrides, p.tokens):
-                raise _err(file, f"parameters.{p.name}", f"{p.path} is swept and also set in [overrides]; the "
-                           f"swept values would replace the override in every run; allowed: the key in one of "
-                           f"the two", "invalid", needle=p.name)
+    _check_clashes(list(params.values()), base, spec.overrides, file, found, "parameters")
 
     for p in params.values():
         with found:
@@ -857,6 +880,11 @@ def load_sweep(source: str | Path | dict, base_dir: str | Path | None = None) ->
 
     if spec.design == "table":
         order, points = _table_points(spec, file, params, base, source)
+        # the table's columns as the declared parameters: one key by two columns, or a column
+        # also in [overrides], would set it twice, and the table record a value never used
+        _check_clashes([p for p in order if p.name not in params], base, spec.overrides, file, found, "points",
+                       others=order)
+        found.raise_any()
         unit = None
     else:
         order = list(params.values())

@@ -108,9 +108,13 @@ class FactError(ValueError):
     def tell(self) -> None:
         """Each mistake on its own ``error:`` line on stderr, then their number if more than
         one: as a scenario's mistakes are told."""
+        from ..config.loading import MAX_ERRORS_LISTED
         lines = [line for line in str(self).splitlines() if line.strip()]
-        for line in lines:
+        for line in lines[:MAX_ERRORS_LISTED]:
             click.echo(f"error: {line}", err=True)
+        if len(lines) > MAX_ERRORS_LISTED:       # as for a scenario file: a script gone wrong is told in seconds
+            click.echo(f"error: {len(lines) - MAX_ERRORS_LISTED:,} more mistakes are not listed; fix the ones above "
+                       f"(often one slip, repeated) and check again", err=True)
         if len(lines) > 1:
             click.echo(f"{len(lines):,} errors", err=True)
 
@@ -1064,11 +1068,17 @@ def check_facts_for(sc, facts: list[Fact], source: str) -> tuple[list[Fact], lis
     table = outline_table(sc)
     # a month simulated in part (a run from 20 January) would judge a part-month's flows as a month's
     inside, outside = facts_in_run(facts, pd.DataFrame({"month": whole_months(sc.start, sc.end)}), source)
-    _check_selections_of(source, inside, table, outline=True)
+    told: list[str] = []           # every fact's mistake at once, not one a round
+    try:
+        _check_selections_of(source, inside, table, outline=True)
+    except FactError as e:
+        told += str(e).splitlines()
     for f in inside:
         slip = _price_slip(f, sc.market.initial_price)
         if slip:
-            raise FactError(_naming(source, f"{f.where or f'fact {f.fact_id}'}: {slip}"))
+            told.append(_naming(source, f"{f.where or f'fact {f.fact_id}'}: {slip}"))
+    if told:
+        raise FactError("\n".join(told))
     return inside, outside
 
 
@@ -1085,6 +1095,9 @@ def _price_slip(f: Fact, start_price: dict[str, float]) -> str:
     if f.variable not in ("price", "price_long_run") or f.measure != "level" or f.comparison not in NEEDS_TARGET:
         return ""
     names = _split(f.product)
+    if f.target is not None and np.isfinite(f.target) and f.target <= 0:
+        unit = " and ".join(sorted(series_units(f.variable, f.product))) or "its quoted unit"
+        return f"target: given {_num(f.target)}; allowed: a price above 0, in {unit}"
     if not names or not set(names) <= set(start_price) or not f.target > 0:
         return ""
     start = float(np.mean([start_price[n] for n in names]))
