@@ -71,9 +71,13 @@ def test_a_what_if_of_a_year_past_the_end_alone_is_listed_as_a_change():
     report said "Nothing: it runs baseline as it is"; a 2027 carried from a changed 2026 is
     still not listed."""
     from rechain.html_report import _within_run
-    sc = {"end": "2026-12-31"}
+    sc = {"end": "2026-12-31", "behaviour": {"plan_ahead_weeks": 8.0}}
     alone = [{"key": "sectors.nev.units_per_yr.2027", "what": "changed"}]
     assert _within_run(alone, sc) == alone
+    # beyond the weeks planned ahead, a year is read by no week: no change (an outside audit
+    # found a 2026 figure listed for a run to June 2024)
+    assert _within_run([{"key": "sectors.nev.units_per_yr.2026", "what": "changed"}],
+                       {"end": "2024-06-30", "behaviour": {"plan_ahead_weeks": 8.0}}) == []
     carried = [{"key": "sectors.nev.units_per_yr.2026", "what": "changed"},
                {"key": "sectors.nev.units_per_yr.2027", "what": "changed"}]
     assert _within_run(carried, sc) == carried[:1]
@@ -146,7 +150,10 @@ def test_a_year_whose_last_month_is_cut_short_is_labelled_so(tmp_path):
     from rechain.report import part_of_year
     assert part_of_year([f"2026-{m:02d}" for m in range(1, 13)], 2026, dt.date(2026, 12, 13)) == "Jan-Dec 13"
     assert part_of_year([f"2026-{m:02d}" for m in range(1, 13)], 2026, dt.date(2026, 12, 31)) == ""
-    assert part_of_year(["2025-10"], 2025, dt.date(2025, 10, 15)) == "Oct 1-15"
+    # the run covers the whole week of its end: to Sunday 19 October; a Friday the 28th of June
+    # covers June whole (an outside audit: "Jun 28" over a month identical to a run to the 30th)
+    assert part_of_year(["2025-10"], 2025, dt.date(2025, 10, 15)) == "Oct 1-19"
+    assert part_of_year([f"2024-{m:02d}" for m in range(1, 7)], 2024, dt.date(2024, 6, 28)) == "Jan-Jun"
     f = tmp_path / "mid.toml"
     f.write_text(f'extends = "{TINY.as_posix()}"\nname = "mid"\nend = 2024-06-16\n', encoding="utf-8")
     assert list(rechain.run(f, seed=0).summary().columns) == ["2024 (Jan-Jun 16)"]

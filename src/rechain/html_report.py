@@ -176,18 +176,25 @@ def _within_run(changes: list[dict[str, str]], scenario: dict) -> list[dict[str,
     """``changes`` less the years of yearly tables past the run's last year where the same
     table changes within the run too: figures carried there only for the weeks end users plan
     ahead, which follow from the years the scenario gives (a what-if of 2026's NEV output
-    changes the 2027 carried from it). A table changed past the end alone is kept: the weeks
-    planned ahead read it, so it changes the run (a 2027 NEV figure moved 2026's last months)."""
+    changes the 2027 carried from it). A table changed past the end alone is kept where the
+    weeks planned ahead reach its year (``behaviour.plan_ahead_weeks``): they read it, so it
+    changes the run (a 2027 NEV figure moved 2026's last months); a year beyond their reach is
+    read by no week and changes nothing."""
+    import datetime as dt
     end = str(scenario.get("end") or "")[:4]
     if not end.isdigit():
         return changes
+    # the last year the weeks planned ahead reach: a figure past it is read by no week of the run
+    ahead = float((scenario.get("behaviour") or {}).get("plan_ahead_weeks") or 0.0)
+    last_date = _date_or_none(str(scenario.get("end")))
+    reach = (last_date + dt.timedelta(weeks=ahead)).year if last_date else int(end)
 
     def past_end(c: dict) -> re.Match | None:
         m = re.fullmatch(r"(.*)\.(\d{4})", c["key"])
         return m if m and int(m.group(2)) > int(end) else None
 
     within = {m.group(1) for c in changes if (m := re.fullmatch(r"(.*)\.(\d{4})", c["key"])) and not past_end(c)}
-    return [c for c in changes if not ((m := past_end(c)) and m.group(1) in within)]
+    return [c for c in changes if not ((m := past_end(c)) and (m.group(1) in within or int(m.group(2)) > reach))]
 
 
 def _left_out(key: str, base: dict, period: dict) -> bool:
@@ -583,7 +590,7 @@ def _run_context(folder: Path, year: int | None) -> dict:
         "kpi_rows": rows, "kpi_note": note + " Prices in the market's units; tonnes as t.",
         "sectors": sector_rows(monthly),
         "input_short": dict(zip(("years", "rows"), input_short_rows(monthly, end))),
-        "figures": figures, "year": yr,
+        "figures": figures, "year": _year_shown(flows, yr, end),
         "flow_figures": [_figure(figure_element_flows(flows, yr, title, end), f"{name}, seed {seed}, {yr}.")],
         "flow_note": "", "provenance": prov,
     }
@@ -662,6 +669,14 @@ def _overlay_figure(series: pd.DataFrame, names: list[str], seeds: list[int]):
     what = f"mean of {len(seeds)} seeds, 5-95 % band" if band else f"seed {seeds[0]}"
     fig.suptitle(f"{' vs '.join(names)} ({what}; dashed: reference)")
     return fig
+
+
+def _year_shown(flows: pd.DataFrame, year: str, end=None) -> str:
+    """``year`` as the flow diagram's heading says it: a year the run covers in part with its
+    months ("2026 (Jan-Dec 13)"), as the summary labels it."""
+    from .report import part_of_year
+    span = part_of_year(flows["month"], year, end)
+    return f"{year} ({span})" if span else str(year)
 
 
 def _date_or_none(text: str):

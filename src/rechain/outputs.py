@@ -453,12 +453,16 @@ def edited_since(folder: str | Path) -> list[str]:
 
 
 def refuse_edited(folder: str | Path, what: str) -> None:
-    """Raise :class:`OutputError` when files rechain wrote in ``folder`` were changed since:
-    resuming ``what`` would write over them."""
-    changed = edited_since(folder)
+    """Raise :class:`OutputError` when files rechain wrote in ``folder`` were changed since, or
+    stand replaced by a folder or a link: resuming ``what`` would write over them."""
+    folder = Path(folder)
+    marker = _read_marker(folder)
+    stamped = list((marker or {}).get("stamps") or {})
+    odd = [n for n in stamped if _plain_name(n) and ((folder / n).is_symlink() or (folder / n).is_dir())]
+    changed = sorted({*edited_since(folder), *odd})
     if changed:
         raise OutputError(folder, f"holds files changed since rechain wrote them ({_shown(changed)}); resuming the "
-                          f"{what} would write over them: move them out (or copy the folder and resume the copy), "
+                          f"{what} would write over them: move them out of the folder (keep them elsewhere), "
                           f"then resume")
 
 

@@ -553,14 +553,29 @@ def not_as_written(table: pd.DataFrame, column: str = "value") -> str | None:
     return None
 
 
+def last_day_run(end):
+    """The last day a run ending on ``end`` (a date) covers: the Sunday of ``end``'s week (the
+    model steps whole weeks, and the rest of the last week counts in ``end``'s month)."""
+    import datetime as dt
+    return end + dt.timedelta(days=6 - end.weekday())
+
+
 def month_cut_short(end) -> str | None:
-    """The month (``YYYY-MM``) a run ending on ``end`` (a date) holds only in part, or None when
-    ``end`` is its month's last day: the run stops in the week holding ``end``, so a month that
-    goes on past it is not whole (README, "What a run writes")."""
+    """The month (``YYYY-MM``) a run ending on ``end`` (a date) holds only in part, or None:
+    the run covers to the Sunday of ``end``'s week (:func:`last_day_run`), so ``end``'s month is
+    whole when that Sunday is its last day or later (README, "What a run writes": ``end`` on a
+    Friday the 28th of June holds all of June).
+
+    >>> import datetime as dt
+    >>> month_cut_short(dt.date(2024, 6, 28)), month_cut_short(dt.date(2024, 6, 13))
+    (None, '2024-06')
+    """
     import calendar
     if end is None:
         return None
-    return None if end.day == calendar.monthrange(end.year, end.month)[1] else f"{end:%Y-%m}"
+    last = last_day_run(end)
+    whole = last.month != end.month or last.day == calendar.monthrange(end.year, end.month)[1]
+    return None if whole else f"{end:%Y-%m}"
 
 
 def kpis(monthly: pd.DataFrame, flows: pd.DataFrame | None = None, end=None) -> dict[str, float]:
@@ -742,7 +757,8 @@ def part_of_year(months, year: str | int, end=None) -> str:
         return ""
     first, last = calendar.month_abbr[have[0]], calendar.month_abbr[have[-1]]
     if cut_here:
-        return f"{first} 1-{end.day}" if first == last else f"{first}-{last} {end.day}"
+        day = last_day_run(end).day         # the run covers the rest of the last week
+        return f"{first} 1-{day}" if first == last else f"{first}-{last} {day}"
     return first if first == last else f"{first}-{last}"
 
 

@@ -401,16 +401,22 @@ def _field_info(loc: tuple) -> Any:
     return info
 
 
-def _below_header(loc: tuple) -> str:
-    """For an unknown key of a list's item that is a key of the table holding the list
-    (``news = [...]`` written below a ``[[disruptions]]`` header): what TOML did with it."""
-    if len(loc) < 3 or not isinstance(loc[-2], int) or not isinstance(loc[-3], str):
+def _below_header(loc: tuple, path: Path | None = None) -> str:
+    """For an unknown key of a top-level list's item that is a top-level key (``news = [...]``
+    written below a ``[[disruptions]]`` header of the file ``path``): what TOML did with it.
+    Nothing where the file has no such header (an inline list) or the list is nested."""
+    if len(loc) != 3 or not isinstance(loc[1], int) or not isinstance(loc[0], str) or not isinstance(loc[2], str):
         return ""
-    key, holder = loc[-1], loc[-3]
-    if not isinstance(key, str) or key not in _allowed_keys((*loc[:-3], key)):
+    holder, key = loc[0], loc[2]
+    if key not in _allowed_keys((key,)):
         return ""
-    where = "the top level" if len(loc) == 3 else f"[{'.'.join(str(p) for p in loc[:-3] if isinstance(p, str))}]"
-    return (f" ({key} is a key of {where}: written below a [[{holder}]] header it belongs to that item; "
+    try:
+        lines = Path(path).read_text(encoding="utf-8", errors="replace").splitlines() if path else []
+    except OSError:
+        lines = []
+    if not any(line.split("#", 1)[0].strip().replace(" ", "") == f"[[{holder}]]" for line in lines):
+        return ""
+    return (f" ({key} is a key of the top level: written below a [[{holder}]] header it belongs to that item; "
             f"move it above the header)")
 
 
@@ -664,7 +670,7 @@ def _describe(err: dict, path: Path | None, files: list[Path] | None = None,
     elif typ == "extra_forbidden":
         allowed = _allowed_keys(loc)
         text = f"unknown key{did_you_mean(loc[-1], allowed)}; allowed here: {', '.join(sorted(allowed))}" \
-            + _below_header(loc)
+            + _below_header(loc, path)
         kind = "unknown_key"
     elif typ == "missing":
         text = f"required key is missing{_meaning(_field_info(loc))}"

@@ -23,7 +23,7 @@ from mesa.visualization import SolaraViz  # noqa: E402
 from mesa.visualization import solara_viz as _mesa_viz
 
 from ..model import ChainModel
-from .chain import chain_svg
+from .chain import chain_svg, last_day_shown
 from .charts import charts_figure
 from .events import fired, scenario_events
 from .levers import Levers, apply_levers, scenario_files
@@ -125,8 +125,9 @@ def run_ended_html(model: DashboardModel) -> str:
 
 
 def Ticker(model: DashboardModel):
-    items = fired(model.events, model.date, last=10)
-    recent = [e for e in items if (model.date - e.date).days < 28]
+    shown = last_day_shown(model)         # the week the chain draws, not the next one
+    items = fired(model.events, shown, last=10)
+    recent = [e for e in items if (shown - e.date).days < 28]
     rows = "".join(
         f'<li style="margin-bottom:4px;{"font-weight:bold" if e in recent else "color:#555"}">'
         f'<span style="font-family:monospace">{e.date:%Y-%m-%d}</span> '

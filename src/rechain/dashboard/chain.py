@@ -1,7 +1,8 @@
 """The chain drawn as an SVG: stages left to right, the week's flows between them.
 
 Each stage that buys to use is a box coloured by how its orders for its main inputs over the
-last four weeks compare with its usual pace (its orders over the half-year before): red when
+last four weeks compare with its usual pace (its orders over the half-year before, or the
+weeks there are; white until it has ordered for eight weeks): red when
 it orders above it (restocking), blue when below (waiting), so a restocking wave is seen
 climbing the chain stage by stage (the motor makers first, the plants weeks later); stages
 that only sell are grey. (Orders over use would not do: what a stage plans to use is not what
@@ -22,7 +23,7 @@ from ..figures import STAGE_LABELS, STAGE_LAYOUT
 from ..recorder import MAX_COVER_DAYS
 from ..report import ORDERS_AGAINST
 
-__all__ = ["chain_svg", "stage_state", "ordering_pace", "week_words", "POSITIONS", "LABELS"]
+__all__ = ["chain_svg", "stage_state", "ordering_pace", "week_words", "last_day_shown", "POSITIONS", "LABELS"]
 
 POSITIONS, LABELS = STAGE_LAYOUT, STAGE_LABELS
 BOX_W, BOX_H, COL_W, ROW_H, X0, Y0 = 158, 70, 212, 112, 12, 34
@@ -87,6 +88,16 @@ def stage_state(model) -> dict[str, dict]:
         out[stage] = {"mood": float(mood[s]), "ordering": ordering.get(stage, float("nan")),
                       "cover_days": float(cover[s]), "normal_days": normal, "firms": int(count[s])}
     return out
+
+
+def last_day_shown(model):
+    """The last day of the week the drawing shows (the Sunday of the week just run; the day
+    before the first week before any has run): the ticker lists the events up to it."""
+    import datetime as dt
+    cal, n = model.world.calendar, model.week
+    if n == 0:
+        return cal.weeks[0] - dt.timedelta(days=1)
+    return cal.weeks[min(n, cal.n_weeks) - 1] + dt.timedelta(days=6)
 
 
 def week_words(model) -> str:
@@ -163,11 +174,12 @@ def chain_svg(model, flow_scale_t: float | None = None) -> str:
     for stage, s in st.items():
         x, y = _box_xy(stage)
         buys = np.isfinite(s["ordering"])
-        fill = _mood_colour(s["ordering"] - 1.0, ORDER_LIMIT)
+        # a stage that buys but has no usual pace yet is white (no colour yet), not "sells only"
+        fill = "#ffffff" if stage in ORDERED and not buys else _mood_colour(s["ordering"] - 1.0, ORDER_LIMIT)
         dark = buys and abs(s["ordering"] - 1.0) > 0.6 * ORDER_LIMIT
         ink = "white" if dark else "#111"
         mood_txt = f"orders {100 * (s['ordering'] - 1):+.0f} % on usual" if buys else \
-            f"mood {100 * s['mood']:+.0f} %"
+            (f"orders: from week {2 * ORDER_WEEKS}" if stage in ORDERED else f"mood {100 * s['mood']:+.0f} %")
         ordering_txt = (f"; orders over the last {ORDER_WEEKS} weeks {100 * (s['ordering'] - 1):+.1f} % on the "
                         f"{USUAL_WEEKS} weeks before" if buys else "")
         cover = s["cover_days"]

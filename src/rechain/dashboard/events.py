@@ -29,14 +29,20 @@ def _products(names) -> str:
     return ", ".join(PRICE_LABELS.get(p, p.replace("_", " ")) for p in names)
 
 
+def _in_text(label: str) -> str:
+    """A stage's label inside a sentence: "magnet makers", "Myanmar ore", "miners (China)"."""
+    return label if label.split()[0] in ("Myanmar", "China") else label[:1].lower() + label[1:]
+
+
 def _news_text(n) -> str:
     """A news item as the ticker says it: what firms now expect, how strongly, and who hears it
     (the strength is the expected price change the news implies, not a price move)."""
     heard = "" if set(n.stages) >= set(STAGES) else \
-        f"; heard by {', '.join(STAGE_LABELS.get(st, st).lower() for st in n.stages)}"
+        f"; heard by {', '.join(_in_text(STAGE_LABELS.get(st, st)) for st in n.stages)}"
     where = "" if list(n.regions) == ["all"] else f" in {', '.join(n.regions)}"
-    return (f"{n.name} (firms expect prices to {'rise' if n.sign > 0 else 'fall'} by about "
-            f"{100 * n.strength:.0f} %{heard}{where})")
+    expect = f"firms expect prices to {'rise' if n.sign > 0 else 'fall'} by about {100 * n.strength:.0f} %" \
+        if round(100 * n.strength) else "no price change expected"
+    return f"{n.name} ({expect}{heard}{where})"
 
 
 def scenario_events(sc: Scenario) -> list[Event]:
@@ -62,7 +68,7 @@ def scenario_events(sc: Scenario) -> list[Event]:
         ev.append(Event(day, "quota", f"{year} quotas, batch {i} issued (t REO): {', '.join(parts)}"))
     for d in sc.disruptions:
         ev.append(Event(d.start, "disruption", f"{d.name}: {100 * d.capacity_offline_share:.0f} % of "
-                                               f"{STAGE_LABELS.get(d.target, d.target.replace('_', ' ')).lower()} offline"))
+                                               f"{_in_text(STAGE_LABELS.get(d.target, d.target.replace('_', ' ')))} offline"))
         ev.append(Event(d.end + dt.timedelta(days=1), "disruption", f"{d.name} over"))
     for kind, items in (("export duty", sc.export_duties), ("import tariff", sc.import_tariffs)):
         for t in items:

@@ -96,34 +96,29 @@ def _add_months(d: dt.date, months: int) -> dt.date:
     return dt.date(d.year + y, m + 1, 1)
 
 
-def _rate_in(collection: list[dict], year: int) -> float:
-    """Collection rate in ``year`` from the scenario's steps (linear between years, held outside)."""
-    if not collection:
-        return 0.0
-    steps = sorted((c["year"], c["rate"]) for c in collection)
-    if year <= steps[0][0]:
-        return float(steps[0][1])
-    for (y0, r0), (y1, r1) in zip(steps, steps[1:]):
-        if y0 <= year <= y1:
-            return float(r0 + (r1 - r0) * (year - y0) / (y1 - y0))
-    return float(steps[-1][1])
-
-
 def eol_path(scenario: Scenario, target: float) -> list[dict] | None:
     """The collection steps (``recycling.collection``) that rise linearly from the first year's
-    rate to ``target`` by the last year, never below the scenario's own rate of a year; None
-    when they would not raise any year's rate (the scenario already collects that much)."""
+    rate to ``target`` by the last year, never below the scenario's own rate at any time (each
+    point the higher of the two, at every year of either path: between two points both ramps
+    are straight, so the line joining the higher ends stays above both); None when that would
+    raise no rate (the scenario already collects that much)."""
+    from ..conditions import collection_rate
     rec = scenario.model_dump()["recycling"]
-    own = rec["collection"]
+    own = [(c["year"], c["rate"]) for c in rec["collection"]]
     start, end = scenario.start.year, scenario.end.year
-    r0 = _rate_in(own, start)
-    steps = []
-    for year in range(start, end + 1):
-        share = (year - start) / (end - start) if end > start else 1.0
-        steps.append({"year": year, "rate": max(_rate_in(own, year), r0 + (float(target) - r0) * share)})
-    if all(st["rate"] <= _rate_in(own, st["year"]) + 1e-12 for st in steps) and rec["eol_magnets_t_per_yr"] > 0:
+    r0 = collection_rate(own, start)
+
+    def lever(year: int) -> float:
+        if year >= end:
+            return float(target)
+        return r0 + (float(target) - r0) * (year - start) / (end - start)
+
+    years = sorted({*(y for y, _ in own), *range(start, end + 1)})
+    path = [{"year": y, "rate": max(collection_rate(own, y), lever(y)) if y >= start else collection_rate(own, y)}
+            for y in years]
+    if all(st["rate"] <= collection_rate(own, st["year"]) + 1e-12 for st in path) and rec["eol_magnets_t_per_yr"] > 0:
         return None
-    return steps
+    return path
 
 
 def apply_levers(scenario: Scenario, levers: Levers | None = None, **kw) -> Scenario:

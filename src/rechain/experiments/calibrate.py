@@ -46,6 +46,7 @@ from __future__ import annotations
 
 import functools
 import json
+import shlex
 import math
 import os
 import sys
@@ -803,13 +804,15 @@ def _check_calibration_out(out: Path, resume: bool) -> None:
 
 
 def _options_given(**options) -> str:
-    """The options of a calibration as a command line repeats them (`` --samples 4 --also era.toml``),
-    the ones left at None (or empty) out: a resume must give the same."""
+    """The options of a calibration as a command line repeats them (`` --samples 4 --also era.toml``,
+    quoted for the shell where needed), the ones left at None (or empty) out: a resume must give
+    the same."""
+    import shlex
     words = []
     for name, value in options.items():
         for one in (value if isinstance(value, (list, tuple)) else [value]):
             if one is not None:
-                words.append(f" --{name.replace('_', '-')} {one}")
+                words.append(f" --{name.replace('_', '-')} {shlex.quote(str(one))}")
     return "".join(words)
 
 
@@ -865,8 +868,14 @@ def calibrate_command(scenario, space, samples, replicates, finalists, final_rep
     try:
         # the space's, the facts tables' and the --also scenarios' mistakes before any folder
         check_also(search_sweep(scenario, space, samples, replicates, seed), list(also), list(holdout))
+        told = []             # every table's mistakes at once
         for held in (scenario, *also, *holdout):
-            check_held_facts(held)
+            try:
+                check_held_facts(held)
+            except FactError as one:
+                told.append(str(one))
+        if told:
+            raise FactError("\n".join(told))
     except FactError as e:
         e.tell()
         sys.exit(2)
@@ -885,7 +894,8 @@ def calibrate_command(scenario, space, samples, replicates, finalists, final_rep
                               final_replicates=final_replicates, seed=seed, refine=refine, popsize=popsize,
                               space=space, also=also, holdout=holdout, workers=workers if scheduler is None else None)
         exit_stopped(e, f"the runs finished so far are in {out_dir}; continue with "
-                        f"`rechain calibrate {scenario}{same} --out {out_dir}{where} --resume`")
+                        f"`rechain calibrate {shlex.quote(str(scenario))}{same} --out {shlex.quote(str(out_dir))}"
+                        f"{where} --resume`")
     _write_atomic_text(table.to_csv(index=False), out_dir / "candidates.csv")
     best = best_scenario(table, dims, scenario, out_dir, derived_name(sc.name, "_calibrated"))
     _write_atomic_text(best, out_dir / "best.toml")

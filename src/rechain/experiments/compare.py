@@ -699,7 +699,8 @@ def compare(scenarios: list[str | Path | Scenario], seeds: list[int] | int = 1, 
               + _markdown(comp, band) +
               "\nmonths until within 10 % of reference: from the first month a price is more than 10 % "
               "away from the reference's (same seed) to the month from which it stays within 10 %; "
-              "0 = never left; 'not by end' = had not returned when the run ended (then no mean is given; "
+              "0 = never left; 'not by the end' = had not returned when the run ended, or the year with --year "
+              "(then no mean is given; "
               "in kpis_long.csv such a seed ranks above every other, and a 5 % or 95 % quantile that reaches it "
               "is left empty too).\n")
         (tmp / "kpis.md").write_text(md)

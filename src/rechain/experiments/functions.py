@@ -167,10 +167,14 @@ class ScenarioFunction:
         if outcomes is not None and not isinstance(outcomes, str) and (
                 not isinstance(outcomes, (list, tuple)) or not outcomes or not all(isinstance(x, str) for x in outcomes)):
             # an empty list would run the model for nothing; 5 would fail as "not iterable"
+            whose = "the sweep's KPIs" if self.is_sweep else "every KPI"
             raise ScenarioError(self.path, "outcomes", f"given {outcomes!r}; allowed: a KPI's name or a non-empty "
-                                f"list of them, or None for {'the sweep' if self.is_sweep else 'every'} KPIs",
+                                f"list of them, or None for {whose}",
                                 kind="type")
         self.outcomes = [outcomes] if isinstance(outcomes, str) else list(outcomes) if outcomes is not None else None
+        twice = next((x for x in self.outcomes or [] if self.outcomes.count(x) > 1), None)
+        if twice is not None:
+            raise ScenarioError(self.path, "outcomes", f"given {twice!r} twice; allowed: each KPI once", kind="invalid")
         for name in self.outcomes or []:
             if name not in known:
                 near = difflib.get_close_matches(name, known, n=1)

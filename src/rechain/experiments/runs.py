@@ -141,7 +141,8 @@ def _evaluate(ctx: Context, values: dict, seed: int):
         monthly = monthly_table(model)
     finally:
         _forget(model)
-    return (kpis(monthly) if ctx.measure is None else ctx.measure(monthly, sc, seed)), monthly
+    # with the run's end: a month it holds in part has no month-on-month figure
+    return (kpis(monthly, None, sc.end) if ctx.measure is None else ctx.measure(monthly, sc, seed)), monthly
 
 
 def evaluate_point(ctx: Context, values: dict, seed: int) -> dict[str, float]:

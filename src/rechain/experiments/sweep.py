@@ -46,6 +46,7 @@ import datetime as dt
 import hashlib
 import json
 import os
+import shlex
 import sys
 import time
 from dataclasses import dataclass, field
@@ -314,28 +315,54 @@ def _check_clashes(swept: list[Parameter], base: dict, overrides: dict, file: Pa
     the runs would use one, and the other's column hold values never applied."""
     others = swept if others is None else others
     paths = {p.name: canonical_path(base, p.tokens) for p in [*swept, *others]}
+    # a table's value (behaviour = { w_news = 1.0 }) merges into the base's table: it sets the
+    # keys it holds, not the whole table
+    leaves = {p.name: _keys_set(paths[p.name], p.tokens, p.levels) for p in [*swept, *others]}
 
     def within(a: str, b: str) -> bool:
         return a == b or a.startswith(b + ".") or b.startswith(a + ".")
 
+    def clash(p: Parameter, q: Parameter) -> str | None:
+        """The key both set (the longer of the two paths), or None."""
+        return next((max(a, b, key=len) for a, _ in leaves[p.name] for b, _ in leaves[q.name] if within(a, b)), None)
+
     told: set[frozenset] = set()             # a pair is one mistake, told once
     for p in swept:
         with found:
-            twins = [q for q in others if q.name != p.name and within(paths[q.name], paths[p.name])
+            twins = [q for q in others if q.name != p.name and clash(p, q)
                      and frozenset((p.name, q.name)) not in told]
             if twins:
                 other = twins[0]
                 told.add(frozenset((p.name, other.name)))
                 same = f" (as {other.name!r} too)" if other.path == p.path else \
                     f" (parameter {other.name!r} reaches it as {other.path})"
-                raise _err(file, f"{where}.{p.name}", f"path {paths[p.name]} is swept twice{same}; allowed: each "
+                raise _err(file, f"{where}.{p.name}", f"path {clash(p, other)} is swept twice{same}; allowed: each "
                            f"key by one parameter or column", "invalid", needle=p.name)
         with found:
             # the swept values replace the override in every run: one of the two is a mistake
-            if _overridden(overrides, p.tokens):
+            if any(_overridden(overrides, tokens) for _, tokens in leaves[p.name]):
                 raise _err(file, f"{where}.{p.name}", f"{p.path} is swept and also set in [overrides]; the "
                            f"swept values would replace the override in every run; allowed: the key in one of "
                            f"the two", "invalid", needle=p.name)
+
+
+def _keys_set(path: str, tokens: tuple, levels: list | None) -> list[tuple[str, tuple]]:
+    """The keys a parameter sets, as (path, tokens): its own, or, where every level is a table
+    (merged into the base's), each key those tables hold, however deep."""
+    if not levels or not all(isinstance(v, dict) for v in levels):
+        return [(path, tokens)]
+    out: dict[str, tuple] = {}
+
+    def walk(value: dict, at: str, toks: tuple) -> None:
+        for k, v in value.items():
+            if isinstance(v, dict) and v:
+                walk(v, f"{at}.{k}", (*toks, k))
+            else:
+                out[f"{at}.{k}"] = (*toks, k)
+
+    for level in levels:
+        walk(level, path, tuple(tokens))
+    return list(out.items()) or [(path, tokens)]
 
 
 def _overridden(overrides: dict, tokens: tuple) -> bool:
@@ -407,7 +434,8 @@ def available_kpis(base: dict) -> list[str]:
                  (mo, "overseas_buyers", "controlled", "overseas", "licences_refused", 1.0)]
     df = pd.DataFrame(rows, columns=["month", "stage", "product", "region", "variable", "value"])
     df["unit"] = ""
-    return list(kpis(df))
+    end = base["end"] if isinstance(base["end"], dt.date) else dt.date.fromisoformat(str(base["end"]))
+    return list(kpis(df, None, end))
 
 
 def _check_value(base: dict, p: Parameter, value: Any, file: Path | None, what: str,
@@ -1132,7 +1160,7 @@ def sweep_command(sweep_file: Path, workers: int | None, scheduler: str | None, 
         where = (f" --scheduler {scheduler}" if scheduler is not None else "") + \
             (f" --workers {workers}" if workers and scheduler in (None, "local") else "")
         exit_stopped(e, f"the runs finished so far are in {out}; continue with "
-                        f"`rechain sweep {sweep_file} --out {out}{where} --resume`")
+                        f"`rechain sweep {shlex.quote(str(sweep_file))} --out {shlex.quote(str(out))}{where} --resume`")
     click.echo(summary.text())
     if summary.n_runs and summary.failed_total >= summary.n_runs:
         # nothing to analyse: say so with the status a script can test
