@@ -106,7 +106,8 @@ def test_report_shows_no_base_of_another_period(tmp_path):
     assert res.exit_code == 0, res.output
     page = (tmp_path / "era" / "report.html").read_text(encoding="utf-8")
     assert "vs base" not in page
-    assert "covers 2024-01 to 2026-12, not this run&#39;s 2027-01 to 2027-12" in page
+    # by day since December 2026: a run ending on the 13th is no period of its base ending on the 31st
+    assert "covers 2024-01-01 to 2026-12-31, not this run&#39;s 2027-01-01 to 2027-12-31" in page
 
 
 def test_report_refuses_a_monthly_table_cut_short(tmp_path):
