@@ -389,35 +389,28 @@ def _nearest_year(per_year: dict[int, float], year: int) -> float:
     return per_year[max(before)] if before else per_year[min(per_year)]
 
 
-def collection_rate(steps: list[tuple[int, float]], frac_year: float) -> float:
-    """The end-of-life collection rate at ``frac_year`` (2024.5: mid-2024) of the steps
-    ``(year, rate)`` (``recycling.collection``): each year's rate from its 1 January, linear
-    between the years given (a ramp), held after the last, none before the first.
+def collection_rate(steps: list[tuple[int, float]], frac_year):
+    """The end-of-life collection rate at ``frac_year`` (2024.5: mid-2024; a number or an
+    array) of the steps ``(year, rate)`` (``recycling.collection``): each year's rate from its
+    1 January, linear between the years given (a ramp), held after the last, none before the
+    first.
 
     >>> collection_rate([(2024, 0.05), (2026, 0.25)], 2025.0), collection_rate([(2025, 0.3)], 2024.5)
     (0.15, 0.0)
     """
     if not steps:
-        return 0.0
-    years = np.array([y for y, _ in steps], dtype=float)
-    rates = np.array([r for _, r in steps], dtype=float)
-    order = np.argsort(years, kind="stable")
-    years, rates = years[order], rates[order]
-    return float(np.interp(frac_year, years, rates, left=0.0 if frac_year < years[0] else rates[0]))
+        return 0.0 if np.ndim(frac_year) == 0 else np.zeros(np.shape(frac_year))
+    years, rates = np.array(sorted(steps), dtype=float).T
+    rate = np.interp(frac_year, years, rates, left=0.0)
+    return float(rate) if np.ndim(rate) == 0 else rate
 
 
 def eol_table(world: World) -> np.ndarray:
     """End-of-life magnets collected per week, t, at :func:`collection_rate`."""
     rc = world.scenario.recycling
-    cal = world.calendar
-    out = np.zeros(cal.n_weeks)
-    if not rc.collection:
-        return out
-    steps = [(c.year, c.rate) for c in rc.collection]
-    for w, d in enumerate(cal.weeks):
-        frac_year = d.year + (d.timetuple().tm_yday - 1) / 365.25
-        out[w] = rc.eol_magnets_t_per_yr * collection_rate(steps, frac_year) / WEEKS_PER_YEAR
-    return out
+    frac_year = np.array([d.year + (d.timetuple().tm_yday - 1) / 365.25 for d in world.calendar.weeks])
+    return rc.eol_magnets_t_per_yr * collection_rate([(c.year, c.rate) for c in rc.collection], frac_year) \
+        / WEEKS_PER_YEAR
 
 
 def trade_charge_factors(world: World) -> tuple[np.ndarray, np.ndarray]:

@@ -90,24 +90,27 @@ def stage_state(model) -> dict[str, dict]:
     return out
 
 
+def _monday_shown(model):
+    """The Monday of the week the drawing shows (the week just run), or None before any."""
+    cal, n = model.world.calendar, model.week
+    return cal.weeks[min(n, cal.n_weeks) - 1] if n > 0 else None
+
+
 def last_day_shown(model):
     """The last day of the week the drawing shows (the Sunday of the week just run; the day
     before the first week before any has run): the ticker lists the events up to it."""
     import datetime as dt
-    cal, n = model.world.calendar, model.week
-    if n == 0:
-        return cal.weeks[0] - dt.timedelta(days=1)
-    return cal.weeks[min(n, cal.n_weeks) - 1] + dt.timedelta(days=6)
+    monday = _monday_shown(model)
+    return model.world.calendar.weeks[0] - dt.timedelta(days=1) if monday is None else monday + dt.timedelta(days=6)
 
 
 def week_words(model) -> str:
     """The week the drawing shows, in words: the week just run (its flows), or before the
     first one."""
-    cal, n = model.world.calendar, model.week
-    if n == 0:
-        return f"before the first week ({cal.weeks[0]:%d %b %Y})"
-    monday = cal.weeks[min(n, cal.n_weeks) - 1]
-    return f"week {n}, {monday:%d %b %Y} on"
+    monday = _monday_shown(model)
+    if monday is None:
+        return f"before the first week ({model.world.calendar.weeks[0]:%d %b %Y})"
+    return f"week {model.week}, {monday:%d %b %Y} on"
 
 
 def _fmt_t(x: float) -> str:

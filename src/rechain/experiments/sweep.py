@@ -329,14 +329,13 @@ def _check_clashes(swept: list[Parameter], base: dict, overrides: dict, file: Pa
     told: set[frozenset] = set()             # a pair is one mistake, told once
     for p in swept:
         with found:
-            twins = [q for q in others if q.name != p.name and clash(p, q)
-                     and frozenset((p.name, q.name)) not in told]
-            if twins:
-                other = twins[0]
+            other, key = next(((q, k) for q in others if q.name != p.name
+                               and frozenset((p.name, q.name)) not in told and (k := clash(p, q))), (None, None))
+            if other is not None:
                 told.add(frozenset((p.name, other.name)))
                 same = f" (as {other.name!r} too)" if other.path == p.path else \
                     f" (parameter {other.name!r} reaches it as {other.path})"
-                raise _err(file, f"{where}.{p.name}", f"path {clash(p, other)} is swept twice{same}; allowed: each "
+                raise _err(file, f"{where}.{p.name}", f"path {key} is swept twice{same}; allowed: each "
                            f"key by one parameter or column", "invalid", needle=p.name)
         with found:
             # the swept values replace the override in every run: one of the two is a mistake
