@@ -311,13 +311,18 @@ def test_overseas_buyers_order_less_after_refusals(tiny):
     kind = OverseasBuyers(world)
     f = book.firms
     buyer = kind.rows[0]
-    kind.learn_from_licences(book, np.array([buyer, buyer]), np.array([10.0, 30.0]), np.array([True, False]))
+    uh, std = world.materials.p("magnet_uh"), world.materials.p("magnet_std")
+    kind.learn_from_licences(book, np.array([buyer, buyer]), np.array([uh, uh]), np.array([10.0, 30.0]),
+                             np.array([True, False]))
     r = book.behaviour.refusal_memory
-    assert f.licence_success[buyer] == pytest.approx((1 - r) + r * 0.25)
+    assert f.licence_success[buyer, uh] == pytest.approx((1 - r) + r * 0.25)
+    # a refusal for the high grade says nothing of the standard grade, which needs no licence
+    assert f.licence_success[buyer, std] == 1.0
     q = np.ones(world.buys.by_kind[OVERSEAS].stop - world.buys.by_kind[OVERSEAS].start)
     kind.adjust_orders(book, q, np.zeros_like(q))
-    firms = world.buys.firm[kind.buys]
-    assert q[firms == buyer] == pytest.approx(0.5 + 0.5 * f.licence_success[buyer])
+    firms, products = world.buys.firm[kind.buys], world.buys.product[kind.buys]
+    assert q[(firms == buyer) & (products == uh)] == pytest.approx(0.5 + 0.5 * f.licence_success[buyer, uh])
+    assert q[(firms == buyer) & (products == std)] == pytest.approx(1.0)
 
 
 def test_traders_hold_stock_only_while_the_expected_rise_beats_carrying_costs(tiny):

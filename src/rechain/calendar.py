@@ -26,13 +26,16 @@ from importlib import resources
 import numpy as np
 
 __all__ = ["Calendar", "CalendarRangeError", "holidays_between", "load_holidays", "day_shares",
-           "supported_range", "check_period", "CALENDARS"]
+           "supported_range", "check_period", "CALENDARS", "WEEKENDS_ONLY_FIRST", "WEEKENDS_ONLY_LAST"]
 
 CALENDARS = ("china", "west", "east_asia", "other")
 
 # The project's supported scenario period; narrowed to the library's years if those are fewer.
 SUPPORTED_FIRST = dt.date(2000, 1, 1)
 SUPPORTED_LAST = dt.date(2060, 12, 31)
+# Without the holiday calendars (weekends only) a period needs no library's years.
+WEEKENDS_ONLY_FIRST = dt.date(1950, 1, 1)
+WEEKENDS_ONLY_LAST = dt.date(2100, 12, 31)
 
 _ONE = dt.timedelta(days=1)
 
@@ -441,7 +444,14 @@ class Calendar:
             inside = [k for k in range(7) if start <= days[7 * w + k] <= end]
             wd = china_days[7 * w: 7 * w + 7]
             # split by worked days; a week with none worked inside the period by calendar days
-            basis = wd if sum(wd[k] for k in inside) > 0 else np.ones(7)
+            # of its first month there (a period ending on a holiday that opens a month, like
+            # 1 May after a worked-free 30 April: the month before takes the week, as when the
+            # 30th is worked, and the holiday month is left out below)
+            if sum(wd[k] for k in inside) > 0:
+                basis = wd
+            else:
+                first_month = days[7 * w + inside[0]].month if inside else 0
+                basis = [1.0 if days[7 * w + k].month == first_month else 0.0 for k in range(7)]
             for k in inside:
                 day = days[7 * w + k]
                 weights[w, mindex[f"{day.year:04d}-{day.month:02d}"]] += basis[k]

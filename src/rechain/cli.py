@@ -251,7 +251,7 @@ def run(scenario: Path, seed: int, out_dir: Path | None, no_figures: bool, html:
     out_dir = check_output_dir(out_dir or Path("outputs") / default_folder(sc.name, f"-seed{seed}"), "run")
     earlier = _earlier_run(out_dir)
     from .calendar import Calendar
-    n_weeks = Calendar.build(sc.start, sc.end).n_weeks
+    n_weeks = Calendar.build(sc.start, sc.end, holidays={}).n_weeks      # the weeks alone
     # disable=None: no bar when stderr is not a terminal (a log file would keep every redraw)
     bar = tqdm(total=n_weeks, unit="wk", desc=sc.name, delay=2.0, disable=True if quiet else None, leave=False)
     last = [0]

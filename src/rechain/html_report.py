@@ -97,7 +97,8 @@ def scenario_changes(this: dict, base: dict, _path: str = "") -> list[dict[str, 
     elif (_named(this) or this == []) and (_named(base) or base == []) and (this or base):
         walk({_item_key(i): i for i in base}, {_item_key(i): i for i in this}, lambda k: f"{_path}[{k}]")
     elif this != base:
-        one(_path, "changed", base, this)
+        # a key the schema holds as None (absent) in one of them is added or removed, not changed
+        one(_path, "added" if base is None else "removed" if this is None else "changed", base, this)
     return out
 
 
@@ -740,7 +741,9 @@ def _compare_context(folder: Path, year: int | None) -> dict:
             notes.append(how)
             continue
         read.append((name, flows, how))
-    yr = _shared_year([flows for _, flows, _ in read], year, folder) if read else None
+    # the comparison's own year (compare --year) unless the report is asked for another
+    shown_year = year if year is not None else meta.get("year")
+    yr = _shared_year([flows for _, flows, _ in read], shown_year, folder) if read else None
     for name, flows, how in read:
         flow_figs.append(_figure(figure_element_flows(flows, yr, f"({name}, seed {seeds[0]})"),
                                  f"{name}, seed {seeds[0]}, {yr} (flows {how})."))
@@ -872,7 +875,7 @@ def _check_replaceable(out: Path) -> None:
 @click.command("report")
 @click.argument("folder", type=NonEmptyPath(file_okay=False, path_type=Path))
 @click.option("--year", type=int, default=None,
-              help="year of the flow diagram by element (default: the last full year of the run)")
+              help="year of the flow diagram by element (default: the last full year of the run; a comparison made with --year: its year)")
 @click.option("--out", type=NonEmptyPath(dir_okay=False, path_type=Path), default=None,
               help="where to write (default FOLDER/report.html)")
 def report_command(folder: Path, year: int | None, out: Path | None) -> None:

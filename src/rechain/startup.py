@@ -108,7 +108,8 @@ def lay_out_opening_state(chain: Chain) -> None:
         * f.use_expected_t_per_wk[buys.firm, buys.product]
     for code, cfg in ((MYANMAR, sc.firms.myanmar_holders), (ABROAD, sc.firms.overseas_miners)):
         i = w.rows[code]
-        f.stock_t[i, w.main_output[i]] = pop.capacity[i] * cfg.initial_stock_weeks
+        # weeks of the capacity at the start (capacity_by_year's figure for the start's year)
+        f.stock_t[i, w.main_output[i]] = pop.capacity[i] * tl.start_capacity_share[i] * cfg.initial_stock_weeks
     for name, qty in sc.stockpile.initial_stock_t.items():
         f.stock_t[w.rows[RESERVE], mat.p(name)] = qty
     # the goods already in this stock were mined before the run: count them as sources

@@ -72,7 +72,8 @@ class FirmState:
     uncertainty: np.ndarray = _f("uncertainty (0 = calm); lowers target cover", "N", "index")
     utilisation: np.ndarray = _f("capacity utilisation, smoothed over four weeks", "N", "share")
     normal_utilisation: np.ndarray = _f("the utilisation a firm is used to, smoothed over a year", "N", "share")
-    licence_success: np.ndarray = _f("overseas buyers' remembered share of licences granted", "N", "share")
+    licence_success: np.ndarray = _f("overseas buyers' remembered share of licences granted, per product", "N, P",
+                                     "share")
     import_share: np.ndarray = _f("share of a separation plant's ore receipts that were imported", "N", "share")
     quota_used_t: np.ndarray = _f("quota used so far this calendar year (quota holders)", "N", "t REO")
     capacity_t_per_wk: np.ndarray = _f("capacity in use (storage for traders, t); grows and shrinks with "
@@ -98,7 +99,7 @@ class FirmState:
         return cls(stock_t=z2(), orders_expected_t_per_wk=z2(), use_expected_t_per_wk=z2(), owed_t=z2(),
                    ask_yuan_per_t=z2(), expected_change=z1(), price_trend_per_wk=z1(), uncertainty=z1(),
                    utilisation=np.full(n_firms, 0.8), normal_utilisation=np.full(n_firms, 0.8),
-                   licence_success=np.ones(n_firms), import_share=z1(), quota_used_t=z1(),
+                   licence_success=np.ones((n_firms, n_products)), import_share=z1(), quota_used_t=z1(),
                    capacity_t_per_wk=capacity_t_per_wk.astype(float).copy(), capacity_on_order=CapacityOnOrder(),
                    offer_share=np.ones((n_firms, n_products)), substitution_share=z1(), heavy_thrift=z1(),
                    prnd_thrift=z1(), tb_swap=z1(), dy_added_share=z1())

@@ -108,7 +108,7 @@ def decide_licences(chain: Chain) -> None:
         np.add.at(chain.firms.orders_expected_t_per_wk.ravel(), w.link.seller_key[e[ok]],
                   q[ok] / w.scenario.behaviour.order_smoothing_weeks)
         for kind in chain.acting["learn_from_licences"]:
-            kind.learn_from_licences(book, L.dst[e], q, ok)
+            kind.learn_from_licences(book, L.dst[e], L.prod[e], q, ok)
     if chain.recorder.enabled:
         chain.recorder.licences(granted=float(q[ok].sum()) if e.size else 0.0,
                                 refused=float(q[~ok].sum()) if e.size else 0.0,
@@ -301,7 +301,9 @@ def set_export_prices(chain: Chain) -> None:
     ratio = abroad_cover(chain) / (m.normal_abroad_cover * b.export_premium_below_cover)
     elasticity = w.cover_elasticity[:, None]
     premium = np.maximum(balance_multiple(ratio, elasticity, b.price_ceiling_multiple, b.price_floor_multiple), 1.0)
-    held = cond.export_barrier | m.export_quota_bound[:, None]
+    # held back only where someone abroad buys the product: a ban on what a region never buys
+    # holds nothing back (and must not move its export price off parity)
+    held = (cond.export_barrier | m.export_quota_bound[:, None]) & abroad_buyers(chain)
     held_price = adjust_price(m.export_price_yuan_per_t, base * premium, b.price_adjust_weeks,
                               b.max_weekly_price_move)
     # never below parity with the domestic price: that much an exporter gets without waiting;
@@ -321,6 +323,15 @@ def abroad_cover(chain: Chain) -> np.ndarray:
     need = np.bincount(key, weights=f.use_expected_t_per_wk.ravel()[w.buys.key[ab]]
                        * chain.traits.normal_cover_wk_of_buy[ab], minlength=P * R)
     return np.divide(stock, need, out=np.ones(P * R), where=need > 1e-9).reshape(P, R)
+
+
+def abroad_buyers(chain: Chain) -> np.ndarray:
+    """Whether anyone abroad buys each product in each region [P, R]."""
+    w = chain.world
+    P, R = w.n_products, len(w.regions)
+    ab = w.abroad_buys
+    key = w.buys.product[ab] * R + w.firms.region[w.buys.firm[ab]]
+    return (np.bincount(key, minlength=P * R) > 0).reshape(P, R)
 
 
 def export_premium(m: MarketState) -> np.ndarray:

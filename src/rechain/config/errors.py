@@ -201,7 +201,13 @@ def _index_lines(text: str) -> list[tuple[int, tuple[str, ...], int | None, str]
     table: tuple[str, ...] = ()
     block = None
     depth, open_path = 0, ()
+    in_string = ""          # the delimiter of a multi-line string being read (its text sets no key)
     for n, raw in enumerate(text.splitlines(), 1):
+        if in_string:
+            out.append((n, open_path, block, raw))
+            if raw.count(in_string) % 2 == 1:
+                in_string = ""
+            continue
         code = _STR.sub('""', raw).split("#", 1)[0]
         if depth > 0:
             out.append((n, open_path, block, raw))
@@ -225,6 +231,11 @@ def _index_lines(text: str) -> list[tuple[int, tuple[str, ...], int | None, str]
                 continue
             path = (*table, *_split_key(m.group(1)))
             out.append((n, path, block, raw))
+            value = raw.split("=", 1)[1]
+            opened = next((d for d in ('"""', "'''") if value.lstrip().startswith(d) and value.count(d) % 2 == 1), "")
+            if opened:
+                in_string, open_path = opened, path
+                continue
             rest = code.split("=", 1)[1] if "=" in code else ""
             depth = rest.count("[") + rest.count("{") - rest.count("]") - rest.count("}")
             open_path = path
@@ -469,6 +480,36 @@ def misnamed_entries(errors: list[dict], data: dict | None) -> dict[tuple, str |
         near = difflib.get_close_matches(loc[1], others, n=1, cutoff=0.6) \
             or [n for n in others if len(n) >= 2 and (loc[1].startswith(n) or n.startswith(loc[1]))][:1]
         out[(loc[0], loc[1])] = near[0] if near else None
+    return out
+
+
+#: pydantic's names of the branches of a figure that is a number or a table by year
+#: (``float | dict[str, float]``: the recipes' wt %), as they appear in an error's loc
+_UNION_BRANCHES = {"float": "number", "dict[str,float]": "table"}
+
+
+def one_error_per_union(errors: list[dict]) -> list[dict]:
+    """A figure that may be a number or a table by year fails in both branches: pydantic gives
+    one error per branch, each with the branch's name in its key path (``dy_wt_pct.float``,
+    ``dy_wt_pct.dict[str,float]``). Keep one: the table's own where a table was given (its
+    year's value is the mistake), else one saying both forms are allowed."""
+    out: list[dict] = []
+    told: set[tuple] = set()
+    for err in errors:
+        loc = tuple(err["loc"])
+        at = next((i for i, part in enumerate(loc) if part in _UNION_BRANCHES), None)
+        if at is None:
+            out.append(err)
+            continue
+        field, branch = loc[:at], _UNION_BRANCHES[loc[at]]
+        given_table = isinstance(err.get("input"), dict) if branch == "number" else True
+        if branch == "table" and len(loc) > at + 1:
+            out.append({**err, "loc": (*field, *loc[at + 1:])})         # a year's value: the table's own error
+            told.add(field)
+        elif field not in told and not (branch == "number" and given_table):
+            out.append({**err, "loc": field, "type": "number_or_table",
+                        "msg": "a number, or a table by year such as { 2025 = 1.2, 2026 = 1.1 }"})
+            told.add(field)
     return out
 
 

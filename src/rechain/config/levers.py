@@ -170,6 +170,18 @@ def idle_levers(sc: Scenario, own_quotas: set[tuple[str, int]] | None = None) ->
     if inert:
         out.append(f"stockpile: {inert} have neither buy_t_per_yr nor initial_stock_t, so the reserve can neither "
                    f"buy nor release them; it acts on nothing")
+    for p in sp.products:
+        if p in inert:
+            continue
+        # the reserve buys within max_stock_t (none given: no limit) and releases at most
+        # release_t_per_yr (none given: its whole stock)
+        can_buy = bool(sp.buy_t_per_yr.get(p)) and sp.max_stock_t.get(p, float("inf")) > 0
+        can_release = sp.release_t_per_yr.get(p, float("inf")) > 0 and (can_buy or bool(sp.initial_stock_t.get(p)))
+        if not can_buy and not can_release:
+            why = ("its max_stock_t is 0, so it never buys" if sp.buy_t_per_yr.get(p) else "buy_t_per_yr is 0")
+            out.append(f"stockpile: {p}: {why}, and its release_t_per_yr is 0, so it never releases its "
+                       f"initial_stock_t; it acts on nothing" if sp.initial_stock_t.get(p) else
+                       f"stockpile: {p}: {why}, and it has no initial_stock_t to release; it acts on nothing")
     for i, n in enumerate(sc.news):
         if n.strength == 0 and n.uncertainty == 0:
             out.append(f"news[{i}] ({n.name}): strength and uncertainty are both 0 (no expected change, no "
@@ -403,7 +415,11 @@ def inert_keys(sc: Scenario, own: dict | None) -> list[str]:
                        f"the market price rises above it only while lagging a falling anchor and the reserve "
                        f"(almost) never sells")
     rc = sc.recycling
-    if not no_end_of_life and rc.collection_price_elasticity == 0 and \
+    if not no_end_of_life and all(c.rate == 0 for c in rc.collection):
+        # the price response scales the scheduled rate: nothing scheduled, nothing to scale
+        for key in ("collection_price_elasticity", "max_collection_rate"):
+            inert(("recycling", key), "recycling.collection schedules no collection (no step above a rate of 0)")
+    elif not no_end_of_life and rc.collection_price_elasticity == 0 and \
             all(c.rate <= rc.max_collection_rate for c in rc.collection):
         inert(("recycling", "max_collection_rate"), "collection follows its schedule, which never reaches it "
               "(recycling.collection_price_elasticity is 0)")

@@ -24,7 +24,7 @@ from typing import Any
 from pydantic import ValidationError
 
 from .errors import (ScenarioError, _describe, _find_line, _find_name_line, _problem_errors, _show, describe_misnamed,
-                     misnamed_entries, misspelt_required, reached_through, real_path)
+                     misnamed_entries, misspelt_required, one_error_per_union, reached_through, real_path)
 from .schema import Scenario, _merge_key, _plain_name, folder_safe, stem_unfit
 
 __all__ = ["load_scenario", "scenario_data", "scenario_from_dict", "scenario_hash", "deep_merge", "merges_by_name",
@@ -150,7 +150,7 @@ def deep_merge(base: Any, over: Any, _keypath: tuple = (), problems: list | None
                         hint = f"; did you mean {near[0]!r}?" if near else "."
                         raise _MergeError((*_keypath, "remove"), str(key), "unknown_item",
                                           f"given remove = true for {key!r}, but no inherited item has that "
-                                          f"name{hint} Inherited: {', '.join(repr(str(k)) for k in out)}")
+                                          f"name{hint} Inherited: {', '.join(repr(str(k)) for k in out) or 'none'}")
                 except _MergeError as err:
                     _fail(problems, err)
                     continue
@@ -472,7 +472,7 @@ def scenario_from_dict(data: dict, path: Path | None = None, files: list[Path] |
         return Scenario.model_validate(data)
     except ValidationError as e:
         errors: list[ScenarioError] = []
-        raw = e.errors()
+        raw = one_error_per_union(e.errors())
         misnamed = misnamed_entries(raw, data)
         for (field, name), near in misnamed.items():
             lacks = [str(err["loc"][2]) for err in raw if err["type"] == "missing" and len(err["loc"]) == 3

@@ -18,7 +18,7 @@ import numpy as np
 from pydantic import (AfterValidator, BeforeValidator, BaseModel, ConfigDict, Field, PrivateAttr, ValidationError,
                       field_validator, model_validator)
 
-from ..calendar import CALENDARS, supported_range
+from ..calendar import CALENDARS, WEEKENDS_ONLY_FIRST, WEEKENDS_ONLY_LAST, supported_range
 from ..materials import PRODUCTS
 
 __all__ = ["Scenario", "STAGES", "OUTSIDE_QUOTA_GROUPS", "json_schema", "quiet_variant", "carry_past_last_year",
@@ -773,10 +773,12 @@ class Scenario(_Model):
 
     @model_validator(mode="after")
     def _cross_checks(self) -> "Scenario":
-        first, last = supported_range()
-        outside = [((key,), "invalid", f"given {day}, outside the years the holiday calendars cover; allowed: "
-                    f"{first} to {last}") for key, day in (("start", self.start), ("end", self.end))
-                   if not first <= day <= last]
+        first, last = supported_range() if self.holidays else (WEEKENDS_ONLY_FIRST, WEEKENDS_ONLY_LAST)
+        allowed = (f"{first} to {last} (or {WEEKENDS_ONLY_FIRST} to {WEEKENDS_ONLY_LAST} with holidays = false: "
+                   "weekends only)" if self.holidays else f"{first} to {last} with holidays = false")
+        outside = [((key,), "invalid", f"given {day}, outside the years "
+                    f"{'the holiday calendars cover' if self.holidays else 'supported'}; allowed: {allowed}")
+                   for key, day in (("start", self.start), ("end", self.end)) if not first <= day <= last]
         if outside:     # figures are not carried into years the model cannot simulate
             raise _Problems(outside)
         if self.after_last_year is not None and self.end > self.start:

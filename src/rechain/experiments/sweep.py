@@ -404,7 +404,7 @@ def available_kpis(base: dict) -> list[str]:
     from ..materials import PRODUCTS
     from ..report import kpis
 
-    months = list(Calendar.build(base["start"], base["end"]).months)
+    months = list(Calendar.build(base["start"], base["end"], holidays=None if base.get("holidays", True) else {}).months)
     # what the scenario trades abroad: export prices per product, oxides and metal exported
     # and short abroad (the key figures a run gives only where that trade exists)
     abroad: dict[str, set[str]] = {}

@@ -914,7 +914,14 @@ def _check_header(header: list[str], name: str) -> None:
     if unknown:
         lower = [c for c in unknown if c.strip().lower() in COLUMNS]
         if len(lower) == len(unknown) and not [c for c in missing if c not in {u.strip().lower() for u in lower}]:
-            raise FactError(f"{name}: the column names are not in lower case (given {', '.join(map(repr, unknown[:3]))}"
+            spaced = [c for c in unknown if c != c.strip()]
+            cased = [c for c in unknown if c.strip() != c.strip().lower()]
+            if spaced and not cased:
+                raise FactError(f"{name}: the column names have spaces around them (given "
+                                f"{', '.join(map(repr, spaced[:3]))}{' ...' if len(spaced) > 3 else ''}); allowed: "
+                                f"the names alone, with no space before or after a comma "
+                                f"({', '.join(repr(c.strip()) for c in spaced[:3])}{' ...' if len(spaced) > 3 else ''})")
+            raise FactError(f"{name}: the column names are not in lower case{' or have spaces around them' if spaced else ''} (given {', '.join(map(repr, unknown[:3]))}"
                             f"{' ...' if len(unknown) > 3 else ''}); allowed: the names as written in docs/eras.md, "
                             f"in lower case ({', '.join(c.strip().lower() for c in unknown[:3])}"
                             f"{' ...' if len(unknown) > 3 else ''})")

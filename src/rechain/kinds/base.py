@@ -110,7 +110,7 @@ class Kind:
     """One kind of firm over its rows. Subclasses set ``code`` and ``agent`` and override hooks.
 
     Hooks, in the order the week calls them:
-      ``learn_from_licences(book, buyer, tonnes, granted)``  after licences are decided
+      ``learn_from_licences(book, buyer, product, tonnes, granted)``  after licences are decided
       ``collect_end_of_life(book, tonnes)``  take in collected end-of-life magnets (recyclers)
       ``produce(book)``        make output (upstream kinds first)
       ``use(book)``            build magnets into end products (end users)
@@ -201,7 +201,8 @@ class Kind:
     def releases(self, book: Book) -> np.ndarray | None:
         return None
 
-    def learn_from_licences(self, book: Book, buyer: np.ndarray, tonnes: np.ndarray, granted: np.ndarray) -> None:
+    def learn_from_licences(self, book: Book, buyer: np.ndarray, product: np.ndarray, tonnes: np.ndarray,
+                            granted: np.ndarray) -> None:
         pass
 
     def adapt(self, book: Book) -> None:

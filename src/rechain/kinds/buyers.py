@@ -39,27 +39,33 @@ class OverseasBuyer(Firm):
 
 
 class LicenceMemory:
-    """What buyers abroad share: they order less when licences have been refused, and
-    remember how their applications fared."""
+    """What buyers abroad share: they order less of a product whose licences have been
+    refused, and remember how their applications for each product fared (a refusal for one
+    grade says nothing of another that needs no licence)."""
 
     def adjust_orders(self, book: Book, q: np.ndarray, supply_line: np.ndarray) -> None:
-        """Buyers who have seen licences refused order less: q x (0.5 + 0.5 success rate)."""
-        q *= 0.5 + 0.5 * book.firms.licence_success[self.buy_firm]
+        """Buyers who have seen a product's licences refused order less of it:
+        q x (0.5 + 0.5 success rate)."""
+        q *= 0.5 + 0.5 * book.firms.licence_success[self.buy_firm, self.buy_product]
 
-    def learn_from_licences(self, book: Book, buyer: np.ndarray, tonnes: np.ndarray, granted: np.ndarray) -> None:
-        """Update each buyer's remembered licence success by the tonnes granted this week."""
+    def learn_from_licences(self, book: Book, buyer: np.ndarray, product: np.ndarray, tonnes: np.ndarray,
+                            granted: np.ndarray) -> None:
+        """Update each buyer's remembered licence success for each product by the tonnes
+        granted this week."""
         mine = (buyer >= self.rs.start) & (buyer < self.rs.stop)
         if not mine.any():
             return
-        row = buyer[mine] - self.rs.start                  # among this kind's rows
+        P = book.world.n_products
+        key = (buyer[mine] - self.rs.start) * P + product[mine]     # among this kind's rows
         tonnes, granted = tonnes[mine], granted[mine]
-        n = self.rs.stop - self.rs.start
-        rate = np.bincount(row, weights=granted * tonnes, minlength=n)
-        tot = np.bincount(row, weights=tonnes, minlength=n)
+        n = (self.rs.stop - self.rs.start) * P
+        rate = np.bincount(key, weights=granted * tonnes, minlength=n)
+        tot = np.bincount(key, weights=tonnes, minlength=n)
         has = tot > 0
         r = book.behaviour.refusal_memory
-        s = book.firms.licence_success[self.rs]
+        s = book.firms.licence_success[self.rs].ravel()         # a copy: written back below
         s[has] = (1 - r) * s[has] + r * rate[has] / tot[has]
+        book.firms.licence_success[self.rs] = s.reshape(-1, P)
 
 
 @numba.njit(cache=True, nogil=True)

@@ -104,7 +104,7 @@ def capacity_resets(sc: Scenario, cal: Calendar, pop, kinds: dict[str, int]) -> 
         table = getattr(getattr(sc.firms, group), "capacity_by_year", None) or {}
         firms = np.flatnonzero(pop.kind == code)
         for year in sorted(int(y) for y in table):
-            week = next((w for w, monday in enumerate(cal.weeks) if monday.year >= year), None)
+            week = next((w for w, monday in enumerate(cal.weeks) if max(monday, sc.start).year >= year), None)
             if week and firms.size:            # a year of the first week is the start's own size
                 out.setdefault(week, []).append(firms)
     return {w: np.unique(np.concatenate(f)) for w, f in sorted(out.items())}
@@ -123,7 +123,8 @@ def dated_capacity(sc: Scenario, cal: Calendar, pop, kinds: dict[str, int]) -> F
         base = cfg.capacity_t_per_yr if cfg.capacity_t_per_yr > 0 else max(table.values())
         if base <= 0:
             continue
-        level = np.array([dated_capacity_t_per_yr(cfg, monday.year) for monday in cal.weeks]) / base
+        # the first week's Monday may fall in the year before the start: it runs the start's year
+        level = np.array([dated_capacity_t_per_yr(cfg, max(monday, sc.start).year) for monday in cal.weeks]) / base
         firms = np.flatnonzero(pop.kind == code)
         columns.append((firms, np.repeat(level[:, None], firms.size, axis=1)))
     if not columns:
