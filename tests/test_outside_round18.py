@@ -74,6 +74,10 @@ def test_a_period_ending_on_a_holiday_that_opens_a_month_leaves_the_month_out():
     # a period whose last week holds a worked day of the new month still keeps it
     cal = Calendar.build(dt.date(2025, 1, 1), dt.date(2025, 10, 1))
     assert cal.months[-1] == "2025-10"
+    # at the start, alike: a period from Saturday 30 September 2023 holds no worked day of
+    # September, which is left out; its first week counts in October
+    cal = Calendar.build(dt.date(2023, 9, 30), dt.date(2023, 12, 31))
+    assert cal.months[0] == "2023-10" and cal.month_weights[0].sum() == pytest.approx(1.0)
 
 
 def test_capacity_by_year_sets_the_first_week_and_the_opening_stock(tmp_path):

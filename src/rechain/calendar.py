@@ -443,15 +443,17 @@ class Calendar:
         for w in range(n_weeks):
             inside = [k for k in range(7) if start <= days[7 * w + k] <= end]
             wd = china_days[7 * w: 7 * w + 7]
-            # split by worked days; a week with none worked inside the period by calendar days
-            # of its first month there (a period ending on a holiday that opens a month, like
-            # 1 May after a worked-free 30 April: the month before takes the week, as when the
-            # 30th is worked, and the holiday month is left out below)
-            if sum(wd[k] for k in inside) > 0:
-                basis = wd
-            else:
-                first_month = days[7 * w + inside[0]].month if inside else 0
-                basis = [1.0 if days[7 * w + k].month == first_month else 0.0 for k in range(7)]
+            # split by worked days; a week with none worked inside the period by calendar days,
+            # but for a week the period cuts short: there by those of the month the period
+            # holds worked days of (a period ending on a holiday that opens a month, like 1 May
+            # after a worked-free 30 April: the month before takes the week, as when the 30th is
+            # worked, and the holiday month is left out below; at the start, the month after)
+            basis = wd
+            if inside and sum(wd[k] for k in inside) <= 0:
+                basis = np.ones(7)
+                if days[7 * w + 6] > end or days[7 * w] < start:
+                    keep = days[7 * w + inside[0 if days[7 * w + 6] > end else -1]].month
+                    basis = [1.0 if days[7 * w + k].month == keep else 0.0 for k in range(7)]
             for k in inside:
                 day = days[7 * w + k]
                 weights[w, mindex[f"{day.year:04d}-{day.month:02d}"]] += basis[k]
