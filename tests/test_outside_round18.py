@@ -240,3 +240,120 @@ def test_removing_from_an_empty_inherited_list_says_none(tmp_path):
                       f'name = "April 2025 medium-heavy controls"\nremove = true\n', encoding="utf-8")
     with pytest.raises(ScenarioError, match="Inherited: none"):
         load_scenario(second)
+
+
+# --- the audit of these mends --------------------------------------------------------------
+def test_a_ban_on_what_a_region_buys_only_later_runs_as_the_base(tmp_path):
+    """A region whose buyers plan no Dy until 2026, banned from it in 2024: the export price was
+    held above parity wherever a buyer existed (2,661 against 2,507 yuan/kg in March 2024) and
+    the whole chain moved."""
+    later = what_if(tmp_path, 'end = 2024-12-31\n[regions.us]\nmaterials_t_per_yr = { prnd_oxide = { 2024 = 500, '
+                              '2025 = 520, 2026 = 540 }, dy_oxide = { 2024 = 0, 2025 = 0, 2026 = 40 } }\n', "later")
+    banned = tmp_path / "banned.toml"
+    banned.write_text(f'extends = "{later.as_posix()}"\nname = "banned"\n[[export_controls]]\nname = "Dy to the US"\n'
+                      'products = ["dy_oxide"]\nregions = ["us"]\nstart = 2024-03-01\nend = 2024-12-31\n'
+                      'approval = [{ start = 2024-03-01, rate = 0.0 }]\n', encoding="utf-8")
+    a, b = rechain.run(later, seed=0), rechain.run(banned, seed=0)
+    assert len(a.monthly) == len(b.monthly)
+    assert a.monthly["value"].equals(b.monthly["value"])
+
+
+def test_yearly_figures_may_name_any_year_a_period_may_run_in(tmp_path):
+    """A 1950-2100 period (weekends only) could not be run before 1990: yearly tables, quota
+    years and collection steps refused the years."""
+    f = what_if(tmp_path, '[sectors.nev]\nunits_per_yr = { 1980 = 1000, 2024 = 12888000, 2025 = 17890000, '
+                          '2026 = 19000000 }\n[recycling]\ncollection = [{ year = 1960, rate = 0.0 }, '
+                          '{ year = 2024, rate = 0.05 }]\n', "y1980")
+    sc = load_scenario(f)
+    assert "1980" in sc.sectors["nev"].units_per_yr
+    g = what_if(tmp_path, '[sectors.nev]\nunits_per_yr = { 1940 = 1000, 2024 = 1 }\n', "y1940")
+    with pytest.raises(ScenarioError, match=r"given the key '1940'; allowed: years 1950-2100"):
+        load_scenario(g)
+
+
+@pytest.mark.parametrize("end, last", [(dt.date(2025, 6, 2), "2025-05"), (dt.date(2023, 5, 1), "2023-04"),
+                                       (dt.date(2024, 1, 1), "2023-12"), (dt.date(2025, 2, 3), "2025-01")])
+def test_a_period_ending_on_a_monday_holiday_that_opens_a_month_leaves_it_out(end, last):
+    """2 June 2025 (Dragon Boat, after a weekend off): the last week starts in June, so no day of
+    May was there to take it, and June was kept ("Jan-Jun 8") with 6,791 t of magnets."""
+    cal = Calendar.build(dt.date(end.year - 1, 11, 1), end)
+    assert cal.months[-1] == last
+    assert cal.month_weights.sum(axis=1) == pytest.approx(np.ones(cal.n_weeks))
+
+
+def test_a_closing_delimiter_in_a_comment_does_not_open_a_string(tmp_path):
+    """``description = \"\"\"one line\"\"\" # with \"\"\" in it``: every later line lost its number."""
+    f = what_if(tmp_path, 'description = """one line""" # a comment with """ in it\n[behaviour]\n'
+                          'restock_strength = "strong"\n', "ml")
+    with pytest.raises(ScenarioError) as err:
+        load_scenario(f)
+    assert "line 5: behaviour.restock_strength" in str(err.value)
+
+
+def test_a_reserve_whose_opening_stock_fills_its_limit_and_never_releases_is_warned(tmp_path):
+    from click.testing import CliRunner
+
+    from rechain.cli import main
+    f = what_if(tmp_path, 'end = 2024-12-31\n[stockpile]\nproducts = ["dy_oxide"]\nbuy_t_per_yr = { dy_oxide = 100.0 }\n'
+                          'max_stock_t = { dy_oxide = 100.0 }\ninitial_stock_t = { dy_oxide = 150.0 }\n'
+                          'release_t_per_yr = { dy_oxide = 0.0 }\n', "full")
+    res = CliRunner().invoke(main, ["check", str(f)])
+    assert "already fills its max_stock_t (100 t), so it never buys" in res.output, res.output
+
+
+def test_a_whole_scenario_is_told_of_its_own_keys_that_act_on_nothing(tmp_path):
+    """check gave the collection warnings to a what-if but not to a whole file (an era written
+    without extends); the baseline, a whole file, is told nothing of what it sets for the files
+    that extend it (its rule past its last year, the year before's quota batches)."""
+    from click.testing import CliRunner
+
+    from rechain.cli import main
+    text = BASELINE.read_text(encoding="utf-8")
+    old = "collection = [{ year = 2024, rate = 0.05 }]"
+    assert old in text
+    whole = tmp_path / "whole.toml"
+    whole.write_text(text.replace(old, "collection = [{ year = 2024, rate = 0.0 }]\ncollection_price_elasticity = 1.0")
+                     .replace('facts_file = "', 'facts_file = "' + (BASELINE.parent.as_posix() + "/")), encoding="utf-8")
+    res = CliRunner().invoke(main, ["check", str(whole)])
+    assert "recycling.collection_price_elasticity: recycling.collection schedules no collection" in res.output, \
+        res.output
+    res = CliRunner().invoke(main, ["check", str(BASELINE)])
+    assert "acts on nothing" not in res.output, res.output
+
+
+def test_a_collection_schedule_after_the_run_leaves_its_price_response_acting_on_nothing(tmp_path):
+    first = what_if(tmp_path, "[recycling]\ncollection = [{ year = 2030, rate = 0.3 }]\n", "rc1")
+    second = tmp_path / "rc2.toml"
+    second.write_text(f'extends = "{first.as_posix()}"\nname = "rc2"\n[recycling]\ncollection_price_elasticity = 1.5\n',
+                      encoding="utf-8")
+    from click.testing import CliRunner
+
+    from rechain.cli import main
+    res = CliRunner().invoke(main, ["check", str(second)])
+    assert ("recycling.collection_price_elasticity: recycling.collection's first step is 2030, after the run ends "
+            "(2026-12-31); it acts on nothing") in res.output, res.output
+
+
+def test_inherited_names_are_what_the_file_extends_holds(tmp_path):
+    """The list said "none" after the file removed the one inherited item, and listed the
+    file's own new item as inherited."""
+    shock = "pull-forward before the 2026 purchase-tax change"
+    removes = what_if(tmp_path, f'[[sectors.nev.shocks]]\nname = "{shock}"\nremove = true\n'
+                                '[[sectors.nev.shocks]]\nname = "xyz"\nremove = true\n', "rm3")
+    with pytest.raises(ScenarioError, match=f"Inherited: '{shock}'$"):
+        load_scenario(removes)
+    adds = what_if(tmp_path, '[[sectors.nev.shocks]]\nname = "my own shock"\nstart = 2025-01-01\nend = 2025-03-31\n'
+                             'multiplier = 1.1\n[[sectors.nev.shocks]]\nname = "xyz"\nremove = true\n', "rm4")
+    with pytest.raises(ScenarioError) as err:
+        load_scenario(adds)
+    assert f"Inherited: '{shock}'" in str(err.value) and "my own shock" not in str(err.value)
+
+
+@pytest.mark.parametrize("value, says", [("inf", "prnd_wt_pct: given inf; allowed: a finite number"),
+                                         ('{ abc = "x" }', "prnd_wt_pct.abc: given the key 'abc'; allowed: years"),
+                                         ('{ abc = 30.0 }', "prnd_wt_pct: given the key 'abc'; allowed: years")])
+def test_a_recipe_figure_s_own_mistake_is_told(tmp_path, value, says):
+    f = what_if(tmp_path, f"[magnet_recipes.magnet_uh]\nprnd_wt_pct = {value}\n", "rec")
+    with pytest.raises(ScenarioError) as err:
+        load_scenario(f)
+    assert says in str(err.value), str(err.value)

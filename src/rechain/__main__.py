@@ -1,7 +1,7 @@
 """The ``rechain`` command (also ``python -m rechain``).
 
-A Ctrl-C while the command's libraries load ends as one during a command does (click's
-"Aborted!", status 1), not with a traceback.
+A Ctrl-C while the command's libraries load ends as one during a command does (one line,
+status 130), not with a traceback.
 """
 
 from __future__ import annotations
@@ -13,8 +13,8 @@ def main() -> None:
     try:
         from .cli import main as command
     except KeyboardInterrupt:
-        sys.stderr.write("\nAborted!\n")
-        sys.exit(1)
+        sys.stderr.write("\ninterrupted: stopped before it finished; no output is left half-written\n")
+        sys.exit(130)
     command()
 
 

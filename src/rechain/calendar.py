@@ -443,26 +443,29 @@ class Calendar:
         for w in range(n_weeks):
             inside = [k for k in range(7) if start <= days[7 * w + k] <= end]
             wd = china_days[7 * w: 7 * w + 7]
-            # split by worked days; a week with none worked inside the period by calendar days,
-            # but for a week the period cuts short: there by those of the month the period
-            # holds worked days of (a period ending on a holiday that opens a month, like 1 May
-            # after a worked-free 30 April: the month before takes the week, as when the 30th is
-            # worked, and the holiday month is left out below; at the start, the month after)
-            basis = wd
-            if inside and sum(wd[k] for k in inside) <= 0:
-                basis = np.ones(7)
-                if days[7 * w + 6] > end or days[7 * w] < start:
-                    keep = days[7 * w + inside[0 if days[7 * w + 6] > end else -1]].month
-                    basis = [1.0 if days[7 * w + k].month == keep else 0.0 for k in range(7)]
+            # split by worked days; a week with none worked inside the period by calendar days
+            basis = wd if sum(wd[k] for k in inside) > 0 else np.ones(7)
             for k in inside:
                 day = days[7 * w + k]
                 weights[w, mindex[f"{day.year:04d}-{day.month:02d}"]] += basis[k]
             tot = weights[w].sum()
             if tot > 0:
                 weights[w] /= tot
-        # a month of which the period holds only days China does not work (a period ending on
-        # 1 May, or on a Saturday the 1st) gets none of the week's flows, which count in the
-        # month before: it is left out, or it would report nothing made and its levels at 0
+        # a month at either end of the period of which the period holds only days China does
+        # not work (a period ending on 1 May, on a Saturday the 1st, or on Monday 2 June 2025
+        # after a weekend and a holiday) passes its share of the flows to the nearest month
+        # the period works in (the month before at the end, after at the start): it is left
+        # out, or it would report nothing made and its levels at 0
+        worked = np.zeros(len(months))
+        for i, day in enumerate(days):
+            if start <= day <= end:
+                worked[mindex[f"{day.year:04d}-{day.month:02d}"]] += china_days[i]
+        if worked.any():
+            first_worked, last_worked = np.flatnonzero(worked)[[0, -1]]
+            weights[:, first_worked] += weights[:, :first_worked].sum(axis=1)
+            weights[:, last_worked] += weights[:, last_worked + 1:].sum(axis=1)
+            weights[:, :first_worked] = 0.0
+            weights[:, last_worked + 1:] = 0.0
         kept = weights.sum(axis=0) > 0
         if not kept.all():
             months = [k for k, keep in zip(months, kept) if keep]

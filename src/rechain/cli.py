@@ -19,8 +19,8 @@ from pathlib import Path
 import click
 
 from .accounting import RunBrokeDown
-from .experiments.executor import (Terminated, forget_terminated, interrupt_kept, note_terminated, was_interrupted,
-                                   was_terminated)
+from .experiments.executor import (Terminated, forget_terminated, interrupt_kept, note_terminated, stop_inside,
+                                   was_interrupted, was_terminated)
 from .options import NonEmptyPath, WholeNumber
 from .scenario import ScenarioError, json_schema, load_scenario
 
@@ -122,12 +122,18 @@ class _Group(click.Group):
         except SystemError as e:
             # SIGTERM's exit or Ctrl-C raised inside a compiled (numba) kernel comes back wrapped
             # as SystemError: end as that stop does, not with a traceback
-            stop = _stop_inside(e)
+            stop = stop_inside(e)
             if stop is None:
                 raise
             if isinstance(stop, Terminated):    # SIGTERM while an output was written
                 _end_terminated()
+            if isinstance(stop, KeyboardInterrupt):
+                _end_interrupted()
             raise stop from None
+        except KeyboardInterrupt:
+            # Ctrl-C: one line and status 130 (128 + SIGINT, as a stopped sweep exits), not
+            # click's "Aborted!" and 1, which validate gives for a missed fact
+            _end_interrupted()
         finally:
             forget_terminated()
             if previous is not None:
@@ -136,15 +142,11 @@ class _Group(click.Group):
                 warnings.warn_explicit(w.message, w.category, w.filename, w.lineno)
 
 
-def _stop_inside(error: BaseException) -> BaseException | None:
-    """The SystemExit or KeyboardInterrupt an error was raised while handling, if any."""
-    seen = set()
-    while error is not None and id(error) not in seen:
-        seen.add(id(error))
-        if isinstance(error, (SystemExit, KeyboardInterrupt)):
-            return error
-        error = error.__cause__ or error.__context__
-    return None
+def _end_interrupted() -> None:
+    """Ctrl-C during a command: one line saying so and status 130. Outputs are written whole
+    or not at all (outputs.output_dir), so none is left half-written."""
+    click.echo("\ninterrupted: stopped before it finished; no output is left half-written", err=True)
+    sys.exit(130)
 
 
 def _end_terminated(signum=None, frame=None) -> None:
@@ -371,6 +373,23 @@ def _own_keys(scenario: Path) -> dict | None:
     return own if "extends" in own else None
 
 
+#: what a whole scenario (a base others extend) sets for the files that extend it: its rule for
+#: years past its last (a longer run's) and the later batches of the year before its start
+#: (the record, beside the first batch's date that is read); not told as acting on nothing
+FOR_EXTENDERS = ("after_last_year.", "quota_policy.quotas[")
+
+
+def _inert_keys_of(scenario: Path, sc, own: dict | None) -> list[str]:
+    """Keys the file sets that act on nothing (:func:`~rechain.config.levers.inert_keys`): a
+    what-if's own keys; for a whole scenario every key it writes, but for those it sets for the
+    files that extend it (``FOR_EXTENDERS``)."""
+    from .config.levers import inert_keys
+    if own is not None:
+        return inert_keys(sc, own)
+    from .scenario import read_toml_file
+    return [line for line in inert_keys(sc, read_toml_file(scenario)) if not line.startswith(FOR_EXTENDERS)]
+
+
 def _own_quotas(own: dict | None) -> set[tuple[str, int]] | None:
     """The (type, year) of the quotas a what-if sets itself (``own``: its keys, None for a
     whole scenario)."""
@@ -389,7 +408,7 @@ def _count(n: int, what: str) -> str:
 @click.argument("scenario", type=NonEmptyPath(dir_okay=False, path_type=Path))
 def check(scenario: Path) -> None:
     """Validate SCENARIO without running it."""
-    from .config.levers import idle_levers, inert_keys, late_first_batches
+    from .config.levers import idle_levers, late_first_batches
     from .config.plausibility import (batches_emptied, far_from_inherited, markup_absorbs_cost, named_items_replaced,
                                       start_ratios_moved)
     from .config.schema import years_without_quota
@@ -397,7 +416,7 @@ def check(scenario: Path) -> None:
     sc = load_scenario(scenario)
     facts_note, left_out = _check_facts(scenario, sc)
     own = _own_keys(scenario)
-    warned = years_without_quota(sc) + idle_levers(sc, _own_quotas(own)) + inert_keys(sc, own) \
+    warned = years_without_quota(sc) + idle_levers(sc, _own_quotas(own)) + _inert_keys_of(scenario, sc, own) \
         + far_from_inherited(scenario) + markup_absorbs_cost(scenario) + start_ratios_moved(scenario) \
         + named_items_replaced(scenario) \
         + batches_emptied(scenario) + _anchor_far(sc) + left_out

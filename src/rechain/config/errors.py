@@ -205,7 +205,7 @@ def _index_lines(text: str) -> list[tuple[int, tuple[str, ...], int | None, str]
     for n, raw in enumerate(text.splitlines(), 1):
         if in_string:
             out.append((n, open_path, block, raw))
-            if raw.count(in_string) % 2 == 1:
+            if in_string in raw:        # its first delimiter closes it; a comment may follow
                 in_string = ""
             continue
         code = _STR.sub('""', raw).split("#", 1)[0]
@@ -231,8 +231,10 @@ def _index_lines(text: str) -> list[tuple[int, tuple[str, ...], int | None, str]
                 continue
             path = (*table, *_split_key(m.group(1)))
             out.append((n, path, block, raw))
-            value = raw.split("=", 1)[1]
-            opened = next((d for d in ('"""', "'''") if value.lstrip().startswith(d) and value.count(d) % 2 == 1), "")
+            # a multi-line string opens where the value starts with its delimiter and the line
+            # does not close it (what follows a closing delimiter is a comment, not string)
+            value = raw.split("=", 1)[1].lstrip()
+            opened = next((d for d in ('"""', "'''") if value.startswith(d) and d not in value[3:]), "")
             if opened:
                 in_string, open_path = opened, path
                 continue
@@ -492,7 +494,9 @@ def one_error_per_union(errors: list[dict]) -> list[dict]:
     """A figure that may be a number or a table by year fails in both branches: pydantic gives
     one error per branch, each with the branch's name in its key path (``dy_wt_pct.float``,
     ``dy_wt_pct.dict[str,float]``). Keep one: the table's own where a table was given (its
-    year's value is the mistake), else one saying both forms are allowed."""
+    year's value is the mistake, and a key that is no year), the number's own where a number
+    was given (inf is a number, but not a finite one), else one saying both forms are allowed."""
+    from .schema import YEAR_MIN, YEAR_MAX
     out: list[dict] = []
     told: set[tuple] = set()
     for err in errors:
@@ -502,9 +506,19 @@ def one_error_per_union(errors: list[dict]) -> list[dict]:
             out.append(err)
             continue
         field, branch = loc[:at], _UNION_BRANCHES[loc[at]]
-        given_table = isinstance(err.get("input"), dict) if branch == "number" else True
+        given = err.get("input")
+        given_table = isinstance(given, dict) if branch == "number" else True
         if branch == "table" and len(loc) > at + 1:
             out.append({**err, "loc": (*field, *loc[at + 1:])})         # a year's value: the table's own error
+            year = str(loc[at + 1])
+            if (*field, year) not in told and not (year.isdigit() and len(year) == 4
+                                                   and YEAR_MIN <= int(year) <= YEAR_MAX):
+                out.append({"loc": (*field, year), "type": "value_error", "input": year,
+                            "msg": f"given the key {year!r}; allowed: years {YEAR_MIN}-{YEAR_MAX} as keys (\"2024\")"})
+                told.add((*field, year))
+            told.add(field)
+        elif branch == "number" and isinstance(given, (int, float)) and not isinstance(given, bool):
+            out.append({**err, "loc": field})                   # a number out of range: its own error
             told.add(field)
         elif field not in told and not (branch == "number" and given_table):
             out.append({**err, "loc": field, "type": "number_or_table",

@@ -175,10 +175,15 @@ def idle_levers(sc: Scenario, own_quotas: set[tuple[str, int]] | None = None) ->
             continue
         # the reserve buys within max_stock_t (none given: no limit) and releases at most
         # release_t_per_yr (none given: its whole stock)
-        can_buy = bool(sp.buy_t_per_yr.get(p)) and sp.max_stock_t.get(p, float("inf")) > 0
-        can_release = sp.release_t_per_yr.get(p, float("inf")) > 0 and (can_buy or bool(sp.initial_stock_t.get(p)))
+        # (a stock at its limit makes room only by releasing)
+        cap, held = sp.max_stock_t.get(p, float("inf")), sp.initial_stock_t.get(p, 0.0)
+        releases = sp.release_t_per_yr.get(p, float("inf")) > 0
+        can_buy = bool(sp.buy_t_per_yr.get(p)) and cap > 0 and (cap > held or releases)
+        can_release = releases and (can_buy or held > 0)
         if not can_buy and not can_release:
-            why = ("its max_stock_t is 0, so it never buys" if sp.buy_t_per_yr.get(p) else "buy_t_per_yr is 0")
+            why = ("buy_t_per_yr is 0" if not sp.buy_t_per_yr.get(p) else "its max_stock_t is 0, so it never buys"
+                   if cap <= 0 else f"its initial_stock_t ({held:g} t) already fills its max_stock_t ({cap:g} t), "
+                   f"so it never buys")
             out.append(f"stockpile: {p}: {why}, and its release_t_per_yr is 0, so it never releases its "
                        f"initial_stock_t; it acts on nothing" if sp.initial_stock_t.get(p) else
                        f"stockpile: {p}: {why}, and it has no initial_stock_t to release; it acts on nothing")
@@ -415,10 +420,15 @@ def inert_keys(sc: Scenario, own: dict | None) -> list[str]:
                        f"the market price rises above it only while lagging a falling anchor and the reserve "
                        f"(almost) never sells")
     rc = sc.recycling
-    if not no_end_of_life and all(c.rate == 0 for c in rc.collection):
-        # the price response scales the scheduled rate: nothing scheduled, nothing to scale
+    # the price response scales the scheduled rate: nothing scheduled in the run, nothing to
+    # scale (a step holds from its year on, none before the first; steps are sorted by year)
+    none_scheduled = "recycling.collection schedules no collection (no step above a rate of 0)" \
+        if all(c.rate == 0 for c in rc.collection) else \
+        f"recycling.collection's first step is {rc.collection[0].year}, after the run ends ({sc.end})" \
+        if rc.collection[0].year > sc.end.year else ""
+    if not no_end_of_life and none_scheduled:
         for key in ("collection_price_elasticity", "max_collection_rate"):
-            inert(("recycling", key), "recycling.collection schedules no collection (no step above a rate of 0)")
+            inert(("recycling", key), none_scheduled)
     elif not no_end_of_life and rc.collection_price_elasticity == 0 and \
             all(c.rate <= rc.max_collection_rate for c in rc.collection):
         inert(("recycling", "max_collection_rate"), "collection follows its schedule, which never reaches it "

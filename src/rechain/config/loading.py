@@ -135,6 +135,7 @@ def deep_merge(base: Any, over: Any, _keypath: tuple = (), problems: list | None
             seen.add(key)
         out = {_merge_key(i): i for i in base}
         inherited = [k for k in out if isinstance(k, str)]
+        inherited_keys = list(out)          # every item the file extends holds, named or keyed
         # an inherited item this file removes may be named anew with other capitals
         dropped = {_merge_key(i) for i in over if isinstance(i, dict) and i.get("remove") is True}
         removed: set = set()      # a name removed twice is told once, as a name given twice
@@ -146,11 +147,12 @@ def deep_merge(base: Any, over: Any, _keypath: tuple = (), problems: list | None
                     if flag is True and key in removed:
                         continue
                     if flag is True and key not in out:
-                        near = difflib.get_close_matches(str(key), [str(k) for k in out], n=1, cutoff=0.5)
+                        # what the file extends holds, before this file's own removals and additions
+                        near = difflib.get_close_matches(str(key), [str(k) for k in inherited_keys], n=1, cutoff=0.5)
                         hint = f"; did you mean {near[0]!r}?" if near else "."
                         raise _MergeError((*_keypath, "remove"), str(key), "unknown_item",
                                           f"given remove = true for {key!r}, but no inherited item has that "
-                                          f"name{hint} Inherited: {', '.join(repr(str(k)) for k in out) or 'none'}")
+                                          f"name{hint} Inherited: {', '.join(repr(str(k)) for k in inherited_keys) or 'none'}")
                 except _MergeError as err:
                     _fail(problems, err)
                     continue

@@ -27,6 +27,9 @@ __all__ = ["Scenario", "STAGES", "OUTSIDE_QUOTA_GROUPS", "json_schema", "quiet_v
 STAGES = ("miners", "myanmar_holders", "overseas_miners", "separation_plants", "recyclers", "magnet_makers",
           "motor_makers", "overseas_buyers", "state_reserve", "traders", "foreign_producers")
 
+# the years a yearly figure may name: any a period may run in (weekends only, 1950 to 2100)
+YEAR_MIN, YEAR_MAX = WEEKENDS_ONLY_FIRST.year, WEEKENDS_ONLY_LAST.year
+
 # Every figure is finite and at most 1e12 (tonnes, yuan, units a year: a million times the
 # chain's size), so products of figures stay far from overflow.
 BIG = 1e12
@@ -63,10 +66,10 @@ def _year_keys(table: dict, allow_empty: bool = False) -> dict:
         raise ValueError('at least one year, e.g. { 2024 = ... }')
     # every bad key at once: an author fixing one should not meet the next on the next check
     bad = [y for y in table
-           if not (isinstance(y, str) and len(y) == 4 and y.isascii() and y.isdigit() and 1990 <= int(y) <= 2100)]
+           if not (isinstance(y, str) and len(y) == 4 and y.isascii() and y.isdigit() and YEAR_MIN <= int(y) <= YEAR_MAX)]
     if bad:
         given = ", ".join(repr(y) for y in bad)
-        raise ValueError(f'given the key{"s" if len(bad) > 1 else ""} {given}; allowed: years 1990-2100 as keys ("2024")')
+        raise ValueError(f'given the key{"s" if len(bad) > 1 else ""} {given}; allowed: years {YEAR_MIN}-{YEAR_MAX} as keys ("2024")')
     return table
 
 
@@ -452,7 +455,7 @@ def _each_once(field: str):
 class Quota(_Model):
     name: str = Field("", description="optional; default '<type>-<year>' (what-ifs merge quotas by type and year)")
     type: Literal["mining_rock", "mining_ionic", "separation"] = Field(description="which quota")
-    year: int = Field(ge=1990, le=2100, description="calendar year of the quota")
+    year: int = Field(ge=YEAR_MIN, le=YEAR_MAX, description="calendar year of the quota")
     total_t: Tonnes = Field(description="the year's quota, t REO")
     batches: list[QuotaBatch] = Field(default_factory=list,
                                       description="issue dates and shares of the year's total, in date order; dates in the year or the year before (a first batch issued in December); none: all on 1 January. Of the year before the run (not simulated) only the total and the first batch's date are read")
@@ -617,7 +620,7 @@ class MagnetRecipes(_Model):
 
 class CollectionStep(_Model):
     year: int = Field(
-        ge=1990, le=2100, description="year from whose start this rate holds (linear between years)")
+        ge=YEAR_MIN, le=YEAR_MAX, description="year from whose start this rate holds (linear between years)")
     rate: Share = Field(description="share of end-of-life magnets collected from this year on")
 
 
@@ -640,7 +643,7 @@ class ExportQuota(_Model):
     name: str = Field(min_length=1, description="unique name; a what-if merges or removes the item by it")
     products: list[ProductName] = Field(min_length=1,  # type: ignore[valid-type]
                                         description="products counted against the cap")
-    year: int = Field(ge=1990, le=2100, description="calendar year of the cap")
+    year: int = Field(ge=YEAR_MIN, le=YEAR_MAX, description="calendar year of the cap")
     total_t: Tonnes = Field(description="tonnes of these products that may be exported in the year")
     batches: list[QuotaBatch] = Field(default_factory=list, description="issue dates and shares of the year's cap, in date order, in the year or the year before (counted from 1 January; none: all on 1 January)")
     revisions: list[QuotaRevision] = Field(default_factory=list, description="the year's cap from a date on (a cut or a rise mid-year), in date order")

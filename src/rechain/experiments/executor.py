@@ -38,7 +38,7 @@ from typing import Any, Callable, Iterable, Iterator
 from ..fingerprint import code_fingerprint
 from ..scenario import OptionError
 
-__all__ = ["note_terminated", "was_terminated", "forget_terminated", "was_interrupted", "interrupt_kept", "open_executor", "SerialExecutor", "ProcessExecutor", "DaskExecutor", "shared", "batches",
+__all__ = ["stop_inside", "note_terminated", "was_terminated", "forget_terminated", "was_interrupted", "interrupt_kept", "open_executor", "SerialExecutor", "ProcessExecutor", "DaskExecutor", "shared", "batches",
            "batch_size", "Terminated", "ClusterLost", "exit_stopped", "WORKERS_WAIT_S", "WORKERS_GONE_S", "sigterm_as_interrupt", "SCHEDULER_CONNECT_S", "PARENT_CHECK_S", "MAX_SEEDS",
            "MAX_WORKERS"]
 
@@ -471,6 +471,20 @@ def batches(items: Iterable, size: int) -> Iterator[list]:
         yield chunk
 
 
+def stop_inside(error: BaseException) -> BaseException | None:
+    """The SystemExit or KeyboardInterrupt (SIGTERM's :class:`Terminated` included) an error
+    was raised while handling, if any: a stop that lands inside a compiled (numba) loop comes
+    back as a SystemError caused by it."""
+    seen = set()
+    cause: BaseException | None = error
+    while cause is not None and id(cause) not in seen:
+        seen.add(id(cause))
+        if isinstance(cause, (SystemExit, KeyboardInterrupt)):
+            return cause
+        cause = cause.__cause__ or cause.__context__
+    return None
+
+
 class Terminated(KeyboardInterrupt):
     """SIGTERM, raised in the main thread so that a command stops as it does on Ctrl-C."""
 
@@ -536,7 +550,7 @@ def interrupt_kept():
         pass
     if not installed:
         # yielded outside the except clause: an error the block raises would otherwise be
-        # chained to that ValueError, hiding the stop it carries (cli._stop_inside)
+        # chained to that ValueError, hiding the stop it carries (executor.stop_inside)
         yield
         return
     previous_hook, sys.unraisablehook = sys.unraisablehook, unraisable

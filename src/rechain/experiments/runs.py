@@ -202,19 +202,6 @@ def _error_text(e: BaseException) -> str:
     return f"{e.__class__.__name__}: {e}{where}"
 
 
-def interrupted_by(error: BaseException) -> BaseException | None:
-    """The interrupt (KeyboardInterrupt, SystemExit) an error was raised from, if any: one that
-    lands inside a compiled (numba) loop comes out as a SystemError caused by it."""
-    seen: set[int] = set()
-    cause: BaseException | None = error
-    while cause is not None and id(cause) not in seen:
-        if isinstance(cause, (KeyboardInterrupt, SystemExit)):
-            return cause
-        seen.add(id(cause))
-        cause = cause.__cause__ or cause.__context__
-    return None
-
-
 def run_batch(batch: list[tuple], ctx: Context | None = None) -> tuple[list[dict], dict[str, list]]:
     """Run a batch of ``(run_id, point_id, replicate, seed, values)``; never raises for a run.
 
@@ -234,7 +221,7 @@ def run_batch(batch: list[tuple], ctx: Context | None = None) -> tuple[list[dict
                 for c, v in _series_rows(ctx, monthly, (run_id, point_id, rep)).items():
                     series[c] += v
         except Exception as e:  # noqa: BLE001 - a failed run is recorded, the sweep goes on
-            interrupt = interrupted_by(e)
+            interrupt = executor.stop_inside(e)
             if interrupt is not None:       # Ctrl-C or a stop signal inside compiled code: not the run's failure
                 raise interrupt from None
             row.update({name: nan for name in ctx.kpis})

@@ -925,7 +925,8 @@ def _check_header(header: list[str], name: str) -> None:
                             f"{' ...' if len(unknown) > 3 else ''}); allowed: the names as written in docs/eras.md, "
                             f"in lower case ({', '.join(c.strip().lower() for c in unknown[:3])}"
                             f"{' ...' if len(unknown) > 3 else ''})")
-        hints = [f"{c!r} (did you mean {c.strip().lower()!r}?)" if c.strip().lower() in COLUMNS else
+        hints = [f"{c!r} (spaces around {c.strip()!r})" if c.strip() in COLUMNS else
+                 f"{c!r} (did you mean {c.strip().lower()!r}?)" if c.strip().lower() in COLUMNS else
                  f"{c!r} (did you mean {m[0]!r}?)" if (m := difflib.get_close_matches(c, COLUMNS, 1)) else repr(c)
                  for c in unknown]
         problems.append(f"unknown column(s) {', '.join(hints)}")
