@@ -40,7 +40,7 @@ def refused(override: dict) -> str:
 
 @pytest.mark.parametrize("override, key, allowed", [
     ({"firms": {"overseas_miners": {"capacity_by_year": {"next year": 30000}}}},
-     "firms.overseas_miners.capacity_by_year", 'years 1990-2100 as keys ("2024")'),
+     "firms.overseas_miners.capacity_by_year", 'years 1950-2100 as keys ("2024")'),
     ({"sectors": {"nev": {"units_per_yr": {"2024": 1e6, "2025": 1e6, "2026": 1e6, "abc": 1.0}}}},
      "sectors.nev.units_per_yr", "given the key 'abc'"),
     ({"magnet_recipes": {"magnet_uh": {"dy_wt_pct": {}}}}, "magnet_recipes.magnet_uh.dy_wt_pct", "at least one year"),

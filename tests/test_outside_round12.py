@@ -21,7 +21,7 @@ def test_every_bad_year_of_a_table_is_named_at_once(tmp_path):
     res = CliRunner().invoke(main, ["check", str(bad)])
     assert res.exit_code == 2
     line = [x for x in res.output.splitlines() if "capacity_by_year" in x]
-    assert len(line) == 1 and "'20x6', '1850'" in line[0] and "years 1990-2100" in line[0], res.output
+    assert len(line) == 1 and "'20x6', '1850'" in line[0] and "years 1950-2100" in line[0], res.output
 
 
 def test_the_line_after_a_run_names_every_file_it_wrote(tmp_path):

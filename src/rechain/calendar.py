@@ -451,21 +451,14 @@ class Calendar:
             tot = weights[w].sum()
             if tot > 0:
                 weights[w] /= tot
-        # a month at either end of the period of which the period holds only days China does
-        # not work (a period ending on 1 May, on a Saturday the 1st, or on Monday 2 June 2025
-        # after a weekend and a holiday) passes its share of the flows to the nearest month
-        # the period works in (the month before at the end, after at the start): it is left
-        # out, or it would report nothing made and its levels at 0
-        worked = np.zeros(len(months))
-        for i, day in enumerate(days):
-            if start <= day <= end:
-                worked[mindex[f"{day.year:04d}-{day.month:02d}"]] += china_days[i]
-        if worked.any():
-            first_worked, last_worked = np.flatnonzero(worked)[[0, -1]]
-            weights[:, first_worked] += weights[:, :first_worked].sum(axis=1)
-            weights[:, last_worked] += weights[:, last_worked + 1:].sum(axis=1)
-            weights[:, :first_worked] = 0.0
-            weights[:, last_worked + 1:] = 0.0
+        # a month of which the period holds only days China does not work, while the week's
+        # worked days inside the period fall in the month before (a period ending on 1 May
+        # after a worked 30 April, or on a Saturday the 1st), gets none of the week's flows,
+        # which count there: it is left out, or it would report nothing made and its levels at
+        # 0. A week whose days inside the period are all off (ending on Monday 2 June 2025, a
+        # holiday) is split by calendar days and keeps its month: the week is run, and booking
+        # it into a month it does not touch would swell that month against a run that ends
+        # there
         kept = weights.sum(axis=0) > 0
         if not kept.all():
             months = [k for k, keep in zip(months, kept) if keep]

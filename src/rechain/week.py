@@ -298,15 +298,13 @@ def set_export_prices(chain: Chain) -> None:
         return
     # a premium only once their stock falls well below normal (an ordinary dip, a holiday,
     # is bridged from stock and orders in transit)
-    stock, need = _abroad_stock_and_need(chain)
-    shape = m.normal_abroad_cover.shape
-    cover = np.divide(stock, need, out=np.ones(stock.size), where=need > 1e-9).reshape(shape)
+    cover, need = abroad_cover_and_need(chain)
     ratio = cover / (m.normal_abroad_cover * b.export_premium_below_cover)
     elasticity = w.cover_elasticity[:, None]
     premium = np.maximum(balance_multiple(ratio, elasticity, b.price_ceiling_multiple, b.price_floor_multiple), 1.0)
     # held back only where buyers abroad plan to use the product now: a ban on what a region
     # does not buy (or not yet) holds nothing back and must not move its export price off parity
-    held = (cond.export_barrier | m.export_quota_bound[:, None]) & (need > 1e-9).reshape(shape)
+    held = (cond.export_barrier | m.export_quota_bound[:, None]) & (need > 1e-9)
     held_price = adjust_price(m.export_price_yuan_per_t, base * premium, b.price_adjust_weeks,
                               b.max_weekly_price_move)
     # never below parity with the domestic price: that much an exporter gets without waiting;
@@ -315,9 +313,10 @@ def set_export_prices(chain: Chain) -> None:
     m.export_price_yuan_per_t = np.where(held, np.maximum(held_price, base), base)
 
 
-def _abroad_stock_and_need(chain: Chain) -> tuple[np.ndarray, np.ndarray]:
-    """Buyers abroad's stock and their planned use times their normal cover, t, per product and
-    region [P * R]."""
+def abroad_cover_and_need(chain: Chain) -> tuple[np.ndarray, np.ndarray]:
+    """Buyers abroad's stock over their planned use times their normal cover (1 where nobody
+    abroad plans to use it), and that planned use times normal cover, t, per product and region
+    [P, R] each."""
     w, f = chain.world, chain.firms
     P, R = w.n_products, len(w.regions)
     ab = w.abroad_buys
@@ -325,15 +324,14 @@ def _abroad_stock_and_need(chain: Chain) -> tuple[np.ndarray, np.ndarray]:
     stock = np.bincount(key, weights=f.stock_t.ravel()[w.buys.key[ab]], minlength=P * R)
     need = np.bincount(key, weights=f.use_expected_t_per_wk.ravel()[w.buys.key[ab]]
                        * chain.traits.normal_cover_wk_of_buy[ab], minlength=P * R)
-    return stock, need
+    cover = np.divide(stock, need, out=np.ones(P * R), where=need > 1e-9)
+    return cover.reshape(P, R), need.reshape(P, R)
 
 
 def abroad_cover(chain: Chain) -> np.ndarray:
     """Buyers abroad's stock over their planned use times their normal cover, per product and
     region [P, R] (1 where nobody abroad plans to use it)."""
-    w = chain.world
-    stock, need = _abroad_stock_and_need(chain)
-    return np.divide(stock, need, out=np.ones(stock.size), where=need > 1e-9).reshape(w.n_products, len(w.regions))
+    return abroad_cover_and_need(chain)[0]
 
 
 def export_premium(m: MarketState) -> np.ndarray:
