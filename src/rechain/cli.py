@@ -366,11 +366,9 @@ def _check_facts(scenario: Path, sc) -> tuple[str, list[str]]:
                   + "; ".join(why_left_out(f, months[0], months[-1]) for f in outside)] + doubts
 
 
-def _own_keys(scenario: Path) -> dict | None:
-    """The keys a what-if sets itself, as read (None for a whole scenario)."""
-    from .scenario import read_toml_file
-    own = read_toml_file(scenario)
-    return own if "extends" in own else None
+def _own_keys(written: dict) -> dict | None:
+    """The keys a what-if sets itself, of its keys as ``written`` (None for a whole scenario)."""
+    return written if "extends" in written else None
 
 
 #: what a whole scenario (a base others extend) sets for the files that extend it: its rule for
@@ -379,15 +377,13 @@ def _own_keys(scenario: Path) -> dict | None:
 FOR_EXTENDERS = ("after_last_year.", "quota_policy.quotas[")
 
 
-def _inert_keys_of(scenario: Path, sc, own: dict | None) -> list[str]:
-    """Keys the file sets that act on nothing (:func:`~rechain.config.levers.inert_keys`): a
-    what-if's own keys; for a whole scenario every key it writes, but for those it sets for the
-    files that extend it (``FOR_EXTENDERS``)."""
+def _inert_keys_of(sc, written: dict) -> list[str]:
+    """Keys the file sets that act on nothing (:func:`~rechain.config.levers.inert_keys`), of
+    its keys as ``written``: a what-if's own keys; for a whole scenario every key it writes,
+    but for those it sets for the files that extend it (``FOR_EXTENDERS``)."""
     from .config.levers import inert_keys
-    if own is not None:
-        return inert_keys(sc, own)
-    from .scenario import read_toml_file
-    return [line for line in inert_keys(sc, read_toml_file(scenario)) if not line.startswith(FOR_EXTENDERS)]
+    lines = inert_keys(sc, written)
+    return lines if "extends" in written else [line for line in lines if not line.startswith(FOR_EXTENDERS)]
 
 
 def _own_quotas(own: dict | None) -> set[tuple[str, int]] | None:
@@ -415,8 +411,10 @@ def check(scenario: Path) -> None:
 
     sc = load_scenario(scenario)
     facts_note, left_out = _check_facts(scenario, sc)
-    own = _own_keys(scenario)
-    warned = years_without_quota(sc) + idle_levers(sc, _own_quotas(own)) + _inert_keys_of(scenario, sc, own) \
+    from .scenario import read_toml_file
+    written = read_toml_file(scenario)
+    own = _own_keys(written)
+    warned = years_without_quota(sc) + idle_levers(sc, _own_quotas(own)) + _inert_keys_of(sc, written) \
         + far_from_inherited(scenario) + markup_absorbs_cost(scenario) + start_ratios_moved(scenario) \
         + named_items_replaced(scenario) \
         + batches_emptied(scenario) + _anchor_far(sc) + left_out

@@ -496,7 +496,7 @@ def one_error_per_union(errors: list[dict]) -> list[dict]:
     ``dy_wt_pct.dict[str,float]``). Keep one: the table's own where a table was given (its
     year's value is the mistake, and a key that is no year), the number's own where a number
     was given (inf is a number, but not a finite one), else one saying both forms are allowed."""
-    from .schema import YEAR_MIN, YEAR_MAX
+    from .schema import year_keys_problem
     out: list[dict] = []
     told: set[tuple] = set()
     for err in errors:
@@ -511,10 +511,9 @@ def one_error_per_union(errors: list[dict]) -> list[dict]:
         if branch == "table" and len(loc) > at + 1:
             out.append({**err, "loc": (*field, *loc[at + 1:])})         # a year's value: the table's own error
             year = str(loc[at + 1])
-            if (*field, year) not in told and not (year.isdigit() and len(year) == 4
-                                                   and YEAR_MIN <= int(year) <= YEAR_MAX):
-                out.append({"loc": (*field, year), "type": "value_error", "input": year,
-                            "msg": f"given the key {year!r}; allowed: years {YEAR_MIN}-{YEAR_MAX} as keys (\"2024\")"})
+            problem = year_keys_problem([year])
+            if problem and (*field, year) not in told:
+                out.append({"loc": (*field, year), "type": "value_error", "input": year, "msg": problem})
                 told.add((*field, year))
             told.add(field)
         elif branch == "number" and isinstance(given, (int, float)) and not isinstance(given, bool):

@@ -64,13 +64,22 @@ def _year_keys(table: dict, allow_empty: bool = False) -> dict:
     """Yearly tables are keyed by calendar years written as four digits ("2024")."""
     if not table and not allow_empty:
         raise ValueError('at least one year, e.g. { 2024 = ... }')
-    # every bad key at once: an author fixing one should not meet the next on the next check
-    bad = [y for y in table
-           if not (isinstance(y, str) and len(y) == 4 and y.isascii() and y.isdigit() and YEAR_MIN <= int(y) <= YEAR_MAX)]
-    if bad:
-        given = ", ".join(repr(y) for y in bad)
-        raise ValueError(f'given the key{"s" if len(bad) > 1 else ""} {given}; allowed: years {YEAR_MIN}-{YEAR_MAX} as keys ("2024")')
+    problem = year_keys_problem(table)
+    if problem:
+        raise ValueError(problem)
     return table
+
+
+def year_keys_problem(keys) -> str:
+    """What is wrong with a yearly table's keys ("" if nothing): every key that is no
+    four-digit year from ``YEAR_MIN`` to ``YEAR_MAX``, at once (an author fixing one should
+    not meet the next on the next check)."""
+    bad = [y for y in keys
+           if not (isinstance(y, str) and len(y) == 4 and y.isascii() and y.isdigit() and YEAR_MIN <= int(y) <= YEAR_MAX)]
+    if not bad:
+        return ""
+    given = ", ".join(repr(y) for y in bad)
+    return f'given the key{"s" if len(bad) > 1 else ""} {given}; allowed: years {YEAR_MIN}-{YEAR_MAX} as keys ("2024")'
 
 
 YearTable = Annotated[dict[str, Tonnes], AfterValidator(_year_keys)]

@@ -59,13 +59,12 @@ class LicenceMemory:
         key = (buyer[mine] - self.rs.start) * P + product[mine]     # among this kind's rows
         tonnes, granted = tonnes[mine], granted[mine]
         n = (self.rs.stop - self.rs.start) * P
-        rate = np.bincount(key, weights=granted * tonnes, minlength=n)
-        tot = np.bincount(key, weights=tonnes, minlength=n)
+        rate = np.bincount(key, weights=granted * tonnes, minlength=n).reshape(-1, P)
+        tot = np.bincount(key, weights=tonnes, minlength=n).reshape(-1, P)
         has = tot > 0
         r = book.behaviour.refusal_memory
-        s = book.firms.licence_success[self.rs].ravel()         # a copy: written back below
+        s = book.firms.licence_success[self.rs]                  # the kind's rows: a view
         s[has] = (1 - r) * s[has] + r * rate[has] / tot[has]
-        book.firms.licence_success[self.rs] = s.reshape(-1, P)
 
 
 @numba.njit(cache=True, nogil=True)
