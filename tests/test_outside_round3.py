@@ -144,9 +144,9 @@ def test_a_table_design_takes_an_end_date_as_the_grid_does(tmp_path):
 
 
 @pytest.mark.parametrize("cell, said", [
-    ("", "value '' (in p.csv, point 1) does not give a valid scenario: behaviour.w_trend: given ''"),
-    ("1_0", "value '1_0' (in p.csv, point 1)"),         # text, not the number 10
-    ("nan", "value nan (in p.csv, point 1)"),
+    ("", "value '' (in p.csv, point 1, line 2) does not give a valid scenario: behaviour.w_trend: given ''"),
+    ("1_0", "value '1_0' (in p.csv, point 1, line 2)"),         # text, not the number 10
+    ("nan", "value nan (in p.csv, point 1, line 2)"),
 ])
 def test_a_bad_cell_of_a_points_table_is_named_by_its_table_and_point(tmp_path, cell, said):
     f = _sweep(tmp_path, 'points = "p.csv"\n', f"behaviour.w_trend,behaviour.restock_strength\n{cell},1.0\n0.2,1.0\n")

@@ -531,7 +531,7 @@ def test_a_reserve_that_buys_above_the_price_it_sells_at_is_refused():
     released the same tonnes every week (found by an outside analyst)."""
     band = {"stockpile": {"products": ["dy_oxide"], "buy_t_per_yr": {"dy_oxide": 100},
                           "buy_below_share": 1.5, "sell_above_share": 0.8}}
-    with pytest.raises(ScenarioError, match=r"stockpile: buy_below_share 1.5 is not below sell_above_share 0.8; "
+    with pytest.raises(ScenarioError, match=r"stockpile.buy_below_share: buy_below_share 1.5 is not below sell_above_share 0.8; "
                                             r"allowed: a band"):
         scenario_from_dict(deep_merge(baseline_dict(), band))
 

@@ -121,9 +121,11 @@ class Book:
         return float(self.firms.stock_t[:, product].sum() + on_links + lk.spot_in_transit_t[:, product].sum())
 
     def note_utilisation(self, rows: np.ndarray, throughput: np.ndarray) -> None:
-        """Capacity utilisation: throughput over the week's working capacity, smoothed."""
+        """Capacity utilisation: throughput over the week's working capacity, smoothed. The
+        capacity is the firm's size in the week's year (``capacity_by_year``), not the size it
+        was drawn at: a group sized by a dated table is as busy as one sized by the same figure."""
         f = self.firms
-        cap = self.capacity[rows] * self.cond.working_share[rows]
+        cap = self.capacity[rows] * self.cond.working_share[rows] * self.cond.dated_share[rows]
         now = np.divide(throughput, cap, out=f.utilisation[rows].copy(), where=cap > 1e-12)
         f.utilisation[rows] = smooth(f.utilisation[rows], np.clip(now, 0.0, 1.5), 4.0)
 

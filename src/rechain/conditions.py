@@ -17,7 +17,7 @@ from dataclasses import dataclass, field, replace
 import numpy as np
 
 from .calendar import CALENDARS, Calendar, CalendarRangeError, _next_month
-from .config.schema import OUTSIDE_QUOTA_GROUPS
+from .config.schema import OUTSIDE_QUOTA_GROUPS, planning_horizon
 from .network import ABROAD, FOREIGN, IONIC, KINDS, MYANMAR, OVERSEAS, ROCK, SEP
 from .policy import (QUOTA_TYPES, ExportRegimes, FirmWeekTable, QuotaBook, capacity_resets, dated_capacity,
                      disruption_table, quota_read_days)
@@ -46,6 +46,7 @@ class WeekConditions:
     working_share: np.ndarray         # worked share of the firm's weekdays (holidays), [N]
     capacity_share: np.ndarray        # capacity available as a multiple of the firm's own: disruptions, dated capacity, [N]
     disruption_share: np.ndarray      # share of the firm not disrupted (at most 1): what it can still ship, [N]
+    dated_share: np.ndarray           # capacity as a multiple of the firm's own from capacity_by_year alone, [N]
     outside_quota_open: np.ndarray    # share of a firm's work outside the quota that crackdowns let through, [N]
     demand_t: np.ndarray              # end users' magnet need this week, t, [N]
     demand_ahead_t: np.ndarray        # their mean weekly need over the weeks they plan ahead, t, [N]
@@ -103,6 +104,7 @@ class PolicyTimeline:
             if getattr(sc.firms, group).outside_share > 0:
                 working_outside |= pop.kind == KINDS.index(group.removesuffix("s"))     # rock_miners: rock_miner
         self.outside_quota_open = disruption_table(sc, cal, pop, world.stages, outside_quota=working_outside)
+        self.dated_share = dated
         self.capacity_share = self.disruption_share.times(dated)
         self.capacity_resets = capacity_resets(sc, cal, pop, DATED_GROUPS)
         self.start_capacity_share = dated.week(0)     # before the run: the mines that exist at the start
@@ -110,8 +112,7 @@ class PolicyTimeline:
         self.demand_column = np.where(pop.kind == OVERSEAS, pop.group + len(sc.sectors), pop.group)
         # the schedule end users plan on, run on past the end by the weeks they plan ahead:
         # the same as what they use unless some shock comes unannounced
-        ahead = max(int(round(sc.behaviour.plan_ahead_weeks)), 1)
-        ahead_world = world_until(world, sc.end + dt.timedelta(weeks=ahead))
+        ahead_world = world_until(world, sc.end + planning_horizon(sc.behaviour.plan_ahead_weeks))
         surprises = any(not sh.foreseen for s in sc.sectors.values() for sh in s.shocks)
         schedule = demand_table(ahead_world)
         table = schedule[:W]
@@ -168,7 +169,8 @@ class PolicyTimeline:
         if mode is not Mode.RUN:
             return WeekConditions(
                 mode=mode, week=0, date=self.dates[0], working_share=self._ones,
-                capacity_share=self.start_capacity_share, disruption_share=self._ones, outside_quota_open=self._ones,
+                capacity_share=self.start_capacity_share, disruption_share=self._ones,
+                dated_share=self.start_capacity_share, outside_quota_open=self._ones,
                 demand_t=self.neutral_demand_t,
                 demand_ahead_t=self.neutral_demand_t, quota_allowance_t=self._infinite, weeks_left_in_year=26.0,
                 quota_year_t_per_wk=self._first_quota_year_t_per_wk, quota_overdue=self._no_overdue,
@@ -186,6 +188,7 @@ class PolicyTimeline:
             working_share=self.working_share_by_calendar[week][self.calendar_index],
             capacity_share=self.capacity_share.week(week),
             disruption_share=self.disruption_share.week(week),
+            dated_share=self.dated_share.week(week),
             outside_quota_open=self.outside_quota_open.week(week),
             demand_t=self.group_demand_t[week][self._group_of_firm] * self._demand_share,
             demand_ahead_t=self.group_demand_ahead_t[week][self._group_of_firm] * self._demand_share,

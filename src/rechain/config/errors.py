@@ -719,8 +719,11 @@ def _describe(err: dict, path: Path | None, files: list[Path] | None = None,
             loc, text, kind = _cross_check(msg, data)
         else:
             kind, text = _value_error(loc, msg, given)
-            if "before start" in msg and loc and isinstance(loc[-1], int):
+            # a table's cross-key check names the key it is about, so its line is found
+            if "before start" in msg and loc and loc[-1] != "end":
                 loc = (*loc, "end")
+            elif msg.startswith("buy_below_share ") and loc and loc[-1] != "buy_below_share":
+                loc = (*loc, "buy_below_share")
     elif typ == "extra_forbidden":
         allowed = _allowed_keys(loc)
         text = f"unknown key{did_you_mean(loc[-1], allowed)}; allowed here: {', '.join(sorted(allowed))}" \

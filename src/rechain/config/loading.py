@@ -25,7 +25,7 @@ from pydantic import ValidationError
 
 from .errors import (ScenarioError, _describe, _find_line, _find_name_line, _problem_errors, _show, describe_misnamed,
                      misnamed_entries, misspelt_required, one_error_per_union, reached_through, real_path)
-from .schema import Scenario, _merge_key, _plain_name, folder_safe, stem_unfit
+from .schema import Behaviour, Scenario, _merge_key, _plain_name, folder_safe, planning_horizon, stem_unfit
 
 __all__ = ["load_scenario", "scenario_data", "scenario_from_dict", "scenario_hash", "deep_merge", "merges_by_name",
            "read_toml_file", "read_text_file"]
@@ -576,6 +576,9 @@ def _outside(item: Any, start: dt.date, end: dt.date, spans: bool) -> str | None
     return f"from {first}" if first is not None and first > end else None
 
 
+#: end users' planning horizon where a file does not set it (the schema's default)
+PLAN_AHEAD_DEFAULT = Behaviour.model_fields["plan_ahead_weeks"].default
+
 #: dated lists an extended file may carry past a shorter period (and sectors' ``shocks``)
 _DATED_LISTS = ("news", "export_controls", "export_duties", "import_tariffs", "disruptions")
 #: the dated lists whose items have a start and an end
@@ -598,6 +601,10 @@ def drop_inherited_outside_period(data: dict, own: dict, parents: list[Path]) ->
     if start is None or end is None or start > end or not parents:
         return []
     source = parents[-1].name
+    # a foreseen shock just after the end is in end users' plans in the period's last weeks:
+    # kept, so the weeks two periods share do not depend on where they end
+    plan_ahead = _table(data, "behaviour").get("plan_ahead_weeks", PLAN_AHEAD_DEFAULT)
+    horizon = planning_horizon(plan_ahead) if isinstance(plan_ahead, (int, float)) else dt.timedelta(0)
     # (label, the table holding the list, its key, the file's own table at the same place)
     lists = [(key, data, key, own) for key in _DATED_LISTS]
     lists += [(f"sectors.{name}.shocks", sector, "shocks", _table(_table(own, "sectors"), name))
@@ -611,7 +618,9 @@ def drop_inherited_outside_period(data: dict, own: dict, parents: list[Path]) ->
         named_here = {_merge_key(i) for i in own_items} - {None} if isinstance(own_items, list) else set()
         kept = []
         for item in items:
-            when = None if _merge_key(item) in named_here else _outside(item, start, end, key in _SPANNING)
+            foreseen = key == "shocks" and isinstance(item, dict) and item.get("foreseen") is True
+            when = None if _merge_key(item) in named_here else \
+                _outside(item, start, end + horizon if foreseen else end, key in _SPANNING)
             if when is None:
                 kept.append(item)
             else:

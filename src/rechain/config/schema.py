@@ -185,7 +185,13 @@ class ForeignProducers(FirmGroup):
 
 
 class SeparationPlants(OutsideQuota, FirmGroup):
-    """``capacity_t_per_yr`` is ore processed, t REO."""
+    """``capacity_t_per_yr`` is ore processed, t REO. ``count`` is a setting of the model, not
+    only a description of the industry: the baseline's 36 plants are what it was calibrated
+    with, and with a handful the run differs at the same capacity (with 6, Pr-Nd oxide about
+    15 % cheaper: a small clay plant with a metal line can stand idle behind its metal stock,
+    and imported ore beside the quota reaches only the plants linked to its sellers;
+    docs/ODD.md section 8). Compare a changed count with the baseline before reading it as
+    consolidation."""
     light_share: Share = Field(0.5, description="share of plants processing rock-type ore (the rest ion-adsorption)")
     light_capacity_share: Share = Field(0.75, description="share of separation capacity on rock-type ore")
     holdback_expectation: NonNeg = Field(1.0, description="h_x: plants (and recyclers, who sell the same oxides) offer less oxide per unit expected price rise")
@@ -241,7 +247,7 @@ class Shock(_Model):
     start: Date = Field(description="first day of the shock")
     end: Date = Field(description="last day of the shock")
     multiplier: Annotated[float, Field(ge=0, le=100)] = Field(description="multiplies end-product output while active (subsidy > 1, slump < 1)")
-    foreseen: bool = Field(False, description="end users see it coming in their production schedule, behaviour.plan_ahead_weeks ahead (an announced policy change); otherwise it surprises them when it starts")
+    foreseen: bool = Field(False, description="end users see it coming in their production schedule, behaviour.plan_ahead_weeks ahead (an announced policy change); otherwise it surprises them when it starts. A foreseen shock may start up to those weeks after the period ends (it is in the last weeks' plans), and one inherited from an extended file is kept there, so a shorter run's weeks are a longer one's")
     source: str = Field("", description="where the figures come from (free text)")
 
 
@@ -311,10 +317,10 @@ class Firms(_Model):
 # market and behaviour
 # ---------------------------------------------------------------------------------------
 class LeadTimes(_Model):
-    domestic_weeks: int = Field(1, ge=0, le=26, description="shipping time between Chinese firms")
-    ore_weeks: int = Field(2, ge=0, le=26, description="domestic ore to separation plants")
-    import_weeks: int = Field(3, ge=0, le=26, description="Myanmar ore to Chinese plants")
-    export_weeks: int = Field(5, ge=0, le=26, description="China to overseas buyers, by sea")
+    domestic_weeks: int = Field(1, ge=1, le=26, description="shipping time between Chinese firms")
+    ore_weeks: int = Field(2, ge=1, le=26, description="domestic ore to separation plants")
+    import_weeks: int = Field(3, ge=1, le=26, description="Myanmar ore to Chinese plants")
+    export_weeks: int = Field(5, ge=1, le=26, description="China to overseas buyers, by sea")
 
 
 class Market(_Model):
@@ -1291,19 +1297,30 @@ def _merge_key(item: Any) -> str | None:
 
 
 
+def planning_horizon(plan_ahead_weeks: float) -> dt.timedelta:
+    """How far past a run's end its end users' plans reach (``behaviour.plan_ahead_weeks``,
+    whole weeks, at least one): a foreseen shock starting within it is in their plans."""
+    return dt.timedelta(weeks=max(int(round(plan_ahead_weeks)), 1))
+
+
 def _extra_problems(sc: "Scenario") -> list[tuple[tuple, str, str]]:
     """Checks the schema classes leave to the whole scenario, as (key path, kind, text):
-    date order of shocks and the stockpile, shocks within the period, one item per name."""
+    date order of shocks and the stockpile, shocks within the period (a foreseen one may start
+    within the planning horizon after it), one item per name."""
     out = []
+    horizon = planning_horizon(sc.behaviour.plan_ahead_weeks)
     for sname, s in sc.sectors.items():
         for i, sh in enumerate(s.shocks):
             if sh.end < sh.start:
                 out.append((("sectors", sname, "shocks", i, "end"), "date_order",
                             f"given end {sh.end} before start {sh.start}; allowed: an end on or after the start"))
-            if sh.start > sc.end or sh.end < sc.start:
+            last_start = sc.end + horizon if sh.foreseen else sc.end
+            if sh.start > last_start or sh.end < sc.start:
+                ahead = (f" (a foreseen shock may start up to {horizon.days // 7} weeks after it, "
+                         f"behaviour.plan_ahead_weeks: end users plan for it)") if sh.foreseen else ""
                 out.append((("sectors", sname, "shocks", i, "start"), "outside_period",
                             f"given {sh.start}..{sh.end}; allowed: dates that overlap the simulated period "
-                            f"{sc.start}..{sc.end}"))
+                            f"{sc.start}..{sc.end}{ahead}"))
     st = sc.stockpile
     if st.start is not None and st.end is not None and st.end < st.start:
         out.append((("stockpile", "end"), "date_order",

@@ -151,9 +151,11 @@ def sample(design: str, params: list[Parameter], samples: int, seed: int, second
     return points, [list(map(float, row)) for row in X]
 
 
-def table_rows(text: str, name: str) -> tuple[list[str], list[dict]]:
+def table_rows(text: str, name: str, lines: list[int] | None = None) -> tuple[list[str], list[dict]]:
     """The columns and rows of a CSV table of points (cells as int, float, bool, date or
-    text); ``name`` is the file's name for messages. Raises :class:`DesignError`."""
+    text); ``name`` is the file's name for messages; ``lines``, if given, gets each row's
+    line in the file. Raises :class:`DesignError`, naming every row with the wrong number
+    of cells at once."""
     reader = csv.DictReader(io.StringIO(text))
     if not reader.fieldnames:
         raise DesignError(f"{name} has no header row; allowed: a header of key paths (or parameter names), then a "
@@ -172,13 +174,17 @@ def table_rows(text: str, name: str) -> tuple[list[str], list[dict]]:
     twice = [c for c in dict.fromkeys(reader.fieldnames) if reader.fieldnames.count(c) > 1]
     if twice:
         raise DesignError(f"{name}: given column {twice[0]!r} twice in the header row; allowed: each column once")
-    rows = []
+    rows, ragged = [], []
     for r in reader:        # the line as the file numbers it (blank lines are skipped, not counted)
         if None in r or any(v is None for v in r.values()):
             cells = len(r) - (1 if None in r else 0) - sum(v is None for v in r.values()) + len(r.get(None) or [])
-            raise DesignError(f"{name}, line {reader.line_num}: given {cells} cells; allowed: {len(header)}, one "
-                              f"per column of the header row")
+            ragged.append(f"line {reader.line_num}: given {cells} cells")
+            continue
         rows.append({k: _coerce_cell(v) for k, v in r.items()})
+        if lines is not None:
+            lines.append(reader.line_num)
+    if ragged:
+        raise DesignError(f"{name}, {'; '.join(ragged)}; allowed: {len(header)}, one per column of the header row")
     return list(reader.fieldnames), rows
 
 

@@ -549,6 +549,7 @@ def _table_points(spec: SweepFile, file: Path | None, params: dict[str, Paramete
         raise _err(file, "points", "a table design runs the points of a table: points = \"file.csv\" or an inline "
                    "list of tables, one per run ([parameters] may declare the levels a column may take)",
                    "missing_key", needle="design")
+    lines: list[int] = []          # each CSV row's line in its file, for messages
     if isinstance(spec.points, str):
         folder = file.parent if file else Path.cwd()
         csv_path = folder / spec.points
@@ -564,7 +565,7 @@ def _table_points(spec: SweepFile, file: Path | None, params: dict[str, Paramete
                        f"sweep file's folder, {folder})",
                        "missing", needle="points") from None
         try:
-            columns, rows = designs.table_rows(text, spec.points)
+            columns, rows = designs.table_rows(text, spec.points, lines)
         except DesignError as e:
             raise _err(file, "points", str(e), "invalid", needle="points") from None
     else:
@@ -583,7 +584,7 @@ def _table_points(spec: SweepFile, file: Path | None, params: dict[str, Paramete
     found = _Found()       # every column's first bad value, said together
     for c in columns:
         with found:
-            order.append(_table_column(c, rows, spec, file, params, base, source))
+            order.append(_table_column(c, rows, spec, file, params, base, source, lines))
     unused = [n for n in params if n not in columns]
     for n in unused:
         with found:
@@ -593,8 +594,16 @@ def _table_points(spec: SweepFile, file: Path | None, params: dict[str, Paramete
     return order, [{p.name: r[p.name] for p in order} for r in rows]
 
 
+def _point_place(spec: SweepFile, i: int, lines: list[int]) -> str:
+    """Where point ``i`` (from 0) of a points table is: its table, its number and, in a CSV,
+    its line."""
+    if not isinstance(spec.points, str):
+        return f"the inline points, point {i + 1}"
+    return f"{spec.points}, point {i + 1}" + (f", line {lines[i]}" if i < len(lines) else "")
+
+
 def _table_column(c: str, rows: list[dict], spec: SweepFile, file: Path | None, params: dict[str, Parameter],
-                  base: dict, source: PointSource | None) -> Parameter:
+                  base: dict, source: PointSource | None, lines: list[int]) -> Parameter:
     """Column ``c`` of a points table as a parameter (its values put in ``rows`` as they will
     be set); raises :class:`ScenarioError` on its first value that is no valid setting."""
     # a whole number written by a spreadsheet as 4.0 is the whole number 4 where the key holds one
@@ -607,7 +616,8 @@ def _table_column(c: str, rows: list[dict], spec: SweepFile, file: Path | None, 
         allowed = {_value_key(v): v for v in p.levels}
         for i, r in enumerate(rows):
             if _value_key(r[c]) not in allowed:
-                where = f" (in {spec.points}, point {i + 1})" if isinstance(spec.points, str) else f" (point {i + 1})"
+                where = f" (in {_point_place(spec, i, lines)})" if isinstance(spec.points, str) \
+                    else f" (point {i + 1})"
                 raise _err(file, f"points.{c}", f"value {_toml(r[c])}{where} is not one of the parameter's levels "
                            f"{_toml(p.levels)}", "out_of_range", needle="points")
             r[c] = allowed[_value_key(r[c])]
@@ -616,11 +626,11 @@ def _table_column(c: str, rows: list[dict], spec: SweepFile, file: Path | None, 
     try:
         return _parameter(c, {"levels": levels}, base, file, "table", source)
     except ScenarioError as e:
-        raise _point_error(e, spec, file, c, rows, base, source) from None
+        raise _point_error(e, spec, file, c, rows, base, source, lines) from None
 
 
 def _point_error(e: ScenarioError, spec: SweepFile, file: Path | None, column: str, rows: list[dict], base: dict,
-                 source: PointSource | None) -> ScenarioError:
+                 source: PointSource | None, lines: list[int]) -> ScenarioError:
     """A table column that is no key, or the first point whose value in it is no valid
     setting: named by the points table (the CSV, or the inline list) and the point."""
     table = f"{spec.points}" if isinstance(spec.points, str) else "the inline points"
@@ -632,8 +642,8 @@ def _point_error(e: ScenarioError, spec: SweepFile, file: Path | None, column: s
             _parameter(column, {"levels": [r[column]]}, base, None, "table", source)
         except ScenarioError as one:
             detail = one.detail.replace(f"level {_toml(r[column])} ", "", 1)
-            return _err(file, f"points.{column}", f"value {_toml(r[column])} (in {table}, point {i + 1}) {detail}",
-                        one.kind, needle="points")
+            return _err(file, f"points.{column}", f"value {_toml(r[column])} (in {_point_place(spec, i, lines)}) "
+                        f"{detail}", one.kind, needle="points")
     return e
 
 

@@ -209,11 +209,12 @@ class MyanmarHolders(_OreSellers):
     def produce(self, book: Book) -> None:
         cfg = self.config()
         i, k = self.rs, self.ore
-        cap = book.firms.capacity_t_per_wk[i]
+        # the yard holds weeks of the output of the mines there are (capacity_by_year)
+        cap = book.firms.capacity_t_per_wk[i] * book.cond.dated_share[i]
         room = np.clip(2.0 - book.firms.stock_t[i, k] / (cfg.storage_weeks * np.maximum(cap, 1e-12)), 0.0, 1.0)
         rate = margin_utilisation(book.market.price_yuan_per_t[k], self.cost, self.normal_margin,
                                   cfg.supply_price_elasticity, cfg.normal_utilisation)
-        y = cap * book.cond.working_share[i] * book.cond.capacity_share[i] * room * rate
+        y = book.working_capacity(i) * room * rate
         book.note_utilisation(i, y)
         book.add_output(i, k, y)
         book.ledger.add_source("mined_abroad", y.sum() * book.content[k])
