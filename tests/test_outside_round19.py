@@ -58,6 +58,17 @@ def test_capacity_t_per_yr_does_nothing_where_capacity_by_year_covers_the_run(tm
         assert other["value"].tolist() == runs[0]["value"].tolist()
 
 
+@pytest.mark.parametrize("group, size", [("myanmar_holders", 50000), ("overseas_miners", 45000)])
+def test_capacity_t_per_yr_does_nothing_once_imported_ore_counts_either(tmp_path, group, size):
+    """The audit of the mend above: from the day imported ore counts against the separation
+    quota (the baseline's 28 July 2025), the quota's split between ore types read the size the
+    firms were drawn at, so doubling capacity_t_per_yr moved 2,400 monthly rows."""
+    body = f"end = 2025-12-31\n[firms.{group}]\ncapacity_by_year = {{ 2024 = {size} }}\n"
+    one, two = (rechain.run(what_if(tmp_path, body + f"capacity_t_per_yr = {c}\n", f"q{c}"), seed=0).monthly
+                for c in (size, 2 * size))
+    assert one["value"].tolist() == two["value"].tolist()
+
+
 @pytest.mark.parametrize("key", ["domestic_weeks", "ore_weeks", "import_weeks", "export_weeks"])
 def test_a_lead_time_of_no_weeks_is_refused(tmp_path, key):
     """0 passed check and ran exactly as 1 (a shipment always arrives the next week at the
@@ -82,6 +93,21 @@ def test_a_reserves_crossed_keys_are_named_at_their_own_line(tmp_path, lines, sa
     assert said in res.output
 
 
+@pytest.mark.parametrize("lines, said", [
+    ("sell_above_share = 0.5\n", "line 4: stockpile.sell_above_share: buy_below_share 0.95 is not below"),
+    ("start = 2027-01-01\n", "line 4: stockpile.start: end 2026-12-31 is before start 2027-01-01"),
+])
+def test_a_reserves_crossed_keys_are_named_where_the_what_if_crossed_them(tmp_path, lines, said):
+    """The audit of the mend above: a what-if of the shipped reserve that moved one key was
+    told at the extended file's line of the other, a file the user never edited."""
+    f = tmp_path / "r.toml"
+    f.write_text(f'extends = "{(BASELINE.parent / "state_stockpile.toml").as_posix()}"\nname = "r"\n[stockpile]\n'
+                 + lines, encoding="utf-8")
+    res = CliRunner().invoke(main, ["check", str(f)])
+    assert res.exit_code == 2
+    assert f"r.toml, {said}" in res.output
+
+
 def test_every_ragged_row_of_a_points_table_is_told_at_once(tmp_path):
     """Three runs were needed to learn of three bad rows; the bad value was named by its point,
     not the line it is on."""
@@ -92,10 +118,37 @@ def test_every_ragged_row_of_a_points_table_is_told_at_once(tmp_path):
                  encoding="utf-8")
     res = CliRunner().invoke(main, ["sweep", str(f), "--out", str(tmp_path / "o")])
     assert res.exit_code == 2
-    assert "pts.csv, line 3: given 1 cells; line 4: given 3 cells; allowed: 2, one per column" in res.output
+    assert "pts.csv, line 3: given 1 cell; line 4: given 3 cells; allowed: 2, one per column" in res.output
     assert not (tmp_path / "o").exists()
     (tmp_path / "pts.csv").write_text("behaviour.restock_strength,behaviour.w_news\n1.0,1.0\n\n,1.0\n",
                                       encoding="utf-8")
     res = CliRunner().invoke(main, ["sweep", str(f), "--out", str(tmp_path / "o")])
     assert res.exit_code == 2
     assert "value '' (in pts.csv, point 2, line 4)" in res.output
+
+
+def test_two_thousand_ragged_rows_are_one_short_line(tmp_path):
+    from rechain.experiments.designs import DesignError, table_rows
+    with pytest.raises(DesignError) as err:
+        table_rows("a,b\n" + "1\n" * 2000, "p.csv")
+    said = str(err.value)
+    assert said.startswith("p.csv, line 2: given 1 cell; line 3: given 1 cell;")
+    assert "; and 1990 more rows; allowed: 2" in said and len(said) < 400
+
+
+def test_a_points_tables_value_is_judged_with_its_row(tmp_path):
+    """The audit of the mends: a column's value was checked against the base alone, so the
+    point (buy_below_share 1.3, sell_above_share 1.5) was refused as 'not below 1.2', the
+    base's sell_above_share, though a scenario file with the same pair checks."""
+    from rechain.experiments.sweep import load_sweep
+    f = tmp_path / "s.toml"
+    f.write_text(f'base = "{(BASELINE.parent / "state_stockpile.toml").as_posix()}"\nname = "t"\ndesign = "table"\n'
+                 'points = "p.csv"\n[overrides]\nend = 2024-03-31\n', encoding="utf-8")
+    csv = tmp_path / "p.csv"
+    csv.write_text("stockpile.buy_below_share,stockpile.sell_above_share\n0.9,1.2\n1.3,1.5\n", encoding="utf-8")
+    assert [p["stockpile.buy_below_share"] for p in load_sweep(f).points] == [0.9, 1.3]
+    csv.write_text("stockpile.buy_below_share,stockpile.sell_above_share\n0.9,1.2\n1.3,1.5\n1.4,1.25\n",
+                   encoding="utf-8")
+    with pytest.raises(ScenarioError, match=r"points.stockpile.buy_below_share: value 1.4 \(in p.csv, point 3, "
+                                            r"line 4\) does not give a valid scenario: .*not below sell_above_share"):
+        load_sweep(f)

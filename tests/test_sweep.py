@@ -881,7 +881,7 @@ def test_a_points_table_value_outside_the_levels_names_the_table_and_the_point(t
     write(tmp_path / "pts.csv", "behaviour.noise\n0.0\n=1+1\n")
     spec = tiny_sweep(tmp_path, 'design = "table"\npoints = "pts.csv"\n[parameters]\n'
                                 '"behaviour.noise" = { levels = [0.0, 0.01] }\n')
-    with pytest.raises(ScenarioError, match=r"points.behaviour.noise: value '=1\+1' \(in pts.csv, point 2\) is "
+    with pytest.raises(ScenarioError, match=r"points.behaviour.noise: value '=1\+1' \(in pts.csv, point 2, line 3\) is "
                                             r"not one of the parameter's levels"):
         load_sweep(spec)
 

@@ -20,7 +20,7 @@ from .calendar import CALENDARS, Calendar, CalendarRangeError, _next_month
 from .config.schema import OUTSIDE_QUOTA_GROUPS, planning_horizon
 from .network import ABROAD, FOREIGN, IONIC, KINDS, MYANMAR, OVERSEAS, ROCK, SEP
 from .policy import (QUOTA_TYPES, ExportRegimes, FirmWeekTable, QuotaBook, capacity_resets, dated_capacity,
-                     disruption_table, quota_read_days)
+                     dated_multiple, disruption_table, quota_read_days)
 from .world import World
 
 __all__ = ["Mode", "WeekConditions", "PolicyTimeline", "WEEKS_PER_YEAR"]
@@ -278,8 +278,11 @@ class PolicyTimeline:
             return share
         frm = world.scenario.quota_policy.imported_ore_counts_from
         if frm is not None and frm.year <= year:
-            rock += pop.capacity[world.rows[ABROAD]].sum() * WEEKS_PER_YEAR
-            ionic += pop.capacity[world.rows[MYANMAR]].sum() * WEEKS_PER_YEAR
+            # the imports the year can bring: the groups' capacity in that year (capacity_by_year)
+            firms = world.scenario.firms
+            rock += pop.capacity[world.rows[ABROAD]].sum() * WEEKS_PER_YEAR * dated_multiple(firms.overseas_miners, year)
+            ionic += pop.capacity[world.rows[MYANMAR]].sum() * WEEKS_PER_YEAR * dated_multiple(firms.myanmar_holders,
+                                                                                                year)
         w_light = rock / (rock + ionic)
         share[f] = np.where(light, w_light * cap / cap[light].sum(), (1 - w_light) * cap / cap[~light].sum())
         return share

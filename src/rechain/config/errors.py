@@ -363,6 +363,16 @@ def _locate(files: list[Path], loc: tuple, data: dict | None) -> tuple[Path | No
     return best_file, best_line
 
 
+def _child_most(files: list[Path], candidates: list[tuple]) -> tuple:
+    """Of two or more keys a check is about, the one the child-most file of the chain sets
+    (the first given where no file sets any, a default among them)."""
+    for f in reversed(files):
+        for loc in candidates:
+            if _depth_set(f, loc) == len(loc):
+                return loc
+    return candidates[0]
+
+
 def _depth_set(path: Path, loc: tuple) -> int:
     """How many keys of ``loc`` (leading names, up to its first list index) one file sets."""
     view = _view(path)
@@ -719,11 +729,12 @@ def _describe(err: dict, path: Path | None, files: list[Path] | None = None,
             loc, text, kind = _cross_check(msg, data)
         else:
             kind, text = _value_error(loc, msg, given)
-            # a table's cross-key check names the key it is about, so its line is found
+            # a table's cross-key check names one of its two keys, the one the child-most file
+            # of the chain sets (the what-if that made the pair wrong), so its line is found
             if "before start" in msg and loc and loc[-1] != "end":
-                loc = (*loc, "end")
+                loc = _child_most(files, [(*loc, "end"), (*loc, "start")])
             elif msg.startswith("buy_below_share ") and loc and loc[-1] != "buy_below_share":
-                loc = (*loc, "buy_below_share")
+                loc = _child_most(files, [(*loc, "buy_below_share"), (*loc, "sell_above_share")])
     elif typ == "extra_forbidden":
         allowed = _allowed_keys(loc)
         text = f"unknown key{did_you_mean(loc[-1], allowed)}; allowed here: {', '.join(sorted(allowed))}" \

@@ -1316,7 +1316,8 @@ def _extra_problems(sc: "Scenario") -> list[tuple[tuple, str, str]]:
                             f"given end {sh.end} before start {sh.start}; allowed: an end on or after the start"))
             last_start = sc.end + horizon if sh.foreseen else sc.end
             if sh.start > last_start or sh.end < sc.start:
-                ahead = (f" (a foreseen shock may start up to {horizon.days // 7} weeks after it, "
+                weeks = horizon.days // 7
+                ahead = (f" (a foreseen shock may start up to {weeks} week{'' if weeks == 1 else 's'} after it, "
                          f"behaviour.plan_ahead_weeks: end users plan for it)") if sh.foreseen else ""
                 out.append((("sectors", sname, "shocks", i, "start"), "outside_period",
                             f"given {sh.start}..{sh.end}; allowed: dates that overlap the simulated period "

@@ -178,13 +178,15 @@ def table_rows(text: str, name: str, lines: list[int] | None = None) -> tuple[li
     for r in reader:        # the line as the file numbers it (blank lines are skipped, not counted)
         if None in r or any(v is None for v in r.values()):
             cells = len(r) - (1 if None in r else 0) - sum(v is None for v in r.values()) + len(r.get(None) or [])
-            ragged.append(f"line {reader.line_num}: given {cells} cells")
+            ragged.append(f"line {reader.line_num}: given {cells} cell{'' if cells == 1 else 's'}")
             continue
         rows.append({k: _coerce_cell(v) for k, v in r.items()})
         if lines is not None:
             lines.append(reader.line_num)
-    if ragged:
-        raise DesignError(f"{name}, {'; '.join(ragged)}; allowed: {len(header)}, one per column of the header row")
+    if ragged:            # the first ten, and how many more: a table of 2,000 bad rows is one line
+        more = f"; and {len(ragged) - 10} more rows" if len(ragged) > 10 else ""
+        raise DesignError(f"{name}, {'; '.join(ragged[:10])}{more}; allowed: {len(header)}, one per column of the "
+                          f"header row")
     return list(reader.fieldnames), rows
 
 

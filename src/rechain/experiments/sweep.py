@@ -450,7 +450,10 @@ def _check_value(base: dict, p: Parameter, value: Any, file: Path | None, what: 
 
 
 def _parameter(name: str, entry: dict, base: dict, file: Path | None, design: str,
-               source: PointSource | None = None) -> Parameter:
+               source: PointSource | None = None, check_levels: bool = True) -> Parameter:
+    """A declared parameter (or a points table's column), its levels or range checked
+    against the base one value at a time (``check_levels`` False: a table's column, whose
+    values are judged with the rest of their row, :func:`_table_points`)."""
     key = f"parameters.{name}"
     if not isinstance(entry, dict):
         raise _err(file, key, f"given {_toml(entry)}; a parameter is {{min = ..., max = ...}} or {{levels = [...]}}, "
@@ -532,6 +535,8 @@ def _parameter(name: str, entry: dict, base: dict, file: Path | None, design: st
         dup = next(v for v, k in zip(levels, seen) if seen.count(k) > 1)
         raise _err(file, f"{key}.levels", f"level {_toml(dup)} is given twice", "invalid", needle=name)
     p = Parameter(name, path, tokens, "levels", levels=list(levels), dtype=_dtype_of(levels), base_value=base_value)
+    if not check_levels:
+        return p
     bad = []
     for v in levels:                    # every bad level told, not the first alone
         try:
@@ -581,15 +586,34 @@ def _table_points(spec: SweepFile, file: Path | None, params: dict[str, Paramete
             raise _err(file, f"points[{i}]", f"lacks {', '.join(map(repr, missing))}; allowed: every point sets every "
                        f"column the others set", "missing_key", needle="points")
     order: list[Parameter] = []
+    suspects: dict[str, set] = {}   # per column, its values that are no setting alone
     found = _Found()       # every column's first bad value, said together
     for c in columns:
         with found:
-            order.append(_table_column(c, rows, spec, file, params, base, source, lines))
+            suspects[c] = set()
+            order.append(_table_column(c, rows, spec, file, params, base, source, lines, suspects[c]))
     unused = [n for n in params if n not in columns]
     for n in unused:
         with found:
             raise _err(file, f"parameters.{n}", "is declared but is not a column of the points table", "invalid",
                        needle=n)
+    found.raise_any()
+    # a value that is no setting against the base alone may be one with the rest of its row
+    # (buy_below_share 1.3 beside the row's sell_above_share 1.5): judged with its row, each
+    # column's first point that fails so told
+    for p in order:
+        suspect = suspects.get(p.name, set())
+        for i, r in enumerate(rows):
+            if _value_key(r[p.name]) not in suspect:
+                continue
+            try:
+                scenario_from_dict(point_data(base, source, [(q.tokens, r[q.name]) for q in order]))
+            except ScenarioError as e:
+                found.errors += _err(file, f"points.{p.name}", f"value {_toml(r[p.name])} (in "
+                                     f"{_point_place(spec, i, lines)}) does not give a valid scenario: {e.key}: "
+                                     f"{e.detail}", "out_of_range",
+                                     needle="points").errors
+                break
     found.raise_any()
     return order, [{p.name: r[p.name] for p in order} for r in rows]
 
@@ -603,7 +627,7 @@ def _point_place(spec: SweepFile, i: int, lines: list[int]) -> str:
 
 
 def _table_column(c: str, rows: list[dict], spec: SweepFile, file: Path | None, params: dict[str, Parameter],
-                  base: dict, source: PointSource | None, lines: list[int]) -> Parameter:
+                  base: dict, source: PointSource | None, lines: list[int], suspect: set) -> Parameter:
     """Column ``c`` of a points table as a parameter (its values put in ``rows`` as they will
     be set); raises :class:`ScenarioError` on its first value that is no valid setting."""
     # a whole number written by a spreadsheet as 4.0 is the whole number 4 where the key holds one
@@ -624,9 +648,15 @@ def _table_column(c: str, rows: list[dict], spec: SweepFile, file: Path | None, 
         return p
     levels = list({_value_key(r[c]): r[c] for r in rows}.values())
     try:
-        return _parameter(c, {"levels": levels}, base, file, "table", source)
+        p = _parameter(c, {"levels": levels}, base, file, "table", source, check_levels=False)
     except ScenarioError as e:
         raise _point_error(e, spec, file, c, rows, base, source, lines) from None
+    for v in levels:                # a value that is no setting alone is judged with its row
+        try:
+            _check_value(base, p, v, file, "level", source)
+        except ScenarioError:
+            suspect.add(_value_key(v))
+    return p
 
 
 def _point_error(e: ScenarioError, spec: SweepFile, file: Path | None, column: str, rows: list[dict], base: dict,

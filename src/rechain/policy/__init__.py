@@ -3,8 +3,8 @@ charges, disruptions. :class:`~rechain.conditions.PolicyTimeline` turns them int
 see week by week; firms see only what has been issued or decided so far.
 """
 
-from .disruptions import FirmWeekTable, capacity_resets, dated_capacity, disruption_table
+from .disruptions import FirmWeekTable, capacity_resets, dated_capacity, dated_multiple, disruption_table
 from .exports import ExportRegimes, LicenceQueue
 from .quotas import QUOTA_TYPES, QuotaBook, catch_up_pace, quota_read_days
 
-__all__ = ["QUOTA_TYPES", "QuotaBook", "catch_up_pace", "quota_read_days", "ExportRegimes", "LicenceQueue", "disruption_table", "dated_capacity", "capacity_resets", "FirmWeekTable"]
+__all__ = ["QUOTA_TYPES", "QuotaBook", "catch_up_pace", "quota_read_days", "ExportRegimes", "LicenceQueue", "disruption_table", "dated_capacity", "capacity_resets", "dated_multiple", "FirmWeekTable"]

@@ -10,7 +10,7 @@ import numpy as np
 from ..calendar import Calendar
 from ..scenario import Scenario
 
-__all__ = ["FirmWeekTable", "disruption_table", "dated_capacity", "capacity_resets", "dated_capacity_t_per_yr"]
+__all__ = ["FirmWeekTable", "disruption_table", "dated_capacity", "capacity_resets", "dated_capacity_t_per_yr", "dated_multiple"]
 
 
 @dataclass(frozen=True)
@@ -94,6 +94,17 @@ def dated_capacity_t_per_yr(group, year: int) -> float:
     return float(table[str(given[-1])]) if given else float(group.capacity_t_per_yr)
 
 
+def dated_multiple(group, year: int) -> float:
+    """A firm group's capacity in ``year`` over the size its firms were drawn at
+    (``capacity_t_per_yr``, or the largest figure of ``capacity_by_year`` where that is 0);
+    1 without ``capacity_by_year``."""
+    table = getattr(group, "capacity_by_year", None)
+    if not table:
+        return 1.0
+    base = group.capacity_t_per_yr if group.capacity_t_per_yr > 0 else max(table.values())
+    return dated_capacity_t_per_yr(group, year) / base if base > 0 else 1.0
+
+
 def capacity_resets(sc: Scenario, cal: Calendar, pop, kinds: dict[str, int]) -> dict[int, np.ndarray]:
     """The weeks (after the first) in which a year given in a group's ``capacity_by_year``
     begins, and the group's firms: from each year given the figure is the group's capacity,
@@ -118,13 +129,10 @@ def dated_capacity(sc: Scenario, cal: Calendar, pop, kinds: dict[str, int]) -> F
     for group, code in kinds.items():
         cfg = getattr(sc.firms, group)
         table = getattr(cfg, "capacity_by_year", None)
-        if not table:
-            continue
-        base = cfg.capacity_t_per_yr if cfg.capacity_t_per_yr > 0 else max(table.values())
-        if base <= 0:
+        if not table or (cfg.capacity_t_per_yr <= 0 and max(table.values()) <= 0):
             continue
         # the first week's Monday may fall in the year before the start: it runs the start's year
-        level = np.array([dated_capacity_t_per_yr(cfg, max(monday, sc.start).year) for monday in cal.weeks]) / base
+        level = np.array([dated_multiple(cfg, max(monday, sc.start).year) for monday in cal.weeks])
         firms = np.flatnonzero(pop.kind == code)
         columns.append((firms, np.repeat(level[:, None], firms.size, axis=1)))
     if not columns:
