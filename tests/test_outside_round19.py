@@ -152,3 +152,13 @@ def test_a_points_tables_value_is_judged_with_its_row(tmp_path):
     with pytest.raises(ScenarioError, match=r"points.stockpile.buy_below_share: value 1.4 \(in p.csv, point 3, "
                                             r"line 4\) does not give a valid scenario: .*not below sell_above_share"):
         load_sweep(f)
+
+
+@pytest.mark.parametrize("body", ["end = 9999-12-20\n", "end = 2025-10-26\n[behaviour]\nplan_ahead_weeks = 1e308\n",
+                                  "end = 2025-10-26\n[behaviour]\nplan_ahead_weeks = true\n"])
+def test_the_planning_horizon_is_read_safely_before_validation(tmp_path, body):
+    """Keeping a foreseen shock past the end reads the horizon before the schema checks it:
+    an end near the calendar's last day, or a horizon the schema refuses, must give the
+    schema's one message, not an overflow."""
+    res = CliRunner().invoke(main, ["check", str(what_if(tmp_path, body))])
+    assert res.exit_code == 2 and res.output.startswith("error: ") and "Traceback" not in res.output

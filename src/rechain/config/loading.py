@@ -603,8 +603,11 @@ def drop_inherited_outside_period(data: dict, own: dict, parents: list[Path]) ->
     source = parents[-1].name
     # a foreseen shock just after the end is in end users' plans in the period's last weeks:
     # kept, so the weeks two periods share do not depend on where they end
+    # (read before validation: a value the schema will refuse keeps nothing past the end)
     plan_ahead = _table(data, "behaviour").get("plan_ahead_weeks", PLAN_AHEAD_DEFAULT)
-    horizon = planning_horizon(plan_ahead) if isinstance(plan_ahead, (int, float)) else dt.timedelta(0)
+    fits = isinstance(plan_ahead, (int, float)) and not isinstance(plan_ahead, bool) and 1 <= plan_ahead <= 52
+    horizon = planning_horizon(plan_ahead) if fits and end <= dt.date.max - dt.timedelta(weeks=53) \
+        else dt.timedelta(0)
     # (label, the table holding the list, its key, the file's own table at the same place)
     lists = [(key, data, key, own) for key in _DATED_LISTS]
     lists += [(f"sectors.{name}.shocks", sector, "shocks", _table(_table(own, "sectors"), name))
