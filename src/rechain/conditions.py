@@ -280,9 +280,10 @@ class PolicyTimeline:
         if frm is not None and frm.year <= year:
             # the imports the year can bring: the groups' capacity in that year (capacity_by_year)
             firms = world.scenario.firms
-            rock += pop.capacity[world.rows[ABROAD]].sum() * WEEKS_PER_YEAR * dated_multiple(firms.overseas_miners, year)
-            ionic += pop.capacity[world.rows[MYANMAR]].sum() * WEEKS_PER_YEAR * dated_multiple(firms.myanmar_holders,
-                                                                                                year)
+            overseas = pop.capacity[world.rows[ABROAD]].sum() * dated_multiple(firms.overseas_miners, year)
+            myanmar = pop.capacity[world.rows[MYANMAR]].sum() * dated_multiple(firms.myanmar_holders, year)
+            rock += overseas * WEEKS_PER_YEAR
+            ionic += myanmar * WEEKS_PER_YEAR
         w_light = rock / (rock + ionic)
         share[f] = np.where(light, w_light * cap / cap[light].sum(), (1 - w_light) * cap / cap[~light].sum())
         return share

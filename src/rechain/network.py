@@ -107,22 +107,20 @@ def build_population(sc: Scenario, mat: Materials, rng: np.random.Generator, sta
         add(kind, g.count, g.capacity_t_per_yr, g.capacity_spread, g.cost_yuan_per_t, g.capital_cost_yuan_per_t,
             **extra)
 
-    def at_start(g) -> float:
-        """The group's dated capacity at the start over the one it is sized at: buyers choose
-        their suppliers by what they can supply when the run starts (a later step is not
-        foreseen, so the years before it do not depend on it or on the run's end)."""
-        return dated_multiple(g, sc.start.year)
-
+    # at_start: a dated group's capacity at the start over the one it is sized at: buyers choose
+    # their suppliers by what they can supply when the run starts (a later step is not foreseen,
+    # so the years before it do not depend on it or on the run's end)
+    start_year = sc.start.year
     add_group(ROCK, f.rock_miners, light=True)
     add_group(IONIC, f.ionic_miners)
     # sized at their capacity at the start (above 0), which their capacity_by_year then scales
-    add_group(MYANMAR, f.myanmar_holders, region=1, at_start=at_start(f.myanmar_holders))
+    add_group(MYANMAR, f.myanmar_holders, region=1, at_start=dated_multiple(f.myanmar_holders, start_year))
     om = f.overseas_miners
     if om.count > 0 and (om.capacity_t_per_yr > 0 or any(v > 0 for v in om.capacity_by_year.values())):
         # sized at their capacity at the start, or (mines yet to open) their largest dated one
         first = om.capacity_t_per_yr if om.capacity_t_per_yr > 0 else max(om.capacity_by_year.values())
         add(ABROAD, om.count, first, om.capacity_spread, om.cost_yuan_per_t, om.capital_cost_yuan_per_t,
-            region=1, light=True, at_start=at_start(om))
+            region=1, light=True, at_start=dated_multiple(om, start_year))
     sp = f.separation_plants
     n_light, n_ionic = sp.plants_by_ore()
     ms = lambda n: (rng.random(n) < sp.metal_line_share).astype(float)  # noqa: E731
@@ -166,7 +164,8 @@ def build_population(sc: Scenario, mat: Materials, rng: np.random.Generator, sta
     if fp.count > 0 and (fp.capacity_t_per_yr > 0 or any(v > 0 for v in fp.capacity_by_year.values())):
         first = fp.capacity_t_per_yr if fp.capacity_t_per_yr > 0 else max(fp.capacity_by_year.values())
         add(FOREIGN, fp.count, first, fp.capacity_spread, fp.cost_yuan_per_t, fp.capital_cost_yuan_per_t,
-            region=1, light=fp.ore_type == "rock", metal_share=float(fp.metal_share > 0), at_start=at_start(fp))
+            region=1, light=fp.ore_type == "rock", metal_share=float(fp.metal_share > 0),
+            at_start=dated_multiple(fp, start_year))
     n, P = len(rows), len(mat.products)
     kind = np.array([r["kind"] for r in rows])
     region = np.array([r.get("region", 0) for r in rows])

@@ -590,8 +590,8 @@ def _table_points(spec: SweepFile, file: Path | None, params: dict[str, Paramete
     found = _Found()       # every column's first bad value, said together
     for c in columns:
         with found:
-            suspects[c] = set()
-            order.append(_table_column(c, rows, spec, file, params, base, source, lines, suspects[c]))
+            p, suspects[c] = _table_column(c, rows, spec, file, params, base, source, lines)
+            order.append(p)
     unused = [n for n in params if n not in columns]
     for n in unused:
         with found:
@@ -627,9 +627,11 @@ def _point_place(spec: SweepFile, i: int, lines: list[int]) -> str:
 
 
 def _table_column(c: str, rows: list[dict], spec: SweepFile, file: Path | None, params: dict[str, Parameter],
-                  base: dict, source: PointSource | None, lines: list[int], suspect: set) -> Parameter:
+                  base: dict, source: PointSource | None, lines: list[int]) -> tuple[Parameter, set]:
     """Column ``c`` of a points table as a parameter (its values put in ``rows`` as they will
-    be set); raises :class:`ScenarioError` on its first value that is no valid setting."""
+    be set), with the keys (``_value_key``) of its values that are no setting on their own,
+    for :func:`_table_points` to judge with their rows; raises :class:`ScenarioError` for a
+    column that is no key, or a value outside a declared parameter's levels."""
     # a whole number written by a spreadsheet as 4.0 is the whole number 4 where the key holds one
     if c not in params and _holds_int(base, c):
         for r in rows:
@@ -645,35 +647,28 @@ def _table_column(c: str, rows: list[dict], spec: SweepFile, file: Path | None, 
                 raise _err(file, f"points.{c}", f"value {_toml(r[c])}{where} is not one of the parameter's levels "
                            f"{_toml(p.levels)}", "out_of_range", needle="points")
             r[c] = allowed[_value_key(r[c])]
-        return p
+        return p, set()
     levels = list({_value_key(r[c]): r[c] for r in rows}.values())
     try:
         p = _parameter(c, {"levels": levels}, base, file, "table", source, check_levels=False)
     except ScenarioError as e:
-        raise _point_error(e, spec, file, c, rows, base, source, lines) from None
+        raise _column_error(e, spec, file, c) from None
+    suspect = set()
     for v in levels:                # a value that is no setting alone is judged with its row
         try:
             _check_value(base, p, v, file, "level", source)
         except ScenarioError:
             suspect.add(_value_key(v))
-    return p
+    return p, suspect
 
 
-def _point_error(e: ScenarioError, spec: SweepFile, file: Path | None, column: str, rows: list[dict], base: dict,
-                 source: PointSource | None, lines: list[int]) -> ScenarioError:
-    """A table column that is no key, or the first point whose value in it is no valid
-    setting: named by the points table (the CSV, or the inline list) and the point."""
+def _column_error(e: ScenarioError, spec: SweepFile, file: Path | None, column: str) -> ScenarioError:
+    """A table column that is no key of the base, named by the points table (the CSV, or the
+    inline list); its values are judged with their rows (:func:`_table_points`)."""
     table = f"{spec.points}" if isinstance(spec.points, str) else "the inline points"
     if e.kind == "unknown_parameter":
         return _err(file, f"points.{column}", f"column {column!r} of {table}: not a key of the base scenario "
                     f"({e.detail.split(': ', 1)[-1]})", e.kind, needle="points")
-    for i, r in enumerate(rows):
-        try:
-            _parameter(column, {"levels": [r[column]]}, base, None, "table", source)
-        except ScenarioError as one:
-            detail = one.detail.replace(f"level {_toml(r[column])} ", "", 1)
-            return _err(file, f"points.{column}", f"value {_toml(r[column])} (in {_point_place(spec, i, lines)}) "
-                        f"{detail}", one.kind, needle="points")
     return e
 
 
