@@ -8,12 +8,14 @@ from __future__ import annotations
 
 import sys
 
+from .stops import INTERRUPTED
+
 
 def main() -> None:
     try:
         from .cli import main as command
     except KeyboardInterrupt:
-        sys.stderr.write("\ninterrupted: stopped before it finished; no output is left half-written\n")
+        sys.stderr.write(f"\n{INTERRUPTED}\n")
         sys.exit(130)
     command()
 

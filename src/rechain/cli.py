@@ -23,6 +23,7 @@ from .experiments.executor import (Terminated, forget_terminated, interrupt_kept
                                    was_interrupted, was_terminated)
 from .options import NonEmptyPath, WholeNumber
 from .scenario import ScenarioError, json_schema, load_scenario
+from .stops import INTERRUPTED, TERMINATED
 
 __all__ = ["main"]
 
@@ -145,7 +146,7 @@ class _Group(click.Group):
 def _end_interrupted() -> None:
     """Ctrl-C during a command: one line saying so and status 130. Outputs are written whole
     or not at all (outputs.output_dir), so none is left half-written."""
-    click.echo("\ninterrupted: stopped before it finished; no output is left half-written", err=True)
+    click.echo(f"\n{INTERRUPTED}", err=True)
     sys.exit(130)
 
 
@@ -157,7 +158,7 @@ def _end_terminated(signum=None, frame=None) -> None:
     in place while they work."""
     signal.signal(signal.SIGTERM, signal.SIG_DFL)
     if note_terminated():
-        click.echo("\nterminated: stopped before it finished; no output is left half-written", err=True)
+        click.echo(f"\n{TERMINATED}", err=True)
     # an exit, not SIGTERM's default end: the locks the progress bar made are given back
     # (no 'leaked semaphore' warning)
     sys.exit(143)

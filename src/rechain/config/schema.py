@@ -17,6 +17,7 @@ from typing import Annotated, Any, Literal
 import numpy as np
 from pydantic import (AfterValidator, BeforeValidator, BaseModel, ConfigDict, Field, PrivateAttr, ValidationError,
                       field_validator, model_validator)
+from pydantic_core import InitErrorDetails, PydanticCustomError
 
 from ..calendar import CALENDARS, WEEKENDS_ONLY_FIRST, WEEKENDS_ONLY_LAST, supported_range
 from ..materials import PRODUCTS
@@ -723,12 +724,18 @@ class Stockpile(_Model):
 
     @model_validator(mode="after")
     def _band(self) -> "Stockpile":
+        mistakes = []
         # a reserve buying above the price it sells at would buy and release the same tonnes
         if self.buy_below_share >= self.sell_above_share:
-            raise ValueError(f"buy_below_share {self.buy_below_share:g} is not below sell_above_share "
-                             f"{self.sell_above_share:g}; allowed: a band, buying below the price it releases above")
+            mistakes.append(f"buy_below_share {self.buy_below_share:g} is not below sell_above_share "
+                            f"{self.sell_above_share:g}; allowed: a band, buying below the price it releases above")
         if self.start is not None and self.end is not None and self.end < self.start:
-            raise ValueError(f"end {self.end} is before start {self.start}")
+            mistakes.append(f"end {self.end} is before start {self.start}")
+        if len(mistakes) == 1:
+            raise ValueError(mistakes[0])
+        if mistakes:        # both told at once, each at its own key (config.errors)
+            raise ValidationError.from_exception_data("Stockpile", [
+                InitErrorDetails(type=PydanticCustomError("value_error", m), loc=(), input=None) for m in mistakes])
         return self
 
 
@@ -1305,7 +1312,7 @@ def planning_horizon(plan_ahead_weeks: float) -> dt.timedelta:
 
 def _extra_problems(sc: "Scenario") -> list[tuple[tuple, str, str]]:
     """Checks the schema classes leave to the whole scenario, as (key path, kind, text):
-    date order of shocks and the stockpile, shocks within the period (a foreseen one may start
+    date order of shocks, shocks within the period (a foreseen one may start
     within the planning horizon after it), one item per name."""
     out = []
     horizon = planning_horizon(sc.behaviour.plan_ahead_weeks)
@@ -1322,10 +1329,6 @@ def _extra_problems(sc: "Scenario") -> list[tuple[tuple, str, str]]:
                 out.append((("sectors", sname, "shocks", i, "start"), "outside_period",
                             f"given {sh.start}..{sh.end}; allowed: dates that overlap the simulated period "
                             f"{sc.start}..{sc.end}{ahead}"))
-    st = sc.stockpile
-    if st.start is not None and st.end is not None and st.end < st.start:
-        out.append((("stockpile", "end"), "date_order",
-                    f"given end {st.end} before start {st.start}; allowed: an end on or after the start"))
     for lname in _NAMED_LISTS:
         names = [getattr(x, "name", "") for x in getattr(sc, lname)]
         for i, n in enumerate(names):
