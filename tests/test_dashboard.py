@@ -249,6 +249,10 @@ def test_dashboard_in_a_browser(dashboard_url):
             assert sum(first) > 0
             assert page.locator("svg.rechain-chain g.stage").count() >= 8
             assert page.locator("img").count() >= 1           # the charts
+            # one page, so no tab bar naming it "Page 0" (Mesa's own)
+            assert page.get_by_text(re.compile(r"^Page \d+$")).count() == 0
+            traders = page.locator('svg.rechain-chain g.stage[data-stage="traders"]')
+            assert re.search(r"holds \S+ \w+ of \S+ kt", traders.text_content())      # their stock of their storage
             # Play runs on by itself until paused
             page.get_by_role("button", name="▶").click()
             _wait_steps(page, lambda k: k >= 8)

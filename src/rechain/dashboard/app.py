@@ -221,8 +221,18 @@ def _layout(num_components: int):
     return [dict(x) for x in _LAYOUT] if num_components == len(_LAYOUT) else _mesa_layout(num_components)
 
 
+@solara.component
+def OnePage(components, model):
+    """Stands in for Mesa's ``ComponentsView`` (same arguments): the page's components on one
+    draggable grid, without the tab bar Mesa puts over them, which names the one page "Page 0"."""
+    layout, set_layout = solara.use_state(_layout(len(components)))
+    solara.GridDraggable(items=[_mesa_viz._wrap_component(c)(model) for c, _ in components],
+                         grid_layout=layout, resizable=True, draggable=True, on_grid_layout=set_layout)
+
+
 _mesa_viz.make_initial_grid_layout = _layout
 _mesa_viz.UserInputs = LeverInputs
+_mesa_viz.ComponentsView = OnePage
 
 
 @solara.component

@@ -9,7 +9,7 @@ that only sell are grey. (Orders over use would not do: what a stage plans to us
 it orders at rest — magnet makers plan for blanks they cannot make — so each stage would wear
 its own colour for good.) Each box also says its
 firms' mood (the mean expected relative price change) and has a gauge of its stock cover
-against normal; each arrow is as wide as the tonnes shipped that week. Reads only the
+against normal (traders: the stock they hold of their storage); each arrow is as wide as the tonnes shipped that week. Reads only the
 model's public state (``world``, ``firms``, ``recorder``).
 """
 
@@ -33,6 +33,8 @@ ORDER_WEEKS = 4         # orders read over the last four weeks (a holiday week o
 USUAL_WEEKS = 26        # ... against the half-year before them
 #: each buying stage's main inputs: the ones its orders are read against its use of
 ORDERED = {stage: products for stage, products, _, _ in ORDERS_AGAINST}
+#: stages that hold stock to sell later, whose gauge is their stock against their storage
+STORING = ("traders",)
 WIDTH, HEIGHT = X0 + 4 * COL_W + BOX_W + 12, Y0 + 2 * ROW_H + BOX_H + 78
 
 
@@ -87,6 +89,12 @@ def stage_state(model) -> dict[str, dict]:
         normal = b.cover_weeks.get(stage, b.finished_cover_weeks) * 7.0
         out[stage] = {"mood": float(mood[s]), "ordering": ordering.get(stage, float("nan")),
                       "cover_days": float(cover[s]), "normal_days": normal, "firms": int(count[s])}
+        if stage in STORING:
+            # stockists neither use nor are ordered from: their gauge is what they hold of the
+            # storage they have (their capacity, t), the sign of their speculation
+            mine = stage_of == s
+            out[stage]["held_t"] = float(model.firms.stock_t[mine].sum())
+            out[stage]["storage_t"] = float(model.firms.capacity_t_per_wk[mine].sum())
     return out
 
 
@@ -190,12 +198,19 @@ def chain_svg(model, flow_scale_t: float | None = None) -> str:
         cover_txt = ("cover: no orders" if idle else f"cover {cover:.0f} d") if np.isfinite(cover) else "cover -"
         frac = min(cover / (2 * s["normal_days"]), 1.0) if np.isfinite(cover) and not idle and s["normal_days"] > 0 \
             else 0.0
+        stored = "storage_t" in s
+        if stored:
+            cover_txt = f"holds {_fmt_t(s['held_t'])} of {_fmt_t(s['storage_t'])}"
+            frac = min(s["held_t"] / s["storage_t"], 1.0) if s["storage_t"] > 0 else 0.0
+        gauge_txt = (f"stock held {cover_txt.removeprefix('holds ')} of storage" if stored else
+                     f"stock cover {cover_txt.removeprefix('cover').lstrip(': ')} (normal {s['normal_days']:.0f} d)")
+        tick = "" if stored else (f'<line x1="{x + BOX_W / 2}" x2="{x + BOX_W / 2}" y1="{y + 54}" y2="{y + 67}" '
+                                  f'stroke="#e08214" stroke-width="2"/>')
         parts.append(f'<g class="stage" data-stage="{stage}" data-mood="{s["mood"]:.4f}" '
                      f'data-ordering="{s["ordering"] if buys else -1:.4f}" '
                      f'data-cover="{cover if np.isfinite(cover) else -1:.1f}">'
                      f'<title>{LABELS.get(stage, stage)}: {s["firms"]} firms; mean expected price change '
-                     f'{100 * s["mood"]:+.1f} %{ordering_txt}; stock cover {cover_txt.removeprefix("cover").lstrip(": ")} '
-                     f'(normal {s["normal_days"]:.0f} d)</title>'
+                     f'{100 * s["mood"]:+.1f} %{ordering_txt}; {gauge_txt}</title>'
                      f'<rect x="{x}" y="{y}" width="{BOX_W}" height="{BOX_H}" rx="8" fill="{fill}" stroke="#333"/>'
                      f'<text x="{x + 8}" y="{y + 18}" font-size="13" font-weight="bold" fill="{ink}">'
                      f'{escape(LABELS.get(stage, stage))}</text>'
@@ -204,8 +219,7 @@ def chain_svg(model, flow_scale_t: float | None = None) -> str:
                      f'<rect x="{x + 8}" y="{y + 57}" width="{BOX_W - 16}" height="7" fill="white" '
                      f'stroke="#333" stroke-width="0.6"/>'
                      f'<rect x="{x + 8}" y="{y + 57}" width="{(BOX_W - 16) * frac:.1f}" height="7" fill="#333"/>'
-                     f'<line x1="{x + BOX_W / 2}" x2="{x + BOX_W / 2}" y1="{y + 54}" y2="{y + 67}" '
-                     f'stroke="#e08214" stroke-width="2"/></g>')
+                     f'{tick}</g>')
     # legend
     ly = HEIGHT - 16
     parts.append(f'<g font-size="11" fill="#333">'
