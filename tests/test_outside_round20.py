@@ -5,6 +5,7 @@ from __future__ import annotations
 import subprocess
 import sys
 
+import pytest
 from click.testing import CliRunner
 from support import what_if
 
@@ -37,3 +38,30 @@ def test_a_stop_while_the_libraries_load_says_what_a_stop_in_a_command_says():
     res = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
     assert res.returncode == 130
     assert res.stderr.strip() == INTERRUPTED
+
+
+@pytest.mark.parametrize("body, said", [
+    ("[regions.eu]\ndemand_t_per_yr = { 2024 = nan, 20x5 = 16934, 2026 = 17611 }\n",
+     ["regions.eu.demand_t_per_yr.2024: given nan", "regions.eu.demand_t_per_yr: given the key '20x5'"]),
+    ("[sectors.nev]\nunits_per_yr = { 2024 = -5, y = 3 }\n",
+     ["sectors.nev.units_per_yr.2024: given -5", "sectors.nev.units_per_yr: given the key 'y'"]),
+    ("[magnet_recipes.magnet_uh]\ndy_wt_pct = { 2024 = nan, 20245 = 2 }\n",
+     ["magnet_recipes.magnet_uh.dy_wt_pct.2024: given nan",
+      "magnet_recipes.magnet_uh.dy_wt_pct: given the key '20245'"]),
+])
+def test_a_yearly_tables_bad_value_does_not_hide_its_bad_key(tmp_path, body, said):
+    """A non-finite value was told alone, and the key that is no year only on the next check."""
+    res = CliRunner().invoke(main, ["check", str(what_if(tmp_path, body))])
+    assert res.exit_code == 2
+    for s in said:
+        assert f"w.toml, line 4: {s}" in res.output
+    assert "2 errors" in res.output
+    assert "function-wrap" not in res.output
+
+
+def test_a_recipes_table_with_only_a_bad_key_is_told_at_the_figure(tmp_path):
+    f = what_if(tmp_path, "[magnet_recipes.magnet_uh]\ndy_wt_pct = { 2024 = 3, 20245 = 2 }\n")
+    res = CliRunner().invoke(main, ["check", str(f)])
+    assert res.exit_code == 2
+    assert res.output.strip() == ("error: " + str(f) + ", line 4: magnet_recipes.magnet_uh.dy_wt_pct: given the key "
+                                  "'20245'; allowed: years 1950-2100 as keys (\"2024\")")

@@ -497,7 +497,7 @@ def misnamed_entries(errors: list[dict], data: dict | None) -> dict[tuple, str |
 
 #: pydantic's names of the branches of a figure that is a number or a table by year
 #: (``float | dict[str, float]``: the recipes' wt %), as they appear in an error's loc
-_UNION_BRANCHES = {"float": "number", "dict[str,float]": "table"}
+_UNION_BRANCHES = {"float": "number", "dict[str,float]": "table", "function-wrap[_keys_beside_values()]": "table"}
 
 
 def one_error_per_union(errors: list[dict]) -> list[dict]:
@@ -525,6 +525,9 @@ def one_error_per_union(errors: list[dict]) -> list[dict]:
             if problem and (*field, year) not in told:
                 out.append({"loc": (*field, year), "type": "value_error", "input": year, "msg": problem})
                 told.add((*field, year))
+            told.add(field)
+        elif branch == "table" and err.get("type") == "value_error" and isinstance(given, dict):
+            out.append({**err, "loc": field})           # the table's keys that are no years
             told.add(field)
         elif branch == "number" and isinstance(given, (int, float)) and not isinstance(given, bool):
             out.append({**err, "loc": field})                   # a number out of range: its own error

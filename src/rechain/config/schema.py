@@ -16,7 +16,7 @@ from typing import Annotated, Any, Literal
 
 import numpy as np
 from pydantic import (AfterValidator, BeforeValidator, BaseModel, ConfigDict, Field, PrivateAttr, ValidationError,
-                      field_validator, model_validator)
+                      WrapValidator, field_validator, model_validator)
 from pydantic_core import InitErrorDetails, PydanticCustomError
 
 from ..calendar import CALENDARS, WEEKENDS_ONLY_FIRST, WEEKENDS_ONLY_LAST, supported_range
@@ -83,9 +83,30 @@ def year_keys_problem(keys) -> str:
     return f'given the key{"s" if len(bad) > 1 else ""} {given}; allowed: years {YEAR_MIN}-{YEAR_MAX} as keys ("2024")'
 
 
-YearTable = Annotated[dict[str, Tonnes], AfterValidator(_year_keys)]
-PosYearTable = Annotated[dict[str, Pos], AfterValidator(_year_keys)]
-OptYearTable = Annotated[dict[str, Tonnes], AfterValidator(partial(_year_keys, allow_empty=True))]
+def _keys_beside_values(table: object, handler):
+    """A yearly table's keys that are no years are told beside its values' mistakes, not
+    hidden by them (a nan beside a key '20x5' was told alone, and the key on the next check)."""
+    problem = year_keys_problem(table) if isinstance(table, dict) else ""
+    if not problem:
+        return handler(table)
+    try:
+        handler(table)
+    except ValidationError as e:
+        values = [InitErrorDetails(type=er["type"], loc=er["loc"], input=er["input"], ctx=er.get("ctx", {}))
+                  for er in e.errors() if er["loc"]]       # its own key error (no loc) is told below
+        if values:
+            raise ValidationError.from_exception_data("YearTable", [
+                *values, InitErrorDetails(type=PydanticCustomError("value_error", "{problem}", {"problem": problem}),
+                                          loc=(), input=table)]) from None
+    raise ValueError(problem)
+
+
+#: a recipe's figure by year (its values are checked by the recipe, a number's range beside it)
+YearFigures = Annotated[dict[str, float], WrapValidator(_keys_beside_values)]
+YearTable = Annotated[dict[str, Tonnes], AfterValidator(_year_keys), WrapValidator(_keys_beside_values)]
+PosYearTable = Annotated[dict[str, Pos], AfterValidator(_year_keys), WrapValidator(_keys_beside_values)]
+OptYearTable = Annotated[dict[str, Tonnes], AfterValidator(partial(_year_keys, allow_empty=True)),
+                         WrapValidator(_keys_beside_values)]
 
 
 def _iso_date(value: object) -> object:
@@ -255,7 +276,8 @@ class Shock(_Model):
 class Sector(_Model):
     firms: int = Field(ge=1, le=100_000, description="number of motor makers in the sector")
     units_per_yr: PosYearTable = Field(description="end-product output per calendar year, units")
-    magnet_kg_per_unit: Annotated[dict[str, Annotated[float, Field(gt=0, le=10_000)]], AfterValidator(_year_keys)] = Field(description="finished magnet per unit, kg, per year (at most 10 t)")
+    magnet_kg_per_unit: Annotated[dict[str, Annotated[float, Field(gt=0, le=10_000)]], AfterValidator(_year_keys),
+                                  WrapValidator(_keys_beside_values)] = Field(description="finished magnet per unit, kg, per year (at most 10 t)")
     unit_label: str = Field("units", description="what a unit is (vehicles, MW installed): the unit of the sector's shortfall counted in end products (end_products_short in monthly.csv, the sector table of report.html)")
     uh_share: Share = Field(description="share of the sector's magnets that are the high-coercivity Dy/Tb grade")
     price_elasticity: Elasticity = Field(0.0, description="long-run share of the sector's magnet use lost per 1 % rise of the magnet price over its start level (ferrite or induction motors, other designs), reached over behaviour.substitution_adjust_weeks")
@@ -581,10 +603,10 @@ class Recipe(_Model):
     a number or a table by year (linear between the years given, held outside them); Pr-Nd,
     Dy and Tb together are at most 100 in every year."""
     # a number or a table by year: the range is checked by _pct (a union would report each branch)
-    prnd_wt_pct: float | dict[str, float] = Field(description="Pr-Nd, wt % (an NdFeB magnet has some)",
+    prnd_wt_pct: float | YearFigures = Field(description="Pr-Nd, wt % (an NdFeB magnet has some)",
                                                   json_schema_extra={"allowed": "> 0, <= 60"})
-    dy_wt_pct: float | dict[str, float] = Field(0.0, description="Dy, wt %", json_schema_extra={"allowed": ">= 0, <= 60"})
-    tb_wt_pct: float | dict[str, float] = Field(0.0, description="Tb, wt %", json_schema_extra={"allowed": ">= 0, <= 60"})
+    dy_wt_pct: float | YearFigures = Field(0.0, description="Dy, wt %", json_schema_extra={"allowed": ">= 0, <= 60"})
+    tb_wt_pct: float | YearFigures = Field(0.0, description="Tb, wt %", json_schema_extra={"allowed": ">= 0, <= 60"})
     min_prnd_share: Share = Field(1.0, description="least share of the recipe's Pr-Nd that Ce substitution can leave (1: none possible)")
     min_heavy_share: Share = Field(1.0, description="least share of the recipe's Dy and Tb that grain-boundary diffusion and thrifting can leave (1: none possible)")
     thrift_price_elasticity: Elasticity = Field(0.0, description="share of the substitutable Pr-Nd (Dy/Tb) given up per 1 % rise of its price over the start (long run); as much added back per 1 % fall, up to max_added_share")
