@@ -65,3 +65,16 @@ def test_a_recipes_table_with_only_a_bad_key_is_told_at_the_figure(tmp_path):
     assert res.exit_code == 2
     assert res.output.strip() == ("error: " + str(f) + ", line 4: magnet_recipes.magnet_uh.dy_wt_pct: given the key "
                                   "'20245'; allowed: years 1950-2100 as keys (\"2024\")")
+
+
+@pytest.mark.parametrize("body, line", [
+    ('[[quota_policy.quotas]]\ntype = "mining_rock"\nyear = 2024\nbatches = []\n\n'
+     '[[quota_policy.quotas]]\ntype = "mining_rock"\nyear = 2031\nremove = true\n', 9),
+    ('quota_policy.quotas = [{ type = "separation", year = 2024, batches = [] },\n'
+     '  { type = "mining_rock", year = 2031, remove = true }]\n', 4),
+])
+def test_a_quotas_removal_that_names_nothing_is_told_at_its_line(tmp_path, body, line):
+    """Quotas are found by type and year, not by name: the message had no line."""
+    res = CliRunner().invoke(main, ["check", str(what_if(tmp_path, body))])
+    assert res.exit_code == 2
+    assert f"w.toml, line {line}: quota_policy.quotas.remove: given remove = true for 'mining_rock-2031'" in res.output

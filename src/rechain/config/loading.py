@@ -35,9 +35,9 @@ class _MergeError(ScenarioError):
     """Raised by :func:`deep_merge` (a :class:`ScenarioError` without a file);
     :func:`_resolve` re-raises it naming the file and line."""
 
-    def __init__(self, keypath: tuple, name: str, kind: str, message: str):
+    def __init__(self, keypath: tuple, name: str, kind: str, message: str, item: dict | None = None):
         super().__init__(None, ".".join(str(k) for k in keypath), message, kind=kind)
-        self.keypath, self.name, self.message = keypath, name, message
+        self.keypath, self.name, self.message, self.item = keypath, name, message, item
 
 
 def _removal(item: dict, keypath: tuple) -> bool | None:
@@ -48,7 +48,7 @@ def _removal(item: dict, keypath: tuple) -> bool | None:
     if "remove" in item and not isinstance(flag, bool):
         raise _MergeError((*keypath, "remove"), str(key), "type",
                           f"given remove = {flag!r}{f' for {key!r}' if key else ''}; allowed: true (leave out "
-                          f"the inherited item of this name) or false")
+                          f"the inherited item of this name) or false", item)
     if flag is True and not key:
         raise _MergeError((*keypath, "remove"), "remove", "missing_key",
                           "given remove = true in an item without a name; allowed: name = \"...\" of the "
@@ -88,11 +88,11 @@ def _strip_removals(items: list, keypath: tuple, inherited: list | None = None,
                 f"given remove = true for {_merge_key(item)!r} beside an item without a name: a list "
                 f"with an unnamed item replaces the inherited list whole, so nothing is left to "
                 f"remove; allowed: a name for every item (to add to and remove from the inherited "
-                f"{', '.join(map(repr, names))}), or the whole list without remove"))
+                f"{', '.join(map(repr, names))}), or the whole list without remove", item))
         else:
             _fail(problems, _MergeError((*keypath, "remove"), str(_merge_key(item)), "unknown_item",
                                         f"given remove = true for {_merge_key(item)!r}, but no inherited item "
-                                        f"has that name (nothing to remove)"))
+                                        f"has that name (nothing to remove)", item))
     return [{k: v for k, v in i.items() if k != "remove"} if isinstance(i, dict) and f is False else i
             for i, f in zip(items, flags) if f is not True]
 
@@ -131,7 +131,8 @@ def deep_merge(base: Any, over: Any, _keypath: tuple = (), problems: list | None
             key = _merge_key(item)
             if key in seen:
                 _fail(problems, _MergeError((*_keypath, "name"), str(key), "duplicate_name",
-                                            f"given two items named {key!r} in one file; allowed: each name once"))
+                                            f"given two items named {key!r} in one file; allowed: each name once",
+                                            item))
             seen.add(key)
         out = {_merge_key(i): i for i in base}
         inherited = [k for k in out if isinstance(k, str)]
@@ -152,7 +153,8 @@ def deep_merge(base: Any, over: Any, _keypath: tuple = (), problems: list | None
                         hint = f"; did you mean {near[0]!r}?" if near else "."
                         raise _MergeError((*_keypath, "remove"), str(key), "unknown_item",
                                           f"given remove = true for {key!r}, but no inherited item has that "
-                                          f"name{hint} Inherited: {', '.join(repr(str(k)) for k in inherited_keys) or 'none'}")
+                                          f"name{hint} Inherited: {', '.join(repr(str(k)) for k in inherited_keys) or 'none'}",
+                                          item)
                 except _MergeError as err:
                     _fail(problems, err)
                     continue
@@ -431,7 +433,7 @@ def _resolve(path: Path, chain: tuple[Path, ...] = (), problems: list | None = N
         raise reached_through(e, path) from None
     found: list[_MergeError] = []
     merged = deep_merge(base, data, problems=found)
-    told = [ScenarioError(path, ".".join(str(k) for k in e.keypath), e.message, line=_find_name_line(path, e.name),
+    told = [ScenarioError(path, ".".join(str(k) for k in e.keypath), e.message, line=_find_name_line(path, e.name, e.item),
                           kind=e.kind) for e in found]
     if told and problems is None:
         raise ScenarioError.of(told)
