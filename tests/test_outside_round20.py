@@ -78,3 +78,16 @@ def test_a_quotas_removal_that_names_nothing_is_told_at_its_line(tmp_path, body,
     res = CliRunner().invoke(main, ["check", str(what_if(tmp_path, body))])
     assert res.exit_code == 2
     assert f"w.toml, line {line}: quota_policy.quotas.remove: given remove = true for 'mining_rock-2031'" in res.output
+
+
+def test_compares_period_note_names_the_months_each_run_tables(tmp_path):
+    """A run ending on Sunday 1 February 2026 tables no February (China works none of its
+    days there), but the note named its period as running to 2026-02."""
+    from support import BASELINE
+
+    from rechain.experiments.compare import _periods
+    from rechain.scenario import load_scenario
+    short = load_scenario(what_if(tmp_path, "end = 2026-02-01\n", name="short"))
+    note = _periods([load_scenario(BASELINE), short], [str(BASELINE), "short.toml"])
+    assert "short 2024-01..2026-01;" in note
+    assert "months all share: 2024-01..2026-01" in note

@@ -474,7 +474,9 @@ def _periods(loaded: list[Scenario], given: list, year: int | None = None) -> st
                             f"on a Sunday or where the others end; the same at the start with a Monday)",
                             kind="invalid")
     shared = f"{shared[0]}..{shared[1]}"
-    return (f"the periods differ ({', '.join(f'{sc.name} {_months(sc)}' for sc in loaded)}; months all share: "
+    # each run's months as its tables hold them: a last month of days China does not work is not
+    tabled = ", ".join(f"{sc.name} {'..'.join(_first_last_month(sc))}" for sc in loaded)
+    return (f"the periods differ ({tabled}; months all share: "
             f"{shared}): the key figures are over {'the months all share' if year is None else f'those of year {year}'}"
             f", so totals and changes are like for like; the series show each scenario's own months")
 
