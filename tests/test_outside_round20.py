@@ -91,3 +91,17 @@ def test_compares_period_note_names_the_months_each_run_tables(tmp_path):
     note = _periods([load_scenario(BASELINE), short], [str(BASELINE), "short.toml"])
     assert "short 2024-01..2026-01;" in note
     assert "months all share: 2024-01..2026-01" in note
+
+
+def test_local_workers_start_with_ctrl_c_blocked_and_the_command_keeps_it():
+    """A terminal's Ctrl-C reaches the whole process group: a worker still importing the model
+    printed its traceback under compare's one line. Workers now begin with SIGINT blocked (the
+    command stops them), while the command itself still takes it."""
+    import functools
+    import signal
+
+    from rechain.experiments.executor import open_executor
+    with open_executor(workers=2) as ex:
+        masks = [m for _, m in ex.map(functools.partial(signal.pthread_sigmask, signal.SIG_BLOCK), [[], []])]
+    assert all(signal.SIGINT in m for m in masks)
+    assert signal.SIGINT not in signal.pthread_sigmask(signal.SIG_BLOCK, [])

@@ -31,6 +31,7 @@ import itertools
 import logging
 import numbers
 import os
+import signal
 import sys
 import time
 from typing import Any, Callable, Iterable, Iterator
@@ -215,7 +216,12 @@ class ProcessExecutor(_Executor):
         self.slots = workers
 
     def _submit(self, fn: Callable, item: Any) -> Any:
-        return self.pool.submit(fn, item)
+        # the pool starts its workers as tasks come: a worker started here begins with Ctrl-C
+        # blocked (a terminal's Ctrl-C reaches the whole process group, and a worker still
+        # importing the model printed its traceback). This process sees the Ctrl-C once the
+        # worker is started and stops them all (close); a blocked signal waits, it is not lost
+        with _ctrl_c_blocked():
+            return self.pool.submit(fn, item)
 
     def _next_done(self, pending: list) -> list:
         done, _ = self.cf.wait(pending, return_when=self.cf.FIRST_COMPLETED)
@@ -229,6 +235,16 @@ class ProcessExecutor(_Executor):
             for proc in list(getattr(self.pool, "_processes", {}).values()):
                 proc.terminate()
         self.pool.shutdown(wait=True, cancel_futures=cancel)
+
+
+@contextlib.contextmanager
+def _ctrl_c_blocked():
+    """SIGINT blocked in this thread for the block: processes started in it inherit the block."""
+    old = signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT})
+    try:
+        yield
+    finally:
+        signal.pthread_sigmask(signal.SIG_SETMASK, old)
 
 
 def _within(make: Callable[[], Any], seconds: float) -> Any:
