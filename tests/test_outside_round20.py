@@ -105,3 +105,26 @@ def test_local_workers_start_with_ctrl_c_blocked_and_the_command_keeps_it():
         masks = [m for _, m in ex.map(functools.partial(signal.pthread_sigmask, signal.SIG_BLOCK), [[], []])]
     assert all(signal.SIGINT in m for m in masks)
     assert signal.SIGINT not in signal.pthread_sigmask(signal.SIG_BLOCK, [])
+
+
+def test_a_sweeps_series_of_flows_over_two_forms_is_refused_before_the_runs(tmp_path):
+    """Flows appear only in runs, so a series of separation plants' production with the
+    product left open (oxides and the metal made from them) failed each run instead."""
+    from support import BASELINE
+
+    from rechain.experiments.sweep import load_sweep
+    from rechain.scenario import ScenarioError
+    f = tmp_path / "s.toml"
+    f.write_text(f'base = "{BASELINE.as_posix()}"\ndesign = "grid"\n[overrides]\nend = 2024-03-31\n'
+                 '[parameters]\n"behaviour.noise" = { levels = [0.0, 0.01] }\n[outputs]\n'
+                 'series = [{ variable = "production", stage = "separation_plants" },\n'
+                 '  { variable = "exports", stage = "magnet_makers", region = "us" }]\n', encoding="utf-8")
+    with pytest.raises(ScenarioError) as e:
+        load_sweep(f)
+    assert len(e.value.errors) == 1 and "outputs.series: 'production[stage=separation_plants]'" in str(e.value)
+    assert "production rows left open span metal (made from the oxide), oxides" in str(e.value)
+    # one product, or rows that come later, are left to the runs
+    f.write_text(f.read_text(encoding="utf-8").replace('stage = "separation_plants"',
+                                                       'stage = "separation_plants", product = "prnd_metal"'),
+                 encoding="utf-8")
+    assert load_sweep(f).n_runs == 2

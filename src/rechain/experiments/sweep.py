@@ -61,6 +61,7 @@ from ..config.schema import NAME_ALLOWED, folder_safe, stem_unfit
 from ..options import NonEmptyPath, WholeNumber
 from ..report import FLOW_VARIABLES, LEVEL_VARIABLES, MAGNETS, forms_of
 from ..config.errors import _TYPE_ALLOWED
+from ..accounting import RunBrokeDown
 from ..config.loading import as_path
 from ..scenario import STAGES, ScenarioError, _find_line, _inner_model, read_text_file, read_toml_file, scenario_data, \
     scenario_from_dict
@@ -758,13 +759,18 @@ class _Found:
 
 
 def _check_series_on_outline(series: list[dict], base: dict, file: Path | None) -> None:
-    """Each series read on the rows the base's run will have (:func:`~.validate.outline_table`:
-    the levels; flows appear once something flows, and are checked in each run) before any
-    run: a selection that makes no one series is refused with its reason, as validate and
-    ``RunResult.series`` refuse it."""
-    from .validate import outline_table
-    table = outline_table(scenario_from_dict(base))
+    """Each series read on the rows the base's run will have before any run: a selection that
+    makes no one series is refused with its reason, as validate and ``RunResult.series``
+    refuse it. The levels are read on the model as built (:func:`~.validate.outline_table`);
+    flows appear once something flows, so a series of flows is read on the base's first
+    :data:`FIRST_WEEKS` weeks, and refused only for the rows there (tonnes of two forms left
+    open): a selection of rows that come later is checked in each run."""
+    from ..model import ChainModel
+    from ..report import monthly_table, series_of
+    model = ChainModel(scenario_from_dict(base), seed=0, check_balance=False)
+    table = monthly_table(model)
     have = set(table["variable"])
+    flows = [spec for spec in series if spec["variable"] in FLOW_VARIABLES]
     found = _Found()
     for spec in series:
         if spec["variable"] in have:
@@ -773,7 +779,26 @@ def _check_series_on_outline(series: list[dict], base: dict, file: Path | None) 
                     series_at(table, spec, str(file) if file else None)
                 except ScenarioError as e:
                     raise _err(file, "outputs.series", e.detail, "invalid", needle="series") from None
+    if flows:
+        try:
+            for _ in range(min(FIRST_WEEKS, model.world.calendar.n_weeks)):
+                model.step()
+        except RunBrokeDown:      # the runs will say so, each
+            flows = []
+        table = monthly_table(model)
+    for spec in flows:
+        with found:
+            try:
+                series_of(table, spec["variable"],
+                          **{k: spec[k] for k in ("stage", "product", "region") if spec.get(k) is not None})
+            except ValueError as e:
+                raise _err(file, "outputs.series", f"{spec['name']!r}: {str(e).removeprefix('series: ')}",
+                           "invalid", needle="series") from None
     found.raise_any()
+
+
+#: weeks of the base run whose flows a sweep's series of flows are read on before the runs
+FIRST_WEEKS = 8
 
 
 def _series_spec(i: int, s: SeriesSpec, file: Path | None, sc_names: dict) -> dict:
