@@ -128,3 +128,21 @@ def test_a_sweeps_series_of_flows_over_two_forms_is_refused_before_the_runs(tmp_
                                                        'stage = "separation_plants", product = "prnd_metal"'),
                  encoding="utf-8")
     assert load_sweep(f).n_runs == 2
+
+
+def test_sigterm_while_the_libraries_load_ends_with_the_line_and_143(tmp_path):
+    """A batch system's SIGTERM in a command's first second (its libraries loading) ended it
+    in silence, killed by the signal, before the command's own handler was in place."""
+    import signal
+    import time
+
+    from rechain.stops import TERMINATED
+    from support import BASELINE
+    proc = subprocess.Popen([sys.executable, "-m", "rechain", "run", str(BASELINE), "--out", str(tmp_path / "o")],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    time.sleep(0.3)
+    proc.send_signal(signal.SIGTERM)
+    _, err = proc.communicate(timeout=120)
+    assert proc.returncode == 143
+    assert err.strip() == TERMINATED
+    assert not (tmp_path / "o").exists()
