@@ -146,3 +146,23 @@ def test_sigterm_while_the_libraries_load_ends_with_the_line_and_143(tmp_path):
     assert proc.returncode == 143
     assert err.strip() == TERMINATED
     assert not (tmp_path / "o").exists()
+
+
+def test_every_mistake_of_a_sweeps_overrides_is_told_at_once(tmp_path):
+    from support import BASELINE
+
+    from rechain.experiments.sweep import load_sweep
+    from rechain.scenario import ScenarioError
+    f = tmp_path / "s.toml"
+    f.write_text(f'base = "{BASELINE.as_posix()}"\ndesign = "grid"\n[parameters]\n'
+                 '"behaviour.w_news" = { levels = [1.0] }\n[overrides]\nend = 2024-03-31\n'
+                 'behaviour = { w_newz = 1.0, restock_strength = -4 }\nholidays = "yes"\n', encoding="utf-8")
+    with pytest.raises(ScenarioError) as e:
+        load_sweep(f)
+    said = [str(x) for x in e.value.errors]
+    assert len(said) == 3
+    assert "line 7: overrides: the base scenario with these overrides is invalid: behaviour.w_newz: unknown key" \
+        in said[0]
+    assert "line 7: overrides: the base scenario with these overrides is invalid: behaviour.restock_strength: " \
+           "given -4" in said[1]
+    assert "line 8: overrides: the base scenario with these overrides is invalid: holidays: given 'yes'" in said[2]
