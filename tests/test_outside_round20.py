@@ -166,3 +166,18 @@ def test_every_mistake_of_a_sweeps_overrides_is_told_at_once(tmp_path):
     assert "line 7: overrides: the base scenario with these overrides is invalid: behaviour.restock_strength: " \
            "given -4" in said[1]
     assert "line 8: overrides: the base scenario with these overrides is invalid: holidays: given 'yes'" in said[2]
+
+
+@pytest.mark.parametrize("body, line", [
+    ('[quota_policy]\nquotas = [{ type = "mining_rock", year = 2024, total_t = 1000 }, '
+     '{ type = "mining_rock", year = 2024, total_t = 2000 }]\n', 4),
+    ('[[quota_policy.quotas]]\ntype = "mining_rock"\nyear = 2024\ntotal_t = 1000\n'
+     '[[quota_policy.quotas]]\ntype = "mining_rock"\nyear = 2024\ntotal_t = 2000\n', 8),
+])
+def test_two_quotas_of_one_type_and_year_are_told_at_the_second(tmp_path, body, line):
+    """They were told without a line, as 'quotas.name: two items named mining_rock-2024', a
+    key the file never has."""
+    res = CliRunner().invoke(main, ["check", str(what_if(tmp_path, body))])
+    assert res.exit_code == 2
+    assert (f"w.toml, line {line}: quota_policy.quotas.year: given two mining_rock quotas for 2024 in one file; "
+            f"allowed: one per type and year") in res.output

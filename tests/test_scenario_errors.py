@@ -346,7 +346,8 @@ count = "many"
     e = info.value
     keys = [x.key for x in e.errors]
     assert keys == ["end", "disruptions.remove", "news.name", "firms.magnet_makers.count"], str(e)
-    assert [x.line for x in e.errors] == [2, 4, 7, 13], str(e)
+    # a name given twice is told at its second item, the one to mend (round 20: it was the first)
+    assert [x.line for x in e.errors] == [2, 4, 10, 13], str(e)
     assert {x.kind for x in e.errors} == {"date", "unknown_item", "duplicate_name", "type"}
     # the CLI prints them all and exits 2
     r = CliRunner().invoke(main, ["check", str(p)])

@@ -394,18 +394,21 @@ def _find_line(path: Path | None, loc: list) -> int | None:
     return _locate_in(Path(path), tuple(loc), None)[0]
 
 
-def _find_name_line(path: Path, name: str, item: Any = None) -> int | None:
+def _find_name_line(path: Path, name: str, item: Any = None, last: bool = False) -> int | None:
     """The line of the list item named ``name`` in ``path``; given the ``item`` itself, the
-    one its name or, for quotas, its type and year find (the block holding both, at its type)."""
+    one its name or, for quotas, its type and year find (the block holding both, at its type);
+    with ``last``, the last such item's (the second of two given the same name)."""
     view = _view(path)
     if view is None:
         return None
     pats = _selector_text(item) or [re.compile(rf'name\s*=\s*["\']{re.escape(name)}["\']')]
+    found = []
     for n, _, block, raw in view.entries:
         where = view.block_text.get(block, "") if block is not None else raw
         if pats[0].search(raw) and (all(p.search(raw) for p in pats) or all(p.search(where) for p in pats)):
-            return n
-    return next((i for i, line in enumerate(view.lines, 1) if pats[0].search(line)), None)
+            found.append(n)
+    found = found or [i for i, line in enumerate(view.lines, 1) if pats[0].search(line)]
+    return (found[-1] if last else found[0]) if found else None
 
 
 # --- describing a validation error --------------------------------------------------------

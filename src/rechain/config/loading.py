@@ -38,6 +38,7 @@ class _MergeError(ScenarioError):
     def __init__(self, keypath: tuple, name: str, kind: str, message: str, item: dict | None = None):
         super().__init__(None, ".".join(str(k) for k in keypath), message, kind=kind)
         self.keypath, self.name, self.message, self.item = keypath, name, message, item
+        self.at_last = kind == "duplicate_name"     # the second of two is the mistake
 
 
 def _removal(item: dict, keypath: tuple) -> bool | None:
@@ -130,9 +131,14 @@ def deep_merge(base: Any, over: Any, _keypath: tuple = (), problems: list | None
         for item in over:
             key = _merge_key(item)
             if key in seen:
-                _fail(problems, _MergeError((*_keypath, "name"), str(key), "duplicate_name",
-                                            f"given two items named {key!r} in one file; allowed: each name once",
-                                            item))
+                if "name" in item:
+                    _fail(problems, _MergeError((*_keypath, "name"), str(key), "duplicate_name",
+                                                f"given two items named {key!r} in one file; allowed: each name once",
+                                                item))
+                else:       # items found by type and year (quotas) have no name to speak of
+                    _fail(problems, _MergeError((*_keypath, "year"), str(key), "duplicate_name",
+                                                f"given two {item.get('type')} {_keypath[-1] if _keypath else 'items'} for {item.get('year')} in one "
+                                                f"file; allowed: one per type and year", item))
             seen.add(key)
         out = {_merge_key(i): i for i in base}
         inherited = [k for k in out if isinstance(k, str)]
@@ -433,7 +439,7 @@ def _resolve(path: Path, chain: tuple[Path, ...] = (), problems: list | None = N
         raise reached_through(e, path) from None
     found: list[_MergeError] = []
     merged = deep_merge(base, data, problems=found)
-    told = [ScenarioError(path, ".".join(str(k) for k in e.keypath), e.message, line=_find_name_line(path, e.name, e.item),
+    told = [ScenarioError(path, ".".join(str(k) for k in e.keypath), e.message, line=_find_name_line(path, e.name, e.item, e.at_last),
                           kind=e.kind) for e in found]
     if told and problems is None:
         raise ScenarioError.of(told)
