@@ -67,17 +67,27 @@ def test_a_recipes_table_with_only_a_bad_key_is_told_at_the_figure(tmp_path):
                                   "'20245'; allowed: years 1950-2100 as keys (\"2024\")")
 
 
-@pytest.mark.parametrize("body, line", [
+REMOVED = "quota_policy.quotas.remove: given remove = true for 'mining_rock-2031'"
+TWICE = "quota_policy.quotas.year: given two mining_rock quotas for 2024 in one file; allowed: one per type and year"
+
+
+@pytest.mark.parametrize("body, said", [
     ('[[quota_policy.quotas]]\ntype = "mining_rock"\nyear = 2024\nbatches = []\n\n'
-     '[[quota_policy.quotas]]\ntype = "mining_rock"\nyear = 2031\nremove = true\n', 9),
+     '[[quota_policy.quotas]]\ntype = "mining_rock"\nyear = 2031\nremove = true\n', f"line 9: {REMOVED}"),
     ('quota_policy.quotas = [{ type = "separation", year = 2024, batches = [] },\n'
-     '  { type = "mining_rock", year = 2031, remove = true }]\n', 4),
+     '  { type = "mining_rock", year = 2031, remove = true }]\n', f"line 4: {REMOVED}"),
+    ('[quota_policy]\nquotas = [{ type = "mining_rock", year = 2024, total_t = 1000 }, '
+     '{ type = "mining_rock", year = 2024, total_t = 2000 }]\n', f"line 4: {TWICE}"),
+    ('[[quota_policy.quotas]]\ntype = "mining_rock"\nyear = 2024\ntotal_t = 1000\n'
+     '[[quota_policy.quotas]]\ntype = "mining_rock"\nyear = 2024\ntotal_t = 2000\n', f"line 8: {TWICE}"),
 ])
-def test_a_quotas_removal_that_names_nothing_is_told_at_its_line(tmp_path, body, line):
-    """Quotas are found by type and year, not by name: the message had no line."""
+def test_a_quotas_merge_mistakes_are_told_at_its_line(tmp_path, body, said):
+    """Quotas are found by type and year, not by name: a removal that named nothing had no
+    line, and two quotas of one type and year were told without one, as 'quotas.name: two
+    items named mining_rock-2024', a key the file never has; now at the second."""
     res = CliRunner().invoke(main, ["check", str(what_if(tmp_path, body))])
     assert res.exit_code == 2
-    assert f"w.toml, line {line}: quota_policy.quotas.remove: given remove = true for 'mining_rock-2031'" in res.output
+    assert f"w.toml, {said}" in res.output
 
 
 def test_compares_period_note_names_the_months_each_run_tables(tmp_path):
@@ -168,16 +178,3 @@ def test_every_mistake_of_a_sweeps_overrides_is_told_at_once(tmp_path):
     assert "line 8: overrides: the base scenario with these overrides is invalid: holidays: given 'yes'" in said[2]
 
 
-@pytest.mark.parametrize("body, line", [
-    ('[quota_policy]\nquotas = [{ type = "mining_rock", year = 2024, total_t = 1000 }, '
-     '{ type = "mining_rock", year = 2024, total_t = 2000 }]\n', 4),
-    ('[[quota_policy.quotas]]\ntype = "mining_rock"\nyear = 2024\ntotal_t = 1000\n'
-     '[[quota_policy.quotas]]\ntype = "mining_rock"\nyear = 2024\ntotal_t = 2000\n', 8),
-])
-def test_two_quotas_of_one_type_and_year_are_told_at_the_second(tmp_path, body, line):
-    """They were told without a line, as 'quotas.name: two items named mining_rock-2024', a
-    key the file never has."""
-    res = CliRunner().invoke(main, ["check", str(what_if(tmp_path, body))])
-    assert res.exit_code == 2
-    assert (f"w.toml, line {line}: quota_policy.quotas.year: given two mining_rock quotas for 2024 in one file; "
-            f"allowed: one per type and year") in res.output
