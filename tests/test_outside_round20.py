@@ -178,3 +178,17 @@ def test_every_mistake_of_a_sweeps_overrides_is_told_at_once(tmp_path):
     assert "line 8: overrides: the base scenario with these overrides is invalid: holidays: given 'yes'" in said[2]
 
 
+
+
+def test_a_key_written_under_another_name_is_one_mistake(tmp_path):
+    """An export quota's batches written with `date` (as its revisions are) gave two lines
+    per batch: `issued` missing and `date` unknown."""
+    f = what_if(tmp_path, '[[export_quotas]]\nname = "eq"\nproducts = ["magnet_std"]\nyear = 2025\n'
+                          'total_t = 10000\nbatches = [{ date = 2024-12-15, share = 0.5 }, '
+                          '{ date = 2025-07-01, share = 0.5 }]\n')
+    res = CliRunner().invoke(main, ["check", str(f)])
+    assert res.exit_code == 2
+    lines = res.output.strip().splitlines()
+    assert lines[-1] == "2 errors" and "missing" not in res.output
+    assert all("unknown key (is it 'issued', the required key this item lacks?); allowed here: issued, share"
+               in line for line in lines[:2])

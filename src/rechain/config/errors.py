@@ -558,8 +558,23 @@ def misspelt_required(errors: list[dict]) -> set[tuple]:
             near = difflib.get_close_matches(str(loc[-1]), _allowed_keys(loc), n=1)
             if near:
                 out.add((*loc[:-1], near[0]))
-    return {loc for loc in out if any(e.get("type") == "missing" and tuple(e.get("loc", ())) == loc
-                                      for e in errors)}
+    missing = {tuple(e.get("loc", ())) for e in errors if e.get("type") == "missing"}
+    out = {loc for loc in out if loc in missing}
+    # a key written under another name (a batch's `date` for its `issued`): the item's one
+    # unknown key stands for its one missing key, and says so
+    by_item: dict[tuple, list] = {}
+    for err in errors:
+        loc = tuple(err.get("loc", ()))
+        if loc and err.get("type") in ("extra_forbidden", "missing"):
+            by_item.setdefault(loc[:-1], []).append(err)
+    for item, errs in by_item.items():
+        unknown = [e for e in errs if e["type"] == "extra_forbidden"]
+        lacking = [e for e in errs if e["type"] == "missing"]
+        if len(unknown) == 1 and len(lacking) == 1 and tuple(lacking[0]["loc"]) not in out and \
+                not difflib.get_close_matches(str(unknown[0]["loc"][-1]), _allowed_keys(tuple(unknown[0]["loc"])), n=1):
+            unknown[0]["instead_of"] = lacking[0]["loc"][-1]
+            out.add(tuple(lacking[0]["loc"]))
+    return out
 
 
 def describe_misnamed(field: str, name: str, near: str | None, missing: list[str], path: Path | None,
@@ -749,8 +764,9 @@ def _describe(err: dict, path: Path | None, files: list[Path] | None = None,
                 loc = _child_most(files, [(*loc, "buy_below_share"), (*loc, "sell_above_share")])
     elif typ == "extra_forbidden":
         allowed = _allowed_keys(loc)
-        text = f"unknown key{did_you_mean(loc[-1], allowed)}; allowed here: {', '.join(sorted(allowed))}" \
-            + _below_header(loc, path)
+        hint = f" (is it {err['instead_of']!r}, the required key this item lacks?)" if err.get("instead_of") \
+            else did_you_mean(loc[-1], allowed)
+        text = f"unknown key{hint}; allowed here: {', '.join(sorted(allowed))}" + _below_header(loc, path)
         kind = "unknown_key"
     elif typ == "missing":
         text = f"required key is missing{_meaning(_field_info(loc))}"
