@@ -192,3 +192,21 @@ def test_a_key_written_under_another_name_is_one_mistake(tmp_path):
     assert lines[-1] == "2 errors" and "missing" not in res.output
     assert all("unknown key (is it 'issued', the required key this item lacks?); allowed here: issued, share"
                in line for line in lines[:2])
+
+
+def test_compare_says_why_it_runs_again_a_run_it_was_given(tmp_path):
+    """A finished run whose folder held an edited file was run again in silence."""
+    a = what_if(tmp_path, "end = 2024-02-29\n", name="a")
+    b = what_if(tmp_path, "end = 2024-02-29\n", name="b")
+    runs = tmp_path / "runs"
+    assert CliRunner().invoke(main, ["run", str(a), "--out", str(runs / "a-seed0")]).exit_code == 0
+    args = ["compare", str(a), str(b), "--workers", "1", "--no-figures", "--runs-dir", str(runs)]
+    res = CliRunner().invoke(main, [*args, "--out", str(tmp_path / "c1")])
+    assert res.exit_code == 0 and "read   a seed 0 from" in res.output and "not read" not in res.output
+    with open(runs / "a-seed0" / "summary.csv", "a", encoding="utf-8") as fh:
+        fh.write("my note\n")
+    res = CliRunner().invoke(main, [*args, "--out", str(tmp_path / "c2")])
+    assert res.exit_code == 0
+    assert ("a-seed0 is not read, since a file in it changed since rechain wrote it: a seed 0 is run again "
+            "(the folder is left as it is)") in res.output
+    assert (runs / "a-seed0" / "summary.csv").read_text(encoding="utf-8").endswith("my note\n")

@@ -47,7 +47,7 @@ from .fingerprint import code_fingerprint   # re-exported: where callers have al
 from .scenario import ScenarioError
 
 __all__ = ["MARKER", "OutputError", "check_output_dir", "default_folder", "output_dir", "write_marker",
-           "is_rechain_output", "check_writable", "add_file", "write_file", "output_kind", "holds_run_of",
+           "is_rechain_output", "check_writable", "add_file", "write_file", "output_kind", "holds_run_of", "not_run_of",
            "begin_output", "code_fingerprint", "rows_written", "files_written"]
 
 #: the marker file of a rechain output folder (JSON: kind, files)
@@ -720,16 +720,27 @@ def holds_run_of(folder: str | Path, sha: str, seed: int) -> bool:
     and this seed, made by this code (:func:`code_fingerprint`; a missing, unreadable or
     foreign manifest: no), with no file changed since rechain wrote it (a table edited by hand
     is not that run's output)."""
+    return not_run_of(folder, sha, seed) is None
+
+
+def not_run_of(folder: str | Path, sha: str, seed: int) -> str | None:
+    """Why ``folder`` does not hold that run (:func:`holds_run_of`), in words; None if it does."""
     try:
         manifest = json.loads((Path(folder) / "manifest.json").read_text(encoding="utf-8"))
     except (OSError, ValueError):         # UnicodeDecodeError and JSONDecodeError are ValueErrors
-        return False
-    if not (isinstance(manifest, dict) and manifest.get("scenario_sha256") == sha
-            and manifest.get("seed") == seed and not isinstance(manifest.get("seed"), bool)
-            and manifest.get("rechain_code_sha256") == code_fingerprint()):
-        return False
+        return "it holds no readable manifest.json"
+    if not isinstance(manifest, dict):
+        return "its manifest.json is not a run's"
+    if manifest.get("scenario_sha256") != sha:
+        return "it holds a run of the scenario as it was, not as it is now"
+    if manifest.get("seed") != seed or isinstance(manifest.get("seed"), bool):
+        return f"it holds a run of another seed ({manifest.get('seed')!r})"
+    if manifest.get("rechain_code_sha256") != code_fingerprint():
+        return "it was made by other code than this rechain's"
     marker = _read_marker(Path(folder))
-    return marker is None or not _changed(Path(folder), marker)
+    if marker is not None and _changed(Path(folder), marker):
+        return "a file in it changed since rechain wrote it"
+    return None
 
 
 def output_kind(folder: str | Path) -> str | None:

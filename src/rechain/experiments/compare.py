@@ -40,7 +40,7 @@ from ..report import band_words, months_text, not_by_end, not_recovered_text
 from ..report import kpis as run_kpis
 from ..report import CHINA_OXIDE_STAGES, COLUMNS, MAGNETS, TEXT_COLUMNS, domestic_prices, magnet_output, \
     not_as_written
-from ..outputs import check_output_dir, default_folder, holds_run_of, output_dir, rows_written
+from ..outputs import check_output_dir, default_folder, not_run_of, output_dir, rows_written
 from ..randomness import is_whole_seed
 from ..scenario import OptionError, Scenario, ScenarioError, load_scenario, scenario_hash
 from .executor import MAX_SEEDS, MAX_WORKERS, check_count, open_executor
@@ -127,25 +127,30 @@ def _first_last_month(sc: Scenario) -> tuple[str, str]:
     return months[0], months[-1]
 
 
-def _finished_run(runs_dir: Path, sc: Scenario, seed: int) -> pd.DataFrame | None:
-    """The monthly table of a finished run of exactly this scenario and seed, if there is one."""
+def _finished_run(runs_dir: Path, sc: Scenario, seed: int) -> tuple[pd.DataFrame | None, str | None]:
+    """The monthly table of a finished run of exactly this scenario and seed, if there is one;
+    else None and, where its folder is there, why it is not reused (in words)."""
     folder = runs_dir / f"{sc.name}-seed{seed}"
-    if not holds_run_of(folder, scenario_hash(sc), seed):
-        return None
+    if not folder.exists():
+        return None, None
+    why = not_run_of(folder, scenario_hash(sc), seed)
+    if why is not None:
+        return None, why
+    cut = "its monthly.csv is not the table rechain wrote"
     try:
         monthly = pd.read_csv(folder / "monthly.csv", dtype=TEXT_COLUMNS)
         manifest = json.loads((folder / "manifest.json").read_text(encoding="utf-8"))
     except (OSError, ValueError, pd.errors.ParserError):
-        return None
+        return None, cut
     wrote = rows_written(manifest, "monthly.csv") if isinstance(manifest, dict) else None
     if wrote is not None and len(monthly) != wrote:
-        return None
+        return None, cut
     # a table edited or cut short since is not that run's: run it again rather than report on it
     if not set(COLUMNS) <= set(monthly.columns) or not (monthly["variable"] == "price").any() \
             or (monthly["month"].min(), monthly["month"].max()) != _first_last_month(sc) \
             or not_as_written(monthly) is not None:
-        return None
-    return monthly
+        return None, cut
+    return monthly, None
 
 
 # ---------------------------------------------------------------------------------------
@@ -610,12 +615,15 @@ def compare(scenarios: list[str | Path | Scenario], seeds: list[int] | int = 1, 
     tasks = []
     for sc in loaded:
         for seed in seeds:
-            df = _finished_run(Path(runs_dir), sc, seed) if runs_dir is not None else None
+            df, why = _finished_run(Path(runs_dir), sc, seed) if runs_dir is not None else (None, None)
             if df is not None:
                 monthly[(sc.name, seed)] = df
                 reused.append(f"{sc.name}-seed{seed}")
                 log(f"read   {sc.name} seed {seed} from {Path(runs_dir) / f'{sc.name}-seed{seed}'}")
             else:
+                if why is not None:
+                    log(f"note: {Path(runs_dir) / f'{sc.name}-seed{seed}'} is not read, since {why}: "
+                        f"{sc.name} seed {seed} is run again (the folder is left as it is)")
                 tasks.append((sc, seed))
     workers = max(1, min(int(workers), 2, len(tasks) or 1))
     if period_note:
