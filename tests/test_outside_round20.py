@@ -210,3 +210,26 @@ def test_compare_says_why_it_runs_again_a_run_it_was_given(tmp_path):
     assert ("a-seed0 is not read, since a file in it changed since rechain wrote it: a seed 0 is run again "
             "(the folder is left as it is)") in res.output
     assert (runs / "a-seed0" / "summary.csv").read_text(encoding="utf-8").endswith("my note\n")
+
+
+def test_a_report_on_an_output_of_other_code_says_so_in_the_page(tmp_path):
+    """A run's note was printed on the terminal only, not in the page sent to a colleague;
+    a comparison recorded no code at all, so its report could not tell."""
+    import json
+    a = what_if(tmp_path, "end = 2024-02-29\n", name="a")
+    b = what_if(tmp_path, "end = 2024-02-29\n", name="b")
+    run, comp = tmp_path / "run", tmp_path / "comp"
+    assert CliRunner().invoke(main, ["run", str(a), "--out", str(run)]).exit_code == 0
+    assert CliRunner().invoke(main, ["compare", str(a), str(b), "--workers", "1", "--no-figures",
+                                     "--out", str(comp)]).exit_code == 0
+    note = "made by other code than the rechain that wrote this report"
+    for folder, meta in ((run, "manifest.json"), (comp, "compare.json")):
+        res = CliRunner().invoke(main, ["report", str(folder)])
+        assert res.exit_code == 0 and note not in (folder / "report.html").read_text(encoding="utf-8")
+        data = json.loads((folder / meta).read_text(encoding="utf-8"))
+        assert len(data["rechain_code_sha256"]) == 64
+        data["rechain_code_sha256"] = "0" * 64
+        (folder / meta).write_text(json.dumps(data), encoding="utf-8")
+        res = CliRunner().invoke(main, ["report", str(folder)])
+        assert res.exit_code == 0 and "was made by other code than this rechain's" in res.output
+        assert note in (folder / "report.html").read_text(encoding="utf-8")

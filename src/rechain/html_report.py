@@ -789,6 +789,10 @@ def build_report(folder: str | Path, year: int | None = None, shown: str | Path 
     folder = Path(folder)
     kind = folder_kind(folder)
     ctx = _run_context(folder, year) if kind == "run" else _compare_context(folder, year)
+    if _made_by_other_code(folder):     # in the page too: it is what a colleague is sent
+        ctx["kpi_note"] += (" Note: the folder was made by other code than the rechain that wrote this report: its "
+                            "figures are as that code made them" + ("; flow diagrams run again here are this code's"
+                                                                    if kind == "compare" else "") + ".")
     for row in ctx["kpi_rows"]:
         for cell in row["cells"]:
             for k in ("band", "delta", "delta_class"):
@@ -892,16 +896,19 @@ def report_command(folder: Path, year: int | None, out: Path | None) -> None:
     path = write_report(folder, out, year)
     click.echo(f"wrote {path}")
     if _made_by_other_code(folder):
-        click.echo(f"note: {folder} was made by other code than this rechain's (its manifest's rechain_code_sha256 "
+        click.echo(f"note: {folder} was made by other code than this rechain's (the code fingerprint it records "
                    f"differs): the report shows its numbers as that code made them; run the scenario again to "
                    f"see this code's", err=True)
 
 
 def _made_by_other_code(folder: Path) -> bool:
-    """Whether ``folder``'s manifest names code other than this (none named: not known, no)."""
+    """Whether ``folder``'s manifest (a run's) or compare.json (a comparison's) names code other
+    than this (none named: not known, no)."""
     from .outputs import code_fingerprint
-    try:
-        sha = json.loads((folder / "manifest.json").read_text(encoding="utf-8")).get("rechain_code_sha256")
-    except (OSError, ValueError, AttributeError):
-        return False
-    return isinstance(sha, str) and sha != code_fingerprint()
+    for name in ("manifest.json", "compare.json"):
+        try:
+            sha = json.loads((folder / name).read_text(encoding="utf-8")).get("rechain_code_sha256")
+        except (OSError, ValueError, AttributeError):
+            continue
+        return isinstance(sha, str) and sha != code_fingerprint()
+    return False

@@ -40,7 +40,7 @@ from ..report import band_words, months_text, not_by_end, not_recovered_text
 from ..report import kpis as run_kpis
 from ..report import CHINA_OXIDE_STAGES, COLUMNS, MAGNETS, TEXT_COLUMNS, domestic_prices, magnet_output, \
     not_as_written
-from ..outputs import check_output_dir, default_folder, not_run_of, output_dir, rows_written
+from ..outputs import check_output_dir, code_fingerprint, default_folder, not_run_of, output_dir, rows_written
 from ..randomness import is_whole_seed
 from ..scenario import OptionError, Scenario, ScenarioError, load_scenario, scenario_hash
 from .executor import MAX_SEEDS, MAX_WORKERS, check_count, open_executor
@@ -716,6 +716,7 @@ def compare(scenarios: list[str | Path | Scenario], seeds: list[int] | int = 1, 
         (tmp / "kpis.md").write_text(md)
         meta = {"scenarios": names, "files": [getattr(sc, "_files", []) for sc in loaded],
                 "scenario_sha256": {sc.name: scenario_hash(sc) for sc in loaded}, "seeds": seeds,
+                "rechain_code_sha256": code_fingerprint(),      # a report by other code says so
                 "reused_runs": reused, "reference": ref, "band": bool(band), "period_note": period_note,
                 "peak_note": peak_note, "same_note": same_note, "year": year, "year_note": year_note,
                 # how many rows each table has, so a report can tell a table cut short
