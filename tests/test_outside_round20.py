@@ -233,3 +233,20 @@ def test_a_report_on_an_output_of_other_code_says_so_in_the_page(tmp_path):
         res = CliRunner().invoke(main, ["report", str(folder)])
         assert res.exit_code == 0 and "was made by other code than this rechain's" in res.output
         assert note in (folder / "report.html").read_text(encoding="utf-8")
+
+
+def test_a_sweep_stopped_before_any_run_finished_says_there_is_nothing_to_analyze(tmp_path, monkeypatch):
+    """It said 'the runs finished so far are in OUT', a folder analyze then refused."""
+    from support import BASELINE
+
+    import rechain.experiments.sweep as sweep_module
+
+    def stopped(*args, **kwargs):
+        raise KeyboardInterrupt
+    f = tmp_path / "s.toml"
+    f.write_text(f'base = "{BASELINE.as_posix()}"\ndesign = "grid"\n[overrides]\nend = 2024-03-31\n'
+                 '[parameters]\n"behaviour.noise" = { levels = [0.0, 0.01] }\n', encoding="utf-8")
+    monkeypatch.setattr(sweep_module, "execute", stopped)
+    res = CliRunner().invoke(main, ["sweep", str(f), "--out", str(tmp_path / "o"), "--quiet"])
+    assert res.exit_code == 130
+    assert f"interrupted: no run had finished, so {tmp_path / 'o'} holds none yet (nothing to analyze)" in res.output

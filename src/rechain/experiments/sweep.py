@@ -73,8 +73,8 @@ from .executor import batch_size as executor_batch_size
 from .paths import (PathError, _plain, _toml, assign, canonical_path, is_unset_entry, lookup, parse_path,
                     unquoted_key_hint)
 from .runs import Context, PointSource, point_data, point_source, run_batch, series_at
-from .store import (FORMAT, KEPT_RESUME, RUN_COLUMNS, STATUS_COLUMNS, _check_out, _prepare_out, folder_lock, _runs_schema,
-                    _series_schema, _write_errors, load_results, raise_if_unwritable, write_part)
+from .store import (FORMAT, KEPT_RESUME, RUN_COLUMNS, STATUS_COLUMNS, _check_out, _part_files, _prepare_out, folder_lock,
+                    _runs_schema, _series_schema, _write_errors, load_results, raise_if_unwritable, write_part)
 
 __all__ = ["Sweep", "Parameter", "load_sweep", "run_sweep", "execute", "run_seed", "available_kpis",
            "SweepSummary", "sweep_command", "SERIES_VARIABLES"]
@@ -1226,8 +1226,12 @@ def sweep_command(sweep_file: Path, workers: int | None, scheduler: str | None, 
         # the hint repeats where it ran: copied as given, it resumes there
         where = (f" --scheduler {scheduler}" if scheduler is not None else "") + \
             (f" --workers {workers}" if workers and scheduler in (None, "local") else "")
-        exit_stopped(e, f"the runs finished so far are in {out}; continue with "
-                        f"`rechain sweep {shlex.quote(str(sweep_file))} --out {shlex.quote(str(out))}{where} --resume`")
+        again = f"`rechain sweep {shlex.quote(str(sweep_file))} --out {shlex.quote(str(out))}{where} --resume`"
+        if _part_files(out / "runs"):
+            exit_stopped(e, f"the runs finished so far are in {out}; continue with {again}")
+        # stopped while it set up or ran its first batch: nothing for analyze to read yet
+        exit_stopped(e, f"no run had finished, so {out} holds none yet (nothing to analyze); start again with "
+                        f"{again}")
     click.echo(summary.text())
     if summary.n_runs and summary.failed_total >= summary.n_runs:
         # nothing to analyse: say so with the status a script can test
