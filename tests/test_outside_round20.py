@@ -250,3 +250,22 @@ def test_a_sweep_stopped_before_any_run_finished_says_there_is_nothing_to_analyz
     res = CliRunner().invoke(main, ["sweep", str(f), "--out", str(tmp_path / "o"), "--quiet"])
     assert res.exit_code == 130
     assert f"interrupted: no run had finished, so {tmp_path / 'o'} holds none yet (nothing to analyze)" in res.output
+
+
+def test_seed_noise_is_told_in_words_that_fit_a_design_without_indices(tmp_path):
+    """A grid's analysis warned that 'the indices' read the seed's noise, though a grid has
+    point means and plots, no indices."""
+    from pathlib import Path
+    tiny = Path(__file__).resolve().parent / "data" / "tiny.toml"
+    f = tmp_path / "g.toml"
+    f.write_text(f'base = "{tiny.as_posix()}"\ndesign = "grid"\nreplicates = 3\n[parameters]\n'
+                 '"behaviour.w_news" = { levels = [1.0, 1.000001] }\n[outputs]\nkpis = ["price_peak_prnd_oxide"]\n',
+                 encoding="utf-8")
+    assert CliRunner().invoke(main, ["sweep", str(f), "--out", str(tmp_path / "o"), "--workers", "1",
+                                     "--quiet"]).exit_code == 0
+    res = CliRunner().invoke(main, ["analyze", str(tmp_path / "o"), "--no-figures"])
+    assert res.exit_code == 0
+    assert "warning: seed noise: price_peak_prnd_oxide" in res.output
+    assert "the point means and plots carry it" in res.output and "indices" not in res.output
+    summary = (tmp_path / "o" / "analysis" / "summary.md").read_text(encoding="utf-8")
+    assert "the point means and plots carry it" in summary and "indices" not in summary

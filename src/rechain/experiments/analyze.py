@@ -128,6 +128,11 @@ def _out_of_range(t: pd.DataFrame) -> str:
     return text
 
 
+#: what the seed's noise does to what analyze writes: indices (sobol, morris: True) or point means
+READS_NOISE = {True: "the indices read it as the parameters' effect",
+               False: "the point means and plots carry it: a difference between points smaller than it is noise"}
+
+
 def _too_few_samples(design: str, n: int, t: pd.DataFrame) -> str:
     """Why a sweep's ``n`` samples (base samples or trajectories) do not measure the indices
     ``t``, in words, or "" when nothing says so."""
@@ -491,7 +496,7 @@ def _write_analysis(out: Path, man: dict, want: list[str], dest: Path, figures: 
     if noisy:
         summary.append(f"- seed noise: for {', '.join(f'{k} ({v:.0%})' for k, v in noisy.items())} that share "
                        f"of the variance lies between the replicates of one point, which no parameter explains; "
-                       f"the indices read it as the parameters' effect: run more replicates, or longer runs")
+                       f"{READS_NOISE[man['design'] in ('sobol', 'morris')]}: run more replicates, or longer runs")
     elif man["replicates"] == 1 and man["design"] in ("sobol", "morris"):
         summary.append("- one replicate per point: the seed's noise cannot be told from the parameters' effect "
                        "(replicates >= 2 measures it)")
@@ -540,8 +545,8 @@ def analyze_command(sweep_output: Path, kpis: tuple[str, ...], top: int | None, 
     t = res["table"]
     if res["noisy"]:
         click.echo(f"warning: seed noise: {', '.join(f'{k} {v:.0%}' for k, v in res['noisy'].items())} of the "
-                   f"variance lies between replicates of the same point, which the indices read as the parameters' "
-                   f"effect (summary.md)", err=True)
+                   f"variance lies between replicates of the same point; "
+                   f"{READS_NOISE[res['design'] in ('sobol', 'morris')]} (summary.md)", err=True)
     if res["missing"] and folder_in_use(sweep_output):
         # a --resume now would be refused ("in use"): the sweep is still writing its runs
         click.echo(f"warning: the sweep is still running: {res['n_runs'] - res['missing']} of its {res['n_runs']} "
