@@ -269,3 +269,16 @@ def test_seed_noise_is_told_in_words_that_fit_a_design_without_indices(tmp_path)
     assert "the point means and plots carry it" in res.output and "indices" not in res.output
     summary = (tmp_path / "o" / "analysis" / "summary.md").read_text(encoding="utf-8")
     assert "the point means and plots carry it" in summary and "indices" not in summary
+
+
+def test_a_flow_diagram_of_part_of_a_year_says_so_in_every_panel(tmp_path):
+    """The figure's title said "2024 (Jan-Mar only)" but each panel "t REO-eq a year"."""
+    import rechain
+    from rechain.flowchart import figure_element_flows
+    res = rechain.run(what_if(tmp_path, "end = 2024-03-31\n"), seed=0)
+    fig = figure_element_flows(res.flows, 2024)
+    titles = [ax.get_title(loc="left") for ax in fig.axes]
+    assert len(titles) == 3 and all("t REO-eq in Jan-Mar (band width" in t for t in titles)
+    whole = rechain.run(what_if(tmp_path, "end = 2024-12-31\n", name="y"), seed=0)
+    assert all("t REO-eq a year (band width" in ax.get_title(loc="left")
+               for ax in figure_element_flows(whole.flows, 2024).axes)

@@ -99,7 +99,8 @@ def _band(ax, x0, y0, x1, y1, w0, colour, alpha=0.45):
     ax.add_patch(PathPatch(Path(verts, codes), facecolor=colour, edgecolor="none", alpha=alpha))
 
 
-def _draw_element(ax, ef: pd.DataFrame, element: str, colour: str, within: pd.DataFrame | None = None) -> None:
+def _draw_element(ax, ef: pd.DataFrame, element: str, colour: str, within: pd.DataFrame | None = None,
+                  span: str = "") -> None:
     from matplotlib.patches import Rectangle
 
     d = ef[ef["element"] == element]
@@ -178,7 +179,7 @@ def _draw_element(ax, ef: pd.DataFrame, element: str, colour: str, within: pd.Da
         ax.text(-0.45, deepest, f"not drawn, traded within a stage: {said}", fontsize=7, color="#555", va="top")
     ax.set_xlim(-0.5, 4.6)
     ax.set_ylim(deepest - 0.2, max(ytop.values()) + 0.35)
-    ax.set_title(f"{ELEMENTS_SHOWN[element]}: t REO-eq a year (band width = tonnes down the chain; node = the "
+    ax.set_title(f"{ELEMENTS_SHOWN[element]}: t REO-eq {f'in {span}' if span else 'a year'} (band width = tonnes down the chain; node = the "
                  f"larger of in- and outflow, flows back up included)", fontsize=10, loc="left")
 
 
@@ -192,8 +193,8 @@ def figure_element_flows(flows: pd.DataFrame, year: str | int | None = None, tit
     ef, within = element_flows(flows, year), within_stage_flows(flows, year)
     fig = Figure(figsize=(13, 13), layout="constrained")
     axes = fig.subplots(3, 1)
-    for ax, el, colour in zip(axes, ELEMENTS_SHOWN, ("tab:blue", "tab:orange", "tab:red")):
-        _draw_element(ax, ef, el, colour, within)
     span = part_of_year(flows["month"], year, end)
+    for ax, el, colour in zip(axes, ELEMENTS_SHOWN, ("tab:blue", "tab:orange", "tab:red")):
+        _draw_element(ax, ef, el, colour, within, span)      # a part of a year is no year's tonnes
     fig.suptitle(f"Flows through the chain by element, {year}{f' ({span} only)' if span else ''} {title}".strip())
     return fig

@@ -25,7 +25,7 @@ from pydantic import BaseModel, ConfigDict, Field, StrictInt, StrictStr, Validat
 
 from .options import NonEmptyPath
 from .outputs import OutputError, add_file, check_writable, holds_run_of, output_kind, rows_written, write_file
-from .report import (COLUMNS, ELEMENT_COLUMNS, TEXT_COLUMNS, band_words, blanks_not_made, months_text,
+from .report import (COLUMNS, ELEMENT_COLUMNS, TEXT_COLUMNS, band_words, blanks_not_made, months_text, part_of_year,
                      not_as_written, not_by_end, not_months, not_numbers, not_recovered_text)
 from .config.errors import first_problem
 from .scenario import ScenarioError, load_scenario, scenario_data, scenario_from_dict, scenario_hash
@@ -592,9 +592,15 @@ def _run_context(folder: Path, year: int | None) -> dict:
         "sectors": sector_rows(monthly),
         "input_short": dict(zip(("years", "rows"), input_short_rows(monthly, end))),
         "figures": figures, "year": _year_shown(flows, yr, end),
-        "flow_figures": [_figure(figure_element_flows(flows, yr, title, end), f"{name}, seed {seed}, {yr}.")],
+        "flow_figures": [_figure(figure_element_flows(flows, yr, title, end), f"{name}, seed {seed}, {yr}"
+                                 + _part_words(part_of_year(flows["month"], yr, end)) + ".")],
         "flow_note": "", "provenance": prov,
     }
+
+
+def _part_words(span: str) -> str:
+    """A flow diagram's caption on a year a run covers in part ("Jan-Jun"), or ""."""
+    return f", {span} only: its tonnes are not a whole year's" if span else ""
 
 
 def _finished_run(near: Path, name: str, sha: str, seed: int) -> Path | None:
@@ -745,8 +751,9 @@ def _compare_context(folder: Path, year: int | None) -> dict:
     shown_year = year if year is not None else meta.get("year")
     yr = _shared_year([flows for _, flows, _ in read], shown_year, folder) if read else None
     for name, flows, how in read:
+        part = _part_words(part_of_year(flows["month"], yr)) if yr else ""
         flow_figs.append(_figure(figure_element_flows(flows, yr, f"({name}, seed {seeds[0]})"),
-                                 f"{name}, seed {seeds[0]}, {yr} (flows {how})."))
+                                 f"{name}, seed {seeds[0]}, {yr}{part} (flows {how})."))
     prov = [("scenarios", ", ".join(names)), ("reference", ref), ("seeds", ", ".join(map(str, seeds))),
             *[(f"SHA-256 of {n}", hashes.get(n, "")) for n in names],
             ("runs read from finished run folders", ", ".join(meta.get("reused_runs", [])) or "none")]
