@@ -282,3 +282,15 @@ def test_a_flow_diagram_of_part_of_a_year_says_so_in_every_panel(tmp_path):
     whole = rechain.run(what_if(tmp_path, "end = 2024-12-31\n", name="y"), seed=0)
     assert all("t REO-eq a year (band width" in ax.get_title(loc="left")
                for ax in figure_element_flows(whole.flows, 2024).axes)
+
+
+def test_compare_refuses_one_file_under_two_paths(tmp_path):
+    """A link to a file was compared with the file, each named after its own path."""
+    a = what_if(tmp_path, "end = 2024-02-29\n", name="x")
+    a.write_text(a.read_text(encoding="utf-8").replace('name = "x"\n', ""), encoding="utf-8")
+    (tmp_path / "xl.toml").symlink_to(a)
+    res = CliRunner().invoke(main, ["compare", str(a), str(tmp_path / "xl.toml"), "--workers", "1",
+                                    "--no-figures", "--out", str(tmp_path / "c")])
+    assert res.exit_code == 2
+    assert "xl.toml, which is" in res.output and "under another path" in res.output
+    assert not (tmp_path / "c").exists()

@@ -585,6 +585,16 @@ def compare(scenarios: list[str | Path | Scenario], seeds: list[int] | int = 1, 
     if len(scenarios) < 2:
         raise ValueError("compare needs at least two scenarios (the first is the reference)")
     loaded = [s if isinstance(s, Scenario) else load_scenario(s) for s in scenarios]   # all errors first
+    given = [(i, Path(s).resolve()) for i, s in enumerate(scenarios) if isinstance(s, (str, Path))]
+    for i, real in given:
+        # one file under two paths (a link, ../): its name comes from each path, so the names
+        # differ, and it would be compared with itself
+        same = [str(scenarios[j]) for j, other in given if other == real and str(scenarios[j]) != str(scenarios[i])]
+        if same and not any(j < i for j, other in given if other == real):
+            raise ScenarioError(same[-1], "", f"given {same[-1]}, which is {scenarios[i]} under another path "
+                                f"({real}), so the scenario would be compared with itself; allowed: "
+                                f"each scenario once (the first is the reference the others are compared with)",
+                                kind="duplicate_name")
     names = [sc.name for sc in loaded]
     if len(set(names)) != len(names):
         dup = sorted({n for n in names if names.count(n) > 1})
