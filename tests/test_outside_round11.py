@@ -230,7 +230,8 @@ def test_numpy_whole_numbers_and_bools_are_taken_as_python_ones():
 @pytest.mark.parametrize("text, said", [
     ('name = "a"\nname = "b"\n', "line 2: name: name is written twice in this table, on lines 1 and 2"),
     ('extends = "x.toml"\n[behaviour]\nw_trend = 0.1\nnoise = 0.1\n\nw_trend = 0.2\n',
-     "line 6: w_trend: w_trend is written twice in this table, on lines 3 and 6"),
+     # named with its table since round 20
+     "line 6: behaviour.w_trend: behaviour.w_trend is written twice in this table, on lines 3 and 6"),
     ('[behaviour]\nw_trend = 0.1\n[behaviour.w_trend]\nx = 1\n',
      "line 3: w_trend: [behaviour.w_trend] opens a table on w_trend, which already holds a value (line 2)"),
 ])

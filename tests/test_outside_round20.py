@@ -294,3 +294,11 @@ def test_compare_refuses_one_file_under_two_paths(tmp_path):
     assert res.exit_code == 2
     assert "xl.toml, which is" in res.output and "under another path" in res.output
     assert not (tmp_path / "c").exists()
+
+
+def test_a_key_written_twice_is_named_with_its_table(tmp_path):
+    """It was named 'w_news', not 'behaviour.w_news'."""
+    res = CliRunner().invoke(main, ["check", str(what_if(tmp_path, "[behaviour]\nw_news = 1.0\nw_news = 2.0\n"))])
+    assert res.exit_code == 2
+    assert "w.toml, line 5: behaviour.w_news: behaviour.w_news is written twice in this table, on lines 4 and 5" \
+        in res.output

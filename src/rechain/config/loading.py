@@ -261,6 +261,11 @@ def _value_twice(path: str | Path, text: str, line: int) -> ScenarioError:
         if earlier.startswith("[") and not header:
             break
     at = f" (line {first})" if first else ""
+    if not header:      # the key as the file's tables name it: behaviour.w_news, not w_news
+        table = next((m.group(1) for earlier in reversed(lines[:line - 1])
+                      if (m := re.fullmatch(r"\[+\s*([^\]]+?)\s*\]+(\s*#.*)?", earlier.strip()))), None)
+        if table is not None:
+            key = ".".join(p.strip().strip("'\"") for p in table.split(".")) + "." + key
     if header:
         return ScenarioError(path, key, f"[{header.group(1)}] opens a table on {key}, which already holds a value"
                              f"{at}; allowed: one or the other", line=line, kind="not_toml")
