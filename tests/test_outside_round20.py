@@ -302,3 +302,18 @@ def test_a_key_written_twice_is_named_with_its_table(tmp_path):
     assert res.exit_code == 2
     assert "w.toml, line 5: behaviour.w_news: behaviour.w_news is written twice in this table, on lines 4 and 5" \
         in res.output
+
+
+def test_a_sweeps_overrides_refuse_a_label(tmp_path):
+    """`name` in [overrides] was taken in silence, though a parameter on it is refused as a
+    label that changes no run."""
+    from support import BASELINE
+
+    from rechain.experiments.sweep import load_sweep
+    from rechain.scenario import ScenarioError
+    f = tmp_path / "s.toml"
+    f.write_text(f'base = "{BASELINE.as_posix()}"\ndesign = "grid"\n[overrides]\nend = 2024-03-31\nname = "zzz"\n'
+                 '[parameters]\n"behaviour.noise" = { levels = [0.0, 0.01] }\n', encoding="utf-8")
+    with pytest.raises(ScenarioError) as e:
+        load_sweep(f)
+    assert "line 5: overrides.name: 'name' is a label or a note" in str(e.value)

@@ -940,6 +940,11 @@ def load_sweep(source: str | Path | dict, base_dir: str | Path | None = None) ->
             raise _err(file, "base", f"scenario file {spec.base!r} not found (looked in {where})", "missing",
                        needle="base")
         base = _base_dict(base_path, spec.overrides, file)
+    for key in sorted(NOT_INPUTS & set(spec.overrides)):
+        with found:     # set in every run, it would change none (the runs are named by the sweep)
+            raise _err(file, f"overrides.{key}", f"{key!r} is a label or a note ({', '.join(sorted(NOT_INPUTS))} "
+                       f"change no run); allowed: keys that are inputs of the run (docs/scenarios.md)", "invalid",
+                       needle=key)
     found.raise_any()        # what follows needs the base scenario
     source = point_source(base_path, spec.overrides)
 
