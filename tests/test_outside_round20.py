@@ -10,7 +10,24 @@ from click.testing import CliRunner
 from support import what_if
 
 from rechain.cli import main
+from rechain.experiments.sweep import load_sweep
+from rechain.scenario import ScenarioError
 from rechain.stops import INTERRUPTED
+
+
+def sweep_file(tmp_path, body: str):
+    """A sweep file s.toml in ``tmp_path`` whose base is the baseline, then ``body``."""
+    from support import BASELINE
+    f = tmp_path / "s.toml"
+    f.write_text(f'base = "{BASELINE.as_posix()}"\ndesign = "grid"\n' + body, encoding="utf-8")
+    return f
+
+
+def sweep_error(tmp_path, body: str) -> ScenarioError:
+    """What load_sweep refuses in that file."""
+    with pytest.raises(ScenarioError) as e:
+        load_sweep(sweep_file(tmp_path, body))
+    return e.value
 
 
 def test_a_reserves_band_and_dates_are_told_at_once(tmp_path):
@@ -120,23 +137,15 @@ def test_local_workers_start_with_ctrl_c_blocked_and_the_command_keeps_it():
 def test_a_sweeps_series_of_flows_over_two_forms_is_refused_before_the_runs(tmp_path):
     """Flows appear only in runs, so a series of separation plants' production with the
     product left open (oxides and the metal made from them) failed each run instead."""
-    from support import BASELINE
-
-    from rechain.experiments.sweep import load_sweep
-    from rechain.scenario import ScenarioError
-    f = tmp_path / "s.toml"
-    f.write_text(f'base = "{BASELINE.as_posix()}"\ndesign = "grid"\n[overrides]\nend = 2024-03-31\n'
-                 '[parameters]\n"behaviour.noise" = { levels = [0.0, 0.01] }\n[outputs]\n'
-                 'series = [{ variable = "production", stage = "separation_plants" },\n'
-                 '  { variable = "exports", stage = "magnet_makers", region = "us" }]\n', encoding="utf-8")
-    with pytest.raises(ScenarioError) as e:
-        load_sweep(f)
-    assert len(e.value.errors) == 1 and "outputs.series: 'production[stage=separation_plants]'" in str(e.value)
-    assert "production rows left open span metal (made from the oxide), oxides" in str(e.value)
+    body = ('[overrides]\nend = 2024-03-31\n[parameters]\n"behaviour.noise" = { levels = [0.0, 0.01] }\n[outputs]\n'
+            'series = [{ variable = "production", stage = "separation_plants" },\n'
+            '  { variable = "exports", stage = "magnet_makers", region = "us" }]\n')
+    e = sweep_error(tmp_path, body)
+    assert len(e.errors) == 1 and "outputs.series: 'production[stage=separation_plants]'" in str(e)
+    assert "production rows left open span metal (made from the oxide), oxides" in str(e)
     # one product, or rows that come later, are left to the runs
-    f.write_text(f.read_text(encoding="utf-8").replace('stage = "separation_plants"',
-                                                       'stage = "separation_plants", product = "prnd_metal"'),
-                 encoding="utf-8")
+    f = sweep_file(tmp_path, body.replace('stage = "separation_plants"',
+                                          'stage = "separation_plants", product = "prnd_metal"'))
     assert load_sweep(f).n_runs == 2
 
 
@@ -159,17 +168,9 @@ def test_sigterm_while_the_libraries_load_ends_with_the_line_and_143(tmp_path):
 
 
 def test_every_mistake_of_a_sweeps_overrides_is_told_at_once(tmp_path):
-    from support import BASELINE
-
-    from rechain.experiments.sweep import load_sweep
-    from rechain.scenario import ScenarioError
-    f = tmp_path / "s.toml"
-    f.write_text(f'base = "{BASELINE.as_posix()}"\ndesign = "grid"\n[parameters]\n'
-                 '"behaviour.w_news" = { levels = [1.0] }\n[overrides]\nend = 2024-03-31\n'
-                 'behaviour = { w_newz = 1.0, restock_strength = -4 }\nholidays = "yes"\n', encoding="utf-8")
-    with pytest.raises(ScenarioError) as e:
-        load_sweep(f)
-    said = [str(x) for x in e.value.errors]
+    e = sweep_error(tmp_path, '[parameters]\n"behaviour.w_news" = { levels = [1.0] }\n[overrides]\nend = 2024-03-31\n'
+                              'behaviour = { w_newz = 1.0, restock_strength = -4 }\nholidays = "yes"\n')
+    said = [str(x) for x in e.errors]
     assert len(said) == 3
     assert "line 7: overrides: the base scenario with these overrides is invalid: behaviour.w_newz: unknown key" \
         in said[0]
@@ -237,15 +238,11 @@ def test_a_report_on_an_output_of_other_code_says_so_in_the_page(tmp_path):
 
 def test_a_sweep_stopped_before_any_run_finished_says_there_is_nothing_to_analyze(tmp_path, monkeypatch):
     """It said 'the runs finished so far are in OUT', a folder analyze then refused."""
-    from support import BASELINE
-
     import rechain.experiments.sweep as sweep_module
 
     def stopped(*args, **kwargs):
         raise KeyboardInterrupt
-    f = tmp_path / "s.toml"
-    f.write_text(f'base = "{BASELINE.as_posix()}"\ndesign = "grid"\n[overrides]\nend = 2024-03-31\n'
-                 '[parameters]\n"behaviour.noise" = { levels = [0.0, 0.01] }\n', encoding="utf-8")
+    f = sweep_file(tmp_path, '[overrides]\nend = 2024-03-31\n[parameters]\n"behaviour.noise" = { levels = [0.0, 0.01] }\n')
     monkeypatch.setattr(sweep_module, "execute", stopped)
     res = CliRunner().invoke(main, ["sweep", str(f), "--out", str(tmp_path / "o"), "--quiet"])
     assert res.exit_code == 130
@@ -307,13 +304,6 @@ def test_a_key_written_twice_is_named_with_its_table(tmp_path):
 def test_a_sweeps_overrides_refuse_a_label(tmp_path):
     """`name` in [overrides] was taken in silence, though a parameter on it is refused as a
     label that changes no run."""
-    from support import BASELINE
-
-    from rechain.experiments.sweep import load_sweep
-    from rechain.scenario import ScenarioError
-    f = tmp_path / "s.toml"
-    f.write_text(f'base = "{BASELINE.as_posix()}"\ndesign = "grid"\n[overrides]\nend = 2024-03-31\nname = "zzz"\n'
-                 '[parameters]\n"behaviour.noise" = { levels = [0.0, 0.01] }\n', encoding="utf-8")
-    with pytest.raises(ScenarioError) as e:
-        load_sweep(f)
-    assert "line 5: overrides.name: 'name' is a label or a note" in str(e.value)
+    e = sweep_error(tmp_path, '[overrides]\nend = 2024-03-31\nname = "zzz"\n'
+                              '[parameters]\n"behaviour.noise" = { levels = [0.0, 0.01] }\n')
+    assert "line 5: overrides.name: 'name' is a label or a note" in str(e)
