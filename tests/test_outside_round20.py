@@ -15,18 +15,18 @@ from rechain.scenario import ScenarioError
 from rechain.stops import INTERRUPTED
 
 
-def sweep_file(tmp_path, body: str):
+def sweep_file(tmp_path, body: str, design: str = "grid"):
     """A sweep file s.toml in ``tmp_path`` whose base is the baseline, then ``body``."""
     from support import BASELINE
     f = tmp_path / "s.toml"
-    f.write_text(f'base = "{BASELINE.as_posix()}"\ndesign = "grid"\n' + body, encoding="utf-8")
+    f.write_text(f'base = "{BASELINE.as_posix()}"\ndesign = "{design}"\n' + body, encoding="utf-8")
     return f
 
 
-def sweep_error(tmp_path, body: str) -> ScenarioError:
+def sweep_error(tmp_path, body: str, design: str = "grid") -> ScenarioError:
     """What load_sweep refuses in that file."""
     with pytest.raises(ScenarioError) as e:
-        load_sweep(sweep_file(tmp_path, body))
+        load_sweep(sweep_file(tmp_path, body, design))
     return e.value
 
 
@@ -307,3 +307,14 @@ def test_a_sweeps_overrides_refuse_a_label(tmp_path):
     e = sweep_error(tmp_path, '[overrides]\nend = 2024-03-31\nname = "zzz"\n'
                               '[parameters]\n"behaviour.noise" = { levels = [0.0, 0.01] }\n')
     assert "line 5: overrides.name: 'name' is a label or a note" in str(e)
+
+
+def test_a_sweeps_wrong_settings_do_not_hide_its_parameters_mistakes(tmp_path):
+    """samples = 0 and replicates = 0 were told alone; the inverted range only once they were
+    mended."""
+    e = sweep_error(tmp_path, 'samples = 0\nreplicates = 0\n[parameters]\n"behaviour.w_news" = { min = 2.0, max = 0.5 }\n',
+                    design="lhs")
+    said = [f"{x.key}: {x.detail}" for x in e.errors]
+    assert len(said) == 3, said
+    assert said[0].startswith("samples: given 0") and said[1].startswith("replicates: given 0")
+    assert said[2].startswith("parameters.behaviour.w_news: given min 2.0 and max 0.5")

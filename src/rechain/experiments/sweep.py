@@ -862,7 +862,29 @@ def _check_n_runs(spec: SweepFile, file: Path | None, n_points: int) -> None:
                    f"replicates", "design", needle=key)
 
 
-def load_sweep(source: str | Path | dict, base_dir: str | Path | None = None) -> Sweep:
+#: a sweep's settings of one number or flag: a mistake in one of them is told beside what the
+#: rest of the file's checks find, taken with the setting at its default
+SETTINGS = ("samples", "replicates", "root_seed", "second_order", "morris_levels", "batch_size", "description")
+
+
+def _rest_of_the_file(raw: dict, errors: list[dict], where: Path, file: Path | None) -> list[ScenarioError]:
+    """Where only settings of one number or flag (:data:`SETTINGS`) are wrong, what the rest of
+    the file's checks find with those settings at their defaults (a min above its max beside
+    samples = 0 was told only once samples was mended)."""
+    wrong = {err["loc"][0] for err in errors if err.get("loc")}
+    if not wrong or not wrong <= set(SETTINGS):
+        return []
+    stand_in = {k: v for k, v in raw.items() if k not in wrong}
+    if "samples" in wrong:
+        stand_in["samples"] = 1         # a design that needs samples goes on to its parameters
+    try:
+        load_sweep(stand_in, where, _told_as=file)
+    except ScenarioError as e:
+        return [x for x in e.errors if x.key.split(".")[0] not in wrong]
+    return []
+
+
+def load_sweep(source: str | Path | dict, base_dir: str | Path | None = None, _told_as: Path | None = None) -> Sweep:
     """Read, validate and expand a sweep (a TOML path or the equivalent dict).
 
     Raises
@@ -873,7 +895,7 @@ def load_sweep(source: str | Path | dict, base_dir: str | Path | None = None) ->
         level or bound the scenario validator rejects, an unknown KPI.
     """
     if isinstance(source, dict):
-        file, raw = None, copy.deepcopy(source)
+        file, raw = _told_as, copy.deepcopy(source)
         where = Path(base_dir) if base_dir else Path.cwd()
     else:
         file = as_path(source, "sweep")
@@ -901,6 +923,7 @@ def load_sweep(source: str | Path | dict, base_dir: str | Path | None = None) ->
                 and not any(getattr(x, "key", "") == "base" for x in said):
             said.append(_err(file, "base", f"scenario file {base!r} not found (looked in {where})", "missing",
                              needle="base"))
+        said += _rest_of_the_file(raw, e.errors(), where, file)
         raise ScenarioError.of(said) from None
     found = _Found()
     with found:
