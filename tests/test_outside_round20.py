@@ -318,3 +318,20 @@ def test_a_sweeps_wrong_settings_do_not_hide_its_parameters_mistakes(tmp_path):
     assert len(said) == 3, said
     assert said[0].startswith("samples: given 0") and said[1].startswith("replicates: given 0")
     assert said[2].startswith("parameters.behaviour.w_news: given min 2.0 and max 0.5")
+
+
+def test_every_mistake_of_a_facts_row_is_told_at_once(tmp_path):
+    """A row with a bad period, an unknown product and a negative tolerance was told its
+    period alone."""
+    from rechain.experiments.validate import FactError, load_facts
+    header = ("fact_id,required,description,variable,stage,product,region,period,measure,base_period,comparison,"
+              "target,tolerance,unit\n")
+    f = tmp_path / "f.csv"
+    f.write_text(header + "F3,true,x,price,market,prnd_oxid,*,2024-13,level,,within,400000,-1,yuan/t\n"
+                 "F4,true,y,price,market,prnd_oxide,*,2024-05,level,,within,4e5,4e4,yuan/t\n", encoding="utf-8")
+    with pytest.raises(FactError) as e:
+        load_facts(f)
+    said = str(e.value).splitlines()
+    assert len(said) == 3 and all("line 2 (F3)" in s for s in said)
+    assert any("tolerance: given -1" in s for s in said) and any("period '2024-13'" in s for s in said)
+    assert any("product 'prnd_oxid'" in s for s in said)

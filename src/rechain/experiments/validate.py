@@ -52,7 +52,7 @@ from dataclasses import dataclass, field
 from functools import cached_property
 from importlib import resources
 from pathlib import Path
-from typing import Any, Iterable
+from typing import Any, Callable, Iterable
 
 import click
 import numpy as np
@@ -436,7 +436,10 @@ def _union(a: set[str], b: set[str]) -> set[str]:
     return a if isinstance(a, _AnyName) else a | b
 
 
-def _fact_from_row(row: dict[str, str], line: int, path: str) -> Fact:
+def _fact_from_row(row: dict[str, str], line: int, path: str,
+                   extra_checks: tuple[Callable[[Fact, str], None], ...] = ()) -> Fact:
+    """One row of a facts table as a :class:`Fact`, checked (:data:`_FACT_CHECKS`, then
+    ``extra_checks``); :class:`FactError` telling every mistake of the row, one line each."""
     fid = (row.get("fact_id") or "").strip()
     where = f"{path}, line {line}" + (f" ({fid})" if fid else "")
     if not fid:
@@ -452,23 +455,69 @@ def _fact_from_row(row: dict[str, str], line: int, path: str) -> Fact:
                             f"allowed: visible text (tabs and line breaks in a quoted cell are fine)")
     for k in ("description", "source", "note"):     # a line break in a quoted cell: one line in tables
         kw[k] = " ".join(kw[k].splitlines())
-    kw["required"] = _truthy(kw["required"], where)
-    kw["target"] = _finite(kw["target"], f"{where}: target", math.nan,
-                           "a finite number, or empty where the comparison takes none")
-    kw["tolerance"] = _finite(kw["tolerance"], f"{where}: tolerance", 0.0, "a finite number >= 0")
+    told: list[str] = []        # every mistake of the row at once
+
+    def read(how: Callable[[], Any], stand_in: Any) -> Any:
+        try:
+            return how()
+        except FactError as e:
+            told.append(str(e))
+            return stand_in
+    kw["required"] = read(lambda: _truthy(kw["required"], where), True)
+    kw["target"] = read(lambda: _finite(kw["target"], f"{where}: target", math.nan,
+                                        "a finite number, or empty where the comparison takes none"), None)
+    kw["tolerance"] = read(lambda: _finite(kw["tolerance"], f"{where}: tolerance", 0.0, "a finite number >= 0"), 0.0)
     for k in ("stage", "product", "region"):
         kw[k] = kw[k] or "*"
+    told_target = kw["target"] is None
+    if told_target:
+        kw["target"] = math.nan
     fact = Fact(**kw, where=where)
-    _check_fact(fact, where)
+    for check in (*_FACT_CHECKS, *extra_checks):
+        try:
+            check(fact, where)
+        except FactError as e:
+            # a target told unreadable is not told again as missing
+            if not (told_target and str(e).startswith(f"{where}: target:")):
+                told.append(str(e))
+    if told:
+        raise FactError("\n".join(told))
     return fact
 
 
 def _check_fact(f: Fact, where: str) -> None:
+    """Every check of one fact (:data:`_FACT_CHECKS`), each mistake told, one line each."""
+    told = []
+    for check in _FACT_CHECKS:
+        try:
+            check(f, where)
+        except FactError as e:
+            told.append(str(e))
+    if told:
+        raise FactError("\n".join(told))
+
+
+def _check_numbers(f: Fact, where: str) -> None:
     for key in ("target", "tolerance"):       # a Fact made in Python, not read from a table
         v = getattr(f, key)
         if isinstance(v, bool) or not isinstance(v, (int, float, np.integer, np.floating)):
             raise FactError(f"{where}: {key}: given {v!r} ({type(v).__name__}); allowed: a number"
                             + (" (math.nan where the comparison takes none)" if key == "target" else ""))
+    if not (math.isfinite(f.tolerance) and f.tolerance >= 0):
+        raise FactError(f"{where}: tolerance: given {f.tolerance:g}; allowed: a finite number >= 0")
+
+
+def _check_periods(f: Fact, where: str) -> None:
+    try:
+        f.months()
+        if f.base_period:
+            parse_period(f.base_period, "base_period")
+    except FactError as e:
+        raise FactError(f"{where}: {e}") from None
+
+
+def _check_how(f: Fact, where: str) -> None:
+    """Measure and comparison, and what they need of each other, the period and the target."""
     if f.measure not in MEASURES:
         raise FactError(f"{where}: measure {f.measure!r}; allowed: {', '.join(MEASURES)}")
     if f.comparison not in COMPARISONS:
@@ -477,13 +526,14 @@ def _check_fact(f: Fact, where: str) -> None:
         f.months()
         if f.base_period:
             parse_period(f.base_period, "base_period")
-    except FactError as e:
-        raise FactError(f"{where}: {e}") from None
+    except FactError:
+        return          # told by _check_periods; what follows reads the periods
+    if any(isinstance(v, bool) or not isinstance(v, (int, float, np.integer, np.floating))
+           for v in (f.target, f.tolerance)):
+        return          # told by _check_numbers; what follows reads the numbers
     if f.comparison in NEEDS_TARGET and not math.isfinite(f.target):
         raise FactError(f"{where}: target: given no number for comparison {f.comparison!r}; allowed: a finite "
                         f"number (the comparison needs a numeric target)")
-    if not (math.isfinite(f.tolerance) and f.tolerance >= 0):
-        raise FactError(f"{where}: tolerance: given {f.tolerance:g}; allowed: a finite number >= 0")
     span = {"mom_pct": (1, "a month such as 2025-08"), "qoq_pct": (3, "a month or a quarter such as "
                                                                        "2025-07/2025-09")}.get(f.measure)
     if span and not f.base_period and len(f.months()) > span[0]:
@@ -508,6 +558,10 @@ def _check_fact(f: Fact, where: str) -> None:
     _check_other(f, where)
     _check_unused(f, where)
     _check_unit(f, where)
+
+
+#: the checks of one fact, each independent of the others' outcome (a row's mistakes told together)
+_FACT_CHECKS = (_check_numbers, _check_periods, _check_how)
 
 
 #: units a % measure's figure may be written in ("% MoM", "% vs Q1 mean", ...), beside "%..."
@@ -829,8 +883,7 @@ def load_facts(path: str | Path | None = None, vocabulary: Vocabulary | None = N
             continue
         cells = row.pop(_EXTRA_CELLS, None)
         try:
-            f = _fact_from_row(row, line, name)
-            _check_names(f, vocab, seen)
+            f = _fact_from_row(row, line, name, (lambda f, _: _check_names(f, vocab, seen),))
         except FactError as e:
             hint = "" if cells is None else (
                 f" (the row has {cells} cells, more than the header's {len(header)} columns: a comma in a cell "
