@@ -335,3 +335,11 @@ def test_every_mistake_of_a_facts_row_is_told_at_once(tmp_path):
     assert len(said) == 3 and all("line 2 (F3)" in s for s in said)
     assert any("tolerance: given -1" in s for s in said) and any("period '2024-13'" in s for s in said)
     assert any("product 'prnd_oxid'" in s for s in said)
+
+
+@pytest.mark.parametrize("device", ["/dev/null", "/dev/zero"])
+def test_a_device_is_no_scenario_file(device):
+    """/dev/null was read as an empty scenario ('the file has no keys')."""
+    res = CliRunner().invoke(main, ["check", device])
+    assert res.exit_code == 2
+    assert res.output.strip() == f"error: {device}: is a device, not a file; allowed: a scenario file (.toml) saved on disk"

@@ -218,6 +218,10 @@ def read_text_file(path: str | Path, what: str = "a scenario file (.toml)") -> s
             # opening a named pipe waits for a writer: refuse it rather than hang
             raise ScenarioError(path, "", f"is a named pipe or socket, not a file; allowed: {what} saved on "
                                 f"disk", kind="not_a_file")
+        if stat.S_ISCHR(mode) or stat.S_ISBLK(mode):
+            # /dev/null reads as an empty file, /dev/zero never ends: neither is what was meant
+            raise ScenarioError(path, "", f"is a device, not a file; allowed: {what} saved on disk",
+                                kind="not_a_file")
         with path.open("rb") as fh:
             data = fh.read(MAX_INPUT_BYTES + 1)
         if len(data) > MAX_INPUT_BYTES:
