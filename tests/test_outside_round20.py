@@ -343,3 +343,12 @@ def test_a_device_is_no_scenario_file(device):
     res = CliRunner().invoke(main, ["check", device])
     assert res.exit_code == 2
     assert res.output.strip() == f"error: {device}: is a device, not a file; allowed: a scenario file (.toml) saved on disk"
+
+
+def test_a_region_named_as_another_but_for_capitals_is_refused(tmp_path):
+    """[regions.US] beside the baseline's us was a second region, taken in silence."""
+    res = CliRunner().invoke(main, ["check", str(what_if(
+        tmp_path, '[regions.US]\ncalendar = "west"\nbuyers = 10\ndemand_t_per_yr = { 2024 = 100 }\nuh_share = 0.5\n'))])
+    assert res.exit_code == 2
+    assert "w.toml, line 3: regions.US: given 'US' beside 'us', names that differ only in capitals or spaces" \
+        in res.output

@@ -1365,6 +1365,17 @@ def _extra_problems(sc: "Scenario") -> list[tuple[tuple, str, str]]:
                             f"given {n!r} beside {twin!r}, names that differ only in capitals or spaces, so both "
                             f"are kept as two items (an item is changed only by its exact name); allowed: "
                             f"{twin!r} to change that item, or a name that differs in more than capitals and spaces"))
+    for table in ("sectors", "regions"):
+        names = list(getattr(sc, table))
+        for i, n in enumerate(names):
+            twin = next((m for m in names[:i] if _plain_name(m) == _plain_name(n)), None)
+            if twin is not None:
+                # [regions.US] beside the baseline's [regions.us] is a second region, not a change
+                out.append(((table, n), "duplicate_name",
+                            f"given {n!r} beside {twin!r}, names that differ only in capitals or spaces, so both "
+                            f"are kept as two {table} (an entry is changed only by its exact name); allowed: "
+                            f"[{table}.{twin}] to change that entry, or a name that differs in more than capitals "
+                            f"and spaces"))
     keys = [(q.type, q.year) for q in sc.quota_policy.quotas]
     for i, k in enumerate(keys):
         if k in keys[:i]:
