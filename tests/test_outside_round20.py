@@ -304,9 +304,9 @@ def test_a_key_written_twice_is_named_with_its_table(tmp_path):
 def test_a_sweeps_overrides_refuse_a_label(tmp_path):
     """`name` in [overrides] was taken in silence, though a parameter on it is refused as a
     label that changes no run."""
-    e = sweep_error(tmp_path, '[overrides]\nend = 2024-03-31\nname = "zzz"\n'
+    e = sweep_error(tmp_path, 'name = "s"\n[overrides]\nend = 2024-03-31\nname = "zzz"\n'
                               '[parameters]\n"behaviour.noise" = { levels = [0.0, 0.01] }\n')
-    assert "line 5: overrides.name: 'name' is a label or a note" in str(e)
+    assert "line 6: overrides.name: 'name' is a label or a note" in str(e)     # not the sweep's own name
 
 
 def test_a_sweeps_wrong_settings_do_not_hide_its_parameters_mistakes(tmp_path):
@@ -352,3 +352,18 @@ def test_a_region_named_as_another_but_for_capitals_is_refused(tmp_path):
     assert res.exit_code == 2
     assert "w.toml, line 3: regions.US: given 'US' beside 'us', names that differ only in capitals or spaces" \
         in res.output
+
+
+def test_a_calibration_stopped_before_any_run_finished_says_so(tmp_path, monkeypatch):
+    """It said 'the runs finished so far are in OUT' of a folder that held none."""
+    from support import BASELINE
+
+    import rechain.experiments.calibrate as calibrate_module
+
+    def stopped(*args, **kwargs):
+        raise KeyboardInterrupt
+    monkeypatch.setattr(calibrate_module, "calibrate", stopped)
+    res = CliRunner().invoke(main, ["calibrate", str(BASELINE), "--samples", "4", "--workers", "1",
+                                    "--out", str(tmp_path / "cal")])
+    assert res.exit_code == 130, res.output
+    assert f"interrupted: no run had finished, so {tmp_path / 'cal'} holds none yet; start again with" in res.output

@@ -893,9 +893,10 @@ def calibrate_command(scenario, space, samples, replicates, finalists, final_rep
         same = _options_given(samples=samples, replicates=replicates, finalists=finalists,
                               final_replicates=final_replicates, seed=seed, refine=refine, popsize=popsize,
                               space=space, also=also, holdout=holdout, workers=workers if scheduler is None else None)
-        exit_stopped(e, f"the runs finished so far are in {out_dir}; continue with "
-                        f"`rechain calibrate {shlex.quote(str(scenario))}{same} --out {shlex.quote(str(out_dir))}"
-                        f"{where} --resume`")
+        again = f"`rechain calibrate {shlex.quote(str(scenario))}{same} --out {shlex.quote(str(out_dir))}{where} --resume`"
+        if any(out_dir.glob("*/runs/part-*.parquet")):     # a stage's finished batches
+            exit_stopped(e, f"the runs finished so far are in {out_dir}; continue with {again}")
+        exit_stopped(e, f"no run had finished, so {out_dir} holds none yet; start again with {again}")
     _write_atomic_text(table.to_csv(index=False), out_dir / "candidates.csv")
     best = best_scenario(table, dims, scenario, out_dir, derived_name(sc.name, "_calibrated"))
     _write_atomic_text(best, out_dir / "best.toml")

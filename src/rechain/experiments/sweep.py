@@ -967,7 +967,7 @@ def load_sweep(source: str | Path | dict, base_dir: str | Path | None = None, _t
         with found:     # set in every run, it would change none (the runs are named by the sweep)
             raise _err(file, f"overrides.{key}", f"{key!r} is a label or a note ({', '.join(sorted(NOT_INPUTS))} "
                        f"change no run); allowed: keys that are inputs of the run (docs/scenarios.md)", "invalid",
-                       needle=key)
+                       loc=["overrides", key])
     found.raise_any()        # what follows needs the base scenario
     source = point_source(base_path, spec.overrides)
 
