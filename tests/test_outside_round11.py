@@ -233,7 +233,8 @@ def test_numpy_whole_numbers_and_bools_are_taken_as_python_ones():
      # named with its table since round 20
      "line 6: behaviour.w_trend: behaviour.w_trend is written twice in this table, on lines 3 and 6"),
     ('[behaviour]\nw_trend = 0.1\n[behaviour.w_trend]\nx = 1\n',
-     "line 3: w_trend: [behaviour.w_trend] opens a table on w_trend, which already holds a value (line 2)"),
+     "line 3: behaviour.w_trend: [behaviour.w_trend] opens a table on behaviour.w_trend, which already holds a "
+     "value (line 2)"),
 ])
 def test_a_plain_key_written_twice_is_told_with_both_lines(tmp_path, text, said):
     f = tmp_path / "twice.toml"

@@ -293,14 +293,6 @@ def test_compare_refuses_one_file_under_two_paths(tmp_path):
     assert not (tmp_path / "c").exists()
 
 
-def test_a_key_written_twice_is_named_with_its_table(tmp_path):
-    """It was named 'w_news', not 'behaviour.w_news'."""
-    res = CliRunner().invoke(main, ["check", str(what_if(tmp_path, "[behaviour]\nw_news = 1.0\nw_news = 2.0\n"))])
-    assert res.exit_code == 2
-    assert "w.toml, line 5: behaviour.w_news: behaviour.w_news is written twice in this table, on lines 4 and 5" \
-        in res.output
-
-
 def test_a_sweeps_overrides_refuse_a_label(tmp_path):
     """`name` in [overrides] was taken in silence, though a parameter on it is refused as a
     label that changes no run."""
@@ -367,3 +359,18 @@ def test_a_calibration_stopped_before_any_run_finished_says_so(tmp_path, monkeyp
                                     "--out", str(tmp_path / "cal")])
     assert res.exit_code == 130, res.output
     assert f"interrupted: no run had finished, so {tmp_path / 'cal'} holds none yet; start again with" in res.output
+
+
+@pytest.mark.parametrize("body, said", [
+    ("[behaviour]\nw_news = 1.0\nw_news = 2.0\n",
+     "line 5: behaviour.w_news: behaviour.w_news is written twice in this table, on lines 4 and 5"),
+    ("[behaviour]\nw_news = 0.1\n[behaviour.w_news]\nx = 1\n",
+     "line 5: behaviour.w_news: [behaviour.w_news] opens a table on behaviour.w_news, which already holds a value"),
+    ("[sectors.nev]\nunits_per_yr = { 2024 = 1e6, 2024 = 2e6 }\n",
+     "line 4: sectors.nev.units_per_yr.2024: 2024 is written twice in one inline table; allowed: each key once"),
+])
+def test_a_key_given_twice_is_named_with_its_table(tmp_path, body, said):
+    """It was named 'w_news', not 'behaviour.w_news'; a table opened on a key that holds a value
+    was named by its last part, and a key twice in an inline table was tomllib's own message."""
+    res = CliRunner().invoke(main, ["check", str(what_if(tmp_path, body))])
+    assert res.exit_code == 2 and f"w.toml, {said}" in res.output

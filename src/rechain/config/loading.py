@@ -248,6 +248,16 @@ def read_text_file(path: str | Path, what: str = "a scenario file (.toml)") -> s
     return text.removeprefix("\ufeff")    # editors on Windows write a BOM; TOML readers reject it
 
 
+def _table_above(lines: list[str], line: int) -> str:
+    """The [table] (or [[list]]) header nearest above ``line`` (from 1), dotted and unquoted;
+    "" for the file's top level."""
+    for earlier in reversed(lines[:line - 1]):
+        m = re.fullmatch(r"\[+\s*([^\]]+?)\s*\]+(\s*#.*)?", earlier.strip())
+        if m:
+            return ".".join(p.strip().strip("'\"") for p in m.group(1).split("."))
+    return ""
+
+
 def _value_twice(path: str | Path, text: str, line: int) -> ScenarioError:
     """TOML's "Cannot overwrite a value" at ``line``: a key given a value twice in one table
     (``name = "a"`` and later ``name = "b"``), or a [table] header on a key that holds a value,
@@ -266,11 +276,10 @@ def _value_twice(path: str | Path, text: str, line: int) -> ScenarioError:
             break
     at = f" (line {first})" if first else ""
     if not header:      # the key as the file's tables name it: behaviour.w_news, not w_news
-        table = next((m.group(1) for earlier in reversed(lines[:line - 1])
-                      if (m := re.fullmatch(r"\[+\s*([^\]]+?)\s*\]+(\s*#.*)?", earlier.strip()))), None)
-        if table is not None:
-            key = ".".join(p.strip().strip("'\"") for p in table.split(".")) + "." + key
+        table = _table_above(lines, line)
+        key = f"{table}.{key}" if table else key
     if header:
+        key = ".".join(p.strip().strip("'\"") for p in header.group(1).split("."))
         return ScenarioError(path, key, f"[{header.group(1)}] opens a table on {key}, which already holds a value"
                              f"{at}; allowed: one or the other", line=line, kind="not_toml")
     return ScenarioError(path, key, f"{key} is written twice in this table{f', on lines {first} and {line}' if first else ''}"
@@ -373,6 +382,15 @@ def _not_toml(path, text: str, e: "tomllib.TOMLDecodeError", what: str) -> None:
                             f"docs/scenarios.md)", line=line, kind="not_toml") from None
     if "Cannot overwrite a value" in str(e) and line:
         raise _value_twice(path, text, line) from None
+    inline = re.search(r"Duplicate inline table key '([^']*)'", str(e))
+    if inline and line:
+        # { 2024 = 1e6, 2024 = 2e6 }: named with the key that holds the inline table
+        here = text.splitlines()[line - 1] if line <= len(text.splitlines()) else ""
+        held = here.split("=", 1)[0].strip().strip("'\"") if "=" in here else ""
+        table = _table_above(text.splitlines(), line)
+        key = ".".join(k for k in (table, held, inline.group(1)) if k)
+        raise ScenarioError(path, key, f"{inline.group(1)} is written twice in one inline table; allowed: each key "
+                            f"once", line=line, kind="not_toml") from None
     # a JSON scenario is taken as a dict by the Python API (rechain.run(dict)), not as a file
     json_note = (" (a JSON scenario is given to the Python API as a dict, rechain.run(json.load(...)); "
                  "a file the commands read is TOML)") if Path(path).suffix.lower() == ".json" else ""
