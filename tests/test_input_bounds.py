@@ -47,7 +47,8 @@ def refused(override: dict) -> str:
     ({"magnet_recipes": {"magnet_std": {"prnd_wt_pct": 0.0}}}, "magnet_recipes.magnet_std.prnd_wt_pct",
      "given 0; allowed: a wt % > 0 and <= 60"),
     ({"magnet_recipes": {"magnet_uh": {"tb_wt_pct": {"2024": 0.3, "2025": 75.0}}}},
-     "magnet_recipes.magnet_uh.tb_wt_pct", "given 75; allowed: a wt % >= 0 and <= 60"),
+     # a year's value is named with its year since round 20
+     "magnet_recipes.magnet_uh.tb_wt_pct.2025", "given 75.0; allowed: a number >= 0 and <= 60"),
     ({"firms": {"magnet_makers": {"scrap_share": 1.0}}}, "firms.magnet_makers.scrap_share", "<= 0.9"),
     ({"firms": {"magnet_makers": {"melt_loss_share": 1.0}}}, "firms.magnet_makers.melt_loss_share", "<= 0.9"),
     ({"firms": {"separation_plants": {"loss_share": 1.0}}}, "firms.separation_plants.loss_share", "<= 0.9"),

@@ -65,6 +65,10 @@ def test_a_stop_while_the_libraries_load_says_what_a_stop_in_a_command_says():
     ("[magnet_recipes.magnet_uh]\ndy_wt_pct = { 2024 = nan, 20245 = 2 }\n",
      ["magnet_recipes.magnet_uh.dy_wt_pct.2024: given nan",
       "magnet_recipes.magnet_uh.dy_wt_pct: given the key '20245'"]),
+    # the audit of the mend: a value out of range was told only once the key was mended
+    ('[magnet_recipes.magnet_uh]\nprnd_wt_pct = { "20x4" = 29, 2025 = 99 }\n',
+     ["magnet_recipes.magnet_uh.prnd_wt_pct.2025: given 99; allowed: a number > 0 and <= 60",
+      "magnet_recipes.magnet_uh.prnd_wt_pct: given the key '20x4'"]),
 ])
 def test_a_yearly_tables_bad_value_does_not_hide_its_bad_key(tmp_path, body, said):
     """A non-finite value was told alone, and the key that is no year only on the next check."""

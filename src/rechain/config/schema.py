@@ -101,8 +101,10 @@ def _keys_beside_values(table: object, handler):
     raise ValueError(problem)
 
 
-#: a recipe's figure by year (its values are checked by the recipe, a number's range beside it)
-YearFigures = Annotated[dict[str, float], WrapValidator(_keys_beside_values)]
+#: a recipe's figure by year, wt %: each year's value in range and the keys years, told together
+#: (a number's range is checked by the recipe)
+PrNdYearFigures = Annotated[dict[str, Annotated[float, Field(gt=0, le=60)]], WrapValidator(_keys_beside_values)]
+YearFigures = Annotated[dict[str, Annotated[float, Field(ge=0, le=60)]], WrapValidator(_keys_beside_values)]
 YearTable = Annotated[dict[str, Tonnes], AfterValidator(_year_keys), WrapValidator(_keys_beside_values)]
 PosYearTable = Annotated[dict[str, Pos], AfterValidator(_year_keys), WrapValidator(_keys_beside_values)]
 OptYearTable = Annotated[dict[str, Tonnes], AfterValidator(partial(_year_keys, allow_empty=True)),
@@ -603,7 +605,7 @@ class Recipe(_Model):
     a number or a table by year (linear between the years given, held outside them); Pr-Nd,
     Dy and Tb together are at most 100 in every year."""
     # a number or a table by year: the range is checked by _pct (a union would report each branch)
-    prnd_wt_pct: float | YearFigures = Field(description="Pr-Nd, wt % (an NdFeB magnet has some)",
+    prnd_wt_pct: float | PrNdYearFigures = Field(description="Pr-Nd, wt % (an NdFeB magnet has some)",
                                                   json_schema_extra={"allowed": "> 0, <= 60"})
     dy_wt_pct: float | YearFigures = Field(0.0, description="Dy, wt %", json_schema_extra={"allowed": ">= 0, <= 60"})
     tb_wt_pct: float | YearFigures = Field(0.0, description="Tb, wt %", json_schema_extra={"allowed": ">= 0, <= 60"})
