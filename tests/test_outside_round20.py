@@ -378,3 +378,13 @@ def test_a_key_given_twice_is_named_with_its_table(tmp_path, body, said):
     was named by its last part, and a key twice in an inline table was tomllib's own message."""
     res = CliRunner().invoke(main, ["check", str(what_if(tmp_path, body))])
     assert res.exit_code == 2 and f"w.toml, {said}" in res.output
+
+def test_a_new_entry_with_a_misspelt_key_is_not_taken_for_a_misnamed_one(tmp_path):
+    """[sectors.drones] with units_per_year was told as a misspelt 'phones' and, again, as an
+    unknown key."""
+    res = CliRunner().invoke(main, ["check", str(what_if(
+        tmp_path, '[sectors.drones]\nfirms = 10\nunits_per_year = { 2024 = 1e6 }\n'
+                  'magnet_kg_per_unit = { 2024 = 0.1 }\nuh_share = 0.5\n'))])
+    assert res.exit_code == 2
+    assert res.output.count("error:") == 1 and "phones" not in res.output
+    assert "line 5: sectors.drones.units_per_year: unknown key (did you mean 'units_per_yr'?)" in res.output

@@ -510,12 +510,15 @@ def scenario_from_dict(data: dict, path: Path | None = None, files: list[Path] |
     except ValidationError as e:
         errors: list[ScenarioError] = []
         raw = one_error_per_union(e.errors())
-        misnamed = misnamed_entries(raw, data)
+        misspelt = misspelt_required(raw)
+        # an entry that lacks only keys it has misspelt is a new entry with a slip, not a misnamed one
+        misnamed = {entry: near for entry, near in misnamed_entries(raw, data).items()
+                    if not all(tuple(err["loc"]) in misspelt for err in raw
+                               if err["type"] == "missing" and tuple(err["loc"][:2]) == entry)}
         for (field, name), near in misnamed.items():
             lacks = [str(err["loc"][2]) for err in raw if err["type"] == "missing" and len(err["loc"]) == 3
                      and tuple(err["loc"][:2]) == (field, name)]
             errors.append(describe_misnamed(field, name, near, lacks, path, files, data))
-        misspelt = misspelt_required(raw)
         unlisted = 0
         for err in raw:
             if err["type"] == "missing" and len(err["loc"]) == 3 and tuple(err["loc"][:2]) in misnamed:
