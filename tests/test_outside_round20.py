@@ -388,3 +388,21 @@ def test_a_new_entry_with_a_misspelt_key_is_not_taken_for_a_misnamed_one(tmp_pat
     assert res.exit_code == 2
     assert res.output.count("error:") == 1 and "phones" not in res.output
     assert "line 5: sectors.drones.units_per_year: unknown key (did you mean 'units_per_yr'?)" in res.output
+
+
+@pytest.mark.parametrize("body, said", [
+    ('end = 2024-06-30\n[stockpile]\nproducts = ["prnd_oxide"]\nstart = 2024-05-01\nend = 2024-03-01\n'
+     'buy_below_share = 1.2\nsell_above_share = 1.2\nbuy_t_per_yr = { prnd_oxide = -5 }\n',
+     ["line 7: stockpile.end: end 2024-03-01 is before start 2024-05-01",
+      "line 8: stockpile.buy_below_share: buy_below_share 1.2 is not below sell_above_share 1.2",
+      "line 10: stockpile.buy_t_per_yr.prnd_oxide: given -5"]),
+    ("end = 2023-02-01\n[behaviour]\nw_news = -5\n",
+     ["line 3: end: given end 2023-02-01 with start 2024-01-01", "line 5: behaviour.w_news: given -5"]),
+])
+def test_a_tables_crossed_keys_are_told_beside_its_keys_own_mistakes(tmp_path, body, said):
+    """The audit of the mend: a bad figure hid a reserve's crossed band and dates, and a
+    period's end before its start (pydantic checks across keys only once every key is valid)."""
+    res = CliRunner().invoke(main, ["check", str(what_if(tmp_path, body))])
+    assert res.exit_code == 2 and f"{len(said)} errors" in res.output
+    for s in said:
+        assert f"w.toml, {s}" in res.output

@@ -10,9 +10,10 @@ files and ``extends`` are in :mod:`rechain.config.loading`; the messages for bad
 from __future__ import annotations
 
 import datetime as dt
+import math
 import re
 from functools import partial
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, Callable, Literal
 
 import numpy as np
 from pydantic import (AfterValidator, BeforeValidator, BaseModel, ConfigDict, Field, PrivateAttr, ValidationError,
@@ -92,13 +93,58 @@ def _keys_beside_values(table: object, handler):
     try:
         handler(table)
     except ValidationError as e:
-        values = [InitErrorDetails(type=er["type"], loc=er["loc"], input=er["input"], ctx=er.get("ctx", {}))
-                  for er in e.errors() if er["loc"]]       # its own key error (no loc) is told below
+        values = [d for d in _details(e) if d["loc"]]       # its own key error (no loc) is told below
         if values:
-            raise ValidationError.from_exception_data("YearTable", [
-                *values, InitErrorDetails(type=PydanticCustomError("value_error", "{problem}", {"problem": problem}),
-                                          loc=(), input=table)]) from None
+            raise _with(values, [((), problem)], table) from None
     raise ValueError(problem)
+
+
+def _details(e: ValidationError) -> list:
+    """A validation error's mistakes, to be raised again with others (:func:`_with`)."""
+    out = []
+    for er in e.errors():
+        if er["type"] == "value_error" and "error" not in (er.get("ctx") or {}):
+            # one told by a check of ours (:func:`_with`): its message as it was
+            out.append(InitErrorDetails(type=PydanticCustomError("value_error", "{m}", {"m": er["msg"]}),
+                                        loc=er["loc"], input=er["input"]))
+        else:
+            out.append(InitErrorDetails(type=er["type"], loc=er["loc"], input=er["input"], ctx=er.get("ctx", {})))
+    return out
+
+
+def _with(details: list, more: list[tuple[tuple, str]], given: Any = None) -> ValidationError:
+    """One ValidationError of ``details`` and, beside them, ``more`` as (key path, message),
+    each of the value ``given``."""
+    return ValidationError.from_exception_data("Scenario", [
+        *details, *(InitErrorDetails(type=PydanticCustomError("value_error", "{m}", {"m": m}), loc=loc, input=given)
+                    for loc, m in more)])
+
+
+def _told_beside_fields(checks: Callable[[dict], list[str]]):
+    """A model's checks across its keys, told beside its keys' own mistakes: pydantic runs an
+    "after" check only once every key is valid, so a bad figure hid a reserve's crossed dates
+    or a period's end before its start. ``checks`` reads the raw table (values of the right
+    type only) and returns the messages of its after-check, said at the model's own place."""
+    def wrap(cls, data, handler):
+        try:
+            return handler(data)
+        except ValidationError as e:
+            # the after-check itself, once every key is valid, says all it has to say
+            fields_failed = any(er["loc"] for er in e.errors())
+            more = checks(data) if isinstance(data, dict) and fields_failed else []
+            if not more:
+                raise
+            raise _with(_details(e), [((), m) for m in more]) from None
+    return model_validator(mode="wrap")(classmethod(wrap))
+
+
+def _dates_of(data: dict, *keys: str) -> list:
+    """The values of ``keys`` in a raw table that are dates (ISO text read as a date), else None."""
+    out = []
+    for k in keys:
+        v = _iso_date(data.get(k))
+        out.append(v if isinstance(v, dt.date) and not isinstance(v, dt.datetime) else None)
+    return out
 
 
 #: a recipe's figure by year, wt %: each year's value in range and the keys years, told together
@@ -748,19 +794,31 @@ class Stockpile(_Model):
 
     @model_validator(mode="after")
     def _band(self) -> "Stockpile":
-        mistakes = []
-        # a reserve buying above the price it sells at would buy and release the same tonnes
-        if self.buy_below_share >= self.sell_above_share:
-            mistakes.append(f"buy_below_share {self.buy_below_share:g} is not below sell_above_share "
-                            f"{self.sell_above_share:g}; allowed: a band, buying below the price it releases above")
-        if self.start is not None and self.end is not None and self.end < self.start:
-            mistakes.append(f"end {self.end} is before start {self.start}")
+        mistakes = _reserve_mistakes(self.buy_below_share, self.sell_above_share, self.start, self.end)
         if len(mistakes) == 1:
             raise ValueError(mistakes[0])
         if mistakes:        # both told at once, each at its own key (config.errors)
-            raise ValidationError.from_exception_data("Stockpile", [
-                InitErrorDetails(type=PydanticCustomError("value_error", m), loc=(), input=None) for m in mistakes])
+            raise _with([], [((), m) for m in mistakes])
         return self
+
+    _also = _told_beside_fields(lambda d: _reserve_mistakes(
+        _number(d.get("buy_below_share", 0.9)), _number(d.get("sell_above_share", 1.25)), *_dates_of(d, "start", "end")))
+
+
+def _number(v: object) -> float | None:
+    return float(v) if isinstance(v, (int, float)) and not isinstance(v, bool) and math.isfinite(v) else None
+
+
+def _reserve_mistakes(buy_below, sell_above, start, end) -> list[str]:
+    """A state reserve's crossed keys (None: a value not known)."""
+    mistakes = []
+    # a reserve buying above the price it sells at would buy and release the same tonnes
+    if buy_below is not None and sell_above is not None and buy_below >= sell_above:
+        mistakes.append(f"buy_below_share {buy_below:g} is not below sell_above_share "
+                        f"{sell_above:g}; allowed: a band, buying below the price it releases above")
+    if start is not None and end is not None and end < start:
+        mistakes.append(f"end {end} is before start {start}")
+    return mistakes
 
 
 class AfterLastYear(_Model):
@@ -819,6 +877,10 @@ class Scenario(_Model):
     _carried: list[str] = PrivateAttr(default_factory=list)
     _planned_past_end: str = PrivateAttr(default="")     # the demand carried only for the weeks planned past the end
     _dropped: list[str] = PrivateAttr(default_factory=list)
+
+    _period_also = _told_beside_fields(lambda d: [
+        f"end {end} must be after start {start}" for start, end in [_dates_of(d, "start", "end")]
+        if start is not None and end is not None and end <= start])
 
     @model_validator(mode="after")
     def _cross_checks(self) -> "Scenario":
