@@ -650,7 +650,8 @@ class Recipe(_Model):
     """Rare-earth content of a magnet grade, metal wt % of the sintered blank. Each figure is
     a number or a table by year (linear between the years given, held outside them); Pr-Nd,
     Dy and Tb together are at most 100 in every year."""
-    # a number or a table by year: the range is checked by _pct (a union would report each branch)
+    # a number or a table by year: a number's range is checked by _pct (a union would report each
+    # branch), a table's year by year by its type (told beside its keys that are no years)
     prnd_wt_pct: float | PrNdYearFigures = Field(description="Pr-Nd, wt % (an NdFeB magnet has some)",
                                                   json_schema_extra={"allowed": "> 0, <= 60"})
     dy_wt_pct: float | YearFigures = Field(0.0, description="Dy, wt %", json_schema_extra={"allowed": ">= 0, <= 60"})
@@ -802,7 +803,8 @@ class Stockpile(_Model):
         return self
 
     _also = _told_beside_fields(lambda d: _reserve_mistakes(
-        _number(d.get("buy_below_share", 0.9)), _number(d.get("sell_above_share", 1.25)), *_dates_of(d, "start", "end")))
+        *(_number(d.get(k, Stockpile.model_fields[k].default)) for k in ("buy_below_share", "sell_above_share")),
+        *_dates_of(d, "start", "end")))
 
 
 def _number(v: object) -> float | None:
@@ -834,7 +836,7 @@ class Scenario(_Model):
     description: str = Field("", description="one line on what the scenario is")
     question: str = Field("", description="the question this scenario answers")
     start: Date = Field(description="first day of the period reported; the model steps whole weeks, Monday to Sunday, from the Monday on or before it")
-    end: Date = Field(description="last day of the period reported; the last week simulated is the one holding it, whole (a week that straddles start or end is run whole and its flows reported in the period's months, split over its days inside the period by China's working days)")
+    end: Date = Field(description="last day of the period reported, after the start (a period is two days or more); the last week simulated is the one holding it, whole (a week that straddles start or end is run whole and its flows reported in the period's months, split over its days inside the period by China's working days)")
     firms: Firms = Field(description="the firm population by kind")
     sectors: dict[str, Sector] = Field(description="domestic end-use sectors (motor makers), by name")
     regions: dict[str, Region] = Field(description="overseas buyer regions, by name (any name but 'china', 'all', 'abroad' and 'overseas', which rechain reserves)")
