@@ -406,3 +406,14 @@ def test_a_tables_crossed_keys_are_told_beside_its_keys_own_mistakes(tmp_path, b
     assert res.exit_code == 2 and f"{len(said)} errors" in res.output
     for s in said:
         assert f"w.toml, {s}" in res.output
+
+
+def test_two_items_alike_beside_a_nameless_removal_are_told_at_their_own_lines(tmp_path):
+    """The audit of the mend: beside an item that only removes (no name), two quotas of one
+    type and year were told at the first one's line, and the removal had no line."""
+    q = '[[quota_policy.quotas]]\ntype = "mining_rock"\nyear = 2024\ntotal_t = {}\n\n'
+    res = CliRunner().invoke(main, ["check", str(what_if(
+        tmp_path, "end = 2024-06-30\n" + q.format(1000) + q.format(2000) + "[[quota_policy.quotas]]\nremove = true\n"))])
+    assert res.exit_code == 2
+    assert "w.toml, line 11: quota_policy.quotas[1].year" in res.output
+    assert "w.toml, line 15: quota_policy.quotas.remove: given remove = true in an item without a name" in res.output

@@ -309,39 +309,66 @@ def _locate_in(path: Path, loc: tuple, data: dict | None) -> tuple[int | None, i
     target = tuple(str(p) for p in loc if isinstance(p, str) and p != "[key]")
     # the first list item on the way, and the key path up to its list
     item, list_depth = None, None
+    twins = 0           # items before it in its list that the same name (or type and year) finds
     node: Any = data
     strs = 0
     for p in loc:
         if isinstance(p, int):
             if isinstance(node, list) and 0 <= p < len(node) and item is None:
                 item, list_depth = node[p], strs
+                twins = sum(1 for x in node[:p] if _selector_key(x) is not None and _selector_key(x) == _selector_key(item))
             node = node[p] if isinstance(node, list) and 0 <= p < len(node) else None
         else:
             strs += 1
             node = node.get(p) if isinstance(node, dict) else None
     pats = _selector_text(item)
     entries, block_text = view.entries, view.block_text
-    best, best_score = None, 0.0
-    for n, path_, block, raw in entries:
-        if path_ and target and len(path_) > len(target) and path_[:len(target)] == target:
-            # a header that opens a table inside the key ([news.foo] where news must be a list)
-            if len(target) - 0.75 > best_score:
-                best, best_score = n, len(target) - 0.75
-            continue
-        if not path_ or path_ != target[:len(path_)]:
-            continue
-        score = float(len(path_))
-        if len(path_) < len(target):
-            if re.search(rf'(^|[{{,\s.])"?{re.escape(target[-1])}"?\s*=', raw):
-                score = len(target) - 0.5
-        if pats and list_depth is not None and len(path_) >= list_depth:
-            where = block_text.get(block, "") if block is not None else raw
-            if not all(p.search(where) for p in pats) and not all(p.search(raw) for p in pats):
+
+    def scan(skip: int) -> tuple[int | None, float, bool]:
+        best, best_score = None, 0.0
+        items_found: list = []      # the blocks (or lines) the item's selector finds, in order
+        reached = False             # an entry of the item itself found
+        for n, path_, block, raw in entries:
+            if path_ and target and len(path_) > len(target) and path_[:len(target)] == target:
+                # a header that opens a table inside the key ([news.foo] where news must be a list)
+                if len(target) - 0.75 > best_score:
+                    best, best_score = n, len(target) - 0.75
                 continue
-            score += 0.25
-        if score > best_score:
-            best, best_score = n, score
+            if not path_ or path_ != target[:len(path_)]:
+                continue
+            score = float(len(path_))
+            if len(path_) < len(target):
+                if re.search(rf'(^|[{{,\s.])"?{re.escape(target[-1])}"?\s*=', raw):
+                    score = len(target) - 0.5
+            if pats and list_depth is not None and len(path_) >= list_depth:
+                where = block_text.get(block, "") if block is not None else raw
+                if not all(p.search(where) for p in pats) and not all(p.search(raw) for p in pats):
+                    continue
+                found = block if block is not None else n
+                if found not in items_found:
+                    items_found.append(found)
+                if items_found.index(found) < skip:     # an earlier item of the same name
+                    continue
+                score += 0.25
+                reached = True
+            if score > best_score:
+                best, best_score = n, score
+        return best, best_score, reached
+    best, best_score, reached = scan(twins)
+    if twins and not reached:       # items the file gives on one line (an inline list)
+        best, best_score, _ = scan(0)
     return best, best_score
+
+
+def _selector_key(item: Any) -> tuple | None:
+    """What finds a list item in a file (:func:`_selector_text`), as a value to compare."""
+    if not isinstance(item, dict):
+        return None
+    if item.get("name"):
+        return ("name", str(item["name"]))
+    if "type" in item and "year" in item:
+        return ("type", str(item["type"]), str(item["year"]))
+    return None
 
 
 def _locate(files: list[Path], loc: tuple, data: dict | None) -> tuple[Path | None, int | None]:
@@ -402,6 +429,8 @@ def _find_name_line(path: Path, name: str, item: Any = None, last: bool = False)
     if view is None:
         return None
     pats = _selector_text(item) or [re.compile(rf'name\s*=\s*["\']{re.escape(name)}["\']')]
+    if isinstance(item, dict) and _selector_key(item) is None and "remove" in item:
+        pats = [re.compile(r'(^|[{,\s])remove\s*=')]       # an item that only removes, without a name
     found = []
     for n, _, block, raw in view.entries:
         where = view.block_text.get(block, "") if block is not None else raw

@@ -53,7 +53,7 @@ def _removal(item: dict, keypath: tuple) -> bool | None:
     if flag is True and not key:
         raise _MergeError((*keypath, "remove"), "remove", "missing_key",
                           "given remove = true in an item without a name; allowed: name = \"...\" of the "
-                          "inherited item to leave out")
+                          "inherited item to leave out", item)
     return flag
 
 
