@@ -417,3 +417,14 @@ def test_two_items_alike_beside_a_nameless_removal_are_told_at_their_own_lines(t
     assert res.exit_code == 2
     assert "w.toml, line 11: quota_policy.quotas[1].year" in res.output
     assert "w.toml, line 15: quota_policy.quotas.remove: given remove = true in an item without a name" in res.output
+
+
+def test_a_folder_of_a_sweeps_output_is_named_as_such(tmp_path):
+    """`run --out SWEEP/runs` was refused as 'not a rechain output', though it is one's part."""
+    f = sweep_file(tmp_path, '[overrides]\nend = 2024-01-31\n[parameters]\n"behaviour.noise" = { levels = [0.0] }\n')
+    assert CliRunner().invoke(main, ["sweep", str(f), "--out", str(tmp_path / "sw"), "--workers", "1",
+                                     "--quiet"]).exit_code == 0
+    from support import BASELINE
+    res = CliRunner().invoke(main, ["run", str(BASELINE), "--out", str(tmp_path / "sw" / "runs")])
+    assert res.exit_code == 2
+    assert f"is a folder of {tmp_path / 'sw'}, a rechain sweep output, which rechain keeps as it is" in res.output

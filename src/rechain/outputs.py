@@ -360,6 +360,11 @@ def check_output_dir(folder: str | Path, kind: str, replace: bool = True, elsewh
         marker = _read_marker(target)
         if marker is None:
             names = sorted(p.name + ("/" if p.is_dir() else "") for p in target.iterdir())
+            outer = _read_marker(target.parent) if target.name in ("runs", "series") and \
+                (target.parent / MARKER).is_file() else None
+            if outer is not None and outer.get("kind") == "sweep":      # a sweep's own parts
+                raise OutputError(shown, f"is a folder of {shown.parent}, a rechain {outer.get('kind')} output, "
+                                  f"which rechain keeps as it is: {elsewhere}, outside it")
             held = (f"its {MARKER} was not written by rechain or is damaged" if MARKER in names
                     else f"it holds {_shown(names)}")
             raise OutputError(shown, f"is not empty and is not a rechain output ({held}); "
