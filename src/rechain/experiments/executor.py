@@ -239,7 +239,11 @@ class ProcessExecutor(_Executor):
 
 @contextlib.contextmanager
 def _ctrl_c_blocked():
-    """SIGINT blocked in this thread for the block: processes started in it inherit the block."""
+    """SIGINT blocked in this thread for the block: processes started in it inherit the block
+    (where signal masks exist: not on Windows, whose consoles signal otherwise)."""
+    if not hasattr(signal, "pthread_sigmask"):
+        yield
+        return
     old = signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT})
     try:
         yield
