@@ -30,6 +30,13 @@ def sweep_error(tmp_path, body: str, design: str = "grid") -> ScenarioError:
     return e.value
 
 
+def refused(tmp_path, body: str) -> str:
+    """What `check` says of a what-if of the baseline with ``body``, which it refuses."""
+    res = CliRunner().invoke(main, ["check", str(what_if(tmp_path, body))])
+    assert res.exit_code == 2
+    return res.output
+
+
 def test_a_reserves_band_and_dates_are_told_at_once(tmp_path):
     """A reserve with both its band and its dates wrong was told the band first, and the
     dates only once that was mended."""
@@ -72,12 +79,11 @@ def test_a_stop_while_the_libraries_load_says_what_a_stop_in_a_command_says():
 ])
 def test_a_yearly_tables_bad_value_does_not_hide_its_bad_key(tmp_path, body, said):
     """A non-finite value was told alone, and the key that is no year only on the next check."""
-    res = CliRunner().invoke(main, ["check", str(what_if(tmp_path, body))])
-    assert res.exit_code == 2
+    output = refused(tmp_path, body)
     for s in said:
-        assert f"w.toml, line 4: {s}" in res.output
-    assert "2 errors" in res.output
-    assert "function-wrap" not in res.output
+        assert f"w.toml, line 4: {s}" in output
+    assert "2 errors" in output
+    assert "function-wrap" not in output
 
 
 def test_a_recipes_table_with_only_a_bad_key_is_told_at_the_figure(tmp_path):
@@ -106,9 +112,8 @@ def test_a_quotas_merge_mistakes_are_told_at_its_line(tmp_path, body, said):
     """Quotas are found by type and year, not by name: a removal that named nothing had no
     line, and two quotas of one type and year were told without one, as 'quotas.name: two
     items named mining_rock-2024', a key the file never has; now at the second."""
-    res = CliRunner().invoke(main, ["check", str(what_if(tmp_path, body))])
-    assert res.exit_code == 2
-    assert f"w.toml, {said}" in res.output
+    output = refused(tmp_path, body)
+    assert f"w.toml, {said}" in output
 
 
 def test_compares_period_note_names_the_months_each_run_tables(tmp_path):
@@ -376,18 +381,17 @@ def test_a_calibration_stopped_before_any_run_finished_says_so(tmp_path, monkeyp
 def test_a_key_given_twice_is_named_with_its_table(tmp_path, body, said):
     """It was named 'w_news', not 'behaviour.w_news'; a table opened on a key that holds a value
     was named by its last part, and a key twice in an inline table was tomllib's own message."""
-    res = CliRunner().invoke(main, ["check", str(what_if(tmp_path, body))])
-    assert res.exit_code == 2 and f"w.toml, {said}" in res.output
+    output = refused(tmp_path, body)
+    assert f"w.toml, {said}" in output
+
 
 def test_a_new_entry_with_a_misspelt_key_is_not_taken_for_a_misnamed_one(tmp_path):
     """[sectors.drones] with units_per_year was told as a misspelt 'phones' and, again, as an
     unknown key."""
-    res = CliRunner().invoke(main, ["check", str(what_if(
-        tmp_path, '[sectors.drones]\nfirms = 10\nunits_per_year = { 2024 = 1e6 }\n'
-                  'magnet_kg_per_unit = { 2024 = 0.1 }\nuh_share = 0.5\n'))])
-    assert res.exit_code == 2
-    assert res.output.count("error:") == 1 and "phones" not in res.output
-    assert "line 5: sectors.drones.units_per_year: unknown key (did you mean 'units_per_yr'?)" in res.output
+    output = refused(tmp_path, '[sectors.drones]\nfirms = 10\nunits_per_year = { 2024 = 1e6 }\n'
+                               'magnet_kg_per_unit = { 2024 = 0.1 }\nuh_share = 0.5\n')
+    assert output.count("error:") == 1 and "phones" not in output
+    assert "line 5: sectors.drones.units_per_year: unknown key (did you mean 'units_per_yr'?)" in output
 
 
 @pytest.mark.parametrize("body, said", [
@@ -402,21 +406,20 @@ def test_a_new_entry_with_a_misspelt_key_is_not_taken_for_a_misnamed_one(tmp_pat
 def test_a_tables_crossed_keys_are_told_beside_its_keys_own_mistakes(tmp_path, body, said):
     """The audit of the mend: a bad figure hid a reserve's crossed band and dates, and a
     period's end before its start (pydantic checks across keys only once every key is valid)."""
-    res = CliRunner().invoke(main, ["check", str(what_if(tmp_path, body))])
-    assert res.exit_code == 2 and f"{len(said)} errors" in res.output
+    output = refused(tmp_path, body)
+    assert f"{len(said)} errors" in output
     for s in said:
-        assert f"w.toml, {s}" in res.output
+        assert f"w.toml, {s}" in output
 
 
 def test_two_items_alike_beside_a_nameless_removal_are_told_at_their_own_lines(tmp_path):
     """The audit of the mend: beside an item that only removes (no name), two quotas of one
     type and year were told at the first one's line, and the removal had no line."""
     q = '[[quota_policy.quotas]]\ntype = "mining_rock"\nyear = 2024\ntotal_t = {}\n\n'
-    res = CliRunner().invoke(main, ["check", str(what_if(
-        tmp_path, "end = 2024-06-30\n" + q.format(1000) + q.format(2000) + "[[quota_policy.quotas]]\nremove = true\n"))])
-    assert res.exit_code == 2
-    assert "w.toml, line 11: quota_policy.quotas[1].year" in res.output
-    assert "w.toml, line 15: quota_policy.quotas.remove: given remove = true in an item without a name" in res.output
+    output = refused(tmp_path, "end = 2024-06-30\n" + q.format(1000) + q.format(2000)
+                     + "[[quota_policy.quotas]]\nremove = true\n")
+    assert "w.toml, line 11: quota_policy.quotas[1].year" in output
+    assert "w.toml, line 15: quota_policy.quotas.remove: given remove = true in an item without a name" in output
 
 
 def test_a_folder_of_a_sweeps_output_is_named_as_such(tmp_path):

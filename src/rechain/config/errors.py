@@ -290,15 +290,13 @@ def _view(path: Path) -> _FileView | None:
 
 def _selector_text(item: Any) -> list[re.Pattern]:
     """Patterns that find a list item in a file: its name, or its type and year."""
-    if not isinstance(item, dict):
+    key = _selector_key(item)
+    if key is None:
         return []
-    if item.get("name"):
-        name = str(item["name"])
-        return [re.compile(rf'name\s*=\s*["\']{re.escape(name)}["\']')]
-    if "type" in item and "year" in item:
-        return [re.compile(rf'type\s*=\s*["\']{re.escape(str(item["type"]))}["\']'),
-                re.compile(rf'year\s*=\s*["\']?{re.escape(str(item["year"]))}\b')]   # 2025 or "2025"
-    return []
+    if key[0] == "name":
+        return [re.compile(rf'name\s*=\s*["\']{re.escape(key[1])}["\']')]
+    return [re.compile(rf'type\s*=\s*["\']{re.escape(key[1])}["\']'),
+            re.compile(rf'year\s*=\s*["\']?{re.escape(key[2])}\b')]   # 2025 or "2025"
 
 
 def _locate_in(path: Path, loc: tuple, data: dict | None) -> tuple[int | None, int]:
@@ -316,7 +314,8 @@ def _locate_in(path: Path, loc: tuple, data: dict | None) -> tuple[int | None, i
         if isinstance(p, int):
             if isinstance(node, list) and 0 <= p < len(node) and item is None:
                 item, list_depth = node[p], strs
-                twins = sum(1 for x in node[:p] if _selector_key(x) is not None and _selector_key(x) == _selector_key(item))
+                key = _selector_key(item)
+                twins = 0 if key is None else sum(1 for x in node[:p] if _selector_key(x) == key)
             node = node[p] if isinstance(node, list) and 0 <= p < len(node) else None
         else:
             strs += 1

@@ -248,13 +248,22 @@ def read_text_file(path: str | Path, what: str = "a scenario file (.toml)") -> s
     return text.removeprefix("\ufeff")    # editors on Windows write a BOM; TOML readers reject it
 
 
+#: a [table] or [[list]] header line, its key path in group 1
+_HEADER = re.compile(r"\[+\s*([^\]]+?)\s*\]+(\s*#.*)?")
+
+
+def _dotted(header: str) -> str:
+    """A header's key path, dotted and unquoted (``behaviour."w_news"`` -> ``behaviour.w_news``)."""
+    return ".".join(p.strip().strip("'\"") for p in header.split("."))
+
+
 def _table_above(lines: list[str], line: int) -> str:
     """The [table] (or [[list]]) header nearest above ``line`` (from 1), dotted and unquoted;
     "" for the file's top level."""
     for earlier in reversed(lines[:line - 1]):
-        m = re.fullmatch(r"\[+\s*([^\]]+?)\s*\]+(\s*#.*)?", earlier.strip())
+        m = _HEADER.fullmatch(earlier.strip())
         if m:
-            return ".".join(p.strip().strip("'\"") for p in m.group(1).split("."))
+            return _dotted(m.group(1))
     return ""
 
 
@@ -264,7 +273,7 @@ def _value_twice(path: str | Path, text: str, line: int) -> ScenarioError:
     said with the key and both lines."""
     lines = text.splitlines()
     here = lines[line - 1].strip() if line <= len(lines) else ""
-    header = re.fullmatch(r"\[+\s*([^\]]+?)\s*\]+(\s*#.*)?", here)
+    header = _HEADER.fullmatch(here)
     key = header.group(1).split(".")[-1].strip(" '\"") if header else here.split("=", 1)[0].strip().strip("'\"")
     first = None
     for i in range(line - 2, -1, -1):         # the earlier value, in the same table or the one above
@@ -279,7 +288,7 @@ def _value_twice(path: str | Path, text: str, line: int) -> ScenarioError:
         table = _table_above(lines, line)
         key = f"{table}.{key}" if table else key
     if header:
-        key = ".".join(p.strip().strip("'\"") for p in header.group(1).split("."))
+        key = _dotted(header.group(1))
         return ScenarioError(path, key, f"[{header.group(1)}] opens a table on {key}, which already holds a value"
                              f"{at}; allowed: one or the other", line=line, kind="not_toml")
     return ScenarioError(path, key, f"{key} is written twice in this table{f', on lines {first} and {line}' if first else ''}"

@@ -389,15 +389,9 @@ def _base_dict(base_path: Path, overrides: dict, sweep_path: Path | None) -> dic
         if not overrides:
             raise e if sweep_path is None else reached_through(e, sweep_path, "the base of") from None
         # every mistake at once, each at the override's own line where it sets the key
-        told = []
-        for one in e.errors:
-            line = _find_line(sweep_path, ["overrides", *one.key.split(".")]) if sweep_path else None
-            said = _err(sweep_path, "overrides", f"the base scenario with these overrides is invalid: "
-                        f"{one.key}: {one.detail}", "invalid", needle="[overrides")
-            if line is not None:
-                said = ScenarioError(sweep_path, "overrides", said.detail, line=line, kind="invalid")
-            told.append(said)
-        raise ScenarioError.of(told) from None
+        raise ScenarioError.of([_err(sweep_path, "overrides", f"the base scenario with these overrides is invalid: "
+                                     f"{one.key}: {one.detail}", "invalid", loc=["overrides", *one.key.split(".")])
+                                for one in e.errors]) from None
     return _plain(sc.model_dump(mode="python"))
 
 

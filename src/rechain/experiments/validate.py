@@ -473,13 +473,9 @@ def _fact_from_row(row: dict[str, str], line: int, path: str,
     if told_target:
         kw["target"] = math.nan
     fact = Fact(**kw, where=where)
-    for check in (*_FACT_CHECKS, *extra_checks):
-        try:
-            check(fact, where)
-        except FactError as e:
-            # a target told unreadable is not told again as missing
-            if not (told_target and str(e).startswith(f"{where}: target:")):
-                told.append(str(e))
+    # a target told unreadable is not told again as missing
+    told += [m for m in _mistakes(fact, where, (*_FACT_CHECKS, *extra_checks))
+             if not (told_target and m.startswith(f"{where}: target:"))]
     if told:
         raise FactError("\n".join(told))
     return fact
@@ -487,20 +483,30 @@ def _fact_from_row(row: dict[str, str], line: int, path: str,
 
 def _check_fact(f: Fact, where: str) -> None:
     """Every check of one fact (:data:`_FACT_CHECKS`), each mistake told, one line each."""
+    told = _mistakes(f, where)
+    if told:
+        raise FactError("\n".join(told))
+
+
+def _mistakes(f: Fact, where: str, checks: tuple | None = None) -> list[str]:
+    """What each of ``checks`` (default :data:`_FACT_CHECKS`) finds wrong with fact ``f``."""
     told = []
-    for check in _FACT_CHECKS:
+    for check in _FACT_CHECKS if checks is None else checks:
         try:
             check(f, where)
         except FactError as e:
             told.append(str(e))
-    if told:
-        raise FactError("\n".join(told))
+    return told
+
+
+def _not_a_number(v: object) -> bool:
+    return isinstance(v, bool) or not isinstance(v, (int, float, np.integer, np.floating))
 
 
 def _check_numbers(f: Fact, where: str) -> None:
     for key in ("target", "tolerance"):       # a Fact made in Python, not read from a table
         v = getattr(f, key)
-        if isinstance(v, bool) or not isinstance(v, (int, float, np.integer, np.floating)):
+        if _not_a_number(v):
             raise FactError(f"{where}: {key}: given {v!r} ({type(v).__name__}); allowed: a number"
                             + (" (math.nan where the comparison takes none)" if key == "target" else ""))
     if not (math.isfinite(f.tolerance) and f.tolerance >= 0):
@@ -522,15 +528,8 @@ def _check_how(f: Fact, where: str) -> None:
         raise FactError(f"{where}: measure {f.measure!r}; allowed: {', '.join(MEASURES)}")
     if f.comparison not in COMPARISONS:
         raise FactError(f"{where}: comparison {f.comparison!r}; allowed: {', '.join(COMPARISONS)}")
-    try:
-        f.months()
-        if f.base_period:
-            parse_period(f.base_period, "base_period")
-    except FactError:
-        return          # told by _check_periods; what follows reads the periods
-    if any(isinstance(v, bool) or not isinstance(v, (int, float, np.integer, np.floating))
-           for v in (f.target, f.tolerance)):
-        return          # told by _check_numbers; what follows reads the numbers
+    if _mistakes(f, where, (_check_periods,)) or any(map(_not_a_number, (f.target, f.tolerance))):
+        return          # told by the other checks; what follows reads the periods and the numbers
     if f.comparison in NEEDS_TARGET and not math.isfinite(f.target):
         raise FactError(f"{where}: target: given no number for comparison {f.comparison!r}; allowed: a finite "
                         f"number (the comparison needs a numeric target)")
