@@ -30,7 +30,7 @@ import click
 
 from ..options import NonEmptyPath, WholeNumber
 from ..scenario import ScenarioError
-from ..outputs import check_output_dir, output_dir
+from ..outputs import check_output_dir, output_dir, output_kind
 from .store import (damaged_manifest_error, folder_in_use, load_results, manifest_damage, manifest_problem,
                     sweep_manifest)
 
@@ -418,9 +418,10 @@ def analyze(out_dir: str | Path, kpis: list[str] | None = None, figures: bool = 
         raise ScenarioError(out, "--kpi", f"{unknown[0]!r} is not an output of this sweep; its KPIs: "
                             f"{', '.join(man['kpis'])}", kind="unknown_kpi")
     if not len(load_results(out, columns=["run_id"])[0]):
+        what, again = _how_to_finish(out, man, None)
         raise ScenarioError(out, "", f"holds none of the sweep's {man['n_runs']:,} runs yet, so there is nothing to "
-                            f"analyse; allowed: a sweep with finished runs (`rechain sweep` with --resume and this "
-                            f"--out runs them)", kind="missing")
+                            f"analyse; allowed: a sweep with finished runs ({what} did not finish: {again} runs "
+                            f"them)", kind="missing")
     check_output_dir(dest, "analysis", elsewhere="move or rename that analysis folder, or copy the sweep's folder "
                      "where it can be written (rechain analyze writes its analysis into the sweep's folder)")
     with output_dir(dest, "analysis") as tmp:
@@ -501,10 +502,10 @@ def _write_analysis(out: Path, man: dict, want: list[str], dest: Path, figures: 
         summary.append("- one replicate per point: the seed's noise cannot be told from the parameters' effect "
                        "(replicates >= 2 measures it)")
     if len(runs) < man["n_runs"]:
+        what, again = _how_to_finish(out, man, None)
         summary.append(f"- {man['n_runs'] - len(runs)} runs are missing: "
-                       + ("the sweep was still running when this was written (analyze again once it has finished)"
-                          if folder_in_use(out) else
-                          "the sweep did not finish (`rechain sweep ... --resume` completes it)"))
+                       + (f"{what} was still running when this was written (analyze again once it has finished)"
+                          if folder_in_use(out) else f"{what} did not finish ({again} completes it)"))
     if ranking:
         col, _ = RANK_BY[man["design"]]
         summary += ["", "## Ranking of the parameters per KPI", "",
@@ -525,6 +526,25 @@ def _write_analysis(out: Path, man: dict, want: list[str], dest: Path, figures: 
             "noisy": noisy, "sweep_file": man.get("sweep_file"),
             "design": man["design"], "samples": man["samples"], "missing": max(man["n_runs"] - len(runs), 0),
             "n_runs": man["n_runs"]}
+
+
+def _how_to_finish(out: Path, man: dict | None, sweep_file: str | None) -> tuple[str, str]:
+    """What left the runs of sweep folder ``out`` missing (``the sweep``, or ``the
+    calibration`` whose stage it is) and the command that completes it: a calibration's stage
+    is no sweep of its own (it has no sweep file), and only ``rechain calibrate --resume`` on
+    the calibration's folder runs it on. ``sweep_file``: the one the manifest names (``man``'s
+    where given)."""
+    import shlex
+    root = next((p for p in Path(out).resolve().parents if output_kind(p) == "calibration"), None)
+    if root is not None:
+        search = sweep_manifest(root / "search") or {}
+        scenario = search.get("base_file") or "<the scenario calibrated>"
+        return "the calibration", (f"`rechain calibrate {shlex.quote(str(scenario))} --out {shlex.quote(str(root))} "
+                                   f"--resume` with the options it was started with")
+    named = man.get("sweep_file") if man is not None else sweep_file
+    # the manifest names the sweep file it ran (the file, where it is still there)
+    file = shlex.quote(named) if named and Path(named).is_file() else "<its sweep file>"
+    return "the sweep", f"`rechain sweep {file} --out {shlex.quote(str(out))} --resume`"
 
 
 @click.command("analyze")
@@ -552,13 +572,10 @@ def analyze_command(sweep_output: Path, kpis: tuple[str, ...], top: int | None, 
         click.echo(f"warning: the sweep is still running: {res['n_runs'] - res['missing']} of its {res['n_runs']} "
                    f"runs are done, and this analysis covers those; analyze again when it has finished", err=True)
     elif res["missing"]:
-        # the manifest names the sweep file it ran (the file, where it is still there)
-        named = res["sweep_file"]
-        file = named if named and Path(named).is_file() else "<its sweep file>"
+        what, again = _how_to_finish(sweep_output, None, res["sweep_file"])
         why = "sensitivity indices need every point" if res["design"] in ("sobol", "morris") else "its means lack those runs"
-        click.echo(f"warning: the sweep did not finish: {res['missing']} of its {res['n_runs']} runs are missing, so "
-                   f"this analysis covers the runs done ({why}); finish it with "
-                   f"rechain sweep {file} --out {sweep_output} --resume, then analyze again", err=True)
+        click.echo(f"warning: {what} did not finish: {res['missing']} of its {res['n_runs']} runs are missing, so "
+                   f"this analysis covers the runs done ({why}); finish it with {again}, then analyze again", err=True)
     few = _too_few_samples(res["design"], res["samples"], t)
     if few:
         click.echo(f"warning: {few}", err=True)
