@@ -4,9 +4,13 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
 from click.testing import CliRunner
+from support import what_if
 
+import rechain
 from rechain.cli import main
+from rechain.scenario import load_scenario
 
 TINY = Path(__file__).resolve().parent / "data" / "tiny.toml"
 
@@ -32,3 +36,32 @@ def test_analyze_on_an_unfinished_calibration_stage_says_resume_the_calibration(
     assert "rechain sweep" not in res.stderr
     summary = (cal / "search" / "analysis" / "summary.md").read_text()
     assert "the calibration did not finish" in summary and "rechain sweep" not in summary
+
+
+# --- a crackdown stops the work outside the quota, not the quota's own ----------------------
+def _months(monthly, variable, stage, product, first, last):
+    rows = monthly[(monthly.variable == variable) & (monthly.stage == stage) & (monthly["product"] == product)]
+    return rows[(rows.month >= first) & (rows.month <= last)].value.sum()
+
+
+@pytest.mark.parametrize("group, target, stage, quota, product", [
+    ("ionic_miners", 'target = "miners"\nore_type = "ionic"', "miners", "mining_ionic", "ionic_ore"),
+    ("separation_plants", 'target = "separation_plants"', "separation_plants", "separation", "prnd_oxide"),
+])
+def test_a_crackdown_leaves_the_quotas_work_running(tmp_path, group, target, stage, quota, product):
+    """Much work outside the quota (half the capacity, 30 % of it stopped by enforcement) and
+    a crackdown that stops 90 % of it: the ore or oxide the yard already held counted against
+    a yard sized on the cut flow, so the quota's own work stopped too (ion-adsorption mining
+    within the quota -36 % in June 2024). The yard is the mine's (or plant's): a crackdown cuts
+    the work, not the yard."""
+    loose_body = f"[firms.{group}]\noutside_quota_share = 0.5\nenforcement = 0.3\n"
+    crack_body = loose_body + (f'[[disruptions]]\nname = "crackdown"\n{target}\nstart = 2024-06-01\n'
+                               f'end = 2025-06-30\ncapacity_offline_share = 0.9\noutside_quota_only = true\n')
+    loose = rechain.run(load_scenario(what_if(tmp_path, loose_body, "loose")), seed=0).monthly
+    crack = rechain.run(load_scenario(what_if(tmp_path, crack_body, "crack")), seed=0).monthly
+    for first, last in (("2024-06", "2024-06"), ("2024-06", "2024-12")):
+        within = {k: _months(m, "quota_used", stage, quota, first, last) for k, m in (("loose", loose), ("crack", crack))}
+        assert within["crack"] >= 0.99 * within["loose"], (first, last, within)
+    made = {k: _months(m, "production", stage, product, "2024-06", "2024-12") for k, m in (("loose", loose),
+                                                                                           ("crack", crack))}
+    assert made["crack"] < made["loose"]          # the work outside the quota did stop

@@ -132,11 +132,13 @@ class RockMiners(_OreSellers):
         # mining beyond the quota (illegal mining), as far as enforcement and any crackdown (a
         # disruption of it alone) let it through
         outside_open = self.outside_share * cap * cond.outside_quota_open[i] if self.outside_share > 0 else None
-        # the yard holds so many weeks of all the mine's even pace, the quota's and beyond it;
-        # a full yard and a thin margin slow both alike
+        # the yard holds so many weeks of all the mine's even pace, the quota's and beyond it as
+        # enforcement lets it through; a full yard and a thin margin slow both alike. A crackdown
+        # stops the work, not the yard: read on the flow it cut, the ore already mined would
+        # fill the yard at once and stop the quota's mining too
         normal_flow = np.minimum(even, f.capacity_t_per_wk[i])
         if outside_open is not None:
-            normal_flow = normal_flow + outside_open
+            normal_flow = normal_flow + self.outside_share * cap
         slow = storage_room(f.stock_t[i, k], normal_flow, b.max_finished_cover_weeks) \
             * margin_pace(price - self.cost, price, self.full_run_margin)
         pace = np.minimum(quota_pace(book, even, f.quota_used_t[i]), f.capacity_t_per_wk[i]) * cond.working_share[i]

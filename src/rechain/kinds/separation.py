@@ -137,8 +137,9 @@ class SeparationPlants(Kind):
         outside_open = cfg.outside_share * cap * cond.outside_quota_open[i] if cfg.outside_share > 0 else None
         # unsold stock slows a plant as it fills the yard: weeks of its own even-pace output
         # (what it sells shows in prices, not here: orders alone do not make it run); a full
-        # yard and a thin margin slow the work within the quota and beyond it alike
-        normal_flow = even if outside_open is None else even + outside_open
+        # yard and a thin margin slow the work within the quota and beyond it alike. A crackdown
+        # stops the work, not the yard (the flow it cut would fill the yard and stop the quota's work)
+        normal_flow = even if outside_open is None else even + cfg.outside_share * cap
         held = f.stock_t[i, self.sold] @ price[self.sold]
         yard = storage_room(held, normal_flow * basket, book.behaviour.max_finished_cover_weeks)
         paying = margin_pace(margin, basket, cfg.full_run_margin_share)
