@@ -1139,7 +1139,8 @@ def years_without_quota(sc: "Scenario") -> list[str]:
             span = f"{lacking[0]}" if len(lacking) == 1 else f"{lacking[0]}-{lacking[-1]}"
             out.append(f"quota_policy.quotas: no {qtype} quota for {span} (the first given is {first}); "
                        f"those years run without one, firms limited only by their capacity")
-        if first == sc.start.year and sc.start.year - 1 not in have:
+        # (no quota can be given before the first year a period may run in: nothing to tell there)
+        if first == sc.start.year and sc.start.year - 1 not in have and sc.start.year > YEAR_MIN:
             # the early-year allowance is a share of the year before's quota (provisional_share)
             out.append(f"quota_policy.quotas: no {qtype} quota for {first - 1}, the year before the run starts; "
                        f"until {first}'s batches are issued, holders work on provisional_share of {first}'s own "
@@ -1181,7 +1182,9 @@ def carry_past_last_year(sc: "Scenario") -> tuple[list[str], str]:
     g_quota = g if quota_pct is None else 1.0 + quota_pct / 100.0
     how_quota = how if quota_pct is None else "held" if quota_pct == 0 else f"grown {quota_pct:+g} %/yr"
     years = list(range(sc.start.year, sc.end.year + 1))
-    planned = years + [sc.end.year + 1]         # demand: the weeks planned past the run's end too
+    # demand: the weeks planned past the run's end too; none past the last year a period may
+    # run in, whose weeks no calendar holds (a run ending in 2100 plans on within it)
+    planned = years + [sc.end.year + 1] * (sc.end.year < YEAR_MAX)
     lines = []
     planned_past_end = []
 
