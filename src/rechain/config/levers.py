@@ -13,11 +13,14 @@ import datetime as dt
 import math
 from typing import Any, Iterator
 
-from .schema import _NAMED_LISTS, CARRIED_FROM, OUTSIDE_QUOTA_GROUPS, TRADED_MATERIALS, Scenario, _merge_key
+from .schema import (_NAMED_LISTS, CARRIED_FROM, OUTSIDE_QUOTA_GROUPS, TRADED_MATERIALS, Scenario, _merge_key,
+                     planning_horizon)
 
 __all__ = ["idle_levers", "inert_keys"]
 
 MAGNETS = ("magnet_std", "magnet_uh")
+# the firm groups with a dated capacity (capacity_by_year)
+DATED_CAPACITY_GROUPS = ("myanmar_holders", "overseas_miners", "foreign_producers")
 
 
 def _exported(sc: Scenario) -> dict[str, set[str]]:
@@ -460,10 +463,45 @@ def inert_keys(sc: Scenario, own: dict | None) -> list[str]:
     out += _idle_approval_steps(sc, own)
     out += _overruled_controls(sc, own)
     out += _saturated_news(sc, own)
+    out += _years_past_the_run(sc, own)
+    for name in DATED_CAPACITY_GROUPS:
+        table = getattr(sc.firms, name).capacity_by_year
+        from_start = [y for y in table if int(y) <= sc.start.year]
+        if from_start:
+            inert(("firms", name, "capacity_t_per_yr"), f"firms.{name}.capacity_by_year gives "
+                  f"{max(from_start, key=int)}, at or before the run's first year, so the run's capacity is "
+                  f"capacity_by_year's from its first week")
+    if not sc.holidays:
+        for name in sc.regions:
+            inert(("regions", name, "calendar"), "holidays = false runs every calendar as weekends only")
+    # (a date of imported_ore_counts_from after the end is told nothing: TOML has no "none",
+    # and such a date is how a file turns off the rule of the file it extends)
     for i, q in enumerate(sc.export_quotas):
         if _own_item(own, "export_quotas", q.name) is not None and not sc.start.year <= q.year <= sc.end.year:
             out.append(f"export_quotas[{i}] ({q.name}): year {q.year} lies outside the run ({sc.start}..{sc.end}); "
                        f"it acts on nothing")
+    return out
+
+
+def _years_past_the_run(sc: Scenario, own: dict, path: tuple[str, ...] = ()) -> list[str]:
+    """One line per yearly table the file itself sets (``own``) with years no week of the run
+    reads: after the last year its end users plan into (the run's end plus
+    ``behaviour.plan_ahead_weeks``). A year before the start may still be the nearest given,
+    or a dated capacity's first, so only later ones are told."""
+    last = (sc.end + planning_horizon(sc.behaviour.plan_ahead_weeks)).year
+    out = []
+    for key, value in own.items():
+        if not isinstance(value, dict) or not value:
+            continue
+        if path == () and key in ("quota_policy", "export_quotas"):    # quotas: told on their own
+            continue
+        if all(isinstance(k, str) and len(k) == 4 and k.isdigit() for k in value):
+            late = sorted(k for k in value if int(k) > last)
+            if late:
+                out.append(f"{'.'.join((*path, key))}: the run reads its years up to {last} (it ends {sc.end}); "
+                           f"{', '.join(late)} act{'s' if len(late) == 1 else ''} on nothing")
+        else:
+            out += _years_past_the_run(sc, value, (*path, key))
     return out
 
 
