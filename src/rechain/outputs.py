@@ -392,14 +392,15 @@ def check_output_dir(folder: str | Path, kind: str, replace: bool = True, elsewh
 
 
 def write_marker(folder: str | Path, kind: str, files: list[str] | None = None, open_: bool = False,
-                 stamped: bool = True, keep: dict | None = None) -> None:
+                 stamped: bool = True, keep: dict | None = None, added: list[str] | None = None) -> None:
     """Write the marker naming the files in ``folder`` (all of them, unless ``files`` given).
 
     ``open_=True`` marks an output that grows after it is first written (a sweep). A finished
     output's marker (``stamped``) also keeps each file's size and SHA-256 as written
     (``keep``: stamps to carry over as they were), so that a file changed since
     (edited, or another file copied over it) is not taken for rechain's own
-    (:func:`_changed`).
+    (:func:`_changed`). ``added``: the files a later command added to the finished output
+    (:func:`add_file`), which a new output in its place does not write again.
     """
     folder = Path(folder)
     if files is None:
@@ -409,6 +410,8 @@ def write_marker(folder: str | Path, kind: str, files: list[str] | None = None, 
     if nested:         # a programming error: such a marker would not be read back as rechain's
         raise ValueError(f"{folder}: a rechain output holds files only, by plain name; got {nested[:3]}")
     data: dict = {"kind": kind, "writer": "rechain", "files": files}
+    if added:
+        data["added"] = sorted(added)
     if open_:
         data["open"] = True
         # a growing output keeps the stamps of the summaries it wrote (:func:`restamp`)
@@ -586,7 +589,23 @@ def _swap_in(tmp: Path, target: Path, kind: str, shown: Path) -> None:
             raise
     marker = _read_marker(old)
     if marker is not None:
+        _say_added_gone(shown, marker, _read_marker(target))
         _remove_own(old, marker)
+
+
+def _say_added_gone(shown: Path, marker: dict, new: dict | None) -> None:
+    """One line on stderr for the files later commands added to the output just replaced
+    (``marker``'s ``added``: a report, under the name the user gave it), which the new output
+    (``new``) does not hold: they described the earlier output and go with it, but a file
+    the user named is not removed in silence."""
+    added = marker.get("added")
+    kept = set((new or {}).get("files") or [])
+    gone = [n for n in added if isinstance(n, str) and _plain_name(n) and n not in kept] \
+        if isinstance(added, list) else []
+    if gone:
+        print(f"note: {shown}: replaced the earlier output, and with it {', '.join(gone)}, added to it since "
+              f"({'a report' if len(gone) == 1 else 'reports'} of the earlier output); to keep such a file, move it out before running into the folder "
+              f"again", file=sys.stderr)
 
 
 class _Sigterm:
@@ -784,7 +803,10 @@ def add_file(folder: str | Path, name: str, data: str | bytes, kinds: tuple[str,
     # the other files keep the stamps they were written with: an edit made meanwhile stays seen
     kept = marker.get("stamps")
     keep = {k: v for k, v in kept.items() if k != name} if isinstance(kept, dict) else None
-    write_marker(folder, marker["kind"], files, open_=bool(marker.get("open")), keep=keep)
+    before = marker.get("added")
+    added = {*(n for n in before if isinstance(n, str)), name} if isinstance(before, list) else {name}
+    write_marker(folder, marker["kind"], files, open_=bool(marker.get("open")), keep=keep,
+                 added=sorted(n for n in added if n in files))
     return target
 
 
