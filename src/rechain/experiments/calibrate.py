@@ -104,7 +104,17 @@ class Dimension:
 
 
 def load_space(path: str | Path | None = None) -> list[Dimension]:
-    """Parameter ranges: ``[parameters] "behaviour.x" = {min = .., max = ..}``."""
+    """Parameter ranges: ``[parameters] "behaviour.x" = {min = .., max = ..}``; raises
+    :class:`ScenarioError` naming every mistake of the file."""
+    dims, errors = _read_space(path)
+    if errors:
+        raise ScenarioError.of(errors)
+    return dims
+
+
+def _read_space(path: str | Path | None) -> tuple[list[Dimension], list[ScenarioError]]:
+    """The space's ranges that are well formed, and the mistakes of the others and of the
+    file's other keys (a file of the wrong kind, when it has no ranges at all)."""
     what = "a calibration space: [parameters] \"behaviour.x\" = { min = ..., max = ... }"
     if path is None:
         with resources.as_file(resources.files("rechain").joinpath("data/calibration_space.toml")) as packaged:
@@ -122,22 +132,22 @@ def load_space(path: str | Path | None = None) -> list[Dimension]:
             ("sweep", {"base", "design", "samples", "points"}, "the file of rechain sweep"))
             if set(extra) & marks), "")
         keys = "keys" if len(extra) > 1 else "a key"
-        raise ScenarioError(where, extra[0], f"given {listed}: {keys} a calibration space has not; allowed: "
-                            f"{what}{looks}", line=_top_line(path, extra[0]), kind="unknown_key")
+        found = ScenarioError(where, extra[0], f"given {listed}: {keys} a calibration space has not; allowed: "
+                              f"{what}{looks}", line=_top_line(path, extra[0]), kind="unknown_key")
+        if looks or "parameters" not in data:
+            raise found         # another kind of file: its ranges are no use to check
     params = data.get("parameters", {})
     if not isinstance(params, dict):
         raise ScenarioError(where, "parameters", f"given {params!r}; allowed: {what}", kind="type")
-    dims, errors = [], []
+    dims, errors = [], [found] if extra else []
     for key, spec in params.items():
         try:           # every range's mistake at once, not one an attempt
             dims.append(_dimension(key, spec, where, path))
         except ScenarioError as e:
             errors.append(e)
-    if errors:
-        raise ScenarioError.of(errors)
-    if not dims:
+    if not dims and not errors:
         raise ScenarioError(where, "parameters", f"no parameters to calibrate; allowed: {what}", kind="missing_key")
-    return dims
+    return dims, errors
 
 
 def _dimension(key: str, spec: object, where: str | Path, path: str | Path | None) -> Dimension:
@@ -290,28 +300,29 @@ def _current_value(loaded: dict, d: Dimension, space: str | Path | None) -> floa
     not a whole number where the space samples whole numbers)."""
     where, key, allowed = _space_where(space), f"parameters.{d.key}", "allowed: a dotted path to a number, such as " \
         "\"behaviour.w_news\""
+    line = _space_line(space, d.key)
     if "[" in d.key:
         raise ScenarioError(where, key, f"selects a list item, which a calibration space cannot search; {allowed}",
-                            kind="unknown_key")
+                            line=line, kind="unknown_key")
     try:
         if is_unset_entry(loaded, parse_path(d.key)):
             raise ScenarioError(where, key, "is an entry the scenario leaves unset (the model uses the table's "
                                 "fallback there), so there is no current value to start from; give it one in the "
-                                f"scenario first; {allowed}", kind="unknown_key")
+                                f"scenario first; {allowed}", line=line, kind="unknown_key")
         node = lookup(loaded, parse_path(d.key))
     except PathError as e:
-        raise ScenarioError(where, key, f"is not a key of the scenario: {e}; {allowed}", kind="unknown_key") from None
+        raise ScenarioError(where, key, f"is not a key of the scenario: {e}; {allowed}", line=line, kind="unknown_key") from None
     if node is None:
         raise ScenarioError(where, key, f"has no value in the scenario (an optional key left unset), so there is no "
                             f"current value to start from; give it one in the scenario first, or {allowed}",
-                            kind="unknown_key")
+                            line=line, kind="unknown_key")
     if isinstance(node, bool) or not isinstance(node, (int, float)):
-        raise ScenarioError(where, key, f"holds {_toml(node)}, not a number; {allowed}", kind="unknown_key")
+        raise ScenarioError(where, key, f"holds {_toml(node)}, not a number; {allowed}", line=line, kind="unknown_key")
     if d.integer and not isinstance(node, int):
         # rounding a real-valued figure would change the scenario's own value (candidate 0)
         raise ScenarioError(where, f"{key}.integer", f"given true, but the scenario's value is {_toml(node)}, not "
                             f"a whole number; allowed: integer = true only on a key that holds a whole number "
-                            f"(a count)", line=_space_line(space, d.key), kind="type")
+                            f"(a count)", line=line, kind="type")
     return float(node)
 
 
@@ -348,22 +359,31 @@ def search_sweep(scenario_path: str | Path = "scenarios/baseline.toml", space: s
     Raises :class:`~rechain.scenario.ScenarioError` naming the space file for a key that is
     not a number of the scenario or a bound that makes the scenario invalid.
     """
-    dims = load_space(space)
+    dims, errors = _read_space(space)      # every mistake of the space told at once, below
     base = _base_dict(Path(scenario_path), {}, None)      # validated, defaults filled in
     fact_ids = _hold_to_own_facts(base, scenario_path)
-    current = [_current_value(base, d, space) for d in dims]
+    current = {}
+    for d in dims:
+        try:
+            current[d.key] = _current_value(base, d, space)
+        except ScenarioError as e:
+            errors.append(e)
     for d in dims:                  # each bound must give a valid scenario, or candidates would fail
-        for what, v in (("min", d.low), ("max", d.high)):
+        for what, v in (("min", d.low), ("max", d.high)) if d.key in current else ():
             try:
                 scenario_from_dict(deep_merge(base, _override([d], np.array([v]))))
             except ScenarioError as e:
                 # a whole-number key sampled as a float: say how to sample it as a whole number
                 hint = "; add integer = true to sample whole numbers" if not d.integer and \
                     isinstance(_raw_value(base, d.key), int) else ""
-                raise ScenarioError(_space_where(space), f"parameters.{d.key}",
-                                    f"{what} {int(v) if d.integer else format(v, 'g')} gives an invalid "
-                                    f"scenario: {e.detail}{hint}", line=_space_line(space, d.key),
-                                    kind="out_of_range") from None
+                errors.append(ScenarioError(_space_where(space), f"parameters.{d.key}",
+                                            f"{what} {int(v) if d.integer else format(v, 'g')} gives an invalid "
+                                            f"scenario: {e.detail}{hint}", line=_space_line(space, d.key),
+                                            kind="out_of_range"))
+                break               # the one bound is enough to tell the range
+    if errors:
+        raise ScenarioError.of(errors)
+    current = [current[d.key] for d in dims]
     params = [Parameter(d.key, d.key, parse_path(d.key), "range", min=d.low, max=d.high,
                         dtype="int" if d.integer else "float", base_value=c) for d, c in zip(dims, current)]
     points, unit = designs.sample("lhs", params, samples, seed)
@@ -863,7 +883,6 @@ def calibrate_command(scenario, space, samples, replicates, finalists, final_rep
     from .validate import FactError
 
     sc = load_scenario(scenario)
-    dims = load_space(space)
     out_dir = out_dir or Path("outputs") / default_folder(f"calibration-{sc.name}")
     try:
         # the space's, the facts tables' and the --also scenarios' mistakes before any folder
@@ -876,6 +895,7 @@ def calibrate_command(scenario, space, samples, replicates, finalists, final_rep
                 told.append(str(one))
         if told:
             raise FactError("\n".join(told))
+        dims = load_space(space)
     except FactError as e:
         e.tell()
         sys.exit(2)
