@@ -65,3 +65,92 @@ def test_a_crackdown_leaves_the_quotas_work_running(tmp_path, group, target, sta
     made = {k: _months(m, "production", stage, product, "2024-06", "2024-12") for k, m in (("loose", loose),
                                                                                            ("crack", crack))}
     assert made["crack"] < made["loose"]          # the work outside the quota did stop
+
+
+# --- the last years a period may run in --------------------------------------------------------
+def test_a_period_in_2100_checks_and_runs(tmp_path):
+    """Figures carried past the last year given ran on to the year after the end, for the weeks
+    end users plan ahead: in 2100 that was 2101, a year no key may name, so a scenario that
+    passed `check` was refused by `run` with 27 errors about a key the file never has."""
+    f = what_if(tmp_path, 'start = 2100-01-04\nend = 2100-03-31\nholidays = false\n[after_last_year]\n'
+                          'rule = "hold"\n', "far")
+    res = CliRunner().invoke(main, ["check", str(f)])
+    assert res.exit_code == 0, res.output
+    res = CliRunner().invoke(main, ["run", str(f), "--out", str(tmp_path / "out"), "--quiet", "--no-figures"])
+    assert res.exit_code == 0, res.output
+    assert (tmp_path / "out" / "monthly.csv").exists()
+
+
+def test_a_run_from_1950_is_not_told_to_give_a_1949_quota(tmp_path):
+    """The warning on a missing quota for the year before the start told a run from 1950 to
+    give a 1949 quota, which no key may name."""
+    body = 'start = 1950-01-02\nend = 1950-03-31\nholidays = false\n[after_last_year]\nrule = "hold"\n'
+    body += "".join(f'[[quota_policy.quotas]]\ntype = "{t}"\nyear = 1950\ntotal_t = 100000\n'
+                    f'batches = [{{ issued = 1950-02-01, share = 1.0 }}]\n'
+                    for t in ("mining_rock", "mining_ionic", "separation"))
+    res = CliRunner().invoke(main, ["check", str(what_if(tmp_path, body, "early"))])
+    assert "1949" not in res.output, res.output
+
+
+# --- keys that act on nothing, told by check ---------------------------------------------------
+@pytest.mark.parametrize("body, told", [
+    ('end = 2024-02-28\n[sectors.nev]\nunits_per_yr = { 2030 = 2.5e7 }\n',
+     "sectors.nev.units_per_yr: the run reads its years up to 2024 (it ends 2024-02-28); 2030 acts on nothing"),
+    ('end = 2024-06-30\nholidays = false\n[regions.eu]\ncalendar = "east_asia"\n',
+     "regions.eu.calendar: holidays = false runs every calendar as weekends only; it acts on nothing"),
+    ('end = 2024-06-30\n[firms.myanmar_holders]\ncapacity_t_per_yr = 70000\ncapacity_by_year = { 2020 = 50000 }\n',
+     "firms.myanmar_holders.capacity_t_per_yr: firms.myanmar_holders.capacity_by_year gives 2020, at or before "
+     "the run's first year"),
+])
+def test_check_tells_keys_that_act_on_nothing(tmp_path, body, told):
+    res = CliRunner().invoke(main, ["check", str(what_if(tmp_path, body))])
+    assert res.exit_code == 0 and told in res.output, res.output
+
+
+@pytest.mark.parametrize("same, key", [
+    ('holidays = false\n', '[regions.eu]\ncalendar = "china"\n'),
+    ('[firms.overseas_miners]\ncapacity_by_year = { 2023 = 30000, 2024 = 45000 }\n', 'capacity_t_per_yr = 90000\n'),
+])
+def test_what_check_calls_acting_on_nothing_changes_no_number(tmp_path, same, key):
+    """The warnings above are true: with the key or without it, the same numbers."""
+    runs = [rechain.run(load_scenario(what_if(tmp_path, f"end = 2024-06-30\n{same}{extra}", f"w{i}")), seed=0).monthly
+            for i, extra in enumerate(("", key))]
+    assert runs[0].equals(runs[1])
+    res = CliRunner().invoke(main, ["check", str(tmp_path / "w1.toml")])
+    assert "acts on nothing" in res.output, res.output
+
+
+# --- a report added to a run folder, and the next run into it ---------------------------------
+def test_a_run_into_a_folder_says_which_added_reports_go_with_the_earlier_output(tmp_path):
+    """`report RUN --out RUN/my_notes.html` adds the page to the run's folder; the next run
+    into that folder replaced it whole and the page was gone without a word."""
+    f = what_if(tmp_path, "end = 2024-03-31\n", "short")
+    out = tmp_path / "qq"
+    runner = CliRunner()
+    assert runner.invoke(main, ["run", str(f), "--out", str(out), "--quiet", "--no-figures"]).exit_code == 0
+    res = runner.invoke(main, ["report", str(out), "--out", str(out / "my_notes.html")])
+    assert res.exit_code == 0 and (out / "my_notes.html").is_file(), res.output
+    res = runner.invoke(main, ["run", str(f), "--out", str(out), "--quiet", "--no-figures"])
+    assert res.exit_code == 0, res.output
+    assert not (out / "my_notes.html").exists()
+    assert f"note: {out}: replaced the earlier output, and with it my_notes.html, added to it since" in res.stderr
+    # a run into a folder no report was added to says nothing of the kind
+    res = runner.invoke(main, ["run", str(f), "--out", str(out), "--quiet", "--no-figures"])
+    assert res.exit_code == 0 and "note:" not in res.stderr, res.stderr
+
+
+# --- a calibration space's mistakes, all at once ----------------------------------------------
+def test_every_mistake_of_a_calibration_space_is_told_at_once_with_its_line(tmp_path):
+    """Six mistakes took five attempts to see, and two were told without their line."""
+    space = tmp_path / "space.toml"
+    space.write_text('name = "zzz"\n[parameters]\n"behaviour.w_trend" = { min = 0.5, max = 0 }\n'
+                     '"behaviour.nope" = { min = 0, max = 1 }\n"behaviour.w_news" = { levels = [1, 2] }\n'
+                     '"firms.recyclers.capacity_t_per_yr" = { min = -5, max = 1 }\n"start" = { min = 0, max = 1 }\n')
+    res = CliRunner().invoke(main, ["calibrate", str(TINY), "--space", str(space), "--samples", "1", "--workers", "1",
+                                    "--out", str(tmp_path / "cal")])
+    assert res.exit_code == 2, res.output
+    for line, key in ((1, "name"), (3, "parameters.behaviour.w_trend"), (4, "parameters.behaviour.nope"),
+                      (5, "parameters.behaviour.w_news"), (6, "parameters.firms.recyclers.capacity_t_per_yr"),
+                      (7, "parameters.start")):
+        assert f"{space.name}, line {line}: {key}:" in res.output, (key, res.output)
+    assert "6 errors" in res.output and not (tmp_path / "cal").exists()
