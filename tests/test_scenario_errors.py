@@ -46,7 +46,8 @@ CASES = [
     ("disruption_end_before_start.toml", "date_order", ["].end", '"Mine collapse"', "before start"], 7),
     # one mistake, one error: the period starts before the figures, not 27 tables each lacking years
     ("era_before_figures.toml", "invalid", ["start", "given start 2019-01-01", "before the first year (2024) of 27",
-                                            "lack 2019, 2020", "sectors.nev.units_per_yr", "and 19 more",
+                                            "lack 2019, 2020", "units_per_yr and magnet_kg_per_unit of sectors nev, wind",
+                                            "materials_t_per_yr.prnd_metal of regions japan_korea",
                                             "[after_last_year] carries figures forward only"], 3),
     ("batches_out_of_order.toml", "date_order", ["quota_policy.quotas[", "mining_rock-2025",
                                                  "given batches issued 2025-09-30, 2025-06-30", "date order"], None),

@@ -988,6 +988,28 @@ def stem_unfit(stem: str) -> str:
             f"the file ({NAME_ALLOWED}), or a file name whose stem is one")
 
 
+def _tables_named(keys: list[str]) -> str:
+    """Yearly tables' dotted keys, every one, grouped by their kind of table (an era's author
+    must give each of them, so none may hide behind "and 19 more").
+
+    >>> _tables_named(["sectors.nev.units_per_yr", "sectors.nev.magnet_kg_per_unit", "sectors.wind.units_per_yr",
+    ...                "sectors.wind.magnet_kg_per_unit", "regions.eu.demand_t_per_yr"])
+    'units_per_yr and magnet_kg_per_unit of sectors nev and wind; demand_t_per_yr of regions eu'
+    """
+    by_field: dict[tuple[str, str], list[str]] = {}
+    for key in keys:
+        table, name, *rest = key.split(".") if key.count(".") >= 2 else (key, "", "")
+        by_field.setdefault((table, ".".join(rest)), []).append(name)
+    by_names: dict[tuple[str, tuple[str, ...]], list[str]] = {}
+    for (table, field), names in by_field.items():
+        by_names.setdefault((table, tuple(names)), []).append(field)
+
+    def listed(items) -> str:
+        items = list(items)
+        return items[0] if len(items) == 1 else f"{', '.join(items[:-1])} and {items[-1]}"
+    return "; ".join(f"{listed(fields)} of {table} {listed(names)}" for (table, names), fields in by_names.items())
+
+
 def _lacking_years(lacking: list, start: dt.date) -> list:
     """A problem per yearly table that lacks years of the period; but where more than three
     tables lack the same years and every one of those years comes before each table's first,
@@ -1000,7 +1022,7 @@ def _lacking_years(lacking: list, start: dt.date) -> list:
         return [problem for *_, problem in lacking]
     missing = list(same.pop())
     keys = [key for key, *_ in lacking]
-    shown = ", ".join(keys[:8]) + (f" and {len(keys) - 8} more" if len(keys) > 8 else "")
+    shown = _tables_named(keys)
     first = min(min(int(y) for y in table) for _, _, table, _ in lacking if table)
     return [(("start",), "invalid",
              f"given start {start}, before the first year ({first}) of {len(keys)} yearly tables, which lack "
