@@ -154,3 +154,17 @@ def test_every_mistake_of_a_calibration_space_is_told_at_once_with_its_line(tmp_
                       (7, "parameters.start")):
         assert f"{space.name}, line {line}: {key}:" in res.output, (key, res.output)
     assert "6 errors" in res.output and not (tmp_path / "cal").exists()
+
+
+# --- what check tells an analyst of reserves and export quotas ---------------------------------
+def test_check_tells_a_reserve_starting_above_its_cap_and_overlapping_export_quotas(tmp_path):
+    body = ('[stockpile]\nproducts = ["prnd_oxide"]\nbuy_t_per_yr = { prnd_oxide = 5000 }\n'
+            'max_stock_t = { prnd_oxide = 1000 }\ninitial_stock_t = { prnd_oxide = 3000 }\n'
+            '[[export_quotas]]\nname = "q"\nproducts = ["magnet_std"]\nyear = 2025\ntotal_t = 1000\n'
+            '[[export_quotas]]\nname = "q2"\nproducts = ["magnet_std", "magnet_uh"]\nyear = 2025\ntotal_t = 2000\n')
+    res = CliRunner().invoke(main, ["check", str(what_if(tmp_path, body))])
+    assert res.exit_code == 0, res.output
+    assert ("stockpile: prnd_oxide: its initial_stock_t (3,000 t) is above its max_stock_t (1,000 t), so the reserve "
+            "buys no prnd_oxide until its releases take the stock below 1,000 t") in res.output
+    assert ("export_quotas[1] (q2): export_quotas[0] (q) also caps magnet_std in 2025; each holds for its own "
+            "products, so there the tighter binds") in res.output

@@ -163,6 +163,13 @@ def idle_levers(sc: Scenario, own_quotas: set[tuple[str, int]] | None = None) ->
         elif d.ore_type not in ores[d.target]:
             out.append(f"{where}: {d.target!r} firms have no {d.ore_type!r} ore (they have "
                        f"{sorted(ores[d.target]) or 'none'}); it acts on nothing")
+    for i, q in enumerate(sc.export_quotas):
+        for j, other in enumerate(sc.export_quotas[:i]):
+            shared = [p for p in q.products if p in other.products]
+            if q.year == other.year and shared:
+                out.append(f"export_quotas[{i}] ({q.name}): export_quotas[{j}] ({other.name}) also caps "
+                           f"{', '.join(shared)} in {q.year}; each holds for its own products, so there the "
+                           f"tighter binds, not their sum")
     sp = sc.stockpile
     late = sp.start is not None and sp.start > sc.end
     if sp.products and (late or sp.end is not None and sp.end < sc.start):
@@ -183,6 +190,10 @@ def idle_levers(sc: Scenario, own_quotas: set[tuple[str, int]] | None = None) ->
         releases = sp.release_t_per_yr.get(p, float("inf")) > 0
         can_buy = bool(sp.buy_t_per_yr.get(p)) and cap > 0 and (cap > held or releases)
         can_release = releases and (can_buy or held > 0)
+        if can_buy and held > cap:
+            out.append(f"stockpile: {p}: its initial_stock_t ({held:,.6g} t) is above its max_stock_t ({cap:,.6g} t), "
+                       f"so the reserve buys no {p} until its releases take the stock below {cap:,.6g} t; give an "
+                       f"initial_stock_t within max_stock_t if the reserve should buy from the start")
         if not can_buy and not can_release:
             why = ("buy_t_per_yr is 0" if not sp.buy_t_per_yr.get(p) else "its max_stock_t is 0, so it never buys"
                    if cap <= 0 else f"its initial_stock_t ({held:g} t) already fills its max_stock_t ({cap:g} t), "

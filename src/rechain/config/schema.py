@@ -584,7 +584,7 @@ class ProcessingDays(_Model):
 
 
 class ApprovalStep(_Model):
-    start: Date = Field(description="date from which this approval rate applies")
+    start: Date = Field(description="date from which this approval rate applies (a step dated before the control's start holds from that start)")
     rate: Share = Field(description="share of licence applications approved (0 = a ban)")
 
 
@@ -848,7 +848,7 @@ class Scenario(_Model):
     disruptions: list[Disruption] = Field(default_factory=list, description="supply disruptions (capacity offline)")
     news: list[NewsEvent] = Field(default_factory=list, description="scheduled news events")
     recycling: Recycling = Field(default_factory=Recycling, description="end-of-life magnet collection")
-    export_quotas: list[ExportQuota] = Field(default_factory=list, description="yearly caps on exports")
+    export_quotas: list[ExportQuota] = Field(default_factory=list, description="yearly caps on exports; where two caps of a year cover one product, each holds for its own products, so the tighter binds (check says so)")
     export_duties: list[TradeCharge] = Field(default_factory=list, description="China's duties on exports")
     import_tariffs: list[TradeCharge] = Field(default_factory=list, description="buyer regions' tariffs on Chinese goods")
     stockpile: Stockpile = Field(default_factory=Stockpile,
