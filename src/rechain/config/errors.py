@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import datetime as dt
 import difflib
+import json
 import os
 import re
 import tomllib
@@ -189,8 +190,21 @@ _STR = re.compile(r'"(?:[^"\\]|\\.)*"|\'[^\']*\'')
 
 
 def _split_key(key: str) -> tuple[str, ...]:
+    """A dotted TOML key's parts as TOML reads them: a quoted part keeps its spaces (and a
+    basic string its escapes), so that ``"restock_strength "`` is found at its own line."""
     parts = re.findall(r'"(?:[^"\\]|\\.)*"|\'[^\']*\'|[^.]+', key.strip())
-    return tuple(p.strip().strip("\"'").strip() for p in parts if p.strip())
+    return tuple(_unquoted(p.strip()) for p in parts if p.strip())
+
+
+def _unquoted(part: str) -> str:
+    if part.startswith("'") and part.endswith("'") and len(part) >= 2:
+        return part[1:-1]
+    if part.startswith('"') and part.endswith('"') and len(part) >= 2:
+        try:
+            return tomllib.loads(f"k = {part}")["k"]
+        except tomllib.TOMLDecodeError:
+            return part[1:-1]
+    return part
 
 
 def _index_lines(text: str) -> list[tuple[int, tuple[str, ...], int | None, str]]:
@@ -684,8 +698,15 @@ def cut_short(text: str, limit: int = 80) -> str:
 
 
 def _key_of(loc: tuple) -> str:
+    """A key path as a message names it; a part that is no bare TOML key (an empty one, or one
+    with a space or a character beyond ASCII letters, digits, _ and -) is quoted with its
+    hidden characters written out: ``behaviour."w_n\\u0435ws"`` is not ``w_news``."""
     loc = tuple(p for p in loc if p != "[key]")
-    return ".".join(f"[{p}]" if isinstance(p, int) else str(p) for p in loc).replace(".[", "[")
+    return ".".join(f"[{p}]" if isinstance(p, int) else _bare_or_quoted(str(p)) for p in loc).replace(".[", "[")
+
+
+def _bare_or_quoted(part: str) -> str:
+    return part if re.fullmatch(r"[A-Za-z0-9_-]+", part) else json.dumps(part)
 
 
 def _item_label(data: dict | None, loc: tuple) -> str:
