@@ -497,8 +497,9 @@ def inert_keys(sc: Scenario, own: dict | None) -> list[str]:
 def _years_past_the_run(sc: Scenario, own: dict, path: tuple[str, ...] = ()) -> list[str]:
     """One line per yearly table the file itself sets (``own``) with years no week of the run
     reads: after the last year its end users plan into (the run's end plus
-    ``behaviour.plan_ahead_weeks``). A year before the start may still be the nearest given,
-    or a dated capacity's first, so only later ones are told."""
+    ``behaviour.plan_ahead_weeks``; a recipe's figures, linear between years, read the first
+    year after that too). A year before the start may still be the nearest given, or a dated
+    capacity's first, so only later ones are told."""
     last = (sc.end + planning_horizon(sc.behaviour.plan_ahead_weeks)).year
     out = []
     for key, value in own.items():
@@ -507,10 +508,15 @@ def _years_past_the_run(sc: Scenario, own: dict, path: tuple[str, ...] = ()) -> 
         if path == () and key in ("quota_policy", "export_quotas"):    # quotas: told on their own
             continue
         if all(isinstance(k, str) and len(k) == 4 and k.isdigit() for k in value):
-            late = sorted(k for k in value if int(k) > last)
-            if late:
-                out.append(f"{'.'.join((*path, key))}: the run reads its years up to {last} (it ends {sc.end}); "
-                           f"{', '.join(late)} act{'s' if len(late) == 1 else ''} on nothing")
+            late = sorted((k for k in value if int(k) > last), key=int)
+            # a recipe's figures run linear between their years: the first year after the run
+            # sets the slope into it, only the later ones act on nothing
+            between = path[:1] == ("magnet_recipes",) and late
+            idle = late[1:] if between else late
+            if idle:
+                read = f"reads its years up to {last}" + (f" and the line toward {late[0]}" if between else "")
+                out.append(f"{'.'.join((*path, key))}: the run {read} (it ends {sc.end}); "
+                           f"{', '.join(idle)} act{'s' if len(idle) == 1 else ''} on nothing")
         else:
             out += _years_past_the_run(sc, value, (*path, key))
     return out
