@@ -418,7 +418,7 @@ def analyze(out_dir: str | Path, kpis: list[str] | None = None, figures: bool = 
         raise ScenarioError(out, "--kpi", f"{unknown[0]!r} is not an output of this sweep; its KPIs: "
                             f"{', '.join(man['kpis'])}", kind="unknown_kpi")
     if not len(load_results(out, columns=["run_id"])[0]):
-        what, again = _how_to_finish(out, man, None)
+        what, again = _how_to_finish(out, man)
         raise ScenarioError(out, "", f"holds none of the sweep's {man['n_runs']:,} runs yet, so there is nothing to "
                             f"analyse; allowed: a sweep with finished runs ({what} did not finish: {again} runs "
                             f"them)", kind="missing")
@@ -502,7 +502,7 @@ def _write_analysis(out: Path, man: dict, want: list[str], dest: Path, figures: 
         summary.append("- one replicate per point: the seed's noise cannot be told from the parameters' effect "
                        "(replicates >= 2 measures it)")
     if len(runs) < man["n_runs"]:
-        what, again = _how_to_finish(out, man, None)
+        what, again = _how_to_finish(out, man)
         summary.append(f"- {man['n_runs'] - len(runs)} runs are missing: "
                        + (f"{what} was still running when this was written (analyze again once it has finished)"
                           if folder_in_use(out) else f"{what} did not finish ({again} completes it)"))
@@ -528,23 +528,25 @@ def _write_analysis(out: Path, man: dict, want: list[str], dest: Path, figures: 
             "n_runs": man["n_runs"]}
 
 
-def _how_to_finish(out: Path, man: dict | None, sweep_file: str | None) -> tuple[str, str]:
-    """What left the runs of sweep folder ``out`` missing (``the sweep``, or ``the
-    calibration`` whose stage it is) and the command that completes it: a calibration's stage
-    is no sweep of its own (it has no sweep file), and only ``rechain calibrate --resume`` on
-    the calibration's folder runs it on. ``sweep_file``: the one the manifest names (``man``'s
-    where given)."""
+def _how_to_finish(out: Path, man: dict) -> tuple[str, str]:
+    """What left the runs of sweep folder ``out`` (manifest ``man``) missing (``the sweep``,
+    or ``the calibration`` whose stage it is) and the command that completes it: a
+    calibration's stage is no sweep of its own (it has no sweep file, and its manifest's name
+    is the calibration's), and only ``rechain calibrate --resume`` on the calibration's folder
+    runs it on; a sweep saved inside a calibration's folder is still a sweep."""
     import shlex
-    root = next((p for p in Path(out).resolve().parents if output_kind(p) == "calibration"), None)
+
+    def shown(named: str | None, stand_in: str) -> str:
+        # the file the manifest names, where it is still there from here (it is kept as given)
+        return shlex.quote(named) if named and Path(named).is_file() else stand_in
+    stage = man.get("sweep_file") is None and str(man.get("name", "")).startswith("calibrate-")
+    root = next((p for p in Path(out).resolve().parents if output_kind(p) == "calibration"), None) if stage else None
     if root is not None:
-        search = sweep_manifest(root / "search") or {}
-        scenario = search.get("base_file") or "<the scenario calibrated>"
-        return "the calibration", (f"`rechain calibrate {shlex.quote(str(scenario))} --out {shlex.quote(str(root))} "
-                                   f"--resume` with the options it was started with")
-    named = man.get("sweep_file") if man is not None else sweep_file
-    # the manifest names the sweep file it ran (the file, where it is still there)
-    file = shlex.quote(named) if named and Path(named).is_file() else "<its sweep file>"
-    return "the sweep", f"`rechain sweep {file} --out {shlex.quote(str(out))} --resume`"
+        scenario = shown((sweep_manifest(root / "search") or {}).get("base_file"), "<the scenario calibrated>")
+        return "the calibration", (f"`rechain calibrate {scenario} --out {shlex.quote(str(root))} --resume` with the "
+                                   f"options it was started with")
+    return "the sweep", f"`rechain sweep {shown(man.get('sweep_file'), '<its sweep file>')} --out " \
+                        f"{shlex.quote(str(out))} --resume`"
 
 
 @click.command("analyze")
@@ -572,7 +574,7 @@ def analyze_command(sweep_output: Path, kpis: tuple[str, ...], top: int | None, 
         click.echo(f"warning: the sweep is still running: {res['n_runs'] - res['missing']} of its {res['n_runs']} "
                    f"runs are done, and this analysis covers those; analyze again when it has finished", err=True)
     elif res["missing"]:
-        what, again = _how_to_finish(sweep_output, None, res["sweep_file"])
+        what, again = _how_to_finish(sweep_output, sweep_manifest(sweep_output) or {"sweep_file": res["sweep_file"]})
         why = "sensitivity indices need every point" if res["design"] in ("sobol", "morris") else "its means lack those runs"
         click.echo(f"warning: {what} did not finish: {res['missing']} of its {res['n_runs']} runs are missing, so "
                    f"this analysis covers the runs done ({why}); finish it with {again}, then analyze again", err=True)
