@@ -137,17 +137,20 @@ def _read_space(path: str | Path | None) -> tuple[list[Dimension], list[Scenario
         if looks or "parameters" not in data:
             raise found         # another kind of file: its ranges are no use to check
     params = data.get("parameters", {})
+    told = [found] if extra else []
     if not isinstance(params, dict):
-        raise ScenarioError(where, "parameters", f"given {params!r}; allowed: {what}", kind="type")
-    dims, errors = [], [found] if extra else []
+        return [], [*told, ScenarioError(where, "parameters", f"given {_toml(params)}; allowed: {what}",
+                                         line=_top_line(path, "parameters"), kind="type")]
+    dims, errors = [], []
     for key, spec in params.items():
         try:           # every range's mistake at once, not one an attempt
             dims.append(_dimension(key, spec, where, path))
         except ScenarioError as e:
             errors.append(e)
     if not dims and not errors:
-        raise ScenarioError(where, "parameters", f"no parameters to calibrate; allowed: {what}", kind="missing_key")
-    return dims, errors
+        errors.append(ScenarioError(where, "parameters", f"no parameters to calibrate; allowed: {what}",
+                                    line=_top_line(path, "parameters"), kind="missing_key"))
+    return dims, [*told, *errors]
 
 
 def _dimension(key: str, spec: object, where: str | Path, path: str | Path | None) -> Dimension:
@@ -468,6 +471,17 @@ def check_held_facts(path: str | Path) -> None:
     sc = load_scenario(path)
     facts_path, facts = load_scenario_facts(sc, default_vocabulary(sc))
     check_facts_for(sc, facts, str(facts_path) if facts_path else package_facts_path())
+
+
+def _load_mistakes(paths: list[Path]) -> list[ScenarioError]:
+    """The mistakes of the scenario files ``paths`` that do not load, each file once."""
+    out = []
+    for path in dict.fromkeys(paths):
+        try:
+            load_scenario(path)
+        except ScenarioError as e:
+            out.append(e)
+    return out
 
 
 def check_also(search: Sweep, also: list[Path], holdout: list[Path] = ()) -> list[str]:
@@ -886,7 +900,14 @@ def calibrate_command(scenario, space, samples, replicates, finalists, final_rep
     out_dir = out_dir or Path("outputs") / default_folder(f"calibration-{sc.name}")
     try:
         # the space's, the facts tables' and the --also scenarios' mistakes before any folder
-        check_also(search_sweep(scenario, space, samples, replicates, seed), list(also), list(holdout))
+        try:
+            search = search_sweep(scenario, space, samples, replicates, seed)
+        except ScenarioError as e:
+            # the --also and --holdout files' own mistakes beside the space's (whether they
+            # hold the searched keys waits for a space that loads)
+            raise ScenarioError.of([*e.errors, *(one for bad in _load_mistakes([*also, *holdout])
+                                                 for one in bad.errors)]) from None
+        check_also(search, list(also), list(holdout))
         told = []             # every table's mistakes at once
         for held in (scenario, *also, *holdout):
             try:
