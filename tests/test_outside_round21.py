@@ -36,6 +36,33 @@ def test_analyze_on_an_unfinished_calibration_stage_says_resume_the_calibration(
     assert "rechain sweep" not in res.stderr
     summary = (cal / "search" / "analysis" / "summary.md").read_text()
     assert "the calibration did not finish" in summary and "rechain sweep" not in summary
+    # a sweep of its own saved inside the calibration's folder is still a sweep
+    extra = cal / "extra"
+    grid = Path(__file__).resolve().parent / "data" / "tiny_grid.toml"
+    res = CliRunner().invoke(main, ["sweep", str(grid), "--workers", "1", "--out", str(extra), "--quiet"])
+    assert res.exit_code == 0, res.output
+    sorted((extra / "runs").glob("part-*.parquet"))[-1].unlink()
+    res = CliRunner().invoke(main, ["analyze", str(extra), "--no-figures"])
+    assert res.exit_code == 0, res.output
+    assert "warning: the sweep did not finish" in res.stderr and f"rechain sweep {grid} --out {extra} --resume" \
+        in res.stderr, res.stderr
+
+
+def test_a_recipe_year_past_the_run_is_read_toward_and_only_later_ones_are_inert(tmp_path):
+    """A recipe's figures run linear between their years, so the first year after the run
+    sets the slope into it: check called it inert, and it changed the run."""
+    def recipe(table: str, name: str) -> Path:
+        f = tmp_path / f"{name}.toml"
+        f.write_text(f'extends = "{TINY.as_posix()}"\nname = "{name}"\n[magnet_recipes.magnet_std]\n'
+                     f'prnd_wt_pct = {table}\n', encoding="utf-8")
+        return f
+    res = CliRunner().invoke(main, ["check", str(recipe("{ 2024 = 30.0, 2030 = 15.0 }", "toward"))])
+    assert res.exit_code == 0 and "acts on nothing" not in res.output, res.output
+    res = CliRunner().invoke(main, ["check", str(recipe("{ 2024 = 30.0, 2030 = 15.0, 2032 = 12.0 }", "later"))])
+    assert "prnd_wt_pct: the run reads its years up to 2024 and the line toward 2030" in res.output, res.output
+    assert "2032 acts on nothing" in res.output
+    runs = {n: rechain.run(load_scenario(tmp_path / f"{n}.toml"), seed=1).monthly for n in ("toward", "later")}
+    assert runs["toward"].equals(runs["later"])
 
 
 # --- a crackdown stops the work outside the quota, not the quota's own ----------------------
@@ -168,3 +195,29 @@ def test_check_tells_a_reserve_starting_above_its_cap_and_overlapping_export_quo
             "buys no prnd_oxide until its releases take the stock below 1,000 t") in res.output
     assert ("export_quotas[1] (q2): export_quotas[0] (q) also caps magnet_std in 2025; each holds for its own "
             "products, so there the tighter binds") in res.output
+
+
+@pytest.mark.parametrize("text, told", [
+    ("foo = 1\nparameters = 3\n", ["line 1: foo:", "line 2: parameters: given 3"]),
+    ("foo = 1\n[parameters]\n", ["line 1: foo:", "line 2: parameters: no parameters to calibrate"]),
+])
+def test_a_space_of_the_wrong_shape_is_told_whole(tmp_path, text, told):
+    space = tmp_path / "space.toml"
+    space.write_text(text)
+    res = CliRunner().invoke(main, ["calibrate", str(TINY), "--space", str(space), "--samples", "2", "--workers", "1",
+                                    "--out", str(tmp_path / "cal")])
+    assert res.exit_code == 2 and "2 errors" in res.output, res.output
+    for t in told:
+        assert f"{space.name}, {t}" in res.output, (t, res.output)
+
+
+def test_the_space_and_an_also_scenario_are_told_together(tmp_path):
+    space = tmp_path / "space.toml"
+    space.write_text('[parameters]\n"behaviour.w_trend" = { min = 0.5, max = 0 }\n')
+    other = tmp_path / "other.toml"
+    other.write_text(f'extends = "{TINY.as_posix()}"\nname = "other"\nbogus_key = 3\n')
+    res = CliRunner().invoke(main, ["calibrate", str(TINY), "--space", str(space), "--also", str(other),
+                                    "--samples", "2", "--workers", "1", "--out", str(tmp_path / "cal")])
+    assert res.exit_code == 2, res.output
+    assert "space.toml, line 2: parameters.behaviour.w_trend" in res.output
+    assert "other.toml, line 3: bogus_key: unknown key" in res.output and "2 errors" in res.output
