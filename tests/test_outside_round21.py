@@ -221,3 +221,15 @@ def test_the_space_and_an_also_scenario_are_told_together(tmp_path):
     assert res.exit_code == 2, res.output
     assert "space.toml, line 2: parameters.behaviour.w_trend" in res.output
     assert "other.toml, line 3: bogus_key: unknown key" in res.output and "2 errors" in res.output
+
+
+def test_a_key_with_a_hidden_character_is_shown_with_it_at_its_line(tmp_path):
+    """A trailing space in a quoted key, or a Cyrillic e, was named as the key it looks like
+    ("behaviour.restock_strength : unknown key (did you mean 'restock_strength'?)"), the first
+    at its table's header line."""
+    f = what_if(tmp_path, '[behaviour]\n"restock_strength " = 2.0\n"w_n\u0435ws" = 1.0\n"" = 3\n')
+    res = CliRunner().invoke(main, ["check", str(f)])
+    assert res.exit_code == 2, res.output
+    assert f'{f.name}, line 4: behaviour."restock_strength ": unknown key' in res.output, res.output
+    assert f'{f.name}, line 5: behaviour."w_n\\u0435ws": unknown key' in res.output
+    assert f'{f.name}, line 6: behaviour."": unknown key' in res.output
