@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import warnings
 from pathlib import Path
 
 import pytest
@@ -233,3 +234,70 @@ def test_a_key_with_a_hidden_character_is_shown_with_it_at_its_line(tmp_path):
     assert f'{f.name}, line 4: behaviour."restock_strength ": unknown key' in res.output, res.output
     assert f'{f.name}, line 5: behaviour."w_n\\u0435ws": unknown key' in res.output
     assert f'{f.name}, line 6: behaviour."": unknown key' in res.output
+
+
+# --- a modeller's sweeps, reports and analyses ------------------------------------------------
+def _sweep_file(tmp_path: Path, body: str, name: str = "s") -> Path:
+    f = tmp_path / f"{name}.toml"
+    f.write_text(f'name = "{name}"\nbase = "{TINY.as_posix()}"\nreplicates = 1\nroot_seed = 0\n{body}\n'
+                 '[outputs]\nkpis = ["price_peak_prnd_oxide"]\n', encoding="utf-8")
+    return f
+
+
+def test_each_column_of_a_bad_points_row_is_told_its_own_mistake(tmp_path):
+    """The w_news column was told the count column's reason, and never its own."""
+    (tmp_path / "pts.csv").write_text("behaviour.w_news,firms.recyclers.count\n1.0,3\n-1,2.5\n")
+    f = _sweep_file(tmp_path, 'design = "table"\npoints = "pts.csv"')
+    res = CliRunner().invoke(main, ["sweep", str(f), "--workers", "1", "--out", str(tmp_path / "out")])
+    assert res.exit_code == 2, res.output
+    w_news = next(line for line in res.output.splitlines() if "points.behaviour.w_news:" in line)
+    assert "does not give a valid scenario: behaviour.w_news: given -1" in w_news, w_news
+    count = next(line for line in res.output.splitlines() if "points.firms.recyclers.count:" in line)
+    assert "firms.recyclers.count: given 2.5" in count, count
+
+
+def test_a_grid_past_the_limits_is_refused_before_its_levels_are_checked(tmp_path):
+    levels = ", ".join(str(1.0 + i / 1e4) for i in range(2000))
+    f = _sweep_file(tmp_path, 'design = "grid"\n[parameters]\n'
+                    + "".join(f'"behaviour.{k}" = {{ levels = [{levels}] }}\n' for k in ("w_news", "w_trend")))
+    res = CliRunner().invoke(main, ["sweep", str(f), "--workers", "1", "--out", str(tmp_path / "out")])
+    assert res.exit_code == 2 and "4,000,000 design points is more than a sweep holds" in res.output, res.output
+
+
+def test_an_item_named_with_a_bracket_can_be_swept_and_the_next_command_is_quoted(tmp_path):
+    f = _sweep_file(tmp_path, 'design = "grid"\n[[overrides.news]]\nname = "Ban [draft]"\ndate = 2024-03-04\n'
+                    'sign = 1\nstrength = 0.1\nhalf_life_weeks = 8\n[parameters]\n'
+                    'b = { path = "news[\'Ban [draft]\'].strength", levels = [0.3] }')
+    out = tmp_path / "a dir"
+    res = CliRunner().invoke(main, ["sweep", str(f), "--workers", "1", "--out", str(out)])
+    assert res.exit_code == 0, res.output
+    assert f"next: rechain analyze '{out}'" in res.output
+
+
+def test_a_report_says_when_the_run_s_files_changed_since_rechain_wrote_them(tmp_path):
+    out = tmp_path / "run"
+    assert CliRunner().invoke(main, ["run", str(TINY), "--out", str(out), "--quiet", "--no-figures"]).exit_code == 0
+    res = CliRunner().invoke(main, ["report", str(out)])
+    assert res.exit_code == 0 and "changed since" not in res.stderr, res.stderr
+    lines = (out / "monthly.csv").read_text().splitlines()
+    head, first = lines[0], lines[1].split(",")
+    first[5] = "999999"
+    (out / "monthly.csv").write_text("\n".join([head, ",".join(first), *lines[2:]]) + "\n")
+    res = CliRunner().invoke(main, ["report", str(out)])          # report.html itself is the report's own
+    assert res.exit_code == 0, res.output
+    assert f"note: {out}: monthly.csv changed since rechain wrote it" in res.stderr, res.stderr
+    assert "Note: monthly.csv changed since rechain wrote it" in (out / "report.html").read_text()
+
+
+def test_analyze_of_a_grid_over_lists_shows_no_python_warning(tmp_path):
+    control = ('{ name = "C", products = ["magnet_uh"], start = 2024-02-01, approval = [{ start = 2024-02-01, '
+               'rate = 0.5 }], processing_working_days = { min = 25, mode = 40, max = 45 } }')
+    f = _sweep_file(tmp_path, f'design = "grid"\n[parameters]\nexport_controls = {{ levels = [[], [{control}]] }}')
+    out = tmp_path / "out"
+    res = CliRunner().invoke(main, ["sweep", str(f), "--workers", "1", "--out", str(out), "--quiet"])
+    assert res.exit_code == 0, res.output
+    with warnings.catch_warnings(record=True) as seen:      # pytest would hide a printed one
+        warnings.simplefilter("always")
+        res = CliRunner().invoke(main, ["analyze", str(out)])
+    assert res.exit_code == 0, res.output
+    assert not [w for w in seen if issubclass(w.category, UserWarning)], [str(w.message) for w in seen]

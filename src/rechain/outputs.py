@@ -47,7 +47,7 @@ from .fingerprint import code_fingerprint   # re-exported: where callers have al
 from .scenario import ScenarioError
 
 __all__ = ["MARKER", "OutputError", "check_output_dir", "default_folder", "output_dir", "write_marker",
-           "is_rechain_output", "check_writable", "add_file", "write_file", "output_kind", "holds_run_of", "not_run_of",
+           "is_rechain_output", "check_writable", "add_file", "files_added", "write_file", "output_kind", "holds_run_of", "not_run_of",
            "begin_output", "code_fingerprint", "rows_written", "files_written"]
 
 #: the marker file of a rechain output folder (JSON: kind, files)
@@ -451,6 +451,13 @@ def restamp(folder: str | Path, names: list[str]) -> None:
     tmp = folder / f".{MARKER}.tmp"
     tmp.write_text(text, encoding="utf-8")
     os.replace(tmp, folder / MARKER)
+
+
+def files_added(folder: str | Path) -> list[str]:
+    """The files later commands added to a finished rechain output (:func:`add_file`)."""
+    marker = _read_marker(Path(folder))
+    added = (marker or {}).get("added")
+    return [n for n in added if isinstance(n, str)] if isinstance(added, list) else []
 
 
 def edited_since(folder: str | Path) -> list[str]:

@@ -29,6 +29,7 @@ from typing import TYPE_CHECKING
 import click
 
 from ..options import NonEmptyPath, WholeNumber
+from ..config.errors import cut_short
 from ..scenario import ScenarioError
 from ..outputs import check_output_dir, output_dir, output_kind
 from .store import (damaged_manifest_error, folder_in_use, load_results, manifest_damage, manifest_problem,
@@ -358,7 +359,8 @@ def _scatter_figure(runs: pd.DataFrame, kpi: str, params: list[dict], path: Path
             except TypeError:
                 pass
             data = [ok.loc[ok[name] == lv, kpi].dropna().to_numpy() for lv in levels]
-            ax.boxplot(data, tick_labels=[str(lv) for lv in levels])
+            # a level that is a list or a table (export_controls = [...]) is cut to a label
+            ax.boxplot(data, tick_labels=[cut_short(str(lv), 24) for lv in levels])
             ax.tick_params(axis="x", labelrotation=30, labelsize=7)
         else:
             ax.plot(ok[name], ok[kpi], ".", ms=3, alpha=0.6)
@@ -368,7 +370,9 @@ def _scatter_figure(runs: pd.DataFrame, kpi: str, params: list[dict], path: Path
     for ax in list(axes.flat)[n:]:
         ax.set_visible(False)
     fig.suptitle(f"{kpi} against the swept parameters ({len(ok)} successful runs)", fontsize=10)
-    fig.tight_layout()
+    with warnings.catch_warnings():     # a layout that cannot be tightened is drawn as it is, not told
+        warnings.simplefilter("ignore", UserWarning)
+        fig.tight_layout()
     fig.savefig(path, dpi=100)
     plt.close(fig)
 

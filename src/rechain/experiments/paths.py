@@ -40,6 +40,8 @@ def parse_path(path: str) -> tuple:
 
     >>> parse_path("export_controls[April 2025 controls].approval[0].rate")
     ('export_controls', 'April 2025 controls', 'approval', 0, 'rate')
+    >>> parse_path("news['Ban [draft]'].strength")
+    ('news', 'Ban [draft]', 'strength')
     """
     if not isinstance(path, str) or not path.strip():
         raise PathError("a key path must be a non-empty string")
@@ -53,7 +55,14 @@ def parse_path(path: str) -> tuple:
                 buf = ""
             elif need_key and not tokens:
                 raise PathError(f"{path!r}: must start with a key, not '['")
-            j = path.find("]", i)
+            # a quoted name may hold ']' ("news['Ban [draft]'].strength"): it closes at the quote's ']'
+            quote = path[i + 1:].lstrip()[:1]
+            if quote in ("'", '"'):
+                opened = path.index(quote, i + 1)
+                closed = path.find(quote, opened + 1)
+                j = path.find("]", closed) if closed >= 0 else -1
+            else:
+                j = path.find("]", i)
             if j < 0:
                 raise PathError(f"{path!r}: '[' at position {i} is never closed")
             sel = path[i + 1:j].strip()

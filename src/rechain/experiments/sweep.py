@@ -45,6 +45,7 @@ import copy
 import datetime as dt
 import hashlib
 import json
+import math
 import os
 import shlex
 import sys
@@ -612,13 +613,24 @@ def _table_points(spec: SweepFile, file: Path | None, params: dict[str, Paramete
             try:
                 scenario_from_dict(point_data(base, source, [(q.tokens, r[q.name]) for q in order]))
             except ScenarioError as e:
+                # the column's own mistake where the row has one; a row failing only on other
+                # columns' keys is told at those columns
+                own = [one for one in e.errors if _under(one.key, p.name)]
+                if not own and all(any(_under(one.key, q.name) for q in order) for one in e.errors):
+                    continue
+                one = own[0] if own else e
                 found.errors += _err(file, f"points.{p.name}", f"value {_toml(r[p.name])} (in "
-                                     f"{_point_place(spec, i, lines)}) does not give a valid scenario: {e.key}: "
-                                     f"{e.detail}", "out_of_range",
+                                     f"{_point_place(spec, i, lines)}) does not give a valid scenario: {one.key}: "
+                                     f"{one.detail}", "out_of_range",
                                      needle="points").errors
                 break
     found.raise_any()
     return order, [{p.name: r[p.name] for p in order} for r in rows]
+
+
+def _under(key: str, path: str) -> bool:
+    """Whether an error's ``key`` is the dotted ``path`` or lies within it."""
+    return key == path or key.startswith((f"{path}.", f"{path}["))
 
 
 def _point_place(spec: SweepFile, i: int, lines: list[int]) -> str:
@@ -965,6 +977,13 @@ def load_sweep(source: str | Path | dict, base_dir: str | Path | None = None, _t
     found.raise_any()        # what follows needs the base scenario
     source = point_source(base_path, spec.overrides)
 
+    if spec.design == "grid":
+        # a grid's size is its levels' product: a grid past the limits is refused before each
+        # level is checked against the base (60,000 levels took a minute to be refused)
+        sizes = [len(e["levels"]) for e in spec.parameters.values()
+                 if isinstance(e, dict) and isinstance(e.get("levels"), list)]
+        if sizes:
+            _check_n_runs(spec, file, math.prod(sizes))
     params: dict[str, Parameter] = {}
     for name, entry in spec.parameters.items():
         with found:
@@ -1261,4 +1280,4 @@ def sweep_command(sweep_file: Path, workers: int | None, scheduler: str | None, 
                    f"errors are in {summary.out / 'errors.csv'}", err=True)
         sys.exit(1)
     if not quiet:
-        click.echo(f"next: rechain analyze {summary.out}")
+        click.echo(f"next: rechain analyze {shlex.quote(str(summary.out))}")
