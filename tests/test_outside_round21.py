@@ -301,3 +301,20 @@ def test_analyze_of_a_grid_over_lists_shows_no_python_warning(tmp_path):
         res = CliRunner().invoke(main, ["analyze", str(out)])
     assert res.exit_code == 0, res.output
     assert not [w for w in seen if issubclass(w.category, UserWarning)], [str(w.message) for w in seen]
+
+
+def test_a_selection_of_several_units_is_told_the_key_that_splits_them(tmp_path):
+    """Capacity is one product 'all' in several units, one per stage: the hints named a product
+    with no capacity rows ('prnd_oxide'), or 'all' itself."""
+    f = _sweep_file(tmp_path, 'design = "grid"\n[parameters]\n"behaviour.restock_strength" = { levels = [1.0] }')
+    f.write_text(f.read_text().replace('kpis = ["price_peak_prnd_oxide"]',
+                                       'kpis = ["price_peak_prnd_oxide"]\nseries = [{ variable = "capacity" }]'))
+    res = CliRunner().invoke(main, ["sweep", str(f), "--workers", "1", "--out", str(tmp_path / "out")])
+    assert res.exit_code == 2 and "allowed: a selection of one unit, such as stage=" in res.output, res.output
+    facts = tmp_path / "facts.csv"
+    facts.write_text("fact_id,required,variable,stage,product,region,period,measure,base_period,comparison,target,"
+                     "tolerance,unit\nC2,false,capacity,*,all,all,2024-03,level,,at_least,0,,\n")
+    res = CliRunner().invoke(main, ["validate", str(TINY), "--facts", str(facts), "--replicates", "1", "--workers",
+                                    "1", "--out", str(tmp_path / "v"), "--no-figures"])
+    assert res.exit_code == 2 and "stage '*': selects capacity rows in" in res.output, res.output
+    assert "allowed: a stage of one unit, such as" in res.output

@@ -441,8 +441,9 @@ def series_of(df: pd.DataFrame, variable: str, **match) -> pd.Series:
     if variable in LEVEL_VARIABLES:
         units = sorted(set(picked["unit"]))
         if len(units) > 1 and not set(units) <= TONNE_UNITS:
+            key, value = _one_unit_choice(picked)
             raise ValueError(f"series: {variable} rows left open carry several units ({', '.join(units)}); "
-                             f"allowed: a selection of one unit, such as product='prnd_oxide'")
+                             f"allowed: a selection of one unit, such as {key}={value!r}")
         products = sorted(set(picked["product"]))
         if variable.startswith("price") and len(products) > 1:
             # the mean of two products' prices is no product's price (oxide and metal are both yuan/t)
@@ -464,6 +465,17 @@ def _as_read(rows: pd.DataFrame, var: str, region: str) -> pd.DataFrame:
     return rows
 
 
+def _one_unit_choice(rows: pd.DataFrame) -> tuple[str, str]:
+    """The key (product, stage or region) whose every name selects rows of one unit, and its
+    first such name: what a selection of several units should name (capacity is t REO/yr at
+    the miners and t/yr at the magnet makers, under one product 'all')."""
+    for key in ("product", "stage", "region"):
+        units = rows.groupby(key)["unit"].nunique()
+        if rows[key].nunique() > 1 and (units <= 1).all():
+            return key, str(sorted(set(map(str, rows[key])))[0])
+    return "product", str(sorted(set(map(str, rows["product"])))[0])
+
+
 def mixed_selection(rows: pd.DataFrame, sel: tuple[str, str, str, str], prefix: str = "") -> str:
     """Why the ``rows`` a selection picks cannot make one series, or "": several units (a mean
     of yuan/t and yuan/kg prices), or tonnes of ore, oxides and magnets added up (the same
@@ -480,8 +492,10 @@ def mixed_selection(rows: pd.DataFrame, sel: tuple[str, str, str, str], prefix: 
                 f"different things; allowed: china, or buyer regions ({', '.join(sorted(regions - {'china'}))})")
     units = sorted(set(map(str, rows["unit"])))
     if len(units) > 1 and not set(units) <= TONNE_UNITS:
-        return (f"{prefix}product {product!r}: selects {var} rows in {', '.join(units)}, which make no one series; "
-                f"allowed: products of one unit, such as {sorted(set(rows['product']))[0]!r}")
+        key, value = _one_unit_choice(rows)
+        given = {"stage": stage, "product": product, "region": region}[key]
+        return (f"{prefix}{key} {given!r}: selects {var} rows in {', '.join(units)}, which make no one series; "
+                f"allowed: a {key} of one unit, such as {value!r}")
     if var in FLOW_VARIABLES:
         # named or left open: light_ore+magnet_std added t REO of ore to t of blanks
         forms = forms_of(rows["product"], var)
