@@ -318,3 +318,22 @@ def test_a_selection_of_several_units_is_told_the_key_that_splits_them(tmp_path)
                                     "1", "--out", str(tmp_path / "v"), "--no-figures"])
     assert res.exit_code == 2 and "stage '*': selects capacity rows in" in res.output, res.output
     assert "allowed: a stage of one unit, such as" in res.output
+
+
+@pytest.mark.parametrize("header_extra, row, told", [
+    ("", "A3,true,price,market,prnd_oxide,*,2024-03,levels,,inside,3.8e5,5,yuan/t",
+     ["(A3): measure 'levels'", "(A3): comparison 'inside'"]),
+    (",extra_col", "B2,true,price,market,prnd_oxide,*,2024-03,level,,within,abc,10000,yuan/t,x",
+     ["unknown column(s) 'extra_col'", "(B2): target: given abc"]),
+])
+def test_a_facts_table_tells_its_mistakes_together(tmp_path, header_extra, row, told):
+    """A bad measure hid a bad comparison of the same row, and an unknown column hid the rows'
+    own mistakes, each told only once the first was mended."""
+    facts = tmp_path / "facts.csv"
+    facts.write_text("fact_id,required,variable,stage,product,region,period,measure,base_period,comparison,target,"
+                     f"tolerance,unit{header_extra}\n{row}\n")
+    res = CliRunner().invoke(main, ["validate", str(TINY), "--facts", str(facts), "--replicates", "1", "--workers",
+                                    "1", "--out", str(tmp_path / "v"), "--no-figures"])
+    assert res.exit_code == 2 and "2 errors" in res.output, res.output
+    for t in told:
+        assert t in res.output, (t, res.output)

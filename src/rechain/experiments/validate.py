@@ -524,10 +524,11 @@ def _check_periods(f: Fact, where: str) -> None:
 
 def _check_how(f: Fact, where: str) -> None:
     """Measure and comparison, and what they need of each other, the period and the target."""
-    if f.measure not in MEASURES:
-        raise FactError(f"{where}: measure {f.measure!r}; allowed: {', '.join(MEASURES)}")
-    if f.comparison not in COMPARISONS:
-        raise FactError(f"{where}: comparison {f.comparison!r}; allowed: {', '.join(COMPARISONS)}")
+    unknown = ([f"{where}: measure {f.measure!r}; allowed: {', '.join(MEASURES)}"] if f.measure not in MEASURES
+               else []) + ([f"{where}: comparison {f.comparison!r}; allowed: {', '.join(COMPARISONS)}"]
+                           if f.comparison not in COMPARISONS else [])
+    if unknown:        # both told at once: what follows needs both
+        raise FactError("\n".join(unknown))
     if _mistakes(f, where, (_check_periods,)) or any(map(_not_a_number, (f.target, f.tolerance))):
         return          # told by the other checks; what follows reads the periods and the numbers
     if f.comparison in NEEDS_TARGET and not math.isfinite(f.target):
@@ -873,9 +874,18 @@ def load_facts(path: str | Path | None = None, vocabulary: Vocabulary | None = N
     while header and not header[-1].strip():
         header = header[:-1]
     reader.fieldnames = header
-    _check_header(header, name)
+    try:
+        _check_header(header, name)
+        problems = []
+    except FactError as e:
+        # unknown columns beside every required one: the rows still read (their cells left
+        # out), so the rows' own mistakes are told beside the header's
+        if [c for c in REQUIRED_COLUMNS if c not in header] or not all(c.strip() for c in header) \
+                or len(set(header)) != len(header) or len(header) == 1:
+            raise
+        problems = [str(e)]
     vocab = vocabulary or default_vocabulary()
-    facts, seen, problems = [], set(), []
+    facts, seen = [], set()
     for line, row, problem in _read_rows(reader, name):
         if problem is not None:
             problems.append(str(problem))
