@@ -337,3 +337,57 @@ def test_a_facts_table_tells_its_mistakes_together(tmp_path, header_extra, row, 
     assert res.exit_code == 2 and "2 errors" in res.output, res.output
     for t in told:
         assert t in res.output, (t, res.output)
+
+
+# --- the audit of the modeller's mends ---------------------------------------------------------
+def test_a_points_row_failing_across_keys_is_refused_before_any_run(tmp_path):
+    """Only the sell column's value fails alone and the row's mistake is keyed at the buy
+    column: the row passed, and every run failed."""
+    f = _sweep_file(tmp_path, 'design = "table"\npoints = [{ "stockpile.buy_below_share" = 0.9, '
+                    '"stockpile.sell_above_share" = 0.5 }]')
+    res = CliRunner().invoke(main, ["sweep", str(f), "--workers", "1", "--out", str(tmp_path / "out")])
+    assert res.exit_code == 2 and not (tmp_path / "out").exists(), res.output
+    assert "buy_below_share 0.9 is not below sell_above_share 0.5" in res.output
+
+
+def test_a_list_item_column_of_a_points_row_is_told_its_own_mistake(tmp_path):
+    control = ('[[overrides.export_controls]]\nname = "Ctl"\nproducts = ["magnet_uh"]\nstart = 2024-02-01\n'
+               'processing_working_days = { min = 25, mode = 40, max = 45 }\n'
+               'approval = [{ start = 2024-02-01, rate = 0.5 }]\n')
+    f = _sweep_file(tmp_path, 'design = "table"\npoints = [{ "behaviour.w_news" = 1.0, '
+                    '"export_controls[Ctl].approval[0].rate" = 0.5 }, { "behaviour.w_news" = -1.0, '
+                    f'"export_controls[Ctl].approval[0].rate" = 1.5 }}]\n{control}')
+    res = CliRunner().invoke(main, ["sweep", str(f), "--workers", "1", "--out", str(tmp_path / "out")])
+    assert res.exit_code == 2, res.output
+    rate = next(line for line in res.output.splitlines() if "points.export_controls[Ctl].approval[0].rate:" in line)
+    assert "approval[0].rate (item \"Ctl\"): given 1.5" in rate, rate
+
+
+def test_a_recipe_read_at_the_run_s_weeks_and_other_warnings_after_the_audit(tmp_path):
+    body = ('end = 2024-12-31\n[behaviour]\nplan_ahead_weeks = 12\n[magnet_recipes.magnet_uh]\n'
+            'dy_wt_pct = { 2024 = 1.2, 2025 = 1.1, 2026 = 1.0, 2027 = 0.9 }\n'
+            '[stockpile]\nproducts = ["dy_oxide"]\nstart = 2025-03-01\nbuy_t_per_yr = { dy_oxide = 100 }\n'
+            'max_stock_t = { dy_oxide = 200 }\ninitial_stock_t = { dy_oxide = 300 }\n'
+            + "".join(f'[[export_quotas]]\nname = "{n}"\nproducts = ["magnet_std"]\nyear = 2025\ntotal_t = 1000\n'
+                      for n in ("D", "E")))
+    res = CliRunner().invoke(main, ["check", str(what_if(tmp_path, body))])
+    assert res.exit_code == 0, res.output
+    assert ("magnet_recipes.magnet_uh.dy_wt_pct: the run reads its years up to 2024 and the line toward 2025 "
+            "(it ends 2024-12-31); 2026, 2027 act on nothing") in res.output
+    assert "above its max_stock_t" not in res.output          # the reserve acts on nothing in the run
+    assert "also caps" not in res.output                     # neither quota's year is in the run
+
+
+def test_a_report_notes_only_the_files_it_reads(tmp_path):
+    out = tmp_path / "run"
+    assert CliRunner().invoke(main, ["run", str(TINY), "--out", str(out), "--quiet", "--no-figures"]).exit_code == 0
+    with (out / "weekly_model_vars.csv").open("a") as f:
+        f.write("\n")
+    res = CliRunner().invoke(main, ["report", str(out)])
+    assert res.exit_code == 0 and "changed since" not in res.stderr, res.stderr
+
+
+def test_a_key_beyond_the_basic_plane_is_quoted_as_toml_reads_it(tmp_path):
+    f = what_if(tmp_path, '[behaviour]\n"w_news\U0001F600" = 1.0\n')
+    res = CliRunner().invoke(main, ["check", str(f)])
+    assert res.exit_code == 2 and 'behaviour."w_news\\U0001f600": unknown key' in res.output, res.output

@@ -804,7 +804,7 @@ def build_report(folder: str | Path, year: int | None = None, shown: str | Path 
     if changed:                         # likewise: the page is what is sent on
         ctx["kpi_note"] += (f" Note: {', '.join(changed)} changed since rechain wrote "
                             f"{'it' if len(changed) == 1 else 'them'}: the figures here are read as "
-                            f"{'it stands' if len(changed) == 1 else 'they stand'} now, not as the run made them.")
+                            f"{'it stands' if len(changed) == 1 else 'they stand'} now, not as rechain made them.")
     for row in ctx["kpi_rows"]:
         for cell in row["cells"]:
             for k in ("band", "delta", "delta_class"):
@@ -911,19 +911,25 @@ def report_command(folder: Path, year: int | None, out: Path | None) -> None:
     if changed:
         click.echo(f"note: {folder}: {', '.join(changed)} changed since rechain wrote "
                    f"{'it' if len(changed) == 1 else 'them'}; the report shows the figures as they stand now "
-                   f"(and says so); run the scenario again for the run's own", err=True)
+                   f"(and says so); {'compare again' if folder_kind(folder) == 'compare' else 'run the scenario again'}"
+                   f" for its own", err=True)
     if _made_by_other_code(folder):
         click.echo(f"note: {folder} was made by other code than this rechain's (the code fingerprint it records "
                    f"differs): the report shows its numbers as that code made them; run the scenario again to "
                    f"see this code's", err=True)
 
 
+#: the files a report reads, per kind of output (:func:`_run_context`, :func:`_compare_context`)
+REPORT_READS = {"run": ("manifest.json", "monthly.csv", "flows.csv"),
+                "compare": ("compare.json", "kpis_long.csv", "series.csv", "kpis_by_seed.csv")}
+
+
 def _edited_data(folder: Path) -> list[str]:
-    """The files of a rechain output that changed since rechain wrote them (an edit, or a file
-    copied over one), but for pages added to it since (a report, which is written anew)."""
-    from .outputs import edited_since, files_added
-    added = set(files_added(folder))
-    return [name for name in edited_since(folder) if name not in added]
+    """The files a report reads from a rechain output that changed since rechain wrote them
+    (an edit, or a file copied over one)."""
+    from .outputs import edited_since
+    reads = REPORT_READS.get(folder_kind(folder) or "", ())
+    return [name for name in edited_since(folder) if name in reads]
 
 
 def _made_by_other_code(folder: Path) -> bool:

@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import datetime as dt
 import difflib
-import json
 import os
 import re
 import tomllib
@@ -706,7 +705,13 @@ def _key_of(loc: tuple) -> str:
 
 
 def _bare_or_quoted(part: str) -> str:
-    return part if re.fullmatch(r"[A-Za-z0-9_-]+", part) else json.dumps(part)
+    """``part`` as TOML writes a key: bare, or quoted with every character beyond printable
+    ASCII escaped (``\\u0435``, ``\\U0001f600``), which TOML reads back as the same key."""
+    if re.fullmatch(r"[A-Za-z0-9_-]+", part):
+        return part
+    escaped = "".join("\\" + ch if ch in '"\\' else ch if 32 <= ord(ch) < 127 else
+                      f"\\u{ord(ch):04x}" if ord(ch) <= 0xFFFF else f"\\U{ord(ch):08x}" for ch in part)
+    return f'"{escaped}"'
 
 
 def _item_label(data: dict | None, loc: tuple) -> str:

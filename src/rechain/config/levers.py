@@ -166,7 +166,7 @@ def idle_levers(sc: Scenario, own_quotas: set[tuple[str, int]] | None = None) ->
     for i, q in enumerate(sc.export_quotas):
         for j, other in enumerate(sc.export_quotas[:i]):
             shared = [p for p in q.products if p in other.products]
-            if q.year == other.year and shared:
+            if q.year == other.year and shared and sc.start.year <= q.year <= sc.end.year:
                 out.append(f"export_quotas[{i}] ({q.name}): export_quotas[{j}] ({other.name}) also caps "
                            f"{', '.join(shared)} in {q.year}; each holds for its own products, so there the "
                            f"tighter binds, not their sum")
@@ -190,9 +190,9 @@ def idle_levers(sc: Scenario, own_quotas: set[tuple[str, int]] | None = None) ->
         releases = sp.release_t_per_yr.get(p, float("inf")) > 0
         can_buy = bool(sp.buy_t_per_yr.get(p)) and cap > 0 and (cap > held or releases)
         can_release = releases and (can_buy or held > 0)
-        if can_buy and held > cap:
-            out.append(f"stockpile: {p}: its initial_stock_t ({held:,.6g} t) is above its max_stock_t ({cap:,.6g} t), "
-                       f"so the reserve buys no {p} until its releases take the stock below {cap:,.6g} t; give an "
+        if can_buy and held > cap and not late and not (sp.end is not None and sp.end < sc.start):
+            out.append(f"stockpile: {p}: its initial_stock_t ({held:,.12g} t) is above its max_stock_t ({cap:,.12g} t), "
+                       f"so the reserve buys no {p} until its releases take the stock below {cap:,.12g} t; give an "
                        f"initial_stock_t within max_stock_t if the reserve should buy from the start")
         if not can_buy and not can_release:
             why = ("buy_t_per_yr is 0" if not sp.buy_t_per_yr.get(p) else "its max_stock_t is 0, so it never buys"
@@ -497,10 +497,10 @@ def inert_keys(sc: Scenario, own: dict | None) -> list[str]:
 def _years_past_the_run(sc: Scenario, own: dict, path: tuple[str, ...] = ()) -> list[str]:
     """One line per yearly table the file itself sets (``own``) with years no week of the run
     reads: after the last year its end users plan into (the run's end plus
-    ``behaviour.plan_ahead_weeks``; a recipe's figures, linear between years, read the first
-    year after that too). A year before the start may still be the nearest given, or a dated
+    ``behaviour.plan_ahead_weeks``; a recipe's figures, read at the run's own weeks and linear
+    between years, read the first year after the run's last too). A year before the start may still be the nearest given, or a dated
     capacity's first, so only later ones are told."""
-    last = (sc.end + planning_horizon(sc.behaviour.plan_ahead_weeks)).year
+    planned = (sc.end + planning_horizon(sc.behaviour.plan_ahead_weeks)).year
     out = []
     for key, value in own.items():
         if not isinstance(value, dict) or not value:
@@ -508,10 +508,12 @@ def _years_past_the_run(sc: Scenario, own: dict, path: tuple[str, ...] = ()) -> 
         if path == () and key in ("quota_policy", "export_quotas"):    # quotas: told on their own
             continue
         if all(isinstance(k, str) and len(k) == 4 and k.isdigit() for k in value):
+            # a recipe is read at the run's own weeks, linear between its years: the first year
+            # after the run's last sets the slope into it, only the later ones act on nothing
+            recipe = path[:1] == ("magnet_recipes",)
+            last = sc.end.year if recipe else planned
             late = sorted((k for k in value if int(k) > last), key=int)
-            # a recipe's figures run linear between their years: the first year after the run
-            # sets the slope into it, only the later ones act on nothing
-            between = path[:1] == ("magnet_recipes",) and late
+            between = recipe and late
             idle = late[1:] if between else late
             if idle:
                 read = f"reads its years up to {last}" + (f" and the line toward {late[0]}" if between else "")

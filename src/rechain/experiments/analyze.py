@@ -21,6 +21,7 @@ KPIs against each parameter. Everything is written to ``SWEEP_OUTPUT/analysis/``
 
 from __future__ import annotations
 
+import json
 import re
 import warnings
 from pathlib import Path
@@ -359,8 +360,16 @@ def _scatter_figure(runs: pd.DataFrame, kpi: str, params: list[dict], path: Path
             except TypeError:
                 pass
             data = [ok.loc[ok[name] == lv, kpi].dropna().to_numpy() for lv in levels]
-            # a level that is a list or a table (export_controls = [...]) is cut to a label
-            ax.boxplot(data, tick_labels=[cut_short(str(lv), 24) for lv in levels])
+            # a level that is a list or a table (export_controls = [...]) is cut to a label; where
+            # the cut labels of two levels read alike, the levels are numbered in the sweep's order
+            labels = [cut_short(str(lv), 24) for lv in levels]
+            if len(set(labels)) < len(labels):
+                # as the runs store them (a list or table level as JSON text, :func:`store._to_column`)
+                order = [json.dumps(v, sort_keys=True, default=str) if p.get("dtype") == "json" else str(v)
+                         for v in p["levels"]]
+                labels = [f"level {order.index(str(lv)) + 1}" if str(lv) in order else f"level {k + 1}"
+                          for k, lv in enumerate(levels)]
+            ax.boxplot(data, tick_labels=labels)
             ax.tick_params(axis="x", labelrotation=30, labelsize=7)
         else:
             ax.plot(ok[name], ok[kpi], ".", ms=3, alpha=0.6)

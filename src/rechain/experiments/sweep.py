@@ -47,6 +47,7 @@ import hashlib
 import json
 import math
 import os
+import re
 import shlex
 import sys
 import time
@@ -603,33 +604,50 @@ def _table_points(spec: SweepFile, file: Path | None, params: dict[str, Paramete
                        needle=n)
     found.raise_any()
     # a value that is no setting against the base alone may be one with the rest of its row
-    # (buy_below_share 1.3 beside the row's sell_above_share 1.5): judged with its row, each
-    # column's first point that fails so told
-    for p in order:
-        suspect = suspects.get(p.name, set())
-        for i, r in enumerate(rows):
-            if _value_key(r[p.name]) not in suspect:
-                continue
-            try:
-                scenario_from_dict(point_data(base, source, [(q.tokens, r[q.name]) for q in order]))
-            except ScenarioError as e:
-                # the column's own mistake where the row has one; a row failing only on other
-                # columns' keys is told at those columns
-                own = [one for one in e.errors if _under(one.key, p.name)]
-                if not own and all(any(_under(one.key, q.name) for q in order) for one in e.errors):
-                    continue
-                one = own[0] if own else e
-                found.errors += _err(file, f"points.{p.name}", f"value {_toml(r[p.name])} (in "
-                                     f"{_point_place(spec, i, lines)}) does not give a valid scenario: {one.key}: "
-                                     f"{one.detail}", "out_of_range",
-                                     needle="points").errors
-                break
+    # (buy_below_share 1.3 beside the row's sell_above_share 1.5): judged with its row. A row
+    # that fails is told at each of its suspect columns with that column's own mistake, or, where
+    # none is the column's own (a check across keys), at its first suspect column; each column
+    # at its first point that fails
+    told: set[str] = set()
+    for i, r in enumerate(rows):
+        doubtful = [p for p in order if _value_key(r[p.name]) in suspects.get(p.name, set()) and p.name not in told]
+        if not doubtful:
+            continue
+        try:
+            scenario_from_dict(point_data(base, source, [(q.tokens, r[q.name]) for q in order]))
+            continue
+        except ScenarioError as e:
+            mistakes = e.errors
+        said = []
+        for p in doubtful:
+            own = [one for one in mistakes if _under(one.key, p.name)]
+            if own:
+                found.errors += _row_error(spec, file, p, r, i, lines, own[0]).errors
+                said.append(p)
+        # a mistake no column was told (a check across keys) goes to a suspect column not told yet
+        rest = [one for one in mistakes if not any(_under(one.key, q.name) for q in said)]
+        unsaid = [p for p in doubtful if p not in said]
+        if rest and unsaid:
+            found.errors += _row_error(spec, file, unsaid[0], r, i, lines, rest[0]).errors
+            said.append(unsaid[0])
+        told.update(p.name for p in said)
     found.raise_any()
     return order, [{p.name: r[p.name] for p in order} for r in rows]
 
 
+def _row_error(spec: SweepFile, file: Path | None, p: Parameter, r: dict, i: int, lines: list[int],
+               one: ScenarioError) -> ScenarioError:
+    return _err(file, f"points.{p.name}", f"value {_toml(r[p.name])} (in {_point_place(spec, i, lines)}) does not "
+                f"give a valid scenario: {one.key}: {one.detail}", "out_of_range", needle="points")
+
+
 def _under(key: str, path: str) -> bool:
-    """Whether an error's ``key`` is the dotted ``path`` or lies within it."""
+    """Whether an error's ``key`` is the dotted ``path`` or lies within it; list items match
+    by position or name alike (``export_controls[0].rate (item "C")`` lies within
+    ``export_controls[C].rate``)."""
+    def plain(k: str) -> str:
+        return re.sub(r"\[[^\]]*\]", "[]", k.split(" (item ")[0])
+    key, path = plain(key), plain(path)
     return key == path or key.startswith((f"{path}.", f"{path}["))
 
 
