@@ -802,9 +802,10 @@ def build_report(folder: str | Path, year: int | None = None, shown: str | Path 
                                                                     if kind == "compare" else "") + ".")
     changed = _edited_data(folder)
     if changed:                         # likewise: the page is what is sent on
-        ctx["kpi_note"] += (f" Note: {', '.join(changed)} changed since rechain wrote "
-                            f"{'it' if len(changed) == 1 else 'them'}: the figures here are read as "
-                            f"{'it stands' if len(changed) == 1 else 'they stand'} now, not as rechain made them.")
+        one = len(changed) == 1
+        ctx["kpi_note"] += (f" Note: {', '.join(changed)} {'is' if one else 'are'} not as rechain wrote "
+                            f"{'it' if one else 'them'}: the figures here are read as the folder stands now, not as "
+                            f"rechain made them.")
     for row in ctx["kpi_rows"]:
         for cell in row["cells"]:
             for k in ("band", "delta", "delta_class"):
@@ -909,8 +910,9 @@ def report_command(folder: Path, year: int | None, out: Path | None) -> None:
     click.echo(f"wrote {path}")
     changed = _edited_data(folder)
     if changed:
-        click.echo(f"note: {folder}: {', '.join(changed)} changed since rechain wrote "
-                   f"{'it' if len(changed) == 1 else 'them'}; the report shows the figures as they stand now "
+        one = len(changed) == 1
+        click.echo(f"note: {folder}: {', '.join(changed)} {'is' if one else 'are'} not as rechain wrote "
+                   f"{'it' if one else 'them'}; the report shows the figures as the folder stands now "
                    f"(and says so); {'compare again' if folder_kind(folder) == 'compare' else 'run the scenario again'}"
                    f" for its own", err=True)
     if _made_by_other_code(folder):
@@ -925,11 +927,10 @@ REPORT_READS = {"run": ("manifest.json", "monthly.csv", "flows.csv"),
 
 
 def _edited_data(folder: Path) -> list[str]:
-    """The files a report reads from a rechain output that changed since rechain wrote them
-    (an edit, or a file copied over one)."""
-    from .outputs import edited_since
-    reads = REPORT_READS.get(folder_kind(folder) or "", ())
-    return [name for name in edited_since(folder) if name in reads]
+    """The files a report reads from a rechain output that are not as rechain wrote them (an
+    edit, a file copied over one, a link put in its place, or one deleted)."""
+    from .outputs import not_as_written
+    return not_as_written(folder, REPORT_READS.get(folder_kind(folder) or "", ()))
 
 
 def _made_by_other_code(folder: Path) -> bool:

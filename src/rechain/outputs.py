@@ -47,7 +47,7 @@ from .fingerprint import code_fingerprint   # re-exported: where callers have al
 from .scenario import ScenarioError
 
 __all__ = ["MARKER", "OutputError", "check_output_dir", "default_folder", "output_dir", "write_marker",
-           "is_rechain_output", "check_writable", "add_file", "files_added", "write_file", "output_kind", "holds_run_of", "not_run_of",
+           "is_rechain_output", "check_writable", "add_file", "files_added", "not_as_written", "write_file", "output_kind", "holds_run_of", "not_run_of",
            "begin_output", "code_fingerprint", "rows_written", "files_written"]
 
 #: the marker file of a rechain output folder (JSON: kind, files)
@@ -458,6 +458,30 @@ def files_added(folder: str | Path) -> list[str]:
     marker = _read_marker(Path(folder))
     added = (marker or {}).get("added")
     return [n for n in added if isinstance(n, str)] if isinstance(added, list) else []
+
+
+def not_as_written(folder: str | Path, names: tuple[str, ...]) -> list[str]:
+    """Those of ``names`` that rechain wrote into ``folder`` (its marker stamps them) and that
+    are not as written now: changed ("monthly.csv"), deleted ("monthly.csv (deleted)"), or
+    replaced by a link ("monthly.csv (a link)")."""
+    folder = Path(folder)
+    marker = _read_marker(folder)
+    stamps = (marker or {}).get("stamps")
+    if not isinstance(stamps, dict):
+        return []
+    changed = set(_changed(folder, marker))
+    out = []
+    for name in names:
+        if not isinstance(stamps.get(name), list):
+            continue
+        path = folder / name
+        if path.is_symlink():
+            out.append(f"{name} (a link)")
+        elif not path.exists():
+            out.append(f"{name} (deleted)")
+        elif name in changed:
+            out.append(name)
+    return out
 
 
 def edited_since(folder: str | Path) -> list[str]:

@@ -72,7 +72,8 @@ from .designs import DESIGNS, DesignError, Parameter, _dtype_of, _value_key, fin
 from .executor import (MAX_WORKERS, ClusterLost, DaskExecutor, batches, check_count, exit_stopped, open_executor,
                        sigterm_as_interrupt)
 from .executor import batch_size as executor_batch_size
-from .paths import (PathError, _plain, _toml, assign, canonical_path, is_unset_entry, lookup, parse_path,
+from ..config.errors import _bare_or_quoted
+from .paths import (PathError, _Name, _plain, _toml, assign, canonical_path, is_unset_entry, lookup, parse_path,
                     unquoted_key_hint)
 from .runs import Context, PointSource, point_data, point_source, run_batch, series_at
 from .store import (FORMAT, KEPT_RESUME, RUN_COLUMNS, STATUS_COLUMNS, _check_out, _part_files, _prepare_out, folder_lock,
@@ -591,11 +592,10 @@ def _table_points(spec: SweepFile, file: Path | None, params: dict[str, Paramete
             raise _err(file, f"points[{i}]", f"lacks {', '.join(map(repr, missing))}; allowed: every point sets every "
                        f"column the others set", "missing_key", needle="points")
     order: list[Parameter] = []
-    suspects: dict[str, set] = {}   # per column, its values that are no setting alone
     found = _Found()       # every column's first bad value, said together
     for c in columns:
         with found:
-            p, suspects[c] = _table_column(c, rows, spec, file, params, base, source, lines)
+            p = _table_column(c, rows, spec, file, params, base, source, lines)
             order.append(p)
     unused = [n for n in params if n not in columns]
     for n in unused:
@@ -603,52 +603,69 @@ def _table_points(spec: SweepFile, file: Path | None, params: dict[str, Paramete
             raise _err(file, f"parameters.{n}", "is declared but is not a column of the points table", "invalid",
                        needle=n)
     found.raise_any()
-    # a value that is no setting against the base alone may be one with the rest of its row
-    # (buy_below_share 1.3 beside the row's sell_above_share 1.5): judged with its row. A row
-    # that fails is told at each of its suspect columns with that column's own mistake, or, where
-    # none is the column's own (a check across keys), at its first suspect column; each column
-    # at its first point that fails
+    # every row is judged whole before any run: a value that is no setting alone may be one with
+    # its row (buy_below_share 1.3 beside sell_above_share 1.5), and values each valid alone may
+    # fail together (a start after the row's end). A row's every mistake is told at the column it
+    # lies in (a check across keys at the key it names, else the row's first column); each
+    # column at its first row that fails
     told: set[str] = set()
     for i, r in enumerate(rows):
-        doubtful = [p for p in order if _value_key(r[p.name]) in suspects.get(p.name, set()) and p.name not in told]
-        if not doubtful:
-            continue
+        data = None
         try:
-            scenario_from_dict(point_data(base, source, [(q.tokens, r[q.name]) for q in order]))
+            data = point_data(base, source, [(q.tokens, r[q.name]) for q in order])
+            scenario_from_dict(data)
             continue
         except ScenarioError as e:
             mistakes = e.errors
-        said = []
-        for p in doubtful:
-            own = [one for one in mistakes if _under(one.key, p.name)]
-            if own:
-                found.errors += _row_error(spec, file, p, r, i, lines, own[0]).errors
-                said.append(p)
-        # a mistake no column was told (a check across keys) goes to a suspect column not told yet
-        rest = [one for one in mistakes if not any(_under(one.key, q.name) for q in said)]
-        unsaid = [p for p in doubtful if p not in said]
-        if rest and unsaid:
-            found.errors += _row_error(spec, file, unsaid[0], r, i, lines, rest[0]).errors
-            said.append(unsaid[0])
-        told.update(p.name for p in said)
+        at = {q.name: _column_key(q.tokens, data) for q in order}
+        for one in mistakes:
+            key = one.key.split(" (item ")[0]
+            within = [q for q in order if _under(key, at[q.name])]
+            table = [q for q in order if _under(at[q.name], key.rsplit(".", 1)[0])] if "." in key else []
+            column = max(within, key=lambda q: len(at[q.name])) if within else (table or order)[0]
+            if column.name not in told:
+                found.errors += _row_error(spec, file, column, r, i, lines, one).errors
+                told.add(column.name)
     found.raise_any()
     return order, [{p.name: r[p.name] for p in order} for r in rows]
 
 
 def _row_error(spec: SweepFile, file: Path | None, p: Parameter, r: dict, i: int, lines: list[int],
                one: ScenarioError) -> ScenarioError:
-    return _err(file, f"points.{p.name}", f"value {_toml(r[p.name])} (in {_point_place(spec, i, lines)}) does not "
+    return _err(file, f"points.{_shown(p.name)}", f"value {_toml(r[p.name])} (in {_point_place(spec, i, lines)}) does not "
                 f"give a valid scenario: {one.key}: {one.detail}", "out_of_range", needle="points")
 
 
+def _shown(column: str) -> str:
+    """A points table's column as messages name it: as given, or, where it holds a character
+    beyond printable ASCII (a Cyrillic e, a zero-width space), as the quoted TOML key with that
+    character written out."""
+    return column if all(32 <= ord(ch) < 127 for ch in column) else _bare_or_quoted(column)
+
+
 def _under(key: str, path: str) -> bool:
-    """Whether an error's ``key`` is the dotted ``path`` or lies within it; list items match
-    by position or name alike (``export_controls[0].rate (item "C")`` lies within
-    ``export_controls[C].rate``)."""
-    def plain(k: str) -> str:
-        return re.sub(r"\[[^\]]*\]", "[]", k.split(" (item ")[0])
-    key, path = plain(key), plain(path)
+    """Whether the key path ``key`` is ``path`` or lies within it (list items by position)."""
     return key == path or key.startswith((f"{path}.", f"{path}["))
+
+
+def _column_key(tokens: tuple, data: dict | None) -> str:
+    """A column's key path as an error names it, list items by position (``export_controls[1]
+    .end`` for ``export_controls[B].end``): a named item's position is read in the row's
+    scenario ``data``."""
+    out, node = "", data
+    for tok in tokens:
+        if isinstance(tok, _Name):
+            items = node if isinstance(node, list) else []
+            j = next((k for k, item in enumerate(items) if isinstance(item, dict) and item.get("name") == tok), None)
+            out += f"[{tok}]" if j is None else f"[{j}]"
+            node = items[j] if j is not None else None
+        elif isinstance(tok, int):
+            out += f"[{tok}]"
+            node = node[tok] if isinstance(node, list) and -len(node) <= tok < len(node) else None
+        else:
+            out += f".{tok}" if out else str(tok)
+            node = node.get(tok) if isinstance(node, dict) else None
+    return out
 
 
 def _point_place(spec: SweepFile, i: int, lines: list[int]) -> str:
@@ -660,11 +677,10 @@ def _point_place(spec: SweepFile, i: int, lines: list[int]) -> str:
 
 
 def _table_column(c: str, rows: list[dict], spec: SweepFile, file: Path | None, params: dict[str, Parameter],
-                  base: dict, source: PointSource | None, lines: list[int]) -> tuple[Parameter, set]:
+                  base: dict, source: PointSource | None, lines: list[int]) -> Parameter:
     """Column ``c`` of a points table as a parameter (its values put in ``rows`` as they will
-    be set), with the keys (``_value_key``) of its values that are no setting on their own,
-    for :func:`_table_points` to judge with their rows; raises :class:`ScenarioError` for a
-    column that is no key, or a value outside a declared parameter's levels."""
+    be set; :func:`_table_points` judges them with their rows); raises :class:`ScenarioError`
+    for a column that is no key, or a value outside a declared parameter's levels."""
     # a whole number written by a spreadsheet as 4.0 is the whole number 4 where the key holds one
     if c not in params and _holds_int(base, c):
         for r in rows:
@@ -677,22 +693,16 @@ def _table_column(c: str, rows: list[dict], spec: SweepFile, file: Path | None, 
             if _value_key(r[c]) not in allowed:
                 where = f" (in {_point_place(spec, i, lines)})" if isinstance(spec.points, str) \
                     else f" (point {i + 1})"
-                raise _err(file, f"points.{c}", f"value {_toml(r[c])}{where} is not one of the parameter's levels "
+                raise _err(file, f"points.{_shown(c)}", f"value {_toml(r[c])}{where} is not one of the parameter's levels "
                            f"{_toml(p.levels)}", "out_of_range", needle="points")
             r[c] = allowed[_value_key(r[c])]
-        return p, set()
+        return p
     levels = list({_value_key(r[c]): r[c] for r in rows}.values())
     try:
         p = _parameter(c, {"levels": levels}, base, file, "table", source, check_levels=False)
     except ScenarioError as e:
         raise _column_error(e, spec, file, c) from None
-    suspect = set()
-    for v in levels:                # a value that is no setting alone is judged with its row
-        try:
-            _check_value(base, p, v, file, "level", source)
-        except ScenarioError:
-            suspect.add(_value_key(v))
-    return p, suspect
+    return p                        # its values are judged with their rows (:func:`_table_points`)
 
 
 def _column_error(e: ScenarioError, spec: SweepFile, file: Path | None, column: str) -> ScenarioError:
@@ -700,7 +710,8 @@ def _column_error(e: ScenarioError, spec: SweepFile, file: Path | None, column: 
     inline list); its values are judged with their rows (:func:`_table_points`)."""
     table = f"{spec.points}" if isinstance(spec.points, str) else "the inline points"
     if e.kind == "unknown_parameter":
-        return _err(file, f"points.{column}", f"column {column!r} of {table}: not a key of the base scenario "
+        named = _shown(column) if _shown(column) != column else repr(column)
+        return _err(file, f"points.{_shown(column)}", f"column {named} of {table}: not a key of the base scenario "
                     f"({e.detail.split(': ', 1)[-1]})", e.kind, needle="points")
     return e
 
@@ -995,17 +1006,23 @@ def load_sweep(source: str | Path | dict, base_dir: str | Path | None = None, _t
     found.raise_any()        # what follows needs the base scenario
     source = point_source(base_path, spec.overrides)
 
+    too_big = None
     if spec.design == "grid":
-        # a grid's size is its levels' product: a grid past the limits is refused before each
-        # level is checked against the base (60,000 levels took a minute to be refused)
+        # a grid's size is its levels' product: a grid past the limits is told beside the keys'
+        # mistakes without checking each level against the base (60,000 levels took a minute)
         sizes = [len(e["levels"]) for e in spec.parameters.values()
                  if isinstance(e, dict) and isinstance(e.get("levels"), list)]
-        if sizes:
+        try:
             _check_n_runs(spec, file, math.prod(sizes))
+        except ScenarioError as e:
+            too_big = e
     params: dict[str, Parameter] = {}
     for name, entry in spec.parameters.items():
         with found:
-            params[name] = _parameter(name, entry, base, file, spec.design, source)
+            params[name] = _parameter(name, entry, base, file, spec.design, source, check_levels=too_big is None)
+    if too_big is not None:         # told where the parameters that are keys make it too big
+        with found:
+            _check_n_runs(spec, file, math.prod(len(p.levels) for p in params.values() if p.kind == "levels"))
     _check_clashes(list(params.values()), base, spec.overrides, file, found, "parameters")
 
     for p in params.values():

@@ -880,8 +880,10 @@ def load_facts(path: str | Path | None = None, vocabulary: Vocabulary | None = N
     except FactError as e:
         # unknown columns beside every required one: the rows still read (their cells left
         # out), so the rows' own mistakes are told beside the header's
+        # (a column named like a known one, mis-cased or spaced, holds cells the rows need)
         if [c for c in REQUIRED_COLUMNS if c not in header] or not all(c.strip() for c in header) \
-                or len(set(header)) != len(header) or len(header) == 1:
+                or len(set(header)) != len(header) or len(header) == 1 \
+                or any(c not in COLUMNS and c.strip().lower() in COLUMNS for c in header):
             raise
         problems = [str(e)]
     vocab = vocabulary or default_vocabulary()
