@@ -802,10 +802,8 @@ def build_report(folder: str | Path, year: int | None = None, shown: str | Path 
                                                                     if kind == "compare" else "") + ".")
     changed = _edited_data(folder)
     if changed:                         # likewise: the page is what is sent on
-        one = len(changed) == 1
-        ctx["kpi_note"] += (f" Note: {', '.join(changed)} {'is' if one else 'are'} not as rechain wrote "
-                            f"{'it' if one else 'them'}: the figures here are read as the folder stands now, not as "
-                            f"rechain made them.")
+        ctx["kpi_note"] += (f" Note: {_not_as_written_said(changed)}: the figures here are read as the folder "
+                            f"stands now, not as rechain made them.")
     for row in ctx["kpi_rows"]:
         for cell in row["cells"]:
             for k in ("band", "delta", "delta_class"):
@@ -910,11 +908,9 @@ def report_command(folder: Path, year: int | None, out: Path | None) -> None:
     click.echo(f"wrote {path}")
     changed = _edited_data(folder)
     if changed:
-        one = len(changed) == 1
-        click.echo(f"note: {folder}: {', '.join(changed)} {'is' if one else 'are'} not as rechain wrote "
-                   f"{'it' if one else 'them'}; the report shows the figures as the folder stands now "
-                   f"(and says so); {'compare again' if folder_kind(folder) == 'compare' else 'run the scenario again'}"
-                   f" for its own", err=True)
+        again = "compare again" if folder_kind(folder) == "compare" else "run the scenario again"
+        click.echo(f"note: {folder}: {_not_as_written_said(changed)}; the report shows the figures as the folder "
+                   f"stands now (and says so); {again} for its own", err=True)
     if _made_by_other_code(folder):
         click.echo(f"note: {folder} was made by other code than this rechain's (the code fingerprint it records "
                    f"differs): the report shows its numbers as that code made them; run the scenario again to "
@@ -931,6 +927,12 @@ def _edited_data(folder: Path) -> list[str]:
     edit, a file copied over one, a link put in its place, or one deleted)."""
     from .outputs import not_as_written
     return not_as_written(folder, REPORT_READS.get(folder_kind(folder) or "", ()))
+
+
+def _not_as_written_said(changed: list[str]) -> str:
+    """"monthly.csv is not as rechain wrote it", or "... are not as rechain wrote them"."""
+    one = len(changed) == 1
+    return f"{', '.join(changed)} {'is' if one else 'are'} not as rechain wrote {'it' if one else 'them'}"
 
 
 def _made_by_other_code(folder: Path) -> bool:

@@ -47,7 +47,8 @@ from .fingerprint import code_fingerprint   # re-exported: where callers have al
 from .scenario import ScenarioError
 
 __all__ = ["MARKER", "OutputError", "check_output_dir", "default_folder", "output_dir", "write_marker",
-           "is_rechain_output", "check_writable", "add_file", "files_added", "not_as_written", "write_file", "output_kind", "holds_run_of", "not_run_of",
+           "is_rechain_output", "check_writable", "add_file", "not_as_written", "write_file", "output_kind", "holds_run_of",
+           "not_run_of",
            "begin_output", "code_fingerprint", "rows_written", "files_written"]
 
 #: the marker file of a rechain output folder (JSON: kind, files)
@@ -105,15 +106,16 @@ def _stamp(path: Path) -> list:
     return [os.lstat(path).st_size, digest.hexdigest()]
 
 
-def _changed(folder: Path, marker: dict) -> list[str]:
-    """Files of ``folder`` its marker names whose size or content is not what rechain
-    wrote: a user's edits, or a file copied over one of rechain's. A file since
-    deleted, or a marker without stamps (an older rechain's), counts as unchanged."""
+def _changed(folder: Path, marker: dict, names: tuple[str, ...] | None = None) -> list[str]:
+    """Files of ``folder`` its marker names (those of ``names`` alone, where given: the others
+    are not hashed) whose size or content is not what rechain wrote: a user's edits, or a file
+    copied over one of rechain's. A file since deleted, or a marker without stamps (an older
+    rechain's), counts as unchanged."""
     stamps = marker.get("stamps")
     if not isinstance(stamps, dict):
         return []
     changed = []
-    for name in marker["files"]:
+    for name in marker["files"] if names is None else [n for n in marker["files"] if n in names]:
         kept = stamps.get(name)
         if not isinstance(kept, list) or not _plain_name(name):
             continue
@@ -453,11 +455,11 @@ def restamp(folder: str | Path, names: list[str]) -> None:
     os.replace(tmp, folder / MARKER)
 
 
-def files_added(folder: str | Path) -> list[str]:
-    """The files later commands added to a finished rechain output (:func:`add_file`)."""
-    marker = _read_marker(Path(folder))
-    added = (marker or {}).get("added")
-    return [n for n in added if isinstance(n, str)] if isinstance(added, list) else []
+def _added(marker: dict) -> list[str]:
+    """The files later commands added to a finished rechain output, as its marker names them
+    (:func:`add_file`)."""
+    added = marker.get("added")
+    return [n for n in added if isinstance(n, str) and _plain_name(n)] if isinstance(added, list) else []
 
 
 def not_as_written(folder: str | Path, names: tuple[str, ...]) -> list[str]:
@@ -469,7 +471,7 @@ def not_as_written(folder: str | Path, names: tuple[str, ...]) -> list[str]:
     stamps = (marker or {}).get("stamps")
     if not isinstance(stamps, dict):
         return []
-    changed = set(_changed(folder, marker))
+    changed = set(_changed(folder, marker, names))
     out = []
     for name in names:
         if not isinstance(stamps.get(name), list):
@@ -629,10 +631,8 @@ def _say_added_gone(shown: Path, marker: dict, new: dict | None) -> None:
     (``marker``'s ``added``: a report, under the name the user gave it), which the new output
     (``new``) does not hold: they described the earlier output and go with it, but a file
     the user named is not removed in silence."""
-    added = marker.get("added")
     kept = set((new or {}).get("files") or [])
-    gone = [n for n in added if isinstance(n, str) and _plain_name(n) and n not in kept] \
-        if isinstance(added, list) else []
+    gone = [n for n in _added(marker) if n not in kept]
     if gone:
         print(f"note: {shown}: replaced the earlier output, and with it {', '.join(gone)}, added to it since "
               f"({'a report' if len(gone) == 1 else 'reports'} of the earlier output); to keep such a file, move it out before running into the folder "
@@ -826,7 +826,7 @@ def add_file(folder: str | Path, name: str, data: str | bytes, kinds: tuple[str,
     if target.exists() and name not in marker["files"]:
         raise OutputError(target, "exists and was not written by rechain; rechain never replaces such files: "
                           "move it out first")
-    if name in _changed(folder, marker):
+    if _changed(folder, marker, (name,)):
         raise OutputError(target, "was changed since rechain wrote it; rechain never replaces a file you edited "
                           "or copied there: move it out first")
     write_file(target, data)
@@ -834,10 +834,8 @@ def add_file(folder: str | Path, name: str, data: str | bytes, kinds: tuple[str,
     # the other files keep the stamps they were written with: an edit made meanwhile stays seen
     kept = marker.get("stamps")
     keep = {k: v for k, v in kept.items() if k != name} if isinstance(kept, dict) else None
-    before = marker.get("added")
-    added = {*(n for n in before if isinstance(n, str)), name} if isinstance(before, list) else {name}
     write_marker(folder, marker["kind"], files, open_=bool(marker.get("open")), keep=keep,
-                 added=sorted(n for n in added if n in files))
+                 added=sorted({*_added(marker), name} & set(files)))
     return target
 
 

@@ -13,14 +13,13 @@ import datetime as dt
 import math
 from typing import Any, Iterator
 
+from .plausibility import _years
 from .schema import (_NAMED_LISTS, CARRIED_FROM, OUTSIDE_QUOTA_GROUPS, TRADED_MATERIALS, Scenario, _merge_key,
                      planning_horizon)
 
 __all__ = ["idle_levers", "inert_keys"]
 
 MAGNETS = ("magnet_std", "magnet_uh")
-# the firm groups with a dated capacity (capacity_by_year)
-DATED_CAPACITY_GROUPS = ("myanmar_holders", "overseas_miners", "foreign_producers")
 
 
 def _exported(sc: Scenario) -> dict[str, set[str]]:
@@ -172,7 +171,8 @@ def idle_levers(sc: Scenario, own_quotas: set[tuple[str, int]] | None = None) ->
                            f"tighter binds, not their sum")
     sp = sc.stockpile
     late = sp.start is not None and sp.start > sc.end
-    if sp.products and (late or sp.end is not None and sp.end < sc.start):
+    outside = late or sp.end is not None and sp.end < sc.start      # the reserve's dates miss the run
+    if sp.products and outside:
         when = f"starts {sp.start}, after the run ends ({sc.end})" if late else \
             f"ends {sp.end}, before the run starts ({sc.start})"
         out.append(f"stockpile: {when}; it acts on nothing")
@@ -190,7 +190,7 @@ def idle_levers(sc: Scenario, own_quotas: set[tuple[str, int]] | None = None) ->
         releases = sp.release_t_per_yr.get(p, float("inf")) > 0
         can_buy = bool(sp.buy_t_per_yr.get(p)) and cap > 0 and (cap > held or releases)
         can_release = releases and (can_buy or held > 0)
-        if can_buy and held > cap and not late and not (sp.end is not None and sp.end < sc.start):
+        if can_buy and held > cap and not outside:
             out.append(f"stockpile: {p}: its initial_stock_t ({held:,.12g} t) is above its max_stock_t ({cap:,.12g} t), "
                        f"so the reserve buys no {p} until its releases take the stock below {cap:,.12g} t; give an "
                        f"initial_stock_t within max_stock_t if the reserve should buy from the start")
@@ -475,9 +475,8 @@ def inert_keys(sc: Scenario, own: dict | None) -> list[str]:
     out += _overruled_controls(sc, own)
     out += _saturated_news(sc, own)
     out += _years_past_the_run(sc, own)
-    for name in DATED_CAPACITY_GROUPS:
-        table = getattr(sc.firms, name).capacity_by_year
-        from_start = [y for y in table if int(y) <= sc.start.year]
+    for name, group in sc.firms:
+        from_start = [y for y in getattr(group, "capacity_by_year", {}) if int(y) <= sc.start.year]
         if from_start:
             inert(("firms", name, "capacity_t_per_yr"), f"firms.{name}.capacity_by_year gives "
                   f"{max(from_start, key=int)}, at or before the run's first year, so the run's capacity is "
@@ -507,7 +506,7 @@ def _years_past_the_run(sc: Scenario, own: dict, path: tuple[str, ...] = ()) -> 
             continue
         if path == () and key in ("quota_policy", "export_quotas"):    # quotas: told on their own
             continue
-        if all(isinstance(k, str) and len(k) == 4 and k.isdigit() for k in value):
+        if _years(value):
             # a recipe is read at the run's own weeks, linear between its years: the first year
             # after the run's last sets the slope into it, only the later ones act on nothing
             recipe = path[:1] == ("magnet_recipes",)

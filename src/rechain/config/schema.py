@@ -880,9 +880,7 @@ class Scenario(_Model):
     _planned_past_end: str = PrivateAttr(default="")     # the demand carried only for the weeks planned past the end
     _dropped: list[str] = PrivateAttr(default_factory=list)
 
-    _period_also = _told_beside_fields(lambda d: [
-        f"end {end} must be after start {start}" for start, end in [_dates_of(d, "start", "end")]
-        if start is not None and end is not None and end <= start])
+    _period_also = _told_beside_fields(lambda d: _period_mistakes(*_dates_of(d, "start", "end")))
 
     @model_validator(mode="after")
     def _cross_checks(self) -> "Scenario":
@@ -1031,10 +1029,16 @@ def _lacking_years(lacking: list, start: dt.date) -> list:
              f"only), or a later start")]
 
 
+def _period_mistakes(start: dt.date | None, end: dt.date | None) -> list[str]:
+    """A period's end not after its start (None: a date not known)."""
+    return [f"end {end} must be after start {start}"] if start is not None and end is not None and end <= start \
+        else []
+
+
 def _cross_problems(sc: "Scenario") -> list:
     """Checks across keys: period, years given, events within the period, regions defined."""
     if sc.end <= sc.start:
-        return [f"end {sc.end} must be after start {sc.start}"]    # the checks below need a period
+        return _period_mistakes(sc.start, sc.end)    # the checks below need a period
     out = []
     lacking: list = []          # (key, years it lacks, its table, problem)
     years = {str(y) for y in range(sc.start.year, sc.end.year + 1)}

@@ -47,7 +47,6 @@ import hashlib
 import json
 import math
 import os
-import re
 import shlex
 import sys
 import time
@@ -73,8 +72,8 @@ from .executor import (MAX_WORKERS, ClusterLost, DaskExecutor, batches, check_co
                        sigterm_as_interrupt)
 from .executor import batch_size as executor_batch_size
 from ..config.errors import _bare_or_quoted
-from .paths import (PathError, _Name, _plain, _toml, assign, canonical_path, is_unset_entry, lookup, parse_path,
-                    unquoted_key_hint)
+from .paths import (PathError, _plain, _step, _toml, assign, canonical_path, format_path, is_unset_entry, lookup,
+                    parse_path, unquoted_key_hint)
 from .runs import Context, PointSource, point_data, point_source, run_batch, series_at
 from .store import (FORMAT, KEPT_RESUME, RUN_COLUMNS, STATUS_COLUMNS, _check_out, _part_files, _prepare_out, folder_lock,
                     _runs_schema, _series_schema, _write_errors, load_results, raise_if_unwritable, write_part)
@@ -651,21 +650,15 @@ def _under(key: str, path: str) -> bool:
 def _column_key(tokens: tuple, data: dict | None) -> str:
     """A column's key path as an error names it, list items by position (``export_controls[1]
     .end`` for ``export_controls[B].end``): a named item's position is read in the row's
-    scenario ``data``."""
-    out, node = "", data
-    for tok in tokens:
-        if isinstance(tok, _Name):
-            items = node if isinstance(node, list) else []
-            j = next((k for k, item in enumerate(items) if isinstance(item, dict) and item.get("name") == tok), None)
-            out += f"[{tok}]" if j is None else f"[{j}]"
-            node = items[j] if j is not None else None
-        elif isinstance(tok, int):
-            out += f"[{tok}]"
-            node = node[tok] if isinstance(node, list) and -len(node) <= tok < len(node) else None
-        else:
-            out += f".{tok}" if out else str(tok)
-            node = node.get(tok) if isinstance(node, dict) else None
-    return out
+    scenario ``data`` (the rest of a path the data lacks is kept as given)."""
+    done: list = []
+    for t in tokens:
+        try:
+            data, at = _step(data, t, done)
+        except PathError:
+            return format_path([*done, *tokens[len(done):]])
+        done.append(at)
+    return format_path(done)
 
 
 def _point_place(spec: SweepFile, i: int, lines: list[int]) -> str:
@@ -710,8 +703,9 @@ def _column_error(e: ScenarioError, spec: SweepFile, file: Path | None, column: 
     inline list); its values are judged with their rows (:func:`_table_points`)."""
     table = f"{spec.points}" if isinstance(spec.points, str) else "the inline points"
     if e.kind == "unknown_parameter":
-        named = _shown(column) if _shown(column) != column else repr(column)
-        return _err(file, f"points.{_shown(column)}", f"column {named} of {table}: not a key of the base scenario "
+        shown = _shown(column)
+        return _err(file, f"points.{shown}", f"column {shown if shown != column else repr(column)} of {table}: not a "
+                    f"key of the base scenario "
                     f"({e.detail.split(': ', 1)[-1]})", e.kind, needle="points")
     return e
 
@@ -1006,7 +1000,7 @@ def load_sweep(source: str | Path | dict, base_dir: str | Path | None = None, _t
     found.raise_any()        # what follows needs the base scenario
     source = point_source(base_path, spec.overrides)
 
-    too_big = None
+    too_big = False
     if spec.design == "grid":
         # a grid's size is its levels' product: a grid past the limits is told beside the keys'
         # mistakes without checking each level against the base (60,000 levels took a minute)
@@ -1014,13 +1008,13 @@ def load_sweep(source: str | Path | dict, base_dir: str | Path | None = None, _t
                  if isinstance(e, dict) and isinstance(e.get("levels"), list)]
         try:
             _check_n_runs(spec, file, math.prod(sizes))
-        except ScenarioError as e:
-            too_big = e
+        except ScenarioError:
+            too_big = True
     params: dict[str, Parameter] = {}
     for name, entry in spec.parameters.items():
         with found:
-            params[name] = _parameter(name, entry, base, file, spec.design, source, check_levels=too_big is None)
-    if too_big is not None:         # told where the parameters that are keys make it too big
+            params[name] = _parameter(name, entry, base, file, spec.design, source, check_levels=not too_big)
+    if too_big:                     # told where the parameters that are keys make it too big
         with found:
             _check_n_runs(spec, file, math.prod(len(p.levels) for p in params.values() if p.kind == "levels"))
     _check_clashes(list(params.values()), base, spec.overrides, file, found, "parameters")

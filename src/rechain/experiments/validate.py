@@ -874,18 +874,7 @@ def load_facts(path: str | Path | None = None, vocabulary: Vocabulary | None = N
     while header and not header[-1].strip():
         header = header[:-1]
     reader.fieldnames = header
-    try:
-        _check_header(header, name)
-        problems = []
-    except FactError as e:
-        # unknown columns beside every required one: the rows still read (their cells left
-        # out), so the rows' own mistakes are told beside the header's
-        # (a column named like a known one, mis-cased or spaced, holds cells the rows need)
-        if [c for c in REQUIRED_COLUMNS if c not in header] or not all(c.strip() for c in header) \
-                or len(set(header)) != len(header) or len(header) == 1 \
-                or any(c not in COLUMNS and c.strip().lower() in COLUMNS for c in header):
-            raise
-        problems = [str(e)]
+    problems = _check_header(header, name)
     vocab = vocabulary or default_vocabulary()
     facts, seen = [], set()
     for line, row, problem in _read_rows(reader, name):
@@ -948,11 +937,14 @@ def _check_names(f: Fact, vocabulary: Vocabulary, seen: set[str]) -> None:
         vocabulary.check(f, other=True)
 
 
-def _check_header(header: list[str], name: str) -> None:
+def _check_header(header: list[str], name: str) -> list[str]:
     """The columns a fact is read from must all be there (an empty cell is allowed where the
     column says what empty means); without ``required`` every fact would count as optional,
     without ``tolerance`` every ``within`` as exact, without ``product`` a price as the mean
-    of every product's."""
+    of every product's. Raises :class:`FactError` for a header the rows cannot be read
+    under; returns the mistakes the rows can be read beside (unknown columns, none named like
+    a known one, beside every required column: their cells are left out), to be told with
+    the rows' own."""
     if not any(c.strip() for c in header):
         raise FactError(f"{name}: the file is empty (no header row); allowed: a CSV table whose first row names "
                         f"the columns {', '.join(REQUIRED_COLUMNS)}, one fact per row below it")
@@ -996,10 +988,14 @@ def _check_header(header: list[str], name: str) -> None:
         problems.append(f"unknown column(s) {', '.join(hints)}")
     if missing:
         problems.append(f"missing column(s) {', '.join(missing)}")
-    if problems:
-        optional = [c for c in COLUMNS if c not in REQUIRED_COLUMNS]
-        raise FactError(f"{name}: {'; '.join(problems)}; allowed: the columns {', '.join(REQUIRED_COLUMNS)} "
-                        f"(a cell may be empty where the format says so), and optionally {', '.join(optional)}")
+    if not problems:
+        return []
+    optional = [c for c in COLUMNS if c not in REQUIRED_COLUMNS]
+    said = (f"{name}: {'; '.join(problems)}; allowed: the columns {', '.join(REQUIRED_COLUMNS)} (a cell may be empty "
+            f"where the format says so), and optionally {', '.join(optional)}")
+    if missing or any(c.strip().lower() in COLUMNS for c in unknown):
+        raise FactError(said)          # the rows' cells are not where their columns are read
+    return [said]
 
 
 def check_selections(facts: Iterable[Fact], table: pd.DataFrame, outline: bool = False) -> None:
